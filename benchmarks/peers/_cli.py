@@ -1,0 +1,108 @@
+"""Shared command-line harness for the peer reference models.
+
+Each peer module supplies ``build(people, days, seed)`` (returns an object
+with a ``.run() -> pandas.DataFrame`` method). The harness times construction
+and the run separately and measures memory:
+
+* ``bytes_per_person``: process RSS after building the model minus RSS just
+  before, divided by the number of people (psutil).
+* ``peak_rss_bytes``: peak RSS of the whole process (``resource.getrusage``).
+
+A tiny warm-up model is built and run first (unless ``--no-warmup``) so that
+lazy imports, numba JIT/cache loading etc. are excluded from both the timings
+and the RSS baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import resource
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+import psutil
+
+COLUMNS = [
+    "day",
+    "mean_score",
+    "list_size",
+    "blocked_purchases",
+    "household_members_of_listed",
+]
+
+
+def _rss() -> int:
+    return psutil.Process().memory_info().rss
+
+
+def _peak_rss() -> int:
+    # ru_maxrss is in kilobytes on Linux (bytes on macOS).
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(peak if sys.platform == "darwin" else peak * 1024)
+
+
+def main(framework: str, build: Callable[[int, int, int], Any], argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=f"{framework} reference model benchmark")
+    parser.add_argument("--people", type=int, required=True)
+    parser.add_argument("--days", type=int, required=True)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", help="optional parquet file for the daily outputs")
+    parser.add_argument("--no-warmup", action="store_true", help="skip the tiny warm-up run")
+    args = parser.parse_args(argv)
+
+    if not args.no_warmup:
+        build(30, 3, args.seed + 1).run()
+
+    gc.collect()
+    rss_before = _rss()
+    t0 = time.perf_counter()
+    model = build(args.people, args.days, args.seed)
+    init_s = time.perf_counter() - t0
+    gc.collect()
+    rss_after = _rss()
+
+    t0 = time.perf_counter()
+    df = model.run()
+    run_s = time.perf_counter() - t0
+
+    if args.out:
+        df.to_parquet(args.out, index=False)
+
+    final = df.iloc[-1]
+    record = {
+        "framework": framework,
+        "people": args.people,
+        "days": args.days,
+        "seed": args.seed,
+        "init_s": round(init_s, 4),
+        "run_s": round(run_s, 4),
+        "person_days_per_s": args.people * args.days / run_s if run_s > 0 else None,
+        "peak_rss_bytes": _peak_rss(),
+        "bytes_per_person": (rss_after - rss_before) / args.people,
+        "day": int(final["day"]),
+        "mean_score": float(final["mean_score"]),
+        "list_size": int(final["list_size"]),
+        "blocked_purchases": int(final["blocked_purchases"]),
+        "household_members_of_listed": int(final["household_members_of_listed"]),
+    }
+    print(json.dumps(record))
+    return record
+
+
+def as_frame(rows: dict[str, list]) -> pd.DataFrame:
+    """Normalise daily outputs to the shared column order and dtypes."""
+    df = pd.DataFrame(rows)[COLUMNS]
+    return df.astype(
+        {
+            "day": "int64",
+            "mean_score": "float64",
+            "list_size": "int64",
+            "blocked_purchases": "int64",
+            "household_members_of_listed": "int64",
+        }
+    ).reset_index(drop=True)

@@ -1,0 +1,45 @@
+"""scslab: a laboratory for social credit systems, simulated on synthetic populations.
+
+Everything here works on synthetic people only: there is no loader for records about real people,
+no identity resolution and no image processing. The public API:
+
+- ``load_scenario(preset_or_path)`` / ``parse_scenario(text)``: validated scenarios;
+- ``run(scenario, people=..., days=..., seed=..., out=...)``: run and get a ``RunResult``;
+- ``Simulation``: step a scenario day by day;
+- ``presets()``: the shipped presets with their descriptions.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from scslab.api import RunResult, run  # noqa: E402
+from scslab.engine.simulation import Simulation, plan_of  # noqa: E402
+from scslab.scenario import (  # noqa: E402
+    Scenario,
+    ScenarioError,
+    load_scenario,
+    parse_scenario,
+    preset_names,
+    scenario_schema,
+)
+
+
+def presets() -> dict[str, str]:
+    """Shipped preset names with their one-line descriptions."""
+    return {name: load_scenario(name).meta.description for name in preset_names()}
+
+
+__all__ = [
+    "RunResult",
+    "Scenario",
+    "ScenarioError",
+    "Simulation",
+    "load_scenario",
+    "parse_scenario",
+    "plan_of",
+    "preset_names",
+    "presets",
+    "run",
+    "scenario_schema",
+]

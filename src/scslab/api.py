@@ -1,0 +1,162 @@
+"""The Python API that the CLI, the tests and notebooks share: load, run, summarise.
+
+    >>> import scslab
+    >>> result = scslab.run("rongcheng", people=20_000, days=30)
+    >>> result.metrics.column_names[:3]
+    ['day', 'date', 'acts_traffic_offence']
+
+``run`` writes a run directory when ``out`` is given (see ``scslab.results``) and always returns a
+``RunResult`` holding the metrics table, the manifest and the finished simulation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import resource
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numba
+import pyarrow as pa
+
+from scslab import __version__
+from scslab.engine.simulation import Simulation
+from scslab.results import metrics_table, prepare_run_dir, write_manifest, write_metrics
+from scslab.scenario import Scenario, load_scenario
+
+
+@dataclass
+class RunResult:
+    """What a run produced."""
+
+    scenario: Scenario
+    simulation: Simulation
+    metrics: pa.Table
+    manifest: dict[str, Any]
+    run_dir: Path | None
+
+    def summary(self) -> str:
+        """A one-screen plain-text summary of the run."""
+        return "\n".join(summary_lines(self))
+
+
+def _peak_rss_bytes() -> int:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(peak if sys.platform == "darwin" else peak * 1024)
+
+
+def _manifest(sim: Simulation, status: str, started: str, extra: dict[str, Any]) -> dict[str, Any]:
+    sc = sim.scenario
+    return {
+        "status": status,
+        "scslab_version": __version__,
+        "scenario_source": sc.source,
+        "scenario": sc.resolved(),
+        "seed": sc.meta.seed,
+        "people": sc.meta.people,
+        "days": sc.meta.days,
+        "days_completed": sim.day,
+        "started": started,
+        "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "timings": {
+            "init_s": round(sim.init_s, 6),
+            "run_s": round(sim.run_s, 6),
+            "phases_s": {row.mechanism: round(row.seconds, 6) for row in sim.plan},
+        },
+        "plan": [
+            {"order": r.order, "family": r.family, "mechanism": r.mechanism} for r in sim.plan
+        ],
+        "bytes_per_person": sim.pop.bytes_per_person(),
+        "state_layout": [
+            {"name": n, "dtype": d, "bytes_per_person": b} for n, d, b in sim.pop.layout()
+        ],
+        "peak_rss_bytes": _peak_rss_bytes(),
+        "environment": {
+            "python": platform.python_version(),
+            "numba": numba.__version__,
+            "numba_threads": numba.get_num_threads(),
+            "machine": platform.machine(),
+            "cpus": os.cpu_count(),
+        },
+        **extra,
+    }
+
+
+def run(
+    scenario: Scenario | str | Path,
+    *,
+    people: int | None = None,
+    days: int | None = None,
+    seed: int | None = None,
+    out: str | Path | None = None,
+    on_day: Callable[[int], None] | None = None,
+) -> RunResult:
+    """Run a scenario (a ``Scenario``, a preset name or a TOML path).
+
+    Args:
+        scenario: What to run.
+        people: Override the number of people.
+        days: Override the number of days.
+        seed: Override the seed.
+        out: Write a run directory here (must not exist or be empty).
+        on_day: Called with the number of days done after each day (progress bars).
+
+    Returns:
+        The metrics, the manifest and the finished simulation.
+
+    Raises:
+        ScenarioError: The scenario or an override is invalid (one-line message).
+        RunDirError: ``out`` cannot be used (one-line message).
+    """
+    sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    sc = sc.with_overrides(people=people, days=days, seed=seed)
+    run_dir = prepare_run_dir(Path(out)) if out is not None else None
+    started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    sim = Simulation(sc)
+    if run_dir is not None:
+        write_manifest(run_dir, _manifest(sim, "incomplete", started, {}))
+    try:
+        sim.run(on_day)
+    except BaseException as err:
+        if run_dir is not None:
+            write_metrics(run_dir, metrics_table(sim.columns))
+            reason = type(err).__name__ + (f": {err}" if str(err) else "")
+            write_manifest(run_dir, _manifest(sim, "incomplete", started, {"error": reason}))
+        raise
+    t0 = time.perf_counter()
+    table = metrics_table(sim.columns)
+    manifest = _manifest(sim, "complete", started, {})
+    if run_dir is not None:
+        write_metrics(run_dir, table)
+        manifest["timings"]["write_s"] = round(time.perf_counter() - t0, 6)
+        write_manifest(run_dir, manifest)
+    return RunResult(sc, sim, table, manifest, run_dir)
+
+
+def summary_lines(result: RunResult) -> list[str]:
+    """The end-of-run summary as lines of text."""
+    sim, m = result.simulation, result.manifest
+    meta = result.scenario.meta
+    first = sim.date_of(0).isoformat()
+    last = sim.date_of(meta.days - 1).isoformat()
+    t = m["timings"]
+    lines = [
+        f"scslab {meta.name}: {meta.people:,} synthetic people, {meta.days:,} days "
+        f"({first} to {last}), seed {meta.seed}",
+        f"  {meta.description}" if meta.description else "",
+        f"  time: set-up {t['init_s']:.1f} s, simulation {t['run_s']:.1f} s "
+        f"({meta.people * meta.days / max(t['run_s'], 1e-9) / 1e6:,.1f} million person-days/s); "
+        f"{m['bytes_per_person']:.1f} bytes stored per person",
+        "",
+        "What happened:",
+    ]
+    lines += [f"  {line}" for line in sim.summary_lines()]
+    if result.run_dir is not None:
+        lines += ["", f"Results: {result.run_dir}/ (manifest.json, metrics.parquet)"]
+    return lines

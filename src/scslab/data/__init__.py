@@ -1,0 +1,1 @@
+"""Package data: presets, calibration figures and census tables (see SOURCES.md)."""

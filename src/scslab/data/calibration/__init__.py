@@ -1,0 +1,1 @@
+"""Calibration figures shipped with scslab, each row with its source."""

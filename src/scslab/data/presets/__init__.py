@@ -1,0 +1,1 @@
+"""Presets shipped with scslab: one TOML scenario per file."""

@@ -1,0 +1,1 @@
+"""Engine: mechanism contract, day board, calendar and the simulation loop."""

@@ -1,0 +1,86 @@
+"""The day's board: event tables that mechanisms of earlier phases post and later phases read.
+
+A day has two tables. ``acts`` holds ground truth (what people did). ``records`` holds what the
+system saw: the act it claims, the source that recorded it, and whether it is true. The gap between
+the two is what the lab measures. Tables are columns of numpy arrays, ordered by person id so that
+later kernels touch memory in order; the board is cleared at the start of every day.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class _Table:
+    columns: tuple[str, ...]
+    dtypes: tuple[type, ...]
+    parts: list[tuple[np.ndarray, ...]] = field(default_factory=list)
+    _merged: dict[str, np.ndarray] | None = None
+
+    def add(self, *cols: np.ndarray) -> None:
+        if len(cols) != len(self.columns):
+            raise ValueError(f"expected columns {self.columns}")
+        size = len(cols[0])
+        if any(len(c) != size for c in cols):
+            raise ValueError("columns of one post must have equal length")
+        if size:
+            self.parts.append(tuple(np.asarray(c, dt) for c, dt in zip(cols, self.dtypes, strict=True)))
+            self._merged = None
+
+    def merged(self) -> dict[str, np.ndarray]:
+        if self._merged is None:
+            if not self.parts:
+                self._merged = {c: np.empty(0, dt) for c, dt in zip(self.columns, self.dtypes, strict=True)}
+            else:
+                cols = [np.concatenate([p[i] for p in self.parts]) for i in range(len(self.columns))]
+                order = np.argsort(cols[0], kind="stable")
+                self._merged = {c: col[order] for c, col in zip(self.columns, cols, strict=True)}
+        return self._merged
+
+    def clear(self) -> None:
+        self.parts.clear()
+        self._merged = None
+
+
+class Board:
+    """Today's acts and records."""
+
+    def __init__(self) -> None:
+        self._acts = _Table(("pid", "act"), (np.int64, np.int16))
+        self._records = _Table(
+            ("pid", "act", "source", "true"), (np.int64, np.int16, np.int16, np.bool_)
+        )
+
+    def post_acts(self, pid: np.ndarray, act: np.ndarray | int) -> None:
+        """Post ground-truth acts (one act code, or one per person)."""
+        self._acts.add(pid, np.broadcast_to(np.asarray(act, np.int16), np.shape(pid)))
+
+    def post_records(
+        self, pid: np.ndarray, act: np.ndarray | int, source: np.ndarray | int, true: np.ndarray | bool
+    ) -> None:
+        """Post observed records."""
+        shape = np.shape(pid)
+        self._records.add(
+            pid,
+            np.broadcast_to(np.asarray(act, np.int16), shape),
+            np.broadcast_to(np.asarray(source, np.int16), shape),
+            np.broadcast_to(np.asarray(true, np.bool_), shape),
+        )
+
+    @property
+    def acts(self) -> dict[str, np.ndarray]:
+        """Today's acts as columns ``pid`` and ``act``, ordered by person."""
+        return self._acts.merged()
+
+    @property
+    def records(self) -> dict[str, np.ndarray]:
+        """Today's records as columns ``pid``, ``act``, ``source``, ``true``, ordered by person."""
+        return self._records.merged()
+
+    def clear(self) -> None:
+        """Forget the day."""
+        self._acts.clear()
+        self._records.clear()

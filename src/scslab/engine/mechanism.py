@@ -1,0 +1,167 @@
+"""The plug-in contract: one ``Mechanism`` base class, its families, and the registry of names.
+
+Every scoring system, sanction, data source or behaviour is a subclass of one family below. A
+subclass declares a ``name`` (its section in scenario files), a ``Params`` model (its typed,
+validated parameters) and implements the lifecycle:
+
+- ``declare(pop)``: allocate per-person state in ``pop.state`` (the only place memory per person
+  is allowed);
+- ``init(sim)``: look up the other mechanisms it reads, derive its random stream keys;
+- ``step(sim, day)``: one simulated day; read and post events on ``sim.board``;
+- ``metrics(day)``: this day's columns for ``metrics.parquet`` (names must be unique per scenario);
+- ``summary()``: a few lines for the end-of-run summary.
+
+The order of phases is ``FAMILIES`` (data, printed by ``scslab plan``); defining a subclass is
+enough to make it available in scenario files. The engine loop never changes for a new mechanism.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from scslab.kernels.rng import stream_key
+
+if TYPE_CHECKING:
+    from scslab.engine.simulation import Simulation
+    from scslab.population import Population
+
+FAMILIES: tuple[str, ...] = (
+    "behaviour",
+    "surveillance",
+    "observation",
+    "reporting",
+    "adversary",
+    "scoring",
+    "lists",
+    "consequences",
+    "response",
+    "metrics",
+)
+"""The daily order of phases: what people do, what is seen, how it is scored, what follows."""
+
+REGISTRY: dict[str, type[Mechanism]] = {}
+"""Every mechanism class by its scenario name."""
+
+
+class MechanismParams(BaseModel):
+    """Parameters shared by every mechanism; subclasses add their own fields."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = Field(default=True, description="Switch the mechanism on or off.")
+
+
+class Mechanism:
+    """Base class of every mechanism. Subclass a family, not this class."""
+
+    name: ClassVar[str] = ""
+    family: ClassVar[str] = ""
+    Params: ClassVar[type[MechanismParams]] = MechanismParams
+    description: ClassVar[str] = ""
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.name:
+            if cls.family not in FAMILIES:
+                raise TypeError(f"{cls.__name__}: family must be one of {FAMILIES}")
+            if cls.name in REGISTRY:
+                raise TypeError(f"mechanism name {cls.name!r} is used twice")
+            REGISTRY[cls.name] = cls
+
+    def __init__(self, params: MechanismParams, seed: int) -> None:
+        self.params = params
+        self.seed = seed
+
+    def key(self, stream: str) -> np.uint64:
+        """The random stream key of this mechanism's ``stream``: one key per decision."""
+        return stream_key(self.seed, self.name, stream)
+
+    def declare(self, pop: Population) -> None:
+        """Allocate per-person state. Default: none."""
+
+    def init(self, sim: Simulation) -> None:
+        """Prepare for the first day. Default: nothing."""
+
+    def step(self, sim: Simulation, day: int) -> None:
+        """Simulate one day."""
+        raise NotImplementedError
+
+    def metrics(self, day: int) -> dict[str, float | int]:
+        """This day's metric columns. Default: none."""
+        return {}
+
+    def summary(self) -> list[str]:
+        """Lines for the end-of-run summary. Default: none."""
+        return []
+
+
+class Behaviour(Mechanism):
+    """Ground-truth behaviour: posts acts."""
+
+    family = "behaviour"
+
+
+class Surveillance(Mechanism):
+    """Cameras and face recognition, modelled by their error rates: posts records."""
+
+    family = "surveillance"
+
+
+class Observation(Mechanism):
+    """Data sources turning acts into records, with coverage and error: posts records."""
+
+    family = "observation"
+
+
+class Reporting(Mechanism):
+    """Citizens reporting each other: posts records."""
+
+    family = "reporting"
+
+
+class Adversary(Mechanism):
+    """Malicious reports, bought records, leaks: posts or alters records."""
+
+    family = "adversary"
+
+
+class Scoring(Mechanism):
+    """A scoring system: turns records into a score per person."""
+
+    family = "scoring"
+
+    def scores(self, pids: np.ndarray, day: int) -> np.ndarray:
+        """Current scores of ``pids`` on ``day``."""
+        raise NotImplementedError
+
+    def day_reaching(self, pids: np.ndarray, day: int, level: int) -> np.ndarray:
+        """The first day on or after ``day`` on which each score reaches ``level`` if nothing else
+        happens, or -1 if it never does by itself. Default: scores never move by themselves."""
+        return np.full(np.shape(pids), -1, np.int64)
+
+
+class Lists(Mechanism):
+    """Blacklists and redlists: entries, exits, membership."""
+
+    family = "lists"
+
+
+class Consequences(Mechanism):
+    """Sanctions and rewards that follow from lists and scores."""
+
+    family = "consequences"
+
+
+class Response(Mechanism):
+    """How people respond: deterrence, self-censorship, approval."""
+
+    family = "response"
+
+
+class Metrics(Mechanism):
+    """Pure observers: metrics that no other family owns."""
+
+    family = "metrics"

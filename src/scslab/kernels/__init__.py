@@ -1,0 +1,1 @@
+"""Numba kernels shared by all mechanisms: counter-based randomness and event sampling."""

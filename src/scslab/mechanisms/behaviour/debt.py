@@ -1,0 +1,243 @@
+"""Debt: loan arrears, repayment, court judgments left unpaid, and repayment after listing.
+
+The life of a debt, per person:
+
+1. An adult falls into arrears (a daily rate modulated by income quintile and compliance) and
+   posts ``loan_arrears`` at once and again every 30 days while in arrears (Rongcheng deducts per
+   monthly cycle).
+2. A share of arrears is cleared after a geometric delay (``loan_repaid``); the rest, and any not
+   cleared within ``court_lag_days``, become a court judgment left unpaid
+   (``court_judgment_unpaid``), the event that puts people on the court defaulter list.
+3. A judgment debtor repays at a daily hazard (``judgment_repaid``) that is higher once listed:
+   the list's coercive effect. The listing is read from the list named in ``listing_list``.
+
+State per person: two flag bits and the day the current episode began (``uint16``). Follow-ups are
+scheduled on a calendar and validated against the episode day when they fall due, so work grows
+with debts, not with the population.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numba import njit, prange
+from pydantic import Field
+
+from scslab.catalogue import Act
+from scslab.engine.calendar import Calendar
+from scslab.engine.mechanism import Behaviour, MechanismParams
+from scslab.kernels.rng import geometric_days, uniform
+from scslab.kernels.sampling import bernoulli_ids, uniforms
+from scslab.population.attributes import age, income_class, trait
+from scslab.population.geography import region_of
+
+if TYPE_CHECKING:
+    from scslab.engine.simulation import Simulation
+    from scslab.population import Population
+
+MONTH, CURE, JUDGMENT, REPAY_UNLISTED, REPAY_LISTED = 1, 2, 3, 4, 5
+_TAG = 8
+
+
+class DebtParams(MechanismParams):
+    """Rates and delays of the debt cycle."""
+
+    arrears_rate: float = Field(
+        default=0.00003,
+        ge=0.0,
+        le=0.1,
+        description="Mean daily probability that an adult falls into arrears (assumption: about "
+        "1.1% of adults a year; with the shares below this gives about 1.5 million unpaid "
+        "judgments a year in all of China, the order of the court list's growth in "
+        "calibration/blacklist_court_defaulters.csv).",
+    )
+    income_effect: list[float] = Field(
+        default=[2.0, 1.5, 1.0, 0.6, 0.3],
+        min_length=5,
+        max_length=5,
+        description="Arrears rate multiplier by income quintile, lowest first (assumption).",
+    )
+    compliance_weight: float = Field(
+        default=-0.5, ge=-1.0, le=1.0, description="Effect of compliance on arrears (assumption)."
+    )
+    cure_share: float = Field(
+        default=0.85, ge=0.0, le=1.0,
+        description="Share of arrears cleared before any court case (assumption).",
+    )
+    cure_mean_days: float = Field(
+        default=45.0, ge=1.0, description="Mean days to clear arrears (assumption)."
+    )
+    court_lag_days: int = Field(
+        default=180, ge=1, le=3650,
+        description="Days from arrears to an unpaid court judgment (assumption: about six months "
+        "of litigation and enforcement deadline).",
+    )
+    repay_hazard: float = Field(
+        default=0.0002, ge=0.0, le=1.0,
+        description="Daily probability that an unlisted judgment debtor pays (assumption).",
+    )
+    repay_hazard_listed: float = Field(
+        default=0.0004, ge=0.0, le=1.0,
+        description="Daily probability that a listed judgment debtor pays: about 25% of the ever "
+        "listed had complied by mid-2018 (2.8 of 11.23 million, "
+        "calibration/blacklist_court_defaulters.csv), rough.",
+    )
+    listing_list: str | None = Field(
+        default="court_list",
+        description="The list whose membership raises the repayment hazard (none: no effect).",
+    )
+
+
+@njit(parallel=True, cache=True)
+def _arrears_keep(thin_key, age_key, income_key, compliance_key, bounds, households, day, ids,
+                  flags, debt_mask, income_effect, compliance_weight, top):
+    keep = np.empty(ids.size, np.bool_)
+    for i in prange(ids.size):
+        pid = ids[i]
+        if flags[pid] & debt_mask:
+            keep[i] = False
+            continue
+        if age(age_key, pid, households[pid] & 15) < 18:
+            keep[i] = False
+            continue
+        urban = region_of(bounds, pid) % 2 == 0
+        m = income_effect[income_class(income_key, pid, urban)]
+        m *= 1.0 + compliance_weight * (2.0 * trait(compliance_key, pid) - 1.0)
+        keep[i] = uniform(thin_key, day, pid, 0) * top < m
+    return keep
+
+
+@njit(cache=True)
+def _due(pids, tags, flags, arrears_mask, judgment_mask, listed_flags, listed_mask, debt_day, day):
+    """Validate due calendar entries; return the action per entry (0 = superseded) and apply it."""
+    action = np.zeros(pids.size, np.int64)
+    for i in range(pids.size):
+        pid = pids[i]
+        kind = tags[i] % _TAG
+        episode = tags[i] // _TAG
+        if debt_day[pid] != episode:
+            continue
+        f = flags[pid]
+        listed = (listed_flags[pid] & listed_mask) != 0
+        if kind == MONTH or kind == CURE or kind == JUDGMENT:
+            if not f & arrears_mask:
+                continue
+            if kind == CURE:
+                flags[pid] = f & ~arrears_mask
+            elif kind == JUDGMENT:
+                flags[pid] = (f & ~arrears_mask) | judgment_mask
+                debt_day[pid] = day
+        else:
+            if not f & judgment_mask:
+                continue
+            if (kind == REPAY_LISTED) != listed:
+                continue
+            flags[pid] = f & ~judgment_mask
+        action[i] = kind
+    return action
+
+
+@njit(parallel=True, cache=True)
+def _delays(key, day, pids, hazard, income_key, bounds, scale):
+    out = np.empty(pids.size, np.int64)
+    for i in prange(pids.size):
+        pid = pids[i]
+        urban = region_of(bounds, pid) % 2 == 0
+        h = hazard * scale[income_class(income_key, pid, urban)]
+        out[i] = geometric_days(key, day, pid, 0, min(h, 1.0))
+    return out
+
+
+class Debt(Behaviour):
+    """Loan arrears, cures, unpaid court judgments and repayments."""
+
+    name = "debt"
+    Params = DebtParams
+    description = "loan arrears and repayment, unpaid court judgments, repayment after listing"
+    params: DebtParams
+
+    def declare(self, pop: Population) -> None:
+        self.arrears, self.judgment = pop.state.add_flags("debt_arrears", "debt_judgment_unpaid")
+        self.debt_day = pop.state.add("debt_day", np.uint16, 0)
+
+    def init(self, sim: Simulation) -> None:
+        p = self.params
+        self.pop = sim.pop
+        self.calendar = Calendar(sim.days)
+        self.income_effect = np.asarray(p.income_effect, np.float64)
+        self.top = float(self.income_effect.max() * (1.0 + abs(p.compliance_weight)))
+        self.listed = None
+        if p.listing_list is not None:
+            lst = sim.mechanisms.get(p.listing_list)
+            self.listed = getattr(lst, "flag", None)
+        self.repay_scale = np.asarray([0.6, 0.8, 1.0, 1.2, 1.4])  # assumption: richer pay sooner
+        self.today: dict[int, int] = {}
+
+    def _schedule(self, days: np.ndarray, pids: np.ndarray, kind: int, episode: np.ndarray) -> None:
+        self.calendar.schedule(days, pids, episode.astype(np.int64) * _TAG + kind)
+
+    def _start_repayment(self, pids: np.ndarray, day: int, kind: int, hazard: float) -> None:
+        if pids.size == 0:
+            return
+        pop = self.pop
+        delay = _delays(self.key(f"repay/{kind}"), day, pids, hazard, pop.keys.income,
+                        pop.geography.bounds, self.repay_scale)
+        self._schedule(day + delay, pids, kind, self.debt_day[pids])
+
+    def step(self, sim: Simulation, day: int) -> None:
+        p, pop, board = self.params, self.pop, sim.board
+        flags = self.arrears.array
+        # Without a list, read any per-person byte with an empty mask: nobody is listed.
+        listed_flags = self.listed.array if self.listed is not None else flags
+        listed_mask = self.listed.mask if self.listed is not None else np.uint8(0)
+
+        # Debtors listed yesterday: the listing changes their repayment hazard from today.
+        if self.listed is not None:
+            lst = sim.mechanisms[p.listing_list]
+            newly = getattr(lst, "entered", np.empty(0, np.int64))
+            newly = newly[self.judgment.get(newly)] if newly.size else newly
+            self._start_repayment(newly, day, REPAY_LISTED, p.repay_hazard_listed)
+
+        # Follow-ups that fall due today.
+        pids, tags = self.calendar.pop(day)
+        action = _due(pids, tags, flags, self.arrears.mask, self.judgment.mask, listed_flags,
+                      listed_mask, self.debt_day, day)
+        month = pids[action == MONTH]
+        board.post_acts(month, np.int16(Act.LOAN_ARREARS))
+        self._schedule(np.full(month.size, day + 30), month, MONTH, self.debt_day[month])
+        board.post_acts(pids[action == CURE], np.int16(Act.LOAN_REPAID))
+        judged = pids[action == JUDGMENT]
+        board.post_acts(judged, np.int16(Act.COURT_JUDGMENT_UNPAID))
+        self._start_repayment(judged, day, REPAY_UNLISTED, p.repay_hazard)
+        repaid = pids[(action == REPAY_UNLISTED) | (action == REPAY_LISTED)]
+        board.post_acts(repaid, np.int16(Act.JUDGMENT_REPAID))
+
+        # New arrears.
+        cand = bernoulli_ids(self.key("arrears/candidates"), day, pop.n,
+                             min(1.0, p.arrears_rate * self.top))
+        keep = _arrears_keep(
+            self.key("arrears/thin"), pop.keys.age, pop.keys.income, pop.keys.compliance,
+            pop.geography.bounds, pop.households, day, cand, flags,
+            self.arrears.mask | self.judgment.mask, self.income_effect, p.compliance_weight,
+            self.top,
+        )
+        new = cand[keep]
+        flags[new] |= self.arrears.mask
+        self.debt_day[new] = day
+        board.post_acts(new, np.int16(Act.LOAN_ARREARS))
+        episode = np.full(new.size, day, np.int64)
+        self._schedule(np.full(new.size, day + 30), new, MONTH, episode)
+        ck = self.key("cure")
+        cures = uniforms(ck, day, new, 0) < p.cure_share
+        delay = _delays(self.key("cure/delay"), day, new, 1.0 / p.cure_mean_days,
+                        pop.keys.income, pop.geography.bounds, np.ones(5))
+        cured = cures & (delay < p.court_lag_days)
+        self._schedule(day + delay[cured], new[cured], CURE, episode[cured])
+        self._schedule(np.full(int((~cured).sum()), day + p.court_lag_days), new[~cured],
+                       JUDGMENT, episode[~cured])
+        self.today = {"debt_new_arrears": new.size, "debt_judgments": judged.size,
+                      "debt_judgments_repaid": repaid.size}
+
+    def metrics(self, day: int) -> dict[str, float | int]:
+        return self.today

@@ -1,0 +1,67 @@
+"""A list driven by a score: enter below one threshold, leave on reaching another.
+
+Only people whose score may have crossed a threshold are looked at: those with records today and
+those whose scheduled exit day has come (from the scoring system's ``day_reaching``). A scheduled
+check that a later record made stale simply fails when it falls due.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from pydantic import Field, model_validator
+
+from scslab.engine.calendar import Calendar
+from scslab.engine.mechanism import MechanismParams, Scoring
+from scslab.mechanisms.lists.base import ListBase
+
+if TYPE_CHECKING:
+    from scslab.engine.simulation import Simulation
+
+
+class ThresholdListParams(MechanismParams):
+    """The score to watch and the two thresholds."""
+
+    score: str = Field(default="recovering_score", description="The scoring mechanism to read.")
+    enter_below: int = Field(default=900, description="Listed when the score falls below this.")
+    exit_at: int = Field(default=950, description="Delisted when the score reaches this.")
+
+    @model_validator(mode="after")
+    def _hysteresis(self) -> ThresholdListParams:
+        if self.exit_at < self.enter_below:
+            raise ValueError("exit_at must be at least enter_below")
+        return self
+
+
+class ThresholdList(ListBase):
+    """Blacklist by score thresholds (the benchmark reference model's list)."""
+
+    name = "threshold_list"
+    Params = ThresholdListParams
+    description = "blacklist entered below a score threshold and left on reaching another"
+    params: ThresholdListParams
+
+    def init(self, sim: Simulation) -> None:
+        super().init(sim)
+        scorer = sim.get(self.params.score)
+        if not isinstance(scorer, Scoring):
+            raise TypeError(f"threshold_list.score must name a scoring system, not {scorer.name!r}")
+        self.scorer = scorer
+        self.calendar = Calendar(sim.days)
+
+    def step(self, sim: Simulation, day: int) -> None:
+        p = self.params
+        rec = sim.board.records
+        due, _ = self.calendar.pop(day)
+        cand = np.unique(np.concatenate([rec["pid"], due]))
+        s = self.scorer.scores(cand, day)
+        listed = self.flag.get(cand)
+        enter = np.where(listed, s < p.exit_at, s < p.enter_below)
+        false_entry = ~np.isin(cand, rec["pid"][rec["true"]])
+        self.change(cand, enter, false_entry)
+        # Listed people whose score moved today get a (new) exit check.
+        watch = cand[enter & self.flag.get(cand)]
+        when = self.scorer.day_reaching(watch, day, p.exit_at)
+        ok = when > day
+        self.calendar.schedule(when[ok], watch[ok])

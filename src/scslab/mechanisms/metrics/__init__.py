@@ -1,0 +1,1 @@
+"""Mechanisms of the metrics family."""

@@ -1,0 +1,46 @@
+"""The ledger of truth against record: how many records were true or false, by source.
+
+Runs last, after every mechanism has posted its acts and records, and only counts.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from scslab.catalogue import Source
+from scslab.engine.mechanism import MechanismParams, Metrics
+
+if TYPE_CHECKING:
+    from scslab.engine.simulation import Simulation
+
+
+class Ledger(Metrics):
+    """Daily and cumulative counts of acts, true records and false records."""
+
+    name = "ledger"
+    Params = MechanismParams
+    description = "acts, true and false records per day and by source"
+
+    def init(self, sim: Simulation) -> None:
+        self.today: dict[str, int] = {}
+        self.cum = np.zeros(3, np.int64)
+
+    def step(self, sim: Simulation, day: int) -> None:
+        acts, rec = sim.board.acts, sim.board.records
+        true = int(rec["true"].sum())
+        false = int(rec["true"].size - true)
+        self.cum += (acts["pid"].size, true, false)
+        by_source = np.bincount(rec["source"].astype(np.int64), minlength=len(Source))
+        self.today = {"acts": int(acts["pid"].size), "records_true": true, "records_false": false}
+        self.today |= {f"records_by_{s.name.lower()}": int(by_source[s]) for s in Source}
+
+    def metrics(self, day: int) -> dict[str, float | int]:
+        return self.today
+
+    def summary(self) -> list[str]:
+        acts, true, false = (int(x) for x in self.cum)
+        share = false / max(true + false, 1)
+        return [f"ledger: {acts:,} acts, {true:,} true records, {false:,} false records "
+                f"({share:.1%} of all records are false)"]

@@ -1,0 +1,148 @@
+"""Data sources: banks, courts, cameras, platforms and officials turning acts into records.
+
+Each source records some kinds of acts, with a coverage that differs between urban and rural
+regions (an act it does not cover is missed), and produces false records at a daily rate per person
+(a record of an act that never happened). Sources are tried in file order; an act is recorded at
+most once. What is missed here may still be reported by informants (the ``reporting`` family).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numba import njit, prange
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from scslab.catalogue import Act, Source, act_by_name, source_by_name
+from scslab.engine.mechanism import MechanismParams, Observation
+from scslab.kernels.rng import uniform
+from scslab.kernels.sampling import bernoulli_ids
+from scslab.population.geography import region_of
+
+if TYPE_CHECKING:
+    from scslab.engine.simulation import Simulation
+
+
+class SourceParams(BaseModel):
+    """One data source."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    acts: list[str] = Field(description="Acts this source records.")
+    coverage_urban: float = Field(ge=0.0, le=1.0, description="Chance an urban act is recorded.")
+    coverage_rural: float = Field(ge=0.0, le=1.0, description="Chance a rural act is recorded.")
+    false_rate: float = Field(
+        default=0.0, ge=0.0, le=0.01, description="False records per person per day."
+    )
+    false_act: str | None = Field(default=None, description="The act a false record claims.")
+
+    @field_validator("acts")
+    @classmethod
+    def _known(cls, value: list[str]) -> list[str]:
+        for name in value:
+            act_by_name(name)
+        return value
+
+    @model_validator(mode="after")
+    def _false_act_needed(self) -> SourceParams:
+        if self.false_act is not None:
+            act_by_name(self.false_act)
+        elif self.false_rate > 0:
+            raise ValueError("false_rate > 0 needs false_act, the act a false record claims")
+        return self
+
+
+def _default_sources() -> dict[str, SourceParams]:
+    return {
+        # Assumption: the central credit reference sees most formal loans, fewer in the country.
+        "bank": SourceParams(acts=["loan_arrears", "loan_repaid"], coverage_urban=0.95,
+                             coverage_rural=0.8, false_rate=2e-7, false_act="loan_arrears"),
+        # Assumption: enforcement courts list nearly every judgment debtor they decide on.
+        "court": SourceParams(acts=["court_judgment_unpaid", "judgment_repaid"],
+                              coverage_urban=0.98, coverage_rural=0.95, false_rate=2e-8,
+                              false_act="court_judgment_unpaid"),
+        # Assumption: traffic cameras cover main roads in cities, few rural roads.
+        "camera": SourceParams(acts=["traffic_offence"], coverage_urban=0.6, coverage_rural=0.15,
+                               false_rate=2e-6, false_act="traffic_offence"),
+        # Assumption: platforms see most criticism posted online.
+        "platform": SourceParams(acts=["online_criticism"], coverage_urban=0.7,
+                                 coverage_rural=0.5),
+        # Assumption: neighbourhood and village officials know more in villages.
+        "official": SourceParams(acts=["prosocial_act", "petitioning"], coverage_urban=0.5,
+                                 coverage_rural=0.7, false_rate=1e-7, false_act="petitioning"),
+    }
+
+
+class DataSourcesParams(MechanismParams):
+    """The sources that record acts, in the order they are tried."""
+
+    sources: dict[str, SourceParams] = Field(
+        default_factory=_default_sources,
+        description="Source name -> parameters. Allowed names: "
+        + ", ".join(s.name.lower() for s in Source),
+    )
+
+    @field_validator("sources")
+    @classmethod
+    def _known(cls, value: dict[str, SourceParams]) -> dict[str, SourceParams]:
+        for name in value:
+            source_by_name(name)
+        return value
+
+
+@njit(parallel=True, cache=True)
+def _observe(key, day, pids, acts, bounds, order, cover):
+    """The recording source of each act (-1: missed). ``cover[act, j, rural]`` for the j-th source."""
+    out = np.full(pids.size, -1, np.int64)
+    for i in prange(pids.size):
+        pid = pids[i]
+        rural = region_of(bounds, pid) % 2
+        for j in range(order.size):
+            c = cover[acts[i], j, rural]
+            if c > 0.0 and uniform(key, day, pid, acts[i] * 64 + j) < c:
+                out[i] = order[j]
+                break
+    return out
+
+
+class DataSources(Observation):
+    """Turn today's acts into records, with coverage, misses and false records."""
+
+    name = "data_sources"
+    Params = DataSourcesParams
+    description = "banks, courts, cameras, platforms, officials: coverage and false records"
+    params: DataSourcesParams
+
+    def init(self, sim: Simulation) -> None:
+        items = list(self.params.sources.items())
+        self.order = np.asarray([source_by_name(n) for n, _ in items], np.int64)
+        self.cover = np.zeros((len(Act), len(items), 2))
+        for j, (_, s) in enumerate(items):
+            for a in s.acts:
+                self.cover[act_by_name(a), j] = (s.coverage_urban, s.coverage_rural)
+        self.false = [
+            (source_by_name(n), act_by_name(s.false_act), s.false_rate, self.key(f"false/{n}"))
+            for n, s in items
+            if s.false_rate > 0 and s.false_act is not None
+        ]
+        self.detect_key = self.key("detect")
+        self.today: dict[str, int] = {}
+
+    def step(self, sim: Simulation, day: int) -> None:
+        acts = sim.board.acts
+        src = _observe(self.detect_key, day, acts["pid"], acts["act"].astype(np.int64),
+                       sim.pop.geography.bounds, self.order, self.cover)
+        hit = src >= 0
+        sim.board.post_records(acts["pid"][hit], acts["act"][hit], src[hit].astype(np.int16), True)
+        n_false = 0
+        for source, act, rate, key in self.false:
+            ids = bernoulli_ids(key, day, sim.pop.n, rate)
+            sim.board.post_records(ids, np.int16(act), np.int16(source), False)
+            n_false += ids.size
+        self.today = {"observed_true_records": int(hit.sum()),
+                      "observed_missed_acts": int((~hit).sum()),
+                      "observed_false_records": n_false}
+
+    def metrics(self, day: int) -> dict[str, float | int]:
+        return self.today

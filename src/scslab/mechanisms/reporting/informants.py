@@ -1,0 +1,100 @@
+"""Rewarded reporting by "the masses": ties report acts that no data source recorded.
+
+For each act of a reportable kind that no source recorded today, each of the offender's community
+ties (generated, never stored) reports it independently with a probability modulated by the tie's
+opportunism; one report records it (source ``informant``). The 2014 planning outline calls for
+"rewarded reporting systems for acts of breach of trust" (seed article).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numba import njit, prange
+from pydantic import Field, field_validator
+
+from scslab.catalogue import Source, act_by_name
+from scslab.engine.mechanism import MechanismParams, Reporting
+from scslab.kernels.rng import uniform
+from scslab.population.attributes import community_tie, trait
+from scslab.population.geography import region_of
+
+if TYPE_CHECKING:
+    from scslab.engine.simulation import Simulation
+
+
+class InformantsParams(MechanismParams):
+    """Who reports what."""
+
+    acts: list[str] = Field(
+        default=["traffic_offence", "petitioning", "online_criticism"],
+        description="Acts that citizens report (assumption).",
+    )
+    ties: int = Field(default=8, ge=0, le=64, description="Community ties that may report.")
+    report_prob: float = Field(
+        default=0.005, ge=0.0, le=1.0,
+        description="Chance that one tie reports one unrecorded act (assumption).",
+    )
+    opportunism_weight: float = Field(
+        default=1.0, ge=-1.0, le=1.0,
+        description="Effect of the tie's opportunism on reporting (assumption).",
+    )
+
+    @field_validator("acts")
+    @classmethod
+    def _known(cls, value: list[str]) -> list[str]:
+        for name in value:
+            act_by_name(name)
+        return value
+
+
+@njit(parallel=True, cache=True)
+def _reported(key, tie_key, opp_key, day, pids, acts, bounds, ties, locality, p, weight):
+    out = np.zeros(pids.size, np.bool_)
+    for i in prange(pids.size):
+        pid = pids[i]
+        r = region_of(bounds, pid)
+        lo, hi = bounds[r], bounds[r + 1]
+        for k in range(ties):
+            tie = community_tie(tie_key, pid, k, lo, hi, locality)
+            if tie == pid:
+                continue
+            q = p
+            if weight != 0.0:
+                q = p * (1.0 + weight * (2.0 * trait(opp_key, tie) - 1.0))
+            if uniform(key, day, pid, acts[i] * 64 + k) < q:
+                out[i] = True
+                break
+    return out
+
+
+class Informants(Reporting):
+    """Ties report acts that data sources missed."""
+
+    name = "informants"
+    Params = InformantsParams
+    description = "rewarded reporting: community ties report unrecorded acts"
+    params: InformantsParams
+
+    def init(self, sim: Simulation) -> None:
+        self.acts = np.asarray([act_by_name(a) for a in self.params.acts], np.int16)
+        self.report_key = self.key("report")
+        self.reports = 0
+
+    def step(self, sim: Simulation, day: int) -> None:
+        acts, rec = sim.board.acts, sim.board.records
+        code = acts["pid"] * 64 + acts["act"]
+        seen = rec["pid"][rec["true"]] * 64 + rec["act"][rec["true"]]
+        open_ = np.isin(acts["act"], self.acts) & ~np.isin(code, seen)
+        pids, kinds = acts["pid"][open_], acts["act"][open_].astype(np.int64)
+        pop = sim.pop
+        hit = _reported(self.report_key, pop.keys.ties, pop.keys.opportunism, day, pids, kinds,
+                        pop.geography.bounds, self.params.ties, pop.params.tie_locality,
+                        self.params.report_prob, self.params.opportunism_weight)
+        sim.board.post_records(pids[hit], kinds[hit].astype(np.int16), np.int16(Source.INFORMANT),
+                               True)
+        self.reports = int(hit.sum())
+
+    def metrics(self, day: int) -> dict[str, float | int]:
+        return {"informant_reports": self.reports}

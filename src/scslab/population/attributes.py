@@ -1,0 +1,123 @@
+"""Static attributes as pure functions of (attribute key, person id): computed, never stored.
+
+Each function is a numba kernel that any mechanism may call inside its own kernels. Keys come from
+``AttributeKeys`` (derived from the scenario seed), so the same person has the same age, traits and
+ties in every scenario that shares a seed. Distributions without a published source are labelled
+assumptions in their docstrings.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+from scslab.kernels.rng import below, stream_key, uniform
+from scslab.population.census import AGE_BAND_SHARES, MALE_SHARE
+
+# Occupations.
+STUDENT, WORKER, FARMER, CIVIL_SERVANT, RETIRED, CHILD = 0, 1, 2, 3, 4, 5
+OCCUPATIONS = ("student", "worker", "farmer", "civil_servant", "retired", "child")
+
+CIVIL_SERVANT_SHARE = 0.012
+"""Share of urban working-age adults in the civil service: about 7.2 million civil servants
+(Ministry of Human Resources, 2016) over about 600 million urban working-age adults (approximate)."""
+
+_CHILD = AGE_BAND_SHARES[0]
+_ADULT = AGE_BAND_SHARES[0] + AGE_BAND_SHARES[1]
+
+
+class AttributeKeys(NamedTuple):
+    """Stream keys of the static attributes (one per attribute)."""
+
+    age: np.uint64
+    sex: np.uint64
+    income: np.uint64
+    occupation: np.uint64
+    compliance: np.uint64
+    dissent: np.uint64
+    boldness: np.uint64
+    opportunism: np.uint64
+    online: np.uint64
+    ties: np.uint64
+
+    @classmethod
+    def from_seed(cls, seed: int) -> AttributeKeys:
+        """Derive every attribute key from the scenario seed."""
+        return cls(*(stream_key(seed, "population", f) for f in cls._fields))
+
+
+@njit(inline="always", cache=True)
+def age(key, pid: int, household_position: int) -> int:
+    """Age in years: census 2020 bands (0-14, 15-59, 60+), uniform within a band up to 90
+    (assumption); the first member of each household is an adult (assumption)."""
+    u = uniform(key, 0, pid, 0)
+    if household_position == 0:
+        u = _CHILD + u * (1.0 - _CHILD)
+    v = uniform(key, 0, pid, 1)
+    if u < _CHILD:
+        return int(v * 15.0)
+    if u < _ADULT:
+        return 15 + int(v * 45.0)
+    return 60 + int(v * 31.0)
+
+
+@njit(inline="always", cache=True)
+def is_male(key, pid: int) -> bool:
+    """Sex: 51.24% male (census 2020)."""
+    return uniform(key, 0, pid, 0) < MALE_SHARE
+
+
+@njit(inline="always", cache=True)
+def income_class(key, pid: int, urban: bool) -> int:
+    """Income quintile 0 (lowest) .. 4 (highest) of the national distribution. Urban residents
+    are shifted up by about one quintile on average (assumption; urban disposable income is about
+    2.6 times rural, NBS 2020)."""
+    u = uniform(key, 0, pid, 0)
+    if urban:
+        u = math.sqrt(u)
+    else:
+        u = u * u
+    return min(4, int(u * 5.0))
+
+
+@njit(inline="always", cache=True)
+def occupation(key, pid: int, years: int, urban: bool) -> int:
+    """Occupation from age and place: children under 6, students 6-21, retired from 60,
+    civil servants among urban adults, farmers among rural adults (assumption: 70% of rural
+    working-age adults farm)."""
+    if years < 6:
+        return CHILD
+    if years < 22:
+        return STUDENT
+    if years >= 60:
+        return RETIRED
+    u = uniform(key, 0, pid, 0)
+    if urban:
+        return CIVIL_SERVANT if u < CIVIL_SERVANT_SHARE else WORKER
+    return FARMER if u < 0.7 else WORKER
+
+
+@njit(inline="always", cache=True)
+def trait(key, pid: int) -> float:
+    """A static trait in [0, 1), uniform across people (assumption: the seed gives no
+    distribution for compliance, dissent, boldness, opportunism or online activity)."""
+    return uniform(key, 0, pid, 0)
+
+
+@njit(inline="always", cache=True)
+def community_tie(key, pid: int, k: int, lo: int, hi: int, locality: int) -> int:
+    """The ``k``-th community tie of ``pid``: another person in the same region ``[lo, hi)``,
+    at a distance in ids that is geometric with mean ``locality``. Ties are directed (who ``pid``
+    knows) and are regenerated, never stored."""
+    span = hi - lo
+    if span <= 1:
+        return pid
+    u = 1.0 - uniform(key, 0, pid, 2 * k)
+    dist = 1 + int(-math.log(u) * locality)
+    dist = 1 + (dist - 1) % (span - 1)
+    if below(key, 0, pid, 2 * k + 1, 2) == 0:
+        dist = -dist
+    return lo + (pid - lo + dist) % span

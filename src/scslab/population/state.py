@@ -1,0 +1,85 @@
+"""The per-person state registry: one compact array per declared variable, and packed flag bits.
+
+Mechanisms declare their per-person state here during set-up; nothing else allocates per-person
+memory. The registry is the single place that knows how many bytes a person costs, which is what
+the architecture budget (12 bytes per person) is checked against.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Flag:
+    """One boolean per person, stored as a bit of a shared ``uint8`` array."""
+
+    name: str
+    array: np.ndarray
+    mask: np.uint8
+
+    def get(self, ids: np.ndarray | slice | None = None) -> np.ndarray:
+        """The flag for ``ids`` (all people when ``None``) as booleans."""
+        a = self.array if ids is None else self.array[ids]
+        return (a & self.mask) != 0
+
+    def count(self) -> int:
+        """How many people have the flag set (a full pass: for tests and checks, not hot paths)."""
+        return int(np.count_nonzero(self.array & self.mask))
+
+
+@dataclass
+class StateRegistry:
+    """Per-person arrays declared by mechanisms, and flags packed eight to a byte."""
+
+    n: int
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
+    flags: dict[str, Flag] = field(default_factory=dict)
+    _flag_bytes: list[np.ndarray] = field(default_factory=list)
+    _bits_used: int = 0
+
+    def add(self, name: str, dtype: type | np.dtype, fill: int | float = 0) -> np.ndarray:
+        """Allocate a per-person array named ``name`` filled with ``fill``."""
+        if name in self.arrays:
+            raise ValueError(f"per-person state {name!r} is declared twice")
+        arr = np.full(self.n, fill, dtype=dtype)
+        self.arrays[name] = arr
+        return arr
+
+    def add_flag(self, name: str) -> Flag:
+        """Allocate one bit per person, sharing bytes with other flags."""
+        return self.add_flags(name)[0]
+
+    def add_flags(self, *names: str) -> tuple[Flag, ...]:
+        """Allocate up to eight flags guaranteed to share one byte (one ``array`` for all)."""
+        if not 1 <= len(names) <= 8:
+            raise ValueError("a flag group has 1 to 8 flags")
+        for name in names:
+            if name in self.flags:
+                raise ValueError(f"flag {name!r} is declared twice")
+        if self._bits_used == 0 or self._bits_used + len(names) > 8:
+            self._flag_bytes.append(np.zeros(self.n, np.uint8))
+            self._bits_used = 0
+        out = []
+        for name in names:
+            flag = Flag(name, self._flag_bytes[-1], np.uint8(1 << self._bits_used))
+            self._bits_used += 1
+            self.flags[name] = flag
+            out.append(flag)
+        return tuple(out)
+
+    def bytes_per_person(self) -> float:
+        """Stored bytes per person across all declared arrays and flag bytes."""
+        total = sum(a.nbytes for a in self.arrays.values())
+        total += sum(a.nbytes for a in self._flag_bytes)
+        return total / max(self.n, 1)
+
+    def layout(self) -> list[tuple[str, str, int]]:
+        """(name, dtype, bytes per person) for every stored variable, for reports."""
+        rows = [(k, str(a.dtype), a.itemsize) for k, a in self.arrays.items()]
+        for arr in self._flag_bytes:
+            names = [f.name for f in self.flags.values() if f.array is arr]
+            rows.append(("flags[" + ",".join(names) + "]", "uint8", 1))
+        return rows

@@ -1,0 +1,71 @@
+"""Run directories: ``manifest.json`` and ``metrics.parquet``, written atomically.
+
+A run directory is created with a manifest whose ``status`` is ``"incomplete"`` before the first
+day. Every file is written beside its final name and renamed into place, and the manifest is
+switched to ``"complete"`` only after the metrics are in place; so an interrupted or crashed run
+can never look complete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+
+class RunDirError(ValueError):
+    """The output folder cannot be used; the message is one line for the user."""
+
+
+def prepare_run_dir(path: Path) -> Path:
+    """Create an empty run directory; refuse to overwrite one that has files."""
+    path = Path(path)
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        raise RunDirError(f"{path}: already exists and is not empty; choose another --out")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise RunDirError(f"{path}: cannot create the run folder ({err.strerror})") from None
+    return path
+
+
+def _atomic_write(path: Path, write: Any) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_manifest(run_dir: Path, manifest: dict[str, Any]) -> None:
+    """Atomically (re)write ``manifest.json``."""
+
+    def write(tmp: str) -> None:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(manifest, fh, indent=2, default=str)
+            fh.write("\n")
+
+    _atomic_write(run_dir / "manifest.json", write)
+
+
+def metrics_table(columns: dict[str, list[Any]]) -> pa.Table:
+    """Daily metric columns as an Arrow table (one row per simulated day)."""
+    return pa.table({k: pa.array(v) for k, v in columns.items()})
+
+
+def write_metrics(run_dir: Path, table: pa.Table) -> None:
+    """Atomically write ``metrics.parquet``."""
+    _atomic_write(run_dir / "metrics.parquet", lambda tmp: pq.write_table(table, tmp))
+
+
+def read_manifest(run_dir: Path) -> dict[str, Any]:
+    """Read a run's manifest."""
+    return json.loads((Path(run_dir) / "manifest.json").read_text())

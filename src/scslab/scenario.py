@@ -1,0 +1,220 @@
+"""Scenarios: TOML files validated against typed models that the mechanisms declare.
+
+A scenario file has three kinds of tables::
+
+    [scenario]            # name, description, people, days, seed, start_date
+    [population]          # see scslab.population.PopulationParams
+    [mechanisms.NAME]     # one table per mechanism; NAME is a registered mechanism
+
+Every error (missing file, not TOML, unknown key, wrong type, value out of range, unknown
+mechanism) is raised as ``ScenarioError`` with one line naming the file, the key path and what is
+allowed. Presets are scenario files shipped in ``scslab/data/presets``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+
+import scslab.mechanisms  # noqa: F401  (registers every mechanism)
+from scslab.engine.mechanism import FAMILIES, REGISTRY, MechanismParams
+from scslab.population import PopulationParams
+
+MAX_PEOPLE = 2**31 - 1
+MAX_DAYS = 60_000
+"""Days are stored as uint16 in per-person state; 60,000 days (164 years) leaves headroom."""
+
+
+class ScenarioError(ValueError):
+    """A scenario that cannot be run; the message is one line meant for the user."""
+
+
+class ScenarioMeta(BaseModel):
+    """The ``[scenario]`` table."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(description="Short name of the scenario.")
+    description: str = Field(default="", description="One line saying what it models.")
+    people: int = Field(default=100_000, ge=1, le=MAX_PEOPLE, description="Simulated people.")
+    days: int = Field(default=365, ge=1, le=MAX_DAYS, description="Simulated days.")
+    seed: int = Field(default=1, ge=0, le=2**63 - 1, description="Seed of every random stream.")
+    start_date: dt.date = Field(
+        default=dt.date(2014, 1, 1), description="Calendar date of day 0."
+    )
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A validated scenario: metadata, population and mechanism parameters in file order."""
+
+    meta: ScenarioMeta
+    population: PopulationParams
+    mechanisms: dict[str, MechanismParams]
+    source: str = "<api>"
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def with_overrides(self, **meta: Any) -> Scenario:
+        """A copy with ``[scenario]`` fields replaced (``people``, ``days``, ``seed``...)."""
+        values = {k: v for k, v in meta.items() if v is not None}
+        if not values:
+            return self
+        data = self.meta.model_dump() | values
+        try:
+            new_meta = ScenarioMeta.model_validate(data)
+        except ValidationError as err:
+            raise ScenarioError(_format_error(self.source, err, ("scenario",), ScenarioMeta)) from None
+        return Scenario(new_meta, self.population, self.mechanisms, self.source, self.raw)
+
+    def with_mechanism(self, name: str, **params: Any) -> Scenario:
+        """A copy with one mechanism's parameters changed (validated)."""
+        if name not in REGISTRY:
+            raise ScenarioError(f"{self.source}: mechanisms.{name}: unknown mechanism; allowed: "
+                                f"{', '.join(sorted(REGISTRY))}")
+        base = self.mechanisms[name].model_dump() if name in self.mechanisms else {}
+        new = dict(self.mechanisms)
+        new[name] = _validate_mechanism(self.source, name, base | params)
+        return Scenario(self.meta, self.population, new, self.source, self.raw)
+
+    def resolved(self) -> dict[str, Any]:
+        """The full scenario with every default filled in, as plain data (for manifests)."""
+        return {
+            "scenario": self.meta.model_dump(mode="json"),
+            "population": self.population.model_dump(mode="json"),
+            "mechanisms": {k: v.model_dump(mode="json") for k, v in self.mechanisms.items()},
+        }
+
+
+def presets_dir() -> resources.abc.Traversable:
+    """The folder of presets shipped with the package."""
+    return resources.files("scslab.data").joinpath("presets")
+
+
+def preset_names() -> list[str]:
+    """Names of the shipped presets."""
+    return sorted(p.name[:-5] for p in presets_dir().iterdir() if p.name.endswith(".toml"))
+
+
+def load_scenario(spec: str | Path) -> Scenario:
+    """Load a preset by name or a scenario file by path.
+
+    Raises:
+        ScenarioError: With a one-line message naming the file, key path and allowed values.
+    """
+    spec_str = str(spec)
+    if spec_str in preset_names() and not Path(spec_str).exists():
+        text = presets_dir().joinpath(f"{spec_str}.toml").read_text()
+        return parse_scenario(text, f"{spec_str} (preset)")
+    path = Path(spec_str)
+    if not path.exists():
+        raise ScenarioError(
+            f"{spec_str}: no such file or preset; presets: {', '.join(preset_names())}"
+        )
+    if path.is_dir():
+        raise ScenarioError(f"{spec_str}: is a folder; give a .toml scenario file or a preset name")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise ScenarioError(f"{spec_str}: cannot be read as UTF-8 text ({err})") from None
+    return parse_scenario(text, spec_str)
+
+
+def parse_scenario(text: str, source: str = "<string>") -> Scenario:
+    """Parse and validate scenario TOML text (``source`` names it in errors)."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ScenarioError(f"{source}: not valid TOML: {err}") from None
+    return scenario_from_dict(data, source)
+
+
+def scenario_from_dict(data: dict[str, Any], source: str = "<api>") -> Scenario:
+    """Validate a scenario given as nested dictionaries (the parsed TOML)."""
+    allowed_top = ("scenario", "population", "mechanisms")
+    for key in data:
+        if key not in allowed_top:
+            raise ScenarioError(f"{source}: {key}: unknown table; allowed: {', '.join(allowed_top)}")
+    if "scenario" not in data:
+        raise ScenarioError(f"{source}: scenario: missing table; it needs at least name = \"...\"")
+    meta = _validate(source, ("scenario",), ScenarioMeta, data["scenario"])
+    population = _validate(source, ("population",), PopulationParams, data.get("population", {}))
+    mech_data = data.get("mechanisms", {})
+    if not isinstance(mech_data, dict):
+        raise ScenarioError(f"{source}: mechanisms: must be a table of mechanism tables")
+    mechanisms = {name: _validate_mechanism(source, name, v) for name, v in mech_data.items()}
+    return Scenario(meta, population, mechanisms, source, data)
+
+
+def _validate_mechanism(source: str, name: str, value: Any) -> MechanismParams:
+    if name not in REGISTRY:
+        raise ScenarioError(
+            f"{source}: mechanisms.{name}: unknown mechanism; allowed: {', '.join(sorted(REGISTRY))}"
+        )
+    return _validate(source, ("mechanisms", name), REGISTRY[name].Params, value)
+
+
+def _validate(source: str, prefix: tuple[str, ...], model: type[BaseModel], value: Any) -> Any:
+    if not isinstance(value, dict):
+        raise ScenarioError(f"{source}: {'.'.join(prefix)}: must be a table")
+    try:
+        return model.model_validate(value)
+    except ValidationError as err:
+        raise ScenarioError(_format_error(source, err, prefix, model)) from None
+
+
+def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The pydantic model that owns the key at ``loc`` (for listing allowed keys)."""
+    current: Any = model
+    for part in loc:
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return None
+        if part not in current.model_fields:
+            return None
+        ann = current.model_fields[part].annotation
+        current = getattr(ann, "__args__", (ann,))[0] if not isinstance(ann, type) else ann
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _format_error(source: str, err: ValidationError, prefix: tuple[str, ...], model: type[BaseModel]) -> str:
+    e = err.errors()[0]
+    loc = tuple(e["loc"])
+    path = ".".join(str(p) for p in (*prefix, *loc))
+    if e["type"] == "extra_forbidden":
+        owner = _model_at(model, loc[:-1])
+        allowed = ", ".join(owner.model_fields) if owner else "see `scslab schema`"
+        return f"{source}: {path}: unknown key; allowed: {allowed}"
+    if e["type"] == "missing":
+        return f"{source}: {path}: missing required key"
+    msg = e["msg"]
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, ") :]
+    got = e.get("input")
+    shown = repr(got) if not isinstance(got, dict) else "a table"
+    return f"{source}: {path}: {msg} (got {shown})"
+
+
+def scenario_schema() -> dict[str, Any]:
+    """The JSON schema of scenario files, generated from the same models that validate them."""
+    mech_fields: dict[str, Any] = {
+        name: (cls.Params | None, Field(default=None, description=cls.description))
+        for name, cls in sorted(REGISTRY.items(), key=lambda kv: (FAMILIES.index(kv[1].family), kv[0]))
+    }
+    mechanisms = create_model(
+        "Mechanisms", __config__=ConfigDict(extra="forbid"), **mech_fields
+    )
+    root = create_model(
+        "ScenarioFile",
+        __config__=ConfigDict(extra="forbid"),
+        scenario=(ScenarioMeta, ...),
+        population=(PopulationParams, Field(default_factory=PopulationParams)),
+        mechanisms=(mechanisms, Field(default_factory=mechanisms)),
+    )
+    schema = root.model_json_schema()
+    schema["title"] = "scslab scenario"
+    return schema
