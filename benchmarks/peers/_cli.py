@@ -54,6 +54,8 @@ def main(framework: str, build: Callable[[int, int, int], Any], argv: list[str] 
     parser.add_argument("--out", help="optional parquet file for the daily outputs")
     parser.add_argument("--no-warmup", action="store_true", help="skip the tiny warm-up run")
     args = parser.parse_args(argv)
+    if args.people < 9 or args.days < 1:
+        parser.error("need --people >= 9 and --days >= 1")
 
     if not args.no_warmup:
         build(30, 3, args.seed + 1).run()

@@ -13,14 +13,15 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from scslab.api import RunResult, run  # noqa: E402
-from scslab.engine.simulation import Simulation, plan_of  # noqa: E402
-from scslab.scenario import (  # noqa: E402
+from scslab.api import RunResult, run
+from scslab.engine.simulation import Simulation, plan_of
+from scslab.scenario import (
     Scenario,
     ScenarioError,
     load_scenario,
     parse_scenario,
     preset_names,
+    scenario_from_dict,
     scenario_schema,
 )
 
@@ -41,5 +42,6 @@ __all__ = [
     "preset_names",
     "presets",
     "run",
+    "scenario_from_dict",
     "scenario_schema",
 ]

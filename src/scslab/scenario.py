@@ -45,9 +45,7 @@ class ScenarioMeta(BaseModel):
     people: int = Field(default=100_000, ge=1, le=MAX_PEOPLE, description="Simulated people.")
     days: int = Field(default=365, ge=1, le=MAX_DAYS, description="Simulated days.")
     seed: int = Field(default=1, ge=0, le=2**63 - 1, description="Seed of every random stream.")
-    start_date: dt.date = Field(
-        default=dt.date(2014, 1, 1), description="Calendar date of day 0."
-    )
+    start_date: dt.date = Field(default=dt.date(2014, 1, 1), description="Calendar date of day 0.")
 
 
 @dataclass(frozen=True)
@@ -69,14 +67,18 @@ class Scenario:
         try:
             new_meta = ScenarioMeta.model_validate(data)
         except ValidationError as err:
-            raise ScenarioError(_format_error(self.source, err, ("scenario",), ScenarioMeta)) from None
+            raise ScenarioError(
+                _format_error(self.source, err, ("scenario",), ScenarioMeta)
+            ) from None
         return Scenario(new_meta, self.population, self.mechanisms, self.source, self.raw)
 
     def with_mechanism(self, name: str, **params: Any) -> Scenario:
         """A copy with one mechanism's parameters changed (validated)."""
         if name not in REGISTRY:
-            raise ScenarioError(f"{self.source}: mechanisms.{name}: unknown mechanism; allowed: "
-                                f"{', '.join(sorted(REGISTRY))}")
+            raise ScenarioError(
+                f"{self.source}: mechanisms.{name}: unknown mechanism; allowed: "
+                f"{', '.join(sorted(REGISTRY))}"
+            )
         base = self.mechanisms[name].model_dump() if name in self.mechanisms else {}
         new = dict(self.mechanisms)
         new[name] = _validate_mechanism(self.source, name, base | params)
@@ -139,9 +141,11 @@ def scenario_from_dict(data: dict[str, Any], source: str = "<api>") -> Scenario:
     allowed_top = ("scenario", "population", "mechanisms")
     for key in data:
         if key not in allowed_top:
-            raise ScenarioError(f"{source}: {key}: unknown table; allowed: {', '.join(allowed_top)}")
+            raise ScenarioError(
+                f"{source}: {key}: unknown table; allowed: {', '.join(allowed_top)}"
+            )
     if "scenario" not in data:
-        raise ScenarioError(f"{source}: scenario: missing table; it needs at least name = \"...\"")
+        raise ScenarioError(f'{source}: scenario: missing table; it needs at least name = "..."')
     meta = _validate(source, ("scenario",), ScenarioMeta, data["scenario"])
     population = _validate(source, ("population",), PopulationParams, data.get("population", {}))
     mech_data = data.get("mechanisms", {})
@@ -153,9 +157,8 @@ def scenario_from_dict(data: dict[str, Any], source: str = "<api>") -> Scenario:
 
 def _validate_mechanism(source: str, name: str, value: Any) -> MechanismParams:
     if name not in REGISTRY:
-        raise ScenarioError(
-            f"{source}: mechanisms.{name}: unknown mechanism; allowed: {', '.join(sorted(REGISTRY))}"
-        )
+        allowed = ", ".join(sorted(REGISTRY))
+        raise ScenarioError(f"{source}: mechanisms.{name}: unknown mechanism; allowed: {allowed}")
     return _validate(source, ("mechanisms", name), REGISTRY[name].Params, value)
 
 
@@ -181,7 +184,9 @@ def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] |
     return current if isinstance(current, type) and issubclass(current, BaseModel) else None
 
 
-def _format_error(source: str, err: ValidationError, prefix: tuple[str, ...], model: type[BaseModel]) -> str:
+def _format_error(
+    source: str, err: ValidationError, prefix: tuple[str, ...], model: type[BaseModel]
+) -> str:
     e = err.errors()[0]
     loc = tuple(e["loc"])
     path = ".".join(str(p) for p in (*prefix, *loc))
@@ -203,11 +208,11 @@ def scenario_schema() -> dict[str, Any]:
     """The JSON schema of scenario files, generated from the same models that validate them."""
     mech_fields: dict[str, Any] = {
         name: (cls.Params | None, Field(default=None, description=cls.description))
-        for name, cls in sorted(REGISTRY.items(), key=lambda kv: (FAMILIES.index(kv[1].family), kv[0]))
+        for name, cls in sorted(
+            REGISTRY.items(), key=lambda kv: (FAMILIES.index(kv[1].family), kv[0])
+        )
     }
-    mechanisms = create_model(
-        "Mechanisms", __config__=ConfigDict(extra="forbid"), **mech_fields
-    )
+    mechanisms = create_model("Mechanisms", __config__=ConfigDict(extra="forbid"), **mech_fields)
     root = create_model(
         "ScenarioFile",
         __config__=ConfigDict(extra="forbid"),

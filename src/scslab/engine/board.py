@@ -27,15 +27,21 @@ class _Table:
         if any(len(c) != size for c in cols):
             raise ValueError("columns of one post must have equal length")
         if size:
-            self.parts.append(tuple(np.asarray(c, dt) for c, dt in zip(cols, self.dtypes, strict=True)))
+            self.parts.append(
+                tuple(np.asarray(c, dt) for c, dt in zip(cols, self.dtypes, strict=True))
+            )
             self._merged = None
 
     def merged(self) -> dict[str, np.ndarray]:
         if self._merged is None:
             if not self.parts:
-                self._merged = {c: np.empty(0, dt) for c, dt in zip(self.columns, self.dtypes, strict=True)}
+                self._merged = {
+                    c: np.empty(0, dt) for c, dt in zip(self.columns, self.dtypes, strict=True)
+                }
             else:
-                cols = [np.concatenate([p[i] for p in self.parts]) for i in range(len(self.columns))]
+                cols = [
+                    np.concatenate([p[i] for p in self.parts]) for i in range(len(self.columns))
+                ]
                 order = np.argsort(cols[0], kind="stable")
                 self._merged = {c: col[order] for c, col in zip(self.columns, cols, strict=True)}
         return self._merged
@@ -59,7 +65,11 @@ class Board:
         self._acts.add(pid, np.broadcast_to(np.asarray(act, np.int16), np.shape(pid)))
 
     def post_records(
-        self, pid: np.ndarray, act: np.ndarray | int, source: np.ndarray | int, true: np.ndarray | bool
+        self,
+        pid: np.ndarray,
+        act: np.ndarray | int,
+        source: np.ndarray | int,
+        true: np.ndarray | bool,
     ) -> None:
         """Post observed records."""
         shape = np.shape(pid)

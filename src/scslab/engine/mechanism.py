@@ -138,8 +138,10 @@ class Scoring(Mechanism):
         raise NotImplementedError
 
     def day_reaching(self, pids: np.ndarray, day: int, level: int) -> np.ndarray:
-        """The first day on or after ``day`` on which each score reaches ``level`` if nothing else
-        happens, or -1 if it never does by itself. Default: scores never move by themselves."""
+        """The first day on or after ``day`` on which each score reaches ``level`` by itself.
+
+        -1 where it never does without new records. Default: scores never move by themselves.
+        """
         return np.full(np.shape(pids), -1, np.int64)
 
 

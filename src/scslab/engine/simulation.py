@@ -35,7 +35,9 @@ class PlanRow:
 def plan_of(scenario: Scenario) -> list[PlanRow]:
     """The daily phase plan of a scenario (enabled mechanisms in execution order)."""
     names = [n for n, p in scenario.mechanisms.items() if p.enabled]
-    names.sort(key=lambda n: FAMILIES.index(REGISTRY[n].family))  # stable: file order within a family
+    names.sort(
+        key=lambda n: FAMILIES.index(REGISTRY[n].family)
+    )  # stable: file order within a family
     return [
         PlanRow(i, REGISTRY[n].family, n, REGISTRY[n].description) for i, n in enumerate(names, 1)
     ]

@@ -86,4 +86,4 @@ def geometric_days(key: uint64, day: int, subject: int, index: int, hazard: floa
     if hazard <= 0.0:
         return 1 << 40
     u = 1.0 - uniform(key, day, subject, index)
-    return 1 + int(math.floor(math.log(u) / math.log1p(-hazard)))
+    return 1 + math.floor(math.log(u) / math.log1p(-hazard))

@@ -22,8 +22,11 @@ STUDENT, WORKER, FARMER, CIVIL_SERVANT, RETIRED, CHILD = 0, 1, 2, 3, 4, 5
 OCCUPATIONS = ("student", "worker", "farmer", "civil_servant", "retired", "child")
 
 CIVIL_SERVANT_SHARE = 0.012
-"""Share of urban working-age adults in the civil service: about 7.2 million civil servants
-(Ministry of Human Resources, 2016) over about 600 million urban working-age adults (approximate)."""
+"""Share of urban working-age adults in the civil service.
+
+About 7.2 million civil servants (Ministry of Human Resources, 2016) over about 600 million urban
+working-age adults (approximate).
+"""
 
 _CHILD = AGE_BAND_SHARES[0]
 _ADULT = AGE_BAND_SHARES[0] + AGE_BAND_SHARES[1]
@@ -51,8 +54,11 @@ class AttributeKeys(NamedTuple):
 
 @njit(inline="always", cache=True)
 def age(key, pid: int, household_position: int) -> int:
-    """Age in years: census 2020 bands (0-14, 15-59, 60+), uniform within a band up to 90
-    (assumption); the first member of each household is an adult (assumption)."""
+    """Age in years.
+
+    Census 2020 bands (0-14, 15-59, 60+), uniform within a band up to 90
+    (assumption); the first member of each household is an adult (assumption).
+    """
     u = uniform(key, 0, pid, 0)
     if household_position == 0:
         u = _CHILD + u * (1.0 - _CHILD)
@@ -72,22 +78,25 @@ def is_male(key, pid: int) -> bool:
 
 @njit(inline="always", cache=True)
 def income_class(key, pid: int, urban: bool) -> int:
-    """Income quintile 0 (lowest) .. 4 (highest) of the national distribution. Urban residents
+    """Income quintile 0 (lowest) ..
+
+    4 (highest) of the national distribution. Urban residents
     are shifted up by about one quintile on average (assumption; urban disposable income is about
-    2.6 times rural, NBS 2020)."""
+    2.6 times rural, NBS 2020).
+    """
     u = uniform(key, 0, pid, 0)
-    if urban:
-        u = math.sqrt(u)
-    else:
-        u = u * u
+    u = math.sqrt(u) if urban else u * u
     return min(4, int(u * 5.0))
 
 
 @njit(inline="always", cache=True)
 def occupation(key, pid: int, years: int, urban: bool) -> int:
-    """Occupation from age and place: children under 6, students 6-21, retired from 60,
+    """Occupation from age and place.
+
+    Children under 6, students 6-21, retired from 60,
     civil servants among urban adults, farmers among rural adults (assumption: 70% of rural
-    working-age adults farm)."""
+    working-age adults farm).
+    """
     if years < 6:
         return CHILD
     if years < 22:
@@ -102,16 +111,22 @@ def occupation(key, pid: int, years: int, urban: bool) -> int:
 
 @njit(inline="always", cache=True)
 def trait(key, pid: int) -> float:
-    """A static trait in [0, 1), uniform across people (assumption: the seed gives no
-    distribution for compliance, dissent, boldness, opportunism or online activity)."""
+    """A static trait in [0, 1), uniform across people (assumption.
+
+    The seed gives no
+    distribution for compliance, dissent, boldness, opportunism or online activity).
+    """
     return uniform(key, 0, pid, 0)
 
 
 @njit(inline="always", cache=True)
 def community_tie(key, pid: int, k: int, lo: int, hi: int, locality: int) -> int:
-    """The ``k``-th community tie of ``pid``: another person in the same region ``[lo, hi)``,
+    """The ``k``-th community tie of ``pid``.
+
+    Another person in the same region ``[lo, hi)``,
     at a distance in ids that is geometric with mean ``locality``. Ties are directed (who ``pid``
-    knows) and are regenerated, never stored."""
+    knows) and are regenerated, never stored.
+    """
     span = hi - lo
     if span <= 1:
         return pid

@@ -12,7 +12,9 @@ from importlib import resources
 
 import numpy as np
 
-HOUSEHOLD_SIZE_SHARES = np.array([0.254, 0.297, 0.209, 0.132, 0.062, 0.046 / 3, 0.046 / 3, 0.046 / 3])
+HOUSEHOLD_SIZE_SHARES = np.array(
+    [0.254, 0.297, 0.209, 0.132, 0.062, 0.046 / 3, 0.046 / 3, 0.046 / 3]
+)
 """Share of households of 1..8 persons: census 2020 (NBS yearbook table 5-1, rounded); the 6+ share
 is spread evenly over 6, 7 and 8 (assumption). Mean about 2.63."""
 

@@ -62,23 +62,31 @@ class DebtParams(MechanismParams):
         default=-0.5, ge=-1.0, le=1.0, description="Effect of compliance on arrears (assumption)."
     )
     cure_share: float = Field(
-        default=0.85, ge=0.0, le=1.0,
+        default=0.85,
+        ge=0.0,
+        le=1.0,
         description="Share of arrears cleared before any court case (assumption).",
     )
     cure_mean_days: float = Field(
         default=45.0, ge=1.0, description="Mean days to clear arrears (assumption)."
     )
     court_lag_days: int = Field(
-        default=180, ge=1, le=3650,
+        default=180,
+        ge=1,
+        le=3650,
         description="Days from arrears to an unpaid court judgment (assumption: about six months "
         "of litigation and enforcement deadline).",
     )
     repay_hazard: float = Field(
-        default=0.0002, ge=0.0, le=1.0,
+        default=0.0002,
+        ge=0.0,
+        le=1.0,
         description="Daily probability that an unlisted judgment debtor pays (assumption).",
     )
     repay_hazard_listed: float = Field(
-        default=0.0004, ge=0.0, le=1.0,
+        default=0.0004,
+        ge=0.0,
+        le=1.0,
         description="Daily probability that a listed judgment debtor pays: about 25% of the ever "
         "listed had complied by mid-2018 (2.8 of 11.23 million, "
         "calibration/blacklist_court_defaulters.csv), rough.",
@@ -90,8 +98,21 @@ class DebtParams(MechanismParams):
 
 
 @njit(parallel=True, cache=True)
-def _arrears_keep(thin_key, age_key, income_key, compliance_key, bounds, households, day, ids,
-                  flags, debt_mask, income_effect, compliance_weight, top):
+def _arrears_keep(
+    thin_key,
+    age_key,
+    income_key,
+    compliance_key,
+    bounds,
+    households,
+    day,
+    ids,
+    flags,
+    debt_mask,
+    income_effect,
+    compliance_weight,
+    top,
+):
     keep = np.empty(ids.size, np.bool_)
     for i in prange(ids.size):
         pid = ids[i]
@@ -120,7 +141,7 @@ def _due(pids, tags, flags, arrears_mask, judgment_mask, listed_flags, listed_ma
             continue
         f = flags[pid]
         listed = (listed_flags[pid] & listed_mask) != 0
-        if kind == MONTH or kind == CURE or kind == JUDGMENT:
+        if kind in (MONTH, CURE, JUDGMENT):
             if not f & arrears_mask:
                 continue
             if kind == CURE:
@@ -181,8 +202,15 @@ class Debt(Behaviour):
         if pids.size == 0:
             return
         pop = self.pop
-        delay = _delays(self.key(f"repay/{kind}"), day, pids, hazard, pop.keys.income,
-                        pop.geography.bounds, self.repay_scale)
+        delay = _delays(
+            self.key(f"repay/{kind}"),
+            day,
+            pids,
+            hazard,
+            pop.keys.income,
+            pop.geography.bounds,
+            self.repay_scale,
+        )
         self._schedule(day + delay, pids, kind, self.debt_day[pids])
 
     def step(self, sim: Simulation, day: int) -> None:
@@ -201,8 +229,17 @@ class Debt(Behaviour):
 
         # Follow-ups that fall due today.
         pids, tags = self.calendar.pop(day)
-        action = _due(pids, tags, flags, self.arrears.mask, self.judgment.mask, listed_flags,
-                      listed_mask, self.debt_day, day)
+        action = _due(
+            pids,
+            tags,
+            flags,
+            self.arrears.mask,
+            self.judgment.mask,
+            listed_flags,
+            listed_mask,
+            self.debt_day,
+            day,
+        )
         month = pids[action == MONTH]
         board.post_acts(month, np.int16(Act.LOAN_ARREARS))
         self._schedule(np.full(month.size, day + 30), month, MONTH, self.debt_day[month])
@@ -214,12 +251,22 @@ class Debt(Behaviour):
         board.post_acts(repaid, np.int16(Act.JUDGMENT_REPAID))
 
         # New arrears.
-        cand = bernoulli_ids(self.key("arrears/candidates"), day, pop.n,
-                             min(1.0, p.arrears_rate * self.top))
+        cand = bernoulli_ids(
+            self.key("arrears/candidates"), day, pop.n, min(1.0, p.arrears_rate * self.top)
+        )
         keep = _arrears_keep(
-            self.key("arrears/thin"), pop.keys.age, pop.keys.income, pop.keys.compliance,
-            pop.geography.bounds, pop.households, day, cand, flags,
-            self.arrears.mask | self.judgment.mask, self.income_effect, p.compliance_weight,
+            self.key("arrears/thin"),
+            pop.keys.age,
+            pop.keys.income,
+            pop.keys.compliance,
+            pop.geography.bounds,
+            pop.households,
+            day,
+            cand,
+            flags,
+            self.arrears.mask | self.judgment.mask,
+            self.income_effect,
+            p.compliance_weight,
             self.top,
         )
         new = cand[keep]
@@ -230,14 +277,28 @@ class Debt(Behaviour):
         self._schedule(np.full(new.size, day + 30), new, MONTH, episode)
         ck = self.key("cure")
         cures = uniforms(ck, day, new, 0) < p.cure_share
-        delay = _delays(self.key("cure/delay"), day, new, 1.0 / p.cure_mean_days,
-                        pop.keys.income, pop.geography.bounds, np.ones(5))
+        delay = _delays(
+            self.key("cure/delay"),
+            day,
+            new,
+            1.0 / p.cure_mean_days,
+            pop.keys.income,
+            pop.geography.bounds,
+            np.ones(5),
+        )
         cured = cures & (delay < p.court_lag_days)
         self._schedule(day + delay[cured], new[cured], CURE, episode[cured])
-        self._schedule(np.full(int((~cured).sum()), day + p.court_lag_days), new[~cured],
-                       JUDGMENT, episode[~cured])
-        self.today = {"debt_new_arrears": new.size, "debt_judgments": judged.size,
-                      "debt_judgments_repaid": repaid.size}
+        self._schedule(
+            np.full(int((~cured).sum()), day + p.court_lag_days),
+            new[~cured],
+            JUDGMENT,
+            episode[~cured],
+        )
+        self.today = {
+            "debt_new_arrears": new.size,
+            "debt_judgments": judged.size,
+            "debt_judgments_repaid": repaid.size,
+        }
 
     def metrics(self, day: int) -> dict[str, float | int]:
         return self.today

@@ -61,7 +61,9 @@ class EverydayActs(Behaviour):
 
     def init(self, sim: Simulation) -> None:
         self.kinds = [(act_by_name(n), spec) for n, spec in self.params.acts.items()]
-        self.keys = {n: (self.key(f"{n}/candidates"), self.key(f"{n}/thin")) for n in self.params.acts}
+        self.keys = {
+            n: (self.key(f"{n}/candidates"), self.key(f"{n}/thin")) for n in self.params.acts
+        }
         self.counts = {a: 0 for a, _ in self.kinds}
 
     def step(self, sim: Simulation, day: int) -> None:

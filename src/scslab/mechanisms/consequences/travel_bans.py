@@ -27,18 +27,24 @@ class TravelBansParams(MechanismParams):
 
     list: str = Field(default="court_list", description="The list whose members are banned.")
     flight_attempt_rate: float = Field(
-        default=0.0015, ge=0.0, le=1.0,
+        default=0.0015,
+        ge=0.0,
+        le=1.0,
         description="Flight purchase attempts per listed person per day: 6.15 million blocked "
         "attempts by 2017-02-14 over roughly 4 billion listed person-days since 2013-10 "
         "(calibration/blacklist_court_defaulters.csv), rough.",
     )
     train_attempt_rate: float = Field(
-        default=0.0005, ge=0.0, le=1.0,
+        default=0.0005,
+        ge=0.0,
+        le=1.0,
         description="High-speed rail attempts per listed person per day: 2.22 million blocked by "
         "2017-02-14 over the same person-days, rough.",
     )
     enforcement: float = Field(
-        default=1.0, ge=0.0, le=1.0,
+        default=1.0,
+        ge=0.0,
+        le=1.0,
         description="Chance an attempt by a listed person is blocked (assumption: ID-checked "
         "ticketing blocks every attempt).",
     )

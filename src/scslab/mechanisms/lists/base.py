@@ -84,8 +84,15 @@ class ListBase(Lists):
     def change(self, pids: np.ndarray, enter: np.ndarray, false_entry: np.ndarray) -> None:
         """Apply today's entries and exits (``pids`` in processing order)."""
         changed = apply_changes(
-            pids, enter, false_entry, self.flag.array, self.flag.mask, self.ever.mask,
-            self.false_flag.mask, self.households, self.stats,
+            pids,
+            enter,
+            false_entry,
+            self.flag.array,
+            self.flag.mask,
+            self.ever.mask,
+            self.false_flag.mask,
+            self.households,
+            self.stats,
         )
         self.entered = pids[changed & enter]
         self.exited = pids[changed & ~enter]

@@ -25,10 +25,12 @@ if TYPE_CHECKING:
 class CourtListParams(MechanismParams):
     """Which records put people on the list and take them off."""
 
-    entry_acts: list[str] = Field(default=["court_judgment_unpaid"],
-                                  description="Recorded acts that list a person.")
-    exit_acts: list[str] = Field(default=["judgment_repaid"],
-                                 description="Recorded acts that take a person off the list.")
+    entry_acts: list[str] = Field(
+        default=["court_judgment_unpaid"], description="Recorded acts that list a person."
+    )
+    exit_acts: list[str] = Field(
+        default=["judgment_repaid"], description="Recorded acts that take a person off the list."
+    )
 
     @field_validator("entry_acts", "exit_acts")
     @classmethod

@@ -42,5 +42,7 @@ class Ledger(Metrics):
     def summary(self) -> list[str]:
         acts, true, false = (int(x) for x in self.cum)
         share = false / max(true + false, 1)
-        return [f"ledger: {acts:,} acts, {true:,} true records, {false:,} false records "
-                f"({share:.1%} of all records are false)"]
+        return [
+            f"ledger: {acts:,} acts, {true:,} true records, {false:,} false records "
+            f"({share:.1%} of all records are false)"
+        ]

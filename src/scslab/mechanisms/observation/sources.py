@@ -56,21 +56,39 @@ class SourceParams(BaseModel):
 def _default_sources() -> dict[str, SourceParams]:
     return {
         # Assumption: the central credit reference sees most formal loans, fewer in the country.
-        "bank": SourceParams(acts=["loan_arrears", "loan_repaid"], coverage_urban=0.95,
-                             coverage_rural=0.8, false_rate=2e-7, false_act="loan_arrears"),
+        "bank": SourceParams(
+            acts=["loan_arrears", "loan_repaid"],
+            coverage_urban=0.95,
+            coverage_rural=0.8,
+            false_rate=2e-7,
+            false_act="loan_arrears",
+        ),
         # Assumption: enforcement courts list nearly every judgment debtor they decide on.
-        "court": SourceParams(acts=["court_judgment_unpaid", "judgment_repaid"],
-                              coverage_urban=0.98, coverage_rural=0.95, false_rate=2e-8,
-                              false_act="court_judgment_unpaid"),
+        "court": SourceParams(
+            acts=["court_judgment_unpaid", "judgment_repaid"],
+            coverage_urban=0.98,
+            coverage_rural=0.95,
+            false_rate=2e-8,
+            false_act="court_judgment_unpaid",
+        ),
         # Assumption: traffic cameras cover main roads in cities, few rural roads.
-        "camera": SourceParams(acts=["traffic_offence"], coverage_urban=0.6, coverage_rural=0.15,
-                               false_rate=2e-6, false_act="traffic_offence"),
+        "camera": SourceParams(
+            acts=["traffic_offence"],
+            coverage_urban=0.6,
+            coverage_rural=0.15,
+            false_rate=2e-6,
+            false_act="traffic_offence",
+        ),
         # Assumption: platforms see most criticism posted online.
-        "platform": SourceParams(acts=["online_criticism"], coverage_urban=0.7,
-                                 coverage_rural=0.5),
+        "platform": SourceParams(acts=["online_criticism"], coverage_urban=0.7, coverage_rural=0.5),
         # Assumption: neighbourhood and village officials know more in villages.
-        "official": SourceParams(acts=["prosocial_act", "petitioning"], coverage_urban=0.5,
-                                 coverage_rural=0.7, false_rate=1e-7, false_act="petitioning"),
+        "official": SourceParams(
+            acts=["prosocial_act", "petitioning"],
+            coverage_urban=0.5,
+            coverage_rural=0.7,
+            false_rate=1e-7,
+            false_act="petitioning",
+        ),
     }
 
 
@@ -93,7 +111,7 @@ class DataSourcesParams(MechanismParams):
 
 @njit(parallel=True, cache=True)
 def _observe(key, day, pids, acts, bounds, order, cover):
-    """The recording source of each act (-1: missed). ``cover[act, j, rural]`` for the j-th source."""
+    """The recording source of each act (-1: missed); ``cover[act, j, rural]`` for source j."""
     out = np.full(pids.size, -1, np.int64)
     for i in prange(pids.size):
         pid = pids[i]
@@ -131,8 +149,15 @@ class DataSources(Observation):
 
     def step(self, sim: Simulation, day: int) -> None:
         acts = sim.board.acts
-        src = _observe(self.detect_key, day, acts["pid"], acts["act"].astype(np.int64),
-                       sim.pop.geography.bounds, self.order, self.cover)
+        src = _observe(
+            self.detect_key,
+            day,
+            acts["pid"],
+            acts["act"].astype(np.int64),
+            sim.pop.geography.bounds,
+            self.order,
+            self.cover,
+        )
         hit = src >= 0
         sim.board.post_records(acts["pid"][hit], acts["act"][hit], src[hit].astype(np.int16), True)
         n_false = 0
@@ -140,9 +165,11 @@ class DataSources(Observation):
             ids = bernoulli_ids(key, day, sim.pop.n, rate)
             sim.board.post_records(ids, np.int16(act), np.int16(source), False)
             n_false += ids.size
-        self.today = {"observed_true_records": int(hit.sum()),
-                      "observed_missed_acts": int((~hit).sum()),
-                      "observed_false_records": n_false}
+        self.today = {
+            "observed_true_records": int(hit.sum()),
+            "observed_missed_acts": int((~hit).sum()),
+            "observed_false_records": n_false,
+        }
 
     def metrics(self, day: int) -> dict[str, float | int]:
         return self.today

@@ -33,11 +33,15 @@ class InformantsParams(MechanismParams):
     )
     ties: int = Field(default=8, ge=0, le=64, description="Community ties that may report.")
     report_prob: float = Field(
-        default=0.005, ge=0.0, le=1.0,
+        default=0.005,
+        ge=0.0,
+        le=1.0,
         description="Chance that one tie reports one unrecorded act (assumption).",
     )
     opportunism_weight: float = Field(
-        default=1.0, ge=-1.0, le=1.0,
+        default=1.0,
+        ge=-1.0,
+        le=1.0,
         description="Effect of the tie's opportunism on reporting (assumption).",
     )
 
@@ -89,11 +93,22 @@ class Informants(Reporting):
         open_ = np.isin(acts["act"], self.acts) & ~np.isin(code, seen)
         pids, kinds = acts["pid"][open_], acts["act"][open_].astype(np.int64)
         pop = sim.pop
-        hit = _reported(self.report_key, pop.keys.ties, pop.keys.opportunism, day, pids, kinds,
-                        pop.geography.bounds, self.params.ties, pop.params.tie_locality,
-                        self.params.report_prob, self.params.opportunism_weight)
-        sim.board.post_records(pids[hit], kinds[hit].astype(np.int16), np.int16(Source.INFORMANT),
-                               True)
+        hit = _reported(
+            self.report_key,
+            pop.keys.ties,
+            pop.keys.opportunism,
+            day,
+            pids,
+            kinds,
+            pop.geography.bounds,
+            self.params.ties,
+            pop.params.tie_locality,
+            self.params.report_prob,
+            self.params.opportunism_weight,
+        )
+        sim.board.post_records(
+            pids[hit], kinds[hit].astype(np.int16), np.int16(Source.INFORMANT), True
+        )
         self.reports = int(hit.sum())
 
     def metrics(self, day: int) -> dict[str, float | int]:

@@ -72,20 +72,31 @@ def rongcheng_points() -> dict[str, int]:
 
 
 def rongcheng_grades() -> list[Grade]:
-    """Rongcheng grades AAA..D. AAA >= 1050 (nearby Huantai county, press); the other cut-offs
-    (AA 1030, A 960, B 850, C 600) follow press summaries of the Rongcheng measures: assumption."""
-    return [Grade(name="AAA", min_score=1050), Grade(name="AA", min_score=1030),
-            Grade(name="A", min_score=960), Grade(name="B", min_score=850),
-            Grade(name="C", min_score=600), Grade(name="D", min_score=-30_000)]
+    """Rongcheng grades AAA..D.
+
+    AAA >= 1050 (nearby Huantai county, press); the other cut-offs
+    (AA 1030, A 960, B 850, C 600) follow press summaries of the Rongcheng measures: assumption.
+    """
+    return [
+        Grade(name="AAA", min_score=1050),
+        Grade(name="AA", min_score=1030),
+        Grade(name="A", min_score=960),
+        Grade(name="B", min_score=850),
+        Grade(name="C", min_score=600),
+        Grade(name="D", min_score=-30_000),
+    ]
 
 
 class RongchengParams(PointSystemParams):
     """Rongcheng's point system (defaults from calibration/local_point_systems.csv)."""
 
-    points: dict[str, int] = Field(default_factory=rongcheng_points,
-                                   description="Act name -> points per record.")
-    grades: list[Grade] = Field(default_factory=rongcheng_grades,
-                                description="Grades from best to worst with their lowest score.")
+    points: dict[str, int] = Field(
+        default_factory=rongcheng_points, description="Act name -> points per record."
+    )
+    grades: list[Grade] = Field(
+        default_factory=rongcheng_grades,
+        description="Grades from best to worst with their lowest score.",
+    )
 
 
 @njit(cache=True)
@@ -140,8 +151,16 @@ class PointSystem(Scoring):
     def step(self, sim: Simulation, day: int) -> None:
         rec = sim.board.records
         self.false_today = int(self.stats[1])
-        _apply(rec["pid"], rec["act"].astype(np.int64), rec["true"], self.offset, self.points,
-               self.mins, self.counts, self.stats)
+        _apply(
+            rec["pid"],
+            rec["act"].astype(np.int64),
+            rec["true"],
+            self.offset,
+            self.points,
+            self.mins,
+            self.counts,
+            self.stats,
+        )
         self.false_today = int(self.stats[1]) - self.false_today
 
     def scores(self, pids: np.ndarray, day: int) -> np.ndarray:

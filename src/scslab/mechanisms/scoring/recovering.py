@@ -101,8 +101,18 @@ class RecoveringScore(Scoring):
         self.stats[0] += self.ticking[r]
         self.ticking[r] -= self.caps[day]
         rec = sim.board.records
-        _apply(rec["pid"], rec["act"].astype(np.int64), self.points, self.offset, self.last, day,
-               self.period, self.ticking, self.caps, self.stats)
+        _apply(
+            rec["pid"],
+            rec["act"].astype(np.int64),
+            self.points,
+            self.offset,
+            self.last,
+            day,
+            self.period,
+            self.ticking,
+            self.caps,
+            self.stats,
+        )
 
     def scores(self, pids: np.ndarray, day: int) -> np.ndarray:
         gained = (day - self.last[pids].astype(np.int64)) // self.period

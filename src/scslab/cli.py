@@ -1,0 +1,161 @@
+"""The ``scslab`` command: a thin layer over ``scslab.api``.
+
+Every user error (bad scenario, bad flag, unusable output folder) is printed as one line on stderr
+and exits with status 2; nothing else is written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from scslab import api
+from scslab.engine.simulation import plan_of
+from scslab.results import RunDirError, read_manifest
+from scslab.scenario import ScenarioError, load_scenario, preset_names, scenario_schema
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="scslab: a laboratory for social credit systems on synthetic populations.",
+)
+out = Console()
+err = Console(stderr=True)
+
+
+# Typer vendors click in recent releases: take its exception classes from Typer's own.
+_ClickException = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+
+
+class UserError(Exception):
+    """An error whose message is meant for the user (exit status 2)."""
+
+
+def _load(spec: str):
+    try:
+        return load_scenario(spec)
+    except ScenarioError as e:
+        raise UserError(str(e)) from None
+
+
+@app.command()
+def run(
+    scenario: Annotated[str, typer.Argument(help="A preset name or a scenario TOML file.")],
+    people: Annotated[int | None, typer.Option(help="Number of synthetic people.")] = None,
+    days: Annotated[int | None, typer.Option(help="Number of simulated days.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed of every random stream.")] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Run folder (default: runs/NAME-TIMESTAMP).")
+    ] = None,
+    quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+) -> None:
+    """Run a scenario and print a summary; results go to a run folder."""
+    sc = _load(scenario)
+    try:
+        sc = sc.with_overrides(people=people, days=days, seed=seed)
+    except ScenarioError as e:
+        raise UserError(str(e)) from None
+    if out_dir is None:
+        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        out_dir = Path("runs") / f"{sc.meta.name}-{stamp}"
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("days"),
+        TimeRemainingColumn(),
+        console=err,
+        disable=quiet,
+        transient=True,
+    )
+    with progress:
+        task = progress.add_task(f"{sc.meta.name}", total=sc.meta.days)
+        try:
+            result = api.run(sc, out=out_dir, on_day=lambda d: progress.update(task, completed=d))
+        except (ScenarioError, RunDirError) as e:
+            raise UserError(str(e)) from None
+    out.print(result.summary(), highlight=False, markup=False, soft_wrap=True)
+
+
+@app.command()
+def plan(
+    target: Annotated[str, typer.Argument(help="A preset, a scenario file, or a run folder.")],
+) -> None:
+    """Print the daily phase plan; for a run folder, with seconds spent per phase."""
+    path = Path(target)
+    if path.is_dir() and (path / "manifest.json").exists():
+        manifest = read_manifest(path)
+        table = Table(title=f"plan of run {path} ({manifest['status']})")
+        for col in ("#", "family", "mechanism", "seconds", "share"):
+            table.add_column(col)
+        phases = manifest["timings"]["phases_s"]
+        total = sum(phases.values()) or 1.0
+        for row in manifest["plan"]:
+            s = phases.get(row["mechanism"], 0.0)
+            table.add_row(
+                str(row["order"]), row["family"], row["mechanism"], f"{s:.3f}", f"{s / total:.0%}"
+            )
+        out.print(table)
+        return
+    sc = _load(target)
+    table = Table(title=f"daily plan of {sc.meta.name}")
+    for col in ("#", "family", "mechanism", "what it does"):
+        table.add_column(col)
+    for row in plan_of(sc):
+        table.add_row(str(row.order), row.family, row.mechanism, row.description)
+    out.print(table)
+
+
+@app.command()
+def presets() -> None:
+    """List the presets shipped with scslab."""
+    table = Table(title="scslab presets")
+    table.add_column("preset")
+    table.add_column("what it models")
+    for name in preset_names():
+        table.add_row(name, load_scenario(name).meta.description)
+    out.print(table)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON schema of scenario files."""
+    sys.stdout.write(json.dumps(scenario_schema(), indent=2) + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the CLI, turning user errors into one line and exit status 2."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except UserError as e:
+        err.print(f"scslab: error: {e}", highlight=False, markup=False, soft_wrap=True)
+        return 2
+    except typer.Abort:
+        err.print("scslab: interrupted; the run folder is marked incomplete", soft_wrap=True)
+        return 130
+    except _ClickException as e:
+        message = " ".join(e.format_message().split())
+        err.print(f"scslab: error: {message}", highlight=False, markup=False, soft_wrap=True)
+        return 2
+    except KeyboardInterrupt:
+        err.print("scslab: interrupted; the run folder is marked incomplete", soft_wrap=True)
+        return 130
+    return 0
+
+
+def entry() -> None:
+    """Console-script entry point."""
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()

@@ -1,0 +1,32 @@
+"""Shared fixtures: small scenarios that exercise every mechanism quickly."""
+
+from __future__ import annotations
+
+import pytest
+
+import scslab
+from scslab.scenario import Scenario
+
+
+def busy_rongcheng(people: int = 20_000, days: int = 120, seed: int = 7) -> Scenario:
+    """Rongcheng with fast debts, so that lists fill within a short test run."""
+    sc = scslab.load_scenario("rongcheng").with_overrides(people=people, days=days, seed=seed)
+    sc = sc.with_mechanism(
+        "debt",
+        arrears_rate=0.0006,
+        court_lag_days=15,
+        cure_share=0.5,
+        repay_hazard=0.01,
+        repay_hazard_listed=0.03,
+    )
+    return sc.with_mechanism("travel_bans", flight_attempt_rate=0.05, train_attempt_rate=0.02)
+
+
+@pytest.fixture
+def busy() -> Scenario:
+    return busy_rongcheng()
+
+
+@pytest.fixture
+def reference() -> Scenario:
+    return scslab.load_scenario("reference").with_overrides(people=15_000, days=200, seed=3)

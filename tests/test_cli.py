@@ -1,0 +1,122 @@
+"""The command line: bad input gives one line and exit 2; good input gives a run folder."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pyarrow.parquet as pq
+import pytest
+
+GOOD = """
+[scenario]
+name = "mini"
+people = 3000
+days = 20
+
+[mechanisms.everyday_acts]
+[mechanisms.data_sources]
+[mechanisms.rongcheng_points]
+"""
+
+BAD = {
+    "unknown_key": (
+        GOOD.replace("days = 20", "days = 20\ncolour = 3"),
+        "scenario.colour: unknown key; allowed: name",
+    ),
+    "unknown_nested_key": (
+        GOOD + "\n[mechanisms.debt]\narrears_rat = 0.1\n",
+        "mechanisms.debt.arrears_rat: unknown key; allowed: enabled, arrears_rate",
+    ),
+    "unknown_mechanism": (
+        GOOD + "\n[mechanisms.teleport]\n",
+        "mechanisms.teleport: unknown mechanism; allowed:",
+    ),
+    "wrong_type": (
+        GOOD.replace("people = 3000", 'people = "many"'),
+        "scenario.people: Input should be a valid integer",
+    ),
+    "negative_population": (
+        GOOD.replace("people = 3000", "people = -10"),
+        "scenario.people: Input should be greater than or equal to 1 (got -10)",
+    ),
+    "probability_above_1": (
+        GOOD + "\n[mechanisms.debt]\ncure_share = 1.5\n",
+        "mechanisms.debt.cure_share: Input should be less than or equal to 1 (got 1.5)",
+    ),
+    "unknown_act": (
+        GOOD + '\n[mechanisms.informants]\nacts = ["jaywalk"]\n',
+        "mechanisms.informants.acts: unknown act 'jaywalk'; allowed:",
+    ),
+    "not_toml": ("[scenario\nname = 1", "not valid TOML"),
+}
+
+
+def _cli(*args, cwd=None):
+    return subprocess.run(
+        [sys.executable, "-m", "scslab.cli", *args], capture_output=True, text=True, cwd=cwd
+    )
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_scenario_gives_one_line_and_exit_2(tmp_path, case):
+    text, expected = BAD[case]
+    path = tmp_path / "scenario.toml"
+    path.write_text(text)
+    res = _cli("run", str(path), "--out", str(tmp_path / "run"), "--quiet")
+    assert res.returncode == 2, res.stderr
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1, res.stderr
+    assert lines[0].startswith(f"scslab: error: {path}: ")
+    assert expected in lines[0]
+    assert "Traceback" not in res.stderr
+    assert not (tmp_path / "run").exists()  # nothing half-written
+
+
+def test_missing_file_gives_one_line_and_exit_2(tmp_path):
+    res = _cli("run", str(tmp_path / "nope.toml"), "--quiet")
+    assert res.returncode == 2
+    assert res.stderr.strip().count("\n") == 0
+    assert "no such file or preset; presets: reference, rongcheng" in res.stderr
+
+
+@pytest.mark.parametrize("flag", [["--people", "abc"], ["--days", "0"], ["--bogus"]])
+def test_bad_flags_give_one_line_and_exit_2(tmp_path, flag):
+    res = _cli("run", "rongcheng", "--quiet", "--out", str(tmp_path / "r"), *flag)
+    assert res.returncode == 2
+    assert res.stderr.strip().count("\n") == 0, res.stderr
+    assert res.stderr.startswith("scslab: error: ")
+
+
+def test_run_writes_complete_run_folder_and_summary(tmp_path):
+    path = tmp_path / "mini.toml"
+    path.write_text(GOOD)
+    res = _cli("run", str(path), "--out", str(tmp_path / "run"), "--quiet", "--seed", "4")
+    assert res.returncode == 0, res.stderr
+    assert "scslab mini: 3,000 synthetic people, 20 days" in res.stdout
+    assert "rongcheng_points: mean" in res.stdout
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert manifest["status"] == "complete"
+    assert manifest["seed"] == 4 and manifest["days_completed"] == 20
+    assert manifest["timings"]["init_s"] >= 0 and manifest["timings"]["run_s"] > 0
+    assert manifest["scenario"]["mechanisms"]["rongcheng_points"]["points"]["traffic_offence"] == -5
+    assert pq.read_table(tmp_path / "run" / "metrics.parquet").num_rows == 20
+    # refusing to overwrite a run folder
+    again = _cli("run", str(path), "--out", str(tmp_path / "run"), "--quiet")
+    assert again.returncode == 2 and "already exists" in again.stderr
+    # the plan of a finished run shows time per phase
+    plan = _cli("plan", str(tmp_path / "run"))
+    assert plan.returncode == 0 and "rongcheng_points" in plan.stdout and "seconds" in plan.stdout
+
+
+def test_presets_schema_and_plan():
+    res = _cli("presets")
+    assert res.returncode == 0 and "rongcheng" in res.stdout and "reference" in res.stdout
+    schema = json.loads(_cli("schema").stdout)
+    mech = schema["$defs"]["Mechanisms"]["properties"]
+    assert {"rongcheng_points", "court_list", "travel_bans", "debt"} <= set(mech)
+    plan = _cli("plan", "rongcheng")
+    assert plan.returncode == 0
+    out = plan.stdout
+    assert out.index("everyday_acts") < out.index("data_sources") < out.index("court_list")

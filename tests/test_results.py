@@ -1,0 +1,47 @@
+"""Run folders: atomic, honest about completeness."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow.parquet as pq
+import pytest
+
+import scslab
+
+
+def test_interrupted_run_is_marked_incomplete(tmp_path):
+    sc = scslab.load_scenario("rongcheng").with_overrides(people=2000, days=50)
+
+    def stop(day):
+        if day == 10:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        scslab.run(sc, out=tmp_path / "r", on_day=stop)
+    manifest = json.loads((tmp_path / "r" / "manifest.json").read_text())
+    assert manifest["status"] == "incomplete"
+    assert manifest["days_completed"] == 10
+    assert "KeyboardInterrupt" in manifest["error"]
+    assert pq.read_table(tmp_path / "r" / "metrics.parquet").num_rows == 10
+    assert not [p for p in (tmp_path / "r").iterdir() if p.name.endswith(".tmp")]
+
+
+def test_crash_mid_run_is_marked_incomplete(tmp_path):
+    sc = scslab.load_scenario("rongcheng").with_overrides(people=2000, days=30)
+
+    def crash(day):
+        if day == 5:
+            raise RuntimeError("disk on fire")
+
+    with pytest.raises(RuntimeError):
+        scslab.run(sc, out=tmp_path / "r", on_day=crash)
+    manifest = json.loads((tmp_path / "r" / "manifest.json").read_text())
+    assert manifest["status"] == "incomplete" and "disk on fire" in manifest["error"]
+
+
+def test_api_returns_tables_and_bytes_per_person():
+    r = scslab.run("reference", people=3000, days=15)
+    assert r.metrics.num_rows == 15
+    assert r.manifest["bytes_per_person"] <= 12
+    assert "recovering_score" in r.summary()

@@ -1,0 +1,82 @@
+"""Counter-based randomness and event sampling."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from scslab.kernels.rng import stream_key, uniform
+from scslab.kernels.sampling import BLOCK, bernoulli_ids, uniforms
+
+
+def test_stream_keys_depend_on_every_part_of_the_path():
+    keys = {
+        stream_key(1, "a", "b"),
+        stream_key(2, "a", "b"),
+        stream_key(1, "a", "c"),
+        stream_key(1, "ab"),
+        stream_key(1, "a", "b", 0),
+    }
+    assert len(keys) == 5
+    assert stream_key(1, "a", "b") == stream_key(1, "a", "b")
+
+
+def test_uniforms_are_uniform_and_counter_based():
+    key = stream_key(5, "test")
+    ids = np.arange(200_000, dtype=np.int64)
+    u = uniforms(key, 3, ids, 0)
+    assert u.min() >= 0.0 and u.max() < 1.0
+    # mean of U(0,1) over n draws: standard error 1/sqrt(12 n); allow 5 standard errors
+    assert abs(u.mean() - 0.5) < 5 / math.sqrt(12 * ids.size)
+    # a draw is a pure function of (key, day, subject, index)
+    assert u[12345] == uniform(key, 3, 12345, 0)
+    assert uniforms(key, 4, ids[:10], 0).tolist() != u[:10].tolist()
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(1, 3 * BLOCK), p=st.floats(0.0, 1.0), day=st.integers(0, 5000))
+def test_bernoulli_ids_are_sorted_unique_and_in_range(n, p, day):
+    ids = bernoulli_ids(stream_key(1, "prop"), day, n, p)
+    assert ids.dtype == np.int64
+    assert np.all(np.diff(ids) > 0)
+    if ids.size:
+        assert ids[0] >= 0 and ids[-1] < n
+    if p == 1.0:
+        assert ids.size == n
+    if p == 0.0:
+        assert ids.size == 0
+
+
+def test_bernoulli_count_matches_binomial_within_sampling_error():
+    n, p, days = 500_000, 0.003, 20
+    counts = [bernoulli_ids(stream_key(9, "count"), d, n, p).size for d in range(days)]
+    mean = n * p
+    sd = math.sqrt(n * p * (1 - p))
+    total_err = abs(sum(counts) - days * mean)
+    assert total_err < 5 * sd * math.sqrt(days)
+    # successes spread evenly over the id range (no block boundary artefacts)
+    ids = np.concatenate([bernoulli_ids(stream_key(9, "count"), d, n, p) for d in range(days)])
+    hist = np.bincount(ids * 10 // n, minlength=10)
+    expected = ids.size / 10
+    assert np.all(np.abs(hist - expected) < 5 * math.sqrt(expected))
+
+
+def test_one_extra_person_changes_only_the_tail():
+    key = stream_key(3, "extra")
+    for day in range(30):
+        a = bernoulli_ids(key, day, 100_000, 0.01)
+        b = bernoulli_ids(key, day, 100_001, 0.01)
+        assert b[: a.size].tolist() == a.tolist()
+        assert b.size - a.size in (0, 1)
+        if b.size > a.size:
+            assert b[-1] == 100_000
+
+
+def test_invalid_probability_is_refused():
+    import pytest
+
+    with pytest.raises(ValueError, match="probability"):
+        bernoulli_ids(stream_key(1, "x"), 0, 10, 1.5)
