@@ -1,9 +1,10 @@
 """The day's board: event tables that mechanisms of earlier phases post and later phases read.
 
-A day has two tables. ``acts`` holds ground truth (what people did). ``records`` holds what the
-system saw: the act it claims, the source that recorded it, and whether it is true. The gap between
-the two is what the lab measures. Tables are columns of numpy arrays, ordered by person id so that
-later kernels touch memory in order; the board is cleared at the start of every day.
+A day has two tables. ``acts`` holds ground truth (what people did) and whether it has been
+recorded yet. ``records`` holds what the system saw: the act it claims, the source that recorded
+it, and whether it is true. The gap between the two is what the lab measures. Tables are columns of
+numpy arrays, ordered by person id so that later kernels touch memory in order; the board is
+cleared at the start of every day.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import numpy as np
 class _Table:
     columns: tuple[str, ...]
     dtypes: tuple[type, ...]
+    extra: tuple[tuple[str, type], ...] = ()
+    """Columns that later phases fill in (zero at first)."""
     parts: list[tuple[np.ndarray, ...]] = field(default_factory=list)
     _merged: dict[str, np.ndarray] | None = None
 
@@ -26,6 +29,8 @@ class _Table:
         size = len(cols[0])
         if any(len(c) != size for c in cols):
             raise ValueError("columns of one post must have equal length")
+        if self._merged is not None and self.extra:
+            raise RuntimeError("post every act before any mechanism reads the acts table")
         if size:
             self.parts.append(
                 tuple(np.asarray(c, dt) for c, dt in zip(cols, self.dtypes, strict=True))
@@ -34,16 +39,18 @@ class _Table:
 
     def merged(self) -> dict[str, np.ndarray]:
         if self._merged is None:
-            if not self.parts:
-                self._merged = {
-                    c: np.empty(0, dt) for c, dt in zip(self.columns, self.dtypes, strict=True)
-                }
-            else:
+            if self.parts:
                 cols = [
                     np.concatenate([p[i] for p in self.parts]) for i in range(len(self.columns))
                 ]
-                order = np.argsort(cols[0], kind="stable")
-                self._merged = {c: col[order] for c, col in zip(self.columns, cols, strict=True)}
+                if len(self.parts) > 1 and np.any(cols[0][1:] < cols[0][:-1]):
+                    order = np.argsort(cols[0], kind="stable")
+                    cols = [col[order] for col in cols]
+            else:
+                cols = [np.empty(0, dt) for dt in self.dtypes]
+            merged = dict(zip(self.columns, cols, strict=True))
+            merged.update({c: np.zeros(cols[0].size, dt) for c, dt in self.extra})
+            self._merged = merged
         return self._merged
 
     def clear(self) -> None:
@@ -55,7 +62,7 @@ class Board:
     """Today's acts and records."""
 
     def __init__(self) -> None:
-        self._acts = _Table(("pid", "act"), (np.int64, np.int16))
+        self._acts = _Table(("pid", "act"), (np.int64, np.int16), (("recorded", np.bool_),))
         self._records = _Table(
             ("pid", "act", "source", "true"), (np.int64, np.int16, np.int16, np.bool_)
         )
@@ -82,7 +89,12 @@ class Board:
 
     @property
     def acts(self) -> dict[str, np.ndarray]:
-        """Today's acts as columns ``pid`` and ``act``, ordered by person."""
+        """Today's acts as columns ``pid``, ``act`` and ``recorded``, ordered by person.
+
+        ``recorded`` starts false; a mechanism that records an act (a data source, an informant)
+        sets it, so later phases know what is still unrecorded. Every act must be posted before
+        the first mechanism reads this table (behaviour runs first in the plan).
+        """
         return self._acts.merged()
 
     @property

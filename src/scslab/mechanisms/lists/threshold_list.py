@@ -20,6 +20,16 @@ if TYPE_CHECKING:
     from scslab.engine.simulation import Simulation
 
 
+def _unique_sorted(a: np.ndarray) -> np.ndarray:
+    """Distinct values of an already sorted array (no re-sort)."""
+    if a.size == 0:
+        return a
+    keep = np.empty(a.size, np.bool_)
+    keep[0] = True
+    np.not_equal(a[1:], a[:-1], out=keep[1:])
+    return a[keep]
+
+
 class ThresholdListParams(MechanismParams):
     """The score to watch and the two thresholds."""
 
@@ -54,11 +64,15 @@ class ThresholdList(ListBase):
         p = self.params
         rec = sim.board.records
         due, _ = self.calendar.pop(day)
-        cand = np.unique(np.concatenate([rec["pid"], due]))
+        cand = _unique_sorted(rec["pid"])  # records are ordered by person
+        if due.size:
+            cand = np.unique(np.concatenate([cand, due]))
         s = self.scorer.scores(cand, day)
         listed = self.flag.get(cand)
         enter = np.where(listed, s < p.exit_at, s < p.enter_below)
-        false_entry = ~np.isin(cand, rec["pid"][rec["true"]])
+        true_pids = _unique_sorted(rec["pid"][rec["true"]])
+        pos = np.minimum(np.searchsorted(true_pids, cand), max(true_pids.size - 1, 0))
+        false_entry = true_pids[pos] != cand if true_pids.size else np.ones(cand.size, np.bool_)
         self.change(cand, enter, false_entry)
         # Listed people whose score moved today get a (new) exit check.
         watch = cand[enter & self.flag.get(cand)]

@@ -159,6 +159,7 @@ class DataSources(Observation):
             self.cover,
         )
         hit = src >= 0
+        acts["recorded"] |= hit
         sim.board.post_records(acts["pid"][hit], acts["act"][hit], src[hit].astype(np.int16), True)
         n_false = 0
         for source, act, rate, key in self.false:

@@ -60,12 +60,12 @@ def _reported(key, tie_key, opp_key, day, pids, acts, bounds, ties, locality, p,
         pid = pids[i]
         r = region_of(bounds, pid)
         lo, hi = bounds[r], bounds[r + 1]
+        if hi - lo <= 1:
+            continue  # nobody else in the region to report
         for k in range(ties):
-            tie = community_tie(tie_key, pid, k, lo, hi, locality)
-            if tie == pid:
-                continue
             q = p
-            if weight != 0.0:
+            if weight != 0.0:  # who the tie is matters only through their opportunism
+                tie = community_tie(tie_key, pid, k, lo, hi, locality)
                 q = p * (1.0 + weight * (2.0 * trait(opp_key, tie) - 1.0))
             if uniform(key, day, pid, acts[i] * 64 + k) < q:
                 out[i] = True
@@ -87,10 +87,8 @@ class Informants(Reporting):
         self.reports = 0
 
     def step(self, sim: Simulation, day: int) -> None:
-        acts, rec = sim.board.acts, sim.board.records
-        code = acts["pid"] * 64 + acts["act"]
-        seen = rec["pid"][rec["true"]] * 64 + rec["act"][rec["true"]]
-        open_ = np.isin(acts["act"], self.acts) & ~np.isin(code, seen)
+        acts = sim.board.acts
+        open_ = np.flatnonzero(~acts["recorded"] & np.isin(acts["act"], self.acts))
         pids, kinds = acts["pid"][open_], acts["act"][open_].astype(np.int64)
         pop = sim.pop
         hit = _reported(
@@ -106,6 +104,7 @@ class Informants(Reporting):
             self.params.report_prob,
             self.params.opportunism_weight,
         )
+        acts["recorded"][open_[hit]] = True
         sim.board.post_records(
             pids[hit], kinds[hit].astype(np.int16), np.int16(Source.INFORMANT), True
         )
