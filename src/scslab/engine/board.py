@@ -24,11 +24,9 @@ class _Table:
     _merged: dict[str, np.ndarray] | None = None
 
     def add(self, *cols: np.ndarray) -> None:
-        if len(cols) != len(self.columns):
-            raise ValueError(f"expected columns {self.columns}")
         size = len(cols[0])
-        if any(len(c) != size for c in cols):
-            raise ValueError("columns of one post must have equal length")
+        if len(cols) != len(self.columns) or any(len(c) != size for c in cols):
+            raise ValueError(f"expected columns {self.columns} of equal length")
         if self._merged is not None and self.extra:
             raise RuntimeError("post every act before any mechanism reads the acts table")
         if size:
@@ -58,6 +56,13 @@ class _Table:
         self._merged = None
 
 
+def _column(value: np.ndarray | int | bool, n: int, dtype: type) -> np.ndarray:
+    """A column of ``n`` values from one value or an array."""
+    if np.ndim(value) == 0:
+        return np.full(n, value, dtype)
+    return np.asarray(value, dtype)
+
+
 class Board:
     """Today's acts and records."""
 
@@ -69,7 +74,9 @@ class Board:
 
     def post_acts(self, pid: np.ndarray, act: np.ndarray | int) -> None:
         """Post ground-truth acts (one act code, or one per person)."""
-        self._acts.add(pid, np.broadcast_to(np.asarray(act, np.int16), np.shape(pid)))
+        n = len(pid)
+        if n:
+            self._acts.add(pid, _column(act, n, np.int16))
 
     def post_records(
         self,
@@ -79,13 +86,14 @@ class Board:
         true: np.ndarray | bool,
     ) -> None:
         """Post observed records."""
-        shape = np.shape(pid)
-        self._records.add(
-            pid,
-            np.broadcast_to(np.asarray(act, np.int16), shape),
-            np.broadcast_to(np.asarray(source, np.int16), shape),
-            np.broadcast_to(np.asarray(true, np.bool_), shape),
-        )
+        n = len(pid)
+        if n:
+            self._records.add(
+                pid,
+                _column(act, n, np.int16),
+                _column(source, n, np.int16),
+                _column(true, n, np.bool_),
+            )
 
     @property
     def acts(self) -> dict[str, np.ndarray]:

@@ -77,7 +77,10 @@ class Mechanism:
 
     def key(self, stream: str) -> np.uint64:
         """The random stream key of this mechanism's ``stream``: one key per decision."""
-        return stream_key(self.seed, self.name, stream)
+        keys = self.__dict__.setdefault("_keys", {})
+        if stream not in keys:
+            keys[stream] = stream_key(self.seed, self.name, stream)
+        return keys[stream]
 
     def declare(self, pop: Population) -> None:
         """Allocate per-person state. Default: none."""

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from pydantic import Field, field_validator
 
-from scslab.catalogue import act_by_name
+from scslab.catalogue import Act, act_by_name
 from scslab.engine.mechanism import MechanismParams
 from scslab.mechanisms.lists.base import ListBase
 
@@ -50,14 +50,16 @@ class CourtDefaulterList(ListBase):
 
     def init(self, sim: Simulation) -> None:
         super().init(sim)
-        self.entry = np.asarray([act_by_name(a) for a in self.params.entry_acts], np.int16)
-        self.exit = np.asarray([act_by_name(a) for a in self.params.exit_acts], np.int16)
+        self.entry = np.zeros(len(Act), np.bool_)
+        self.entry[[act_by_name(a) for a in self.params.entry_acts]] = True
+        self.exit = np.zeros(len(Act), np.bool_)
+        self.exit[[act_by_name(a) for a in self.params.exit_acts]] = True
         self.complied = 0
 
     def step(self, sim: Simulation, day: int) -> None:
         rec = sim.board.records
-        is_entry = np.isin(rec["act"], self.entry)
-        is_exit = np.isin(rec["act"], self.exit) & rec["true"]
+        is_entry = self.entry[rec["act"]]
+        is_exit = self.exit[rec["act"]] & rec["true"]
         sel = is_entry | is_exit
         self.change(rec["pid"][sel], is_entry[sel], is_entry[sel] & ~rec["true"][sel])
         self.complied += self.exited.size

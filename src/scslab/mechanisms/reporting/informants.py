@@ -14,7 +14,7 @@ import numpy as np
 from numba import njit, prange
 from pydantic import Field, field_validator
 
-from scslab.catalogue import Source, act_by_name
+from scslab.catalogue import Act, Source, act_by_name
 from scslab.engine.mechanism import MechanismParams, Reporting
 from scslab.kernels.rng import uniform
 from scslab.population.attributes import community_tie, trait
@@ -82,13 +82,14 @@ class Informants(Reporting):
     params: InformantsParams
 
     def init(self, sim: Simulation) -> None:
-        self.acts = np.asarray([act_by_name(a) for a in self.params.acts], np.int16)
+        self.reportable = np.zeros(len(Act), np.bool_)
+        self.reportable[[act_by_name(a) for a in self.params.acts]] = True
         self.report_key = self.key("report")
         self.reports = 0
 
     def step(self, sim: Simulation, day: int) -> None:
         acts = sim.board.acts
-        open_ = np.flatnonzero(~acts["recorded"] & np.isin(acts["act"], self.acts))
+        open_ = np.flatnonzero(~acts["recorded"] & self.reportable[acts["act"]])
         pids, kinds = acts["pid"][open_], acts["act"][open_].astype(np.int64)
         pop = sim.pop
         hit = _reported(

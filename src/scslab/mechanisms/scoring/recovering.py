@@ -83,8 +83,8 @@ class RecoveringScore(Scoring):
     params: RecoveringScoreParams
 
     def declare(self, pop: Population) -> None:
-        self.offset = pop.state.add(f"{self.name}_offset", np.int16, 0)
-        self.last = pop.state.add(f"{self.name}_last_day", np.uint16, 0)
+        views = pop.state.add_record(self.name, {"offset": np.int16, "last_day": np.uint16})
+        self.offset, self.last = views["offset"], views["last_day"]
 
     def init(self, sim: Simulation) -> None:
         self.points = np.zeros(len(Act), np.int64)

@@ -1,0 +1,278 @@
+"""Reproduce ``benchmarks/RESULTS.md``: agreement, peers side by side, scaling, presets.
+
+    python -m benchmarks            # everything up to 100 million people (about 15 minutes)
+    python -m benchmarks --china    # also all 1.41 billion people of China (add about 10 minutes)
+    python -m benchmarks --quick    # small sizes only, to check the harness
+
+Every measurement runs in its own process (so peak memory is its own) through the same harness
+(``peers/_cli.py``): a tiny warm-up model first, then construction and the run timed separately.
+Peers and scslab alternate within one invocation, so ratios are measured on the same machine
+under the same load. Results go to ``benchmarks/results.json``, ``benchmarks/RESULTS.md`` and
+``benchmarks/scaling.svg``/``.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+CHINA = 1_410_000_000
+DAYS = 365
+
+
+def _machine() -> dict:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = 0
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                mem = int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    import numba
+    import numpy
+
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": round(mem / 2**30, 1),
+        "python": platform.python_version(),
+        "numpy": numpy.__version__,
+        "numba": numba.__version__,
+        "date": dt.date.today().isoformat(),
+    }
+
+
+def _harness(module: str, people: int, days: int, seed: int = 1, timeout: int = 3600) -> dict:
+    cmd = [sys.executable, "-m", module, "--people", str(people), "--days", str(days),
+           "--seed", str(seed)]
+    print("  $", " ".join(cmd[1:]), flush=True)
+    res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    if res.returncode != 0:
+        return {"error": res.stderr.strip().splitlines()[-1] if res.stderr else "failed",
+                "people": people, "days": days, "module": module}
+    out = json.loads(res.stdout.strip().splitlines()[-1])
+    print(f"    {out['framework']}: {out['person_days_per_s'] / 1e6:,.1f} M person-days/s, "
+          f"{out['bytes_per_person']:.1f} B/person, run {out['run_s']:.2f} s", flush=True)
+    return out
+
+
+def _preset(preset: str, people: int, days: int) -> dict:
+    """Run a preset through the public CLI and read its manifest."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "run"
+        cmd = [sys.executable, "-m", "scslab.cli", "run", preset, "--people", str(people),
+               "--days", str(days), "--quiet", "--out", str(out)]
+        print("  $ scslab", " ".join(cmd[3:]), flush=True)
+        t0 = dt.datetime.now()
+        subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True)
+        wall = (dt.datetime.now() - t0).total_seconds()
+        m = json.loads((out / "manifest.json").read_text())
+    return {"preset": preset, "people": people, "days": days, "wall_s": round(wall, 2),
+            "init_s": m["timings"]["init_s"], "run_s": m["timings"]["run_s"],
+            "peak_rss_bytes": m["peak_rss_bytes"], "bytes_per_person": m["bytes_per_person"],
+            "status": m["status"]}
+
+
+def measure(quick: bool, china: bool, mesa_days_at_1m: int) -> dict:
+    """Run every section and return the raw results."""
+    results: dict = {"machine": _machine(), "argv": sys.argv[1:]}
+    sizes = [10_000, 100_000] if quick else [100_000, 1_000_000]
+
+    print("agreement (scslab vs Mesa vs Starsim)", flush=True)
+    from benchmarks.agreement import check
+
+    results["agreement"] = check(3_000 if quick else 30_000, 100 if quick else DAYS,
+                                 3 if quick else 5)
+    print("  ok" if results["agreement"]["ok"] else "  DISAGREE", flush=True)
+
+    print("peers side by side", flush=True)
+    peers = []
+    for n in sizes:
+        mesa_days = DAYS if n <= 100_000 else mesa_days_at_1m
+        for module, days in (("benchmarks.scslab_reference", DAYS),
+                             ("benchmarks.peers.starsim_reference", DAYS),
+                             ("benchmarks.peers.mesa_reference", mesa_days),
+                             ("benchmarks.scslab_reference", DAYS)):
+            peers.append(_harness(module, n, days))
+    results["peers"] = peers
+
+    print("scaling", flush=True)
+    scale_sizes = [100_000, 1_000_000] if quick else [100_000, 1_000_000, 10_000_000,
+                                                        100_000_000]
+    if china:
+        scale_sizes.append(CHINA)
+    results["scaling"] = [_harness("benchmarks.scslab_reference", n, DAYS) for n in scale_sizes]
+
+    print("presets", flush=True)
+    results["presets"] = [_preset("rongcheng", 100_000 if quick else 1_000_000, DAYS)]
+    return results
+
+
+def _ratio_rows(peers: list[dict]) -> list[str]:
+    rows = []
+    by_n: dict[int, dict[str, list[dict]]] = {}
+    for r in peers:
+        if "error" in r:
+            continue
+        by_n.setdefault(r["people"], {}).setdefault(r["framework"], []).append(r)
+    for n, fws in sorted(by_n.items()):
+        best = {fw: max(rs, key=lambda r: r["person_days_per_s"]) for fw, rs in fws.items()}
+        s = best.get("scslab")
+        for fw in ("scslab", "starsim", "mesa"):
+            if fw not in best:
+                continue
+            r = best[fw]
+            ratio = s["person_days_per_s"] / r["person_days_per_s"] if s else float("nan")
+            rows.append(
+                f"| {n:,} | {fw} | {r['days']} | {r['person_days_per_s'] / 1e6:,.2f} | "
+                f"{ratio:,.0f}x | {r['bytes_per_person']:,.1f} | "
+                f"{r['peak_rss_bytes'] / 2**20:,.0f} |"
+            )
+    return rows
+
+
+def write_report(results: dict) -> None:
+    """Write RESULTS.md and the scaling chart from raw results."""
+    m = results["machine"]
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Measured {m['date']} on {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, "
+        f"Python {m['python']}, numpy {m['numpy']}, numba {m['numba']}.",
+        "The machine is shared and noisy: compare ratios within one table, not across runs.",
+        "",
+        "Reproduce (from the repository root; about 15 minutes, `--china` adds the 1.41 billion "
+        "row):",
+        "",
+        "```sh",
+        "python3 -m venv .venv-bench && .venv-bench/bin/pip install -e . -r "
+        "benchmarks/requirements.txt",
+        f".venv-bench/bin/python -m benchmarks {' '.join(results['argv'])}".rstrip(),
+        "```",
+        "",
+        "The model is the reference model of `benchmarks/README.md` (preset `reference`), "
+        "implemented in scslab, Mesa 3 and Starsim 3.",
+        "",
+        "## Agreement",
+        "",
+    ]
+    ag = results["agreement"]
+    lines += [
+        f"{ag['seeds']} seeds each at {ag['people']:,} people x {ag['days']} days; z is the "
+        "difference of the final-day means over seeds in standard errors (verdict: |z| < 4 for "
+        f"every output): **{'agree' if ag['ok'] else 'DISAGREE'}**.",
+        "",
+        "| output | peer | scslab | peer value | final-day z | max daily abs z |",
+        "|---|---|---|---|---|---|",
+    ]
+    for peer, rows in ag["pairs"].items():
+        for metric, r in rows.items():
+            lines.append(f"| {metric} | {peer} | {r['scslab']:,} | {r[peer]:,} | {r['final_z']} | "
+                         f"{r['max_abs_z']} |")
+    lines += [
+        "",
+        "## Peers side by side",
+        "",
+        "Best of the runs in this invocation for each framework and size. Ratio = scslab "
+        "person-days per second / the framework's. Bytes/person = resident memory added by "
+        "building the model, divided by people.",
+        "",
+        "| people | framework | days | million person-days/s | scslab speed-up | bytes/person "
+        "| peak RSS MiB |",
+        "|---|---|---|---|---|---|---|",
+        *_ratio_rows(results["peers"]),
+        "",
+        "## Scaling (scslab, reference model, 365 days)",
+        "",
+        "| people | run s | init s | million person-days/s | ns per person-day | bytes/person "
+        "(RSS) | peak RSS GiB |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in results["scaling"]:
+        if "error" in r:
+            lines.append(f"| {r['people']:,} | failed: {r['error']} | | | | | |")
+            continue
+        pds = r["person_days_per_s"]
+        lines.append(
+            f"| {r['people']:,} | {r['run_s']:,.1f} | {r['init_s']:,.1f} | {pds / 1e6:,.0f} | "
+            f"{1e9 / pds:.2f} | {r['bytes_per_person']:.1f} | {r['peak_rss_bytes'] / 2**30:.2f} |"
+        )
+    lines += [
+        "",
+        "![scaling](scaling.svg)",
+        "",
+        "## Presets (through `scslab run`)",
+        "",
+        "| preset | people | days | wall s | init s | run s | stored bytes/person | peak RSS MiB |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results["presets"]:
+        lines.append(
+            f"| {r['preset']} | {r['people']:,} | {r['days']} | {r['wall_s']:.1f} | "
+            f"{r['init_s']:.1f} | {r['run_s']:.1f} | {r['bytes_per_person']:.1f} | "
+            f"{r['peak_rss_bytes'] / 2**20:,.0f} |"
+        )
+    (HERE / "RESULTS.md").write_text("\n".join(lines) + "\n")
+    _chart(results)
+
+
+def _chart(results: dict) -> None:
+    try:
+        import altair as alt
+        import pandas as pd
+        import vl_convert as vlc
+    except ImportError:
+        print("altair/vl-convert not installed: no chart", flush=True)
+        return
+    rows = [{"people": r["people"], "ns per person-day": 1e9 / r["person_days_per_s"]}
+            for r in results["scaling"] if "error" not in r]
+    chart = (
+        alt.Chart(pd.DataFrame(rows), title="scslab reference model: cost per person-day")
+        .mark_line(point=True)
+        .encode(x=alt.X("people:Q", scale=alt.Scale(type="log")),
+                y=alt.Y("ns per person-day:Q", scale=alt.Scale(zero=True)))
+        .properties(width=480, height=260)
+    )
+    spec = chart.to_json()
+    (HERE / "scaling.svg").write_text(vlc.vegalite_to_svg(spec))
+    (HERE / "scaling.png").write_bytes(vlc.vegalite_to_png(spec, scale=2))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes only")
+    parser.add_argument("--china", action="store_true", help="add 1.41 billion people")
+    parser.add_argument("--mesa-days-at-1m", type=int, default=30,
+                        help="days for Mesa at 1,000,000 people (throughput is per person-day)")
+    parser.add_argument("--report-only", action="store_true",
+                        help="rewrite RESULTS.md from benchmarks/results.json")
+    args = parser.parse_args()
+    raw = HERE / "results.json"
+    if args.report_only:
+        results = json.loads(raw.read_text())
+    else:
+        results = measure(args.quick, args.china, args.mesa_days_at_1m)
+        raw.write_text(json.dumps(results, indent=1) + "\n")
+    write_report(results)
+    print(f"wrote {HERE / 'RESULTS.md'}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
