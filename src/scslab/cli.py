@@ -108,10 +108,11 @@ def plan(
         return
     sc = _load(target)
     table = Table(title=f"daily plan of {sc.meta.name}")
-    for col in ("#", "family", "mechanism", "what it does"):
+    for col in ("#", "family", "mechanism", "from", "what it does"):
         table.add_column(col)
     for row in plan_of(sc):
-        table.add_row(str(row.order), row.family, row.mechanism, row.description)
+        since = (sc.meta.start_date + dt.timedelta(days=row.first_day)).isoformat()
+        table.add_row(str(row.order), row.family, row.mechanism, since, row.description)
     out.print(table)
 
 

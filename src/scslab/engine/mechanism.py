@@ -17,6 +17,7 @@ enough to make it available in scenario files. The engine loop never changes for
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
@@ -52,6 +53,11 @@ class MechanismParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     enabled: bool = Field(default=True, description="Switch the mechanism on or off.")
+    active_from: dt.date | None = Field(
+        default=None,
+        description="First calendar date on which the mechanism runs (default: day 0). Its state "
+        "exists from day 0; before this date it neither acts nor reports changes.",
+    )
 
 
 class Mechanism:

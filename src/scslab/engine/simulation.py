@@ -30,6 +30,8 @@ class PlanRow:
     mechanism: str
     description: str
     seconds: float = 0.0
+    first_day: int = 0
+    """The mechanism steps from this day on (its ``active_from`` date)."""
 
 
 def plan_of(scenario: Scenario) -> list[PlanRow]:
@@ -38,9 +40,13 @@ def plan_of(scenario: Scenario) -> list[PlanRow]:
     names.sort(
         key=lambda n: FAMILIES.index(REGISTRY[n].family)
     )  # stable: file order within a family
-    return [
-        PlanRow(i, REGISTRY[n].family, n, REGISTRY[n].description) for i, n in enumerate(names, 1)
-    ]
+    start = scenario.meta.start_date
+    rows = []
+    for i, n in enumerate(names, 1):
+        since = scenario.mechanisms[n].active_from
+        first = max(0, (since - start).days) if since is not None else 0
+        rows.append(PlanRow(i, REGISTRY[n].family, n, REGISTRY[n].description, first_day=first))
+    return rows
 
 
 class Simulation:
@@ -89,6 +95,8 @@ class Simulation:
         day = self.day
         self.board.clear()
         for row in self.plan:
+            if day < row.first_day:
+                continue
             t0 = time.perf_counter()
             self.mechanisms[row.mechanism].step(self, day)
             row.seconds += time.perf_counter() - t0

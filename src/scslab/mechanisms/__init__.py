@@ -11,7 +11,7 @@ Where things go:
 """
 
 from scslab.mechanisms.behaviour import debt, everyday
-from scslab.mechanisms.consequences import travel_bans
+from scslab.mechanisms.consequences import joint_punishment, travel_bans
 from scslab.mechanisms.lists import court_list, threshold_list
 from scslab.mechanisms.metrics import ledger
 from scslab.mechanisms.observation import sources
@@ -23,6 +23,7 @@ __all__ = [
     "debt",
     "everyday",
     "informants",
+    "joint_punishment",
     "ledger",
     "points",
     "recovering",

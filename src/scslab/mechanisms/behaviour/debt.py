@@ -10,6 +10,8 @@ The life of a debt, per person:
    (``court_judgment_unpaid``), the event that puts people on the court defaulter list.
 3. A judgment debtor repays at a daily hazard (``judgment_repaid``) that is higher once listed:
    the list's coercive effect. The listing is read from the list named in ``listing_list``.
+4. A listed debtor whom sanctions cost their income (``joint_punishment``'s job sectors) repays
+   more slowly: the feedback by which punishment can lower compliance.
 
 State per person: two flag bits and the day the current episode began (``uint16``). Follow-ups are
 scheduled on a calendar and validated against the episode day when they fall due, so work grows
@@ -22,13 +24,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from numba import njit, prange
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from scslab.catalogue import Act
 from scslab.engine.calendar import Calendar
 from scslab.engine.mechanism import Behaviour, MechanismParams
 from scslab.kernels.rng import geometric_days, uniform
 from scslab.kernels.sampling import bernoulli_ids, uniforms
+from scslab.mechanisms.consequences.sectors import INCOME_LOST
 from scslab.population.attributes import age, income_class, trait
 from scslab.population.geography import region_of
 
@@ -36,12 +39,17 @@ if TYPE_CHECKING:
     from scslab.engine.simulation import Simulation
     from scslab.population import Population
 
-MONTH, CURE, JUDGMENT, REPAY_UNLISTED, REPAY_LISTED = 1, 2, 3, 4, 5
+MONTH, CURE, JUDGMENT, REPAY_UNLISTED, REPAY_LISTED, REPAY_POOR = 1, 2, 3, 4, 5, 6
 _TAG = 8
 
 
 class DebtParams(MechanismParams):
     """Rates and delays of the debt cycle."""
+
+    @field_validator("listing_list", "sanctions", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: str | None) -> str | None:
+        return value or None
 
     arrears_rate: float = Field(
         default=0.00003,
@@ -91,9 +99,20 @@ class DebtParams(MechanismParams):
         "listed had complied by mid-2018 (2.8 of 11.23 million, "
         "calibration/blacklist_court_defaulters.csv), rough.",
     )
+    sanctions: str | None = Field(
+        default="joint_punishment",
+        description='The sanctions mechanism whose lost incomes slow repayment ("": none).',
+    )
+    income_loss_repay_factor: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        description="Repayment hazard of a listed debtor who lost their income, relative to one "
+        "who did not (assumption: income halves the ability to repay).",
+    )
     listing_list: str | None = Field(
         default="court_list",
-        description="The list whose membership raises the repayment hazard (none: no effect).",
+        description='The list whose membership raises the repayment hazard ("": none).',
     )
 
 
@@ -130,7 +149,19 @@ def _arrears_keep(
 
 
 @njit(cache=True)
-def _due(pids, tags, flags, arrears_mask, judgment_mask, listed_flags, listed_mask, debt_day, day):
+def _due(
+    pids,
+    tags,
+    flags,
+    arrears_mask,
+    judgment_mask,
+    listed_flags,
+    listed_mask,
+    poor_flags,
+    poor_mask,
+    debt_day,
+    day,
+):
     """Validate due calendar entries; return the action per entry (0 = superseded) and apply it."""
     action = np.zeros(pids.size, np.int64)
     for i in range(pids.size):
@@ -140,7 +171,6 @@ def _due(pids, tags, flags, arrears_mask, judgment_mask, listed_flags, listed_ma
         if debt_day[pid] != episode:
             continue
         f = flags[pid]
-        listed = (listed_flags[pid] & listed_mask) != 0
         if kind in (MONTH, CURE, JUDGMENT):
             if not f & arrears_mask:
                 continue
@@ -152,7 +182,11 @@ def _due(pids, tags, flags, arrears_mask, judgment_mask, listed_flags, listed_ma
         else:
             if not f & judgment_mask:
                 continue
-            if (kind == REPAY_LISTED) != listed:
+            # a repayment drawn under another regime (listed or not, income or not) is stale
+            regime = REPAY_UNLISTED
+            if listed_flags[pid] & listed_mask:
+                regime = REPAY_POOR if poor_flags[pid] & poor_mask else REPAY_LISTED
+            if kind != regime:
                 continue
             flags[pid] = f & ~judgment_mask
         action[i] = kind
@@ -193,6 +227,8 @@ class Debt(Behaviour):
             lst = sim.mechanisms.get(p.listing_list)
             self.listed = getattr(lst, "flag", None)
         self.repay_scale = np.asarray([0.6, 0.8, 1.0, 1.2, 1.4])  # assumption: richer pay sooner
+        self.poor = sim.pop.state.flags.get(INCOME_LOST)
+        self.sanctions = sim.mechanisms.get(p.sanctions) if p.sanctions else None
         self.today: dict[int, int] = {}
 
     def _schedule(self, days: np.ndarray, pids: np.ndarray, kind: int, episode: np.ndarray) -> None:
@@ -219,6 +255,8 @@ class Debt(Behaviour):
         # Without a list, read any per-person byte with an empty mask: nobody is listed.
         listed_flags = self.listed.array if self.listed is not None else flags
         listed_mask = self.listed.mask if self.listed is not None else np.uint8(0)
+        poor_flags = self.poor.array if self.poor is not None else flags
+        poor_mask = self.poor.mask if self.poor is not None else np.uint8(0)
 
         # Debtors listed yesterday: the listing changes their repayment hazard from today.
         if self.listed is not None:
@@ -226,6 +264,12 @@ class Debt(Behaviour):
             newly = getattr(lst, "entered", np.empty(0, np.int64))
             newly = newly[self.judgment.get(newly)] if newly.size else newly
             self._start_repayment(newly, day, REPAY_LISTED, p.repay_hazard_listed)
+        # Listed debtors who lost their income yesterday repay more slowly from today.
+        if self.sanctions is not None and self.listed is not None:
+            poor = getattr(self.sanctions, "newly_income_lost", np.empty(0, np.int64))
+            poor = poor[self.judgment.get(poor) & self.listed.get(poor)] if poor.size else poor
+            hazard = p.repay_hazard_listed * p.income_loss_repay_factor
+            self._start_repayment(poor, day, REPAY_POOR, hazard)
 
         # Follow-ups that fall due today.
         pids, tags = self.calendar.pop(day)
@@ -237,6 +281,8 @@ class Debt(Behaviour):
             self.judgment.mask,
             listed_flags,
             listed_mask,
+            poor_flags,
+            poor_mask,
             self.debt_day,
             day,
         )
@@ -247,7 +293,7 @@ class Debt(Behaviour):
         judged = pids[action == JUDGMENT]
         board.post_acts(judged, np.int16(Act.COURT_JUDGMENT_UNPAID))
         self._start_repayment(judged, day, REPAY_UNLISTED, p.repay_hazard)
-        repaid = pids[(action == REPAY_UNLISTED) | (action == REPAY_LISTED)]
+        repaid = pids[action >= REPAY_UNLISTED]
         board.post_acts(repaid, np.int16(Act.JUDGMENT_REPAID))
 
         # New arrears.

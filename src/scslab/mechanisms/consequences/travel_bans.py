@@ -1,25 +1,16 @@
 """Travel bans on listed people: blocked flight and high-speed-rail ticket purchases.
 
-Every person attempts purchases at a daily rate; an attempt by a listed person is blocked with the
-enforcement probability. Attempts are sampled over the whole population (cost grows with the
-attempts, not with the list) and filtered by the list flag, so the same person makes the same
-attempts in every scenario that shares a seed. Counts are cumulative purchase *attempts*, as in
-``calibration/blacklist_court_defaulters.csv`` (they count attempts, not people).
+The two travel sectors of joint punishment, with the metric names of
+``calibration/blacklist_court_defaulters.csv`` (``flight_purchases_blocked``,
+``train_purchases_blocked``): cumulative purchase *attempts*, not people.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-import numpy as np
 from pydantic import Field
 
-from scslab.engine.mechanism import Consequences, MechanismParams
-from scslab.kernels.sampling import bernoulli_ids, uniforms
-from scslab.mechanisms.lists.base import ListBase
-
-if TYPE_CHECKING:
-    from scslab.engine.simulation import Simulation
+from scslab.engine.mechanism import MechanismParams
+from scslab.mechanisms.consequences.sectors import Sector, SectorSanctions
 
 
 class TravelBansParams(MechanismParams):
@@ -50,7 +41,7 @@ class TravelBansParams(MechanismParams):
     )
 
 
-class TravelBans(Consequences):
+class TravelBans(SectorSanctions):
     """Blocked flight and train purchases of people on a list."""
 
     name = "travel_bans"
@@ -58,32 +49,18 @@ class TravelBans(Consequences):
     description = "flight and high-speed rail purchase bans on a list's members"
     params: TravelBansParams
 
-    def init(self, sim: Simulation) -> None:
-        lst = sim.get(self.params.list)
-        if not isinstance(lst, ListBase):
-            raise TypeError(f"travel_bans.list must name a list, {self.params.list!r} is not one")
-        self.flag = lst.flag
-        self.flights = 0
-        self.trains = 0
-        self.blocked_ids = np.empty(0, np.int64)
+    def list_name(self) -> str:
+        return self.params.list
 
-    def _blocked(self, mode: str, rate: float, sim: Simulation, day: int) -> np.ndarray:
-        ids = bernoulli_ids(self.key(f"{mode}/attempt"), day, sim.pop.n, rate)
-        ids = ids[self.flag.get(ids)]
-        if self.params.enforcement < 1.0:
-            ids = ids[uniforms(self.key(f"{mode}/enforce"), day, ids, 0) < self.params.enforcement]
-        return ids
-
-    def step(self, sim: Simulation, day: int) -> None:
+    def sectors(self) -> dict[str, Sector]:
         p = self.params
-        flights = self._blocked("flight", p.flight_attempt_rate, sim, day)
-        trains = self._blocked("train", p.train_attempt_rate, sim, day)
-        self.flights += flights.size
-        self.trains += trains.size
-        self.blocked_ids = np.concatenate([flights, trains])
-
-    def metrics(self, day: int) -> dict[str, float | int]:
-        return {"flight_purchases_blocked": self.flights, "train_purchases_blocked": self.trains}
+        return {
+            "flight_purchases": Sector(
+                attempt_rate=p.flight_attempt_rate, enforcement=p.enforcement
+            ),
+            "train_purchases": Sector(attempt_rate=p.train_attempt_rate, enforcement=p.enforcement),
+        }
 
     def summary(self) -> list[str]:
-        return [f"travel bans: {self.flights:,} flight and {self.trains:,} train purchases blocked"]
+        f, t = self.blocked["flight_purchases"], self.blocked["train_purchases"]
+        return [f"travel bans: {f:,} flight and {t:,} train purchases blocked"]

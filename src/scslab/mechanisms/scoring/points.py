@@ -15,7 +15,7 @@ import numpy as np
 from numba import njit
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from scslab.catalogue import Act, act_by_name
+from scslab.catalogue import Act, Source, act_by_name, source_by_name
 from scslab.engine.mechanism import MechanismParams, Scoring
 
 if TYPE_CHECKING:
@@ -41,6 +41,22 @@ class PointSystemParams(MechanismParams):
     base: int = Field(default=1000, ge=0, le=30_000, description="Starting score of everyone.")
     points: dict[str, int] = Field(description="Act name -> points per record.")
     grades: list[Grade] = Field(description="Grades from best to worst with their lowest score.")
+    floor: int | None = Field(default=None, description="Lowest possible score (none: no floor).")
+    ceiling: int | None = Field(
+        default=None, description="Highest possible score (none: no ceiling)."
+    )
+    sources: list[str] | None = Field(
+        default=None,
+        description="Data sources whose records count (none: all). Allowed: "
+        + ", ".join(s.name.lower() for s in Source),
+    )
+
+    @field_validator("sources")
+    @classmethod
+    def _known_sources(cls, value: list[str] | None) -> list[str] | None:
+        for name in value or []:
+            source_by_name(name)
+        return value
 
     @field_validator("points")
     @classmethod
@@ -53,6 +69,10 @@ class PointSystemParams(MechanismParams):
 
     @model_validator(mode="after")
     def _ordered(self) -> PointSystemParams:
+        lo = self.floor if self.floor is not None else self.base - OFFSET_LIMIT
+        hi = self.ceiling if self.ceiling is not None else self.base + OFFSET_LIMIT
+        if not lo <= self.base <= hi:
+            raise ValueError(f"base {self.base} must lie between floor and ceiling")
         mins = [g.min_score for g in self.grades]
         if not self.grades or mins != sorted(mins, reverse=True):
             raise ValueError("grades must list best first with strictly falling min_score")
@@ -100,17 +120,19 @@ class RongchengParams(PointSystemParams):
 
 
 @njit(cache=True)
-def _apply(pids, acts, true, offset, points, grade_of_offset_min, counts, stats):
+def _apply(pids, acts, sources, true, offset, points, source_ok, lo, hi, grade_mins, counts, stats):
     """Add points per record; keep grade counts; stats = [sum delta, false-record deltas]."""
     for i in range(pids.size):
         pts = points[acts[i]]
-        if pts == 0:
+        if pts == 0 or not source_ok[sources[i]]:
             continue
         pid = pids[i]
         old = np.int64(offset[pid])
-        new = min(max(old + pts, -OFFSET_LIMIT), OFFSET_LIMIT)
-        g_old = _grade(grade_of_offset_min, old)
-        g_new = _grade(grade_of_offset_min, new)
+        new = min(max(old + pts, lo), hi)
+        if new == old:
+            continue
+        g_old = _grade(grade_mins, old)
+        g_new = _grade(grade_mins, new)
         counts[g_old] -= 1
         counts[g_new] += 1
         offset[pid] = new
@@ -147,6 +169,12 @@ class PointSystem(Scoring):
         self.counts[_grade(self.mins, 0)] = sim.pop.n
         self.stats = np.zeros(2, np.int64)  # sum of offsets, records from false claims
         self.n = sim.pop.n
+        self.source_ok = np.ones(len(Source), np.bool_)
+        if p.sources is not None:
+            self.source_ok[:] = False
+            self.source_ok[[source_by_name(s) for s in p.sources]] = True
+        self.lo = max(-OFFSET_LIMIT, (p.floor if p.floor is not None else -OFFSET_LIMIT) - p.base)
+        self.hi = min(OFFSET_LIMIT, (p.ceiling if p.ceiling is not None else OFFSET_LIMIT) - p.base)
 
     def step(self, sim: Simulation, day: int) -> None:
         rec = sim.board.records
@@ -154,9 +182,13 @@ class PointSystem(Scoring):
         _apply(
             rec["pid"],
             rec["act"].astype(np.int64),
+            rec["source"].astype(np.int64),
             rec["true"],
             self.offset,
             self.points,
+            self.source_ok,
+            self.lo,
+            self.hi,
             self.mins,
             self.counts,
             self.stats,
@@ -188,3 +220,103 @@ class Rongcheng(PointSystem):
     name = "rongcheng_points"
     Params = RongchengParams
     description = "Rongcheng point catalogue (1000 base) and grades AAA..D"
+
+
+def suining_points() -> dict[str, int]:
+    """Suining 2010 deductions and additions for the acts scslab simulates."""
+    return {
+        # Petitioning higher authorities was scored (seed article); no source gives the value:
+        # assumption, set to the largest per-item deduction reported for Suining (-50).
+        "petitioning": -50,
+        "loan_arrears": -30,  # each_delinquency: -10 to -50 (sources disagree); the midpoint
+        # A resident lost 420 points for 14 loan non-repayments (-30 each; globalvoices.org 2010).
+        "court_judgment_unpaid": -50,  # each_delinquency, upper end (assumption)
+        "traffic_offence": -10,  # each_delinquency, lower end (assumption)
+        "prosocial_act": 10,  # act_of_bravery: +10 (Xinhua via ribao.xyxww.com.cn 2014)
+    }
+
+
+def suining_grades() -> list[Grade]:
+    """Suining grades A (honest) .. D (dishonest; fails political vetting).
+
+    The names and meanings are published (calibration CSV); the cut-offs are not:
+    assumption A >= 970, B >= 850, C >= 600, D below.
+    """
+    return [
+        Grade(name="A", min_score=970),
+        Grade(name="B", min_score=850),
+        Grade(name="C", min_score=600),
+        Grade(name="D", min_score=-30_000),
+    ]
+
+
+class SuiningParams(PointSystemParams):
+    """Suining county's 2010 system (defaults from calibration/local_point_systems.csv)."""
+
+    points: dict[str, int] = Field(
+        default_factory=suining_points, description="Act name -> points per record."
+    )
+    grades: list[Grade] = Field(
+        default_factory=suining_grades,
+        description="Grades from best to worst with their lowest score.",
+    )
+    floor: int | None = Field(default=0, description="Lowest possible score.")
+
+
+class Suining(PointSystem):
+    """Suining 2010: 1000 base points, deductions including petitioning, grades A..D."""
+
+    name = "suining_points"
+    Params = SuiningParams
+    description = "Suining 2010 moral appraisal: 1000 base, petitioning deducted, grades A..D"
+
+
+def financial_points() -> dict[str, int]:
+    """A bureau-style score moves only on credit events.
+
+    Assumption: sizes chosen so that one missed payment costs about one band and a court
+    judgment about two.
+    """
+    return {
+        "loan_arrears": -40,
+        "loan_repaid": 10,
+        "court_judgment_unpaid": -120,
+        "judgment_repaid": 40,
+    }
+
+
+def financial_grades() -> list[Grade]:
+    """Bands of a 300-850 bureau score as lenders use them (assumption)."""
+    return [
+        Grade(name="excellent", min_score=800),
+        Grade(name="very_good", min_score=740),
+        Grade(name="good", min_score=670),
+        Grade(name="fair", min_score=580),
+        Grade(name="poor", min_score=300),
+    ]
+
+
+class FinancialOnlyParams(PointSystemParams):
+    """A credit bureau comparator: financial records only, 300-850."""
+
+    base: int = Field(default=720, description="Starting score (assumption: a clean file).")
+    points: dict[str, int] = Field(
+        default_factory=financial_points, description="Act name -> points per record."
+    )
+    grades: list[Grade] = Field(
+        default_factory=financial_grades,
+        description="Grades from best to worst with their lowest score.",
+    )
+    floor: int | None = Field(default=300, description="Lowest possible score.")
+    ceiling: int | None = Field(default=850, description="Highest possible score.")
+    sources: list[str] | None = Field(
+        default=["bank", "court"], description="Only banks' and courts' records count."
+    )
+
+
+class FinancialOnly(PointSystem):
+    """What a Western credit bureau does: a 300-850 score from financial records only."""
+
+    name = "financial_score"
+    Params = FinancialOnlyParams
+    description = "comparator: 300-850 credit-bureau score from bank and court records only"

@@ -1,0 +1,62 @@
+"""Joint punishment: sanctions across sectors for people on a list, and for their families.
+
+The State Council General Office's 2016 document "Warning and Punishment Mechanisms for Persons
+Subject to Enforcement for Trust-Breaking" lists the areas (seed article): travel (flights, rail,
+abroad), internet speed, restaurants, nightclubs and hotels, loans and rentals, social security,
+civil service and other jobs, founding social organisations, and children's schools, the one that
+reaches family members. Flights and rail are left to ``travel_bans`` (in force since the list
+opened), so both can run together. Each sector is a table of rules; the daily attempt rates are
+assumptions (no source gives how often debtors try each), to be fitted where the calibration
+figures allow.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from scslab.engine.mechanism import MechanismParams
+from scslab.mechanisms.consequences.sectors import Sector, SectorSanctions
+
+
+def _default_sectors() -> dict[str, Sector]:
+    # Every attempt rate and enforcement below is an assumption (attempts per person per day).
+    # Flights and high-speed rail are the separate `travel_bans` mechanism: the court's own
+    # restrictions on high consumption, in force before the 2016 document.
+    return {
+        "travel_abroad": Sector(attempt_rate=0.00005),
+        "internet_speed": Sector(attempt_rate=1 / 30, enforcement=0.5),  # monthly bill
+        "restaurants_nightclubs": Sector(attempt_rate=0.005, enforcement=0.3),
+        "hotels": Sector(attempt_rate=0.001, enforcement=0.8),
+        "loans": Sector(attempt_rate=0.0005, enforcement=0.9),
+        "rentals": Sector(attempt_rate=0.0003, enforcement=0.5),
+        "social_security": Sector(attempt_rate=0.0005, enforcement=0.5),
+        "civil_service_jobs": Sector(attempt_rate=0.0001, enforcement=1.0, income_loss=True),
+        "other_jobs": Sector(attempt_rate=0.0005, enforcement=0.3, income_loss=True),
+        "founding_organisations": Sector(attempt_rate=0.00001, enforcement=1.0),
+        "childrens_schools": Sector(attempt_rate=0.0003, enforcement=0.8, family_extension=True),
+    }
+
+
+class JointPunishmentParams(MechanismParams):
+    """Which list is punished, and the rules of each sector."""
+
+    list: str = Field(default="court_list", description="The list whose members are sanctioned.")
+    sectors: dict[str, Sector] = Field(
+        default_factory=_default_sectors,
+        description="Sector name -> attempt rate, enforcement, family extension, income loss.",
+    )
+
+
+class JointPunishment(SectorSanctions):
+    """Sanctions in every sector of the 2016 document, with optional family extension."""
+
+    name = "joint_punishment"
+    Params = JointPunishmentParams
+    description = "2016 joint punishment: sanctions per sector, family extension, lost income"
+    params: JointPunishmentParams
+
+    def list_name(self) -> str:
+        return self.params.list
+
+    def sectors(self) -> dict[str, Sector]:
+        return dict(self.params.sectors)

@@ -1,0 +1,152 @@
+"""Sector sanctions on a list's members: the shared machinery of travel bans and joint punishment.
+
+In each sector people attempt something (buy a ticket, apply for a job, enrol a child) at a daily
+rate. An attempt is blocked, with the sector's enforcement probability, when the person is on the
+list or, where the sector extends to the family, when someone in their household is. Attempts are
+sampled over the whole population (the cost grows with attempts, not with the list) and are drawn
+per person, so the same person makes the same attempts in every scenario that shares a seed.
+A blocked attempt in a sector that costs income marks the person as having lost income, which the
+``debt`` mechanism reads (lower ability to repay) until they leave the list.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numba import njit, prange
+from pydantic import BaseModel, ConfigDict, Field
+
+from scslab.engine.mechanism import Consequences
+from scslab.kernels.rng import uniform
+from scslab.kernels.sampling import bernoulli_ids
+from scslab.mechanisms.lists.base import ListBase
+from scslab.population.households import household_size, household_start
+
+if TYPE_CHECKING:
+    from scslab.engine.simulation import Simulation
+    from scslab.population import Population
+
+INCOME_LOST = "income_lost"
+"""Name of the per-person flag set when a sanction costs someone their income."""
+
+
+class Sector(BaseModel):
+    """One sector of sanctions."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    attempt_rate: float = Field(ge=0.0, le=1.0, description="Attempts per person per day.")
+    enforcement: float = Field(
+        default=1.0,
+        ge=0.0,
+        le=1.0,
+        description="Chance an attempt by a sanctioned person is blocked.",
+    )
+    family_extension: bool = Field(
+        default=False, description="Also block household members of listed people."
+    )
+    income_loss: bool = Field(
+        default=False, description="A blocked attempt costs the person their income."
+    )
+
+
+@njit(parallel=True, cache=True)
+def _sanctioned(ids, flags, mask, households, family):
+    """0: free; 1: listed; 2: blocked only through a listed household member."""
+    out = np.zeros(ids.size, np.int8)
+    for i in prange(ids.size):
+        pid = ids[i]
+        if flags[pid] & mask:
+            out[i] = 1
+        elif family:
+            start = household_start(households, pid)
+            for j in range(start, start + household_size(households, pid)):
+                if flags[j] & mask:
+                    out[i] = 2
+                    break
+    return out
+
+
+@njit(parallel=True, cache=True)
+def _enforced(key, day, ids, p):
+    keep = np.empty(ids.size, np.bool_)
+    for i in prange(ids.size):
+        keep[i] = uniform(key, day, ids[i], 0) < p
+    return keep
+
+
+class SectorSanctions(Consequences):
+    """Base of sanction mechanisms: subclasses say which list and which sectors."""
+
+    def list_name(self) -> str:
+        """The list whose members are sanctioned."""
+        raise NotImplementedError
+
+    def sectors(self) -> dict[str, Sector]:
+        """Sector name -> rules; metric columns are ``{name}_blocked``."""
+        raise NotImplementedError
+
+    def declare(self, pop: Population) -> None:
+        if any(s.income_loss for s in self.sectors().values()):
+            flags = pop.state.flags
+            self.income_lost = flags.get(INCOME_LOST) or pop.state.add_flag(INCOME_LOST)
+        else:
+            self.income_lost = None
+
+    def init(self, sim: Simulation) -> None:
+        lst = sim.get(self.list_name())
+        if not isinstance(lst, ListBase):
+            raise TypeError(f"{self.name}: {self.list_name()!r} is not a list")
+        self.list = lst
+        self.flag = lst.flag
+        self.households = sim.pop.households
+        self.rules = self.sectors()
+        self.blocked = {name: 0 for name in self.rules}
+        self.blocked_family = {name: 0 for name in self.rules}
+        self.blocked_ids = np.empty(0, np.int64)
+        self.newly_income_lost = np.empty(0, np.int64)
+
+    def step(self, sim: Simulation, day: int) -> None:
+        parts = []
+        lost = []
+        for name, rule in self.rules.items():
+            ids = bernoulli_ids(self.key(f"{name}/attempt"), day, sim.pop.n, rule.attempt_rate)
+            how = _sanctioned(
+                ids, self.flag.array, self.flag.mask, self.households, rule.family_extension
+            )
+            hit = how > 0
+            ids, how = ids[hit], how[hit]
+            if rule.enforcement < 1.0:
+                keep = _enforced(self.key(f"{name}/enforce"), day, ids, rule.enforcement)
+                ids, how = ids[keep], how[keep]
+            self.blocked[name] += ids.size
+            self.blocked_family[name] += int(np.count_nonzero(how == 2))
+            parts.append(ids)
+            if rule.income_loss:
+                lost.append(ids)
+        self.blocked_ids = np.concatenate(parts) if parts else np.empty(0, np.int64)
+        if self.income_lost is not None:
+            arr, mask = self.income_lost.array, self.income_lost.mask
+            arr[self.list.exited] &= ~mask  # income comes back with leaving the list
+            lost_ids = np.unique(np.concatenate(lost)) if lost else np.empty(0, np.int64)
+            self.newly_income_lost = lost_ids[(arr[lost_ids] & mask) == 0]
+            arr[self.newly_income_lost] |= mask
+
+    def metrics(self, day: int) -> dict[str, float | int]:
+        out: dict[str, float | int] = {f"{n}_blocked": c for n, c in self.blocked.items()}
+        out |= {
+            f"{n}_blocked_family": c
+            for n, c in self.blocked_family.items()
+            if self.rules[n].family_extension
+        }
+        if self.income_lost is not None:
+            out[f"{self.name}_income_lost_new"] = int(self.newly_income_lost.size)
+        return out
+
+    def summary(self) -> list[str]:
+        top = sorted(self.blocked.items(), key=lambda kv: -kv[1])
+        text = ", ".join(f"{n.replace('_', ' ')} {c:,}" for n, c in top)
+        fam = sum(self.blocked_family.values())
+        extra = f" ({fam:,} of them household members)" if fam else ""
+        return [f"{self.name}: blocked {text}{extra}"]
