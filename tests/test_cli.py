@@ -27,7 +27,7 @@ BAD = {
     ),
     "unknown_nested_key": (
         GOOD + "\n[mechanisms.debt]\narrears_rat = 0.1\n",
-        "mechanisms.debt.arrears_rat: unknown key; allowed: enabled, arrears_rate",
+        "mechanisms.debt.arrears_rat: unknown key; allowed: enabled, active_from, arrears_rate",
     ),
     "unknown_mechanism": (
         GOOD + "\n[mechanisms.teleport]\n",
@@ -78,7 +78,7 @@ def test_missing_file_gives_one_line_and_exit_2(tmp_path):
     res = _cli("run", str(tmp_path / "nope.toml"), "--quiet")
     assert res.returncode == 2
     assert res.stderr.strip().count("\n") == 0
-    assert "no such file or preset; presets: reference, rongcheng" in res.stderr
+    assert "no such file or preset; presets: " in res.stderr and "rongcheng" in res.stderr
 
 
 @pytest.mark.parametrize("flag", [["--people", "abc"], ["--days", "0"], ["--bogus"]])
