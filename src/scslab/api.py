@@ -27,7 +27,13 @@ import pyarrow as pa
 
 from scslab import __version__
 from scslab.engine.simulation import Simulation
-from scslab.results import metrics_table, prepare_run_dir, write_manifest, write_metrics
+from scslab.results import (
+    metrics_table,
+    prepare_run_dir,
+    write_manifest,
+    write_metrics,
+    write_table,
+)
 from scslab.scenario import Scenario, load_scenario
 
 
@@ -40,6 +46,8 @@ class RunResult:
     metrics: pa.Table
     manifest: dict[str, Any]
     run_dir: Path | None
+    tables: dict[str, pa.Table]
+    """Extra result tables by name (see ``Mechanism.tables``)."""
 
     def summary(self) -> str:
         """A one-screen plain-text summary of the run."""
@@ -94,6 +102,7 @@ def run(
     people: int | None = None,
     days: int | None = None,
     seed: int | None = None,
+    scale: int | None = None,
     out: str | Path | None = None,
     on_day: Callable[[int], None] | None = None,
 ) -> RunResult:
@@ -104,6 +113,7 @@ def run(
         people: Override the number of people.
         days: Override the number of days.
         seed: Override the seed.
+        scale: Override how many real people each simulated person stands for.
         out: Write a run directory here (must not exist or be empty).
         on_day: Called with the number of days done after each day (progress bars).
 
@@ -115,7 +125,7 @@ def run(
         RunDirError: ``out`` cannot be used (one-line message).
     """
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-    sc = sc.with_overrides(people=people, days=days, seed=seed)
+    sc = sc.with_overrides(people=people, days=days, seed=seed, scale=scale)
     run_dir = prepare_run_dir(Path(out)) if out is not None else None
     started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     sim = Simulation(sc)
@@ -125,18 +135,26 @@ def run(
         sim.run(on_day)
     except BaseException as err:
         if run_dir is not None:
-            write_metrics(run_dir, metrics_table(sim.columns))
+            write_metrics(run_dir, metrics_table(sim.columns, sc.meta.scale))
             reason = type(err).__name__ + (f": {err}" if str(err) else "")
             write_manifest(run_dir, _manifest(sim, "incomplete", started, {"error": reason}))
         raise
     t0 = time.perf_counter()
-    table = metrics_table(sim.columns)
-    manifest = _manifest(sim, "complete", started, {})
+    table = metrics_table(sim.columns, sc.meta.scale)
+    tables = {}
+    for m in sim.mechanisms.values():
+        for name, t in m.tables().items():
+            if name in tables or name == "metrics":
+                raise RuntimeError(f"result table {name!r} is written by two mechanisms")
+            tables[name] = t
+    manifest = _manifest(sim, "complete", started, {"tables": ["metrics", *tables]})
     if run_dir is not None:
+        for name, t in tables.items():
+            write_table(run_dir, name, t)
         write_metrics(run_dir, table)
         manifest["timings"]["write_s"] = round(time.perf_counter() - t0, 6)
         write_manifest(run_dir, manifest)
-    return RunResult(sc, sim, table, manifest, run_dir)
+    return RunResult(sc, sim, table, manifest, run_dir, tables)
 
 
 def summary_lines(result: RunResult) -> list[str]:
@@ -153,6 +171,15 @@ def summary_lines(result: RunResult) -> list[str]:
         f"  time: set-up {t['init_s']:.1f} s, simulation {t['run_s']:.1f} s "
         f"({meta.people * meta.days / max(t['run_s'], 1e-9) / 1e6:,.1f} million person-days/s); "
         f"{m['bytes_per_person']:.1f} bytes stored per person",
+        *(
+            [
+                f"  scale: each simulated person stands for {meta.scale:,} people; counts below "
+                "are simulated, metrics.parquet is in real-population units "
+                f"({meta.people * meta.scale:,} people)"
+            ]
+            if meta.scale != 1
+            else []
+        ),
         "",
         "What happened:",
     ]

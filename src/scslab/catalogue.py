@@ -30,6 +30,19 @@ class Act(IntEnum):
     """Petitioning higher authorities over a local decision."""
     LOAN_REPAID = 8
     """Arrears cleared before any court case."""
+    JAYWALKING = 9
+    FARE_EVASION = 10
+    TAX_EVASION = 11
+    COMMERCIAL_FRAUD = 12
+    """Fraud, counterfeiting, pyramid selling."""
+    UTILITY_ARREARS = 13
+    BIKE_MISUSE = 14
+    """Shared bikes parked illegally, damaged or kept (data shared with the NDRC from 2017)."""
+    PARTY_WARNING = 15
+    """A serious warning by the Party (Suining deducted 30 points)."""
+    ONLINE_PURCHASE = 16
+    """A purchase on an e-commerce platform (what Sesame's "behaviour and preferences" reads)."""
+    PROTEST = 17
 
 
 class Source(IntEnum):
@@ -43,6 +56,16 @@ class Source(IntEnum):
     """Neighbourhood officials and committees."""
     INFORMANT = 5
     """A citizen's report (rewarded reporting)."""
+    BIKE_SHARING = 6
+    """Bike-sharing firms (ten signed data-sharing agreements with the NDRC in 2017)."""
+    ECOMMERCE = 7
+    """E-commerce platforms (Alibaba's Taobao and Tmall feed Sesame Credit)."""
+    SOCIAL_PLATFORM = 8
+    """Social platforms (Tencent's WeChat and QQ feed Tencent Credit)."""
+    TAX = 9
+    """Tax authorities."""
+    UTILITY = 10
+    """Utility companies (water, power, gas)."""
 
 
 ACT_NAMES = {a: a.name.lower() for a in Act}

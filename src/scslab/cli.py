@@ -53,6 +53,9 @@ def run(
     people: Annotated[int | None, typer.Option(help="Number of synthetic people.")] = None,
     days: Annotated[int | None, typer.Option(help="Number of simulated days.")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed of every random stream.")] = None,
+    scale: Annotated[
+        int | None, typer.Option(help="Real people per simulated person (metrics in real units).")
+    ] = None,
     out_dir: Annotated[
         Path | None, typer.Option("--out", help="Run folder (default: runs/NAME-TIMESTAMP).")
     ] = None,
@@ -61,7 +64,7 @@ def run(
     """Run a scenario and print a summary; results go to a run folder."""
     sc = _load(scenario)
     try:
-        sc = sc.with_overrides(people=people, days=days, seed=seed)
+        sc = sc.with_overrides(people=people, days=days, seed=seed, scale=scale)
     except ScenarioError as e:
         raise UserError(str(e)) from None
     if out_dir is None:

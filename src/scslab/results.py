@@ -56,14 +56,30 @@ def write_manifest(run_dir: Path, manifest: dict[str, Any]) -> None:
     _atomic_write(run_dir / "manifest.json", write)
 
 
-def metrics_table(columns: dict[str, list[Any]]) -> pa.Table:
-    """Daily metric columns as an Arrow table (one row per simulated day)."""
-    return pa.table({k: pa.array(v) for k, v in columns.items()})
+def metrics_table(columns: dict[str, list[Any]], scale: int = 1) -> pa.Table:
+    """Daily metric columns as an Arrow table (one row per simulated day).
+
+    With ``scale`` K (one simulated person stands for K real people) every integer column but
+    ``day`` is a count of people or events and is multiplied by K: real-population units. Float
+    columns (means, shares) are unchanged.
+    """
+    out = {}
+    for k, v in columns.items():
+        arr = pa.array(v)
+        if scale != 1 and k != "day" and pa.types.is_integer(arr.type):
+            arr = pa.array([x * scale for x in v], pa.int64())
+        out[k] = arr
+    return pa.table(out)
+
+
+def write_table(run_dir: Path, name: str, table: pa.Table) -> None:
+    """Atomically write ``NAME.parquet``."""
+    _atomic_write(run_dir / f"{name}.parquet", lambda tmp: pq.write_table(table, tmp))
 
 
 def write_metrics(run_dir: Path, table: pa.Table) -> None:
     """Atomically write ``metrics.parquet``."""
-    _atomic_write(run_dir / "metrics.parquet", lambda tmp: pq.write_table(table, tmp))
+    write_table(run_dir, "metrics", table)
 
 
 def read_manifest(run_dir: Path) -> dict[str, Any]:

@@ -45,6 +45,13 @@ class ScenarioMeta(BaseModel):
     people: int = Field(default=100_000, ge=1, le=MAX_PEOPLE, description="Simulated people.")
     days: int = Field(default=365, ge=1, le=MAX_DAYS, description="Simulated days.")
     seed: int = Field(default=1, ge=0, le=2**63 - 1, description="Seed of every random stream.")
+    scale: int = Field(
+        default=1,
+        ge=1,
+        le=10**9,
+        description="Real people each simulated person stands for; counts in metrics.parquet are "
+        "multiplied by it (real-population units).",
+    )
     start_date: dt.date = Field(default=dt.date(2014, 1, 1), description="Calendar date of day 0.")
 
 

@@ -9,7 +9,8 @@ validated parameters) and implements the lifecycle:
 - ``init(sim)``: look up the other mechanisms it reads, derive its random stream keys;
 - ``step(sim, day)``: one simulated day; read and post events on ``sim.board``;
 - ``metrics(day)``: this day's columns for ``metrics.parquet`` (names must be unique per scenario);
-- ``summary()``: a few lines for the end-of-run summary.
+- ``summary()``: a few lines for the end-of-run summary;
+- ``tables()``: optional extra result tables (written as Parquet beside the metrics).
 
 The order of phases is ``FAMILIES`` (data, printed by ``scslab plan``); defining a subclass is
 enough to make it available in scenario files. The engine loop never changes for a new mechanism.
@@ -21,6 +22,7 @@ import datetime as dt
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
+import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 
 from scslab.kernels.rng import stream_key
@@ -105,6 +107,13 @@ class Mechanism:
     def summary(self) -> list[str]:
         """Lines for the end-of-run summary. Default: none."""
         return []
+
+    def tables(self) -> dict[str, pa.Table]:
+        """Extra result tables, each written as ``NAME.parquet`` in the run folder. Default: none.
+
+        Rows are simulated people; names must be unique across the scenario.
+        """
+        return {}
 
 
 class Behaviour(Mechanism):

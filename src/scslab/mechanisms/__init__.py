@@ -8,26 +8,13 @@ Where things go:
 - ``lists/``: blacklists and redlists;
 - ``consequences/``: sanctions and rewards (a new sanction is a new module here);
 - ``metrics/``: observers that only count.
+
+Every module below this package is imported here, so a new module registers its mechanisms
+without any edit elsewhere.
 """
 
-from scslab.mechanisms.behaviour import debt, everyday
-from scslab.mechanisms.consequences import joint_punishment, travel_bans
-from scslab.mechanisms.lists import court_list, threshold_list
-from scslab.mechanisms.metrics import ledger
-from scslab.mechanisms.observation import sources
-from scslab.mechanisms.reporting import informants
-from scslab.mechanisms.scoring import points, recovering
+import importlib
+import pkgutil
 
-__all__ = [
-    "court_list",
-    "debt",
-    "everyday",
-    "informants",
-    "joint_punishment",
-    "ledger",
-    "points",
-    "recovering",
-    "sources",
-    "threshold_list",
-    "travel_bans",
-]
+for _module in pkgutil.walk_packages(__path__, prefix=f"{__name__}."):
+    importlib.import_module(_module.name)
