@@ -27,7 +27,8 @@ BAD = {
     ),
     "unknown_nested_key": (
         GOOD + "\n[mechanisms.debt]\narrears_rat = 0.1\n",
-        "mechanisms.debt.arrears_rat: unknown key; allowed: enabled, active_from, arrears_rate",
+        "mechanisms.debt.arrears_rat: unknown key; allowed: enabled, active_from, type, "
+        "arrears_rate",
     ),
     "unknown_mechanism": (
         GOOD + "\n[mechanisms.teleport]\n",

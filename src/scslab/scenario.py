@@ -81,12 +81,9 @@ class Scenario:
 
     def with_mechanism(self, name: str, **params: Any) -> Scenario:
         """A copy with one mechanism's parameters changed (validated)."""
-        if name not in REGISTRY:
-            raise ScenarioError(
-                f"{self.source}: mechanisms.{name}: unknown mechanism; allowed: "
-                f"{', '.join(sorted(REGISTRY))}"
-            )
         base = self.mechanisms[name].model_dump() if name in self.mechanisms else {}
+        if base.get("type") is None:
+            base.pop("type", None)
         new = dict(self.mechanisms)
         new[name] = _validate_mechanism(self.source, name, base | params)
         return Scenario(self.meta, self.population, new, self.source, self.raw)
@@ -163,10 +160,18 @@ def scenario_from_dict(data: dict[str, Any], source: str = "<api>") -> Scenario:
 
 
 def _validate_mechanism(source: str, name: str, value: Any) -> MechanismParams:
-    if name not in REGISTRY:
-        allowed = ", ".join(sorted(REGISTRY))
-        raise ScenarioError(f"{source}: mechanisms.{name}: unknown mechanism; allowed: {allowed}")
-    return _validate(source, ("mechanisms", name), REGISTRY[name].Params, value)
+    allowed = ", ".join(sorted(REGISTRY))
+    kind = value.get("type") if isinstance(value, dict) else None
+    if kind is not None:
+        if not isinstance(kind, str) or kind not in REGISTRY:
+            where = f"{source}: mechanisms.{name}.type"
+            raise ScenarioError(f"{where}: unknown mechanism type {kind!r}; allowed: {allowed}")
+    elif name not in REGISTRY:
+        raise ScenarioError(
+            f"{source}: mechanisms.{name}: unknown mechanism; allowed: {allowed} "
+            "(or give type = one of them)"
+        )
+    return _validate(source, ("mechanisms", name), REGISTRY[kind or name].Params, value)
 
 
 def _validate(source: str, prefix: tuple[str, ...], model: type[BaseModel], value: Any) -> Any:
@@ -219,7 +224,8 @@ def scenario_schema() -> dict[str, Any]:
             REGISTRY.items(), key=lambda kv: (FAMILIES.index(kv[1].family), kv[0])
         )
     }
-    mechanisms = create_model("Mechanisms", __config__=ConfigDict(extra="forbid"), **mech_fields)
+    # other table names are further instances of a type (``type = "..."``)
+    mechanisms = create_model("Mechanisms", __config__=ConfigDict(extra="allow"), **mech_fields)
     root = create_model(
         "ScenarioFile",
         __config__=ConfigDict(extra="forbid"),

@@ -49,6 +49,11 @@ REGISTRY: dict[str, type[Mechanism]] = {}
 """Every mechanism class by its scenario name."""
 
 
+def mechanism_class(name: str, params: MechanismParams) -> type[Mechanism]:
+    """The class of the scenario table ``name``: its ``type`` if given, else the table name."""
+    return REGISTRY[params.type or name]
+
+
 class MechanismParams(BaseModel):
     """Parameters shared by every mechanism; subclasses add their own fields."""
 
@@ -59,6 +64,11 @@ class MechanismParams(BaseModel):
         default=None,
         description="First calendar date on which the mechanism runs (default: day 0). Its state "
         "exists from day 0; before this date it neither acts nor reports changes.",
+    )
+    type: str | None = Field(
+        default=None,
+        description="The mechanism type when the table's name is not a mechanism name: "
+        '[mechanisms.tax_blacklist] with type = "record_list" is a second list.',
     )
 
 
@@ -79,9 +89,11 @@ class Mechanism:
                 raise TypeError(f"mechanism name {cls.name!r} is used twice")
             REGISTRY[cls.name] = cls
 
-    def __init__(self, params: MechanismParams, seed: int) -> None:
+    def __init__(self, params: MechanismParams, seed: int, name: str | None = None) -> None:
         self.params = params
         self.seed = seed
+        if name is not None:
+            self.name = name  # an instance under its own table name: its own streams and columns
 
     def key(self, stream: str) -> np.uint64:
         """The random stream key of this mechanism's ``stream``: one key per decision."""

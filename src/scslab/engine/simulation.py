@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from scslab.engine.board import Board
-from scslab.engine.mechanism import FAMILIES, REGISTRY, Mechanism
+from scslab.engine.mechanism import FAMILIES, Mechanism, mechanism_class
 from scslab.population import Population
 from scslab.scenario import Scenario
 
@@ -36,16 +36,14 @@ class PlanRow:
 
 def plan_of(scenario: Scenario) -> list[PlanRow]:
     """The daily phase plan of a scenario (enabled mechanisms in execution order)."""
-    names = [n for n, p in scenario.mechanisms.items() if p.enabled]
-    names.sort(
-        key=lambda n: FAMILIES.index(REGISTRY[n].family)
-    )  # stable: file order within a family
+    classes = {n: mechanism_class(n, p) for n, p in scenario.mechanisms.items() if p.enabled}
+    names = sorted(classes, key=lambda n: FAMILIES.index(classes[n].family))  # stable: file order
     start = scenario.meta.start_date
     rows = []
     for i, n in enumerate(names, 1):
         since = scenario.mechanisms[n].active_from
         first = max(0, (since - start).days) if since is not None else 0
-        rows.append(PlanRow(i, REGISTRY[n].family, n, REGISTRY[n].description, first_day=first))
+        rows.append(PlanRow(i, classes[n].family, n, classes[n].description, first_day=first))
     return rows
 
 
@@ -61,7 +59,9 @@ class Simulation:
         self.pop = Population(meta.people, meta.seed, scenario.population)
         self.plan = plan_of(scenario)
         self.mechanisms: dict[str, Mechanism] = {
-            row.mechanism: REGISTRY[row.mechanism](scenario.mechanisms[row.mechanism], meta.seed)
+            row.mechanism: mechanism_class(row.mechanism, scenario.mechanisms[row.mechanism])(
+                scenario.mechanisms[row.mechanism], meta.seed, row.mechanism
+            )
             for row in self.plan
         }
         self.board = Board()
