@@ -264,6 +264,10 @@ class Debt(Behaviour):
             newly = getattr(lst, "entered", np.empty(0, np.int64))
             newly = newly[self.judgment.get(newly)] if newly.size else newly
             self._start_repayment(newly, day, REPAY_LISTED, p.repay_hazard_listed)
+            # Debtors who left the list without paying (an appeal, an expired term) still owe.
+            left = getattr(lst, "exited", np.empty(0, np.int64))
+            left = left[self.judgment.get(left)] if left.size else left
+            self._start_repayment(left, day, REPAY_UNLISTED, p.repay_hazard)
         # Listed debtors who lost their income yesterday repay more slowly from today.
         if self.sanctions is not None and self.listed is not None:
             poor = getattr(self.sanctions, "newly_income_lost", np.empty(0, np.int64))

@@ -1,10 +1,19 @@
-"""What every list shares: a membership flag, entries and exits, and who it reaches at home.
+"""What every list shares: membership, entries and exits, appeals, credit repair, family reach.
 
 A list keeps one flag bit per person plus a second bit, ``ever``, so that "persons ever listed"
-counts people, not entries. It also keeps, event by event, how many people who are not listed live
-in a household with someone who is (the reach of family extension), and how many listed people
-were listed on a false record (innocents). Subclasses decide who enters and who leaves each day and
-call ``change``.
+counts people, not entries, and a third marking listings made on a false record (innocents). It
+keeps, event by event, how many people who are not listed live in a household with someone who is
+(the reach of family extension).
+
+Subclasses say who enters and who leaves each day (``decide``). The base adds two exits that every
+list may have, both drawn at entry and scheduled on a calendar:
+
+- *appeals*: a share of new entries object; an objection succeeds with one probability when the
+  listing rests on a false record and another when it is true, and takes effect after a delay;
+- *credit repair*: a listing ends after a fixed term (``repair_days``) whatever else happens.
+
+Lists with either keep the day of entry (``uint16``) so that a scheduled exit can tell whether it
+still belongs to the current listing.
 """
 
 from __future__ import annotations
@@ -13,13 +22,51 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from numba import njit
+from pydantic import Field
 
-from scslab.engine.mechanism import Lists
+from scslab.engine.calendar import Calendar
+from scslab.engine.mechanism import Lists, MechanismParams
+from scslab.kernels.sampling import uniforms
 from scslab.population.households import household_size, household_start
 
 if TYPE_CHECKING:
     from scslab.engine.simulation import Simulation
     from scslab.population import Population
+
+APPEAL, REPAIR = 0, 1
+
+
+class ListParams(MechanismParams):
+    """Exits every list may have: appeals and credit repair."""
+
+    appeal_share: float = Field(
+        default=0.0, ge=0.0, le=1.0, description="Share of new entries that appeal."
+    )
+    appeal_success_true: float = Field(
+        default=0.02,
+        ge=0.0,
+        le=1.0,
+        description="Chance an appeal against a listing on true records succeeds (assumption).",
+    )
+    appeal_success_false: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        description="Chance an appeal against a listing on a false record succeeds (assumption).",
+    )
+    appeal_days: int = Field(
+        default=15,
+        ge=1,
+        le=3650,
+        description="Days from entry to an appeal's decision: courts review a correction request "
+        "within 15 days (Supreme People's Court provisions on the defaulter list, 2017 revision).",
+    )
+    repair_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=36500,
+        description="Listing term: people leave after this many days (none: no time limit).",
+    )
 
 
 @njit(inline="always", cache=True)
@@ -67,12 +114,25 @@ def apply_changes(pids, enter, false_entry, flags, mask, ever_mask, false_mask, 
 
 
 class ListBase(Lists):
-    """Membership, counters and family reach of one list."""
+    """Membership, counters, appeals, repair and family reach of one list."""
+
+    params: ListParams
+
+    def decide(self, sim: Simulation, day: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Today's candidates: (person ids, enter (else leave), entry rests on a false record)."""
+        raise NotImplementedError
+
+    def after_change(self, sim: Simulation, day: int) -> None:
+        """Called after today's changes are applied (``entered``/``exited`` are set)."""
 
     def declare(self, pop: Population) -> None:
         self.flag, self.ever, self.false_flag = pop.state.add_flags(
             f"{self.name}", f"{self.name}_ever", f"{self.name}_false"
         )
+        p = self.params
+        self.since = None
+        if p.appeal_share > 0 or p.repair_days is not None:
+            self.since = pop.state.add(f"{self.name}_since", np.uint16, 0)
 
     def init(self, sim: Simulation) -> None:
         self.households = sim.pop.households
@@ -80,9 +140,13 @@ class ListBase(Lists):
         self.stats = np.zeros(6, np.int64)
         self.entered = np.empty(0, np.int64)
         self.exited = np.empty(0, np.int64)
+        self.exit_calendar = Calendar(sim.days)
+        self.appeals_filed = 0
+        self.appeals_won = 0
+        self.repaired = 0
 
     def change(self, pids: np.ndarray, enter: np.ndarray, false_entry: np.ndarray) -> None:
-        """Apply today's entries and exits (``pids`` in processing order)."""
+        """Apply entries and exits (``pids`` in processing order)."""
         changed = apply_changes(
             pids,
             enter,
@@ -97,6 +161,49 @@ class ListBase(Lists):
         self.entered = pids[changed & enter]
         self.exited = pids[changed & ~enter]
 
+    def _scheduled_exits(self, day: int) -> np.ndarray:
+        pids, tags = self.exit_calendar.pop(day)
+        if pids.size == 0:
+            return pids
+        valid = self.flag.get(pids) & (self.since[pids] == tags // 2)
+        pids, kinds = pids[valid], tags[valid] % 2
+        self.appeals_won += int(np.count_nonzero(kinds == APPEAL))
+        self.repaired += int(np.count_nonzero(kinds == REPAIR))
+        return np.unique(pids)
+
+    def _schedule_exits(self, day: int) -> None:
+        p, new = self.params, self.entered
+        if self.since is None or new.size == 0:
+            return
+        self.since[new] = day
+        episode = np.full(new.size, day, np.int64)
+        if p.appeal_share > 0:
+            u = uniforms(self.key("appeal"), day, new, 0)
+            v = uniforms(self.key("appeal"), day, new, 1)
+            false = self.false_flag.get(new)
+            win = np.where(false, p.appeal_success_false, p.appeal_success_true)
+            filed = u < p.appeal_share
+            won = filed & (v < win)
+            self.appeals_filed += int(filed.sum())
+            self.exit_calendar.schedule(
+                episode[won] + p.appeal_days, new[won], episode[won] * 2 + APPEAL
+            )
+        if p.repair_days is not None:
+            self.exit_calendar.schedule(episode + p.repair_days, new, episode * 2 + REPAIR)
+
+    def step(self, sim: Simulation, day: int) -> None:
+        pids, enter, false_entry = self.decide(sim, day)
+        if self.since is not None:
+            out = self._scheduled_exits(day)
+            if out.size:
+                keep = ~np.isin(pids, out)  # a scheduled exit wins over today's other changes
+                pids = np.concatenate([out, pids[keep]])
+                enter = np.concatenate([np.zeros(out.size, np.bool_), enter[keep]])
+                false_entry = np.concatenate([np.zeros(out.size, np.bool_), false_entry[keep]])
+        self.change(pids, enter, false_entry)
+        self._schedule_exits(day)
+        self.after_change(sim, day)
+
     @property
     def size(self) -> int:
         """People on the list now."""
@@ -104,7 +211,7 @@ class ListBase(Lists):
 
     def metrics(self, day: int) -> dict[str, float | int]:
         n = self.name
-        return {
+        out = {
             f"{n}_size": int(self.stats[0]),
             f"{n}_entries": int(self.entered.size),
             f"{n}_exits": int(self.exited.size),
@@ -112,10 +219,19 @@ class ListBase(Lists):
             f"{n}_household_members_of_listed": int(self.stats[4]),
             f"{n}_innocents_listed": int(self.stats[5]),
         }
+        if self.since is not None:
+            out[f"{n}_appeals_filed"] = self.appeals_filed
+            out[f"{n}_appeals_won"] = self.appeals_won
+            out[f"{n}_repaired"] = self.repaired
+        return out
 
     def summary(self) -> list[str]:
         s = self.stats
-        return [
-            f"{self.name}: {s[0]:,} listed now ({s[5]:,} on a false record), {s[3]:,} ever listed, "
-            f"{s[1]:,} entries and {s[2]:,} exits; {s[4]:,} household members of listed people"
-        ]
+        line = (
+            f"{self.name}: {s[0]:,} listed now ({s[5]:,} on a false record), {s[3]:,} ever "
+            f"listed, {s[1]:,} entries and {s[2]:,} exits; {s[4]:,} household members of listed "
+            "people"
+        )
+        if self.since is not None:
+            line += f"; {self.appeals_won:,} appeals won, {self.repaired:,} listings expired"
+        return [line]

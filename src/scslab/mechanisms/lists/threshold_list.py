@@ -13,8 +13,8 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from scslab.engine.calendar import Calendar
-from scslab.engine.mechanism import MechanismParams, Scoring
-from scslab.mechanisms.lists.base import ListBase
+from scslab.engine.mechanism import Scoring
+from scslab.mechanisms.lists.base import ListBase, ListParams
 
 if TYPE_CHECKING:
     from scslab.engine.simulation import Simulation
@@ -30,7 +30,7 @@ def _unique_sorted(a: np.ndarray) -> np.ndarray:
     return a[keep]
 
 
-class ThresholdListParams(MechanismParams):
+class ThresholdListParams(ListParams):
     """The score to watch and the two thresholds."""
 
     score: str = Field(default="recovering_score", description="The scoring mechanism to read.")
@@ -60,7 +60,7 @@ class ThresholdList(ListBase):
         self.scorer = scorer
         self.calendar = Calendar(sim.days)
 
-    def step(self, sim: Simulation, day: int) -> None:
+    def decide(self, sim: Simulation, day: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         p = self.params
         rec = sim.board.records
         due, _ = self.calendar.pop(day)
@@ -73,9 +73,13 @@ class ThresholdList(ListBase):
         true_pids = _unique_sorted(rec["pid"][rec["true"]])
         pos = np.minimum(np.searchsorted(true_pids, cand), max(true_pids.size - 1, 0))
         false_entry = true_pids[pos] != cand if true_pids.size else np.ones(cand.size, np.bool_)
-        self.change(cand, enter, false_entry)
+        self._cand = cand
+        return cand, enter, false_entry
+
+    def after_change(self, sim: Simulation, day: int) -> None:
         # Listed people whose score moved today get a (new) exit check.
-        watch = cand[enter & self.flag.get(cand)]
+        p, cand = self.params, self._cand
+        watch = cand[self.flag.get(cand)]
         when = self.scorer.day_reaching(watch, day, p.exit_at)
         ok = when > day
         self.calendar.schedule(when[ok], watch[ok])

@@ -1,0 +1,78 @@
+"""A list driven by records: some recorded acts put people on it, others take them off.
+
+The generic shape of the state's sector blacklists and redlists: a tax blacklist enters on
+recorded tax evasion, a redlist of honest taxpayers or volunteers enters on good records and ends
+after a term. Several can run at once as instances (``[mechanisms.tax_blacklist]`` with
+``type = "record_list"``). The list sees records, not truth: a false record lists an innocent
+person, counted among ``innocents_listed`` until an appeal or the term ends the listing.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from pydantic import Field, field_validator
+
+from scslab.catalogue import Act, act_by_name, source_by_name
+from scslab.catalogue import Source as SourceCode
+from scslab.mechanisms.lists.base import ListBase, ListParams
+
+if TYPE_CHECKING:
+    from scslab.engine.simulation import Simulation
+
+
+class RecordListParams(ListParams):
+    """Which records put people on the list and take them off, and from which sources."""
+
+    entry_acts: list[str] = Field(
+        default=["tax_evasion"], description="Recorded acts that list a person."
+    )
+    exit_acts: list[str] = Field(
+        default=[], description="Recorded (true) acts that take a person off the list."
+    )
+    sources: list[str] | None = Field(
+        default=None, description="Data sources whose records count (none: all)."
+    )
+
+    @field_validator("entry_acts", "exit_acts")
+    @classmethod
+    def _known(cls, value: list[str]) -> list[str]:
+        for name in value:
+            act_by_name(name)
+        return value
+
+    @field_validator("sources")
+    @classmethod
+    def _known_sources(cls, value: list[str] | None) -> list[str] | None:
+        for name in value or []:
+            source_by_name(name)
+        return value
+
+
+class RecordList(ListBase):
+    """A blacklist or redlist entered and left on recorded acts."""
+
+    name = "record_list"
+    Params = RecordListParams
+    description = "sector blacklist or redlist: entry and exit on recorded acts, appeals, terms"
+    params: RecordListParams
+
+    def init(self, sim: Simulation) -> None:
+        super().init(sim)
+        self.entry = np.zeros(len(Act), np.bool_)
+        self.entry[[act_by_name(a) for a in self.params.entry_acts]] = True
+        self.exit = np.zeros(len(Act), np.bool_)
+        self.exit[[act_by_name(a) for a in self.params.exit_acts]] = True
+        self.source_ok = np.ones(len(SourceCode), np.bool_)
+        if self.params.sources is not None:
+            self.source_ok[:] = False
+            self.source_ok[[source_by_name(s) for s in self.params.sources]] = True
+
+    def decide(self, sim: Simulation, day: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        rec = sim.board.records
+        ok = self.source_ok[rec["source"]]
+        is_entry = self.entry[rec["act"]] & ok
+        is_exit = self.exit[rec["act"]] & rec["true"] & ok
+        sel = is_entry | is_exit
+        return rec["pid"][sel], is_entry[sel], is_entry[sel] & ~rec["true"][sel]

@@ -1,0 +1,77 @@
+"""Lists: record lists as instances, appeals that free the innocent more often, listing terms."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import scslab
+from conftest import busy_rongcheng
+from scslab.engine.simulation import Simulation
+
+
+def _with_tax_list(people=20_000, days=120, **list_params):
+    sc = busy_rongcheng(people=people, days=days)
+    data = sc.resolved()
+    acts = data["mechanisms"]["everyday_acts"]["acts"]
+    acts["tax_evasion"] = {"rate": 0.002, "trait": "compliance", "weight": -0.5}
+    sources = data["mechanisms"]["data_sources"]["sources"]
+    sources["tax"] = {
+        "acts": ["tax_evasion"],
+        "coverage_urban": 0.5,
+        "coverage_rural": 0.3,
+        "false_rate": 2e-4,
+        "false_act": "tax_evasion",
+    }
+    data["mechanisms"]["tax_blacklist"] = {"type": "record_list", "entry_acts": ["tax_evasion"]}
+    data["mechanisms"]["tax_blacklist"] |= list_params
+    return scslab.scenario_from_dict(data)
+
+
+def test_a_record_list_instance_runs_beside_the_court_list():
+    m = scslab.run(_with_tax_list()).metrics
+    assert m["tax_blacklist_size"][-1].as_py() > 100
+    assert m["court_list_size"][-1].as_py() > 0
+    assert m["tax_blacklist_innocents_listed"][-1].as_py() > 0
+    plan = [r.mechanism for r in scslab.plan_of(_with_tax_list())]
+    assert plan.index("tax_blacklist") > plan.index("data_sources")
+
+
+def test_appeals_free_innocents_more_often_than_the_guilty():
+    sc = _with_tax_list(
+        appeal_share=1.0, appeal_success_true=0.1, appeal_success_false=0.9, appeal_days=10
+    )
+    sim = Simulation(sc)
+    sim.run()
+    lst = sim.get("tax_blacklist")
+    assert lst.appeals_won > 0
+    # by the end, innocents are a smaller share of the list than of all entries on a false record
+    no_appeal = Simulation(_with_tax_list())
+    no_appeal.run()
+    base = no_appeal.get("tax_blacklist")
+    assert lst.stats[5] < base.stats[5] * 0.5  # most innocents won their appeal
+    assert lst.size > base.size * 0.5  # most of the guilty stayed
+    # without appeals nobody leaves this list (it has no exit acts)
+    assert base.stats[2] == 0
+
+
+def test_listing_term_ends_listings_and_only_after_the_term():
+    sc = _with_tax_list(days=100, repair_days=30)
+    sim = Simulation(sc)
+    sizes = []
+    for _ in range(sc.meta.days):
+        sim.step()
+        sizes.append(sim.get("tax_blacklist").exited.size)
+    lst = sim.get("tax_blacklist")
+    assert sum(sizes[:30]) == 0 and sum(sizes[30:]) > 0
+    assert lst.repaired == sum(sizes)
+    since = lst.since[lst.flag.get()]
+    assert (sim.days - 1 - since.astype(np.int64) < 30).all()
+
+
+def test_debtors_freed_by_appeal_still_repay_later():
+    sc = busy_rongcheng(people=20_000, days=200).with_mechanism(
+        "court_list", appeal_share=1.0, appeal_success_true=1.0, appeal_days=5
+    )
+    m = scslab.run(sc).metrics
+    assert m["court_list_appeals_won"][-1].as_py() > 0
+    assert sum(m["debt_judgments_repaid"].to_pylist()) > 0
