@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 import numpy as np
 import pytest
@@ -115,3 +116,99 @@ def test_every_preset_runs_at_50000_people_for_a_year(preset):
     assert r.metrics.num_rows == 365
     assert r.manifest["bytes_per_person"] <= 12
     assert r.summary().count("\n") < 40  # fits on one screen
+
+
+def _political(people=20_000, days=120, **dangan):
+    sc = busy_rongcheng(people=people, days=days)
+    data = sc.resolved()
+    acts = data["mechanisms"]["everyday_acts"]["acts"]
+    acts["petitioning"] = acts["petitioning"] | {"rate": 0.002}
+    data["mechanisms"]["dangan"] = dangan
+    return scslab.scenario_from_dict(data)
+
+
+def test_dangan_keeps_every_entry_and_employers_reject_on_it():
+    sim = Simulation(_political(job_application_rate=0.01))
+    sim.run()
+    d = sim.get("dangan")
+    entries = d.scores(np.arange(sim.pop.n), sim.days)
+    assert d.stats[0] == np.count_nonzero(entries) > 100
+    assert d.rejections > 0
+    # records never expire: the count of people with entries never falls
+    m = scslab.run(_political(job_application_rate=0.01)).metrics
+    people = m["dangan_people_with_entries"].to_pylist()
+    assert all(b >= a for a, b in itertools.pairwise(people))
+    # no employer penalty: nobody is rejected
+    none = scslab.run(_political(job_application_rate=0.01, rejection_per_entry=0.0)).metrics
+    assert none["dangan_job_rejections"][-1].as_py() == 0
+
+
+def test_dangan_files_only_what_its_sources_send():
+    m = scslab.run(_political(sources=["court"])).metrics
+    m_all = scslab.run(_political()).metrics
+    assert (
+        m["dangan_people_with_entries"][-1].as_py()
+        < m_all["dangan_people_with_entries"][-1].as_py()
+    )
+
+
+def test_honest_shanghai_scores_only_the_enrolled_and_only_state_records():
+    sc = busy_rongcheng(people=20_000, days=60)
+    data = sc.resolved()
+    data["mechanisms"]["honest_shanghai"] = {"enrolment": 0.3, "enrolment_failure": 0.1}
+    sim = Simulation(scslab.scenario_from_dict(data))
+    sim.run()
+    hs = sim.get("honest_shanghai")
+    assert abs(hs.n - 20_000 * 0.3 * 0.9) < 5 * np.sqrt(20_000 * 0.27)
+    assert hs.counts.sum() == hs.n
+    moved = np.flatnonzero(hs.offset != 0)
+    assert moved.size > 0
+    from scslab.mechanisms.scoring.points import _enrolled
+
+    assert all(_enrolled(hs.enrol_key, int(p), 0.3, 0.1) for p in moved)
+    # nobody enrolled: nothing moves
+    data["mechanisms"]["honest_shanghai"] = {"enrolment": 0.0}
+    m = scslab.run(scslab.scenario_from_dict(data)).metrics
+    assert m["honest_shanghai_enrolled"][-1].as_py() == 0
+
+
+def test_a_data_sharing_agreement_starts_on_its_date():
+    sc = busy_rongcheng(people=20_000, days=60)
+    data = sc.resolved()
+    acts = data["mechanisms"]["everyday_acts"]["acts"]
+    acts["bike_misuse"] = {"rate": 0.005, "trait": "compliance", "weight": -0.5}
+    start = sc.meta.start_date
+    data["mechanisms"]["data_sources"]["sources"]["bike_sharing"] = {
+        "acts": ["bike_misuse"],
+        "coverage_urban": 0.9,
+        "coverage_rural": 0.5,
+        "active_from": (start + dt.timedelta(days=30)).isoformat(),
+    }
+    m = scslab.run(scslab.scenario_from_dict(data)).metrics
+    by_bikes = m["records_by_bike_sharing"].to_pylist()
+    assert sum(by_bikes[:30]) == 0 and sum(by_bikes[30:]) > 100
+
+
+def test_public_naming_names_listed_people_and_costs_ties():
+    sc = busy_rongcheng(people=20_000, days=120)
+    data = sc.resolved()
+    data["mechanisms"]["public_naming"] = {"naming_rate": 0.2}
+    sim = Simulation(scslab.scenario_from_dict(data))
+    sim.run()
+    pn = sim.get("public_naming")
+    named = pn.named.get()
+    assert named.sum() == pn.count > 20
+    assert sim.get("court_list").ever.get()[named].all()  # only listed people are named
+    assert pn.ties_cut > 0
+    data["mechanisms"]["public_naming"] = {"naming_rate": 0.2, "tie_cut_prob": 0.0}
+    m = scslab.run(scslab.scenario_from_dict(data)).metrics
+    assert m["public_naming_ties_cut"][-1].as_py() == 0
+
+
+def test_every_false_record_has_a_cause():
+    sc = busy_rongcheng(people=20_000, days=60)
+    sources = sc.mechanisms["data_sources"].model_dump()["sources"]
+    noisy = {k: v | {"false_rate": 1e-4} if v["false_act"] else v for k, v in sources.items()}
+    m = scslab.run(sc.with_mechanism("data_sources", sources=noisy)).metrics
+    causes = sum(sum(m[c].to_pylist()) for c in m.column_names if c.startswith("false_records_by_"))
+    assert causes == sum(m["records_false"].to_pylist()) > 0

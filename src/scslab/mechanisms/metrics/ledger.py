@@ -1,5 +1,8 @@
 """The ledger of truth against record: how many records were true or false, by source.
 
+A false record's cause is the source that produced it (a camera's false match, a bank's error, an
+informant's malicious report), so ``false_records_by_SOURCE`` attributes every false record.
+
 Runs last, after every mechanism has posted its acts and records, and only counts.
 """
 
@@ -32,9 +35,15 @@ class Ledger(Metrics):
         true = int(rec["true"].sum())
         false = int(rec["true"].size - true)
         self.cum += (acts["pid"].size, true, false)
-        by_source = np.bincount(rec["source"].astype(np.int64), minlength=len(Source))
+        src = rec["source"].astype(np.int64)
+        by_source = np.bincount(src, minlength=len(Source))
+        false_by_source = np.bincount(src[~rec["true"]], minlength=len(Source))
         self.today = {"acts": int(acts["pid"].size), "records_true": true, "records_false": false}
         self.today |= {f"records_by_{s.name.lower()}": int(by_source[s]) for s in Source}
+        # the cause of each false record: the source that produced it
+        self.today |= {
+            f"false_records_by_{s.name.lower()}": int(false_by_source[s]) for s in Source
+        }
 
     def metrics(self, day: int) -> dict[str, float | int]:
         return self.today

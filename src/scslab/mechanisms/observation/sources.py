@@ -8,6 +8,7 @@ most once. What is missed here may still be reported by informants (the ``report
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -36,6 +37,11 @@ class SourceParams(BaseModel):
         default=0.0, ge=0.0, le=0.01, description="False records per person per day."
     )
     false_act: str | None = Field(default=None, description="The act a false record claims.")
+    active_from: dt.date | None = Field(
+        default=None,
+        description="Date from which the source records (a data-sharing agreement's start); "
+        "default: from day 0.",
+    )
 
     @field_validator("acts")
     @classmethod
@@ -140,15 +146,23 @@ class DataSources(Observation):
             for a in s.acts:
                 self.cover[act_by_name(a), j] = (s.coverage_urban, s.coverage_rural)
         self.false = [
-            (source_by_name(n), act_by_name(s.false_act), s.false_rate, self.key(f"false/{n}"))
-            for n, s in items
+            (j, source_by_name(n), act_by_name(s.false_act), s.false_rate, self.key(f"false/{n}"))
+            for j, (n, s) in enumerate(items)
             if s.false_rate > 0 and s.false_act is not None
         ]
         self.detect_key = self.key("detect")
+        start = sim.start_date
+        self.first_day = np.asarray(
+            [max(0, (s.active_from - start).days) if s.active_from else 0 for _, s in items]
+        )
         self.today: dict[str, int] = {}
 
     def step(self, sim: Simulation, day: int) -> None:
         acts = sim.board.acts
+        cover = self.cover
+        if (self.first_day > day).any():  # sources whose agreement has not started see nothing
+            cover = cover.copy()
+            cover[:, self.first_day > day, :] = 0.0
         src = _observe(
             self.detect_key,
             day,
@@ -156,13 +170,15 @@ class DataSources(Observation):
             acts["act"].astype(np.int64),
             sim.pop.geography.bounds,
             self.order,
-            self.cover,
+            cover,
         )
         hit = src >= 0
         acts["recorded"] |= hit
         sim.board.post_records(acts["pid"][hit], acts["act"][hit], src[hit].astype(np.int16), True)
         n_false = 0
-        for source, act, rate, key in self.false:
+        for j, source, act, rate, key in self.false:
+            if self.first_day[j] > day:
+                continue
             ids = bernoulli_ids(key, day, sim.pop.n, rate)
             sim.board.post_records(ids, np.int16(act), np.int16(source), False)
             n_false += ids.size

@@ -12,11 +12,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from scslab.catalogue import Act, Source, act_by_name, source_by_name
 from scslab.engine.mechanism import MechanismParams, Scoring
+from scslab.kernels.rng import uniform
 
 if TYPE_CHECKING:
     from scslab.engine.simulation import Simulation
@@ -49,6 +50,18 @@ class PointSystemParams(MechanismParams):
         default=None,
         description="Data sources whose records count (none: all). Allowed: "
         + ", ".join(s.name.lower() for s in Source),
+    )
+    enrolment: float = Field(
+        default=1.0,
+        ge=0.0,
+        le=1.0,
+        description="Share of people who sign up (1: everyone is scored, as in a county system).",
+    )
+    enrolment_failure: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=1.0,
+        description="Chance that signing up fails (for example a failed face verification).",
     )
 
     @field_validator("sources")
@@ -119,14 +132,47 @@ class RongchengParams(PointSystemParams):
     )
 
 
+@njit(inline="always", cache=True)
+def _enrolled(key, pid, share, failure):
+    return uniform(key, 0, pid, 0) < share and uniform(key, 0, pid, 1) >= failure
+
+
+@njit(parallel=True, cache=True)
+def _count_enrolled(key, n, share, failure):
+    total = 0
+    for pid in prange(n):
+        if _enrolled(key, pid, share, failure):
+            total += 1
+    return total
+
+
 @njit(cache=True)
-def _apply(pids, acts, sources, true, offset, points, source_ok, lo, hi, grade_mins, counts, stats):
+def _apply(
+    pids,
+    acts,
+    sources,
+    true,
+    offset,
+    points,
+    source_ok,
+    lo,
+    hi,
+    grade_mins,
+    counts,
+    stats,
+    enrol_key,
+    everyone,
+    share,
+    failure,
+):
     """Add points per record; keep grade counts; stats = [sum delta, false-record deltas]."""
     for i in range(pids.size):
         pts = points[acts[i]]
         if pts == 0 or not source_ok[sources[i]]:
             continue
         pid = pids[i]
+        if not everyone and not _enrolled(enrol_key, pid, share, failure):
+            continue
         old = np.int64(offset[pid])
         new = min(max(old + pts, lo), hi)
         if new == old:
@@ -165,10 +211,17 @@ class PointSystem(Scoring):
         self.grade_names = [g.name for g in p.grades]
         self.mins = np.asarray([g.min_score - p.base for g in p.grades], np.int64)
         self.mins[-1] = min(self.mins[-1], -OFFSET_LIMIT)
+        self.everyone = p.enrolment >= 1.0 and p.enrolment_failure <= 0.0
+        self.enrol_key = self.key("enrolment")
+        if self.everyone:
+            self.n = sim.pop.n
+        else:
+            self.n = int(
+                _count_enrolled(self.enrol_key, sim.pop.n, p.enrolment, p.enrolment_failure)
+            )
         self.counts = np.zeros(len(p.grades), np.int64)
-        self.counts[_grade(self.mins, 0)] = sim.pop.n
+        self.counts[_grade(self.mins, 0)] = self.n
         self.stats = np.zeros(2, np.int64)  # sum of offsets, records from false claims
-        self.n = sim.pop.n
         self.source_ok = np.ones(len(Source), np.bool_)
         if p.sources is not None:
             self.source_ok[:] = False
@@ -192,6 +245,10 @@ class PointSystem(Scoring):
             self.mins,
             self.counts,
             self.stats,
+            self.enrol_key,
+            self.everyone,
+            self.params.enrolment,
+            self.params.enrolment_failure,
         )
         self.false_today = int(self.stats[1]) - self.false_today
 
@@ -200,7 +257,8 @@ class PointSystem(Scoring):
 
     def metrics(self, day: int) -> dict[str, float | int]:
         out: dict[str, float | int] = {
-            f"{self.name}_mean": self.params.base + float(self.stats[0]) / self.n,
+            f"{self.name}_enrolled": self.n,
+            f"{self.name}_mean": self.params.base + float(self.stats[0]) / max(self.n, 1),
             f"{self.name}_false_record_changes": self.false_today,
         }
         for g, c in zip(self.grade_names, self.counts, strict=True):
@@ -209,9 +267,12 @@ class PointSystem(Scoring):
 
     def summary(self) -> list[str]:
         shares = ", ".join(
-            f"{g} {c / self.n:.1%}" for g, c in zip(self.grade_names, self.counts, strict=True)
+            f"{g} {c / max(self.n, 1):.1%}"
+            for g, c in zip(self.grade_names, self.counts, strict=True)
         )
-        return [f"{self.name}: mean {self.params.base + self.stats[0] / self.n:.1f}; {shares}"]
+        mean = self.params.base + self.stats[0] / max(self.n, 1)
+        who = "" if self.everyone else f"{self.n:,} enrolled; "
+        return [f"{self.name}: {who}mean {mean:.1f}; {shares}"]
 
 
 class Rongcheng(PointSystem):
@@ -320,3 +381,67 @@ class FinancialOnly(PointSystem):
     name = "financial_score"
     Params = FinancialOnlyParams
     description = "comparator: 300-850 credit-bureau score from bank and court records only"
+
+
+def honest_shanghai_points() -> dict[str, int]:
+    """Honest Shanghai reads government records only.
+
+    Its weights were never published (assumption: sizes in proportion to Rongcheng's catalogue).
+    """
+    return {
+        "court_judgment_unpaid": -100,
+        "tax_evasion": -100,
+        "commercial_fraud": -100,
+        "utility_arrears": -20,
+        "fare_evasion": -20,
+        "traffic_offence": -10,
+        "jaywalking": -5,
+        "prosocial_act": 20,
+    }
+
+
+def honest_shanghai_grades() -> list[Grade]:
+    """Ratings "very good", "good" and "bad" as the app showed them; cut-offs are assumptions."""
+    return [
+        Grade(name="very_good", min_score=1020),
+        Grade(name="good", min_score=950),
+        Grade(name="bad", min_score=-30_000),
+    ]
+
+
+class HonestShanghaiParams(PointSystemParams):
+    """Honest Shanghai (November 2016): opt-in by ID number and face, government records only."""
+
+    points: dict[str, int] = Field(
+        default_factory=honest_shanghai_points, description="Act name -> points per record."
+    )
+    grades: list[Grade] = Field(
+        default_factory=honest_shanghai_grades,
+        description="Grades from best to worst with their lowest score.",
+    )
+    sources: list[str] | None = Field(
+        default=["court", "tax", "utility", "camera", "official"],
+        description="Government sources only: the app searched data the government held.",
+    )
+    enrolment: float = Field(
+        default=0.05,
+        ge=0.0,
+        le=1.0,
+        description="Share of residents who sign up (assumption: voluntary app; only 11% of "
+        "people in pilot areas even knew of their pilot, calibration/public_opinion.csv).",
+    )
+    enrolment_failure: float = Field(
+        default=0.04,
+        ge=0.0,
+        le=1.0,
+        description="Chance that face recognition fails at sign-up: NIST's 1:N search failure "
+        "rate of 2014 (0.04, calibration/face_recognition.csv) as a rough proxy.",
+    )
+
+
+class HonestShanghai(PointSystem):
+    """Honest Shanghai's public credit score: opt-in by ID and face, government data only."""
+
+    name = "honest_shanghai"
+    Params = HonestShanghaiParams
+    description = "Honest Shanghai 2016: opt-in by ID and face, public score from state records"
