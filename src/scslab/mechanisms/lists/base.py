@@ -12,8 +12,8 @@ list may have, both drawn at entry and scheduled on a calendar:
   listing rests on a false record and another when it is true, and takes effect after a delay;
 - *credit repair*: a listing ends after a fixed term (``repair_days``) whatever else happens.
 
-Lists with either keep the day of entry (``uint16``) so that a scheduled exit can tell whether it
-still belongs to the current listing.
+Lists with either keep a one-byte listing counter per person (``uint8``, incremented at every
+entry) so that a scheduled exit can tell whether it still belongs to the current listing.
 """
 
 from __future__ import annotations
@@ -130,9 +130,9 @@ class ListBase(Lists):
             f"{self.name}", f"{self.name}_ever", f"{self.name}_false"
         )
         p = self.params
-        self.since = None
+        self.generation = None
         if p.appeal_share > 0 or p.repair_days is not None:
-            self.since = pop.state.add(f"{self.name}_since", np.uint16, 0)
+            self.generation = pop.state.add(f"{self.name}_generation", np.uint8, 0)
 
     def init(self, sim: Simulation) -> None:
         self.households = sim.pop.households
@@ -165,7 +165,7 @@ class ListBase(Lists):
         pids, tags = self.exit_calendar.pop(day)
         if pids.size == 0:
             return pids
-        valid = self.flag.get(pids) & (self.since[pids] == tags // 2)
+        valid = self.flag.get(pids) & (self.generation[pids] == tags // 2)
         pids, kinds = pids[valid], tags[valid] % 2
         self.appeals_won += int(np.count_nonzero(kinds == APPEAL))
         self.repaired += int(np.count_nonzero(kinds == REPAIR))
@@ -173,10 +173,11 @@ class ListBase(Lists):
 
     def _schedule_exits(self, day: int) -> None:
         p, new = self.params, self.entered
-        if self.since is None or new.size == 0:
+        if self.generation is None or new.size == 0:
             return
-        self.since[new] = day
-        episode = np.full(new.size, day, np.int64)
+        self.generation[new] += np.uint8(1)  # wraps at 256: a stale exit would need 256 relistings
+        episode = self.generation[new].astype(np.int64)
+        days = np.full(new.size, day, np.int64)
         if p.appeal_share > 0:
             u = uniforms(self.key("appeal"), day, new, 0)
             v = uniforms(self.key("appeal"), day, new, 1)
@@ -186,14 +187,14 @@ class ListBase(Lists):
             won = filed & (v < win)
             self.appeals_filed += int(filed.sum())
             self.exit_calendar.schedule(
-                episode[won] + p.appeal_days, new[won], episode[won] * 2 + APPEAL
+                days[won] + p.appeal_days, new[won], episode[won] * 2 + APPEAL
             )
         if p.repair_days is not None:
-            self.exit_calendar.schedule(episode + p.repair_days, new, episode * 2 + REPAIR)
+            self.exit_calendar.schedule(days + p.repair_days, new, episode * 2 + REPAIR)
 
     def step(self, sim: Simulation, day: int) -> None:
         pids, enter, false_entry = self.decide(sim, day)
-        if self.since is not None:
+        if self.generation is not None:
             out = self._scheduled_exits(day)
             if out.size:
                 keep = ~np.isin(pids, out)  # a scheduled exit wins over today's other changes
@@ -219,7 +220,7 @@ class ListBase(Lists):
             f"{n}_household_members_of_listed": int(self.stats[4]),
             f"{n}_innocents_listed": int(self.stats[5]),
         }
-        if self.since is not None:
+        if self.generation is not None:
             out[f"{n}_appeals_filed"] = self.appeals_filed
             out[f"{n}_appeals_won"] = self.appeals_won
             out[f"{n}_repaired"] = self.repaired
@@ -232,6 +233,6 @@ class ListBase(Lists):
             f"listed, {s[1]:,} entries and {s[2]:,} exits; {s[4]:,} household members of listed "
             "people"
         )
-        if self.since is not None:
+        if self.generation is not None:
             line += f"; {self.appeals_won:,} appeals won, {self.repaired:,} listings expired"
         return [line]

@@ -445,3 +445,11 @@ class HonestShanghai(PointSystem):
     name = "honest_shanghai"
     Params = HonestShanghaiParams
     description = "Honest Shanghai 2016: opt-in by ID and face, public score from state records"
+
+
+class GenericPointSystem(PointSystem):
+    """A point system whose catalogue and grades are all given in the scenario."""
+
+    name = "point_system"
+    Params = PointSystemParams
+    description = "any point system: base, catalogue of points per act, grades, sources, opt-in"
