@@ -212,3 +212,14 @@ def test_every_false_record_has_a_cause():
     m = scslab.run(sc.with_mechanism("data_sources", sources=noisy)).metrics
     causes = sum(sum(m[c].to_pylist()) for c in m.column_names if c.startswith("false_records_by_"))
     assert causes == sum(m["records_false"].to_pylist()) > 0
+
+
+def test_a_delayed_source_records_the_same_acts_later():
+    sc = busy_rongcheng(people=20_000, days=60).with_mechanism("informants", enabled=False)
+    sources = sc.mechanisms["data_sources"].model_dump()["sources"]
+    late = {k: v | ({"delay_days": 10} if k == "camera" else {}) for k, v in sources.items()}
+    a = scslab.run(sc).metrics
+    b = scslab.run(sc.with_mechanism("data_sources", sources=late)).metrics
+    cam_a, cam_b = a["records_by_camera"].to_pylist(), b["records_by_camera"].to_pylist()
+    assert sum(cam_b[:10]) == 0 < sum(cam_a[:10])
+    assert cam_b[10:] == cam_a[:-10]  # the same records, ten days later

@@ -70,7 +70,8 @@ class Simulation:
         for m in self.mechanisms.values():
             m.init(self)
         self.day = 0
-        self.columns: dict[str, list[float | int]] = {"day": [], "date": []}
+        self.columns: dict[str, list[float | int | None]] = {"day": [], "date": []}
+        self._owner: dict[str, str] = {}
         self.init_s = time.perf_counter() - t0
         self.run_s = 0.0
 
@@ -102,12 +103,19 @@ class Simulation:
             row.seconds += time.perf_counter() - t0
         self.columns["day"].append(day)
         self.columns["date"].append(self.date_of(day).isoformat())
-        for m in self.mechanisms.values():
+        for name, m in self.mechanisms.items():
             for col, value in m.metrics(day).items():
-                column = self.columns.setdefault(col, [])
-                if len(column) != day:
-                    raise RuntimeError(f"metric column {col!r} is written by two mechanisms")
+                if self._owner.setdefault(col, name) != name:
+                    raise RuntimeError(
+                        f"metric column {col!r} is written by both {self._owner[col]} and {name}"
+                    )
+                column = self.columns.setdefault(col, [None] * day)  # null before it existed
+                if len(column) == day + 1:
+                    raise RuntimeError(f"{name} wrote metric column {col!r} twice in one day")
                 column.append(value)
+        for column in self.columns.values():
+            if len(column) == day:  # a column its mechanism did not report today
+                column.append(None)
         self.day += 1
 
     def run(self, on_day: Callable[[int], None] | None = None) -> None:

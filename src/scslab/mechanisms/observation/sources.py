@@ -1,9 +1,11 @@
 """Data sources: banks, courts, cameras, platforms and officials turning acts into records.
 
 Each source records some kinds of acts, with a coverage that differs between urban and rural
-regions (an act it does not cover is missed), and produces false records at a daily rate per person
-(a record of an act that never happened). Sources are tried in file order; an act is recorded at
-most once. What is missed here may still be reported by informants (the ``reporting`` family).
+regions (an act it does not cover is missed), a delay before its records reach the system, a
+date from which it shares (a data-sharing agreement), and produces false records at a daily rate
+per person (a record of an act that never happened). Sources are tried in file order; an act is
+recorded at most once. What is missed here may still be reported by informants (the ``reporting``
+family).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from numba import njit, prange
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from scslab.catalogue import Act, Source, act_by_name, source_by_name
+from scslab.engine.calendar import Calendar
 from scslab.engine.mechanism import MechanismParams, Observation
 from scslab.kernels.rng import uniform
 from scslab.kernels.sampling import bernoulli_ids
@@ -37,6 +40,12 @@ class SourceParams(BaseModel):
         default=0.0, ge=0.0, le=0.01, description="False records per person per day."
     )
     false_act: str | None = Field(default=None, description="The act a false record claims.")
+    delay_days: int = Field(
+        default=0,
+        ge=0,
+        le=3650,
+        description="Days between an act (or a false claim) and its record reaching the system.",
+    )
     active_from: dt.date | None = Field(
         default=None,
         description="Date from which the source records (a data-sharing agreement's start); "
@@ -155,9 +164,26 @@ class DataSources(Observation):
         self.first_day = np.asarray(
             [max(0, (s.active_from - start).days) if s.active_from else 0 for _, s in items]
         )
+        self.delay = np.zeros(len(Source), np.int64)
+        for n, s in items:
+            self.delay[source_by_name(n)] = s.delay_days
+        self.pending = Calendar(sim.days)
         self.today: dict[str, int] = {}
 
+    def _post(self, sim: Simulation, day: int, pids, acts, sources, true: bool) -> None:
+        """Post records now, or schedule those of delayed sources."""
+        d = self.delay[sources]
+        now = d == 0
+        sim.board.post_records(pids[now], acts[now], sources[now].astype(np.int16), true)
+        if not now.all():
+            late = ~now
+            tag = (sources[late].astype(np.int64) * 64 + acts[late]) * 2 + int(true)
+            self.pending.schedule(day + d[late], pids[late], tag)
+
     def step(self, sim: Simulation, day: int) -> None:
+        pids, tags = self.pending.pop(day)
+        if pids.size:
+            sim.board.post_records(pids, (tags // 2) % 64, tags // 128, (tags % 2) == 1)
         acts = sim.board.acts
         cover = self.cover
         if (self.first_day > day).any():  # sources whose agreement has not started see nothing
@@ -174,13 +200,14 @@ class DataSources(Observation):
         )
         hit = src >= 0
         acts["recorded"] |= hit
-        sim.board.post_records(acts["pid"][hit], acts["act"][hit], src[hit].astype(np.int16), True)
+        self._post(sim, day, acts["pid"][hit], acts["act"][hit].astype(np.int64), src[hit], True)
         n_false = 0
         for j, source, act, rate, key in self.false:
             if self.first_day[j] > day:
                 continue
             ids = bernoulli_ids(key, day, sim.pop.n, rate)
-            sim.board.post_records(ids, np.int16(act), np.int16(source), False)
+            kinds = np.full(ids.size, act, np.int64)
+            self._post(sim, day, ids, kinds, np.full(ids.size, source, np.int64), False)
             n_false += ids.size
         self.today = {
             "observed_true_records": int(hit.sum()),

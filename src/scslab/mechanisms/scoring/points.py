@@ -222,6 +222,7 @@ class PointSystem(Scoring):
         self.counts = np.zeros(len(p.grades), np.int64)
         self.counts[_grade(self.mins, 0)] = self.n
         self.stats = np.zeros(2, np.int64)  # sum of offsets, records from false claims
+        self.false_today = 0
         self.source_ok = np.ones(len(Source), np.bool_)
         if p.sources is not None:
             self.source_ok[:] = False
