@@ -67,7 +67,7 @@ def metrics_table(columns: dict[str, list[Any]], scale: int = 1) -> pa.Table:
     for k, v in columns.items():
         arr = pa.array(v)
         if scale != 1 and k != "day" and pa.types.is_integer(arr.type):
-            arr = pa.array([x * scale for x in v], pa.int64())
+            arr = pa.array([None if x is None else x * scale for x in v], pa.int64())
         out[k] = arr
     return pa.table(out)
 
