@@ -69,7 +69,7 @@ def _harness(module: str, people: int, days: int, seed: int = 1, timeout: int = 
                 "people": people, "days": days, "module": module}
     out = json.loads(res.stdout.strip().splitlines()[-1])
     print(f"    {out['framework']}: {out['person_days_per_s'] / 1e6:,.1f} M person-days/s, "
-          f"{out['bytes_per_person']:.1f} B/person, run {out['run_s']:.2f} s", flush=True)
+          f"{out['resident_bytes_per_person']:.1f} B/person, run {out['run_s']:.2f} s", flush=True)
     return out
 
 
@@ -142,7 +142,7 @@ def _ratio_rows(peers: list[dict]) -> list[str]:
             ratio = s["person_days_per_s"] / r["person_days_per_s"] if s else float("nan")
             rows.append(
                 f"| {n:,} | {fw} | {r['days']} | {r['person_days_per_s'] / 1e6:,.2f} | "
-                f"{ratio:,.0f}x | {r['bytes_per_person']:,.1f} | "
+                f"{ratio:,.0f}x | {r['resident_bytes_per_person']:,.1f} | "
                 f"{r['peak_rss_bytes'] / 2**20:,.0f} |"
             )
     return rows
@@ -192,7 +192,8 @@ def write_report(results: dict) -> None:
         "",
         "Best of the runs in this invocation for each framework and size. Ratio = scslab "
         "person-days per second / the framework's. Bytes/person = resident memory added by "
-        "building the model, divided by people.",
+        "building and running the model, divided by people (small sizes are dominated by "
+        "fixed costs).",
         "",
         "| people | framework | days | million person-days/s | scslab speed-up | bytes/person "
         "| peak RSS MiB |",
@@ -201,18 +202,19 @@ def write_report(results: dict) -> None:
         "",
         "## Scaling (scslab, reference model, 365 days)",
         "",
-        "| people | run s | init s | million person-days/s | ns per person-day | bytes/person "
-        "(RSS) | peak RSS GiB |",
-        "|---|---|---|---|---|---|---|",
+        "| people | run s | init s | million person-days/s | ns per person-day | stored "
+        "bytes/person | resident bytes/person | peak RSS GiB |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in results["scaling"]:
         if "error" in r:
-            lines.append(f"| {r['people']:,} | failed: {r['error']} | | | | | |")
+            lines.append(f"| {r['people']:,} | failed: {r['error']} | | | | | | |")
             continue
         pds = r["person_days_per_s"]
         lines.append(
             f"| {r['people']:,} | {r['run_s']:,.1f} | {r['init_s']:,.1f} | {pds / 1e6:,.0f} | "
-            f"{1e9 / pds:.2f} | {r['bytes_per_person']:.1f} | {r['peak_rss_bytes'] / 2**30:.2f} |"
+            f"{1e9 / pds:.2f} | {r['stored_bytes_per_person']:.0f} | "
+            f"{r['resident_bytes_per_person']:.1f} | {r['peak_rss_bytes'] / 2**30:.2f} |"
         )
     lines += [
         "",

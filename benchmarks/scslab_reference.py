@@ -29,6 +29,7 @@ class ReferenceRun:
     def __init__(self, people: int, days: int, seed: int) -> None:
         sc = scslab.load_scenario("reference").with_overrides(people=people, days=days, seed=seed)
         self.sim = scslab.Simulation(sc)
+        self.stored_bytes_per_person = self.sim.pop.bytes_per_person()
 
     def run(self) -> pd.DataFrame:
         self.sim.run()
