@@ -60,16 +60,32 @@ def _machine() -> dict:
 
 
 def _harness(module: str, people: int, days: int, seed: int = 1, timeout: int = 3600) -> dict:
-    cmd = [sys.executable, "-m", module, "--people", str(people), "--days", str(days),
-           "--seed", str(seed)]
+    cmd = [
+        sys.executable,
+        "-m",
+        module,
+        "--people",
+        str(people),
+        "--days",
+        str(days),
+        "--seed",
+        str(seed),
+    ]
     print("  $", " ".join(cmd[1:]), flush=True)
     res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
     if res.returncode != 0:
-        return {"error": res.stderr.strip().splitlines()[-1] if res.stderr else "failed",
-                "people": people, "days": days, "module": module}
+        return {
+            "error": res.stderr.strip().splitlines()[-1] if res.stderr else "failed",
+            "people": people,
+            "days": days,
+            "module": module,
+        }
     out = json.loads(res.stdout.strip().splitlines()[-1])
-    print(f"    {out['framework']}: {out['person_days_per_s'] / 1e6:,.1f} M person-days/s, "
-          f"{out['resident_bytes_per_person']:.1f} B/person, run {out['run_s']:.2f} s", flush=True)
+    print(
+        f"    {out['framework']}: {out['person_days_per_s'] / 1e6:,.1f} M person-days/s, "
+        f"{out['resident_bytes_per_person']:.1f} B/person, run {out['run_s']:.2f} s",
+        flush=True,
+    )
     return out
 
 
@@ -77,17 +93,36 @@ def _preset(preset: str, people: int, days: int) -> dict:
     """Run a preset through the public CLI and read its manifest."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "run"
-        cmd = [sys.executable, "-m", "scslab.cli", "run", preset, "--people", str(people),
-               "--days", str(days), "--quiet", "--out", str(out)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "scslab.cli",
+            "run",
+            preset,
+            "--people",
+            str(people),
+            "--days",
+            str(days),
+            "--quiet",
+            "--out",
+            str(out),
+        ]
         print("  $ scslab", " ".join(cmd[3:]), flush=True)
         t0 = dt.datetime.now()
         subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True)
         wall = (dt.datetime.now() - t0).total_seconds()
         m = json.loads((out / "manifest.json").read_text())
-    return {"preset": preset, "people": people, "days": days, "wall_s": round(wall, 2),
-            "init_s": m["timings"]["init_s"], "run_s": m["timings"]["run_s"],
-            "peak_rss_bytes": m["peak_rss_bytes"], "bytes_per_person": m["bytes_per_person"],
-            "status": m["status"]}
+    return {
+        "preset": preset,
+        "people": people,
+        "days": days,
+        "wall_s": round(wall, 2),
+        "init_s": m["timings"]["init_s"],
+        "run_s": m["timings"]["run_s"],
+        "peak_rss_bytes": m["peak_rss_bytes"],
+        "bytes_per_person": m["bytes_per_person"],
+        "status": m["status"],
+    }
 
 
 def measure(quick: bool, china: bool, mesa_days_at_1m: int) -> dict:
@@ -98,24 +133,26 @@ def measure(quick: bool, china: bool, mesa_days_at_1m: int) -> dict:
     print("agreement (scslab vs Mesa vs Starsim)", flush=True)
     from benchmarks.agreement import check
 
-    results["agreement"] = check(3_000 if quick else 30_000, 100 if quick else DAYS,
-                                 3 if quick else 5)
+    results["agreement"] = check(
+        3_000 if quick else 30_000, 100 if quick else DAYS, 3 if quick else 5
+    )
     print("  ok" if results["agreement"]["ok"] else "  DISAGREE", flush=True)
 
     print("peers side by side", flush=True)
     peers = []
     for n in sizes:
         mesa_days = DAYS if n <= 100_000 else mesa_days_at_1m
-        for module, days in (("benchmarks.scslab_reference", DAYS),
-                             ("benchmarks.peers.starsim_reference", DAYS),
-                             ("benchmarks.peers.mesa_reference", mesa_days),
-                             ("benchmarks.scslab_reference", DAYS)):
+        for module, days in (
+            ("benchmarks.scslab_reference", DAYS),
+            ("benchmarks.peers.starsim_reference", DAYS),
+            ("benchmarks.peers.mesa_reference", mesa_days),
+            ("benchmarks.scslab_reference", DAYS),
+        ):
             peers.append(_harness(module, n, days))
     results["peers"] = peers
 
     print("scaling", flush=True)
-    scale_sizes = [100_000, 1_000_000] if quick else [100_000, 1_000_000, 10_000_000,
-                                                        100_000_000]
+    scale_sizes = [100_000, 1_000_000] if quick else [100_000, 1_000_000, 10_000_000, 100_000_000]
     if china:
         scale_sizes.append(CHINA)
     results["scaling"] = [_harness("benchmarks.scslab_reference", n, DAYS) for n in scale_sizes]
@@ -184,8 +221,10 @@ def write_report(results: dict) -> None:
     ]
     for peer, rows in ag["pairs"].items():
         for metric, r in rows.items():
-            lines.append(f"| {metric} | {peer} | {r['scslab']:,} | {r[peer]:,} | {r['final_z']} | "
-                         f"{r['max_abs_z']} |")
+            lines.append(
+                f"| {metric} | {peer} | {r['scslab']:,} | {r[peer]:,} | {r['final_z']} | "
+                f"{r['max_abs_z']} |"
+            )
     lines += [
         "",
         "## Peers side by side",
@@ -243,13 +282,18 @@ def _chart(results: dict) -> None:
     except ImportError:
         print("altair/vl-convert not installed: no chart", flush=True)
         return
-    rows = [{"people": r["people"], "ns per person-day": 1e9 / r["person_days_per_s"]}
-            for r in results["scaling"] if "error" not in r]
+    rows = [
+        {"people": r["people"], "ns per person-day": 1e9 / r["person_days_per_s"]}
+        for r in results["scaling"]
+        if "error" not in r
+    ]
     chart = (
         alt.Chart(pd.DataFrame(rows), title="scslab reference model: cost per person-day")
         .mark_line(point=True)
-        .encode(x=alt.X("people:Q", scale=alt.Scale(type="log")),
-                y=alt.Y("ns per person-day:Q", scale=alt.Scale(zero=True)))
+        .encode(
+            x=alt.X("people:Q", scale=alt.Scale(type="log")),
+            y=alt.Y("ns per person-day:Q", scale=alt.Scale(zero=True)),
+        )
         .properties(width=480, height=260)
     )
     spec = chart.to_json()
@@ -258,13 +302,19 @@ def _chart(results: dict) -> None:
 
 
 def main() -> None:
+    """Command line: measure (or re-report) and write RESULTS.md."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes only")
     parser.add_argument("--china", action="store_true", help="add 1.41 billion people")
-    parser.add_argument("--mesa-days-at-1m", type=int, default=30,
-                        help="days for Mesa at 1,000,000 people (throughput is per person-day)")
-    parser.add_argument("--report-only", action="store_true",
-                        help="rewrite RESULTS.md from benchmarks/results.json")
+    parser.add_argument(
+        "--mesa-days-at-1m",
+        type=int,
+        default=30,
+        help="days for Mesa at 1,000,000 people (throughput is per person-day)",
+    )
+    parser.add_argument(
+        "--report-only", action="store_true", help="rewrite RESULTS.md from benchmarks/results.json"
+    )
     args = parser.parse_args()
     raw = HERE / "results.json"
     if args.report_only:

@@ -58,6 +58,7 @@ def check(people: int, days: int, n_seeds: int, z_limit: float = 4.0) -> dict:
 
 
 def main() -> None:
+    """Command line: print the agreement report as one JSON line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, default=30_000)
     parser.add_argument("--days", type=int, default=365)

@@ -32,12 +32,14 @@ class ReferenceRun:
         self.stored_bytes_per_person = self.sim.pop.bytes_per_person()
 
     def run(self) -> pd.DataFrame:
+        """Run every day; return the shared daily outputs."""
         self.sim.run()
         cols = {new: self.sim.columns[old] for old, new in COLUMNS.items()}
         return as_frame(cols)
 
 
 def build(people: int, days: int, seed: int) -> ReferenceRun:
+    """Build the reference model (the harness times this separately from the run)."""
     return ReferenceRun(people, days, seed)
 
 

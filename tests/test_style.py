@@ -20,5 +20,7 @@ def _ruff():
 @pytest.mark.skipif(_ruff() is None, reason="ruff is installed with the [test] extra")
 @pytest.mark.parametrize("args", [["check"], ["format", "--check"]])
 def test_ruff(args):
-    res = subprocess.run([_ruff(), *args, "src", "tests"], cwd=ROOT, capture_output=True, text=True)
+    res = subprocess.run(
+        [_ruff(), *args, "src", "tests", "benchmarks"], cwd=ROOT, capture_output=True, text=True
+    )
     assert res.returncode == 0, res.stdout + res.stderr

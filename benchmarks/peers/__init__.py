@@ -1,1 +1,1 @@
-"""Peer-framework implementations (Mesa 3, Starsim 3) of the scslab reference model, for benchmarking."""
+"""Peer-framework implementations (Mesa 3, Starsim 3) of the scslab reference model."""

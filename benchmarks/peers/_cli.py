@@ -48,7 +48,9 @@ def _peak_rss() -> int:
     return int(peak if sys.platform == "darwin" else peak * 1024)
 
 
-def main(framework: str, build: Callable[[int, int, int], Any], argv: list[str] | None = None) -> dict:
+def main(
+    framework: str, build: Callable[[int, int, int], Any], argv: list[str] | None = None
+) -> dict:
     parser = argparse.ArgumentParser(description=f"{framework} reference model benchmark")
     parser.add_argument("--people", type=int, required=True)
     parser.add_argument("--days", type=int, required=True)

@@ -120,7 +120,8 @@ class SocialCreditModel(mesa.Model):
         households = [Household(self) for _ in range(n_households)]
         # Person i lives in household i // 3.
         self.people = [
-            Person(self, households[i // HOUSEHOLD_SIZE], self.random.random()) for i in range(people)
+            Person(self, households[i // HOUSEHOLD_SIZE], self.random.random())
+            for i in range(people)
         ]
         # Each person's 8 distinct ties, uniformly among the other people.
         for i, person in enumerate(self.people):

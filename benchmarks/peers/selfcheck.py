@@ -6,7 +6,8 @@ day, z = (mean_mesa - mean_starsim) / sqrt(se_mesa^2 + se_starsim^2) over
 seeds (for the count metrics the per-day variance is floored at the Poisson
 variance, since a handful of seeds badly underestimates it when counts are
 small). The pass/fail verdict uses the final-day z only (|z| < 4); the max |z|
-over days is informational (days are strongly correlated). Also checks offence and record rates against their analytic values
+over days is informational (days are strongly correlated). Also checks offence
+and record rates against their analytic values
 (offences 0.0045 and records 0.0045 * (0.5 + 0.5 * (1 - 0.99**8)) ~= 0.002424
 per person-day).
 

@@ -29,11 +29,11 @@ import warnings
 
 os.environ.setdefault("STARSIM_INSTALL_FONTS", "0")
 
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import starsim as ss  # noqa: E402
+import numpy as np
+import pandas as pd
+import starsim as ss
 
-from benchmarks.peers._cli import as_frame, main  # noqa: E402
+from benchmarks.peers._cli import as_frame, main
 
 _ = None  # Starsim convention for "default defined in define_pars()"
 
@@ -125,7 +125,9 @@ class SocialCredit(ss.Module):
 
         # 1. Recovery: +1 for every full recovery_interval days without a record.
         clean = ti - self.last_record_day
-        recovering = ((self.score < p.base_score) & (clean > 0) & (clean % p.recovery_interval == 0)).uids
+        recovering = (
+            (self.score < p.base_score) & (clean > 0) & (clean % p.recovery_interval == 0)
+        ).uids
         self.score[recovering] = self.score[recovering] + 1
 
         # 2. Offences, recorded by camera or reported by at least one tie.
@@ -175,9 +177,15 @@ class Blacklist(ss.Intervention):
     def init_results(self):
         super().init_results()
         self.define_results(
-            ss.Result("blocked_purchases", dtype=int, scale=False, label="Blocked purchases (cumulative)"),
-            ss.Result("household_members_of_listed", dtype=int, scale=False,
-                      label="Unlisted people living with a listed person"),
+            ss.Result(
+                "blocked_purchases", dtype=int, scale=False, label="Blocked purchases (cumulative)"
+            ),
+            ss.Result(
+                "household_members_of_listed",
+                dtype=int,
+                scale=False,
+                label="Unlisted people living with a listed person",
+            ),
         )
         return
 
@@ -201,7 +209,9 @@ class Blacklist(ss.Intervention):
         listed = self.listed.values
         has_listed = np.bincount(household[listed], minlength=household.max() + 1) > 0
         self.results.blocked_purchases[ti] = self.blocked
-        self.results.household_members_of_listed[ti] = np.count_nonzero(~listed & has_listed[household])
+        self.results.household_members_of_listed[ti] = np.count_nonzero(
+            ~listed & has_listed[household]
+        )
         return
 
 
