@@ -19,7 +19,8 @@ def busy_rongcheng(people: int = 20_000, days: int = 120, seed: int = 7) -> Scen
         repay_hazard=0.01,
         repay_hazard_listed=0.03,
     )
-    return sc.with_mechanism("travel_bans", flight_attempt_rate=0.05, train_attempt_rate=0.02)
+    sc = sc.with_mechanism("travel_bans", flight_attempt_rate=0.05, train_attempt_rate=0.02)
+    return sc.with_mechanism("rongcheng_points", active_from=None)  # score from day 0
 
 
 @pytest.fixture

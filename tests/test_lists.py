@@ -81,3 +81,16 @@ def test_debtors_freed_by_appeal_still_repay_later():
     m = scslab.run(sc).metrics
     assert m["court_list_appeals_won"][-1].as_py() > 0
     assert sum(m["debt_judgments_repaid"].to_pylist()) > 0
+
+
+def test_a_state_list_on_a_commercial_score_lists_only_its_users():
+    sc = scslab.load_scenario("integrated_2020").with_overrides(people=20_000, days=90)
+    harsh = sc.with_mechanism("commercial_blacklist", enter_below=700, exit_at=720)
+    sim = Simulation(harsh)
+    sim.run()
+    lst = sim.get("commercial_blacklist")
+    sesame = sim.get("sesame_credit")
+    listed = np.flatnonzero(lst.flag.get())
+    assert listed.size > 50
+    assert sesame.has_score(listed).all()
+    assert (sesame.scores(listed, sim.days) < 720).all()

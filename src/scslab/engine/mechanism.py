@@ -112,8 +112,8 @@ class Mechanism:
         """Simulate one day."""
         raise NotImplementedError
 
-    def metrics(self, day: int) -> dict[str, float | int]:
-        """This day's metric columns. Default: none."""
+    def metrics(self, day: int) -> dict[str, float | int | None]:
+        """This day's metric columns (None: no value today). Default: none."""
         return {}
 
     def summary(self) -> list[str]:
@@ -166,6 +166,20 @@ class Scoring(Mechanism):
     def scores(self, pids: np.ndarray, day: int) -> np.ndarray:
         """Current scores of ``pids`` on ``day``."""
         raise NotImplementedError
+
+    def rescored(self, day: int) -> bool:
+        """True on a day when many scores moved without records (a periodic recomputation).
+
+        Lists that read the score then re-check everyone. Default: never.
+        """
+        return False
+
+    def has_score(self, pids: np.ndarray) -> np.ndarray:
+        """Whether each of ``pids`` is scored at all (opt-in systems score only their users).
+
+        Default: everyone.
+        """
+        return np.ones(np.shape(pids), np.bool_)
 
     def day_reaching(self, pids: np.ndarray, day: int, level: int) -> np.ndarray:
         """The first day on or after ``day`` on which each score reaches ``level`` by itself.

@@ -42,8 +42,17 @@ class EverydayActsParams(MechanismParams):
         default_factory=_default_acts,
         description="Act name -> rate. Allowed names: " + ", ".join(ACT_NAMES.values()),
     )
+    extra_acts: dict[str, ModulatedRate] = Field(
+        default_factory=dict,
+        description="More acts on top of ``acts`` (added to the defaults without repeating them; "
+        "a name in both takes this rate).",
+    )
 
-    @field_validator("acts")
+    def all_acts(self) -> dict[str, ModulatedRate]:
+        """``acts`` with ``extra_acts`` added."""
+        return self.acts | self.extra_acts
+
+    @field_validator("acts", "extra_acts")
     @classmethod
     def _known_acts(cls, value: dict[str, ModulatedRate]) -> dict[str, ModulatedRate]:
         for name in value:
@@ -60,10 +69,9 @@ class EverydayActs(Behaviour):
     params: EverydayActsParams
 
     def init(self, sim: Simulation) -> None:
-        self.kinds = [(act_by_name(n), spec) for n, spec in self.params.acts.items()]
-        self.keys = {
-            n: (self.key(f"{n}/candidates"), self.key(f"{n}/thin")) for n in self.params.acts
-        }
+        acts = self.params.all_acts()
+        self.kinds = [(act_by_name(n), spec) for n, spec in acts.items()]
+        self.keys = {n: (self.key(f"{n}/candidates"), self.key(f"{n}/thin")) for n in acts}
         self.counts = {a: 0 for a, _ in self.kinds}
 
     def step(self, sim: Simulation, day: int) -> None:

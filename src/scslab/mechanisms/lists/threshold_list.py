@@ -20,6 +20,10 @@ if TYPE_CHECKING:
     from scslab.engine.simulation import Simulation
 
 
+RESCAN_CHUNK = 1 << 22
+"""People per chunk when a rescored system makes the list re-check everyone (bounds memory)."""
+
+
 def _unique_sorted(a: np.ndarray) -> np.ndarray:
     """Distinct values of an already sorted array (no re-sort)."""
     if a.size == 0:
@@ -60,6 +64,16 @@ class ThresholdList(ListBase):
         self.scorer = scorer
         self.calendar = Calendar(sim.days)
 
+    def _crossing(self, n: int, day: int) -> np.ndarray:
+        """Everyone whose score crosses a threshold today (a full pass, in chunks)."""
+        p, out = self.params, []
+        for lo in range(0, n, RESCAN_CHUNK):
+            ids = np.arange(lo, min(n, lo + RESCAN_CHUNK))
+            s = self.scorer.scores(ids, day)
+            enter = (s < p.enter_below) & self.scorer.has_score(ids)
+            out.append(ids[np.where(self.flag.get(ids), s >= p.exit_at, enter)])
+        return np.concatenate(out) if out else np.empty(0, np.int64)
+
     def decide(self, sim: Simulation, day: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         p = self.params
         rec = sim.board.records
@@ -67,9 +81,12 @@ class ThresholdList(ListBase):
         cand = _unique_sorted(rec["pid"])  # records are ordered by person
         if due.size:
             cand = np.unique(np.concatenate([cand, due]))
+        if self.scorer.rescored(day):  # everyone's score may have moved: find who crosses
+            cand = np.union1d(cand, self._crossing(sim.pop.n, day))
         s = self.scorer.scores(cand, day)
         listed = self.flag.get(cand)
-        enter = np.where(listed, s < p.exit_at, s < p.enter_below)
+        # people the system does not score (not opted in) are never listed by it
+        enter = np.where(listed, s < p.exit_at, (s < p.enter_below) & self.scorer.has_score(cand))
         true_pids = _unique_sorted(rec["pid"][rec["true"]])
         pos = np.minimum(np.searchsorted(true_pids, cand), max(true_pids.size - 1, 0))
         false_entry = true_pids[pos] != cand if true_pids.size else np.ones(cand.size, np.bool_)

@@ -115,8 +115,17 @@ class DataSourcesParams(MechanismParams):
         description="Source name -> parameters. Allowed names: "
         + ", ".join(s.name.lower() for s in Source),
     )
+    extra_sources: dict[str, SourceParams] = Field(
+        default_factory=dict,
+        description="More sources after ``sources`` (added to the defaults without repeating "
+        "them; a name in both takes these parameters).",
+    )
 
-    @field_validator("sources")
+    def all_sources(self) -> dict[str, SourceParams]:
+        """``sources`` with ``extra_sources`` added, in order."""
+        return self.sources | self.extra_sources
+
+    @field_validator("sources", "extra_sources")
     @classmethod
     def _known(cls, value: dict[str, SourceParams]) -> dict[str, SourceParams]:
         for name in value:
@@ -148,7 +157,7 @@ class DataSources(Observation):
     params: DataSourcesParams
 
     def init(self, sim: Simulation) -> None:
-        items = list(self.params.sources.items())
+        items = list(self.params.all_sources().items())
         self.order = np.asarray([source_by_name(n) for n, _ in items], np.int64)
         self.cover = np.zeros((len(Act), len(items), 2))
         for j, (_, s) in enumerate(items):

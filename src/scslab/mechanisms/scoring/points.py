@@ -147,6 +147,14 @@ def _count_enrolled(key, n, share, failure):
 
 
 @njit(cache=True)
+def _enrolled_many(key, pids, share, failure):
+    out = np.empty(pids.size, np.bool_)
+    for i in range(pids.size):
+        out[i] = _enrolled(key, pids[i], share, failure)
+    return out
+
+
+@njit(cache=True)
 def _apply(
     pids,
     acts,
@@ -255,6 +263,14 @@ class PointSystem(Scoring):
 
     def scores(self, pids: np.ndarray, day: int) -> np.ndarray:
         return self.params.base + self.offset[pids].astype(np.int64)
+
+    def has_score(self, pids: np.ndarray) -> np.ndarray:
+        if self.everyone:
+            return np.ones(np.shape(pids), np.bool_)
+        p = self.params
+        return _enrolled_many(
+            self.enrol_key, np.asarray(pids, np.int64), p.enrolment, p.enrolment_failure
+        )
 
     def metrics(self, day: int) -> dict[str, float | int]:
         out: dict[str, float | int] = {

@@ -1,0 +1,857 @@
+"""Commercial credit scores: opt-in, five weighted dimensions, rewards only, never punishment.
+
+Owns the ``CommercialScore`` base and three registered scores: ``sesame_credit`` (Ant Financial's
+Sesame Credit, 350-950), ``tencent_credit`` (300-850) and ``network_credit`` (a relationship-based
+score like the one Facebook's credit pilot explored). It reads records; it never posts any, and
+rewards for high scores live in ``consequences/rewards.py``.
+
+A score is ``lo + (hi - lo) * sum(w_d * x_d) / sum(w_d)`` over five dimensions ``x_d`` in [0, 1]:
+
+- credit history: ``clean_history * (1 - penalty / 31)``, where ``penalty`` (0..31) rises and
+  falls with credit records from the credit sources (``credit_penalties``) and falls by one unit
+  every ``recovery_days``;
+- fulfilment capacity: a value per income quintile (``fulfilment_by_income``);
+- identity characteristics: a value per occupation, blended with adult age (maturity);
+- behaviour and preferences: the online-activity trait blended with the activity records of the
+  last period (e.g. online purchases recorded by e-commerce platforms), up to ``activity_cap``;
+- interpersonal relationships: the mean normalised score of the person's community ties who use
+  the score (generated ties, ``scslab.population.attributes.community_tie``); weight 0 switches
+  the dimension off.
+
+Opt-in is a pure function of a hash of (seed, person) and of age, urban residence and the online
+trait, so it is never stored; with ``adoption_days`` the users join along a linear ramp from the
+mechanism's first day. Stored per person: the score (``int16``, 0 for people who have not opted
+in) and one byte packing the penalty (low 5 bits) and the period's activity count (high 3 bits):
+3 bytes. Every ``period_days`` one numba pass over the population, block by block, admits new
+users, lets penalties recover and recomputes every user's score; within a block all scores are
+computed from the stored scores before any is written, so results do not depend on the thread
+count. A credit record changes the credit-history component of a user's score the same day.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, NamedTuple
+
+import numpy as np
+from numba import njit, prange
+from pydantic import Field, field_validator, model_validator
+
+from scslab.catalogue import Act, Source, act_by_name, source_by_name
+from scslab.engine.mechanism import MechanismParams, Scoring
+from scslab.kernels.rng import uniform
+from scslab.population.attributes import (
+    OCCUPATIONS,
+    age,
+    community_tie,
+    income_class,
+    occupation,
+    trait,
+)
+from scslab.population.geography import region_of
+
+if TYPE_CHECKING:
+    from scslab.engine.simulation import Simulation
+    from scslab.population import Population
+
+PENALTY_MAX = 31
+"""The credit-history penalty is stored in 5 bits."""
+ACTIVITY_MAX = 7
+"""The activity count of a period is stored in 3 bits (saturating)."""
+PASS_BLOCK = 1 << 18
+"""People per block of the periodic pass: part of the definition of the results, not a knob."""
+AGE_BANDS = (18, 30, 45, 60)
+"""Upper bounds of the opt-in age bands 0-17, 18-29, 30-44, 45-59 (the last band is 60+)."""
+
+
+def _identity_default() -> dict[str, float]:
+    # Assumption: how completely an occupation's identity and assets are verified on a platform;
+    # no source gives the values.
+    return {
+        "student": 0.3,
+        "worker": 0.5,
+        "farmer": 0.3,
+        "civil_servant": 0.9,
+        "retired": 0.5,
+        "child": 0.0,
+    }
+
+
+def _credit_penalties_default() -> dict[str, int]:
+    # Assumption (penalty units of 31): a missed monthly payment costs about a tenth of the credit
+    # history, an unpaid court judgment about a third; clearing the debt restores part of it.
+    return {
+        "loan_arrears": 3,
+        "court_judgment_unpaid": 10,
+        "commercial_fraud": 8,
+        "loan_repaid": -3,
+        "judgment_repaid": -6,
+    }
+
+
+class CommercialScoreParams(MechanismParams):
+    """A commercial score: range, dimension weights, data, opt-in and recomputation period."""
+
+    score_min: int = Field(default=350, ge=1, le=30_000, description="Lowest score.")
+    score_max: int = Field(default=950, ge=2, le=30_000, description="Highest score.")
+    # Default weights 35/25/15/20/5: weights_unofficial in calibration/sesame_credit.csv, "low:
+    # content-farm summaries; use only as a labelled assumption" (they were never published).
+    credit_history_weight: float = Field(
+        default=35,
+        ge=0.0,
+        le=100.0,
+        description="Relative weight of credit history (weights_unofficial, "
+        "calibration/sesame_credit.csv, low: content-farm summaries; assumption).",
+    )
+    fulfilment_weight: float = Field(
+        default=25,
+        ge=0.0,
+        le=100.0,
+        description="Relative weight of fulfilment capacity (weights_unofficial; assumption).",
+    )
+    identity_weight: float = Field(
+        default=15,
+        ge=0.0,
+        le=100.0,
+        description="Relative weight of identity characteristics (weights_unofficial; assumption).",
+    )
+    behaviour_weight: float = Field(
+        default=20,
+        ge=0.0,
+        le=100.0,
+        description="Relative weight of behaviour and preferences (weights_unofficial; "
+        "assumption).",
+    )
+    relationships_weight: float = Field(
+        default=5,
+        ge=0.0,
+        le=100.0,
+        description="Relative weight of interpersonal relationships, the ties' scores "
+        "(weights_unofficial; assumption). 0 switches the dimension off.",
+    )
+    opt_in_share: float = Field(
+        default=260e6 / 1.41e9,
+        ge=0.0,
+        le=1.0,
+        description="Share of all people who opt in once adoption is complete: 260 million users "
+        "of 1.41 billion people in July 2017 (seed article; calibration/sesame_credit.csv "
+        "users_2017), about 18%. Realised share is slightly lower where the shape below asks for "
+        "more than certainty.",
+    )
+    opt_in_age_factors: list[float] = Field(
+        default=[0.0, 2.5, 1.8, 0.8, 0.2],
+        min_length=5,
+        max_length=5,
+        description="Relative opt-in propensity by age band 0-17, 18-29, 30-44, 45-59, 60+ "
+        "(assumption: adults only, the young far more; no source gives the age profile).",
+    )
+    opt_in_urban_factor: float = Field(
+        default=2.5,
+        ge=0.0,
+        le=100.0,
+        description="Opt-in propensity of urban residents relative to rural ones (assumption).",
+    )
+    opt_in_online_weight: float = Field(
+        default=1.0,
+        ge=-1.0,
+        le=1.0,
+        description="Effect of the online-activity trait on opt-in: +1 doubles it at the top of "
+        "the trait and removes it at the bottom (assumption).",
+    )
+    adoption_days: int = Field(
+        default=0,
+        ge=0,
+        le=60_000,
+        description="Days from the mechanism's first day until everyone who will opt in has "
+        "(linear ramp; 0: all from the first day). Assumption: no source gives the growth curve.",
+    )
+    period_days: int = Field(
+        default=30,
+        ge=1,
+        le=3650,
+        description="Days between full recomputations of every user's score (assumption: monthly, "
+        "as Sesame scores were reported to update).",
+    )
+    credit_sources: list[str] = Field(
+        default=["bank", "court", "ecommerce"],
+        description="Data sources whose records feed the credit history.",
+    )
+    credit_penalties: dict[str, int] = Field(
+        default_factory=_credit_penalties_default,
+        description="Act name -> credit-history penalty units (of 31) per record; negative "
+        "values repair the history (assumption).",
+    )
+    clean_history: float = Field(
+        default=0.6,
+        ge=0.0,
+        le=1.0,
+        description="Credit-history value of a clean record (assumption: a clean but thin file "
+        "is not the best possible history; chosen so that the users' mean falls near 650).",
+    )
+    recovery_days: int = Field(
+        default=90,
+        ge=1,
+        le=60_000,
+        description="Days per penalty unit forgiven (assumption: a missed payment fades in about "
+        "nine months, an unpaid judgment in about 2.5 years).",
+    )
+    fulfilment_by_income: list[float] = Field(
+        default=[0.1, 0.25, 0.4, 0.55, 0.75],
+        min_length=5,
+        max_length=5,
+        description="Fulfilment capacity by income quintile, lowest first (assumption).",
+    )
+    identity_by_occupation: dict[str, float] = Field(
+        default_factory=_identity_default,
+        description="Identity value per occupation (assumption). Keys: " + ", ".join(OCCUPATIONS),
+    )
+    identity_age_weight: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        description="Share of the identity dimension given by maturity, min(1, (age - 18) / 40) "
+        "(assumption).",
+    )
+    activity_sources: list[str] = Field(
+        default=["ecommerce"], description="Sources whose activity records count as behaviour."
+    )
+    activity_acts: list[str] = Field(
+        default=["online_purchase"], description="Acts whose records count as activity."
+    )
+    activity_share: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        description="Share of the behaviour dimension given by recorded activity; the rest is "
+        "the online trait (assumption).",
+    )
+    activity_cap: int = Field(
+        default=3,
+        ge=1,
+        le=ACTIVITY_MAX,
+        description="Activity records per period that earn the full activity value (assumption).",
+    )
+    ties: int = Field(
+        default=8, ge=0, le=64, description="Community ties read by the relationship dimension."
+    )
+    no_ties_value: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        description="Relationship value of a user none of whose ties uses the score (assumption: "
+        "no information scores as the middle).",
+    )
+    report_thresholds: list[int] = Field(
+        default=[600, 650, 750],
+        max_length=8,
+        description="Scores whose numbers of users at or above are reported daily (Sesame perk "
+        "thresholds, calibration/sesame_credit.csv perk_threshold_600/650/750).",
+    )
+
+    @field_validator("credit_sources", "activity_sources")
+    @classmethod
+    def _known_sources(cls, value: list[str]) -> list[str]:
+        for name in value:
+            source_by_name(name)
+        return value
+
+    @field_validator("activity_acts")
+    @classmethod
+    def _known_acts(cls, value: list[str]) -> list[str]:
+        for name in value:
+            act_by_name(name)
+        return value
+
+    @field_validator("credit_penalties")
+    @classmethod
+    def _known_penalties(cls, value: dict[str, int]) -> dict[str, int]:
+        for name, units in value.items():
+            act_by_name(name)
+            if abs(units) > PENALTY_MAX:
+                raise ValueError(f"penalty for {name} must be within +-{PENALTY_MAX}, got {units}")
+        return value
+
+    @field_validator("fulfilment_by_income")
+    @classmethod
+    def _unit_interval(cls, value: list[float]) -> list[float]:
+        if any(not 0.0 <= v <= 1.0 for v in value):
+            raise ValueError("every value must lie in [0, 1]")
+        return value
+
+    @field_validator("opt_in_age_factors")
+    @classmethod
+    def _non_negative(cls, value: list[float]) -> list[float]:
+        if any(not 0.0 <= v <= 100.0 for v in value):
+            raise ValueError("every factor must lie in [0, 100]")
+        return value
+
+    @field_validator("identity_by_occupation")
+    @classmethod
+    def _every_occupation(cls, value: dict[str, float]) -> dict[str, float]:
+        if set(value) != set(OCCUPATIONS):
+            raise ValueError(
+                f"give a value for exactly these occupations: {', '.join(OCCUPATIONS)}"
+            )
+        if any(not 0.0 <= v <= 1.0 for v in value.values()):
+            raise ValueError("every value must lie in [0, 1]")
+        return value
+
+    @model_validator(mode="after")
+    def _range(self) -> CommercialScoreParams:
+        if self.score_min >= self.score_max:
+            raise ValueError("score_min must be below score_max")
+        if sum(self.weights()) <= 0:
+            raise ValueError("at least one dimension needs a positive weight")
+        return self
+
+    def weights(self) -> tuple[float, float, float, float, float]:
+        """The relative weights in dimension order (credit history first)."""
+        return (
+            self.credit_history_weight,
+            self.fulfilment_weight,
+            self.identity_weight,
+            self.behaviour_weight,
+            self.relationships_weight,
+        )
+
+
+class _Rule(NamedTuple):
+    """The scoring rule as numbers a kernel can read."""
+
+    lo: int
+    hi: int
+    weights: np.ndarray
+    """Normalised weights of the five dimensions."""
+    clean: float
+    fulfilment: np.ndarray
+    identity: np.ndarray
+    identity_age_weight: float
+    activity_share: float
+    activity_cap: int
+    ties: int
+    no_ties: float
+
+
+class _OptIn(NamedTuple):
+    """Who opts in: ``uniform(key, 0, pid, 0) < min(1, scale * propensity(pid)) * ramp``."""
+
+    key: np.uint64
+    scale: float
+    age_factors: np.ndarray
+    urban_factor: float
+    online_weight: float
+
+
+@njit(inline="always", cache=True)
+def _propensity(opt, keys, households, pid, urban):
+    years = age(keys.age, pid, households[pid] & 15)
+    band = 4
+    for b in range(4):
+        if years < AGE_BANDS[b]:
+            band = b
+            break
+    f = opt.age_factors[band]
+    if urban:
+        f *= opt.urban_factor
+    return f * (1.0 + opt.online_weight * (2.0 * trait(keys.online, pid) - 1.0))
+
+
+@njit(parallel=True, cache=True)
+def _propensity_sum(opt, keys, households, bounds):
+    """The sum over everyone, added in a fixed order (block sums, then their sum)."""
+    n = households.size
+    n_blocks = (n + PASS_BLOCK - 1) // PASS_BLOCK
+    sums = np.zeros(n_blocks)
+    for b in prange(n_blocks):
+        total = 0.0
+        for pid in range(b * PASS_BLOCK, min(n, (b + 1) * PASS_BLOCK)):
+            urban = region_of(bounds, pid) % 2 == 0
+            total += _propensity(opt, keys, households, pid, urban)
+        sums[b] = total
+    return sums.sum()
+
+
+@njit(inline="always", cache=True)
+def _joins(opt, keys, households, pid, urban, ramp):
+    """Whether ``pid`` has opted in once a share ``ramp`` of adoption is done."""
+    p = min(1.0, opt.scale * _propensity(opt, keys, households, pid, urban))
+    return uniform(opt.key, 0, pid, 0) < p * ramp
+
+
+@njit(cache=True)
+def _opted_in(opt, keys, households, bounds, pids, ramp):
+    out = np.empty(pids.size, np.bool_)
+    for i in range(pids.size):
+        urban = region_of(bounds, pids[i]) % 2 == 0
+        out[i] = _joins(opt, keys, households, pids[i], urban, ramp)
+    return out
+
+
+@njit(inline="always", cache=True)
+def _relationships(rule, score, tie_key, pid, lo_r, hi_r, locality):
+    total = 0.0
+    users = 0
+    for k in range(rule.ties):
+        t = community_tie(tie_key, pid, k, lo_r, hi_r, locality)
+        s = score[t]
+        if s > 0 and t != pid:
+            total += (s - rule.lo) / (rule.hi - rule.lo)
+            users += 1
+    return total / users if users else rule.no_ties
+
+
+@njit(inline="always", cache=True)
+def _score(rule, keys, households, score, pid, urban, lo_r, hi_r, locality, penalty, activity):
+    w = rule.weights
+    s = w[0] * rule.clean * (1.0 - penalty / PENALTY_MAX)
+    years = age(keys.age, pid, households[pid] & 15)
+    if w[1] > 0.0:
+        s += w[1] * rule.fulfilment[income_class(keys.income, pid, urban)]
+    if w[2] > 0.0:
+        maturity = min(1.0, max(0.0, (years - 18.0) / 40.0))
+        occ = rule.identity[occupation(keys.occupation, pid, years, urban)]
+        s += w[2] * ((1.0 - rule.identity_age_weight) * occ + rule.identity_age_weight * maturity)
+    if w[3] > 0.0:
+        recorded = min(activity, rule.activity_cap) / rule.activity_cap
+        online = trait(keys.online, pid)
+        s += w[3] * ((1.0 - rule.activity_share) * online + rule.activity_share * recorded)
+    if w[4] > 0.0:
+        s += w[4] * _relationships(rule, score, keys.ties, pid, lo_r, hi_r, locality)
+    value = math.floor(rule.lo + (rule.hi - rule.lo) * s + 0.5)
+    return min(max(value, rule.lo), rule.hi)
+
+
+@njit(parallel=True, cache=True)
+def _recompute(
+    rule, opt, keys, households, bounds, locality, score, packed, hist, check_join, ramp, forgive
+):
+    """The periodic pass: admit new users, forgive penalties, reset activity, rescore users.
+
+    Block by block: every new score of a block is computed from stored scores, then written, so a
+    tie's score read inside the block is always its value before the block.
+    """
+    n = score.size
+    buf = np.empty(min(n, PASS_BLOCK), np.int16)
+    hist[:] = 0
+    for start in range(0, n, PASS_BLOCK):
+        end = min(n, start + PASS_BLOCK)
+        for pid in prange(start, end):
+            b = np.int64(packed[pid])
+            penalty = max(0, (b & PENALTY_MAX) - forgive)
+            packed[pid] = np.uint8(penalty)  # the activity count starts again at zero
+            r = region_of(bounds, pid)
+            urban = r % 2 == 0
+            user = score[pid] > 0
+            if not user and check_join:
+                user = _joins(opt, keys, households, pid, urban, ramp)
+            if user:
+                buf[pid - start] = _score(
+                    rule,
+                    keys,
+                    households,
+                    score,
+                    pid,
+                    urban,
+                    bounds[r],
+                    bounds[r + 1],
+                    locality,
+                    penalty,
+                    b >> 5,
+                )
+            else:
+                buf[pid - start] = 0
+        for pid in range(start, end):
+            s = buf[pid - start]
+            if s > 0:
+                score[pid] = s
+                hist[s - rule.lo] += 1
+
+
+@njit(cache=True)
+def _apply_records(
+    pids, acts, sources, true, score, packed, penalties, credit_ok, active, delta_unit, lo, hi, hist
+):
+    """Apply today's records; return [user scores changed, of them on false records]."""
+    out = np.zeros(2, np.int64)
+    for i in range(pids.size):
+        pid = pids[i]
+        b = np.int64(packed[pid])
+        if active[acts[i], sources[i]] and (b >> 5) < ACTIVITY_MAX:
+            b += 32
+        units = penalties[acts[i]] if credit_ok[sources[i]] else 0
+        old_pen = b & PENALTY_MAX
+        new_pen = min(max(old_pen + units, 0), PENALTY_MAX)
+        b += new_pen - old_pen
+        packed[pid] = np.uint8(b)
+        old = np.int64(score[pid])
+        if new_pen == old_pen or old == 0:
+            continue
+        new = math.floor(old + delta_unit * (old_pen - new_pen) + 0.5)
+        new = min(max(new, lo), hi)
+        if new != old:
+            score[pid] = new
+            hist[old - lo] -= 1
+            hist[new - lo] += 1
+            out[0] += 1
+            if not true[i]:
+                out[1] += 1
+    return out
+
+
+class CommercialScore(Scoring):
+    """Base of opt-in commercial scores; subclasses set ``name`` and default parameters.
+
+    ``scores`` returns 0 for people who have not opted in (below every range), so a reward that
+    reads the score is never granted to them.
+    """
+
+    params: CommercialScoreParams
+
+    def declare(self, pop: Population) -> None:
+        views = pop.state.add_record(self.name, {"score": np.int16, "packed": np.uint8})
+        self.score, self.packed = views["score"], views["packed"]
+
+    def init(self, sim: Simulation) -> None:
+        p = self.params
+        pop = self.pop = sim.pop
+        w = np.asarray(p.weights(), np.float64)
+        self.rule = _Rule(
+            lo=p.score_min,
+            hi=p.score_max,
+            weights=w / w.sum(),
+            clean=p.clean_history,
+            fulfilment=np.asarray(p.fulfilment_by_income, np.float64),
+            identity=np.asarray([p.identity_by_occupation[o] for o in OCCUPATIONS], np.float64),
+            identity_age_weight=p.identity_age_weight,
+            activity_share=p.activity_share,
+            activity_cap=p.activity_cap,
+            ties=p.ties,
+            no_ties=p.no_ties_value,
+        )
+        opt = _OptIn(
+            key=self.key("opt_in"),
+            scale=0.0,
+            age_factors=np.asarray(p.opt_in_age_factors, np.float64),
+            urban_factor=p.opt_in_urban_factor,
+            online_weight=p.opt_in_online_weight,
+        )
+        if p.opt_in_share > 0:
+            mean = _propensity_sum(opt, pop.keys, pop.households, pop.geography.bounds) / pop.n
+            opt = opt._replace(scale=p.opt_in_share / mean if mean > 0 else 0.0)
+        self.opt = opt
+        self.penalties = np.zeros(len(Act), np.int64)
+        for name, units in p.credit_penalties.items():
+            self.penalties[act_by_name(name)] = units
+        self.credit_ok = np.zeros(len(Source), np.bool_)
+        self.credit_ok[[source_by_name(s) for s in p.credit_sources]] = True
+        self.active = np.zeros((len(Act), len(Source)), np.bool_)
+        for a in p.activity_acts:
+            for s in p.activity_sources:
+                self.active[act_by_name(a), source_by_name(s)] = True
+        # Score points per penalty unit: the credit-history weight times the range per unit.
+        self.delta_unit = float(
+            self.rule.weights[0] * (p.score_max - p.score_min) * p.clean_history / PENALTY_MAX
+        )
+        self.hist = np.zeros(p.score_max - p.score_min + 1, np.int64)
+        self.thresholds = list(p.report_thresholds)
+        self.first_day: int | None = None
+        self.last_pass = -1
+        self.ramp = 0.0
+        self.changes = np.zeros(2, np.int64)
+
+    def ramp_at(self, day: int) -> float:
+        """Share of eventual users who have opted in by a pass on ``day``."""
+        if self.first_day is None or day < self.first_day:
+            return 0.0
+        if self.params.adoption_days == 0:
+            return 1.0
+        return min(1.0, (day - self.first_day + 1) / self.params.adoption_days)
+
+    def recompute(self, day: int) -> None:
+        """The periodic pass on ``day``: new users join, penalties are forgiven, users rescored."""
+        if self.first_day is None:
+            self.first_day = day
+        ramp = self.ramp_at(day)
+        first, r = self.first_day, self.params.recovery_days
+        forgive = 0 if self.last_pass < 0 else (day - first) // r - (self.last_pass - first) // r
+        pop = self.pop
+        _recompute(
+            self.rule,
+            self.opt,
+            pop.keys,
+            pop.households,
+            pop.geography.bounds,
+            pop.params.tie_locality,
+            self.score,
+            self.packed,
+            self.hist,
+            ramp > self.ramp or self.last_pass < 0,
+            ramp,
+            forgive,
+        )
+        self.ramp = ramp
+        self.last_pass = day
+
+    def step(self, sim: Simulation, day: int) -> None:
+        if self.last_pass < 0 or day - self.last_pass >= self.params.period_days:
+            self.recompute(day)  # scores the periods before today; today's records come next
+        rec = sim.board.records
+        self.changes = _apply_records(
+            rec["pid"],
+            rec["act"].astype(np.int64),
+            rec["source"].astype(np.int64),
+            rec["true"],
+            self.score,
+            self.packed,
+            self.penalties,
+            self.credit_ok,
+            self.active,
+            self.delta_unit,
+            self.params.score_min,
+            self.params.score_max,
+            self.hist,
+        )
+
+    def scores(self, pids: np.ndarray, day: int) -> np.ndarray:
+        return self.score[pids].astype(np.int64)
+
+    def rescored(self, day: int) -> bool:
+        return self.last_pass == day
+
+    def has_score(self, pids: np.ndarray) -> np.ndarray:
+        """Whether each of ``pids`` has opted in."""
+        return self.score[pids] > 0
+
+    def clean(self, pids: np.ndarray) -> np.ndarray:
+        """Whether each of ``pids`` has no bad record: their credit-history penalty is forgiven.
+
+        An approximation of perks that ask for "no bad record" (Suzhou asked for five years): a
+        record counts as bad until its penalty units have recovered (``recovery_days`` each).
+        """
+        return (self.packed[pids] & PENALTY_MAX) == 0
+
+    def opted_in(self, pids: np.ndarray) -> np.ndarray:
+        """The opt-in rule evaluated afresh for ``pids`` as of the last pass.
+
+        Recomputed from the hashes, not read from the stored scores: for checks and tests.
+        """
+        pop = self.pop
+        pids = np.asarray(pids, np.int64)
+        return _opted_in(self.opt, pop.keys, pop.households, pop.geography.bounds, pids, self.ramp)
+
+    @property
+    def users(self) -> int:
+        """People who use the score now."""
+        return int(self.hist.sum())
+
+    @property
+    def mean(self) -> float | None:
+        """Mean score of the users (None, a missing value in the metrics, without users)."""
+        users = self.users
+        if users == 0:
+            return None
+        values = np.arange(self.params.score_min, self.params.score_max + 1)
+        return float((self.hist * values).sum()) / users
+
+    def at_least(self, threshold: int) -> int:
+        """Users whose score is at least ``threshold``."""
+        i = min(max(threshold - self.params.score_min, 0), self.hist.size)
+        return int(self.hist[i:].sum())
+
+    def metrics(self, day: int) -> dict[str, float | int | None]:
+        n = self.name
+        out: dict[str, float | int | None] = {
+            f"{n}_users": self.users,
+            f"{n}_mean": self.mean,
+            f"{n}_credit_changes": int(self.changes[0]),
+            f"{n}_false_record_changes": int(self.changes[1]),
+        }
+        out |= {f"{n}_at_least_{t}": self.at_least(t) for t in self.thresholds}
+        return out
+
+    def summary(self) -> list[str]:
+        users, mean = self.users, self.mean
+        if mean is None:
+            return [f"{self.name}: no users"]
+        shares = ", ".join(f">= {t}: {self.at_least(t) / users:.1%}" for t in self.thresholds)
+        return [
+            f"{self.name}: {users:,} users ({users / self.pop.n:.1%} of people), "
+            f"mean score {mean:.0f}; {shares}"
+        ]
+
+
+class SesameParams(CommercialScoreParams):
+    """Sesame Credit (defaults from calibration/sesame_credit.csv, or assumptions as labelled)."""
+
+    score_min: int = Field(
+        default=350,
+        ge=1,
+        le=30_000,
+        description="Lowest score: 350 (calibration/sesame_credit.csv score_min, official).",
+    )
+    score_max: int = Field(
+        default=950,
+        ge=2,
+        le=30_000,
+        description="Highest score: 950 (calibration/sesame_credit.csv score_max, official).",
+    )
+
+
+class SesameCredit(CommercialScore):
+    """Ant Financial's Sesame Credit: opt-in, 350-950, five dimensions, perks at thresholds."""
+
+    name = "sesame_credit"
+    Params = SesameParams
+    description = "Sesame Credit: opt-in 350-950 score of five dimensions incl. relationships"
+    params: SesameParams
+
+
+class TencentParams(CommercialScoreParams):
+    """Tencent Credit: its own range, data and opt-in (press-reported or assumptions)."""
+
+    score_min: int = Field(
+        default=300,
+        ge=1,
+        le=30_000,
+        description="Lowest score: 300 (press-reported range of Tencent Credit; assumption).",
+    )
+    score_max: int = Field(
+        default=850,
+        ge=2,
+        le=30_000,
+        description="Highest score: 850 (press-reported range of Tencent Credit; assumption).",
+    )
+    # Tencent Credit was reported (press, 2017-2018) to weigh five dimensions (fulfilment,
+    # security/identity, wealth, consumption, social); no weights were published: equal here.
+    credit_history_weight: float = Field(
+        default=20, ge=0.0, le=100.0, description="Credit history (assumption: equal weights)."
+    )
+    fulfilment_weight: float = Field(
+        default=20, ge=0.0, le=100.0, description="Wealth (assumption: equal weights)."
+    )
+    identity_weight: float = Field(
+        default=20, ge=0.0, le=100.0, description="Security/identity (assumption: equal weights)."
+    )
+    behaviour_weight: float = Field(
+        default=20, ge=0.0, le=100.0, description="Consumption (assumption: equal weights)."
+    )
+    relationships_weight: float = Field(
+        default=20,
+        ge=0.0,
+        le=100.0,
+        description="Social ties' scores (assumption: equal weights). 0 switches it off.",
+    )
+    opt_in_share: float = Field(
+        default=260e6 / 1.41e9,
+        ge=0.0,
+        le=1.0,
+        description="Share of all people who opt in once adoption is complete (assumption: no "
+        "user count was published; set to Sesame's 2017 share, seed article).",
+    )
+    credit_sources: list[str] = Field(
+        default=["bank", "court", "social_platform"],
+        description="Data sources whose records feed the credit history (WeChat Pay credit "
+        "products report through the social platform; assumption).",
+    )
+    activity_sources: list[str] = Field(
+        default=["social_platform"],
+        description="Sources whose activity records count as behaviour: WeChat and QQ (seed "
+        "design: Tencent's own data).",
+    )
+    report_thresholds: list[int] = Field(
+        default=[550, 600, 650],
+        max_length=8,
+        description="Scores whose numbers of users at or above are reported daily (assumption: "
+        "no perk thresholds were published).",
+    )
+
+
+class TencentCredit(CommercialScore):
+    """Tencent Credit: opt-in, 300-850, scored from social-platform data."""
+
+    name = "tencent_credit"
+    Params = TencentParams
+    description = "Tencent Credit: opt-in 300-850 score from social-platform activity"
+    params: TencentParams
+
+
+class NetworkParams(CommercialScoreParams):
+    """A relationship-based credit score: own credit file and the network's scores."""
+
+    score_min: int = Field(
+        default=300, ge=1, le=30_000, description="Lowest score (assumption: a US-style range)."
+    )
+    score_max: int = Field(
+        default=850, ge=2, le=30_000, description="Highest score (assumption: US-style range)."
+    )
+    # Assumption: the person's own file (credit history and income) and the network's average in
+    # equal parts, after the rule in Facebook's patent US 9,100,400 (a loan proceeds if the
+    # average credit rating of the applicant's social network reaches a minimum); no weights
+    # were published.
+    credit_history_weight: float = Field(
+        default=30, ge=0.0, le=100.0, description="Credit history (assumption)."
+    )
+    fulfilment_weight: float = Field(
+        default=20, ge=0.0, le=100.0, description="Income, fulfilment capacity (assumption)."
+    )
+    identity_weight: float = Field(default=0, ge=0.0, le=100.0, description="Not scored.")
+    behaviour_weight: float = Field(default=0, ge=0.0, le=100.0, description="Not scored.")
+    relationships_weight: float = Field(
+        default=50,
+        ge=0.0,
+        le=100.0,
+        description="The network's scores: half the score (assumption, after the patent's rule).",
+    )
+    clean_history: float = Field(
+        default=0.8,
+        ge=0.0,
+        le=1.0,
+        description="Credit-history value of a clean record (assumption).",
+    )
+    opt_in_share: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        description="Share of all people in the network who opt in (assumption: Pew 2016 found "
+        "68% of US adults used Facebook; about half of all people, an upper bound for a pilot).",
+    )
+    opt_in_age_factors: list[float] = Field(
+        default=[0.0, 1.0, 1.0, 0.9, 0.6],
+        min_length=5,
+        max_length=5,
+        description="Relative opt-in propensity by age band 0-17, 18-29, 30-44, 45-59, 60+ "
+        "(assumption: adults, older ones somewhat less).",
+    )
+    opt_in_urban_factor: float = Field(
+        default=1.2,
+        ge=0.0,
+        le=100.0,
+        description="Opt-in propensity of urban residents relative to rural ones (assumption).",
+    )
+    opt_in_online_weight: float = Field(
+        default=0.5,
+        ge=-1.0,
+        le=1.0,
+        description="Effect of the online-activity trait on opt-in (assumption).",
+    )
+    credit_sources: list[str] = Field(
+        default=["bank", "court"], description="Data sources whose records feed the history."
+    )
+    activity_sources: list[str] = Field(
+        default=[], description="Sources whose activity records count as behaviour (none)."
+    )
+    report_thresholds: list[int] = Field(
+        default=[580, 620, 670],
+        max_length=8,
+        description="Scores whose numbers of users at or above are reported daily (assumption: "
+        "common US lending cut-offs).",
+    )
+
+
+class NetworkCredit(CommercialScore):
+    """A relationship-based score like Facebook's pilot: your credit and your friends' scores."""
+
+    name = "network_credit"
+    Params = NetworkParams
+    description = "relationship-based credit score (like Facebook's 2015-2016 pilot)"
+    params: NetworkParams
