@@ -48,7 +48,7 @@ BAD = {
     ),
     "unknown_act": (
         GOOD + '\n[mechanisms.informants]\nacts = ["jaywalk"]\n',
-        "mechanisms.informants.acts: unknown act 'jaywalk'; allowed:",
+        "mechanisms.informants.acts.0: unknown act 'jaywalk'; allowed:",
     ),
     "not_toml": ("[scenario\nname = 1", "not valid TOML"),
 }

@@ -8,6 +8,9 @@ Add a new act or data source here, then give it a rate, a recorder and points in
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
 
 
 class Act(IntEnum):
@@ -88,3 +91,23 @@ def source_by_name(name: str) -> Source:
     except KeyError:
         allowed = ", ".join(SOURCE_NAMES.values())
         raise ValueError(f"unknown source {name!r}; allowed: {allowed}") from None
+
+
+def _check_act(name: str) -> str:
+    act_by_name(name)
+    return name
+
+
+def _check_source(name: str) -> str:
+    source_by_name(name)
+    return name
+
+
+ActName = Annotated[str, AfterValidator(_check_act)]
+"""A parameter holding an act name: validated, the error lists the allowed names."""
+
+SourceName = Annotated[str, AfterValidator(_check_source)]
+"""A parameter holding a data source name: validated, the error lists the allowed names."""
+
+Points = dict[ActName, Annotated[int, Field(ge=-10_000, le=10_000)]]
+"""A catalogue of points per recorded act."""

@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from pydantic import Field, field_validator
+from pydantic import Field
 
-from scslab.catalogue import ACT_NAMES, act_by_name
+from scslab.catalogue import ACT_NAMES, ActName, act_by_name
 from scslab.engine.mechanism import Behaviour, MechanismParams
 from scslab.mechanisms.common import ModulatedRate, sample_modulated
 
@@ -38,11 +38,11 @@ def _default_acts() -> dict[str, ModulatedRate]:
 class EverydayActsParams(MechanismParams):
     """Rates of everyday acts, one table per act."""
 
-    acts: dict[str, ModulatedRate] = Field(
+    acts: dict[ActName, ModulatedRate] = Field(
         default_factory=_default_acts,
         description="Act name -> rate. Allowed names: " + ", ".join(ACT_NAMES.values()),
     )
-    extra_acts: dict[str, ModulatedRate] = Field(
+    extra_acts: dict[ActName, ModulatedRate] = Field(
         default_factory=dict,
         description="More acts on top of ``acts`` (added to the defaults without repeating them; "
         "a name in both takes this rate).",
@@ -51,13 +51,6 @@ class EverydayActsParams(MechanismParams):
     def all_acts(self) -> dict[str, ModulatedRate]:
         """``acts`` with ``extra_acts`` added."""
         return self.acts | self.extra_acts
-
-    @field_validator("acts", "extra_acts")
-    @classmethod
-    def _known_acts(cls, value: dict[str, ModulatedRate]) -> dict[str, ModulatedRate]:
-        for name in value:
-            act_by_name(name)
-        return value
 
 
 class EverydayActs(Behaviour):

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from pydantic import Field
 
+from scslab.catalogue import ActName
 from scslab.mechanisms.lists.record_list import RecordList, RecordListParams
 
 if TYPE_CHECKING:
@@ -23,10 +24,10 @@ if TYPE_CHECKING:
 class CourtListParams(RecordListParams):
     """The court list's rules."""
 
-    entry_acts: list[str] = Field(
+    entry_acts: list[ActName] = Field(
         default=["court_judgment_unpaid"], description="Recorded acts that list a person."
     )
-    exit_acts: list[str] = Field(
+    exit_acts: list[ActName] = Field(
         default=["judgment_repaid"], description="Recorded acts that take a person off the list."
     )
     appeal_share: float = Field(

@@ -12,9 +12,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from pydantic import Field, field_validator
+from pydantic import Field
 
-from scslab.catalogue import Act, act_by_name, source_by_name
+from scslab.catalogue import Act, ActName, SourceName, act_by_name, source_by_name
 from scslab.catalogue import Source as SourceCode
 from scslab.mechanisms.lists.base import ListBase, ListParams
 
@@ -25,29 +25,15 @@ if TYPE_CHECKING:
 class RecordListParams(ListParams):
     """Which records put people on the list and take them off, and from which sources."""
 
-    entry_acts: list[str] = Field(
+    entry_acts: list[ActName] = Field(
         default=["tax_evasion"], description="Recorded acts that list a person."
     )
-    exit_acts: list[str] = Field(
+    exit_acts: list[ActName] = Field(
         default=[], description="Recorded (true) acts that take a person off the list."
     )
-    sources: list[str] | None = Field(
+    sources: list[SourceName] | None = Field(
         default=None, description="Data sources whose records count (none: all)."
     )
-
-    @field_validator("entry_acts", "exit_acts")
-    @classmethod
-    def _known(cls, value: list[str]) -> list[str]:
-        for name in value:
-            act_by_name(name)
-        return value
-
-    @field_validator("sources")
-    @classmethod
-    def _known_sources(cls, value: list[str] | None) -> list[str] | None:
-        for name in value or []:
-            source_by_name(name)
-        return value
 
 
 class RecordList(ListBase):

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from numba import njit, prange
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from scslab.catalogue import Act, Source, act_by_name, source_by_name
+from scslab.catalogue import Act, ActName, Source, SourceName, act_by_name, source_by_name
 from scslab.engine.calendar import Calendar
 from scslab.engine.mechanism import MechanismParams, Observation
 from scslab.kernels.rng import uniform
@@ -33,13 +33,13 @@ class SourceParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    acts: list[str] = Field(description="Acts this source records.")
+    acts: list[ActName] = Field(description="Acts this source records.")
     coverage_urban: float = Field(ge=0.0, le=1.0, description="Chance an urban act is recorded.")
     coverage_rural: float = Field(ge=0.0, le=1.0, description="Chance a rural act is recorded.")
     false_rate: float = Field(
         default=0.0, ge=0.0, le=0.01, description="False records per person per day."
     )
-    false_act: str | None = Field(default=None, description="The act a false record claims.")
+    false_act: ActName | None = Field(default=None, description="The act a false record claims.")
     delay_days: int = Field(
         default=0,
         ge=0,
@@ -52,18 +52,9 @@ class SourceParams(BaseModel):
         "default: from day 0.",
     )
 
-    @field_validator("acts")
-    @classmethod
-    def _known(cls, value: list[str]) -> list[str]:
-        for name in value:
-            act_by_name(name)
-        return value
-
     @model_validator(mode="after")
     def _false_act_needed(self) -> SourceParams:
-        if self.false_act is not None:
-            act_by_name(self.false_act)
-        elif self.false_rate > 0:
+        if self.false_act is None and self.false_rate > 0:
             raise ValueError("false_rate > 0 needs false_act, the act a false record claims")
         return self
 
@@ -110,12 +101,12 @@ def _default_sources() -> dict[str, SourceParams]:
 class DataSourcesParams(MechanismParams):
     """The sources that record acts, in the order they are tried."""
 
-    sources: dict[str, SourceParams] = Field(
+    sources: dict[SourceName, SourceParams] = Field(
         default_factory=_default_sources,
         description="Source name -> parameters. Allowed names: "
         + ", ".join(s.name.lower() for s in Source),
     )
-    extra_sources: dict[str, SourceParams] = Field(
+    extra_sources: dict[SourceName, SourceParams] = Field(
         default_factory=dict,
         description="More sources after ``sources`` (added to the defaults without repeating "
         "them; a name in both takes these parameters).",
@@ -124,13 +115,6 @@ class DataSourcesParams(MechanismParams):
     def all_sources(self) -> dict[str, SourceParams]:
         """``sources`` with ``extra_sources`` added, in order."""
         return self.sources | self.extra_sources
-
-    @field_validator("sources", "extra_sources")
-    @classmethod
-    def _known(cls, value: dict[str, SourceParams]) -> dict[str, SourceParams]:
-        for name in value:
-            source_by_name(name)
-        return value
 
 
 @njit(parallel=True, cache=True)

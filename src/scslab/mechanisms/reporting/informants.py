@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from numba import njit, prange
-from pydantic import Field, field_validator
+from pydantic import Field
 
-from scslab.catalogue import Act, Source, act_by_name
+from scslab.catalogue import Act, ActName, Source, act_by_name
 from scslab.engine.mechanism import MechanismParams, Reporting
 from scslab.kernels.rng import uniform
 from scslab.population.attributes import community_tie, trait
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 class InformantsParams(MechanismParams):
     """Who reports what."""
 
-    acts: list[str] = Field(
+    acts: list[ActName] = Field(
         default=["traffic_offence", "petitioning", "online_criticism"],
         description="Acts that citizens report (assumption).",
     )
@@ -44,13 +44,6 @@ class InformantsParams(MechanismParams):
         le=1.0,
         description="Effect of the tie's opportunism on reporting (assumption).",
     )
-
-    @field_validator("acts")
-    @classmethod
-    def _known(cls, value: list[str]) -> list[str]:
-        for name in value:
-            act_by_name(name)
-        return value
 
 
 @njit(parallel=True, cache=True)

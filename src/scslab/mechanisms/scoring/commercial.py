@@ -37,7 +37,7 @@ import numpy as np
 from numba import njit, prange
 from pydantic import Field, field_validator, model_validator
 
-from scslab.catalogue import Act, Source, act_by_name, source_by_name
+from scslab.catalogue import Act, ActName, Source, SourceName, act_by_name, source_by_name
 from scslab.engine.mechanism import MechanismParams, Scoring
 from scslab.kernels.rng import uniform
 from scslab.population.attributes import (
@@ -172,11 +172,11 @@ class CommercialScoreParams(MechanismParams):
         description="Days between full recomputations of every user's score (assumption: monthly, "
         "as Sesame scores were reported to update).",
     )
-    credit_sources: list[str] = Field(
+    credit_sources: list[SourceName] = Field(
         default=["bank", "court", "ecommerce"],
         description="Data sources whose records feed the credit history.",
     )
-    credit_penalties: dict[str, int] = Field(
+    credit_penalties: dict[ActName, int] = Field(
         default_factory=_credit_penalties_default,
         description="Act name -> credit-history penalty units (of 31) per record; negative "
         "values repair the history (assumption).",
@@ -212,10 +212,10 @@ class CommercialScoreParams(MechanismParams):
         description="Share of the identity dimension given by maturity, min(1, (age - 18) / 40) "
         "(assumption).",
     )
-    activity_sources: list[str] = Field(
+    activity_sources: list[SourceName] = Field(
         default=["ecommerce"], description="Sources whose activity records count as behaviour."
     )
-    activity_acts: list[str] = Field(
+    activity_acts: list[ActName] = Field(
         default=["online_purchase"], description="Acts whose records count as activity."
     )
     activity_share: float = Field(
@@ -248,25 +248,10 @@ class CommercialScoreParams(MechanismParams):
         "thresholds, calibration/sesame_credit.csv perk_threshold_600/650/750).",
     )
 
-    @field_validator("credit_sources", "activity_sources")
-    @classmethod
-    def _known_sources(cls, value: list[str]) -> list[str]:
-        for name in value:
-            source_by_name(name)
-        return value
-
-    @field_validator("activity_acts")
-    @classmethod
-    def _known_acts(cls, value: list[str]) -> list[str]:
-        for name in value:
-            act_by_name(name)
-        return value
-
     @field_validator("credit_penalties")
     @classmethod
-    def _known_penalties(cls, value: dict[str, int]) -> dict[str, int]:
+    def _penalty_range(cls, value: dict[str, int]) -> dict[str, int]:
         for name, units in value.items():
-            act_by_name(name)
             if abs(units) > PENALTY_MAX:
                 raise ValueError(f"penalty for {name} must be within +-{PENALTY_MAX}, got {units}")
         return value
@@ -748,12 +733,12 @@ class TencentParams(CommercialScoreParams):
         description="Share of all people who opt in once adoption is complete (assumption: no "
         "user count was published; set to Sesame's 2017 share, seed article).",
     )
-    credit_sources: list[str] = Field(
+    credit_sources: list[SourceName] = Field(
         default=["bank", "court", "social_platform"],
         description="Data sources whose records feed the credit history (WeChat Pay credit "
         "products report through the social platform; assumption).",
     )
-    activity_sources: list[str] = Field(
+    activity_sources: list[SourceName] = Field(
         default=["social_platform"],
         description="Sources whose activity records count as behaviour: WeChat and QQ (seed "
         "design: Tencent's own data).",
@@ -834,10 +819,10 @@ class NetworkParams(CommercialScoreParams):
         le=1.0,
         description="Effect of the online-activity trait on opt-in (assumption).",
     )
-    credit_sources: list[str] = Field(
+    credit_sources: list[SourceName] = Field(
         default=["bank", "court"], description="Data sources whose records feed the history."
     )
-    activity_sources: list[str] = Field(
+    activity_sources: list[SourceName] = Field(
         default=[], description="Sources whose activity records count as behaviour (none)."
     )
     report_thresholds: list[int] = Field(

@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from numba import njit, prange
-from pydantic import Field, field_validator
+from pydantic import Field
 
-from scslab.catalogue import Act, Source, act_by_name, source_by_name
+from scslab.catalogue import Act, ActName, Source, SourceName, act_by_name, source_by_name
 from scslab.engine.mechanism import MechanismParams, Scoring
 from scslab.kernels.rng import uniform
 from scslab.kernels.sampling import bernoulli_ids
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 class DanganParams(MechanismParams):
     """What the dossier files and how employers read it."""
 
-    acts: list[str] = Field(
+    acts: list[ActName] = Field(
         default=[
             "petitioning",
             "online_criticism",
@@ -47,7 +47,7 @@ class DanganParams(MechanismParams):
         description="Recorded acts filed in the dossier: political positions, behaviour and "
         "performance (seed article); the list is an assumption.",
     )
-    sources: list[str] = Field(
+    sources: list[SourceName] = Field(
         default=["official", "court", "platform", "informant", "tax"],
         description="Sources whose records reach the dossier (assumption: state channels and the "
         "platforms that report to them).",
@@ -65,20 +65,6 @@ class DanganParams(MechanismParams):
         le=1.0,
         description="Added chance of rejection per dossier entry (assumption).",
     )
-
-    @field_validator("acts")
-    @classmethod
-    def _known(cls, value: list[str]) -> list[str]:
-        for name in value:
-            act_by_name(name)
-        return value
-
-    @field_validator("sources")
-    @classmethod
-    def _known_sources(cls, value: list[str]) -> list[str]:
-        for name in value:
-            source_by_name(name)
-        return value
 
 
 @njit(cache=True)

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from numba import njit, prange
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from scslab.catalogue import Act, Source, act_by_name, source_by_name
+from scslab.catalogue import Act, Points, Source, SourceName, act_by_name, source_by_name
 from scslab.engine.mechanism import MechanismParams, Scoring
 from scslab.kernels.rng import uniform
 
@@ -40,13 +40,13 @@ class PointSystemParams(MechanismParams):
     """A point catalogue and grade thresholds."""
 
     base: int = Field(default=1000, ge=0, le=30_000, description="Starting score of everyone.")
-    points: dict[str, int] = Field(description="Act name -> points per record.")
+    points: Points = Field(description="Act name -> points per record.")
     grades: list[Grade] = Field(description="Grades from best to worst with their lowest score.")
     floor: int | None = Field(default=None, description="Lowest possible score (none: no floor).")
     ceiling: int | None = Field(
         default=None, description="Highest possible score (none: no ceiling)."
     )
-    sources: list[str] | None = Field(
+    sources: list[SourceName] | None = Field(
         default=None,
         description="Data sources whose records count (none: all). Allowed: "
         + ", ".join(s.name.lower() for s in Source),
@@ -63,22 +63,6 @@ class PointSystemParams(MechanismParams):
         le=1.0,
         description="Chance that signing up fails (for example a failed face verification).",
     )
-
-    @field_validator("sources")
-    @classmethod
-    def _known_sources(cls, value: list[str] | None) -> list[str] | None:
-        for name in value or []:
-            source_by_name(name)
-        return value
-
-    @field_validator("points")
-    @classmethod
-    def _known(cls, value: dict[str, int]) -> dict[str, int]:
-        for name, pts in value.items():
-            act_by_name(name)
-            if abs(pts) > 10_000:
-                raise ValueError(f"points for {name} must be within +-10000, got {pts}")
-        return value
 
     @model_validator(mode="after")
     def _ordered(self) -> PointSystemParams:
@@ -123,7 +107,7 @@ def rongcheng_grades() -> list[Grade]:
 class RongchengParams(PointSystemParams):
     """Rongcheng's point system (defaults from calibration/local_point_systems.csv)."""
 
-    points: dict[str, int] = Field(
+    points: Points = Field(
         default_factory=rongcheng_points, description="Act name -> points per record."
     )
     grades: list[Grade] = Field(
@@ -331,7 +315,7 @@ def suining_grades() -> list[Grade]:
 class SuiningParams(PointSystemParams):
     """Suining county's 2010 system (defaults from calibration/local_point_systems.csv)."""
 
-    points: dict[str, int] = Field(
+    points: Points = Field(
         default_factory=suining_points, description="Act name -> points per record."
     )
     grades: list[Grade] = Field(
@@ -378,7 +362,7 @@ class FinancialOnlyParams(PointSystemParams):
     """A credit bureau comparator: financial records only, 300-850."""
 
     base: int = Field(default=720, description="Starting score (assumption: a clean file).")
-    points: dict[str, int] = Field(
+    points: Points = Field(
         default_factory=financial_points, description="Act name -> points per record."
     )
     grades: list[Grade] = Field(
@@ -387,7 +371,7 @@ class FinancialOnlyParams(PointSystemParams):
     )
     floor: int | None = Field(default=300, description="Lowest possible score.")
     ceiling: int | None = Field(default=850, description="Highest possible score.")
-    sources: list[str] | None = Field(
+    sources: list[SourceName] | None = Field(
         default=["bank", "court"], description="Only banks' and courts' records count."
     )
 
@@ -429,14 +413,14 @@ def honest_shanghai_grades() -> list[Grade]:
 class HonestShanghaiParams(PointSystemParams):
     """Honest Shanghai (November 2016): opt-in by ID number and face, government records only."""
 
-    points: dict[str, int] = Field(
+    points: Points = Field(
         default_factory=honest_shanghai_points, description="Act name -> points per record."
     )
     grades: list[Grade] = Field(
         default_factory=honest_shanghai_grades,
         description="Grades from best to worst with their lowest score.",
     )
-    sources: list[str] | None = Field(
+    sources: list[SourceName] | None = Field(
         default=["court", "tax", "utility", "camera", "official"],
         description="Government sources only: the app searched data the government held.",
     )

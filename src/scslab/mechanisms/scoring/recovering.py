@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from numba import njit
-from pydantic import Field, field_validator
+from pydantic import Field
 
-from scslab.catalogue import Act, act_by_name
+from scslab.catalogue import Act, Points, act_by_name
 from scslab.engine.mechanism import MechanismParams, Scoring
 
 if TYPE_CHECKING:
@@ -31,21 +31,12 @@ class RecoveringScoreParams(MechanismParams):
     """Cap, points per record and recovery speed."""
 
     cap: int = Field(default=1000, ge=0, le=30_000, description="Starting and highest score.")
-    points: dict[str, int] = Field(
+    points: Points = Field(
         default={"offence": -50}, description="Act name -> points per record (reference model)."
     )
     recovery_days: int = Field(
         default=10, ge=1, le=3650, description="Clean days per point regained (reference model)."
     )
-
-    @field_validator("points")
-    @classmethod
-    def _known(cls, value: dict[str, int]) -> dict[str, int]:
-        for name, pts in value.items():
-            act_by_name(name)
-            if abs(pts) > 10_000:
-                raise ValueError(f"points for {name} must be within +-10000, got {pts}")
-        return value
 
 
 @njit(cache=True)
