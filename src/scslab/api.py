@@ -185,5 +185,6 @@ def summary_lines(result: RunResult) -> list[str]:
     ]
     lines += [f"  {line}" for line in sim.summary_lines()]
     if result.run_dir is not None:
-        lines += ["", f"Results: {result.run_dir}/ (manifest.json, metrics.parquet)"]
+        files = ", ".join(["manifest.json", *(f"{t}.parquet" for t in m.get("tables", []))])
+        lines += ["", f"Results: {result.run_dir}/ ({files})"]
     return lines

@@ -123,7 +123,8 @@ class Mechanism:
     def tables(self) -> dict[str, pa.Table]:
         """Extra result tables, each written as ``NAME.parquet`` in the run folder. Default: none.
 
-        Rows are simulated people; names must be unique across the scenario.
+        Names must be unique across the scenario; counts are in simulated people unless the
+        mechanism applies the scenario's ``scale`` itself.
         """
         return {}
 

@@ -1,0 +1,222 @@
+"""Metrics by group: counts add up, grades match the point system, and disparate impact shows."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+
+import numba
+import numpy as np
+import pytest
+
+import scslab
+from conftest import busy_rongcheng
+from scslab.mechanisms.metrics import groups as groups_module
+from scslab.mechanisms.metrics.groups import GROUP_KINDS
+
+PEOPLE, DAYS, EVERY = 20_000, 120, 30
+
+
+def _with_groups(sc, every_days=EVERY):
+    data = sc.resolved()
+    data["mechanisms"]["groups"] = {"every_days": every_days}
+    return scslab.scenario_from_dict(data)
+
+
+def _sources(sc, **changes):
+    sources = sc.mechanisms["data_sources"].model_dump()["sources"]
+    return {k: v | changes for k, v in sources.items()}
+
+
+def _scenario():
+    sc = busy_rongcheng(people=PEOPLE, days=DAYS)
+    # False court records, so that some listed people are innocent.
+    sources = sc.mechanisms["data_sources"].model_dump()["sources"]
+    sources["court"] = sources["court"] | {"false_rate": 2e-5}
+    return _with_groups(sc.with_mechanism("data_sources", sources=sources))
+
+
+@pytest.fixture(scope="module")
+def base():
+    return scslab.run(_scenario())
+
+
+def _by(rows, *keys):
+    out = defaultdict(list)
+    for r in rows:
+        out[tuple(r[k] for k in keys)].append(r)
+    return out
+
+
+def test_passes_run_every_period_and_on_the_last_day(base):
+    days = sorted(set(base.tables["groups"]["day"].to_pylist()))
+    assert days == [0, 30, 60, 90, DAYS - 1]
+
+
+def test_group_counts_sum_to_the_population_for_every_kind(base):
+    rows = base.tables["groups"].to_pylist()
+    cells = _by(rows, "day", "group_kind", "system")
+    assert {k[1] for k in cells} == set(GROUP_KINDS)
+    for (_, kind, _), part in cells.items():
+        assert [r["group"] for r in part] == list(GROUP_KINDS[kind])
+        assert sum(r["people"] for r in part) == PEOPLE
+
+
+def test_listed_counts_per_group_sum_to_the_list_size(base):
+    m = base.metrics
+    rows = [r for r in base.tables["groups"].to_pylist() if r["system"] == "court_list"]
+    final_innocents = 0
+    for (day, _), part in _by(rows, "day", "group_kind").items():
+        assert sum(r["listed"] for r in part) == m["court_list_size"][day].as_py()
+        innocents = sum(r["innocents_listed"] for r in part)
+        assert innocents == m["court_list_innocents_listed"][day].as_py()
+        assert all(r["mean_score"] is None for r in part)
+        final_innocents = innocents if day == DAYS - 1 else final_innocents
+    assert m["court_list_size"][DAYS - 1].as_py() > 100
+    assert final_innocents > 0
+
+
+def test_grade_counts_and_means_match_the_point_system(base):
+    m = base.metrics
+    scored = [r for r in base.tables["groups"].to_pylist() if r["system"] == "rongcheng_points"]
+    for (day, _), part in _by(scored, "day", "group_kind").items():
+        assert [r["scored"] for r in part] == [r["people"] for r in part]  # everyone is scored
+        total = sum(r["mean_score"] * r["people"] for r in part)
+        assert total / PEOPLE == pytest.approx(m["rongcheng_points_mean"][day].as_py(), abs=1e-9)
+    grades = base.tables["group_grades"].to_pylist()
+    names = base.simulation.get("rongcheng_points").grade_names
+    seen = 0
+    for (day, _, grade), part in _by(grades, "day", "group_kind", "grade").items():
+        assert sum(r["count"] for r in part) == m[f"rongcheng_points_grade_{grade}"][day].as_py()
+        assert part[0]["grade_rank"] == names.index(grade)
+        seen += 1
+    assert seen == 5 * len(GROUP_KINDS) * len(names)
+    assert m["rongcheng_points_grade_B"][DAYS - 1].as_py() > 0  # some people left the base grade
+
+
+def test_metrics_carry_the_latest_pass_forward(base):
+    m = base.metrics
+    col = "court_list_listing_ratio_rural_urban"
+    ratio = m[col].to_pylist()
+    assert math.isnan(ratio[0])  # nobody is listed yet: a zero denominator gives NaN
+    assert ratio[30:60] == [ratio[30]] * 30 and ratio[90:119] == [ratio[90]] * 29
+    rows = [r for r in base.tables["groups"].to_pylist() if r["system"] == "court_list"]
+    area = {r["group"]: r for r in rows if r["day"] == DAYS - 1 and r["group_kind"] == "area"}
+    expected = (area["rural"]["listed"] / area["rural"]["people"]) / (
+        area["urban"]["listed"] / area["urban"]["people"]
+    )
+    assert ratio[-1] == pytest.approx(expected)
+    assert m["court_list_listing_ratio_q1_q5"][DAYS - 1].as_py() > 1  # debts fall on the poor
+    assert not math.isnan(m["rongcheng_points_mean_gap_rural_urban"][0].as_py())
+
+
+def test_same_seed_gives_identical_tables_for_any_thread_count_and_block(base, monkeypatch):
+    monkeypatch.setattr(groups_module, "BLOCK", 1024)  # 20 blocks in 2 chunks instead of 1
+    threads = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        again = scslab.run(_scenario())
+    finally:
+        numba.set_num_threads(threads)
+    assert again.tables["groups"].equals(base.tables["groups"])
+    assert again.tables["group_grades"].equals(base.tables["group_grades"])
+
+
+@pytest.mark.parametrize(("blind", "seen"), [("urban", "rural"), ("rural", "urban")])
+def test_coverage_in_one_area_only_lists_people_of_that_area(blind, seen):
+    sc = busy_rongcheng(people=10_000, days=90).with_mechanism("informants", enabled=False)
+    col = "court_list_listing_ratio_rural_urban"
+
+    def run(blind_coverage):
+        cover = {f"coverage_{blind}": blind_coverage, f"coverage_{seen}": 1.0}
+        sources = _sources(sc, false_rate=0.0, **cover)
+        r = scslab.run(_with_groups(sc.with_mechanism("data_sources", sources=sources)))
+        rows = r.tables["groups"].to_pylist()
+        area = {
+            (x["day"], x["group"]): x["listed"]
+            for x in rows
+            if x["system"] == "court_list" and x["group_kind"] == "area"
+        }
+        return area, r.metrics[col][-1].as_py()
+
+    # No data source sees the blind area (and none makes false records): nobody there is listed.
+    area, ratio = run(0.0)
+    assert all(n == 0 for (_, group), n in area.items() if group == blind)
+    assert area[(89, seen)] > 20
+    if blind == "urban":
+        assert math.isnan(ratio)  # the urban listing rate is 0: NaN, not a crash
+    else:
+        assert ratio == 0.0
+    # Sources that see the blind area a little: its listing rate is lower, in both directions.
+    area, ratio = run(0.05)
+    assert area[(89, blind)] > 0
+    assert ratio > 1 if blind == "urban" else ratio < 1
+
+
+def test_counts_are_in_real_population_units_and_ratios_do_not_scale():
+    sc = _with_groups(busy_rongcheng(people=5_000, days=40), every_days=20)
+    one = scslab.run(sc)
+    five = scslab.run(sc.with_overrides(scale=5))
+    a, b = one.tables["groups"], five.tables["groups"]
+    for col in ("people", "scored", "listed", "innocents_listed"):
+        assert [x * 5 if x is not None else None for x in a[col].to_pylist()] == b[col].to_pylist()
+    assert [5 * x for x in one.tables["group_grades"]["count"].to_pylist()] == five.tables[
+        "group_grades"
+    ]["count"].to_pylist()
+    col = "court_list_listing_ratio_rural_urban"
+    a, b = one.metrics[col].to_numpy(), five.metrics[col].to_numpy()
+    assert np.array_equal(a, b, equal_nan=True) and not np.isnan(a[-1])
+
+
+def test_any_scoring_system_and_list_through_the_generic_path(reference):
+    # The reference model: a recovering score (read through ``scores``) and a threshold list.
+    r = scslab.run(_with_groups(reference.with_overrides(days=120), every_days=50))
+    m, rows = r.metrics, r.tables["groups"].to_pylist()
+    assert r.tables["group_grades"].num_rows == 0  # a plain score has no grades
+    by = _by(rows, "day", "group_kind", "system")
+    assert {d for d, _, _ in by} == {0, 50, 100, 119}
+    for (day, _, system), part in by.items():
+        if system == "recovering_score":
+            total = sum(x["mean_score"] * x["people"] for x in part) / reference.meta.people
+            assert total == pytest.approx(m["recovering_score_mean"][day].as_py(), abs=1e-9)
+        else:
+            assert sum(x["listed"] for x in part) == m["threshold_list_size"][day].as_py()
+    assert m["threshold_list_size"][119].as_py() > 0
+
+
+def test_fast_point_system_reader_equals_the_generic_scores(monkeypatch):
+    sc = busy_rongcheng(people=8_000, days=40)
+    sc = sc.with_mechanism("recovering_score", points={"traffic_offence": -50})
+    sc = sc.with_mechanism("financial_score").with_mechanism("honest_shanghai")  # opt-in
+    sim = scslab.run(_with_groups(sc)).simulation
+    g = sim.get("groups")
+    names = [type(m).__name__ for m in g.scorers]
+    assert names == ["Rongcheng", "RecoveringScore", "FinancialOnly", "HonestShanghai"]
+    fast = g.count(39)
+    monkeypatch.setattr(groups_module, "FAST_PATHS", False)
+    slow = g.count(39)
+    for part in ("people", "scored", "sums", "grades", "listed"):
+        for kind in GROUP_KINDS:
+            assert np.array_equal(fast[part][kind], slow[part][kind]), (part, kind)
+    assert fast["grades"]["area"][0].sum() == 8_000  # Rongcheng: grade x (urban, rural)
+    assert fast["sums"]["area"][1].sum() < 1000 * 8_000  # the recovering score moved
+    assert 0 < fast["scored"]["area"][3].sum() < 8_000  # few opted in to Honest Shanghai
+
+
+def test_opt_in_systems_count_and_average_only_the_people_they_score():
+    sc = scslab.load_scenario("honest_shanghai_2016").with_overrides(people=20_000, days=60)
+    sc = sc.with_mechanism("sesame_credit", adoption_days=30)  # a commercial score beside it
+    r = scslab.run(_with_groups(sc))
+    m, rows = r.metrics, r.tables["groups"].to_pylist()
+    users = {"honest_shanghai": "honest_shanghai_enrolled", "sesame_credit": "sesame_credit_users"}
+    for (day, _, system), part in _by(rows, "day", "group_kind", "system").items():
+        if system not in users:
+            continue
+        scored = sum(x["scored"] for x in part)
+        assert scored == m[users[system]][day].as_py() > 0
+        assert scored < sum(x["people"] for x in part)  # not everyone opted in
+        mean = sum(x["mean_score"] * x["scored"] for x in part if x["scored"]) / scored
+        assert mean == pytest.approx(m[f"{system}_mean"][day].as_py(), abs=1e-9)
+    grades = r.tables["group_grades"].to_pylist()
+    for (day, _, grade), part in _by(grades, "day", "group_kind", "grade").items():
+        assert sum(x["count"] for x in part) == m[f"honest_shanghai_grade_{grade}"][day].as_py()
