@@ -90,8 +90,26 @@ def _harness(module: str, people: int, days: int, seed: int = 1, timeout: int = 
 
 
 def _preset(preset: str, people: int, days: int) -> dict:
-    """Run a preset through the public CLI and read its manifest."""
+    """Run a preset through the public CLI and read its manifest.
+
+    A small warm-up run first compiles the kernels, so that compilation is not timed.
+    """
     with tempfile.TemporaryDirectory() as tmp:
+        warm = [
+            sys.executable,
+            "-m",
+            "scslab.cli",
+            "run",
+            preset,
+            "--people",
+            "2000",
+            "--days",
+            "5",
+            "--quiet",
+            "--out",
+            str(Path(tmp) / "warm-up"),
+        ]
+        subprocess.run(warm, cwd=ROOT, check=True, capture_output=True)
         out = Path(tmp) / "run"
         cmd = [
             sys.executable,
@@ -125,40 +143,44 @@ def _preset(preset: str, people: int, days: int) -> dict:
     }
 
 
-def measure(quick: bool, china: bool, mesa_days_at_1m: int) -> dict:
-    """Run every section and return the raw results."""
-    results: dict = {"machine": _machine(), "argv": sys.argv[1:]}
-    sizes = [10_000, 100_000] if quick else [100_000, 1_000_000]
+SECTIONS = ("agreement", "peers", "scaling", "presets")
 
-    print("agreement (scslab vs Mesa vs Starsim)", flush=True)
-    from benchmarks.agreement import check
 
-    results["agreement"] = check(
-        3_000 if quick else 30_000, 100 if quick else DAYS, 3 if quick else 5
-    )
-    print("  ok" if results["agreement"]["ok"] else "  DISAGREE", flush=True)
+def measure(
+    quick: bool, china: bool, mesa_days_at_1m: int, sections: tuple[str, ...], results: dict
+) -> dict:
+    """Run the chosen sections, updating ``results`` (the earlier raw results) in place."""
+    results["machine"] = _machine()
+    if "agreement" in sections:
+        print("agreement (scslab vs Mesa vs Starsim)", flush=True)
+        from benchmarks.agreement import check
 
-    print("peers side by side", flush=True)
-    peers = []
-    for n in sizes:
-        mesa_days = DAYS if n <= 100_000 else mesa_days_at_1m
-        for module, days in (
-            ("benchmarks.scslab_reference", DAYS),
-            ("benchmarks.peers.starsim_reference", DAYS),
-            ("benchmarks.peers.mesa_reference", mesa_days),
-            ("benchmarks.scslab_reference", DAYS),
-        ):
-            peers.append(_harness(module, n, days))
-    results["peers"] = peers
-
-    print("scaling", flush=True)
-    scale_sizes = [100_000, 1_000_000] if quick else [100_000, 1_000_000, 10_000_000, 100_000_000]
-    if china:
-        scale_sizes.append(CHINA)
-    results["scaling"] = [_harness("benchmarks.scslab_reference", n, DAYS) for n in scale_sizes]
-
-    print("presets", flush=True)
-    results["presets"] = [_preset("rongcheng", 100_000 if quick else 1_000_000, DAYS)]
+        results["agreement"] = check(
+            3_000 if quick else 30_000, 100 if quick else DAYS, 3 if quick else 5
+        )
+        print("  ok" if results["agreement"]["ok"] else "  DISAGREE", flush=True)
+    if "peers" in sections:
+        print("peers side by side", flush=True)
+        peers = []
+        for n in [10_000, 100_000] if quick else [100_000, 1_000_000]:
+            mesa_days = DAYS if n <= 100_000 else mesa_days_at_1m
+            for module, days in (
+                ("benchmarks.scslab_reference", DAYS),
+                ("benchmarks.peers.starsim_reference", DAYS),
+                ("benchmarks.peers.mesa_reference", mesa_days),
+                ("benchmarks.scslab_reference", DAYS),
+            ):
+                peers.append(_harness(module, n, days))
+        results["peers"] = peers
+    if "scaling" in sections:
+        print("scaling", flush=True)
+        sizes = [100_000, 1_000_000] if quick else [100_000, 1_000_000, 10_000_000, 100_000_000]
+        if china:
+            sizes.append(CHINA)
+        results["scaling"] = [_harness("benchmarks.scslab_reference", n, DAYS) for n in sizes]
+    if "presets" in sections:
+        print("presets", flush=True)
+        results["presets"] = [_preset("rongcheng", 100_000 if quick else 1_000_000, DAYS)]
     return results
 
 
@@ -207,6 +229,11 @@ def write_report(results: dict) -> None:
         "The model is the reference model of `benchmarks/README.md` (preset `reference`), "
         "implemented in scslab, Mesa 3 and Starsim 3.",
         "",
+        *(
+            [f"Re-measured later, same machine: {'; '.join(results['remeasured'])}.", ""]
+            if results.get("remeasured")
+            else []
+        ),
         "## Agreement",
         "",
     ]
@@ -315,12 +342,31 @@ def main() -> None:
     parser.add_argument(
         "--report-only", action="store_true", help="rewrite RESULTS.md from benchmarks/results.json"
     )
+    parser.add_argument(
+        "--sections",
+        default=",".join(SECTIONS),
+        help="comma-separated sections to measure; the others keep their values from "
+        f"results.json ({', '.join(SECTIONS)})",
+    )
     args = parser.parse_args()
     raw = HERE / "results.json"
-    if args.report_only:
-        results = json.loads(raw.read_text())
-    else:
-        results = measure(args.quick, args.china, args.mesa_days_at_1m)
+    sections = tuple(s for s in args.sections.split(",") if s)
+    unknown = [s for s in sections if s not in SECTIONS]
+    if unknown:
+        parser.error(f"unknown section {unknown[0]!r}; allowed: {', '.join(SECTIONS)}")
+    results = json.loads(raw.read_text()) if raw.exists() else {}
+    if not args.report_only:
+        if set(sections) != set(SECTIONS) and not results:
+            parser.error("measuring only some sections needs an earlier results.json")
+        if set(sections) == set(SECTIONS):
+            results["argv"] = sys.argv[1:]
+            results.pop("remeasured", None)
+        else:
+            results.setdefault("remeasured", []).append(
+                f"{','.join(sections)} on {dt.date.today().isoformat()} "
+                f"(python -m benchmarks --sections {','.join(sections)})"
+            )
+        results = measure(args.quick, args.china, args.mesa_days_at_1m, sections, results)
         raw.write_text(json.dumps(results, indent=1) + "\n")
     write_report(results)
     print(f"wrote {HERE / 'RESULTS.md'}", flush=True)
