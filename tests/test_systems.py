@@ -223,3 +223,35 @@ def test_a_delayed_source_records_the_same_acts_later():
     cam_a, cam_b = a["records_by_camera"].to_pylist(), b["records_by_camera"].to_pylist()
     assert sum(cam_b[:10]) == 0 < sum(cam_a[:10])
     assert cam_b[10:] == cam_a[:-10]  # the same records, ten days later
+
+
+def test_suining_grade_d_fails_vetting_only_when_scores_fall_that_low():
+    sc = busy_rongcheng(people=20_000, days=90)
+    data = sc.resolved()
+    data["mechanisms"]["suining_points"] = {"points": {"traffic_offence": -500}}
+    data["mechanisms"]["score_sanctions"] = {
+        "sectors": {"political_vetting": {"attempt_rate": 0.05, "below": 600}}
+    }
+    sim = Simulation(scslab.scenario_from_dict(data))
+    refused = 0
+    for _ in range(sim.days):
+        sim.step()
+        ids = sim.get("score_sanctions").refused_ids
+        assert (sim.get("suining_points").scores(ids, sim.day) < 600).all()
+        refused += ids.size
+    assert refused > 0
+    data["mechanisms"]["suining_points"] = {"points": {"traffic_offence": -5}}
+    m = scslab.run(scslab.scenario_from_dict(data)).metrics
+    assert m["score_sanctions_political_vetting_refused"][-1].as_py() == 0
+
+
+def test_sanctions_on_innocents_are_counted():
+    sc = busy_rongcheng(people=20_000, days=120)
+    sources = sc.mechanisms["data_sources"].model_dump()["sources"]
+    noisy = {k: v | {"false_rate": 2e-4} if k == "court" else v for k, v in sources.items()}
+    m = scslab.run(sc.with_mechanism("data_sources", sources=noisy)).metrics
+    assert m["flight_purchases_blocked_innocent"][-1].as_py() > 0
+    assert (
+        m["flight_purchases_blocked_innocent"][-1].as_py()
+        < m["flight_purchases_blocked"][-1].as_py()
+    )

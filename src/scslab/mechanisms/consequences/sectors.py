@@ -104,6 +104,7 @@ class SectorSanctions(Consequences):
         self.rules = self.sectors()
         self.blocked = {name: 0 for name in self.rules}
         self.blocked_family = {name: 0 for name in self.rules}
+        self.blocked_innocent = {name: 0 for name in self.rules}
         self.blocked_ids = np.empty(0, np.int64)
         self.newly_income_lost = np.empty(0, np.int64)
 
@@ -122,6 +123,8 @@ class SectorSanctions(Consequences):
                 ids, how = ids[keep], how[keep]
             self.blocked[name] += ids.size
             self.blocked_family[name] += int(np.count_nonzero(how == 2))
+            # listed on a false record: sanctioned with no true offence
+            self.blocked_innocent[name] += int(np.count_nonzero(self.list.false_flag.get(ids)))
             parts.append(ids)
             if rule.income_loss:
                 lost.append(ids)
@@ -135,6 +138,7 @@ class SectorSanctions(Consequences):
 
     def metrics(self, day: int) -> dict[str, float | int]:
         out: dict[str, float | int] = {f"{n}_blocked": c for n, c in self.blocked.items()}
+        out |= {f"{n}_blocked_innocent": c for n, c in self.blocked_innocent.items()}
         out |= {
             f"{n}_blocked_family": c
             for n, c in self.blocked_family.items()
