@@ -89,42 +89,33 @@ def _harness(module: str, people: int, days: int, seed: int = 1, timeout: int = 
     return out
 
 
+def _scslab_run(preset: str, people: int, days: int, out: Path) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "scslab.cli",
+        "run",
+        preset,
+        "--people",
+        str(people),
+        "--days",
+        str(days),
+        "--quiet",
+        "--out",
+        str(out),
+    ]
+
+
 def _preset(preset: str, people: int, days: int) -> dict:
     """Run a preset through the public CLI and read its manifest.
 
     A small warm-up run first compiles the kernels, so that compilation is not timed.
     """
     with tempfile.TemporaryDirectory() as tmp:
-        warm = [
-            sys.executable,
-            "-m",
-            "scslab.cli",
-            "run",
-            preset,
-            "--people",
-            "2000",
-            "--days",
-            "5",
-            "--quiet",
-            "--out",
-            str(Path(tmp) / "warm-up"),
-        ]
+        warm = _scslab_run(preset, 2000, 5, Path(tmp) / "warm-up")
         subprocess.run(warm, cwd=ROOT, check=True, capture_output=True)
         out = Path(tmp) / "run"
-        cmd = [
-            sys.executable,
-            "-m",
-            "scslab.cli",
-            "run",
-            preset,
-            "--people",
-            str(people),
-            "--days",
-            str(days),
-            "--quiet",
-            "--out",
-            str(out),
-        ]
+        cmd = _scslab_run(preset, people, days, out)
         print("  $ scslab", " ".join(cmd[3:]), flush=True)
         t0 = dt.datetime.now()
         subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True)

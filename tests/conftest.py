@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 import scslab
@@ -31,3 +37,29 @@ def busy() -> Scenario:
 @pytest.fixture
 def reference() -> Scenario:
     return scslab.load_scenario("reference").with_overrides(people=15_000, days=200, seed=3)
+
+
+_THREAD_SCRIPT = """
+import sys, numba
+sys.path.insert(0, {tests!r})
+import scslab
+from {module} import {factory}
+assert numba.get_num_threads() == {threads}
+scslab.run({factory}({args}), out={out!r})
+"""
+
+
+def metrics_digests_by_threads(tmp_path, module: str, factory: str, args: str) -> list[str]:
+    """Run ``module.factory(args)`` with 1 and 2 numba threads in fresh processes; return the
+    SHA-256 of each ``metrics.parquet``."""
+    tests = str(Path(__file__).parent)
+    digests = []
+    for threads in (1, 2):
+        out = tmp_path / f"t{threads}"
+        env = dict(os.environ, NUMBA_NUM_THREADS=str(threads))
+        script = _THREAD_SCRIPT.format(
+            tests=tests, module=module, factory=factory, args=args, threads=threads, out=str(out)
+        )
+        subprocess.run([sys.executable, "-c", script], env=env, check=True)
+        digests.append(hashlib.sha256((out / "metrics.parquet").read_bytes()).hexdigest())
+    return digests

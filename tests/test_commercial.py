@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 import scslab
+from conftest import metrics_digests_by_threads
 from scslab.catalogue import Act, Source
 from scslab.engine.simulation import Simulation
 from scslab.population.attributes import community_tie, trait
 from scslab.population.geography import region_of
+from scslab.scenario import Scenario
 
 SCORES = ("sesame_credit", "tencent_credit")
 
@@ -226,26 +222,16 @@ def test_same_seed_same_metrics_and_another_seed_differs():
     assert not c.equals(a)
 
 
-_THREAD_SCRIPT = """
-import sys, numba
-sys.path.insert(0, {tests!r})
-from test_commercial import _pilots
-import scslab
-assert numba.get_num_threads() == {threads}
-sc = _pilots(people=20_000, days=65).with_mechanism("sesame_credit", relationships_weight=30)
-scslab.run(sc, out={out!r})
-"""
+def _pilots_with_ties(people: int, days: int) -> Scenario:
+    return _pilots(people=people, days=days).with_mechanism(
+        "sesame_credit", relationships_weight=30
+    )
 
 
 def test_one_and_two_threads_give_bit_identical_scores(tmp_path):
-    tests = str(Path(__file__).parent)
-    digests = []
-    for threads in (1, 2):
-        out = tmp_path / f"t{threads}"
-        env = dict(os.environ, NUMBA_NUM_THREADS=str(threads))
-        script = _THREAD_SCRIPT.format(tests=tests, threads=threads, out=str(out))
-        subprocess.run([sys.executable, "-c", script], env=env, check=True)
-        digests.append(hashlib.sha256((out / "metrics.parquet").read_bytes()).hexdigest())
+    digests = metrics_digests_by_threads(
+        tmp_path, "test_commercial", "_pilots_with_ties", "people=20_000, days=65"
+    )
     assert digests[0] == digests[1]
 
 

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
 
 import scslab
-from conftest import busy_rongcheng
+from conftest import busy_rongcheng, metrics_digests_by_threads
 from scslab.engine.simulation import Simulation
 
 
@@ -36,25 +32,10 @@ def test_same_seed_gives_bit_identical_metrics_parquet(tmp_path):
     assert not c.equals(pq.read_table(tmp_path / "a" / "metrics.parquet"))
 
 
-_THREAD_SCRIPT = """
-import sys, numba
-sys.path.insert(0, {tests!r})
-from conftest import busy_rongcheng
-import scslab
-assert numba.get_num_threads() == {threads}
-scslab.run(busy_rongcheng(people=70_000, days=40), out={out!r})
-"""
-
-
 def test_one_and_two_threads_give_bit_identical_results(tmp_path):
-    tests = str(Path(__file__).parent)
-    digests = []
-    for threads in (1, 2):
-        out = tmp_path / f"t{threads}"
-        env = dict(os.environ, NUMBA_NUM_THREADS=str(threads))
-        script = _THREAD_SCRIPT.format(tests=tests, threads=threads, out=str(out))
-        subprocess.run([sys.executable, "-c", script], env=env, check=True)
-        digests.append(hashlib.sha256((out / "metrics.parquet").read_bytes()).hexdigest())
+    digests = metrics_digests_by_threads(
+        tmp_path, "conftest", "busy_rongcheng", "people=70_000, days=40"
+    )
     assert digests[0] == digests[1]
 
 
