@@ -119,3 +119,34 @@ def test_ledger_counts_records_by_source():
     by_source = sum(_total(m, f"records_by_{s.name.lower()}") for s in Source)
     assert total == by_source > 0
     assert Act.OFFENCE == 0  # codes are stable: they are stored in event logs
+
+
+def test_local_groups_are_runs_of_neighbouring_ids():
+    from scslab.population import Population, PopulationParams
+    from scslab.population.attributes import (
+        GROUP_SIZES,
+        NEIGHBOURHOOD,
+        WORK,
+        local_group,
+        local_group_member,
+    )
+
+    pop = Population(10_000, 3, PopulationParams())
+    key = pop.keys.groups
+    for kind in (WORK, NEIGHBOURHOOD):
+        groups = np.array([local_group(key, p, kind) for p in range(10_000)])
+        assert np.all(np.diff(groups) >= 0)  # contiguous runs
+        sizes = np.bincount(groups - groups.min())
+        assert sizes[1:-1].min() == sizes[1:-1].max() == GROUP_SIZES[kind]
+        g = groups[5_000]
+        members = [local_group_member(key, g, kind, k, 10_000) for k in range(GROUP_SIZES[kind])]
+        assert 5_000 in members
+        assert all(local_group(key, m, kind) == g for m in members)
+
+
+def test_neighbourhood_watchers_add_reports():
+    sc = busy_rongcheng(people=10_000, days=40)
+    none = scslab.run(sc).metrics
+    watched = scslab.run(sc.with_mechanism("informants", neighbourhood_watchers=20)).metrics
+    assert _total(watched, "informant_reports") > 1.5 * _total(none, "informant_reports")
+    assert _total(watched, "acts") == _total(none, "acts")

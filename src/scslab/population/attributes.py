@@ -45,6 +45,7 @@ class AttributeKeys(NamedTuple):
     opportunism: np.uint64
     online: np.uint64
     ties: np.uint64
+    groups: np.uint64
 
     @classmethod
     def from_seed(cls, seed: int) -> AttributeKeys:
@@ -136,3 +137,35 @@ def community_tie(key, pid: int, k: int, lo: int, hi: int, locality: int) -> int
     if below(key, 0, pid, 2 * k + 1, 2) == 0:
         dist = -dist
     return lo + (pid - lo + dist) % span
+
+
+WORK, SCHOOL, NEIGHBOURHOOD = 0, 1, 2
+GROUP_KINDS = ("work", "school", "neighbourhood")
+GROUP_SIZES = (40, 30, 250)
+"""People per local group: a workplace team (40), a school class (30), a neighbourhood residents'
+committee's block (250). All assumptions; the committees themselves serve thousands.
+"""
+
+
+@njit(inline="always", cache=True)
+def _group_shift(key, kind: int, size: int) -> int:
+    return below(key, 0, kind, 0, size)
+
+
+@njit(inline="always", cache=True)
+def local_group(key, pid: int, kind: int) -> int:
+    """The local group of ``pid`` of a kind (work, school, neighbourhood).
+
+    Groups are runs of consecutive ids cut at a per-kind offset, so members are neighbours in id
+    (and region) and nothing is stored.
+    """
+    size = GROUP_SIZES[kind]
+    return (pid + _group_shift(key, kind, size)) // size
+
+
+@njit(inline="always", cache=True)
+def local_group_member(key, group: int, kind: int, k: int, n: int) -> int:
+    """The ``k``-th member (0-based) of a local group, or -1 past the group or the population."""
+    size = GROUP_SIZES[kind]
+    pid = group * size - _group_shift(key, kind, size) + k
+    return pid if 0 <= pid < n and k < size else -1

@@ -1,7 +1,8 @@
-"""Rewarded reporting by "the masses": ties report acts that no data source recorded.
+"""Rewarded reporting by "the masses": ties and neighbours report acts no data source recorded.
 
 For each act of a reportable kind that no source recorded today, each of the offender's community
-ties (generated, never stored) reports it independently with a probability modulated by the tie's
+ties (generated, never stored), and optionally members of the offender's neighbourhood group (the
+residents' committee), reports it independently with a probability modulated by the reporter's
 opportunism; one report records it (source ``informant``). The 2014 planning outline calls for
 "rewarded reporting systems for acts of breach of trust" (seed article).
 """
@@ -16,12 +17,23 @@ from pydantic import Field
 
 from scslab.catalogue import Act, ActName, Source, act_by_name
 from scslab.engine.mechanism import MechanismParams, Reporting
-from scslab.kernels.rng import uniform
-from scslab.population.attributes import community_tie, trait
+from scslab.kernels.rng import below, uniform
+from scslab.population.attributes import (
+    GROUP_SIZES,
+    NEIGHBOURHOOD,
+    community_tie,
+    local_group,
+    local_group_member,
+    trait,
+)
 from scslab.population.geography import region_of
 
 if TYPE_CHECKING:
     from scslab.engine.simulation import Simulation
+
+
+WATCH = 1 << 20
+"""Draw indices of neighbourhood watchers start here, apart from the ties' indices."""
 
 
 class InformantsParams(MechanismParams):
@@ -44,10 +56,32 @@ class InformantsParams(MechanismParams):
         le=1.0,
         description="Effect of the tie's opportunism on reporting (assumption).",
     )
+    neighbourhood_watchers: int = Field(
+        default=0,
+        ge=0,
+        le=64,
+        description="Members of the offender's neighbourhood group (residents' committee block) "
+        "who may also report, each with the same chance as a tie (0: none).",
+    )
 
 
 @njit(parallel=True, cache=True)
-def _reported(key, tie_key, opp_key, day, pids, acts, bounds, ties, locality, p, weight):
+def _reported(
+    key,
+    tie_key,
+    opp_key,
+    group_key,
+    day,
+    pids,
+    acts,
+    bounds,
+    ties,
+    locality,
+    p,
+    weight,
+    watchers,
+    n,
+):
     out = np.zeros(pids.size, np.bool_)
     for i in prange(pids.size):
         pid = pids[i]
@@ -61,6 +95,22 @@ def _reported(key, tie_key, opp_key, day, pids, acts, bounds, ties, locality, p,
                 tie = community_tie(tie_key, pid, k, lo, hi, locality)
                 q = p * (1.0 + weight * (2.0 * trait(opp_key, tie) - 1.0))
             if uniform(key, day, pid, acts[i] * 64 + k) < q:
+                out[i] = True
+                break
+        if out[i] or watchers == 0:
+            continue
+        group = local_group(group_key, pid, NEIGHBOURHOOD)
+        size = GROUP_SIZES[NEIGHBOURHOOD]
+        for k in range(watchers):
+            member = local_group_member(
+                group_key, group, NEIGHBOURHOOD, below(key, day, pid, WATCH + k, size), n
+            )
+            if member < 0 or member == pid:
+                continue
+            q = p
+            if weight != 0.0:
+                q = p * (1.0 + weight * (2.0 * trait(opp_key, member) - 1.0))
+            if uniform(key, day, pid, WATCH + 64 * (acts[i] + 1) + k) < q:
                 out[i] = True
                 break
     return out
@@ -89,6 +139,7 @@ class Informants(Reporting):
             self.report_key,
             pop.keys.ties,
             pop.keys.opportunism,
+            pop.keys.groups,
             day,
             pids,
             kinds,
@@ -97,6 +148,8 @@ class Informants(Reporting):
             pop.params.tie_locality,
             self.params.report_prob,
             self.params.opportunism_weight,
+            self.params.neighbourhood_watchers,
+            pop.n,
         )
         acts["recorded"][open_[hit]] = True
         sim.board.post_records(
