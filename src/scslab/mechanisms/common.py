@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from scslab.kernels.rng import uniform
 from scslab.kernels.sampling import bernoulli_ids
 from scslab.population import Population
-from scslab.population.attributes import trait
+from scslab.population.attributes import trait_factor
 
 TraitName = Literal["compliance", "dissent", "boldness", "opportunism", "online"]
 
@@ -42,8 +42,7 @@ def _modulated_keep(thin_key, trait_key, day, ids, weight):
     keep = np.empty(ids.size, np.bool_)
     top = 1.0 + abs(weight)
     for i in prange(ids.size):
-        t = trait(trait_key, ids[i])
-        m = 1.0 + weight * (2.0 * t - 1.0)
+        m = trait_factor(trait_key, ids[i], weight)
         keep[i] = uniform(thin_key, day, ids[i], 0) * top < m
     return keep
 

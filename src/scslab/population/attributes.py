@@ -121,6 +121,16 @@ def trait(key, pid: int) -> float:
 
 
 @njit(inline="always", cache=True)
+def trait_factor(key, pid: int, weight: float) -> float:
+    """``1 + weight * (2 * trait - 1)``: how a trait scales a rate, mean 1 over the population.
+
+    ``weight`` in [-1, 1]; +1 doubles the rate at the top of the trait and removes it at the
+    bottom, -1 the reverse.
+    """
+    return 1.0 + weight * (2.0 * trait(key, pid) - 1.0)
+
+
+@njit(inline="always", cache=True)
 def community_tie(key, pid: int, k: int, lo: int, hi: int, locality: int) -> int:
     """The ``k``-th community tie of ``pid``.
 

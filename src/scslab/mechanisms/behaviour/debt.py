@@ -32,7 +32,7 @@ from scslab.engine.mechanism import Behaviour, MechanismParams
 from scslab.kernels.rng import geometric_days, uniform
 from scslab.kernels.sampling import bernoulli_ids, uniforms
 from scslab.mechanisms.consequences.sectors import INCOME_LOST
-from scslab.population.attributes import age, income_class, trait
+from scslab.population.attributes import age, income_class, trait_factor
 from scslab.population.geography import region_of
 
 if TYPE_CHECKING:
@@ -143,7 +143,7 @@ def _arrears_keep(
             continue
         urban = region_of(bounds, pid) % 2 == 0
         m = income_effect[income_class(income_key, pid, urban)]
-        m *= 1.0 + compliance_weight * (2.0 * trait(compliance_key, pid) - 1.0)
+        m *= trait_factor(compliance_key, pid, compliance_weight)
         keep[i] = uniform(thin_key, day, pid, 0) * top < m
     return keep
 

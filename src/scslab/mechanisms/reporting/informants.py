@@ -24,7 +24,7 @@ from scslab.population.attributes import (
     community_tie,
     local_group,
     local_group_member,
-    trait,
+    trait_factor,
 )
 from scslab.population.geography import region_of
 
@@ -93,7 +93,7 @@ def _reported(
             q = p
             if weight != 0.0:  # who the tie is matters only through their opportunism
                 tie = community_tie(tie_key, pid, k, lo, hi, locality)
-                q = p * (1.0 + weight * (2.0 * trait(opp_key, tie) - 1.0))
+                q = p * trait_factor(opp_key, tie, weight)
             if uniform(key, day, pid, acts[i] * 64 + k) < q:
                 out[i] = True
                 break
@@ -109,7 +109,7 @@ def _reported(
                 continue
             q = p
             if weight != 0.0:
-                q = p * (1.0 + weight * (2.0 * trait(opp_key, member) - 1.0))
+                q = p * trait_factor(opp_key, member, weight)
             if uniform(key, day, pid, WATCH + 64 * (acts[i] + 1) + k) < q:
                 out[i] = True
                 break

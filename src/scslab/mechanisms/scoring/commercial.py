@@ -47,6 +47,7 @@ from scslab.population.attributes import (
     income_class,
     occupation,
     trait,
+    trait_factor,
 )
 from scslab.population.geography import region_of
 
@@ -338,7 +339,7 @@ def _propensity(opt, keys, households, pid, urban):
     f = opt.age_factors[band]
     if urban:
         f *= opt.urban_factor
-    return f * (1.0 + opt.online_weight * (2.0 * trait(keys.online, pid) - 1.0))
+    return f * trait_factor(keys.online, pid, opt.online_weight)
 
 
 @njit(parallel=True, cache=True)
