@@ -121,3 +121,17 @@ def test_presets_schema_and_plan():
     assert plan.returncode == 0
     out = plan.stdout
     assert out.index("everyday_acts") < out.index("data_sources") < out.index("court_list")
+
+
+def test_a_mechanism_naming_the_wrong_kind_gives_one_line_and_no_folder(tmp_path):
+    path = tmp_path / "scenario.toml"
+    path.write_text(GOOD + '\n[mechanisms.travel_bans]\nlist = "rongcheng_points"\n')
+    res = _cli("run", str(path), "--out", str(tmp_path / "run"), "--quiet")
+    assert res.returncode == 2, res.stderr
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in res.stderr
+    assert "mechanisms.travel_bans.list: 'rongcheng_points' is not a lists mechanism" in lines[0]
+    assert not (tmp_path / "run").exists()
+    path.write_text(GOOD + '\n[mechanisms.travel_bans]\nlist = "nope"\n')
+    res = _cli("run", str(path), "--out", str(tmp_path / "run"), "--quiet")
+    assert res.returncode == 2 and "'nope' is not enabled; enabled ones: none" in res.stderr

@@ -28,6 +28,7 @@ import pyarrow as pa
 from scslab import __version__
 from scslab.engine.simulation import Simulation
 from scslab.results import (
+    check_run_dir,
     metrics_table,
     prepare_run_dir,
     write_manifest,
@@ -126,9 +127,11 @@ def run(
     """
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     sc = sc.with_overrides(people=people, days=days, seed=seed, scale=scale)
-    run_dir = prepare_run_dir(Path(out)) if out is not None else None
+    if out is not None:
+        check_run_dir(Path(out))  # fail before the (possibly long) set-up
     started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    sim = Simulation(sc)
+    sim = Simulation(sc)  # a scenario error here leaves no run folder behind
+    run_dir = prepare_run_dir(Path(out)) if out is not None else None
     if run_dir is not None:
         write_manifest(run_dir, _manifest(sim, "incomplete", started, {}))
     try:

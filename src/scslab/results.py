@@ -22,11 +22,17 @@ class RunDirError(ValueError):
     """The output folder cannot be used; the message is one line for the user."""
 
 
-def prepare_run_dir(path: Path) -> Path:
-    """Create an empty run directory; refuse to overwrite one that has files."""
+def check_run_dir(path: Path) -> Path:
+    """Refuse a run directory that already has files (creates nothing)."""
     path = Path(path)
     if path.exists() and (not path.is_dir() or any(path.iterdir())):
         raise RunDirError(f"{path}: already exists and is not empty; choose another --out")
+    return path
+
+
+def prepare_run_dir(path: Path) -> Path:
+    """Create an empty run directory; refuse to overwrite one that has files."""
+    path = check_run_dir(path)
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as err:

@@ -16,7 +16,7 @@ from typing import TypeVar
 from scslab.engine.board import Board
 from scslab.engine.mechanism import FAMILIES, Mechanism, mechanism_class
 from scslab.population import Population
-from scslab.scenario import Scenario
+from scslab.scenario import Scenario, ScenarioError
 
 M = TypeVar("M", bound=Mechanism)
 
@@ -75,17 +75,37 @@ class Simulation:
         self.init_s = time.perf_counter() - t0
         self.run_s = 0.0
 
-    def get(self, name: str) -> Mechanism:
-        """The enabled mechanism called ``name``; the error lists the enabled ones."""
-        try:
-            return self.mechanisms[name]
-        except KeyError:
-            enabled = ", ".join(self.mechanisms) or "none"
-            raise KeyError(f"mechanism {name!r} is not enabled; enabled: {enabled}") from None
+    def find(self, name: str | None, kind: type[M], key: str) -> M | None:
+        """The enabled mechanism ``name`` if there is one, checked to be a ``kind``.
 
-    def first(self, cls: type[M]) -> M | None:
-        """The first enabled mechanism that is an instance of ``cls``, if any."""
-        return next((m for m in self.mechanisms.values() if isinstance(m, cls)), None)
+        ``key`` is the parameter that named it (``"travel_bans.list"``), for the error.
+
+        Raises:
+            ScenarioError: ``name`` is enabled but is not a ``kind`` (one line, allowed names).
+        """
+        m = self.mechanisms.get(name) if name else None
+        if m is None or isinstance(m, kind):
+            return m
+        allowed = [n for n, x in self.mechanisms.items() if isinstance(x, kind)]
+        raise ScenarioError(
+            f"{self.scenario.source}: mechanisms.{key}: {name!r} is not a {kind.family} "
+            f"mechanism; enabled ones: {', '.join(allowed) or 'none'}"
+        )
+
+    def get(self, name: str, kind: type[M] = Mechanism, key: str = "") -> M:  # type: ignore[assignment]
+        """The enabled mechanism ``name``, checked to be a ``kind`` (see ``find``).
+
+        Raises:
+            ScenarioError: no such enabled mechanism, or not a ``kind`` (one line).
+        """
+        m = self.find(name, kind, key or name)
+        if m is None:
+            allowed = [n for n, x in self.mechanisms.items() if isinstance(x, kind)]
+            raise ScenarioError(
+                f"{self.scenario.source}: mechanisms.{key or name}: {name!r} is not enabled; "
+                f"enabled ones: {', '.join(allowed) or 'none'}"
+            )
+        return m
 
     def date_of(self, day: int) -> dt.date:
         """Calendar date of a simulated day."""

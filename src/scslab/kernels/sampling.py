@@ -8,7 +8,8 @@ count, and adding a person at the end of the population changes at most the last
 
 Per-person probabilities below a known maximum are handled by *thinning*: sample candidates at the
 maximum rate here, then keep each with probability ``p_i / p_max`` using a per-person draw
-(``thin_mask``). Bounded buffers record overflow and are retried larger, never silently cut.
+(``scslab.mechanisms.common.sample_modulated`` does both steps). Bounded buffers record overflow
+and are retried larger, never silently cut.
 """
 
 from __future__ import annotations
@@ -94,15 +95,6 @@ def bernoulli_ids(key: np.uint64, day: int, n: int, p: float) -> np.ndarray:
         if not overflow.any():
             return _compact(out, counts, min(capacity, BLOCK))
         capacity *= 2  # deterministic retry: the draws are the same, only the buffer grows
-
-
-@njit(parallel=True, cache=True)
-def thin_mask(key, day, ids, ratio):
-    """Keep candidate ``ids[i]`` with probability ``ratio[i]`` (a per-person draw)."""
-    keep = np.empty(ids.size, np.bool_)
-    for i in prange(ids.size):
-        keep[i] = uniform(key, day, ids[i], 0) < ratio[i]
-    return keep
 
 
 @njit(parallel=True, cache=True)

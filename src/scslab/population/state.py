@@ -61,6 +61,13 @@ class StateRegistry:
         """Allocate one bit per person, sharing bytes with other flags."""
         return self.add_flags(name)[0]
 
+    def shared_flag(self, name: str) -> Flag:
+        """The flag ``name``, allocated by whichever mechanism asks first.
+
+        For a flag that several mechanisms set, such as ``income_lost``.
+        """
+        return self.flags.get(name) or self.add_flag(name)
+
     def add_flags(self, *names: str) -> tuple[Flag, ...]:
         """Allocate up to eight flags guaranteed to share one byte (one ``array`` for all)."""
         if not 1 <= len(names) <= 8:

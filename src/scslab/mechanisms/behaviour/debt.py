@@ -31,7 +31,8 @@ from scslab.engine.calendar import Calendar
 from scslab.engine.mechanism import Behaviour, MechanismParams
 from scslab.kernels.rng import geometric_days, uniform
 from scslab.kernels.sampling import bernoulli_ids, uniforms
-from scslab.mechanisms.consequences.sectors import INCOME_LOST
+from scslab.mechanisms.consequences.sectors import INCOME_LOST, SectorSanctions
+from scslab.mechanisms.lists.base import ListBase
 from scslab.population.attributes import age, income_class, trait_factor
 from scslab.population.geography import region_of
 
@@ -101,7 +102,8 @@ class DebtParams(MechanismParams):
     )
     sanctions: str | None = Field(
         default="joint_punishment",
-        description='The sanctions mechanism whose lost incomes slow repayment ("": none).',
+        description="The sanctions mechanism whose lost incomes slow repayment (empty or not "
+        "enabled: no effect).",
     )
     income_loss_repay_factor: float = Field(
         default=0.5,
@@ -112,7 +114,8 @@ class DebtParams(MechanismParams):
     )
     listing_list: str | None = Field(
         default="court_list",
-        description='The list whose membership raises the repayment hazard ("": none).',
+        description="The list whose membership raises the repayment hazard (empty or not "
+        "enabled: no effect).",
     )
 
 
@@ -222,13 +225,11 @@ class Debt(Behaviour):
         self.calendar = Calendar(sim.days)
         self.income_effect = np.asarray(p.income_effect, np.float64)
         self.top = float(self.income_effect.max() * (1.0 + abs(p.compliance_weight)))
-        self.listed = None
-        if p.listing_list is not None:
-            lst = sim.mechanisms.get(p.listing_list)
-            self.listed = getattr(lst, "flag", None)
+        self.list = sim.find(p.listing_list, ListBase, f"{self.name}.listing_list")
+        self.listed = self.list.flag if self.list is not None else None
         self.repay_scale = np.asarray([0.6, 0.8, 1.0, 1.2, 1.4])  # assumption: richer pay sooner
         self.poor = sim.pop.state.flags.get(INCOME_LOST)
-        self.sanctions = sim.mechanisms.get(p.sanctions) if p.sanctions else None
+        self.sanctions = sim.find(p.sanctions, SectorSanctions, f"{self.name}.sanctions")
         self.today: dict[int, int] = {}
 
     def _schedule(self, days: np.ndarray, pids: np.ndarray, kind: int, episode: np.ndarray) -> None:
@@ -259,18 +260,17 @@ class Debt(Behaviour):
         poor_mask = self.poor.mask if self.poor is not None else np.uint8(0)
 
         # Debtors listed yesterday: the listing changes their repayment hazard from today.
-        if self.listed is not None:
-            lst = sim.mechanisms[p.listing_list]
-            newly = getattr(lst, "entered", np.empty(0, np.int64))
+        if self.list is not None:
+            newly = self.list.entered
             newly = newly[self.judgment.get(newly)] if newly.size else newly
             self._start_repayment(newly, day, REPAY_LISTED, p.repay_hazard_listed)
             # Debtors who left the list without paying (an appeal, an expired term) still owe.
-            left = getattr(lst, "exited", np.empty(0, np.int64))
+            left = self.list.exited
             left = left[self.judgment.get(left)] if left.size else left
             self._start_repayment(left, day, REPAY_UNLISTED, p.repay_hazard)
         # Listed debtors who lost their income yesterday repay more slowly from today.
         if self.sanctions is not None and self.listed is not None:
-            poor = getattr(self.sanctions, "newly_income_lost", np.empty(0, np.int64))
+            poor = self.sanctions.newly_income_lost
             poor = poor[self.judgment.get(poor) & self.listed.get(poor)] if poor.size else poor
             hazard = p.repay_hazard_listed * p.income_loss_repay_factor
             self._start_repayment(poor, day, REPAY_POOR, hazard)

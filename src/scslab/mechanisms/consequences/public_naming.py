@@ -69,10 +69,7 @@ class PublicNaming(Consequences):
         self.named = pop.state.add_flag(f"{self.name}_named")
 
     def init(self, sim: Simulation) -> None:
-        lst = sim.get(self.params.list)
-        if not isinstance(lst, ListBase):
-            raise TypeError(f"{self.name}: {self.params.list!r} is not a list")
-        self.list = lst
+        self.list = sim.get(self.params.list, ListBase, f"{self.name}.list")
         self.n = sim.pop.n
         self.count = 0
         self.count_innocent = 0

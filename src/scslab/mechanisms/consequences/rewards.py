@@ -94,9 +94,7 @@ class Rewards(Consequences):
     def init(self, sim: Simulation) -> None:
         self.scorers: dict[str, Scoring] = {}
         for sector, rule in self.params.sectors.items():
-            scorer = sim.get(rule.score)
-            if not isinstance(scorer, Scoring):
-                raise TypeError(f"rewards.sectors.{sector}.score must name a scoring system")
+            scorer = sim.get(rule.score, Scoring, f"{self.name}.sectors.{sector}.score")
             if rule.clean_record and not hasattr(scorer, "clean"):
                 raise TypeError(
                     f"rewards.sectors.{sector}.clean_record: {rule.score!r} keeps no record of "

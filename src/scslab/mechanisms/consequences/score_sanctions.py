@@ -63,10 +63,9 @@ class ScoreSanctions(Consequences):
     def init(self, sim: Simulation) -> None:
         self.scorers: dict[str, Scoring] = {}
         for sector, rule in self.params.sectors.items():
-            scorer = sim.get(rule.score)
-            if not isinstance(scorer, Scoring):
-                raise TypeError(f"{self.name}.sectors.{sector}.score must name a scoring system")
-            self.scorers[sector] = scorer
+            self.scorers[sector] = sim.get(
+                rule.score, Scoring, f"{self.name}.sectors.{sector}.score"
+            )
         self.refused = {name: 0 for name in self.params.sectors}
         self.refused_ids = np.empty(0, np.int64)
 

@@ -18,8 +18,7 @@ from numba import njit, prange
 from pydantic import BaseModel, ConfigDict, Field
 
 from scslab.engine.mechanism import Consequences
-from scslab.kernels.rng import uniform
-from scslab.kernels.sampling import bernoulli_ids
+from scslab.kernels.sampling import bernoulli_ids, uniforms
 from scslab.mechanisms.lists.base import ListBase
 from scslab.population.households import household_size, household_start
 
@@ -68,14 +67,6 @@ def _sanctioned(ids, flags, mask, households, family):
     return out
 
 
-@njit(parallel=True, cache=True)
-def _enforced(key, day, ids, p):
-    keep = np.empty(ids.size, np.bool_)
-    for i in prange(ids.size):
-        keep[i] = uniform(key, day, ids[i], 0) < p
-    return keep
-
-
 class SectorSanctions(Consequences):
     """Base of sanction mechanisms: subclasses say which list and which sectors."""
 
@@ -89,15 +80,12 @@ class SectorSanctions(Consequences):
 
     def declare(self, pop: Population) -> None:
         if any(s.income_loss for s in self.sectors().values()):
-            flags = pop.state.flags
-            self.income_lost = flags.get(INCOME_LOST) or pop.state.add_flag(INCOME_LOST)
+            self.income_lost = pop.state.shared_flag(INCOME_LOST)
         else:
             self.income_lost = None
 
     def init(self, sim: Simulation) -> None:
-        lst = sim.get(self.list_name())
-        if not isinstance(lst, ListBase):
-            raise TypeError(f"{self.name}: {self.list_name()!r} is not a list")
+        lst = sim.get(self.list_name(), ListBase, f"{self.name}.list")
         self.list = lst
         self.flag = lst.flag
         self.households = sim.pop.households
@@ -119,7 +107,7 @@ class SectorSanctions(Consequences):
             hit = how > 0
             ids, how = ids[hit], how[hit]
             if rule.enforcement < 1.0:
-                keep = _enforced(self.key(f"{name}/enforce"), day, ids, rule.enforcement)
+                keep = uniforms(self.key(f"{name}/enforce"), day, ids, 0) < rule.enforcement
                 ids, how = ids[keep], how[keep]
             self.blocked[name] += ids.size
             self.blocked_family[name] += int(np.count_nonzero(how == 2))

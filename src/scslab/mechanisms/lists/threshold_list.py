@@ -58,10 +58,7 @@ class ThresholdList(ListBase):
 
     def init(self, sim: Simulation) -> None:
         super().init(sim)
-        scorer = sim.get(self.params.score)
-        if not isinstance(scorer, Scoring):
-            raise TypeError(f"threshold_list.score must name a scoring system, not {scorer.name!r}")
-        self.scorer = scorer
+        self.scorer = sim.get(self.params.score, Scoring, f"{self.name}.score")
         self.calendar = Calendar(sim.days)
 
     def _crossing(self, n: int, day: int) -> np.ndarray:

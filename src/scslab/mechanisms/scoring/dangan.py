@@ -113,7 +113,7 @@ class Dangan(Scoring):
 
     def declare(self, pop: Population) -> None:
         self.dossier = pop.state.add(self.name, np.uint8, 0)
-        self.income_lost = pop.state.flags.get(INCOME_LOST) or pop.state.add_flag(INCOME_LOST)
+        self.income_lost = pop.state.shared_flag(INCOME_LOST)
 
     def init(self, sim: Simulation) -> None:
         p = self.params
