@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from numba import njit
 
 
 @dataclass
@@ -25,29 +26,29 @@ class _Table:
 
     def add(self, *cols: np.ndarray) -> None:
         size = len(cols[0])
-        if len(cols) != len(self.columns) or any(len(c) != size for c in cols):
+        if len(cols) != len(self.columns) or any([len(c) != size for c in cols]):
             raise ValueError(f"expected columns {self.columns} of equal length")
         if self._merged is not None and self.extra:
             raise RuntimeError("post every act before any mechanism reads the acts table")
         if size:
-            self.parts.append(
-                tuple(np.asarray(c, dt) for c, dt in zip(cols, self.dtypes, strict=True))
-            )
+            self.parts.append(tuple([_as(c, dt) for c, dt in zip(cols, self.dtypes, strict=True)]))
             self._merged = None
 
     def merged(self) -> dict[str, np.ndarray]:
         if self._merged is None:
-            if self.parts:
-                cols = [
-                    np.concatenate([p[i] for p in self.parts]) for i in range(len(self.columns))
-                ]
-                if len(self.parts) > 1 and np.any(cols[0][1:] < cols[0][:-1]):
+            parts = self.parts
+            if len(parts) == 1:
+                cols = list(parts[0])
+            elif parts:
+                cols = [np.concatenate([p[i] for p in parts]) for i in range(len(self.columns))]
+                if not _is_sorted(cols[0]):
                     order = np.argsort(cols[0], kind="stable")
                     cols = [col[order] for col in cols]
             else:
                 cols = [np.empty(0, dt) for dt in self.dtypes]
             merged = dict(zip(self.columns, cols, strict=True))
-            merged.update({c: np.zeros(cols[0].size, dt) for c, dt in self.extra})
+            for c, dt in self.extra:
+                merged[c] = np.zeros(cols[0].size, dt)
             self._merged = merged
         return self._merged
 
@@ -56,11 +57,27 @@ class _Table:
         self._merged = None
 
 
+def _as(column: np.ndarray, dtype: type) -> np.ndarray:
+    """``column`` as ``dtype`` (no copy when it already is)."""
+    column = np.asarray(column)
+    return column if column.dtype == dtype else column.astype(dtype)
+
+
 def _column(value: np.ndarray | int | bool, n: int, dtype: type) -> np.ndarray:
     """A column of ``n`` values from one value or an array."""
+    if isinstance(value, np.ndarray) and value.ndim:
+        return value
     if np.ndim(value) == 0:
         return np.full(n, value, dtype)
     return np.asarray(value, dtype)
+
+
+@njit(cache=True)
+def _is_sorted(a):
+    for i in range(1, a.size):  # noqa: SIM110 (numba compiles loops, not generators)
+        if a[i] < a[i - 1]:
+            return False
+    return True
 
 
 class Board:

@@ -121,21 +121,29 @@ class Simulation:
             t0 = time.perf_counter()
             self.mechanisms[row.mechanism].step(self, day)
             row.seconds += time.perf_counter() - t0
-        self.columns["day"].append(day)
-        self.columns["date"].append(self.date_of(day).isoformat())
+        columns = self.columns
+        columns["day"].append(day)
+        columns["date"].append(self.date_of(day).isoformat())
+        reported = 2
         for name, m in self.mechanisms.items():
             for col, value in m.metrics(day).items():
-                if self._owner.setdefault(col, name) != name:
+                column = columns.get(col)
+                if column is None:  # a new column: null before it existed
+                    column = columns[col] = [None] * day
+                    self._owner[col] = name
+                elif len(column) > day or self._owner[col] != name:
+                    owner = self._owner[col]
                     raise RuntimeError(
-                        f"metric column {col!r} is written by both {self._owner[col]} and {name}"
+                        f"{name} wrote metric column {col!r} twice in one day"
+                        if owner == name
+                        else f"metric column {col!r} is written by both {owner} and {name}"
                     )
-                column = self.columns.setdefault(col, [None] * day)  # null before it existed
-                if len(column) == day + 1:
-                    raise RuntimeError(f"{name} wrote metric column {col!r} twice in one day")
                 column.append(value)
-        for column in self.columns.values():
-            if len(column) == day:  # a column its mechanism did not report today
-                column.append(None)
+                reported += 1
+        if reported < len(columns):
+            for column in columns.values():
+                if len(column) == day:  # a column its mechanism did not report today
+                    column.append(None)
         self.day += 1
 
     def run(self, on_day: Callable[[int], None] | None = None) -> None:

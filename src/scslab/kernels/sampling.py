@@ -8,8 +8,8 @@ count, and adding a person at the end of the population changes at most the last
 
 Per-person probabilities below a known maximum are handled by *thinning*: sample candidates at the
 maximum rate here, then keep each with probability ``p_i / p_max`` using a per-person draw
-(``scslab.mechanisms.common.sample_modulated`` does both steps). Bounded buffers record overflow
-and are retried larger, never silently cut.
+(``thinned_ids`` does both in the same compiled pass). Bounded buffers record overflow and are
+retried larger, never silently cut.
 """
 
 from __future__ import annotations
@@ -20,48 +20,69 @@ import numpy as np
 from numba import njit, prange
 
 from scslab.kernels.rng import uniform
+from scslab.population.attributes import trait_factor
 
 BLOCK = 1 << 16
 """People per sampling block: part of the definition of the random streams, not a tuning knob."""
 
 
+@njit(cache=True)
+def _walk_block(key, day, b, n, p, thin_key, trait_key, weight, out, base, capacity):
+    """Walk block ``b`` by geometric skips, writing kept ids at ``out[base:]``; -1 on overflow."""
+    start = b * BLOCK
+    end = min(n, start + BLOCK)
+    log_q = math.log1p(-p) if p < 1.0 else -1.0
+    top = 1.0 + abs(weight)
+    pos = start - 1
+    k = 0
+    c = 0
+    while True:
+        u = 1.0 - uniform(key, day, b, k)  # in (0, 1]
+        k += 1
+        skip = math.floor(math.log(u) / log_q) if p < 1.0 else 0.0
+        if skip >= end - pos:
+            return c
+        pos += 1 + int(skip)
+        if pos >= end:
+            return c
+        keep = True
+        if weight != 0.0:
+            keep = uniform(thin_key, day, pos, 0) * top < trait_factor(trait_key, pos, weight)
+        if keep:
+            if c == capacity:
+                return -1
+            out[base + c] = pos
+            c += 1
+
+
 @njit(parallel=True, cache=True)
-def _bernoulli_blocks(key, day, n, p, capacity):
+def _walk_blocks(key, day, n, p, thin_key, trait_key, weight, capacity):
     n_blocks = (n + BLOCK - 1) // BLOCK
     out = np.empty(n_blocks * capacity, np.int64)
     counts = np.zeros(n_blocks, np.int64)
-    overflow = np.zeros(n_blocks, np.uint8)
-    log_q = math.log1p(-p)
     for b in prange(n_blocks):
-        start = b * BLOCK
-        end = min(n, start + BLOCK)
-        pos = start - 1
-        k = 0
-        c = 0
-        while True:
-            u = 1.0 - uniform(key, day, b, k)  # in (0, 1]
-            k += 1
-            skip = math.floor(math.log(u) / log_q) if p < 1.0 else 0.0
-            if skip >= end - pos:
-                break
-            pos += 1 + int(skip)
-            if pos >= end:
-                break
-            if c == capacity:
-                overflow[b] = 1
-                break
-            out[b * capacity + c] = pos
-            c += 1
-        counts[b] = c
-    return out, counts, overflow
+        counts[b] = _walk_block(
+            key, day, b, n, p, thin_key, trait_key, weight, out, b * capacity, capacity
+        )
+    return out, counts
 
 
 @njit(cache=True)
-def _compact(out, counts, capacity):
-    total = 0
-    for b in range(counts.size):
-        total += counts[b]
-    ids = np.empty(total, np.int64)
+def _sample_blocks(key, day, n, p, thin_key, trait_key, weight):
+    """Bernoulli(p) successes in ``[0, n)``, each kept with ``trait_factor / (1 + |weight|)``.
+
+    One compiled call does the whole draw: blocks in parallel into bounded per-block buffers, a
+    retry with larger buffers if one overflowed (the draws are the same, only the buffer grows),
+    then compaction in block order. ``weight == 0`` keeps every success (no thinning draw).
+    """
+    mean = min(BLOCK, n) * p
+    capacity = min(BLOCK, int(mean + 8.0 * math.sqrt(mean) + 32))
+    while True:
+        out, counts = _walk_blocks(key, day, n, p, thin_key, trait_key, weight, capacity)
+        if counts.min() >= 0:
+            break
+        capacity = min(BLOCK, 2 * capacity)
+    ids = np.empty(counts.sum(), np.int64)
     j = 0
     for b in range(counts.size):
         base = b * capacity
@@ -69,6 +90,9 @@ def _compact(out, counts, capacity):
             ids[j] = out[base + i]
             j += 1
     return ids
+
+
+_NO_KEY = np.uint64(0)
 
 
 def bernoulli_ids(key: np.uint64, day: int, n: int, p: float) -> np.ndarray:
@@ -83,18 +107,28 @@ def bernoulli_ids(key: np.uint64, day: int, n: int, p: float) -> np.ndarray:
     Returns:
         An ``int64`` array of person ids.
     """
+    return thinned_ids(key, day, n, p, _NO_KEY, _NO_KEY, 0.0)
+
+
+def thinned_ids(
+    key: np.uint64,
+    day: int,
+    n: int,
+    p: float,
+    thin_key: np.uint64,
+    trait_key: np.uint64,
+    weight: float,
+) -> np.ndarray:
+    """``bernoulli_ids`` at ``p``, each success kept with ``trait_factor / (1 + |weight|)``.
+
+    With ``p = rate * (1 + |weight|)`` this draws a trait-modulated rate (see
+    ``scslab.population.attributes.trait_factor``): the keep draw is ``(thin_key, day, id, 0)``.
+    """
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"probability must be in [0, 1], got {p}")
     if n <= 0 or p == 0.0:
         return np.empty(0, np.int64)
-    block = min(BLOCK, n)
-    mean = block * p
-    capacity = int(mean + 8.0 * math.sqrt(mean) + 32)
-    while True:
-        out, counts, overflow = _bernoulli_blocks(key, day, n, p, min(capacity, BLOCK))
-        if not overflow.any():
-            return _compact(out, counts, min(capacity, BLOCK))
-        capacity *= 2  # deterministic retry: the draws are the same, only the buffer grows
+    return _sample_blocks(key, day, n, p, thin_key, trait_key, weight)
 
 
 @njit(parallel=True, cache=True)

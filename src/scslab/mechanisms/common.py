@@ -11,13 +11,10 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from numba import njit, prange
 from pydantic import BaseModel, ConfigDict, Field
 
-from scslab.kernels.rng import uniform
-from scslab.kernels.sampling import bernoulli_ids
+from scslab.kernels.sampling import thinned_ids
 from scslab.population import Population
-from scslab.population.attributes import trait_factor
 
 TraitName = Literal["compliance", "dissent", "boldness", "opportunism", "online"]
 
@@ -37,23 +34,10 @@ class ModulatedRate(BaseModel):
     )
 
 
-@njit(parallel=True, cache=True)
-def _modulated_keep(thin_key, trait_key, day, ids, weight):
-    keep = np.empty(ids.size, np.bool_)
-    top = 1.0 + abs(weight)
-    for i in prange(ids.size):
-        m = trait_factor(trait_key, ids[i], weight)
-        keep[i] = uniform(thin_key, day, ids[i], 0) * top < m
-    return keep
-
-
 def sample_modulated(
     pop: Population, spec: ModulatedRate, candidate_key: np.uint64, thin_key: np.uint64, day: int
 ) -> np.ndarray:
     """People for whom the modulated Bernoulli trial succeeds today, in increasing order."""
     top = spec.rate * (1.0 + abs(spec.weight))
-    ids = bernoulli_ids(candidate_key, day, pop.n, min(top, 1.0))
-    if spec.weight == 0.0 or ids.size == 0:
-        return ids
     trait_key = getattr(pop.keys, spec.trait)
-    return ids[_modulated_keep(thin_key, trait_key, day, ids, spec.weight)]
+    return thinned_ids(candidate_key, day, pop.n, min(top, 1.0), thin_key, trait_key, spec.weight)

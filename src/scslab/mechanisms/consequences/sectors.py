@@ -52,19 +52,30 @@ class Sector(BaseModel):
 
 @njit(parallel=True, cache=True)
 def _sanctioned(ids, flags, mask, households, family):
-    """0: free; 1: listed; 2: blocked only through a listed household member."""
-    out = np.zeros(ids.size, np.int8)
+    """Of ``ids``, those sanctioned: (ids, 1 if listed else 2 for a listed household member)."""
+    how = np.zeros(ids.size, np.int8)
     for i in prange(ids.size):
         pid = ids[i]
         if flags[pid] & mask:
-            out[i] = 1
+            how[i] = 1
         elif family:
             start = household_start(households, pid)
             for j in range(start, start + household_size(households, pid)):
                 if flags[j] & mask:
-                    out[i] = 2
+                    how[i] = 2
                     break
-    return out
+    n = 0
+    for i in range(ids.size):
+        n += how[i] > 0
+    out = np.empty(n, np.int64)
+    out_how = np.empty(n, np.int8)
+    n = 0
+    for i in range(ids.size):
+        if how[i]:
+            out[n] = ids[i]
+            out_how[n] = how[i]
+            n += 1
+    return out, out_how
 
 
 class SectorSanctions(Consequences):
@@ -90,6 +101,8 @@ class SectorSanctions(Consequences):
         self.flag = lst.flag
         self.households = sim.pop.households
         self.rules = self.sectors()
+        self.attempt_keys = {name: self.key(f"{name}/attempt") for name in self.rules}
+        self.enforce_keys = {name: self.key(f"{name}/enforce") for name in self.rules}
         self.blocked = {name: 0 for name in self.rules}
         self.blocked_family = {name: 0 for name in self.rules}
         self.blocked_innocent = {name: 0 for name in self.rules}
@@ -100,19 +113,18 @@ class SectorSanctions(Consequences):
         parts = []
         lost = []
         for name, rule in self.rules.items():
-            ids = bernoulli_ids(self.key(f"{name}/attempt"), day, sim.pop.n, rule.attempt_rate)
-            how = _sanctioned(
+            ids = bernoulli_ids(self.attempt_keys[name], day, sim.pop.n, rule.attempt_rate)
+            ids, how = _sanctioned(
                 ids, self.flag.array, self.flag.mask, self.households, rule.family_extension
             )
-            hit = how > 0
-            ids, how = ids[hit], how[hit]
             if rule.enforcement < 1.0:
-                keep = uniforms(self.key(f"{name}/enforce"), day, ids, 0) < rule.enforcement
+                keep = uniforms(self.enforce_keys[name], day, ids, 0) < rule.enforcement
                 ids, how = ids[keep], how[keep]
             self.blocked[name] += ids.size
-            self.blocked_family[name] += int(np.count_nonzero(how == 2))
-            # listed on a false record: sanctioned with no true offence
-            self.blocked_innocent[name] += int(np.count_nonzero(self.list.false_flag.get(ids)))
+            if ids.size:
+                self.blocked_family[name] += int(np.count_nonzero(how == 2))
+                # listed on a false record: sanctioned with no true offence
+                self.blocked_innocent[name] += int(np.count_nonzero(self.list.false_flag.get(ids)))
             parts.append(ids)
             if rule.income_loss:
                 lost.append(ids)

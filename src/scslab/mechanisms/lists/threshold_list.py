@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numba import njit
 from pydantic import Field, model_validator
 
 from scslab.engine.calendar import Calendar
@@ -24,14 +25,37 @@ RESCAN_CHUNK = 1 << 22
 """People per chunk when a rescored system makes the list re-check everyone (bounds memory)."""
 
 
-def _unique_sorted(a: np.ndarray) -> np.ndarray:
-    """Distinct values of an already sorted array (no re-sort)."""
-    if a.size == 0:
-        return a
-    keep = np.empty(a.size, np.bool_)
-    keep[0] = True
-    np.not_equal(a[1:], a[:-1], out=keep[1:])
-    return a[keep]
+@njit(cache=True)
+def _candidates(rec_pids, rec_true, due):
+    """People with records today or a due exit check (both sorted), once each, in order.
+
+    Also whether each has no true record today (an entry today would rest on a false record).
+    """
+    cand = np.empty(rec_pids.size + due.size, np.int64)
+    no_true = np.empty(cand.size, np.bool_)
+    i = j = n = 0
+    while i < rec_pids.size or j < due.size:
+        if j == due.size or (i < rec_pids.size and rec_pids[i] <= due[j]):
+            pid = rec_pids[i]
+        else:
+            pid = due[j]
+        has_true = False
+        while i < rec_pids.size and rec_pids[i] == pid:
+            has_true |= rec_true[i]
+            i += 1
+        while j < due.size and due[j] == pid:
+            j += 1
+        cand[n] = pid
+        no_true[n] = not has_true
+        n += 1
+    return cand[:n], no_true[:n]
+
+
+def _no_true_record(cand: np.ndarray, rec_pids: np.ndarray, rec_true: np.ndarray) -> np.ndarray:
+    """Whether each of ``cand`` has no true record today (records ordered by person)."""
+    true_pids = rec_pids[rec_true]
+    pos = np.minimum(np.searchsorted(true_pids, cand), max(true_pids.size - 1, 0))
+    return true_pids[pos] != cand if true_pids.size else np.ones(cand.size, np.bool_)
 
 
 class ThresholdListParams(ListParams):
@@ -75,18 +99,14 @@ class ThresholdList(ListBase):
         p = self.params
         rec = sim.board.records
         due, _ = self.calendar.pop(day)
-        cand = _unique_sorted(rec["pid"])  # records are ordered by person
-        if due.size:
-            cand = np.unique(np.concatenate([cand, due]))
+        cand, false_entry = _candidates(rec["pid"], rec["true"], due)
         if self.scorer.rescored(day):  # everyone's score may have moved: find who crosses
             cand = np.union1d(cand, self._crossing(sim.pop.n, day))
+            false_entry = _no_true_record(cand, rec["pid"], rec["true"])
         s = self.scorer.scores(cand, day)
         listed = self.flag.get(cand)
         # people the system does not score (not opted in) are never listed by it
         enter = np.where(listed, s < p.exit_at, (s < p.enter_below) & self.scorer.has_score(cand))
-        true_pids = _unique_sorted(rec["pid"][rec["true"]])
-        pos = np.minimum(np.searchsorted(true_pids, cand), max(true_pids.size - 1, 0))
-        false_entry = true_pids[pos] != cand if true_pids.size else np.ones(cand.size, np.bool_)
         self._cand = cand
         return cand, enter, false_entry
 

@@ -132,6 +132,26 @@ def _observe(key, day, pids, acts, bounds, order, cover):
     return out
 
 
+@njit(cache=True)
+def _hits(src, pids, acts, recorded):
+    """Mark acts with a recording source as recorded; their (person, act, source) in order."""
+    n = 0
+    for i in range(src.size):
+        n += src[i] >= 0
+    out_pids = np.empty(n, np.int64)
+    out_acts = np.empty(n, np.int16)
+    out_src = np.empty(n, np.int16)
+    j = 0
+    for i in range(src.size):
+        if src[i] >= 0:
+            recorded[i] = True
+            out_pids[j] = pids[i]
+            out_acts[j] = acts[i]
+            out_src[j] = src[i]
+            j += 1
+    return out_pids, out_acts, out_src
+
+
 class DataSources(Observation):
     """Turn today's acts into records, with coverage, misses and false records."""
 
@@ -160,51 +180,57 @@ class DataSources(Observation):
         self.delay = np.zeros(len(Source), np.int64)
         for n, s in items:
             self.delay[source_by_name(n)] = s.delay_days
+        self.all_active_day = int(self.first_day.max()) if items else 0
+        self.any_delay = bool(self.delay.any())
         self.pending = Calendar(sim.days)
         self.today: dict[str, int] = {}
 
     def _post(self, sim: Simulation, day: int, pids, acts, sources, true: bool) -> None:
         """Post records now, or schedule those of delayed sources."""
+        if not self.any_delay:
+            sim.board.post_records(pids, acts, sources, true)
+            return
         d = self.delay[sources]
         now = d == 0
-        sim.board.post_records(pids[now], acts[now], sources[now].astype(np.int16), true)
+        sim.board.post_records(pids[now], acts[now], sources[now], true)
         if not now.all():
             late = ~now
             tag = (sources[late].astype(np.int64) * 64 + acts[late]) * 2 + int(true)
             self.pending.schedule(day + d[late], pids[late], tag)
 
     def step(self, sim: Simulation, day: int) -> None:
-        pids, tags = self.pending.pop(day)
-        if pids.size:
-            sim.board.post_records(pids, (tags // 2) % 64, tags // 128, (tags % 2) == 1)
+        if self.any_delay:
+            pids, tags = self.pending.pop(day)
+            if pids.size:
+                sim.board.post_records(pids, (tags // 2) % 64, tags // 128, (tags % 2) == 1)
         acts = sim.board.acts
         cover = self.cover
-        if (self.first_day > day).any():  # sources whose agreement has not started see nothing
+        if day < self.all_active_day:  # sources whose agreement has not started see nothing
             cover = cover.copy()
             cover[:, self.first_day > day, :] = 0.0
         src = _observe(
             self.detect_key,
             day,
             acts["pid"],
-            acts["act"].astype(np.int64),
+            acts["act"],
             sim.pop.geography.bounds,
             self.order,
             cover,
         )
-        hit = src >= 0
-        acts["recorded"] |= hit
-        self._post(sim, day, acts["pid"][hit], acts["act"][hit].astype(np.int64), src[hit], True)
+        pids, kinds, sources = _hits(src, acts["pid"], acts["act"], acts["recorded"])
+        self._post(sim, day, pids, kinds, sources, True)
         n_false = 0
         for j, source, act, rate, key in self.false:
             if self.first_day[j] > day:
                 continue
             ids = bernoulli_ids(key, day, sim.pop.n, rate)
-            kinds = np.full(ids.size, act, np.int64)
-            self._post(sim, day, ids, kinds, np.full(ids.size, source, np.int64), False)
+            if ids.size:
+                kinds = np.full(ids.size, act, np.int16)
+                self._post(sim, day, ids, kinds, np.full(ids.size, source, np.int16), False)
             n_false += ids.size
         self.today = {
-            "observed_true_records": int(hit.sum()),
-            "observed_missed_acts": int((~hit).sum()),
+            "observed_true_records": pids.size,
+            "observed_missed_acts": src.size - pids.size,
             "observed_false_records": n_false,
         }
 

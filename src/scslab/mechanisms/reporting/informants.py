@@ -65,6 +65,40 @@ class InformantsParams(MechanismParams):
     )
 
 
+@njit(cache=True)
+def _open(recorded, acts, reportable):
+    """Indices of today's acts that no source recorded and that citizens report."""
+    n = 0
+    for i in range(acts.size):
+        n += not recorded[i] and reportable[acts[i]]
+    out = np.empty(n, np.int64)
+    j = 0
+    for i in range(acts.size):
+        if not recorded[i] and reportable[acts[i]]:
+            out[j] = i
+            j += 1
+    return out
+
+
+@njit(cache=True)
+def _record(open_, hit, recorded, pids, acts):
+    """Mark reported acts as recorded; their (person, act) in order."""
+    n = 0
+    for i in range(hit.size):
+        n += hit[i]
+    out_pids = np.empty(n, np.int64)
+    out_acts = np.empty(n, np.int16)
+    j = 0
+    for i in range(hit.size):
+        if hit[i]:
+            a = open_[i]
+            recorded[a] = True
+            out_pids[j] = pids[a]
+            out_acts[j] = acts[a]
+            j += 1
+    return out_pids, out_acts
+
+
 @njit(parallel=True, cache=True)
 def _reported(
     key,
@@ -72,8 +106,9 @@ def _reported(
     opp_key,
     group_key,
     day,
-    pids,
-    acts,
+    open_,
+    all_pids,
+    all_acts,
     bounds,
     ties,
     locality,
@@ -82,9 +117,10 @@ def _reported(
     watchers,
     n,
 ):
-    out = np.zeros(pids.size, np.bool_)
-    for i in prange(pids.size):
-        pid = pids[i]
+    out = np.zeros(open_.size, np.bool_)
+    for i in prange(open_.size):
+        pid = all_pids[open_[i]]
+        act = np.int64(all_acts[open_[i]])
         r = region_of(bounds, pid)
         lo, hi = bounds[r], bounds[r + 1]
         if hi - lo <= 1:
@@ -94,7 +130,7 @@ def _reported(
             if weight != 0.0:  # who the tie is matters only through their opportunism
                 tie = community_tie(tie_key, pid, k, lo, hi, locality)
                 q = p * trait_factor(opp_key, tie, weight)
-            if uniform(key, day, pid, acts[i] * 64 + k) < q:
+            if uniform(key, day, pid, act * 64 + k) < q:
                 out[i] = True
                 break
         if out[i] or watchers == 0:
@@ -110,7 +146,7 @@ def _reported(
             q = p
             if weight != 0.0:
                 q = p * trait_factor(opp_key, member, weight)
-            if uniform(key, day, pid, WATCH + 64 * (acts[i] + 1) + k) < q:
+            if uniform(key, day, pid, WATCH + 64 * (act + 1) + k) < q:
                 out[i] = True
                 break
     return out
@@ -132,8 +168,7 @@ class Informants(Reporting):
 
     def step(self, sim: Simulation, day: int) -> None:
         acts = sim.board.acts
-        open_ = np.flatnonzero(~acts["recorded"] & self.reportable[acts["act"]])
-        pids, kinds = acts["pid"][open_], acts["act"][open_].astype(np.int64)
+        open_ = _open(acts["recorded"], acts["act"], self.reportable)
         pop = sim.pop
         hit = _reported(
             self.report_key,
@@ -141,8 +176,9 @@ class Informants(Reporting):
             pop.keys.opportunism,
             pop.keys.groups,
             day,
-            pids,
-            kinds,
+            open_,
+            acts["pid"],
+            acts["act"],
             pop.geography.bounds,
             self.params.ties,
             pop.params.tie_locality,
@@ -151,11 +187,9 @@ class Informants(Reporting):
             self.params.neighbourhood_watchers,
             pop.n,
         )
-        acts["recorded"][open_[hit]] = True
-        sim.board.post_records(
-            pids[hit], kinds[hit].astype(np.int16), np.int16(Source.INFORMANT), True
-        )
-        self.reports = int(hit.sum())
+        pids, kinds = _record(open_, hit, acts["recorded"], acts["pid"], acts["act"])
+        sim.board.post_records(pids, kinds, np.int16(Source.INFORMANT), True)
+        self.reports = pids.size
 
     def metrics(self, day: int) -> dict[str, float | int]:
         return {"informant_reports": self.reports}

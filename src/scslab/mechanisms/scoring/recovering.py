@@ -65,6 +65,25 @@ def _apply(pids, acts, points, offset, last, day, period, ticking, caps, stats):
         last[pid] = day
 
 
+@njit(cache=True)
+def _scores(pids, offset, last, day, period, cap):
+    out = np.empty(pids.size, np.int64)
+    for i in range(pids.size):
+        pid = pids[i]
+        out[i] = cap + min(0, np.int64(offset[pid]) + (day - np.int64(last[pid])) // period)
+    return out
+
+
+@njit(cache=True)
+def _day_reaching(pids, offset, last, day, period, cap, level):
+    out = np.empty(pids.size, np.int64)
+    for i in range(pids.size):
+        pid = pids[i]
+        need = max(level - cap - np.int64(offset[pid]), 0)  # points to regain from offset
+        out[i] = max(np.int64(last[pid]) + period * need, day)
+    return out
+
+
 class RecoveringScore(Scoring):
     """Falls by the points of each record, regains a point every ``recovery_days`` clean days."""
 
@@ -94,7 +113,7 @@ class RecoveringScore(Scoring):
         rec = sim.board.records
         _apply(
             rec["pid"],
-            rec["act"].astype(np.int64),
+            rec["act"],
             self.points,
             self.offset,
             self.last,
@@ -106,16 +125,15 @@ class RecoveringScore(Scoring):
         )
 
     def scores(self, pids: np.ndarray, day: int) -> np.ndarray:
-        gained = (day - self.last[pids].astype(np.int64)) // self.period
-        return self.params.cap + np.minimum(0, self.offset[pids].astype(np.int64) + gained)
+        pids = np.asarray(pids, np.int64)
+        return _scores(pids, self.offset, self.last, day, self.period, self.params.cap)
 
     def day_reaching(self, pids: np.ndarray, day: int, level: int) -> np.ndarray:
         cap = self.params.cap
         if level > cap:
             return np.full(pids.size, -1, np.int64)
-        need = level - cap - self.offset[pids].astype(np.int64)  # points to regain from offset
-        when = self.last[pids].astype(np.int64) + self.period * np.maximum(need, 0)
-        return np.maximum(when, day)
+        pids = np.asarray(pids, np.int64)
+        return _day_reaching(pids, self.offset, self.last, day, self.period, cap, level)
 
     @property
     def mean(self) -> float:
