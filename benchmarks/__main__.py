@@ -1,7 +1,8 @@
 """Reproduce ``benchmarks/RESULTS.md``: agreement, peers side by side, scaling, presets.
 
     python -m benchmarks            # everything up to 100 million people (about 15 minutes)
-    python -m benchmarks --china    # also all 1.41 billion people of China (add about 10 minutes)
+    python -m benchmarks --china    # also all 1.41 billion people of China, for the reference
+                                    # model and for `rongcheng` (add about 20 minutes)
     python -m benchmarks --quick    # small sizes only, to check the harness
 
 Every measurement runs in its own process (so peak memory is its own) through the same harness
@@ -21,6 +22,7 @@ import platform
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -89,43 +91,25 @@ def _harness(module: str, people: int, days: int, seed: int = 1, timeout: int = 
     return out
 
 
-def _scslab_run(preset: str, people: int, days: int, out: Path) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "scslab.cli",
-        "run",
-        preset,
-        "--people",
-        str(people),
-        "--days",
-        str(days),
-        "--quiet",
-        "--out",
-        str(out),
-    ]
-
-
 def _preset(preset: str, people: int, days: int) -> dict:
-    """Run a preset through the public CLI and read its manifest.
+    """Run a preset through the public API (``benchmarks.scslab_preset``) and read its manifest.
 
-    A small warm-up run first compiles the kernels, so that compilation is not timed.
+    The same process first runs a small warm-up of the preset, so that loading and compiling
+    kernels is not timed.
     """
     with tempfile.TemporaryDirectory() as tmp:
-        warm = _scslab_run(preset, 2000, 5, Path(tmp) / "warm-up")
-        subprocess.run(warm, cwd=ROOT, check=True, capture_output=True)
         out = Path(tmp) / "run"
-        cmd = _scslab_run(preset, people, days, out)
-        print("  $ scslab", " ".join(cmd[3:]), flush=True)
-        t0 = dt.datetime.now()
-        subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True)
-        wall = (dt.datetime.now() - t0).total_seconds()
+        cmd = [sys.executable, "-m", "benchmarks.scslab_preset", preset]
+        cmd += ["--people", str(people), "--days", str(days), "--out", str(out)]
+        print("  $", " ".join(cmd[1:]), flush=True)
+        done = subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, text=True)
+        wall = json.loads(done.stdout.strip().splitlines()[-1])["wall_s"]
         m = json.loads((out / "manifest.json").read_text())
     return {
         "preset": preset,
         "people": people,
         "days": days,
-        "wall_s": round(wall, 2),
+        "wall_s": wall,
         "init_s": m["timings"]["init_s"],
         "run_s": m["timings"]["run_s"],
         "peak_rss_bytes": m["peak_rss_bytes"],
@@ -171,7 +155,10 @@ def measure(
         results["scaling"] = [_harness("benchmarks.scslab_reference", n, DAYS) for n in sizes]
     if "presets" in sections:
         print("presets", flush=True)
-        results["presets"] = [_preset("rongcheng", 100_000 if quick else 1_000_000, DAYS)]
+        sizes = [100_000, 1_000_000] if quick else [100_000, 1_000_000, 10_000_000, 100_000_000]
+        if china:
+            sizes.append(CHINA)
+        results["presets"] = [_preset("rongcheng", n, DAYS) for n in sizes]
     return results
 
 
@@ -277,19 +264,46 @@ def write_report(results: dict) -> None:
         "",
         "![scaling](scaling.svg)",
         "",
-        "## Presets (through `scslab run`)",
+        _flatness(results["scaling"], lambda r: 1e9 / r["person_days_per_s"]),
         "",
-        "| preset | people | days | wall s | init s | run s | stored bytes/person | peak RSS MiB |",
-        "|---|---|---|---|---|---|---|---|",
+        "## Presets (the `rongcheng` world through the public API, 365 days)",
+        "",
+        "Each size in its own process (`python -m benchmarks.scslab_preset`), after a warm-up run "
+        "of 20,000 people that loads the compiled kernels. Wall time is set-up, run and writing "
+        "the run folder; ns per person-day is the run time (`timings.run_s` of the manifest) per "
+        "person-day.",
+        "",
+        "| preset | people | days | wall s | init s | run s | ns per person-day | stored "
+        "bytes/person | peak RSS MiB |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results["presets"]:
         lines.append(
             f"| {r['preset']} | {r['people']:,} | {r['days']} | {r['wall_s']:.1f} | "
-            f"{r['init_s']:.1f} | {r['run_s']:.1f} | {r['bytes_per_person']:.1f} | "
-            f"{r['peak_rss_bytes'] / 2**20:,.0f} |"
+            f"{r['init_s']:.1f} | {r['run_s']:.1f} | {_ns_preset(r):.2f} | "
+            f"{r['bytes_per_person']:.1f} | {r['peak_rss_bytes'] / 2**20:,.0f} |"
         )
+    lines += ["", _flatness(results["presets"], _ns_preset)]
     (HERE / "RESULTS.md").write_text("\n".join(lines) + "\n")
     _chart(results)
+
+
+def _ns_preset(r: dict) -> float:
+    """Simulated nanoseconds per person-day of a preset run."""
+    return 1e9 * r["run_s"] / (r["people"] * r["days"])
+
+
+def _flatness(rows: list[dict], ns: Callable[[dict], float]) -> str:
+    """One line: how far the cost per person-day moves across sizes (target: within 2x)."""
+    ok = [(r["people"], ns(r)) for r in rows if "error" not in r]
+    if len(ok) < 2:
+        return ""
+    lo, hi = min(ok, key=lambda x: x[1]), max(ok, key=lambda x: x[1])
+    return (
+        f"Cost per person-day from {ok[0][0]:,} to {ok[-1][0]:,} people: highest {hi[1]:.2f} ns "
+        f"(at {hi[0]:,}) / lowest {lo[1]:.2f} ns (at {lo[0]:,}) = **{hi[1] / lo[1]:.1f}x** "
+        "(target: within 2x)."
+    )
 
 
 def _chart(results: dict) -> None:
@@ -301,16 +315,24 @@ def _chart(results: dict) -> None:
         print("altair/vl-convert not installed: no chart", flush=True)
         return
     rows = [
-        {"people": r["people"], "ns per person-day": 1e9 / r["person_days_per_s"]}
+        {
+            "model": "reference",
+            "people": r["people"],
+            "ns per person-day": 1e9 / r["person_days_per_s"],
+        }
         for r in results["scaling"]
         if "error" not in r
+    ] + [
+        {"model": r["preset"], "people": r["people"], "ns per person-day": _ns_preset(r)}
+        for r in results.get("presets", [])
     ]
     chart = (
-        alt.Chart(pd.DataFrame(rows), title="scslab reference model: cost per person-day")
+        alt.Chart(pd.DataFrame(rows), title="scslab: cost per person-day (365 days)")
         .mark_line(point=True)
         .encode(
             x=alt.X("people:Q", scale=alt.Scale(type="log")),
             y=alt.Y("ns per person-day:Q", scale=alt.Scale(zero=True)),
+            color="model:N",
         )
         .properties(width=480, height=260)
     )
