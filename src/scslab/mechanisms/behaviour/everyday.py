@@ -14,7 +14,8 @@ from pydantic import Field
 
 from scslab.catalogue import ACT_NAMES, ActName, act_by_name
 from scslab.engine.mechanism import Behaviour, MechanismParams
-from scslab.mechanisms.common import ModulatedRate, sample_modulated
+from scslab.kernels.sampling import thinned_ids
+from scslab.mechanisms.common import ModulatedRate
 
 if TYPE_CHECKING:
     from scslab.engine.simulation import Simulation
@@ -62,17 +63,27 @@ class EverydayActs(Behaviour):
     params: EverydayActsParams
 
     def init(self, sim: Simulation) -> None:
-        acts = self.params.all_acts()
-        self.kinds = [(act_by_name(n), spec) for n, spec in acts.items()]
-        self.keys = {n: (self.key(f"{n}/candidates"), self.key(f"{n}/thin")) for n in acts}
-        self.counts = {a: 0 for a, _ in self.kinds}
+        pop = sim.pop
+        self.kinds = [
+            (
+                np.int16(act_by_name(n)),
+                self.key(f"{n}/candidates"),
+                spec.candidate_rate,
+                self.key(f"{n}/thin"),
+                getattr(pop.keys, spec.trait),
+                spec.weight,
+            )
+            for n, spec in self.params.all_acts().items()
+        ]
+        self.columns = [f"acts_{ACT_NAMES[act_by_name(n)]}" for n in self.params.all_acts()]
+        self.counts = [0] * len(self.kinds)
 
     def step(self, sim: Simulation, day: int) -> None:
-        for act, spec in self.kinds:
-            ck, tk = self.keys[act.name.lower()]
-            ids = sample_modulated(sim.pop, spec, ck, tk, day)
-            self.counts[act] = ids.size
-            sim.board.post_acts(ids, np.int16(act))
+        n, board = sim.pop.n, sim.board
+        for i, (act, key, p, thin_key, trait_key, weight) in enumerate(self.kinds):
+            ids = thinned_ids(key, day, n, p, thin_key, trait_key, weight)
+            self.counts[i] = ids.size
+            board.post_acts(ids, act)
 
     def metrics(self, day: int) -> dict[str, float | int]:
-        return {f"acts_{a.name.lower()}": n for a, n in self.counts.items()}
+        return dict(zip(self.columns, self.counts, strict=True))

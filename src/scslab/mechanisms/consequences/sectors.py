@@ -108,11 +108,15 @@ class SectorSanctions(Consequences):
         self.blocked_innocent = {name: 0 for name in self.rules}
         self.blocked_ids = np.empty(0, np.int64)
         self.newly_income_lost = np.empty(0, np.int64)
+        self.attempted = [(n, r) for n, r in self.rules.items() if r.attempt_rate > 0]
+        self.columns = [
+            (f"{n}_blocked", f"{n}_blocked_innocent", f"{n}_blocked_family", n) for n in self.rules
+        ]
 
     def step(self, sim: Simulation, day: int) -> None:
-        parts = []
+        parts = [np.empty(0, np.int64)]
         lost = []
-        for name, rule in self.rules.items():
+        for name, rule in self.attempted:  # a sector nobody attempts blocks nobody
             ids = bernoulli_ids(self.attempt_keys[name], day, sim.pop.n, rule.attempt_rate)
             ids, how = _sanctioned(
                 ids, self.flag.array, self.flag.mask, self.households, rule.family_extension
@@ -128,7 +132,7 @@ class SectorSanctions(Consequences):
             parts.append(ids)
             if rule.income_loss:
                 lost.append(ids)
-        self.blocked_ids = np.concatenate(parts) if parts else np.empty(0, np.int64)
+        self.blocked_ids = np.concatenate(parts) if len(parts) > 1 else parts[0]
         if self.income_lost is not None:
             arr, mask = self.income_lost.array, self.income_lost.mask
             arr[self.list.exited] &= ~mask  # income comes back with leaving the list
@@ -137,11 +141,11 @@ class SectorSanctions(Consequences):
             arr[self.newly_income_lost] |= mask
 
     def metrics(self, day: int) -> dict[str, float | int]:
-        out: dict[str, float | int] = {f"{n}_blocked": c for n, c in self.blocked.items()}
-        out |= {f"{n}_blocked_innocent": c for n, c in self.blocked_innocent.items()}
+        out: dict[str, float | int] = {b: self.blocked[n] for b, _, _, n in self.columns}
+        out |= {i: self.blocked_innocent[n] for _, i, _, n in self.columns}
         out |= {
-            f"{n}_blocked_family": c
-            for n, c in self.blocked_family.items()
+            f: self.blocked_family[n]
+            for _, _, f, n in self.columns
             if self.rules[n].family_extension
         }
         if self.income_lost is not None:

@@ -211,20 +211,40 @@ class ListBase(Lists):
         return int(self.stats[0])
 
     def metrics(self, day: int) -> dict[str, float | int]:
-        n = self.name
+        c, s = self._columns(), self.stats
         out = {
-            f"{n}_size": int(self.stats[0]),
-            f"{n}_entries": int(self.entered.size),
-            f"{n}_exits": int(self.exited.size),
-            f"{n}_persons_ever_listed": int(self.stats[3]),
-            f"{n}_household_members_of_listed": int(self.stats[4]),
-            f"{n}_innocents_listed": int(self.stats[5]),
+            c[0]: int(s[0]),
+            c[1]: int(self.entered.size),
+            c[2]: int(self.exited.size),
+            c[3]: int(s[3]),
+            c[4]: int(s[4]),
+            c[5]: int(s[5]),
         }
         if self.generation is not None:
-            out[f"{n}_appeals_filed"] = self.appeals_filed
-            out[f"{n}_appeals_won"] = self.appeals_won
-            out[f"{n}_repaired"] = self.repaired
+            out[c[6]] = self.appeals_filed
+            out[c[7]] = self.appeals_won
+            out[c[8]] = self.repaired
         return out
+
+    def _columns(self) -> tuple[str, ...]:
+        """Metric column names (computed once)."""
+        names = self.__dict__.get("_column_names")
+        if names is None:
+            names = self._column_names = tuple(
+                f"{self.name}_{c}"
+                for c in (
+                    "size",
+                    "entries",
+                    "exits",
+                    "persons_ever_listed",
+                    "household_members_of_listed",
+                    "innocents_listed",
+                    "appeals_filed",
+                    "appeals_won",
+                    "repaired",
+                )
+            )
+        return names
 
     def summary(self) -> list[str]:
         s = self.stats

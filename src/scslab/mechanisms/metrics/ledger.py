@@ -29,6 +29,9 @@ class Ledger(Metrics):
     def init(self, sim: Simulation) -> None:
         self.today: dict[str, int] = {}
         self.cum = np.zeros(3, np.int64)
+        # Source codes are 0..len(Source) - 1, so bincount positions are sources
+        self.by_source = [f"records_by_{s.name.lower()}" for s in Source]
+        self.false_by_source = [f"false_records_by_{s.name.lower()}" for s in Source]
 
     def step(self, sim: Simulation, day: int) -> None:
         acts, rec = sim.board.acts, sim.board.records
@@ -39,11 +42,9 @@ class Ledger(Metrics):
         by_source = np.bincount(src, minlength=len(Source))
         false_by_source = np.bincount(src[~rec["true"]], minlength=len(Source))
         self.today = {"acts": int(acts["pid"].size), "records_true": true, "records_false": false}
-        self.today |= {f"records_by_{s.name.lower()}": int(by_source[s]) for s in Source}
+        self.today.update(zip(self.by_source, by_source.tolist(), strict=True))
         # the cause of each false record: the source that produced it
-        self.today |= {
-            f"false_records_by_{s.name.lower()}": int(false_by_source[s]) for s in Source
-        }
+        self.today.update(zip(self.false_by_source, false_by_source.tolist(), strict=True))
 
     def metrics(self, day: int) -> dict[str, float | int]:
         return self.today
