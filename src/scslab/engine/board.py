@@ -9,67 +9,86 @@ cleared at the start of every day.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 from numba import njit
 
 
-@dataclass
 class _Table:
-    columns: tuple[str, ...]
-    dtypes: tuple[type, ...]
-    extra: tuple[tuple[str, type], ...] = ()
-    """Columns that later phases fill in (zero at first)."""
-    parts: list[tuple[np.ndarray, ...]] = field(default_factory=list)
-    _merged: dict[str, np.ndarray] | None = None
+    """Columns in reusable buffers that grow by doubling; rows kept in posting order until read.
 
-    def add(self, *cols: np.ndarray) -> None:
-        size = len(cols[0])
-        if len(cols) != len(self.columns) or any([len(c) != size for c in cols]):
-            raise ValueError(f"expected columns {self.columns} of equal length")
-        if self._merged is not None and self.extra:
+    Reading orders the rows by person (a stable sort, so rows of one person stay in posting order)
+    into fresh buffers: arrays handed out earlier today keep their contents. Buffers are reused
+    from day to day, so nobody keeps a table's arrays past the day.
+    """
+
+    def __init__(
+        self,
+        columns: tuple[str, ...],
+        dtypes: tuple[type, ...],
+        extra: tuple[tuple[str, type], ...] = (),
+    ) -> None:
+        self.posted = len(columns)
+        self.columns = columns + tuple(c for c, _ in extra)
+        """Posted columns, then columns that later phases fill in (zero at first)."""
+        self.extra = bool(extra)
+        self._buffers = [np.empty(256, dt) for dt in (*dtypes, *(dt for _, dt in extra))]
+        self.size = 0
+        self._ordered = True
+        self._view: dict[str, np.ndarray] | None = None
+
+    def add(self, pid: np.ndarray, *values: np.ndarray | int | bool) -> None:
+        """Append rows: ``pid`` and one value per other posted column (an array or a scalar)."""
+        pid = np.asarray(pid)
+        k = pid.size
+        if len(values) != self.posted - 1 or any([np.ndim(v) and len(v) != k for v in values]):
+            raise ValueError(f"expected columns {self.columns[: self.posted]} of equal length")
+        if self._view is not None and self.extra:
             raise RuntimeError("post every act before any mechanism reads the acts table")
-        if size:
-            self.parts.append(tuple([_as(c, dt) for c, dt in zip(cols, self.dtypes, strict=True)]))
-            self._merged = None
+        if k == 0:
+            return
+        n = self.size
+        if n + k > self._buffers[0].size:
+            self._buffers = [_grown(b, n, n + k) for b in self._buffers]
+        bufs = self._buffers
+        if self._ordered:
+            self._ordered = _is_sorted(pid) and (n == 0 or pid[0] >= bufs[0][n - 1])
+        bufs[0][n : n + k] = pid
+        for b, v in zip(bufs[1 : self.posted], values, strict=True):
+            b[n : n + k] = v
+        for b in bufs[self.posted :]:
+            b[n : n + k] = 0
+        self.size = n + k
+        self._view = None
 
     def merged(self) -> dict[str, np.ndarray]:
-        if self._merged is None:
-            parts = self.parts
-            if len(parts) == 1:
-                cols = list(parts[0])
-            elif parts:
-                cols = [np.concatenate([p[i] for p in parts]) for i in range(len(self.columns))]
-                if not _is_sorted(cols[0]):
-                    order = np.argsort(cols[0], kind="stable")
-                    cols = [col[order] for col in cols]
-            else:
-                cols = [np.empty(0, dt) for dt in self.dtypes]
-            merged = dict(zip(self.columns, cols, strict=True))
-            for c, dt in self.extra:
-                merged[c] = np.zeros(cols[0].size, dt)
-            self._merged = merged
-        return self._merged
+        """Today's rows ordered by person, as a view per column."""
+        if self._view is None:
+            n = self.size
+            if not self._ordered:
+                order = np.argsort(self._buffers[0][:n], kind="stable")
+                self._buffers = [_reordered(b, n, order) for b in self._buffers]
+                self._ordered = True
+            self._view = {c: b[:n] for c, b in zip(self.columns, self._buffers, strict=True)}
+        return self._view
 
     def clear(self) -> None:
-        self.parts.clear()
-        self._merged = None
+        self.size = 0
+        self._ordered = True
+        self._view = None
 
 
-def _as(column: np.ndarray, dtype: type) -> np.ndarray:
-    """``column`` as ``dtype`` (no copy when it already is)."""
-    column = np.asarray(column)
-    return column if column.dtype == dtype else column.astype(dtype)
+def _grown(buffer: np.ndarray, used: int, need: int) -> np.ndarray:
+    """A buffer of at least ``need`` rows holding the first ``used`` rows of ``buffer``."""
+    out = np.empty(max(need, 2 * buffer.size), buffer.dtype)
+    out[:used] = buffer[:used]
+    return out
 
 
-def _column(value: np.ndarray | int | bool, n: int, dtype: type) -> np.ndarray:
-    """A column of ``n`` values from one value or an array."""
-    if isinstance(value, np.ndarray) and value.ndim:
-        return value
-    if np.ndim(value) == 0:
-        return np.full(n, value, dtype)
-    return np.asarray(value, dtype)
+def _reordered(buffer: np.ndarray, used: int, order: np.ndarray) -> np.ndarray:
+    """A fresh buffer of the same capacity holding the first ``used`` rows in ``order``."""
+    out = np.empty(buffer.size, buffer.dtype)
+    out[:used] = buffer[:used][order]
+    return out
 
 
 @njit(cache=True)
@@ -91,9 +110,7 @@ class Board:
 
     def post_acts(self, pid: np.ndarray, act: np.ndarray | int) -> None:
         """Post ground-truth acts (one act code, or one per person)."""
-        n = len(pid)
-        if n:
-            self._acts.add(pid, _column(act, n, np.int16))
+        self._acts.add(pid, act)
 
     def post_records(
         self,
@@ -103,14 +120,7 @@ class Board:
         true: np.ndarray | bool,
     ) -> None:
         """Post observed records."""
-        n = len(pid)
-        if n:
-            self._records.add(
-                pid,
-                _column(act, n, np.int16),
-                _column(source, n, np.int16),
-                _column(true, n, np.bool_),
-            )
+        self._records.add(pid, act, source, true)
 
     @property
     def acts(self) -> dict[str, np.ndarray]:

@@ -68,6 +68,23 @@ def _walk_blocks(key, day, n, p, thin_key, trait_key, weight, capacity):
 
 
 @njit(cache=True)
+def _walk_blocks_serial(key, day, n, p, thin_key, trait_key, weight, capacity):
+    """``_walk_blocks`` in one thread: for few candidates, cheaper than waking the others."""
+    n_blocks = (n + BLOCK - 1) // BLOCK
+    out = np.empty(n_blocks * capacity, np.int64)
+    counts = np.zeros(n_blocks, np.int64)
+    for b in range(n_blocks):
+        counts[b] = _walk_block(
+            key, day, b, n, p, thin_key, trait_key, weight, out, b * capacity, capacity
+        )
+    return out, counts
+
+
+SERIAL_CANDIDATES = 512.0
+"""Below this many expected candidates a draw runs in one thread (the same ids either way)."""
+
+
+@njit(cache=True)
 def _sample_blocks(key, day, n, p, thin_key, trait_key, weight):
     """Bernoulli(p) successes in ``[0, n)``, each kept with ``trait_factor / (1 + |weight|)``.
 
@@ -77,8 +94,12 @@ def _sample_blocks(key, day, n, p, thin_key, trait_key, weight):
     """
     mean = min(BLOCK, n) * p
     capacity = min(BLOCK, int(mean + 8.0 * math.sqrt(mean) + 32))
+    serial = n * p < SERIAL_CANDIDATES
     while True:
-        out, counts = _walk_blocks(key, day, n, p, thin_key, trait_key, weight, capacity)
+        if serial:
+            out, counts = _walk_blocks_serial(key, day, n, p, thin_key, trait_key, weight, capacity)
+        else:
+            out, counts = _walk_blocks(key, day, n, p, thin_key, trait_key, weight, capacity)
         if counts.min() >= 0:
             break
         capacity = min(BLOCK, 2 * capacity)

@@ -30,7 +30,7 @@ from scslab.catalogue import Act
 from scslab.engine.calendar import Calendar
 from scslab.engine.mechanism import Behaviour, MechanismParams
 from scslab.kernels.rng import geometric_days, uniform
-from scslab.kernels.sampling import bernoulli_ids, uniforms
+from scslab.kernels.sampling import bernoulli_ids
 from scslab.mechanisms.consequences.sectors import INCOME_LOST, SectorSanctions
 from scslab.mechanisms.lists.base import ListBase
 from scslab.population.attributes import age, income_class, trait_factor
@@ -42,6 +42,11 @@ if TYPE_CHECKING:
 
 MONTH, CURE, JUDGMENT, REPAY_UNLISTED, REPAY_LISTED, REPAY_POOR = 1, 2, 3, 4, 5, 6
 _TAG = 8
+ACT_OF_ACTION = np.asarray(
+    [-1, Act.LOAN_ARREARS, Act.LOAN_REPAID, Act.COURT_JUDGMENT_UNPAID] + [Act.JUDGMENT_REPAID] * 3,
+    np.int16,
+)
+"""The act a due follow-up posts, by its kind (a monthly reminder posts another arrears)."""
 
 
 class DebtParams(MechanismParams):
@@ -152,6 +157,35 @@ def _arrears_keep(
 
 
 @njit(cache=True)
+def _open_arrears(
+    cand, keep, flags, arrears_mask, debt_day, day, cure_key, cure_share, delay_key, hazard, lag
+):
+    """Open an arrears episode for each kept candidate; return them and their follow-ups.
+
+    Each new debtor gets a monthly reminder in 30 days and either a cure (drawn to happen before
+    the court lag) or an unpaid judgment when the lag runs out: (new ids, days, ids, tags).
+    """
+    new = cand[keep]
+    days = np.empty(2 * new.size, np.int64)
+    pids = np.empty(2 * new.size, np.int64)
+    tags = np.empty(2 * new.size, np.int64)
+    episode = np.int64(day) * _TAG
+    for i in range(new.size):
+        pid = new[i]
+        flags[pid] |= arrears_mask
+        debt_day[pid] = day
+        days[2 * i], pids[2 * i], tags[2 * i] = day + 30, pid, episode + MONTH
+        cured = uniform(cure_key, day, pid, 0) < cure_share
+        delay = geometric_days(delay_key, day, pid, 0, min(hazard, 1.0))
+        pids[2 * i + 1] = pid
+        if cured and delay < lag:
+            days[2 * i + 1], tags[2 * i + 1] = day + delay, episode + CURE
+        else:
+            days[2 * i + 1], tags[2 * i + 1] = day + lag, episode + JUDGMENT
+    return new, days, pids, tags
+
+
+@njit(cache=True)
 def _due(
     pids,
     tags,
@@ -231,6 +265,12 @@ class Debt(Behaviour):
         self.poor = sim.pop.state.flags.get(INCOME_LOST)
         self.sanctions = sim.find(p.sanctions, SectorSanctions, f"{self.name}.sanctions")
         self.today: dict[int, int] = {}
+        self.candidate_rate = min(1.0, p.arrears_rate * self.top)
+        keys = ("arrears/candidates", "arrears/thin", "cure", "cure/delay")
+        self.keys = [self.key(k) for k in keys]
+        self.repay_keys = {
+            k: self.key(f"repay/{k}") for k in (REPAY_UNLISTED, REPAY_LISTED, REPAY_POOR)
+        }
 
     def _schedule(self, days: np.ndarray, pids: np.ndarray, kind: int, episode: np.ndarray) -> None:
         self.calendar.schedule(days, pids, episode.astype(np.int64) * _TAG + kind)
@@ -240,7 +280,7 @@ class Debt(Behaviour):
             return
         pop = self.pop
         delay = _delays(
-            self.key(f"repay/{kind}"),
+            self.repay_keys[kind],
             day,
             pids,
             hazard,
@@ -290,22 +330,18 @@ class Debt(Behaviour):
             self.debt_day,
             day,
         )
+        done = action > 0  # in order of person, then kind: the acts of one person in order
+        board.post_acts(pids[done], ACT_OF_ACTION[action[done]])
         month = pids[action == MONTH]
-        board.post_acts(month, np.int16(Act.LOAN_ARREARS))
         self._schedule(np.full(month.size, day + 30), month, MONTH, self.debt_day[month])
-        board.post_acts(pids[action == CURE], np.int16(Act.LOAN_REPAID))
         judged = pids[action == JUDGMENT]
-        board.post_acts(judged, np.int16(Act.COURT_JUDGMENT_UNPAID))
         self._start_repayment(judged, day, REPAY_UNLISTED, p.repay_hazard)
         repaid = pids[action >= REPAY_UNLISTED]
-        board.post_acts(repaid, np.int16(Act.JUDGMENT_REPAID))
 
         # New arrears.
-        cand = bernoulli_ids(
-            self.key("arrears/candidates"), day, pop.n, min(1.0, p.arrears_rate * self.top)
-        )
+        cand = bernoulli_ids(self.keys[0], day, pop.n, self.candidate_rate)
         keep = _arrears_keep(
-            self.key("arrears/thin"),
+            self.keys[1],
             pop.keys.age,
             pop.keys.income,
             pop.keys.compliance,
@@ -319,31 +355,21 @@ class Debt(Behaviour):
             p.compliance_weight,
             self.top,
         )
-        new = cand[keep]
-        flags[new] |= self.arrears.mask
-        self.debt_day[new] = day
-        board.post_acts(new, np.int16(Act.LOAN_ARREARS))
-        episode = np.full(new.size, day, np.int64)
-        self._schedule(np.full(new.size, day + 30), new, MONTH, episode)
-        ck = self.key("cure")
-        cures = uniforms(ck, day, new, 0) < p.cure_share
-        delay = _delays(
-            self.key("cure/delay"),
+        new, days, follow, tags = _open_arrears(
+            cand,
+            keep,
+            flags,
+            self.arrears.mask,
+            self.debt_day,
             day,
-            new,
+            self.keys[2],
+            p.cure_share,
+            self.keys[3],
             1.0 / p.cure_mean_days,
-            pop.keys.income,
-            pop.geography.bounds,
-            np.ones(5),
+            p.court_lag_days,
         )
-        cured = cures & (delay < p.court_lag_days)
-        self._schedule(day + delay[cured], new[cured], CURE, episode[cured])
-        self._schedule(
-            np.full(int((~cured).sum()), day + p.court_lag_days),
-            new[~cured],
-            JUDGMENT,
-            episode[~cured],
-        )
+        board.post_acts(new, np.int16(Act.LOAN_ARREARS))
+        self.calendar.schedule(days, follow, tags)
         self.today = {
             "debt_new_arrears": new.size,
             "debt_judgments": judged.size,

@@ -51,6 +51,8 @@ class CourtDefaulterList(RecordList):
         self.complied = 0
 
     def after_change(self, sim: Simulation, day: int) -> None:
+        if self.exited.size == 0:
+            return
         rec = sim.board.records
         repaid = rec["pid"][self.exit[rec["act"]] & rec["true"]]
         self.complied += int(np.isin(self.exited, repaid).sum())
