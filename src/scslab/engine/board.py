@@ -17,8 +17,8 @@ class _Table:
     """Columns in reusable buffers that grow by doubling; rows kept in posting order until read.
 
     Reading orders the rows by person (a stable sort, so rows of one person stay in posting order)
-    into fresh buffers: arrays handed out earlier today keep their contents. Buffers are reused
-    from day to day, so nobody keeps a table's arrays past the day.
+    into fresh buffers, and a day that handed out arrays leaves its buffers to their holders: an
+    array once read keeps its contents.
     """
 
     def __init__(
@@ -35,6 +35,7 @@ class _Table:
         self.size = 0
         self._ordered = True
         self._view: dict[str, np.ndarray] | None = None
+        self._handed_out = False
 
     def add(self, pid: np.ndarray, *values: np.ndarray | int | bool) -> None:
         """Append rows: ``pid`` and one value per other posted column (an array or a scalar)."""
@@ -69,9 +70,13 @@ class _Table:
                 self._buffers = [_reordered(b, n, order) for b in self._buffers]
                 self._ordered = True
             self._view = {c: b[:n] for c, b in zip(self.columns, self._buffers, strict=True)}
+            self._handed_out = True
         return self._view
 
     def clear(self) -> None:
+        if self._handed_out:
+            self._buffers = [np.empty(b.size, b.dtype) for b in self._buffers]
+            self._handed_out = False
         self.size = 0
         self._ordered = True
         self._view = None

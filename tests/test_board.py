@@ -1,0 +1,45 @@
+"""The day's board: rows ordered by person (stably), and arrays once read never change."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from scslab.engine.board import Board
+
+
+def test_records_are_ordered_by_person_keeping_posting_order_within_a_person():
+    board = Board()
+    board.post_records(np.asarray([5, 9]), 1, 0, True)
+    board.post_records(np.asarray([2, 5]), np.asarray([2, 3]), 4, np.asarray([False, True]))
+    rec = board.records
+    assert rec["pid"].tolist() == [2, 5, 5, 9]
+    assert rec["act"].tolist() == [2, 1, 3, 1]  # person 5: the first post's record first
+    assert rec["source"].tolist() == [4, 0, 4, 0]
+    assert rec["true"].tolist() == [False, True, True, True]
+
+
+def test_arrays_once_read_keep_their_contents_through_later_posts_and_days():
+    board = Board()
+    board.post_records(np.arange(300), 1, 0, True)  # past the first buffer: it grows
+    first = board.records["pid"]
+    board.post_records(np.asarray([0]), 2, 0, False)  # out of order: the next read re-sorts
+    assert board.records["pid"][:3].tolist() == [0, 0, 1]
+    assert first.tolist() == list(range(300))
+    board.clear()
+    board.post_records(np.asarray([7, 8]), 1, 0, True)
+    assert board.records["pid"].tolist() == [7, 8]
+    assert first.tolist() == list(range(300))
+
+
+def test_acts_start_unrecorded_and_must_all_be_posted_before_reading():
+    board = Board()
+    board.post_acts(np.asarray([3, 1]), 4)
+    acts = board.acts
+    assert acts["pid"].tolist() == [1, 3] and not acts["recorded"].any()
+    acts["recorded"][0] = True
+    assert board.acts["recorded"].tolist() == [True, False]
+    with pytest.raises(RuntimeError, match="post every act"):
+        board.post_acts(np.asarray([2]), 4)
+    with pytest.raises(ValueError, match="equal length"):
+        board.post_records(np.asarray([1, 2]), np.asarray([1]), 0, True)
