@@ -1,8 +1,8 @@
 """Reproduce ``benchmarks/RESULTS.md``: agreement, peers side by side, scaling, presets.
 
-    python -m benchmarks            # everything up to 100 million people (about 15 minutes)
+    python -m benchmarks            # everything up to 100 million people (about 10 minutes)
     python -m benchmarks --china    # also all 1.41 billion people of China, for the reference
-                                    # model and for `rongcheng` (add about 20 minutes)
+                                    # model and for `rongcheng` (add about 15 minutes)
     python -m benchmarks --quick    # small sizes only, to check the harness
 
 Every measurement runs in its own process (so peak memory is its own) through the same harness
@@ -50,7 +50,20 @@ def _machine() -> dict:
     import numba
     import numpy
 
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    except OSError:
+        commit, dirty = "", ""
     return {
+        "commit": (commit + " (with uncommitted changes)" if dirty else commit) or "unknown",
         "cpu": cpu,
         "cores": os.cpu_count(),
         "memory_gib": round(mem / 2**30, 1),
@@ -118,6 +131,19 @@ def _preset(preset: str, people: int, days: int) -> dict:
     }
 
 
+def _fill_kernel_cache() -> None:
+    """Compile every kernel of the measured presets once, into numba's on-disk cache.
+
+    Each measurement still warms up in its own process, but then only loads kernels: the peak
+    memory it reports is the model's, not the compiler's.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        for preset in ("reference", "rongcheng"):
+            cmd = [sys.executable, "-m", "scslab.cli", "run", preset, "--people", "20000"]
+            cmd += ["--days", str(DAYS), "--quiet", "--out", str(Path(tmp) / preset)]
+            subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True)
+
+
 SECTIONS = ("agreement", "peers", "scaling", "presets")
 
 
@@ -126,6 +152,7 @@ def measure(
 ) -> dict:
     """Run the chosen sections, updating ``results`` (the earlier raw results) in place."""
     results["machine"] = _machine()
+    _fill_kernel_cache()
     if "agreement" in sections:
         print("agreement (scslab vs Mesa vs Starsim)", flush=True)
         from benchmarks.agreement import check
@@ -192,11 +219,12 @@ def write_report(results: dict) -> None:
         "# Benchmark results",
         "",
         f"Measured {m['date']} on {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, "
-        f"Python {m['python']}, numpy {m['numpy']}, numba {m['numba']}.",
+        f"Python {m['python']}, numpy {m['numpy']}, numba {m['numba']}; code at commit "
+        f"{m.get('commit', 'unknown')}.",
         "The machine is shared and noisy: compare ratios within one table, not across runs.",
         "",
-        "Reproduce (from the repository root; about 15 minutes, `--china` adds the 1.41 billion "
-        "row):",
+        "Reproduce (from the repository root; about 10 minutes, `--china` adds the 1.41 billion "
+        "rows in about 15 more):",
         "",
         "```sh",
         "python3 -m venv .venv-bench && .venv-bench/bin/pip install -e . -r "
