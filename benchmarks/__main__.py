@@ -297,9 +297,9 @@ def write_report(results: dict) -> None:
         "## Presets (the `rongcheng` world through the public API, 365 days)",
         "",
         "Each size in its own process (`python -m benchmarks.scslab_preset`), after a warm-up run "
-        "of 20,000 people that loads the compiled kernels. Wall time is set-up, run and writing "
-        "the run folder; ns per person-day is the run time (`timings.run_s` of the manifest) per "
-        "person-day.",
+        "of up to 200,000 people that loads the compiled kernels. Wall time is set-up, run and "
+        "writing the run folder; ns per person-day is the run time (`timings.run_s` of the "
+        "manifest) per person-day.",
         "",
         "| preset | people | days | wall s | init s | run s | ns per person-day | stored "
         "bytes/person | peak RSS MiB |",
