@@ -82,16 +82,21 @@ def _household_reach(flags, mask, households, pid):
 
 @njit(cache=True)
 def apply_changes(pids, enter, false_entry, flags, mask, ever_mask, false_mask, households, stats):
-    """Apply entries (``enter``) and exits in order; return which changed membership.
+    """Apply entries (``enter``) and exits in order; return who entered and who left, in order.
 
     ``stats`` accumulates [size, entries, exits, ever listed, household reach, innocents listed].
     """
     changed = np.zeros(pids.size, np.bool_)
+    n_in = n_out = 0
     for i in range(pids.size):
         pid = pids[i]
         listed = (flags[pid] & mask) != 0
         if enter[i] == listed:
             continue
+        if enter[i]:
+            n_in += 1
+        else:
+            n_out += 1
         before = _household_reach(flags, mask, households, pid)
         if enter[i]:
             if not flags[pid] & ever_mask:
@@ -110,7 +115,18 @@ def apply_changes(pids, enter, false_entry, flags, mask, ever_mask, false_mask, 
             stats[2] += 1
         stats[4] += _household_reach(flags, mask, households, pid) - before
         changed[i] = True
-    return changed
+    entered = np.empty(n_in, np.int64)
+    exited = np.empty(n_out, np.int64)
+    n_in = n_out = 0
+    for i in range(pids.size):
+        if changed[i]:
+            if enter[i]:
+                entered[n_in] = pids[i]
+                n_in += 1
+            else:
+                exited[n_out] = pids[i]
+                n_out += 1
+    return entered, exited
 
 
 class ListBase(Lists):
@@ -147,7 +163,7 @@ class ListBase(Lists):
 
     def change(self, pids: np.ndarray, enter: np.ndarray, false_entry: np.ndarray) -> None:
         """Apply entries and exits (``pids`` in processing order)."""
-        changed = apply_changes(
+        self.entered, self.exited = apply_changes(
             pids,
             enter,
             false_entry,
@@ -158,8 +174,6 @@ class ListBase(Lists):
             self.households,
             self.stats,
         )
-        self.entered = pids[changed & enter]
-        self.exited = pids[changed & ~enter]
 
     def _scheduled_exits(self, day: int) -> np.ndarray:
         pids, tags = self.exit_calendar.pop(day)

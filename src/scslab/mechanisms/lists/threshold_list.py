@@ -51,6 +51,33 @@ def _candidates(rec_pids, rec_true, due):
     return cand[:n], no_true[:n]
 
 
+@njit(cache=True)
+def _stays_or_enters(cand, scores, scored, flags, mask, enter_below, exit_at):
+    """On the list after today: listed people below ``exit_at``, others scored below the entry."""
+    out = np.empty(cand.size, np.bool_)
+    for i in range(cand.size):
+        if flags[cand[i]] & mask:
+            out[i] = scores[i] < exit_at
+        else:
+            out[i] = scored[i] and scores[i] < enter_below
+    return out
+
+
+@njit(cache=True)
+def _listed(pids, flags, mask):
+    """Those of ``pids`` on the list."""
+    n = 0
+    for i in range(pids.size):
+        n += (flags[pids[i]] & mask) != 0
+    out = np.empty(n, np.int64)
+    n = 0
+    for i in range(pids.size):
+        if flags[pids[i]] & mask:
+            out[n] = pids[i]
+            n += 1
+    return out
+
+
 def _no_true_record(cand: np.ndarray, rec_pids: np.ndarray, rec_true: np.ndarray) -> np.ndarray:
     """Whether each of ``cand`` has no true record today (records ordered by person)."""
     true_pids = rec_pids[rec_true]
@@ -104,16 +131,24 @@ class ThresholdList(ListBase):
             cand = np.union1d(cand, self._crossing(sim.pop.n, day))
             false_entry = _no_true_record(cand, rec["pid"], rec["true"])
         s = self.scorer.scores(cand, day)
-        listed = self.flag.get(cand)
         # people the system does not score (not opted in) are never listed by it
-        enter = np.where(listed, s < p.exit_at, (s < p.enter_below) & self.scorer.has_score(cand))
+        enter = _stays_or_enters(
+            cand,
+            s,
+            self.scorer.has_score(cand),
+            self.flag.array,
+            self.flag.mask,
+            p.enter_below,
+            p.exit_at,
+        )
         self._cand = cand
         return cand, enter, false_entry
 
     def after_change(self, sim: Simulation, day: int) -> None:
         # Listed people whose score moved today get a (new) exit check.
         p, cand = self.params, self._cand
-        watch = cand[self.flag.get(cand)]
-        when = self.scorer.day_reaching(watch, day, p.exit_at)
-        ok = when > day
-        self.calendar.schedule(when[ok], watch[ok])
+        watch = _listed(cand, self.flag.array, self.flag.mask)
+        if watch.size:
+            when = self.scorer.day_reaching(watch, day, p.exit_at)
+            ok = when > day
+            self.calendar.schedule(when[ok], watch[ok])
