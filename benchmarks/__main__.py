@@ -54,8 +54,9 @@ def _machine() -> dict:
         commit = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
         ).stdout.strip()
+        outputs = [f":!benchmarks/{f}" for f in ("RESULTS.md", "results.json", "scaling.*")]
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", *outputs],
             cwd=ROOT,
             capture_output=True,
             text=True,
