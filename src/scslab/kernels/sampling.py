@@ -69,7 +69,10 @@ def _walk_blocks(key, day, n, p, thin_key, trait_key, weight, capacity):
 
 @njit(cache=True)
 def _walk_blocks_serial(key, day, n, p, thin_key, trait_key, weight, capacity):
-    """``_walk_blocks`` in one thread: for few candidates, cheaper than waking the others."""
+    """``_walk_blocks`` in one thread: for few candidates, cheaper than waking the others.
+
+    A function of its own because numba compiles (and caches) one set of options per function.
+    """
     n_blocks = (n + BLOCK - 1) // BLOCK
     out = np.empty(n_blocks * capacity, np.int64)
     counts = np.zeros(n_blocks, np.int64)
