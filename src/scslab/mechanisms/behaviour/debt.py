@@ -266,8 +266,8 @@ class Debt(Behaviour):
         self.sanctions = sim.find(p.sanctions, SectorSanctions, f"{self.name}.sanctions")
         self.today: dict[int, int] = {}
         self.candidate_rate = min(1.0, p.arrears_rate * self.top)
-        keys = ("arrears/candidates", "arrears/thin", "cure", "cure/delay")
-        self.keys = [self.key(k) for k in keys]
+        self.arrears_key, self.thin_key = self.key("arrears/candidates"), self.key("arrears/thin")
+        self.cure_key, self.cure_delay_key = self.key("cure"), self.key("cure/delay")
         self.repay_keys = {
             k: self.key(f"repay/{k}") for k in (REPAY_UNLISTED, REPAY_LISTED, REPAY_POOR)
         }
@@ -339,9 +339,9 @@ class Debt(Behaviour):
         repaid = pids[action >= REPAY_UNLISTED]
 
         # New arrears.
-        cand = bernoulli_ids(self.keys[0], day, pop.n, self.candidate_rate)
+        cand = bernoulli_ids(self.arrears_key, day, pop.n, self.candidate_rate)
         keep = _arrears_keep(
-            self.keys[1],
+            self.thin_key,
             pop.keys.age,
             pop.keys.income,
             pop.keys.compliance,
@@ -362,9 +362,9 @@ class Debt(Behaviour):
             self.arrears.mask,
             self.debt_day,
             day,
-            self.keys[2],
+            self.cure_key,
             p.cure_share,
-            self.keys[3],
+            self.cure_delay_key,
             1.0 / p.cure_mean_days,
             p.court_lag_days,
         )

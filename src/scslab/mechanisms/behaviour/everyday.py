@@ -63,19 +63,15 @@ class EverydayActs(Behaviour):
     params: EverydayActsParams
 
     def init(self, sim: Simulation) -> None:
-        pop = sim.pop
-        self.kinds = [
-            (
-                np.int16(act_by_name(n)),
-                self.key(f"{n}/candidates"),
-                spec.candidate_rate,
-                self.key(f"{n}/thin"),
-                getattr(pop.keys, spec.trait),
-                spec.weight,
+        self.kinds, self.columns = [], []
+        for n, spec in self.params.all_acts().items():
+            act = act_by_name(n)
+            trait_key = getattr(sim.pop.keys, spec.trait)
+            key, thin_key = self.key(f"{n}/candidates"), self.key(f"{n}/thin")
+            self.kinds.append(
+                (np.int16(act), key, spec.candidate_rate, thin_key, trait_key, spec.weight)
             )
-            for n, spec in self.params.all_acts().items()
-        ]
-        self.columns = [f"acts_{ACT_NAMES[act_by_name(n)]}" for n in self.params.all_acts()]
+            self.columns.append(f"acts_{ACT_NAMES[act]}")
         self.counts = [0] * len(self.kinds)
 
     def step(self, sim: Simulation, day: int) -> None:

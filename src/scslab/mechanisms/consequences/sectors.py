@@ -64,18 +64,8 @@ def _sanctioned(ids, flags, mask, households, family):
                 if flags[j] & mask:
                     how[i] = 2
                     break
-    n = 0
-    for i in range(ids.size):
-        n += how[i] > 0
-    out = np.empty(n, np.int64)
-    out_how = np.empty(n, np.int8)
-    n = 0
-    for i in range(ids.size):
-        if how[i]:
-            out[n] = ids[i]
-            out_how[n] = how[i]
-            n += 1
-    return out, out_how
+    hit = how > 0
+    return ids[hit], how[hit]
 
 
 class SectorSanctions(Consequences):
@@ -109,9 +99,9 @@ class SectorSanctions(Consequences):
         self.blocked_ids = np.empty(0, np.int64)
         self.newly_income_lost = np.empty(0, np.int64)
         self.attempted = [(n, r) for n, r in self.rules.items() if r.attempt_rate > 0]
-        self.columns = [
-            (f"{n}_blocked", f"{n}_blocked_innocent", f"{n}_blocked_family", n) for n in self.rules
-        ]
+        self.columns = {
+            n: (f"{n}_blocked", f"{n}_blocked_innocent", f"{n}_blocked_family") for n in self.rules
+        }
 
     def step(self, sim: Simulation, day: int) -> None:
         parts = [np.empty(0, np.int64)]
@@ -141,12 +131,11 @@ class SectorSanctions(Consequences):
             arr[self.newly_income_lost] |= mask
 
     def metrics(self, day: int) -> dict[str, float | int]:
-        out: dict[str, float | int] = {b: self.blocked[n] for b, _, _, n in self.columns}
-        out |= {i: self.blocked_innocent[n] for _, i, _, n in self.columns}
+        cols = self.columns
+        out: dict[str, float | int] = {cols[n][0]: c for n, c in self.blocked.items()}
+        out |= {cols[n][1]: c for n, c in self.blocked_innocent.items()}
         out |= {
-            f: self.blocked_family[n]
-            for _, _, f, n in self.columns
-            if self.rules[n].family_extension
+            cols[n][2]: c for n, c in self.blocked_family.items() if self.rules[n].family_extension
         }
         if self.income_lost is not None:
             out[f"{self.name}_income_lost_new"] = int(self.newly_income_lost.size)

@@ -34,6 +34,18 @@ if TYPE_CHECKING:
     from scslab.population import Population
 
 APPEAL, REPAIR = 0, 1
+METRIC_COLUMNS = (
+    "size",
+    "entries",
+    "exits",
+    "persons_ever_listed",
+    "household_members_of_listed",
+    "innocents_listed",
+    "appeals_filed",
+    "appeals_won",
+    "repaired",
+)
+"""A list's metric columns, each prefixed with the list's name (the last three with appeals)."""
 
 
 class ListParams(MechanismParams):
@@ -87,16 +99,11 @@ def apply_changes(pids, enter, false_entry, flags, mask, ever_mask, false_mask, 
     ``stats`` accumulates [size, entries, exits, ever listed, household reach, innocents listed].
     """
     changed = np.zeros(pids.size, np.bool_)
-    n_in = n_out = 0
     for i in range(pids.size):
         pid = pids[i]
         listed = (flags[pid] & mask) != 0
         if enter[i] == listed:
             continue
-        if enter[i]:
-            n_in += 1
-        else:
-            n_out += 1
         before = _household_reach(flags, mask, households, pid)
         if enter[i]:
             if not flags[pid] & ever_mask:
@@ -115,18 +122,7 @@ def apply_changes(pids, enter, false_entry, flags, mask, ever_mask, false_mask, 
             stats[2] += 1
         stats[4] += _household_reach(flags, mask, households, pid) - before
         changed[i] = True
-    entered = np.empty(n_in, np.int64)
-    exited = np.empty(n_out, np.int64)
-    n_in = n_out = 0
-    for i in range(pids.size):
-        if changed[i]:
-            if enter[i]:
-                entered[n_in] = pids[i]
-                n_in += 1
-            else:
-                exited[n_out] = pids[i]
-                n_out += 1
-    return entered, exited
+    return pids[changed & enter], pids[changed & ~enter]
 
 
 class ListBase(Lists):
@@ -160,6 +156,7 @@ class ListBase(Lists):
         self.appeals_filed = 0
         self.appeals_won = 0
         self.repaired = 0
+        self.columns = tuple(f"{self.name}_{c}" for c in METRIC_COLUMNS)
 
     def change(self, pids: np.ndarray, enter: np.ndarray, false_entry: np.ndarray) -> None:
         """Apply entries and exits (``pids`` in processing order)."""
@@ -225,7 +222,7 @@ class ListBase(Lists):
         return int(self.stats[0])
 
     def metrics(self, day: int) -> dict[str, float | int]:
-        c, s = self._columns(), self.stats
+        c, s = self.columns, self.stats
         out = {
             c[0]: int(s[0]),
             c[1]: int(self.entered.size),
@@ -239,26 +236,6 @@ class ListBase(Lists):
             out[c[7]] = self.appeals_won
             out[c[8]] = self.repaired
         return out
-
-    def _columns(self) -> tuple[str, ...]:
-        """Metric column names (computed once)."""
-        names = self.__dict__.get("_column_names")
-        if names is None:
-            names = self._column_names = tuple(
-                f"{self.name}_{c}"
-                for c in (
-                    "size",
-                    "entries",
-                    "exits",
-                    "persons_ever_listed",
-                    "household_members_of_listed",
-                    "innocents_listed",
-                    "appeals_filed",
-                    "appeals_won",
-                    "repaired",
-                )
-            )
-        return names
 
     def summary(self) -> list[str]:
         s = self.stats

@@ -66,16 +66,7 @@ def _stays_or_enters(cand, scores, scored, flags, mask, enter_below, exit_at):
 @njit(cache=True)
 def _listed(pids, flags, mask):
     """Those of ``pids`` on the list."""
-    n = 0
-    for i in range(pids.size):
-        n += (flags[pids[i]] & mask) != 0
-    out = np.empty(n, np.int64)
-    n = 0
-    for i in range(pids.size):
-        if flags[pids[i]] & mask:
-            out[n] = pids[i]
-            n += 1
-    return out
+    return pids[(flags[pids] & mask) != 0]
 
 
 def _no_true_record(cand: np.ndarray, rec_pids: np.ndarray, rec_true: np.ndarray) -> np.ndarray:

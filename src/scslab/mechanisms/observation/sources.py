@@ -135,21 +135,9 @@ def _observe(key, day, pids, acts, bounds, order, cover):
 @njit(cache=True)
 def _hits(src, pids, acts, recorded):
     """Mark acts with a recording source as recorded; their (person, act, source) in order."""
-    n = 0
-    for i in range(src.size):
-        n += src[i] >= 0
-    out_pids = np.empty(n, np.int64)
-    out_acts = np.empty(n, np.int16)
-    out_src = np.empty(n, np.int16)
-    j = 0
-    for i in range(src.size):
-        if src[i] >= 0:
-            recorded[i] = True
-            out_pids[j] = pids[i]
-            out_acts[j] = acts[i]
-            out_src[j] = src[i]
-            j += 1
-    return out_pids, out_acts, out_src
+    hit = src >= 0
+    recorded |= hit
+    return pids[hit], acts[hit], src[hit].astype(np.int16)
 
 
 class DataSources(Observation):

@@ -68,35 +68,15 @@ class InformantsParams(MechanismParams):
 @njit(cache=True)
 def _open(recorded, acts, reportable):
     """Indices of today's acts that no source recorded and that citizens report."""
-    n = 0
-    for i in range(acts.size):
-        n += not recorded[i] and reportable[acts[i]]
-    out = np.empty(n, np.int64)
-    j = 0
-    for i in range(acts.size):
-        if not recorded[i] and reportable[acts[i]]:
-            out[j] = i
-            j += 1
-    return out
+    return np.flatnonzero(~recorded & reportable[acts])
 
 
 @njit(cache=True)
 def _record(open_, hit, recorded, pids, acts):
     """Mark reported acts as recorded; their (person, act) in order."""
-    n = 0
-    for i in range(hit.size):
-        n += hit[i]
-    out_pids = np.empty(n, np.int64)
-    out_acts = np.empty(n, np.int16)
-    j = 0
-    for i in range(hit.size):
-        if hit[i]:
-            a = open_[i]
-            recorded[a] = True
-            out_pids[j] = pids[a]
-            out_acts[j] = acts[a]
-            j += 1
-    return out_pids, out_acts
+    reported = open_[hit]
+    recorded[reported] = True
+    return pids[reported], acts[reported]
 
 
 @njit(parallel=True, cache=True)
