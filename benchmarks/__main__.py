@@ -140,7 +140,8 @@ def _fill_kernel_cache() -> None:
     """
     with tempfile.TemporaryDirectory() as tmp:
         for preset in ("reference", "rongcheng"):
-            cmd = [sys.executable, "-m", "scslab.cli", "run", preset, "--people", "20000"]
+            # large enough that draws take their many-thread path too (SERIAL_CANDIDATES)
+            cmd = [sys.executable, "-m", "scslab.cli", "run", preset, "--people", "200000"]
             cmd += ["--days", str(DAYS), "--quiet", "--out", str(Path(tmp) / preset)]
             subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True)
 
