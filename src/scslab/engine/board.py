@@ -39,9 +39,12 @@ class _Table:
 
     def add(self, pid: np.ndarray, *values: np.ndarray | int | bool) -> None:
         """Append rows: ``pid`` and one value per other posted column (an array or a scalar)."""
-        pid = np.asarray(pid)
+        if type(pid) is not np.ndarray:
+            pid = np.asarray(pid)
         k = pid.size
-        if len(values) != self.posted - 1 or any([np.ndim(v) and len(v) != k for v in values]):
+        if len(values) != self.posted - 1 or any(
+            [getattr(v, "ndim", 0) and len(v) != k for v in values]
+        ):
             raise ValueError(f"expected columns {self.columns[: self.posted]} of equal length")
         if self._view is not None and self.extra:
             raise RuntimeError("post every act before any mechanism reads the acts table")

@@ -182,6 +182,13 @@ class Scoring(Mechanism):
         """
         return np.ones(np.shape(pids), np.bool_)
 
+    def scores_everyone(self) -> bool:
+        """True when ``has_score`` holds for everyone, so readers need not ask person by person.
+
+        Default: true unless the class overrides ``has_score``.
+        """
+        return type(self).has_score is Scoring.has_score
+
     def day_reaching(self, pids: np.ndarray, day: int, level: int) -> np.ndarray:
         """The first day on or after ``day`` on which each score reaches ``level`` by itself.
 

@@ -72,6 +72,8 @@ class Simulation:
         self.day = 0
         self.columns: dict[str, list[float | int | None]] = {"day": [], "date": []}
         self._owner: dict[str, str] = {}
+        self._known: dict[str, tuple[tuple[str, ...], tuple[list, ...]]] = {}
+        """Per mechanism: the metric names it reported last, in order, and their columns."""
         self.init_s = time.perf_counter() - t0
         self.run_s = 0.0
 
@@ -126,25 +128,37 @@ class Simulation:
         columns["date"].append(self.date_of(day).isoformat())
         reported = 2
         for name, m in self.mechanisms.items():
-            for col, value in m.metrics(day).items():
-                column = columns.get(col)
-                if column is None:  # a new column: null before it existed
-                    column = columns[col] = [None] * day
-                    self._owner[col] = name
-                elif len(column) > day or self._owner[col] != name:
-                    owner = self._owner[col]
-                    raise RuntimeError(
-                        f"{name} wrote metric column {col!r} twice in one day"
-                        if owner == name
-                        else f"metric column {col!r} is written by both {owner} and {name}"
-                    )
-                column.append(value)
-                reported += 1
+            values = m.metrics(day)
+            known = self._known.get(name)
+            if known is not None and tuple(values) == known[0]:  # yesterday's columns again
+                for column, value in zip(known[1], values.values(), strict=True):
+                    column.append(value)
+            else:
+                self._append_checked(name, values, day)
+            reported += len(values)
         if reported < len(columns):
             for column in columns.values():
                 if len(column) == day:  # a column its mechanism did not report today
                     column.append(None)
         self.day += 1
+
+    def _append_checked(self, name: str, values: dict[str, float | int | None], day: int) -> None:
+        """Append one mechanism's metrics, creating and checking columns; remember their order."""
+        columns = self.columns
+        for col, value in values.items():
+            column = columns.get(col)
+            if column is None:  # a new column: null before it existed
+                column = columns[col] = [None] * day
+                self._owner[col] = name
+            elif len(column) > day or self._owner[col] != name:
+                owner = self._owner[col]
+                raise RuntimeError(
+                    f"{name} wrote metric column {col!r} twice in one day"
+                    if owner == name
+                    else f"metric column {col!r} is written by both {owner} and {name}"
+                )
+            column.append(value)
+        self._known[name] = (tuple(values), tuple(columns[c] for c in values))
 
     def run(self, on_day: Callable[[int], None] | None = None) -> None:
         """Run the remaining days, calling ``on_day(day)`` after each."""

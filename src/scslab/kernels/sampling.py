@@ -19,6 +19,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from scslab.kernels.parallel import sized_kernel
 from scslab.kernels.rng import uniform
 from scslab.population.attributes import trait_factor
 
@@ -155,7 +156,7 @@ def thinned_ids(
     return _sample_blocks(key, day, n, p, thin_key, trait_key, weight)
 
 
-@njit(parallel=True, cache=True)
+@sized_kernel("ids")
 def uniforms(key, day, ids, index):
     """One uniform draw per person in ``ids`` from stream ``key`` (draw ``index``)."""
     out = np.empty(ids.size, np.float64)

@@ -29,6 +29,7 @@ from pydantic import Field, field_validator
 from scslab.catalogue import Act
 from scslab.engine.calendar import Calendar
 from scslab.engine.mechanism import Behaviour, MechanismParams
+from scslab.kernels.parallel import sized_kernel
 from scslab.kernels.rng import geometric_days, uniform
 from scslab.kernels.sampling import bernoulli_ids
 from scslab.mechanisms.consequences.sectors import INCOME_LOST, SectorSanctions
@@ -124,7 +125,7 @@ class DebtParams(MechanismParams):
     )
 
 
-@njit(parallel=True, cache=True)
+@sized_kernel("ids")
 def _arrears_keep(
     thin_key,
     age_key,
@@ -230,7 +231,7 @@ def _due(
     return action
 
 
-@njit(parallel=True, cache=True)
+@sized_kernel("pids")
 def _delays(key, day, pids, hazard, income_key, bounds, scale):
     out = np.empty(pids.size, np.int64)
     for i in prange(pids.size):

@@ -14,10 +14,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 from pydantic import Field
 
 from scslab.engine.mechanism import Consequences, MechanismParams
+from scslab.kernels.parallel import sized_kernel
 from scslab.kernels.rng import uniform
 from scslab.kernels.sampling import bernoulli_ids
 from scslab.mechanisms.lists.base import ListBase
@@ -47,7 +48,7 @@ class PublicNamingParams(MechanismParams):
     )
 
 
-@njit(parallel=True, cache=True)
+@sized_kernel("ids")
 def _ties_cut(key, day, ids, ties, p):
     out = np.zeros(ids.size, np.int64)
     for i in prange(ids.size):

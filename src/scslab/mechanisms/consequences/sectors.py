@@ -14,10 +14,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 from pydantic import BaseModel, ConfigDict, Field
 
 from scslab.engine.mechanism import Consequences
+from scslab.kernels.parallel import sized_kernel
 from scslab.kernels.sampling import bernoulli_ids, uniforms
 from scslab.mechanisms.lists.base import ListBase
 from scslab.population.households import household_size, household_start
@@ -50,7 +51,7 @@ class Sector(BaseModel):
     )
 
 
-@njit(parallel=True, cache=True)
+@sized_kernel("ids")
 def _sanctioned(ids, flags, mask, households, family):
     """Of ``ids``, those sanctioned: (ids, 1 if listed else 2 for a listed household member)."""
     how = np.zeros(ids.size, np.int8)

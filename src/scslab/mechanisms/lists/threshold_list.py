@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from scslab.engine.simulation import Simulation
 
 
+_EVERYONE = np.empty(0, np.bool_)
+"""``scored`` for a scoring system that scores everyone."""
+
 RESCAN_CHUNK = 1 << 22
 """People per chunk when a rescored system makes the list re-check everyone (bounds memory)."""
 
@@ -53,13 +56,17 @@ def _candidates(rec_pids, rec_true, due):
 
 @njit(cache=True)
 def _stays_or_enters(cand, scores, scored, flags, mask, enter_below, exit_at):
-    """On the list after today: listed people below ``exit_at``, others scored below the entry."""
+    """On the list after today: listed people below ``exit_at``, others scored below the entry.
+
+    ``scored`` says who is scored at all; empty when everyone is.
+    """
+    everyone = scored.size == 0
     out = np.empty(cand.size, np.bool_)
     for i in range(cand.size):
         if flags[cand[i]] & mask:
             out[i] = scores[i] < exit_at
         else:
-            out[i] = scored[i] and scores[i] < enter_below
+            out[i] = (everyone or scored[i]) and scores[i] < enter_below
     return out
 
 
@@ -126,7 +133,7 @@ class ThresholdList(ListBase):
         enter = _stays_or_enters(
             cand,
             s,
-            self.scorer.has_score(cand),
+            _EVERYONE if self.scorer.scores_everyone() else self.scorer.has_score(cand),
             self.flag.array,
             self.flag.mask,
             p.enter_below,

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scslab.catalogue import Act, ActName, Source, SourceName, act_by_name, source_by_name
 from scslab.engine.calendar import Calendar
 from scslab.engine.mechanism import MechanismParams, Observation
+from scslab.kernels.parallel import sized_kernel
 from scslab.kernels.rng import uniform
 from scslab.kernels.sampling import bernoulli_ids
 from scslab.population.geography import region_of
@@ -117,7 +118,7 @@ class DataSourcesParams(MechanismParams):
         return self.sources | self.extra_sources
 
 
-@njit(parallel=True, cache=True)
+@sized_kernel("pids")
 def _observe(key, day, pids, acts, bounds, order, cover):
     """The recording source of each act (-1: missed); ``cover[act, j, rural]`` for source j."""
     out = np.full(pids.size, -1, np.int64)

@@ -17,6 +17,7 @@ from pydantic import Field
 
 from scslab.catalogue import Act, ActName, Source, act_by_name
 from scslab.engine.mechanism import MechanismParams, Reporting
+from scslab.kernels.parallel import sized_kernel
 from scslab.kernels.rng import below, uniform
 from scslab.population.attributes import (
     GROUP_SIZES,
@@ -79,7 +80,7 @@ def _record(open_, hit, recorded, pids, acts):
     return pids[reported], acts[reported]
 
 
-@njit(parallel=True, cache=True)
+@sized_kernel("open_")
 def _reported(
     key,
     tie_key,

@@ -21,6 +21,7 @@ from pydantic import Field
 
 from scslab.catalogue import Act, ActName, Source, SourceName, act_by_name, source_by_name
 from scslab.engine.mechanism import MechanismParams, Scoring
+from scslab.kernels.parallel import sized_kernel
 from scslab.kernels.rng import uniform
 from scslab.kernels.sampling import bernoulli_ids
 from scslab.mechanisms.consequences.sectors import INCOME_LOST
@@ -87,7 +88,7 @@ def _file(pids, acts, sources, true, filed, source_ok, dossier, stats):
         stats[1] += (1 if t == 0 and f > 0 else 0) - before_only_false
 
 
-@njit(parallel=True, cache=True)
+@sized_kernel("ids")
 def _rejected(key, age_key, day, ids, households, dossier, per_entry):
     """0: hired or not of working age; 1: rejected; 2: rejected on false entries alone."""
     out = np.zeros(ids.size, np.int8)

@@ -248,6 +248,9 @@ class PointSystem(Scoring):
     def scores(self, pids: np.ndarray, day: int) -> np.ndarray:
         return self.params.base + self.offset[pids].astype(np.int64)
 
+    def scores_everyone(self) -> bool:
+        return self.everyone
+
     def has_score(self, pids: np.ndarray) -> np.ndarray:
         if self.everyone:
             return np.ones(np.shape(pids), np.bool_)

@@ -1,0 +1,68 @@
+"""Per-event kernels in two builds: many threads for a big day, one thread for a small one.
+
+Waking the worker threads for a parallel loop costs several microseconds, and a kernel with array
+expressions wakes them once per expression: more than the whole work of a day's few hundred events
+in a town of a few thousand people. ``sized_kernel`` compiles the same function twice, with and
+without ``parallel=True``, and each call picks one by the size of the argument that holds the
+events. Both builds compute the same values (iterations are independent; every draw is a hash of
+its own counter), so the choice changes speed, never results.
+"""
+
+from __future__ import annotations
+
+import inspect
+import types
+from collections.abc import Callable
+from typing import Any
+
+from numba import njit
+
+PARALLEL_MIN_ITEMS = 4096
+"""Below this many events a kernel runs in one thread (measured: benchmarks/README.md)."""
+
+
+def _renamed(func: types.FunctionType, suffix: str) -> types.FunctionType:
+    """A copy of ``func`` under another qualified name.
+
+    numba names its cache files by qualified name and line, not by compile options, so the
+    one-thread build needs a name of its own or the two builds would overwrite each other.
+    """
+    copy = types.FunctionType(
+        func.__code__, func.__globals__, func.__name__ + suffix, func.__defaults__, func.__closure__
+    )
+    copy.__qualname__ = func.__qualname__ + suffix
+    copy.__module__ = func.__module__
+    copy.__doc__ = func.__doc__
+    return copy
+
+
+class SizedKernel:
+    """A kernel compiled with and without threads; a call picks one by the events' count."""
+
+    def __init__(self, func: types.FunctionType, size_arg: str, min_items: int) -> None:
+        names = list(inspect.signature(func).parameters)
+        if size_arg not in names:
+            raise ValueError(f"{func.__name__} has no argument {size_arg!r}")
+        self.position = names.index(size_arg)
+        self.min_items = min_items
+        self.threaded = njit(parallel=True, cache=True)(func)
+        self.one_thread = njit(cache=True)(_renamed(func, "_one_thread"))
+        self.__doc__ = func.__doc__
+        self.__name__ = func.__name__
+
+    def __call__(self, *args: Any) -> Any:
+        """Run the threaded build on at least ``min_items`` events, else the one-thread one."""
+        if len(args[self.position]) >= self.min_items:
+            return self.threaded(*args)
+        return self.one_thread(*args)
+
+
+def sized_kernel(
+    size_arg: str, min_items: int = PARALLEL_MIN_ITEMS
+) -> Callable[[types.FunctionType], SizedKernel]:
+    """Decorator: compile a per-event kernel twice; ``size_arg`` names the events' array."""
+
+    def wrap(func: types.FunctionType) -> SizedKernel:
+        return SizedKernel(func, size_arg, min_items)
+
+    return wrap

@@ -1,0 +1,72 @@
+"""Per-event kernels built twice (``kernels/parallel.py``): same values, chosen by size."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from scslab.kernels import parallel
+from scslab.kernels.sampling import uniforms
+from scslab.mechanisms.consequences.sectors import _sanctioned
+from scslab.mechanisms.observation.sources import _observe
+
+
+def test_both_builds_draw_the_same_uniforms() -> None:
+    ids = np.sort(np.random.default_rng(3).choice(10_000_000, 5000, replace=False))
+    key = np.uint64(0xDEADBEEF)
+    a = uniforms.threaded(key, 17, ids, 2)
+    b = uniforms.one_thread(key, 17, ids, 2)
+    assert np.array_equal(a, b)
+    assert np.all((a >= 0) & (a < 1))
+
+
+def test_both_builds_sanction_the_same_people() -> None:
+    rng = np.random.default_rng(5)
+    n = 30_000
+    flags = (rng.random(n) < 0.05).astype(np.uint8)
+    households = ((3 << 4) | np.arange(n) % 3).astype(np.uint8)  # size 3, place in household
+    ids = np.sort(rng.choice(n, 6000, replace=False))
+    for family in (False, True):
+        a = _sanctioned.threaded(ids, flags, np.uint8(1), households, family)
+        b = _sanctioned.one_thread(ids, flags, np.uint8(1), households, family)
+        assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+        assert a[0].size > 0
+
+
+def test_both_builds_observe_the_same_acts() -> None:
+    rng = np.random.default_rng(8)
+    pids = np.sort(rng.choice(1_000_000, 5000, replace=False))
+    acts = rng.integers(0, 3, pids.size).astype(np.int16)
+    bounds = np.asarray([0, 400_000, 1_000_000], np.int64)
+    cover = rng.random((3, 2, 2))
+    order = np.asarray([4, 7], np.int64)
+    args = (np.uint64(99), 3, pids, acts, bounds, order, cover)
+    assert np.array_equal(_observe.threaded(*args), _observe.one_thread(*args))
+
+
+@pytest.mark.parametrize(
+    ("size", "build"), [(10, "one_thread"), (parallel.PARALLEL_MIN_ITEMS, "threaded")]
+)
+def test_the_events_count_picks_the_build(
+    monkeypatch: pytest.MonkeyPatch, size: int, build: str
+) -> None:
+    used = []
+    for name in ("threaded", "one_thread"):
+        monkeypatch.setattr(uniforms, name, lambda *args, name=name: used.append(name))
+    uniforms(np.uint64(1), 0, np.arange(size), 0)
+    assert used == [build]
+
+
+def test_the_two_builds_have_their_own_cache_names() -> None:
+    assert uniforms.threaded.py_func.__qualname__ == "uniforms"
+    assert uniforms.one_thread.py_func.__qualname__ == "uniforms_one_thread"
+    assert uniforms.threaded.targetoptions.get("parallel")
+    assert not uniforms.one_thread.targetoptions.get("parallel")
+
+
+def test_a_missing_size_argument_is_named() -> None:
+    def kernel(ids, day):
+        return ids
+
+    with pytest.raises(ValueError, match="kernel has no argument 'pids'"):
+        parallel.sized_kernel("pids")(kernel)
