@@ -29,6 +29,7 @@ from pydantic import Field, field_validator
 from scslab.catalogue import Act
 from scslab.engine.calendar import Calendar
 from scslab.engine.mechanism import Behaviour, MechanismParams
+from scslab.kernels.memory import prefetch_ahead
 from scslab.kernels.parallel import sized_kernel
 from scslab.kernels.rng import geometric_days, uniform
 from scslab.kernels.sampling import bernoulli_ids
@@ -143,6 +144,8 @@ def _arrears_keep(
 ):
     keep = np.empty(ids.size, np.bool_)
     for i in prange(ids.size):
+        prefetch_ahead(flags, ids, i)
+        prefetch_ahead(households, ids, i)
         pid = ids[i]
         if flags[pid] & debt_mask:
             keep[i] = False
@@ -203,6 +206,8 @@ def _due(
     """Validate due calendar entries; return the action per entry (0 = superseded) and apply it."""
     action = np.zeros(pids.size, np.int64)
     for i in range(pids.size):
+        prefetch_ahead(debt_day, pids, i)
+        prefetch_ahead(flags, pids, i)
         pid = pids[i]
         kind = tags[i] % _TAG
         episode = tags[i] // _TAG

@@ -18,6 +18,7 @@ from numba import prange
 from pydantic import BaseModel, ConfigDict, Field
 
 from scslab.engine.mechanism import Consequences
+from scslab.kernels.memory import prefetch_ahead
 from scslab.kernels.parallel import sized_kernel
 from scslab.kernels.sampling import bernoulli_ids, uniforms
 from scslab.mechanisms.lists.base import ListBase
@@ -56,6 +57,7 @@ def _sanctioned(ids, flags, mask, households, family):
     """Of ``ids``, those sanctioned: (ids, 1 if listed else 2 for a listed household member)."""
     how = np.zeros(ids.size, np.int8)
     for i in prange(ids.size):
+        prefetch_ahead(flags, ids, i)
         pid = ids[i]
         if flags[pid] & mask:
             how[i] = 1

@@ -26,6 +26,7 @@ from pydantic import Field
 
 from scslab.engine.calendar import Calendar
 from scslab.engine.mechanism import Lists, MechanismParams
+from scslab.kernels.memory import prefetch_ahead
 from scslab.kernels.sampling import uniforms
 from scslab.population.households import household_size, household_start
 
@@ -100,6 +101,7 @@ def apply_changes(pids, enter, false_entry, flags, mask, ever_mask, false_mask, 
     """
     changed = np.zeros(pids.size, np.bool_)
     for i in range(pids.size):
+        prefetch_ahead(flags, pids, i)
         pid = pids[i]
         listed = (flags[pid] & mask) != 0
         if enter[i] == listed:

@@ -15,6 +15,7 @@ from pydantic import Field, model_validator
 
 from scslab.engine.calendar import Calendar
 from scslab.engine.mechanism import Scoring
+from scslab.kernels.memory import prefetch_ahead
 from scslab.mechanisms.lists.base import ListBase, ListParams
 
 if TYPE_CHECKING:
@@ -63,6 +64,7 @@ def _stays_or_enters(cand, scores, scored, flags, mask, enter_below, exit_at):
     everyone = scored.size == 0
     out = np.empty(cand.size, np.bool_)
     for i in range(cand.size):
+        prefetch_ahead(flags, cand, i)
         if flags[cand[i]] & mask:
             out[i] = scores[i] < exit_at
         else:

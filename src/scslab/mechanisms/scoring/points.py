@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from scslab.catalogue import Act, Points, Source, SourceName, act_by_name, source_by_name
 from scslab.engine.mechanism import MechanismParams, Scoring
+from scslab.kernels.memory import prefetch_ahead
 from scslab.kernels.rng import uniform
 
 if TYPE_CHECKING:
@@ -159,6 +160,7 @@ def _apply(
 ):
     """Add points per record; keep grade counts; stats = [sum delta, false-record deltas]."""
     for i in range(pids.size):
+        prefetch_ahead(offset, pids, i)
         pts = points[acts[i]]
         if pts == 0 or not source_ok[sources[i]]:
             continue

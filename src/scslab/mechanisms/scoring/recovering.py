@@ -21,6 +21,7 @@ from pydantic import Field
 
 from scslab.catalogue import Act, Points, act_by_name
 from scslab.engine.mechanism import MechanismParams, Scoring
+from scslab.kernels.memory import prefetch_ahead
 
 if TYPE_CHECKING:
     from scslab.engine.simulation import Simulation
@@ -42,6 +43,7 @@ class RecoveringScoreParams(MechanismParams):
 @njit(cache=True)
 def _apply(pids, acts, points, offset, last, day, period, ticking, caps, stats):
     for i in range(pids.size):
+        prefetch_ahead(offset, pids, i)
         pts = points[acts[i]]
         if pts == 0:
             continue
@@ -69,6 +71,7 @@ def _apply(pids, acts, points, offset, last, day, period, ticking, caps, stats):
 def _scores(pids, offset, last, day, period, cap):
     out = np.empty(pids.size, np.int64)
     for i in range(pids.size):
+        prefetch_ahead(offset, pids, i)
         pid = pids[i]
         out[i] = cap + min(0, np.int64(offset[pid]) + (day - np.int64(last[pid])) // period)
     return out
@@ -78,6 +81,7 @@ def _scores(pids, offset, last, day, period, cap):
 def _day_reaching(pids, offset, last, day, period, cap, level):
     out = np.empty(pids.size, np.int64)
     for i in range(pids.size):
+        prefetch_ahead(offset, pids, i)
         pid = pids[i]
         need = max(level - cap - np.int64(offset[pid]), 0)  # points to regain from offset
         out[i] = max(np.int64(last[pid]) + period * need, day)
