@@ -40,8 +40,14 @@ def test_both_builds_observe_the_same_acts() -> None:
     bounds = np.asarray([0, 400_000, 1_000_000], np.int64)
     cover = rng.random((3, 2, 2))
     order = np.asarray([4, 7], np.int64)
-    args = (np.uint64(99), 3, pids, acts, bounds, order, cover)
-    assert np.array_equal(_observe.threaded(*args), _observe.one_thread(*args))
+    seen = []
+    for build in (_observe.threaded, _observe.one_thread):
+        recorded = np.zeros(pids.size, np.bool_)
+        seen.append(
+            (*build(np.uint64(99), 3, pids, acts, recorded, bounds, order, cover), recorded)
+        )
+    assert all(np.array_equal(a, b) for a, b in zip(*seen, strict=True))
+    assert 0 < seen[0][0].size < pids.size
 
 
 @pytest.mark.parametrize(

@@ -156,6 +156,54 @@ def thinned_ids(
     return _sample_blocks(key, day, n, p, thin_key, trait_key, weight)
 
 
+@njit(cache=True)
+def _sample_labelled(keys, day, n, ps, thin_keys, trait_keys, weights, labels):
+    draws = []
+    counts = np.zeros(keys.size, np.int64)
+    for j in range(keys.size):
+        if not 0.0 <= ps[j] <= 1.0:
+            raise ValueError("probability must be in [0, 1]")
+        if n > 0 and ps[j] > 0.0:
+            draws.append(
+                _sample_blocks(keys[j], day, n, ps[j], thin_keys[j], trait_keys[j], weights[j])
+            )
+        else:
+            draws.append(np.empty(0, np.int64))
+        counts[j] = draws[j].size
+    ids = np.empty(counts.sum(), np.int64)
+    label = np.empty(ids.size, labels.dtype)
+    start = 0
+    for j in range(keys.size):
+        ids[start : start + counts[j]] = draws[j]
+        label[start : start + counts[j]] = labels[j]
+        start += counts[j]
+    order = np.argsort(ids, kind="mergesort")  # stable: one person's draws stay in draw order
+    return ids[order], label[order], counts
+
+
+def labelled_ids(
+    keys: np.ndarray,
+    day: int,
+    n: int,
+    ps: np.ndarray,
+    thin_keys: np.ndarray,
+    trait_keys: np.ndarray,
+    weights: np.ndarray,
+    labels: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Several ``thinned_ids`` draws in one call, merged in person order.
+
+    Draw ``j`` uses ``keys[j]``, ``ps[j]``, ``thin_keys[j]``, ``trait_keys[j]`` and ``weights[j]``
+    exactly as ``thinned_ids`` would (the same ids). Returns the ids ordered by person and, for
+    one person, by draw; the label ``labels[j]`` of the draw each id came from; and the number
+    of ids per draw.
+
+    Raises:
+        ValueError: a probability outside [0, 1].
+    """
+    return _sample_labelled(keys, day, n, ps, thin_keys, trait_keys, weights, labels)
+
+
 @sized_kernel("ids")
 def uniforms(key, day, ids, index):
     """One uniform draw per person in ``ids`` from stream ``key`` (draw ``index``)."""

@@ -14,7 +14,7 @@ from pydantic import Field
 
 from scslab.catalogue import ACT_NAMES, ActName, act_by_name
 from scslab.engine.mechanism import Behaviour, MechanismParams
-from scslab.kernels.sampling import thinned_ids
+from scslab.kernels.sampling import labelled_ids
 from scslab.mechanisms.common import ModulatedRate
 
 if TYPE_CHECKING:
@@ -63,23 +63,26 @@ class EverydayActs(Behaviour):
     params: EverydayActsParams
 
     def init(self, sim: Simulation) -> None:
-        self.kinds, self.columns = [], []
-        for n, spec in self.params.all_acts().items():
-            act = act_by_name(n)
-            trait_key = getattr(sim.pop.keys, spec.trait)
-            key, thin_key = self.key(f"{n}/candidates"), self.key(f"{n}/thin")
-            self.kinds.append(
-                (np.int16(act), key, spec.candidate_rate, thin_key, trait_key, spec.weight)
-            )
-            self.columns.append(f"acts_{ACT_NAMES[act]}")
-        self.counts = [0] * len(self.kinds)
+        rates = self.params.all_acts()
+        codes = [act_by_name(n) for n in rates]
+        self.draws = (
+            np.asarray([self.key(f"{n}/candidates") for n in rates], np.uint64),
+            np.asarray([spec.candidate_rate for spec in rates.values()], np.float64),
+            np.asarray([self.key(f"{n}/thin") for n in rates], np.uint64),
+            np.asarray([getattr(sim.pop.keys, spec.trait) for spec in rates.values()], np.uint64),
+            np.asarray([spec.weight for spec in rates.values()], np.float64),
+            np.asarray(codes, np.int16),
+        )
+        self.columns = [f"acts_{ACT_NAMES[act]}" for act in codes]
+        self.counts = [0] * len(codes)
 
     def step(self, sim: Simulation, day: int) -> None:
-        n, board = sim.pop.n, sim.board
-        for i, (act, key, p, thin_key, trait_key, weight) in enumerate(self.kinds):
-            ids = thinned_ids(key, day, n, p, thin_key, trait_key, weight)
-            self.counts[i] = ids.size
-            board.post_acts(ids, act)
+        keys, ps, thin_keys, trait_keys, weights, codes = self.draws
+        ids, acts, counts = labelled_ids(
+            keys, day, sim.pop.n, ps, thin_keys, trait_keys, weights, codes
+        )
+        self.counts = counts.tolist()
+        sim.board.post_acts(ids, acts)
 
     def metrics(self, day: int) -> dict[str, float | int]:
         return dict(zip(self.columns, self.counts, strict=True))

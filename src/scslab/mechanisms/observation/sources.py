@@ -14,7 +14,7 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from scslab.catalogue import Act, ActName, Source, SourceName, act_by_name, source_by_name
@@ -22,7 +22,7 @@ from scslab.engine.calendar import Calendar
 from scslab.engine.mechanism import MechanismParams, Observation
 from scslab.kernels.parallel import sized_kernel
 from scslab.kernels.rng import uniform
-from scslab.kernels.sampling import bernoulli_ids
+from scslab.kernels.sampling import labelled_ids
 from scslab.population.geography import region_of
 
 if TYPE_CHECKING:
@@ -119,23 +119,20 @@ class DataSourcesParams(MechanismParams):
 
 
 @sized_kernel("pids")
-def _observe(key, day, pids, acts, bounds, order, cover):
-    """The recording source of each act (-1: missed); ``cover[act, j, rural]`` for source j."""
-    out = np.full(pids.size, -1, np.int64)
+def _observe(key, day, pids, acts, recorded, bounds, order, cover):
+    """Try the sources on each act (``cover[act, j, rural]`` for source j); mark hits recorded.
+
+    Returns the (person, act, source) of each recorded act, in order.
+    """
+    src = np.full(pids.size, -1, np.int64)
     for i in prange(pids.size):
         pid = pids[i]
         rural = region_of(bounds, pid) % 2
         for j in range(order.size):
             c = cover[acts[i], j, rural]
             if c > 0.0 and uniform(key, day, pid, acts[i] * 64 + j) < c:
-                out[i] = order[j]
+                src[i] = order[j]
                 break
-    return out
-
-
-@njit(cache=True)
-def _hits(src, pids, acts, recorded):
-    """Mark acts with a recording source as recorded; their (person, act, source) in order."""
     hit = src >= 0
     recorded |= hit
     return pids[hit], acts[hit], src[hit].astype(np.int16)
@@ -156,11 +153,20 @@ class DataSources(Observation):
         for j, (_, s) in enumerate(items):
             for a in s.acts:
                 self.cover[act_by_name(a), j] = (s.coverage_urban, s.coverage_rural)
-        self.false = [
-            (j, source_by_name(n), act_by_name(s.false_act), s.false_rate, self.key(f"false/{n}"))
-            for j, (n, s) in enumerate(items)
-            if s.false_rate > 0 and s.false_act is not None
-        ]
+        false = [(j, n, s) for j, (n, s) in enumerate(items) if s.false_rate > 0 and s.false_act]
+        # one labelled draw per source with false records; the label is the source's code
+        self.false_draws = (
+            np.asarray([self.key(f"false/{n}") for _, n, _ in false], np.uint64),
+            np.asarray([s.false_rate for _, _, s in false], np.float64),
+            np.zeros(len(false), np.uint64),
+            np.zeros(len(false), np.uint64),
+            np.zeros(len(false), np.float64),
+            np.asarray([source_by_name(n) for _, n, _ in false], np.int16),
+        )
+        self.false_act = np.zeros(len(Source), np.int16)  # the act a source's false record claims
+        for _, n, s in false:
+            self.false_act[source_by_name(n)] = act_by_name(s.false_act)
+        self.false_sources = [j for j, _, _ in false]
         self.detect_key = self.key("detect")
         start = sim.start_date
         self.first_day = np.asarray(
@@ -197,29 +203,29 @@ class DataSources(Observation):
         if day < self.all_active_day:  # sources whose agreement has not started see nothing
             cover = cover.copy()
             cover[:, self.first_day > day, :] = 0.0
-        src = _observe(
+        pids, kinds, sources = _observe(
             self.detect_key,
             day,
             acts["pid"],
             acts["act"],
+            acts["recorded"],
             sim.pop.geography.bounds,
             self.order,
             cover,
         )
-        pids, kinds, sources = _hits(src, acts["pid"], acts["act"], acts["recorded"])
         self._post(sim, day, pids, kinds, sources, True)
-        n_false = 0
-        for j, source, act, rate, key in self.false:
-            if self.first_day[j] > day:
-                continue
-            ids = bernoulli_ids(key, day, sim.pop.n, rate)
-            if ids.size:
-                kinds = np.full(ids.size, act, np.int16)
-                self._post(sim, day, ids, kinds, np.full(ids.size, source, np.int16), False)
-            n_false += ids.size
+        keys, rates, no_keys, no_traits, no_weights, codes = self.false_draws
+        if day < self.all_active_day:  # no false records before a source's agreement starts
+            rates = np.where(self.first_day[self.false_sources] > day, 0.0, rates)
+        ids, sources, _ = labelled_ids(
+            keys, day, sim.pop.n, rates, no_keys, no_traits, no_weights, codes
+        )
+        n_false = ids.size
+        if n_false:
+            self._post(sim, day, ids, self.false_act[sources], sources, False)
         self.today = {
             "observed_true_records": pids.size,
-            "observed_missed_acts": src.size - pids.size,
+            "observed_missed_acts": acts["pid"].size - pids.size,
             "observed_false_records": n_false,
         }
 

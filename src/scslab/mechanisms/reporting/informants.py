@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 from pydantic import Field
 
 from scslab.catalogue import Act, ActName, Source, act_by_name
@@ -66,30 +66,17 @@ class InformantsParams(MechanismParams):
     )
 
 
-@njit(cache=True)
-def _open(recorded, acts, reportable):
-    """Indices of today's acts that no source recorded and that citizens report."""
-    return np.flatnonzero(~recorded & reportable[acts])
-
-
-@njit(cache=True)
-def _record(open_, hit, recorded, pids, acts):
-    """Mark reported acts as recorded; their (person, act) in order."""
-    reported = open_[hit]
-    recorded[reported] = True
-    return pids[reported], acts[reported]
-
-
-@sized_kernel("open_")
-def _reported(
+@sized_kernel("all_pids")
+def _reports(
     key,
     tie_key,
     opp_key,
     group_key,
     day,
-    open_,
     all_pids,
     all_acts,
+    recorded,
+    reportable,
     bounds,
     ties,
     locality,
@@ -98,6 +85,11 @@ def _reported(
     watchers,
     n,
 ):
+    """Report today's unrecorded acts of reportable kinds; mark them recorded.
+
+    Returns the (person, act) of each reported act, in order.
+    """
+    open_ = np.flatnonzero(~recorded & reportable[all_acts])
     out = np.zeros(open_.size, np.bool_)
     for i in prange(open_.size):
         pid = all_pids[open_[i]]
@@ -130,7 +122,9 @@ def _reported(
             if uniform(key, day, pid, WATCH + 64 * (act + 1) + k) < q:
                 out[i] = True
                 break
-    return out
+    reported = open_[out]
+    recorded[reported] = True
+    return all_pids[reported], all_acts[reported]
 
 
 class Informants(Reporting):
@@ -149,17 +143,17 @@ class Informants(Reporting):
 
     def step(self, sim: Simulation, day: int) -> None:
         acts = sim.board.acts
-        open_ = _open(acts["recorded"], acts["act"], self.reportable)
         pop = sim.pop
-        hit = _reported(
+        pids, kinds = _reports(
             self.report_key,
             pop.keys.ties,
             pop.keys.opportunism,
             pop.keys.groups,
             day,
-            open_,
             acts["pid"],
             acts["act"],
+            acts["recorded"],
+            self.reportable,
             pop.geography.bounds,
             self.params.ties,
             pop.params.tie_locality,
@@ -168,7 +162,6 @@ class Informants(Reporting):
             self.params.neighbourhood_watchers,
             pop.n,
         )
-        pids, kinds = _record(open_, hit, acts["recorded"], acts["pid"], acts["act"])
         sim.board.post_records(pids, kinds, np.int16(Source.INFORMANT), True)
         self.reports = pids.size
 
