@@ -170,15 +170,19 @@ def _sample_labelled(keys, day, n, ps, thin_keys, trait_keys, weights, labels):
         else:
             draws.append(np.empty(0, np.int64))
         counts[j] = draws[j].size
+    # merge the sorted draws: by person, and for one person in draw order
     ids = np.empty(counts.sum(), np.int64)
     label = np.empty(ids.size, labels.dtype)
-    start = 0
-    for j in range(keys.size):
-        ids[start : start + counts[j]] = draws[j]
-        label[start : start + counts[j]] = labels[j]
-        start += counts[j]
-    order = np.argsort(ids, kind="mergesort")  # stable: one person's draws stay in draw order
-    return ids[order], label[order], counts
+    head = np.zeros(keys.size, np.int64)
+    for i in range(ids.size):
+        best = -1
+        for j in range(keys.size):
+            if head[j] < counts[j] and (best < 0 or draws[j][head[j]] < draws[best][head[best]]):
+                best = j
+        ids[i] = draws[best][head[best]]
+        label[i] = labels[best]
+        head[best] += 1
+    return ids, label, counts
 
 
 def labelled_ids(
