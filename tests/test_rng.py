@@ -8,7 +8,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scslab.kernels.rng import stream_key, uniform
+from scslab.kernels.rng import geometric_days, stream_key, uniform
 from scslab.kernels.sampling import BLOCK, bernoulli_ids, uniforms
 
 
@@ -80,3 +80,15 @@ def test_invalid_probability_is_refused():
 
     with pytest.raises(ValueError, match="probability"):
         bernoulli_ids(stream_key(1, "x"), 0, 10, 1.5)
+
+
+def test_a_tiny_probability_draws_nobody_instead_of_overflowing() -> None:
+    # the geometric gap exceeds any integer: found by the property test above
+    assert bernoulli_ids(stream_key(1, "tiny"), 0, 513, 1.1518020938904327e-124).size == 0
+    assert bernoulli_ids(stream_key(1, "tiny"), 3, 10**7, 1e-15).size == 0
+
+
+def test_a_tiny_hazard_waits_practically_forever() -> None:
+    days = [geometric_days(stream_key(1, "wait"), 0, pid, 0, 1e-300) for pid in range(50)]
+    assert min(days) == 1 << 40
+    assert 1 <= geometric_days(stream_key(1, "wait"), 0, 7, 0, 0.01) < 5000

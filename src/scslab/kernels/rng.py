@@ -86,4 +86,7 @@ def geometric_days(key: uint64, day: int, subject: int, index: int, hazard: floa
     if hazard <= 0.0:
         return 1 << 40
     u = 1.0 - uniform(key, day, subject, index)
-    return 1 + math.floor(math.log(u) / math.log1p(-hazard))
+    gap = math.log(u) / math.log1p(-hazard)  # a float: a tiny hazard overflows an integer
+    if gap >= 1 << 40:
+        return 1 << 40
+    return 1 + int(gap)

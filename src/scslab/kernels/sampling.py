@@ -40,20 +40,20 @@ def _walk_block(key, day, b, n, p, thin_key, trait_key, weight, out, base, capac
     while True:
         u = 1.0 - uniform(key, day, b, k)  # in (0, 1]
         k += 1
-        skip = math.floor(math.log(u) / log_q) if p < 1.0 else 0.0
-        if skip >= end - pos:
+        # compared as a float: a tiny p makes the gap too large for an integer
+        gap = math.log(u) / log_q if p < 1.0 else 0.0  # >= 0; its floor is the skip
+        if gap >= end - pos:
             return c
-        pos += 1 + int(skip)
+        pos += 1 + int(gap)
         if pos >= end:
             return c
-        keep = True
-        if weight != 0.0:
-            keep = uniform(thin_key, day, pos, 0) * top < trait_factor(trait_key, pos, weight)
-        if keep:
-            if c == capacity:
-                return -1
-            out[base + c] = pos
+        if c == capacity:
+            return -1
+        out[base + c] = pos  # written always, kept by counting it: no branch to mispredict
+        if weight == 0.0:
             c += 1
+        else:
+            c += uniform(thin_key, day, pos, 0) * top < trait_factor(trait_key, pos, weight)
 
 
 @njit(parallel=True, cache=True)
