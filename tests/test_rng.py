@@ -5,11 +5,12 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scslab.kernels.rng import geometric_days, stream_key, uniform
-from scslab.kernels.sampling import BLOCK, bernoulli_ids, uniforms
+from scslab.kernels.sampling import BLOCK, bernoulli_ids, labelled_ids, thinned_ids, uniforms
 
 
 def test_stream_keys_depend_on_every_part_of_the_path():
@@ -92,3 +93,29 @@ def test_a_tiny_hazard_waits_practically_forever() -> None:
     days = [geometric_days(stream_key(1, "wait"), 0, pid, 0, 1e-300) for pid in range(50)]
     assert min(days) == 1 << 40
     assert 1 <= geometric_days(stream_key(1, "wait"), 0, 7, 0, 0.01) < 5000
+
+
+def test_labelled_draws_are_the_single_draws_merged_by_person() -> None:
+    n, day = 3 * BLOCK + 17, 11
+    keys = np.asarray([stream_key(1, "a"), stream_key(1, "b"), stream_key(1, "c")], np.uint64)
+    ps = np.asarray([0.01, 0.0, 0.02])
+    thin = np.asarray([stream_key(1, "thin"), 0, stream_key(1, "thin2")], np.uint64)
+    traits = np.asarray([stream_key(1, "trait"), 0, stream_key(1, "trait")], np.uint64)
+    weights = np.asarray([-0.5, 0.0, 0.8])
+    labels = np.asarray([7, 8, 9], np.int16)
+    ids, label, counts = labelled_ids(keys, day, n, ps, thin, traits, weights, labels)
+    singles = [
+        thinned_ids(keys[j], day, n, ps[j], thin[j], traits[j], weights[j]) for j in range(3)
+    ]
+    assert counts.tolist() == [s.size for s in singles] and counts[0] > 0 and counts[1] == 0
+    for j, single in enumerate(singles):
+        assert np.array_equal(ids[label == labels[j]], single)
+    assert np.all(np.diff(ids) >= 0)
+    both = np.intersect1d(singles[0], singles[2])  # one person drawn twice: in draw order
+    assert both.size and all(label[ids == pid].tolist() == [7, 9] for pid in both[:5])
+
+
+def test_labelled_draws_refuse_a_probability_outside_zero_one() -> None:
+    one = np.zeros(1, np.uint64)
+    with pytest.raises(ValueError, match="probability"):
+        labelled_ids(one, 0, 100, np.asarray([1.5]), one, one, np.zeros(1), np.zeros(1, np.int16))

@@ -18,7 +18,12 @@ from typing import Any
 from numba import njit
 
 PARALLEL_MIN_ITEMS = 4096
-"""Below this many events a kernel runs in one thread (measured: benchmarks/README.md)."""
+"""Below this many events a kernel runs in one thread.
+
+A judgement from two measurements on the benchmark machine (benchmarks/README.md, "Where the time
+goes"): a parallel region costs about 3 microseconds to start where the threads are asleep, and a
+per-event kernel does 5-50 nanoseconds of work per event, so threads pay from a few thousand events.
+"""
 
 
 def _renamed(func: types.FunctionType, suffix: str) -> types.FunctionType:
