@@ -76,3 +76,12 @@ def test_a_missing_size_argument_is_named() -> None:
 
     with pytest.raises(ValueError, match="kernel has no argument 'pids'"):
         parallel.sized_kernel("pids")(kernel)
+
+
+def test_other_builds_are_readied_for_the_signatures_used() -> None:
+    ids = np.arange(5)
+    uniforms(np.uint64(1), 0, ids, 0)  # a small call: the one-thread build
+    parallel.compile_other_builds()
+    for kernel in (uniforms.threaded, uniforms.one_thread):
+        assert any(sig[2] == uniforms.one_thread.signatures[0][2] for sig in kernel.signatures)
+    assert parallel.compile_other_builds() == 0  # nothing left to compile

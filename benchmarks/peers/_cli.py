@@ -74,6 +74,7 @@ def main(
             min(args.people, WARM_UP_PEOPLE), min(args.days, WARM_UP_DAYS), args.seed + 1
         )
         warm_up.run()
+        getattr(warm_up, "after_warm_up", lambda: None)()
 
     gc.collect()
     rss_before = _rss()

@@ -41,6 +41,10 @@ def _renamed(func: types.FunctionType, suffix: str) -> types.FunctionType:
     return copy
 
 
+_ALL: list[SizedKernel] = []
+"""Every sized kernel defined so far (for ``compile_other_builds``)."""
+
+
 class SizedKernel:
     """A kernel compiled with and without threads; a call picks one by the events' count."""
 
@@ -54,6 +58,7 @@ class SizedKernel:
         self.one_thread = njit(cache=True)(_renamed(func, "_one_thread"))
         self.__doc__ = func.__doc__
         self.__name__ = func.__name__
+        _ALL.append(self)
 
     def __call__(self, *args: Any) -> Any:
         """Run the threaded build on at least ``min_items`` events, else the one-thread one."""
@@ -71,3 +76,24 @@ def sized_kernel(
         return SizedKernel(func, size_arg, min_items)
 
     return wrap
+
+
+def compile_other_builds() -> int:
+    """Compile (or load from numba's cache) the build not yet used, for every signature used.
+
+    A run of a small population compiles only one-thread builds; a later run of a big one would
+    compile the threaded builds in the middle of its first day. Calling this after a small warm-up
+    run readies both, so that no later run of the same scenarios compiles. Returns how many
+    specialisations it compiled or loaded.
+    """
+    done = 0
+    for kernel in _ALL:
+        for used, other in (
+            (kernel.threaded, kernel.one_thread),
+            (kernel.one_thread, kernel.threaded),
+        ):
+            for signature in list(used.signatures):
+                if signature not in other.signatures:
+                    other.compile(signature)
+                    done += 1
+    return done
