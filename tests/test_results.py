@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
@@ -45,3 +48,21 @@ def test_api_returns_tables_and_bytes_per_person():
     assert r.metrics.num_rows == 15
     assert r.manifest["bytes_per_person"] <= 12
     assert "recovering_score" in r.summary()
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="Linux only")
+def test_peak_memory_is_the_run_s_own_not_the_parent_s(tmp_path):
+    # A child started from a big process inherits its ru_maxrss on Linux; the manifest must not.
+    ballast = bytearray(400 * 2**20)
+    ballast[::4096] = b"\x01" * len(ballast[::4096])
+    code = (
+        "import sys, scslab\n"
+        "r = scslab.run('reference', people=3000, days=5, out=sys.argv[1])\n"
+        "print(r.manifest['peak_rss_bytes'])\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "run")], capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    assert int(out.stdout.split()[-1]) < 380 * 2**20
+    del ballast

@@ -56,6 +56,18 @@ class RunResult:
 
 
 def _peak_rss_bytes() -> int:
+    """This process's peak resident memory.
+
+    On Linux from ``VmHWM``: ``ru_maxrss`` there carries the parent's peak into a child started
+    from a big process (a benchmark driver, a notebook), which would be reported as the run's own.
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return int(peak if sys.platform == "darwin" else peak * 1024)
 
