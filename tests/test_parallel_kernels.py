@@ -7,7 +7,7 @@ import pytest
 
 from scslab.kernels import parallel
 from scslab.kernels.sampling import uniforms
-from scslab.mechanisms.consequences.sectors import _sanctioned
+from scslab.mechanisms.consequences.sectors import _blocked
 from scslab.mechanisms.observation.sources import _observe
 
 
@@ -20,17 +20,20 @@ def test_both_builds_draw_the_same_uniforms() -> None:
     assert np.all((a >= 0) & (a < 1))
 
 
-def test_both_builds_sanction_the_same_people() -> None:
+def test_both_builds_block_the_same_attempts() -> None:
     rng = np.random.default_rng(5)
     n = 30_000
     flags = (rng.random(n) < 0.05).astype(np.uint8)
     households = ((3 << 4) | np.arange(n) % 3).astype(np.uint8)  # size 3, place in household
     ids = np.sort(rng.choice(n, 6000, replace=False))
+    flags |= ((rng.random(n) < 0.5) * 2).astype(np.uint8)  # bit 2: listed on a false record
     for family in (False, True):
-        a = _sanctioned.threaded(ids, flags, np.uint8(1), households, family)
-        b = _sanctioned.one_thread(ids, flags, np.uint8(1), households, family)
-        assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
-        assert a[0].size > 0
+        for enforcement in (1.0, 0.6):
+            args = (ids, flags, np.uint8(1), flags, np.uint8(2), households, family)
+            args += (np.uint64(4), 9, enforcement)
+            a, b = _blocked.threaded(*args), _blocked.one_thread(*args)
+            assert np.array_equal(a[0], b[0]) and a[1:] == b[1:]
+            assert a[0].size > 0 and (a[1] > 0) == family and a[2] > 0
 
 
 def test_both_builds_observe_the_same_acts() -> None:

@@ -20,7 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from scslab.engine.mechanism import Consequences
 from scslab.kernels.memory import prefetch_ahead
 from scslab.kernels.parallel import sized_kernel
-from scslab.kernels.sampling import bernoulli_ids, uniforms
+from scslab.kernels.rng import uniform
+from scslab.kernels.sampling import bernoulli_ids
 from scslab.mechanisms.lists.base import ListBase
 from scslab.population.households import household_size, household_start
 
@@ -53,9 +54,15 @@ class Sector(BaseModel):
 
 
 @sized_kernel("ids")
-def _sanctioned(ids, flags, mask, households, family):
-    """Of ``ids``, those sanctioned: (ids, 1 if listed else 2 for a listed household member)."""
-    how = np.zeros(ids.size, np.int8)
+def _blocked(ids, flags, mask, false_flags, false_mask, households, family, key, day, enforcement):
+    """Of today's attempts ``ids``: (blocked ids, how many of household members, how many falsely).
+
+    "Of household members": blocked because someone in their household is listed; "falsely": the
+    person is listed on a false record. An attempt is sanctioned when the person is listed
+    (``flags & mask``) or, with ``family``, someone in their household is; a sanctioned attempt
+    is blocked with probability ``enforcement`` (draw ``(key, day, person, 0)``).
+    """
+    how = np.zeros(ids.size, np.int8)  # 1: listed, 2: a listed person's household member
     for i in prange(ids.size):
         prefetch_ahead(flags, ids, i)
         pid = ids[i]
@@ -67,8 +74,14 @@ def _sanctioned(ids, flags, mask, households, family):
                 if flags[j] & mask:
                     how[i] = 2
                     break
-    hit = how > 0
-    return ids[hit], how[hit]
+        if how[i] and enforcement < 1.0 and not uniform(key, day, pid, 0) < enforcement:
+            how[i] = 0
+    blocked = ids[how > 0]
+    innocent = 0
+    for pid in blocked:
+        if false_flags[pid] & false_mask:
+            innocent += 1
+    return blocked, np.count_nonzero(how == 2), innocent
 
 
 class SectorSanctions(Consequences):
@@ -110,18 +123,21 @@ class SectorSanctions(Consequences):
         parts = [np.empty(0, np.int64)]
         lost = []
         for name, rule in self.attempted:  # a sector nobody attempts blocks nobody
-            ids = bernoulli_ids(self.attempt_keys[name], day, sim.pop.n, rule.attempt_rate)
-            ids, how = _sanctioned(
-                ids, self.flag.array, self.flag.mask, self.households, rule.family_extension
+            ids, family, innocent = _blocked(
+                bernoulli_ids(self.attempt_keys[name], day, sim.pop.n, rule.attempt_rate),
+                self.flag.array,
+                self.flag.mask,
+                self.list.false_flag.array,
+                self.list.false_flag.mask,  # listed on a false record: no true offence
+                self.households,
+                rule.family_extension,
+                self.enforce_keys[name],
+                day,
+                rule.enforcement,
             )
-            if rule.enforcement < 1.0:
-                keep = uniforms(self.enforce_keys[name], day, ids, 0) < rule.enforcement
-                ids, how = ids[keep], how[keep]
             self.blocked[name] += ids.size
-            if ids.size:
-                self.blocked_family[name] += int(np.count_nonzero(how == 2))
-                # listed on a false record: sanctioned with no true offence
-                self.blocked_innocent[name] += int(np.count_nonzero(self.list.false_flag.get(ids)))
+            self.blocked_family[name] += family
+            self.blocked_innocent[name] += innocent
             parts.append(ids)
             if rule.income_loss:
                 lost.append(ids)

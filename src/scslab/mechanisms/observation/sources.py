@@ -214,15 +214,17 @@ class DataSources(Observation):
             cover,
         )
         self._post(sim, day, pids, kinds, sources, True)
+        n_false = 0
         keys, rates, no_keys, no_traits, no_weights, codes = self.false_draws
-        if day < self.all_active_day:  # no false records before a source's agreement starts
-            rates = np.where(self.first_day[self.false_sources] > day, 0.0, rates)
-        ids, sources, _ = labelled_ids(
-            keys, day, sim.pop.n, rates, no_keys, no_traits, no_weights, codes
-        )
-        n_false = ids.size
-        if n_false:
-            self._post(sim, day, ids, self.false_act[sources], sources, False)
+        if keys.size:  # some source makes false records
+            if day < self.all_active_day:  # none before a source's agreement starts
+                rates = np.where(self.first_day[self.false_sources] > day, 0.0, rates)
+            ids, sources, _ = labelled_ids(
+                keys, day, sim.pop.n, rates, no_keys, no_traits, no_weights, codes
+            )
+            n_false = ids.size
+            if n_false:
+                self._post(sim, day, ids, self.false_act[sources], sources, False)
         self.today = {
             "observed_true_records": pids.size,
             "observed_missed_acts": acts["pid"].size - pids.size,
