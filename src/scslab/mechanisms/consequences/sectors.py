@@ -115,6 +115,7 @@ class SectorSanctions(Consequences):
         self.blocked_ids = np.empty(0, np.int64)
         self.newly_income_lost = np.empty(0, np.int64)
         self.attempted = [(n, r) for n, r in self.rules.items() if r.attempt_rate > 0]
+        self.family_sectors = [n for n, r in self.rules.items() if r.family_extension]
         self.columns = {
             n: (f"{n}_blocked", f"{n}_blocked_innocent", f"{n}_blocked_family") for n in self.rules
         }
@@ -152,10 +153,10 @@ class SectorSanctions(Consequences):
     def metrics(self, day: int) -> dict[str, float | int]:
         cols = self.columns
         out: dict[str, float | int] = {cols[n][0]: c for n, c in self.blocked.items()}
-        out |= {cols[n][1]: c for n, c in self.blocked_innocent.items()}
-        out |= {
-            cols[n][2]: c for n, c in self.blocked_family.items() if self.rules[n].family_extension
-        }
+        for n, c in self.blocked_innocent.items():
+            out[cols[n][1]] = c
+        for n in self.family_sectors:
+            out[cols[n][2]] = self.blocked_family[n]
         if self.income_lost is not None:
             out[f"{self.name}_income_lost_new"] = int(self.newly_income_lost.size)
         return out

@@ -203,6 +203,12 @@ class PointSystem(Scoring):
         for name, pts in p.points.items():
             self.points[act_by_name(name)] = pts
         self.grade_names = [g.name for g in p.grades]
+        self.metric_names = (
+            f"{self.name}_enrolled",
+            f"{self.name}_mean",
+            f"{self.name}_false_record_changes",
+            *(f"{self.name}_grade_{g}" for g in self.grade_names),
+        )
         self.mins = np.asarray([g.min_score - p.base for g in p.grades], np.int64)
         self.mins[-1] = min(self.mins[-1], -OFFSET_LIMIT)
         self.everyone = p.enrolment >= 1.0 and p.enrolment_failure <= 0.0
@@ -262,14 +268,9 @@ class PointSystem(Scoring):
         )
 
     def metrics(self, day: int) -> dict[str, float | int]:
-        out: dict[str, float | int] = {
-            f"{self.name}_enrolled": self.n,
-            f"{self.name}_mean": self.params.base + float(self.stats[0]) / max(self.n, 1),
-            f"{self.name}_false_record_changes": self.false_today,
-        }
-        for g, c in zip(self.grade_names, self.counts, strict=True):
-            out[f"{self.name}_grade_{g}"] = int(c)
-        return out
+        mean = self.params.base + float(self.stats[0]) / max(self.n, 1)
+        values = (self.n, mean, self.false_today, *self.counts.tolist())
+        return dict(zip(self.metric_names, values, strict=True))
 
     def summary(self) -> list[str]:
         shares = ", ".join(
