@@ -203,7 +203,11 @@ def _due(
     debt_day,
     day,
 ):
-    """Validate due calendar entries; return the action per entry (0 = superseded) and apply it."""
+    """Validate due calendar entries and apply them.
+
+    Returns, in order of person then kind: the people whose follow-up acted and the act each
+    posts; those due a monthly reminder and its calendar tag; those judged; how many repaid.
+    """
     action = np.zeros(pids.size, np.int64)
     for i in range(pids.size):
         prefetch_ahead(debt_day, pids, i)
@@ -233,7 +237,18 @@ def _due(
                 continue
             flags[pid] = f & ~judgment_mask
         action[i] = kind
-    return action
+    done = action > 0
+    month = pids[action == MONTH]
+    month_tags = debt_day[month].astype(np.int64) * _TAG + MONTH  # after today's judgments
+    repaid = np.count_nonzero(action >= REPAY_UNLISTED)
+    return (
+        pids[done],
+        ACT_OF_ACTION[action[done]],
+        month,
+        month_tags,
+        pids[action == JUDGMENT],
+        repaid,
+    )
 
 
 @sized_kernel("pids")
@@ -323,7 +338,7 @@ class Debt(Behaviour):
 
         # Follow-ups that fall due today.
         pids, tags = self.calendar.pop(day)
-        action = _due(
+        done, acts, month, month_tags, judged, repaid = _due(
             pids,
             tags,
             flags,
@@ -336,13 +351,9 @@ class Debt(Behaviour):
             self.debt_day,
             day,
         )
-        done = action > 0  # in order of person, then kind: the acts of one person in order
-        board.post_acts(pids[done], ACT_OF_ACTION[action[done]])
-        month = pids[action == MONTH]
-        self._schedule(np.full(month.size, day + 30), month, MONTH, self.debt_day[month])
-        judged = pids[action == JUDGMENT]
+        board.post_acts(done, acts)  # in order of person, then kind: one person's acts in order
+        self.calendar.schedule(np.full(month.size, day + 30), month, month_tags)
         self._start_repayment(judged, day, REPAY_UNLISTED, p.repay_hazard)
-        repaid = pids[action >= REPAY_UNLISTED]
 
         # New arrears.
         cand = bernoulli_ids(self.arrears_key, day, pop.n, self.candidate_rate)
@@ -379,7 +390,7 @@ class Debt(Behaviour):
         self.today = {
             "debt_new_arrears": new.size,
             "debt_judgments": judged.size,
-            "debt_judgments_repaid": repaid.size,
+            "debt_judgments_repaid": repaid,
         }
 
     def metrics(self, day: int) -> dict[str, float | int]:
