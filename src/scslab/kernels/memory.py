@@ -4,7 +4,7 @@ An event kernel touches the state of people scattered over a population of up to
 from about 10 million people up nearly every read misses the caches (about 100 ns), and the
 processor cannot guess the next address because the gaps between event ids are random. Asking
 for the state of the person ``AHEAD`` events on while working on this one overlaps those misses.
-On the score kernel of the reference model this cut the cost per record from about 45 ns to about
+On the score kernel of the reference model this cut the cost per record from about 50 ns to about
 13 ns at 10 and 100 million people (benchmarks/README.md, "Where the time goes").
 
 Usage inside a kernel walking events ``ids`` that reads ``state[ids[i]]``::
