@@ -94,3 +94,15 @@ def test_a_state_list_on_a_commercial_score_lists_only_its_users():
     assert listed.size > 50
     assert sesame.has_score(listed).all()
     assert (sesame.scores(listed, sim.days) < 720).all()
+
+
+def test_lists_ask_who_is_scored_only_of_systems_that_do_not_score_everyone() -> None:
+    def scorers(preset: str) -> dict[str, bool]:
+        sc = scslab.load_scenario(preset).with_overrides(people=3000, days=5)
+        sim = Simulation(sc)
+        return {n: m.scores_everyone() for n, m in sim.mechanisms.items() if m.family == "scoring"}
+
+    assert scorers("reference") == {"recovering_score": True}
+    assert scorers("rongcheng")["rongcheng_points"] is True
+    assert scorers("honest_shanghai_2016")["honest_shanghai"] is False  # opt-in by ID and face
+    assert scorers("sesame_credit")["sesame_credit"] is False  # opt-in
