@@ -41,6 +41,15 @@ def _renamed(func: types.FunctionType, suffix: str) -> types.FunctionType:
     return copy
 
 
+def both_builds(func: types.FunctionType) -> tuple[Any, Any]:
+    """``func`` compiled with threads and in one thread, each cached under its own name.
+
+    For a kernel called from other compiled code, which picks a build itself; ``sized_kernel``
+    is the same for kernels called from Python.
+    """
+    return njit(parallel=True, cache=True)(func), njit(cache=True)(_renamed(func, "_one_thread"))
+
+
 _ALL: list[SizedKernel] = []
 """Every sized kernel defined so far (for ``compile_other_builds``)."""
 
@@ -54,8 +63,7 @@ class SizedKernel:
             raise ValueError(f"{func.__name__} has no argument {size_arg!r}")
         self.position = names.index(size_arg)
         self.min_items = min_items
-        self.threaded = njit(parallel=True, cache=True)(func)
-        self.one_thread = njit(cache=True)(_renamed(func, "_one_thread"))
+        self.threaded, self.one_thread = both_builds(func)
         self.__doc__ = func.__doc__
         self.__name__ = func.__name__
         _ALL.append(self)

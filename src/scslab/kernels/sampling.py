@@ -19,7 +19,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from scslab.kernels.parallel import sized_kernel
+from scslab.kernels.parallel import both_builds, sized_kernel
 from scslab.kernels.rng import uniform
 from scslab.population.attributes import trait_factor
 
@@ -56,7 +56,6 @@ def _walk_block(key, day, b, n, p, thin_key, trait_key, weight, out, base, capac
             c += uniform(thin_key, day, pos, 0) * top < trait_factor(trait_key, pos, weight)
 
 
-@njit(parallel=True, cache=True)
 def _walk_blocks(key, day, n, p, thin_key, trait_key, weight, capacity):
     n_blocks = (n + BLOCK - 1) // BLOCK
     out = np.empty(n_blocks * capacity, np.int64)
@@ -68,20 +67,8 @@ def _walk_blocks(key, day, n, p, thin_key, trait_key, weight, capacity):
     return out, counts
 
 
-@njit(cache=True)
-def _walk_blocks_serial(key, day, n, p, thin_key, trait_key, weight, capacity):
-    """``_walk_blocks`` in one thread: for few candidates, cheaper than waking the others.
-
-    A function of its own because numba compiles (and caches) one set of options per function.
-    """
-    n_blocks = (n + BLOCK - 1) // BLOCK
-    out = np.empty(n_blocks * capacity, np.int64)
-    counts = np.zeros(n_blocks, np.int64)
-    for b in range(n_blocks):
-        counts[b] = _walk_block(
-            key, day, b, n, p, thin_key, trait_key, weight, out, b * capacity, capacity
-        )
-    return out, counts
+_walk_blocks, _walk_blocks_one_thread = both_builds(_walk_blocks)
+"""All blocks of a draw, in parallel; in one thread for few candidates (the same ids)."""
 
 
 SERIAL_CANDIDATES = 512.0
@@ -101,7 +88,9 @@ def _sample_blocks(key, day, n, p, thin_key, trait_key, weight):
     serial = n * p < SERIAL_CANDIDATES
     while True:
         if serial:
-            out, counts = _walk_blocks_serial(key, day, n, p, thin_key, trait_key, weight, capacity)
+            out, counts = _walk_blocks_one_thread(
+                key, day, n, p, thin_key, trait_key, weight, capacity
+            )
         else:
             out, counts = _walk_blocks(key, day, n, p, thin_key, trait_key, weight, capacity)
         if counts.min() >= 0:
