@@ -31,7 +31,7 @@ RESCAN_CHUNK = 1 << 22
 
 @njit(cache=True)
 def _candidates(rec_pids, rec_true, due):
-    """People with records today or a due exit check (both sorted), once each, in order.
+    """People with records today or in ``due`` (both sorted), once each, in order.
 
     Also whether each has no true record today (an entry today would rest on a false record).
     """
@@ -78,13 +78,6 @@ def _listed(pids, flags, mask):
     return pids[(flags[pids] & mask) != 0]
 
 
-def _no_true_record(cand: np.ndarray, rec_pids: np.ndarray, rec_true: np.ndarray) -> np.ndarray:
-    """Whether each of ``cand`` has no true record today (records ordered by person)."""
-    true_pids = rec_pids[rec_true]
-    pos = np.minimum(np.searchsorted(true_pids, cand), max(true_pids.size - 1, 0))
-    return true_pids[pos] != cand if true_pids.size else np.ones(cand.size, np.bool_)
-
-
 class ThresholdListParams(ListParams):
     """The score to watch and the two thresholds."""
 
@@ -126,10 +119,9 @@ class ThresholdList(ListBase):
         p = self.params
         rec = sim.board.records
         due, _ = self.calendar.pop(day)
-        cand, false_entry = _candidates(rec["pid"], rec["true"], due)
         if self.scorer.rescored(day):  # everyone's score may have moved: find who crosses
-            cand = np.union1d(cand, self._crossing(sim.pop.n, day))
-            false_entry = _no_true_record(cand, rec["pid"], rec["true"])
+            due = np.union1d(due, self._crossing(sim.pop.n, day))
+        cand, false_entry = _candidates(rec["pid"], rec["true"], due)
         s = self.scorer.scores(cand, day)
         # people the system does not score (not opted in) are never listed by it
         enter = _stays_or_enters(
