@@ -92,10 +92,9 @@ class Simulation:
         m = self.mechanisms.get(name) if name else None
         if m is None or isinstance(m, kind):
             return m
-        allowed = [n for n, x in self.mechanisms.items() if isinstance(x, kind)]
         raise ScenarioError(
             f"{self.scenario.source}: mechanisms.{key}: {name!r} is not a {kind.family} "
-            f"mechanism; enabled ones: {', '.join(allowed) or 'none'}"
+            f"mechanism; enabled ones: {self._enabled(kind)}"
         )
 
     def get(self, name: str, kind: type[M] = Mechanism, key: str = "") -> M:  # type: ignore[assignment]
@@ -106,12 +105,15 @@ class Simulation:
         """
         m = self.find(name, kind, key or name)
         if m is None:
-            allowed = [n for n, x in self.mechanisms.items() if isinstance(x, kind)]
             raise ScenarioError(
                 f"{self.scenario.source}: mechanisms.{key or name}: {name!r} is not enabled; "
-                f"enabled ones: {', '.join(allowed) or 'none'}"
+                f"enabled ones: {self._enabled(kind)}"
             )
         return m
+
+    def _enabled(self, kind: type[Mechanism]) -> str:
+        """The enabled mechanisms that are a ``kind``, for an error message."""
+        return ", ".join(n for n, m in self.mechanisms.items() if isinstance(m, kind)) or "none"
 
     def date_of(self, day: int) -> dt.date:
         """Calendar date of a simulated day."""
