@@ -9,8 +9,11 @@ cleared at the start of every day.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import overload
 
 
 class _Table:
@@ -25,8 +28,11 @@ class _Table:
         self,
         columns: tuple[str, ...],
         dtypes: tuple[type, ...],
+        append: Callable[..., bool],
         extra: tuple[tuple[str, type], ...] = (),
     ) -> None:
+        self._append = append
+        """The compiled appender of this table's columns (see ``_append_acts``)."""
         self.posted = len(columns)
         self.columns = columns + tuple(c for c, _ in extra)
         """Posted columns, then columns that later phases fill in (zero at first)."""
@@ -41,28 +47,20 @@ class _Table:
         """Append rows: ``pid`` and one value per other posted column (an array or a scalar)."""
         if type(pid) is not np.ndarray:
             pid = np.asarray(pid)
-        k = pid.size
-        if len(values) != self.posted - 1 or any(
-            [getattr(v, "ndim", 0) and len(v) != k for v in values]
-        ):
+        if len(values) != self.posted - 1:
             raise ValueError(f"expected columns {self.columns[: self.posted]} of equal length")
         if self._view is not None and self.extra:
             raise RuntimeError("post every act before any mechanism reads the acts table")
-        if k == 0:
-            return
+        k = pid.size
         n = self.size
         if n + k > self._buffers[0].size:
             self._buffers = [_grown(b, n, n + k) for b in self._buffers]
-        bufs = self._buffers
-        if self._ordered:
-            self._ordered = _is_sorted(pid) and (n == 0 or pid[0] >= bufs[0][n - 1])
-        bufs[0][n : n + k] = pid
-        for b, v in zip(bufs[1 : self.posted], values, strict=True):
-            b[n : n + k] = v
-        for b in bufs[self.posted :]:
-            b[n : n + k] = 0
-        self.size = n + k
-        self._view = None
+        # one compiled call checks the lengths, copies the rows and says if they are still ordered
+        ordered = self._append(*self._buffers, n, pid, *values)
+        if k:
+            self._ordered = self._ordered and ordered
+            self.size = n + k
+            self._view = None
 
     def merged(self) -> dict[str, np.ndarray]:
         """Today's rows ordered by person, as a view per column."""
@@ -99,21 +97,74 @@ def _reordered(buffer: np.ndarray, used: int, order: np.ndarray) -> np.ndarray:
     return out
 
 
+def _value(column, i):
+    """Row ``i`` of a posted column given as an array, or the scalar given for every row."""
+
+
+@overload(_value, inline="always")
+def _value_of(column, i):
+    if isinstance(column, types.Array):
+        return lambda column, i: column[i]
+    return lambda column, i: column
+
+
+def _is_array_of(column, k):
+    """Whether a posted column fits ``k`` rows: an array of ``k`` values, or one scalar."""
+
+
+@overload(_is_array_of, inline="always")
+def _is_array_of_impl(column, k):
+    if isinstance(column, types.Array):
+        return lambda column, k: column.size == k
+    return lambda column, k: True
+
+
 @njit(cache=True)
-def _is_sorted(a):
-    for i in range(1, a.size):  # noqa: SIM110 (numba compiles loops, not generators)
-        if a[i] < a[i - 1]:
-            return False
-    return True
+def _copy_ids(pid_buf, n, pid):
+    """Copy ``pid`` to ``pid_buf[n:]``; true when the buffer stays ordered by person."""
+    ordered = n == 0 or pid.size == 0 or pid[0] >= pid_buf[n - 1]
+    for i in range(pid.size):
+        pid_buf[n + i] = pid[i]
+        if i and pid[i] < pid[i - 1]:
+            ordered = False
+    return ordered
+
+
+@njit(cache=True)
+def _append_acts(pid_buf, act_buf, recorded_buf, n, pid, act):
+    """Append acts (``act``: one per row or one for all), not yet recorded; still ordered?"""
+    if not _is_array_of(act, pid.size):
+        raise ValueError("expected columns ('pid', 'act') of equal length")
+    for i in range(pid.size):
+        act_buf[n + i] = _value(act, i)
+        recorded_buf[n + i] = False
+    return _copy_ids(pid_buf, n, pid)
+
+
+@njit(cache=True)
+def _append_records(pid_buf, act_buf, source_buf, true_buf, n, pid, act, source, true):
+    """Append records (each value column: one per row or one for all); still ordered?"""
+    k = pid.size
+    if not (_is_array_of(act, k) and _is_array_of(source, k) and _is_array_of(true, k)):
+        raise ValueError("expected columns ('pid', 'act', 'source', 'true') of equal length")
+    for i in range(k):
+        act_buf[n + i] = _value(act, i)
+        source_buf[n + i] = _value(source, i)
+        true_buf[n + i] = _value(true, i)
+    return _copy_ids(pid_buf, n, pid)
 
 
 class Board:
     """Today's acts and records."""
 
     def __init__(self) -> None:
-        self._acts = _Table(("pid", "act"), (np.int64, np.int16), (("recorded", np.bool_),))
+        self._acts = _Table(
+            ("pid", "act"), (np.int64, np.int16), _append_acts, (("recorded", np.bool_),)
+        )
         self._records = _Table(
-            ("pid", "act", "source", "true"), (np.int64, np.int16, np.int16, np.bool_)
+            ("pid", "act", "source", "true"),
+            (np.int64, np.int16, np.int16, np.bool_),
+            _append_records,
         )
 
     def post_acts(self, pid: np.ndarray, act: np.ndarray | int) -> None:
