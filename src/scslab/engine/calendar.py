@@ -110,6 +110,6 @@ class Calendar:
 
     def pop(self, day: int) -> tuple[np.ndarray, np.ndarray]:
         """Entries due on ``day`` (ordered by person, then tag), removed from the calendar."""
-        if not 0 <= day < self.horizon:
+        if not 0 <= day < self.horizon or self._head[day] < 0:  # nothing due: no compiled call
             return np.empty(0, np.int64), np.empty(0, np.int64)
         return _pop(self._head, self._next, self._pid, self._tag, self._meta, day)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numba import njit
 from pydantic import Field
 
 from scslab.catalogue import Act, ActName, SourceName, act_by_name, source_by_name
@@ -20,6 +21,21 @@ from scslab.mechanisms.lists.base import ListBase, ListParams
 
 if TYPE_CHECKING:
     from scslab.engine.simulation import Simulation
+
+
+@njit(cache=True)
+def _changes(pid, act, source, true, entry, exit, source_ok):
+    """Records that list or delist: (person ids, enter (else leave), entry on a false record).
+
+    A record counts when its source counts; entry acts list, true exit acts delist.
+    """
+    keep = np.empty(pid.size, np.bool_)
+    enter = np.empty(pid.size, np.bool_)
+    for i in range(pid.size):
+        ok = source_ok[source[i]]
+        enter[i] = entry[act[i]] and ok
+        keep[i] = enter[i] or (exit[act[i]] and true[i] and ok)
+    return pid[keep], enter[keep], enter[keep] & ~true[keep]
 
 
 class RecordListParams(ListParams):
@@ -57,8 +73,12 @@ class RecordList(ListBase):
 
     def decide(self, sim: Simulation, day: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         rec = sim.board.records
-        ok = self.source_ok[rec["source"]]
-        is_entry = self.entry[rec["act"]] & ok
-        is_exit = self.exit[rec["act"]] & rec["true"] & ok
-        sel = is_entry | is_exit
-        return rec["pid"][sel], is_entry[sel], is_entry[sel] & ~rec["true"][sel]
+        return _changes(
+            rec["pid"],
+            rec["act"],
+            rec["source"],
+            rec["true"],
+            self.entry,
+            self.exit,
+            self.source_ok,
+        )

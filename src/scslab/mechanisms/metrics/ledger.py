@@ -11,12 +11,28 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numba import njit
 
 from scslab.catalogue import Source
 from scslab.engine.mechanism import MechanismParams, Metrics
 
 if TYPE_CHECKING:
     from scslab.engine.simulation import Simulation
+
+
+@njit(cache=True)
+def _tally(acts, source, true, n_sources):
+    """[acts, true records, false records, records by source..., false records by source...]."""
+    out = np.zeros(3 + 2 * n_sources, np.int64)
+    out[0] = acts
+    for i in range(source.size):
+        out[3 + source[i]] += 1
+        if true[i]:
+            out[1] += 1
+        else:
+            out[2] += 1
+            out[3 + n_sources + source[i]] += 1  # the cause of a false record: its source
+    return out
 
 
 class Ledger(Metrics):
@@ -29,22 +45,20 @@ class Ledger(Metrics):
     def init(self, sim: Simulation) -> None:
         self.today: dict[str, int] = {}
         self.cum = np.zeros(3, np.int64)
-        # Source codes are 0..len(Source) - 1, so bincount positions are sources
-        self.by_source = [f"records_by_{s.name.lower()}" for s in Source]
-        self.false_by_source = [f"false_records_by_{s.name.lower()}" for s in Source]
+        # Source codes are 0..len(Source) - 1: the order of _tally's counts
+        self.columns = (
+            "acts",
+            "records_true",
+            "records_false",
+            *(f"records_by_{s.name.lower()}" for s in Source),
+            *(f"false_records_by_{s.name.lower()}" for s in Source),
+        )
 
     def step(self, sim: Simulation, day: int) -> None:
         acts, rec = sim.board.acts, sim.board.records
-        true = int(rec["true"].sum())
-        false = int(rec["true"].size - true)
-        self.cum += (acts["pid"].size, true, false)
-        src = rec["source"].astype(np.int64)
-        by_source = np.bincount(src, minlength=len(Source))
-        false_by_source = np.bincount(src[~rec["true"]], minlength=len(Source))
-        self.today = {"acts": int(acts["pid"].size), "records_true": true, "records_false": false}
-        self.today.update(zip(self.by_source, by_source.tolist(), strict=True))
-        # the cause of each false record: the source that produced it
-        self.today.update(zip(self.false_by_source, false_by_source.tolist(), strict=True))
+        counts = _tally(acts["pid"].size, rec["source"], rec["true"], len(Source))
+        self.cum += counts[:3]
+        self.today = dict(zip(self.columns, counts.tolist(), strict=True))
 
     def metrics(self, day: int) -> dict[str, float | int]:
         return self.today

@@ -235,8 +235,8 @@ class PointSystem(Scoring):
         self.false_today = int(self.stats[1])
         _apply(
             rec["pid"],
-            rec["act"].astype(np.int64),
-            rec["source"].astype(np.int64),
+            rec["act"],
+            rec["source"],
             rec["true"],
             self.offset,
             self.points,
