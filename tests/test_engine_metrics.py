@@ -64,3 +64,11 @@ def test_a_column_written_by_two_mechanisms_is_refused_by_name() -> None:
     sim.step()
     with pytest.raises(RuntimeError, match="'a' is written by both"):
         sim.step()
+
+
+def test_each_day_s_date_is_its_calendar_date_also_past_the_scenario_s_days() -> None:
+    sim = _simulation("test_irregular_metrics")
+    sim.run()
+    sim.step()  # one day more than the scenario has
+    assert sim.columns["date"] == [sim.date_of(d).isoformat() for d in range(8)]
+    assert sim.columns["date"][0] == sim.start_date.isoformat()

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
+import numpy as np
+
 from scslab.engine.board import Board
 from scslab.engine.mechanism import FAMILIES, Mechanism, mechanism_class
 from scslab.population import Population
@@ -73,6 +75,11 @@ class Simulation:
             m.declare(self.pop)
         for m in self.mechanisms.values():
             m.init(self)
+        self._steps = [(row, self.mechanisms[row.mechanism]) for row in self.plan]
+        self._dates = np.datetime_as_string(
+            np.datetime64(self.start_date, "D") + np.arange(max(self.days, 0))
+        ).tolist()
+        """Every day's ISO date, made in one call rather than one per day."""
         self.day = 0
         self.columns: dict[str, list[float | int | None]] = {"day": [], "date": []}
         self._owner: dict[str, str] = {}
@@ -123,19 +130,22 @@ class Simulation:
         """Simulate one day and record its metrics."""
         day = self.day
         self.board.clear()
-        for row in self.plan:
-            if day < row.first_day:
-                continue
-            t0 = time.perf_counter()
-            self.mechanisms[row.mechanism].step(self, day)
-            row.seconds += time.perf_counter() - t0
+        clock = time.perf_counter
+        for row, mechanism in self._steps:
+            if day >= row.first_day:
+                t0 = clock()
+                mechanism.step(self, day)
+                row.seconds += clock() - t0
         columns = self.columns
         columns["day"].append(day)
-        columns["date"].append(self.date_of(day).isoformat())
+        dates = self._dates
+        columns["date"].append(dates[day] if day < len(dates) else self.date_of(day).isoformat())
         reported = 2
-        for name, m in self.mechanisms.items():
+        known_columns = self._known
+        for row, m in self._steps:
+            name = row.mechanism
             values = m.metrics(day)
-            known = self._known.get(name)
+            known = known_columns.get(name)
             if known is not None and tuple(values) == known[0]:  # yesterday's columns again
                 _consume(map(list.append, known[1], values.values()))
             else:

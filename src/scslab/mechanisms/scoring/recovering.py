@@ -109,6 +109,7 @@ class RecoveringScore(Scoring):
         self.caps = np.zeros(sim.days + 1, np.int64)
         self.stats = np.zeros(1, np.int64)  # sum of offsets (<= 0)
         self.n = sim.pop.n
+        self.column = f"{self.name}_mean"
 
     def step(self, sim: Simulation, day: int) -> None:
         r = day % self.period
@@ -145,7 +146,7 @@ class RecoveringScore(Scoring):
         return self.params.cap + float(self.stats[0]) / self.n
 
     def metrics(self, day: int) -> dict[str, float | int]:
-        return {f"{self.name}_mean": self.mean}
+        return {self.column: self.mean}
 
     def summary(self) -> list[str]:
         return [f"{self.name}: mean score {self.mean:.2f}"]
