@@ -40,3 +40,12 @@ def test_calendar_ignores_days_outside_the_run():
     assert cal.pending == 1
     assert cal.pop(3)[0].tolist() == [4]
     assert cal.pop(10)[0].size == 0 and cal.pop(-1)[0].size == 0
+
+
+def test_calendar_drops_entries_before_first_day_and_tags_default_to_zero():
+    cal = Calendar(10)
+    cal.pop(4)  # day 4 is over: an entry for it would never be popped
+    cal.schedule(np.asarray([3, 4, 5, 6]), np.asarray([1, 2, 3, 4]), first_day=5)
+    assert cal.pending == 2
+    pids, tags = cal.pop(5)
+    assert pids.tolist() == [3] and tags.tolist() == [0]

@@ -20,10 +20,10 @@ _FREE, _TOP, _PENDING = 0, 1, 2
 
 
 @njit(cache=True)
-def _push(head, nxt, pid, tag, meta, days, pids, tags, horizon):
+def _push(head, nxt, pid, tag, meta, days, pids, tags, first, horizon):
     for i in range(days.size):
         d = days[i]
-        if d < 0 or d >= horizon:  # past the run's end (or before its start): never due
+        if d < first or d >= horizon:  # past the run's end (or already past): never due
             continue
         slot = meta[_FREE]
         if slot >= 0:
@@ -32,7 +32,7 @@ def _push(head, nxt, pid, tag, meta, days, pids, tags, horizon):
             slot = meta[_TOP]
             meta[_TOP] += 1
         pid[slot] = pids[i]
-        tag[slot] = tags[i]
+        tag[slot] = 0 if tags is None else tags[i]
         nxt[slot] = head[d]
         head[d] = slot
         meta[_PENDING] += 1
@@ -94,18 +94,37 @@ class Calendar:
             new[: old.size] = old
             setattr(self, name, new)
 
-    def schedule(self, days: np.ndarray, pids: np.ndarray, tags: np.ndarray | None = None) -> None:
-        """Schedule ``pids[i]`` on ``days[i]`` with an optional integer tag."""
+    def schedule(
+        self,
+        days: np.ndarray,
+        pids: np.ndarray,
+        tags: np.ndarray | None = None,
+        first_day: int = 0,
+    ) -> None:
+        """Schedule ``pids[i]`` on ``days[i]`` with an optional integer tag (default 0).
+
+        Entries before ``first_day`` (a day already popped) or past the horizon are dropped.
+        """
         days = np.asarray(days, np.int64)
         if days.size == 0:
             return
         pids = np.asarray(pids, np.int64)
-        tags = np.zeros(pids.size, np.int64) if tags is None else np.asarray(tags, np.int64)
-        if days.size != pids.size or tags.size != pids.size:
+        if tags is not None:
+            tags = np.asarray(tags, np.int64)
+        if days.size != pids.size or (tags is not None and tags.size != pids.size):
             raise ValueError("days, pids and tags must have the same length")
         self._reserve(days.size)
         _push(
-            self._head, self._next, self._pid, self._tag, self._meta, days, pids, tags, self.horizon
+            self._head,
+            self._next,
+            self._pid,
+            self._tag,
+            self._meta,
+            days,
+            pids,
+            tags,
+            max(first_day, 0),
+            self.horizon,
         )
 
     def pop(self, day: int) -> tuple[np.ndarray, np.ndarray]:

@@ -142,7 +142,7 @@ class SectorSanctions(Consequences):
             parts.append(ids)
             if rule.income_loss:
                 lost.append(ids)
-        self.blocked_ids = np.concatenate(parts) if len(parts) > 1 else parts[0]
+        self.blocked_ids = np.concatenate(parts) if len(parts) > 2 else parts[-1]
         if self.income_lost is not None:
             arr, mask = self.income_lost.array, self.income_lost.mask
             arr[self.list.exited] &= ~mask  # income comes back with leaving the list

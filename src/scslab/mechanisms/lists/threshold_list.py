@@ -140,7 +140,7 @@ class ThresholdList(ListBase):
         # Listed people whose score moved today get a (new) exit check.
         p, cand = self.params, self._cand
         watch = _listed(cand, self.flag.array, self.flag.mask)
-        if watch.size:
-            when = self.scorer.day_reaching(watch, day, p.exit_at)
-            ok = when > day
-            self.calendar.schedule(when[ok], watch[ok])
+        if watch.size:  # checked from tomorrow: today's candidates are decided
+            self.calendar.schedule(
+                self.scorer.day_reaching(watch, day, p.exit_at), watch, first_day=day + 1
+            )

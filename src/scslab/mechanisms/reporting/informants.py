@@ -33,6 +33,9 @@ if TYPE_CHECKING:
     from scslab.engine.simulation import Simulation
 
 
+_INFORMANT = np.int16(Source.INFORMANT)
+"""The source code of every record an informant makes."""
+
 WATCH = 1 << 20
 """Draw indices of neighbourhood watchers start here, apart from the ties' indices."""
 
@@ -162,7 +165,7 @@ class Informants(Reporting):
             self.params.neighbourhood_watchers,
             pop.n,
         )
-        sim.board.post_records(pids, kinds, np.int16(Source.INFORMANT), True)
+        sim.board.post_records(pids, kinds, _INFORMANT, True)
         self.reports = pids.size
 
     def metrics(self, day: int) -> dict[str, float | int]:

@@ -42,6 +42,11 @@ class RecoveringScoreParams(MechanismParams):
 
 @njit(cache=True)
 def _apply(pids, acts, points, offset, last, day, period, ticking, caps, stats):
+    """Start the day (who gains a point today, who reached the cap), then apply its records."""
+    r = day % period
+    stats[0] += ticking[r]
+    if day < caps.size:
+        ticking[r] -= caps[day]
     for i in range(pids.size):
         prefetch_ahead(offset, pids, i)
         pts = points[acts[i]]
@@ -112,9 +117,6 @@ class RecoveringScore(Scoring):
         self.column = f"{self.name}_mean"
 
     def step(self, sim: Simulation, day: int) -> None:
-        r = day % self.period
-        self.stats[0] += self.ticking[r]
-        self.ticking[r] -= self.caps[day]
         rec = sim.board.records
         _apply(
             rec["pid"],
