@@ -76,6 +76,19 @@ def test_informants_report_what_sources_missed():
     )
 
 
+def test_any_of_the_ties_reports_at_one_minus_the_chance_that_none_does():
+    # The reference model's ties are alike (one draw per act); a tie's opportunism that barely
+    # matters takes the draw-per-tie path. Both report a missed act with 1 - (1 - p) ** ties.
+    sc = scslab.load_scenario("reference").with_overrides(people=40_000, days=60)
+    expected_share = 1.0 - (1.0 - 0.01) ** 8
+    for weight in (0.0, 1e-9):
+        m = scslab.run(sc.with_mechanism("informants", opportunism_weight=weight)).metrics
+        missed, reported = _total(m, "observed_missed_acts"), _total(m, "informant_reports")
+        expected = missed * expected_share
+        assert missed > 3000
+        assert abs(reported - expected) < 4.5 * math.sqrt(expected * (1 - expected_share))
+
+
 def test_point_catalogue_moves_scores_both_ways():
     sc = busy_rongcheng(people=10_000, days=40)
     harsh = sc.with_mechanism("rongcheng_points", points={"traffic_offence": -200})

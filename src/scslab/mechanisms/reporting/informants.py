@@ -9,6 +9,7 @@ opportunism; one report records it (source ``informant``). The 2014 planning out
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -90,8 +91,12 @@ def _reports(
 ):
     """Report today's unrecorded acts of reportable kinds; mark them recorded.
 
+    Each tie reports with probability ``p`` (scaled by the tie's opportunism with ``weight``).
+    Where ties are alike (``weight == 0``) "one of the ties reports" is a single draw at
+    ``1 - (1 - p) ** ties``: the same chance, and with one tie the same draw as the tie's.
     Returns the (person, act) of each reported act, in order.
     """
+    any_tie = -math.expm1(ties * math.log1p(-p)) if p < 1.0 else 1.0
     open_ = np.flatnonzero(~recorded & reportable[all_acts])
     out = np.zeros(open_.size, np.bool_)
     for i in prange(open_.size):
@@ -101,14 +106,14 @@ def _reports(
         lo, hi = bounds[r], bounds[r + 1]
         if hi - lo <= 1:
             continue  # nobody else in the region to report
-        for k in range(ties):
-            q = p
-            if weight != 0.0:  # who the tie is matters only through their opportunism
+        if weight == 0.0:  # ties alike: whether any of them reports is one draw
+            out[i] = ties > 0 and uniform(key, day, pid, act * 64) < any_tie
+        else:
+            for k in range(ties):  # who the tie is matters through their opportunism
                 tie = community_tie(tie_key, pid, k, lo, hi, locality)
-                q = p * trait_factor(opp_key, tie, weight)
-            if uniform(key, day, pid, act * 64 + k) < q:
-                out[i] = True
-                break
+                if uniform(key, day, pid, act * 64 + k) < p * trait_factor(opp_key, tie, weight):
+                    out[i] = True
+                    break
         if out[i] or watchers == 0:
             continue
         group = local_group(group_key, pid, NEIGHBOURHOOD)
