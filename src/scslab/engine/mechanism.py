@@ -185,6 +185,7 @@ class Scoring(Mechanism):
     def scores_everyone(self) -> bool:
         """True when ``has_score`` holds for everyone, so readers need not ask person by person.
 
+        Fixed for the run once ``init`` has run: readers (lists) ask once, in their own ``init``.
         Default: true unless the class overrides ``has_score``.
         """
         return type(self).has_score is Scoring.has_score

@@ -95,8 +95,9 @@ def _household_reach(flags, mask, households, pid):
 
 @njit(cache=True)
 def apply_changes(pids, enter, false_entry, flags, mask, ever_mask, false_mask, households, stats):
-    """Apply entries (``enter``) and exits in order; return who entered and who left, in order.
+    """Apply entries (``enter``) and exits in order.
 
+    Returns who entered, who left, and which of ``pids`` are listed afterwards, each in order.
     ``stats`` accumulates [size, entries, exits, ever listed, household reach, innocents listed].
     """
     changed = np.zeros(pids.size, np.bool_)
@@ -124,7 +125,10 @@ def apply_changes(pids, enter, false_entry, flags, mask, ever_mask, false_mask, 
             stats[2] += 1
         stats[4] += _household_reach(flags, mask, households, pid) - before
         changed[i] = True
-    return pids[changed & enter], pids[changed & ~enter]
+    listed_now = np.empty(pids.size, np.bool_)
+    for i in range(pids.size):
+        listed_now[i] = (flags[pids[i]] & mask) != 0
+    return pids[changed & enter], pids[changed & ~enter], pids[listed_now]
 
 
 class ListBase(Lists):
@@ -154,6 +158,8 @@ class ListBase(Lists):
         self.stats = np.zeros(6, np.int64)
         self.entered = np.empty(0, np.int64)
         self.exited = np.empty(0, np.int64)
+        self.listed_candidates = np.empty(0, np.int64)
+        """Today's candidates (``decide``'s and scheduled exits) who are listed after the day."""
         self.exit_calendar = Calendar(sim.days)
         self.appeals_filed = 0
         self.appeals_won = 0
@@ -162,7 +168,7 @@ class ListBase(Lists):
 
     def change(self, pids: np.ndarray, enter: np.ndarray, false_entry: np.ndarray) -> None:
         """Apply entries and exits (``pids`` in processing order)."""
-        self.entered, self.exited = apply_changes(
+        self.entered, self.exited, self.listed_candidates = apply_changes(
             pids,
             enter,
             false_entry,
@@ -224,14 +230,14 @@ class ListBase(Lists):
         return int(self.stats[0])
 
     def metrics(self, day: int) -> dict[str, float | int]:
-        c, s = self.columns, self.stats
+        c, s = self.columns, self.stats.tolist()
         out = {
-            c[0]: int(s[0]),
-            c[1]: int(self.entered.size),
-            c[2]: int(self.exited.size),
-            c[3]: int(s[3]),
-            c[4]: int(s[4]),
-            c[5]: int(s[5]),
+            c[0]: s[0],
+            c[1]: self.entered.size,
+            c[2]: self.exited.size,
+            c[3]: s[3],
+            c[4]: s[4],
+            c[5]: s[5],
         }
         if self.generation is not None:
             out[c[6]] = self.appeals_filed

@@ -72,12 +72,6 @@ def _stays_or_enters(cand, scores, scored, flags, mask, enter_below, exit_at):
     return out
 
 
-@njit(cache=True)
-def _listed(pids, flags, mask):
-    """Those of ``pids`` on the list."""
-    return pids[(flags[pids] & mask) != 0]
-
-
 class ThresholdListParams(ListParams):
     """The score to watch and the two thresholds."""
 
@@ -104,6 +98,7 @@ class ThresholdList(ListBase):
         super().init(sim)
         self.scorer = sim.get(self.params.score, Scoring, f"{self.name}.score")
         self.calendar = Calendar(sim.days)
+        self.scored = _EVERYONE if self.scorer.scores_everyone() else None
 
     def _crossing(self, n: int, day: int) -> np.ndarray:
         """Everyone whose score crosses a threshold today (a full pass, in chunks)."""
@@ -127,19 +122,17 @@ class ThresholdList(ListBase):
         enter = _stays_or_enters(
             cand,
             s,
-            _EVERYONE if self.scorer.scores_everyone() else self.scorer.has_score(cand),
+            self.scored if self.scored is not None else self.scorer.has_score(cand),
             self.flag.array,
             self.flag.mask,
             p.enter_below,
             p.exit_at,
         )
-        self._cand = cand
         return cand, enter, false_entry
 
     def after_change(self, sim: Simulation, day: int) -> None:
         # Listed people whose score moved today get a (new) exit check.
-        p, cand = self.params, self._cand
-        watch = _listed(cand, self.flag.array, self.flag.mask)
+        p, watch = self.params, self.listed_candidates
         if watch.size:  # checked from tomorrow: today's candidates are decided
             self.calendar.schedule(
                 self.scorer.day_reaching(watch, day, p.exit_at), watch, first_day=day + 1
