@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scslab.engine.board import Board
 
@@ -43,3 +45,16 @@ def test_acts_start_unrecorded_and_must_all_be_posted_before_reading():
         board.post_acts(np.asarray([2]), 4)
     with pytest.raises(ValueError, match="equal length"):
         board.post_records(np.asarray([1, 2]), np.asarray([1]), 0, True)
+
+
+@settings(max_examples=60, deadline=None)
+@given(posts=st.lists(st.lists(st.integers(0, 30), max_size=12), min_size=1, max_size=6))
+def test_rows_of_any_posts_are_ordered_stably_by_person(posts):
+    board = Board()
+    rows = []  # (person, post number): the stable order is by person, then post
+    for j, pids in enumerate(posts):
+        board.post_records(np.asarray(pids, np.int64), j, 0, True)
+        rows += [(pid, j) for pid in pids]
+    rec = board.records
+    expected = sorted(rows, key=lambda row: row[0])  # Python's sort is stable
+    assert list(zip(rec["pid"].tolist(), rec["act"].tolist(), strict=True)) == expected

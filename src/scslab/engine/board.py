@@ -29,10 +29,13 @@ class _Table:
         columns: tuple[str, ...],
         dtypes: tuple[type, ...],
         append: Callable[..., bool],
+        order: Callable[..., None],
         extra: tuple[tuple[str, type], ...] = (),
     ) -> None:
         self._append = append
         """The compiled appender of this table's columns (see ``_append_acts``)."""
+        self._order = order
+        """The compiled stable sort of this table's rows by person, in place (``_order_acts``)."""
         self.posted = len(columns)
         self.columns = columns + tuple(c for c, _ in extra)
         """Posted columns, then columns that later phases fill in (zero at first)."""
@@ -67,8 +70,9 @@ class _Table:
         if self._view is None:
             n = self.size
             if not self._ordered:
-                order = np.argsort(self._buffers[0][:n], kind="stable")
-                self._buffers = [_reordered(b, n, order) for b in self._buffers]
+                if self._handed_out:  # arrays read earlier today keep their contents
+                    self._buffers = [b.copy() for b in self._buffers]
+                self._order(*self._buffers, n)
                 self._ordered = True
             self._view = {c: b[:n] for c, b in zip(self.columns, self._buffers, strict=True)}
             self._handed_out = True
@@ -90,11 +94,78 @@ def _grown(buffer: np.ndarray, used: int, need: int) -> np.ndarray:
     return out
 
 
-def _reordered(buffer: np.ndarray, used: int, order: np.ndarray) -> np.ndarray:
-    """A fresh buffer of the same capacity holding the first ``used`` rows in ``order``."""
-    out = np.empty(buffer.size, buffer.dtype)
-    out[:used] = buffer[:used][order]
-    return out
+@njit(cache=True)
+def _reorder(buffer, order):
+    """Put the first ``order.size`` rows of ``buffer`` in ``order``, in place."""
+    rows = buffer[: order.size].copy()
+    for i in range(order.size):
+        buffer[i] = rows[order[i]]
+
+
+@njit(cache=True)
+def _stable_order(keys, n):
+    """The order that sorts ``keys[:n]`` stably: a merge of the sorted runs the posts left.
+
+    Each post is usually ordered already, so a day's table is a few sorted runs, and merging
+    neighbouring runs pass by pass costs about ``n`` steps per doubling of the run length.
+    """
+    runs = 1
+    for i in range(1, n):
+        runs += keys[i] < keys[i - 1]
+    bounds = np.empty(runs + 1, np.int64)  # run r is [bounds[r], bounds[r + 1])
+    bounds[0], bounds[runs] = 0, n
+    r = 1
+    for i in range(1, n):
+        if keys[i] < keys[i - 1]:
+            bounds[r] = i
+            r += 1
+    order = np.arange(n)
+    merged = np.empty(n, np.int64)
+    while runs > 1:
+        j = 0
+        for r in range(0, runs - 1, 2):  # merge runs r and r + 1; on a tie the earlier row first
+            x, mid, y, hi = bounds[r], bounds[r + 1], bounds[r + 1], bounds[r + 2]
+            k = x
+            while x < mid and y < hi:
+                if keys[order[y]] < keys[order[x]]:
+                    merged[k] = order[y]
+                    y += 1
+                else:
+                    merged[k] = order[x]
+                    x += 1
+                k += 1
+            merged[k : k + mid - x] = order[x:mid]
+            k += mid - x
+            merged[k : k + hi - y] = order[y:hi]
+            bounds[j] = bounds[r]
+            j += 1
+        if runs % 2:  # the last run has no partner this pass
+            merged[bounds[runs - 1] : n] = order[bounds[runs - 1] : n]
+            bounds[j] = bounds[runs - 1]
+            j += 1
+        bounds[j] = n
+        runs = j
+        order, merged = merged, order
+    return order
+
+
+@njit(cache=True)
+def _order_acts(pid_buf, act_buf, recorded_buf, n):
+    """Order the first ``n`` acts by person, in place (stably: posting order within a person)."""
+    order = _stable_order(pid_buf, n)
+    _reorder(pid_buf, order)
+    _reorder(act_buf, order)
+    _reorder(recorded_buf, order)
+
+
+@njit(cache=True)
+def _order_records(pid_buf, act_buf, source_buf, true_buf, n):
+    """Order the first ``n`` records by person, in place (stably)."""
+    order = _stable_order(pid_buf, n)
+    _reorder(pid_buf, order)
+    _reorder(act_buf, order)
+    _reorder(source_buf, order)
+    _reorder(true_buf, order)
 
 
 def _value(column, i):
@@ -159,12 +230,17 @@ class Board:
 
     def __init__(self) -> None:
         self._acts = _Table(
-            ("pid", "act"), (np.int64, np.int16), _append_acts, (("recorded", np.bool_),)
+            ("pid", "act"),
+            (np.int64, np.int16),
+            _append_acts,
+            _order_acts,
+            (("recorded", np.bool_),),
         )
         self._records = _Table(
             ("pid", "act", "source", "true"),
             (np.int64, np.int16, np.int16, np.bool_),
             _append_records,
+            _order_records,
         )
 
     def post_acts(self, pid: np.ndarray, act: np.ndarray | int) -> None:
