@@ -7,7 +7,8 @@ import pytest
 
 from scslab.kernels import parallel
 from scslab.kernels.sampling import uniforms
-from scslab.mechanisms.consequences.sectors import _blocked
+from scslab.mechanisms.behaviour.debt import _arrears_keep, _arrears_keep_one_thread
+from scslab.mechanisms.consequences.sectors import _blocked, _blocked_one_thread
 from scslab.mechanisms.observation.sources import _observe
 
 
@@ -31,7 +32,7 @@ def test_both_builds_block_the_same_attempts() -> None:
         for enforcement in (1.0, 0.6):
             args = (ids, flags, np.uint8(1), flags, np.uint8(2), households, family)
             args += (np.uint64(4), 9, enforcement)
-            a, b = _blocked.threaded(*args), _blocked.one_thread(*args)
+            a, b = _blocked(*args), _blocked_one_thread(*args)
             assert np.array_equal(a[0], b[0]) and a[1:] == b[1:]
             assert a[0].size > 0 and (a[1] > 0) == family and a[2] > 0
 
@@ -51,6 +52,20 @@ def test_both_builds_observe_the_same_acts() -> None:
         )
     assert all(np.array_equal(a, b) for a, b in zip(*seen, strict=True))
     assert 0 < seen[0][0].size < pids.size
+
+
+def test_both_builds_keep_the_same_arrears_candidates() -> None:
+    rng = np.random.default_rng(11)
+    n = 200_000
+    ids = np.sort(rng.choice(n, 6000, replace=False))
+    households = ((3 << 4) | np.arange(n) % 3).astype(np.uint8)
+    flags = (rng.random(n) < 0.1).astype(np.uint8)  # bit 1: already in debt
+    keys = tuple(np.uint64(k) for k in (21, 22, 23, 24))
+    args = (*keys, np.asarray([0, 90_000, n], np.int64), households, 5, ids, flags, np.uint8(1))
+    args += (np.asarray([2.0, 1.5, 1.0, 0.6, 0.3]), -0.5, 3.0)
+    a, b = _arrears_keep(*args), _arrears_keep_one_thread(*args)
+    assert np.array_equal(a, b)
+    assert 0 < a.sum() < ids.size and not a[flags[ids] == 1].any()
 
 
 @pytest.mark.parametrize(

@@ -114,6 +114,14 @@ def _sample_blocks(key, day, n, p, thin_key, trait_key, weight):
 _NO_KEY = np.uint64(0)
 
 
+@njit(cache=True)
+def compiled_bernoulli_ids(key, day, n, p):
+    """``bernoulli_ids`` for compiled callers (``p`` must be in [0, 1]: it is not checked)."""
+    if n <= 0 or p == 0.0:
+        return np.empty(0, np.int64)
+    return _sample_blocks(key, day, n, p, _NO_KEY, _NO_KEY, 0.0)
+
+
 def bernoulli_ids(key: np.uint64, day: int, n: int, p: float) -> np.ndarray:
     """Ids in ``[0, n)`` whose Bernoulli(``p``) trial on ``day`` succeeds, in increasing order.
 

@@ -30,9 +30,9 @@ from scslab.catalogue import Act
 from scslab.engine.calendar import Calendar
 from scslab.engine.mechanism import Behaviour, MechanismParams
 from scslab.kernels.memory import prefetch_ahead
-from scslab.kernels.parallel import sized_kernel
+from scslab.kernels.parallel import PARALLEL_MIN_ITEMS, both_builds, sized_kernel
 from scslab.kernels.rng import geometric_days, uniform
-from scslab.kernels.sampling import bernoulli_ids
+from scslab.kernels.sampling import compiled_bernoulli_ids
 from scslab.mechanisms.consequences.sectors import INCOME_LOST, SectorSanctions
 from scslab.mechanisms.lists.base import ListBase
 from scslab.population.attributes import age, income_class, trait_factor
@@ -126,7 +126,6 @@ class DebtParams(MechanismParams):
     )
 
 
-@sized_kernel("ids")
 def _arrears_keep(
     thin_key,
     age_key,
@@ -160,15 +159,48 @@ def _arrears_keep(
     return keep
 
 
+_arrears_keep, _arrears_keep_one_thread = both_builds(_arrears_keep)
+"""Which arrears candidates ``ids`` fall into arrears today, with threads and in one thread."""
+
+
 @njit(cache=True)
 def _open_arrears(
-    cand, keep, flags, arrears_mask, debt_day, day, cure_key, cure_share, delay_key, hazard, lag
+    candidate_key,
+    candidate_rate,
+    n,
+    thin_key,
+    age_key,
+    income_key,
+    compliance_key,
+    bounds,
+    households,
+    day,
+    flags,
+    arrears_mask,
+    debt_mask,
+    income_effect,
+    compliance_weight,
+    top,
+    debt_day,
+    cure_key,
+    cure_share,
+    delay_key,
+    hazard,
+    lag,
 ):
-    """Open an arrears episode for each kept candidate; return them and their follow-ups.
+    """Today's new arrears: draw them, open an episode for each, return them and follow-ups.
 
-    Each new debtor gets a monthly reminder in 30 days and either a cure (drawn to happen before
-    the court lag) or an unpaid judgment when the lag runs out: (new ids, days, ids, tags).
+    Candidates are drawn at ``candidate_rate`` and kept by ``_arrears_keep`` (one compiled call
+    for the whole step). Each new debtor gets a monthly reminder in 30 days and either a cure
+    (drawn to happen before the court lag) or an unpaid judgment when the lag runs out:
+    (new ids, days, ids, tags).
     """
+    cand = compiled_bernoulli_ids(candidate_key, day, n, candidate_rate)
+    args = (thin_key, age_key, income_key, compliance_key, bounds, households, day, cand, flags)
+    if cand.size >= PARALLEL_MIN_ITEMS:
+        keep = _arrears_keep(*args, debt_mask, income_effect, compliance_weight, top)
+    else:
+        keep = _arrears_keep_one_thread(*args, debt_mask, income_effect, compliance_weight, top)
     new = cand[keep]
     days = np.empty(2 * new.size, np.int64)
     pids = np.empty(2 * new.size, np.int64)
@@ -356,8 +388,10 @@ class Debt(Behaviour):
         self._start_repayment(judged, day, REPAY_UNLISTED, p.repay_hazard)
 
         # New arrears.
-        cand = bernoulli_ids(self.arrears_key, day, pop.n, self.candidate_rate)
-        keep = _arrears_keep(
+        new, days, follow, tags = _open_arrears(
+            self.arrears_key,
+            self.candidate_rate,
+            pop.n,
             self.thin_key,
             pop.keys.age,
             pop.keys.income,
@@ -365,20 +399,13 @@ class Debt(Behaviour):
             pop.geography.bounds,
             pop.households,
             day,
-            cand,
             flags,
+            self.arrears.mask,
             self.arrears.mask | self.judgment.mask,
             self.income_effect,
             p.compliance_weight,
             self.top,
-        )
-        new, days, follow, tags = _open_arrears(
-            cand,
-            keep,
-            flags,
-            self.arrears.mask,
             self.debt_day,
-            day,
             self.cure_key,
             p.cure_share,
             self.cure_delay_key,

@@ -14,14 +14,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from numba import prange
+from numba import njit, prange
 from pydantic import BaseModel, ConfigDict, Field
 
 from scslab.engine.mechanism import Consequences
 from scslab.kernels.memory import prefetch_ahead
-from scslab.kernels.parallel import sized_kernel
+from scslab.kernels.parallel import PARALLEL_MIN_ITEMS, both_builds
 from scslab.kernels.rng import uniform
-from scslab.kernels.sampling import bernoulli_ids
+from scslab.kernels.sampling import compiled_bernoulli_ids
 from scslab.mechanisms.lists.base import ListBase
 from scslab.population.households import household_size, household_start
 
@@ -53,7 +53,6 @@ class Sector(BaseModel):
     )
 
 
-@sized_kernel("ids")
 def _blocked(ids, flags, mask, false_flags, false_mask, households, family, key, day, enforcement):
     """Of today's attempts ``ids``: (blocked ids, how many of household members, how many falsely).
 
@@ -82,6 +81,24 @@ def _blocked(ids, flags, mask, false_flags, false_mask, households, family, key,
         if false_flags[pid] & false_mask:
             innocent += 1
     return blocked, np.count_nonzero(how == 2), innocent
+
+
+_blocked, _blocked_one_thread = both_builds(_blocked)
+
+
+@njit(cache=True)
+def _attempts_blocked(
+    attempt_key, n, rate, flags, mask, false_flags, false_mask, households, family, key, day, p
+):
+    """Draw today's attempts (rate ``rate`` over ``n`` people) and block them: see ``_blocked``.
+
+    One compiled call per sector and day; ``p`` is the enforcement probability.
+    """
+    ids = compiled_bernoulli_ids(attempt_key, day, n, rate)
+    args = (ids, flags, mask, false_flags, false_mask, households, family, key, day, p)
+    if ids.size >= PARALLEL_MIN_ITEMS:
+        return _blocked(*args)
+    return _blocked_one_thread(*args)
 
 
 class SectorSanctions(Consequences):
@@ -124,8 +141,10 @@ class SectorSanctions(Consequences):
         parts = [np.empty(0, np.int64)]
         lost = []
         for name, rule in self.attempted:  # a sector nobody attempts blocks nobody
-            ids, family, innocent = _blocked(
-                bernoulli_ids(self.attempt_keys[name], day, sim.pop.n, rule.attempt_rate),
+            ids, family, innocent = _attempts_blocked(
+                self.attempt_keys[name],
+                sim.pop.n,
+                rule.attempt_rate,
                 self.flag.array,
                 self.flag.mask,
                 self.list.false_flag.array,
