@@ -165,42 +165,25 @@ _arrears_keep, _arrears_keep_one_thread = both_builds(_arrears_keep)
 
 @njit(cache=True)
 def _open_arrears(
-    candidate_key,
-    candidate_rate,
-    n,
-    thin_key,
-    age_key,
-    income_key,
-    compliance_key,
-    bounds,
-    households,
-    day,
-    flags,
-    arrears_mask,
-    debt_mask,
-    income_effect,
-    compliance_weight,
-    top,
-    debt_day,
-    cure_key,
-    cure_share,
-    delay_key,
-    hazard,
-    lag,
+    candidate_key, candidate_rate, n, day, people, flags, masks, rule, debt_day, cure
 ):
     """Today's new arrears: draw them, open an episode for each, return them and follow-ups.
 
-    Candidates are drawn at ``candidate_rate`` and kept by ``_arrears_keep`` (one compiled call
-    for the whole step). Each new debtor gets a monthly reminder in 30 days and either a cure
-    (drawn to happen before the court lag) or an unpaid judgment when the lag runs out:
-    (new ids, days, ids, tags).
+    Candidates are drawn at ``candidate_rate`` over ``n`` people and kept by ``_arrears_keep``,
+    which reads ``people`` (its first six arguments: the thinning key, the trait keys, the
+    regions and households) and ``rule`` (its last three); ``masks`` are (arrears, any debt).
+    Each new debtor gets a monthly reminder in 30 days and either a cure (drawn to happen before
+    the court lag) or an unpaid judgment when the lag runs out. ``cure`` is (its key, its share,
+    the delay's key, the daily hazard of a cure, the court lag). Returns (new ids, days, ids,
+    tags): one compiled call for the whole step.
     """
+    arrears_mask, debt_mask = masks
+    cure_key, cure_share, delay_key, hazard, lag = cure
     cand = compiled_bernoulli_ids(candidate_key, day, n, candidate_rate)
-    args = (thin_key, age_key, income_key, compliance_key, bounds, households, day, cand, flags)
     if cand.size >= PARALLEL_MIN_ITEMS:
-        keep = _arrears_keep(*args, debt_mask, income_effect, compliance_weight, top)
+        keep = _arrears_keep(*people, day, cand, flags, debt_mask, *rule)
     else:
-        keep = _arrears_keep_one_thread(*args, debt_mask, income_effect, compliance_weight, top)
+        keep = _arrears_keep_one_thread(*people, day, cand, flags, debt_mask, *rule)
     new = cand[keep]
     days = np.empty(2 * new.size, np.int64)
     pids = np.empty(2 * new.size, np.int64)
@@ -320,7 +303,24 @@ class Debt(Behaviour):
         self.today: dict[int, int] = {}
         self.candidate_rate = min(1.0, p.arrears_rate * self.top)
         self.arrears_key, self.thin_key = self.key("arrears/candidates"), self.key("arrears/thin")
-        self.cure_key, self.cure_delay_key = self.key("cure"), self.key("cure/delay")
+        keys = sim.pop.keys
+        self.people = (
+            self.thin_key,
+            keys.age,
+            keys.income,
+            keys.compliance,
+            sim.pop.geography.bounds,
+            sim.pop.households,
+        )
+        """What ``_arrears_keep`` reads of people: thinning key, trait keys, regions, households."""
+        self.keep_rule = (self.income_effect, p.compliance_weight, self.top)
+        self.cure = (
+            self.key("cure"),
+            p.cure_share,
+            self.key("cure/delay"),
+            1.0 / p.cure_mean_days,
+            p.court_lag_days,
+        )
         self.repay_keys = {
             k: self.key(f"repay/{k}") for k in (REPAY_UNLISTED, REPAY_LISTED, REPAY_POOR)
         }
@@ -392,25 +392,13 @@ class Debt(Behaviour):
             self.arrears_key,
             self.candidate_rate,
             pop.n,
-            self.thin_key,
-            pop.keys.age,
-            pop.keys.income,
-            pop.keys.compliance,
-            pop.geography.bounds,
-            pop.households,
             day,
+            self.people,
             flags,
-            self.arrears.mask,
-            self.arrears.mask | self.judgment.mask,
-            self.income_effect,
-            p.compliance_weight,
-            self.top,
+            (self.arrears.mask, self.arrears.mask | self.judgment.mask),
+            self.keep_rule,
             self.debt_day,
-            self.cure_key,
-            p.cure_share,
-            self.cure_delay_key,
-            1.0 / p.cure_mean_days,
-            p.court_lag_days,
+            self.cure,
         )
         board.post_acts(new, np.int16(Act.LOAN_ARREARS))
         self.calendar.schedule(days, follow, tags)
