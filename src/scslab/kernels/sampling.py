@@ -172,6 +172,8 @@ def _sample_labelled(keys, day, n, ps, thin_keys, trait_keys, weights, labels):
         else:
             draws.append(np.empty(0, np.int64))
         counts[j] = draws[j].size
+    if keys.size == 1:  # one draw: already in person order
+        return draws[0], np.full(counts[0], labels[0], labels.dtype), counts
     # merge the sorted draws: by person, and for one person in draw order
     ids = np.empty(counts.sum(), np.int64)
     label = np.empty(ids.size, labels.dtype)

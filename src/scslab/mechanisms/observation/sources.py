@@ -124,18 +124,30 @@ def _observe(key, day, pids, acts, recorded, bounds, order, cover):
 
     Returns the (person, act, source) of each recorded act, in order.
     """
-    src = np.full(pids.size, -1, np.int64)
+    src = np.empty(pids.size, np.int16)
     for i in prange(pids.size):
         pid = pids[i]
         rural = region_of(bounds, pid) % 2
+        src[i] = -1
         for j in range(order.size):
             c = cover[acts[i], j, rural]
             if c > 0.0 and uniform(key, day, pid, acts[i] * 64 + j) < c:
                 src[i] = order[j]
                 break
-    hit = src >= 0
-    recorded |= hit
-    return pids[hit], acts[hit], src[hit].astype(np.int16)
+    # plain loops, not array expressions: each of those would be a parallel region of its own
+    hits = 0
+    for i in range(pids.size):
+        hits += src[i] >= 0
+    out_pids = np.empty(hits, np.int64)
+    out_acts = np.empty(hits, acts.dtype)
+    out_sources = np.empty(hits, np.int16)
+    k = 0
+    for i in range(pids.size):
+        if src[i] >= 0:
+            recorded[i] = True
+            out_pids[k], out_acts[k], out_sources[k] = pids[i], acts[i], src[i]
+            k += 1
+    return out_pids, out_acts, out_sources
 
 
 class DataSources(Observation):

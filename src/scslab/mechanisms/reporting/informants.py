@@ -97,7 +97,16 @@ def _reports(
     Returns the (person, act) of each reported act, in order.
     """
     any_tie = -math.expm1(ties * math.log1p(-p)) if p < 1.0 else 1.0
-    open_ = np.flatnonzero(~recorded & reportable[all_acts])
+    # plain loops, not array expressions: each of those would be a parallel region of its own
+    n_open = 0
+    for i in range(all_pids.size):
+        n_open += not recorded[i] and reportable[all_acts[i]]
+    open_ = np.empty(n_open, np.int64)
+    k = 0
+    for i in range(all_pids.size):
+        if not recorded[i] and reportable[all_acts[i]]:
+            open_[k] = i
+            k += 1
     out = np.zeros(open_.size, np.bool_)
     for i in prange(open_.size):
         pid = all_pids[open_[i]]
@@ -130,9 +139,18 @@ def _reports(
             if uniform(key, day, pid, WATCH + 64 * (act + 1) + k) < q:
                 out[i] = True
                 break
-    reported = open_[out]
-    recorded[reported] = True
-    return all_pids[reported], all_acts[reported]
+    n_reported = 0
+    for i in range(out.size):
+        n_reported += out[i]
+    pids = np.empty(n_reported, np.int64)
+    acts = np.empty(n_reported, all_acts.dtype)
+    k = 0
+    for i in range(out.size):
+        if out[i]:
+            recorded[open_[i]] = True
+            pids[k], acts[k] = all_pids[open_[i]], all_acts[open_[i]]
+            k += 1
+    return pids, acts
 
 
 class Informants(Reporting):
