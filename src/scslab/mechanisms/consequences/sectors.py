@@ -75,12 +75,19 @@ def _blocked(ids, flags, mask, false_flags, false_mask, households, family, key,
                     break
         if how[i] and enforcement < 1.0 and not uniform(key, day, pid, 0) < enforcement:
             how[i] = 0
-    blocked = ids[how > 0]
-    innocent = 0
-    for pid in blocked:
-        if false_flags[pid] & false_mask:
-            innocent += 1
-    return blocked, np.count_nonzero(how == 2), innocent
+    # plain loops, not array expressions: each of those would be a parallel region of its own
+    n_blocked = of_family = innocent = 0
+    for i in range(ids.size):
+        n_blocked += how[i] > 0
+        of_family += how[i] == 2
+    blocked = np.empty(n_blocked, np.int64)
+    k = 0
+    for i in range(ids.size):
+        if how[i]:
+            blocked[k] = ids[i]
+            innocent += (false_flags[ids[i]] & false_mask) != 0
+            k += 1
+    return blocked, of_family, innocent
 
 
 _blocked, _blocked_one_thread = both_builds(_blocked)

@@ -125,10 +125,27 @@ def apply_changes(pids, enter, false_entry, flags, mask, ever_mask, false_mask, 
             stats[2] += 1
         stats[4] += _household_reach(flags, mask, households, pid) - before
         changed[i] = True
-    listed_now = np.empty(pids.size, np.bool_)
+    n_entered = n_exited = n_listed = 0
     for i in range(pids.size):
-        listed_now[i] = (flags[pids[i]] & mask) != 0
-    return pids[changed & enter], pids[changed & ~enter], pids[listed_now]
+        n_entered += changed[i] and enter[i]
+        n_exited += changed[i] and not enter[i]
+        n_listed += (flags[pids[i]] & mask) != 0
+    entered = np.empty(n_entered, np.int64)
+    exited = np.empty(n_exited, np.int64)
+    listed_now = np.empty(n_listed, np.int64)
+    a = b = c = 0
+    for i in range(pids.size):
+        pid = pids[i]
+        if changed[i] and enter[i]:
+            entered[a] = pid
+            a += 1
+        elif changed[i]:
+            exited[b] = pid
+            b += 1
+        if flags[pid] & mask:
+            listed_now[c] = pid
+            c += 1
+    return entered, exited, listed_now
 
 
 class ListBase(Lists):
