@@ -47,6 +47,15 @@ def test_acts_start_unrecorded_and_must_all_be_posted_before_reading():
         board.post_records(np.asarray([1, 2]), np.asarray([1]), 0, True)
 
 
+def test_values_may_be_lists_scalars_or_arrays_of_other_types():
+    board = Board()
+    board.post_records([3, 4], [1, 2], 3, [True, False])
+    board.post_records(np.asarray([5]), np.asarray([7.0]), np.int64(2), np.bool_(True))
+    rec = board.records
+    assert rec["pid"].tolist() == [3, 4, 5] and rec["act"].tolist() == [1, 2, 7]
+    assert rec["source"].tolist() == [3, 3, 2] and rec["true"].tolist() == [True, False, True]
+
+
 @settings(max_examples=60, deadline=None)
 @given(posts=st.lists(st.lists(st.integers(0, 30), max_size=12), min_size=1, max_size=6))
 def test_rows_of_any_posts_are_ordered_stably_by_person(posts):

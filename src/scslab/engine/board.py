@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 from numba import njit, types
+from numba.core.errors import TypingError
 from numba.extending import overload
 
 
@@ -59,7 +60,11 @@ class _Table:
         if n + k > self._buffers[0].size:
             self._buffers = [_grown(b, n, n + k) for b in self._buffers]
         # one compiled call checks the lengths, copies the rows and says if they are still ordered
-        ordered = self._append(*self._buffers, n, pid, *values)
+        try:
+            ordered = self._append(*self._buffers, n, pid, *values)
+        except TypingError:  # a list or another sequence: as arrays (numpy's assignment rules)
+            values = tuple(v if np.isscalar(v) else np.asarray(v) for v in values)
+            ordered = self._append(*self._buffers, n, pid, *values)
         if k:
             self._ordered = self._ordered and ordered
             self.size = n + k
@@ -176,7 +181,9 @@ def _value(column, i):
 def _value_of(column, i):
     if isinstance(column, types.Array):
         return lambda column, i: column[i]
-    return lambda column, i: column
+    if isinstance(column, (types.Number, types.Boolean)):
+        return lambda column, i: column
+    return None  # a list or other sequence: ``add`` retries with arrays
 
 
 def _is_array_of(column, k):
@@ -187,7 +194,9 @@ def _is_array_of(column, k):
 def _is_array_of_impl(column, k):
     if isinstance(column, types.Array):
         return lambda column, k: column.size == k
-    return lambda column, k: True
+    if isinstance(column, (types.Number, types.Boolean)):
+        return lambda column, k: True
+    return None
 
 
 @njit(cache=True)
