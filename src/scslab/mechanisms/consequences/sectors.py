@@ -18,6 +18,7 @@ from numba import njit, prange
 from pydantic import BaseModel, ConfigDict, Field
 
 from scslab.engine.mechanism import Consequences
+from scslab.kernels.compact import kept
 from scslab.kernels.memory import prefetch_ahead
 from scslab.kernels.parallel import PARALLEL_MIN_ITEMS, both_builds
 from scslab.kernels.rng import uniform
@@ -75,18 +76,12 @@ def _blocked(ids, flags, mask, false_flags, false_mask, households, family, key,
                     break
         if how[i] and enforcement < 1.0 and not uniform(key, day, pid, 0) < enforcement:
             how[i] = 0
-    # plain loops, not array expressions: each of those would be a parallel region of its own
-    n_blocked = of_family = innocent = 0
-    for i in range(ids.size):
-        n_blocked += how[i] > 0
+    blocked = kept(ids, how)
+    of_family = innocent = 0
+    for i in range(how.size):
         of_family += how[i] == 2
-    blocked = np.empty(n_blocked, np.int64)
-    k = 0
-    for i in range(ids.size):
-        if how[i]:
-            blocked[k] = ids[i]
-            innocent += (false_flags[ids[i]] & false_mask) != 0
-            k += 1
+    for pid in blocked:
+        innocent += (false_flags[pid] & false_mask) != 0
     return blocked, of_family, innocent
 
 

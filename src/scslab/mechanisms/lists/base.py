@@ -26,6 +26,7 @@ from pydantic import Field
 
 from scslab.engine.calendar import Calendar
 from scslab.engine.mechanism import Lists, MechanismParams
+from scslab.kernels.compact import kept
 from scslab.kernels.memory import prefetch_ahead
 from scslab.kernels.sampling import uniforms
 from scslab.population.households import household_size, household_start
@@ -100,7 +101,8 @@ def apply_changes(pids, enter, false_entry, flags, mask, ever_mask, false_mask, 
     Returns who entered, who left, and which of ``pids`` are listed afterwards, each in order.
     ``stats`` accumulates [size, entries, exits, ever listed, household reach, innocents listed].
     """
-    changed = np.zeros(pids.size, np.bool_)
+    entered = np.zeros(pids.size, np.bool_)
+    exited = np.zeros(pids.size, np.bool_)
     for i in range(pids.size):
         prefetch_ahead(flags, pids, i)
         pid = pids[i]
@@ -117,35 +119,19 @@ def apply_changes(pids, enter, false_entry, flags, mask, ever_mask, false_mask, 
                 stats[5] += 1
             stats[0] += 1
             stats[1] += 1
+            entered[i] = True
         else:
             if flags[pid] & false_mask:
                 stats[5] -= 1
             flags[pid] &= ~(mask | false_mask)
             stats[0] -= 1
             stats[2] += 1
+            exited[i] = True
         stats[4] += _household_reach(flags, mask, households, pid) - before
-        changed[i] = True
-    n_entered = n_exited = n_listed = 0
+    listed_now = np.empty(pids.size, np.bool_)
     for i in range(pids.size):
-        n_entered += changed[i] and enter[i]
-        n_exited += changed[i] and not enter[i]
-        n_listed += (flags[pids[i]] & mask) != 0
-    entered = np.empty(n_entered, np.int64)
-    exited = np.empty(n_exited, np.int64)
-    listed_now = np.empty(n_listed, np.int64)
-    a = b = c = 0
-    for i in range(pids.size):
-        pid = pids[i]
-        if changed[i] and enter[i]:
-            entered[a] = pid
-            a += 1
-        elif changed[i]:
-            exited[b] = pid
-            b += 1
-        if flags[pid] & mask:
-            listed_now[c] = pid
-            c += 1
-    return entered, exited, listed_now
+        listed_now[i] = (flags[pids[i]] & mask) != 0
+    return kept(pids, entered), kept(pids, exited), kept(pids, listed_now)
 
 
 class ListBase(Lists):

@@ -134,7 +134,7 @@ def _observe(key, day, pids, acts, recorded, bounds, order, cover):
             if c > 0.0 and uniform(key, day, pid, acts[i] * 64 + j) < c:
                 src[i] = order[j]
                 break
-    # plain loops, not array expressions: each of those would be a parallel region of its own
+    # three outputs of one mask: counted once and filled in one pass (not three ``kept`` calls)
     hits = 0
     for i in range(pids.size):
         hits += src[i] >= 0

@@ -18,6 +18,7 @@ from pydantic import Field
 
 from scslab.catalogue import Act, ActName, Source, act_by_name
 from scslab.engine.mechanism import MechanismParams, Reporting
+from scslab.kernels.compact import kept
 from scslab.kernels.parallel import sized_kernel
 from scslab.kernels.rng import below, uniform
 from scslab.population.attributes import (
@@ -97,20 +98,12 @@ def _reports(
     Returns the (person, act) of each reported act, in order.
     """
     any_tie = -math.expm1(ties * math.log1p(-p)) if p < 1.0 else 1.0
-    # plain loops, not array expressions: each of those would be a parallel region of its own
-    n_open = 0
-    for i in range(all_pids.size):
-        n_open += not recorded[i] and reportable[all_acts[i]]
-    open_ = np.empty(n_open, np.int64)
-    k = 0
-    for i in range(all_pids.size):
-        if not recorded[i] and reportable[all_acts[i]]:
-            open_[k] = i
-            k += 1
-    out = np.zeros(open_.size, np.bool_)
-    for i in prange(open_.size):
-        pid = all_pids[open_[i]]
-        act = np.int64(all_acts[open_[i]])
+    out = np.zeros(all_pids.size, np.bool_)
+    for i in prange(all_pids.size):
+        if recorded[i] or not reportable[all_acts[i]]:
+            continue  # recorded by a source, or not an act citizens report
+        pid = all_pids[i]
+        act = np.int64(all_acts[i])
         r = region_of(bounds, pid)
         lo, hi = bounds[r], bounds[r + 1]
         if hi - lo <= 1:
@@ -139,18 +132,9 @@ def _reports(
             if uniform(key, day, pid, WATCH + 64 * (act + 1) + k) < q:
                 out[i] = True
                 break
-    n_reported = 0
     for i in range(out.size):
-        n_reported += out[i]
-    pids = np.empty(n_reported, np.int64)
-    acts = np.empty(n_reported, all_acts.dtype)
-    k = 0
-    for i in range(out.size):
-        if out[i]:
-            recorded[open_[i]] = True
-            pids[k], acts[k] = all_pids[open_[i]], all_acts[open_[i]]
-            k += 1
-    return pids, acts
+        recorded[i] |= out[i]
+    return kept(all_pids, out), kept(all_acts, out)
 
 
 class Informants(Reporting):

@@ -1,0 +1,27 @@
+"""Compaction inside kernels: the elements of an array where a mask holds, in order.
+
+``kept(values, keep)`` is ``values[keep]`` written as two plain loops (count, then fill). Kernels
+use it for their outputs instead of boolean indexing and mask arithmetic: it makes no temporary
+arrays, and in a kernel built with threads it runs in the calling thread instead of starting a
+parallel region per array expression (``kernels/parallel.py``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def kept(values, keep):
+    """The elements of ``values`` where ``keep`` is true (or non-zero), in order."""
+    n = 0
+    for i in range(keep.size):
+        n += keep[i] != 0
+    out = np.empty(n, values.dtype)
+    k = 0
+    for i in range(keep.size):
+        if keep[i]:
+            out[k] = values[i]
+            k += 1
+    return out
