@@ -163,6 +163,7 @@ class SectorSanctions(Consequences):
             parts.append(ids)
             if rule.income_loss:
                 lost.append(ids)
+        # the empty first part when no sector is attempted, the one sector's ids without a copy
         self.blocked_ids = np.concatenate(parts) if len(parts) > 2 else parts[-1]
         if self.income_lost is not None:
             arr, mask = self.income_lost.array, self.income_lost.mask
