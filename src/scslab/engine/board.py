@@ -139,13 +139,18 @@ def _stable_order(keys, n):
                     merged[k] = order[x]
                     x += 1
                 k += 1
-            merged[k : k + mid - x] = order[x:mid]
-            k += mid - x
-            merged[k : k + hi - y] = order[y:hi]
+            # the rest of either run, copied in loops: slices take seconds longer to compile
+            for z in range(x, mid):
+                merged[k] = order[z]
+                k += 1
+            for z in range(y, hi):
+                merged[k] = order[z]
+                k += 1
             bounds[j] = bounds[r]
             j += 1
         if runs % 2:  # the last run has no partner this pass
-            merged[bounds[runs - 1] : n] = order[bounds[runs - 1] : n]
+            for z in range(bounds[runs - 1], n):
+                merged[z] = order[z]
             bounds[j] = bounds[runs - 1]
             j += 1
         bounds[j] = n
