@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -32,6 +34,21 @@ def test_arrays_once_read_keep_their_contents_through_later_posts_and_days():
     board.post_records(np.asarray([7, 8]), 1, 0, True)
     assert board.records["pid"].tolist() == [7, 8]
     assert first.tolist() == list(range(300))
+
+
+def test_a_day_whose_arrays_nobody_holds_reuses_its_buffers():
+    board = Board()
+    board.post_records(np.asarray([4, 2]), 1, 0, True)
+    assert board.records["pid"].tolist() == [2, 4]  # read (and sorted), then let go
+    buffer = weakref.ref(board._records._buffers[0])  # a strong reference would be a reader
+    board.clear()
+    board.post_records(np.asarray([9, 1]), 1, 0, True)
+    kept_view = board.records["pid"]
+    assert board._records._buffers[0] is buffer()  # nothing read yesterday is held: reused
+    board.clear()
+    board.post_records(np.asarray([6, 5]), 1, 0, True)
+    assert board.records["pid"].tolist() == [5, 6]
+    assert kept_view.tolist() == [1, 9]  # held through the day: its buffer was not reused
 
 
 def test_acts_start_unrecorded_and_must_all_be_posted_before_reading():

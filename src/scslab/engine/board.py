@@ -10,6 +10,7 @@ cleared at the start of every day.
 from __future__ import annotations
 
 from collections.abc import Callable
+from sys import getrefcount
 
 import numpy as np
 from numba import njit, types
@@ -21,8 +22,9 @@ class _Table:
     """Columns in reusable buffers that grow by doubling; rows kept in posting order until read.
 
     Reading orders the rows by person (a stable sort, so rows of one person stay in posting order)
-    into fresh buffers, and a day that handed out arrays leaves its buffers to their holders: an
-    array once read keeps its contents.
+    and hands out views. An array once read keeps its contents: a buffer that a view still
+    shares (its reference count says so) is left to its holders and replaced, and one that
+    nobody holds any more is reused the next day.
     """
 
     def __init__(
@@ -70,12 +72,18 @@ class _Table:
             self.size = n + k
             self._view = None
 
+    def _still_read(self) -> bool:
+        """Whether an array handed out earlier still shares a buffer (a view holds a reference)."""
+        self._view = None
+        # the list, the loop variable and getrefcount's argument: a buffer nobody reads
+        return self._handed_out and any(getrefcount(b) > 3 for b in self._buffers)
+
     def merged(self) -> dict[str, np.ndarray]:
         """Today's rows ordered by person, as a view per column."""
         if self._view is None:
             n = self.size
             if not self._ordered:
-                if self._handed_out:  # arrays read earlier today keep their contents
+                if self._still_read():  # arrays read earlier today keep their contents
                     self._buffers = [b.copy() for b in self._buffers]
                 self._order(*self._buffers, n)
                 self._ordered = True
@@ -84,9 +92,9 @@ class _Table:
         return self._view
 
     def clear(self) -> None:
-        if self._handed_out:
+        if self._still_read():  # an array still held keeps its contents: new buffers
             self._buffers = [np.empty(b.size, b.dtype) for b in self._buffers]
-            self._handed_out = False
+        self._handed_out = False
         self.size = 0
         self._ordered = True
         self._view = None
