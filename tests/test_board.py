@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scslab.engine.board import Board
+from scslab.engine.board import Board, written_in_order
 
 
 def test_records_are_ordered_by_person_keeping_posting_order_within_a_person():
@@ -49,6 +49,21 @@ def test_a_day_whose_arrays_nobody_holds_reuses_its_buffers():
     board.post_records(np.asarray([6, 5]), 1, 0, True)
     assert board.records["pid"].tolist() == [5, 6]
     assert kept_view.tolist() == [1, 9]  # held through the day: its buffer was not reused
+
+
+def test_records_written_in_place_join_the_posted_ones_in_person_order():
+    board = Board()
+    board.post_records(np.asarray([2, 8]), 1, 0, True)
+    held = board.records["pid"]
+    pid, act, source, true, first = board.record_room(300)  # past the first buffer: it grows
+    assert first == 2 and pid.size >= 302
+    pid[2:5], act[2:5], source[2:5], true[2:5] = [4, 6, 9], 5, 3, False
+    board.records_written(3, written_in_order(pid, 2, 3))  # 4 after 8: not in order
+    rec = board.records
+    assert rec["pid"].tolist() == [2, 4, 6, 8, 9]
+    assert rec["act"].tolist() == [1, 5, 5, 1, 5] and rec["true"].tolist()[:2] == [True, False]
+    assert held.tolist() == [2, 8]
+    assert written_in_order(np.asarray([1, 3, 5]), 1, 2) and written_in_order(pid, 0, 0)
 
 
 def test_acts_start_unrecorded_and_must_all_be_posted_before_reading():

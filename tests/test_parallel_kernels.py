@@ -47,11 +47,16 @@ def test_both_builds_observe_the_same_acts() -> None:
     seen = []
     for build in (_observe.threaded, _observe.one_thread):
         recorded = np.zeros(pids.size, np.bool_)
-        seen.append(
-            (*build(np.uint64(99), 3, pids, acts, recorded, bounds, order, cover), recorded)
+        room = [np.zeros(pids.size + 2, t) for t in (np.int64, np.int16, np.int16, np.bool_)]
+        hits, ordered = build(
+            np.uint64(99), 3, pids, acts, recorded, bounds, order, cover, *room, 2
         )
+        seen.append((hits, ordered, *room, recorded))
     assert all(np.array_equal(a, b) for a, b in zip(*seen, strict=True))
-    assert 0 < seen[0][0].size < pids.size
+    hits, ordered, pid, act, source, true, recorded = seen[0]
+    assert 0 < hits < pids.size and ordered and true[2 : 2 + hits].all()
+    assert np.array_equal(pid[2 : 2 + hits], pids[recorded]) and set(source[2 : 2 + hits]) <= {4, 7}
+    assert np.array_equal(act[2 : 2 + hits], acts[recorded])
 
 
 def test_both_builds_keep_the_same_arrears_candidates() -> None:

@@ -78,6 +78,25 @@ class _Table:
         # the list, the loop variable and getrefcount's argument: a buffer nobody reads
         return self._handed_out and any(getrefcount(b) > 3 for b in self._buffers)
 
+    def room(self, most: int) -> tuple[np.ndarray | int, ...]:
+        """The posted columns' buffers, with room for ``most`` more rows, and the first free row.
+
+        For a kernel that writes rows in place (see ``Board.record_room``).
+        """
+        if self._view is not None and self.extra:
+            raise RuntimeError("post every act before any mechanism reads the acts table")
+        n = self.size
+        if n + most > self._buffers[0].size:
+            self._buffers = [_grown(b, n, n + most) for b in self._buffers]
+        return (*self._buffers[: self.posted], n)
+
+    def written(self, k: int, ordered: bool) -> None:
+        """``k`` rows were written after the last (``ordered``: still in person order)."""
+        if k:
+            self._ordered = self._ordered and ordered
+            self.size += k
+            self._view = None
+
     def merged(self) -> dict[str, np.ndarray]:
         """Today's rows ordered by person, as a view per column."""
         if self._view is None:
@@ -224,6 +243,19 @@ def _copy_ids(pid_buf, n, pid):
 
 
 @njit(cache=True)
+def written_in_order(pid_buf, n, k):
+    """Whether rows ``n .. n + k`` written in place leave ``pid_buf[: n + k]`` ordered by person.
+
+    (Given that the first ``n`` rows were.) For kernels that write board rows in place.
+    """
+    ordered = n == 0 or k == 0 or pid_buf[n] >= pid_buf[n - 1]
+    for i in range(n + 1, n + k):
+        if pid_buf[i] < pid_buf[i - 1]:
+            ordered = False
+    return ordered
+
+
+@njit(cache=True)
 def _append_acts(pid_buf, act_buf, recorded_buf, n, pid, act):
     """Append acts (``act``: one per row or one for all), not yet recorded; still ordered?"""
     if not _is_array_of(act, pid.size):
@@ -278,6 +310,19 @@ class Board:
     ) -> None:
         """Post observed records."""
         self._records.add(pid, act, source, true)
+
+    def record_room(self, most: int) -> tuple[np.ndarray | int, ...]:
+        """Room for up to ``most`` records written in place by a kernel.
+
+        Returns the ``pid``, ``act``, ``source`` and ``true`` buffers and the row to write from,
+        ``n``. The kernel writes rows ``n, n + 1, ...`` (see ``written_in_order``), and the caller
+        then says how many with ``records_written``; nothing posted in between.
+        """
+        return self._records.room(most)
+
+    def records_written(self, k: int, ordered: bool) -> None:
+        """``k`` records were written in the room of ``record_room`` (``ordered``: by person)."""
+        self._records.written(k, ordered)
 
     @property
     def acts(self) -> dict[str, np.ndarray]:

@@ -18,6 +18,7 @@ from numba import prange
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from scslab.catalogue import Act, ActName, Source, SourceName, act_by_name, source_by_name
+from scslab.engine.board import written_in_order
 from scslab.engine.calendar import Calendar
 from scslab.engine.mechanism import MechanismParams, Observation
 from scslab.kernels.parallel import sized_kernel
@@ -119,10 +120,26 @@ class DataSourcesParams(MechanismParams):
 
 
 @sized_kernel("pids")
-def _observe(key, day, pids, acts, recorded, bounds, order, cover):
+def _observe(
+    key,
+    day,
+    pids,
+    acts,
+    recorded,
+    bounds,
+    order,
+    cover,
+    out_pid,
+    out_act,
+    out_source,
+    out_true,
+    first_row,
+):
     """Try the sources on each act (``cover[act, j, rural]`` for source j); mark hits recorded.
 
-    Returns the (person, act, source) of each recorded act, in order.
+    Writes a true record (person, act, source) of each recorded act, in order, from row
+    ``first_row`` of the record buffers ``out_*`` (the board's, or scratch arrays); returns how
+    many, and whether the buffers stay ordered by person.
     """
     src = np.empty(pids.size, np.int16)
     for i in prange(pids.size):
@@ -134,20 +151,13 @@ def _observe(key, day, pids, acts, recorded, bounds, order, cover):
             if c > 0.0 and uniform(key, day, pid, acts[i] * 64 + j) < c:
                 src[i] = order[j]
                 break
-    # three outputs of one mask: counted once and filled in one pass (not three ``kept`` calls)
-    hits = 0
-    for i in range(pids.size):
-        hits += src[i] >= 0
-    out_pids = np.empty(hits, np.int64)
-    out_acts = np.empty(hits, acts.dtype)
-    out_sources = np.empty(hits, np.int16)
-    k = 0
+    k = first_row
     for i in range(pids.size):
         if src[i] >= 0:
             recorded[i] = True
-            out_pids[k], out_acts[k], out_sources[k] = pids[i], acts[i], src[i]
+            out_pid[k], out_act[k], out_source[k], out_true[k] = pids[i], acts[i], src[i], True
             k += 1
-    return out_pids, out_acts, out_sources
+    return k - first_row, written_in_order(out_pid, first_row, k - first_row)
 
 
 class DataSources(Observation):
@@ -215,7 +225,13 @@ class DataSources(Observation):
         if day < self.all_active_day:  # sources whose agreement has not started see nothing
             cover = cover.copy()
             cover[:, self.first_day > day, :] = 0.0
-        pids, kinds, sources = _observe(
+        board, n_acts = sim.board, acts["pid"].size
+        if self.any_delay:  # into scratch arrays first: some records wait on the calendar
+            room = (np.empty(n_acts, np.int64), np.empty(n_acts, np.int16))
+            room = (*room, np.empty(n_acts, np.int16), np.empty(n_acts, np.bool_), 0)
+        else:  # straight onto the board
+            room = board.record_room(n_acts)
+        hits, ordered = _observe(
             self.detect_key,
             day,
             acts["pid"],
@@ -224,8 +240,12 @@ class DataSources(Observation):
             sim.pop.geography.bounds,
             self.order,
             cover,
+            *room,
         )
-        self._post(sim, day, pids, kinds, sources, True)
+        if self.any_delay:
+            self._post(sim, day, room[0][:hits], room[1][:hits], room[2][:hits], True)
+        else:
+            board.records_written(hits, ordered)
         n_false = 0
         keys, rates, no_keys, no_traits, no_weights, codes = self.false_draws
         if keys.size:  # some source makes false records
@@ -238,8 +258,8 @@ class DataSources(Observation):
             if n_false:
                 self._post(sim, day, ids, self.false_act[sources], sources, False)
         self.today = {
-            "observed_true_records": pids.size,
-            "observed_missed_acts": acts["pid"].size - pids.size,
+            "observed_true_records": hits,
+            "observed_missed_acts": n_acts - hits,
             "observed_false_records": n_false,
         }
 

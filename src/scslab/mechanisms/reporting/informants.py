@@ -17,8 +17,8 @@ from numba import prange
 from pydantic import Field
 
 from scslab.catalogue import Act, ActName, Source, act_by_name
+from scslab.engine.board import written_in_order
 from scslab.engine.mechanism import MechanismParams, Reporting
-from scslab.kernels.compact import kept
 from scslab.kernels.parallel import sized_kernel
 from scslab.kernels.rng import below, uniform
 from scslab.population.attributes import (
@@ -89,13 +89,20 @@ def _reports(
     weight,
     watchers,
     n,
+    rec_pid,
+    rec_act,
+    rec_source,
+    rec_true,
+    first_row,
 ):
     """Report today's unrecorded acts of reportable kinds; mark them recorded.
 
     Each tie reports with probability ``p`` (scaled by the tie's opportunism with ``weight``).
     Where ties are alike (``weight == 0``) "one of the ties reports" is a single draw at
     ``1 - (1 - p) ** ties``: the same chance, and with one tie the same draw as the tie's.
-    Returns the (person, act) of each reported act, in order.
+    Writes a record (person, act, ``INFORMANT``, true) of each report, in order, from row
+    ``first_row`` of the board's record buffers ``rec_*``; returns how many, and whether the
+    records stay ordered by person.
     """
     any_tie = -math.expm1(ties * math.log1p(-p)) if p < 1.0 else 1.0
     out = np.zeros(all_pids.size, np.bool_)
@@ -132,9 +139,14 @@ def _reports(
             if uniform(key, day, pid, WATCH + 64 * (act + 1) + k) < q:
                 out[i] = True
                 break
+    k = first_row
     for i in range(out.size):
-        recorded[i] |= out[i]
-    return kept(all_pids, out), kept(all_acts, out)
+        if out[i]:
+            recorded[i] = True
+            rec_pid[k], rec_act[k] = all_pids[i], all_acts[i]
+            rec_source[k], rec_true[k] = _INFORMANT, True
+            k += 1
+    return k - first_row, written_in_order(rec_pid, first_row, k - first_row)
 
 
 class Informants(Reporting):
@@ -154,7 +166,8 @@ class Informants(Reporting):
     def step(self, sim: Simulation, day: int) -> None:
         acts = sim.board.acts
         pop = sim.pop
-        pids, kinds = _reports(
+        board = sim.board
+        reports, ordered = _reports(
             self.report_key,
             pop.keys.ties,
             pop.keys.opportunism,
@@ -171,9 +184,10 @@ class Informants(Reporting):
             self.params.opportunism_weight,
             self.params.neighbourhood_watchers,
             pop.n,
+            *board.record_room(acts["pid"].size),
         )
-        sim.board.post_records(pids, kinds, _INFORMANT, True)
-        self.reports = pids.size
+        board.records_written(reports, ordered)
+        self.reports = reports
 
     def metrics(self, day: int) -> dict[str, float | int]:
         return {"informant_reports": self.reports}
