@@ -203,7 +203,9 @@ def measure(
 
 SMALL = 1_000_000
 """Up to this many people a run takes well under a second: the best of ``REPEATS`` is kept."""
-REPEATS = 3
+REPEATS = 5
+"""Five: on this shared machine five processes timing the same 100,000-person run spread over
+0.94-1.41 ns per person-day (2026-11-27), so the best of three was often a slow one."""
 
 
 def _best(measure_once: Callable[[], dict], people: int) -> dict:
@@ -293,7 +295,9 @@ def write_report(results: dict) -> None:
         "",
         "## Peers side by side",
         "",
-        "Best of the runs in this invocation for each framework and size. Ratio = scslab "
+        "Best of the runs in this invocation for each framework and size. Person-days per "
+        "second time the simulation alone; turning its daily outputs into a data frame "
+        "(`outputs_s` in results.json, 1-15 ms) is timed apart for every framework. Ratio = scslab "
         "person-days per second / the framework's. Bytes/person = resident memory added by "
         "building and running the model, divided by people (small sizes are dominated by "
         "fixed costs).",

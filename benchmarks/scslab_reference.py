@@ -36,9 +36,17 @@ class ReferenceRun:
         """Ready the threaded kernel builds that a bigger timed run takes (no compiling there)."""
         compile_other_builds()
 
+    def simulate(self) -> None:
+        """Run every day."""
+        self.sim.run()
+
     def run(self) -> pd.DataFrame:
         """Run every day; return the shared daily outputs."""
-        self.sim.run()
+        self.simulate()
+        return self.outputs()
+
+    def outputs(self) -> pd.DataFrame:
+        """The shared daily outputs of the run."""
         cols = {new: self.sim.columns[old] for old, new in COLUMNS.items()}
         return as_frame(cols)
 

@@ -156,10 +156,16 @@ class SocialCreditModel(mesa.Model):
         if self.day >= self.days:
             self.running = False
 
-    def run(self) -> pd.DataFrame:
+    def simulate(self) -> None:
         for _ in range(self.days):
             self.step()
+
+    def outputs(self) -> pd.DataFrame:
         return as_frame(self.datacollector.get_model_vars_dataframe())
+
+    def run(self) -> pd.DataFrame:
+        self.simulate()
+        return self.outputs()
 
 
 def build(people: int, days: int, seed: int) -> SocialCreditModel:

@@ -216,7 +216,7 @@ class Blacklist(ss.Intervention):
 
 
 class ReferenceRun:
-    """A configured (and initialised) sim plus a ``run()`` that returns the daily outputs."""
+    """A configured (and initialised) sim: ``simulate()``, then ``outputs()`` (or ``run()``)."""
 
     def __init__(self, people: int, days: int, seed: int) -> None:
         self.days = days
@@ -240,8 +240,14 @@ class ReferenceRun:
         )
         self.sim.init()
 
-    def run(self) -> pd.DataFrame:
+    def simulate(self) -> None:
         self.sim.run()
+
+    def run(self) -> pd.DataFrame:
+        self.simulate()
+        return self.outputs()
+
+    def outputs(self) -> pd.DataFrame:
         sc = self.sim.results.socialcredit
         bl = self.sim.results.blacklist
         return as_frame(
