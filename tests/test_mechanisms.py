@@ -35,6 +35,21 @@ def test_everyday_act_rates_match_their_mean_and_follow_the_trait():
     assert abs(low / (low + high) - 0.00525 / 0.009) < 0.02
 
 
+def test_a_day_with_more_acts_than_the_board_had_room_for_draws_the_same_acts():
+    # 450 acts a day: more than the board's first buffers (256 rows) hold
+    sc = scslab.load_scenario("reference").with_overrides(people=100_000, days=3)
+    roomy, cramped = Simulation(sc), Simulation(sc)
+    cramped.mechanisms["everyday_acts"].room = 1  # every day overflows: grown, drawn again
+    for _ in range(3):
+        roomy.step()
+        cramped.step()
+        a, b = roomy.board.acts, cramped.board.acts
+        assert a["pid"].size > 256 and np.array_equal(a["pid"], b["pid"])
+        assert np.array_equal(a["act"], b["act"])
+    assert cramped.mechanisms["everyday_acts"].room > 256
+    assert roomy.columns == cramped.columns
+
+
 def test_data_source_coverage_zero_records_nothing_and_one_records_everything():
     base = busy_rongcheng(people=10_000, days=30).with_mechanism("informants", enabled=False)
     sources = base.mechanisms["data_sources"].model_dump()["sources"]

@@ -79,16 +79,17 @@ class _Table:
         return self._handed_out and any(getrefcount(b) > 3 for b in self._buffers)
 
     def room(self, most: int) -> tuple[np.ndarray | int, ...]:
-        """The posted columns' buffers, with room for ``most`` more rows, and the first free row.
+        """Every column's buffer, with room for ``most`` more rows, and the first free row.
 
-        For a kernel that writes rows in place (see ``Board.record_room``).
+        For a kernel that writes rows in place (see ``Board.record_room``); it fills the columns
+        that later phases fill in too (``recorded``: false).
         """
         if self._view is not None and self.extra:
             raise RuntimeError("post every act before any mechanism reads the acts table")
         n = self.size
         if n + most > self._buffers[0].size:
             self._buffers = [_grown(b, n, n + most) for b in self._buffers]
-        return (*self._buffers[: self.posted], n)
+        return (*self._buffers, n)
 
     def written(self, k: int, ordered: bool) -> None:
         """``k`` rows were written after the last (``ordered``: still in person order)."""
@@ -310,6 +311,19 @@ class Board:
     ) -> None:
         """Post observed records."""
         self._records.add(pid, act, source, true)
+
+    def act_room(self, most: int) -> tuple[np.ndarray | int, ...]:
+        """Room for up to ``most`` acts written in place by a kernel.
+
+        Returns the ``pid``, ``act`` and ``recorded`` buffers and the row to write from, as
+        ``record_room`` does for records; the kernel writes ``recorded`` false, and the caller
+        says how many rows it wrote with ``acts_written``.
+        """
+        return self._acts.room(most)
+
+    def acts_written(self, k: int, ordered: bool) -> None:
+        """``k`` acts were written in the room of ``act_room`` (``ordered``: by person)."""
+        self._acts.written(k, ordered)
 
     def record_room(self, most: int) -> tuple[np.ndarray | int, ...]:
         """Room for up to ``most`` records written in place by a kernel.

@@ -161,7 +161,8 @@ def thinned_ids(
 
 
 @njit(cache=True)
-def _sample_labelled(keys, day, n, ps, thin_keys, trait_keys, weights, labels):
+def compiled_labelled_ids(keys, day, n, ps, thin_keys, trait_keys, weights, labels):
+    """``labelled_ids`` for compiled callers."""
     draws = []
     counts = np.zeros(keys.size, np.int64)
     for j in range(keys.size):
@@ -211,7 +212,7 @@ def labelled_ids(
     Raises:
         ValueError: a probability outside [0, 1].
     """
-    return _sample_labelled(keys, day, n, ps, thin_keys, trait_keys, weights, labels)
+    return compiled_labelled_ids(keys, day, n, ps, thin_keys, trait_keys, weights, labels)
 
 
 @sized_kernel("ids")

@@ -10,11 +10,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numba import njit
 from pydantic import Field
 
 from scslab.catalogue import ACT_NAMES, ActName, act_by_name
+from scslab.engine.board import written_in_order
 from scslab.engine.mechanism import Behaviour, MechanismParams
-from scslab.kernels.sampling import labelled_ids
+from scslab.kernels.sampling import compiled_labelled_ids
 from scslab.mechanisms.common import ModulatedRate
 
 if TYPE_CHECKING:
@@ -54,6 +56,24 @@ class EverydayActsParams(MechanismParams):
         return self.acts | self.extra_acts
 
 
+@njit(cache=True)
+def _draw_acts(day, n, keys, ps, thin_keys, trait_keys, weights, codes, pid, act, recorded, row):
+    """Draw today's acts (``labelled_ids``) and write them on the board from ``row`` if they fit.
+
+    Returns how many acts of each kind were drawn, whether they fitted in the buffers (if not,
+    nothing is written: the caller makes room and draws again, the same acts), and whether the
+    buffers stay ordered by person.
+    """
+    ids, kinds, counts = compiled_labelled_ids(
+        keys, day, n, ps, thin_keys, trait_keys, weights, codes
+    )
+    if row + ids.size > pid.size:
+        return counts, False, False
+    for i in range(ids.size):
+        pid[row + i], act[row + i], recorded[row + i] = ids[i], kinds[i], False
+    return counts, True, written_in_order(pid, row, ids.size)
+
+
 class EverydayActs(Behaviour):
     """Acts people commit on their own, at trait-modulated daily rates."""
 
@@ -74,15 +94,19 @@ class EverydayActs(Behaviour):
             np.asarray(codes, np.int16),
         )
         self.columns = [f"acts_{ACT_NAMES[act]}" for act in codes]
+        mean = sim.pop.n * float(self.draws[1].sum())  # candidates a day: at least the acts
+        self.room = int(mean + 8.0 * mean**0.5 + 64)
+        """Board rows made ready for a day's acts; a day that needs more grows it."""
         self.counts = [0] * len(codes)
 
     def step(self, sim: Simulation, day: int) -> None:
-        keys, ps, thin_keys, trait_keys, weights, codes = self.draws
-        ids, acts, counts = labelled_ids(
-            keys, day, sim.pop.n, ps, thin_keys, trait_keys, weights, codes
-        )
+        board, n = sim.board, sim.pop.n
+        counts, fitted, ordered = _draw_acts(day, n, *self.draws, *board.act_room(self.room))
+        if not fitted:  # more acts than ever expected: make room and draw the same acts again
+            self.room = int(counts.sum())
+            counts, fitted, ordered = _draw_acts(day, n, *self.draws, *board.act_room(self.room))
         self.counts = counts.tolist()
-        sim.board.post_acts(ids, acts)
+        board.acts_written(sum(self.counts), ordered)
 
     def metrics(self, day: int) -> dict[str, float | int]:
         return dict(zip(self.columns, self.counts, strict=True))
