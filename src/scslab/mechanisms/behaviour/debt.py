@@ -27,6 +27,7 @@ from numba import njit, prange
 from pydantic import Field, field_validator
 
 from scslab.catalogue import Act
+from scslab.engine.board import written_in_order
 from scslab.engine.calendar import Calendar
 from scslab.engine.mechanism import Behaviour, MechanismParams
 from scslab.kernels.memory import prefetch_ahead
@@ -217,11 +218,17 @@ def _due(
     poor_mask,
     debt_day,
     day,
+    act_pid,
+    act_act,
+    act_recorded,
+    row,
 ):
     """Validate due calendar entries and apply them.
 
-    Returns, in order of person then kind: the people whose follow-up acted and the act each
-    posts; those due a monthly reminder and its calendar tag; those judged; how many repaid.
+    Writes the act of each follow-up that acted on the board from ``row`` (buffers ``act_*``,
+    with room for every entry), in order of person then kind. Returns how many acts, whether the
+    board stays ordered by person; then, in order of person then kind: those due a monthly
+    reminder and its calendar tag, those judged, and how many repaid.
     """
     action = np.zeros(pids.size, np.int64)
     for i in range(pids.size):
@@ -252,13 +259,17 @@ def _due(
                 continue
             flags[pid] = f & ~judgment_mask
         action[i] = kind
-    done = action > 0
+    k = row
+    for i in range(pids.size):
+        if action[i] > 0:
+            act_pid[k], act_act[k], act_recorded[k] = pids[i], ACT_OF_ACTION[action[i]], False
+            k += 1
     month = pids[action == MONTH]
     month_tags = debt_day[month].astype(np.int64) * _TAG + MONTH  # after today's judgments
     repaid = np.count_nonzero(action >= REPAY_UNLISTED)
     return (
-        pids[done],
-        ACT_OF_ACTION[action[done]],
+        k - row,
+        written_in_order(act_pid, row, k - row),
         month,
         month_tags,
         pids[action == JUDGMENT],
@@ -370,7 +381,7 @@ class Debt(Behaviour):
 
         # Follow-ups that fall due today.
         pids, tags = self.calendar.pop(day)
-        done, acts, month, month_tags, judged, repaid = _due(
+        acts, ordered, month, month_tags, judged, repaid = _due(
             pids,
             tags,
             flags,
@@ -382,8 +393,9 @@ class Debt(Behaviour):
             poor_mask,
             self.debt_day,
             day,
+            *board.act_room(pids.size),
         )
-        board.post_acts(done, acts)  # in order of person, then kind: one person's acts in order
+        board.acts_written(acts, ordered)  # by person, then kind: one person's acts in order
         self.calendar.schedule(np.full(month.size, day + 30), month, month_tags)
         self._start_repayment(judged, day, REPAY_UNLISTED, p.repay_hazard)
 
