@@ -51,6 +51,41 @@ def test_bernoulli_ids_are_sorted_unique_and_in_range(n, p, day):
         assert ids.size == 0
 
 
+def _walked_one_skip_at_a_time(key, day, n, p, thin_key, trait_key, weight):
+    """The definition of a (thinned) draw, one skip and one decision at a time, in Python."""
+    from scslab.population.attributes import trait_factor
+
+    ids = []
+    for b in range((n + BLOCK - 1) // BLOCK):
+        end, pos, k = min(n, (b + 1) * BLOCK), b * BLOCK - 1, 0
+        while True:
+            u = 1.0 - uniform(key, day, b, k)
+            k += 1
+            gap = math.log(u) / math.log1p(-p) if p < 1.0 else 0.0
+            if gap >= end - pos or pos + 1 + int(gap) >= end:
+                break
+            pos += 1 + int(gap)
+            top = 1.0 + abs(weight)
+            if weight == 0.0 or uniform(thin_key, day, pos, 0) * top < trait_factor(
+                trait_key, pos, weight
+            ):
+                ids.append(pos)
+    return ids
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    n=st.integers(1, 2 * BLOCK + 7),
+    p=st.sampled_from([1e-6, 3e-4, 0.006, 0.05, 0.5, 1.0]),
+    weight=st.sampled_from([0.0, -1 / 3, 1.0]),
+    day=st.integers(0, 5000),
+)
+def test_chunked_walks_draw_exactly_the_defined_ids(n, p, weight, day):
+    keys = (stream_key(1, "walk"), stream_key(1, "thin"), stream_key(1, "trait"))
+    ids = thinned_ids(keys[0], day, n, p, keys[1], keys[2], weight)
+    assert ids.tolist() == _walked_one_skip_at_a_time(keys[0], day, n, p, *keys[1:], weight)
+
+
 def test_bernoulli_count_matches_binomial_within_sampling_error():
     n, p, days = 500_000, 0.003, 20
     counts = [bernoulli_ids(stream_key(9, "count"), d, n, p).size for d in range(days)]

@@ -27,33 +27,70 @@ BLOCK = 1 << 16
 """People per sampling block: part of the definition of the random streams, not a tuning knob."""
 
 
+WALK_CHUNK = 32
+"""Most draws a block walk computes ahead of using them (a speed choice: the ids are the same).
+
+The skips of a walk are independent of each other, so they are computed in chunks and then
+applied, and a thinned walk decides a chunk's candidates in a loop of its own: independent work
+in a row, which the processor overlaps, instead of one long chain of dependent steps per
+candidate. Measured on one block at rate 0.006 (2026-11-27): 9.3 -> 7.3 ns per candidate, and
+17.7 -> 8.8 thinned. A walk expecting few candidates computes fewer ahead (a rare event's walk
+would otherwise pay for 32 skips to find none).
+"""
+
+
 @njit(cache=True)
 def _walk_block(key, day, b, n, p, thin_key, trait_key, weight, out, base, capacity):
-    """Walk block ``b`` by geometric skips, writing kept ids at ``out[base:]``; -1 on overflow."""
+    """Walk block ``b`` by geometric skips, writing kept ids at ``out[base:]``; -1 on overflow.
+
+    Skip ``k`` is drawn from ``(key, day, b, k)``, and a candidate ``pos`` is kept when
+    ``uniform(thin_key, day, pos, 0) * (1 + |weight|) < trait_factor(trait_key, pos, weight)``.
+    """
     start = b * BLOCK
     end = min(n, start + BLOCK)
     log_q = math.log1p(-p) if p < 1.0 else -1.0
     top = 1.0 + abs(weight)
+    chunk = max(1, min(WALK_CHUNK, int(BLOCK * p) + 1))
+    gaps = np.empty(chunk, np.float64)
+    cand = np.empty(chunk, np.int64)
+    keep = np.empty(chunk, np.bool_)
     pos = start - 1
     k = 0
     c = 0
     while True:
-        u = 1.0 - uniform(key, day, b, k)  # in (0, 1]
-        k += 1
-        # compared as a float: a tiny p makes the gap too large for an integer
-        gap = math.log(u) / log_q if p < 1.0 else 0.0  # >= 0; its floor is the skip
-        if gap >= end - pos:
-            return c
-        pos += 1 + int(gap)
-        if pos >= end:
-            return c
-        if c == capacity:
-            return -1
-        out[base + c] = pos  # written always, kept by counting it: no branch to mispredict
+        for j in range(chunk):  # the next skips: independent draws
+            u = 1.0 - uniform(key, day, b, k + j)  # in (0, 1]
+            # compared as a float: a tiny p makes the gap too large for an integer
+            gaps[j] = math.log(u) / log_q if p < 1.0 else 0.0  # >= 0; its floor is the skip
+        k += chunk
+        m = 0
+        done = False
+        for j in range(chunk):
+            if gaps[j] >= end - pos:
+                done = True
+                break
+            pos += 1 + int(gaps[j])
+            if pos >= end:
+                done = True
+                break
+            cand[m] = pos
+            m += 1
         if weight == 0.0:
-            c += 1
+            for j in range(m):
+                keep[j] = True
         else:
-            c += uniform(thin_key, day, pos, 0) * top < trait_factor(trait_key, pos, weight)
+            for j in range(m):
+                pid = cand[j]
+                keep[j] = uniform(thin_key, day, pid, 0) * top < trait_factor(
+                    trait_key, pid, weight
+                )
+        for j in range(m):
+            if c == capacity:
+                return -1
+            out[base + c] = cand[j]  # written always, kept by counting it: no branch
+            c += keep[j]
+        if done:
+            return c
 
 
 def _walk_blocks(key, day, n, p, thin_key, trait_key, weight, capacity):
