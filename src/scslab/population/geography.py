@@ -72,3 +72,23 @@ def region_of(bounds: np.ndarray, pid: int) -> int:
         lo += half * (bounds[lo + half] <= pid)
         n -= half
     return lo + (bounds[lo] <= pid) - 1
+
+
+@njit(cache=True)
+def regions_of_sorted(bounds: np.ndarray, pids: np.ndarray) -> np.ndarray:
+    """``region_of`` for each of ``pids``, which are in increasing order, in one merge pass.
+
+    One binary search for the first person, then a walk along the regions: the processor
+    guesses wrong only where the ids cross into another region, not at every step of a search
+    (about 1 instead of 4.5 ns a person for a day's acts over China's 62 regions).
+    """
+    out = np.empty(pids.size, np.int64)
+    if pids.size == 0:
+        return out
+    r = region_of(bounds, pids[0])
+    last = bounds.size - 2  # the last region: its end is everyone
+    for i in range(pids.size):
+        while r < last and bounds[r + 1] <= pids[i]:
+            r += 1
+        out[i] = r
+    return out

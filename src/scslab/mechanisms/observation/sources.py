@@ -24,7 +24,7 @@ from scslab.engine.mechanism import MechanismParams, Observation
 from scslab.kernels.parallel import sized_kernel
 from scslab.kernels.rng import uniform
 from scslab.kernels.sampling import labelled_ids
-from scslab.population.geography import region_of
+from scslab.population.geography import regions_of_sorted
 
 if TYPE_CHECKING:
     from scslab.engine.simulation import Simulation
@@ -138,25 +138,29 @@ def _observe(
     """Try the sources on each act (``cover[act, j, rural]`` for source j); mark hits recorded.
 
     Writes a true record (person, act, source) of each recorded act, in order, from row
-    ``first_row`` of the record buffers ``out_*`` (the board's, or scratch arrays); returns how
-    many, and whether the buffers stay ordered by person.
+    ``first_row`` of the record buffers ``out_*`` (the board's, or scratch arrays), which need
+    room for a row per act; returns how many, and whether the buffers stay ordered by person.
     """
-    src = np.empty(pids.size, np.int16)
-    for i in prange(pids.size):
-        pid = pids[i]
-        rural = region_of(bounds, pid) % 2
-        src[i] = -1
-        for j in range(order.size):
-            c = cover[acts[i], j, rural]
-            if c > 0.0 and uniform(key, day, pid, acts[i] * 64 + j) < c:
-                src[i] = order[j]
-                break
+    regions = regions_of_sorted(bounds, pids)  # acts come ordered by person
+    src = np.full(pids.size, -1, np.int16)
+    # Source by source over all acts, and each source's draw even where an earlier one hit or
+    # it has no coverage (a draw is its own counter: the first hit is the same): a loop that
+    # the processor runs without guessing, about four times faster than trying the sources of
+    # one act in turn until one hits.
+    for j in range(order.size):
+        source = order[j]
+        for i in prange(pids.size):
+            rural = regions[i] % 2
+            hit = (
+                uniform(key, day, pids[i], acts[i] * 64 + j) < cover[acts[i], j, rural]
+            )  # 0: never
+            src[i] = source if hit & (src[i] < 0) else src[i]
     k = first_row
-    for i in range(pids.size):
-        if src[i] >= 0:
-            recorded[i] = True
-            out_pid[k], out_act[k], out_source[k], out_true[k] = pids[i], acts[i], src[i], True
-            k += 1
+    for i in range(pids.size):  # every row written, the recorded ones counted: no guessing either
+        hit = src[i] >= 0
+        recorded[i] |= hit
+        out_pid[k], out_act[k], out_source[k], out_true[k] = pids[i], acts[i], src[i], True
+        k += hit
     return k - first_row, written_in_order(out_pid, first_row, k - first_row)
 
 
