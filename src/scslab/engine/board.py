@@ -154,36 +154,42 @@ def _stable_order(keys, n):
             r += 1
     order = np.arange(n)
     merged = np.empty(n, np.int64)
+    # the keys travel with the order, so a comparison reads them in sequence, not through it
+    sorted_keys = np.empty(n, keys.dtype)
+    for i in range(n):
+        sorted_keys[i] = keys[i]
+    merged_keys = np.empty(n, keys.dtype)
     while runs > 1:
         j = 0
         for r in range(0, runs - 1, 2):  # merge runs r and r + 1; on a tie the earlier row first
             x, mid, y, hi = bounds[r], bounds[r + 1], bounds[r + 1], bounds[r + 2]
             k = x
-            while x < mid and y < hi:
-                if keys[order[y]] < keys[order[x]]:
-                    merged[k] = order[y]
-                    y += 1
-                else:
-                    merged[k] = order[x]
-                    x += 1
+            while x < mid and y < hi:  # without branches: which run is next is a coin toss
+                kx, ky = sorted_keys[x], sorted_keys[y]
+                take_y = ky < kx
+                merged[k] = order[y] if take_y else order[x]
+                merged_keys[k] = ky if take_y else kx
+                y += take_y
+                x += 1 - take_y
                 k += 1
             # the rest of either run, copied in loops: slices take seconds longer to compile
             for z in range(x, mid):
-                merged[k] = order[z]
+                merged[k], merged_keys[k] = order[z], sorted_keys[z]
                 k += 1
             for z in range(y, hi):
-                merged[k] = order[z]
+                merged[k], merged_keys[k] = order[z], sorted_keys[z]
                 k += 1
             bounds[j] = bounds[r]
             j += 1
         if runs % 2:  # the last run has no partner this pass
             for z in range(bounds[runs - 1], n):
-                merged[z] = order[z]
+                merged[z], merged_keys[z] = order[z], sorted_keys[z]
             bounds[j] = bounds[runs - 1]
             j += 1
         bounds[j] = n
         runs = j
         order, merged = merged, order
+        sorted_keys, merged_keys = merged_keys, sorted_keys
     return order
 
 
