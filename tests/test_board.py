@@ -99,3 +99,18 @@ def test_rows_of_any_posts_are_ordered_stably_by_person(posts):
     rec = board.records
     expected = sorted(rows, key=lambda row: row[0])  # Python's sort is stable
     assert list(zip(rec["pid"].tolist(), rec["act"].tolist(), strict=True)) == expected
+
+
+def test_a_long_run_and_a_short_one_merge_stably_either_way_round():
+    rng = np.random.default_rng(4)
+    long_run = np.sort(rng.integers(0, 500, 3000))  # many ties within and across the runs
+    short_run = np.sort(rng.integers(0, 500, 40))
+    for posts in ((long_run, short_run), (short_run, long_run), (long_run, short_run, long_run)):
+        board = Board()
+        rows = []
+        for j, pids in enumerate(posts):
+            board.post_records(pids, j, 0, True)
+            rows += [(int(pid), j) for pid in pids]
+        rec = board.records
+        expected = sorted(rows, key=lambda row: row[0])
+        assert list(zip(rec["pid"].tolist(), rec["act"].tolist(), strict=True)) == expected
