@@ -5,6 +5,10 @@ recorded yet. ``records`` holds what the system saw: the act it claims, the sour
 it, and whether it is true. The gap between the two is what the lab measures. Tables are columns of
 numpy arrays, ordered by person id so that later kernels touch memory in order; the board is
 cleared at the start of every day.
+
+A mechanism posts rows (``post_acts``, ``post_records``), or its kernel writes them in place:
+``act_room``/``record_room`` hand out the buffers with room and the first free row, and
+``acts_written``/``records_written`` take the count (no arrays returned to Python and copied).
 """
 
 from __future__ import annotations
