@@ -105,6 +105,7 @@ def _reports(
     records stay ordered by person.
     """
     any_tie = -math.expm1(ties * math.log1p(-p)) if p < 1.0 else 1.0
+    highest = p * (1.0 + abs(weight))  # a report's chance at the top of the opportunism trait
     out = np.zeros(all_pids.size, np.bool_)
     for i in prange(all_pids.size):
         if recorded[i] or not reportable[all_acts[i]]:
@@ -119,8 +120,11 @@ def _reports(
             out[i] = ties > 0 and uniform(key, day, pid, act * 64) < any_tie
         else:
             for k in range(ties):  # who the tie is matters through their opportunism
+                u = uniform(key, day, pid, act * 64 + k)
+                if u >= highest:  # not even the most opportunistic tie would: skip finding it
+                    continue
                 tie = community_tie(tie_key, pid, k, lo, hi, locality)
-                if uniform(key, day, pid, act * 64 + k) < p * trait_factor(opp_key, tie, weight):
+                if u < p * trait_factor(opp_key, tie, weight):
                     out[i] = True
                     break
         if out[i] or watchers == 0:
@@ -128,6 +132,9 @@ def _reports(
         group = local_group(group_key, pid, NEIGHBOURHOOD)
         size = GROUP_SIZES[NEIGHBOURHOOD]
         for k in range(watchers):
+            u = uniform(key, day, pid, WATCH + 64 * (act + 1) + k)
+            if u >= highest:  # no watcher would, whoever it is: skip finding them
+                continue
             member = local_group_member(
                 group_key, group, NEIGHBOURHOOD, below(key, day, pid, WATCH + k, size), n
             )
@@ -136,7 +143,7 @@ def _reports(
             q = p
             if weight != 0.0:
                 q = p * trait_factor(opp_key, member, weight)
-            if uniform(key, day, pid, WATCH + 64 * (act + 1) + k) < q:
+            if u < q:
                 out[i] = True
                 break
     k = first_row
