@@ -364,10 +364,12 @@ def _flatness(rows: list[dict], ns: Callable[[dict], float]) -> str:
     if len(ok) < 2:
         return ""
     lo, hi = min(ok, key=lambda x: x[1]), max(ok, key=lambda x: x[1])
+    ratio = hi[1] / lo[1]
+    verdict = "met" if ratio <= 2.0 else "not met"
     return (
         f"Cost per person-day from {ok[0][0]:,} to {ok[-1][0]:,} people: highest {hi[1]:.2f} ns "
-        f"(at {hi[0]:,}) / lowest {lo[1]:.2f} ns (at {lo[0]:,}) = **{hi[1] / lo[1]:.1f}x** "
-        "(target: within 2x)."
+        f"(at {hi[0]:,}) / lowest {lo[1]:.2f} ns (at {lo[0]:,}) = **{ratio:.2f}x** "
+        f"(target: within 2x: {verdict})."
     )
 
 
