@@ -108,6 +108,27 @@ _walk_blocks, _walk_blocks_one_thread = both_builds(_walk_blocks)
 """All blocks of a draw, in parallel; in one thread for few candidates (the same ids)."""
 
 
+def _gathered(out, counts, capacity):
+    """The ids the blocks left in ``out`` (``counts[b]`` from ``b * capacity``), in block order.
+
+    Each block copies its ids to its place (the counts before it), the blocks in parallel: at 100
+    million people a draw at rate 0.01 took 5.3 instead of 5.7 ms (2026-11-27).
+    """
+    starts = np.empty(counts.size + 1, np.int64)
+    starts[0] = 0
+    for b in range(counts.size):
+        starts[b + 1] = starts[b] + counts[b]
+    ids = np.empty(starts[-1], np.int64)
+    for b in prange(counts.size):
+        base, at = b * capacity, starts[b]
+        for i in range(counts[b]):
+            ids[at + i] = out[base + i]
+    return ids
+
+
+_gathered, _gathered_one_thread = both_builds(_gathered)
+
+
 SERIAL_CANDIDATES = 1100.0
 """Below this many expected candidates a draw runs in one thread (the same ids either way).
 
@@ -140,14 +161,9 @@ def _sample_blocks(key, day, n, p, thin_key, trait_key, weight):
         if counts.min() >= 0:
             break
         capacity = min(BLOCK, 2 * capacity)
-    ids = np.empty(counts.sum(), np.int64)
-    j = 0
-    for b in range(counts.size):
-        base = b * capacity
-        for i in range(counts[b]):
-            ids[j] = out[base + i]
-            j += 1
-    return ids
+    if serial:
+        return _gathered_one_thread(out, counts, capacity)
+    return _gathered(out, counts, capacity)
 
 
 _NO_KEY = np.uint64(0)
