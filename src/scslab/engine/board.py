@@ -3,17 +3,19 @@
 A day has two tables. ``acts`` holds ground truth (what people did) and whether it has been
 recorded yet. ``records`` holds what the system saw: the act it claims, the source that recorded
 it, and whether it is true. The gap between the two is what the lab measures. Tables are columns of
-numpy arrays, ordered by person id so that later kernels touch memory in order; the board is
-cleared at the start of every day.
+numpy arrays, ordered by person id when read so that later kernels touch memory in order; the
+board is cleared at the start of every day.
 
-A mechanism posts rows (``post_acts``, ``post_records``), or its kernel writes them in place:
-``act_room``/``record_room`` hand out the buffers with room and the first free row, and
-``acts_written``/``records_written`` take the count (no arrays returned to Python and copied).
+The board itself is a compiled record (``BoardState``, see ``kernels/structs.py``) that Python and
+kernels share: a kernel makes room (``act_room``/``record_room``: the first free row, the buffers
+grown if need be), writes rows in place and says how many (``acts_written``/``records_written``);
+``acts_of``/``records_of`` order the rows and hand out views. ``Board`` is the same for Python
+code (``post_acts``, ``acts``...). An array handed out to Python keeps its contents: a buffer that
+a view still shares is not reordered or reused but replaced.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from sys import getrefcount
 
 import numpy as np
@@ -21,114 +23,56 @@ from numba import njit, types
 from numba.core.errors import TypingError
 from numba.extending import overload
 
+from scslab.kernels.structs import compiled_struct
 
-class _Table:
-    """Columns in reusable buffers that grow by doubling; rows kept in posting order until read.
-
-    Reading orders the rows by person (a stable sort, so rows of one person stay in posting order)
-    and hands out views. An array once read keeps its contents: a buffer that a view still
-    shares (its reference count says so) is left to its holders and replaced, and one that
-    nobody holds any more is reused the next day.
-    """
-
-    def __init__(
-        self,
-        columns: tuple[str, ...],
-        dtypes: tuple[type, ...],
-        append: Callable[..., bool],
-        order: Callable[..., None],
-        extra: tuple[tuple[str, type], ...] = (),
-    ) -> None:
-        self._append = append
-        """The compiled appender of this table's columns (see ``_append_acts``)."""
-        self._order = order
-        """The compiled stable sort of this table's rows by person, in place (``_order_acts``)."""
-        self.posted = len(columns)
-        self.columns = columns + tuple(c for c, _ in extra)
-        """Posted columns, then columns that later phases fill in (zero at first)."""
-        self.extra = bool(extra)
-        self._buffers = [np.empty(256, dt) for dt in (*dtypes, *(dt for _, dt in extra))]
-        self.size = 0
-        self._ordered = True
-        self._view: dict[str, np.ndarray] | None = None
-        self._handed_out = False
-
-    def add(self, pid: np.ndarray, *values: np.ndarray | int | bool) -> None:
-        """Append rows: ``pid`` and one value per other posted column (an array or a scalar)."""
-        if type(pid) is not np.ndarray:
-            pid = np.asarray(pid)
-        if len(values) != self.posted - 1:
-            raise ValueError(f"expected columns {self.columns[: self.posted]} of equal length")
-        if self._view is not None and self.extra:
-            raise RuntimeError("post every act before any mechanism reads the acts table")
-        k = pid.size
-        n = self.size
-        if n + k > self._buffers[0].size:
-            self._buffers = [_grown(b, n, n + k) for b in self._buffers]
-        # one compiled call checks the lengths, copies the rows and says if they are still ordered
-        try:
-            ordered = self._append(*self._buffers, n, pid, *values)
-        except TypingError:  # a list or another sequence: as arrays (numpy's assignment rules)
-            values = tuple(v if np.isscalar(v) else np.asarray(v) for v in values)
-            ordered = self._append(*self._buffers, n, pid, *values)
-        if k:
-            self._ordered = self._ordered and ordered
-            self.size = n + k
-            self._view = None
-
-    def _still_read(self) -> bool:
-        """Whether an array handed out earlier still shares a buffer (a view holds a reference)."""
-        self._view = None
-        # the list, the loop variable and getrefcount's argument: a buffer nobody reads
-        return self._handed_out and any(getrefcount(b) > 3 for b in self._buffers)
-
-    def room(self, most: int) -> tuple[np.ndarray | int, ...]:
-        """Every column's buffer, with room for ``most`` more rows, and the first free row.
-
-        For a kernel that writes rows in place (see ``Board.record_room``); it fills the columns
-        that later phases fill in too (``recorded``: false).
-        """
-        if self._view is not None and self.extra:
-            raise RuntimeError("post every act before any mechanism reads the acts table")
-        n = self.size
-        if n + most > self._buffers[0].size:
-            self._buffers = [_grown(b, n, n + most) for b in self._buffers]
-        return (*self._buffers, n)
-
-    def written(self, k: int, ordered: bool) -> None:
-        """``k`` rows were written after the last (``ordered``: still in person order)."""
-        if k:
-            self._ordered = self._ordered and ordered
-            self.size += k
-            self._view = None
-
-    def merged(self) -> dict[str, np.ndarray]:
-        """Today's rows ordered by person, as a view per column."""
-        if self._view is None:
-            n = self.size
-            if not self._ordered:
-                if self._still_read():  # arrays read earlier today keep their contents
-                    self._buffers = [b.copy() for b in self._buffers]
-                self._order(*self._buffers, n)
-                self._ordered = True
-            self._view = {c: b[:n] for c, b in zip(self.columns, self._buffers, strict=True)}
-            self._handed_out = True
-        return self._view
-
-    def clear(self) -> None:
-        if self._still_read():  # an array still held keeps its contents: new buffers
-            self._buffers = [np.empty(b.size, b.dtype) for b in self._buffers]
-        self._handed_out = False
-        self.size = 0
-        self._ordered = True
-        self._view = None
+BoardState = compiled_struct(
+    "BoardState",
+    (
+        "act_pid",
+        "act_act",
+        "act_recorded",
+        "n_acts",
+        "acts_ordered",
+        "acts_read",
+        "acts_shared",
+        "rec_pid",
+        "rec_act",
+        "rec_source",
+        "rec_true",
+        "n_records",
+        "records_ordered",
+        "records_shared",
+        "version",
+    ),
+    __name__,
+)
+"""Today's rows: act columns (``pid``, ``act``, ``recorded``), record columns (``pid``, ``act``,
+``source``, ``true``), each table's row count, whether its rows are in person order, whether the
+acts have been read (no act may be posted after), whether Python holds views of a table, and
+``version[0]``, counting the changes to the tables' rows or buffers (so that Python can keep the
+views it read until the next change)."""
 
 
-def _grown(buffer: np.ndarray, used: int, need: int) -> np.ndarray:
-    """A buffer of at least ``need`` rows holding the first ``used`` rows of ``buffer``."""
-    out = np.empty(max(need, 2 * buffer.size), buffer.dtype)
-    out[:used] = buffer[:used]
-    return out
+@njit(cache=True)
+def new_board(capacity=256):
+    """An empty board with room for ``capacity`` rows in each table (it grows as needed)."""
+    return BoardState(
+        np.empty(capacity, np.int64),
+        np.empty(capacity, np.int16),
+        np.empty(capacity, np.bool_),
+        0,
+        True,
+        False,
+        False,
+        np.empty(capacity, np.int64),
+        np.empty(capacity, np.int16),
+        np.empty(capacity, np.int16),
+        np.empty(capacity, np.bool_),
+        0,
+        True,
+        False,
+        np.zeros(1, np.int64),
+    )
 
 
 @njit(cache=True)
@@ -267,50 +211,226 @@ def written_in_order(pid_buf, n, k):
 
 
 @njit(cache=True)
-def _append_acts(pid_buf, act_buf, recorded_buf, n, pid, act):
-    """Append acts (``act``: one per row or one for all), not yet recorded; still ordered?"""
-    if not _is_array_of(act, pid.size):
-        raise ValueError("expected columns ('pid', 'act') of equal length")
-    for i in range(pid.size):
-        act_buf[n + i] = _value(act, i)
-        recorded_buf[n + i] = False
-    return _copy_ids(pid_buf, n, pid)
+def _grown(buffer, used, need):
+    """A buffer of at least ``need`` rows holding the first ``used`` rows of ``buffer``."""
+    out = np.empty(max(need, 2 * buffer.size), buffer.dtype)
+    for i in range(used):
+        out[i] = buffer[i]
+    return out
 
 
 @njit(cache=True)
-def _append_records(pid_buf, act_buf, source_buf, true_buf, n, pid, act, source, true):
-    """Append records (each value column: one per row or one for all); still ordered?"""
+def _fresh(buffer, used):
+    """A new buffer of the same size holding the first ``used`` rows (the old one is shared)."""
+    return _grown(buffer, used, buffer.size)
+
+
+@njit(cache=True)
+def act_room(board, most):
+    """Make room for ``most`` more acts; returns the first free row of ``board.act_*``.
+
+    A kernel writes rows from there (``recorded`` false), then calls ``acts_written``.
+    """
+    if board.acts_read:
+        raise RuntimeError("post every act before any mechanism reads the acts table")
+    n = board.n_acts
+    if n + most > board.act_pid.size:
+        board.act_pid = _grown(board.act_pid, n, n + most)
+        board.act_act = _grown(board.act_act, n, n + most)
+        board.act_recorded = _grown(board.act_recorded, n, n + most)
+        board.acts_shared = False  # views handed out keep the old buffers
+        board.version[0] += 1
+    return n
+
+
+@njit(cache=True)
+def acts_written(board, k, ordered):
+    """``k`` acts were written after the last row (``ordered``: still in person order)."""
+    board.n_acts += k
+    board.acts_ordered = board.acts_ordered and (ordered or k == 0)
+    board.version[0] += k != 0
+
+
+@njit(cache=True)
+def record_room(board, most):
+    """Make room for ``most`` more records; returns the first free row of ``board.rec_*``."""
+    n = board.n_records
+    if n + most > board.rec_pid.size:
+        board.rec_pid = _grown(board.rec_pid, n, n + most)
+        board.rec_act = _grown(board.rec_act, n, n + most)
+        board.rec_source = _grown(board.rec_source, n, n + most)
+        board.rec_true = _grown(board.rec_true, n, n + most)
+        board.records_shared = False
+        board.version[0] += 1
+    return n
+
+
+@njit(cache=True)
+def records_written(board, k, ordered):
+    """``k`` records were written after the last row (``ordered``: still in person order)."""
+    board.n_records += k
+    board.records_ordered = board.records_ordered and (ordered or k == 0)
+    board.version[0] += k != 0
+
+
+@njit(cache=True)
+def acts_of(board):
+    """Today's acts ordered by person (stably): views ``(pid, act, recorded)``.
+
+    ``recorded`` may be set through its view (a source or an informant recorded the act). No
+    act may be posted once the acts have been read.
+    """
+    n = board.n_acts
+    if not board.acts_ordered:
+        if board.acts_shared:  # views handed out to Python keep their contents
+            board.act_pid = _fresh(board.act_pid, n)
+            board.act_act = _fresh(board.act_act, n)
+            board.act_recorded = _fresh(board.act_recorded, n)
+            board.acts_shared = False
+        _order_acts(board.act_pid, board.act_act, board.act_recorded, n)
+        board.acts_ordered = True
+        board.version[0] += 1
+    board.acts_read = True
+    return board.act_pid[:n], board.act_act[:n], board.act_recorded[:n]
+
+
+@njit(cache=True)
+def records_of(board):
+    """Today's records ordered by person (stably): views ``(pid, act, source, true)``."""
+    n = board.n_records
+    if not board.records_ordered:
+        if board.records_shared:
+            board.rec_pid = _fresh(board.rec_pid, n)
+            board.rec_act = _fresh(board.rec_act, n)
+            board.rec_source = _fresh(board.rec_source, n)
+            board.rec_true = _fresh(board.rec_true, n)
+            board.records_shared = False
+        _order_records(board.rec_pid, board.rec_act, board.rec_source, board.rec_true, n)
+        board.records_ordered = True
+        board.version[0] += 1
+    return board.rec_pid[:n], board.rec_act[:n], board.rec_source[:n], board.rec_true[:n]
+
+
+@njit(cache=True)
+def _clear(board, acts_held, records_held):
+    """Forget the day; a table whose buffers are still ``held`` by views gets new ones."""
+    if acts_held:
+        board.act_pid = np.empty(board.act_pid.size, np.int64)
+        board.act_act = np.empty(board.act_act.size, np.int16)
+        board.act_recorded = np.empty(board.act_recorded.size, np.bool_)
+    if records_held:
+        board.rec_pid = np.empty(board.rec_pid.size, np.int64)
+        board.rec_act = np.empty(board.rec_act.size, np.int16)
+        board.rec_source = np.empty(board.rec_source.size, np.int16)
+        board.rec_true = np.empty(board.rec_true.size, np.bool_)
+    board.n_acts = 0
+    board.n_records = 0
+    board.acts_ordered = True
+    board.records_ordered = True
+    board.acts_read = False
+    board.acts_shared = False
+    board.records_shared = False
+    board.version[0] += 1
+
+
+@njit(cache=True)
+def clear(board):
+    """Forget the day (in compiled code, where no view outlives its day unless Python holds it)."""
+    _clear(board, board.acts_shared, board.records_shared)
+
+
+@njit(cache=True)
+def post_acts(board, pid, act):
+    """Append acts (``act``: one per row or one for all), not yet recorded."""
+    if not _is_array_of(act, pid.size):
+        raise ValueError("expected columns ('pid', 'act') of equal length")
+    row = act_room(board, pid.size)
+    act_buf, recorded_buf = board.act_act, board.act_recorded
+    for i in range(pid.size):
+        act_buf[row + i] = _value(act, i)
+        recorded_buf[row + i] = False
+    acts_written(board, pid.size, _copy_ids(board.act_pid, row, pid))
+
+
+@njit(cache=True)
+def post_records(board, pid, act, source, true):
+    """Append records (each value column: one per row or one for all)."""
     k = pid.size
     if not (_is_array_of(act, k) and _is_array_of(source, k) and _is_array_of(true, k)):
         raise ValueError("expected columns ('pid', 'act', 'source', 'true') of equal length")
+    row = record_room(board, k)
+    act_buf, source_buf, true_buf = board.rec_act, board.rec_source, board.rec_true
     for i in range(k):
-        act_buf[n + i] = _value(act, i)
-        source_buf[n + i] = _value(source, i)
-        true_buf[n + i] = _value(true, i)
-    return _copy_ids(pid_buf, n, pid)
+        act_buf[row + i] = _value(act, i)
+        source_buf[row + i] = _value(source, i)
+        true_buf[row + i] = _value(true, i)
+    records_written(board, k, _copy_ids(board.rec_pid, row, pid))
+
+
+@njit(cache=True)
+def _act_buffers(board, most):
+    row = act_room(board, most)
+    return board.act_pid, board.act_act, board.act_recorded, row
+
+
+@njit(cache=True)
+def _record_buffers(board, most):
+    row = record_room(board, most)
+    return board.rec_pid, board.rec_act, board.rec_source, board.rec_true, row
+
+
+@njit(cache=True)
+def _version(board):
+    return board.version
+
+
+@njit(cache=True)
+def _acts_for_python(board):
+    views = acts_of(board)
+    board.acts_shared = True
+    return views
+
+
+@njit(cache=True)
+def _records_for_python(board):
+    views = records_of(board)
+    board.records_shared = True
+    return views
+
+
+_ACT_COLUMNS = ("pid", "act", "recorded")
+_RECORD_COLUMNS = ("pid", "act", "source", "true")
+_HOLDERS = 3
+"""References to a handed-out view that are the board's own: its list, the loop's variable and
+``getrefcount``'s argument (``clear`` drops the cached table first). More means some reader still
+holds the view (or a view of it)."""
+
+
+def _as_arrays(values: tuple) -> tuple:
+    """Posted columns given as lists or other sequences, as arrays (numpy's assignment rules)."""
+    return tuple(v if np.isscalar(v) else np.asarray(v) for v in values)
 
 
 class Board:
-    """Today's acts and records."""
+    """Today's acts and records, for Python code (``native`` is the record kernels share)."""
 
     def __init__(self) -> None:
-        self._acts = _Table(
-            ("pid", "act"),
-            (np.int64, np.int16),
-            _append_acts,
-            _order_acts,
-            (("recorded", np.bool_),),
-        )
-        self._records = _Table(
-            ("pid", "act", "source", "true"),
-            (np.int64, np.int16, np.int16, np.bool_),
-            _append_records,
-            _order_records,
-        )
+        self.native = new_board()
+        self._version = _version(self.native)
+        """The board's change counter, shared with the record: read without a compiled call."""
+        self._handed_acts: list[np.ndarray] = []
+        self._handed_records: list[np.ndarray] = []
+        self._acts: tuple[int, dict[str, np.ndarray]] = (-1, {})
+        self._records: tuple[int, dict[str, np.ndarray]] = (-1, {})
+        """The views read last and the version they were read at."""
 
     def post_acts(self, pid: np.ndarray, act: np.ndarray | int) -> None:
         """Post ground-truth acts (one act code, or one per person)."""
-        self._acts.add(pid, act)
+        pid = np.asarray(pid, np.int64)
+        try:
+            post_acts(self.native, pid, act)
+        except TypingError:  # a list or another sequence: as an array
+            post_acts(self.native, pid, *_as_arrays((act,)))
 
     def post_records(
         self,
@@ -320,7 +440,11 @@ class Board:
         true: np.ndarray | bool,
     ) -> None:
         """Post observed records."""
-        self._records.add(pid, act, source, true)
+        pid = np.asarray(pid, np.int64)
+        try:
+            post_records(self.native, pid, act, source, true)
+        except TypingError:
+            post_records(self.native, pid, *_as_arrays((act, source, true)))
 
     def act_room(self, most: int) -> tuple[np.ndarray | int, ...]:
         """Room for up to ``most`` acts written in place by a kernel.
@@ -329,11 +453,11 @@ class Board:
         ``record_room`` does for records; the kernel writes ``recorded`` false, and the caller
         says how many rows it wrote with ``acts_written``.
         """
-        return self._acts.room(most)
+        return _act_buffers(self.native, most)
 
     def acts_written(self, k: int, ordered: bool) -> None:
         """``k`` acts were written in the room of ``act_room`` (``ordered``: by person)."""
-        self._acts.written(k, ordered)
+        acts_written(self.native, k, ordered)
 
     def record_room(self, most: int) -> tuple[np.ndarray | int, ...]:
         """Room for up to ``most`` records written in place by a kernel.
@@ -342,11 +466,11 @@ class Board:
         ``n``. The kernel writes rows ``n, n + 1, ...`` (see ``written_in_order``), and the caller
         then says how many with ``records_written``; nothing posted in between.
         """
-        return self._records.room(most)
+        return _record_buffers(self.native, most)
 
     def records_written(self, k: int, ordered: bool) -> None:
         """``k`` records were written in the room of ``record_room`` (``ordered``: by person)."""
-        self._records.written(k, ordered)
+        records_written(self.native, k, ordered)
 
     @property
     def acts(self) -> dict[str, np.ndarray]:
@@ -356,14 +480,35 @@ class Board:
         sets it, so later phases know what is still unrecorded. Every act must be posted before
         the first mechanism reads this table (behaviour runs first in the plan).
         """
-        return self._acts.merged()
+        version, table = self._acts
+        if version != self._version[0]:
+            views = _acts_for_python(self.native)
+            self._handed_acts += views
+            table = dict(zip(_ACT_COLUMNS, views, strict=True))
+            self._acts = (int(self._version[0]), table)
+        return table
 
     @property
     def records(self) -> dict[str, np.ndarray]:
         """Today's records as columns ``pid``, ``act``, ``source``, ``true``, ordered by person."""
-        return self._records.merged()
+        version, table = self._records
+        if version != self._version[0]:
+            views = _records_for_python(self.native)
+            self._handed_records += views
+            table = dict(zip(_RECORD_COLUMNS, views, strict=True))
+            self._records = (int(self._version[0]), table)
+        return table
+
+    @staticmethod
+    def _still_read(handed: list[np.ndarray]) -> bool:
+        """Whether a view handed out today is still held by a reader."""
+        return any(getrefcount(view) > _HOLDERS for view in handed)
 
     def clear(self) -> None:
         """Forget the day."""
-        self._acts.clear()
-        self._records.clear()
+        self._acts = self._records = (-1, {})  # the board's own references go first
+        acts_held = self._still_read(self._handed_acts)
+        records_held = self._still_read(self._handed_records)
+        self._handed_acts.clear()
+        self._handed_records.clear()
+        _clear(self.native, acts_held, records_held)

@@ -7,7 +7,9 @@ dropped, since the run ends first.
 
 Storage is one pool of entries (person, tag, next entry of the same day) with a list head per day
 and a free list, so scheduling and popping are compiled loops over the entries concerned, whatever
-the number of distinct days; the pool doubles when full and reuses popped entries.
+the number of distinct days; the pool doubles when full and reuses popped entries. The calendar is
+a compiled record (``CalendarState``) that kernels schedule on and pop from themselves
+(``schedule``, ``pop``); ``Calendar`` is the same for Python code.
 """
 
 from __future__ import annotations
@@ -15,15 +17,68 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from scslab.kernels.structs import compiled_struct
+
 _FREE, _TOP, _PENDING = 0, 1, 2
 """Indices in ``meta``: head of the free list, first never-used entry, entries pending."""
 
+CalendarState = compiled_struct(
+    "CalendarState", ("head", "nxt", "pid", "tag", "meta", "horizon"), __name__
+)
+"""A list head per day, the pool (next entry, person, tag), ``meta`` and the horizon (days)."""
+
 
 @njit(cache=True)
-def _push(head, nxt, pid, tag, meta, days, pids, tags, first, horizon):
+def new_calendar(horizon, capacity=1024):
+    """An empty calendar for days ``0 .. horizon - 1``."""
+    return CalendarState(
+        np.full(max(horizon, 0), -1, np.int64),
+        np.empty(capacity, np.int64),
+        np.empty(capacity, np.int64),
+        np.empty(capacity, np.int64),
+        np.asarray([-1, 0, 0], np.int64),
+        max(horizon, 0),
+    )
+
+
+@njit(cache=True)
+def _doubled(pool, size):
+    out = np.empty(size, np.int64)
+    for i in range(pool.size):
+        out[i] = pool[i]
+    return out
+
+
+@njit(cache=True)
+def _reserve(cal, n):
+    """Make room for ``n`` more entries (the pool doubles until they fit)."""
+    need = cal.meta[_PENDING] + n  # popped entries are reused first
+    size = cal.pid.size
+    if need <= size:
+        return
+    while size < need:
+        size *= 2
+    cal.nxt = _doubled(cal.nxt, size)
+    cal.pid = _doubled(cal.pid, size)
+    cal.tag = _doubled(cal.tag, size)
+
+
+@njit(cache=True)
+def schedule(cal, days, pids, tags, first_day=0):
+    """Schedule ``pids[i]`` on ``days[i]`` with tag ``tags[i]`` (``None``: 0).
+
+    Entries before ``first_day`` (a day already popped) or past the horizon are dropped.
+    """
+    if days.size != pids.size or (tags is not None and tags.size != pids.size):
+        raise ValueError("days, pids and tags must have the same length")
+    if days.size == 0:
+        return
+    _reserve(cal, days.size)
+    head, nxt, pid, tag, meta = cal.head, cal.nxt, cal.pid, cal.tag, cal.meta
+    first = max(first_day, 0)
     for i in range(days.size):
         d = days[i]
-        if d < first or d >= horizon:  # past the run's end (or already past): never due
+        if d < first or d >= cal.horizon:  # past the run's end (or already past): never due
             continue
         slot = meta[_FREE]
         if slot >= 0:
@@ -39,7 +94,11 @@ def _push(head, nxt, pid, tag, meta, days, pids, tags, first, horizon):
 
 
 @njit(cache=True)
-def _pop(head, nxt, pid, tag, meta, day):
+def pop(cal, day):
+    """Entries due on ``day`` (ordered by person, then tag), removed from the calendar."""
+    if not 0 <= day < cal.horizon or cal.head[day] < 0:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    head, nxt, pid, tag, meta = cal.head, cal.nxt, cal.pid, cal.tag, cal.meta
     n = 0
     slot = head[day]
     while slot >= 0:
@@ -64,35 +123,24 @@ def _pop(head, nxt, pid, tag, meta, day):
     return pids[order], tags[order]
 
 
+@njit(cache=True)
+def _head_and_meta(cal):
+    return cal.head, cal.meta
+
+
 class Calendar:
-    """Per-day lists of (person id, tag) pairs."""
+    """Per-day lists of (person id, tag) pairs, for Python code (``native``: the record)."""
 
     def __init__(self, horizon: int, capacity: int = 1024) -> None:
-        self.horizon = horizon
-        self._head = np.full(max(horizon, 0), -1, np.int64)
-        self._next = np.empty(capacity, np.int64)
-        self._pid = np.empty(capacity, np.int64)
-        self._tag = np.empty(capacity, np.int64)
-        self._meta = np.asarray([-1, 0, 0], np.int64)
+        self.horizon = max(horizon, 0)
+        self.native = new_calendar(horizon, capacity)
+        self._head, self._meta = _head_and_meta(self.native)
+        """Arrays of the record that are never replaced: read without a compiled call."""
 
     @property
     def pending(self) -> int:
         """Entries scheduled and not yet popped."""
         return int(self._meta[_PENDING])
-
-    def _reserve(self, n: int) -> None:
-        """Make room for ``n`` more entries (the pool doubles until they fit)."""
-        need = self.pending + n
-        cap = self._pid.size
-        if need <= cap:
-            return
-        while cap < need:
-            cap *= 2
-        for name in ("_next", "_pid", "_tag"):
-            old = getattr(self, name)
-            new = np.empty(cap, np.int64)
-            new[: old.size] = old
-            setattr(self, name, new)
 
     def schedule(
         self,
@@ -111,24 +159,16 @@ class Calendar:
         pids = np.asarray(pids, np.int64)
         if tags is not None:
             tags = np.asarray(tags, np.int64)
-        if days.size != pids.size or (tags is not None and tags.size != pids.size):
+        if (
+            days.ndim != 1
+            or days.size != pids.size
+            or (tags is not None and tags.size != pids.size)
+        ):
             raise ValueError("days, pids and tags must have the same length")
-        self._reserve(days.size)
-        _push(
-            self._head,
-            self._next,
-            self._pid,
-            self._tag,
-            self._meta,
-            days,
-            pids,
-            tags,
-            max(first_day, 0),
-            self.horizon,
-        )
+        schedule(self.native, days, pids, tags, first_day)
 
     def pop(self, day: int) -> tuple[np.ndarray, np.ndarray]:
         """Entries due on ``day`` (ordered by person, then tag), removed from the calendar."""
         if not 0 <= day < self.horizon or self._head[day] < 0:  # nothing due: no compiled call
             return np.empty(0, np.int64), np.empty(0, np.int64)
-        return _pop(self._head, self._next, self._pid, self._tag, self._meta, day)
+        return pop(self.native, day)

@@ -1,0 +1,57 @@
+"""Mutable records shared by Python and compiled code: the state a kernel keeps between days.
+
+``compiled_struct("DebtState", fields, __name__)`` defines a numba ``StructRef`` type and its
+Python proxy class. An instance is passed by reference: a kernel can change its scalars and put a
+new (grown) array in a field, and Python and every other kernel holding it see the change. That is
+what lets a whole day run in compiled code (``engine/compiled_plan.py``): the board, calendars and
+each mechanism's state are such records instead of Python objects.
+
+Each record type is its own numba type, so compiled generic functions (``day_step``, ``scores``)
+pick a mechanism's implementation by the type of its state, at compile time. The types are
+registered under ``NAME`` and ``NAMEType`` in the defining module, so that numba's on-disk cache
+can find them again.
+
+A record is built by a compiled constructor of the module that defines it (calling the proxy
+class inside ``@njit(cache=True)``): building one from Python would compile a constructor in every
+new process. For the same reason a field that Python reads is read by a cached compiled getter of
+that module (about 2 microseconds a read: for outputs, not hot loops); Python keeps its own
+references to the arrays it shares with a record.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from numba import types
+from numba.experimental import structref
+
+
+def _unliteral_fields(self: types.StructRef, fields: Sequence[tuple[str, types.Type]]):
+    """Field types as values, not literals: a record built with 0 holds any integer."""
+    return tuple((name, types.unliteral(t)) for name, t in fields)
+
+
+def compiled_struct(name: str, fields: Sequence[str], module: str) -> type[Any]:
+    """A mutable compiled record type with ``fields``, defined in ``module``.
+
+    Returns the Python proxy class ``name``; its numba type class is ``module.NAMEType`` (use it
+    with ``isinstance`` in overloads). Field types are fixed by the values the record is built
+    with.
+    """
+    type_class = type(
+        f"{name}Type",
+        (types.StructRef,),
+        {"preprocess_fields": _unliteral_fields, "__module__": module},
+    )
+    type_class.__qualname__ = f"{name}Type"
+    structref.register(type_class)
+    proxy = type(name, (structref.StructRefProxy,), {"__module__": module, "__slots__": ()})
+    proxy.__qualname__ = name
+    proxy.numba_type_class = type_class
+    structref.define_proxy(proxy, type_class, list(fields))
+    namespace = sys.modules[module].__dict__
+    namespace[f"{name}Type"] = type_class
+    namespace.setdefault(name, proxy)
+    return proxy
