@@ -9,7 +9,8 @@ from scslab.kernels import parallel
 from scslab.kernels.sampling import uniforms
 from scslab.mechanisms.behaviour.debt import _arrears_keep, _arrears_keep_one_thread
 from scslab.mechanisms.consequences.sectors import _blocked, _blocked_one_thread
-from scslab.mechanisms.observation.sources import _observe
+from scslab.mechanisms.observation.sources import _observe, _observe_one_thread
+from scslab.mechanisms.reporting.informants import _reports, _reports_one_thread
 
 
 def test_both_builds_draw_the_same_uniforms() -> None:
@@ -45,7 +46,7 @@ def test_both_builds_observe_the_same_acts() -> None:
     cover = rng.random((3, 2, 2))
     order = np.asarray([4, 7], np.int64)
     seen = []
-    for build in (_observe.threaded, _observe.one_thread):
+    for build in (_observe, _observe_one_thread):
         recorded = np.zeros(pids.size, np.bool_)
         room = [np.zeros(pids.size + 2, t) for t in (np.int64, np.int16, np.int16, np.bool_)]
         hits, ordered = build(
@@ -57,6 +58,29 @@ def test_both_builds_observe_the_same_acts() -> None:
     assert 0 < hits < pids.size and ordered and true[2 : 2 + hits].all()
     assert np.array_equal(pid[2 : 2 + hits], pids[recorded]) and set(source[2 : 2 + hits]) <= {4, 7}
     assert np.array_equal(act[2 : 2 + hits], acts[recorded])
+
+
+def test_both_builds_report_the_same_acts() -> None:
+    rng = np.random.default_rng(9)
+    pids = np.sort(rng.choice(1_000_000, 6000, replace=False))
+    acts = rng.integers(0, 3, pids.size).astype(np.int16)
+    bounds = np.asarray([0, 400_000, 1_000_000], np.int64)
+    reportable = np.asarray([True, False, True])
+    seen = []
+    for build in (_reports, _reports_one_thread):
+        recorded = rng.random(pids.size) < 0.5 if not seen else seen[0][-1].copy()
+        before = recorded.copy()
+        room = [np.zeros(pids.size + 1, t) for t in (np.int64, np.int16, np.int16, np.bool_)]
+        keys = tuple(np.uint64(k) for k in (31, 32, 33, 34))
+        rule = (8, 1000, 0.05, 0.6, 3, 1_000_000)
+        reports, ordered = build(
+            *keys, 4, pids, acts, recorded, reportable, bounds, *rule, *room, 1
+        )
+        seen.append((reports, ordered, *room, recorded, before))
+    assert all(np.array_equal(a, b) for a, b in zip(*seen, strict=True))
+    reports, ordered, pid, _, source, _, recorded, before = seen[0]
+    assert 0 < reports and ordered and (source[1 : 1 + reports] == source[1]).all()
+    assert np.array_equal(pid[1 : 1 + reports], pids[recorded & ~before])
 
 
 def test_both_builds_keep_the_same_arrears_candidates() -> None:

@@ -17,6 +17,7 @@ from typing import TypeVar
 import numpy as np
 
 from scslab.engine.board import Board
+from scslab.engine.compiled_plan import CompiledPlan, compiled_state_of
 from scslab.engine.mechanism import FAMILIES, Mechanism, mechanism_class
 from scslab.population import Population
 from scslab.scenario import Scenario, ScenarioError
@@ -53,10 +54,19 @@ def plan_of(scenario: Scenario) -> list[PlanRow]:
     return rows
 
 
-class Simulation:
-    """One scenario, ready to run day by day."""
+COMPILED_CHUNKS = 100
+"""A run with a progress callback calls the compiled plan in about this many chunks of days."""
 
-    def __init__(self, scenario: Scenario) -> None:
+
+class Simulation:
+    """One scenario, ready to run day by day.
+
+    When every enabled mechanism has compiled kernels (``engine/compiled_plan.py``), days run in
+    the compiled plan, with the same results as the Python loop below; ``compiled=False`` forces
+    the Python loop, ``compiled=True`` refuses a scenario that cannot be compiled.
+    """
+
+    def __init__(self, scenario: Scenario, compiled: bool | None = None) -> None:
         t0 = time.perf_counter()
         self.scenario = scenario
         meta = scenario.meta
@@ -82,9 +92,16 @@ class Simulation:
         """Every day's ISO date, made in one call rather than one per day."""
         self.day = 0
         self.columns: dict[str, list[float | int | None]] = {"day": [], "date": []}
-        self._owner: dict[str, str] = {}
+        self.column_owner: dict[str, str] = {}
+        """The mechanism that writes each metric column."""
         self._known: dict[str, tuple[tuple[str, ...], tuple[list, ...]]] = {}
         """Per mechanism: the metric names it reported last, in order, and their columns."""
+        self.compiled_plan = CompiledPlan.of(self) if compiled is not False else None
+        if compiled and self.compiled_plan is None:
+            slow = [n for n, m in self.mechanisms.items() if compiled_state_of(m) is None]
+            raise ScenarioError(
+                f"{scenario.source}: cannot run compiled: no compiled kernels for {', '.join(slow)}"
+            )
         self.init_s = time.perf_counter() - t0
         self.run_s = 0.0
 
@@ -126,8 +143,18 @@ class Simulation:
         """Calendar date of a simulated day."""
         return self.start_date + dt.timedelta(days=day)
 
+    def dates(self, first: int, end: int) -> list[str]:
+        """ISO dates of days ``first .. end - 1``."""
+        if end <= len(self._dates):
+            return self._dates[first:end]
+        return [self.date_of(d).isoformat() for d in range(first, end)]
+
     def step(self) -> None:
         """Simulate one day and record its metrics."""
+        if self.compiled_plan is not None:
+            self.compiled_plan.run(self.day, self.day + 1)
+            self.day += 1
+            return
         day = self.day
         self.board.clear()
         clock = time.perf_counter
@@ -164,9 +191,9 @@ class Simulation:
             column = columns.get(col)
             if column is None:  # a new column: null before it existed
                 column = columns[col] = [None] * day
-                self._owner[col] = name
-            elif len(column) > day or self._owner[col] != name:
-                owner = self._owner[col]
+                self.column_owner[col] = name
+            elif len(column) > day or self.column_owner[col] != name:
+                owner = self.column_owner[col]
                 raise RuntimeError(
                     f"{name} wrote metric column {col!r} twice in one day"
                     if owner == name
@@ -179,6 +206,15 @@ class Simulation:
         """Run the remaining days, calling ``on_day(day)`` after each."""
         t0 = time.perf_counter()
         try:
+            if self.compiled_plan is not None:
+                chunk = self.days if on_day is None else max(1, self.days // COMPILED_CHUNKS)
+                while self.day < self.days:
+                    end = min(self.days, self.day + chunk)
+                    self.compiled_plan.run(self.day, end)
+                    self.day = end
+                    if on_day is not None:
+                        on_day(self.day)
+                return
             while self.day < self.days:
                 self.step()
                 if on_day is not None:

@@ -14,9 +14,11 @@ from numba import njit
 from pydantic import Field
 
 from scslab.catalogue import ACT_NAMES, ActName, act_by_name
-from scslab.engine.board import written_in_order
+from scslab.engine.board import act_room, acts_written, written_in_order
+from scslab.engine.compiled_plan import CompiledSteps, compiled_mechanism
 from scslab.engine.mechanism import Behaviour, MechanismParams
 from scslab.kernels.sampling import compiled_labelled_ids
+from scslab.kernels.structs import compiled_struct
 from scslab.mechanisms.common import ModulatedRate
 
 if TYPE_CHECKING:
@@ -74,7 +76,60 @@ def _draw_acts(day, n, keys, ps, thin_keys, trait_keys, weights, codes, pid, act
     return counts, True, written_in_order(pid, row, ids.size)
 
 
-class EverydayActs(Behaviour):
+EverydayState = compiled_struct("EverydayState", ("draws", "n", "room", "today"), __name__)
+"""The draws (``_draw_acts``'s keys, rates, thinning keys, trait keys, weights and act codes),
+the population, the board rows made ready for a day's acts, and today's count of each act."""
+
+
+@njit(cache=True)
+def _new_state(draws, n, room):
+    return EverydayState(draws, n, room, np.zeros(draws[0].size, np.float64))
+
+
+@njit(cache=True)
+def _step(day, board, s):
+    keys, ps, thin_keys, trait_keys, weights, codes = s.draws
+    row = act_room(board, s.room)
+    buffers = (board.act_pid, board.act_act, board.act_recorded, row)
+    counts, fitted, ordered = _draw_acts(
+        day, s.n, keys, ps, thin_keys, trait_keys, weights, codes, *buffers
+    )
+    if not fitted:  # more acts than ever expected: make room and draw the same acts again
+        s.room = counts.sum()
+        row = act_room(board, s.room)
+        buffers = (board.act_pid, board.act_act, board.act_recorded, row)
+        counts, fitted, ordered = _draw_acts(
+            day, s.n, keys, ps, thin_keys, trait_keys, weights, codes, *buffers
+        )
+    for j in range(counts.size):
+        s.today[j] = counts[j]
+    acts_written(board, counts.sum(), ordered)
+
+
+@njit(cache=True)
+def _metrics(day, s):
+    pass  # the counts are written by the step
+
+
+@njit(cache=True)
+def _today(s):
+    return s.today
+
+
+@njit(cache=True)
+def _room(s):
+    return s.room
+
+
+@njit(cache=True)
+def _set_room(s, room):
+    s.room = room
+
+
+compiled_mechanism(EverydayState, _step, _metrics)
+
+
+class EverydayActs(CompiledSteps, Behaviour):
     """Acts people commit on their own, at trait-modulated daily rates."""
 
     name = "everyday_acts"
@@ -93,20 +148,17 @@ class EverydayActs(Behaviour):
             np.asarray([spec.weight for spec in rates.values()], np.float64),
             np.asarray(codes, np.int16),
         )
-        self.columns = [f"acts_{ACT_NAMES[act]}" for act in codes]
+        self.metric_columns = tuple(f"acts_{ACT_NAMES[act]}" for act in codes)
         mean = sim.pop.n * float(self.draws[1].sum())  # candidates a day: at least the acts
-        self.room = int(mean + 8.0 * mean**0.5 + 64)
-        """Board rows made ready for a day's acts; a day that needs more grows it."""
-        self.counts = [0] * len(codes)
+        room = int(mean + 8.0 * mean**0.5 + 64)
+        self.state = _new_state(self.draws, sim.pop.n, room)
+        self.today = _today(self.state)
 
-    def step(self, sim: Simulation, day: int) -> None:
-        board, n = sim.board, sim.pop.n
-        counts, fitted, ordered = _draw_acts(day, n, *self.draws, *board.act_room(self.room))
-        if not fitted:  # more acts than ever expected: make room and draw the same acts again
-            self.room = int(counts.sum())
-            counts, fitted, ordered = _draw_acts(day, n, *self.draws, *board.act_room(self.room))
-        self.counts = counts.tolist()
-        board.acts_written(sum(self.counts), ordered)
+    @property
+    def room(self) -> int:
+        """Board rows made ready for a day's acts (a day that needs more grows it)."""
+        return _room(self.state)
 
-    def metrics(self, day: int) -> dict[str, float | int]:
-        return dict(zip(self.columns, self.counts, strict=True))
+    @room.setter
+    def room(self, rows: int) -> None:
+        _set_room(self.state, rows)

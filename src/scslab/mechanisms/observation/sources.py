@@ -14,16 +14,24 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 import numpy as np
-from numba import prange
+from numba import njit, prange
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from scslab.catalogue import Act, ActName, Source, SourceName, act_by_name, source_by_name
-from scslab.engine.board import written_in_order
-from scslab.engine.calendar import Calendar
+from scslab.engine.board import (
+    acts_of,
+    post_records,
+    record_room,
+    records_written,
+    written_in_order,
+)
+from scslab.engine.calendar import new_calendar, pop, schedule
+from scslab.engine.compiled_plan import CompiledSteps, compiled_mechanism
 from scslab.engine.mechanism import MechanismParams, Observation
-from scslab.kernels.parallel import sized_kernel
+from scslab.kernels.parallel import PARALLEL_MIN_ITEMS, both_builds
 from scslab.kernels.rng import uniform
-from scslab.kernels.sampling import labelled_ids
+from scslab.kernels.sampling import compiled_labelled_ids
+from scslab.kernels.structs import compiled_struct
 from scslab.population.geography import regions_of_sorted
 
 if TYPE_CHECKING:
@@ -119,7 +127,6 @@ class DataSourcesParams(MechanismParams):
         return self.sources | self.extra_sources
 
 
-@sized_kernel("pids")
 def _observe(
     key,
     day,
@@ -164,7 +171,140 @@ def _observe(
     return k - first_row, written_in_order(out_pid, first_row, k - first_row)
 
 
-class DataSources(Observation):
+_observe, _observe_one_thread = both_builds(_observe)
+
+SourcesState = compiled_struct(
+    "SourcesState",
+    (
+        "detect_key",
+        "bounds",
+        "order",
+        "cover",
+        "first_day",
+        "all_active_day",
+        "delay",
+        "any_delay",
+        "pending",
+        "false_draws",
+        "false_act",
+        "false_sources",
+        "n",
+        "today",
+    ),
+    __name__,
+)
+"""The detection key and the regions; the sources' codes in order, their coverage by act, source
+and rurality, and the day each starts; the day all have started; each source's delay (by code)
+and whether any delays; the calendar of delayed records; the false-record draws
+(``labelled_ids``'s arguments, labelled by source), the act each source's false records claim and
+the sources making them (their places in ``order``); the population; today's true, missed and
+false counts."""
+
+
+@njit(cache=True)
+def _new_state(
+    detect_key, bounds, order, cover, first_day, delay, false_draws, false_act, false_src, n, days
+):
+    return SourcesState(
+        detect_key,
+        bounds,
+        order,
+        cover,
+        first_day,
+        first_day.max() if first_day.size else 0,
+        delay,
+        delay.any(),
+        new_calendar(days),
+        false_draws,
+        false_act,
+        false_src,
+        n,
+        np.zeros(3, np.float64),
+    )
+
+
+@njit(cache=True)
+def _post(board, s, day, pids, acts, sources, true):
+    """Post records now, or schedule those of delayed sources."""
+    if not s.any_delay:
+        post_records(board, pids, acts, sources, true)
+        return
+    d = s.delay[sources]
+    now = d == 0
+    post_records(board, pids[now], acts[now], sources[now], true)
+    if not now.all():
+        late = ~now
+        tag = (sources[late].astype(np.int64) * 64 + acts[late]) * 2 + np.int64(true)
+        schedule(s.pending, day + d[late], pids[late], tag, 0)
+
+
+@njit(cache=True)
+def _step(day, board, s):
+    if s.any_delay:
+        due, tags = pop(s.pending, day)
+        if due.size:
+            post_records(board, due, (tags // 2) % 64, tags // 128, (tags % 2) == 1)
+    pid, act, recorded = acts_of(board)
+    cover = s.cover
+    if day < s.all_active_day:  # sources whose agreement has not started see nothing
+        cover = cover.copy()
+        for j in range(s.first_day.size):
+            if s.first_day[j] > day:
+                cover[:, j, :] = 0.0
+    n_acts = pid.size
+    if s.any_delay:  # into scratch arrays first: some records wait on the calendar
+        out = (
+            np.empty(n_acts, np.int64),
+            np.empty(n_acts, np.int16),
+            np.empty(n_acts, np.int16),
+            np.empty(n_acts, np.bool_),
+            0,
+        )
+    else:  # straight onto the board
+        row = record_room(board, n_acts)
+        out = (board.rec_pid, board.rec_act, board.rec_source, board.rec_true, row)
+    args = (s.detect_key, day, pid, act, recorded, s.bounds, s.order, cover)
+    if n_acts >= PARALLEL_MIN_ITEMS:
+        hits, ordered = _observe(*args, *out)
+    else:
+        hits, ordered = _observe_one_thread(*args, *out)
+    if s.any_delay:
+        _post(board, s, day, out[0][:hits], out[1][:hits], out[2][:hits], True)
+    else:
+        records_written(board, hits, ordered)
+    n_false = 0
+    keys, rates, no_keys, no_traits, no_weights, codes = s.false_draws
+    if keys.size:  # some source makes false records
+        if day < s.all_active_day:  # none before a source's agreement starts
+            rates = rates.copy()
+            for k in range(rates.size):
+                if s.first_day[s.false_sources[k]] > day:
+                    rates[k] = 0.0
+        ids, sources, _ = compiled_labelled_ids(
+            keys, day, s.n, rates, no_keys, no_traits, no_weights, codes
+        )
+        n_false = ids.size
+        if n_false:
+            _post(board, s, day, ids, s.false_act[sources], sources, False)
+    s.today[0] = hits
+    s.today[1] = n_acts - hits
+    s.today[2] = n_false
+
+
+@njit(cache=True)
+def _metrics(day, s):
+    pass  # the step writes today's counts
+
+
+@njit(cache=True)
+def _today(s):
+    return s.today
+
+
+compiled_mechanism(SourcesState, _step, _metrics)
+
+
+class DataSources(CompiledSteps, Observation):
     """Turn today's acts into records, with coverage, misses and false records."""
 
     name = "data_sources"
@@ -174,14 +314,14 @@ class DataSources(Observation):
 
     def init(self, sim: Simulation) -> None:
         items = list(self.params.all_sources().items())
-        self.order = np.asarray([source_by_name(n) for n, _ in items], np.int64)
-        self.cover = np.zeros((len(Act), len(items), 2))
+        order = np.asarray([source_by_name(n) for n, _ in items], np.int64)
+        cover = np.zeros((len(Act), len(items), 2))
         for j, (_, s) in enumerate(items):
             for a in s.acts:
-                self.cover[act_by_name(a), j] = (s.coverage_urban, s.coverage_rural)
+                cover[act_by_name(a), j] = (s.coverage_urban, s.coverage_rural)
         false = [(j, n, s) for j, (n, s) in enumerate(items) if s.false_rate > 0 and s.false_act]
         # one labelled draw per source with false records; the label is the source's code
-        self.false_draws = (
+        false_draws = (
             np.asarray([self.key(f"false/{n}") for _, n, _ in false], np.uint64),
             np.asarray([s.false_rate for _, _, s in false], np.float64),
             np.zeros(len(false), np.uint64),
@@ -189,83 +329,33 @@ class DataSources(Observation):
             np.zeros(len(false), np.float64),
             np.asarray([source_by_name(n) for _, n, _ in false], np.int16),
         )
-        self.false_act = np.zeros(len(Source), np.int16)  # the act a source's false record claims
+        false_act = np.zeros(len(Source), np.int16)  # the act a source's false record claims
         for _, n, s in false:
-            self.false_act[source_by_name(n)] = act_by_name(s.false_act)
-        self.false_sources = [j for j, _, _ in false]
-        self.detect_key = self.key("detect")
+            false_act[source_by_name(n)] = act_by_name(s.false_act)
         start = sim.start_date
-        self.first_day = np.asarray(
-            [max(0, (s.active_from - start).days) if s.active_from else 0 for _, s in items]
+        first_day = np.asarray(
+            [max(0, (s.active_from - start).days) if s.active_from else 0 for _, s in items],
+            np.int64,
         )
-        self.delay = np.zeros(len(Source), np.int64)
+        delay = np.zeros(len(Source), np.int64)
         for n, s in items:
-            self.delay[source_by_name(n)] = s.delay_days
-        self.all_active_day = int(self.first_day.max()) if items else 0
-        self.any_delay = bool(self.delay.any())
-        self.pending = Calendar(sim.days)
-        self.today: dict[str, int] = {}
-
-    def _post(self, sim: Simulation, day: int, pids, acts, sources, true: bool) -> None:
-        """Post records now, or schedule those of delayed sources."""
-        if not self.any_delay:
-            sim.board.post_records(pids, acts, sources, true)
-            return
-        d = self.delay[sources]
-        now = d == 0
-        sim.board.post_records(pids[now], acts[now], sources[now], true)
-        if not now.all():
-            late = ~now
-            tag = (sources[late].astype(np.int64) * 64 + acts[late]) * 2 + int(true)
-            self.pending.schedule(day + d[late], pids[late], tag)
-
-    def step(self, sim: Simulation, day: int) -> None:
-        if self.any_delay:
-            pids, tags = self.pending.pop(day)
-            if pids.size:
-                sim.board.post_records(pids, (tags // 2) % 64, tags // 128, (tags % 2) == 1)
-        acts = sim.board.acts
-        cover = self.cover
-        if day < self.all_active_day:  # sources whose agreement has not started see nothing
-            cover = cover.copy()
-            cover[:, self.first_day > day, :] = 0.0
-        board, n_acts = sim.board, acts["pid"].size
-        if self.any_delay:  # into scratch arrays first: some records wait on the calendar
-            room = (np.empty(n_acts, np.int64), np.empty(n_acts, np.int16))
-            room = (*room, np.empty(n_acts, np.int16), np.empty(n_acts, np.bool_), 0)
-        else:  # straight onto the board
-            room = board.record_room(n_acts)
-        hits, ordered = _observe(
-            self.detect_key,
-            day,
-            acts["pid"],
-            acts["act"],
-            acts["recorded"],
+            delay[source_by_name(n)] = s.delay_days
+        self.state = _new_state(
+            self.key("detect"),
             sim.pop.geography.bounds,
-            self.order,
+            order,
             cover,
-            *room,
+            first_day,
+            delay,
+            false_draws,
+            false_act,
+            np.asarray([j for j, _, _ in false], np.int64),
+            sim.pop.n,
+            sim.days,
         )
-        if self.any_delay:
-            self._post(sim, day, room[0][:hits], room[1][:hits], room[2][:hits], True)
-        else:
-            board.records_written(hits, ordered)
-        n_false = 0
-        keys, rates, no_keys, no_traits, no_weights, codes = self.false_draws
-        if keys.size:  # some source makes false records
-            if day < self.all_active_day:  # none before a source's agreement starts
-                rates = np.where(self.first_day[self.false_sources] > day, 0.0, rates)
-            ids, sources, _ = labelled_ids(
-                keys, day, sim.pop.n, rates, no_keys, no_traits, no_weights, codes
-            )
-            n_false = ids.size
-            if n_false:
-                self._post(sim, day, ids, self.false_act[sources], sources, False)
-        self.today = {
-            "observed_true_records": hits,
-            "observed_missed_acts": n_acts - hits,
-            "observed_false_records": n_false,
-        }
-
-    def metrics(self, day: int) -> dict[str, float | int]:
-        return self.today
+        self.today = _today(self.state)
+        self.metric_columns = (
+            "observed_true_records",
+            "observed_missed_acts",
+            "observed_false_records",
+        )

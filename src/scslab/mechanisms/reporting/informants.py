@@ -13,14 +13,16 @@ import math
 from typing import TYPE_CHECKING
 
 import numpy as np
-from numba import prange
+from numba import njit, prange
 from pydantic import Field
 
 from scslab.catalogue import Act, ActName, Source, act_by_name
-from scslab.engine.board import written_in_order
+from scslab.engine.board import acts_of, record_room, records_written, written_in_order
+from scslab.engine.compiled_plan import CompiledSteps, compiled_mechanism
 from scslab.engine.mechanism import MechanismParams, Reporting
-from scslab.kernels.parallel import sized_kernel
+from scslab.kernels.parallel import PARALLEL_MIN_ITEMS, both_builds
 from scslab.kernels.rng import below, uniform
+from scslab.kernels.structs import compiled_struct
 from scslab.population.attributes import (
     GROUP_SIZES,
     NEIGHBOURHOOD,
@@ -71,7 +73,6 @@ class InformantsParams(MechanismParams):
     )
 
 
-@sized_kernel("all_pids")
 def _reports(
     key,
     tie_key,
@@ -156,7 +157,53 @@ def _reports(
     return k - first_row, written_in_order(rec_pid, first_row, k - first_row)
 
 
-class Informants(Reporting):
+_reports, _reports_one_thread = both_builds(_reports)
+
+InformantsState = compiled_struct(
+    "InformantsState", ("keys", "reportable", "bounds", "rule", "n", "today"), __name__
+)
+"""The report, tie, opportunism and group keys; the reportable acts; the regions; the rule (ties,
+their locality, the chance, the opportunism weight, the watchers); the population; today's
+reports."""
+
+
+@njit(cache=True)
+def _new_state(keys, reportable, bounds, rule, n):
+    return InformantsState(keys, reportable, bounds, rule, n, np.zeros(1, np.float64))
+
+
+@njit(cache=True)
+def _step(day, board, s):
+    pid, act, recorded = acts_of(board)
+    row = record_room(board, pid.size)
+    key, tie_key, opp_key, group_key = s.keys
+    ties, locality, p, weight, watchers = s.rule
+    out = (board.rec_pid, board.rec_act, board.rec_source, board.rec_true, row)
+    args = (key, tie_key, opp_key, group_key, day, pid, act, recorded, s.reportable, s.bounds)
+    if pid.size >= PARALLEL_MIN_ITEMS:
+        reports, ordered = _reports(*args, ties, locality, p, weight, watchers, s.n, *out)
+    else:
+        reports, ordered = _reports_one_thread(
+            *args, ties, locality, p, weight, watchers, s.n, *out
+        )
+    records_written(board, reports, ordered)
+    s.today[0] = reports
+
+
+@njit(cache=True)
+def _metrics(day, s):
+    pass  # the step writes today's reports
+
+
+@njit(cache=True)
+def _today(s):
+    return s.today
+
+
+compiled_mechanism(InformantsState, _step, _metrics)
+
+
+class Informants(CompiledSteps, Reporting):
     """Ties report acts that data sources missed."""
 
     name = "informants"
@@ -165,36 +212,13 @@ class Informants(Reporting):
     params: InformantsParams
 
     def init(self, sim: Simulation) -> None:
+        p, pop = self.params, sim.pop
         self.reportable = np.zeros(len(Act), np.bool_)
-        self.reportable[[act_by_name(a) for a in self.params.acts]] = True
-        self.report_key = self.key("report")
-        self.reports = 0
-
-    def step(self, sim: Simulation, day: int) -> None:
-        acts = sim.board.acts
-        pop = sim.pop
-        board = sim.board
-        reports, ordered = _reports(
-            self.report_key,
-            pop.keys.ties,
-            pop.keys.opportunism,
-            pop.keys.groups,
-            day,
-            acts["pid"],
-            acts["act"],
-            acts["recorded"],
-            self.reportable,
-            pop.geography.bounds,
-            self.params.ties,
-            pop.params.tie_locality,
-            self.params.report_prob,
-            self.params.opportunism_weight,
-            self.params.neighbourhood_watchers,
-            pop.n,
-            *board.record_room(acts["pid"].size),
+        self.reportable[[act_by_name(a) for a in p.acts]] = True
+        keys = (self.key("report"), pop.keys.ties, pop.keys.opportunism, pop.keys.groups)
+        rule = (p.ties, pop.params.tie_locality, p.report_prob, p.opportunism_weight)
+        self.state = _new_state(
+            keys, self.reportable, pop.geography.bounds, (*rule, p.neighbourhood_watchers), pop.n
         )
-        board.records_written(reports, ordered)
-        self.reports = reports
-
-    def metrics(self, day: int) -> dict[str, float | int]:
-        return {"informant_reports": self.reports}
+        self.today = _today(self.state)
+        self.metric_columns = ("informant_reports",)

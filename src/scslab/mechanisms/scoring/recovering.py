@@ -20,8 +20,12 @@ from numba import njit
 from pydantic import Field
 
 from scslab.catalogue import Act, Points, act_by_name
+from scslab.engine.board import records_of
+from scslab.engine.compiled_plan import CompiledSteps, compiled_mechanism
 from scslab.engine.mechanism import MechanismParams, Scoring
 from scslab.kernels.memory import prefetch_ahead
+from scslab.kernels.structs import compiled_struct
+from scslab.mechanisms.scoring.compiled import compiled_scoring
 
 if TYPE_CHECKING:
     from scslab.engine.simulation import Simulation
@@ -93,7 +97,65 @@ def _day_reaching(pids, offset, last, day, period, cap, level):
     return out
 
 
-class RecoveringScore(Scoring):
+RecoveringState = compiled_struct(
+    "RecoveringState",
+    ("offset", "last", "points", "period", "cap", "n", "ticking", "caps", "stats", "today"),
+    __name__,
+)
+"""Per person the offset and the day of the last record; the catalogue, the recovery period,
+the cap and the population; who gains a point on which day of the period, how many reach the
+cap on each day, the sum of offsets; today's metric (the mean)."""
+
+
+@njit(cache=True)
+def _new_state(offset, last, points, period, cap, n, days):
+    return RecoveringState(
+        offset,
+        last,
+        points,
+        period,
+        cap,
+        n,
+        np.zeros(period, np.int64),
+        np.zeros(days + 1, np.int64),
+        np.zeros(1, np.int64),
+        np.zeros(1, np.float64),
+    )
+
+
+@njit(cache=True)
+def _step(day, board, s):
+    pid, act, _, _ = records_of(board)
+    _apply(pid, act, s.points, s.offset, s.last, day, s.period, s.ticking, s.caps, s.stats)
+
+
+@njit(cache=True)
+def _metrics(day, s):
+    s.today[0] = s.cap + s.stats[0] / s.n
+
+
+@njit(cache=True)
+def _state_scores(s, pids, day):
+    return _scores(pids, s.offset, s.last, day, s.period, s.cap)
+
+
+@njit(cache=True)
+def _state_day_reaching(s, pids, day, level):
+    if level > s.cap:
+        return np.full(pids.size, -1, np.int64)
+    return _day_reaching(pids, s.offset, s.last, day, s.period, s.cap, level)
+
+
+@njit(cache=True)
+def _stats_and_today(s):
+    return s.stats, s.today
+
+
+compiled_mechanism(RecoveringState, _step, _metrics)
+compiled_scoring(RecoveringState, _state_scores, _state_day_reaching)
+
+
+class RecoveringScore(CompiledSteps, Scoring):
     """Falls by the points of each record, regains a point every ``recovery_days`` clean days."""
 
     name = "recovering_score"
@@ -110,45 +172,25 @@ class RecoveringScore(Scoring):
         for name, pts in self.params.points.items():
             self.points[act_by_name(name)] = pts
         self.period = self.params.recovery_days
-        self.ticking = np.zeros(self.period, np.int64)
-        self.caps = np.zeros(sim.days + 1, np.int64)
-        self.stats = np.zeros(1, np.int64)  # sum of offsets (<= 0)
         self.n = sim.pop.n
-        self.column = f"{self.name}_mean"
-
-    def step(self, sim: Simulation, day: int) -> None:
-        rec = sim.board.records
-        _apply(
-            rec["pid"],
-            rec["act"],
-            self.points,
-            self.offset,
-            self.last,
-            day,
-            self.period,
-            self.ticking,
-            self.caps,
-            self.stats,
+        self.state = _new_state(
+            self.offset, self.last, self.points, self.period, self.params.cap, self.n, sim.days
         )
+        self.stats, self.today = _stats_and_today(self.state)
+        """The sum of offsets (<= 0) and today's metric, shared with the record."""
+        self.metric_columns = (f"{self.name}_mean",)
+        self.float_metrics = frozenset(self.metric_columns)
 
     def scores(self, pids: np.ndarray, day: int) -> np.ndarray:
-        pids = np.asarray(pids, np.int64)
-        return _scores(pids, self.offset, self.last, day, self.period, self.params.cap)
+        return _state_scores(self.state, np.asarray(pids, np.int64), day)
 
     def day_reaching(self, pids: np.ndarray, day: int, level: int) -> np.ndarray:
-        cap = self.params.cap
-        if level > cap:
-            return np.full(pids.size, -1, np.int64)
-        pids = np.asarray(pids, np.int64)
-        return _day_reaching(pids, self.offset, self.last, day, self.period, cap, level)
+        return _state_day_reaching(self.state, np.asarray(pids, np.int64), day, level)
 
     @property
     def mean(self) -> float:
         """Exact population mean score today."""
         return self.params.cap + float(self.stats[0]) / self.n
-
-    def metrics(self, day: int) -> dict[str, float | int]:
-        return {self.column: self.mean}
 
     def summary(self) -> list[str]:
         return [f"{self.name}: mean score {self.mean:.2f}"]

@@ -1,0 +1,33 @@
+"""The processor's cycle counter, read inside kernels to time compiled phases of a day.
+
+``cycle_counter()`` is LLVM's ``readcyclecounter`` (the time-stamp counter on x86): a few
+nanoseconds to read, so the compiled day plan can time every mechanism's step without leaving
+compiled code. Cycles are turned into seconds by comparing the cycles of a whole run with its wall
+time (``cycles_now`` reads the counter from Python).
+"""
+
+from __future__ import annotations
+
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+
+@intrinsic
+def cycle_counter(typingctx):
+    """The cycle counter now (``uint64``; 0 on a processor without one)."""
+    sig = types.uint64()
+
+    def codegen(context, builder, signature, args):
+        fnty = ir.FunctionType(ir.IntType(64), [])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.readcyclecounter")
+        return builder.call(fn, [])
+
+    return sig, codegen
+
+
+@njit(cache=True)
+def cycles_now():
+    """The cycle counter now, read from Python."""
+    return cycle_counter()
