@@ -79,7 +79,7 @@ def test_both_builds_report_the_same_acts() -> None:
         seen.append((reports, ordered, *room, recorded, before))
     assert all(np.array_equal(a, b) for a, b in zip(*seen, strict=True))
     reports, ordered, pid, _, source, _, recorded, before = seen[0]
-    assert 0 < reports and ordered and (source[1 : 1 + reports] == source[1]).all()
+    assert reports > 0 and ordered and (source[1 : 1 + reports] == source[1]).all()
     assert np.array_equal(pid[1 : 1 + reports], pids[recorded & ~before])
 
 
