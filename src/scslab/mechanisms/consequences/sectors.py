@@ -17,12 +17,14 @@ import numpy as np
 from numba import njit, prange
 from pydantic import BaseModel, ConfigDict, Field
 
+from scslab.engine.compiled_plan import CompiledSteps, compiled_mechanism
 from scslab.engine.mechanism import Consequences
 from scslab.kernels.compact import kept
 from scslab.kernels.memory import prefetch_ahead
 from scslab.kernels.parallel import PARALLEL_MIN_ITEMS, both_builds
 from scslab.kernels.rng import uniform
 from scslab.kernels.sampling import compiled_bernoulli_ids
+from scslab.kernels.structs import compiled_struct
 from scslab.mechanisms.lists.base import ListBase
 from scslab.population.households import household_size, household_start
 
@@ -103,7 +105,134 @@ def _attempts_blocked(
     return _blocked_one_thread(*args)
 
 
-class SectorSanctions(Consequences):
+SanctionsState = compiled_struct(
+    "SanctionsState",
+    (
+        "listing",
+        "households",
+        "sectors",
+        "n",
+        "counts",
+        "income_flags",
+        "income_mask",
+        "blocked_ids",
+        "newly_income_lost",
+        "today",
+    ),
+    __name__,
+)
+"""The list's record; the households; the sectors' rules (attempt keys, attempt rates, family
+extension, income loss, enforcement keys, enforcement); the population; per sector the blocked
+attempts so far, of them household members', and innocents' (``counts``, three rows); the flag
+byte and mask of lost incomes (mask 0: no sector costs income); today's blocked ids and people
+newly without income; today's metrics."""
+
+
+@njit(cache=True)
+def _new_state(listing, households, sectors, n, income_flags, income_mask, width):
+    empty = np.empty(0, np.int64)
+    counts = np.zeros((3, sectors[1].size), np.int64)
+    today = np.zeros(width, np.float64)
+    return SanctionsState(
+        listing, households, sectors, n, counts, income_flags, income_mask, empty, empty, today
+    )
+
+
+@njit(cache=True)
+def _joined(parts, n):
+    """The ``n`` ids of ``parts`` (a list of arrays) one after another."""
+    out = np.empty(n, np.int64)
+    k = 0
+    for part in parts:
+        for pid in part:
+            out[k] = pid
+            k += 1
+    return out
+
+
+@njit(cache=True)
+def _step(day, board, s):
+    lst = s.listing
+    attempt_keys, rates, family, income_loss, enforce_keys, enforcement = s.sectors
+    parts = [np.empty(0, np.int64)]
+    lost = [np.empty(0, np.int64)]
+    n_blocked = n_lost = 0
+    for k in range(rates.size):
+        if rates[k] == 0.0:  # a sector nobody attempts blocks nobody
+            continue
+        ids, of_family, innocent = _attempts_blocked(
+            attempt_keys[k],
+            s.n,
+            rates[k],
+            lst.flags,
+            lst.mask,
+            lst.flags,
+            lst.false_mask,  # listed on a false record: no true offence
+            s.households,
+            family[k],
+            enforce_keys[k],
+            day,
+            enforcement[k],
+        )
+        s.counts[0, k] += ids.size
+        s.counts[1, k] += of_family
+        s.counts[2, k] += innocent
+        parts.append(ids)
+        n_blocked += ids.size
+        if income_loss[k]:
+            lost.append(ids)
+            n_lost += ids.size
+    # the one sector's ids without a copy
+    s.blocked_ids = parts[-1] if len(parts) == 2 else _joined(parts, n_blocked)
+    if s.income_mask:
+        flags, mask = s.income_flags, s.income_mask
+        for pid in lst.exited:  # income comes back with leaving the list
+            flags[pid] &= ~mask
+        lost_ids = np.unique(_joined(lost, n_lost))
+        newly = np.empty(lost_ids.size, np.bool_)
+        for i in range(lost_ids.size):
+            newly[i] = (flags[lost_ids[i]] & mask) == 0
+        s.newly_income_lost = kept(lost_ids, newly)
+        for pid in s.newly_income_lost:
+            flags[pid] |= mask
+
+
+@njit(cache=True)
+def _metrics(day, s):
+    """Today's metrics: blocked attempts, then innocents' blocked attempts, per sector so far.
+
+    Then household members' blocked attempts per family sector, and people newly without income
+    where a sector costs income.
+    """
+    family = s.sectors[2]
+    k, t = family.size, s.today
+    j = 0
+    for row in (0, 2):
+        for sector in range(k):
+            t[j] = s.counts[row, sector]
+            j += 1
+    for sector in range(k):
+        if family[sector]:
+            t[j] = s.counts[1, sector]
+            j += 1
+    if s.income_mask:
+        t[j] = s.newly_income_lost.size
+
+
+@njit(cache=True)
+def _outputs(s):
+    return s.blocked_ids, s.newly_income_lost
+
+
+@njit(cache=True)
+def _shared(s):
+    return s.counts, s.today
+
+
+compiled_mechanism(SanctionsState, _step, _metrics)
+
+
+class SectorSanctions(CompiledSteps, Consequences):
     """Base of sanction mechanisms: subclasses say which list and which sectors."""
 
     def list_name(self) -> str:
@@ -124,64 +253,64 @@ class SectorSanctions(Consequences):
         lst = sim.get(self.list_name(), ListBase, f"{self.name}.list")
         self.list = lst
         self.flag = lst.flag
-        self.households = sim.pop.households
         self.rules = self.sectors()
-        self.attempt_keys = {name: self.key(f"{name}/attempt") for name in self.rules}
-        self.enforce_keys = {name: self.key(f"{name}/enforce") for name in self.rules}
-        self.blocked = {name: 0 for name in self.rules}
-        self.blocked_family = {name: 0 for name in self.rules}
-        self.blocked_innocent = {name: 0 for name in self.rules}
-        self.blocked_ids = np.empty(0, np.int64)
-        self.newly_income_lost = np.empty(0, np.int64)
-        self.attempted = [(n, r) for n, r in self.rules.items() if r.attempt_rate > 0]
-        self.family_sectors = [n for n, r in self.rules.items() if r.family_extension]
-        self.columns = {
-            n: (f"{n}_blocked", f"{n}_blocked_innocent", f"{n}_blocked_family") for n in self.rules
-        }
+        names, rules = list(self.rules), list(self.rules.values())
+        sectors = (
+            np.asarray([self.key(f"{n}/attempt") for n in names], np.uint64),
+            np.asarray([r.attempt_rate for r in rules], np.float64),
+            np.asarray([r.family_extension for r in rules], np.bool_),
+            np.asarray([r.income_loss for r in rules], np.bool_),
+            np.asarray([self.key(f"{n}/enforce") for n in names], np.uint64),
+            np.asarray([r.enforcement for r in rules], np.float64),
+        )
+        family = [n for n, r in self.rules.items() if r.family_extension]
+        self.metric_columns = (
+            *(f"{n}_blocked" for n in names),
+            *(f"{n}_blocked_innocent" for n in names),
+            *(f"{n}_blocked_family" for n in family),
+        )
+        income = self.income_lost
+        if income is not None:
+            self.metric_columns += (f"{self.name}_income_lost_new",)
+        self.state = _new_state(
+            lst.state,
+            sim.pop.households,
+            sectors,
+            sim.pop.n,
+            income.array if income is not None else np.empty(0, np.uint8),
+            income.mask if income is not None else np.uint8(0),
+            len(self.metric_columns),
+        )
+        self.counts, self.today = _shared(self.state)
+        """Blocked attempts, of household members, of innocents (rows) per sector: shared."""
 
-    def step(self, sim: Simulation, day: int) -> None:
-        parts = [np.empty(0, np.int64)]
-        lost = []
-        for name, rule in self.attempted:  # a sector nobody attempts blocks nobody
-            ids, family, innocent = _attempts_blocked(
-                self.attempt_keys[name],
-                sim.pop.n,
-                rule.attempt_rate,
-                self.flag.array,
-                self.flag.mask,
-                self.list.false_flag.array,
-                self.list.false_flag.mask,  # listed on a false record: no true offence
-                self.households,
-                rule.family_extension,
-                self.enforce_keys[name],
-                day,
-                rule.enforcement,
-            )
-            self.blocked[name] += ids.size
-            self.blocked_family[name] += family
-            self.blocked_innocent[name] += innocent
-            parts.append(ids)
-            if rule.income_loss:
-                lost.append(ids)
-        # the empty first part when no sector is attempted, the one sector's ids without a copy
-        self.blocked_ids = np.concatenate(parts) if len(parts) > 2 else parts[-1]
-        if self.income_lost is not None:
-            arr, mask = self.income_lost.array, self.income_lost.mask
-            arr[self.list.exited] &= ~mask  # income comes back with leaving the list
-            lost_ids = np.unique(np.concatenate(lost)) if lost else np.empty(0, np.int64)
-            self.newly_income_lost = lost_ids[(arr[lost_ids] & mask) == 0]
-            arr[self.newly_income_lost] |= mask
+    def _by_sector(self, row: int) -> dict[str, int]:
+        return dict(zip(self.rules, map(int, self.counts[row]), strict=True))
 
-    def metrics(self, day: int) -> dict[str, float | int]:
-        cols = self.columns
-        out: dict[str, float | int] = {cols[n][0]: c for n, c in self.blocked.items()}
-        for n, c in self.blocked_innocent.items():
-            out[cols[n][1]] = c
-        for n in self.family_sectors:
-            out[cols[n][2]] = self.blocked_family[n]
-        if self.income_lost is not None:
-            out[f"{self.name}_income_lost_new"] = int(self.newly_income_lost.size)
-        return out
+    @property
+    def blocked(self) -> dict[str, int]:
+        """Blocked attempts so far, by sector."""
+        return self._by_sector(0)
+
+    @property
+    def blocked_family(self) -> dict[str, int]:
+        """Blocked attempts of listed people's household members so far, by sector."""
+        return self._by_sector(1)
+
+    @property
+    def blocked_innocent(self) -> dict[str, int]:
+        """Blocked attempts of people listed on a false record so far, by sector."""
+        return self._by_sector(2)
+
+    @property
+    def blocked_ids(self) -> np.ndarray:
+        """Whose attempts were blocked today (sector by sector)."""
+        return _outputs(self.state)[0]
+
+    @property
+    def newly_income_lost(self) -> np.ndarray:
+        """Who lost their income today (in order)."""
+        return _outputs(self.state)[1]
 
     def summary(self) -> list[str]:
         top = sorted(self.blocked.items(), key=lambda kv: -kv[1])

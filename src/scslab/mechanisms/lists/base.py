@@ -14,6 +14,11 @@ list may have, both drawn at entry and scheduled on a calendar:
 
 Lists with either keep a one-byte listing counter per person (``uint8``, incremented at every
 entry) so that a scheduled exit can tell whether it still belongs to the current listing.
+
+A list's state is a compiled record (``ListState`` here, or a subclass's record with the same
+fields and more); ``apply_day`` applies a day's decided changes, scheduled exits and new exit
+dates on any of them, so a list whose decisions are compiled too (``threshold_list``) runs in the
+compiled day plan, and the others use the same code from their Python step.
 """
 
 from __future__ import annotations
@@ -24,11 +29,12 @@ import numpy as np
 from numba import njit
 from pydantic import Field
 
-from scslab.engine.calendar import Calendar
+from scslab.engine.calendar import new_calendar, pop, schedule
 from scslab.engine.mechanism import Lists, MechanismParams
 from scslab.kernels.compact import kept
 from scslab.kernels.memory import prefetch_ahead
-from scslab.kernels.sampling import uniforms
+from scslab.kernels.rng import uniform
+from scslab.kernels.structs import compiled_struct
 from scslab.population.households import household_size, household_start
 
 if TYPE_CHECKING:
@@ -134,6 +140,203 @@ def apply_changes(pids, enter, false_entry, flags, mask, ever_mask, false_mask, 
     return kept(pids, entered), kept(pids, exited), kept(pids, listed_now)
 
 
+LIST_FIELDS = (
+    "flags",
+    "mask",
+    "ever_mask",
+    "false_mask",
+    "households",
+    "stats",
+    "generation",
+    "exits",
+    "appeal",
+    "appeal_key",
+    "entered",
+    "exited",
+    "listed_candidates",
+    "counts",
+    "today",
+)
+"""The fields every list's record has: the flag byte per person and the list's, ever-listed and
+false-record masks; the households; ``stats`` (see ``apply_changes``); the listing counter per
+person (empty without appeals or a term) and the calendar of scheduled exits; the appeal rule
+(share, success if true, success if false, days, term or -1) and its key; who entered, who left
+and which of the day's candidates are listed after it; ``counts`` (appeals filed, appeals won,
+listings expired); today's metrics (``METRIC_COLUMNS``, the last three with appeals)."""
+
+ListState = compiled_struct("ListState", LIST_FIELDS, __name__)
+"""The record of a list whose decisions are made in Python (``record_list``, ``court_list``)."""
+
+
+def list_fields(lst: ListBase, days: int) -> tuple:
+    """The values of ``LIST_FIELDS`` for a new list record of ``lst``."""
+    p = lst.params
+    repair = p.repair_days if p.repair_days is not None else -1
+    appeal = (p.appeal_share, p.appeal_success_true, p.appeal_success_false, p.appeal_days, repair)
+    empty = np.empty(0, np.int64)
+    return (
+        lst.flag.array,
+        lst.flag.mask,
+        lst.ever.mask,
+        lst.false_flag.mask,
+        lst.households,
+        np.zeros(6, np.int64),
+        lst.generation if lst.generation is not None else np.empty(0, np.uint8),
+        new_calendar(days),
+        appeal,
+        lst.key("appeal"),
+        empty,
+        empty,
+        empty,
+        np.zeros(3, np.int64),
+        np.zeros(len(METRIC_COLUMNS), np.float64),
+    )
+
+
+@njit(cache=True)
+def _new_list_state(
+    flags,
+    mask,
+    ever_mask,
+    false_mask,
+    households,
+    stats,
+    generation,
+    exits,
+    appeal,
+    appeal_key,
+    entered,
+    exited,
+    listed_candidates,
+    counts,
+    today,
+):
+    return ListState(
+        flags,
+        mask,
+        ever_mask,
+        false_mask,
+        households,
+        stats,
+        generation,
+        exits,
+        appeal,
+        appeal_key,
+        entered,
+        exited,
+        listed_candidates,
+        counts,
+        today,
+    )
+
+
+@njit(cache=True)
+def _scheduled_exits(day, s):
+    """Today's due exits still valid for the current listing, counted, once each, in order."""
+    pids, tags = pop(s.exits, day)
+    if pids.size == 0:
+        return pids
+    valid = np.empty(pids.size, np.bool_)
+    for i in range(pids.size):
+        pid = pids[i]
+        valid[i] = (s.flags[pid] & s.mask) != 0 and s.generation[pid] == tags[i] // 2
+        if valid[i]:
+            s.counts[1] += tags[i] % 2 == APPEAL
+            s.counts[2] += tags[i] % 2 == REPAIR
+    return np.unique(kept(pids, valid))
+
+
+@njit(cache=True)
+def _schedule_exits(day, s):
+    """New entries' appeals and listing terms, on the exits calendar."""
+    new = s.entered
+    share, success_true, success_false, appeal_days, repair_days = s.appeal
+    if s.generation.size == 0 or new.size == 0:
+        return
+    episode = np.empty(new.size, np.int64)
+    for i in range(new.size):
+        s.generation[new[i]] += np.uint8(1)  # wraps at 256: a stale exit needs 256 relistings
+        episode[i] = s.generation[new[i]]
+    if share > 0:
+        won = np.zeros(new.size, np.bool_)
+        for i in range(new.size):
+            pid = new[i]
+            filed = uniform(s.appeal_key, day, pid, 0) < share
+            false = (s.flags[pid] & s.false_mask) != 0
+            win = success_false if false else success_true
+            won[i] = filed and uniform(s.appeal_key, day, pid, 1) < win
+            s.counts[0] += filed
+        winners = kept(new, won)
+        schedule(
+            s.exits,
+            np.full(winners.size, day + appeal_days),
+            winners,
+            kept(episode, won) * 2 + APPEAL,
+            0,
+        )
+    if repair_days >= 0:
+        schedule(s.exits, np.full(new.size, day + repair_days), new, episode * 2 + REPAIR, 0)
+
+
+@njit(cache=True)
+def _without(pids, enter, false_entry, out):
+    """The candidates not in ``out`` (sorted, unique), after ``out`` as exits."""
+    n = 0
+    keep = np.empty(pids.size, np.bool_)
+    for i in range(pids.size):
+        j = np.searchsorted(out, pids[i])
+        keep[i] = not (j < out.size and out[j] == pids[i])
+        n += keep[i]
+    all_pids = np.empty(out.size + n, np.int64)
+    all_enter = np.zeros(out.size + n, np.bool_)
+    all_false = np.zeros(out.size + n, np.bool_)
+    all_pids[: out.size] = out
+    k = out.size
+    for i in range(pids.size):
+        if keep[i]:
+            all_pids[k], all_enter[k], all_false[k] = pids[i], enter[i], false_entry[i]
+            k += 1
+    return all_pids, all_enter, all_false
+
+
+@njit(cache=True)
+def apply_day(day, s, pids, enter, false_entry):
+    """Apply a day's decisions (``pids`` with ``enter``, else leave) to the list record ``s``.
+
+    Scheduled exits (appeals won, terms ended) come first and win over the day's other changes;
+    then entries and exits in order (``s.entered``, ``s.exited``, ``s.listed_candidates``);
+    then the new entries' appeals and terms are scheduled.
+    """
+    if s.generation.size:
+        out = _scheduled_exits(day, s)
+        if out.size:
+            pids, enter, false_entry = _without(pids, enter, false_entry, out)
+    entered, exited, listed = apply_changes(
+        pids, enter, false_entry, s.flags, s.mask, s.ever_mask, s.false_mask, s.households, s.stats
+    )
+    s.entered, s.exited, s.listed_candidates = entered, exited, listed
+    _schedule_exits(day, s)
+
+
+@njit(cache=True)
+def list_metrics(day, s):
+    """Today's metrics of the list record ``s`` (``METRIC_COLUMNS``, in order)."""
+    t = s.today
+    t[0], t[1], t[2] = s.stats[0], s.entered.size, s.exited.size
+    t[3], t[4], t[5] = s.stats[3], s.stats[4], s.stats[5]
+    t[6], t[7], t[8] = s.counts[0], s.counts[1], s.counts[2]
+
+
+@njit(cache=True)
+def _changes_of_the_day(s):
+    return s.entered, s.exited, s.listed_candidates
+
+
+@njit(cache=True)
+def _shared_arrays(s):
+    return s.stats, s.counts, s.today
+
+
 class ListBase(Lists):
     """Membership, counters, appeals, repair and family reach of one list."""
 
@@ -157,74 +360,50 @@ class ListBase(Lists):
 
     def init(self, sim: Simulation) -> None:
         self.households = sim.pop.households
-        # size, entries, exits, ever listed, household reach, innocents listed
-        self.stats = np.zeros(6, np.int64)
-        self.entered = np.empty(0, np.int64)
-        self.exited = np.empty(0, np.int64)
-        self.listed_candidates = np.empty(0, np.int64)
+        self.state = self.new_state(sim)
+        self.stats, self.counts, self.today = _shared_arrays(self.state)
+        """size, entries, exits, ever listed, household reach, innocents listed; appeals filed,
+        appeals won, listings expired; today's metrics: shared with the record."""
+        names = METRIC_COLUMNS if self.generation is not None else METRIC_COLUMNS[:6]
+        self.metric_columns = tuple(f"{self.name}_{c}" for c in names)
+
+    def new_state(self, sim: Simulation) -> object:
+        """The list's record (``ListState``; a subclass with compiled decisions has its own)."""
+        return _new_list_state(*list_fields(self, sim.days))
+
+    @property
+    def entered(self) -> np.ndarray:
+        """Who entered today, in order."""
+        return _changes_of_the_day(self.state)[0]
+
+    @property
+    def exited(self) -> np.ndarray:
+        """Who left today, in order."""
+        return _changes_of_the_day(self.state)[1]
+
+    @property
+    def listed_candidates(self) -> np.ndarray:
         """Today's candidates (``decide``'s and scheduled exits) who are listed after the day."""
-        self.exit_calendar = Calendar(sim.days)
-        self.appeals_filed = 0
-        self.appeals_won = 0
-        self.repaired = 0
-        self.columns = tuple(f"{self.name}_{c}" for c in METRIC_COLUMNS)
+        return _changes_of_the_day(self.state)[2]
 
-    def change(self, pids: np.ndarray, enter: np.ndarray, false_entry: np.ndarray) -> None:
-        """Apply entries and exits (``pids`` in processing order)."""
-        self.entered, self.exited, self.listed_candidates = apply_changes(
-            pids,
-            enter,
-            false_entry,
-            self.flag.array,
-            self.flag.mask,
-            self.ever.mask,
-            self.false_flag.mask,
-            self.households,
-            self.stats,
-        )
+    @property
+    def appeals_filed(self) -> int:
+        """Appeals filed so far."""
+        return int(self.counts[0])
 
-    def _scheduled_exits(self, day: int) -> np.ndarray:
-        pids, tags = self.exit_calendar.pop(day)
-        if pids.size == 0:
-            return pids
-        valid = self.flag.get(pids) & (self.generation[pids] == tags // 2)
-        pids, kinds = pids[valid], tags[valid] % 2
-        self.appeals_won += int(np.count_nonzero(kinds == APPEAL))
-        self.repaired += int(np.count_nonzero(kinds == REPAIR))
-        return np.unique(pids)
+    @property
+    def appeals_won(self) -> int:
+        """Appeals won so far (listings they ended)."""
+        return int(self.counts[1])
 
-    def _schedule_exits(self, day: int) -> None:
-        p, new = self.params, self.entered
-        if self.generation is None or new.size == 0:
-            return
-        self.generation[new] += np.uint8(1)  # wraps at 256: a stale exit would need 256 relistings
-        episode = self.generation[new].astype(np.int64)
-        days = np.full(new.size, day, np.int64)
-        if p.appeal_share > 0:
-            u = uniforms(self.key("appeal"), day, new, 0)
-            v = uniforms(self.key("appeal"), day, new, 1)
-            false = self.false_flag.get(new)
-            win = np.where(false, p.appeal_success_false, p.appeal_success_true)
-            filed = u < p.appeal_share
-            won = filed & (v < win)
-            self.appeals_filed += int(filed.sum())
-            self.exit_calendar.schedule(
-                days[won] + p.appeal_days, new[won], episode[won] * 2 + APPEAL
-            )
-        if p.repair_days is not None:
-            self.exit_calendar.schedule(days + p.repair_days, new, episode * 2 + REPAIR)
+    @property
+    def repaired(self) -> int:
+        """Listings ended by their term so far."""
+        return int(self.counts[2])
 
     def step(self, sim: Simulation, day: int) -> None:
         pids, enter, false_entry = self.decide(sim, day)
-        if self.generation is not None:
-            out = self._scheduled_exits(day)
-            if out.size:
-                keep = ~np.isin(pids, out)  # a scheduled exit wins over today's other changes
-                pids = np.concatenate([out, pids[keep]])
-                enter = np.concatenate([np.zeros(out.size, np.bool_), enter[keep]])
-                false_entry = np.concatenate([np.zeros(out.size, np.bool_), false_entry[keep]])
-        self.change(pids, enter, false_entry)
-        self._schedule_exits(day)
+        apply_day(day, self.state, pids, enter, false_entry)
         self.after_change(sim, day)
 
     @property
@@ -233,20 +412,8 @@ class ListBase(Lists):
         return int(self.stats[0])
 
     def metrics(self, day: int) -> dict[str, float | int]:
-        c, s = self.columns, self.stats.tolist()
-        out = {
-            c[0]: s[0],
-            c[1]: self.entered.size,
-            c[2]: self.exited.size,
-            c[3]: s[3],
-            c[4]: s[4],
-            c[5]: s[5],
-        }
-        if self.generation is not None:
-            out[c[6]] = self.appeals_filed
-            out[c[7]] = self.appeals_won
-            out[c[8]] = self.repaired
-        return out
+        list_metrics(day, self.state)
+        return dict(zip(self.metric_columns, map(int, self.today.tolist()), strict=False))
 
     def summary(self) -> list[str]:
         s = self.stats

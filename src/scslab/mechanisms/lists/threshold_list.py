@@ -3,6 +3,10 @@
 Only people whose score may have crossed a threshold are looked at: those with records today and
 those whose scheduled exit day has come (from the scoring system's ``day_reaching``). A scheduled
 check that a later record made stale simply fails when it falls due.
+
+On a score that compiled code can read (``scoring/compiled.py``) the whole step is a kernel and
+the list runs in the compiled day plan; on another score the same pieces are called from Python
+with the scores the scoring system returns.
 """
 
 from __future__ import annotations
@@ -13,10 +17,23 @@ import numpy as np
 from numba import njit
 from pydantic import Field, model_validator
 
-from scslab.engine.calendar import Calendar
+from scslab.engine.board import records_of
+from scslab.engine.calendar import Calendar, schedule
+from scslab.engine.calendar import pop as pop_due
+from scslab.engine.compiled_plan import CompiledSteps, compiled_mechanism
 from scslab.engine.mechanism import Scoring
 from scslab.kernels.memory import prefetch_ahead
-from scslab.mechanisms.lists.base import ListBase, ListParams
+from scslab.kernels.structs import compiled_struct
+from scslab.mechanisms.lists.base import (
+    LIST_FIELDS,
+    ListBase,
+    ListParams,
+    apply_day,
+    list_fields,
+    list_metrics,
+)
+from scslab.mechanisms.scoring.compiled import day_reaching, has_score, reads_compiled, rescored
+from scslab.mechanisms.scoring.compiled import scores as scores_of
 
 if TYPE_CHECKING:
     from scslab.engine.simulation import Simulation
@@ -86,7 +103,61 @@ class ThresholdListParams(ListParams):
         return self
 
 
-class ThresholdList(ListBase):
+ThresholdState = compiled_struct(
+    "ThresholdState",
+    (*LIST_FIELDS, "scorer", "calendar", "enter_below", "exit_at", "everyone", "n"),
+    __name__,
+)
+"""A list's fields (``LIST_FIELDS``), the scorer's record, the calendar of exit checks, the
+thresholds, whether the scorer scores everyone, and the population."""
+
+
+@njit(cache=True)
+def _new_state(fields, scorer, calendar, enter_below, exit_at, everyone, n):
+    return ThresholdState(*fields, scorer, calendar, enter_below, exit_at, everyone, n)
+
+
+@njit(cache=True)
+def _crossing(s, day):
+    """Everyone whose score crosses a threshold today (a full pass, in chunks)."""
+    out = np.empty(1024, np.int64)
+    k = 0
+    for lo in range(0, s.n, RESCAN_CHUNK):
+        ids = np.arange(lo, min(s.n, lo + RESCAN_CHUNK))
+        sc = scores_of(s.scorer, ids, day)
+        scored = has_score(s.scorer, ids)
+        for i in range(ids.size):
+            listed = (s.flags[ids[i]] & s.mask) != 0
+            if (sc[i] >= s.exit_at) if listed else (sc[i] < s.enter_below and scored[i]):
+                if k == out.size:
+                    bigger = np.empty(2 * out.size, np.int64)
+                    bigger[:k] = out
+                    out = bigger
+                out[k] = ids[i]
+                k += 1
+    return out[:k]
+
+
+@njit(cache=True)
+def _step(day, board, s):
+    pid, _, _, true = records_of(board)
+    due, _ = pop_due(s.calendar, day)
+    if rescored(s.scorer, day):  # everyone's score may have moved: find who crosses
+        due = np.union1d(due, _crossing(s, day))
+    cand, false_entry = _candidates(pid, true, due)
+    sc = scores_of(s.scorer, cand, day)
+    scored = _EVERYONE if s.everyone else has_score(s.scorer, cand)
+    enter = _stays_or_enters(cand, sc, scored, s.flags, s.mask, s.enter_below, s.exit_at)
+    apply_day(day, s, cand, enter, false_entry)
+    watch = s.listed_candidates  # listed people whose score moved: a (new) exit check
+    if watch.size:  # checked from tomorrow: today's candidates are decided
+        schedule(s.calendar, day_reaching(s.scorer, watch, day, s.exit_at), watch, None, day + 1)
+
+
+compiled_mechanism(ThresholdState, _step, list_metrics)
+
+
+class ThresholdList(CompiledSteps, ListBase):
     """Blacklist by score thresholds (the benchmark reference model's list)."""
 
     name = "threshold_list"
@@ -95,10 +166,37 @@ class ThresholdList(ListBase):
     params: ThresholdListParams
 
     def init(self, sim: Simulation) -> None:
-        super().init(sim)
         self.scorer = sim.get(self.params.score, Scoring, f"{self.name}.score")
         self.calendar = Calendar(sim.days)
-        self.scored = _EVERYONE if self.scorer.scores_everyone() else None
+        self.everyone = self.scorer.scores_everyone()
+        self.scored = _EVERYONE if self.everyone else None
+        super().init(sim)
+
+    def new_state(self, sim: Simulation) -> object:
+        p = self.params
+        # a score that compiled code cannot read: a placeholder (the list steps from Python)
+        scorer = self.scorer.state if reads_compiled(self.scorer) else np.empty(0)
+        return _new_state(
+            list_fields(self, sim.days),
+            scorer,
+            self.calendar.native,
+            p.enter_below,
+            p.exit_at,
+            self.everyone,
+            sim.pop.n,
+        )
+
+    def compiled_state(self) -> object | None:
+        return self.state if reads_compiled(self.scorer) else None
+
+    def step(self, sim: Simulation, day: int) -> None:
+        if reads_compiled(self.scorer):
+            CompiledSteps.step(self, sim, day)
+        else:
+            ListBase.step(self, sim, day)
+
+    def metrics(self, day: int) -> dict[str, float | int]:
+        return ListBase.metrics(self, day)
 
     def _crossing(self, n: int, day: int) -> np.ndarray:
         """Everyone whose score crosses a threshold today (a full pass, in chunks)."""

@@ -15,6 +15,14 @@ import numpy as np
 from numba import njit
 from numba.extending import overload
 
+SCORING_STATES: set[type] = set()
+"""Record classes of the scoring systems whose scores compiled code can read."""
+
+
+def reads_compiled(scorer: object) -> bool:
+    """Whether compiled code can read ``scorer``'s scores (its record has scoring kernels)."""
+    return type(getattr(scorer, "state", None)) in SCORING_STATES
+
 
 def scores(state, pids, day):
     """Current scores (``int64``) of ``pids`` on ``day``."""
@@ -62,6 +70,7 @@ def compiled_scoring(
     Each kernel takes the record first, then the arguments of the generic function it serves.
     """
     type_class = state_class.numba_type_class
+    SCORING_STATES.add(state_class)
 
     @overload(scores)
     def _scores(state, pids, day):
