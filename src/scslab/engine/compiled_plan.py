@@ -175,6 +175,11 @@ class CompiledPlan:
             m = sim.mechanisms[row.mechanism]
             if len(set(m.metric_columns)) < len(m.metric_columns):
                 raise RuntimeError(f"{row.mechanism} names a metric column twice")
+            if m.today.size != len(m.metric_columns):
+                raise RuntimeError(
+                    f"{row.mechanism} has {m.today.size} metric values for "
+                    f"{len(m.metric_columns)} columns"
+                )
             self.layout.append((row.mechanism, m.metric_columns, m.float_metrics, offset))
             offset += len(m.metric_columns)
         self.offsets = np.asarray([entry[3] for entry in self.layout], np.int64)

@@ -169,7 +169,10 @@ ListState = compiled_struct("ListState", LIST_FIELDS, __name__)
 
 
 def list_fields(lst: ListBase, days: int) -> tuple:
-    """The values of ``LIST_FIELDS`` for a new list record of ``lst``."""
+    """The values of ``LIST_FIELDS`` for a new list record of ``lst``.
+
+    Its ``today`` holds one value per name in ``lst.metric_columns``.
+    """
     p = lst.params
     repair = p.repair_days if p.repair_days is not None else -1
     appeal = (p.appeal_share, p.appeal_success_true, p.appeal_success_false, p.appeal_days, repair)
@@ -189,7 +192,7 @@ def list_fields(lst: ListBase, days: int) -> tuple:
         empty,
         empty,
         np.zeros(3, np.int64),
-        np.zeros(len(METRIC_COLUMNS), np.float64),
+        np.zeros(len(lst.metric_columns), np.float64),
     )
 
 
@@ -320,11 +323,18 @@ def apply_day(day, s, pids, enter, false_entry):
 
 @njit(cache=True)
 def list_metrics(day, s):
-    """Today's metrics of the list record ``s`` (``METRIC_COLUMNS``, in order)."""
+    """Today's metrics of the list record ``s``; returns how many it wrote.
+
+    ``METRIC_COLUMNS`` in order, the appeals' three only with appeals or a term; a subclass's own
+    metrics follow.
+    """
     t = s.today
     t[0], t[1], t[2] = s.stats[0], s.entered.size, s.exited.size
     t[3], t[4], t[5] = s.stats[3], s.stats[4], s.stats[5]
+    if s.generation.size == 0:
+        return 6
     t[6], t[7], t[8] = s.counts[0], s.counts[1], s.counts[2]
+    return 9
 
 
 @njit(cache=True)
@@ -360,12 +370,12 @@ class ListBase(Lists):
 
     def init(self, sim: Simulation) -> None:
         self.households = sim.pop.households
+        names = METRIC_COLUMNS if self.generation is not None else METRIC_COLUMNS[:6]
+        self.metric_columns = tuple(f"{self.name}_{c}" for c in names)
         self.state = self.new_state(sim)
         self.stats, self.counts, self.today = _shared_arrays(self.state)
         """size, entries, exits, ever listed, household reach, innocents listed; appeals filed,
         appeals won, listings expired; today's metrics: shared with the record."""
-        names = METRIC_COLUMNS if self.generation is not None else METRIC_COLUMNS[:6]
-        self.metric_columns = tuple(f"{self.name}_{c}" for c in names)
 
     def new_state(self, sim: Simulation) -> object:
         """The list's record (``ListState``; a subclass with compiled decisions has its own)."""
@@ -413,7 +423,7 @@ class ListBase(Lists):
 
     def metrics(self, day: int) -> dict[str, float | int]:
         list_metrics(day, self.state)
-        return dict(zip(self.metric_columns, map(int, self.today.tolist()), strict=False))
+        return dict(zip(self.metric_columns, map(int, self.today.tolist()), strict=True))
 
     def summary(self) -> list[str]:
         s = self.stats

@@ -14,7 +14,10 @@ import numpy as np
 from numba import njit
 
 from scslab.catalogue import Source
+from scslab.engine.board import acts_of, records_of
+from scslab.engine.compiled_plan import CompiledSteps, compiled_mechanism
 from scslab.engine.mechanism import MechanismParams, Metrics
+from scslab.kernels.structs import compiled_struct
 
 if TYPE_CHECKING:
     from scslab.engine.simulation import Simulation
@@ -35,7 +38,40 @@ def _tally(acts, source, true, n_sources):
     return out
 
 
-class Ledger(Metrics):
+LedgerState = compiled_struct("LedgerState", ("n_sources", "cum", "today"), __name__)
+"""The number of source codes; acts, true and false records so far; today's counts (``_tally``'s
+order)."""
+
+
+@njit(cache=True)
+def _new_state(n_sources):
+    return LedgerState(n_sources, np.zeros(3, np.int64), np.zeros(3 + 2 * n_sources, np.float64))
+
+
+@njit(cache=True)
+def _step(day, board, s):
+    pid, _, _ = acts_of(board)
+    _, _, source, true = records_of(board)
+    counts = _tally(pid.size, source, true, s.n_sources)
+    s.cum += counts[:3]
+    for j in range(counts.size):
+        s.today[j] = counts[j]
+
+
+@njit(cache=True)
+def _metrics(day, s):
+    pass  # the step writes today's counts
+
+
+@njit(cache=True)
+def _shared(s):
+    return s.cum, s.today
+
+
+compiled_mechanism(LedgerState, _step, _metrics)
+
+
+class Ledger(CompiledSteps, Metrics):
     """Daily and cumulative counts of acts, true records and false records."""
 
     name = "ledger"
@@ -43,25 +79,16 @@ class Ledger(Metrics):
     description = "acts, true and false records per day and by source"
 
     def init(self, sim: Simulation) -> None:
-        self.today: dict[str, int] = {}
-        self.cum = np.zeros(3, np.int64)
+        self.state = _new_state(len(Source))
+        self.cum, self.today = _shared(self.state)
         # Source codes are 0..len(Source) - 1: the order of _tally's counts
-        self.columns = (
+        self.metric_columns = (
             "acts",
             "records_true",
             "records_false",
             *(f"records_by_{s.name.lower()}" for s in Source),
             *(f"false_records_by_{s.name.lower()}" for s in Source),
         )
-
-    def step(self, sim: Simulation, day: int) -> None:
-        acts, rec = sim.board.acts, sim.board.records
-        counts = _tally(acts["pid"].size, rec["source"], rec["true"], len(Source))
-        self.cum += counts[:3]
-        self.today = dict(zip(self.columns, counts.tolist(), strict=True))
-
-    def metrics(self, day: int) -> dict[str, float | int]:
-        return self.today
 
     def summary(self) -> list[str]:
         acts, true, false = (int(x) for x in self.cum)

@@ -16,9 +16,13 @@ from numba import njit, prange
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from scslab.catalogue import Act, Points, Source, SourceName, act_by_name, source_by_name
+from scslab.engine.board import records_of
+from scslab.engine.compiled_plan import CompiledSteps, compiled_mechanism
 from scslab.engine.mechanism import MechanismParams, Scoring
 from scslab.kernels.memory import prefetch_ahead
 from scslab.kernels.rng import uniform
+from scslab.kernels.structs import compiled_struct
+from scslab.mechanisms.scoring.compiled import compiled_scoring, scores_everyone
 
 if TYPE_CHECKING:
     from scslab.engine.simulation import Simulation
@@ -189,7 +193,87 @@ def _grade(mins, off):
     return mins.size - 1
 
 
-class PointSystem(Scoring):
+PointsState = compiled_struct(
+    "PointsState",
+    ("offset", "points", "source_ok", "bounds", "mins", "counts", "stats", "enrolment", "today"),
+    __name__,
+)
+"""The offset from the base per person; the catalogue and the sources that count; the offsets'
+floor and ceiling; the grades' lowest offsets and the people in each grade; the sum of offsets and
+changes from false records; enrolment (key, everyone, share, failure, base, enrolled); today's
+metrics (enrolled, mean, false-record changes, people per grade)."""
+
+
+@njit(cache=True)
+def _new_state(offset, points, source_ok, bounds, mins, counts, enrolment):
+    stats = np.zeros(2, np.int64)
+    today = np.zeros(3 + counts.size, np.float64)
+    return PointsState(offset, points, source_ok, bounds, mins, counts, stats, enrolment, today)
+
+
+@njit(cache=True)
+def _step(day, board, s):
+    pid, act, source, true = records_of(board)
+    key, everyone, share, failure, _, _ = s.enrolment
+    lo, hi = s.bounds
+    before = s.stats[1]
+    _apply(
+        pid,
+        act,
+        source,
+        true,
+        s.offset,
+        s.points,
+        s.source_ok,
+        lo,
+        hi,
+        s.mins,
+        s.counts,
+        s.stats,
+        key,
+        everyone,
+        share,
+        failure,
+    )
+    s.today[2] = s.stats[1] - before  # changes from false records today
+
+
+@njit(cache=True)
+def _metrics(day, s):
+    base, n = s.enrolment[4], s.enrolment[5]
+    s.today[0] = n
+    s.today[1] = base + s.stats[0] / max(n, 1)
+    for g in range(s.counts.size):
+        s.today[3 + g] = s.counts[g]
+
+
+@njit(cache=True)
+def _state_scores(s, pids, day):
+    base = s.enrolment[4]
+    out = np.empty(pids.size, np.int64)
+    for i in range(pids.size):
+        out[i] = base + np.int64(s.offset[pids[i]])
+    return out
+
+
+@njit(cache=True)
+def _state_has_score(s, pids):
+    key, everyone, share, failure, _, _ = s.enrolment
+    if everyone:
+        return scores_everyone(s, pids)
+    return _enrolled_many(key, pids, share, failure)
+
+
+@njit(cache=True)
+def _shared(s):
+    return s.counts, s.stats, s.today
+
+
+compiled_mechanism(PointsState, _step, _metrics)
+compiled_scoring(PointsState, _state_scores, has_score_kernel=_state_has_score)
+
+
+class PointSystem(CompiledSteps, Scoring):
     """Base of point systems; subclasses set ``name`` and default parameters."""
 
     params: PointSystemParams
@@ -219,39 +303,29 @@ class PointSystem(Scoring):
             self.n = int(
                 _count_enrolled(self.enrol_key, sim.pop.n, p.enrolment, p.enrolment_failure)
             )
-        self.counts = np.zeros(len(p.grades), np.int64)
-        self.counts[_grade(self.mins, 0)] = self.n
-        self.stats = np.zeros(2, np.int64)  # sum of offsets, records from false claims
-        self.false_today = 0
-        self.source_ok = np.ones(len(Source), np.bool_)
+        counts = np.zeros(len(p.grades), np.int64)
+        counts[_grade(self.mins, 0)] = self.n
+        source_ok = np.ones(len(Source), np.bool_)
         if p.sources is not None:
-            self.source_ok[:] = False
-            self.source_ok[[source_by_name(s) for s in p.sources]] = True
-        self.lo = max(-OFFSET_LIMIT, (p.floor if p.floor is not None else -OFFSET_LIMIT) - p.base)
-        self.hi = min(OFFSET_LIMIT, (p.ceiling if p.ceiling is not None else OFFSET_LIMIT) - p.base)
-
-    def step(self, sim: Simulation, day: int) -> None:
-        rec = sim.board.records
-        self.false_today = int(self.stats[1])
-        _apply(
-            rec["pid"],
-            rec["act"],
-            rec["source"],
-            rec["true"],
-            self.offset,
-            self.points,
-            self.source_ok,
-            self.lo,
-            self.hi,
-            self.mins,
-            self.counts,
-            self.stats,
+            source_ok[:] = False
+            source_ok[[source_by_name(s) for s in p.sources]] = True
+        lo = max(-OFFSET_LIMIT, (p.floor if p.floor is not None else -OFFSET_LIMIT) - p.base)
+        hi = min(OFFSET_LIMIT, (p.ceiling if p.ceiling is not None else OFFSET_LIMIT) - p.base)
+        enrolment = (
             self.enrol_key,
             self.everyone,
-            self.params.enrolment,
-            self.params.enrolment_failure,
+            p.enrolment,
+            p.enrolment_failure,
+            p.base,
+            self.n,
         )
-        self.false_today = int(self.stats[1]) - self.false_today
+        self.state = _new_state(
+            self.offset, self.points, source_ok, (lo, hi), self.mins, counts, enrolment
+        )
+        self.counts, self.stats, self.today = _shared(self.state)
+        """People per grade; sum of offsets and false-record changes; today's metrics."""
+        self.metric_columns = self.metric_names
+        self.float_metrics = frozenset({f"{self.name}_mean"})
 
     def scores(self, pids: np.ndarray, day: int) -> np.ndarray:
         return self.params.base + self.offset[pids].astype(np.int64)
@@ -266,11 +340,6 @@ class PointSystem(Scoring):
         return _enrolled_many(
             self.enrol_key, np.asarray(pids, np.int64), p.enrolment, p.enrolment_failure
         )
-
-    def metrics(self, day: int) -> dict[str, float | int]:
-        mean = self.params.base + float(self.stats[0]) / max(self.n, 1)
-        values = (self.n, mean, self.false_today, *self.counts.tolist())
-        return dict(zip(self.metric_names, values, strict=True))
 
     def summary(self) -> list[str]:
         shares = ", ".join(
