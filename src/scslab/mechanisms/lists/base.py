@@ -370,12 +370,16 @@ class ListBase(Lists):
 
     def init(self, sim: Simulation) -> None:
         self.households = sim.pop.households
-        names = METRIC_COLUMNS if self.generation is not None else METRIC_COLUMNS[:6]
-        self.metric_columns = tuple(f"{self.name}_{c}" for c in names)
+        self.metric_columns = self.init_columns()
         self.state = self.new_state(sim)
         self.stats, self.counts, self.today = _shared_arrays(self.state)
         """size, entries, exits, ever listed, household reach, innocents listed; appeals filed,
         appeals won, listings expired; today's metrics: shared with the record."""
+
+    def init_columns(self) -> tuple[str, ...]:
+        """The list's metric columns (a subclass may add its own after these)."""
+        names = METRIC_COLUMNS if self.generation is not None else METRIC_COLUMNS[:6]
+        return tuple(f"{self.name}_{c}" for c in names)
 
     def new_state(self, sim: Simulation) -> object:
         """The list's record (``ListState``; a subclass with compiled decisions has its own)."""

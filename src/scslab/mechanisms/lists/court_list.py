@@ -12,10 +12,20 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numba import njit
 from pydantic import Field
 
 from scslab.catalogue import ActName
-from scslab.mechanisms.lists.record_list import RecordList, RecordListParams
+from scslab.engine.board import records_of
+from scslab.engine.compiled_plan import compiled_mechanism
+from scslab.kernels.structs import compiled_struct
+from scslab.mechanisms.lists.base import list_metrics
+from scslab.mechanisms.lists.record_list import (
+    RECORD_LIST_FIELDS,
+    RecordList,
+    RecordListParams,
+    record_list_day,
+)
 
 if TYPE_CHECKING:
     from scslab.engine.simulation import Simulation
@@ -38,6 +48,48 @@ class CourtListParams(RecordListParams):
     )
 
 
+CourtListState = compiled_struct("CourtListState", (*RECORD_LIST_FIELDS, "complied"), __name__)
+"""A record list's fields and how many listed people left it by repaying (``complied[0]``)."""
+
+
+@njit(cache=True)
+def _new_state(fields, entry, exit, source_ok):
+    return CourtListState(*fields, entry, exit, source_ok, np.zeros(1, np.int64))
+
+
+@njit(cache=True)
+def _step(day, board, s):
+    record_list_day(day, board, s)
+    if s.exited.size == 0:
+        return
+    pid, act, _, true = records_of(board)
+    n = 0
+    repaid = np.empty(pid.size, np.int64)  # in person order, as the records are
+    for i in range(pid.size):
+        if s.exit[act[i]] and true[i]:
+            repaid[n] = pid[i]
+            n += 1
+    repaid = repaid[:n]
+    for person in s.exited:
+        j = np.searchsorted(repaid, person)
+        s.complied[0] += j < n and repaid[j] == person
+
+
+@njit(cache=True)
+def _metrics(day, s):
+    j = list_metrics(day, s)
+    s.today[j] = s.stats[3]  # persons_ever_listed, the calibration figure's name
+    s.today[j + 1] = s.complied[0]
+
+
+@njit(cache=True)
+def _complied(s):
+    return s.complied
+
+
+compiled_mechanism(CourtListState, _step, _metrics)
+
+
 class CourtDefaulterList(RecordList):
     """Entries on recorded unpaid judgments; exits on repayment, successful objection or term."""
 
@@ -48,17 +100,11 @@ class CourtDefaulterList(RecordList):
 
     def init(self, sim: Simulation) -> None:
         super().init(sim)
-        self.complied = 0
+        self.complied = _complied(self.state)
+        """Listed people who left the list by repaying, so far (``complied[0]``)."""
 
-    def after_change(self, sim: Simulation, day: int) -> None:
-        if self.exited.size == 0:
-            return
-        rec = sim.board.records
-        repaid = rec["pid"][self.exit[rec["act"]] & rec["true"]]
-        self.complied += int(np.isin(self.exited, repaid).sum())
+    def init_columns(self) -> tuple[str, ...]:
+        return (*super().init_columns(), "persons_ever_listed", "persons_complied_after_listing")
 
-    def metrics(self, day: int) -> dict[str, float | int]:
-        out = super().metrics(day)
-        out["persons_ever_listed"] = out[f"{self.name}_persons_ever_listed"]
-        out["persons_complied_after_listing"] = self.complied
-        return out
+    def record_state(self, fields: tuple, entry, exit, source_ok) -> object:
+        return _new_state(fields, entry, exit, source_ok)

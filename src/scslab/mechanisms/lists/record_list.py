@@ -17,7 +17,17 @@ from pydantic import Field
 
 from scslab.catalogue import Act, ActName, SourceName, act_by_name, source_by_name
 from scslab.catalogue import Source as SourceCode
-from scslab.mechanisms.lists.base import ListBase, ListParams
+from scslab.engine.board import records_of
+from scslab.engine.compiled_plan import CompiledSteps, compiled_mechanism
+from scslab.kernels.structs import compiled_struct
+from scslab.mechanisms.lists.base import (
+    LIST_FIELDS,
+    ListBase,
+    ListParams,
+    apply_day,
+    list_fields,
+    list_metrics,
+)
 
 if TYPE_CHECKING:
     from scslab.engine.simulation import Simulation
@@ -38,6 +48,33 @@ def _changes(pid, act, source, true, entry, exit, source_ok):
     return pid[keep], enter[keep], enter[keep] & ~true[keep]
 
 
+RECORD_LIST_FIELDS = (*LIST_FIELDS, "entry", "exit", "source_ok")
+"""A list's fields, the acts that list and delist, and the sources that count."""
+
+RecordListState = compiled_struct("RecordListState", RECORD_LIST_FIELDS, __name__)
+
+
+@njit(cache=True)
+def _new_state(fields, entry, exit, source_ok):
+    return RecordListState(*fields, entry, exit, source_ok)
+
+
+@njit(cache=True)
+def record_list_day(day, board, s):
+    """Today's changes from today's records, applied (``lists/base.apply_day``)."""
+    pid, act, source, true = records_of(board)
+    pids, enter, false_entry = _changes(pid, act, source, true, s.entry, s.exit, s.source_ok)
+    apply_day(day, s, pids, enter, false_entry)
+
+
+@njit(cache=True)
+def _metrics(day, s):
+    list_metrics(day, s)
+
+
+compiled_mechanism(RecordListState, record_list_day, _metrics)
+
+
 class RecordListParams(ListParams):
     """Which records put people on the list and take them off, and from which sources."""
 
@@ -52,7 +89,7 @@ class RecordListParams(ListParams):
     )
 
 
-class RecordList(ListBase):
+class RecordList(CompiledSteps, ListBase):
     """A blacklist or redlist entered and left on recorded acts."""
 
     name = "record_list"
@@ -60,25 +97,17 @@ class RecordList(ListBase):
     description = "sector blacklist or redlist: entry and exit on recorded acts, appeals, terms"
     params: RecordListParams
 
-    def init(self, sim: Simulation) -> None:
-        super().init(sim)
-        self.entry = np.zeros(len(Act), np.bool_)
-        self.entry[[act_by_name(a) for a in self.params.entry_acts]] = True
-        self.exit = np.zeros(len(Act), np.bool_)
-        self.exit[[act_by_name(a) for a in self.params.exit_acts]] = True
-        self.source_ok = np.ones(len(SourceCode), np.bool_)
+    def new_state(self, sim: Simulation) -> object:
+        entry = np.zeros(len(Act), np.bool_)
+        entry[[act_by_name(a) for a in self.params.entry_acts]] = True
+        exit = np.zeros(len(Act), np.bool_)
+        exit[[act_by_name(a) for a in self.params.exit_acts]] = True
+        source_ok = np.ones(len(SourceCode), np.bool_)
         if self.params.sources is not None:
-            self.source_ok[:] = False
-            self.source_ok[[source_by_name(s) for s in self.params.sources]] = True
+            source_ok[:] = False
+            source_ok[[source_by_name(s) for s in self.params.sources]] = True
+        return self.record_state(list_fields(self, sim.days), entry, exit, source_ok)
 
-    def decide(self, sim: Simulation, day: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        rec = sim.board.records
-        return _changes(
-            rec["pid"],
-            rec["act"],
-            rec["source"],
-            rec["true"],
-            self.entry,
-            self.exit,
-            self.source_ok,
-        )
+    def record_state(self, fields: tuple, entry, exit, source_ok) -> object:
+        """The list's record from its fields (a subclass may add its own)."""
+        return _new_state(fields, entry, exit, source_ok)
