@@ -27,15 +27,17 @@ from numba import njit, prange
 from pydantic import Field, field_validator
 
 from scslab.catalogue import Act
-from scslab.engine.board import written_in_order
-from scslab.engine.calendar import Calendar
+from scslab.engine.board import act_room, acts_written, post_acts, written_in_order
+from scslab.engine.calendar import new_calendar, pop, schedule
+from scslab.engine.compiled_plan import CompiledSteps, compiled_mechanism
 from scslab.engine.mechanism import Behaviour, MechanismParams
 from scslab.kernels.memory import prefetch_ahead
-from scslab.kernels.parallel import PARALLEL_MIN_ITEMS, both_builds, sized_kernel
+from scslab.kernels.parallel import PARALLEL_MIN_ITEMS, both_builds
 from scslab.kernels.rng import geometric_days, uniform
 from scslab.kernels.sampling import compiled_bernoulli_ids
-from scslab.mechanisms.consequences.sectors import INCOME_LOST, SectorSanctions
-from scslab.mechanisms.lists.base import ListBase
+from scslab.kernels.structs import compiled_struct
+from scslab.mechanisms.consequences.sectors import INCOME_LOST, SectorSanctions, no_sanctions
+from scslab.mechanisms.lists.base import ListBase, no_list
 from scslab.population.attributes import age, income_class, trait_factor
 from scslab.population.geography import region_of
 
@@ -277,7 +279,6 @@ def _due(
     )
 
 
-@sized_kernel("pids")
 def _delays(key, day, pids, hazard, income_key, bounds, scale):
     out = np.empty(pids.size, np.int64)
     for i in prange(pids.size):
@@ -288,7 +289,162 @@ def _delays(key, day, pids, hazard, income_key, bounds, scale):
     return out
 
 
-class Debt(Behaviour):
+_delays, _delays_one_thread = both_builds(_delays)
+"""Days until each of ``pids`` repays at a daily ``hazard`` scaled by income quintile."""
+
+DebtState = compiled_struct(
+    "DebtState",
+    (
+        "flags",
+        "masks",
+        "debt_day",
+        "calendar",
+        "listing",
+        "sanctions",
+        "poor_flags",
+        "poor_mask",
+        "arrears",
+        "people",
+        "keep_rule",
+        "cure",
+        "repay",
+        "n",
+        "today",
+    ),
+    __name__,
+)
+"""The debt flag byte per person and its masks (arrears, unpaid judgment); the episode's first day
+per person; the calendar of follow-ups; the listing list's and the sanctions' records (empty ones
+when there are none) and whether each is there (``arrears``' last two); the lost-income flags and
+mask (0: none); the arrears draw (key, candidate rate, has list, has sanctions); what
+``_arrears_keep`` reads of people and its rule; the cure (see ``_open_arrears``); repayment (keys
+unlisted, listed, poor; hazards unlisted, listed, poor; the income key; the regions; the scale by
+income quintile); the population; today's metrics."""
+
+
+@njit(cache=True)
+def _new_state(
+    flags, masks, debt_day, days, listing, sanctions, poor, arrears, people, rule, cure, repay, n
+):
+    return DebtState(
+        flags,
+        masks,
+        debt_day,
+        new_calendar(days),
+        listing,
+        sanctions,
+        poor[0],
+        poor[1],
+        arrears,
+        people,
+        rule,
+        cure,
+        repay,
+        n,
+        np.zeros(3, np.float64),
+    )
+
+
+@njit(cache=True)
+def _judged(s, pids, also_listed):
+    """Those of ``pids`` with an unpaid judgment (and, with ``also_listed``, on the list)."""
+    keep = np.empty(pids.size, np.bool_)
+    lst = s.listing
+    for i in range(pids.size):
+        keep[i] = (s.flags[pids[i]] & s.masks[1]) != 0
+        if also_listed:
+            keep[i] = keep[i] and (lst.flags[pids[i]] & lst.mask) != 0
+    return pids[keep]
+
+
+@njit(cache=True)
+def _start_repayment(s, pids, day, kind):
+    """Schedule the repayment of ``pids`` under regime ``kind`` (unlisted, listed, poor)."""
+    if pids.size == 0:
+        return
+    keys, hazards, income_key, bounds, scale = s.repay
+    j = kind - REPAY_UNLISTED
+    args = (keys[j], day, pids, hazards[j], income_key, bounds, scale)
+    delay = _delays(*args) if pids.size >= PARALLEL_MIN_ITEMS else _delays_one_thread(*args)
+    tags = s.debt_day[pids].astype(np.int64) * _TAG + kind
+    schedule(s.calendar, day + delay, pids, tags, 0)
+
+
+@njit(cache=True)
+def _step(day, board, s):
+    arrears_mask, judgment_mask = s.masks
+    key, rate, has_list, has_sanctions = s.arrears
+    lst = s.listing
+    # Without a list, read any per-person byte with an empty mask: nobody is listed.
+    listed_flags = lst.flags if has_list else s.flags
+    listed_mask = lst.mask if has_list else np.uint8(0)
+    poor_flags = s.poor_flags if s.poor_mask else s.flags
+
+    if has_list:
+        # Debtors listed yesterday: the listing changes their repayment hazard from today.
+        _start_repayment(s, _judged(s, lst.entered, False), day, REPAY_LISTED)
+        # Debtors who left the list without paying (an appeal, an expired term) still owe.
+        _start_repayment(s, _judged(s, lst.exited, False), day, REPAY_UNLISTED)
+        if has_sanctions:  # listed debtors who lost their income yesterday repay more slowly
+            poor = _judged(s, s.sanctions.newly_income_lost, True)
+            _start_repayment(s, poor, day, REPAY_POOR)
+
+    # Follow-ups that fall due today.
+    pids, tags = pop(s.calendar, day)
+    row = act_room(board, pids.size)
+    acts, ordered, month, month_tags, judged, repaid = _due(
+        pids,
+        tags,
+        s.flags,
+        arrears_mask,
+        judgment_mask,
+        listed_flags,
+        listed_mask,
+        poor_flags,
+        s.poor_mask,
+        s.debt_day,
+        day,
+        board.act_pid,
+        board.act_act,
+        board.act_recorded,
+        row,
+    )
+    acts_written(board, acts, ordered)  # by person, then kind: one person's acts in order
+    schedule(s.calendar, np.full(month.size, day + 30), month, month_tags, 0)
+    _start_repayment(s, judged, day, REPAY_UNLISTED)
+
+    # New arrears.
+    new, days, follow, tags = _open_arrears(
+        key,
+        rate,
+        s.n,
+        day,
+        s.people,
+        s.flags,
+        (arrears_mask, arrears_mask | judgment_mask),
+        s.keep_rule,
+        s.debt_day,
+        s.cure,
+    )
+    post_acts(board, new, np.int16(Act.LOAN_ARREARS))
+    schedule(s.calendar, days, follow, tags, 0)
+    s.today[0], s.today[1], s.today[2] = new.size, judged.size, repaid
+
+
+@njit(cache=True)
+def _metrics(day, s):
+    pass  # the step writes today's counts
+
+
+@njit(cache=True)
+def _today(s):
+    return s.today
+
+
+compiled_mechanism(DebtState, _step, _metrics)
+
+
+class Debt(CompiledSteps, Behaviour):
     """Loan arrears, cures, unpaid court judgments and repayments."""
 
     name = "debt"
@@ -303,122 +459,72 @@ class Debt(Behaviour):
     def init(self, sim: Simulation) -> None:
         p = self.params
         self.pop = sim.pop
-        self.calendar = Calendar(sim.days)
-        self.income_effect = np.asarray(p.income_effect, np.float64)
-        self.top = float(self.income_effect.max() * (1.0 + abs(p.compliance_weight)))
         self.list = sim.find(p.listing_list, ListBase, f"{self.name}.listing_list")
-        self.listed = self.list.flag if self.list is not None else None
-        self.repay_scale = np.asarray([0.6, 0.8, 1.0, 1.2, 1.4])  # assumption: richer pay sooner
-        self.poor = sim.pop.state.flags.get(INCOME_LOST)
         self.sanctions = sim.find(p.sanctions, SectorSanctions, f"{self.name}.sanctions")
-        self.today: dict[int, int] = {}
-        self.candidate_rate = min(1.0, p.arrears_rate * self.top)
-        self.arrears_key, self.thin_key = self.key("arrears/candidates"), self.key("arrears/thin")
-        keys = sim.pop.keys
-        self.people = (
-            self.thin_key,
-            keys.age,
-            keys.income,
-            keys.compliance,
-            sim.pop.geography.bounds,
-            sim.pop.households,
+        self.days = sim.days
+        self.metric_columns = ("debt_new_arrears", "debt_judgments", "debt_judgments_repaid")
+        self._state = None
+
+    @property
+    def state(self) -> object:
+        """The debt record, made once every mechanism is ready: it holds the list's record."""
+        if self._state is None:
+            self._state = self._new_state()
+            self._today = _today(self._state)
+        return self._state
+
+    @property
+    def today(self) -> np.ndarray:
+        """Today's metric values (shared with the record)."""
+        _ = self.state
+        return self._today
+
+    def _new_state(self) -> object:
+        p, pop = self.params, self.pop
+        income_effect = np.asarray(p.income_effect, np.float64)
+        top = float(income_effect.max() * (1.0 + abs(p.compliance_weight)))
+        keys = pop.keys
+        thin_key = self.key("arrears/thin")
+        people = (thin_key, keys.age, keys.income, keys.compliance)
+        people += (pop.geography.bounds, pop.households)
+        poor = pop.state.flags.get(INCOME_LOST)
+        # a list's lost incomes count only with the sanctions that cost them
+        has_sanctions = self.sanctions is not None and self.list is not None
+        arrears = (
+            self.key("arrears/candidates"),
+            min(1.0, p.arrears_rate * top),
+            self.list is not None,
+            has_sanctions,
         )
-        """What ``_arrears_keep`` reads of people: thinning key, trait keys, regions, households."""
-        self.keep_rule = (self.income_effect, p.compliance_weight, self.top)
-        self.cure = (
+        cure = (
             self.key("cure"),
             p.cure_share,
             self.key("cure/delay"),
             1.0 / p.cure_mean_days,
             p.court_lag_days,
         )
-        self.repay_keys = {
-            k: self.key(f"repay/{k}") for k in (REPAY_UNLISTED, REPAY_LISTED, REPAY_POOR)
-        }
-
-    def _schedule(self, days: np.ndarray, pids: np.ndarray, kind: int, episode: np.ndarray) -> None:
-        self.calendar.schedule(days, pids, episode.astype(np.int64) * _TAG + kind)
-
-    def _start_repayment(self, pids: np.ndarray, day: int, kind: int, hazard: float) -> None:
-        if pids.size == 0:
-            return
-        pop = self.pop
-        delay = _delays(
-            self.repay_keys[kind],
-            day,
-            pids,
-            hazard,
-            pop.keys.income,
+        kinds = (REPAY_UNLISTED, REPAY_LISTED, REPAY_POOR)
+        hazards = (p.repay_hazard, p.repay_hazard_listed)
+        hazards += (p.repay_hazard_listed * p.income_loss_repay_factor,)
+        repay = (
+            np.asarray([self.key(f"repay/{k}") for k in kinds], np.uint64),
+            np.asarray(hazards, np.float64),
+            keys.income,
             pop.geography.bounds,
-            self.repay_scale,
+            np.asarray([0.6, 0.8, 1.0, 1.2, 1.4]),  # assumption: richer pay sooner
         )
-        self._schedule(day + delay, pids, kind, self.debt_day[pids])
-
-    def step(self, sim: Simulation, day: int) -> None:
-        p, pop, board = self.params, self.pop, sim.board
-        flags = self.arrears.array
-        # Without a list, read any per-person byte with an empty mask: nobody is listed.
-        listed_flags = self.listed.array if self.listed is not None else flags
-        listed_mask = self.listed.mask if self.listed is not None else np.uint8(0)
-        poor_flags = self.poor.array if self.poor is not None else flags
-        poor_mask = self.poor.mask if self.poor is not None else np.uint8(0)
-
-        # Debtors listed yesterday: the listing changes their repayment hazard from today.
-        if self.list is not None:
-            newly = self.list.entered
-            newly = newly[self.judgment.get(newly)] if newly.size else newly
-            self._start_repayment(newly, day, REPAY_LISTED, p.repay_hazard_listed)
-            # Debtors who left the list without paying (an appeal, an expired term) still owe.
-            left = self.list.exited
-            left = left[self.judgment.get(left)] if left.size else left
-            self._start_repayment(left, day, REPAY_UNLISTED, p.repay_hazard)
-        # Listed debtors who lost their income yesterday repay more slowly from today.
-        if self.sanctions is not None and self.listed is not None:
-            poor = self.sanctions.newly_income_lost
-            poor = poor[self.judgment.get(poor) & self.listed.get(poor)] if poor.size else poor
-            hazard = p.repay_hazard_listed * p.income_loss_repay_factor
-            self._start_repayment(poor, day, REPAY_POOR, hazard)
-
-        # Follow-ups that fall due today.
-        pids, tags = self.calendar.pop(day)
-        acts, ordered, month, month_tags, judged, repaid = _due(
-            pids,
-            tags,
-            flags,
-            self.arrears.mask,
-            self.judgment.mask,
-            listed_flags,
-            listed_mask,
-            poor_flags,
-            poor_mask,
+        return _new_state(
+            self.arrears.array,
+            (self.arrears.mask, self.judgment.mask),
             self.debt_day,
-            day,
-            *board.act_room(pids.size),
-        )
-        board.acts_written(acts, ordered)  # by person, then kind: one person's acts in order
-        self.calendar.schedule(np.full(month.size, day + 30), month, month_tags)
-        self._start_repayment(judged, day, REPAY_UNLISTED, p.repay_hazard)
-
-        # New arrears.
-        new, days, follow, tags = _open_arrears(
-            self.arrears_key,
-            self.candidate_rate,
+            self.days,
+            self.list.state if self.list is not None else no_list(),
+            self.sanctions.state if has_sanctions else no_sanctions(),
+            (poor.array, poor.mask) if poor is not None else (self.arrears.array, np.uint8(0)),
+            arrears,
+            people,
+            (income_effect, p.compliance_weight, top),
+            cure,
+            repay,
             pop.n,
-            day,
-            self.people,
-            flags,
-            (self.arrears.mask, self.arrears.mask | self.judgment.mask),
-            self.keep_rule,
-            self.debt_day,
-            self.cure,
         )
-        board.post_acts(new, np.int16(Act.LOAN_ARREARS))
-        self.calendar.schedule(days, follow, tags)
-        self.today = {
-            "debt_new_arrears": new.size,
-            "debt_judgments": judged.size,
-            "debt_judgments_repaid": repaid,
-        }
-
-    def metrics(self, day: int) -> dict[str, float | int]:
-        return self.today

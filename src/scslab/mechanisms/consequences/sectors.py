@@ -25,7 +25,7 @@ from scslab.kernels.parallel import PARALLEL_MIN_ITEMS, both_builds
 from scslab.kernels.rng import uniform
 from scslab.kernels.sampling import compiled_bernoulli_ids
 from scslab.kernels.structs import compiled_struct
-from scslab.mechanisms.lists.base import ListBase
+from scslab.mechanisms.lists.base import ListBase, no_list
 from scslab.population.households import household_size, household_start
 
 if TYPE_CHECKING:
@@ -136,6 +136,14 @@ def _new_state(listing, households, sectors, n, income_flags, income_mask, width
     return SanctionsState(
         listing, households, sectors, n, counts, income_flags, income_mask, empty, empty, today
     )
+
+
+@njit(cache=True)
+def no_sanctions():
+    """The record of no sanctions (for a reader whose sanctions are optional): nobody blocked."""
+    keys, rates, flags = np.empty(0, np.uint64), np.empty(0, np.float64), np.empty(0, np.bool_)
+    sectors = (keys, rates, flags, flags, keys, rates)
+    return _new_state(no_list(), np.empty(0, np.uint8), sectors, 0, np.empty(0, np.uint8), 0, 0)
 
 
 @njit(cache=True)

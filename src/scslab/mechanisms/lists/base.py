@@ -234,6 +234,29 @@ def _new_list_state(
 
 
 @njit(cache=True)
+def no_list():
+    """The record of no list (for a reader whose list is optional): nobody on it."""
+    empty = np.empty(0, np.int64)
+    return ListState(
+        np.empty(0, np.uint8),
+        np.uint8(0),
+        np.uint8(0),
+        np.uint8(0),
+        np.empty(0, np.uint8),
+        np.zeros(6, np.int64),
+        np.empty(0, np.uint8),
+        new_calendar(0),
+        (0.0, 0.0, 0.0, 0, -1),
+        np.uint64(0),
+        empty,
+        empty,
+        empty,
+        np.zeros(3, np.int64),
+        np.zeros(0, np.float64),
+    )
+
+
+@njit(cache=True)
 def _scheduled_exits(day, s):
     """Today's due exits still valid for the current listing, counted, once each, in order."""
     pids, tags = pop(s.exits, day)
