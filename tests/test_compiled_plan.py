@@ -73,7 +73,12 @@ def test_a_scenario_without_compiled_kernels_runs_in_python_or_is_refused_by_nam
         Simulation(sc, compiled=True)
 
 
-def test_the_plan_s_disk_cache_is_keyed_by_the_package_sources() -> None:
-    assert isinstance(compiled_plan.run_days._cache, compiled_plan._SourcesCache)
-    digest = compiled_plan._sources_digest()
-    assert len(digest) == 64 and digest == compiled_plan._sources_digest()
+def test_every_kernel_s_disk_cache_is_keyed_by_the_package_sources() -> None:
+    from scslab.kernels import cache
+    from scslab.kernels.sampling import _walk_block, uniforms
+
+    for kernel in (compiled_plan.run_days, _walk_block, uniforms.threaded, uniforms.one_thread):
+        assert isinstance(kernel._cache, cache.SourcesCache)
+    digest = cache.sources_digest()
+    key = _walk_block._cache._index_key((), _walk_block.targetctx.codegen())
+    assert len(digest) == 64 and key[-1] == digest

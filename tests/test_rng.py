@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scslab.kernels.rng import geometric_days, stream_key, uniform
+from scslab.kernels.rng import geometric_days, log_complement, log_fraction, stream_key, uniform
 from scslab.kernels.sampling import BLOCK, bernoulli_ids, labelled_ids, thinned_ids, uniforms
 
 
@@ -59,9 +59,8 @@ def _walked_one_skip_at_a_time(key, day, n, p, thin_key, trait_key, weight):
     for b in range((n + BLOCK - 1) // BLOCK):
         end, pos, k = min(n, (b + 1) * BLOCK), b * BLOCK - 1, 0
         while True:
-            u = 1.0 - uniform(key, day, b, k)
+            gap = log_complement(key, day, b, k) / math.log1p(-p) if p < 1.0 else 0.0
             k += 1
-            gap = math.log(u) / math.log1p(-p) if p < 1.0 else 0.0
             if gap >= end - pos or pos + 1 + int(gap) >= end:
                 break
             pos += 1 + int(gap)
@@ -84,6 +83,22 @@ def test_chunked_walks_draw_exactly_the_defined_ids(n, p, weight, day):
     keys = (stream_key(1, "walk"), stream_key(1, "thin"), stream_key(1, "trait"))
     ids = thinned_ids(keys[0], day, n, p, keys[1], keys[2], weight)
     assert ids.tolist() == _walked_one_skip_at_a_time(keys[0], day, n, p, *keys[1:], weight)
+
+
+def test_the_walk_s_logarithm_is_libm_s_within_a_few_units_in_the_last_place():
+    key = stream_key(3, "log")
+    worst = 0.0
+    for i in range(20_000):
+        u = uniform(key, 7, 11, i)
+        ours, exact = log_complement(key, 7, 11, i), math.log(1.0 - u)
+        worst = max(worst, abs(ours - exact) / max(abs(exact), 1e-300))
+    ns = [1, 2, 3, 2**26 + 1, 2**52 - 1, 2**52, 2**52 + 1, 2**53 - 1]
+    ns += np.random.default_rng(2).integers(1, 2**53, 2000).tolist()
+    for n in ns:
+        exact = math.log(n / 2**53)
+        worst = max(worst, abs(log_fraction(np.uint64(n)) - exact) / abs(exact))
+    assert worst < 5e-16
+    assert log_fraction(np.uint64(2**53)) == 0.0  # u = 0: log 1
 
 
 def test_bernoulli_count_matches_binomial_within_sampling_error():

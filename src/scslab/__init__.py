@@ -15,6 +15,7 @@ __version__ = "0.1.0"
 
 from scslab.api import RunResult, run
 from scslab.engine.simulation import Simulation, plan_of
+from scslab.kernels.cache import key_package_caches
 from scslab.scenario import (
     Scenario,
     ScenarioError,
@@ -24,6 +25,8 @@ from scslab.scenario import (
     scenario_from_dict,
     scenario_schema,
 )
+
+key_package_caches()  # every kernel is imported by now: cache them under the sources' digest
 
 
 def presets() -> dict[str, str]:

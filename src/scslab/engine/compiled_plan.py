@@ -12,21 +12,18 @@ orchestration per simulated day (about 30 microseconds for the reference model) 
 runs of a town or a county.
 
 ``run_days`` is compiled once per plan shape (the types of the mechanisms' records) and cached on
-disk; its cache entries are keyed by a digest of the package's sources, because the loop embeds
-the code of every kernel it calls and numba would otherwise keep a stale copy after an edit.
+disk, like every kernel under a digest of the package's sources (``kernels/cache.py``): it
+embeds the code of every kernel it calls.
 """
 
 from __future__ import annotations
 
-import hashlib
 import time
 import warnings
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numba import literal_unroll, njit
-from numba.core.caching import FunctionCache
 from numba.extending import overload
 
 from scslab.engine.board import clear
@@ -132,32 +129,7 @@ def _run_days(day0, day1, board, states, first_days, cycles, table, offsets):
             i += 1  # noqa: SIM113
 
 
-def _sources_digest() -> str:
-    """A digest of every source file of the package (any edit changes it)."""
-    digest = hashlib.sha256()
-    root = Path(__file__).resolve().parent.parent
-    for path in sorted(root.rglob("*.py")):
-        digest.update(path.relative_to(root).as_posix().encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
-
-
-class _SourcesCache(FunctionCache):
-    """numba's on-disk cache, with entries that hold only for the package's current sources."""
-
-    _digest: str | None = None
-
-    def _index_key(self, sig, codegen):
-        if _SourcesCache._digest is None:
-            _SourcesCache._digest = _sources_digest()
-        return (*super()._index_key(sig, codegen), _SourcesCache._digest)
-
-
-run_days = njit(_run_days)
-try:
-    run_days._cache = _SourcesCache(run_days.py_func)
-except (AttributeError, TypeError):  # a numba without this cache machinery: cache as usual
-    run_days.enable_caching()
+run_days = njit(cache=True)(_run_days)
 
 
 class CompiledPlan:

@@ -16,7 +16,9 @@ import hashlib
 import math
 
 import numpy as np
-from numba import njit, uint64
+from llvmlite import ir
+from numba import njit, types, uint64
+from numba.extending import intrinsic
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -64,6 +66,77 @@ def hash4(key: uint64, day: int, subject: int, index: int) -> uint64:
 def uniform(key: uint64, day: int, subject: int, index: int) -> float:
     """A uniform double in [0, 1) with 53 random bits."""
     return float(hash4(key, day, subject, index) >> _S11) * _INV53
+
+
+@intrinsic
+def _bits_of(typingctx, x):
+    """The 64 bits of a float64, as an unsigned integer."""
+    if not isinstance(x, types.Float):
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.IntType(64))
+
+    return types.uint64(types.float64), codegen
+
+
+@intrinsic
+def _float_of(typingctx, bits):
+    """The float64 whose 64 bits are ``bits``."""
+    if not isinstance(bits, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.DoubleType())
+
+    return types.float64(types.uint64), codegen
+
+
+_LN2_HI = 6.93147180369123816490e-01  # ln 2 in 32 significant bits: e * _LN2_HI is exact
+_LN2_LO = 1.90821492927058770002e-10  # the rest of ln 2
+_SQRT2 = 1.4142135623730951
+_C1, _C2, _C3, _C4, _C5 = 2.0 / 3, 2.0 / 5, 2.0 / 7, 2.0 / 9, 2.0 / 11
+_C6, _C7, _C8, _C9 = 2.0 / 13, 2.0 / 15, 2.0 / 17, 2.0 / 19
+_MANTISSA = np.uint64((1 << 52) - 1)
+_ONE_BITS = np.uint64(0x3FF0000000000000)
+_TWO53 = np.uint64(1 << 53)
+
+
+@njit(inline="always", cache=True, error_model="numpy")
+def log_fraction(n: uint64) -> float:
+    """``log(n / 2**53)`` for an integer ``n`` in [1, 2**53], in plain arithmetic, without libm.
+
+    With ``n = 2**e * f`` (``f`` in [sqrt(1/2), sqrt(2))) the logarithm is ``(e - 53) ln 2 + 2
+    atanh(s)``, ``s = (f - 1) / (f + 1)``, whose series to ``s**19`` is exact to about 1e-17 for
+    ``|s| < 0.172``. It agrees with libm's ``log`` to within 5e-16 relative (tests), is the same on
+    every machine and library, and has no call in it, so a loop of them compiles to vector
+    instructions when its kernel is compiled with ``error_model="numpy"`` (no zero-division
+    check).
+    """
+    bits = _bits_of(float(n))  # exact: n <= 2**53
+    e = np.int64(bits >> np.uint64(52)) - 1023 - 53
+    f = _float_of((bits & _MANTISSA) | _ONE_BITS)  # n / 2**(e + 53), in [1, 2)
+    high = f > _SQRT2
+    f = f * 0.5 if high else f
+    e += high
+    s = (f - 1.0) / (f + 1.0)
+    z = s * s
+    series = 2.0 + z * (
+        _C1
+        + z
+        * (_C2 + z * (_C3 + z * (_C4 + z * (_C5 + z * (_C6 + z * (_C7 + z * (_C8 + z * _C9)))))))
+    )
+    return e * _LN2_HI + (s * series + e * _LN2_LO)
+
+
+@njit(inline="always", cache=True, error_model="numpy")
+def log_complement(key: uint64, day: int, subject: int, index: int) -> float:
+    """``log(1 - uniform(key, day, subject, index))`` by ``log_fraction``.
+
+    ``1 - u`` is ``n / 2**53`` for ``n = 2**53 - (hash >> 11)``, in [1, 2**53]. The sampling
+    walk's skips in a vector loop: 7.1 -> 2.3 ns a skip (2026-12-01).
+    """
+    return log_fraction(_TWO53 - (hash4(key, day, subject, index) >> _S11))
 
 
 @njit(inline="always", cache=True)
