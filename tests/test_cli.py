@@ -135,3 +135,24 @@ def test_a_mechanism_naming_the_wrong_kind_gives_one_line_and_no_folder(tmp_path
     path.write_text(GOOD + '\n[mechanisms.travel_bans]\nlist = "nope"\n')
     res = _cli("run", str(path), "--out", str(tmp_path / "run"), "--quiet")
     assert res.returncode == 2 and "'nope' is not enabled; enabled ones: none" in res.stderr
+
+
+def test_the_engine_flag_picks_the_loop_and_the_manifest_names_it(tmp_path):
+    path = tmp_path / "mini.toml"
+    path.write_text(GOOD)
+    runs = {}
+    for engine in ("compiled", "python"):
+        res = _cli("run", str(path), "--out", str(tmp_path / engine), "--quiet", "--engine", engine)
+        assert res.returncode == 0, res.stderr
+        assert ("compiled day plan" if engine == "compiled" else "Python loop") in res.stdout
+        assert json.loads((tmp_path / engine / "manifest.json").read_text())["engine"] == engine
+        runs[engine] = pq.read_table(tmp_path / engine / "metrics.parquet")
+    assert runs["compiled"].equals(runs["python"])
+    # a scenario with a mechanism that has no compiled kernels cannot be forced to compile
+    path.write_text(GOOD + "\n[mechanisms.sesame_credit]\n")
+    res = _cli("run", str(path), "--out", str(tmp_path / "no"), "--quiet", "--engine", "compiled")
+    assert res.returncode == 2 and res.stderr.count("\n") == 1, res.stderr
+    assert "cannot run compiled: no compiled kernels for sesame_credit" in res.stderr
+    assert not (tmp_path / "no").exists()
+    bad = _cli("run", str(path), "--quiet", "--engine", "gpu")
+    assert bad.returncode == 2 and "'gpu' is not one of" in bad.stderr

@@ -93,6 +93,7 @@ def _manifest(sim: Simulation, status: str, started: str, extra: dict[str, Any])
         "plan": [
             {"order": r.order, "family": r.family, "mechanism": r.mechanism} for r in sim.plan
         ],
+        "engine": "compiled" if sim.compiled_plan is not None else "python",
         "bytes_per_person": sim.pop.bytes_per_person(),
         "state_layout": [
             {"name": n, "dtype": d, "bytes_per_person": b} for n, d, b in sim.pop.layout()
@@ -118,6 +119,7 @@ def run(
     scale: int | None = None,
     out: str | Path | None = None,
     on_day: Callable[[int], None] | None = None,
+    compiled: bool | None = None,
 ) -> RunResult:
     """Run a scenario (a ``Scenario``, a preset name or a TOML path).
 
@@ -128,7 +130,11 @@ def run(
         seed: Override the seed.
         scale: Override how many real people each simulated person stands for.
         out: Write a run directory here (must not exist or be empty).
-        on_day: Called with the number of days done after each day (progress bars).
+        on_day: Called with the number of days done after each day (progress bars; the
+            compiled day plan calls it after each of about 100 chunks of days).
+        compiled: Run the compiled day plan (``True``: refuse a scenario with a mechanism that
+            has no compiled kernels), the Python loop (``False``), or whichever can run
+            (``None``). Both give the same results.
 
     Returns:
         The metrics, the manifest and the finished simulation.
@@ -142,7 +148,7 @@ def run(
     if out is not None:
         check_run_dir(Path(out))  # fail before the (possibly long) set-up
     started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    sim = Simulation(sc)  # a scenario error here leaves no run folder behind
+    sim = Simulation(sc, compiled=compiled)  # a scenario error here leaves no run folder behind
     run_dir = prepare_run_dir(Path(out)) if out is not None else None
     if run_dir is not None:
         write_manifest(run_dir, _manifest(sim, "incomplete", started, {}))
@@ -184,7 +190,8 @@ def summary_lines(result: RunResult) -> list[str]:
         f"({first} to {last}), seed {meta.seed}",
         f"  {meta.description}" if meta.description else "",
         f"  time: set-up {t['init_s']:.1f} s, simulation {t['run_s']:.1f} s "
-        f"({meta.people * meta.days / max(t['run_s'], 1e-9) / 1e6:,.1f} million person-days/s); "
+        f"({meta.people * meta.days / max(t['run_s'], 1e-9) / 1e6:,.1f} million person-days/s, "
+        f"{'compiled day plan' if m['engine'] == 'compiled' else 'Python loop'}); "
         f"{m['bytes_per_person']:.1f} bytes stored per person",
         *(
             [

@@ -7,6 +7,7 @@ and exits with status 2; nothing else is written.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import json
 import sys
 from pathlib import Path
@@ -40,6 +41,14 @@ class UserError(Exception):
     """An error whose message is meant for the user (exit status 2)."""
 
 
+class Engine(enum.StrEnum):
+    """Which loop runs the days (the same results either way)."""
+
+    auto = "auto"
+    compiled = "compiled"
+    python = "python"
+
+
 def _load(spec: str):
     try:
         return load_scenario(spec)
@@ -60,6 +69,13 @@ def run(
         Path | None, typer.Option("--out", help="Run folder (default: runs/NAME-TIMESTAMP).")
     ] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+    engine: Annotated[
+        Engine,
+        typer.Option(
+            help="The compiled day plan, the Python loop, or (auto) the compiled plan whenever "
+            "every mechanism has compiled kernels; the results are the same."
+        ),
+    ] = Engine.auto,
 ) -> None:
     """Run a scenario and print a summary; results go to a run folder."""
     sc = _load(scenario)
@@ -83,7 +99,12 @@ def run(
     with progress:
         task = progress.add_task(f"{sc.meta.name}", total=sc.meta.days)
         try:
-            result = api.run(sc, out=out_dir, on_day=lambda d: progress.update(task, completed=d))
+            result = api.run(
+                sc,
+                out=out_dir,
+                on_day=lambda d: progress.update(task, completed=d),
+                compiled={"auto": None, "compiled": True, "python": False}[engine.value],
+            )
         except (ScenarioError, RunDirError) as e:
             raise UserError(str(e)) from None
     out.print(result.summary(), highlight=False, markup=False, soft_wrap=True)

@@ -44,11 +44,25 @@ def day_metrics(day, state):
     """Fill ``state.today`` with the day's metric values (resolved at compile time)."""
 
 
-def compiled_mechanism(state_class: type, step: Any, metrics: Any) -> None:
+@njit(cache=True)
+def metrics_written_by_step(day, state):
+    """The metrics kernel of a mechanism whose step writes ``state.today`` itself."""
+
+
+@njit(cache=True)
+def today_of(state):
+    """A record's ``today`` array, for Python to share (any record with that field)."""
+    return state.today
+
+
+def compiled_mechanism(
+    state_class: type, step: Any, metrics: Any = metrics_written_by_step
+) -> None:
     """Register ``step`` and ``metrics`` (compiled kernels) for mechanisms keeping ``state_class``.
 
     ``step(day, board, state)`` does the day's work; ``metrics(day, state)`` writes the day's
-    metric values into ``state.today`` (a float64 array, one value per metric column).
+    metric values into ``state.today`` (a float64 array, one value per metric column), which the
+    step may also do itself (the default).
     """
     type_class = state_class.numba_type_class
     if state_class in KERNELS:

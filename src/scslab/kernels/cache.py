@@ -4,9 +4,10 @@ numba keys a cached kernel by its own bytecode and its file's time stamp, not by
 calls or inlines from other modules, whose machine code it embeds: after an edit of
 ``kernels/rng.py`` (or a ``git pull`` into an editable install) a kernel of an unchanged module
 would keep the old random numbers, and a run would silently differ from a fresh install. Every
-kernel of the package is therefore cached under a digest of all the package's source files as
-well: any change to them compiles every kernel again once (about a minute and a half on two
-cores), and the same sources always load the same code.
+kernel of the package is therefore cached under a digest of the package's source files as well:
+any change to them compiles every kernel again once (about a minute and a half on two cores), and
+the same sources always load the same code. The outer layer (``OUTSIDE_KERNELS``: the command
+line, the API, run folders, scenario files) feeds no kernel and is left out of the digest.
 """
 
 from __future__ import annotations
@@ -22,14 +23,19 @@ from numba.core.registry import CPUDispatcher
 
 PACKAGE = Path(__file__).resolve().parent.parent
 
+OUTSIDE_KERNELS = frozenset({"cli.py", "api.py", "results.py", "scenario.py"})
+"""Modules of the package that no kernel calls or reads a constant from."""
+
 
 @functools.cache
 def sources_digest() -> str:
-    """A digest of every source file of the package (any edit changes it)."""
+    """A digest of the package's source files that kernels may depend on (any edit changes it)."""
     digest = hashlib.sha256()
     for path in sorted(PACKAGE.rglob("*.py")):
-        digest.update(path.relative_to(PACKAGE).as_posix().encode())
-        digest.update(path.read_bytes())
+        name = path.relative_to(PACKAGE).as_posix()
+        if name not in OUTSIDE_KERNELS:
+            digest.update(name.encode())
+            digest.update(path.read_bytes())
     return digest.hexdigest()
 
 

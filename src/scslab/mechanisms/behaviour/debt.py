@@ -29,7 +29,7 @@ from pydantic import Field, field_validator
 from scslab.catalogue import Act
 from scslab.engine.board import act_room, acts_written, post_acts, written_in_order
 from scslab.engine.calendar import new_calendar, pop, schedule
-from scslab.engine.compiled_plan import CompiledSteps, compiled_mechanism
+from scslab.engine.compiled_plan import CompiledSteps, compiled_mechanism, today_of
 from scslab.engine.mechanism import Behaviour, MechanismParams
 from scslab.kernels.memory import prefetch_ahead
 from scslab.kernels.parallel import PARALLEL_MIN_ITEMS, both_builds
@@ -431,17 +431,7 @@ def _step(day, board, s):
     s.today[0], s.today[1], s.today[2] = new.size, judged.size, repaid
 
 
-@njit(cache=True)
-def _metrics(day, s):
-    pass  # the step writes today's counts
-
-
-@njit(cache=True)
-def _today(s):
-    return s.today
-
-
-compiled_mechanism(DebtState, _step, _metrics)
+compiled_mechanism(DebtState, _step)
 
 
 class Debt(CompiledSteps, Behaviour):
@@ -470,7 +460,7 @@ class Debt(CompiledSteps, Behaviour):
         """The debt record, made once every mechanism is ready: it holds the list's record."""
         if self._state is None:
             self._state = self._new_state()
-            self._today = _today(self._state)
+            self._today = today_of(self._state)
         return self._state
 
     @property

@@ -15,7 +15,7 @@ from pydantic import Field
 
 from scslab.catalogue import ACT_NAMES, ActName, act_by_name
 from scslab.engine.board import act_room, acts_written, written_in_order
-from scslab.engine.compiled_plan import CompiledSteps, compiled_mechanism
+from scslab.engine.compiled_plan import CompiledSteps, compiled_mechanism, today_of
 from scslab.engine.mechanism import Behaviour, MechanismParams
 from scslab.kernels.sampling import compiled_labelled_ids
 from scslab.kernels.structs import compiled_struct
@@ -112,11 +112,6 @@ def _metrics(day, s):
 
 
 @njit(cache=True)
-def _today(s):
-    return s.today
-
-
-@njit(cache=True)
 def _room(s):
     return s.room
 
@@ -126,7 +121,7 @@ def _set_room(s, room):
     s.room = room
 
 
-compiled_mechanism(EverydayState, _step, _metrics)
+compiled_mechanism(EverydayState, _step)
 
 
 class EverydayActs(CompiledSteps, Behaviour):
@@ -152,7 +147,7 @@ class EverydayActs(CompiledSteps, Behaviour):
         mean = sim.pop.n * float(self.draws[1].sum())  # candidates a day: at least the acts
         room = int(mean + 8.0 * mean**0.5 + 64)
         self.state = _new_state(self.draws, sim.pop.n, room)
-        self.today = _today(self.state)
+        self.today = today_of(self.state)
 
     @property
     def room(self) -> int:

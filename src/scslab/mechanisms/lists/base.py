@@ -197,40 +197,8 @@ def list_fields(lst: ListBase, days: int) -> tuple:
 
 
 @njit(cache=True)
-def _new_list_state(
-    flags,
-    mask,
-    ever_mask,
-    false_mask,
-    households,
-    stats,
-    generation,
-    exits,
-    appeal,
-    appeal_key,
-    entered,
-    exited,
-    listed_candidates,
-    counts,
-    today,
-):
-    return ListState(
-        flags,
-        mask,
-        ever_mask,
-        false_mask,
-        households,
-        stats,
-        generation,
-        exits,
-        appeal,
-        appeal_key,
-        entered,
-        exited,
-        listed_candidates,
-        counts,
-        today,
-    )
+def _new_list_state(fields):
+    return ListState(*fields)
 
 
 @njit(cache=True)
@@ -406,7 +374,7 @@ class ListBase(Lists):
 
     def new_state(self, sim: Simulation) -> object:
         """The list's record (``ListState``; a subclass with compiled decisions has its own)."""
-        return _new_list_state(*list_fields(self, sim.days))
+        return _new_list_state(list_fields(self, sim.days))
 
     @property
     def entered(self) -> np.ndarray:

@@ -59,16 +59,11 @@ def _step(day, board, s):
 
 
 @njit(cache=True)
-def _metrics(day, s):
-    pass  # the step writes today's counts
-
-
-@njit(cache=True)
 def _shared(s):
     return s.cum, s.today
 
 
-compiled_mechanism(LedgerState, _step, _metrics)
+compiled_mechanism(LedgerState, _step)
 
 
 class Ledger(CompiledSteps, Metrics):

@@ -26,7 +26,7 @@ from scslab.engine.board import (
     written_in_order,
 )
 from scslab.engine.calendar import new_calendar, pop, schedule
-from scslab.engine.compiled_plan import CompiledSteps, compiled_mechanism
+from scslab.engine.compiled_plan import CompiledSteps, compiled_mechanism, today_of
 from scslab.engine.mechanism import MechanismParams, Observation
 from scslab.kernels.parallel import PARALLEL_MIN_ITEMS, both_builds
 from scslab.kernels.rng import uniform
@@ -291,17 +291,7 @@ def _step(day, board, s):
     s.today[2] = n_false
 
 
-@njit(cache=True)
-def _metrics(day, s):
-    pass  # the step writes today's counts
-
-
-@njit(cache=True)
-def _today(s):
-    return s.today
-
-
-compiled_mechanism(SourcesState, _step, _metrics)
+compiled_mechanism(SourcesState, _step)
 
 
 class DataSources(CompiledSteps, Observation):
@@ -353,7 +343,7 @@ class DataSources(CompiledSteps, Observation):
             sim.pop.n,
             sim.days,
         )
-        self.today = _today(self.state)
+        self.today = today_of(self.state)
         self.metric_columns = (
             "observed_true_records",
             "observed_missed_acts",

@@ -18,7 +18,7 @@ from pydantic import Field
 
 from scslab.catalogue import Act, ActName, Source, act_by_name
 from scslab.engine.board import acts_of, record_room, records_written, written_in_order
-from scslab.engine.compiled_plan import CompiledSteps, compiled_mechanism
+from scslab.engine.compiled_plan import CompiledSteps, compiled_mechanism, today_of
 from scslab.engine.mechanism import MechanismParams, Reporting
 from scslab.kernels.parallel import PARALLEL_MIN_ITEMS, both_builds
 from scslab.kernels.rng import below, uniform
@@ -190,17 +190,7 @@ def _step(day, board, s):
     s.today[0] = reports
 
 
-@njit(cache=True)
-def _metrics(day, s):
-    pass  # the step writes today's reports
-
-
-@njit(cache=True)
-def _today(s):
-    return s.today
-
-
-compiled_mechanism(InformantsState, _step, _metrics)
+compiled_mechanism(InformantsState, _step)
 
 
 class Informants(CompiledSteps, Reporting):
@@ -220,5 +210,5 @@ class Informants(CompiledSteps, Reporting):
         self.state = _new_state(
             keys, self.reportable, pop.geography.bounds, (*rule, p.neighbourhood_watchers), pop.n
         )
-        self.today = _today(self.state)
+        self.today = today_of(self.state)
         self.metric_columns = ("informant_reports",)
