@@ -41,13 +41,15 @@ def _renamed(func: types.FunctionType, suffix: str) -> types.FunctionType:
     return copy
 
 
-def both_builds(func: types.FunctionType) -> tuple[Any, Any]:
+def both_builds(func: types.FunctionType, **options: Any) -> tuple[Any, Any]:
     """``func`` compiled with threads and in one thread, each cached under its own name.
 
     For a kernel called from other compiled code, which picks a build itself; ``sized_kernel``
-    is the same for kernels called from Python.
+    is the same for kernels called from Python. ``options`` go to both builds (for example
+    ``error_model="numpy"``, no zero-division checks, for loops that should be vector code).
     """
-    return njit(parallel=True, cache=True)(func), njit(cache=True)(_renamed(func, "_one_thread"))
+    threaded = njit(parallel=True, cache=True, **options)(func)
+    return threaded, njit(cache=True, **options)(_renamed(func, "_one_thread"))
 
 
 _ALL: list[SizedKernel] = []

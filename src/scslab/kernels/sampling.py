@@ -19,7 +19,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from scslab.kernels.parallel import both_builds, sized_kernel
+from scslab.kernels.parallel import sized_kernel
 from scslab.kernels.rng import log_complement, uniform
 from scslab.population.attributes import trait_factor
 
@@ -40,14 +40,14 @@ would otherwise pay for 32 skips to find none).
 
 
 @njit(cache=True, error_model="numpy")
-def _skips(key, day, b, k, log_q, gaps):
-    """The next ``gaps.size`` skips of block ``b``'s walk from draw ``k``, as floats.
+def _skips(key, day, b, k, log_q, gaps, m):
+    """The next ``m`` skips of block ``b``'s walk from draw ``k``, as floats, into ``gaps``.
 
     Skip ``k + j`` is ``log(1 - u) / log(1 - p)`` for ``u = uniform(key, day, b, k + j)``; its
     floor is the number of people passed over. Compiled apart, without zero-division checks, so
     that the loop is vector code (``rng.log_complement``).
     """
-    for j in range(gaps.size):
+    for j in range(m):
         gaps[j] = log_complement(key, day, b, k + j) / log_q
 
 
@@ -64,19 +64,19 @@ def _thinned(thin_key, trait_key, day, weight, cand, m, keep):
 
 
 @njit(cache=True)
-def _walk_block(key, day, b, n, p, thin_key, trait_key, weight, out, base, capacity):
+def _walk_block(
+    key, day, b, n, p, thin_key, trait_key, weight, out, base, capacity, gaps, cand, keep
+):
     """Walk block ``b`` by geometric skips, writing kept ids at ``out[base:]``; -1 on overflow.
 
     Skip ``k`` is drawn from ``(key, day, b, k)``, and a candidate ``pos`` is kept when
     ``uniform(thin_key, day, pos, 0) * (1 + |weight|) < trait_factor(trait_key, pos, weight)``.
+    ``gaps``, ``cand`` and ``keep`` are scratch arrays of ``WALK_CHUNK`` entries.
     """
     start = b * BLOCK
     end = min(n, start + BLOCK)
     log_q = math.log1p(-p) if p < 1.0 else -1.0
     chunk = max(1, min(WALK_CHUNK, int(BLOCK * p) + 1))
-    gaps = np.empty(chunk, np.float64)
-    cand = np.empty(chunk, np.int64)
-    keep = np.empty(chunk, np.bool_)
     pos = start - 1
     k = 0
     c = 0
@@ -84,7 +84,7 @@ def _walk_block(key, day, b, n, p, thin_key, trait_key, weight, out, base, capac
         gaps[:] = 0.0  # everyone: no skips
     while True:
         if p < 1.0:  # the next skips: independent draws (>= 0; their floors are the skips)
-            _skips(key, day, b, k, log_q, gaps)
+            _skips(key, day, b, k, log_q, gaps, chunk)
         k += chunk
         m = 0
         done = False
@@ -113,19 +113,80 @@ def _walk_block(key, day, b, n, p, thin_key, trait_key, weight, out, base, capac
             return c
 
 
+@njit(cache=True)
+def _scratch():
+    """Scratch arrays of one walk (``_walk_block``'s last three arguments)."""
+    return (
+        np.empty(WALK_CHUNK, np.float64),
+        np.empty(WALK_CHUNK, np.int64),
+        np.empty(WALK_CHUNK, np.bool_),
+    )
+
+
+@njit(cache=True, parallel=True)
 def _walk_blocks(key, day, n, p, thin_key, trait_key, weight, capacity):
+    """All blocks of a draw in parallel, each into its own ``capacity`` rows of ``out``."""
     n_blocks = (n + BLOCK - 1) // BLOCK
     out = np.empty(n_blocks * capacity, np.int64)
     counts = np.zeros(n_blocks, np.int64)
     for b in prange(n_blocks):
+        gaps, cand, keep = _scratch()
         counts[b] = _walk_block(
-            key, day, b, n, p, thin_key, trait_key, weight, out, b * capacity, capacity
+            key,
+            day,
+            b,
+            n,
+            p,
+            thin_key,
+            trait_key,
+            weight,
+            out,
+            b * capacity,
+            capacity,
+            gaps,
+            cand,
+            keep,
         )
     return out, counts
 
 
-_walk_blocks, _walk_blocks_one_thread = both_builds(_walk_blocks)
-"""All blocks of a draw, in parallel; in one thread for few candidates (the same ids)."""
+@njit(cache=True)
+def _walked_in_one_thread(key, day, n, p, thin_key, trait_key, weight):
+    """All blocks of a draw in order, in one thread, straight into the draw's array.
+
+    The same ids as the threaded walk, without its per-block buffers and their gathering: an
+    array with room for the expected candidates, doubled (and the block walked again: the same
+    draws) when a day needs more.
+    """
+    mean = n * p
+    out = np.empty(int(mean + 8.0 * math.sqrt(mean) + 32), np.int64)
+    gaps, cand, keep = _scratch()
+    c = b = 0
+    while b * BLOCK < n:
+        got = _walk_block(
+            key,
+            day,
+            b,
+            n,
+            p,
+            thin_key,
+            trait_key,
+            weight,
+            out,
+            c,
+            out.size - c,
+            gaps,
+            cand,
+            keep,
+        )
+        if got < 0:  # full: double the array, keep what earlier blocks wrote
+            bigger = np.empty(2 * out.size, np.int64)
+            bigger[:c] = out[:c]
+            out = bigger
+            continue
+        c += got
+        b += 1
+    return out[:c]
 
 
 def _gathered(out, counts, capacity):
@@ -146,7 +207,7 @@ def _gathered(out, counts, capacity):
     return ids
 
 
-_gathered, _gathered_one_thread = both_builds(_gathered)
+_gathered = njit(cache=True, parallel=True)(_gathered)
 
 
 SERIAL_CANDIDATES = 2000.0
@@ -169,21 +230,15 @@ def _sample_blocks(key, day, n, p, thin_key, trait_key, weight):
     retry with larger buffers if one overflowed (the draws are the same, only the buffer grows),
     then compaction in block order. ``weight == 0`` keeps every success (no thinning draw).
     """
+    if n * p * (1.0 if weight == 0.0 else 2.0) < SERIAL_CANDIDATES:
+        return _walked_in_one_thread(key, day, n, p, thin_key, trait_key, weight)
     mean = min(BLOCK, n) * p
     capacity = min(BLOCK, int(mean + 8.0 * math.sqrt(mean) + 32))
-    serial = n * p * (1.0 if weight == 0.0 else 2.0) < SERIAL_CANDIDATES
     while True:
-        if serial:
-            out, counts = _walk_blocks_one_thread(
-                key, day, n, p, thin_key, trait_key, weight, capacity
-            )
-        else:
-            out, counts = _walk_blocks(key, day, n, p, thin_key, trait_key, weight, capacity)
+        out, counts = _walk_blocks(key, day, n, p, thin_key, trait_key, weight, capacity)
         if counts.min() >= 0:
             break
         capacity = min(BLOCK, 2 * capacity)
-    if serial:
-        return _gathered_one_thread(out, counts, capacity)
     return _gathered(out, counts, capacity)
 
 

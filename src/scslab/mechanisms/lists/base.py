@@ -102,17 +102,19 @@ def _household_reach(flags, mask, households, pid):
 
 @njit(cache=True)
 def apply_changes(pids, enter, false_entry, flags, mask, ever_mask, false_mask, households, stats):
-    """Apply entries (``enter``) and exits in order.
+    """Apply entries (``enter``) and exits in order; one person's rows must be adjacent.
 
     Returns who entered, who left, and which of ``pids`` are listed afterwards, each in order.
     ``stats`` accumulates [size, entries, exits, ever listed, household reach, innocents listed].
     """
     entered = np.zeros(pids.size, np.bool_)
     exited = np.zeros(pids.size, np.bool_)
+    listed_now = np.empty(pids.size, np.bool_)
     for i in range(pids.size):
         prefetch_ahead(flags, pids, i)
         pid = pids[i]
         listed = (flags[pid] & mask) != 0
+        listed_now[i] = listed
         if enter[i] == listed:
             continue
         before = _household_reach(flags, mask, households, pid)
@@ -133,10 +135,11 @@ def apply_changes(pids, enter, false_entry, flags, mask, ever_mask, false_mask, 
             stats[0] -= 1
             stats[2] += 1
             exited[i] = True
+        listed_now[i] = enter[i]
         stats[4] += _household_reach(flags, mask, households, pid) - before
-    listed_now = np.empty(pids.size, np.bool_)
-    for i in range(pids.size):
-        listed_now[i] = (flags[pids[i]] & mask) != 0
+    for i in range(pids.size - 2, -1, -1):  # a person's earlier rows: listed as after the last
+        if pids[i] == pids[i + 1]:
+            listed_now[i] = listed_now[i + 1]
     return kept(pids, entered), kept(pids, exited), kept(pids, listed_now)
 
 

@@ -171,7 +171,7 @@ def _observe(
     return k - first_row, written_in_order(out_pid, first_row, k - first_row)
 
 
-_observe, _observe_one_thread = both_builds(_observe)
+_observe, _observe_one_thread = both_builds(_observe, error_model="numpy")
 
 SourcesState = compiled_struct(
     "SourcesState",
