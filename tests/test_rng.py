@@ -10,7 +10,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scslab.kernels.rng import geometric_days, log_complement, log_fraction, stream_key, uniform
-from scslab.kernels.sampling import BLOCK, bernoulli_ids, labelled_ids, thinned_ids, uniforms
+from scslab.kernels.sampling import (
+    BLOCK,
+    bernoulli_ids,
+    compiled_bernoulli_ids,
+    compiled_bernoulli_ids_where,
+    labelled_ids,
+    thinned_ids,
+    uniforms,
+)
 
 
 def test_stream_keys_depend_on_every_part_of_the_path():
@@ -99,6 +107,18 @@ def test_the_walk_s_logarithm_is_libm_s_within_a_few_units_in_the_last_place():
         worst = max(worst, abs(log_fraction(np.uint64(n)) - exact) / abs(exact))
     assert worst < 5e-16
     assert log_fraction(np.uint64(2**53)) == 0.0  # u = 0: log 1
+
+
+@pytest.mark.parametrize(("n", "p"), [(3 * BLOCK + 5, 0.004), (400_000, 0.03)])  # 1 and 2 threads
+def test_a_draw_where_a_flag_is_set_is_the_draw_filtered(n, p):
+    flags = (np.random.default_rng(4).random(n) < 0.1).astype(np.uint8) * np.uint8(4)
+    key = stream_key(2, "where")
+    for day in range(3):
+        every = compiled_bernoulli_ids(key, day, n, p)
+        where = compiled_bernoulli_ids_where(key, day, n, p, flags, np.uint8(4))
+        assert where.tolist() == every[flags[every] == 4].tolist() and where.size > 0
+        none = compiled_bernoulli_ids_where(key, day, n, p, flags, np.uint8(2))
+        assert none.size == 0
 
 
 def test_bernoulli_count_matches_binomial_within_sampling_error():

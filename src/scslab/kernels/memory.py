@@ -43,6 +43,26 @@ def _is_vector(t) -> bool:
 
 
 @intrinsic
+def prefetch_at(typingctx, state, index):
+    """Prefetch ``state[index]`` (``index`` in range); changes no value."""
+    if not (_is_vector(state) and isinstance(index, types.Integer)):
+        return None
+    sig = types.void(state, index)
+
+    def codegen(context, builder, signature, args):
+        state_type, index_type = signature.args
+        state_view = context.make_array(state_type)(context, builder, args[0])
+        target = context.cast(builder, args[1], index_type, types.intp)
+        ptr = cgutils.get_item_pointer(
+            context, builder, state_type, state_view, [target], wraparound=False
+        )
+        _prefetch_call(builder, ptr)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@intrinsic
 def prefetch_ahead(typingctx, state, ids, i):
     """Prefetch ``state[ids[i + AHEAD]]`` when ``i + AHEAD < len(ids)``; changes no value.
 

@@ -23,7 +23,7 @@ from scslab.kernels.compact import kept
 from scslab.kernels.memory import prefetch_ahead
 from scslab.kernels.parallel import PARALLEL_MIN_ITEMS, both_builds
 from scslab.kernels.rng import uniform
-from scslab.kernels.sampling import compiled_bernoulli_ids
+from scslab.kernels.sampling import compiled_bernoulli_ids, compiled_bernoulli_ids_where
 from scslab.kernels.structs import compiled_struct
 from scslab.mechanisms.lists.base import ListBase, no_list
 from scslab.population.households import household_size, household_start
@@ -98,7 +98,10 @@ def _attempts_blocked(
 
     One compiled call per sector and day; ``p`` is the enforcement probability.
     """
-    ids = compiled_bernoulli_ids(attempt_key, day, n, rate)
+    if family:  # a household member's listing counts: every attempt is looked at
+        ids = compiled_bernoulli_ids(attempt_key, day, n, rate)
+    else:  # only listed people's attempts can be blocked: the draw keeps only theirs
+        ids = compiled_bernoulli_ids_where(attempt_key, day, n, rate, flags, mask)
     args = (ids, flags, mask, false_flags, false_mask, households, family, key, day, p)
     if ids.size >= PARALLEL_MIN_ITEMS:
         return _blocked(*args)
