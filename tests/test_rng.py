@@ -121,6 +121,22 @@ def test_a_draw_where_a_flag_is_set_is_the_draw_filtered(n, p):
         assert none.size == 0
 
 
+def test_a_threaded_draw_over_several_batches_of_blocks_is_the_one_thread_draw():
+    from scslab.kernels.sampling import (
+        _EVERYONE,
+        BATCH_BLOCKS,
+        _walked_in_batches,
+        _walked_in_one_thread,
+    )
+
+    n = (BATCH_BLOCKS + 50) * BLOCK + 123  # a full batch, then a short one
+    keys = (stream_key(1, "batches"), stream_key(1, "thin"), stream_key(1, "trait"))
+    for p, weight in ((1e-4, 0.0), (2e-4, 0.5)):
+        batched = _walked_in_batches(keys[0], 3, n, p, keys[1], keys[2], weight, _EVERYONE)
+        serial = _walked_in_one_thread(keys[0], 3, n, p, keys[1], keys[2], weight, _EVERYONE)
+        assert batched.size > 1000 and np.array_equal(batched, serial)
+
+
 def test_bernoulli_count_matches_binomial_within_sampling_error():
     n, p, days = 500_000, 0.003, 20
     counts = [bernoulli_ids(stream_key(9, "count"), d, n, p).size for d in range(days)]

@@ -19,6 +19,7 @@ import numpy as np
 from scslab.engine.board import Board
 from scslab.engine.compiled_plan import CompiledPlan, compiled_state_of
 from scslab.engine.mechanism import FAMILIES, Mechanism, mechanism_class
+from scslab.kernels.memory import keep_freed_memory
 from scslab.population import Population
 from scslab.scenario import Scenario, ScenarioError
 
@@ -68,6 +69,7 @@ class Simulation:
 
     def __init__(self, scenario: Scenario, compiled: bool | None = None) -> None:
         t0 = time.perf_counter()
+        keep_freed_memory()  # a day's temporaries are reused, not mapped afresh (kernels/memory)
         self.scenario = scenario
         meta = scenario.meta
         self.days = meta.days
