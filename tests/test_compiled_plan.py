@@ -82,3 +82,17 @@ def test_every_kernel_s_disk_cache_is_keyed_by_the_package_sources() -> None:
     digest = cache.sources_digest()
     key = _walk_block._cache._index_key((), _walk_block.targetctx.codegen())
     assert len(digest) == 64 and key[-1] == digest
+
+
+def test_score_sanctions_refuse_alike_in_the_compiled_plan_and_in_python(monkeypatch) -> None:
+    from scslab.mechanisms.consequences import score_sanctions
+
+    sc = scslab.load_scenario("suining_2010").with_overrides(people=20_000, days=200, seed=2)
+    aid = {"attempt_rate": 0.01, "below": 1000}  # anyone who lost a point is refused
+    sc = sc.with_mechanism("score_sanctions", sectors={"aid": aid, "licences": aid})
+    compiled = _run(sc, True)
+    monkeypatch.setattr(score_sanctions, "reads_compiled", lambda scorer: False)
+    python = _run(sc, None)
+    assert python.compiled_plan is None
+    assert python.columns == compiled.columns
+    assert compiled.columns["score_sanctions_aid_refused"][-1] > 0

@@ -1,9 +1,10 @@
-"""Compaction inside kernels: the elements of an array where a mask holds, in order.
+"""Compaction inside kernels: the elements of an array where a mask holds, in order; parts joined.
 
 ``kept(values, keep)`` is ``values[keep]`` written as two plain loops (count, then fill). Kernels
 use it for their outputs instead of boolean indexing and mask arithmetic: it makes no temporary
 arrays, and in a kernel built with threads it runs in the calling thread instead of starting a
-parallel region per array expression (``kernels/parallel.py``).
+parallel region per array expression (``kernels/parallel.py``). ``joined(parts, n)`` is the
+concatenation of a list of id arrays (numba's takes a tuple).
 """
 
 from __future__ import annotations
@@ -23,5 +24,17 @@ def kept(values, keep):
     for i in range(keep.size):
         if keep[i]:
             out[k] = values[i]
+            k += 1
+    return out
+
+
+@njit(cache=True)
+def joined(parts, n):
+    """The ``n`` ids of ``parts`` (a list of ``int64`` arrays) one after another."""
+    out = np.empty(n, np.int64)
+    k = 0
+    for part in parts:
+        for pid in part:
+            out[k] = pid
             k += 1
     return out

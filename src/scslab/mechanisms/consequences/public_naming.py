@@ -14,13 +14,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from numba import prange
+from numba import njit, prange
 from pydantic import Field
 
+from scslab.engine.compiled_plan import CompiledSteps, compiled_mechanism, today_of
 from scslab.engine.mechanism import Consequences, MechanismParams
-from scslab.kernels.parallel import sized_kernel
+from scslab.kernels.parallel import PARALLEL_MIN_ITEMS, both_builds
 from scslab.kernels.rng import uniform
-from scslab.kernels.sampling import bernoulli_ids
+from scslab.kernels.sampling import compiled_bernoulli_ids_where
+from scslab.kernels.structs import compiled_struct
 from scslab.mechanisms.lists.base import ListBase
 
 if TYPE_CHECKING:
@@ -48,8 +50,8 @@ class PublicNamingParams(MechanismParams):
     )
 
 
-@sized_kernel("ids")
 def _ties_cut(key, day, ids, ties, p):
+    """How many of each named person's ``ties`` cut contact (each with chance ``p``)."""
     out = np.zeros(ids.size, np.int64)
     for i in prange(ids.size):
         for k in range(ties):
@@ -58,7 +60,48 @@ def _ties_cut(key, day, ids, ties, p):
     return out
 
 
-class PublicNaming(Consequences):
+_ties_cut, _ties_cut_one_thread = both_builds(_ties_cut)
+
+NamingState = compiled_struct(
+    "NamingState", ("listing", "named", "keys", "rule", "n", "today"), __name__
+)
+"""The list's record; the named flags and mask; the naming and ties keys; the rule (naming rate,
+ties, chance a tie cuts contact); the population; the counts so far (``today``: people named,
+innocents named, ties cut, innocents' ties cut)."""
+
+
+@njit(cache=True)
+def _new_state(listing, named, keys, rule, n):
+    return NamingState(listing, named, keys, rule, n, np.zeros(4, np.float64))
+
+
+@njit(cache=True)
+def _step(day, board, s):
+    lst = s.listing
+    named, named_mask = s.named
+    naming_key, ties_key = s.keys
+    rate, ties, cut_prob = s.rule
+    listed = compiled_bernoulli_ids_where(naming_key, day, s.n, rate, lst.flags, lst.mask)
+    fresh = np.empty(listed.size, np.bool_)
+    for i in range(listed.size):
+        fresh[i] = (named[listed[i]] & named_mask) == 0  # not named yet
+    ids = listed[fresh]
+    args = (ties_key, day, ids, ties, cut_prob)
+    cut = _ties_cut(*args) if ids.size >= PARALLEL_MIN_ITEMS else _ties_cut_one_thread(*args)
+    t = s.today
+    for i in range(ids.size):
+        named[ids[i]] |= named_mask
+        false = (lst.flags[ids[i]] & lst.false_mask) != 0
+        t[0] += 1
+        t[1] += false
+        t[2] += cut[i]
+        t[3] += cut[i] if false else 0
+
+
+compiled_mechanism(NamingState, _step)
+
+
+class PublicNaming(CompiledSteps, Consequences):
     """Names listed people publicly; counts the ties they lose."""
 
     name = "public_naming"
@@ -70,36 +113,48 @@ class PublicNaming(Consequences):
         self.named = pop.state.add_flag(f"{self.name}_named")
 
     def init(self, sim: Simulation) -> None:
-        self.list = sim.get(self.params.list, ListBase, f"{self.name}.list")
-        self.n = sim.pop.n
-        self.count = 0
-        self.count_innocent = 0
-        self.ties_cut = 0
-        self.ties_cut_innocent = 0
-
-    def step(self, sim: Simulation, day: int) -> None:
         p = self.params
-        ids = bernoulli_ids(self.key("naming"), day, self.n, p.naming_rate)
-        ids = ids[self.list.flag.get(ids) & ~self.named.get(ids)]
-        self.named.array[ids] |= self.named.mask
-        false = self.list.false_flag.get(ids)
-        cut = _ties_cut(self.key("ties"), day, ids, p.ties, p.tie_cut_prob)
-        self.count += ids.size
-        self.count_innocent += int(false.sum())
-        self.ties_cut += int(cut.sum())
-        self.ties_cut_innocent += int(cut[false].sum())
-
-    def metrics(self, day: int) -> dict[str, float | int]:
+        self.list = sim.get(p.list, ListBase, f"{self.name}.list")
+        self.state = _new_state(
+            self.list.state,
+            (self.named.array, self.named.mask),
+            (self.key("naming"), self.key("ties")),
+            (p.naming_rate, p.ties, p.tie_cut_prob),
+            sim.pop.n,
+        )
+        self.today = today_of(self.state)
+        """People named, innocents named, ties cut, innocents' ties cut, so far (shared)."""
         n = self.name
-        return {
-            f"{n}_people_named": self.count,
-            f"{n}_innocents_named": self.count_innocent,
-            f"{n}_ties_cut": self.ties_cut,
-            f"{n}_ties_cut_innocents": self.ties_cut_innocent,
-        }
+        self.metric_columns = (
+            f"{n}_people_named",
+            f"{n}_innocents_named",
+            f"{n}_ties_cut",
+            f"{n}_ties_cut_innocents",
+        )
+
+    @property
+    def count(self) -> int:
+        """People named so far."""
+        return int(self.today[0])
+
+    @property
+    def count_innocent(self) -> int:
+        """People named so far who were listed on a false record."""
+        return int(self.today[1])
+
+    @property
+    def ties_cut(self) -> int:
+        """Ties cut so far."""
+        return int(self.today[2])
+
+    @property
+    def ties_cut_innocent(self) -> int:
+        """Ties cut so far of people listed on a false record."""
+        return int(self.today[3])
 
     def summary(self) -> list[str]:
+        count, innocent, ties_cut, _ = map(int, self.today)
         return [
-            f"{self.name}: {self.count:,} people named ({self.count_innocent:,} listed on a false "
-            f"record); {self.ties_cut:,} ties cut"
+            f"{self.name}: {count:,} people named ({innocent:,} listed on a false record); "
+            f"{ties_cut:,} ties cut"
         ]

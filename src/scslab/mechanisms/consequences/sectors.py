@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from scslab.engine.compiled_plan import CompiledSteps, compiled_mechanism
 from scslab.engine.mechanism import Consequences
-from scslab.kernels.compact import kept
+from scslab.kernels.compact import joined, kept
 from scslab.kernels.memory import prefetch_ahead
 from scslab.kernels.parallel import PARALLEL_MIN_ITEMS, both_builds
 from scslab.kernels.rng import uniform
@@ -150,18 +150,6 @@ def no_sanctions():
 
 
 @njit(cache=True)
-def _joined(parts, n):
-    """The ``n`` ids of ``parts`` (a list of arrays) one after another."""
-    out = np.empty(n, np.int64)
-    k = 0
-    for part in parts:
-        for pid in part:
-            out[k] = pid
-            k += 1
-    return out
-
-
-@njit(cache=True)
 def _step(day, board, s):
     lst = s.listing
     attempt_keys, rates, family, income_loss, enforce_keys, enforcement = s.sectors
@@ -194,12 +182,12 @@ def _step(day, board, s):
             lost.append(ids)
             n_lost += ids.size
     # the one sector's ids without a copy
-    s.blocked_ids = parts[-1] if len(parts) == 2 else _joined(parts, n_blocked)
+    s.blocked_ids = parts[-1] if len(parts) == 2 else joined(parts, n_blocked)
     if s.income_mask:
         flags, mask = s.income_flags, s.income_mask
         for pid in lst.exited:  # income comes back with leaving the list
             flags[pid] &= ~mask
-        lost_ids = np.unique(_joined(lost, n_lost))
+        lost_ids = np.unique(joined(lost, n_lost))
         newly = np.empty(lost_ids.size, np.bool_)
         for i in range(lost_ids.size):
             newly[i] = (flags[lost_ids[i]] & mask) == 0

@@ -20,11 +20,15 @@ from numba import njit, prange
 from pydantic import Field
 
 from scslab.catalogue import Act, ActName, Source, SourceName, act_by_name, source_by_name
+from scslab.engine.board import records_of
+from scslab.engine.compiled_plan import CompiledSteps, compiled_mechanism, today_of
 from scslab.engine.mechanism import MechanismParams, Scoring
-from scslab.kernels.parallel import sized_kernel
+from scslab.kernels.parallel import PARALLEL_MIN_ITEMS, both_builds
 from scslab.kernels.rng import uniform
-from scslab.kernels.sampling import bernoulli_ids
+from scslab.kernels.sampling import compiled_bernoulli_ids
+from scslab.kernels.structs import compiled_struct
 from scslab.mechanisms.consequences.sectors import INCOME_LOST
+from scslab.mechanisms.scoring.compiled import compiled_scoring
 from scslab.population.attributes import age
 
 if TYPE_CHECKING:
@@ -88,7 +92,6 @@ def _file(pids, acts, sources, true, filed, source_ok, dossier, stats):
         stats[1] += (1 if t == 0 and f > 0 else 0) - before_only_false
 
 
-@sized_kernel("ids")
 def _rejected(key, age_key, day, ids, households, dossier, per_entry):
     """0: hired or not of working age; 1: rejected; 2: rejected on false entries alone."""
     out = np.zeros(ids.size, np.int8)
@@ -104,7 +107,65 @@ def _rejected(key, age_key, day, ids, households, dossier, per_entry):
     return out
 
 
-class Dangan(Scoring):
+_rejected, _rejected_one_thread = both_builds(_rejected)
+
+DanganState = compiled_struct(
+    "DanganState",
+    ("dossier", "filed", "source_ok", "jobs", "income_lost", "households", "n", "stats", "today"),
+    __name__,
+)
+"""The dossier byte per person; the acts filed and the sources that count; the job applications
+(application key, rejection key, age key, daily rate, rejection per entry); the lost-income
+flags and mask; the households; the population; people with entries and with only false entries
+(``stats``); today's metrics (those two, rejections, rejections on false entries alone)."""
+
+
+@njit(cache=True)
+def _new_state(dossier, filed, source_ok, jobs, income_lost, households, n):
+    stats, today = np.zeros(2, np.int64), np.zeros(4, np.float64)
+    return DanganState(dossier, filed, source_ok, jobs, income_lost, households, n, stats, today)
+
+
+@njit(cache=True)
+def _step(day, board, s):
+    pid, act, source, true = records_of(board)
+    _file(pid, act, source, true, s.filed, s.source_ok, s.dossier, s.stats)
+    applications_key, rejection_key, age_key, rate, per_entry = s.jobs
+    ids = compiled_bernoulli_ids(applications_key, day, s.n, rate)
+    args = (rejection_key, age_key, day, ids, s.households, s.dossier, per_entry)
+    how = _rejected(*args) if ids.size >= PARALLEL_MIN_ITEMS else _rejected_one_thread(*args)
+    flags, mask = s.income_lost
+    for i in range(ids.size):
+        if how[i] > 0:
+            flags[ids[i]] |= mask
+            s.today[2] += 1
+            s.today[3] += how[i] == 2
+
+
+@njit(cache=True)
+def _metrics(day, s):
+    s.today[0], s.today[1] = s.stats[0], s.stats[1]
+
+
+@njit(cache=True)
+def _entries(s, pids, day):
+    out = np.empty(pids.size, np.int64)
+    for i in range(pids.size):
+        d = np.int64(s.dossier[pids[i]])
+        out[i] = (d & 15) + (d >> 4)
+    return out
+
+
+@njit(cache=True)
+def _stats(s):
+    return s.stats
+
+
+compiled_mechanism(DanganState, _step, _metrics)
+compiled_scoring(DanganState, _entries)
+
+
+class Dangan(CompiledSteps, Scoring):
     """A lifelong dossier of adverse records that employers read."""
 
     name = "dangan"
@@ -118,55 +179,43 @@ class Dangan(Scoring):
 
     def init(self, sim: Simulation) -> None:
         p = self.params
-        self.filed = np.zeros(len(Act), np.bool_)
-        self.filed[[act_by_name(a) for a in p.acts]] = True
-        self.source_ok = np.zeros(len(Source), np.bool_)
-        self.source_ok[[source_by_name(s) for s in p.sources]] = True
-        self.stats = np.zeros(2, np.int64)
-        self.rejections = 0
-        self.rejections_innocent = 0
-        self.pop = sim.pop
+        filed = np.zeros(len(Act), np.bool_)
+        filed[[act_by_name(a) for a in p.acts]] = True
+        source_ok = np.zeros(len(Source), np.bool_)
+        source_ok[[source_by_name(s) for s in p.sources]] = True
+        jobs = (self.key("applications"), self.key("rejection"), sim.pop.keys.age)
+        jobs += (p.job_application_rate, p.rejection_per_entry)
+        self.state = _new_state(
+            self.dossier,
+            filed,
+            source_ok,
+            jobs,
+            (self.income_lost.array, self.income_lost.mask),
+            sim.pop.households,
+            sim.pop.n,
+        )
+        self.stats, self.today = _stats(self.state), today_of(self.state)
+        """People with entries, with only false entries; today's metrics (shared)."""
+        n = self.name
+        self.metric_columns = (
+            f"{n}_people_with_entries",
+            f"{n}_people_with_only_false_entries",
+            f"{n}_job_rejections",
+            f"{n}_job_rejections_on_false_entries",
+        )
 
-    def step(self, sim: Simulation, day: int) -> None:
-        rec = sim.board.records
-        _file(
-            rec["pid"],
-            rec["act"],
-            rec["source"],
-            rec["true"],
-            self.filed,
-            self.source_ok,
-            self.dossier,
-            self.stats,
-        )
-        p, pop = self.params, self.pop
-        ids = bernoulli_ids(self.key("applications"), day, pop.n, p.job_application_rate)
-        how = _rejected(
-            self.key("rejection"),
-            pop.keys.age,
-            day,
-            ids,
-            pop.households,
-            self.dossier,
-            p.rejection_per_entry,
-        )
-        rejected = ids[how > 0]
-        self.rejections += rejected.size
-        self.rejections_innocent += int(np.count_nonzero(how == 2))
-        self.income_lost.array[rejected] |= self.income_lost.mask
+    @property
+    def rejections(self) -> int:
+        """Job applications rejected on the dossier so far."""
+        return int(self.today[2])
+
+    @property
+    def rejections_innocent(self) -> int:
+        """Of them, rejected on false entries alone."""
+        return int(self.today[3])
 
     def scores(self, pids: np.ndarray, day: int) -> np.ndarray:
-        d = self.dossier[pids].astype(np.int64)
-        return (d & 15) + (d >> 4)
-
-    def metrics(self, day: int) -> dict[str, float | int]:
-        n = self.name
-        return {
-            f"{n}_people_with_entries": int(self.stats[0]),
-            f"{n}_people_with_only_false_entries": int(self.stats[1]),
-            f"{n}_job_rejections": self.rejections,
-            f"{n}_job_rejections_on_false_entries": self.rejections_innocent,
-        }
+        return _entries(self.state, np.asarray(pids, np.int64), day)
 
     def summary(self) -> list[str]:
         return [
