@@ -170,6 +170,24 @@ class CompiledPlan:
             offset += len(m.metric_columns)
         self.offsets = np.asarray([entry[3] for entry in self.layout], np.int64)
         self.width = offset
+        self._total = (0, 0.0)
+        """Cycles and seconds of every run so far (the seconds per cycle of the phase times)."""
+        # compiled, or loaded from the cache, now: part of the set-up, not of the first day
+        self._run_days(0, 0, np.empty((0, self.width), np.float64))
+
+    def _run_days(self, day0: int, day1: int, table: np.ndarray) -> None:
+        with warnings.catch_warnings():  # the records' first-class types are numba-experimental
+            warnings.simplefilter("ignore", category=_experimental_warning())
+            run_days(
+                day0,
+                day1,
+                self.sim.board.native,
+                self.states,
+                self.first_days,
+                self.cycles,
+                table,
+                self.offsets,
+            )
 
     @classmethod
     def of(cls, sim: Simulation) -> CompiledPlan | None:
@@ -183,24 +201,12 @@ class CompiledPlan:
         """Simulate days ``day0 .. day1 - 1`` and append their metrics to ``sim.columns``."""
         table = np.empty((max(day1 - day0, 0), self.width), np.float64)
         c0, t0 = cycles_now(), time.perf_counter()
-        with warnings.catch_warnings():  # the records' first-class types are numba-experimental
-            warnings.simplefilter("ignore", category=_experimental_warning())
-            run_days(
-                day0,
-                day1,
-                self.sim.board.native,
-                self.states,
-                self.first_days,
-                self.cycles,
-                table,
-                self.offsets,
-            )
+        self._run_days(day0, day1, table)
         self._time_phases(cycles_now() - c0, time.perf_counter() - t0)
         self._append(day0, table)
 
     def _time_phases(self, cycles: int, seconds: float) -> None:
         """Each phase's seconds so far, from its cycles at the run's seconds per cycle."""
-        self._total = getattr(self, "_total", (0, 0.0))
         total_cycles, total_s = self._total[0] + int(cycles), self._total[1] + seconds
         self._total = (total_cycles, total_s)
         per_cycle = total_s / total_cycles if total_cycles > 0 else 0.0
