@@ -19,7 +19,6 @@ embeds the code of every kernel it calls.
 from __future__ import annotations
 
 import time
-import warnings
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -176,18 +175,16 @@ class CompiledPlan:
         self._run_days(0, 0, np.empty((0, self.width), np.float64))
 
     def _run_days(self, day0: int, day1: int, table: np.ndarray) -> None:
-        with warnings.catch_warnings():  # the records' first-class types are numba-experimental
-            warnings.simplefilter("ignore", category=_experimental_warning())
-            run_days(
-                day0,
-                day1,
-                self.sim.board.native,
-                self.states,
-                self.first_days,
-                self.cycles,
-                table,
-                self.offsets,
-            )
+        run_days(
+            day0,
+            day1,
+            self.sim.board.native,
+            self.states,
+            self.first_days,
+            self.cycles,
+            table,
+            self.offsets,
+        )
 
     @classmethod
     def of(cls, sim: Simulation) -> CompiledPlan | None:
@@ -233,9 +230,3 @@ class CompiledPlan:
                 if col not in floats:
                     values = values.astype(np.int64)
                 column.extend(values.tolist())
-
-
-def _experimental_warning() -> type[Warning]:
-    from numba.core.errors import NumbaExperimentalFeatureWarning
-
-    return NumbaExperimentalFeatureWarning
