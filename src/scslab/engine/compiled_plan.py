@@ -86,7 +86,8 @@ class CompiledSteps:
 
     ``init`` sets ``state`` (the record), ``today`` (the record's ``today`` array, shared),
     ``metric_columns`` (the names of ``today``'s values) and ``float_metrics`` (those that are
-    not counts). The Python engine's calls run the same kernels as the compiled plan.
+    not counts; NaN in one is a missing value). The Python engine's calls run the same kernels as
+    the compiled plan.
     """
 
     state: Any
@@ -107,7 +108,7 @@ class CompiledSteps:
         KERNELS[type(self.state)][1](day, self.state)
         floats = self.float_metrics
         return {
-            name: float(v) if name in floats else int(v)
+            name: (None if v != v else v) if name in floats else int(v)  # NaN: missing
             for name, v in zip(self.metric_columns, self.today.tolist(), strict=True)
         }
 
@@ -228,5 +229,8 @@ class CompiledPlan:
                         f"{sim.column_owner[col]} and {name}"
                     )
                 if col not in floats:
-                    values = values.astype(np.int64)
-                column.extend(values.tolist())
+                    column.extend(values.astype(np.int64).tolist())
+                elif np.isnan(values).any():  # NaN: a missing value
+                    column.extend(None if v != v else v for v in values.tolist())
+                else:
+                    column.extend(values.tolist())

@@ -38,8 +38,12 @@ from numba import njit, prange
 from pydantic import Field, field_validator, model_validator
 
 from scslab.catalogue import Act, ActName, Source, SourceName, act_by_name, source_by_name
+from scslab.engine.board import records_of
+from scslab.engine.compiled_plan import CompiledSteps, compiled_mechanism, today_of
 from scslab.engine.mechanism import MechanismParams, Scoring
 from scslab.kernels.rng import uniform
+from scslab.kernels.structs import compiled_struct
+from scslab.mechanisms.scoring.compiled import compiled_scoring
 from scslab.population.attributes import (
     OCCUPATIONS,
     age,
@@ -484,7 +488,190 @@ def _apply_records(
     return out
 
 
-class CommercialScore(Scoring):
+CommercialState = compiled_struct(
+    "CommercialState",
+    (
+        "score",
+        "packed",
+        "rule",
+        "opt",
+        "keys",
+        "households",
+        "bounds",
+        "locality",
+        "credit",
+        "hist",
+        "timing",
+        "days",
+        "ramp",
+        "changes",
+        "thresholds",
+        "today",
+    ),
+    __name__,
+)
+"""The score and packed byte per person; the rule and the opt-in (``_Rule``, ``_OptIn``); the
+population's keys, households, regions and tie locality; the credit rule (penalty units by act,
+credit sources, activity by act and source, score points per unit); users per score value; the
+period, recovery and adoption days; the first day and the last pass (-1: none yet) and the
+adoption ramp then; today's credit changes and those on false records; the reported thresholds;
+today's metrics (users, mean or NaN without users, the two changes, users at each threshold)."""
+
+
+@njit(cache=True)
+def _new_state(
+    score, packed, rule, opt, keys, households, bounds, locality, credit, hist, timing, thresholds
+):
+    return CommercialState(
+        score,
+        packed,
+        rule,
+        opt,
+        keys,
+        households,
+        bounds,
+        locality,
+        credit,
+        hist,
+        timing,
+        np.full(2, -1, np.int64),
+        np.zeros(1, np.float64),
+        np.zeros(2, np.int64),
+        thresholds,
+        np.zeros(4 + thresholds.size, np.float64),
+    )
+
+
+@njit(cache=True)
+def _ramp_at(s, day):
+    """Share of eventual users who have opted in by a pass on ``day``."""
+    first, adoption = s.days[0], s.timing[2]
+    if first < 0 or day < first:
+        return 0.0
+    if adoption == 0:
+        return 1.0
+    return min(1.0, (day - first + 1) / adoption)
+
+
+@njit(cache=True)
+def _pass(s, day):
+    """The periodic pass on ``day``: new users join, penalties are forgiven, users rescored."""
+    if s.days[0] < 0:
+        s.days[0] = day
+    ramp = _ramp_at(s, day)
+    first, recovery, last = s.days[0], s.timing[1], s.days[1]
+    forgive = 0 if last < 0 else (day - first) // recovery - (last - first) // recovery
+    _recompute(
+        s.rule,
+        s.opt,
+        s.keys,
+        s.households,
+        s.bounds,
+        s.locality,
+        s.score,
+        s.packed,
+        s.hist,
+        ramp > s.ramp[0] or last < 0,
+        ramp,
+        forgive,
+    )
+    s.ramp[0] = ramp
+    s.days[1] = day
+
+
+@njit(cache=True)
+def _step(day, board, s):
+    last = s.days[1]
+    if last < 0 or day - last >= s.timing[0]:
+        _pass(s, day)  # scores the periods before today; today's records come next
+    pid, act, source, true = records_of(board)
+    penalties, credit_ok, active, delta_unit = s.credit
+    changes = _apply_records(
+        pid,
+        act,
+        source,
+        true,
+        s.score,
+        s.packed,
+        penalties,
+        credit_ok,
+        active,
+        delta_unit,
+        s.rule.lo,
+        s.rule.hi,
+        s.hist,
+    )
+    s.changes[0], s.changes[1] = changes[0], changes[1]
+
+
+@njit(cache=True)
+def _at_least(s, threshold):
+    """Users whose score is at least ``threshold``."""
+    total = 0
+    for i in range(min(max(threshold - s.rule.lo, 0), s.hist.size), s.hist.size):
+        total += s.hist[i]
+    return total
+
+
+@njit(cache=True)
+def _metrics(day, s):
+    users = weighted = 0
+    for i in range(s.hist.size):
+        users += s.hist[i]
+        weighted += s.hist[i] * (s.rule.lo + i)
+    t = s.today
+    t[0] = users
+    t[1] = np.float64(weighted) / users if users else np.nan  # no users: no mean
+    t[2], t[3] = s.changes[0], s.changes[1]
+    for j in range(s.thresholds.size):
+        t[4 + j] = _at_least(s, s.thresholds[j])
+
+
+@njit(cache=True)
+def _state_scores(s, pids, day):
+    out = np.empty(pids.size, np.int64)
+    for i in range(pids.size):
+        out[i] = s.score[pids[i]]
+    return out
+
+
+@njit(cache=True)
+def _state_rescored(s, day):
+    return s.days[1] == day
+
+
+@njit(cache=True)
+def _state_has_score(s, pids):
+    out = np.empty(pids.size, np.bool_)
+    for i in range(pids.size):
+        out[i] = s.score[pids[i]] > 0
+    return out
+
+
+@njit(cache=True)
+def _state_clean(s, pids):
+    out = np.empty(pids.size, np.bool_)
+    for i in range(pids.size):
+        out[i] = (s.packed[pids[i]] & PENALTY_MAX) == 0
+    return out
+
+
+@njit(cache=True)
+def _shared(s):
+    return s.days, s.ramp, s.changes
+
+
+compiled_mechanism(CommercialState, _step, _metrics)
+compiled_scoring(
+    CommercialState,
+    _state_scores,
+    rescored_kernel=_state_rescored,
+    has_score_kernel=_state_has_score,
+    clean_kernel=_state_clean,
+)
+
+
+class CommercialScore(CompiledSteps, Scoring):
     """Base of opt-in commercial scores; subclasses set ``name`` and default parameters.
 
     ``scores`` returns 0 for people who have not opted in (below every range), so a reward that
@@ -540,63 +727,57 @@ class CommercialScore(Scoring):
         )
         self.hist = np.zeros(p.score_max - p.score_min + 1, np.int64)
         self.thresholds = list(p.report_thresholds)
-        self.first_day: int | None = None
-        self.last_pass = -1
-        self.ramp = 0.0
-        self.changes = np.zeros(2, np.int64)
-
-    def ramp_at(self, day: int) -> float:
-        """Share of eventual users who have opted in by a pass on ``day``."""
-        if self.first_day is None or day < self.first_day:
-            return 0.0
-        if self.params.adoption_days == 0:
-            return 1.0
-        return min(1.0, (day - self.first_day + 1) / self.params.adoption_days)
-
-    def recompute(self, day: int) -> None:
-        """The periodic pass on ``day``: new users join, penalties are forgiven, users rescored."""
-        if self.first_day is None:
-            self.first_day = day
-        ramp = self.ramp_at(day)
-        first, r = self.first_day, self.params.recovery_days
-        forgive = 0 if self.last_pass < 0 else (day - first) // r - (self.last_pass - first) // r
-        pop = self.pop
-        _recompute(
+        credit = (self.penalties, self.credit_ok, self.active, self.delta_unit)
+        timing = (p.period_days, p.recovery_days, p.adoption_days)
+        self.state = _new_state(
+            self.score,
+            self.packed,
             self.rule,
-            self.opt,
+            opt,
             pop.keys,
             pop.households,
             pop.geography.bounds,
             pop.params.tie_locality,
-            self.score,
-            self.packed,
+            credit,
             self.hist,
-            ramp > self.ramp or self.last_pass < 0,
-            ramp,
-            forgive,
+            timing,
+            np.asarray(self.thresholds, np.int64),
         )
-        self.ramp = ramp
-        self.last_pass = day
+        self._days, self._ramp, self.changes = _shared(self.state)
+        """The first day and the last pass (-1: none yet), the ramp then, today's changes."""
+        self.today = today_of(self.state)
+        n = self.name
+        self.metric_columns = (
+            f"{n}_users",
+            f"{n}_mean",
+            f"{n}_credit_changes",
+            f"{n}_false_record_changes",
+            *(f"{n}_at_least_{t}" for t in self.thresholds),
+        )
+        self.float_metrics = frozenset({f"{n}_mean"})
 
-    def step(self, sim: Simulation, day: int) -> None:
-        if self.last_pass < 0 or day - self.last_pass >= self.params.period_days:
-            self.recompute(day)  # scores the periods before today; today's records come next
-        rec = sim.board.records
-        self.changes = _apply_records(
-            rec["pid"],
-            rec["act"].astype(np.int64),
-            rec["source"].astype(np.int64),
-            rec["true"],
-            self.score,
-            self.packed,
-            self.penalties,
-            self.credit_ok,
-            self.active,
-            self.delta_unit,
-            self.params.score_min,
-            self.params.score_max,
-            self.hist,
-        )
+    @property
+    def first_day(self) -> int | None:
+        """The day of the first pass (None before it)."""
+        return int(self._days[0]) if self._days[0] >= 0 else None
+
+    @property
+    def last_pass(self) -> int:
+        """The day of the last pass (-1 before the first)."""
+        return int(self._days[1])
+
+    @property
+    def ramp(self) -> float:
+        """The adoption ramp at the last pass."""
+        return float(self._ramp[0])
+
+    def ramp_at(self, day: int) -> float:
+        """Share of eventual users who have opted in by a pass on ``day``."""
+        return _ramp_at(self.state, day)
+
+    def recompute(self, day: int) -> None:
+        """The periodic pass on ``day``: new users join, penalties are forgiven, users rescored."""
+        _pass(self.state, day)
 
     def scores(self, pids: np.ndarray, day: int) -> np.ndarray:
         return self.score[pids].astype(np.int64)
@@ -643,17 +824,6 @@ class CommercialScore(Scoring):
         """Users whose score is at least ``threshold``."""
         i = min(max(threshold - self.params.score_min, 0), self.hist.size)
         return int(self.hist[i:].sum())
-
-    def metrics(self, day: int) -> dict[str, float | int | None]:
-        n = self.name
-        out: dict[str, float | int | None] = {
-            f"{n}_users": self.users,
-            f"{n}_mean": self.mean,
-            f"{n}_credit_changes": int(self.changes[0]),
-            f"{n}_false_record_changes": int(self.changes[1]),
-        }
-        out |= {f"{n}_at_least_{t}": self.at_least(t) for t in self.thresholds}
-        return out
 
     def summary(self) -> list[str]:
         users, mean = self.users, self.mean

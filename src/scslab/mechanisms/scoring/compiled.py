@@ -40,6 +40,10 @@ def has_score(state, pids):
     """Whether each of ``pids`` is scored at all."""
 
 
+def clean(state, pids):
+    """Whether each of ``pids`` has no bad record (a commercial score's perks may ask for it)."""
+
+
 @njit(cache=True)
 def never_reaching(state, pids, day, level):
     """``day_reaching`` of a score that never moves by itself."""
@@ -58,12 +62,19 @@ def scores_everyone(state, pids):
     return np.ones(pids.size, np.bool_)
 
 
+@njit(cache=True)
+def keeps_no_bad_records(state, pids):
+    """``clean`` of a system that keeps no record of bad records (never asked: see rewards)."""
+    return np.ones(pids.size, np.bool_)
+
+
 def compiled_scoring(
     state_class: type,
     score_kernel: Any,
     reaching_kernel: Any = never_reaching,
     rescored_kernel: Any = never_rescored,
     has_score_kernel: Any = scores_everyone,
+    clean_kernel: Any = keeps_no_bad_records,
 ) -> None:
     """Register a scoring system's kernels for its record class.
 
@@ -94,4 +105,10 @@ def compiled_scoring(
     def _has_score(state, pids):
         if isinstance(state, type_class):
             return lambda state, pids: has_score_kernel(state, pids)
+        return None
+
+    @overload(clean)
+    def _clean(state, pids):
+        if isinstance(state, type_class):
+            return lambda state, pids: clean_kernel(state, pids)
         return None
