@@ -149,10 +149,10 @@ def test_the_engine_flag_picks_the_loop_and_the_manifest_names_it(tmp_path):
         runs[engine] = pq.read_table(tmp_path / engine / "metrics.parquet")
     assert runs["compiled"].equals(runs["python"])
     # a scenario with a mechanism that has no compiled kernels cannot be forced to compile
-    path.write_text(GOOD + "\n[mechanisms.sesame_credit]\n")
+    path.write_text(GOOD + "\n[mechanisms.groups]\n")
     res = _cli("run", str(path), "--out", str(tmp_path / "no"), "--quiet", "--engine", "compiled")
     assert res.returncode == 2 and res.stderr.count("\n") == 1, res.stderr
-    assert "cannot run compiled: no compiled kernels for sesame_credit" in res.stderr
+    assert "cannot run compiled: no compiled kernels for groups" in res.stderr
     assert not (tmp_path / "no").exists()
     bad = _cli("run", str(path), "--quiet", "--engine", "gpu")
     assert bad.returncode == 2 and "'gpu' is not one of" in bad.stderr

@@ -96,3 +96,15 @@ def test_score_sanctions_refuse_alike_in_the_compiled_plan_and_in_python(monkeyp
     assert python.compiled_plan is None
     assert python.columns == compiled.columns
     assert compiled.columns["score_sanctions_aid_refused"][-1] > 0
+
+
+def test_commercial_scores_and_rewards_run_compiled_with_the_python_results(monkeypatch) -> None:
+    from scslab.mechanisms.consequences import rewards
+
+    sc = scslab.load_scenario("pboc_pilots_2015").with_overrides(people=20_000, days=120, seed=4)
+    compiled = _run(sc, True)
+    monkeypatch.setattr(rewards, "reads_compiled", lambda scorer: False)
+    python = _run(sc, None)  # the rewards decide in Python: the whole plan is not compiled
+    assert python.compiled_plan is None
+    assert python.columns == compiled.columns
+    assert compiled.columns["shared_bikes_granted"][-1] > 0

@@ -17,10 +17,16 @@ import re
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numba import literal_unroll, njit
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from scslab.engine.compiled_plan import CompiledSteps, compiled_mechanism, today_of
 from scslab.engine.mechanism import Consequences, MechanismParams, Scoring
-from scslab.kernels.sampling import bernoulli_ids
+from scslab.kernels.compact import joined, kept
+from scslab.kernels.sampling import bernoulli_ids, compiled_bernoulli_ids
+from scslab.kernels.structs import compiled_struct
+from scslab.mechanisms.scoring.compiled import clean, reads_compiled
+from scslab.mechanisms.scoring.compiled import scores as scores_of
 
 if TYPE_CHECKING:
     from scslab.engine.simulation import Simulation
@@ -83,7 +89,63 @@ class RewardsParams(MechanismParams):
         return value
 
 
-class Rewards(Consequences):
+RewardsState = compiled_struct(
+    "RewardsState", ("sectors", "n", "attempts", "granted_ids", "granted_now", "today"), __name__
+)
+"""Per sector (attempt key, attempt rate, threshold, clean record required, the scorer's record);
+the population; attempts so far per sector; who was granted a reward today, sector after sector,
+and how many in each sector; grants so far per sector (``today``)."""
+
+
+@njit(cache=True)
+def _new_state(sectors, n):
+    k = len(sectors)
+    empty = np.empty(0, np.int64)
+    return RewardsState(
+        sectors, n, np.zeros(k, np.int64), empty, np.zeros(k, np.int64), np.zeros(k, np.float64)
+    )
+
+
+@njit(cache=True)
+def _step(day, board, s):
+    parts = [np.empty(0, np.int64)]
+    total = 0
+    j = 0
+    for sector in literal_unroll(s.sectors):
+        key, rate, threshold, clean_record, scorer = sector
+        ids = compiled_bernoulli_ids(key, day, s.n, rate)
+        ok = np.empty(ids.size, np.bool_)
+        sc = scores_of(scorer, ids, day)
+        for i in range(ids.size):
+            ok[i] = sc[i] >= threshold
+        if clean_record:
+            no_bad = clean(scorer, ids)
+            for i in range(ids.size):
+                ok[i] = ok[i] and no_bad[i]
+        granted = kept(ids, ok)
+        parts.append(granted)
+        total += granted.size
+        s.attempts[j] += ids.size
+        s.granted_now[j] = granted.size
+        s.today[j] += granted.size
+        j += 1  # noqa: SIM113 (enumerate cannot unroll a tuple of records)
+    s.granted_ids = joined(parts, total)
+
+
+@njit(cache=True)
+def _shared(s):
+    return s.attempts, s.granted_now
+
+
+@njit(cache=True)
+def _granted_ids(s):
+    return s.granted_ids
+
+
+compiled_mechanism(RewardsState, _step)
+
+
+class Rewards(CompiledSteps, Consequences):
     """Perks granted at score thresholds: deposit-free bikes and rentals, visas, VIP check-in."""
 
     name = "rewards"
@@ -101,32 +163,78 @@ class Rewards(Consequences):
                     "bad records; use a commercial score or set clean_record = false"
                 )
             self.scorers[sector] = scorer
-        self.granted = {name: 0 for name in self.params.sectors}
-        self.attempts = {name: 0 for name in self.params.sectors}
-        self.granted_today: dict[str, np.ndarray] = {}
+        self.metric_columns = tuple(f"{n}_granted" for n in self.params.sectors)
+        self.n = sim.pop.n
+        self.compiled = bool(self.scorers) and all(map(reads_compiled, self.scorers.values()))
+        """Whether every scorer's scores can be read from compiled code (else: steps in Python)."""
+        if self.compiled:
+            sectors = tuple(
+                (
+                    self.key(f"{name}/attempt"),
+                    rule.attempt_rate,
+                    rule.threshold,
+                    rule.clean_record,
+                    self.scorers[name].state,
+                )
+                for name, rule in self.params.sectors.items()
+            )
+            self.state = _new_state(sectors, self.n)
+            self.today = today_of(self.state)
+            self._attempts, self._granted_now = _shared(self.state)
+        else:
+            self.state = None
+            k = len(self.params.sectors)
+            self.today = np.zeros(k)
+            self._attempts, self._granted_now = np.zeros(k, np.int64), np.zeros(k, np.int64)
+            self._granted_ids = np.empty(0, np.int64)
+
+    def compiled_state(self) -> object | None:
+        return self.state
+
+    @property
+    def granted(self) -> dict[str, int]:
+        """Grants so far, by sector."""
+        return dict(zip(self.params.sectors, map(int, self.today.tolist()), strict=True))
+
+    @property
+    def attempts(self) -> dict[str, int]:
+        """Attempts so far, by sector."""
+        return dict(zip(self.params.sectors, map(int, self._attempts.tolist()), strict=True))
 
     @property
     def granted_ids(self) -> np.ndarray:
         """Everyone granted a reward today, sector after sector."""
-        parts = list(self.granted_today.values())
-        return np.concatenate(parts) if parts else np.empty(0, np.int64)
+        return _granted_ids(self.state) if self.compiled else self._granted_ids
+
+    @property
+    def granted_today(self) -> dict[str, np.ndarray]:
+        """Who was granted each sector's reward today."""
+        ends = np.cumsum(self._granted_now)
+        return dict(zip(self.params.sectors, np.split(self.granted_ids, ends[:-1]), strict=True))
 
     def step(self, sim: Simulation, day: int) -> None:
-        for name, rule in self.params.sectors.items():
-            ids = bernoulli_ids(self.key(f"{name}/attempt"), day, sim.pop.n, rule.attempt_rate)
+        if self.compiled:
+            CompiledSteps.step(self, sim, day)
+            return
+        parts = [np.empty(0, np.int64)]
+        for j, (name, rule) in enumerate(self.params.sectors.items()):
+            ids = bernoulli_ids(self.key(f"{name}/attempt"), day, self.n, rule.attempt_rate)
             scorer = self.scorers[name]
             ok = scorer.scores(ids, day) >= rule.threshold
             if rule.clean_record:
                 ok &= scorer.clean(ids)  # type: ignore[attr-defined]
-            self.attempts[name] += ids.size
-            self.granted[name] += int(np.count_nonzero(ok))
-            self.granted_today[name] = ids[ok]
+            self._attempts[j] += ids.size
+            self._granted_now[j] = int(np.count_nonzero(ok))
+            self.today[j] += self._granted_now[j]
+            parts.append(ids[ok])
+        self._granted_ids = np.concatenate(parts)
 
     def metrics(self, day: int) -> dict[str, float | int]:
-        return {f"{n}_granted": c for n, c in self.granted.items()}
+        return dict(zip(self.metric_columns, map(int, self.today.tolist()), strict=True))
 
     def summary(self) -> list[str]:
+        attempts = self.attempts
         text = ", ".join(
-            f"{n.replace('_', ' ')} {g:,} of {self.attempts[n]:,}" for n, g in self.granted.items()
+            f"{n.replace('_', ' ')} {g:,} of {attempts[n]:,}" for n, g in self.granted.items()
         )
         return [f"rewards granted (of attempts): {text}"]
