@@ -23,6 +23,7 @@ from numba import njit, types
 from numba.core.errors import TypingError
 from numba.extending import overload
 
+from scslab.kernels.compact import grown
 from scslab.kernels.structs import compiled_struct
 
 BoardState = compiled_struct(
@@ -267,18 +268,9 @@ def written_in_order(pid_buf, n, k):
 
 
 @njit(cache=True)
-def _grown(buffer, used, need):
-    """A buffer of at least ``need`` rows holding the first ``used`` rows of ``buffer``."""
-    out = np.empty(max(need, 2 * buffer.size), buffer.dtype)
-    for i in range(used):
-        out[i] = buffer[i]
-    return out
-
-
-@njit(cache=True)
 def _fresh(buffer, used):
     """A new buffer of the same size holding the first ``used`` rows (the old one is shared)."""
-    return _grown(buffer, used, buffer.size)
+    return grown(buffer, used, buffer.size)
 
 
 @njit(cache=True)
@@ -291,9 +283,9 @@ def act_room(board, most):
         raise RuntimeError("post every act before any mechanism reads the acts table")
     n = board.n_acts
     if n + most > board.act_pid.size:
-        board.act_pid = _grown(board.act_pid, n, n + most)
-        board.act_act = _grown(board.act_act, n, n + most)
-        board.act_recorded = _grown(board.act_recorded, n, n + most)
+        board.act_pid = grown(board.act_pid, n, n + most)
+        board.act_act = grown(board.act_act, n, n + most)
+        board.act_recorded = grown(board.act_recorded, n, n + most)
         board.acts_shared = False  # views handed out keep the old buffers
         board.version[0] += 1
     return n
@@ -312,10 +304,10 @@ def record_room(board, most):
     """Make room for ``most`` more records; returns the first free row of ``board.rec_*``."""
     n = board.n_records
     if n + most > board.rec_pid.size:
-        board.rec_pid = _grown(board.rec_pid, n, n + most)
-        board.rec_act = _grown(board.rec_act, n, n + most)
-        board.rec_source = _grown(board.rec_source, n, n + most)
-        board.rec_true = _grown(board.rec_true, n, n + most)
+        board.rec_pid = grown(board.rec_pid, n, n + most)
+        board.rec_act = grown(board.rec_act, n, n + most)
+        board.rec_source = grown(board.rec_source, n, n + most)
+        board.rec_true = grown(board.rec_true, n, n + most)
         board.records_shared = False
         board.version[0] += 1
     return n

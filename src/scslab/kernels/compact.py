@@ -4,7 +4,8 @@
 use it for their outputs instead of boolean indexing and mask arithmetic: it makes no temporary
 arrays, and in a kernel built with threads it runs in the calling thread instead of starting a
 parallel region per array expression (``kernels/parallel.py``). ``joined(parts, n)`` is the
-concatenation of a list of id arrays (numba's takes a tuple).
+concatenation of a list of id arrays (numba's takes a tuple); ``grown(buffer, used, need)`` a
+bigger buffer keeping the rows written so far.
 """
 
 from __future__ import annotations
@@ -37,4 +38,13 @@ def joined(parts, n):
         for pid in part:
             out[k] = pid
             k += 1
+    return out
+
+
+@njit(cache=True)
+def grown(buffer, used, need):
+    """A buffer of at least ``need`` rows (at least twice as many) holding ``buffer[:used]``."""
+    out = np.empty(max(need, 2 * buffer.size), buffer.dtype)
+    for i in range(used):
+        out[i] = buffer[i]
     return out

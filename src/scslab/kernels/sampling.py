@@ -19,6 +19,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from scslab.kernels.compact import grown
 from scslab.kernels.memory import prefetch_at
 from scslab.kernels.parallel import sized_kernel
 from scslab.kernels.rng import log_complement, uniform
@@ -126,6 +127,12 @@ def _walk_block(
 
 
 @njit(cache=True)
+def _room(mean):
+    """Rows for a draw expecting ``mean`` candidates: more than a day will nearly ever need."""
+    return int(mean + 8.0 * math.sqrt(mean) + 32)
+
+
+@njit(cache=True)
 def _scratch():
     """Scratch arrays of one walk (``_walk_block``'s last three arguments)."""
     return (
@@ -194,9 +201,8 @@ def _walked_in_batches(key, day, n, p, thin_key, trait_key, weight, where):
     """
     n_blocks = (n + BLOCK - 1) // BLOCK
     mean = min(BLOCK, n) * p
-    capacity = min(BLOCK, int(mean + 8.0 * math.sqrt(mean) + 32))
-    total = n * p
-    ids = np.empty(int(total + 8.0 * math.sqrt(total) + 32), np.int64)
+    capacity = min(BLOCK, _room(mean))
+    ids = np.empty(_room(n * p), np.int64)
     batch = min(BATCH_BLOCKS, n_blocks)
     out = np.empty(batch * capacity, np.int64)
     counts = np.empty(batch, np.int64)
@@ -212,9 +218,7 @@ def _walked_in_batches(key, day, n, p, thin_key, trait_key, weight, where):
             continue
         got = counts[:k].sum()
         if c + got > ids.size:  # more than the room for every candidate: cannot happen, but grow
-            bigger = np.empty(2 * (c + got), np.int64)
-            bigger[:c] = ids[:c]
-            ids = bigger
+            ids = grown(ids, c, c + got)
         c = _gather_batch(out, capacity, counts[:k], ids, c)
         first += k
     return ids[:c]
@@ -228,8 +232,7 @@ def _walked_in_one_thread(key, day, n, p, thin_key, trait_key, weight, where):
     array with room for the expected candidates, doubled (and the block walked again: the same
     draws) when a day needs more.
     """
-    mean = n * p
-    out = np.empty(int(mean + 8.0 * math.sqrt(mean) + 32), np.int64)
+    out = np.empty(_room(n * p), np.int64)
     gaps, cand, keep = _scratch()
     c = b = 0
     while b * BLOCK < n:
@@ -251,9 +254,7 @@ def _walked_in_one_thread(key, day, n, p, thin_key, trait_key, weight, where):
             keep,
         )
         if got < 0:  # full: double the array, keep what earlier blocks wrote
-            bigger = np.empty(2 * out.size, np.int64)
-            bigger[:c] = out[:c]
-            out = bigger
+            out = grown(out, c, out.size + 1)
             continue
         c += got
         b += 1

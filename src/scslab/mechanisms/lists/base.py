@@ -168,7 +168,7 @@ and which of the day's candidates are listed after it; ``counts`` (appeals filed
 listings expired); today's metrics (``METRIC_COLUMNS``, the last three with appeals)."""
 
 ListState = compiled_struct("ListState", LIST_FIELDS, __name__)
-"""The record of a list whose decisions are made in Python (``record_list``, ``court_list``)."""
+"""The record of a list with no fields of its own (and of no list at all: ``no_list``)."""
 
 
 def list_fields(lst: ListBase, days: int) -> tuple:

@@ -195,9 +195,6 @@ class ThresholdList(CompiledSteps, ListBase):
         else:
             ListBase.step(self, sim, day)
 
-    def metrics(self, day: int) -> dict[str, float | int]:
-        return ListBase.metrics(self, day)
-
     def _crossing(self, n: int, day: int) -> np.ndarray:
         """Everyone whose score crosses a threshold today (a full pass, in chunks)."""
         p, out = self.params, []
