@@ -269,7 +269,7 @@ def written_in_order(pid_buf, n, k):
 
 @njit(cache=True)
 def _fresh(buffer, used):
-    """A new buffer of the same size holding the first ``used`` rows (the old one is shared)."""
+    """A new buffer holding the first ``used`` rows (the old one is shared; ``grown`` sizes it)."""
     return grown(buffer, used, buffer.size)
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from scslab.kernels.compact import grown
 from scslab.kernels.structs import compiled_struct
 
 _FREE, _TOP, _PENDING = 0, 1, 2
@@ -42,14 +43,6 @@ def new_calendar(horizon, capacity=1024):
 
 
 @njit(cache=True)
-def _doubled(pool, size):
-    out = np.empty(size, np.int64)
-    for i in range(pool.size):
-        out[i] = pool[i]
-    return out
-
-
-@njit(cache=True)
 def _reserve(cal, n):
     """Make room for ``n`` more entries (the pool doubles until they fit)."""
     need = cal.meta[_PENDING] + n  # popped entries are reused first
@@ -58,9 +51,9 @@ def _reserve(cal, n):
         return
     while size < need:
         size *= 2
-    cal.nxt = _doubled(cal.nxt, size)
-    cal.pid = _doubled(cal.pid, size)
-    cal.tag = _doubled(cal.tag, size)
+    cal.nxt = grown(cal.nxt, cal.nxt.size, size)
+    cal.pid = grown(cal.pid, cal.pid.size, size)
+    cal.tag = grown(cal.tag, cal.tag.size, size)
 
 
 @njit(cache=True)
