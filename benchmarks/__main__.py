@@ -22,6 +22,7 @@ import platform
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -129,6 +130,7 @@ def _preset(preset: str, people: int, days: int) -> dict:
         "peak_rss_bytes": m["peak_rss_bytes"],
         "bytes_per_person": m["bytes_per_person"],
         "status": m["status"],
+        "engine": m.get("engine", ""),
     }
 
 
@@ -150,7 +152,45 @@ def _fill_kernel_cache() -> None:
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True)
 
 
-SECTIONS = ("agreement", "peers", "scaling", "presets")
+SECTIONS = ("agreement", "peers", "scaling", "presets", "integrated", "compile")
+
+INTEGRATED_SIZES = (1_000_000, 10_000_000, 100_000_000)
+"""Sizes of the ``integrated_2020`` rows (the whole 2020 system; ``--china`` adds China)."""
+
+FIRST_RUNS = (("rongcheng", 200_000), ("integrated_2020", 200_000))
+"""The first runs timed on an empty kernel cache: the README's command and the whole system."""
+
+
+def _first_run(preset: str, people: int) -> dict:
+    """``scslab run PRESET`` in a fresh process on an empty kernel cache, as a new user's first.
+
+    The set-up time of its manifest is then mostly compiling (the same run's set-up on a warm
+    cache, measured right after, is subtracted to give the compile time).
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        env = dict(os.environ, NUMBA_CACHE_DIR=str(Path(tmp) / "cache"))
+        times = []
+        for attempt in ("cold", "warm"):
+            out = Path(tmp) / attempt
+            cmd = [sys.executable, "-m", "scslab.cli", "run", preset, "--people", str(people)]
+            cmd += ["--days", str(DAYS), "--out", str(out), "--quiet"]
+            print("  $", " ".join(cmd[1:]), f"({attempt} cache)", flush=True)
+            t0 = time.perf_counter()
+            subprocess.run(cmd, cwd=ROOT, env=env, check=True, capture_output=True)
+            wall = time.perf_counter() - t0
+            m = json.loads((out / "manifest.json").read_text())
+            times.append((wall, m["timings"]["init_s"], m["timings"]["run_s"]))
+    (cold_wall, cold_init, cold_run), (warm_wall, warm_init, _) = times
+    return {
+        "preset": preset,
+        "people": people,
+        "days": DAYS,
+        "first_wall_s": round(cold_wall, 1),
+        "first_setup_s": round(cold_init, 1),
+        "first_run_s": round(cold_run, 1),
+        "warm_wall_s": round(warm_wall, 1),
+        "compile_s": round(cold_init - warm_init, 1),
+    }
 
 
 def measure(
@@ -198,6 +238,15 @@ def measure(
         print("presets", flush=True)
         rows = [_best(lambda n=n: _preset("rongcheng", n, DAYS), n) for n in sizes]
         results["presets"] = _merged_rows(results.get("presets", []), rows)
+    if "integrated" in sections:
+        print("integrated_2020", flush=True)
+        sizes = [100_000] if quick else list(INTEGRATED_SIZES)
+        sizes += [CHINA] if china else []
+        rows = [_best(lambda n=n: _preset("integrated_2020", n, DAYS), n) for n in sizes]
+        results["integrated"] = _merged_rows(results.get("integrated", []), rows)
+    if "compile" in sections:
+        print("first runs on an empty kernel cache", flush=True)
+        results["compile"] = [_first_run(preset, people) for preset, people in FIRST_RUNS]
     return results
 
 
@@ -349,8 +398,54 @@ def write_report(results: dict) -> None:
             f"{r['bytes_per_person']:.1f} | {r['peak_rss_bytes'] / 2**20:,.0f} |"
         )
     lines += ["", _flatness(results["presets"], _ns_preset)]
+    lines += _integrated_lines(results)
     (HERE / "RESULTS.md").write_text("\n".join(lines) + "\n")
     _chart(results)
+
+
+def _integrated_lines(results: dict) -> list[str]:
+    """The whole 2020 system's rows and the first runs' compile times."""
+    lines = [
+        "",
+        "## The whole 2020 system (`integrated_2020` through the public API, 365 days)",
+        "",
+        "Every mechanism on, in the compiled day plan (its group metrics step in Python between "
+        "compiled stretches of days). Measured like the presets above; one run a size. Targets "
+        "(issue 11): 1,410,000,000 people in at most 15 minutes of wall time, peak memory at most "
+        "20 GiB, at most 12 stored bytes per person.",
+        "",
+        "| people | days | wall s | init s | run s | ns per person-day | stored bytes/person | "
+        "peak RSS GiB | engine |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results.get("integrated", []):
+        if "error" in r:
+            lines.append(f"| {r['people']:,} | failed: {r['error']} | | | | | | | |")
+            continue
+        lines.append(
+            f"| {r['people']:,} | {r['days']} | {r['wall_s']:.1f} | {r['init_s']:.1f} | "
+            f"{r['run_s']:.1f} | {_ns_preset(r):.2f} | {r['bytes_per_person']:.1f} | "
+            f"{r['peak_rss_bytes'] / 2**30:.2f} | {r.get('engine', '')} |"
+        )
+    if results.get("compile"):
+        lines += [
+            "",
+            "## First runs: compiling on an empty kernel cache",
+            "",
+            "`scslab run PRESET --people 200000 --days 365` in a fresh process with an empty "
+            "`NUMBA_CACHE_DIR`, as a new user's first run, then the same command again (warm "
+            "cache). Compile = the first set-up minus the warm one. Target (issue 11): at most "
+            "20 s for `rongcheng`.",
+            "",
+            "| preset | first run wall s | first set-up s | compile s | warm run wall s |",
+            "|---|---|---|---|---|",
+        ]
+        for r in results["compile"]:
+            lines.append(
+                f"| {r['preset']} | {r['first_wall_s']:.1f} | {r['first_setup_s']:.1f} | "
+                f"{r['compile_s']:.1f} | {r['warm_wall_s']:.1f} |"
+            )
+    return lines
 
 
 def _ns_preset(r: dict) -> float:

@@ -11,19 +11,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import platform
 import resource
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numba
 import pyarrow as pa
+from numba.core import event
 
 from scslab import __version__
 from scslab.engine.simulation import Simulation
@@ -94,6 +96,8 @@ def _manifest(sim: Simulation, status: str, started: str, extra: dict[str, Any])
             {"order": r.order, "family": r.family, "mechanism": r.mechanism} for r in sim.plan
         ],
         "engine": "compiled" if sim.compiled_plan is not None else "python",
+        "python_only_mechanisms": sim.python_only,
+        "observers_in_python": sim.observers,
         "bytes_per_person": sim.pop.bytes_per_person(),
         "state_layout": [
             {"name": n, "dtype": d, "bytes_per_person": b} for n, d, b in sim.pop.layout()
@@ -110,6 +114,31 @@ def _manifest(sim: Simulation, status: str, started: str, extra: dict[str, Any])
     }
 
 
+class _CompileCounter(event.Listener):
+    """Counts numba's compilations and tells ``report`` the count as each one starts."""
+
+    def __init__(self, report: Callable[[int], None]) -> None:
+        self.report = report
+        self.started = 0
+
+    def on_start(self, ev: event.Event) -> None:
+        self.started += 1
+        self.report(self.started)
+
+    def on_end(self, ev: event.Event) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def compile_events(report: Callable[[int], None] | None) -> Iterator[None]:
+    """Within the block, call ``report(count)`` whenever numba starts compiling a kernel."""
+    if report is None:
+        yield
+        return
+    with event.install_listener("numba:compile", _CompileCounter(report)):
+        yield
+
+
 def run(
     scenario: Scenario | str | Path,
     *,
@@ -120,6 +149,7 @@ def run(
     out: str | Path | None = None,
     on_day: Callable[[int], None] | None = None,
     compiled: bool | None = None,
+    on_compile: Callable[[int], None] | None = None,
 ) -> RunResult:
     """Run a scenario (a ``Scenario``, a preset name or a TOML path).
 
@@ -135,6 +165,9 @@ def run(
         compiled: Run the compiled day plan (``True``: refuse a scenario with a mechanism that
             has no compiled kernels), the Python loop (``False``), or whichever can run
             (``None``). Both give the same results.
+        on_compile: Called with the number of kernels compiled so far each time numba starts
+            compiling one (a first run compiles what the scenario uses; later runs load it from
+            the disk cache and never call it): a progress display can say why it waits.
 
     Returns:
         The metrics, the manifest and the finished simulation.
@@ -148,12 +181,14 @@ def run(
     if out is not None:
         check_run_dir(Path(out))  # fail before the (possibly long) set-up
     started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    sim = Simulation(sc, compiled=compiled)  # a scenario error here leaves no run folder behind
+    with compile_events(on_compile):
+        sim = Simulation(sc, compiled=compiled)  # a scenario error leaves no run folder behind
     run_dir = prepare_run_dir(Path(out)) if out is not None else None
     if run_dir is not None:
         write_manifest(run_dir, _manifest(sim, "incomplete", started, {}))
     try:
-        sim.run(on_day)
+        with compile_events(on_compile):  # a kernel first used later in the run
+            sim.run(on_day)
     except BaseException as err:
         if run_dir is not None:
             write_metrics(run_dir, metrics_table(sim.columns, sc.meta.scale))
@@ -193,6 +228,14 @@ def summary_lines(result: RunResult) -> list[str]:
         f"({meta.people * meta.days / max(t['run_s'], 1e-9) / 1e6:,.1f} million person-days/s, "
         f"{'compiled day plan' if m['engine'] == 'compiled' else 'Python loop'}); "
         f"{m['bytes_per_person']:.1f} bytes stored per person",
+        *(
+            [
+                "  Python-only mechanisms (no compiled kernels, so every day runs in the Python "
+                f"loop): {', '.join(sim.python_only)}"
+            ]
+            if sim.python_only
+            else []
+        ),
         *(
             [
                 f"  scale: each simulated person stands for {meta.scale:,} people; counts below "

@@ -98,11 +98,23 @@ def run(
     )
     with progress:
         task = progress.add_task(f"{sc.meta.name}", total=sc.meta.days)
+
+        def compiling(count: int) -> None:
+            progress.update(
+                task,
+                description=f"{sc.meta.name}: compiling kernels ({count}; first run only, "
+                "then cached)",
+            )
+
+        def on_day(day: int) -> None:
+            progress.update(task, completed=day, description=sc.meta.name)
+
         try:
             result = api.run(
                 sc,
                 out=out_dir,
-                on_day=lambda d: progress.update(task, completed=d),
+                on_day=on_day,
+                on_compile=compiling,
                 compiled={"auto": None, "compiled": True, "python": False}[engine.value],
             )
         except (ScenarioError, RunDirError) as e:

@@ -26,10 +26,11 @@ from numba import literal_unroll, njit
 from numba.extending import overload
 
 from scslab.engine.board import clear
+from scslab.engine.mechanism import Observer
 from scslab.kernels.clock import cycle_counter, cycles_now
 
 if TYPE_CHECKING:
-    from scslab.engine.simulation import Simulation
+    from scslab.engine.simulation import PlanRow, Simulation
 
 KERNELS: dict[type, tuple[Any, Any]] = {}
 """State record class -> (step kernel, metrics kernel) of the mechanisms that keep that state."""
@@ -68,13 +69,14 @@ def compiled_mechanism(
         raise TypeError(f"{state_class.__name__} has compiled kernels already")
     KERNELS[state_class] = (step, metrics)
 
-    @overload(day_step)
+    # inlined where run_days calls it: no wrapper compiled (and optimised again) per mechanism
+    @overload(day_step, inline="always")
     def _step(day, board, state):
         if isinstance(state, type_class):
             return lambda day, board, state: step(day, board, state)
         return None
 
-    @overload(day_metrics)
+    @overload(day_metrics, inline="always")
     def _metrics(day, state):
         if isinstance(state, type_class):
             return lambda day, state: metrics(day, state)
@@ -147,17 +149,30 @@ run_days = njit(cache=True)(_run_days)
 
 
 class CompiledPlan:
-    """A simulation's mechanisms run together by ``run_days``; their metrics become columns."""
+    """A simulation's mechanisms run together by ``run_days``; their metrics become columns.
 
-    def __init__(self, sim: Simulation, states: tuple) -> None:
+    Observers (``engine.mechanism.Observer``, Python metrics that only read state) do not stop a
+    scenario from running compiled: days run in compiled stretches that end on each day an
+    observer has work, and the observer steps in Python between two stretches.
+    """
+
+    def __init__(
+        self,
+        sim: Simulation,
+        compiled: list[tuple[PlanRow, Any]],
+        observers: list[tuple[PlanRow, Observer]],
+    ) -> None:
         self.sim = sim
-        self.states = states
-        self.first_days = np.asarray([row.first_day for row in sim.plan], np.int64)
-        self.cycles = np.zeros(len(states), np.uint64)
+        self.rows = [row for row, _ in compiled]
+        """The plan rows of the compiled mechanisms, in plan order."""
+        self.states = tuple(state for _, state in compiled)
+        self.observers = observers
+        self.first_days = np.asarray([row.first_day for row in self.rows], np.int64)
+        self.cycles = np.zeros(len(self.states), np.uint64)
         self.layout: list[tuple[str, tuple[str, ...], frozenset[str], int]] = []
-        """Per mechanism: its name, metric columns, float columns and first column in a table."""
+        """Per compiled mechanism: its name, metric columns, float columns and first column."""
         offset = 0
-        for row in sim.plan:
+        for row in self.rows:
             m = sim.mechanisms[row.mechanism]
             if len(set(m.metric_columns)) < len(m.metric_columns):
                 raise RuntimeError(f"{row.mechanism} names a metric column twice")
@@ -189,45 +204,100 @@ class CompiledPlan:
 
     @classmethod
     def of(cls, sim: Simulation) -> CompiledPlan | None:
-        """The compiled plan of ``sim``, or None when some mechanism has no compiled kernels."""
-        states = [compiled_state_of(sim.mechanisms[row.mechanism]) for row in sim.plan]
-        if not states or any(state is None for state in states):
+        """The compiled plan of ``sim``, or None when a mechanism has no compiled kernels.
+
+        Observers are the exception: they step in Python between compiled stretches of days.
+        """
+        compiled: list[tuple[PlanRow, Any]] = []
+        observers: list[tuple[PlanRow, Observer]] = []
+        for row in sim.plan:
+            m = sim.mechanisms[row.mechanism]
+            state = compiled_state_of(m)
+            if state is not None:
+                compiled.append((row, state))
+            elif isinstance(m, Observer):
+                observers.append((row, m))
+            else:
+                return None
+        if not compiled:
             return None
-        return cls(sim, tuple(states))
+        return cls(sim, compiled, observers)
 
     def run(self, day0: int, day1: int) -> None:
-        """Simulate days ``day0 .. day1 - 1`` and append their metrics to ``sim.columns``."""
+        """Simulate days ``day0 .. day1 - 1`` and append their metrics to ``sim.columns``.
+
+        Without observers that is one compiled stretch; with them, a stretch ends on each day
+        an observer has work (``Observer.observes``), and the observers step after it.
+        """
+        first = day0
+        for day in range(day0, day1):
+            due = [
+                (row, m) for row, m in self.observers if day >= row.first_day and m.observes(day)
+            ]
+            if due or day == day1 - 1:
+                self._run_stretch(first, day + 1, due)
+                first = day + 1
+
+    def _run_stretch(self, day0: int, day1: int, due: list[tuple[PlanRow, Observer]]) -> None:
+        """Days ``day0 .. day1 - 1`` compiled, then the ``due`` observers' step on the last."""
         table = np.empty((max(day1 - day0, 0), self.width), np.float64)
         c0, t0 = cycles_now(), time.perf_counter()
         self._run_days(day0, day1, table)
         self._time_phases(cycles_now() - c0, time.perf_counter() - t0)
-        self._append(day0, table)
+        observed: dict[str, list[dict[str, float | int | None]]] = {}
+        for row, m in self.observers:
+            values = [m.metrics(day) for day in range(day0, day1 - 1)]
+            if (row, m) in due:
+                t1 = time.perf_counter()
+                m.step(self.sim, day1 - 1)
+                row.seconds += time.perf_counter() - t1
+            values.append(m.metrics(day1 - 1))
+            observed[row.mechanism] = values
+        self._append(day0, table, observed)
 
     def _time_phases(self, cycles: int, seconds: float) -> None:
         """Each phase's seconds so far, from its cycles at the run's seconds per cycle."""
         total_cycles, total_s = self._total[0] + int(cycles), self._total[1] + seconds
         self._total = (total_cycles, total_s)
         per_cycle = total_s / total_cycles if total_cycles > 0 else 0.0
-        for row, c in zip(self.sim.plan, self.cycles.tolist(), strict=True):
+        for row, c in zip(self.rows, self.cycles.tolist(), strict=True):
             row.seconds = c * per_cycle
 
-    def _append(self, day0: int, table: np.ndarray) -> None:
-        """Append the day and date columns and every mechanism's metric columns."""
+    def _column(self, day0: int, col: str, name: str) -> list:
+        """The column ``col`` of mechanism ``name``, made (null before ``day0``) if new."""
+        sim = self.sim
+        column = sim.columns.get(col)
+        if column is None:
+            column = sim.columns[col] = [None] * day0
+            sim.column_owner[col] = name
+        elif sim.column_owner[col] != name:
+            raise RuntimeError(
+                f"metric column {col!r} is written by both {sim.column_owner[col]} and {name}"
+            )
+        return column
+
+    def _append(
+        self,
+        day0: int,
+        table: np.ndarray,
+        observed: dict[str, list[dict[str, float | int | None]]],
+    ) -> None:
+        """Append the day and date columns and every mechanism's metric columns, in plan order."""
         sim, columns, days = self.sim, self.sim.columns, table.shape[0]
         columns["day"].extend(range(day0, day0 + days))
         columns["date"].extend(sim.dates(day0, day0 + days))
-        for name, metric_columns, floats, offset in self.layout:
+        compiled = {entry[0]: entry for entry in self.layout}
+        for row in sim.plan:
+            name = row.mechanism
+            if name in observed:  # an observer: its columns in the order it reports them
+                days_values = observed[name]
+                for col in dict.fromkeys(c for values in days_values for c in values):
+                    self._column(day0, col, name).extend(v.get(col) for v in days_values)
+                continue
+            _, metric_columns, floats, offset = compiled[name]
             for j, col in enumerate(metric_columns):
                 values = table[:, offset + j]
-                column = columns.get(col)
-                if column is None:
-                    column = columns[col] = [None] * day0
-                    sim.column_owner[col] = name
-                elif sim.column_owner[col] != name:
-                    raise RuntimeError(
-                        f"metric column {col!r} is written by both "
-                        f"{sim.column_owner[col]} and {name}"
-                    )
+                column = self._column(day0, col, name)
                 if col not in floats:
                     column.extend(values.astype(np.int64).tolist())
                 elif np.isnan(values).any():  # NaN: a missing value

@@ -220,3 +220,19 @@ class Metrics(Mechanism):
     """Pure observers: metrics that no other family owns."""
 
     family = "metrics"
+
+
+class Observer(Metrics):
+    """A metrics mechanism in Python that reads the state now and then and changes nothing.
+
+    The compiled day plan runs its days in compiled stretches and calls an observer only between
+    them: after every mechanism's step and metrics of a day on which ``observes(day)`` is true, it
+    calls ``step`` for that day; on the other days ``metrics(day)`` reports the latest values
+    carried forward. The results are those of the Python loop, which calls it every day. An
+    observer's ``step`` must do nothing on a day ``observes`` rejects, and must not change any
+    state other mechanisms read (so it is the last family: nothing after it reads state).
+    """
+
+    def observes(self, day: int) -> bool:
+        """Whether ``step`` has work on ``day`` (it may depend on earlier passes)."""
+        raise NotImplementedError

@@ -18,7 +18,7 @@ import numpy as np
 
 from scslab.engine.board import Board
 from scslab.engine.compiled_plan import CompiledPlan, compiled_state_of
-from scslab.engine.mechanism import FAMILIES, Mechanism, mechanism_class
+from scslab.engine.mechanism import FAMILIES, Mechanism, Observer, mechanism_class
 from scslab.kernels.memory import keep_freed_memory
 from scslab.population import Population
 from scslab.scenario import Scenario, ScenarioError
@@ -98,11 +98,19 @@ class Simulation:
         """The mechanism that writes each metric column."""
         self._known: dict[str, tuple[tuple[str, ...], tuple[list, ...]]] = {}
         """Per mechanism: the metric names it reported last, in order, and their columns."""
+        self.python_only = [
+            n
+            for n, m in self.mechanisms.items()
+            if compiled_state_of(m) is None and not isinstance(m, Observer)
+        ]
+        """Mechanisms without compiled kernels (prototypes): the scenario runs in Python."""
+        self.observers = [n for n, m in self.mechanisms.items() if isinstance(m, Observer)]
+        """Mechanisms that step in Python between compiled stretches of days (``Observer``)."""
         self.compiled_plan = CompiledPlan.of(self) if compiled is not False else None
         if compiled and self.compiled_plan is None:
-            slow = [n for n, m in self.mechanisms.items() if compiled_state_of(m) is None]
             raise ScenarioError(
-                f"{scenario.source}: cannot run compiled: no compiled kernels for {', '.join(slow)}"
+                f"{scenario.source}: cannot run compiled: no compiled kernels for "
+                f"{', '.join(self.python_only) or 'any mechanism'}"
             )
         self.init_s = time.perf_counter() - t0
         self.run_s = 0.0

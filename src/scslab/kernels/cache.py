@@ -1,53 +1,216 @@
-"""numba's on-disk cache, keyed by the package's sources: no kernel ever runs stale code.
+"""numba's on-disk cache, keyed by the code a kernel depends on: never stale, rarely recompiled.
 
-numba keys a cached kernel by its own bytecode and its file's time stamp, not by the kernels it
-calls or inlines from other modules, whose machine code it embeds: after an edit of
+numba keys a cached kernel by a hash of its own file and its first line number, not by the
+kernels it calls or inlines from other modules, whose machine code it embeds: after an edit of
 ``kernels/rng.py`` (or a ``git pull`` into an editable install) a kernel of an unchanged module
-would keep the old random numbers, and a run would silently differ from a fresh install. Every
-kernel of the package is therefore cached under a digest of the package's source files as well:
-any change to them compiles every kernel again once (about a minute and a half on two cores), and
-the same sources always load the same code. The outer layer (``OUTSIDE_KERNELS``: the command
-line, the API, run folders, scenario files) feeds no kernel and is left out of the digest.
+would keep the old random numbers. And an edit of a docstring in its file, which moves its line,
+compiles it again for nothing.
+
+Here each kernel is cached under the *code* it depends on instead:
+
+- its module and every module of the package that module imports, directly or through others
+  (imports under ``if TYPE_CHECKING:`` are for type checkers and do not count), each read as its
+  syntax tree without docstrings, so comments, docstrings and moved lines change nothing;
+- the modules that define the compiled records in its signature (and in their fields): a
+  generic kernel such as the compiled day plan, or a reader of any scorer's record, runs the
+  kernels registered for those records' types, and is compiled again when one of them changes;
+- its own code object (without its docstring and line numbers), which tells apart two kernels of
+  one module with the same qualified name.
+
+Editing one mechanism thus recompiles that mechanism's kernels and the kernels that run them (the
+day plan for scenarios with that mechanism), and editing a docstring or a comment recompiles
+nothing.
 """
 
 from __future__ import annotations
 
+import ast
 import functools
 import hashlib
 import sys
+import types as pytypes
 from pathlib import Path
 from typing import Any
 
-from numba.core.caching import FunctionCache
+from numba import types
+from numba.core.caching import (
+    CompileResultCacheImpl,
+    FunctionCache,
+    InTreeCacheLocator,
+    UserProvidedCacheLocator,
+)
 from numba.core.registry import CPUDispatcher
 
 PACKAGE = Path(__file__).resolve().parent.parent
+PACKAGE_NAME = "scslab"
 
-OUTSIDE_KERNELS = frozenset({"cli.py", "api.py", "results.py", "scenario.py"})
-"""Modules of the package that no kernel calls or reads a constant from."""
+
+def module_name(path: Path) -> str:
+    """The dotted name of the package module at ``path``."""
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def runtime_imports(tree: ast.Module, name: str, is_package: bool) -> set[str]:
+    """The package modules that module ``name`` imports when it runs (not for type checking)."""
+    found: set[str] = set()
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.If) and _is_type_checking(node.test):
+            for child in node.orelse:
+                visit(child)
+            return
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:  # relative: from the module's own package, or above
+                base = name.split(".") if is_package else name.split(".")[:-1]
+                base = base[: len(base) - (node.level - 1)]
+                module = ".".join([*base, node.module] if node.module else base)
+            else:
+                module = node.module or ""
+            found.add(module)
+            found.update(f"{module}.{alias.name}" for alias in node.names)
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(tree)
+    return {m for m in found if m == PACKAGE_NAME or m.startswith(PACKAGE_NAME + ".")}
+
+
+def _without_docstrings(tree: ast.Module) -> ast.Module:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            body = node.body
+            if (
+                body
+                and isinstance(body[0], ast.Expr)
+                and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)
+            ):
+                node.body = body[1:] or [ast.Pass()]
+    return tree
 
 
 @functools.cache
-def sources_digest() -> str:
-    """A digest of the package's source files that kernels may depend on (any edit changes it)."""
-    digest = hashlib.sha256()
+def _package() -> tuple[dict[str, str], dict[str, frozenset[str]]]:
+    """Every module's code digest (syntax without docstrings) and runtime package imports."""
+    code: dict[str, str] = {}
+    imports: dict[str, frozenset[str]] = {}
     for path in sorted(PACKAGE.rglob("*.py")):
-        name = path.relative_to(PACKAGE).as_posix()
-        if name not in OUTSIDE_KERNELS:
-            digest.update(name.encode())
-            digest.update(path.read_bytes())
+        name = module_name(path)
+        tree = ast.parse(path.read_bytes(), str(path))
+        imports[name] = frozenset(runtime_imports(tree, name, path.name == "__init__.py"))
+        code[name] = hashlib.sha256(ast.dump(_without_docstrings(tree)).encode()).hexdigest()
+    return code, {n: frozenset(m for m in deps if m in code) for n, deps in imports.items()}
+
+
+@functools.cache
+def dependencies(module: str) -> frozenset[str]:
+    """``module`` and every package module it imports at run time, directly or not."""
+    _, imports = _package()
+    seen = {module}
+    todo = [module]
+    while todo:
+        for dep in imports.get(todo.pop(), ()):
+            if dep not in seen:
+                seen.add(dep)
+                todo.append(dep)
+    return frozenset(seen)
+
+
+@functools.cache
+def code_digest(module: str) -> str:
+    """A digest of the code of ``module`` and of its dependencies (docstrings left out)."""
+    code, _ = _package()
+    digest = hashlib.sha256()
+    for name in sorted(dependencies(module)):
+        digest.update(f"{name}:{code.get(name, '')};".encode())
     return digest.hexdigest()
 
 
-class SourcesCache(FunctionCache):
-    """numba's cache of one kernel, with entries that hold only for the package's sources."""
+def _code_identity(code: pytypes.CodeType, docstring: str | None) -> str:
+    """What a code object computes: its bytecode, names and constants, not its lines."""
+    parts = [code.co_code.hex(), repr(code.co_names), repr(code.co_varnames)]
+    for const in code.co_consts:
+        if isinstance(const, pytypes.CodeType):
+            parts.append(_code_identity(const, None))
+        elif not (docstring is not None and const is docstring):
+            parts.append(repr(const))
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
-    def _index_key(self, sig, codegen):
-        return (*super()._index_key(sig, codegen), sources_digest())
+
+def record_modules(typ: Any, found: set[str] | None = None) -> set[str]:
+    """The package modules defining the compiled records in ``typ`` (a signature's type)."""
+    found = set() if found is None else found
+    if isinstance(typ, types.StructRef):
+        module = type(typ).__module__
+        if module.startswith(PACKAGE_NAME + ".") and module not in found:
+            found.add(module)
+            for field_type in typ.field_dict.values():
+                record_modules(field_type, found)
+    elif isinstance(typ, types.BaseTuple):
+        for item in typ.types:
+            record_modules(item, found)
+    elif isinstance(typ, types.Dispatcher):
+        module = typ.dispatcher.py_func.__module__
+        if module.startswith(PACKAGE_NAME + "."):
+            found.add(module)
+    return found
+
+
+class _CodeKeyedLocator:
+    """A locator mixin: the function's dependencies' code as the stamp, its code as the name."""
+
+    _py_func: Any
+
+    def get_source_stamp(self) -> str:
+        return code_digest(self._py_func.__module__)
+
+    def get_disambiguator(self) -> str:
+        func = self._py_func
+        return _code_identity(func.__code__, func.__doc__)
+
+
+class _InTreeLocator(_CodeKeyedLocator, InTreeCacheLocator):
+    def __init__(self, py_func: Any, py_file: str) -> None:
+        super().__init__(py_func, py_file)
+        self._py_func = py_func
+
+
+class _UserDirLocator(_CodeKeyedLocator, UserProvidedCacheLocator):
+    def __init__(self, py_func: Any, py_file: str) -> None:
+        super().__init__(py_func, py_file)
+        self._py_func = py_func
+
+
+class _CodeKeyedImpl(CompileResultCacheImpl):
+    _locator_classes = [_UserDirLocator, _InTreeLocator]  # noqa: RUF012 (numba's own layout)
+
+
+class SourcesCache(FunctionCache):
+    """numba's cache of one kernel, keyed by the code it depends on (see the module docstring)."""
+
+    _impl_class = _CodeKeyedImpl
+
+    def _index_key(self, sig: Any, codegen: Any) -> tuple:
+        modules: set[str] = set()
+        for typ in sig if isinstance(sig, tuple) else getattr(sig, "args", ()):
+            record_modules(typ, modules)
+        records = tuple(sorted((m, code_digest(m)) for m in modules))
+        return (*super()._index_key(sig, codegen), records)
 
 
 def key_by_sources(dispatcher: Any) -> bool:
-    """Cache ``dispatcher`` under the package's sources if it caches at all; True if changed."""
+    """Cache ``dispatcher`` under the code it depends on if it caches at all; True if changed."""
     cache = getattr(dispatcher, "_cache", None)
     if type(cache) is not FunctionCache:  # not cached (NullCache), or keyed already
         return False
@@ -59,7 +222,7 @@ def key_package_caches() -> int:
     """Key the cache of every kernel in the package's imported modules; returns how many."""
     changed = 0
     for name, module in list(sys.modules.items()):
-        if name != "scslab" and not name.startswith("scslab."):
+        if name != PACKAGE_NAME and not name.startswith(PACKAGE_NAME + "."):
             continue
         for value in list(vars(module).values()):
             for dispatcher in (

@@ -78,7 +78,7 @@ import pyarrow as pa
 from numba import njit, prange
 from pydantic import Field
 
-from scslab.engine.mechanism import MechanismParams, Metrics, Scoring
+from scslab.engine.mechanism import MechanismParams, Observer, Scoring
 from scslab.mechanisms.lists.base import ListBase
 from scslab.mechanisms.scoring.points import PointSystem
 from scslab.population.attributes import OCCUPATIONS, age, income_class, is_male, occupation
@@ -401,7 +401,7 @@ def _grading(scorer: Scoring) -> tuple[list[str], np.ndarray]:
     return list(names), np.asarray(mins, np.float64) + base
 
 
-class Groups(Metrics):
+class Groups(Observer):
     """Scores, grades and listings by area, income, age, sex and occupation; disparate impact."""
 
     name = "groups"
@@ -440,8 +440,11 @@ class Groups(Metrics):
         self._rows: dict[str, list[Any]] = {c: [] for c in _GROUP_COLUMNS}
         self._grade_rows: dict[str, list[Any]] = {c: [] for c in _GRADE_COLUMNS}
 
+    def observes(self, day: int) -> bool:
+        return self.next_pass is None or day >= self.next_pass or day == self.last_day
+
     def step(self, sim: Simulation, day: int) -> None:
-        if self.next_pass is None or day >= self.next_pass or day == self.last_day:
+        if self.observes(day):
             t0 = time.perf_counter()
             self.count(day)
             self.next_pass = day + self.params.every_days
