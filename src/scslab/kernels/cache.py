@@ -129,11 +129,24 @@ def dependencies(module: str) -> frozenset[str]:
 
 @functools.cache
 def code_digest(module: str) -> str:
-    """A digest of the code of ``module`` and of its dependencies (docstrings left out)."""
+    """A digest of the code of ``module`` and of its dependencies (docstrings left out).
+
+    A module outside the package (a contributor's own mechanism) counts with its own file and
+    the package modules it imports.
+    """
     code, _ = _package()
-    digest = hashlib.sha256()
-    for name in sorted(dependencies(module)):
-        digest.update(f"{name}:{code.get(name, '')};".encode())
+    if module in code:
+        names = dependencies(module)
+        own = ""
+    else:
+        path = getattr(sys.modules.get(module), "__file__", None)
+        tree = ast.parse(Path(path).read_bytes()) if path else ast.Module([], [])
+        deps = runtime_imports(tree, module, bool(path) and Path(path).name == "__init__.py")
+        names = frozenset().union(*(dependencies(m) for m in deps if m in code))
+        own = hashlib.sha256(ast.dump(_without_docstrings(tree)).encode()).hexdigest()
+    digest = hashlib.sha256(f"{module}:{own};".encode())
+    for name in sorted(names):
+        digest.update(f"{name}:{code[name]};".encode())
     return digest.hexdigest()
 
 
@@ -149,11 +162,11 @@ def _code_identity(code: pytypes.CodeType, docstring: str | None) -> str:
 
 
 def record_modules(typ: Any, found: set[str] | None = None) -> set[str]:
-    """The package modules defining the compiled records in ``typ`` (a signature's type)."""
+    """The modules defining the compiled records in ``typ`` (a signature's type)."""
     found = set() if found is None else found
     if isinstance(typ, types.StructRef):
         module = type(typ).__module__
-        if module.startswith(PACKAGE_NAME + ".") and module not in found:
+        if module not in found and not module.startswith("numba."):
             found.add(module)
             for field_type in typ.field_dict.values():
                 record_modules(field_type, found)
@@ -161,9 +174,7 @@ def record_modules(typ: Any, found: set[str] | None = None) -> set[str]:
         for item in typ.types:
             record_modules(item, found)
     elif isinstance(typ, types.Dispatcher):
-        module = typ.dispatcher.py_func.__module__
-        if module.startswith(PACKAGE_NAME + "."):
-            found.add(module)
+        found.add(typ.dispatcher.py_func.__module__)
     return found
 
 
