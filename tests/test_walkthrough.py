@@ -43,3 +43,27 @@ def test_the_walkthrough_scorer_runs_compiled_and_its_list_reads_it(strikes, cap
     result = scslab.run(sc)
     assert result.metrics["strikes_mean"].to_pylist()[-1] == 100.0  # no points: nobody moves
     assert result.metrics["strikes_list_size"].to_pylist()[-1] == 0
+
+
+def test_a_kernel_cache_index_loads_when_a_record_s_module_is_gone(tmp_path) -> None:
+    """A shared kernel (``today_of``) cached for a contributor's record type, then called in a
+    process that cannot import that module: the index still loads (its keys are text)."""
+    import os
+    import subprocess
+
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"))
+    code = (
+        "import sys; sys.path.insert(0, {path!r})\n"
+        "import numpy as np; from numba import njit\n"
+        "from scslab.engine.compiled_plan import today_of\n"
+        "from scslab.kernels.structs import compiled_struct\n"
+        "R = compiled_struct('Mine', ('today',), __name__)\n"
+        "make = njit(lambda x: R(x))\n"
+        "assert today_of(make(np.zeros(2)))[0] == 0\n"
+    )
+    for name in ("first", "later"):  # each from its own folder: the other's module is gone
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / f"{name}_records.py").write_text(code.format(path=str(folder)))
+        run = [sys.executable, "-c", f"import {name}_records"]
+        subprocess.run(run, env=env, check=True, cwd=folder)

@@ -27,6 +27,7 @@ from __future__ import annotations
 import ast
 import functools
 import hashlib
+import pickle
 import sys
 import types as pytypes
 from pathlib import Path
@@ -36,6 +37,7 @@ from numba import types
 from numba.core.caching import (
     CompileResultCacheImpl,
     FunctionCache,
+    IndexDataCacheFile,
     InTreeCacheLocator,
     UserProvidedCacheLocator,
 )
@@ -207,17 +209,46 @@ class _CodeKeyedImpl(CompileResultCacheImpl):
     _locator_classes = [_UserDirLocator, _InTreeLocator]  # noqa: RUF012 (numba's own layout)
 
 
+class _TolerantIndex(IndexDataCacheFile):
+    """An index that reads as empty (so the kernel is compiled again) when it cannot be read.
+
+    An index written by another version of this module may name a record type of a module that
+    is not importable now; numba would raise in the middle of a run.
+    """
+
+    def _load_index(self) -> dict:
+        try:
+            return super()._load_index()
+        except (ImportError, AttributeError, EOFError, pickle.UnpicklingError):
+            return {}
+
+
 class SourcesCache(FunctionCache):
     """numba's cache of one kernel, keyed by the code it depends on (see the module docstring)."""
 
     _impl_class = _CodeKeyedImpl
 
-    def _index_key(self, sig: Any, codegen: Any) -> tuple:
+    def __init__(self, py_func: Any) -> None:
+        super().__init__(py_func)
+        plain = self._cache_file
+        self._cache_file = _TolerantIndex(
+            cache_path=plain._cache_path,
+            filename_base=plain._index_name[: -len(".nbi")],
+            source_stamp=plain._source_stamp,
+        )
+
+    def _index_key(self, sig: Any, codegen: Any) -> str:
+        """Numba's key (signature, machine, bytecode) and the records' code, as text.
+
+        Text, not numba's tuple of types: an index pickles every key it holds, and a key naming
+        the record type of a module that is not importable now (a contributor's mechanism run
+        once from another folder) would make the whole index fail to load.
+        """
         modules: set[str] = set()
         for typ in sig if isinstance(sig, tuple) else getattr(sig, "args", ()):
             record_modules(typ, modules)
         records = tuple(sorted((m, code_digest(m)) for m in modules))
-        return (*super()._index_key(sig, codegen), records)
+        return repr((*super()._index_key(sig, codegen), records))
 
 
 def key_by_sources(dispatcher: Any) -> bool:
