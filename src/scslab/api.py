@@ -25,7 +25,6 @@ from typing import Any
 import numba
 import pyarrow as pa
 
-from scslab import __version__
 from scslab.engine.simulation import Simulation
 from scslab.results import (
     check_run_dir,
@@ -36,6 +35,7 @@ from scslab.results import (
     write_table,
 )
 from scslab.scenario import Scenario, load_scenario
+from scslab.version import __version__
 
 
 @dataclass

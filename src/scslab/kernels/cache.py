@@ -23,7 +23,9 @@ from numba.core.registry import CPUDispatcher
 
 PACKAGE = Path(__file__).resolve().parent.parent
 
-OUTSIDE_KERNELS = frozenset({"cli.py", "api.py", "results.py", "scenario.py"})
+OUTSIDE_KERNELS = frozenset(
+    {"cli.py", "api.py", "results.py", "scenario.py", "errors.py", "version.py"}
+)
 """Modules of the package that no kernel calls or reads a constant from."""
 
 

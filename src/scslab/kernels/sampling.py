@@ -23,7 +23,7 @@ from scslab.kernels.compact import grown
 from scslab.kernels.memory import prefetch_at
 from scslab.kernels.parallel import sized_kernel
 from scslab.kernels.rng import log_complement, uniform
-from scslab.population.attributes import trait_factor
+from scslab.kernels.traits import trait_factor
 
 BLOCK = 1 << 16
 """People per sampling block: part of the definition of the random streams, not a tuning knob."""
@@ -338,7 +338,7 @@ def thinned_ids(
     """``bernoulli_ids`` at ``p``, each success kept with ``trait_factor / (1 + |weight|)``.
 
     With ``p = rate * (1 + |weight|)`` this draws a trait-modulated rate (see
-    ``scslab.population.attributes.trait_factor``): the keep draw is ``(thin_key, day, id, 0)``.
+    ``scslab.kernels.traits.trait_factor``): the keep draw is ``(thin_key, day, id, 0)``.
     """
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"probability must be in [0, 1], got {p}")
