@@ -15,6 +15,7 @@ retried larger, never silently cut.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit, prange
@@ -345,6 +346,26 @@ def thinned_ids(
     if n <= 0 or p == 0.0:
         return np.empty(0, np.int64)
     return _sample_blocks(key, day, n, p, thin_key, trait_key, weight, _EVERYONE)
+
+
+class LabelledDraws(NamedTuple):
+    """The arguments of several labelled draws, one array element per draw, by name at both ends.
+
+    Mechanisms keep one in their record and pass its fields by name to ``compiled_labelled_ids``.
+    """
+
+    keys: np.ndarray
+    """Stream key of each draw's candidates (uint64)."""
+    rates: np.ndarray
+    """Each draw's candidate probability (float64; see ``thinned_ids``)."""
+    thin_keys: np.ndarray
+    """Stream key of each draw's keep decision (uint64)."""
+    trait_keys: np.ndarray
+    """Key of the trait that thins each draw (uint64)."""
+    weights: np.ndarray
+    """Each draw's trait weight (float64; 0 keeps every candidate)."""
+    labels: np.ndarray
+    """The label of each draw's ids (an act or source code, int16)."""
 
 
 @njit(cache=True)
