@@ -80,7 +80,7 @@ def measure(scenario: scslab.Scenario) -> tuple[scslab.Simulation, dict[str, flo
                 setattr(module, name, _timed(obj, label, seconds, calls))
     registered = dict(KERNELS)  # the mechanisms' step and metrics kernels, by record class
     for state_class, kernels in registered.items():
-        KERNELS[state_class] = tuple(
+        KERNELS[state_class] = kernels._make(
             _timed(k, f"{k.py_func.__module__.rsplit('.', 1)[-1]}.{k.__name__}", seconds, calls)
             for k in kernels
         )

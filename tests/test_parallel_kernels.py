@@ -7,10 +7,20 @@ import pytest
 
 from scslab.kernels import parallel
 from scslab.kernels.sampling import uniforms
-from scslab.mechanisms.behaviour.debt import _arrears_keep, _arrears_keep_one_thread
+from scslab.mechanisms.behaviour.debt import (
+    ArrearsPeople,
+    ArrearsRule,
+    _arrears_keep,
+    _arrears_keep_one_thread,
+)
 from scslab.mechanisms.consequences.sectors import _blocked, _blocked_one_thread
 from scslab.mechanisms.observation.sources import _observe, _observe_one_thread
-from scslab.mechanisms.reporting.informants import _reports, _reports_one_thread
+from scslab.mechanisms.reporting.informants import (
+    InformantKeys,
+    InformantRule,
+    _reports,
+    _reports_one_thread,
+)
 
 
 def test_both_builds_draw_the_same_uniforms() -> None:
@@ -71,10 +81,12 @@ def test_both_builds_report_the_same_acts() -> None:
         recorded = rng.random(pids.size) < 0.5 if not seen else seen[0][-1].copy()
         before = recorded.copy()
         room = [np.zeros(pids.size + 1, t) for t in (np.int64, np.int16, np.int16, np.bool_)]
-        keys = tuple(np.uint64(k) for k in (31, 32, 33, 34))
-        rule = (8, 1000, 0.05, 0.6, 3, 1_000_000)
+        keys = InformantKeys(*(np.uint64(k) for k in (31, 32, 33, 34)))
+        rule = InformantRule(
+            ties=8, locality=1000, report_prob=0.05, opportunism_weight=0.6, watchers=3
+        )
         reports, ordered = build(
-            *keys, 4, pids, acts, recorded, reportable, bounds, *rule, *room, 1
+            keys, rule, 4, pids, acts, recorded, reportable, bounds, 1_000_000, *room, 1
         )
         seen.append((reports, ordered, *room, recorded, before))
     assert all(np.array_equal(a, b) for a, b in zip(*seen, strict=True))
@@ -89,9 +101,11 @@ def test_both_builds_keep_the_same_arrears_candidates() -> None:
     ids = np.sort(rng.choice(n, 6000, replace=False))
     households = ((3 << 4) | np.arange(n) % 3).astype(np.uint8)
     flags = (rng.random(n) < 0.1).astype(np.uint8)  # bit 1: already in debt
-    keys = tuple(np.uint64(k) for k in (21, 22, 23, 24))
-    args = (*keys, np.asarray([0, 90_000, n], np.int64), households, 5, ids, flags, np.uint8(1))
-    args += (np.asarray([2.0, 1.5, 1.0, 0.6, 0.3]), -0.5, 3.0)
+    people = ArrearsPeople(
+        *(np.uint64(k) for k in (21, 22, 23, 24)), np.asarray([0, 90_000, n], np.int64), households
+    )
+    rule = ArrearsRule(np.asarray([2.0, 1.5, 1.0, 0.6, 0.3]), compliance_weight=-0.5, top=3.0)
+    args = (people, 5, ids, flags, np.uint8(1), rule)
     a, b = _arrears_keep(*args), _arrears_keep_one_thread(*args)
     assert np.array_equal(a, b)
     assert 0 < a.sum() < ids.size and not a[flags[ids] == 1].any()

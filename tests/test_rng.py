@@ -61,7 +61,7 @@ def test_bernoulli_ids_are_sorted_unique_and_in_range(n, p, day):
 
 def _walked_one_skip_at_a_time(key, day, n, p, thin_key, trait_key, weight):
     """The definition of a (thinned) draw, one skip and one decision at a time, in Python."""
-    from scslab.population.attributes import trait_factor
+    from scslab.kernels.traits import trait_factor
 
     ids = []
     for b in range((n + BLOCK - 1) // BLOCK):

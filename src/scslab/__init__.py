@@ -11,8 +11,6 @@ no identity resolution and no image processing. The public API:
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
 from scslab.api import RunResult, run
 from scslab.engine.simulation import Simulation, plan_of
 from scslab.kernels.cache import key_package_caches
@@ -25,6 +23,7 @@ from scslab.scenario import (
     scenario_from_dict,
     scenario_schema,
 )
+from scslab.version import __version__
 
 key_package_caches()  # every kernel is imported by now: cache them under the sources' digest
 
@@ -39,6 +38,7 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "Simulation",
+    "__version__",
     "load_scenario",
     "parse_scenario",
     "plan_of",

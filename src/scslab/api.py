@@ -27,7 +27,6 @@ import numba
 import pyarrow as pa
 from numba.core import event
 
-from scslab import __version__
 from scslab.engine.simulation import Simulation
 from scslab.results import (
     check_run_dir,
@@ -38,6 +37,7 @@ from scslab.results import (
     write_table,
 )
 from scslab.scenario import Scenario, load_scenario
+from scslab.version import __version__
 
 
 @dataclass

@@ -20,8 +20,9 @@ from rich.table import Table
 
 from scslab import api
 from scslab.engine.simulation import plan_of
+from scslab.errors import ScenarioError
 from scslab.results import RunDirError, read_manifest
-from scslab.scenario import ScenarioError, load_scenario, preset_names, scenario_schema
+from scslab.scenario import load_scenario, preset_names, scenario_schema
 
 app = typer.Typer(
     add_completion=False,

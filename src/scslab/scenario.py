@@ -24,15 +24,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 import scslab.mechanisms  # noqa: F401  (registers every mechanism)
 from scslab.engine.mechanism import FAMILIES, REGISTRY, MechanismParams
+from scslab.errors import ScenarioError
 from scslab.population import PopulationParams
 
 MAX_PEOPLE = 2**31 - 1
 MAX_DAYS = 60_000
 """Days are stored as uint16 in per-person state; 60,000 days (164 years) leaves headroom."""
-
-
-class ScenarioError(ValueError):
-    """A scenario that cannot be run; the message is one line meant for the user."""
 
 
 class ScenarioMeta(BaseModel):

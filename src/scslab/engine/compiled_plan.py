@@ -19,7 +19,7 @@ embeds the code of every kernel it calls.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 from numba import literal_unroll, njit
@@ -32,8 +32,30 @@ from scslab.kernels.clock import cycle_counter, cycles_now
 if TYPE_CHECKING:
     from scslab.engine.simulation import PlanRow, Simulation
 
-KERNELS: dict[type, tuple[Any, Any]] = {}
-"""State record class -> (step kernel, metrics kernel) of the mechanisms that keep that state."""
+
+class CompiledKernels(NamedTuple):
+    """The kernels registered for one state record class."""
+
+    step: Any
+    """``step(day, board, state)``: the day's work."""
+    metrics: Any
+    """``metrics(day, state)``: fills ``state.today``."""
+
+
+KERNELS: dict[type, CompiledKernels] = {}
+"""State record class -> the kernels of the mechanisms that keep that state."""
+
+
+class MetricsLayout(NamedTuple):
+    """Where one mechanism's metrics are in the compiled plan's table of a run's days."""
+
+    mechanism: str
+    columns: tuple[str, ...]
+    """Its metric columns, in the order of its ``today`` values."""
+    floats: frozenset[str]
+    """Those that are not counts (NaN: a missing value)."""
+    offset: int
+    """The table column of its first metric."""
 
 
 def day_step(day, board, state):
@@ -67,7 +89,7 @@ def compiled_mechanism(
     type_class = state_class.numba_type_class
     if state_class in KERNELS:
         raise TypeError(f"{state_class.__name__} has compiled kernels already")
-    KERNELS[state_class] = (step, metrics)
+    KERNELS[state_class] = CompiledKernels(step=step, metrics=metrics)
 
     # inlined where run_days calls it: no wrapper compiled (and optimised again) per mechanism
     @overload(day_step, inline="always")
@@ -103,11 +125,11 @@ class CompiledSteps:
 
     def step(self, sim: Simulation, day: int) -> None:
         """The day's step: the registered kernel on the board and the state."""
-        KERNELS[type(self.state)][0](day, sim.board.native, self.state)
+        KERNELS[type(self.state)].step(day, sim.board.native, self.state)
 
     def metrics(self, day: int) -> dict[str, float | int | None]:
         """The day's metrics: the registered kernel fills ``today``, named here."""
-        KERNELS[type(self.state)][1](day, self.state)
+        KERNELS[type(self.state)].metrics(day, self.state)
         floats = self.float_metrics
         return {
             name: (None if v != v else v) if name in floats else int(v)  # NaN: missing
@@ -169,8 +191,8 @@ class CompiledPlan:
         self.observers = observers
         self.first_days = np.asarray([row.first_day for row in self.rows], np.int64)
         self.cycles = np.zeros(len(self.states), np.uint64)
-        self.layout: list[tuple[str, tuple[str, ...], frozenset[str], int]] = []
-        """Per compiled mechanism: its name, metric columns, float columns and first column."""
+        self.layout: list[MetricsLayout] = []
+        """Per compiled mechanism: where its metrics are in a table of days."""
         offset = 0
         for row in self.rows:
             m = sim.mechanisms[row.mechanism]
@@ -181,9 +203,16 @@ class CompiledPlan:
                     f"{row.mechanism} has {m.today.size} metric values for "
                     f"{len(m.metric_columns)} columns"
                 )
-            self.layout.append((row.mechanism, m.metric_columns, m.float_metrics, offset))
+            self.layout.append(
+                MetricsLayout(
+                    mechanism=row.mechanism,
+                    columns=m.metric_columns,
+                    floats=m.float_metrics,
+                    offset=offset,
+                )
+            )
             offset += len(m.metric_columns)
-        self.offsets = np.asarray([entry[3] for entry in self.layout], np.int64)
+        self.offsets = np.asarray([entry.offset for entry in self.layout], np.int64)
         self.width = offset
         self._total = (0, 0.0)
         """Cycles and seconds of every run so far (the seconds per cycle of the phase times)."""
@@ -286,7 +315,7 @@ class CompiledPlan:
         sim, columns, days = self.sim, self.sim.columns, table.shape[0]
         columns["day"].extend(range(day0, day0 + days))
         columns["date"].extend(sim.dates(day0, day0 + days))
-        compiled = {entry[0]: entry for entry in self.layout}
+        compiled = {entry.mechanism: entry for entry in self.layout}
         for row in sim.plan:
             name = row.mechanism
             if name in observed:  # an observer: its columns in the order it reports them
@@ -294,8 +323,9 @@ class CompiledPlan:
                 for col in dict.fromkeys(c for values in days_values for c in values):
                     self._column(day0, col, name).extend(v.get(col) for v in days_values)
                 continue
-            _, metric_columns, floats, offset = compiled[name]
-            for j, col in enumerate(metric_columns):
+            entry = compiled[name]
+            floats, offset = entry.floats, entry.offset
+            for j, col in enumerate(entry.columns):
                 values = table[:, offset + j]
                 column = self._column(day0, col, name)
                 if col not in floats:

@@ -3,6 +3,11 @@
 The loop below is the whole engine. It knows nothing about any particular mechanism: it runs the
 enabled mechanisms in plan order (family order from ``FAMILIES``, then file order), times each call,
 and collects each day's metric columns. New mechanisms never require editing this file.
+
+It imports no concrete mechanism and no scenario module (layers import downward only; see
+``tests/test_layers.py``): it takes a scenario by its shape, ``ScenarioLike``, which
+``scenario.Scenario`` has, and finds mechanism classes in the registry that defining them fills
+(``scenario`` imports ``scslab.mechanisms`` to register them all).
 """
 
 from __future__ import annotations
@@ -10,23 +15,76 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
 from scslab.engine.board import Board
 from scslab.engine.compiled_plan import CompiledPlan, compiled_state_of
-from scslab.engine.mechanism import FAMILIES, Mechanism, Observer, mechanism_class
+from scslab.engine.mechanism import (
+    FAMILIES,
+    Mechanism,
+    MechanismParams,
+    Observer,
+    mechanism_class,
+)
+from scslab.errors import ScenarioError
 from scslab.kernels.memory import keep_freed_memory
-from scslab.population import Population
-from scslab.scenario import Scenario, ScenarioError
+from scslab.population import Population, PopulationParams
 
 M = TypeVar("M", bound=Mechanism)
 
 _consume = deque(maxlen=0).extend
 """Run an iterator for its effects, in C (appending a day's metrics column by column)."""
+
+
+class RunMeta(Protocol):
+    """What the engine reads of a scenario's ``[scenario]`` table (``scenario.ScenarioMeta``)."""
+
+    @property
+    def people(self) -> int:
+        """Simulated people."""
+
+    @property
+    def days(self) -> int:
+        """Simulated days."""
+
+    @property
+    def seed(self) -> int:
+        """Seed of every random stream."""
+
+    @property
+    def start_date(self) -> dt.date:
+        """Calendar date of day 0."""
+
+    @property
+    def scale(self) -> int:
+        """Real people each simulated person stands for."""
+
+
+class ScenarioLike(Protocol):
+    """What the engine reads of a validated scenario (``scenario.Scenario`` has this shape)."""
+
+    @property
+    def meta(self) -> RunMeta:
+        """The ``[scenario]`` table."""
+
+    @property
+    def population(self) -> PopulationParams:
+        """The ``[population]`` table."""
+
+    @property
+    def mechanisms(self) -> Mapping[str, MechanismParams]:
+        """Each mechanism table's parameters, in file order."""
+
+    @property
+    def source(self) -> str:
+        """Where the scenario came from, for error messages."""
+
+    def resolved(self) -> dict[str, Any]:
+        """The full scenario as plain data, every default filled in (for manifests)."""
 
 
 @dataclass
@@ -42,7 +100,7 @@ class PlanRow:
     """The mechanism steps from this day on (its ``active_from`` date)."""
 
 
-def plan_of(scenario: Scenario) -> list[PlanRow]:
+def plan_of(scenario: ScenarioLike) -> list[PlanRow]:
     """The daily phase plan of a scenario (enabled mechanisms in execution order)."""
     classes = {n: mechanism_class(n, p) for n, p in scenario.mechanisms.items() if p.enabled}
     names = sorted(classes, key=lambda n: FAMILIES.index(classes[n].family))  # stable: file order
@@ -67,7 +125,7 @@ class Simulation:
     the Python loop, ``compiled=True`` refuses a scenario that cannot be compiled.
     """
 
-    def __init__(self, scenario: Scenario, compiled: bool | None = None) -> None:
+    def __init__(self, scenario: ScenarioLike, compiled: bool | None = None) -> None:
         t0 = time.perf_counter()
         keep_freed_memory()  # a day's temporaries are reused, not mapped afresh (kernels/memory)
         self.scenario = scenario

@@ -15,6 +15,7 @@ retried larger, never silently cut.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit, prange
@@ -23,7 +24,7 @@ from scslab.kernels.compact import grown
 from scslab.kernels.memory import prefetch_at
 from scslab.kernels.parallel import sized_kernel
 from scslab.kernels.rng import log_complement, uniform
-from scslab.population.attributes import trait_factor
+from scslab.kernels.traits import trait_factor
 
 BLOCK = 1 << 16
 """People per sampling block: part of the definition of the random streams, not a tuning knob."""
@@ -338,13 +339,33 @@ def thinned_ids(
     """``bernoulli_ids`` at ``p``, each success kept with ``trait_factor / (1 + |weight|)``.
 
     With ``p = rate * (1 + |weight|)`` this draws a trait-modulated rate (see
-    ``scslab.population.attributes.trait_factor``): the keep draw is ``(thin_key, day, id, 0)``.
+    ``scslab.kernels.traits.trait_factor``): the keep draw is ``(thin_key, day, id, 0)``.
     """
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"probability must be in [0, 1], got {p}")
     if n <= 0 or p == 0.0:
         return np.empty(0, np.int64)
     return _sample_blocks(key, day, n, p, thin_key, trait_key, weight, _EVERYONE)
+
+
+class LabelledDraws(NamedTuple):
+    """The arguments of several labelled draws, one array element per draw, by name at both ends.
+
+    Mechanisms keep one in their record and pass its fields by name to ``compiled_labelled_ids``.
+    """
+
+    keys: np.ndarray
+    """Stream key of each draw's candidates (uint64)."""
+    rates: np.ndarray
+    """Each draw's candidate probability (float64; see ``thinned_ids``)."""
+    thin_keys: np.ndarray
+    """Stream key of each draw's keep decision (uint64)."""
+    trait_keys: np.ndarray
+    """Key of the trait that thins each draw (uint64)."""
+    weights: np.ndarray
+    """Each draw's trait weight (float64; 0 keeps every candidate)."""
+    labels: np.ndarray
+    """The label of each draw's ids (an act or source code, int16)."""
 
 
 @njit(cache=True)

@@ -16,14 +16,19 @@ class inside ``@njit(cache=True)``): building one from Python would compile a co
 new process. For the same reason a field that Python reads is read by a cached compiled getter of
 that module (about 2 microseconds a read: for outputs, not hot loops); Python keeps its own
 references to the arrays it shares with a record.
+
+Values that Python builds for a kernel travel by name, never by position: a record's fields, or a
+``typing.NamedTuple`` that both ends read by field (``FlagBits`` below; numba compiles ``t.mask``
+to the same code as ``t[1]``, and a field that does not exist fails to compile).
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
+import numpy as np
 from numba import types
 from numba.experimental import structref
 
@@ -55,3 +60,12 @@ def compiled_struct(name: str, fields: Sequence[str], module: str) -> type[Any]:
     namespace[f"{name}Type"] = type_class
     namespace.setdefault(name, proxy)
     return proxy
+
+
+class FlagBits(NamedTuple):
+    """A per-person flag byte array and the bit that is the flag, by name at both ends."""
+
+    flags: np.ndarray
+    """One byte per person (uint8)."""
+    mask: np.uint8
+    """The flag's bit (0: no flag, nobody has it)."""

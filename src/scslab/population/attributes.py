@@ -3,7 +3,8 @@
 Each function is a numba kernel that any mechanism may call inside its own kernels. Keys come from
 ``AttributeKeys`` (derived from the scenario seed), so the same person has the same age, traits and
 ties in every scenario that shares a seed. Distributions without a published source are labelled
-assumptions in their docstrings.
+assumptions in their docstrings. Static traits and the factor by which they scale rates are kernels
+of their own (``kernels/traits.py``), since the sampling kernels thin draws by them.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import numpy as np
 from numba import njit
 
 from scslab.kernels.rng import below, stream_key, uniform
+from scslab.kernels.traits import trait as trait  # re-exported: every attribute is read here
+from scslab.kernels.traits import trait_factor as trait_factor
 from scslab.population.census import AGE_BAND_SHARES, MALE_SHARE
 
 # Occupations.
@@ -108,26 +111,6 @@ def occupation(key, pid: int, years: int, urban: bool) -> int:
     if urban:
         return CIVIL_SERVANT if u < CIVIL_SERVANT_SHARE else WORKER
     return FARMER if u < 0.7 else WORKER
-
-
-@njit(inline="always", cache=True)
-def trait(key, pid: int) -> float:
-    """A static trait in [0, 1), uniform across people (assumption.
-
-    The seed gives no
-    distribution for compliance, dissent, boldness, opportunism or online activity).
-    """
-    return uniform(key, 0, pid, 0)
-
-
-@njit(inline="always", cache=True)
-def trait_factor(key, pid: int, weight: float) -> float:
-    """``1 + weight * (2 * trait - 1)``: how a trait scales a rate, mean 1 over the population.
-
-    ``weight`` in [-1, 1]; +1 doubles the rate at the top of the trait and removes it at the
-    bottom, -1 the reverse.
-    """
-    return 1.0 + weight * (2.0 * trait(key, pid) - 1.0)
 
 
 @njit(inline="always", cache=True)

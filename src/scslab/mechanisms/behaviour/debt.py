@@ -20,7 +20,7 @@ with debts, not with the population.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 from numba import njit, prange
@@ -129,21 +129,95 @@ class DebtParams(MechanismParams):
     )
 
 
-def _arrears_keep(
-    thin_key,
-    age_key,
-    income_key,
-    compliance_key,
-    bounds,
-    households,
-    day,
-    ids,
-    flags,
-    debt_mask,
-    income_effect,
-    compliance_weight,
-    top,
-):
+class ArrearsPeople(NamedTuple):
+    """What the arrears draw reads of people, by name at both ends."""
+
+    thin_key: np.uint64
+    """This mechanism's keep draw of each candidate."""
+    age_key: np.uint64
+    """The population's ages (minors never fall into arrears)."""
+    income_key: np.uint64
+    """The population's income quintiles."""
+    compliance_key: np.uint64
+    """The population's compliance trait."""
+    bounds: np.ndarray
+    """The regions' first ids (urban or rural)."""
+    households: np.ndarray
+    """The households' byte per person."""
+
+
+class ArrearsRule(NamedTuple):
+    """How income and compliance scale the chance of arrears, by name at both ends."""
+
+    income_effect: np.ndarray
+    """Relative rate by income quintile (float64)."""
+    compliance_weight: float
+    """Effect of the compliance trait."""
+    top: float
+    """The highest factor of all (candidates are drawn at the rate times it)."""
+
+
+class ArrearsDraw(NamedTuple):
+    """The daily draw of new arrears, by name at both ends."""
+
+    key: np.uint64
+    """Stream key of the candidates."""
+    rate: float
+    """Candidate probability (the arrears rate times ``ArrearsRule.top``, at most 1)."""
+    has_list: bool
+    """Whether a listing list is enabled."""
+    has_sanctions: bool
+    """Whether sanctions that cost incomes are enabled (with the list)."""
+
+
+class Cure(NamedTuple):
+    """How arrears are cleared before a court judgment, by name at both ends."""
+
+    key: np.uint64
+    """Stream key of whether an episode is cured."""
+    share: float
+    """Share of arrears that are cleared."""
+    delay_key: np.uint64
+    """Stream key of the delay until the cure."""
+    hazard: float
+    """Daily hazard of the cure (1 / mean days)."""
+    lag: int
+    """Days until arrears become a court judgment."""
+
+
+class Repayment(NamedTuple):
+    """How judgment debtors repay, by name at both ends.
+
+    The arrays hold one value per regime: unlisted, listed, listed and without income.
+    """
+
+    keys: np.ndarray
+    """Stream key of each regime's delay (uint64)."""
+    hazards: np.ndarray
+    """Daily repayment hazard of each regime (float64)."""
+    income_key: np.uint64
+    """The population's income quintiles."""
+    bounds: np.ndarray
+    """The regions' first ids."""
+    scale: np.ndarray
+    """Hazard factor by income quintile (float64)."""
+
+
+class DebtMasks(NamedTuple):
+    """The bits of the debt flag byte."""
+
+    arrears: np.uint8
+    judgment: np.uint8
+
+
+def _arrears_keep(people, day, ids, flags, debt_mask, rule):
+    """Which candidates ``ids`` fall into arrears: adults not in debt, kept by income and trait.
+
+    ``people`` is an ``ArrearsPeople``, ``rule`` an ``ArrearsRule``.
+    """
+    thin_key, age_key, income_key = people.thin_key, people.age_key, people.income_key
+    compliance_key, bounds, households = people.compliance_key, people.bounds, people.households
+    income_effect, compliance_weight, top = rule.income_effect, rule.compliance_weight, rule.top
     keep = np.empty(ids.size, np.bool_)
     for i in prange(ids.size):
         prefetch_ahead(flags, ids, i)
@@ -168,25 +242,34 @@ _arrears_keep, _arrears_keep_one_thread = both_builds(_arrears_keep)
 
 @njit(cache=True)
 def _open_arrears(
-    candidate_key, candidate_rate, n, day, people, flags, masks, rule, debt_day, cure
+    candidate_key,
+    candidate_rate,
+    n,
+    day,
+    people,
+    flags,
+    arrears_mask,
+    debt_mask,
+    rule,
+    debt_day,
+    cure,
 ):
     """Today's new arrears: draw them, open an episode for each, return them and follow-ups.
 
     Candidates are drawn at ``candidate_rate`` over ``n`` people and kept by ``_arrears_keep``,
-    which reads ``people`` (its first six arguments: the thinning key, the trait keys, the
-    regions and households) and ``rule`` (its last three); ``masks`` are (arrears, any debt).
-    Each new debtor gets a monthly reminder in 30 days and either a cure (drawn to happen before
-    the court lag) or an unpaid judgment when the lag runs out. ``cure`` is (its key, its share,
-    the delay's key, the daily hazard of a cure, the court lag). Returns (new ids, days, ids,
-    tags): one compiled call for the whole step.
+    which reads ``people`` (an ``ArrearsPeople``) and ``rule`` (an ``ArrearsRule``); the arrears
+    bit is ``arrears_mask``, any debt ``debt_mask``. Each new debtor gets a monthly reminder in
+    30 days and either a cure (drawn to happen before the court lag) or an unpaid judgment when
+    the lag runs out (``cure``, a ``Cure``). Returns (new ids, days, ids, tags): one compiled call
+    for the whole step.
     """
-    arrears_mask, debt_mask = masks
-    cure_key, cure_share, delay_key, hazard, lag = cure
+    cure_key, cure_share, delay_key = cure.key, cure.share, cure.delay_key
+    hazard, lag = cure.hazard, cure.lag
     cand = compiled_bernoulli_ids(candidate_key, day, n, candidate_rate)
     if cand.size >= PARALLEL_MIN_ITEMS:
-        keep = _arrears_keep(*people, day, cand, flags, debt_mask, *rule)
+        keep = _arrears_keep(people, day, cand, flags, debt_mask, rule)
     else:
-        keep = _arrears_keep_one_thread(*people, day, cand, flags, debt_mask, *rule)
+        keep = _arrears_keep_one_thread(people, day, cand, flags, debt_mask, rule)
     new = cand[keep]
     days = np.empty(2 * new.size, np.int64)
     pids = np.empty(2 * new.size, np.int64)
@@ -313,18 +396,30 @@ DebtState = compiled_struct(
     ),
     __name__,
 )
-"""The debt flag byte per person and its masks (arrears, unpaid judgment); the episode's first day
-per person; the calendar of follow-ups; the listing list's and the sanctions' records (empty ones
-when there are none) and whether each is there (``arrears``' last two); the lost-income flags and
-mask (0: none); the arrears draw (key, candidate rate, has list, has sanctions); what
-``_arrears_keep`` reads of people and its rule; the cure (see ``_open_arrears``); repayment (keys
-unlisted, listed, poor; hazards unlisted, listed, poor; the income key; the regions; the scale by
-income quintile); the population; today's metrics."""
+"""The debt flag byte per person and its masks (``DebtMasks``); the episode's first day per person;
+the calendar of follow-ups; the listing list's and the sanctions' records (empty ones when there
+are none; whether each is there is in ``arrears``); the lost-income flags and mask (0: none); the
+arrears draw (``ArrearsDraw``); what ``_arrears_keep`` reads of people (``ArrearsPeople``) and its
+rule (``ArrearsRule``); the cure (``Cure``); repayment (``Repayment``); the population; today's
+metrics."""
 
 
 @njit(cache=True)
 def _new_state(
-    flags, masks, debt_day, days, listing, sanctions, poor, arrears, people, rule, cure, repay, n
+    flags,
+    masks,
+    debt_day,
+    days,
+    listing,
+    sanctions,
+    poor_flags,
+    poor_mask,
+    arrears,
+    people,
+    rule,
+    cure,
+    repay,
+    n,
 ):
     return DebtState(
         flags,
@@ -333,8 +428,8 @@ def _new_state(
         new_calendar(days),
         listing,
         sanctions,
-        poor[0],
-        poor[1],
+        poor_flags,
+        poor_mask,
         arrears,
         people,
         rule,
@@ -351,7 +446,7 @@ def _judged(s, pids, also_listed):
     keep = np.empty(pids.size, np.bool_)
     lst = s.listing
     for i in range(pids.size):
-        keep[i] = (s.flags[pids[i]] & s.masks[1]) != 0
+        keep[i] = (s.flags[pids[i]] & s.masks.judgment) != 0
         if also_listed:
             keep[i] = keep[i] and (lst.flags[pids[i]] & lst.mask) != 0
     return pids[keep]
@@ -362,9 +457,9 @@ def _start_repayment(s, pids, day, kind):
     """Schedule the repayment of ``pids`` under regime ``kind`` (unlisted, listed, poor)."""
     if pids.size == 0:
         return
-    keys, hazards, income_key, bounds, scale = s.repay
+    r = s.repay
     j = kind - REPAY_UNLISTED
-    args = (keys[j], day, pids, hazards[j], income_key, bounds, scale)
+    args = (r.keys[j], day, pids, r.hazards[j], r.income_key, r.bounds, r.scale)
     delay = _delays(*args) if pids.size >= PARALLEL_MIN_ITEMS else _delays_one_thread(*args)
     tags = s.debt_day[pids].astype(np.int64) * _TAG + kind
     schedule(s.calendar, day + delay, pids, tags, 0)
@@ -372,8 +467,8 @@ def _start_repayment(s, pids, day, kind):
 
 @njit(cache=True)
 def _step(day, board, s):
-    arrears_mask, judgment_mask = s.masks
-    key, rate, has_list, has_sanctions = s.arrears
+    arrears_mask, judgment_mask = s.masks.arrears, s.masks.judgment
+    has_list, has_sanctions = s.arrears.has_list, s.arrears.has_sanctions
     lst = s.listing
     # Without a list, read any per-person byte with an empty mask: nobody is listed.
     listed_flags = lst.flags if has_list else s.flags
@@ -415,13 +510,14 @@ def _step(day, board, s):
 
     # New arrears.
     new, days, follow, tags = _open_arrears(
-        key,
-        rate,
+        s.arrears.key,
+        s.arrears.rate,
         s.n,
         day,
         s.people,
         s.flags,
-        (arrears_mask, arrears_mask | judgment_mask),
+        arrears_mask,
+        arrears_mask | judgment_mask,
         s.keep_rule,
         s.debt_day,
         s.cure,
@@ -475,46 +571,55 @@ class Debt(CompiledSteps, Behaviour):
         top = float(income_effect.max() * (1.0 + abs(p.compliance_weight)))
         keys = pop.keys
         thin_key = self.key("arrears/thin")
-        people = (thin_key, keys.age, keys.income, keys.compliance)
-        people += (pop.geography.bounds, pop.households)
+        people = ArrearsPeople(
+            thin_key=thin_key,
+            age_key=keys.age,
+            income_key=keys.income,
+            compliance_key=keys.compliance,
+            bounds=pop.geography.bounds,
+            households=pop.households,
+        )
         poor = pop.state.flags.get(INCOME_LOST)
         # a list's lost incomes count only with the sanctions that cost them
         has_sanctions = self.sanctions is not None and self.list is not None
-        arrears = (
-            self.key("arrears/candidates"),
-            min(1.0, p.arrears_rate * top),
-            self.list is not None,
-            has_sanctions,
+        arrears = ArrearsDraw(
+            key=self.key("arrears/candidates"),
+            rate=min(1.0, p.arrears_rate * top),
+            has_list=self.list is not None,
+            has_sanctions=has_sanctions,
         )
-        cure = (
-            self.key("cure"),
-            p.cure_share,
-            self.key("cure/delay"),
-            1.0 / p.cure_mean_days,
-            p.court_lag_days,
+        cure = Cure(
+            key=self.key("cure"),
+            share=p.cure_share,
+            delay_key=self.key("cure/delay"),
+            hazard=1.0 / p.cure_mean_days,
+            lag=p.court_lag_days,
         )
         kinds = (REPAY_UNLISTED, REPAY_LISTED, REPAY_POOR)
         hazards = (p.repay_hazard, p.repay_hazard_listed)
         hazards += (p.repay_hazard_listed * p.income_loss_repay_factor,)
-        repay = (
-            np.asarray([self.key(f"repay/{k}") for k in kinds], np.uint64),
-            np.asarray(hazards, np.float64),
-            keys.income,
-            pop.geography.bounds,
-            np.asarray([0.6, 0.8, 1.0, 1.2, 1.4]),  # assumption: richer pay sooner
+        repay = Repayment(
+            keys=np.asarray([self.key(f"repay/{k}") for k in kinds], np.uint64),
+            hazards=np.asarray(hazards, np.float64),
+            income_key=keys.income,
+            bounds=pop.geography.bounds,
+            scale=np.asarray([0.6, 0.8, 1.0, 1.2, 1.4]),  # assumption: richer pay sooner
         )
         return _new_state(
-            self.arrears.array,
-            (self.arrears.mask, self.judgment.mask),
-            self.debt_day,
-            self.days,
-            self.list.state if self.list is not None else no_list(),
-            self.sanctions.state if has_sanctions else no_sanctions(),
-            (poor.array, poor.mask) if poor is not None else (self.arrears.array, np.uint8(0)),
-            arrears,
-            people,
-            (income_effect, p.compliance_weight, top),
-            cure,
-            repay,
-            pop.n,
+            flags=self.arrears.array,
+            masks=DebtMasks(arrears=self.arrears.mask, judgment=self.judgment.mask),
+            debt_day=self.debt_day,
+            days=self.days,
+            listing=self.list.state if self.list is not None else no_list(),
+            sanctions=self.sanctions.state if has_sanctions else no_sanctions(),
+            poor_flags=poor.array if poor is not None else self.arrears.array,
+            poor_mask=poor.mask if poor is not None else np.uint8(0),
+            arrears=arrears,
+            people=people,
+            rule=ArrearsRule(
+                income_effect=income_effect, compliance_weight=p.compliance_weight, top=top
+            ),
+            cure=cure,
+            repay=repay,
+            n=pop.n,
         )

@@ -17,7 +17,7 @@ from scslab.catalogue import ACT_NAMES, ActName, act_by_name
 from scslab.engine.board import act_room, acts_written, written_in_order
 from scslab.engine.compiled_plan import CompiledSteps, compiled_mechanism, today_of
 from scslab.engine.mechanism import Behaviour, MechanismParams
-from scslab.kernels.sampling import compiled_labelled_ids
+from scslab.kernels.sampling import LabelledDraws, compiled_labelled_ids
 from scslab.kernels.structs import compiled_struct
 from scslab.mechanisms.common import ModulatedRate
 
@@ -59,15 +59,17 @@ class EverydayActsParams(MechanismParams):
 
 
 @njit(cache=True)
-def _draw_acts(day, n, keys, ps, thin_keys, trait_keys, weights, codes, pid, act, recorded, row):
-    """Draw today's acts (``labelled_ids``) and write them on the board from ``row`` if they fit.
+def _draw_acts(day, n, draws, pid, act, recorded, row):
+    """Draw today's acts and write them on the board from ``row`` if they fit.
 
+    ``draws`` is a ``LabelledDraws`` labelled by act code (see ``labelled_ids``).
     Returns how many acts of each kind were drawn, whether they fitted in the buffers (if not,
     nothing is written: the caller makes room and draws again, the same acts), and whether the
     buffers stay ordered by person.
     """
+    d = draws
     ids, kinds, counts = compiled_labelled_ids(
-        keys, day, n, ps, thin_keys, trait_keys, weights, codes
+        d.keys, day, n, d.rates, d.thin_keys, d.trait_keys, d.weights, d.labels
     )
     if row + ids.size > pid.size:
         return counts, False, False
@@ -77,30 +79,25 @@ def _draw_acts(day, n, keys, ps, thin_keys, trait_keys, weights, codes, pid, act
 
 
 EverydayState = compiled_struct("EverydayState", ("draws", "n", "room", "today"), __name__)
-"""The draws (``_draw_acts``'s keys, rates, thinning keys, trait keys, weights and act codes),
+"""The draws (a ``LabelledDraws``, labelled by act code),
 the population, the board rows made ready for a day's acts, and today's count of each act."""
 
 
 @njit(cache=True)
 def _new_state(draws, n, room):
-    return EverydayState(draws, n, room, np.zeros(draws[0].size, np.float64))
+    return EverydayState(draws, n, room, np.zeros(draws.keys.size, np.float64))
 
 
 @njit(cache=True)
 def _step(day, board, s):
-    keys, ps, thin_keys, trait_keys, weights, codes = s.draws
     row = act_room(board, s.room)
     buffers = (board.act_pid, board.act_act, board.act_recorded, row)
-    counts, fitted, ordered = _draw_acts(
-        day, s.n, keys, ps, thin_keys, trait_keys, weights, codes, *buffers
-    )
+    counts, fitted, ordered = _draw_acts(day, s.n, s.draws, *buffers)
     if not fitted:  # more acts than ever expected: make room and draw the same acts again
         s.room = counts.sum()
         row = act_room(board, s.room)
         buffers = (board.act_pid, board.act_act, board.act_recorded, row)
-        counts, fitted, ordered = _draw_acts(
-            day, s.n, keys, ps, thin_keys, trait_keys, weights, codes, *buffers
-        )
+        counts, fitted, ordered = _draw_acts(day, s.n, s.draws, *buffers)
     for j in range(counts.size):
         s.today[j] = counts[j]
     acts_written(board, counts.sum(), ordered)
@@ -135,16 +132,17 @@ class EverydayActs(CompiledSteps, Behaviour):
     def init(self, sim: Simulation) -> None:
         rates = self.params.all_acts()
         codes = [act_by_name(n) for n in rates]
-        self.draws = (
-            np.asarray([self.key(f"{n}/candidates") for n in rates], np.uint64),
-            np.asarray([spec.candidate_rate for spec in rates.values()], np.float64),
-            np.asarray([self.key(f"{n}/thin") for n in rates], np.uint64),
-            np.asarray([getattr(sim.pop.keys, spec.trait) for spec in rates.values()], np.uint64),
-            np.asarray([spec.weight for spec in rates.values()], np.float64),
-            np.asarray(codes, np.int16),
+        traits = [getattr(sim.pop.keys, spec.trait) for spec in rates.values()]
+        self.draws = LabelledDraws(
+            keys=np.asarray([self.key(f"{n}/candidates") for n in rates], np.uint64),
+            rates=np.asarray([spec.candidate_rate for spec in rates.values()], np.float64),
+            thin_keys=np.asarray([self.key(f"{n}/thin") for n in rates], np.uint64),
+            trait_keys=np.asarray(traits, np.uint64),
+            weights=np.asarray([spec.weight for spec in rates.values()], np.float64),
+            labels=np.asarray(codes, np.int16),
         )
         self.metric_columns = tuple(f"acts_{ACT_NAMES[act]}" for act in codes)
-        mean = sim.pop.n * float(self.draws[1].sum())  # candidates a day: at least the acts
+        mean = sim.pop.n * float(self.draws.rates.sum())  # candidates a day: at least the acts
         room = int(mean + 8.0 * mean**0.5 + 64)
         self.state = _new_state(self.draws, sim.pop.n, room)
         self.today = today_of(self.state)

@@ -11,7 +11,7 @@ listed on a false record.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 from numba import njit, prange
@@ -22,7 +22,7 @@ from scslab.engine.mechanism import Consequences, MechanismParams
 from scslab.kernels.parallel import PARALLEL_MIN_ITEMS, both_builds
 from scslab.kernels.rng import uniform
 from scslab.kernels.sampling import compiled_bernoulli_ids_where
-from scslab.kernels.structs import compiled_struct
+from scslab.kernels.structs import FlagBits, compiled_struct
 from scslab.mechanisms.lists.base import ListBase
 
 if TYPE_CHECKING:
@@ -62,31 +62,44 @@ def _ties_cut(key, day, ids, ties, p):
 
 _ties_cut, _ties_cut_one_thread = both_builds(_ties_cut)
 
-NamingState = compiled_struct(
-    "NamingState", ("listing", "named", "keys", "rule", "n", "today"), __name__
-)
-"""The list's record; the named flags and mask; the naming and ties keys; the rule (naming rate,
-ties, chance a tie cuts contact); the population; the counts so far (``today``: people named,
+
+class NamingRule(NamedTuple):
+    """Who is named and what it costs, by name at both ends."""
+
+    naming_key: np.uint64
+    """Stream key of who is named today."""
+    ties_key: np.uint64
+    """Stream key of which ties cut contact."""
+    rate: float
+    """Daily chance that a listed person not yet named is named."""
+    ties: int
+    """Community ties exposed to a naming."""
+    cut_prob: float
+    """Chance that one tie cuts contact."""
+
+
+NamingState = compiled_struct("NamingState", ("listing", "named", "rule", "n", "today"), __name__)
+"""The list's record; the named flags and mask (``FlagBits``); the rule (``NamingRule``); the
+population; the counts so far (``today``: people named,
 innocents named, ties cut, innocents' ties cut)."""
 
 
 @njit(cache=True)
-def _new_state(listing, named, keys, rule, n):
-    return NamingState(listing, named, keys, rule, n, np.zeros(4, np.float64))
+def _new_state(listing, named, rule, n):
+    return NamingState(listing, named, rule, n, np.zeros(4, np.float64))
 
 
 @njit(cache=True)
 def _step(day, board, s):
     lst = s.listing
-    named, named_mask = s.named
-    naming_key, ties_key = s.keys
-    rate, ties, cut_prob = s.rule
-    listed = compiled_bernoulli_ids_where(naming_key, day, s.n, rate, lst.flags, lst.mask)
+    named, named_mask = s.named.flags, s.named.mask
+    rule = s.rule
+    listed = compiled_bernoulli_ids_where(rule.naming_key, day, s.n, rule.rate, lst.flags, lst.mask)
     fresh = np.empty(listed.size, np.bool_)
     for i in range(listed.size):
         fresh[i] = (named[listed[i]] & named_mask) == 0  # not named yet
     ids = listed[fresh]
-    args = (ties_key, day, ids, ties, cut_prob)
+    args = (rule.ties_key, day, ids, rule.ties, rule.cut_prob)
     cut = _ties_cut(*args) if ids.size >= PARALLEL_MIN_ITEMS else _ties_cut_one_thread(*args)
     t = s.today
     for i in range(ids.size):
@@ -117,9 +130,14 @@ class PublicNaming(CompiledSteps, Consequences):
         self.list = sim.get(p.list, ListBase, f"{self.name}.list")
         self.state = _new_state(
             self.list.state,
-            (self.named.array, self.named.mask),
-            (self.key("naming"), self.key("ties")),
-            (p.naming_rate, p.ties, p.tie_cut_prob),
+            FlagBits(flags=self.named.array, mask=self.named.mask),
+            NamingRule(
+                naming_key=self.key("naming"),
+                ties_key=self.key("ties"),
+                rate=p.naming_rate,
+                ties=p.ties,
+                cut_prob=p.tie_cut_prob,
+            ),
             sim.pop.n,
         )
         self.today = today_of(self.state)

@@ -11,7 +11,7 @@ A blocked attempt in a sector that costs income marks the person as having lost 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 from numba import njit, prange
@@ -54,6 +54,30 @@ class Sector(BaseModel):
     income_loss: bool = Field(
         default=False, description="A blocked attempt costs the person their income."
     )
+
+
+class SectorRules(NamedTuple):
+    """Every sector's rules, one array element per sector in the order of ``sectors()``.
+
+    Built by name in Python (``SectorSanctions.init``) and read by name in the kernels.
+    """
+
+    attempt_keys: np.ndarray
+    """Stream key of each sector's attempts (uint64)."""
+    attempt_rates: np.ndarray
+    """Attempts per person per day (float64)."""
+    family: np.ndarray
+    """Whether a household member's listing blocks too (bool)."""
+    income_loss: np.ndarray
+    """Whether a blocked attempt costs the person their income (bool)."""
+    enforce_keys: np.ndarray
+    """Stream key of each sector's enforcement draw (uint64)."""
+    enforcement: np.ndarray
+    """Chance that a sanctioned attempt is blocked (float64)."""
+
+
+BLOCKED, OF_FAMILY, INNOCENT = 0, 1, 2
+"""Rows of ``SanctionsState.counts``: blocked attempts, of them household members', innocents'."""
 
 
 def _blocked(ids, flags, mask, false_flags, false_mask, households, family, key, day, enforcement):
@@ -124,9 +148,9 @@ SanctionsState = compiled_struct(
     ),
     __name__,
 )
-"""The list's record; the households; the sectors' rules (attempt keys, attempt rates, family
-extension, income loss, enforcement keys, enforcement); the population; per sector the blocked
-attempts so far, of them household members', and innocents' (``counts``, three rows); the flag
+"""The list's record; the households; the sectors' rules (``SectorRules``); the population; per
+sector the blocked attempts so far, of them household members', and innocents' (``counts``, rows
+``BLOCKED``, ``OF_FAMILY``, ``INNOCENT``); the flag
 byte and mask of lost incomes (mask 0: no sector costs income); today's blocked ids and people
 newly without income; today's metrics."""
 
@@ -134,7 +158,7 @@ newly without income; today's metrics."""
 @njit(cache=True)
 def _new_state(listing, households, sectors, n, income_flags, income_mask, width):
     empty = np.empty(0, np.int64)
-    counts = np.zeros((3, sectors[1].size), np.int64)
+    counts = np.zeros((3, sectors.attempt_rates.size), np.int64)
     today = np.zeros(width, np.float64)
     return SanctionsState(
         listing, households, sectors, n, counts, income_flags, income_mask, empty, empty, today
@@ -145,14 +169,22 @@ def _new_state(listing, households, sectors, n, income_flags, income_mask, width
 def no_sanctions():
     """The record of no sanctions (for a reader whose sanctions are optional): nobody blocked."""
     keys, rates, flags = np.empty(0, np.uint64), np.empty(0, np.float64), np.empty(0, np.bool_)
-    sectors = (keys, rates, flags, flags, keys, rates)
+    sectors = SectorRules(
+        attempt_keys=keys,
+        attempt_rates=rates,
+        family=flags,
+        income_loss=flags,
+        enforce_keys=keys,
+        enforcement=rates,
+    )
     return _new_state(no_list(), np.empty(0, np.uint8), sectors, 0, np.empty(0, np.uint8), 0, 0)
 
 
 @njit(cache=True)
 def _step(day, board, s):
     lst = s.listing
-    attempt_keys, rates, family, income_loss, enforce_keys, enforcement = s.sectors
+    rules = s.sectors
+    rates, family = rules.attempt_rates, rules.family
     parts = [np.empty(0, np.int64)]
     lost = [np.empty(0, np.int64)]
     n_blocked = n_lost = 0
@@ -160,7 +192,7 @@ def _step(day, board, s):
         if rates[k] == 0.0:  # a sector nobody attempts blocks nobody
             continue
         ids, of_family, innocent = _attempts_blocked(
-            attempt_keys[k],
+            rules.attempt_keys[k],
             s.n,
             rates[k],
             lst.flags,
@@ -169,16 +201,16 @@ def _step(day, board, s):
             lst.false_mask,  # listed on a false record: no true offence
             s.households,
             family[k],
-            enforce_keys[k],
+            rules.enforce_keys[k],
             day,
-            enforcement[k],
+            rules.enforcement[k],
         )
-        s.counts[0, k] += ids.size
-        s.counts[1, k] += of_family
-        s.counts[2, k] += innocent
+        s.counts[BLOCKED, k] += ids.size
+        s.counts[OF_FAMILY, k] += of_family
+        s.counts[INNOCENT, k] += innocent
         parts.append(ids)
         n_blocked += ids.size
-        if income_loss[k]:
+        if rules.income_loss[k]:
             lost.append(ids)
             n_lost += ids.size
     # the one sector's ids without a copy
@@ -203,24 +235,29 @@ def _metrics(day, s):
     Then household members' blocked attempts per family sector, and people newly without income
     where a sector costs income.
     """
-    family = s.sectors[2]
+    family = s.sectors.family
     k, t = family.size, s.today
     j = 0
-    for row in (0, 2):
+    for row in (BLOCKED, INNOCENT):
         for sector in range(k):
             t[j] = s.counts[row, sector]
             j += 1
     for sector in range(k):
         if family[sector]:
-            t[j] = s.counts[1, sector]
+            t[j] = s.counts[OF_FAMILY, sector]
             j += 1
     if s.income_mask:
         t[j] = s.newly_income_lost.size
 
 
 @njit(cache=True)
-def _outputs(s):
-    return s.blocked_ids, s.newly_income_lost
+def _blocked_ids(s):
+    return s.blocked_ids
+
+
+@njit(cache=True)
+def _newly_income_lost(s):
+    return s.newly_income_lost
 
 
 @njit(cache=True)
@@ -254,13 +291,13 @@ class SectorSanctions(CompiledSteps, Consequences):
         self.flag = lst.flag
         self.rules = self.sectors()
         names, rules = list(self.rules), list(self.rules.values())
-        sectors = (
-            np.asarray([self.key(f"{n}/attempt") for n in names], np.uint64),
-            np.asarray([r.attempt_rate for r in rules], np.float64),
-            np.asarray([r.family_extension for r in rules], np.bool_),
-            np.asarray([r.income_loss for r in rules], np.bool_),
-            np.asarray([self.key(f"{n}/enforce") for n in names], np.uint64),
-            np.asarray([r.enforcement for r in rules], np.float64),
+        sectors = SectorRules(
+            attempt_keys=np.asarray([self.key(f"{n}/attempt") for n in names], np.uint64),
+            attempt_rates=np.asarray([r.attempt_rate for r in rules], np.float64),
+            family=np.asarray([r.family_extension for r in rules], np.bool_),
+            income_loss=np.asarray([r.income_loss for r in rules], np.bool_),
+            enforce_keys=np.asarray([self.key(f"{n}/enforce") for n in names], np.uint64),
+            enforcement=np.asarray([r.enforcement for r in rules], np.float64),
         )
         family = [n for n, r in self.rules.items() if r.family_extension]
         self.metric_columns = (
@@ -272,13 +309,13 @@ class SectorSanctions(CompiledSteps, Consequences):
         if income is not None:
             self.metric_columns += (f"{self.name}_income_lost_new",)
         self.state = _new_state(
-            lst.state,
-            sim.pop.households,
-            sectors,
-            sim.pop.n,
-            income.array if income is not None else np.empty(0, np.uint8),
-            income.mask if income is not None else np.uint8(0),
-            len(self.metric_columns),
+            listing=lst.state,
+            households=sim.pop.households,
+            sectors=sectors,
+            n=sim.pop.n,
+            income_flags=income.array if income is not None else np.empty(0, np.uint8),
+            income_mask=income.mask if income is not None else np.uint8(0),
+            width=len(self.metric_columns),
         )
         self.counts, self.today = _shared(self.state)
         """Blocked attempts, of household members, of innocents (rows) per sector: shared."""
@@ -289,27 +326,27 @@ class SectorSanctions(CompiledSteps, Consequences):
     @property
     def blocked(self) -> dict[str, int]:
         """Blocked attempts so far, by sector."""
-        return self._by_sector(0)
+        return self._by_sector(BLOCKED)
 
     @property
     def blocked_family(self) -> dict[str, int]:
         """Blocked attempts of listed people's household members so far, by sector."""
-        return self._by_sector(1)
+        return self._by_sector(OF_FAMILY)
 
     @property
     def blocked_innocent(self) -> dict[str, int]:
         """Blocked attempts of people listed on a false record so far, by sector."""
-        return self._by_sector(2)
+        return self._by_sector(INNOCENT)
 
     @property
     def blocked_ids(self) -> np.ndarray:
         """Whose attempts were blocked today (sector by sector)."""
-        return _outputs(self.state)[0]
+        return _blocked_ids(self.state)
 
     @property
     def newly_income_lost(self) -> np.ndarray:
         """Who lost their income today (in order)."""
-        return _outputs(self.state)[1]
+        return _newly_income_lost(self.state)
 
     def summary(self) -> list[str]:
         top = sorted(self.blocked.items(), key=lambda kv: -kv[1])

@@ -158,9 +158,37 @@ def _grade_of(thresholds, s, k, v):
     return k - 1
 
 
+class CellKeys(NamedTuple):
+    """What a person's cell is computed from, by name at both ends."""
+
+    bounds: np.ndarray
+    """The regions' first ids (urban or rural)."""
+    households: np.ndarray
+    """The households' byte per person."""
+    age: np.uint64
+    sex: np.uint64
+    income: np.uint64
+    occupation: np.uint64
+
+
+class Tally(NamedTuple):
+    """``_tally``'s counts per block, by name at both ends (see ``_tally``)."""
+
+    moved: np.ndarray
+    scored: np.ndarray
+    sums: np.ndarray
+    grades: np.ndarray
+    listed: np.ndarray
+
+
 @njit(parallel=True, cache=True)
-def _cell_people(first, n, block, bounds, households, age_key, sex_key, income_key, occ_key):
-    """People per cell among ``first .. first + n - 1``, one row of counters per block."""
+def _cell_people(first, n, block, geo):
+    """People per cell among ``first .. first + n - 1``, one row of counters per block.
+
+    ``geo`` is a ``CellKeys``.
+    """
+    bounds, households = geo.bounds, geo.households
+    age_key, sex_key, income_key, occ_key = geo.age, geo.sex, geo.income, geo.occupation
     n_blocks = (n + block - 1) // block
     people = np.zeros((n_blocks, N_CELLS), np.int64)
     cells = np.empty(n, np.int16)
@@ -231,10 +259,10 @@ def _hits(n, block, scores, scored, ref, ref_scored, listed_bytes, listed_masks)
 
 
 @njit(parallel=True, cache=True)
-def _cells_at(
-    first, found, counts, block, bounds, households, age_key, sex_key, income_key, occ_key
-):
-    """The cells of the people at ``_hits``'s positions (ids ``first + found``)."""
+def _cells_at(first, found, counts, block, geo):
+    """The cells of the people at ``_hits``'s positions (ids ``first + found``; ``geo``: keys)."""
+    bounds, households = geo.bounds, geo.households
+    age_key, sex_key, income_key, occ_key = geo.age, geo.sex, geo.income, geo.occupation
     cells = np.empty(found.size, np.int16)
     for b in prange(counts.size):
         lo = b * block
@@ -309,7 +337,7 @@ def _tally(
                     listed[b, li, 0, c] += 1
                     if false_bytes[li, i] & false_masks[li]:
                         listed[b, li, 1, c] += 1
-    return moved, n_scored, sums, grades, listed
+    return Tally(moved=moved, scored=n_scored, sums=sums, grades=grades, listed=listed)
 
 
 class _Ids:
@@ -345,14 +373,14 @@ def _reader(m: Scoring) -> _Reader:
         offset = m.offset
         everyone = bool(getattr(m, "everyone", False))
         return _Reader(
-            lambda ids, day: offset[ids.first : ids.stop],
-            lambda ids: None if everyone else np.asarray(m.has_score(ids.array)),
-            float(m.params.base),
+            scores=lambda ids, day: offset[ids.first : ids.stop],
+            scored=lambda ids: None if everyone else np.asarray(m.has_score(ids.array)),
+            shift=float(m.params.base),
         )
     return _Reader(
-        lambda ids, day: np.asarray(m.scores(ids.array, day)),
-        lambda ids: np.asarray(m.has_score(ids.array)),
-        0.0,
+        scores=lambda ids, day: np.asarray(m.scores(ids.array, day)),
+        scored=lambda ids: np.asarray(m.has_score(ids.array)),
+        shift=0.0,
     )
 
 
@@ -462,18 +490,18 @@ class Groups(Observer):
         pop = self.sim.pop
         n_s, n_l = len(self.scorers), len(self.lists)
         chunk = BLOCK * max(MIN_CHUNK_BLOCKS, numba.get_num_threads())
-        geo = (
-            pop.geography.bounds,
-            pop.households,
-            pop.keys.age,
-            pop.keys.sex,
-            pop.keys.income,
-            pop.keys.occupation,
+        geo = CellKeys(
+            bounds=pop.geography.bounds,
+            households=pop.households,
+            age=pop.keys.age,
+            sex=pop.keys.sex,
+            income=pop.keys.income,
+            occupation=pop.keys.occupation,
         )
         if self.cell_people is None:  # static attributes: counted once per run
             self.cell_people = np.zeros(N_CELLS, np.int64)
             for first in range(0, pop.n, chunk):
-                for row in _cell_people(first, min(chunk, pop.n - first), BLOCK, *geo):
+                for row in _cell_people(first, min(chunk, pop.n - first), BLOCK, geo):
                     self.cell_people += row
         people = self.cell_people
         readers = [_reader(m) for m in self.scorers]
@@ -509,7 +537,7 @@ class Groups(Observer):
                 else _rows([lst.false_flag.array[first : ids.stop] for lst in self.lists], size)
             )
             found, counts = _hits(size, BLOCK, scores, has, kref, ref_scored, flags, listed_masks)
-            cells = _cells_at(first, found, counts, BLOCK, *geo)
+            cells = _cells_at(first, found, counts, BLOCK, geo)
             parts = _tally(
                 found,
                 counts,
@@ -527,11 +555,11 @@ class Groups(Observer):
                 false_masks,
             )
             for b in range(counts.size):  # in id order, whatever the chunk size
-                moved += parts[0][b]
-                scored += parts[1][b]
-                sums += parts[2][b]
-                grades += parts[3][b]
-                listed += parts[4][b]
+                moved += parts.moved[b]
+                scored += parts.scored[b]
+                sums += parts.sums[b]
+                grades += parts.grades[b]
+                listed += parts.listed[b]
         # Everyone else is typical: scored or not as most people are, with the usual score.
         for s in range(n_s):
             if ref_scored[s]:

@@ -30,7 +30,7 @@ from scslab.engine.compiled_plan import CompiledSteps, compiled_mechanism, today
 from scslab.engine.mechanism import MechanismParams, Observation
 from scslab.kernels.parallel import PARALLEL_MIN_ITEMS, both_builds
 from scslab.kernels.rng import uniform
-from scslab.kernels.sampling import compiled_labelled_ids
+from scslab.kernels.sampling import LabelledDraws, compiled_labelled_ids
 from scslab.kernels.structs import compiled_struct
 from scslab.population.geography import regions_of_sorted
 
@@ -196,7 +196,7 @@ SourcesState = compiled_struct(
 """The detection key and the regions; the sources' codes in order, their coverage by act, source
 and rurality, and the day each starts; the day all have started; each source's delay (by code)
 and whether any delays; the calendar of delayed records; the false-record draws
-(``labelled_ids``'s arguments, labelled by source), the act each source's false records claim and
+(a ``LabelledDraws``, labelled by source code), the act each source's false records claim and
 the sources making them (their places in ``order``); the population; today's true, missed and
 false counts."""
 
@@ -273,15 +273,23 @@ def _step(day, board, s):
     else:
         records_written(board, hits, ordered)
     n_false = 0
-    keys, rates, no_keys, no_traits, no_weights, codes = s.false_draws
-    if keys.size:  # some source makes false records
+    draws = s.false_draws
+    rates = draws.rates
+    if draws.keys.size:  # some source makes false records
         if day < s.all_active_day:  # none before a source's agreement starts
             rates = rates.copy()
             for k in range(rates.size):
                 if s.first_day[s.false_sources[k]] > day:
                     rates[k] = 0.0
         ids, sources, _ = compiled_labelled_ids(
-            keys, day, s.n, rates, no_keys, no_traits, no_weights, codes
+            draws.keys,
+            day,
+            s.n,
+            rates,
+            draws.thin_keys,
+            draws.trait_keys,
+            draws.weights,
+            draws.labels,
         )
         n_false = ids.size
         if n_false:
@@ -311,13 +319,13 @@ class DataSources(CompiledSteps, Observation):
                 cover[act_by_name(a), j] = (s.coverage_urban, s.coverage_rural)
         false = [(j, n, s) for j, (n, s) in enumerate(items) if s.false_rate > 0 and s.false_act]
         # one labelled draw per source with false records; the label is the source's code
-        false_draws = (
-            np.asarray([self.key(f"false/{n}") for _, n, _ in false], np.uint64),
-            np.asarray([s.false_rate for _, _, s in false], np.float64),
-            np.zeros(len(false), np.uint64),
-            np.zeros(len(false), np.uint64),
-            np.zeros(len(false), np.float64),
-            np.asarray([source_by_name(n) for _, n, _ in false], np.int16),
+        false_draws = LabelledDraws(
+            keys=np.asarray([self.key(f"false/{n}") for _, n, _ in false], np.uint64),
+            rates=np.asarray([s.false_rate for _, _, s in false], np.float64),
+            thin_keys=np.zeros(len(false), np.uint64),  # weight 0: no thinning, no trait
+            trait_keys=np.zeros(len(false), np.uint64),
+            weights=np.zeros(len(false), np.float64),
+            labels=np.asarray([source_by_name(n) for _, n, _ in false], np.int16),
         )
         false_act = np.zeros(len(Source), np.int16)  # the act a source's false record claims
         for _, n, s in false:
@@ -331,17 +339,17 @@ class DataSources(CompiledSteps, Observation):
         for n, s in items:
             delay[source_by_name(n)] = s.delay_days
         self.state = _new_state(
-            self.key("detect"),
-            sim.pop.geography.bounds,
-            order,
-            cover,
-            first_day,
-            delay,
-            false_draws,
-            false_act,
-            np.asarray([j for j, _, _ in false], np.int64),
-            sim.pop.n,
-            sim.days,
+            detect_key=self.key("detect"),
+            bounds=sim.pop.geography.bounds,
+            order=order,
+            cover=cover,
+            first_day=first_day,
+            delay=delay,
+            false_draws=false_draws,
+            false_act=false_act,
+            false_src=np.asarray([j for j, _, _ in false], np.int64),
+            n=sim.pop.n,
+            days=sim.days,
         )
         self.today = today_of(self.state)
         self.metric_columns = (

@@ -10,7 +10,7 @@ opportunism; one report records it (source ``informant``). The 2014 planning out
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 from numba import njit, prange
@@ -74,21 +74,14 @@ class InformantsParams(MechanismParams):
 
 
 def _reports(
-    key,
-    tie_key,
-    opp_key,
-    group_key,
+    keys,
+    rule,
     day,
     all_pids,
     all_acts,
     recorded,
     reportable,
     bounds,
-    ties,
-    locality,
-    p,
-    weight,
-    watchers,
     n,
     rec_pid,
     rec_act,
@@ -98,13 +91,17 @@ def _reports(
 ):
     """Report today's unrecorded acts of reportable kinds; mark them recorded.
 
-    Each tie reports with probability ``p`` (scaled by the tie's opportunism with ``weight``).
+    ``keys`` is an ``InformantKeys``, ``rule`` an ``InformantRule``. Each tie reports with
+    probability ``p`` (``rule.report_prob``; scaled by the tie's opportunism with ``weight``).
     Where ties are alike (``weight == 0``) "one of the ties reports" is a single draw at
     ``1 - (1 - p) ** ties``: the same chance, and with one tie the same draw as the tie's.
     Writes a record (person, act, ``INFORMANT``, true) of each report, in order, from row
     ``first_row`` of the board's record buffers ``rec_*``; returns how many, and whether the
     records stay ordered by person.
     """
+    key, tie_key, opp_key, group_key = keys.report, keys.ties, keys.opportunism, keys.groups
+    ties, locality, watchers = rule.ties, rule.locality, rule.watchers
+    p, weight = rule.report_prob, rule.opportunism_weight
     any_tie = -math.expm1(ties * math.log1p(-p)) if p < 1.0 else 1.0
     highest = p * (1.0 + abs(weight))  # a report's chance at the top of the opportunism trait
     out = np.zeros(all_pids.size, np.bool_)
@@ -159,12 +156,40 @@ def _reports(
 
 _reports, _reports_one_thread = both_builds(_reports)
 
+
+class InformantKeys(NamedTuple):
+    """The stream keys the report kernel reads, by name at both ends."""
+
+    report: np.uint64
+    """This mechanism's report draws."""
+    ties: np.uint64
+    """The population's community ties."""
+    opportunism: np.uint64
+    """The population's opportunism trait."""
+    groups: np.uint64
+    """The population's local groups (neighbourhood watchers)."""
+
+
+class InformantRule(NamedTuple):
+    """Who may report and how likely, by name at both ends."""
+
+    ties: int
+    """Community ties that may report."""
+    locality: int
+    """Mean id distance of a community tie (the population's ``tie_locality``)."""
+    report_prob: float
+    """A tie's chance of reporting an unrecorded act."""
+    opportunism_weight: float
+    """How a tie's opportunism trait scales that chance."""
+    watchers: int
+    """Neighbourhood members who may report too."""
+
+
 InformantsState = compiled_struct(
     "InformantsState", ("keys", "reportable", "bounds", "rule", "n", "today"), __name__
 )
-"""The report, tie, opportunism and group keys; the reportable acts; the regions; the rule (ties,
-their locality, the chance, the opportunism weight, the watchers); the population; today's
-reports."""
+"""The keys (``InformantKeys``); the reportable acts; the regions; the rule (``InformantRule``); the
+population; today's reports."""
 
 
 @njit(cache=True)
@@ -176,16 +201,12 @@ def _new_state(keys, reportable, bounds, rule, n):
 def _step(day, board, s):
     pid, act, recorded = acts_of(board)
     row = record_room(board, pid.size)
-    key, tie_key, opp_key, group_key = s.keys
-    ties, locality, p, weight, watchers = s.rule
     out = (board.rec_pid, board.rec_act, board.rec_source, board.rec_true, row)
-    args = (key, tie_key, opp_key, group_key, day, pid, act, recorded, s.reportable, s.bounds)
+    args = (s.keys, s.rule, day, pid, act, recorded, s.reportable, s.bounds, s.n)
     if pid.size >= PARALLEL_MIN_ITEMS:
-        reports, ordered = _reports(*args, ties, locality, p, weight, watchers, s.n, *out)
+        reports, ordered = _reports(*args, *out)
     else:
-        reports, ordered = _reports_one_thread(
-            *args, ties, locality, p, weight, watchers, s.n, *out
-        )
+        reports, ordered = _reports_one_thread(*args, *out)
     records_written(board, reports, ordered)
     s.today[0] = reports
 
@@ -205,10 +226,19 @@ class Informants(CompiledSteps, Reporting):
         p, pop = self.params, sim.pop
         self.reportable = np.zeros(len(Act), np.bool_)
         self.reportable[[act_by_name(a) for a in p.acts]] = True
-        keys = (self.key("report"), pop.keys.ties, pop.keys.opportunism, pop.keys.groups)
-        rule = (p.ties, pop.params.tie_locality, p.report_prob, p.opportunism_weight)
-        self.state = _new_state(
-            keys, self.reportable, pop.geography.bounds, (*rule, p.neighbourhood_watchers), pop.n
+        keys = InformantKeys(
+            report=self.key("report"),
+            ties=pop.keys.ties,
+            opportunism=pop.keys.opportunism,
+            groups=pop.keys.groups,
         )
+        rule = InformantRule(
+            ties=p.ties,
+            locality=pop.params.tie_locality,
+            report_prob=p.report_prob,
+            opportunism_weight=p.opportunism_weight,
+            watchers=p.neighbourhood_watchers,
+        )
+        self.state = _new_state(keys, self.reportable, pop.geography.bounds, rule, pop.n)
         self.today = today_of(self.state)
         self.metric_columns = ("informant_reports",)

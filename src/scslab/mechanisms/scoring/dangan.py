@@ -13,7 +13,7 @@ and a rejection costs the applicant income (the ``income_lost`` flag that ``debt
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 from numba import njit, prange
@@ -26,7 +26,7 @@ from scslab.engine.mechanism import MechanismParams, Scoring
 from scslab.kernels.parallel import PARALLEL_MIN_ITEMS, both_builds
 from scslab.kernels.rng import uniform
 from scslab.kernels.sampling import compiled_bernoulli_ids
-from scslab.kernels.structs import compiled_struct
+from scslab.kernels.structs import FlagBits, compiled_struct
 from scslab.mechanisms.consequences.sectors import INCOME_LOST
 from scslab.mechanisms.scoring.compiled import compiled_scoring
 from scslab.population.attributes import age
@@ -109,15 +109,31 @@ def _rejected(key, age_key, day, ids, households, dossier, per_entry):
 
 _rejected, _rejected_one_thread = both_builds(_rejected)
 
+
+class JobRule(NamedTuple):
+    """Job applications and their rejection, by name at both ends."""
+
+    applications_key: np.uint64
+    """Stream key of who applies for a job today."""
+    rejection_key: np.uint64
+    """Stream key of whether an application is rejected."""
+    age_key: np.uint64
+    """The population's ages (only ages 18-59 apply)."""
+    rate: float
+    """Applications per person per day."""
+    per_entry: float
+    """Added chance of rejection per dossier entry."""
+
+
 DanganState = compiled_struct(
     "DanganState",
     ("dossier", "filed", "source_ok", "jobs", "income_lost", "households", "n", "stats", "today"),
     __name__,
 )
 """The dossier byte per person; the acts filed and the sources that count; the job applications
-(application key, rejection key, age key, daily rate, rejection per entry); the lost-income
-flags and mask; the households; the population; people with entries and with only false entries
-(``stats``); today's metrics (those two, rejections, rejections on false entries alone)."""
+(``JobRule``); the lost-income flags and mask (``FlagBits``); the households; the population;
+people with entries and with only false entries (``stats``); today's metrics (those two,
+rejections, rejections on false entries alone)."""
 
 
 @njit(cache=True)
@@ -130,11 +146,11 @@ def _new_state(dossier, filed, source_ok, jobs, income_lost, households, n):
 def _step(day, board, s):
     pid, act, source, true = records_of(board)
     _file(pid, act, source, true, s.filed, s.source_ok, s.dossier, s.stats)
-    applications_key, rejection_key, age_key, rate, per_entry = s.jobs
-    ids = compiled_bernoulli_ids(applications_key, day, s.n, rate)
-    args = (rejection_key, age_key, day, ids, s.households, s.dossier, per_entry)
+    jobs = s.jobs
+    ids = compiled_bernoulli_ids(jobs.applications_key, day, s.n, jobs.rate)
+    args = (jobs.rejection_key, jobs.age_key, day, ids, s.households, s.dossier, jobs.per_entry)
     how = _rejected(*args) if ids.size >= PARALLEL_MIN_ITEMS else _rejected_one_thread(*args)
-    flags, mask = s.income_lost
+    flags, mask = s.income_lost.flags, s.income_lost.mask
     for i in range(ids.size):
         if how[i] > 0:
             flags[ids[i]] |= mask
@@ -183,16 +199,21 @@ class Dangan(CompiledSteps, Scoring):
         filed[[act_by_name(a) for a in p.acts]] = True
         source_ok = np.zeros(len(Source), np.bool_)
         source_ok[[source_by_name(s) for s in p.sources]] = True
-        jobs = (self.key("applications"), self.key("rejection"), sim.pop.keys.age)
-        jobs += (p.job_application_rate, p.rejection_per_entry)
+        jobs = JobRule(
+            applications_key=self.key("applications"),
+            rejection_key=self.key("rejection"),
+            age_key=sim.pop.keys.age,
+            rate=p.job_application_rate,
+            per_entry=p.rejection_per_entry,
+        )
         self.state = _new_state(
-            self.dossier,
-            filed,
-            source_ok,
-            jobs,
-            (self.income_lost.array, self.income_lost.mask),
-            sim.pop.households,
-            sim.pop.n,
+            dossier=self.dossier,
+            filed=filed,
+            source_ok=source_ok,
+            jobs=jobs,
+            income_lost=FlagBits(flags=self.income_lost.array, mask=self.income_lost.mask),
+            households=sim.pop.households,
+            n=sim.pop.n,
         )
         self.stats, self.today = _stats(self.state), today_of(self.state)
         """People with entries, with only false entries; today's metrics (shared)."""

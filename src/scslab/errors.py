@@ -1,0 +1,13 @@
+"""Errors the user sees, below every layer so that any layer may raise them.
+
+``ScenarioError`` is raised wherever a scenario cannot be run: by scenario files (``scenario``) and
+by the engine when mechanisms do not fit together (``engine.simulation``). It lives here, not in
+``scenario``, so that the engine raises it without importing the scenario module. This module
+imports nothing of the package.
+"""
+
+from __future__ import annotations
+
+
+class ScenarioError(ValueError):
+    """A scenario that cannot be run; the message is one line meant for the user."""
