@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import math
 
 import numpy as np
 import pytest
@@ -61,6 +62,58 @@ def test_lost_income_slows_repayment():
     # no sector costs income: nobody loses it
     none = scslab.run(_busy_joint(people=30_000, days=200, other_jobs={"income_loss": False}))
     assert "joint_punishment_income_lost_new" not in none.metrics.column_names
+
+
+def _rejecting_employers(income_loss_repay_factor, rejection_per_entry):
+    """Fast debts and a dang'an whose employers reject often (no sanctions cost income)."""
+    data = busy_rongcheng(people=20_000, days=200).resolved()
+    data["mechanisms"]["dangan"] = {
+        "job_application_rate": 0.05,
+        "rejection_per_entry": rejection_per_entry,
+    }
+    data["mechanisms"]["debt"]["income_loss_repay_factor"] = income_loss_repay_factor
+    m = scslab.run(scslab.scenario_from_dict(data)).metrics
+    return m["persons_complied_after_listing"][-1].as_py(), m["dangan_job_rejections"][-1].as_py()
+
+
+def test_income_lost_to_the_dangan_slows_repayment_only_as_much_as_the_factor_says():
+    # Issue 11: a rejection set the lost-income flag and debt dropped the listed debtor's
+    # repayment as drawn under another regime without drawing a new one (1,067 -> 725 complied).
+    complied, rejections = _rejecting_employers(1.0, 0.0)
+    assert rejections == 0 and complied > 500
+    # Factor 1: a lost income changes no hazard. The runs differ only in the redrawn repayments'
+    # draws; the sampling error of a difference of two counts is at most sqrt(a + b).
+    same, rejections = _rejecting_employers(1.0, 0.25)
+    assert rejections > 1000
+    tolerance = 4 * math.sqrt(complied + same)
+    assert abs(same - complied) < tolerance
+    # Factor 0: a listed debtor without income never repays, so rejections lower compliance.
+    fewer, _ = _rejecting_employers(0.0, 0.25)
+    assert fewer < complied - tolerance
+
+
+def test_a_lost_income_change_reaches_the_reader_once_and_only_if_it_lasts():
+    from scslab.mechanisms.income_loss import (
+        _listen,
+        _new_state,
+        lose_income,
+        no_income_loss,
+        regain_income,
+        take_changes,
+    )
+
+    flags = np.zeros(10, np.uint8)
+    deaf = no_income_loss(flags)
+    assert not lose_income(deaf, 3) and flags[3] == 0  # mask 0: nobody can lose income
+    rec = _new_state(flags, np.uint8(4))
+    assert lose_income(rec, 3) and take_changes(rec).size == 0  # nobody listens yet: no log
+    _listen(rec)
+    assert lose_income(rec, 7) and not lose_income(rec, 7) and lose_income(rec, 5)
+    assert regain_income(rec, 3) and lose_income(rec, 3)  # 3: cleared and set again, no change
+    assert lose_income(rec, 1) and regain_income(rec, 1)  # 1: set and cleared again, no change
+    assert take_changes(rec).tolist() == [5, 7]
+    assert take_changes(rec).size == 0  # taken once
+    assert (flags & 4).nonzero()[0].tolist() == [3, 5, 7]
 
 
 def test_suining_deducts_petitioning_and_rongcheng_does_not():

@@ -10,8 +10,10 @@ The life of a debt, per person:
    (``court_judgment_unpaid``), the event that puts people on the court defaulter list.
 3. A judgment debtor repays at a daily hazard (``judgment_repaid``) that is higher once listed:
    the list's coercive effect. The listing is read from the list named in ``listing_list``.
-4. A listed debtor whom sanctions cost their income (``joint_punishment``'s job sectors) repays
-   more slowly: the feedback by which punishment can lower compliance.
+4. A listed debtor who has lost their income repays more slowly: the feedback by which punishment
+   can lower compliance. Whichever mechanism cost it (``joint_punishment``'s job sectors, an
+   employer reading the dang'an), the change reaches debt through ``mechanisms/income_loss``, and
+   the pending repayment is redrawn under the new hazard the next day.
 
 State per person: two flag bits and the day the current episode began (``uint16``). Follow-ups are
 scheduled on a calendar and validated against the episode day when they fall due, so work grows
@@ -36,7 +38,7 @@ from scslab.kernels.parallel import PARALLEL_MIN_ITEMS, both_builds
 from scslab.kernels.rng import geometric_days, uniform
 from scslab.kernels.sampling import compiled_bernoulli_ids
 from scslab.kernels.structs import compiled_struct
-from scslab.mechanisms.consequences.sectors import INCOME_LOST, SectorSanctions, no_sanctions
+from scslab.mechanisms.income_loss import listen, no_income_loss, take_changes
 from scslab.mechanisms.lists.base import ListBase, no_list
 from scslab.population.attributes import age, income_class, trait_factor
 from scslab.population.geography import region_of
@@ -112,8 +114,9 @@ class DebtParams(MechanismParams):
     )
     sanctions: str | None = Field(
         default="joint_punishment",
-        description="The sanctions mechanism whose lost incomes slow repayment (empty or not "
-        "enabled: no effect).",
+        description="Ignored, kept so that older scenario files load: a lost income slows "
+        "repayment whichever mechanism cost it (a sanctioned job sector, an employer reading the "
+        "dang'an); income_loss_repay_factor = 1 removes the effect.",
     )
     income_loss_repay_factor: float = Field(
         default=0.5,
@@ -208,6 +211,17 @@ def _open_arrears(
 
 
 @njit(cache=True)
+def _regime(pid, listed_flags, listed_mask, poor_flags, poor_mask):
+    """The repayment regime of judgment debtor ``pid`` today: unlisted, listed, or listed and poor.
+
+    A repayment drawn under another regime is stale: it is dropped when it falls due.
+    """
+    if not listed_flags[pid] & listed_mask:
+        return REPAY_UNLISTED
+    return REPAY_POOR if poor_flags[pid] & poor_mask else REPAY_LISTED
+
+
+@njit(cache=True)
 def _due(
     pids,
     tags,
@@ -254,10 +268,7 @@ def _due(
             if not f & judgment_mask:
                 continue
             # a repayment drawn under another regime (listed or not, income or not) is stale
-            regime = REPAY_UNLISTED
-            if listed_flags[pid] & listed_mask:
-                regime = REPAY_POOR if poor_flags[pid] & poor_mask else REPAY_LISTED
-            if kind != regime:
+            if kind != _regime(pid, listed_flags, listed_mask, poor_flags, poor_mask):
                 continue
             flags[pid] = f & ~judgment_mask
         action[i] = kind
@@ -300,9 +311,7 @@ DebtState = compiled_struct(
         "debt_day",
         "calendar",
         "listing",
-        "sanctions",
-        "poor_flags",
-        "poor_mask",
+        "income",
         "arrears",
         "people",
         "keep_rule",
@@ -314,9 +323,9 @@ DebtState = compiled_struct(
     __name__,
 )
 """The debt flag byte per person and its masks (arrears, unpaid judgment); the episode's first day
-per person; the calendar of follow-ups; the listing list's and the sanctions' records (empty ones
-when there are none) and whether each is there (``arrears``' last two); the lost-income flags and
-mask (0: none); the arrears draw (key, candidate rate, has list, has sanctions); what
+per person; the calendar of follow-ups; the listing list's record (an empty one when there is
+none: ``arrears``' last field); the lost-income record (``mechanisms/income_loss``; mask 0: nobody
+loses income); the arrears draw (key, candidate rate, has list); what
 ``_arrears_keep`` reads of people and its rule; the cure (see ``_open_arrears``); repayment (keys
 unlisted, listed, poor; hazards unlisted, listed, poor; the income key; the regions; the scale by
 income quintile); the population; today's metrics."""
@@ -324,7 +333,7 @@ income quintile); the population; today's metrics."""
 
 @njit(cache=True)
 def _new_state(
-    flags, masks, debt_day, days, listing, sanctions, poor, arrears, people, rule, cure, repay, n
+    flags, masks, debt_day, days, listing, income, arrears, people, rule, cure, repay, n
 ):
     return DebtState(
         flags,
@@ -332,9 +341,7 @@ def _new_state(
         debt_day,
         new_calendar(days),
         listing,
-        sanctions,
-        poor[0],
-        poor[1],
+        income,
         arrears,
         people,
         rule,
@@ -358,6 +365,31 @@ def _judged(s, pids, also_listed):
 
 
 @njit(cache=True)
+def _income_moved(s, entered, changed, listed_flags, listed_mask):
+    """Listed judgment debtors whose repayment regime now turns on their income: (poor, regained).
+
+    Poor: those of ``entered`` (listed yesterday) and ``changed`` (lost-income flag changed since
+    the last step, by any mechanism) whose regime is now the poor one; regained: those of
+    ``changed`` alone whose regime is now the listed one (``entered`` ones were drawn under it).
+    Each person once, by id.
+    """
+    ids = np.concatenate((entered, changed))
+    order = np.argsort(ids, kind="mergesort")  # stable: of equal ids, an entered one first
+    regime = np.zeros(ids.size, np.int64)
+    income = s.income
+    for j in range(ids.size):
+        i = order[j]
+        pid = ids[i]
+        if (j > 0 and ids[order[j - 1]] == pid) or not s.flags[pid] & s.masks[1]:
+            continue
+        r = _regime(pid, listed_flags, listed_mask, income.flags, income.mask)
+        if r == REPAY_POOR or (r == REPAY_LISTED and i >= entered.size):
+            regime[j] = r
+    ids = ids[order]
+    return ids[regime == REPAY_POOR], ids[regime == REPAY_LISTED]
+
+
+@njit(cache=True)
 def _start_repayment(s, pids, day, kind):
     """Schedule the repayment of ``pids`` under regime ``kind`` (unlisted, listed, poor)."""
     if pids.size == 0:
@@ -373,21 +405,25 @@ def _start_repayment(s, pids, day, kind):
 @njit(cache=True)
 def _step(day, board, s):
     arrears_mask, judgment_mask = s.masks
-    key, rate, has_list, has_sanctions = s.arrears
+    key, rate, has_list = s.arrears
     lst = s.listing
     # Without a list, read any per-person byte with an empty mask: nobody is listed.
     listed_flags = lst.flags if has_list else s.flags
     listed_mask = lst.mask if has_list else np.uint8(0)
-    poor_flags = s.poor_flags if s.poor_mask else s.flags
+    income = s.income
+    changed = take_changes(income)  # every day, so that the log stays a day long
 
     if has_list:
         # Debtors listed yesterday: the listing changes their repayment hazard from today.
-        _start_repayment(s, _judged(s, lst.entered, False), day, REPAY_LISTED)
+        entered = _judged(s, lst.entered, False)
+        _start_repayment(s, entered, day, REPAY_LISTED)
         # Debtors who left the list without paying (an appeal, an expired term) still owe.
         _start_repayment(s, _judged(s, lst.exited, False), day, REPAY_UNLISTED)
-        if has_sanctions:  # listed debtors who lost their income yesterday repay more slowly
-            poor = _judged(s, s.sanctions.newly_income_lost, True)
-            _start_repayment(s, poor, day, REPAY_POOR)
+        # Listed debtors who lost their income since yesterday (whichever mechanism cost it), or
+        # were listed without it, repay more slowly; those who regained it, at the listed rate.
+        poor, regained = _income_moved(s, entered, changed, listed_flags, listed_mask)
+        _start_repayment(s, poor, day, REPAY_POOR)
+        _start_repayment(s, regained, day, REPAY_LISTED)
 
     # Follow-ups that fall due today.
     pids, tags = pop(s.calendar, day)
@@ -400,8 +436,8 @@ def _step(day, board, s):
         judgment_mask,
         listed_flags,
         listed_mask,
-        poor_flags,
-        s.poor_mask,
+        income.flags,
+        income.mask,
         s.debt_day,
         day,
         board.act_pid,
@@ -450,7 +486,7 @@ class Debt(CompiledSteps, Behaviour):
         p = self.params
         self.pop = sim.pop
         self.list = sim.find(p.listing_list, ListBase, f"{self.name}.listing_list")
-        self.sanctions = sim.find(p.sanctions, SectorSanctions, f"{self.name}.sanctions")
+        self.income = listen(sim.pop)  # lost incomes from any mechanism, from day 0
         self.days = sim.days
         self.metric_columns = ("debt_new_arrears", "debt_judgments", "debt_judgments_repaid")
         self._state = None
@@ -477,15 +513,8 @@ class Debt(CompiledSteps, Behaviour):
         thin_key = self.key("arrears/thin")
         people = (thin_key, keys.age, keys.income, keys.compliance)
         people += (pop.geography.bounds, pop.households)
-        poor = pop.state.flags.get(INCOME_LOST)
-        # a list's lost incomes count only with the sanctions that cost them
-        has_sanctions = self.sanctions is not None and self.list is not None
-        arrears = (
-            self.key("arrears/candidates"),
-            min(1.0, p.arrears_rate * top),
-            self.list is not None,
-            has_sanctions,
-        )
+        arrears = (self.key("arrears/candidates"), min(1.0, p.arrears_rate * top))
+        arrears += (self.list is not None,)
         cure = (
             self.key("cure"),
             p.cure_share,
@@ -509,8 +538,7 @@ class Debt(CompiledSteps, Behaviour):
             self.debt_day,
             self.days,
             self.list.state if self.list is not None else no_list(),
-            self.sanctions.state if has_sanctions else no_sanctions(),
-            (poor.array, poor.mask) if poor is not None else (self.arrears.array, np.uint8(0)),
+            self.income if self.income is not None else no_income_loss(self.arrears.array),
             arrears,
             people,
             (income_effect, p.compliance_weight, top),
