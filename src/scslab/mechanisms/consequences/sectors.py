@@ -45,7 +45,8 @@ class Sector(BaseModel):
         default=1.0,
         ge=0.0,
         le=1.0,
-        description="Chance an attempt by a sanctioned person is blocked.",
+        description="Chance an attempt by a sanctioned person is blocked (default 1: every "
+        "attempt, an assumption).",
     )
     family_extension: bool = Field(
         default=False, description="Also block household members of listed people."
