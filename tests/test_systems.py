@@ -11,6 +11,7 @@ import pytest
 
 import scslab
 from conftest import busy_rongcheng
+from scslab.catalogue import Source, act_by_name, source_by_name
 from scslab.engine.simulation import Simulation
 from scslab.population.households import household_size, household_start
 
@@ -209,16 +210,30 @@ def test_honest_shanghai_scores_only_the_enrolled_and_only_state_records():
     sc = busy_rongcheng(people=20_000, days=60)
     data = sc.resolved()
     data["mechanisms"]["honest_shanghai"] = {"enrolment": 0.3, "enrolment_failure": 0.1}
+    data["mechanisms"]["informants"]["report_prob"] = 0.05  # records from a non-state source
     sim = Simulation(scslab.scenario_from_dict(data))
-    sim.run()
     hs = sim.get("honest_shanghai")
-    assert abs(hs.n - 20_000 * 0.3 * 0.9) < 5 * np.sqrt(20_000 * 0.27)
-    assert hs.counts.sum() == hs.n
-    moved = np.flatnonzero(hs.offset != 0)
-    assert moved.size > 0
     from scslab.mechanisms.scoring.points import _enrolled
 
-    assert all(_enrolled(hs.enrol_key, int(p), 0.3, 0.1) for p in moved)
+    enrolled = np.asarray([_enrolled(hs.enrol_key, p, 0.3, 0.1) for p in range(sim.pop.n)])
+    state = np.zeros(len(Source), np.bool_)
+    state[[source_by_name(s) for s in hs.params.sources]] = True
+    # recount from the board: points of the enrolled people's records from state sources
+    expected = np.zeros(sim.pop.n, np.int64)
+    elsewhere = 0  # points that records from other sources would have moved
+    for _ in range(sim.days):
+        sim.step()
+        r = sim.board.records
+        pts = hs.points[r["act"]]
+        ok = enrolled[r["pid"]] & state[r["source"]]
+        np.add.at(expected, r["pid"][ok], pts[ok])
+        elsewhere += int(np.abs(pts[enrolled[r["pid"]] & ~state[r["source"]]]).sum())
+    assert elsewhere > 100  # records from other sources were there to be wrongly scored
+    np.testing.assert_array_equal(hs.offset.astype(np.int64), expected)
+    assert enrolled.sum() == hs.n
+    assert abs(hs.n - 20_000 * 0.3 * 0.9) < 5 * np.sqrt(20_000 * 0.27)
+    assert hs.counts.sum() == hs.n
+    assert np.count_nonzero(hs.offset) > 0
     # nobody enrolled: nothing moves
     data["mechanisms"]["honest_shanghai"] = {"enrolment": 0.0}
     m = scslab.run(scslab.scenario_from_dict(data)).metrics
@@ -259,12 +274,29 @@ def test_public_naming_names_listed_people_and_costs_ties():
 
 
 def test_every_false_record_has_a_cause():
+    """A false record's cause is its source: each claims that source's false act, and the
+    ledger's false records by source equal a recount of the board's records, day by day."""
     sc = busy_rongcheng(people=20_000, days=60)
     sources = sc.mechanisms["data_sources"].model_dump()["sources"]
     noisy = {k: v | {"false_rate": 1e-4} if v["false_act"] else v for k, v in sources.items()}
-    m = scslab.run(sc.with_mechanism("data_sources", sources=noisy)).metrics
-    causes = sum(sum(m[c].to_pylist()) for c in m.column_names if c.startswith("false_records_by_"))
-    assert causes == sum(m["records_false"].to_pylist()) > 0
+    sim = Simulation(sc.with_mechanism("data_sources", sources=noisy))
+    claims = {
+        source_by_name(k): act_by_name(v["false_act"]) for k, v in noisy.items() if v["false_act"]
+    }
+    false_by_source = np.zeros((sim.days, len(Source)), np.int64)
+    for day in range(sim.days):
+        sim.step()
+        r = sim.board.records
+        false = ~r["true"]
+        for source, act in zip(r["source"][false], r["act"][false], strict=True):
+            if source in claims:  # a data source's false match claims its false act
+                assert act == claims[source], Source(source).name
+        false_by_source[day] = np.bincount(r["source"][false], minlength=len(Source))
+    for s in Source:
+        column = sim.columns[f"false_records_by_{s.name.lower()}"]
+        assert column == false_by_source[:, s].tolist(), s.name
+    assert sim.columns["records_false"] == false_by_source.sum(axis=1).tolist()
+    assert np.count_nonzero(false_by_source.sum(axis=0)) >= 2  # several sources err
 
 
 def test_a_delayed_source_records_the_same_acts_later():
