@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
+import scslab
+from scslab.catalogue import act_by_name
+from scslab.engine.mechanism import REGISTRY
 from scslab.engine.simulation import Simulation
 from scslab.mechanisms.lists.base import ListBase
+from scslab.mechanisms.lists.threshold_list import ThresholdList
 from scslab.population.households import household_size, household_start
 
 
@@ -77,8 +81,63 @@ def test_reference_lazy_score_matches_full_recount(reference):
     assert lst.stats[4] == _household_reach_brute(lst.flag, sim.pop.households)
 
 
-def test_lists_are_lists():
-    from scslab.mechanisms.lists.court_list import CourtDefaulterList
-    from scslab.mechanisms.lists.threshold_list import ThresholdList
+def _lists_world(people: int = 20_000, days: int = 120):
+    """Fast debts with one list of each kind: a court list, a record list, a threshold list."""
+    from conftest import busy_rongcheng
 
-    assert issubclass(CourtDefaulterList, ListBase) and issubclass(ThresholdList, ListBase)
+    data = busy_rongcheng(people=people, days=days).resolved()
+    acts = data["mechanisms"]["everyday_acts"]["acts"]
+    acts["prosocial_act"] = acts["prosocial_act"] | {"rate": 0.01}  # exits from both new lists
+    data["mechanisms"]["offence_list"] = {
+        "type": "record_list",
+        "entry_acts": ["traffic_offence"],
+        "exit_acts": ["prosocial_act"],
+    }
+    data["mechanisms"]["low_points"] = {
+        "type": "threshold_list",
+        "score": "rongcheng_points",
+        "enter_below": 990,
+        "exit_at": 1000,
+    }
+    return scslab.scenario_from_dict(data)
+
+
+def test_lists_are_lists():
+    """Every kind of list keeps the list contract, and enters people by its own rule.
+
+    Each day: whoever is newly on a list entered it today and whoever is newly off left it;
+    size = entries - exits = the flag's count; everyone listed is marked ever listed. Entries
+    follow the rule, recounted from the board or the score: a record list's entrants have an
+    entry act recorded today, a threshold list's a score below its threshold; its leavers a score
+    at or above the exit one.
+    """
+    sim = Simulation(_lists_world())
+    lists = {n: m for n, m in sim.mechanisms.items() if isinstance(m, ListBase)}
+    kinds = {type(m) for m in lists.values()}
+    registered = {c for c in REGISTRY.values() if issubclass(c, ListBase)}
+    assert kinds == registered  # a new kind of list must be added to this test
+    points = sim.get("rongcheng_points")
+    prev = {n: m.flag.get() for n, m in lists.items()}
+    totals = {n: [0, 0] for n in lists}
+    for day in range(sim.days):
+        sim.step()
+        records = sim.board.records
+        for name, lst in lists.items():
+            now, entered, exited = lst.flag.get(), lst.entered, lst.exited
+            assert set(np.flatnonzero(now & ~prev[name])) <= set(entered.tolist())
+            assert set(np.flatnonzero(prev[name] & ~now)) <= set(exited.tolist())
+            totals[name][0] += entered.size
+            totals[name][1] += exited.size
+            assert lst.size == totals[name][0] - totals[name][1] == lst.flag.count()
+            assert not (now & ~lst.ever.get()).any()
+            if isinstance(lst, ThresholdList):
+                p = lst.params
+                assert (points.scores(entered, day) < p.enter_below).all()
+                assert (points.scores(exited, day) >= p.exit_at).all()
+            else:
+                acts = [act_by_name(a) for a in lst.params.entry_acts]
+                recorded = set(records["pid"][np.isin(records["act"], acts)].tolist())
+                assert set(entered.tolist()) <= recorded
+            prev[name] = now
+    for name, (entries, exits) in totals.items():
+        assert entries > 20 and exits > 0, name  # the scenario exercises every path

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import math
 
 import numpy as np
 import pytest
 
 import scslab
 from conftest import busy_rongcheng
+from scslab.catalogue import Source, act_by_name, source_by_name
 from scslab.engine.simulation import Simulation
 from scslab.population.households import household_size, household_start
 
@@ -61,6 +63,58 @@ def test_lost_income_slows_repayment():
     # no sector costs income: nobody loses it
     none = scslab.run(_busy_joint(people=30_000, days=200, other_jobs={"income_loss": False}))
     assert "joint_punishment_income_lost_new" not in none.metrics.column_names
+
+
+def _rejecting_employers(income_loss_repay_factor, rejection_per_entry):
+    """Fast debts and a dang'an whose employers reject often (no sanctions cost income)."""
+    data = busy_rongcheng(people=20_000, days=200).resolved()
+    data["mechanisms"]["dangan"] = {
+        "job_application_rate": 0.05,
+        "rejection_per_entry": rejection_per_entry,
+    }
+    data["mechanisms"]["debt"]["income_loss_repay_factor"] = income_loss_repay_factor
+    m = scslab.run(scslab.scenario_from_dict(data)).metrics
+    return m["persons_complied_after_listing"][-1].as_py(), m["dangan_job_rejections"][-1].as_py()
+
+
+def test_income_lost_to_the_dangan_slows_repayment_only_as_much_as_the_factor_says():
+    # Issue 11: a rejection set the lost-income flag and debt dropped the listed debtor's
+    # repayment as drawn under another regime without drawing a new one (1,067 -> 725 complied).
+    complied, rejections = _rejecting_employers(1.0, 0.0)
+    assert rejections == 0 and complied > 500
+    # Factor 1: a lost income changes no hazard. The runs differ only in the redrawn repayments'
+    # draws; the sampling error of a difference of two counts is at most sqrt(a + b).
+    same, rejections = _rejecting_employers(1.0, 0.25)
+    assert rejections > 1000
+    tolerance = 4 * math.sqrt(complied + same)
+    assert abs(same - complied) < tolerance
+    # Factor 0: a listed debtor without income never repays, so rejections lower compliance.
+    fewer, _ = _rejecting_employers(0.0, 0.25)
+    assert fewer < complied - tolerance
+
+
+def test_a_lost_income_change_reaches_the_reader_once_and_only_if_it_lasts():
+    from scslab.mechanisms.income_loss import (
+        _listen,
+        _new_state,
+        lose_income,
+        no_income_loss,
+        regain_income,
+        take_changes,
+    )
+
+    flags = np.zeros(10, np.uint8)
+    deaf = no_income_loss(flags)
+    assert not lose_income(deaf, 3) and flags[3] == 0  # mask 0: nobody can lose income
+    rec = _new_state(flags, np.uint8(4))
+    assert lose_income(rec, 3) and take_changes(rec).size == 0  # nobody listens yet: no log
+    _listen(rec)
+    assert lose_income(rec, 7) and not lose_income(rec, 7) and lose_income(rec, 5)
+    assert regain_income(rec, 3) and lose_income(rec, 3)  # 3: cleared and set again, no change
+    assert lose_income(rec, 1) and regain_income(rec, 1)  # 1: set and cleared again, no change
+    assert take_changes(rec).tolist() == [5, 7]
+    assert take_changes(rec).size == 0  # taken once
+    assert (flags & 4).nonzero()[0].tolist() == [3, 5, 7]
 
 
 def test_suining_deducts_petitioning_and_rongcheng_does_not():
@@ -156,16 +210,30 @@ def test_honest_shanghai_scores_only_the_enrolled_and_only_state_records():
     sc = busy_rongcheng(people=20_000, days=60)
     data = sc.resolved()
     data["mechanisms"]["honest_shanghai"] = {"enrolment": 0.3, "enrolment_failure": 0.1}
+    data["mechanisms"]["informants"]["report_prob"] = 0.05  # records from a non-state source
     sim = Simulation(scslab.scenario_from_dict(data))
-    sim.run()
     hs = sim.get("honest_shanghai")
-    assert abs(hs.n - 20_000 * 0.3 * 0.9) < 5 * np.sqrt(20_000 * 0.27)
-    assert hs.counts.sum() == hs.n
-    moved = np.flatnonzero(hs.offset != 0)
-    assert moved.size > 0
     from scslab.mechanisms.scoring.points import _enrolled
 
-    assert all(_enrolled(hs.enrol_key, int(p), 0.3, 0.1) for p in moved)
+    enrolled = np.asarray([_enrolled(hs.enrol_key, p, 0.3, 0.1) for p in range(sim.pop.n)])
+    state = np.zeros(len(Source), np.bool_)
+    state[[source_by_name(s) for s in hs.params.sources]] = True
+    # recount from the board: points of the enrolled people's records from state sources
+    expected = np.zeros(sim.pop.n, np.int64)
+    elsewhere = 0  # points that records from other sources would have moved
+    for _ in range(sim.days):
+        sim.step()
+        r = sim.board.records
+        pts = hs.points[r["act"]]
+        ok = enrolled[r["pid"]] & state[r["source"]]
+        np.add.at(expected, r["pid"][ok], pts[ok])
+        elsewhere += int(np.abs(pts[enrolled[r["pid"]] & ~state[r["source"]]]).sum())
+    assert elsewhere > 100  # records from other sources were there to be wrongly scored
+    np.testing.assert_array_equal(hs.offset.astype(np.int64), expected)
+    assert enrolled.sum() == hs.n
+    assert abs(hs.n - 20_000 * 0.3 * 0.9) < 5 * np.sqrt(20_000 * 0.27)
+    assert hs.counts.sum() == hs.n
+    assert np.count_nonzero(hs.offset) > 0
     # nobody enrolled: nothing moves
     data["mechanisms"]["honest_shanghai"] = {"enrolment": 0.0}
     m = scslab.run(scslab.scenario_from_dict(data)).metrics
@@ -206,12 +274,29 @@ def test_public_naming_names_listed_people_and_costs_ties():
 
 
 def test_every_false_record_has_a_cause():
+    """A false record's cause is its source: each claims that source's false act, and the
+    ledger's false records by source equal a recount of the board's records, day by day."""
     sc = busy_rongcheng(people=20_000, days=60)
     sources = sc.mechanisms["data_sources"].model_dump()["sources"]
     noisy = {k: v | {"false_rate": 1e-4} if v["false_act"] else v for k, v in sources.items()}
-    m = scslab.run(sc.with_mechanism("data_sources", sources=noisy)).metrics
-    causes = sum(sum(m[c].to_pylist()) for c in m.column_names if c.startswith("false_records_by_"))
-    assert causes == sum(m["records_false"].to_pylist()) > 0
+    sim = Simulation(sc.with_mechanism("data_sources", sources=noisy))
+    claims = {
+        source_by_name(k): act_by_name(v["false_act"]) for k, v in noisy.items() if v["false_act"]
+    }
+    false_by_source = np.zeros((sim.days, len(Source)), np.int64)
+    for day in range(sim.days):
+        sim.step()
+        r = sim.board.records
+        false = ~r["true"]
+        for source, act in zip(r["source"][false], r["act"][false], strict=True):
+            if source in claims:  # a data source's false match claims its false act
+                assert act == claims[source], Source(source).name
+        false_by_source[day] = np.bincount(r["source"][false], minlength=len(Source))
+    for s in Source:
+        column = sim.columns[f"false_records_by_{s.name.lower()}"]
+        assert column == false_by_source[:, s].tolist(), s.name
+    assert sim.columns["records_false"] == false_by_source.sum(axis=1).tolist()
+    assert np.count_nonzero(false_by_source.sum(axis=0)) >= 2  # several sources err
 
 
 def test_a_delayed_source_records_the_same_acts_later():

@@ -39,15 +39,29 @@ class ScenarioMeta(BaseModel):
 
     name: str = Field(description="Short name of the scenario.")
     description: str = Field(default="", description="One line saying what it models.")
-    people: int = Field(default=100_000, ge=1, le=MAX_PEOPLE, description="Simulated people.")
-    days: int = Field(default=365, ge=1, le=MAX_DAYS, description="Simulated days.")
-    seed: int = Field(default=1, ge=0, le=2**63 - 1, description="Seed of every random stream.")
+    people: int = Field(
+        default=100_000,
+        ge=1,
+        le=MAX_PEOPLE,
+        description="Simulated people (default: an assumption, a size that runs in seconds; "
+        "scale it by scale, or set the census population of data/SOURCES.md).",
+    )
+    days: int = Field(
+        default=365, ge=1, le=MAX_DAYS, description="Simulated days (default: a year, assumption)."
+    )
+    seed: int = Field(
+        default=1,
+        ge=0,
+        le=2**63 - 1,
+        description="Seed of every random stream (default 1: arbitrary, an assumption).",
+    )
     scale: int = Field(
         default=1,
         ge=1,
         le=10**9,
         description="Real people each simulated person stands for; counts in metrics.parquet are "
-        "multiplied by it (real-population units).",
+        "multiplied by it (real-population units; default 1: each stands for one, an "
+        "assumption).",
     )
     start_date: dt.date = Field(default=dt.date(2014, 1, 1), description="Calendar date of day 0.")
 

@@ -26,7 +26,8 @@ class ModulatedRate(BaseModel):
         default=0.0,
         ge=-1.0,
         le=1.0,
-        description="Trait effect: +1 doubles the rate at the top of the trait, -1 at the bottom.",
+        description="Trait effect: +1 doubles the rate at the top of the trait, -1 at the bottom "
+        "(default 0: none, an assumption).",
     )
 
     @property

@@ -37,6 +37,8 @@ class StateRegistry:
     n: int
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
     flags: dict[str, Flag] = field(default_factory=dict)
+    shared: dict[str, object] = field(default_factory=dict)
+    """Records that the mechanisms sharing a flag share with it (its change log), by name."""
     _flag_bytes: list[np.ndarray] = field(default_factory=list)
     _bits_used: int = 0
 

@@ -10,8 +10,10 @@ The life of a debt, per person:
    (``court_judgment_unpaid``), the event that puts people on the court defaulter list.
 3. A judgment debtor repays at a daily hazard (``judgment_repaid``) that is higher once listed:
    the list's coercive effect. The listing is read from the list named in ``listing_list``.
-4. A listed debtor whom sanctions cost their income (``joint_punishment``'s job sectors) repays
-   more slowly: the feedback by which punishment can lower compliance.
+4. A listed debtor who has lost their income repays more slowly: the feedback by which punishment
+   can lower compliance. Whichever mechanism cost it (``joint_punishment``'s job sectors, an
+   employer reading the dang'an), the change reaches debt through ``mechanisms/income_loss``, and
+   the pending repayment is redrawn under the new hazard the next day.
 
 State per person: two flag bits and the day the current episode began (``uint16``). Follow-ups are
 scheduled on a calendar and validated against the episode day when they fall due, so work grows
@@ -36,7 +38,7 @@ from scslab.kernels.parallel import PARALLEL_MIN_ITEMS, both_builds
 from scslab.kernels.rng import geometric_days, uniform
 from scslab.kernels.sampling import compiled_bernoulli_ids
 from scslab.kernels.structs import compiled_struct
-from scslab.mechanisms.consequences.sectors import INCOME_LOST, SectorSanctions, no_sanctions
+from scslab.mechanisms.income_loss import listen, no_income_loss, take_changes
 from scslab.mechanisms.lists.base import ListBase, no_list
 from scslab.population.attributes import age, income_class, trait_factor
 from scslab.population.geography import region_of
@@ -112,8 +114,9 @@ class DebtParams(MechanismParams):
     )
     sanctions: str | None = Field(
         default="joint_punishment",
-        description="The sanctions mechanism whose lost incomes slow repayment (empty or not "
-        "enabled: no effect).",
+        description="Ignored, kept so that older scenario files load: a lost income slows "
+        "repayment whichever mechanism cost it (a sanctioned job sector, an employer reading the "
+        "dang'an); income_loss_repay_factor = 1 removes the effect.",
     )
     income_loss_repay_factor: float = Field(
         default=0.5,
@@ -166,8 +169,6 @@ class ArrearsDraw(NamedTuple):
     """Candidate probability (the arrears rate times ``ArrearsRule.top``, at most 1)."""
     has_list: bool
     """Whether a listing list is enabled."""
-    has_sanctions: bool
-    """Whether sanctions that cost incomes are enabled (with the list)."""
 
 
 class Cure(NamedTuple):
@@ -291,6 +292,17 @@ def _open_arrears(
 
 
 @njit(cache=True)
+def _regime(pid, listed_flags, listed_mask, poor_flags, poor_mask):
+    """The repayment regime of judgment debtor ``pid`` today: unlisted, listed, or listed and poor.
+
+    A repayment drawn under another regime is stale: it is dropped when it falls due.
+    """
+    if not listed_flags[pid] & listed_mask:
+        return REPAY_UNLISTED
+    return REPAY_POOR if poor_flags[pid] & poor_mask else REPAY_LISTED
+
+
+@njit(cache=True)
 def _due(
     pids,
     tags,
@@ -337,10 +349,7 @@ def _due(
             if not f & judgment_mask:
                 continue
             # a repayment drawn under another regime (listed or not, income or not) is stale
-            regime = REPAY_UNLISTED
-            if listed_flags[pid] & listed_mask:
-                regime = REPAY_POOR if poor_flags[pid] & poor_mask else REPAY_LISTED
-            if kind != regime:
+            if kind != _regime(pid, listed_flags, listed_mask, poor_flags, poor_mask):
                 continue
             flags[pid] = f & ~judgment_mask
         action[i] = kind
@@ -383,9 +392,7 @@ DebtState = compiled_struct(
         "debt_day",
         "calendar",
         "listing",
-        "sanctions",
-        "poor_flags",
-        "poor_mask",
+        "income",
         "arrears",
         "people",
         "keep_rule",
@@ -397,11 +404,11 @@ DebtState = compiled_struct(
     __name__,
 )
 """The debt flag byte per person and its masks (``DebtMasks``); the episode's first day per person;
-the calendar of follow-ups; the listing list's and the sanctions' records (empty ones when there
-are none; whether each is there is in ``arrears``); the lost-income flags and mask (0: none); the
-arrears draw (``ArrearsDraw``); what ``_arrears_keep`` reads of people (``ArrearsPeople``) and its
-rule (``ArrearsRule``); the cure (``Cure``); repayment (``Repayment``); the population; today's
-metrics."""
+the calendar of follow-ups; the listing list's record (an empty one when there is none; whether
+there is one is in ``arrears``); the lost-income record (``mechanisms/income_loss``; mask 0:
+nobody loses income); the arrears draw (``ArrearsDraw``); what ``_arrears_keep`` reads of people
+(``ArrearsPeople``) and its rule (``ArrearsRule``); the cure (``Cure``); repayment
+(``Repayment``); the population; today's metrics."""
 
 
 @njit(cache=True)
@@ -411,9 +418,7 @@ def _new_state(
     debt_day,
     days,
     listing,
-    sanctions,
-    poor_flags,
-    poor_mask,
+    income,
     arrears,
     people,
     rule,
@@ -427,9 +432,7 @@ def _new_state(
         debt_day,
         new_calendar(days),
         listing,
-        sanctions,
-        poor_flags,
-        poor_mask,
+        income,
         arrears,
         people,
         rule,
@@ -453,6 +456,31 @@ def _judged(s, pids, also_listed):
 
 
 @njit(cache=True)
+def _income_moved(s, entered, changed, listed_flags, listed_mask):
+    """Listed judgment debtors whose repayment regime now turns on their income: (poor, regained).
+
+    Poor: those of ``entered`` (listed yesterday) and ``changed`` (lost-income flag changed since
+    the last step, by any mechanism) whose regime is now the poor one; regained: those of
+    ``changed`` alone whose regime is now the listed one (``entered`` ones were drawn under it).
+    Each person once, by id.
+    """
+    ids = np.concatenate((entered, changed))
+    order = np.argsort(ids, kind="mergesort")  # stable: of equal ids, an entered one first
+    regime = np.zeros(ids.size, np.int64)
+    income = s.income
+    for j in range(ids.size):
+        i = order[j]
+        pid = ids[i]
+        if (j > 0 and ids[order[j - 1]] == pid) or not s.flags[pid] & s.masks.judgment:
+            continue
+        r = _regime(pid, listed_flags, listed_mask, income.flags, income.mask)
+        if r == REPAY_POOR or (r == REPAY_LISTED and i >= entered.size):
+            regime[j] = r
+    ids = ids[order]
+    return ids[regime == REPAY_POOR], ids[regime == REPAY_LISTED]
+
+
+@njit(cache=True)
 def _start_repayment(s, pids, day, kind):
     """Schedule the repayment of ``pids`` under regime ``kind`` (unlisted, listed, poor)."""
     if pids.size == 0:
@@ -468,21 +496,25 @@ def _start_repayment(s, pids, day, kind):
 @njit(cache=True)
 def _step(day, board, s):
     arrears_mask, judgment_mask = s.masks.arrears, s.masks.judgment
-    has_list, has_sanctions = s.arrears.has_list, s.arrears.has_sanctions
+    has_list = s.arrears.has_list
     lst = s.listing
     # Without a list, read any per-person byte with an empty mask: nobody is listed.
     listed_flags = lst.flags if has_list else s.flags
     listed_mask = lst.mask if has_list else np.uint8(0)
-    poor_flags = s.poor_flags if s.poor_mask else s.flags
+    income = s.income
+    changed = take_changes(income)  # every day, so that the log stays a day long
 
     if has_list:
         # Debtors listed yesterday: the listing changes their repayment hazard from today.
-        _start_repayment(s, _judged(s, lst.entered, False), day, REPAY_LISTED)
+        entered = _judged(s, lst.entered, False)
+        _start_repayment(s, entered, day, REPAY_LISTED)
         # Debtors who left the list without paying (an appeal, an expired term) still owe.
         _start_repayment(s, _judged(s, lst.exited, False), day, REPAY_UNLISTED)
-        if has_sanctions:  # listed debtors who lost their income yesterday repay more slowly
-            poor = _judged(s, s.sanctions.newly_income_lost, True)
-            _start_repayment(s, poor, day, REPAY_POOR)
+        # Listed debtors who lost their income since yesterday (whichever mechanism cost it), or
+        # were listed without it, repay more slowly; those who regained it, at the listed rate.
+        poor, regained = _income_moved(s, entered, changed, listed_flags, listed_mask)
+        _start_repayment(s, poor, day, REPAY_POOR)
+        _start_repayment(s, regained, day, REPAY_LISTED)
 
     # Follow-ups that fall due today.
     pids, tags = pop(s.calendar, day)
@@ -495,8 +527,8 @@ def _step(day, board, s):
         judgment_mask,
         listed_flags,
         listed_mask,
-        poor_flags,
-        s.poor_mask,
+        income.flags,
+        income.mask,
         s.debt_day,
         day,
         board.act_pid,
@@ -546,7 +578,7 @@ class Debt(CompiledSteps, Behaviour):
         p = self.params
         self.pop = sim.pop
         self.list = sim.find(p.listing_list, ListBase, f"{self.name}.listing_list")
-        self.sanctions = sim.find(p.sanctions, SectorSanctions, f"{self.name}.sanctions")
+        self.income = listen(sim.pop)  # lost incomes from any mechanism, from day 0
         self.days = sim.days
         self.metric_columns = ("debt_new_arrears", "debt_judgments", "debt_judgments_repaid")
         self._state = None
@@ -579,14 +611,10 @@ class Debt(CompiledSteps, Behaviour):
             bounds=pop.geography.bounds,
             households=pop.households,
         )
-        poor = pop.state.flags.get(INCOME_LOST)
-        # a list's lost incomes count only with the sanctions that cost them
-        has_sanctions = self.sanctions is not None and self.list is not None
         arrears = ArrearsDraw(
             key=self.key("arrears/candidates"),
             rate=min(1.0, p.arrears_rate * top),
             has_list=self.list is not None,
-            has_sanctions=has_sanctions,
         )
         cure = Cure(
             key=self.key("cure"),
@@ -611,9 +639,7 @@ class Debt(CompiledSteps, Behaviour):
             debt_day=self.debt_day,
             days=self.days,
             listing=self.list.state if self.list is not None else no_list(),
-            sanctions=self.sanctions.state if has_sanctions else no_sanctions(),
-            poor_flags=poor.array if poor is not None else self.arrears.array,
-            poor_mask=poor.mask if poor is not None else np.uint8(0),
+            income=self.income if self.income is not None else no_income_loss(self.arrears.array),
             arrears=arrears,
             people=people,
             rule=ArrearsRule(

@@ -43,7 +43,9 @@ class JointPunishmentParams(MechanismParams):
     list: str = Field(default="court_list", description="The list whose members are sanctioned.")
     sectors: dict[str, Sector] = Field(
         default_factory=_default_sectors,
-        description="Sector name -> attempt rate, enforcement, family extension, income loss.",
+        description="Sector name -> attempt rate, enforcement, family extension, income loss. "
+        "Defaults: the sectors of the State Council's 2016 document (seed article), flights and "
+        "rail left to travel_bans; every attempt rate and enforcement is an assumption.",
     )
 
 

@@ -41,7 +41,12 @@ class PublicNamingParams(MechanismParams):
         description="Daily chance that a listed person not yet named is named (assumption: most "
         "within a few months of listing).",
     )
-    ties: int = Field(default=8, ge=0, le=64, description="Community ties exposed to the naming.")
+    ties: int = Field(
+        default=8,
+        ge=0,
+        le=64,
+        description="Community ties exposed to the naming (assumption: 8, as informants.ties).",
+    )
     tie_cut_prob: float = Field(
         default=0.1,
         ge=0.0,

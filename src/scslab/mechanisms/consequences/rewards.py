@@ -75,7 +75,11 @@ class RewardsParams(MechanismParams):
     sectors: dict[str, RewardSector] = Field(
         default_factory=_default_sectors,
         description="Sector name -> attempt rate, score, threshold, clean record; metric columns "
-        "are {sector}_granted.",
+        "are {sector}_granted. Defaults: the thresholds of shared_bikes (600, with a clean "
+        "record), home_rentals (650) and visa_without_bank_statements (750) from "
+        "calibration/sesame_credit.csv (perk_threshold_600/650/750); vip_check_in, cheaper_loans "
+        "and dating_prominence are perks of the seed article, their thresholds (750, 650, 700) "
+        "assumptions, as is school_job_priority (750); every attempt rate is an assumption.",
     )
 
     @field_validator("sectors")

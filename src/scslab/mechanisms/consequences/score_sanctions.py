@@ -54,7 +54,9 @@ class ScoreSanctionsParams(MechanismParams):
     sectors: dict[str, ScoreSector] = Field(
         default_factory=_suining_sectors,
         description="Sector name -> attempt rate, score, threshold; metric columns are "
-        "{mechanism}_{sector}_refused.",
+        "{mechanism}_{sector}_refused. Defaults: political vetting, licences and aid, refused to "
+        "Suining's grade D (calibration/local_point_systems.csv), below 600 under the assumed "
+        "grade cut-offs; every attempt rate is an assumption.",
     )
 
 

@@ -5,8 +5,9 @@ rate. An attempt is blocked, with the sector's enforcement probability, when the
 list or, where the sector extends to the family, when someone in their household is. Attempts are
 sampled over the whole population (the cost grows with attempts, not with the list) and are drawn
 per person, so the same person makes the same attempts in every scenario that shares a seed.
-A blocked attempt in a sector that costs income marks the person as having lost income, which the
-``debt`` mechanism reads (lower ability to repay) until they leave the list.
+A blocked attempt in a sector that costs income marks the person as having lost income (through
+``mechanisms/income_loss``), which the ``debt`` mechanism reads (lower ability to repay) until they
+leave the list.
 """
 
 from __future__ import annotations
@@ -25,15 +26,13 @@ from scslab.kernels.parallel import PARALLEL_MIN_ITEMS, both_builds
 from scslab.kernels.rng import uniform
 from scslab.kernels.sampling import compiled_bernoulli_ids, compiled_bernoulli_ids_where
 from scslab.kernels.structs import compiled_struct
+from scslab.mechanisms.income_loss import income_loss, lose_income, no_income_loss, regain_income
 from scslab.mechanisms.lists.base import ListBase, no_list
 from scslab.population.households import household_size, household_start
 
 if TYPE_CHECKING:
     from scslab.engine.simulation import Simulation
     from scslab.population import Population
-
-INCOME_LOST = "income_lost"
-"""Name of the per-person flag set when a sanction costs someone their income."""
 
 
 class Sector(BaseModel):
@@ -46,7 +45,8 @@ class Sector(BaseModel):
         default=1.0,
         ge=0.0,
         le=1.0,
-        description="Chance an attempt by a sanctioned person is blocked.",
+        description="Chance an attempt by a sanctioned person is blocked (default 1: every "
+        "attempt, an assumption).",
     )
     family_extension: bool = Field(
         default=False, description="Also block household members of listed people."
@@ -140,8 +140,7 @@ SanctionsState = compiled_struct(
         "sectors",
         "n",
         "counts",
-        "income_flags",
-        "income_mask",
+        "income",
         "blocked_ids",
         "newly_income_lost",
         "today",
@@ -150,19 +149,17 @@ SanctionsState = compiled_struct(
 )
 """The list's record; the households; the sectors' rules (``SectorRules``); the population; per
 sector the blocked attempts so far, of them household members', and innocents' (``counts``, rows
-``BLOCKED``, ``OF_FAMILY``, ``INNOCENT``); the flag
-byte and mask of lost incomes (mask 0: no sector costs income); today's blocked ids and people
-newly without income; today's metrics."""
+``BLOCKED``, ``OF_FAMILY``, ``INNOCENT``); the lost-income record (``mechanisms/income_loss``;
+mask 0: no sector costs income); today's blocked ids and people newly without income; today's
+metrics."""
 
 
 @njit(cache=True)
-def _new_state(listing, households, sectors, n, income_flags, income_mask, width):
+def _new_state(listing, households, sectors, n, income, width):
     empty = np.empty(0, np.int64)
     counts = np.zeros((3, sectors.attempt_rates.size), np.int64)
     today = np.zeros(width, np.float64)
-    return SanctionsState(
-        listing, households, sectors, n, counts, income_flags, income_mask, empty, empty, today
-    )
+    return SanctionsState(listing, households, sectors, n, counts, income, empty, empty, today)
 
 
 @njit(cache=True)
@@ -177,7 +174,8 @@ def no_sanctions():
         enforce_keys=keys,
         enforcement=rates,
     )
-    return _new_state(no_list(), np.empty(0, np.uint8), sectors, 0, np.empty(0, np.uint8), 0, 0)
+    nobody = np.empty(0, np.uint8)
+    return _new_state(no_list(), nobody, sectors, 0, no_income_loss(nobody), 0)
 
 
 @njit(cache=True)
@@ -215,17 +213,14 @@ def _step(day, board, s):
             n_lost += ids.size
     # the one sector's ids without a copy
     s.blocked_ids = parts[-1] if len(parts) == 2 else joined(parts, n_blocked)
-    if s.income_mask:
-        flags, mask = s.income_flags, s.income_mask
+    if s.income.mask:
         for pid in lst.exited:  # income comes back with leaving the list
-            flags[pid] &= ~mask
+            regain_income(s.income, pid)
         lost_ids = np.unique(joined(lost, n_lost))
         newly = np.empty(lost_ids.size, np.bool_)
         for i in range(lost_ids.size):
-            newly[i] = (flags[lost_ids[i]] & mask) == 0
+            newly[i] = lose_income(s.income, lost_ids[i])
         s.newly_income_lost = kept(lost_ids, newly)
-        for pid in s.newly_income_lost:
-            flags[pid] |= mask
 
 
 @njit(cache=True)
@@ -246,7 +241,7 @@ def _metrics(day, s):
         if family[sector]:
             t[j] = s.counts[OF_FAMILY, sector]
             j += 1
-    if s.income_mask:
+    if s.income.mask:
         t[j] = s.newly_income_lost.size
 
 
@@ -281,9 +276,9 @@ class SectorSanctions(CompiledSteps, Consequences):
 
     def declare(self, pop: Population) -> None:
         if any(s.income_loss for s in self.sectors().values()):
-            self.income_lost = pop.state.shared_flag(INCOME_LOST)
+            self.income = income_loss(pop)
         else:
-            self.income_lost = None
+            self.income = None
 
     def init(self, sim: Simulation) -> None:
         lst = sim.get(self.list_name(), ListBase, f"{self.name}.list")
@@ -305,7 +300,7 @@ class SectorSanctions(CompiledSteps, Consequences):
             *(f"{n}_blocked_innocent" for n in names),
             *(f"{n}_blocked_family" for n in family),
         )
-        income = self.income_lost
+        income = self.income
         if income is not None:
             self.metric_columns += (f"{self.name}_income_lost_new",)
         self.state = _new_state(
@@ -313,8 +308,7 @@ class SectorSanctions(CompiledSteps, Consequences):
             households=sim.pop.households,
             sectors=sectors,
             n=sim.pop.n,
-            income_flags=income.array if income is not None else np.empty(0, np.uint8),
-            income_mask=income.mask if income is not None else np.uint8(0),
+            income=income if income is not None else no_income_loss(np.empty(0, np.uint8)),
             width=len(self.metric_columns),
         )
         self.counts, self.today = _shared(self.state)

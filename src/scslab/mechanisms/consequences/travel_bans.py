@@ -30,7 +30,7 @@ class TravelBansParams(MechanismParams):
         ge=0.0,
         le=1.0,
         description="High-speed rail attempts per listed person per day: 2.22 million blocked by "
-        "2017-02-14 over the same person-days, rough.",
+        "2017-02-14 over the same person-days (calibration/blacklist_court_defaulters.csv), rough.",
     )
     enforcement: float = Field(
         default=1.0,

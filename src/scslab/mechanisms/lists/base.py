@@ -60,7 +60,11 @@ class ListParams(MechanismParams):
     """Exits every list may have: appeals and credit repair."""
 
     appeal_share: float = Field(
-        default=0.0, ge=0.0, le=1.0, description="Share of new entries that appeal."
+        default=0.0,
+        ge=0.0,
+        le=1.0,
+        description="Share of new entries that appeal (default 0: none, an assumption for a list "
+        "without a published correction procedure).",
     )
     appeal_success_true: float = Field(
         default=0.02,
@@ -79,7 +83,8 @@ class ListParams(MechanismParams):
         ge=1,
         le=3650,
         description="Days from entry to an appeal's decision: courts review a correction request "
-        "within 15 days (Supreme People's Court provisions on the defaulter list, 2017 revision).",
+        "within 15 days (source: Supreme People's Court provisions on the defaulter list, 2017 "
+        "revision).",
     )
     repair_days: int | None = Field(
         default=None,

@@ -93,8 +93,16 @@ class ThresholdListParams(ListParams):
     """The score to watch and the two thresholds."""
 
     score: str = Field(default="recovering_score", description="The scoring mechanism to read.")
-    enter_below: int = Field(default=900, description="Listed when the score falls below this.")
-    exit_at: int = Field(default=950, description="Delisted when the score reaches this.")
+    enter_below: int = Field(
+        default=900,
+        description="Listed when the score falls below this (assumption: the reference model's, "
+        "100 points below its cap of 1000).",
+    )
+    exit_at: int = Field(
+        default=950,
+        description="Delisted when the score reaches this (assumption: the reference model's, "
+        "halfway back to the cap).",
+    )
 
     @model_validator(mode="after")
     def _hysteresis(self) -> ThresholdListParams:

@@ -47,14 +47,18 @@ class SourceParams(BaseModel):
     coverage_urban: float = Field(ge=0.0, le=1.0, description="Chance an urban act is recorded.")
     coverage_rural: float = Field(ge=0.0, le=1.0, description="Chance a rural act is recorded.")
     false_rate: float = Field(
-        default=0.0, ge=0.0, le=0.01, description="False records per person per day."
+        default=0.0,
+        ge=0.0,
+        le=0.01,
+        description="False records per person per day (default 0: none, an assumption).",
     )
     false_act: ActName | None = Field(default=None, description="The act a false record claims.")
     delay_days: int = Field(
         default=0,
         ge=0,
         le=3650,
-        description="Days between an act (or a false claim) and its record reaching the system.",
+        description="Days between an act (or a false claim) and its record reaching the system "
+        "(default 0: the same day, an assumption).",
     )
     active_from: dt.date | None = Field(
         default=None,
@@ -114,10 +118,12 @@ class DataSourcesParams(MechanismParams):
     sources: dict[SourceName, SourceParams] = Field(
         default_factory=_default_sources,
         description="Source name -> parameters. Allowed names: "
-        + ", ".join(s.name.lower() for s in Source),
+        + ", ".join(s.name.lower() for s in Source)
+        + ". Defaults: bank, court, camera, platform and official; every coverage and false "
+        "rate in them is an assumption (no source publishes them).",
     )
     extra_sources: dict[SourceName, SourceParams] = Field(
-        default_factory=dict,
+        default={},
         description="More sources after ``sources`` (added to the defaults without repeating "
         "them; a name in both takes these parameters).",
     )

@@ -51,7 +51,13 @@ class InformantsParams(MechanismParams):
         default=["traffic_offence", "petitioning", "online_criticism"],
         description="Acts that citizens report (assumption).",
     )
-    ties: int = Field(default=8, ge=0, le=64, description="Community ties that may report.")
+    ties: int = Field(
+        default=8,
+        ge=0,
+        le=64,
+        description="Community ties that may report (assumption: 8 close contacts; no source "
+        "gives the number).",
+    )
     report_prob: float = Field(
         default=0.005,
         ge=0.0,
@@ -69,7 +75,7 @@ class InformantsParams(MechanismParams):
         ge=0,
         le=64,
         description="Members of the offender's neighbourhood group (residents' committee block) "
-        "who may also report, each with the same chance as a tie (0: none).",
+        "who may also report, each with the same chance as a tie (default 0: none, an assumption).",
     )
 
 

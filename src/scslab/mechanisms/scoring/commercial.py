@@ -237,7 +237,11 @@ class CommercialScoreParams(MechanismParams):
         description="Activity records per period that earn the full activity value (assumption).",
     )
     ties: int = Field(
-        default=8, ge=0, le=64, description="Community ties read by the relationship dimension."
+        default=8,
+        ge=0,
+        le=64,
+        description="Community ties read by the relationship dimension (assumption: 8, as "
+        "informants.ties; no source gives the number).",
     )
     no_ties_value: float = Field(
         default=0.5,
@@ -950,8 +954,12 @@ class NetworkParams(CommercialScoreParams):
     fulfilment_weight: float = Field(
         default=20, ge=0.0, le=100.0, description="Income, fulfilment capacity (assumption)."
     )
-    identity_weight: float = Field(default=0, ge=0.0, le=100.0, description="Not scored.")
-    behaviour_weight: float = Field(default=0, ge=0.0, le=100.0, description="Not scored.")
+    identity_weight: float = Field(
+        default=0, ge=0.0, le=100.0, description="Not scored (assumption)."
+    )
+    behaviour_weight: float = Field(
+        default=0, ge=0.0, le=100.0, description="Not scored (assumption)."
+    )
     relationships_weight: float = Field(
         default=50,
         ge=0.0,

@@ -8,7 +8,8 @@ Each person's dossier is one byte: the number of true entries (low four bits) an
 entries (high four bits), each saturating at 15. Entries come from recorded acts of the kinds the
 dossier files, from state sources; nothing ever removes one. Employers read it: job applications
 (sampled per person and day) are rejected with a probability that grows with the number of entries,
-and a rejection costs the applicant income (the ``income_lost`` flag that ``debt`` reads).
+and a rejection costs the applicant income: the ``income_lost`` flag that ``debt`` reads, set
+through ``mechanisms/income_loss`` so that ``debt`` hears of the change.
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ from scslab.engine.mechanism import MechanismParams, Scoring
 from scslab.kernels.parallel import PARALLEL_MIN_ITEMS, both_builds
 from scslab.kernels.rng import uniform
 from scslab.kernels.sampling import compiled_bernoulli_ids
-from scslab.kernels.structs import FlagBits, compiled_struct
-from scslab.mechanisms.consequences.sectors import INCOME_LOST
+from scslab.kernels.structs import compiled_struct
+from scslab.mechanisms.income_loss import income_loss, lose_income
 from scslab.mechanisms.scoring.compiled import compiled_scoring
 from scslab.population.attributes import age
 
@@ -127,19 +128,19 @@ class JobRule(NamedTuple):
 
 DanganState = compiled_struct(
     "DanganState",
-    ("dossier", "filed", "source_ok", "jobs", "income_lost", "households", "n", "stats", "today"),
+    ("dossier", "filed", "source_ok", "jobs", "income", "households", "n", "stats", "today"),
     __name__,
 )
 """The dossier byte per person; the acts filed and the sources that count; the job applications
-(``JobRule``); the lost-income flags and mask (``FlagBits``); the households; the population;
-people with entries and with only false entries (``stats``); today's metrics (those two,
-rejections, rejections on false entries alone)."""
+(``JobRule``); the lost-income record (``mechanisms/income_loss``); the households; the
+population; people with entries and with only false entries (``stats``); today's metrics (those
+two, rejections, rejections on false entries alone)."""
 
 
 @njit(cache=True)
-def _new_state(dossier, filed, source_ok, jobs, income_lost, households, n):
+def _new_state(dossier, filed, source_ok, jobs, income, households, n):
     stats, today = np.zeros(2, np.int64), np.zeros(4, np.float64)
-    return DanganState(dossier, filed, source_ok, jobs, income_lost, households, n, stats, today)
+    return DanganState(dossier, filed, source_ok, jobs, income, households, n, stats, today)
 
 
 @njit(cache=True)
@@ -150,10 +151,9 @@ def _step(day, board, s):
     ids = compiled_bernoulli_ids(jobs.applications_key, day, s.n, jobs.rate)
     args = (jobs.rejection_key, jobs.age_key, day, ids, s.households, s.dossier, jobs.per_entry)
     how = _rejected(*args) if ids.size >= PARALLEL_MIN_ITEMS else _rejected_one_thread(*args)
-    flags, mask = s.income_lost.flags, s.income_lost.mask
     for i in range(ids.size):
         if how[i] > 0:
-            flags[ids[i]] |= mask
+            lose_income(s.income, ids[i])
             s.today[2] += 1
             s.today[3] += how[i] == 2
 
@@ -191,7 +191,7 @@ class Dangan(CompiledSteps, Scoring):
 
     def declare(self, pop: Population) -> None:
         self.dossier = pop.state.add(self.name, np.uint8, 0)
-        self.income_lost = pop.state.shared_flag(INCOME_LOST)
+        self.income = income_loss(pop)
 
     def init(self, sim: Simulation) -> None:
         p = self.params
@@ -211,7 +211,7 @@ class Dangan(CompiledSteps, Scoring):
             filed=filed,
             source_ok=source_ok,
             jobs=jobs,
-            income_lost=FlagBits(flags=self.income_lost.array, mask=self.income_lost.mask),
+            income=self.income,
             households=sim.pop.households,
             n=sim.pop.n,
         )

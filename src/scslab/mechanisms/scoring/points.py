@@ -44,7 +44,13 @@ class Grade(BaseModel):
 class PointSystemParams(MechanismParams):
     """A point catalogue and grade thresholds."""
 
-    base: int = Field(default=1000, ge=0, le=30_000, description="Starting score of everyone.")
+    base: int = Field(
+        default=1000,
+        ge=0,
+        le=30_000,
+        description="Starting score of everyone: 1000, the base of Suining (2010) and Rongcheng "
+        "(calibration/local_point_systems.csv); an assumption for any other point system.",
+    )
     points: Points = Field(description="Act name -> points per record.")
     grades: list[Grade] = Field(description="Grades from best to worst with their lowest score.")
     floor: int | None = Field(default=None, description="Lowest possible score (none: no floor).")
@@ -60,13 +66,15 @@ class PointSystemParams(MechanismParams):
         default=1.0,
         ge=0.0,
         le=1.0,
-        description="Share of people who sign up (1: everyone is scored, as in a county system).",
+        description="Share of people who sign up (1: everyone is scored, as in the county "
+        "systems of calibration/local_point_systems.csv).",
     )
     enrolment_failure: float = Field(
         default=0.0,
         ge=0.0,
         le=1.0,
-        description="Chance that signing up fails (for example a failed face verification).",
+        description="Chance that signing up fails (for example a failed face verification; "
+        "default 0: never, an assumption where everyone is scored without signing up).",
     )
 
     @model_validator(mode="after")
@@ -113,11 +121,17 @@ class RongchengParams(PointSystemParams):
     """Rongcheng's point system (defaults from calibration/local_point_systems.csv)."""
 
     points: Points = Field(
-        default_factory=rongcheng_points, description="Act name -> points per record."
+        default_factory=rongcheng_points,
+        description="Act name -> points per record. Defaults from Rongcheng's catalogue "
+        "(calibration/local_point_systems.csv): loan_arrears -10 and court_judgment_unpaid -30 "
+        "from the official translation; traffic_offence -5 and prosocial_act +30 from a press "
+        "summary (low reliability).",
     )
     grades: list[Grade] = Field(
         default_factory=rongcheng_grades,
-        description="Grades from best to worst with their lowest score.",
+        description="Grades from best to worst with their lowest score. Defaults: the names AAA.."
+        "D and AAA at 1050 (nearby Huantai county) from calibration/local_point_systems.csv; the "
+        "cut-offs AA 1030, A 960, B 850 and C 600 are assumptions.",
     )
 
 
@@ -391,13 +405,24 @@ class SuiningParams(PointSystemParams):
     """Suining county's 2010 system (defaults from calibration/local_point_systems.csv)."""
 
     points: Points = Field(
-        default_factory=suining_points, description="Act name -> points per record."
+        default_factory=suining_points,
+        description="Act name -> points per record. Defaults from "
+        "calibration/local_point_systems.csv: prosocial_act +10 (act_of_bravery) and loan_arrears "
+        "-30 (each_delinquency, -10 to -50: the midpoint; one resident lost 420 points for 14 "
+        "non-repayments). Assumptions: petitioning -50 (the seed article says it was scored, no "
+        "source gives the value), court_judgment_unpaid -50 and traffic_offence -10.",
     )
     grades: list[Grade] = Field(
         default_factory=suining_grades,
-        description="Grades from best to worst with their lowest score.",
+        description="Grades from best to worst with their lowest score. Defaults: the names A "
+        "(honest) .. D (dishonest) from calibration/local_point_systems.csv; the cut-offs A 970, "
+        "B 850 and C 600 are assumptions (not published).",
     )
-    floor: int | None = Field(default=0, description="Lowest possible score.")
+    floor: int | None = Field(
+        default=0,
+        description="Lowest possible score (assumption: a balance of points never falls below "
+        "0; no source gives a floor).",
+    )
 
 
 class Suining(PointSystem):
@@ -438,14 +463,23 @@ class FinancialOnlyParams(PointSystemParams):
 
     base: int = Field(default=720, description="Starting score (assumption: a clean file).")
     points: Points = Field(
-        default_factory=financial_points, description="Act name -> points per record."
+        default_factory=financial_points,
+        description="Act name -> points per record (assumption: one missed payment costs about "
+        "one band, a court judgment about two).",
     )
     grades: list[Grade] = Field(
         default_factory=financial_grades,
-        description="Grades from best to worst with their lowest score.",
+        description="Grades from best to worst with their lowest score (assumption: the bands "
+        "of a 300-850 bureau score as US lenders use them).",
     )
-    floor: int | None = Field(default=300, description="Lowest possible score.")
-    ceiling: int | None = Field(default=850, description="Highest possible score.")
+    floor: int | None = Field(
+        default=300,
+        description="Lowest possible score (assumption: the 300-850 range of US bureau scores).",
+    )
+    ceiling: int | None = Field(
+        default=850,
+        description="Highest possible score (assumption: the 300-850 range of US bureau scores).",
+    )
     sources: list[SourceName] | None = Field(
         default=["bank", "court"], description="Only banks' and courts' records count."
     )
@@ -489,11 +523,15 @@ class HonestShanghaiParams(PointSystemParams):
     """Honest Shanghai (November 2016): opt-in by ID number and face, government records only."""
 
     points: Points = Field(
-        default_factory=honest_shanghai_points, description="Act name -> points per record."
+        default_factory=honest_shanghai_points,
+        description="Act name -> points per record (assumption: the weights were never "
+        "published; sizes in proportion to Rongcheng's catalogue, "
+        "calibration/local_point_systems.csv).",
     )
     grades: list[Grade] = Field(
         default_factory=honest_shanghai_grades,
-        description="Grades from best to worst with their lowest score.",
+        description="Grades from best to worst with their lowest score: very good, good and bad "
+        "as the app showed them; the cut-offs 1020 and 950 are assumptions.",
     )
     sources: list[SourceName] | None = Field(
         default=["court", "tax", "utility", "camera", "official"],

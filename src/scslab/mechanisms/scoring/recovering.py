@@ -35,12 +35,21 @@ if TYPE_CHECKING:
 class RecoveringScoreParams(MechanismParams):
     """Cap, points per record and recovery speed."""
 
-    cap: int = Field(default=1000, ge=0, le=30_000, description="Starting and highest score.")
+    cap: int = Field(
+        default=1000,
+        ge=0,
+        le=30_000,
+        description="Starting and highest score (assumption: the reference model's scale).",
+    )
     points: Points = Field(
-        default={"offence": -50}, description="Act name -> points per record (reference model)."
+        default={"offence": -50},
+        description="Act name -> points per record (assumption: the reference model's).",
     )
     recovery_days: int = Field(
-        default=10, ge=1, le=3650, description="Clean days per point regained (reference model)."
+        default=10,
+        ge=1,
+        le=3650,
+        description="Clean days per point regained (assumption: the reference model's).",
     )
 
 

@@ -1,0 +1,75 @@
+"""Every default that sets a value says where the value comes from, where ``scslab schema``
+shows it.
+
+A field whose default is a number, a list holding numbers or a table (a non-empty dict, or a
+default made by a factory, which the JSON schema cannot show) must say in its description either
+that the value is an assumption (the word "assumption") or which source gives it: a citation
+("source: ..."), a file of ``data/calibration/`` (the text ``calibration/``), the census tables of
+``data/SOURCES.md`` ("SOURCES.md" or "census"), or the seed article ("seed article"). The test
+walks the whole schema, so that no future default slips by.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import scslab
+
+SOURCE_MARKERS = ("assumption", "source:", "calibration/", "sources.md", "census", "seed article")
+"""Text (lower case) that marks a description as giving its default's source or calling it an
+assumption."""
+
+
+def _has_number(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int | float):
+        return True
+    if isinstance(value, list):
+        return any(_has_number(v) for v in value)
+    return isinstance(value, dict) and bool(value)  # an empty table sets no value
+
+
+def _is_section(prop: dict[str, Any]) -> bool:
+    """A field that is one sub-model (its own fields are checked where the model is defined)."""
+    return "$ref" in prop or (
+        "allOf" in prop and all("$ref" in p for p in prop["allOf"]) and len(prop["allOf"]) == 1
+    )
+
+
+def _valued_defaults(node: Any, where: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(model.field, its schema) for every field whose default sets a value or a table."""
+    if isinstance(node, dict):
+        required = set(node.get("required", ()))
+        for name, prop in node.get("properties", {}).items():
+            factory = "default" not in prop and name not in required and not _is_section(prop)
+            if factory or _has_number(prop.get("default")):
+                yield f"{node.get('title', where)}.{name}", prop
+        for key, value in node.items():
+            if key not in ("default", "examples"):
+                yield from _valued_defaults(value, key)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _valued_defaults(value, where)
+
+
+def test_every_default_value_gives_its_source_or_says_assumption():
+    schema = scslab.scenario_schema()
+    found = dict(_valued_defaults(schema, "scenario"))
+    assert len(found) > 100  # the walk reaches every mechanism's fields
+    unsourced = sorted(
+        name
+        for name, prop in found.items()
+        if not any(m in prop.get("description", "").lower() for m in SOURCE_MARKERS)
+    )
+    assert not unsourced, "defaults without a source or 'assumption': " + ", ".join(unsourced)
+
+
+def test_the_walk_sees_tables_and_numbers():
+    found = dict(_valued_defaults(scslab.scenario_schema(), "scenario"))
+    # a table made by a factory (no default in the JSON), a number, a list of numbers
+    assert "JointPunishmentParams.sectors" in found
+    assert "InformantsParams.ties" in found
+    assert "DebtParams.income_effect" in found
+    assert "DebtParams.enabled" not in found and "DebtParams.listing_list" not in found
