@@ -148,11 +148,12 @@ def test_the_engine_flag_picks_the_loop_and_the_manifest_names_it(tmp_path):
         assert json.loads((tmp_path / engine / "manifest.json").read_text())["engine"] == engine
         runs[engine] = pq.read_table(tmp_path / engine / "metrics.parquet")
     assert runs["compiled"].equals(runs["python"])
-    # a scenario with a mechanism that has no compiled kernels cannot be forced to compile
+    # group metrics (an observer in Python) run between compiled stretches of days
     path.write_text(GOOD + "\n[mechanisms.groups]\n")
-    res = _cli("run", str(path), "--out", str(tmp_path / "no"), "--quiet", "--engine", "compiled")
-    assert res.returncode == 2 and res.stderr.count("\n") == 1, res.stderr
-    assert "cannot run compiled: no compiled kernels for groups" in res.stderr
-    assert not (tmp_path / "no").exists()
+    res = _cli("run", str(path), "--out", str(tmp_path / "g"), "--quiet", "--engine", "compiled")
+    assert res.returncode == 0, res.stderr
+    manifest = json.loads((tmp_path / "g" / "manifest.json").read_text())
+    assert manifest["engine"] == "compiled" and manifest["observers_in_python"] == ["groups"]
+    assert manifest["python_only_mechanisms"] == []
     bad = _cli("run", str(path), "--quiet", "--engine", "gpu")
     assert bad.returncode == 2 and "'gpu' is not one of" in bad.stderr
