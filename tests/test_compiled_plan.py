@@ -255,3 +255,11 @@ def test_compile_events_report_each_kernel_numba_compiles_and_nothing_after() ->
         fresh(2)  # compiled already: not reported again
     fresh(1.5)  # outside the block: not reported
     assert counts == [1]
+
+
+@pytest.mark.parametrize("reader", ["score_sanctions", "rewards"])
+def test_sanctions_or_rewards_without_sectors_run_in_either_loop(reader: str) -> None:
+    sc = scslab.load_scenario("suining_2010").with_overrides(people=2000, days=5)
+    sc = sc.with_mechanism(reader, sectors={})
+    compiled, python = _run(sc, True), _run(sc, False)
+    assert compiled.columns == python.columns

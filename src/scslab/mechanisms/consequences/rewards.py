@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 from numba import literal_unroll, njit
+from numba.extending import overload
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from scslab.engine.compiled_plan import CompiledSteps, compiled_mechanism, today_of
@@ -129,29 +130,44 @@ def _new_state(sectors, n):
     )
 
 
+def _grant(day, s, sectors):
+    """Each sector's attempts today, granted at its threshold (``sectors``: ``s.sectors``)."""
+
+
+@overload(_grant)
+def _grant_impl(day, s, sectors):
+    if len(sectors) == 0:  # no sectors: nothing to unroll, nobody granted
+        return lambda day, s, sectors: None
+
+    def impl(day, s, sectors):
+        parts = [np.empty(0, np.int64)]
+        total = 0
+        j = 0
+        for sector in literal_unroll(sectors):
+            ids = compiled_bernoulli_ids(sector.key, day, s.n, sector.rate)
+            ok = np.empty(ids.size, np.bool_)
+            sc = scores_of(sector.scorer, ids, day)
+            for i in range(ids.size):
+                ok[i] = sc[i] >= sector.threshold
+            if sector.clean_record:
+                no_bad = clean(sector.scorer, ids)
+                for i in range(ids.size):
+                    ok[i] = ok[i] and no_bad[i]
+            granted = kept(ids, ok)
+            parts.append(granted)
+            total += granted.size
+            s.attempts[j] += ids.size
+            s.granted_now[j] = granted.size
+            s.today[j] += granted.size
+            j += 1  # noqa: SIM113 (enumerate cannot unroll a tuple of records)
+        s.granted_ids = joined(parts, total)
+
+    return impl
+
+
 @njit(cache=True)
 def _step(day, board, s):
-    parts = [np.empty(0, np.int64)]
-    total = 0
-    j = 0
-    for sector in literal_unroll(s.sectors):
-        ids = compiled_bernoulli_ids(sector.key, day, s.n, sector.rate)
-        ok = np.empty(ids.size, np.bool_)
-        sc = scores_of(sector.scorer, ids, day)
-        for i in range(ids.size):
-            ok[i] = sc[i] >= sector.threshold
-        if sector.clean_record:
-            no_bad = clean(sector.scorer, ids)
-            for i in range(ids.size):
-                ok[i] = ok[i] and no_bad[i]
-        granted = kept(ids, ok)
-        parts.append(granted)
-        total += granted.size
-        s.attempts[j] += ids.size
-        s.granted_now[j] = granted.size
-        s.today[j] += granted.size
-        j += 1  # noqa: SIM113 (enumerate cannot unroll a tuple of records)
-    s.granted_ids = joined(parts, total)
+    _grant(day, s, s.sectors)
 
 
 @njit(cache=True)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 from numba import literal_unroll, njit
+from numba.extending import overload
 from pydantic import BaseModel, ConfigDict, Field
 
 from scslab.engine.compiled_plan import CompiledSteps, compiled_mechanism, today_of
@@ -90,23 +91,38 @@ def _new_state(sectors, n):
     return ScoreSanctionsState(sectors, n, empty, np.zeros(len(sectors), np.float64))
 
 
+def _refuse(day, s, sectors):
+    """Each sector's attempts today, refused below its score (``sectors``: ``s.sectors``)."""
+
+
+@overload(_refuse)
+def _refuse_impl(day, s, sectors):
+    if len(sectors) == 0:  # no sectors: nothing to unroll, nobody refused
+        return lambda day, s, sectors: None
+
+    def impl(day, s, sectors):
+        parts = [np.empty(0, np.int64)]
+        total = 0
+        j = 0
+        for sector in literal_unroll(sectors):
+            ids = compiled_bernoulli_ids(sector.key, day, s.n, sector.rate)
+            sc, scored = scores_of(sector.scorer, ids, day), has_score(sector.scorer, ids)
+            low = np.empty(ids.size, np.bool_)
+            for i in range(ids.size):
+                low[i] = sc[i] < sector.below and scored[i]
+            refused = kept(ids, low)
+            parts.append(refused)
+            total += refused.size
+            s.today[j] += refused.size
+            j += 1  # noqa: SIM113 (enumerate cannot unroll a tuple of records)
+        s.refused_ids = joined(parts, total)
+
+    return impl
+
+
 @njit(cache=True)
 def _step(day, board, s):
-    parts = [np.empty(0, np.int64)]
-    total = 0
-    j = 0
-    for sector in literal_unroll(s.sectors):
-        ids = compiled_bernoulli_ids(sector.key, day, s.n, sector.rate)
-        sc, scored = scores_of(sector.scorer, ids, day), has_score(sector.scorer, ids)
-        low = np.empty(ids.size, np.bool_)
-        for i in range(ids.size):
-            low[i] = sc[i] < sector.below and scored[i]
-        refused = kept(ids, low)
-        parts.append(refused)
-        total += refused.size
-        s.today[j] += refused.size
-        j += 1  # noqa: SIM113 (enumerate cannot unroll a tuple of records)
-    s.refused_ids = joined(parts, total)
+    _refuse(day, s, s.sectors)
 
 
 @njit(cache=True)
