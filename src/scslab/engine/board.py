@@ -9,8 +9,7 @@ board is cleared at the start of every day.
 The board itself is a compiled record (``BoardState``, see ``kernels/structs.py``) that Python and
 kernels share: a kernel makes room (``act_room``/``record_room``: the first free row, the buffers
 grown if need be), writes rows in place and says how many (``acts_written``/``records_written``);
-``acts_of``/``records_of`` order the rows and hand out views, as named tuples (``Acts``,
-``Records``: a kernel may unpack them, Python reads them by name). ``Board`` wraps the record for
+``acts_of``/``records_of`` order the rows and hand out views. ``Board`` wraps the record for
 Python code (``post_acts``, ``acts``...), each method a call of these kernels. An array handed out
 to Python keeps its contents: a buffer that a view still shares is not reordered or reused but
 replaced.
@@ -19,7 +18,6 @@ replaced.
 from __future__ import annotations
 
 from sys import getrefcount
-from typing import NamedTuple
 
 import numpy as np
 from numba import njit, types
@@ -55,27 +53,6 @@ BoardState = compiled_struct(
 acts have been read (no act may be posted after), whether Python holds views of a table, and
 ``version[0]``, counting the changes to the tables' rows or buffers (so that Python can keep the
 views it read until the next change)."""
-
-
-class Acts(NamedTuple):
-    """Today's acts, ordered by person: columns of equal length."""
-
-    pid: np.ndarray
-    act: np.ndarray
-    recorded: np.ndarray
-    """Whether a source or an informant has recorded the act (settable through the view)."""
-
-
-class Records(NamedTuple):
-    """Today's records, ordered by person: columns of equal length."""
-
-    pid: np.ndarray
-    act: np.ndarray
-    """The act the record claims."""
-    source: np.ndarray
-    """The source that recorded it."""
-    true: np.ndarray
-    """Whether the person did the act."""
 
 
 @njit(cache=True)
@@ -347,7 +324,7 @@ def records_written(board, k, ordered):
 
 @njit(cache=True)
 def acts_of(board):
-    """Today's acts ordered by person (stably): views, as ``Acts``.
+    """Today's acts ordered by person (stably): views ``(pid, act, recorded)``.
 
     ``recorded`` may be set through its view (a source or an informant recorded the act). No
     act may be posted once the acts have been read.
@@ -363,12 +340,12 @@ def acts_of(board):
         board.acts_ordered = True
         board.version[0] += 1
     board.acts_read = True
-    return Acts(pid=board.act_pid[:n], act=board.act_act[:n], recorded=board.act_recorded[:n])
+    return board.act_pid[:n], board.act_act[:n], board.act_recorded[:n]
 
 
 @njit(cache=True)
 def records_of(board):
-    """Today's records ordered by person (stably): views, as ``Records``."""
+    """Today's records ordered by person (stably): views ``(pid, act, source, true)``."""
     n = board.n_records
     if not board.records_ordered:
         if board.records_shared:
@@ -380,12 +357,7 @@ def records_of(board):
         _order_records(board.rec_pid, board.rec_act, board.rec_source, board.rec_true, n)
         board.records_ordered = True
         board.version[0] += 1
-    return Records(
-        pid=board.rec_pid[:n],
-        act=board.rec_act[:n],
-        source=board.rec_source[:n],
-        true=board.rec_true[:n],
-    )
+    return board.rec_pid[:n], board.rec_act[:n], board.rec_source[:n], board.rec_true[:n]
 
 
 @njit(cache=True)
@@ -475,6 +447,8 @@ def _records_for_python(board):
     return views
 
 
+_ACT_COLUMNS = ("pid", "act", "recorded")
+_RECORD_COLUMNS = ("pid", "act", "source", "true")
 _HOLDERS = 3
 """References to a handed-out view that are the board's own: its list, the loop's variable and
 ``getrefcount``'s argument (``clear`` drops the cached table first). More means some reader still
@@ -559,7 +533,7 @@ class Board:
         if version != self._version[0]:
             views = _acts_for_python(self.native)
             self._handed_acts += views
-            table = views._asdict()
+            table = dict(zip(_ACT_COLUMNS, views, strict=True))
             self._acts = (int(self._version[0]), table)
         return table
 
@@ -570,7 +544,7 @@ class Board:
         if version != self._version[0]:
             views = _records_for_python(self.native)
             self._handed_records += views
-            table = views._asdict()
+            table = dict(zip(_RECORD_COLUMNS, views, strict=True))
             self._records = (int(self._version[0]), table)
         return table
 

@@ -65,7 +65,7 @@ class ScoreSanctionsParams(MechanismParams):
     )
 
 
-class SectorRule(NamedTuple):
+class ScoreSectorRule(NamedTuple):
     """One sector as its kernel reads it."""
 
     key: np.uint64
@@ -81,7 +81,7 @@ class SectorRule(NamedTuple):
 ScoreSanctionsState = compiled_struct(
     "ScoreSanctionsState", ("sectors", "n", "refused_ids", "today"), __name__
 )
-"""A ``SectorRule`` per sector; the population; whose attempts were refused today (sector by
+"""A ``ScoreSectorRule`` per sector; the population; whose attempts were refused today (sector by
 sector); the refused attempts so far, per sector (``today``)."""
 
 
@@ -151,7 +151,7 @@ class ScoreSanctions(CompiledSteps, Consequences):
         self.metric_columns = tuple(f"{self.name}_{n}_refused" for n in self.params.sectors)
         self.n = sim.pop.n
         sectors = tuple(
-            SectorRule(
+            ScoreSectorRule(
                 key=self.key(f"{name}/attempt"),
                 rate=rule.attempt_rate,
                 below=rule.below,

@@ -22,6 +22,7 @@ from numba import njit
 from numba.extending import overload
 
 from scslab.engine.mechanism import Scoring
+from scslab.errors import ScenarioError
 
 if TYPE_CHECKING:
     from scslab.engine.simulation import Simulation
@@ -106,7 +107,11 @@ def compiled_scoring(
     if state_class in SCORING_STATES:
         raise TypeError(f"{state_class.__name__} has scoring kernels already")
     SCORING_STATES[state_class] = ScoringKernels(
-        score_kernel, reaching_kernel, rescored_kernel, has_score_kernel, clean_kernel
+        scores=score_kernel,
+        day_reaching=reaching_kernel,
+        rescored=rescored_kernel,
+        has_score=has_score_kernel,
+        clean=clean_kernel,
     )
 
     @overload(scores)
@@ -198,8 +203,6 @@ def compiled_scorer(sim: Simulation, name: str, reader: str, key: str) -> Scorin
         ScenarioError: ``name`` is not an enabled scoring mechanism, or it has no compiled
             kernels (a Python-only prototype), which ``reader`` cannot read (one line).
     """
-    from scslab.scenario import ScenarioError  # scenario imports every mechanism: no top import
-
     scorer = sim.get(name, Scoring, key)
     if not reads_compiled(scorer):
         raise ScenarioError(
