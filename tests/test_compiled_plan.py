@@ -1,8 +1,15 @@
-"""The compiled day plan gives the Python loop's results, bit for bit, and falls back to it."""
+"""The compiled day plan gives the Python loop's results, bit for bit, and falls back to it.
+
+Both loops run the same kernels: a mechanism's Python ``step`` calls its registered kernel, and a
+reader of scores reads them through the scorer's kernels, so there is no Python copy of a rule to
+compare with; a scorer without kernels (a prototype) runs alone in the Python loop or is refused,
+by name, by a reader that needs its kernels.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 
 import numba
 import numpy as np
@@ -10,9 +17,10 @@ import pytest
 
 import scslab
 from scslab.engine import compiled_plan
-from scslab.engine.mechanism import REGISTRY, Behaviour
+from scslab.engine.mechanism import REGISTRY, Behaviour, Scoring
 from scslab.engine.simulation import Simulation
-from scslab.mechanisms.lists import threshold_list
+
+PROTOTYPE = "prototype_score"
 
 
 def _reference(days: int = 120, **mechanisms: dict) -> scslab.Scenario:
@@ -60,13 +68,60 @@ def test_days_run_one_by_one_or_in_chunks_give_the_same_results() -> None:
     assert seen == sorted(seen) and seen[-1] == 50 and len(seen) > 1
 
 
-def test_the_python_decisions_of_a_threshold_list_match_its_compiled_step(monkeypatch) -> None:
-    sc = _reference(days=90)
-    compiled = _run(sc, None)
-    monkeypatch.setattr(threshold_list, "reads_compiled", lambda scorer: False)
-    python = _run(sc, None)  # the list decides in Python: the whole plan is not compiled
-    assert python.compiled_plan is None
-    assert python.columns == compiled.columns
+@pytest.fixture
+def prototype_score() -> Iterator[str]:
+    """A scoring system written in Python only (no compiled kernels), registered for one test."""
+
+    class PrototypeScore(Scoring):
+        name = PROTOTYPE
+        description = "a Python-only score: everyone at 1000 minus 10 per record"
+
+        def init(self, sim: Simulation) -> None:
+            self.score = np.full(sim.pop.n, 1000, np.int64)
+
+        def step(self, sim: Simulation, day: int) -> None:
+            np.subtract.at(self.score, sim.board.records["pid"], 10)
+
+        def scores(self, pids: np.ndarray, day: int) -> np.ndarray:
+            return self.score[pids]
+
+    try:
+        yield PROTOTYPE
+    finally:
+        REGISTRY.pop(PrototypeScore.name, None)
+
+
+def test_a_python_only_score_runs_alone_in_the_python_loop(prototype_score: str) -> None:
+    sc = _reference(days=30, **{prototype_score: {}})
+    sim = _run(sc, None)
+    assert sim.compiled_plan is None  # it has no kernels: the Python loop, said by the plan
+    assert sim.get(prototype_score).scores(np.arange(sim.pop.n), 30).min() < 1000
+    with pytest.raises(scslab.ScenarioError, match=f"no compiled kernels for {prototype_score}"):
+        Simulation(sc, compiled=True)
+
+
+@pytest.mark.parametrize(
+    ("reader", "params"),
+    [
+        ("threshold_list", {"score": PROTOTYPE}),
+        (
+            "score_sanctions",
+            {"sectors": {"aid": {"attempt_rate": 0.1, "score": PROTOTYPE, "below": 1}}},
+        ),
+        (
+            "rewards",
+            {"sectors": {"bikes": {"attempt_rate": 0.1, "score": PROTOTYPE, "threshold": 1}}},
+        ),
+    ],
+)
+def test_a_reader_of_compiled_scores_refuses_a_python_only_score_by_name(
+    prototype_score: str, reader: str, params: dict
+) -> None:
+    sc = _reference(days=5, **{prototype_score: {}}).with_mechanism(reader, **params)
+    message = f"{reader} reads scores from compiled code, but '{prototype_score}' has no compiled"
+    with pytest.raises(scslab.ScenarioError, match=message) as refused:
+        Simulation(sc)
+    assert "\n" not in str(refused.value)  # one line
 
 
 @pytest.fixture
@@ -161,28 +216,25 @@ def test_a_docstring_or_comment_edit_keeps_the_code_digest_and_a_code_edit_chang
     assert found == {"scslab.kernels", "scslab.kernels.rng", "scslab.engine", "scslab.engine.board"}
 
 
-def test_score_sanctions_refuse_alike_in_the_compiled_plan_and_in_python(monkeypatch) -> None:
-    from scslab.mechanisms.consequences import score_sanctions
-
+def test_score_sanctions_refuse_alike_in_the_compiled_plan_and_the_python_loop() -> None:
     sc = scslab.load_scenario("suining_2010").with_overrides(people=20_000, days=200, seed=2)
     aid = {"attempt_rate": 0.01, "below": 1000}  # anyone who lost a point is refused
     sc = sc.with_mechanism("score_sanctions", sectors={"aid": aid, "licences": aid})
-    compiled = _run(sc, True)
-    monkeypatch.setattr(score_sanctions, "reads_compiled", lambda scorer: False)
-    python = _run(sc, None)
-    assert python.compiled_plan is None
+    compiled, python = _run(sc, True), _run(sc, False)
+    assert compiled.compiled_plan is not None and python.compiled_plan is None
     assert python.columns == compiled.columns
     assert compiled.columns["score_sanctions_aid_refused"][-1] > 0
+    refused = python.get("score_sanctions").refused_ids  # the last day's, read from the record
+    scorer = python.get("suining_points")
+    assert (scorer.scores(refused, python.days - 1) < 1000).all()
 
 
-def test_commercial_scores_and_rewards_run_compiled_with_the_python_results(monkeypatch) -> None:
-    from scslab.mechanisms.consequences import rewards
-
+def test_commercial_scores_and_rewards_grant_alike_in_the_compiled_plan_and_the_python_loop() -> (
+    None
+):
     sc = scslab.load_scenario("pboc_pilots_2015").with_overrides(people=20_000, days=120, seed=4)
-    compiled = _run(sc, True)
-    monkeypatch.setattr(rewards, "reads_compiled", lambda scorer: False)
-    python = _run(sc, None)  # the rewards decide in Python: the whole plan is not compiled
-    assert python.compiled_plan is None
+    compiled, python = _run(sc, True), _run(sc, False)
+    assert compiled.compiled_plan is not None and python.compiled_plan is None
     assert python.columns == compiled.columns
     assert compiled.columns["shared_bikes_granted"][-1] > 0
 
@@ -203,3 +255,11 @@ def test_compile_events_report_each_kernel_numba_compiles_and_nothing_after() ->
         fresh(2)  # compiled already: not reported again
     fresh(1.5)  # outside the block: not reported
     assert counts == [1]
+
+
+@pytest.mark.parametrize("reader", ["score_sanctions", "rewards"])
+def test_sanctions_or_rewards_without_sectors_run_in_either_loop(reader: str) -> None:
+    sc = scslab.load_scenario("suining_2010").with_overrides(people=2000, days=5)
+    sc = sc.with_mechanism(reader, sectors={})
+    compiled, python = _run(sc, True), _run(sc, False)
+    assert compiled.columns == python.columns

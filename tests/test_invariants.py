@@ -8,7 +8,7 @@ import scslab
 from scslab.catalogue import act_by_name
 from scslab.engine.mechanism import REGISTRY
 from scslab.engine.simulation import Simulation
-from scslab.mechanisms.lists.base import ListBase
+from scslab.mechanisms.lists.base import EVER_LISTED, EXITS, INNOCENTS, REACH, ListBase
 from scslab.mechanisms.lists.threshold_list import ThresholdList
 from scslab.population.households import household_size, household_start
 
@@ -54,9 +54,9 @@ def test_rongcheng_invariants_hold_every_day(busy):
         assert court.flag.get(bans.blocked_ids).all()
         blocked_seen += bans.blocked_ids.size
     assert entries > 50 and exits > 5 and blocked_seen > 20  # the scenario exercises all paths
-    assert court.stats[4] == _household_reach_brute(court.flag, sim.pop.households)
-    assert court.stats[3] == court.ever.count()
-    assert court.stats[5] == court.false_flag.count()
+    assert court.stats[REACH] == _household_reach_brute(court.flag, sim.pop.households)
+    assert court.stats[EVER_LISTED] == court.ever.count()
+    assert court.stats[INNOCENTS] == court.false_flag.count()
 
 
 def test_reference_lazy_score_matches_full_recount(reference):
@@ -77,8 +77,8 @@ def test_reference_lazy_score_matches_full_recount(reference):
         listed = lst.flag.get()
         assert not (listed & (s >= 950)).any()
         assert not (~listed & (s < 900)).any()
-    assert lst.stats[2] > 0  # some people recovered and left the list
-    assert lst.stats[4] == _household_reach_brute(lst.flag, sim.pop.households)
+    assert lst.stats[EXITS] > 0  # some people recovered and left the list
+    assert lst.stats[REACH] == _household_reach_brute(lst.flag, sim.pop.households)
 
 
 def _lists_world(people: int = 20_000, days: int = 120):

@@ -7,6 +7,7 @@ import numpy as np
 import scslab
 from conftest import busy_rongcheng
 from scslab.engine.simulation import Simulation
+from scslab.mechanisms.lists.base import EXITS, INNOCENTS
 
 
 def _with_tax_list(people=20_000, days=120, **list_params):
@@ -48,10 +49,10 @@ def test_appeals_free_innocents_more_often_than_the_guilty():
     no_appeal = Simulation(_with_tax_list())
     no_appeal.run()
     base = no_appeal.get("tax_blacklist")
-    assert lst.stats[5] < base.stats[5] * 0.5  # most innocents won their appeal
+    assert lst.stats[INNOCENTS] < base.stats[INNOCENTS] * 0.5  # most innocents won their appeal
     assert lst.size > base.size * 0.5  # most of the guilty stayed
     # without appeals nobody leaves this list (it has no exit acts)
-    assert base.stats[2] == 0
+    assert base.stats[EXITS] == 0
 
 
 def test_listing_term_ends_listings_and_only_after_the_term():

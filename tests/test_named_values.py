@@ -16,19 +16,6 @@ PACKAGE = Path(__file__).resolve().parent.parent / "src" / "scslab"
 
 KNOWN_POSITIONAL: frozenset[tuple[str, str]] = frozenset(
     {
-        # files another change owns now (issue 11): to convert, then to drop from here
-        (
-            "mechanisms/consequences/rewards.py",
-            "key, rate, threshold, clean_record, scorer = sector",
-        ),
-        ("mechanisms/consequences/score_sanctions.py", "key, rate, below, scorer = sector"),
-        (
-            "mechanisms/lists/base.py",
-            "share, success_true, success_false, appeal_days, repair_days = s.appeal",
-        ),
-        ("mechanisms/scoring/commercial.py", "penalties, credit_ok, active, delta_unit = s.credit"),
-        ("mechanisms/scoring/points.py", "key, everyone, share, failure, _, _ = s.enrolment"),
-        ("mechanisms/scoring/points.py", "lo, hi = s.bounds"),
         # kernels/sampling: ``where`` is built and read inside that one module's kernels
         ("kernels/sampling.py", "flags, mask = where"),
         # numba's typing API hands a signature's argument types as a tuple

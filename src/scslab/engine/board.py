@@ -9,9 +9,10 @@ board is cleared at the start of every day.
 The board itself is a compiled record (``BoardState``, see ``kernels/structs.py``) that Python and
 kernels share: a kernel makes room (``act_room``/``record_room``: the first free row, the buffers
 grown if need be), writes rows in place and says how many (``acts_written``/``records_written``);
-``acts_of``/``records_of`` order the rows and hand out views. ``Board`` is the same for Python
-code (``post_acts``, ``acts``...). An array handed out to Python keeps its contents: a buffer that
-a view still shares is not reordered or reused but replaced.
+``acts_of``/``records_of`` order the rows and hand out views. ``Board`` wraps the record for
+Python code (``post_acts``, ``acts``...), each method a call of these kernels. An array handed out
+to Python keeps its contents: a buffer that a view still shares is not reordered or reused but
+replaced.
 """
 
 from __future__ import annotations

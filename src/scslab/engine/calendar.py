@@ -9,7 +9,8 @@ Storage is one pool of entries (person, tag, next entry of the same day) with a 
 and a free list, so scheduling and popping are compiled loops over the entries concerned, whatever
 the number of distinct days; the pool doubles when full and reuses popped entries. The calendar is
 a compiled record (``CalendarState``) that kernels schedule on and pop from themselves
-(``schedule``, ``pop``); ``Calendar`` is the same for Python code.
+(``schedule``, ``pop``); ``Calendar`` wraps one for Python code (a prototype, a test), each of its
+methods one call of those kernels.
 """
 
 from __future__ import annotations
@@ -117,18 +118,17 @@ def pop(cal, day):
 
 
 @njit(cache=True)
-def _head_and_meta(cal):
-    return cal.head, cal.meta
+def _meta(cal):
+    return cal.meta
 
 
 class Calendar:
     """Per-day lists of (person id, tag) pairs, for Python code (``native``: the record)."""
 
     def __init__(self, horizon: int, capacity: int = 1024) -> None:
-        self.horizon = max(horizon, 0)
         self.native = new_calendar(horizon, capacity)
-        self._head, self._meta = _head_and_meta(self.native)
-        """Arrays of the record that are never replaced: read without a compiled call."""
+        self._meta = _meta(self.native)
+        """The record's ``meta`` (never replaced): read without a compiled call."""
 
     @property
     def pending(self) -> int:
@@ -144,24 +144,17 @@ class Calendar:
     ) -> None:
         """Schedule ``pids[i]`` on ``days[i]`` with an optional integer tag (default 0).
 
-        Entries before ``first_day`` (a day already popped) or past the horizon are dropped.
+        Entries before ``first_day`` (a day already popped) or past the horizon are dropped; the
+        ``schedule`` kernel decides (and refuses columns of different lengths).
         """
-        days = np.asarray(days, np.int64)
-        if days.size == 0:
-            return
-        pids = np.asarray(pids, np.int64)
-        if tags is not None:
-            tags = np.asarray(tags, np.int64)
-        if (
-            days.ndim != 1
-            or days.size != pids.size
-            or (tags is not None and tags.size != pids.size)
-        ):
-            raise ValueError("days, pids and tags must have the same length")
-        schedule(self.native, days, pids, tags, first_day)
+        schedule(
+            self.native,
+            np.asarray(days, np.int64),
+            np.asarray(pids, np.int64),
+            None if tags is None else np.asarray(tags, np.int64),
+            first_day,
+        )
 
     def pop(self, day: int) -> tuple[np.ndarray, np.ndarray]:
-        """Entries due on ``day`` (ordered by person, then tag), removed from the calendar."""
-        if not 0 <= day < self.horizon or self._head[day] < 0:  # nothing due: no compiled call
-            return np.empty(0, np.int64), np.empty(0, np.int64)
+        """Entries due on ``day`` (ordered by person, then tag), removed: the ``pop`` kernel."""
         return pop(self.native, day)

@@ -9,23 +9,28 @@ sampled over the whole population with ``bernoulli_ids`` (the cost grows with at
 attempt is granted when the person's score meets the threshold, so people who have not opted in
 (score 0) are never granted. Owns no per-person state; metrics are cumulative grants per sector
 (``{sector}_granted``).
+
+The step is a kernel that reads each sector's score (and clean record) through the scorer's
+compiled kernels (``scoring/compiled.py``), in the compiled day plan and in the Python loop alike;
+a score without compiled kernels is refused by name when the rewards are set up.
 """
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 from numba import literal_unroll, njit
+from numba.extending import overload
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from scslab.engine.compiled_plan import CompiledSteps, compiled_mechanism, today_of
 from scslab.engine.mechanism import Consequences, MechanismParams, Scoring
 from scslab.kernels.compact import joined, kept
-from scslab.kernels.sampling import bernoulli_ids, compiled_bernoulli_ids
+from scslab.kernels.sampling import compiled_bernoulli_ids
 from scslab.kernels.structs import compiled_struct
-from scslab.mechanisms.scoring.compiled import clean, reads_compiled
+from scslab.mechanisms.scoring.compiled import clean, compiled_scorer, keeps_bad_records
 from scslab.mechanisms.scoring.compiled import scores as scores_of
 
 if TYPE_CHECKING:
@@ -93,12 +98,27 @@ class RewardsParams(MechanismParams):
         return value
 
 
+class RewardRule(NamedTuple):
+    """One reward sector as its kernel reads it."""
+
+    key: np.uint64
+    """The attempts' stream key."""
+    rate: float
+    """Attempts per person per day."""
+    threshold: int
+    """Lowest score that earns the reward."""
+    clean_record: bool
+    """Also require no bad record (the scorer's ``clean`` kernel)."""
+    scorer: Any
+    """The scorer's record."""
+
+
 RewardsState = compiled_struct(
     "RewardsState", ("sectors", "n", "attempts", "granted_ids", "granted_now", "today"), __name__
 )
-"""Per sector (attempt key, attempt rate, threshold, clean record required, the scorer's record);
-the population; attempts so far per sector; who was granted a reward today, sector after sector,
-and how many in each sector; grants so far per sector (``today``)."""
+"""A ``RewardRule`` per sector; the population; attempts so far per sector; who was granted a
+reward today, sector after sector, and how many in each sector; grants so far per sector
+(``today``)."""
 
 
 @njit(cache=True)
@@ -110,30 +130,44 @@ def _new_state(sectors, n):
     )
 
 
+def _grant(day, s, sectors):
+    """Each sector's attempts today, granted at its threshold (``sectors``: ``s.sectors``)."""
+
+
+@overload(_grant)
+def _grant_impl(day, s, sectors):
+    if len(sectors) == 0:  # no sectors: nothing to unroll, nobody granted
+        return lambda day, s, sectors: None
+
+    def impl(day, s, sectors):
+        parts = [np.empty(0, np.int64)]
+        total = 0
+        j = 0
+        for sector in literal_unroll(sectors):
+            ids = compiled_bernoulli_ids(sector.key, day, s.n, sector.rate)
+            ok = np.empty(ids.size, np.bool_)
+            sc = scores_of(sector.scorer, ids, day)
+            for i in range(ids.size):
+                ok[i] = sc[i] >= sector.threshold
+            if sector.clean_record:
+                no_bad = clean(sector.scorer, ids)
+                for i in range(ids.size):
+                    ok[i] = ok[i] and no_bad[i]
+            granted = kept(ids, ok)
+            parts.append(granted)
+            total += granted.size
+            s.attempts[j] += ids.size
+            s.granted_now[j] = granted.size
+            s.today[j] += granted.size
+            j += 1  # noqa: SIM113 (enumerate cannot unroll a tuple of records)
+        s.granted_ids = joined(parts, total)
+
+    return impl
+
+
 @njit(cache=True)
 def _step(day, board, s):
-    parts = [np.empty(0, np.int64)]
-    total = 0
-    j = 0
-    for sector in literal_unroll(s.sectors):
-        key, rate, threshold, clean_record, scorer = sector
-        ids = compiled_bernoulli_ids(key, day, s.n, rate)
-        ok = np.empty(ids.size, np.bool_)
-        sc = scores_of(scorer, ids, day)
-        for i in range(ids.size):
-            ok[i] = sc[i] >= threshold
-        if clean_record:
-            no_bad = clean(scorer, ids)
-            for i in range(ids.size):
-                ok[i] = ok[i] and no_bad[i]
-        granted = kept(ids, ok)
-        parts.append(granted)
-        total += granted.size
-        s.attempts[j] += ids.size
-        s.granted_now[j] = granted.size
-        s.today[j] += granted.size
-        j += 1  # noqa: SIM113 (enumerate cannot unroll a tuple of records)
-    s.granted_ids = joined(parts, total)
+    _grant(day, s, s.sectors)
 
 
 @njit(cache=True)
@@ -160,8 +194,9 @@ class Rewards(CompiledSteps, Consequences):
     def init(self, sim: Simulation) -> None:
         self.scorers: dict[str, Scoring] = {}
         for sector, rule in self.params.sectors.items():
-            scorer = sim.get(rule.score, Scoring, f"{self.name}.sectors.{sector}.score")
-            if rule.clean_record and not hasattr(scorer, "clean"):
+            key = f"{self.name}.sectors.{sector}.score"
+            scorer = compiled_scorer(sim, rule.score, self.name, key)
+            if rule.clean_record and not keeps_bad_records(scorer):
                 raise TypeError(
                     f"rewards.sectors.{sector}.clean_record: {rule.score!r} keeps no record of "
                     "bad records; use a commercial score or set clean_record = false"
@@ -169,31 +204,19 @@ class Rewards(CompiledSteps, Consequences):
             self.scorers[sector] = scorer
         self.metric_columns = tuple(f"{n}_granted" for n in self.params.sectors)
         self.n = sim.pop.n
-        self.compiled = bool(self.scorers) and all(map(reads_compiled, self.scorers.values()))
-        """Whether every scorer's scores can be read from compiled code (else: steps in Python)."""
-        if self.compiled:
-            sectors = tuple(
-                (
-                    self.key(f"{name}/attempt"),
-                    rule.attempt_rate,
-                    rule.threshold,
-                    rule.clean_record,
-                    self.scorers[name].state,
-                )
-                for name, rule in self.params.sectors.items()
+        sectors = tuple(
+            RewardRule(
+                key=self.key(f"{name}/attempt"),
+                rate=rule.attempt_rate,
+                threshold=rule.threshold,
+                clean_record=rule.clean_record,
+                scorer=self.scorers[name].state,
             )
-            self.state = _new_state(sectors, self.n)
-            self.today = today_of(self.state)
-            self._attempts, self._granted_now = _shared(self.state)
-        else:
-            self.state = None
-            k = len(self.params.sectors)
-            self.today = np.zeros(k)
-            self._attempts, self._granted_now = np.zeros(k, np.int64), np.zeros(k, np.int64)
-            self._granted_ids = np.empty(0, np.int64)
-
-    def compiled_state(self) -> object | None:
-        return self.state
+            for name, rule in self.params.sectors.items()
+        )
+        self.state = _new_state(sectors, self.n)
+        self.today = today_of(self.state)
+        self._attempts, self._granted_now = _shared(self.state)
 
     @property
     def granted(self) -> dict[str, int]:
@@ -208,30 +231,13 @@ class Rewards(CompiledSteps, Consequences):
     @property
     def granted_ids(self) -> np.ndarray:
         """Everyone granted a reward today, sector after sector."""
-        return _granted_ids(self.state) if self.compiled else self._granted_ids
+        return _granted_ids(self.state)
 
     @property
     def granted_today(self) -> dict[str, np.ndarray]:
         """Who was granted each sector's reward today."""
         ends = np.cumsum(self._granted_now)
         return dict(zip(self.params.sectors, np.split(self.granted_ids, ends[:-1]), strict=True))
-
-    def step(self, sim: Simulation, day: int) -> None:
-        if self.compiled:
-            CompiledSteps.step(self, sim, day)
-            return
-        parts = [np.empty(0, np.int64)]
-        for j, (name, rule) in enumerate(self.params.sectors.items()):
-            ids = bernoulli_ids(self.key(f"{name}/attempt"), day, self.n, rule.attempt_rate)
-            scorer = self.scorers[name]
-            ok = scorer.scores(ids, day) >= rule.threshold
-            if rule.clean_record:
-                ok &= scorer.clean(ids)  # type: ignore[attr-defined]
-            self._attempts[j] += ids.size
-            self._granted_now[j] = int(np.count_nonzero(ok))
-            self.today[j] += self._granted_now[j]
-            parts.append(ids[ok])
-        self._granted_ids = np.concatenate(parts)
 
     def metrics(self, day: int) -> dict[str, float | int]:
         return dict(zip(self.metric_columns, map(int, self.today.tolist()), strict=True))

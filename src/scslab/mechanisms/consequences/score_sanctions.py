@@ -6,22 +6,27 @@ scoring mechanism it reads and the score below which an attempt is refused. Only
 scores can be refused (an opt-in system cannot refuse those who never signed up). Rongcheng's 2021
 reform went the other way ("a low score is never itself the ground for a sanction", same file):
 leave this mechanism out to model it.
+
+The step is a kernel that reads each sector's score through the scorer's compiled kernels
+(``scoring/compiled.py``), in the compiled day plan and in the Python loop alike; a score without
+compiled kernels is refused by name when the sanctions are set up.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 from numba import literal_unroll, njit
+from numba.extending import overload
 from pydantic import BaseModel, ConfigDict, Field
 
 from scslab.engine.compiled_plan import CompiledSteps, compiled_mechanism, today_of
 from scslab.engine.mechanism import Consequences, MechanismParams, Scoring
 from scslab.kernels.compact import joined, kept
-from scslab.kernels.sampling import bernoulli_ids, compiled_bernoulli_ids
+from scslab.kernels.sampling import compiled_bernoulli_ids
 from scslab.kernels.structs import compiled_struct
-from scslab.mechanisms.scoring.compiled import has_score, reads_compiled
+from scslab.mechanisms.scoring.compiled import compiled_scorer, has_score
 from scslab.mechanisms.scoring.compiled import scores as scores_of
 
 if TYPE_CHECKING:
@@ -60,12 +65,24 @@ class ScoreSanctionsParams(MechanismParams):
     )
 
 
+class ScoreSectorRule(NamedTuple):
+    """One sector as its kernel reads it."""
+
+    key: np.uint64
+    """The attempts' stream key."""
+    rate: float
+    """Attempts per person per day."""
+    below: int
+    """Attempts by people scoring below this are refused."""
+    scorer: Any
+    """The scorer's record."""
+
+
 ScoreSanctionsState = compiled_struct(
     "ScoreSanctionsState", ("sectors", "n", "refused_ids", "today"), __name__
 )
-"""Per sector (attempt key, attempt rate, threshold, the scorer's record); the population; whose
-attempts were refused today (sector by sector); the refused attempts so far, per sector
-(``today``)."""
+"""A ``ScoreSectorRule`` per sector; the population; whose attempts were refused today (sector by
+sector); the refused attempts so far, per sector (``today``)."""
 
 
 @njit(cache=True)
@@ -74,24 +91,38 @@ def _new_state(sectors, n):
     return ScoreSanctionsState(sectors, n, empty, np.zeros(len(sectors), np.float64))
 
 
+def _refuse(day, s, sectors):
+    """Each sector's attempts today, refused below its score (``sectors``: ``s.sectors``)."""
+
+
+@overload(_refuse)
+def _refuse_impl(day, s, sectors):
+    if len(sectors) == 0:  # no sectors: nothing to unroll, nobody refused
+        return lambda day, s, sectors: None
+
+    def impl(day, s, sectors):
+        parts = [np.empty(0, np.int64)]
+        total = 0
+        j = 0
+        for sector in literal_unroll(sectors):
+            ids = compiled_bernoulli_ids(sector.key, day, s.n, sector.rate)
+            sc, scored = scores_of(sector.scorer, ids, day), has_score(sector.scorer, ids)
+            low = np.empty(ids.size, np.bool_)
+            for i in range(ids.size):
+                low[i] = sc[i] < sector.below and scored[i]
+            refused = kept(ids, low)
+            parts.append(refused)
+            total += refused.size
+            s.today[j] += refused.size
+            j += 1  # noqa: SIM113 (enumerate cannot unroll a tuple of records)
+        s.refused_ids = joined(parts, total)
+
+    return impl
+
+
 @njit(cache=True)
 def _step(day, board, s):
-    parts = [np.empty(0, np.int64)]
-    total = 0
-    j = 0
-    for sector in literal_unroll(s.sectors):
-        key, rate, below, scorer = sector
-        ids = compiled_bernoulli_ids(key, day, s.n, rate)
-        sc, scored = scores_of(scorer, ids, day), has_score(scorer, ids)
-        low = np.empty(ids.size, np.bool_)
-        for i in range(ids.size):
-            low[i] = sc[i] < below and scored[i]
-        refused = kept(ids, low)
-        parts.append(refused)
-        total += refused.size
-        s.today[j] += refused.size
-        j += 1  # noqa: SIM113 (enumerate cannot unroll a tuple of records)
-    s.refused_ids = joined(parts, total)
+    _refuse(day, s, s.sectors)
 
 
 @njit(cache=True)
@@ -111,52 +142,30 @@ class ScoreSanctions(CompiledSteps, Consequences):
     params: ScoreSanctionsParams
 
     def init(self, sim: Simulation) -> None:
-        self.scorers: dict[str, Scoring] = {}
-        for sector, rule in self.params.sectors.items():
-            self.scorers[sector] = sim.get(
-                rule.score, Scoring, f"{self.name}.sectors.{sector}.score"
+        self.scorers: dict[str, Scoring] = {
+            sector: compiled_scorer(
+                sim, rule.score, self.name, f"{self.name}.sectors.{sector}.score"
             )
+            for sector, rule in self.params.sectors.items()
+        }
         self.metric_columns = tuple(f"{self.name}_{n}_refused" for n in self.params.sectors)
         self.n = sim.pop.n
-        self.compiled = bool(self.scorers) and all(map(reads_compiled, self.scorers.values()))
-        """Whether every scorer's scores can be read from compiled code (else: steps in Python)."""
-        sectors = (
-            tuple(
-                (
-                    self.key(f"{name}/attempt"),
-                    rule.attempt_rate,
-                    rule.below,
-                    self.scorers[name].state,
-                )
-                for name, rule in self.params.sectors.items()
+        sectors = tuple(
+            ScoreSectorRule(
+                key=self.key(f"{name}/attempt"),
+                rate=rule.attempt_rate,
+                below=rule.below,
+                scorer=self.scorers[name].state,
             )
-            if self.compiled
-            else ()
+            for name, rule in self.params.sectors.items()
         )
-        self.state = _new_state(sectors, self.n) if self.compiled else None
-        self.today = today_of(self.state) if self.compiled else np.zeros(len(self.scorers))
-        self._refused = np.empty(0, np.int64)
-
-    def compiled_state(self) -> object | None:
-        return self.state
-
-    def step(self, sim: Simulation, day: int) -> None:
-        if self.compiled:
-            CompiledSteps.step(self, sim, day)
-            return
-        parts = [np.empty(0, np.int64)]
-        for j, (name, rule) in enumerate(self.params.sectors.items()):
-            ids = bernoulli_ids(self.key(f"{name}/attempt"), day, self.n, rule.attempt_rate)
-            scorer = self.scorers[name]
-            low = (scorer.scores(ids, day) < rule.below) & scorer.has_score(ids)
-            self.today[j] += int(np.count_nonzero(low))
-            parts.append(ids[low])
-        self._refused = np.concatenate(parts)
+        self.state = _new_state(sectors, self.n)
+        self.today = today_of(self.state)
 
     @property
     def refused_ids(self) -> np.ndarray:
         """Whose attempts were refused today (sector by sector)."""
-        return _refused_ids(self.state) if self.compiled else self._refused
+        return _refused_ids(self.state)
 
     def metrics(self, day: int) -> dict[str, float | int]:
         return dict(zip(self.metric_columns, map(int, self.today.tolist()), strict=True))

@@ -5,8 +5,8 @@ counts people, not entries, and a third marking listings made on a false record 
 keeps, event by event, how many people who are not listed live in a household with someone who is
 (the reach of family extension).
 
-Subclasses say who enters and who leaves each day (``decide``). The base adds two exits that every
-list may have, both drawn at entry and scheduled on a calendar:
+Subclasses say who enters and who leaves each day, in a step kernel that ends with ``apply_day``.
+The base adds two exits that every list may have, both drawn at entry and scheduled on a calendar:
 
 - *appeals*: a share of new entries object; an objection succeeds with one probability when the
   listing rests on a false record and another when it is true, and takes effect after a delay;
@@ -17,13 +17,18 @@ entry) so that a scheduled exit can tell whether it still belongs to the current
 
 A list's state is a compiled record (``ListState`` here, or a subclass's record with the same
 fields and more); ``apply_day`` applies a day's decided changes, scheduled exits and new exit
-dates on any of them, so a list whose decisions are compiled too (``threshold_list``) runs in the
-compiled day plan, and the others use the same code from their Python step.
+dates on any of them. Every value crosses into a record by name: the record's fields are those of
+a NamedTuple (``ListFields``; a subclass's adds its own after them) that Python builds by keyword
+and a cached constructor spreads into the record, so the two orders cannot differ. The counters
+Python reads are indexed by the names below (``SIZE``... in ``stats``, ``FILED``... in
+``counts``). A list with no compiled step (a prototype) may subclass ``ListBase`` and call
+``apply_day`` on its record from its own Python ``step``.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections import namedtuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 from numba import njit
@@ -42,6 +47,12 @@ if TYPE_CHECKING:
     from scslab.population import Population
 
 APPEAL, REPAIR = 0, 1
+"""Tags of scheduled exits (the low bit; the listing counter above it)."""
+SIZE, ENTRIES, EXITS, EVER_LISTED, REACH, INNOCENTS = range(6)
+"""Indices in a list record's ``stats``: people listed now, entries and exits so far, people ever
+listed, household members of listed people who are not listed, listed on a false record."""
+FILED, WON, EXPIRED = range(3)
+"""Indices in a list record's ``counts``: appeals filed, appeals won, listings whose term ended."""
 METRIC_COLUMNS = (
     "size",
     "entries",
@@ -110,7 +121,7 @@ def apply_changes(pids, enter, false_entry, flags, mask, ever_mask, false_mask, 
     """Apply entries (``enter``) and exits in order; one person's rows must be adjacent.
 
     Returns who entered, who left, and which of ``pids`` are listed afterwards, each in order.
-    ``stats`` accumulates [size, entries, exits, ever listed, household reach, innocents listed].
+    ``stats`` accumulates the counters ``SIZE`` .. ``INNOCENTS``.
     """
     entered = np.zeros(pids.size, np.bool_)
     exited = np.zeros(pids.size, np.bool_)
@@ -125,82 +136,119 @@ def apply_changes(pids, enter, false_entry, flags, mask, ever_mask, false_mask, 
         before = _household_reach(flags, mask, households, pid)
         if enter[i]:
             if not flags[pid] & ever_mask:
-                stats[3] += 1
+                stats[EVER_LISTED] += 1
             flags[pid] |= mask | ever_mask
             if false_entry[i]:
                 flags[pid] |= false_mask
-                stats[5] += 1
-            stats[0] += 1
-            stats[1] += 1
+                stats[INNOCENTS] += 1
+            stats[SIZE] += 1
+            stats[ENTRIES] += 1
             entered[i] = True
         else:
             if flags[pid] & false_mask:
-                stats[5] -= 1
+                stats[INNOCENTS] -= 1
             flags[pid] &= ~(mask | false_mask)
-            stats[0] -= 1
-            stats[2] += 1
+            stats[SIZE] -= 1
+            stats[EXITS] += 1
             exited[i] = True
         listed_now[i] = enter[i]
-        stats[4] += _household_reach(flags, mask, households, pid) - before
+        stats[REACH] += _household_reach(flags, mask, households, pid) - before
     for i in range(pids.size - 2, -1, -1):  # a person's earlier rows: listed as after the last
         if pids[i] == pids[i + 1]:
             listed_now[i] = listed_now[i + 1]
     return kept(pids, entered), kept(pids, exited), kept(pids, listed_now)
 
 
-LIST_FIELDS = (
-    "flags",
-    "mask",
-    "ever_mask",
-    "false_mask",
-    "households",
-    "stats",
-    "generation",
-    "exits",
-    "appeal",
-    "appeal_key",
-    "entered",
-    "exited",
-    "listed_candidates",
-    "counts",
-    "today",
-)
-"""The fields every list's record has: the flag byte per person and the list's, ever-listed and
-false-record masks; the households; ``stats`` (see ``apply_changes``); the listing counter per
-person (empty without appeals or a term) and the calendar of scheduled exits; the appeal rule
-(share, success if true, success if false, days, term or -1) and its key; who entered, who left
-and which of the day's candidates are listed after it; ``counts`` (appeals filed, appeals won,
-listings expired); today's metrics (``METRIC_COLUMNS``, the last three with appeals)."""
+class AppealRule(NamedTuple):
+    """Appeals and the listing term, as a list record's ``appeal``."""
 
-ListState = compiled_struct("ListState", LIST_FIELDS, __name__)
+    share: float
+    """Share of new entries that appeal."""
+    success_true: float
+    """Chance an appeal against a listing on true records succeeds."""
+    success_false: float
+    """Chance an appeal against a listing on a false record succeeds."""
+    days: int
+    """Days from entry to an appeal's decision."""
+    term: int
+    """Days from entry to the end of a listing (-1: no term)."""
+
+
+class ListFields(NamedTuple):
+    """The fields every list's record has, in the record's order (``ListState``)."""
+
+    flags: np.ndarray
+    """The flag byte per person (shared with the population's state)."""
+    mask: np.uint8
+    """The list's bit."""
+    ever_mask: np.uint8
+    """The bit of people ever listed."""
+    false_mask: np.uint8
+    """The bit of people listed on a false record."""
+    households: np.ndarray
+    stats: np.ndarray
+    """Counters ``SIZE`` .. ``INNOCENTS`` (see ``apply_changes``)."""
+    generation: np.ndarray
+    """The listing counter per person (empty without appeals or a term)."""
+    exits: Any
+    """The calendar of scheduled exits (``CalendarState``)."""
+    appeal: AppealRule
+    appeal_key: np.uint64
+    entered: np.ndarray
+    """Who entered today, in order."""
+    exited: np.ndarray
+    """Who left today, in order."""
+    listed_candidates: np.ndarray
+    """Today's candidates who are listed after the day."""
+    counts: np.ndarray
+    """Counters ``FILED``, ``WON``, ``EXPIRED``."""
+    today: np.ndarray
+    """Today's metrics (``METRIC_COLUMNS``, the last three with appeals; a subclass's after)."""
+
+
+def list_record_fields(name: str, own: tuple[str, ...], module: str) -> type[Any]:
+    """The NamedTuple ``name`` of a list record's fields: ``ListFields``'s, then ``own``.
+
+    Assign it to ``name`` in ``module`` (numba's cache finds it there), define the record with
+    ``compiled_struct(..., NAME._fields, ...)`` and build it by keyword:
+    ``NAME(**list_fields(lst, days)._asdict(), field=value, ...)``.
+    """
+    return namedtuple(name, (*ListFields._fields, *own), module=module)
+
+
+ListState = compiled_struct("ListState", ListFields._fields, __name__)
 """The record of a list with no fields of its own (and of no list at all: ``no_list``)."""
 
 
-def list_fields(lst: ListBase, days: int) -> tuple:
-    """The values of ``LIST_FIELDS`` for a new list record of ``lst``.
+def list_fields(lst: ListBase, days: int) -> ListFields:
+    """The ``ListFields`` of a new list record of ``lst``.
 
     Its ``today`` holds one value per name in ``lst.metric_columns``.
     """
     p = lst.params
-    repair = p.repair_days if p.repair_days is not None else -1
-    appeal = (p.appeal_share, p.appeal_success_true, p.appeal_success_false, p.appeal_days, repair)
     empty = np.empty(0, np.int64)
-    return (
-        lst.flag.array,
-        lst.flag.mask,
-        lst.ever.mask,
-        lst.false_flag.mask,
-        lst.households,
-        np.zeros(6, np.int64),
-        lst.generation if lst.generation is not None else np.empty(0, np.uint8),
-        new_calendar(days),
-        appeal,
-        lst.key("appeal"),
-        empty,
-        empty,
-        empty,
-        np.zeros(3, np.int64),
-        np.zeros(len(lst.metric_columns), np.float64),
+    return ListFields(
+        flags=lst.flag.array,
+        mask=lst.flag.mask,
+        ever_mask=lst.ever.mask,
+        false_mask=lst.false_flag.mask,
+        households=lst.households,
+        stats=np.zeros(6, np.int64),
+        generation=lst.generation if lst.generation is not None else np.empty(0, np.uint8),
+        exits=new_calendar(days),
+        appeal=AppealRule(
+            share=p.appeal_share,
+            success_true=p.appeal_success_true,
+            success_false=p.appeal_success_false,
+            days=p.appeal_days,
+            term=p.repair_days if p.repair_days is not None else -1,
+        ),
+        appeal_key=lst.key("appeal"),
+        entered=empty,
+        exited=empty,
+        listed_candidates=empty,
+        counts=np.zeros(3, np.int64),
+        today=np.zeros(len(lst.metric_columns), np.float64),
     )
 
 
@@ -213,23 +261,24 @@ def _new_list_state(fields):
 def no_list():
     """The record of no list (for a reader whose list is optional): nobody on it."""
     empty = np.empty(0, np.int64)
-    return ListState(
-        np.empty(0, np.uint8),
-        np.uint8(0),
-        np.uint8(0),
-        np.uint8(0),
-        np.empty(0, np.uint8),
-        np.zeros(6, np.int64),
-        np.empty(0, np.uint8),
-        new_calendar(0),
-        (0.0, 0.0, 0.0, 0, -1),
-        np.uint64(0),
-        empty,
-        empty,
-        empty,
-        np.zeros(3, np.int64),
-        np.zeros(0, np.float64),
+    fields = ListFields(
+        flags=np.empty(0, np.uint8),
+        mask=np.uint8(0),
+        ever_mask=np.uint8(0),
+        false_mask=np.uint8(0),
+        households=np.empty(0, np.uint8),
+        stats=np.zeros(6, np.int64),
+        generation=np.empty(0, np.uint8),
+        exits=new_calendar(0),
+        appeal=AppealRule(share=0.0, success_true=0.0, success_false=0.0, days=0, term=-1),
+        appeal_key=np.uint64(0),
+        entered=empty,
+        exited=empty,
+        listed_candidates=empty,
+        counts=np.zeros(3, np.int64),
+        today=np.zeros(0, np.float64),
     )
+    return ListState(*fields)
 
 
 @njit(cache=True)
@@ -243,8 +292,8 @@ def _scheduled_exits(day, s):
         pid = pids[i]
         valid[i] = (s.flags[pid] & s.mask) != 0 and s.generation[pid] == tags[i] // 2
         if valid[i]:
-            s.counts[1] += tags[i] % 2 == APPEAL
-            s.counts[2] += tags[i] % 2 == REPAIR
+            s.counts[WON] += tags[i] % 2 == APPEAL
+            s.counts[EXPIRED] += tags[i] % 2 == REPAIR
     return np.unique(kept(pids, valid))
 
 
@@ -252,32 +301,32 @@ def _scheduled_exits(day, s):
 def _schedule_exits(day, s):
     """New entries' appeals and listing terms, on the exits calendar."""
     new = s.entered
-    share, success_true, success_false, appeal_days, repair_days = s.appeal
+    rule = s.appeal
     if s.generation.size == 0 or new.size == 0:
         return
     episode = np.empty(new.size, np.int64)
     for i in range(new.size):
         s.generation[new[i]] += np.uint8(1)  # wraps at 256: a stale exit needs 256 relistings
         episode[i] = s.generation[new[i]]
-    if share > 0:
+    if rule.share > 0:
         won = np.zeros(new.size, np.bool_)
         for i in range(new.size):
             pid = new[i]
-            filed = uniform(s.appeal_key, day, pid, 0) < share
+            filed = uniform(s.appeal_key, day, pid, 0) < rule.share
             false = (s.flags[pid] & s.false_mask) != 0
-            win = success_false if false else success_true
+            win = rule.success_false if false else rule.success_true
             won[i] = filed and uniform(s.appeal_key, day, pid, 1) < win
-            s.counts[0] += filed
+            s.counts[FILED] += filed
         winners = kept(new, won)
         schedule(
             s.exits,
-            np.full(winners.size, day + appeal_days),
+            np.full(winners.size, day + rule.days),
             winners,
             kept(episode, won) * 2 + APPEAL,
             0,
         )
-    if repair_days >= 0:
-        schedule(s.exits, np.full(new.size, day + repair_days), new, episode * 2 + REPAIR, 0)
+    if rule.term >= 0:
+        schedule(s.exits, np.full(new.size, day + rule.term), new, episode * 2 + REPAIR, 0)
 
 
 @njit(cache=True)
@@ -327,12 +376,12 @@ def list_metrics(day, s):
     ``METRIC_COLUMNS`` in order, the appeals' three only with appeals or a term; a subclass's own
     metrics follow.
     """
-    t = s.today
-    t[0], t[1], t[2] = s.stats[0], s.entered.size, s.exited.size
-    t[3], t[4], t[5] = s.stats[3], s.stats[4], s.stats[5]
+    t, stats, counts = s.today, s.stats, s.counts
+    t[0], t[1], t[2] = stats[SIZE], s.entered.size, s.exited.size
+    t[3], t[4], t[5] = stats[EVER_LISTED], stats[REACH], stats[INNOCENTS]
     if s.generation.size == 0:
         return 6
-    t[6], t[7], t[8] = s.counts[0], s.counts[1], s.counts[2]
+    t[6], t[7], t[8] = counts[FILED], counts[WON], counts[EXPIRED]
     return 9
 
 
@@ -351,13 +400,6 @@ class ListBase(Lists):
 
     params: ListParams
 
-    def decide(self, sim: Simulation, day: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Today's candidates: (person ids, enter (else leave), entry rests on a false record)."""
-        raise NotImplementedError
-
-    def after_change(self, sim: Simulation, day: int) -> None:
-        """Called after today's changes are applied (``entered``/``exited`` are set)."""
-
     def declare(self, pop: Population) -> None:
         self.flag, self.ever, self.false_flag = pop.state.add_flags(
             f"{self.name}", f"{self.name}_ever", f"{self.name}_false"
@@ -372,8 +414,8 @@ class ListBase(Lists):
         self.metric_columns = self.init_columns()
         self.state = self.new_state(sim)
         self.stats, self.counts, self.today = _shared_arrays(self.state)
-        """size, entries, exits, ever listed, household reach, innocents listed; appeals filed,
-        appeals won, listings expired; today's metrics: shared with the record."""
+        """The counters ``SIZE`` .. ``INNOCENTS`` and ``FILED``, ``WON``, ``EXPIRED``; today's
+        metrics: shared with the record."""
 
     def init_columns(self) -> tuple[str, ...]:
         """The list's metric columns (a subclass may add its own after these)."""
@@ -381,7 +423,7 @@ class ListBase(Lists):
         return tuple(f"{self.name}_{c}" for c in names)
 
     def new_state(self, sim: Simulation) -> object:
-        """The list's record (``ListState``; a subclass with compiled decisions has its own)."""
+        """The list's record (``ListState``; a subclass with fields of its own has its own)."""
         return _new_list_state(list_fields(self, sim.days))
 
     @property
@@ -402,27 +444,22 @@ class ListBase(Lists):
     @property
     def appeals_filed(self) -> int:
         """Appeals filed so far."""
-        return int(self.counts[0])
+        return int(self.counts[FILED])
 
     @property
     def appeals_won(self) -> int:
         """Appeals won so far (listings they ended)."""
-        return int(self.counts[1])
+        return int(self.counts[WON])
 
     @property
     def repaired(self) -> int:
         """Listings ended by their term so far."""
-        return int(self.counts[2])
-
-    def step(self, sim: Simulation, day: int) -> None:
-        pids, enter, false_entry = self.decide(sim, day)
-        apply_day(day, self.state, pids, enter, false_entry)
-        self.after_change(sim, day)
+        return int(self.counts[EXPIRED])
 
     @property
     def size(self) -> int:
         """People on the list now."""
-        return int(self.stats[0])
+        return int(self.stats[SIZE])
 
     def metrics(self, day: int) -> dict[str, float | int]:
         list_metrics(day, self.state)
@@ -431,9 +468,9 @@ class ListBase(Lists):
     def summary(self) -> list[str]:
         s = self.stats
         line = (
-            f"{self.name}: {s[0]:,} listed now ({s[5]:,} on a false record), {s[3]:,} ever "
-            f"listed, {s[1]:,} entries and {s[2]:,} exits; {s[4]:,} household members of listed "
-            "people"
+            f"{self.name}: {s[SIZE]:,} listed now ({s[INNOCENTS]:,} on a false record), "
+            f"{s[EVER_LISTED]:,} ever listed, {s[ENTRIES]:,} entries and {s[EXITS]:,} exits; "
+            f"{s[REACH]:,} household members of listed people"
         )
         if self.generation is not None:
             line += f"; {self.appeals_won:,} appeals won, {self.repaired:,} listings expired"

@@ -19,9 +19,9 @@ from scslab.catalogue import ActName
 from scslab.engine.board import records_of
 from scslab.engine.compiled_plan import compiled_mechanism
 from scslab.kernels.structs import compiled_struct
-from scslab.mechanisms.lists.base import list_metrics
+from scslab.mechanisms.lists.base import EVER_LISTED, list_metrics, list_record_fields
 from scslab.mechanisms.lists.record_list import (
-    RECORD_LIST_FIELDS,
+    RECORD_LIST_OWN,
     RecordList,
     RecordListParams,
     record_list_day,
@@ -48,13 +48,15 @@ class CourtListParams(RecordListParams):
     )
 
 
-CourtListState = compiled_struct("CourtListState", (*RECORD_LIST_FIELDS, "complied"), __name__)
+CourtListFields = list_record_fields("CourtListFields", (*RECORD_LIST_OWN, "complied"), __name__)
 """A record list's fields and how many listed people left it by repaying (``complied[0]``)."""
+
+CourtListState = compiled_struct("CourtListState", CourtListFields._fields, __name__)
 
 
 @njit(cache=True)
-def _new_state(fields, entry, exit, source_ok):
-    return CourtListState(*fields, entry, exit, source_ok, np.zeros(1, np.int64))
+def _new_state(fields):
+    return CourtListState(*fields)
 
 
 @njit(cache=True)
@@ -78,7 +80,7 @@ def _step(day, board, s):
 @njit(cache=True)
 def _metrics(day, s):
     j = list_metrics(day, s)
-    s.today[j] = s.stats[3]  # persons_ever_listed, the calibration figure's name
+    s.today[j] = s.stats[EVER_LISTED]  # persons_ever_listed, the calibration figure's name
     s.today[j + 1] = s.complied[0]
 
 
@@ -106,5 +108,5 @@ class CourtDefaulterList(RecordList):
     def init_columns(self) -> tuple[str, ...]:
         return (*super().init_columns(), "persons_ever_listed", "persons_complied_after_listing")
 
-    def record_state(self, fields: tuple, entry, exit, source_ok) -> object:
-        return _new_state(fields, entry, exit, source_ok)
+    def record_state(self, fields: tuple) -> object:
+        return _new_state(CourtListFields(**fields._asdict(), complied=np.zeros(1, np.int64)))

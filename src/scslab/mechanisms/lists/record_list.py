@@ -21,12 +21,12 @@ from scslab.engine.board import records_of
 from scslab.engine.compiled_plan import CompiledSteps, compiled_mechanism
 from scslab.kernels.structs import compiled_struct
 from scslab.mechanisms.lists.base import (
-    LIST_FIELDS,
     ListBase,
     ListParams,
     apply_day,
     list_fields,
     list_metrics,
+    list_record_fields,
 )
 
 if TYPE_CHECKING:
@@ -48,15 +48,18 @@ def _changes(pid, act, source, true, entry, exit, source_ok):
     return pid[keep], enter[keep], enter[keep] & ~true[keep]
 
 
-RECORD_LIST_FIELDS = (*LIST_FIELDS, "entry", "exit", "source_ok")
-"""A list's fields, the acts that list and delist, and the sources that count."""
+RECORD_LIST_OWN = ("entry", "exit", "source_ok")
+"""A record list's own fields: the acts that list and delist, and the sources that count."""
 
-RecordListState = compiled_struct("RecordListState", RECORD_LIST_FIELDS, __name__)
+RecordListFields = list_record_fields("RecordListFields", RECORD_LIST_OWN, __name__)
+"""A list's fields (``ListFields``), then ``RECORD_LIST_OWN``."""
+
+RecordListState = compiled_struct("RecordListState", RecordListFields._fields, __name__)
 
 
 @njit(cache=True)
-def _new_state(fields, entry, exit, source_ok):
-    return RecordListState(*fields, entry, exit, source_ok)
+def _new_state(fields):
+    return RecordListState(*fields)
 
 
 @njit(cache=True)
@@ -106,8 +109,11 @@ class RecordList(CompiledSteps, ListBase):
         if self.params.sources is not None:
             source_ok[:] = False
             source_ok[[source_by_name(s) for s in self.params.sources]] = True
-        return self.record_state(list_fields(self, sim.days), entry, exit, source_ok)
+        fields = list_fields(self, sim.days)._asdict()
+        return self.record_state(
+            RecordListFields(**fields, entry=entry, exit=exit, source_ok=source_ok)
+        )
 
-    def record_state(self, fields: tuple, entry, exit, source_ok) -> object:
-        """The list's record from its fields (a subclass may add its own)."""
-        return _new_state(fields, entry, exit, source_ok)
+    def record_state(self, fields: tuple) -> object:
+        """The list's record from its ``RecordListFields`` (a subclass may add its own)."""
+        return _new_state(fields)

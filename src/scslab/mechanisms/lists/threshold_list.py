@@ -4,9 +4,9 @@ Only people whose score may have crossed a threshold are looked at: those with r
 those whose scheduled exit day has come (from the scoring system's ``day_reaching``). A scheduled
 check that a later record made stale simply fails when it falls due.
 
-On a score that compiled code can read (``scoring/compiled.py``) the whole step is a kernel and
-the list runs in the compiled day plan; on another score the same pieces are called from Python
-with the scores the scoring system returns.
+The whole step is a kernel (``_step``) that reads the score through the scorer's compiled kernels
+(``scoring/compiled.py``), in the compiled day plan and in the Python loop alike; a score without
+compiled kernels is refused by name when the list is set up.
 """
 
 from __future__ import annotations
@@ -18,21 +18,25 @@ from numba import njit
 from pydantic import Field, model_validator
 
 from scslab.engine.board import records_of
-from scslab.engine.calendar import Calendar, schedule
+from scslab.engine.calendar import new_calendar, schedule
 from scslab.engine.calendar import pop as pop_due
 from scslab.engine.compiled_plan import CompiledSteps, compiled_mechanism
-from scslab.engine.mechanism import Scoring
 from scslab.kernels.memory import prefetch_ahead
 from scslab.kernels.structs import compiled_struct
 from scslab.mechanisms.lists.base import (
-    LIST_FIELDS,
     ListBase,
     ListParams,
     apply_day,
     list_fields,
     list_metrics,
+    list_record_fields,
 )
-from scslab.mechanisms.scoring.compiled import day_reaching, has_score, reads_compiled, rescored
+from scslab.mechanisms.scoring.compiled import (
+    compiled_scorer,
+    day_reaching,
+    has_score,
+    rescored,
+)
 from scslab.mechanisms.scoring.compiled import scores as scores_of
 
 if TYPE_CHECKING:
@@ -111,18 +115,18 @@ class ThresholdListParams(ListParams):
         return self
 
 
-ThresholdState = compiled_struct(
-    "ThresholdState",
-    (*LIST_FIELDS, "scorer", "calendar", "enter_below", "exit_at", "everyone", "n"),
-    __name__,
+ThresholdFields = list_record_fields(
+    "ThresholdFields", ("scorer", "calendar", "enter_below", "exit_at", "everyone", "n"), __name__
 )
-"""A list's fields (``LIST_FIELDS``), the scorer's record, the calendar of exit checks, the
+"""A list's fields (``ListFields``), the scorer's record, the calendar of exit checks, the
 thresholds, whether the scorer scores everyone, and the population."""
+
+ThresholdState = compiled_struct("ThresholdState", ThresholdFields._fields, __name__)
 
 
 @njit(cache=True)
-def _new_state(fields, scorer, calendar, enter_below, exit_at, everyone, n):
-    return ThresholdState(*fields, scorer, calendar, enter_below, exit_at, everyone, n)
+def _new_state(fields):
+    return ThresholdState(*fields)
 
 
 @njit(cache=True)
@@ -174,69 +178,19 @@ class ThresholdList(CompiledSteps, ListBase):
     params: ThresholdListParams
 
     def init(self, sim: Simulation) -> None:
-        self.scorer = sim.get(self.params.score, Scoring, f"{self.name}.score")
-        self.calendar = Calendar(sim.days)
-        self.everyone = self.scorer.scores_everyone()
-        self.scored = _EVERYONE if self.everyone else None
+        self.scorer = compiled_scorer(sim, self.params.score, self.name, f"{self.name}.score")
         super().init(sim)
 
     def new_state(self, sim: Simulation) -> object:
         p = self.params
-        # a score that compiled code cannot read: a placeholder (the list steps from Python)
-        scorer = self.scorer.state if reads_compiled(self.scorer) else np.empty(0)
         return _new_state(
-            list_fields(self, sim.days),
-            scorer,
-            self.calendar.native,
-            p.enter_below,
-            p.exit_at,
-            self.everyone,
-            sim.pop.n,
-        )
-
-    def compiled_state(self) -> object | None:
-        return self.state if reads_compiled(self.scorer) else None
-
-    def step(self, sim: Simulation, day: int) -> None:
-        if reads_compiled(self.scorer):
-            CompiledSteps.step(self, sim, day)
-        else:
-            ListBase.step(self, sim, day)
-
-    def _crossing(self, n: int, day: int) -> np.ndarray:
-        """Everyone whose score crosses a threshold today (a full pass, in chunks)."""
-        p, out = self.params, []
-        for lo in range(0, n, RESCAN_CHUNK):
-            ids = np.arange(lo, min(n, lo + RESCAN_CHUNK))
-            s = self.scorer.scores(ids, day)
-            enter = (s < p.enter_below) & self.scorer.has_score(ids)
-            out.append(ids[np.where(self.flag.get(ids), s >= p.exit_at, enter)])
-        return np.concatenate(out) if out else np.empty(0, np.int64)
-
-    def decide(self, sim: Simulation, day: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        p = self.params
-        rec = sim.board.records
-        due, _ = self.calendar.pop(day)
-        if self.scorer.rescored(day):  # everyone's score may have moved: find who crosses
-            due = np.union1d(due, self._crossing(sim.pop.n, day))
-        cand, false_entry = _candidates(rec["pid"], rec["true"], due)
-        s = self.scorer.scores(cand, day)
-        # people the system does not score (not opted in) are never listed by it
-        enter = _stays_or_enters(
-            cand,
-            s,
-            self.scored if self.scored is not None else self.scorer.has_score(cand),
-            self.flag.array,
-            self.flag.mask,
-            p.enter_below,
-            p.exit_at,
-        )
-        return cand, enter, false_entry
-
-    def after_change(self, sim: Simulation, day: int) -> None:
-        # Listed people whose score moved today get a (new) exit check.
-        p, watch = self.params, self.listed_candidates
-        if watch.size:  # checked from tomorrow: today's candidates are decided
-            self.calendar.schedule(
-                self.scorer.day_reaching(watch, day, p.exit_at), watch, first_day=day + 1
+            ThresholdFields(
+                **list_fields(self, sim.days)._asdict(),
+                scorer=self.scorer.state,
+                calendar=new_calendar(sim.days),
+                enter_below=p.enter_below,
+                exit_at=p.exit_at,
+                everyone=self.scorer.scores_everyone(),  # asked once: fixed after its init
+                n=sim.pop.n,
             )
+        )

@@ -40,10 +40,10 @@ from pydantic import Field, field_validator, model_validator
 from scslab.catalogue import Act, ActName, Source, SourceName, act_by_name, source_by_name
 from scslab.engine.board import records_of
 from scslab.engine.compiled_plan import CompiledSteps, compiled_mechanism, today_of
-from scslab.engine.mechanism import MechanismParams, Scoring
+from scslab.engine.mechanism import MechanismParams
 from scslab.kernels.rng import uniform
 from scslab.kernels.structs import compiled_struct
-from scslab.mechanisms.scoring.compiled import compiled_scoring
+from scslab.mechanisms.scoring.compiled import CompiledScoring, clean_of, compiled_scoring
 from scslab.population.attributes import (
     OCCUPATIONS,
     age,
@@ -336,6 +336,31 @@ class _OptIn(NamedTuple):
     online_weight: float
 
 
+class _Credit(NamedTuple):
+    """How records move the credit history: the record's ``credit``."""
+
+    penalties: np.ndarray
+    """Penalty units per act (negative: repair)."""
+    credit_ok: np.ndarray
+    """Per source: whether its records feed the credit history."""
+    active: np.ndarray
+    """Per act and source: whether a record counts as activity."""
+    delta_unit: float
+    """Score points per penalty unit."""
+
+
+class _Timing(NamedTuple):
+    """The record's ``timing``: days between passes, per unit forgiven, of adoption."""
+
+    period: int
+    recovery: int
+    adoption: int
+
+
+FIRST, LAST = 0, 1
+"""Indices in the record's ``days``: the day of the first pass and of the last (-1: none yet)."""
+
+
 @njit(inline="always", cache=True)
 def _propensity(opt, keys, households, pid, urban):
     years = age(keys.age, pid, households[pid] & 15)
@@ -515,11 +540,11 @@ CommercialState = compiled_struct(
     __name__,
 )
 """The score and packed byte per person; the rule and the opt-in (``_Rule``, ``_OptIn``); the
-population's keys, households, regions and tie locality; the credit rule (penalty units by act,
-credit sources, activity by act and source, score points per unit); users per score value; the
-period, recovery and adoption days; the first day and the last pass (-1: none yet) and the
-adoption ramp then; today's credit changes and those on false records; the reported thresholds;
-today's metrics (users, mean or NaN without users, the two changes, users at each threshold)."""
+population's keys, households, regions and tie locality; the credit rule (``_Credit``); users per
+score value; the period, recovery and adoption days (``_Timing``); the first day and the last pass
+(``days[FIRST]``, ``days[LAST]``; -1: none yet) and the adoption ramp then; today's credit changes
+and those on false records; the reported thresholds; today's metrics (users, mean or NaN without
+users, the two changes, users at each threshold)."""
 
 
 @njit(cache=True)
@@ -549,7 +574,7 @@ def _new_state(
 @njit(cache=True)
 def _ramp_at(s, day):
     """Share of eventual users who have opted in by a pass on ``day``."""
-    first, adoption = s.days[0], s.timing[2]
+    first, adoption = s.days[FIRST], s.timing.adoption
     if first < 0 or day < first:
         return 0.0
     if adoption == 0:
@@ -560,10 +585,10 @@ def _ramp_at(s, day):
 @njit(cache=True)
 def _pass(s, day):
     """The periodic pass on ``day``: new users join, penalties are forgiven, users rescored."""
-    if s.days[0] < 0:
-        s.days[0] = day
+    if s.days[FIRST] < 0:
+        s.days[FIRST] = day
     ramp = _ramp_at(s, day)
-    first, recovery, last = s.days[0], s.timing[1], s.days[1]
+    first, recovery, last = s.days[FIRST], s.timing.recovery, s.days[LAST]
     forgive = 0 if last < 0 else (day - first) // recovery - (last - first) // recovery
     _recompute(
         s.rule,
@@ -580,16 +605,16 @@ def _pass(s, day):
         forgive,
     )
     s.ramp[0] = ramp
-    s.days[1] = day
+    s.days[LAST] = day
 
 
 @njit(cache=True)
 def _step(day, board, s):
-    last = s.days[1]
-    if last < 0 or day - last >= s.timing[0]:
+    last = s.days[LAST]
+    if last < 0 or day - last >= s.timing.period:
         _pass(s, day)  # scores the periods before today; today's records come next
     pid, act, source, true = records_of(board)
-    penalties, credit_ok, active, delta_unit = s.credit
+    c = s.credit
     changes = _apply_records(
         pid,
         act,
@@ -597,10 +622,10 @@ def _step(day, board, s):
         true,
         s.score,
         s.packed,
-        penalties,
-        credit_ok,
-        active,
-        delta_unit,
+        c.penalties,
+        c.credit_ok,
+        c.active,
+        c.delta_unit,
         s.rule.lo,
         s.rule.hi,
         s.hist,
@@ -618,14 +643,19 @@ def _at_least(s, threshold):
 
 
 @njit(cache=True)
-def _metrics(day, s):
+def _users_and_mean(s):
+    """Users now and their mean score (NaN without users)."""
     users = weighted = 0
     for i in range(s.hist.size):
         users += s.hist[i]
         weighted += s.hist[i] * (s.rule.lo + i)
+    return users, np.float64(weighted) / users if users else np.nan  # no users: no mean
+
+
+@njit(cache=True)
+def _metrics(day, s):
     t = s.today
-    t[0] = users
-    t[1] = np.float64(weighted) / users if users else np.nan  # no users: no mean
+    t[0], t[1] = _users_and_mean(s)
     t[2], t[3] = s.changes[0], s.changes[1]
     for j in range(s.thresholds.size):
         t[4 + j] = _at_least(s, s.thresholds[j])
@@ -641,7 +671,7 @@ def _state_scores(s, pids, day):
 
 @njit(cache=True)
 def _state_rescored(s, day):
-    return s.days[1] == day
+    return s.days[LAST] == day
 
 
 @njit(cache=True)
@@ -675,7 +705,7 @@ compiled_scoring(
 )
 
 
-class CommercialScore(CompiledSteps, Scoring):
+class CommercialScore(CompiledSteps, CompiledScoring):
     """Base of opt-in commercial scores; subclasses set ``name`` and default parameters.
 
     ``scores`` returns 0 for people who have not opted in (below every range), so a reward that
@@ -731,8 +761,13 @@ class CommercialScore(CompiledSteps, Scoring):
         )
         self.hist = np.zeros(p.score_max - p.score_min + 1, np.int64)
         self.thresholds = list(p.report_thresholds)
-        credit = (self.penalties, self.credit_ok, self.active, self.delta_unit)
-        timing = (p.period_days, p.recovery_days, p.adoption_days)
+        credit = _Credit(
+            penalties=self.penalties,
+            credit_ok=self.credit_ok,
+            active=self.active,
+            delta_unit=self.delta_unit,
+        )
+        timing = _Timing(period=p.period_days, recovery=p.recovery_days, adoption=p.adoption_days)
         self.state = _new_state(
             self.score,
             self.packed,
@@ -763,12 +798,12 @@ class CommercialScore(CompiledSteps, Scoring):
     @property
     def first_day(self) -> int | None:
         """The day of the first pass (None before it)."""
-        return int(self._days[0]) if self._days[0] >= 0 else None
+        return int(self._days[FIRST]) if self._days[FIRST] >= 0 else None
 
     @property
     def last_pass(self) -> int:
         """The day of the last pass (-1 before the first)."""
-        return int(self._days[1])
+        return int(self._days[LAST])
 
     @property
     def ramp(self) -> float:
@@ -783,23 +818,14 @@ class CommercialScore(CompiledSteps, Scoring):
         """The periodic pass on ``day``: new users join, penalties are forgiven, users rescored."""
         _pass(self.state, day)
 
-    def scores(self, pids: np.ndarray, day: int) -> np.ndarray:
-        return self.score[pids].astype(np.int64)
-
-    def rescored(self, day: int) -> bool:
-        return self.last_pass == day
-
-    def has_score(self, pids: np.ndarray) -> np.ndarray:
-        """Whether each of ``pids`` has opted in."""
-        return self.score[pids] > 0
-
     def clean(self, pids: np.ndarray) -> np.ndarray:
         """Whether each of ``pids`` has no bad record: their credit-history penalty is forgiven.
 
         An approximation of perks that ask for "no bad record" (Suzhou asked for five years): a
         record counts as bad until its penalty units have recovered (``recovery_days`` each).
+        The record's ``clean`` kernel decides.
         """
-        return (self.packed[pids] & PENALTY_MAX) == 0
+        return clean_of(self, pids)
 
     def opted_in(self, pids: np.ndarray) -> np.ndarray:
         """The opt-in rule evaluated afresh for ``pids`` as of the last pass.
@@ -813,21 +839,17 @@ class CommercialScore(CompiledSteps, Scoring):
     @property
     def users(self) -> int:
         """People who use the score now."""
-        return int(self.hist.sum())
+        return int(_users_and_mean(self.state)[0])
 
     @property
     def mean(self) -> float | None:
         """Mean score of the users (None, a missing value in the metrics, without users)."""
-        users = self.users
-        if users == 0:
-            return None
-        values = np.arange(self.params.score_min, self.params.score_max + 1)
-        return float((self.hist * values).sum()) / users
+        users, mean = _users_and_mean(self.state)
+        return float(mean) if users else None
 
     def at_least(self, threshold: int) -> int:
         """Users whose score is at least ``threshold``."""
-        i = min(max(threshold - self.params.score_min, 0), self.hist.size)
-        return int(self.hist[i:].sum())
+        return int(_at_least(self.state, threshold))
 
     def summary(self) -> list[str]:
         users, mean = self.users, self.mean

@@ -1,22 +1,45 @@
-"""Scores read from compiled code: the generic functions a compiled list or sanction calls.
+"""Scores read through kernels: the one implementation of every score, flag and rescoring day.
 
 A scoring system with a compiled record (``kernels/structs.py``) registers its kernels here with
 ``compiled_scoring``; a compiled reader then calls ``scores(state, pids, day)`` (and
-``day_reaching``, ``rescored``, ``has_score``) on the scorer's record, and numba picks the
-scorer's kernel by the record's type when it compiles the reader. These are the compiled forms of
-the ``Scoring`` methods of ``engine/mechanism.py``, with the same defaults.
+``day_reaching``, ``rescored``, ``has_score``, ``clean``) on the scorer's record, and numba picks
+the scorer's kernel by the record's type when it compiles the reader. These are the compiled forms
+of the ``Scoring`` methods of ``engine/mechanism.py``, with the same defaults.
+
+Python reads the same kernels: ``CompiledScoring`` gives a scoring system ``scores``,
+``has_score``, ``day_reaching``, ``rescored`` and ``scores_everyone`` that call its registered
+kernels on its record (``clean`` through ``clean_of``), so no score is written twice. A reader
+whose step is a kernel (a list, a sanction, a reward) asks for its scorer with
+``compiled_scorer``, which refuses, by name, a scorer that has no kernels.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 from numba import njit
 from numba.extending import overload
 
-SCORING_STATES: set[type] = set()
-"""Record classes of the scoring systems whose scores compiled code can read."""
+from scslab.engine.mechanism import Scoring
+from scslab.errors import ScenarioError
+
+if TYPE_CHECKING:
+    from scslab.engine.simulation import Simulation
+
+
+class ScoringKernels(NamedTuple):
+    """A scoring system's kernels, each taking its record first (see the generic functions)."""
+
+    scores: Any
+    day_reaching: Any
+    rescored: Any
+    has_score: Any
+    clean: Any
+
+
+SCORING_STATES: dict[type, ScoringKernels] = {}
+"""Record class -> the kernels of the scoring systems whose scores compiled code can read."""
 
 
 def reads_compiled(scorer: object) -> bool:
@@ -81,7 +104,15 @@ def compiled_scoring(
     Each kernel takes the record first, then the arguments of the generic function it serves.
     """
     type_class = state_class.numba_type_class
-    SCORING_STATES.add(state_class)
+    if state_class in SCORING_STATES:
+        raise TypeError(f"{state_class.__name__} has scoring kernels already")
+    SCORING_STATES[state_class] = ScoringKernels(
+        scores=score_kernel,
+        day_reaching=reaching_kernel,
+        rescored=rescored_kernel,
+        has_score=has_score_kernel,
+        clean=clean_kernel,
+    )
 
     @overload(scores)
     def _scores(state, pids, day):
@@ -112,3 +143,71 @@ def compiled_scoring(
         if isinstance(state, type_class):
             return lambda state, pids: clean_kernel(state, pids)
         return None
+
+
+def _ids(pids: np.ndarray) -> np.ndarray:
+    """Person ids as the kernels take them: a flat ``int64`` array."""
+    return np.ascontiguousarray(pids, np.int64).reshape(-1)
+
+
+class CompiledScoring(Scoring):
+    """A scoring system read through the kernels registered for its record's class (``state``).
+
+    Subclasses set ``state`` in ``init``; every read below is one call of a registered kernel.
+    """
+
+    state: Any
+
+    def _kernels(self) -> ScoringKernels:
+        return SCORING_STATES[type(self.state)]
+
+    def scores(self, pids: np.ndarray, day: int) -> np.ndarray:
+        """Current scores (``int64``) of ``pids`` on ``day``, from the score kernel."""
+        return self._kernels().scores(self.state, _ids(pids), day)
+
+    def has_score(self, pids: np.ndarray) -> np.ndarray:
+        """Whether each of ``pids`` is scored at all, from the kernel."""
+        return self._kernels().has_score(self.state, _ids(pids))
+
+    def scores_everyone(self) -> bool:
+        """True when the registered ``has_score`` kernel is the one of a system scoring everyone.
+
+        A system that decides at ``init`` (a point system with or without opt-in) overrides this.
+        """
+        return self._kernels().has_score is scores_everyone
+
+    def day_reaching(self, pids: np.ndarray, day: int, level: int) -> np.ndarray:
+        """The first day on or after ``day`` each score reaches ``level`` by itself (-1: never)."""
+        return self._kernels().day_reaching(self.state, _ids(pids), day, level)
+
+    def rescored(self, day: int) -> bool:
+        """True on a day when many scores moved without records, from the kernel."""
+        return bool(self._kernels().rescored(self.state, day))
+
+
+def keeps_bad_records(scorer: object) -> bool:
+    """Whether ``scorer``'s record has a ``clean`` kernel of its own (a commercial score's)."""
+    kernels = SCORING_STATES.get(type(getattr(scorer, "state", None)))
+    return kernels is not None and kernels.clean is not keeps_no_bad_records
+
+
+def clean_of(scorer: CompiledScoring, pids: np.ndarray) -> np.ndarray:
+    """Whether each of ``pids`` has no bad record in ``scorer``, from its ``clean`` kernel."""
+    return scorer._kernels().clean(scorer.state, _ids(pids))
+
+
+def compiled_scorer(sim: Simulation, name: str, reader: str, key: str) -> Scoring:
+    """The scoring mechanism ``name`` that ``reader`` reads from its kernels (``key``: the field).
+
+    Raises:
+        ScenarioError: ``name`` is not an enabled scoring mechanism, or it has no compiled
+            kernels (a Python-only prototype), which ``reader`` cannot read (one line).
+    """
+    scorer = sim.get(name, Scoring, key)
+    if not reads_compiled(scorer):
+        raise ScenarioError(
+            f"{sim.scenario.source}: mechanisms.{key}: {reader} reads scores from compiled code, "
+            f"but {name!r} has no compiled scoring kernels (compiled_scoring); give it kernels "
+            f"or read another score"
+        )
+    return scorer

@@ -9,7 +9,7 @@ available); values not found there are labelled assumptions.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 from numba import njit, prange
@@ -18,11 +18,11 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scslab.catalogue import Act, Points, Source, SourceName, act_by_name, source_by_name
 from scslab.engine.board import records_of
 from scslab.engine.compiled_plan import CompiledSteps, compiled_mechanism
-from scslab.engine.mechanism import MechanismParams, Scoring
+from scslab.engine.mechanism import MechanismParams
 from scslab.kernels.memory import prefetch_ahead
 from scslab.kernels.rng import uniform
 from scslab.kernels.structs import compiled_struct
-from scslab.mechanisms.scoring.compiled import compiled_scoring, scores_everyone
+from scslab.mechanisms.scoring.compiled import CompiledScoring, compiled_scoring, scores_everyone
 
 if TYPE_CHECKING:
     from scslab.engine.simulation import Simulation
@@ -135,6 +135,28 @@ class RongchengParams(PointSystemParams):
     )
 
 
+class Enrolment(NamedTuple):
+    """Who is scored, and the numbers the mean needs: the record's ``enrolment``."""
+
+    key: np.uint64
+    """The enrolment stream's key."""
+    everyone: bool
+    """Everyone is scored (no opt-in, no failures): nobody is asked."""
+    share: float
+    failure: float
+    base: int
+    """The base score (scores are stored as offsets from it)."""
+    enrolled: int
+    """People scored."""
+
+
+class Bounds(NamedTuple):
+    """The floor and the ceiling as offsets from the base: the record's ``bounds``."""
+
+    lo: int
+    hi: int
+
+
 @njit(inline="always", cache=True)
 def _enrolled(key, pid, share, failure):
     return uniform(key, 0, pid, 0) < share and uniform(key, 0, pid, 1) >= failure
@@ -213,9 +235,9 @@ PointsState = compiled_struct(
     __name__,
 )
 """The offset from the base per person; the catalogue and the sources that count; the offsets'
-floor and ceiling; the grades' lowest offsets and the people in each grade; the sum of offsets and
-changes from false records; enrolment (key, everyone, share, failure, base, enrolled); today's
-metrics (enrolled, mean, false-record changes, people per grade)."""
+floor and ceiling (``Bounds``); the grades' lowest offsets and the people in each grade; the sum of
+offsets and changes from false records; who is scored (``Enrolment``); today's metrics (enrolled,
+mean, false-record changes, people per grade)."""
 
 
 @njit(cache=True)
@@ -228,8 +250,7 @@ def _new_state(offset, points, source_ok, bounds, mins, counts, enrolment):
 @njit(cache=True)
 def _step(day, board, s):
     pid, act, source, true = records_of(board)
-    key, everyone, share, failure, _, _ = s.enrolment
-    lo, hi = s.bounds
+    e = s.enrolment
     before = s.stats[1]
     _apply(
         pid,
@@ -239,31 +260,36 @@ def _step(day, board, s):
         s.offset,
         s.points,
         s.source_ok,
-        lo,
-        hi,
+        s.bounds.lo,
+        s.bounds.hi,
         s.mins,
         s.counts,
         s.stats,
-        key,
-        everyone,
-        share,
-        failure,
+        e.key,
+        e.everyone,
+        e.share,
+        e.failure,
     )
     s.today[2] = s.stats[1] - before  # changes from false records today
 
 
 @njit(cache=True)
+def _mean(s):
+    """The mean score of the people scored."""
+    return s.enrolment.base + s.stats[0] / max(s.enrolment.enrolled, 1)
+
+
+@njit(cache=True)
 def _metrics(day, s):
-    base, n = s.enrolment[4], s.enrolment[5]
-    s.today[0] = n
-    s.today[1] = base + s.stats[0] / max(n, 1)
+    s.today[0] = s.enrolment.enrolled
+    s.today[1] = _mean(s)
     for g in range(s.counts.size):
         s.today[3 + g] = s.counts[g]
 
 
 @njit(cache=True)
 def _state_scores(s, pids, day):
-    base = s.enrolment[4]
+    base = s.enrolment.base
     out = np.empty(pids.size, np.int64)
     for i in range(pids.size):
         out[i] = base + np.int64(s.offset[pids[i]])
@@ -272,10 +298,10 @@ def _state_scores(s, pids, day):
 
 @njit(cache=True)
 def _state_has_score(s, pids):
-    key, everyone, share, failure, _, _ = s.enrolment
-    if everyone:
+    e = s.enrolment
+    if e.everyone:
         return scores_everyone(s, pids)
-    return _enrolled_many(key, pids, share, failure)
+    return _enrolled_many(e.key, pids, e.share, e.failure)
 
 
 @njit(cache=True)
@@ -287,7 +313,7 @@ compiled_mechanism(PointsState, _step, _metrics)
 compiled_scoring(PointsState, _state_scores, has_score_kernel=_state_has_score)
 
 
-class PointSystem(CompiledSteps, Scoring):
+class PointSystem(CompiledSteps, CompiledScoring):
     """Base of point systems; subclasses set ``name`` and default parameters."""
 
     params: PointSystemParams
@@ -325,42 +351,31 @@ class PointSystem(CompiledSteps, Scoring):
             source_ok[[source_by_name(s) for s in p.sources]] = True
         lo = max(-OFFSET_LIMIT, (p.floor if p.floor is not None else -OFFSET_LIMIT) - p.base)
         hi = min(OFFSET_LIMIT, (p.ceiling if p.ceiling is not None else OFFSET_LIMIT) - p.base)
-        enrolment = (
-            self.enrol_key,
-            self.everyone,
-            p.enrolment,
-            p.enrolment_failure,
-            p.base,
-            self.n,
+        enrolment = Enrolment(
+            key=self.enrol_key,
+            everyone=self.everyone,
+            share=p.enrolment,
+            failure=p.enrolment_failure,
+            base=p.base,
+            enrolled=self.n,
         )
         self.state = _new_state(
-            self.offset, self.points, source_ok, (lo, hi), self.mins, counts, enrolment
+            self.offset, self.points, source_ok, Bounds(lo=lo, hi=hi), self.mins, counts, enrolment
         )
         self.counts, self.stats, self.today = _shared(self.state)
         """People per grade; sum of offsets and false-record changes; today's metrics."""
         self.metric_columns = self.metric_names
         self.float_metrics = frozenset({f"{self.name}_mean"})
 
-    def scores(self, pids: np.ndarray, day: int) -> np.ndarray:
-        return self.params.base + self.offset[pids].astype(np.int64)
-
     def scores_everyone(self) -> bool:
         return self.everyone
-
-    def has_score(self, pids: np.ndarray) -> np.ndarray:
-        if self.everyone:
-            return np.ones(np.shape(pids), np.bool_)
-        p = self.params
-        return _enrolled_many(
-            self.enrol_key, np.asarray(pids, np.int64), p.enrolment, p.enrolment_failure
-        )
 
     def summary(self) -> list[str]:
         shares = ", ".join(
             f"{g} {c / max(self.n, 1):.1%}"
             for g, c in zip(self.grade_names, self.counts, strict=True)
         )
-        mean = self.params.base + self.stats[0] / max(self.n, 1)
+        mean = _mean(self.state)
         who = "" if self.everyone else f"{self.n:,} enrolled; "
         return [f"{self.name}: {who}mean {mean:.1f}; {shares}"]
 

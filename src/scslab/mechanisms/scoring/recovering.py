@@ -22,10 +22,10 @@ from pydantic import Field
 from scslab.catalogue import Act, Points, act_by_name
 from scslab.engine.board import records_of
 from scslab.engine.compiled_plan import CompiledSteps, compiled_mechanism
-from scslab.engine.mechanism import MechanismParams, Scoring
+from scslab.engine.mechanism import MechanismParams
 from scslab.kernels.memory import prefetch_ahead
 from scslab.kernels.structs import compiled_struct
-from scslab.mechanisms.scoring.compiled import compiled_scoring
+from scslab.mechanisms.scoring.compiled import CompiledScoring, compiled_scoring
 
 if TYPE_CHECKING:
     from scslab.engine.simulation import Simulation
@@ -139,8 +139,14 @@ def _step(day, board, s):
 
 
 @njit(cache=True)
+def _mean(s):
+    """The exact population mean score today."""
+    return s.cap + s.stats[0] / s.n
+
+
+@njit(cache=True)
 def _metrics(day, s):
-    s.today[0] = s.cap + s.stats[0] / s.n
+    s.today[0] = _mean(s)
 
 
 @njit(cache=True)
@@ -164,7 +170,7 @@ compiled_mechanism(RecoveringState, _step, _metrics)
 compiled_scoring(RecoveringState, _state_scores, _state_day_reaching)
 
 
-class RecoveringScore(CompiledSteps, Scoring):
+class RecoveringScore(CompiledSteps, CompiledScoring):
     """Falls by the points of each record, regains a point every ``recovery_days`` clean days."""
 
     name = "recovering_score"
@@ -190,16 +196,10 @@ class RecoveringScore(CompiledSteps, Scoring):
         self.metric_columns = (f"{self.name}_mean",)
         self.float_metrics = frozenset(self.metric_columns)
 
-    def scores(self, pids: np.ndarray, day: int) -> np.ndarray:
-        return _state_scores(self.state, np.asarray(pids, np.int64), day)
-
-    def day_reaching(self, pids: np.ndarray, day: int, level: int) -> np.ndarray:
-        return _state_day_reaching(self.state, np.asarray(pids, np.int64), day, level)
-
     @property
     def mean(self) -> float:
         """Exact population mean score today."""
-        return self.params.cap + float(self.stats[0]) / self.n
+        return float(_mean(self.state))
 
     def summary(self) -> list[str]:
         return [f"{self.name}: mean score {self.mean:.2f}"]
