@@ -1,6 +1,7 @@
 """Layers import downward only, and no module of the package imports in a circle.
 
-The test reads every module of ``src/scslab`` with ``ast`` (nothing is imported) and builds the
+The test reads every module of ``src/scslab`` with ``ast`` (none is imported; the reading is
+``kernels.cache.imported_names``, which keys the kernel cache too) and builds the
 graph of the package's own imports: ``import scslab.x.y``, ``from scslab.x import y`` (an edge to
 the module ``scslab.x.y`` when that is a module, else to ``scslab.x``), relative forms
 (``from . import x``, ``from ..y import z``), imports inside functions, and the modules a package
@@ -14,6 +15,8 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
+
+from scslab.kernels.cache import imported_names, module_name
 
 PACKAGE = Path(__file__).resolve().parent.parent / "src" / "scslab"
 
@@ -54,15 +57,7 @@ modules of its own rank or lower.
 """
 
 
-def module_name(path: Path) -> str:
-    """The dotted name of a source file of the package."""
-    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
-    if parts[-1] == "__init__":
-        parts.pop()
-    return ".".join(parts)
-
-
-MODULES: dict[str, Path] = {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+MODULES: dict[str, Path] = {module_name(p, PACKAGE): p for p in sorted(PACKAGE.rglob("*.py"))}
 
 
 def is_package(name: str) -> bool:
@@ -79,13 +74,6 @@ def layer_of(name: str) -> int:
     raise AssertionError(f"{name}: no layer in LAYERS; give its prefix a rank")
 
 
-def _type_checking_only(node: ast.If) -> bool:
-    test = node.test
-    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
-    )
-
-
 def _target(name: str) -> str | None:
     """The package module that ``name`` (a dotted name) refers to, if any: longest known prefix."""
     parts = name.split(".")
@@ -100,42 +88,18 @@ def imports_of(name: str) -> list[tuple[str, int, bool]]:
     """The package modules that module ``name`` imports: (module, line, only when type checking)."""
     path = MODULES[name]
     tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
-    package = name if is_package(name) else name.rpartition(".")[0]
     found: list[tuple[str, int, bool]] = []
-
-    def visit(node: ast.AST, typing_only: bool) -> None:
-        if isinstance(node, ast.If) and _type_checking_only(node):
-            for child in node.body:
-                visit(child, True)
-            for child in node.orelse:
-                visit(child, typing_only)
-            return
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                target = _target(alias.name)
-                if target is not None:
-                    found.append((target, node.lineno, typing_only))
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package.split(".")
-                base = base[: len(base) - (node.level - 1)]
-                source = ".".join([*base, node.module] if node.module else base)
-            else:
-                source = node.module or ""
-            for alias in node.names:
-                target = _target(f"{source}.{alias.name}") or _target(source)
-                if target is not None:
-                    found.append((target, node.lineno, typing_only))
-        elif (
-            isinstance(node, ast.Call)
-            and ast.unparse(node.func).endswith("walk_packages")
-            and is_package(name)
-        ):  # importlib over pkgutil.walk_packages(__path__): every module below the package
-            found.extend((m, node.lineno, typing_only) for m in MODULES if m.startswith(f"{name}."))
-        for child in ast.iter_child_nodes(node):
-            visit(child, typing_only)
-
-    visit(tree, False)
+    for imp in imported_names(tree, name, is_package(name)):
+        if imp.alias is None:
+            target = _target(imp.source)
+        else:
+            target = _target(f"{imp.source}.{imp.alias}") or _target(imp.source)
+        if target is not None:
+            found.append((target, imp.line, imp.typing_only))
+    if is_package(name):  # importlib over pkgutil.walk_packages(__path__): every module below
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and ast.unparse(node.func).endswith("walk_packages"):
+                found.extend((m, node.lineno, False) for m in MODULES if m.startswith(f"{name}."))
     return sorted({(t, line, typing) for t, line, typing in found if t != name})
 
 

@@ -31,7 +31,7 @@ import pickle
 import sys
 import types as pytypes
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from numba import types
 from numba.core.caching import (
@@ -47,12 +47,24 @@ PACKAGE = Path(__file__).resolve().parent.parent
 PACKAGE_NAME = "scslab"
 
 
-def module_name(path: Path) -> str:
-    """The dotted name of the package module at ``path``."""
-    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+def module_name(path: Path, package: Path = PACKAGE) -> str:
+    """The dotted name of the module at ``path`` in ``package`` (a folder named like it)."""
+    parts = list(path.relative_to(package.parent).with_suffix("").parts)
     if parts[-1] == "__init__":
         parts.pop()
     return ".".join(parts)
+
+
+class ImportedName(NamedTuple):
+    """One name an import statement reads: ``from source import alias`` (or ``import source``)."""
+
+    source: str
+    """The absolute dotted module named (a relative import resolved)."""
+    alias: str | None
+    """The name taken from it (``None`` for ``import source``)."""
+    line: int
+    typing_only: bool
+    """Under ``if TYPE_CHECKING:``: read by type checkers, never run."""
 
 
 def _is_type_checking(test: ast.expr) -> bool:
@@ -61,30 +73,46 @@ def _is_type_checking(test: ast.expr) -> bool:
     )
 
 
-def runtime_imports(tree: ast.Module, name: str, is_package: bool) -> set[str]:
-    """The package modules that module ``name`` imports when it runs (not for type checking)."""
-    found: set[str] = set()
+def imported_names(tree: ast.Module, name: str, is_package: bool) -> list[ImportedName]:
+    """Every name that module ``name`` imports, anywhere in it (functions too), in file order."""
+    found: list[ImportedName] = []
+    package = name.split(".") if is_package else name.split(".")[:-1]
 
-    def visit(node: ast.AST) -> None:
+    def visit(node: ast.AST, typing_only: bool) -> None:
         if isinstance(node, ast.If) and _is_type_checking(node.test):
+            for child in node.body:
+                visit(child, True)
             for child in node.orelse:
-                visit(child)
+                visit(child, typing_only)
             return
         if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
+            found.extend(ImportedName(a.name, None, node.lineno, typing_only) for a in node.names)
         elif isinstance(node, ast.ImportFrom):
             if node.level:  # relative: from the module's own package, or above
-                base = name.split(".") if is_package else name.split(".")[:-1]
-                base = base[: len(base) - (node.level - 1)]
-                module = ".".join([*base, node.module] if node.module else base)
+                base = package[: len(package) - (node.level - 1)]
+                source = ".".join([*base, node.module] if node.module else base)
             else:
-                module = node.module or ""
-            found.add(module)
-            found.update(f"{module}.{alias.name}" for alias in node.names)
+                source = node.module or ""
+            found.extend(ImportedName(source, a.name, node.lineno, typing_only) for a in node.names)
         for child in ast.iter_child_nodes(node):
-            visit(child)
+            visit(child, typing_only)
 
-    visit(tree)
+    visit(tree, False)
+    return found
+
+
+def runtime_imports(tree: ast.Module, name: str, is_package: bool) -> set[str]:
+    """The package modules (or names in them) that module ``name`` imports when it runs.
+
+    Both the module an import names and the name taken from it (a submodule or not): a kernel's
+    key counts every module that could hold code it runs.
+    """
+    found: set[str] = set()
+    for imp in imported_names(tree, name, is_package):
+        if not imp.typing_only:
+            found.add(imp.source)
+            if imp.alias is not None:
+                found.add(f"{imp.source}.{imp.alias}")
     return {m for m in found if m == PACKAGE_NAME or m.startswith(PACKAGE_NAME + ".")}
 
 
