@@ -237,20 +237,17 @@ class CompiledPlan:
 
         Observers are the exception: they step in Python between compiled stretches of days.
         """
+        if sim.python_only:
+            return None
         compiled: list[tuple[PlanRow, Any]] = []
         observers: list[tuple[PlanRow, Observer]] = []
         for row in sim.plan:
             m = sim.mechanisms[row.mechanism]
-            state = compiled_state_of(m)
-            if state is not None:
-                compiled.append((row, state))
-            elif isinstance(m, Observer):
+            if isinstance(m, Observer):
                 observers.append((row, m))
             else:
-                return None
-        if not compiled:
-            return None
-        return cls(sim, compiled, observers)
+                compiled.append((row, compiled_state_of(m)))
+        return cls(sim, compiled, observers) if compiled else None
 
     def run(self, day0: int, day1: int) -> None:
         """Simulate days ``day0 .. day1 - 1`` and append their metrics to ``sim.columns``.

@@ -161,7 +161,9 @@ class Simulation:
             for n, m in self.mechanisms.items()
             if compiled_state_of(m) is None and not isinstance(m, Observer)
         ]
-        """Mechanisms without compiled kernels (prototypes): the scenario runs in Python."""
+        """Mechanisms without compiled kernels (prototypes): the scenario runs in Python. The one
+        place that tells them apart: ``CompiledPlan.of`` compiles whatever is not one of these
+        nor an observer."""
         self.observers = [n for n, m in self.mechanisms.items() if isinstance(m, Observer)]
         """Mechanisms that step in Python between compiled stretches of days (``Observer``)."""
         self.compiled_plan = CompiledPlan.of(self) if compiled is not False else None
