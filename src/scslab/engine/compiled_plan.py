@@ -255,6 +255,10 @@ class CompiledPlan:
         Without observers that is one compiled stretch; with them, a stretch ends on each day
         an observer has work (``Observer.observes``), and the observers step after it.
         """
+        if not self.observers:  # one stretch: no day-by-day scan in Python
+            if day1 > day0:
+                self._run_stretch(day0, day1, [])
+            return
         first = day0
         for day in range(day0, day1):
             due = [
