@@ -30,8 +30,9 @@ import hashlib
 import pickle
 import sys
 import types as pytypes
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from numba import types
 from numba.core.caching import (
@@ -55,8 +56,12 @@ def module_name(path: Path, package: Path = PACKAGE) -> str:
     return ".".join(parts)
 
 
-class ImportedName(NamedTuple):
-    """One name an import statement reads: ``from source import alias`` (or ``import source``)."""
+@dataclass(frozen=True)
+class ImportedName:
+    """One name an import statement reads: ``from source import alias`` (or ``import source``).
+
+    A dataclass, not a NamedTuple: it never reaches a kernel, and it cannot be read by position.
+    """
 
     source: str
     """The absolute dotted module named (a relative import resolved)."""
@@ -86,14 +91,20 @@ def imported_names(tree: ast.Module, name: str, is_package: bool) -> list[Import
                 visit(child, typing_only)
             return
         if isinstance(node, ast.Import):
-            found.extend(ImportedName(a.name, None, node.lineno, typing_only) for a in node.names)
+            found.extend(
+                ImportedName(source=a.name, alias=None, line=node.lineno, typing_only=typing_only)
+                for a in node.names
+            )
         elif isinstance(node, ast.ImportFrom):
             if node.level:  # relative: from the module's own package, or above
                 base = package[: len(package) - (node.level - 1)]
                 source = ".".join([*base, node.module] if node.module else base)
             else:
                 source = node.module or ""
-            found.extend(ImportedName(source, a.name, node.lineno, typing_only) for a in node.names)
+            found.extend(
+                ImportedName(source=source, alias=a.name, line=node.lineno, typing_only=typing_only)
+                for a in node.names
+            )
         for child in ast.iter_child_nodes(node):
             visit(child, typing_only)
 
