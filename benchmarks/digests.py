@@ -35,15 +35,24 @@ def digests(out: str, names: list[str]) -> None:
 
 
 def compare(before: str, after: str) -> None:
-    """Print, per preset, "identical" or the columns that differ."""
+    """Print, per preset, "identical" or the shared columns that differ, then added or lost ones.
+
+    A new mechanism adds columns (a new data source adds the ledger's ``records_by_*``): the
+    verdict is on the columns both runs have, and the new ones are listed apart.
+    """
     with open(before) as f:
         a = json.load(f)
     with open(after) as f:
         b = json.load(f)
     for name in sorted(set(a) | set(b)):
         ca, cb = a.get(name, {}), b.get(name, {})
-        diff = [c for c in sorted(set(ca) | set(cb)) if ca.get(c) != cb.get(c)]
-        print(name, "identical" if not diff else f"DIFFERS in {len(diff)} columns: {diff[:12]}")
+        diff = [c for c in sorted(set(ca) & set(cb)) if ca[c] != cb[c]]
+        gone, new = sorted(set(ca) - set(cb)), sorted(set(cb) - set(ca))
+        verdict = "identical" if not diff else f"DIFFERS in {len(diff)} columns: {diff[:12]}"
+        extra = (f"; new columns: {new[:12]}" if new else "") + (
+            f"; columns gone: {gone[:12]}" if gone else ""
+        )
+        print(name, verdict + extra)
 
 
 if __name__ == "__main__":
