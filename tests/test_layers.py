@@ -31,6 +31,8 @@ LAYERS: dict[str, int] = {
     "scslab.results": 6,
     "scslab.scenario": 7,
     "scslab.api": 8,
+    "scslab.compare": 8,
+    "scslab.query": 8,
     "scslab.cli": 9,
     "scslab": 9,
 }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import io
 import json
 import sys
 from pathlib import Path
@@ -21,7 +22,7 @@ from rich.table import Table
 from scslab import api
 from scslab.engine.simulation import plan_of
 from scslab.errors import ScenarioError
-from scslab.results import RunDirError, read_manifest
+from scslab.results import RunDirError, check_run_dir, read_manifest
 from scslab.scenario import load_scenario, preset_names, scenario_schema
 
 app = typer.Typer(
@@ -151,6 +152,117 @@ def plan(
         since = (sc.meta.start_date + dt.timedelta(days=row.first_day)).isoformat()
         table.add_row(str(row.order), row.family, row.mechanism, since, row.description)
     out.print(table)
+
+
+@app.command()
+def compare(
+    a: Annotated[str, typer.Argument(help="Scenario A (the baseline): a preset or a TOML file.")],
+    b: Annotated[str, typer.Argument(help="Scenario B (the alternative): a preset or a file.")],
+    replications: Annotated[
+        int, typer.Option(help="Seeds to run; both scenarios run each (common random numbers).")
+    ] = 3,
+    people: Annotated[int | None, typer.Option(help="Synthetic people in both.")] = None,
+    days: Annotated[int | None, typer.Option(help="Simulated days in both.")] = None,
+    seed: Annotated[int | None, typer.Option(help="First seed (default: A's).")] = None,
+    drop_a: Annotated[
+        list[str] | None, typer.Option("--drop-a", help="Switch off this mechanism in A.")
+    ] = None,
+    drop_b: Annotated[
+        list[str] | None, typer.Option("--drop-b", help="Switch off this mechanism in B.")
+    ] = None,
+    show_all: Annotated[
+        bool, typer.Option("--all", help="Show every metric, not only those that changed.")
+    ] = False,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Write comparison.parquet to this new folder.")
+    ] = None,
+    quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+) -> None:
+    """Compare two scenarios on common random numbers: B - A per metric, with 95% intervals."""
+    from scslab.compare import compare as compare_runs
+    from scslab.compare import write_comparison
+
+    if out_dir is not None:
+        try:
+            check_run_dir(out_dir)
+        except RunDirError as e:
+            raise UserError(str(e)) from None
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("runs"),
+        console=err,
+        disable=quiet,
+        transient=True,
+    )
+    with progress:
+        task = progress.add_task("compare", total=2 * replications)
+        try:
+            result = compare_runs(
+                a,
+                b,
+                replications=replications,
+                people=people,
+                days=days,
+                seed=seed,
+                drop_a=drop_a,
+                drop_b=drop_b,
+                on_run=lambda done, total: progress.update(task, completed=done),
+            )
+        except ScenarioError as e:
+            raise UserError(str(e)) from None
+    out.print("\n".join(result.lines(show_all)), highlight=False, markup=False, soft_wrap=True)
+    if out_dir is not None:
+        try:
+            folder = write_comparison(out_dir, result)
+        except RunDirError as e:
+            raise UserError(str(e)) from None
+        out.print(f"\nResults: {folder}/ (comparison.parquet, manifest.json)", highlight=False)
+
+
+class Format(enum.StrEnum):
+    """How ``query`` prints its answer."""
+
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+@app.command()
+def query(
+    sql: Annotated[str, typer.Argument(help="SQL over the views runs, metrics and other tables.")],
+    runs: Annotated[Path, typer.Option(help="Folder holding run folders.")] = Path("runs"),
+    fmt: Annotated[Format, typer.Option("--format", help="How to print the answer.")] = (
+        Format.table
+    ),
+    limit: Annotated[int, typer.Option(help="Most rows printed as a table.")] = 50,
+) -> None:
+    """Query every run under a folder with SQL (DuckDB; needs the 'query' extra)."""
+    from scslab.query import query as run_query
+
+    try:
+        table = run_query(sql, runs)
+    except ScenarioError as e:
+        raise UserError(str(e)) from None
+    if fmt is Format.csv:
+        import pyarrow.csv as pacsv
+
+        sink = io.BytesIO()
+        pacsv.write_csv(table, sink)
+        sys.stdout.write(sink.getvalue().decode())
+        return
+    if fmt is Format.json:
+        sys.stdout.write(json.dumps(table.to_pylist(), default=str) + "\n")
+        return
+    shown = Table(title=f"{table.num_rows:,} rows")
+    for name in table.column_names:
+        shown.add_column(name)
+    for row in table.slice(0, limit).to_pylist():
+        shown.add_row(*("" if v is None else str(v) for v in row.values()))
+    out.print(shown)
+    if table.num_rows > limit:
+        out.print(f"({table.num_rows - limit:,} more rows: --limit or --format csv)")
 
 
 @app.command()

@@ -99,6 +99,21 @@ class Scenario:
         new[name] = _validate_mechanism(self.source, name, base | params)
         return Scenario(self.meta, self.population, new, self.source, self.raw)
 
+    def without_mechanism(self, name: str) -> Scenario:
+        """A copy with the mechanism ``name`` switched off (removed from the plan).
+
+        Raises:
+            ScenarioError: ``name`` is not one of this scenario's mechanisms (the message lists
+                them).
+        """
+        if name not in self.mechanisms:
+            raise ScenarioError(
+                f"{self.source}: mechanisms.{name}: not in this scenario; it has "
+                + ", ".join(self.mechanisms)
+            )
+        new = {k: v for k, v in self.mechanisms.items() if k != name}
+        return Scenario(self.meta, self.population, new, self.source, self.raw)
+
     def resolved(self) -> dict[str, Any]:
         """The full scenario with every default filled in, as plain data (for manifests)."""
         return {

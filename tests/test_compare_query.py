@@ -1,0 +1,126 @@
+"""`scslab compare` (common random numbers, paired intervals) and `scslab query` (DuckDB)."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+
+from scslab import api
+from scslab.cli import main
+from scslab.compare import compare, t_quantile
+from scslab.errors import ScenarioError
+from scslab.query import EXTRA_HINT, QueryError, query
+
+SMALL = {"people": 8_000, "days": 60}
+
+
+@pytest.mark.parametrize(
+    ("df", "expected"), [(1, 12.7062), (2, 4.3027), (3, 3.1824), (5, 2.5706), (30, 2.0423)]
+)
+def test_t_quantile_matches_tables(df, expected):
+    assert t_quantile(0.975, df) == pytest.approx(expected, abs=1e-4)
+
+
+def test_same_scenario_twice_differs_nowhere():
+    """Common random numbers: the same policy on the same seeds gives the same runs."""
+    result = compare("rongcheng", "rongcheng", replications=2, **SMALL)
+    assert result.table.num_rows > 0
+    assert result.changed().num_rows == 0
+    assert not result.only_in_a and not result.only_in_b
+    assert "no metric the two share differs" in "\n".join(result.lines())
+
+
+def test_dropping_informants_removes_their_records_only():
+    result = compare("rongcheng", "rongcheng", replications=3, drop_b=["informants"], **SMALL)
+    rows = {(r["metric"], r["statistic"]): r for r in result.table.to_pylist()}
+    informant = rows[("records_by_informant", "mean_per_day")]
+    assert informant["a_mean"] > 0 and informant["b_mean"] == 0
+    assert informant["diff_high"] < 0  # the interval excludes no change
+    assert rows[("acts", "mean_per_day")]["changed"] is False  # same acts: same draws
+    assert result.only_in_a == ["informant_reports"] and result.only_in_b == []
+    assert result.b == "rongcheng without informants"
+
+
+def test_compare_refuses_bad_input():
+    with pytest.raises(ScenarioError, match="not in this scenario; it has"):
+        compare("rongcheng", "rongcheng", drop_b=["no_such_thing"], **SMALL)
+    with pytest.raises(ScenarioError, match="replications"):
+        compare("rongcheng", "rongcheng", replications=0, **SMALL)
+    with pytest.raises(ScenarioError, match="same days"):
+        compare("rongcheng", "sesame_credit", people=1000)
+
+
+def test_cli_compare_prints_and_writes(tmp_path, capsys):
+    out = tmp_path / "cmp"
+    argv = ["compare", "rongcheng", "rongcheng", "--drop-b", "informants", "--quiet"]
+    argv += ["--people", "5000", "--days", "30", "--replications", "2", "--out", str(out)]
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert "B = rongcheng without informants" in text and "records_by_informant" in text
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["kind"] == "comparison" and manifest["seeds"] == [1, 2]
+    assert (out / "comparison.parquet").exists()
+    assert main([*argv[:-2], "--out", str(out)]) == 2  # a folder with files is refused
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "already exists" in err
+
+
+def test_cli_compare_bad_mechanism_exits_2(capsys):
+    code = main(["compare", "rongcheng", "rongcheng", "--drop-a", "nope", "--quiet"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("scslab: error:") and "nope" in err and "informants" in err
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("runs")
+    api.run("rongcheng", people=4000, days=20, out=root / "a")
+    api.run("rongcheng", people=4000, days=25, seed=2, out=root / "nested" / "b")
+    (root / "stray").mkdir()
+    (root / "stray" / "manifest.json").write_text("{not json")  # skipped, not fatal
+    return root
+
+
+def test_query_sees_every_run(runs):
+    table = query("SELECT run, count(*) AS days FROM metrics GROUP BY run ORDER BY run", runs)
+    assert table.to_pylist() == [{"run": "a", "days": 20}, {"run": "nested/b", "days": 25}]
+    meta = query("SELECT run, scenario, seed, status FROM runs ORDER BY run", runs).to_pylist()
+    assert meta[1] == {"run": "nested/b", "scenario": "rongcheng", "seed": 2, "status": "complete"}
+
+
+def test_query_joins_runs_and_metrics(runs):
+    table = query(
+        "SELECT r.seed, max(m.day) AS last FROM metrics m JOIN runs r USING (run) "
+        "GROUP BY r.seed ORDER BY r.seed",
+        runs,
+    )
+    assert table.to_pylist() == [{"seed": 1, "last": 19}, {"seed": 2, "last": 24}]
+
+
+def test_query_errors_are_one_line(runs, tmp_path, monkeypatch):
+    with pytest.raises(QueryError, match=r"query failed: .*views: metrics, runs"):
+        query("SELECT nope FROM metrics", runs)
+    with pytest.raises(QueryError, match="no run folders"):
+        query("SELECT 1", tmp_path)
+    with pytest.raises(QueryError, match="not a folder"):
+        query("SELECT 1", tmp_path / "missing")
+    monkeypatch.setitem(sys.modules, "duckdb", None)  # the extra is not installed
+    with pytest.raises(QueryError, match=r"pip install 'scslab\[query\]'"):
+        query("SELECT 1", runs)
+    assert "scslab[query]" in EXTRA_HINT
+
+
+def test_cli_query_formats(runs, capsys):
+    assert main(["query", "SELECT count(*) AS n FROM runs", "--runs", str(runs)]) == 0
+    assert "2" in capsys.readouterr().out
+    sql = "SELECT run, max(day) AS d FROM metrics GROUP BY run ORDER BY run"
+    assert main(["query", sql, "--runs", str(runs), "--format", "csv"]) == 0
+    assert capsys.readouterr().out.splitlines() == ['"run","d"', '"a",19', '"nested/b",24']
+    assert main(["query", sql, "--runs", str(runs), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0] == {"run": "a", "d": 19}
+    assert main(["query", "SELEC 1", "--runs", str(runs)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "query failed" in err
