@@ -32,6 +32,7 @@ LAYERS: dict[str, int] = {
     "scslab.scenario": 7,
     "scslab.api": 8,
     "scslab.compare": 8,
+    "scslab.audit": 6,
     "scslab.query": 8,
     "scslab.cli": 9,
     "scslab": 9,

@@ -27,6 +27,7 @@ import numba
 import pyarrow as pa
 from numba.core import event
 
+from scslab.audit import Harm, audit_lines, audit_table, harm_audit
 from scslab.engine.simulation import Simulation
 from scslab.results import (
     check_run_dir,
@@ -55,6 +56,10 @@ class RunResult:
     def summary(self) -> str:
         """A one-screen plain-text summary of the run."""
         return "\n".join(summary_lines(self))
+
+    def harm_audit(self) -> list[Harm]:
+        """Who the run punished without cause, why, whom it reached, how people left lists."""
+        return harm_audit(self.metrics)
 
 
 def _peak_rss_bytes() -> int:
@@ -203,6 +208,7 @@ def run(
             if name in tables or name == "metrics":
                 raise RuntimeError(f"result table {name!r} is written by two mechanisms")
             tables[name] = t
+    tables["harm_audit"] = audit_table(harm_audit(table))
     manifest = _manifest(sim, "complete", started, {"tables": ["metrics", *tables]})
     if run_dir is not None:
         for name, t in tables.items():
@@ -249,6 +255,7 @@ def summary_lines(result: RunResult) -> list[str]:
         "What happened:",
     ]
     lines += [f"  {line}" for line in sim.summary_lines()]
+    lines += ["", "Harm audit:", *(f"  {line}" for line in audit_lines(result.harm_audit()))]
     if result.run_dir is not None:
         files = ", ".join(["manifest.json", *(f"{t}.parquet" for t in m.get("tables", []))])
         lines += ["", f"Results: {result.run_dir}/ ({files})"]

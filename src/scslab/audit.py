@@ -1,0 +1,199 @@
+"""The harm audit: who a run punished without cause, why, whom it reached, and how people left.
+
+Read from a run's daily metrics (``metrics.parquet``), by the column names the mechanisms
+write; it recomputes nothing and owns no rule. Sections:
+
+- **innocents punished**: people on each list on a false record (now), attempts of innocents
+  blocked per sector (so far), people named in public on a false record, job rejections on false
+  dossier entries;
+- **false records by cause**: each false record's source says what caused it: a data error of a
+  bank, court, camera...; a face-ID false match; a malicious report; a bought or traded record;
+- **families**: household members of listed people, attempts blocked for a household member's
+  listing, and children's school enrolments among them;
+- **disparate impact**: listing ratios rural/urban and lowest/highest income quintile, score gaps;
+- **time on lists**: entries, exits, how people left (appeal, end of term, their own repayment),
+  who is still listed, and the days listed per person ever listed (person-days on the list over
+  people ever on it, within the run);
+- **dissent and ties**, where a scenario has them: the chilling ratio, ties cut.
+
+Column semantics (a list's ``size``, ``innocents_listed``, ``household_members_of_listed`` are
+levels; its ``entries`` and ``exits`` count the day; its appeal counts, a sector's ``blocked*``
+and the ledger's per-day ``false_records_by_*`` are as their mechanisms document) are tested
+against the mechanisms' own state in ``tests/test_audit.py``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pyarrow as pa
+
+CAUSES = {
+    "informant": "malicious report",
+    "face_recognition": "face-ID false match",
+    "black_market": "bought record",
+    "collusion": "traded record",
+}
+"""What a false record of a source means; any other source's false record is a data error."""
+
+
+@dataclass(frozen=True)
+class Harm:
+    """One line of the audit."""
+
+    section: str
+    item: str
+    value: float
+    note: str = ""
+
+
+def _values(table: pa.Table, col: str) -> np.ndarray:
+    return np.asarray(table.column(col).to_numpy(zero_copy_only=False), np.float64)
+
+
+def _last(table: pa.Table, col: str) -> float:
+    v = _values(table, col)
+    v = v[~np.isnan(v)]
+    return float(v[-1]) if v.size else math.nan
+
+
+def _total(table: pa.Table, col: str) -> float:
+    return float(np.nansum(_values(table, col)))
+
+
+def _prefixes(columns: list[str], suffix: str) -> list[str]:
+    return [c[: -len(suffix)] for c in columns if c.endswith(suffix)]
+
+
+def harm_audit(metrics: pa.Table) -> list[Harm]:
+    """The audit of a run's metrics table (see the module docstring)."""
+    cols = list(metrics.column_names)
+    out: list[Harm] = []
+    lists = _prefixes(cols, "_innocents_listed")
+    sectors = _prefixes(cols, "_blocked_innocent")
+
+    section = "innocents punished"
+    for lst in lists:
+        out.append(
+            Harm(
+                section,
+                f"{lst}: listed on a false record now",
+                _last(metrics, f"{lst}_innocents_listed"),
+            )
+        )
+    for sector in sectors:
+        blocked = _last(metrics, f"{sector}_blocked_innocent")
+        if blocked:
+            out.append(Harm(section, f"{sector}: attempts of innocents blocked", blocked))
+    if sectors:
+        total = sum(_last(metrics, f"{s}_blocked_innocent") for s in sectors)
+        out.append(Harm(section, "all sectors: attempts of innocents blocked", total))
+    for col, item in (
+        ("public_naming_innocents_named", "named in public on a false record"),
+        ("dangan_job_rejections_on_false_entries", "job rejections on false dossier entries"),
+    ):
+        if col in cols:
+            out.append(Harm(section, item, _last(metrics, col)))
+
+    section = "false records by cause"
+    for col in cols:
+        if col.startswith("false_records_by_"):
+            source = col[len("false_records_by_") :]
+            count = _total(metrics, col)
+            if count:
+                cause = CAUSES.get(source, "data error")
+                out.append(Harm(section, f"{cause} ({source})", count))
+
+    section = "families"
+    for lst in lists:
+        col = f"{lst}_household_members_of_listed"
+        if col in cols:
+            out.append(
+                Harm(section, f"{lst}: household members of listed people now", _last(metrics, col))
+            )
+    for sector in _prefixes(cols, "_blocked_family"):
+        blocked = _last(metrics, f"{sector}_blocked_family")
+        item = (
+            "children's school enrolments blocked for a household member's listing"
+            if "school" in sector
+            else f"{sector}: attempts blocked for a household member's listing"
+        )
+        out.append(Harm(section, item, blocked))
+
+    section = "disparate impact"
+    for suffix, what in (
+        ("_listing_ratio_rural_urban", "share listed, rural / urban"),
+        ("_listing_ratio_q1_q5", "share listed, lowest / highest income quintile"),
+        ("_mean_gap_rural_urban", "mean score, rural minus urban"),
+    ):
+        for name in _prefixes(cols, suffix):
+            value = _last(metrics, f"{name}{suffix}")
+            if value == value:
+                out.append(
+                    Harm(
+                        section, f"{name}: {what}", value, "1 = parity" if "ratio" in suffix else ""
+                    )
+                )
+
+    section = "time on lists"
+    for lst in lists:
+        entries = _total(metrics, f"{lst}_entries")
+        if not entries:
+            continue
+        exits = _total(metrics, f"{lst}_exits")
+        won = _last(metrics, f"{lst}_appeals_won") if f"{lst}_appeals_won" in cols else 0.0
+        ended = _last(metrics, f"{lst}_repaired") if f"{lst}_repaired" in cols else 0.0
+        person_days = _total(metrics, f"{lst}_size")
+        ever = _last(metrics, f"{lst}_persons_ever_listed")
+        out += [
+            Harm(section, f"{lst}: entries", entries),
+            Harm(section, f"{lst}: left by appeal", won),
+            Harm(section, f"{lst}: left at the end of a term (credit repair)", ended),
+            Harm(section, f"{lst}: left by their own act (repaying)", exits - won - ended),
+            Harm(
+                section,
+                f"{lst}: still listed at the end (never left)",
+                _last(metrics, f"{lst}_size"),
+            ),
+            Harm(
+                section,
+                f"{lst}: days listed per person ever listed",
+                person_days / ever if ever else math.nan,
+                "within the run; a stay that goes on past its end counts to the last day",
+            ),
+        ]
+
+    section = "dissent and ties"
+    for col in cols:
+        if "chilling_ratio" in col or col.endswith("ties_cut") or "ties_cut_" in col:
+            out.append(Harm(section, col, _last(metrics, col)))
+    return out
+
+
+def audit_table(harms: list[Harm]) -> pa.Table:
+    """The audit as a table (``harm_audit.parquet``): section, item, value, note."""
+    rows = [asdict(h) for h in harms]
+    schema = pa.schema(
+        [
+            ("section", pa.string()),
+            ("item", pa.string()),
+            ("value", pa.float64()),
+            ("note", pa.string()),
+        ]
+    )
+    return pa.Table.from_pylist(rows, schema=schema)
+
+
+def audit_lines(harms: list[Harm]) -> list[str]:
+    """The audit as summary lines, one block per section."""
+    lines: list[str] = []
+    section = None
+    for h in harms:
+        if h.section != section:
+            section = h.section
+            lines.append(f"{section}:")
+        value = f"{h.value:,.0f}" if float(h.value).is_integer() else f"{h.value:,.3g}"
+        lines.append(f"  {h.item}: {value}" + (f" ({h.note})" if h.note else ""))
+    return lines or ["nothing to audit: the run has no list, sanction or false record"]

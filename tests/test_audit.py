@@ -1,0 +1,101 @@
+"""The harm audit reads the metrics right: checked against the mechanisms' own state."""
+
+from __future__ import annotations
+
+import pyarrow.parquet as pq
+import pytest
+
+import scslab
+from scslab.audit import CAUSES, audit_lines, harm_audit
+from scslab.engine.mechanism import Lists
+from scslab.mechanisms.consequences.sectors import SectorSanctions
+from scslab.mechanisms.lists.base import ENTRIES, EVER_LISTED, EXITS, INNOCENTS, SIZE
+from scslab.mechanisms.metrics.ledger import Ledger
+
+
+@pytest.fixture(scope="module")
+def integrated(tmp_path_factory):
+    out = tmp_path_factory.mktemp("audit") / "run"
+    sc = scslab.load_scenario("integrated_2020").with_mechanism(
+        "court_list", appeal_share=0.5, appeal_success_false=0.9
+    )
+    return scslab.run(sc, people=30_000, days=365, out=out)
+
+
+def _by_item(harms):
+    return {(h.section, h.item): h.value for h in harms}
+
+
+def test_audit_matches_the_lists_and_sanctions(integrated):
+    audit = _by_item(integrated.harm_audit())
+    mechanisms = integrated.simulation.mechanisms
+    lists = [m for m in mechanisms.values() if isinstance(m, Lists)]
+    assert lists
+    for lst in lists:
+        s = lst.stats
+        key = ("innocents punished", f"{lst.name}: listed on a false record now")
+        assert audit[key] == s[INNOCENTS]
+        if s[ENTRIES]:
+            assert audit[("time on lists", f"{lst.name}: entries")] == s[ENTRIES]
+            left = sum(
+                audit[("time on lists", f"{lst.name}: {how}")]
+                for how in (
+                    "left by appeal",
+                    "left at the end of a term (credit repair)",
+                    "left by their own act (repaying)",
+                )
+            )
+            assert left == s[EXITS]
+            assert (
+                audit[("time on lists", f"{lst.name}: still listed at the end (never left)")]
+                == (s[SIZE])
+            )
+            per_person = audit[("time on lists", f"{lst.name}: days listed per person ever listed")]
+            assert 0 < per_person <= 365 and s[EVER_LISTED] > 0
+    sanctions = [m for m in mechanisms.values() if isinstance(m, SectorSanctions)]
+    innocent = sum(sum(m.blocked_innocent.values()) for m in sanctions)
+    assert audit[("innocents punished", "all sectors: attempts of innocents blocked")] == innocent
+    family = mechanisms["joint_punishment"].blocked_family["childrens_schools"]
+    school = "children's school enrolments blocked for a household member's listing"
+    assert audit[("families", school)] == family
+
+
+def test_false_records_by_cause_add_up_to_the_ledger(integrated):
+    harms = integrated.harm_audit()
+    causes = [h for h in harms if h.section == "false records by cause"]
+    ledger = next(m for m in integrated.simulation.mechanisms.values() if isinstance(m, Ledger))
+    assert sum(h.value for h in causes) == int(ledger.cum[2]) > 0
+    for h in causes:
+        source = h.item.split("(")[1].rstrip(")")
+        assert h.item.startswith(CAUSES.get(source, "data error"))
+
+
+def test_audit_is_in_the_summary_and_the_run_folder(integrated):
+    text = integrated.summary()
+    assert "Harm audit:" in text and "false records by cause:" in text
+    table = pq.read_table(integrated.run_dir / "harm_audit.parquet")
+    assert table.column_names == ["section", "item", "value", "note"]
+    assert table.num_rows == len(integrated.harm_audit())
+    assert "harm_audit" in integrated.manifest["tables"]
+
+
+def test_more_false_records_more_data_errors_both_ways():
+    def camera_errors(rate):
+        sc = scslab.load_scenario("rongcheng")
+        sources = sc.mechanisms["data_sources"].model_dump()["sources"]
+        sources["camera"]["false_rate"] = rate
+        sc = sc.with_mechanism("data_sources", sources=sources)
+        audit = _by_item(scslab.run(sc, people=20_000, days=100).harm_audit())
+        return audit.get(("false records by cause", "data error (camera)"), 0.0)
+
+    low, high = camera_errors(1e-6), camera_errors(1e-4)
+    assert 0 < low < high
+    assert camera_errors(0.0) == 0.0
+
+
+def test_audit_of_a_run_without_lists_says_so():
+    import pyarrow as pa
+
+    table = pa.table({"day": [0, 1], "acts_offence": [3, 4]})
+    assert harm_audit(table) == []
+    assert audit_lines([]) == ["nothing to audit: the run has no list, sanction or false record"]
