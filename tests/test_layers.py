@@ -34,6 +34,7 @@ LAYERS: dict[str, int] = {
     "scslab.compare": 8,
     "scslab.audit": 6,
     "scslab.query": 8,
+    "scslab.report": 8,
     "scslab.cli": 9,
     "scslab": 9,
 }

@@ -266,6 +266,21 @@ def query(
 
 
 @app.command()
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="A complete run folder (scslab run --out).")],
+) -> None:
+    """Write a run's report: one self-contained HTML file, and each chart as PNG and SVG."""
+    from scslab.report import write_report
+
+    try:
+        folder = write_report(run_dir)
+    except ScenarioError as e:
+        raise UserError(str(e)) from None
+    files = len(list(folder.iterdir()))
+    out.print(f"Report: {folder / 'report.html'} ({files} files in {folder}/)", highlight=False)
+
+
+@app.command()
 def presets() -> None:
     """List the presets shipped with scslab."""
     table = Table(title="scslab presets")

@@ -40,11 +40,23 @@ def prepare_run_dir(path: Path) -> Path:
     return path
 
 
-def _atomic_write(path: Path, write: Any) -> None:
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def atomic_write(path: Path, write: Any) -> None:
+    """Write ``path`` by calling ``write(tmp)`` on a file beside it, then renaming it into place.
+
+    A crash leaves the old file or none, never half of one; the file gets the usual permissions
+    (0666 less the umask), not the private ones of a temporary file.
+    """
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -59,7 +71,7 @@ def write_manifest(run_dir: Path, manifest: dict[str, Any]) -> None:
             json.dump(manifest, fh, indent=2, default=str)
             fh.write("\n")
 
-    _atomic_write(run_dir / "manifest.json", write)
+    atomic_write(run_dir / "manifest.json", write)
 
 
 def metrics_table(columns: dict[str, list[Any]], scale: int = 1) -> pa.Table:
@@ -80,7 +92,7 @@ def metrics_table(columns: dict[str, list[Any]], scale: int = 1) -> pa.Table:
 
 def write_table(run_dir: Path, name: str, table: pa.Table) -> None:
     """Atomically write ``NAME.parquet``."""
-    _atomic_write(run_dir / f"{name}.parquet", lambda tmp: pq.write_table(table, tmp))
+    atomic_write(run_dir / f"{name}.parquet", lambda tmp: pq.write_table(table, tmp))
 
 
 def write_metrics(run_dir: Path, table: pa.Table) -> None:

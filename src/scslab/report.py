@@ -1,0 +1,244 @@
+"""The run report: one self-contained HTML file of charts, and the same charts as PNG and SVG.
+
+``write_report(run_dir)`` reads a run folder (``manifest.json``, ``metrics.parquet``,
+``harm_audit.parquet``, ``groups.parquet`` when the run had group metrics) and writes, into
+``run_dir/report/``:
+
+- ``report.html``: the run's header, every chart and the harm audit, with the Vega, Vega-Lite and
+  Vega-Embed scripts inlined (from vl-convert), so that it opens with no network;
+- ``CHART.png`` and ``CHART.svg`` for each chart (rendered by vl-convert, no browser needed).
+
+Charts (each only when the run has its columns): people on each list; people on each list on a
+false record; false records by cause; blocked attempts by sector; mean scores; listing share by
+income quintile and by area. Needs the ``report`` extra (``pip install 'scslab[report]'``).
+Reads a run folder and writes only under its ``report/``; owns no simulation code.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from scslab.errors import ScenarioError
+from scslab.results import atomic_write
+
+EXTRA_HINT = "scslab report needs Altair and vl-convert: pip install 'scslab[report]'"
+
+
+class ReportError(ScenarioError):
+    """The run folder cannot be reported on; the message is one line for the user."""
+
+
+def _libraries() -> tuple[Any, Any]:
+    try:
+        import altair as alt
+        import vl_convert as vlc
+    except ImportError:
+        raise ReportError(EXTRA_HINT) from None
+    return alt, vlc
+
+
+def _long(metrics: pa.Table, columns: list[str], strip: str, name: str) -> list[dict[str, Any]]:
+    """Rows (date, series, value) of ``columns``, the series named without ``strip``."""
+    dates = [str(d) for d in metrics.column("date").to_pylist()]
+    rows = []
+    for col in columns:
+        series = col.replace(strip, "") if strip else col
+        for date, value in zip(dates, metrics.column(col).to_pylist(), strict=True):
+            if value is not None and value == value:
+                rows.append({"date": date, name: series, "value": value})
+    return rows
+
+
+def charts(run_dir: Path) -> dict[str, Any]:
+    """The report's Altair charts by file name, built from the run folder's tables."""
+    alt, _ = _libraries()
+    metrics = pq.read_table(run_dir / "metrics.parquet")
+    cols = metrics.column_names
+    audit_path = run_dir / "harm_audit.parquet"
+    audit = pq.read_table(audit_path).to_pylist() if audit_path.exists() else []
+    out: dict[str, Any] = {}
+    width, height = 560, 220
+
+    def lines(name: str, columns: list[str], strip: str, title: str, what: str) -> None:
+        rows = _long(metrics, columns, strip, "series")
+        if rows:
+            out[name] = (
+                alt.Chart(alt.Data(values=rows), title=title)
+                .mark_line()
+                .encode(
+                    x=alt.X("date:T", title=None),
+                    y=alt.Y("value:Q", title=what),
+                    color=alt.Color("series:N", title=None),
+                )
+                .properties(width=width, height=height)
+            )
+
+    def bars(name: str, rows: list[dict[str, Any]], title: str, what: str) -> None:
+        rows = [r for r in rows if r["value"]]
+        if rows:
+            out[name] = (
+                alt.Chart(alt.Data(values=rows), title=title)
+                .mark_bar()
+                .encode(
+                    y=alt.Y("item:N", sort="-x", title=None),
+                    x=alt.X("value:Q", title=what),
+                )
+                .properties(width=width, height=max(40, 18 * len(rows)))
+            )
+
+    lists = [c[: -len("_innocents_listed")] for c in cols if c.endswith("_innocents_listed")]
+    lines("lists", [f"{lst}_size" for lst in lists], "_size", "People on each list", "people")
+    lines(
+        "innocents_listed",
+        [f"{lst}_innocents_listed" for lst in lists],
+        "_innocents_listed",
+        "People on each list on a false record",
+        "people",
+    )
+    bars(
+        "false_records_by_cause",
+        [
+            {"item": r["item"], "value": r["value"]}
+            for r in audit
+            if r["section"] == "false records by cause"
+        ],
+        "False records by cause (whole run)",
+        "false records",
+    )
+    blocked = [c for c in cols if c.endswith("_blocked")]
+    bars(
+        "blocked_by_sector",
+        [
+            {
+                "item": c[: -len("_blocked")].replace("_", " "),
+                "value": metrics.column(c)[-1].as_py(),
+            }
+            for c in blocked
+        ],
+        "Blocked attempts by sector (whole run)",
+        "blocked attempts",
+    )
+    means = [c for c in cols if c.endswith("_mean") and not c.startswith("acts")]
+    lines("mean_scores", means, "_mean", "Mean score of each scoring system", "mean score")
+    groups_path = run_dir / "groups.parquet"
+    if groups_path.exists():
+        groups = pq.read_table(groups_path).to_pylist()
+        last = max((g["day"] for g in groups), default=None)
+        rows = [
+            {
+                "group": f"{g['group_kind']}: {g['group']}",
+                "list": g["system"],
+                "share": g["listed"] / g["people"],
+            }
+            for g in groups
+            if g["day"] == last
+            and g["family"] == "lists"
+            and g["group_kind"] in ("income", "area")
+            and g["people"]
+        ]
+        if any(r["share"] for r in rows):
+            out["listing_share_by_group"] = (
+                alt.Chart(
+                    alt.Data(values=rows), title="Share of each group on each list (last day)"
+                )
+                .mark_bar()
+                .encode(
+                    y=alt.Y("group:N", title=None),
+                    x=alt.X(
+                        "share:Q", title="share listed", axis=alt.Axis(format="%", tickCount=6)
+                    ),
+                    color=alt.Color("list:N", title=None),
+                    yOffset="list:N",
+                )
+                .properties(width=width)
+            )
+    return out
+
+
+def _atomic(path: Path, data: bytes) -> None:
+    atomic_write(path, lambda tmp: Path(tmp).write_bytes(data))
+
+
+def _audit_html(audit: list[dict[str, Any]]) -> str:
+    if not audit:
+        return "<p>Nothing to audit: the run has no list, sanction or false record.</p>"
+    rows = []
+    section = None
+    for r in audit:
+        if r["section"] != section:
+            section = r["section"]
+            rows.append(f'<tr><th colspan="3">{html.escape(section)}</th></tr>')
+        value = r["value"]
+        shown = f"{value:,.0f}" if float(value).is_integer() else f"{value:,.3g}"
+        rows.append(
+            f"<tr><td>{html.escape(r['item'])}</td><td class='n'>{shown}</td>"
+            f"<td>{html.escape(r['note'] or '')}</td></tr>"
+        )
+    return "<table class='audit'>" + "".join(rows) + "</table>"
+
+
+def write_report(run_dir: str | Path) -> Path:
+    """Write ``report/report.html`` and each chart's PNG and SVG; returns the report folder.
+
+    Raises:
+        ReportError: The extra is missing, or ``run_dir`` is not a complete run folder.
+    """
+    _, vlc = _libraries()
+    run_dir = Path(run_dir)
+    manifest_path = run_dir / "manifest.json"
+    if not manifest_path.exists() or not (run_dir / "metrics.parquet").exists():
+        raise ReportError(f"{run_dir}: not a run folder (no manifest.json and metrics.parquet)")
+    manifest = json.loads(manifest_path.read_text())
+    if manifest.get("status") != "complete":
+        raise ReportError(f"{run_dir}: the run is {manifest.get('status')}; report a complete run")
+    meta = manifest["scenario"]["scenario"]
+    built = charts(run_dir)
+    folder = run_dir / "report"
+    folder.mkdir(exist_ok=True)
+    for name, chart in built.items():
+        spec = chart.to_dict()
+        _atomic(folder / f"{name}.svg", vlc.vegalite_to_svg(spec).encode())
+        _atomic(folder / f"{name}.png", vlc.vegalite_to_png(spec, scale=2))
+    audit_path = run_dir / "harm_audit.parquet"
+    audit = pq.read_table(audit_path).to_pylist() if audit_path.exists() else []
+    divs = "\n".join(f'<div id="{name}" class="chart"></div>' for name in built)
+    specs = json.dumps({name: chart.to_dict() for name, chart in built.items()})
+    # the Vega libraries and this snippet, bundled into one script: no network needed
+    bundle = vlc.javascript_bundle(
+        f"const specs = {specs};\n"
+        "for (const [name, spec] of Object.entries(specs)) {\n"
+        '  vegaEmbed("#" + name, spec, {actions: false});\n'
+        "}\n"
+    )
+    bundle = bundle.replace("</script", "<\\/script")  # a spec's text cannot end the tag
+    title = f"scslab report: {meta['name']}"
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>
+body {{ font-family: sans-serif; max-width: 60rem; margin: 2rem auto; color: #222; }}
+table.audit {{ border-collapse: collapse; }} table.audit td, table.audit th {{ padding: 2px 8px; }}
+table.audit th {{ text-align: left; background: #eee; }} td.n {{ text-align: right; }}
+.chart {{ margin: 1.5rem 0; }}
+</style>
+<script type="module">
+{bundle}
+</script></head>
+<body>
+<h1>{html.escape(title)}</h1>
+<p>{html.escape(meta.get("description", ""))}</p>
+<p>{meta["people"]:,} synthetic people &times; {meta["days"]:,} days from {meta["start_date"]},
+seed {meta["seed"]}; scale {meta["scale"]:,} (counts in real-population units).
+Synthetic people only: no record describes a real person.</p>
+{divs}
+<h2>Harm audit</h2>
+{_audit_html(audit)}
+</body></html>
+"""
+    _atomic(folder / "report.html", page.encode())
+    return folder

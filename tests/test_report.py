@@ -1,0 +1,73 @@
+"""`scslab report`: a self-contained HTML file and PNG/SVG charts from a run folder."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+
+import pytest
+
+from scslab import api
+from scslab.cli import main
+from scslab.report import EXTRA_HINT, ReportError, write_report
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("report") / "run"
+    api.run("integrated_2020", people=20_000, days=200, out=out)
+    return out
+
+
+def test_report_writes_html_png_and_svg(run_dir):
+    folder = write_report(run_dir)
+    names = {p.name for p in folder.iterdir()}
+    charts = {n[:-4] for n in names if n.endswith(".png")}
+    assert {"lists", "false_records_by_cause", "mean_scores"} <= charts
+    assert {f"{c}.svg" for c in charts} <= names and "report.html" in names
+    for c in charts:
+        assert (folder / f"{c}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert "<svg" in (folder / f"{c}.svg").read_text()[:500]
+    page = (folder / "report.html").read_text()
+    for c in charts:
+        assert f'<div id="{c}" class="chart"></div>' in page
+    assert "People on each list" in page and "Harm audit" in page
+    assert "false records by cause" in page
+
+
+def test_report_needs_no_network(run_dir):
+    page = (write_report(run_dir) / "report.html").read_text()
+    # nothing is loaded from elsewhere: the one script is inline and imports nothing, and the
+    # page around it has no external script, style sheet, image or font
+    head, rest = page.split('<script type="module">', 1)
+    script, tail = rest.split("</script>", 1)
+    assert not re.search(r"<(script|link|img)[^>]+(src|href)\s*=", head + tail)
+    assert "@import" not in head + tail and "url(http" not in head + tail
+    assert not re.search(r"""(import\s*\(|from)\s*["'`]https?:""", script)
+    assert len(script) > 100_000  # Vega, Vega-Lite and Vega-Embed are in it
+
+
+def test_report_refuses_what_it_cannot_read(run_dir, tmp_path, monkeypatch, capsys):
+    with pytest.raises(ReportError, match="not a run folder"):
+        write_report(tmp_path)
+    partial = tmp_path / "partial"
+    partial.mkdir()
+    manifest = json.loads((run_dir / "manifest.json").read_text()) | {"status": "incomplete"}
+    (partial / "manifest.json").write_text(json.dumps(manifest))
+    (partial / "metrics.parquet").write_bytes((run_dir / "metrics.parquet").read_bytes())
+    with pytest.raises(ReportError, match="incomplete"):
+        write_report(partial)
+    assert main(["report", str(partial)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "incomplete" in err
+    assert not (partial / "report").exists()  # nothing half-written
+    monkeypatch.setitem(sys.modules, "vl_convert", None)  # the extra is not installed
+    with pytest.raises(ReportError, match=re.escape("pip install 'scslab[report]'")):
+        write_report(run_dir)
+    assert "scslab[report]" in EXTRA_HINT
+
+
+def test_cli_report(run_dir, capsys):
+    assert main(["report", str(run_dir)]) == 0
+    assert "report.html" in capsys.readouterr().out
