@@ -20,6 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from scslab import api
+from scslab.engine.footprint import check_fits
 from scslab.engine.simulation import plan_of
 from scslab.errors import ScenarioError
 from scslab.results import RunDirError, check_run_dir, read_manifest
@@ -88,6 +89,11 @@ def run(
     if out_dir is None:
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         out_dir = Path("runs") / f"{sc.meta.name}-{stamp}"
+    try:  # before the progress bar: a refusal is the only line printed
+        check_run_dir(out_dir)
+        check_fits(sc)
+    except (ScenarioError, RunDirError) as e:
+        raise UserError(str(e)) from None
     progress = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -95,7 +101,7 @@ def run(
         TextColumn("days"),
         TimeRemainingColumn(),
         console=err,
-        disable=quiet,
+        disable=quiet or not err.is_terminal,  # no bar in a log or a pipe
         transient=True,
     )
     with progress:
@@ -121,6 +127,12 @@ def run(
             )
         except (ScenarioError, RunDirError) as e:
             raise UserError(str(e)) from None
+        except MemoryError:
+            where = f"; the run folder {out_dir} is marked incomplete" if out_dir.exists() else ""
+            raise UserError(
+                f"out of memory after {progress.tasks[0].completed:,.0f} of {sc.meta.days:,} "
+                f"days{where}; run fewer --people"
+            ) from None
     out.print(result.summary(), highlight=False, markup=False, soft_wrap=True)
 
 
@@ -193,7 +205,7 @@ def compare(
         MofNCompleteColumn(),
         TextColumn("runs"),
         console=err,
-        disable=quiet,
+        disable=quiet or not err.is_terminal,  # no bar in a log or a pipe
         transient=True,
     )
     with progress:
