@@ -52,6 +52,20 @@ class Engine(enum.StrEnum):
     python = "python"
 
 
+def progress_bar(unit: str, quiet: bool) -> Progress:
+    """A progress bar on stderr counting ``unit``; off with ``quiet`` or in a log or a pipe."""
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn(unit),
+        TimeRemainingColumn(),
+        console=err,
+        disable=quiet or not err.is_terminal,
+        transient=True,
+    )
+
+
 def _load(spec: str):
     try:
         return load_scenario(spec)
@@ -94,16 +108,7 @@ def run(
         check_fits(sc)
     except (ScenarioError, RunDirError) as e:
         raise UserError(str(e)) from None
-    progress = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("days"),
-        TimeRemainingColumn(),
-        console=err,
-        disable=quiet or not err.is_terminal,  # no bar in a log or a pipe
-        transient=True,
-    )
+    progress = progress_bar("days", quiet)
     with progress:
         task = progress.add_task(f"{sc.meta.name}", total=sc.meta.days)
 
@@ -199,15 +204,7 @@ def compare(
             check_run_dir(out_dir)
         except RunDirError as e:
             raise UserError(str(e)) from None
-    progress = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("runs"),
-        console=err,
-        disable=quiet or not err.is_terminal,  # no bar in a log or a pipe
-        transient=True,
-    )
+    progress = progress_bar("runs", quiet)
     with progress:
         task = progress.add_task("compare", total=2 * replications)
         try:
