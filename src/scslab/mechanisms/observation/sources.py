@@ -4,8 +4,8 @@ Each source records some kinds of acts, with a coverage that differs between urb
 regions (an act it does not cover is missed), a delay before its records reach the system, a
 date from which it shares (a data-sharing agreement), and produces false records at a daily rate
 per person (a record of an act that never happened). Sources are tried in file order; an act is
-recorded at most once. What is missed here may still be reported by informants (the ``reporting``
-family).
+recorded at most once, and not at all if an earlier phase (surveillance) recorded it. What is
+missed here may still be reported by informants (the ``reporting`` family).
 """
 
 from __future__ import annotations
@@ -170,7 +170,7 @@ def _observe(
             src[i] = source if hit & (src[i] < 0) else src[i]
     k = first_row
     for i in range(pids.size):  # every row written, the recorded ones counted: no guessing either
-        hit = src[i] >= 0
+        hit = src[i] >= 0 and not recorded[i]  # an act seen by an earlier phase (surveillance)
         recorded[i] |= hit
         out_pid[k], out_act[k], out_source[k], out_true[k] = pids[i], acts[i], src[i], True
         k += hit
