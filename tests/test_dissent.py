@@ -30,6 +30,7 @@ from scslab.mechanisms.behaviour.self_censorship import (
     proportional_optimum,
     uniform_expression,
 )
+from scslab.mechanisms.behaviour.withdrawal import weighed_rows
 from scslab.mechanisms.observation.sources import DataSourcesParams, recording_chance
 
 EXAMPLE = {"boldness": 1.0, "surveillance": 0.2, "tolerance": 0.25}
@@ -214,6 +215,20 @@ def test_default_surveillance_is_the_data_sources_recording_chance():
     assert recording_chance(two.all_sources())[Act.JAYWALKING].tolist() == pytest.approx(
         [0.75, 0.2]
     )
+
+
+def test_weighed_rows_find_each_person_s_region_in_any_order():
+    bounds = np.asarray([0, 10, 20, 30, 40])  # urban, rural, urban, rural
+    pid = np.asarray([35, 5, 15, 12, 38, 2, 21, 19])
+    act = np.asarray([6, 6, 1, 6, 6, 6, 6, 6], np.int16)
+    column = np.full(len(Act), -1)
+    column[6] = 0  # only online criticism is weighed
+    table = np.zeros((len(Act), 2))
+    table[6] = (0.7, 0.5)  # urban, rural
+    rows, pids, acts, values = weighed_rows(pid, act, column, bounds, table)
+    assert rows.tolist() == [0, 1, 3, 4, 5, 6, 7]
+    assert pids.tolist() == [35, 5, 12, 38, 2, 21, 19] and set(acts.tolist()) == {6}
+    assert values.tolist() == [0.5, 0.7, 0.5, 0.5, 0.7, 0.7, 0.5]
 
 
 # -- deterrence ----------------------------------------------------------------------------------

@@ -29,13 +29,18 @@ from numba import njit
 from pydantic import Field
 
 from scslab.catalogue import ACT_NAMES, Act, ActName, act_by_name
-from scslab.engine.board import posted_acts, withdraw_acts
+from scslab.engine.board import posted_acts
 from scslab.engine.compiled_plan import compiled_mechanism, today_of
 from scslab.engine.mechanism import MechanismParams
 from scslab.kernels.rng import uniform
 from scslab.kernels.structs import compiled_struct
 from scslab.kernels.traits import trait_factor
-from scslab.mechanisms.behaviour.withdrawal import ActWithdrawal, is_rural, perceived_recording
+from scslab.mechanisms.behaviour.withdrawal import (
+    ActWithdrawal,
+    perceived_recording,
+    weighed_rows,
+    withdraw_unkept,
+)
 
 if TYPE_CHECKING:
     from scslab.engine.simulation import Simulation
@@ -122,28 +127,37 @@ def commit_chance(weight: float, detection: float, perception: float) -> float:
     return 1.0 / (1.0 + weight * min(1.0, detection * perception))
 
 
+@njit(cache=True, error_model="numpy")
+def _decide(day, pid, act, weight, detection, keep_key, boldness_key, misperception, kept):
+    """Whether each offence (person, act, ``k f``, ``p``) is committed: kept with its chance.
+
+    One keep draw per person, act and day; bolder people perceive less. A loop over arrays
+    read in order and without branches to guess: vector code.
+    """
+    for k in range(pid.size):
+        p = pid[k]
+        chance = commit_chance(
+            weight[k], detection[k], trait_factor(boldness_key, p, -misperception)
+        )
+        kept[k] = (chance >= 1.0) | (uniform(keep_key, day, p, act[k]) < chance)
+
+
 @njit(cache=True)
 def _step(day, board, s):
-    pid, act = posted_acts(board)
-    keep = np.ones(pid.size, np.bool_)
-    committed = 0
+    posted_pid, posted_act = posted_acts(board)
+    rows, pid, act, detection = weighed_rows(
+        posted_pid, posted_act, s.column, s.bounds, s.detection
+    )
+    weight = np.empty(rows.size, np.float64)
+    for k in range(rows.size):
+        weight[k] = s.weight[act[k]]
+    kept = np.empty(rows.size, np.bool_)
+    _decide(day, pid, act, weight, detection, s.keep_key, s.boldness_key, s.misperception, kept)
     deterred = np.zeros(s.deterred.size, np.int64)
-    for i in range(pid.size):
-        j = s.column[act[i]]
-        if j < 0:
-            continue
-        p = pid[i]
-        chance = commit_chance(
-            s.weight[act[i]],
-            s.detection[act[i], is_rural(s.bounds, p)],
-            trait_factor(s.boldness_key, p, -s.misperception),  # bolder: less perceived
-        )
-        kept = chance >= 1.0 or uniform(s.keep_key, day, p, act[i]) < chance
-        keep[i] = kept
-        committed += kept
-        deterred[j] += not kept
-    if deterred.sum():
-        withdraw_acts(board, keep)
+    for k in range(rows.size):
+        deterred[s.column[act[k]]] += not kept[k]
+    withdraw_unkept(board, posted_pid.size, rows, kept)
+    committed = rows.size - deterred.sum()
     s.committed[0] += committed
     s.deterred += deterred
     s.today[_COMMITTED] = committed

@@ -30,13 +30,18 @@ from numba import njit
 from pydantic import Field
 
 from scslab.catalogue import ACT_NAMES, Act, ActName, act_by_name
-from scslab.engine.board import posted_acts, withdraw_acts
+from scslab.engine.board import posted_acts
 from scslab.engine.compiled_plan import compiled_mechanism, today_of
 from scslab.engine.mechanism import MechanismParams
 from scslab.kernels.rng import uniform
 from scslab.kernels.structs import compiled_struct
 from scslab.kernels.traits import trait, trait_factor
-from scslab.mechanisms.behaviour.withdrawal import ActWithdrawal, is_rural, perceived_recording
+from scslab.mechanisms.behaviour.withdrawal import (
+    ActWithdrawal,
+    perceived_recording,
+    weighed_rows,
+    withdraw_unkept,
+)
 
 if TYPE_CHECKING:
     from scslab.engine.simulation import Simulation
@@ -237,34 +242,40 @@ def _ratio(numerator, denominator):
     return numerator / denominator if denominator > 0 else np.nan
 
 
-@njit(cache=True)
-def _step(day, board, s):
-    pid, act = posted_acts(board)
-    keep = np.ones(pid.size, np.bool_)
-    desired = np.zeros(s.desired.size, np.int64)
-    expressed = np.zeros(s.desired.size, np.int64)
-    policy = s.policy
-    for i in range(pid.size):
-        j = s.column[act[i]]
-        if j < 0:
-            continue
-        p = pid[i]
-        delta = trait(s.dissent_key, p)
+@njit(cache=True, error_model="numpy")
+def _decide(day, pid, act, nu, keep_key, dissent_key, boldness_key, policy, kept):
+    """Whether each dissent act (person, act, ``nu``) is expressed: kept with ``a / delta``.
+
+    One keep draw per person, act and day. A loop over arrays read in order and without
+    branches to guess: vector code.
+    """
+    for k in range(pid.size):
+        p = pid[k]
+        delta = trait(dissent_key, p)
         a = expressed_dissent(
             delta,
-            person_boldness(s.boldness_key, p, policy),
-            s.surveillance[act[i], is_rural(s.bounds, p)],
+            person_boldness(boldness_key, p, policy),
+            nu[k],
             policy.tolerance,
             policy.severity,
             policy.proportional,
         )
-        # kept with probability a / delta (one draw per person, act and day)
-        kept = a >= delta or uniform(s.keep_key, day, p, act[i]) * delta < a
-        keep[i] = kept
+        kept[k] = (a >= delta) | (uniform(keep_key, day, p, act[k]) * delta < a)
+
+
+@njit(cache=True)
+def _step(day, board, s):
+    posted_pid, posted_act = posted_acts(board)
+    rows, pid, act, nu = weighed_rows(posted_pid, posted_act, s.column, s.bounds, s.surveillance)
+    kept = np.empty(rows.size, np.bool_)
+    _decide(day, pid, act, nu, s.keep_key, s.dissent_key, s.boldness_key, s.policy, kept)
+    desired = np.zeros(s.desired.size, np.int64)
+    expressed = np.zeros(s.desired.size, np.int64)
+    for k in range(rows.size):
+        j = s.column[act[k]]
         desired[j] += 1
-        expressed[j] += kept
-    if expressed.sum() < desired.sum():
-        withdraw_acts(board, keep)
+        expressed[j] += kept[k]
+    withdraw_unkept(board, posted_pid.size, rows, kept)
     s.desired += desired
     s.expressed += expressed
     s.today[_DESIRED] = desired.sum()

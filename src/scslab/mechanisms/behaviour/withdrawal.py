@@ -20,6 +20,7 @@ import numpy as np
 from numba import njit
 
 from scslab.catalogue import Act
+from scslab.engine.board import withdraw_acts
 from scslab.engine.compiled_plan import CompiledSteps
 from scslab.engine.mechanism import Behaviour
 from scslab.errors import ScenarioError
@@ -30,10 +31,42 @@ if TYPE_CHECKING:
     from scslab.engine.simulation import Simulation
 
 
-@njit(inline="always", cache=True)
-def is_rural(bounds: np.ndarray, pid: int) -> int:
-    """1 when ``pid`` lives in a rural region, else 0 (regions alternate urban, rural)."""
-    return region_of(bounds, pid) % 2
+@njit(cache=True)
+def weighed_rows(pid, act, column, bounds, table):
+    """The posted acts a response weighs (``column[act] >= 0``), gathered for its decisions.
+
+    Returns their rows, persons, acts and ``table[act, rural]`` (rural: 1 where the person lives
+    in a rural region; regions alternate urban, rural), as arrays of their own: the decisions
+    then run as vector code (``_decide`` in each response), which reading through ``rows`` or
+    looking up ``table`` in the loop would prevent. The regions come from a walk for rows in
+    person order and a search where the order breaks (posted rows need not be ordered).
+    """
+    rows = np.empty(pid.size, np.int64)
+    pids = np.empty(pid.size, np.int64)
+    acts = np.empty(pid.size, np.int64)
+    values = np.empty(pid.size, np.float64)
+    m = 0
+    r = 0
+    for i in range(pid.size):
+        code = act[i]
+        if column[code] >= 0:
+            p = pid[i]
+            if p < bounds[r] or p >= bounds[r + 1]:
+                r = region_of(bounds, p)
+            rows[m], pids[m], acts[m], values[m] = i, p, code, table[code, r % 2]
+            m += 1
+    return rows[:m], pids[:m], acts[:m], values[:m]
+
+
+@njit(cache=True)
+def withdraw_unkept(board, n: int, rows: np.ndarray, kept: np.ndarray) -> None:
+    """Withdraw the acts at ``rows`` whose ``kept`` is false, of ``n`` posted."""
+    if kept.all():
+        return
+    keep = np.ones(n, np.bool_)
+    for k in range(rows.size):
+        keep[rows[k]] = kept[k]
+    withdraw_acts(board, keep)
 
 
 def perceived_recording(sim: Simulation) -> np.ndarray:
