@@ -30,6 +30,7 @@ import pyarrow as pa
 from numba.core import event
 
 from scslab.audit import Harm, audit_lines, audit_table, harm_audit
+from scslab.engine.footprint import check_fits
 from scslab.engine.simulation import Simulation
 from scslab.results import (
     check_run_dir,
@@ -218,7 +219,8 @@ def run(
         The metrics, the manifest and the finished simulation.
 
     Raises:
-        ScenarioError: The scenario or an override is invalid (one-line message).
+        ScenarioError: The scenario or an override is invalid, or the run would not fit in
+            memory (``engine.footprint.NotEnoughMemoryError``; one-line message).
         RunDirError: ``out`` cannot be used (one-line message).
     """
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
@@ -230,6 +232,7 @@ def run(
             return run(sc, out=out, on_day=bar_day, compiled=compiled, on_compile=bar_compile)
     if out is not None:
         check_run_dir(Path(out))  # fail before the (possibly long) set-up
+    check_fits(sc)  # refuse a run that cannot fit before allocating anything
     started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     with compile_events(on_compile):
         sim = Simulation(sc, compiled=compiled)  # a scenario error leaves no run folder behind

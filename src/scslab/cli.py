@@ -20,6 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from scslab import api
+from scslab.engine.footprint import check_fits
 from scslab.engine.simulation import plan_of
 from scslab.errors import ScenarioError
 from scslab.results import RunDirError, check_run_dir, read_manifest
@@ -49,6 +50,20 @@ class Engine(enum.StrEnum):
     auto = "auto"
     compiled = "compiled"
     python = "python"
+
+
+def progress_bar(unit: str, quiet: bool) -> Progress:
+    """A progress bar on stderr counting ``unit``; off with ``quiet`` or in a log or a pipe."""
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn(unit),
+        TimeRemainingColumn(),
+        console=err,
+        disable=quiet or not err.is_terminal,
+        transient=True,
+    )
 
 
 def _load(spec: str):
@@ -88,16 +103,12 @@ def run(
     if out_dir is None:
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         out_dir = Path("runs") / f"{sc.meta.name}-{stamp}"
-    progress = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("days"),
-        TimeRemainingColumn(),
-        console=err,
-        disable=quiet,
-        transient=True,
-    )
+    try:  # before the progress bar: a refusal is the only line printed
+        check_run_dir(out_dir)
+        check_fits(sc)
+    except (ScenarioError, RunDirError) as e:
+        raise UserError(str(e)) from None
+    progress = progress_bar("days", quiet)
     with progress:
         task = progress.add_task(f"{sc.meta.name}", total=sc.meta.days)
 
@@ -121,6 +132,12 @@ def run(
             )
         except (ScenarioError, RunDirError) as e:
             raise UserError(str(e)) from None
+        except MemoryError:
+            where = f"; the run folder {out_dir} is marked incomplete" if out_dir.exists() else ""
+            raise UserError(
+                f"out of memory after {progress.tasks[0].completed:,.0f} of {sc.meta.days:,} "
+                f"days{where}; run fewer --people"
+            ) from None
     out.print(result.summary(), highlight=False, markup=False, soft_wrap=True)
 
 
@@ -187,15 +204,7 @@ def compare(
             check_run_dir(out_dir)
         except RunDirError as e:
             raise UserError(str(e)) from None
-    progress = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("runs"),
-        console=err,
-        disable=quiet,
-        transient=True,
-    )
+    progress = progress_bar("runs", quiet)
     with progress:
         task = progress.add_task("compare", total=2 * replications)
         try:
