@@ -290,6 +290,25 @@ def report(
 
 
 @app.command()
+def ui(
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8501,
+    host: Annotated[
+        str, typer.Option(help="Address to listen on (another than localhost shares the page).")
+    ] = "127.0.0.1",
+) -> None:
+    """Serve the explorer in a browser: pick a preset, run it small, see charts and the audit."""
+    from scslab.notebook import MissingExtraError
+    from scslab.ui import launch
+
+    if not 1 <= port <= 65_535:
+        raise UserError(f"--port: {port} is out of range; allowed: 1 to 65535")
+    try:
+        launch(host, port)
+    except MissingExtraError as e:
+        raise UserError(str(e)) from None
+
+
+@app.command()
 def presets() -> None:
     """List the presets shipped with scslab."""
     table = Table(title="scslab presets")
