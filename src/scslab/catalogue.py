@@ -69,6 +69,12 @@ class Source(IntEnum):
     """Tax authorities."""
     UTILITY = 10
     """Utility companies (water, power, gas)."""
+    FACE_RECOGNITION = 11
+    """Face recognition: 1:N identification against a gallery (modelled by its error rates)."""
+    BLACK_MARKET = 12
+    """Records bought on the black market: a boosted profile of fake records (all false)."""
+    COLLUSION = 13
+    """Records that members of a collusion ring post for each other (all false)."""
 
 
 ACT_NAMES = {a: a.name.lower() for a in Act}
