@@ -66,5 +66,12 @@ def no_evasion() -> CoverageEvasion:
 
 @njit(inline="always", cache=True)
 def evades(ev, pid):
-    """Whether ``pid`` evades under the rule ``ev`` (a ``CoverageEvasion``)."""
-    return uniform(ev.key, 0, pid, 0) < ev.share * trait_factor(ev.trait_key, pid, ev.weight)
+    """Whether ``pid`` evades under the rule ``ev`` (a ``CoverageEvasion``).
+
+    The trait is read only where the draw is below the share at the top of the trait, which
+    most draws are not: one hash for most people instead of two.
+    """
+    u = uniform(ev.key, 0, pid, 0)
+    if u >= ev.share * (1.0 + abs(ev.weight)):
+        return False
+    return u < ev.share * trait_factor(ev.trait_key, pid, ev.weight)

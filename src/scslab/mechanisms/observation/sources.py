@@ -169,24 +169,30 @@ def _observe(
     src = np.full(pids.size, -1, np.int16)
     evading = np.zeros(pids.size if evading_today else 0, np.bool_)
     would = np.zeros(evading.size, np.bool_)  # recorded at full coverage
-    if evading_today:
-        for i in prange(pids.size):
-            evading[i] = evades(evasion, pids[i])
+    for i in prange(evading.size):
+        evading[i] = evades(evasion, pids[i])
     # Source by source over all acts, and each source's draw even where an earlier one hit or
     # it has no coverage (a draw is its own counter: the first hit is the same): a loop that
     # the processor runs without guessing, about four times faster than trying the sources of
     # one act in turn until one hits.
     for j in range(order.size):
         source = order[j]
+        if not evading_today:
+            for i in prange(pids.size):
+                rural = regions[i] % 2
+                hit = (
+                    uniform(key, day, pids[i], acts[i] * 64 + j) < cover[acts[i], j, rural]
+                )  # 0: never
+                src[i] = source if hit & (src[i] < 0) else src[i]
+            continue
         factor = evasion.factor[source]
-        for i in prange(pids.size):
+        for i in prange(pids.size):  # the same draws; an evader's coverage times the factor
             rural = regions[i] % 2
             u = uniform(key, day, pids[i], acts[i] * 64 + j)
-            c = cover[acts[i], j, rural]  # 0: never
-            hit = u < (c * factor if evading_today and evading[i] else c)
+            c = cover[acts[i], j, rural]
+            hit = u < c * (factor if evading[i] else 1.0)  # times 1: exactly c
             src[i] = source if hit & (src[i] < 0) else src[i]
-            if evading_today:
-                would[i] |= u < c
+            would[i] |= u < c
     for i in range(would.size):  # acts that evasion alone kept from every source
         evasion.lost[acts[i]] += would[i] & (src[i] < 0)
     k = first_row
