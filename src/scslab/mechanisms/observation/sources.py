@@ -194,7 +194,7 @@ def _observe(
             src[i] = source if hit & (src[i] < 0) else src[i]
             would[i] |= u < c
     for i in range(would.size):  # acts that evasion alone kept from every source
-        evasion.lost[acts[i]] += would[i] & (src[i] < 0)
+        evasion.lost[acts[i]] += would[i] and src[i] < 0 and not recorded[i]
     k = first_row
     for i in range(pids.size):  # every row written, the recorded ones counted: no guessing either
         hit = src[i] >= 0
