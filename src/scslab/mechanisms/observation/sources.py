@@ -167,8 +167,8 @@ def _observe(
     """
     regions = regions_of_sorted(bounds, pids)  # acts come ordered by person
     src = np.full(pids.size, -1, np.int16)
-    evading = np.zeros(pids.size if evading_today else 0, np.bool_)
-    would = np.zeros(evading.size, np.bool_)  # recorded at full coverage
+    evading = np.zeros(pids.size if evading_today else 0)  # 1.0 for an evader's act
+    full = np.full(evading.size, -1, np.int16)  # an evaded source that would record it at full
     for i in prange(evading.size):
         evading[i] = evades(evasion, pids[i])
     # Source by source over all acts, and each source's draw even where an earlier one hit or
@@ -177,7 +177,8 @@ def _observe(
     # one act in turn until one hits.
     for j in range(order.size):
         source = order[j]
-        if not evading_today:
+        factor = evasion.factor[source]
+        if not evading_today or factor == 1.0:  # no evader's coverage changes
             for i in prange(pids.size):
                 rural = regions[i] % 2
                 hit = (
@@ -185,16 +186,17 @@ def _observe(
                 )  # 0: never
                 src[i] = source if hit & (src[i] < 0) else src[i]
             continue
-        factor = evasion.factor[source]
         for i in prange(pids.size):  # the same draws; an evader's coverage times the factor
             rural = regions[i] % 2
             u = uniform(key, day, pids[i], acts[i] * 64 + j)
             c = cover[acts[i], j, rural]
-            hit = u < c * (factor if evading[i] else 1.0)  # times 1: exactly c
+            # arithmetic, not a choice, so that the loop stays vector code: exactly c * factor
+            # for an evader's act and c * 1 for another's
+            hit = u < c * (evading[i] * factor + (1.0 - evading[i]))
             src[i] = source if hit & (src[i] < 0) else src[i]
-            would[i] |= u < c
-    for i in range(would.size):  # acts that evasion alone kept from every source
-        evasion.lost[acts[i]] += would[i] and src[i] < 0 and not recorded[i]
+            full[i] = source if (u < c) & (full[i] < 0) else full[i]
+    for i in range(full.size):  # acts that evasion alone kept from every source
+        evasion.lost[acts[i]] += full[i] >= 0 and src[i] < 0 and not recorded[i]
     k = first_row
     for i in range(pids.size):  # every row written, the recorded ones counted: no guessing either
         hit = src[i] >= 0
