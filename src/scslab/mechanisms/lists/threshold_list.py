@@ -167,7 +167,7 @@ def _step(day, board, s):
     due, _ = pop_due(s.calendar, day)
     if not state_reads(s.scorer, day):  # the state reads no score: no change by score
         nobody = np.empty(0, np.int64)
-        apply_day(day, s, nobody, np.empty(0, np.bool_), np.empty(0, np.bool_))
+        apply_day(day, s, nobody, np.empty(0, np.bool_), np.empty(0, np.int16))
         return
     if rescored(s.scorer, day):  # everyone's score may have moved: find who crosses
         due = np.union1d(due, _crossing(s, day))
