@@ -276,3 +276,35 @@ def test_cli_sweep_prints_counts(tmp_path, capsys, monkeypatch, client):
     text = capsys.readouterr().out
     assert "2 runs: 2 ok" in text and "sweep.parquet" in text
     assert pq.read_table(out / "sweep.parquet").column("seed").to_pylist() == [1, 2]
+
+
+def test_run_until_a_later_date(tmp_path, capsys):
+    out = tmp_path / "run"
+    argv = ["run", "joint_punishment_2016", "--people", "2000", "--quiet", "--out", str(out)]
+    assert main([*argv, "--until", "2014-01-31"]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["days"] == 123  # 2013-10-01 through 2014-01-31
+    capsys.readouterr()
+    assert main([*argv[:-2], "--until", "2014-13-01"]) == 2
+    assert "--until: '2014-13-01' is not a date" in capsys.readouterr().err
+    assert main([*argv[:-2], "--until", "2014-01-31", "--days", "3"]) == 2
+    assert "give --days or --until, not both" in capsys.readouterr().err
+    assert main([*argv[:-2], "--until", "2013-09-30"]) == 2
+    assert "is before the scenario's start date 2013-10-01" in capsys.readouterr().err
+
+
+def test_documented_slurm_cluster_writes_the_job_script():
+    pytest.importorskip("dask_jobqueue")
+    docs = (Path(__file__).parents[1] / "docs" / "sweeps.md").read_text()
+    code = docs.split("```python\n")[1].split("```")[0]
+    assert code.startswith("# cluster.py")
+    code = "\n".join(line for line in code.splitlines() if "cluster.scale" not in line)
+    namespace: dict = {}
+    exec(code.replace('":8787"', '":0"'), namespace)  # builds the cluster; submits no job
+    cluster = namespace["cluster"]
+    try:
+        script = cluster.job_script()
+    finally:
+        cluster.close()
+    assert "#SBATCH -A myproject" in script and "export NUMBA_NUM_THREADS=1" in script
+    assert "--nthreads 1" in script and "--nworkers 16" in script
