@@ -4,6 +4,7 @@
     python -m benchmarks --china    # also all 1.41 billion people of China, for the reference
                                     # model and for `rongcheng` (add about 15 minutes)
     python -m benchmarks --quick    # small sizes only, to check the harness
+    python -m benchmarks --sections face --face-people 10000000   # face recognition's cost
 
 Every measurement runs in its own process (so peak memory is its own) through the same harness
 (``peers/_cli.py``): a tiny warm-up model first, then construction and the run timed separately.
@@ -152,10 +153,16 @@ def _fill_kernel_cache() -> None:
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True)
 
 
-SECTIONS = ("agreement", "peers", "scaling", "presets", "integrated", "compile")
+SECTIONS = ("agreement", "peers", "scaling", "presets", "integrated", "compile", "face")
 
 INTEGRATED_SIZES = (1_000_000, 10_000_000, 100_000_000)
 """Sizes of the ``integrated_2020`` rows (the whole 2020 system; ``--china`` adds China)."""
+
+FACE_PEOPLE = 10_000_000
+"""People of the ``face`` rows by default: a city (``dragon_eye`` is Shanghai, 24.9 million)."""
+
+FACE_DAYS = 10
+"""Days of each ``face`` row: its cost a day is what the table shows."""
 
 FIRST_RUNS = (("rongcheng", 200_000), ("integrated_2020", 200_000))
 """The first runs timed on an empty kernel cache: the README's command and the whole system."""
@@ -193,8 +200,22 @@ def _first_run(preset: str, people: int) -> dict:
     }
 
 
+def _face_cost(people: int) -> list[dict]:
+    """``python -m benchmarks.face_cost`` in its own process: its rows, one a run."""
+    cmd = [sys.executable, "-m", "benchmarks.face_cost", "--people", str(people)]
+    cmd += ["--days", str(FACE_DAYS)]
+    print("  $", " ".join(cmd[1:]), flush=True)
+    done = subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def measure(
-    quick: bool, china: bool, mesa_days_at_1m: int, sections: tuple[str, ...], results: dict
+    quick: bool,
+    china: bool,
+    mesa_days_at_1m: int,
+    sections: tuple[str, ...],
+    results: dict,
+    face_people: int = FACE_PEOPLE,
 ) -> dict:
     """Run the chosen sections, updating ``results`` (the earlier raw results) in place.
 
@@ -247,6 +268,9 @@ def measure(
     if "compile" in sections:
         print("first runs on an empty kernel cache", flush=True)
         results["compile"] = [_first_run(preset, people) for preset, people in FIRST_RUNS]
+    if "face" in sections:
+        print("face recognition: run time against probes and alerts a day", flush=True)
+        results["face"] = _face_cost(100_000 if quick else face_people)
     return results
 
 
@@ -399,6 +423,7 @@ def write_report(results: dict) -> None:
         )
     lines += ["", _flatness(results["presets"], _ns_preset)]
     lines += _integrated_lines(results)
+    lines += _face_lines(results)
     (HERE / "RESULTS.md").write_text("\n".join(lines) + "\n")
     _chart(results)
 
@@ -446,6 +471,29 @@ def _integrated_lines(results: dict) -> list[str]:
                 f"{r['compile_s']:.1f} | {r['warm_wall_s']:.1f} |"
             )
     return lines
+
+
+def _face_lines(results: dict) -> list[str]:
+    """Face recognition's cost a day against probes and alerts a day, if measured."""
+    if not results.get("face"):
+        return []
+    from benchmarks.face_cost import table
+
+    rows = results["face"]
+    return [
+        "",
+        f"## Face recognition: run time against probes a day (`dragon_eye`, {rows[0]['days']} "
+        "days)",
+        "",
+        "`python -m benchmarks.face_cost`: Shanghai's crossing cameras against 1.8 billion "
+        "images, switched off, then at rising probes a day with the false alerts held fixed (the "
+        "threshold tightened: FPIR = alerts / probes), then at the preset's threshold (FPIR 0.356: "
+        "alerts rise with probes). Face recognition's milliseconds a day are its phase's; the "
+        "whole day's include the acts and the public screen. Target (issue 12): the work grows "
+        "with alerts, not probes.",
+        "",
+        *table(rows),
+    ]
 
 
 def _ns_preset(r: dict) -> float:
@@ -515,6 +563,12 @@ def main() -> None:
         help="days for Mesa at 1,000,000 people (throughput is per person-day)",
     )
     parser.add_argument(
+        "--face-people",
+        type=int,
+        default=FACE_PEOPLE,
+        help=f"people of the face recognition rows (default {FACE_PEOPLE:,}: a city)",
+    )
+    parser.add_argument(
         "--report-only", action="store_true", help="rewrite RESULTS.md from benchmarks/results.json"
     )
     parser.add_argument(
@@ -538,12 +592,16 @@ def main() -> None:
             results.pop("remeasured", None)
         else:
             flags = " --china" if args.china else ""
+            if "face" in sections and args.face_people != FACE_PEOPLE:
+                flags += f" --face-people {args.face_people}"
             results.setdefault("remeasured", []).append(
                 f"{','.join(sections)} on {dt.date.today().isoformat()} at commit "
                 f"{_machine()['commit']} (python -m benchmarks --sections {','.join(sections)}"
                 f"{flags}; sizes not measured again keep their rows)"
             )
-        results = measure(args.quick, args.china, args.mesa_days_at_1m, sections, results)
+        results = measure(
+            args.quick, args.china, args.mesa_days_at_1m, sections, results, args.face_people
+        )
         raw.write_text(json.dumps(results, indent=1) + "\n")
     write_report(results)
     print(f"wrote {HERE / 'RESULTS.md'}", flush=True)

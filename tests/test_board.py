@@ -127,3 +127,42 @@ def test_a_long_run_and_a_short_one_merge_stably_either_way_round():
         rec = board.records
         expected = sorted(rows, key=lambda row: row[0])
         assert list(zip(rec["pid"].tolist(), rec["act"].tolist(), strict=True)) == expected
+
+
+def test_acts_withdrawn_before_anyone_reads_them_leave_the_rest_in_order():
+    board = Board()
+    board.post_acts(np.asarray([1, 4, 6]), np.asarray([1, 6, 7]))
+    board.post_acts(np.asarray([2, 9]), 5)
+    posted = board.posted_acts()  # in posting order: not sorted
+    assert posted["pid"].tolist() == [1, 4, 6, 2, 9] and posted["act"].tolist() == [1, 6, 7, 5, 5]
+    assert board.withdraw_acts(np.asarray([True, False, True, True, False])) == 2
+    assert board.withdraw_acts(np.ones(3, np.bool_)) == 0  # keeping all changes nothing
+    acts = board.acts
+    assert acts["pid"].tolist() == [1, 2, 6] and acts["act"].tolist() == [1, 5, 7]
+    with pytest.raises(RuntimeError, match="before any mechanism reads"):
+        board.withdraw_acts(np.ones(3, np.bool_))
+    with pytest.raises(RuntimeError, match="before any mechanism reads"):
+        board.posted_acts()
+    board.clear()
+    board.post_acts(np.asarray([3]), 1)
+    with pytest.raises(ValueError, match="one keep flag per posted act"):
+        board.withdraw_acts(np.ones(2, np.bool_))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    posts=st.lists(st.lists(st.integers(0, 30), max_size=12), min_size=1, max_size=4),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_withdrawn_acts_leave_the_others_as_if_only_they_were_posted(posts, seed):
+    keep = np.random.default_rng(seed).random(sum(map(len, posts))) < 0.5
+    board = Board()
+    for j, pids in enumerate(posts):
+        board.post_acts(np.asarray(pids, np.int64), j)
+    board.withdraw_acts(keep)
+    rows = [(pid, j) for j, pids in enumerate(posts) for pid in pids]
+    expected = sorted(
+        (row for row, kept in zip(rows, keep, strict=True) if kept), key=lambda r: r[0]
+    )
+    acts = board.acts
+    assert list(zip(acts["pid"].tolist(), acts["act"].tolist(), strict=True)) == expected

@@ -101,7 +101,7 @@ def test_query_joins_runs_and_metrics(runs):
 
 
 def test_query_errors_are_one_line(runs, tmp_path, monkeypatch):
-    with pytest.raises(QueryError, match=r"query failed: .*views: metrics, runs"):
+    with pytest.raises(QueryError, match=r"query failed: .*views: harm_audit, metrics, runs\)"):
         query("SELECT nope FROM metrics", runs)
     with pytest.raises(QueryError, match="no run folders"):
         query("SELECT 1", tmp_path)

@@ -38,7 +38,9 @@ LAYERS: dict[str, int] = {
     "scslab.sweep": 8,
     "scslab.sensitivity": 8,
     "scslab.calibrate": 8,
+    "scslab.notebook": 8,
     "scslab.cli": 9,
+    "scslab.ui": 9,
     "scslab": 9,
 }
 """Layer rank by module prefix (the longest matching prefix wins); a module may import only
@@ -63,6 +65,10 @@ modules of its own rank or lower.
    tools built on it (``compare``, ``query``, ``report``, ``sweep``, ``sensitivity``,
    ``calibrate``).
 9. ``cli`` and the package's ``__init__`` (the public facade): thin layers over the API.
+8. ``api``: build, run and record a scenario (what notebooks and tests use); ``notebook``: its
+   pandas/polars tables and progress bar.
+9. ``cli``, ``ui`` (the Streamlit explorer) and the package's ``__init__`` (the public facade):
+   thin layers over the API.
 """
 
 

@@ -6,7 +6,9 @@
     ['day', 'date', 'acts_traffic_offence']
 
 ``run`` writes a run directory when ``out`` is given (see ``scslab.results``) and always returns a
-``RunResult`` holding the metrics table, the manifest and the finished simulation.
+``RunResult`` holding the metrics table, the manifest and the finished simulation. In a notebook,
+``run(..., progress=True)`` shows a progress bar, ``result.to_pandas(name)`` gives a result table
+as a pandas frame and ``result.charts()`` the report's Altair charts (``scslab.notebook``).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import pyarrow as pa
 from numba.core import event
 
 from scslab.audit import Harm, audit_lines, audit_table, harm_audit
+from scslab.engine.footprint import check_fits
 from scslab.engine.simulation import Simulation
 from scslab.results import (
     check_run_dir,
@@ -60,6 +63,41 @@ class RunResult:
     def harm_audit(self) -> list[Harm]:
         """Who the run punished without cause, why, whom it reached, how people left lists."""
         return harm_audit(self.metrics)
+
+    def table(self, name: str = "metrics") -> pa.Table:
+        """One result table by name: ``metrics``, ``harm_audit``, or a mechanism's (``groups``).
+
+        Raises:
+            KeyError: The run has no such table (the message lists those it has).
+        """
+        if name == "metrics":
+            return self.metrics
+        if name not in self.tables:
+            raise KeyError(f"no table {name!r}; this run has: metrics, {', '.join(self.tables)}")
+        return self.tables[name]
+
+    def to_pandas(self, name: str = "metrics") -> Any:
+        """A result table (see ``table``) as a ``pandas.DataFrame`` (the ``notebook`` extra)."""
+        from scslab.notebook import to_pandas
+
+        return to_pandas(self.table(name), "RunResult.to_pandas()")
+
+    def to_polars(self, name: str = "metrics") -> Any:
+        """A result table (see ``table``) as a ``polars.DataFrame``; needs polars."""
+        from scslab.notebook import to_polars
+
+        return to_polars(self.table(name), "RunResult.to_polars()")
+
+    def charts(self) -> dict[str, Any]:
+        """The charts of ``scslab report`` as Altair charts by name (the ``notebook`` extra).
+
+        A chart left last in a notebook cell displays; ``chart.save("x.png")`` writes it.
+        """
+        from scslab.notebook import need
+        from scslab.report import charts_of
+
+        need("altair", "RunResult.charts()")
+        return charts_of(self.metrics, self.tables.get("harm_audit"), self.tables.get("groups"))
 
 
 def _peak_rss_bytes() -> int:
@@ -155,6 +193,7 @@ def run(
     on_day: Callable[[int], None] | None = None,
     compiled: bool | None = None,
     on_compile: Callable[[int], None] | None = None,
+    progress: bool = False,
 ) -> RunResult:
     """Run a scenario (a ``Scenario``, a preset name or a TOML path).
 
@@ -173,18 +212,27 @@ def run(
         on_compile: Called with the number of kernels compiled so far each time numba starts
             compiling one (a first run compiles what the scenario uses; later runs load it from
             the disk cache and never call it): a progress display can say why it waits.
+        progress: Show a progress bar of the days (tqdm's, a widget in Jupyter, when tqdm is
+            installed; else rich's on stderr), in place of ``on_day`` and ``on_compile``.
 
     Returns:
         The metrics, the manifest and the finished simulation.
 
     Raises:
-        ScenarioError: The scenario or an override is invalid (one-line message).
+        ScenarioError: The scenario or an override is invalid, or the run would not fit in
+            memory (``engine.footprint.NotEnoughMemoryError``; one-line message).
         RunDirError: ``out`` cannot be used (one-line message).
     """
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     sc = sc.with_overrides(people=people, days=days, seed=seed, scale=scale)
+    if progress:
+        from scslab.notebook import progress_bar
+
+        with progress_bar(sc.meta.days, sc.meta.name) as (bar_day, bar_compile):
+            return run(sc, out=out, on_day=bar_day, compiled=compiled, on_compile=bar_compile)
     if out is not None:
         check_run_dir(Path(out))  # fail before the (possibly long) set-up
+    check_fits(sc)  # refuse a run that cannot fit before allocating anything
     started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     with compile_events(on_compile):
         sim = Simulation(sc, compiled=compiled)  # a scenario error leaves no run folder behind

@@ -69,6 +69,8 @@ class Source(IntEnum):
     """Tax authorities."""
     UTILITY = 10
     """Utility companies (water, power, gas)."""
+    FACE_RECOGNITION = 11
+    """1:N face search of camera sightings against a gallery (``surveillance/face_recognition``)."""
 
 
 ACT_NAMES = {a: a.name.lower() for a in Act}

@@ -20,6 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from scslab import api
+from scslab.engine.footprint import check_fits
 from scslab.engine.simulation import plan_of
 from scslab.errors import ScenarioError
 from scslab.results import RunDirError, check_run_dir, read_manifest
@@ -49,6 +50,20 @@ class Engine(enum.StrEnum):
     auto = "auto"
     compiled = "compiled"
     python = "python"
+
+
+def progress_bar(unit: str, quiet: bool) -> Progress:
+    """A progress bar on stderr counting ``unit``; off with ``quiet`` or in a log or a pipe."""
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn(unit),
+        TimeRemainingColumn(),
+        console=err,
+        disable=quiet or not err.is_terminal,
+        transient=True,
+    )
 
 
 def _load(spec: str):
@@ -94,16 +109,12 @@ def run(
     if out_dir is None:
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         out_dir = Path("runs") / f"{sc.meta.name}-{stamp}"
-    progress = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("days"),
-        TimeRemainingColumn(),
-        console=err,
-        disable=quiet,
-        transient=True,
-    )
+    try:  # before the progress bar: a refusal is the only line printed
+        check_run_dir(out_dir)
+        check_fits(sc)
+    except (ScenarioError, RunDirError) as e:
+        raise UserError(str(e)) from None
+    progress = progress_bar("days", quiet)
     with progress:
         task = progress.add_task(f"{sc.meta.name}", total=sc.meta.days)
 
@@ -127,6 +138,12 @@ def run(
             )
         except (ScenarioError, RunDirError) as e:
             raise UserError(str(e)) from None
+        except MemoryError:
+            where = f"; the run folder {out_dir} is marked incomplete" if out_dir.exists() else ""
+            raise UserError(
+                f"out of memory after {progress.tasks[0].completed:,.0f} of {sc.meta.days:,} "
+                f"days{where}; run fewer --people"
+            ) from None
     out.print(result.summary(), highlight=False, markup=False, soft_wrap=True)
 
 
@@ -141,19 +158,6 @@ def _days_until(until: str, days: int | None, start: dt.date) -> int:
     if last < start:
         raise UserError(f"--until: {last} is before the scenario's start date {start}")
     return (last - start).days + 1
-
-
-def _progress(unit: str, quiet: bool) -> Progress:
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn(unit),
-        TimeRemainingColumn(),
-        console=err,
-        disable=quiet,
-        transient=True,
-    )
 
 
 def _sweep_out(out_dir: Path | None, file: Path, kind: str) -> Path:
@@ -197,7 +201,7 @@ def sweep(
     except ScenarioError as e:
         raise UserError(str(e)) from None
     folder = _sweep_out(out_dir, file, "sweep")
-    progress = _progress("runs", quiet)
+    progress = progress_bar("runs", quiet)
     failed = 0
     with progress:
         task = progress.add_task(f"sweep {file.stem}", total=None)
@@ -249,7 +253,7 @@ def sensitivity(
     except ScenarioError as e:
         raise UserError(str(e)) from None
     folder = _sweep_out(out_dir, file, "sensitivity")
-    progress = _progress("runs", quiet)
+    progress = progress_bar("runs", quiet)
     with progress:
         task = progress.add_task(f"sensitivity {file.stem}", total=None)
         try:
@@ -286,7 +290,7 @@ def calibrate(
     except ScenarioError as e:
         raise UserError(str(e)) from None
     folder = _sweep_out(out_dir, file, "calibrate")
-    progress = _progress("trials", quiet)
+    progress = progress_bar("trials", quiet)
     with progress:
         task = progress.add_task(f"calibrate {file.stem}", total=None)
 
@@ -372,15 +376,7 @@ def compare(
             check_run_dir(out_dir)
         except RunDirError as e:
             raise UserError(str(e)) from None
-    progress = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("runs"),
-        console=err,
-        disable=quiet,
-        transient=True,
-    )
+    progress = progress_bar("runs", quiet)
     with progress:
         task = progress.add_task("compare", total=2 * replications)
         try:
@@ -463,6 +459,25 @@ def report(
         raise UserError(str(e)) from None
     files = len(list(folder.iterdir()))
     out.print(f"Report: {folder / 'report.html'} ({files} files in {folder}/)", highlight=False)
+
+
+@app.command()
+def ui(
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8501,
+    host: Annotated[
+        str, typer.Option(help="Address to listen on (another than localhost shares the page).")
+    ] = "127.0.0.1",
+) -> None:
+    """Serve the explorer in a browser: pick a preset, run it small, see charts and the audit."""
+    from scslab.notebook import MissingExtraError
+    from scslab.ui import launch
+
+    if not 1 <= port <= 65_535:
+        raise UserError(f"--port: {port} is out of range; allowed: 1 to 65535")
+    try:
+        launch(host, port)
+    except MissingExtraError as e:
+        raise UserError(str(e)) from None
 
 
 @app.command()

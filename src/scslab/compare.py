@@ -18,6 +18,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -101,6 +102,12 @@ class Comparison:
     def changed(self) -> pa.Table:
         """The rows whose difference is not zero in some replication."""
         return self.table.filter(pc.field("changed"))
+
+    def to_pandas(self, changed_only: bool = False) -> Any:
+        """The table (or the rows that changed) as a ``pandas.DataFrame`` (``notebook`` extra)."""
+        from scslab.notebook import to_pandas
+
+        return to_pandas(self.changed() if changed_only else self.table, "Comparison.to_pandas()")
 
     def lines(self, show_all: bool = False, limit: int = 40) -> list[str]:
         """A plain-text report: the metrics that changed (or all), then what only one arm has."""

@@ -85,7 +85,8 @@ def connect(runs: str | Path = "runs") -> Any:
         raise QueryError(f"{root}: no run folders (folders with a run's manifest.json) under it")
     con = duckdb.connect(":memory:")
     con.register("runs_arrow", pa.Table.from_pylist([_run_row(root, f) for f in folders]))
-    con.execute("CREATE VIEW runs AS SELECT * FROM runs_arrow")
+    con.execute("CREATE TABLE runs AS SELECT * FROM runs_arrow")
+    con.unregister("runs_arrow")
     tables: dict[str, list[tuple[str, str]]] = {}
     for folder in folders:
         for parquet in sorted(folder.glob("*.parquet")):

@@ -10,7 +10,9 @@
 
 Charts (each only when the run has its columns): people on each list; people on each list on a
 false record; false records by cause; blocked attempts by sector; mean scores; listing share by
-income quintile and by area. Needs the ``report`` extra (``pip install 'scslab[report]'``).
+income quintile and by area. ``charts_of(metrics, harm_audit, groups)`` builds the same charts
+from a run's tables, with no folder (``RunResult.charts()`` in a notebook, ``scslab ui``). Needs
+the ``report`` extra (``pip install 'scslab[report]'``).
 Reads a run folder and writes only under its ``report/``; owns no simulation code.
 """
 
@@ -55,13 +57,45 @@ def _long(metrics: pa.Table, columns: list[str], strip: str, name: str) -> list[
     return rows
 
 
+def _altair() -> Any:
+    try:
+        import altair as alt
+    except ImportError:
+        raise ReportError(EXTRA_HINT) from None
+    return alt
+
+
+def read_tables(run_dir: Path) -> tuple[pa.Table, pa.Table | None, pa.Table | None]:
+    """A run folder's metrics, harm audit and group tables (``None`` where the run has none)."""
+
+    def table(name: str) -> pa.Table | None:
+        path = run_dir / f"{name}.parquet"
+        return pq.read_table(path) if path.exists() else None
+
+    return pq.read_table(run_dir / "metrics.parquet"), table("harm_audit"), table("groups")
+
+
 def charts(run_dir: Path) -> dict[str, Any]:
     """The report's Altair charts by file name, built from the run folder's tables."""
-    alt, _ = _libraries()
-    metrics = pq.read_table(run_dir / "metrics.parquet")
+    return charts_of(*read_tables(run_dir))
+
+
+def charts_of(
+    metrics: pa.Table, harm_audit: pa.Table | None = None, groups: pa.Table | None = None
+) -> dict[str, Any]:
+    """The report's Altair charts by file name, built from a run's tables.
+
+    Args:
+        metrics: The daily metrics (``metrics.parquet``, ``RunResult.metrics``).
+        harm_audit: The harm audit table (``harm_audit.parquet``); no cause chart without it.
+        groups: The group metrics (``groups.parquet``); no group chart without it.
+
+    Raises:
+        ReportError: Altair is not installed (the message names the extra).
+    """
+    alt = _altair()
     cols = metrics.column_names
-    audit_path = run_dir / "harm_audit.parquet"
-    audit = pq.read_table(audit_path).to_pylist() if audit_path.exists() else []
+    audit = harm_audit.to_pylist() if harm_audit is not None else []
     out: dict[str, Any] = {}
     width, height = 560, 220
 
@@ -126,17 +160,16 @@ def charts(run_dir: Path) -> dict[str, Any]:
     )
     means = [c for c in cols if c.endswith("_mean") and not c.startswith("acts")]
     lines("mean_scores", means, "_mean", "Mean score of each scoring system", "mean score")
-    groups_path = run_dir / "groups.parquet"
-    if groups_path.exists():
-        groups = pq.read_table(groups_path).to_pylist()
-        last = max((g["day"] for g in groups), default=None)
+    if groups is not None:
+        group_rows = groups.to_pylist()
+        last = max((g["day"] for g in group_rows), default=None)
         rows = [
             {
                 "group": f"{g['group_kind']}: {g['group']}",
                 "list": g["system"],
                 "share": g["listed"] / g["people"],
             }
-            for g in groups
+            for g in group_rows
             if g["day"] == last
             and g["family"] == "lists"
             and g["group_kind"] in ("income", "area")

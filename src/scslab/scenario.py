@@ -204,9 +204,39 @@ def _validate(source: str, prefix: tuple[str, ...], model: type[BaseModel], valu
     if not isinstance(value, dict):
         raise ScenarioError(f"{source}: {'.'.join(prefix)}: must be a table")
     try:
-        return model.model_validate(value)
+        validated = model.model_validate(value)
     except ValidationError as err:
         raise ScenarioError(_format_error(source, err, prefix, model)) from None
+    _refuse_booleans_as_numbers(source, prefix, value, validated)
+    return validated
+
+
+def _refuse_booleans_as_numbers(source: str, path: tuple[Any, ...], raw: Any, value: Any) -> None:
+    """Refuse ``true``/``false`` taken as a number, and anything else taken as a boolean.
+
+    Pydantic's lax mode reads ``cure_share = true`` as 1.0 and ``clean_record = 1`` as true.
+    This walks the input beside what it validated to: a boolean in the input must still be a
+    boolean after validation, and a boolean after validation must have been one in the input.
+    """
+    where = ".".join(str(p) for p in path)
+    if isinstance(raw, bool):
+        if not isinstance(value, bool):
+            raise ScenarioError(
+                f"{source}: {where}: must be a number, not a boolean (got {str(raw).lower()})"
+            )
+        return
+    if isinstance(value, bool):  # 1, "yes", "true" taken as a boolean
+        raise ScenarioError(f"{source}: {where}: must be true or false (got {raw!r})")
+    if isinstance(raw, dict):
+        for key, item in raw.items():
+            if isinstance(value, BaseModel):
+                if key in type(value).model_fields:
+                    _refuse_booleans_as_numbers(source, (*path, key), item, getattr(value, key))
+            elif isinstance(value, dict) and key in value:
+                _refuse_booleans_as_numbers(source, (*path, key), item, value[key])
+    elif isinstance(raw, list) and isinstance(value, list | tuple) and len(raw) == len(value):
+        for i, (item, validated) in enumerate(zip(raw, value, strict=True)):
+            _refuse_booleans_as_numbers(source, (*path, i), item, validated)
 
 
 def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:

@@ -9,7 +9,9 @@ board is cleared at the start of every day.
 The board itself is a compiled record (``BoardState``, see ``kernels/structs.py``) that Python and
 kernels share: a kernel makes room (``act_room``/``record_room``: the first free row, the buffers
 grown if need be), writes rows in place and says how many (``acts_written``/``records_written``);
-``acts_of``/``records_of`` order the rows and hand out views. ``Board`` wraps the record for
+``acts_of``/``records_of`` order the rows and hand out views. Before anyone reads the acts, a
+behaviour mechanism may withdraw some of those posted so far (``posted_acts``/``withdraw_acts``:
+acts deterred or self-censored), the rest keeping their order. ``Board`` wraps the record for
 Python code (``post_acts``, ``acts``...), each method a call of these kernels. An array handed out
 to Python keeps its contents: a buffer that a view still shares is not reordered or reused but
 replaced.
@@ -301,6 +303,41 @@ def acts_written(board, k, ordered):
 
 
 @njit(cache=True)
+def posted_acts(board):
+    """Today's acts posted so far, in posting order and before anyone reads them: ``(pid, act)``.
+
+    For a behaviour mechanism that withdraws some of them (``withdraw_acts``) before data
+    sources see them; the rows may not be ordered by person. Raises once the acts were read.
+    """
+    if board.acts_read:
+        raise RuntimeError("withdraw acts before any mechanism reads the acts table")
+    n = board.n_acts
+    return board.act_pid[:n], board.act_act[:n]
+
+
+@njit(cache=True)
+def withdraw_acts(board, keep):
+    """Keep only the posted acts whose ``keep`` is true, in their order (rows of ``posted_acts``).
+
+    The acts that stay keep their order, so a table ordered by person stays ordered. Returns how
+    many were withdrawn. Raises once the acts were read, or if ``keep`` is not one flag per act.
+    """
+    if board.acts_read:
+        raise RuntimeError("withdraw acts before any mechanism reads the acts table")
+    n = board.n_acts
+    if keep.size != n:
+        raise ValueError("expected one keep flag per posted act")
+    pid, act, recorded = board.act_pid, board.act_act, board.act_recorded
+    k = 0
+    for i in range(n):
+        pid[k], act[k], recorded[k] = pid[i], act[i], recorded[i]
+        k += keep[i]  # written always, kept by counting it
+    board.n_acts = k
+    board.version[0] += k != n
+    return n - k
+
+
+@njit(cache=True)
 def record_room(board, most):
     """Make room for ``most`` more records; returns the first free row of ``board.rec_*``."""
     n = board.n_records
@@ -507,6 +544,21 @@ class Board:
     def acts_written(self, k: int, ordered: bool) -> None:
         """``k`` acts were written in the room of ``act_room`` (``ordered``: by person)."""
         acts_written(self.native, k, ordered)
+
+    def posted_acts(self) -> dict[str, np.ndarray]:
+        """Today's acts posted so far, unordered and not yet read, as copies (``pid``, ``act``).
+
+        For Python code that withdraws some of them with ``withdraw_acts``.
+        """
+        pid, act = posted_acts(self.native)
+        return {"pid": pid.copy(), "act": act.copy()}
+
+    def withdraw_acts(self, keep: np.ndarray) -> int:
+        """Keep only the posted acts whose ``keep`` is true (rows of ``posted_acts``).
+
+        Returns how many acts were withdrawn.
+        """
+        return int(withdraw_acts(self.native, np.asarray(keep, np.bool_)))
 
     def record_room(self, most: int) -> tuple[np.ndarray | int, ...]:
         """Room for up to ``most`` records written in place by a kernel.

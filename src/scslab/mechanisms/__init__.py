@@ -2,6 +2,7 @@
 
 Where things go:
 - ``behaviour/``: what people do (acts, debts);
+- ``surveillance/``: cameras and face search, modelled by their error rates;
 - ``observation/``: data sources that record acts;
 - ``reporting/``: citizens reporting each other;
 - ``scoring/``: scoring systems (a new scoring system is a new module here);

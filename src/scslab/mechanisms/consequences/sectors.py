@@ -7,7 +7,8 @@ sampled over the whole population (the cost grows with attempts, not with the li
 per person, so the same person makes the same attempts in every scenario that shares a seed.
 A blocked attempt in a sector that costs income marks the person as having lost income (through
 ``mechanisms/income_loss``), which the ``debt`` mechanism reads (lower ability to repay) until they
-leave the list.
+leave the list. Blocked attempts of people listed on a false record are counted by the source of
+that record too (``mechanisms/provenance.py``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from scslab.kernels.sampling import compiled_bernoulli_ids, compiled_bernoulli_i
 from scslab.kernels.structs import compiled_struct
 from scslab.mechanisms.income_loss import income_loss, lose_income, no_income_loss, regain_income
 from scslab.mechanisms.lists.base import ListBase, no_list
+from scslab.mechanisms.provenance import count_sanctions
 from scslab.population.households import household_size, household_start
 
 if TYPE_CHECKING:
@@ -206,6 +208,8 @@ def _step(day, board, s):
         s.counts[BLOCKED, k] += ids.size
         s.counts[OF_FAMILY, k] += of_family
         s.counts[INNOCENT, k] += innocent
+        if innocent:  # by the source of the false record each is listed on
+            count_sanctions(lst.provenance, lst.false_sources, ids, lst.flags, lst.false_mask)
         parts.append(ids)
         n_blocked += ids.size
         if rules.income_loss[k]:

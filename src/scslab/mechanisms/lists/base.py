@@ -1,7 +1,8 @@
 """What every list shares: membership, entries and exits, appeals, credit repair, family reach.
 
 A list keeps one flag bit per person plus a second bit, ``ever``, so that "persons ever listed"
-counts people, not entries, and a third marking listings made on a false record (innocents). It
+counts people, not entries, and a third marking listings made on a false record (innocents), with
+the source of that record (``mechanisms/provenance.py``: a data error, a malicious report...). It
 keeps, event by event, how many people who are not listed live in a household with someone who is
 (the reach of family extension).
 
@@ -40,6 +41,12 @@ from scslab.kernels.compact import kept
 from scslab.kernels.memory import prefetch_ahead
 from scslab.kernels.rng import uniform
 from scslab.kernels.structs import compiled_struct
+from scslab.mechanisms.provenance import (
+    NOT_FALSE,
+    no_false_sources,
+    no_provenance,
+    provenance,
+)
 from scslab.population.households import household_size, household_start
 
 if TYPE_CHECKING:
@@ -117,11 +124,26 @@ def _household_reach(flags, mask, households, pid):
 
 
 @njit(cache=True)
-def apply_changes(pids, enter, false_entry, flags, mask, ever_mask, false_mask, households, stats):
+def apply_changes(
+    pids,
+    enter,
+    false_source,
+    flags,
+    mask,
+    ever_mask,
+    false_mask,
+    households,
+    stats,
+    false_sources,
+    causes,
+):
     """Apply entries (``enter``) and exits in order; one person's rows must be adjacent.
 
-    Returns who entered, who left, and which of ``pids`` are listed afterwards, each in order.
-    ``stats`` accumulates the counters ``SIZE`` .. ``INNOCENTS``.
+    ``false_source`` is, per row, the source of the false record an entry rests on
+    (``NOT_FALSE``: a true one); an entry on a false record is noted in ``false_sources`` and
+    counted in ``causes`` (a ``ProvenanceState``), and forgotten at the exit. Returns who
+    entered, who left, and which of ``pids`` are listed afterwards, each in order. ``stats``
+    accumulates the counters ``SIZE`` .. ``INNOCENTS``.
     """
     entered = np.zeros(pids.size, np.bool_)
     exited = np.zeros(pids.size, np.bool_)
@@ -138,15 +160,20 @@ def apply_changes(pids, enter, false_entry, flags, mask, ever_mask, false_mask, 
             if not flags[pid] & ever_mask:
                 stats[EVER_LISTED] += 1
             flags[pid] |= mask | ever_mask
-            if false_entry[i]:
+            source = false_source[i]
+            if source != NOT_FALSE:
                 flags[pid] |= false_mask
                 stats[INNOCENTS] += 1
+                false_sources[pid] = source
+                causes.listings[source] += 1
             stats[SIZE] += 1
             stats[ENTRIES] += 1
             entered[i] = True
         else:
             if flags[pid] & false_mask:
                 stats[INNOCENTS] -= 1
+                if pid in false_sources:
+                    del false_sources[pid]
             flags[pid] &= ~(mask | false_mask)
             stats[SIZE] -= 1
             stats[EXITS] += 1
@@ -185,6 +212,10 @@ class ListFields(NamedTuple):
     """The bit of people ever listed."""
     false_mask: np.uint8
     """The bit of people listed on a false record."""
+    false_sources: Any
+    """Person -> the source of the false record they are listed on (a compiled dict)."""
+    provenance: Any
+    """The population's count of false listings and sanctions by cause (``ProvenanceState``)."""
     households: np.ndarray
     stats: np.ndarray
     """Counters ``SIZE`` .. ``INNOCENTS`` (see ``apply_changes``)."""
@@ -232,6 +263,8 @@ def list_fields(lst: ListBase, days: int) -> ListFields:
         mask=lst.flag.mask,
         ever_mask=lst.ever.mask,
         false_mask=lst.false_flag.mask,
+        false_sources=no_false_sources(),
+        provenance=lst.provenance,
         households=lst.households,
         stats=np.zeros(6, np.int64),
         generation=lst.generation if lst.generation is not None else np.empty(0, np.uint8),
@@ -266,6 +299,8 @@ def no_list():
         mask=np.uint8(0),
         ever_mask=np.uint8(0),
         false_mask=np.uint8(0),
+        false_sources=no_false_sources(),
+        provenance=no_provenance(),
         households=np.empty(0, np.uint8),
         stats=np.zeros(6, np.int64),
         generation=np.empty(0, np.uint8),
@@ -330,7 +365,7 @@ def _schedule_exits(day, s):
 
 
 @njit(cache=True)
-def _without(pids, enter, false_entry, out):
+def _without(pids, enter, false_source, out):
     """The candidates not in ``out`` (sorted, unique), after ``out`` as exits."""
     n = 0
     keep = np.empty(pids.size, np.bool_)
@@ -340,19 +375,22 @@ def _without(pids, enter, false_entry, out):
         n += keep[i]
     all_pids = np.empty(out.size + n, np.int64)
     all_enter = np.zeros(out.size + n, np.bool_)
-    all_false = np.zeros(out.size + n, np.bool_)
+    all_false = np.full(out.size + n, NOT_FALSE, np.int16)
     all_pids[: out.size] = out
     k = out.size
     for i in range(pids.size):
         if keep[i]:
-            all_pids[k], all_enter[k], all_false[k] = pids[i], enter[i], false_entry[i]
+            all_pids[k], all_enter[k], all_false[k] = pids[i], enter[i], false_source[i]
             k += 1
     return all_pids, all_enter, all_false
 
 
 @njit(cache=True)
-def apply_day(day, s, pids, enter, false_entry):
+def apply_day(day, s, pids, enter, false_source):
     """Apply a day's decisions (``pids`` with ``enter``, else leave) to the list record ``s``.
+
+    ``false_source``: per row, the source of the false record an entry rests on, or
+    ``NOT_FALSE`` (see ``apply_changes``).
 
     Scheduled exits (appeals won, terms ended) come first and win over the day's other changes;
     then entries and exits in order (``s.entered``, ``s.exited``, ``s.listed_candidates``);
@@ -361,9 +399,19 @@ def apply_day(day, s, pids, enter, false_entry):
     if s.generation.size:
         out = _scheduled_exits(day, s)
         if out.size:
-            pids, enter, false_entry = _without(pids, enter, false_entry, out)
+            pids, enter, false_source = _without(pids, enter, false_source, out)
     entered, exited, listed = apply_changes(
-        pids, enter, false_entry, s.flags, s.mask, s.ever_mask, s.false_mask, s.households, s.stats
+        pids,
+        enter,
+        false_source,
+        s.flags,
+        s.mask,
+        s.ever_mask,
+        s.false_mask,
+        s.households,
+        s.stats,
+        s.false_sources,
+        s.provenance,
     )
     s.entered, s.exited, s.listed_candidates = entered, exited, listed
     _schedule_exits(day, s)
@@ -404,6 +452,7 @@ class ListBase(Lists):
         self.flag, self.ever, self.false_flag = pop.state.add_flags(
             f"{self.name}", f"{self.name}_ever", f"{self.name}_false"
         )
+        self.provenance = provenance(pop)
         p = self.params
         self.generation = None
         if p.appeal_share > 0 or p.repair_days is not None:

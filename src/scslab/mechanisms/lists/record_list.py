@@ -4,7 +4,8 @@ The generic shape of the state's sector blacklists and redlists: a tax blacklist
 recorded tax evasion, a redlist of honest taxpayers or volunteers enters on good records and ends
 after a term. Several can run at once as instances (``[mechanisms.tax_blacklist]`` with
 ``type = "record_list"``). The list sees records, not truth: a false record lists an innocent
-person, counted among ``innocents_listed`` until an appeal or the term ends the listing.
+person, counted among ``innocents_listed`` until an appeal or the term ends the listing, and
+noted with the source of that record (``mechanisms/provenance.py``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from scslab.mechanisms.lists.base import (
     list_metrics,
     list_record_fields,
 )
+from scslab.mechanisms.provenance import NOT_FALSE
 
 if TYPE_CHECKING:
     from scslab.engine.simulation import Simulation
@@ -35,17 +37,20 @@ if TYPE_CHECKING:
 
 @njit(cache=True)
 def _changes(pid, act, source, true, entry, exit, source_ok):
-    """Records that list or delist: (person ids, enter (else leave), entry on a false record).
+    """Records that list or delist: (person ids, enter (else leave), false record's source).
 
-    A record counts when its source counts; entry acts list, true exit acts delist.
+    A record counts when its source counts; entry acts list, true exit acts delist. The third
+    column is the source of an entering false record, else ``NOT_FALSE`` (its provenance).
     """
     keep = np.empty(pid.size, np.bool_)
     enter = np.empty(pid.size, np.bool_)
+    false_source = np.empty(pid.size, np.int16)
     for i in range(pid.size):
         ok = source_ok[source[i]]
         enter[i] = entry[act[i]] and ok
         keep[i] = enter[i] or (exit[act[i]] and true[i] and ok)
-    return pid[keep], enter[keep], enter[keep] & ~true[keep]
+        false_source[i] = source[i] if enter[i] and not true[i] else NOT_FALSE
+    return pid[keep], enter[keep], false_source[keep]
 
 
 RECORD_LIST_OWN = ("entry", "exit", "source_ok")
@@ -66,8 +71,8 @@ def _new_state(fields):
 def record_list_day(day, board, s):
     """Today's changes from today's records, applied (``lists/base.apply_day``)."""
     pid, act, source, true = records_of(board)
-    pids, enter, false_entry = _changes(pid, act, source, true, s.entry, s.exit, s.source_ok)
-    apply_day(day, s, pids, enter, false_entry)
+    pids, enter, false_source = _changes(pid, act, source, true, s.entry, s.exit, s.source_ok)
+    apply_day(day, s, pids, enter, false_source)
 
 
 @njit(cache=True)

@@ -31,6 +31,7 @@ from scslab.mechanisms.lists.base import (
     list_metrics,
     list_record_fields,
 )
+from scslab.mechanisms.provenance import NOT_FALSE, UNATTRIBUTED
 from scslab.mechanisms.scoring.compiled import (
     compiled_scorer,
     day_reaching,
@@ -51,13 +52,15 @@ RESCAN_CHUNK = 1 << 22
 
 
 @njit(cache=True)
-def _candidates(rec_pids, rec_true, due):
+def _candidates(rec_pids, rec_source, rec_true, due):
     """People with records today or in ``due`` (both sorted), once each, in order.
 
-    Also whether each has no true record today (an entry today would rest on a false record).
+    Also what an entry today would rest on: ``NOT_FALSE`` for a person with a true record today,
+    else the source of their first false record today (the provenance of a listing on a false
+    record), or ``UNATTRIBUTED`` for a person with no record today.
     """
     cand = np.empty(rec_pids.size + due.size, np.int64)
-    no_true = np.empty(cand.size, np.bool_)
+    false_source = np.empty(cand.size, np.int16)
     i = j = n = 0
     while i < rec_pids.size or j < due.size:
         if j == due.size or (i < rec_pids.size and rec_pids[i] <= due[j]):
@@ -65,15 +68,18 @@ def _candidates(rec_pids, rec_true, due):
         else:
             pid = due[j]
         has_true = False
+        cause = UNATTRIBUTED
         while i < rec_pids.size and rec_pids[i] == pid:
             has_true |= rec_true[i]
+            if not rec_true[i] and cause == UNATTRIBUTED:
+                cause = rec_source[i]
             i += 1
         while j < due.size and due[j] == pid:
             j += 1
         cand[n] = pid
-        no_true[n] = not has_true
+        false_source[n] = NOT_FALSE if has_true else cause
         n += 1
-    return cand[:n], no_true[:n]
+    return cand[:n], false_source[:n]
 
 
 @njit(cache=True)
@@ -152,15 +158,15 @@ def _crossing(s, day):
 
 @njit(cache=True)
 def _step(day, board, s):
-    pid, _, _, true = records_of(board)
+    pid, _, source, true = records_of(board)
     due, _ = pop_due(s.calendar, day)
     if rescored(s.scorer, day):  # everyone's score may have moved: find who crosses
         due = np.union1d(due, _crossing(s, day))
-    cand, false_entry = _candidates(pid, true, due)
+    cand, false_source = _candidates(pid, source, true, due)
     sc = scores_of(s.scorer, cand, day)
     scored = _EVERYONE if s.everyone else has_score(s.scorer, cand)
     enter = _stays_or_enters(cand, sc, scored, s.flags, s.mask, s.enter_below, s.exit_at)
-    apply_day(day, s, cand, enter, false_entry)
+    apply_day(day, s, cand, enter, false_source)
     watch = s.listed_candidates  # listed people whose score moved: a (new) exit check
     if watch.size:  # checked from tomorrow: today's candidates are decided
         schedule(s.calendar, day_reaching(s.scorer, watch, day, s.exit_at), watch, None, day + 1)

@@ -4,8 +4,8 @@ Each source records some kinds of acts, with a coverage that differs between urb
 regions (an act it does not cover is missed), a delay before its records reach the system, a
 date from which it shares (a data-sharing agreement), and produces false records at a daily rate
 per person (a record of an act that never happened). Sources are tried in file order; an act is
-recorded at most once. What is missed here may still be reported by informants (the ``reporting``
-family).
+recorded at most once, and not at all if an earlier phase (surveillance) recorded it. What is
+missed here may still be reported by informants (the ``reporting`` family).
 """
 
 from __future__ import annotations
@@ -133,6 +133,25 @@ class DataSourcesParams(MechanismParams):
         return self.sources | self.extra_sources
 
 
+def coverage_by_act(sources: dict[str, SourceParams]) -> np.ndarray:
+    """``cover[act, j, rural]``: the chance that source ``j`` (in order) records an act."""
+    cover = np.zeros((len(Act), len(sources), 2))
+    for j, s in enumerate(sources.values()):
+        for a in s.acts:
+            cover[act_by_name(a), j] = (s.coverage_urban, s.coverage_rural)
+    return cover
+
+
+def recording_chance(sources: dict[str, SourceParams]) -> np.ndarray:
+    """``chance[act, rural]``: the chance that some source records an act, once all share.
+
+    Sources are tried in turn and each misses independently: ``1 - prod(1 - coverage)``. What
+    people who weigh being seen may perceive (``behaviour/deterrence.py``,
+    ``behaviour/self_censorship.py``); informants and sharing dates are left out.
+    """
+    return 1.0 - np.prod(1.0 - coverage_by_act(sources), axis=1)
+
+
 def _observe(
     key,
     day,
@@ -170,7 +189,7 @@ def _observe(
             src[i] = source if hit & (src[i] < 0) else src[i]
     k = first_row
     for i in range(pids.size):  # every row written, the recorded ones counted: no guessing either
-        hit = src[i] >= 0
+        hit = src[i] >= 0 and not recorded[i]  # an act seen by an earlier phase (surveillance)
         recorded[i] |= hit
         out_pid[k], out_act[k], out_source[k], out_true[k] = pids[i], acts[i], src[i], True
         k += hit
@@ -319,10 +338,7 @@ class DataSources(CompiledSteps, Observation):
     def init(self, sim: Simulation) -> None:
         items = list(self.params.all_sources().items())
         order = np.asarray([source_by_name(n) for n, _ in items], np.int64)
-        cover = np.zeros((len(Act), len(items), 2))
-        for j, (_, s) in enumerate(items):
-            for a in s.acts:
-                cover[act_by_name(a), j] = (s.coverage_urban, s.coverage_rural)
+        cover = coverage_by_act(self.params.all_sources())
         false = [(j, n, s) for j, (n, s) in enumerate(items) if s.false_rate > 0 and s.false_act]
         # one labelled draw per source with false records; the label is the source's code
         false_draws = LabelledDraws(

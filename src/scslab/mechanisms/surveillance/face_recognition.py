@@ -1,0 +1,509 @@
+"""Face recognition at the seed's scale: 1:N search of camera sightings against a gallery.
+
+Seed article: Yitu's Dragon Eye "can very easily recognise you among at least 2 billion people in
+a matter of seconds" and stores "more than 1.8 billion photographs". This module owns the
+``face_recognition`` mechanism, its parameters and its record. It processes no face and no image
+and resolves no identity: a search is modelled by its published error rates only
+(``calibration/face_recognition.csv``), on synthetic people. It posts records on the board and
+sets its own flag; it touches no other mechanism's state.
+
+The model (``docs/face_recognition.md``):
+
+- Cameras by setting (street, transit, crossing...) show each resident of an urban or rural
+  region ``probes_urban`` or ``probes_rural`` faces a day (optionally only in some provinces).
+  The day's probes are that rate times the people: a closed form, never drawn probe by probe.
+- Each probe is searched against a gallery of ``G`` images at a threshold whose per-comparison
+  false-match rate is ``FMR``: a search that should find nobody returns an impostor (a false
+  alert) with ``FPIR = 1 - (1 - FMR)^G``; a search that should find someone misses with ``FNIR``.
+- Mode ``act`` (jaywalking cameras in Shenzhen, the Ningbo bus advert): an alert is taken as the
+  act the cameras enforce. A false alert posts a false record of ``false_act`` on the matched
+  gallery identity (a uniform person), and acts of ``acts`` seen by a camera (``coverage``) and
+  identified (``1 - FNIR``) get true records, marked recorded so that no later source records
+  them again.
+- Mode ``watchlist`` (Cardiff 2017): a share of people is wanted. Their sightings alert with
+  ``1 - FNIR`` (true alerts); an innocent's sighting alerts with ``FPIR`` and the innocent is
+  stopped (flagged). No record is posted.
+
+Alerts are drawn, not probes: false alerts are the points of a Poisson process over people at the
+rate probes x FPIR (``kernels/poisson.py``), true alerts the points of one over the wanted, or the
+day's acts; a day costs its alerts and acts, whatever its probes or its population.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Literal, NamedTuple
+
+import numpy as np
+from numba import njit
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from scslab.catalogue import Act, ActName, Source, act_by_name
+from scslab.engine.board import (
+    acts_of,
+    post_records,
+    record_room,
+    records_written,
+    written_in_order,
+)
+from scslab.engine.compiled_plan import CompiledSteps, compiled_mechanism, today_of
+from scslab.engine.mechanism import MechanismParams, Surveillance
+from scslab.kernels.poisson import poisson_points, room_for
+from scslab.kernels.rng import uniform
+from scslab.kernels.sampling import compiled_bernoulli_ids
+from scslab.kernels.structs import FlagBits, compiled_struct
+from scslab.population.census import province_names
+from scslab.population.geography import regions_of_sorted
+
+if TYPE_CHECKING:
+    from scslab.engine.simulation import Simulation
+    from scslab.population import Population
+
+
+def false_positive_identification_rate(false_match_rate: float, gallery_size: float) -> float:
+    """``FPIR = 1 - (1 - FMR)^G``: the chance that a search finds at least one impostor.
+
+    For ``G`` independent comparisons at a fixed threshold (calibration/face_recognition.csv,
+    ``fpir_scaling``); computed as ``-expm1(G log1p(-FMR))``, exact where ``FMR`` is tiny and
+    ``G`` huge.
+    """
+    if false_match_rate >= 1.0:
+        return 1.0
+    return -math.expm1(gallery_size * math.log1p(-false_match_rate))
+
+
+def false_match_rate_for(fpir: float, gallery_size: float) -> float:
+    """The per-comparison ``FMR`` at which a gallery of ``gallery_size`` gives ``fpir``."""
+    return -math.log1p(-fpir) / gallery_size
+
+
+NIST_OPERATING_FPIR = 0.003
+"""The FPIR at which NIST's 1:N test reports miss rates (calibration/face_recognition.csv,
+``frte_1n_operating_point``)."""
+
+NIST_GALLERY = 12_300_000
+"""The gallery of NIST's 2018 1:N test (calibration/face_recognition.csv,
+``nist_1n_search_failure_rate_2018``: 12.3 million people)."""
+
+NIST_FMR = false_match_rate_for(NIST_OPERATING_FPIR, NIST_GALLERY)
+"""The per-comparison false-match rate of that operating point: about 2.443e-10."""
+
+_FACE_RECOGNITION = np.int16(Source.FACE_RECOGNITION)
+"""The source code of every record this mechanism posts."""
+
+
+class CameraSetting(BaseModel):
+    """Cameras of one setting (street, transit...): faces they see per resident a day."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    probes_urban: float = Field(
+        ge=0.0, le=1e6, description="Faces an urban resident shows these cameras a day."
+    )
+    probes_rural: float = Field(
+        ge=0.0, le=1e6, description="Faces a rural resident shows these cameras a day."
+    )
+
+
+def _default_settings() -> dict[str, CameraSetting]:
+    # Assumption: cameras at crossings search the faces of about one urban resident in fifty a
+    # day (the faces in the crossing while the light is red), one in five hundred in the country.
+    return {"crossing": CameraSetting(probes_urban=0.02, probes_rural=0.002)}
+
+
+class FaceRecognitionParams(MechanismParams):
+    """The cameras, the gallery, the search's error rates and what an alert does."""
+
+    mode: Literal["act", "watchlist"] = Field(
+        default="act",
+        description="What an alert does: 'act' attributes an act (a false alert posts a false "
+        "record of false_act on the matched identity; jaywalking in Shenzhen and Ningbo), "
+        "'watchlist' stops the person sighted (a false alert flags an innocent; Cardiff 2017).",
+    )
+    settings: dict[str, CameraSetting] = Field(
+        default_factory=_default_settings,
+        description="Camera setting name -> faces a resident shows them a day, urban and rural; "
+        "the settings add up. Default: crossings, 0.02 urban and 0.002 rural (assumption).",
+    )
+    provinces: list[str] | None = Field(
+        default=None,
+        description="Provinces whose cameras search (default: every province of the population).",
+    )
+    gallery_size: int = Field(
+        default=NIST_GALLERY,
+        ge=1,
+        le=10**11,
+        description="Images in the gallery each probe is compared with, G (default: the 12.3 "
+        "million of NIST's 2018 test, calibration/face_recognition.csv "
+        "nist_1n_search_failure_rate_2018; with the default FMR its FPIR is NIST's 0.003).",
+    )
+    false_match_rate: float = Field(
+        default=NIST_FMR,
+        ge=0.0,
+        le=1.0,
+        description="Per-comparison false-match rate FMR at the threshold (default about "
+        "2.44e-10 = -ln(1 - 0.003) / 12.3e6: NIST reports miss rates at FPIR 0.003 "
+        "(calibration/face_recognition.csv frte_1n_operating_point) on a 12.3 million gallery "
+        "(nist_1n_search_failure_rate_2018).",
+    )
+    false_negative_rate: float = Field(
+        default=0.002,
+        ge=0.0,
+        le=1.0,
+        description="FNIR, the chance that a search misses a person in the gallery (default: "
+        "the best algorithm of 2018, calibration/face_recognition.csv "
+        "nist_1n_search_failure_rate_2018).",
+    )
+    acts: list[ActName] = Field(
+        default=["jaywalking", "traffic_offence"],
+        description="Mode 'act': acts the cameras enforce; those seen and identified get true "
+        "records (assumption: the acts of calibration/face_recognition.csv "
+        "shenzhen_jaywalker_shaming, and traffic cameras).",
+    )
+    act_coverage_urban: float = Field(
+        default=0.6,
+        ge=0.0,
+        le=1.0,
+        description="Mode 'act': chance that a camera sees an urban act of ``acts`` "
+        "(assumption: the camera data source's default).",
+    )
+    act_coverage_rural: float = Field(
+        default=0.15,
+        ge=0.0,
+        le=1.0,
+        description="Mode 'act': chance that a camera sees a rural act (assumption: the camera "
+        "data source's default).",
+    )
+    false_act: ActName = Field(
+        default="jaywalking",
+        description="Mode 'act': the act a false alert attributes to the matched identity (a "
+        "face on a bus advert shamed as a jaywalker: calibration/face_recognition.csv "
+        "ningbo_2018_false_shaming).",
+    )
+    gallery_in_population: float = Field(
+        default=1.0,
+        ge=0.0,
+        le=1.0,
+        description="Mode 'act': share of the gallery's identities who are simulated people; a "
+        "false match on anyone else is counted but recorded on nobody (default 1: the gallery "
+        "is the population's own, or every region searches alike so that false matches from "
+        "elsewhere balance those landing elsewhere; an assumption).",
+    )
+    watchlist_share: float = Field(
+        default=0.001,
+        ge=0.0,
+        le=0.5,
+        description="Mode 'watchlist': share of people on the watchlist (default: Cardiff's 173 "
+        "true alerts among about 170,000 people at FNIR 0.002 give 0.00102, "
+        "calibration/face_recognition.csv cardiff_2017_alerts and cardiff_2017_probes).",
+    )
+
+    @field_validator("provinces")
+    @classmethod
+    def _known_provinces(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None:
+            unknown = sorted(set(value) - set(province_names()))
+            if unknown:
+                allowed = ", ".join(province_names())
+                raise ValueError(f"unknown province {unknown[0]!r}; allowed: {allowed}")
+        return value
+
+
+class FaceKeys(NamedTuple):
+    """The stream keys the kernels read, by name at both ends."""
+
+    false_alerts: np.uint64
+    """Where false alerts fall (a Poisson process per region, or over the gallery)."""
+    true_alerts: np.uint64
+    """Which of the wanted are found (a Poisson process per region)."""
+    detect: np.uint64
+    """Whether an act is seen and identified."""
+
+
+class FaceRule(NamedTuple):
+    """How a search errs and what an alert does, by name at both ends."""
+
+    watchlist: bool
+    """Mode: True for 'watchlist', False for 'act'."""
+    fpir: float
+    """Chance that a probe of someone not wanted returns an impostor."""
+    fnir: float
+    """Chance that a probe of someone wanted (or of an act) misses them."""
+    gallery_in_population: float
+    """Share of the gallery's identities who are simulated people (mode 'act')."""
+    false_act: np.int16
+    """The act a false alert attributes (mode 'act')."""
+
+
+FaceState = compiled_struct(
+    "FaceState",
+    (
+        "keys",
+        "rule",
+        "bounds",
+        "probes_per_person",
+        "daily_probes",
+        "watched",
+        "coverage",
+        "wanted",
+        "wanted_bounds",
+        "flagged",
+        "n",
+        "day_counts",
+        "cum",
+        "today",
+    ),
+    __name__,
+)
+"""The keys (``FaceKeys``) and the rule (``FaceRule``); the regions; probes per person a day by
+region and their sum over people; the acts enforced (by act code) and the chance a camera sees
+an act, by region; the wanted, in order, and where each region's start (mode 'watchlist'); the
+flag of people ever falsely flagged (``FlagBits``); the population; the day's probes, alerts,
+false alerts and true alerts; probes, alerts and false alerts so far and the innocents flagged
+(int64); today's metrics."""
+
+
+@njit(cache=True)
+def _new_state(
+    keys, rule, bounds, probes_per_person, watched, coverage, wanted, wanted_bounds, flagged, n
+):
+    daily_probes = 0.0
+    for r in range(bounds.size - 1):
+        daily_probes += (bounds[r + 1] - bounds[r]) * probes_per_person[r]
+    today = np.zeros(5, np.float64)
+    today[3] = np.nan  # no alerts yet: no share
+    return FaceState(
+        keys,
+        rule,
+        bounds,
+        probes_per_person,
+        daily_probes,
+        watched,
+        coverage,
+        wanted,
+        wanted_bounds,
+        flagged,
+        n,
+        np.zeros(4, np.float64),
+        np.zeros(4, np.int64),
+        today,
+    )
+
+
+@njit(cache=True)
+def _flag_new(flagged, ids):
+    """Set the flag of each of ``ids``; returns how many did not have it."""
+    flags, mask = flagged.flags, flagged.mask
+    new = 0
+    for i in range(ids.size):
+        new += (flags[ids[i]] & mask) == 0
+        flags[ids[i]] |= mask
+    return new
+
+
+@njit(cache=True)
+def _is_wanted(wanted, first, last, pid):
+    """Whether ``pid`` is among ``wanted[first:last]`` (sorted)."""
+    j = first + np.searchsorted(wanted[first:last], pid)
+    return j < last and wanted[j] == pid
+
+
+@njit(cache=True)
+def _watchlist_alerts(day, s):
+    """Mode 'watchlist': the innocents falsely flagged and the wanted found today, in order."""
+    keys, rule, bounds = s.keys, s.rule, s.bounds
+    regions = bounds.size - 1
+    innocents = np.empty(room_for(s.daily_probes * rule.fpir), np.int64)
+    used = 0
+    for r in range(regions):
+        lo, first, last = bounds[r], s.wanted_bounds[r], s.wanted_bounds[r + 1]
+        start = used
+        rate = s.probes_per_person[r] * rule.fpir
+        innocents, used = poisson_points(
+            keys.false_alerts, day, r, bounds[r + 1] - lo, rate, innocents, used
+        )
+        kept = start
+        for i in range(start, used):  # a wanted person's probe is a mated search: not false
+            pid = lo + innocents[i]
+            if not _is_wanted(s.wanted, first, last, pid):
+                innocents[kept] = pid
+                kept += 1
+        used = kept
+    found = np.empty(room_for(s.wanted.size * s.probes_per_person.max()), np.int64)
+    n_found = 0
+    for r in range(regions):
+        first, last = s.wanted_bounds[r], s.wanted_bounds[r + 1]
+        start = n_found
+        rate = s.probes_per_person[r] * (1.0 - rule.fnir)
+        found, n_found = poisson_points(
+            keys.true_alerts, day, r, last - first, rate, found, n_found
+        )
+        for i in range(start, n_found):
+            found[i] = s.wanted[first + found[i]]
+    return innocents[:used], found[:n_found]
+
+
+@njit(cache=True)
+def _acts_identified(day, board, s):
+    """Mode 'act': true records of today's enforced acts that cameras see and identify.
+
+    Writes them on the board in person order and marks the acts recorded; returns how many.
+    """
+    pid, act, recorded = acts_of(board)
+    regions = regions_of_sorted(s.bounds, pid)
+    identified = 1.0 - s.rule.fnir
+    row = record_room(board, pid.size)
+    k = row
+    for i in range(pid.size):
+        a = act[i]
+        if recorded[i] or not s.watched[a]:
+            continue
+        if uniform(s.keys.detect, day, pid[i], a) < s.coverage[regions[i]] * identified:
+            recorded[i] = True
+            board.rec_pid[k], board.rec_act[k] = pid[i], a
+            board.rec_source[k], board.rec_true[k] = _FACE_RECOGNITION, True
+            k += 1
+    records_written(board, k - row, written_in_order(board.rec_pid, row, k - row))
+    return k - row
+
+
+@njit(cache=True)
+def _false_identities(day, s):
+    """Mode 'act': today's false alerts as identities in the gallery, in order.
+
+    A false match names a uniform gallery identity: the points of a Poisson process over
+    ``n / gallery_in_population`` identities at the rate that gives probes x FPIR in all; those
+    below ``n`` are simulated people. Returns the ids and the number of false alerts.
+    """
+    rule = s.rule
+    expected = s.daily_probes * rule.fpir
+    share = rule.gallery_in_population
+    length = s.n / share if share > 0.0 else expected
+    rate = expected / length if length > 0.0 else 0.0
+    ids, used = poisson_points(
+        s.keys.false_alerts, day, 0, length, rate, np.empty(room_for(expected), np.int64), 0
+    )
+    inside = used if share >= 1.0 else 0
+    if 0.0 < share < 1.0:
+        inside = np.searchsorted(ids[:used], s.n)
+    return ids[:inside], used
+
+
+@njit(cache=True)
+def _step(day, board, s):
+    if s.rule.watchlist:
+        innocents, found = _watchlist_alerts(day, s)
+        false_alerts, true_alerts = innocents.size, found.size
+    else:
+        true_alerts = _acts_identified(day, board, s)
+        innocents, false_alerts = _false_identities(day, s)
+        if innocents.size:
+            post_records(board, innocents, s.rule.false_act, _FACE_RECOGNITION, False)
+    c, cum = s.day_counts, s.cum
+    c[0] = np.rint(s.daily_probes)
+    c[1] = true_alerts + false_alerts
+    c[2] = false_alerts
+    c[3] = true_alerts
+    cum[0] += np.int64(c[0])
+    cum[1] += true_alerts + false_alerts
+    cum[2] += false_alerts
+    cum[3] += _flag_new(s.flagged, innocents)
+
+
+@njit(cache=True)
+def _metrics(day, s):
+    c, t = s.day_counts, s.today
+    t[0], t[1], t[2] = c[0], c[1], c[2]
+    t[3] = c[2] / c[1] if c[1] > 0 else np.nan
+    t[4] = s.cum[3]
+
+
+@njit(cache=True)
+def _shared(s):
+    return s.cum
+
+
+compiled_mechanism(FaceState, _step, _metrics)
+
+
+class FaceRecognition(CompiledSteps, Surveillance):
+    """1:N face search of camera sightings against a gallery, by its error rates."""
+
+    name = "face_recognition"
+    Params = FaceRecognitionParams
+    description = "1:N face search of sightings against a gallery: alerts, false alerts"
+    params: FaceRecognitionParams
+
+    def declare(self, pop: Population) -> None:
+        self.flagged = pop.state.add_flag(f"{self.name}_falsely_flagged")
+
+    @property
+    def fpir(self) -> float:
+        """The chance that a probe of someone not wanted returns an impostor."""
+        p = self.params
+        return false_positive_identification_rate(p.false_match_rate, p.gallery_size)
+
+    def init(self, sim: Simulation) -> None:
+        p, pop = self.params, sim.pop
+        geography = pop.geography
+        urban = geography.urban()
+        searched = np.ones(geography.n_regions, np.bool_)
+        if p.provinces is not None:
+            wanted_provinces = set(p.provinces)
+            searched = np.asarray(
+                [name.rsplit(" (", 1)[0] in wanted_provinces for name in geography.names]
+            )
+        per_person = np.zeros(geography.n_regions, np.float64)
+        for setting in p.settings.values():
+            per_person += np.where(urban, setting.probes_urban, setting.probes_rural)
+        per_person *= searched
+        coverage = np.where(urban, p.act_coverage_urban, p.act_coverage_rural) * searched
+        watched = np.zeros(len(Act), np.bool_)
+        watched[[act_by_name(a) for a in p.acts]] = True
+        watchlist = p.mode == "watchlist"
+        wanted = np.empty(0, np.int64)
+        if watchlist and p.watchlist_share > 0:  # who is wanted: drawn once, day 0
+            wanted = compiled_bernoulli_ids(self.key("wanted"), 0, pop.n, p.watchlist_share)
+        self.wanted = wanted
+        """The people on the watchlist, in order (mode 'watchlist'; none in mode 'act')."""
+        rule = FaceRule(
+            watchlist=watchlist,
+            fpir=self.fpir,
+            fnir=p.false_negative_rate,
+            gallery_in_population=p.gallery_in_population,
+            false_act=np.int16(act_by_name(p.false_act)),
+        )
+        keys = FaceKeys(
+            false_alerts=self.key("false_alerts"),
+            true_alerts=self.key("true_alerts"),
+            detect=self.key("detect"),
+        )
+        self.state = _new_state(
+            keys,
+            rule,
+            geography.bounds,
+            per_person,
+            watched,
+            coverage,
+            wanted,
+            np.searchsorted(wanted, geography.bounds).astype(np.int64),
+            FlagBits(flags=self.flagged.array, mask=self.flagged.mask),
+            pop.n,
+        )
+        self.cum = _shared(self.state)
+        self.today = today_of(self.state)
+        self.metric_columns = tuple(
+            f"{self.name}_{column}"
+            for column in ("probes", "alerts", "false_alerts", "false_share", "innocents_flagged")
+        )
+        self.float_metrics = frozenset({f"{self.name}_false_share"})
+
+    def summary(self) -> list[str]:
+        probes, alerts, false, flagged = (int(x) for x in self.cum)
+        share = f"{false / alerts:.1%}" if alerts else "no alerts"
+        p = self.params
+        return [
+            f"{self.name} ({p.mode}): {probes:,} probes, {alerts:,} alerts, {false:,} false "
+            f"({share}); {flagged:,} innocents flagged; FPIR {self.fpir:.3g} a probe "
+            f"(FMR {p.false_match_rate:.3g}, gallery {p.gallery_size:,})"
+        ]

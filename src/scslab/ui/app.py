@@ -1,0 +1,295 @@
+"""The explorer's page (a Streamlit script; ``scslab ui`` serves it).
+
+The sidebar picks a preset, its size (people, days, seed), mechanisms to switch off and its
+numeric parameters (``knobs.py``: the main ones first, every other one per mechanism). The Run tab
+runs the scenario with a progress bar and shows the report's charts (``report.charts_of``) and the
+harm audit; the Compare tab runs it against the same scenario with a mechanism switched off, or
+against another preset, on common random numbers (``compare.compare``). Runs are kept, keyed by
+the resolved scenario, so that an unchanged scenario is never run twice. Synthetic people only.
+Owns the page; computes nothing that the API does not.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+import streamlit as st
+
+from scslab.api import run
+from scslab.compare import Comparison, compare
+from scslab.errors import ScenarioError
+from scslab.report import charts_of
+from scslab.scenario import Scenario, load_scenario, preset_names
+from scslab.ui.knobs import Knob, apply, knobs
+
+# (Constants are commented, not documented by strings: Streamlit would show a bare string.)
+DEFAULT_PRESET = "rongcheng"
+PEOPLE = (1_000, 50_000, 10_000, 1_000)  # smallest, largest, default, step: runs in seconds
+KEPT = 16  # runs and comparisons kept in memory, the least recently used dropped first
+
+
+@dataclass
+class Store:
+    """Finished runs and comparisons by key, and a lock: one simulation at a time.
+
+    numba's thread pool is not re-entrant, and each browser session runs in its own thread.
+    """
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    items: OrderedDict[str, Any] = field(default_factory=OrderedDict)
+
+    def get(self, key: str) -> Any:
+        """The item kept under ``key`` (``None`` if none), now the most recently used."""
+        if key in self.items:
+            self.items.move_to_end(key)
+        return self.items.get(key)
+
+    def put(self, key: str, value: Any) -> None:
+        """Keep ``value`` under ``key``, dropping the least recently used past ``KEPT``."""
+        self.items[key] = value
+        while len(self.items) > KEPT:
+            self.items.popitem(last=False)
+
+
+@st.cache_resource
+def store() -> Store:
+    """The one store of this server."""
+    return Store()
+
+
+def key_of(*scenarios: Scenario, **extra: Any) -> str:
+    """A digest of the resolved scenarios (every default filled in) and ``extra``."""
+    data = [sc.resolved() for sc in scenarios], extra
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _step(value: float, high: float | None) -> float:
+    if value > 0:
+        return 10.0 ** math.floor(math.log10(value))
+    return 0.01 if high is not None and high <= 1 else 1.0
+
+
+def knob_input(knob: Knob, preset: str) -> float:
+    """One number input for ``knob``, keyed by preset so that each preset keeps its values."""
+    label = f"{knob.mechanism}: {'.'.join(knob.path)}"
+    key = f"{preset}:{knob.key}"
+    if knob.kind is int:
+        return st.number_input(
+            label,
+            min_value=None if knob.low is None else math.ceil(knob.low),
+            max_value=None if knob.high is None else math.floor(knob.high),
+            value=int(knob.value),
+            step=1,
+            key=key,
+            help=knob.description or None,
+        )
+    return st.number_input(
+        label,
+        min_value=None if knob.low is None else float(knob.low),
+        max_value=None if knob.high is None else float(knob.high),
+        value=float(knob.value),
+        step=_step(float(knob.value), knob.high),
+        format="%g",
+        key=key,
+        help=knob.description or None,
+    )
+
+
+def sidebar() -> Scenario | None:
+    """The scenario the sidebar describes (``None`` after showing why it is invalid)."""
+    names = preset_names()
+    st.sidebar.title("scslab explorer")
+    st.sidebar.caption("Synthetic people only: no record describes a real person.")
+    preset = st.sidebar.selectbox("Preset", names, index=names.index(DEFAULT_PRESET), key="preset")
+    base = load_scenario(preset)
+    st.sidebar.caption(base.meta.description)
+    low, high, default, step = PEOPLE
+    people = st.sidebar.slider("People", low, high, default, step=step, key="people")
+    days = st.sidebar.slider(
+        "Days",
+        30,
+        max(3650, base.meta.days),
+        base.meta.days,
+        key=f"{preset}:days",
+        help=f"From {base.meta.start_date}; the preset runs {base.meta.days:,} days.",
+    )
+    seed = st.sidebar.number_input("Seed", 0, 2**31 - 1, base.meta.seed, key="seed")
+    off = st.sidebar.multiselect(
+        "Switch off", list(base.mechanisms), key=f"{preset}:off", help="Mechanisms not to run."
+    )
+    found = knobs(base)
+    values: dict[str, float] = {}
+    with st.sidebar:
+        st.subheader("Main parameters")
+        for knob in found:
+            if knob.main:
+                values[knob.key] = knob_input(knob, preset)
+        st.subheader("Every parameter")
+        for mechanism in base.mechanisms:
+            mine = [k for k in found if k.mechanism == mechanism and not k.main]
+            if mine:
+                with st.expander(mechanism):
+                    for knob in mine:
+                        values[knob.key] = knob_input(knob, preset)
+    try:
+        sc = apply(base, values).with_overrides(people=people, days=days, seed=int(seed))
+        for name in off:
+            sc = sc.without_mechanism(name)
+    except ScenarioError as e:
+        st.error(str(e))
+        return None
+    return sc
+
+
+def _audit_frame(audit: pa.Table) -> Any:
+    rows = []
+    for r in audit.to_pylist():
+        value = r["value"]
+        shown = (
+            "n/a"
+            if value != value
+            else f"{value:,.0f}"
+            if float(value).is_integer()
+            else f"{value:,.3g}"
+        )
+        rows.append({"section": r["section"], "item": r["item"], "value": shown, "note": r["note"]})
+    return pa.Table.from_pylist(rows).to_pandas() if rows else None
+
+
+def run_tab(sc: Scenario) -> None:
+    """Run the scenario (or show its kept run): charts, then the harm audit."""
+    kept = store()
+    key = key_of(sc)
+    if st.button("Run", type="primary", key="run"):
+        if kept.get(key) is None:
+            bar = st.progress(0.0, text="waiting for the simulation to be free")
+            days = sc.meta.days
+
+            def on_day(day: int) -> None:
+                bar.progress(min(day / days, 1.0), text=f"day {day:,} of {days:,}")
+
+            def on_compile(count: int) -> None:
+                bar.progress(0.0, text=f"compiling kernels ({count}; first run only, then cached)")
+
+            try:
+                with kept.lock:
+                    result = run(sc, on_day=on_day, on_compile=on_compile)
+            except ScenarioError as e:
+                bar.empty()
+                st.error(str(e))
+                return
+            bar.empty()
+            kept.put(
+                key,
+                {
+                    "metrics": result.metrics,
+                    "tables": result.tables,
+                    "summary": result.summary(),
+                    "seconds": result.manifest["timings"]["run_s"],
+                },
+            )
+        st.session_state["shown_run"] = key
+    shown = st.session_state.get("shown_run")
+    done = kept.get(shown) if shown else None
+    if done is None:
+        st.info("Pick a preset and its parameters in the sidebar, then press Run.")
+        return
+    if shown != key:
+        st.warning("The sidebar has changed since this run: press Run to run the new scenario.")
+    st.caption(done["summary"].splitlines()[0] + f" — simulated in {done['seconds']:.2f} s")
+    tables = done["tables"]
+    for name, chart in charts_of(
+        done["metrics"], tables.get("harm_audit"), tables.get("groups")
+    ).items():
+        # fit the page's width, keep the report's heights: Streamlit's default ("fit" both)
+        # would leave a short bar chart no room under its title and axis
+        fit_x = {"type": "fit-x", "contains": "padding"}
+        st.altair_chart(chart.properties(autosize=fit_x), key=f"chart:{name}")
+    st.header("Harm audit")
+    audit = _audit_frame(tables["harm_audit"])
+    if audit is None:
+        st.write("Nothing to audit: the run has no list, sanction or false record.")
+    else:
+        st.table(audit)
+    with st.expander("Summary as text"):
+        st.code(done["summary"], language=None)
+
+
+def compare_tab(sc: Scenario) -> None:
+    """Compare the sidebar's scenario (A) with a variant (B) on common random numbers."""
+    kept = store()
+    st.write(
+        "A is the scenario of the sidebar. Both run on the same seeds, so that every "
+        "difference comes from the policy, not from luck."
+    )
+    how = st.radio(
+        "B is", ["A with a mechanism switched off", "another preset"], key="b_kind", horizontal=True
+    )
+    drop: list[str] = []
+    if how == "another preset":
+        other = st.selectbox("Preset B", preset_names(), key="b_preset")
+        sc_b = load_scenario(other).with_overrides(
+            people=sc.meta.people, days=sc.meta.days, seed=sc.meta.seed
+        )
+    else:
+        drop = [st.selectbox("Switch off in B", list(sc.mechanisms), key="b_drop")]
+        sc_b = sc
+    replications = st.slider("Replications (seeds)", 1, 5, 2, key="replications")
+    key = key_of(sc, sc_b, drop=drop, replications=replications)
+    if st.button("Compare", type="primary", key="compare"):
+        if kept.get(key) is None:
+            bar = st.progress(0.0, text="waiting for the simulation to be free")
+
+            def on_run(done: int, total: int) -> None:
+                bar.progress(done / total, text=f"run {done} of {total}")
+
+            try:
+                with kept.lock:
+                    result = compare(
+                        sc, sc_b, replications=replications, drop_b=drop, on_run=on_run
+                    )
+            except ScenarioError as e:
+                bar.empty()
+                st.error(str(e))
+                return
+            bar.empty()
+            kept.put(key, result)
+        st.session_state["shown_compare"] = key
+    shown = st.session_state.get("shown_compare")
+    comparison: Comparison | None = kept.get(shown) if shown else None
+    if comparison is None:
+        return
+    if shown != key:
+        st.warning("The choices have changed since this comparison: press Compare again.")
+    st.subheader(f"B - A: {comparison.b} minus {comparison.a}")
+    changed = comparison.changed()
+    if changed.num_rows:
+        st.dataframe(changed.drop_columns(["changed"]).to_pandas(), hide_index=True)
+    else:
+        st.write("No metric the two share differs: the change has no effect here.")
+    for arm, cols in (("A", comparison.only_in_a), ("B", comparison.only_in_b)):
+        if cols:
+            st.caption(f"Only {arm} has {len(cols)} metric columns: {', '.join(cols)}")
+
+
+def main() -> None:
+    """Draw the page."""
+    st.set_page_config(page_title="scslab explorer", layout="wide")
+    sc = sidebar()
+    if sc is None:
+        return
+    tab_run, tab_compare = st.tabs(["Run", "Compare"])
+    with tab_run:
+        run_tab(sc)
+    with tab_compare:
+        compare_tab(sc)
+
+
+main()

@@ -1,0 +1,140 @@
+"""The explorer's knobs: a scenario's numeric parameters, found from its pydantic models.
+
+``knobs(scenario)`` walks every mechanism's parameters (and the models nested in them, such as each
+data source of ``data_sources.sources``) and returns one ``Knob`` per bounded ``int`` or ``float``
+field, with its value, bounds and description; ``MAIN`` names the fields shown first (the ones
+the issue asks to explore: informants' report rate, the sources' false rates, a list's
+thresholds, appeals, enforcement). ``apply(scenario, values)`` returns a copy with changed knobs
+set, validated like a scenario file. Owns no widget (``app.py`` draws them) and no rule.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import annotated_types
+from pydantic import BaseModel
+
+from scslab.scenario import Scenario
+
+MAIN = frozenset(
+    {
+        "report_prob",
+        "false_rate",
+        "false_match_rate",
+        "enter_below",
+        "exit_at",
+        "appeal_share",
+        "appeal_success_false",
+        "enforcement",
+        "naming_rate",
+        "opt_in_share",
+        "arrears_rate",
+    }
+)
+"""Field names shown as main parameters, wherever they are in a scenario."""
+
+
+@dataclass(frozen=True)
+class Knob:
+    """One numeric parameter of one mechanism of a scenario."""
+
+    mechanism: str
+    """The mechanism's table name in the scenario (``court_list``, ``tax_blacklist``...)."""
+    path: tuple[str, ...]
+    """The field's path in the mechanism's parameters (``("sources", "bank", "false_rate")``)."""
+    kind: type
+    """``int`` or ``float``."""
+    value: float
+    """The scenario's value."""
+    low: float | None
+    """The smallest allowed value (``None``: unbounded)."""
+    high: float | None
+    """The largest allowed value (``None``: unbounded)."""
+    description: str
+
+    @property
+    def key(self) -> str:
+        """A unique name: ``mechanism.path``."""
+        return ".".join((self.mechanism, *self.path))
+
+    @property
+    def main(self) -> bool:
+        """Whether the field is one of ``MAIN``."""
+        return self.path[-1] in MAIN
+
+
+def _bounds(metadata: list[Any]) -> tuple[float | None, float | None]:
+    low = high = None
+    for m in metadata:
+        if isinstance(m, annotated_types.Ge | annotated_types.Gt):
+            low = m.ge if isinstance(m, annotated_types.Ge) else m.gt
+        elif isinstance(m, annotated_types.Le | annotated_types.Lt):
+            high = m.le if isinstance(m, annotated_types.Le) else m.lt
+    return low, high
+
+
+def _walk(model: BaseModel, mechanism: str, path: tuple[str, ...]) -> list[Knob]:
+    found: list[Knob] = []
+    for name, info in type(model).model_fields.items():
+        value = getattr(model, name)
+        if isinstance(value, BaseModel):
+            found += _walk(value, mechanism, (*path, name))
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if isinstance(item, BaseModel):
+                    found += _walk(item, mechanism, (*path, name, str(key)))
+        elif info.annotation in (int, float) and type(value) in (int, float):
+            low, high = _bounds(info.metadata)
+            found.append(
+                Knob(
+                    mechanism,
+                    (*path, name),
+                    info.annotation,
+                    value,
+                    low,
+                    high,
+                    (info.description or "").strip(),
+                )
+            )
+    return found
+
+
+def knobs(scenario: Scenario) -> list[Knob]:
+    """Every ``int`` and ``float`` parameter of the scenario's mechanisms, in file order.
+
+    ``None``-able fields and lists are left out: a number input cannot say "none".
+    """
+    found: list[Knob] = []
+    for name, params in scenario.mechanisms.items():
+        found += _walk(params, name, ())
+    return found
+
+
+def apply(scenario: Scenario, values: dict[str, float]) -> Scenario:
+    """A copy of ``scenario`` with the knobs named in ``values`` (by ``Knob.key``) set.
+
+    Only mechanisms with a changed value are rebuilt (validated like a scenario file).
+
+    Raises:
+        ScenarioError: A value is out of range (one line naming the key).
+        KeyError: ``values`` names no knob of the scenario.
+    """
+    by_key = {k.key: k for k in knobs(scenario)}
+    changed: dict[str, list[tuple[Knob, float]]] = {}
+    for key, value in values.items():
+        knob = by_key[key]
+        if value != knob.value:
+            changed.setdefault(knob.mechanism, []).append((knob, value))
+    for mechanism, edits in changed.items():
+        data = scenario.mechanisms[mechanism].model_dump()
+        tops = set()
+        for knob, value in edits:
+            node = data
+            for part in knob.path[:-1]:
+                node = node[part]
+            node[knob.path[-1]] = knob.kind(value)
+            tops.add(knob.path[0])
+        scenario = scenario.with_mechanism(mechanism, **{t: data[t] for t in tops})
+    return scenario

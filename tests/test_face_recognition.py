@@ -1,0 +1,217 @@
+"""Face recognition: the closed form of false alerts, the Cardiff case, both directions, no-op.
+
+Every statistical check has a tolerance of four standard deviations of its own sampling error,
+derived where it is used. Populations are small: the model's draws are alerts, not people.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import scslab
+from scslab.engine.simulation import Simulation
+from scslab.kernels.poisson import poisson_points
+from scslab.kernels.rng import stream_key
+from scslab.mechanisms.surveillance.face_recognition import (
+    NIST_FMR,
+    false_match_rate_for,
+    false_positive_identification_rate,
+)
+
+FACE = "face_recognition"
+
+# Cardiff, 2017 Champions League final (calibration/face_recognition.csv): about 170,000 people
+# screened against about 500,000 custody images; 2,470 alerts, 2,297 of them false.
+CARDIFF_PROBES = 170_000
+CARDIFF_GALLERY = 500_000
+CARDIFF_ALERTS = 2_470
+CARDIFF_FALSE = 2_297
+
+
+def _total(metrics, column: str) -> float:
+    return sum(v for v in metrics[column].to_pylist() if v is not None)
+
+
+def _mean_share(metrics) -> float:
+    return float(np.nanmean(np.asarray(metrics[f"{FACE}_false_share"].to_pylist(), float)))
+
+
+def _searches_only(people: int, days: int, **face: object) -> scslab.Scenario:
+    """A world of cameras alone: everyone shows them ``probes`` faces a day (default 1)."""
+    probes = face.pop("probes", 1.0)
+    setting = {"probes_urban": probes, "probes_rural": probes}
+    data = {
+        "scenario": {"name": "searches", "people": people, "days": days, "seed": 11},
+        "mechanisms": {FACE: {"settings": {"cameras": setting}, **face}},
+    }
+    return scslab.scenario_from_dict(data)
+
+
+def _dragon_eye(people: int = 20_000, days: int = 30, **face: object) -> scslab.Scenario:
+    sc = scslab.load_scenario("dragon_eye").with_overrides(people=people, days=days, seed=3)
+    return sc.with_mechanism(FACE, **face) if face else sc
+
+
+def test_fpir_is_one_minus_the_chance_that_no_comparison_matches():
+    # calibration/face_recognition.csv daugman_example: FMR 0.001 against 200, 2,000 and 10,000
+    for gallery, chance in ((200, 0.18), (2_000, 0.86), (10_000, 0.99995)):
+        assert false_positive_identification_rate(0.001, gallery) == pytest.approx(chance, 0.01)
+    # NIST's operating point: the default FMR gives FPIR 0.003 on its 12.3 million gallery
+    assert false_positive_identification_rate(NIST_FMR, 12_300_000) == pytest.approx(0.003)
+    assert math.isclose(NIST_FMR, 2.4427e-10, rel_tol=1e-4)
+    # exact where 1 - FMR rounds to 1 in floating point
+    tiny = 1e-17
+    assert false_positive_identification_rate(tiny, 1e9) == pytest.approx(1e-8, rel=1e-6)
+    assert false_match_rate_for(false_positive_identification_rate(3e-10, 1.8e9), 1.8e9) == (
+        pytest.approx(3e-10)
+    )
+
+
+def test_poisson_points_are_ordered_and_as_many_as_a_poisson_count():
+    key = stream_key(5, "poisson_points")
+    length, rate, days = 10_000.0, 0.37, 400  # 3,700 points a day, several per person at times
+    counts = []
+    for day in range(days):
+        ids, used = poisson_points(key, day, 0, length, rate, np.empty(8, np.int64), 0)
+        points = ids[:used]
+        assert np.all(np.diff(points) >= 0) and points.min() >= 0 and points.max() < length
+        counts.append(used)
+    mean = length * rate
+    counts = np.asarray(counts, np.float64)
+    assert abs(counts.mean() - mean) < 4 * math.sqrt(mean / days)
+    # the variance of a Poisson count is its mean: its estimate's error is about mean sqrt(2/days)
+    assert abs(counts.var(ddof=1) - mean) < 4 * mean * math.sqrt(2 / days)
+    ids, used = poisson_points(key, 0, 0, length, 0.0, np.empty(8, np.int64), 0)
+    assert used == 0
+
+
+@pytest.mark.parametrize("gallery", [1_000_000, 100_000_000])
+def test_false_alerts_agree_with_the_closed_form(gallery):
+    people, days, probes, fmr = 50_000, 10, 2.0, 1e-9
+    sc = _searches_only(people, days, probes=probes, gallery_size=gallery, false_match_rate=fmr)
+    m = scslab.run(sc).metrics
+    fpir = 1.0 - (1.0 - fmr) ** gallery  # the closed form as printed, independent of the code
+    assert m[f"{FACE}_probes"].to_pylist() == [people * probes] * days
+    expected = people * probes * days * fpir
+    false = _total(m, f"{FACE}_false_alerts")
+    # false alerts a day are Poisson (probes at a rate, each an impostor with FPIR): sd sqrt(mean)
+    assert abs(false - expected) < 4 * math.sqrt(expected), (false, expected)
+    assert _total(m, f"{FACE}_alerts") == false  # no acts, nobody wanted: every alert is false
+
+
+def test_the_cardiff_deployment_s_false_share_follows_from_its_numbers():
+    fnir = 0.002  # the default: calibration nist_1n_search_failure_rate_2018
+    true = CARDIFF_ALERTS - CARDIFF_FALSE
+    # the wanted share that gives the true alerts, then the FPIR of everyone else's searches
+    wanted = true / (CARDIFF_PROBES * (1.0 - fnir))
+    fpir = CARDIFF_FALSE / (CARDIFF_PROBES * (1.0 - wanted))
+    fmr = false_match_rate_for(fpir, CARDIFF_GALLERY)
+    assert fmr == pytest.approx(2.72e-8, rel=0.01)
+    sc = _searches_only(
+        CARDIFF_PROBES,
+        1,
+        mode="watchlist",
+        gallery_size=CARDIFF_GALLERY,
+        false_match_rate=fmr,
+        false_negative_rate=fnir,
+        watchlist_share=wanted,
+    )
+    sim = Simulation(sc)
+    sim.run()
+    c = sim.columns
+    alerts, false = c[f"{FACE}_alerts"][0], c[f"{FACE}_false_alerts"][0]
+    assert c[f"{FACE}_probes"] == [CARDIFF_PROBES]
+    share = CARDIFF_FALSE / CARDIFF_ALERTS  # the press's "92%" (2,297 / 2,470 = 0.930)
+    # sampling error of false / alerts: false ~ Poisson(F); true ~ Poisson(m (1 - FNIR)) with the
+    # number wanted m ~ Binomial(people, wanted), which about doubles its variance (delta method)
+    var_false, var_true = CARDIFF_FALSE, 2.0 * true
+    sd = math.sqrt(var_false * true**2 + var_true * CARDIFF_FALSE**2) / CARDIFF_ALERTS**2
+    assert abs(false / alerts - share) < 4 * sd, (false, alerts, sd)
+    assert abs(c[f"{FACE}_false_share"][0] - share) < 4 * sd
+    assert 0.9 < false / alerts < 0.95
+    # who was stopped: innocents only, each flagged once however often
+    face = sim.get(FACE)
+    flagged = face.flagged.get()
+    assert flagged.sum() == c[f"{FACE}_innocents_flagged"][0] <= false
+    wanted_ids = face.wanted
+    assert wanted_ids.size > 100 and not flagged[wanted_ids].any()
+
+
+def test_switched_off_it_changes_nothing_bit_for_bit():
+    base = _dragon_eye()
+    data = base.resolved()
+    del data["mechanisms"][FACE]
+    without = scslab.run(scslab.scenario_from_dict(data)).metrics.to_pydict()
+    off = scslab.run(base.with_mechanism(FACE, enabled=False)).metrics.to_pydict()
+    assert off == without
+    # switched on but blind (no probe, no act seen) only adds its own columns: no other draw moves
+    blind = base.with_mechanism(
+        FACE,
+        settings={"crossing": {"probes_urban": 0.0, "probes_rural": 0.0}},
+        act_coverage_urban=0.0,
+        act_coverage_rural=0.0,
+    )
+    on = scslab.run(blind).metrics.to_pydict()
+    assert {k: v for k, v in on.items() if not k.startswith(FACE)} == without
+    assert sum(on[f"{FACE}_alerts"]) == 0 and len(on) == len(without) + 5
+
+
+def test_a_bigger_gallery_or_a_looser_threshold_raises_false_alerts_and_back():
+    base = scslab.run(_dragon_eye()).metrics
+    bigger = scslab.run(_dragon_eye(gallery_size=18_000_000_000)).metrics
+    smaller = scslab.run(_dragon_eye(gallery_size=18_000_000)).metrics
+    looser = scslab.run(_dragon_eye(false_match_rate=1e-9)).metrics
+    stricter = scslab.run(_dragon_eye(false_match_rate=1e-12)).metrics
+    for more, less in ((bigger, base), (base, smaller), (looser, base), (base, stricter)):
+        for column in (
+            f"{FACE}_false_alerts",
+            f"{FACE}_innocents_flagged",
+            "false_records_by_face_recognition",
+            "jaywalker_screen_innocents_listed",
+        ):
+            assert _total(more, column) > _total(less, column), column
+        assert _mean_share(more) > _mean_share(less)
+    # the same acts, seen and identified alike: the true alerts do not depend on the gallery
+    true_records = [_total(m, "records_true") for m in (base, bigger, smaller, looser, stricter)]
+    assert len(set(true_records)) == 1 and true_records[0] > 100
+
+
+def test_no_false_match_no_false_alert_and_no_hit_no_true_alert():
+    exact = scslab.run(_dragon_eye(false_match_rate=0.0)).metrics
+    assert _total(exact, f"{FACE}_false_alerts") == 0 == _total(exact, "records_false")
+    assert _total(exact, f"{FACE}_alerts") == _total(exact, "records_true") > 100
+    assert set(exact[f"{FACE}_false_share"].to_pylist()) <= {0.0, None}
+    blind = scslab.run(_dragon_eye(false_negative_rate=1.0)).metrics
+    assert _total(blind, "records_true") == 0 < _total(blind, f"{FACE}_alerts")
+    assert _total(blind, f"{FACE}_alerts") == _total(blind, f"{FACE}_false_alerts")
+    seeing = scslab.run(
+        _dragon_eye(false_negative_rate=0.0, act_coverage_urban=1.0, act_coverage_rural=1.0)
+    ).metrics
+    assert _total(seeing, "records_true") == _total(seeing, "acts")  # every act identified
+
+
+def test_an_act_it_records_is_not_recorded_again_by_a_data_source():
+    data = _dragon_eye(
+        days=20, false_negative_rate=0.0, act_coverage_urban=1.0, act_coverage_rural=1.0
+    ).resolved()
+    camera = {
+        "acts": ["jaywalking", "traffic_offence"],
+        "coverage_urban": 1.0,
+        "coverage_rural": 1.0,
+    }
+    data["mechanisms"]["data_sources"] = {"sources": {"camera": camera}}
+    m = scslab.run(scslab.scenario_from_dict(data), compiled=False).metrics
+    assert _total(m, "records_true") == _total(m, "acts") > 100
+    assert _total(m, "records_by_camera") == 0
+
+
+def test_dragon_eye_runs_in_the_compiled_plan_with_the_python_loop_s_results():
+    sc = _dragon_eye(days=20)
+    fast = scslab.run(sc)
+    assert fast.manifest["engine"] == "compiled"
+    assert fast.metrics.to_pydict() == scslab.run(sc, compiled=False).metrics.to_pydict()
+    assert _total(fast.metrics, f"{FACE}_false_alerts") > 0
+    assert "innocents flagged" in fast.summary()

@@ -1,0 +1,73 @@
+"""Runs that cannot fit in memory are refused before they start; running out mid-run is one line."""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+
+import pytest
+
+import scslab
+from scslab.cli import main
+from scslab.engine import footprint
+from scslab.engine.footprint import NotEnoughMemoryError, memory_needed, stored_bytes_per_person
+
+
+def test_stored_bytes_match_a_real_population():
+    sc = scslab.load_scenario("integrated_2020").with_overrides(people=5_000, days=2)
+    result = scslab.run(sc)
+    assert stored_bytes_per_person(sc) == pytest.approx(result.manifest["bytes_per_person"])
+
+
+def test_need_grows_with_people():
+    sc = scslab.load_scenario("rongcheng")
+    small = memory_needed(sc.with_overrides(people=1_000_000))
+    big = memory_needed(sc.with_overrides(people=100_000_000))
+    assert small < big and big - small == pytest.approx(99_000_000 * 7 * 1.15, rel=1e-6)
+
+
+def test_a_run_too_big_is_refused_before_anything_is_written(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(footprint, "available_memory", lambda: 2**30)  # a 1 GiB machine
+    with pytest.raises(NotEnoughMemoryError, match=r"need about .* GiB .* 1\.0 GiB free"):
+        scslab.run("integrated_2020", people=500_000_000)
+    out = tmp_path / "run"
+    assert main(["run", "integrated_2020", "--people", "500000000", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "would fit (--people)" in err
+    assert not out.exists()
+
+
+def test_under_a_real_address_space_limit(tmp_path):
+    """As a user would: ``ulimit -v`` 4 GB and 500 million people: one line, exit 2."""
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_AS, (4 * 10**9, 4 * 10**9))
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "scslab.cli", "run", "integrated_2020", "--people", "500000000"],
+        capture_output=True,
+        text=True,
+        preexec_fn=limit,
+        cwd=tmp_path,
+        timeout=300,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.count("\n") == 1 and "need about" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_out_of_memory_mid_run_is_one_line_and_an_incomplete_folder(tmp_path, monkeypatch, capsys):
+    from scslab.engine.simulation import Simulation
+
+    def run_out(self, on_day=None):
+        raise MemoryError
+
+    monkeypatch.setattr(Simulation, "run", run_out)
+    out = tmp_path / "run"
+    assert main(["run", "rongcheng", "--people", "2000", "--days", "5", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "out of memory" in err and "incomplete" in err
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "incomplete" and manifest["error"] == "MemoryError"

@@ -1,0 +1,241 @@
+"""Reporting by the masses: rewards, malicious reports and verification that errs both ways.
+
+Switched off (the defaults) nothing changes, bit for bit; switched on, each part moves its metric
+the way ``docs/reporting.md`` says, in both directions. Every run is one scenario shape (busy
+Rongcheng with a tax blacklist that any source's record can fill and travel bans on that list),
+so the compiled day plan is built once and only parameter values change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from functools import cache
+
+import pyarrow as pa
+
+import scslab
+from conftest import busy_rongcheng
+from scslab.engine.simulation import Simulation
+
+DAYS = 60
+
+BASE_COMMIT_DIGESTS = {
+    "day": "74ddd3b90902",
+    "date": "ed7f582aa17f",
+    "acts_traffic_offence": "007fa305b701",
+    "acts_prosocial_act": "1729a10658a0",
+    "acts_online_criticism": "497bd8ea782b",
+    "acts_petitioning": "17e6825157f1",
+    "debt_new_arrears": "49567b2dc25d",
+    "debt_judgments": "062913ab867e",
+    "debt_judgments_repaid": "166a5811ba48",
+    "observed_true_records": "db31bd597ce1",
+    "observed_missed_acts": "8c4d9d1b5152",
+    "observed_false_records": "5fdafdc06f5b",
+    "informant_reports": "517a7b41c9e9",
+    "rongcheng_points_enrolled": "77e91c7442a4",
+    "rongcheng_points_mean": "9acfbf33f728",
+    "rongcheng_points_false_record_changes": "5fdafdc06f5b",
+    "rongcheng_points_grade_AAA": "5fdafdc06f5b",
+    "rongcheng_points_grade_AA": "982c319126f3",
+    "rongcheng_points_grade_A": "f6411337263b",
+    "rongcheng_points_grade_B": "e2c651195629",
+    "rongcheng_points_grade_C": "5fdafdc06f5b",
+    "rongcheng_points_grade_D": "5fdafdc06f5b",
+    "court_list_size": "03b40644c092",
+    "court_list_entries": "8a6e8b740432",
+    "court_list_exits": "9f0b52e16416",
+    "court_list_persons_ever_listed": "515c1a7e0ade",
+    "court_list_household_members_of_listed": "b449970f4f2d",
+    "court_list_innocents_listed": "5fdafdc06f5b",
+    "court_list_appeals_filed": "4e31bdec4d86",
+    "court_list_appeals_won": "5fdafdc06f5b",
+    "court_list_repaired": "5fdafdc06f5b",
+    "persons_ever_listed": "515c1a7e0ade",
+    "persons_complied_after_listing": "e5e2c2a10615",
+    "tax_blacklist_size": "5fdafdc06f5b",
+    "tax_blacklist_entries": "5fdafdc06f5b",
+    "tax_blacklist_exits": "5fdafdc06f5b",
+    "tax_blacklist_persons_ever_listed": "5fdafdc06f5b",
+    "tax_blacklist_household_members_of_listed": "5fdafdc06f5b",
+    "tax_blacklist_innocents_listed": "5fdafdc06f5b",
+    "flight_purchases_blocked": "5fdafdc06f5b",
+    "train_purchases_blocked": "5fdafdc06f5b",
+    "flight_purchases_blocked_innocent": "5fdafdc06f5b",
+    "train_purchases_blocked_innocent": "5fdafdc06f5b",
+    "acts": "8a564d84c6f2",
+    "records_true": "8be2d03a366b",
+    "records_false": "5fdafdc06f5b",
+    "records_by_camera": "f8d57ba57b25",
+    "records_by_bank": "d6dfd9ec97df",
+    "records_by_court": "cd8c278fcc29",
+    "records_by_platform": "ffdf86d15186",
+    "records_by_official": "ed03c6247d1f",
+    "records_by_informant": "517a7b41c9e9",
+    "records_by_bike_sharing": "5fdafdc06f5b",
+    "records_by_ecommerce": "5fdafdc06f5b",
+    "records_by_social_platform": "5fdafdc06f5b",
+    "records_by_tax": "5fdafdc06f5b",
+    "records_by_utility": "5fdafdc06f5b",
+    "false_records_by_camera": "5fdafdc06f5b",
+    "false_records_by_bank": "5fdafdc06f5b",
+    "false_records_by_court": "5fdafdc06f5b",
+    "false_records_by_platform": "5fdafdc06f5b",
+    "false_records_by_official": "5fdafdc06f5b",
+    "false_records_by_informant": "5fdafdc06f5b",
+    "false_records_by_bike_sharing": "5fdafdc06f5b",
+    "false_records_by_ecommerce": "5fdafdc06f5b",
+    "false_records_by_social_platform": "5fdafdc06f5b",
+    "false_records_by_tax": "5fdafdc06f5b",
+    "false_records_by_utility": "5fdafdc06f5b",
+}
+"""Every metric column of ``_scenario()`` at commit 3de9d9f, before rewards, malicious reports and
+verification existed (SHA-256 of the column's values, as in ``benchmarks.digests``). To
+regenerate after a deliberate change of another mechanism, run ``_digests(_run())`` on the
+commit before this file's."""
+
+NEW_COLUMNS = {
+    "informant_reports_accepted",
+    "informant_false_reports",
+    "informant_false_reports_accepted",
+    "informant_false_share",
+    "informant_rewards_paid_yuan",
+    "informant_ever_informed_share",
+    "informant_caused_listings",
+    "informant_caused_sanctions",
+}
+
+
+def _scenario(**informants: object) -> scslab.Scenario:
+    sc = busy_rongcheng(people=10_000, days=DAYS)
+    sc = sc.with_mechanism("tax_blacklist", type="record_list", entry_acts=["tax_evasion"])
+    sc = sc.with_mechanism("travel_bans", list="tax_blacklist")
+    return sc.with_mechanism("informants", false_act="tax_evasion", **informants)
+
+
+@cache
+def _cached_run(informants: tuple[tuple[str, object], ...]) -> pa.Table:
+    return scslab.run(_scenario(**dict(informants))).metrics
+
+
+def _run(**informants: object) -> pa.Table:
+    """The metrics of ``_scenario(**informants)`` (each parameter set run once per session)."""
+    return _cached_run(tuple(sorted(informants.items())))
+
+
+def _digests(table: pa.Table) -> dict[str, str]:
+    return {
+        c: hashlib.sha256(repr(table[c].to_pylist()).encode()).hexdigest()[:12]
+        for c in table.column_names
+    }
+
+
+def _total(table: pa.Table, col: str) -> float:
+    return sum(table[col].to_pylist())
+
+
+def _last(table: pa.Table, col: str) -> float:
+    return table[col][-1].as_py()
+
+
+def test_defaults_reproduce_the_results_from_before_bit_for_bit():
+    now = _digests(_run())
+    changed = sorted(c for c, d in BASE_COMMIT_DIGESTS.items() if now.get(c) != d)
+    assert not changed, f"columns that changed from the base commit: {changed}"
+    assert set(now) - set(BASE_COMMIT_DIGESTS) == NEW_COLUMNS
+
+
+def test_rejected_malicious_reports_change_nothing_but_the_filing_counts():
+    off = _run()
+    rejected = _run(malicious_rate=4e-4, accept_false=0.0)
+    assert _total(rejected, "informant_false_reports") > 100
+    assert _total(rejected, "informant_false_reports_accepted") == 0
+    assert _total(rejected, "false_records_by_informant") == 0
+    assert _last(rejected, "informant_caused_listings") == 0
+    filing = {"informant_reports", "informant_false_reports", "informant_false_share"}
+    filing |= {"informant_ever_informed_share"}
+    for col in off.column_names:
+        if col not in filing:
+            assert rejected[col].equals(off[col]), col
+
+
+def test_malicious_reports_list_and_sanction_innocents_more_as_their_rate_rises():
+    runs = [_run(), _run(malicious_rate=1e-4, accept_false=1.0)]
+    runs.append(_run(malicious_rate=4e-4, accept_false=1.0))
+    false_records = [_total(m, "false_records_by_informant") for m in runs]
+    caused = [_last(m, "informant_caused_listings") for m in runs]
+    innocents = [_last(m, "tax_blacklist_innocents_listed") for m in runs]
+    sanctions = [_last(m, "informant_caused_sanctions") for m in runs]
+    assert false_records[0] == caused[0] == innocents[0] == sanctions[0] == 0
+    assert 0 < false_records[1] < false_records[2]
+    assert 0 < caused[1] < caused[2]
+    assert 0 < innocents[1] < innocents[2]
+    assert sanctions[1] < sanctions[2] and sanctions[2] > 0
+    # nobody evades tax here: every entry on the tax blacklist, and every attempt it blocks,
+    # rests on an accepted malicious report
+    assert caused[2] == _total(runs[2], "tax_blacklist_entries")
+    blocked = _last(runs[2], "flight_purchases_blocked_innocent")
+    blocked += _last(runs[2], "train_purchases_blocked_innocent")
+    assert sanctions[2] == blocked
+
+
+def test_verification_that_accepts_fewer_malicious_reports_lists_fewer_innocents():
+    everything = _run(malicious_rate=4e-4, accept_false=1.0)
+    some = _run(malicious_rate=4e-4, accept_false=0.3)
+    filed = _total(some, "informant_false_reports")
+    assert filed == _total(everything, "informant_false_reports")  # the same reports, checked
+    accepted = _total(some, "informant_false_reports_accepted")
+    assert abs(accepted - 0.3 * filed) < 4.5 * math.sqrt(filed * 0.3 * 0.7)
+    assert _total(some, "false_records_by_informant") == accepted
+    assert _last(some, "informant_caused_listings") < _last(everything, "informant_caused_listings")
+    assert _last(some, "tax_blacklist_innocents_listed") < _last(
+        everything, "tax_blacklist_innocents_listed"
+    )
+
+
+def test_verification_that_rejects_true_reports_records_fewer_of_them():
+    off = _run(report_prob=0.1)  # ties who report more often: more reports to check
+    none = _run(report_prob=0.1, reject_true=1.0)
+    half = _run(report_prob=0.1, reject_true=0.5)
+    filed = _total(off, "informant_reports")
+    assert filed > 100
+    assert _total(none, "informant_reports") == _total(half, "informant_reports") == filed
+    assert _total(none, "records_by_informant") == 0
+    assert _total(none, "informant_reports_accepted") == 0
+    accepted = _total(half, "records_by_informant")
+    assert abs(accepted - 0.5 * filed) < 4.5 * math.sqrt(filed * 0.25)
+    assert _total(off, "records_by_informant") == filed  # every true report accepted
+
+
+def test_a_reward_raises_reports_and_is_paid_per_accepted_report():
+    off = _run()
+    rewarded = _run(reward_yuan=10_000.0)  # factor (1 + 10) ** 0.5, about 3.3
+    assert _total(rewarded, "informant_reports") > 1.5 * _total(off, "informant_reports")
+    accepted = _total(rewarded, "informant_reports_accepted")
+    assert _last(rewarded, "informant_rewards_paid_yuan") == 10_000.0 * accepted
+    assert _last(off, "informant_rewards_paid_yuan") == 0.0
+    assert _last(rewarded, "informant_ever_informed_share") > _last(
+        off, "informant_ever_informed_share"
+    )
+    # the reward moves malicious reports too
+    unpaid = _total(_run(malicious_rate=1e-4, accept_false=1.0), "informant_false_reports")
+    paid = _run(malicious_rate=1e-4, accept_false=1.0, reward_yuan=10_000.0)
+    assert _total(paid, "informant_false_reports") > 2 * unpaid
+
+
+def test_a_few_professional_claimants_file_most_malicious_reports():
+    params = {"claimant_share": 1e-3, "claimant_reports_per_day": 2.0, "accept_false": 1.0}
+    sim = Simulation(_scenario(**params))
+    claimants = sim.mechanisms["informants"].claimants.size
+    assert 0 < claimants < 30  # about ten in 10,000
+    for _ in range(DAYS):
+        sim.step()
+    false = sum(sim.columns["informant_false_reports"])
+    expected = claimants * 2.0 * DAYS  # a Poisson number a day, two on average
+    assert abs(false - expected) < 4.5 * math.sqrt(expected)
+    informed = sim.columns["informant_ever_informed_share"][-1] * 10_000
+    informed_without = _last(_run(), "informant_ever_informed_share") * 10_000
+    assert round(informed - informed_without) <= claimants  # many reports, few reporters
+    assert sim.columns["informant_false_share"][-1] > 0.5
+    assert sim.columns["informant_caused_listings"][-1] > 0

@@ -1,0 +1,119 @@
+"""The explorer without a browser: its knobs, its command, and its page under Streamlit's AppTest.
+
+The browser test (``test_ui_browser.py``) drives the served page in Chromium; here the page's
+script runs in-process (``streamlit.testing``), which checks its widgets and results quickly.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+import scslab
+from scslab.cli import main
+from scslab.errors import ScenarioError
+from scslab.ui.knobs import MAIN, apply, knobs
+
+
+@pytest.mark.parametrize("preset", scslab.preset_names())
+def test_every_preset_has_main_knobs_that_round_trip(preset):
+    sc = scslab.load_scenario(preset)
+    found = knobs(sc)
+    assert any(k.main for k in found), preset
+    assert len({k.key for k in found}) == len(found)
+    for k in found:
+        assert k.kind in (int, float) and k.path[-1] and k.mechanism in sc.mechanisms
+        assert k.low is None or k.low <= k.value
+        assert k.high is None or k.value <= k.high
+    # setting every knob to its own value changes nothing
+    assert apply(sc, {k.key: k.value for k in found}) == sc
+
+
+def test_apply_sets_nested_values_and_validates():
+    sc = scslab.load_scenario("rongcheng")
+    keys = {k.key: k for k in knobs(sc)}
+    assert {"informants.report_prob", "data_sources.sources.bank.false_rate"} <= set(keys)
+    assert keys["informants.report_prob"].main and "report_prob" in MAIN
+    assert keys["informants.report_prob"].high == 1
+    new = apply(sc, {"informants.report_prob": 0.05, "data_sources.sources.bank.false_rate": 0.01})
+    assert new.mechanisms["informants"].report_prob == 0.05
+    assert new.mechanisms["data_sources"].sources["bank"].false_rate == 0.01
+    assert (
+        new.mechanisms["data_sources"].sources["court"]
+        == sc.mechanisms["data_sources"].sources["court"]
+    )
+    assert new.mechanisms["court_list"] is sc.mechanisms["court_list"]  # untouched: not rebuilt
+    with pytest.raises(ScenarioError, match=r"mechanisms\.informants\.report_prob"):
+        apply(sc, {"informants.report_prob": 1.5})
+    with pytest.raises(KeyError):
+        apply(sc, {"informants.no_such_knob": 1})
+
+
+def test_ui_without_streamlit_names_the_extra(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "streamlit", None)  # the extra is not installed
+    monkeypatch.setitem(sys.modules, "streamlit.web", None)
+    monkeypatch.setitem(sys.modules, "streamlit.web.cli", None)
+    assert main(["ui"]) == 2
+    err = capsys.readouterr().err
+    assert err == "scslab: error: scslab ui needs Streamlit: pip install 'scslab[ui]'\n"
+
+
+def test_ui_refuses_a_bad_port(capsys):
+    assert main(["ui", "--port", "70000"]) == 2
+    assert "--port" in capsys.readouterr().err
+
+
+def test_ui_serves_localhost_by_default():
+    from scslab.ui import APP, streamlit_args
+
+    args = streamlit_args()
+    assert args[:2] == ["run", str(APP)] and APP.exists()
+    assert args[args.index("--server.address") + 1] == "127.0.0.1"
+    assert args[args.index("--browser.gatherUsageStats") + 1] == "false"
+
+
+SMALL = {"people": 20_000, "days": 120}  # as in compare_informants.py: its kernels are compiled
+
+
+@pytest.fixture(scope="module")
+def page():
+    testing = pytest.importorskip("streamlit.testing.v1", reason="needs the 'ui' extra")
+    from scslab.ui import APP
+
+    at = testing.AppTest.from_file(str(APP), default_timeout=600)
+    return at.run()
+
+
+def test_page_runs_a_scenario_and_shows_charts_and_the_audit(page):
+    assert not page.exception
+    assert page.sidebar.selectbox(key="preset").value == "rongcheng"
+    assert any(n.label == "informants: report_prob" for n in page.sidebar.number_input)
+    page.sidebar.slider(key="people").set_value(SMALL["people"])
+    page.sidebar.slider(key="rongcheng:days").set_value(SMALL["days"])
+    page.button(key="run").click().run()
+    assert not page.exception and not page.error
+    # the element's name changed across Streamlit releases
+    charts = page.get("vega_lite_chart") or page.get("arrow_vega_lite_chart")
+    assert len(charts) >= 3
+    audit = page.table[0].value
+    assert {"innocents punished", "false records by cause"} <= set(audit["section"])
+    assert any("20,000 synthetic people, 120 days" in c.value for c in page.caption)
+
+
+def test_page_compares_with_a_mechanism_switched_off(page):
+    page.selectbox(key="b_drop").set_value("informants")
+    page.slider(key="replications").set_value(1)
+    page.button(key="compare").click().run()
+    assert not page.exception and not page.error
+    table = page.dataframe[0].value
+    assert "records_by_informant" in set(table["metric"])
+    assert any("informant_reports" in c.value for c in page.caption)
+
+
+def test_page_shows_a_scenario_that_cannot_run_as_one_line(page):
+    # travel bans read the court list: without it the scenario is refused, in one line
+    page.sidebar.multiselect(key="rongcheng:off").set_value(["court_list"])
+    page.button(key="run").click().run()
+    assert not page.exception
+    assert page.error and "court_list" in page.error[0].value
