@@ -209,7 +209,11 @@ def test_dangan_files_only_what_its_sources_send():
 def test_honest_shanghai_scores_only_the_enrolled_and_only_state_records():
     sc = busy_rongcheng(people=20_000, days=60)
     data = sc.resolved()
-    data["mechanisms"]["honest_shanghai"] = {"enrolment": 0.3, "enrolment_failure": 0.1}
+    data["mechanisms"]["honest_shanghai"] = {
+        "enrolment": 0.3,
+        "enrolment_failure": 0.1,
+        "misverification": 0.0,  # everyone scored from their own records (see test_rewards_events)
+    }
     data["mechanisms"]["informants"]["report_prob"] = 0.05  # records from a non-state source
     sim = Simulation(scslab.scenario_from_dict(data))
     hs = sim.get("honest_shanghai")

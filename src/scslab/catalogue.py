@@ -71,6 +71,10 @@ class Source(IntEnum):
     """Utility companies (water, power, gas)."""
     FACE_RECOGNITION = 11
     """1:N face search of camera sightings against a gallery (``surveillance/face_recognition``)."""
+    BLACK_MARKET = 12
+    """Records bought on the black market: a boosted profile of fake records (all false)."""
+    COLLUSION = 13
+    """Records that members of a collusion ring post for each other (all false)."""
 
 
 ACT_NAMES = {a: a.name.lower() for a in Act}

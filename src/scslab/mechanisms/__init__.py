@@ -5,6 +5,7 @@ Where things go:
 - ``surveillance/``: cameras and face search, modelled by their error rates;
 - ``observation/``: data sources that record acts;
 - ``reporting/``: citizens reporting each other;
+- ``adversary/``: black markets, collusion rings, data breaches, evasion;
 - ``scoring/``: scoring systems (a new scoring system is a new module here);
 - ``lists/``: blacklists and redlists;
 - ``consequences/``: sanctions and rewards (a new sanction is a new module here);

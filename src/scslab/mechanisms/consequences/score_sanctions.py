@@ -5,7 +5,9 @@ and aid" (calibration/local_point_systems.csv). Each sector is data: a daily att
 scoring mechanism it reads and the score below which an attempt is refused. Only people the system
 scores can be refused (an opt-in system cannot refuse those who never signed up). Rongcheng's 2021
 reform went the other way ("a low score is never itself the ground for a sanction", same file):
-leave this mechanism out to model it.
+leave this mechanism out to model it. The sanctions are the state's: on a day the state may not
+read a sector's score (a commercial score whose licence was refused,
+``scoring/compiled.state_reads``) that sector refuses nobody.
 
 The step is a kernel that reads each sector's score through the scorer's compiled kernels
 (``scoring/compiled.py``), in the compiled day plan and in the Python loop alike; a score without
@@ -26,7 +28,7 @@ from scslab.engine.mechanism import Consequences, MechanismParams, Scoring
 from scslab.kernels.compact import joined, kept
 from scslab.kernels.sampling import compiled_bernoulli_ids
 from scslab.kernels.structs import compiled_struct
-from scslab.mechanisms.scoring.compiled import compiled_scorer, has_score
+from scslab.mechanisms.scoring.compiled import compiled_scorer, has_score, state_reads
 from scslab.mechanisms.scoring.compiled import scores as scores_of
 
 if TYPE_CHECKING:
@@ -106,10 +108,11 @@ def _refuse_impl(day, s, sectors):
         j = 0
         for sector in literal_unroll(sectors):
             ids = compiled_bernoulli_ids(sector.key, day, s.n, sector.rate)
-            sc, scored = scores_of(sector.scorer, ids, day), has_score(sector.scorer, ids)
-            low = np.empty(ids.size, np.bool_)
-            for i in range(ids.size):
-                low[i] = sc[i] < sector.below and scored[i]
+            low = np.zeros(ids.size, np.bool_)
+            if state_reads(sector.scorer, day):  # else the state reads no score: none refused
+                sc, scored = scores_of(sector.scorer, ids, day), has_score(sector.scorer, ids)
+                for i in range(ids.size):
+                    low[i] = sc[i] < sector.below and scored[i]
             refused = kept(ids, low)
             parts.append(refused)
             total += refused.size

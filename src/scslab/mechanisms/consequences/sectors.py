@@ -9,6 +9,10 @@ A blocked attempt in a sector that costs income marks the person as having lost 
 ``mechanisms/income_loss``), which the ``debt`` mechanism reads (lower ability to repay) until they
 leave the list. Blocked attempts of people listed on a false record are counted by the source of
 that record too (``mechanisms/provenance.py``).
+
+The rule that picks the attempts acted on (``attempts_on_list``: members' attempts, each with a
+probability) serves both senses: a blacklist's sanctions block them here, and a redlist's rewards
+grant them (``consequences/rewards.py``, sectors with a ``list``).
 """
 
 from __future__ import annotations
@@ -117,21 +121,26 @@ _blocked, _blocked_one_thread = both_builds(_blocked)
 
 
 @njit(cache=True)
-def _attempts_blocked(
+def attempts_on_list(
     attempt_key, n, rate, flags, mask, false_flags, false_mask, households, family, key, day, p
 ):
-    """Draw today's attempts (rate ``rate`` over ``n`` people) and block them: see ``_blocked``.
+    """Draw today's attempts (rate ``rate`` over ``n`` people) and pick those acted on.
 
-    One compiled call per sector and day; ``p`` is the enforcement probability.
+    Returns (ids acted on, attempts drawn, of household members, on a false record): see
+    ``_blocked``, whose "blocked" reads "granted" for a reward. Without ``family`` only members'
+    attempts are drawn (and counted). One compiled call per sector and day; ``p`` is the
+    probability that an attempt of a member (or a member's household) is acted on.
     """
     if family:  # a household member's listing counts: every attempt is looked at
         ids = compiled_bernoulli_ids(attempt_key, day, n, rate)
-    else:  # only listed people's attempts can be blocked: the draw keeps only theirs
+    else:  # only listed people's attempts can be acted on: the draw keeps only theirs
         ids = compiled_bernoulli_ids_where(attempt_key, day, n, rate, flags, mask)
     args = (ids, flags, mask, false_flags, false_mask, households, family, key, day, p)
     if ids.size >= PARALLEL_MIN_ITEMS:
-        return _blocked(*args)
-    return _blocked_one_thread(*args)
+        acted, of_family, innocent = _blocked(*args)
+    else:
+        acted, of_family, innocent = _blocked_one_thread(*args)
+    return acted, ids.size, of_family, innocent
 
 
 SanctionsState = compiled_struct(
@@ -191,7 +200,7 @@ def _step(day, board, s):
     for k in range(rates.size):
         if rates[k] == 0.0:  # a sector nobody attempts blocks nobody
             continue
-        ids, of_family, innocent = _attempts_blocked(
+        ids, _, of_family, innocent = attempts_on_list(
             rules.attempt_keys[k],
             s.n,
             rates[k],

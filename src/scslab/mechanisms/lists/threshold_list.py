@@ -7,6 +7,10 @@ check that a later record made stale simply fails when it falls due.
 The whole step is a kernel (``_step``) that reads the score through the scorer's compiled kernels
 (``scoring/compiled.py``), in the compiled day plan and in the Python loop alike; a score without
 compiled kernels is refused by name when the list is set up.
+
+A threshold list is the state's: on a day the state may not read the score (a commercial score
+whose licence was refused, ``scoring/compiled.state_reads``) nobody enters or leaves by score;
+appeals and terms still end listings.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from scslab.mechanisms.scoring.compiled import (
     day_reaching,
     has_score,
     rescored,
+    state_reads,
 )
 from scslab.mechanisms.scoring.compiled import scores as scores_of
 
@@ -160,6 +165,10 @@ def _crossing(s, day):
 def _step(day, board, s):
     pid, _, source, true = records_of(board)
     due, _ = pop_due(s.calendar, day)
+    if not state_reads(s.scorer, day):  # the state reads no score: no change by score
+        nobody = np.empty(0, np.int64)
+        apply_day(day, s, nobody, np.empty(0, np.bool_), np.empty(0, np.bool_))
+        return
     if rescored(s.scorer, day):  # everyone's score may have moved: find who crosses
         due = np.union1d(due, _crossing(s, day))
     cand, false_source = _candidates(pid, source, true, due)

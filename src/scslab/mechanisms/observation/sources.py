@@ -6,6 +6,11 @@ date from which it shares (a data-sharing agreement), and produces false records
 per person (a record of an act that never happened). Sources are tried in file order; an act is
 recorded at most once, and not at all if an earlier phase (surveillance) recorded it. What is
 missed here may still be reported by informants (the ``reporting`` family).
+
+Evaders (``observation/evaders.py``, shared by an ``evasion`` mechanism when one is enabled) are
+seen less: an evaded source covers an evader's act at its coverage times the rule's factor, and
+the acts that evasion kept from any record are counted by act in the rule's ``lost``. Without an
+evasion mechanism the rule is inactive and every draw and record is as it would be without it.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from scslab.kernels.parallel import PARALLEL_MIN_ITEMS, both_builds
 from scslab.kernels.rng import uniform
 from scslab.kernels.sampling import LabelledDraws, compiled_labelled_ids
 from scslab.kernels.structs import compiled_struct
+from scslab.mechanisms.observation.evaders import EVASION, evades, no_evasion
 from scslab.population.geography import regions_of_sorted
 
 if TYPE_CHECKING:
@@ -161,6 +167,8 @@ def _observe(
     bounds,
     order,
     cover,
+    evasion,
+    evading_today,
     out_pid,
     out_act,
     out_source,
@@ -172,21 +180,42 @@ def _observe(
     Writes a true record (person, act, source) of each recorded act, in order, from row
     ``first_row`` of the record buffers ``out_*`` (the board's, or scratch arrays), which need
     room for a row per act; returns how many, and whether the buffers stay ordered by person.
+    With ``evading_today``, an evader's act (``evasion``, a ``CoverageEvasion``) is covered by
+    source j at ``cover * evasion.factor[order[j]]``, from the same draw, and each act recorded
+    at full coverage but not at the evader's is counted in ``evasion.lost`` by act.
     """
     regions = regions_of_sorted(bounds, pids)  # acts come ordered by person
     src = np.full(pids.size, -1, np.int16)
+    evading = np.zeros(pids.size if evading_today else 0)  # 1.0 for an evader's act
+    full = np.full(evading.size, -1, np.int16)  # an evaded source that would record it at full
+    for i in prange(evading.size):
+        evading[i] = evades(evasion, pids[i])
     # Source by source over all acts, and each source's draw even where an earlier one hit or
     # it has no coverage (a draw is its own counter: the first hit is the same): a loop that
     # the processor runs without guessing, about four times faster than trying the sources of
     # one act in turn until one hits.
     for j in range(order.size):
         source = order[j]
-        for i in prange(pids.size):
+        factor = evasion.factor[source]
+        if not evading_today or factor == 1.0:  # no evader's coverage changes
+            for i in prange(pids.size):
+                rural = regions[i] % 2
+                hit = (
+                    uniform(key, day, pids[i], acts[i] * 64 + j) < cover[acts[i], j, rural]
+                )  # 0: never
+                src[i] = source if hit & (src[i] < 0) else src[i]
+            continue
+        for i in prange(pids.size):  # the same draws; an evader's coverage times the factor
             rural = regions[i] % 2
-            hit = (
-                uniform(key, day, pids[i], acts[i] * 64 + j) < cover[acts[i], j, rural]
-            )  # 0: never
+            u = uniform(key, day, pids[i], acts[i] * 64 + j)
+            c = cover[acts[i], j, rural]
+            # arithmetic, not a choice, so that the loop stays vector code: exactly c * factor
+            # for an evader's act and c * 1 for another's
+            hit = u < c * (evading[i] * factor + (1.0 - evading[i]))
             src[i] = source if hit & (src[i] < 0) else src[i]
+            full[i] = source if (u < c) & (full[i] < 0) else full[i]
+    for i in range(full.size):  # acts that evasion alone kept from every source
+        evasion.lost[acts[i]] += full[i] >= 0 and src[i] < 0 and not recorded[i]
     k = first_row
     for i in range(pids.size):  # every row written, the recorded ones counted: no guessing either
         hit = src[i] >= 0 and not recorded[i]  # an act seen by an earlier phase (surveillance)
@@ -213,6 +242,7 @@ SourcesState = compiled_struct(
         "false_draws",
         "false_act",
         "false_sources",
+        "evasion",
         "n",
         "today",
     ),
@@ -222,13 +252,24 @@ SourcesState = compiled_struct(
 and rurality, and the day each starts; the day all have started; each source's delay (by code)
 and whether any delays; the calendar of delayed records; the false-record draws
 (a ``LabelledDraws``, labelled by source code), the act each source's false records claim and
-the sources making them (their places in ``order``); the population; today's true, missed and
-false counts."""
+the sources making them (their places in ``order``); who evades (a ``CoverageEvasion``,
+``observation/evaders.py``); the population; today's true, missed and false counts."""
 
 
 @njit(cache=True)
 def _new_state(
-    detect_key, bounds, order, cover, first_day, delay, false_draws, false_act, false_src, n, days
+    detect_key,
+    bounds,
+    order,
+    cover,
+    first_day,
+    delay,
+    false_draws,
+    false_act,
+    false_src,
+    evasion,
+    n,
+    days,
 ):
     return SourcesState(
         detect_key,
@@ -243,6 +284,7 @@ def _new_state(
         false_draws,
         false_act,
         false_src,
+        evasion,
         n,
         np.zeros(3, np.float64),
     )
@@ -288,7 +330,11 @@ def _step(day, board, s):
     else:  # straight onto the board
         row = record_room(board, n_acts)
         out = (board.rec_pid, board.rec_act, board.rec_source, board.rec_true, row)
-    args = (s.detect_key, day, pid, act, recorded, s.bounds, s.order, cover)
+    evasion = s.evasion
+    evading_today = evasion.active and day >= evasion.first_day[0]
+    if evasion.active:
+        evasion.lost[:] = 0
+    args = (s.detect_key, day, pid, act, recorded, s.bounds, s.order, cover, evasion, evading_today)
     if n_acts >= PARALLEL_MIN_ITEMS:
         hits, ordered = _observe(*args, *out)
     else:
@@ -370,6 +416,7 @@ class DataSources(CompiledSteps, Observation):
             false_draws=false_draws,
             false_act=false_act,
             false_src=np.asarray([j for j, _, _ in false], np.int64),
+            evasion=sim.pop.state.shared.get(EVASION) or no_evasion(),
             n=sim.pop.n,
             days=sim.days,
         )

@@ -26,10 +26,18 @@ in) and one byte packing the penalty (low 5 bits) and the period's activity coun
 users, lets penalties recover and recomputes every user's score; within a block all scores are
 computed from the stored scores before any is written, so results do not depend on the thread
 count. A credit record changes the credit-history component of a user's score the same day.
+
+The state's licence: the People's Bank of China chose eight companies in 2015 to pilot credit
+scores and, in July 2017, was reported to have abandoned plans to license them (seed article).
+``licence_refused_on`` dates that refusal: from that day the score's ``state_reads`` kernel
+answers no, and every reader acting for the state (a city service's perk, a state list) sees no
+score, while commercial readers (the company's own perks) read on. Without a date the state reads
+the score throughout and nothing changes.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -256,6 +264,13 @@ class CommercialScoreParams(MechanismParams):
         description="Scores whose numbers of users at or above are reported daily (Sesame perk "
         "thresholds, calibration/sesame_credit.csv perk_threshold_600/650/750).",
     )
+    licence_refused_on: dt.date | None = Field(
+        default=None,
+        description="The state refuses the company a licence on this date: from then on readers "
+        'acting for the state (reward sectors with reader = "state", state lists and '
+        "sanctions) read no score; commercial perks continue (none: the state reads the score "
+        "throughout). The PBoC refused the eight pilots in July 2017 (seed article).",
+    )
 
     @field_validator("credit_penalties")
     @classmethod
@@ -350,11 +365,13 @@ class _Credit(NamedTuple):
 
 
 class _Timing(NamedTuple):
-    """The record's ``timing``: days between passes, per unit forgiven, of adoption."""
+    """The record's ``timing``: days between passes, per unit forgiven, of adoption; the licence."""
 
     period: int
     recovery: int
     adoption: int
+    licence_refused: int
+    """The day from which the state reads no score (-1: never)."""
 
 
 FIRST, LAST = 0, 1
@@ -549,7 +566,19 @@ users, the two changes, users at each threshold)."""
 
 @njit(cache=True)
 def _new_state(
-    score, packed, rule, opt, keys, households, bounds, locality, credit, hist, timing, thresholds
+    score,
+    packed,
+    rule,
+    opt,
+    keys,
+    households,
+    bounds,
+    locality,
+    credit,
+    hist,
+    timing,
+    thresholds,
+    width,
 ):
     return CommercialState(
         score,
@@ -567,7 +596,7 @@ def _new_state(
         np.zeros(1, np.float64),
         np.zeros(2, np.int64),
         thresholds,
-        np.zeros(4 + thresholds.size, np.float64),
+        np.zeros(width, np.float64),
     )
 
 
@@ -653,12 +682,21 @@ def _users_and_mean(s):
 
 
 @njit(cache=True)
+def _state_reads(s, day):
+    """Whether the state may read the score on ``day``: not from the licence's refusal on."""
+    refused = s.timing.licence_refused
+    return refused < 0 or day < refused
+
+
+@njit(cache=True)
 def _metrics(day, s):
     t = s.today
     t[0], t[1] = _users_and_mean(s)
     t[2], t[3] = s.changes[0], s.changes[1]
     for j in range(s.thresholds.size):
         t[4 + j] = _at_least(s, s.thresholds[j])
+    if t.size > 4 + s.thresholds.size:  # with a licence refusal: whether the state reads today
+        t[4 + s.thresholds.size] = _state_reads(s, day)
 
 
 @njit(cache=True)
@@ -702,6 +740,7 @@ compiled_scoring(
     rescored_kernel=_state_rescored,
     has_score_kernel=_state_has_score,
     clean_kernel=_state_clean,
+    state_reads_kernel=_state_reads,
 )
 
 
@@ -767,7 +806,27 @@ class CommercialScore(CompiledSteps, CompiledScoring):
             active=self.active,
             delta_unit=self.delta_unit,
         )
-        timing = _Timing(period=p.period_days, recovery=p.recovery_days, adoption=p.adoption_days)
+        refused = p.licence_refused_on
+        self.licence_refused_day = (
+            max(0, (refused - sim.start_date).days) if refused is not None else None
+        )
+        """The day from which the state reads no score (None: it reads throughout)."""
+        timing = _Timing(
+            period=p.period_days,
+            recovery=p.recovery_days,
+            adoption=p.adoption_days,
+            licence_refused=-1 if self.licence_refused_day is None else self.licence_refused_day,
+        )
+        n = self.name
+        self.metric_columns = (
+            f"{n}_users",
+            f"{n}_mean",
+            f"{n}_credit_changes",
+            f"{n}_false_record_changes",
+            *(f"{n}_at_least_{t}" for t in self.thresholds),
+            *((f"{n}_read_by_state",) if refused is not None else ()),
+        )
+        self.float_metrics = frozenset({f"{n}_mean"})
         self.state = _new_state(
             self.score,
             self.packed,
@@ -781,19 +840,11 @@ class CommercialScore(CompiledSteps, CompiledScoring):
             self.hist,
             timing,
             np.asarray(self.thresholds, np.int64),
+            len(self.metric_columns),
         )
         self._days, self._ramp, self.changes = _shared(self.state)
         """The first day and the last pass (-1: none yet), the ramp then, today's changes."""
         self.today = today_of(self.state)
-        n = self.name
-        self.metric_columns = (
-            f"{n}_users",
-            f"{n}_mean",
-            f"{n}_credit_changes",
-            f"{n}_false_record_changes",
-            *(f"{n}_at_least_{t}" for t in self.thresholds),
-        )
-        self.float_metrics = frozenset({f"{n}_mean"})
 
     @property
     def first_day(self) -> int | None:
@@ -854,11 +905,22 @@ class CommercialScore(CompiledSteps, CompiledScoring):
     def summary(self) -> list[str]:
         users, mean = self.users, self.mean
         if mean is None:
-            return [f"{self.name}: no users"]
+            return [f"{self.name}: no users", *self._licence_lines()]
         shares = ", ".join(f">= {t}: {self.at_least(t) / users:.1%}" for t in self.thresholds)
         return [
             f"{self.name}: {users:,} users ({users / self.pop.n:.1%} of people), "
-            f"mean score {mean:.0f}; {shares}"
+            f"mean score {mean:.0f}; {shares}",
+            *self._licence_lines(),
+        ]
+
+    def _licence_lines(self) -> list[str]:
+        """The licence refusal's line of the summary (none without one)."""
+        day = self.licence_refused_day
+        if day is None:
+            return []
+        return [
+            f"{self.name}: licence refused on {self.params.licence_refused_on} (day {day:,}): "
+            "from then on the state reads no score; commercial perks continue"
         ]
 
 

@@ -2,9 +2,21 @@
 
 A scoring system with a compiled record (``kernels/structs.py``) registers its kernels here with
 ``compiled_scoring``; a compiled reader then calls ``scores(state, pids, day)`` (and
-``day_reaching``, ``rescored``, ``has_score``, ``clean``) on the scorer's record, and numba picks
-the scorer's kernel by the record's type when it compiles the reader. These are the compiled forms
-of the ``Scoring`` methods of ``engine/mechanism.py``, with the same defaults.
+``day_reaching``, ``rescored``, ``has_score``, ``clean``, ``own_scores``, ``state_reads``) on the
+scorer's record, and numba picks the scorer's kernel by the record's type when it compiles the
+reader. These are the compiled forms of the ``Scoring`` methods of ``engine/mechanism.py``, with
+the same defaults.
+
+Two questions concern who reads and whose record is read, and have defaults that change nothing:
+
+- ``state_reads(state, day)``: whether a reader acting for the state (a state blacklist, a city
+  service's perk) may read the score on ``day``. A commercial score whose licence the state
+  refused answers no from that day (the PBoC's 2017 refusal, ``scoring/commercial.py``); every
+  reader marked as the state's asks it and, on no, sees no score. Default: always.
+- ``own_scores(state, pids, day)``: the score each person would have from their own records. It
+  differs from ``scores`` only for people scored from someone else's records (a face matched to
+  the wrong person at sign-up, ``scoring/points.py``); readers count what that changed. Default:
+  the ``scores`` kernel itself.
 
 Python reads the same kernels: ``CompiledScoring`` gives a scoring system ``scores``,
 ``has_score``, ``day_reaching``, ``rescored`` and ``scores_everyone`` that call its registered
@@ -36,6 +48,8 @@ class ScoringKernels(NamedTuple):
     rescored: Any
     has_score: Any
     clean: Any
+    own_scores: Any
+    state_reads: Any
 
 
 SCORING_STATES: dict[type, ScoringKernels] = {}
@@ -67,6 +81,14 @@ def clean(state, pids):
     """Whether each of ``pids`` has no bad record (a commercial score's perks may ask for it)."""
 
 
+def own_scores(state, pids, day):
+    """The scores (``int64``) ``pids`` would have on ``day`` from their own records."""
+
+
+def state_reads(state, day):
+    """Whether a reader acting for the state may read the score on ``day``."""
+
+
 @njit(cache=True)
 def never_reaching(state, pids, day, level):
     """``day_reaching`` of a score that never moves by itself."""
@@ -91,6 +113,12 @@ def keeps_no_bad_records(state, pids):
     return np.ones(pids.size, np.bool_)
 
 
+@njit(cache=True)
+def always_read(state, day):
+    """``state_reads`` of a score the state may always read."""
+    return True
+
+
 def compiled_scoring(
     state_class: type,
     score_kernel: Any,
@@ -98,20 +126,26 @@ def compiled_scoring(
     rescored_kernel: Any = never_rescored,
     has_score_kernel: Any = scores_everyone,
     clean_kernel: Any = keeps_no_bad_records,
+    own_scores_kernel: Any = None,
+    state_reads_kernel: Any = always_read,
 ) -> None:
     """Register a scoring system's kernels for its record class.
 
     Each kernel takes the record first, then the arguments of the generic function it serves.
+    ``own_scores_kernel`` defaults to ``score_kernel`` (everyone is scored from their own records).
     """
     type_class = state_class.numba_type_class
     if state_class in SCORING_STATES:
         raise TypeError(f"{state_class.__name__} has scoring kernels already")
+    own_kernel = score_kernel if own_scores_kernel is None else own_scores_kernel
     SCORING_STATES[state_class] = ScoringKernels(
         scores=score_kernel,
         day_reaching=reaching_kernel,
         rescored=rescored_kernel,
         has_score=has_score_kernel,
         clean=clean_kernel,
+        own_scores=own_kernel,
+        state_reads=state_reads_kernel,
     )
 
     @overload(scores)
@@ -142,6 +176,18 @@ def compiled_scoring(
     def _clean(state, pids):
         if isinstance(state, type_class):
             return lambda state, pids: clean_kernel(state, pids)
+        return None
+
+    @overload(own_scores)
+    def _own_scores(state, pids, day):
+        if isinstance(state, type_class):
+            return lambda state, pids, day: own_kernel(state, pids, day)
+        return None
+
+    @overload(state_reads)
+    def _state_reads(state, day):
+        if isinstance(state, type_class):
+            return lambda state, day: state_reads_kernel(state, day)
         return None
 
 
@@ -183,6 +229,21 @@ class CompiledScoring(Scoring):
     def rescored(self, day: int) -> bool:
         """True on a day when many scores moved without records, from the kernel."""
         return bool(self._kernels().rescored(self.state, day))
+
+    def own_scores(self, pids: np.ndarray, day: int) -> np.ndarray:
+        """The scores ``pids`` would have from their own records, from the kernel."""
+        return self._kernels().own_scores(self.state, _ids(pids), day)
+
+    def state_reads(self, day: int) -> bool:
+        """Whether a reader acting for the state may read the score on ``day``, from the kernel."""
+        return bool(self._kernels().state_reads(self.state, day))
+
+    def misidentifies(self) -> bool:
+        """Whether some people may be scored from someone else's records (fixed after ``init``).
+
+        Readers ask once, in their own ``init``, whether to count what that changed. Default: no.
+        """
+        return False
 
 
 def keeps_bad_records(scorer: object) -> bool:

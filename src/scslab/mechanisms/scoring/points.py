@@ -5,6 +5,19 @@ tell them apart), and keeps the number of people in each grade up to date event 
 grade counts cost nothing on days without records. The Rongcheng catalogue comes from
 ``calibration/local_point_systems.csv`` (official translation of the Rongcheng standard where
 available); values not found there are labelled assumptions.
+
+Signing up (an opt-in system such as Honest Shanghai, by ID number and face) can go wrong two
+ways, both modelled by published error rates and never by processing an image: the face check
+fails and the person is not enrolled (``enrolment_failure``), or the face search matches another
+resident and the user is *misverified*: scored from that person's government records instead of
+their own (``misverification``). Misverified users are found once, at ``init``, by a pass over the
+population in blocks, and kept in small sorted arrays (``Misverified``: the users, and the people
+they were matched to with whose match each is; sized by their number, never per record). A record
+about a matched person scores their users; a user's own records move only their "own" score in
+those arrays, which ``own_scores`` reports so that readers can count rewards granted or denied on
+someone else's record. Who is misverified and whom they match are hashes of (seed, person).
+
+Owns its offsets and its grade counts; never posts records or touches another mechanism's state.
 """
 
 from __future__ import annotations
@@ -20,7 +33,7 @@ from scslab.engine.board import records_of
 from scslab.engine.compiled_plan import CompiledSteps, compiled_mechanism
 from scslab.engine.mechanism import MechanismParams
 from scslab.kernels.memory import prefetch_ahead
-from scslab.kernels.rng import uniform
+from scslab.kernels.rng import below, uniform
 from scslab.kernels.structs import compiled_struct
 from scslab.mechanisms.scoring.compiled import CompiledScoring, compiled_scoring, scores_everyone
 
@@ -30,6 +43,8 @@ if TYPE_CHECKING:
 
 OFFSET_LIMIT = 30_000
 """Scores are stored as an int16 offset from the base and saturate at +-30,000."""
+SIGN_UP_BLOCK = 1 << 20
+"""People per block of the pass that finds misverified users (part of no result: any order)."""
 
 
 class Grade(BaseModel):
@@ -75,6 +90,14 @@ class PointSystemParams(MechanismParams):
         le=1.0,
         description="Chance that signing up fails (for example a failed face verification; "
         "default 0: never, an assumption where everyone is scored without signing up).",
+    )
+    misverification: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=1.0,
+        description="Chance that a successful sign-up matches the wrong person: the user is then "
+        "scored from that person's records, not their own (default 0: never, an assumption "
+        "where everyone is scored without a face check).",
     )
 
     @model_validator(mode="after")
@@ -150,6 +173,19 @@ class Enrolment(NamedTuple):
     """People scored."""
 
 
+class Misverified(NamedTuple):
+    """Users scored from someone else's records: the record's ``misverified`` (empty: none)."""
+
+    users: np.ndarray
+    """The misverified users, sorted (int64): their own records score nobody."""
+    by_matched: np.ndarray
+    """The people they were matched to, sorted (int64): a record about one scores its users."""
+    whose: np.ndarray
+    """The user matched to each entry of ``by_matched`` (int64)."""
+    own_offset: np.ndarray
+    """Each user's offset from their own records, which their score does not read (int64)."""
+
+
 class Bounds(NamedTuple):
     """The floor and the ceiling as offsets from the base: the record's ``bounds``."""
 
@@ -171,6 +207,66 @@ def _count_enrolled(key, n, share, failure):
     return total
 
 
+@njit(inline="always", cache=True)
+def _signed_up_wrongly(key, pid, share, failure, rate):
+    """Enrolled, but the face search matched someone else (draw ``(key, 0, pid, 2)``)."""
+    return _enrolled(key, pid, share, failure) and uniform(key, 0, pid, 2) < rate
+
+
+@njit(inline="always", cache=True)
+def _matched_person(key, pid, n):
+    """Whom a misverified ``pid`` was matched to: anyone else, uniformly (assumption)."""
+    other = below(key, 0, pid, 3, n - 1)
+    return other + (other >= pid)
+
+
+@njit(parallel=True, cache=True)
+def _misverified_users(key, n, share, failure, rate):
+    """Everyone misverified at sign-up, in order: block counts, then each block filled."""
+    blocks = (n + SIGN_UP_BLOCK - 1) // SIGN_UP_BLOCK
+    counts = np.zeros(blocks + 1, np.int64)
+    for b in prange(blocks):
+        found = 0
+        for pid in range(b * SIGN_UP_BLOCK, min(n, (b + 1) * SIGN_UP_BLOCK)):
+            found += _signed_up_wrongly(key, pid, share, failure, rate)
+        counts[b + 1] = found
+    starts = np.cumsum(counts)
+    users = np.empty(starts[-1], np.int64)
+    for b in prange(blocks):
+        k = starts[b]
+        for pid in range(b * SIGN_UP_BLOCK, min(n, (b + 1) * SIGN_UP_BLOCK)):
+            if _signed_up_wrongly(key, pid, share, failure, rate):
+                users[k] = pid
+                k += 1
+    return users
+
+
+@njit(cache=True)
+def _new_misverified(key, n, share, failure, rate):
+    """The ``Misverified`` map of a population of ``n`` (empty when ``rate`` is 0)."""
+    if rate > 0.0 and n > 1:
+        users = _misverified_users(key, n, share, failure, rate)
+    else:
+        users = np.empty(0, np.int64)
+    matched = np.empty(users.size, np.int64)
+    for i in range(users.size):
+        matched[i] = _matched_person(key, users[i], n)
+    order = np.argsort(matched, kind="mergesort")
+    return Misverified(
+        users=users,
+        by_matched=matched[order],
+        whose=users[order],
+        own_offset=np.zeros(users.size, np.int64),
+    )
+
+
+@njit(inline="always", cache=True)
+def _index_in(sorted_ids, pid):
+    """The position of ``pid`` in ``sorted_ids`` (-1: absent)."""
+    j = np.searchsorted(sorted_ids, pid)
+    return j if j < sorted_ids.size and sorted_ids[j] == pid else -1
+
+
 @njit(cache=True)
 def _enrolled_many(key, pids, share, failure):
     out = np.empty(pids.size, np.bool_)
@@ -179,46 +275,52 @@ def _enrolled_many(key, pids, share, failure):
     return out
 
 
+@njit(inline="always", cache=True)
+def _add_points(pid, pts, false, offset, lo, hi, grade_mins, counts, stats):
+    """Add ``pts`` to ``pid``'s offset within ``lo..hi``; keep grade counts and ``stats``."""
+    old = np.int64(offset[pid])
+    new = min(max(old + pts, lo), hi)
+    if new == old:
+        return
+    g_old = _grade(grade_mins, old)
+    g_new = _grade(grade_mins, new)
+    counts[g_old] -= 1
+    counts[g_new] += 1
+    offset[pid] = new
+    stats[0] += new - old
+    if false:
+        stats[1] += 1
+
+
 @njit(cache=True)
-def _apply(
-    pids,
-    acts,
-    sources,
-    true,
-    offset,
-    points,
-    source_ok,
-    lo,
-    hi,
-    grade_mins,
-    counts,
-    stats,
-    enrol_key,
-    everyone,
-    share,
-    failure,
-):
-    """Add points per record; keep grade counts; stats = [sum delta, false-record deltas]."""
+def _apply(pids, acts, sources, true, s):
+    """Add points per record; keep grade counts; stats = [sum delta, false-record deltas].
+
+    A record about someone scores the users misverified as them, and the person's own score
+    unless they are misverified themselves (then only their own score in the map moves).
+    """
+    offset, points, source_ok = s.offset, s.points, s.source_ok
+    lo, hi, grade_mins, counts, stats = s.bounds.lo, s.bounds.hi, s.mins, s.counts, s.stats
+    e, m = s.enrolment, s.misverified
     for i in range(pids.size):
         prefetch_ahead(offset, pids, i)
         pts = points[acts[i]]
         if pts == 0 or not source_ok[sources[i]]:
             continue
         pid = pids[i]
-        if not everyone and not _enrolled(enrol_key, pid, share, failure):
+        false = not true[i]
+        if m.users.size:
+            k = np.searchsorted(m.by_matched, pid)
+            while k < m.by_matched.size and m.by_matched[k] == pid:
+                _add_points(m.whose[k], pts, false, offset, lo, hi, grade_mins, counts, stats)
+                k += 1
+            j = _index_in(m.users, pid)
+            if j >= 0:
+                m.own_offset[j] = min(max(m.own_offset[j] + pts, lo), hi)
+                continue
+        if not e.everyone and not _enrolled(e.key, pid, e.share, e.failure):
             continue
-        old = np.int64(offset[pid])
-        new = min(max(old + pts, lo), hi)
-        if new == old:
-            continue
-        g_old = _grade(grade_mins, old)
-        g_new = _grade(grade_mins, new)
-        counts[g_old] -= 1
-        counts[g_new] += 1
-        offset[pid] = new
-        stats[0] += new - old
-        if not true[i]:
-            stats[1] += 1
+        _add_points(pid, pts, false, offset, lo, hi, grade_mins, counts, stats)
 
 
 @njit(inline="always", cache=True)
@@ -231,45 +333,41 @@ def _grade(mins, off):
 
 PointsState = compiled_struct(
     "PointsState",
-    ("offset", "points", "source_ok", "bounds", "mins", "counts", "stats", "enrolment", "today"),
+    (
+        "offset",
+        "points",
+        "source_ok",
+        "bounds",
+        "mins",
+        "counts",
+        "stats",
+        "enrolment",
+        "misverified",
+        "today",
+    ),
     __name__,
 )
 """The offset from the base per person; the catalogue and the sources that count; the offsets'
 floor and ceiling (``Bounds``); the grades' lowest offsets and the people in each grade; the sum of
-offsets and changes from false records; who is scored (``Enrolment``); today's metrics (enrolled,
-mean, false-record changes, people per grade)."""
+offsets and changes from false records; who is scored (``Enrolment``) and who is scored from
+someone else's records (``Misverified``); today's metrics (enrolled, mean, false-record changes,
+people per grade, and with misverification the users misverified)."""
 
 
 @njit(cache=True)
-def _new_state(offset, points, source_ok, bounds, mins, counts, enrolment):
+def _new_state(offset, points, source_ok, bounds, mins, counts, enrolment, misverified, width):
     stats = np.zeros(2, np.int64)
-    today = np.zeros(3 + counts.size, np.float64)
-    return PointsState(offset, points, source_ok, bounds, mins, counts, stats, enrolment, today)
+    today = np.zeros(width, np.float64)
+    return PointsState(
+        offset, points, source_ok, bounds, mins, counts, stats, enrolment, misverified, today
+    )
 
 
 @njit(cache=True)
 def _step(day, board, s):
     pid, act, source, true = records_of(board)
-    e = s.enrolment
     before = s.stats[1]
-    _apply(
-        pid,
-        act,
-        source,
-        true,
-        s.offset,
-        s.points,
-        s.source_ok,
-        s.bounds.lo,
-        s.bounds.hi,
-        s.mins,
-        s.counts,
-        s.stats,
-        e.key,
-        e.everyone,
-        e.share,
-        e.failure,
-    )
+    _apply(pid, act, source, true, s)
     s.today[2] = s.stats[1] - before  # changes from false records today
 
 
@@ -285,6 +383,8 @@ def _metrics(day, s):
     s.today[1] = _mean(s)
     for g in range(s.counts.size):
         s.today[3 + g] = s.counts[g]
+    if s.today.size > 3 + s.counts.size:  # with misverification: the users misverified
+        s.today[3 + s.counts.size] = s.misverified.users.size
 
 
 @njit(cache=True)
@@ -293,6 +393,19 @@ def _state_scores(s, pids, day):
     out = np.empty(pids.size, np.int64)
     for i in range(pids.size):
         out[i] = base + np.int64(s.offset[pids[i]])
+    return out
+
+
+@njit(cache=True)
+def _state_own_scores(s, pids, day):
+    """Scores from each person's own records: a misverified user's from the map."""
+    out = _state_scores(s, pids, day)
+    m = s.misverified
+    if m.users.size:
+        for i in range(pids.size):
+            j = _index_in(m.users, pids[i])
+            if j >= 0:
+                out[i] = s.enrolment.base + m.own_offset[j]
     return out
 
 
@@ -309,8 +422,20 @@ def _shared(s):
     return s.counts, s.stats, s.today
 
 
+@njit(cache=True)
+def _misverified_of(s):
+    return s.misverified
+
+
 compiled_mechanism(PointsState, _step, _metrics)
-compiled_scoring(PointsState, _state_scores, has_score_kernel=_state_has_score)
+
+
+compiled_scoring(
+    PointsState,
+    _state_scores,
+    has_score_kernel=_state_has_score,
+    own_scores_kernel=_state_own_scores,
+)
 
 
 class PointSystem(CompiledSteps, CompiledScoring):
@@ -332,6 +457,7 @@ class PointSystem(CompiledSteps, CompiledScoring):
             f"{self.name}_mean",
             f"{self.name}_false_record_changes",
             *(f"{self.name}_grade_{g}" for g in self.grade_names),
+            *((f"{self.name}_misverified",) if self.misidentifies() else ()),
         )
         self.mins = np.asarray([g.min_score - p.base for g in p.grades], np.int64)
         self.mins[-1] = min(self.mins[-1], -OFFSET_LIMIT)
@@ -359,16 +485,33 @@ class PointSystem(CompiledSteps, CompiledScoring):
             base=p.base,
             enrolled=self.n,
         )
+        misverified = _new_misverified(
+            self.enrol_key, sim.pop.n, p.enrolment, p.enrolment_failure, p.misverification
+        )
         self.state = _new_state(
-            self.offset, self.points, source_ok, Bounds(lo=lo, hi=hi), self.mins, counts, enrolment
+            self.offset,
+            self.points,
+            source_ok,
+            Bounds(lo=lo, hi=hi),
+            self.mins,
+            counts,
+            enrolment,
+            misverified,
+            len(self.metric_names),
         )
         self.counts, self.stats, self.today = _shared(self.state)
         """People per grade; sum of offsets and false-record changes; today's metrics."""
+        self.misverified: Misverified = _misverified_of(self.state)
+        """The users misverified at sign-up and whom they were matched to (shared)."""
         self.metric_columns = self.metric_names
         self.float_metrics = frozenset({f"{self.name}_mean"})
 
     def scores_everyone(self) -> bool:
         return self.everyone
+
+    def misidentifies(self) -> bool:
+        """Whether sign-ups may match the wrong person (``misverification`` above 0)."""
+        return self.params.misverification > 0.0
 
     def summary(self) -> list[str]:
         shares = ", ".join(
@@ -377,7 +520,13 @@ class PointSystem(CompiledSteps, CompiledScoring):
         )
         mean = _mean(self.state)
         who = "" if self.everyone else f"{self.n:,} enrolled; "
-        return [f"{self.name}: {who}mean {mean:.1f}; {shares}"]
+        wrong = (
+            f"; {self.misverified.users.size:,} misverified at sign-up (scored from someone "
+            "else's records)"
+            if self.misidentifies()
+            else ""
+        )
+        return [f"{self.name}: {who}mean {mean:.1f}; {shares}{wrong}"]
 
 
 class Rongcheng(PointSystem):
@@ -565,6 +714,16 @@ class HonestShanghaiParams(PointSystemParams):
         le=1.0,
         description="Chance that face recognition fails at sign-up: NIST's 1:N search failure "
         "rate of 2014 (0.04, calibration/face_recognition.csv) as a rough proxy.",
+    )
+    misverification: float = Field(
+        default=0.003,
+        ge=0.0,
+        le=1.0,
+        description="Chance that the sign-up's face search matches another resident, whose "
+        "government records then score the user: 0.003, the false-positive identification rate "
+        "at which NIST's 1:N evaluation reports its miss rates (FPIR, "
+        "calibration/face_recognition.csv frte_1n_operating_point), as a rough proxy; the "
+        "person matched is anyone else, uniformly (assumption).",
     )
 
 

@@ -1,0 +1,159 @@
+"""Evasion ("creative resistance"): evaders avoid cameras and platforms, at a cost to them.
+
+A share of people, driven by a trait (grievance, ``dissent``, by default), evade: they take routes
+without cameras, pay cash, stay off the platforms. Who evades is recomputed from (seed, id)
+(``observation/evaders.py``); nothing is stored. The data sources cover an evader's acts by the
+evaded ``sources`` at their coverage times ``coverage_factor``, from the same draws as without
+evasion, so the acts lost to evasion are exactly those a source would have recorded at full
+coverage and none records now.
+
+The cost to evaders: staying off a platform forgoes its records too, not only those of offences.
+The lost acts are counted apart: ``acts_hidden`` (offences and the rest, the evader's gain) and
+``records_forgone`` (acts of ``forgone_acts``, such as online purchases that a commercial score
+reads as good behaviour: the evader's loss, which lowers their score and the rewards it earns).
+
+The rule is made in ``declare`` and shared with the data sources under
+``observation/evaders.EVASION``; the data sources apply it and count the lost acts, and this
+mechanism only reports them. Owns no per-person state and posts nothing.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numba import njit, prange
+from pydantic import Field
+
+from scslab.catalogue import Act, ActName, Source, SourceName, act_by_name, source_by_name
+from scslab.engine.compiled_plan import CompiledSteps, compiled_mechanism, today_of
+from scslab.engine.mechanism import Adversary, MechanismParams
+from scslab.errors import ScenarioError
+from scslab.kernels.structs import compiled_struct
+from scslab.mechanisms.common import TraitName
+from scslab.mechanisms.observation.evaders import EVASION, CoverageEvasion, evades
+
+if TYPE_CHECKING:
+    from scslab.engine.simulation import Simulation
+    from scslab.population import Population
+
+
+class EvasionParams(MechanismParams):
+    """Who evades, which sources, by how much, and what evaders forgo."""
+
+    share: float = Field(
+        default=0.05,
+        ge=0.0,
+        le=1.0,
+        description="Mean share of people who evade (assumption: no source counts them).",
+    )
+    trait: TraitName = Field(
+        default="dissent", description="The trait that drives evasion (assumption: grievance)."
+    )
+    weight: float = Field(
+        default=1.0,
+        ge=-1.0,
+        le=1.0,
+        description="Effect of the trait on evading: +1 doubles the share at the top of the trait "
+        "and removes it at the bottom (assumption).",
+    )
+    sources: list[SourceName] = Field(
+        default=["camera", "face_recognition", "platform", "ecommerce", "social_platform"],
+        description="Data sources that evaders avoid (cameras and platforms, as the issue states).",
+    )
+    coverage_factor: float = Field(
+        default=0.3,
+        ge=0.0,
+        le=1.0,
+        description="An evaded source records an evader's act at its coverage times this "
+        "(assumption).",
+    )
+    forgone_acts: list[ActName] = Field(
+        default=["online_purchase", "prosocial_act", "loan_repaid"],
+        description="Acts whose records an evader loses as a cost (good behaviour that scores "
+        "reward); the lost records of other acts are offences hidden (assumption).",
+    )
+
+
+EvasionState = compiled_struct("EvasionState", ("rule", "forgone", "today"), __name__)
+"""The shared rule (``CoverageEvasion``, whose ``lost`` the data sources write); whether each act is
+forgone good behaviour; today's metrics (evaders, acts hidden, records forgone)."""
+
+
+@njit(cache=True)
+def _new_state(rule, forgone, evaders):
+    today = np.zeros(3, np.float64)
+    today[0] = evaders
+    return EvasionState(rule, forgone, today)
+
+
+@njit(parallel=True, cache=True)
+def _count_evaders(rule, n):
+    """Evaders among everyone (one pass at set-up)."""
+    total = 0
+    for pid in prange(n):
+        total += evades(rule, pid)
+    return total
+
+
+@njit(cache=True)
+def _step(day, board, s):
+    pass  # the data sources apply the rule and count the lost acts
+
+
+@njit(cache=True)
+def _metrics(day, s):
+    hidden = forgone = 0
+    lost = s.rule.lost
+    for a in range(lost.size):
+        if s.forgone[a]:
+            forgone += lost[a]
+        else:
+            hidden += lost[a]
+    s.today[1], s.today[2] = hidden, forgone
+
+
+compiled_mechanism(EvasionState, _step, _metrics)
+
+
+class Evasion(CompiledSteps, Adversary):
+    """Evaders avoid cameras and platforms: fewer of their acts recorded, good ones included."""
+
+    name = "evasion"
+    Params = EvasionParams
+    description = "evasion: cameras and platforms avoided by some, at the cost of their records"
+    params: EvasionParams
+
+    def declare(self, pop: Population) -> None:
+        p = self.params
+        if EVASION in pop.state.shared:
+            raise ScenarioError(f"mechanisms.{self.name}: a scenario has one evasion mechanism")
+        factor = np.ones(len(Source), np.float64)
+        for name in p.sources:
+            factor[source_by_name(name)] = p.coverage_factor
+        self.rule = CoverageEvasion(
+            active=True,
+            key=self.key("evaders"),
+            trait_key=getattr(pop.keys, p.trait),
+            share=p.share,
+            weight=p.weight,
+            factor=factor,
+            first_day=np.zeros(1, np.int64),
+            lost=np.zeros(len(Act), np.int64),
+        )
+        pop.state.shared[EVASION] = self.rule
+
+    def init(self, sim: Simulation) -> None:
+        p = self.params
+        if p.active_from is not None:
+            self.rule.first_day[0] = max(0, (p.active_from - sim.start_date).days)
+        forgone = np.zeros(len(Act), np.bool_)
+        forgone[[act_by_name(a) for a in p.forgone_acts]] = True
+        self.evaders = int(_count_evaders(self.rule, sim.pop.n))
+        self.state = _new_state(self.rule, forgone, self.evaders)
+        self.today = today_of(self.state)
+        n = self.name
+        self.metric_columns = (f"{n}_evaders", f"{n}_acts_hidden", f"{n}_records_forgone")
+
+    def summary(self) -> list[str]:
+        return [f"{self.name}: {self.evaders:,} people evade {', '.join(self.params.sources)}"]

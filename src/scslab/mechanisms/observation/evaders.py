@@ -1,0 +1,73 @@
+"""Who evades the data sources, and by how much: the rule the sources' observe kernel applies.
+
+Evasion ("creative resistance": routes without cameras, cash instead of platforms) lowers the
+coverage of the people who practise it. Who evades is a pure function of (seed, person): a person
+evades when ``uniform(key, 0, pid, 0) < share * trait_factor(trait_key, pid, weight)``, so nothing
+is stored. An evader's act is recorded by an evaded source with the source's coverage times
+``factor[source]`` (1 for a source not evaded).
+
+Owns the ``CoverageEvasion`` record, the ``evades`` kernel and the name under which an evasion
+mechanism shares its rule with the data sources (``pop.state.shared[EVASION]``, made in its
+``declare``), plus ``no_evasion``, the rule of a scenario without one. The data sources
+(``observation/sources.py``) read the rule and write ``lost``, the acts evasion kept from being
+recorded today, by act; the evasion mechanism (``adversary/evasion.py``) reads that. This module
+posts nothing and must not import either of them.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+from scslab.catalogue import Act, Source
+from scslab.kernels.rng import uniform
+from scslab.kernels.traits import trait_factor
+
+EVASION = "coverage_evasion"
+"""The key of the shared ``CoverageEvasion`` in ``pop.state.shared``."""
+
+
+class CoverageEvasion(NamedTuple):
+    """Who evades which sources and how much, by name at both ends."""
+
+    active: bool
+    """False: nobody evades (the sources record as they would without this rule, bit for bit)."""
+    key: np.uint64
+    """Stream key of who evades."""
+    trait_key: np.uint64
+    """The trait that drives evasion (a population attribute key)."""
+    share: float
+    """Mean share of people who evade."""
+    weight: float
+    """How the trait scales the share (``kernels/traits.trait_factor``)."""
+    factor: np.ndarray
+    """Per source code: the multiplier of an evader's coverage (float64; 1: not evaded)."""
+    first_day: np.ndarray
+    """``[0]``: the first day on which evaders evade (int64; set when the mechanism starts)."""
+    lost: np.ndarray
+    """Per act code: today's acts that a source would have recorded but for evasion (int64)."""
+
+
+def no_evasion() -> CoverageEvasion:
+    """The rule of a scenario in which nobody evades."""
+    return CoverageEvasion(
+        active=False,
+        key=np.uint64(0),
+        trait_key=np.uint64(0),
+        share=0.0,
+        weight=0.0,
+        factor=np.ones(len(Source), np.float64),
+        first_day=np.zeros(1, np.int64),
+        lost=np.zeros(len(Act), np.int64),
+    )
+
+
+@njit(inline="always", cache=True)
+def evades(ev, pid):
+    """Whether ``pid`` evades under the rule ``ev`` (a ``CoverageEvasion``).
+
+    Without a branch, so that a loop over many acts stays vector code (two hashes each).
+    """
+    return uniform(ev.key, 0, pid, 0) < ev.share * trait_factor(ev.trait_key, pid, ev.weight)
