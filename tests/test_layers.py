@@ -35,6 +35,9 @@ LAYERS: dict[str, int] = {
     "scslab.audit": 6,
     "scslab.query": 8,
     "scslab.report": 8,
+    "scslab.sweep": 8,
+    "scslab.sensitivity": 8,
+    "scslab.calibrate": 8,
     "scslab.notebook": 8,
     "scslab.cli": 9,
     "scslab.ui": 9,
@@ -58,6 +61,10 @@ modules of its own rank or lower.
 6. ``results``: run folders (manifest, Parquet tables); plain I/O that reads no scenario.
 7. ``scenario``: scenario files validated against the registered mechanisms' models; it imports
    ``scslab.mechanisms`` to register them.
+8. ``api``: build, run and record a scenario (what notebooks and tests use); beside it the
+   tools built on it (``compare``, ``query``, ``report``, ``sweep``, ``sensitivity``,
+   ``calibrate``).
+9. ``cli`` and the package's ``__init__`` (the public facade): thin layers over the API.
 8. ``api``: build, run and record a scenario (what notebooks and tests use); ``notebook``: its
    pandas/polars tables and progress bar.
 9. ``cli``, ``ui`` (the Streamlit explorer) and the package's ``__init__`` (the public facade):

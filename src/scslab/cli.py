@@ -86,6 +86,10 @@ def run(
         Path | None, typer.Option("--out", help="Run folder (default: runs/NAME-TIMESTAMP).")
     ] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+    until: Annotated[
+        str | None,
+        typer.Option(help="Last simulated date, YYYY-MM-DD (instead of --days)."),
+    ] = None,
     engine: Annotated[
         Engine,
         typer.Option(
@@ -96,6 +100,8 @@ def run(
 ) -> None:
     """Run a scenario and print a summary; results go to a run folder."""
     sc = _load(scenario)
+    if until is not None:
+        days = _days_until(until, days, sc.meta.start_date)
     try:
         sc = sc.with_overrides(people=people, days=days, seed=seed, scale=scale)
     except ScenarioError as e:
@@ -139,6 +145,172 @@ def run(
                 f"days{where}; run fewer --people"
             ) from None
     out.print(result.summary(), highlight=False, markup=False, soft_wrap=True)
+
+
+def _days_until(until: str, days: int | None, start: dt.date) -> int:
+    """The days from ``start`` through the date ``until`` (refusing ``--days`` beside it)."""
+    if days is not None:
+        raise UserError("--until: give --days or --until, not both")
+    try:
+        last = dt.date.fromisoformat(until)
+    except ValueError:
+        raise UserError(f"--until: {until!r} is not a date; give YYYY-MM-DD") from None
+    if last < start:
+        raise UserError(f"--until: {last} is before the scenario's start date {start}")
+    return (last - start).days + 1
+
+
+def _sweep_out(out_dir: Path | None, file: Path, kind: str) -> Path:
+    if out_dir is not None:
+        return out_dir
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return Path("runs") / f"{kind}-{file.stem}-{stamp}"
+
+
+SchedulerOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Address of a running Dask scheduler (tcp://HOST:8786); default: a local cluster."
+    ),
+]
+WorkersOption = Annotated[
+    int | None, typer.Option(help="Worker processes of the local cluster (default: one per core).")
+]
+
+
+@app.command()
+def sweep(
+    file: Annotated[Path, typer.Argument(help="A sweep file (TOML: [sweep], [parameters]).")],
+    out_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Sweep folder (default: runs/sweep-FILE-TIMESTAMP); the same "
+            "folder again resumes an interrupted sweep.",
+        ),
+    ] = None,
+    scheduler: SchedulerOption = None,
+    workers: WorkersOption = None,
+    quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+) -> None:
+    """Run a grid, random or Sobol design of runs on Dask; one table with a status per run."""
+    from scslab.sweep import load_sweep, run_sweep
+
+    try:
+        spec = load_sweep(file)
+    except ScenarioError as e:
+        raise UserError(str(e)) from None
+    folder = _sweep_out(out_dir, file, "sweep")
+    progress = progress_bar("runs", quiet)
+    failed = 0
+    with progress:
+        task = progress.add_task(f"sweep {file.stem}", total=None)
+
+        def on_row(done: int, total: int, row: dict) -> None:
+            nonlocal failed
+            failed += row.get("status") == "failed"
+            note = f" ({failed} failed)" if failed else ""
+            progress.update(task, completed=done, total=total, description=f"sweep{note}")
+
+        try:
+            result = run_sweep(spec, folder, scheduler=scheduler, workers=workers, on_row=on_row)
+        except ScenarioError as e:
+            raise UserError(str(e)) from None
+    counts = result.counts()
+    out.print(
+        f"scslab sweep: {result.table.num_rows} runs: "
+        + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+        + (f" ({result.skipped} done before, skipped)" if result.skipped else ""),
+        highlight=False,
+    )
+    for row in result.table.to_pylist():
+        if row["status"] == "failed":
+            out.print(
+                f"  {row['run_id']}: {row['error']}", highlight=False, markup=False, soft_wrap=True
+            )
+    out.print(f"Results: {result.folder}/ (sweep.parquet, sweep.json, runs/)", highlight=False)
+
+
+@app.command()
+def sensitivity(
+    file: Annotated[
+        Path, typer.Argument(help="A sweep file with ranges and a [sensitivity] table.")
+    ],
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="Folder (default: runs/sensitivity-FILE-TIMESTAMP)."),
+    ] = None,
+    scheduler: SchedulerOption = None,
+    workers: WorkersOption = None,
+    quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+) -> None:
+    """Sobol or Morris indices (SALib) of outputs to parameters, runs on the sweep engine."""
+    from scslab.sensitivity import run_sensitivity
+    from scslab.sweep import load_sweep
+
+    try:
+        spec = load_sweep(file, kind="sensitivity")
+    except ScenarioError as e:
+        raise UserError(str(e)) from None
+    folder = _sweep_out(out_dir, file, "sensitivity")
+    progress = progress_bar("runs", quiet)
+    with progress:
+        task = progress.add_task(f"sensitivity {file.stem}", total=None)
+        try:
+            result = run_sensitivity(
+                spec,
+                folder,
+                scheduler=scheduler,
+                workers=workers,
+                on_row=lambda done, total, row: progress.update(task, completed=done, total=total),
+            )
+        except ScenarioError as e:
+            raise UserError(str(e)) from None
+    out.print("\n".join(result.lines()), highlight=False, markup=False, soft_wrap=True)
+    out.print(f"Results: {folder}/ (sensitivity.parquet, sweep.parquet)", highlight=False)
+
+
+@app.command()
+def calibrate(
+    file: Annotated[Path, typer.Argument(help="A sweep file with ranges and a [calibrate] table.")],
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="Folder (default: runs/calibrate-FILE-TIMESTAMP)."),
+    ] = None,
+    scheduler: SchedulerOption = None,
+    workers: WorkersOption = None,
+    quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+) -> None:
+    """Fit parameters to published figures with Optuna; trials run on the sweep engine."""
+    from scslab.calibrate import preset_lines, run_calibration
+    from scslab.sweep import load_sweep
+
+    try:
+        spec = load_sweep(file, kind="calibrate")
+    except ScenarioError as e:
+        raise UserError(str(e)) from None
+    folder = _sweep_out(out_dir, file, "calibrate")
+    progress = progress_bar("trials", quiet)
+    with progress:
+        task = progress.add_task(f"calibrate {file.stem}", total=None)
+
+        def on_trial(done: int, total: int, row: dict) -> None:
+            loss = row.get("loss")
+            note = f" (last loss {loss:.4g})" if loss == loss and loss is not None else ""
+            progress.update(task, completed=done, total=total, description=f"calibrate{note}")
+
+        try:
+            result = run_calibration(
+                spec, folder, scheduler=scheduler, workers=workers, on_trial=on_trial
+            )
+        except ScenarioError as e:
+            raise UserError(str(e)) from None
+    lines = [*result.lines(), "", "In a preset:", *preset_lines(result)]
+    out.print("\n".join(lines), highlight=False, markup=False, soft_wrap=True)
+    files = "calibration.parquet, calibration.json, sweep.parquet" + (
+        ", calibration.png, calibration.svg" if result.chart else ""
+    )
+    out.print(f"Results: {folder}/ ({files})", highlight=False)
 
 
 @app.command()

@@ -1,0 +1,513 @@
+"""Calibration: Optuna searches declared parameters against published figures.
+
+A calibration file is a sweep file (``scslab.sweep``) whose parameters are ranges (or lists of
+choices), with a ``[calibrate]`` table::
+
+    [calibrate]
+    targets = ["persons_ever_listed", "flight_purchases_blocked"]   # quantities of the data
+    data = "blacklist_court_defaulters.csv"   # a file of data/calibration/, or a path
+    until = 2018-12-31                        # the last row fitted (default: the run's end)
+    trials = 40                               # Optuna trials
+    batch = 4                                 # trials run at once (asked together)
+    sampler = "tpe"                           # tpe (seeded by [sweep] seed) or random
+
+The rows fitted are the data's cumulative rows of the target quantities dated after the
+scenario's first day (day 0 is the initial state, which no parameter moves) and up to ``until``.
+A target is compared with the metric column of the same name on the row's date, in
+real-population units (``[sweep] scale``). The loss of a trial is::
+
+    loss = sum over rows of ((model - published) / published) ** 2
+
+where ``model`` is the mean over the trial's replications (common seeds, as in a sweep). Each
+trial's runs go through the sweep engine (``sweep.execute``: Dask, a run folder per run, a row
+per run, a failed run recorded as data and its trial told to Optuna as failed).
+
+The folder gets ``sweep.parquet`` (every run), ``calibration.parquet`` (a row per trial:
+values, loss, model value per row fitted), ``calibration.json`` (the loss function, the rows
+fitted, the best values and loss, the seed, the sampler) and ``calibration.png``/``.svg`` (the
+best trial's series beside the published points; needs the ``report`` extra's Altair and
+vl-convert, which the ``calibrate`` extra installs). Needs the ``calibrate`` extra
+(``pip install 'scslab[calibrate]'``). Owns the search and the loss; runs scenarios only through
+the sweep engine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import dataclasses
+import datetime as dt
+import io
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from pydantic import BaseModel, ConfigDict, Field
+
+from scslab.results import atomic_write, write_table
+from scslab.sweep import (
+    Output,
+    SweepError,
+    SweepFile,
+    check_sweep_dir,
+    dask_client,
+    execute,
+    load_sweep,
+    make_tasks,
+    param_key,
+    table_of,
+    validate_table,
+    write_json,
+)
+from scslab.version import __version__
+
+EXTRA_HINT = "scslab calibrate needs Optuna: pip install 'scslab[calibrate]'"
+
+LOSS = "sum over rows of ((model - published) / published) ** 2"
+"""The loss, as written into ``calibration.json``."""
+
+
+class CalibrateError(SweepError):
+    """A calibration that cannot run; the message is one line for the user."""
+
+
+class CalibrateTable(BaseModel):
+    """The ``[calibrate]`` table."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, populate_by_name=True)
+
+    targets: list[str] = Field(min_length=1, description="Quantities of the data to fit.")
+    data: str = Field(
+        default="blacklist_court_defaulters.csv",
+        description="A file of scslab/data/calibration/, or a CSV path relative to the file.",
+    )
+    from_: dt.date | None = Field(default=None, alias="from", strict=False)
+    until: dt.date | None = Field(default=None, strict=False)
+    trials: int = Field(default=40, ge=1, le=10_000)
+    batch: int = Field(default=4, ge=1, le=1024, description="Trials asked and run at once.")
+    sampler: Literal["tpe", "random"] = "tpe"
+    startup: int = Field(default=10, ge=1, le=10_000, description="TPE's random first trials.")
+
+
+@dataclass(frozen=True)
+class Row:
+    """A published figure fitted: its date, quantity and value, and the day it falls on."""
+
+    as_of: dt.date
+    quantity: str
+    value: float
+    day: int
+    source: str
+
+    @property
+    def name(self) -> str:
+        """Its output column in the tables: ``quantity@date``."""
+        return f"{self.quantity}@{self.as_of.isoformat()}"
+
+
+@dataclass
+class Calibration:
+    """The trials, the best of them, and where they were written."""
+
+    folder: Path
+    rows: list[Row]
+    trials: pa.Table
+    best: dict[str, Any]
+    """``trial``, ``loss``, ``values`` (parameter path -> value), ``model`` (row -> value)."""
+    chart: bool
+    """Whether the chart was drawn (it needs Altair and vl-convert)."""
+    data: str = "blacklist_court_defaulters.csv"
+    """The calibration file fitted."""
+
+    def lines(self) -> list[str]:
+        """The fit as plain text: best values, loss, and each row fitted."""
+        b = self.best
+        ok = sum(1 for s in self.trials.column("state").to_pylist() if s == "complete")
+        out = [
+            f"scslab calibrate: {self.trials.num_rows} trials ({ok} complete); best trial "
+            f"{b['trial']}, loss {b['loss']:.6g} ({LOSS})",
+            "  fitted values:",
+            *(f"    {k} = {v!r}" for k, v in b["values"].items()),
+            f"  {'date':<12} {'quantity':<32} {'published':>14} {'model':>14} {'rel. error':>10}",
+        ]
+        for r in self.rows:
+            m = b["model"][r.name]
+            out.append(
+                f"  {r.as_of.isoformat():<12} {r.quantity:<32} {r.value:>14,.0f} {m:>14,.0f} "
+                f"{(m - r.value) / r.value:>+10.1%}"
+            )
+        return out
+
+
+def _optuna() -> Any:
+    try:
+        import optuna
+    except ImportError:
+        raise CalibrateError(EXTRA_HINT) from None
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return optuna
+
+
+def read_data(name: str, folder: Path, source: str) -> tuple[list[dict[str, str]], str]:
+    """The rows of a calibration CSV (a file of ``data/calibration`` or a path), and its name."""
+    packaged = resources.files("scslab.data").joinpath("calibration", name)
+    local = folder / name
+    try:
+        if local.is_file():
+            text, where = local.read_text(encoding="utf-8"), str(local)
+        elif packaged.is_file():
+            text, where = packaged.read_text(encoding="utf-8"), f"calibration/{name}"
+        else:
+            shipped = sorted(
+                p.name
+                for p in resources.files("scslab.data").joinpath("calibration").iterdir()
+                if p.name.endswith(".csv")
+            )
+            raise CalibrateError(
+                f"{source}: calibrate.data: {name}: no such file here or in data/calibration "
+                f"(shipped: {', '.join(shipped)})"
+            )
+    except (OSError, UnicodeDecodeError) as err:
+        raise CalibrateError(f"{source}: calibrate.data: {name}: cannot be read ({err})") from None
+    rows = list(csv.DictReader(io.StringIO(text)))
+    if not rows or not {"as_of", "quantity", "value"} <= set(rows[0]):
+        raise CalibrateError(
+            f"{source}: calibrate.data: {name}: needs the columns as_of, quantity, value"
+        )
+    return rows, where
+
+
+def rows_fitted(sweep: SweepFile, table: CalibrateTable, folder: Path) -> list[Row]:
+    """The published rows the calibration fits (see the module docstring).
+
+    Raises:
+        CalibrateError: A target is not a cumulative quantity of the data, or no row is left.
+    """
+    data, where = read_data(table.data, folder, sweep.source)
+    meta = sweep.base.meta
+    cumulative = sorted(
+        {r["quantity"] for r in data if r.get("kind", "cumulative") == "cumulative"}
+    )
+    for target in table.targets:
+        if target not in cumulative:
+            raise CalibrateError(
+                f"{sweep.source}: calibrate.targets: {target!r} is not a cumulative quantity of "
+                f"{where}; allowed: {', '.join(cumulative)}"
+            )
+    first = table.from_ or meta.start_date + dt.timedelta(days=1)
+    last_day = meta.start_date + dt.timedelta(days=meta.days - 1)
+    last = min(table.until or last_day, last_day)
+    rows = []
+    for r in data:
+        if r["quantity"] not in table.targets or r.get("kind", "cumulative") != "cumulative":
+            continue
+        try:
+            as_of, value = dt.date.fromisoformat(r["as_of"]), float(r["value"])
+        except ValueError:
+            raise CalibrateError(
+                f"{where}: row {r['as_of']} {r['quantity']}: not a date and a number"
+            ) from None
+        if first <= as_of <= last and value > 0:
+            day = (as_of - meta.start_date).days
+            rows.append(Row(as_of, r["quantity"], value, day, r.get("source", "")))
+    if not rows:
+        raise CalibrateError(
+            f"{sweep.source}: calibrate: no row of {where} for {', '.join(table.targets)} "
+            f"between {first} and {last}; set from/until or the run's days"
+        )
+    return sorted(rows, key=lambda r: (r.quantity, r.as_of))
+
+
+def _suggest(trial: Any, sweep: SweepFile) -> dict[str, Any]:
+    values = {}
+    for p in sweep.parameters:
+        if p.values is not None:
+            values[p.path] = trial.suggest_categorical(p.path, list(p.values))
+        elif p.integer:
+            assert p.range is not None
+            values[p.path] = trial.suggest_int(
+                p.path, int(p.range.low), int(p.range.high), log=p.range.log
+            )
+        else:
+            assert p.range is not None
+            values[p.path] = trial.suggest_float(p.path, p.range.low, p.range.high, log=p.range.log)
+    return values
+
+
+def loss_of(rows: list[Row], model: dict[str, float]) -> float:
+    """The loss of model values (by row name) against the published rows."""
+    return float(sum(((model[r.name] - r.value) / r.value) ** 2 for r in rows))
+
+
+def run_calibration(
+    sweep: SweepFile | str | Path,
+    out: str | Path,
+    *,
+    client: Any = None,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    on_trial: Callable[[int, int, dict[str, Any]], None] | None = None,
+) -> Calibration:
+    """Search the parameters with Optuna, each trial's runs on the sweep engine, into ``out``.
+
+    Args:
+        sweep: The calibration file (or its path).
+        out: A new or empty folder.
+        client: A Dask client (default: one from ``scheduler`` and ``workers``).
+        scheduler: The address of an existing Dask scheduler (default: a local cluster).
+        workers: Worker processes of the local cluster (default: one per core).
+        on_trial: Called with (trials done, trials in all, the trial's row) after each trial.
+
+    Raises:
+        CalibrateError: The file, the data, the extra or the folder cannot be used (nothing is
+            written then).
+    """
+    if not isinstance(sweep, SweepFile):
+        sweep = load_sweep(sweep, kind="calibrate")
+    table = validate_table(sweep.source, "calibrate", CalibrateTable, sweep.tables.get("calibrate"))
+    rows = rows_fitted(sweep, table, sweep.home)
+    outputs = tuple(Output(r.quantity, "at", r.day, r.name) for r in rows)
+    sweep = dataclasses.replace(sweep, outputs=outputs)
+    if not sweep.parameters:
+        raise CalibrateError(f"{sweep.source}: parameters: calibrate needs parameters to search")
+    for p in sweep.parameters:
+        if p.values is not None and any(isinstance(v, list | dict) for v in p.values):
+            raise CalibrateError(
+                f"{sweep.source}: {param_key(p.path)}: Optuna chooses among numbers, strings and "
+                "booleans, not lists"
+            )
+    optuna = _optuna()
+    folder = Path(out)
+    if check_sweep_dir(folder, kind="calibration"):
+        raise CalibrateError(
+            f"{folder}: holds a calibration already; choose another --out (a calibration "
+            "does not resume)"
+        )
+    seed = sweep.spec.seed
+    sampler = (
+        optuna.samplers.TPESampler(
+            seed=seed, n_startup_trials=table.startup, constant_liar=table.batch > 1
+        )
+        if table.sampler == "tpe"
+        else optuna.samplers.RandomSampler(seed=seed)
+    )
+    study = optuna.create_study(direction="minimize", sampler=sampler)
+    manifest: dict[str, Any] = {
+        "kind": "calibration",
+        "status": "running",
+        "file": sweep.source,
+        "base_scenario": sweep.spec.scenario,
+        "scenario": {
+            "people": sweep.base.meta.people,
+            "days": sweep.base.meta.days,
+            "start_date": sweep.base.meta.start_date,
+            "scale": sweep.base.meta.scale,
+        },
+        "data": table.data,
+        "targets": table.targets,
+        "loss": LOSS,
+        "rows_fitted": [
+            {"as_of": r.as_of, "quantity": r.quantity, "published": r.value, "source": r.source}
+            for r in rows
+        ],
+        "parameters": {
+            p.path: (
+                {"low": p.range.low, "high": p.range.high, "log": p.range.log}
+                if p.range is not None
+                else list(p.values or ())
+            )
+            for p in sweep.parameters
+        },
+        "trials": table.trials,
+        "batch": table.batch,
+        "replications": sweep.spec.replications,
+        "sampler": table.sampler,
+        "seed": seed,
+        "scslab_version": __version__,
+        "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+    trial_rows: list[dict[str, Any]] = []
+    all_tasks, run_rows = [], {}
+    ctx = dask_client(scheduler, workers) if client is None else contextlib.nullcontext(client)
+    with ctx as c:
+        folder.mkdir(parents=True, exist_ok=True)
+        write_json(folder / "sweep.json", manifest)
+        status = "incomplete"
+        try:
+            while len(trial_rows) < table.trials:
+                k = min(table.batch, table.trials - len(trial_rows))
+                asked = [study.ask() for _ in range(k)]
+                points = [_suggest(t, sweep) for t in asked]
+                tasks = []
+                for t, values in zip(asked, points, strict=True):
+                    tasks += make_tasks(sweep, folder, [values], prefix="t", first=t.number)
+                all_tasks += tasks
+                by_trial: dict[int, list[dict[str, Any]]] = {t.number: [] for t in asked}
+                for row in execute(c, tasks):
+                    run_rows[row["run_id"]] = row
+                    by_trial[row["point"]].append(row)
+                for t, values in zip(asked, points, strict=True):
+                    trial_rows.append(_tell(study, t, values, by_trial[t.number], rows))
+                    if on_trial is not None:
+                        on_trial(len(trial_rows), table.trials, trial_rows[-1])
+                _write_trials(folder, trial_rows)
+            status = "complete"
+        finally:
+            write_table(folder, "sweep", table_of(all_tasks, run_rows))
+            trials = _write_trials(folder, trial_rows)
+            best = _best(trial_rows, rows, [p.path for p in sweep.parameters])
+            manifest |= {
+                "status": status,
+                "best": best,
+                "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            }
+            write_json(folder / "sweep.json", manifest)
+            write_json(folder / "calibration.json", manifest)
+    if not best:
+        raise CalibrateError(
+            f"no trial completed (first error: {_first_error(run_rows)}); see "
+            f"{folder}/sweep.parquet"
+        )
+    chart = write_chart(folder, rows, best, sweep)
+    return Calibration(folder, rows, trials, best, chart, table.data)
+
+
+def _first_error(run_rows: dict[str, dict[str, Any]]) -> str:
+    for r in run_rows.values():
+        if r["status"] != "ok":
+            return f"{r['run_id']}: {r['error']}"
+    return "none"
+
+
+def _tell(
+    study: Any, trial: Any, values: dict[str, Any], runs: list[dict[str, Any]], rows: list[Row]
+) -> dict[str, Any]:
+    import optuna
+
+    record: dict[str, Any] = {"trial": trial.number, **values}
+    failed = [r for r in runs if r["status"] != "ok"]
+    if failed or not runs:
+        study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        record |= {
+            "state": "failed",
+            "loss": math.nan,
+            "error": failed[0]["error"] if failed else "no run",
+        }
+        record |= {r.name: math.nan for r in rows}
+        return record
+    model = {r.name: sum(run[r.name] for run in runs) / len(runs) for r in rows}
+    loss = loss_of(rows, model)
+    study.tell(trial, loss)
+    record |= {"state": "complete", "loss": loss, "error": None, **model}
+    return record
+
+
+def _write_trials(folder: Path, trial_rows: list[dict[str, Any]]) -> pa.Table:
+    table = (
+        pa.Table.from_pylist(trial_rows)
+        if trial_rows
+        else pa.table({"trial": pa.array([], pa.int64())})
+    )
+    write_table(folder, "calibration", table)
+    return table
+
+
+def _best(trial_rows: list[dict[str, Any]], rows: list[Row], paths: list[str]) -> dict[str, Any]:
+    done = [t for t in trial_rows if t["state"] == "complete"]
+    if not done:
+        return {}
+    b = min(done, key=lambda t: t["loss"])
+    return {
+        "trial": b["trial"],
+        "loss": b["loss"],
+        "values": {k: b[k] for k in paths},
+        "model": {r.name: b[r.name] for r in rows},
+    }
+
+
+def write_chart(folder: Path, rows: list[Row], best: dict[str, Any], sweep: SweepFile) -> bool:
+    """Draw the best trial's series beside the published points (``calibration.png``/``.svg``).
+
+    Returns False (and draws nothing) without Altair and vl-convert.
+    """
+    try:
+        import altair as alt
+        import vl_convert as vlc
+    except ImportError:
+        return False
+    quantities = sorted({r.quantity for r in rows})
+    start = sweep.base.meta.start_date
+    series: dict[str, dict[int, list[float]]] = {q: {} for q in quantities}
+    for run_dir in sorted((folder / "runs").glob(f"t{best['trial']:05d}-r*")):
+        metrics = pq.read_table(run_dir / "metrics.parquet", columns=["day", *quantities])
+        days = metrics.column("day").to_pylist()
+        for q in quantities:
+            for d, v in zip(days, metrics.column(q).to_pylist(), strict=True):
+                if d % 7 == 0 or d == days[-1]:
+                    series[q].setdefault(d, []).append(float(v))
+    data = [
+        {
+            "date": (start + dt.timedelta(days=d)).isoformat(),
+            "quantity": q,
+            "value": sum(vs) / len(vs),
+            "what": "model (best trial)",
+        }
+        for q in quantities
+        for d, vs in sorted(series[q].items())
+    ]
+    data += [
+        {"date": r.as_of.isoformat(), "quantity": r.quantity, "value": r.value, "what": "published"}
+        for r in rows
+    ]
+    base = alt.Chart(alt.Data(values=data)).encode(
+        x=alt.X("date:T", title=None),
+        y=alt.Y("value:Q", title=None),
+        color=alt.Color("what:N", title=None, legend=alt.Legend(orient="top")),
+    )
+    line = base.transform_filter(alt.datum.what != "published").mark_line()
+    points = base.transform_filter(alt.datum.what == "published").mark_point(filled=True, size=60)
+    chart = (
+        alt.layer(line, points)
+        .properties(width=320, height=200)
+        .facet(facet=alt.Facet("quantity:N", title=None), columns=2)
+        .resolve_scale(y="independent")
+        .properties(
+            title=f"{sweep.base.meta.name}: best trial {best['trial']} (loss {best['loss']:.4g}) "
+            "beside the published figures"
+        )
+    )
+    spec = chart.to_dict()
+    for name, payload in (
+        ("calibration.svg", vlc.vegalite_to_svg(spec).encode()),
+        ("calibration.png", vlc.vegalite_to_png(spec, scale=2)),
+        ("calibration.vl.json", json.dumps(spec).encode()),
+    ):
+        atomic_write(folder / name, lambda tmp, p=payload: Path(tmp).write_bytes(p))
+    return True
+
+
+def preset_lines(calibration: Calibration) -> list[str]:
+    """TOML comment and table lines recording the fit in a preset file."""
+    b = calibration.best
+    lines = [
+        f"# Calibrated with scslab calibrate (scslab {__version__}): loss {b['loss']:.4g} "
+        f"({LOSS}),",
+        f"# fitted to the rows of calibration/{calibration.data}:",
+        *(
+            f"#   {r.as_of} {r.quantity} = {r.value:,.0f} (model {b['model'][r.name]:,.0f})"
+            for r in calibration.rows
+        ),
+    ]
+    tables: dict[str, list[str]] = {}
+    for path, value in b["values"].items():
+        parts = path.split(".")
+        tables.setdefault(".".join(parts[:-1]), []).append(f"{parts[-1]} = {value!r}")
+    for name, assignments in tables.items():
+        lines += [f"[{name}]", *assignments]
+    return lines

@@ -1,0 +1,254 @@
+"""Global sensitivity analysis: Sobol or Morris indices (SALib) of outputs to parameters.
+
+A sensitivity file is a sweep file (``scslab.sweep``) whose parameters are ranges, with a
+``[sensitivity]`` table that sets the design::
+
+    [sensitivity]
+    method = "sobol"          # sobol (Saltelli's sampling, first-order and total indices)
+                              # or morris (elementary effects: mu*, sigma)
+    n = 16                    # base samples: Sobol runs n (d + 2) points, Morris n (d + 1)
+    outputs = ["records_by_informant:sum"]   # COLUMN[:STATISTIC], as sweep outputs
+
+SALib draws the points; they run through the sweep engine (``sweep.run_sweep``: Dask, a run
+folder per run, ``sweep.parquet``, resumable), each point ``replications`` times on common
+seeds; an output's value at a point is its mean over the replications. The indices go to
+``sensitivity.parquet`` in the same folder (one row per output and parameter). Needs the
+``sensitivity`` extra (``pip install 'scslab[sensitivity]'``). Owns the sampling and the
+indices; runs scenarios only through the sweep engine.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pyarrow as pa
+from pydantic import BaseModel, ConfigDict, Field
+
+from scslab.results import write_table
+from scslab.sweep import (
+    MAX_POINTS,
+    SweepError,
+    SweepFile,
+    SweepResult,
+    load_sweep,
+    param_key,
+    parse_output,
+    run_sweep,
+    validate_table,
+)
+
+EXTRA_HINT = "scslab sensitivity needs SALib: pip install 'scslab[sensitivity]'"
+
+
+class SensitivityError(SweepError):
+    """A sensitivity analysis that cannot run or be analysed; one line for the user."""
+
+
+class SensitivityTable(BaseModel):
+    """The ``[sensitivity]`` table."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    method: Literal["sobol", "morris"] = "sobol"
+    n: int = Field(ge=1, le=MAX_POINTS, description="Base samples (Sobol: a power of 2).")
+    outputs: list[str] = Field(min_length=1, description="COLUMN or COLUMN:STATISTIC.")
+    levels: int = Field(default=4, ge=2, le=100, description="Morris grid levels.")
+    second_order: bool = Field(default=False, description="Sobol second-order indices too.")
+    resamples: int = Field(default=100, ge=10, le=10_000, description="Bootstrap resamples.")
+
+
+@dataclass
+class Sensitivity:
+    """The indices, and the sweep that produced them."""
+
+    method: str
+    table: pa.Table
+    """A row per (output, parameter): Sobol ``S1``, ``S1_conf``, ``ST``, ``ST_conf``; Morris
+    ``mu``, ``mu_star``, ``mu_star_conf``, ``sigma``."""
+    sweep: SweepResult
+
+    def lines(self) -> list[str]:
+        """The indices as plain text, one line per output and parameter."""
+        rows = self.table.to_pylist()
+        if self.method == "sobol":
+            head = f"  {'output':<32} {'parameter':<44} {'S1':>16} {'ST':>16}"
+            cols = (("S1", "S1_conf"), ("ST", "ST_conf"))
+        else:
+            head = f"  {'output':<32} {'parameter':<44} {'mu*':>16} {'sigma':>10}"
+            cols = (("mu_star", "mu_star_conf"),)
+        out = [f"scslab sensitivity ({self.method}): {self.sweep.table.num_rows} runs", head]
+        for r in rows:
+            cells = " ".join(f"{_num(r[a]):>8} ±{_num(r[b]):<7}" for a, b in cols)
+            if self.method == "morris":
+                cells += f" {_num(r['sigma']):>10}"
+            out.append(f"  {r['output']:<32} {r['parameter']:<44} {cells}")
+        return out
+
+
+def _num(x: float | None) -> str:
+    return "nan" if x is None or x != x else f"{x:.3g}"
+
+
+def _salib() -> Any:
+    try:
+        import SALib  # noqa: F401
+        from SALib.analyze import morris as morris_analyze
+        from SALib.analyze import sobol as sobol_analyze
+        from SALib.sample import morris as morris_sample
+        from SALib.sample import sobol as sobol_sample
+    except ImportError:
+        raise SensitivityError(EXTRA_HINT) from None
+    return sobol_sample, sobol_analyze, morris_sample, morris_analyze
+
+
+def _problem(sweep: SweepFile) -> dict[str, Any]:
+    names, bounds = [], []
+    for p in sweep.parameters:
+        if p.range is None:
+            raise SensitivityError(
+                f"{sweep.source}: {param_key(p.path)}: sensitivity needs a range "
+                "{ low = ..., high = ... }, not a list of values"
+            )
+        lo, hi = p.range.low, p.range.high
+        names.append(p.path)
+        bounds.append([math.log(lo), math.log(hi)] if p.range.log else [lo, hi])
+    if not names:
+        raise SensitivityError(f"{sweep.source}: parameters: sensitivity needs ranges to vary")
+    return {"num_vars": len(names), "names": names, "bounds": bounds}
+
+
+def sample(sweep: SweepFile, table: SensitivityTable) -> tuple[np.ndarray, list[dict[str, Any]]]:
+    """SALib's sample (in SALib's coordinates: log ranges as logarithms) and the design points."""
+    sobol_sample, _, morris_sample, _ = _salib()
+    problem = _problem(sweep)
+    seed = sweep.spec.seed
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if table.method == "sobol":
+            if table.n & (table.n - 1):
+                lower = 1 << (table.n.bit_length() - 1)
+                raise SensitivityError(
+                    f"{sweep.source}: sensitivity.n: Sobol needs a power of 2 (got {table.n}; "
+                    f"try {lower} or {2 * lower})"
+                )
+            x = sobol_sample.sample(
+                problem, table.n, calc_second_order=table.second_order, seed=seed
+            )
+        else:
+            x = morris_sample.sample(problem, table.n, num_levels=table.levels, seed=seed)
+    points = []
+    for row in x:
+        point = {}
+        for j, p in enumerate(sweep.parameters):
+            value = math.exp(row[j]) if p.range is not None and p.range.log else float(row[j])
+            point[p.path] = round(value) if p.integer else value
+        points.append(point)
+    return x, points
+
+
+def analyse(sweep: SweepFile, table: SensitivityTable, x: np.ndarray, runs: pa.Table) -> pa.Table:
+    """The indices of each output from the sweep table ``runs`` (every run must be ``ok``).
+
+    Raises:
+        SensitivityError: A run failed or is missing (the indices need every point).
+    """
+    _, sobol_analyze, _, morris_analyze = _salib()
+    rows = runs.to_pylist()
+    bad = [r for r in rows if r["status"] != "ok"]
+    if bad:
+        raise SensitivityError(
+            f"{len(bad)} of {len(rows)} runs did not finish ok (first: {bad[0]['run_id']}: "
+            f"{bad[0]['error'] or bad[0]['status']}); the indices need every run: see "
+            "sweep.parquet, then run the same command again to rerun them"
+        )
+    problem = _problem(sweep)
+    outputs = [parse_output(o, "sensitivity.outputs") for o in table.outputs]
+    out: dict[str, list[Any]] = {"output": [], "parameter": [], "method": []}
+    names = (
+        ("S1", "S1_conf", "ST", "ST_conf")
+        if table.method == "sobol"
+        else ("mu", "mu_star", "mu_star_conf", "sigma")
+    )
+    out.update({n: [] for n in names})
+    for o in outputs:
+        y = np.zeros(len(x))
+        count = np.zeros(len(x))
+        for r in rows:
+            y[r["point"]] += r[o.name]
+            count[r["point"]] += 1
+        y /= count
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            if np.ptp(y) == 0:  # the output does not move: no parameter matters
+                res = {n: np.zeros(len(sweep.parameters)) for n in names}
+            elif table.method == "sobol":
+                res = sobol_analyze.analyze(
+                    problem,
+                    y,
+                    calc_second_order=table.second_order,
+                    num_resamples=table.resamples,
+                    seed=sweep.spec.seed,
+                )
+            else:
+                res = morris_analyze.analyze(
+                    problem,
+                    x,
+                    y,
+                    num_levels=table.levels,
+                    num_resamples=table.resamples,
+                    seed=sweep.spec.seed,
+                )
+        for j, p in enumerate(sweep.parameters):
+            out["output"].append(o.name)
+            out["parameter"].append(p.path)
+            out["method"].append(table.method)
+            for n in names:
+                out[n].append(float(np.asarray(res[n])[j]))
+    return pa.table(out)
+
+
+def run_sensitivity(
+    sweep: SweepFile | str | Path,
+    out: str | Path,
+    *,
+    client: Any = None,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    on_row: Callable[[int, int, dict[str, Any]], None] | None = None,
+) -> Sensitivity:
+    """Sample the ranges with SALib, run the points on the sweep engine, write the indices.
+
+    ``sensitivity.parquet`` goes beside ``sweep.parquet`` in ``out``.
+
+    Raises:
+        SensitivityError: The file, the extra or a run makes the indices impossible (one line;
+            nothing is written when the file or the folder is refused).
+    """
+    if not isinstance(sweep, SweepFile):
+        sweep = load_sweep(sweep, kind="sensitivity")
+    table = validate_table(
+        sweep.source, "sensitivity", SensitivityTable, sweep.tables.get("sensitivity")
+    )
+    outputs = tuple(parse_output(o, f"{sweep.source}: sensitivity.outputs") for o in table.outputs)
+    sweep = dataclasses.replace(sweep, outputs=outputs)
+    x, points = sample(sweep, table)
+    result = run_sweep(
+        sweep,
+        out,
+        client=client,
+        scheduler=scheduler,
+        workers=workers,
+        on_row=on_row,
+        points=points,
+        kind="sensitivity",
+    )
+    indices = analyse(sweep, table, x, result.table)
+    write_table(Path(out), "sensitivity", indices)
+    return Sensitivity(table.method, indices, result)

@@ -1,0 +1,944 @@
+"""Parameter sweeps on Dask ``distributed``: designs, replications, a run folder per run, one table.
+
+A sweep file is TOML::
+
+    [sweep]
+    scenario = "rongcheng"      # a preset, or a scenario file (relative to the sweep file)
+    people = 20_000             # optional overrides of the base scenario: people, days or
+    days = 120                  # until (a last date), scale
+    replications = 3            # runs per design point
+    design = "grid"             # grid (lists of values), random or sobol (ranges; n points)
+    seed = 1                    # seeds the design and the replications' seeds
+    outputs = ["records_by_informant:sum", "court_list_size"]   # COLUMN[:STATISTIC]
+
+    [parameters]
+    "mechanisms.informants.report_prob" = [0.005, 0.01, 0.02]      # a grid's values
+    "mechanisms.debt.arrears_rate" = { low = 1e-5, high = 1e-4, log = true }   # a range
+
+Every path is checked against the base scenario before anything runs (an unknown key is one line
+listing the keys allowed at that level), and so is every value (types are strict: ``true`` is no
+number, ``1`` no boolean). Replication ``r`` runs on the same seed at every design point (the
+seeds come from ``numpy.random.SeedSequence(seed)``), so that, as in ``scslab compare``, points
+differ by their parameters and not by luck.
+
+Each run is a pure function of (scenario, seed) executed through ``api.run`` on a Dask worker
+(``run_task``). Its id is its place in the design (``p00003-r001``: point 3, replication 1), so
+a retried run writes the same run folder ``OUT/runs/RUN_ID`` and the same row
+``OUT/rows/RUN_ID.json``. A run that raises is a row with status ``failed`` and its error, not a
+crash. A worker that dies mid-run has its run retried once on another worker
+(``distributed.scheduler.allowed-failures = 1``); a second death records the run as failed. The
+sweep writes ``OUT/sweep.parquet`` (a row per run: id, point, replication, seed, status, error,
+seconds, run folder, the parameter values and the outputs) atomically at the end, and
+``OUT/sweep.json`` (what ran, counts, status). Run again into the same folder, a sweep skips the
+runs already done, so a killed sweep resumes and no run is ever counted twice.
+
+``scslab.sensitivity`` and ``scslab.calibrate`` read their ``[sensitivity]`` and ``[calibrate]``
+tables from the same file and run through ``execute``. Needs the ``sweep`` extra
+(``pip install 'scslab[sweep]'``). Owns sweep files, designs and sweep folders; runs scenarios
+only through ``api.run`` and touches no mechanism.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import itertools
+import json
+import logging
+import math
+import os
+import shutil
+import time
+import tomllib
+import traceback
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pyarrow as pa
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from scslab.api import run
+from scslab.errors import ScenarioError
+from scslab.results import atomic_write, write_table
+from scslab.scenario import (
+    MAX_DAYS,
+    MAX_PEOPLE,
+    Scenario,
+    load_scenario,
+    preset_names,
+    scenario_from_dict,
+)
+from scslab.version import __version__
+
+EXTRA_HINT = "scslab sweep needs Dask distributed: pip install 'scslab[sweep]'"
+
+STATISTICS = ("final", "mean", "sum", "max", "min")
+"""What an output takes of a metric column over the days: its last value, mean, sum, max, min."""
+
+MAX_POINTS = 100_000
+MAX_RUNS = 1_000_000
+
+TABLES = ("sweep", "parameters", "sensitivity", "calibrate")
+"""The tables a sweep file may hold (``scslab sweep`` reads the first two)."""
+
+
+class SweepError(ScenarioError):
+    """A sweep file, flag or folder that cannot be used; the message is one line for the user."""
+
+
+# --------------------------------------------------------------------------- the sweep file
+
+
+class SweepTable(BaseModel):
+    """The ``[sweep]`` table: the base scenario, its overrides, the design, the outputs."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    scenario: str = Field(description="A preset name, or a scenario file relative to the sweep.")
+    people: int | None = Field(default=None, ge=1, le=MAX_PEOPLE)
+    days: int | None = Field(default=None, ge=1, le=MAX_DAYS)
+    until: dt.date | None = Field(
+        default=None, strict=False, description="The last simulated date (instead of days)."
+    )
+    scale: int | None = Field(default=None, ge=1, le=10**9)
+    replications: int = Field(default=1, ge=1, le=1000)
+    design: Literal["grid", "random", "sobol"] = "grid"
+    n: int | None = Field(default=None, ge=1, le=MAX_POINTS, description="Points (random, sobol).")
+    seed: int = Field(default=0, ge=0, le=2**63 - 1)
+    outputs: list[str] = Field(default_factory=list, description="COLUMN or COLUMN:STATISTIC.")
+
+
+class Range(BaseModel):
+    """A parameter's range: ``{low, high}``, sampled uniformly (``log = true``: log-uniformly)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    low: float
+    high: float
+    log: bool = False
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One swept parameter: its dotted path, and its values (a list) or its range."""
+
+    path: str
+    values: tuple[Any, ...] | None
+    range: Range | None
+    integer: bool
+    """The parameter holds an integer: sampled values are rounded."""
+
+    def at(self, u: float) -> Any:
+        """The value at ``u`` in [0, 1): a quantile of the range, or one of the values."""
+        if self.values is not None:
+            return self.values[min(int(u * len(self.values)), len(self.values) - 1)]
+        assert self.range is not None
+        lo, hi = self.range.low, self.range.high
+        x = (
+            math.exp(math.log(lo) + u * (math.log(hi) - math.log(lo)))
+            if self.range.log
+            else (lo + u * (hi - lo))
+        )
+        return round(x) if self.integer else float(x)
+
+
+@dataclass(frozen=True)
+class Output:
+    """A number taken from a run's metrics: a statistic of a column, or its value on a day."""
+
+    column: str
+    stat: str
+    day: int | None = None
+    """For ``stat`` ``at`` (the value on ``day``) and ``cumsum_at`` (the sum of days 0..day)."""
+    label: str = ""
+    """The name of its column in the sweep table (default ``COLUMN:STAT``)."""
+
+    @property
+    def name(self) -> str:
+        """Its column name in the sweep table."""
+        return self.label or f"{self.column}:{self.stat}"
+
+    def of(self, metrics: pa.Table) -> float:
+        """Its value in a run's metrics table.
+
+        Raises:
+            SweepError: The run has no such column, or fewer days.
+        """
+        if self.column not in metrics.column_names:
+            near = [c for c in metrics.column_names if c not in ("day", "date")]
+            raise SweepError(
+                f"output {self.name}: {self.column!r} is not a metric of this run; it has "
+                + ", ".join(near[:12])
+                + (f" ... ({len(near)} in all)" if len(near) > 12 else "")
+            )
+        values = metrics.column(self.column).to_numpy(zero_copy_only=False).astype(np.float64)
+        if self.day is not None:
+            if self.day >= values.size:
+                raise SweepError(f"output {self.name}: day {self.day} is past the run's last day")
+            if self.stat == "at":
+                return float(values[self.day])
+            return float(np.nansum(values[: self.day + 1]))  # cumsum_at
+        if values.size == 0 or np.all(np.isnan(values)):
+            return math.nan
+        reduce = {
+            "final": lambda v: v[-1],
+            "mean": np.nanmean,
+            "sum": np.nansum,
+            "max": np.nanmax,
+            "min": np.nanmin,
+        }[self.stat]
+        return float(reduce(values))
+
+
+def parse_output(spec: str, where: str) -> Output:
+    """``COLUMN`` (its final value) or ``COLUMN:STATISTIC`` as an ``Output``."""
+    column, _, stat = spec.partition(":")
+    stat = stat or "final"
+    if not column or stat not in STATISTICS:
+        raise SweepError(
+            f"{where}: {spec!r} is not COLUMN or COLUMN:STATISTIC; statistics: "
+            + ", ".join(STATISTICS)
+        )
+    return Output(column, stat)
+
+
+@dataclass(frozen=True)
+class SweepFile:
+    """A validated sweep file: the base scenario (overrides applied), parameters and tables."""
+
+    source: str
+    spec: SweepTable
+    base: Scenario
+    parameters: tuple[Parameter, ...]
+    outputs: tuple[Output, ...]
+    tables: dict[str, Any] = field(default_factory=dict)
+    """The raw ``[sensitivity]`` and ``[calibrate]`` tables (validated by their modules)."""
+    home: Path = field(default_factory=Path.cwd)
+    """The sweep file's folder, where its relative paths start."""
+
+
+def _format(source: str, err: ValidationError, prefix: str, model: type[BaseModel]) -> str:
+    errors = err.errors()
+    e = next((x for x in errors if x["type"] == "extra_forbidden"), errors[0])
+    loc = ".".join(str(p) for p in e["loc"])
+    path = f"{prefix}.{loc}" if loc else prefix
+    if e["type"] == "extra_forbidden":
+        keys = [f.alias or name for name, f in model.model_fields.items()]
+        return f"{source}: {path}: unknown key; allowed: {', '.join(keys)}"
+    if e["type"] == "missing":
+        return f"{source}: {path}: missing required key"
+    msg = e["msg"].removeprefix("Value error, ")
+    got = e.get("input")
+    return (
+        f"{source}: {path}: {msg} (got {got!r})"
+        if not isinstance(got, dict)
+        else (f"{source}: {path}: {msg}")
+    )
+
+
+def validate_table(source: str, name: str, model: type[BaseModel], value: Any) -> Any:
+    """Validate one table of a sweep file against ``model`` (one-line ``SweepError``)."""
+    if not isinstance(value, dict):
+        raise SweepError(f"{source}: {name}: must be a table")
+    try:
+        return model.model_validate(value)
+    except ValidationError as err:
+        raise SweepError(_format(source, err, name, model)) from None
+
+
+def _base_scenario(spec: SweepTable, folder: Path, source: str) -> Scenario:
+    target = spec.scenario
+    local = folder / target
+    if target not in preset_names() and not local.exists():
+        raise SweepError(
+            f"{source}: sweep.scenario: {target!r} is no preset and no file beside the sweep "
+            f"file; presets: {', '.join(preset_names())}"
+        )
+    try:
+        if target in preset_names() and not local.exists():
+            sc = load_scenario(target)
+        else:
+            sc = load_scenario(local)
+    except ScenarioError as err:
+        raise SweepError(f"{source}: sweep.scenario: {err}") from None
+    if spec.days is not None and spec.until is not None:
+        raise SweepError(f"{source}: sweep.until: give days or until, not both")
+    days = spec.days
+    if spec.until is not None:
+        days = (spec.until - sc.meta.start_date).days + 1
+        if days < 1:
+            raise SweepError(
+                f"{source}: sweep.until: {spec.until} is before the scenario's start date "
+                f"{sc.meta.start_date}"
+            )
+    try:
+        return sc.with_overrides(people=spec.people, days=days, scale=spec.scale)
+    except ScenarioError as err:
+        raise SweepError(f"{source}: sweep: {err}") from None
+
+
+def param_key(path: str) -> str:
+    """How errors name a parameter: its key in the ``[parameters]`` table, quoted as in TOML."""
+    return f'parameters."{path}"'
+
+
+def _walk(data: dict[str, Any], path: str, source: str) -> Any:
+    """The current value at a dotted path of a resolved scenario, or one line naming the level."""
+    node: Any = data
+    done: list[str] = []
+    for part in path.split("."):
+        if not isinstance(node, dict):
+            raise SweepError(
+                f"{source}: {param_key(path)}: {'.'.join(done)} is a value, not a table; "
+                "give the path of one parameter"
+            )
+        allowed = [k for k in node if not (done and done[0] == "mechanisms" and k == "type")]
+        if part not in allowed:
+            level = ".".join(done) or "the scenario"
+            raise SweepError(
+                f"{source}: {param_key(path)}: unknown key {part!r} in {level}; allowed: "
+                + ", ".join(allowed)
+            )
+        node = node[part]
+        done.append(part)
+    if len(done) < 2:
+        raise SweepError(f"{source}: {param_key(path)}: a table; give the path of one parameter")
+    return node
+
+
+def _set(data: dict[str, Any], path: str, value: Any) -> None:
+    parts = path.split(".")
+    node = data
+    for part in parts[:-1]:
+        node = node[part]
+    node[parts[-1]] = value
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, dict):
+        return "table"
+    return "value"
+
+
+def apply(base: Scenario, values: dict[str, Any], source: str = "<sweep>") -> Scenario:
+    """The base scenario with parameters set by dotted path (validated like a scenario file).
+
+    Raises:
+        SweepError: A value is not allowed (one line naming the parameter).
+    """
+    data = base.resolved()
+    for path, value in values.items():
+        _walk(data, path, source)
+        _set(data, path, value)
+    try:
+        return scenario_from_dict(data, base.source)
+    except ScenarioError as err:
+        raise SweepError(f"{source}: parameters: {err}") from None
+
+
+def _check_value(base: Scenario, path: str, current: Any, value: Any, where: str) -> None:
+    want, got = _kind(current), _kind(value)
+    if current is not None and want != got:
+        raise SweepError(f"{where}: {value!r} is a {got}; {path} takes a {want}")
+    if current is None and got == "boolean":
+        raise SweepError(f"{where}: {value!r} is a boolean; {path} takes no boolean")
+    try:
+        apply(base, {path: value}, where)
+    except SweepError as err:
+        detail = str(err).split(": parameters: ", 1)[-1].removeprefix(f"{base.source}: ")
+        raise SweepError(f"{where}: {detail.removeprefix(f'{path}: ')}") from None
+
+
+def _parameter(base: Scenario, source: str, path: str, value: Any, design: str) -> Parameter:
+    where = f"{source}: {param_key(path)}"
+    if not isinstance(path, str) or not path:
+        raise SweepError(f"{source}: parameters: keys must be dotted paths")
+    if path.startswith("scenario.") and path.split(".")[1] in ("name", "description"):
+        raise SweepError(f"{where}: not a parameter; sweep scenario.people, days, seed, scale...")
+    current = _walk(base.resolved(), path, source)
+    if isinstance(current, dict):
+        raise SweepError(f"{where}: is a table; allowed: {', '.join(current)}")
+    integer = isinstance(current, int) and not isinstance(current, bool)
+    if isinstance(value, list):
+        if not value:
+            raise SweepError(f"{where}: an empty list; give at least one value")
+        for i, v in enumerate(value):
+            _check_value(base, path, current, v, f"{where}[{i}]")
+        return Parameter(path, tuple(value), None, integer)
+    if isinstance(value, dict):
+        rng = validate_table(source, f"{param_key(path)}", Range, value)
+        if design == "grid":
+            raise SweepError(
+                f"{where}: a range needs design = random or sobol; a grid takes a list of values"
+            )
+        if _kind(current) != "number":
+            raise SweepError(
+                f"{where}: a range needs a number parameter; {path} is a "
+                f"{_kind(current)}: give a list of values"
+            )
+        if not rng.low < rng.high:
+            raise SweepError(f"{where}: low {rng.low} must be below high {rng.high}")
+        if rng.log and rng.low <= 0:
+            raise SweepError(f"{where}: log = true needs low > 0 (got {rng.low})")
+        if integer and (rng.low != int(rng.low) or rng.high != int(rng.high)):
+            raise SweepError(f"{where}: {path} takes integers; give integer low and high")
+        for bound in (rng.low, rng.high):
+            _check_value(base, path, current, int(bound) if integer else bound, where)
+        return Parameter(path, None, rng, integer)
+    raise SweepError(
+        f"{where}: give a list of values or a range {{ low = ..., high = ... }} (got {value!r})"
+    )
+
+
+def load_sweep(path: str | Path, kind: str = "sweep") -> SweepFile:
+    """Read and validate a sweep file: tables, base scenario, every parameter path and value.
+
+    ``kind`` is the command that reads it: ``sweep`` (its design comes from ``[sweep]``),
+    ``sensitivity`` or ``calibrate`` (whose table sets the design: parameters are ranges).
+
+    Raises:
+        SweepError: One line naming the file, the key and what is allowed.
+    """
+    source = str(path)
+    p = Path(path)
+    if not p.is_file():
+        raise SweepError(f"{source}: no such sweep file")
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as err:
+        raise SweepError(f"{source}: cannot be read as UTF-8 text ({err})") from None
+    except tomllib.TOMLDecodeError as err:
+        raise SweepError(f"{source}: not valid TOML: {err}") from None
+    return sweep_from_dict(data, source, p.resolve().parent, kind)
+
+
+def sweep_from_dict(
+    data: dict[str, Any], source: str, folder: Path | None = None, kind: str = "sweep"
+) -> SweepFile:
+    """Validate a sweep file given as parsed TOML (``folder``: where relative paths start)."""
+    for key in data:
+        if key not in TABLES:
+            raise SweepError(f"{source}: {key}: unknown table; allowed: {', '.join(TABLES)}")
+    if "sweep" not in data:
+        raise SweepError(f'{source}: sweep: missing table; it needs at least scenario = "..."')
+    spec = validate_table(source, "sweep", SweepTable, data["sweep"])
+    if kind != "sweep":
+        if kind not in data:
+            raise SweepError(f"{source}: {kind}: missing table; scslab {kind} needs it")
+        for key in ("design", "n"):
+            if key in spec.model_fields_set:
+                raise SweepError(f"{source}: sweep.{key}: [{kind}] sets the design; remove it")
+    base = _base_scenario(spec, folder or Path.cwd(), source)
+    params = data.get("parameters", {})
+    if not isinstance(params, dict):
+        raise SweepError(f"{source}: parameters: must be a table of dotted paths")
+    design = spec.design if kind == "sweep" else kind
+    parameters = tuple(_parameter(base, source, k, v, design) for k, v in params.items())
+    if "scenario.seed" in params and spec.replications != 1:
+        raise SweepError(
+            f"{source}: {param_key('scenario.seed')}: the seed is swept, so replications must be 1 "
+            f"(got {spec.replications}); or drop it and let replications draw the seeds"
+        )
+    outputs = tuple(parse_output(o, f"{source}: sweep.outputs") for o in spec.outputs)
+    if len({o.name for o in outputs}) != len(outputs):
+        raise SweepError(f"{source}: sweep.outputs: an output is named twice")
+    tables = {k: data[k] for k in ("sensitivity", "calibrate") if k in data}
+    return SweepFile(source, spec, base, parameters, outputs, tables, folder or Path.cwd())
+
+
+# --------------------------------------------------------------------------- designs
+
+
+def design_points(sweep: SweepFile) -> list[dict[str, Any]]:
+    """The design's points in order: each a mapping of parameter path to value.
+
+    Raises:
+        SweepError: The design does not fit its parameters (a grid of ranges, no ``n``...).
+    """
+    spec, params, source = sweep.spec, sweep.parameters, sweep.source
+    if spec.design == "grid":
+        if spec.n is not None:
+            raise SweepError(f"{source}: sweep.n: a grid has every combination; remove n")
+        size = math.prod(len(p.values or ()) for p in params)
+        if size > MAX_POINTS:
+            raise SweepError(
+                f"{source}: parameters: the grid has {size:,} points; at most {MAX_POINTS:,}"
+            )
+        combos = itertools.product(*(p.values or () for p in params))
+        return [dict(zip((p.path for p in params), c, strict=True)) for c in combos]
+    if spec.n is None:
+        raise SweepError(f"{source}: sweep.n: a {spec.design} design needs n, its number of points")
+    if not params:
+        raise SweepError(f"{source}: parameters: a {spec.design} design needs parameters")
+    if spec.design == "random":
+        unit = np.random.default_rng(np.random.SeedSequence(spec.seed)).random(
+            (spec.n, len(params))
+        )
+    else:
+        if spec.n & (spec.n - 1):
+            lower = 1 << (spec.n.bit_length() - 1)
+            raise SweepError(
+                f"{source}: sweep.n: a Sobol design needs a power of 2 (got "
+                f"{spec.n}; try {lower} or {2 * lower})"
+            )
+        unit = sobol_unit(spec.n, len(params), spec.seed)
+    return [{p.path: p.at(float(u[j])) for j, p in enumerate(params)} for u in unit]
+
+
+def sobol_unit(n: int, d: int, seed: int) -> np.ndarray:
+    """``n`` points of a scrambled Sobol sequence in [0, 1)^d (scipy, from the ``sweep`` extra)."""
+    try:
+        from scipy.stats import qmc
+    except ImportError:
+        raise SweepError("a Sobol design needs scipy: pip install 'scslab[sweep]'") from None
+    return qmc.Sobol(d, scramble=True, rng=np.random.default_rng(seed)).random(n)
+
+
+def replication_seeds(seed: int, replications: int) -> list[int]:
+    """The seeds of the replications: drawn from ``SeedSequence(seed)``, the same at every point."""
+    words = np.random.SeedSequence(seed).generate_state(replications, np.uint64)
+    return [int(w) & (2**63 - 1) for w in words]
+
+
+# --------------------------------------------------------------------------- runs
+
+
+@dataclass(frozen=True)
+class RunTask:
+    """One run: what a worker needs, and nothing else (a pure function of scenario and seed)."""
+
+    run_id: str
+    scenario: dict[str, Any]
+    """The resolved scenario, parameters and seed applied (``Scenario.resolved()``)."""
+    folder: str
+    """The sweep folder (absolute; on a cluster, a shared file system)."""
+    point: int
+    replication: int
+    seed: int
+    values: dict[str, Any]
+    """The parameter values of its point."""
+    outputs: tuple[Output, ...]
+    key: str
+    """The Dask key: the run id under the sweep's digest, unique on a shared scheduler."""
+
+
+ROW_FIELDS = ("run_id", "point", "replication", "seed", "status", "error", "seconds", "run_dir")
+
+
+def _one_line(err: BaseException) -> str:
+    text = " ".join(str(err).split())
+    text = f"{type(err).__name__}: {text}" if text else type(err).__name__
+    return text if len(text) <= 500 else text[:497] + "..."
+
+
+def _read_row(path: Path) -> dict[str, Any] | None:
+    try:
+        row = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return row if isinstance(row, dict) and "status" in row else None
+
+
+def _write_row(path: Path, row: dict[str, Any]) -> None:
+    def write(tmp: str) -> None:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(row, fh, default=str)
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, write)
+
+
+def _row(task: RunTask, status: str, error: str | None, seconds: float | None) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "run_id": task.run_id,
+        "point": task.point,
+        "replication": task.replication,
+        "seed": task.seed,
+        "status": status,
+        "error": error,
+        "seconds": seconds,
+        "run_dir": f"runs/{task.run_id}",
+    }
+    row.update(task.values)
+    row.update({o.name: None for o in task.outputs})  # set by a run that ends ok
+    return row
+
+
+def run_task(task: RunTask) -> dict[str, Any]:
+    """Run one sweep run into ``runs/RUN_ID`` and write its row ``rows/RUN_ID.json``.
+
+    The run writes into a hidden partial folder that is renamed into place when it ends, so a
+    worker killed mid-run leaves no half-written run folder under the run's name, and a retried
+    run replaces whatever an earlier attempt left. A run that raises is returned as a row with
+    status ``failed`` and its error (the traceback goes to ``traceback.txt`` in its folder).
+    """
+    folder = Path(task.folder)
+    row_path = folder / "rows" / f"{task.run_id}.json"
+    done = _read_row(row_path)
+    if done is not None and done["status"] == "ok":
+        return done  # an earlier attempt finished; its worker died before it could say so
+    runs = folder / "runs"
+    runs.mkdir(parents=True, exist_ok=True)
+    for stale in runs.glob(f".{task.run_id}.partial-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    partial = runs / f".{task.run_id}.partial-{uuid.uuid4().hex[:8]}"
+    t0 = time.perf_counter()
+    try:
+        sc = scenario_from_dict(task.scenario, f"sweep run {task.run_id}")
+        result = run(sc, out=partial)
+        outputs = {o.name: o.of(result.metrics) for o in task.outputs}
+        row = _row(task, "ok", None, round(time.perf_counter() - t0, 3))
+        row.update(outputs)
+    except Exception as err:  # a failed run is data, not a crash
+        row = _row(task, "failed", _one_line(err), round(time.perf_counter() - t0, 3))
+        partial.mkdir(parents=True, exist_ok=True)
+        (partial / "traceback.txt").write_text(traceback.format_exc())
+    final = runs / task.run_id
+    if final.exists():
+        shutil.rmtree(final)
+    os.replace(partial, final)
+    _write_row(row_path, row)
+    return row
+
+
+def make_tasks(
+    sweep: SweepFile,
+    folder: Path,
+    points: list[dict[str, Any]],
+    prefix: str = "p",
+    first: int = 0,
+) -> list[RunTask]:
+    """The runs of ``points`` times the replications, in design order, with their ids.
+
+    Point ``i`` of the list is numbered ``first + i`` (its id ``{prefix}{number:05d}-r{rep:03d}``).
+
+    Raises:
+        SweepError: A point's values do not make a valid scenario together.
+    """
+    spec = sweep.spec
+    swept_seed = any(p.path == "scenario.seed" for p in sweep.parameters)
+    seeds = replication_seeds(spec.seed, spec.replications)
+    if len(points) * spec.replications > MAX_RUNS:
+        raise SweepError(
+            f"{sweep.source}: {len(points) * spec.replications:,} runs; at most {MAX_RUNS:,}"
+        )
+    folder = Path(folder).resolve()
+    tasks = []
+    digest = hashlib.sha256(str(folder).encode()).hexdigest()[:10]
+    for i, values in enumerate(points, start=first):
+        sc = apply(sweep.base, values, sweep.source)
+        for r, seed in enumerate(seeds):
+            run_sc = sc if swept_seed else sc.with_overrides(seed=seed)
+            run_id = f"{prefix}{i:05d}-r{r:03d}"
+            tasks.append(
+                RunTask(
+                    run_id=run_id,
+                    scenario=run_sc.resolved(),
+                    folder=str(folder),
+                    point=i,
+                    replication=r,
+                    seed=run_sc.meta.seed,
+                    values=values,
+                    outputs=sweep.outputs,
+                    key=f"scslab-{digest}-{run_id}",
+                )
+            )
+    return tasks
+
+
+# --------------------------------------------------------------------------- Dask
+
+
+def _distributed() -> Any:
+    try:
+        import distributed
+    except ImportError:
+        raise SweepError(EXTRA_HINT) from None
+    return distributed
+
+
+@contextlib.contextmanager
+def dask_client(scheduler: str | None = None, workers: int | None = None) -> Iterator[Any]:
+    """A Dask client on a local cluster, or on an existing cluster's ``scheduler``.
+
+    The local cluster has a worker process per core (``workers``), each with one thread and one
+    numba thread. It retries the run of a dead worker once (``allowed-failures = 1``) and gives
+    each worker one run at a time (``worker-saturation = 1.0``), so that a worker's death counts
+    against the run it was running only. An existing scheduler keeps its own settings.
+
+    Raises:
+        SweepError: The extra is missing, ``workers`` is out of range, or the scheduler cannot be
+            reached.
+    """
+    distributed = _distributed()
+    import dask
+
+    if workers is not None and not 1 <= workers <= 1024:
+        raise SweepError(f"--workers: {workers} is out of range; allowed: 1 to 1024")
+    settings = {
+        "distributed.scheduler.allowed-failures": 1,
+        "distributed.scheduler.worker-saturation": 1.0,
+    }
+    cluster = None
+    with dask.config.set(settings):
+        if scheduler is not None:
+            try:
+                client = distributed.Client(scheduler, timeout="10s")
+            except (OSError, TimeoutError, ValueError, TypeError) as err:
+                raise SweepError(
+                    f"--scheduler {scheduler}: cannot connect ({_one_line(err)}); give the "
+                    "address the scheduler prints, such as tcp://10.0.0.5:8786"
+                ) from None
+        else:
+            cluster = distributed.LocalCluster(
+                n_workers=workers or os.cpu_count() or 1,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=":0",
+                env={"NUMBA_NUM_THREADS": "1"},
+                silence_logs=logging.ERROR,
+            )
+            client = distributed.Client(cluster)
+    try:
+        yield client
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def execute(
+    client: Any,
+    tasks: Iterable[RunTask],
+    fn: Callable[[RunTask], dict[str, Any]] = run_task,
+) -> Iterator[dict[str, Any]]:
+    """Run every task on Dask and yield each run's row as it finishes (in finishing order).
+
+    At most one run per worker thread is in flight (re-counted as runs finish, so workers that
+    join or leave an adaptive cluster are followed), so a worker that dies takes down the run it
+    was running and no other. ``fn`` runs a task on a worker (``run_task``; tests pass one that
+    kills its worker). A task whose function raises is retried once; one that still fails, or
+    whose run killed a worker twice (``KilledWorker``), is yielded as a failed row, which is also
+    written to ``rows/``.
+    """
+    distributed = _distributed()
+    waiting = iter(list(tasks))
+    running: dict[Any, RunTask] = {}
+    finished = distributed.as_completed()
+
+    def submit() -> None:
+        limit = max(1, sum(client.nthreads().values()))
+        while len(running) < limit:
+            task = next(waiting, None)
+            if task is None:
+                return
+            future = client.submit(fn, task, key=task.key, retries=1, pure=False)
+            running[future] = task
+            finished.add(future)
+
+    try:
+        submit()
+        for future in finished:
+            task = running.pop(future)
+            try:
+                row = future.result()
+            except Exception as err:
+                row = _row(task, "failed", _one_line(err), None)
+                _write_row(Path(task.folder) / "rows" / f"{task.run_id}.json", row)
+            future.release()
+            submit()
+            yield row
+    finally:
+        if running:
+            client.cancel(list(running))
+
+
+# --------------------------------------------------------------------------- the sweep folder
+
+
+@dataclass
+class SweepResult:
+    """What a sweep produced: its folder and table, and how many runs ran or were skipped."""
+
+    folder: Path
+    table: pa.Table
+    ran: int
+    skipped: int
+    """Runs already done in this folder by an earlier, interrupted sweep."""
+
+    def counts(self) -> dict[str, int]:
+        """Runs by status."""
+        out: dict[str, int] = {}
+        for s in self.table.column("status").to_pylist():
+            out[s] = out.get(s, 0) + 1
+        return out
+
+
+def _digest(tasks: list[RunTask]) -> str:
+    blob = json.dumps(
+        [(t.run_id, t.scenario, [o.name for o in t.outputs]) for t in tasks], default=str
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def check_sweep_dir(folder: Path, digest: str | None = None, kind: str = "sweep") -> bool:
+    """Whether ``folder`` resumes a sweep (True), is new or empty (False), or is refused.
+
+    Raises:
+        SweepError: The folder has files but is not this same sweep's folder.
+    """
+    folder = Path(folder)
+    if not folder.exists() or (folder.is_dir() and not any(folder.iterdir())):
+        return False
+    manifest = folder / "sweep.json"
+    data = _read_json(manifest)
+    if data is None or data.get("kind") != kind:
+        raise SweepError(
+            f"{folder}: already exists and is not a {kind} folder; choose another --out"
+        )
+    if digest is not None and data.get("digest") != digest:
+        raise SweepError(
+            f"{folder}: holds a different {kind} (another file, design or scslab version); "
+            "choose another --out, or run the same file to resume it"
+        )
+    return True
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    """Atomically write a JSON file."""
+
+    def write(tmp: str) -> None:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=2, default=str)
+            fh.write("\n")
+
+    atomic_write(path, write)
+
+
+def table_of(tasks: list[RunTask], rows: dict[str, dict[str, Any]]) -> pa.Table:
+    """The sweep table: a row per task in design order; runs without a row are ``pending``."""
+    out = [rows.get(t.run_id) or _row(t, "pending", None, None) for t in tasks]
+    columns = list(ROW_FIELDS)
+    for r in out:
+        columns += [k for k in r if k not in columns]
+    return pa.Table.from_pylist([{c: r.get(c) for c in columns} for r in out])
+
+
+def prepare(
+    sweep: SweepFile, folder: Path, points: list[dict[str, Any]], kind: str = "sweep"
+) -> tuple[list[RunTask], str, bool]:
+    """The tasks of ``points`` in ``folder``, their digest, and whether the folder resumes them.
+
+    Creates nothing: every check (values, folder) happens before anything is written.
+    """
+    tasks = make_tasks(sweep, folder, points)
+    digest = _digest(tasks)
+    resumed = check_sweep_dir(folder, digest, kind)
+    return tasks, digest, resumed
+
+
+def run_sweep(
+    sweep: SweepFile,
+    out: str | Path,
+    *,
+    client: Any = None,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    on_row: Callable[[int, int, dict[str, Any]], None] | None = None,
+    fn: Callable[[RunTask], dict[str, Any]] = run_task,
+    points: list[dict[str, Any]] | None = None,
+    kind: str = "sweep",
+) -> SweepResult:
+    """Run a sweep into the folder ``out`` on Dask, resuming it if ``out`` holds it already.
+
+    Args:
+        sweep: The validated sweep file (``load_sweep``).
+        out: The sweep folder: new, empty, or this sweep's folder from an interrupted run.
+        client: A Dask client to use (default: one made from ``scheduler`` and ``workers``).
+        scheduler: The address of an existing Dask scheduler (default: a local cluster).
+        workers: Worker processes of the local cluster (default: one per core).
+        on_row: Called with (runs done, runs in all, the row) as each run finishes.
+        fn: What runs a task on a worker (tests only).
+        points: The design's points (default: the file's design); ``scslab sensitivity`` gives
+            SALib's.
+        kind: What the folder holds (``sweep``, ``sensitivity``), checked when resuming.
+
+    Raises:
+        SweepError: The design, the folder, the extra or the scheduler cannot be used (nothing
+            is written then).
+    """
+    folder = Path(out)
+    points = design_points(sweep) if points is None else points
+    tasks, digest, _ = prepare(sweep, folder, points, kind)
+    if client is None:
+        _distributed()
+    rows = {}
+    for t in tasks:
+        done = _read_row(folder / "rows" / f"{t.run_id}.json")
+        if done is not None and done["status"] == "ok":
+            rows[t.run_id] = done
+    skipped = len(rows)
+    todo = [t for t in tasks if t.run_id not in rows]
+    manifest = {
+        "kind": kind,
+        "status": "running",
+        "file": sweep.source,
+        "base_scenario": sweep.spec.scenario,
+        "design": sweep.spec.design if kind == "sweep" else kind,
+        "points": len(points),
+        "replications": sweep.spec.replications,
+        "runs": len(tasks),
+        "seed": sweep.spec.seed,
+        "parameters": [p.path for p in sweep.parameters],
+        "outputs": [o.name for o in sweep.outputs],
+        "digest": digest,
+        "scslab_version": __version__,
+        "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+    ctx = contextlib.nullcontext(client) if client is not None else dask_client(scheduler, workers)
+    with ctx as c:  # connect (or start the cluster) before the folder is made
+        folder.mkdir(parents=True, exist_ok=True)
+        write_json(folder / "sweep.json", manifest)
+        status = "incomplete"
+        try:
+            if on_row is not None and skipped:
+                on_row(skipped, len(tasks), {})
+            for row in execute(c, todo, fn):
+                rows[row["run_id"]] = row
+                if on_row is not None:
+                    on_row(len(rows), len(tasks), row)
+            status = "complete"
+        finally:
+            table = table_of(tasks, rows)
+            write_table(folder, "sweep", table)
+            counts: dict[str, int] = {}
+            for s in table.column("status").to_pylist():
+                counts[s] = counts.get(s, 0) + 1
+            manifest |= {
+                "status": status,
+                "counts": counts,
+                "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            }
+            write_json(folder / "sweep.json", manifest)
+    return SweepResult(folder, table, len(todo), skipped)

@@ -1,0 +1,121 @@
+"""`scslab calibrate`: Optuna trials on the sweep engine, the loss and the fit written down."""
+
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import nullcontext
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+import scslab.calibrate as calibrate_module
+from scslab.calibrate import CalibrateError, CalibrateTable, loss_of, rows_fitted, run_calibration
+from scslab.cli import main
+from scslab.sweep import dask_client, load_sweep
+
+pytest.importorskip("optuna")
+pytest.importorskip("distributed")
+
+FILE = """
+[sweep]
+scenario = "joint_punishment_2016"
+people = 5000
+until = 2015-06-30
+scale = 282_000
+seed = 1
+
+[parameters]
+"mechanisms.debt.arrears_rate" = { low = 1e-5, high = 3e-4, log = true }
+
+[calibrate]
+targets = ["persons_ever_listed", "flight_purchases_blocked"]
+trials = 3
+batch = 3
+sampler = "random"
+"""
+
+
+def _file(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "c.toml"
+    path.write_text(text)
+    return path
+
+
+def test_rows_fitted_are_cumulative_rows_after_day_0_up_to_the_end(tmp_path):
+    sweep = load_sweep(_file(tmp_path, FILE), kind="calibrate")
+    table = CalibrateTable.model_validate(sweep.tables["calibrate"])
+    rows = rows_fitted(sweep, table, tmp_path)
+    # the launch row (day 0) and the 2014-08-03 flow row are left out; flights start in 2017
+    assert [(str(r.as_of), r.quantity, r.value) for r in rows] == [
+        ("2014-03-10", "persons_ever_listed", 87079.0),
+        ("2014-07-23", "persons_ever_listed", 203000.0),
+    ]
+    assert rows[0].day == 160 and rows[0].name == "persons_ever_listed@2014-03-10"
+    model = {rows[0].name: 87079.0 * 1.5, rows[1].name: 203000.0 / 2}
+    assert loss_of(rows, model) == pytest.approx(0.25 + 0.25)
+
+
+def test_calibration_writes_trials_fit_and_chart(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "out"
+    with dask_client(workers=2) as client:
+        monkeypatch.setattr(calibrate_module, "dask_client", lambda *a, **k: nullcontext(client))
+        code = main(["calibrate", str(_file(tmp_path, FILE)), "--out", str(out), "--quiet"])
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "scslab calibrate: 3 trials (3 complete)" in text and "[mechanisms.debt]" in text
+    fit = json.loads((out / "calibration.json").read_text())
+    assert fit["loss"] == "sum over rows of ((model - published) / published) ** 2"
+    assert [r["as_of"] for r in fit["rows_fitted"]] == ["2014-03-10", "2014-07-23"]
+    trials = pq.read_table(out / "calibration.parquet").to_pylist()
+    assert len(trials) == 3 and all(t["state"] == "complete" for t in trials)
+    best = min(trials, key=lambda t: t["loss"])
+    assert fit["best"]["trial"] == best["trial"] and fit["best"]["loss"] == best["loss"]
+    assert fit["best"]["values"] == {
+        "mechanisms.debt.arrears_rate": best["mechanisms.debt.arrears_rate"]
+    }
+    published = {"persons_ever_listed@2014-03-10": 87079, "persons_ever_listed@2014-07-23": 203000}
+    recomputed = sum(((best[k] - v) / v) ** 2 for k, v in published.items())
+    assert best["loss"] == pytest.approx(recomputed)
+    runs = pq.read_table(out / "sweep.parquet").to_pylist()
+    assert [r["run_id"] for r in runs] == ["t00000-r000", "t00001-r000", "t00002-r000"]
+    assert all(r["status"] == "ok" for r in runs)
+    assert (out / "calibration.png").stat().st_size > 1000 and (out / "calibration.svg").exists()
+    assert main(["calibrate", str(_file(tmp_path, FILE)), "--out", str(out), "--quiet"]) == 2
+    assert "holds a calibration already" in capsys.readouterr().err
+
+
+INCOME = "'mechanisms.debt.income_effect'"
+
+BAD = [
+    (FILE.replace('"flight_purchases_blocked"', '"flights"'), "'flights' is not a cumulative"),
+    (FILE.replace("trials = 3", "trails = 3"), "calibrate.trails: unknown key; allowed: targets"),
+    (FILE.replace("trials = 3", "trials = 0"), "calibrate.trials: Input should be greater"),
+    (FILE.replace("batch = 3", "batch = 3\ndata = 'nope.csv'"), "nope.csv: no such file"),
+    (FILE.replace("trials = 3", "from = 2016-01-01\nuntil = 2016-06-01"), "no row of"),
+    (FILE.split("[calibrate]")[0], "calibrate: missing table"),
+    (
+        FILE.replace(
+            "[calibrate]",
+            "'mechanisms.debt.income_effect' = [[1.0, 1.0, 1.0, 1.0, 1.0]]\n[calibrate]",
+        ),
+        "Optuna chooses among numbers, strings and booleans",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), BAD)
+def test_bad_calibration_file_exits_2_nothing_written(tmp_path, capsys, text, message):
+    out = tmp_path / "out"
+    assert main(["calibrate", str(_file(tmp_path, text)), "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in " ".join(err.split()), err
+    assert not out.exists()
+
+
+def test_missing_extra_names_it(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "optuna", None)
+    with pytest.raises(CalibrateError, match=r"pip install 'scslab\[calibrate\]'"):
+        run_calibration(_file(tmp_path, FILE), tmp_path / "out")
+    assert not (tmp_path / "out").exists()

@@ -1,0 +1,109 @@
+"""`scslab sensitivity`: SALib indices on the sweep engine, checked where the answer is known.
+
+In ``rongcheng`` the informants' ``report_prob`` drives ``records_by_informant``, and the train
+ban's attempt rate cannot reach it (travel bans cost no income there): on common seeds the
+second parameter leaves the output exactly unchanged, so its indices are 0.
+"""
+
+from __future__ import annotations
+
+import sys
+from contextlib import nullcontext
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+import scslab.sweep as sweep_module
+from scslab.cli import main
+from scslab.sensitivity import SensitivityError, run_sensitivity
+from scslab.sweep import SweepError, dask_client, load_sweep
+
+pytest.importorskip("SALib")
+pytest.importorskip("distributed")
+
+FILE = """
+[sweep]
+scenario = "rongcheng"
+people = 5000
+days = 60
+seed = 2
+
+[parameters]
+"mechanisms.informants.report_prob" = { low = 0.002, high = 0.05 }
+"mechanisms.travel_bans.train_attempt_rate" = { low = 0.0001, high = 0.01, log = true }
+
+[sensitivity]
+method = "sobol"
+n = 8
+outputs = ["records_by_informant:sum", "acts:sum"]
+"""
+
+REPORT = "mechanisms.informants.report_prob"
+TRAINS = "mechanisms.travel_bans.train_attempt_rate"
+
+
+def _file(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "s.toml"
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture(scope="module")
+def client():
+    with dask_client(workers=2) as c:
+        yield c
+
+
+def _indices(table, output):
+    return {r["parameter"]: r for r in table.to_pylist() if r["output"] == output}
+
+
+def test_sobol_finds_the_parameter_that_matters(tmp_path, client):
+    result = run_sensitivity(_file(tmp_path, FILE), tmp_path / "out", client=client)
+    assert result.sweep.table.num_rows == 8 * (2 + 2)  # Saltelli: n (d + 2) points
+    informant = _indices(result.table, "records_by_informant:sum")
+    assert informant[REPORT]["S1"] > 0.5 and informant[REPORT]["ST"] > 0.5
+    assert informant[TRAINS]["S1"] == 0 and informant[TRAINS]["ST"] == 0
+    acts = _indices(result.table, "acts:sum")  # acts move with neither (common seeds)
+    assert all(r["S1"] == 0 and r["ST"] == 0 for r in acts.values())
+    assert pq.read_table(tmp_path / "out/sensitivity.parquet").equals(result.table)
+    assert any("records_by_informant:sum" in line for line in result.lines())
+
+
+def test_morris_through_the_cli(tmp_path, client, capsys, monkeypatch):
+    text = FILE.replace('method = "sobol"', 'method = "morris"').replace("n = 8", "n = 4")
+    monkeypatch.setattr(sweep_module, "dask_client", lambda *a, **k: nullcontext(client))
+    out = tmp_path / "out"
+    assert main(["sensitivity", str(_file(tmp_path, text)), "--out", str(out), "--quiet"]) == 0
+    assert "scslab sensitivity (morris): 12 runs" in capsys.readouterr().out
+    informant = _indices(pq.read_table(out / "sensitivity.parquet"), "records_by_informant:sum")
+    assert informant[REPORT]["mu_star"] > 0 and informant[TRAINS]["mu_star"] == 0
+
+
+BAD = [
+    (FILE.replace("{ low = 0.002, high = 0.05 }", "[0.01, 0.02]"), "sensitivity needs a range"),
+    (FILE.replace("n = 8", "n = 6"), "sensitivity.n: Sobol needs a power of 2 (got 6; try 4 or 8)"),
+    (FILE.replace('method = "sobol"', 'method = "fast"'), "sensitivity.method: Input should be"),
+    (FILE.replace("seed = 2", "seed = 2\ndesign = 'random'"), "sweep.design: [sensitivity] sets"),
+    (FILE.split("[sensitivity]")[0], "sensitivity: missing table"),
+    (FILE.replace("outputs = [", "outputs = ['acts:median', "), "not COLUMN or COLUMN:STATISTIC"),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), BAD)
+def test_bad_sensitivity_file_exits_2_nothing_written(tmp_path, capsys, text, message):
+    out = tmp_path / "out"
+    assert main(["sensitivity", str(_file(tmp_path, text)), "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in " ".join(err.split()), err
+    assert not out.exists()
+
+
+def test_missing_extra_names_it(tmp_path, monkeypatch):
+    sweep = load_sweep(_file(tmp_path, FILE), kind="sensitivity")
+    monkeypatch.setitem(sys.modules, "SALib", None)
+    with pytest.raises(SensitivityError, match=r"pip install 'scslab\[sensitivity\]'"):
+        run_sensitivity(sweep, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    assert issubclass(SensitivityError, SweepError)

@@ -1,0 +1,310 @@
+"""`scslab sweep`: validated sweep files, designs, a Dask run per run, one table, retries."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from contextlib import nullcontext
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+import scslab.sweep as sweep_module
+from scslab.cli import main
+from scslab.sweep import (
+    SweepError,
+    dask_client,
+    design_points,
+    execute,
+    load_sweep,
+    make_tasks,
+    replication_seeds,
+    run_sweep,
+    run_task,
+    sweep_from_dict,
+)
+
+pytest.importorskip("distributed")
+
+HEAD = """
+[sweep]
+scenario = "rongcheng"
+people = 5000
+days = 60
+"""
+
+
+def _file(tmp_path: Path, text: str, name: str = "s.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+BAD = [
+    ("[sweep]\nscenario = 'rongcheng'\npeple = 5\n", "sweep.peple: unknown key; allowed: scenario"),
+    (HEAD + "[sweeps]\n", "sweeps: unknown table; allowed: sweep, parameters"),
+    (HEAD + "replications = true\n", "sweep.replications: Input should be a valid integer"),
+    (HEAD + "replications = 0\n", "sweep.replications: Input should be greater than or equal"),
+    (HEAD + "design = 'latin'\n", "sweep.design: Input should be 'grid', 'random' or 'sobol'"),
+    (
+        HEAD + "[parameters]\n'mechanisms.informants.report_prob' = [true]\n",
+        'report_prob"[0]: True is a boolean; mechanisms.informants.report_prob takes a number',
+    ),
+    (
+        HEAD + "[parameters]\n'mechanisms.informants.enabled' = [1]\n",
+        'enabled"[0]: 1 is a number; mechanisms.informants.enabled takes a boolean',
+    ),
+    (
+        HEAD + "[parameters]\n'mechanisms.informant.report_prob' = [0.1]\n",
+        "unknown key 'informant' in mechanisms; allowed: everyday_acts, debt",
+    ),
+    (
+        HEAD + "[parameters]\n'mechanisms.informants.report_probability' = [0.1]\n",
+        "unknown key 'report_probability' in mechanisms.informants; allowed: enabled, active_from",
+    ),
+    (
+        HEAD + "[parameters]\n'informants.report_prob' = [0.1]\n",
+        "unknown key 'informants' in the scenario; allowed: scenario, population, mechanisms",
+    ),
+    (
+        HEAD + "[parameters]\n'mechanisms.informants.report_prob' = [0.1, 2.0]\n",
+        'report_prob"[1]: Input should be less than or equal to 1 (got 2.0)',
+    ),
+    (
+        HEAD + "[parameters]\n'mechanisms.informants.report_prob' = {low = 0.1, high = 0.2}\n",
+        "a range needs design = random or sobol",
+    ),
+    (
+        HEAD + "design = 'random'\nn = 4\n[parameters]\n"
+        "'mechanisms.informants.report_prob' = {low = 0.3, high = 0.2}\n",
+        "low 0.3 must be below high 0.2",
+    ),
+    (
+        HEAD + "design = 'random'\nn = 4\n[parameters]\n"
+        "'mechanisms.informants.report_prob' = {low = 0.1, hi = 0.2}\n",
+        'report_prob".hi: unknown key; allowed: low, high, log',
+    ),
+    (
+        HEAD + "design = 'sobol'\nn = 6\n[parameters]\n"
+        "'mechanisms.informants.report_prob' = {low = 0.1, high = 0.2}\n",
+        "sweep.n: a Sobol design needs a power of 2 (got 6; try 4 or 8)",
+    ),
+    (
+        HEAD + "design = 'random'\n[parameters]\n'mechanisms.informants.ties' = [1, 2]\n",
+        "sweep.n: a random design needs n",
+    ),
+    (HEAD + "outputs = ['acts:median']\n", "is not COLUMN or COLUMN:STATISTIC; statistics: final"),
+    (
+        HEAD + "replications = 2\n[parameters]\n'scenario.seed' = [1, 2]\n",
+        "the seed is swept, so replications must be 1",
+    ),
+    (
+        HEAD.replace("rongcheng", "nowhere"),
+        "sweep.scenario: 'nowhere' is no preset and no file beside the sweep file; presets: ",
+    ),
+    ("[sweep\n", "not valid TOML"),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), BAD)
+def test_bad_sweep_file_is_one_line_exit_2_nothing_written(tmp_path, capsys, text, message):
+    path = _file(tmp_path, text)
+    out = tmp_path / "out"
+    assert main(["sweep", str(path), "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("scslab: error: ") and err.count("\n") == 1, err
+    assert message in " ".join(err.split()), err
+    assert not out.exists()
+
+
+def test_bad_flags_and_folders_exit_2(tmp_path, capsys):
+    path = _file(tmp_path, HEAD + "[parameters]\n'mechanisms.informants.ties' = [1]\n")
+    assert main(["sweep", str(tmp_path / "missing.toml"), "--quiet"]) == 2
+    assert "no such sweep file" in capsys.readouterr().err
+    assert main(["sweep", str(path), "--out", str(tmp_path / "o"), "--workers", "0"]) == 2
+    assert "--workers: 0 is out of range" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "keep.txt").write_text("mine")
+    assert main(["sweep", str(path), "--out", str(other), "--quiet"]) == 2
+    assert "is not a sweep folder" in capsys.readouterr().err
+    assert sorted(p.name for p in other.iterdir()) == ["keep.txt"]
+
+
+def test_missing_extra_names_it(tmp_path, monkeypatch):
+    sweep = load_sweep(_file(tmp_path, HEAD + "[parameters]\n'mechanisms.informants.ties' = [1]\n"))
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    with pytest.raises(SweepError, match=r"pip install 'scslab\[sweep\]'"):
+        run_sweep(sweep, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_designs_are_deterministic_and_in_range(tmp_path):
+    pytest.importorskip("scipy")
+    params = {
+        "mechanisms.informants.report_prob": {"low": 0.001, "high": 0.1, "log": True},
+        "mechanisms.informants.ties": {"low": 1, "high": 16},
+        "mechanisms.debt.enabled": [True, False],
+    }
+    head = {"scenario": "rongcheng", "people": 1000, "days": 10, "seed": 5}
+    grid = sweep_from_dict(
+        {
+            "sweep": head,
+            "parameters": {
+                "mechanisms.informants.ties": [1, 2, 3],
+                **{"mechanisms.debt.enabled": [True, False]},
+            },
+        },
+        "g",
+    )
+    assert len(design_points(grid)) == 6
+    for design in ("random", "sobol"):
+        sweep = sweep_from_dict(
+            {"sweep": {**head, "design": design, "n": 16}, "parameters": params}, design
+        )
+        points = design_points(sweep)
+        assert points == design_points(sweep) and len(points) == 16
+        assert all(0.001 <= p["mechanisms.informants.report_prob"] <= 0.1 for p in points)
+        assert all(isinstance(p["mechanisms.informants.ties"], int) for p in points)
+        assert {p["mechanisms.debt.enabled"] for p in points} == {True, False}
+    seeds = replication_seeds(5, 3)
+    assert len(set(seeds)) == 3 and seeds == replication_seeds(5, 3)
+
+
+def test_a_failing_run_is_a_row_with_its_error(tmp_path):
+    text = HEAD + "outputs = ['acts:sum']\n[parameters]\n"
+    text += "'mechanisms.travel_bans.list' = ['court_list', 'no_such_list']\n"
+    sweep = load_sweep(_file(tmp_path, text))
+    tasks = make_tasks(sweep, tmp_path / "out", design_points(sweep))
+    ok, failed = run_task(tasks[0]), run_task(tasks[1])  # in this process: no cluster needed
+    assert ok["status"] == "ok" and ok["acts:sum"] > 0 and ok["error"] is None
+    assert failed["status"] == "failed" and "no_such_list" in failed["error"]
+    assert failed["acts:sum"] is None
+    assert (tmp_path / "out/runs/p00001-r000/traceback.txt").exists()
+    row = json.loads((tmp_path / "out/rows/p00001-r000.json").read_text())
+    assert row["status"] == "failed"
+    assert run_task(tasks[0]) == ok  # done before: the row is returned, nothing runs again
+
+
+@pytest.fixture(scope="module")
+def client():
+    with dask_client(workers=2) as c:
+        yield c
+
+
+GRID = (
+    HEAD
+    + """replications = 2
+seed = 3
+outputs = ["records_by_informant:sum", "acts:sum"]
+
+[parameters]
+"mechanisms.informants.report_prob" = [0.005, 0.05]
+"""
+)
+
+
+def test_grid_sweep_on_dask_and_resume(tmp_path, client):
+    sweep = load_sweep(_file(tmp_path, GRID))
+    seen = []
+    result = run_sweep(sweep, tmp_path / "out", client=client, on_row=lambda *a: seen.append(a))
+    table = result.table.to_pylist()
+    assert [r["run_id"] for r in table] == [
+        "p00000-r000",
+        "p00000-r001",
+        "p00001-r000",
+        "p00001-r001",
+    ]
+    assert all(r["status"] == "ok" for r in table) and len(seen) == 4
+    by = {(r["point"], r["replication"]): r for r in table}
+    for rep in (0, 1):  # common seeds: the same acts at both points, more reports at the higher
+        assert by[0, rep]["seed"] == by[1, rep]["seed"]
+        assert by[0, rep]["acts:sum"] == by[1, rep]["acts:sum"]
+        assert by[1, rep]["records_by_informant:sum"] > by[0, rep]["records_by_informant:sum"]
+    assert pq.read_table(tmp_path / "out/sweep.parquet").num_rows == 4
+    for r in table:
+        manifest = json.loads((tmp_path / "out" / r["run_dir"] / "manifest.json").read_text())
+        assert manifest["status"] == "complete" and manifest["seed"] == r["seed"]
+    again = run_sweep(sweep, tmp_path / "out", client=client)
+    assert again.skipped == 4 and again.ran == 0 and again.table.equals(result.table)
+    changed = load_sweep(_file(tmp_path, GRID.replace("0.05]", "0.06]")))
+    with pytest.raises(SweepError, match="holds a different sweep"):
+        run_sweep(changed, tmp_path / "out", client=client)
+
+
+def killing_run(task):
+    """Kill this worker once for points 0 and 2, every time for point 3; then run as usual."""
+    marker = Path(task.folder) / f"killed-{task.run_id}"
+    if task.point == 3 or (task.point in (0, 2) and not marker.exists()):
+        marker.write_text("x")
+        partial = Path(task.folder) / "runs" / f".{task.run_id}.partial-dead"
+        partial.mkdir(parents=True, exist_ok=True)  # what a run killed mid-way leaves
+        (partial / "manifest.json").write_text("{}")
+        os._exit(1)
+    return run_task(task)
+
+
+def test_killed_worker_run_is_retried_once_never_duplicated(tmp_path, client):
+    text = HEAD + "outputs = ['acts:sum']\n[parameters]\n"
+    sweep = load_sweep(_file(tmp_path, text + "'mechanisms.informants.ties' = [4, 8, 12]\n"))
+    result = run_sweep(sweep, tmp_path / "out", client=client, fn=killing_run)
+    rows = result.table.to_pylist()
+    assert [r["run_id"] for r in rows] == ["p00000-r000", "p00001-r000", "p00002-r000"]
+    assert all(r["status"] == "ok" for r in rows), rows
+    assert (tmp_path / "out/killed-p00000-r000").exists()  # it was killed, and ran again
+    assert (tmp_path / "out/killed-p00002-r000").exists()
+    runs = sorted(p.name for p in (tmp_path / "out/runs").iterdir())
+    assert runs == ["p00000-r000", "p00001-r000", "p00002-r000"]  # once each, no partials
+    assert len(list((tmp_path / "out/rows").iterdir())) == 3
+    # a run that kills every worker it lands on is tried twice, then recorded as failed
+    sweep = load_sweep(_file(tmp_path, text + "'mechanisms.informants.ties' = [1, 2, 3, 4]\n"))
+    tasks = make_tasks(sweep, tmp_path / "out2", design_points(sweep))
+    (tmp_path / "out2").mkdir()
+    (row,) = list(execute(client, tasks[3:], killing_run))
+    assert row["status"] == "failed" and "KilledWorker" in row["error"], row
+    assert json.loads((tmp_path / "out2/rows/p00003-r000.json").read_text()) == row
+
+
+def test_cli_sweep_prints_counts(tmp_path, capsys, monkeypatch, client):
+    path = _file(tmp_path, HEAD + "outputs = ['acts']\n[parameters]\n'scenario.seed' = [1, 2]\n")
+    monkeypatch.setattr(sweep_module, "dask_client", lambda *a, **k: nullcontext(client))
+    out = tmp_path / "out"
+    assert main(["sweep", str(path), "--out", str(out), "--quiet"]) == 0
+    text = capsys.readouterr().out
+    assert "2 runs: 2 ok" in text and "sweep.parquet" in text
+    assert pq.read_table(out / "sweep.parquet").column("seed").to_pylist() == [1, 2]
+
+
+def test_run_until_a_later_date(tmp_path, capsys):
+    out = tmp_path / "run"
+    argv = ["run", "joint_punishment_2016", "--people", "2000", "--quiet", "--out", str(out)]
+    assert main([*argv, "--until", "2014-01-31"]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["days"] == 123  # 2013-10-01 through 2014-01-31
+    capsys.readouterr()
+    assert main([*argv[:-2], "--until", "2014-13-01"]) == 2
+    assert "--until: '2014-13-01' is not a date" in capsys.readouterr().err
+    assert main([*argv[:-2], "--until", "2014-01-31", "--days", "3"]) == 2
+    assert "give --days or --until, not both" in capsys.readouterr().err
+    assert main([*argv[:-2], "--until", "2013-09-30"]) == 2
+    assert "is before the scenario's start date 2013-10-01" in capsys.readouterr().err
+
+
+def test_documented_slurm_cluster_writes_the_job_script():
+    pytest.importorskip("dask_jobqueue")
+    docs = (Path(__file__).parents[1] / "docs" / "sweeps.md").read_text()
+    code = docs.split("```python\n")[1].split("```")[0]
+    assert code.startswith("# cluster.py")
+    code = "\n".join(line for line in code.splitlines() if "cluster.scale" not in line)
+    namespace: dict = {}
+    exec(code.replace('":8787"', '":0"'), namespace)  # builds the cluster; submits no job
+    cluster = namespace["cluster"]
+    try:
+        script = cluster.job_script()
+    finally:
+        cluster.close()
+    assert "#SBATCH -A myproject" in script and "export NUMBA_NUM_THREADS=1" in script
+    assert "--nthreads 1" in script and "--nworkers 16" in script
