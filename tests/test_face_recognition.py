@@ -206,6 +206,7 @@ def test_an_act_it_records_is_not_recorded_again_by_a_data_source():
     m = scslab.run(scslab.scenario_from_dict(data), compiled=False).metrics
     assert _total(m, "records_true") == _total(m, "acts") > 100
     assert _total(m, "records_by_camera") == 0
+    assert _total(m, "observed_missed_acts") == 0  # recorded by face recognition: not missed
 
 
 def test_dragon_eye_runs_in_the_compiled_plan_with_the_python_loop_s_results():

@@ -312,6 +312,7 @@ def _step(day, board, s):
         if due.size:
             post_records(board, due, (tags // 2) % 64, tags // 128, (tags % 2) == 1)
     pid, act, recorded = acts_of(board)
+    seen_before = np.count_nonzero(recorded)  # by an earlier phase (surveillance): not missed
     cover = s.cover
     if day < s.all_active_day:  # sources whose agreement has not started see nothing
         cover = cover.copy()
@@ -366,7 +367,7 @@ def _step(day, board, s):
         if n_false:
             _post(board, s, day, ids, s.false_act[sources], sources, False)
     s.today[0] = hits
-    s.today[1] = n_acts - hits
+    s.today[1] = n_acts - hits - seen_before
     s.today[2] = n_false
 
 
