@@ -188,7 +188,7 @@ def test_every_kernel_s_disk_cache_is_keyed_by_the_code_it_depends_on() -> None:
     plan = sim.compiled_plan
     assert plan is not None
     table = np.empty((0, plan.width))
-    args = (0, 0, sim.board.native, plan.states, plan.first_days, plan.cycles, table, plan.offsets)
+    args = (0, 0, sim.board.native, plan.states, plan.days, plan.cycles, table, plan.offsets)
     sig = tuple(numba.typeof(a) for a in args)
     key = compiled_plan.run_days._cache._index_key(sig, compiled_plan.run_days.targetctx.codegen())
     assert isinstance(key, str)  # text: an index never needs a record's module to load
