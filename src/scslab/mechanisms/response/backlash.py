@@ -71,7 +71,7 @@ from scslab.population.attributes import (
     local_group,
     local_group_member,
 )
-from scslab.population.households import MAX_HOUSEHOLD, household_size, household_start
+from scslab.population.households import household_size, household_start
 
 if TYPE_CHECKING:
     from scslab.engine.simulation import Simulation
@@ -325,58 +325,73 @@ def _witnessed(s, p, pid):
 
 
 @njit(cache=True)
-def _bin_of(s, p, pid):
-    """Person ``pid``'s threshold bin for programme ``p``, recomputed from (seed, id) and bits."""
+def _own_opinion(s, p, pid):
+    """``pid``'s opinion of programme ``p`` but for what they saw: trait, punishment, reward."""
     rule = s.rule
     opinion = trait(rule.key, pid)
     if _is_set(s.punished[p], pid):
         opinion -= rule.harm_drop
-    if _witnessed(s, p, pid):
-        opinion -= rule.witness_drop
     if _is_set(s.rewarded[p], pid):
         opinion += rule.reward_lift
+    return opinion
+
+
+@njit(inline="always", cache=True)
+def _bin(s, p, own, saw):
+    """The threshold bin of an opinion ``own``, lowered if the person ``saw`` a punishment."""
+    rule = s.rule
+    opinion = own - rule.witness_drop if saw else own
     return threshold_bin(opinion, rule.cuts[p], rule.persuasion)
+
+
+@njit(cache=True)
+def _bin_of(s, p, pid):
+    """Person ``pid``'s threshold bin for programme ``p``, recomputed from (seed, id) and bits."""
+    return _bin(s, p, _own_opinion(s, p, pid), _witnessed(s, p, pid))
+
+
+@njit(cache=True)
+def _see(s, p, pid, group, punished):
+    """``pid`` (of neighbourhood ``group``) sees a punishment, their own if ``punished``.
+
+    Moves them from the bin of before (nothing set yet) to the bin of after.
+    """
+    own = _own_opinion(s, p, pid)
+    saw = s.seen[p, group] != 0 or _household_punished(s.households, s.punished[p], pid)
+    after = _bin(s, p, own - s.rule.harm_drop if punished else own, True)
+    s.hist[p, _bin(s, p, own, saw)] -= 1
+    s.hist[p, after] += 1
+    s.counts[p, WITNESSES] += np.int64(not saw)
 
 
 @njit(cache=True)
 def _punish(s, p, pid):
     """``pid`` was punished by programme ``p``: whoever sees it moves bins.
 
-    They see it: their household and, the first time in a neighbourhood, its members.
+    They see it: their household and, the first time in a neighbourhood, its members. Each is
+    moved once, from the bin of before to the bin of after; the bits are set last.
     """
     bits = s.punished[p]
     if bits.mask == 0 or _is_set(bits, pid):
         return
-    group = local_group(s.groups_key, pid, NEIGHBOURHOOD)
-    fresh = s.rule.public[p] and s.seen[p, group] == 0
-    size = GROUP_SIZES[NEIGHBOURHOOD]
-    seeing = np.empty(size + MAX_HOUSEHOLD, np.int64)
-    k = 0
+    key = s.groups_key
+    group = local_group(key, pid, NEIGHBOURHOOD)
+    public = s.rule.public[p]
+    fresh = public and s.seen[p, group] == 0
     if fresh:  # the neighbourhood's first punishment: every member sees it
-        for j in range(size):
-            member = local_group_member(s.groups_key, group, NEIGHBOURHOOD, j, s.n)
+        for j in range(GROUP_SIZES[NEIGHBOURHOOD]):
+            member = local_group_member(key, group, NEIGHBOURHOOD, j, s.n)
             if member >= 0:
-                seeing[k] = member
-                k += 1
+                _see(s, p, member, group, member == pid)
     start = household_start(s.households, pid)
     for m in range(start, start + household_size(s.households, pid)):
-        if not fresh or local_group(s.groups_key, m, NEIGHBOURHOOD) != group:
-            seeing[k] = m  # not counted twice: household members outside the neighbourhood
-            k += 1
-    before = np.empty(k, np.int64)
-    saw = np.empty(k, np.bool_)
-    for i in range(k):
-        before[i] = _bin_of(s, p, seeing[i])
-        saw[i] = _witnessed(s, p, seeing[i])
+        home = local_group(key, m, NEIGHBOURHOOD)
+        if not fresh or home != group:  # not twice: members outside the neighbourhood
+            _see(s, p, m, home, m == pid)
     bits.flags[pid] |= bits.mask
-    if fresh:
+    if public:
         s.seen[p, group] = 1
     s.counts[p, PUNISHED] += 1
-    hist = s.hist[p]
-    for i in range(k):
-        hist[before[i]] -= 1
-        hist[_bin_of(s, p, seeing[i])] += 1
-        s.counts[p, WITNESSES] += np.int64(_witnessed(s, p, seeing[i])) - np.int64(saw[i])
 
 
 @njit(cache=True)
