@@ -145,6 +145,16 @@ def _manifest(sim: Simulation, status: str, started: str, extra: dict[str, Any])
         "state_layout": [
             {"name": n, "dtype": d, "bytes_per_person": b} for n, d, b in sim.pop.layout()
         ],
+        "ended": [
+            {
+                "programme": e.programme,
+                "day": e.day,
+                "date": sim.date_of(e.day).isoformat(),
+                "cause": e.cause,
+                "mechanisms": list(e.mechanisms),
+            }
+            for e in sim.endings()
+        ],
         "peak_rss_bytes": _peak_rss_bytes(),
         "environment": {
             "python": platform.python_version(),
@@ -298,6 +308,11 @@ def summary_lines(result: RunResult) -> list[str]:
             ]
             if meta.scale != 1
             else []
+        ),
+        *(
+            f"  ended: {e['programme']} by {e['cause']} on {e['date']} (day {e['day']}); "
+            f"stopped from the next day: {', '.join(e['mechanisms'])}"
+            for e in m.get("ended", [])
         ),
         "",
         "What happened:",

@@ -142,17 +142,30 @@ def compiled_state_of(mechanism: object) -> Any | None:
     return mechanism.compiled_state() if isinstance(mechanism, CompiledSteps) else None
 
 
-def _run_days(day0, day1, board, states, first_days, cycles, table, offsets):
+class StepDays(NamedTuple):
+    """The days on which each compiled mechanism steps, as ``run_days`` reads them."""
+
+    first: np.ndarray
+    """Per compiled mechanism (plan order): its first day (its ``active_from``)."""
+    last: np.ndarray
+    """Per plan row: its last day (``Simulation.last_days``, shared: a kernel may lower it)."""
+    positions: np.ndarray
+    """Per compiled mechanism: its row in the plan, its entry of ``last``."""
+
+
+def _run_days(day0, day1, board, states, days, cycles, table, offsets):
     """Days ``day0 .. day1 - 1`` of the plan ``states`` (one record per mechanism, in order).
 
-    Each mechanism steps from its ``first_days`` entry on; its cycles add to ``cycles``; every
-    mechanism's metrics of day ``d`` go to ``table[d - day0]`` from column ``offsets[i]``.
+    Each mechanism steps from its first day to its last (``days``, a ``StepDays``); its cycles
+    add to ``cycles``; every mechanism's metrics of day ``d`` go to ``table[d - day0]`` from
+    column ``offsets[i]``, NaN (null) once it has stopped.
     """
+    first_days, last_days, positions = days.first, days.last, days.positions
     for day in range(day0, day1):
         clear(board)
         i = 0
         for state in literal_unroll(states):
-            if day >= first_days[i]:
+            if first_days[i] <= day <= last_days[positions[i]]:
                 t0 = cycle_counter()
                 day_step(day, board, state)
                 cycles[i] += cycle_counter() - t0
@@ -160,10 +173,12 @@ def _run_days(day0, day1, board, states, first_days, cycles, table, offsets):
         row = table[day - day0]
         i = 0
         for state in literal_unroll(states):
-            day_metrics(day, state)
+            stopped = day > last_days[positions[i]]
+            if not stopped:
+                day_metrics(day, state)
             today = state.today
             for j in range(today.size):
-                row[offsets[i] + j] = today[j]
+                row[offsets[i] + j] = np.nan if stopped else today[j]
             i += 1  # noqa: SIM113
 
 
@@ -190,6 +205,11 @@ class CompiledPlan:
         self.states = tuple(state for _, state in compiled)
         self.observers = observers
         self.first_days = np.asarray([row.first_day for row in self.rows], np.int64)
+        self.days = StepDays(
+            first=self.first_days,
+            last=sim.last_days,
+            positions=np.asarray([sim.plan.index(row) for row in self.rows], np.int64),
+        )
         self.cycles = np.zeros(len(self.states), np.uint64)
         self.layout: list[MetricsLayout] = []
         """Per compiled mechanism: where its metrics are in a table of days."""
@@ -225,7 +245,7 @@ class CompiledPlan:
             day1,
             self.sim.board.native,
             self.states,
-            self.first_days,
+            self.days,
             self.cycles,
             table,
             self.offsets,
@@ -329,9 +349,12 @@ class CompiledPlan:
             for j, col in enumerate(entry.columns):
                 values = table[:, offset + j]
                 column = self._column(day0, col, name)
-                if col not in floats:
+                missing = np.isnan(values).any()  # NaN: a missing value (or a stopped mechanism)
+                if col not in floats and not missing:
                     column.extend(values.astype(np.int64).tolist())
-                elif np.isnan(values).any():  # NaN: a missing value
+                elif col not in floats:
+                    column.extend(None if v != v else int(v) for v in values.tolist())
+                elif missing:
                     column.extend(None if v != v else v for v in values.tolist())
                 else:
                     column.extend(values.tolist())

@@ -10,7 +10,8 @@ validated parameters) and implements the lifecycle:
 - ``step(sim, day)``: one simulated day; read and post events on ``sim.board``;
 - ``metrics(day)``: this day's columns for ``metrics.parquet`` (names must be unique per scenario);
 - ``summary()``: a few lines for the end-of-run summary;
-- ``tables()``: optional extra result tables (written as Parquet beside the metrics).
+- ``tables()``: optional extra result tables (written as Parquet beside the metrics);
+- ``endings()``: the programmes it ended during the run (see ``Ending``), if any.
 
 The order of phases is ``FAMILIES`` (data, printed by ``scslab plan``); defining a subclass is
 enough to make it available in scenario files. The engine loop never changes for a new mechanism.
@@ -19,7 +20,7 @@ enough to make it available in scenario files. The engine loop never changes for
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -70,6 +71,18 @@ class MechanismParams(BaseModel):
         description="The mechanism type when the table's name is not a mechanism name: "
         '[mechanisms.tax_blacklist] with type = "record_list" is a second list.',
     )
+
+
+class Ending(NamedTuple):
+    """A programme (a named set of mechanisms) that a mechanism ended during a run."""
+
+    programme: str
+    day: int
+    """The last day its mechanisms stepped; they stop from the next day."""
+    cause: str
+    """Why it ended, in a word ("backlash")."""
+    mechanisms: tuple[str, ...]
+    """The mechanisms that stopped."""
 
 
 class Mechanism:
@@ -127,6 +140,14 @@ class Mechanism:
         mechanism applies the scenario's ``scale`` itself.
         """
         return {}
+
+    def endings(self) -> list[Ending]:
+        """Programmes this mechanism ended during the run (the manifest's ``ended``).
+
+        A mechanism ends others by lowering their entries of ``Simulation.last_days`` (from a
+        kernel). Default: none.
+        """
+        return []
 
 
 class Behaviour(Mechanism):

@@ -25,6 +25,7 @@ from scslab.engine.board import Board
 from scslab.engine.compiled_plan import CompiledPlan, compiled_state_of
 from scslab.engine.mechanism import (
     FAMILIES,
+    Ending,
     Mechanism,
     MechanismParams,
     Observer,
@@ -113,6 +114,10 @@ def plan_of(scenario: ScenarioLike) -> list[PlanRow]:
     return rows
 
 
+NEVER_STOPS = np.iinfo(np.int64).max
+"""The ``last_days`` entry of a mechanism that nothing has stopped."""
+
+
 COMPILED_CHUNKS = 100
 """A run with a progress callback calls the compiled plan in about this many chunks of days."""
 
@@ -141,6 +146,11 @@ class Simulation:
             for row in self.plan
         }
         self.board = Board()
+        self.last_days = np.full(len(self.plan), NEVER_STOPS, np.int64)
+        """The last day each plan row's mechanism steps, in plan order (``plan_position``). A
+        mechanism that ends others (a programme abandoned after a backlash) lowers entries from
+        its kernel; the compiled plan and the Python loop both read this array. A stopped
+        mechanism reports no metrics (null) from the next day."""
         for m in self.mechanisms.values():
             m.declare(self.pop)
         for m in self.mechanisms.values():
@@ -209,6 +219,16 @@ class Simulation:
         """The enabled mechanisms that are a ``kind``, for an error message."""
         return ", ".join(n for n, m in self.mechanisms.items() if isinstance(m, kind)) or "none"
 
+    def plan_position(self, name: str) -> int:
+        """The position of mechanism ``name`` in the plan (its entry of ``last_days``)."""
+        return next(i for i, row in enumerate(self.plan) if row.mechanism == name)
+
+    def endings(self) -> list[Ending]:
+        """Every programme that a mechanism ended during the run, by day."""
+        return sorted(
+            (e for m in self.mechanisms.values() for e in m.endings()), key=lambda e: e.day
+        )
+
     def date_of(self, day: int) -> dt.date:
         """Calendar date of a simulated day."""
         return self.start_date + dt.timedelta(days=day)
@@ -228,8 +248,9 @@ class Simulation:
         day = self.day
         self.board.clear()
         clock = time.perf_counter
-        for row, mechanism in self._steps:
-            if day >= row.first_day:
+        last_days = self.last_days
+        for i, (row, mechanism) in enumerate(self._steps):
+            if row.first_day <= day <= last_days[i]:
                 t0 = clock()
                 mechanism.step(self, day)
                 row.seconds += clock() - t0
@@ -239,7 +260,9 @@ class Simulation:
         columns["date"].append(dates[day] if day < len(dates) else self.date_of(day).isoformat())
         reported = 2
         known_columns = self._known
-        for row, m in self._steps:
+        for i, (row, m) in enumerate(self._steps):
+            if day > last_days[i]:  # stopped: no metrics (null), as in the compiled plan
+                continue
             name = row.mechanism
             values = m.metrics(day)
             known = known_columns.get(name)

@@ -9,6 +9,7 @@ Where things go:
 - ``scoring/``: scoring systems (a new scoring system is a new module here);
 - ``lists/``: blacklists and redlists;
 - ``consequences/``: sanctions and rewards (a new sanction is a new module here);
+- ``response/``: how people respond (approval of programmes, backlash);
 - ``metrics/``: observers that only count.
 
 Every module below this package is imported here, so a new module registers its mechanisms

@@ -88,6 +88,26 @@ class StateRegistry:
             out.append(flag)
         return tuple(out)
 
+    def add_loose_flag(self, name: str) -> Flag:
+        """Allocate one bit per person in the first flag byte with a free bit (or a new byte).
+
+        For a flag read on its own, that need not share a byte with others: it fills the bits
+        that groups of ``add_flags`` left free before taking a new byte per person.
+        """
+        if name in self.flags:
+            raise ValueError(f"flag {name!r} is declared twice")
+        for arr in self._flag_bytes[:-1]:
+            used = 0
+            for flag in self.flags.values():
+                if flag.array is arr:
+                    used |= int(flag.mask)
+            if used != 0xFF:
+                free = ~used & (used + 1)  # the lowest bit not in use
+                flag = Flag(name, arr, np.uint8(free))
+                self.flags[name] = flag
+                return flag
+        return self.add_flag(name)
+
     def bytes_per_person(self) -> float:
         """Stored bytes per person across all declared arrays and flag bytes."""
         total = sum(a.nbytes for a in self.arrays.values())

@@ -1,0 +1,735 @@
+"""Approval of each programme, the backlash against it, and its end when approval stays too low.
+
+A *programme* is a named set of the scenario's mechanisms (a county's point system and its
+sanctions; a firm's score and its loans). Each person's opinion of a programme starts from a
+trait recomputed from (seed, id), uniform in [0, 1), and moves with what they experience and see:
+
+- it falls by ``harm_drop`` once the programme has punished them: they entered one of its lists,
+  one of its sanctions blocked or refused them, or they learned a score of theirs below one of its
+  ``low_scores`` lines (each day a share ``score_notice_rate`` of people learn their score);
+- it falls by ``witness_drop`` once they have seen it punish someone: anyone in their household
+  (themselves included) or, for a programme that makes its punishments ``public``, in their
+  neighbourhood (the residents' committee's block of ``population.attributes``, 250 people) was
+  punished ("strengthen disclosure and exposure of trust-breaking acts", the 2014 outline the
+  seed article quotes);
+- it rises by ``reward_lift`` once one of its rewards was granted to them.
+
+Backlash spreads as a threshold cascade (Granovetter 1978, ``kernels/cascade.py``): a person
+turns against the programme once the share of people already against it reaches their threshold,
+``(opinion - cut) / persuasion`` (0 for an opinion below the cut: they are against it from the
+start). ``persuasion`` is how far hearing everyone's objections moves an opinion. The ``cut`` is
+set so that the cascade's fixed point on day 0, before anyone has experienced anything, leaves
+``approval_at_start`` of people approving. Each day the cascade runs to its fixed point;
+approval is the share not against the programme. A programme whose approval stays below
+``abandon_below`` for ``patience_days`` days in a row is abandoned: its mechanisms stop from the
+next day (``Simulation.last_days``, lowered from the kernel), in the compiled day plan and in the
+Python loop alike, and the manifest and the summary say on which day and why.
+
+What people experienced is read from the other mechanisms' records, never re-implemented: a
+list's entries of the day (``entered``), a sanction's blocked or refused people (``blocked_ids``,
+``refused_ids``), a reward's grants (``granted_ids``) and a score through its scorer's compiled
+kernels (``scoring/compiled.py``).
+
+Per person this keeps at most two bits per programme, packed into free bits of the flag bytes
+(``add_loose_flag``): *punished* (for a programme that punishes) and *rewarded* (for one that
+rewards); and one byte per neighbourhood and programme (whether it has seen a punishment: 0.004
+bytes a person). The base opinion is recomputed from (seed, id) and "seen a punishment" from the
+household's bits and the neighbourhood's byte, so a person's threshold is never stored: a
+histogram of thresholds per programme (1,001 bins) moves people from bin to bin as they
+experience something, and the cascade reads the histogram. The work grows with the day's events,
+not with the population.
+
+Owns: the programmes' bits, histograms and approval. Must not touch: the records it reads (it
+only reads them) and any plan entry but those of its programmes' mechanisms.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import numba
+import numpy as np
+from numba import literal_unroll, njit, prange
+from numba.experimental.structref import StructRefProxy
+from numba.extending import overload
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from scslab.engine.compiled_plan import CompiledSteps, compiled_mechanism, today_of
+from scslab.engine.mechanism import Ending, MechanismParams, Observer, Response
+from scslab.errors import ScenarioError
+from scslab.kernels.cascade import cascade
+from scslab.kernels.rng import stream_key
+from scslab.kernels.sampling import compiled_bernoulli_ids
+from scslab.kernels.structs import FlagBits, compiled_struct
+from scslab.kernels.traits import trait
+from scslab.mechanisms.scoring.compiled import compiled_scorer, has_score
+from scslab.mechanisms.scoring.compiled import scores as scores_of
+from scslab.population.attributes import (
+    GROUP_SIZES,
+    NEIGHBOURHOOD,
+    local_group,
+    local_group_member,
+)
+from scslab.population.households import household_size, household_start
+
+if TYPE_CHECKING:
+    from scslab.engine.simulation import Simulation
+    from scslab.population import Population
+
+BINS = 1000
+"""Thresholds are kept as shares of the population in this many bins (and one more: never)."""
+
+PUNISHING_FIELDS = ("entered", "blocked_ids", "refused_ids")
+"""Record fields holding the people a mechanism punished today: a list's entries, a sanction's
+blocked attempts, a score sanction's refusals."""
+REWARDING_FIELDS = ("granted_ids",)
+"""Record fields holding the people a mechanism rewarded today."""
+
+DEFAULT_FAMILIES = ("scoring", "lists", "consequences")
+"""The families whose enabled mechanisms make up the one programme of a scenario that names none."""
+DEFAULT_PROGRAMME = "programme"
+
+PUNISHED, WITNESSES, REWARDED = range(3)
+"""Columns of a programme's row of ``counts``: people punished, people who saw a punishment at
+home or in their neighbourhood, people rewarded (so far)."""
+METRICS = ("approval", "punished", "witnesses", "rewarded")
+"""Each programme's metrics, in order: approval (a share), then the three counts."""
+
+
+class Programme(BaseModel):
+    """One programme: its mechanisms, its approval at the start and how much it tolerates."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    mechanisms: list[str] = Field(
+        description="The scenario's mechanisms that make up the programme: what they do to "
+        "people moves its approval, and they stop together when it is abandoned."
+    )
+    approval_at_start: float = Field(
+        default=0.8,
+        gt=0.0,
+        lt=1.0,
+        description="Share of people approving of it on day 0, before anyone has experienced it "
+        "(calibration/public_opinion.csv kostka_2019: about 80% of 2,200 internet users view "
+        "government and commercial systems positively).",
+    )
+    abandon_below: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        description="It is abandoned when its approval stays below this share (assumption: "
+        "once a majority turns against it).",
+    )
+    patience_days: int = Field(
+        default=30,
+        ge=1,
+        le=36_500,
+        description="Days in a row its approval must stay below ``abandon_below`` before it is "
+        "abandoned (assumption: about a month).",
+    )
+    public: bool = Field(
+        default=True,
+        description="Whether its punishments are made public, so that the whole neighbourhood "
+        "sees them (lists, grades and names: the 2014 outline the seed article quotes, "
+        '"strengthen disclosure and exposure of trust-breaking acts"); if not, only the '
+        "household does (a private firm's refusal).",
+    )
+    low_scores: dict[str, int] = Field(
+        default={},
+        description="Scoring mechanism of the programme -> a score below which a person who "
+        "learns their score takes it as a punishment (a refused loan, a low grade made "
+        "public). None by default.",
+    )
+
+
+class BacklashParams(MechanismParams):
+    """Programmes and how opinions move."""
+
+    programmes: dict[str, Programme] = Field(
+        default={},
+        description="Programme name -> its mechanisms and approval; metric columns are "
+        "{programme}_approval, _punished, _witnesses and _rewarded. Empty (the "
+        "default): one programme named 'programme' made of every enabled scoring, list and "
+        "consequence mechanism.",
+    )
+    persuasion: float = Field(
+        default=0.24,
+        ge=0.0,
+        lt=1.0,
+        description="How far an opinion (on a 0-1 scale) moves when everyone else has turned "
+        "against the programme: a person joins the backlash when the share against it times "
+        "this reaches their margin of approval (calibration/public_opinion.csv "
+        "merics_2020_students: after hearing pros and cons, approval of an aggregated score fell "
+        "from 53% to 29%, by 24 points).",
+    )
+    harm_drop: float = Field(
+        default=0.3,
+        ge=0.0,
+        le=1.0,
+        description="How far a person's opinion falls once the programme has punished them "
+        "(assumption: more than hearing of repression, xu_2022 in calibration/public_opinion.csv, "
+        "which cut support by 12%).",
+    )
+    witness_drop: float = Field(
+        default=0.12,
+        ge=0.0,
+        le=1.0,
+        description="How far a person's opinion falls while a household member has been punished "
+        "(calibration/public_opinion.csv xu_2022: information about repression cut support by "
+        "12%).",
+    )
+    reward_lift: float = Field(
+        default=0.1,
+        ge=0.0,
+        le=1.0,
+        description="How far a person's opinion rises once the programme has rewarded them "
+        "(assumption).",
+    )
+    score_notice_rate: float = Field(
+        default=1 / 365,
+        ge=0.0,
+        le=1.0,
+        description="Daily chance that a person learns their score, for the ``low_scores`` lines "
+        "(assumption: once a year, as Suining graded its residents yearly; "
+        "calibration/local_point_systems.csv residents_graded).",
+    )
+
+    @field_validator("programmes")
+    @classmethod
+    def _names(cls, value: dict[str, Programme]) -> dict[str, Programme]:
+        seen: dict[str, str] = {}
+        for name, programme in value.items():
+            if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+                raise ValueError(
+                    f"programme name {name!r} must be lower case letters, digits and underscores"
+                )
+            for member in programme.mechanisms:
+                if member in seen:
+                    raise ValueError(f"{member!r} is in two programmes: {seen[member]}, {name}")
+                seen[member] = name
+        return value
+
+
+class OpinionRule(NamedTuple):
+    """How opinions move and become thresholds, by name at both ends."""
+
+    key: np.uint64
+    """Stream key of the base opinion trait (uniform in [0, 1), from (seed, id))."""
+    harm_drop: float
+    witness_drop: float
+    reward_lift: float
+    persuasion: float
+    cuts: np.ndarray
+    """Per programme: the opinion below which a person is against it whatever others do."""
+    public: np.ndarray
+    """Per programme: whether its punishments are seen in the neighbourhood (else at home)."""
+
+
+class Experience(NamedTuple):
+    """A mechanism of a programme whose record says whom it punished or rewarded today."""
+
+    programme: int
+    rewarding: bool
+    record: Any
+
+
+class Grading(NamedTuple):
+    """A score of a programme that people learn now and then, and its line."""
+
+    programme: int
+    key: np.uint64
+    """Stream key of who learns their score today."""
+    rate: float
+    line: int
+    """A score below this is taken as a punishment."""
+    scorer: Any
+    """The scorer's record (read through ``scoring/compiled.py``)."""
+
+
+class Abandonment(NamedTuple):
+    """When each programme is abandoned, and the plan entries it stops."""
+
+    abandon_below: np.ndarray
+    patience_days: np.ndarray
+    last_days: np.ndarray
+    """``Simulation.last_days`` (shared): the last day each plan row steps."""
+    positions: np.ndarray
+    """The plan rows of the programmes' mechanisms."""
+    position_programme: np.ndarray
+    """The programme of each of ``positions``."""
+
+
+BacklashState = compiled_struct(
+    "BacklashState",
+    (
+        "rule",
+        "punished",
+        "rewarded",
+        "households",
+        "groups_key",
+        "seen",
+        "n",
+        "hist",
+        "experiences",
+        "gradings",
+        "abandonment",
+        "approval",
+        "days_below",
+        "ended_day",
+        "counts",
+        "today",
+    ),
+    __name__,
+)
+"""The ``OpinionRule``; per programme the punished and rewarded bits (``FlagBits``; mask 0: not
+kept); the households; the neighbourhoods' key and, per programme and neighbourhood, whether it
+has seen a punishment; the population; per programme the histogram of thresholds (``BINS + 1``
+bins); the
+``Experience`` and ``Grading`` tuples; the ``Abandonment``; per programme today's approval, the
+days in a row below its line, the day it ended (-1: running), and counts (``PUNISHED``,
+``WITNESSES``, ``REWARDED``); today's metrics (``METRICS`` per programme)."""
+
+
+@njit(inline="always", cache=True)
+def threshold_bin(opinion: float, cut: float, persuasion: float) -> int:
+    """The histogram bin of a person's threshold: ``(opinion - cut) / persuasion`` in BINS."""
+    margin = opinion - cut
+    if margin <= 0.0:
+        return 0
+    if margin >= persuasion:
+        return BINS
+    return int(margin / persuasion * BINS)
+
+
+@njit(inline="always", cache=True)
+def _is_set(bits, pid):
+    return bits.mask != 0 and (bits.flags[pid] & bits.mask) != 0
+
+
+@njit(cache=True)
+def _household_punished(households, punished, pid):
+    """Whether someone in ``pid``'s household (``pid`` too) has been punished."""
+    start = household_start(households, pid)
+    for m in range(start, start + household_size(households, pid)):  # noqa: SIM110 (numba)
+        if _is_set(punished, m):
+            return True
+    return False
+
+
+@njit(cache=True)
+def _witnessed(s, p, pid):
+    """Whether ``pid`` has seen programme ``p`` punish someone at home or in the neighbourhood."""
+    group = local_group(s.groups_key, pid, NEIGHBOURHOOD)
+    return s.seen[p, group] != 0 or _household_punished(s.households, s.punished[p], pid)
+
+
+@njit(cache=True)
+def _own_opinion(s, p, pid):
+    """``pid``'s opinion of programme ``p`` but for what they saw: trait, punishment, reward."""
+    rule = s.rule
+    opinion = trait(rule.key, pid)
+    if _is_set(s.punished[p], pid):
+        opinion -= rule.harm_drop
+    if _is_set(s.rewarded[p], pid):
+        opinion += rule.reward_lift
+    return opinion
+
+
+@njit(inline="always", cache=True)
+def _bin(s, p, own, saw):
+    """The threshold bin of an opinion ``own``, lowered if the person ``saw`` a punishment."""
+    rule = s.rule
+    opinion = own - rule.witness_drop if saw else own
+    return threshold_bin(opinion, rule.cuts[p], rule.persuasion)
+
+
+@njit(cache=True)
+def _bin_of(s, p, pid):
+    """Person ``pid``'s threshold bin for programme ``p``, recomputed from (seed, id) and bits."""
+    return _bin(s, p, _own_opinion(s, p, pid), _witnessed(s, p, pid))
+
+
+@njit(cache=True)
+def _see(s, p, pid, group, punished):
+    """``pid`` (of neighbourhood ``group``) sees a punishment, their own if ``punished``.
+
+    Moves them from the bin of before (nothing set yet) to the bin of after.
+    """
+    own = _own_opinion(s, p, pid)
+    saw = s.seen[p, group] != 0 or _household_punished(s.households, s.punished[p], pid)
+    after = _bin(s, p, own - s.rule.harm_drop if punished else own, True)
+    s.hist[p, _bin(s, p, own, saw)] -= 1
+    s.hist[p, after] += 1
+    s.counts[p, WITNESSES] += np.int64(not saw)
+
+
+@njit(cache=True)
+def _punish(s, p, pid):
+    """``pid`` was punished by programme ``p``: whoever sees it moves bins.
+
+    They see it: their household and, the first time in a neighbourhood, its members. Each is
+    moved once, from the bin of before to the bin of after; the bits are set last.
+    """
+    bits = s.punished[p]
+    if bits.mask == 0 or _is_set(bits, pid):
+        return
+    key = s.groups_key
+    group = local_group(key, pid, NEIGHBOURHOOD)
+    public = s.rule.public[p]
+    fresh = public and s.seen[p, group] == 0
+    if fresh:  # the neighbourhood's first punishment: every member sees it
+        for j in range(GROUP_SIZES[NEIGHBOURHOOD]):
+            member = local_group_member(key, group, NEIGHBOURHOOD, j, s.n)
+            if member >= 0:
+                _see(s, p, member, group, member == pid)
+    start = household_start(s.households, pid)
+    for m in range(start, start + household_size(s.households, pid)):
+        home = local_group(key, m, NEIGHBOURHOOD)
+        if not fresh or home != group:  # not twice: members outside the neighbourhood
+            _see(s, p, m, home, m == pid)
+    bits.flags[pid] |= bits.mask
+    if public:
+        s.seen[p, group] = 1
+    s.counts[p, PUNISHED] += 1
+
+
+@njit(cache=True)
+def _reward(s, p, pid):
+    """``pid`` was rewarded by programme ``p``: they move bins."""
+    bits = s.rewarded[p]
+    if bits.mask == 0 or _is_set(bits, pid):
+        return
+    before = _bin_of(s, p, pid)
+    bits.flags[pid] |= bits.mask
+    s.counts[p, REWARDED] += 1
+    s.hist[p, before] -= 1
+    s.hist[p, _bin_of(s, p, pid)] += 1
+
+
+def acted_on(record):
+    """Whom the mechanism keeping ``record`` punished or rewarded today (its ids array)."""
+
+
+@overload(acted_on)
+def _acted_on(record):
+    fields = getattr(record, "field_dict", {})
+    for name in (*PUNISHING_FIELDS, *REWARDING_FIELDS):
+        if name in fields:
+            return _field_reader(name)
+    return None
+
+
+def _field_reader(name: str) -> Any:
+    if name == "entered":
+        return lambda record: record.entered
+    if name == "blocked_ids":
+        return lambda record: record.blocked_ids
+    if name == "refused_ids":
+        return lambda record: record.refused_ids
+    return lambda record: record.granted_ids
+
+
+def _experience(day, s, experiences):
+    """Today's punishments and rewards of every running programme's mechanisms."""
+
+
+@overload(_experience)
+def _experience_impl(day, s, experiences):
+    if len(experiences) == 0:
+        return lambda day, s, experiences: None
+
+    def impl(day, s, experiences):
+        for e in literal_unroll(experiences):
+            p = e.programme
+            if s.ended_day[p] >= 0:
+                continue  # its mechanisms have stopped: their records are old news
+            ids = acted_on(e.record)
+            for pid in ids:
+                if e.rewarding:
+                    _reward(s, p, pid)
+                else:
+                    _punish(s, p, pid)
+
+    return impl
+
+
+def _grade(day, s, gradings):
+    """Who learns a score below a programme's line today (a punishment)."""
+
+
+@overload(_grade)
+def _grade_impl(day, s, gradings):
+    if len(gradings) == 0:
+        return lambda day, s, gradings: None
+
+    def impl(day, s, gradings):
+        for g in literal_unroll(gradings):
+            p = g.programme
+            if s.ended_day[p] >= 0:
+                continue
+            ids = compiled_bernoulli_ids(g.key, day, s.n, g.rate)
+            scored, score = has_score(g.scorer, ids), scores_of(g.scorer, ids, day)
+            for i in range(ids.size):
+                if scored[i] and score[i] < g.line:
+                    _punish(s, p, ids[i])
+
+    return impl
+
+
+@njit(cache=True)
+def _approval(s, p):
+    """Programme ``p``'s approval: the share not against it at the cascade's fixed point."""
+    return 1.0 - cascade(s.hist[p], s.n / BINS) / s.n
+
+
+@njit(cache=True)
+def _step(day, board, s):
+    _experience(day, s, s.experiences)
+    _grade(day, s, s.gradings)
+    a = s.abandonment
+    for p in range(s.approval.size):
+        if s.ended_day[p] >= 0:
+            continue
+        s.approval[p] = _approval(s, p)
+        s.days_below[p] = s.days_below[p] + 1 if s.approval[p] < a.abandon_below[p] else 0
+        if s.days_below[p] >= a.patience_days[p]:  # abandoned: its mechanisms stop tomorrow
+            s.ended_day[p] = day
+            for j in range(a.positions.size):
+                if a.position_programme[j] == p:
+                    a.last_days[a.positions[j]] = min(a.last_days[a.positions[j]], day)
+
+
+@njit(cache=True)
+def _metrics(day, s):
+    t = s.today
+    for p in range(s.approval.size):
+        ended = 0 <= s.ended_day[p] < day
+        t[p * 4] = np.nan if ended else s.approval[p]  # no programme: no approval
+        for c in range(3):
+            t[p * 4 + 1 + c] = s.counts[p, c]
+
+
+compiled_mechanism(BacklashState, _step, _metrics)
+
+
+@njit(cache=True, parallel=True)
+def _initial_histograms(key, n, cuts, persuasion):
+    """Every programme's histogram of thresholds before anyone has experienced anything."""
+    block = 1 << 20
+    blocks = (n + block - 1) // block
+    partial = np.zeros((blocks, cuts.size, BINS + 1), np.int64)
+    for b in prange(blocks):
+        for pid in range(b * block, min(n, (b + 1) * block)):
+            opinion = trait(key, pid)
+            for p in range(cuts.size):
+                partial[b, p, threshold_bin(opinion, cuts[p], persuasion)] += 1
+    return partial.sum(axis=0)
+
+
+@njit(cache=True)
+def _new_state(
+    rule, punished, rewarded, households, groups_key, n, hist, experiences, gradings, abandonment
+):
+    k = hist.shape[0]
+    groups = local_group(groups_key, n - 1, NEIGHBOURHOOD) + 1
+    state = BacklashState(
+        rule,
+        punished,
+        rewarded,
+        households,
+        groups_key,
+        np.zeros((k, groups), np.uint8),
+        n,
+        hist,
+        experiences,
+        gradings,
+        abandonment,
+        np.zeros(k, np.float64),
+        np.zeros(k, np.int64),
+        np.full(k, -1, np.int64),
+        np.zeros((k, 3), np.int64),
+        np.zeros(4 * k, np.float64),
+    )
+    for p in range(k):
+        state.approval[p] = _approval(state, p)
+    return state
+
+
+@njit(cache=True)
+def _shared(s):
+    return s.approval, s.ended_day, s.counts
+
+
+def _fields_of(record: object) -> frozenset[str]:
+    """The field names of a compiled record (none for anything else)."""
+    if not isinstance(record, StructRefProxy):
+        return frozenset()
+    return frozenset(numba.typeof(record).field_dict)
+
+
+class Backlash(CompiledSteps, Response):
+    """Approval of each programme, backlash as a threshold cascade, abandonment."""
+
+    name = "backlash"
+    Params = BacklashParams
+    description = "approval of each programme; backlash cascades; a programme too unpopular ends"
+    params: BacklashParams
+
+    def _programmes(self, sim: Simulation) -> dict[str, Programme]:
+        """The programmes, every member checked; the default one when none is named."""
+        if not self.params.programmes:
+            members = [
+                n
+                for n, m in sim.mechanisms.items()
+                if m.family in DEFAULT_FAMILIES and n != self.name
+            ]
+            return {DEFAULT_PROGRAMME: Programme(mechanisms=members)}
+        where = f"{sim.scenario.source}: mechanisms.{self.name}.programmes"
+        for name, programme in self.params.programmes.items():
+            for member in programme.mechanisms:
+                m = sim.mechanisms.get(member)
+                if m is None or m is self or isinstance(m, Observer):
+                    enabled = ", ".join(
+                        n
+                        for n, x in sim.mechanisms.items()
+                        if x is not self and not isinstance(x, Observer)
+                    )
+                    raise ScenarioError(
+                        f"{where}.{name}: {member!r} is not an enabled mechanism that steps; "
+                        f"enabled ones: {enabled}"
+                    )
+            for scorer in programme.low_scores:
+                if scorer not in programme.mechanisms:
+                    raise ScenarioError(
+                        f"{where}.{name}.low_scores: {scorer!r} is not one of the programme's "
+                        f"mechanisms ({', '.join(programme.mechanisms)})"
+                    )
+        return dict(self.params.programmes)
+
+    def init(self, sim: Simulation) -> None:
+        p = self.params
+        self.programmes = self._programmes(sim)
+        names = list(self.programmes)
+        experiences, gradings, positions, owners = [], [], [], []
+        for index, (name, programme) in enumerate(self.programmes.items()):
+            for member in programme.mechanisms:
+                positions.append(sim.plan_position(member))
+                owners.append(index)
+                record = getattr(sim.mechanisms[member], "state", None)
+                fields = _fields_of(record)
+                rewarding = not fields.isdisjoint(REWARDING_FIELDS)
+                if rewarding or not fields.isdisjoint(PUNISHING_FIELDS):
+                    experiences.append(
+                        Experience(programme=index, rewarding=rewarding, record=record)
+                    )
+            for scorer_name, line in programme.low_scores.items():
+                key = f"{self.name}.programmes.{name}.low_scores"
+                scorer = compiled_scorer(sim, scorer_name, self.name, key)
+                gradings.append(
+                    Grading(
+                        programme=index,
+                        key=self.key(f"{name}/{scorer_name}/notice"),
+                        rate=p.score_notice_rate,
+                        line=line,
+                        scorer=scorer.state,
+                    )
+                )
+        punishing = {e.programme for e in experiences if not e.rewarding}
+        punishing |= {g.programme for g in gradings}
+        rewarding = {e.programme for e in experiences if e.rewarding}
+        self.bits = {
+            name: (
+                self._bits(sim.pop, f"{self.name}_{name}_punished", index in punishing),
+                self._bits(sim.pop, f"{self.name}_{name}_rewarded", index in rewarding),
+            )
+            for index, name in enumerate(names)
+        }
+        starts = np.asarray([pr.approval_at_start for pr in self.programmes.values()])
+        rule = OpinionRule(
+            key=stream_key(self.seed, "population", "approval"),
+            harm_drop=p.harm_drop,
+            witness_drop=p.witness_drop,
+            reward_lift=p.reward_lift,
+            persuasion=p.persuasion,
+            # uniform opinions: the day-0 cascade stops at cut / (1 - persuasion) against
+            cuts=(1.0 - starts) * (1.0 - p.persuasion),
+            public=np.asarray([pr.public for pr in self.programmes.values()], np.bool_),
+        )
+        hist = _initial_histograms(rule.key, sim.pop.n, rule.cuts, rule.persuasion)
+        self.state = _new_state(
+            rule,
+            tuple(punished for punished, _ in self.bits.values()),
+            tuple(rewarded for _, rewarded in self.bits.values()),
+            sim.pop.households,
+            sim.pop.keys.groups,
+            sim.pop.n,
+            hist,
+            tuple(experiences),
+            tuple(gradings),
+            Abandonment(
+                abandon_below=np.asarray(
+                    [pr.abandon_below for pr in self.programmes.values()], np.float64
+                ),
+                patience_days=np.asarray(
+                    [pr.patience_days for pr in self.programmes.values()], np.int64
+                ),
+                last_days=sim.last_days,
+                positions=np.asarray(positions, np.int64),
+                position_programme=np.asarray(owners, np.int64),
+            ),
+        )
+        self.approval, self.ended_day, self.counts = _shared(self.state)
+        self.today = today_of(self.state)
+        self.metric_columns = tuple(f"{n}_{m}" for n in names for m in METRICS)
+        self.float_metrics = frozenset(f"{n}_approval" for n in names)
+
+    @staticmethod
+    def _bits(pop: Population, name: str, needed: bool) -> FlagBits:
+        """A flag that a programme needs, in a free bit of the flag bytes; else no flag (mask 0).
+
+        Allocated here rather than in ``declare``: which programme punishes or rewards anyone
+        is known once the other mechanisms exist, and a bit nobody sets is not stored.
+        """
+        if not needed:
+            return FlagBits(flags=np.zeros(0, np.uint8), mask=np.uint8(0))
+        flag = pop.state.add_loose_flag(name)
+        return FlagBits(flags=flag.array, mask=flag.mask)
+
+    def endings(self) -> list[Ending]:
+        return [
+            Ending(
+                programme=name,
+                day=int(day),
+                cause="backlash",
+                mechanisms=tuple(programme.mechanisms),
+            )
+            for (name, programme), day in zip(
+                self.programmes.items(), self.ended_day.tolist(), strict=True
+            )
+            if day >= 0
+        ]
+
+    def summary(self) -> list[str]:
+        lines = []
+        for (name, programme), approval, ended, counts in zip(
+            self.programmes.items(),
+            self.approval.tolist(),
+            self.ended_day.tolist(),
+            self.counts.tolist(),
+            strict=True,
+        ):
+            start = programme.approval_at_start
+            if ended >= 0:
+                fate = (
+                    f"abandoned after a backlash on day {ended} (approval {approval:.1%}, below "
+                    f"{programme.abandon_below:.0%} for {programme.patience_days} days)"
+                )
+            else:
+                fate = f"approval {approval:.1%} at the end"
+            lines.append(
+                f"{self.name}: {name} {fate}; {start:.0%} at the start; "
+                f"{counts[PUNISHED]:,} people punished, {counts[WITNESSES]:,} saw a punishment "
+                f"at home or nearby, {counts[REWARDED]:,} rewarded"
+            )
+        return lines

@@ -1,0 +1,199 @@
+"""Approval and backlash (issue 13): the threshold cascade, approval moved by what people live
+through, and a programme abandoned once too few approve of it, in both loops alike.
+
+The cascade is Granovetter's (1978): the two examples from his paper call the kernel the
+``backlash`` mechanism calls. Scenario tests run small towns (20,000 people) for a few months.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import scslab
+from conftest import busy_rongcheng
+from scslab.engine.simulation import Simulation
+from scslab.kernels.cascade import cascade, cascade_of_thresholds
+from scslab.mechanisms.response.backlash import BINS, threshold_bin
+from scslab.scenario import Scenario
+
+PEOPLE = 20_000
+
+
+def _rongcheng(days: int = 120, **backlash: object) -> Scenario:
+    """Rongcheng with its two programmes (its points; the court list and its travel bans)."""
+    sc = busy_rongcheng(people=PEOPLE, days=days)
+    return sc.with_mechanism("backlash", **backlash) if backlash else sc
+
+
+def _programmes(sc: Scenario, name: str, **changes: object) -> dict:
+    """The backlash's programmes with one of them changed, as ``with_mechanism`` takes them."""
+    programmes = {k: v.model_dump() for k, v in sc.mechanisms["backlash"].programmes.items()}
+    programmes[name] |= changes
+    return programmes
+
+
+def _run(sc: Scenario, compiled: bool | None = None) -> Simulation:
+    sim = Simulation(sc, compiled=compiled)
+    sim.run()
+    return sim
+
+
+# -- the cascade --------------------------------------------------------------------------------
+
+
+def test_granovetter_100_people_with_thresholds_0_to_99_all_join() -> None:
+    assert cascade_of_thresholds(np.arange(100)) == 100
+
+
+def test_granovetter_the_person_with_threshold_1_moved_to_2_leaves_exactly_one_joined() -> None:
+    thresholds = np.arange(100)
+    thresholds[1] = 2
+    assert cascade_of_thresholds(thresholds) == 1
+
+
+def test_the_one_pass_cascade_is_the_fixed_point_of_rounds_from_nobody() -> None:
+    rng = np.random.default_rng(13)
+    for _ in range(300):
+        counts = rng.integers(0, 6, int(rng.integers(1, 60)))
+        unit = float(rng.uniform(0.1, 4.0))
+        joined = 0
+        while True:  # Granovetter's rounds: everyone whose threshold is reached joins
+            reached = int(sum(counts[k] for k in range(counts.size) if k * unit <= joined))
+            if reached == joined:
+                break
+            joined = reached
+        assert cascade(counts, unit) == joined
+
+
+def test_a_threshold_bin_grows_with_the_margin_of_approval() -> None:
+    cut, persuasion = 0.2, 0.24
+    bins = [threshold_bin(x, cut, persuasion) for x in np.linspace(0.0, 1.0, 401)]
+    assert bins == sorted(bins)
+    assert bins[0] == 0 and bins[-1] == BINS  # against it alone; never joins
+    assert threshold_bin(cut + persuasion / 2, cut, persuasion) == BINS // 2
+
+
+# -- approval moves with what people experience --------------------------------------------------
+
+
+def test_day_0_approval_is_the_calibrated_share_and_without_punishment_it_stays() -> None:
+    m = _run(_rongcheng(days=60)).columns
+    for programme in ("rongcheng", "court_list"):
+        assert m[f"{programme}_approval"][0] == pytest.approx(0.8, abs=0.015)  # kostka_2019
+    # Rongcheng's points punish nobody by themselves: its approval never moves
+    assert set(m["rongcheng_approval"]) == {m["rongcheng_approval"][0]}
+    assert m["rongcheng_punished"][-1] == 0
+
+
+def test_approval_falls_as_the_court_list_punishes_more_innocents() -> None:
+    sc = _rongcheng()
+    court = sc.mechanisms["data_sources"].all_sources()["court"].model_dump()
+    innocent = sc.with_mechanism(
+        "data_sources", extra_sources={"court": court | {"false_rate": 3e-5}}
+    )
+    base, more = _run(sc).columns, _run(innocent).columns
+    assert more["court_list_innocents_listed"][-1] > base["court_list_innocents_listed"][-1]
+    assert more["court_list_punished"][-1] > base["court_list_punished"][-1] > 0
+    assert more["court_list_witnesses"][-1] >= base["court_list_witnesses"][-1]
+    assert more["court_list_approval"][-1] < base["court_list_approval"][-1] < 0.8
+    # the other direction: a programme nobody saw punish keeps its approval (rongcheng_points)
+    assert more["rongcheng_approval"] == base["rongcheng_approval"]
+
+
+def test_approval_rises_with_rewards_received_and_stays_without_them() -> None:
+    sc = scslab.load_scenario("sesame_credit").with_overrides(people=PEOPLE, days=200)
+    rewarded = _run(sc).columns
+    unmoved = _run(sc.with_mechanism("backlash", reward_lift=0.0)).columns
+    assert rewarded["sesame_rewarded"][-1] == unmoved["sesame_rewarded"][-1] > 0
+    assert rewarded["sesame_approval"][-1] > rewarded["sesame_approval"][0]
+    assert set(unmoved["sesame_approval"]) == {rewarded["sesame_approval"][0]}
+
+
+# -- switched off, on, and abandonment --------------------------------------------------------
+
+
+def test_switched_off_it_changes_nothing_and_switched_on_it_only_reads() -> None:
+    sc = _rongcheng(days=90)
+    on = _run(sc)
+    off = _run(sc.with_mechanism("backlash", enabled=False))
+    assert "backlash" not in off.mechanisms and "backlash" in on.column_owner.values()
+    others = {c: v for c, v in on.columns.items() if on.column_owner.get(c) != "backlash"}
+    assert others == off.columns  # bit for bit: the backlash reads and never ends a programme here
+    assert on.pop.bytes_per_person() == off.pop.bytes_per_person()  # its bits fill free bits
+
+
+def test_an_abandoned_programme_stops_from_the_next_day_in_both_loops_alike() -> None:
+    sc = _rongcheng(days=60)
+    # a court list approved by 45% from the start: below 50% for 10 days, it ends on day 9
+    sc = sc.with_mechanism(
+        "backlash",
+        programmes=_programmes(sc, "court_list", approval_at_start=0.45, patience_days=10),
+    )
+    compiled, python = _run(sc, True), _run(sc, False)
+    assert compiled.compiled_plan is not None and python.compiled_plan is None
+    assert compiled.columns == python.columns
+    m = compiled.columns
+    for column in ("court_list_size", "court_list_entries", "flight_purchases_blocked"):
+        assert None not in m[column][:10] and set(m[column][10:]) == {None}, column
+    assert m["court_list_approval"][9] < 0.5 and set(m["court_list_approval"][10:]) == {None}
+    assert None not in m["rongcheng_approval"] + m["rongcheng_points_mean"]  # runs on
+    assert compiled.last_days.tolist() == python.last_days.tolist()
+    ended = [(e.programme, e.day, e.cause, e.mechanisms) for e in compiled.endings()]
+    assert ended == [("court_list", 9, "backlash", ("court_list", "travel_bans"))]
+
+
+def test_the_manifest_and_the_summary_say_which_programme_ended_when_and_why() -> None:
+    sc = _rongcheng(days=30)
+    sc = sc.with_mechanism(
+        "backlash", programmes=_programmes(sc, "court_list", approval_at_start=0.3, patience_days=5)
+    )
+    result = scslab.run(sc)
+    assert result.manifest["ended"] == [
+        {
+            "programme": "court_list",
+            "day": 4,
+            "date": "2013-10-05",
+            "cause": "backlash",
+            "mechanisms": ["court_list", "travel_bans"],
+        }
+    ]
+    assert "ended: court_list by backlash on 2013-10-05 (day 4)" in result.summary()
+    assert scslab.run(_rongcheng(days=5)).manifest["ended"] == []
+
+
+def test_integrated_2020_with_a_backlash_stays_compiled_and_in_its_bytes_per_person() -> None:
+    sc = scslab.load_scenario("integrated_2020").with_overrides(people=6000, days=40, seed=5)
+    without = Simulation(sc)
+    sim = Simulation(sc.with_mechanism("backlash"), compiled=True)  # one programme: everything
+    assert sim.compiled_plan is not None and sim.observers == ["groups"]
+    assert sim.pop.bytes_per_person() == without.pop.bytes_per_person()  # bits in free bits
+    sim.run()
+    assert sim.columns["programme_punished"][-1] > 0 and sim.columns["programme_rewarded"][-1] > 0
+
+
+# -- the presets --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("preset", "programme", "ends"),
+    [
+        ("suining_2010", "suining", True),  # abandoned after public backlash (seed article)
+        ("facebook_credit_2016", "facebook", True),  # ended in part over consumer concerns
+        ("rongcheng", "court_list", False),  # broad approval (Kostka 2019)
+        ("sesame_credit", "sesame", False),
+    ],
+)
+def test_presets_end_by_backlash_as_recorded_or_run_to_their_end(
+    preset: str, programme: str, ends: bool
+) -> None:
+    result = scslab.run(preset, people=PEOPLE)
+    ended = result.manifest["ended"]
+    approval = result.metrics.column(f"{programme}_approval").to_pylist()
+    assert [e["programme"] for e in ended] == ([programme] if ends else [])
+    assert (approval[-1] is None) == ends
+    if ends:
+        assert ended[0]["cause"] == "backlash" and 30 <= ended[0]["day"] < len(approval) - 1
+        assert f"ended: {programme} by backlash on {ended[0]['date']}" in result.summary()
+    else:
+        assert min(approval) > 0.5
