@@ -7,6 +7,7 @@ import pytest
 
 from scslab.kernels import parallel
 from scslab.kernels.sampling import uniforms
+from scslab.kernels.structs import FlagBits
 from scslab.mechanisms.behaviour.debt import (
     ArrearsPeople,
     ArrearsRule,
@@ -14,6 +15,7 @@ from scslab.mechanisms.behaviour.debt import (
     _arrears_keep_one_thread,
 )
 from scslab.mechanisms.consequences.sectors import _blocked, _blocked_one_thread
+from scslab.mechanisms.observation.evaders import no_evasion
 from scslab.mechanisms.observation.sources import _observe, _observe_one_thread
 from scslab.mechanisms.reporting.informants import (
     InformantKeys,
@@ -60,7 +62,18 @@ def test_both_builds_observe_the_same_acts() -> None:
         recorded = np.zeros(pids.size, np.bool_)
         room = [np.zeros(pids.size + 2, t) for t in (np.int64, np.int16, np.int16, np.bool_)]
         hits, ordered = build(
-            np.uint64(99), 3, pids, acts, recorded, bounds, order, cover, *room, 2
+            np.uint64(99),
+            3,
+            pids,
+            acts,
+            recorded,
+            bounds,
+            order,
+            cover,
+            no_evasion(),
+            False,
+            *room,
+            2,
         )
         seen.append((hits, ordered, *room, recorded))
     assert all(np.array_equal(a, b) for a, b in zip(*seen, strict=True))
@@ -81,13 +94,18 @@ def test_both_builds_report_the_same_acts() -> None:
         recorded = rng.random(pids.size) < 0.5 if not seen else seen[0][-1].copy()
         before = recorded.copy()
         room = [np.zeros(pids.size + 1, t) for t in (np.int64, np.int16, np.int16, np.bool_)]
-        keys = InformantKeys(*(np.uint64(k) for k in (31, 32, 33, 34)))
+        keys = InformantKeys(*(np.uint64(k) for k in range(31, 31 + len(InformantKeys._fields))))
         rule = InformantRule(
-            ties=8, locality=1000, report_prob=0.05, opportunism_weight=0.6, watchers=3
+            ties=8,
+            locality=1000,
+            report_prob=0.05,
+            opportunism_weight=0.6,
+            watchers=3,
+            reject_true=0.0,
         )
-        reports, ordered = build(
-            keys, rule, 4, pids, acts, recorded, reportable, bounds, 1_000_000, *room, 1
-        )
+        informed = FlagBits(flags=np.zeros(1_000_000, np.uint8), mask=np.uint8(1))
+        args = (keys, rule, 0.05, 4, pids, acts, recorded, reportable, bounds, 1_000_000)
+        _, reports, _, ordered = build(*args, informed, *room, 1)
         seen.append((reports, ordered, *room, recorded, before))
     assert all(np.array_equal(a, b) for a, b in zip(*seen, strict=True))
     reports, ordered, pid, _, source, _, recorded, before = seen[0]

@@ -186,14 +186,20 @@ def audit_table(harms: list[Harm]) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=schema)
 
 
+def _shown(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.3g}"
+
+
 def audit_lines(harms: list[Harm]) -> list[str]:
-    """The audit as summary lines, one block per section."""
-    lines: list[str] = []
-    section = None
+    """The audit as summary lines: one per section, with its items that are not zero.
+
+    The table (``harm_audit.parquet``) has every item, zeros included.
+    """
+    if not harms:
+        return ["nothing to audit: the run has no list, sanction or false record"]
+    sections: dict[str, list[str]] = {}
     for h in harms:
-        if h.section != section:
-            section = h.section
-            lines.append(f"{section}:")
-        value = f"{h.value:,.0f}" if float(h.value).is_integer() else f"{h.value:,.3g}"
-        lines.append(f"  {h.item}: {value}" + (f" ({h.note})" if h.note else ""))
-    return lines or ["nothing to audit: the run has no list, sanction or false record"]
+        items = sections.setdefault(h.section, [])
+        if h.value and h.value == h.value:
+            items.append(f"{h.item} {_shown(h.value)}")
+    return [f"{name}: {'; '.join(items) if items else 'none'}" for name, items in sections.items()]

@@ -68,7 +68,7 @@ class StateRegistry:
 
         For a flag that several mechanisms set, such as ``income_lost``.
         """
-        return self.flags.get(name) or self.add_flag(name)
+        return self.flags.get(name) or self.add_loose_flag(name)
 
     def add_flags(self, *names: str) -> tuple[Flag, ...]:
         """Allocate up to eight flags guaranteed to share one byte (one ``array`` for all)."""

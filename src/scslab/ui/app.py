@@ -17,7 +17,7 @@ import math
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import pyarrow as pa
 import streamlit as st
@@ -29,9 +29,19 @@ from scslab.report import charts_of
 from scslab.scenario import Scenario, load_scenario, preset_names
 from scslab.ui.knobs import Knob, apply, knobs
 
+
+class SliderRange(NamedTuple):
+    """A slider's smallest, largest and default values and its step, by name."""
+
+    low: int
+    high: int
+    default: int
+    step: int
+
+
 # (Constants are commented, not documented by strings: Streamlit would show a bare string.)
 DEFAULT_PRESET = "rongcheng"
-PEOPLE = (1_000, 50_000, 10_000, 1_000)  # smallest, largest, default, step: runs in seconds
+PEOPLE = SliderRange(low=1_000, high=50_000, default=10_000, step=1_000)  # runs in seconds
 KEPT = 16  # runs and comparisons kept in memory, the least recently used dropped first
 
 
@@ -110,8 +120,9 @@ def sidebar() -> Scenario | None:
     preset = st.sidebar.selectbox("Preset", names, index=names.index(DEFAULT_PRESET), key="preset")
     base = load_scenario(preset)
     st.sidebar.caption(base.meta.description)
-    low, high, default, step = PEOPLE
-    people = st.sidebar.slider("People", low, high, default, step=step, key="people")
+    people = st.sidebar.slider(
+        "People", PEOPLE.low, PEOPLE.high, PEOPLE.default, step=PEOPLE.step, key="people"
+    )
     days = st.sidebar.slider(
         "Days",
         30,
