@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from scslab.kernels.structs import FlagBits
+
 
 @dataclass(frozen=True)
 class Flag:
@@ -28,6 +30,10 @@ class Flag:
     def count(self) -> int:
         """How many people have the flag set (a full pass: for tests and checks, not hot paths)."""
         return int(np.count_nonzero(self.array & self.mask))
+
+    def bits(self) -> FlagBits:
+        """The flag as kernels take it: its byte array and its bit, by name."""
+        return FlagBits(flags=self.array, mask=self.mask)
 
 
 @dataclass

@@ -45,7 +45,7 @@ from scslab.engine.mechanism import Adversary, MechanismParams
 from scslab.kernels.compact import kept
 from scslab.kernels.rng import geometric_days, uniform
 from scslab.kernels.sampling import compiled_bernoulli_ids
-from scslab.kernels.structs import FlagBits, compiled_struct
+from scslab.kernels.structs import compiled_struct
 from scslab.mechanisms.adversary.fraud import FRAUD_DETECTED
 from scslab.mechanisms.scoring.compiled import compiled_scorer, has_score
 from scslab.population.attributes import income_class, trait_factor
@@ -345,7 +345,7 @@ class BlackMarket(CompiledSteps, Adversary):
         self.scorer = compiled_scorer(sim, self.params.score, self.name, f"{self.name}.score")
         return _new_state(
             self.rule,
-            FlagBits(flags=self.detected_flag.array, mask=self.detected_flag.mask),
+            self.detected_flag.bits(),
             self.scorer.state,
             pop.geography.bounds,
             sim.days,

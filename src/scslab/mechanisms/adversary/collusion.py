@@ -34,7 +34,7 @@ from scslab.engine.mechanism import Adversary, MechanismParams
 from scslab.kernels.compact import kept
 from scslab.kernels.rng import below, uniform
 from scslab.kernels.sampling import compiled_bernoulli_ids
-from scslab.kernels.structs import FlagBits, compiled_struct
+from scslab.kernels.structs import compiled_struct
 from scslab.mechanisms.adversary.fraud import FRAUD_DETECTED
 from scslab.population.attributes import GROUP_KINDS, GROUP_SIZES, local_group_member, trait_factor
 
@@ -246,7 +246,7 @@ class Collusion(CompiledSteps, Adversary):
         )
         groups = (pop.n + size - 1) // size + 1  # ids are shifted by less than a group
         rings = compiled_bernoulli_ids(self.key("rings"), 0, groups, p.ring_share)
-        expelled = FlagBits(flags=self.expelled_flag.array, mask=self.expelled_flag.mask)
+        expelled = self.expelled_flag.bits()
         self.members = int(_members(rule, rings, pop.n))
         self.state = _new_state(rule, rings, expelled, pop.n, self.members)
         self.today = today_of(self.state)

@@ -34,7 +34,7 @@ from scslab.engine.compiled_plan import CompiledSteps, compiled_mechanism
 from scslab.engine.mechanism import Adversary, MechanismParams
 from scslab.kernels.rng import uniform
 from scslab.kernels.sampling import compiled_bernoulli_ids_where
-from scslab.kernels.structs import FlagBits, compiled_struct
+from scslab.kernels.structs import compiled_struct
 from scslab.mechanisms.income_loss import income_loss, lose_income
 from scslab.mechanisms.scoring.compiled import compiled_scorer, has_score
 from scslab.mechanisms.scoring.compiled import scores as scores_of
@@ -248,7 +248,7 @@ class DataBreaches(CompiledSteps, Adversary):
         """
         sim, pop = self.sim, self.sim.pop
         self.scorer = compiled_scorer(sim, self.params.score, self.name, f"{self.name}.score")
-        leaked_low = FlagBits(flags=self.leaked_low_flag.array, mask=self.leaked_low_flag.mask)
+        leaked_low = self.leaked_low_flag.bits()
         return _new_state(
             self.rule, leaked_low, self.scorer.state, self.income, pop.households, pop.n, self.today
         )

@@ -22,7 +22,7 @@ from scslab.engine.mechanism import Consequences, MechanismParams
 from scslab.kernels.parallel import PARALLEL_MIN_ITEMS, both_builds
 from scslab.kernels.rng import uniform
 from scslab.kernels.sampling import compiled_bernoulli_ids_where
-from scslab.kernels.structs import FlagBits, compiled_struct
+from scslab.kernels.structs import compiled_struct
 from scslab.mechanisms.lists.base import ListBase
 
 if TYPE_CHECKING:
@@ -135,7 +135,7 @@ class PublicNaming(CompiledSteps, Consequences):
         self.list = sim.get(p.list, ListBase, f"{self.name}.list")
         self.state = _new_state(
             self.list.state,
-            FlagBits(flags=self.named.array, mask=self.named.mask),
+            self.named.bits(),
             NamingRule(
                 naming_key=self.key("naming"),
                 ties_key=self.key("ties"),

@@ -35,7 +35,7 @@ from scslab.engine.mechanism import MechanismParams, Reporting
 from scslab.kernels.parallel import PARALLEL_MIN_ITEMS, both_builds
 from scslab.kernels.rng import below, uniform
 from scslab.kernels.sampling import compiled_bernoulli_ids, compiled_labelled_ids
-from scslab.kernels.structs import FlagBits, compiled_struct
+from scslab.kernels.structs import compiled_struct
 from scslab.mechanisms.provenance import counts as provenance_counts
 from scslab.mechanisms.provenance import provenance
 from scslab.population.attributes import (
@@ -659,7 +659,7 @@ class Informants(CompiledSteps, Reporting):
             reward,
             malicious,
             p.claimant_share,
-            FlagBits(flags=self.informed.array, mask=self.informed.mask),
+            self.informed.bits(),
             self.provenance,
             pop.n,
         )

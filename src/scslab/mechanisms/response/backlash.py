@@ -694,7 +694,7 @@ class Backlash(CompiledSteps, Response):
         if not needed:
             return FlagBits(flags=np.zeros(0, np.uint8), mask=np.uint8(0))
         flag = pop.state.add_loose_flag(name)
-        return FlagBits(flags=flag.array, mask=flag.mask)
+        return flag.bits()
 
     def endings(self) -> list[Ending]:
         return [

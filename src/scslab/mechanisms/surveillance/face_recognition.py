@@ -51,7 +51,7 @@ from scslab.engine.mechanism import MechanismParams, Surveillance
 from scslab.kernels.poisson import poisson_points, room_for
 from scslab.kernels.rng import uniform
 from scslab.kernels.sampling import compiled_bernoulli_ids
-from scslab.kernels.structs import FlagBits, compiled_struct
+from scslab.kernels.structs import compiled_struct
 from scslab.population.census import province_names
 from scslab.population.geography import regions_of_sorted
 
@@ -487,7 +487,7 @@ class FaceRecognition(CompiledSteps, Surveillance):
             coverage,
             wanted,
             np.searchsorted(wanted, geography.bounds).astype(np.int64),
-            FlagBits(flags=self.flagged.array, mask=self.flagged.mask),
+            self.flagged.bits(),
             pop.n,
         )
         self.cum = _shared(self.state)
