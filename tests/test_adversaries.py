@@ -233,11 +233,6 @@ def test_evasion_lowers_evaders_records_and_costs_them_their_good_records():
 # The whole 2020 system
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="not met (issue 13): 13 bytes a person. With face recognition's and the informants' "
-    "bits, integrated_2020 with every adversary has 17 flags, one more than two bytes hold",
-)
 def test_integrated_2020_with_every_adversary_stays_compiled_within_12_bytes():
     sc = scslab.load_scenario("integrated_2020").with_overrides(people=20_000, days=60)
     sc = sc.with_mechanism("sesame_credit", **SESAME_SOURCES)

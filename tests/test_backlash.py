@@ -162,11 +162,6 @@ def test_the_manifest_and_the_summary_say_which_programme_ended_when_and_why() -
     assert scslab.run(_rongcheng(days=5)).manifest["ended"] == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="not met (issue 13): integrated_2020 now uses 15 of its 16 flag bits (face "
-    "recognition's and the informants' bits), so a programme's 2 bits take a 13th byte",
-)
 def test_integrated_2020_with_a_backlash_stays_compiled_and_in_its_bytes_per_person() -> None:
     sc = scslab.load_scenario("integrated_2020").with_overrides(people=6000, days=40, seed=5)
     without = Simulation(sc)

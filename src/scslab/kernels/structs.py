@@ -69,3 +69,17 @@ class FlagBits(NamedTuple):
     """One byte per person (uint8)."""
     mask: np.uint8
     """The flag's bit (0: no flag, nobody has it)."""
+
+
+class CounterBits(NamedTuple):
+    """A small per-person counter packed in bits of a flag byte array, by name at both ends.
+
+    Read and written only through ``kernels/bits.py`` (``counter_value``, ``counter_increment``).
+    """
+
+    flags: np.ndarray
+    """One byte per person (uint8), shared with flags and other counters; empty: no counter."""
+    shift: np.int64
+    """The counter's lowest bit."""
+    mask: np.int64
+    """The counter's bits in place (``(2**width - 1) << shift``)."""

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from scslab.kernels.structs import FlagBits
+from scslab.kernels.structs import CounterBits, FlagBits
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,33 @@ class Flag:
         return FlagBits(flags=self.array, mask=self.mask)
 
 
+@dataclass(frozen=True)
+class Counter:
+    """A small per-person count of ``width`` bits, packed in a shared ``uint8`` flag array.
+
+    It wraps at ``2**width`` (kernels: ``kernels/bits.py``).
+    """
+
+    name: str
+    array: np.ndarray
+    shift: int
+    width: int
+
+    @property
+    def mask(self) -> int:
+        """The counter's bits in place."""
+        return ((1 << self.width) - 1) << self.shift
+
+    def get(self, ids: np.ndarray | slice | None = None) -> np.ndarray:
+        """The counter for ``ids`` (all people when ``None``)."""
+        a = self.array if ids is None else self.array[ids]
+        return (a & np.uint8(self.mask)) >> np.uint8(self.shift)
+
+    def bits(self) -> CounterBits:
+        """The counter as kernels take it: its byte array, shift and mask, by name."""
+        return CounterBits(flags=self.array, shift=np.int64(self.shift), mask=np.int64(self.mask))
+
+
 @dataclass
 class StateRegistry:
     """Per-person arrays declared by mechanisms, and flags packed eight to a byte."""
@@ -43,6 +70,8 @@ class StateRegistry:
     n: int
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
     flags: dict[str, Flag] = field(default_factory=dict)
+    counters: dict[str, Counter] = field(default_factory=dict)
+    """Counters of a few bits packed in the flag bytes (``add_counter``)."""
     shared: dict[str, object] = field(default_factory=dict)
     """Records that the mechanisms sharing a flag share with it (its change log), by name."""
     _flag_bytes: list[np.ndarray] = field(default_factory=list)
@@ -94,6 +123,34 @@ class StateRegistry:
             out.append(flag)
         return tuple(out)
 
+    def add_counter(self, name: str, width: int) -> Counter:
+        """Allocate a count of ``width`` (1 to 8) bits per person in the flag bytes.
+
+        It takes the next ``width`` bits like a group of flags (sharing the last flag byte when
+        they fit, else a new byte), so a few-bit counter costs bits, not a byte per person.
+        """
+        if not 1 <= width <= 8:
+            raise ValueError("a counter has 1 to 8 bits")
+        if name in self.counters or name in self.flags:
+            raise ValueError(f"per-person state {name!r} is declared twice")
+        if self._bits_used == 0 or self._bits_used + width > 8:
+            self._flag_bytes.append(np.zeros(self.n, np.uint8))
+            self._bits_used = 0
+        counter = Counter(name, self._flag_bytes[-1], self._bits_used, width)
+        self._bits_used += width
+        self.counters[name] = counter
+        return counter
+
+    def _used_bits(self, arr: np.ndarray) -> int:
+        used = 0
+        for flag in self.flags.values():
+            if flag.array is arr:
+                used |= int(flag.mask)
+        for counter in self.counters.values():
+            if counter.array is arr:
+                used |= counter.mask
+        return used
+
     def add_loose_flag(self, name: str) -> Flag:
         """Allocate one bit per person in the first flag byte with a free bit (or a new byte).
 
@@ -103,10 +160,7 @@ class StateRegistry:
         if name in self.flags:
             raise ValueError(f"flag {name!r} is declared twice")
         for arr in self._flag_bytes[:-1]:
-            used = 0
-            for flag in self.flags.values():
-                if flag.array is arr:
-                    used |= int(flag.mask)
+            used = self._used_bits(arr)
             if used != 0xFF:
                 free = ~used & (used + 1)  # the lowest bit not in use
                 flag = Flag(name, arr, np.uint8(free))
@@ -125,5 +179,6 @@ class StateRegistry:
         rows = [(k, str(a.dtype), a.itemsize) for k, a in self.arrays.items()]
         for arr in self._flag_bytes:
             names = [f.name for f in self.flags.values() if f.array is arr]
+            names += [f"{c.name}:{c.width}" for c in self.counters.values() if c.array is arr]
             rows.append(("flags[" + ",".join(names) + "]", "uint8", 1))
         return rows

@@ -37,10 +37,11 @@ from pydantic import Field
 
 from scslab.engine.calendar import new_calendar, pop, schedule
 from scslab.engine.mechanism import Lists, MechanismParams
+from scslab.kernels.bits import counter_increment, counter_value, no_counter
 from scslab.kernels.compact import kept
 from scslab.kernels.memory import prefetch_ahead
 from scslab.kernels.rng import uniform
-from scslab.kernels.structs import compiled_struct
+from scslab.kernels.structs import CounterBits, compiled_struct
 from scslab.mechanisms.provenance import (
     NOT_FALSE,
     no_false_sources,
@@ -58,6 +59,12 @@ APPEAL, REPAIR = 0, 1
 SIZE, ENTRIES, EXITS, EVER_LISTED, REACH, INNOCENTS = range(6)
 """Indices in a list record's ``stats``: people listed now, entries and exits so far, people ever
 listed, household members of listed people who are not listed, listed on a false record."""
+GENERATION_BITS = 4
+"""Bits of a person's listing counter, which tells a scheduled exit (an appeal won, a term ended)
+of an earlier listing from one of the current listing. It wraps at 16: a stale exit would be taken
+for a current one only if its person were relisted a multiple of 16 times while it was pending
+(weeks for an appeal, a term of months or years for a repair). Four bits, not a byte, keep the
+court list of ``integrated_2020`` and its adversaries within 12 bytes a person."""
 FILED, WON, EXPIRED = range(3)
 """Indices in a list record's ``counts``: appeals filed, appeals won, listings whose term ended."""
 METRIC_COLUMNS = (
@@ -219,8 +226,9 @@ class ListFields(NamedTuple):
     households: np.ndarray
     stats: np.ndarray
     """Counters ``SIZE`` .. ``INNOCENTS`` (see ``apply_changes``)."""
-    generation: np.ndarray
-    """The listing counter per person (empty without appeals or a term)."""
+    generation: CounterBits
+    """The listing counter per person (``GENERATION_BITS`` packed bits; no array without appeals
+    or a term)."""
     exits: Any
     """The calendar of scheduled exits (``CalendarState``)."""
     appeal: AppealRule
@@ -267,7 +275,7 @@ def list_fields(lst: ListBase, days: int) -> ListFields:
         provenance=lst.provenance,
         households=lst.households,
         stats=np.zeros(6, np.int64),
-        generation=lst.generation if lst.generation is not None else np.empty(0, np.uint8),
+        generation=lst.generation.bits() if lst.generation is not None else no_counter(),
         exits=new_calendar(days),
         appeal=AppealRule(
             share=p.appeal_share,
@@ -303,7 +311,7 @@ def no_list():
         provenance=no_provenance(),
         households=np.empty(0, np.uint8),
         stats=np.zeros(6, np.int64),
-        generation=np.empty(0, np.uint8),
+        generation=no_counter(),
         exits=new_calendar(0),
         appeal=AppealRule(share=0.0, success_true=0.0, success_false=0.0, days=0, term=-1),
         appeal_key=np.uint64(0),
@@ -325,7 +333,7 @@ def _scheduled_exits(day, s):
     valid = np.empty(pids.size, np.bool_)
     for i in range(pids.size):
         pid = pids[i]
-        valid[i] = (s.flags[pid] & s.mask) != 0 and s.generation[pid] == tags[i] // 2
+        valid[i] = (s.flags[pid] & s.mask) != 0 and counter_value(s.generation, pid) == tags[i] // 2
         if valid[i]:
             s.counts[WON] += tags[i] % 2 == APPEAL
             s.counts[EXPIRED] += tags[i] % 2 == REPAIR
@@ -337,12 +345,11 @@ def _schedule_exits(day, s):
     """New entries' appeals and listing terms, on the exits calendar."""
     new = s.entered
     rule = s.appeal
-    if s.generation.size == 0 or new.size == 0:
+    if s.generation.flags.size == 0 or new.size == 0:
         return
     episode = np.empty(new.size, np.int64)
     for i in range(new.size):
-        s.generation[new[i]] += np.uint8(1)  # wraps at 256: a stale exit needs 256 relistings
-        episode[i] = s.generation[new[i]]
+        episode[i] = counter_increment(s.generation, new[i])
     if rule.share > 0:
         won = np.zeros(new.size, np.bool_)
         for i in range(new.size):
@@ -396,7 +403,7 @@ def apply_day(day, s, pids, enter, false_source):
     then entries and exits in order (``s.entered``, ``s.exited``, ``s.listed_candidates``);
     then the new entries' appeals and terms are scheduled.
     """
-    if s.generation.size:
+    if s.generation.flags.size:
         out = _scheduled_exits(day, s)
         if out.size:
             pids, enter, false_source = _without(pids, enter, false_source, out)
@@ -427,7 +434,7 @@ def list_metrics(day, s):
     t, stats, counts = s.today, s.stats, s.counts
     t[0], t[1], t[2] = stats[SIZE], s.entered.size, s.exited.size
     t[3], t[4], t[5] = stats[EVER_LISTED], stats[REACH], stats[INNOCENTS]
-    if s.generation.size == 0:
+    if s.generation.flags.size == 0:
         return 6
     t[6], t[7], t[8] = counts[FILED], counts[WON], counts[EXPIRED]
     return 9
@@ -456,7 +463,7 @@ class ListBase(Lists):
         p = self.params
         self.generation = None
         if p.appeal_share > 0 or p.repair_days is not None:
-            self.generation = pop.state.add(f"{self.name}_generation", np.uint8, 0)
+            self.generation = pop.state.add_counter(f"{self.name}_generation", GENERATION_BITS)
 
     def init(self, sim: Simulation) -> None:
         self.households = sim.pop.households
