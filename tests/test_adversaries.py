@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pytest
 
 import scslab
 from conftest import metrics_digests_by_threads
