@@ -345,8 +345,10 @@ def _run_and_write(
 
     def checkpoint(sim: Simulation) -> None:
         assert run_dir is not None and every is not None
+        t0 = time.perf_counter()
         size = write_checkpoint(sim, run_dir / CHECKPOINT_FILE, every)
-        note = {"checkpoint": {"day": sim.day, "every_days": every, "bytes": size}}
+        seconds = round(time.perf_counter() - t0, 3)
+        note = {"checkpoint": {"day": sim.day, "every_days": every, "bytes": size, "s": seconds}}
         write_manifest(run_dir, _manifest(sim, "incomplete", started, extra | note))
 
     try:
