@@ -379,7 +379,7 @@ def _run_and_write(
         manifest["timings"]["write_s"] = round(time.perf_counter() - t0, 6)
         write_manifest(run_dir, manifest)
         (run_dir / CHECKPOINT_FILE).unlink(missing_ok=True)  # complete: nothing to resume
-        for stale in run_dir.glob(f".{CHECKPOINT_FILE}.*.tmp"):  # one a kill cut short
+        for stale in run_dir.glob(".*.tmp"):  # files a kill cut short (atomic writes' temps)
             stale.unlink(missing_ok=True)
     return RunResult(sc, sim, table, manifest, run_dir, tables)
 
