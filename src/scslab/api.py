@@ -40,6 +40,7 @@ from scslab.engine.checkpoint import (
 )
 from scslab.engine.footprint import check_fits
 from scslab.engine.simulation import Simulation
+from scslab.errors import ScenarioError
 from scslab.results import (
     check_run_dir,
     metrics_table,
@@ -304,13 +305,18 @@ def resume(
         manifest = read_manifest(folder)
     except (OSError, ValueError):
         raise CheckpointError(f"{folder}: not a run folder (no readable manifest.json)") from None
+    if not isinstance(manifest, dict):
+        raise CheckpointError(f"{folder}: not a run folder (manifest.json is not a manifest)")
     if manifest.get("status") == "complete":
         raise CheckpointError(f"{folder}: the run is complete; nothing to resume")
     path = folder / CHECKPOINT_FILE
     header = read_header(path)
-    if manifest.get("scenario") != header["scenario"]:
+    if manifest.get("scenario") != header.get("scenario"):
         raise CheckpointError(f"{path}: the checkpoint is of another scenario than {folder}'s run")
-    sc = scenario_from_dict(header["scenario"], header["scenario_source"])
+    try:
+        sc = scenario_from_dict(header["scenario"], header["scenario_source"])
+    except (KeyError, ScenarioError) as err:
+        raise CheckpointError(f"{path}: damaged checkpoint (scenario: {err})") from None
     if progress:
         from scslab.notebook import progress_bar
 
@@ -318,15 +324,15 @@ def resume(
             return resume(folder, on_day=bar_day, on_compile=bar_compile)
     check_fits(sc)
     with compile_events(on_compile):
-        sim = Simulation(sc, compiled=header["engine"] == "compiled")
+        sim = Simulation(sc, compiled=header.get("engine") == "compiled")
         restore(sim, header, path)
     if on_day is not None:
         on_day(sim.day)
     resumed = [*manifest.get("resumed_from_days", []), sim.day]
     extra = {"resumed_from_days": resumed}
-    return _run_and_write(
-        sim, folder, manifest["started"], on_day, on_compile, header["checkpoint_every"], extra
-    )
+    started = manifest.get("started") or dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    every = header.get("checkpoint_every")
+    return _run_and_write(sim, folder, started, on_day, on_compile, every, extra)
 
 
 def _run_and_write(

@@ -313,9 +313,7 @@ def _header(sim: Simulation, nodes: list[Node], every: int | None) -> dict[str, 
         entry: dict[str, Any] = {"path": node.path, "kind": node.kind}
         if node.kind == "array":
             a = node.value
-            entry |= {"dtype": a.dtype.str, "shape": list(a.shape), "strides": list(a.strides)}
-            if a.dtype.names is not None:
-                entry["dtype"] = a.dtype.descr
+            entry |= {"dtype": str(a.dtype), "shape": list(a.shape), "strides": list(a.strides)}
         elif node.kind == "scalar":
             entry |= {"dtype": as_dtype(node.numba_type).str, "value": node.value}
         elif node.kind == "record":
@@ -462,7 +460,10 @@ def read_header(path: Path) -> dict[str, Any]:
             f.seek(size - _TRAILER.size - length)
             text = f.read(length)
     except FileNotFoundError:
-        raise CheckpointError(f"{path.parent}: no checkpoint ({path.name}) to resume") from None
+        raise CheckpointError(
+            f"{path.parent}: no checkpoint to resume ({path.name}; a run writes one with "
+            "--checkpoint-every)"
+        ) from None
     except OSError as err:
         raise CheckpointError(f"{path}: cannot be read ({err.strerror})") from None
     if zlib.crc32(text) != crc:
@@ -492,6 +493,13 @@ def restore(sim: Simulation, header: dict[str, Any], path: Path) -> None:
             is then half restored and must be dropped.
     """
     path = Path(path)
+    try:
+        _restore(sim, header, path)
+    except (KeyError, TypeError, IndexError, AttributeError) as err:  # a header made by hand
+        raise CheckpointError(f"{path}: damaged checkpoint (header: {err!r})") from None
+
+
+def _restore(sim: Simulation, header: dict[str, Any], path: Path) -> None:
     fingerprint = scenario_fingerprint(sim.scenario.resolved(), engine_of(sim))
     if fingerprint != header["fingerprint"]:
         raise CheckpointError(f"{path}: the checkpoint is of another scenario or engine")
@@ -515,7 +523,7 @@ def restore(sim: Simulation, header: dict[str, Any], path: Path) -> None:
                 e = entries[i]
                 replaced[i] = np.ndarray(
                     tuple(e["shape"]),
-                    _dtype(e["dtype"]),
+                    nodes[i].value.dtype,  # checked to be the checkpoint's (``_check_layout``)
                     buffer=base,
                     offset=skip + offset,
                     strides=tuple(e["strides"]),
@@ -523,7 +531,7 @@ def restore(sim: Simulation, header: dict[str, Any], path: Path) -> None:
         for i, node in enumerate(nodes):
             e = entries[i]
             if node.kind == "array" and 0 in e["shape"] and tuple(e["shape"]) != node.value.shape:
-                replaced[i] = np.empty(tuple(e["shape"]), _dtype(e["dtype"]))
+                replaced[i] = np.empty(tuple(e["shape"]), node.value.dtype)
         for p, spec in header.get("dicts", {}).items():
             node = nodes[index[p]]
             t = node.numba_type
@@ -572,12 +580,6 @@ def _repoint(sim: Simulation, nodes: list[Node], replaced: dict[int, np.ndarray]
                     setattr(m, attr, by_address[key])
 
 
-def _dtype(spec: Any) -> np.dtype:
-    if isinstance(spec, list):
-        return np.dtype([tuple(field) for field in spec])
-    return np.dtype(spec)
-
-
 def _check_layout(path: Path, nodes: list[Node], entries: list[dict[str, Any]]) -> None:
     """The new simulation's state has the checkpoint's shape: same paths, kinds and types."""
     problem = None
@@ -589,7 +591,7 @@ def _check_layout(path: Path, nodes: list[Node], entries: list[dict[str, Any]]) 
         if node.path != e["path"] or node.kind != e["kind"]:
             problem = f"{e['path']} ({e['kind']}) where the set-up has {node.path} ({node.kind})"
         elif node.kind == "array" and (
-            _dtype(e["dtype"]) != node.value.dtype or len(e["shape"]) != node.value.ndim
+            e["dtype"] != str(node.value.dtype) or len(e["shape"]) != node.value.ndim
         ):
             problem = f"{node.path}: another array type"
         elif node.kind == "record" and e["type"] != type(node.value).__name__:
