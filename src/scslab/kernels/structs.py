@@ -17,6 +17,11 @@ new process. For the same reason a field that Python reads is read by a cached c
 that module (about 2 microseconds a read: for outputs, not hot loops); Python keeps its own
 references to the arrays it shares with a record.
 
+Every record, whatever its type, can be read and set whole: ``field_values`` gives all its
+fields as a tuple and ``set_field_values`` sets them (compiled once per record type, cached), for
+code that must handle any record without knowing it, such as checkpoints
+(``engine/checkpoint.py``).
+
 Values that Python builds for a kernel travel by name, never by position: a record's fields, or a
 ``typing.NamedTuple`` that both ends read by field (``FlagBits`` below; numba compiles ``t.mask``
 to the same code as ``t[1]``, and a field that does not exist fails to compile).
