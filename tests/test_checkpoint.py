@@ -110,11 +110,19 @@ def _interrupted(sc, folder: Path, after: int, every: int, compiled=None) -> Non
 def test_resume_in_process_equals_the_uninterrupted_run(tmp_path):
     sc = busy_rongcheng(days=240)
     whole = api.run(sc, out=tmp_path / "whole")
-    _interrupted(sc, tmp_path / "part", after=150, every=70)
+    _interrupted(sc, tmp_path / "part", after=80, every=70)
+    assert read_header(tmp_path / "part" / CHECKPOINT_FILE)["day"] == 70
+
+    def again(day: int) -> None:  # the resumed run is interrupted too, after its checkpoint
+        if day > 150:
+            raise _StopError
+
+    with pytest.raises(_StopError):
+        api.resume(tmp_path / "part", on_day=again)
     assert read_header(tmp_path / "part" / CHECKPOINT_FILE)["day"] == 140
     resumed = api.resume(tmp_path / "part")
     assert _outputs(tmp_path / "part") == _outputs(tmp_path / "whole")
-    assert resumed.manifest["resumed_from_days"] == [140]
+    assert resumed.manifest["resumed_from_days"] == [70, 140]
     assert resumed.manifest["ended"] == whole.manifest["ended"]
     assert whole.metrics.column("court_list_size")[-1].as_py() > 20  # lists at work
     assert sum(whole.metrics.column("court_list_appeals_filed").to_pylist()) > 0
