@@ -30,17 +30,27 @@ import pyarrow as pa
 from numba.core import event
 
 from scslab.audit import Harm, audit_lines, audit_table, harm_audit
+from scslab.engine.checkpoint import (
+    CHECKPOINT_FILE,
+    CheckpointError,
+    read_header,
+    restore,
+    walk,
+    write_checkpoint,
+)
 from scslab.engine.footprint import check_fits
 from scslab.engine.simulation import Simulation
+from scslab.errors import ScenarioError
 from scslab.results import (
     check_run_dir,
     metrics_table,
     prepare_run_dir,
+    read_manifest,
     write_manifest,
     write_metrics,
     write_table,
 )
-from scslab.scenario import Scenario, load_scenario
+from scslab.scenario import Scenario, load_scenario, scenario_from_dict
 from scslab.version import __version__
 
 
@@ -204,6 +214,7 @@ def run(
     compiled: bool | None = None,
     on_compile: Callable[[int], None] | None = None,
     progress: bool = False,
+    checkpoint_every: int | None = None,
 ) -> RunResult:
     """Run a scenario (a ``Scenario``, a preset name or a TOML path).
 
@@ -224,6 +235,10 @@ def run(
             the disk cache and never call it): a progress display can say why it waits.
         progress: Show a progress bar of the days (tqdm's, a widget in Jupyter, when tqdm is
             installed; else rich's on stderr), in place of ``on_day`` and ``on_compile``.
+        checkpoint_every: Write a checkpoint into the run folder (``out``, required) every this
+            many days; ``resume(out)`` finishes an interrupted run from the last one, with the
+            results of an uninterrupted run (``engine/checkpoint.py``). Removed once the run is
+            complete.
 
     Returns:
         The metrics, the manifest and the finished simulation.
@@ -232,6 +247,8 @@ def run(
         ScenarioError: The scenario or an override is invalid, or the run would not fit in
             memory (``engine.footprint.NotEnoughMemoryError``; one-line message).
         RunDirError: ``out`` cannot be used (one-line message).
+        CheckpointError: ``checkpoint_every`` without ``out``, or a scenario whose state cannot
+            be checkpointed (one-line message; nothing written).
     """
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     sc = sc.with_overrides(people=people, days=days, seed=seed, scale=scale)
@@ -239,24 +256,117 @@ def run(
         from scslab.notebook import progress_bar
 
         with progress_bar(sc.meta.days, sc.meta.name) as (bar_day, bar_compile):
-            return run(sc, out=out, on_day=bar_day, compiled=compiled, on_compile=bar_compile)
+            return run(
+                sc,
+                out=out,
+                on_day=bar_day,
+                compiled=compiled,
+                on_compile=bar_compile,
+                checkpoint_every=checkpoint_every,
+            )
+    if checkpoint_every is not None:
+        if out is None:
+            raise CheckpointError("checkpoints go into the run folder: give out (--out)")
+        if checkpoint_every < 1:
+            raise CheckpointError(f"checkpoint every {checkpoint_every} days: give 1 or more")
     if out is not None:
         check_run_dir(Path(out))  # fail before the (possibly long) set-up
     check_fits(sc)  # refuse a run that cannot fit before allocating anything
     started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     with compile_events(on_compile):
         sim = Simulation(sc, compiled=compiled)  # a scenario error leaves no run folder behind
+        if checkpoint_every is not None:
+            walk(sim)  # refuse state that cannot be checkpointed before writing anything
     run_dir = prepare_run_dir(Path(out)) if out is not None else None
+    return _run_and_write(sim, run_dir, started, on_day, on_compile, checkpoint_every, {})
+
+
+def resume(
+    run_dir: str | Path,
+    *,
+    on_day: Callable[[int], None] | None = None,
+    on_compile: Callable[[int], None] | None = None,
+    progress: bool = False,
+) -> RunResult:
+    """Finish an interrupted run from the last checkpoint in its folder (``checkpoint_every``).
+
+    The simulation is built from the checkpoint's scenario as a new run builds it, its state is
+    read from the checkpoint, and the remaining days run; the run folder ends with the files an
+    uninterrupted run writes, the same bit for bit (the manifest's timings aside).
+
+    Raises:
+        CheckpointError: No run folder, no checkpoint, a complete run, a checkpoint of another
+            scenario or written by other code, or a damaged one (one-line message; nothing in
+            the folder changed).
+        ScenarioError: The run would not fit in memory (one-line message).
+    """
+    folder = Path(run_dir)
+    try:
+        manifest = read_manifest(folder)
+    except (OSError, ValueError):
+        raise CheckpointError(f"{folder}: not a run folder (no readable manifest.json)") from None
+    if not isinstance(manifest, dict):
+        raise CheckpointError(f"{folder}: not a run folder (manifest.json is not a manifest)")
+    if manifest.get("status") == "complete":
+        raise CheckpointError(f"{folder}: the run is complete; nothing to resume")
+    path = folder / CHECKPOINT_FILE
+    header = read_header(path)
+    if manifest.get("scenario") != header.get("scenario"):
+        raise CheckpointError(f"{path}: the checkpoint is of another scenario than {folder}'s run")
+    try:
+        sc = scenario_from_dict(header["scenario"], header["scenario_source"])
+    except (KeyError, ScenarioError) as err:
+        raise CheckpointError(f"{path}: damaged checkpoint (scenario: {err})") from None
+    if progress:
+        from scslab.notebook import progress_bar
+
+        with progress_bar(sc.meta.days, sc.meta.name) as (bar_day, bar_compile):
+            return resume(folder, on_day=bar_day, on_compile=bar_compile)
+    check_fits(sc)
+    with compile_events(on_compile):
+        sim = Simulation(sc, compiled=header.get("engine") == "compiled")
+        restore(sim, header, path)
+    if on_day is not None:
+        on_day(sim.day)
+    resumed = [*manifest.get("resumed_from_days", []), sim.day]
+    extra = {"resumed_from_days": resumed}
+    started = manifest.get("started") or dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    every = header.get("checkpoint_every")
+    return _run_and_write(sim, folder, started, on_day, on_compile, every, extra)
+
+
+def _run_and_write(
+    sim: Simulation,
+    run_dir: Path | None,
+    started: str,
+    on_day: Callable[[int], None] | None,
+    on_compile: Callable[[int], None] | None,
+    every: int | None,
+    extra: dict[str, Any],
+) -> RunResult:
+    """Run the remaining days of ``sim`` and write its run folder (checkpoints on the way)."""
+    sc = sim.scenario
     if run_dir is not None:
-        write_manifest(run_dir, _manifest(sim, "incomplete", started, {}))
+        write_manifest(run_dir, _manifest(sim, "incomplete", started, extra))
+
+    def checkpoint(sim: Simulation) -> None:
+        assert run_dir is not None and every is not None
+        t0 = time.perf_counter()
+        size = write_checkpoint(sim, run_dir / CHECKPOINT_FILE, every)
+        seconds = round(time.perf_counter() - t0, 3)
+        note = {"checkpoint": {"day": sim.day, "every_days": every, "bytes": size, "s": seconds}}
+        write_manifest(run_dir, _manifest(sim, "incomplete", started, extra | note))
+
     try:
         with compile_events(on_compile):  # a kernel first used later in the run
-            sim.run(on_day)
+            sim.run(on_day, every, checkpoint if every is not None else None)
     except BaseException as err:
         if run_dir is not None:
             write_metrics(run_dir, metrics_table(sim.columns, sc.meta.scale))
             reason = type(err).__name__ + (f": {err}" if str(err) else "")
-            write_manifest(run_dir, _manifest(sim, "incomplete", started, {"error": reason}))
+            write_manifest(
+                run_dir, _manifest(sim, "incomplete", started, extra | {"error": reason})
+            )
         raise
     t0 = time.perf_counter()
     table = metrics_table(sim.columns, sc.meta.scale)
@@ -267,13 +377,16 @@ def run(
                 raise RuntimeError(f"result table {name!r} is written by two mechanisms")
             tables[name] = t
     tables["harm_audit"] = audit_table(harm_audit(table))
-    manifest = _manifest(sim, "complete", started, {"tables": ["metrics", *tables]})
+    manifest = _manifest(sim, "complete", started, extra | {"tables": ["metrics", *tables]})
     if run_dir is not None:
         for name, t in tables.items():
             write_table(run_dir, name, t)
         write_metrics(run_dir, table)
         manifest["timings"]["write_s"] = round(time.perf_counter() - t0, 6)
         write_manifest(run_dir, manifest)
+        (run_dir / CHECKPOINT_FILE).unlink(missing_ok=True)  # complete: nothing to resume
+        for stale in run_dir.glob(".*.tmp"):  # files a kill cut short (atomic writes' temps)
+            stale.unlink(missing_ok=True)
     return RunResult(sc, sim, table, manifest, run_dir, tables)
 
 

@@ -20,6 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from scslab import api
+from scslab.engine.checkpoint import CheckpointError
 from scslab.engine.footprint import check_fits
 from scslab.engine.simulation import plan_of
 from scslab.errors import ScenarioError
@@ -97,6 +98,14 @@ def run(
             "every mechanism has compiled kernels; the results are the same."
         ),
     ] = Engine.auto,
+    checkpoint_every: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Write a checkpoint into the run folder every this many days; "
+            "'scslab resume RUN' finishes an interrupted run from it.",
+        ),
+    ] = None,
 ) -> None:
     """Run a scenario and print a summary; results go to a run folder."""
     sc = _load(scenario)
@@ -135,14 +144,40 @@ def run(
                 on_day=on_day,
                 on_compile=compiling,
                 compiled={"auto": None, "compiled": True, "python": False}[engine.value],
+                checkpoint_every=checkpoint_every,
             )
-        except (ScenarioError, RunDirError) as e:
+        except (ScenarioError, RunDirError, CheckpointError) as e:
             raise UserError(str(e)) from None
         except MemoryError:
             where = f"; the run folder {out_dir} is marked incomplete" if out_dir.exists() else ""
             raise UserError(
                 f"out of memory after {progress.tasks[0].completed:,.0f} of {sc.meta.days:,} "
                 f"days{where}; run fewer --people"
+            ) from None
+    out.print(result.summary(), highlight=False, markup=False, soft_wrap=True)
+
+
+@app.command()
+def resume(
+    run_dir: Annotated[Path, typer.Argument(help="An interrupted run folder with a checkpoint.")],
+    quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+) -> None:
+    """Finish an interrupted run (run with --checkpoint-every) from its last checkpoint."""
+    progress = progress_bar("days", quiet)
+    with progress:
+        task = progress.add_task(f"resume {run_dir}", total=None)
+
+        def on_day(day: int) -> None:
+            progress.update(task, completed=day, description=f"resume {run_dir}")
+
+        try:
+            result = api.resume(run_dir, on_day=on_day)
+        except (ScenarioError, CheckpointError) as e:
+            raise UserError(str(e)) from None
+        except MemoryError:
+            raise UserError(
+                f"out of memory after {progress.tasks[0].completed:,.0f} days; the run folder "
+                f"{run_dir} is marked incomplete and keeps its last checkpoint"
             ) from None
     out.print(result.summary(), highlight=False, markup=False, soft_wrap=True)
 

@@ -254,6 +254,12 @@ class Observer(Metrics):
     state other mechanisms read (so it is the last family: nothing after it reads state).
     """
 
+    carried: ClassVar[tuple[str, ...] | None] = None
+    """The attributes that its passes change and that later passes, ``metrics``, ``tables`` or
+    ``summary`` read, as plain data (numbers, strings, None, and lists and dicts of them): a
+    checkpoint (``engine/checkpoint.py``) saves and restores exactly these. None (undeclared):
+    a scenario with this observer cannot be checkpointed."""
+
     def observes(self, day: int) -> bool:
         """Whether ``step`` has work on ``day`` (it may depend on earlier passes)."""
         raise NotImplementedError

@@ -295,25 +295,49 @@ class Simulation:
             column.append(value)
         self._known[name] = (tuple(values), tuple(columns[c] for c in values))
 
-    def run(self, on_day: Callable[[int], None] | None = None) -> None:
-        """Run the remaining days, calling ``on_day(day)`` after each."""
+    def run(
+        self,
+        on_day: Callable[[int], None] | None = None,
+        every: int | None = None,
+        on_every: Callable[[Simulation], None] | None = None,
+    ) -> None:
+        """Run the remaining days, calling ``on_day(day)`` after each.
+
+        With ``every`` (days) and ``on_every``, ``on_every(self)`` is called whenever the days
+        done are a multiple of ``every`` and days remain (to write a checkpoint): the compiled
+        plan's stretches end there too, which changes no result.
+        """
         t0 = time.perf_counter()
+        due = every if every is not None and on_every is not None else None
         try:
             if self.compiled_plan is not None:
                 chunk = self.days if on_day is None else max(1, self.days // COMPILED_CHUNKS)
                 while self.day < self.days:
                     end = min(self.days, self.day + chunk)
+                    if due is not None:
+                        end = min(end, (self.day // due + 1) * due)
                     self.compiled_plan.run(self.day, end)
                     self.day = end
                     if on_day is not None:
                         on_day(self.day)
+                    if due is not None and self.day % due == 0 and self.day < self.days:
+                        self._pause(t0, on_every)  # type: ignore[arg-type]
+                        t0 = time.perf_counter()
                 return
             while self.day < self.days:
                 self.step()
                 if on_day is not None:
                     on_day(self.day)
+                if due is not None and self.day % due == 0 and self.day < self.days:
+                    self._pause(t0, on_every)  # type: ignore[arg-type]
+                    t0 = time.perf_counter()
         finally:
             self.run_s += time.perf_counter() - t0
+
+    def _pause(self, t0: float, on_every: Callable[[Simulation], None]) -> None:
+        """Count the days' time so far, then call ``on_every`` (its own time is not the run's)."""
+        self.run_s += time.perf_counter() - t0
+        on_every(self)
 
     def summary_lines(self) -> list[str]:
         """Each mechanism's end-of-run summary lines."""

@@ -17,6 +17,11 @@ new process. For the same reason a field that Python reads is read by a cached c
 that module (about 2 microseconds a read: for outputs, not hot loops); Python keeps its own
 references to the arrays it shares with a record.
 
+Every record, whatever its type, can be read and set whole: ``field_values`` gives all its
+fields as a tuple and ``set_field_values`` sets them (compiled once per record type, cached), for
+code that must handle any record without knowing it, such as checkpoints
+(``engine/checkpoint.py``).
+
 Values that Python builds for a kernel travel by name, never by position: a record's fields, or a
 ``typing.NamedTuple`` that both ends read by field (``FlagBits`` below; numba compiles ``t.mask``
 to the same code as ``t[1]``, and a field that does not exist fails to compile).
@@ -29,8 +34,9 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
-from numba import types
+from numba import njit, types
 from numba.experimental import structref
+from numba.extending import intrinsic
 
 
 def _unliteral_fields(self: types.StructRef, fields: Sequence[tuple[str, types.Type]]):
@@ -83,3 +89,78 @@ class CounterBits(NamedTuple):
     """The counter's lowest bit."""
     mask: np.int64
     """The counter's bits in place (``(2**width - 1) << shift``)."""
+
+
+# Every record's fields, read and written at once: for checkpoints (``engine/checkpoint.py``),
+# which walk any record field by field without knowing its type. Generic over record types, so a
+# new record gets them for free; compiled once per record type and cached on disk like a kernel.
+
+
+@intrinsic
+def _field_values(typingctx, record):
+    """All fields of ``record`` as one tuple, in the record's field order (new references)."""
+    if not isinstance(record, types.StructRef):
+        return None
+    field_types = [t for t in record.field_dict.values()]
+    tuple_type = types.Tuple(field_types)
+
+    def codegen(context, builder, signature, args):
+        [record_type] = signature.args
+        data = structref._Utils(context, builder, record_type).get_data_struct(args[0])
+        values = []
+        for name, t in record_type.field_dict.items():
+            value = getattr(data, name)
+            context.nrt.incref(builder, t, value)
+            values.append(value)
+        return context.make_tuple(builder, signature.return_type, values)
+
+    return tuple_type(record), codegen
+
+
+@intrinsic
+def _set_field_values(typingctx, record, values):
+    """Set every field of ``record`` from the tuple ``values`` (each cast to its field's type)."""
+    if not isinstance(record, types.StructRef) or not isinstance(values, types.BaseTuple):
+        return None
+    if len(values) != len(record.field_dict):
+        return None
+    for (_, field_type), value_type in zip(record.field_dict.items(), values.types, strict=True):
+        if field_type != value_type and typingctx.can_convert(value_type, field_type) is None:
+            return None
+
+    def codegen(context, builder, signature, args):
+        record_type, values_type = signature.args
+        data = structref._Utils(context, builder, record_type).get_data_struct(args[0])
+        for i, (name, field_type) in enumerate(record_type.field_dict.items()):
+            value_type = values_type.types[i]
+            value = builder.extract_value(args[1], i)
+            cast = context.cast(builder, value, value_type, field_type)
+            context.nrt.incref(builder, field_type, cast)
+            old = getattr(data, name)
+            context.nrt.decref(builder, field_type, old)
+            setattr(data, name, cast)
+        return context.get_dummy_value()
+
+    return types.none(record, values), codegen
+
+
+@njit(cache=True)
+def field_values(record):
+    """Every field of ``record`` as a tuple, in field order (arrays and records by reference)."""
+    return _field_values(record)
+
+
+@njit(cache=True)
+def set_field_values(record, values):
+    """Set every field of ``record`` from ``values`` (a tuple in field order; see ``fields_of``)."""
+    _set_field_values(record, values)
+
+
+def fields_of(record: Any) -> tuple[tuple[str, types.Type], ...]:
+    """The names and numba types of a record's fields, in order (any ``compiled_struct``)."""
+    return tuple(record._type.field_dict.items())
+
+
+def record_identity(record: Any) -> int:
+    """The address of a record's data: two proxies of one record have the same (for sharing)."""
+    return int(record._meminfo.data)

@@ -439,6 +439,9 @@ class Groups(Observer):
         "age, sex and occupation; rural/urban and q1/q5 listing ratios"
     )
     params: GroupsParams
+    carried = ("next_pass", "passes", "pass_s", "latest", "_rows", "_grade_rows")
+    """What a checkpoint keeps; ``cell_people`` (static) is counted again, and ``totals`` is the
+    last pass's totals, for a caller of ``count`` only."""
 
     def init(self, sim: Simulation) -> None:
         self.sim = sim

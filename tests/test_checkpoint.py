@@ -1,0 +1,282 @@
+"""Checkpoints: a run killed with SIGKILL and resumed ends bit for bit as an uninterrupted run.
+
+The kill is real: ``scslab run --checkpoint-every`` runs as a process, which is sent SIGKILL as
+soon as its first checkpoint is on disk (somewhere in the following days, not at a chosen point);
+``scslab resume`` then finishes it, and every output table must equal, byte for byte, the tables
+of the same scenario run without interruption. The in-process tests check the Python API, that
+the restored state is what makes the results (a restore that leaves out the per-person state
+gives other results), that every preset's state is walked, and that bad checkpoints are refused
+with one line and exit status 2, leaving the run folder as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from numba import types
+
+import scslab
+from conftest import busy_rongcheng
+from scslab import api
+from scslab.cli import main
+from scslab.engine import checkpoint as ck
+from scslab.engine.checkpoint import CHECKPOINT_FILE, CheckpointError, read_header, walk
+from scslab.engine.simulation import Simulation
+from scslab.mechanisms.metrics.groups import Groups
+from scslab.scenario import scenario_from_dict
+
+PEOPLE, DAYS, EVERY = 20_000, 400, 100
+
+
+def _outputs(folder: Path) -> dict[str, bytes]:
+    """Every output table of a run folder, as bytes."""
+    return {p.name: p.read_bytes() for p in sorted(folder.glob("*.parquet"))}
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "scslab.cli", *args], capture_output=True, text=True
+    )
+
+
+def _kill_after_first_checkpoint(folder: Path, *args: str) -> int:
+    """Start ``scslab run ARGS --out folder``; SIGKILL it once a checkpoint exists; its day."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "scslab.cli", "run", *args, "--out", str(folder), "--quiet"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    path = folder / CHECKPOINT_FILE
+    deadline = time.monotonic() + 300
+    while not path.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.002)
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGKILL)
+    _, err = proc.communicate()
+    assert proc.returncode == -signal.SIGKILL, f"the run was not killed: {err.decode()[-500:]}"
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["status"] == "incomplete"
+    return read_header(path)["day"]
+
+
+@pytest.mark.parametrize("preset", ["integrated_2020", "rongcheng"])
+def test_a_run_killed_and_resumed_gives_the_uninterrupted_outputs(tmp_path, preset):
+    sizes = ("--people", str(PEOPLE), "--days", str(DAYS))
+    whole = _cli("run", preset, *sizes, "--out", str(tmp_path / "whole"), "--quiet")
+    assert whole.returncode == 0, whole.stderr
+    killed = tmp_path / "killed"
+    day = _kill_after_first_checkpoint(killed, preset, *sizes, "--checkpoint-every", str(EVERY))
+    assert day % EVERY == 0 and 0 < day < DAYS  # the first, unless this process was held up
+    resumed = _cli("resume", str(killed), "--quiet")
+    assert resumed.returncode == 0, resumed.stderr
+    expected, got = _outputs(tmp_path / "whole"), _outputs(killed)
+    assert "metrics.parquet" in expected and "harm_audit.parquet" in expected
+    assert got.keys() == expected.keys()
+    for name in expected:
+        assert got[name] == expected[name], f"{name} differs after a kill and a resume"
+    metrics = pq.read_table(killed / "metrics.parquet")
+    assert metrics.num_rows == DAYS
+    listed = [c for c in metrics.column_names if c.endswith("_size")]
+    assert listed and any(metrics.column(c)[-1].as_py() for c in listed)  # lists held people
+    manifest = json.loads((killed / "manifest.json").read_text())
+    assert manifest["status"] == "complete" and manifest["resumed_from_days"] == [day]
+    names = sorted(p.name for p in killed.iterdir())  # the checkpoint gone, nothing left over
+    assert names == sorted(p.name for p in (tmp_path / "whole").iterdir())
+
+
+class _StopError(Exception):
+    pass
+
+
+def _interrupted(sc, folder: Path, after: int, every: int, compiled=None) -> None:
+    """Run ``sc`` with checkpoints into ``folder``, stopped by an exception after day ``after``."""
+
+    def on_day(day: int) -> None:
+        if day > after:
+            raise _StopError
+
+    with pytest.raises(_StopError):
+        api.run(sc, out=folder, checkpoint_every=every, on_day=on_day, compiled=compiled)
+
+
+def test_resume_in_process_equals_the_uninterrupted_run(tmp_path):
+    sc = busy_rongcheng(days=240)
+    whole = api.run(sc, out=tmp_path / "whole")
+    _interrupted(sc, tmp_path / "part", after=80, every=70)
+    assert read_header(tmp_path / "part" / CHECKPOINT_FILE)["day"] == 70
+
+    def again(day: int) -> None:  # the resumed run is interrupted too, after its checkpoint
+        if day > 150:
+            raise _StopError
+
+    with pytest.raises(_StopError):
+        api.resume(tmp_path / "part", on_day=again)
+    assert read_header(tmp_path / "part" / CHECKPOINT_FILE)["day"] == 140
+    resumed = api.resume(tmp_path / "part")
+    assert _outputs(tmp_path / "part") == _outputs(tmp_path / "whole")
+    assert resumed.manifest["resumed_from_days"] == [70, 140]
+    assert resumed.manifest["ended"] == whole.manifest["ended"]
+    assert whole.metrics.column("court_list_size")[-1].as_py() > 20  # lists at work
+    assert sum(whole.metrics.column("court_list_appeals_filed").to_pylist()) > 0
+    assert whole.metrics.column("flight_purchases_blocked")[-1].as_py() > 0
+
+
+def test_the_python_loop_resumes_in_the_python_loop(tmp_path):
+    sc = scslab.load_scenario("rongcheng").with_overrides(people=5_000, days=90)
+    api.run(sc, out=tmp_path / "whole", compiled=False)
+    _interrupted(sc, tmp_path / "part", after=50, every=40, compiled=False)
+    resumed = api.resume(tmp_path / "part")
+    assert resumed.manifest["engine"] == "python"
+    assert _outputs(tmp_path / "part") == _outputs(tmp_path / "whole")
+
+
+def test_the_restored_state_is_what_makes_the_results(tmp_path):
+    """The control: leave the per-person state out of a restore, and the results differ."""
+    sc = busy_rongcheng(days=240)
+    whole = api.run(sc).metrics
+    _interrupted(sc, tmp_path / "part", after=150, every=70)
+    path = tmp_path / "part" / CHECKPOINT_FILE
+    header = read_header(path)
+    for leave_out in (False, True):
+        sim = Simulation(scenario_from_dict(header["scenario"]))
+        ck.restore(sim, header, path)
+        if leave_out:
+            for array in sim.pop.state.arrays.values():
+                array[...] = 0
+            for flag in sim.pop.state.flags.values():
+                flag.array[...] = 0
+        sim.run()
+        same = all(
+            sim.columns[c] == whole.column(c).to_pylist()
+            for c in whole.column_names
+            if not c.endswith(("_ratio_rural_urban", "_ratio_q1_q5"))  # NaN != NaN
+        )
+        assert same is not leave_out
+
+
+@pytest.mark.parametrize("preset", sorted(scslab.presets()))
+def test_every_preset_is_walked_and_resumes_bit_for_bit(tmp_path, preset):
+    sc = scslab.load_scenario(preset).with_overrides(people=3_000, days=120)
+    sim = Simulation(sc)
+    nodes = walk(sim)
+    assert {"array", "scalar", "record"} <= {n.kind for n in nodes}
+    records = {n.path.split("/")[1] for n in nodes if n.path.startswith("mechanisms/")}
+    assert records == {n for n, m in sim.mechanisms.items() if not isinstance(m, Groups)}
+    assert any(n.path.startswith("population/") and n.kind == "array" for n in nodes)
+    api.run(sc, out=tmp_path / "whole")
+    _interrupted(sc, tmp_path / "part", after=60, every=50)
+    api.resume(tmp_path / "part")
+    assert _outputs(tmp_path / "part") == _outputs(tmp_path / "whole")
+
+
+def test_a_field_of_an_unknown_type_fails_loudly():
+    with pytest.raises(CheckpointError, match="x/name: cannot checkpoint a record field"):
+        list(ck._walk_field(types.unicode_type, "text", "x/name", {}))
+    with pytest.raises(CheckpointError, match="x/list: cannot checkpoint"):
+        list(ck._walk_field(types.ListType(types.int64), None, "x/list", {}))
+    with pytest.raises(CheckpointError, match=r"cannot checkpoint a builtins\.set"):
+        list(ck._walk_python({"seen": {1, 2}}, "population", {}, None))
+
+
+def test_an_observer_that_declares_no_state_cannot_be_checkpointed(tmp_path, monkeypatch):
+    sc = scslab.load_scenario("integrated_2020").with_overrides(people=2_000, days=20)
+    monkeypatch.setattr(Groups, "carried", None)
+    with pytest.raises(CheckpointError, match="observer 'groups' does not declare"):
+        api.run(sc, out=tmp_path / "run", checkpoint_every=5)
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.fixture(scope="module")
+def stopped(tmp_path_factory) -> Path:
+    """A rongcheng run stopped after day 45, with its checkpoint of day 40."""
+    folder = tmp_path_factory.mktemp("stopped") / "run"
+    sc = scslab.load_scenario("rongcheng").with_overrides(people=3_000, days=80)
+    _interrupted(sc, folder, after=45, every=20)
+    assert read_header(folder / CHECKPOINT_FILE)["day"] == 40
+    return folder
+
+
+def _refused(folder: Path, capsys, expected: str) -> None:
+    """``scslab resume folder`` exits 2 with one line, and changes nothing in the folder."""
+    before = {p.name: p.read_bytes() for p in folder.iterdir()} if folder.is_dir() else None
+    code = main(["resume", str(folder), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1, err
+    assert err.startswith("scslab: error: ") and expected in err, err
+    after = {p.name: p.read_bytes() for p in folder.iterdir()} if folder.is_dir() else None
+    assert after == before
+
+
+def _copy(src: Path, dst: Path) -> Path:
+    dst.mkdir()
+    for p in src.iterdir():
+        (dst / p.name).write_bytes(p.read_bytes())
+    return dst
+
+
+def test_bad_resumes_give_one_line_and_exit_2(tmp_path, stopped, capsys):
+    _refused(tmp_path / "nothing", capsys, "not a run folder")
+    no_checkpoint = _copy(stopped, tmp_path / "no_checkpoint")
+    (no_checkpoint / CHECKPOINT_FILE).unlink()
+    _refused(no_checkpoint, capsys, "no checkpoint")
+
+    cut = _copy(stopped, tmp_path / "cut")
+    data = (cut / CHECKPOINT_FILE).read_bytes()
+    (cut / CHECKPOINT_FILE).write_bytes(data[: len(data) // 2])
+    _refused(cut, capsys, "damaged checkpoint")
+
+    flipped = _copy(stopped, tmp_path / "flipped")
+    header = read_header(flipped / CHECKPOINT_FILE)
+    region = max(header["regions"], key=lambda r: r["size"])
+    raw = bytearray(data)
+    raw[region["offset"] + region["size"] // 2] ^= 0x10
+    (flipped / CHECKPOINT_FILE).write_bytes(bytes(raw))
+    _refused(flipped, capsys, "checksum differs")
+
+    other = _copy(stopped, tmp_path / "other")
+    manifest = json.loads((other / "manifest.json").read_text())
+    manifest["scenario"]["scenario"]["seed"] += 1
+    (other / "manifest.json").write_text(json.dumps(manifest))
+    _refused(other, capsys, "of another scenario")
+
+
+def test_a_checkpoint_of_other_code_is_refused(tmp_path, stopped, capsys, monkeypatch):
+    folder = _copy(stopped, tmp_path / "old")
+    sim = Simulation(scslab.load_scenario("rongcheng").with_overrides(people=3_000, days=80))
+    monkeypatch.setattr(ck, "__version__", "0.0.1")
+    ck.write_checkpoint(sim, folder / CHECKPOINT_FILE, 20)
+    monkeypatch.undo()
+    _refused(folder, capsys, "written by scslab 0.0.1")
+
+
+def test_a_complete_run_has_nothing_to_resume(tmp_path, capsys):
+    folder = tmp_path / "run"
+    sc = scslab.load_scenario("rongcheng").with_overrides(people=2_000, days=30)
+    api.run(sc, out=folder, checkpoint_every=10)
+    assert not (folder / CHECKPOINT_FILE).exists()
+    _refused(folder, capsys, "the run is complete")
+
+
+def test_a_checkpoint_is_replaced_atomically(tmp_path, stopped, monkeypatch):
+    """A write that fails half way leaves the previous checkpoint whole, and no temporary file."""
+    folder = _copy(stopped, tmp_path / "run")
+    before = (folder / CHECKPOINT_FILE).read_bytes()
+    sim = Simulation(scslab.load_scenario("rongcheng").with_overrides(people=3_000, days=80))
+
+    def fail(*args):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(ck, "_write_bytes", fail)
+    with pytest.raises(OSError, match="disk full"):
+        ck.write_checkpoint(sim, folder / CHECKPOINT_FILE, 20)
+    assert (folder / CHECKPOINT_FILE).read_bytes() == before
+    assert sorted(p.name for p in folder.iterdir()) == sorted(p.name for p in stopped.iterdir())
