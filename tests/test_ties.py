@@ -14,6 +14,7 @@ from conftest import busy_rongcheng
 from scslab.audit import harm_audit
 from scslab.catalogue import Source
 from scslab.engine.simulation import Simulation
+from scslab.errors import ScenarioError
 from scslab.mechanisms.ties import LOW_SCORE, TieCuts, cut_tie, largest_component
 from scslab.population.attributes import community_tie
 from scslab.population.geography import region_of
@@ -79,7 +80,8 @@ def test_largest_component_equals_a_plain_search_with_and_without_cuts():
                 cut_tie(cuts, int(pid), k, LOW_SCORE)
         expected = _largest_by_search(sim.pop.n, _edges(sim, cuts))
         locality = sim.pop.params.tie_locality
-        assert largest_component(cuts, sim.pop.keys.ties, bounds, locality) == expected
+        for wave in (1, 2, 64):  # regions at a time: speed only
+            assert largest_component(cuts, sim.pop.keys.ties, bounds, locality, wave) == expected
     uncut = cuts._replace(flags=np.zeros_like(cuts.flags))
     assert expected < _largest_by_search(sim.pop.n, _edges(sim, uncut))
     assert cuts.counts[LOW_SCORE] == sum(bin(int(b)).count("1") for b in cuts.flags)
@@ -193,3 +195,27 @@ def test_cut_bits_are_the_registry_flags():
     assert cut_tie(cuts, 7, 4, LOW_SCORE) == 0  # past the stored ties: never cut
     assert [f.get()[7] for f in flags] == [False, False, True, False]
     assert sum(f.count() for f in flags) == 1 == cuts.counts[LOW_SCORE]
+
+
+def test_the_low_score_rule_needs_its_score():
+    sc = busy_rongcheng(people=2_000, days=1).with_mechanism("tie_cutting")
+    with pytest.raises(ScenarioError, match="low_score_rate = 0"):
+        Simulation(sc)
+    Simulation(sc.with_mechanism("tie_cutting", low_score_rate=0.0))  # naming's cuts only
+
+
+def test_tie_cutting_runs_alike_in_the_compiled_plan_and_the_python_loop():
+    sc = busy_rongcheng(people=8_000, days=40)
+    sc = sc.with_mechanism("public_naming", naming_rate=0.3, tie_cut_prob=0.5)
+    sc = sc.with_mechanism("sesame_credit", adoption_days=0)
+    sc = sc.with_mechanism("tie_cutting", low_score_rate=0.05, network_days=7)
+    runs = []
+    for compiled in (True, False):
+        sim = Simulation(sc, compiled=compiled)
+        sim.run()
+        runs.append(sim)
+    compiled, python = runs
+    assert compiled.compiled_plan is not None and python.compiled_plan is None
+    cut = python.columns["tie_cutting_cut_today"]
+    assert sum(python.columns["tie_cutting_cut_today_by_naming"]) > 0 and sum(cut) > 100
+    assert python.columns == compiled.columns

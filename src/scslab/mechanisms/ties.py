@@ -139,19 +139,38 @@ def _largest_in_region(cuts, tie_key, lo, hi, locality):
 
 
 @njit(parallel=True, cache=True)
-def largest_component(cuts, tie_key, bounds, locality):
+def _largest_of_regions(cuts, tie_key, bounds, locality, regions):
+    """The largest component of each of ``regions``, in parallel."""
+    out = np.zeros(regions.size, np.int64)
+    for j in prange(regions.size):
+        r = regions[j]
+        out[j] = _largest_in_region(cuts, tie_key, bounds[r], bounds[r + 1], locality)
+    return out
+
+
+@njit(cache=True)
+def largest_component(cuts, tie_key, bounds, locality, wave):
     """People in the largest weakly connected component of the tie network.
 
     The network: everyone's first ``cuts.stored`` community ties, less the cut ones. Ties stay
-    within a region, so so do components: a union-find per region (an ``int32`` per person of
-    the region, freed after it), regions in parallel; the result does not depend on the thread
-    count. Work: one tie generated and two finds per stored tie of everyone.
+    within a region, so do components: a union-find per region (an ``int32`` per person of the
+    region, freed after it). Regions go largest first, ``wave`` at a time in parallel (the
+    thread count: speed only), and a region no larger than the largest component found so far
+    is skipped (it cannot hold a larger one): with few cuts only the largest regions are
+    measured. The result does not depend on ``wave``. Work: one tie generated and two finds per
+    stored tie of each region measured.
     """
-    regions = bounds.size - 1
-    best = np.zeros(regions, np.int64)
-    for r in prange(regions):
-        best[r] = _largest_in_region(cuts, tie_key, bounds[r], bounds[r + 1], locality)
-    return best.max() if regions else 0
+    sizes = bounds[1:] - bounds[:-1]
+    order = np.argsort(-sizes, kind="mergesort")
+    wave = max(1, wave)
+    best = 0
+    for i in range(0, order.size, wave):
+        regions = order[i : i + wave]
+        regions = regions[sizes[regions] > best]
+        if regions.size == 0:
+            break  # every region left is smaller still
+        best = max(best, _largest_of_regions(cuts, tie_key, bounds, locality, regions).max())
+    return best
 
 
 @dataclass

@@ -20,9 +20,10 @@ Metrics (prefixed by the mechanism's name): ties cut today (``_cut_today``, and 
 ``_cut_today_by_naming``, ``_cut_today_by_low_score``), so far (``_ties_cut``) and as a share
 of the stored ties (``_cut_share``); and ``_largest_connected_share``: the largest weakly
 connected component of the tie network (everyone's stored ties less the cut ones) as a share of
-people, a union-find over the whole network (``ties.largest_component``) computed on day 0,
-every ``network_days`` days and on the last day (missing on other days). Ties stay within a
-region, so the share is at most the largest region's share of people.
+people, a union-find over the regions that could hold the largest component
+(``ties.largest_component``) computed on day 0, every ``network_days`` days and on the last day
+(missing on other days). Ties stay within a region, so the share is at most the largest
+region's share of people.
 
 Without this mechanism nothing is stored and every tie is kept: results are those of a run
 without it, bit for bit. Per person it stores ``ties`` bits (one byte of flags at the default 8).
@@ -35,6 +36,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, NamedTuple
 
+import numba
 import numpy as np
 from numba import njit
 from numba.extending import overload
@@ -42,6 +44,7 @@ from pydantic import Field
 
 from scslab.engine.compiled_plan import CompiledSteps, compiled_mechanism, today_of
 from scslab.engine.mechanism import MechanismParams, Response
+from scslab.errors import ScenarioError
 from scslab.kernels.sampling import compiled_bernoulli_ids
 from scslab.kernels.structs import compiled_struct
 from scslab.mechanisms.scoring.compiled import compiled_scorer, has_score
@@ -129,6 +132,8 @@ class TieRule(NamedTuple):
     """Days between measurements of the network (0: day 0 and the last day only)."""
     last_day: int
     """The run's last day, when the network is measured too."""
+    wave: int
+    """Regions measured at a time (the thread count at set-up: speed only, not results)."""
 
 
 TieCuttingState = compiled_struct(
@@ -226,7 +231,8 @@ def _metrics(day, s):
     t[4] = c.sum() / (s.n * s.cuts.stored)
     t[5] = np.nan  # not measured today: a missing value
     if _network_day(s.rule, day):
-        largest = largest_component(s.cuts, s.rule.tie_key, s.bounds, s.rule.locality)
+        r = s.rule
+        largest = largest_component(s.cuts, r.tie_key, s.bounds, r.locality, r.wave)
         t[5] = largest / s.n
 
 
@@ -249,6 +255,12 @@ class TieCutting(CompiledSteps, Response):
         p, pop = self.params, sim.pop
         scorers: tuple = ()
         if p.low_score_rate > 0.0:
+            if p.score not in sim.mechanisms:
+                raise ScenarioError(
+                    f"{sim.scenario.source}: mechanisms.{self.name}.score: {p.score!r} is not "
+                    "enabled; enable it, name another score, or set low_score_rate = 0 (no "
+                    "low-score rule)"
+                )
             scorer = compiled_scorer(sim, p.score, self.name, f"{self.name}.score")
             scorers = (scorer.state,)
         rule = TieRule(
@@ -259,6 +271,7 @@ class TieCutting(CompiledSteps, Response):
             rate=p.low_score_rate,
             network_days=p.network_days,
             last_day=sim.days - 1,
+            wave=numba.get_num_threads(),
         )
         self.rule, self.bounds = rule, pop.geography.bounds
         self.state = _new_state(self.cuts, rule, scorers, self.bounds, pop.n)
@@ -269,7 +282,8 @@ class TieCutting(CompiledSteps, Response):
     def largest_connected_share(self) -> float:
         """The largest connected share of the tie network now (a full pass: for checks)."""
         rule, bounds = self.rule, self.bounds
-        return largest_component(self.cuts, rule.tie_key, bounds, rule.locality) / bounds[-1]
+        largest = largest_component(self.cuts, rule.tie_key, bounds, rule.locality, rule.wave)
+        return largest / bounds[-1]
 
     def summary(self) -> list[str]:
         counts = self.cuts.counts
