@@ -38,13 +38,14 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numba
 import numpy as np
-from numba import njit
+from numba import njit, prange
 from numba.extending import overload
 from pydantic import Field
 
 from scslab.engine.compiled_plan import CompiledSteps, compiled_mechanism, today_of
 from scslab.engine.mechanism import MechanismParams, Response
 from scslab.errors import ScenarioError
+from scslab.kernels.parallel import PARALLEL_MIN_ITEMS, both_builds
 from scslab.kernels.sampling import compiled_bernoulli_ids
 from scslab.kernels.structs import compiled_struct
 from scslab.mechanisms.scoring.compiled import compiled_scorer, has_score
@@ -169,6 +170,27 @@ def _new_state(cuts, rule, scorers, bounds, n):
     )
 
 
+def _pair_ties(cuts, bounds, tie_key, locality, owners, ks, user):
+    """The tie of each pair (owner, ``k``) that the low-score rule looks at; -1: none.
+
+    None where the owner does not use the score (``user``), the tie is cut already, or the
+    owner's region has nobody else.
+    """
+    ties = np.full(owners.size, -1, np.int64)
+    for i in prange(owners.size):
+        pid, k = owners[i], ks[i]
+        if not user[i] or not tie_kept(cuts, pid, k):
+            continue
+        reg = region_of(bounds, pid)
+        lo, hi = bounds[reg], bounds[reg + 1]
+        if hi - lo > 1:
+            ties[i] = community_tie(tie_key, pid, k, lo, hi, locality)
+    return ties
+
+
+_pair_ties, _pair_ties_one_thread = both_builds(_pair_ties)
+
+
 def _cut_low_scorers(day, s, scorers):
     """The low-score rule of ``day`` (nothing without a score)."""
 
@@ -182,17 +204,12 @@ def _cut_low_scorers_impl(day, s, scorers):
         scorer = scorers[0]
         r, stored = s.rule, s.cuts.stored
         pairs = compiled_bernoulli_ids(r.review_key, day, s.n * stored, r.rate)
-        owners = pairs // stored
-        user = has_score(scorer, owners)
-        ties = np.full(pairs.size, -1, np.int64)
-        for i in range(pairs.size):
-            pid, k = owners[i], pairs[i] % stored
-            if not user[i] or not tie_kept(s.cuts, pid, k):
-                continue
-            reg = region_of(s.bounds, pid)
-            lo, hi = s.bounds[reg], s.bounds[reg + 1]
-            if hi - lo > 1:
-                ties[i] = community_tie(r.tie_key, pid, k, lo, hi, r.locality)
+        owners, ks = pairs // stored, pairs % stored
+        args = (s.cuts, s.bounds, r.tie_key, r.locality, owners, ks, has_score(scorer, owners))
+        if pairs.size >= PARALLEL_MIN_ITEMS:
+            ties = _pair_ties(*args)
+        else:
+            ties = _pair_ties_one_thread(*args)
         looked = ties[ties >= 0]
         scored, score = has_score(scorer, looked), scores_of(scorer, looked, day)
         cut = j = 0
@@ -200,7 +217,7 @@ def _cut_low_scorers_impl(day, s, scorers):
             if ties[i] < 0:
                 continue
             if scored[j] and score[j] < r.below:
-                cut += cut_tie(s.cuts, owners[i], pairs[i] % stored, LOW_SCORE)
+                cut += cut_tie(s.cuts, owners[i], ks[i], LOW_SCORE)
             j += 1
         return cut
 
