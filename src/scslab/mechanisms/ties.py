@@ -64,7 +64,9 @@ class TieCuts(NamedTuple):
 
 def no_cuts() -> TieCuts:
     """The record of a run without stored cuts: every tie is kept."""
-    return TieCuts(np.zeros(0, np.uint8), 0, 0, np.zeros(len(CAUSES), np.int64))
+    return TieCuts(
+        flags=np.zeros(0, np.uint8), shift=0, stored=0, counts=np.zeros(len(CAUSES), np.int64)
+    )
 
 
 @njit(inline="always", cache=True)
@@ -193,7 +195,8 @@ def declare_tie_cuts(pop: Population, stored: int, from_naming: bool) -> TieCuts
         raise ValueError("tie cuts are declared twice: enable one tie_cutting mechanism")
     flags = pop.state.add_flags(*(f"tie_cut_{k}" for k in range(stored)))
     shift = int(flags[0].mask).bit_length() - 1
-    cuts = TieCuts(flags[0].array, shift, stored, np.zeros(len(CAUSES), np.int64))
+    counts = np.zeros(len(CAUSES), np.int64)
+    cuts = TieCuts(flags=flags[0].array, shift=shift, stored=stored, counts=counts)
     pop.state.shared[TIE_CUTS] = TieCutStore(cuts, from_naming)
     return cuts
 
