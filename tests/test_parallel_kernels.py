@@ -23,6 +23,7 @@ from scslab.mechanisms.reporting.informants import (
     _reports,
     _reports_one_thread,
 )
+from scslab.mechanisms.ties import TieCuts
 
 
 def test_both_builds_draw_the_same_uniforms() -> None:
@@ -104,8 +105,11 @@ def test_both_builds_report_the_same_acts() -> None:
             reject_true=0.0,
         )
         informed = FlagBits(flags=np.zeros(1_000_000, np.uint8), mask=np.uint8(1))
+        cut = np.random.default_rng(3).integers(0, 256, 1_000_000).astype(np.uint8)
+        cut[::2] = 0  # half the people with some of their ties cut, half with none
+        cuts = TieCuts(flags=cut, shift=0, stored=8, counts=np.zeros(2, np.int64))
         args = (keys, rule, 0.05, 4, pids, acts, recorded, reportable, bounds, 1_000_000)
-        _, reports, _, ordered = build(*args, informed, *room, 1)
+        _, reports, _, ordered = build(*args, informed, cuts, *room, 1)
         seen.append((reports, ordered, *room, recorded, before))
     assert all(np.array_equal(a, b) for a, b in zip(*seen, strict=True))
     reports, ordered, pid, _, source, _, recorded, before = seen[0]

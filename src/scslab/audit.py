@@ -14,7 +14,9 @@ write; it recomputes nothing and owns no rule. Sections:
 - **time on lists**: entries, exits, how people left (appeal, end of term, their own repayment),
   who is still listed, and the days listed per person ever listed (person-days on the list over
   people ever on it, within the run);
-- **dissent and ties**, where a scenario has them: the chilling ratio, ties cut.
+- **dissent and ties**, where a scenario has them: the chilling ratio, ties cut (public naming's
+  count; ``tie_cutting``'s stored cuts so far) and the largest connected share of the tie network
+  (its last measurement).
 
 Column semantics (a list's ``size``, ``innocents_listed``, ``household_members_of_listed`` are
 levels; its ``entries`` and ``exits`` count the day; its appeal counts, a sector's ``blocked*``
@@ -167,7 +169,11 @@ def harm_audit(metrics: pa.Table) -> list[Harm]:
 
     section = "dissent and ties"
     for col in cols:
-        if "chilling_ratio" in col or col.endswith("ties_cut") or "ties_cut_" in col:
+        if (
+            "chilling_ratio" in col
+            or col.endswith(("ties_cut", "largest_connected_share"))
+            or "ties_cut_" in col
+        ):
             out.append(Harm(section, col, _last(metrics, col)))
     return out
 

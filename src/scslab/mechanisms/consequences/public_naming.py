@@ -4,9 +4,13 @@ Seed article, quoting the 2014 planning outline: "strengthen disclosure and expo
 trust-breaking acts ... shape moral condemnation". Each day a listed person who has not been named
 yet is named with a daily probability (court websites, billboards, cinema screens, "deadbeat maps"
 in messaging apps). Naming costs ties: each of the person's community ties cuts contact with a
-probability. Ties are generated, not stored, so a cut is counted, not removed from the graph; the
-cumulative count is the social cost this mechanism measures, with the share of it borne by people
-listed on a false record.
+probability. The cumulative count is the social cost this mechanism measures, with the share of
+it borne by people listed on a false record. Ties are generated, not stored: a cut is only
+counted, unless a ``tie_cutting`` mechanism stores cuts (``mechanisms/ties.py``). Then the cut
+ties among the named person's first stored ties are cut for good, stored as the named person's
+bits (their tie ``k`` cut contact with them): those ties no longer report the named person's acts
+and no longer count in the person's commercial score. The draws are the same either way
+(``_cuts_contact``), so the counts do not change; the store counts the ties it newly cut.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from scslab.kernels.rng import uniform
 from scslab.kernels.sampling import compiled_bernoulli_ids_where
 from scslab.kernels.structs import compiled_struct
 from scslab.mechanisms.lists.base import ListBase
+from scslab.mechanisms.ties import NAMING, cut_tie, tie_cuts
 
 if TYPE_CHECKING:
     from scslab.engine.simulation import Simulation
@@ -55,12 +60,18 @@ class PublicNamingParams(MechanismParams):
     )
 
 
+@njit(inline="always", cache=True)
+def _cuts_contact(key, day, pid, k, p):
+    """Whether the ``k``-th tie of ``pid``, named on ``day``, cuts contact (chance ``p``)."""
+    return uniform(key, day, pid, k) < p
+
+
 def _ties_cut(key, day, ids, ties, p):
     """How many of each named person's ``ties`` cut contact (each with chance ``p``)."""
     out = np.zeros(ids.size, np.int64)
     for i in prange(ids.size):
         for k in range(ties):
-            if uniform(key, day, ids[i], k) < p:
+            if _cuts_contact(key, day, ids[i], k, p):
                 out[i] += 1
     return out
 
@@ -83,15 +94,18 @@ class NamingRule(NamedTuple):
     """Chance that one tie cuts contact."""
 
 
-NamingState = compiled_struct("NamingState", ("listing", "named", "rule", "n", "today"), __name__)
+NamingState = compiled_struct(
+    "NamingState", ("listing", "named", "rule", "cuts", "n", "today"), __name__
+)
 """The list's record; the named flags and mask (``FlagBits``); the rule (``NamingRule``); the
+cut ties it stores (``mechanisms/ties.py``; none stored without ``tie_cutting``); the
 population; the counts so far (``today``: people named,
 innocents named, ties cut, innocents' ties cut)."""
 
 
 @njit(cache=True)
-def _new_state(listing, named, rule, n):
-    return NamingState(listing, named, rule, n, np.zeros(4, np.float64))
+def _new_state(listing, named, rule, cuts, n):
+    return NamingState(listing, named, rule, cuts, n, np.zeros(4, np.float64))
 
 
 @njit(cache=True)
@@ -107,7 +121,11 @@ def _step(day, board, s):
     args = (rule.ties_key, day, ids, rule.ties, rule.cut_prob)
     cut = _ties_cut(*args) if ids.size >= PARALLEL_MIN_ITEMS else _ties_cut_one_thread(*args)
     t = s.today
+    stored = min(rule.ties, s.cuts.stored)
     for i in range(ids.size):
+        for k in range(stored):  # the cuts, stored for good: the same draws as the counts
+            if _cuts_contact(rule.ties_key, day, ids[i], k, rule.cut_prob):
+                cut_tie(s.cuts, ids[i], k, NAMING)
         named[ids[i]] |= named_mask
         false = (lst.flags[ids[i]] & lst.false_mask) != 0
         t[0] += 1
@@ -120,7 +138,7 @@ compiled_mechanism(NamingState, _step)
 
 
 class PublicNaming(CompiledSteps, Consequences):
-    """Names listed people publicly; counts the ties they lose."""
+    """Names listed people publicly; counts the ties they lose (and cuts them, where stored)."""
 
     name = "public_naming"
     Params = PublicNamingParams
@@ -143,6 +161,7 @@ class PublicNaming(CompiledSteps, Consequences):
                 ties=p.ties,
                 cut_prob=p.tie_cut_prob,
             ),
+            tie_cuts(sim.pop, writer="naming"),
             sim.pop.n,
         )
         self.today = today_of(self.state)

@@ -38,6 +38,7 @@ from scslab.kernels.sampling import compiled_bernoulli_ids, compiled_labelled_id
 from scslab.kernels.structs import compiled_struct
 from scslab.mechanisms.provenance import counts as provenance_counts
 from scslab.mechanisms.provenance import provenance
+from scslab.mechanisms.ties import cut_bits, tie_cuts, tie_kept
 from scslab.population.attributes import (
     GROUP_SIZES,
     NEIGHBOURHOOD,
@@ -190,6 +191,7 @@ def _reports(
     bounds,
     n,
     informed,
+    cuts,
     rec_pid,
     rec_act,
     rec_source,
@@ -203,7 +205,10 @@ def _reports(
     reports with probability ``p`` (scaled by the tie's opportunism with ``weight``). Where ties
     are alike (``weight == 0``) "one of the ties reports" is a single draw at
     ``1 - (1 - p) ** ties``: the same chance, and with one tie the same draw as the tie's; which
-    tie reported first is then one more draw, from a stream of its own. Verification rejects a
+    tie reported first is then one more draw, from a stream of its own. A cut tie
+    (``mechanisms/ties.py``, ``cuts``) does not see the act and does not report it: an offender
+    with a cut tie has each kept tie draw on its own (the chance of the ties alike, without the
+    cut ones; offenders without cuts draw as above). Verification rejects a
     report with ``rule.reject_true`` (a draw of its own stream; none when 0). Sets the reporter's
     ``informed`` bit (a ``FlagBits``); writes a record (person, act, ``INFORMANT``, true) of
     each accepted report, in order, from row ``first_row`` of the board's record buffers
@@ -225,17 +230,19 @@ def _reports(
         lo, hi = bounds[r], bounds[r + 1]
         if hi - lo <= 1:
             continue  # nobody else in the region to report
-        if weight == 0.0:  # ties alike: whether any of them reports is one draw
+        if weight == 0.0 and cut_bits(cuts, pid) == 0:  # ties alike: any reports is one draw
             if ties > 0 and uniform(key, day, pid, act * 64) < any_tie:
                 first = _first_reporter(keys.reporter, day, pid, act, p, ties, any_tie)
                 reporter[i] = community_tie(tie_key, pid, first, lo, hi, locality)
         else:
             for k in range(ties):  # who the tie is matters through their opportunism
+                if not tie_kept(cuts, pid, k):
+                    continue  # a cut tie no longer sees the offender
                 u = uniform(key, day, pid, act * 64 + k)
                 if u >= highest:  # not even the most opportunistic tie would: skip finding it
                     continue
                 tie = community_tie(tie_key, pid, k, lo, hi, locality)
-                if u < p * trait_factor(opp_key, tie, weight):
+                if u < p * trait_factor(opp_key, tie, weight):  # exactly p at weight 0
                     reporter[i] = tie
                     break
         if reporter[i] >= 0 or watchers == 0:
@@ -525,6 +532,7 @@ InformantsState = compiled_struct(
         "claimants",
         "informed",
         "provenance",
+        "cuts",
         "n",
         "counts",
         "daily",
@@ -534,12 +542,15 @@ InformantsState = compiled_struct(
 )
 """The keys (``InformantKeys``); the reportable acts; the regions; the rules (``InformantRule``,
 ``RewardRule``, ``MaliciousRule``); the professional claimants' ids; the informed bit
-(``FlagBits``); the population's provenance record (``mechanisms/provenance.py``); the
-population; the counters so far and today (``FILED`` ...); today's metrics."""
+(``FlagBits``); the population's provenance record (``mechanisms/provenance.py``); the cut
+ties (``mechanisms/ties.py``); the population; the counters so far and today (``FILED`` ...);
+today's metrics."""
 
 
 @njit(cache=True)
-def _new_state(keys, reportable, bounds, rule, reward, malicious, claimant_share, flag, prov, n):
+def _new_state(
+    keys, reportable, bounds, rule, reward, malicious, claimant_share, flag, prov, cuts, n
+):
     claimants = compiled_bernoulli_ids(keys.claimants, 0, n, claimant_share)
     return InformantsState(
         keys,
@@ -551,6 +562,7 @@ def _new_state(keys, reportable, bounds, rule, reward, malicious, claimant_share
         claimants,
         flag,
         prov,
+        cuts,
         n,
         np.zeros(5, np.int64),
         np.zeros(4, np.int64),
@@ -565,7 +577,20 @@ def _step(day, board, s):
     p = min(1.0, s.rule.report_prob * factor)
     row = record_room(board, pid.size)
     out = (board.rec_pid, board.rec_act, board.rec_source, board.rec_true, row)
-    args = (s.keys, s.rule, p, day, pid, act, recorded, s.reportable, s.bounds, s.n, s.informed)
+    args = (
+        s.keys,
+        s.rule,
+        p,
+        day,
+        pid,
+        act,
+        recorded,
+        s.reportable,
+        s.bounds,
+        s.n,
+        s.informed,
+        s.cuts,
+    )
     if pid.size >= PARALLEL_MIN_ITEMS:
         filed, accepted, informed, ordered = _reports(*args, *out)
     else:
@@ -661,6 +686,7 @@ class Informants(CompiledSteps, Reporting):
             p.claimant_share,
             self.informed.bits(),
             self.provenance,
+            tie_cuts(pop),
             pop.n,
         )
         self.today = today_of(self.state)

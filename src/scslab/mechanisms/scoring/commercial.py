@@ -15,8 +15,9 @@ A score is ``lo + (hi - lo) * sum(w_d * x_d) / sum(w_d)`` over five dimensions `
 - behaviour and preferences: the online-activity trait blended with the activity records of the
   last period (e.g. online purchases recorded by e-commerce platforms), up to ``activity_cap``;
 - interpersonal relationships: the mean normalised score of the person's community ties who use
-  the score (generated ties, ``scslab.population.attributes.community_tie``); weight 0 switches
-  the dimension off.
+  the score (generated ties, ``scslab.population.attributes.community_tie``), less the ties cut
+  (``mechanisms/ties.py``: a cut tie's score no longer counts); weight 0 switches the dimension
+  off.
 
 Opt-in is a pure function of a hash of (seed, person) and of age, urban residence and the online
 trait, so it is never stored; with ``adoption_days`` the users join along a linear ramp from the
@@ -52,6 +53,7 @@ from scslab.engine.mechanism import MechanismParams
 from scslab.kernels.rng import uniform
 from scslab.kernels.structs import compiled_struct
 from scslab.mechanisms.scoring.compiled import CompiledScoring, clean_of, compiled_scoring
+from scslab.mechanisms.ties import tie_cuts, tie_kept
 from scslab.population.attributes import (
     OCCUPATIONS,
     age,
@@ -424,10 +426,12 @@ def _opted_in(opt, keys, households, bounds, pids, ramp):
 
 
 @njit(inline="always", cache=True)
-def _relationships(rule, score, tie_key, pid, lo_r, hi_r, locality):
+def _relationships(rule, score, tie_key, pid, lo_r, hi_r, locality, cuts):
     total = 0.0
     users = 0
     for k in range(rule.ties):
+        if not tie_kept(cuts, pid, k):
+            continue  # a cut tie's score does not count
         t = community_tie(tie_key, pid, k, lo_r, hi_r, locality)
         s = score[t]
         if s > 0 and t != pid:
@@ -437,7 +441,9 @@ def _relationships(rule, score, tie_key, pid, lo_r, hi_r, locality):
 
 
 @njit(inline="always", cache=True)
-def _score(rule, keys, households, score, pid, urban, lo_r, hi_r, locality, penalty, activity):
+def _score(
+    rule, keys, households, score, pid, urban, lo_r, hi_r, locality, cuts, penalty, activity
+):
     w = rule.weights
     s = w[0] * rule.clean * (1.0 - penalty / PENALTY_MAX)
     years = age(keys.age, pid, households[pid] & 15)
@@ -452,14 +458,26 @@ def _score(rule, keys, households, score, pid, urban, lo_r, hi_r, locality, pena
         online = trait(keys.online, pid)
         s += w[3] * ((1.0 - rule.activity_share) * online + rule.activity_share * recorded)
     if w[4] > 0.0:
-        s += w[4] * _relationships(rule, score, keys.ties, pid, lo_r, hi_r, locality)
+        s += w[4] * _relationships(rule, score, keys.ties, pid, lo_r, hi_r, locality, cuts)
     value = math.floor(rule.lo + (rule.hi - rule.lo) * s + 0.5)
     return min(max(value, rule.lo), rule.hi)
 
 
 @njit(parallel=True, cache=True)
 def _recompute(
-    rule, opt, keys, households, bounds, locality, score, packed, hist, check_join, ramp, forgive
+    rule,
+    opt,
+    keys,
+    households,
+    bounds,
+    locality,
+    cuts,
+    score,
+    packed,
+    hist,
+    check_join,
+    ramp,
+    forgive,
 ):
     """The periodic pass: admit new users, forgive penalties, reset activity, rescore users.
 
@@ -491,6 +509,7 @@ def _recompute(
                     bounds[r],
                     bounds[r + 1],
                     locality,
+                    cuts,
                     penalty,
                     b >> 5,
                 )
@@ -545,6 +564,7 @@ CommercialState = compiled_struct(
         "households",
         "bounds",
         "locality",
+        "cuts",
         "credit",
         "hist",
         "timing",
@@ -557,7 +577,8 @@ CommercialState = compiled_struct(
     __name__,
 )
 """The score and packed byte per person; the rule and the opt-in (``_Rule``, ``_OptIn``); the
-population's keys, households, regions and tie locality; the credit rule (``_Credit``); users per
+population's keys, households, regions and tie locality; the cut ties (``mechanisms/ties.py``);
+the credit rule (``_Credit``); users per
 score value; the period, recovery and adoption days (``_Timing``); the first day and the last pass
 (``days[FIRST]``, ``days[LAST]``; -1: none yet) and the adoption ramp then; today's credit changes
 and those on false records; the reported thresholds; today's metrics (users, mean or NaN without
@@ -574,6 +595,7 @@ def _new_state(
     households,
     bounds,
     locality,
+    cuts,
     credit,
     hist,
     timing,
@@ -589,6 +611,7 @@ def _new_state(
         households,
         bounds,
         locality,
+        cuts,
         credit,
         hist,
         timing,
@@ -626,6 +649,7 @@ def _pass(s, day):
         s.households,
         s.bounds,
         s.locality,
+        s.cuts,
         s.score,
         s.packed,
         s.hist,
@@ -836,6 +860,7 @@ class CommercialScore(CompiledSteps, CompiledScoring):
             pop.households,
             pop.geography.bounds,
             pop.params.tie_locality,
+            tie_cuts(pop),
             credit,
             self.hist,
             timing,

@@ -1,0 +1,213 @@
+"""Cut ties: which community ties are cut, the one rule every reader of ties asks, the network.
+
+Community ties are generated, never stored (``population.attributes.community_tie``): the
+``k``-th tie of ``pid`` is a person ``pid`` knows. A cut is stored by the person whose tie it is:
+bit ``k`` of ``pid``'s cut bits says that ``pid``'s ``k``-th tie is cut, whoever cut it (``pid``
+cutting a low scorer, or the tie cutting contact with ``pid`` once ``pid`` was named in public).
+A cut tie is no relationship any more, both ways, for everything that reads ties through
+``tie_kept``:
+
+- informants: the tie no longer sees ``pid``'s acts, so it does not report them
+  (``reporting/informants.py``);
+- a commercial score's relationships dimension: the tie's score no longer counts in ``pid``'s
+  (``scoring/commercial.py``);
+- the tie network (``largest_component``): the edge ``pid`` -> tie is gone.
+
+Only the first ``stored`` ties of each person (at most 8, one bit each, sharing one byte of the
+state registry's flags) can be cut; ties from ``stored`` on are never cut. Cuts are never undone.
+The store exists only when the ``tie_cutting`` mechanism (``response/tie_cutting.py``) declares
+it; otherwise every reader gets ``no_cuts``, whose ``stored`` is 0, and ``tie_kept`` is always
+true: results are those of a run without it, bit for bit.
+
+Owns: the ``TieCuts`` record, its kernels (``cut_bits``, ``tie_kept``, ``cut_tie``), the store's
+declaration and look-up, and the union-find over the tie network. Does not own who cuts: public
+naming (``consequences/public_naming.py``) and the low-score rule (``response/tie_cutting.py``)
+decide that and call ``cut_tie``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, NamedTuple
+
+import numpy as np
+from numba import njit, prange
+
+from scslab.population.attributes import community_tie
+
+if TYPE_CHECKING:
+    from scslab.population import Population
+
+TIE_CUTS = "tie_cuts"
+"""Name under which the population shares the store (``pop.state.shared``)."""
+
+MAX_STORED = 8
+"""At most this many ties a person can be cut: one bit each, in one byte of flags."""
+
+NAMING, LOW_SCORE = range(2)
+"""Causes of a cut (indices of ``TieCuts.counts``): a public naming, a low score."""
+CAUSES = ("naming", "low_score")
+
+
+class TieCuts(NamedTuple):
+    """Which ties are cut, by name at both ends."""
+
+    flags: np.ndarray
+    """One byte per person (uint8) holding the cut bits (empty: nothing stored)."""
+    shift: int
+    """The bit of tie 0 in that byte; tie ``k`` is bit ``shift + k``."""
+    stored: int
+    """Ties per person whose cut is stored (0: none; every tie is kept)."""
+    counts: np.ndarray
+    """Ties cut so far, by cause (``NAMING``, ``LOW_SCORE``; int64)."""
+
+
+def no_cuts() -> TieCuts:
+    """The record of a run without stored cuts: every tie is kept."""
+    return TieCuts(
+        flags=np.zeros(0, np.uint8), shift=0, stored=0, counts=np.zeros(len(CAUSES), np.int64)
+    )
+
+
+@njit(inline="always", cache=True)
+def cut_bits(cuts, pid):
+    """The cut bits of ``pid`` (bit ``k``: tie ``k`` is cut); 0 without a store."""
+    if cuts.stored == 0:
+        return 0
+    return (np.int64(cuts.flags[pid]) >> cuts.shift) & ((1 << cuts.stored) - 1)
+
+
+@njit(inline="always", cache=True)
+def tie_kept(cuts, pid, k):
+    """Whether ``pid``'s ``k``-th community tie is kept (not cut): the rule every reader asks."""
+    return k >= cuts.stored or (cut_bits(cuts, pid) >> k) & 1 == 0
+
+
+@njit(inline="always", cache=True)
+def cut_tie(cuts, pid, k, cause):
+    """Cut ``pid``'s ``k``-th tie for ``cause``; 1 if it was kept until now, else 0.
+
+    A tie past the stored ones is not cut (0). Not for threads writing the same person's byte.
+    """
+    if k >= cuts.stored:
+        return 0
+    bit = np.uint8(1 << (cuts.shift + k))
+    if cuts.flags[pid] & bit:
+        return 0
+    cuts.flags[pid] |= bit
+    cuts.counts[cause] += 1
+    return 1
+
+
+@njit(inline="always", cache=True)
+def _root(parent, i):
+    """The root of ``i``'s component (a negative entry: a root, minus its size), compressing."""
+    root = i
+    while parent[root] >= 0:
+        root = parent[root]
+    while parent[i] >= 0:
+        nxt = parent[i]
+        parent[i] = root
+        i = nxt
+    return root
+
+
+@njit(cache=True)
+def _largest_in_region(cuts, tie_key, lo, hi, locality):
+    """The largest weakly connected component of the kept ties of people ``[lo, hi)``."""
+    m = hi - lo
+    if m <= 1:
+        return m
+    parent = np.full(m, -1, np.int32)
+    for i in range(m):
+        pid = lo + i
+        bits = cut_bits(cuts, pid)
+        for k in range(cuts.stored):
+            if (bits >> k) & 1:
+                continue
+            a = _root(parent, i)
+            b = _root(parent, community_tie(tie_key, pid, k, lo, hi, locality) - lo)
+            if a == b:
+                continue
+            if parent[a] > parent[b]:  # a the larger (more negative size)
+                a, b = b, a
+            parent[a] += parent[b]
+            parent[b] = a
+    best = 0
+    for i in range(m):
+        if parent[i] < 0:
+            best = max(best, -parent[i])
+    return best
+
+
+@njit(parallel=True, cache=True)
+def _largest_of_regions(cuts, tie_key, bounds, locality, regions):
+    """The largest component of each of ``regions``, in parallel."""
+    out = np.zeros(regions.size, np.int64)
+    for j in prange(regions.size):
+        r = regions[j]
+        out[j] = _largest_in_region(cuts, tie_key, bounds[r], bounds[r + 1], locality)
+    return out
+
+
+@njit(cache=True)
+def largest_component(cuts, tie_key, bounds, locality, wave):
+    """People in the largest weakly connected component of the tie network.
+
+    The network: everyone's first ``cuts.stored`` community ties, less the cut ones. Ties stay
+    within a region, so do components: a union-find per region (an ``int32`` per person of the
+    region, freed after it). Regions go largest first, ``wave`` at a time in parallel (the
+    thread count: speed only), and a region no larger than the largest component found so far
+    is skipped (it cannot hold a larger one): with few cuts only the largest regions are
+    measured. The result does not depend on ``wave``. Work: one tie generated and two finds per
+    stored tie of each region measured.
+    """
+    sizes = bounds[1:] - bounds[:-1]
+    order = np.argsort(-sizes, kind="mergesort")
+    wave = max(1, wave)
+    best = 0
+    for i in range(0, order.size, wave):
+        regions = order[i : i + wave]
+        regions = regions[sizes[regions] > best]
+        if regions.size == 0:
+            break  # every region left is smaller still
+        best = max(best, _largest_of_regions(cuts, tie_key, bounds, locality, regions).max())
+    return best
+
+
+@dataclass
+class TieCutStore:
+    """The population's store and who writes to it (shared under ``TIE_CUTS``)."""
+
+    cuts: TieCuts
+    from_naming: bool
+    """Whether public naming's cuts are stored."""
+
+
+def declare_tie_cuts(pop: Population, stored: int, from_naming: bool) -> TieCuts:
+    """Declare the cut bits of the first ``stored`` ties (once per population, in ``declare``).
+
+    ``stored`` flags sharing one byte (``StateRegistry.add_flags``): ``stored`` bits a person.
+    """
+    if not 1 <= stored <= MAX_STORED:
+        raise ValueError(f"stored ties must be 1 to {MAX_STORED}, got {stored}")
+    if TIE_CUTS in pop.state.shared:
+        raise ValueError("tie cuts are declared twice: enable one tie_cutting mechanism")
+    flags = pop.state.add_flags(*(f"tie_cut_{k}" for k in range(stored)))
+    shift = int(flags[0].mask).bit_length() - 1
+    counts = np.zeros(len(CAUSES), np.int64)
+    cuts = TieCuts(flags=flags[0].array, shift=shift, stored=stored, counts=counts)
+    pop.state.shared[TIE_CUTS] = TieCutStore(cuts, from_naming)
+    return cuts
+
+
+def tie_cuts(pop: Population, writer: str = "") -> TieCuts:
+    """The population's cut ties for a reader, or for ``writer`` (``"naming"``) if it may write.
+
+    ``no_cuts()`` where nothing is stored, or where ``writer`` is public naming and its cuts are
+    not stored: then nothing changes.
+    """
+    store = pop.state.shared.get(TIE_CUTS)
+    if not isinstance(store, TieCutStore) or (writer == "naming" and not store.from_naming):
+        return no_cuts()
+    return store.cuts

@@ -1,0 +1,221 @@
+"""Cut ties: stored only with ``tie_cutting``, read by informants and commercial scores, written
+by public naming and the low-score rule; the tie network's largest connected share. Each effect
+both ways, the no-op bit for bit, and the union-find against a plain search."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+import scslab
+from conftest import busy_rongcheng
+from scslab.audit import harm_audit
+from scslab.catalogue import Source
+from scslab.engine.simulation import Simulation
+from scslab.errors import ScenarioError
+from scslab.mechanisms.ties import LOW_SCORE, TieCuts, cut_tie, largest_component
+from scslab.population.attributes import community_tie
+from scslab.population.geography import region_of
+
+
+def _edges(sim, cuts):
+    """Every kept stored tie (pid, tie) of the population, from the attribute kernel."""
+    pop = sim.pop
+    out = []
+    for pid in range(pop.n):
+        r = region_of(pop.geography.bounds, pid)
+        lo, hi = pop.geography.bounds[r], pop.geography.bounds[r + 1]
+        bits = (int(cuts.flags[pid]) >> cuts.shift) if cuts.stored else 0
+        for k in range(cuts.stored):
+            if not (bits >> k) & 1:
+                tie = community_tie(pop.keys.ties, pid, k, lo, hi, pop.params.tie_locality)
+                out.append((pid, tie))
+    return out
+
+
+def _largest_by_search(n, edges):
+    adj = [[] for _ in range(n)]
+    for a, b in edges:
+        adj[a].append(b)
+        adj[b].append(a)
+    seen = np.zeros(n, bool)
+    best = 0
+    for start in range(n):
+        if seen[start]:
+            continue
+        seen[start] = True
+        stack, size = [start], 0
+        while stack:
+            v = stack.pop()
+            size += 1
+            for w in adj[v]:
+                if not seen[w]:
+                    seen[w] = True
+                    stack.append(w)
+        best = max(best, size)
+    return best
+
+
+def _sesame(people=10_000, days=30, **cutting):
+    sc = scslab.load_scenario("sesame_credit").with_overrides(people=people, days=days, seed=5)
+    sc = sc.with_mechanism("sesame_credit", adoption_days=0)
+    return sc.with_mechanism("tie_cutting", **cutting) if cutting else sc
+
+
+def _in_beijing(sc):
+    """The scenario in one province: two regions, so that the network is mostly one region."""
+    return replace(sc, population=sc.population.model_copy(update={"provinces": ["Beijing"]}))
+
+
+def test_largest_component_equals_a_plain_search_with_and_without_cuts():
+    sim = Simulation(_in_beijing(_sesame(people=3_000, days=1, ties=3, low_score_rate=0.0)))
+    tc = sim.get("tie_cutting")
+    cuts, bounds = tc.cuts, sim.pop.geography.bounds
+    rng = np.random.default_rng(1)
+    for share in (0.0, 0.3, 0.9):  # a share of people lose a random tie, then all of theirs
+        for pid in np.flatnonzero(rng.random(sim.pop.n) < share):
+            for k in range(3) if share > 0.5 else [int(rng.integers(3))]:
+                cut_tie(cuts, int(pid), k, LOW_SCORE)
+        expected = _largest_by_search(sim.pop.n, _edges(sim, cuts))
+        locality = sim.pop.params.tie_locality
+        for wave in (1, 2, 64):  # regions at a time: speed only
+            assert largest_component(cuts, sim.pop.keys.ties, bounds, locality, wave) == expected
+    uncut = cuts._replace(flags=np.zeros_like(cuts.flags))
+    assert expected < _largest_by_search(sim.pop.n, _edges(sim, uncut))
+    assert cuts.counts[LOW_SCORE] == sum(bin(int(b)).count("1") for b in cuts.flags)
+
+
+def test_ties_stored_but_never_cut_change_nothing():
+    """tie_cutting on, with no rule that cuts: every other column as without it, bit for bit."""
+    sc = busy_rongcheng(people=15_000, days=90)
+    sc = sc.with_mechanism("public_naming", naming_rate=0.2, tie_cut_prob=0.5)
+    sc = sc.with_mechanism("sesame_credit", adoption_days=0)
+    off = scslab.run(sc).metrics
+    quiet = sc.with_mechanism("tie_cutting", from_naming=False, low_score_rate=0.0)
+    on = scslab.run(quiet).metrics
+    assert on["public_naming_ties_cut"][-1].as_py() > 0  # naming drew cuts; none were stored
+    assert on["tie_cutting_ties_cut"][-1].as_py() == 0
+    for col in off.column_names:
+        assert on[col].to_pylist() == off[col].to_pylist(), col
+    stored = scslab.run(sc.with_mechanism("tie_cutting", low_score_rate=0.0)).metrics
+    assert stored["tie_cutting_ties_cut"][-1].as_py() > 0  # the same draws, now stored
+    assert stored["sesame_credit_mean"].to_pylist() != off["sesame_credit_mean"].to_pylist()
+
+
+@pytest.mark.parametrize("stored", [True, False])
+def test_ties_that_cut_a_named_person_stop_reporting_them(stored):
+    """Every tie reports every unrecorded act, every tie of a named person cuts contact: with the
+    cuts stored nobody reports a named person's acts, without them their ties still do."""
+    sc = busy_rongcheng(people=15_000, days=90)
+    sc = sc.with_mechanism("public_naming", naming_rate=0.3, tie_cut_prob=1.0)
+    sc = sc.with_mechanism("informants", report_prob=1.0)
+    sc = sc.with_mechanism("tie_cutting", from_naming=stored, low_score_rate=0.0)
+    sim = Simulation(sc)
+    named = sim.get("public_naming").named
+    on_named = on_others = 0
+    for _ in range(sim.days):
+        before = named.get()
+        sim.step()
+        rec = sim.board.records
+        by_informant = rec["pid"][rec["source"] == Source.INFORMANT]
+        on_named += int(before[by_informant].sum())
+        on_others += int((~before[by_informant]).sum())
+    assert named.count() > 50 and on_others > 500
+    if stored:
+        assert on_named == 0
+    else:
+        assert on_named > 0
+
+
+def test_cut_ties_leave_the_relationships_dimension():
+    sim = Simulation(_sesame(days=1, low_score_rate=0.0))
+    sim.step()  # day 0: the first pass admits the users
+    s, cuts = sim.get("sesame_credit"), sim.get("tie_cutting").cuts
+    users = np.flatnonzero(s.score > 0)
+    s.recompute(0)  # the period's activity is reset: the passes below differ only in the ties
+    s.score[users] = s.params.score_max
+    s.recompute(0)
+    kept = s.score[users].astype(np.int64)
+    half = users[: users.size // 2]
+    for pid in half:
+        for k in range(cuts.stored):
+            cut_tie(cuts, int(pid), k, LOW_SCORE)
+    s.score[users] = s.params.score_max
+    s.recompute(0)
+    cut = s.score[users].astype(np.int64)
+    # ties at the top count 1; cut ones leave the "no ties" value 0.5: - half the dimension
+    w = s.params.relationships_weight / sum(s.params.weights())
+    drop = w * 0.5 * (s.params.score_max - s.params.score_min)
+    moved = cut < kept
+    assert moved[: half.size].mean() > 0.5 and not moved[half.size :].any()
+    assert np.abs(kept[moved] - cut[moved] - drop).max() <= 1
+
+
+def test_low_score_cuts_rise_and_the_network_falls_with_the_rate():
+    """Everyone scored, everyone below the line: more cutting, fewer ties, a smaller network."""
+    last = {}
+    for rate in (0.0, 0.05, 0.5):
+        sc = _sesame(low_score_rate=rate, low_score_below=951, network_days=10)
+        sc = sc.with_overrides(people=8_000)
+        sc = sc.with_mechanism(
+            "sesame_credit", opt_in_share=1.0, opt_in_age_factors=[1, 1, 1, 1, 1]
+        )
+        sc = _in_beijing(sc)
+        r = scslab.run(sc)
+        assert r.manifest["engine"] == "compiled"
+        m = {c: r.metrics[c].to_pylist() for c in r.metrics.column_names}
+        share = m["tie_cutting_largest_connected_share"]
+        assert [d for d, v in enumerate(share) if v is not None] == [0, 10, 20, 29]
+        assert sum(m["tie_cutting_cut_today"]) == m["tie_cutting_ties_cut"][-1]
+        assert m["tie_cutting_cut_today_by_naming"] == [0] * 30
+        last[rate] = (m["tie_cutting_ties_cut"][-1], share[-1])
+        items = {h.item: h.value for h in harm_audit(r.metrics)}
+        assert items["tie_cutting_largest_connected_share"] == share[-1]
+    (c0, s0), (c1, s1), (c2, s2) = last[0.0], last[0.05], last[0.5]
+    assert c0 == 0 < c1 < c2
+    assert s0 > s1 > s2
+
+
+def test_users_who_drop_low_scorers_score_higher():
+    off = scslab.run(_sesame(days=90)).metrics
+    on = scslab.run(_sesame(days=90, low_score_rate=0.05)).metrics
+    assert on["tie_cutting_ties_cut"][-1].as_py() > 100
+    assert on["sesame_credit_mean"][-1].as_py() > off["sesame_credit_mean"][-1].as_py()
+    assert on["sesame_credit_mean"][0].as_py() == off["sesame_credit_mean"][0].as_py()
+
+
+def test_cut_bits_are_the_registry_flags():
+    sim = Simulation(_sesame(people=2_000, days=1, ties=4, low_score_rate=0.0))
+    cuts: TieCuts = sim.get("tie_cutting").cuts
+    flags = [sim.pop.state.flags[f"tie_cut_{k}"] for k in range(4)]
+    assert cuts.stored == 4 and all(f.array is cuts.flags for f in flags)
+    assert cut_tie(cuts, 7, 2, LOW_SCORE) == 1 and cut_tie(cuts, 7, 2, LOW_SCORE) == 0
+    assert cut_tie(cuts, 7, 4, LOW_SCORE) == 0  # past the stored ties: never cut
+    assert [f.get()[7] for f in flags] == [False, False, True, False]
+    assert sum(f.count() for f in flags) == 1 == cuts.counts[LOW_SCORE]
+
+
+def test_the_low_score_rule_needs_its_score():
+    sc = busy_rongcheng(people=2_000, days=1).with_mechanism("tie_cutting")
+    with pytest.raises(ScenarioError, match="low_score_rate = 0"):
+        Simulation(sc)
+    Simulation(sc.with_mechanism("tie_cutting", low_score_rate=0.0))  # naming's cuts only
+
+
+def test_tie_cutting_runs_alike_in_the_compiled_plan_and_the_python_loop():
+    sc = busy_rongcheng(people=8_000, days=40)
+    sc = sc.with_mechanism("public_naming", naming_rate=0.3, tie_cut_prob=0.5)
+    sc = sc.with_mechanism("sesame_credit", adoption_days=0)
+    sc = sc.with_mechanism("tie_cutting", low_score_rate=0.05, network_days=7)
+    runs = []
+    for compiled in (True, False):
+        sim = Simulation(sc, compiled=compiled)
+        sim.run()
+        runs.append(sim)
+    compiled, python = runs
+    assert compiled.compiled_plan is not None and python.compiled_plan is None
+    cut = python.columns["tie_cutting_cut_today"]
+    assert sum(python.columns["tie_cutting_cut_today_by_naming"]) > 0 and sum(cut) > 100
+    assert python.columns == compiled.columns
