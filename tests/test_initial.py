@@ -69,7 +69,7 @@ def test_the_listed_are_poorer_adult_debtors_who_repay_and_the_metrics_move():
     assert max(cold.columns["court_list_size"]) == 0
     assert sum(cold.columns["debt_judgments_repaid"]) == 0
     assert sum(warm["debt_judgments_repaid"]) > 0  # listed debtors repay and leave
-    assert warm["court_list_persons_complied_after_listing"][-1] > 0
+    assert warm["persons_complied_after_listing"][-1] > 0
     assert warm["court_list_size"][-1] < warm["court_list_size"][0]
 
 

@@ -92,7 +92,8 @@ class InitialListing(BaseModel):
     like: str | None = Field(
         default="debt",
         description="The mechanism whose debtors the listed people are (they are drawn as it "
-        "makes judgment debtors, and owe); empty or none: anyone, uniformly.",
+        "makes judgment debtors, and owe; default: the debt cycle, for the court list of unpaid "
+        "judgments, an assumption that its records are true); empty or none: anyone, uniformly.",
     )
 
     @model_validator(mode="after")
