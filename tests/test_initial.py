@@ -58,8 +58,8 @@ def test_the_listed_are_poorer_adult_debtors_who_repay_and_the_metrics_move():
     ]
     assert all(age(pop.keys.age, pid, pop.households[pid] & 15) >= 18 for pid in listed)
     # drawn as the debt cycle makes debtors: the two lowest quintiles hold about 40% of people
-    # and, weighted by arrears and time to repay, about 75% of the listed
-    assert np.mean(np.asarray(listed_poor) <= 1) > 0.6 > np.mean(np.asarray(poor) <= 1) + 0.1
+    # and, weighted by arrears and the chance of not having repaid, about two thirds of the listed
+    assert np.mean(np.asarray(listed_poor) <= 1) > 0.55 > np.mean(np.asarray(poor) <= 1) + 0.1
 
     warm = sim.columns
     cold = Simulation(
@@ -89,8 +89,8 @@ def test_the_published_figures_give_the_2020_list():
     listed, how = figure(init.listed, init, start, "listed")
     ever, _ = figure(init.ever_listed, init, start, "ever_listed")
     # 13.0M + 1.77M x 366/184 ever listed, 3.51M + 0.29M x 366/92 complied (the preset's comment)
-    assert listed * 1_411_778_724 == pytest.approx(16_520_800 - 4_663_700, abs=100)
-    assert ever * 1_411_778_724 == pytest.approx(16_520_800, abs=100)
+    assert listed * 1_411_778_724 == pytest.approx(16_520_761 - 4_663_696, abs=1)
+    assert ever * 1_411_778_724 == pytest.approx(16_520_761, abs=1)
     assert "persons_complied_after_listing@2020-01-01" in how
     row, _ = figure("persons_ever_listed@2018-12-31", init, start, "listed")
     assert row == 13_000_000 / 1_411_778_724
@@ -101,9 +101,9 @@ def test_integrated_2020_starts_with_the_court_list_of_2020_in_the_compiled_plan
     result = scslab.run("integrated_2020", people=people, days=2)
     assert result.manifest["engine"] == "compiled"
     m = result.metrics
-    assert _within(m["court_list_size"][0].as_py(), people, 11_857_100 / 1_411_778_724)
+    assert _within(m["court_list_size"][0].as_py(), people, 11_857_065 / 1_411_778_724)
     ever = m["court_list_persons_ever_listed"][0].as_py()
-    assert _within(ever, people, 16_520_800 / 1_411_778_724)
+    assert _within(ever, people, 16_520_761 / 1_411_778_724)
     assert "court_list: warm start: " in result.summary()
 
 

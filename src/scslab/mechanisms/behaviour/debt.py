@@ -578,22 +578,30 @@ the number of threads."""
 
 
 @njit(inline="always", cache=True)
-def _debtor_weight(people, rule, scale, pid, stock):
-    """``arrears_factor``, divided with ``stock`` by the repayment factor of ``pid``'s income."""
+def _debtor_weight(people, rule, factor, pid):
+    """``arrears_factor`` times ``factor`` of ``pid``'s income quintile."""
     m = arrears_factor(people, rule, pid)
-    if not stock or m == 0.0:
+    if m == 0.0:
         return m
     urban = region_of(people.bounds, pid) % 2 == 0
-    return m / scale[income_class(people.income_key, pid, urban)]
+    return m * factor[income_class(people.income_key, pid, urban)]
 
 
-def _weight_sums(people, rule, scale, n, stock):
+@njit(cache=True)
+def _quintiles(income_key, bounds, pids):
+    out = np.empty(pids.size, np.int64)
+    for i in range(pids.size):
+        out[i] = income_class(income_key, pids[i], region_of(bounds, pids[i]) % 2 == 0)
+    return out
+
+
+def _weight_sums(people, rule, factor, n):
     blocks = (n + _WEIGHT_BLOCK - 1) // _WEIGHT_BLOCK
     out = np.zeros(blocks, np.float64)
     for b in prange(blocks):
         t = 0.0
         for pid in range(b * _WEIGHT_BLOCK, min(n, (b + 1) * _WEIGHT_BLOCK)):
-            t += _debtor_weight(people, rule, scale, pid, stock)
+            t += _debtor_weight(people, rule, factor, pid)
         out[b] = t
     return out
 
@@ -603,7 +611,7 @@ _weight_sums, _weight_sums_one_thread = both_builds(_weight_sums)
 
 
 @njit(cache=True)
-def _draw_debtors(key, sums, people, rule, scale, n, stock, share):
+def _draw_debtors(key, sums, people, rule, factor, n, share):
     """Each person with probability ``share * n * weight / total weight`` (at most 1), sorted.
 
     Candidates are drawn at the highest probability and kept by their own (the arrears draw's
@@ -614,13 +622,13 @@ def _draw_debtors(key, sums, people, rule, scale, n, stock, share):
         total += sums[b]
     if total <= 0.0 or share <= 0.0:
         return np.empty(0, np.int64)
-    top = rule.top / scale.min() if stock else rule.top
+    top = rule.top * factor.max()
     expected = share * n
     rate = min(1.0, expected * top / total)
     cand = compiled_bernoulli_ids(key, 0, n, rate)
     keep = np.empty(cand.size, np.bool_)
     for i in range(cand.size):
-        p = expected * _debtor_weight(people, rule, scale, cand[i], stock) / total
+        p = expected * _debtor_weight(people, rule, factor, cand[i]) / total
         keep[i] = uniform(key, 0, cand[i], 1) * rate < p
     return cand[keep]
 
@@ -693,23 +701,35 @@ class Debt(CompiledSteps, Behaviour):
         )
         return people, rule
 
-    def draw_debtors(self, key: np.uint64, share: float, stock: bool) -> np.ndarray:
+    def draw_debtors(self, key: np.uint64, share: float, factor: np.ndarray) -> np.ndarray:
         """About ``share`` of all people, drawn as this debt cycle makes judgment debtors.
 
         For a warm start (``mechanisms/lists/initial.py``): each person with probability
         proportional to ``arrears_factor`` (adults only; poorer and less compliant people more
-        often), divided with ``stock`` by their repayment factor (``REPAY_SCALE``): the people
-        on a list of unpaid judgments at a given moment are those who fall into debt, weighted by
-        how long they take to repay. Sorted ids; ``key`` is the caller's stream.
+        often) times ``factor`` of their income quintile (the caller's: for people still listed,
+        the chance that a debtor of that quintile has not repaid yet). Sorted ids; ``key`` is
+        the caller's stream.
         """
         people, rule = self._people_and_rule()
-        args = (people, rule, np.asarray(REPAY_SCALE), self.pop.n, stock)
-        sums = (
-            _weight_sums(*args)
-            if self.pop.n >= PARALLEL_MIN_ITEMS
-            else (_weight_sums_one_thread(*args))
-        )
+        factor = np.asarray(factor, np.float64)
+        args = (people, rule, factor, self.pop.n)
+        many = self.pop.n >= PARALLEL_MIN_ITEMS
+        sums = _weight_sums(*args) if many else _weight_sums_one_thread(*args)
         return _draw_debtors(key, sums, *args, share)
+
+    def listed_repay_hazards(self) -> np.ndarray:
+        """The daily repayment hazard of a listed debtor, by income quintile (lowest first).
+
+        As ``Repayment`` holds it for the listed regime (``repay_hazard_listed`` times
+        ``REPAY_SCALE``); a listed debtor who lost their income repays more slowly.
+        """
+        return self.params.repay_hazard_listed * np.asarray(REPAY_SCALE)
+
+    def listed_hazards_of(self, pids: np.ndarray) -> np.ndarray:
+        """``listed_repay_hazards`` of each of ``pids``'s income quintile."""
+        pop = self.pop
+        quintiles = _quintiles(pop.keys.income, pop.geography.bounds, pids)
+        return self.listed_repay_hazards()[quintiles]
 
     def _new_state(self) -> object:
         p, pop = self.params, self.pop

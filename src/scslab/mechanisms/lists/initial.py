@@ -5,13 +5,16 @@ the share ever listed by then, each a number or published figures (rows of a cal
 and how long the people on it have been listed. ``start_listed`` then gives that many people
 plausible histories before day 0:
 
-- *who*: drawn as the model makes listed people. With ``like = "debt"`` (the court list), as the
-  debt cycle makes judgment debtors (``Debt.draw_debtors``: adults, more often poor and
-  non-compliant, weighted by how long their income makes them take to repay); the debt
-  mechanism then holds them as owing an unpaid judgment, and they repay at the listed hazard
-  from day 0. Without ``like``, anyone uniformly.
+- *who*: drawn as the model makes listed people. With ``like = "debt"`` (the court list), the
+  people ever listed are drawn as the debt cycle makes judgment debtors (``Debt.draw_debtors``:
+  adults, more often poor and non-compliant), and those listed now in proportion to that times
+  the chance that a debtor of their income has not repaid yet (``still_listed_shares``: the
+  debt cycle's listed repayment hazard over the entry dates below); the debt mechanism then
+  holds them as owing an unpaid judgment, and they repay at the listed hazard from day 0.
+  Without ``like``, anyone uniformly.
 - *since when*: entry days before day 0, spread as the published cumulative series of entries
-  (``since``), or uniformly over a number of days.
+  (``since``), or uniformly over a number of days; with ``like``, given that the person has
+  not repaid by day 0 (or, for those who left, that they have).
 - *how*: by the list's own entry kernel, ``lists/base.apply_day``, called on each (negative)
   entry day, so that counters (size, entries, persons ever listed), the ever flag, household
   reach, the listing counter and scheduled exits are those of ordinary entries: an appeal
@@ -230,28 +233,60 @@ def _entry_curve(init: InitialListing, start: dt.date) -> tuple[np.ndarray, np.n
 
 
 @njit(cache=True)
-def entry_days(key, pids, days, counts):
+def _curve_day(v, days, counts):
+    """The day the cumulative ``counts`` reach ``v`` (linear between points)."""
+    for j in range(1, days.size):
+        if v <= counts[j]:
+            if v > counts[j - 1]:
+                return days[j - 1] + (v - counts[j - 1]) / (counts[j] - counts[j - 1]) * (
+                    days[j] - days[j - 1]
+                )
+            return days[j - 1]
+    return days[-1]
+
+
+@njit(cache=True)
+def still_listed_shares(hazards, days, counts):
+    """Per hazard, the chance that someone who entered on a day of the curve has not left.
+
+    The mean over the curve's entry days (a fine grid of its quantiles) of
+    ``exp(-hazard * days listed)``: how much more often the people listed now are those who
+    leave slowly.
+    """
+    grid = 4096
+    out = np.zeros(hazards.size, np.float64)
+    for k in range(grid):
+        age = -np.floor(_curve_day((k + 0.5) / grid * counts[-1], days, counts))
+        for q in range(hazards.size):
+            out[q] += np.exp(-hazards[q] * max(age, 1.0))
+    return out / grid
+
+
+@njit(cache=True)
+def entry_days(key, pids, days, counts, hazards, stay):
     """Each of ``pids``'s entry day (negative: before day 0), from the cumulative curve.
 
     ``counts`` rises with ``days``; a person's uniform draw picks the day its share of the last
     count is reached (linear between points; the first point's count at its day). At the latest
-    day -1.
+    day -1. A person who leaves at a daily ``hazards[i]`` (0: never) is listed now (``stay``)
+    with chance ``exp(-hazard * days listed)``, so their entry day is drawn given that (a
+    long listing is less likely for someone who repays fast), and given the opposite for
+    those who left.
     """
     out = np.empty(pids.size, np.int64)
     last = counts[-1]
     for i in range(pids.size):
-        v = uniform(key, 0, pids[i], 0) * last
-        t = days[0]
-        for j in range(1, days.size):
-            if v <= counts[j]:
-                if v > counts[j - 1]:
-                    t = days[j - 1] + (v - counts[j - 1]) / (counts[j] - counts[j - 1]) * (
-                        days[j] - days[j - 1]
-                    )
-                else:
-                    t = days[j - 1]
+        day = -1
+        for attempt in range(256):  # accepted within a few draws unless the chance is tiny
+            t = _curve_day(uniform(key, 0, pids[i], 2 * attempt) * last, days, counts)
+            day = min(np.int64(np.floor(t)), -1)
+            if hazards[i] == 0.0:
                 break
-        out[i] = min(np.int64(np.floor(t)), -1)
+            listed = np.exp(-hazards[i] * -day)
+            chance = listed if stay[i] else 1.0 - listed
+            if uniform(key, 0, pids[i], 2 * attempt + 1) < chance:
+                break
+        out[i] = day
     return out
 
 
@@ -341,20 +376,27 @@ def start_listed(lst: ListBase, sim: Simulation) -> WarmStart:
 
     n = sim.pop.n
     key_now, key_left = lst.key("initial/listed"), lst.key("initial/left")
+    curve_days, counts = _entry_curve(init, start)
     if init.like:
         like: Any = sim.get(init.like, key=f"{lst.name}.initial.like")
-        if not callable(getattr(like, "draw_debtors", None)):
+        if not all(
+            callable(getattr(like, f, None))
+            for f in ("draw_debtors", "listed_repay_hazards", "listed_hazards_of")
+        ):
             raise ScenarioError(f"{where}.like: {init.like!r} does not draw debtors (debt does)")
-        now = like.draw_debtors(key_now, listed, True)
-        gone = like.draw_debtors(key_left, max(ever - listed, 0.0), False)
+        # ever listed: as debtors fall into arrears; listed now: those who have not repaid yet
+        still = still_listed_shares(like.listed_repay_hazards(), curve_days, counts)
+        now = like.draw_debtors(key_now, listed, still)
+        left = 1.0 - still if (1.0 - still).max() > 0.0 else np.ones_like(still)  # none repay
+        gone = like.draw_debtors(key_left, max(ever - listed, 0.0), left)
     else:
         now = _everyone_draw(key_now, n, listed)
         gone = _everyone_draw(key_left, n, max(ever - listed, 0.0))
     gone = _without(gone, now)
     pids = np.concatenate((now, gone))
     stay = np.concatenate((np.ones(now.size, np.bool_), np.zeros(gone.size, np.bool_)))
-    curve_days, counts = _entry_curve(init, start)
-    days = entry_days(lst.key("initial/since"), pids, curve_days, counts)
+    hazards = like.listed_hazards_of(pids) if init.like else np.zeros(pids.size)
+    days = entry_days(lst.key("initial/since"), pids, curve_days, counts, hazards, stay)
     order = np.lexsort((pids, days))
     warm_start(lst.state, pids[order], days[order], stay[order])
     return WarmStart(
