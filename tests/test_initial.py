@@ -115,6 +115,10 @@ BAD = {
     ),
     "unknown_quantity": ('listed = "people_listed"', "no quantity 'people_listed'; there are"),
     "ever_below_listed": ("listed = 0.02\never_listed = 0.01", "ever_listed must be at least"),
+    "not_a_series": (
+        'listed = "false_match_rate"\ndata = "face_recognition.csv"',
+        "face_recognition.csv is not a series of dated figures",
+    ),
     "figures_over_the_population": (
         'listed = "persons_ever_listed"\npopulation = 1000',
         "mechanisms.court_list.initial.listed: 16520.8 is not a share in [0, 1]",

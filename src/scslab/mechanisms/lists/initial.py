@@ -141,10 +141,15 @@ def calibration_rows(name: str) -> tuple[Row, ...]:
     if name not in files:
         raise ValueError(f"data: no calibration file {name!r}; there are {', '.join(files)}")
     text = folder.joinpath(name).read_text(encoding="utf-8")
-    return tuple(
-        Row(dt.date.fromisoformat(r["as_of"]), r["quantity"], float(r["value"]))
-        for r in csv.DictReader(io.StringIO(text))
-    )
+    try:
+        return tuple(
+            Row(dt.date.fromisoformat(r["as_of"]), r["quantity"], float(r["value"]))
+            for r in csv.DictReader(io.StringIO(text))
+        )
+    except (KeyError, TypeError, ValueError):
+        raise ValueError(
+            f"data: {name} is not a series of dated figures (columns as_of, quantity, value)"
+        ) from None
 
 
 def _parse(expr: str, rows: tuple[Row, ...], name: str) -> list[tuple[int, str, dt.date | None]]:
@@ -193,6 +198,8 @@ def series_on(rows: tuple[Row, ...], quantity: str, day: dt.date) -> float:
     later = [i for i, (d, _) in enumerate(series) if d > day]
     i = min(max(later[0] if later else len(series), 1), len(series) - 1)
     (d0, v0), (d1, v1) = series[i - 1], series[i]
+    if d1 == d0:  # two figures of one date: the later row
+        return v1
     return v0 + (v1 - v0) * (day - d0).days / (d1 - d0).days
 
 
