@@ -168,3 +168,18 @@ def test_bad_initial_values_give_one_line_and_exit_2(tmp_path, case):
     assert len(lines) == 1 and "Traceback" not in res.stderr, res.stderr
     assert lines[0].startswith(f"scslab: error: {path}: mechanisms.court_list.initial")
     assert expected in lines[0], lines[0]
+
+
+def test_a_list_without_a_model_of_its_people_starts_with_anyone():
+    people, share = 20_000, 0.01
+    sc = scslab.load_scenario("integrated_2020").with_overrides(people=people, days=1)
+    sc = sc.with_mechanism("tax_blacklist", initial={"listed": share, "since": 30, "like": ""})
+    sc = sc.with_mechanism("court_list", initial=None)  # nobody owes a judgment on day 0
+    sim = Simulation(sc)
+    sim.run()
+    listed = np.flatnonzero(sim.get("tax_blacklist").flag.get())
+    assert _within(listed.size, people, share)
+    pop = sim.pop
+    minors = sum(age(pop.keys.age, pid, pop.households[pid] & 15) < 18 for pid in listed)
+    assert minors > 0  # anyone: not drawn as debtors (who are adults)
+    assert not sim.get("debt").judgment.get()[listed].any()  # nor made to owe
