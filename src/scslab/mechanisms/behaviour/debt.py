@@ -48,6 +48,8 @@ if TYPE_CHECKING:
     from scslab.population import Population
 
 MONTH, CURE, JUDGMENT, REPAY_UNLISTED, REPAY_LISTED, REPAY_POOR = 1, 2, 3, 4, 5, 6
+REPAY_SCALE = (0.6, 0.8, 1.0, 1.2, 1.4)
+"""Repayment hazard factor by income quintile, lowest first (assumption: richer pay sooner)."""
 _TAG = 8
 ACT_OF_ACTION = np.asarray(
     [-1, Act.LOAN_ARREARS, Act.LOAN_REPAID, Act.COURT_JUDGMENT_UNPAID] + [Act.JUDGMENT_REPAID] * 3,
@@ -211,14 +213,28 @@ class DebtMasks(NamedTuple):
     judgment: np.uint8
 
 
+@njit(inline="always", cache=True)
+def arrears_factor(people, rule, pid):
+    """How likely ``pid`` falls into arrears, relative to the mean rate (0: a minor).
+
+    The one place of the rule: the daily draw (``_arrears_keep``) and the debtors of a warm
+    start (``draw_debtors``) read it. ``people`` is an ``ArrearsPeople``, ``rule`` an
+    ``ArrearsRule``.
+    """
+    if age(people.age_key, pid, people.households[pid] & 15) < 18:
+        return 0.0
+    urban = region_of(people.bounds, pid) % 2 == 0
+    m = rule.income_effect[income_class(people.income_key, pid, urban)]
+    m *= trait_factor(people.compliance_key, pid, rule.compliance_weight)
+    return m
+
+
 def _arrears_keep(people, day, ids, flags, debt_mask, rule):
     """Which candidates ``ids`` fall into arrears: adults not in debt, kept by income and trait.
 
     ``people`` is an ``ArrearsPeople``, ``rule`` an ``ArrearsRule``.
     """
-    thin_key, age_key, income_key = people.thin_key, people.age_key, people.income_key
-    compliance_key, bounds, households = people.compliance_key, people.bounds, people.households
-    income_effect, compliance_weight, top = rule.income_effect, rule.compliance_weight, rule.top
+    thin_key, households, top = people.thin_key, people.households, rule.top
     keep = np.empty(ids.size, np.bool_)
     for i in prange(ids.size):
         prefetch_ahead(flags, ids, i)
@@ -227,13 +243,8 @@ def _arrears_keep(people, day, ids, flags, debt_mask, rule):
         if flags[pid] & debt_mask:
             keep[i] = False
             continue
-        if age(age_key, pid, households[pid] & 15) < 18:
-            keep[i] = False
-            continue
-        urban = region_of(bounds, pid) % 2 == 0
-        m = income_effect[income_class(income_key, pid, urban)]
-        m *= trait_factor(compliance_key, pid, compliance_weight)
-        keep[i] = uniform(thin_key, day, pid, 0) * top < m
+        m = arrears_factor(people, rule, pid)
+        keep[i] = m > 0.0 and uniform(thin_key, day, pid, 0) * top < m
     return keep
 
 
@@ -561,6 +572,80 @@ def _step(day, board, s):
 
 compiled_mechanism(DebtState, _step)
 
+_WEIGHT_BLOCK = 1 << 20
+"""People per partial sum of ``_weight_sums``: fixed, so that the total is the same whatever
+the number of threads."""
+
+
+@njit(inline="always", cache=True)
+def _debtor_weight(people, rule, factor, pid):
+    """``arrears_factor`` times ``factor`` of ``pid``'s income quintile."""
+    m = arrears_factor(people, rule, pid)
+    if m == 0.0:
+        return m
+    urban = region_of(people.bounds, pid) % 2 == 0
+    return m * factor[income_class(people.income_key, pid, urban)]
+
+
+@njit(cache=True)
+def _quintiles(income_key, bounds, pids):
+    out = np.empty(pids.size, np.int64)
+    for i in range(pids.size):
+        out[i] = income_class(income_key, pids[i], region_of(bounds, pids[i]) % 2 == 0)
+    return out
+
+
+def _weight_sums(people, rule, factor, n):
+    blocks = (n + _WEIGHT_BLOCK - 1) // _WEIGHT_BLOCK
+    out = np.zeros(blocks, np.float64)
+    for b in prange(blocks):
+        t = 0.0
+        for pid in range(b * _WEIGHT_BLOCK, min(n, (b + 1) * _WEIGHT_BLOCK)):
+            t += _debtor_weight(people, rule, factor, pid)
+        out[b] = t
+    return out
+
+
+_weight_sums, _weight_sums_one_thread = both_builds(_weight_sums)
+"""Sums of ``_debtor_weight`` over fixed blocks of people, with threads and in one thread."""
+
+
+@njit(cache=True)
+def _draw_debtors(key, sums, people, rule, factor, n, share):
+    """Each person with probability ``share * n * weight / total weight`` (at most 1), sorted.
+
+    Candidates are drawn at the highest probability and kept by their own (the arrears draw's
+    thinning), so that work grows with the people drawn.
+    """
+    total = 0.0
+    for b in range(sums.size):
+        total += sums[b]
+    if total <= 0.0 or share <= 0.0:
+        return np.empty(0, np.int64)
+    top = rule.top * factor.max()
+    expected = share * n
+    rate = min(1.0, expected * top / total)
+    cand = compiled_bernoulli_ids(key, 0, n, rate)
+    keep = np.empty(cand.size, np.bool_)
+    for i in range(cand.size):
+        p = expected * _debtor_weight(people, rule, factor, cand[i]) / total
+        keep[i] = uniform(key, 0, cand[i], 1) * rate < p
+    return cand[keep]
+
+
+@njit(cache=True)
+def _owe_listed(s):
+    """People the listing list holds before day 0 (a warm start's) owe an unpaid judgment.
+
+    A listing on the court list is a recorded unpaid judgment; their episode is day 0, and the
+    first step starts their repayment at the listed hazard (they are the list's ``entered``).
+    Without a warm start the list's ``entered`` is empty before day 0: nothing changes.
+    """
+    if not s.arrears.has_list:
+        return
+    for pid in s.listing.entered:
+        s.flags[pid] = (s.flags[pid] & ~s.masks.arrears) | s.masks.judgment
+
 
 class Debt(CompiledSteps, Behaviour):
     """Loan arrears, cures, unpaid court judgments and repayments."""
@@ -597,20 +682,60 @@ class Debt(CompiledSteps, Behaviour):
         _ = self.state
         return self._today
 
-    def _new_state(self) -> object:
+    def _people_and_rule(self) -> tuple[ArrearsPeople, ArrearsRule]:
+        """What the arrears rule reads of people, and the rule (``arrears_factor``)."""
         p, pop = self.params, self.pop
         income_effect = np.asarray(p.income_effect, np.float64)
         top = float(income_effect.max() * (1.0 + abs(p.compliance_weight)))
         keys = pop.keys
-        thin_key = self.key("arrears/thin")
         people = ArrearsPeople(
-            thin_key=thin_key,
+            thin_key=self.key("arrears/thin"),
             age_key=keys.age,
             income_key=keys.income,
             compliance_key=keys.compliance,
             bounds=pop.geography.bounds,
             households=pop.households,
         )
+        rule = ArrearsRule(
+            income_effect=income_effect, compliance_weight=p.compliance_weight, top=top
+        )
+        return people, rule
+
+    def draw_debtors(self, key: np.uint64, share: float, factor: np.ndarray) -> np.ndarray:
+        """About ``share`` of all people, drawn as this debt cycle makes judgment debtors.
+
+        For a warm start (``mechanisms/lists/initial.py``): each person with probability
+        proportional to ``arrears_factor`` (adults only; poorer and less compliant people more
+        often) times ``factor`` of their income quintile (the caller's: for people still listed,
+        the chance that a debtor of that quintile has not repaid yet). Sorted ids; ``key`` is
+        the caller's stream.
+        """
+        people, rule = self._people_and_rule()
+        factor = np.asarray(factor, np.float64)
+        args = (people, rule, factor, self.pop.n)
+        many = self.pop.n >= PARALLEL_MIN_ITEMS
+        sums = _weight_sums(*args) if many else _weight_sums_one_thread(*args)
+        return _draw_debtors(key, sums, *args, share)
+
+    def listed_repay_hazards(self) -> np.ndarray:
+        """The daily repayment hazard of a listed debtor, by income quintile (lowest first).
+
+        As ``Repayment`` holds it for the listed regime (``repay_hazard_listed`` times
+        ``REPAY_SCALE``); a listed debtor who lost their income repays more slowly.
+        """
+        return self.params.repay_hazard_listed * np.asarray(REPAY_SCALE)
+
+    def listed_hazards_of(self, pids: np.ndarray) -> np.ndarray:
+        """``listed_repay_hazards`` of each of ``pids``'s income quintile."""
+        pop = self.pop
+        quintiles = _quintiles(pop.keys.income, pop.geography.bounds, pids)
+        return self.listed_repay_hazards()[quintiles]
+
+    def _new_state(self) -> object:
+        p, pop = self.params, self.pop
+        keys = pop.keys
+        people, rule = self._people_and_rule()
+        top = rule.top
         arrears = ArrearsDraw(
             key=self.key("arrears/candidates"),
             rate=min(1.0, p.arrears_rate * top),
@@ -631,9 +756,9 @@ class Debt(CompiledSteps, Behaviour):
             hazards=np.asarray(hazards, np.float64),
             income_key=keys.income,
             bounds=pop.geography.bounds,
-            scale=np.asarray([0.6, 0.8, 1.0, 1.2, 1.4]),  # assumption: richer pay sooner
+            scale=np.asarray(REPAY_SCALE),
         )
-        return _new_state(
+        state = _new_state(
             flags=self.arrears.array,
             masks=DebtMasks(arrears=self.arrears.mask, judgment=self.judgment.mask),
             debt_day=self.debt_day,
@@ -642,10 +767,10 @@ class Debt(CompiledSteps, Behaviour):
             income=self.income if self.income is not None else no_income_loss(self.arrears.array),
             arrears=arrears,
             people=people,
-            rule=ArrearsRule(
-                income_effect=income_effect, compliance_weight=p.compliance_weight, top=top
-            ),
+            rule=rule,
             cure=cure,
             repay=repay,
             n=pop.n,
         )
+        _owe_listed(state)
+        return state

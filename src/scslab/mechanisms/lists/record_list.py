@@ -29,6 +29,7 @@ from scslab.mechanisms.lists.base import (
     list_metrics,
     list_record_fields,
 )
+from scslab.mechanisms.lists.initial import InitialListing, WarmStart, start_listed
 from scslab.mechanisms.provenance import NOT_FALSE
 
 if TYPE_CHECKING:
@@ -95,6 +96,11 @@ class RecordListParams(ListParams):
     sources: list[SourceName] | None = Field(
         default=None, description="Data sources whose records count (none: all)."
     )
+    initial: InitialListing | None = Field(
+        default=None,
+        description="Who is on the list on the start date and since when (a warm start, "
+        "docs/initial_conditions.md); none: the list starts empty.",
+    )
 
 
 class RecordList(CompiledSteps, ListBase):
@@ -104,6 +110,17 @@ class RecordList(CompiledSteps, ListBase):
     Params = RecordListParams
     description = "sector blacklist or redlist: entry and exit on recorded acts, appeals, terms"
     params: RecordListParams
+    warm: WarmStart | None = None
+    """What the warm start did (``initial``), if there is one."""
+
+    def init(self, sim: Simulation) -> None:
+        super().init(sim)
+        if self.params.initial is not None:
+            self.warm = start_listed(self, sim)
+
+    def summary(self) -> list[str]:
+        lines = super().summary()
+        return [*lines, self.warm.line(self.name)] if self.warm is not None else lines
 
     def new_state(self, sim: Simulation) -> object:
         entry = np.zeros(len(Act), np.bool_)

@@ -1,0 +1,185 @@
+"""Initial conditions: a list that starts from a declared or published state (a warm start)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import scslab
+from scslab.engine.simulation import Simulation
+from scslab.errors import ScenarioError
+from scslab.mechanisms.lists.initial import InitialListing, figure
+from scslab.population.attributes import age, income_class
+from scslab.population.geography import region_of
+
+LISTED, EVER = 0.02, 0.03
+
+
+def _warm(people: int, days: int, **initial) -> scslab.Scenario:
+    sc = scslab.load_scenario("rongcheng").with_overrides(people=people, days=days, seed=3)
+    declared = {"listed": LISTED, "ever_listed": EVER, "since": 400} | initial
+    return sc.with_mechanism("court_list", initial=declared)
+
+
+def _within(got: float, people: int, share: float, sds: float = 4.0) -> bool:
+    return abs(got - people * share) < sds * (people * share * (1 - share)) ** 0.5
+
+
+@pytest.mark.parametrize("people", [8_000, 20_000])
+def test_the_list_starts_at_the_declared_share_whatever_the_people(people):
+    m = scslab.run(_warm(people, days=1)).metrics
+    size, ever = m["court_list_size"][0].as_py(), m["court_list_persons_ever_listed"][0].as_py()
+    assert _within(size, people, LISTED), size
+    assert _within(ever, people, EVER), ever
+    assert m["court_list_entries"][0].as_py() == 0  # the warm start is not an event of day 0
+
+
+def test_the_listed_are_poorer_adult_debtors_who_repay_and_the_metrics_move():
+    people, days = 20_000, 120  # debts reach the court after 180 days: none of the run's own
+    sim = Simulation(_warm(people, days))
+    sim.run()
+    lst, debt = sim.get("court_list"), sim.get("debt")
+    listed = np.flatnonzero(lst.flag.get())
+    assert listed.size > 300
+    assert debt.judgment.get()[listed].all()  # everyone listed owes an unpaid judgment
+    pop = sim.pop
+    poor = []
+    for pid in range(0, people, 7):  # every 7th person, and every listed one
+        poor.append(
+            income_class(pop.keys.income, pid, region_of(pop.geography.bounds, pid) % 2 == 0)
+        )
+    listed_poor = [
+        income_class(pop.keys.income, pid, region_of(pop.geography.bounds, pid) % 2 == 0)
+        for pid in listed
+    ]
+    assert all(age(pop.keys.age, pid, pop.households[pid] & 15) >= 18 for pid in listed)
+    # drawn as the debt cycle makes debtors: the two lowest quintiles hold about 40% of people
+    # and, weighted by arrears and the chance of not having repaid, about two thirds of the listed
+    assert np.mean(np.asarray(listed_poor) <= 1) > 0.55 > np.mean(np.asarray(poor) <= 1) + 0.1
+
+    warm = sim.columns
+    cold = Simulation(
+        scslab.load_scenario("rongcheng").with_overrides(people=people, days=days, seed=3)
+    )
+    cold.run()
+    assert max(cold.columns["court_list_size"]) == 0
+    assert sum(cold.columns["debt_judgments_repaid"]) == 0
+    assert sum(warm["debt_judgments_repaid"]) > 0  # listed debtors repay and leave
+    assert warm["persons_complied_after_listing"][-1] > 0
+    assert warm["court_list_size"][-1] < warm["court_list_size"][0]
+
+
+def test_a_warm_start_of_nobody_changes_nothing():
+    sc = scslab.load_scenario("rongcheng").with_overrides(people=5_000, days=40, seed=2)
+    off = scslab.run(sc).metrics
+    nobody = scslab.run(sc.with_mechanism("court_list", initial={"listed": 0.0})).metrics
+    assert off.equals(nobody)
+
+
+def test_the_published_figures_give_the_2020_list():
+    init = InitialListing(
+        listed="persons_ever_listed - persons_complied_after_listing",
+        ever_listed="persons_ever_listed",
+    )
+    start = dt.date(2020, 1, 1)
+    listed, how = figure(init.listed, init, start, "listed")
+    ever, _ = figure(init.ever_listed, init, start, "ever_listed")
+    # 13.0M + 1.77M x 366/184 ever listed, 3.51M + 0.29M x 366/92 complied (the preset's comment)
+    assert listed * 1_411_778_724 == pytest.approx(16_520_761 - 4_663_696, abs=1)
+    assert ever * 1_411_778_724 == pytest.approx(16_520_761, abs=1)
+    assert "persons_complied_after_listing@2020-01-01" in how
+    row, _ = figure("persons_ever_listed@2018-12-31", init, start, "listed")
+    assert row == 13_000_000 / 1_411_778_724
+
+
+def test_integrated_2020_starts_with_the_court_list_of_2020_in_the_compiled_plan():
+    people = 20_000
+    result = scslab.run("integrated_2020", people=people, days=2)
+    assert result.manifest["engine"] == "compiled"
+    m = result.metrics
+    assert _within(m["court_list_size"][0].as_py(), people, 11_857_065 / 1_411_778_724)
+    ever = m["court_list_persons_ever_listed"][0].as_py()
+    assert _within(ever, people, 16_520_761 / 1_411_778_724)
+    assert "court_list: warm start: " in result.summary()
+
+
+BAD = {
+    "share_above_1": ("listed = 1.5", "listed must be a share of people in [0, 1]"),
+    "unknown_row": (
+        'listed = "persons_ever_listed@2019-01-01"',
+        "no row persons_ever_listed@2019-01-01; its rows: 2013-10-01",
+    ),
+    "unknown_quantity": ('listed = "people_listed"', "no quantity 'people_listed'; there are"),
+    "ever_below_listed": ("listed = 0.02\never_listed = 0.01", "ever_listed must be at least"),
+    "not_a_series": (
+        'listed = "false_match_rate"\ndata = "face_recognition.csv"',
+        "face_recognition.csv is not a series of dated figures",
+    ),
+    "figures_over_the_population": (
+        'listed = "persons_ever_listed"\npopulation = 1000',
+        "mechanisms.court_list.initial.listed: 16520.8 is not a share in [0, 1]",
+    ),
+}
+
+SCENARIO = """
+[scenario]
+name = "warm"
+people = 2000
+days = 5
+start_date = "2020-01-01"
+
+[mechanisms.everyday_acts]
+[mechanisms.debt]
+[mechanisms.data_sources]
+[mechanisms.court_list]
+
+[mechanisms.court_list.initial]
+"""
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_initial_values_give_one_line_and_exit_2(tmp_path, case):
+    text, expected = BAD[case]
+    path = tmp_path / "warm.toml"
+    path.write_text(SCENARIO + text + "\n")
+    if case != "figures_over_the_population":  # that one depends on the start date: at run start
+        with pytest.raises(ScenarioError, match=r"mechanisms\.court_list\.initial"):
+            scslab.load_scenario(str(path))
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "scslab.cli",
+            "run",
+            str(path),
+            "--quiet",
+            "--out",
+            str(tmp_path / "r"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert res.returncode == 2, res.stderr
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in res.stderr, res.stderr
+    assert lines[0].startswith(f"scslab: error: {path}: mechanisms.court_list.initial")
+    assert expected in lines[0], lines[0]
+
+
+def test_a_list_without_a_model_of_its_people_starts_with_anyone():
+    people, share = 20_000, 0.01
+    sc = scslab.load_scenario("integrated_2020").with_overrides(people=people, days=1)
+    sc = sc.with_mechanism("tax_blacklist", initial={"listed": share, "since": 30, "like": ""})
+    sc = sc.with_mechanism("court_list", initial=None)  # nobody owes a judgment on day 0
+    sim = Simulation(sc)
+    sim.run()
+    listed = np.flatnonzero(sim.get("tax_blacklist").flag.get())
+    assert _within(listed.size, people, share)
+    pop = sim.pop
+    minors = sum(age(pop.keys.age, pid, pop.households[pid] & 15) < 18 for pid in listed)
+    assert minors > 0  # anyone: not drawn as debtors (who are adults)
+    assert not sim.get("debt").judgment.get()[listed].any()  # nor made to owe
