@@ -308,3 +308,32 @@ def test_documented_slurm_cluster_writes_the_job_script():
         cluster.close()
     assert "#SBATCH -A myproject" in script and "export NUMBA_NUM_THREADS=1" in script
     assert "--nthreads 1" in script and "--nworkers 16" in script
+
+
+INTEGRATED = """
+[sweep]
+scenario = "integrated_2020"
+people = 20000
+replications = 4
+seed = 11
+outputs = ["records_by_informant:sum", "acts:sum", "court_list_size:final"]
+
+[parameters]
+"mechanisms.informants.report_prob" = [0.002, 0.01, 0.05]
+"mechanisms.informants.ties" = [2, 8, 16]
+"""
+
+
+def test_a_sweep_of_the_2020_system_runs_on_the_local_cluster(tmp_path, client):
+    """2 parameters x 3 values x 4 replications of integrated_2020 at 20,000 people, a year each."""
+    sweep = load_sweep(_file(tmp_path, INTEGRATED))
+    rows = run_sweep(sweep, tmp_path / "out", client=client).table.to_pylist()
+    assert len(rows) == 36 and all(r["status"] == "ok" for r in rows), rows
+    by = {(r["point"], r["replication"]): r for r in rows}
+    points = sorted({r["point"] for r in rows})
+    assert len(points) == 9
+    for rep in range(4):  # common seeds: the same acts at every point; more reporting, more records
+        reports = [by[p, rep]["records_by_informant:sum"] for p in points]
+        assert len({by[p, rep]["acts:sum"] for p in points}) == 1
+        assert reports[0] < reports[4] < reports[8], reports  # (0.002, 2) < (0.01, 8) < (0.05, 16)
+    assert max(r["court_list_size:final"] for r in rows) > 0

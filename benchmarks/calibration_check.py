@@ -1,0 +1,91 @@
+"""The calibrated ``joint_punishment_2016`` over many seeds, beside the figures it was fitted to.
+
+    python -m benchmarks.calibration_check [SEEDS] [--until 2019-07-09] > table.md
+
+Runs the preset as shipped (200,000 people x scale 7,050) on seeds 1..SEEDS (default 10) and
+prints, as Markdown, each figure of ``calibrate_joint_punishment_2016.toml``'s rows (the
+calibration's own choice of rows, read by ``scslab.calibrate.rows_fitted``): the published value,
+the model's mean over the seeds, its 95% t-interval (``scslab.compare.t_quantile``) and the
+relative error of the mean, flagged when beyond 15%. With ``--until DATE`` it also runs the preset
+past 2018 and prints the model's values on DATE: the prediction, which this script does not set
+against any published figure.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import sys
+from importlib import resources
+
+import numpy as np
+
+TOLERANCE = 0.15
+"""Issue 14's target: within 15% of every figure from 2016 to 2018 that was fitted."""
+
+
+def _values(table, quantity: str, days: list[int]) -> list[float]:
+    column = table.column(quantity).to_pylist()
+    return [float(column[d]) for d in days]
+
+
+def main(argv: list[str]) -> int:
+    """Print the table (and the prediction with ``--until DATE``); returns the exit code."""
+    import scslab
+    from scslab.calibrate import CalibrateTable, rows_fitted
+    from scslab.compare import t_quantile
+    from scslab.sweep import load_sweep, validate_table
+
+    until = None
+    if "--until" in argv:
+        i = argv.index("--until")
+        until = dt.date.fromisoformat(argv[i + 1])
+        argv = argv[:i] + argv[i + 2 :]
+    seeds = int(argv[0]) if argv else 10
+    path = resources.files("scslab.data.calibration") / "calibrate_joint_punishment_2016.toml"
+    sweep = load_sweep(str(path), kind="calibrate")
+    table = validate_table(sweep.source, "calibrate", CalibrateTable, sweep.tables["calibrate"])
+    rows = rows_fitted(sweep, table, sweep.home)
+    base = scslab.load_scenario("joint_punishment_2016")
+    start = base.meta.start_date
+    by_seed = []
+    for seed in range(1, seeds + 1):
+        metrics = scslab.run(base.with_overrides(seed=seed)).metrics
+        by_seed.append([_values(metrics, r.quantity, [r.day])[0] for r in rows])
+        print(f"seed {seed} done", file=sys.stderr, flush=True)
+    values = np.array(by_seed)
+    t = t_quantile(0.975, seeds - 1)
+    print(f"| as of | figure | published | model, mean of {seeds} seeds | 95% interval | error |")
+    print("|---|---|---:|---:|---:|---:|")
+    for j, r in enumerate(rows):
+        mean = values[:, j].mean()
+        half = t * values[:, j].std(ddof=1) / math.sqrt(seeds)
+        err = (mean - r.value) / r.value
+        flag = " **beyond 15%**" if abs(err) > TOLERANCE and r.as_of.year >= 2016 else ""
+        print(
+            f"| {r.as_of} | {r.quantity} | {r.value:,.0f} | {mean:,.0f} | "
+            f"{mean - half:,.0f} to {mean + half:,.0f} | {err:+.1%}{flag} |"
+        )
+    if until is not None:
+        day = (until - start).days
+        quantities = sorted({r.quantity for r in rows})
+        predicted = []
+        for seed in range(1, seeds + 1):
+            metrics = scslab.run(base.with_overrides(seed=seed, days=day + 1)).metrics
+            predicted.append([_values(metrics, q, [day])[0] for q in quantities])
+            print(f"seed {seed} to {until} done", file=sys.stderr, flush=True)
+        later = np.array(predicted)
+        print()
+        print(f"Predicted for {until} (`scslab run joint_punishment_2016 --until {until}`):")
+        print()
+        print(f"| figure | model, mean of {seeds} seeds | 95% interval |")
+        print("|---|---:|---:|")
+        for k, q in enumerate(quantities):
+            mean = later[:, k].mean()
+            half = t * later[:, k].std(ddof=1) / math.sqrt(seeds)
+            print(f"| {q} | {mean:,.0f} | {mean - half:,.0f} to {mean + half:,.0f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
