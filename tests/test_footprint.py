@@ -61,7 +61,7 @@ def test_under_a_real_address_space_limit(tmp_path):
 def test_out_of_memory_mid_run_is_one_line_and_an_incomplete_folder(tmp_path, monkeypatch, capsys):
     from scslab.engine.simulation import Simulation
 
-    def run_out(self, on_day=None):
+    def run_out(self, *args, **kwargs):
         raise MemoryError
 
     monkeypatch.setattr(Simulation, "run", run_out)

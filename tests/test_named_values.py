@@ -21,6 +21,7 @@ KNOWN_POSITIONAL: frozenset[tuple[str, str]] = frozenset(
         # numba's typing API hands a signature's argument types as a tuple
         ("kernels/memory.py", "state_type, index_type = signature.args"),
         ("kernels/memory.py", "state_type, ids_type, i_type = signature.args"),
+        ("kernels/structs.py", "record_type, values_type = signature.args"),
     }
 )
 """Unpackings by position that are known: each names its reason. A new one fails the test."""

@@ -69,6 +69,9 @@ def test_sobol_finds_the_parameter_that_matters(tmp_path, client):
     assert all(r["S1"] == 0 and r["ST"] == 0 for r in acts.values())
     assert pq.read_table(tmp_path / "out/sensitivity.parquet").equals(result.table)
     assert any("records_by_informant:sum" in line for line in result.lines())
+    assert result.chart and (tmp_path / "out/sensitivity.png").stat().st_size > 0
+    svg = (tmp_path / "out/sensitivity.svg").read_text()
+    assert "informants.report_prob" in svg and "records_by_informant:sum" in svg
 
 
 def test_morris_through_the_cli(tmp_path, client, capsys, monkeypatch):

@@ -12,7 +12,8 @@ A sensitivity file is a sweep file (``scslab.sweep``) whose parameters are range
 SALib draws the points; they run through the sweep engine (``sweep.run_sweep``: Dask, a run
 folder per run, ``sweep.parquet``, resumable), each point ``replications`` times on common
 seeds; an output's value at a point is its mean over the replications. The indices go to
-``sensitivity.parquet`` in the same folder (one row per output and parameter). Needs the
+``sensitivity.parquet`` in the same folder (one row per output and parameter), and a chart of
+them to ``sensitivity.png``/``.svg`` when Altair and vl-convert are there. Needs the
 ``sensitivity`` extra (``pip install 'scslab[sensitivity]'``). Owns the sampling and the
 indices; runs scenarios only through the sweep engine.
 """
@@ -20,6 +21,7 @@ indices; runs scenarios only through the sweep engine.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import warnings
 from collections.abc import Callable
@@ -31,7 +33,7 @@ import numpy as np
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 
-from scslab.results import write_table
+from scslab.results import atomic_write, write_table
 from scslab.sweep import (
     MAX_POINTS,
     SweepError,
@@ -73,6 +75,8 @@ class Sensitivity:
     """A row per (output, parameter): Sobol ``S1``, ``S1_conf``, ``ST``, ``ST_conf``; Morris
     ``mu``, ``mu_star``, ``mu_star_conf``, ``sigma``."""
     sweep: SweepResult
+    chart: bool = False
+    """Whether the chart was drawn (it needs Altair and vl-convert)."""
 
     def lines(self) -> list[str]:
         """The indices as plain text, one line per output and parameter."""
@@ -251,4 +255,57 @@ def run_sensitivity(
     )
     indices = analyse(sweep, table, x, result.table)
     write_table(Path(out), "sensitivity", indices)
-    return Sensitivity(table.method, indices, result)
+    chart = write_chart(Path(out), indices, table.method, sweep.base.meta.name)
+    return Sensitivity(table.method, indices, result, chart)
+
+
+def write_chart(folder: Path, indices: pa.Table, method: str, scenario: str) -> bool:
+    """Draw the indices, a bar per parameter with its interval, a panel per output.
+
+    Sobol: the total index ``ST``; Morris: ``mu*``. Writes ``sensitivity.png``, ``.svg`` and
+    ``.vl.json``. Returns False (and draws nothing) without Altair and vl-convert.
+    """
+    try:
+        import altair as alt
+        import vl_convert as vlc
+    except ImportError:
+        return False
+    value, conf, label = (
+        ("ST", "ST_conf", "total Sobol index ST")
+        if method == "sobol"
+        else (
+            "mu_star",
+            "mu_star_conf",
+            "Morris mu*",
+        )
+    )
+    data = [
+        {
+            "output": r["output"],
+            "parameter": r["parameter"].rsplit(".", 2)[-2]
+            + "."
+            + r["parameter"].rsplit(".", 1)[-1],
+            "value": r[value],
+            "low": r[value] - (r[conf] or 0.0),
+            "high": r[value] + (r[conf] or 0.0),
+        }
+        for r in indices.to_pylist()
+    ]
+    base = alt.Chart(alt.Data(values=data)).encode(y=alt.Y("parameter:N", title=None))
+    bars = base.mark_bar().encode(x=alt.X("value:Q", title=label))
+    rules = base.mark_rule().encode(x="low:Q", x2="high:Q")
+    chart = (
+        alt.layer(bars, rules)
+        .properties(width=320, height=25 * len({d["parameter"] for d in data}))
+        .facet(row=alt.Row("output:N", title=None))
+        .resolve_scale(x="independent")
+        .properties(title=f"{scenario}: {label} with its 95% interval")
+    )
+    spec = chart.to_dict()
+    for name, payload in (
+        ("sensitivity.svg", vlc.vegalite_to_svg(spec).encode()),
+        ("sensitivity.png", vlc.vegalite_to_png(spec, scale=2)),
+        ("sensitivity.vl.json", json.dumps(spec).encode()),
+    ):
+        atomic_write(folder / name, lambda tmp, p=payload: Path(tmp).write_bytes(p))
+    return True

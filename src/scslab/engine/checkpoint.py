@@ -140,7 +140,7 @@ _CONSTANTS = (str, int, float, bool, np.generic, type(None))
 def _walk_python(obj: Any, path: str, seen: dict[int, str], put: Any) -> Iterator[Node]:
     """Python-side state: arrays, records, and the containers holding them."""
     if isinstance(obj, np.ndarray):
-        yield Node(path, "array", obj, put=put)
+        yield Node(path=path, kind="array", value=obj, put=put)
     elif isinstance(obj, StructRefProxy):
         yield from _walk_record(obj, path, seen)
     elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
@@ -160,7 +160,7 @@ def _walk_python(obj: Any, path: str, seen: dict[int, str], put: Any) -> Iterato
         for i, value in enumerate(obj):
             yield from _walk_python(value, f"{path}/{i}", seen, None)
     elif isinstance(obj, _CONSTANTS):
-        yield Node(path, "const", obj)
+        yield Node(path=path, kind="const", value=obj)
     else:
         raise CheckpointError(
             f"{path}: cannot checkpoint a {type(obj).__module__}.{type(obj).__qualname__}"
@@ -178,10 +178,10 @@ def _item_setter(obj: Any, key: Any) -> Callable[[Any], None]:
 def _walk_record(record: Any, path: str, seen: dict[int, str]) -> Iterator[Node]:
     identity = record_identity(record)
     if identity in seen:
-        yield Node(path, "same", seen[identity])
+        yield Node(path=path, kind="same", value=seen[identity])
         return
     seen[identity] = path
-    yield Node(path, "record", record)
+    yield Node(path=path, kind="record", value=record)
     for (name, numba_type), value in zip(fields_of(record), field_values(record), strict=True):
         yield from _walk_field(numba_type, value, f"{path}/{name}", seen)
 
@@ -189,9 +189,9 @@ def _walk_record(record: Any, path: str, seen: dict[int, str]) -> Iterator[Node]
 def _walk_field(numba_type: Any, value: Any, path: str, seen: dict[int, str]) -> Iterator[Node]:
     """A record field (or an element of a tuple field), by its numba type."""
     if isinstance(numba_type, types.Array):
-        yield Node(path, "array", value, numba_type)
+        yield Node(path=path, kind="array", value=value, numba_type=numba_type)
     elif isinstance(numba_type, types.Integer | types.Float | types.Boolean):
-        yield Node(path, "scalar", value, numba_type)
+        yield Node(path=path, kind="scalar", value=value, numba_type=numba_type)
     elif isinstance(numba_type, types.StructRef):
         yield from _walk_record(value, path, seen)
     elif isinstance(numba_type, types.BaseTuple):
@@ -201,9 +201,9 @@ def _walk_field(numba_type: Any, value: Any, path: str, seen: dict[int, str]) ->
         isinstance(t, types.Integer | types.Float | types.Boolean)
         for t in (numba_type.key_type, numba_type.value_type)
     ):
-        yield Node(path, "dict", value, numba_type)
+        yield Node(path=path, kind="dict", value=value, numba_type=numba_type)
     elif isinstance(numba_type, types.NoneType):
-        yield Node(path, "const", None, numba_type)
+        yield Node(path=path, kind="const", value=None, numba_type=numba_type)
     else:
         raise CheckpointError(f"{path}: cannot checkpoint a record field of type {numba_type}")
 
@@ -282,7 +282,7 @@ def regions_of(nodes: list[Node]) -> list[Region]:
             last.members.append((i, ptr - last.low))
             out[-1] = last._replace(high=max(last.high, high))
         else:
-            out.append(Region(low, high, [(i, ptr - low)]))
+            out.append(Region(low=low, high=high, members=[(i, ptr - low)]))
     return out
 
 

@@ -16,7 +16,7 @@ from scslab.kernels.structs import CounterBits
 @njit(cache=True)
 def no_counter():
     """The ``CounterBits`` of no counter (an empty byte array): for a record without one."""
-    return CounterBits(np.empty(0, np.uint8), np.int64(0), np.int64(0))
+    return CounterBits(flags=np.empty(0, np.uint8), shift=np.int64(0), mask=np.int64(0))
 
 
 @njit(inline="always", cache=True)
