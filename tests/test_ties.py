@@ -4,6 +4,9 @@ both ways, the no-op bit for bit, and the union-find against a plain search."""
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
 from dataclasses import replace
 
 import numpy as np
@@ -219,3 +222,42 @@ def test_tie_cutting_runs_alike_in_the_compiled_plan_and_the_python_loop():
     cut = python.columns["tie_cutting_cut_today"]
     assert sum(python.columns["tie_cutting_cut_today_by_naming"]) > 0 and sum(cut) > 100
     assert python.columns == compiled.columns
+
+
+TWO_TABLES = """
+[scenario]
+name = "two_cuts"
+people = 2000
+days = 5
+
+[mechanisms.everyday_acts]
+[mechanisms.data_sources]
+[mechanisms.sesame_credit]
+[mechanisms.tie_cutting]
+[mechanisms.more_cuts]
+type = "tie_cutting"
+ties = 4
+"""
+
+TWO_TABLES_REFUSED = (
+    "mechanisms.more_cuts: a scenario stores cut ties once, and mechanisms.tie_cutting does "
+    "already; keep one tie_cutting table"
+)
+
+
+def test_two_tie_cutting_tables_are_refused_in_one_line_by_the_api_and_the_cli(tmp_path):
+    path = tmp_path / "two.toml"
+    path.write_text(TWO_TABLES)
+    sc = scslab.load_scenario(str(path))
+    with pytest.raises(ScenarioError, match=re.escape(f"{path}: {TWO_TABLES_REFUSED}")):
+        scslab.run(sc)
+    with pytest.raises(ScenarioError, match=re.escape(TWO_TABLES_REFUSED)):
+        Simulation(sc)
+    res = subprocess.run(
+        [sys.executable, "-m", "scslab.cli", "run", str(path), "--out", str(tmp_path / "run")],
+        capture_output=True,
+        text=True,
+    )
+    assert res.returncode == 2, res.stderr
+    assert res.stderr.strip().splitlines() == [f"scslab: error: {path}: {TWO_TABLES_REFUSED}"]
+    assert not (tmp_path / "run").exists()

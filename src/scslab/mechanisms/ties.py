@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 from numba import njit, prange
 
+from scslab.errors import ScenarioError
 from scslab.population.attributes import community_tie
 
 if TYPE_CHECKING:
@@ -182,22 +183,33 @@ class TieCutStore:
     cuts: TieCuts
     from_naming: bool
     """Whether public naming's cuts are stored."""
+    owner: str
+    """The mechanism table that declared the store (for the error on a second one)."""
 
 
-def declare_tie_cuts(pop: Population, stored: int, from_naming: bool) -> TieCuts:
+def declare_tie_cuts(pop: Population, stored: int, from_naming: bool, owner: str) -> TieCuts:
     """Declare the cut bits of the first ``stored`` ties (once per population, in ``declare``).
 
     ``stored`` flags sharing one byte (``StateRegistry.add_flags``): ``stored`` bits a person.
+    ``owner`` is the declaring mechanism's table name.
+
+    Raises:
+        ScenarioError: a store is declared already (two ``tie_cutting`` tables; one line that
+            names both).
     """
     if not 1 <= stored <= MAX_STORED:
         raise ValueError(f"stored ties must be 1 to {MAX_STORED}, got {stored}")
-    if TIE_CUTS in pop.state.shared:
-        raise ValueError("tie cuts are declared twice: enable one tie_cutting mechanism")
+    first = pop.state.shared.get(TIE_CUTS)
+    if isinstance(first, TieCutStore):
+        raise ScenarioError(
+            f"mechanisms.{owner}: a scenario stores cut ties once, and mechanisms.{first.owner} "
+            "does already; keep one tie_cutting table"
+        )
     flags = pop.state.add_flags(*(f"tie_cut_{k}" for k in range(stored)))
     shift = int(flags[0].mask).bit_length() - 1
     counts = np.zeros(len(CAUSES), np.int64)
     cuts = TieCuts(flags=flags[0].array, shift=shift, stored=stored, counts=counts)
-    pop.state.shared[TIE_CUTS] = TieCutStore(cuts, from_naming)
+    pop.state.shared[TIE_CUTS] = TieCutStore(cuts, from_naming, owner)
     return cuts
 
 

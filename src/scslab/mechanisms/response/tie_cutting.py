@@ -266,7 +266,7 @@ class TieCutting(CompiledSteps, Response):
 
     def declare(self, pop: Population) -> None:
         p = self.params
-        self.cuts = declare_tie_cuts(pop, p.ties, p.from_naming)
+        self.cuts = declare_tie_cuts(pop, p.ties, p.from_naming, self.name)
 
     def init(self, sim: Simulation) -> None:
         p, pop = self.params, sim.pop
