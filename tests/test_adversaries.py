@@ -250,6 +250,7 @@ def test_integrated_2020_with_every_adversary_stays_compiled_within_12_bytes():
     assert total(m, "records_by_black_market") > 0
     assert total(m, "records_by_collusion") > 0
     assert m["data_breaches_people_exposed"][-1] > 0.6 * 20_000
+    assert m["tie_cutting_ties_cut"][-1] > 0  # its one stored tie a person fits in the 12 bytes
 
 
 def test_adversaries_give_the_same_results_with_one_or_two_threads(tmp_path):

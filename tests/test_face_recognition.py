@@ -10,11 +10,13 @@ import math
 
 import numpy as np
 import pytest
+from numba import njit
 
 import scslab
 from scslab.engine.simulation import Simulation
 from scslab.kernels.poisson import poisson_points
 from scslab.kernels.rng import stream_key
+from scslab.mechanisms.observation.evaders import EVASION, evades
 from scslab.mechanisms.surveillance.face_recognition import (
     NIST_FMR,
     false_match_rate_for,
@@ -216,3 +218,93 @@ def test_dragon_eye_runs_in_the_compiled_plan_with_the_python_loop_s_results():
     assert fast.metrics.to_pydict() == scslab.run(sc, compiled=False).metrics.to_pydict()
     assert _total(fast.metrics, f"{FACE}_false_alerts") > 0
     assert "innocents flagged" in fast.summary()
+
+
+# -- evasion: evaders show the cameras fewer faces ---------------------------------------------
+
+
+@njit
+def _evaders_of(rule, n):
+    """Who evades under ``rule``, by the evasion rule's own kernel (``evaders.evades``)."""
+    out = np.zeros(n, np.bool_)
+    for pid in range(n):
+        out[pid] = evades(rule, pid)
+    return out
+
+
+def _evading(sc: scslab.Scenario, **evasion: object) -> scslab.Scenario:
+    """``sc`` with evaders who evade the cameras only (the data sources are left alone)."""
+    return sc.with_mechanism("evasion", sources=["face_recognition"], **evasion)
+
+
+def _sim(sc: scslab.Scenario) -> Simulation:
+    sim = Simulation(sc)
+    sim.run()
+    return sim
+
+
+def test_evaders_are_identified_less_and_everyone_else_as_before():
+    sc = _dragon_eye(days=30, false_match_rate=0.0)  # true alerts only
+    base, ev = _sim(sc), _sim(_evading(sc, share=0.3, coverage_factor=0.3))
+    evaders = _evaders_of(ev.pop.state.shared[EVASION], ev.pop.n)
+    listed_base = base.get("jaywalker_screen").ever.get()
+    listed_ev = ev.get("jaywalker_screen").ever.get()
+    # non-evaders: the same people identified; evaders: a subset, about 30% of them
+    assert np.array_equal(listed_ev[~evaders], listed_base[~evaders])
+    assert not (listed_ev & ~listed_base).any()
+    before, after = listed_base[evaders].sum(), listed_ev[evaders].sum()
+    assert 0 < after < 0.5 * before, (before, after)
+    # what the cameras lost is what evasion hid from them, day by day
+    alerts, hidden = base.columns[f"{FACE}_alerts"], ev.columns[f"{FACE}_alerts"]
+    lost = [a - b for a, b in zip(alerts, hidden, strict=True)]
+    assert lost == ev.columns[f"{FACE}_evaded_alerts"] and sum(lost) > 0
+    # evaders show 30% of their faces: the probes fall by 70% of the evaders' share
+    share = evaders.mean()
+    ratio = sum(ev.columns[f"{FACE}_probes"]) / sum(base.columns[f"{FACE}_probes"])
+    assert abs(ratio - (1 - 0.7 * share)) < 0.01, (ratio, share)
+
+
+def test_false_alerts_fall_with_the_faces_evaders_hide_and_nobody_evading_changes_nothing():
+    sc = _dragon_eye(days=30)
+    base = scslab.run(sc).metrics.to_pydict()
+    everyone = scslab.run(_evading(sc, share=1.0, weight=0.0, coverage_factor=0.0))
+    m = everyone.metrics.to_pydict()
+    assert set(m[f"{FACE}_probes"]) == {0} and set(m[f"{FACE}_alerts"]) == {0}
+    assert m[f"{FACE}_evaded_alerts"] == base[f"{FACE}_alerts"]
+    assert "alerts evaded" in everyone.summary()
+    some = scslab.run(_evading(sc, share=0.3)).metrics.to_pydict()
+    false = [sum(x[f"{FACE}_false_alerts"]) for x in (base, some)]
+    assert 0 < false[1] < false[0]
+    # evasion on with nobody evading, or evading other sources only: bit for bit as without
+    for idle in (_evading(sc, share=0.0), sc.with_mechanism("evasion", sources=["platform"])):
+        m = scslab.run(idle).metrics.to_pydict()
+        m = {c: v for c, v in m.items() if not c.startswith("evasion")}
+        assert m.pop(f"{FACE}_evaded_alerts", [0] * 30) == [0] * 30
+        assert m == base
+
+
+def test_watchlist_evaders_are_found_and_stopped_less_and_everyone_else_as_before():
+    sc = _searches_only(20_000, 10, mode="watchlist", watchlist_share=0.05, false_match_rate=1e-9)
+    base, ev = _sim(sc), _sim(_evading(sc, share=0.5, coverage_factor=0.2))
+    evaders = _evaders_of(ev.pop.state.shared[EVASION], ev.pop.n)
+    stopped_base, stopped_ev = base.get(FACE).flagged.get(), ev.get(FACE).flagged.get()
+    assert np.array_equal(stopped_ev[~evaders], stopped_base[~evaders])
+    assert not (stopped_ev & ~stopped_base).any()
+    assert 0 < stopped_ev[evaders].sum() < 0.5 * stopped_base[evaders].sum()
+    lost = [a - b for a, b in zip(*(s.columns[f"{FACE}_alerts"] for s in (base, ev)), strict=True)]
+    assert lost == ev.columns[f"{FACE}_evaded_alerts"] and sum(lost) > 0
+    # the wanted who evade are found less: true alerts fall too
+    true = [
+        sum(s.columns[f"{FACE}_alerts"]) - sum(s.columns[f"{FACE}_false_alerts"])
+        for s in (base, ev)
+    ]
+    assert 0 < true[1] < true[0]
+
+
+def test_evasion_of_the_cameras_runs_in_the_compiled_plan_with_the_python_loop_s_results():
+    sc = _evading(_dragon_eye(days=20), share=0.3, active_from="2018-01-08")
+    fast = scslab.run(sc)
+    assert fast.manifest["engine"] == "compiled"
+    m = fast.metrics.to_pydict()
+    assert m == scslab.run(sc, compiled=False).metrics.to_pydict()
+    assert sum(m[f"{FACE}_evaded_alerts"][:7]) == 0 < sum(m[f"{FACE}_evaded_alerts"][7:])

@@ -4,6 +4,9 @@ both ways, the no-op bit for bit, and the union-find against a plain search."""
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
 from dataclasses import replace
 
 import numpy as np
@@ -15,21 +18,28 @@ from scslab.audit import harm_audit
 from scslab.catalogue import Source
 from scslab.engine.simulation import Simulation
 from scslab.errors import ScenarioError
-from scslab.mechanisms.ties import LOW_SCORE, TieCuts, cut_tie, largest_component
+from scslab.mechanisms.ties import (
+    LOW_SCORE,
+    NETWORK_TIES,
+    TieCuts,
+    cut_tie,
+    largest_component,
+)
 from scslab.population.attributes import community_tie
 from scslab.population.geography import region_of
 
 
 def _edges(sim, cuts):
-    """Every kept stored tie (pid, tie) of the population, from the attribute kernel."""
+    """Every kept network tie (pid, tie) of the population, from the attribute kernel: the first
+    ``NETWORK_TIES`` of each person, of which only the first ``cuts.stored`` can be cut."""
     pop = sim.pop
     out = []
     for pid in range(pop.n):
         r = region_of(pop.geography.bounds, pid)
         lo, hi = pop.geography.bounds[r], pop.geography.bounds[r + 1]
         bits = (int(cuts.flags[pid]) >> cuts.shift) if cuts.stored else 0
-        for k in range(cuts.stored):
-            if not (bits >> k) & 1:
+        for k in range(NETWORK_TIES):
+            if k >= cuts.stored or not (bits >> k) & 1:
                 tie = community_tie(pop.keys.ties, pid, k, lo, hi, pop.params.tie_locality)
                 out.append((pid, tie))
     return out
@@ -69,21 +79,26 @@ def _in_beijing(sc):
     return replace(sc, population=sc.population.model_copy(update={"provinces": ["Beijing"]}))
 
 
-def test_largest_component_equals_a_plain_search_with_and_without_cuts():
-    sim = Simulation(_in_beijing(_sesame(people=3_000, days=1, ties=3, low_score_rate=0.0)))
+@pytest.mark.parametrize("ties", [3, 8])
+def test_largest_component_equals_a_plain_search_with_and_without_cuts(ties):
+    """The network is everyone's first 8 ties whatever ``ties`` stores; only stored ones cut."""
+    sim = Simulation(_in_beijing(_sesame(people=3_000, days=1, ties=ties, low_score_rate=0.0)))
     tc = sim.get("tie_cutting")
     cuts, bounds = tc.cuts, sim.pop.geography.bounds
     rng = np.random.default_rng(1)
     for share in (0.0, 0.3, 0.9):  # a share of people lose a random tie, then all of theirs
         for pid in np.flatnonzero(rng.random(sim.pop.n) < share):
-            for k in range(3) if share > 0.5 else [int(rng.integers(3))]:
+            for k in range(ties) if share > 0.5 else [int(rng.integers(ties))]:
                 cut_tie(cuts, int(pid), k, LOW_SCORE)
         expected = _largest_by_search(sim.pop.n, _edges(sim, cuts))
         locality = sim.pop.params.tie_locality
         for wave in (1, 2, 64):  # regions at a time: speed only
             assert largest_component(cuts, sim.pop.keys.ties, bounds, locality, wave) == expected
     uncut = cuts._replace(flags=np.zeros_like(cuts.flags))
-    assert expected < _largest_by_search(sim.pop.n, _edges(sim, uncut))
+    if ties == 8:  # every network tie of 90% cut: the network falls apart
+        assert expected < _largest_by_search(sim.pop.n, _edges(sim, uncut))
+    else:  # 5 of 8 ties left to everyone: still joined
+        assert expected <= _largest_by_search(sim.pop.n, _edges(sim, uncut))
     assert cuts.counts[LOW_SCORE] == sum(bin(int(b)).count("1") for b in cuts.flags)
 
 
@@ -219,3 +234,42 @@ def test_tie_cutting_runs_alike_in_the_compiled_plan_and_the_python_loop():
     cut = python.columns["tie_cutting_cut_today"]
     assert sum(python.columns["tie_cutting_cut_today_by_naming"]) > 0 and sum(cut) > 100
     assert python.columns == compiled.columns
+
+
+TWO_TABLES = """
+[scenario]
+name = "two_cuts"
+people = 2000
+days = 5
+
+[mechanisms.everyday_acts]
+[mechanisms.data_sources]
+[mechanisms.sesame_credit]
+[mechanisms.tie_cutting]
+[mechanisms.more_cuts]
+type = "tie_cutting"
+ties = 4
+"""
+
+TWO_TABLES_REFUSED = (
+    "mechanisms.more_cuts: a scenario stores cut ties once, and mechanisms.tie_cutting does "
+    "already; keep one tie_cutting table"
+)
+
+
+def test_two_tie_cutting_tables_are_refused_in_one_line_by_the_api_and_the_cli(tmp_path):
+    path = tmp_path / "two.toml"
+    path.write_text(TWO_TABLES)
+    sc = scslab.load_scenario(str(path))
+    with pytest.raises(ScenarioError, match=re.escape(f"{path}: {TWO_TABLES_REFUSED}")):
+        scslab.run(sc)
+    with pytest.raises(ScenarioError, match=re.escape(TWO_TABLES_REFUSED)):
+        Simulation(sc)
+    res = subprocess.run(
+        [sys.executable, "-m", "scslab.cli", "run", str(path), "--out", str(tmp_path / "run")],
+        capture_output=True,
+        text=True,
+    )
+    assert res.returncode == 2, res.stderr
+    assert res.stderr.strip().splitlines() == [f"scslab: error: {path}: {TWO_TABLES_REFUSED}"]
+    assert not (tmp_path / "run").exists()

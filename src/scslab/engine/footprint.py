@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import psutil
 
 from scslab.engine.mechanism import mechanism_class
-from scslab.engine.simulation import plan_of
+from scslab.engine.simulation import declare_all, plan_of
 from scslab.errors import ScenarioError
 from scslab.population import Population
 
@@ -45,9 +45,11 @@ def stored_bytes_per_person(scenario: ScenarioLike) -> float:
     """Bytes stored per person by the scenario's mechanisms (declared on a small population)."""
     meta = scenario.meta
     pop = Population(min(meta.people, SAMPLE_PEOPLE), meta.seed, scenario.population)
+    mechanisms = []
     for row in plan_of(scenario):
         params = scenario.mechanisms[row.mechanism]
-        mechanism_class(row.mechanism, params)(params, meta.seed, row.mechanism).declare(pop)
+        mechanisms.append(mechanism_class(row.mechanism, params)(params, meta.seed, row.mechanism))
+    declare_all(mechanisms, pop, scenario.source)
     return pop.bytes_per_person()
 
 

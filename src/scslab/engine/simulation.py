@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -122,6 +122,23 @@ COMPILED_CHUNKS = 100
 """A run with a progress callback calls the compiled plan in about this many chunks of days."""
 
 
+def declare_all(mechanisms: Iterable[Mechanism], pop: Population, source: str) -> None:
+    """Let each mechanism declare its per-person state, in plan order.
+
+    A mechanism refusing the scenario there (a second table of a mechanism a scenario has once)
+    raises ``ScenarioError`` without knowing the file: its message gets ``source`` in front,
+    like every other refusal.
+    """
+    for m in mechanisms:
+        try:
+            m.declare(pop)
+        except ScenarioError as err:
+            message = str(err)
+            if message.startswith(f"{source}: "):
+                raise
+            raise ScenarioError(f"{source}: {message}") from None
+
+
 class Simulation:
     """One scenario, ready to run day by day.
 
@@ -151,8 +168,7 @@ class Simulation:
         mechanism that ends others (a programme abandoned after a backlash) lowers entries from
         its kernel; the compiled plan and the Python loop both read this array. A stopped
         mechanism reports no metrics (null) from the next day."""
-        for m in self.mechanisms.values():
-            m.declare(self.pop)
+        declare_all(self.mechanisms.values(), self.pop, scenario.source)
         for m in self.mechanisms.values():
             m.init(self)
         self._steps = [(row, self.mechanisms[row.mechanism]) for row in self.plan]

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 from numba import njit, prange
 
+from scslab.errors import ScenarioError
 from scslab.population.attributes import community_tie
 
 if TYPE_CHECKING:
@@ -43,6 +44,10 @@ TIE_CUTS = "tie_cuts"
 
 MAX_STORED = 8
 """At most this many ties a person can be cut: one bit each, in one byte of flags."""
+
+NETWORK_TIES = MAX_STORED
+"""Ties a person has in the measured network (``largest_component``), whatever ``stored`` is:
+a scenario that stores fewer cuts (to save bits) measures the same network, cut less."""
 
 NAMING, LOW_SCORE = range(2)
 """Causes of a cut (indices of ``TieCuts.counts``): a public naming, a low score."""
@@ -121,9 +126,8 @@ def _largest_in_region(cuts, tie_key, lo, hi, locality):
     parent = np.full(m, -1, np.int32)
     for i in range(m):
         pid = lo + i
-        bits = cut_bits(cuts, pid)
-        for k in range(cuts.stored):
-            if (bits >> k) & 1:
+        for k in range(NETWORK_TIES):
+            if not tie_kept(cuts, pid, k):
                 continue
             a = _root(parent, i)
             b = _root(parent, community_tie(tie_key, pid, k, lo, hi, locality) - lo)
@@ -154,13 +158,14 @@ def _largest_of_regions(cuts, tie_key, bounds, locality, regions):
 def largest_component(cuts, tie_key, bounds, locality, wave):
     """People in the largest weakly connected component of the tie network.
 
-    The network: everyone's first ``cuts.stored`` community ties, less the cut ones. Ties stay
+    The network: everyone's first ``NETWORK_TIES`` community ties, less the cut ones (only the
+    first ``cuts.stored`` can be cut). Ties stay
     within a region, so do components: a union-find per region (an ``int32`` per person of the
     region, freed after it). Regions go largest first, ``wave`` at a time in parallel (the
     thread count: speed only), and a region no larger than the largest component found so far
     is skipped (it cannot hold a larger one): with few cuts only the largest regions are
     measured. The result does not depend on ``wave``. Work: one tie generated and two finds per
-    stored tie of each region measured.
+    network tie of each region measured.
     """
     sizes = bounds[1:] - bounds[:-1]
     order = np.argsort(-sizes, kind="mergesort")
@@ -182,22 +187,33 @@ class TieCutStore:
     cuts: TieCuts
     from_naming: bool
     """Whether public naming's cuts are stored."""
+    owner: str
+    """The mechanism table that declared the store (for the error on a second one)."""
 
 
-def declare_tie_cuts(pop: Population, stored: int, from_naming: bool) -> TieCuts:
+def declare_tie_cuts(pop: Population, stored: int, from_naming: bool, owner: str) -> TieCuts:
     """Declare the cut bits of the first ``stored`` ties (once per population, in ``declare``).
 
     ``stored`` flags sharing one byte (``StateRegistry.add_flags``): ``stored`` bits a person.
+    ``owner`` is the declaring mechanism's table name.
+
+    Raises:
+        ScenarioError: a store is declared already (two ``tie_cutting`` tables; one line that
+            names both).
     """
     if not 1 <= stored <= MAX_STORED:
         raise ValueError(f"stored ties must be 1 to {MAX_STORED}, got {stored}")
-    if TIE_CUTS in pop.state.shared:
-        raise ValueError("tie cuts are declared twice: enable one tie_cutting mechanism")
+    first = pop.state.shared.get(TIE_CUTS)
+    if isinstance(first, TieCutStore):
+        raise ScenarioError(
+            f"mechanisms.{owner}: a scenario stores cut ties once, and mechanisms.{first.owner} "
+            "does already; keep one tie_cutting table"
+        )
     flags = pop.state.add_flags(*(f"tie_cut_{k}" for k in range(stored)))
     shift = int(flags[0].mask).bit_length() - 1
     counts = np.zeros(len(CAUSES), np.int64)
     cuts = TieCuts(flags=flags[0].array, shift=shift, stored=stored, counts=counts)
-    pop.state.shared[TIE_CUTS] = TieCutStore(cuts, from_naming)
+    pop.state.shared[TIE_CUTS] = TieCutStore(cuts, from_naming, owner)
     return cuts
 
 

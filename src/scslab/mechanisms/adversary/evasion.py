@@ -5,7 +5,10 @@ without cameras, pay cash, stay off the platforms. Who evades is recomputed from
 (``observation/evaders.py``); nothing is stored. The data sources cover an evader's acts by the
 evaded ``sources`` at their coverage times ``coverage_factor``, from the same draws as without
 evasion, so the acts lost to evasion are exactly those a source would have recorded at full
-coverage and none records now.
+coverage and none records now. With ``face_recognition`` among the ``sources`` (the default), a
+``face_recognition`` mechanism's cameras see an evader's face that share of the time too
+(``surveillance/face_recognition.py``): fewer probes, alerts and identified acts, counted there
+as ``face_recognition_evaded_alerts``.
 
 The cost to evaders: staying off a platform forgoes its records too, not only those of offences.
 The lost acts are counted apart: ``acts_hidden`` (offences and the rest, the evader's gain) and
@@ -22,7 +25,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 from pydantic import Field
 
 from scslab.catalogue import Act, ActName, Source, SourceName, act_by_name, source_by_name
@@ -31,7 +34,7 @@ from scslab.engine.mechanism import Adversary, MechanismParams
 from scslab.errors import ScenarioError
 from scslab.kernels.structs import compiled_struct
 from scslab.mechanisms.common import TraitName
-from scslab.mechanisms.observation.evaders import EVASION, CoverageEvasion, evades
+from scslab.mechanisms.observation.evaders import EVASION, CoverageEvasion, evaders_in
 
 if TYPE_CHECKING:
     from scslab.engine.simulation import Simulation
@@ -59,14 +62,16 @@ class EvasionParams(MechanismParams):
     )
     sources: list[SourceName] = Field(
         default=["camera", "face_recognition", "platform", "ecommerce", "social_platform"],
-        description="Data sources that evaders avoid (cameras and platforms, as the issue states).",
+        description="Data sources that evaders avoid (cameras and platforms, as the issue states); "
+        "face_recognition also lowers what the face_recognition mechanism's cameras see of "
+        "evaders.",
     )
     coverage_factor: float = Field(
         default=0.3,
         ge=0.0,
         le=1.0,
-        description="An evaded source records an evader's act at its coverage times this "
-        "(assumption).",
+        description="An evaded source records an evader's act at its coverage times this; for "
+        "face_recognition, also the share of an evader's faces the cameras search (assumption).",
     )
     forgone_acts: list[ActName] = Field(
         default=["online_purchase", "prosocial_act", "loan_repaid"],
@@ -85,15 +90,6 @@ def _new_state(rule, forgone, evaders):
     today = np.zeros(3, np.float64)
     today[0] = evaders
     return EvasionState(rule, forgone, today)
-
-
-@njit(parallel=True, cache=True)
-def _count_evaders(rule, n):
-    """Evaders among everyone (one pass at set-up)."""
-    total = 0
-    for pid in prange(n):
-        total += evades(rule, pid)
-    return total
 
 
 @njit(cache=True)
@@ -149,7 +145,7 @@ class Evasion(CompiledSteps, Adversary):
             self.rule.first_day[0] = max(0, (p.active_from - sim.start_date).days)
         forgone = np.zeros(len(Act), np.bool_)
         forgone[[act_by_name(a) for a in p.forgone_acts]] = True
-        self.evaders = int(_count_evaders(self.rule, sim.pop.n))
+        self.evaders = int(evaders_in(self.rule, np.asarray([0, sim.pop.n], np.int64))[0])
         self.state = _new_state(self.rule, forgone, self.evaders)
         self.today = today_of(self.state)
         n = self.name

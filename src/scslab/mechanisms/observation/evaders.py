@@ -6,12 +6,15 @@ evades when ``uniform(key, 0, pid, 0) < share * trait_factor(trait_key, pid, wei
 is stored. An evader's act is recorded by an evaded source with the source's coverage times
 ``factor[source]`` (1 for a source not evaded).
 
-Owns the ``CoverageEvasion`` record, the ``evades`` kernel and the name under which an evasion
-mechanism shares its rule with the data sources (``pop.state.shared[EVASION]``, made in its
-``declare``), plus ``no_evasion``, the rule of a scenario without one. The data sources
-(``observation/sources.py``) read the rule and write ``lost``, the acts evasion kept from being
-recorded today, by act; the evasion mechanism (``adversary/evasion.py``) reads that. This module
-posts nothing and must not import either of them.
+Owns the ``CoverageEvasion`` record, the ``evades`` kernel (and ``evaders_in``, which counts
+what it decides by region) and the name under which an evasion mechanism shares its rule with the
+data sources and the cameras (``pop.state.shared[EVASION]``, made in its ``declare``), plus
+``no_evasion``, the rule of a scenario without one. The data sources (``observation/sources.py``)
+read the rule and write ``lost``, the acts evasion kept from being recorded today, by act; the
+evasion mechanism (``adversary/evasion.py``) reads that. Face recognition
+(``surveillance/face_recognition.py``) reads the rule's factor for its own source code: an
+evader shows the cameras that share of their faces, and counts what that kept from them itself.
+This module posts nothing and must not import any of them.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from scslab.catalogue import Act, Source
 from scslab.kernels.rng import uniform
@@ -71,3 +74,18 @@ def evades(ev, pid):
     Without a branch, so that a loop over many acts stays vector code (two hashes each).
     """
     return uniform(ev.key, 0, pid, 0) < ev.share * trait_factor(ev.trait_key, pid, ev.weight)
+
+
+@njit(parallel=True, cache=True)
+def evaders_in(ev, bounds):
+    """How many people of each region (``[bounds[r], bounds[r + 1])``) evade under ``ev``.
+
+    One pass over everyone (set-up work, never daily).
+    """
+    out = np.zeros(bounds.size - 1, np.int64)
+    for r in range(bounds.size - 1):
+        total = 0
+        for pid in prange(bounds[r], bounds[r + 1]):
+            total += evades(ev, pid)
+        out[r] = total
+    return out

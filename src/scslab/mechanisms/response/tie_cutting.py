@@ -19,7 +19,8 @@ and its score no longer counts in the person's relationships dimension.
 Metrics (prefixed by the mechanism's name): ties cut today (``_cut_today``, and by cause
 ``_cut_today_by_naming``, ``_cut_today_by_low_score``), so far (``_ties_cut``) and as a share
 of the stored ties (``_cut_share``); and ``_largest_connected_share``: the largest weakly
-connected component of the tie network (everyone's stored ties less the cut ones) as a share of
+connected component of the tie network (everyone's first 8 ties, ``ties.NETWORK_TIES``, less
+the cut ones) as a share of
 people, a union-find over the regions that could hold the largest component
 (``ties.largest_component``) computed on day 0, every ``network_days`` days and on the last day
 (missing on other days). Ties stay within a region, so the share is at most the largest
@@ -112,7 +113,7 @@ class TieCuttingParams(MechanismParams):
         le=3650,
         description="Days between two measurements of the largest connected share, besides day "
         "0 and the last day (0: those two only). Assumption: monthly, as often as Sesame "
-        "rescored; each measurement passes over every stored tie.",
+        "rescored; each measurement passes over everyone's 8 network ties.",
     )
 
 
@@ -266,7 +267,7 @@ class TieCutting(CompiledSteps, Response):
 
     def declare(self, pop: Population) -> None:
         p = self.params
-        self.cuts = declare_tie_cuts(pop, p.ties, p.from_naming)
+        self.cuts = declare_tie_cuts(pop, p.ties, p.from_naming, self.name)
 
     def init(self, sim: Simulation) -> None:
         p, pop = self.params, sim.pop

@@ -27,6 +27,17 @@ The model (``docs/face_recognition.md``):
 Alerts are drawn, not probes: false alerts are the points of a Poisson process over people at the
 rate probes x FPIR (``kernels/poisson.py``), true alerts the points of one over the wanted, or the
 day's acts; a day costs its alerts and acts, whatever its probes or its population.
+
+Evaders (an ``evasion`` mechanism with ``face_recognition`` among its sources; the rule of who
+evades is ``observation/evaders.py``'s, shared under ``EVASION``) show the cameras a share ``f``
+of their faces, ``f`` the rule's factor for this source: a region's probes count its evaders at
+``f`` each; an evader's act is seen with the coverage times ``f``, from the same draw; an alert
+on an evader's face (a wanted evader found, an innocent evader stopped) is kept with chance
+``f``; and since a false match in mode 'act' names a gallery identity, not the face searched,
+the day's false alerts are kept with chance (probes with evasion) / (probes without). What is
+dropped is a subset of what the same draws give without evasion, counted as ``_evaded_alerts``
+(a column only where evaders evade the cameras). Without an evasion of this source every draw is
+as before, bit for bit.
 """
 
 from __future__ import annotations
@@ -52,6 +63,7 @@ from scslab.kernels.poisson import poisson_points, room_for
 from scslab.kernels.rng import uniform
 from scslab.kernels.sampling import compiled_bernoulli_ids
 from scslab.kernels.structs import compiled_struct
+from scslab.mechanisms.observation.evaders import EVASION, evaders_in, evades, no_evasion
 from scslab.population.census import province_names
 from scslab.population.geography import regions_of_sorted
 
@@ -218,6 +230,8 @@ class FaceKeys(NamedTuple):
     """Which of the wanted are found (a Poisson process per region)."""
     detect: np.uint64
     """Whether an act is seen and identified."""
+    evaded: np.uint64
+    """Whether an alert on an evader's face (or, mode 'act', a false alert) is kept."""
 
 
 class FaceRule(NamedTuple):
@@ -249,6 +263,9 @@ FaceState = compiled_struct(
         "wanted_bounds",
         "flagged",
         "n",
+        "evasion",
+        "evading",
+        "evading_probes",
         "day_counts",
         "cum",
         "today",
@@ -258,19 +275,35 @@ FaceState = compiled_struct(
 """The keys (``FaceKeys``) and the rule (``FaceRule``); the regions; probes per person a day by
 region and their sum over people; the acts enforced (by act code) and the chance a camera sees
 an act, by region; the wanted, in order, and where each region's start (mode 'watchlist'); the
-flag of people ever falsely flagged (``FlagBits``); the population; the day's probes, alerts,
-false alerts and true alerts; probes, alerts and false alerts so far and the innocents flagged
-(int64); today's metrics."""
+flag of people ever falsely flagged (``FlagBits``); the population; who evades (a
+``CoverageEvasion``), whether evaders evade these cameras, and the probes of a day on which they
+do; the day's probes, alerts, false alerts, true alerts and alerts evaded; probes, alerts and
+false alerts so far, the innocents flagged and the alerts evaded (int64); today's metrics."""
 
 
 @njit(cache=True)
 def _new_state(
-    keys, rule, bounds, probes_per_person, watched, coverage, wanted, wanted_bounds, flagged, n
+    keys,
+    rule,
+    bounds,
+    probes_per_person,
+    watched,
+    coverage,
+    wanted,
+    wanted_bounds,
+    flagged,
+    n,
+    evasion,
+    evading,
+    evaders,
 ):
-    daily_probes = 0.0
+    daily_probes = evading_probes = 0.0
+    factor = evasion.factor[_FACE_RECOGNITION]
     for r in range(bounds.size - 1):
         daily_probes += (bounds[r + 1] - bounds[r]) * probes_per_person[r]
-    today = np.zeros(5, np.float64)
+        shown = bounds[r + 1] - bounds[r] - evaders[r] * (1.0 - factor)
+        evading_probes += shown * probes_per_person[r]
+    today = np.zeros(6 if evading else 5, np.float64)
     today[3] = np.nan  # no alerts yet: no share
     return FaceState(
         keys,
@@ -284,8 +317,11 @@ def _new_state(
         wanted_bounds,
         flagged,
         n,
-        np.zeros(4, np.float64),
-        np.zeros(4, np.int64),
+        evasion,
+        evading,
+        evading_probes,
+        np.zeros(5, np.float64),
+        np.zeros(5, np.int64),
         today,
     )
 
@@ -309,9 +345,21 @@ def _is_wanted(wanted, first, last, pid):
 
 
 @njit(cache=True)
-def _watchlist_alerts(day, s):
-    """Mode 'watchlist': the innocents falsely flagged and the wanted found today, in order."""
+def _evader_hidden(s, day, pid, tag):
+    """Whether an alert on ``pid``'s face is dropped because ``pid`` evades (chance ``1 - f``)."""
+    f = s.evasion.factor[_FACE_RECOGNITION]
+    return evades(s.evasion, pid) and uniform(s.keys.evaded, day, pid, tag) >= f
+
+
+@njit(cache=True)
+def _watchlist_alerts(day, s, evading):
+    """Mode 'watchlist': the innocents falsely flagged and the wanted found today, in order.
+
+    With ``evading``, an alert on an evader's face is kept with chance ``f`` (``_evader_hidden``);
+    also returns how many were dropped.
+    """
     keys, rule, bounds = s.keys, s.rule, s.bounds
+    evaded = 0
     regions = bounds.size - 1
     innocents = np.empty(room_for(s.daily_probes * rule.fpir), np.int64)
     used = 0
@@ -326,6 +374,9 @@ def _watchlist_alerts(day, s):
         for i in range(start, used):  # a wanted person's probe is a mated search: not false
             pid = lo + innocents[i]
             if not _is_wanted(s.wanted, first, last, pid):
+                if evading and _evader_hidden(s, day, pid, 0):
+                    evaded += 1
+                    continue
                 innocents[kept] = pid
                 kept += 1
         used = kept
@@ -338,42 +389,61 @@ def _watchlist_alerts(day, s):
         found, n_found = poisson_points(
             keys.true_alerts, day, r, last - first, rate, found, n_found
         )
+        kept = start
         for i in range(start, n_found):
-            found[i] = s.wanted[first + found[i]]
-    return innocents[:used], found[:n_found]
+            pid = s.wanted[first + found[i]]
+            if evading and _evader_hidden(s, day, pid, 1):
+                evaded += 1
+                continue
+            found[kept] = pid
+            kept += 1
+        n_found = kept
+    return innocents[:used], found[:n_found], evaded
 
 
 @njit(cache=True)
-def _acts_identified(day, board, s):
+def _acts_identified(day, board, s, evading):
     """Mode 'act': true records of today's enforced acts that cameras see and identify.
 
-    Writes them on the board in person order and marks the acts recorded; returns how many.
+    Writes them on the board in person order and marks the acts recorded; returns how many, and
+    how many evaders' acts the same draws identify at full coverage but not at the evader's
+    (``evading``: coverage times ``f``).
     """
     pid, act, recorded = acts_of(board)
     regions = regions_of_sorted(s.bounds, pid)
     identified = 1.0 - s.rule.fnir
+    factor = s.evasion.factor[_FACE_RECOGNITION]
     row = record_room(board, pid.size)
     k = row
+    evaded = 0
     for i in range(pid.size):
         a = act[i]
         if recorded[i] or not s.watched[a]:
             continue
-        if uniform(s.keys.detect, day, pid[i], a) < s.coverage[regions[i]] * identified:
+        u = uniform(s.keys.detect, day, pid[i], a)
+        chance = s.coverage[regions[i]] * identified
+        if evading and evades(s.evasion, pid[i]):
+            if u < chance and u >= chance * factor:  # seen at full coverage, not now
+                evaded += 1
+            chance *= factor
+        if u < chance:
             recorded[i] = True
             board.rec_pid[k], board.rec_act[k] = pid[i], a
             board.rec_source[k], board.rec_true[k] = _FACE_RECOGNITION, True
             k += 1
     records_written(board, k - row, written_in_order(board.rec_pid, row, k - row))
-    return k - row
+    return k - row, evaded
 
 
 @njit(cache=True)
-def _false_identities(day, s):
+def _false_identities(day, s, evading):
     """Mode 'act': today's false alerts as identities in the gallery, in order.
 
     A false match names a uniform gallery identity: the points of a Poisson process over
     ``n / gallery_in_population`` identities at the rate that gives probes x FPIR in all; those
-    below ``n`` are simulated people. Returns the ids and the number of false alerts.
+    below ``n`` are simulated people. With ``evading``, fewer faces are searched: each point is
+    kept with chance (probes with evasion) / (probes without). Returns the ids, the number of
+    false alerts and the number dropped.
     """
     rule = s.rule
     expected = s.daily_probes * rule.fpir
@@ -383,24 +453,35 @@ def _false_identities(day, s):
     ids, used = poisson_points(
         s.keys.false_alerts, day, 0, length, rate, np.empty(room_for(expected), np.int64), 0
     )
+    evaded = 0
+    if evading:
+        kept_share = s.evading_probes / s.daily_probes if s.daily_probes > 0.0 else 1.0
+        kept = 0
+        for i in range(used):
+            if uniform(s.keys.evaded, day, ids[i], 2) < kept_share:
+                ids[kept] = ids[i]
+                kept += 1
+        evaded, used = used - kept, kept
     inside = used if share >= 1.0 else 0
     if 0.0 < share < 1.0:
         inside = np.searchsorted(ids[:used], s.n)
-    return ids[:inside], used
+    return ids[:inside], used, evaded
 
 
 @njit(cache=True)
 def _step(day, board, s):
+    evading = s.evading and day >= s.evasion.first_day[0]
     if s.rule.watchlist:
-        innocents, found = _watchlist_alerts(day, s)
+        innocents, found, evaded = _watchlist_alerts(day, s, evading)
         false_alerts, true_alerts = innocents.size, found.size
     else:
-        true_alerts = _acts_identified(day, board, s)
-        innocents, false_alerts = _false_identities(day, s)
+        true_alerts, evaded_acts = _acts_identified(day, board, s, evading)
+        innocents, false_alerts, evaded_false = _false_identities(day, s, evading)
+        evaded = evaded_acts + evaded_false
         if innocents.size:
             post_records(board, innocents, s.rule.false_act, _FACE_RECOGNITION, False)
     c, cum = s.day_counts, s.cum
-    c[0] = np.rint(s.daily_probes)
+    c[0] = np.rint(s.evading_probes if evading else s.daily_probes)
     c[1] = true_alerts + false_alerts
     c[2] = false_alerts
     c[3] = true_alerts
@@ -408,6 +489,8 @@ def _step(day, board, s):
     cum[1] += true_alerts + false_alerts
     cum[2] += false_alerts
     cum[3] += _flag_new(s.flagged, innocents)
+    c[4] = evaded
+    cum[4] += evaded
 
 
 @njit(cache=True)
@@ -416,6 +499,8 @@ def _metrics(day, s):
     t[0], t[1], t[2] = c[0], c[1], c[2]
     t[3] = c[2] / c[1] if c[1] > 0 else np.nan
     t[4] = s.cum[3]
+    if t.size > 5:  # evaders evade these cameras
+        t[5] = c[4]
 
 
 @njit(cache=True)
@@ -477,7 +562,15 @@ class FaceRecognition(CompiledSteps, Surveillance):
             false_alerts=self.key("false_alerts"),
             true_alerts=self.key("true_alerts"),
             detect=self.key("detect"),
+            evaded=self.key("evaded"),
         )
+        evasion = pop.state.shared.get(EVASION) or no_evasion()
+        evading = bool(evasion.active and evasion.factor[Source.FACE_RECOGNITION] < 1.0)
+        self.evading = evading
+        """Whether evaders show these cameras fewer faces (an evasion of this source)."""
+        evaders = np.zeros(geography.n_regions, np.int64)
+        if evading:  # one pass over everyone, at set-up
+            evaders = evaders_in(evasion, geography.bounds)
         self.state = _new_state(
             keys,
             rule,
@@ -489,21 +582,25 @@ class FaceRecognition(CompiledSteps, Surveillance):
             np.searchsorted(wanted, geography.bounds).astype(np.int64),
             self.flagged.bits(),
             pop.n,
+            evasion,
+            evading,
+            evaders,
         )
         self.cum = _shared(self.state)
         self.today = today_of(self.state)
-        self.metric_columns = tuple(
-            f"{self.name}_{column}"
-            for column in ("probes", "alerts", "false_alerts", "false_share", "innocents_flagged")
-        )
+        columns = ["probes", "alerts", "false_alerts", "false_share", "innocents_flagged"]
+        if evading:
+            columns.append("evaded_alerts")
+        self.metric_columns = tuple(f"{self.name}_{column}" for column in columns)
         self.float_metrics = frozenset({f"{self.name}_false_share"})
 
     def summary(self) -> list[str]:
-        probes, alerts, false, flagged = (int(x) for x in self.cum)
+        probes, alerts, false, flagged, evaded = (int(x) for x in self.cum)
         share = f"{false / alerts:.1%}" if alerts else "no alerts"
         p = self.params
         return [
             f"{self.name} ({p.mode}): {probes:,} probes, {alerts:,} alerts, {false:,} false "
             f"({share}); {flagged:,} innocents flagged; FPIR {self.fpir:.3g} a probe "
             f"(FMR {p.false_match_rate:.3g}, gallery {p.gallery_size:,})"
+            + (f"; {evaded:,} alerts evaded" if self.evading else "")
         ]
