@@ -140,14 +140,15 @@ class DebtParams(MechanismParams):
         default=None,
         description="A dated step of the listed repayment hazard, {date, factor}: listed "
         "debtors (with or without an income) repay `factor` times faster from `date` on; "
-        "unlisted debtors are unchanged. Why: the published compliance after listing rises "
-        "faster than the list does (calibration/blacklist_court_defaulters.csv: 580,000 had "
-        "complied by 2016-12-31, in the list's first 39 months, then 2.46 million more in the "
-        "next 24 while the people ever listed only doubled, 6.73 to 13 million), which no "
-        "constant hazard gives. The date is the State Council's opinions on joint punishment "
-        "of trust-breaking debtors, 2016-09-25 (seed article), when the sanctions of the list "
-        "spread to every sector; that the rise is a step on that date is an assumption, and its "
-        "size is fitted (presets/joint_punishment_2016.toml). None: no step.",
+        "unlisted debtors are unchanged. Why: published compliance after listing rises faster "
+        "than the list does (calibration/blacklist_court_defaulters.csv: 580,000 had complied "
+        "by 2016-12-31, in the list's first 39 months, then 2.93 million more in the next 24, "
+        "while the people ever listed went from 6.73 million in February 2017 to 13 million), "
+        "which no constant hazard gives. The date joint_punishment_2016 takes is that of the "
+        "State Council's 'Warning and Punishment Mechanisms for Persons Subject to Enforcement "
+        "for Trust-Breaking', 2016-09-25 (seed article), when the list's sanctions spread to "
+        "every sector; that the rise is one step on that date is an assumption, and its factor "
+        "is fitted (presets/joint_punishment_2016.toml). Absent: no step.",
     )
     sanctions: str | None = Field(
         default="joint_punishment",
