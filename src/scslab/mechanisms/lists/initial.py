@@ -9,8 +9,10 @@ plausible histories before day 0:
   people ever listed are drawn as the debt cycle makes judgment debtors (``Debt.draw_debtors``:
   adults, more often poor and non-compliant), and those listed now in proportion to that times
   the chance that a debtor of their income has not repaid yet (``still_listed_shares``: the
-  debt cycle's listed repayment hazard over the entry dates below); the debt mechanism then
-  holds them as owing an unpaid judgment, and they repay at the listed hazard from day 0.
+  debt cycle's listed repayment hazard over the entry dates below, stepped on the day its
+  ``repay_factor_from`` says, added up by ``kernels/hazard.stepped_hazard_sum`` as the debt
+  cycle's draw reads it); the debt mechanism then holds them as owing an unpaid judgment, and
+  they repay at the listed hazard from day 0.
   Without ``like``, anyone uniformly.
 - *since when*: entry days before day 0, spread as the published cumulative series of entries
   (``since``), or uniformly over a number of days; with ``like``, given that the person has
@@ -43,6 +45,7 @@ from numba import njit
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, model_validator
 
 from scslab.errors import ScenarioError
+from scslab.kernels.hazard import no_step, stepped_hazard_sum
 from scslab.kernels.rng import uniform
 from scslab.kernels.sampling import compiled_bernoulli_ids
 from scslab.mechanisms.lists.base import ENTRIES, EXITS, apply_day
@@ -257,15 +260,17 @@ def still_listed_shares(hazards, days, counts):
     """Per hazard, the chance that someone who entered on a day of the curve has not left.
 
     The mean over the curve's entry days (a fine grid of its quantiles) of
-    ``exp(-hazard * days listed)``: how much more often the people listed now are those who
-    leave slowly.
+    ``exp(-hazard added up over the days listed)`` (``hazards``, a ``SteppedHazards``: the
+    hazard may step on a day before the start): how much more often the people listed now are
+    those who leave slowly.
     """
     grid = 4096
-    out = np.zeros(hazards.size, np.float64)
+    before, after, step = hazards.before, hazards.after, hazards.step_day
+    out = np.zeros(before.size, np.float64)
     for k in range(grid):
-        age = -np.floor(_curve_day((k + 0.5) / grid * counts[-1], days, counts))
-        for q in range(hazards.size):
-            out[q] += np.exp(-hazards[q] * max(age, 1.0))
+        age = max(-np.floor(_curve_day((k + 0.5) / grid * counts[-1], days, counts)), 1.0)
+        for q in range(before.size):
+            out[q] += np.exp(-stepped_hazard_sum(before[q], after[q], step, -age, age))
     return out / grid
 
 
@@ -275,21 +280,23 @@ def entry_days(key, pids, days, counts, hazards, stay):
 
     ``counts`` rises with ``days``; a person's uniform draw picks the day its share of the last
     count is reached (linear between points; the first point's count at its day). At the latest
-    day -1. A person who leaves at a daily ``hazards[i]`` (0: never) is listed now (``stay``)
-    with chance ``exp(-hazard * days listed)``, so their entry day is drawn given that (a
+    day -1. A person who leaves at a daily hazard (``hazards``, a ``SteppedHazards`` of one
+    item a person; 0 before and after: never) is listed now (``stay``) with chance
+    ``exp(-hazard added up over the days listed)``, so their entry day is drawn given that (a
     long listing is less likely for someone who repays fast), and given the opposite for
     those who left.
     """
     out = np.empty(pids.size, np.int64)
     last = counts[-1]
+    before, after, step = hazards.before, hazards.after, hazards.step_day
     for i in range(pids.size):
         day = -1
         for attempt in range(256):  # accepted within a few draws unless the chance is tiny
             t = _curve_day(uniform(key, 0, pids[i], 2 * attempt) * last, days, counts)
             day = min(np.int64(np.floor(t)), -1)
-            if hazards[i] == 0.0:
+            if before[i] == 0.0 and after[i] == 0.0:
                 break
-            listed = np.exp(-hazards[i] * -day)
+            listed = np.exp(-stepped_hazard_sum(before[i], after[i], step, day, -day))
             chance = listed if stay[i] else 1.0 - listed
             if uniform(key, 0, pids[i], 2 * attempt + 1) < chance:
                 break
@@ -386,13 +393,10 @@ def start_listed(lst: ListBase, sim: Simulation) -> WarmStart:
     curve_days, counts = _entry_curve(init, start)
     if init.like:
         like: Any = sim.get(init.like, key=f"{lst.name}.initial.like")
-        if not all(
-            callable(getattr(like, f, None))
-            for f in ("draw_debtors", "listed_repay_hazards", "listed_hazards_of")
-        ):
+        if not all(callable(getattr(like, f, None)) for f in ("draw_debtors", "listed_repayment")):
             raise ScenarioError(f"{where}.like: {init.like!r} does not draw debtors (debt does)")
         # ever listed: as debtors fall into arrears; listed now: those who have not repaid yet
-        still = still_listed_shares(like.listed_repay_hazards(), curve_days, counts)
+        still = still_listed_shares(like.listed_repayment(), curve_days, counts)
         now = like.draw_debtors(key_now, listed, still)
         left = 1.0 - still if (1.0 - still).max() > 0.0 else np.ones_like(still)  # none repay
         gone = like.draw_debtors(key_left, max(ever - listed, 0.0), left)
@@ -402,7 +406,7 @@ def start_listed(lst: ListBase, sim: Simulation) -> WarmStart:
     gone = _without(gone, now)
     pids = np.concatenate((now, gone))
     stay = np.concatenate((np.ones(now.size, np.bool_), np.zeros(gone.size, np.bool_)))
-    hazards = like.listed_hazards_of(pids) if init.like else np.zeros(pids.size)
+    hazards = like.listed_repayment(pids) if init.like else no_step(np.zeros(pids.size))
     days = entry_days(lst.key("initial/since"), pids, curve_days, counts, hazards, stay)
     order = np.lexsort((pids, days))
     warm_start(lst.state, pids[order], days[order], stay[order])
