@@ -1,14 +1,17 @@
 """The calibrated ``joint_punishment_2016`` over many seeds, beside the figures it was fitted to.
 
-    python -m benchmarks.calibration_check [SEEDS] [--until 2019-07-09] > table.md
+    python -m benchmarks.calibration_check [SEEDS] [--first-seed K] [--until 2019-07-09]
+        [--chart docs/calibration_joint_punishment_2016] > table.md
 
-Runs the preset as shipped (200,000 people x scale 7,050) on seeds 1..SEEDS (default 10) and
+Runs the preset as shipped (200,000 people x scale 7,050) on seeds K..K+SEEDS-1 (default 1..10;
+seeds the fit never saw, such as 11..20, check it out of sample) and
 prints, as Markdown, each figure of ``calibrate_joint_punishment_2016.toml``'s rows (the
 calibration's own choice of rows, read by ``scslab.calibrate.rows_fitted``): the published value,
 the model's mean over the seeds, its 95% t-interval (``scslab.compare.t_quantile``) and the
 relative error of the mean, flagged when beyond 15%. With ``--until DATE`` it also runs the preset
 past 2018 and prints the model's values on DATE: the prediction, which this script does not set
-against any published figure.
+against any published figure. With ``--chart STEM`` it draws the seeds' mean series beside the
+published points (``STEM.svg``/``.png``/``.vl.json``, ``scslab.calibrate.write_fit_chart``).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import datetime as dt
 import math
 import sys
 from importlib import resources
+from pathlib import Path
 
 import numpy as np
 
@@ -32,29 +36,43 @@ def _values(table, quantity: str, days: list[int]) -> list[float]:
 def main(argv: list[str]) -> int:
     """Print the table (and the prediction with ``--until DATE``); returns the exit code."""
     import scslab
-    from scslab.calibrate import CalibrateTable, rows_fitted
+    from scslab.calibrate import CalibrateTable, rows_fitted, write_fit_chart
     from scslab.compare import t_quantile
     from scslab.sweep import load_sweep, validate_table
 
-    until = None
-    if "--until" in argv:
-        i = argv.index("--until")
-        until = dt.date.fromisoformat(argv[i + 1])
-        argv = argv[:i] + argv[i + 2 :]
+    options: dict[str, str] = {}
+    for flag in ("--until", "--first-seed", "--chart"):
+        if flag in argv:
+            i = argv.index(flag)
+            options[flag] = argv[i + 1]
+            argv = argv[:i] + argv[i + 2 :]
+    until = dt.date.fromisoformat(options["--until"]) if "--until" in options else None
+    first = int(options.get("--first-seed", 1))
     seeds = int(argv[0]) if argv else 10
+    chosen = range(first, first + seeds)
     path = resources.files("scslab.data.calibration") / "calibrate_joint_punishment_2016.toml"
     sweep = load_sweep(str(path), kind="calibrate")
     table = validate_table(sweep.source, "calibrate", CalibrateTable, sweep.tables["calibrate"])
     rows = rows_fitted(sweep, table, sweep.home)
     base = scslab.load_scenario("joint_punishment_2016")
     start = base.meta.start_date
-    by_seed = []
-    for seed in range(1, seeds + 1):
+    by_seed, runs = [], []
+    for seed in chosen:
         metrics = scslab.run(base.with_overrides(seed=seed)).metrics
         by_seed.append([_values(metrics, r.quantity, [r.day])[0] for r in rows])
+        runs.append(metrics)
         print(f"seed {seed} done", file=sys.stderr, flush=True)
+    if "--chart" in options:
+        title = (
+            f"joint_punishment_2016 as shipped, mean of seeds {first}-{first + seeds - 1}, "
+            "beside the published figures"
+        )
+        label = f"mean of {seeds} seeds"
+        write_fit_chart(Path(options["--chart"]), rows, runs, start, title, label)
     values = np.array(by_seed)
     t = t_quantile(0.975, seeds - 1)
+    print(f"Seeds {first} to {first + seeds - 1}.")
+    print()
     print(f"| as of | figure | published | model, mean of {seeds} seeds | 95% interval | error |")
     print("|---|---|---:|---:|---:|---:|")
     for j, r in enumerate(rows):
@@ -70,7 +88,7 @@ def main(argv: list[str]) -> int:
         day = (until - start).days
         quantities = sorted({r.quantity for r in rows})
         predicted = []
-        for seed in range(1, seeds + 1):
+        for seed in chosen:
             metrics = scslab.run(base.with_overrides(seed=seed, days=day + 1)).metrics
             predicted.append([_values(metrics, q, [day])[0] for q in quantities])
             print(f"seed {seed} to {until} done", file=sys.stderr, flush=True)

@@ -191,6 +191,12 @@ def test_a_failing_run_is_a_row_with_its_error(tmp_path):
 
 @pytest.fixture(scope="module")
 def client():
+    # Compile the kernels of this module's scenarios here first, into the on-disk cache: the
+    # cluster's worker processes then load them instead of each compiling them cold at once.
+    import scslab
+
+    for preset in ("rongcheng", "integrated_2020"):
+        scslab.run(scslab.load_scenario(preset).with_overrides(people=2_000, days=2))
     with dask_client(workers=2) as c:
         yield c
 

@@ -436,16 +436,40 @@ def write_chart(folder: Path, rows: list[Row], best: dict[str, Any], sweep: Swee
 
     Returns False (and draws nothing) without Altair and vl-convert.
     """
+    quantities = sorted({r.quantity for r in rows})
+    tables = [
+        pq.read_table(run_dir / "metrics.parquet", columns=["day", *quantities])
+        for run_dir in sorted((folder / "runs").glob(f"t{best['trial']:05d}-r*"))
+    ]
+    title = (
+        f"{sweep.base.meta.name}: best trial {best['trial']} (loss {best['loss']:.4g}) "
+        "beside the published figures"
+    )
+    return write_fit_chart(
+        folder / "calibration", rows, tables, sweep.base.meta.start_date, title, "best trial"
+    )
+
+
+def write_fit_chart(
+    stem: Path, rows: list[Row], runs: list[Any], start: dt.date, title: str, label: str
+) -> bool:
+    """Draw the mean over ``runs``, weekly, beside the published points of ``rows``.
+
+    ``runs`` are metric tables with ``day`` and the rows' quantities; the chart is written to
+    ``STEM.png``, ``STEM.svg`` and ``STEM.vl.json``.
+
+    Used by ``scslab calibrate`` (the best trial's replications) and by
+    ``benchmarks/calibration_check.py`` (the shipped preset over many seeds). Returns False (and
+    draws nothing) without Altair and vl-convert.
+    """
     try:
         import altair as alt
         import vl_convert as vlc
     except ImportError:
         return False
     quantities = sorted({r.quantity for r in rows})
-    start = sweep.base.meta.start_date
     series: dict[str, dict[int, list[float]]] = {q: {} for q in quantities}
-    for run_dir in sorted((folder / "runs").glob(f"t{best['trial']:05d}-r*")):
-        metrics = pq.read_table(run_dir / "metrics.parquet", columns=["day", *quantities])
+    for metrics in runs:
         days = metrics.column("day").to_pylist()
         for q in quantities:
             for d, v in zip(days, metrics.column(q).to_pylist(), strict=True):
@@ -456,7 +480,7 @@ def write_chart(folder: Path, rows: list[Row], best: dict[str, Any], sweep: Swee
             "date": (start + dt.timedelta(days=d)).isoformat(),
             "quantity": q,
             "value": sum(vs) / len(vs),
-            "what": "model (best trial)",
+            "what": f"model ({label})",
         }
         for q in quantities
         for d, vs in sorted(series[q].items())
@@ -477,18 +501,16 @@ def write_chart(folder: Path, rows: list[Row], best: dict[str, Any], sweep: Swee
         .properties(width=320, height=200)
         .facet(facet=alt.Facet("quantity:N", title=None), columns=2)
         .resolve_scale(y="independent")
-        .properties(
-            title=f"{sweep.base.meta.name}: best trial {best['trial']} (loss {best['loss']:.4g}) "
-            "beside the published figures"
-        )
+        .properties(title=title)
     )
     spec = chart.to_dict()
-    for name, payload in (
-        ("calibration.svg", vlc.vegalite_to_svg(spec).encode()),
-        ("calibration.png", vlc.vegalite_to_png(spec, scale=2)),
-        ("calibration.vl.json", json.dumps(spec).encode()),
+    for suffix, payload in (
+        (".svg", vlc.vegalite_to_svg(spec).encode()),
+        (".png", vlc.vegalite_to_png(spec, scale=2)),
+        (".vl.json", json.dumps(spec).encode()),
     ):
-        atomic_write(folder / name, lambda tmp, p=payload: Path(tmp).write_bytes(p))
+        target = stem.with_name(stem.name + suffix)
+        atomic_write(target, lambda tmp, p=payload: Path(tmp).write_bytes(p))
     return True
 
 
