@@ -20,21 +20,34 @@ Here each kernel is cached under the *code* it depends on instead:
 Editing one mechanism thus recompiles that mechanism's kernels and the kernels that run them (the
 day plan for scenarios with that mechanism), and editing a docstring or a comment recompiles
 nothing.
+
+Processes that share a cache compile each kernel once between them. A kernel missing from the
+cache is compiled under a lock file beside its index, one per (kernel, signature): a second
+process that misses it meanwhile (a sweep's Dask workers, pytest-xdist's workers, a user's two
+terminals) waits, then loads what the first one saved instead of compiling it again. The lock is
+held from the miss to the save (or to the failed compile: ``_release_on_failure``), is released
+by the system if its process dies, and is waited on at most ``LOCK_WAIT_S`` seconds, after which
+the waiter compiles anyway. Locks nest only from a kernel to the kernels it calls, which form no
+cycle, so two processes never wait on each other.
 """
 
 from __future__ import annotations
 
 import ast
+import fcntl
 import functools
 import hashlib
+import os
 import pickle
 import sys
+import time
 import types as pytypes
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from numba import types
+from numba.core import event
 from numba.core.caching import (
     CompileResultCacheImpl,
     FunctionCache,
@@ -262,6 +275,35 @@ class _TolerantIndex(IndexDataCacheFile):
             return {}
 
 
+LOCK_WAIT_S = 900.0
+"""The longest a process waits for another to compile a kernel before it compiles it too."""
+
+_LOCK_POLL_S = 0.05
+
+
+class _CompileLock:
+    """An exclusive ``flock`` on one file, taken without blocking forever."""
+
+    def __init__(self, path: str) -> None:
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+
+    def acquire(self, wait_s: float) -> bool:
+        """Take the lock, waiting at most ``wait_s`` seconds; True if taken."""
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(_LOCK_POLL_S)
+
+    def close(self) -> None:
+        """Release the lock (if held) and close the file."""
+        os.close(self._fd)  # closing the descriptor drops its flock
+
+
 class SourcesCache(FunctionCache):
     """numba's cache of one kernel, keyed by the code it depends on (see the module docstring)."""
 
@@ -275,6 +317,53 @@ class SourcesCache(FunctionCache):
             filename_base=plain._index_name[: -len(".nbi")],
             source_stamp=plain._source_stamp,
         )
+        self._held: dict[str, _CompileLock] = {}
+        """Lock files held by this process, by index key: misses being compiled here."""
+
+    def _lock_path(self, key: str) -> str:
+        digest = hashlib.sha256(key.encode()).hexdigest()[:20]
+        return os.path.join(self._cache_path, f"{self._cache_file._index_name}.{digest}.lock")
+
+    def load_overload(self, sig: Any, target_context: Any) -> Any:
+        """Load ``sig`` from the cache; on a miss, hold its lock until it is saved.
+
+        A miss waits for any process compiling the same kernel, then looks again: if that
+        process saved it, it is loaded and nothing is compiled here.
+        """
+        found = super().load_overload(sig, target_context)
+        if found is not None:
+            return found
+        key = self._index_key(sig, target_context.codegen())
+        if key in self._held:  # compiling it already (a recursive kernel)
+            return None
+        try:
+            os.makedirs(self._cache_path, exist_ok=True)
+            lock = _CompileLock(self._lock_path(key))
+        except OSError:  # a cache folder that cannot be written: compile without a lock
+            return None
+        if not lock.acquire(LOCK_WAIT_S):
+            lock.close()
+            return None
+        found = super().load_overload(sig, target_context)  # saved while this process waited?
+        if found is not None:
+            lock.close()
+            return found
+        self._held[key] = lock
+        return None
+
+    def save_overload(self, sig: Any, data: Any) -> None:
+        """Save ``sig``'s compiled kernel, then release its lock."""
+        try:
+            super().save_overload(sig, data)
+        finally:
+            self.release(self._index_key(sig, data.codegen))
+
+    def release(self, key: str | None = None) -> None:
+        """Release the lock of ``key`` (every lock this kernel holds when ``None``)."""
+        for k in [key] if key is not None else list(self._held):
+            lock = self._held.pop(k, None)
+            if lock is not None:
+                lock.close()
 
     def _index_key(self, sig: Any, codegen: Any) -> str:
         """Numba's key (signature, machine, bytecode) and the records' code, as text.
@@ -288,6 +377,23 @@ class SourcesCache(FunctionCache):
             record_modules(typ, modules)
         records = tuple(sorted((m, code_digest(m)) for m in modules))
         return repr((*super()._index_key(sig, codegen), records))
+
+
+class _ReleaseOnFailure(event.Listener):
+    """Releases a kernel's compile locks when its compilation fails (nothing will be saved)."""
+
+    def on_start(self, ev: event.Event) -> None:
+        pass
+
+    def on_end(self, ev: event.Event) -> None:
+        if ev.is_failed:
+            cache = getattr(ev.data.get("dispatcher"), "_cache", None)
+            if isinstance(cache, SourcesCache):
+                cache.release()
+
+
+_release_on_failure = _ReleaseOnFailure()
+event.register("numba:compile", _release_on_failure)
 
 
 def key_by_sources(dispatcher: Any) -> bool:
