@@ -180,6 +180,12 @@ def read_data(name: str, folder: Path, source: str) -> tuple[list[dict[str, str]
         raise CalibrateError(
             f"{source}: calibrate.data: {name}: needs the columns as_of, quantity, value"
         )
+    for i, row in enumerate(rows, start=1):
+        if None in row or None in row.values():  # csv's marks of too many or too few fields
+            more = "more" if None in row else "fewer"
+            raise CalibrateError(
+                f"{source}: calibrate.data: {name}: row {i} has {more} fields than the header"
+            )
     return rows, where
 
 
@@ -209,6 +215,8 @@ def rows_fitted(sweep: SweepFile, table: CalibrateTable, folder: Path) -> list[R
             continue
         try:
             as_of, value = dt.date.fromisoformat(r["as_of"]), float(r["value"])
+            if not math.isfinite(value):
+                raise ValueError(value)
         except ValueError:
             raise CalibrateError(
                 f"{where}: row {r['as_of']} {r['quantity']}: not a date and a number"

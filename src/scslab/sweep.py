@@ -64,7 +64,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from scslab.api import run
 from scslab.errors import ScenarioError
-from scslab.results import atomic_write, write_table
+from scslab.results import atomic_write, cannot_create, write_table
 from scslab.scenario import (
     MAX_DAYS,
     MAX_PEOPLE,
@@ -116,7 +116,7 @@ class SweepTable(BaseModel):
 class Range(BaseModel):
     """A parameter's range: ``{low, high}``, sampled uniformly (``log = true``: log-uniformly)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
     low: float
     high: float
@@ -798,9 +798,12 @@ def check_sweep_dir(folder: Path, digest: str | None = None, kind: str = "sweep"
     """Whether ``folder`` resumes a sweep (True), is new or empty (False), or is refused.
 
     Raises:
-        SweepError: The folder has files but is not this same sweep's folder.
+        SweepError: The folder has files but is not this same sweep's folder, or cannot be made.
     """
     folder = Path(folder)
+    why = cannot_create(folder)
+    if why is not None:
+        raise SweepError(why)
     if not folder.exists() or (folder.is_dir() and not any(folder.iterdir())):
         return False
     manifest = folder / "sweep.json"
