@@ -544,7 +544,8 @@ def _one_line(err: BaseException) -> str:
     return text if len(text) <= 500 else text[:497] + "..."
 
 
-def _read_row(path: Path) -> dict[str, Any] | None:
+def read_row(path: Path) -> dict[str, Any] | None:
+    """A run's row ``rows/RUN_ID.json``, or None if it is missing or unreadable."""
     try:
         row = json.loads(path.read_text())
     except (OSError, ValueError):
@@ -587,7 +588,7 @@ def run_task(task: RunTask) -> dict[str, Any]:
     """
     folder = Path(task.folder)
     row_path = folder / "rows" / f"{task.run_id}.json"
-    done = _read_row(row_path)
+    done = read_row(row_path)
     if done is not None and done["status"] == "ok":
         return done  # an earlier attempt finished; its worker died before it could say so
     runs = folder / "runs"
@@ -898,7 +899,7 @@ def run_sweep(
         _distributed()
     rows = {}
     for t in tasks:
-        done = _read_row(folder / "rows" / f"{t.run_id}.json")
+        done = read_row(folder / "rows" / f"{t.run_id}.json")
         if done is not None and done["status"] == "ok":
             rows[t.run_id] = done
     skipped = len(rows)
