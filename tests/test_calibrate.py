@@ -160,7 +160,7 @@ def test_a_resume_with_another_file_is_refused(tmp_path, capsys, monkeypatch):
     out.mkdir()
     sweep = load_sweep(_file(tmp_path, FILE), kind="calibrate")
     table = CalibrateTable.model_validate(sweep.tables["calibrate"])
-    digest = calibrate_module._digest(sweep, table, rows_fitted(sweep, table, tmp_path))
+    digest = calibrate_module.calibration_digest(sweep, table, rows_fitted(sweep, table, tmp_path))
     manifest = {"kind": "calibration", "digest": digest, "status": "incomplete"}
     (out / "sweep.json").write_text(json.dumps(manifest))
     before = sorted((p.name, p.read_bytes()) for p in out.iterdir())

@@ -1,13 +1,14 @@
 """Property-based: malformed sweep files and bad lines of the newer commands give one line, exit 2.
 
-Hypothesis throws 1,200 generated inputs at the CLI:
+Hypothesis throws 1,250 generated inputs at the CLI:
 
 - 700 sweep files for ``scslab sweep``, ``sensitivity`` and ``calibrate``, each a valid file broken
   by one generated mutation (a wrong type anywhere, an unknown key or table, a bad parameter path
   or value, a bad range, an empty grid, bad replications, overrides or design, a bad
   ``[sensitivity]`` or ``[calibrate]`` table, a bad base scenario, a broken calibration CSV);
 - 100 files that are not TOML (random bytes, bad UTF-8, a cut or spliced file);
-- 150 command lines of the three commands with bad flags, files and folders;
+- 150 command lines of the three commands with bad flags, files and folders, and 50 runs of
+  a calibration file into its own folder whose stored trials cannot be resumed from;
 - 150 of ``scslab resume`` on folders that are no resumable run (manifests and checkpoints
   broken in generated ways);
 - 100 of ``scslab run --checkpoint-every`` with a bad number, file or folder.
@@ -30,6 +31,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 import tomli_w
 from hypothesis import HealthCheck, given, settings
@@ -38,6 +41,7 @@ from hypothesis import strategies as st
 import scslab
 import scslab.api
 import scslab.sweep
+from scslab.calibrate import CalibrateTable, calibration_digest, rows_fitted
 from scslab.cli import main
 from scslab.engine.checkpoint import CHECKPOINT_FILE, FORMAT, MAGIC, package_digest
 from scslab.version import __version__
@@ -664,6 +668,56 @@ def _bad_out(kind: str, folder: Path, rng: random.Random) -> str:
 
 SCHEDULERS = ["bogus", "", "tcp://[::1", "inproc://x", "http://host:8786", "tcp://h:port"]
 """Scheduler addresses that Dask refuses at once (an unreachable one waits for its timeout)."""
+
+
+def _calibration_digest() -> str:
+    sweep = scslab.sweep.sweep_from_dict(_copy(CALIBRATE), "c.toml", Path.cwd(), "calibrate")
+    table = CalibrateTable.model_validate(sweep.tables["calibrate"])
+    return calibration_digest(sweep, table, rows_fitted(sweep, table, sweep.home))
+
+
+DIGEST = _calibration_digest()
+
+
+@fuzz(50)
+@given(
+    how=st.sampled_from(["bytes", "folder", "numbers", "state", "loss", "values", "no trial"]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_a_calibration_folder_that_cannot_resume_exits_2_with_one_line(
+    how, seed, tmp_path_factory, capsys, no_runs
+):
+    """The same file into its folder, whose stored trials are damaged or not its sampler's."""
+    rng = random.Random(seed)
+    folder = tmp_path_factory.mktemp("fuzz")
+    out = folder / "out"
+    out.mkdir()
+    manifest = {"kind": "calibration", "digest": DIGEST, "status": "incomplete"}
+    (out / "sweep.json").write_text(json.dumps(manifest))
+    path = out / "calibration.parquet"
+    rate = "mechanisms.debt.arrears_rate"
+    good = {"trial": 0, rate: 5e-5, "state": "complete", "loss": 1.5, "error": None}
+    rows = [dict(good), dict(good, trial=1)]
+    if how == "numbers":
+        rows[0]["trial"] = rng.choice([1, 2, -1])
+    elif how == "state":
+        rows[1]["state"] = rng.choice(["running", "", None])
+    elif how == "loss":
+        rows[0]["loss"] = rng.choice([float("nan"), float("inf"), None])
+    elif how == "values":  # what the sampler asks first is no round number
+        rows[0][rate] = rng.choice([1e-5, 3e-4, 1e-4])
+    elif how == "no trial":
+        rows = [{k: v for k, v in r.items() if k != "trial"} for r in rows]
+    if how == "bytes":
+        path.write_bytes(rng.randbytes(rng.randrange(0, 64)))
+    elif how == "folder":
+        path.mkdir()
+    else:
+        pq.write_table(pa.Table.from_pylist(rows), path)
+    file = _write(folder, CALIBRATE)
+    err = _refused(["calibrate", str(file), "--out", str(out), "--quiet"], folder, capsys)
+    assert "calibration.parquet" in err or "other values" in err, err
+
 
 OTHER_KIND = {"sweep": "sensitivity", "sensitivity": "grid", "calibrate": "random"}
 

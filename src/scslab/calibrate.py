@@ -22,12 +22,12 @@ where ``model`` is the mean over the trial's replications (common seeds, as in a
 trial's runs go through the sweep engine (``sweep.execute``: Dask, a run folder per run, a row
 per run, a failed run recorded as data and its trial told to Optuna as failed).
 
-Run again into the same folder, a calibration resumes (``_digest``: the same file, its number
-of trials aside, and the same scslab version, or it is refused): the trials stored in
-``calibration.parquet`` are asked again in their order, checked to be the same values, and told
-their stored results without running, so that the sampler asks next what an uninterrupted
-calibration asks; a trial cut short reuses its runs already finished; then the trials up to
-``trials`` run. A finished calibration run again runs nothing.
+Run again into the same folder, a calibration resumes if it is the same file, its number of
+trials aside, and the same scslab version (``calibration_digest``), and is refused otherwise:
+the trials stored in ``calibration.parquet`` are asked again in their order, checked to be the
+same values, and told their stored results without running, so that the sampler asks next what
+an uninterrupted calibration asks; a trial cut short reuses its runs already finished; then the
+trials up to ``trials`` run. A finished calibration run again runs nothing.
 
 The folder gets ``sweep.parquet`` (every run), ``calibration.parquet`` (a row per trial:
 values, loss, model value per row fitted), ``calibration.json`` (the loss function, the rows
@@ -307,7 +307,7 @@ def run_calibration(
             )
     optuna = _optuna()
     folder = Path(out)
-    digest = _digest(sweep, table, rows)
+    digest = calibration_digest(sweep, table, rows)
     resumed = check_sweep_dir(folder, digest, kind="calibration")
     stored = _stored_trials(folder) if resumed else []
     goal = max(table.trials, len(stored))  # a folder never loses the trials it holds
@@ -448,7 +448,7 @@ def run_calibration(
     return Calibration(folder, rows, trials, best, chart, table.data, len(stored))
 
 
-def _digest(sweep: SweepFile, table: CalibrateTable, rows: list[Row]) -> str:
+def calibration_digest(sweep: SweepFile, table: CalibrateTable, rows: list[Row]) -> str:
     """What a calibration's trials depend on, hashed: all of the file but its number of trials."""
     what = {
         "scenario": sweep.base.resolved(),
@@ -471,11 +471,23 @@ def _stored_trials(folder: Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []
     try:
+        if not path.is_file():
+            raise ValueError("not a file")
         stored = pq.read_table(path).to_pylist()
     except (OSError, ValueError) as err:
-        raise CalibrateError(f"{path}: cannot be read ({err}); choose another --out") from None
+        why = " ".join(str(err).split())
+        raise CalibrateError(f"{path}: cannot be read ({why}); choose another --out") from None
     if [t.get("trial") for t in stored] != list(range(len(stored))):
         raise CalibrateError(f"{path}: its trials are not numbered 0, 1, ...; choose another --out")
+    for t in stored:
+        loss = t.get("loss")
+        if t.get("state") == "failed" or (
+            t.get("state") == "complete" and isinstance(loss, float) and math.isfinite(loss)
+        ):
+            continue
+        raise CalibrateError(
+            f"{path}: trial {t['trial']} has no state and loss to resume from; choose another --out"
+        )
     return stored
 
 
