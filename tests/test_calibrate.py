@@ -82,8 +82,105 @@ def test_calibration_writes_trials_fit_and_chart(tmp_path, capsys, monkeypatch):
     assert [r["run_id"] for r in runs] == ["t00000-r000", "t00001-r000", "t00002-r000"]
     assert all(r["status"] == "ok" for r in runs)
     assert (out / "calibration.png").stat().st_size > 1000 and (out / "calibration.svg").exists()
-    assert main(["calibrate", str(_file(tmp_path, FILE)), "--out", str(out), "--quiet"]) == 2
-    assert "holds a calibration already" in capsys.readouterr().err
+    rows = {p.name: p.stat().st_mtime_ns for p in (out / "rows").iterdir()}
+    assert main(["calibrate", str(_file(tmp_path, FILE)), "--out", str(out), "--quiet"]) == 0
+    again = "scslab calibrate: 3 trials (3 complete, 3 done before, not run again)"
+    assert again in capsys.readouterr().out
+    assert {p.name: p.stat().st_mtime_ns for p in (out / "rows").iterdir()} == rows  # none ran
+    assert pq.read_table(out / "calibration.parquet").to_pylist() == trials
+
+
+RESUMED = FILE.replace("batch = 3", "batch = 2\nstartup = 1").replace('"random"', '"tpe"')
+
+
+@pytest.fixture(scope="module")
+def in_process():
+    """A Dask client whose one worker is a thread of this process (light on 2 cores)."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.Client(
+        processes=False, n_workers=1, threads_per_worker=1, dashboard_address=":0"
+    ) as client:
+        yield client
+
+
+def _trials(folder: Path) -> list[tuple]:
+    return [
+        (t["trial"], t["mechanisms.debt.arrears_rate"], t["state"], t["loss"])
+        for t in pq.read_table(folder / "calibration.parquet").to_pylist()
+    ]
+
+
+def test_a_calibration_resumes_as_if_never_interrupted(tmp_path, monkeypatch, in_process):
+    """2 trials, then 4 asked (cut after one run), then resumed: only the missing runs run."""
+    ran: list[str] = []
+    cut: list[bool] = []
+    real_execute = calibrate_module.execute
+
+    def execute(client, tasks, *args):
+        tasks = list(tasks)
+        if cut and cut.pop():  # an interruption after the batch's first run
+            ran.extend(t.run_id for t in tasks[:1])
+            yield from real_execute(client, tasks[:1], *args)
+            raise KeyboardInterrupt
+        ran.extend(t.run_id for t in tasks)
+        yield from real_execute(client, tasks, *args)
+
+    monkeypatch.setattr(calibrate_module, "execute", execute)
+    out = tmp_path / "out"
+    two, four = tmp_path / "two.toml", tmp_path / "four.toml"
+    two.write_text(RESUMED.replace("trials = 3", "trials = 2"))
+    four.write_text(RESUMED.replace("trials = 3", "trials = 4"))
+    run_calibration(two, out, client=in_process)
+    assert ran == ["t00000-r000", "t00001-r000"]
+    first = _trials(out)
+    ran.clear()
+    cut.append(True)
+    with pytest.raises(KeyboardInterrupt):
+        run_calibration(four, out, client=in_process)
+    assert ran == ["t00002-r000"] and _trials(out) == first
+    assert json.loads((out / "sweep.json").read_text())["status"] == "incomplete"
+    ran.clear()
+    result = run_calibration(four, out, client=in_process)
+    assert ran == ["t00003-r000"]  # t00002's run finished before the cut
+    resumed = _trials(out)
+    assert len(resumed) == 4 and resumed[:2] == first and result.trials.num_rows == 4
+    runs = pq.read_table(out / "sweep.parquet").to_pylist()
+    assert [r["run_id"] for r in runs] == [f"t0000{i}-r000" for i in range(4)]
+    fit = json.loads((out / "calibration.json").read_text())
+    assert fit["status"] == "complete" and fit["trials"] == 4 and fit["trials_resumed"] == 2
+    ran.clear()
+    run_calibration(four, out, client=None)  # finished: runs nothing, needs no cluster
+    assert ran == [] and _trials(out) == resumed
+    run_calibration(four, tmp_path / "uninterrupted", client=in_process)
+    assert _trials(tmp_path / "uninterrupted") == resumed  # the same trials, the same losses
+
+
+def test_a_resume_with_another_file_is_refused(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "out"
+    out.mkdir()
+    sweep = load_sweep(_file(tmp_path, FILE), kind="calibrate")
+    table = CalibrateTable.model_validate(sweep.tables["calibrate"])
+    digest = calibrate_module.calibration_digest(sweep, table, rows_fitted(sweep, table, tmp_path))
+    manifest = {"kind": "calibration", "digest": digest, "status": "incomplete"}
+    (out / "sweep.json").write_text(json.dumps(manifest))
+    before = sorted((p.name, p.read_bytes()) for p in out.iterdir())
+    other = FILE.replace("seed = 1", "seed = 2")
+    assert main(["calibrate", str(_file(tmp_path, other)), "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "holds a different calibration" in err, err
+    assert sorted((p.name, p.read_bytes()) for p in out.iterdir()) == before
+    # the same file, more trials: accepted (stopped here before it starts anything)
+    monkeypatch.setattr(calibrate_module, "dask_client", lambda *a, **k: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        main(
+            [
+                "calibrate",
+                str(_file(tmp_path, FILE.replace("trials = 3", "trials = 9"))),
+                "--out",
+                str(out),
+                "--quiet",
+            ]
+        )
 
 
 INCOME = "'mechanisms.debt.income_effect'"

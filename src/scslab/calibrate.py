@@ -22,6 +22,13 @@ where ``model`` is the mean over the trial's replications (common seeds, as in a
 trial's runs go through the sweep engine (``sweep.execute``: Dask, a run folder per run, a row
 per run, a failed run recorded as data and its trial told to Optuna as failed).
 
+Run again into the same folder, a calibration resumes if it is the same file, its number of
+trials aside, and the same scslab version (``calibration_digest``), and is refused otherwise:
+the trials stored in ``calibration.parquet`` are asked again in their order, checked to be the
+same values, and told their stored results without running, so that the sampler asks next what
+an uninterrupted calibration asks; a trial cut short reuses its runs already finished; then the
+trials up to ``trials`` run. A finished calibration run again runs nothing.
+
 The folder gets ``sweep.parquet`` (every run), ``calibration.parquet`` (a row per trial:
 values, loss, model value per row fitted), ``calibration.json`` (the loss function, the rows
 fitted, the best values and loss, the seed, the sampler) and ``calibration.png``/``.svg`` (the
@@ -37,6 +44,7 @@ import contextlib
 import csv
 import dataclasses
 import datetime as dt
+import hashlib
 import io
 import json
 import math
@@ -53,6 +61,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from scslab.results import atomic_write, write_table
 from scslab.sweep import (
     Output,
+    RunTask,
     SweepError,
     SweepFile,
     check_sweep_dir,
@@ -61,6 +70,7 @@ from scslab.sweep import (
     load_sweep,
     make_tasks,
     param_key,
+    read_row,
     table_of,
     validate_table,
     write_json,
@@ -124,13 +134,17 @@ class Calibration:
     """Whether the chart was drawn (it needs Altair and vl-convert)."""
     data: str = "blacklist_court_defaulters.csv"
     """The calibration file fitted."""
+    resumed: int = 0
+    """Trials done by an earlier run into the same folder, replayed rather than run."""
 
     def lines(self) -> list[str]:
         """The fit as plain text: best values, loss, and each row fitted."""
         b = self.best
         ok = sum(1 for s in self.trials.column("state").to_pylist() if s == "complete")
         out = [
-            f"scslab calibrate: {self.trials.num_rows} trials ({ok} complete); best trial "
+            f"scslab calibrate: {self.trials.num_rows} trials ({ok} complete"
+            + (f", {self.resumed} done before, not run again" if self.resumed else "")
+            + f"); best trial "
             f"{b['trial']}, loss {b['loss']:.6g} ({LOSS})",
             "  fitted values:",
             *(f"    {k} = {v!r}" for k, v in b["values"].items()),
@@ -180,6 +194,12 @@ def read_data(name: str, folder: Path, source: str) -> tuple[list[dict[str, str]
         raise CalibrateError(
             f"{source}: calibrate.data: {name}: needs the columns as_of, quantity, value"
         )
+    for i, row in enumerate(rows, start=1):
+        if None in row or None in row.values():  # csv's marks of too many or too few fields
+            more = "more" if None in row else "fewer"
+            raise CalibrateError(
+                f"{source}: calibrate.data: {name}: row {i} has {more} fields than the header"
+            )
     return rows, where
 
 
@@ -209,6 +229,8 @@ def rows_fitted(sweep: SweepFile, table: CalibrateTable, folder: Path) -> list[R
             continue
         try:
             as_of, value = dt.date.fromisoformat(r["as_of"]), float(r["value"])
+            if not math.isfinite(value):
+                raise ValueError(value)
         except ValueError:
             raise CalibrateError(
                 f"{where}: row {r['as_of']} {r['quantity']}: not a date and a number"
@@ -258,15 +280,16 @@ def run_calibration(
 
     Args:
         sweep: The calibration file (or its path).
-        out: A new or empty folder.
+        out: A new or empty folder, or the folder of an earlier run of the same file, which
+            resumes it: its stored trials are replayed to the sampler, not run again.
         client: A Dask client (default: one from ``scheduler`` and ``workers``).
         scheduler: The address of an existing Dask scheduler (default: a local cluster).
         workers: Worker processes of the local cluster (default: one per core).
         on_trial: Called with (trials done, trials in all, the trial's row) after each trial.
 
     Raises:
-        CalibrateError: The file, the data, the extra or the folder cannot be used (nothing is
-            written then).
+        CalibrateError: The file, the data, the extra or the folder (one holding another
+            calibration) cannot be used (nothing is written then).
     """
     if not isinstance(sweep, SweepFile):
         sweep = load_sweep(sweep, kind="calibrate")
@@ -284,11 +307,13 @@ def run_calibration(
             )
     optuna = _optuna()
     folder = Path(out)
-    if check_sweep_dir(folder, kind="calibration"):
-        raise CalibrateError(
-            f"{folder}: holds a calibration already; choose another --out (a calibration "
-            "does not resume)"
-        )
+    digest = calibration_digest(sweep, table, rows)
+    resumed = check_sweep_dir(folder, digest, kind="calibration")
+    stored = _stored_trials(folder) if resumed else []
+    goal = max(table.trials, len(stored))  # a folder never loses the trials it holds
+    started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    if resumed:
+        started = json.loads((folder / "sweep.json").read_text()).get("started", started)
     seed = sweep.spec.seed
     sampler = (
         optuna.samplers.TPESampler(
@@ -324,38 +349,83 @@ def run_calibration(
             )
             for p in sweep.parameters
         },
-        "trials": table.trials,
+        "trials": goal,
+        "trials_resumed": len(stored),
         "batch": table.batch,
         "replications": sweep.spec.replications,
         "sampler": table.sampler,
         "seed": seed,
+        "digest": digest,
         "scslab_version": __version__,
-        "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "started": started,
     }
     trial_rows: list[dict[str, Any]] = []
-    all_tasks, run_rows = [], {}
-    ctx = dask_client(scheduler, workers) if client is None else contextlib.nullcontext(client)
+    all_tasks: list[RunTask] = []
+    run_rows: dict[str, dict[str, Any]] = {}
+
+    def ask() -> tuple[list[Any], list[dict[str, Any]], list[RunTask]]:
+        k = min(table.batch, goal - len(trial_rows))
+        asked = [study.ask() for _ in range(k)]
+        points = [_suggest(t, sweep) for t in asked]
+        tasks = []
+        for t, values in zip(asked, points, strict=True):
+            tasks += make_tasks(sweep, folder, [values], prefix="t", first=t.number)
+        all_tasks.extend(tasks)
+        return asked, points, tasks
+
+    def tell(asked: list[Any], points: list[dict[str, Any]], by_trial: dict[int, list]) -> None:
+        for t, values in zip(asked, points, strict=True):
+            if t.number < len(stored):
+                trial_rows.append(_retell(study, t, stored[t.number]))
+            else:
+                trial_rows.append(_tell(study, t, values, by_trial[t.number], rows))
+            if on_trial is not None:
+                on_trial(len(trial_rows), goal, trial_rows[-1])
+
+    # Replay the trials an earlier run of this file left in the folder, before anything starts:
+    # the sampler, seeded alike, asks them again in the same order and is told their stored
+    # results, so that the trials after them are those an uninterrupted calibration asks.
+    pending = None
+    while len(trial_rows) < goal:
+        asked, points, tasks = ask()
+        _check_replay(folder, stored, asked, points)
+        for task in tasks:
+            row = read_row(folder / "rows" / f"{task.run_id}.json")
+            if task.point < len(stored) and row is not None:
+                run_rows[task.run_id] = row
+        if asked[-1].number >= len(stored):
+            pending = (asked, points, tasks)
+            break
+        tell(asked, points, {})
+    if pending is None:  # every trial is stored: nothing runs
+        ctx: Any = contextlib.nullcontext(None)
+    elif client is None:
+        ctx = dask_client(scheduler, workers)
+    else:
+        ctx = contextlib.nullcontext(client)
     with ctx as c:
         folder.mkdir(parents=True, exist_ok=True)
         write_json(folder / "sweep.json", manifest)
         status = "incomplete"
         try:
-            while len(trial_rows) < table.trials:
-                k = min(table.batch, table.trials - len(trial_rows))
-                asked = [study.ask() for _ in range(k)]
-                points = [_suggest(t, sweep) for t in asked]
-                tasks = []
-                for t, values in zip(asked, points, strict=True):
-                    tasks += make_tasks(sweep, folder, [values], prefix="t", first=t.number)
-                all_tasks += tasks
+            while pending is not None or len(trial_rows) < goal:
+                asked, points, tasks = pending or ask()
+                pending = None
                 by_trial: dict[int, list[dict[str, Any]]] = {t.number: [] for t in asked}
-                for row in execute(c, tasks):
+                todo = []
+                for task in tasks:
+                    if task.point < len(stored):
+                        continue  # a stored trial: told from the table, its runs not run
+                    row = _finished_row(folder, task)
+                    if row is None:
+                        todo.append(task)
+                    else:  # finished before an interruption
+                        run_rows[task.run_id] = row
+                        by_trial[task.point].append(row)
+                for row in execute(c, todo) if todo else ():
                     run_rows[row["run_id"]] = row
                     by_trial[row["point"]].append(row)
-                for t, values in zip(asked, points, strict=True):
-                    trial_rows.append(_tell(study, t, values, by_trial[t.number], rows))
-                    if on_trial is not None:
-                        on_trial(len(trial_rows), table.trials, trial_rows[-1])
+                tell(asked, points, by_trial)
                 _write_trials(folder, trial_rows)
             status = "complete"
         finally:
@@ -375,7 +445,89 @@ def run_calibration(
             f"{folder}/sweep.parquet"
         )
     chart = write_chart(folder, rows, best, sweep)
-    return Calibration(folder, rows, trials, best, chart, table.data)
+    return Calibration(folder, rows, trials, best, chart, table.data, len(stored))
+
+
+def calibration_digest(sweep: SweepFile, table: CalibrateTable, rows: list[Row]) -> str:
+    """What a calibration's trials depend on, hashed: all of the file but its number of trials."""
+    what = {
+        "scenario": sweep.base.resolved(),
+        "parameters": [
+            (p.path, p.values, p.range.model_dump() if p.range else None, p.integer)
+            for p in sweep.parameters
+        ],
+        "rows": [(r.as_of, r.quantity, r.value, r.day) for r in rows],
+        "calibrate": table.model_dump(exclude={"trials", "data"}),
+        "replications": sweep.spec.replications,
+        "seed": sweep.spec.seed,
+        "scslab_version": __version__,
+    }
+    return hashlib.sha256(json.dumps(what, default=str, sort_keys=True).encode()).hexdigest()
+
+
+def _stored_trials(folder: Path) -> list[dict[str, Any]]:
+    """The trials in ``calibration.parquet`` of a calibration folder, by number (none: [])."""
+    path = folder / "calibration.parquet"
+    if not path.exists():
+        return []
+    try:
+        if not path.is_file():
+            raise ValueError("not a file")
+        stored = pq.read_table(path).to_pylist()
+    except (OSError, ValueError) as err:
+        why = " ".join(str(err).split())
+        raise CalibrateError(f"{path}: cannot be read ({why}); choose another --out") from None
+    if [t.get("trial") for t in stored] != list(range(len(stored))):
+        raise CalibrateError(f"{path}: its trials are not numbered 0, 1, ...; choose another --out")
+    for t in stored:
+        loss = t.get("loss")
+        if t.get("state") == "failed" or (
+            t.get("state") == "complete" and isinstance(loss, float) and math.isfinite(loss)
+        ):
+            continue
+        raise CalibrateError(
+            f"{path}: trial {t['trial']} has no state and loss to resume from; choose another --out"
+        )
+    return stored
+
+
+def _check_replay(
+    folder: Path, stored: list[dict[str, Any]], asked: list[Any], points: list[dict[str, Any]]
+) -> None:
+    """Refuse a resume whose sampler asks other values than the stored trials hold."""
+    for t, values in zip(asked, points, strict=True):
+        if t.number < len(stored) and any(stored[t.number].get(k) != v for k, v in values.items()):
+            raise CalibrateError(
+                f"{folder}: trial {t.number} is asked with other values than it holds (another "
+                "Optuna version?); choose another --out"
+            )
+
+
+def _retell(study: Any, trial: Any, record: dict[str, Any]) -> dict[str, Any]:
+    """Tell the sampler a stored trial's result (its loss, or that it failed)."""
+    import optuna
+
+    if record["state"] == "complete":
+        study.tell(trial, record["loss"])
+    else:
+        study.tell(trial, state=optuna.trial.TrialState.FAIL)
+    return record
+
+
+def _finished_row(folder: Path, task: RunTask) -> dict[str, Any] | None:
+    """The ok row of a run finished before an interruption, with this task's seed and values.
+
+    An ok row of other values (an earlier attempt asked others) is removed, so that the run
+    runs again rather than ``run_task`` returning it.
+    """
+    path = folder / "rows" / f"{task.run_id}.json"
+    row = read_row(path)
+    if row is None or row["status"] != "ok":
+        return None
+    if row.get("seed") == task.seed and all(row.get(k) == v for k, v in task.values.items()):
+        return row
+    path.unlink(missing_ok=True)
+    return None
 
 
 def _first_error(run_rows: dict[str, dict[str, Any]]) -> str:

@@ -310,7 +310,11 @@ def calibrate(
     file: Annotated[Path, typer.Argument(help="A sweep file with ranges and a [calibrate] table.")],
     out_dir: Annotated[
         Path | None,
-        typer.Option("--out", help="Folder (default: runs/calibrate-FILE-TIMESTAMP)."),
+        typer.Option(
+            "--out",
+            help="Folder (default: runs/calibrate-FILE-TIMESTAMP); the same folder again "
+            "resumes an interrupted calibration.",
+        ),
     ] = None,
     scheduler: SchedulerOption = None,
     workers: WorkersOption = None,

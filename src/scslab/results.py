@@ -23,11 +23,32 @@ class RunDirError(ValueError):
 
 
 def check_run_dir(path: Path) -> Path:
-    """Refuse a run directory that already has files (creates nothing)."""
+    """Refuse a run directory that already has files, or that cannot be made (creates nothing)."""
     path = Path(path)
     if path.exists() and (not path.is_dir() or any(path.iterdir())):
         raise RunDirError(f"{path}: already exists and is not empty; choose another --out")
+    why = cannot_create(path)
+    if why is not None:
+        raise RunDirError(why)
     return path
+
+
+def cannot_create(path: Path) -> str | None:
+    """Why the missing folder ``path`` cannot be made (a file or a read-only folder above it).
+
+    None when ``path`` exists or can be made; the reason is one line for the user.
+    """
+    path = Path(path)
+    if path.exists():
+        return None
+    above = next((p for p in path.absolute().parents if p.exists()), None)
+    if above is None:
+        return None
+    if not above.is_dir():
+        return f"{path}: cannot be created: {above} is a file; choose another --out"
+    if not os.access(above, os.W_OK | os.X_OK):
+        return f"{path}: cannot be created: {above} is not writable; choose another --out"
+    return None
 
 
 def prepare_run_dir(path: Path) -> Path:

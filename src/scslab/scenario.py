@@ -169,6 +169,9 @@ def parse_scenario(text: str, source: str = "<string>") -> Scenario:
 def scenario_from_dict(data: dict[str, Any], source: str = "<api>") -> Scenario:
     """Validate a scenario given as nested dictionaries (the parsed TOML)."""
     allowed_top = ("scenario", "population", "mechanisms")
+    if not isinstance(data, dict):
+        kind = type(data).__name__
+        raise ScenarioError(f"{source}: a scenario is a table of tables, not a {kind}")
     for key in data:
         if key not in allowed_top:
             raise ScenarioError(

@@ -241,6 +241,8 @@ def run_sensitivity(
         sweep.source, "sensitivity", SensitivityTable, sweep.tables.get("sensitivity")
     )
     outputs = tuple(parse_output(o, f"{sweep.source}: sensitivity.outputs") for o in table.outputs)
+    if len({o.name for o in outputs}) != len(outputs):
+        raise SensitivityError(f"{sweep.source}: sensitivity.outputs: an output is named twice")
     sweep = dataclasses.replace(sweep, outputs=outputs)
     x, points = sample(sweep, table)
     result = run_sweep(

@@ -64,7 +64,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from scslab.api import run
 from scslab.errors import ScenarioError
-from scslab.results import atomic_write, write_table
+from scslab.results import atomic_write, cannot_create, write_table
 from scslab.scenario import (
     MAX_DAYS,
     MAX_PEOPLE,
@@ -116,7 +116,7 @@ class SweepTable(BaseModel):
 class Range(BaseModel):
     """A parameter's range: ``{low, high}``, sampled uniformly (``log = true``: log-uniformly)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
     low: float
     high: float
@@ -544,7 +544,8 @@ def _one_line(err: BaseException) -> str:
     return text if len(text) <= 500 else text[:497] + "..."
 
 
-def _read_row(path: Path) -> dict[str, Any] | None:
+def read_row(path: Path) -> dict[str, Any] | None:
+    """A run's row ``rows/RUN_ID.json``, or None if it is missing or unreadable."""
     try:
         row = json.loads(path.read_text())
     except (OSError, ValueError):
@@ -587,7 +588,7 @@ def run_task(task: RunTask) -> dict[str, Any]:
     """
     folder = Path(task.folder)
     row_path = folder / "rows" / f"{task.run_id}.json"
-    done = _read_row(row_path)
+    done = read_row(row_path)
     if done is not None and done["status"] == "ok":
         return done  # an earlier attempt finished; its worker died before it could say so
     runs = folder / "runs"
@@ -798,9 +799,12 @@ def check_sweep_dir(folder: Path, digest: str | None = None, kind: str = "sweep"
     """Whether ``folder`` resumes a sweep (True), is new or empty (False), or is refused.
 
     Raises:
-        SweepError: The folder has files but is not this same sweep's folder.
+        SweepError: The folder has files but is not this same sweep's folder, or cannot be made.
     """
     folder = Path(folder)
+    why = cannot_create(folder)
+    if why is not None:
+        raise SweepError(why)
     if not folder.exists() or (folder.is_dir() and not any(folder.iterdir())):
         return False
     manifest = folder / "sweep.json"
@@ -895,7 +899,7 @@ def run_sweep(
         _distributed()
     rows = {}
     for t in tasks:
-        done = _read_row(folder / "rows" / f"{t.run_id}.json")
+        done = read_row(folder / "rows" / f"{t.run_id}.json")
         if done is not None and done["status"] == "ok":
             rows[t.run_id] = done
     skipped = len(rows)

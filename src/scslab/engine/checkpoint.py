@@ -472,6 +472,8 @@ def read_header(path: Path) -> dict[str, Any]:
         header = json.loads(text)
     except ValueError:
         raise CheckpointError(f"{path}: damaged checkpoint (header is not JSON)") from None
+    if not isinstance(header, dict):
+        raise CheckpointError(f"{path}: damaged checkpoint (header is not a JSON object)")
     if header.get("format") != FORMAT:
         raise CheckpointError(
             f"{path}: checkpoint format {header.get('format')}; this scslab reads {FORMAT}"
