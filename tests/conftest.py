@@ -49,6 +49,18 @@ scslab.run({factory}({args}), out={out!r})
 """
 
 
+def cli_error_line(*args: str) -> str:
+    """Run ``scslab ARGS`` in a fresh process, as a user would; assert it exits 2 with exactly one
+    line on stderr and no traceback, and return that line."""
+    res = subprocess.run(
+        [sys.executable, "-m", "scslab.cli", *args], capture_output=True, text=True
+    )
+    assert res.returncode == 2, res.stderr
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in res.stderr, res.stderr
+    return lines[0]
+
+
 def metrics_digests_by_threads(tmp_path, module: str, factory: str, args: str) -> list[str]:
     """Run ``module.factory(args)`` with 1 and 2 numba threads in fresh processes; return the
     SHA-256 of each ``metrics.parquet``."""

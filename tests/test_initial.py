@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 import scslab
+from conftest import cli_error_line
 from scslab.engine.simulation import Simulation
 from scslab.errors import ScenarioError
 from scslab.mechanisms.lists.initial import InitialListing, figure
@@ -149,25 +148,9 @@ def test_bad_initial_values_give_one_line_and_exit_2(tmp_path, case):
     if case != "figures_over_the_population":  # that one depends on the start date: at run start
         with pytest.raises(ScenarioError, match=r"mechanisms\.court_list\.initial"):
             scslab.load_scenario(str(path))
-    res = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "scslab.cli",
-            "run",
-            str(path),
-            "--quiet",
-            "--out",
-            str(tmp_path / "r"),
-        ],
-        capture_output=True,
-        text=True,
-    )
-    assert res.returncode == 2, res.stderr
-    lines = res.stderr.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in res.stderr, res.stderr
-    assert lines[0].startswith(f"scslab: error: {path}: mechanisms.court_list.initial")
-    assert expected in lines[0], lines[0]
+    line = cli_error_line("run", str(path), "--quiet", "--out", str(tmp_path / "r"))
+    assert line.startswith(f"scslab: error: {path}: mechanisms.court_list.initial")
+    assert expected in line, line
 
 
 def test_a_list_without_a_model_of_its_people_starts_with_anyone():
