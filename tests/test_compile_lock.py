@@ -16,6 +16,8 @@ import sys
 import time
 from collections import Counter
 
+from numba.core import event
+
 _SCRIPT = """
 import json, os, sys, time
 from numba.core import event
@@ -63,3 +65,77 @@ def test_two_processes_compile_each_kernel_once_between_them(tmp_path):
     control = _race(tmp_path / "unlocked", wait_s=0)
     assert max(control.values()) == 2, control  # without the lock both compile the same kernels
     assert set(control) == set(counts)
+
+
+_KERNELS = """
+from numba import njit
+
+@njit(cache=True)
+def doubled(x):
+    return 2 * x
+
+@njit(cache=True)
+def broken(x):
+    return x + "text"
+"""
+
+
+def _kernels(tmp_path):
+    """A module of two cached kernels in ``tmp_path``, keyed by their sources like the package's."""
+    import importlib.util
+
+    from scslab.kernels.cache import SourcesCache, key_by_sources
+
+    path = tmp_path / "lock_kernels.py"
+    path.write_text(_KERNELS)
+    spec = importlib.util.spec_from_file_location("lock_kernels", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["lock_kernels"] = module
+    spec.loader.exec_module(module)
+    for kernel in (module.doubled, module.broken):
+        assert key_by_sources(kernel) and isinstance(kernel._cache, SourcesCache)
+    return module
+
+
+class _HeldAtEnd(event.Listener):
+    """Records, at the end of each compile, whether the kernel still holds its compile lock."""
+
+    def __init__(self) -> None:
+        self.held: list[bool] = []
+
+    def on_start(self, ev: event.Event) -> None:
+        pass
+
+    def on_end(self, ev: event.Event) -> None:
+        self.held.append(bool(ev.data["dispatcher"]._cache._held))
+
+
+def test_the_lock_is_held_from_the_compile_to_the_save(tmp_path):
+    """A successful compile keeps its lock until its kernel is saved, then drops it."""
+    module = _kernels(tmp_path)
+    seen = _HeldAtEnd()
+    with event.install_listener("numba:compile", seen):
+        assert module.doubled(21) == 42
+    assert seen.held == [True]  # still locked when the compile ended: nobody compiles it twice
+    assert not module.doubled._cache._held  # and released once saved
+    assert list(tmp_path.rglob("*doubled*.nbi"))
+
+
+def test_a_failed_compile_releases_its_lock(tmp_path):
+    """A compile that fails saves nothing, and drops its lock at once (no waiter is stuck)."""
+    import pytest
+    from numba.core.errors import TypingError
+
+    from scslab.kernels.cache import _CompileLock
+
+    module = _kernels(tmp_path)
+    with pytest.raises(TypingError):
+        module.broken(1)
+    assert not module.broken._cache._held
+    locks = list(tmp_path.rglob("*broken*.lock"))
+    assert locks, "the miss took a lock"
+    other = _CompileLock(str(locks[0]))
+    try:
+        assert other.acquire(0)
+    finally:
+        other.close()

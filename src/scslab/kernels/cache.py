@@ -386,10 +386,13 @@ class _ReleaseOnFailure(event.Listener):
         pass
 
     def on_end(self, ev: event.Event) -> None:
-        if ev.is_failed:
-            cache = getattr(ev.data.get("dispatcher"), "_cache", None)
-            if isinstance(cache, SourcesCache):
-                cache.release()
+        # Not ``ev.is_failed``: numba 0.6x answers it the wrong way round (True on success),
+        # which released the lock between the compile and its save. A compile that succeeded
+        # has added its overload before its end event; one that failed has not.
+        dispatcher = ev.data.get("dispatcher")
+        cache = getattr(dispatcher, "_cache", None)
+        if isinstance(cache, SourcesCache) and tuple(ev.data["args"]) not in dispatcher.overloads:
+            cache.release()
 
 
 _release_on_failure = _ReleaseOnFailure()
