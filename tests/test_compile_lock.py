@@ -80,17 +80,23 @@ def broken(x):
 """
 
 
-def _kernels(tmp_path):
-    """A module of two cached kernels in ``tmp_path``, keyed by their sources like the package's."""
+def _kernels(tmp_path, monkeypatch):
+    """A module of two cached kernels in ``tmp_path``, keyed by their sources like the package's.
+
+    Their cache is in ``tmp_path`` too, wherever the caller's ``NUMBA_CACHE_DIR`` points.
+    """
     import importlib.util
+
+    import numba
 
     from scslab.kernels.cache import SourcesCache, key_by_sources
 
+    monkeypatch.setattr(numba.config, "CACHE_DIR", str(tmp_path / "cache"))
     path = tmp_path / "lock_kernels.py"
     path.write_text(_KERNELS)
     spec = importlib.util.spec_from_file_location("lock_kernels", path)
     module = importlib.util.module_from_spec(spec)
-    sys.modules["lock_kernels"] = module
+    monkeypatch.setitem(sys.modules, "lock_kernels", module)
     spec.loader.exec_module(module)
     for kernel in (module.doubled, module.broken):
         assert key_by_sources(kernel) and isinstance(kernel._cache, SourcesCache)
@@ -110,9 +116,9 @@ class _HeldAtEnd(event.Listener):
         self.held.append(bool(ev.data["dispatcher"]._cache._held))
 
 
-def test_the_lock_is_held_from_the_compile_to_the_save(tmp_path):
+def test_the_lock_is_held_from_the_compile_to_the_save(tmp_path, monkeypatch):
     """A successful compile keeps its lock until its kernel is saved, then drops it."""
-    module = _kernels(tmp_path)
+    module = _kernels(tmp_path, monkeypatch)
     seen = _HeldAtEnd()
     with event.install_listener("numba:compile", seen):
         assert module.doubled(21) == 42
@@ -121,14 +127,14 @@ def test_the_lock_is_held_from_the_compile_to_the_save(tmp_path):
     assert list(tmp_path.rglob("*doubled*.nbi"))
 
 
-def test_a_failed_compile_releases_its_lock(tmp_path):
+def test_a_failed_compile_releases_its_lock(tmp_path, monkeypatch):
     """A compile that fails saves nothing, and drops its lock at once (no waiter is stuck)."""
     import pytest
     from numba.core.errors import TypingError
 
     from scslab.kernels.cache import _CompileLock
 
-    module = _kernels(tmp_path)
+    module = _kernels(tmp_path, monkeypatch)
     with pytest.raises(TypingError):
         module.broken(1)
     assert not module.broken._cache._held
