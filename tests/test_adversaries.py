@@ -242,7 +242,7 @@ def test_integrated_2020_with_every_adversary_stays_compiled_within_12_bytes():
         data_breaches={"leaks": [{"date": "2020-01-15", "share": 0.7}]},
         evasion={"share": 0.2},
     )
-    r = scslab.run(sc)
+    r = scslab.run(sc, compiled=True)
     assert r.manifest["engine"] == "compiled"
     assert r.manifest["bytes_per_person"] <= 12
     m = r.metrics.to_pydict()

@@ -138,22 +138,29 @@ def test_the_python_loop_resumes_in_the_python_loop(tmp_path):
     assert _outputs(tmp_path / "part") == _outputs(tmp_path / "whole")
 
 
-def test_the_restored_state_is_what_makes_the_results(tmp_path):
-    """The control: leave the per-person state out of a restore, and the results differ."""
+@pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "python"])
+def test_the_restored_state_is_what_makes_the_results(tmp_path, compiled):
+    """The control: leave the per-person state out of a restore, and the results differ.
+
+    One header restores two simulations in turn: the first one's run must not reach the second
+    through the header's columns.
+    """
     sc = busy_rongcheng(days=240)
-    whole = api.run(sc).metrics
-    _interrupted(sc, tmp_path / "part", after=150, every=70)
+    whole = api.run(sc, compiled=compiled).metrics
+    _interrupted(sc, tmp_path / "part", after=150, every=70, compiled=compiled)
     path = tmp_path / "part" / CHECKPOINT_FILE
     header = read_header(path)
     for leave_out in (False, True):
-        sim = Simulation(scenario_from_dict(header["scenario"]))
+        sim = Simulation(scenario_from_dict(header["scenario"]), compiled=compiled)
         ck.restore(sim, header, path)
+        assert len(sim.columns["day"]) == 140
         if leave_out:
             for array in sim.pop.state.arrays.values():
                 array[...] = 0
             for flag in sim.pop.state.flags.values():
                 flag.array[...] = 0
         sim.run()
+        assert sim.columns["day"] == list(range(240))
         same = all(
             sim.columns[c] == whole.column(c).to_pylist()
             for c in whole.column_names

@@ -9,6 +9,8 @@ by name, by a reader that needs its kernels.
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import numba
@@ -19,6 +21,7 @@ import scslab
 from scslab.engine import compiled_plan
 from scslab.engine.mechanism import REGISTRY, Behaviour, Scoring
 from scslab.engine.simulation import Simulation
+from scslab.kernels.cache import SourcesCache
 
 PROTOTYPE = "prototype_score"
 
@@ -38,7 +41,7 @@ def _run(sc: scslab.Scenario, compiled: bool | None) -> Simulation:
 
 def test_the_reference_model_runs_compiled_with_the_python_loop_s_results() -> None:
     sc = _reference()
-    fast, slow = _run(sc, None), _run(sc, False)
+    fast, slow = _run(sc, True), _run(sc, False)
     assert fast.compiled_plan is not None and slow.compiled_plan is None
     assert fast.columns == slow.columns
     assert fast.columns["threshold_list_size"][-1] > 0  # the run did something to compare
@@ -264,3 +267,42 @@ def test_sanctions_or_rewards_without_sectors_run_in_either_loop(reader: str) ->
     sc = sc.with_mechanism(reader, sectors={})
     compiled, python = _run(sc, True), _run(sc, False)
     assert compiled.columns == python.columns
+
+
+def test_a_run_that_may_pick_takes_the_plan_only_once_it_is_compiled(tmp_path, monkeypatch) -> None:
+    """``compiled=None``: the plan if its shape is compiled (here or on disk), else the loop."""
+    sc = _reference(days=30)
+    _run(sc, True)  # this shape compiled (or loaded) in this process
+    ready = _run(sc, None)
+    assert ready.compiled_plan is not None and not ready.plan_not_compiled
+
+    # the same shape with nothing compiled: no overload in memory, an empty cache on disk
+    monkeypatch.setattr(numba.config, "CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(compiled_plan.run_days, "overloads", {})
+    monkeypatch.setattr(
+        compiled_plan.run_days, "_cache", SourcesCache(compiled_plan.run_days.py_func)
+    )
+    fresh = _run(sc, None)
+    assert fresh.compiled_plan is None and fresh.plan_not_compiled  # the loop, and it says so
+    assert compiled_plan.run_days.overloads == {}  # asking compiled nothing
+    assert fresh.columns == ready.columns
+
+
+def test_a_shape_compiled_by_another_process_is_found_on_disk() -> None:
+    """The plan compiled here is found by a fresh process (from the cache), which takes it."""
+    _run(_reference(days=30), True)
+    code = (
+        "import scslab\n"
+        "sc = scslab.load_scenario('reference').with_overrides(people=20_000, days=30, seed=5)\n"
+        "r = scslab.run(sc)\n"
+        "print(r.manifest['engine'], r.manifest['plan_not_compiled'])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["compiled", "False"]
+
+
+def test_the_summary_says_when_the_plan_was_not_compiled_yet(monkeypatch) -> None:
+    monkeypatch.setattr(compiled_plan.CompiledPlan, "compiled_already", lambda self: False)
+    result = scslab.run(_reference(days=10))
+    assert result.manifest["engine"] == "python" and result.manifest["plan_not_compiled"]
+    assert "is not compiled yet, so the Python loop ran" in result.summary()

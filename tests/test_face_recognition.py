@@ -213,7 +213,7 @@ def test_an_act_it_records_is_not_recorded_again_by_a_data_source():
 
 def test_dragon_eye_runs_in_the_compiled_plan_with_the_python_loop_s_results():
     sc = _dragon_eye(days=20)
-    fast = scslab.run(sc)
+    fast = scslab.run(sc, compiled=True)
     assert fast.manifest["engine"] == "compiled"
     assert fast.metrics.to_pydict() == scslab.run(sc, compiled=False).metrics.to_pydict()
     assert _total(fast.metrics, f"{FACE}_false_alerts") > 0
@@ -303,7 +303,7 @@ def test_watchlist_evaders_are_found_and_stopped_less_and_everyone_else_as_befor
 
 def test_evasion_of_the_cameras_runs_in_the_compiled_plan_with_the_python_loop_s_results():
     sc = _evading(_dragon_eye(days=20), share=0.3, active_from="2018-01-08")
-    fast = scslab.run(sc)
+    fast = scslab.run(sc, compiled=True)
     assert fast.manifest["engine"] == "compiled"
     m = fast.metrics.to_pydict()
     assert m == scslab.run(sc, compiled=False).metrics.to_pydict()

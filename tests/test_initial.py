@@ -97,7 +97,7 @@ def test_the_published_figures_give_the_2020_list():
 
 def test_integrated_2020_starts_with_the_court_list_of_2020_in_the_compiled_plan():
     people = 20_000
-    result = scslab.run("integrated_2020", people=people, days=2)
+    result = scslab.run("integrated_2020", people=people, days=2, compiled=True)
     assert result.manifest["engine"] == "compiled"
     m = result.metrics
     assert _within(m["court_list_size"][0].as_py(), people, 11_857_065 / 1_411_778_724)

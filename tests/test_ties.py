@@ -178,7 +178,7 @@ def test_low_score_cuts_rise_and_the_network_falls_with_the_rate():
             "sesame_credit", opt_in_share=1.0, opt_in_age_factors=[1, 1, 1, 1, 1]
         )
         sc = _in_beijing(sc)
-        r = scslab.run(sc)
+        r = scslab.run(sc, compiled=True)
         assert r.manifest["engine"] == "compiled"
         m = {c: r.metrics[c].to_pylist() for c in r.metrics.column_names}
         share = m["tie_cutting_largest_connected_share"]

@@ -149,6 +149,7 @@ def _manifest(sim: Simulation, status: str, started: str, extra: dict[str, Any])
             {"order": r.order, "family": r.family, "mechanism": r.mechanism} for r in sim.plan
         ],
         "engine": "compiled" if sim.compiled_plan is not None else "python",
+        "plan_not_compiled": sim.plan_not_compiled,
         "python_only_mechanisms": sim.python_only,
         "observers_in_python": sim.observers,
         "bytes_per_person": sim.pop.bytes_per_person(),
@@ -227,9 +228,10 @@ def run(
         out: Write a run directory here (must not exist or be empty).
         on_day: Called with the number of days done after each day (progress bars; the
             compiled day plan calls it after each of about 100 chunks of days).
-        compiled: Run the compiled day plan (``True``: refuse a scenario with a mechanism that
-            has no compiled kernels), the Python loop (``False``), or whichever can run
-            (``None``). Both give the same results.
+        compiled: Run the compiled day plan (``True``: compile it for this combination of
+            mechanisms if needed, and refuse a scenario with a mechanism that has no compiled
+            kernels), the Python loop (``False``), or (``None``) the plan when it is compiled
+            already for this combination and the loop otherwise. Both give the same results.
         on_compile: Called with the number of kernels compiled so far each time numba starts
             compiling one (a first run compiles what the scenario uses; later runs load it from
             the disk cache and never call it): a progress display can say why it waits.
@@ -405,6 +407,14 @@ def summary_lines(result: RunResult) -> list[str]:
         f"({meta.people * meta.days / max(t['run_s'], 1e-9) / 1e6:,.1f} million person-days/s, "
         f"{'compiled day plan' if m['engine'] == 'compiled' else 'Python loop'}); "
         f"{m['bytes_per_person']:.1f} bytes stored per person",
+        *(
+            [
+                "  the compiled day plan of these mechanisms is not compiled yet, so the Python "
+                "loop ran (the same results); --engine compiled compiles it for later runs"
+            ]
+            if sim.plan_not_compiled
+            else []
+        ),
         *(
             [
                 "  Python-only mechanisms (no compiled kernels, so every day runs in the Python "

@@ -94,8 +94,9 @@ def run(
     engine: Annotated[
         Engine,
         typer.Option(
-            help="The compiled day plan, the Python loop, or (auto) the compiled plan whenever "
-            "every mechanism has compiled kernels; the results are the same."
+            help="The compiled day plan (compiled for these mechanisms if it is not yet), the "
+            "Python loop, or (auto) the plan when it is compiled already and the loop "
+            "otherwise; the results are the same."
         ),
     ] = Engine.auto,
     checkpoint_every: Annotated[

@@ -37,6 +37,7 @@ nor any mechanism's rule or state layout.
 
 from __future__ import annotations
 
+import copy
 import ctypes
 import dataclasses
 import hashlib
@@ -552,13 +553,14 @@ def _restore(sim: Simulation, header: dict[str, Any], path: Path) -> None:
     _set_records(path, nodes, entries, replaced)
     sim.day = header["day"]
     sim.run_s = header["run_s"]
-    sim.columns = header["columns"]
-    sim.column_owner = header["column_owner"]
+    # copies: the run appends to its columns, and the header may restore another simulation
+    sim.columns = {name: list(column) for name, column in header["columns"].items()}
+    sim.column_owner = dict(header["column_owner"])
     sim._known.clear()
     for name, state in header["observers"].items():
         m = sim.mechanisms[name]
         for attr, value in state.items():
-            setattr(m, attr, value)
+            setattr(m, attr, copy.deepcopy(value))
 
 
 def _repoint(sim: Simulation, nodes: list[Node], replaced: dict[int, np.ndarray]) -> None:

@@ -142,9 +142,11 @@ def declare_all(mechanisms: Iterable[Mechanism], pop: Population, source: str) -
 class Simulation:
     """One scenario, ready to run day by day.
 
-    When every enabled mechanism has compiled kernels (``engine/compiled_plan.py``), days run in
-    the compiled plan, with the same results as the Python loop below; ``compiled=False`` forces
-    the Python loop, ``compiled=True`` refuses a scenario that cannot be compiled.
+    ``compiled=True`` runs days in the compiled day plan (``engine/compiled_plan.py``), compiling
+    it for this combination of mechanisms if needed, and refuses a scenario with a mechanism that
+    has no compiled kernels; ``compiled=False`` runs the Python loop below, which calls the same
+    kernels with the same results. ``None`` (the default) takes the plan when it is compiled
+    already for this combination (in this process or the kernel cache) and the loop otherwise.
     """
 
     def __init__(self, scenario: ScenarioLike, compiled: bool | None = None) -> None:
@@ -192,12 +194,22 @@ class Simulation:
         nor an observer."""
         self.observers = [n for n, m in self.mechanisms.items() if isinstance(m, Observer)]
         """Mechanisms that step in Python between compiled stretches of days (``Observer``)."""
-        self.compiled_plan = CompiledPlan.of(self) if compiled is not False else None
-        if compiled and self.compiled_plan is None:
+        plan = CompiledPlan.of(self) if compiled is not False else None
+        if compiled and plan is None:
             raise ScenarioError(
                 f"{scenario.source}: cannot run compiled: no compiled kernels for "
                 f"{', '.join(self.python_only) or 'any mechanism'}"
             )
+        self.plan_not_compiled = (
+            compiled is None and plan is not None and not plan.compiled_already()
+        )
+        """The engine was ours to pick and this plan shape is not compiled yet: the Python loop
+        runs (the same results) rather than compile it (``engine/compiled_plan.py``)."""
+        if self.plan_not_compiled:
+            plan = None
+        if plan is not None:
+            plan.compile()  # or load it from the cache: part of the set-up, not of the first day
+        self.compiled_plan = plan
         self.init_s = time.perf_counter() - t0
         self.run_s = 0.0
 

@@ -274,6 +274,10 @@ class _TolerantIndex(IndexDataCacheFile):
         except (ImportError, AttributeError, EOFError, pickle.UnpicklingError):
             return {}
 
+    def holds(self, key: str) -> bool:
+        """Whether the index on disk names ``key`` (nothing is loaded)."""
+        return key in self._load_index()
+
 
 LOCK_WAIT_S = 900.0
 """The longest a process waits for another to compile a kernel before it compiles it too."""
@@ -350,6 +354,10 @@ class SourcesCache(FunctionCache):
             return found
         self._held[key] = lock
         return None
+
+    def holds(self, sig: Any, target_context: Any) -> bool:
+        """Whether ``sig`` is in the cache on disk; nothing is loaded, locked or compiled."""
+        return self._cache_file.holds(self._index_key(sig, target_context.codegen()))
 
     def save_overload(self, sig: Any, data: Any) -> None:
         """Save ``sig``'s compiled kernel, then release its lock."""
