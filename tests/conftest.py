@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -75,3 +76,15 @@ def metrics_digests_by_threads(tmp_path, module: str, factory: str, args: str) -
         subprocess.run([sys.executable, "-c", script], env=env, check=True)
         digests.append(hashlib.sha256((out / "metrics.parquet").read_bytes()).hexdigest())
     return digests
+
+
+def value_paths(value: Any, prefix: tuple = ()) -> list[tuple]:
+    """Every path to a value in nested tables and lists (tables included): fuzzers' targets."""
+    out = [prefix] if prefix else []
+    if isinstance(value, dict):
+        for k, v in value.items():
+            out += value_paths(v, (*prefix, k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            out += value_paths(v, (*prefix, i))
+    return out

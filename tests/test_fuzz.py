@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import scslab
+from conftest import value_paths
 from scslab.cli import main
 
 PRESETS = ["integrated_2020", "rongcheng", "sesame_credit", "state_outline_2014", "dangan"]
@@ -42,18 +43,6 @@ def _without_none(value: Any) -> Any:
 
 
 BASES = {name: _without_none(scslab.load_scenario(name).resolved()) for name in PRESETS}
-
-
-def _paths(value: Any, prefix: tuple = ()) -> list[tuple]:
-    """Every path to a value in nested tables and lists (tables included)."""
-    out = [prefix] if prefix else []
-    if isinstance(value, dict):
-        for k, v in value.items():
-            out += _paths(v, (*prefix, k))
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            out += _paths(v, (*prefix, i))
-    return out
 
 
 def _wrong(value: Any, rng: random.Random) -> Any:
@@ -97,7 +86,7 @@ ARGS = ["--people", "200", "--days", "2", "--quiet", "--engine", "python"]
 def test_broken_scenario_files_exit_2_with_one_line(preset, seed, tmp_path_factory, capsys):
     rng = random.Random(seed)
     data = _without_none(scslab.load_scenario(preset).resolved())
-    path = rng.choice(_paths(data))
+    path = rng.choice(value_paths(data))
     old = data
     for part in path:
         old = old[part]

@@ -41,6 +41,7 @@ from hypothesis import strategies as st
 import scslab
 import scslab.api
 import scslab.sweep
+from conftest import value_paths
 from scslab.calibrate import CalibrateTable, calibration_digest, rows_fitted
 from scslab.cli import main
 from scslab.engine.checkpoint import CHECKPOINT_FILE, FORMAT, MAGIC, package_digest
@@ -217,18 +218,6 @@ def _preset(data: dict[str, Any]) -> str:
 # --------------------------------------------------------------------------- mutations
 
 
-def _paths(value: Any, prefix: tuple = ()) -> list[tuple]:
-    """Every path to a value in nested tables and lists (tables included)."""
-    out = [prefix] if prefix else []
-    if isinstance(value, dict):
-        for k, v in value.items():
-            out += _paths(v, (*prefix, k))
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            out += _paths(v, (*prefix, i))
-    return out
-
-
 def _wrong(value: Any, rng: random.Random) -> Any:
     """A value of the wrong kind for ``value``'s place."""
     if isinstance(value, bool):
@@ -260,7 +249,7 @@ def _set(data: Any, path: tuple, value: Any) -> None:
 
 def wrong_type(data: dict[str, Any], rng: random.Random, folder: Path) -> None:
     """A value anywhere in the file (a table, a list, an element) of the wrong kind."""
-    path = rng.choice(_paths(data))
+    path = rng.choice(value_paths(data))
     _set(data, path, _wrong(_get(data, path), rng))
 
 
