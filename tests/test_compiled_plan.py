@@ -306,3 +306,46 @@ def test_the_summary_says_when_the_plan_was_not_compiled_yet(monkeypatch) -> Non
     result = scslab.run(_reference(days=10))
     assert result.manifest["engine"] == "python" and result.manifest["plan_not_compiled"]
     assert "is not compiled yet, so the Python loop ran" in result.summary()
+
+
+def test_the_plan_calls_the_kernels_it_is_given_not_copies_compiled_into_it(monkeypatch) -> None:
+    """``run_days`` takes each kernel as a pointer: a plan compiled already runs another kernel.
+
+    A plan that embedded its kernels' code would keep running the kernels it was compiled with.
+    """
+    from numba import njit
+
+    from scslab.mechanisms.lists.threshold_list import ThresholdState
+
+    sc = _reference(days=5)
+    before = _run(sc, True)  # this shape's plan, compiled or loaded
+    assert set(before.columns["threshold_list_size"]) != {7}
+
+    @njit
+    def sevens(day, state):
+        state.today[:] = 7.0
+
+    registered = compiled_plan.KERNELS[ThresholdState]
+    monkeypatch.setitem(compiled_plan.KERNELS, ThresholdState, registered._replace(metrics=sevens))
+    after = _run(sc, True)
+    assert after.compiled_plan.signature() == before.compiled_plan.signature()  # the same plan
+    assert after.columns["threshold_list_size"] == [7] * 5
+
+
+def test_a_step_or_metrics_kernel_that_returns_a_value_is_refused_by_name(monkeypatch) -> None:
+    from numba import njit
+
+    from scslab.mechanisms.lists.threshold_list import ThresholdState
+
+    @njit
+    def counting_metrics(day, state):
+        return day  # a value the plan's pointer type has no room for
+
+    registered = compiled_plan.KERNELS[ThresholdState]
+    monkeypatch.setitem(
+        compiled_plan.KERNELS, ThresholdState, registered._replace(metrics=counting_metrics)
+    )
+    with pytest.raises(TypeError, match=r"counting_metrics returns int64: a step or metrics"):
+        Simulation(_reference(days=5), compiled=True)
+    monkeypatch.setitem(compiled_plan.KERNELS, ThresholdState, registered)
+    assert Simulation(_reference(days=5), compiled=True).compiled_plan is not None

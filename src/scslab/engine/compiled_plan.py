@@ -3,32 +3,37 @@
 A mechanism whose daily step is a kernel keeps its state in a compiled record
 (``kernels/structs.py``) and registers two kernels for that record's type with
 ``compiled_mechanism``: ``step(day, board, state)`` (the day's work, on the board record) and
-``metrics(day, state)`` (fills ``state.today``, the day's metric values). The Python engine calls
-the same kernels one by one (``CompiledSteps``), so there is one implementation of each mechanism;
-when every enabled mechanism has them, ``CompiledPlan`` runs days in ``run_days``, a compiled loop
-over the plan that picks each step by the type of its state at compile time (``day_step``) and
-never returns to Python between phases or days. That removes the fixed cost of Python
-orchestration per simulated day (about 30 microseconds for the reference model) which dominated
-runs of a town or a county.
+``metrics(day, state)`` (fills ``state.today``, the day's metric values); both return nothing.
+The Python engine calls the same kernels one by one (``CompiledSteps``), so there is one
+implementation of each mechanism; when every enabled mechanism has them, ``CompiledPlan`` runs
+days in ``run_days``, a compiled loop over the plan that never returns to Python between phases
+or days. That removes the fixed cost of Python orchestration per simulated day (about 30
+microseconds for the reference model) which dominated runs of a town or a county.
 
-``run_days`` is compiled once per plan shape (the types of the mechanisms' records) and cached on
-disk, like every kernel under a digest of the package's sources (``kernels/cache.py``): it
-embeds the code of every kernel it calls. That compile is dear (about 10 s for ``rongcheng``'s
-shape, 40 s for ``integrated_2020``'s, with every mechanism's kernels compiled already) and
-saves little in one run (about 20 ms a run of 365 days, 0.4 s for ``integrated_2020`` at
-1,000,000 people), so a run that may pick its engine takes the plan only when its shape is
-compiled already (``compiled_already``) and the Python loop otherwise: a new combination of
-mechanisms costs no plan compile, and the results are the same.
+``run_days`` receives each mechanism's two kernels as first-class functions (numba's
+``FunctionType``: the address of the kernel's compiled code, called through a pointer), not as
+code to embed. Its own machine code is a loop of a few dozen calls a day, whatever the
+mechanisms: compiling it for a new plan shape (the types of the mechanisms' records), with the
+kernels compiled already, takes 2.4 s for ``rongcheng`` and 5.7 s for ``integrated_2020``, where
+embedding every kernel took 28 s and 42 s. A call through a pointer costs nanoseconds, a few
+dozen times a simulated day. Exceptions raised in a kernel reach Python as before (numba calls a
+dispatcher's kernel with its own calling convention).
+
+``run_days`` is compiled once per plan shape and cached on disk, like every kernel, under a
+digest of the package's sources (``kernels/cache.py``). A run that may pick its engine takes the
+plan only when its shape is compiled already (``compiled_already``) and the Python loop otherwise;
+the results are the same.
 """
 
 from __future__ import annotations
 
 import time
+import warnings
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
-from numba import literal_unroll, njit
-from numba.extending import overload
+from numba import literal_unroll, njit, types
+from numba.core.errors import NumbaExperimentalFeatureWarning
 
 from scslab.engine.board import clear
 from scslab.engine.mechanism import Observer
@@ -52,6 +57,15 @@ KERNELS: dict[type, CompiledKernels] = {}
 """State record class -> the kernels of the mechanisms that keep that state."""
 
 
+class KernelTypes(NamedTuple):
+    """The argument types of one mechanism's two kernels, as ``run_days`` calls them."""
+
+    step: tuple
+    """``(day, board, state)``."""
+    metrics: tuple
+    """``(day, state)``."""
+
+
 class MetricsLayout(NamedTuple):
     """Where one mechanism's metrics are in the compiled plan's table of a run's days."""
 
@@ -62,14 +76,6 @@ class MetricsLayout(NamedTuple):
     """Those that are not counts (NaN: a missing value)."""
     offset: int
     """The table column of its first metric."""
-
-
-def day_step(day, board, state):
-    """The compiled step of the mechanism whose state is ``state`` (resolved at compile time)."""
-
-
-def day_metrics(day, state):
-    """Fill ``state.today`` with the day's metric values (resolved at compile time)."""
 
 
 @njit(cache=True)
@@ -90,25 +96,12 @@ def compiled_mechanism(
 
     ``step(day, board, state)`` does the day's work; ``metrics(day, state)`` writes the day's
     metric values into ``state.today`` (a float64 array, one value per metric column), which the
-    step may also do itself (the default).
+    step may also do itself (the default). Both return nothing: ``run_days`` calls them through
+    pointers typed so (``CompiledPlan.compile`` checks it).
     """
-    type_class = state_class.numba_type_class
     if state_class in KERNELS:
         raise TypeError(f"{state_class.__name__} has compiled kernels already")
     KERNELS[state_class] = CompiledKernels(step=step, metrics=metrics)
-
-    # inlined where run_days calls it: no wrapper compiled (and optimised again) per mechanism
-    @overload(day_step, inline="always")
-    def _step(day, board, state):
-        if isinstance(state, type_class):
-            return lambda day, board, state: step(day, board, state)
-        return None
-
-    @overload(day_metrics, inline="always")
-    def _metrics(day, state):
-        if isinstance(state, type_class):
-            return lambda day, state: metrics(day, state)
-        return None
 
 
 class CompiledSteps:
@@ -159,30 +152,31 @@ class StepDays(NamedTuple):
     """Per compiled mechanism: its row in the plan, its entry of ``last``."""
 
 
-def _run_days(day0, day1, board, states, days, cycles, table, offsets):
-    """Days ``day0 .. day1 - 1`` of the plan ``states`` (one record per mechanism, in order).
+def _run_days(day0, day1, board, plan, days, cycles, table, offsets):
+    """Days ``day0 .. day1 - 1`` of ``plan``: per mechanism, in order, (state, step, metrics).
 
-    Each mechanism steps from its first day to its last (``days``, a ``StepDays``); its cycles
-    add to ``cycles``; every mechanism's metrics of day ``d`` go to ``table[d - day0]`` from
-    column ``offsets[i]``, NaN (null) once it has stopped.
+    ``step`` and ``metrics`` are first-class functions (``KernelTypes``). Each mechanism steps
+    from its first day to its last (``days``, a ``StepDays``); its cycles add to ``cycles``;
+    every mechanism's metrics of day ``d`` go to ``table[d - day0]`` from column ``offsets[i]``,
+    NaN (null) once it has stopped.
     """
     first_days, last_days, positions = days.first, days.last, days.positions
     for day in range(day0, day1):
         clear(board)
         i = 0
-        for state in literal_unroll(states):
+        for entry in literal_unroll(plan):
             if first_days[i] <= day <= last_days[positions[i]]:
                 t0 = cycle_counter()
-                day_step(day, board, state)
+                entry[1](day, board, entry[0])
                 cycles[i] += cycle_counter() - t0
             i += 1  # noqa: SIM113 (enumerate cannot unroll a tuple of records)
         row = table[day - day0]
         i = 0
-        for state in literal_unroll(states):
+        for entry in literal_unroll(plan):
             stopped = day > last_days[positions[i]]
             if not stopped:
-                day_metrics(day, state)
-            today = state.today
+                entry[2](day, entry[0])
+            today = entry[0].today
             for j in range(today.size):
                 row[offsets[i] + j] = np.nan if stopped else today[j]
             i += 1  # noqa: SIM113
@@ -209,6 +203,10 @@ class CompiledPlan:
         self.rows = [row for row, _ in compiled]
         """The plan rows of the compiled mechanisms, in plan order."""
         self.states = tuple(state for _, state in compiled)
+        self.plan = tuple((state, *KERNELS[type(state)]) for state in self.states)
+        """Per compiled mechanism, in plan order: its record, step kernel and metrics kernel."""
+        self._entry: Any = None
+        """``run_days`` compiled for this plan (``compile``)."""
         self.observers = observers
         self.first_days = np.asarray([row.first_day for row in self.rows], np.int64)
         self.days = StepDays(
@@ -248,30 +246,73 @@ class CompiledPlan:
             day0,
             day1,
             self.sim.board.native,
-            self.states,
+            self.plan,
             self.days,
             self.cycles,
             table,
             self.offsets,
         )
 
+    def _kernel_types(self) -> list[KernelTypes]:
+        """Per compiled mechanism, the argument types of its two kernels in this plan."""
+        board = run_days.typeof_pyval(self.sim.board.native)
+        out = []
+        for state in self.states:
+            record = run_days.typeof_pyval(state)
+            out.append(
+                KernelTypes(step=(types.int64, board, record), metrics=(types.int64, record))
+            )
+        return out
+
+    def signature(self) -> tuple:
+        """The argument types of ``run_days`` for this plan (its shape): kernels as functions."""
+        entries = [
+            types.Tuple(
+                (
+                    kernel_types.metrics[1],
+                    types.FunctionType(types.none(*kernel_types.step)),
+                    types.FunctionType(types.none(*kernel_types.metrics)),
+                )
+            )
+            for kernel_types in self._kernel_types()
+        ]
+        day0, day1, board, _, days, cycles, table, offsets = (
+            run_days.typeof_pyval(a)
+            for a in self._arguments(0, 0, np.empty((0, self.width), np.float64))
+        )
+        return (day0, day1, board, types.Tuple(entries), days, cycles, table, offsets)
+
     def _run_days(self, day0: int, day1: int, table: np.ndarray) -> None:
-        run_days(*self._arguments(day0, day1, table))
+        if self._entry is None:
+            self.compile()
+        self._entry(*self._arguments(day0, day1, table))
 
     def compile(self) -> None:
         """Compile ``run_days`` for this plan's shape, or load it from the kernel cache.
 
-        Part of a run's set-up, not of its first day.
+        Compiles (or loads) every mechanism's kernels for their argument types first, and checks
+        that each returns nothing, as its function type in ``run_days`` says. Part of a run's
+        set-up, not of its first day.
         """
-        self._run_days(0, 0, np.empty((0, self.width), np.float64))
+        for (_, step, metrics), kernel_types in zip(self.plan, self._kernel_types(), strict=True):
+            for kernel, args in ((step, kernel_types.step), (metrics, kernel_types.metrics)):
+                kernel.compile(args)
+                returns = kernel.overloads[args].signature.return_type
+                if returns != types.none:
+                    raise TypeError(
+                        f"{kernel.py_func.__module__}.{kernel.__name__} returns {returns}: "
+                        "a step or metrics kernel must return nothing"
+                    )
+        with warnings.catch_warnings():  # numba calls first-class functions experimental
+            warnings.simplefilter("ignore", NumbaExperimentalFeatureWarning)
+            self._entry = run_days.compile(self.signature())
 
     def compiled_already(self) -> bool:
         """Whether ``run_days`` is compiled for this plan's shape: in this process, or on disk.
 
         Nothing is compiled or loaded: a new combination of mechanisms answers False at once.
         """
-        empty = np.empty((0, self.width), np.float64)
-        signature = tuple(run_days.typeof_pyval(a) for a in self._arguments(0, 0, empty))
+        signature = self.signature()
         if signature in run_days.overloads:
             return True
         cache = run_days._cache

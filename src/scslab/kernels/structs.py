@@ -6,7 +6,7 @@ new (grown) array in a field, and Python and every other kernel holding it see t
 what lets a whole day run in compiled code (``engine/compiled_plan.py``): the board, calendars and
 each mechanism's state are such records instead of Python objects.
 
-Each record type is its own numba type, so compiled generic functions (``day_step``, ``scores``)
+Each record type is its own numba type, so compiled generic functions (such as ``scores``)
 pick a mechanism's implementation by the type of its state, at compile time. The types are
 registered under ``NAME`` and ``NAMEType`` in the defining module, so that numba's on-disk cache
 can find them again.

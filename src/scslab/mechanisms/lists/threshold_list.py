@@ -181,7 +181,12 @@ def _step(day, board, s):
         schedule(s.calendar, day_reaching(s.scorer, watch, day, s.exit_at), watch, None, day + 1)
 
 
-compiled_mechanism(ThresholdState, _step, list_metrics)
+@njit(cache=True)
+def _metrics(day, s):
+    list_metrics(day, s)  # its count of values written is for lists that add their own
+
+
+compiled_mechanism(ThresholdState, _step, _metrics)
 
 
 class ThresholdList(CompiledSteps, ListBase):
