@@ -32,7 +32,7 @@ import scslab
 import scslab.engine.board
 import scslab.engine.calendar
 import scslab.mechanisms
-from scslab.engine.compiled_plan import KERNELS
+from scslab.engine.steps import KERNELS
 from scslab.kernels.parallel import SizedKernel
 
 

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 import scslab
-from scslab.engine import compiled_plan
+from scslab.engine import compiled_plan, steps
 from scslab.engine.mechanism import REGISTRY, Behaviour, Scoring
 from scslab.engine.simulation import Simulation
 from scslab.kernels.cache import SourcesCache
@@ -186,17 +186,26 @@ def test_every_kernel_s_disk_cache_is_keyed_by_the_code_it_depends_on() -> None:
     assert _walk_block._cache._cache_file._source_stamp == cache.code_digest(
         "scslab.kernels.sampling"
     )
-    # the day plan's key names the modules of the records it runs (their kernels are inlined)
-    sim = Simulation(_reference(days=1))
-    plan = sim.compiled_plan
+    # the day plan's key names the modules of the records it runs (the types it is compiled for)
+    plan = Simulation(_reference(days=1), compiled=True).compiled_plan
     assert plan is not None
-    table = np.empty((0, plan.width))
-    args = (0, 0, sim.board.native, plan.states, plan.days, plan.cycles, table, plan.offsets)
-    sig = tuple(numba.typeof(a) for a in args)
+    sig = plan.signature()
     key = compiled_plan.run_days._cache._index_key(sig, compiled_plan.run_days.targetctx.codegen())
     assert isinstance(key, str)  # text: an index never needs a record's module to load
     assert "scslab.mechanisms.lists.threshold_list" in key
     assert repr(("scslab.engine.board", cache.code_digest("scslab.engine.board"))) in key
+
+
+def test_no_mechanism_s_kernels_are_keyed_by_the_plan_s_code() -> None:
+    """Mechanisms register with ``engine/steps``; an edit of the plan recompiles only the plan."""
+    from scslab.kernels import cache
+
+    mechanism_modules = {k.py_func.__module__ for ks in steps.KERNELS.values() for k in ks}
+    assert len(mechanism_modules) > 20
+    for module in mechanism_modules:
+        deps = cache.dependencies(module)
+        assert "scslab.engine.steps" in deps or module == "scslab.engine.steps", module
+        assert "scslab.engine.compiled_plan" not in deps, module
 
 
 def test_a_docstring_or_comment_edit_keeps_the_code_digest_and_a_code_edit_changes_it() -> None:
@@ -325,8 +334,8 @@ def test_the_plan_calls_the_kernels_it_is_given_not_copies_compiled_into_it(monk
     def sevens(day, state):
         state.today[:] = 7.0
 
-    registered = compiled_plan.KERNELS[ThresholdState]
-    monkeypatch.setitem(compiled_plan.KERNELS, ThresholdState, registered._replace(metrics=sevens))
+    registered = steps.KERNELS[ThresholdState]
+    monkeypatch.setitem(steps.KERNELS, ThresholdState, registered._replace(metrics=sevens))
     after = _run(sc, True)
     assert after.compiled_plan.signature() == before.compiled_plan.signature()  # the same plan
     assert after.columns["threshold_list_size"] == [7] * 5
@@ -341,11 +350,11 @@ def test_a_step_or_metrics_kernel_that_returns_a_value_is_refused_by_name(monkey
     def counting_metrics(day, state):
         return day  # a value the plan's pointer type has no room for
 
-    registered = compiled_plan.KERNELS[ThresholdState]
+    registered = steps.KERNELS[ThresholdState]
     monkeypatch.setitem(
-        compiled_plan.KERNELS, ThresholdState, registered._replace(metrics=counting_metrics)
+        steps.KERNELS, ThresholdState, registered._replace(metrics=counting_metrics)
     )
     with pytest.raises(TypeError, match=r"counting_metrics returns int64: a step or metrics"):
         Simulation(_reference(days=5), compiled=True)
-    monkeypatch.setitem(compiled_plan.KERNELS, ThresholdState, registered)
+    monkeypatch.setitem(steps.KERNELS, ThresholdState, registered)
     assert Simulation(_reference(days=5), compiled=True).compiled_plan is not None

@@ -55,7 +55,7 @@ def test_a_kernel_cache_index_loads_when_a_record_s_module_is_gone(tmp_path) -> 
     code = (
         "import sys; sys.path.insert(0, {path!r})\n"
         "import numpy as np; from numba import njit\n"
-        "from scslab.engine.compiled_plan import today_of\n"
+        "from scslab.engine.steps import today_of\n"
         "from scslab.kernels.structs import compiled_struct\n"
         "R = compiled_struct('Mine', ('today',), __name__)\n"
         "make = njit(lambda x: R(x))\n"

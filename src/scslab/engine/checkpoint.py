@@ -56,8 +56,8 @@ from numba.core.errors import NumbaError
 from numba.experimental.structref import StructRefProxy
 from numba.np.numpy_support import as_dtype
 
-from scslab.engine.compiled_plan import compiled_state_of
 from scslab.engine.mechanism import Observer
+from scslab.engine.steps import compiled_state_of
 from scslab.kernels.cache import package_digest
 from scslab.kernels.structs import field_values, fields_of, record_identity, set_field_values
 from scslab.version import __version__

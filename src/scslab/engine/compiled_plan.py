@@ -37,24 +37,12 @@ from numba.core.errors import NumbaExperimentalFeatureWarning
 
 from scslab.engine.board import clear
 from scslab.engine.mechanism import Observer
+from scslab.engine.steps import KERNELS, compiled_state_of
 from scslab.kernels.cache import SourcesCache
 from scslab.kernels.clock import cycle_counter, cycles_now
 
 if TYPE_CHECKING:
     from scslab.engine.simulation import PlanRow, Simulation
-
-
-class CompiledKernels(NamedTuple):
-    """The kernels registered for one state record class."""
-
-    step: Any
-    """``step(day, board, state)``: the day's work."""
-    metrics: Any
-    """``metrics(day, state)``: fills ``state.today``."""
-
-
-KERNELS: dict[type, CompiledKernels] = {}
-"""State record class -> the kernels of the mechanisms that keep that state."""
 
 
 class KernelTypes(NamedTuple):
@@ -76,69 +64,6 @@ class MetricsLayout(NamedTuple):
     """Those that are not counts (NaN: a missing value)."""
     offset: int
     """The table column of its first metric."""
-
-
-@njit(cache=True)
-def metrics_written_by_step(day, state):
-    """The metrics kernel of a mechanism whose step writes ``state.today`` itself."""
-
-
-@njit(cache=True)
-def today_of(state):
-    """A record's ``today`` array, for Python to share (any record with that field)."""
-    return state.today
-
-
-def compiled_mechanism(
-    state_class: type, step: Any, metrics: Any = metrics_written_by_step
-) -> None:
-    """Register ``step`` and ``metrics`` (compiled kernels) for mechanisms keeping ``state_class``.
-
-    ``step(day, board, state)`` does the day's work; ``metrics(day, state)`` writes the day's
-    metric values into ``state.today`` (a float64 array, one value per metric column), which the
-    step may also do itself (the default). Both return nothing: ``run_days`` calls them through
-    pointers typed so (``CompiledPlan.compile`` checks it).
-    """
-    if state_class in KERNELS:
-        raise TypeError(f"{state_class.__name__} has compiled kernels already")
-    KERNELS[state_class] = CompiledKernels(step=step, metrics=metrics)
-
-
-class CompiledSteps:
-    """Mixin of mechanisms whose step and metrics are kernels registered for ``state``'s class.
-
-    ``init`` sets ``state`` (the record), ``today`` (the record's ``today`` array, shared),
-    ``metric_columns`` (the names of ``today``'s values) and ``float_metrics`` (those that are
-    not counts; NaN in one is a missing value). The Python engine's calls run the same kernels as
-    the compiled plan.
-    """
-
-    state: Any
-    today: np.ndarray
-    metric_columns: tuple[str, ...]
-    float_metrics: frozenset[str] = frozenset()
-
-    def compiled_state(self) -> Any:
-        """The record the compiled plan passes to this mechanism's kernels (None: it cannot)."""
-        return self.state
-
-    def step(self, sim: Simulation, day: int) -> None:
-        """The day's step: the registered kernel on the board and the state."""
-        KERNELS[type(self.state)].step(day, sim.board.native, self.state)
-
-    def metrics(self, day: int) -> dict[str, float | int | None]:
-        """The day's metrics: the registered kernel fills ``today``, named here."""
-        KERNELS[type(self.state)].metrics(day, self.state)
-        floats = self.float_metrics
-        return {
-            name: (None if v != v else v) if name in floats else int(v)  # NaN: missing
-            for name, v in zip(self.metric_columns, self.today.tolist(), strict=True)
-        }
-
-
-def compiled_state_of(mechanism: object) -> Any | None:
-    """The record a mechanism's compiled kernels take, or None if it has none (or cannot)."""
-    return mechanism.compiled_state() if isinstance(mechanism, CompiledSteps) else None
 
 
 class StepDays(NamedTuple):

@@ -22,7 +22,7 @@ from typing import Any, Protocol, TypeVar
 import numpy as np
 
 from scslab.engine.board import Board
-from scslab.engine.compiled_plan import CompiledPlan, compiled_state_of
+from scslab.engine.compiled_plan import CompiledPlan
 from scslab.engine.mechanism import (
     FAMILIES,
     Ending,
@@ -31,6 +31,7 @@ from scslab.engine.mechanism import (
     Observer,
     mechanism_class,
 )
+from scslab.engine.steps import compiled_state_of
 from scslab.errors import ScenarioError
 from scslab.kernels.memory import keep_freed_memory
 from scslab.population import Population, PopulationParams

@@ -40,8 +40,8 @@ from pydantic import Field, field_validator
 from scslab.catalogue import ActName, Source, SourceName, act_by_name, source_by_name
 from scslab.engine.board import post_records
 from scslab.engine.calendar import new_calendar, pop, schedule
-from scslab.engine.compiled_plan import CompiledSteps, compiled_mechanism
 from scslab.engine.mechanism import Adversary, MechanismParams
+from scslab.engine.steps import CompiledSteps, compiled_mechanism
 from scslab.kernels.compact import kept
 from scslab.kernels.rng import geometric_days, uniform
 from scslab.kernels.sampling import compiled_bernoulli_ids

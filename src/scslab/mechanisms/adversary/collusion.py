@@ -29,8 +29,8 @@ from pydantic import Field
 
 from scslab.catalogue import ActName, Source, SourceName, act_by_name, source_by_name
 from scslab.engine.board import post_records
-from scslab.engine.compiled_plan import CompiledSteps, compiled_mechanism, today_of
 from scslab.engine.mechanism import Adversary, MechanismParams
+from scslab.engine.steps import CompiledSteps, compiled_mechanism, today_of
 from scslab.kernels.compact import kept
 from scslab.kernels.rng import below, uniform
 from scslab.kernels.sampling import compiled_bernoulli_ids

@@ -30,8 +30,8 @@ import numpy as np
 from numba import njit, prange
 from pydantic import BaseModel, ConfigDict, Field
 
-from scslab.engine.compiled_plan import CompiledSteps, compiled_mechanism
 from scslab.engine.mechanism import Adversary, MechanismParams
+from scslab.engine.steps import CompiledSteps, compiled_mechanism
 from scslab.kernels.rng import uniform
 from scslab.kernels.sampling import compiled_bernoulli_ids_where
 from scslab.kernels.structs import compiled_struct

@@ -35,8 +35,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from scslab.catalogue import Act
 from scslab.engine.board import act_room, acts_written, post_acts, written_in_order
 from scslab.engine.calendar import new_calendar, pop, schedule
-from scslab.engine.compiled_plan import CompiledSteps, compiled_mechanism, today_of
 from scslab.engine.mechanism import Behaviour, MechanismParams
+from scslab.engine.steps import CompiledSteps, compiled_mechanism, today_of
 from scslab.kernels.hazard import NO_STEP, SteppedHazards, stepped_geometric_days
 from scslab.kernels.memory import prefetch_ahead
 from scslab.kernels.parallel import PARALLEL_MIN_ITEMS, both_builds

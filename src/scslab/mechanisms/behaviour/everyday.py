@@ -15,8 +15,8 @@ from pydantic import Field
 
 from scslab.catalogue import ACT_NAMES, ActName, act_by_name
 from scslab.engine.board import act_room, acts_written, written_in_order
-from scslab.engine.compiled_plan import CompiledSteps, compiled_mechanism, today_of
 from scslab.engine.mechanism import Behaviour, MechanismParams
+from scslab.engine.steps import CompiledSteps, compiled_mechanism, today_of
 from scslab.kernels.sampling import LabelledDraws, compiled_labelled_ids
 from scslab.kernels.structs import compiled_struct
 from scslab.mechanisms.common import ModulatedRate

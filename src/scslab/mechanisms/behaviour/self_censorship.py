@@ -31,8 +31,8 @@ from pydantic import Field
 
 from scslab.catalogue import ACT_NAMES, Act, ActName, act_by_name
 from scslab.engine.board import posted_acts
-from scslab.engine.compiled_plan import compiled_mechanism, today_of
 from scslab.engine.mechanism import MechanismParams
+from scslab.engine.steps import compiled_mechanism, today_of
 from scslab.kernels.rng import uniform
 from scslab.kernels.structs import compiled_struct
 from scslab.kernels.traits import trait, trait_factor

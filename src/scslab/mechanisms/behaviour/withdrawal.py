@@ -21,8 +21,8 @@ from numba import njit
 
 from scslab.catalogue import Act
 from scslab.engine.board import withdraw_acts
-from scslab.engine.compiled_plan import CompiledSteps
 from scslab.engine.mechanism import Behaviour
+from scslab.engine.steps import CompiledSteps
 from scslab.errors import ScenarioError
 from scslab.mechanisms.observation.sources import DataSources, recording_chance
 from scslab.population.geography import region_of

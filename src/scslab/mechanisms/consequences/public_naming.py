@@ -21,8 +21,8 @@ import numpy as np
 from numba import njit, prange
 from pydantic import Field
 
-from scslab.engine.compiled_plan import CompiledSteps, compiled_mechanism, today_of
 from scslab.engine.mechanism import Consequences, MechanismParams
+from scslab.engine.steps import CompiledSteps, compiled_mechanism, today_of
 from scslab.kernels.parallel import PARALLEL_MIN_ITEMS, both_builds
 from scslab.kernels.rng import uniform
 from scslab.kernels.sampling import compiled_bernoulli_ids_where

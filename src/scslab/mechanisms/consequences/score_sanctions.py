@@ -23,8 +23,8 @@ from numba import literal_unroll, njit
 from numba.extending import overload
 from pydantic import BaseModel, ConfigDict, Field
 
-from scslab.engine.compiled_plan import CompiledSteps, compiled_mechanism, today_of
 from scslab.engine.mechanism import Consequences, MechanismParams, Scoring
+from scslab.engine.steps import CompiledSteps, compiled_mechanism, today_of
 from scslab.kernels.compact import joined, kept
 from scslab.kernels.sampling import compiled_bernoulli_ids
 from scslab.kernels.structs import compiled_struct

@@ -23,8 +23,8 @@ import numpy as np
 from numba import njit, prange
 from pydantic import BaseModel, ConfigDict, Field
 
-from scslab.engine.compiled_plan import CompiledSteps, compiled_mechanism
 from scslab.engine.mechanism import Consequences
+from scslab.engine.steps import CompiledSteps, compiled_mechanism
 from scslab.kernels.compact import joined, kept
 from scslab.kernels.memory import prefetch_ahead
 from scslab.kernels.parallel import PARALLEL_MIN_ITEMS, both_builds

@@ -17,7 +17,7 @@ from pydantic import Field
 
 from scslab.catalogue import ActName
 from scslab.engine.board import records_of
-from scslab.engine.compiled_plan import compiled_mechanism
+from scslab.engine.steps import compiled_mechanism
 from scslab.kernels.structs import compiled_struct
 from scslab.mechanisms.lists.base import EVER_LISTED, list_metrics, list_record_fields
 from scslab.mechanisms.lists.record_list import (

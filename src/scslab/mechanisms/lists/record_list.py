@@ -19,7 +19,7 @@ from pydantic import Field
 from scslab.catalogue import Act, ActName, SourceName, act_by_name, source_by_name
 from scslab.catalogue import Source as SourceCode
 from scslab.engine.board import records_of
-from scslab.engine.compiled_plan import CompiledSteps, compiled_mechanism
+from scslab.engine.steps import CompiledSteps, compiled_mechanism
 from scslab.kernels.structs import compiled_struct
 from scslab.mechanisms.lists.base import (
     ListBase,

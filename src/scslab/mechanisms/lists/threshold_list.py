@@ -24,7 +24,7 @@ from pydantic import Field, model_validator
 from scslab.engine.board import records_of
 from scslab.engine.calendar import new_calendar, schedule
 from scslab.engine.calendar import pop as pop_due
-from scslab.engine.compiled_plan import CompiledSteps, compiled_mechanism
+from scslab.engine.steps import CompiledSteps, compiled_mechanism
 from scslab.kernels.memory import prefetch_ahead
 from scslab.kernels.structs import compiled_struct
 from scslab.mechanisms.lists.base import (

@@ -15,8 +15,8 @@ from numba import njit
 
 from scslab.catalogue import Source
 from scslab.engine.board import acts_of, records_of
-from scslab.engine.compiled_plan import CompiledSteps, compiled_mechanism
 from scslab.engine.mechanism import MechanismParams, Metrics
+from scslab.engine.steps import CompiledSteps, compiled_mechanism
 from scslab.kernels.structs import compiled_struct
 
 if TYPE_CHECKING:

@@ -31,8 +31,8 @@ from scslab.engine.board import (
     written_in_order,
 )
 from scslab.engine.calendar import new_calendar, pop, schedule
-from scslab.engine.compiled_plan import CompiledSteps, compiled_mechanism, today_of
 from scslab.engine.mechanism import MechanismParams, Observation
+from scslab.engine.steps import CompiledSteps, compiled_mechanism, today_of
 from scslab.kernels.parallel import PARALLEL_MIN_ITEMS, both_builds
 from scslab.kernels.rng import uniform
 from scslab.kernels.sampling import LabelledDraws, compiled_labelled_ids

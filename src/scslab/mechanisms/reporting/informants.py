@@ -30,8 +30,8 @@ from pydantic import Field
 
 from scslab.catalogue import Act, ActName, Source, act_by_name
 from scslab.engine.board import acts_of, record_room, records_written, written_in_order
-from scslab.engine.compiled_plan import CompiledSteps, compiled_mechanism, today_of
 from scslab.engine.mechanism import MechanismParams, Reporting
+from scslab.engine.steps import CompiledSteps, compiled_mechanism, today_of
 from scslab.kernels.parallel import PARALLEL_MIN_ITEMS, both_builds
 from scslab.kernels.rng import below, uniform
 from scslab.kernels.sampling import compiled_bernoulli_ids, compiled_labelled_ids

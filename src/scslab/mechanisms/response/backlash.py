@@ -55,8 +55,8 @@ from numba.experimental.structref import StructRefProxy
 from numba.extending import overload
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from scslab.engine.compiled_plan import CompiledSteps, compiled_mechanism, today_of
 from scslab.engine.mechanism import Ending, MechanismParams, Observer, Response
+from scslab.engine.steps import CompiledSteps, compiled_mechanism, today_of
 from scslab.errors import ScenarioError
 from scslab.kernels.cascade import cascade
 from scslab.kernels.rng import stream_key

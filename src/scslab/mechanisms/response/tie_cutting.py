@@ -43,8 +43,8 @@ from numba import njit, prange
 from numba.extending import overload
 from pydantic import Field
 
-from scslab.engine.compiled_plan import CompiledSteps, compiled_mechanism, today_of
 from scslab.engine.mechanism import MechanismParams, Response
+from scslab.engine.steps import CompiledSteps, compiled_mechanism, today_of
 from scslab.errors import ScenarioError
 from scslab.kernels.parallel import PARALLEL_MIN_ITEMS, both_builds
 from scslab.kernels.sampling import compiled_bernoulli_ids

@@ -21,8 +21,8 @@ from pydantic import Field
 
 from scslab.catalogue import Act, Points, act_by_name
 from scslab.engine.board import records_of
-from scslab.engine.compiled_plan import CompiledSteps, compiled_mechanism
 from scslab.engine.mechanism import MechanismParams
+from scslab.engine.steps import CompiledSteps, compiled_mechanism
 from scslab.kernels.memory import prefetch_ahead
 from scslab.kernels.structs import compiled_struct
 from scslab.mechanisms.scoring.compiled import CompiledScoring, compiled_scoring

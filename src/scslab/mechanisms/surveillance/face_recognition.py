@@ -57,8 +57,8 @@ from scslab.engine.board import (
     records_written,
     written_in_order,
 )
-from scslab.engine.compiled_plan import CompiledSteps, compiled_mechanism, today_of
 from scslab.engine.mechanism import MechanismParams, Surveillance
+from scslab.engine.steps import CompiledSteps, compiled_mechanism, today_of
 from scslab.kernels.poisson import poisson_points, room_for
 from scslab.kernels.rng import uniform
 from scslab.kernels.sampling import compiled_bernoulli_ids

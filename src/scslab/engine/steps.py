@@ -1,0 +1,99 @@
+"""Compiled steps: the registry of each mechanism's two kernels, and the mixin that calls them.
+
+A mechanism whose daily step is a kernel keeps its state in a compiled record
+(``kernels/structs.py``) and registers, here, two kernels for that record's type with
+``compiled_mechanism``: ``step(day, board, state)`` and ``metrics(day, state)``. The Python loop
+calls them through ``CompiledSteps``; the compiled day plan (``engine/compiled_plan.py``) calls
+the same kernels through pointers.
+
+This module owns the registry and the mixin only. It must not run days or know a concrete
+mechanism, and it stays apart from the plan so that an edit of the plan recompiles the plan, not
+the kernel of every mechanism that registers here (a kernel's disk cache is keyed by the code of
+the modules its module imports, ``kernels/cache.py``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import numpy as np
+from numba import njit
+
+if TYPE_CHECKING:
+    from scslab.engine.simulation import Simulation
+
+
+class CompiledKernels(NamedTuple):
+    """The kernels registered for one state record class."""
+
+    step: Any
+    """``step(day, board, state)``: the day's work."""
+    metrics: Any
+    """``metrics(day, state)``: fills ``state.today``."""
+
+
+KERNELS: dict[type, CompiledKernels] = {}
+"""State record class -> the kernels of the mechanisms that keep that state."""
+
+
+@njit(cache=True)
+def metrics_written_by_step(day, state):
+    """The metrics kernel of a mechanism whose step writes ``state.today`` itself."""
+
+
+@njit(cache=True)
+def today_of(state):
+    """A record's ``today`` array, for Python to share (any record with that field)."""
+    return state.today
+
+
+def compiled_mechanism(
+    state_class: type, step: Any, metrics: Any = metrics_written_by_step
+) -> None:
+    """Register ``step`` and ``metrics`` (compiled kernels) for mechanisms keeping ``state_class``.
+
+    ``step(day, board, state)`` does the day's work; ``metrics(day, state)`` writes the day's
+    metric values into ``state.today`` (a float64 array, one value per metric column), which the
+    step may also do itself (the default). Both return nothing: the compiled plan calls them through
+    pointers typed so (``engine/compiled_plan.CompiledPlan.compile`` checks it).
+    """
+    if state_class in KERNELS:
+        raise TypeError(f"{state_class.__name__} has compiled kernels already")
+    KERNELS[state_class] = CompiledKernels(step=step, metrics=metrics)
+
+
+class CompiledSteps:
+    """Mixin of mechanisms whose step and metrics are kernels registered for ``state``'s class.
+
+    ``init`` sets ``state`` (the record), ``today`` (the record's ``today`` array, shared),
+    ``metric_columns`` (the names of ``today``'s values) and ``float_metrics`` (those that are
+    not counts; NaN in one is a missing value). The Python engine's calls run the same kernels as
+    the compiled plan.
+    """
+
+    state: Any
+    today: np.ndarray
+    metric_columns: tuple[str, ...]
+    float_metrics: frozenset[str] = frozenset()
+
+    def compiled_state(self) -> Any:
+        """The record the compiled plan passes to this mechanism's kernels (None: it cannot)."""
+        return self.state
+
+    def step(self, sim: Simulation, day: int) -> None:
+        """The day's step: the registered kernel on the board and the state."""
+        KERNELS[type(self.state)].step(day, sim.board.native, self.state)
+
+    def metrics(self, day: int) -> dict[str, float | int | None]:
+        """The day's metrics: the registered kernel fills ``today``, named here."""
+        KERNELS[type(self.state)].metrics(day, self.state)
+        floats = self.float_metrics
+        return {
+            name: (None if v != v else v) if name in floats else int(v)  # NaN: missing
+            for name, v in zip(self.metric_columns, self.today.tolist(), strict=True)
+        }
+
+
+def compiled_state_of(mechanism: object) -> Any | None:
+    """The record a mechanism's compiled kernels take, or None if it has none (or cannot)."""
+    return mechanism.compiled_state() if isinstance(mechanism, CompiledSteps) else None
