@@ -15,6 +15,16 @@ import scslab
 from scslab.scenario import Scenario
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto``: one worker per core, and one more.
+
+    Much of the suite's first minutes is compiling kernels into the shared disk cache, one
+    process per kernel under a lock (``kernels/cache.py``): a worker that needs a kernel another
+    is compiling waits for it, idle. The extra worker keeps every core busy meanwhile.
+    """
+    return len(os.sched_getaffinity(0)) + 1
+
+
 def busy_rongcheng(people: int = 20_000, days: int = 120, seed: int = 7) -> Scenario:
     """Rongcheng with fast debts, so that lists fill within a short test run."""
     sc = scslab.load_scenario("rongcheng").with_overrides(people=people, days=days, seed=seed)
