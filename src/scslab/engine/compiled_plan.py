@@ -45,15 +45,6 @@ if TYPE_CHECKING:
     from scslab.engine.simulation import PlanRow, Simulation
 
 
-class KernelTypes(NamedTuple):
-    """The argument types of one mechanism's two kernels, as ``run_days`` calls them."""
-
-    step: tuple
-    """``(day, board, state)``."""
-    metrics: tuple
-    """``(day, state)``."""
-
-
 class MetricsLayout(NamedTuple):
     """Where one mechanism's metrics are in the compiled plan's table of a run's days."""
 
@@ -80,7 +71,7 @@ class StepDays(NamedTuple):
 def _run_days(day0, day1, board, plan, days, cycles, table, offsets):
     """Days ``day0 .. day1 - 1`` of ``plan``: per mechanism, in order, (state, step, metrics).
 
-    ``step`` and ``metrics`` are first-class functions (``KernelTypes``). Each mechanism steps
+    ``step`` and ``metrics`` are first-class functions (``signature``). Each mechanism steps
     from its first day to its last (``days``, a ``StepDays``); its cycles add to ``cycles``;
     every mechanism's metrics of day ``d`` go to ``table[d - day0]`` from column ``offsets[i]``,
     NaN (null) once it has stopped.
@@ -178,34 +169,31 @@ class CompiledPlan:
             self.offsets,
         )
 
-    def _kernel_types(self) -> list[KernelTypes]:
-        """Per compiled mechanism, the argument types of its two kernels in this plan."""
-        board = run_days.typeof_pyval(self.sim.board.native)
-        out = []
-        for state in self.states:
-            record = run_days.typeof_pyval(state)
-            out.append(
-                KernelTypes(step=(types.int64, board, record), metrics=(types.int64, record))
-            )
-        return out
-
     def signature(self) -> tuple:
-        """The argument types of ``run_days`` for this plan (its shape): kernels as functions."""
-        entries = [
-            types.Tuple(
-                (
-                    kernel_types.metrics[1],
-                    types.FunctionType(types.none(*kernel_types.step)),
-                    types.FunctionType(types.none(*kernel_types.metrics)),
-                )
-            )
-            for kernel_types in self._kernel_types()
-        ]
-        day0, day1, board, _, days, cycles, table, offsets = (
-            run_days.typeof_pyval(a)
-            for a in self._arguments(0, 0, np.empty((0, self.width), np.float64))
+        """The argument types of ``run_days`` for this plan (its shape).
+
+        Each mechanism's entry is (record, step, metrics), the kernels as functions of the
+        record that return nothing: ``step(day, board, state)`` and ``metrics(day, state)``.
+        """
+        typeof = run_days.typeof_pyval
+        board = typeof(self.sim.board.native)
+        entries = []
+        for state in self.states:
+            record = typeof(state)
+            step = types.FunctionType(types.none(types.int64, board, record))
+            metrics = types.FunctionType(types.none(types.int64, record))
+            entries.append(types.Tuple((record, step, metrics)))
+        table = np.empty((0, self.width), np.float64)
+        return (
+            types.int64,
+            types.int64,
+            board,
+            types.Tuple(entries),
+            typeof(self.days),
+            typeof(self.cycles),
+            typeof(table),
+            typeof(self.offsets),
         )
-        return (day0, day1, board, types.Tuple(entries), days, cycles, table, offsets)
 
     def _run_days(self, day0: int, day1: int, table: np.ndarray) -> None:
         if self._entry is None:
@@ -219,8 +207,10 @@ class CompiledPlan:
         that each returns nothing, as its function type in ``run_days`` says. Part of a run's
         set-up, not of its first day.
         """
-        for (_, step, metrics), kernel_types in zip(self.plan, self._kernel_types(), strict=True):
-            for kernel, args in ((step, kernel_types.step), (metrics, kernel_types.metrics)):
+        signature = self.signature()
+        for kernels, entry in zip(self.plan, signature[3].types, strict=True):
+            for kernel, function in zip(kernels[1:], entry.types[1:], strict=True):
+                args = function.signature.args
                 kernel.compile(args)
                 returns = kernel.overloads[args].signature.return_type
                 if returns != types.none:
@@ -230,7 +220,7 @@ class CompiledPlan:
                     )
         with warnings.catch_warnings():  # numba calls first-class functions experimental
             warnings.simplefilter("ignore", NumbaExperimentalFeatureWarning)
-            self._entry = run_days.compile(self.signature())
+            self._entry = run_days.compile(signature)
 
     def compiled_already(self) -> bool:
         """Whether ``run_days`` is compiled for this plan's shape: in this process, or on disk.
