@@ -142,6 +142,7 @@ def _manifest(sim: Simulation, status: str, started: str, extra: dict[str, Any])
         "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "timings": {
             "init_s": round(sim.init_s, 6),
+            "burn_in_s": round(sim.burn_in_s, 6),
             "run_s": round(sim.run_s, 6),
             "phases_s": {row.mechanism: round(row.seconds, 6) for row in sim.plan},
         },
@@ -210,6 +211,7 @@ def run(
     days: int | None = None,
     seed: int | None = None,
     scale: int | None = None,
+    burn_in_days: int | None = None,
     out: str | Path | None = None,
     on_day: Callable[[int], None] | None = None,
     compiled: bool | None = None,
@@ -225,6 +227,8 @@ def run(
         days: Override the number of days.
         seed: Override the seed.
         scale: Override how many real people each simulated person stands for.
+        burn_in_days: Override the days before the start date whose records every score
+            starts from (``engine/burn_in.py``; 0: scores start fresh).
         out: Write a run directory here (must not exist or be empty).
         on_day: Called with the number of days done after each day (progress bars; the
             compiled day plan calls it after each of about 100 chunks of days).
@@ -253,7 +257,9 @@ def run(
             be checkpointed (one-line message; nothing written).
     """
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-    sc = sc.with_overrides(people=people, days=days, seed=seed, scale=scale)
+    sc = sc.with_overrides(
+        people=people, days=days, seed=seed, scale=scale, burn_in_days=burn_in_days
+    )
     if progress:
         from scslab.notebook import progress_bar
 
@@ -403,6 +409,15 @@ def summary_lines(result: RunResult) -> list[str]:
         f"scslab {meta.name}: {meta.people:,} synthetic people, {meta.days:,} days "
         f"({first} to {last}), seed {meta.seed}",
         f"  {meta.description}" if meta.description else "",
+        *(
+            [
+                f"  scores start from a burn-in of {meta.burn_in_days:,} days "
+                f"({sim.date_of(-meta.burn_in_days).isoformat()} to {sim.date_of(-1).isoformat()}"
+                f", {t.get('burn_in_s', 0.0):.1f} s): the records of those days, no metrics"
+            ]
+            if meta.burn_in_days
+            else []
+        ),
         f"  time: set-up {t['init_s']:.1f} s, simulation {t['run_s']:.1f} s "
         f"({meta.people * meta.days / max(t['run_s'], 1e-9) / 1e6:,.1f} million person-days/s, "
         f"{'compiled day plan' if m['engine'] == 'compiled' else 'Python loop'}); "

@@ -91,6 +91,14 @@ def run(
         str | None,
         typer.Option(help="Last simulated date, YYYY-MM-DD (instead of --days)."),
     ] = None,
+    burn_in: Annotated[
+        int | None,
+        typer.Option(
+            "--burn-in",
+            help="Days before the start date whose records every score starts from "
+            "(the scenario's burn_in_days; 0: scores start fresh).",
+        ),
+    ] = None,
     engine: Annotated[
         Engine,
         typer.Option(
@@ -113,7 +121,9 @@ def run(
     if until is not None:
         days = _days_until(until, days, sc.meta.start_date)
     try:
-        sc = sc.with_overrides(people=people, days=days, seed=seed, scale=scale)
+        sc = sc.with_overrides(
+            people=people, days=days, seed=seed, scale=scale, burn_in_days=burn_in
+        )
     except ScenarioError as e:
         raise UserError(str(e)) from None
     if out_dir is None:

@@ -2,7 +2,7 @@
 
 A scenario file has three kinds of tables::
 
-    [scenario]            # name, description, people, days, seed, start_date
+    [scenario]            # name, description, people, days, seed, start_date, burn_in_days
     [population]          # see scslab.population.PopulationParams
     [mechanisms.NAME]     # one table per mechanism; NAME is a registered mechanism
 
@@ -20,16 +20,25 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    create_model,
+    model_validator,
+)
 
 import scslab.mechanisms  # noqa: F401  (registers every mechanism)
+from scslab.engine.burn_in import MAX_DAYS as BURN_IN_MAX_DAYS
 from scslab.engine.mechanism import FAMILIES, REGISTRY, MechanismParams
 from scslab.errors import ScenarioError
 from scslab.population import PopulationParams
 
 MAX_PEOPLE = 2**31 - 1
-MAX_DAYS = 60_000
-"""Days are stored as uint16 in per-person state; 60,000 days (164 years) leaves headroom."""
+MAX_DAYS = BURN_IN_MAX_DAYS
+"""Days are stored as uint16 in per-person state; 60,000 days (164 years) leaves headroom. A run
+and its burn-in share them (``engine/burn_in.py``)."""
 
 
 class ScenarioMeta(BaseModel):
@@ -64,6 +73,26 @@ class ScenarioMeta(BaseModel):
         "assumption).",
     )
     start_date: dt.date = Field(default=dt.date(2014, 1, 1), description="Calendar date of day 0.")
+    burn_in_days: int = Field(
+        default=0,
+        ge=0,
+        le=MAX_DAYS,
+        description="Days of history before start_date that every score starts from (a "
+        "burn-in; engine/burn_in.py): the mechanisms that make scores (behaviour, surveillance, "
+        "observation, reporting, adversary and scoring) run these days first, on their own "
+        "random streams and without metrics, and each score carries over its state; lists, "
+        "sanctions, responses and metrics start on start_date. Default 0, an assumption: "
+        "scores start fresh on start_date, as a programme launched that day.",
+    )
+
+    @model_validator(mode="after")
+    def _burn_in_fits(self) -> ScenarioMeta:
+        if self.days + self.burn_in_days > MAX_DAYS:
+            raise ValueError(
+                f"days + burn_in_days must be at most {MAX_DAYS:,} "
+                f"(got {self.days:,} + {self.burn_in_days:,})"
+            )
+        return self
 
 
 @dataclass(frozen=True)
@@ -271,8 +300,9 @@ def _format_error(
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
     got = e.get("input")
-    shown = repr(got) if not isinstance(got, dict) else "a table"
-    return f"{source}: {path}: {msg} (got {shown})"
+    if isinstance(got, dict):  # a rule across keys: the message names them and their values
+        return f"{source}: {path}: {msg}"
+    return f"{source}: {path}: {msg} (got {got!r})"
 
 
 def scenario_schema() -> dict[str, Any]:

@@ -11,7 +11,8 @@ validated parameters) and implements the lifecycle:
 - ``metrics(day)``: this day's columns for ``metrics.parquet`` (names must be unique per scenario);
 - ``summary()``: a few lines for the end-of-run summary;
 - ``tables()``: optional extra result tables (written as Parquet beside the metrics);
-- ``endings()``: the programmes it ended during the run (see ``Ending``), if any.
+- ``endings()``: the programmes it ended during the run (see ``Ending``), if any;
+- ``take_history(earlier)`` (scoring only): start from a burn-in's state (``burn_in_days``).
 
 The order of phases is ``FAMILIES`` (data, printed by ``scslab plan``); defining a subclass is
 enough to make it available in scenario files. The engine loop never changes for a new mechanism.
@@ -184,6 +185,20 @@ class Scoring(Mechanism):
     """A scoring system: turns records into a score per person."""
 
     family = "scoring"
+
+    carries_history: ClassVar[bool] = False
+    """Whether ``take_history`` is implemented: a scenario with ``burn_in_days`` refuses a scorer
+    without it (``engine/burn_in.py``)."""
+
+    def take_history(self, earlier: Scoring) -> None:
+        """Start day 0 from the state that ``earlier`` left: this scorer after the burn-in.
+
+        ``earlier`` is the same mechanism, run in the burn-in before ``start_date`` on the same
+        people (``engine/burn_in.py``). Called after ``init`` and before day 0: copy what makes
+        each person's score, and the counts kept from it; counts of the run itself (changes,
+        rejections) start at zero. Implemented where ``carries_history`` is true.
+        """
+        raise NotImplementedError(f"{self.name} carries no history from a burn-in")
 
     def scores(self, pids: np.ndarray, day: int) -> np.ndarray:
         """Current scores of ``pids`` on ``day``."""

@@ -12,6 +12,7 @@ It imports no concrete mechanism and no scenario module (layers import downward 
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import time
 from collections import deque
@@ -22,6 +23,7 @@ from typing import Any, Protocol, TypeVar
 import numpy as np
 
 from scslab.engine.board import Board
+from scslab.engine.burn_in import burn_in_scenario, first_day, hand_over
 from scslab.engine.compiled_plan import CompiledPlan
 from scslab.engine.mechanism import (
     FAMILIES,
@@ -29,12 +31,14 @@ from scslab.engine.mechanism import (
     Mechanism,
     MechanismParams,
     Observer,
+    Scoring,
     mechanism_class,
 )
 from scslab.engine.steps import compiled_state_of
 from scslab.errors import ScenarioError
 from scslab.kernels.memory import keep_freed_memory
 from scslab.population import Population, PopulationParams
+from scslab.population.state import StateRegistry
 
 M = TypeVar("M", bound=Mechanism)
 
@@ -64,6 +68,10 @@ class RunMeta(Protocol):
     @property
     def scale(self) -> int:
         """Real people each simulated person stands for."""
+
+    @property
+    def burn_in_days(self) -> int:
+        """Days of history before day 0 that scores start from (``engine/burn_in.py``)."""
 
 
 class ScenarioLike(Protocol):
@@ -150,14 +158,30 @@ class Simulation:
     already for this combination (in this process or the kernel cache) and the loop otherwise.
     """
 
-    def __init__(self, scenario: ScenarioLike, compiled: bool | None = None) -> None:
+    def __init__(
+        self,
+        scenario: ScenarioLike,
+        compiled: bool | None = None,
+        *,
+        people: Population | None = None,
+        from_day: int = 0,
+    ) -> None:
+        """Build the population (or take ``people``) and the mechanisms, and set them up.
+
+        ``people``: the population to simulate, its state left to this simulation (default:
+        built from the scenario); ``from_day``: the first day to simulate (default 0). The
+        burn-in passes both (``engine/burn_in.py``).
+        """
         t0 = time.perf_counter()
         keep_freed_memory()  # a day's temporaries are reused, not mapped afresh (kernels/memory)
         self.scenario = scenario
         meta = scenario.meta
         self.days = meta.days
         self.start_date = meta.start_date
-        self.pop = Population(meta.people, meta.seed, scenario.population)
+        self.burn_in = burn_in_scenario(scenario) if meta.burn_in_days > 0 else None
+        """The days before day 0 that scores start from (None: none); run before day 0."""
+        self.burn_in_s = 0.0
+        self.pop = people or Population(meta.people, meta.seed, scenario.population)
         self.plan = plan_of(scenario)
         self.mechanisms: dict[str, Mechanism] = {
             row.mechanism: mechanism_class(row.mechanism, scenario.mechanisms[row.mechanism])(
@@ -179,7 +203,7 @@ class Simulation:
             np.datetime64(self.start_date, "D") + np.arange(max(self.days, 0))
         ).tolist()
         """Every day's ISO date, made in one call rather than one per day."""
-        self.day = 0
+        self.day = from_day
         self.columns: dict[str, list[float | int | None]] = {"day": [], "date": []}
         self.column_owner: dict[str, str] = {}
         """The mechanism that writes each metric column."""
@@ -211,8 +235,34 @@ class Simulation:
         if plan is not None:
             plan.compile()  # or load it from the cache: part of the set-up, not of the first day
         self.compiled_plan = plan
+        self._compiled_choice = compiled
         self.init_s = time.perf_counter() - t0
         self.run_s = 0.0
+
+    def _run_burn_in(self) -> None:
+        """Before day 0: run the burn-in on these people, and let every scorer take its state.
+
+        Run once, when day 0 is first simulated (a simulation restored from a checkpoint has
+        its scores already). Its time is ``burn_in_s``, not the run's.
+        """
+        if self.burn_in is None or self.day != 0:
+            return
+        t0 = time.perf_counter()
+        twin_people = copy.copy(self.pop)
+        twin_people.state = StateRegistry(self.pop.n)  # the same people, their own state
+        twin = Simulation(
+            self.burn_in,
+            compiled=False if self._compiled_choice is False else None,
+            people=twin_people,
+            from_day=first_day(self.scenario.meta.burn_in_days),
+        )
+        twin.run()
+        hand_over(
+            {n: m for n, m in self.mechanisms.items() if isinstance(m, Scoring)},
+            twin.mechanisms,
+        )
+        self.burn_in = None
+        self.burn_in_s = time.perf_counter() - t0
 
     def find(self, name: str | None, kind: type[M], key: str) -> M | None:
         """The enabled mechanism ``name`` if there is one, checked to be a ``kind``.
@@ -270,6 +320,7 @@ class Simulation:
 
     def step(self) -> None:
         """Simulate one day and record its metrics."""
+        self._run_burn_in()
         if self.compiled_plan is not None:
             self.compiled_plan.run(self.day, self.day + 1)
             self.day += 1
@@ -336,6 +387,7 @@ class Simulation:
         done are a multiple of ``every`` and days remain (to write a checkpoint): the compiled
         plan's stretches end there too, which changes no result.
         """
+        self._run_burn_in()
         t0 = time.perf_counter()
         due = every if every is not None and on_every is not None else None
         try:

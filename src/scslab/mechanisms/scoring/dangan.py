@@ -188,10 +188,17 @@ class Dangan(CompiledSteps, Scoring):
     Params = DanganParams
     description = "lifelong dossier: records never expire; employers reject on it"
     params: DanganParams
+    carries_history = True
 
     def declare(self, pop: Population) -> None:
         self.dossier = pop.state.add(self.name, np.uint8, 0)
         self.income = income_loss(pop)
+
+    def take_history(self, earlier: Scoring) -> None:
+        """The dossiers and the people with entries; rejections count from day 0."""
+        assert isinstance(earlier, Dangan)
+        np.copyto(self.dossier, earlier.dossier)
+        np.copyto(self.stats, earlier.stats)
 
     def init(self, sim: Simulation) -> None:
         p = self.params

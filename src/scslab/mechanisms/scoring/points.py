@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from scslab.catalogue import Act, Points, Source, SourceName, act_by_name, source_by_name
 from scslab.engine.board import records_of
-from scslab.engine.mechanism import MechanismParams
+from scslab.engine.mechanism import MechanismParams, Scoring
 from scslab.engine.steps import CompiledSteps, compiled_mechanism
 from scslab.kernels.memory import prefetch_ahead
 from scslab.kernels.rng import below, uniform
@@ -442,9 +442,18 @@ class PointSystem(CompiledSteps, CompiledScoring):
     """Base of point systems; subclasses set ``name`` and default parameters."""
 
     params: PointSystemParams
+    carries_history = True
 
     def declare(self, pop: Population) -> None:
         self.offset = pop.state.add(f"{self.name}_offset", np.int16, 0)
+
+    def take_history(self, earlier: Scoring) -> None:
+        """Offsets, people per grade and the offsets' sum; misverified users' own offsets."""
+        assert isinstance(earlier, PointSystem)
+        np.copyto(self.offset, earlier.offset)
+        np.copyto(self.counts, earlier.counts)
+        self.stats[0] = earlier.stats[0]
+        np.copyto(self.misverified.own_offset, earlier.misverified.own_offset)
 
     def init(self, sim: Simulation) -> None:
         p = self.params

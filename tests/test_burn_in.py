@@ -1,0 +1,117 @@
+"""The burn-in (``engine/burn_in.py``): every score starts from the days before the start date."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import scslab
+from conftest import cli_error_line
+from scslab.api import summary_lines
+from scslab.engine.simulation import Simulation
+from scslab.mechanisms.scoring.points import _grade
+
+
+def _sim(preset: str, people: int, days: int, burn_in: int) -> Simulation:
+    sc = scslab.load_scenario(preset).with_overrides(people=people, days=days, burn_in_days=burn_in)
+    return Simulation(sc, compiled=False)
+
+
+def _run(preset: str, people: int, days: int, burn_in: int) -> Simulation:
+    sim = _sim(preset, people, days, burn_in)
+    sim.run()
+    return sim
+
+
+def test_sesame_starts_from_its_history_and_without_a_cold_start():
+    """black_market_2017 carries Sesame's records since its opening (2015-01-28).
+
+    Without the burn-in, day 0's pass scores every user with no activity and no penalty, and the
+    mean climbs over the first month as activity is recorded; with it, day 0 already has the
+    spread that the scoring rules make: penalties carried, activity counted, the top band filled.
+    """
+    cold = _run("black_market_2017", 20_000, 61, burn_in=0)
+    warm = _run("black_market_2017", 20_000, 61, burn_in=704)
+    assert scslab.load_scenario("black_market_2017").meta.burn_in_days == 704
+    c, w = cold.columns, warm.columns
+    assert c["sesame_credit_at_least_750"][0] == 0 < w["sesame_credit_at_least_750"][0]
+    cold_gap = c["sesame_credit_mean"][60] - c["sesame_credit_mean"][0]
+    warm_gap = abs(w["sesame_credit_mean"][60] - w["sesame_credit_mean"][0])
+    assert cold_gap > 10 and warm_gap < 0.6 * cold_gap
+    # by day 60 both are in the steady state: the burn-in changed the start, not the model
+    assert abs(w["sesame_credit_mean"][60] - c["sesame_credit_mean"][60]) < 1.5
+
+
+def test_the_same_people_opt_in_with_and_without_a_burn_in():
+    """Draws made once per person (who opts in) are the run's own; only daily draws differ."""
+    cold = _sim("black_market_2017", 5_000, 5, burn_in=0)
+    warm = _sim("black_market_2017", 5_000, 5, burn_in=300)
+    cold.run()
+    warm.run()
+    users = [s.mechanisms["sesame_credit"].score > 0 for s in (cold, warm)]
+    assert users[0].sum() > 500
+    assert np.array_equal(users[0], users[1])
+
+
+def test_the_burn_in_is_not_a_replay_of_the_run_and_its_counts_agree():
+    """Point deductions of the burn-in and of the run fall on different people-days.
+
+    Numbered from 0, the burn-in's daily draws would be the run's: the same people would lose
+    points in both. And every count the scorer keeps matches the state it took over.
+    """
+    sim = _sim("integrated_2020", 10_000, 60, burn_in=60)
+    sim._run_burn_in()
+    points = sim.mechanisms["national_credit"]
+    before = points.offset.astype(np.int64)
+    grades = np.bincount([_grade(points.mins, o) for o in before], minlength=points.counts.size)
+    assert np.array_equal(points.counts, grades)
+    assert points.stats[0] == before.sum() < 0
+    dangan = sim.mechanisms["dangan"]
+    assert dangan.stats[0] == np.count_nonzero(dangan.dossier) > 0
+    sim.run()
+    gained = points.offset.astype(np.int64) - before
+    lost_before, lost_after = before < 0, gained < 0
+    assert lost_before.sum() > 1_000 and lost_after.sum() > 1_000
+    assert (lost_before & lost_after).sum() < 0.5 * min(lost_before.sum(), lost_after.sum())
+
+
+def test_lists_start_from_their_warm_start_and_scores_from_the_burn_in():
+    """The court list on day 0 is the published warm start either way; the score is not."""
+    cold = _run("integrated_2020", 10_000, 1, burn_in=0)
+    warm = _run("integrated_2020", 10_000, 1, burn_in=60)
+    for column in ("court_list_size", "court_list_persons_ever_listed"):
+        assert cold.columns[column] == warm.columns[column]
+    assert warm.columns["national_credit_mean"][0] < cold.columns["national_credit_mean"][0] - 0.5
+    assert warm.burn_in_s > 0 and cold.burn_in_s == 0
+
+
+def test_both_engines_give_the_same_run_after_a_burn_in():
+    sc = scslab.load_scenario("black_market_2017").with_overrides(people=5_000, days=40)
+    loop, plan = Simulation(sc, compiled=False), Simulation(sc, compiled=True)
+    loop.run()
+    plan.run()
+    assert loop.columns == plan.columns
+
+
+def test_the_summary_and_manifest_name_the_burn_in(tmp_path):
+    result = scslab.run("black_market_2017", people=3_000, days=10, out=tmp_path / "run")
+    assert result.manifest["scenario"]["scenario"]["burn_in_days"] == 704
+    assert result.manifest["timings"]["burn_in_s"] > 0
+    lines = "\n".join(summary_lines(result))
+    assert "burn-in of 704 days (2015-01-28 to 2016-12-31" in lines
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("reference", "--burn-in", "10"), "recovering_score"),
+        (("rongcheng", "--burn-in", "-1"), "burn_in_days"),
+        (("rongcheng", "--days", "59900", "--burn-in", "365"), "days + burn_in_days"),
+        (("rongcheng", "--burn-in", "true"), "--burn-in"),
+    ],
+)
+def test_a_burn_in_that_cannot_run_is_refused_in_one_line(tmp_path, args, says):
+    out = tmp_path / "run"
+    line = cli_error_line("run", *args, "--people", "1000", "--out", str(out))
+    assert says in line
+    assert not out.exists()
