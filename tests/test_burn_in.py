@@ -8,8 +8,10 @@ import pytest
 import scslab
 from conftest import cli_error_line
 from scslab.api import summary_lines
+from scslab.engine.footprint import memory_needed
 from scslab.engine.simulation import Simulation
 from scslab.mechanisms.scoring.points import _grade
+from scslab.population.state import StateRegistry
 
 
 def _sim(preset: str, people: int, days: int, burn_in: int) -> Simulation:
@@ -60,7 +62,6 @@ def test_the_burn_in_is_not_a_replay_of_the_run_and_its_counts_agree():
     points in both. And every count the scorer keeps matches the state it took over.
     """
     sim = _sim("integrated_2020", 10_000, 60, burn_in=60)
-    sim._run_burn_in()
     points = sim.mechanisms["national_credit"]
     before = points.offset.astype(np.int64)
     grades = np.bincount([_grade(points.mins, o) for o in before], minlength=points.counts.size)
@@ -83,6 +84,24 @@ def test_lists_start_from_their_warm_start_and_scores_from_the_burn_in():
         assert cold.columns[column] == warm.columns[column]
     assert warm.columns["national_credit_mean"][0] < cold.columns["national_credit_mean"][0] - 0.5
     assert warm.burn_in_s > 0 and cold.burn_in_s == 0
+
+
+def test_the_run_adopts_the_scorers_arrays_and_needs_no_more_memory(monkeypatch):
+    """The burn-in's state is freed before the run's is allocated: the scorers' arrays are
+    the burn-in's own (none copied), every other array is new, and the estimate is the same."""
+    handed: dict[str, np.ndarray] = {}
+    adopt = StateRegistry.adopt
+    monkeypatch.setattr(
+        StateRegistry, "adopt", lambda self, arrays: (handed.update(arrays), adopt(self, arrays))
+    )
+    sim = _sim("integrated_2020", 5_000, 5, burn_in=30)
+    assert set(handed) == {"sesame_credit", "national_credit_offset", "dangan"}
+    for name, array in handed.items():
+        assert sim.pop.state.arrays[name] is array
+    assert not sim.pop.state.adopted
+    assert sim.pop.state.arrays["debt_day"] is not None
+    sc = scslab.load_scenario("integrated_2020").with_overrides(people=10**9)
+    assert memory_needed(sc.with_overrides(burn_in_days=365)) == memory_needed(sc)
 
 
 def test_both_engines_give_the_same_run_after_a_burn_in():

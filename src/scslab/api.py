@@ -332,7 +332,8 @@ def resume(
             return resume(folder, on_day=bar_day, on_compile=bar_compile)
     check_fits(sc)
     with compile_events(on_compile):
-        sim = Simulation(sc, compiled=header.get("engine") == "compiled")
+        # no burn-in: the scores it would make are in the checkpoint
+        sim = Simulation(sc, compiled=header.get("engine") == "compiled", burn_in=False)
         restore(sim, header, path)
     if on_day is not None:
         on_day(sim.day)

@@ -17,10 +17,13 @@ with:
   ``MAX_DAYS``). Numbered from 0, the burn-in would replay the run's first days, act for act;
 - no metrics rows: ``metrics.parquet`` starts on ``start_date`` as always.
 
-Each scorer then takes its state from its twin (``Scoring.take_history``), and the burn-in is
-dropped. Only scores carry over: a debt drawn in the burn-in, or a job lost to the dossier there,
-is not in the run (the scorer's history is its records, not their other consequences). A scorer
-that cannot take a history (``Scoring.carries_history`` false) is refused with one line.
+The per-person arrays that each scorer declared in the burn-in outlive it: the run's scorers
+adopt them when they declare theirs (``StateRegistry.adopt``), so the burn-in's state is freed
+before the run's is allocated, and a run with a burn-in needs no more memory than one without.
+After ``init`` each scorer takes what else it keeps (``Scoring.take_history``: counts kept from
+those arrays). Only scores carry over: a debt drawn in the burn-in, or a job lost to the dossier
+there, is not in the run (the scorer's history is its records, not their other consequences).
+A scorer that cannot take a history (``Scoring.carries_history`` false) is refused with one line.
 
 Owns the burn-in scenario and the hand-over; it runs no mechanism rule itself and imports no
 concrete mechanism (``Simulation`` builds and runs the twin).
@@ -39,6 +42,7 @@ from scslab.errors import ScenarioError
 if TYPE_CHECKING:
     from scslab.engine.simulation import ScenarioLike
     from scslab.population import PopulationParams
+    from scslab.population.state import StateRegistry
 
 BURN_IN_FAMILIES: tuple[str, ...] = (
     "behaviour",
@@ -67,6 +71,8 @@ class BurnInMeta:
     seed: int
     start_date: dt.date
     scale: int
+    days_run: int
+    """The scenario's ``burn_in_days``: the burn-in's days that run."""
     burn_in_days: int = 0
     """A burn-in has none of its own."""
 
@@ -111,6 +117,7 @@ def burn_in_scenario(scenario: ScenarioLike) -> BurnInScenario:
             seed=meta.seed,
             start_date=meta.start_date - dt.timedelta(days=MAX_DAYS),
             scale=meta.scale,
+            days_run=meta.burn_in_days,
         ),
         population=scenario.population,
         mechanisms={n: p for n, p in scenario.mechanisms.items() if burns_in(n, p)},
@@ -123,9 +130,13 @@ def first_day(burn_in_days: int) -> int:
     return MAX_DAYS - burn_in_days
 
 
-def hand_over(scorers: Mapping[str, Scoring], earlier: Mapping[str, object]) -> None:
-    """Each scorer takes the state of its twin in the burn-in (``Scoring.take_history``)."""
-    for name, scorer in scorers.items():
-        twin = earlier[name]
-        assert isinstance(twin, type(scorer))  # the same table builds the same class
-        scorer.take_history(twin)
+def hand_over(
+    mechanisms: Mapping[str, object], histories: Mapping[str, dict[str, Any]], state: StateRegistry
+) -> None:
+    """After ``init``: each scorer takes its ``history``; every array handed over was adopted."""
+    for name, history in histories.items():
+        scorer = mechanisms[name]
+        assert isinstance(scorer, Scoring)  # the same table builds the same class
+        scorer.take_history(history)
+    if state.adopted:
+        raise RuntimeError(f"burn-in arrays nobody declared: {', '.join(state.adopted)}")

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 
 import psutil
 
-from scslab.engine.burn_in import burn_in_scenario
 from scslab.engine.mechanism import mechanism_class
 from scslab.engine.simulation import declare_all, plan_of
 from scslab.errors import ScenarioError
@@ -33,9 +32,6 @@ benchmarks/RESULTS.md). An estimate that refuses what surely cannot fit, not a g
 BASE_BYTES = 400 * 2**20
 """The interpreter, numpy, numba and the compiled kernels: about 270-340 MiB measured at small
 sizes (benchmarks/RESULTS.md), plus a margin."""
-
-HOUSEHOLD_BYTES = 1
-"""The household byte of ``Population.layout``, which a burn-in shares with its run."""
 
 SAMPLE_PEOPLE = 1_000
 """People of the population on which the mechanisms declare their state to be measured."""
@@ -60,13 +56,10 @@ def stored_bytes_per_person(scenario: ScenarioLike) -> float:
 def memory_needed(scenario: ScenarioLike) -> int:
     """About how many bytes a run of ``scenario`` will hold at its peak.
 
-    With a burn-in, its simulation holds its own state beside the run's while it runs (it
-    shares the people's household byte: ``engine/burn_in.py``).
+    A burn-in adds nothing: its mechanisms are some of the run's, it runs before the run's state
+    is allocated, and the run adopts its scorers' arrays (``engine/burn_in.py``).
     """
-    per_person = stored_bytes_per_person(scenario)
-    if scenario.meta.burn_in_days > 0:
-        per_person += stored_bytes_per_person(burn_in_scenario(scenario)) - HOUSEHOLD_BYTES
-    stored = per_person * scenario.meta.people
+    stored = stored_bytes_per_person(scenario) * scenario.meta.people
     return int(stored * RESIDENT_PER_STORED + BASE_BYTES)
 
 

@@ -12,7 +12,7 @@ validated parameters) and implements the lifecycle:
 - ``summary()``: a few lines for the end-of-run summary;
 - ``tables()``: optional extra result tables (written as Parquet beside the metrics);
 - ``endings()``: the programmes it ended during the run (see ``Ending``), if any;
-- ``take_history(earlier)`` (scoring only): start from a burn-in's state (``burn_in_days``).
+- ``history()``/``take_history(history)`` (scoring only): start from a burn-in's state.
 
 The order of phases is ``FAMILIES`` (data, printed by ``scslab plan``); defining a subclass is
 enough to make it available in scenario files. The engine loop never changes for a new mechanism.
@@ -21,7 +21,7 @@ enough to make it available in scenario files. The engine loop never changes for
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, ClassVar, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -187,18 +187,22 @@ class Scoring(Mechanism):
     family = "scoring"
 
     carries_history: ClassVar[bool] = False
-    """Whether ``take_history`` is implemented: a scenario with ``burn_in_days`` refuses a scorer
-    without it (``engine/burn_in.py``)."""
+    """Whether it can start from a burn-in (``engine/burn_in.py``): its score is made by the
+    per-person arrays it declares, which the run adopts from the burn-in, and by what
+    ``history`` hands over. A scenario with ``burn_in_days`` refuses a scorer without it."""
 
-    def take_history(self, earlier: Scoring) -> None:
-        """Start day 0 from the state that ``earlier`` left: this scorer after the burn-in.
+    def history(self) -> dict[str, Any]:
+        """At the end of the burn-in: what it keeps besides its per-person arrays.
 
-        ``earlier`` is the same mechanism, run in the burn-in before ``start_date`` on the same
-        people (``engine/burn_in.py``). Called after ``init`` and before day 0: copy what makes
-        each person's score, and the counts kept from it; counts of the run itself (changes,
-        rejections) start at zero. Implemented where ``carries_history`` is true.
+        Counts kept from those arrays, as plain values or small arrays. Default: nothing.
         """
-        raise NotImplementedError(f"{self.name} carries no history from a burn-in")
+        return {}
+
+    def take_history(self, history: dict[str, Any]) -> None:
+        """After ``init``, before day 0: take ``history`` (its twin's ``history()``).
+
+        Counts of the run itself (changes, rejections) start at zero. Default: nothing to take.
+        """
 
     def scores(self, pids: np.ndarray, day: int) -> np.ndarray:
         """Current scores of ``pids`` on ``day``."""

@@ -23,7 +23,7 @@ from typing import Any, Protocol, TypeVar
 import numpy as np
 
 from scslab.engine.board import Board
-from scslab.engine.burn_in import burn_in_scenario, first_day, hand_over
+from scslab.engine.burn_in import BurnInScenario, burn_in_scenario, first_day, hand_over
 from scslab.engine.compiled_plan import CompiledPlan
 from scslab.engine.mechanism import (
     FAMILIES,
@@ -140,12 +140,38 @@ def declare_all(mechanisms: Iterable[Mechanism], pop: Population, source: str) -
     """
     for m in mechanisms:
         try:
+            before = set(pop.state.arrays)
             m.declare(pop)
+            pop.state.owners.update((name, m.name) for name in set(pop.state.arrays) - before)
         except ScenarioError as err:
             message = str(err)
             if message.startswith(f"{source}: "):
                 raise
             raise ScenarioError(f"{source}: {message}") from None
+
+
+def run_burn_in(
+    burn_in: BurnInScenario, pop: Population, compiled: bool | None
+) -> dict[str, dict[str, Any]]:
+    """Run ``burn_in`` on the people of ``pop``; hand its scorers' arrays to ``pop`` to adopt.
+
+    The burn-in has its own state (a registry of its own), and only the per-person arrays its
+    scorers declared outlive it: ``pop``'s mechanisms adopt them as they declare theirs, so at
+    China's scale the burn-in never holds its state beside the run's. Returns each scorer's
+    ``history()`` (``engine/burn_in.py``).
+    """
+    people = copy.copy(pop)
+    people.state = StateRegistry(pop.n)  # the same people, their own state
+    twin = Simulation(
+        burn_in,
+        compiled=False if compiled is False else None,
+        people=people,
+        from_day=first_day(burn_in.meta.days_run),
+    )
+    twin.run()
+    scorers = {n: m for n, m in twin.mechanisms.items() if isinstance(m, Scoring)}
+    pop.state.adopt(people.state.arrays_of(scorers))
+    return {n: m.history() for n, m in scorers.items()}
 
 
 class Simulation:
@@ -165,12 +191,14 @@ class Simulation:
         *,
         people: Population | None = None,
         from_day: int = 0,
+        burn_in: bool = True,
     ) -> None:
-        """Build the population (or take ``people``) and the mechanisms, and set them up.
+        """Build the population (or take ``people``), run the burn-in, set the mechanisms up.
 
         ``people``: the population to simulate, its state left to this simulation (default:
         built from the scenario); ``from_day``: the first day to simulate (default 0). The
-        burn-in passes both (``engine/burn_in.py``).
+        burn-in passes both (``engine/burn_in.py``). ``burn_in=False`` skips the scenario's
+        burn-in, for a simulation whose state a checkpoint is about to overwrite.
         """
         t0 = time.perf_counter()
         keep_freed_memory()  # a day's temporaries are reused, not mapped afresh (kernels/memory)
@@ -178,10 +206,16 @@ class Simulation:
         meta = scenario.meta
         self.days = meta.days
         self.start_date = meta.start_date
-        self.burn_in = burn_in_scenario(scenario) if meta.burn_in_days > 0 else None
-        """The days before day 0 that scores start from (None: none); run before day 0."""
-        self.burn_in_s = 0.0
         self.pop = people or Population(meta.people, meta.seed, scenario.population)
+        self.burn_in_s = 0.0
+        """Seconds the burn-in took (part of the set-up, not of ``init_s``)."""
+        histories: dict[str, dict[str, Any]] = {}
+        if meta.burn_in_days > 0:
+            before = burn_in_scenario(scenario)  # refuses a scorer that carries no history
+            if burn_in:
+                t1 = time.perf_counter()
+                histories = run_burn_in(before, self.pop, compiled)
+                self.burn_in_s = time.perf_counter() - t1
         self.plan = plan_of(scenario)
         self.mechanisms: dict[str, Mechanism] = {
             row.mechanism: mechanism_class(row.mechanism, scenario.mechanisms[row.mechanism])(
@@ -198,6 +232,7 @@ class Simulation:
         declare_all(self.mechanisms.values(), self.pop, scenario.source)
         for m in self.mechanisms.values():
             m.init(self)
+        hand_over(self.mechanisms, histories, self.pop.state)
         self._steps = [(row, self.mechanisms[row.mechanism]) for row in self.plan]
         self._dates = np.datetime_as_string(
             np.datetime64(self.start_date, "D") + np.arange(max(self.days, 0))
@@ -235,34 +270,8 @@ class Simulation:
         if plan is not None:
             plan.compile()  # or load it from the cache: part of the set-up, not of the first day
         self.compiled_plan = plan
-        self._compiled_choice = compiled
-        self.init_s = time.perf_counter() - t0
+        self.init_s = time.perf_counter() - t0 - self.burn_in_s
         self.run_s = 0.0
-
-    def _run_burn_in(self) -> None:
-        """Before day 0: run the burn-in on these people, and let every scorer take its state.
-
-        Run once, when day 0 is first simulated (a simulation restored from a checkpoint has
-        its scores already). Its time is ``burn_in_s``, not the run's.
-        """
-        if self.burn_in is None or self.day != 0:
-            return
-        t0 = time.perf_counter()
-        twin_people = copy.copy(self.pop)
-        twin_people.state = StateRegistry(self.pop.n)  # the same people, their own state
-        twin = Simulation(
-            self.burn_in,
-            compiled=False if self._compiled_choice is False else None,
-            people=twin_people,
-            from_day=first_day(self.scenario.meta.burn_in_days),
-        )
-        twin.run()
-        hand_over(
-            {n: m for n, m in self.mechanisms.items() if isinstance(m, Scoring)},
-            twin.mechanisms,
-        )
-        self.burn_in = None
-        self.burn_in_s = time.perf_counter() - t0
 
     def find(self, name: str | None, kind: type[M], key: str) -> M | None:
         """The enabled mechanism ``name`` if there is one, checked to be a ``kind``.
@@ -320,7 +329,6 @@ class Simulation:
 
     def step(self) -> None:
         """Simulate one day and record its metrics."""
-        self._run_burn_in()
         if self.compiled_plan is not None:
             self.compiled_plan.run(self.day, self.day + 1)
             self.day += 1
@@ -387,7 +395,6 @@ class Simulation:
         done are a multiple of ``every`` and days remain (to write a checkpoint): the compiled
         plan's stretches end there too, which changes no result.
         """
-        self._run_burn_in()
         t0 = time.perf_counter()
         due = every if every is not None and on_every is not None else None
         try:

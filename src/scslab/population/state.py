@@ -7,6 +7,7 @@ the architecture budget (12 bytes per person) is checked against.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -74,16 +75,34 @@ class StateRegistry:
     """Counters of a few bits packed in the flag bytes (``add_counter``)."""
     shared: dict[str, object] = field(default_factory=dict)
     """Records that the mechanisms sharing a flag share with it (its change log), by name."""
+    owners: dict[str, str] = field(default_factory=dict)
+    """The mechanism that declared each of ``arrays`` (``engine/simulation.declare_all``)."""
+    adopted: dict[str, np.ndarray] = field(default_factory=dict)
+    """Arrays handed over by a burn-in (``adopt``), each taken as it is by the ``add`` of its
+    name instead of a new one."""
     _flag_bytes: list[np.ndarray] = field(default_factory=list)
     _bits_used: int = 0
 
     def add(self, name: str, dtype: type | np.dtype, fill: int | float = 0) -> np.ndarray:
-        """Allocate a per-person array named ``name`` filled with ``fill``."""
+        """Allocate a per-person array named ``name`` filled with ``fill`` (or adopt it)."""
         if name in self.arrays:
             raise ValueError(f"per-person state {name!r} is declared twice")
-        arr = np.zeros(self.n, dtype=dtype) if fill == 0 else np.full(self.n, fill, dtype=dtype)
+        arr = self.adopted.pop(name, None)
+        if arr is None:
+            arr = np.zeros(self.n, dtype) if fill == 0 else np.full(self.n, fill, dtype)
+        elif arr.shape != (self.n,) or arr.dtype != np.dtype(dtype):
+            raise ValueError(f"per-person state {name!r} handed over with another shape or type")
         self.arrays[name] = arr
         return arr
+
+    def adopt(self, arrays: dict[str, np.ndarray]) -> None:
+        """Take ``arrays`` (a burn-in's) as they are when arrays of their names are declared."""
+        self.adopted.update(arrays)
+
+    def arrays_of(self, owners: Iterable[str]) -> dict[str, np.ndarray]:
+        """The per-person arrays that the mechanisms ``owners`` declared, by name."""
+        wanted = set(owners)
+        return {k: a for k, a in self.arrays.items() if self.owners.get(k) in wanted}
 
     def add_record(self, name: str, fields: dict[str, type]) -> dict[str, np.ndarray]:
         """Allocate variables read together as one record per person (zero-filled).

@@ -48,7 +48,7 @@ from pydantic import Field, field_validator, model_validator
 
 from scslab.catalogue import Act, ActName, Source, SourceName, act_by_name, source_by_name
 from scslab.engine.board import records_of
-from scslab.engine.mechanism import MechanismParams, Scoring
+from scslab.engine.mechanism import MechanismParams
 from scslab.engine.steps import CompiledSteps, compiled_mechanism, today_of
 from scslab.kernels.rng import uniform
 from scslab.kernels.structs import compiled_struct
@@ -777,16 +777,12 @@ class CommercialScore(CompiledSteps, CompiledScoring):
 
     params: CommercialScoreParams
     carries_history = True
+    """Its record (score, penalty and activity per person) is its history: day 0's pass
+    rescores the users it carries."""
 
     def declare(self, pop: Population) -> None:
         views = pop.state.add_record(self.name, {"score": np.int16, "packed": np.uint8})
         self.score, self.packed = views["score"], views["packed"]
-
-    def take_history(self, earlier: Scoring) -> None:
-        """Its users stay users with their penalties and scores; day 0's pass rescores them."""
-        assert isinstance(earlier, CommercialScore)
-        np.copyto(self.score, earlier.score)
-        np.copyto(self.packed, earlier.packed)
 
     def init(self, sim: Simulation) -> None:
         p = self.params

@@ -14,7 +14,7 @@ through ``mechanisms/income_loss`` so that ``debt`` hears of the change.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 from numba import njit, prange
@@ -194,11 +194,12 @@ class Dangan(CompiledSteps, Scoring):
         self.dossier = pop.state.add(self.name, np.uint8, 0)
         self.income = income_loss(pop)
 
-    def take_history(self, earlier: Scoring) -> None:
-        """The dossiers and the people with entries; rejections count from day 0."""
-        assert isinstance(earlier, Dangan)
-        np.copyto(self.dossier, earlier.dossier)
-        np.copyto(self.stats, earlier.stats)
+    def history(self) -> dict[str, Any]:
+        """Besides the dossiers: the people with entries (rejections count from day 0)."""
+        return {"stats": self.stats.copy()}
+
+    def take_history(self, history: dict[str, Any]) -> None:
+        np.copyto(self.stats, history["stats"])
 
     def init(self, sim: Simulation) -> None:
         p = self.params

@@ -22,7 +22,7 @@ Owns its offsets and its grade counts; never posts records or touches another me
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 from numba import njit, prange
@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from scslab.catalogue import Act, Points, Source, SourceName, act_by_name, source_by_name
 from scslab.engine.board import records_of
-from scslab.engine.mechanism import MechanismParams, Scoring
+from scslab.engine.mechanism import MechanismParams
 from scslab.engine.steps import CompiledSteps, compiled_mechanism
 from scslab.kernels.memory import prefetch_ahead
 from scslab.kernels.rng import below, uniform
@@ -447,13 +447,18 @@ class PointSystem(CompiledSteps, CompiledScoring):
     def declare(self, pop: Population) -> None:
         self.offset = pop.state.add(f"{self.name}_offset", np.int16, 0)
 
-    def take_history(self, earlier: Scoring) -> None:
-        """Offsets, people per grade and the offsets' sum; misverified users' own offsets."""
-        assert isinstance(earlier, PointSystem)
-        np.copyto(self.offset, earlier.offset)
-        np.copyto(self.counts, earlier.counts)
-        self.stats[0] = earlier.stats[0]
-        np.copyto(self.misverified.own_offset, earlier.misverified.own_offset)
+    def history(self) -> dict[str, Any]:
+        """Besides the offsets: people per grade, the offsets' sum, misverified users' own."""
+        return {
+            "counts": self.counts.copy(),
+            "sum": int(self.stats[0]),
+            "own_offset": self.misverified.own_offset.copy(),
+        }
+
+    def take_history(self, history: dict[str, Any]) -> None:
+        np.copyto(self.counts, history["counts"])
+        self.stats[0] = history["sum"]
+        np.copyto(self.misverified.own_offset, history["own_offset"])
 
     def init(self, sim: Simulation) -> None:
         p = self.params
