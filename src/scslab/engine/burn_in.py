@@ -36,7 +36,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from scslab.engine.mechanism import MechanismParams, Scoring, mechanism_class
+from scslab.engine.mechanism import FAMILIES, MechanismParams, Scoring, mechanism_class
 from scslab.errors import ScenarioError
 
 if TYPE_CHECKING:
@@ -44,15 +44,9 @@ if TYPE_CHECKING:
     from scslab.population import PopulationParams
     from scslab.population.state import StateRegistry
 
-BURN_IN_FAMILIES: tuple[str, ...] = (
-    "behaviour",
-    "surveillance",
-    "observation",
-    "reporting",
-    "adversary",
-    "scoring",
-)
-"""The families that run in the burn-in: everything that makes a record or a score."""
+BURN_IN_FAMILIES: tuple[str, ...] = FAMILIES[: FAMILIES.index("scoring") + 1]
+"""The families that run in the burn-in, the first of the day up to scoring: everything that
+makes a record or a score (behaviour, surveillance, observation, reporting, adversary, scoring)."""
 
 MAX_DAYS = 60_000
 """Days of a run and its burn-in together (``scenario.MAX_DAYS``: days are stored as uint16)."""
@@ -106,9 +100,10 @@ def burn_in_scenario(scenario: ScenarioLike) -> BurnInScenario:
     for name, params in scenario.mechanisms.items():
         cls = mechanism_class(name, params)
         if issubclass(cls, Scoring) and not cls.carries_history:
+            kind = "" if name == cls.name else f" ({cls.name})"
             raise ScenarioError(
-                f"{scenario.source}: scenario.burn_in_days: {name} ({cls.name}) cannot start "
-                "from a burn-in (it carries no history); set burn_in_days = 0 or remove it"
+                f"{scenario.source}: scenario.burn_in_days: {name}{kind} cannot start from a "
+                "burn-in (it carries no history); set burn_in_days = 0 or remove it"
             )
     return BurnInScenario(
         meta=BurnInMeta(
