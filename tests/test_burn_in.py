@@ -7,6 +7,7 @@ import pytest
 
 import scslab
 from conftest import cli_error_line
+from scslab import ScenarioError
 from scslab.api import summary_lines
 from scslab.engine.footprint import memory_needed
 from scslab.engine.simulation import Simulation
@@ -124,9 +125,7 @@ def test_the_summary_and_manifest_name_the_burn_in(tmp_path):
     ("args", "says"),
     [
         (("reference", "--burn-in", "10"), "recovering_score"),
-        (("rongcheng", "--burn-in", "-1"), "burn_in_days"),
         (("rongcheng", "--days", "59900", "--burn-in", "365"), "days + burn_in_days"),
-        (("rongcheng", "--burn-in", "true"), "--burn-in"),
     ],
 )
 def test_a_burn_in_that_cannot_run_is_refused_in_one_line(tmp_path, args, says):
@@ -134,3 +133,16 @@ def test_a_burn_in_that_cannot_run_is_refused_in_one_line(tmp_path, args, says):
     line = cli_error_line("run", *args, "--people", "1000", "--out", str(out))
     assert says in line
     assert not out.exists()
+
+
+@pytest.mark.parametrize("value", [-1, True, 1.5, 60_001])
+def test_a_burn_in_that_is_not_a_number_of_days_is_refused(value):
+    with pytest.raises(ScenarioError, match="burn_in_days"):
+        scslab.load_scenario("rongcheng").with_overrides(burn_in_days=value)
+
+
+@pytest.mark.parametrize("override", [{"people": True}, {"days": False}, {"burn_in_days": True}])
+def test_api_overrides_take_no_boolean_for_a_number(override):
+    """``scslab.run("rongcheng", people=True)`` ran one person before: overrides are strict too."""
+    with pytest.raises(ScenarioError, match="must be a number, not a boolean"):
+        scslab.run("rongcheng", **override)

@@ -117,6 +117,7 @@ class Scenario:
             raise ScenarioError(
                 _format_error(self.source, err, ("scenario",), ScenarioMeta)
             ) from None
+        _refuse_booleans_as_numbers(self.source, ("scenario",), values, new_meta)
         return Scenario(new_meta, self.population, self.mechanisms, self.source, self.raw)
 
     def with_mechanism(self, name: str, **params: Any) -> Scenario:
