@@ -201,6 +201,24 @@ def test_labelled_draws_are_the_single_draws_merged_by_person() -> None:
     assert both.size and all(label[ids == pid].tolist() == [7, 9] for pid in both[:5])
 
 
+@pytest.mark.parametrize("draws", [2, 5, 11, 17])
+def test_labelled_draws_are_ordered_by_person_then_draw_for_any_number_of_draws(draws) -> None:
+    """The merge of many runs (the shortest two first) is the sort by (person, draw)."""
+    n, day = 2 * BLOCK + 5, 3
+    keys = np.asarray([stream_key(2, "many", j) for j in range(draws)], np.uint64)
+    ps = np.asarray([(0.3, 0.0, 0.001, 0.05, 0.2, 0.6)[j % 6] for j in range(draws)])
+    zeros = np.zeros(draws, np.uint64)
+    labels = np.arange(100, 100 + draws, dtype=np.int16)
+    ids, label, counts = labelled_ids(keys, day, n, ps, zeros, zeros, np.zeros(draws), labels)
+    singles = [thinned_ids(keys[j], day, n, ps[j], zeros[j], zeros[j], 0.0) for j in range(draws)]
+    every_id = np.concatenate(singles)
+    every_draw = np.concatenate([np.full(x.size, j) for j, x in enumerate(singles)])
+    order = np.lexsort((every_draw, every_id))
+    assert counts.tolist() == [x.size for x in singles]
+    assert np.array_equal(ids, every_id[order])
+    assert np.array_equal(label, labels[every_draw[order]])
+
+
 def test_labelled_draws_refuse_a_probability_outside_zero_one() -> None:
     one = np.zeros(1, np.uint64)
     with pytest.raises(ValueError, match="probability"):

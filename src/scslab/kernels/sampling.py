@@ -368,6 +368,30 @@ class LabelledDraws(NamedTuple):
     """The label of each draw's ids (an act or source code, int16)."""
 
 
+_RUN_END = np.iinfo(np.int64).max
+"""The last entry of every run that ``_merged_runs`` merges: above any entry."""
+
+
+@njit(cache=True)
+def _merged_runs(a, b):
+    """Two ascending runs, each ending in ``_RUN_END``, merged into one ending in it.
+
+    Branch-free: each step takes the smaller head, and the end markers stop either run from
+    being read past its end.
+    """
+    size = a.size + b.size - 1
+    out = np.empty(size, np.int64)
+    i = j = 0
+    for k in range(size - 1):
+        x, y = a[i], b[j]
+        take = x < y
+        out[k] = x if take else y
+        i += take
+        j += 1 - take
+    out[size - 1] = _RUN_END
+    return out
+
+
 @njit(cache=True)
 def compiled_labelled_ids(keys, day, n, ps, thin_keys, trait_keys, weights, labels):
     """``labelled_ids`` for compiled callers."""
@@ -387,18 +411,36 @@ def compiled_labelled_ids(keys, day, n, ps, thin_keys, trait_keys, weights, labe
         counts[j] = draws[j].size
     if keys.size == 1:  # one draw: already in person order
         return draws[0], np.full(counts[0], labels[0], labels.dtype), counts
-    # merge the sorted draws: by person, and for one person in draw order
-    ids = np.empty(counts.sum(), np.int64)
+    # Order by person, and for one person by draw: each id becomes (id << shift) | draw, one
+    # ascending run per draw (ids are below 2**31, draws below 2**shift), and the two shortest
+    # runs are merged until one is left, so most ids move a few times and the longest run once.
+    shift = 0
+    while (1 << shift) < keys.size:
+        shift += 1
+    runs = []
+    for j in range(keys.size):
+        run = np.empty(counts[j] + 1, np.int64)
+        for i in range(counts[j]):
+            run[i] = (draws[j][i] << shift) | j
+        run[counts[j]] = _RUN_END
+        runs.append(run)
+    while len(runs) > 1:
+        a = b = -1
+        for r in range(len(runs)):
+            if a < 0 or runs[r].size < runs[a].size:
+                a, b = r, a
+            elif b < 0 or runs[r].size < runs[b].size:
+                b = r
+        merged = _merged_runs(runs[a], runs[b])
+        runs.pop(max(a, b))
+        runs[min(a, b)] = merged
+    run = runs[0]
+    ids = np.empty(run.size - 1, np.int64)
     label = np.empty(ids.size, labels.dtype)
-    head = np.zeros(keys.size, np.int64)
+    draw_bits = (1 << shift) - 1
     for i in range(ids.size):
-        best = -1
-        for j in range(keys.size):
-            if head[j] < counts[j] and (best < 0 or draws[j][head[j]] < draws[best][head[best]]):
-                best = j
-        ids[i] = draws[best][head[best]]
-        label[i] = labels[best]
-        head[best] += 1
+        ids[i] = run[i] >> shift
+        label[i] = labels[run[i] & draw_bits]
     return ids, label, counts
 
 
