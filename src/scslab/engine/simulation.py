@@ -206,7 +206,9 @@ class Simulation:
         meta = scenario.meta
         self.days = meta.days
         self.start_date = meta.start_date
-        self.pop = people or Population(meta.people, meta.seed, scenario.population)
+        if people is None:
+            people = Population(meta.people, meta.seed, scenario.population)
+        self.pop = people
         self.burn_in_s = 0.0
         """Seconds the burn-in took (part of the set-up, not of ``init_s``)."""
         histories: dict[str, dict[str, Any]] = {}
