@@ -79,8 +79,9 @@ class ScenarioMeta(BaseModel):
         le=MAX_DAYS,
         description="Days of history before start_date that every score starts from (a "
         "burn-in; engine/burn_in.py): the mechanisms that make scores (behaviour, surveillance, "
-        "observation, reporting, adversary and scoring) run these days first, on their own "
-        "random streams and without metrics, and each score carries over its state; lists, "
+        "observation, reporting, adversary and scoring) run these days first, on the same "
+        "people with daily draws of their own and without metrics, and each score carries "
+        "over its state; lists, "
         "sanctions, responses and metrics start on start_date. Default 0, an assumption: "
         "scores start fresh on start_date, as a programme launched that day.",
     )

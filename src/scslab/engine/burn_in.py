@@ -12,9 +12,10 @@ with:
   start from the published figures (``mechanisms/lists/initial.py``);
 - the scenario's seed, so that everything drawn once per person (who opts in, who is enrolled,
   who is covered, who evades) is the same as in the run, but day numbers of their own: its days
-  are numbered ``MAX_DAYS - N .. MAX_DAYS - 1`` (``first_day``), so that no daily draw of the
-  burn-in is one of the run's days 0 .. ``days - 1`` (``days + burn_in_days`` is at most
-  ``MAX_DAYS``). Numbered from 0, the burn-in would replay the run's first days, act for act;
+  are numbered ``MAX_DAYS - N .. MAX_DAYS - 1`` (from ``BurnInMeta.first_day``), so that no
+  daily draw of the burn-in is one of the run's days 0 .. ``days - 1`` (``days +
+  burn_in_days`` is at most ``MAX_DAYS``). Numbered from 0, the burn-in would replay the run's
+  first days, act for act;
 - no metrics rows: ``metrics.parquet`` starts on ``start_date`` as always.
 
 The per-person arrays that each scorer declared in the burn-in outlive it: the run's scorers
@@ -57,7 +58,7 @@ class BurnInMeta:
     """The burn-in's ``[scenario]`` table.
 
     Its days 0 .. ``days - 1`` end on the day before the scenario's start date; only the last
-    ``burn_in_days`` of the scenario run (from ``first_day``).
+    ``burn_in_days`` of the scenario run, from ``first_day``.
     """
 
     people: int
@@ -65,8 +66,8 @@ class BurnInMeta:
     seed: int
     start_date: dt.date
     scale: int
-    days_run: int
-    """The scenario's ``burn_in_days``: the burn-in's days that run."""
+    first_day: int
+    """The number of the first day that runs: ``days`` minus the scenario's ``burn_in_days``."""
     burn_in_days: int = 0
     """A burn-in has none of its own."""
 
@@ -112,17 +113,12 @@ def burn_in_scenario(scenario: ScenarioLike) -> BurnInScenario:
             seed=meta.seed,
             start_date=meta.start_date - dt.timedelta(days=MAX_DAYS),
             scale=meta.scale,
-            days_run=meta.burn_in_days,
+            first_day=MAX_DAYS - meta.burn_in_days,
         ),
         population=scenario.population,
         mechanisms={n: p for n, p in scenario.mechanisms.items() if burns_in(n, p)},
         source=f"{scenario.source} (burn-in)",
     )
-
-
-def first_day(burn_in_days: int) -> int:
-    """The number of the burn-in's first day: its days end where the day numbers do."""
-    return MAX_DAYS - burn_in_days
 
 
 def hand_over(

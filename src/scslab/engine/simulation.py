@@ -23,7 +23,7 @@ from typing import Any, Protocol, TypeVar
 import numpy as np
 
 from scslab.engine.board import Board
-from scslab.engine.burn_in import BurnInScenario, burn_in_scenario, first_day, hand_over
+from scslab.engine.burn_in import BurnInScenario, burn_in_scenario, hand_over
 from scslab.engine.compiled_plan import CompiledPlan
 from scslab.engine.mechanism import (
     FAMILIES,
@@ -166,7 +166,7 @@ def run_burn_in(
         burn_in,
         compiled=False if compiled is False else None,
         people=people,
-        from_day=first_day(burn_in.meta.days_run),
+        from_day=burn_in.meta.first_day,
     )
     twin.run()
     scorers = {n: m for n, m in twin.mechanisms.items() if isinstance(m, Scoring)}
@@ -213,10 +213,10 @@ class Simulation:
         """Seconds the burn-in took (part of the set-up, not of ``init_s``)."""
         histories: dict[str, dict[str, Any]] = {}
         if meta.burn_in_days > 0:
-            before = burn_in_scenario(scenario)  # refuses a scorer that carries no history
+            earlier = burn_in_scenario(scenario)  # refuses a scorer that carries no history
             if burn_in:
                 t1 = time.perf_counter()
-                histories = run_burn_in(before, self.pop, compiled)
+                histories = run_burn_in(earlier, self.pop, compiled)
                 self.burn_in_s = time.perf_counter() - t1
         self.plan = plan_of(scenario)
         self.mechanisms: dict[str, Mechanism] = {

@@ -369,61 +369,59 @@ class LabelledDraws(NamedTuple):
 
 
 _RUN_END = np.iinfo(np.int64).max
-"""The last entry of every run that ``_merged_runs`` merges: above any entry."""
+"""Read past the end of a run that ``_merged_runs`` merges: above any entry."""
 
 
 @njit(cache=True)
 def _merged_runs(a, b):
-    """Two ascending runs, each ending in ``_RUN_END``, merged into one ending in it.
+    """Two ascending runs merged into one.
 
-    Branch-free: each step takes the smaller head, and the end markers stop either run from
-    being read past its end.
+    Each step takes the smaller head, with no branch to guess; a run that has ended reads as
+    ``_RUN_END``.
     """
-    size = a.size + b.size - 1
-    out = np.empty(size, np.int64)
+    na, nb = a.size, b.size
+    out = np.empty(na + nb, np.int64)
     i = j = 0
-    for k in range(size - 1):
-        x, y = a[i], b[j]
+    for k in range(na + nb):
+        x = a[i] if i < na else _RUN_END
+        y = b[j] if j < nb else _RUN_END
         take = x < y
         out[k] = x if take else y
         i += take
         j += 1 - take
-    out[size - 1] = _RUN_END
     return out
 
 
 @njit(cache=True)
 def compiled_labelled_ids(keys, day, n, ps, thin_keys, trait_keys, weights, labels):
     """``labelled_ids`` for compiled callers."""
-    draws = []
+    runs = []
     counts = np.zeros(keys.size, np.int64)
     for j in range(keys.size):
         if not 0.0 <= ps[j] <= 1.0:
             raise ValueError("probability must be in [0, 1]")
         if n > 0 and ps[j] > 0.0:
-            draws.append(
+            runs.append(
                 _sample_blocks(
                     keys[j], day, n, ps[j], thin_keys[j], trait_keys[j], weights[j], _EVERYONE
                 )
             )
         else:
-            draws.append(np.empty(0, np.int64))
-        counts[j] = draws[j].size
+            runs.append(np.empty(0, np.int64))
+        counts[j] = runs[j].size
     if keys.size == 1:  # one draw: already in person order
-        return draws[0], np.full(counts[0], labels[0], labels.dtype), counts
-    # Order by person, and for one person by draw: each id becomes (id << shift) | draw, one
-    # ascending run per draw (ids are below 2**31, draws below 2**shift), and the two shortest
-    # runs are merged until one is left, so most ids move a few times and the longest run once.
+        return runs[0], np.full(counts[0], labels[0], labels.dtype), counts
+    # Order by person, and for one person by draw: each draw's ids become (id << shift) | draw
+    # in place, one ascending run per draw (ids are below 2**31, draws below 2**shift), and the
+    # two shortest runs are merged until one is left, so most ids move a few times and the
+    # longest run once; the last run's keys become its ids again, in place.
     shift = 0
     while (1 << shift) < keys.size:
         shift += 1
-    runs = []
     for j in range(keys.size):
-        run = np.empty(counts[j] + 1, np.int64)
-        for i in range(counts[j]):
-            run[i] = (draws[j][i] << shift) | j
-        run[counts[j]] = _RUN_END
-        runs.append(run)
+        run = runs[j]
+        for i in range(run.size):
+            run[i] = (run[i] << shift) | j
     while len(runs) > 1:
         a = b = -1
         for r in range(len(runs)):
@@ -434,13 +432,12 @@ def compiled_labelled_ids(keys, day, n, ps, thin_keys, trait_keys, weights, labe
         merged = _merged_runs(runs[a], runs[b])
         runs.pop(max(a, b))
         runs[min(a, b)] = merged
-    run = runs[0]
-    ids = np.empty(run.size - 1, np.int64)
+    ids = runs[0]
     label = np.empty(ids.size, labels.dtype)
     draw_bits = (1 << shift) - 1
     for i in range(ids.size):
-        ids[i] = run[i] >> shift
-        label[i] = labels[run[i] & draw_bits]
+        label[i] = labels[ids[i] & draw_bits]
+        ids[i] >>= shift
     return ids, label, counts
 
 
