@@ -236,6 +236,21 @@ def test_tie_cutting_runs_alike_in_the_compiled_plan_and_the_python_loop():
     assert python.columns == compiled.columns
 
 
+@pytest.mark.parametrize("compiled", [True, False])
+def test_the_network_measure_counts_in_its_mechanism_s_phase_time(compiled):
+    """A mechanism's daily metrics are part of its phase: the union-find of the largest connected
+    share (tie cutting's metrics, not its step) shows in ``tie_cutting``'s row, in both loops,
+    not in time no row owns. The step does nothing here (no low-score rule, no naming)."""
+    seconds = {}
+    for network_days in (0, 1):
+        sc = _sesame(people=200_000, days=20, low_score_rate=0.0, network_days=network_days)
+        sim = Simulation(sc, compiled=compiled)
+        sim.run()
+        assert (sim.compiled_plan is not None) == compiled
+        seconds[network_days] = next(r.seconds for r in sim.plan if r.mechanism == "tie_cutting")
+    assert seconds[1] > 5 * seconds[0], seconds  # 20 measures against 2 (day 0, the last day)
+
+
 TWO_TABLES = """
 [scenario]
 name = "two_cuts"

@@ -72,7 +72,8 @@ def _run_days(day0, day1, board, plan, days, cycles, table, offsets):
     """Days ``day0 .. day1 - 1`` of ``plan``: per mechanism, in order, (state, step, metrics).
 
     ``step`` and ``metrics`` are first-class functions (``signature``). Each mechanism steps
-    from its first day to its last (``days``, a ``StepDays``); its cycles add to ``cycles``;
+    from its first day to its last (``days``, a ``StepDays``); the cycles of its step and its
+    metrics add to ``cycles``;
     every mechanism's metrics of day ``d`` go to ``table[d - day0]`` from column ``offsets[i]``,
     NaN (null) once it has stopped.
     """
@@ -91,7 +92,9 @@ def _run_days(day0, day1, board, plan, days, cycles, table, offsets):
         for entry in literal_unroll(plan):
             stopped = day > last_days[positions[i]]
             if not stopped:
+                t0 = cycle_counter()
                 entry[2](day, entry[0])
+                cycles[i] += cycle_counter() - t0
             today = entry[0].today
             for j in range(today.size):
                 row[offsets[i] + j] = np.nan if stopped else today[j]

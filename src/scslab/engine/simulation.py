@@ -106,6 +106,8 @@ class PlanRow:
     mechanism: str
     description: str
     seconds: float = 0.0
+    """Time spent in the mechanism so far: its daily steps and its daily metrics (a network
+    measure or a count may be most of a mechanism's day)."""
     first_day: int = 0
     """The mechanism steps from this day on (its ``active_from`` date)."""
 
@@ -354,7 +356,9 @@ class Simulation:
             if day > last_days[i]:  # stopped: no metrics (null), as in the compiled plan
                 continue
             name = row.mechanism
+            t0 = clock()
             values = m.metrics(day)
+            row.seconds += clock() - t0
             known = known_columns.get(name)
             if known is not None and tuple(values) == known[0]:  # yesterday's columns again
                 _consume(map(list.append, known[1], values.values()))
