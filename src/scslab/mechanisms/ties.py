@@ -106,15 +106,17 @@ def cut_tie(cuts, pid, k, cause):
 
 @njit(inline="always", cache=True)
 def _root(parent, i):
-    """The root of ``i``'s component (a negative entry: a root, minus its size), compressing."""
-    root = i
-    while parent[root] >= 0:
-        root = parent[root]
+    """The root of ``i``'s component (a negative entry: a root, minus its size).
+
+    Path halving: each entry on the way is pointed at its grandparent, in one pass.
+    """
     while parent[i] >= 0:
-        nxt = parent[i]
-        parent[i] = root
-        i = nxt
-    return root
+        up = parent[i]
+        if parent[up] < 0:
+            return up
+        parent[i] = parent[up]
+        i = parent[up]
+    return i
 
 
 @njit(cache=True)
@@ -126,10 +128,10 @@ def _largest_in_region(cuts, tie_key, lo, hi, locality):
     parent = np.full(m, -1, np.int32)
     for i in range(m):
         pid = lo + i
+        a = _root(parent, i)  # stays the root of i's component: a union keeps the larger root
         for k in range(NETWORK_TIES):
             if not tie_kept(cuts, pid, k):
                 continue
-            a = _root(parent, i)
             b = _root(parent, community_tie(tie_key, pid, k, lo, hi, locality) - lo)
             if a == b:
                 continue
