@@ -25,6 +25,7 @@ from scslab.engine.board import records_of
 from scslab.engine.calendar import new_calendar, schedule
 from scslab.engine.calendar import pop as pop_due
 from scslab.engine.steps import CompiledSteps, compiled_mechanism
+from scslab.kernels.compact import grown
 from scslab.kernels.memory import prefetch_ahead
 from scslab.kernels.structs import compiled_struct
 from scslab.mechanisms.lists.base import (
@@ -164,9 +165,7 @@ def _crossing(s, day):
             found[m] = lo + i
             m += leaves | enters
         if k + m > out.size:
-            bigger = np.empty(max(2 * out.size, k + m), np.int64)
-            bigger[:k] = out[:k]
-            out = bigger
+            out = grown(out, k, k + m)
         out[k : k + m] = found[:m]
         k += m
     return out[:k]
