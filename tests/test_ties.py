@@ -243,12 +243,12 @@ def test_the_network_measure_counts_in_its_mechanism_s_phase_time(compiled):
     not in time no row owns. The step does nothing here (no low-score rule, no naming)."""
     seconds = {}
     for network_days in (0, 1):
-        sc = _sesame(people=200_000, days=20, low_score_rate=0.0, network_days=network_days)
+        sc = _sesame(people=200_000, days=40, low_score_rate=0.0, network_days=network_days)
         sim = Simulation(sc, compiled=compiled)
         sim.run()
         assert (sim.compiled_plan is not None) == compiled
         seconds[network_days] = next(r.seconds for r in sim.plan if r.mechanism == "tie_cutting")
-    assert seconds[1] > 5 * seconds[0], seconds  # 20 measures against 2 (day 0, the last day)
+    assert seconds[1] > 5 * seconds[0], seconds  # 40 measures against 2 (day 0, the last day)
 
 
 TWO_TABLES = """
