@@ -14,6 +14,10 @@ import pytest
 import scslab
 from scslab.scenario import Scenario
 
+os.environ.setdefault("SCSLAB_COMPILE_HELPERS", "0")
+"""The suite's workers keep every core busy already: a first run's compile helpers
+(``engine/compile_ahead.py``) would only take turns with them. ``test_compile_ahead`` runs them."""
+
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """``-n auto``: one worker per core, and one more.

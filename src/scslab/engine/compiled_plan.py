@@ -210,20 +210,30 @@ class CompiledPlan:
         that each returns nothing, as its function type in ``run_days`` says. Part of a run's
         set-up, not of its first day.
         """
-        signature = self.signature()
-        for kernels, entry in zip(self.plan, signature[3].types, strict=True):
-            for kernel, function in zip(kernels[1:], entry.types[1:], strict=True):
-                args = function.signature.args
-                kernel.compile(args)
-                returns = kernel.overloads[args].signature.return_type
-                if returns != types.none:
-                    raise TypeError(
-                        f"{kernel.py_func.__module__}.{kernel.__name__} returns {returns}: "
-                        "a step or metrics kernel must return nothing"
-                    )
+        for kernel, args in self.kernel_signatures():
+            kernel.compile(args)
+            returns = kernel.overloads[args].signature.return_type
+            if returns != types.none:
+                raise TypeError(
+                    f"{kernel.py_func.__module__}.{kernel.__name__} returns {returns}: "
+                    "a step or metrics kernel must return nothing"
+                )
         with warnings.catch_warnings():  # numba calls first-class functions experimental
             warnings.simplefilter("ignore", NumbaExperimentalFeatureWarning)
-            self._entry = run_days.compile(signature)
+            self._entry = run_days.compile(self.signature())
+
+    def kernel_signatures(self) -> list[tuple[Any, tuple]]:
+        """Each mechanism's step and metrics kernels with their argument types, in plan order.
+
+        What a run of this plan compiles (or loads) on its first day, in the compiled plan or
+        the Python loop alike (``engine/compile_ahead.py`` splits it between processes).
+        """
+        signature = self.signature()
+        return [
+            (kernel, function.signature.args)
+            for kernels, entry in zip(self.plan, signature[3].types, strict=True)
+            for kernel, function in zip(kernels[1:], entry.types[1:], strict=True)
+        ]
 
     def compiled_already(self) -> bool:
         """Whether ``run_days`` is compiled for this plan's shape: in this process, or on disk.

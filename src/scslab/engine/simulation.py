@@ -24,6 +24,7 @@ import numpy as np
 
 from scslab.engine.board import Board
 from scslab.engine.burn_in import BurnInScenario, burn_in_scenario, hand_over
+from scslab.engine.compile_ahead import start_helpers
 from scslab.engine.compiled_plan import CompiledPlan
 from scslab.engine.mechanism import (
     FAMILIES,
@@ -258,7 +259,11 @@ class Simulation:
         nor an observer."""
         self.observers = [n for n, m in self.mechanisms.items() if isinstance(m, Observer)]
         """Mechanisms that step in Python between compiled stretches of days (``Observer``)."""
-        plan = CompiledPlan.of(self) if compiled is not False else None
+        plan = CompiledPlan.of(self)
+        if plan is not None:  # a first run: compile the day's kernels on the other cores too
+            start_helpers(plan.kernel_signatures())
+        if compiled is False:
+            plan = None
         if compiled and plan is None:
             raise ScenarioError(
                 f"{scenario.source}: cannot run compiled: no compiled kernels for "
