@@ -145,3 +145,63 @@ def test_a_failed_compile_releases_its_lock(tmp_path, monkeypatch):
         assert other.acquire(0)
     finally:
         other.close()
+
+
+def _slow_index_writes(monkeypatch) -> None:
+    """Make each index write wait, so that two saves overlap as on a busy machine."""
+    from scslab.kernels import cache
+
+    write = cache.IndexDataCacheFile._save_index
+
+    def slow(self, overloads):
+        time.sleep(0.3)
+        write(self, overloads)
+
+    monkeypatch.setattr(cache.IndexDataCacheFile, "_save_index", slow)
+
+
+def test_two_saves_of_one_kernel_at_once_keep_each_its_own_code(tmp_path, monkeypatch) -> None:
+    """Two signatures saved at once: each index entry names its own data, never the other's.
+
+    numba's own save picks the data file name, then writes the index, then the data; two saves
+    at once pick the same name, and one signature's entry names the other's machine code. The
+    save under ``_TolerantIndex`` takes turns: run without its lock (numba's), this test fails.
+    """
+    import threading
+
+    from scslab.kernels.cache import IndexDataCacheFile, _TolerantIndex
+
+    _slow_index_writes(monkeypatch)
+
+    def saves(index_class) -> dict:
+        folder = tmp_path / index_class.__name__
+        folder.mkdir()
+        index = [index_class(str(folder), "kernel", "stamp") for _ in range(2)]
+        threads = [
+            threading.Thread(target=index[i].save, args=(f"sig{i}", f"code for sig{i}"))
+            for i in range(2)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        reader = index_class(str(folder), "kernel", "stamp")
+        return {key: reader.load(key) for key in ("sig0", "sig1")}
+
+    assert saves(_TolerantIndex) == {"sig0": "code for sig0", "sig1": "code for sig1"}
+    assert saves(IndexDataCacheFile) != {"sig0": "code for sig0", "sig1": "code for sig1"}
+
+
+def test_a_cache_file_of_other_argument_types_is_not_loaded() -> None:
+    from numba import types
+
+    from scslab.kernels.cache import SourcesCache
+
+    class Found:
+        class signature:  # noqa: N801 (numba's attribute name)
+            args = (types.int64, types.float64)
+
+    found = Found()
+    assert SourcesCache._checked(found, (types.int64, types.float64)) is found
+    assert SourcesCache._checked(found, (types.int64, types.int64)) is None
+    assert SourcesCache._checked(None, (types.int64,)) is None

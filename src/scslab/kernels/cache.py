@@ -37,6 +37,7 @@ import ast
 import fcntl
 import functools
 import hashlib
+import itertools
 import os
 import pickle
 import sys
@@ -278,6 +279,44 @@ class _TolerantIndex(IndexDataCacheFile):
         """Whether the index on disk names ``key`` (nothing is loaded)."""
         return key in self._load_index()
 
+    def save(self, key: str, data: Any) -> None:
+        """The save of numba's index, made safe for processes that share the cache.
+
+        numba reads the index, picks the first data file name it does not list, writes the index,
+        then the data. Two processes saving two signatures of one kernel at once both pick the
+        same name, and one index entry then names the other's machine code; a process reading
+        the index between the two writes loads whatever that file held before (code of an
+        earlier version). Either way a kernel runs on arguments of another type: a crash. Here
+        saves of one kernel take turns under a lock beside its index, and the data is written
+        before the index names it. A save that cannot get the lock in ``SAVE_WAIT_S`` is
+        skipped: the kernel is compiled, only not cached this time.
+        """
+        try:
+            lock = _CompileLock(f"{self._index_path}.save.lock")
+        except OSError:  # a cache folder that cannot be written: nothing can be saved anyway
+            return
+        try:
+            if not lock.acquire(SAVE_WAIT_S):
+                return
+            overloads = self._load_index()
+            name = overloads.get(key)
+            if name is None:
+                taken = set(overloads.values())
+                name = next(
+                    self._data_name(i)
+                    for i in itertools.count(1)
+                    if self._data_name(i) not in taken
+                )
+            self._save_data(name, data)
+            if overloads.get(key) != name:
+                overloads[key] = name
+                self._save_index(overloads)
+        finally:
+            lock.close()
+
+
+SAVE_WAIT_S = 60.0
+"""The longest a process waits for another's save of the same kernel (saves take milliseconds)."""
 
 LOCK_WAIT_S = 900.0
 """The longest a process waits for another to compile a kernel before it compiles it too."""
@@ -334,7 +373,7 @@ class SourcesCache(FunctionCache):
         A miss waits for any process compiling the same kernel, then looks again: if that
         process saved it, it is loaded and nothing is compiled here.
         """
-        found = super().load_overload(sig, target_context)
+        found = self._checked(super().load_overload(sig, target_context), sig)
         if found is not None:
             return found
         key = self._index_key(sig, target_context.codegen())
@@ -348,12 +387,25 @@ class SourcesCache(FunctionCache):
         if not lock.acquire(LOCK_WAIT_S):
             lock.close()
             return None
-        found = super().load_overload(sig, target_context)  # saved while this process waited?
+        found = self._checked(super().load_overload(sig, target_context), sig)  # saved meanwhile?
         if found is not None:
             lock.close()
             return found
         self._held[key] = lock
         return None
+
+    @staticmethod
+    def _checked(found: Any, sig: Any) -> Any:
+        """``found`` if it was compiled for ``sig``'s argument types, else None (compile it).
+
+        A cache file is machine code for the types it was compiled for; one written by another
+        version of the code, or by the race ``_TolerantIndex.save`` closes in files written
+        before it, must not run on other types.
+        """
+        if found is None:
+            return None
+        args = tuple(sig.args) if hasattr(sig, "args") else tuple(sig)
+        return found if tuple(found.signature.args) == args else None
 
     def holds(self, sig: Any, target_context: Any) -> bool:
         """Whether ``sig`` is in the cache on disk; nothing is loaded, locked or compiled."""
