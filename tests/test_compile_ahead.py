@@ -6,29 +6,16 @@ import os
 import subprocess
 import sys
 import textwrap
+from typing import ClassVar
 
 import pytest
 
 import scslab
 import scslab.engine.simulation as simulation
 from scslab.engine import compile_ahead
-from scslab.engine.compile_ahead import HELPERS_ENV, helper_order, helpers_wanted
+from scslab.engine.compile_ahead import HELPERS_ENV, helpers_wanted
+from scslab.engine.steps import state_made_at_init
 from scslab.errors import ScenarioError
-
-
-@pytest.mark.parametrize("count", [1, 2, 3, 9, 18])
-@pytest.mark.parametrize("helpers", [1, 2, 3])
-def test_each_helper_takes_every_kernel_from_its_own_start(count: int, helpers: int) -> None:
-    starts = set()
-    for helper in range(helpers):
-        order = helper_order(count, helper, helpers)
-        assert sorted(order) == list(range(count))
-        if count > 1:  # backwards, round to the end
-            assert order[1] == (order[0] - 1) % count
-        starts.add(order[0])
-    assert helper_order(count, 0, helpers)[0] == count - 1
-    if count > helpers:  # each where nobody else starts (this process starts at 0)
-        assert len(starts) == helpers and 0 not in starts
 
 
 def test_helpers_wanted_reads_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -45,33 +32,42 @@ def test_helpers_wanted_reads_the_environment(monkeypatch: pytest.MonkeyPatch) -
             helpers_wanted()
 
 
-def test_a_simulation_offers_every_daily_kernel_in_plan_order(
+class _Recorder(compile_ahead.CompileHelpers):
+    offers: ClassVar[list[list]] = []
+
+    def offer(self, kernels) -> None:
+        _Recorder.offers.append(list(kernels))
+
+
+def test_each_mechanism_offers_its_daily_kernels_as_the_plan_calls_them(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    offered: list[list] = []
-    monkeypatch.setattr(simulation, "start_helpers", lambda kernels: offered.append(kernels))
+    monkeypatch.setattr(simulation, "CompileHelpers", _Recorder)
+    _Recorder.offers = []
     sc = scslab.load_scenario("rongcheng").with_overrides(people=2_000, days=2)
-    sim = scslab.Simulation(sc, compiled=False)
-    assert len(offered) == 1
-    kernels = offered[0]
-    states = [m.state for m in sim.mechanisms.values()]
-    assert len(kernels) == 2 * len(states)  # a step and a metrics kernel each
-    for (step, step_args), (metrics, metrics_args), state in zip(
-        kernels[::2], kernels[1::2], states, strict=True
-    ):
-        assert step_args[2] == metrics_args[1] == step.typeof_pyval(state)
-        assert step.py_func.__name__ != metrics.py_func.__name__
+    sim = scslab.Simulation(sc, compiled=True)
+    signature = sim.compiled_plan.signature()
+    assert len(_Recorder.offers) == len(sim.mechanisms)  # one offer a mechanism
+    lazy = [i for i, m in enumerate(sim.mechanisms.values()) if not state_made_at_init(m)]
+    assert lazy == [1]  # debt's record holds the list's: offered once every mechanism is ready
+    order = [i for i in range(len(sim.mechanisms)) if i not in lazy] + lazy
+    for offer, i in zip(_Recorder.offers, order, strict=True):
+        state, entry = sim.compiled_plan.plan[i], signature[3].types[i]
+        (step, step_args), (metrics, metrics_args) = offer
+        assert (step, metrics) == (state[1], state[2])  # the kernels the plan calls
+        assert step_args == entry.types[1].signature.args  # with the types it calls them with
+        assert metrics_args == entry.types[2].signature.args
+        assert step_args in step.overloads and metrics_args in metrics.overloads
 
 
 _HELPER_FILLS_THE_CACHE = """
-import sys, time
+from numba import types
 from numba.core import event
 import numpy as np
 from scslab.engine import compile_ahead
-from scslab.engine.compile_ahead import is_missing, start_helpers
+from scslab.engine.compile_ahead import CompileHelpers, is_missing
 from scslab.kernels import compact
 
-from numba import types
 ids = types.Array(types.int64, 1, "C")
 flags = types.Array(types.bool_, 1, "C")
 jobs = [
@@ -80,9 +76,13 @@ jobs = [
     (compact.kept, (types.Array(types.float64, 1, "C"), flags)),
 ]
 assert all(is_missing(k, a) for k, a in jobs)
-assert start_helpers(jobs[:2]) == 0  # fewer than MIN_MISSING: not worth a helper
-assert start_helpers(jobs) == {helpers}
-for process in compile_ahead._RUNNING:
+helpers = CompileHelpers()
+helpers.offer(jobs)
+assert helpers.sent == ({helpers} and len(jobs))
+processes = list(compile_ahead._RUNNING)
+assert len(processes) == {helpers}
+for process in processes:  # every job sent: the helper compiles them all, then exits
+    process.stdin.close()
     assert process.wait(timeout=300) == 0
 if {helpers} == 0:
     assert all(is_missing(k, a) for k, a in jobs)
@@ -93,8 +93,10 @@ class Compiles(event.Listener):
     def on_start(self, ev): compiled.append(ev.data["dispatcher"].py_func.__name__)
     def on_end(self, ev): pass
 event.register("numba:compile", Compiles())
-out = compact.kept(np.arange(5), np.array([1, 0, 1, 0, 1], np.bool_))
-assert out.tolist() == [0, 2, 4] and compiled == [], compiled  # loaded, not compiled here
+helpers.finish()  # loads what is missing here, compiles nothing
+assert compiled == [] and all(a in k.overloads for k, a in jobs), compiled
+assert compact.kept(np.arange(5), np.array([1, 0, 1, 0, 1], np.bool_)).tolist() == [0, 2, 4]
+assert compile_ahead._RUNNING == []
 """
 
 

@@ -709,7 +709,8 @@ def dask_client(scheduler: str | None = None, workers: int | None = None) -> Ite
                 threads_per_worker=1,
                 processes=True,
                 dashboard_address=":0",
-                env={"NUMBA_NUM_THREADS": "1"},
+                # one thread a worker, and no compile helpers: the workers fill the cores
+                env={"NUMBA_NUM_THREADS": "1", "SCSLAB_COMPILE_HELPERS": "0"},
                 silence_logs=logging.ERROR,
             )
             client = distributed.Client(cluster)

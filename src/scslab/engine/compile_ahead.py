@@ -1,33 +1,36 @@
 """Compiling a run's daily kernels on the machine's other cores: a first run waits less.
 
-A scenario's first run compiles its mechanisms' kernels (numba compiles in one thread), and most
-of that is the daily ``step`` and ``metrics`` kernels, compiled one after the other as the first
-day reaches them. Once a run's set-up is done, the kernels it will need and their argument types
-are known (``CompiledPlan.kernel_signatures``). When several of them are missing from the disk
-cache, ``start_helpers`` starts helper processes (by default one per other core, at most
-``MAX_HELPERS``) that compile them from the last mechanism backwards while this process
-compiles from the first forwards. The cache's per-kernel locks (``kernels/cache.py``) make each
-kernel compiled once between them: a process that reaches a kernel the other is compiling waits,
-then loads it. A helper exits when its list is done; one still working when this process exits
-is stopped (``stop_helpers``, at exit), and nothing half-written reaches the cache (numba writes
-each cache file whole, then renames it).
+A scenario's first run compiles its mechanisms' kernels, and numba compiles in one thread: the
+set-up's kernels (each mechanism's ``init``), then the daily ``step`` and ``metrics`` kernels. A
+mechanism's daily kernels and their argument types are known as soon as its ``init`` is done
+(its compiled record exists), long before the first day. ``CompileHelpers`` hands each one that
+is missing from the disk cache to helper processes (started on the first missing kernel; by
+default one per other core, at most ``MAX_HELPERS``), which compile them in the order offered
+while this process goes on with the set-up. When the set-up is done, ``finish`` compiles here
+whatever the helpers have not, from the last mechanism backwards. The cache's per-kernel locks
+(``kernels/cache.py``) make each kernel compiled once between them: a process that reaches a
+kernel the other is compiling waits, then loads it. ``finish`` then stops the helpers; nothing
+half-written reaches the cache (numba writes each cache file whole, then renames it).
 
-This module owns the choice to start helpers, their list of work and the helper process's main.
+This module owns the helpers: when they start, what they are given, and their process's main.
 It must not run days or touch results: a helper only fills the kernel cache, and a kernel loaded
 from it is the same machine code as one compiled here, so results are bit for bit the same with
-or without helpers. ``SCSLAB_COMPILE_HELPERS`` sets how many (0: none).
+or without helpers. ``SCSLAB_COMPILE_HELPERS`` sets how many (0: none, and nothing changes).
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import pickle
+import queue
 import subprocess
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterable
 from importlib import import_module
-from typing import Any
+from typing import IO, Any
 
 from scslab.errors import ScenarioError
 from scslab.kernels.cache import SourcesCache
@@ -38,14 +41,8 @@ HELPERS_ENV = "SCSLAB_COMPILE_HELPERS"
 MAX_HELPERS = 3
 """The most helpers by default, whatever the cores: a day has a dozen or so kernels to split."""
 
-MIN_MISSING = 3
-"""Helpers start only when at least this many kernels are missing from the cache.
-
-Starting one costs about two seconds of another core (Python, numba and the package imported);
-one or two kernels compile in about that (a judgement, not a measurement of each kernel)."""
-
 _RUNNING: list[subprocess.Popen[bytes]] = []
-"""Helpers started by this process and not yet seen to finish."""
+"""Helpers started by this process and not stopped yet."""
 
 
 def helpers_wanted() -> int:
@@ -84,88 +81,126 @@ def _importable(kernel: Any) -> bool:
     return module is not None and getattr(module, func.__qualname__, None) is kernel
 
 
-def helper_order(count: int, helper: int, helpers: int) -> list[int]:
-    """The positions helper ``helper`` of ``helpers`` compiles, of ``count`` kernels in plan order.
+class CompileHelpers:
+    """The helpers of one run's set-up: offered kernels as they become known, then ``finish``."""
 
-    This process goes forwards from the first; helper 0 backwards from the last, and each next
-    helper backwards from a point a share further down, all of them round to the end, so that
-    each starts where nobody else is working.
-    """
-    start = count - 1 - helper * count // (helpers + 1)
-    return [(start - k) % count for k in range(count)]
+    def __init__(self) -> None:
+        self.count = helpers_wanted()
+        """Helpers to start on the first missing kernel (0: none)."""
+        self.offered: list[tuple[Any, tuple]] = []
+        """Every kernel offered, with its argument types, in order."""
+        self.sent = 0
+        """Kernels handed to a helper."""
+        self._processes: list[subprocess.Popen[bytes]] = []
+
+    def offer(self, kernels: Iterable[tuple[Any, tuple]]) -> None:
+        """Kernels the run will need (``(kernel, argument types)``): helpers compile the missing."""
+        for kernel, args in kernels:
+            self.offered.append((kernel, args))
+            if self.count == 0 or not is_missing(kernel, args) or not _importable(kernel):
+                continue
+            if not self._processes:
+                self._start()
+            if not self._processes:  # none could start: this process compiles everything
+                self.count = 0
+                continue
+            job = (kernel.py_func.__module__, kernel.py_func.__qualname__, args)
+            process = self._processes[self.sent % len(self._processes)]
+            try:
+                stream: IO[bytes] = process.stdin  # type: ignore[assignment]
+                pickle.dump(job, stream)
+                stream.flush()
+            except (OSError, pickle.PicklingError):  # that helper is gone: compiled here
+                continue
+            self.sent += 1
+
+    def _start(self) -> None:
+        environment = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),  # what this process imports
+            HELPERS_ENV: "0",
+        }
+        for _ in range(self.count):
+            try:
+                process = subprocess.Popen(
+                    [sys.executable, "-m", "scslab.engine.compile_ahead"],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    env=environment,
+                )
+            except OSError:
+                break
+            self._processes.append(process)
+            _RUNNING.append(process)
+
+    def finish(self) -> None:
+        """The set-up is done: compile here, last first, what helpers have not; stop them.
+
+        Without helpers nothing is compiled here: the first day compiles its kernels as it
+        reaches them, as it always has.
+        """
+        if not self._processes:
+            return
+        for process in self._processes:
+            with contextlib.suppress(OSError):
+                process.stdin.close()  # type: ignore[union-attr]
+        for kernel, args in reversed(self.offered):
+            if args not in kernel.overloads:
+                kernel.compile(args)  # or load it, saved by a helper; or wait for the one on it
+        self.stop()
+
+    def stop(self) -> None:
+        """Stop this run's helpers (a set-up that failed, or one done)."""
+        stop_helpers(self._processes)
+        self._processes = []
 
 
-def start_helpers(kernels: Sequence[tuple[Any, tuple]]) -> int:
-    """Start helpers that compile ``kernels`` (``(kernel, argument types)``, plan order).
-
-    Nothing starts when fewer than ``MIN_MISSING`` are missing from the cache or no helper is
-    wanted. Returns how many helpers started.
-    """
-    helpers = helpers_wanted()
-    missing = [(k, args) for k, args in kernels if is_missing(k, args) and _importable(k)]
-    if helpers == 0 or len(missing) < MIN_MISSING:
-        return 0
-    jobs = [(k.py_func.__module__, k.py_func.__qualname__, args) for k, args in missing]
-    environment = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),  # what this process imports
-        HELPERS_ENV: "0",
-    }
-    started = 0
-    for helper in range(helpers):
-        ordered = [jobs[i] for i in helper_order(len(jobs), helper, helpers)]
-        try:
-            payload = pickle.dumps(ordered)
-            process = subprocess.Popen(
-                [sys.executable, "-m", "scslab.engine.compile_ahead"],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                env=environment,
-            )
-            assert process.stdin is not None
-            process.stdin.write(payload)
-            process.stdin.close()
-        except (OSError, pickle.PicklingError):  # no helper: this process compiles everything
-            break
-        _RUNNING.append(process)
-        started += 1
-    return started
-
-
-def stop_helpers() -> None:
-    """Stop the helpers still compiling (their locks go with them; nothing half-saved stays)."""
-    while _RUNNING:
-        process = _RUNNING.pop()
+def stop_helpers(processes: list[subprocess.Popen[bytes]] | None = None) -> None:
+    """Stop helpers (all still running by default): their locks go with them."""
+    for process in list(_RUNNING if processes is None else processes):
         if process.poll() is None:
             process.terminate()
-            process.wait()
+        process.wait()
+        if process in _RUNNING:
+            _RUNNING.remove(process)
 
 
 atexit.register(stop_helpers)
 
 
-def compile_jobs(jobs: Sequence[tuple[str, str, tuple]]) -> int:
-    """Compile (or load) each ``(module, name, argument types)``; returns how many compiled.
+def compile_job(module: str, name: str, args: tuple) -> bool:
+    """Compile (or load) kernel ``name`` of ``module`` for ``args``; True if compiled here.
 
     A kernel that cannot be found or compiled is left to the process that needs it, which
     compiles it itself and reports its error.
     """
-    done = 0
-    for module, name, args in jobs:
-        try:
-            kernel = getattr(import_module(module), name)
-            if is_missing(kernel, args):
-                kernel.compile(args)
-                done += 1
-        except Exception:  # a helper's failure is the run's to report, where it compiles
-            continue
-    return done
+    try:
+        kernel = getattr(import_module(module), name)
+        if not is_missing(kernel, args):
+            return False
+        kernel.compile(args)
+    except Exception:  # a helper's failure is the run's to report, where it compiles
+        return False
+    return True
 
 
 def _main() -> None:
-    """A helper: read the jobs pickled on stdin, compile them, exit."""
-    compile_jobs(pickle.loads(sys.stdin.buffer.read()))  # our own parent's bytes
+    """A helper: compile the jobs pickled on stdin, as they come, until it closes."""
+    jobs: queue.Queue[tuple[str, str, tuple] | None] = queue.Queue()
+
+    def read() -> None:  # the parent never waits on a full pipe while this helper compiles
+        stream = sys.stdin.buffer
+        while True:
+            try:
+                jobs.put(pickle.load(stream))  # our own parent's bytes
+            except Exception:  # end of input, or a type that cannot be found here
+                jobs.put(None)
+                return
+
+    threading.Thread(target=read, daemon=True).start()
+    while (job := jobs.get()) is not None:
+        compile_job(*job)
 
 
 if __name__ == "__main__":

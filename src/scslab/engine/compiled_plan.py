@@ -37,7 +37,7 @@ from numba.core.errors import NumbaExperimentalFeatureWarning
 
 from scslab.engine.board import clear
 from scslab.engine.mechanism import Observer
-from scslab.engine.steps import KERNELS, compiled_state_of
+from scslab.engine.steps import KERNELS, compiled_state_of, daily_kernels
 from scslab.kernels.cache import SourcesCache
 from scslab.kernels.clock import cycle_counter, cycles_now
 
@@ -179,18 +179,17 @@ class CompiledPlan:
         record that return nothing: ``step(day, board, state)`` and ``metrics(day, state)``.
         """
         typeof = run_days.typeof_pyval
-        board = typeof(self.sim.board.native)
         entries = []
         for state in self.states:
-            record = typeof(state)
-            step = types.FunctionType(types.none(types.int64, board, record))
-            metrics = types.FunctionType(types.none(types.int64, record))
-            entries.append(types.Tuple((record, step, metrics)))
+            (_, step_args), (_, metrics_args) = daily_kernels(state, self.sim.board.native)
+            step = types.FunctionType(types.none(*step_args))
+            metrics = types.FunctionType(types.none(*metrics_args))
+            entries.append(types.Tuple((step_args[2], step, metrics)))
         table = np.empty((0, self.width), np.float64)
         return (
             types.int64,
             types.int64,
-            board,
+            typeof(self.sim.board.native),
             types.Tuple(entries),
             typeof(self.days),
             typeof(self.cycles),
@@ -210,8 +209,9 @@ class CompiledPlan:
         that each returns nothing, as its function type in ``run_days`` says. Part of a run's
         set-up, not of its first day.
         """
-        for kernel, args in self.kernel_signatures():
-            kernel.compile(args)
+        for state in self.states:
+            for kernel, args in daily_kernels(state, self.sim.board.native):
+                kernel.compile(args)
             returns = kernel.overloads[args].signature.return_type
             if returns != types.none:
                 raise TypeError(
@@ -221,19 +221,6 @@ class CompiledPlan:
         with warnings.catch_warnings():  # numba calls first-class functions experimental
             warnings.simplefilter("ignore", NumbaExperimentalFeatureWarning)
             self._entry = run_days.compile(self.signature())
-
-    def kernel_signatures(self) -> list[tuple[Any, tuple]]:
-        """Each mechanism's step and metrics kernels with their argument types, in plan order.
-
-        What a run of this plan compiles (or loads) on its first day, in the compiled plan or
-        the Python loop alike (``engine/compile_ahead.py`` splits it between processes).
-        """
-        signature = self.signature()
-        return [
-            (kernel, function.signature.args)
-            for kernels, entry in zip(self.plan, signature[3].types, strict=True)
-            for kernel, function in zip(kernels[1:], entry.types[1:], strict=True)
-        ]
 
     def compiled_already(self) -> bool:
         """Whether ``run_days`` is compiled for this plan's shape: in this process, or on disk.

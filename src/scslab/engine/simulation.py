@@ -24,7 +24,7 @@ import numpy as np
 
 from scslab.engine.board import Board
 from scslab.engine.burn_in import BurnInScenario, burn_in_scenario, hand_over
-from scslab.engine.compile_ahead import start_helpers
+from scslab.engine.compile_ahead import CompileHelpers
 from scslab.engine.compiled_plan import CompiledPlan
 from scslab.engine.mechanism import (
     FAMILIES,
@@ -35,7 +35,7 @@ from scslab.engine.mechanism import (
     Scoring,
     mechanism_class,
 )
-from scslab.engine.steps import compiled_state_of
+from scslab.engine.steps import compiled_state_of, daily_kernels, state_made_at_init
 from scslab.errors import ScenarioError
 from scslab.kernels.memory import keep_freed_memory
 from scslab.population import Population, PopulationParams
@@ -235,9 +235,20 @@ class Simulation:
         its kernel; the compiled plan and the Python loop both read this array. A stopped
         mechanism reports no metrics (null) from the next day."""
         declare_all(self.mechanisms.values(), self.pop, scenario.source)
-        for m in self.mechanisms.values():
-            m.init(self)
-        hand_over(self.mechanisms, histories, self.pop.state)
+        helpers = CompileHelpers()  # a first run: the day's kernels compile on other cores too
+        try:
+            for m in self.mechanisms.values():
+                m.init(self)
+                if state_made_at_init(m):
+                    self._offer(helpers, m)
+            hand_over(self.mechanisms, histories, self.pop.state)
+            for m in self.mechanisms.values():
+                if not state_made_at_init(m):  # records made once every mechanism is ready
+                    self._offer(helpers, m)
+            helpers.finish()  # with helpers: every daily kernel compiled (or loaded) by now
+        except BaseException:
+            helpers.stop()
+            raise
         self._steps = [(row, self.mechanisms[row.mechanism]) for row in self.plan]
         self._dates = np.datetime_as_string(
             np.datetime64(self.start_date, "D") + np.arange(max(self.days, 0))
@@ -259,11 +270,7 @@ class Simulation:
         nor an observer."""
         self.observers = [n for n, m in self.mechanisms.items() if isinstance(m, Observer)]
         """Mechanisms that step in Python between compiled stretches of days (``Observer``)."""
-        plan = CompiledPlan.of(self)
-        if plan is not None:  # a first run: compile the day's kernels on the other cores too
-            start_helpers(plan.kernel_signatures())
-        if compiled is False:
-            plan = None
+        plan = CompiledPlan.of(self) if compiled is not False else None
         if compiled and plan is None:
             raise ScenarioError(
                 f"{scenario.source}: cannot run compiled: no compiled kernels for "
@@ -281,6 +288,12 @@ class Simulation:
         self.compiled_plan = plan
         self.init_s = time.perf_counter() - t0 - self.burn_in_s
         self.run_s = 0.0
+
+    def _offer(self, helpers: CompileHelpers, m: Mechanism) -> None:
+        """Offer ``m``'s daily kernels to the compile helpers, if it has them."""
+        state = compiled_state_of(m)
+        if state is not None:
+            helpers.offer(daily_kernels(state, self.board.native))
 
     def find(self, name: str | None, kind: type[M], key: str) -> M | None:
         """The enabled mechanism ``name`` if there is one, checked to be a ``kind``.

@@ -14,10 +14,13 @@ the modules its module imports, ``kernels/cache.py``).
 
 from __future__ import annotations
 
+import functools
+import inspect
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
-from numba import njit
+from numba import njit, typeof, types
+from numba.core.typing.typeof import Purpose
 
 if TYPE_CHECKING:
     from scslab.engine.simulation import Simulation
@@ -92,6 +95,32 @@ class CompiledSteps:
             name: (None if v != v else v) if name in floats else int(v)  # NaN: missing
             for name, v in zip(self.metric_columns, self.today.tolist(), strict=True)
         }
+
+
+def daily_kernels(state: Any, board: Any) -> list[tuple[Any, tuple]]:
+    """The step and metrics kernels registered for ``state``'s class, with their argument types.
+
+    ``step(day, board, state)`` and ``metrics(day, state)``, as the compiled plan and the Python
+    loop call them: what a run compiles for this state on its first day.
+    """
+    kernels = KERNELS[type(state)]
+    record = typeof(state, Purpose.argument)
+    day = types.int64
+    return [
+        (kernels.step, (day, typeof(board, Purpose.argument), record)),
+        (kernels.metrics, (day, record)),
+    ]
+
+
+def state_made_at_init(mechanism: object) -> bool:
+    """Whether ``mechanism``'s record exists once its own ``init`` is done.
+
+    Not for a mechanism whose ``state`` is a property (or a cached one) that makes the record on
+    first use, once every mechanism is ready (its record holds another's, such as the debt
+    cycle's the list's): reading it earlier would make it too early.
+    """
+    lazy = inspect.getattr_static(mechanism, "state", None)
+    return not isinstance(lazy, property | functools.cached_property)
 
 
 def compiled_state_of(mechanism: object) -> Any | None:
