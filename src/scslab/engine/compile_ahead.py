@@ -33,7 +33,7 @@ from importlib import import_module
 from typing import IO, Any
 
 from scslab.errors import ScenarioError
-from scslab.kernels.cache import SourcesCache
+from scslab.kernels.cache import built_or_cached
 
 HELPERS_ENV = "SCSLAB_COMPILE_HELPERS"
 """The environment variable that sets how many helper processes a first run may start."""
@@ -68,10 +68,7 @@ def helpers_wanted() -> int:
 
 def is_missing(kernel: Any, args: tuple) -> bool:
     """Whether ``kernel`` has no build for ``args`` here and none in the disk cache."""
-    if args in kernel.overloads:
-        return False
-    cache = getattr(kernel, "_cache", None)
-    return not (isinstance(cache, SourcesCache) and cache.holds(args, kernel.targetctx))
+    return not built_or_cached(kernel, args)
 
 
 def _importable(kernel: Any) -> bool:

@@ -38,7 +38,7 @@ from numba.core.errors import NumbaExperimentalFeatureWarning
 from scslab.engine.board import clear
 from scslab.engine.mechanism import Observer
 from scslab.engine.steps import KERNELS, compiled_state_of, daily_kernels
-from scslab.kernels.cache import SourcesCache
+from scslab.kernels.cache import built_or_cached
 from scslab.kernels.clock import cycle_counter, cycles_now
 
 if TYPE_CHECKING:
@@ -212,12 +212,12 @@ class CompiledPlan:
         for state in self.states:
             for kernel, args in daily_kernels(state, self.sim.board.native):
                 kernel.compile(args)
-            returns = kernel.overloads[args].signature.return_type
-            if returns != types.none:
-                raise TypeError(
-                    f"{kernel.py_func.__module__}.{kernel.__name__} returns {returns}: "
-                    "a step or metrics kernel must return nothing"
-                )
+                returns = kernel.overloads[args].signature.return_type
+                if returns != types.none:
+                    raise TypeError(
+                        f"{kernel.py_func.__module__}.{kernel.__name__} returns {returns}: "
+                        "a step or metrics kernel must return nothing"
+                    )
         with warnings.catch_warnings():  # numba calls first-class functions experimental
             warnings.simplefilter("ignore", NumbaExperimentalFeatureWarning)
             self._entry = run_days.compile(self.signature())
@@ -227,11 +227,7 @@ class CompiledPlan:
 
         Nothing is compiled or loaded: a new combination of mechanisms answers False at once.
         """
-        signature = self.signature()
-        if signature in run_days.overloads:
-            return True
-        cache = run_days._cache
-        return isinstance(cache, SourcesCache) and cache.holds(signature, run_days.targetctx)
+        return built_or_cached(run_days, self.signature())
 
     @classmethod
     def of(cls, sim: Simulation) -> CompiledPlan | None:

@@ -459,6 +459,17 @@ _release_on_failure = _ReleaseOnFailure()
 event.register("numba:compile", _release_on_failure)
 
 
+def built_or_cached(dispatcher: Any, args: tuple) -> bool:
+    """Whether ``dispatcher`` has a build for ``args`` in this process or in the disk cache.
+
+    Nothing is compiled, loaded or locked.
+    """
+    if args in dispatcher.overloads:
+        return True
+    cache = getattr(dispatcher, "_cache", None)
+    return isinstance(cache, SourcesCache) and cache.holds(args, dispatcher.targetctx)
+
+
 def key_by_sources(dispatcher: Any) -> bool:
     """Cache ``dispatcher`` under the code it depends on if it caches at all; True if changed."""
     cache = getattr(dispatcher, "_cache", None)
