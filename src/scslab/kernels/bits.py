@@ -19,13 +19,13 @@ def no_counter():
     return CounterBits(flags=np.empty(0, np.uint8), shift=np.int64(0), mask=np.int64(0))
 
 
-@njit(cache=True)
+@njit(inline="always", cache=True)
 def counter_value(counter, pid):
     """The value of ``counter`` (a ``CounterBits``) for ``pid``."""
     return (np.int64(counter.flags[pid]) & counter.mask) >> counter.shift
 
 
-@njit(cache=True)
+@njit(inline="always", cache=True)
 def counter_increment(counter, pid):
     """Add one to ``pid``'s ``counter``, wrapping at ``2**width`` to zero; returns the new value.
 

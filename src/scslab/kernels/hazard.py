@@ -25,7 +25,7 @@ NO_STEP = 1 << 62
 """A ``step_day`` no run reaches: the hazard never steps."""
 
 
-@njit(cache=True)
+@njit(inline="always", cache=True)
 def stepped_geometric_days(key, day, subject, hazard, late, step_day):
     """Days after ``day`` until a daily event first happens (at least 1; ``1 << 40``: never).
 
@@ -44,7 +44,7 @@ def stepped_geometric_days(key, day, subject, hazard, late, step_day):
     return step_day - 1 - day + geometric_days(key, day, subject, 1, late)
 
 
-@njit(cache=True)
+@njit(inline="always", cache=True)
 def stepped_hazard_sum(hazard, late, step_day, first, days):
     """The hazard of the ``days`` days after day ``first`` added up (``late`` from ``step_day``).
 

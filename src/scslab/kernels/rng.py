@@ -8,12 +8,6 @@ changes.
 
 Stream keys are derived in plain Python from ``(seed, mechanism name, stream name)`` by
 ``stream_key``; kernels receive them as ``uint64`` and must never derive keys themselves.
-
-The draws are plain ``@njit`` functions, not ``inline="always"``: numba then types each once,
-not again inside every kernel that draws, and LLVM still inlines them into the loops that call
-them (the same machine speed, ``benchmarks.day_cost``). The same holds for the small helpers of
-``traits``, ``bits`` and ``hazard``. Inlining them by numba cost a sixth of a first run's
-compile (rongcheng at 200,000 people: 125 s against 104 s, one process).
 """
 
 from __future__ import annotations
@@ -51,7 +45,7 @@ def stream_key(seed: int, *names: str | int) -> np.uint64:
     return np.uint64(int.from_bytes(digest, "little"))
 
 
-@njit(cache=True)
+@njit(inline="always", cache=True)
 def mix64(x: uint64) -> uint64:
     """The splitmix64 finaliser: a bijective avalanche of 64 bits."""
     z = x + _GOLDEN
@@ -60,7 +54,7 @@ def mix64(x: uint64) -> uint64:
     return z ^ (z >> _S31)
 
 
-@njit(cache=True)
+@njit(inline="always", cache=True)
 def hash4(key: uint64, day: int, subject: int, index: int) -> uint64:
     """Hash a stream key with a day, a subject and a draw index into 64 random bits."""
     h = mix64(key ^ np.uint64(day))
@@ -68,7 +62,7 @@ def hash4(key: uint64, day: int, subject: int, index: int) -> uint64:
     return mix64(h ^ np.uint64(index))
 
 
-@njit(cache=True)
+@njit(inline="always", cache=True)
 def uniform(key: uint64, day: int, subject: int, index: int) -> float:
     """A uniform double in [0, 1) with 53 random bits."""
     return float(hash4(key, day, subject, index) >> _S11) * _INV53
@@ -108,7 +102,7 @@ _ONE_BITS = np.uint64(0x3FF0000000000000)
 _TWO53 = np.uint64(1 << 53)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(inline="always", cache=True, error_model="numpy")
 def log_fraction(n: uint64) -> float:
     """``log(n / 2**53)`` for an integer ``n`` in [1, 2**53], in plain arithmetic, without libm.
 
@@ -135,7 +129,7 @@ def log_fraction(n: uint64) -> float:
     return e * _LN2_HI + (s * series + e * _LN2_LO)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(inline="always", cache=True, error_model="numpy")
 def log_complement(key: uint64, day: int, subject: int, index: int) -> float:
     """``log(1 - uniform(key, day, subject, index))`` by ``log_fraction``.
 
@@ -145,19 +139,19 @@ def log_complement(key: uint64, day: int, subject: int, index: int) -> float:
     return log_fraction(_TWO53 - (hash4(key, day, subject, index) >> _S11))
 
 
-@njit(cache=True)
+@njit(inline="always", cache=True)
 def bernoulli(key: uint64, day: int, subject: int, index: int, p: float) -> bool:
     """True with probability ``p``."""
     return uniform(key, day, subject, index) < p
 
 
-@njit(cache=True)
+@njit(inline="always", cache=True)
 def below(key: uint64, day: int, subject: int, index: int, n: int) -> int:
     """A uniform integer in [0, n) (Lemire's multiply-shift, bias below 2**-32 for n < 2**32)."""
     return int((hash4(key, day, subject, index) >> np.uint64(32)) * np.uint64(n) >> np.uint64(32))
 
 
-@njit(cache=True)
+@njit(inline="always", cache=True)
 def geometric_days(key: uint64, day: int, subject: int, index: int, hazard: float) -> int:
     """Days until a daily event of probability ``hazard`` first happens (at least 1)."""
     if hazard >= 1.0:

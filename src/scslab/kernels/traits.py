@@ -15,7 +15,7 @@ from numba import njit
 from scslab.kernels.rng import uniform
 
 
-@njit(cache=True)
+@njit(inline="always", cache=True)
 def trait(key, pid: int) -> float:
     """A static trait in [0, 1), uniform across people (assumption.
 
@@ -25,7 +25,7 @@ def trait(key, pid: int) -> float:
     return uniform(key, 0, pid, 0)
 
 
-@njit(cache=True)
+@njit(inline="always", cache=True)
 def trait_factor(key, pid: int, weight: float) -> float:
     """``1 + weight * (2 * trait - 1)``: how a trait scales a rate, mean 1 over the population.
 
