@@ -128,14 +128,11 @@ def community_tie(key, pid: int, k: int, lo: int, hi: int, locality: int) -> int
     dist = 1 + int(-math.log(u) * locality)
     if dist >= span:  # rare in a big region: wrap the distance into 1 .. span - 1
         dist = 1 + (dist - 1) % (span - 1)
-    if below(key, 0, pid, 2 * k + 1, 2) == 0:
-        dist = -dist
-    at = pid - lo + dist  # in (-span, 2 * span): one correction wraps it into the region
-    if at < 0:
-        at += span
-    elif at >= span:
-        at -= span
-    return lo + at  # the same ties as two modulos, without their divisions (2 ns of 15)
+    up = below(key, 0, pid, 2 * k + 1, 2)  # 0: the tie is below pid in ids, 1: above
+    at = pid - lo + dist * (2 * up - 1)  # in (-span, 2 * span): one correction wraps it
+    # Without branches: the direction is a coin flip that the processor cannot guess. The same
+    # ties as two modulos, without their divisions.
+    return lo + at + span * (np.int64(at < 0) - np.int64(at >= span))
 
 
 WORK, SCHOOL, NEIGHBOURHOOD = 0, 1, 2

@@ -158,6 +158,27 @@ def recording_chance(sources: dict[str, SourceParams]) -> np.ndarray:
     return 1.0 - np.prod(1.0 - coverage_by_act(sources), axis=1)
 
 
+@njit(cache=True)
+def _covering(cover):
+    """Per act kind, the places in ``order`` of the sources that cover it at all, in order.
+
+    ``places[covering[a]:covering[a + 1]]`` for kind ``a`` (``cover[a, j, rural]``, either
+    rurality above 0).
+    """
+    kinds, n_sources = cover.shape[0], cover.shape[1]
+    covering = np.zeros(kinds + 1, np.int64)
+    places = np.empty(kinds * n_sources, np.int64)
+    m = 0
+    for a in range(kinds):
+        covering[a] = m
+        for j in range(n_sources):
+            if cover[a, j, 0] > 0.0 or cover[a, j, 1] > 0.0:
+                places[m] = j
+                m += 1
+    covering[kinds] = m
+    return covering, places[:m]
+
+
 def _observe(
     key,
     day,
@@ -190,30 +211,28 @@ def _observe(
     full = np.full(evading.size, -1, np.int16)  # an evaded source that would record it at full
     for i in prange(evading.size):
         evading[i] = evades(evasion, pids[i])
-    # Source by source over all acts, and each source's draw even where an earlier one hit or
-    # it has no coverage (a draw is its own counter: the first hit is the same): a loop that
-    # the processor runs without guessing, about four times faster than trying the sources of
-    # one act in turn until one hits.
-    for j in range(order.size):
-        source = order[j]
-        factor = evasion.factor[source]
-        if not evading_today or factor == 1.0:  # no evader's coverage changes
-            for i in prange(pids.size):
-                rural = regions[i] % 2
-                hit = (
-                    uniform(key, day, pids[i], acts[i] * 64 + j) < cover[acts[i], j, rural]
-                )  # 0: never
-                src[i] = source if hit & (src[i] < 0) else src[i]
-            continue
-        for i in prange(pids.size):  # the same draws; an evader's coverage times the factor
-            rural = regions[i] % 2
-            u = uniform(key, day, pids[i], acts[i] * 64 + j)
-            c = cover[acts[i], j, rural]
-            # arithmetic, not a choice, so that the loop stays vector code: exactly c * factor
-            # for an evader's act and c * 1 for another's
-            hit = u < c * (evading[i] * factor + (1.0 - evading[i]))
-            src[i] = source if hit & (src[i] < 0) else src[i]
-            full[i] = source if (u < c) & (full[i] < 0) else full[i]
+    covering, places = _covering(cover)
+    # Act by act, only the sources that cover its kind at all, in order, until one records it:
+    # a source without coverage could never record it (a draw below 0), and a draw is its own
+    # counter, so the first hit is the one a draw of every source would find. Most acts are of
+    # kinds one or two sources cover, so the loop is short and the processor guesses it well.
+    for i in prange(pids.size):
+        a = acts[i]
+        rural = regions[i] % 2
+        for q in range(covering[a], covering[a + 1]):
+            j = places[q]
+            source = order[j]
+            u = uniform(key, day, pids[i], a * 64 + j)
+            c = cover[a, j, rural]
+            factor = evasion.factor[source]
+            if evading_today and factor != 1.0:  # an evader's coverage times the factor
+                if full[i] < 0 and u < c:
+                    full[i] = source
+                # exactly c * factor for an evader's act and c * 1 for another's
+                c = c * (evading[i] * factor + (1.0 - evading[i]))
+            if u < c:
+                src[i] = source
+                break
     for i in range(full.size):  # acts that evasion alone kept from every source
         evasion.lost[acts[i]] += full[i] >= 0 and src[i] < 0 and not recorded[i]
     k = first_row
