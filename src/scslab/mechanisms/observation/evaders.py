@@ -7,8 +7,9 @@ is stored. An evader's act is recorded by an evaded source with the source's cov
 ``factor[source]`` (1 for a source not evaded).
 
 Owns the ``CoverageEvasion`` record, the ``evades`` kernel (and ``evaders_in``, which counts
-what it decides by region) and the name under which an evasion mechanism shares its rule with the
-data sources and the cameras (``pop.state.shared[EVASION]``, made in its ``declare``), plus
+what it decides by region), ``evaded_coverage`` (a source's coverage of an evader's act or
+another's) and the name under which an evasion mechanism shares its rule with the data sources
+and the cameras (``pop.state.shared[EVASION]``, made in its ``declare``), plus
 ``no_evasion``, the rule of a scenario without one. The data sources (``observation/sources.py``)
 read the rule and write ``lost``, the acts evasion kept from being recorded today, by act; the
 evasion mechanism (``adversary/evasion.py``) reads that. Face recognition
@@ -74,6 +75,16 @@ def evades(ev, pid):
     Without a branch, so that a loop over many acts stays vector code (two hashes each).
     """
     return uniform(ev.key, 0, pid, 0) < ev.share * trait_factor(ev.trait_key, pid, ev.weight)
+
+
+@njit(inline="always", cache=True)
+def evaded_coverage(coverage, evader, factor):
+    """A source's coverage of an act: times ``factor`` for an evader's (``evader`` 1.0), else as is.
+
+    Arithmetic, not a choice, so that a loop over many acts stays vector code: exactly
+    ``coverage * factor`` for an evader's act and ``coverage * 1`` for another's.
+    """
+    return coverage * (evader * factor + (1.0 - evader))
 
 
 @njit(parallel=True, cache=True)

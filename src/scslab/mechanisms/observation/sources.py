@@ -37,7 +37,7 @@ from scslab.kernels.parallel import PARALLEL_MIN_ITEMS, both_builds
 from scslab.kernels.rng import uniform
 from scslab.kernels.sampling import LabelledDraws, compiled_labelled_ids
 from scslab.kernels.structs import compiled_struct
-from scslab.mechanisms.observation.evaders import EVASION, evades, no_evasion
+from scslab.mechanisms.observation.evaders import EVASION, evaded_coverage, evades, no_evasion
 from scslab.population.geography import regions_of_sorted
 
 if TYPE_CHECKING:
@@ -185,6 +185,15 @@ def _covering(cover):
     return covering, places[:m]
 
 
+@njit(cache=True)
+def _covered_draws(acts, covering):
+    """Draws that only the sources covering each act's kind make (``_covering``'s ``covering``)."""
+    draws = 0
+    for i in range(acts.size):
+        draws += covering[acts[i] + 1] - covering[acts[i]]
+    return draws
+
+
 def _observe(
     key,
     day,
@@ -222,12 +231,8 @@ def _observe(
     # its own counter, so the first hit is the one a draw of every source would find: each act
     # may be tried by only the sources that cover its kind.
     covering, places = _covering(cover)
-    draws = n * order.size  # with one source, nothing to save
-    if order.size > 1:
-        draws = 0
-        for i in range(n):
-            draws += covering[acts[i] + 1] - covering[acts[i]]
-    if draws * ACT_BY_ACT_PAYS <= n * order.size:  # most draws would be for nothing
+    if order.size > 1 and _covered_draws(acts, covering) * ACT_BY_ACT_PAYS <= n * order.size:
+        # Most draws would be for nothing (with one source, going act by act saves none).
         # Act by act, each covering source in order, each drawing even after a hit: whether a
         # source records an act is a coin toss, so a hit is kept by a choice of values, not a
         # branch, and the loop has nothing to guess but the act's kind.
@@ -243,9 +248,9 @@ def _observe(
                 c = cover[a, j, rural]
                 if evading_today:
                     factor = evasion.factor[source]
-                    if factor != 1.0:  # an evader's coverage times the factor (see below)
+                    if factor != 1.0:  # an evader's coverage times the factor
                         full_at = source if (u < c) & (full_at < 0) else full_at
-                        c = c * (evading[i] * factor + (1.0 - evading[i]))
+                        c = evaded_coverage(c, evading[i], factor)
                 hit_at = source if (u < c) & (hit_at < 0) else hit_at
             src[i] = hit_at
             if evading_today:
@@ -270,9 +275,7 @@ def _observe(
                 rural = regions[i] % 2
                 u = uniform(key, day, pids[i], acts[i] * 64 + j)
                 c = cover[acts[i], j, rural]
-                # arithmetic, not a choice, so that the loop stays vector code: exactly
-                # c * factor for an evader's act and c * 1 for another's
-                hit = u < c * (evading[i] * factor + (1.0 - evading[i]))
+                hit = u < evaded_coverage(c, evading[i], factor)
                 src[i] = source if hit & (src[i] < 0) else src[i]
                 full[i] = source if (u < c) & (full[i] < 0) else full[i]
     for i in range(full.size):  # acts that evasion alone kept from every source

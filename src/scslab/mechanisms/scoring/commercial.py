@@ -439,9 +439,9 @@ def _relationships(rule, score, tie_key, pid, lo_r, hi_r, locality, cuts):
         s = score[t]
         # Without branches (whether a tie uses the score is a coin flip to the processor):
         # adding 0.0 for a tie that does not count leaves the sum as it was, bit for bit.
-        counts = np.int64(s > 0) & np.int64(t != pid)
-        total += counts * ((s - rule.lo) / (rule.hi - rule.lo))
-        users += counts
+        counted = np.int64(s > 0) & np.int64(t != pid)
+        total += counted * ((s - rule.lo) / (rule.hi - rule.lo))
+        users += counted
     return total / users if users else rule.no_ties
 
 
