@@ -147,9 +147,12 @@ def _fill_kernel_cache() -> None:
     # builds of the per-event kernels (kernels/parallel.py) are compiled explicitly
     code = (
         "import scslab\n"
-        "from scslab.kernels.parallel import compile_other_builds\n"
+        "from scslab.kernels.parallel import THREADED_RUN_PEOPLE as MANY\n"
+        "from scslab.kernels.parallel import compile_other_builds, threads_as_for\n"
         "for preset in ('reference', 'rongcheng'):\n"
         f"    scslab.run(preset, people=200_000, days={DAYS})\n"
+        "    with threads_as_for(MANY):  # and as the runs of a million people or more\n"
+        f"        scslab.run(preset, people=200_000, days={DAYS})\n"
         "compile_other_builds()\n"
     )
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True)

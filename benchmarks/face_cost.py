@@ -22,7 +22,7 @@ import argparse
 import json
 
 import scslab
-from scslab.kernels.parallel import compile_other_builds
+from scslab.kernels.parallel import compile_other_builds, threads_as_for
 from scslab.mechanisms.surveillance.face_recognition import false_match_rate_for
 
 FACE = "face_recognition"
@@ -72,7 +72,8 @@ def _row(people: int, days: int, probes: float | None, fmr: float | None, kind: 
 def measure(people: int, days: int) -> list[dict]:
     """The table's rows: off, fixed alerts at rising probes, rising alerts."""
     for probes in (None, 1.0):  # both plans (face recognition off and on), compiled or loaded
-        scslab.run(_scenario(20_000, days, probes, None), compiled=True)
+        with threads_as_for(people):
+            scslab.run(_scenario(20_000, days, probes, None), compiled=True)
     compile_other_builds()
     rows = [_row(people, days, None, None, "off")]
     for probes in FIXED_ALERT_PROBES:

@@ -4,7 +4,8 @@
 
 The warm-up (200,000 people, the same days) loads or compiles every kernel the preset uses, in
 both its one-thread and threaded builds, and its compiled day plan, so the timed run measures
-simulation, not compilation. Both runs are in the compiled day plan.
+simulation, not compilation: its records take the timed run's threads (``threads_as_for``).
+Both runs are in the compiled day plan.
 The timed run writes a normal run folder (manifest and metrics); this prints its wall time (set-up,
 run and writing results) as JSON.
 """
@@ -16,7 +17,7 @@ import json
 import time
 
 import scslab
-from scslab.kernels.parallel import compile_other_builds
+from scslab.kernels.parallel import compile_other_builds, threads_as_for
 
 WARM_UP_PEOPLE = 200_000
 
@@ -30,7 +31,8 @@ def main() -> None:
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     warm_up = min(args.people, WARM_UP_PEOPLE)
-    scslab.run(args.preset, people=warm_up, days=args.days, compiled=True)
+    with threads_as_for(args.people):
+        scslab.run(args.preset, people=warm_up, days=args.days, compiled=True)
     compile_other_builds()  # the threaded builds a bigger population takes
     t0 = time.perf_counter()
     scslab.run(args.preset, people=args.people, days=args.days, out=args.out, compiled=True)

@@ -13,7 +13,7 @@ import pandas as pd
 
 import scslab
 from benchmarks.peers._cli import as_frame, main
-from scslab.kernels.parallel import compile_other_builds
+from scslab.kernels.parallel import compile_other_builds, threads_as_for
 
 COLUMNS = {
     "day": "day",
@@ -57,4 +57,4 @@ def build(people: int, days: int, seed: int) -> ReferenceRun:
 
 
 if __name__ == "__main__":
-    main("scslab", build, sys.argv[1:])
+    main("scslab", build, sys.argv[1:], warm_up_as_for=threads_as_for)

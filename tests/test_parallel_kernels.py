@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from numba import njit, prange
 
 from scslab.kernels import parallel
 from scslab.kernels.sampling import uniforms
@@ -12,16 +13,14 @@ from scslab.mechanisms.behaviour.debt import (
     ArrearsPeople,
     ArrearsRule,
     _arrears_keep,
-    _arrears_keep_one_thread,
 )
-from scslab.mechanisms.consequences.sectors import _blocked, _blocked_one_thread
+from scslab.mechanisms.consequences.sectors import _blocked
 from scslab.mechanisms.observation.evaders import no_evasion
-from scslab.mechanisms.observation.sources import _observe, _observe_one_thread
+from scslab.mechanisms.observation.sources import _observe
 from scslab.mechanisms.reporting.informants import (
     InformantKeys,
     InformantRule,
     _reports,
-    _reports_one_thread,
 )
 from scslab.mechanisms.ties import TieCuts
 
@@ -46,7 +45,7 @@ def test_both_builds_block_the_same_attempts() -> None:
         for enforcement in (1.0, 0.6):
             args = (ids, flags, np.uint8(1), flags, np.uint8(2), households, family)
             args += (np.uint64(4), 9, enforcement)
-            a, b = _blocked(*args), _blocked_one_thread(*args)
+            a, b = _blocked.threaded(*args), _blocked.one_thread(*args)
             assert np.array_equal(a[0], b[0]) and a[1:] == b[1:]
             assert a[0].size > 0 and (a[1] > 0) == family and a[2] > 0
 
@@ -59,7 +58,7 @@ def test_both_builds_observe_the_same_acts() -> None:
     cover = rng.random((3, 2, 2))
     order = np.asarray([4, 7], np.int64)
     seen = []
-    for build in (_observe, _observe_one_thread):
+    for build in (_observe.threaded, _observe.one_thread):
         recorded = np.zeros(pids.size, np.bool_)
         room = [np.zeros(pids.size + 2, t) for t in (np.int64, np.int16, np.int16, np.bool_)]
         hits, ordered = build(
@@ -91,7 +90,7 @@ def test_both_builds_report_the_same_acts() -> None:
     bounds = np.asarray([0, 400_000, 1_000_000], np.int64)
     reportable = np.asarray([True, False, True])
     seen = []
-    for build in (_reports, _reports_one_thread):
+    for build in (_reports.threaded, _reports.one_thread):
         recorded = rng.random(pids.size) < 0.5 if not seen else seen[0][-1].copy()
         before = recorded.copy()
         room = [np.zeros(pids.size + 1, t) for t in (np.int64, np.int16, np.int16, np.bool_)]
@@ -128,7 +127,7 @@ def test_both_builds_keep_the_same_arrears_candidates() -> None:
     )
     rule = ArrearsRule(np.asarray([2.0, 1.5, 1.0, 0.6, 0.3]), compliance_weight=-0.5, top=3.0)
     args = (people, 5, ids, flags, np.uint8(1), rule)
-    a, b = _arrears_keep(*args), _arrears_keep_one_thread(*args)
+    a, b = _arrears_keep.threaded(*args), _arrears_keep.one_thread(*args)
     assert np.array_equal(a, b)
     assert 0 < a.sum() < ids.size and not a[flags[ids] == 1].any()
 
@@ -144,6 +143,48 @@ def test_the_events_count_picks_the_build(
         monkeypatch.setattr(uniforms, name, lambda *args, name=name: used.append(name))
     uniforms(np.uint64(1), 0, np.arange(size), 0)
     assert used == [build]
+
+
+def _total(x):
+    """The sum of ``x`` (a kernel for ``both_builds``)."""
+    total = 0.0
+    for i in prange(x.size):
+        total += x[i]
+    return total
+
+
+_total_kernel = parallel.both_builds(_total)
+
+
+@njit
+def _total_of(threads, x):
+    """A compiled caller of a kernel built twice, as a mechanism's step is."""
+    return _total_kernel(threads, x.size, x)
+
+
+def test_a_caller_without_threads_never_compiles_the_threaded_build() -> None:
+    x = np.ones(parallel.PARALLEL_MIN_ITEMS)
+    assert _total_of(None, x) == x.size
+    assert _total_kernel.one_thread.signatures and not _total_kernel.threaded.signatures
+    assert _total_of(True, x) == x.size  # a caller for a big run has both
+    assert _total_kernel.threaded.signatures
+
+
+@pytest.mark.parametrize(
+    ("threads", "size", "build"),
+    [
+        (None, parallel.PARALLEL_MIN_ITEMS, "one_thread"),
+        (True, parallel.PARALLEL_MIN_ITEMS - 1, "one_thread"),
+        (True, parallel.PARALLEL_MIN_ITEMS, "threaded"),
+    ],
+)
+def test_threads_and_the_events_count_pick_the_build(
+    threads: bool | None, size: int, build: str
+) -> None:
+    kernel = parallel.both_builds(_total)  # builds of its own: only the build picked is made
+    assert kernel(threads, size, np.ones(size)) == size  # from Python
+    made = {name for name in ("threaded", "one_thread") if getattr(kernel, name).signatures}
+    assert made == {build}
 
 
 def test_the_two_builds_have_their_own_cache_names() -> None:
@@ -168,3 +209,14 @@ def test_other_builds_are_readied_for_the_signatures_used() -> None:
     for kernel in (uniforms.threaded, uniforms.one_thread):
         assert any(sig[2] == uniforms.one_thread.signatures[0][2] for sig in kernel.signatures)
     assert parallel.compile_other_builds() == 0  # nothing left to compile
+
+
+def test_a_run_uses_threads_from_a_million_people_or_as_a_bigger_run() -> None:
+    many = parallel.THREADED_RUN_PEOPLE
+    assert parallel.run_threads(many - 1) is None and parallel.run_threads(many) is True
+    with parallel.threads_as_for(many):  # a warm-up for a big run: built as the big run
+        assert parallel.run_threads(1000) is True
+        with parallel.threads_as_for(10):
+            assert parallel.run_threads(1000) is None
+        assert parallel.run_threads(1000) is True
+    assert parallel.run_threads(1000) is None

@@ -114,10 +114,10 @@ def test_a_draw_where_a_flag_is_set_is_the_draw_filtered(n, p):
     flags = (np.random.default_rng(4).random(n) < 0.1).astype(np.uint8) * np.uint8(4)
     key = stream_key(2, "where")
     for day in range(3):
-        every = compiled_bernoulli_ids(key, day, n, p)
-        where = compiled_bernoulli_ids_where(key, day, n, p, flags, np.uint8(4))
+        every = compiled_bernoulli_ids(key, day, n, p, True)  # threads for a big draw
+        where = compiled_bernoulli_ids_where(key, day, n, p, flags, np.uint8(4), True)
         assert where.tolist() == every[flags[every] == 4].tolist() and where.size > 0
-        none = compiled_bernoulli_ids_where(key, day, n, p, flags, np.uint8(2))
+        none = compiled_bernoulli_ids_where(key, day, n, p, flags, np.uint8(2), True)
         assert none.size == 0
 
 

@@ -18,7 +18,6 @@ from scslab.mechanisms.observation.sources import (
     ACT_BY_ACT_PAYS,
     _covering,
     _observe,
-    _observe_one_thread,
 )
 
 KEY = np.uint64(1234)
@@ -87,7 +86,7 @@ def test_every_way_of_drawing_records_the_first_source_that_hits(sparse, evading
     evasion = _evasion() if evading_today else no_evasion()
     want_src, want_full = _every_source_in_turn(pids, acts, cover, evasion, evading_today)
     want_lost = np.bincount(acts[(want_full >= 0) & (want_src < 0)], minlength=len(Act))
-    for build in (_observe, _observe_one_thread):
+    for build in (_observe.threaded, _observe.one_thread):
         evasion.lost[:] = 0
         recorded = np.zeros(pids.size, np.bool_)
         room = [np.zeros(pids.size, t) for t in (np.int64, np.int16, np.int16, np.bool_)]

@@ -16,12 +16,15 @@ the outputs to a data frame (``outputs_s``, a fixed cost of pandas, about
 A warm-up model (up to ``WARM_UP_PEOPLE`` people for up to ``WARM_UP_DAYS``
 days) is built and run first (unless ``--no-warmup``) so that lazy imports,
 numba JIT/cache loading etc. are excluded from both the timings and the RSS
-baseline. It is the same for every framework.
+baseline. It is the same for every framework. A framework whose compiled code depends on the
+size of the run (scslab's threads: ``kernels/parallel.py``) passes ``warm_up_as_for``, a context
+in which the warm-up model is built as for the timed size.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import json
 import resource
@@ -64,7 +67,10 @@ def _peak_rss() -> int:
 
 
 def main(
-    framework: str, build: Callable[[int, int, int], Any], argv: list[str] | None = None
+    framework: str,
+    build: Callable[[int, int, int], Any],
+    argv: list[str] | None = None,
+    warm_up_as_for: Callable[[int], contextlib.AbstractContextManager[Any]] | None = None,
 ) -> dict:
     parser = argparse.ArgumentParser(description=f"{framework} reference model benchmark")
     parser.add_argument("--people", type=int, required=True)
@@ -81,10 +87,12 @@ def main(
         # Large and long enough to take every code path the timed run takes (lists filling up,
         # exits, blocked purchases; scslab switches some draws to all cores from a size on). It
         # stays alive until the end, so the measured model cannot reuse its memory.
-        warm_up = build(
-            min(args.people, WARM_UP_PEOPLE), min(args.days, WARM_UP_DAYS), args.seed + 1
-        )
-        warm_up.run()
+        as_for = warm_up_as_for or (lambda people: contextlib.nullcontext())
+        with as_for(args.people):
+            warm_up = build(
+                min(args.people, WARM_UP_PEOPLE), min(args.days, WARM_UP_DAYS), args.seed + 1
+            )
+            warm_up.run()
         getattr(warm_up, "after_warm_up", lambda: None)()
 
     gc.collect()

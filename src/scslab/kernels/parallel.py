@@ -6,16 +6,25 @@ in a town of a few thousand people. ``sized_kernel`` compiles the same function 
 without ``parallel=True``, and each call picks one by the size of the argument that holds the
 events. Both builds compute the same values (iterations are independent; every draw is a hash of
 its own counter), so the choice changes speed, never results.
+
+A threaded build also costs several seconds to compile, more than the one-thread build, and a
+kernel compiled for a compiled caller is compiled with every kernel it could call. So a kernel
+called from compiled code (``both_builds``) is called as ``kernel(threads, n, *args)``, where
+``threads`` comes from the caller's record (``run_threads``): None in a run of fewer than
+``THREADED_RUN_PEOPLE`` people, whose caller is then compiled without the threaded build at all.
 """
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from numba import njit
+from numba import types as nbtypes
+from numba.extending import overload, register_jitable
 
 PARALLEL_MIN_ITEMS = 4096
 """Below this many events a kernel runs in one thread.
@@ -41,15 +50,100 @@ def _renamed(func: types.FunctionType, suffix: str) -> types.FunctionType:
     return copy
 
 
-def both_builds(func: types.FunctionType, **options: Any) -> tuple[Any, Any]:
-    """``func`` compiled with threads and in one thread, each cached under its own name.
+THREADED_RUN_PEOPLE = 1_000_000
+"""From this many people a run's compiled kernels may use threads; below, they run in one thread.
 
-    For a kernel called from other compiled code, which picks a build itself; ``sized_kernel``
-    is the same for kernels called from Python. ``options`` go to both builds (for example
-    ``error_model="numpy"``, no zero-division checks, for loops that should be vector code).
+A tuning choice (an assumption, 2026-12-04, 2 cores): the threaded builds of ``rongcheng``'s
+kernels took 25 s of a first run's 160 s of compiling (``python -m benchmarks.compile_cost``),
+while threads save a day's per-event kernels a few tens of microseconds below a million people
+(about 4 percent of them act on a day: some ten thousand events), under a second a simulated
+year. A threaded build is compiled once and cached, so a run of this many people pays it once.
+"""
+
+
+_AS_FOR_PEOPLE = [0]
+"""The size of run that ``threads_as_for`` makes every run count as, at least (0: its own)."""
+
+
+def run_threads(people: int) -> bool | None:
+    """The ``threads`` value of a run of ``people``: True (may use threads) or None (one thread).
+
+    Compiled records hold it in a field named ``threads``; it is a type, not a value, for the
+    compiler: a caller compiled for None has no threaded build to compile.
     """
+    return True if max(people, _AS_FOR_PEOPLE[-1]) >= THREADED_RUN_PEOPLE else None
+
+
+@contextlib.contextmanager
+def threads_as_for(people: int) -> Iterator[None]:
+    """Inside, runs take the ``threads`` of a run of (at least) ``people``: for a warm-up.
+
+    A small warm-up run compiles (or loads) what a timed run of many people runs only if its
+    records have the timed run's threads; results are the same either way.
+    """
+    _AS_FOR_PEOPLE.append(people)
+    try:
+        yield
+    finally:
+        _AS_FOR_PEOPLE.pop()
+
+
+def _two_builds(func: types.FunctionType, **options: Any) -> tuple[Any, Any]:
+    """``func`` compiled with threads and in one thread, each cached under its own name."""
     threaded = njit(parallel=True, cache=True, **options)(func)
     return threaded, njit(cache=True, **options)(_renamed(func, "_one_thread"))
+
+
+def threads_or_one(threaded: Any, one_thread: Any) -> Callable[..., Any]:
+    """``pick(threads, many, *args)``: ``threaded(*args)`` if ``threads`` is not None and ``many``.
+
+    Else ``one_thread(*args)``: two compiled functions that compute the same values, one of them
+    with threads. ``pick`` can be called from compiled code, where a caller compiled for
+    ``threads`` None (``run_threads``) has no call of ``threaded``, which is then never compiled,
+    and from Python.
+    """
+
+    def pick(threads: bool | None, many: bool, *args: Any) -> Any:
+        return (threaded if threads is not None and many else one_thread)(*args)
+
+    @overload(pick)
+    def _compiled(threads, many, *args):  # numba types, not values
+        if isinstance(threads, (nbtypes.NoneType, nbtypes.Omitted)):
+            return lambda threads, many, *args: one_thread(*args)
+
+        def by_size(threads, many, *args):
+            if many:
+                return threaded(*args)
+            return one_thread(*args)
+
+        return by_size
+
+    return pick
+
+
+def both_builds(func: types.FunctionType, **options: Any) -> Callable[..., Any]:
+    """``func`` compiled with threads and in one thread, each cached under its own name.
+
+    Returns ``kernel(threads, n, *args)``, which runs ``func(*args)``: the threaded build when
+    ``threads`` is not None (``run_threads``) and ``n``, the count of events, is at least
+    ``PARALLEL_MIN_ITEMS``; else the one-thread build (``threads_or_one``). It can be called from
+    compiled code and from Python; the builds are its ``threaded`` and ``one_thread``.
+    ``options`` go to both builds (for example ``error_model="numpy"``, no zero-division checks,
+    for loops that should be vector code).
+    """
+    threaded, one_thread = _two_builds(func, **options)
+    pick = threads_or_one(threaded, one_thread)
+
+    def kernel(threads: bool | None, n: int, *args: Any) -> Any:
+        return pick(threads, n >= PARALLEL_MIN_ITEMS, *args)
+
+    kernel.__name__ = func.__name__
+    kernel.__qualname__ = func.__qualname__
+    kernel.__module__ = func.__module__
+    kernel.__doc__ = func.__doc__
+    kernel.threaded = threaded  # type: ignore[attr-defined]
+    kernel.one_thread = one_thread  # type: ignore[attr-defined]
+    return register_jitable(kernel)
 
 
 _ALL: list[SizedKernel] = []
@@ -65,7 +159,7 @@ class SizedKernel:
             raise ValueError(f"{func.__name__} has no argument {size_arg!r}")
         self.position = names.index(size_arg)
         self.min_items = min_items
-        self.threaded, self.one_thread = both_builds(func)
+        self.threaded, self.one_thread = _two_builds(func)
         self.__doc__ = func.__doc__
         self.__name__ = func.__name__
         _ALL.append(self)

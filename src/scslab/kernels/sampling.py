@@ -22,7 +22,7 @@ from numba import njit, prange
 
 from scslab.kernels.compact import grown
 from scslab.kernels.memory import prefetch_at
-from scslab.kernels.parallel import sized_kernel
+from scslab.kernels.parallel import run_threads, sized_kernel, threads_or_one
 from scslab.kernels.rng import log_complement, uniform
 from scslab.kernels.traits import trait_factor
 
@@ -274,33 +274,40 @@ draw of 10,000 took 31.5 us in two and 50.8 in one.
 """
 
 
+_walked = threads_or_one(_walked_in_batches, _walked_in_one_thread)
+"""A draw's blocks in batches with threads, or in one thread (``kernels/parallel.py``)."""
+
+
 @njit(cache=True)
-def _sample_blocks(key, day, n, p, thin_key, trait_key, weight, where):
+def _sample_blocks(key, day, n, p, thin_key, trait_key, weight, where, threads):
     """Bernoulli(p) successes in ``[0, n)``, each kept with ``trait_factor / (1 + |weight|)``.
 
     One compiled call does the whole draw, in one thread or in batches of blocks in parallel
     into bounded per-block buffers, retried with larger buffers when one overflows (the draws are
     the same, only the buffer grows). ``weight == 0`` keeps every success (no thinning draw);
-    ``where = (flags, mask)`` keeps only successes whose flag is set (mask 0: all).
+    ``where = (flags, mask)`` keeps only successes whose flag is set (mask 0: all). ``threads``
+    is the run's (``run_threads``): None draws in one thread whatever the draw's size.
     """
-    if n * p * (1.0 if weight == 0.0 else 2.0) < SERIAL_CANDIDATES:
-        return _walked_in_one_thread(key, day, n, p, thin_key, trait_key, weight, where)
-    return _walked_in_batches(key, day, n, p, thin_key, trait_key, weight, where)
+    many = n * p * (1.0 if weight == 0.0 else 2.0) >= SERIAL_CANDIDATES
+    return _walked(threads, many, key, day, n, p, thin_key, trait_key, weight, where)
 
 
 _NO_KEY = np.uint64(0)
 
 
 @njit(cache=True)
-def compiled_bernoulli_ids(key, day, n, p):
-    """``bernoulli_ids`` for compiled callers (``p`` must be in [0, 1]: it is not checked)."""
+def compiled_bernoulli_ids(key, day, n, p, threads):
+    """``bernoulli_ids`` for compiled callers (``p`` must be in [0, 1]: it is not checked).
+
+    ``threads`` is the run's (``run_threads``), as every compiled draw's last argument.
+    """
     if n <= 0 or p == 0.0:
         return np.empty(0, np.int64)
-    return _sample_blocks(key, day, n, p, _NO_KEY, _NO_KEY, 0.0, _EVERYONE)
+    return _sample_blocks(key, day, n, p, _NO_KEY, _NO_KEY, 0.0, _EVERYONE, threads)
 
 
 @njit(cache=True)
-def compiled_bernoulli_ids_where(key, day, n, p, flags, mask):
+def compiled_bernoulli_ids_where(key, day, n, p, flags, mask, threads):
     """``compiled_bernoulli_ids`` of those whose ``flags & mask`` is set, in the same walk.
 
     The same ids as ``ids[(flags[ids] & mask) != 0]`` of the whole draw, without writing out
@@ -309,7 +316,7 @@ def compiled_bernoulli_ids_where(key, day, n, p, flags, mask):
     """
     if n <= 0 or p == 0.0:
         return np.empty(0, np.int64)
-    return _sample_blocks(key, day, n, p, _NO_KEY, _NO_KEY, 0.0, (flags, mask))
+    return _sample_blocks(key, day, n, p, _NO_KEY, _NO_KEY, 0.0, (flags, mask), threads)
 
 
 def bernoulli_ids(key: np.uint64, day: int, n: int, p: float) -> np.ndarray:
@@ -345,7 +352,7 @@ def thinned_ids(
         raise ValueError(f"probability must be in [0, 1], got {p}")
     if n <= 0 or p == 0.0:
         return np.empty(0, np.int64)
-    return _sample_blocks(key, day, n, p, thin_key, trait_key, weight, _EVERYONE)
+    return _sample_blocks(key, day, n, p, thin_key, trait_key, weight, _EVERYONE, run_threads(n))
 
 
 class LabelledDraws(NamedTuple):
@@ -393,8 +400,8 @@ def _merged_runs(a, b):
 
 
 @njit(cache=True)
-def compiled_labelled_ids(keys, day, n, ps, thin_keys, trait_keys, weights, labels):
-    """``labelled_ids`` for compiled callers."""
+def compiled_labelled_ids(keys, day, n, ps, thin_keys, trait_keys, weights, labels, threads):
+    """``labelled_ids`` for compiled callers; ``threads`` is the run's (``run_threads``)."""
     runs = []
     counts = np.zeros(keys.size, np.int64)
     for j in range(keys.size):
@@ -403,7 +410,15 @@ def compiled_labelled_ids(keys, day, n, ps, thin_keys, trait_keys, weights, labe
         if n > 0 and ps[j] > 0.0:
             runs.append(
                 _sample_blocks(
-                    keys[j], day, n, ps[j], thin_keys[j], trait_keys[j], weights[j], _EVERYONE
+                    keys[j],
+                    day,
+                    n,
+                    ps[j],
+                    thin_keys[j],
+                    trait_keys[j],
+                    weights[j],
+                    _EVERYONE,
+                    threads,
                 )
             )
         else:
@@ -461,7 +476,8 @@ def labelled_ids(
     Raises:
         ValueError: a probability outside [0, 1].
     """
-    return compiled_labelled_ids(keys, day, n, ps, thin_keys, trait_keys, weights, labels)
+    threads = run_threads(n)
+    return compiled_labelled_ids(keys, day, n, ps, thin_keys, trait_keys, weights, labels, threads)
 
 
 @sized_kernel("ids")

@@ -10,14 +10,14 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from scslab.kernels.parallel import both_builds, run_threads
 from scslab.kernels.rng import uniform
 from scslab.kernels.sampling import BLOCK
 
 MAX_HOUSEHOLD = 15
 
 
-@njit(parallel=True, cache=True)
-def generate_households(key, n, size_cdf):
+def _generated_households(key, n, size_cdf):
     """Draw household sizes block by block from ``size_cdf`` (sizes 1..len(size_cdf))."""
     packed = np.empty(n, np.uint8)
     n_blocks = (n + BLOCK - 1) // BLOCK
@@ -34,6 +34,17 @@ def generate_households(key, n, size_cdf):
                 packed[pos + j] = np.uint8((size << 4) | j)
             pos += size
     return packed
+
+
+_generated_households = both_builds(_generated_households)
+
+
+def generate_households(key: np.uint64, n: int, size_cdf: np.ndarray) -> np.ndarray:
+    """Draw household sizes block by block from ``size_cdf`` (sizes 1..len(size_cdf)).
+
+    With threads in a run of many people (``kernels.parallel.run_threads``); the same households.
+    """
+    return _generated_households(run_threads(n), n, key, n, size_cdf)
 
 
 @njit(inline="always", cache=True)

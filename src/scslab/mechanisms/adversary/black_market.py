@@ -43,6 +43,7 @@ from scslab.engine.calendar import new_calendar, pop, schedule
 from scslab.engine.mechanism import Adversary, MechanismParams
 from scslab.engine.steps import CompiledSteps, compiled_mechanism
 from scslab.kernels.compact import kept
+from scslab.kernels.parallel import run_threads
 from scslab.kernels.rng import geometric_days, uniform
 from scslab.kernels.sampling import compiled_bernoulli_ids
 from scslab.kernels.structs import compiled_struct
@@ -178,20 +179,20 @@ class MarketRule(NamedTuple):
 
 BlackMarketState = compiled_struct(
     "BlackMarketState",
-    ("rule", "detected", "scorer", "bounds", "calendar", "n", "totals", "today"),
+    ("rule", "detected", "scorer", "bounds", "calendar", "n", "threads", "totals", "today"),
     __name__,
 )
-"""The rule (``MarketRule``); the shared ``fraud_detected`` bit (``FlagBits``); the scorer's
-record; the regions; the calendar of deliveries and detections; the population; purchases and
-detections so far (``totals``); today's metrics (purchases, purchases so far, detections,
-detections so far, records delivered)."""
+"""The rule (``MarketRule``); the shared ``fraud_detected`` bit (``FlagBits``); the scorer's record;
+the regions; the calendar of deliveries and detections; the population and its ``run_threads``;
+purchases and detections so far (``totals``); today's metrics (purchases, purchases so far,
+detections, detections so far, records delivered)."""
 
 
 @njit(cache=True)
-def _new_state(rule, detected, scorer, bounds, days, n, today):
-    return BlackMarketState(
-        rule, detected, scorer, bounds, new_calendar(days), n, np.zeros(2, np.int64), today
-    )
+def _new_state(rule, detected, scorer, bounds, days, n, threads, today):
+    calendar = new_calendar(days)
+    totals = np.zeros(2, np.int64)
+    return BlackMarketState(rule, detected, scorer, bounds, calendar, n, threads, totals, today)
 
 
 @njit(cache=True)
@@ -240,7 +241,7 @@ def _due(s, day):
 def _purchases(s, day):
     """Today's buyers (in id order); their deliveries and detection scheduled."""
     rule = s.rule
-    cand = compiled_bernoulli_ids(rule.candidate_key, day, s.n, rule.candidate_rate)
+    cand = compiled_bernoulli_ids(rule.candidate_key, day, s.n, rule.candidate_rate, s.threads)
     keep = np.zeros(cand.size, np.bool_)
     for i in range(cand.size):
         keep[i] = not _is_set(s.detected, cand[i]) and _buys(rule, s.bounds, day, cand[i])
@@ -350,6 +351,7 @@ class BlackMarket(CompiledSteps, Adversary):
             pop.geography.bounds,
             sim.days,
             pop.n,
+            run_threads(pop.n),
             self.today,
         )
 

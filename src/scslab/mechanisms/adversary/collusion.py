@@ -32,6 +32,7 @@ from scslab.engine.board import post_records
 from scslab.engine.mechanism import Adversary, MechanismParams
 from scslab.engine.steps import CompiledSteps, compiled_mechanism, today_of
 from scslab.kernels.compact import kept
+from scslab.kernels.parallel import run_threads
 from scslab.kernels.rng import below, uniform
 from scslab.kernels.sampling import compiled_bernoulli_ids
 from scslab.kernels.structs import compiled_struct
@@ -127,19 +128,19 @@ class RingRule(NamedTuple):
 
 
 CollusionState = compiled_struct(
-    "CollusionState", ("rule", "rings", "expelled", "n", "totals", "today"), __name__
+    "CollusionState", ("rule", "rings", "expelled", "n", "threads", "totals", "today"), __name__
 )
 """The rule (``RingRule``); the ring groups' ids (sorted); the shared ``fraud_detected`` bit
-(``FlagBits``); the
-population; trades, detected trades and expelled members so far (``totals``); today's metrics
-(ring members, trades today, trades so far, detected trades so far, expelled so far)."""
+(``FlagBits``); the population and its ``run_threads``; trades, detected trades and expelled members
+so far (``totals``); today's metrics (ring members, trades today, trades so far, detected trades so
+far, expelled so far)."""
 
 
 @njit(cache=True)
-def _new_state(rule, rings, expelled, n, members):
+def _new_state(rule, rings, expelled, n, threads, members):
     today = np.zeros(5, np.float64)
     today[0] = members
-    return CollusionState(rule, rings, expelled, n, np.zeros(3, np.int64), today)
+    return CollusionState(rule, rings, expelled, n, threads, np.zeros(3, np.int64), today)
 
 
 @njit(cache=True)
@@ -169,7 +170,9 @@ def _active(s, pid):
 def _trades(s, day):
     """Today's trades: (beneficiary, act) of those posted; members of detected trades."""
     rule, size = s.rule, s.rule.size
-    places = compiled_bernoulli_ids(rule.trade_key, day, s.rings.size * size, rule.trade_rate)
+    places = compiled_bernoulli_ids(
+        rule.trade_key, day, s.rings.size * size, rule.trade_rate, s.threads
+    )
     got = np.empty(places.size, np.int64)
     acts = np.empty(places.size, np.int16)
     posted = np.zeros(places.size, np.bool_)
@@ -245,10 +248,11 @@ class Collusion(CompiledSteps, Adversary):
             penalty_source=np.int16(source_by_name(p.penalty_source)),
         )
         groups = (pop.n + size - 1) // size + 1  # ids are shifted by less than a group
-        rings = compiled_bernoulli_ids(self.key("rings"), 0, groups, p.ring_share)
+        threads = run_threads(pop.n)
+        rings = compiled_bernoulli_ids(self.key("rings"), 0, groups, p.ring_share, threads)
         expelled = self.expelled_flag.bits()
         self.members = int(_members(rule, rings, pop.n))
-        self.state = _new_state(rule, rings, expelled, pop.n, self.members)
+        self.state = _new_state(rule, rings, expelled, pop.n, threads, self.members)
         self.today = today_of(self.state)
         n = self.name
         self.metric_columns = (

@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from scslab.engine.mechanism import Adversary, MechanismParams
 from scslab.engine.steps import CompiledSteps, compiled_mechanism
+from scslab.kernels.parallel import both_builds, run_threads
 from scslab.kernels.rng import uniform
 from scslab.kernels.sampling import compiled_bernoulli_ids_where
 from scslab.kernels.structs import compiled_struct
@@ -121,21 +122,34 @@ class BreachRule(NamedTuple):
 
 BreachesState = compiled_struct(
     "BreachesState",
-    ("rule", "leaked_low", "scorer", "income", "households", "n", "done", "totals", "today"),
+    (
+        "rule",
+        "leaked_low",
+        "scorer",
+        "income",
+        "households",
+        "n",
+        "threads",
+        "done",
+        "totals",
+        "today",
+    ),
     __name__,
 )
 """The rule (``BreachRule``); the leaked-below-the-cut-off bit (``FlagBits``); the scorer's record;
-the lost-income record (``mechanisms/income_loss``); the households; the population; leaks done;
-people exposed, marked and rejected so far (``totals``); today's metrics (those three)."""
+the lost-income record (``mechanisms/income_loss``); the households; the population and its
+``run_threads``; leaks done; people exposed, marked and rejected so far (``totals``); today's
+metrics (those three)."""
 
 
 @njit(cache=True)
-def _new_state(rule, leaked_low, scorer, income, households, n, today):
+def _new_state(rule, leaked_low, scorer, income, households, n, threads, today):
     done, totals = np.zeros(1, np.int64), np.zeros(3, np.int64)
-    return BreachesState(rule, leaked_low, scorer, income, households, n, done, totals, today)
+    return BreachesState(
+        rule, leaked_low, scorer, income, households, n, threads, done, totals, today
+    )
 
 
-@njit(parallel=True, cache=True)
 def _exposed_in(rule, j, start, end, fresh):
     """People of ``[start, end)`` that leak ``j`` exposes; ``fresh``: not exposed before."""
     out = np.zeros(end - start, np.bool_)
@@ -150,6 +164,9 @@ def _exposed_in(rule, j, start, end, fresh):
     return out
 
 
+_exposed_in = both_builds(_exposed_in)
+
+
 @njit(cache=True)
 def _leak(s, j, day):
     """Leak ``j`` on ``day``: count the newly exposed, mark the exposed scored below the cut."""
@@ -158,7 +175,7 @@ def _leak(s, j, day):
     for start in range(0, s.n, LEAK_BLOCK):
         end = min(s.n, start + LEAK_BLOCK)
         fresh[:] = False
-        exposed = _exposed_in(rule, j, start, end, fresh)
+        exposed = _exposed_in(s.threads, end - start, rule, j, start, end, fresh)
         m = 0
         for i in range(end - start):
             m += exposed[i]
@@ -187,7 +204,7 @@ def _step(day, board, s):
     if s.totals[1]:  # applications reach employers only from the marked
         bits = s.leaked_low
         ids = compiled_bernoulli_ids_where(
-            rule.application_key, day, s.n, rule.application_rate, bits.flags, bits.mask
+            rule.application_key, day, s.n, rule.application_rate, bits.flags, bits.mask, s.threads
         )
         for i in range(ids.size):
             pid = ids[i]
@@ -250,7 +267,14 @@ class DataBreaches(CompiledSteps, Adversary):
         self.scorer = compiled_scorer(sim, self.params.score, self.name, f"{self.name}.score")
         leaked_low = self.leaked_low_flag.bits()
         return _new_state(
-            self.rule, leaked_low, self.scorer.state, self.income, pop.households, pop.n, self.today
+            self.rule,
+            leaked_low,
+            self.scorer.state,
+            self.income,
+            pop.households,
+            pop.n,
+            run_threads(pop.n),
+            self.today,
         )
 
     def summary(self) -> list[str]:

@@ -39,7 +39,7 @@ from scslab.engine.mechanism import Behaviour, MechanismParams
 from scslab.engine.steps import CompiledSteps, compiled_mechanism, today_of
 from scslab.kernels.hazard import NO_STEP, SteppedHazards, stepped_geometric_days
 from scslab.kernels.memory import prefetch_ahead
-from scslab.kernels.parallel import PARALLEL_MIN_ITEMS, both_builds
+from scslab.kernels.parallel import both_builds, run_threads
 from scslab.kernels.rng import geometric_days, uniform
 from scslab.kernels.sampling import compiled_bernoulli_ids
 from scslab.kernels.structs import compiled_struct
@@ -284,7 +284,7 @@ def _arrears_keep(people, day, ids, flags, debt_mask, rule):
     return keep
 
 
-_arrears_keep, _arrears_keep_one_thread = both_builds(_arrears_keep)
+_arrears_keep = both_builds(_arrears_keep)
 """Which arrears candidates ``ids`` fall into arrears today, with threads and in one thread."""
 
 
@@ -301,6 +301,7 @@ def _open_arrears(
     rule,
     debt_day,
     cure,
+    threads,
 ):
     """Today's new arrears: draw them, open an episode for each, return them and follow-ups.
 
@@ -308,16 +309,13 @@ def _open_arrears(
     which reads ``people`` (an ``ArrearsPeople``) and ``rule`` (an ``ArrearsRule``); the arrears
     bit is ``arrears_mask``, any debt ``debt_mask``. Each new debtor gets a monthly reminder in
     30 days and either a cure (drawn to happen before the court lag) or an unpaid judgment when
-    the lag runs out (``cure``, a ``Cure``). Returns (new ids, days, ids, tags): one compiled call
-    for the whole step.
+    the lag runs out (``cure``, a ``Cure``); ``threads`` is the run's (``run_threads``). Returns
+    (new ids, days, ids, tags): one compiled call for the whole step.
     """
     cure_key, cure_share, delay_key = cure.key, cure.share, cure.delay_key
     hazard, lag = cure.hazard, cure.lag
-    cand = compiled_bernoulli_ids(candidate_key, day, n, candidate_rate)
-    if cand.size >= PARALLEL_MIN_ITEMS:
-        keep = _arrears_keep(people, day, cand, flags, debt_mask, rule)
-    else:
-        keep = _arrears_keep_one_thread(people, day, cand, flags, debt_mask, rule)
+    cand = compiled_bernoulli_ids(candidate_key, day, n, candidate_rate, threads)
+    keep = _arrears_keep(threads, cand.size, people, day, cand, flags, debt_mask, rule)
     new = cand[keep]
     days = np.empty(2 * new.size, np.int64)
     pids = np.empty(2 * new.size, np.int64)
@@ -429,7 +427,7 @@ def _delays(key, day, pids, hazard, late, step_day, income_key, bounds, scale):
     return out
 
 
-_delays, _delays_one_thread = both_builds(_delays)
+_delays = both_builds(_delays)
 """Days until each of ``pids`` repays at a daily ``hazard`` (``late`` from ``step_day`` on)
 scaled by income quintile."""
 
@@ -448,6 +446,7 @@ DebtState = compiled_struct(
         "cure",
         "repay",
         "n",
+        "threads",
         "today",
     ),
     __name__,
@@ -457,7 +456,7 @@ the calendar of follow-ups; the listing list's record (an empty one when there i
 there is one is in ``arrears``); the lost-income record (``mechanisms/income_loss``; mask 0:
 nobody loses income); the arrears draw (``ArrearsDraw``); what ``_arrears_keep`` reads of people
 (``ArrearsPeople``) and its rule (``ArrearsRule``); the cure (``Cure``); repayment
-(``Repayment``); the population; today's metrics."""
+(``Repayment``); the population and its ``run_threads``; today's metrics."""
 
 
 @njit(cache=True)
@@ -474,6 +473,7 @@ def _new_state(
     cure,
     repay,
     n,
+    threads,
 ):
     return DebtState(
         flags,
@@ -488,6 +488,7 @@ def _new_state(
         cure,
         repay,
         n,
+        threads,
         np.zeros(3, np.float64),
     )
 
@@ -548,7 +549,7 @@ def _start_repayment(s, pids, day, kind):
         r.bounds,
         r.scale,
     )
-    delay = _delays(*args) if pids.size >= PARALLEL_MIN_ITEMS else _delays_one_thread(*args)
+    delay = _delays(s.threads, pids.size, *args)
     tags = s.debt_day[pids].astype(np.int64) * _TAG + kind
     schedule(s.calendar, day + delay, pids, tags, 0)
 
@@ -613,6 +614,7 @@ def _step(day, board, s):
         s.keep_rule,
         s.debt_day,
         s.cure,
+        s.threads,
     )
     post_acts(board, new, np.int16(Act.LOAN_ARREARS))
     schedule(s.calendar, days, follow, tags, 0)
@@ -655,12 +657,12 @@ def _weight_sums(people, rule, factor, n):
     return out
 
 
-_weight_sums, _weight_sums_one_thread = both_builds(_weight_sums)
+_weight_sums = both_builds(_weight_sums)
 """Sums of ``_debtor_weight`` over fixed blocks of people, with threads and in one thread."""
 
 
 @njit(cache=True)
-def _draw_debtors(key, sums, people, rule, factor, n, share):
+def _draw_debtors(key, sums, people, rule, factor, n, share, threads):
     """Each person with probability ``share * n * weight / total weight`` (at most 1), sorted.
 
     Candidates are drawn at the highest probability and kept by their own (the arrears draw's
@@ -674,7 +676,7 @@ def _draw_debtors(key, sums, people, rule, factor, n, share):
     top = rule.top * factor.max()
     expected = share * n
     rate = min(1.0, expected * top / total)
-    cand = compiled_bernoulli_ids(key, 0, n, rate)
+    cand = compiled_bernoulli_ids(key, 0, n, rate, threads)
     keep = np.empty(cand.size, np.bool_)
     for i in range(cand.size):
         p = expected * _debtor_weight(people, rule, factor, cand[i]) / total
@@ -764,9 +766,9 @@ class Debt(CompiledSteps, Behaviour):
         people, rule = self._people_and_rule()
         factor = np.asarray(factor, np.float64)
         args = (people, rule, factor, self.pop.n)
-        many = self.pop.n >= PARALLEL_MIN_ITEMS
-        sums = _weight_sums(*args) if many else _weight_sums_one_thread(*args)
-        return _draw_debtors(key, sums, *args, share)
+        threads = run_threads(self.pop.n)
+        sums = _weight_sums(threads, self.pop.n, *args)
+        return _draw_debtors(key, sums, *args, share, threads)
 
     def _regime_hazards(self) -> SteppedHazards:
         """The daily repayment hazard of each regime (unlisted, listed, listed without income).
@@ -845,6 +847,7 @@ class Debt(CompiledSteps, Behaviour):
             cure=cure,
             repay=repay,
             n=pop.n,
+            threads=run_threads(pop.n),
         )
         _owe_listed(state)
         return state

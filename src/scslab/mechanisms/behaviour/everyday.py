@@ -17,6 +17,7 @@ from scslab.catalogue import ACT_NAMES, ActName, act_by_name
 from scslab.engine.board import act_room, acts_written, written_in_order
 from scslab.engine.mechanism import Behaviour, MechanismParams
 from scslab.engine.steps import CompiledSteps, compiled_mechanism, today_of
+from scslab.kernels.parallel import run_threads
 from scslab.kernels.sampling import LabelledDraws, compiled_labelled_ids
 from scslab.kernels.structs import compiled_struct
 from scslab.mechanisms.common import ModulatedRate
@@ -64,17 +65,18 @@ class EverydayActsParams(MechanismParams):
 
 
 @njit(cache=True)
-def _draw_acts(day, n, draws, pid, act, recorded, row):
+def _draw_acts(day, n, threads, draws, pid, act, recorded, row):
     """Draw today's acts and write them on the board from ``row`` if they fit.
 
-    ``draws`` is a ``LabelledDraws`` labelled by act code (see ``labelled_ids``).
+    ``draws`` is a ``LabelledDraws`` labelled by act code (see ``labelled_ids``); ``threads`` is
+    the run's (``run_threads``).
     Returns how many acts of each kind were drawn, whether they fitted in the buffers (if not,
     nothing is written: the caller makes room and draws again, the same acts), and whether the
     buffers stay ordered by person.
     """
     d = draws
     ids, kinds, counts = compiled_labelled_ids(
-        d.keys, day, n, d.rates, d.thin_keys, d.trait_keys, d.weights, d.labels
+        d.keys, day, n, d.rates, d.thin_keys, d.trait_keys, d.weights, d.labels, threads
     )
     if row + ids.size > pid.size:
         return counts, False, False
@@ -83,26 +85,28 @@ def _draw_acts(day, n, draws, pid, act, recorded, row):
     return counts, True, written_in_order(pid, row, ids.size)
 
 
-EverydayState = compiled_struct("EverydayState", ("draws", "n", "room", "today"), __name__)
-"""The draws (a ``LabelledDraws``, labelled by act code),
-the population, the board rows made ready for a day's acts, and today's count of each act."""
+EverydayState = compiled_struct(
+    "EverydayState", ("draws", "n", "threads", "room", "today"), __name__
+)
+"""The draws (a ``LabelledDraws``, labelled by act code), the population and its ``run_threads``,
+the board rows made ready for a day's acts, and today's count of each act."""
 
 
 @njit(cache=True)
-def _new_state(draws, n, room):
-    return EverydayState(draws, n, room, np.zeros(draws.keys.size, np.float64))
+def _new_state(draws, n, threads, room):
+    return EverydayState(draws, n, threads, room, np.zeros(draws.keys.size, np.float64))
 
 
 @njit(cache=True)
 def _step(day, board, s):
     row = act_room(board, s.room)
     buffers = (board.act_pid, board.act_act, board.act_recorded, row)
-    counts, fitted, ordered = _draw_acts(day, s.n, s.draws, *buffers)
+    counts, fitted, ordered = _draw_acts(day, s.n, s.threads, s.draws, *buffers)
     if not fitted:  # more acts than ever expected: make room and draw the same acts again
         s.room = counts.sum()
         row = act_room(board, s.room)
         buffers = (board.act_pid, board.act_act, board.act_recorded, row)
-        counts, fitted, ordered = _draw_acts(day, s.n, s.draws, *buffers)
+        counts, fitted, ordered = _draw_acts(day, s.n, s.threads, s.draws, *buffers)
     for j in range(counts.size):
         s.today[j] = counts[j]
     acts_written(board, counts.sum(), ordered)
@@ -149,7 +153,7 @@ class EverydayActs(CompiledSteps, Behaviour):
         self.metric_columns = tuple(f"acts_{ACT_NAMES[act]}" for act in codes)
         mean = sim.pop.n * float(self.draws.rates.sum())  # candidates a day: at least the acts
         room = int(mean + 8.0 * mean**0.5 + 64)
-        self.state = _new_state(self.draws, sim.pop.n, room)
+        self.state = _new_state(self.draws, sim.pop.n, run_threads(sim.pop.n), room)
         self.today = today_of(self.state)
 
     @property

@@ -23,7 +23,7 @@ from pydantic import Field
 
 from scslab.engine.mechanism import Consequences, MechanismParams
 from scslab.engine.steps import CompiledSteps, compiled_mechanism, today_of
-from scslab.kernels.parallel import PARALLEL_MIN_ITEMS, both_builds
+from scslab.kernels.parallel import both_builds, run_threads
 from scslab.kernels.rng import uniform
 from scslab.kernels.sampling import compiled_bernoulli_ids_where
 from scslab.kernels.structs import compiled_struct
@@ -76,7 +76,7 @@ def _ties_cut(key, day, ids, ties, p):
     return out
 
 
-_ties_cut, _ties_cut_one_thread = both_builds(_ties_cut)
+_ties_cut = both_builds(_ties_cut)
 
 
 class NamingRule(NamedTuple):
@@ -95,17 +95,17 @@ class NamingRule(NamedTuple):
 
 
 NamingState = compiled_struct(
-    "NamingState", ("listing", "named", "rule", "cuts", "n", "today"), __name__
+    "NamingState", ("listing", "named", "rule", "cuts", "n", "threads", "today"), __name__
 )
 """The list's record; the named flags and mask (``FlagBits``); the rule (``NamingRule``); the
 cut ties it stores (``mechanisms/ties.py``; none stored without ``tie_cutting``); the
-population; the counts so far (``today``: people named,
+population and its ``run_threads``; the counts so far (``today``: people named,
 innocents named, ties cut, innocents' ties cut)."""
 
 
 @njit(cache=True)
-def _new_state(listing, named, rule, cuts, n):
-    return NamingState(listing, named, rule, cuts, n, np.zeros(4, np.float64))
+def _new_state(listing, named, rule, cuts, n, threads):
+    return NamingState(listing, named, rule, cuts, n, threads, np.zeros(4, np.float64))
 
 
 @njit(cache=True)
@@ -113,13 +113,15 @@ def _step(day, board, s):
     lst = s.listing
     named, named_mask = s.named.flags, s.named.mask
     rule = s.rule
-    listed = compiled_bernoulli_ids_where(rule.naming_key, day, s.n, rule.rate, lst.flags, lst.mask)
+    listed = compiled_bernoulli_ids_where(
+        rule.naming_key, day, s.n, rule.rate, lst.flags, lst.mask, s.threads
+    )
     fresh = np.empty(listed.size, np.bool_)
     for i in range(listed.size):
         fresh[i] = (named[listed[i]] & named_mask) == 0  # not named yet
     ids = listed[fresh]
     args = (rule.ties_key, day, ids, rule.ties, rule.cut_prob)
-    cut = _ties_cut(*args) if ids.size >= PARALLEL_MIN_ITEMS else _ties_cut_one_thread(*args)
+    cut = _ties_cut(s.threads, ids.size, *args)
     t = s.today
     stored = min(rule.ties, s.cuts.stored)
     for i in range(ids.size):
@@ -163,6 +165,7 @@ class PublicNaming(CompiledSteps, Consequences):
             ),
             tie_cuts(sim.pop, writer="naming"),
             sim.pop.n,
+            run_threads(sim.pop.n),
         )
         self.today = today_of(self.state)
         """People named, innocents named, ties cut, innocents' ties cut, so far (shared)."""

@@ -42,6 +42,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from scslab.engine.mechanism import Consequences, MechanismParams, Scoring
 from scslab.engine.steps import CompiledSteps, compiled_mechanism, today_of
 from scslab.kernels.compact import joined, kept
+from scslab.kernels.parallel import run_threads
 from scslab.kernels.sampling import compiled_bernoulli_ids
 from scslab.kernels.structs import compiled_struct
 from scslab.mechanisms.consequences.sectors import attempts_on_list
@@ -216,26 +217,36 @@ NO_HOUSEHOLDS = np.empty(0, np.uint8)
 
 RewardsState = compiled_struct(
     "RewardsState",
-    ("sectors", "n", "attempts", "granted_ids", "granted_now", "on_another_record", "today"),
+    (
+        "sectors",
+        "n",
+        "threads",
+        "attempts",
+        "granted_ids",
+        "granted_now",
+        "on_another_record",
+        "today",
+    ),
     __name__,
 )
-"""A ``RewardRule`` or ``ListRewardRule`` per sector; the population; attempts so far per sector
-(a list sector's: its members'); who was granted a reward today, sector after sector, and how many
-in each sector; per sector the grants and refusals so far on someone else's record (rows
-``GRANTED``, ``DENIED``); today's metrics (grants so far per sector, then the two counts of each
-sector that has them)."""
+"""A ``RewardRule`` or ``ListRewardRule`` per sector; the population and its ``run_threads``;
+attempts so far per sector (a list sector's: its members'); who was granted a reward today, sector
+after sector, and how many in each sector; per sector the grants and refusals so far on someone
+else's record (rows ``GRANTED``, ``DENIED``); today's metrics (grants so far per sector, then the
+two counts of each sector that has them)."""
 
 GRANTED, DENIED = 0, 1
 """Rows of ``RewardsState.on_another_record``."""
 
 
 @njit(cache=True)
-def _new_state(sectors, n, width):
+def _new_state(sectors, n, threads, width):
     k = len(sectors)
     empty = np.empty(0, np.int64)
     return RewardsState(
         sectors,
         n,
+        threads,
         np.zeros(k, np.int64),
         empty,
         np.zeros(k, np.int64),
@@ -266,13 +277,14 @@ def _sector_grants_impl(day, s, j, sector):
                 sector.grant_key,
                 day,
                 sector.chance,
+                s.threads,
             )
             return granted, attempts
 
         return from_list
 
     def from_score(day, s, j, sector):
-        ids = compiled_bernoulli_ids(sector.key, day, s.n, sector.rate)
+        ids = compiled_bernoulli_ids(sector.key, day, s.n, sector.rate, s.threads)
         ok = np.zeros(ids.size, np.bool_)
         if sector.by_state and not state_reads(sector.scorer, day):
             return kept(ids, ok), ids.size  # the state reads no score: nobody is granted
@@ -388,7 +400,7 @@ class Rewards(CompiledSteps, Consequences):
             else self._score_rule(name, rule, another.get(name, -1))
             for name, rule in self.params.sectors.items()
         )
-        self.state = _new_state(sectors, self.n, len(self.metric_columns))
+        self.state = _new_state(sectors, self.n, run_threads(self.n), len(self.metric_columns))
         self.today = today_of(self.state)
         self._attempts, self._granted_now, self._on_another = _shared(self.state)
 

@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from scslab.engine.mechanism import Consequences, MechanismParams, Scoring
 from scslab.engine.steps import CompiledSteps, compiled_mechanism, today_of
 from scslab.kernels.compact import joined, kept
+from scslab.kernels.parallel import run_threads
 from scslab.kernels.sampling import compiled_bernoulli_ids
 from scslab.kernels.structs import compiled_struct
 from scslab.mechanisms.scoring.compiled import compiled_scorer, has_score, state_reads
@@ -81,16 +82,16 @@ class ScoreSectorRule(NamedTuple):
 
 
 ScoreSanctionsState = compiled_struct(
-    "ScoreSanctionsState", ("sectors", "n", "refused_ids", "today"), __name__
+    "ScoreSanctionsState", ("sectors", "n", "threads", "refused_ids", "today"), __name__
 )
-"""A ``ScoreSectorRule`` per sector; the population; whose attempts were refused today (sector by
-sector); the refused attempts so far, per sector (``today``)."""
+"""A ``ScoreSectorRule`` per sector; the population and its ``run_threads``; whose attempts were
+refused today (sector by sector); the refused attempts so far, per sector (``today``)."""
 
 
 @njit(cache=True)
-def _new_state(sectors, n):
+def _new_state(sectors, n, threads):
     empty = np.empty(0, np.int64)
-    return ScoreSanctionsState(sectors, n, empty, np.zeros(len(sectors), np.float64))
+    return ScoreSanctionsState(sectors, n, threads, empty, np.zeros(len(sectors), np.float64))
 
 
 def _refuse(day, s, sectors):
@@ -107,7 +108,7 @@ def _refuse_impl(day, s, sectors):
         total = 0
         j = 0
         for sector in literal_unroll(sectors):
-            ids = compiled_bernoulli_ids(sector.key, day, s.n, sector.rate)
+            ids = compiled_bernoulli_ids(sector.key, day, s.n, sector.rate, s.threads)
             low = np.zeros(ids.size, np.bool_)
             if state_reads(sector.scorer, day):  # else the state reads no score: none refused
                 sc, scored = scores_of(sector.scorer, ids, day), has_score(sector.scorer, ids)
@@ -162,7 +163,7 @@ class ScoreSanctions(CompiledSteps, Consequences):
             )
             for name, rule in self.params.sectors.items()
         )
-        self.state = _new_state(sectors, self.n)
+        self.state = _new_state(sectors, self.n, run_threads(self.n))
         self.today = today_of(self.state)
 
     @property

@@ -27,7 +27,7 @@ from scslab.engine.mechanism import Consequences
 from scslab.engine.steps import CompiledSteps, compiled_mechanism
 from scslab.kernels.compact import joined, kept
 from scslab.kernels.memory import prefetch_ahead
-from scslab.kernels.parallel import PARALLEL_MIN_ITEMS, both_builds
+from scslab.kernels.parallel import both_builds, run_threads
 from scslab.kernels.rng import uniform
 from scslab.kernels.sampling import compiled_bernoulli_ids, compiled_bernoulli_ids_where
 from scslab.kernels.structs import compiled_struct
@@ -117,29 +117,39 @@ def _blocked(ids, flags, mask, false_flags, false_mask, households, family, key,
     return blocked, of_family, innocent
 
 
-_blocked, _blocked_one_thread = both_builds(_blocked)
+_blocked = both_builds(_blocked)
 
 
 @njit(cache=True)
 def attempts_on_list(
-    attempt_key, n, rate, flags, mask, false_flags, false_mask, households, family, key, day, p
+    attempt_key,
+    n,
+    rate,
+    flags,
+    mask,
+    false_flags,
+    false_mask,
+    households,
+    family,
+    key,
+    day,
+    p,
+    threads,
 ):
     """Draw today's attempts (rate ``rate`` over ``n`` people) and pick those acted on.
 
     Returns (ids acted on, attempts drawn, of household members, on a false record): see
     ``_blocked``, whose "blocked" reads "granted" for a reward. Without ``family`` only members'
     attempts are drawn (and counted). One compiled call per sector and day; ``p`` is the
-    probability that an attempt of a member (or a member's household) is acted on.
+    probability that an attempt of a member (or a member's household) is acted on; ``threads``
+    is the run's (``run_threads``).
     """
     if family:  # a household member's listing counts: every attempt is looked at
-        ids = compiled_bernoulli_ids(attempt_key, day, n, rate)
+        ids = compiled_bernoulli_ids(attempt_key, day, n, rate, threads)
     else:  # only listed people's attempts can be acted on: the draw keeps only theirs
-        ids = compiled_bernoulli_ids_where(attempt_key, day, n, rate, flags, mask)
+        ids = compiled_bernoulli_ids_where(attempt_key, day, n, rate, flags, mask, threads)
     args = (ids, flags, mask, false_flags, false_mask, households, family, key, day, p)
-    if ids.size >= PARALLEL_MIN_ITEMS:
-        acted, of_family, innocent = _blocked(*args)
-    else:
-        acted, of_family, innocent = _blocked_one_thread(*args)
+    acted, of_family, innocent = _blocked(threads, ids.size, *args)
     return acted, ids.size, of_family, innocent
 
 
@@ -150,6 +160,7 @@ SanctionsState = compiled_struct(
         "households",
         "sectors",
         "n",
+        "threads",
         "counts",
         "income",
         "blocked_ids",
@@ -158,19 +169,21 @@ SanctionsState = compiled_struct(
     ),
     __name__,
 )
-"""The list's record; the households; the sectors' rules (``SectorRules``); the population; per
-sector the blocked attempts so far, of them household members', and innocents' (``counts``, rows
-``BLOCKED``, ``OF_FAMILY``, ``INNOCENT``); the lost-income record (``mechanisms/income_loss``;
-mask 0: no sector costs income); today's blocked ids and people newly without income; today's
-metrics."""
+"""The list's record; the households; the sectors' rules (``SectorRules``); the population and its
+``run_threads``; per sector the blocked attempts so far, of them household members', and innocents'
+(``counts``, rows ``BLOCKED``, ``OF_FAMILY``, ``INNOCENT``); the lost-income record
+(``mechanisms/income_loss``; mask 0: no sector costs income); today's blocked ids and people newly
+without income; today's metrics."""
 
 
 @njit(cache=True)
-def _new_state(listing, households, sectors, n, income, width):
+def _new_state(listing, households, sectors, n, threads, income, width):
     empty = np.empty(0, np.int64)
     counts = np.zeros((3, sectors.attempt_rates.size), np.int64)
     today = np.zeros(width, np.float64)
-    return SanctionsState(listing, households, sectors, n, counts, income, empty, empty, today)
+    return SanctionsState(
+        listing, households, sectors, n, threads, counts, income, empty, empty, today
+    )
 
 
 @njit(cache=True)
@@ -186,7 +199,7 @@ def no_sanctions():
         enforcement=rates,
     )
     nobody = np.empty(0, np.uint8)
-    return _new_state(no_list(), nobody, sectors, 0, no_income_loss(nobody), 0)
+    return _new_state(no_list(), nobody, sectors, 0, None, no_income_loss(nobody), 0)
 
 
 @njit(cache=True)
@@ -213,6 +226,7 @@ def _step(day, board, s):
             rules.enforce_keys[k],
             day,
             rules.enforcement[k],
+            s.threads,
         )
         s.counts[BLOCKED, k] += ids.size
         s.counts[OF_FAMILY, k] += of_family
@@ -321,6 +335,7 @@ class SectorSanctions(CompiledSteps, Consequences):
             households=sim.pop.households,
             sectors=sectors,
             n=sim.pop.n,
+            threads=run_threads(sim.pop.n),
             income=income if income is not None else no_income_loss(np.empty(0, np.uint8)),
             width=len(self.metric_columns),
         )

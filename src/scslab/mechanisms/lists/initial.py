@@ -46,6 +46,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, model
 
 from scslab.errors import ScenarioError
 from scslab.kernels.hazard import no_step, stepped_hazard_sum
+from scslab.kernels.parallel import run_threads
 from scslab.kernels.rng import uniform
 from scslab.kernels.sampling import compiled_bernoulli_ids
 from scslab.mechanisms.lists.base import ENTRIES, EXITS, apply_day
@@ -305,8 +306,8 @@ def entry_days(key, pids, days, counts, hazards, stay):
 
 
 @njit(cache=True)
-def _everyone_draw(key, n, share):
-    return compiled_bernoulli_ids(key, 0, n, min(max(share, 0.0), 1.0))
+def _everyone_draw(key, n, share, threads):
+    return compiled_bernoulli_ids(key, 0, n, min(max(share, 0.0), 1.0), threads)
 
 
 @njit(cache=True)
@@ -401,8 +402,9 @@ def start_listed(lst: ListBase, sim: Simulation) -> WarmStart:
         left = 1.0 - still if (1.0 - still).max() > 0.0 else np.ones_like(still)  # none repay
         gone = like.draw_debtors(key_left, max(ever - listed, 0.0), left)
     else:
-        now = _everyone_draw(key_now, n, listed)
-        gone = _everyone_draw(key_left, n, max(ever - listed, 0.0))
+        threads = run_threads(n)
+        now = _everyone_draw(key_now, n, listed, threads)
+        gone = _everyone_draw(key_left, n, max(ever - listed, 0.0), threads)
     gone = _without(gone, now)
     pids = np.concatenate((now, gone))
     stay = np.concatenate((np.ones(now.size, np.bool_), np.zeros(gone.size, np.bool_)))

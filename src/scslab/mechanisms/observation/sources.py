@@ -33,7 +33,7 @@ from scslab.engine.board import (
 from scslab.engine.calendar import new_calendar, pop, schedule
 from scslab.engine.mechanism import MechanismParams, Observation
 from scslab.engine.steps import CompiledSteps, compiled_mechanism, today_of
-from scslab.kernels.parallel import PARALLEL_MIN_ITEMS, both_builds
+from scslab.kernels.parallel import both_builds, run_threads
 from scslab.kernels.rng import uniform
 from scslab.kernels.sampling import LabelledDraws, compiled_labelled_ids
 from scslab.kernels.structs import compiled_struct
@@ -289,7 +289,7 @@ def _observe(
     return k - first_row, written_in_order(out_pid, first_row, k - first_row)
 
 
-_observe, _observe_one_thread = both_builds(_observe, error_model="numpy")
+_observe = both_builds(_observe, error_model="numpy")
 
 SourcesState = compiled_struct(
     "SourcesState",
@@ -308,16 +308,17 @@ SourcesState = compiled_struct(
         "false_sources",
         "evasion",
         "n",
+        "threads",
         "today",
     ),
     __name__,
 )
-"""The detection key and the regions; the sources' codes in order, their coverage by act, source
-and rurality, and the day each starts; the day all have started; each source's delay (by code)
-and whether any delays; the calendar of delayed records; the false-record draws
-(a ``LabelledDraws``, labelled by source code), the act each source's false records claim and
-the sources making them (their places in ``order``); who evades (a ``CoverageEvasion``,
-``observation/evaders.py``); the population; today's true, missed and false counts."""
+"""The detection key and the regions; the sources' codes in order, their coverage by act, source and
+rurality, and the day each starts; the day all have started; each source's delay (by code) and
+whether any delays; the calendar of delayed records; the false-record draws (a ``LabelledDraws``,
+labelled by source code), the act each source's false records claim and the sources making them
+(their places in ``order``); who evades (a ``CoverageEvasion``, ``observation/evaders.py``); the
+population and its ``run_threads``; today's true, missed and false counts."""
 
 
 @njit(cache=True)
@@ -333,6 +334,7 @@ def _new_state(
     false_src,
     evasion,
     n,
+    threads,
     days,
 ):
     return SourcesState(
@@ -350,6 +352,7 @@ def _new_state(
         false_src,
         evasion,
         n,
+        threads,
         np.zeros(3, np.float64),
     )
 
@@ -400,10 +403,7 @@ def _step(day, board, s):
     if evasion.active:
         evasion.lost[:] = 0
     args = (s.detect_key, day, pid, act, recorded, s.bounds, s.order, cover, evasion, evading_today)
-    if n_acts >= PARALLEL_MIN_ITEMS:
-        hits, ordered = _observe(*args, *out)
-    else:
-        hits, ordered = _observe_one_thread(*args, *out)
+    hits, ordered = _observe(s.threads, n_acts, *args, *out)
     if s.any_delay:
         _post(board, s, day, out[0][:hits], out[1][:hits], out[2][:hits], True)
     else:
@@ -426,6 +426,7 @@ def _step(day, board, s):
             draws.trait_keys,
             draws.weights,
             draws.labels,
+            s.threads,
         )
         n_false = ids.size
         if n_false:
@@ -483,6 +484,7 @@ class DataSources(CompiledSteps, Observation):
             false_src=np.asarray([j for j, _, _ in false], np.int64),
             evasion=sim.pop.state.shared.get(EVASION) or no_evasion(),
             n=sim.pop.n,
+            threads=run_threads(sim.pop.n),
             days=sim.days,
         )
         self.today = today_of(self.state)

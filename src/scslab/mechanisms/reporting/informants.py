@@ -32,7 +32,7 @@ from scslab.catalogue import Act, ActName, Source, act_by_name
 from scslab.engine.board import acts_of, record_room, records_written, written_in_order
 from scslab.engine.mechanism import MechanismParams, Reporting
 from scslab.engine.steps import CompiledSteps, compiled_mechanism, today_of
-from scslab.kernels.parallel import PARALLEL_MIN_ITEMS, both_builds
+from scslab.kernels.parallel import both_builds, run_threads
 from scslab.kernels.rng import below, uniform
 from scslab.kernels.sampling import compiled_bernoulli_ids, compiled_labelled_ids
 from scslab.kernels.structs import compiled_struct
@@ -282,7 +282,7 @@ def _reports(
     return filed, k - first_row, newly_informed, written_in_order(rec_pid, first_row, k - first_row)
 
 
-_reports, _reports_one_thread = both_builds(_reports)
+_reports = both_builds(_reports)
 
 
 @njit(inline="always", cache=True)
@@ -374,6 +374,7 @@ def _malicious_reporters(s, day, factor):
         np.array([keys.opportunism], np.uint64),
         np.array([weight]),
         np.zeros(1, np.int16),
+        s.threads,
     )
     mean = m.claimant_reports * factor
     claims = np.zeros(s.claimants.size, np.int64)
@@ -534,6 +535,7 @@ InformantsState = compiled_struct(
         "provenance",
         "cuts",
         "n",
+        "threads",
         "counts",
         "daily",
         "today",
@@ -542,16 +544,16 @@ InformantsState = compiled_struct(
 )
 """The keys (``InformantKeys``); the reportable acts; the regions; the rules (``InformantRule``,
 ``RewardRule``, ``MaliciousRule``); the professional claimants' ids; the informed bit
-(``FlagBits``); the population's provenance record (``mechanisms/provenance.py``); the cut
-ties (``mechanisms/ties.py``); the population; the counters so far and today (``FILED`` ...);
-today's metrics."""
+(``FlagBits``); the population's provenance record (``mechanisms/provenance.py``); the cut ties
+(``mechanisms/ties.py``); the population and its ``run_threads``; the counters so far and today
+(``FILED`` ...); today's metrics."""
 
 
 @njit(cache=True)
 def _new_state(
-    keys, reportable, bounds, rule, reward, malicious, claimant_share, flag, prov, cuts, n
+    keys, reportable, bounds, rule, reward, malicious, claimant_share, flag, prov, cuts, n, threads
 ):
-    claimants = compiled_bernoulli_ids(keys.claimants, 0, n, claimant_share)
+    claimants = compiled_bernoulli_ids(keys.claimants, 0, n, claimant_share, threads)
     return InformantsState(
         keys,
         reportable,
@@ -564,6 +566,7 @@ def _new_state(
         prov,
         cuts,
         n,
+        threads,
         np.zeros(5, np.int64),
         np.zeros(4, np.int64),
         np.zeros(len(METRIC_COLUMNS), np.float64),
@@ -591,10 +594,7 @@ def _step(day, board, s):
         s.informed,
         s.cuts,
     )
-    if pid.size >= PARALLEL_MIN_ITEMS:
-        filed, accepted, informed, ordered = _reports(*args, *out)
-    else:
-        filed, accepted, informed, ordered = _reports_one_thread(*args, *out)
+    filed, accepted, informed, ordered = _reports(s.threads, pid.size, *args, *out)
     records_written(board, accepted, ordered)
     false_filed, false_accepted, false_informed = _false_reports(s, day, factor, board)
     s.daily[FILED] = filed + false_filed
@@ -688,6 +688,7 @@ class Informants(CompiledSteps, Reporting):
             self.provenance,
             tie_cuts(pop),
             pop.n,
+            run_threads(pop.n),
         )
         self.today = today_of(self.state)
         self.counts, self.claimants = _shared(self.state)

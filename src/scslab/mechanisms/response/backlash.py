@@ -59,6 +59,7 @@ from scslab.engine.mechanism import Ending, MechanismParams, Observer, Response
 from scslab.engine.steps import CompiledSteps, compiled_mechanism, today_of
 from scslab.errors import ScenarioError
 from scslab.kernels.cascade import cascade
+from scslab.kernels.parallel import both_builds, run_threads
 from scslab.kernels.rng import stream_key
 from scslab.kernels.sampling import compiled_bernoulli_ids
 from scslab.kernels.structs import FlagBits, compiled_struct
@@ -270,6 +271,7 @@ BacklashState = compiled_struct(
         "groups_key",
         "seen",
         "n",
+        "threads",
         "hist",
         "experiences",
         "gradings",
@@ -283,12 +285,11 @@ BacklashState = compiled_struct(
     __name__,
 )
 """The ``OpinionRule``; per programme the punished and rewarded bits (``FlagBits``; mask 0: not
-kept); the households; the neighbourhoods' key and, per programme and neighbourhood, whether it
-has seen a punishment; the population; per programme the histogram of thresholds (``BINS + 1``
-bins); the
-``Experience`` and ``Grading`` tuples; the ``Abandonment``; per programme today's approval, the
-days in a row below its line, the day it ended (-1: running), and counts (``PUNISHED``,
-``WITNESSES``, ``REWARDED``); today's metrics (``METRICS`` per programme)."""
+kept); the households; the neighbourhoods' key and, per programme and neighbourhood, whether it has
+seen a punishment; the population and its ``run_threads``; per programme the histogram of thresholds
+(``BINS + 1`` bins); the ``Experience`` and ``Grading`` tuples; the ``Abandonment``; per programme
+today's approval, the days in a row below its line, the day it ended (-1: running), and counts
+(``PUNISHED``, ``WITNESSES``, ``REWARDED``); today's metrics (``METRICS`` per programme)."""
 
 
 @njit(inline="always", cache=True)
@@ -468,7 +469,7 @@ def _grade_impl(day, s, gradings):
             p = g.programme
             if s.ended_day[p] >= 0:
                 continue
-            ids = compiled_bernoulli_ids(g.key, day, s.n, g.rate)
+            ids = compiled_bernoulli_ids(g.key, day, s.n, g.rate, s.threads)
             scored, score = has_score(g.scorer, ids), scores_of(g.scorer, ids, day)
             for i in range(ids.size):
                 if scored[i] and score[i] < g.line:
@@ -513,7 +514,6 @@ def _metrics(day, s):
 compiled_mechanism(BacklashState, _step, _metrics)
 
 
-@njit(cache=True, parallel=True)
 def _initial_histograms(key, n, cuts, persuasion):
     """Every programme's histogram of thresholds before anyone has experienced anything."""
     block = 1 << 20
@@ -527,9 +527,22 @@ def _initial_histograms(key, n, cuts, persuasion):
     return partial.sum(axis=0)
 
 
+_initial_histograms = both_builds(_initial_histograms)
+
+
 @njit(cache=True)
 def _new_state(
-    rule, punished, rewarded, households, groups_key, n, hist, experiences, gradings, abandonment
+    rule,
+    punished,
+    rewarded,
+    households,
+    groups_key,
+    n,
+    threads,
+    hist,
+    experiences,
+    gradings,
+    abandonment,
 ):
     k = hist.shape[0]
     groups = local_group(groups_key, n - 1, NEIGHBOURHOOD) + 1
@@ -541,6 +554,7 @@ def _new_state(
         groups_key,
         np.zeros((k, groups), np.uint8),
         n,
+        threads,
         hist,
         experiences,
         gradings,
@@ -656,14 +670,16 @@ class Backlash(CompiledSteps, Response):
             cuts=(1.0 - starts) * (1.0 - p.persuasion),
             public=np.asarray([pr.public for pr in self.programmes.values()], np.bool_),
         )
-        hist = _initial_histograms(rule.key, sim.pop.n, rule.cuts, rule.persuasion)
+        n, threads = sim.pop.n, run_threads(sim.pop.n)
+        hist = _initial_histograms(threads, n, rule.key, n, rule.cuts, rule.persuasion)
         self.state = _new_state(
             rule,
             tuple(punished for punished, _ in self.bits.values()),
             tuple(rewarded for _, rewarded in self.bits.values()),
             sim.pop.households,
             sim.pop.keys.groups,
-            sim.pop.n,
+            n,
+            threads,
             hist,
             tuple(experiences),
             tuple(gradings),

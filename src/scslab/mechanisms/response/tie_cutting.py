@@ -46,7 +46,7 @@ from pydantic import Field
 from scslab.engine.mechanism import MechanismParams, Response
 from scslab.engine.steps import CompiledSteps, compiled_mechanism, today_of
 from scslab.errors import ScenarioError
-from scslab.kernels.parallel import PARALLEL_MIN_ITEMS, both_builds
+from scslab.kernels.parallel import both_builds, run_threads
 from scslab.kernels.sampling import compiled_bernoulli_ids
 from scslab.kernels.structs import compiled_struct
 from scslab.mechanisms.scoring.compiled import compiled_scorer, has_score
@@ -140,12 +140,13 @@ class TieRule(NamedTuple):
 
 TieCuttingState = compiled_struct(
     "TieCuttingState",
-    ("cuts", "rule", "scorers", "bounds", "n", "seen", "today"),
+    ("cuts", "rule", "scorers", "bounds", "n", "threads", "seen", "today"),
     __name__,
 )
 """The cut ties (``ties.TieCuts``, shared with public naming and every reader); the rule
 (``TieRule``); the score read, as a tuple of its record (empty without the low-score rule); the
-regions; the population; the counts by cause at the last metrics; today's metrics."""
+regions; the population and its ``run_threads``; the counts by cause at the last metrics; today's
+metrics."""
 
 METRICS = (
     "cut_today",
@@ -159,13 +160,14 @@ METRICS = (
 
 
 @njit(cache=True)
-def _new_state(cuts, rule, scorers, bounds, n):
+def _new_state(cuts, rule, scorers, bounds, n, threads):
     return TieCuttingState(
         cuts,
         rule,
         scorers,
         bounds,
         n,
+        threads,
         np.zeros(len(CAUSES), np.int64),
         np.zeros(len(METRICS), np.float64),
     )
@@ -189,7 +191,7 @@ def _pair_ties(cuts, bounds, tie_key, locality, owners, ks, user):
     return ties
 
 
-_pair_ties, _pair_ties_one_thread = both_builds(_pair_ties)
+_pair_ties = both_builds(_pair_ties)
 
 
 def _cut_low_scorers(day, s, scorers):
@@ -204,13 +206,10 @@ def _cut_low_scorers_impl(day, s, scorers):
     def impl(day, s, scorers):
         scorer = scorers[0]
         r, stored = s.rule, s.cuts.stored
-        pairs = compiled_bernoulli_ids(r.review_key, day, s.n * stored, r.rate)
+        pairs = compiled_bernoulli_ids(r.review_key, day, s.n * stored, r.rate, s.threads)
         owners, ks = pairs // stored, pairs % stored
         args = (s.cuts, s.bounds, r.tie_key, r.locality, owners, ks, has_score(scorer, owners))
-        if pairs.size >= PARALLEL_MIN_ITEMS:
-            ties = _pair_ties(*args)
-        else:
-            ties = _pair_ties_one_thread(*args)
+        ties = _pair_ties(s.threads, pairs.size, *args)
         looked = ties[ties >= 0]
         scored, score = has_score(scorer, looked), scores_of(scorer, looked, day)
         cut = j = 0
@@ -292,7 +291,7 @@ class TieCutting(CompiledSteps, Response):
             wave=numba.get_num_threads(),
         )
         self.rule, self.bounds = rule, pop.geography.bounds
-        self.state = _new_state(self.cuts, rule, scorers, self.bounds, pop.n)
+        self.state = _new_state(self.cuts, rule, scorers, self.bounds, pop.n, run_threads(pop.n))
         self.today = today_of(self.state)
         self.metric_columns = tuple(f"{self.name}_{m}" for m in METRICS)
         self.float_metrics = frozenset(self.metric_columns[4:])

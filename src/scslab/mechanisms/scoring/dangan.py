@@ -24,7 +24,7 @@ from scslab.catalogue import Act, ActName, Source, SourceName, act_by_name, sour
 from scslab.engine.board import records_of
 from scslab.engine.mechanism import MechanismParams, Scoring
 from scslab.engine.steps import CompiledSteps, compiled_mechanism, today_of
-from scslab.kernels.parallel import PARALLEL_MIN_ITEMS, both_builds
+from scslab.kernels.parallel import both_builds, run_threads
 from scslab.kernels.rng import uniform
 from scslab.kernels.sampling import compiled_bernoulli_ids
 from scslab.kernels.structs import compiled_struct
@@ -108,7 +108,7 @@ def _rejected(key, age_key, day, ids, households, dossier, per_entry):
     return out
 
 
-_rejected, _rejected_one_thread = both_builds(_rejected)
+_rejected = both_builds(_rejected)
 
 
 class JobRule(NamedTuple):
@@ -128,19 +128,32 @@ class JobRule(NamedTuple):
 
 DanganState = compiled_struct(
     "DanganState",
-    ("dossier", "filed", "source_ok", "jobs", "income", "households", "n", "stats", "today"),
+    (
+        "dossier",
+        "filed",
+        "source_ok",
+        "jobs",
+        "income",
+        "households",
+        "n",
+        "threads",
+        "stats",
+        "today",
+    ),
     __name__,
 )
 """The dossier byte per person; the acts filed and the sources that count; the job applications
-(``JobRule``); the lost-income record (``mechanisms/income_loss``); the households; the
-population; people with entries and with only false entries (``stats``); today's metrics (those
-two, rejections, rejections on false entries alone)."""
+(``JobRule``); the lost-income record (``mechanisms/income_loss``); the households; the population
+and its ``run_threads``; people with entries and with only false entries (``stats``); today's
+metrics (those two, rejections, rejections on false entries alone)."""
 
 
 @njit(cache=True)
-def _new_state(dossier, filed, source_ok, jobs, income, households, n):
+def _new_state(dossier, filed, source_ok, jobs, income, households, n, threads):
     stats, today = np.zeros(2, np.int64), np.zeros(4, np.float64)
-    return DanganState(dossier, filed, source_ok, jobs, income, households, n, stats, today)
+    return DanganState(
+        dossier, filed, source_ok, jobs, income, households, n, threads, stats, today
+    )
 
 
 @njit(cache=True)
@@ -148,9 +161,9 @@ def _step(day, board, s):
     pid, act, source, true = records_of(board)
     _file(pid, act, source, true, s.filed, s.source_ok, s.dossier, s.stats)
     jobs = s.jobs
-    ids = compiled_bernoulli_ids(jobs.applications_key, day, s.n, jobs.rate)
+    ids = compiled_bernoulli_ids(jobs.applications_key, day, s.n, jobs.rate, s.threads)
     args = (jobs.rejection_key, jobs.age_key, day, ids, s.households, s.dossier, jobs.per_entry)
-    how = _rejected(*args) if ids.size >= PARALLEL_MIN_ITEMS else _rejected_one_thread(*args)
+    how = _rejected(s.threads, ids.size, *args)
     for i in range(ids.size):
         if how[i] > 0:
             lose_income(s.income, ids[i])
@@ -222,6 +235,7 @@ class Dangan(CompiledSteps, Scoring):
             income=self.income,
             households=sim.pop.households,
             n=sim.pop.n,
+            threads=run_threads(sim.pop.n),
         )
         self.stats, self.today = _stats(self.state), today_of(self.state)
         """People with entries, with only false entries; today's metrics (shared)."""

@@ -33,6 +33,7 @@ from scslab.engine.board import records_of
 from scslab.engine.mechanism import MechanismParams
 from scslab.engine.steps import CompiledSteps, compiled_mechanism
 from scslab.kernels.memory import prefetch_ahead
+from scslab.kernels.parallel import both_builds, run_threads
 from scslab.kernels.rng import below, uniform
 from scslab.kernels.structs import compiled_struct
 from scslab.mechanisms.scoring.compiled import CompiledScoring, compiled_scoring, scores_everyone
@@ -198,13 +199,15 @@ def _enrolled(key, pid, share, failure):
     return uniform(key, 0, pid, 0) < share and uniform(key, 0, pid, 1) >= failure
 
 
-@njit(parallel=True, cache=True)
 def _count_enrolled(key, n, share, failure):
     total = 0
     for pid in prange(n):
         if _enrolled(key, pid, share, failure):
             total += 1
     return total
+
+
+_count_enrolled = both_builds(_count_enrolled)
 
 
 @njit(inline="always", cache=True)
@@ -220,7 +223,6 @@ def _matched_person(key, pid, n):
     return other + (other >= pid)
 
 
-@njit(parallel=True, cache=True)
 def _misverified_users(key, n, share, failure, rate):
     """Everyone misverified at sign-up, in order: block counts, then each block filled."""
     blocks = (n + SIGN_UP_BLOCK - 1) // SIGN_UP_BLOCK
@@ -241,11 +243,14 @@ def _misverified_users(key, n, share, failure, rate):
     return users
 
 
+_misverified_users = both_builds(_misverified_users)
+
+
 @njit(cache=True)
-def _new_misverified(key, n, share, failure, rate):
+def _new_misverified(key, n, share, failure, rate, threads):
     """The ``Misverified`` map of a population of ``n`` (empty when ``rate`` is 0)."""
     if rate > 0.0 and n > 1:
-        users = _misverified_users(key, n, share, failure, rate)
+        users = _misverified_users(threads, n, key, n, share, failure, rate)
     else:
         users = np.empty(0, np.int64)
     matched = np.empty(users.size, np.int64)
@@ -480,8 +485,9 @@ class PointSystem(CompiledSteps, CompiledScoring):
         if self.everyone:
             self.n = sim.pop.n
         else:
+            n, threads = sim.pop.n, run_threads(sim.pop.n)
             self.n = int(
-                _count_enrolled(self.enrol_key, sim.pop.n, p.enrolment, p.enrolment_failure)
+                _count_enrolled(threads, n, self.enrol_key, n, p.enrolment, p.enrolment_failure)
             )
         counts = np.zeros(len(p.grades), np.int64)
         counts[_grade(self.mins, 0)] = self.n
@@ -500,7 +506,12 @@ class PointSystem(CompiledSteps, CompiledScoring):
             enrolled=self.n,
         )
         misverified = _new_misverified(
-            self.enrol_key, sim.pop.n, p.enrolment, p.enrolment_failure, p.misverification
+            self.enrol_key,
+            sim.pop.n,
+            p.enrolment,
+            p.enrolment_failure,
+            p.misverification,
+            run_threads(sim.pop.n),
         )
         self.state = _new_state(
             self.offset,

@@ -59,6 +59,7 @@ from scslab.engine.board import (
 )
 from scslab.engine.mechanism import MechanismParams, Surveillance
 from scslab.engine.steps import CompiledSteps, compiled_mechanism, today_of
+from scslab.kernels.parallel import run_threads
 from scslab.kernels.poisson import poisson_points, room_for
 from scslab.kernels.rng import uniform
 from scslab.kernels.sampling import compiled_bernoulli_ids
@@ -548,7 +549,8 @@ class FaceRecognition(CompiledSteps, Surveillance):
         watchlist = p.mode == "watchlist"
         wanted = np.empty(0, np.int64)
         if watchlist and p.watchlist_share > 0:  # who is wanted: drawn once, day 0
-            wanted = compiled_bernoulli_ids(self.key("wanted"), 0, pop.n, p.watchlist_share)
+            share, threads = p.watchlist_share, run_threads(pop.n)
+            wanted = compiled_bernoulli_ids(self.key("wanted"), 0, pop.n, share, threads)
         self.wanted = wanted
         """The people on the watchlist, in order (mode 'watchlist'; none in mode 'act')."""
         rule = FaceRule(
