@@ -220,3 +220,47 @@ def test_a_run_uses_threads_from_a_million_people_or_as_a_bigger_run() -> None:
             assert parallel.run_threads(1000) is None
         assert parallel.run_threads(1000) is True
     assert parallel.run_threads(1000) is None
+
+
+def _passes_over_everyone() -> list[tuple[str, object, tuple]]:
+    """(name, kernel, arguments) of each once-only pass over everyone that is built both ways."""
+    from scslab.mechanisms.adversary.data_breaches import BreachRule, _exposed_in
+    from scslab.mechanisms.response.backlash import _initial_histograms
+    from scslab.mechanisms.scoring.points import _count_enrolled, _misverified_users
+    from scslab.population.census import HOUSEHOLD_SIZE_SHARES
+    from scslab.population.households import _generated_households, size_cdf
+
+    key, many = np.uint64(77), 1_200_000  # more than one block of each pass (1 << 20)
+    rule = BreachRule(
+        exposure_key=key,
+        leak_days=np.asarray([0, 5], np.int64),
+        shares=np.asarray([0.3, 0.2]),
+        screen_below=550,
+        application_key=key,
+        screening_key=key,
+        age_key=key,
+        application_rate=0.0,
+        screening_share=0.0,
+    )
+    fresh = np.zeros(200_000, np.bool_)
+    return [
+        ("households", _generated_households, (key, 300_000, size_cdf(HOUSEHOLD_SIZE_SHARES))),
+        ("enrolled", _count_enrolled, (key, many, 0.8, 0.05)),
+        ("misverified", _misverified_users, (key, many, 0.8, 0.05, 0.01)),
+        ("opinions", _initial_histograms, (key, many, np.asarray([0.2, 0.5]), 0.3)),
+        ("leak", _exposed_in, (rule, 1, 100_000, 300_000, fresh)),
+    ]
+
+
+@pytest.mark.parametrize("case", range(5))
+def test_both_builds_of_a_pass_over_everyone_agree(case: int) -> None:
+    """These ran only threaded before runs below a million people took one thread."""
+    name, kernel, args = _passes_over_everyone()[case]
+    seen = []
+    for build in (kernel.threaded, kernel.one_thread):
+        own = tuple(a.copy() if isinstance(a, np.ndarray) else a for a in args)  # fresh outputs
+        seen.append((build(*own), [a for a in own if isinstance(a, np.ndarray)]))
+    (threaded, after_threaded), (one_thread, after_one) = seen
+    assert np.array_equal(threaded, one_thread), name
+    assert all(np.array_equal(a, b) for a, b in zip(after_threaded, after_one, strict=True)), name
+    assert np.any(threaded), name  # not an empty pass
