@@ -222,15 +222,28 @@ def test_a_run_uses_threads_from_a_million_people_or_as_a_bigger_run() -> None:
     assert parallel.run_threads(1000) is None
 
 
-def _passes_over_everyone() -> list[tuple[str, object, tuple]]:
-    """(name, kernel, arguments) of each once-only pass over everyone that is built both ways."""
+def _built_both_ways() -> list[tuple[str, object, tuple]]:
+    """(name, kernel, arguments) of kernels built both ways that no other test here runs.
+
+    The passes over everyone (households, points' enrolment and misverified users, backlash's
+    opinion histograms, a leak's exposure) were threaded-only before runs below a million people
+    took one thread; each runs over more than one block here (1 << 20 people where it blocks).
+    """
     from scslab.mechanisms.adversary.data_breaches import BreachRule, _exposed_in
+    from scslab.mechanisms.behaviour.debt import _delays, _weight_sums
+    from scslab.mechanisms.consequences.public_naming import _ties_cut
     from scslab.mechanisms.response.backlash import _initial_histograms
+    from scslab.mechanisms.response.tie_cutting import _pair_ties
+    from scslab.mechanisms.scoring.dangan import _rejected
     from scslab.mechanisms.scoring.points import _count_enrolled, _misverified_users
     from scslab.population.census import HOUSEHOLD_SIZE_SHARES
     from scslab.population.households import _generated_households, size_cdf
 
-    key, many = np.uint64(77), 1_200_000  # more than one block of each pass (1 << 20)
+    key, many, n = np.uint64(77), 1_200_000, 300_000
+    rng = np.random.default_rng(21)
+    ids = np.sort(rng.choice(n, 6000, replace=False))
+    bounds = np.asarray([0, 120_000, n], np.int64)
+    households = ((3 << 4) | np.arange(n) % 3).astype(np.uint8)
     rule = BreachRule(
         exposure_key=key,
         leak_days=np.asarray([0, 5], np.int64),
@@ -242,20 +255,33 @@ def _passes_over_everyone() -> list[tuple[str, object, tuple]]:
         application_rate=0.0,
         screening_share=0.0,
     )
-    fresh = np.zeros(200_000, np.bool_)
+    everyone = ArrearsPeople(  # 1,200,000 people: more than one block of sums
+        *(np.uint64(k) for k in (21, 22, 23, 24)),
+        np.asarray([0, 500_000, many], np.int64),
+        ((3 << 4) | np.arange(many) % 3).astype(np.uint8),
+    )
+    arrears = ArrearsRule(np.asarray([2.0, 1.5, 1.0, 0.6, 0.3]), compliance_weight=-0.5, top=3.0)
+    cut = rng.integers(0, 256, n).astype(np.uint8)
+    cuts = TieCuts(flags=cut, shift=0, stored=8, counts=np.zeros(2, np.int64))
+    dossier = rng.integers(0, 256, n).astype(np.uint8)
+    scale = np.asarray([1.5, 1.2, 1.0, 0.8, 0.6])
     return [
-        ("households", _generated_households, (key, 300_000, size_cdf(HOUSEHOLD_SIZE_SHARES))),
+        ("households", _generated_households, (key, n, size_cdf(HOUSEHOLD_SIZE_SHARES))),
         ("enrolled", _count_enrolled, (key, many, 0.8, 0.05)),
         ("misverified", _misverified_users, (key, many, 0.8, 0.05, 0.01)),
         ("opinions", _initial_histograms, (key, many, np.asarray([0.2, 0.5]), 0.3)),
-        ("leak", _exposed_in, (rule, 1, 100_000, 300_000, fresh)),
+        ("leak", _exposed_in, (rule, 1, 100_000, 300_000, np.zeros(200_000, np.bool_))),
+        ("debtors", _weight_sums, (everyone, arrears, np.ones(5), many)),
+        ("repayments", _delays, (key, 9, ids, 0.01, 0.002, 60, key, bounds, scale)),
+        ("dossiers", _rejected, (key, key, 9, ids, households, dossier, 0.3)),
+        ("naming", _ties_cut, (key, 9, ids, 8, 0.3)),
+        ("low scores", _pair_ties, (cuts, bounds, key, 1000, ids, ids % 8, ids % 3 > 0)),
     ]
 
 
-@pytest.mark.parametrize("case", range(5))
-def test_both_builds_of_a_pass_over_everyone_agree(case: int) -> None:
-    """These ran only threaded before runs below a million people took one thread."""
-    name, kernel, args = _passes_over_everyone()[case]
+@pytest.mark.parametrize("case", range(10))
+def test_both_builds_agree(case: int) -> None:
+    name, kernel, args = _built_both_ways()[case]
     seen = []
     for build in (kernel.threaded, kernel.one_thread):
         own = tuple(a.copy() if isinstance(a, np.ndarray) else a for a in args)  # fresh outputs
@@ -263,4 +289,4 @@ def test_both_builds_of_a_pass_over_everyone_agree(case: int) -> None:
     (threaded, after_threaded), (one_thread, after_one) = seen
     assert np.array_equal(threaded, one_thread), name
     assert all(np.array_equal(a, b) for a, b in zip(after_threaded, after_one, strict=True)), name
-    assert np.any(threaded), name  # not an empty pass
+    assert np.any(threaded), name  # not an empty result
