@@ -438,6 +438,14 @@ def post_acts(board, pid, act):
     acts_written(board, pid.size, _copy_ids(board.act_pid, row, pid))
 
 
+TRUE_RECORDS, FALSE_RECORDS = np.bool_(True), np.bool_(False)
+"""``true`` of records that all are of acts that happened, or all are not (``post_records``).
+
+Values, not the literals True and False: numba compiles a kernel once more for each literal it is
+called with (see ``kernels.sampling.DAY_ZERO``).
+"""
+
+
 @njit(cache=True)
 def post_records(board, pid, act, source, true):
     """Append records (each value column: one per row or one for all)."""

@@ -30,7 +30,25 @@ BLOCK = 1 << 16
 """People per sampling block: part of the definition of the random streams, not a tuning knob."""
 
 _EVERYONE = (np.zeros(0, np.uint8), np.uint8(0))
-"""``where`` of a draw that keeps every success: no flags, mask 0."""
+"""``where`` of a draw that keeps every success: no flags, mask 0 (for Python callers)."""
+
+DAY_ZERO = np.int64(0)
+"""Day 0 as a value, for draws made once at set-up by compiled code.
+
+numba compiles a kernel once more for each literal constant it is called with (``0``, ``True``),
+and the draw kernels are among the largest; a numpy scalar is a value of its type, never a
+literal. The kernels here start their counters the same way (``np.int64(0)``).
+"""
+
+
+@njit(inline="always", cache=True)
+def _everyone():
+    """``_EVERYONE`` for compiled callers.
+
+    A global array is a read-only constant in compiled code: another type, and so another build
+    of every draw kernel.
+    """
+    return np.zeros(0, np.uint8), np.uint8(0)
 
 
 WALK_CHUNK = 32
@@ -86,15 +104,15 @@ def _walk_block(
     log_q = math.log1p(-p) if p < 1.0 else -1.0
     chunk = max(1, min(WALK_CHUNK, int(BLOCK * p) + 1))
     pos = start - 1
-    k = 0
-    c = 0
+    k = np.int64(0)  # values, not literals: see DAY_ZERO
+    c = np.int64(0)
     if p >= 1.0:
         gaps[:] = 0.0  # everyone: no skips
     while True:
         if p < 1.0:  # the next skips: independent draws (>= 0; their floors are the skips)
             _skips(key, day, b, k, log_q, gaps, chunk)
         k += chunk
-        m = 0
+        m = np.int64(0)
         done = False
         for j in range(chunk):
             # compared as a float: a tiny p makes the gap too large for an integer
@@ -235,7 +253,7 @@ def _walked_in_one_thread(key, day, n, p, thin_key, trait_key, weight, where):
     """
     out = np.empty(_room(n * p), np.int64)
     gaps, cand, keep = _scratch()
-    c = b = 0
+    c = b = np.int64(0)  # values, not literals: see DAY_ZERO
     while b * BLOCK < n:
         got = _walk_block(
             key,
@@ -303,7 +321,7 @@ def compiled_bernoulli_ids(key, day, n, p, threads):
     """
     if n <= 0 or p == 0.0:
         return np.empty(0, np.int64)
-    return _sample_blocks(key, day, n, p, _NO_KEY, _NO_KEY, 0.0, _EVERYONE, threads)
+    return _sample_blocks(key, day, n, p, _NO_KEY, _NO_KEY, 0.0, _everyone(), threads)
 
 
 @njit(cache=True)
@@ -417,7 +435,7 @@ def compiled_labelled_ids(keys, day, n, ps, thin_keys, trait_keys, weights, labe
                     thin_keys[j],
                     trait_keys[j],
                     weights[j],
-                    _EVERYONE,
+                    _everyone(),
                     threads,
                 )
             )

@@ -51,6 +51,10 @@ def no_income_loss(flags):
     return _new_state(flags, 0)
 
 
+_WAS_CLEAR, _WAS_SET = np.bool_(False), np.bool_(True)
+"""A flag's state before a change, as values (a literal would compile ``_note`` twice)."""
+
+
 @njit(cache=True)
 def _note(s, pid, was):
     if not s.listening:
@@ -69,7 +73,7 @@ def lose_income(s, pid):
     if not s.mask or s.flags[pid] & s.mask:  # mask 0: nobody can lose income
         return False
     s.flags[pid] |= s.mask
-    _note(s, pid, False)
+    _note(s, pid, _WAS_CLEAR)
     return True
 
 
@@ -79,7 +83,7 @@ def regain_income(s, pid):
     if not s.flags[pid] & s.mask:
         return False
     s.flags[pid] &= ~s.mask
-    _note(s, pid, True)
+    _note(s, pid, _WAS_SET)
     return True
 
 

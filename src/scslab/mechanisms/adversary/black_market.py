@@ -38,7 +38,7 @@ from numba import njit
 from pydantic import Field, field_validator
 
 from scslab.catalogue import ActName, Source, SourceName, act_by_name, source_by_name
-from scslab.engine.board import post_records
+from scslab.engine.board import FALSE_RECORDS, TRUE_RECORDS, post_records
 from scslab.engine.calendar import new_calendar, pop, schedule
 from scslab.engine.mechanism import Adversary, MechanismParams
 from scslab.engine.steps import CompiledSteps, compiled_mechanism
@@ -273,8 +273,8 @@ def _purchases(s, day):
 def _step(day, board, s):
     rule = s.rule
     caught, delivered_pid, delivered_act = _due(s, day)
-    post_records(board, delivered_pid, delivered_act, _BLACK_MARKET, False)
-    post_records(board, caught, rule.penalty_act, rule.penalty_source, True)
+    post_records(board, delivered_pid, delivered_act, _BLACK_MARKET, FALSE_RECORDS)
+    post_records(board, caught, rule.penalty_act, rule.penalty_source, TRUE_RECORDS)
     bought = _purchases(s, day)
     s.totals[0] += bought
     s.totals[1] += caught.size

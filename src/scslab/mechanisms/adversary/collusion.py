@@ -28,7 +28,7 @@ from numba import njit
 from pydantic import Field
 
 from scslab.catalogue import ActName, Source, SourceName, act_by_name, source_by_name
-from scslab.engine.board import post_records
+from scslab.engine.board import FALSE_RECORDS, TRUE_RECORDS, post_records
 from scslab.engine.mechanism import Adversary, MechanismParams
 from scslab.engine.steps import CompiledSteps, compiled_mechanism, today_of
 from scslab.kernels.compact import kept
@@ -204,8 +204,8 @@ def _trades(s, day):
 def _step(day, board, s):
     rule = s.rule
     got, acts, caught = _trades(s, day)
-    post_records(board, got, acts, _COLLUSION, False)
-    post_records(board, caught, rule.penalty_act, rule.penalty_source, True)
+    post_records(board, got, acts, _COLLUSION, FALSE_RECORDS)
+    post_records(board, caught, rule.penalty_act, rule.penalty_source, TRUE_RECORDS)
     s.totals[0] += got.size
     s.totals[1] += caught.size // 2
     s.totals[2] += caught.size

@@ -41,7 +41,7 @@ from scslab.kernels.hazard import NO_STEP, SteppedHazards, stepped_geometric_day
 from scslab.kernels.memory import prefetch_ahead
 from scslab.kernels.parallel import both_builds, run_threads
 from scslab.kernels.rng import geometric_days, uniform
-from scslab.kernels.sampling import compiled_bernoulli_ids
+from scslab.kernels.sampling import DAY_ZERO, compiled_bernoulli_ids
 from scslab.kernels.structs import compiled_struct
 from scslab.mechanisms.income_loss import listen, no_income_loss, take_changes
 from scslab.mechanisms.lists.base import ListBase, no_list
@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     from scslab.engine.simulation import Simulation
     from scslab.population import Population
 
-MONTH, CURE, JUDGMENT, REPAY_UNLISTED, REPAY_LISTED, REPAY_POOR = 1, 2, 3, 4, 5, 6
+MONTH, CURE, JUDGMENT, REPAY_UNLISTED, REPAY_LISTED, REPAY_POOR = (np.int64(k) for k in range(1, 7))
 REPAY_SCALE = (0.6, 0.8, 1.0, 1.2, 1.4)
 """Repayment hazard factor by income quintile, lowest first (assumption: richer pay sooner)."""
 _TAG = 8
@@ -676,7 +676,7 @@ def _draw_debtors(key, sums, people, rule, factor, n, share, threads):
     top = rule.top * factor.max()
     expected = share * n
     rate = min(1.0, expected * top / total)
-    cand = compiled_bernoulli_ids(key, 0, n, rate, threads)
+    cand = compiled_bernoulli_ids(key, DAY_ZERO, n, rate, threads)
     keep = np.empty(cand.size, np.bool_)
     for i in range(cand.size):
         p = expected * _debtor_weight(people, rule, factor, cand[i]) / total

@@ -48,7 +48,7 @@ from scslab.errors import ScenarioError
 from scslab.kernels.hazard import no_step, stepped_hazard_sum
 from scslab.kernels.parallel import run_threads
 from scslab.kernels.rng import uniform
-from scslab.kernels.sampling import compiled_bernoulli_ids
+from scslab.kernels.sampling import DAY_ZERO, compiled_bernoulli_ids
 from scslab.mechanisms.lists.base import ENTRIES, EXITS, apply_day
 from scslab.mechanisms.provenance import NOT_FALSE
 from scslab.population.census import CHINA_POPULATION_2020
@@ -307,7 +307,7 @@ def entry_days(key, pids, days, counts, hazards, stay):
 
 @njit(cache=True)
 def _everyone_draw(key, n, share, threads):
-    return compiled_bernoulli_ids(key, 0, n, min(max(share, 0.0), 1.0), threads)
+    return compiled_bernoulli_ids(key, DAY_ZERO, n, min(max(share, 0.0), 1.0), threads)
 
 
 @njit(cache=True)

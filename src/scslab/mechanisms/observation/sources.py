@@ -24,6 +24,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from scslab.catalogue import Act, ActName, Source, SourceName, act_by_name, source_by_name
 from scslab.engine.board import (
+    FALSE_RECORDS,
+    TRUE_RECORDS,
     acts_of,
     post_records,
     record_room,
@@ -405,7 +407,7 @@ def _step(day, board, s):
     args = (s.detect_key, day, pid, act, recorded, s.bounds, s.order, cover, evasion, evading_today)
     hits, ordered = _observe(s.threads, n_acts, *args, *out)
     if s.any_delay:
-        _post(board, s, day, out[0][:hits], out[1][:hits], out[2][:hits], True)
+        _post(board, s, day, out[0][:hits], out[1][:hits], out[2][:hits], TRUE_RECORDS)
     else:
         records_written(board, hits, ordered)
     n_false = 0
@@ -430,7 +432,7 @@ def _step(day, board, s):
         )
         n_false = ids.size
         if n_false:
-            _post(board, s, day, ids, s.false_act[sources], sources, False)
+            _post(board, s, day, ids, s.false_act[sources], sources, FALSE_RECORDS)
     s.today[0] = hits
     s.today[1] = n_acts - hits - seen_before
     s.today[2] = n_false

@@ -34,7 +34,7 @@ from scslab.engine.mechanism import MechanismParams, Reporting
 from scslab.engine.steps import CompiledSteps, compiled_mechanism, today_of
 from scslab.kernels.parallel import both_builds, run_threads
 from scslab.kernels.rng import below, uniform
-from scslab.kernels.sampling import compiled_bernoulli_ids, compiled_labelled_ids
+from scslab.kernels.sampling import DAY_ZERO, compiled_bernoulli_ids, compiled_labelled_ids
 from scslab.kernels.structs import compiled_struct
 from scslab.mechanisms.provenance import counts as provenance_counts
 from scslab.mechanisms.provenance import provenance
@@ -553,7 +553,7 @@ InformantsState = compiled_struct(
 def _new_state(
     keys, reportable, bounds, rule, reward, malicious, claimant_share, flag, prov, cuts, n, threads
 ):
-    claimants = compiled_bernoulli_ids(keys.claimants, 0, n, claimant_share, threads)
+    claimants = compiled_bernoulli_ids(keys.claimants, DAY_ZERO, n, claimant_share, threads)
     return InformantsState(
         keys,
         reportable,

@@ -51,6 +51,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from scslab.catalogue import Act, ActName, Source, act_by_name
 from scslab.engine.board import (
+    FALSE_RECORDS,
     acts_of,
     post_records,
     record_room,
@@ -480,7 +481,7 @@ def _step(day, board, s):
         innocents, false_alerts, evaded_false = _false_identities(day, s, evading)
         evaded = evaded_acts + evaded_false
         if innocents.size:
-            post_records(board, innocents, s.rule.false_act, _FACE_RECOGNITION, False)
+            post_records(board, innocents, s.rule.false_act, _FACE_RECOGNITION, FALSE_RECORDS)
     c, cum = s.day_counts, s.cum
     c[0] = np.rint(s.evading_probes if evading else s.daily_probes)
     c[1] = true_alerts + false_alerts
