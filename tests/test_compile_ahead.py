@@ -14,6 +14,7 @@ import scslab
 import scslab.engine.simulation as simulation
 from scslab.engine import compile_ahead
 from scslab.engine.compile_ahead import HELPERS_ENV, helpers_wanted
+from scslab.engine.compiled_plan import run_days
 from scslab.engine.steps import state_made_at_init
 from scslab.errors import ScenarioError
 
@@ -45,8 +46,12 @@ def test_each_mechanism_offers_its_daily_kernels_as_the_plan_calls_them(
     monkeypatch.setattr(simulation, "CompileHelpers", _Recorder)
     _Recorder.offers = []
     sc = scslab.load_scenario("rongcheng").with_overrides(people=2_000, days=2)
+    in_python = scslab.Simulation(sc, compiled=False)  # the Python loop: no plan to offer
+    assert len(_Recorder.offers) == len(in_python.mechanisms)
+    _Recorder.offers = []
     sim = scslab.Simulation(sc, compiled=True)
     signature = sim.compiled_plan.signature()
+    assert _Recorder.offers.pop() == [(run_days, signature)]  # the plan's entry, offered last
     assert len(_Recorder.offers) == len(sim.mechanisms)  # one offer a mechanism
     lazy = [i for i, m in enumerate(sim.mechanisms.values()) if not state_made_at_init(m)]
     assert lazy == [1]  # debt's record holds the list's: offered once every mechanism is ready

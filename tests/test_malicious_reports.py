@@ -3,7 +3,8 @@
 Switched off (the defaults) nothing changes, bit for bit; switched on, each part moves its metric
 the way ``docs/reporting.md`` says, in both directions. Every run is one scenario shape (busy
 Rongcheng with a tax blacklist that any source's record can fill and travel bans on that list),
-so the compiled day plan is built once and only parameter values change.
+in two record types: without malicious reports (their rule is None, so their kernels are not
+compiled) and with them. Otherwise only parameter values change.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ import hashlib
 import math
 from functools import cache
 
+import numba
 import pyarrow as pa
+from numba import njit, types
 
 import scslab
 from conftest import busy_rongcheng
@@ -146,6 +149,30 @@ def test_defaults_reproduce_the_results_from_before_bit_for_bit():
     added = set(now) - set(BASE_COMMIT_DIGESTS)
     # mechanisms and sources added since (face recognition, backlash...) add their own columns
     assert {c for c in added if c.startswith("informant")} == NEW_COLUMNS
+
+
+def test_malicious_reports_compile_only_where_someone_may_file_one():
+    """Off, the record holds no rule and numba drops the malicious-report kernels unseen."""
+    from scslab.kernels.structs import fields_of
+    from scslab.mechanisms.reporting import informants as module
+
+    def simulation(**informants: object) -> Simulation:
+        return Simulation(_scenario(**informants).with_overrides(people=500, days=1))
+
+    for on in ({"malicious_rate": 4e-4}, {"claimant_share": 1e-3}):
+        rule = dict(fields_of(simulation(**on).get("informants").state))["malicious"]
+        assert (
+            isinstance(rule, types.BaseNamedTuple) and rule.instance_class is module.MaliciousRule
+        )
+    off = simulation()
+    state = off.get("informants").state
+    rule = dict(fields_of(state))["malicious"]
+    assert rule == types.none
+    fresh = njit(module._false_reports.py_func)  # typed here, whatever the cache holds
+    args = (numba.typeof(state), rule, types.int64, types.float64, numba.typeof(off.board.native))
+    fresh.compile(args)
+    typed = fresh.overloads[args].fndesc.typemap.values()
+    assert not [t for t in typed if isinstance(t, types.Dispatcher)]  # calls no kernel at all
 
 
 def test_rejected_malicious_reports_change_nothing_but_the_filing_counts():

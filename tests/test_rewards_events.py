@@ -192,6 +192,19 @@ def test_honest_shanghai_higher_thresholds_grant_fewer_and_lower_more():
     assert total["high"] < total["mid"] <= total["low"]
 
 
+def test_only_a_scheme_that_can_misverify_searches_for_misverified_users(monkeypatch):
+    """Without misverification the map is made empty in Python: its search is never compiled."""
+    from scslab.mechanisms.scoring import points
+
+    searched = []
+    search = points._new_misverified
+    monkeypatch.setattr(points, "_new_misverified", lambda *a: searched.append(a) or search(*a))
+    off = Simulation(_shanghai(people=2_000, days=1, misverification=0.0))
+    assert searched == [] and off.get("honest_shanghai").misverified.users.size == 0
+    Simulation(_shanghai(people=2_000, days=1, misverification=0.2))
+    assert len(searched) == 1
+
+
 def test_misverified_users_are_scored_from_the_matched_persons_records_only():
     sim = Simulation(_shanghai(misverification=0.2))
     hs = sim.get("honest_shanghai")

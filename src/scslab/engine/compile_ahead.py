@@ -6,8 +6,10 @@ mechanism's daily kernels and their argument types are known as soon as its ``in
 (its compiled record exists), long before the first day. ``CompileHelpers`` hands each one that
 is missing from the disk cache to helper processes (started on the first missing kernel; by
 default one per other core, at most ``MAX_HELPERS``), which compile them in the order offered
-while this process goes on with the set-up. When the set-up is done, ``finish`` compiles here
-whatever the helpers have not, from the last mechanism backwards. The cache's per-kernel locks
+while this process goes on with the set-up. The day plan's entry (``run_days``) is offered last,
+once every record exists: it calls the kernels through pointers, so it needs none of them. When
+the set-up is done, ``finish`` compiles here whatever the helpers have not, from the last offered
+backwards: the entry first, beside the helpers rather than after them. The cache's per-kernel locks
 (``kernels/cache.py``) make each kernel compiled once between them: a process that reaches a
 kernel the other is compiling waits, then loads it. ``finish`` then stops the helpers; nothing
 half-written reaches the cache (numba writes each cache file whole, then renames it).
@@ -28,9 +30,12 @@ import queue
 import subprocess
 import sys
 import threading
+import warnings
 from collections.abc import Iterable
 from importlib import import_module
 from typing import IO, Any
+
+from numba.core.errors import NumbaExperimentalFeatureWarning
 
 from scslab.errors import ScenarioError
 from scslab.kernels.cache import built_or_cached
@@ -142,9 +147,11 @@ class CompileHelpers:
         for process in self._processes:
             with contextlib.suppress(OSError):
                 process.stdin.close()  # type: ignore[union-attr]
-        for kernel, args in reversed(self.offered):
-            if args not in kernel.overloads:
-                kernel.compile(args)  # or load it, saved by a helper; or wait for the one on it
+        with warnings.catch_warnings():  # the day plan's entry takes first-class functions,
+            warnings.simplefilter("ignore", NumbaExperimentalFeatureWarning)  # "experimental"
+            for kernel, args in reversed(self.offered):
+                if args not in kernel.overloads:
+                    kernel.compile(args)  # or load it, saved by a helper; or wait for the one on it
         self.stop()
 
     def stop(self) -> None:

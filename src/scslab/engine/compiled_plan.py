@@ -197,6 +197,14 @@ class CompiledPlan:
             typeof(self.offsets),
         )
 
+    def entry(self) -> tuple[Any, tuple]:
+        """``run_days`` and its argument types for this plan: what ``compile`` compiles last.
+
+        It calls the kernels through pointers, so it compiles without them: a first run's set-up
+        compiles it beside them (``engine/compile_ahead.py``).
+        """
+        return run_days, self.signature()
+
     def _run_days(self, day0: int, day1: int, table: np.ndarray) -> None:
         if self._entry is None:
             self.compile()
@@ -220,7 +228,8 @@ class CompiledPlan:
                     )
         with warnings.catch_warnings():  # numba calls first-class functions experimental
             warnings.simplefilter("ignore", NumbaExperimentalFeatureWarning)
-            self._entry = run_days.compile(self.signature())
+            kernel, args = self.entry()
+            self._entry = kernel.compile(args)
 
     def compiled_already(self) -> bool:
         """Whether ``run_days`` is compiled for this plan's shape: in this process, or on disk.

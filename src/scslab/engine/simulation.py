@@ -245,6 +245,9 @@ class Simulation:
             for m in self.mechanisms.values():
                 if not state_made_at_init(m):  # records made once every mechanism is ready
                     self._offer(helpers, m)
+            plan = self._plan(compiled)
+            if plan is not None:  # offered last, so compiled first here: it needs no kernel
+                helpers.offer([plan.entry()])
             helpers.finish()  # with helpers: every daily kernel compiled (or loaded) by now
         except BaseException:
             helpers.stop()
@@ -260,6 +263,14 @@ class Simulation:
         """The mechanism that writes each metric column."""
         self._known: dict[str, tuple[tuple[str, ...], tuple[list, ...]]] = {}
         """Per mechanism: the metric names it reported last, in order, and their columns."""
+        if plan is not None:
+            plan.compile()  # or load it from the cache: part of the set-up, not of the first day
+        self.compiled_plan = plan
+        self.init_s = time.perf_counter() - t0 - self.burn_in_s
+        self.run_s = 0.0
+
+    def _plan(self, compiled: bool | None) -> CompiledPlan | None:
+        """The compiled day plan this run takes (None: the Python loop), before it is compiled."""
         self.python_only = [
             n
             for n, m in self.mechanisms.items()
@@ -273,7 +284,7 @@ class Simulation:
         plan = CompiledPlan.of(self) if compiled is not False else None
         if compiled and plan is None:
             raise ScenarioError(
-                f"{scenario.source}: cannot run compiled: no compiled kernels for "
+                f"{self.scenario.source}: cannot run compiled: no compiled kernels for "
                 f"{', '.join(self.python_only) or 'any mechanism'}"
             )
         self.plan_not_compiled = (
@@ -281,13 +292,7 @@ class Simulation:
         )
         """The engine was ours to pick and this plan shape is not compiled yet: the Python loop
         runs (the same results) rather than compile it (``engine/compiled_plan.py``)."""
-        if self.plan_not_compiled:
-            plan = None
-        if plan is not None:
-            plan.compile()  # or load it from the cache: part of the set-up, not of the first day
-        self.compiled_plan = plan
-        self.init_s = time.perf_counter() - t0 - self.burn_in_s
-        self.run_s = 0.0
+        return None if self.plan_not_compiled else plan
 
     def _offer(self, helpers: CompileHelpers, m: Mechanism) -> None:
         """Offer ``m``'s daily kernels to the compile helpers, if it has them."""

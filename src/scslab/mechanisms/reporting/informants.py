@@ -355,15 +355,15 @@ def _target(keys, rule, rival_share, day, reporter, j, bounds, n):
 
 
 @njit(cache=True)
-def _malicious_reporters(s, day, factor):
+def _malicious_reporters(s, m, day, factor):
     """Today's malicious reports: (reporter, report index) pairs, by reporter.
 
-    Anyone files one at ``malicious.rate`` times ``factor`` (the reward's), scaled by their
-    opportunism (a thinned draw: the cost grows with reports, not people); each professional
-    claimant files a Poisson number at ``claimant_reports`` times ``factor``, with report
-    indices from 1.
+    Anyone files one at ``m.rate`` (``MaliciousRule``) times ``factor`` (the reward's), scaled
+    by their opportunism (a thinned draw: the cost grows with reports, not people); each
+    professional claimant files a Poisson number at ``m.claimant_reports`` times ``factor``,
+    with report indices from 1.
     """
-    m, keys, weight = s.malicious, s.keys, s.rule.opportunism_weight
+    keys, weight = s.keys, s.rule.opportunism_weight
     rate = min(1.0, m.rate * factor * (1.0 + abs(weight)))
     anyone, _, _ = compiled_labelled_ids(
         np.array([keys.malicious], np.uint64),
@@ -395,17 +395,20 @@ def _malicious_reporters(s, day, factor):
 
 
 @njit(cache=True)
-def _false_reports(s, day, factor, board):
-    """File today's malicious reports; post the accepted ones as false records.
+def _false_reports(s, m, day, factor, board):
+    """File today's malicious reports (rule ``m``, the record's ``malicious``); post the accepted.
 
-    Each names a target (``_target``) and claims ``malicious.false_act``; verification accepts
-    it with ``malicious.accept`` (a draw of its own stream). Returns the reports filed, the
-    records posted and the people who informed for the first time.
+    Each names a target (``_target``) and claims ``m.false_act``; verification accepts it with
+    ``m.accept`` (a draw of its own stream). Returns the reports filed, the records posted and
+    the people who informed for the first time. ``m`` is None in a scenario where nobody may
+    report maliciously: numba then drops the rest of this kernel before typing it, so none of
+    the kernels below it is compiled.
     """
-    m = s.malicious
+    if m is None:
+        return 0, 0, 0
     if m.rate == 0.0 and s.claimants.size == 0:
         return 0, 0, 0
-    reporters, index = _malicious_reporters(s, day, factor)
+    reporters, index = _malicious_reporters(s, m, day, factor)
     row = record_room(board, reporters.size)
     k = row
     filed = newly_informed = 0
@@ -543,10 +546,10 @@ InformantsState = compiled_struct(
     __name__,
 )
 """The keys (``InformantKeys``); the reportable acts; the regions; the rules (``InformantRule``,
-``RewardRule``, ``MaliciousRule``); the professional claimants' ids; the informed bit
-(``FlagBits``); the population's provenance record (``mechanisms/provenance.py``); the cut ties
-(``mechanisms/ties.py``); the population and its ``run_threads``; the counters so far and today
-(``FILED`` ...); today's metrics."""
+``RewardRule``, and ``MaliciousRule`` or None where nobody may report maliciously); the
+professional claimants' ids; the informed bit (``FlagBits``); the population's provenance record
+(``mechanisms/provenance.py``); the cut ties (``mechanisms/ties.py``); the population and its
+``run_threads``; the counters so far and today (``FILED`` ...); today's metrics."""
 
 
 @njit(cache=True)
@@ -596,7 +599,7 @@ def _step(day, board, s):
     )
     filed, accepted, informed, ordered = _reports(s.threads, pid.size, *args, *out)
     records_written(board, accepted, ordered)
-    false_filed, false_accepted, false_informed = _false_reports(s, day, factor, board)
+    false_filed, false_accepted, false_informed = _false_reports(s, s.malicious, day, factor, board)
     s.daily[FILED] = filed + false_filed
     s.daily[ACCEPTED] = accepted + false_accepted
     s.daily[FALSE_FILED] = false_filed
@@ -669,12 +672,16 @@ class Informants(CompiledSteps, Reporting):
             reference_yuan=p.reward_reference_yuan,
             elasticity=p.reward_elasticity,
         )
-        malicious = MaliciousRule(
-            rate=p.malicious_rate,
-            claimant_reports=p.claimant_reports_per_day,
-            rival_share=p.rival_share,
-            false_act=np.int16(act_by_name(p.false_act)),
-            accept=p.accept_false,
+        malicious = (
+            MaliciousRule(
+                rate=p.malicious_rate,
+                claimant_reports=p.claimant_reports_per_day,
+                rival_share=p.rival_share,
+                false_act=np.int16(act_by_name(p.false_act)),
+                accept=p.accept_false,
+            )
+            if self.reports_maliciously()
+            else None  # no malicious report can be filed: its kernels are not compiled
         )
         self.state = _new_state(
             keys,
@@ -695,6 +702,10 @@ class Informants(CompiledSteps, Reporting):
         """Reports so far (``FILED`` ...), shared with the record; the professional claimants."""
         self.metric_columns = METRIC_COLUMNS
         self.float_metrics = FLOAT_METRICS
+
+    def reports_maliciously(self) -> bool:
+        """Whether anyone may file a malicious report (a rate, or professional claimants)."""
+        return self.params.malicious_rate > 0.0 or self.params.claimant_share > 0.0
 
     def summary(self) -> list[str]:
         c = self.counts

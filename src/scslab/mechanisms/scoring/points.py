@@ -246,6 +246,11 @@ def _misverified_users(key, n, share, failure, rate):
 _misverified_users = both_builds(_misverified_users)
 
 
+def no_misverified() -> Misverified:
+    """The map of a scheme that misverifies nobody: empty, made without compiling the search."""
+    return Misverified(*(np.empty(0, np.int64) for _ in Misverified._fields))
+
+
 @njit(cache=True)
 def _new_misverified(key, n, share, failure, rate, threads):
     """The ``Misverified`` map of a population of ``n`` (empty when ``rate`` is 0)."""
@@ -505,13 +510,17 @@ class PointSystem(CompiledSteps, CompiledScoring):
             base=p.base,
             enrolled=self.n,
         )
-        misverified = _new_misverified(
-            self.enrol_key,
-            sim.pop.n,
-            p.enrolment,
-            p.enrolment_failure,
-            p.misverification,
-            run_threads(sim.pop.n),
+        misverified = (
+            _new_misverified(
+                self.enrol_key,
+                sim.pop.n,
+                p.enrolment,
+                p.enrolment_failure,
+                p.misverification,
+                run_threads(sim.pop.n),
+            )
+            if self.misidentifies()
+            else no_misverified()  # the same record type; the search is never compiled
         )
         self.state = _new_state(
             self.offset,
