@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 from numba import njit, prange
@@ -222,20 +224,33 @@ def test_a_run_uses_threads_from_a_million_people_or_as_a_bigger_run() -> None:
     assert parallel.run_threads(1000) is None
 
 
+def _filled(result: tuple, block: int) -> tuple:
+    """Of ``(values, counts)`` per block of ``block``, the values written (the rest is unset)."""
+    values, counts = result
+    return counts, np.concatenate([values[b * block :][: counts[b]] for b in range(counts.size)])
+
+
 def _built_both_ways() -> list[tuple[str, object, tuple]]:
-    """(name, kernel, arguments) of kernels built both ways that no other test here runs.
+    """(name, kernel, arguments[, view]) of kernels built both ways that no other test here runs.
 
     The passes over everyone (households, points' enrolment and misverified users, backlash's
-    opinion histograms, a leak's exposure) were threaded-only before runs below a million people
-    took one thread; each runs over more than one block here (1 << 20 people where it blocks).
+    opinion histograms, a leak's exposure; the commercial score's opt-in sum and periodic pass;
+    the group metrics' four passes; the tie network's components) were threaded-only before runs
+    below a million people took one thread; each runs over more than one block here (1 << 20
+    people where it blocks). ``view``: what of the result to compare (default: all of it);
+    arguments may be a function that makes them, where they are results of other kernels.
     """
     from scslab.mechanisms.adversary.data_breaches import BreachRule, _exposed_in
     from scslab.mechanisms.behaviour.debt import _delays, _weight_sums
     from scslab.mechanisms.consequences.public_naming import _ties_cut
+    from scslab.mechanisms.metrics import groups
     from scslab.mechanisms.response.backlash import _initial_histograms
     from scslab.mechanisms.response.tie_cutting import _pair_ties
+    from scslab.mechanisms.scoring import commercial
     from scslab.mechanisms.scoring.dangan import _rejected
     from scslab.mechanisms.scoring.points import _count_enrolled, _misverified_users
+    from scslab.mechanisms.ties import _largest_of_regions
+    from scslab.population.attributes import OCCUPATIONS, AttributeKeys
     from scslab.population.census import HOUSEHOLD_SIZE_SHARES
     from scslab.population.households import _generated_households, size_cdf
 
@@ -265,6 +280,43 @@ def _built_both_ways() -> list[tuple[str, object, tuple]]:
     cuts = TieCuts(flags=cut, shift=0, stored=8, counts=np.zeros(2, np.int64))
     dossier = rng.integers(0, 256, n).astype(np.uint8)
     scale = np.asarray([1.5, 1.2, 1.0, 0.8, 0.6])
+    keys = AttributeKeys(*(np.uint64(31 + k) for k in range(len(AttributeKeys._fields))))
+    opt = commercial._OptIn(key, 1.0, np.asarray([1.0, 0.9, 0.7, 0.5, 0.3]), 1.2, 0.5)
+    score_rule = commercial._Rule(
+        lo=350,
+        hi=950,
+        weights=np.full(5, 0.2),
+        clean=1.0,
+        fulfilment=np.linspace(0.2, 1.0, 5),
+        identity=np.linspace(0.3, 0.8, len(OCCUPATIONS)),
+        identity_age_weight=0.3,
+        activity_share=0.5,
+        activity_cap=4,
+        ties=8,
+        no_ties=0.5,
+    )
+    users = np.where(rng.random(n) < 0.5, rng.integers(350, 951, n), 0).astype(np.int16)
+    packed = rng.integers(0, 256, n).astype(np.uint8)
+    passed = (score_rule, opt, keys, households, bounds, 1000, cuts, users, packed)
+    geo = groups.CellKeys(bounds, households, key, key + np.uint64(1), key, key)
+    scores = rng.integers(0, 3, (2, n))
+    scored = (rng.random((2, n)) < 0.9).astype(np.uint8)
+    usual = (np.asarray([1, 1], np.int64), np.asarray([1, 0], np.uint8))
+    on_list = (rng.integers(0, 4, (1, n)).astype(np.uint8), np.asarray([1], np.uint8))
+    hits = (n, groups.BLOCK, scores, scored, *usual, *on_list)
+
+    def found() -> tuple:
+        return groups._hits.one_thread(*hits)
+
+    def tallied() -> tuple:
+        cells = groups._cells_at.one_thread(0, *found(), groups.BLOCK, geo)
+        grades = (np.asarray([[0.5, 1.5], [0.5, 1.5]]), np.asarray([2, 0], np.int64))
+        return (*found(), cells, groups.BLOCK, scores, scored, *usual, *grades, *on_list, *on_list)
+
+    def cells_of_hits() -> tuple:
+        return (0, *found(), groups.BLOCK, geo)
+
+    block_of = functools.partial(_filled, block=groups.BLOCK)
     return [
         ("households", _generated_households, (key, n, size_cdf(HOUSEHOLD_SIZE_SHARES))),
         ("enrolled", _count_enrolled, (key, many, 0.8, 0.05)),
@@ -276,17 +328,42 @@ def _built_both_ways() -> list[tuple[str, object, tuple]]:
         ("dossiers", _rejected, (key, key, 9, ids, households, dossier, 0.3)),
         ("naming", _ties_cut, (key, 9, ids, 8, 0.3)),
         ("low scores", _pair_ties, (cuts, bounds, key, 1000, ids, ids % 8, ids % 3 > 0)),
+        ("opt-in", commercial._propensity_sum, (opt, keys, everyone.households, everyone.bounds)),
+        ("rescoring", commercial._recompute, (*passed, np.zeros(601, np.int64), True, 1.0, 1)),
+        ("cells", groups._cell_people, (0, n, groups.BLOCK, geo)),
+        ("hits", groups._hits, hits, block_of),
+        ("cells of hits", groups._cells_at, cells_of_hits, lambda c: block_of((c, found()[1]))),
+        ("group tallies", groups._tally, tallied),
+        ("components", _largest_of_regions, (cuts, key, bounds, 1000, np.arange(2))),
     ]
 
 
-@pytest.mark.parametrize("case", range(10))
+def _arrays(value: object) -> list[np.ndarray]:
+    """A result as a list of arrays (tuples and named tuples flattened; None: none)."""
+    if value is None:
+        return []
+    if isinstance(value, tuple):
+        return [a for v in value for a in _arrays(v)]
+    return [np.asarray(value)]
+
+
+@pytest.mark.parametrize("case", range(17))
 def test_both_builds_agree(case: int) -> None:
-    name, kernel, args = _built_both_ways()[case]
+    name, kernel, args, *view = _built_both_ways()[case]
+    args = args() if callable(args) else args
     seen = []
     for build in (kernel.threaded, kernel.one_thread):
         own = tuple(a.copy() if isinstance(a, np.ndarray) else a for a in args)  # fresh outputs
-        seen.append((build(*own), [a for a in own if isinstance(a, np.ndarray)]))
+        result = build(*own)
+        seen.append((_arrays(view[0](result) if view else result), own))
     (threaded, after_threaded), (one_thread, after_one) = seen
-    assert np.array_equal(threaded, one_thread), name
-    assert all(np.array_equal(a, b) for a, b in zip(after_threaded, after_one, strict=True)), name
-    assert np.any(threaded), name  # not an empty result
+    assert len(threaded) == len(one_thread), name
+    assert all(np.array_equal(a, b) for a, b in zip(threaded, one_thread, strict=True)), name
+    outputs = [(a, b) for a, b in zip(after_threaded, after_one, strict=True)]
+    assert all(np.array_equal(a, b) for a, b in outputs if isinstance(a, np.ndarray)), name
+    written = any(  # not an empty result: values returned, or arguments written
+        not np.array_equal(a, given)
+        for a, given in zip(after_threaded, args, strict=True)
+        if isinstance(a, np.ndarray)
+    )
+    assert any(np.any(a) for a in threaded) or written, name

@@ -34,6 +34,7 @@ import numpy as np
 from numba import njit, prange
 
 from scslab.errors import ScenarioError
+from scslab.kernels.parallel import both_builds
 from scslab.population.attributes import community_tie
 
 if TYPE_CHECKING:
@@ -146,7 +147,6 @@ def _largest_in_region(cuts, tie_key, lo, hi, locality):
     return best
 
 
-@njit(parallel=True, cache=True)
 def _largest_of_regions(cuts, tie_key, bounds, locality, regions):
     """The largest component of each of ``regions``, in parallel."""
     out = np.zeros(regions.size, np.int64)
@@ -156,8 +156,11 @@ def _largest_of_regions(cuts, tie_key, bounds, locality, regions):
     return out
 
 
+_largest_of_regions = both_builds(_largest_of_regions)
+
+
 @njit(cache=True)
-def largest_component(cuts, tie_key, bounds, locality, wave):
+def largest_component(cuts, tie_key, bounds, locality, wave, threads):
     """People in the largest weakly connected component of the tie network.
 
     The network: everyone's first ``NETWORK_TIES`` community ties, less the cut ones (only the
@@ -167,7 +170,8 @@ def largest_component(cuts, tie_key, bounds, locality, wave):
     thread count: speed only), and a region no larger than the largest component found so far
     is skipped (it cannot hold a larger one): with few cuts only the largest regions are
     measured. The result does not depend on ``wave``. Work: one tie generated and two finds per
-    network tie of each region measured.
+    network tie of each region measured. ``threads``: the run's (``run_threads``); a wave of
+    fewer than ``PARALLEL_MIN_ITEMS`` people, or any wave of a small run, takes one thread.
     """
     sizes = bounds[1:] - bounds[:-1]
     order = np.argsort(-sizes, kind="mergesort")
@@ -178,7 +182,9 @@ def largest_component(cuts, tie_key, bounds, locality, wave):
         regions = regions[sizes[regions] > best]
         if regions.size == 0:
             break  # every region left is smaller still
-        best = max(best, _largest_of_regions(cuts, tie_key, bounds, locality, regions).max())
+        people = sizes[regions].sum()
+        largest = _largest_of_regions(threads, people, cuts, tie_key, bounds, locality, regions)
+        best = max(best, largest.max())
     return best
 
 

@@ -79,6 +79,7 @@ from numba import njit, prange
 from pydantic import Field
 
 from scslab.engine.mechanism import MechanismParams, Observer, Scoring
+from scslab.kernels.parallel import both_builds, run_threads
 from scslab.mechanisms.lists.base import ListBase
 from scslab.mechanisms.scoring.points import PointSystem
 from scslab.population.attributes import OCCUPATIONS, age, income_class, is_male, occupation
@@ -181,7 +182,6 @@ class Tally(NamedTuple):
     listed: np.ndarray
 
 
-@njit(parallel=True, cache=True)
 def _cell_people(first, n, block, geo):
     """People per cell among ``first .. first + n - 1``, one row of counters per block.
 
@@ -212,7 +212,9 @@ def _cell_people(first, n, block, geo):
     return people
 
 
-@njit(parallel=True, cache=True)
+_cell_people = both_builds(_cell_people)
+
+
 def _hits(n, block, scores, scored, ref, ref_scored, listed_bytes, listed_masks):
     """Positions ``0 .. n - 1`` of the people who are not typical or are listed, per block.
 
@@ -258,7 +260,9 @@ def _hits(n, block, scores, scored, ref, ref_scored, listed_bytes, listed_masks)
     return found, counts
 
 
-@njit(parallel=True, cache=True)
+_hits = both_builds(_hits)
+
+
 def _cells_at(first, found, counts, block, geo):
     """The cells of the people at ``_hits``'s positions (ids ``first + found``; ``geo``: keys)."""
     bounds, households = geo.bounds, geo.households
@@ -285,7 +289,9 @@ def _cells_at(first, found, counts, block, geo):
     return cells
 
 
-@njit(parallel=True, cache=True)
+_cells_at = both_builds(_cells_at)
+
+
 def _tally(
     found,
     counts,
@@ -338,6 +344,9 @@ def _tally(
                     if false_bytes[li, i] & false_masks[li]:
                         listed[b, li, 1, c] += 1
     return Tally(moved=moved, scored=n_scored, sums=sums, grades=grades, listed=listed)
+
+
+_tally = both_builds(_tally)
 
 
 class _Ids:
@@ -493,6 +502,7 @@ class Groups(Observer):
         pop = self.sim.pop
         n_s, n_l = len(self.scorers), len(self.lists)
         chunk = BLOCK * max(MIN_CHUNK_BLOCKS, numba.get_num_threads())
+        threads = run_threads(pop.n)  # the passes' builds: one thread below a million people
         geo = CellKeys(
             bounds=pop.geography.bounds,
             households=pop.households,
@@ -504,7 +514,8 @@ class Groups(Observer):
         if self.cell_people is None:  # static attributes: counted once per run
             self.cell_people = np.zeros(N_CELLS, np.int64)
             for first in range(0, pop.n, chunk):
-                for row in _cell_people(first, min(chunk, pop.n - first), BLOCK, geo):
+                size = min(chunk, pop.n - first)
+                for row in _cell_people(threads, size, first, size, BLOCK, geo):
                     self.cell_people += row
         people = self.cell_people
         readers = [_reader(m) for m in self.scorers]
@@ -539,9 +550,12 @@ class Groups(Observer):
                 if shared
                 else _rows([lst.false_flag.array[first : ids.stop] for lst in self.lists], size)
             )
-            found, counts = _hits(size, BLOCK, scores, has, kref, ref_scored, flags, listed_masks)
-            cells = _cells_at(first, found, counts, BLOCK, geo)
+            hits = (size, BLOCK, scores, has, kref, ref_scored, flags, listed_masks)
+            found, counts = _hits(threads, size, *hits)
+            cells = _cells_at(threads, found.size, first, found, counts, BLOCK, geo)
             parts = _tally(
+                threads,
+                found.size,
                 found,
                 counts,
                 cells,

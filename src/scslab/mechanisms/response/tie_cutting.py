@@ -249,7 +249,7 @@ def _metrics(day, s):
     t[5] = np.nan  # not measured today: a missing value
     if _network_day(s.rule, day):
         r = s.rule
-        largest = largest_component(s.cuts, r.tie_key, s.bounds, r.locality, r.wave)
+        largest = largest_component(s.cuts, r.tie_key, s.bounds, r.locality, r.wave, s.threads)
         t[5] = largest / s.n
 
 
@@ -299,8 +299,8 @@ class TieCutting(CompiledSteps, Response):
     def largest_connected_share(self) -> float:
         """The largest connected share of the tie network now (a full pass: for checks)."""
         rule, bounds = self.rule, self.bounds
-        largest = largest_component(self.cuts, rule.tie_key, bounds, rule.locality, rule.wave)
-        return largest / bounds[-1]
+        network = (self.cuts, rule.tie_key, bounds, rule.locality, rule.wave)
+        return largest_component(*network, run_threads(int(bounds[-1]))) / bounds[-1]
 
     def summary(self) -> list[str]:
         counts = self.cuts.counts

@@ -50,6 +50,7 @@ from scslab.catalogue import Act, ActName, Source, SourceName, act_by_name, sour
 from scslab.engine.board import records_of
 from scslab.engine.mechanism import MechanismParams
 from scslab.engine.steps import CompiledSteps, compiled_mechanism, today_of
+from scslab.kernels.parallel import both_builds, run_threads
 from scslab.kernels.rng import uniform
 from scslab.kernels.structs import compiled_struct
 from scslab.mechanisms.scoring.compiled import CompiledScoring, clean_of, compiled_scoring
@@ -397,9 +398,8 @@ def _propensity(opt, keys, households, pid, urban):
     return f * trait_factor(keys.online, pid, opt.online_weight)
 
 
-@njit(parallel=True, cache=True)
 def _propensity_sum(opt, keys, households, bounds):
-    """The sum over everyone, added in a fixed order (block sums, then their sum)."""
+    """The sum over everyone, added in a fixed order (block sums, then their sum in order)."""
     n = households.size
     n_blocks = (n + PASS_BLOCK - 1) // PASS_BLOCK
     sums = np.zeros(n_blocks)
@@ -409,7 +409,13 @@ def _propensity_sum(opt, keys, households, bounds):
             urban = region_of(bounds, pid) % 2 == 0
             total += _propensity(opt, keys, households, pid, urban)
         sums[b] = total
-    return sums.sum()
+    total = 0.0
+    for b in range(n_blocks):  # a loop, not sums.sum(): a threaded sum's order varies
+        total += sums[b]
+    return total
+
+
+_propensity_sum = both_builds(_propensity_sum)
 
 
 @njit(inline="always", cache=True)
@@ -468,7 +474,6 @@ def _score(
     return min(max(value, rule.lo), rule.hi)
 
 
-@njit(parallel=True, cache=True)
 def _recompute(
     rule,
     opt,
@@ -537,6 +542,9 @@ def _recompute(
         hist += counts[j]
 
 
+_recompute = both_builds(_recompute)
+
+
 @njit(cache=True)
 def _apply_records(
     pids, acts, sources, true, score, packed, penalties, credit_ok, active, delta_unit, lo, hi, hist
@@ -587,6 +595,7 @@ CommercialState = compiled_struct(
         "ramp",
         "changes",
         "thresholds",
+        "threads",
         "today",
     ),
     __name__,
@@ -596,7 +605,8 @@ population's keys, households, regions and tie locality; the cut ties (``mechani
 the credit rule (``_Credit``); users per
 score value; the period, recovery and adoption days (``_Timing``); the first day and the last pass
 (``days[FIRST]``, ``days[LAST]``; -1: none yet) and the adoption ramp then; today's credit changes
-and those on false records; the reported thresholds; today's metrics (users, mean or NaN without
+and those on false records; the reported thresholds; the population's ``run_threads`` (the
+periodic pass's build); today's metrics (users, mean or NaN without
 users, the two changes, users at each threshold)."""
 
 
@@ -615,6 +625,7 @@ def _new_state(
     hist,
     timing,
     thresholds,
+    threads,
     width,
 ):
     return CommercialState(
@@ -634,6 +645,7 @@ def _new_state(
         np.zeros(1, np.float64),
         np.zeros(2, np.int64),
         thresholds,
+        threads,
         np.zeros(width, np.float64),
     )
 
@@ -658,6 +670,8 @@ def _pass(s, day):
     first, recovery, last = s.days[FIRST], s.timing.recovery, s.days[LAST]
     forgive = 0 if last < 0 else (day - first) // recovery - (last - first) // recovery
     _recompute(
+        s.threads,
+        s.score.size,
         s.rule,
         s.opt,
         s.keys,
@@ -824,7 +838,8 @@ class CommercialScore(CompiledSteps, CompiledScoring):
             online_weight=p.opt_in_online_weight,
         )
         if p.opt_in_share > 0:
-            mean = _propensity_sum(opt, pop.keys, pop.households, pop.geography.bounds) / pop.n
+            everyone = (opt, pop.keys, pop.households, pop.geography.bounds)
+            mean = _propensity_sum(run_threads(pop.n), pop.n, *everyone) / pop.n
             opt = opt._replace(scale=p.opt_in_share / mean if mean > 0 else 0.0)
         self.opt = opt
         self.penalties = np.zeros(len(Act), np.int64)
@@ -883,6 +898,7 @@ class CommercialScore(CompiledSteps, CompiledScoring):
             self.hist,
             timing,
             np.asarray(self.thresholds, np.int64),
+            run_threads(pop.n),
             len(self.metric_columns),
         )
         self._days, self._ramp, self.changes = _shared(self.state)

@@ -248,7 +248,7 @@ _misverified_users = both_builds(_misverified_users)
 
 def no_misverified() -> Misverified:
     """The map of a scheme that misverifies nobody: empty, made without compiling the search."""
-    return Misverified(*(np.empty(0, np.int64) for _ in Misverified._fields))
+    return Misverified(**{field: np.empty(0, np.int64) for field in Misverified._fields})
 
 
 @njit(cache=True)
