@@ -235,15 +235,18 @@ def _built_both_ways() -> list[tuple[str, object, tuple]]:
 
     The passes over everyone (households, points' enrolment and misverified users, backlash's
     opinion histograms, a leak's exposure; the commercial score's opt-in sum and periodic pass;
-    the group metrics' four passes; the tie network's components) were threaded-only before runs
+    the group metrics' four passes; the tie network's components; who evades) were threaded-only
+    before runs
     below a million people took one thread; each runs over more than one block here (1 << 20
     people where it blocks). ``view``: what of the result to compare (default: all of it);
     arguments may be a function that makes them, where they are results of other kernels.
     """
+    from scslab.catalogue import Source
     from scslab.mechanisms.adversary.data_breaches import BreachRule, _exposed_in
     from scslab.mechanisms.behaviour.debt import _delays, _weight_sums
     from scslab.mechanisms.consequences.public_naming import _ties_cut
     from scslab.mechanisms.metrics import groups
+    from scslab.mechanisms.observation.evaders import _evaders_in
     from scslab.mechanisms.response.backlash import _initial_histograms
     from scslab.mechanisms.response.tie_cutting import _pair_ties
     from scslab.mechanisms.scoring import commercial
@@ -317,6 +320,9 @@ def _built_both_ways() -> list[tuple[str, object, tuple]]:
         return (0, *found(), groups.BLOCK, geo)
 
     block_of = functools.partial(_filled, block=groups.BLOCK)
+    factor = np.ones(len(Source), np.float64)
+    evasion = no_evasion()._replace(active=True, key=key, trait_key=key, share=0.3, weight=0.5)
+    evasion = evasion._replace(factor=factor)
     return [
         ("households", _generated_households, (key, n, size_cdf(HOUSEHOLD_SIZE_SHARES))),
         ("enrolled", _count_enrolled, (key, many, 0.8, 0.05)),
@@ -335,6 +341,7 @@ def _built_both_ways() -> list[tuple[str, object, tuple]]:
         ("cells of hits", groups._cells_at, cells_of_hits, lambda c: block_of((c, found()[1]))),
         ("group tallies", groups._tally, tallied),
         ("components", _largest_of_regions, (cuts, key, bounds, 1000, np.arange(2))),
+        ("evaders", _evaders_in, (evasion, bounds)),
     ]
 
 
@@ -347,7 +354,7 @@ def _arrays(value: object) -> list[np.ndarray]:
     return [np.asarray(value)]
 
 
-@pytest.mark.parametrize("case", range(17))
+@pytest.mark.parametrize("case", range(18))
 def test_both_builds_agree(case: int) -> None:
     name, kernel, args, *view = _built_both_ways()[case]
     args = args() if callable(args) else args
@@ -367,3 +374,42 @@ def test_both_builds_agree(case: int) -> None:
         if isinstance(a, np.ndarray)
     )
     assert any(np.any(a) for a in threaded) or written, name
+
+
+BATCHES_OF_A_THREADED_DRAW = {
+    "scslab.kernels.sampling._walk_batch",
+    "scslab.kernels.sampling._gather_batch",
+}
+"""Threaded kernels called only by ``_walked_in_batches``, the threaded half of the draws' walk
+(``threads_or_one(_walked_in_batches, _walked_in_one_thread)``)."""
+
+
+def test_every_threaded_kernel_is_the_threaded_build_of_a_pair() -> None:
+    """A run below ``THREADED_RUN_PEOPLE`` compiles no threaded build (``kernels/parallel.py``).
+
+    So every ``parallel=True`` kernel of the package is the threaded build of ``both_builds`` or
+    ``sized_kernel``, with a one-thread build beside it, or is called only from the threaded half
+    of a ``threads_or_one`` pair.
+    """
+    import importlib
+    import pkgutil
+
+    from numba.core.registry import CPUDispatcher
+
+    import scslab
+
+    paired, threaded = set(), {}
+    for info in pkgutil.walk_packages(scslab.__path__, "scslab."):
+        if not info.name.startswith(
+            ("scslab.kernels", "scslab.population", "scslab.engine", "scslab.mechanisms")
+        ):
+            continue  # kernels live in these layers only
+        module = importlib.import_module(info.name)
+        for value in vars(module).values():
+            build = getattr(value, "threaded", None)
+            if isinstance(build, CPUDispatcher) and isinstance(value.one_thread, CPUDispatcher):
+                paired.add(build)
+            if isinstance(value, CPUDispatcher) and value.targetoptions.get("parallel"):
+                threaded[f"{value.py_func.__module__}.{value.py_func.__qualname__}"] = value
+    unpaired = {name for name, k in threaded.items() if k not in paired}
+    assert unpaired == BATCHES_OF_A_THREADED_DRAW, sorted(unpaired)

@@ -26,6 +26,7 @@ import numpy as np
 from numba import njit, prange
 
 from scslab.catalogue import Act, Source
+from scslab.kernels.parallel import both_builds, run_threads
 from scslab.kernels.rng import uniform
 from scslab.kernels.traits import trait_factor
 
@@ -87,12 +88,7 @@ def evaded_coverage(coverage, evader, factor):
     return coverage * (evader * factor + (1.0 - evader))
 
 
-@njit(parallel=True, cache=True)
-def evaders_in(ev, bounds):
-    """How many people of each region (``[bounds[r], bounds[r + 1])``) evade under ``ev``.
-
-    One pass over everyone (set-up work, never daily).
-    """
+def _evaders_in(ev, bounds):
     out = np.zeros(bounds.size - 1, np.int64)
     for r in range(bounds.size - 1):
         total = 0
@@ -100,3 +96,15 @@ def evaders_in(ev, bounds):
             total += evades(ev, pid)
         out[r] = total
     return out
+
+
+_evaders_in = both_builds(_evaders_in)
+
+
+def evaders_in(ev: CoverageEvasion, bounds: np.ndarray) -> np.ndarray:
+    """How many people of each region (``[bounds[r], bounds[r + 1])``) evade under ``ev``.
+
+    One pass over everyone (set-up work, never daily), threaded from a million people.
+    """
+    people = int(bounds[-1] - bounds[0])
+    return _evaders_in(run_threads(people), people, ev, bounds)
