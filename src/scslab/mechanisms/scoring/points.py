@@ -253,8 +253,12 @@ def no_misverified() -> Misverified:
 
 @njit(cache=True)
 def _new_misverified(key, n, share, failure, rate, threads):
-    """The ``Misverified`` map of a population of ``n`` (empty when ``rate`` is 0)."""
-    if rate > 0.0 and n > 1:
+    """The ``Misverified`` map of a population of ``n`` at a misverification ``rate``.
+
+    Called only where sign-ups may be misverified (``PointSystem.misidentifies``; else
+    ``no_misverified``). A population of one has nobody else to match: the map is empty.
+    """
+    if n > 1:
         users = _misverified_users(threads, n, key, n, share, failure, rate)
     else:
         users = np.empty(0, np.int64)
