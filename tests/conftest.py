@@ -102,3 +102,35 @@ def value_paths(value: Any, prefix: tuple = ()) -> list[tuple]:
         for i, v in enumerate(value):
             out += value_paths(v, (*prefix, i))
     return out
+
+
+KERNEL_LAYERS = ("scslab.kernels", "scslab.population", "scslab.engine", "scslab.mechanisms")
+"""The packages whose modules hold kernels (``docs/architecture.md``)."""
+
+
+def package_kernels() -> tuple[dict[str, Any], set[Any]]:
+    """Every kernel of the package by qualified name, and the threaded halves of build pairs.
+
+    The kernels are the numba dispatchers at module level in ``KERNEL_LAYERS``, with both builds
+    of each ``both_builds``/``sized_kernel`` pair (their ``threaded`` and ``one_thread``).
+    """
+    import importlib
+    import pkgutil
+
+    from numba.core.registry import CPUDispatcher
+
+    kernels: dict[str, Any] = {}
+    paired: set[Any] = set()
+    for info in pkgutil.walk_packages(scslab.__path__, "scslab."):
+        if not info.name.startswith(KERNEL_LAYERS):
+            continue
+        for value in vars(importlib.import_module(info.name)).values():
+            build = getattr(value, "threaded", None)
+            if isinstance(build, CPUDispatcher) and isinstance(value.one_thread, CPUDispatcher):
+                paired.add(build)
+                found = [build, value.one_thread]
+            else:
+                found = [value] if isinstance(value, CPUDispatcher) else []
+            for kernel in found:
+                kernels[f"{kernel.py_func.__module__}.{kernel.py_func.__qualname__}"] = kernel
+    return kernels, paired

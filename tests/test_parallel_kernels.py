@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from numba import njit, prange
 
+from conftest import package_kernels
 from scslab.kernels import parallel
 from scslab.kernels.sampling import uniforms
 from scslab.kernels.structs import FlagBits
@@ -391,25 +392,7 @@ def test_every_threaded_kernel_is_the_threaded_build_of_a_pair() -> None:
     ``sized_kernel``, with a one-thread build beside it, or is called only from the threaded half
     of a ``threads_or_one`` pair.
     """
-    import importlib
-    import pkgutil
-
-    from numba.core.registry import CPUDispatcher
-
-    import scslab
-
-    paired, threaded = set(), {}
-    for info in pkgutil.walk_packages(scslab.__path__, "scslab."):
-        if not info.name.startswith(
-            ("scslab.kernels", "scslab.population", "scslab.engine", "scslab.mechanisms")
-        ):
-            continue  # kernels live in these layers only
-        module = importlib.import_module(info.name)
-        for value in vars(module).values():
-            build = getattr(value, "threaded", None)
-            if isinstance(build, CPUDispatcher) and isinstance(value.one_thread, CPUDispatcher):
-                paired.add(build)
-            if isinstance(value, CPUDispatcher) and value.targetoptions.get("parallel"):
-                threaded[f"{value.py_func.__module__}.{value.py_func.__qualname__}"] = value
+    kernels, paired = package_kernels()
+    threaded = {name: k for name, k in kernels.items() if k.targetoptions.get("parallel")}
     unpaired = {name for name, k in threaded.items() if k not in paired}
     assert unpaired == BATCHES_OF_A_THREADED_DRAW, sorted(unpaired)

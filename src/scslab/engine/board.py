@@ -22,11 +22,11 @@ from __future__ import annotations
 from sys import getrefcount
 
 import numpy as np
-from numba import njit, types
+from numba import types
 from numba.core.errors import TypingError
-from numba.extending import overload
 
 from scslab.kernels.compact import grown
+from scslab.kernels.jit import kernel, kernel_overload
 from scslab.kernels.structs import compiled_struct
 
 BoardState = compiled_struct(
@@ -57,7 +57,7 @@ acts have been read (no act may be posted after), whether Python holds views of 
 views it read until the next change)."""
 
 
-@njit(cache=True)
+@kernel
 def new_board(capacity=256):
     """An empty board with room for ``capacity`` rows in each table (it grows as needed)."""
     return BoardState(
@@ -79,7 +79,7 @@ def new_board(capacity=256):
     )
 
 
-@njit(cache=True)
+@kernel
 def _copy_rows(src_keys, src_rows, dst_keys, dst_rows, lo, hi, to):
     """Rows ``lo .. hi - 1`` of the sources to ``to ..`` of the destinations."""
     for z in range(lo, hi):
@@ -87,7 +87,7 @@ def _copy_rows(src_keys, src_rows, dst_keys, dst_rows, lo, hi, to):
     return to + hi - lo
 
 
-@njit(cache=True)
+@kernel
 def _gallop(keys, lo, hi, key, after_equal):
     """The first position in the sorted ``keys[lo:hi]`` above ``key`` (``after_equal``) or at it.
 
@@ -110,7 +110,7 @@ def _gallop(keys, lo, hi, key, after_equal):
     return lo
 
 
-@njit(cache=True)
+@kernel
 def _merge_two(src_keys, src_rows, dst_keys, dst_rows, x, mid, hi):
     """Merge the sorted runs ``[x, mid)`` and ``[mid, hi)`` stably into ``dst[x:hi]``.
 
@@ -148,7 +148,7 @@ def _merge_two(src_keys, src_rows, dst_keys, dst_rows, x, mid, hi):
     _copy_rows(src_keys, src_rows, dst_keys, dst_rows, y, hi, k)
 
 
-@njit(cache=True)
+@kernel
 def _merged_runs(keys, payload, n):
     """``keys[:n]`` and ``payload[:n]`` ordered stably by key, as new arrays of ``n`` rows.
 
@@ -192,7 +192,7 @@ def _merged_runs(keys, payload, n):
 _LOW16 = np.uint64(0xFFFF)
 
 
-@njit(cache=True)
+@kernel
 def _order_acts(pid_buf, act_buf, recorded_buf, n):
     """Order the first ``n`` acts by person, in place (stably: posting order within a person)."""
     rows = np.empty(n, np.uint64)  # act and recorded of each row, packed
@@ -205,7 +205,7 @@ def _order_acts(pid_buf, act_buf, recorded_buf, n):
         recorded_buf[i] = (rows[i] >> 16) != 0
 
 
-@njit(cache=True)
+@kernel
 def _order_records(pid_buf, act_buf, source_buf, true_buf, n):
     """Order the first ``n`` records by person, in place (stably)."""
     rows = np.empty(n, np.uint64)  # act, source and true of each row, packed
@@ -224,7 +224,7 @@ def _value(column, i):
     """Row ``i`` of a posted column given as an array, or the scalar given for every row."""
 
 
-@overload(_value, inline="always")
+@kernel_overload(_value, inline="always")
 def _value_of(column, i):
     if isinstance(column, types.Array):
         return lambda column, i: column[i]
@@ -237,7 +237,7 @@ def _is_array_of(column, k):
     """Whether a posted column fits ``k`` rows: an array of ``k`` values, or one scalar."""
 
 
-@overload(_is_array_of, inline="always")
+@kernel_overload(_is_array_of, inline="always")
 def _is_array_of_impl(column, k):
     if isinstance(column, types.Array):
         return lambda column, k: column.size == k
@@ -246,7 +246,7 @@ def _is_array_of_impl(column, k):
     return None
 
 
-@njit(cache=True)
+@kernel
 def _copy_ids(pid_buf, n, pid):
     """Copy ``pid`` to ``pid_buf[n:]``; true when the buffer stays ordered by person."""
     ordered = n == 0 or pid.size == 0 or pid[0] >= pid_buf[n - 1]
@@ -257,7 +257,7 @@ def _copy_ids(pid_buf, n, pid):
     return ordered
 
 
-@njit(cache=True)
+@kernel
 def written_in_order(pid_buf, n, k):
     """Whether rows ``n .. n + k`` written in place leave ``pid_buf[: n + k]`` ordered by person.
 
@@ -270,13 +270,13 @@ def written_in_order(pid_buf, n, k):
     return ordered
 
 
-@njit(cache=True)
+@kernel
 def _fresh(buffer, used):
     """A new buffer holding the first ``used`` rows (the old one is shared; ``grown`` sizes it)."""
     return grown(buffer, used, buffer.size)
 
 
-@njit(cache=True)
+@kernel
 def act_room(board, most):
     """Make room for ``most`` more acts; returns the first free row of ``board.act_*``.
 
@@ -294,7 +294,7 @@ def act_room(board, most):
     return n
 
 
-@njit(cache=True)
+@kernel
 def acts_written(board, k, ordered):
     """``k`` acts were written after the last row (``ordered``: still in person order)."""
     board.n_acts += k
@@ -302,7 +302,7 @@ def acts_written(board, k, ordered):
     board.version[0] += k != 0
 
 
-@njit(cache=True)
+@kernel
 def posted_acts(board):
     """Today's acts posted so far, in posting order and before anyone reads them: ``(pid, act)``.
 
@@ -315,7 +315,7 @@ def posted_acts(board):
     return board.act_pid[:n], board.act_act[:n]
 
 
-@njit(cache=True)
+@kernel
 def withdraw_acts(board, keep):
     """Keep only the posted acts whose ``keep`` is true, in their order (rows of ``posted_acts``).
 
@@ -337,7 +337,7 @@ def withdraw_acts(board, keep):
     return n - k
 
 
-@njit(cache=True)
+@kernel
 def record_room(board, most):
     """Make room for ``most`` more records; returns the first free row of ``board.rec_*``."""
     n = board.n_records
@@ -351,7 +351,7 @@ def record_room(board, most):
     return n
 
 
-@njit(cache=True)
+@kernel
 def records_written(board, k, ordered):
     """``k`` records were written after the last row (``ordered``: still in person order)."""
     board.n_records += k
@@ -359,7 +359,7 @@ def records_written(board, k, ordered):
     board.version[0] += k != 0
 
 
-@njit(cache=True)
+@kernel
 def acts_of(board):
     """Today's acts ordered by person (stably): views ``(pid, act, recorded)``.
 
@@ -380,7 +380,7 @@ def acts_of(board):
     return board.act_pid[:n], board.act_act[:n], board.act_recorded[:n]
 
 
-@njit(cache=True)
+@kernel
 def records_of(board):
     """Today's records ordered by person (stably): views ``(pid, act, source, true)``."""
     n = board.n_records
@@ -397,7 +397,7 @@ def records_of(board):
     return board.rec_pid[:n], board.rec_act[:n], board.rec_source[:n], board.rec_true[:n]
 
 
-@njit(cache=True)
+@kernel
 def _clear(board, acts_held, records_held):
     """Forget the day; a table whose buffers are still ``held`` by views gets new ones."""
     if acts_held:
@@ -419,13 +419,13 @@ def _clear(board, acts_held, records_held):
     board.version[0] += 1
 
 
-@njit(cache=True)
+@kernel
 def clear(board):
     """Forget the day (in compiled code, where no view outlives its day unless Python holds it)."""
     _clear(board, board.acts_shared, board.records_shared)
 
 
-@njit(cache=True)
+@kernel
 def post_acts(board, pid, act):
     """Append acts (``act``: one per row or one for all), not yet recorded."""
     if not _is_array_of(act, pid.size):
@@ -446,7 +446,7 @@ called with (see ``kernels.sampling.DAY_ZERO``).
 """
 
 
-@njit(cache=True)
+@kernel
 def post_records(board, pid, act, source, true):
     """Append records (each value column: one per row or one for all)."""
     k = pid.size
@@ -461,31 +461,31 @@ def post_records(board, pid, act, source, true):
     records_written(board, k, _copy_ids(board.rec_pid, row, pid))
 
 
-@njit(cache=True)
+@kernel
 def _act_buffers(board, most):
     row = act_room(board, most)
     return board.act_pid, board.act_act, board.act_recorded, row
 
 
-@njit(cache=True)
+@kernel
 def _record_buffers(board, most):
     row = record_room(board, most)
     return board.rec_pid, board.rec_act, board.rec_source, board.rec_true, row
 
 
-@njit(cache=True)
+@kernel
 def _version(board):
     return board.version
 
 
-@njit(cache=True)
+@kernel
 def _acts_for_python(board):
     views = acts_of(board)
     board.acts_shared = True
     return views
 
 
-@njit(cache=True)
+@kernel
 def _records_for_python(board):
     views = records_of(board)
     board.records_shared = True

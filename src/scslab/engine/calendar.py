@@ -16,9 +16,9 @@ methods one call of those kernels.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from scslab.kernels.compact import grown
+from scslab.kernels.jit import kernel
 from scslab.kernels.structs import compiled_struct
 
 _FREE, _TOP, _PENDING = 0, 1, 2
@@ -30,7 +30,7 @@ CalendarState = compiled_struct(
 """A list head per day, the pool (next entry, person, tag), ``meta`` and the horizon (days)."""
 
 
-@njit(cache=True)
+@kernel
 def new_calendar(horizon, capacity=1024):
     """An empty calendar for days ``0 .. horizon - 1``."""
     return CalendarState(
@@ -43,7 +43,7 @@ def new_calendar(horizon, capacity=1024):
     )
 
 
-@njit(cache=True)
+@kernel
 def _reserve(cal, n):
     """Make room for ``n`` more entries (the pool doubles until they fit)."""
     need = cal.meta[_PENDING] + n  # popped entries are reused first
@@ -57,7 +57,7 @@ def _reserve(cal, n):
     cal.tag = grown(cal.tag, cal.tag.size, size)
 
 
-@njit(cache=True)
+@kernel
 def schedule(cal, days, pids, tags, first_day=0):
     """Schedule ``pids[i]`` on ``days[i]`` with tag ``tags[i]`` (``None``: 0).
 
@@ -87,7 +87,7 @@ def schedule(cal, days, pids, tags, first_day=0):
         meta[_PENDING] += 1
 
 
-@njit(cache=True)
+@kernel
 def pop(cal, day):
     """Entries due on ``day`` (ordered by person, then tag), removed from the calendar."""
     if not 0 <= day < cal.horizon or cal.head[day] < 0:
@@ -117,7 +117,7 @@ def pop(cal, day):
     return pids[order], tags[order]
 
 
-@njit(cache=True)
+@kernel
 def _meta(cal):
     return cal.meta
 

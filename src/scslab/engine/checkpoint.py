@@ -51,7 +51,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
-from numba import njit, types
+from numba import types
 from numba.core.errors import NumbaError
 from numba.experimental.structref import StructRefProxy
 from numba.np.numpy_support import as_dtype
@@ -59,6 +59,7 @@ from numba.np.numpy_support import as_dtype
 from scslab.engine.mechanism import Observer
 from scslab.engine.steps import compiled_state_of
 from scslab.kernels.cache import package_digest
+from scslab.kernels.jit import kernel
 from scslab.kernels.structs import field_values, fields_of, record_identity, set_field_values
 from scslab.version import __version__
 
@@ -213,12 +214,12 @@ def _walk_field(numba_type: Any, value: Any, path: str, seen: dict[int, str]) ->
 # Compiled dicts
 
 
-@njit(cache=True)
+@kernel
 def _dict_size(d):
     return len(d)
 
 
-@njit(cache=True)
+@kernel
 def _dict_items(d, keys, values):
     i = 0
     for k, v in d.items():
@@ -227,7 +228,7 @@ def _dict_items(d, keys, values):
         i += 1  # noqa: SIM113 (a compiled dict's items cannot be enumerated)
 
 
-@njit(cache=True)
+@kernel
 def _dict_refill(d, keys, values):
     d.clear()
     for i in range(keys.size):

@@ -32,7 +32,7 @@ import warnings
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
-from numba import literal_unroll, njit, types
+from numba import literal_unroll, types
 from numba.core.errors import NumbaExperimentalFeatureWarning
 
 from scslab.engine.board import clear
@@ -40,6 +40,7 @@ from scslab.engine.mechanism import Observer
 from scslab.engine.steps import KERNELS, compiled_state_of, daily_kernels
 from scslab.kernels.cache import built_or_cached
 from scslab.kernels.clock import cycle_counter, cycles_now
+from scslab.kernels.jit import kernel
 
 if TYPE_CHECKING:
     from scslab.engine.simulation import PlanRow, Simulation
@@ -101,7 +102,7 @@ def _run_days(day0, day1, board, plan, days, cycles, table, offsets):
             i += 1  # noqa: SIM113
 
 
-run_days = njit(cache=True)(_run_days)
+run_days = kernel(_run_days)
 
 
 class CompiledPlan:
@@ -218,18 +219,18 @@ class CompiledPlan:
         set-up, not of its first day.
         """
         for state in self.states:
-            for kernel, args in daily_kernels(state, self.sim.board.native):
-                kernel.compile(args)
-                returns = kernel.overloads[args].signature.return_type
+            for daily, args in daily_kernels(state, self.sim.board.native):
+                daily.compile(args)
+                returns = daily.overloads[args].signature.return_type
                 if returns != types.none:
                     raise TypeError(
-                        f"{kernel.py_func.__module__}.{kernel.__name__} returns {returns}: "
+                        f"{daily.py_func.__module__}.{daily.__name__} returns {returns}: "
                         "a step or metrics kernel must return nothing"
                     )
         with warnings.catch_warnings():  # numba calls first-class functions experimental
             warnings.simplefilter("ignore", NumbaExperimentalFeatureWarning)
-            kernel, args = self.entry()
-            self._entry = kernel.compile(args)
+            entry, args = self.entry()
+            self._entry = entry.compile(args)
 
     def compiled_already(self) -> bool:
         """Whether ``run_days`` is compiled for this plan's shape: in this process, or on disk.

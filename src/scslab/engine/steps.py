@@ -19,8 +19,10 @@ import inspect
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
-from numba import njit, typeof, types
+from numba import typeof, types
 from numba.core.typing.typeof import Purpose
+
+from scslab.kernels.jit import has_c_wrapper, kernel, step_kernel
 
 if TYPE_CHECKING:
     from scslab.engine.simulation import Simulation
@@ -39,12 +41,12 @@ KERNELS: dict[type, CompiledKernels] = {}
 """State record class -> the kernels of the mechanisms that keep that state."""
 
 
-@njit(cache=True)
+@step_kernel
 def metrics_written_by_step(day, state):
     """The metrics kernel of a mechanism whose step writes ``state.today`` itself."""
 
 
-@njit(cache=True)
+@kernel
 def today_of(state):
     """A record's ``today`` array, for Python to share (any record with that field)."""
     return state.today
@@ -58,10 +60,18 @@ def compiled_mechanism(
     ``step(day, board, state)`` does the day's work; ``metrics(day, state)`` writes the day's
     metric values into ``state.today`` (a float64 array, one value per metric column), which the
     step may also do itself (the default). Both return nothing: the compiled plan calls them through
-    pointers typed so (``engine/compiled_plan.CompiledPlan.compile`` checks it).
+    pointers typed so (``engine/compiled_plan.CompiledPlan.compile`` checks it). Both are
+    ``@step_kernel`` (or plain ``numba.njit``): a ``@kernel`` has no C wrapper to call through a
+    pointer, and is refused here (``kernels/jit.py``).
     """
     if state_class in KERNELS:
         raise TypeError(f"{state_class.__name__} has compiled kernels already")
+    for registered in (step, metrics):
+        if not has_c_wrapper(registered):
+            raise TypeError(
+                f"{registered.py_func.__module__}.{registered.__name__} is compiled without the C "
+                "wrapper that the day plan calls through a pointer: declare it @step_kernel"
+            )
     KERNELS[state_class] = CompiledKernels(step=step, metrics=metrics)
 
 

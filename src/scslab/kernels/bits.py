@@ -8,24 +8,24 @@ lives; nothing here allocates or knows any mechanism.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from scslab.kernels.jit import kernel
 from scslab.kernels.structs import CounterBits
 
 
-@njit(cache=True)
+@kernel
 def no_counter():
     """The ``CounterBits`` of no counter (an empty byte array): for a record without one."""
     return CounterBits(flags=np.empty(0, np.uint8), shift=np.int64(0), mask=np.int64(0))
 
 
-@njit(inline="always", cache=True)
+@kernel(inline="always")
 def counter_value(counter, pid):
     """The value of ``counter`` (a ``CounterBits``) for ``pid``."""
     return (np.int64(counter.flags[pid]) & counter.mask) >> counter.shift
 
 
-@njit(inline="always", cache=True)
+@kernel(inline="always")
 def counter_increment(counter, pid):
     """Add one to ``pid``'s ``counter``, wrapping at ``2**width`` to zero; returns the new value.
 

@@ -17,10 +17,11 @@ nothing else: who has which threshold is the caller's business.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from scslab.kernels.jit import kernel
 
 
-@njit(cache=True)
+@kernel
 def cascade(counts: np.ndarray, unit: float) -> int:
     """How many people have joined when the cascade stops (its least fixed point).
 
@@ -37,7 +38,7 @@ def cascade(counts: np.ndarray, unit: float) -> int:
     return joined
 
 
-@njit(cache=True)
+@kernel
 def cascade_of_thresholds(thresholds: np.ndarray) -> int:
     """How many of the people with these thresholds (counts of people, >= 0) end up joining."""
     counts = np.zeros(thresholds.max() + 1 if thresholds.size else 1, np.int64)

@@ -9,9 +9,11 @@ time (``cycles_now`` reads the counter from Python).
 from __future__ import annotations
 
 from llvmlite import ir
-from numba import njit, types
+from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
+
+from scslab.kernels.jit import kernel
 
 
 @intrinsic
@@ -27,7 +29,7 @@ def cycle_counter(typingctx):
     return sig, codegen
 
 
-@njit(cache=True)
+@kernel
 def cycles_now():
     """The cycle counter now, read from Python."""
     return cycle_counter()

@@ -11,10 +11,11 @@ bigger buffer keeping the rows written so far.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from scslab.kernels.jit import kernel
 
 
-@njit(cache=True)
+@kernel
 def kept(values, keep):
     """The elements of ``values`` where ``keep`` is true (or non-zero), in order."""
     n = 0
@@ -29,7 +30,7 @@ def kept(values, keep):
     return out
 
 
-@njit(cache=True)
+@kernel
 def joined(parts, n):
     """The ``n`` ids of ``parts`` (a list of ``int64`` arrays) one after another."""
     out = np.empty(n, np.int64)
@@ -41,7 +42,7 @@ def joined(parts, n):
     return out
 
 
-@njit(cache=True)
+@kernel
 def grown(buffer, used, need):
     """A buffer of at least ``need`` rows (at least twice as many) holding ``buffer[:used]``."""
     out = np.empty(max(need, 2 * buffer.size), buffer.dtype)

@@ -17,15 +17,15 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
 
+from scslab.kernels.jit import kernel
 from scslab.kernels.rng import geometric_days
 
 NO_STEP = 1 << 62
 """A ``step_day`` no run reaches: the hazard never steps."""
 
 
-@njit(inline="always", cache=True)
+@kernel(inline="always")
 def stepped_geometric_days(key, day, subject, hazard, late, step_day):
     """Days after ``day`` until a daily event first happens (at least 1; ``1 << 40``: never).
 
@@ -44,7 +44,7 @@ def stepped_geometric_days(key, day, subject, hazard, late, step_day):
     return step_day - 1 - day + geometric_days(key, day, subject, 1, late)
 
 
-@njit(inline="always", cache=True)
+@kernel(inline="always")
 def stepped_hazard_sum(hazard, late, step_day, first, days):
     """The hazard of the ``days`` days after day ``first`` added up (``late`` from ``step_day``).
 

@@ -22,9 +22,10 @@ import types
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from numba import njit
 from numba import types as nbtypes
-from numba.extending import overload, register_jitable
+from numba.extending import register_jitable
+
+from scslab.kernels.jit import OVERLOAD_OPTIONS, kernel, kernel_overload
 
 PARALLEL_MIN_ITEMS = 4096
 """Below this many events a kernel runs in one thread.
@@ -90,8 +91,8 @@ def threads_as_for(people: int) -> Iterator[None]:
 
 def _two_builds(func: types.FunctionType, **options: Any) -> tuple[Any, Any]:
     """``func`` compiled with threads and in one thread, each cached under its own name."""
-    threaded = njit(parallel=True, cache=True, **options)(func)
-    return threaded, njit(cache=True, **options)(_renamed(func, "_one_thread"))
+    threaded = kernel(func, parallel=True, **options)
+    return threaded, kernel(_renamed(func, "_one_thread"), **options)
 
 
 def threads_or_one(threaded: Any, one_thread: Any) -> Callable[..., Any]:
@@ -106,7 +107,7 @@ def threads_or_one(threaded: Any, one_thread: Any) -> Callable[..., Any]:
     def pick(threads: bool | None, many: bool, *args: Any) -> Any:
         return (threaded if threads is not None and many else one_thread)(*args)
 
-    @overload(pick)
+    @kernel_overload(pick)
     def _compiled(threads, many, *args):  # numba types, not values
         if isinstance(threads, (nbtypes.NoneType, nbtypes.Omitted)):
             return lambda threads, many, *args: one_thread(*args)
@@ -143,7 +144,7 @@ def both_builds(func: types.FunctionType, **options: Any) -> Callable[..., Any]:
     kernel.__doc__ = func.__doc__
     kernel.threaded = threaded  # type: ignore[attr-defined]
     kernel.one_thread = one_thread  # type: ignore[attr-defined]
-    return register_jitable(kernel)
+    return register_jitable(**OVERLOAD_OPTIONS)(kernel)
 
 
 _ALL: list[SizedKernel] = []
@@ -191,10 +192,10 @@ def compile_other_builds() -> int:
     specialisations it compiled or loaded.
     """
     done = 0
-    for kernel in _ALL:
+    for sized in _ALL:
         for used, other in (
-            (kernel.threaded, kernel.one_thread),
-            (kernel.one_thread, kernel.threaded),
+            (sized.threaded, sized.one_thread),
+            (sized.one_thread, sized.threaded),
         ):
             for signature in list(used.signatures):
                 if signature not in other.signatures:

@@ -17,9 +17,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
 from scslab.kernels.compact import grown
+from scslab.kernels.jit import kernel
 from scslab.kernels.rng import log_complement
 
 GAPS_AHEAD = 32
@@ -31,7 +31,7 @@ expecting few points computes fewer ahead.
 """
 
 
-@njit(cache=True, error_model="numpy")
+@kernel(error_model="numpy")
 def _gaps(key, day, stream, k, mean_gap, gaps, m):
     """Gaps ``k .. k + m - 1`` of the process (exponential, mean ``mean_gap``) into ``gaps``.
 
@@ -41,13 +41,13 @@ def _gaps(key, day, stream, k, mean_gap, gaps, m):
         gaps[j] = -log_complement(key, day, stream, k + j) * mean_gap
 
 
-@njit(cache=True)
+@kernel
 def room_for(mean):
     """Rows for a draw expecting ``mean`` points: more than a day will nearly ever need."""
     return int(mean + 8.0 * math.sqrt(mean) + 32)
 
 
-@njit(cache=True)
+@kernel
 def poisson_points(key, day, stream, length, rate, out, used):
     """Points of a Poisson process of ``rate`` per person over ``length`` people, appended.
 

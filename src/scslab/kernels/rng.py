@@ -17,8 +17,10 @@ import math
 
 import numpy as np
 from llvmlite import ir
-from numba import njit, types, uint64
+from numba import types, uint64
 from numba.extending import intrinsic
+
+from scslab.kernels.jit import kernel
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -45,7 +47,7 @@ def stream_key(seed: int, *names: str | int) -> np.uint64:
     return np.uint64(int.from_bytes(digest, "little"))
 
 
-@njit(inline="always", cache=True)
+@kernel(inline="always")
 def mix64(x: uint64) -> uint64:
     """The splitmix64 finaliser: a bijective avalanche of 64 bits."""
     z = x + _GOLDEN
@@ -54,7 +56,7 @@ def mix64(x: uint64) -> uint64:
     return z ^ (z >> _S31)
 
 
-@njit(inline="always", cache=True)
+@kernel(inline="always")
 def hash4(key: uint64, day: int, subject: int, index: int) -> uint64:
     """Hash a stream key with a day, a subject and a draw index into 64 random bits."""
     h = mix64(key ^ np.uint64(day))
@@ -62,7 +64,7 @@ def hash4(key: uint64, day: int, subject: int, index: int) -> uint64:
     return mix64(h ^ np.uint64(index))
 
 
-@njit(inline="always", cache=True)
+@kernel(inline="always")
 def uniform(key: uint64, day: int, subject: int, index: int) -> float:
     """A uniform double in [0, 1) with 53 random bits."""
     return float(hash4(key, day, subject, index) >> _S11) * _INV53
@@ -102,7 +104,7 @@ _ONE_BITS = np.uint64(0x3FF0000000000000)
 _TWO53 = np.uint64(1 << 53)
 
 
-@njit(inline="always", cache=True, error_model="numpy")
+@kernel(inline="always", error_model="numpy")
 def log_fraction(n: uint64) -> float:
     """``log(n / 2**53)`` for an integer ``n`` in [1, 2**53], in plain arithmetic, without libm.
 
@@ -129,7 +131,7 @@ def log_fraction(n: uint64) -> float:
     return e * _LN2_HI + (s * series + e * _LN2_LO)
 
 
-@njit(inline="always", cache=True, error_model="numpy")
+@kernel(inline="always", error_model="numpy")
 def log_complement(key: uint64, day: int, subject: int, index: int) -> float:
     """``log(1 - uniform(key, day, subject, index))`` by ``log_fraction``.
 
@@ -139,19 +141,19 @@ def log_complement(key: uint64, day: int, subject: int, index: int) -> float:
     return log_fraction(_TWO53 - (hash4(key, day, subject, index) >> _S11))
 
 
-@njit(inline="always", cache=True)
+@kernel(inline="always")
 def bernoulli(key: uint64, day: int, subject: int, index: int, p: float) -> bool:
     """True with probability ``p``."""
     return uniform(key, day, subject, index) < p
 
 
-@njit(inline="always", cache=True)
+@kernel(inline="always")
 def below(key: uint64, day: int, subject: int, index: int, n: int) -> int:
     """A uniform integer in [0, n) (Lemire's multiply-shift, bias below 2**-32 for n < 2**32)."""
     return int((hash4(key, day, subject, index) >> np.uint64(32)) * np.uint64(n) >> np.uint64(32))
 
 
-@njit(inline="always", cache=True)
+@kernel(inline="always")
 def geometric_days(key: uint64, day: int, subject: int, index: int, hazard: float) -> int:
     """Days until a daily event of probability ``hazard`` first happens (at least 1)."""
     if hazard >= 1.0:

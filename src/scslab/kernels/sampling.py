@@ -18,9 +18,10 @@ import math
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
 from scslab.kernels.compact import grown
+from scslab.kernels.jit import kernel
 from scslab.kernels.memory import prefetch_at
 from scslab.kernels.parallel import run_threads, sized_kernel, threads_or_one
 from scslab.kernels.rng import log_complement, uniform
@@ -41,7 +42,7 @@ literal. The kernels here start their counters the same way (``np.int64(0)``).
 """
 
 
-@njit(inline="always", cache=True)
+@kernel(inline="always")
 def _everyone():
     """``_EVERYONE`` for compiled callers.
 
@@ -63,7 +64,7 @@ would otherwise pay for 32 skips to find none).
 """
 
 
-@njit(cache=True, error_model="numpy")
+@kernel(error_model="numpy")
 def _skips(key, day, b, k, log_q, gaps, m):
     """The next ``m`` skips of block ``b``'s walk from draw ``k``, as floats, into ``gaps``.
 
@@ -75,7 +76,7 @@ def _skips(key, day, b, k, log_q, gaps, m):
         gaps[j] = log_complement(key, day, b, k + j) / log_q
 
 
-@njit(cache=True, error_model="numpy")
+@kernel(error_model="numpy")
 def _thinned(thin_key, trait_key, day, weight, cand, m, keep):
     """Whether each of the first ``m`` candidates is kept by the trait (see ``_walk_block``).
 
@@ -87,7 +88,7 @@ def _thinned(thin_key, trait_key, day, weight, cand, m, keep):
         keep[j] = uniform(thin_key, day, pid, 0) * top < trait_factor(trait_key, pid, weight)
 
 
-@njit(cache=True)
+@kernel
 def _walk_block(
     key, day, b, n, p, thin_key, trait_key, weight, where, out, base, capacity, gaps, cand, keep
 ):
@@ -145,13 +146,13 @@ def _walk_block(
             return c
 
 
-@njit(cache=True)
+@kernel
 def _room(mean):
     """Rows for a draw expecting ``mean`` candidates: more than a day will nearly ever need."""
     return int(mean + 8.0 * math.sqrt(mean) + 32)
 
 
-@njit(cache=True)
+@kernel
 def _scratch():
     """Scratch arrays of one walk (``_walk_block``'s last three arguments)."""
     return (
@@ -171,7 +172,7 @@ region per 256 blocks (16.8 million people).
 """
 
 
-@njit(cache=True, parallel=True)
+@kernel(parallel=True)
 def _walk_batch(key, day, first, n, p, thin_key, trait_key, weight, where, out, capacity, counts):
     """Blocks ``first, first + 1, ...`` (``counts.size`` of them) in parallel.
 
@@ -199,7 +200,7 @@ def _walk_batch(key, day, first, n, p, thin_key, trait_key, weight, where, out, 
         )
 
 
-@njit(cache=True, parallel=True)
+@kernel(parallel=True)
 def _gather_batch(out, capacity, counts, ids, at):
     """Copy each block's ids from ``out`` to ``ids`` from ``at``, in block order, in parallel."""
     starts = np.empty(counts.size, np.int64)
@@ -212,7 +213,7 @@ def _gather_batch(out, capacity, counts, ids, at):
     return at
 
 
-@njit(cache=True)
+@kernel
 def _walked_in_batches(key, day, n, p, thin_key, trait_key, weight, where):
     """All blocks of a draw, ``BATCH_BLOCKS`` at a time in parallel, into the draw's array.
 
@@ -243,7 +244,7 @@ def _walked_in_batches(key, day, n, p, thin_key, trait_key, weight, where):
     return ids[:c]
 
 
-@njit(cache=True)
+@kernel
 def _walked_in_one_thread(key, day, n, p, thin_key, trait_key, weight, where):
     """All blocks of a draw in order, in one thread, straight into the draw's array.
 
@@ -296,7 +297,7 @@ _walked = threads_or_one(_walked_in_batches, _walked_in_one_thread)
 """A draw's blocks in batches with threads, or in one thread (``kernels/parallel.py``)."""
 
 
-@njit(cache=True)
+@kernel
 def _sample_blocks(key, day, n, p, thin_key, trait_key, weight, where, threads):
     """Bernoulli(p) successes in ``[0, n)``, each kept with ``trait_factor / (1 + |weight|)``.
 
@@ -313,7 +314,7 @@ def _sample_blocks(key, day, n, p, thin_key, trait_key, weight, where, threads):
 _NO_KEY = np.uint64(0)
 
 
-@njit(cache=True)
+@kernel
 def compiled_bernoulli_ids(key, day, n, p, threads):
     """``bernoulli_ids`` for compiled callers (``p`` must be in [0, 1]: it is not checked).
 
@@ -324,7 +325,7 @@ def compiled_bernoulli_ids(key, day, n, p, threads):
     return _sample_blocks(key, day, n, p, _NO_KEY, _NO_KEY, 0.0, _everyone(), threads)
 
 
-@njit(cache=True)
+@kernel
 def compiled_bernoulli_ids_where(key, day, n, p, flags, mask, threads):
     """``compiled_bernoulli_ids`` of those whose ``flags & mask`` is set, in the same walk.
 
@@ -397,7 +398,7 @@ _RUN_END = np.iinfo(np.int64).max
 """Read past the end of a run that ``_merged_runs`` merges: above any entry."""
 
 
-@njit(cache=True)
+@kernel
 def _merged_runs(a, b):
     """Two ascending runs merged into one.
 
@@ -417,7 +418,7 @@ def _merged_runs(a, b):
     return out
 
 
-@njit(cache=True)
+@kernel
 def compiled_labelled_ids(keys, day, n, ps, thin_keys, trait_keys, weights, labels, threads):
     """``labelled_ids`` for compiled callers; ``threads`` is the run's (``run_threads``)."""
     runs = []

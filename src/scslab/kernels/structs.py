@@ -12,7 +12,7 @@ registered under ``NAME`` and ``NAMEType`` in the defining module, so that numba
 can find them again.
 
 A record is built by a compiled constructor of the module that defines it (calling the proxy
-class inside ``@njit(cache=True)``): building one from Python would compile a constructor in every
+class inside a ``@kernel``): building one from Python would compile a constructor in every
 new process. For the same reason a field that Python reads is read by a cached compiled getter of
 that module (about 2 microseconds a read: for outputs, not hot loops); Python keeps its own
 references to the arrays it shares with a record.
@@ -34,9 +34,11 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
-from numba import njit, types
+from numba import types
 from numba.experimental import structref
 from numba.extending import intrinsic
+
+from scslab.kernels.jit import kernel
 
 
 def _unliteral_fields(self: types.StructRef, fields: Sequence[tuple[str, types.Type]]):
@@ -144,13 +146,13 @@ def _set_field_values(typingctx, record, values):
     return types.none(record, values), codegen
 
 
-@njit(cache=True)
+@kernel
 def field_values(record):
     """Every field of ``record`` as a tuple, in field order (arrays and records by reference)."""
     return _field_values(record)
 
 
-@njit(cache=True)
+@kernel
 def set_field_values(record, values):
     """Set every field of ``record`` from ``values`` (a tuple in field order; see ``fields_of``)."""
     _set_field_values(record, values)

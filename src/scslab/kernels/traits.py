@@ -10,12 +10,11 @@ This module imports only ``kernels/rng``.
 
 from __future__ import annotations
 
-from numba import njit
-
+from scslab.kernels.jit import kernel
 from scslab.kernels.rng import uniform
 
 
-@njit(inline="always", cache=True)
+@kernel(inline="always")
 def trait(key, pid: int) -> float:
     """A static trait in [0, 1), uniform across people (assumption.
 
@@ -25,7 +24,7 @@ def trait(key, pid: int) -> float:
     return uniform(key, 0, pid, 0)
 
 
-@njit(inline="always", cache=True)
+@kernel(inline="always")
 def trait_factor(key, pid: int, weight: float) -> float:
     """``1 + weight * (2 * trait - 1)``: how a trait scales a rate, mean 1 over the population.
 

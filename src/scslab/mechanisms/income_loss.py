@@ -19,9 +19,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from numba import njit
 
 from scslab.kernels.compact import grown
+from scslab.kernels.jit import kernel
 from scslab.kernels.structs import compiled_struct
 
 if TYPE_CHECKING:
@@ -38,14 +38,14 @@ changes (person, whether the flag was set before; ``size`` of them); whether a r
 (no log otherwise)."""
 
 
-@njit(cache=True)
+@kernel
 def _new_state(flags, mask):
     return IncomeLossState(
         flags, np.uint8(mask), np.empty(64, np.int64), np.empty(64, np.bool_), 0, False
     )
 
 
-@njit(cache=True)
+@kernel
 def no_income_loss(flags):
     """The record of a population where nobody can lose income (``flags``: any byte array)."""
     return _new_state(flags, 0)
@@ -55,7 +55,7 @@ _WAS_CLEAR, _WAS_SET = np.bool_(False), np.bool_(True)
 """A flag's state before a change, as values (a literal would compile ``_note`` twice)."""
 
 
-@njit(cache=True)
+@kernel
 def _note(s, pid, was):
     if not s.listening:
         return
@@ -67,7 +67,7 @@ def _note(s, pid, was):
     s.size += 1
 
 
-@njit(cache=True)
+@kernel
 def lose_income(s, pid):
     """Set ``pid``'s flag; whether it was newly set (and then noted for the reader)."""
     if not s.mask or s.flags[pid] & s.mask:  # mask 0: nobody can lose income
@@ -77,7 +77,7 @@ def lose_income(s, pid):
     return True
 
 
-@njit(cache=True)
+@kernel
 def regain_income(s, pid):
     """Clear ``pid``'s flag; whether it was set (and then noted for the reader)."""
     if not s.flags[pid] & s.mask:
@@ -87,7 +87,7 @@ def regain_income(s, pid):
     return True
 
 
-@njit(cache=True)
+@kernel
 def take_changes(s):
     """People whose flag changed since the last take, by id (each once); empties the log.
 
@@ -106,7 +106,7 @@ def take_changes(s):
     return ids[order][keep]
 
 
-@njit(cache=True)
+@kernel
 def _listen(s):
     s.listening = True
 

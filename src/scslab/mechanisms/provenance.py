@@ -26,10 +26,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from numba import njit, types
+from numba import types
 from numba.typed import Dict
 
 from scslab.catalogue import Source
+from scslab.kernels.jit import kernel
 from scslab.kernels.structs import compiled_struct
 
 if TYPE_CHECKING:
@@ -50,24 +51,24 @@ ProvenanceState = compiled_struct("ProvenanceState", ("listings", "sanctions"), 
 false record's source (``CAUSES`` counters each, int64)."""
 
 
-@njit(cache=True)
+@kernel
 def _new_state():
     return ProvenanceState(np.zeros(CAUSES, np.int64), np.zeros(CAUSES, np.int64))
 
 
-@njit(cache=True)
+@kernel
 def no_provenance():
     """A record nobody shares (for a reader whose list is optional): counts nobody."""
     return _new_state()
 
 
-@njit(cache=True)
+@kernel
 def no_false_sources():
     """An empty map from person to the source of the false record that listed them."""
     return Dict.empty(key_type=types.int64, value_type=types.int16)
 
 
-@njit(cache=True)
+@kernel
 def false_source_of(false_sources, pid):
     """The source of the false record that listed ``pid`` (``UNATTRIBUTED`` if not recorded)."""
     if pid in false_sources:
@@ -75,7 +76,7 @@ def false_source_of(false_sources, pid):
     return UNATTRIBUTED
 
 
-@njit(cache=True)
+@kernel
 def count_sanctions(provenance, false_sources, ids, flags, false_mask):
     """Count, by cause, the blocked attempts ``ids`` of people listed on a false record."""
     for pid in ids:
@@ -83,7 +84,7 @@ def count_sanctions(provenance, false_sources, ids, flags, false_mask):
             provenance.sanctions[false_source_of(false_sources, pid)] += 1
 
 
-@njit(cache=True)
+@kernel
 def _shared(s):
     return s.listings, s.sanctions
 

@@ -31,9 +31,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
 from scslab.errors import ScenarioError
+from scslab.kernels.jit import kernel
 from scslab.kernels.parallel import both_builds
 from scslab.population.attributes import community_tie
 
@@ -75,7 +76,7 @@ def no_cuts() -> TieCuts:
     )
 
 
-@njit(inline="always", cache=True)
+@kernel(inline="always")
 def cut_bits(cuts, pid):
     """The cut bits of ``pid`` (bit ``k``: tie ``k`` is cut); 0 without a store."""
     if cuts.stored == 0:
@@ -83,13 +84,13 @@ def cut_bits(cuts, pid):
     return (np.int64(cuts.flags[pid]) >> cuts.shift) & ((1 << cuts.stored) - 1)
 
 
-@njit(inline="always", cache=True)
+@kernel(inline="always")
 def tie_kept(cuts, pid, k):
     """Whether ``pid``'s ``k``-th community tie is kept (not cut): the rule every reader asks."""
     return k >= cuts.stored or (cut_bits(cuts, pid) >> k) & 1 == 0
 
 
-@njit(inline="always", cache=True)
+@kernel(inline="always")
 def cut_tie(cuts, pid, k, cause):
     """Cut ``pid``'s ``k``-th tie for ``cause``; 1 if it was kept until now, else 0.
 
@@ -105,7 +106,7 @@ def cut_tie(cuts, pid, k, cause):
     return 1
 
 
-@njit(inline="always", cache=True)
+@kernel(inline="always")
 def _root(parent, i):
     """The root of ``i``'s component (a negative entry: a root, minus its size).
 
@@ -120,7 +121,7 @@ def _root(parent, i):
     return i
 
 
-@njit(cache=True)
+@kernel
 def _largest_in_region(cuts, tie_key, lo, hi, locality):
     """The largest weakly connected component of the kept ties of people ``[lo, hi)``."""
     m = hi - lo
@@ -159,7 +160,7 @@ def _largest_of_regions(cuts, tie_key, bounds, locality, regions):
 _largest_of_regions = both_builds(_largest_of_regions)
 
 
-@njit(cache=True)
+@kernel
 def largest_component(cuts, tie_key, bounds, locality, wave, threads):
     """People in the largest weakly connected component of the tie network.
 

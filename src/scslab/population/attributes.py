@@ -13,8 +13,8 @@ import math
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
 
+from scslab.kernels.jit import kernel
 from scslab.kernels.rng import below, stream_key, uniform
 from scslab.kernels.traits import trait as trait  # re-exported: every attribute is read here
 from scslab.kernels.traits import trait_factor as trait_factor
@@ -56,7 +56,7 @@ class AttributeKeys(NamedTuple):
         return cls(*(stream_key(seed, "population", f) for f in cls._fields))
 
 
-@njit(inline="always", cache=True)
+@kernel(inline="always")
 def age(key, pid: int, household_position: int) -> int:
     """Age in years.
 
@@ -74,13 +74,13 @@ def age(key, pid: int, household_position: int) -> int:
     return 60 + int(v * 31.0)
 
 
-@njit(inline="always", cache=True)
+@kernel(inline="always")
 def is_male(key, pid: int) -> bool:
     """Sex: 51.24% male (census 2020)."""
     return uniform(key, 0, pid, 0) < MALE_SHARE
 
 
-@njit(inline="always", cache=True)
+@kernel(inline="always")
 def income_class(key, pid: int, urban: bool) -> int:
     """Income quintile 0 (lowest) ..
 
@@ -93,7 +93,7 @@ def income_class(key, pid: int, urban: bool) -> int:
     return min(4, int(u * 5.0))
 
 
-@njit(inline="always", cache=True)
+@kernel(inline="always")
 def occupation(key, pid: int, years: int, urban: bool) -> int:
     """Occupation from age and place.
 
@@ -113,7 +113,7 @@ def occupation(key, pid: int, years: int, urban: bool) -> int:
     return FARMER if u < 0.7 else WORKER
 
 
-@njit(inline="always", cache=True)
+@kernel(inline="always")
 def community_tie(key, pid: int, k: int, lo: int, hi: int, locality: int) -> int:
     """The ``k``-th community tie of ``pid``.
 
@@ -143,12 +143,12 @@ committee's block (250). All assumptions; the committees themselves serve thousa
 """
 
 
-@njit(inline="always", cache=True)
+@kernel(inline="always")
 def _group_shift(key, kind: int, size: int) -> int:
     return below(key, 0, kind, 0, size)
 
 
-@njit(inline="always", cache=True)
+@kernel(inline="always")
 def local_group(key, pid: int, kind: int) -> int:
     """The local group of ``pid`` of a kind (work, school, neighbourhood).
 
@@ -159,7 +159,7 @@ def local_group(key, pid: int, kind: int) -> int:
     return (pid + _group_shift(key, kind, size)) // size
 
 
-@njit(inline="always", cache=True)
+@kernel(inline="always")
 def local_group_member(key, group: int, kind: int, k: int, n: int) -> int:
     """The ``k``-th member (0-based) of a local group, or -1 past the group or the population."""
     size = GROUP_SIZES[kind]

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
 
+from scslab.kernels.jit import kernel
 from scslab.population.census import Province
 
 
@@ -56,7 +56,7 @@ def build_geography(n_people: int, chosen: tuple[Province, ...]) -> Geography:
     return Geography(tuple(names), bounds)
 
 
-@njit(inline="always", cache=True)
+@kernel(inline="always")
 def region_of(bounds: np.ndarray, pid: int) -> int:
     """The region of person ``pid``: the last region starting at or before ``pid``.
 
@@ -74,7 +74,7 @@ def region_of(bounds: np.ndarray, pid: int) -> int:
     return lo + (bounds[lo] <= pid) - 1
 
 
-@njit(cache=True)
+@kernel
 def regions_of_sorted(bounds: np.ndarray, pids: np.ndarray) -> np.ndarray:
     """``region_of`` for each of ``pids``, which are in increasing order, in one merge pass.
 

@@ -8,8 +8,9 @@ cross a sampling block boundary, which keeps family effects inside the block tha
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
+from scslab.kernels.jit import kernel
 from scslab.kernels.parallel import both_builds, run_threads
 from scslab.kernels.rng import uniform
 from scslab.kernels.sampling import BLOCK
@@ -47,13 +48,13 @@ def generate_households(key: np.uint64, n: int, size_cdf: np.ndarray) -> np.ndar
     return _generated_households(run_threads(n), n, key, n, size_cdf)
 
 
-@njit(inline="always", cache=True)
+@kernel(inline="always")
 def household_start(packed: np.ndarray, pid: int) -> int:
     """First member of ``pid``'s household."""
     return pid - (packed[pid] & 15)
 
 
-@njit(inline="always", cache=True)
+@kernel(inline="always")
 def household_size(packed: np.ndarray, pid: int) -> int:
     """Number of people in ``pid``'s household."""
     return packed[pid] >> 4

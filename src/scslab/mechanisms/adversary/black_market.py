@@ -34,7 +34,6 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
-from numba import njit
 from pydantic import Field, field_validator
 
 from scslab.catalogue import ActName, Source, SourceName, act_by_name, source_by_name
@@ -43,6 +42,7 @@ from scslab.engine.calendar import new_calendar, pop, schedule
 from scslab.engine.mechanism import Adversary, MechanismParams
 from scslab.engine.steps import CompiledSteps, compiled_mechanism
 from scslab.kernels.compact import kept
+from scslab.kernels.jit import kernel, step_kernel
 from scslab.kernels.parallel import run_threads
 from scslab.kernels.rng import geometric_days, uniform
 from scslab.kernels.sampling import compiled_bernoulli_ids
@@ -188,24 +188,24 @@ purchases and detections so far (``totals``); today's metrics (purchases, purcha
 detections, detections so far, records delivered)."""
 
 
-@njit(cache=True)
+@kernel
 def _new_state(rule, detected, scorer, bounds, days, n, threads, today):
     calendar = new_calendar(days)
     totals = np.zeros(2, np.int64)
     return BlackMarketState(rule, detected, scorer, bounds, calendar, n, threads, totals, today)
 
 
-@njit(cache=True)
+@kernel
 def _is_set(bits, pid):
     return (bits.flags[pid] & bits.mask) != 0
 
 
-@njit(cache=True)
+@kernel
 def _set(bits, pid):
     bits.flags[pid] |= bits.mask
 
 
-@njit(cache=True)
+@kernel
 def _buys(rule, bounds, day, pid):
     """Whether candidate ``pid`` buys today (opportunism and income; before the scorer's say)."""
     urban = region_of(bounds, pid) % 2 == 0
@@ -215,7 +215,7 @@ def _buys(rule, bounds, day, pid):
     return uniform(rule.keep_key, day, pid, 0) * top < keep
 
 
-@njit(cache=True)
+@kernel
 def _due(s, day):
     """Today's detections and deliveries, from the calendar.
 
@@ -237,7 +237,7 @@ def _due(s, day):
     return kept(pids, detected), kept(pids, deliver), kept(acts, deliver)
 
 
-@njit(cache=True)
+@kernel
 def _purchases(s, day):
     """Today's buyers (in id order); their deliveries and detection scheduled."""
     rule = s.rule
@@ -269,7 +269,7 @@ def _purchases(s, day):
     return n_buyers
 
 
-@njit(cache=True)
+@step_kernel
 def _step(day, board, s):
     rule = s.rule
     caught, delivered_pid, delivered_act = _due(s, day)

@@ -24,7 +24,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
 import numpy as np
-from numba import njit
 from pydantic import Field
 
 from scslab.catalogue import ActName, Source, SourceName, act_by_name, source_by_name
@@ -32,6 +31,7 @@ from scslab.engine.board import FALSE_RECORDS, TRUE_RECORDS, post_records
 from scslab.engine.mechanism import Adversary, MechanismParams
 from scslab.engine.steps import CompiledSteps, compiled_mechanism, today_of
 from scslab.kernels.compact import kept
+from scslab.kernels.jit import kernel, step_kernel
 from scslab.kernels.parallel import run_threads
 from scslab.kernels.rng import below, uniform
 from scslab.kernels.sampling import compiled_bernoulli_ids
@@ -136,21 +136,21 @@ so far (``totals``); today's metrics (ring members, trades today, trades so far,
 far, expelled so far)."""
 
 
-@njit(cache=True)
+@kernel
 def _new_state(rule, rings, expelled, n, threads, members):
     today = np.zeros(5, np.float64)
     today[0] = members
     return CollusionState(rule, rings, expelled, n, threads, np.zeros(3, np.int64), today)
 
 
-@njit(cache=True)
+@kernel
 def _member(rule, pid):
     """Whether ``pid`` (of a ring group) joins its ring."""
     p = rule.join_prob * trait_factor(rule.opportunism_key, pid, rule.weight)
     return uniform(rule.member_key, 0, pid, 0) < p
 
 
-@njit(cache=True)
+@kernel
 def _members(rule, rings, n):
     """Ring members (people of ring groups who join)."""
     total = 0
@@ -161,12 +161,12 @@ def _members(rule, rings, n):
     return total
 
 
-@njit(cache=True)
+@kernel
 def _active(s, pid):
     return pid >= 0 and (s.expelled.flags[pid] & s.expelled.mask) == 0 and _member(s.rule, pid)
 
 
-@njit(cache=True)
+@kernel
 def _trades(s, day):
     """Today's trades: (beneficiary, act) of those posted; members of detected trades."""
     rule, size = s.rule, s.rule.size
@@ -200,7 +200,7 @@ def _trades(s, day):
     return kept(got, posted), kept(acts, posted), caught[:n_caught]
 
 
-@njit(cache=True)
+@step_kernel
 def _step(day, board, s):
     rule = s.rule
     got, acts, caught = _trades(s, day)

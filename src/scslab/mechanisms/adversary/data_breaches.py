@@ -27,11 +27,12 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 from pydantic import BaseModel, ConfigDict, Field
 
 from scslab.engine.mechanism import Adversary, MechanismParams
 from scslab.engine.steps import CompiledSteps, compiled_mechanism
+from scslab.kernels.jit import kernel, step_kernel
 from scslab.kernels.parallel import both_builds, run_threads
 from scslab.kernels.rng import uniform
 from scslab.kernels.sampling import compiled_bernoulli_ids_where
@@ -142,7 +143,7 @@ the lost-income record (``mechanisms/income_loss``); the households; the populat
 metrics (those three)."""
 
 
-@njit(cache=True)
+@kernel
 def _new_state(rule, leaked_low, scorer, income, households, n, threads, today):
     done, totals = np.zeros(1, np.int64), np.zeros(3, np.int64)
     return BreachesState(
@@ -167,7 +168,7 @@ def _exposed_in(rule, j, start, end, fresh):
 _exposed_in = both_builds(_exposed_in)
 
 
-@njit(cache=True)
+@kernel
 def _leak(s, j, day):
     """Leak ``j`` on ``day``: count the newly exposed, mark the exposed scored below the cut."""
     rule, bits = s.rule, s.leaked_low
@@ -195,7 +196,7 @@ def _leak(s, j, day):
                 s.totals[1] += 1
 
 
-@njit(cache=True)
+@step_kernel
 def _step(day, board, s):
     rule = s.rule
     while s.done[0] < rule.leak_days.size and rule.leak_days[s.done[0]] <= day:

@@ -25,13 +25,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from numba import njit
 from pydantic import Field
 
 from scslab.catalogue import Act, ActName, Source, SourceName, act_by_name, source_by_name
 from scslab.engine.mechanism import Adversary, MechanismParams
 from scslab.engine.steps import CompiledSteps, compiled_mechanism, today_of
 from scslab.errors import ScenarioError
+from scslab.kernels.jit import kernel, step_kernel
 from scslab.kernels.structs import compiled_struct
 from scslab.mechanisms.common import TraitName
 from scslab.mechanisms.observation.evaders import EVASION, CoverageEvasion, evaders_in
@@ -85,19 +85,19 @@ EvasionState = compiled_struct("EvasionState", ("rule", "forgone", "today"), __n
 forgone good behaviour; today's metrics (evaders, acts hidden, records forgone)."""
 
 
-@njit(cache=True)
+@kernel
 def _new_state(rule, forgone, evaders):
     today = np.zeros(3, np.float64)
     today[0] = evaders
     return EvasionState(rule, forgone, today)
 
 
-@njit(cache=True)
+@step_kernel
 def _step(day, board, s):
     pass  # the data sources apply the rule and count the lost acts
 
 
-@njit(cache=True)
+@step_kernel
 def _metrics(day, s):
     hidden = forgone = 0
     lost = s.rule.lost

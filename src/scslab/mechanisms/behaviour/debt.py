@@ -29,7 +29,7 @@ import datetime as dt
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from scslab.catalogue import Act
@@ -38,6 +38,7 @@ from scslab.engine.calendar import new_calendar, pop, schedule
 from scslab.engine.mechanism import Behaviour, MechanismParams
 from scslab.engine.steps import CompiledSteps, compiled_mechanism, today_of
 from scslab.kernels.hazard import NO_STEP, SteppedHazards, stepped_geometric_days
+from scslab.kernels.jit import kernel, step_kernel
 from scslab.kernels.memory import prefetch_ahead
 from scslab.kernels.parallel import both_builds, run_threads
 from scslab.kernels.rng import geometric_days, uniform
@@ -249,7 +250,7 @@ class DebtMasks(NamedTuple):
     judgment: np.uint8
 
 
-@njit(inline="always", cache=True)
+@kernel(inline="always")
 def arrears_factor(people, rule, pid):
     """How likely ``pid`` falls into arrears, relative to the mean rate (0: a minor).
 
@@ -288,7 +289,7 @@ _arrears_keep = both_builds(_arrears_keep)
 """Which arrears candidates ``ids`` fall into arrears today, with threads and in one thread."""
 
 
-@njit(cache=True)
+@kernel
 def _open_arrears(
     candidate_key,
     candidate_rate,
@@ -336,7 +337,7 @@ def _open_arrears(
     return new, days, pids, tags
 
 
-@njit(cache=True)
+@kernel
 def _regime(pid, listed_flags, listed_mask, poor_flags, poor_mask):
     """The repayment regime of judgment debtor ``pid`` today: unlisted, listed, or listed and poor.
 
@@ -347,7 +348,7 @@ def _regime(pid, listed_flags, listed_mask, poor_flags, poor_mask):
     return REPAY_POOR if poor_flags[pid] & poor_mask else REPAY_LISTED
 
 
-@njit(cache=True)
+@kernel
 def _due(
     pids,
     tags,
@@ -459,7 +460,7 @@ nobody loses income); the arrears draw (``ArrearsDraw``); what ``_arrears_keep``
 (``Repayment``); the population and its ``run_threads``; today's metrics."""
 
 
-@njit(cache=True)
+@kernel
 def _new_state(
     flags,
     masks,
@@ -493,7 +494,7 @@ def _new_state(
     )
 
 
-@njit(cache=True)
+@kernel
 def _judged(s, pids, also_listed):
     """Those of ``pids`` with an unpaid judgment (and, with ``also_listed``, on the list)."""
     keep = np.empty(pids.size, np.bool_)
@@ -505,7 +506,7 @@ def _judged(s, pids, also_listed):
     return pids[keep]
 
 
-@njit(cache=True)
+@kernel
 def _income_moved(s, entered, changed, listed_flags, listed_mask):
     """Listed judgment debtors whose repayment regime now turns on their income: (poor, regained).
 
@@ -530,7 +531,7 @@ def _income_moved(s, entered, changed, listed_flags, listed_mask):
     return ids[regime == REPAY_POOR], ids[regime == REPAY_LISTED]
 
 
-@njit(cache=True)
+@kernel
 def _start_repayment(s, pids, day, kind):
     """Schedule the repayment of ``pids`` under regime ``kind`` (unlisted, listed, poor)."""
     if pids.size == 0:
@@ -554,7 +555,7 @@ def _start_repayment(s, pids, day, kind):
     schedule(s.calendar, day + delay, pids, tags, 0)
 
 
-@njit(cache=True)
+@step_kernel
 def _step(day, board, s):
     arrears_mask, judgment_mask = s.masks.arrears, s.masks.judgment
     has_list = s.arrears.has_list
@@ -628,7 +629,7 @@ _WEIGHT_BLOCK = 1 << 20
 the number of threads."""
 
 
-@njit(inline="always", cache=True)
+@kernel(inline="always")
 def _debtor_weight(people, rule, factor, pid):
     """``arrears_factor`` times ``factor`` of ``pid``'s income quintile."""
     m = arrears_factor(people, rule, pid)
@@ -638,7 +639,7 @@ def _debtor_weight(people, rule, factor, pid):
     return m * factor[income_class(people.income_key, pid, urban)]
 
 
-@njit(cache=True)
+@kernel
 def _quintiles(income_key, bounds, pids):
     out = np.empty(pids.size, np.int64)
     for i in range(pids.size):
@@ -661,7 +662,7 @@ _weight_sums = both_builds(_weight_sums)
 """Sums of ``_debtor_weight`` over fixed blocks of people, with threads and in one thread."""
 
 
-@njit(cache=True)
+@kernel
 def _draw_debtors(key, sums, people, rule, factor, n, share, threads):
     """Each person with probability ``share * n * weight / total weight`` (at most 1), sorted.
 
@@ -684,7 +685,7 @@ def _draw_debtors(key, sums, people, rule, factor, n, share, threads):
     return cand[keep]
 
 
-@njit(cache=True)
+@kernel
 def _owe_listed(s):
     """People the listing list holds before day 0 (a warm start's) owe an unpaid judgment.
 

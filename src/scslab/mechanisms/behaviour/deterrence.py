@@ -25,13 +25,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from numba import njit
 from pydantic import Field
 
 from scslab.catalogue import ACT_NAMES, Act, ActName, act_by_name
 from scslab.engine.board import posted_acts
 from scslab.engine.mechanism import MechanismParams
 from scslab.engine.steps import compiled_mechanism, today_of
+from scslab.kernels.jit import kernel, step_kernel
 from scslab.kernels.rng import uniform
 from scslab.kernels.structs import compiled_struct
 from scslab.kernels.traits import trait_factor
@@ -105,7 +105,7 @@ _COMMITTED, _DETERRED, _FIRST_ACT = 0, 1, 2
 """Places of today's metrics in ``today``."""
 
 
-@njit(cache=True)
+@kernel
 def _new_state(keep_key, boldness_key, bounds, column, weight, detection, misperception, k):
     return DeterrenceState(
         keep_key,
@@ -121,13 +121,13 @@ def _new_state(keep_key, boldness_key, bounds, column, weight, detection, misper
     )
 
 
-@njit(inline="always", cache=True)
+@kernel(inline="always")
 def commit_chance(weight: float, detection: float, perception: float) -> float:
     """``1 / (1 + k f p_i)`` with ``weight = k f`` and ``p_i = min(1, detection * perception)``."""
     return 1.0 / (1.0 + weight * min(1.0, detection * perception))
 
 
-@njit(cache=True, error_model="numpy")
+@kernel(error_model="numpy")
 def _decide(day, pid, act, weight, detection, keep_key, boldness_key, misperception, kept):
     """Whether each offence (person, act, ``k f``, ``p``) is committed: kept with its chance.
 
@@ -142,7 +142,7 @@ def _decide(day, pid, act, weight, detection, keep_key, boldness_key, mispercept
         kept[k] = (chance >= 1.0) | (uniform(keep_key, day, p, act[k]) < chance)
 
 
-@njit(cache=True)
+@step_kernel
 def _step(day, board, s):
     posted_pid, posted_act = posted_acts(board)
     rows, pid, act, detection = weighed_rows(
@@ -166,7 +166,7 @@ def _step(day, board, s):
         s.today[_FIRST_ACT + j] = deterred[j]
 
 
-@njit(cache=True)
+@kernel
 def _totals(s):
     return s.committed, s.deterred
 

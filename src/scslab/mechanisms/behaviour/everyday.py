@@ -10,13 +10,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from numba import njit
 from pydantic import Field
 
 from scslab.catalogue import ACT_NAMES, ActName, act_by_name
 from scslab.engine.board import act_room, acts_written, written_in_order
 from scslab.engine.mechanism import Behaviour, MechanismParams
 from scslab.engine.steps import CompiledSteps, compiled_mechanism, today_of
+from scslab.kernels.jit import kernel, step_kernel
 from scslab.kernels.parallel import run_threads
 from scslab.kernels.sampling import LabelledDraws, compiled_labelled_ids
 from scslab.kernels.structs import compiled_struct
@@ -64,7 +64,7 @@ class EverydayActsParams(MechanismParams):
         return self.acts | self.extra_acts
 
 
-@njit(cache=True)
+@kernel
 def _draw_acts(day, n, threads, draws, pid, act, recorded, row):
     """Draw today's acts and write them on the board from ``row`` if they fit.
 
@@ -92,12 +92,12 @@ EverydayState = compiled_struct(
 the board rows made ready for a day's acts, and today's count of each act."""
 
 
-@njit(cache=True)
+@kernel
 def _new_state(draws, n, threads, room):
     return EverydayState(draws, n, threads, room, np.zeros(draws.keys.size, np.float64))
 
 
-@njit(cache=True)
+@step_kernel
 def _step(day, board, s):
     row = act_room(board, s.room)
     buffers = (board.act_pid, board.act_act, board.act_recorded, row)
@@ -112,17 +112,17 @@ def _step(day, board, s):
     acts_written(board, counts.sum(), ordered)
 
 
-@njit(cache=True)
+@kernel
 def _metrics(day, s):
     pass  # the counts are written by the step
 
 
-@njit(cache=True)
+@kernel
 def _room(s):
     return s.room
 
 
-@njit(cache=True)
+@kernel
 def _set_room(s, room):
     s.room = room
 

@@ -26,13 +26,13 @@ import math
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
 import numpy as np
-from numba import njit
 from pydantic import Field
 
 from scslab.catalogue import ACT_NAMES, Act, ActName, act_by_name
 from scslab.engine.board import posted_acts
 from scslab.engine.mechanism import MechanismParams
 from scslab.engine.steps import compiled_mechanism, today_of
+from scslab.kernels.jit import kernel, step_kernel
 from scslab.kernels.rng import uniform
 from scslab.kernels.structs import compiled_struct
 from scslab.kernels.traits import trait, trait_factor
@@ -104,7 +104,7 @@ class SelfCensorshipParams(MechanismParams):
 # -- the closed forms (Daymude, Axelrod and Forrest 2025) ------------------------------------
 
 
-@njit(cache=True)
+@kernel
 def defiance_threshold(boldness: float, surveillance: float, tolerance: float, severity: float):
     """Uniform punishment: the desired dissent above which a person expresses all of it.
 
@@ -117,7 +117,7 @@ def defiance_threshold(boldness: float, surveillance: float, tolerance: float, s
     return (boldness * tolerance + surveillance * severity) / slope
 
 
-@njit(cache=True)
+@kernel
 def uniform_expression(
     desired: float, boldness: float, surveillance: float, tolerance: float, severity: float
 ):
@@ -134,7 +134,7 @@ def uniform_expression(
     return tolerance
 
 
-@njit(cache=True)
+@kernel
 def proportional_optimum(boldness: float, surveillance: float, tolerance: float, severity: float):
     """Proportional punishment: the best expression above ``tau``, before clipping to ``delta``.
 
@@ -150,7 +150,7 @@ def proportional_optimum(boldness: float, surveillance: float, tolerance: float,
     return max(tolerance, top)
 
 
-@njit(cache=True)
+@kernel
 def proportional_expression(
     desired: float, boldness: float, surveillance: float, tolerance: float, severity: float
 ):
@@ -160,7 +160,7 @@ def proportional_expression(
     return min(desired, proportional_optimum(boldness, surveillance, tolerance, severity))
 
 
-@njit(cache=True)
+@kernel
 def expressed_dissent(
     desired: float,
     boldness: float,
@@ -188,7 +188,7 @@ class DissentPolicy(NamedTuple):
     boldness_spread: float
 
 
-@njit(inline="always", cache=True)
+@kernel(inline="always")
 def person_boldness(boldness_key, pid: int, policy: DissentPolicy) -> float:
     """``beta_i``: the mean boldness scaled by the boldness trait (mean 1 over people)."""
     return policy.boldness_mean * trait_factor(boldness_key, pid, policy.boldness_spread)
@@ -219,7 +219,7 @@ _DESIRED, _EXPRESSED, _RATIO, _RATIO_CUMULATIVE, _FIRST_ACT = 0, 1, 2, 3, 4
 """Places of today's metrics in ``today``."""
 
 
-@njit(cache=True)
+@kernel
 def _new_state(keep_key, dissent_key, boldness_key, bounds, column, surveillance, policy, k):
     today = np.zeros(_FIRST_ACT + k, np.float64)
     today[_RATIO] = today[_RATIO_CUMULATIVE] = np.nan  # nothing desired yet: no ratio
@@ -237,12 +237,12 @@ def _new_state(keep_key, dissent_key, boldness_key, bounds, column, surveillance
     )
 
 
-@njit(cache=True)
+@kernel
 def _ratio(numerator, denominator):
     return numerator / denominator if denominator > 0 else np.nan
 
 
-@njit(cache=True, error_model="numpy")
+@kernel(error_model="numpy")
 def _decide(day, pid, act, nu, keep_key, dissent_key, boldness_key, policy, kept):
     """Whether each dissent act (person, act, ``nu``) is expressed: kept with ``a / delta``.
 
@@ -263,7 +263,7 @@ def _decide(day, pid, act, nu, keep_key, dissent_key, boldness_key, policy, kept
         kept[k] = (a >= delta) | (uniform(keep_key, day, p, act[k]) * delta < a)
 
 
-@njit(cache=True)
+@step_kernel
 def _step(day, board, s):
     posted_pid, posted_act = posted_acts(board)
     rows, pid, act, nu = weighed_rows(posted_pid, posted_act, s.column, s.bounds, s.surveillance)
@@ -286,7 +286,7 @@ def _step(day, board, s):
         s.today[_FIRST_ACT + j] = expressed[j]
 
 
-@njit(cache=True)
+@kernel
 def _totals(s):
     return s.desired, s.expressed
 

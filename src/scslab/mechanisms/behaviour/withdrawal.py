@@ -17,13 +17,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from numba import njit
 
 from scslab.catalogue import Act
 from scslab.engine.board import withdraw_acts
 from scslab.engine.mechanism import Behaviour
 from scslab.engine.steps import CompiledSteps
 from scslab.errors import ScenarioError
+from scslab.kernels.jit import kernel
 from scslab.mechanisms.observation.sources import DataSources, recording_chance
 from scslab.population.geography import region_of
 
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from scslab.engine.simulation import Simulation
 
 
-@njit(cache=True)
+@kernel
 def weighed_rows(pid, act, column, bounds, table):
     """The posted acts a response weighs (``column[act] >= 0``), gathered for its decisions.
 
@@ -58,7 +58,7 @@ def weighed_rows(pid, act, column, bounds, table):
     return rows[:m], pids[:m], acts[:m], values[:m]
 
 
-@njit(cache=True)
+@kernel
 def withdraw_unkept(board, n: int, rows: np.ndarray, kept: np.ndarray) -> None:
     """Withdraw the acts at ``rows`` whose ``kept`` is false, of ``n`` posted."""
     if kept.all():

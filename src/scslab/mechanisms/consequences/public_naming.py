@@ -18,11 +18,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 from pydantic import Field
 
 from scslab.engine.mechanism import Consequences, MechanismParams
 from scslab.engine.steps import CompiledSteps, compiled_mechanism, today_of
+from scslab.kernels.jit import kernel, step_kernel
 from scslab.kernels.parallel import both_builds, run_threads
 from scslab.kernels.rng import uniform
 from scslab.kernels.sampling import compiled_bernoulli_ids_where
@@ -60,7 +61,7 @@ class PublicNamingParams(MechanismParams):
     )
 
 
-@njit(inline="always", cache=True)
+@kernel(inline="always")
 def _cuts_contact(key, day, pid, k, p):
     """Whether the ``k``-th tie of ``pid``, named on ``day``, cuts contact (chance ``p``)."""
     return uniform(key, day, pid, k) < p
@@ -103,12 +104,12 @@ population and its ``run_threads``; the counts so far (``today``: people named,
 innocents named, ties cut, innocents' ties cut)."""
 
 
-@njit(cache=True)
+@kernel
 def _new_state(listing, named, rule, cuts, n, threads):
     return NamingState(listing, named, rule, cuts, n, threads, np.zeros(4, np.float64))
 
 
-@njit(cache=True)
+@step_kernel
 def _step(day, board, s):
     lst = s.listing
     named, named_mask = s.named.flags, s.named.mask

@@ -35,13 +35,13 @@ import re
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import numpy as np
-from numba import literal_unroll, njit
-from numba.extending import overload
+from numba import literal_unroll
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from scslab.engine.mechanism import Consequences, MechanismParams, Scoring
 from scslab.engine.steps import CompiledSteps, compiled_mechanism, today_of
 from scslab.kernels.compact import joined, kept
+from scslab.kernels.jit import kernel, kernel_overload, step_kernel
 from scslab.kernels.parallel import run_threads
 from scslab.kernels.sampling import compiled_bernoulli_ids
 from scslab.kernels.structs import compiled_struct
@@ -239,7 +239,7 @@ GRANTED, DENIED = 0, 1
 """Rows of ``RewardsState.on_another_record``."""
 
 
-@njit(cache=True)
+@kernel
 def _new_state(sectors, n, threads, width):
     k = len(sectors)
     empty = np.empty(0, np.int64)
@@ -259,7 +259,7 @@ def _sector_grants(day, s, j, sector):
     """Sector ``j``'s attempts today and who is granted: (granted ids, attempts)."""
 
 
-@overload(_sector_grants)
+@kernel_overload(_sector_grants)
 def _sector_grants_impl(day, s, j, sector):
     if getattr(sector, "instance_class", None) is ListRewardRule:
 
@@ -313,7 +313,7 @@ def _grant(day, s, sectors):
     """Each sector's attempts today, granted (``sectors``: ``s.sectors``)."""
 
 
-@overload(_grant)
+@kernel_overload(_grant)
 def _grant_impl(day, s, sectors):
     if len(sectors) == 0:  # no sectors: nothing to unroll, nobody granted
         return lambda day, s, sectors: None
@@ -335,17 +335,17 @@ def _grant_impl(day, s, sectors):
     return impl
 
 
-@njit(cache=True)
+@step_kernel
 def _step(day, board, s):
     _grant(day, s, s.sectors)
 
 
-@njit(cache=True)
+@kernel
 def _shared(s):
     return s.attempts, s.granted_now, s.on_another_record
 
 
-@njit(cache=True)
+@kernel
 def _granted_ids(s):
     return s.granted_ids
 

@@ -19,13 +19,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
-from numba import literal_unroll, njit
-from numba.extending import overload
+from numba import literal_unroll
 from pydantic import BaseModel, ConfigDict, Field
 
 from scslab.engine.mechanism import Consequences, MechanismParams, Scoring
 from scslab.engine.steps import CompiledSteps, compiled_mechanism, today_of
 from scslab.kernels.compact import joined, kept
+from scslab.kernels.jit import kernel, kernel_overload, step_kernel
 from scslab.kernels.parallel import run_threads
 from scslab.kernels.sampling import compiled_bernoulli_ids
 from scslab.kernels.structs import compiled_struct
@@ -88,7 +88,7 @@ ScoreSanctionsState = compiled_struct(
 refused today (sector by sector); the refused attempts so far, per sector (``today``)."""
 
 
-@njit(cache=True)
+@kernel
 def _new_state(sectors, n, threads):
     empty = np.empty(0, np.int64)
     return ScoreSanctionsState(sectors, n, threads, empty, np.zeros(len(sectors), np.float64))
@@ -98,7 +98,7 @@ def _refuse(day, s, sectors):
     """Each sector's attempts today, refused below its score (``sectors``: ``s.sectors``)."""
 
 
-@overload(_refuse)
+@kernel_overload(_refuse)
 def _refuse_impl(day, s, sectors):
     if len(sectors) == 0:  # no sectors: nothing to unroll, nobody refused
         return lambda day, s, sectors: None
@@ -124,12 +124,12 @@ def _refuse_impl(day, s, sectors):
     return impl
 
 
-@njit(cache=True)
+@step_kernel
 def _step(day, board, s):
     _refuse(day, s, s.sectors)
 
 
-@njit(cache=True)
+@kernel
 def _refused_ids(s):
     return s.refused_ids
 

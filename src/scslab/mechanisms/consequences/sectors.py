@@ -20,12 +20,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 from pydantic import BaseModel, ConfigDict, Field
 
 from scslab.engine.mechanism import Consequences
 from scslab.engine.steps import CompiledSteps, compiled_mechanism
 from scslab.kernels.compact import joined, kept
+from scslab.kernels.jit import kernel, step_kernel
 from scslab.kernels.memory import prefetch_ahead
 from scslab.kernels.parallel import both_builds, run_threads
 from scslab.kernels.rng import uniform
@@ -120,7 +121,7 @@ def _blocked(ids, flags, mask, false_flags, false_mask, households, family, key,
 _blocked = both_builds(_blocked)
 
 
-@njit(cache=True)
+@kernel
 def attempts_on_list(
     attempt_key,
     n,
@@ -176,7 +177,7 @@ SanctionsState = compiled_struct(
 without income; today's metrics."""
 
 
-@njit(cache=True)
+@kernel
 def _new_state(listing, households, sectors, n, threads, income, width):
     empty = np.empty(0, np.int64)
     counts = np.zeros((3, sectors.attempt_rates.size), np.int64)
@@ -186,7 +187,7 @@ def _new_state(listing, households, sectors, n, threads, income, width):
     )
 
 
-@njit(cache=True)
+@kernel
 def no_sanctions():
     """The record of no sanctions (for a reader whose sanctions are optional): nobody blocked."""
     keys, rates, flags = np.empty(0, np.uint64), np.empty(0, np.float64), np.empty(0, np.bool_)
@@ -202,7 +203,7 @@ def no_sanctions():
     return _new_state(no_list(), nobody, sectors, 0, None, no_income_loss(nobody), 0)
 
 
-@njit(cache=True)
+@step_kernel
 def _step(day, board, s):
     lst = s.listing
     rules = s.sectors
@@ -250,7 +251,7 @@ def _step(day, board, s):
         s.newly_income_lost = kept(lost_ids, newly)
 
 
-@njit(cache=True)
+@step_kernel
 def _metrics(day, s):
     """Today's metrics: blocked attempts, then innocents' blocked attempts, per sector so far.
 
@@ -272,17 +273,17 @@ def _metrics(day, s):
         t[j] = s.newly_income_lost.size
 
 
-@njit(cache=True)
+@kernel
 def _blocked_ids(s):
     return s.blocked_ids
 
 
-@njit(cache=True)
+@kernel
 def _newly_income_lost(s):
     return s.newly_income_lost
 
 
-@njit(cache=True)
+@kernel
 def _shared(s):
     return s.counts, s.today
 

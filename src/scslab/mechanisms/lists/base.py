@@ -32,13 +32,13 @@ from collections import namedtuple
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
-from numba import njit
 from pydantic import Field
 
 from scslab.engine.calendar import new_calendar, pop, schedule
 from scslab.engine.mechanism import Lists, MechanismParams
 from scslab.kernels.bits import counter_increment, counter_value, no_counter
 from scslab.kernels.compact import kept
+from scslab.kernels.jit import kernel
 from scslab.kernels.memory import prefetch_ahead
 from scslab.kernels.rng import uniform
 from scslab.kernels.structs import CounterBits, compiled_struct
@@ -119,7 +119,7 @@ class ListParams(MechanismParams):
     )
 
 
-@njit(inline="always", cache=True)
+@kernel(inline="always")
 def _household_reach(flags, mask, households, pid):
     start = household_start(households, pid)
     size = household_size(households, pid)
@@ -130,7 +130,7 @@ def _household_reach(flags, mask, households, pid):
     return size - listed if listed > 0 else 0
 
 
-@njit(cache=True)
+@kernel
 def apply_changes(
     pids,
     enter,
@@ -293,12 +293,12 @@ def list_fields(lst: ListBase, days: int) -> ListFields:
     )
 
 
-@njit(cache=True)
+@kernel
 def _new_list_state(fields):
     return ListState(*fields)
 
 
-@njit(cache=True)
+@kernel
 def no_list():
     """The record of no list (for a reader whose list is optional): nobody on it."""
     empty = np.empty(0, np.int64)
@@ -324,7 +324,7 @@ def no_list():
     return ListState(*fields)
 
 
-@njit(cache=True)
+@kernel
 def _scheduled_exits(day, s):
     """Today's due exits still valid for the current listing, counted, once each, in order."""
     pids, tags = pop(s.exits, day)
@@ -340,7 +340,7 @@ def _scheduled_exits(day, s):
     return np.unique(kept(pids, valid))
 
 
-@njit(cache=True)
+@kernel
 def _schedule_exits(day, s):
     """New entries' appeals and listing terms, on the exits calendar."""
     new = s.entered
@@ -371,7 +371,7 @@ def _schedule_exits(day, s):
         schedule(s.exits, np.full(new.size, day + rule.term), new, episode * 2 + REPAIR, 0)
 
 
-@njit(cache=True)
+@kernel
 def _without(pids, enter, false_source, out):
     """The candidates not in ``out`` (sorted, unique), after ``out`` as exits."""
     n = 0
@@ -392,7 +392,7 @@ def _without(pids, enter, false_source, out):
     return all_pids, all_enter, all_false
 
 
-@njit(cache=True)
+@kernel
 def apply_day(day, s, pids, enter, false_source):
     """Apply a day's decisions (``pids`` with ``enter``, else leave) to the list record ``s``.
 
@@ -424,7 +424,7 @@ def apply_day(day, s, pids, enter, false_source):
     _schedule_exits(day, s)
 
 
-@njit(cache=True)
+@kernel
 def list_metrics(day, s):
     """Today's metrics of the list record ``s``; returns how many it wrote.
 
@@ -440,12 +440,12 @@ def list_metrics(day, s):
     return 9
 
 
-@njit(cache=True)
+@kernel
 def _changes_of_the_day(s):
     return s.entered, s.exited, s.listed_candidates
 
 
-@njit(cache=True)
+@kernel
 def _shared_arrays(s):
     return s.stats, s.counts, s.today
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from numba import njit
 from pydantic import Field
 
 from scslab.catalogue import ActName
 from scslab.engine.board import records_of
 from scslab.engine.steps import compiled_mechanism
+from scslab.kernels.jit import kernel, step_kernel
 from scslab.kernels.structs import compiled_struct
 from scslab.mechanisms.lists.base import EVER_LISTED, list_metrics, list_record_fields
 from scslab.mechanisms.lists.record_list import (
@@ -54,12 +54,12 @@ CourtListFields = list_record_fields("CourtListFields", (*RECORD_LIST_OWN, "comp
 CourtListState = compiled_struct("CourtListState", CourtListFields._fields, __name__)
 
 
-@njit(cache=True)
+@kernel
 def _new_state(fields):
     return CourtListState(*fields)
 
 
-@njit(cache=True)
+@step_kernel
 def _step(day, board, s):
     record_list_day(day, board, s)
     if s.exited.size == 0:
@@ -77,14 +77,14 @@ def _step(day, board, s):
         s.complied[0] += j < n and repaid[j] == person
 
 
-@njit(cache=True)
+@step_kernel
 def _metrics(day, s):
     j = list_metrics(day, s)
     s.today[j] = s.stats[EVER_LISTED]  # persons_ever_listed, the calibration figure's name
     s.today[j + 1] = s.complied[0]
 
 
-@njit(cache=True)
+@kernel
 def _complied(s):
     return s.complied
 

@@ -41,11 +41,11 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from numba import njit
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, model_validator
 
 from scslab.errors import ScenarioError
 from scslab.kernels.hazard import no_step, stepped_hazard_sum
+from scslab.kernels.jit import kernel
 from scslab.kernels.parallel import run_threads
 from scslab.kernels.rng import uniform
 from scslab.kernels.sampling import DAY_ZERO, compiled_bernoulli_ids
@@ -243,7 +243,7 @@ def _entry_curve(init: InitialListing, start: dt.date) -> tuple[np.ndarray, np.n
     return days, counts
 
 
-@njit(cache=True)
+@kernel
 def _curve_day(v, days, counts):
     """The day the cumulative ``counts`` reach ``v`` (linear between points)."""
     for j in range(1, days.size):
@@ -256,7 +256,7 @@ def _curve_day(v, days, counts):
     return days[-1]
 
 
-@njit(cache=True)
+@kernel
 def still_listed_shares(hazards, days, counts):
     """Per hazard, the chance that someone who entered on a day of the curve has not left.
 
@@ -275,7 +275,7 @@ def still_listed_shares(hazards, days, counts):
     return out / grid
 
 
-@njit(cache=True)
+@kernel
 def entry_days(key, pids, days, counts, hazards, stay):
     """Each of ``pids``'s entry day (negative: before day 0), from the cumulative curve.
 
@@ -305,12 +305,12 @@ def entry_days(key, pids, days, counts, hazards, stay):
     return out
 
 
-@njit(cache=True)
+@kernel
 def _everyone_draw(key, n, share, threads):
     return compiled_bernoulli_ids(key, DAY_ZERO, n, min(max(share, 0.0), 1.0), threads)
 
 
-@njit(cache=True)
+@kernel
 def _without(pids, out):
     """Sorted ``pids`` not in sorted ``out``."""
     keep = np.empty(pids.size, np.bool_)
@@ -320,7 +320,7 @@ def _without(pids, out):
     return pids[keep]
 
 
-@njit(cache=True)
+@kernel
 def warm_start(s, pids, days, stay):
     """Enter ``pids`` on their entry ``days`` (sorted by day, then id) with ``apply_day``.
 

@@ -13,13 +13,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from numba import njit
 from pydantic import Field
 
 from scslab.catalogue import Act, ActName, SourceName, act_by_name, source_by_name
 from scslab.catalogue import Source as SourceCode
 from scslab.engine.board import records_of
 from scslab.engine.steps import CompiledSteps, compiled_mechanism
+from scslab.kernels.jit import kernel, step_kernel
 from scslab.kernels.structs import compiled_struct
 from scslab.mechanisms.lists.base import (
     ListBase,
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from scslab.engine.simulation import Simulation
 
 
-@njit(cache=True)
+@kernel
 def _changes(pid, act, source, true, entry, exit, source_ok):
     """Records that list or delist: (person ids, enter (else leave), false record's source).
 
@@ -63,12 +63,12 @@ RecordListFields = list_record_fields("RecordListFields", RECORD_LIST_OWN, __nam
 RecordListState = compiled_struct("RecordListState", RecordListFields._fields, __name__)
 
 
-@njit(cache=True)
+@kernel
 def _new_state(fields):
     return RecordListState(*fields)
 
 
-@njit(cache=True)
+@step_kernel
 def record_list_day(day, board, s):
     """Today's changes from today's records, applied (``lists/base.apply_day``)."""
     pid, act, source, true = records_of(board)
@@ -76,7 +76,7 @@ def record_list_day(day, board, s):
     apply_day(day, s, pids, enter, false_source)
 
 
-@njit(cache=True)
+@step_kernel
 def _metrics(day, s):
     list_metrics(day, s)
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from numba import njit
 from pydantic import Field, model_validator
 
 from scslab.engine.board import records_of
@@ -26,6 +25,7 @@ from scslab.engine.calendar import new_calendar, schedule
 from scslab.engine.calendar import pop as pop_due
 from scslab.engine.steps import CompiledSteps, compiled_mechanism
 from scslab.kernels.compact import grown
+from scslab.kernels.jit import kernel, step_kernel
 from scslab.kernels.memory import prefetch_ahead
 from scslab.kernels.structs import compiled_struct
 from scslab.mechanisms.lists.base import (
@@ -58,7 +58,7 @@ RESCAN_CHUNK = 1 << 16
 scores and flags stay in cache (speed only: the people found do not depend on it)."""
 
 
-@njit(cache=True)
+@kernel
 def _candidates(rec_pids, rec_source, rec_true, due):
     """People with records today or in ``due`` (both sorted), once each, in order.
 
@@ -89,7 +89,7 @@ def _candidates(rec_pids, rec_source, rec_true, due):
     return cand[:n], false_source[:n]
 
 
-@njit(cache=True)
+@kernel
 def _stays_or_enters(cand, scores, scored, flags, mask, enter_below, exit_at):
     """On the list after today: listed people below ``exit_at``, others scored below the entry.
 
@@ -137,12 +137,12 @@ thresholds, whether the scorer scores everyone, and the population."""
 ThresholdState = compiled_struct("ThresholdState", ThresholdFields._fields, __name__)
 
 
-@njit(cache=True)
+@kernel
 def _new_state(fields):
     return ThresholdState(*fields)
 
 
-@njit(cache=True)
+@kernel
 def _crossing(s, day):
     """Everyone whose score crosses a threshold today (a full pass, in chunks).
 
@@ -171,7 +171,7 @@ def _crossing(s, day):
     return out[:k]
 
 
-@njit(cache=True)
+@step_kernel
 def _step(day, board, s):
     pid, _, source, true = records_of(board)
     due, _ = pop_due(s.calendar, day)
@@ -191,7 +191,7 @@ def _step(day, board, s):
         schedule(s.calendar, day_reaching(s.scorer, watch, day, s.exit_at), watch, None, day + 1)
 
 
-@njit(cache=True)
+@step_kernel
 def _metrics(day, s):
     list_metrics(day, s)  # its count of values written is for lists that add their own
 

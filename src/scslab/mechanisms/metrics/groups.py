@@ -75,10 +75,11 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numba
 import numpy as np
 import pyarrow as pa
-from numba import njit, prange
+from numba import prange
 from pydantic import Field
 
 from scslab.engine.mechanism import MechanismParams, Observer, Scoring
+from scslab.kernels.jit import kernel
 from scslab.kernels.parallel import both_builds, run_threads
 from scslab.mechanisms.lists.base import ListBase
 from scslab.mechanisms.scoring.points import PointSystem
@@ -131,7 +132,7 @@ class GroupsParams(MechanismParams):
     )
 
 
-@njit(inline="always", cache=True)
+@kernel(inline="always")
 def _cell(age_key, sex_key, income_key, occ_key, households, pid, rural):
     """The cell of ``pid``: area x income x age band x sex x occupation (``GROUP_KINDS`` order)."""
     urban = rural == 0
@@ -150,7 +151,7 @@ def _cell(age_key, sex_key, income_key, occ_key, households, pid, rural):
     return (((rural * 5 + q) * 4 + band) * 2 + sex) * 6 + occ
 
 
-@njit(inline="always", cache=True)
+@kernel(inline="always")
 def _grade_of(thresholds, s, k, v):
     """System ``s``'s grade of ``v``: the first ``g`` with ``v >= thresholds[s, g]``, else k - 1."""
     for g in range(k - 1):

@@ -11,19 +11,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from numba import njit
 
 from scslab.catalogue import Source
 from scslab.engine.board import acts_of, records_of
 from scslab.engine.mechanism import MechanismParams, Metrics
 from scslab.engine.steps import CompiledSteps, compiled_mechanism
+from scslab.kernels.jit import kernel, step_kernel
 from scslab.kernels.structs import compiled_struct
 
 if TYPE_CHECKING:
     from scslab.engine.simulation import Simulation
 
 
-@njit(cache=True)
+@kernel
 def _tally(acts, source, true, n_sources):
     """[acts, true records, false records, records by source..., false records by source...]."""
     out = np.zeros(3 + 2 * n_sources, np.int64)
@@ -43,12 +43,12 @@ LedgerState = compiled_struct("LedgerState", ("n_sources", "cum", "today"), __na
 order)."""
 
 
-@njit(cache=True)
+@kernel
 def _new_state(n_sources):
     return LedgerState(n_sources, np.zeros(3, np.int64), np.zeros(3 + 2 * n_sources, np.float64))
 
 
-@njit(cache=True)
+@step_kernel
 def _step(day, board, s):
     pid, _, _ = acts_of(board)
     _, _, source, true = records_of(board)
@@ -58,7 +58,7 @@ def _step(day, board, s):
         s.today[j] = counts[j]
 
 
-@njit(cache=True)
+@kernel
 def _shared(s):
     return s.cum, s.today
 

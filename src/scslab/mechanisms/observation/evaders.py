@@ -23,9 +23,10 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
 from scslab.catalogue import Act, Source
+from scslab.kernels.jit import kernel
 from scslab.kernels.parallel import both_builds, run_threads
 from scslab.kernels.rng import uniform
 from scslab.kernels.traits import trait_factor
@@ -69,7 +70,7 @@ def no_evasion() -> CoverageEvasion:
     )
 
 
-@njit(inline="always", cache=True)
+@kernel(inline="always")
 def evades(ev, pid):
     """Whether ``pid`` evades under the rule ``ev`` (a ``CoverageEvasion``).
 
@@ -78,7 +79,7 @@ def evades(ev, pid):
     return uniform(ev.key, 0, pid, 0) < ev.share * trait_factor(ev.trait_key, pid, ev.weight)
 
 
-@njit(inline="always", cache=True)
+@kernel(inline="always")
 def evaded_coverage(coverage, evader, factor):
     """A source's coverage of an act: times ``factor`` for an evader's (``evader`` 1.0), else as is.
 

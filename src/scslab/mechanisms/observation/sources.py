@@ -19,7 +19,7 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from scslab.catalogue import Act, ActName, Source, SourceName, act_by_name, source_by_name
@@ -35,6 +35,7 @@ from scslab.engine.board import (
 from scslab.engine.calendar import new_calendar, pop, schedule
 from scslab.engine.mechanism import MechanismParams, Observation
 from scslab.engine.steps import CompiledSteps, compiled_mechanism, today_of
+from scslab.kernels.jit import kernel, step_kernel
 from scslab.kernels.parallel import both_builds, run_threads
 from scslab.kernels.rng import uniform
 from scslab.kernels.sampling import LabelledDraws, compiled_labelled_ids
@@ -167,7 +168,7 @@ are the same either way). Source by source, a loop over all acts is vector code,
 fast a draw; a day whose sources cover every kind of act saves nothing by going act by act."""
 
 
-@njit(cache=True)
+@kernel
 def _covering(cover):
     """Per act kind, the places in ``order`` of the sources that cover it at all, in order.
 
@@ -187,7 +188,7 @@ def _covering(cover):
     return covering, places[:m]
 
 
-@njit(cache=True)
+@kernel
 def _covered_draws(acts, covering):
     """Draws that only the sources covering each act's kind make (``_covering``'s ``covering``)."""
     draws = 0
@@ -323,7 +324,7 @@ labelled by source code), the act each source's false records claim and the sour
 population and its ``run_threads``; today's true, missed and false counts."""
 
 
-@njit(cache=True)
+@kernel
 def _new_state(
     detect_key,
     bounds,
@@ -359,7 +360,7 @@ def _new_state(
     )
 
 
-@njit(cache=True)
+@kernel
 def _post(board, s, day, pids, acts, sources, true):
     """Post records now, or schedule those of delayed sources."""
     if not s.any_delay:
@@ -374,7 +375,7 @@ def _post(board, s, day, pids, acts, sources, true):
         schedule(s.pending, day + d[late], pids[late], tag, 0)
 
 
-@njit(cache=True)
+@step_kernel
 def _step(day, board, s):
     if s.any_delay:
         due, tags = pop(s.pending, day)

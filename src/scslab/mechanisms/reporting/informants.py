@@ -25,13 +25,14 @@ import math
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 from pydantic import Field
 
 from scslab.catalogue import Act, ActName, Source, act_by_name
 from scslab.engine.board import acts_of, record_room, records_written, written_in_order
 from scslab.engine.mechanism import MechanismParams, Reporting
 from scslab.engine.steps import CompiledSteps, compiled_mechanism, today_of
+from scslab.kernels.jit import kernel, step_kernel
 from scslab.kernels.parallel import both_builds, run_threads
 from scslab.kernels.rng import below, uniform
 from scslab.kernels.sampling import DAY_ZERO, compiled_bernoulli_ids, compiled_labelled_ids
@@ -285,7 +286,7 @@ def _reports(
 _reports = both_builds(_reports)
 
 
-@njit(inline="always", cache=True)
+@kernel(inline="always")
 def _first_reporter(key, day, pid, act, p, ties, any_tie):
     """Which of ``ties`` alike ties reported first, given that one did (each with chance ``p``).
 
@@ -299,7 +300,7 @@ def _first_reporter(key, day, pid, act, p, ties, any_tie):
     return min(ties - 1, int(math.log1p(-v * any_tie) / math.log1p(-p)))
 
 
-@njit(inline="always", cache=True)
+@kernel(inline="always")
 def _mark_informed(informed, pid):
     """Set ``pid``'s informed bit; 1 if it was not set yet, else 0."""
     if informed.flags[pid] & informed.mask:
@@ -308,7 +309,7 @@ def _mark_informed(informed, pid):
     return 1
 
 
-@njit(cache=True)
+@kernel
 def reward_factor(reward):
     """How the reward on offer multiplies every chance of reporting (``reward``: a ``RewardRule``).
 
@@ -319,7 +320,7 @@ def reward_factor(reward):
     return (1.0 + reward.yuan / reward.reference_yuan) ** reward.elasticity
 
 
-@njit(inline="always", cache=True)
+@kernel(inline="always")
 def _poisson(u, mean):
     """The Poisson(``mean``) count at the uniform draw ``u`` (inverse of its distribution)."""
     k = 0
@@ -332,7 +333,7 @@ def _poisson(u, mean):
     return k
 
 
-@njit(inline="always", cache=True)
+@kernel(inline="always")
 def _target(keys, rule, rival_share, day, reporter, j, bounds, n):
     """Whom the ``j``-th malicious report of ``reporter`` today names; -1: nobody.
 
@@ -354,7 +355,7 @@ def _target(keys, rule, rival_share, day, reporter, j, bounds, n):
     return member
 
 
-@njit(cache=True)
+@kernel
 def _malicious_reporters(s, m, day, factor):
     """Today's malicious reports: (reporter, report index) pairs, by reporter.
 
@@ -394,7 +395,7 @@ def _malicious_reporters(s, m, day, factor):
     return reporters[order], index[order]
 
 
-@njit(cache=True)
+@kernel
 def _false_reports(s, m, day, factor, board):
     """File today's malicious reports (rule ``m``, the record's ``malicious``); post the accepted.
 
@@ -552,7 +553,7 @@ professional claimants' ids; the informed bit (``FlagBits``); the population's p
 ``run_threads``; the counters so far and today (``FILED`` ...); today's metrics."""
 
 
-@njit(cache=True)
+@kernel
 def _new_state(
     keys, reportable, bounds, rule, reward, malicious, claimant_share, flag, prov, cuts, n, threads
 ):
@@ -576,7 +577,7 @@ def _new_state(
     )
 
 
-@njit(cache=True)
+@step_kernel
 def _step(day, board, s):
     pid, act, recorded = acts_of(board)
     factor = reward_factor(s.reward)
@@ -609,7 +610,7 @@ def _step(day, board, s):
     s.counts[INFORMED] += informed + false_informed
 
 
-@njit(cache=True)
+@step_kernel
 def _metrics(day, s):
     t, c = s.today, s.counts
     for j in range(s.daily.size):
@@ -621,7 +622,7 @@ def _metrics(day, s):
     t[8] = s.provenance.sanctions[_INFORMANT]
 
 
-@njit(cache=True)
+@kernel
 def _shared(s):
     return s.counts, s.claimants
 

@@ -50,15 +50,15 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numba
 import numpy as np
-from numba import literal_unroll, njit, prange
+from numba import literal_unroll, prange
 from numba.experimental.structref import StructRefProxy
-from numba.extending import overload
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from scslab.engine.mechanism import Ending, MechanismParams, Observer, Response
 from scslab.engine.steps import CompiledSteps, compiled_mechanism, today_of
 from scslab.errors import ScenarioError
 from scslab.kernels.cascade import cascade
+from scslab.kernels.jit import kernel, kernel_overload, step_kernel
 from scslab.kernels.parallel import both_builds, run_threads
 from scslab.kernels.rng import stream_key
 from scslab.kernels.sampling import compiled_bernoulli_ids
@@ -292,7 +292,7 @@ today's approval, the days in a row below its line, the day it ended (-1: runnin
 (``PUNISHED``, ``WITNESSES``, ``REWARDED``); today's metrics (``METRICS`` per programme)."""
 
 
-@njit(inline="always", cache=True)
+@kernel(inline="always")
 def threshold_bin(opinion: float, cut: float, persuasion: float) -> int:
     """The histogram bin of a person's threshold: ``(opinion - cut) / persuasion`` in BINS."""
     margin = opinion - cut
@@ -303,12 +303,12 @@ def threshold_bin(opinion: float, cut: float, persuasion: float) -> int:
     return int(margin / persuasion * BINS)
 
 
-@njit(inline="always", cache=True)
+@kernel(inline="always")
 def _is_set(bits, pid):
     return bits.mask != 0 and (bits.flags[pid] & bits.mask) != 0
 
 
-@njit(cache=True)
+@kernel
 def _household_punished(households, punished, pid):
     """Whether someone in ``pid``'s household (``pid`` too) has been punished."""
     start = household_start(households, pid)
@@ -318,14 +318,14 @@ def _household_punished(households, punished, pid):
     return False
 
 
-@njit(cache=True)
+@kernel
 def _witnessed(s, p, pid):
     """Whether ``pid`` has seen programme ``p`` punish someone at home or in the neighbourhood."""
     group = local_group(s.groups_key, pid, NEIGHBOURHOOD)
     return s.seen[p, group] != 0 or _household_punished(s.households, s.punished[p], pid)
 
 
-@njit(cache=True)
+@kernel
 def _own_opinion(s, p, pid):
     """``pid``'s opinion of programme ``p`` but for what they saw: trait, punishment, reward."""
     rule = s.rule
@@ -337,7 +337,7 @@ def _own_opinion(s, p, pid):
     return opinion
 
 
-@njit(inline="always", cache=True)
+@kernel(inline="always")
 def _bin(s, p, own, saw):
     """The threshold bin of an opinion ``own``, lowered if the person ``saw`` a punishment."""
     rule = s.rule
@@ -345,13 +345,13 @@ def _bin(s, p, own, saw):
     return threshold_bin(opinion, rule.cuts[p], rule.persuasion)
 
 
-@njit(cache=True)
+@kernel
 def _bin_of(s, p, pid):
     """Person ``pid``'s threshold bin for programme ``p``, recomputed from (seed, id) and bits."""
     return _bin(s, p, _own_opinion(s, p, pid), _witnessed(s, p, pid))
 
 
-@njit(cache=True)
+@kernel
 def _see(s, p, pid, group, punished):
     """``pid`` (of neighbourhood ``group``) sees a punishment, their own if ``punished``.
 
@@ -365,7 +365,7 @@ def _see(s, p, pid, group, punished):
     s.counts[p, WITNESSES] += np.int64(not saw)
 
 
-@njit(cache=True)
+@kernel
 def _punish(s, p, pid):
     """``pid`` was punished by programme ``p``: whoever sees it moves bins.
 
@@ -395,7 +395,7 @@ def _punish(s, p, pid):
     s.counts[p, PUNISHED] += 1
 
 
-@njit(cache=True)
+@kernel
 def _reward(s, p, pid):
     """``pid`` was rewarded by programme ``p``: they move bins."""
     bits = s.rewarded[p]
@@ -412,7 +412,7 @@ def acted_on(record):
     """Whom the mechanism keeping ``record`` punished or rewarded today (its ids array)."""
 
 
-@overload(acted_on)
+@kernel_overload(acted_on)
 def _acted_on(record):
     fields = getattr(record, "field_dict", {})
     for name in (*PUNISHING_FIELDS, *REWARDING_FIELDS):
@@ -435,7 +435,7 @@ def _experience(day, s, experiences):
     """Today's punishments and rewards of every running programme's mechanisms."""
 
 
-@overload(_experience)
+@kernel_overload(_experience)
 def _experience_impl(day, s, experiences):
     if len(experiences) == 0:
         return lambda day, s, experiences: None
@@ -459,7 +459,7 @@ def _grade(day, s, gradings):
     """Who learns a score below a programme's line today (a punishment)."""
 
 
-@overload(_grade)
+@kernel_overload(_grade)
 def _grade_impl(day, s, gradings):
     if len(gradings) == 0:
         return lambda day, s, gradings: None
@@ -478,13 +478,13 @@ def _grade_impl(day, s, gradings):
     return impl
 
 
-@njit(cache=True)
+@kernel
 def _approval(s, p):
     """Programme ``p``'s approval: the share not against it at the cascade's fixed point."""
     return 1.0 - cascade(s.hist[p], s.n / BINS) / s.n
 
 
-@njit(cache=True)
+@step_kernel
 def _step(day, board, s):
     _experience(day, s, s.experiences)
     _grade(day, s, s.gradings)
@@ -501,7 +501,7 @@ def _step(day, board, s):
                     a.last_days[a.positions[j]] = min(a.last_days[a.positions[j]], day)
 
 
-@njit(cache=True)
+@step_kernel
 def _metrics(day, s):
     t = s.today
     for p in range(s.approval.size):
@@ -530,7 +530,7 @@ def _initial_histograms(key, n, cuts, persuasion):
 _initial_histograms = both_builds(_initial_histograms)
 
 
-@njit(cache=True)
+@kernel
 def _new_state(
     rule,
     punished,
@@ -570,7 +570,7 @@ def _new_state(
     return state
 
 
-@njit(cache=True)
+@kernel
 def _shared(s):
     return s.approval, s.ended_day, s.counts
 

@@ -39,13 +39,13 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numba
 import numpy as np
-from numba import njit, prange
-from numba.extending import overload
+from numba import prange
 from pydantic import Field
 
 from scslab.engine.mechanism import MechanismParams, Response
 from scslab.engine.steps import CompiledSteps, compiled_mechanism, today_of
 from scslab.errors import ScenarioError
+from scslab.kernels.jit import kernel, kernel_overload, step_kernel
 from scslab.kernels.parallel import both_builds, run_threads
 from scslab.kernels.sampling import compiled_bernoulli_ids
 from scslab.kernels.structs import compiled_struct
@@ -159,7 +159,7 @@ METRICS = (
 """The metric columns, after the mechanism's name and an underscore (see the module docstring)."""
 
 
-@njit(cache=True)
+@kernel
 def _new_state(cuts, rule, scorers, bounds, n, threads):
     return TieCuttingState(
         cuts,
@@ -198,7 +198,7 @@ def _cut_low_scorers(day, s, scorers):
     """The low-score rule of ``day`` (nothing without a score)."""
 
 
-@overload(_cut_low_scorers)
+@kernel_overload(_cut_low_scorers)
 def _cut_low_scorers_impl(day, s, scorers):
     if len(scorers) == 0:
         return lambda day, s, scorers: 0
@@ -224,13 +224,13 @@ def _cut_low_scorers_impl(day, s, scorers):
     return impl
 
 
-@njit(cache=True)
+@step_kernel
 def _step(day, board, s):
     if s.rule.rate > 0.0:
         _cut_low_scorers(day, s, s.scorers)
 
 
-@njit(cache=True)
+@kernel
 def _network_day(rule, day):
     """Whether the network is measured on ``day``."""
     if day == 0 or day == rule.last_day:
@@ -238,7 +238,7 @@ def _network_day(rule, day):
     return rule.network_days > 0 and day % rule.network_days == 0
 
 
-@njit(cache=True)
+@step_kernel
 def _metrics(day, s):
     c, t = s.cuts.counts, s.today
     naming, low = c[NAMING] - s.seen[NAMING], c[LOW_SCORE] - s.seen[LOW_SCORE]

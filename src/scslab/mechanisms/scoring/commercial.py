@@ -43,13 +43,14 @@ import math
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 from pydantic import Field, field_validator, model_validator
 
 from scslab.catalogue import Act, ActName, Source, SourceName, act_by_name, source_by_name
 from scslab.engine.board import records_of
 from scslab.engine.mechanism import MechanismParams
 from scslab.engine.steps import CompiledSteps, compiled_mechanism, today_of
+from scslab.kernels.jit import kernel, step_kernel
 from scslab.kernels.parallel import both_builds, run_threads
 from scslab.kernels.rng import uniform
 from scslab.kernels.structs import compiled_struct
@@ -384,7 +385,7 @@ FIRST, LAST = 0, 1
 """Indices in the record's ``days``: the day of the first pass and of the last (-1: none yet)."""
 
 
-@njit(inline="always", cache=True)
+@kernel(inline="always")
 def _propensity(opt, keys, households, pid, urban):
     years = age(keys.age, pid, households[pid] & 15)
     band = 4
@@ -418,14 +419,14 @@ def _propensity_sum(opt, keys, households, bounds):
 _propensity_sum = both_builds(_propensity_sum)
 
 
-@njit(inline="always", cache=True)
+@kernel(inline="always")
 def _joins(opt, keys, households, pid, urban, ramp):
     """Whether ``pid`` has opted in once a share ``ramp`` of adoption is done."""
     p = min(1.0, opt.scale * _propensity(opt, keys, households, pid, urban))
     return uniform(opt.key, 0, pid, 0) < p * ramp
 
 
-@njit(cache=True)
+@kernel
 def _opted_in(opt, keys, households, bounds, pids, ramp):
     out = np.empty(pids.size, np.bool_)
     for i in range(pids.size):
@@ -434,7 +435,7 @@ def _opted_in(opt, keys, households, bounds, pids, ramp):
     return out
 
 
-@njit(inline="always", cache=True)
+@kernel(inline="always")
 def _relationships(rule, score, tie_key, pid, lo_r, hi_r, locality, cuts):
     total = 0.0
     users = 0
@@ -451,7 +452,7 @@ def _relationships(rule, score, tie_key, pid, lo_r, hi_r, locality, cuts):
     return total / users if users else rule.no_ties
 
 
-@njit(inline="always", cache=True)
+@kernel(inline="always")
 def _score(
     rule, keys, households, score, pid, urban, lo_r, hi_r, locality, cuts, penalty, activity
 ):
@@ -545,7 +546,7 @@ def _recompute(
 _recompute = both_builds(_recompute)
 
 
-@njit(cache=True)
+@kernel
 def _apply_records(
     pids, acts, sources, true, score, packed, penalties, credit_ok, active, delta_unit, lo, hi, hist
 ):
@@ -610,7 +611,7 @@ periodic pass's build); today's metrics (users, mean or NaN without
 users, the two changes, users at each threshold)."""
 
 
-@njit(cache=True)
+@kernel
 def _new_state(
     score,
     packed,
@@ -650,7 +651,7 @@ def _new_state(
     )
 
 
-@njit(cache=True)
+@kernel
 def _ramp_at(s, day):
     """Share of eventual users who have opted in by a pass on ``day``."""
     first, adoption = s.days[FIRST], s.timing.adoption
@@ -661,7 +662,7 @@ def _ramp_at(s, day):
     return min(1.0, (day - first + 1) / adoption)
 
 
-@njit(cache=True)
+@kernel
 def _pass(s, day):
     """The periodic pass on ``day``: new users join, penalties are forgiven, users rescored."""
     if s.days[FIRST] < 0:
@@ -690,7 +691,7 @@ def _pass(s, day):
     s.days[LAST] = day
 
 
-@njit(cache=True)
+@step_kernel
 def _step(day, board, s):
     last = s.days[LAST]
     if last < 0 or day - last >= s.timing.period:
@@ -715,7 +716,7 @@ def _step(day, board, s):
     s.changes[0], s.changes[1] = changes[0], changes[1]
 
 
-@njit(cache=True)
+@kernel
 def _at_least(s, threshold):
     """Users whose score is at least ``threshold``."""
     total = 0
@@ -724,7 +725,7 @@ def _at_least(s, threshold):
     return total
 
 
-@njit(cache=True)
+@kernel
 def _users_and_mean(s):
     """Users now and their mean score (NaN without users)."""
     users = weighted = 0
@@ -734,14 +735,14 @@ def _users_and_mean(s):
     return users, np.float64(weighted) / users if users else np.nan  # no users: no mean
 
 
-@njit(cache=True)
+@kernel
 def _state_reads(s, day):
     """Whether the state may read the score on ``day``: not from the licence's refusal on."""
     refused = s.timing.licence_refused
     return refused < 0 or day < refused
 
 
-@njit(cache=True)
+@step_kernel
 def _metrics(day, s):
     t = s.today
     t[0], t[1] = _users_and_mean(s)
@@ -752,7 +753,7 @@ def _metrics(day, s):
         t[4 + s.thresholds.size] = _state_reads(s, day)
 
 
-@njit(cache=True)
+@kernel
 def _state_scores(s, pids, day):
     out = np.empty(pids.size, np.int64)
     for i in range(pids.size):
@@ -760,12 +761,12 @@ def _state_scores(s, pids, day):
     return out
 
 
-@njit(cache=True)
+@kernel
 def _state_rescored(s, day):
     return s.days[LAST] == day
 
 
-@njit(cache=True)
+@kernel
 def _state_has_score(s, pids):
     out = np.empty(pids.size, np.bool_)
     for i in range(pids.size):
@@ -773,7 +774,7 @@ def _state_has_score(s, pids):
     return out
 
 
-@njit(cache=True)
+@kernel
 def _state_clean(s, pids):
     out = np.empty(pids.size, np.bool_)
     for i in range(pids.size):
@@ -781,7 +782,7 @@ def _state_clean(s, pids):
     return out
 
 
-@njit(cache=True)
+@kernel
 def _shared(s):
     return s.days, s.ramp, s.changes
 

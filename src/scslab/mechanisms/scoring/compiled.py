@@ -30,11 +30,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
-from numba import njit
-from numba.extending import overload
 
 from scslab.engine.mechanism import Scoring
 from scslab.errors import ScenarioError
+from scslab.kernels.jit import kernel, kernel_overload
 
 if TYPE_CHECKING:
     from scslab.engine.simulation import Simulation
@@ -89,31 +88,31 @@ def state_reads(state, day):
     """Whether a reader acting for the state may read the score on ``day``."""
 
 
-@njit(cache=True)
+@kernel
 def never_reaching(state, pids, day, level):
     """``day_reaching`` of a score that never moves by itself."""
     return np.full(pids.size, -1, np.int64)
 
 
-@njit(cache=True)
+@kernel
 def never_rescored(state, day):
     """``rescored`` of a score without periodic recomputations."""
     return False
 
 
-@njit(cache=True)
+@kernel
 def scores_everyone(state, pids):
     """``has_score`` of a system that scores everyone."""
     return np.ones(pids.size, np.bool_)
 
 
-@njit(cache=True)
+@kernel
 def keeps_no_bad_records(state, pids):
     """``clean`` of a system that keeps no record of bad records (never asked: see rewards)."""
     return np.ones(pids.size, np.bool_)
 
 
-@njit(cache=True)
+@kernel
 def always_read(state, day):
     """``state_reads`` of a score the state may always read."""
     return True
@@ -148,43 +147,43 @@ def compiled_scoring(
         state_reads=state_reads_kernel,
     )
 
-    @overload(scores)
+    @kernel_overload(scores)
     def _scores(state, pids, day):
         if isinstance(state, type_class):
             return lambda state, pids, day: score_kernel(state, pids, day)
         return None
 
-    @overload(day_reaching)
+    @kernel_overload(day_reaching)
     def _reaching(state, pids, day, level):
         if isinstance(state, type_class):
             return lambda state, pids, day, level: reaching_kernel(state, pids, day, level)
         return None
 
-    @overload(rescored)
+    @kernel_overload(rescored)
     def _rescored(state, day):
         if isinstance(state, type_class):
             return lambda state, day: rescored_kernel(state, day)
         return None
 
-    @overload(has_score)
+    @kernel_overload(has_score)
     def _has_score(state, pids):
         if isinstance(state, type_class):
             return lambda state, pids: has_score_kernel(state, pids)
         return None
 
-    @overload(clean)
+    @kernel_overload(clean)
     def _clean(state, pids):
         if isinstance(state, type_class):
             return lambda state, pids: clean_kernel(state, pids)
         return None
 
-    @overload(own_scores)
+    @kernel_overload(own_scores)
     def _own_scores(state, pids, day):
         if isinstance(state, type_class):
             return lambda state, pids, day: own_kernel(state, pids, day)
         return None
 
-    @overload(state_reads)
+    @kernel_overload(state_reads)
     def _state_reads(state, day):
         if isinstance(state, type_class):
             return lambda state, day: state_reads_kernel(state, day)

@@ -17,13 +17,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 from pydantic import Field
 
 from scslab.catalogue import Act, ActName, Source, SourceName, act_by_name, source_by_name
 from scslab.engine.board import records_of
 from scslab.engine.mechanism import MechanismParams, Scoring
 from scslab.engine.steps import CompiledSteps, compiled_mechanism, today_of
+from scslab.kernels.jit import kernel, step_kernel
 from scslab.kernels.parallel import both_builds, run_threads
 from scslab.kernels.rng import uniform
 from scslab.kernels.sampling import compiled_bernoulli_ids
@@ -73,7 +74,7 @@ class DanganParams(MechanismParams):
     )
 
 
-@njit(cache=True)
+@kernel
 def _file(pids, acts, sources, true, filed, source_ok, dossier, stats):
     """File records; stats = [people with entries, people with only false entries]."""
     for i in range(pids.size):
@@ -148,7 +149,7 @@ and its ``run_threads``; people with entries and with only false entries (``stat
 metrics (those two, rejections, rejections on false entries alone)."""
 
 
-@njit(cache=True)
+@kernel
 def _new_state(dossier, filed, source_ok, jobs, income, households, n, threads):
     stats, today = np.zeros(2, np.int64), np.zeros(4, np.float64)
     return DanganState(
@@ -156,7 +157,7 @@ def _new_state(dossier, filed, source_ok, jobs, income, households, n, threads):
     )
 
 
-@njit(cache=True)
+@step_kernel
 def _step(day, board, s):
     pid, act, source, true = records_of(board)
     _file(pid, act, source, true, s.filed, s.source_ok, s.dossier, s.stats)
@@ -171,12 +172,12 @@ def _step(day, board, s):
             s.today[3] += how[i] == 2
 
 
-@njit(cache=True)
+@step_kernel
 def _metrics(day, s):
     s.today[0], s.today[1] = s.stats[0], s.stats[1]
 
 
-@njit(cache=True)
+@kernel
 def _entries(s, pids, day):
     out = np.empty(pids.size, np.int64)
     for i in range(pids.size):
@@ -185,7 +186,7 @@ def _entries(s, pids, day):
     return out
 
 
-@njit(cache=True)
+@kernel
 def _stats(s):
     return s.stats
 

@@ -25,13 +25,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from scslab.catalogue import Act, Points, Source, SourceName, act_by_name, source_by_name
 from scslab.engine.board import records_of
 from scslab.engine.mechanism import MechanismParams
 from scslab.engine.steps import CompiledSteps, compiled_mechanism
+from scslab.kernels.jit import kernel, step_kernel
 from scslab.kernels.memory import prefetch_ahead
 from scslab.kernels.parallel import both_builds, run_threads
 from scslab.kernels.rng import below, uniform
@@ -194,7 +195,7 @@ class Bounds(NamedTuple):
     hi: int
 
 
-@njit(inline="always", cache=True)
+@kernel(inline="always")
 def _enrolled(key, pid, share, failure):
     return uniform(key, 0, pid, 0) < share and uniform(key, 0, pid, 1) >= failure
 
@@ -210,13 +211,13 @@ def _count_enrolled(key, n, share, failure):
 _count_enrolled = both_builds(_count_enrolled)
 
 
-@njit(inline="always", cache=True)
+@kernel(inline="always")
 def _signed_up_wrongly(key, pid, share, failure, rate):
     """Enrolled, but the face search matched someone else (draw ``(key, 0, pid, 2)``)."""
     return _enrolled(key, pid, share, failure) and uniform(key, 0, pid, 2) < rate
 
 
-@njit(inline="always", cache=True)
+@kernel(inline="always")
 def _matched_person(key, pid, n):
     """Whom a misverified ``pid`` was matched to: anyone else, uniformly (assumption)."""
     other = below(key, 0, pid, 3, n - 1)
@@ -251,7 +252,7 @@ def no_misverified() -> Misverified:
     return Misverified(**{field: np.empty(0, np.int64) for field in Misverified._fields})
 
 
-@njit(cache=True)
+@kernel
 def _new_misverified(key, n, share, failure, rate, threads):
     """The ``Misverified`` map of a population of ``n`` at a misverification ``rate``.
 
@@ -274,14 +275,14 @@ def _new_misverified(key, n, share, failure, rate, threads):
     )
 
 
-@njit(inline="always", cache=True)
+@kernel(inline="always")
 def _index_in(sorted_ids, pid):
     """The position of ``pid`` in ``sorted_ids`` (-1: absent)."""
     j = np.searchsorted(sorted_ids, pid)
     return j if j < sorted_ids.size and sorted_ids[j] == pid else -1
 
 
-@njit(cache=True)
+@kernel
 def _enrolled_many(key, pids, share, failure):
     out = np.empty(pids.size, np.bool_)
     for i in range(pids.size):
@@ -289,7 +290,7 @@ def _enrolled_many(key, pids, share, failure):
     return out
 
 
-@njit(inline="always", cache=True)
+@kernel(inline="always")
 def _add_points(pid, pts, false, offset, lo, hi, grade_mins, counts, stats):
     """Add ``pts`` to ``pid``'s offset within ``lo..hi``; keep grade counts and ``stats``."""
     old = np.int64(offset[pid])
@@ -306,7 +307,7 @@ def _add_points(pid, pts, false, offset, lo, hi, grade_mins, counts, stats):
         stats[1] += 1
 
 
-@njit(cache=True)
+@kernel
 def _apply(pids, acts, sources, true, s):
     """Add points per record; keep grade counts; stats = [sum delta, false-record deltas].
 
@@ -337,7 +338,7 @@ def _apply(pids, acts, sources, true, s):
         _add_points(pid, pts, false, offset, lo, hi, grade_mins, counts, stats)
 
 
-@njit(inline="always", cache=True)
+@kernel(inline="always")
 def _grade(mins, off):
     for g in range(mins.size):
         if off >= mins[g]:
@@ -368,7 +369,7 @@ someone else's records (``Misverified``); today's metrics (enrolled, mean, false
 people per grade, and with misverification the users misverified)."""
 
 
-@njit(cache=True)
+@kernel
 def _new_state(offset, points, source_ok, bounds, mins, counts, enrolment, misverified, width):
     stats = np.zeros(2, np.int64)
     today = np.zeros(width, np.float64)
@@ -377,7 +378,7 @@ def _new_state(offset, points, source_ok, bounds, mins, counts, enrolment, misve
     )
 
 
-@njit(cache=True)
+@step_kernel
 def _step(day, board, s):
     pid, act, source, true = records_of(board)
     before = s.stats[1]
@@ -385,13 +386,13 @@ def _step(day, board, s):
     s.today[2] = s.stats[1] - before  # changes from false records today
 
 
-@njit(cache=True)
+@kernel
 def _mean(s):
     """The mean score of the people scored."""
     return s.enrolment.base + s.stats[0] / max(s.enrolment.enrolled, 1)
 
 
-@njit(cache=True)
+@step_kernel
 def _metrics(day, s):
     s.today[0] = s.enrolment.enrolled
     s.today[1] = _mean(s)
@@ -401,7 +402,7 @@ def _metrics(day, s):
         s.today[3 + s.counts.size] = s.misverified.users.size
 
 
-@njit(cache=True)
+@kernel
 def _state_scores(s, pids, day):
     base = s.enrolment.base
     out = np.empty(pids.size, np.int64)
@@ -410,7 +411,7 @@ def _state_scores(s, pids, day):
     return out
 
 
-@njit(cache=True)
+@kernel
 def _state_own_scores(s, pids, day):
     """Scores from each person's own records: a misverified user's from the map."""
     out = _state_scores(s, pids, day)
@@ -423,7 +424,7 @@ def _state_own_scores(s, pids, day):
     return out
 
 
-@njit(cache=True)
+@kernel
 def _state_has_score(s, pids):
     e = s.enrolment
     if e.everyone:
@@ -431,12 +432,12 @@ def _state_has_score(s, pids):
     return _enrolled_many(e.key, pids, e.share, e.failure)
 
 
-@njit(cache=True)
+@kernel
 def _shared(s):
     return s.counts, s.stats, s.today
 
 
-@njit(cache=True)
+@kernel
 def _misverified_of(s):
     return s.misverified
 

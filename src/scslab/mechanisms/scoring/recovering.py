@@ -16,13 +16,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from numba import njit
 from pydantic import Field
 
 from scslab.catalogue import Act, Points, act_by_name
 from scslab.engine.board import records_of
 from scslab.engine.mechanism import MechanismParams
 from scslab.engine.steps import CompiledSteps, compiled_mechanism
+from scslab.kernels.jit import kernel, step_kernel
 from scslab.kernels.memory import prefetch_ahead
 from scslab.kernels.structs import compiled_struct
 from scslab.mechanisms.scoring.compiled import CompiledScoring, compiled_scoring
@@ -53,7 +53,7 @@ class RecoveringScoreParams(MechanismParams):
     )
 
 
-@njit(cache=True)
+@kernel
 def _apply(pids, acts, points, offset, last, day, period, ticking, caps, stats):
     """Start the day (who gains a point today, who reached the cap), then apply its records."""
     r = day % period
@@ -85,7 +85,7 @@ def _apply(pids, acts, points, offset, last, day, period, ticking, caps, stats):
         last[pid] = day
 
 
-@njit(cache=True)
+@kernel
 def _scores(pids, offset, last, day, period, cap):
     out = np.empty(pids.size, np.int64)
     for i in range(pids.size):
@@ -95,7 +95,7 @@ def _scores(pids, offset, last, day, period, cap):
     return out
 
 
-@njit(cache=True)
+@kernel
 def _day_reaching(pids, offset, last, day, period, cap, level):
     out = np.empty(pids.size, np.int64)
     for i in range(pids.size):
@@ -116,7 +116,7 @@ the cap and the population; who gains a point on which day of the period, how ma
 cap on each day, the sum of offsets; today's metric (the mean)."""
 
 
-@njit(cache=True)
+@kernel
 def _new_state(offset, last, points, period, cap, n, days):
     return RecoveringState(
         offset,
@@ -132,36 +132,36 @@ def _new_state(offset, last, points, period, cap, n, days):
     )
 
 
-@njit(cache=True)
+@step_kernel
 def _step(day, board, s):
     pid, act, _, _ = records_of(board)
     _apply(pid, act, s.points, s.offset, s.last, day, s.period, s.ticking, s.caps, s.stats)
 
 
-@njit(cache=True)
+@kernel
 def _mean(s):
     """The exact population mean score today."""
     return s.cap + s.stats[0] / s.n
 
 
-@njit(cache=True)
+@step_kernel
 def _metrics(day, s):
     s.today[0] = _mean(s)
 
 
-@njit(cache=True)
+@kernel
 def _state_scores(s, pids, day):
     return _scores(pids, s.offset, s.last, day, s.period, s.cap)
 
 
-@njit(cache=True)
+@kernel
 def _state_day_reaching(s, pids, day, level):
     if level > s.cap:
         return np.full(pids.size, -1, np.int64)
     return _day_reaching(pids, s.offset, s.last, day, s.period, s.cap, level)
 
 
-@njit(cache=True)
+@kernel
 def _stats_and_today(s):
     return s.stats, s.today
 

@@ -46,7 +46,6 @@ import math
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
 import numpy as np
-from numba import njit
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from scslab.catalogue import Act, ActName, Source, act_by_name
@@ -60,6 +59,7 @@ from scslab.engine.board import (
 )
 from scslab.engine.mechanism import MechanismParams, Surveillance
 from scslab.engine.steps import CompiledSteps, compiled_mechanism, today_of
+from scslab.kernels.jit import kernel, step_kernel
 from scslab.kernels.parallel import run_threads
 from scslab.kernels.poisson import poisson_points, room_for
 from scslab.kernels.rng import uniform
@@ -283,7 +283,7 @@ do; the day's probes, alerts, false alerts, true alerts and alerts evaded; probe
 false alerts so far, the innocents flagged and the alerts evaded (int64); today's metrics."""
 
 
-@njit(cache=True)
+@kernel
 def _new_state(
     keys,
     rule,
@@ -328,7 +328,7 @@ def _new_state(
     )
 
 
-@njit(cache=True)
+@kernel
 def _flag_new(flagged, ids):
     """Set the flag of each of ``ids``; returns how many did not have it."""
     flags, mask = flagged.flags, flagged.mask
@@ -339,21 +339,21 @@ def _flag_new(flagged, ids):
     return new
 
 
-@njit(cache=True)
+@kernel
 def _is_wanted(wanted, first, last, pid):
     """Whether ``pid`` is among ``wanted[first:last]`` (sorted)."""
     j = first + np.searchsorted(wanted[first:last], pid)
     return j < last and wanted[j] == pid
 
 
-@njit(cache=True)
+@kernel
 def _evader_hidden(s, day, pid, tag):
     """Whether an alert on ``pid``'s face is dropped because ``pid`` evades (chance ``1 - f``)."""
     f = s.evasion.factor[_FACE_RECOGNITION]
     return evades(s.evasion, pid) and uniform(s.keys.evaded, day, pid, tag) >= f
 
 
-@njit(cache=True)
+@kernel
 def _watchlist_alerts(day, s, evading):
     """Mode 'watchlist': the innocents falsely flagged and the wanted found today, in order.
 
@@ -403,7 +403,7 @@ def _watchlist_alerts(day, s, evading):
     return innocents[:used], found[:n_found], evaded
 
 
-@njit(cache=True)
+@kernel
 def _acts_identified(day, board, s, evading):
     """Mode 'act': true records of today's enforced acts that cameras see and identify.
 
@@ -437,7 +437,7 @@ def _acts_identified(day, board, s, evading):
     return k - row, evaded
 
 
-@njit(cache=True)
+@kernel
 def _false_identities(day, s, evading):
     """Mode 'act': today's false alerts as identities in the gallery, in order.
 
@@ -470,7 +470,7 @@ def _false_identities(day, s, evading):
     return ids[:inside], used, evaded
 
 
-@njit(cache=True)
+@step_kernel
 def _step(day, board, s):
     evading = s.evading and day >= s.evasion.first_day[0]
     if s.rule.watchlist:
@@ -495,7 +495,7 @@ def _step(day, board, s):
     cum[4] += evaded
 
 
-@njit(cache=True)
+@step_kernel
 def _metrics(day, s):
     c, t = s.day_counts, s.today
     t[0], t[1], t[2] = c[0], c[1], c[2]
@@ -505,7 +505,7 @@ def _metrics(day, s):
         t[5] = c[4]
 
 
-@njit(cache=True)
+@kernel
 def _shared(s):
     return s.cum
 
