@@ -1,6 +1,6 @@
 """Seconds of compiling per kernel on an empty kernel cache: where a first run's wait goes.
 
-    python -m benchmarks.compile_cost PRESET [--people N] [--days D] [--top K]
+    python -m benchmarks.compile_cost PRESET [--people N] [--days D] [--top K] [--llvm]
 
 Runs the scenario in a fresh process with an empty ``NUMBA_CACHE_DIR`` and no compile helpers
 (``SCSLAB_COMPILE_HELPERS=0``), so every kernel compiles in that one process, and listens to
@@ -9,6 +9,13 @@ it calls are counted to them. A helper with ``inline="always"`` is compiled insi
 and counts to the caller. "threaded" marks ``parallel=True`` builds. The first-run table of
 ``benchmarks/RESULTS.md`` gives the wall time a user waits, with helpers; this says which
 kernels it is spent on.
+
+``--llvm`` also says where the seconds go inside numba, and how much code LLVM is given: the IR of
+each kernel's own module, and the IR of the callees' modules that numba links into it and
+optimises and turns into machine code again, caller by caller. Sizes are bytes of IR text, the
+same from run to run on a given numba, so a change that compiles less shows up even where this
+machine's timings are too noisy to. It reads numba's internals (``CPUCodeLibrary``, numba 0.68)
+and printing the IR slows the run, so its wall time is not a first run's.
 """
 
 from __future__ import annotations
@@ -28,7 +35,61 @@ def _name(dispatcher: Any) -> str:
     return f"{module}.{dispatcher.py_func.__qualname__}"
 
 
-def measure(preset: str, people: int, days: int) -> tuple[float, dict[str, list[Any]]]:
+class LlvmShare:
+    """Seconds in numba's LLVM stages and bytes of IR given to them (``--llvm``)."""
+
+    STAGES = (  # CPUCodeLibrary methods: what each does
+        ("add_ir_module", "IR printed as text and parsed back by LLVM"),
+        ("_optimize_functions", "function passes on a kernel's own code"),
+        ("_optimize_final_module", "module passes once the callees are linked in"),
+        ("_finalize_final_module", "machine code"),
+    )
+
+    def __init__(self) -> None:
+        self.seconds = dict.fromkeys((name for name, _ in self.STAGES), 0.0)
+        self.own_ir = self.linked_ir = 0
+
+    def install(self) -> None:
+        """Wrap numba's code library so that every kernel compiled from now on is counted."""
+        from numba.core.codegen import CPUCodeLibrary
+
+        for name in self.seconds:
+            setattr(CPUCodeLibrary, name, self._timed(name, getattr(CPUCodeLibrary, name)))
+        finalize = CPUCodeLibrary.finalize
+
+        def counted(library: Any) -> Any:
+            self.own_ir += len(str(library._final_module))
+            for linked in dict.fromkeys(library._linking_libraries):  # each once, in order
+                self.linked_ir += len(str(linked._get_module_for_linking()))
+            return finalize(library)
+
+        CPUCodeLibrary.finalize = counted
+
+    def _timed(self, name: str, method: Any) -> Any:
+        def timed(library: Any, *args: Any, **kwargs: Any) -> Any:
+            t0 = time.perf_counter()
+            try:
+                return method(library, *args, **kwargs)
+            finally:
+                self.seconds[name] += time.perf_counter() - t0
+
+        return timed
+
+    def report(self) -> str:
+        """The seconds per stage and the IR given, as lines to print."""
+        lines = ["inside numba's LLVM stages:"]
+        for name, what in self.STAGES:
+            lines.append(f"  {self.seconds[name]:7.2f} s  {name} ({what})")
+        lines.append(
+            f"  IR given to LLVM: {self.own_ir / 1e6:.1f} MB of the kernels' own modules and "
+            f"{self.linked_ir / 1e6:.1f} MB of callees linked into them"
+        )
+        return "\n".join(lines)
+
+
+def measure(
+    preset: str, people: int, days: int, llvm: LlvmShare | None = None
+) -> tuple[float, dict[str, list[Any]]]:
     """Run once in this process: the wall seconds and, per kernel, [seconds, compiles, threaded].
 
     The kernel cache must be empty for the numbers to mean a first run.
@@ -58,6 +119,8 @@ def measure(preset: str, people: int, days: int) -> tuple[float, dict[str, list[
                 costs[self.open[-1][0]][0] -= seconds
 
     event.register("numba:compile", Listener())
+    if llvm is not None:
+        llvm.install()
     t0 = time.perf_counter()
     scenario = scslab.load_scenario(preset).with_overrides(people=people, days=days)
     scslab.Simulation(scenario, compiled=True).run()
@@ -71,6 +134,9 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=200_000)
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--top", type=int, default=30, help="kernels to show (default 30)")
+    parser.add_argument(
+        "--llvm", action="store_true", help="also the seconds and IR in numba's LLVM stages"
+    )
     parser.add_argument("--in-this-process", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if not args.in_this_process:
@@ -78,7 +144,8 @@ def main() -> None:
             env = os.environ | {"NUMBA_CACHE_DIR": cache, "SCSLAB_COMPILE_HELPERS": "0"}
             command = [sys.executable, "-m", "benchmarks.compile_cost", *sys.argv[1:]]
             sys.exit(subprocess.run([*command, "--in-this-process"], env=env).returncode)
-    wall, costs = measure(args.preset, args.people, args.days)
+    llvm = LlvmShare() if args.llvm else None
+    wall, costs = measure(args.preset, args.people, args.days, llvm)
     total = sum(c[0] for c in costs.values())
     threaded = sum(c[0] for c in costs.values() if c[2])
     one_thread = sum(c[0] for n, c in costs.items() if n.endswith("_one_thread"))
@@ -93,6 +160,8 @@ def main() -> None:
     ]:
         mark = "threaded" if parallel else ""
         print(f"  {seconds:7.2f} s  {compiles:3d}x  {mark:8s} {name}")
+    if llvm is not None:
+        print(llvm.report())
 
 
 if __name__ == "__main__":
