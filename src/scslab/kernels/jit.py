@@ -4,10 +4,10 @@ numba compiles three functions for each ``@njit`` function: the function itself,
 Python calls, and a wrapper with a C calling convention, which only a call through a pointer
 needs (numba's first-class functions). In scslab only the day plan calls kernels through pointers
 (``engine/compiled_plan.py``), and only two kernels of each mechanism: its step and its metrics.
-The C wrappers of the others were 2.9 MB of the 9.4 MB of code that ``rongcheng``'s own kernels
-held before optimisation; leaving them out saves a first run only about 2% of its compiling,
-within this machine's noise (the wrappers are simple code), and keeps every kernel's compile
-options in one place.
+The C wrappers of the others were 2.9 MB of the 9.4 MB of IR in the function bodies of
+``rongcheng``'s kernels (before LLVM's module passes); leaving them out saves a first run only
+about 2% of its compiling, within this machine's noise (the wrappers are simple code), and keeps
+every kernel's compile options in one place.
 
 So every kernel is ``@kernel`` (``@kernel(inline="always")``, ``@kernel(error_model="numpy")``...),
 and a mechanism's step and metrics are ``@step_kernel``; ``compiled_mechanism`` refuses a step or
