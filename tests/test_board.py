@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scslab.engine.board import Board, written_in_order
+from scslab.engine.table_order import _long_run, _runs
 
 
 def test_records_are_ordered_by_person_keeping_posting_order_within_a_person():
@@ -127,6 +128,37 @@ def test_a_long_run_and_a_short_one_merge_stably_either_way_round():
         rec = board.records
         expected = sorted(rows, key=lambda row: row[0])
         assert list(zip(rec["pid"].tolist(), rec["act"].tolist(), strict=True)) == expected
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    long_run=st.lists(st.integers(0, 40), min_size=240, max_size=320),
+    before=st.lists(st.lists(st.integers(0, 40), max_size=5), max_size=3),
+    after=st.lists(st.lists(st.integers(0, 40), max_size=5), max_size=3),
+)
+def test_short_runs_around_a_long_one_merge_in_place_stably(long_run, before, after):
+    """The in-place merge (``engine/table_order``): a long run with a few short ones before and
+    after it, many ties, in every column of both tables."""
+    posts = [*before, sorted(long_run), *after]
+    pids = np.concatenate([np.asarray(p, np.int64) for p in posts])
+    bounds = _runs(pids, pids.size)
+    start, stop = _long_run(bounds, pids.size)
+    assert bounds.size == 2 or stop - start >= len(long_run)  # one run, or merged in place
+    board = Board()
+    rows = []  # (person, post, row within the post): the stable order is by person only
+    for j, p in enumerate(posts):
+        true = np.arange(len(p)) % 2 == 0
+        board.post_records(np.asarray(p, np.int64), j, np.arange(len(p)), true)
+        board.post_acts(np.asarray(p, np.int64), np.arange(len(p)) + 100 * j)
+        rows += [(pid, j, i) for i, pid in enumerate(p)]
+    expected = sorted(rows, key=lambda row: row[0])
+    rec = board.records
+    got = zip(rec["pid"].tolist(), rec["act"].tolist(), rec["source"].tolist(), strict=True)
+    assert list(got) == expected
+    assert rec["true"].tolist() == [i % 2 == 0 for _, _, i in expected]
+    acts = board.acts
+    assert acts["pid"].tolist() == [pid for pid, _, _ in expected]
+    assert acts["act"].tolist() == [100 * j + i for _, j, i in expected]
 
 
 def test_acts_withdrawn_before_anyone_reads_them_leave_the_rest_in_order():

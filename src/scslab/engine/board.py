@@ -25,6 +25,7 @@ import numpy as np
 from numba import types
 from numba.core.errors import TypingError
 
+from scslab.engine.table_order import order_acts, order_records
 from scslab.kernels.compact import grown
 from scslab.kernels.jit import kernel, kernel_overload
 from scslab.kernels.structs import compiled_struct
@@ -77,147 +78,6 @@ def new_board(capacity=256):
         False,
         np.zeros(1, np.int64),
     )
-
-
-@kernel
-def _copy_rows(src_keys, src_rows, dst_keys, dst_rows, lo, hi, to):
-    """Rows ``lo .. hi - 1`` of the sources to ``to ..`` of the destinations."""
-    for z in range(lo, hi):
-        dst_keys[to + z - lo], dst_rows[to + z - lo] = src_keys[z], src_rows[z]
-    return to + hi - lo
-
-
-@kernel
-def _gallop(keys, lo, hi, key, after_equal):
-    """The first position in the sorted ``keys[lo:hi]`` above ``key`` (``after_equal``) or at it.
-
-    It probes 1, 2, 4... ahead of ``lo``, then halves, so that a nearby answer costs a few reads
-    near ``lo``.
-    """
-    step = 1
-    top = lo
-    while top < hi and (keys[top] <= key if after_equal else keys[top] < key):
-        lo = top + 1
-        top = lo + step
-        step *= 2
-    top = min(top, hi)
-    while lo < top:  # the answer is in [lo, top]
-        half = (lo + top) // 2
-        if keys[half] <= key if after_equal else keys[half] < key:
-            lo = half + 1
-        else:
-            top = half
-    return lo
-
-
-@kernel
-def _merge_two(src_keys, src_rows, dst_keys, dst_rows, x, mid, hi):
-    """Merge the sorted runs ``[x, mid)`` and ``[mid, hi)`` stably into ``dst[x:hi]``.
-
-    Runs of like lengths are merged step by step without branches (which run is next is a coin
-    toss); a run much shorter than the other has its rows placed by galloping searches and the
-    long run copied in blocks between them (a day's few informants' records among a camera's).
-    On a tie the earlier run's row comes first.
-    """
-    y, k = mid, x
-    if 8 * (hi - mid) < mid - x:  # a short later run: its rows go after equal keys of the first
-        for j in range(mid, hi):
-            at = _gallop(src_keys, x, mid, src_keys[j], True)
-            k = _copy_rows(src_keys, src_rows, dst_keys, dst_rows, x, at, k)
-            dst_keys[k], dst_rows[k] = src_keys[j], src_rows[j]
-            x, k = at, k + 1
-        _copy_rows(src_keys, src_rows, dst_keys, dst_rows, x, mid, k)
-        return
-    if 8 * (mid - x) < hi - mid:  # a short earlier run: its rows go before equal keys
-        for j in range(x, mid):
-            at = _gallop(src_keys, y, hi, src_keys[j], False)
-            k = _copy_rows(src_keys, src_rows, dst_keys, dst_rows, y, at, k)
-            dst_keys[k], dst_rows[k] = src_keys[j], src_rows[j]
-            y, k = at, k + 1
-        _copy_rows(src_keys, src_rows, dst_keys, dst_rows, y, hi, k)
-        return
-    while x < mid and y < hi:
-        kx, ky = src_keys[x], src_keys[y]
-        take_y = ky < kx
-        dst_keys[k] = ky if take_y else kx
-        dst_rows[k] = src_rows[y] if take_y else src_rows[x]
-        y += take_y
-        x += 1 - take_y
-        k += 1
-    k = _copy_rows(src_keys, src_rows, dst_keys, dst_rows, x, mid, k)
-    _copy_rows(src_keys, src_rows, dst_keys, dst_rows, y, hi, k)
-
-
-@kernel
-def _merged_runs(keys, payload, n):
-    """``keys[:n]`` and ``payload[:n]`` ordered stably by key, as new arrays of ``n`` rows.
-
-    Each post is usually ordered already, so a day's table is a few sorted runs: neighbouring
-    runs are merged pass by pass (``_merge_two``), each step moving a key and its row's packed
-    values (the day's 3.2 million records at China's scale, a long run and a short one: 46-72 ->
-    about 10 ms, 2026-12-01, against merging an order and gathering every column through it).
-    """
-    runs = 1
-    for i in range(1, n):
-        runs += keys[i] < keys[i - 1]
-    bounds = np.empty(runs + 1, np.int64)  # run r is [bounds[r], bounds[r + 1])
-    bounds[0], bounds[runs] = 0, n
-    r = 1
-    for i in range(1, n):
-        if keys[i] < keys[i - 1]:
-            bounds[r] = i
-            r += 1
-    src_keys, src_rows = keys[:n].copy(), payload
-    dst_keys, dst_rows = np.empty(n, keys.dtype), np.empty(n, payload.dtype)
-    while runs > 1:
-        j = 0
-        for r in range(0, runs - 1, 2):  # merge runs r and r + 1
-            x, mid, hi = bounds[r], bounds[r + 1], bounds[r + 2]
-            _merge_two(src_keys, src_rows, dst_keys, dst_rows, x, mid, hi)
-            bounds[j] = bounds[r]
-            j += 1
-        if runs % 2:  # the last run has no partner this pass
-            _copy_rows(
-                src_keys, src_rows, dst_keys, dst_rows, bounds[runs - 1], n, bounds[runs - 1]
-            )
-            bounds[j] = bounds[runs - 1]
-            j += 1
-        bounds[j] = n
-        runs = j
-        src_keys, dst_keys = dst_keys, src_keys
-        src_rows, dst_rows = dst_rows, src_rows
-    return src_keys, src_rows
-
-
-_LOW16 = np.uint64(0xFFFF)
-
-
-@kernel
-def _order_acts(pid_buf, act_buf, recorded_buf, n):
-    """Order the first ``n`` acts by person, in place (stably: posting order within a person)."""
-    rows = np.empty(n, np.uint64)  # act and recorded of each row, packed
-    for i in range(n):
-        rows[i] = (np.uint64(np.uint16(act_buf[i]))) | (np.uint64(recorded_buf[i]) << 16)
-    pid, rows = _merged_runs(pid_buf, rows, n)
-    for i in range(n):
-        pid_buf[i] = pid[i]
-        act_buf[i] = np.int16(np.uint16(rows[i] & _LOW16))
-        recorded_buf[i] = (rows[i] >> 16) != 0
-
-
-@kernel
-def _order_records(pid_buf, act_buf, source_buf, true_buf, n):
-    """Order the first ``n`` records by person, in place (stably)."""
-    rows = np.empty(n, np.uint64)  # act, source and true of each row, packed
-    for i in range(n):
-        act, source = np.uint64(np.uint16(act_buf[i])), np.uint64(np.uint16(source_buf[i]))
-        rows[i] = act | (source << 16) | (np.uint64(true_buf[i]) << 32)
-    pid, rows = _merged_runs(pid_buf, rows, n)
-    for i in range(n):
-        pid_buf[i] = pid[i]
-        act_buf[i] = np.int16(np.uint16(rows[i] & _LOW16))
-        source_buf[i] = np.int16(np.uint16((rows[i] >> 16) & _LOW16))
-        true_buf[i] = (rows[i] >> 32) != 0
 
 
 def _value(column, i):
@@ -373,7 +233,7 @@ def acts_of(board):
             board.act_act = _fresh(board.act_act, n)
             board.act_recorded = _fresh(board.act_recorded, n)
             board.acts_shared = False
-        _order_acts(board.act_pid, board.act_act, board.act_recorded, n)
+        order_acts(board.act_pid, board.act_act, board.act_recorded, n)
         board.acts_ordered = True
         board.version[0] += 1
     board.acts_read = True
@@ -391,7 +251,7 @@ def records_of(board):
             board.rec_source = _fresh(board.rec_source, n)
             board.rec_true = _fresh(board.rec_true, n)
             board.records_shared = False
-        _order_records(board.rec_pid, board.rec_act, board.rec_source, board.rec_true, n)
+        order_records(board.rec_pid, board.rec_act, board.rec_source, board.rec_true, n)
         board.records_ordered = True
         board.version[0] += 1
     return board.rec_pid[:n], board.rec_act[:n], board.rec_source[:n], board.rec_true[:n]
