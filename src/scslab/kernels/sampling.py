@@ -419,8 +419,8 @@ def _merged_runs(a, b):
 
 
 @kernel
-def compiled_labelled_ids(keys, day, n, ps, thin_keys, trait_keys, weights, labels, threads):
-    """``labelled_ids`` for compiled callers; ``threads`` is the run's (``run_threads``)."""
+def labelled_runs(keys, day, n, ps, thin_keys, trait_keys, weights, threads):
+    """Each draw of ``compiled_labelled_ids``, its ids ascending: (a list of runs, their sizes)."""
     runs = []
     counts = np.zeros(keys.size, np.int64)
     for j in range(keys.size):
@@ -443,20 +443,33 @@ def compiled_labelled_ids(keys, day, n, ps, thin_keys, trait_keys, weights, labe
         else:
             runs.append(np.empty(0, np.int64))
         counts[j] = runs[j].size
-    if keys.size == 1:  # one draw: already in person order
-        return runs[0], np.full(counts[0], labels[0], labels.dtype), counts
-    # Order by person, and for one person by draw: each draw's ids become (id << shift) | draw
-    # in place, one ascending run per draw (ids are below 2**31, draws below 2**shift), and the
-    # two shortest runs are merged until one is left, so most ids move a few times and the
-    # longest run once; the last run's keys become its ids again, in place.
+    return runs, counts
+
+
+@kernel
+def merge_labelled_runs(runs, labels, ids, label, at):
+    """Write the runs of ``labelled_runs`` ordered by person, and for one person by draw.
+
+    Into ``ids[at:]`` and ``label[at:]`` (the label ``labels[j]`` of each id's draw), which must
+    have room for every id; the runs are consumed (their arrays reused). Each draw's ids become
+    ``(id << shift) | draw`` in place, one ascending run per draw (ids are below 2**31, draws
+    below 2**shift), and the two shortest runs are merged until two are left, so most ids move a
+    few times and the longest run once; the last merge writes ids and labels straight into the
+    caller's arrays (a day's acts: the board's buffers, not fresh memory every day).
+    """
+    if len(runs) == 1:  # one draw: already in person order
+        run = runs[0]
+        for i in range(run.size):
+            ids[at + i], label[at + i] = run[i], labels[0]
+        return
     shift = 0
-    while (1 << shift) < keys.size:
+    while (1 << shift) < len(runs):
         shift += 1
-    for j in range(keys.size):
+    for j in range(len(runs)):
         run = runs[j]
         for i in range(run.size):
             run[i] = (run[i] << shift) | j
-    while len(runs) > 1:
+    while len(runs) > 2:
         a = b = -1
         for r in range(len(runs)):
             if a < 0 or runs[r].size < runs[a].size:
@@ -466,12 +479,27 @@ def compiled_labelled_ids(keys, day, n, ps, thin_keys, trait_keys, weights, labe
         merged = _merged_runs(runs[a], runs[b])
         runs.pop(max(a, b))
         runs[min(a, b)] = merged
-    ids = runs[0]
-    label = np.empty(ids.size, labels.dtype)
+    first, second = runs[0], runs[1]
+    na, nb = first.size, second.size
     draw_bits = (1 << shift) - 1
-    for i in range(ids.size):
-        label[i] = labels[ids[i] & draw_bits]
-        ids[i] >>= shift
+    i = j = 0
+    for k in range(na + nb):  # as _merged_runs, each key written back as id and label
+        x = first[i] if i < na else _RUN_END
+        y = second[j] if j < nb else _RUN_END
+        take = x < y
+        key = x if take else y
+        ids[at + k], label[at + k] = key >> shift, labels[key & draw_bits]
+        i += take
+        j += 1 - take
+
+
+@kernel
+def compiled_labelled_ids(keys, day, n, ps, thin_keys, trait_keys, weights, labels, threads):
+    """``labelled_ids`` for compiled callers; ``threads`` is the run's (``run_threads``)."""
+    runs, counts = labelled_runs(keys, day, n, ps, thin_keys, trait_keys, weights, threads)
+    total = counts.sum()
+    ids, label = np.empty(total, np.int64), np.empty(total, labels.dtype)
+    merge_labelled_runs(runs, labels, ids, label, 0)
     return ids, label, counts
 
 

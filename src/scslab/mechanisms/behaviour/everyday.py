@@ -18,7 +18,7 @@ from scslab.engine.mechanism import Behaviour, MechanismParams
 from scslab.engine.steps import CompiledSteps, compiled_mechanism, today_of
 from scslab.kernels.jit import kernel, step_kernel
 from scslab.kernels.parallel import run_threads
-from scslab.kernels.sampling import LabelledDraws, compiled_labelled_ids
+from scslab.kernels.sampling import LabelledDraws, labelled_runs, merge_labelled_runs
 from scslab.kernels.structs import compiled_struct
 from scslab.mechanisms.common import ModulatedRate
 
@@ -75,14 +75,15 @@ def _draw_acts(day, n, threads, draws, pid, act, recorded, row):
     buffers stay ordered by person.
     """
     d = draws
-    ids, kinds, counts = compiled_labelled_ids(
-        d.keys, day, n, d.rates, d.thin_keys, d.trait_keys, d.weights, d.labels, threads
+    runs, counts = labelled_runs(
+        d.keys, day, n, d.rates, d.thin_keys, d.trait_keys, d.weights, threads
     )
-    if row + ids.size > pid.size:
+    total = counts.sum()
+    if row + total > pid.size:
         return counts, False, False
-    for i in range(ids.size):
-        pid[row + i], act[row + i], recorded[row + i] = ids[i], kinds[i], False
-    return counts, True, written_in_order(pid, row, ids.size)
+    merge_labelled_runs(runs, d.labels, pid, act, row)  # straight into the board's buffers
+    recorded[row : row + total] = False
+    return counts, True, written_in_order(pid, row, total)
 
 
 EverydayState = compiled_struct(
