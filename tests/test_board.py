@@ -137,8 +137,8 @@ def test_a_long_run_and_a_short_one_merge_stably_either_way_round():
     after=st.lists(st.lists(st.integers(0, 40), max_size=5), max_size=3),
 )
 def test_short_runs_around_a_long_one_merge_in_place_stably(long_run, before, after):
-    """The in-place merge (``engine/table_order``): a long run with a few short ones before and
-    after it, many ties, in every column of both tables."""
+    """A long run with a few short ones before and after it, many ties, in every column of both
+    tables (the acts merged in place, ``engine/table_order``; the records pass by pass)."""
     posts = [*before, sorted(long_run), *after]
     pids = np.concatenate([np.asarray(p, np.int64) for p in posts])
     bounds = _runs(pids, pids.size)
