@@ -398,23 +398,25 @@ _RUN_END = np.iinfo(np.int64).max
 """Read past the end of a run that ``_merged_runs`` merges: above any entry."""
 
 
+@kernel(inline="always")
+def _merge_step(a, b, i, j):
+    """One step of merging two ascending runs: the smaller head, and the heads after the step.
+
+    No branch to guess; a run that has ended reads as ``_RUN_END``.
+    """
+    x = a[i] if i < a.size else _RUN_END
+    y = b[j] if j < b.size else _RUN_END
+    take = x < y
+    return (x if take else y), i + take, j + 1 - take
+
+
 @kernel
 def _merged_runs(a, b):
-    """Two ascending runs merged into one.
-
-    Each step takes the smaller head, with no branch to guess; a run that has ended reads as
-    ``_RUN_END``.
-    """
-    na, nb = a.size, b.size
-    out = np.empty(na + nb, np.int64)
+    """Two ascending runs merged into one (``_merge_step``)."""
+    out = np.empty(a.size + b.size, np.int64)
     i = j = 0
-    for k in range(na + nb):
-        x = a[i] if i < na else _RUN_END
-        y = b[j] if j < nb else _RUN_END
-        take = x < y
-        out[k] = x if take else y
-        i += take
-        j += 1 - take
+    for k in range(out.size):
+        out[k], i, j = _merge_step(a, b, i, j)
     return out
 
 
@@ -480,17 +482,11 @@ def merge_labelled_runs(runs, labels, ids, label, at):
         runs.pop(max(a, b))
         runs[min(a, b)] = merged
     first, second = runs[0], runs[1]
-    na, nb = first.size, second.size
     draw_bits = (1 << shift) - 1
     i = j = 0
-    for k in range(na + nb):  # as _merged_runs, each key written back as id and label
-        x = first[i] if i < na else _RUN_END
-        y = second[j] if j < nb else _RUN_END
-        take = x < y
-        key = x if take else y
+    for k in range(first.size + second.size):  # each key written back as id and label
+        key, i, j = _merge_step(first, second, i, j)
         ids[at + k], label[at + k] = key >> shift, labels[key & draw_bits]
-        i += take
-        j += 1 - take
 
 
 @kernel
