@@ -112,7 +112,8 @@ def package_kernels() -> tuple[dict[str, Any], set[Any]]:
     """Every kernel of the package by qualified name, and the threaded halves of build pairs.
 
     The kernels are the numba dispatchers at module level in ``KERNEL_LAYERS``, with both builds
-    of each ``both_builds``/``sized_kernel`` pair (their ``threaded`` and ``one_thread``).
+    of each ``both_builds``/``sized_kernel`` pair (their ``threaded`` and ``one_thread``) and the
+    dispatcher behind each ``compiled_once`` kernel.
     """
     import importlib
     import pkgutil
@@ -130,6 +131,7 @@ def package_kernels() -> tuple[dict[str, Any], set[Any]]:
                 paired.add(build)
                 found = [build, value.one_thread]
             else:
+                value = getattr(value, "dispatcher", value)  # a compiled_once kernel's
                 found = [value] if isinstance(value, CPUDispatcher) else []
             for kernel in found:
                 kernels[f"{kernel.py_func.__module__}.{kernel.py_func.__qualname__}"] = kernel

@@ -168,7 +168,7 @@ def test_malicious_reports_compile_only_where_someone_may_file_one():
     state = off.get("informants").state
     rule = dict(fields_of(state))["malicious"]
     assert rule == types.none
-    fresh = njit(module._false_reports.py_func)  # typed here, whatever the cache holds
+    fresh = njit(module._false_reports.dispatcher.py_func)  # typed here, not from the cache
     args = (numba.typeof(state), rule, types.int64, types.float64, numba.typeof(off.board.native))
     fresh.compile(args)
     typed = fresh.overloads[args].fndesc.typemap.values()

@@ -27,6 +27,7 @@ from numba.core.errors import TypingError
 
 from scslab.engine.table_order import order_acts, order_records
 from scslab.kernels.compact import grown
+from scslab.kernels.compiled_once import compiled_once
 from scslab.kernels.jit import kernel, kernel_overload
 from scslab.kernels.structs import compiled_struct
 
@@ -136,6 +137,7 @@ def _fresh(buffer, used):
     return grown(buffer, used, buffer.size)
 
 
+@compiled_once
 @kernel
 def act_room(board, most):
     """Make room for ``most`` more acts; returns the first free row of ``board.act_*``.
@@ -197,6 +199,7 @@ def withdraw_acts(board, keep):
     return n - k
 
 
+@compiled_once
 @kernel
 def record_room(board, most):
     """Make room for ``most`` more records; returns the first free row of ``board.rec_*``."""
@@ -219,6 +222,7 @@ def records_written(board, k, ordered):
     board.version[0] += k != 0
 
 
+@compiled_once
 @kernel
 def acts_of(board):
     """Today's acts ordered by person (stably): views ``(pid, act, recorded)``.
@@ -240,6 +244,7 @@ def acts_of(board):
     return board.act_pid[:n], board.act_act[:n], board.act_recorded[:n]
 
 
+@compiled_once
 @kernel
 def records_of(board):
     """Today's records ordered by person (stably): views ``(pid, act, source, true)``."""
@@ -285,6 +290,7 @@ def clear(board):
     _clear(board, board.acts_shared, board.records_shared)
 
 
+@compiled_once
 @kernel
 def post_acts(board, pid, act):
     """Append acts (``act``: one per row or one for all), not yet recorded."""
@@ -306,6 +312,7 @@ called with (see ``kernels.sampling.DAY_ZERO``).
 """
 
 
+@compiled_once
 @kernel
 def post_records(board, pid, act, source, true):
     """Append records (each value column: one per row or one for all)."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from scslab.kernels.compact import grown
+from scslab.kernels.compiled_once import compiled_once
 from scslab.kernels.jit import kernel
 from scslab.kernels.structs import compiled_struct
 
@@ -57,8 +58,9 @@ def _reserve(cal, n):
     cal.tag = grown(cal.tag, cal.tag.size, size)
 
 
+@compiled_once
 @kernel
-def schedule(cal, days, pids, tags, first_day=0):
+def schedule(cal, days, pids, tags, first_day):
     """Schedule ``pids[i]`` on ``days[i]`` with tag ``tags[i]`` (``None``: 0).
 
     Entries before ``first_day`` (a day already popped) or past the horizon are dropped.
@@ -87,6 +89,7 @@ def schedule(cal, days, pids, tags, first_day=0):
         meta[_PENDING] += 1
 
 
+@compiled_once
 @kernel
 def pop(cal, day):
     """Entries due on ``day`` (ordered by person, then tag), removed from the calendar."""

@@ -45,7 +45,7 @@ import time
 import types as pytypes
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from numba import types
 from numba.core import event
@@ -57,6 +57,8 @@ from numba.core.caching import (
     UserProvidedCacheLocator,
 )
 from numba.core.registry import CPUDispatcher
+
+from scslab.kernels.compiled_once import Build, needed_by, publish_again
 
 PACKAGE = Path(__file__).resolve().parent.parent
 PACKAGE_NAME = "scslab"
@@ -259,7 +261,31 @@ class _UserDirLocator(_CodeKeyedLocator, UserProvidedCacheLocator):
 
 
 class _CodeKeyedImpl(CompileResultCacheImpl):
+    """numba's cached compile results, with the ``compiled_once`` builds each one calls.
+
+    A kernel that calls a ``compiled_once`` build holds its symbol, which must be published in
+    this process before the kernel's machine code is loaded: each entry names those builds, and
+    loading it publishes them first.
+    """
+
     _locator_classes = [_UserDirLocator, _InTreeLocator]  # noqa: RUF012 (numba's own layout)
+
+    def reduce(self, cres: Any) -> Any:
+        return CalledBuilds(builds=needed_by(cres.library), compiled=super().reduce(cres))
+
+    def rebuild(self, target_context: Any, payload: Any) -> Any:
+        if isinstance(payload, CalledBuilds):  # else an entry saved before there were any
+            publish_again(payload.builds)
+            payload = payload.compiled
+        return super().rebuild(target_context, payload)
+
+
+class CalledBuilds(NamedTuple):
+    """A cache entry: numba's compiled kernel and the ``compiled_once`` builds it calls."""
+
+    builds: list[Build]
+    compiled: Any
+    """What numba saves of a compiled kernel."""
 
 
 class _TolerantIndex(IndexDataCacheFile):
@@ -488,6 +514,7 @@ def key_package_caches() -> int:
         for value in list(vars(module).values()):
             for dispatcher in (
                 value,
+                getattr(value, "dispatcher", None),  # a compiled_once kernel's
                 getattr(value, "threaded", None),
                 getattr(value, "one_thread", None),
             ):

@@ -25,6 +25,7 @@ from typing import Any
 from numba import types as nbtypes
 from numba.extending import register_jitable
 
+from scslab.kernels.compiled_once import compiled_once
 from scslab.kernels.jit import OVERLOAD_OPTIONS, kernel, kernel_overload
 
 PARALLEL_MIN_ITEMS = 4096
@@ -101,21 +102,24 @@ def threads_or_one(threaded: Any, one_thread: Any) -> Callable[..., Any]:
     Else ``one_thread(*args)``: two compiled functions that compute the same values, one of them
     with threads. ``pick`` can be called from compiled code, where a caller compiled for
     ``threads`` None (``run_threads``) has no call of ``threaded``, which is then never compiled,
-    and from Python.
+    and from Python. Compiled code calls each build by address (``compiled_once``): a per-event
+    kernel is called a few times a day, and is large.
     """
 
     def pick(threads: bool | None, many: bool, *args: Any) -> Any:
         return (threaded if threads is not None and many else one_thread)(*args)
 
+    threaded_once, one_thread_once = compiled_once(threaded), compiled_once(one_thread)
+
     @kernel_overload(pick)
     def _compiled(threads, many, *args):  # numba types, not values
         if isinstance(threads, (nbtypes.NoneType, nbtypes.Omitted)):
-            return lambda threads, many, *args: one_thread(*args)
+            return lambda threads, many, *args: one_thread_once(*args)
 
         def by_size(threads, many, *args):
             if many:
-                return threaded(*args)
-            return one_thread(*args)
+                return threaded_once(*args)
+            return one_thread_once(*args)
 
         return by_size
 

@@ -21,6 +21,7 @@ import numpy as np
 from numba import prange
 
 from scslab.kernels.compact import grown
+from scslab.kernels.compiled_once import compiled_once
 from scslab.kernels.jit import kernel
 from scslab.kernels.memory import prefetch_at
 from scslab.kernels.parallel import run_threads, sized_kernel, threads_or_one
@@ -297,6 +298,7 @@ _walked = threads_or_one(_walked_in_batches, _walked_in_one_thread)
 """A draw's blocks in batches with threads, or in one thread (``kernels/parallel.py``)."""
 
 
+@compiled_once
 @kernel
 def _sample_blocks(key, day, n, p, thin_key, trait_key, weight, where, threads):
     """Bernoulli(p) successes in ``[0, n)``, each kept with ``trait_factor / (1 + |weight|)``.
@@ -314,6 +316,7 @@ def _sample_blocks(key, day, n, p, thin_key, trait_key, weight, where, threads):
 _NO_KEY = np.uint64(0)
 
 
+@compiled_once
 @kernel
 def compiled_bernoulli_ids(key, day, n, p, threads):
     """``bernoulli_ids`` for compiled callers (``p`` must be in [0, 1]: it is not checked).
@@ -420,6 +423,7 @@ def _merged_runs(a, b):
     return out
 
 
+@compiled_once
 @kernel
 def labelled_runs(keys, day, n, ps, thin_keys, trait_keys, weights, threads):
     """Each draw of ``compiled_labelled_ids``, its ids ascending: (a list of runs, their sizes)."""
@@ -448,6 +452,7 @@ def labelled_runs(keys, day, n, ps, thin_keys, trait_keys, weights, threads):
     return runs, counts
 
 
+@compiled_once
 @kernel
 def merge_labelled_runs(runs, labels, ids, label, at):
     """Write the runs of ``labelled_runs`` ordered by person, and for one person by draw.
@@ -489,6 +494,7 @@ def merge_labelled_runs(runs, labels, ids, label, at):
         ids[at + k], label[at + k] = key >> shift, labels[key & draw_bits]
 
 
+@compiled_once
 @kernel
 def compiled_labelled_ids(keys, day, n, ps, thin_keys, trait_keys, weights, labels, threads):
     """``labelled_ids`` for compiled callers; ``threads`` is the run's (``run_threads``)."""

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from scslab.kernels.compact import grown
+from scslab.kernels.compiled_once import compiled_once
 from scslab.kernels.jit import kernel
 from scslab.kernels.structs import compiled_struct
 
@@ -87,6 +88,7 @@ def regain_income(s, pid):
     return True
 
 
+@compiled_once
 @kernel
 def take_changes(s):
     """People whose flag changed since the last take, by id (each once); empties the log.

@@ -34,6 +34,7 @@ import numpy as np
 from numba import prange
 
 from scslab.errors import ScenarioError
+from scslab.kernels.compiled_once import compiled_once
 from scslab.kernels.jit import kernel
 from scslab.kernels.parallel import both_builds
 from scslab.population.attributes import community_tie
@@ -160,6 +161,7 @@ def _largest_of_regions(cuts, tie_key, bounds, locality, regions):
 _largest_of_regions = both_builds(_largest_of_regions)
 
 
+@compiled_once
 @kernel
 def largest_component(cuts, tie_key, bounds, locality, wave, threads):
     """People in the largest weakly connected component of the tie network.

@@ -42,6 +42,7 @@ from scslab.engine.calendar import new_calendar, pop, schedule
 from scslab.engine.mechanism import Adversary, MechanismParams
 from scslab.engine.steps import CompiledSteps, compiled_mechanism
 from scslab.kernels.compact import kept
+from scslab.kernels.compiled_once import compiled_once
 from scslab.kernels.jit import kernel, step_kernel
 from scslab.kernels.parallel import run_threads
 from scslab.kernels.rng import geometric_days, uniform
@@ -215,6 +216,7 @@ def _buys(rule, bounds, day, pid):
     return uniform(rule.keep_key, day, pid, 0) * top < keep
 
 
+@compiled_once
 @kernel
 def _due(s, day):
     """Today's detections and deliveries, from the calendar.

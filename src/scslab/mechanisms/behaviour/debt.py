@@ -37,6 +37,7 @@ from scslab.engine.board import act_room, acts_written, post_acts, written_in_or
 from scslab.engine.calendar import new_calendar, pop, schedule
 from scslab.engine.mechanism import Behaviour, MechanismParams
 from scslab.engine.steps import CompiledSteps, compiled_mechanism, today_of
+from scslab.kernels.compiled_once import compiled_once
 from scslab.kernels.hazard import NO_STEP, SteppedHazards, stepped_geometric_days
 from scslab.kernels.jit import kernel, step_kernel
 from scslab.kernels.memory import prefetch_ahead
@@ -289,6 +290,7 @@ _arrears_keep = both_builds(_arrears_keep)
 """Which arrears candidates ``ids`` fall into arrears today, with threads and in one thread."""
 
 
+@compiled_once
 @kernel
 def _open_arrears(
     candidate_key,
@@ -348,6 +350,7 @@ def _regime(pid, listed_flags, listed_mask, poor_flags, poor_mask):
     return REPAY_POOR if poor_flags[pid] & poor_mask else REPAY_LISTED
 
 
+@compiled_once
 @kernel
 def _due(
     pids,
@@ -506,6 +509,7 @@ def _judged(s, pids, also_listed):
     return pids[keep]
 
 
+@compiled_once
 @kernel
 def _income_moved(s, entered, changed, listed_flags, listed_mask):
     """Listed judgment debtors whose repayment regime now turns on their income: (poor, regained).
@@ -531,6 +535,7 @@ def _income_moved(s, entered, changed, listed_flags, listed_mask):
     return ids[regime == REPAY_POOR], ids[regime == REPAY_LISTED]
 
 
+@compiled_once
 @kernel
 def _start_repayment(s, pids, day, kind):
     """Schedule the repayment of ``pids`` under regime ``kind`` (unlisted, listed, poor)."""

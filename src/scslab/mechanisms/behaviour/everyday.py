@@ -16,6 +16,7 @@ from scslab.catalogue import ACT_NAMES, ActName, act_by_name
 from scslab.engine.board import act_room, acts_written, written_in_order
 from scslab.engine.mechanism import Behaviour, MechanismParams
 from scslab.engine.steps import CompiledSteps, compiled_mechanism, today_of
+from scslab.kernels.compiled_once import compiled_once
 from scslab.kernels.jit import kernel, step_kernel
 from scslab.kernels.parallel import run_threads
 from scslab.kernels.sampling import LabelledDraws, labelled_runs, merge_labelled_runs
@@ -64,6 +65,7 @@ class EverydayActsParams(MechanismParams):
         return self.acts | self.extra_acts
 
 
+@compiled_once
 @kernel
 def _draw_acts(day, n, threads, draws, pid, act, recorded, row):
     """Draw today's acts and write them on the board from ``row`` if they fit.

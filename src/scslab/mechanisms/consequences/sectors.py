@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from scslab.engine.mechanism import Consequences
 from scslab.engine.steps import CompiledSteps, compiled_mechanism
 from scslab.kernels.compact import joined, kept
+from scslab.kernels.compiled_once import compiled_once
 from scslab.kernels.jit import kernel, step_kernel
 from scslab.kernels.memory import prefetch_ahead
 from scslab.kernels.parallel import both_builds, run_threads
@@ -121,6 +122,7 @@ def _blocked(ids, flags, mask, false_flags, false_mask, households, family, key,
 _blocked = both_builds(_blocked)
 
 
+@compiled_once
 @kernel
 def attempts_on_list(
     attempt_key,

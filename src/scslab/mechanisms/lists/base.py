@@ -38,6 +38,7 @@ from scslab.engine.calendar import new_calendar, pop, schedule
 from scslab.engine.mechanism import Lists, MechanismParams
 from scslab.kernels.bits import counter_increment, counter_value, no_counter
 from scslab.kernels.compact import kept
+from scslab.kernels.compiled_once import compiled_once
 from scslab.kernels.jit import kernel
 from scslab.kernels.memory import prefetch_ahead
 from scslab.kernels.rng import uniform
@@ -130,6 +131,7 @@ def _household_reach(flags, mask, households, pid):
     return size - listed if listed > 0 else 0
 
 
+@compiled_once
 @kernel
 def apply_changes(
     pids,
@@ -324,6 +326,7 @@ def no_list():
     return ListState(*fields)
 
 
+@compiled_once
 @kernel
 def _scheduled_exits(day, s):
     """Today's due exits still valid for the current listing, counted, once each, in order."""
@@ -340,6 +343,7 @@ def _scheduled_exits(day, s):
     return np.unique(kept(pids, valid))
 
 
+@compiled_once
 @kernel
 def _schedule_exits(day, s):
     """New entries' appeals and listing terms, on the exits calendar."""
@@ -371,6 +375,7 @@ def _schedule_exits(day, s):
         schedule(s.exits, np.full(new.size, day + rule.term), new, episode * 2 + REPAIR, 0)
 
 
+@compiled_once
 @kernel
 def _without(pids, enter, false_source, out):
     """The candidates not in ``out`` (sorted, unique), after ``out`` as exits."""
@@ -392,6 +397,7 @@ def _without(pids, enter, false_source, out):
     return all_pids, all_enter, all_false
 
 
+@compiled_once
 @kernel
 def apply_day(day, s, pids, enter, false_source):
     """Apply a day's decisions (``pids`` with ``enter``, else leave) to the list record ``s``.
@@ -424,6 +430,7 @@ def apply_day(day, s, pids, enter, false_source):
     _schedule_exits(day, s)
 
 
+@compiled_once
 @kernel
 def list_metrics(day, s):
     """Today's metrics of the list record ``s``; returns how many it wrote.

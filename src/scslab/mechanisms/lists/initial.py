@@ -44,6 +44,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, model_validator
 
 from scslab.errors import ScenarioError
+from scslab.kernels.compiled_once import compiled_once
 from scslab.kernels.hazard import no_step, stepped_hazard_sum
 from scslab.kernels.jit import kernel
 from scslab.kernels.parallel import run_threads
@@ -310,6 +311,7 @@ def _everyone_draw(key, n, share, threads):
     return compiled_bernoulli_ids(key, DAY_ZERO, n, min(max(share, 0.0), 1.0), threads)
 
 
+@compiled_once
 @kernel
 def _without(pids, out):
     """Sorted ``pids`` not in sorted ``out``."""

@@ -19,6 +19,7 @@ from scslab.catalogue import Act, ActName, SourceName, act_by_name, source_by_na
 from scslab.catalogue import Source as SourceCode
 from scslab.engine.board import records_of
 from scslab.engine.steps import CompiledSteps, compiled_mechanism
+from scslab.kernels.compiled_once import compiled_once
 from scslab.kernels.jit import kernel, step_kernel
 from scslab.kernels.structs import compiled_struct
 from scslab.mechanisms.lists.base import (
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from scslab.engine.simulation import Simulation
 
 
+@compiled_once
 @kernel
 def _changes(pid, act, source, true, entry, exit, source_ok):
     """Records that list or delist: (person ids, enter (else leave), false record's source).

@@ -25,6 +25,7 @@ from scslab.engine.calendar import new_calendar, schedule
 from scslab.engine.calendar import pop as pop_due
 from scslab.engine.steps import CompiledSteps, compiled_mechanism
 from scslab.kernels.compact import grown
+from scslab.kernels.compiled_once import compiled_once
 from scslab.kernels.jit import kernel, step_kernel
 from scslab.kernels.memory import prefetch_ahead
 from scslab.kernels.structs import compiled_struct
@@ -142,6 +143,7 @@ def _new_state(fields):
     return ThresholdState(*fields)
 
 
+@compiled_once
 @kernel
 def _crossing(s, day):
     """Everyone whose score crosses a threshold today (a full pass, in chunks).

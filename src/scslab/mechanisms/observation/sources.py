@@ -35,6 +35,7 @@ from scslab.engine.board import (
 from scslab.engine.calendar import new_calendar, pop, schedule
 from scslab.engine.mechanism import MechanismParams, Observation
 from scslab.engine.steps import CompiledSteps, compiled_mechanism, today_of
+from scslab.kernels.compiled_once import compiled_once
 from scslab.kernels.jit import kernel, step_kernel
 from scslab.kernels.parallel import both_builds, run_threads
 from scslab.kernels.rng import uniform
@@ -360,6 +361,7 @@ def _new_state(
     )
 
 
+@compiled_once
 @kernel
 def _post(board, s, day, pids, acts, sources, true):
     """Post records now, or schedule those of delayed sources."""

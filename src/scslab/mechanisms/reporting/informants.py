@@ -32,6 +32,7 @@ from scslab.catalogue import Act, ActName, Source, act_by_name
 from scslab.engine.board import acts_of, record_room, records_written, written_in_order
 from scslab.engine.mechanism import MechanismParams, Reporting
 from scslab.engine.steps import CompiledSteps, compiled_mechanism, today_of
+from scslab.kernels.compiled_once import compiled_once
 from scslab.kernels.jit import kernel, step_kernel
 from scslab.kernels.parallel import both_builds, run_threads
 from scslab.kernels.rng import below, uniform
@@ -395,6 +396,7 @@ def _malicious_reporters(s, m, day, factor):
     return reporters[order], index[order]
 
 
+@compiled_once
 @kernel
 def _false_reports(s, m, day, factor, board):
     """File today's malicious reports (rule ``m``, the record's ``malicious``); post the accepted.

@@ -59,6 +59,7 @@ from scslab.engine.board import (
 )
 from scslab.engine.mechanism import MechanismParams, Surveillance
 from scslab.engine.steps import CompiledSteps, compiled_mechanism, today_of
+from scslab.kernels.compiled_once import compiled_once
 from scslab.kernels.jit import kernel, step_kernel
 from scslab.kernels.parallel import run_threads
 from scslab.kernels.poisson import poisson_points, room_for
@@ -353,6 +354,7 @@ def _evader_hidden(s, day, pid, tag):
     return evades(s.evasion, pid) and uniform(s.keys.evaded, day, pid, tag) >= f
 
 
+@compiled_once
 @kernel
 def _watchlist_alerts(day, s, evading):
     """Mode 'watchlist': the innocents falsely flagged and the wanted found today, in order.
@@ -403,6 +405,7 @@ def _watchlist_alerts(day, s, evading):
     return innocents[:used], found[:n_found], evaded
 
 
+@compiled_once
 @kernel
 def _acts_identified(day, board, s, evading):
     """Mode 'act': true records of today's enforced acts that cameras see and identify.
@@ -437,6 +440,7 @@ def _acts_identified(day, board, s, evading):
     return k - row, evaded
 
 
+@compiled_once
 @kernel
 def _false_identities(day, s, evading):
     """Mode 'act': today's false alerts as identities in the gallery, in order.
