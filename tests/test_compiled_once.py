@@ -55,7 +55,31 @@ def test_an_exception_inside_reaches_the_caller() -> None:
 
 def test_other_argument_types_get_their_own_build() -> None:
     assert _caller(np.array([3.5, 1.0]), 2) == 5.5
-    assert len(_sorted_prefix.compiled_once._calls) >= 2
+    assert len(_sorted_prefix.compiled_once._signatures) >= 2
+
+
+@njit
+def _halved(x):
+    return x / 2
+
+
+@compiled_once
+@njit
+def _applied(f, x):
+    return f(x) + 1
+
+
+@njit
+def _applies(x):
+    return _applied(_halved, x)
+
+
+def test_a_function_argument_gets_a_copy_compiled_into_the_caller() -> None:
+    """A function's type names its address, which is no symbol for another process: linked."""
+    assert _applies(4.0) == 3.0
+    ir = _applies.inspect_llvm(_applies.signatures[0])
+    assert SYMBOL_PREFIX not in ir
+    assert needed_by(_applies.overloads[_applies.signatures[0]].library) == []
 
 
 def test_only_positional_parameters_without_defaults() -> None:

@@ -37,9 +37,7 @@ from typing import Any, NamedTuple
 import llvmlite.binding as llvm
 from numba import types
 from numba.core import cgutils
-from numba.extending import intrinsic
-
-from scslab.kernels.jit import kernel_overload
+from numba.core.extending import _Intrinsic  # public: numba.extending.intrinsic, a decorator
 
 SYMBOL_PREFIX = "scslab.compiled_once."
 """Every published build's symbol starts with this."""
@@ -63,30 +61,23 @@ _PUBLISHED: dict[str, Build] = {}
 def _forwarding(name: str, params: str, callee: Any) -> Callable[..., Any]:
     """``def name(params): return callee(params)``, with the parameters spelled out.
 
-    numba compiles neither a ``*args`` overload nor a ``*args`` intrinsic into a call, so the
-    functions that forward a kernel's arguments name them.
+    numba types a call of an intrinsic by its definition's parameters, and cannot fold a call's
+    arguments into ``*args``: the typer names them.
     """
     namespace = {"callee": callee}
     exec(f"def {name}({params}):\n    return callee({params})\n", namespace)
     return namespace[name]
 
 
-def _call_by_symbol(symbol: str, signature: Any, params: str) -> Any:
-    """An intrinsic of ``params`` that calls the build published as ``symbol``."""
+class _Call(_Intrinsic):
+    """An intrinsic (the call is emitted into the caller's own code) that Python can call too."""
 
-    def codegen(context: Any, builder: Any, sig: Any, values: Any) -> Any:
-        callconv = context.call_conv
-        fnty = callconv.get_function_type(signature.return_type, signature.args)
-        function = cgutils.get_or_insert_function(builder.module, fnty, symbol)
-        status, result = callconv.call_function(
-            builder, function, signature.return_type, signature.args, values
-        )
-        with cgutils.if_unlikely(builder, status.is_error):
-            callconv.return_status_propagate(builder, status)
-        return result
+    def __init__(self, name: str, typer: Callable[..., Any], dispatcher: Any) -> None:
+        super().__init__(name, typer)
+        self._dispatcher = dispatcher
 
-    typer = _forwarding("call", f"typingctx, {params}", lambda *_: (signature, codegen))
-    return intrinsic(typer)
+    def __call__(self, *args: Any) -> Any:
+        return self._dispatcher(*args)
 
 
 class CompiledOnce:
@@ -102,19 +93,18 @@ class CompiledOnce:
         self.dispatcher = dispatcher
         self.module, self.qualname = py_func.__module__, py_func.__qualname__
         self.params = ", ".join(p.name for p in parameters)
-        self._calls: dict[tuple[types.Type, ...], Callable[..., Any]] = {}
+        self._signatures: dict[tuple[types.Type, ...], Any] = {}
 
     def symbol(self, argtypes: tuple[types.Type, ...]) -> str:
         """The name under which the build for ``argtypes`` is published."""
         digest = hashlib.sha256(repr(argtypes).encode()).hexdigest()[:16]
         return f"{SYMBOL_PREFIX}{self.module}.{self.qualname}.{digest}"
 
-    def publish(self, argtypes: tuple[types.Type, ...]) -> Callable[..., Any]:
-        """Compile (or load) the build for ``argtypes`` and publish it; returns its caller."""
-        call = self._calls.get(argtypes)
-        if call is None:
-            self.dispatcher.compile(argtypes)
-            built = self.dispatcher.overloads[argtypes]
+    def publish(self, argtypes: tuple[types.Type, ...]) -> Any:
+        """Compile (or load) the build for ``argtypes`` and publish it; returns its signature."""
+        signature = self._signatures.get(argtypes)
+        if signature is None:
+            built = self._built(argtypes)
             address = built.library.get_pointer_to_function(built.fndesc.llvm_func_name)
             if not address:
                 raise RuntimeError(f"{self.qualname}: no machine code for {argtypes}")
@@ -123,12 +113,50 @@ class CompiledOnce:
             _PUBLISHED[symbol] = Build(
                 module=self.module, qualname=self.qualname, argtypes=argtypes
             )
-            signature = built.signature.return_type(*argtypes)
-            call = _forwarding(
-                "by_address", self.params, _call_by_symbol(symbol, signature, self.params)
-            )
-            self._calls[argtypes] = call
-        return call
+            signature = self._signatures[argtypes] = built.signature.return_type(*argtypes)
+        return signature
+
+    def _built(self, argtypes: tuple[types.Type, ...]) -> Any:
+        self.dispatcher.compile(argtypes)
+        return self.dispatcher.overloads[argtypes]
+
+    def typer(self, typingctx: Any, *args: types.Type) -> tuple[Any, Any]:
+        """The intrinsic's typing: the signature, and the code of a call of the build."""
+        argtypes = tuple(types.unliteral(a) for a in args)
+        if " at 0x" in repr(argtypes):  # a function or object argument: no stable symbol
+            built = self._built(argtypes)
+            return built.signature.return_type(*argtypes), self._linked_call(built)
+        signature = self.publish(argtypes)
+        return signature, self._call_by_symbol(self.symbol(argtypes), signature)
+
+    @staticmethod
+    def _call_by_symbol(symbol: str, signature: Any) -> Callable[..., Any]:
+        def codegen(context: Any, builder: Any, sig: Any, values: Any) -> Any:
+            fnty = context.call_conv.get_function_type(signature.return_type, signature.args)
+            function = cgutils.get_or_insert_function(builder.module, fnty, symbol)
+            return _called(context, builder, function, signature, values)
+
+        return codegen
+
+    @staticmethod
+    def _linked_call(built: Any) -> Callable[..., Any]:
+        def codegen(context: Any, builder: Any, sig: Any, values: Any) -> Any:
+            context.add_linking_libs([built.library])  # a copy, as for any kernel call
+            function = context.declare_function(builder.module, built.fndesc)
+            return _called(context, builder, function, built.signature, values)
+
+        return codegen
+
+
+def _called(context: Any, builder: Any, function: Any, signature: Any, values: Any) -> Any:
+    """Call ``function`` with numba's calling convention; its exception becomes the caller's."""
+    callconv = context.call_conv
+    status, result = callconv.call_function(
+        builder, function, signature.return_type, signature.args, values
+    )
+    with cgutils.if_unlikely(builder, status.is_error):
+        callconv.return_status_propagate(builder, status)
+    return result
 
 
 def compiled_once(dispatcher: Any) -> Callable[..., Any]:
@@ -138,20 +166,13 @@ def compiled_once(dispatcher: Any) -> Callable[..., Any]:
     """
     once = CompiledOnce(dispatcher)
     _KERNELS[once.module, once.qualname] = once
-    call = _forwarding(dispatcher.py_func.__name__, once.params, dispatcher)
-    linked = _forwarding("linked", once.params, dispatcher)
+    typer = _forwarding("typer", f"typingctx, {once.params}", once.typer)
+    call = _Call(dispatcher.py_func.__name__, typer, dispatcher)
+    call._register()
     call.__qualname__, call.__module__ = once.qualname, once.module
     call.__doc__ = dispatcher.py_func.__doc__
-    call.dispatcher = dispatcher  # type: ignore[attr-defined]  (for the cache's keying)
-    call.compiled_once = once  # type: ignore[attr-defined]
-
-    def typed(*args):  # no annotations: numba compares them with the implementation's
-        argtypes = tuple(types.unliteral(a) for a in args)
-        if " at 0x" in repr(argtypes):  # a function or object argument: no stable symbol
-            return linked
-        return once.publish(argtypes)
-
-    kernel_overload(call)(_forwarding("typed", once.params, typed))
+    call.dispatcher = dispatcher  # for the cache's keying
+    call.compiled_once = once
     return call
 
 
