@@ -15,8 +15,9 @@ import scslab.engine.simulation as simulation
 from scslab.engine import compile_ahead
 from scslab.engine.compile_ahead import HELPERS_ENV, helpers_wanted
 from scslab.engine.compiled_plan import run_days
-from scslab.engine.steps import state_made_at_init
+from scslab.engine.steps import KERNELS, state_made_at_init
 from scslab.errors import ScenarioError
+from scslab.kernels.compiled_once import address_of
 
 
 def test_helpers_wanted_reads_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -59,10 +60,12 @@ def test_each_mechanism_offers_its_daily_kernels_as_the_plan_calls_them(
     for offer, i in zip(_Recorder.offers, order, strict=True):
         state, entry = sim.compiled_plan.plan[i], signature[3].types[i]
         (step, step_args), (metrics, metrics_args) = offer
-        assert (step, metrics) == (state[1], state[2])  # the kernels the plan calls
-        assert step_args == entry.types[1].signature.args  # with the types it calls them with
-        assert metrics_args == entry.types[2].signature.args
+        registered = KERNELS[type(state[0])]
+        assert (step, metrics) == (registered.step, registered.metrics)
+        assert step_args[2] == metrics_args[1] == entry.types[0]  # the record the plan holds
         assert step_args in step.overloads and metrics_args in metrics.overloads
+        # the builds for those types are the code the plan calls
+        assert (address_of(step, step_args), address_of(metrics, metrics_args)) == state[1:]
 
 
 _HELPER_FILLS_THE_CACHE = """

@@ -358,3 +358,22 @@ def test_a_step_or_metrics_kernel_that_returns_a_value_is_refused_by_name(monkey
         Simulation(_reference(days=5), compiled=True)
     monkeypatch.setitem(steps.KERNELS, ThresholdState, registered)
     assert Simulation(_reference(days=5), compiled=True).compiled_plan is not None
+
+
+def test_an_exception_raised_in_a_kernel_reaches_python_through_the_plan(monkeypatch) -> None:
+    """The plan calls each kernel by address with numba's calling convention: errors propagate."""
+    from numba import njit
+
+    from scslab.mechanisms.lists.threshold_list import ThresholdState
+
+    @njit
+    def failing_metrics(day, state):
+        if day == 3:
+            raise ValueError("metrics failed on day 3")
+
+    registered = steps.KERNELS[ThresholdState]
+    monkeypatch.setitem(steps.KERNELS, ThresholdState, registered._replace(metrics=failing_metrics))
+    sim = Simulation(_reference(days=5), compiled=True)
+    with pytest.raises(ValueError, match="metrics failed on day 3"):
+        sim.run()
+    assert sim.day < 5

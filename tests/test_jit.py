@@ -10,20 +10,17 @@ from scslab.engine.steps import KERNELS, compiled_mechanism
 from scslab.kernels.jit import has_c_wrapper, kernel, step_kernel
 
 
-def test_only_the_day_plan_s_kernels_keep_the_c_wrapper() -> None:
-    """A C wrapper is compiled only where the day plan calls a kernel through a pointer."""
+def test_no_kernel_compiles_the_c_wrapper() -> None:
+    """Pointers are called with numba's own calling convention: no kernel needs the C wrapper."""
     kernels, _ = package_kernels()
     registered = {k for pair in KERNELS.values() for k in pair}
-    with_wrapper = {name for name, k in kernels.items() if has_c_wrapper(k)}
     assert len(kernels) > 300  # the walk found the package's kernels
     assert registered <= set(kernels.values())
-    assert with_wrapper == {name for name, k in kernels.items() if k in registered}, sorted(
-        with_wrapper
-    )
+    assert sorted(name for name, k in kernels.items() if has_c_wrapper(k)) == []
 
 
-def test_a_step_without_its_c_wrapper_is_refused_at_registration() -> None:
-    """``compiled_mechanism`` refuses a ``@kernel`` (the plan would call address 0), not others."""
+def test_a_step_that_is_not_a_compiled_kernel_is_refused_at_registration() -> None:
+    """``compiled_mechanism`` refuses a Python function (the plan calls compiled code only)."""
 
     def step(day, board, state):
         pass
@@ -34,12 +31,12 @@ def test_a_step_without_its_c_wrapper_is_refused_at_registration() -> None:
     class Accepted:
         pass
 
-    with pytest.raises(TypeError, match=r"test_jit\.step is compiled without the C wrapper"):
-        compiled_mechanism(Refused, kernel(step))
+    with pytest.raises(TypeError, match=r"step.* is not a compiled kernel"):
+        compiled_mechanism(Refused, step)
     assert Refused not in KERNELS
     try:
         compiled_mechanism(Accepted, step_kernel(step))
-        assert has_c_wrapper(KERNELS[Accepted].step)
+        assert KERNELS[Accepted].step.py_func is step
     finally:
         KERNELS.pop(Accepted, None)
 

@@ -30,12 +30,9 @@ import queue
 import subprocess
 import sys
 import threading
-import warnings
 from collections.abc import Iterable
 from importlib import import_module
 from typing import IO, Any
-
-from numba.core.errors import NumbaExperimentalFeatureWarning
 
 from scslab.errors import ScenarioError
 from scslab.kernels.cache import built_or_cached
@@ -147,11 +144,9 @@ class CompileHelpers:
         for process in self._processes:
             with contextlib.suppress(OSError):
                 process.stdin.close()  # type: ignore[union-attr]
-        with warnings.catch_warnings():  # the day plan's entry takes first-class functions,
-            warnings.simplefilter("ignore", NumbaExperimentalFeatureWarning)  # "experimental"
-            for kernel, args in reversed(self.offered):
-                if args not in kernel.overloads:
-                    kernel.compile(args)  # or load it, saved by a helper; or wait for the one on it
+        for kernel, args in reversed(self.offered):
+            if args not in kernel.overloads:
+                kernel.compile(args)  # or load it, saved by a helper; or wait for the one on it
         self.stop()
 
     def stop(self) -> None:

@@ -10,14 +10,13 @@ days in ``run_days``, a compiled loop over the plan that never returns to Python
 or days. That removes the fixed cost of Python orchestration per simulated day (about 30
 microseconds for the reference model) which dominated runs of a town or a county.
 
-``run_days`` receives each mechanism's two kernels as first-class functions (numba's
-``FunctionType``: the address of the kernel's compiled code, called through a pointer), not as
-code to embed. Its own machine code is a loop of a few dozen calls a day, whatever the
-mechanisms: compiling it for a new plan shape (the types of the mechanisms' records), with the
-kernels compiled already, takes 2.4 s for ``rongcheng`` and 5.7 s for ``integrated_2020``, where
-embedding every kernel took 28 s and 42 s. A call through a pointer costs nanoseconds, a few
-dozen times a simulated day. Exceptions raised in a kernel reach Python as before (numba calls a
-dispatcher's kernel with its own calling convention).
+``run_days`` receives each mechanism's two kernels as the addresses of their compiled code
+(``kernels.compiled_once.address_of``), and calls them there (``call_at``), with numba's own
+calling convention: an exception raised in a kernel reaches Python as before. Its own machine
+code is a loop of a few dozen calls a day, whatever the mechanisms, and it compiles without the
+kernels: embedding every kernel took 28 s (``rongcheng``) and 42 s (``integrated_2020``); numba's
+first-class functions, used here before, took 2.4 s and 5.7 s, with a Python fallback compiled
+at every call. A call through a pointer costs nanoseconds, a few dozen times a simulated day.
 
 ``run_days`` is compiled once per plan shape and cached on disk, like every kernel, under a
 digest of the package's sources (``kernels/cache.py``). A run that may pick its engine takes the
@@ -28,18 +27,17 @@ the results are the same.
 from __future__ import annotations
 
 import time
-import warnings
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 from numba import literal_unroll, types
-from numba.core.errors import NumbaExperimentalFeatureWarning
 
 from scslab.engine.board import clear
 from scslab.engine.mechanism import Observer
-from scslab.engine.steps import KERNELS, compiled_state_of, daily_kernels
+from scslab.engine.steps import compiled_state_of, daily_kernels
 from scslab.kernels.cache import built_or_cached
 from scslab.kernels.clock import cycle_counter, cycles_now
+from scslab.kernels.compiled_once import address_of, call_at
 from scslab.kernels.jit import kernel
 
 if TYPE_CHECKING:
@@ -69,14 +67,17 @@ class StepDays(NamedTuple):
     """Per compiled mechanism: its row in the plan, its entry of ``last``."""
 
 
+_call_step, _call_metrics = call_at(3), call_at(2)
+"""``step(day, board, state)`` and ``metrics(day, state)`` at their addresses."""
+
+
 def _run_days(day0, day1, board, plan, days, cycles, table, offsets):
     """Days ``day0 .. day1 - 1`` of ``plan``: per mechanism, in order, (state, step, metrics).
 
-    ``step`` and ``metrics`` are first-class functions (``signature``). Each mechanism steps
-    from its first day to its last (``days``, a ``StepDays``); the cycles of its step and its
-    metrics add to ``cycles``;
-    every mechanism's metrics of day ``d`` go to ``table[d - day0]`` from column ``offsets[i]``,
-    NaN (null) once it has stopped.
+    ``step`` and ``metrics`` are the addresses of the kernels' code (``signature``). Each
+    mechanism steps from its first day to its last (``days``, a ``StepDays``); the cycles of its
+    step and its metrics add to ``cycles``; every mechanism's metrics of day ``d`` go to
+    ``table[d - day0]`` from column ``offsets[i]``, NaN (null) once it has stopped.
     """
     first_days, last_days, positions = days.first, days.last, days.positions
     for day in range(day0, day1):
@@ -85,7 +86,7 @@ def _run_days(day0, day1, board, plan, days, cycles, table, offsets):
         for entry in literal_unroll(plan):
             if first_days[i] <= day <= last_days[positions[i]]:
                 t0 = cycle_counter()
-                entry[1](day, board, entry[0])
+                _call_step(entry[1], day, board, entry[0])
                 cycles[i] += cycle_counter() - t0
             i += 1  # noqa: SIM113 (enumerate cannot unroll a tuple of records)
         row = table[day - day0]
@@ -94,7 +95,7 @@ def _run_days(day0, day1, board, plan, days, cycles, table, offsets):
             stopped = day > last_days[positions[i]]
             if not stopped:
                 t0 = cycle_counter()
-                entry[2](day, entry[0])
+                _call_metrics(entry[2], day, entry[0])
                 cycles[i] += cycle_counter() - t0
             today = entry[0].today
             for j in range(today.size):
@@ -123,8 +124,9 @@ class CompiledPlan:
         self.rows = [row for row, _ in compiled]
         """The plan rows of the compiled mechanisms, in plan order."""
         self.states = tuple(state for _, state in compiled)
-        self.plan = tuple((state, *KERNELS[type(state)]) for state in self.states)
-        """Per compiled mechanism, in plan order: its record, step kernel and metrics kernel."""
+        self.plan: tuple = ()
+        """Per compiled mechanism, in plan order: its record and the addresses of its step and
+        metrics kernels (``compile``)."""
         self._entry: Any = None
         """``run_days`` compiled for this plan (``compile``)."""
         self.observers = observers
@@ -176,16 +178,14 @@ class CompiledPlan:
     def signature(self) -> tuple:
         """The argument types of ``run_days`` for this plan (its shape).
 
-        Each mechanism's entry is (record, step, metrics), the kernels as functions of the
-        record that return nothing: ``step(day, board, state)`` and ``metrics(day, state)``.
+        Each mechanism's entry is (record, step, metrics), the kernels as the addresses of their
+        code: ``step(day, board, state)`` and ``metrics(day, state)``, which return nothing.
         """
         typeof = run_days.typeof_pyval
         entries = []
         for state in self.states:
-            (_, step_args), (_, metrics_args) = daily_kernels(state, self.sim.board.native)
-            step = types.FunctionType(types.none(*step_args))
-            metrics = types.FunctionType(types.none(*metrics_args))
-            entries.append(types.Tuple((step_args[2], step, metrics)))
+            (_, step_args), _ = daily_kernels(state, self.sim.board.native)
+            entries.append(types.Tuple((step_args[2], types.int64, types.int64)))
         table = np.empty((0, self.width), np.float64)
         return (
             types.int64,
@@ -201,7 +201,7 @@ class CompiledPlan:
     def entry(self) -> tuple[Any, tuple]:
         """``run_days`` and its argument types for this plan: what ``compile`` compiles last.
 
-        It calls the kernels through pointers, so it compiles without them: a first run's set-up
+        It calls the kernels by address, so it compiles without them: a first run's set-up
         compiles it beside them (``engine/compile_ahead.py``).
         """
         return run_days, self.signature()
@@ -218,19 +218,22 @@ class CompiledPlan:
         that each returns nothing, as its function type in ``run_days`` says. Part of a run's
         set-up, not of its first day.
         """
+        plan = []
         for state in self.states:
+            addresses = []
             for daily, args in daily_kernels(state, self.sim.board.native):
-                daily.compile(args)
+                address = address_of(daily, args)
                 returns = daily.overloads[args].signature.return_type
                 if returns != types.none:
                     raise TypeError(
                         f"{daily.py_func.__module__}.{daily.__name__} returns {returns}: "
                         "a step or metrics kernel must return nothing"
                     )
-        with warnings.catch_warnings():  # numba calls first-class functions experimental
-            warnings.simplefilter("ignore", NumbaExperimentalFeatureWarning)
-            entry, args = self.entry()
-            self._entry = entry.compile(args)
+                addresses.append(address)
+            plan.append((state, *addresses))
+        self.plan = tuple(plan)
+        entry, args = self.entry()
+        self._entry = entry.compile(args)
 
     def compiled_already(self) -> bool:
         """Whether ``run_days`` is compiled for this plan's shape: in this process, or on disk.

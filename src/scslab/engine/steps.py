@@ -20,9 +20,10 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 from numba import typeof, types
+from numba.core.registry import CPUDispatcher
 from numba.core.typing.typeof import Purpose
 
-from scslab.kernels.jit import has_c_wrapper, kernel, step_kernel
+from scslab.kernels.jit import kernel, step_kernel
 
 if TYPE_CHECKING:
     from scslab.engine.simulation import Simulation
@@ -59,18 +60,17 @@ def compiled_mechanism(
 
     ``step(day, board, state)`` does the day's work; ``metrics(day, state)`` writes the day's
     metric values into ``state.today`` (a float64 array, one value per metric column), which the
-    step may also do itself (the default). Both return nothing: the compiled plan calls them through
-    pointers typed so (``engine/compiled_plan.CompiledPlan.compile`` checks it). Both are
-    ``@step_kernel`` (or plain ``numba.njit``): a ``@kernel`` has no C wrapper to call through a
-    pointer, and is refused here (``kernels/jit.py``).
+    step may also do itself (the default). Both return nothing: the compiled plan calls them by
+    address as kernels that do (``engine/compiled_plan.CompiledPlan.compile`` checks it). Both
+    are ``@step_kernel`` (``kernels/jit.py``); anything that is not a compiled kernel is refused.
     """
     if state_class in KERNELS:
         raise TypeError(f"{state_class.__name__} has compiled kernels already")
     for registered in (step, metrics):
-        if not has_c_wrapper(registered):
+        if not isinstance(registered, CPUDispatcher):
             raise TypeError(
-                f"{registered.py_func.__module__}.{registered.__name__} is compiled without the C "
-                "wrapper that the day plan calls through a pointer: declare it @step_kernel"
+                f"{getattr(registered, '__qualname__', registered)!r} is not a compiled kernel: "
+                "declare it @step_kernel"
             )
     KERNELS[state_class] = CompiledKernels(step=step, metrics=metrics)
 

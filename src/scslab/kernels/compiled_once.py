@@ -105,9 +105,7 @@ class CompiledOnce:
         signature = self._signatures.get(argtypes)
         if signature is None:
             built = self._built(argtypes)
-            address = built.library.get_pointer_to_function(built.fndesc.llvm_func_name)
-            if not address:
-                raise RuntimeError(f"{self.qualname}: no machine code for {argtypes}")
+            address = _address(built, self.qualname)
             symbol = self.symbol(argtypes)
             llvm.add_symbol(symbol, address)
             _PUBLISHED[symbol] = Build(
@@ -146,6 +144,50 @@ class CompiledOnce:
             return _called(context, builder, function, built.signature, values)
 
         return codegen
+
+
+def _address(built: Any, name: str) -> int:
+    """The address of a compiled kernel's code (numba's calling convention)."""
+    address = built.library.get_pointer_to_function(built.fndesc.llvm_func_name)
+    if not address:
+        raise RuntimeError(f"{name}: no machine code for {built.signature}")
+    return address
+
+
+def address_of(dispatcher: Any, argtypes: tuple[types.Type, ...]) -> int:
+    """Compile (or load) ``dispatcher`` for ``argtypes``; the address of that build's code.
+
+    For ``call_at``, in this process only: the address means nothing in another one.
+    """
+    dispatcher.compile(argtypes)
+    return _address(dispatcher.overloads[argtypes], dispatcher.py_func.__qualname__)
+
+
+def _call_at_typer(typingctx: Any, address: types.Type, *args: types.Type) -> Any:
+    if not isinstance(address, types.Integer):
+        return None
+    argtypes = tuple(types.unliteral(a) for a in args)
+
+    def codegen(context: Any, builder: Any, sig: Any, values: Any) -> Any:
+        callee = types.none(*argtypes)
+        fnty = context.call_conv.get_function_type(types.none, argtypes)
+        function = builder.inttoptr(values[0], fnty.as_pointer())
+        return _called(context, builder, function, callee, values[1:])
+
+    return types.none(types.intp, *argtypes), codegen
+
+
+def call_at(arity: int) -> Any:
+    """An intrinsic ``call(address, *arguments)``: call the kernel at ``address`` (``address_of``).
+
+    The kernel must return nothing; an exception it raises becomes the caller's. ``arity`` is the
+    count of its arguments (numba types an intrinsic's call by named parameters).
+    """
+    params = ", ".join(f"a{i}" for i in range(arity))
+    typer = _forwarding("call_at", f"typingctx, address, {params}", _call_at_typer)
+    call = _Intrinsic(f"call_at_{arity}", typer)
+    call._register()
+    return call
 
 
 def _called(context: Any, builder: Any, function: Any, signature: Any, values: Any) -> Any:

@@ -1,18 +1,14 @@
-"""How a kernel is compiled: cached on disk, and without the C wrapper unless the day plan needs it.
+"""How a kernel is compiled: cached on disk, and without numba's C wrapper.
 
 numba compiles three functions for each ``@njit`` function: the function itself, a wrapper that
-Python calls, and a wrapper with a C calling convention, which only a call through a pointer
-needs (numba's first-class functions). In scslab only the day plan calls kernels through pointers
-(``engine/compiled_plan.py``), and only two kernels of each mechanism: its step and its metrics.
-The C wrappers of the others were 2.9 MB of the 9.4 MB of IR in the function bodies of
-``rongcheng``'s kernels (before LLVM's module passes); leaving them out saves a first run only
-about 2% of its compiling, within this machine's noise (the wrappers are simple code), and keeps
-every kernel's compile options in one place.
+Python calls, and a wrapper with a C calling convention, which only numba's first-class functions
+call. scslab calls kernels through pointers with numba's own calling convention instead (the day
+plan and ``compiled_once``), so no kernel needs the C wrapper: the wrappers were 2.9 MB of the
+9.4 MB of IR in the function bodies of ``rongcheng``'s kernels (before LLVM's module passes).
 
 So every kernel is ``@kernel`` (``@kernel(inline="always")``, ``@kernel(error_model="numpy")``...),
-and a mechanism's step and metrics are ``@step_kernel``; ``compiled_mechanism`` refuses a step or
-metrics kernel compiled without its C wrapper, which the day plan would call at address 0. Both
-kernels can be called from Python and from other kernels alike.
+and a mechanism's step and metrics are ``@step_kernel``, the same compile options under a name
+that says what the day plan calls. Both can be called from Python and from other kernels alike.
 
 Owns the compile options that every kernel shares. Must not hold a kernel itself.
 """
@@ -37,19 +33,19 @@ def kernel(func: Callable[..., Any] | None = None, /, **options: Any) -> Any:
     """Compile ``func`` as a kernel: ``@kernel`` or ``@kernel(**numba_options)``.
 
     The options (``inline``, ``error_model``, ``parallel``...) go to ``numba.njit`` on top of
-    ``KERNEL_OPTIONS``. The kernel has no C wrapper, so the day plan cannot call it through a
-    pointer: a mechanism's step and metrics are ``step_kernel``.
+    ``KERNEL_OPTIONS``.
     """
     jit = njit(**(KERNEL_OPTIONS | options))
     return jit if func is None else jit(func)
 
 
 def step_kernel(func: Callable[..., Any]) -> Any:
-    """Compile a mechanism's step or metrics kernel, which the day plan calls through a pointer.
+    """Compile a mechanism's step or metrics kernel, which the day plan calls by address.
 
-    Like ``kernel``, but with numba's C wrapper, whose address the day plan calls.
+    A ``kernel``: the plan calls it with numba's own calling convention (``call_at`` in
+    ``kernels/compiled_once.py``), which every kernel has.
     """
-    return njit(**(KERNEL_OPTIONS | {"no_cfunc_wrapper": False}))(func)
+    return kernel(func)
 
 
 def kernel_overload(func: Callable[..., Any], **options: Any) -> Any:
@@ -62,5 +58,5 @@ def kernel_overload(func: Callable[..., Any], **options: Any) -> Any:
 
 
 def has_c_wrapper(dispatcher: Any) -> bool:
-    """Whether a compiled kernel can be called through a pointer (it has numba's C wrapper)."""
+    """Whether a compiled kernel has numba's C wrapper (no kernel of scslab needs one)."""
     return not dispatcher.targetoptions.get("no_cfunc_wrapper", False)
