@@ -74,10 +74,11 @@ class _Call(_Intrinsic):
 
     def __init__(self, name: str, typer: Callable[..., Any], dispatcher: Any) -> None:
         super().__init__(name, typer)
-        self._dispatcher = dispatcher
+        self.dispatcher = dispatcher
+        """The kernel (Python calls it; the cache keys it like every module-level kernel)."""
 
     def __call__(self, *args: Any) -> Any:
-        return self._dispatcher(*args)
+        return self.dispatcher(*args)
 
 
 class CompiledOnce:
@@ -104,8 +105,8 @@ class CompiledOnce:
         """Compile (or load) the build for ``argtypes`` and publish it; returns its signature."""
         signature = self._signatures.get(argtypes)
         if signature is None:
-            built = self._built(argtypes)
-            address = _address(built, self.qualname)
+            built = _built(self.dispatcher, argtypes)
+            address = _address(built)
             symbol = self.symbol(argtypes)
             llvm.add_symbol(symbol, address)
             _PUBLISHED[symbol] = Build(
@@ -114,15 +115,11 @@ class CompiledOnce:
             signature = self._signatures[argtypes] = built.signature.return_type(*argtypes)
         return signature
 
-    def _built(self, argtypes: tuple[types.Type, ...]) -> Any:
-        self.dispatcher.compile(argtypes)
-        return self.dispatcher.overloads[argtypes]
-
     def typer(self, typingctx: Any, *args: types.Type) -> tuple[Any, Any]:
         """The intrinsic's typing: the signature, and the code of a call of the build."""
         argtypes = tuple(types.unliteral(a) for a in args)
         if " at 0x" in repr(argtypes):  # a function or object argument: no stable symbol
-            built = self._built(argtypes)
+            built = _built(self.dispatcher, argtypes)
             return built.signature.return_type(*argtypes), self._linked_call(built)
         signature = self.publish(argtypes)
         return signature, self._call_by_symbol(self.symbol(argtypes), signature)
@@ -146,11 +143,17 @@ class CompiledOnce:
         return codegen
 
 
-def _address(built: Any, name: str) -> int:
-    """The address of a compiled kernel's code (numba's calling convention)."""
+def _built(dispatcher: Any, argtypes: tuple[types.Type, ...]) -> Any:
+    """``dispatcher``'s build for ``argtypes``, compiled or loaded from the cache if need be."""
+    dispatcher.compile(argtypes)
+    return dispatcher.overloads[argtypes]
+
+
+def _address(built: Any) -> int:
+    """The address of a build's code (numba's calling convention)."""
     address = built.library.get_pointer_to_function(built.fndesc.llvm_func_name)
     if not address:
-        raise RuntimeError(f"{name}: no machine code for {built.signature}")
+        raise RuntimeError(f"{built.fndesc.qualname}: no machine code for {built.signature}")
     return address
 
 
@@ -159,8 +162,7 @@ def address_of(dispatcher: Any, argtypes: tuple[types.Type, ...]) -> int:
 
     For ``call_at``, in this process only: the address means nothing in another one.
     """
-    dispatcher.compile(argtypes)
-    return _address(dispatcher.overloads[argtypes], dispatcher.py_func.__qualname__)
+    return _address(_built(dispatcher, argtypes))
 
 
 def _call_at_typer(typingctx: Any, address: types.Type, *args: types.Type) -> Any:
@@ -213,7 +215,6 @@ def compiled_once(dispatcher: Any) -> Callable[..., Any]:
     call._register()
     call.__qualname__, call.__module__ = once.qualname, once.module
     call.__doc__ = dispatcher.py_func.__doc__
-    call.dispatcher = dispatcher  # for the cache's keying
     call.compiled_once = once
     return call
 
