@@ -6,6 +6,7 @@ import numpy as np
 
 import scslab
 from conftest import busy_rongcheng
+from scslab.catalogue import Act, Source
 from scslab.engine.simulation import Simulation
 from scslab.mechanisms.lists.base import EXITS, INNOCENTS
 
@@ -107,3 +108,74 @@ def test_lists_ask_who_is_scored_only_of_systems_that_do_not_score_everyone() ->
     assert scorers("rongcheng")["rongcheng_points"] is True
     assert scorers("honest_shanghai_2016")["honest_shanghai"] is False  # opt-in by ID and face
     assert scorers("sesame_credit")["sesame_credit"] is False  # opt-in
+
+
+def _sesame_list(extra_act: dict | None = None, **sesame_params):
+    """Sesame Credit with a state blacklist below 600 whose every listing is won on appeal.
+
+    People freed on appeal keep their low score, so who is looked at again decides whether they
+    return to the list. ``extra_act``: a camera-recorded act added (jaywalking).
+    """
+    sc = scslab.load_scenario("sesame_credit").with_overrides(people=20_000, days=150)
+    data = sc.resolved()
+    mechanisms = data["mechanisms"]
+    del mechanisms["backlash"], mechanisms["rewards"]
+    mechanisms["sesame_credit"] |= {"adoption_days": 0} | sesame_params
+    mechanisms["sesame_blacklist"] = {
+        "type": "threshold_list",
+        "score": "sesame_credit",
+        "enter_below": 600,
+        "exit_at": 620,
+        "appeal_share": 1.0,
+        "appeal_success_true": 1.0,
+        "appeal_success_false": 1.0,
+        "appeal_days": 5,
+    }
+    if extra_act is not None:
+        mechanisms["everyday_acts"]["acts"]["jaywalking"] = extra_act
+        sources = mechanisms["data_sources"]["sources"]
+        sources["camera"] = {"acts": ["jaywalking"], "coverage_urban": 0.9, "coverage_rural": 0.9}
+    return scslab.scenario_from_dict(data)
+
+
+def _list_columns(sc) -> dict[str, list]:
+    m = scslab.run(sc).metrics
+    return {c: m[c].to_pylist() for c in m.column_names if c.startswith("sesame_blacklist_")}
+
+
+def test_a_threshold_list_looks_again_only_at_people_whose_score_may_have_moved():
+    base = Simulation(_sesame_list())
+    base.run()
+    lst, sesame = base.get("sesame_blacklist"), base.get("sesame_credit")
+    assert lst.appeals_won > 20
+    # the case at stake: freed on appeal, still scored below the entry threshold
+    freed = np.flatnonzero(~lst.flag.get() & sesame.has_score(np.arange(base.pop.n)))
+    assert (sesame.scores(freed, base.days) < 600).sum() > 5
+    before = _list_columns(_sesame_list())
+    assert sum(before["sesame_blacklist_entries"]) > 50
+    # Many records that cannot move a Sesame score (camera records, outside its credit
+    # history and its activity) change nothing on the list: nobody is looked at for them.
+    busy = {"rate": 0.05, "trait": "compliance", "weight": -0.8}
+    assert _list_columns(_sesame_list(busy)) == before
+    # The same records with a penalty in the credit history move scores, and the list.
+    penalised = _sesame_list(
+        busy,
+        credit_sources=["bank", "court", "ecommerce", "camera"],
+        credit_penalties={"loan_arrears": 3, "court_judgment_unpaid": 10, "jaywalking": 2},
+    )
+    after = _list_columns(penalised)
+    assert sum(after["sesame_blacklist_entries"]) > sum(before["sesame_blacklist_entries"])
+
+
+def test_scorers_say_which_records_may_move_their_scores():
+    sim = Simulation(scslab.load_scenario("integrated_2020").with_overrides(people=3000, days=2))
+    sesame = sim.get("sesame_credit").moving_records()
+    assert sesame[Act.LOAN_ARREARS, Source.BANK]  # a penalty from a credit source
+    assert not sesame[Act.ONLINE_PURCHASE, Source.ECOMMERCE]  # activity: read at the next pass
+    assert not sesame[Act.LOAN_ARREARS, Source.CAMERA]  # not a credit source
+    national = sim.get("national_credit").moving_records()
+    assert national[Act.JAYWALKING, Source.CAMERA]  # -5 points
+    assert not national[Act.ONLINE_PURCHASE, Source.ECOMMERCE]  # no points
+    # a scorer that does not say: every record may (an empty table)
+    reference = Simulation(scslab.load_scenario("reference").with_overrides(people=3000, days=2))
+    assert reference.get("recovering_score").moving_records().size == 0

@@ -1,8 +1,13 @@
 """A list driven by a score: enter below one threshold, leave on reaching another.
 
-Only people whose score may have crossed a threshold are looked at: those with records today and
-those whose scheduled exit day has come (from the scoring system's ``day_reaching``). A scheduled
-check that a later record made stale simply fails when it falls due.
+Only people whose score may have crossed a threshold are looked at: those with records today that
+may move the score (the scorer's ``moving_records``: an online purchase moves no credit history),
+those whose scheduled exit day has come (from the scoring system's ``day_reaching``), and on a
+day the scorer rescored everyone, whoever crosses. A scheduled check that a later record made
+stale simply fails when it falls due. So a record that cannot move the score changes nothing: it
+does not bring back someone an appeal or the listing term took off the list (the next record that
+moves their score, or the next rescoring, does), and it is never the false record a listing is
+said to rest on.
 
 The whole step is a kernel (``_step``) that reads the score through the scorer's compiled kernels
 (``scoring/compiled.py``), in the compiled day plan and in the Python loop alike; a score without
@@ -42,6 +47,7 @@ from scslab.mechanisms.scoring.compiled import (
     compiled_scorer,
     day_reaching,
     has_score,
+    record_moves,
     rescored,
     state_reads,
 )
@@ -60,12 +66,23 @@ scores and flags stay in cache (speed only: the people found do not depend on it
 
 
 @kernel
-def _candidates(rec_pids, rec_source, rec_true, due):
-    """People with records today or in ``due`` (both sorted), once each, in order.
+def _moving_only(rec_pids, rec_act, rec_source, rec_true, moving):
+    """Today's records that may move the score (``record_moves``), in their order."""
+    if moving.shape[0] == 0:  # every record may
+        return rec_pids, rec_source, rec_true
+    keep = np.empty(rec_pids.size, np.bool_)
+    for i in range(rec_pids.size):
+        keep[i] = record_moves(moving, rec_act[i], rec_source[i])
+    return rec_pids[keep], rec_source[keep], rec_true[keep]
 
-    Also what an entry today would rest on: ``NOT_FALSE`` for a person with a true record today,
-    else the source of their first false record today (the provenance of a listing on a false
-    record), or ``UNATTRIBUTED`` for a person with no record today.
+
+@kernel
+def _candidates(rec_pids, rec_source, rec_true, due):
+    """People with records in ``rec_pids`` or in ``due`` (both sorted), once each, in order.
+
+    Also what an entry today would rest on: ``NOT_FALSE`` for a person with a true record, else
+    the source of their first false record (the provenance of a listing on a false record), or
+    ``UNATTRIBUTED`` for a person without one.
     """
     cand = np.empty(rec_pids.size + due.size, np.int64)
     false_source = np.empty(cand.size, np.int16)
@@ -130,10 +147,13 @@ class ThresholdListParams(ListParams):
 
 
 ThresholdFields = list_record_fields(
-    "ThresholdFields", ("scorer", "calendar", "enter_below", "exit_at", "everyone", "n"), __name__
+    "ThresholdFields",
+    ("scorer", "moving", "calendar", "enter_below", "exit_at", "everyone", "n"),
+    __name__,
 )
-"""A list's fields (``ListFields``), the scorer's record, the calendar of exit checks, the
-thresholds, whether the scorer scores everyone, and the population."""
+"""A list's fields (``ListFields``), the scorer's record and the records that may move its scores
+(``moving_records``), the calendar of exit checks, the thresholds, whether the scorer scores
+everyone, and the population."""
 
 ThresholdState = compiled_struct("ThresholdState", ThresholdFields._fields, __name__)
 
@@ -175,7 +195,7 @@ def _crossing(s, day):
 
 @step_kernel
 def _step(day, board, s):
-    pid, _, source, true = records_of(board)
+    pid, source, true = _moving_only(*records_of(board), s.moving)
     due, _ = pop_due(s.calendar, day)
     if not state_reads(s.scorer, day):  # the state reads no score: no change by score
         nobody = np.empty(0, np.int64)
@@ -219,6 +239,7 @@ class ThresholdList(CompiledSteps, ListBase):
             ThresholdFields(
                 **list_fields(self, sim.days)._asdict(),
                 scorer=self.scorer.state,
+                moving=self.scorer.moving_records(),  # asked once: fixed after its init
                 calendar=new_calendar(sim.days),
                 enter_below=p.enter_below,
                 exit_at=p.exit_at,

@@ -546,6 +546,12 @@ def _recompute(
 _recompute = both_builds(_recompute)
 
 
+@kernel(inline="always")
+def _penalty_units(penalties, credit_ok, act, source):
+    """Penalty units of a record of ``act`` from ``source`` (0 from a source outside credit)."""
+    return penalties[act] if credit_ok[source] else 0
+
+
 @kernel
 def _apply_records(
     pids, acts, sources, true, score, packed, penalties, credit_ok, active, delta_unit, lo, hi, hist
@@ -557,7 +563,7 @@ def _apply_records(
         b = np.int64(packed[pid])
         if active[acts[i], sources[i]] and (b >> 5) < ACTIVITY_MAX:
             b += 32
-        units = penalties[acts[i]] if credit_ok[sources[i]] else 0
+        units = _penalty_units(penalties, credit_ok, acts[i], sources[i])
         old_pen = b & PENALTY_MAX
         new_pen = min(max(old_pen + units, 0), PENALTY_MAX)
         b += new_pen - old_pen
@@ -783,6 +789,17 @@ def _state_clean(s, pids):
 
 
 @kernel
+def _state_moving(s):
+    """Records that move scores: those with penalty units (``_penalty_units``); activity waits."""
+    c = s.credit
+    out = np.empty((c.penalties.size, c.credit_ok.size), np.bool_)
+    for act in range(c.penalties.size):
+        for source in range(c.credit_ok.size):
+            out[act, source] = _penalty_units(c.penalties, c.credit_ok, act, source) != 0
+    return out
+
+
+@kernel
 def _shared(s):
     return s.days, s.ramp, s.changes
 
@@ -795,6 +812,7 @@ compiled_scoring(
     has_score_kernel=_state_has_score,
     clean_kernel=_state_clean,
     state_reads_kernel=_state_reads,
+    moving_records_kernel=_state_moving,
 )
 
 

@@ -2,7 +2,8 @@
 
 A scoring system with a compiled record (``kernels/structs.py``) registers its kernels here with
 ``compiled_scoring``; a compiled reader then calls ``scores(state, pids, day)`` (and
-``day_reaching``, ``rescored``, ``has_score``, ``clean``, ``own_scores``, ``state_reads``) on the
+``day_reaching``, ``rescored``, ``has_score``, ``clean``, ``own_scores``, ``state_reads``,
+``moving_records``) on the
 scorer's record, and numba picks the scorer's kernel by the record's type when it compiles the
 reader. These are the compiled forms of the ``Scoring`` methods of ``engine/mechanism.py``, with
 the same defaults.
@@ -17,6 +18,11 @@ Two questions concern who reads and whose record is read, and have defaults that
   differs from ``scores`` only for people scored from someone else's records (a face matched to
   the wrong person at sign-up, ``scoring/points.py``); readers count what that changed. Default:
   the ``scores`` kernel itself.
+
+One question says which records matter at all: ``moving_records(state)``, per act and source,
+whether a record of that act from that source may move a score (an online purchase moves no
+credit history). A reader that looks only at people whose score may have moved (a threshold list)
+skips the others' records. Default: an empty table, which says every record may.
 
 Python reads the same kernels: ``CompiledScoring`` gives a scoring system ``scores``,
 ``has_score``, ``day_reaching``, ``rescored`` and ``scores_everyone`` that call its registered
@@ -49,6 +55,7 @@ class ScoringKernels(NamedTuple):
     clean: Any
     own_scores: Any
     state_reads: Any
+    moving_records: Any
 
 
 SCORING_STATES: dict[type, ScoringKernels] = {}
@@ -88,6 +95,10 @@ def state_reads(state, day):
     """Whether a reader acting for the state may read the score on ``day``."""
 
 
+def moving_records(state):
+    """Per act and source, whether such a record may move a score (empty: every record may)."""
+
+
 @kernel
 def never_reaching(state, pids, day, level):
     """``day_reaching`` of a score that never moves by itself."""
@@ -118,6 +129,18 @@ def always_read(state, day):
     return True
 
 
+@kernel
+def every_record_moves(state):
+    """``moving_records`` of a system that does not say which records move its scores."""
+    return np.empty((0, 0), np.bool_)
+
+
+@kernel(inline="always")
+def record_moves(moving, act, source):
+    """Whether a record of ``act`` from ``source`` may move a score (``moving_records``' table)."""
+    return moving.shape[0] == 0 or moving[act, source]
+
+
 def compiled_scoring(
     state_class: type,
     score_kernel: Any,
@@ -127,6 +150,7 @@ def compiled_scoring(
     clean_kernel: Any = keeps_no_bad_records,
     own_scores_kernel: Any = None,
     state_reads_kernel: Any = always_read,
+    moving_records_kernel: Any = every_record_moves,
 ) -> None:
     """Register a scoring system's kernels for its record class.
 
@@ -145,6 +169,7 @@ def compiled_scoring(
         clean=clean_kernel,
         own_scores=own_kernel,
         state_reads=state_reads_kernel,
+        moving_records=moving_records_kernel,
     )
 
     @kernel_overload(scores)
@@ -187,6 +212,12 @@ def compiled_scoring(
     def _state_reads(state, day):
         if isinstance(state, type_class):
             return lambda state, day: state_reads_kernel(state, day)
+        return None
+
+    @kernel_overload(moving_records)
+    def _moving_records(state):
+        if isinstance(state, type_class):
+            return lambda state: moving_records_kernel(state)
         return None
 
 
@@ -236,6 +267,13 @@ class CompiledScoring(Scoring):
     def state_reads(self, day: int) -> bool:
         """Whether a reader acting for the state may read the score on ``day``, from the kernel."""
         return bool(self._kernels().state_reads(self.state, day))
+
+    def moving_records(self) -> np.ndarray:
+        """Per act and source, whether such a record may move a score (empty: every record may).
+
+        Fixed after ``init``: readers ask once, when they are set up.
+        """
+        return self._kernels().moving_records(self.state)
 
     def misidentifies(self) -> bool:
         """Whether some people may be scored from someone else's records (fixed after ``init``).

@@ -307,6 +307,12 @@ def _add_points(pid, pts, false, offset, lo, hi, grade_mins, counts, stats):
         stats[1] += 1
 
 
+@kernel(inline="always")
+def _points_of(points, source_ok, act, source):
+    """The points a record of ``act`` from ``source`` is worth (0 if the source does not count)."""
+    return points[act] if source_ok[source] else 0
+
+
 @kernel
 def _apply(pids, acts, sources, true, s):
     """Add points per record; keep grade counts; stats = [sum delta, false-record deltas].
@@ -319,8 +325,8 @@ def _apply(pids, acts, sources, true, s):
     e, m = s.enrolment, s.misverified
     for i in range(pids.size):
         prefetch_ahead(offset, pids, i)
-        pts = points[acts[i]]
-        if pts == 0 or not source_ok[sources[i]]:
+        pts = _points_of(points, source_ok, acts[i], sources[i])
+        if pts == 0:
             continue
         pid = pids[i]
         false = not true[i]
@@ -433,6 +439,16 @@ def _state_has_score(s, pids):
 
 
 @kernel
+def _state_moving(s):
+    """Records that move scores: those worth points (``_points_of``)."""
+    out = np.empty((s.points.size, s.source_ok.size), np.bool_)
+    for act in range(s.points.size):
+        for source in range(s.source_ok.size):
+            out[act, source] = _points_of(s.points, s.source_ok, act, source) != 0
+    return out
+
+
+@kernel
 def _shared(s):
     return s.counts, s.stats, s.today
 
@@ -450,6 +466,7 @@ compiled_scoring(
     _state_scores,
     has_score_kernel=_state_has_score,
     own_scores_kernel=_state_own_scores,
+    moving_records_kernel=_state_moving,
 )
 
 
