@@ -9,6 +9,7 @@ import textwrap
 from typing import ClassVar
 
 import pytest
+from numba.core.typing.typeof import Purpose, typeof
 
 import scslab
 import scslab.engine.simulation as simulation
@@ -17,7 +18,7 @@ from scslab.engine.compile_ahead import HELPERS_ENV, helpers_wanted
 from scslab.engine.compiled_plan import run_days
 from scslab.engine.steps import KERNELS, state_made_at_init
 from scslab.errors import ScenarioError
-from scslab.kernels.compiled_once import address_of
+from scslab.kernels.compiled_once import address_of, record_address
 
 
 def test_helpers_wanted_reads_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -57,15 +58,18 @@ def test_each_mechanism_offers_its_daily_kernels_as_the_plan_calls_them(
     lazy = [i for i, m in enumerate(sim.mechanisms.values()) if not state_made_at_init(m)]
     assert lazy == [1]  # debt's record holds the list's: offered once every mechanism is ready
     order = [i for i in range(len(sim.mechanisms)) if i not in lazy] + lazy
+    plan = sim.compiled_plan.plan
     for offer, i in zip(_Recorder.offers, order, strict=True):
-        state, entry = sim.compiled_plan.plan[i], signature[3].types[i]
+        state = sim.compiled_plan.states[i]
         (step, step_args), (metrics, metrics_args) = offer
-        registered = KERNELS[type(state[0])]
+        registered = KERNELS[type(state)]
         assert (step, metrics) == (registered.step, registered.metrics)
-        assert step_args[2] == metrics_args[1] == entry.types[0]  # the record the plan holds
+        assert step_args[2] == metrics_args[1] == typeof(state, Purpose.argument)  # its record
         assert step_args in step.overloads and metrics_args in metrics.overloads
-        # the builds for those types are the code the plan calls
-        assert (address_of(step, step_args), address_of(metrics, metrics_args)) == state[1:]
+        # the builds for those types are the code the plan calls, on the record it holds
+        assert address_of(step, step_args) == plan.steps[i]
+        assert address_of(metrics, metrics_args) == plan.metrics[i]
+        assert record_address(state) == plan.records[i]
 
 
 _HELPER_FILLS_THE_CACHE = """

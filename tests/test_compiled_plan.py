@@ -186,14 +186,25 @@ def test_every_kernel_s_disk_cache_is_keyed_by_the_code_it_depends_on() -> None:
     assert _walk_block._cache._cache_file._source_stamp == cache.code_digest(
         "scslab.kernels.sampling"
     )
-    # the day plan's key names the modules of the records it runs (the types it is compiled for)
+    # the day plan takes addresses, not records: its key names the board, and no mechanism
     plan = Simulation(_reference(days=1), compiled=True).compiled_plan
     assert plan is not None
     sig = plan.signature()
     key = compiled_plan.run_days._cache._index_key(sig, compiled_plan.run_days.targetctx.codegen())
     assert isinstance(key, str)  # text: an index never needs a record's module to load
-    assert "scslab.mechanisms.lists.threshold_list" in key
+    assert "scslab.mechanisms" not in key
     assert repr(("scslab.engine.board", cache.code_digest("scslab.engine.board"))) in key
+
+
+def test_one_build_of_the_day_plan_runs_every_combination_of_mechanisms() -> None:
+    """``run_days`` takes arrays of addresses: every preset's plan has the same argument types."""
+    signatures = {
+        Simulation(
+            scslab.load_scenario(name).with_overrides(people=2000, days=1), compiled=True
+        ).compiled_plan.signature()
+        for name in ("reference", "rongcheng", "integrated_2020")
+    }
+    assert len(signatures) == 1
 
 
 def test_no_mechanism_s_kernels_are_keyed_by_the_plan_s_code() -> None:
@@ -314,7 +325,7 @@ def test_the_summary_says_when_the_plan_was_not_compiled_yet(monkeypatch) -> Non
     monkeypatch.setattr(compiled_plan.CompiledPlan, "compiled_already", lambda self: False)
     result = scslab.run(_reference(days=10))
     assert result.manifest["engine"] == "python" and result.manifest["plan_not_compiled"]
-    assert "is not compiled yet, so the Python loop ran" in result.summary()
+    assert "are not compiled yet, so the Python loop ran" in result.summary()
 
 
 def test_the_plan_calls_the_kernels_it_is_given_not_copies_compiled_into_it(monkeypatch) -> None:

@@ -10,18 +10,21 @@ days in ``run_days``, a compiled loop over the plan that never returns to Python
 or days. That removes the fixed cost of Python orchestration per simulated day (about 30
 microseconds for the reference model) which dominated runs of a town or a county.
 
-``run_days`` receives each mechanism's two kernels as the addresses of their compiled code
-(``kernels.compiled_once.address_of``), and calls them there (``call_at``), with numba's own
-calling convention: an exception raised in a kernel reaches Python as before. Its own machine
-code is a loop of a few dozen calls a day, whatever the mechanisms, and it compiles without the
-kernels: embedding every kernel took 28 s (``rongcheng``) and 42 s (``integrated_2020``); numba's
-first-class functions, used here before, took 2.4 s and 5.7 s, with a Python fallback compiled
-at every call. A call through a pointer costs nanoseconds, a few dozen times a simulated day.
+``run_days`` receives each mechanism's record and two kernels as addresses: the record's
+(``kernels.compiled_once.record_address``) and those of the kernels' compiled code
+(``address_of``), and calls them there (``call_at``), with numba's own calling convention: an
+exception raised in a kernel reaches Python as before. Its own machine code is a loop of a few
+dozen calls a day, whatever the mechanisms, and it compiles without the kernels: embedding every
+kernel took 28 s (``rongcheng``) and 42 s (``integrated_2020``); numba's first-class functions,
+used here before, took 2.4 s and 5.7 s, with a Python fallback compiled at every call; a tuple of
+the records themselves made one build per combination of mechanisms (1.9 s for ``rongcheng``). A
+call through a pointer costs nanoseconds, a few dozen times a simulated day.
 
-``run_days`` is compiled once per plan shape and cached on disk, like every kernel, under a
-digest of the package's sources (``kernels/cache.py``). A run that may pick its engine takes the
-plan only when its shape is compiled already (``compiled_already``) and the Python loop otherwise;
-the results are the same.
+``run_days`` takes the same argument types for every plan (``PlanEntries``: arrays of
+addresses), so it is compiled once and cached on disk, like every kernel, under a digest of the
+package's sources (``kernels/cache.py``). A run that may pick its engine takes the plan only when
+it and every mechanism's kernels are compiled already (``compiled_already``) and the Python loop
+otherwise; the results are the same.
 """
 
 from __future__ import annotations
@@ -30,14 +33,14 @@ import time
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
-from numba import literal_unroll, types
+from numba import carray, types
 
 from scslab.engine.board import clear
 from scslab.engine.mechanism import Observer
 from scslab.engine.steps import compiled_state_of, daily_kernels
 from scslab.kernels.cache import built_or_cached
 from scslab.kernels.clock import cycle_counter, cycles_now
-from scslab.kernels.compiled_once import address_of, call_at
+from scslab.kernels.compiled_once import address_of, as_voidptr, call_at, record_address
 from scslab.kernels.jit import kernel
 
 if TYPE_CHECKING:
@@ -67,40 +70,53 @@ class StepDays(NamedTuple):
     """Per compiled mechanism: its row in the plan, its entry of ``last``."""
 
 
+class PlanEntries(NamedTuple):
+    """Per compiled mechanism, in plan order, the addresses ``run_days`` calls and reads.
+
+    Held by the plan with the records and arrays they point into, which outlive every call.
+    """
+
+    records: np.ndarray
+    """Its compiled record (``record_address``), the last argument of its two kernels."""
+    steps: np.ndarray
+    """Its ``step(day, board, record)`` kernel's code (``address_of``)."""
+    metrics: np.ndarray
+    """Its ``metrics(day, record)`` kernel's code."""
+    todays: np.ndarray
+    """The data of its ``today`` array: the metrics its kernel wrote (float64)."""
+    widths: np.ndarray
+    """The length of its ``today`` array."""
+
+
 _call_step, _call_metrics = call_at(3), call_at(2)
-"""``step(day, board, state)`` and ``metrics(day, state)`` at their addresses."""
+"""``step(day, board, record)`` and ``metrics(day, record)`` at an address."""
 
 
 def _run_days(day0, day1, board, plan, days, cycles, table, offsets):
-    """Days ``day0 .. day1 - 1`` of ``plan``: per mechanism, in order, (state, step, metrics).
+    """Days ``day0 .. day1 - 1`` of ``plan`` (``PlanEntries``): each mechanism's kernels, in order.
 
-    ``step`` and ``metrics`` are the addresses of the kernels' code (``signature``). Each
-    mechanism steps from its first day to its last (``days``, a ``StepDays``); the cycles of its
-    step and its metrics add to ``cycles``; every mechanism's metrics of day ``d`` go to
+    Each mechanism steps from its first day to its last (``days``, a ``StepDays``); the cycles of
+    its step and its metrics add to ``cycles``; every mechanism's metrics of day ``d`` go to
     ``table[d - day0]`` from column ``offsets[i]``, NaN (null) once it has stopped.
     """
     first_days, last_days, positions = days.first, days.last, days.positions
     for day in range(day0, day1):
         clear(board)
-        i = 0
-        for entry in literal_unroll(plan):
+        for i in range(plan.records.size):
             if first_days[i] <= day <= last_days[positions[i]]:
                 t0 = cycle_counter()
-                _call_step(entry[1], day, board, entry[0])
+                _call_step(plan.steps[i], day, board, as_voidptr(plan.records[i]))
                 cycles[i] += cycle_counter() - t0
-            i += 1  # noqa: SIM113 (enumerate cannot unroll a tuple of records)
         row = table[day - day0]
-        i = 0
-        for entry in literal_unroll(plan):
+        for i in range(plan.records.size):
             stopped = day > last_days[positions[i]]
             if not stopped:
                 t0 = cycle_counter()
-                _call_metrics(entry[2], day, entry[0])
+                _call_metrics(plan.metrics[i], day, as_voidptr(plan.records[i]))
                 cycles[i] += cycle_counter() - t0
-            today = entry[0].today
+            today = carray(as_voidptr(plan.todays[i]), plan.widths[i], np.float64)
             for j in range(today.size):
                 row[offsets[i] + j] = np.nan if stopped else today[j]
-            i += 1  # noqa: SIM113
 
 
 run_days = kernel(_run_days)
@@ -124,9 +140,8 @@ class CompiledPlan:
         self.rows = [row for row, _ in compiled]
         """The plan rows of the compiled mechanisms, in plan order."""
         self.states = tuple(state for _, state in compiled)
-        self.plan: tuple = ()
-        """Per compiled mechanism, in plan order: its record and the addresses of its step and
-        metrics kernels (``compile``)."""
+        self.plan: PlanEntries | None = None
+        """Per compiled mechanism, in plan order, the addresses ``run_days`` calls (``compile``)."""
         self._entry: Any = None
         """``run_days`` compiled for this plan (``compile``)."""
         self.observers = observers
@@ -176,22 +191,15 @@ class CompiledPlan:
         )
 
     def signature(self) -> tuple:
-        """The argument types of ``run_days`` for this plan (its shape).
-
-        Each mechanism's entry is (record, step, metrics), the kernels as the addresses of their
-        code: ``step(day, board, state)`` and ``metrics(day, state)``, which return nothing.
-        """
+        """The argument types of ``run_days``: the same for every plan (addresses, not records)."""
         typeof = run_days.typeof_pyval
-        entries = []
-        for state in self.states:
-            (_, step_args), _ = daily_kernels(state, self.sim.board.native)
-            entries.append(types.Tuple((step_args[2], types.int64, types.int64)))
+        addresses = np.empty(0, np.int64)
         table = np.empty((0, self.width), np.float64)
         return (
             types.int64,
             types.int64,
             typeof(self.sim.board.native),
-            types.Tuple(entries),
+            typeof(PlanEntries(*[addresses] * len(PlanEntries._fields))),
             typeof(self.days),
             typeof(self.cycles),
             typeof(table),
@@ -212,15 +220,15 @@ class CompiledPlan:
         self._entry(*self._arguments(day0, day1, table))
 
     def compile(self) -> None:
-        """Compile ``run_days`` for this plan's shape, or load it from the kernel cache.
+        """Compile (or load) every mechanism's kernels, then ``run_days``, and take the addresses.
 
-        Compiles (or loads) every mechanism's kernels for their argument types first, and checks
-        that each returns nothing, as its function type in ``run_days`` says. Part of a run's
+        Checks that each kernel returns nothing, as ``run_days`` calls it, and that each
+        ``today`` array is what ``run_days`` reads (float64, contiguous). Part of a run's
         set-up, not of its first day.
         """
-        plan = []
-        for state in self.states:
-            addresses = []
+        columns: list[list[int]] = [[] for _ in PlanEntries._fields]
+        for row, state in zip(self.rows, self.states, strict=True):
+            kernels = []
             for daily, args in daily_kernels(state, self.sim.board.native):
                 address = address_of(daily, args)
                 returns = daily.overloads[args].signature.return_type
@@ -229,18 +237,28 @@ class CompiledPlan:
                         f"{daily.py_func.__module__}.{daily.__name__} returns {returns}: "
                         "a step or metrics kernel must return nothing"
                     )
-                addresses.append(address)
-            plan.append((state, *addresses))
-        self.plan = tuple(plan)
+                kernels.append(address)
+            today = self.sim.mechanisms[row.mechanism].today  # the record's, read back
+            if today.dtype != np.float64 or today.ndim != 1 or not today.flags.c_contiguous:
+                raise TypeError(f"{row.mechanism}.today must be a flat float64 array")
+            entry = (record_address(state), *kernels, today.ctypes.data, today.size)
+            for column, value in zip(columns, entry, strict=True):
+                column.append(value)
+        self.plan = PlanEntries(*(np.asarray(column, np.int64) for column in columns))
         entry, args = self.entry()
         self._entry = entry.compile(args)
 
     def compiled_already(self) -> bool:
-        """Whether ``run_days`` is compiled for this plan's shape: in this process, or on disk.
+        """Whether ``run_days`` and every mechanism's kernels are compiled: here, or on disk.
 
-        Nothing is compiled or loaded: a new combination of mechanisms answers False at once.
+        Nothing is compiled or loaded: a new mechanism answers False at once.
         """
-        return built_or_cached(run_days, self.signature())
+        board = self.sim.board.native
+        return built_or_cached(run_days, self.signature()) and all(
+            built_or_cached(daily, args)
+            for state in self.states
+            for daily, args in daily_kernels(state, board)
+        )
 
     @classmethod
     def of(cls, sim: Simulation) -> CompiledPlan | None:

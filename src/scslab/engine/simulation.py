@@ -181,10 +181,10 @@ class Simulation:
     """One scenario, ready to run day by day.
 
     ``compiled=True`` runs days in the compiled day plan (``engine/compiled_plan.py``), compiling
-    it for this combination of mechanisms if needed, and refuses a scenario with a mechanism that
-    has no compiled kernels; ``compiled=False`` runs the Python loop below, which calls the same
-    kernels with the same results. ``None`` (the default) takes the plan when it is compiled
-    already for this combination (in this process or the kernel cache) and the loop otherwise.
+    it and the mechanisms' kernels if needed, and refuses a scenario with a mechanism that has no
+    compiled kernels; ``compiled=False`` runs the Python loop below, which calls the same kernels
+    with the same results. ``None`` (the default) takes the plan when it and every mechanism's
+    kernels are compiled already (in this process or the kernel cache) and the loop otherwise.
     """
 
     def __init__(
@@ -290,7 +290,7 @@ class Simulation:
         self.plan_not_compiled = (
             compiled is None and plan is not None and not plan.compiled_already()
         )
-        """The engine was ours to pick and this plan shape is not compiled yet: the Python loop
+        """The engine was ours to pick and the plan or a kernel is not compiled yet: the Python loop
         runs (the same results) rather than compile it (``engine/compiled_plan.py``)."""
         return None if self.plan_not_compiled else plan
 

@@ -28,6 +28,7 @@ mechanism, nor import the cache (the cache imports this).
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import importlib
 import inspect
@@ -38,6 +39,7 @@ import llvmlite.binding as llvm
 from numba import types
 from numba.core import cgutils
 from numba.core.extending import _Intrinsic  # public: numba.extending.intrinsic, a decorator
+from numba.extending import intrinsic
 
 SYMBOL_PREFIX = "scslab.compiled_once."
 """Every published build's symbol starts with this."""
@@ -177,6 +179,41 @@ def _call_at_typer(typingctx: Any, address: types.Type, *args: types.Type) -> An
         return _called(context, builder, function, callee, values[1:])
 
     return types.none(types.intp, *argtypes), codegen
+
+
+_MEMINFO_AT = 16
+"""Where numba's ``_MemInfo`` Python object keeps its ``NRT_MemInfo`` pointer (after the object
+header), and where that struct keeps the data pointer (after its count, destructor and info)."""
+_DATA_AT = 24
+
+
+def record_address(record: Any) -> int:
+    """The address of a compiled record's memory info: what a kernel taking it receives.
+
+    ``call_at`` may pass it, as ``as_voidptr(address)``, where the kernel takes the record: numba
+    passes a record as this one pointer. The caller keeps the record alive. Checked against what
+    numba reports of the same memory info, so a change of numba's layout fails here, by name.
+    """
+    meminfo = record._meminfo
+    address = ctypes.c_void_p.from_address(id(meminfo) + _MEMINFO_AT).value or 0
+    if not address or ctypes.c_void_p.from_address(address + _DATA_AT).value != meminfo.data:
+        raise RuntimeError(
+            f"numba's memory info layout is not the one this numba release had: cannot pass "
+            f"{type(record).__name__} by address"
+        )
+    return address
+
+
+@intrinsic
+def as_voidptr(typingctx: Any, address: types.Type) -> Any:
+    """The pointer at ``address`` (an integer), for ``call_at`` or ``numba.carray``."""
+    if not isinstance(address, types.Integer):
+        return None
+
+    def codegen(context: Any, builder: Any, sig: Any, values: Any) -> Any:
+        return builder.inttoptr(values[0], context.get_value_type(types.voidptr))
+
+    return types.voidptr(address), codegen
 
 
 def call_at(arity: int) -> Any:
