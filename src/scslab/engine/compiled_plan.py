@@ -122,6 +122,22 @@ def _run_days(day0, day1, board, plan, days, cycles, table, offsets):
 run_days = kernel(_run_days)
 
 
+def _daily_address(daily: Any, args: tuple) -> int:
+    """The address of ``daily``'s build for ``args`` (compiled or loaded), which returns nothing.
+
+    Raises:
+        TypeError: the kernel returns a value (``run_days`` calls it as returning nothing).
+    """
+    address = address_of(daily, args)
+    returns = daily.overloads[args].signature.return_type
+    if returns != types.none:
+        raise TypeError(
+            f"{daily.py_func.__module__}.{daily.__name__} returns {returns}: "
+            "a step or metrics kernel must return nothing"
+        )
+    return address
+
+
 class CompiledPlan:
     """A simulation's mechanisms run together by ``run_days``; their metrics become columns.
 
@@ -199,7 +215,7 @@ class CompiledPlan:
             types.int64,
             types.int64,
             typeof(self.sim.board.native),
-            typeof(PlanEntries(*[addresses] * len(PlanEntries._fields))),
+            typeof(PlanEntries(**dict.fromkeys(PlanEntries._fields, addresses))),
             typeof(self.days),
             typeof(self.cycles),
             typeof(table),
@@ -226,25 +242,25 @@ class CompiledPlan:
         ``today`` array is what ``run_days`` reads (float64, contiguous). Part of a run's
         set-up, not of its first day.
         """
-        columns: list[list[int]] = [[] for _ in PlanEntries._fields]
+        columns: dict[str, list[int]] = {name: [] for name in PlanEntries._fields}
+        board = self.sim.board.native
         for row, state in zip(self.rows, self.states, strict=True):
-            kernels = []
-            for daily, args in daily_kernels(state, self.sim.board.native):
-                address = address_of(daily, args)
-                returns = daily.overloads[args].signature.return_type
-                if returns != types.none:
-                    raise TypeError(
-                        f"{daily.py_func.__module__}.{daily.__name__} returns {returns}: "
-                        "a step or metrics kernel must return nothing"
-                    )
-                kernels.append(address)
+            (step, step_args), (metrics, metrics_args) = daily_kernels(state, board)
             today = self.sim.mechanisms[row.mechanism].today  # the record's, read back
             if today.dtype != np.float64 or today.ndim != 1 or not today.flags.c_contiguous:
                 raise TypeError(f"{row.mechanism}.today must be a flat float64 array")
-            entry = (record_address(state), *kernels, today.ctypes.data, today.size)
-            for column, value in zip(columns, entry, strict=True):
-                column.append(value)
-        self.plan = PlanEntries(*(np.asarray(column, np.int64) for column in columns))
+            entry = {
+                "records": record_address(state),
+                "steps": _daily_address(step, step_args),
+                "metrics": _daily_address(metrics, metrics_args),
+                "todays": today.ctypes.data,
+                "widths": today.size,
+            }
+            for name, value in entry.items():
+                columns[name].append(value)
+        self.plan = PlanEntries(
+            **{name: np.asarray(values, np.int64) for name, values in columns.items()}
+        )
         entry, args = self.entry()
         self._entry = entry.compile(args)
 
