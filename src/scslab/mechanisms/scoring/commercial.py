@@ -54,7 +54,13 @@ from scslab.kernels.jit import kernel, step_kernel
 from scslab.kernels.parallel import both_builds, run_threads
 from scslab.kernels.rng import uniform
 from scslab.kernels.structs import compiled_struct
-from scslab.mechanisms.scoring.compiled import CompiledScoring, clean_of, compiled_scoring
+from scslab.mechanisms.scoring.compiled import (
+    CompiledScoring,
+    clean_of,
+    compiled_scoring,
+    moving_by_value,
+    record_value,
+)
 from scslab.mechanisms.ties import tie_cuts, tie_kept
 from scslab.population.attributes import (
     OCCUPATIONS,
@@ -546,12 +552,6 @@ def _recompute(
 _recompute = both_builds(_recompute)
 
 
-@kernel(inline="always")
-def _penalty_units(penalties, credit_ok, act, source):
-    """Penalty units of a record of ``act`` from ``source`` (0 from a source outside credit)."""
-    return penalties[act] if credit_ok[source] else 0
-
-
 @kernel
 def _apply_records(
     pids, acts, sources, true, score, packed, penalties, credit_ok, active, delta_unit, lo, hi, hist
@@ -563,7 +563,7 @@ def _apply_records(
         b = np.int64(packed[pid])
         if active[acts[i], sources[i]] and (b >> 5) < ACTIVITY_MAX:
             b += 32
-        units = _penalty_units(penalties, credit_ok, acts[i], sources[i])
+        units = record_value(penalties, credit_ok, acts[i], sources[i])  # penalty units
         old_pen = b & PENALTY_MAX
         new_pen = min(max(old_pen + units, 0), PENALTY_MAX)
         b += new_pen - old_pen
@@ -790,13 +790,8 @@ def _state_clean(s, pids):
 
 @kernel
 def _state_moving(s):
-    """Records that move scores: those with penalty units (``_penalty_units``); activity waits."""
-    c = s.credit
-    out = np.empty((c.penalties.size, c.credit_ok.size), np.bool_)
-    for act in range(c.penalties.size):
-        for source in range(c.credit_ok.size):
-            out[act, source] = _penalty_units(c.penalties, c.credit_ok, act, source) != 0
-    return out
+    """Records that move scores: those with penalty units from a credit source; activity waits."""
+    return moving_by_value(s.credit.penalties, s.credit.credit_ok)
 
 
 @kernel

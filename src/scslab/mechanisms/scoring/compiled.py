@@ -136,6 +136,25 @@ def every_record_moves(state):
 
 
 @kernel(inline="always")
+def record_value(per_act, counted, act, source):
+    """What a record of ``act`` from ``source`` is worth: ``per_act[act]`` if ``counted[source]``.
+
+    The rule of a score that weighs each act (points, penalty units) and counts only some sources.
+    """
+    return per_act[act] if counted[source] else 0
+
+
+@kernel
+def moving_by_value(per_act, counted):
+    """``moving_records`` of such a score: the records worth something (``record_value``)."""
+    out = np.empty((per_act.size, counted.size), np.bool_)
+    for act in range(per_act.size):
+        for source in range(counted.size):
+            out[act, source] = record_value(per_act, counted, act, source) != 0
+    return out
+
+
+@kernel(inline="always")
 def record_moves(moving, act, source):
     """Whether a record of ``act`` from ``source`` may move a score (``moving_records``' table)."""
     return moving.shape[0] == 0 or moving[act, source]

@@ -37,7 +37,13 @@ from scslab.kernels.memory import prefetch_ahead
 from scslab.kernels.parallel import both_builds, run_threads
 from scslab.kernels.rng import below, uniform
 from scslab.kernels.structs import compiled_struct
-from scslab.mechanisms.scoring.compiled import CompiledScoring, compiled_scoring, scores_everyone
+from scslab.mechanisms.scoring.compiled import (
+    CompiledScoring,
+    compiled_scoring,
+    moving_by_value,
+    record_value,
+    scores_everyone,
+)
 
 if TYPE_CHECKING:
     from scslab.engine.simulation import Simulation
@@ -307,12 +313,6 @@ def _add_points(pid, pts, false, offset, lo, hi, grade_mins, counts, stats):
         stats[1] += 1
 
 
-@kernel(inline="always")
-def _points_of(points, source_ok, act, source):
-    """The points a record of ``act`` from ``source`` is worth (0 if the source does not count)."""
-    return points[act] if source_ok[source] else 0
-
-
 @kernel
 def _apply(pids, acts, sources, true, s):
     """Add points per record; keep grade counts; stats = [sum delta, false-record deltas].
@@ -325,7 +325,7 @@ def _apply(pids, acts, sources, true, s):
     e, m = s.enrolment, s.misverified
     for i in range(pids.size):
         prefetch_ahead(offset, pids, i)
-        pts = _points_of(points, source_ok, acts[i], sources[i])
+        pts = record_value(points, source_ok, acts[i], sources[i])
         if pts == 0:
             continue
         pid = pids[i]
@@ -440,12 +440,8 @@ def _state_has_score(s, pids):
 
 @kernel
 def _state_moving(s):
-    """Records that move scores: those worth points (``_points_of``)."""
-    out = np.empty((s.points.size, s.source_ok.size), np.bool_)
-    for act in range(s.points.size):
-        for source in range(s.source_ok.size):
-            out[act, source] = _points_of(s.points, s.source_ok, act, source) != 0
-    return out
+    """Records that move scores: those worth points from a source that counts."""
+    return moving_by_value(s.points, s.source_ok)
 
 
 @kernel
