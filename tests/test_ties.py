@@ -4,6 +4,7 @@ both ways, the no-op bit for bit, and the union-find against a plain search."""
 
 from __future__ import annotations
 
+import math
 import re
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from scslab.audit import harm_audit
 from scslab.catalogue import Source
 from scslab.engine.simulation import Simulation
 from scslab.errors import ScenarioError
+from scslab.kernels.rng import below, uniform
 from scslab.mechanisms.ties import (
     LOW_SCORE,
     NETWORK_TIES,
@@ -25,7 +27,7 @@ from scslab.mechanisms.ties import (
     cut_tie,
     largest_component,
 )
-from scslab.population.attributes import community_tie
+from scslab.population.attributes import community_tie, community_ties, regions_ties
 from scslab.population.geography import region_of
 
 
@@ -77,6 +79,50 @@ def _sesame(people=10_000, days=30, **cutting):
 def _in_beijing(sc):
     """The scenario in one province: two regions, so that the network is mostly one region."""
     return replace(sc, population=sc.population.model_copy(update={"provinces": ["Beijing"]}))
+
+
+def _tie_by_libm(key, pid, k, lo, hi, locality):
+    """The tie as first written, with libm's ``log``: the ties every earlier result was made of."""
+    span = hi - lo
+    if span <= 1:
+        return pid
+    dist = 1 + int(-math.log(1.0 - uniform(key, 0, pid, 2 * k)) * locality)
+    if dist >= span:
+        dist = 1 + (dist - 1) % (span - 1)
+    at = pid - lo + dist * (2 * below(key, 0, pid, 2 * k + 1, 2) - 1)
+    return lo + at + span * (int(at < 0) - int(at >= span))
+
+
+# Regions of 0, 1, 2, 3 and 40 people, then larger ones: short regions wrap most distances.
+_BOUNDS = np.array([0, 0, 1, 3, 6, 46, 3_046, 1_003_046, 1_010_000], np.int64)
+
+
+@pytest.mark.parametrize("locality", [1, 7, 500, 40_000])
+def test_ties_drawn_at_once_are_the_ties_drawn_one_by_one(locality):
+    """``community_ties`` and ``regions_ties`` give ``community_tie``'s ties, which are the ties
+    of libm's ``log``, in every kind of region, wrapped or not, both directions."""
+    key = np.uint64(0x5EED)
+    pids = np.unique(np.r_[np.arange(0, 3_100), np.arange(1_002_900, 1_003_300), 1_009_999])
+    ties = 8
+    out = np.full(ties * pids.size, -1, np.int64)
+    regions_ties(key, pids, ties, _BOUNDS, locality, out, pids.size)
+    wrapped = 0
+    for i, pid in enumerate(pids):
+        r = region_of(_BOUNDS, int(pid))
+        lo, hi = int(_BOUNDS[r]), int(_BOUNDS[r + 1])
+        for k in range(ties):
+            one = community_tie(key, int(pid), k, lo, hi, locality)
+            assert one == _tie_by_libm(key, int(pid), k, lo, hi, locality)
+            assert out[k * pids.size + i] == one
+            assert lo <= one < hi and (one != pid or hi - lo == 1)
+            dist = 1 + int(-math.log(1.0 - uniform(key, 0, int(pid), 2 * k)) * locality)
+            wrapped += 1 < hi - lo <= dist  # a distance the kernels wrap
+    run = np.arange(6, 46)  # one region's run, by the one-region kernel
+    one_region = np.empty(run.size, np.int64)
+    community_ties(key, run, 3, 6, 46, locality, one_region)
+    expected = [community_tie(key, int(p), 3, 6, 46, locality) for p in run]
+    np.testing.assert_array_equal(one_region, expected)
+    assert wrapped > 0  # the rare branch ran
 
 
 @pytest.mark.parametrize("ties", [3, 8])

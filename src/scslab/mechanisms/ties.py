@@ -37,7 +37,7 @@ from scslab.errors import ScenarioError
 from scslab.kernels.compiled_once import compiled_once
 from scslab.kernels.jit import kernel
 from scslab.kernels.parallel import both_builds
-from scslab.population.attributes import community_tie
+from scslab.population.attributes import community_ties
 
 if TYPE_CHECKING:
     from scslab.population import Population
@@ -51,6 +51,9 @@ MAX_STORED = 8
 NETWORK_TIES = MAX_STORED
 """Ties a person has in the measured network (``largest_component``), whatever ``stored`` is:
 a scenario that stores fewer cuts (to save bits) measures the same network, cut less."""
+
+TIE_CHUNK = 1 << 12
+"""People whose network ties are drawn at once (``community_ties``; speed only)."""
 
 NAMING, LOW_SCORE = range(2)
 """Causes of a cut (indices of ``TieCuts.counts``): a public naming, a low score."""
@@ -129,19 +132,26 @@ def _largest_in_region(cuts, tie_key, lo, hi, locality):
     if m <= 1:
         return m
     parent = np.full(m, -1, np.int32)
-    for i in range(m):
-        pid = lo + i
-        a = _root(parent, i)  # stays the root of i's component: a union keeps the larger root
-        for k in range(NETWORK_TIES):
-            if not tie_kept(cuts, pid, k):
-                continue
-            b = _root(parent, community_tie(tie_key, pid, k, lo, hi, locality) - lo)
-            if a == b:
-                continue
-            if parent[a] > parent[b]:  # a the larger (more negative size)
-                a, b = b, a
-            parent[a] += parent[b]
-            parent[b] = a
+    ties = np.empty(NETWORK_TIES * TIE_CHUNK, np.int64)
+    for c in range(0, m, TIE_CHUNK):
+        size = min(m - c, TIE_CHUNK)
+        pids = np.arange(lo + c, lo + c + size)
+        for k in range(NETWORK_TIES):  # the chunk's ties, drawn at once
+            row = k * TIE_CHUNK
+            community_ties(tie_key, pids, k, lo, hi, locality, ties[row : row + size])
+        for i in range(c, c + size):
+            pid = lo + i
+            a = _root(parent, i)  # stays the root of i's component: a union keeps the larger
+            for k in range(NETWORK_TIES):
+                if not tie_kept(cuts, pid, k):
+                    continue
+                b = _root(parent, ties[k * TIE_CHUNK + i - c] - lo)
+                if a == b:
+                    continue
+                if parent[a] > parent[b]:  # a the larger (more negative size)
+                    a, b = b, a
+                parent[a] += parent[b]
+                parent[b] = a
     best = 0
     for i in range(m):
         if parent[i] < 0:

@@ -65,9 +65,9 @@ from scslab.mechanisms.ties import tie_cuts, tie_kept
 from scslab.population.attributes import (
     OCCUPATIONS,
     age,
-    community_tie,
     income_class,
     occupation,
+    regions_ties,
     trait,
     trait_factor,
 )
@@ -442,13 +442,17 @@ def _opted_in(opt, keys, households, bounds, pids, ramp):
 
 
 @kernel(inline="always")
-def _relationships(rule, score, tie_key, pid, lo_r, hi_r, locality, cuts):
+def _relationships(rule, score, ties, at, stride, pid, cuts):
+    """The mean normalised score of ``pid``'s kept ties that use it (``rule.no_ties``: none does).
+
+    ``pid``'s ``k``-th community tie is ``ties[k * stride + at]`` (``regions_ties``).
+    """
     total = 0.0
     users = 0
     for k in range(rule.ties):
         if not tie_kept(cuts, pid, k):
             continue  # a cut tie's score does not count
-        t = community_tie(tie_key, pid, k, lo_r, hi_r, locality)
+        t = ties[k * stride + at]
         s = score[t]
         # Without branches (whether a tie uses the score is a coin flip to the processor):
         # adding 0.0 for a tie that does not count leaves the sum as it was, bit for bit.
@@ -459,9 +463,7 @@ def _relationships(rule, score, tie_key, pid, lo_r, hi_r, locality, cuts):
 
 
 @kernel(inline="always")
-def _score(
-    rule, keys, households, score, pid, urban, lo_r, hi_r, locality, cuts, penalty, activity
-):
+def _score(rule, keys, households, score, pid, urban, ties, at, stride, cuts, penalty, activity):
     w = rule.weights
     s = w[0] * rule.clean * (1.0 - penalty / PENALTY_MAX)
     years = age(keys.age, pid, households[pid] & 15)
@@ -476,7 +478,7 @@ def _score(
         online = trait(keys.online, pid)
         s += w[3] * ((1.0 - rule.activity_share) * online + rule.activity_share * recorded)
     if w[4] > 0.0:
-        s += w[4] * _relationships(rule, score, keys.ties, pid, lo_r, hi_r, locality, cuts)
+        s += w[4] * _relationships(rule, score, ties, at, stride, pid, cuts)
     value = math.floor(rule.lo + (rule.hi - rule.lo) * s + 0.5)
     return min(max(value, rule.lo), rule.hi)
 
@@ -502,6 +504,7 @@ def _recompute(
     tie's score read inside the block is always its value before the block.
     """
     n = score.size
+    related = rule.weights[4] > 0.0 and rule.ties > 0  # the relationship dimension counts
     buf = np.empty(min(n, PASS_BLOCK), np.int16)
     counts = np.zeros(((min(n, PASS_BLOCK) + PASS_PART - 1) // PASS_PART, hist.size), np.int64)
     for start in range(0, n, PASS_BLOCK):
@@ -509,34 +512,47 @@ def _recompute(
         parts = (end - start + PASS_PART - 1) // PASS_PART
         for j in prange(parts):
             first = start + j * PASS_PART
+            stop = min(end, first + PASS_PART)
+            users = np.empty(stop - first, np.int64)  # the part's users
+            was = np.empty(stop - first, np.int64)  # and their packed bytes before the pass
+            n_users = 0
             r = region_of(bounds, first)  # then followed along the part's ids, not searched
-            for pid in range(first, min(end, first + PASS_PART)):
+            for pid in range(first, stop):
                 while pid >= bounds[r + 1]:
                     r += 1
                 b = np.int64(packed[pid])
-                penalty = max(0, (b & PENALTY_MAX) - forgive)
-                packed[pid] = np.uint8(penalty)  # the activity count starts again at zero
-                urban = r % 2 == 0
+                packed[pid] = np.uint8(max(0, (b & PENALTY_MAX) - forgive))  # activity: 0 again
                 user = score[pid] > 0
                 if not user and check_join:
-                    user = _joins(opt, keys, households, pid, urban, ramp)
+                    user = _joins(opt, keys, households, pid, r % 2 == 0, ramp)
+                buf[pid - start] = 0
                 if user:
-                    buf[pid - start] = _score(
-                        rule,
-                        keys,
-                        households,
-                        score,
-                        pid,
-                        urban,
-                        bounds[r],
-                        bounds[r + 1],
-                        locality,
-                        cuts,
-                        penalty,
-                        b >> 5,
-                    )
-                else:
-                    buf[pid - start] = 0
+                    users[n_users] = pid
+                    was[n_users] = b
+                    n_users += 1
+            ties = np.empty(rule.ties * n_users if related else 0, np.int64)
+            if related:
+                regions_ties(keys.ties, users[:n_users], rule.ties, bounds, locality, ties, n_users)
+            r = region_of(bounds, first)
+            for u in range(n_users):
+                pid = users[u]
+                b = was[u]
+                while pid >= bounds[r + 1]:
+                    r += 1
+                buf[pid - start] = _score(
+                    rule,
+                    keys,
+                    households,
+                    score,
+                    pid,
+                    r % 2 == 0,
+                    ties,
+                    u,
+                    n_users,
+                    cuts,
+                    max(0, (b & PENALTY_MAX) - forgive),
+                    b >> 5,
+                )
         for j in prange(parts):  # the block's scores are all computed: write them
             first = start + j * PASS_PART
             for pid in range(first, min(end, first + PASS_PART)):
