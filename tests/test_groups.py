@@ -122,6 +122,20 @@ def test_same_seed_gives_identical_tables_for_any_thread_count_and_block(base, m
     assert again.tables["group_grades"].equals(base.tables["group_grades"])
 
 
+def test_several_scores_and_lists_count_alike_in_chunks_of_any_size(monkeypatch):
+    """Three scores and five lists share the pass's row buffers: a second, shorter chunk
+    (leftover columns of the first in the buffers) gives the tables of one chunk."""
+    sc = scslab.load_scenario("integrated_2020").with_overrides(people=20_000, days=31)
+    one_chunk = scslab.run(sc)
+    monkeypatch.setattr(groups_module, "BLOCK", 1024)  # chunks of 16,384 and 3,616 people
+    again = scslab.run(sc)
+    assert again.tables["groups"].equals(one_chunk.tables["groups"])
+    assert again.tables["group_grades"].equals(one_chunk.tables["group_grades"])
+    rows = one_chunk.tables["groups"].to_pylist()
+    assert len({r["system"] for r in rows if r["family"] == "scoring"}) == 3
+    assert len({r["system"] for r in rows if r["family"] == "lists"}) >= 2
+
+
 @pytest.mark.parametrize(("blind", "seen"), [("urban", "rural"), ("rural", "urban")])
 def test_coverage_in_one_area_only_lists_people_of_that_area(blind, seen):
     sc = busy_rongcheng(people=10_000, days=90).with_mechanism("informants", enabled=False)

@@ -402,13 +402,31 @@ def _as_flags(has: np.ndarray | None, size: int) -> np.ndarray:
     return has.view(np.uint8) if has.dtype == np.bool_ else (has != 0).view(np.uint8)
 
 
-def _rows(arrays: list[np.ndarray], size: int) -> np.ndarray:
-    """Arrays of equal length as the rows of one 2-D array (a view when there is one)."""
-    if len(arrays) == 1:
-        return arrays[0][None, :]
-    if not arrays:
-        return np.zeros((0, size), np.uint8)
-    return np.stack(arrays)
+class _Rows:
+    """Arrays of equal length as the rows of one 2-D array, in a buffer kept for a whole pass.
+
+    One array is a view of itself (no copy). Several are copied into the first ``size`` columns
+    of a buffer of ``width`` columns, made on first use with the arrays' common type (the type
+    ``np.stack`` would give): a pass over a billion people fills it a thousand times instead of
+    allocating and converting a fresh array each time. Columns past ``size`` are left over from
+    an earlier chunk; the kernels read the first ``size`` only.
+    """
+
+    def __init__(self, width: int) -> None:
+        self.width = width
+        self._buffer: np.ndarray | None = None
+
+    def of(self, arrays: list[np.ndarray], size: int) -> np.ndarray:
+        if len(arrays) == 1:
+            return arrays[0][None, :]
+        if not arrays:
+            return np.zeros((0, size), np.uint8)
+        kind = np.result_type(*arrays)
+        if self._buffer is None or self._buffer.dtype != kind:
+            self._buffer = np.empty((len(arrays), self.width), kind)
+        for row, array in zip(self._buffer, arrays, strict=True):
+            row[:size] = array
+        return self._buffer
 
 
 def _marginals(cells: np.ndarray) -> dict[str, np.ndarray]:
@@ -539,17 +557,20 @@ class Groups(Observer):
         listed_masks = np.asarray([lst.flag.mask for lst in self.lists], np.uint8)
         false_masks = np.asarray([lst.false_flag.mask for lst in self.lists], np.uint8)
         shared = all(lst.false_flag.array is lst.flag.array for lst in self.lists)
+        score_rows, scored_rows, flag_rows, false_rows = (_Rows(chunk) for _ in range(4))
         for first in range(0, pop.n if n_s + n_l else 0, chunk):
             ids = _Ids(first, min(pop.n, first + chunk))
             size = ids.stop - first
-            scores = _rows([r.scores(ids, day) for r in readers], size)
-            has = _rows([_as_flags(r.scored(ids), size) for r in readers], size)
+            scores = score_rows.of([r.scores(ids, day) for r in readers], size)
+            has = scored_rows.of([_as_flags(r.scored(ids), size) for r in readers], size)
             kref = ref.astype(scores.dtype)  # exact: the reference is one of the scores
-            flags = _rows([lst.flag.array[first : ids.stop] for lst in self.lists], size)
+            flags = flag_rows.of([lst.flag.array[first : ids.stop] for lst in self.lists], size)
             false_flags = (
                 flags
                 if shared
-                else _rows([lst.false_flag.array[first : ids.stop] for lst in self.lists], size)
+                else false_rows.of(
+                    [lst.false_flag.array[first : ids.stop] for lst in self.lists], size
+                )
             )
             hits = (size, BLOCK, scores, has, kref, ref_scored, flags, listed_masks)
             found, counts = _hits(threads, size, *hits)
