@@ -584,8 +584,10 @@ def _apply_records(
         new_pen = min(max(old_pen + units, 0), PENALTY_MAX)
         b += new_pen - old_pen
         packed[pid] = np.uint8(b)
+        if new_pen == old_pen:  # an activity record, say: no score to read
+            continue
         old = np.int64(score[pid])
-        if new_pen == old_pen or old == 0:
+        if old == 0:
             continue
         new = math.floor(old + delta_unit * (old_pen - new_pen) + 0.5)
         new = min(max(new, lo), hi)
