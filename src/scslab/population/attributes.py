@@ -119,7 +119,10 @@ def _tie_step(key, pid: int, k: int, locality: int) -> int:
     """The id step from ``pid`` to its ``k``-th tie before wrapping: a signed distance.
 
     The distance is geometric with mean ``locality`` (``log_complement`` is ``log(1 - u)``,
-    written without libm so that a loop of them vectorises), the direction a coin flip.
+    written without libm so that a loop of them vectorises), the direction a coin flip. It agrees
+    with libm's ``log`` to 5e-16 relative, so a distance can differ from libm's only where it
+    lands that close to a whole number: about one tie in 10**12 at the default locality (none in
+    the tests, which compare with libm's), and the ties are the same on every machine.
     """
     dist = 1 + int(-log_complement(key, 0, pid, 2 * k) * locality)
     up = below(key, 0, pid, 2 * k + 1, 2)  # 0: the tie is below pid in ids, 1: above
