@@ -131,9 +131,10 @@ def _tie_step(key, pid: int, k: int, locality: int) -> int:
 
 @kernel(inline="always")
 def _wrapped_step(step: int, span: int) -> int:
-    """``step`` with its distance wrapped into 1 .. ``span`` - 1 (rare in a big region)."""
-    if abs(step) < span:
-        return step
+    """``step`` with its distance wrapped into 1 .. ``span`` - 1.
+
+    Only for a distance of ``span`` or more (rare in a big region): each caller tests it once.
+    """
     wrapped = 1 + (abs(step) - 1) % (span - 1)
     return wrapped if step > 0 else -wrapped
 
@@ -159,7 +160,10 @@ def community_tie(key, pid: int, k: int, lo: int, hi: int, locality: int) -> int
     span = hi - lo
     if span <= 1:
         return pid
-    return _tie_at(pid, lo, span, _wrapped_step(_tie_step(key, pid, k, locality), span))
+    step = _tie_step(key, pid, k, locality)
+    if abs(step) >= span:
+        step = _wrapped_step(step, span)
+    return _tie_at(pid, lo, span, step)
 
 
 @kernel(error_model="numpy")
