@@ -138,7 +138,7 @@ def test_a_long_run_and_a_short_one_merge_stably_either_way_round():
 )
 def test_short_runs_around_a_long_one_merge_in_place_stably(long_run, before, after):
     """A long run with a few short ones before and after it, many ties, in every column of both
-    tables (the acts merged in place, ``engine/table_order``; the records pass by pass)."""
+    tables (both merged in place, ``engine/table_order``)."""
     posts = [*before, sorted(long_run), *after]
     pids = np.concatenate([np.asarray(p, np.int64) for p in posts])
     bounds = _runs(pids, pids.size)

@@ -6,6 +6,8 @@ import functools
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from numba import njit, prange
 
 from conftest import package_kernels
@@ -320,6 +322,16 @@ def _built_both_ways() -> list[tuple[str, object, tuple]]:
     def cells_of_hits() -> tuple:
         return (0, *found(), groups.BLOCK, geo)
 
+    records = np.sort(rng.choice(n, 40_000))  # by person, some people with several records
+    credit = (
+        rng.integers(-2, 3, 20),  # penalty units per act
+        rng.random(12) < 0.8,  # sources feeding the credit history
+        rng.random((20, 12)) < 0.5,  # records that count as activity
+        7.5,
+    )
+    record_rows = (rng.integers(0, 20, records.size), rng.integers(0, 12, records.size))
+    records_applied = (records, *record_rows, rng.random(records.size) < 0.9, users, packed)
+    hist = np.zeros(601, np.int64)
     block_of = functools.partial(_filled, block=groups.BLOCK)
     factor = np.ones(len(Source), np.float64)
     evasion = no_evasion()._replace(active=True, key=key, trait_key=key, share=0.3, weight=0.5)
@@ -343,6 +355,7 @@ def _built_both_ways() -> list[tuple[str, object, tuple]]:
         ("group tallies", groups._tally, tallied),
         ("components", _largest_of_regions, (cuts, key, bounds, 1000, np.arange(2))),
         ("evaders", _evaders_in, (evasion, bounds)),
+        ("credit records", commercial._apply_records, (*records_applied, *credit, 350, 950, hist)),
     ]
 
 
@@ -355,7 +368,7 @@ def _arrays(value: object) -> list[np.ndarray]:
     return [np.asarray(value)]
 
 
-@pytest.mark.parametrize("case", range(18))
+@pytest.mark.parametrize("case", range(19))
 def test_both_builds_agree(case: int) -> None:
     name, kernel, args, *view = _built_both_ways()[case]
     args = args() if callable(args) else args
@@ -396,3 +409,102 @@ def test_every_threaded_kernel_is_the_threaded_build_of_a_pair() -> None:
     threaded = {name: k for name, k in kernels.items() if k.targetoptions.get("parallel")}
     unpaired = {name for name, k in threaded.items() if k not in paired}
     assert unpaired == BATCHES_OF_A_THREADED_DRAW, sorted(unpaired)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    pids=st.lists(st.integers(0, 12), max_size=60).map(sorted),
+    parts=st.integers(1, 20),
+)
+def test_person_parts_cover_the_rows_and_split_no_person(pids, parts):
+    ids = np.asarray(pids, np.int64)
+    bounds = parallel.person_parts(ids, parts)
+    assert bounds[0] == 0 and bounds[-1] == ids.size and 2 <= bounds.size <= max(parts, 1) + 1
+    assert np.all(np.diff(bounds) >= 0)
+    for cut in bounds[1:-1]:  # no person on both sides of a cut
+        assert cut in (0, ids.size) or ids[cut] != ids[cut - 1]
+    if len(set(pids)) >= parts:  # rows enough: cuts near each share, a person's rows apart
+        assert bounds.size == parts + 1
+
+
+def _points_state(misverified: bool, rng: np.random.Generator) -> object:
+    """A point system's record over 300,000 people (offsets, grades, stats), with or without
+    users misverified as someone else."""
+    from scslab.mechanisms.scoring import points
+
+    n = 300_000
+    offset = rng.integers(-40, 40, n).astype(np.int16)
+    mins = np.asarray([50, 0, -50, -points.OFFSET_LIMIT], np.int64)
+    counts = np.bincount([points._grade(mins, o) for o in offset[:1000]], minlength=4)
+    users = np.sort(rng.choice(n, 300 if misverified else 0, replace=False)).astype(np.int64)
+    matched = rng.integers(0, n, users.size)
+    order = np.argsort(matched, kind="stable")
+    wrong = points.Misverified(users, matched[order], users[order], np.zeros(users.size, np.int64))
+    enrolment = points.Enrolment(np.uint64(5), False, 0.8, 0.05, 1000, n)
+    return points._new_state(
+        offset,
+        rng.integers(-30, 31, 20),
+        rng.random(12) < 0.8,
+        points.Bounds(lo=-200, hi=100),
+        mins,
+        counts.astype(np.int64),
+        enrolment,
+        wrong,
+        True,
+        8,
+    )
+
+
+@pytest.mark.parametrize("misverified", [False, True])
+def test_both_builds_add_the_same_points(misverified: bool) -> None:
+    """A point system's records (``points._apply``): parts of whole people in the threaded
+    build, one part where misverified users make a record move someone else's score."""
+    from scslab.mechanisms.scoring import points
+
+    rng = np.random.default_rng(8)
+    records = np.sort(rng.choice(300_000, 50_000))
+    rows = (records, rng.integers(0, 20, records.size), rng.integers(0, 12, records.size))
+    true = rng.random(records.size) < 0.9
+    states = []
+    for build in (points._apply.threaded, points._apply.one_thread):
+        state = _points_state(misverified, np.random.default_rng(3))
+        build(*rows, true, state)
+        states.append(state)
+    threaded, one_thread = (_arrays(points._shared(s)) for s in states)
+    assert all(np.array_equal(a, b) for a, b in zip(threaded, one_thread, strict=True))
+    offsets = [points._state_own_scores(s, np.arange(300_000), 0) for s in states]
+    assert np.array_equal(*offsets)
+    assert not np.array_equal(
+        offsets[0],
+        points._state_own_scores(
+            _points_state(misverified, np.random.default_rng(3)), np.arange(300_000), 0
+        ),
+    )  # the records moved scores
+    if misverified:
+        assert np.array_equal(*(points._misverified_of(s).own_offset for s in states))
+        assert np.any(points._misverified_of(states[0]).own_offset)
+
+
+def test_both_builds_of_the_threshold_re_check_find_the_same_people() -> None:
+    """A threshold list's re-check of everyone (``threshold_list._crossing``) over more than one
+    wave of chunks finds who crosses, the same in both builds."""
+    import scslab
+    from scslab.mechanisms.lists import threshold_list
+
+    n = threshold_list.RESCAN_CHUNK * (threshold_list.RESCAN_WAVE + 2) - 123
+    scenario = scslab.load_scenario("reference").with_overrides(people=n, days=1)
+    sim = scslab.Simulation(scenario, compiled=True)
+    sim.run()
+    lst = sim.mechanisms["threshold_list"]
+    flags = lst.flag.array
+    flags[:] = np.random.default_rng(2).integers(0, 256, n).astype(flags.dtype)
+    scores = sim.mechanisms["recovering_score"].scores(np.arange(n), 0)
+    listed = (flags & lst.flag.mask) != 0
+    found = [
+        build(lst.state, 0)
+        for build in (threshold_list._crossing.threaded, threshold_list._crossing.one_thread)
+    ]
+    assert np.array_equal(*found)
+    crossing = np.where(listed, scores >= 950, scores < 900)  # everyone is scored
+    assert np.array_equal(found[0], np.flatnonzero(crossing))
+    assert 0 < found[0].size < n

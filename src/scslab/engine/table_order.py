@@ -6,22 +6,22 @@ person ids and the columns beside them, and keeps posting order among rows of on
 
 A table is a few sorted runs, one per post, and they are merged in one of two ways:
 
-- **Into the columns where they lie** (the acts only), when the runs other than the longest hold
-  at most a ``SHORT_SHARE``-th of the rows. That is a day's usual shape: everyday acts' long run
-  and a few dozen rows after it (debt, the black market). The rows outside the long run are
-  copied out and ordered (memory for those rows only); then, in the columns themselves, the long
-  run's rows move right in blocks to make room for the rows after it (a merge from the back), and
-  left in blocks to take in the rows before it (a merge from the front). Each column is read and
-  written once or twice in blocks, and no temporary has the table's size: at 200,000,000 people
-  a day's 7.2 million acts took 160 ms to order by merging into fresh arrays (memory the system
-  hands out page by page, every day), and take about 30 ms this way (2026-12-04,
-  integrated_2020).
-- **Pass by pass** otherwise, and always for the records (``_merged_runs``): neighbouring runs
-  merged into fresh arrays of keys and packed row values, until one run is left. The records
-  are fewer than the acts, and every reader of either table carries the ordering code into its
-  own compiled code: the in-place merge for the records too added 2.2 MB to the 24.6 MB of
-  linked code that a first ``rongcheng`` run compiles (``benchmarks.compile_cost --llvm``), for
-  no gain that showed in a day's phases.
+- **Into the columns where they lie**, when the runs other than the longest hold at most a
+  ``SHORT_SHARE``-th of the rows. That is a day's usual shape: everyday acts' long run and a few
+  dozen rows after it (debt, the black market), or the data sources' records and the few that
+  informants, cameras and debt add. The rows outside the long run are copied out and ordered
+  (memory for those rows only); then, in the columns themselves, the long run's rows move right
+  in blocks to make room for the rows after it (a merge from the back), and left in blocks to
+  take in the rows before it (a merge from the front). Each column is read and written once or
+  twice in blocks, and no temporary has the table's size: at 200,000,000 people a day's 7.2
+  million acts took 160 ms to order by merging into fresh arrays (memory the system hands out
+  page by page, every day), and take about 30 ms this way (2026-12-04, integrated_2020).
+- **Pass by pass** otherwise (``_merged_runs``): neighbouring runs merged into fresh arrays of
+  keys and packed row values, until one run is left.
+
+The readers reach the ordering through ``board.acts_of`` and ``board.records_of``, each compiled
+once (``kernels/compiled_once.py``), so the ordering code is compiled once, not into every
+reader. The records took the pass-by-pass way only while every reader carried that code.
 
 A stable order by person is unique, so which way a table takes never changes a result.
 """
@@ -307,6 +307,13 @@ def order_records(pid_buf, act_buf, source_buf, true_buf, n):
     """Order the first ``n`` records by person, in place (stably)."""
     bounds = _runs(pid_buf, n)
     if bounds.size <= 2:
+        return
+    start, stop = _long_run(bounds, n)
+    if stop > start:
+        outside, moves, steps = _ordered_in_place(pid_buf, start, stop, n)  # moves the ids only
+        _replay(act_buf, act_buf[outside], moves, steps)
+        _replay(source_buf, source_buf[outside], moves, steps)
+        _replay(true_buf, true_buf[outside], moves, steps)
         return
     rows = np.empty(n, np.uint64)  # act, source and true of each row, packed
     for i in range(n):

@@ -22,6 +22,7 @@ import types
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import numpy as np
 from numba import types as nbtypes
 from numba.extending import register_jitable
 
@@ -35,6 +36,33 @@ A judgement from two measurements on the benchmark machine (benchmarks/README.md
 goes"): a parallel region costs about 3 microseconds to start where the threads are asleep, and a
 per-event kernel does 5-50 nanoseconds of work per event, so threads pay from a few thousand events.
 """
+
+
+RECORD_PARTS = 16
+"""How many parts a threaded per-record kernel splits the day's records into (``person_parts``).
+
+Speed only: the parts hold whole people, so a kernel's results do not depend on their number.
+More parts than threads even out the threads' shares when people's records differ in number.
+"""
+
+
+@kernel
+def person_parts(pids, parts):
+    """Bounds of up to ``parts`` runs of ``pids`` (ordered) that split no person's rows.
+
+    Returns ``bounds``: part ``j`` is ``bounds[j]:bounds[j + 1]``; every row of a person falls
+    in one part. Fewer parts when there are too few rows; none when there are none.
+    """
+    n = pids.size
+    parts = max(min(parts, n), 1)
+    bounds = np.zeros(parts + 1, np.int64)
+    for j in range(1, parts + 1):
+        at = max(n * j // parts, bounds[j - 1])
+        while 0 < at < n and pids[at] == pids[at - 1]:  # past the rows of the person at the cut
+            at += 1
+        bounds[j] = at
+    bounds[parts] = n
+    return bounds
 
 
 def _renamed(func: types.FunctionType, suffix: str) -> types.FunctionType:

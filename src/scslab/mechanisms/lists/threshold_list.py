@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numba import prange
 from pydantic import Field, model_validator
 
 from scslab.engine.board import records_of
@@ -30,9 +31,9 @@ from scslab.engine.calendar import new_calendar, schedule
 from scslab.engine.calendar import pop as pop_due
 from scslab.engine.steps import CompiledSteps, compiled_mechanism
 from scslab.kernels.compact import grown
-from scslab.kernels.compiled_once import compiled_once
 from scslab.kernels.jit import kernel, step_kernel
 from scslab.kernels.memory import prefetch_ahead
+from scslab.kernels.parallel import both_builds, run_threads
 from scslab.kernels.structs import compiled_struct
 from scslab.mechanisms.lists.base import (
     ListBase,
@@ -63,6 +64,9 @@ _EVERYONE = np.empty(0, np.bool_)
 RESCAN_CHUNK = 1 << 16
 """People per chunk when a rescored system makes the list re-check everyone: a chunk's ids,
 scores and flags stay in cache (speed only: the people found do not depend on it)."""
+
+RESCAN_WAVE = 16
+"""Chunks read at once, by as many threads as there are, in that re-check (speed only)."""
 
 
 @kernel
@@ -148,12 +152,12 @@ class ThresholdListParams(ListParams):
 
 ThresholdFields = list_record_fields(
     "ThresholdFields",
-    ("scorer", "moving", "calendar", "enter_below", "exit_at", "everyone", "n"),
+    ("scorer", "moving", "calendar", "enter_below", "exit_at", "everyone", "n", "threads"),
     __name__,
 )
 """A list's fields (``ListFields``), the scorer's record and the records that may move its scores
 (``moving_records``), the calendar of exit checks, the thresholds, whether the scorer scores
-everyone, and the population."""
+everyone, the population and its ``run_threads`` (the re-check's build)."""
 
 ThresholdState = compiled_struct("ThresholdState", ThresholdFields._fields, __name__)
 
@@ -163,34 +167,47 @@ def _new_state(fields):
     return ThresholdState(*fields)
 
 
-@compiled_once
-@kernel
 def _crossing(s, day):
     """Everyone whose score crosses a threshold today (a full pass, in chunks).
 
     Branch-free: whether a person crosses is a coin flip to the processor (who is scored, who is
-    listed), so each id is written and kept by adding the 0/1 test to the count.
+    listed), so each id is written and kept by adding the 0/1 test to the count. The chunks of a
+    wave are read apart, each into its own slot, and their finds joined in order.
     """
     out = np.empty(1024, np.int64)
     k = 0
-    flags, mask, exit_at, enter_below = s.flags, s.mask, s.exit_at, s.enter_below
-    found = np.empty(min(RESCAN_CHUNK, s.n), np.int64)
-    for lo in range(0, s.n, RESCAN_CHUNK):
-        ids = np.arange(lo, min(s.n, lo + RESCAN_CHUNK))
-        sc = scores_of(s.scorer, ids, day)
-        scored = has_score(s.scorer, ids)
-        m = 0
-        for i in range(ids.size):
-            listed = np.int64((flags[lo + i] & mask) != 0)
-            leaves = listed & np.int64(sc[i] >= exit_at)
-            enters = (1 - listed) & np.int64(sc[i] < enter_below) & np.int64(scored[i])
-            found[m] = lo + i
-            m += leaves | enters
-        if k + m > out.size:
-            out = grown(out, k, k + m)
-        out[k : k + m] = found[:m]
-        k += m
+    flags, mask, exit_at, enter_below, scorer = s.flags, s.mask, s.exit_at, s.enter_below, s.scorer
+    n = s.n
+    chunks = (n + RESCAN_CHUNK - 1) // RESCAN_CHUNK
+    wave = min(chunks, RESCAN_WAVE)
+    found = np.empty((wave, min(RESCAN_CHUNK, n)), np.int64)
+    finds = np.zeros(wave, np.int64)
+    for first in range(0, chunks, wave):
+        here = min(wave, chunks - first)
+        for c in prange(here):
+            lo = (first + c) * RESCAN_CHUNK
+            ids = np.arange(lo, min(n, lo + RESCAN_CHUNK))
+            sc = scores_of(scorer, ids, day)
+            scored = has_score(scorer, ids)
+            own = found[c]
+            m = 0
+            for i in range(ids.size):
+                listed = np.int64((flags[lo + i] & mask) != 0)
+                leaves = listed & np.int64(sc[i] >= exit_at)
+                enters = (1 - listed) & np.int64(sc[i] < enter_below) & np.int64(scored[i])
+                own[m] = lo + i
+                m += leaves | enters
+            finds[c] = m
+        for c in range(here):
+            m = finds[c]
+            if k + m > out.size:
+                out = grown(out, k, k + m)
+            out[k : k + m] = found[c, :m]
+            k += m
     return out[:k]
+
+
+_crossing = both_builds(_crossing)
 
 
 @step_kernel
@@ -202,7 +219,7 @@ def _step(day, board, s):
         apply_day(day, s, nobody, np.empty(0, np.bool_), np.empty(0, np.int16))
         return
     if rescored(s.scorer, day):  # everyone's score may have moved: find who crosses
-        due = np.union1d(due, _crossing(s, day))
+        due = np.union1d(due, _crossing(s.threads, s.n, s, day))
     cand, false_source = _candidates(pid, source, true, due)
     sc = scores_of(s.scorer, cand, day)
     scored = _EVERYONE if s.everyone else has_score(s.scorer, cand)
@@ -245,5 +262,6 @@ class ThresholdList(CompiledSteps, ListBase):
                 exit_at=p.exit_at,
                 everyone=self.scorer.scores_everyone(),  # asked once: fixed after its init
                 n=sim.pop.n,
+                threads=run_threads(sim.pop.n),
             )
         )

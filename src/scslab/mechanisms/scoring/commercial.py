@@ -51,7 +51,7 @@ from scslab.engine.board import records_of
 from scslab.engine.mechanism import MechanismParams
 from scslab.engine.steps import CompiledSteps, compiled_mechanism, today_of
 from scslab.kernels.jit import kernel, step_kernel
-from scslab.kernels.parallel import both_builds, run_threads
+from scslab.kernels.parallel import RECORD_PARTS, both_builds, person_parts, run_threads
 from scslab.kernels.rng import uniform
 from scslab.kernels.structs import compiled_struct
 from scslab.mechanisms.scoring.compiled import (
@@ -568,37 +568,51 @@ def _recompute(
 _recompute = both_builds(_recompute)
 
 
-@kernel
 def _apply_records(
     pids, acts, sources, true, score, packed, penalties, credit_ok, active, delta_unit, lo, hi, hist
 ):
-    """Apply today's records; return [user scores changed, of them on false records]."""
+    """Apply today's records; return [user scores changed, of them on false records].
+
+    The records come ordered by person; each part of ``person_parts`` holds whole people, so
+    the parts write disjoint people and count into histograms of their own, added at the end.
+    """
+    bounds = person_parts(pids, RECORD_PARTS)
+    parts = bounds.size - 1
+    moved = np.zeros((parts, hist.size), np.int64)
+    outs = np.zeros((parts, 2), np.int64)
+    for j in prange(parts):
+        for i in range(bounds[j], bounds[j + 1]):
+            pid = pids[i]
+            b = np.int64(packed[pid])
+            if active[acts[i], sources[i]] and (b >> 5) < ACTIVITY_MAX:
+                b += 32
+            units = record_value(penalties, credit_ok, acts[i], sources[i])  # penalty units
+            old_pen = b & PENALTY_MAX
+            new_pen = min(max(old_pen + units, 0), PENALTY_MAX)
+            b += new_pen - old_pen
+            packed[pid] = np.uint8(b)
+            if new_pen == old_pen:  # an activity record, say: no score to read
+                continue
+            old = np.int64(score[pid])
+            if old == 0:
+                continue
+            new = math.floor(old + delta_unit * (old_pen - new_pen) + 0.5)
+            new = min(max(new, lo), hi)
+            if new != old:
+                score[pid] = new
+                moved[j, old - lo] -= 1
+                moved[j, new - lo] += 1
+                outs[j, 0] += 1
+                if not true[i]:
+                    outs[j, 1] += 1
     out = np.zeros(2, np.int64)
-    for i in range(pids.size):
-        pid = pids[i]
-        b = np.int64(packed[pid])
-        if active[acts[i], sources[i]] and (b >> 5) < ACTIVITY_MAX:
-            b += 32
-        units = record_value(penalties, credit_ok, acts[i], sources[i])  # penalty units
-        old_pen = b & PENALTY_MAX
-        new_pen = min(max(old_pen + units, 0), PENALTY_MAX)
-        b += new_pen - old_pen
-        packed[pid] = np.uint8(b)
-        if new_pen == old_pen:  # an activity record, say: no score to read
-            continue
-        old = np.int64(score[pid])
-        if old == 0:
-            continue
-        new = math.floor(old + delta_unit * (old_pen - new_pen) + 0.5)
-        new = min(max(new, lo), hi)
-        if new != old:
-            score[pid] = new
-            hist[old - lo] -= 1
-            hist[new - lo] += 1
-            out[0] += 1
-            if not true[i]:
-                out[1] += 1
+    for j in range(parts):  # integer counts: the same sums in any order
+        hist += moved[j]
+        out += outs[j]
     return out
+
+
+_apply_records = both_builds(_apply_records)
 
 
 CommercialState = compiled_struct(
@@ -723,6 +737,8 @@ def _step(day, board, s):
     pid, act, source, true = records_of(board)
     c = s.credit
     changes = _apply_records(
+        s.threads,
+        pid.size,
         pid,
         act,
         source,

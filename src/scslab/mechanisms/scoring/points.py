@@ -34,7 +34,7 @@ from scslab.engine.mechanism import MechanismParams
 from scslab.engine.steps import CompiledSteps, compiled_mechanism
 from scslab.kernels.jit import kernel, step_kernel
 from scslab.kernels.memory import prefetch_ahead
-from scslab.kernels.parallel import both_builds, run_threads
+from scslab.kernels.parallel import RECORD_PARTS, both_builds, person_parts, run_threads
 from scslab.kernels.rng import below, uniform
 from scslab.kernels.structs import compiled_struct
 from scslab.mechanisms.scoring.compiled import (
@@ -313,35 +313,58 @@ def _add_points(pid, pts, false, offset, lo, hi, grade_mins, counts, stats):
         stats[1] += 1
 
 
-@kernel
 def _apply(pids, acts, sources, true, s):
     """Add points per record; keep grade counts; stats = [sum delta, false-record deltas].
 
     A record about someone scores the users misverified as them, and the person's own score
     unless they are misverified themselves (then only their own score in the map moves).
+    The records come ordered by person. Without misverified users a record moves only its
+    person's score, so the parts of ``person_parts`` (whole people each) run apart, each with
+    counts of its own, added at the end; with them, in one part.
     """
     offset, points, source_ok = s.offset, s.points, s.source_ok
     lo, hi, grade_mins, counts, stats = s.bounds.lo, s.bounds.hi, s.mins, s.counts, s.stats
-    e, m = s.enrolment, s.misverified
-    for i in range(pids.size):
-        prefetch_ahead(offset, pids, i)
-        pts = record_value(points, source_ok, acts[i], sources[i])
-        if pts == 0:
-            continue
-        pid = pids[i]
-        false = not true[i]
-        if m.users.size:
-            k = np.searchsorted(m.by_matched, pid)
-            while k < m.by_matched.size and m.by_matched[k] == pid:
-                _add_points(m.whose[k], pts, false, offset, lo, hi, grade_mins, counts, stats)
-                k += 1
-            j = _index_in(m.users, pid)
-            if j >= 0:
-                m.own_offset[j] = min(max(m.own_offset[j] + pts, lo), hi)
+    everyone, key, share, failure = (
+        s.enrolment.everyone,
+        s.enrolment.key,
+        s.enrolment.share,
+        s.enrolment.failure,
+    )
+    m = s.misverified  # a threaded loop takes its arrays, not the record
+    users, by_matched, whose, own_offset = m.users, m.by_matched, m.whose, m.own_offset
+    bounds = person_parts(pids, 1 if users.size else RECORD_PARTS)
+    parts = bounds.size - 1
+    part_counts = np.zeros((parts, counts.size), np.int64)
+    part_stats = np.zeros((parts, stats.size), np.int64)
+    for j in prange(parts):
+        own_counts, own_stats = part_counts[j], part_stats[j]
+        for i in range(bounds[j], bounds[j + 1]):
+            prefetch_ahead(offset, pids, i)
+            pts = record_value(points, source_ok, acts[i], sources[i])
+            if pts == 0:
                 continue
-        if not e.everyone and not _enrolled(e.key, pid, e.share, e.failure):
-            continue
-        _add_points(pid, pts, false, offset, lo, hi, grade_mins, counts, stats)
+            pid = pids[i]
+            false = not true[i]
+            if users.size:
+                k = np.searchsorted(by_matched, pid)
+                while k < by_matched.size and by_matched[k] == pid:
+                    _add_points(
+                        whose[k], pts, false, offset, lo, hi, grade_mins, own_counts, own_stats
+                    )
+                    k += 1
+                at = _index_in(users, pid)
+                if at >= 0:
+                    own_offset[at] = min(max(own_offset[at] + pts, lo), hi)
+                    continue
+            if not everyone and not _enrolled(key, pid, share, failure):
+                continue
+            _add_points(pid, pts, false, offset, lo, hi, grade_mins, own_counts, own_stats)
+    for j in range(parts):  # integer counts: the same sums in any order
+        counts += part_counts[j]
+        stats += part_stats[j]
+
+
+_apply = both_builds(_apply)
 
 
 @kernel(inline="always")
@@ -364,6 +387,7 @@ PointsState = compiled_struct(
         "stats",
         "enrolment",
         "misverified",
+        "threads",
         "today",
     ),
     __name__,
@@ -371,16 +395,29 @@ PointsState = compiled_struct(
 """The offset from the base per person; the catalogue and the sources that count; the offsets'
 floor and ceiling (``Bounds``); the grades' lowest offsets and the people in each grade; the sum of
 offsets and changes from false records; who is scored (``Enrolment``) and who is scored from
-someone else's records (``Misverified``); today's metrics (enrolled, mean, false-record changes,
-people per grade, and with misverification the users misverified)."""
+someone else's records (``Misverified``); the population's ``run_threads`` (the records' build);
+today's metrics (enrolled, mean, false-record changes, people per grade, and with misverification
+the users misverified)."""
 
 
 @kernel
-def _new_state(offset, points, source_ok, bounds, mins, counts, enrolment, misverified, width):
+def _new_state(
+    offset, points, source_ok, bounds, mins, counts, enrolment, misverified, threads, width
+):
     stats = np.zeros(2, np.int64)
     today = np.zeros(width, np.float64)
     return PointsState(
-        offset, points, source_ok, bounds, mins, counts, stats, enrolment, misverified, today
+        offset,
+        points,
+        source_ok,
+        bounds,
+        mins,
+        counts,
+        stats,
+        enrolment,
+        misverified,
+        threads,
+        today,
     )
 
 
@@ -388,7 +425,7 @@ def _new_state(offset, points, source_ok, bounds, mins, counts, enrolment, misve
 def _step(day, board, s):
     pid, act, source, true = records_of(board)
     before = s.stats[1]
-    _apply(pid, act, source, true, s)
+    _apply(s.threads, pid.size, pid, act, source, true, s)
     s.today[2] = s.stats[1] - before  # changes from false records today
 
 
@@ -549,6 +586,7 @@ class PointSystem(CompiledSteps, CompiledScoring):
             counts,
             enrolment,
             misverified,
+            run_threads(sim.pop.n),
             len(self.metric_names),
         )
         self.counts, self.stats, self.today = _shared(self.state)
