@@ -356,6 +356,9 @@ def _built_both_ways() -> list[tuple[str, object, tuple]]:
         ("components", _largest_of_regions, (cuts, key, bounds, 1000, np.arange(2))),
         ("evaders", _evaders_in, (evasion, bounds)),
         ("credit records", commercial._apply_records, (*records_applied, *credit, 350, 950, hist)),
+        ("credit scores read", commercial._scores_at, (users, records)),
+        ("credit users read", commercial._users_at, (users, records)),
+        ("clean credit read", commercial._clean_at, (packed, records)),
     ]
 
 
@@ -368,7 +371,7 @@ def _arrays(value: object) -> list[np.ndarray]:
     return [np.asarray(value)]
 
 
-@pytest.mark.parametrize("case", range(19))
+@pytest.mark.parametrize("case", range(22))
 def test_both_builds_agree(case: int) -> None:
     name, kernel, args, *view = _built_both_ways()[case]
     args = args() if callable(args) else args

@@ -171,38 +171,37 @@ def _crossing(s, day):
     """Everyone whose score crosses a threshold today (a full pass, in chunks).
 
     Branch-free: whether a person crosses is a coin flip to the processor (who is scored, who is
-    listed), so each id is written and kept by adding the 0/1 test to the count. The chunks of a
-    wave are read apart, each into its own slot, and their finds joined in order.
+    listed), so each id is written and kept by adding the 0/1 test to the count. A wave of
+    chunks is read at once (the scorer's reads may use threads of their own), then its chunks
+    are tested apart, each into its own slot, and their finds joined in order.
     """
     out = np.empty(1024, np.int64)
     k = 0
     flags, mask, exit_at, enter_below, scorer = s.flags, s.mask, s.exit_at, s.enter_below, s.scorer
     n = s.n
-    chunks = (n + RESCAN_CHUNK - 1) // RESCAN_CHUNK
-    wave = min(chunks, RESCAN_WAVE)
-    found = np.empty((wave, min(RESCAN_CHUNK, n)), np.int64)
-    finds = np.zeros(wave, np.int64)
-    for first in range(0, chunks, wave):
-        here = min(wave, chunks - first)
-        for c in prange(here):
-            lo = (first + c) * RESCAN_CHUNK
-            ids = np.arange(lo, min(n, lo + RESCAN_CHUNK))
-            sc = scores_of(scorer, ids, day)
-            scored = has_score(scorer, ids)
-            own = found[c]
-            m = 0
-            for i in range(ids.size):
+    step = RESCAN_CHUNK * RESCAN_WAVE
+    found = np.empty(min(step, n), np.int64)
+    finds = np.zeros(RESCAN_WAVE, np.int64)
+    for lo in range(0, n, step):
+        ids = np.arange(lo, min(n, lo + step))
+        sc = scores_of(scorer, ids, day)
+        scored = has_score(scorer, ids)
+        chunks = (ids.size + RESCAN_CHUNK - 1) // RESCAN_CHUNK
+        for c in prange(chunks):
+            first = c * RESCAN_CHUNK
+            m = first
+            for i in range(first, min(ids.size, first + RESCAN_CHUNK)):
                 listed = np.int64((flags[lo + i] & mask) != 0)
                 leaves = listed & np.int64(sc[i] >= exit_at)
                 enters = (1 - listed) & np.int64(sc[i] < enter_below) & np.int64(scored[i])
-                own[m] = lo + i
+                found[m] = lo + i
                 m += leaves | enters
-            finds[c] = m
-        for c in range(here):
+            finds[c] = m - first
+        for c in range(chunks):
             m = finds[c]
             if k + m > out.size:
                 out = grown(out, k, k + m)
-            out[k : k + m] = found[c, :m]
+            out[k : k + m] = found[c * RESCAN_CHUNK : c * RESCAN_CHUNK + m]
             k += m
     return out[:k]
 

@@ -793,12 +793,38 @@ def _metrics(day, s):
         t[4 + s.thresholds.size] = _state_reads(s, day)
 
 
+def _scores_at(score, pids):
+    """Each of ``pids``' score (0: not a user)."""
+    out = np.empty(pids.size, np.int64)
+    for i in prange(pids.size):
+        out[i] = score[pids[i]]
+    return out
+
+
+def _users_at(score, pids):
+    """Whether each of ``pids`` is a user (scored)."""
+    out = np.empty(pids.size, np.bool_)
+    for i in prange(pids.size):
+        out[i] = score[pids[i]] > 0
+    return out
+
+
+def _clean_at(packed, pids):
+    """Whether each of ``pids`` has no penalty units."""
+    out = np.empty(pids.size, np.bool_)
+    for i in prange(pids.size):
+        out[i] = (packed[pids[i]] & PENALTY_MAX) == 0
+    return out
+
+
+# Readers' gathers: threaded for many ids in a big run (callers read them outside any threaded
+# loop of their own).
+_scores_at, _users_at, _clean_at = (both_builds(f) for f in (_scores_at, _users_at, _clean_at))
+
+
 @kernel
 def _state_scores(s, pids, day):
-    out = np.empty(pids.size, np.int64)
-    for i in range(pids.size):
-        out[i] = s.score[pids[i]]
-    return out
+    return _scores_at(s.threads, pids.size, s.score, pids)
 
 
 @kernel
@@ -808,18 +834,12 @@ def _state_rescored(s, day):
 
 @kernel
 def _state_has_score(s, pids):
-    out = np.empty(pids.size, np.bool_)
-    for i in range(pids.size):
-        out[i] = s.score[pids[i]] > 0
-    return out
+    return _users_at(s.threads, pids.size, s.score, pids)
 
 
 @kernel
 def _state_clean(s, pids):
-    out = np.empty(pids.size, np.bool_)
-    for i in range(pids.size):
-        out[i] = (s.packed[pids[i]] & PENALTY_MAX) == 0
-    return out
+    return _clean_at(s.threads, pids.size, s.packed, pids)
 
 
 @kernel
