@@ -325,6 +325,25 @@ def _ratio_rows(peers: list[dict]) -> list[str]:
     return rows
 
 
+def _other_machine(first: dict | None, now: dict) -> str:
+    """`` on CPU, N cores, M GiB`` where ``now`` is not the machine of the full run, else ``""``."""
+    fields = ("cpu", "cores", "memory_gib")
+    if first is None or all(first.get(f) == now[f] for f in fields):
+        return ""
+    return f" on {now['cpu']}, {now['cores']} cores, {now['memory_gib']} GiB"
+
+
+def _china_minutes(results: dict) -> str:
+    """`` in about N more minutes``: the wall time of the measured 1.41 billion rows, if any."""
+    seconds = sum(
+        row.get("wall_s") or row.get("init_s", 0.0) + row.get("run_s", 0.0)
+        for section in ("scaling", "presets", "integrated")
+        for row in results.get(section, [])
+        if row.get("people") == CHINA
+    )
+    return f" in about {round(seconds / 60)} more minutes" if seconds else ""
+
+
 def write_report(results: dict) -> None:
     """Write RESULTS.md and the scaling chart from raw results."""
     m = results["machine"]
@@ -337,7 +356,7 @@ def write_report(results: dict) -> None:
         "The machine is shared and noisy: compare ratios within one table, not across runs.",
         "",
         "Reproduce (from the repository root; about 10 minutes, `--china` adds the 1.41 billion "
-        "rows in about 15 more):",
+        f"rows{_china_minutes(results)}):",
         "",
         "```sh",
         "python3 -m venv .venv-bench && .venv-bench/bin/pip install -e . -r "
@@ -349,7 +368,11 @@ def write_report(results: dict) -> None:
         "implemented in scslab, Mesa 3 and Starsim 3.",
         "",
         *(
-            [f"Re-measured later, same machine: {'; '.join(results['remeasured'])}.", ""]
+            [
+                "Re-measured later, on the machine above unless another is named: "
+                f"{'; '.join(results['remeasured'])}.",
+                "",
+            ]
             if results.get("remeasured")
             else []
         ),
@@ -605,9 +628,11 @@ def main() -> None:
             flags = " --china" if args.china else ""
             if "face" in sections and args.face_people != FACE_PEOPLE:
                 flags += f" --face-people {args.face_people}"
+            now = _machine()
             results.setdefault("remeasured", []).append(
                 f"{','.join(sections)} on {dt.date.today().isoformat()} at commit "
-                f"{_machine()['commit']} (python -m benchmarks --sections {','.join(sections)}"
+                f"{now['commit']}{_other_machine(results.get('machine'), now)} "
+                f"(python -m benchmarks --sections {','.join(sections)}"
                 f"{flags}; sizes not measured again keep their rows)"
             )
         results = measure(
