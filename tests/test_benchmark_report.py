@@ -1,0 +1,33 @@
+"""The benchmark report says which machine measured a row, and how long the China rows take.
+
+``benchmarks/RESULTS.md`` keeps rows measured in different runs; a partial re-measure on another
+machine must say so, or its rows read as comparable with the full run's.
+"""
+
+from __future__ import annotations
+
+from benchmarks.__main__ import CHINA, _china_minutes, _other_machine
+
+INTEL = {"cpu": "Intel(R) Xeon(R) Processor", "cores": 2, "memory_gib": 23.5, "commit": "a"}
+
+
+def test_a_re_measure_names_its_machine_only_where_it_differs() -> None:
+    assert _other_machine(INTEL, {**INTEL, "commit": "b"}) == ""
+    assert _other_machine(None, INTEL) == ""  # no full run to differ from
+    amd = {**INTEL, "cpu": "AMD EPYC"}
+    assert _other_machine(INTEL, amd) == " on AMD EPYC, 2 cores, 23.5 GiB"
+    assert _other_machine(INTEL, {**INTEL, "cores": 4}) == (
+        " on Intel(R) Xeon(R) Processor, 4 cores, 23.5 GiB"
+    )
+
+
+def test_the_china_minutes_are_the_measured_rows() -> None:
+    assert _china_minutes({}) == ""
+    small = {"integrated": [{"people": 1_000_000, "wall_s": 9_000.0}]}
+    assert _china_minutes(small) == ""  # only 1.41 billion rows count
+    results = {
+        "scaling": [{"people": CHINA, "init_s": 2.0, "run_s": 238.0}],  # no wall time: the two
+        "presets": [{"people": CHINA, "wall_s": 210.0}],
+        "integrated": [{"people": CHINA, "wall_s": 2_600.0}, {"people": 10, "wall_s": 1e6}],
+    }
+    assert _china_minutes(results) == " in about 51 more minutes"
