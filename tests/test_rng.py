@@ -15,6 +15,7 @@ from scslab.kernels.sampling import (
     bernoulli_ids,
     compiled_bernoulli_ids,
     compiled_bernoulli_ids_where,
+    compiled_labelled_ids,
     labelled_ids,
     thinned_ids,
     uniforms,
@@ -217,6 +218,22 @@ def test_labelled_draws_are_ordered_by_person_then_draw_for_any_number_of_draws(
     assert counts.tolist() == [x.size for x in singles]
     assert np.array_equal(ids, every_id[order])
     assert np.array_equal(label, labels[every_draw[order]])
+
+
+def test_labelled_draws_are_the_same_in_threads() -> None:
+    """A big run's merge (the keys, the merges and the last merge in threaded parts) gives the
+    rows of a small run's, one thread throughout."""
+    n, day, draws = 3 * BLOCK + 17, 5, 6
+    keys = np.asarray([stream_key(3, "threads", j) for j in range(draws)], np.uint64)
+    ps = np.asarray([0.3, 0.02, 0.0, 0.05, 0.001, 0.6])
+    zeros = np.zeros(draws, np.uint64)
+    labels = np.arange(10, 10 + draws, dtype=np.int16)
+    args = (keys, day, n, ps, zeros, zeros, np.zeros(draws), labels)
+    in_threads = compiled_labelled_ids(*args, True)
+    one_thread = compiled_labelled_ids(*args, None)
+    assert in_threads[0].size > 100_000  # the threaded builds run (from 4,096 rows)
+    for a, b in zip(in_threads, one_thread, strict=True):
+        assert np.array_equal(a, b)
 
 
 def test_labelled_draws_refuse_a_probability_outside_zero_one() -> None:

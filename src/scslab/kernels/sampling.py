@@ -24,7 +24,13 @@ from scslab.kernels.compact import grown
 from scslab.kernels.compiled_once import compiled_once
 from scslab.kernels.jit import kernel
 from scslab.kernels.memory import prefetch_at
-from scslab.kernels.parallel import run_threads, sized_kernel, threads_or_one
+from scslab.kernels.parallel import (
+    RECORD_PARTS,
+    both_builds,
+    run_threads,
+    sized_kernel,
+    threads_or_one,
+)
 from scslab.kernels.rng import log_complement, uniform
 from scslab.kernels.traits import trait_factor
 
@@ -398,7 +404,7 @@ class LabelledDraws(NamedTuple):
 
 
 _RUN_END = np.iinfo(np.int64).max
-"""Read past the end of a run that ``_merged_runs`` merges: above any entry."""
+"""Read past the end of a run that ``_merge_step`` merges: above any entry."""
 
 
 @kernel(inline="always")
@@ -411,16 +417,6 @@ def _merge_step(a, b, i, j):
     y = b[j] if j < b.size else _RUN_END
     take = x < y
     return (x if take else y), i + take, j + 1 - take
-
-
-@kernel
-def _merged_runs(a, b):
-    """Two ascending runs merged into one (``_merge_step``)."""
-    out = np.empty(a.size + b.size, np.int64)
-    i = j = 0
-    for k in range(out.size):
-        out[k], i, j = _merge_step(a, b, i, j)
-    return out
 
 
 @compiled_once
@@ -452,9 +448,79 @@ def labelled_runs(keys, day, n, ps, thin_keys, trait_keys, weights, threads):
     return runs, counts
 
 
+@kernel(inline="always")
+def _co_rank(a, b, k):
+    """How many of the first ``k`` entries of ``a`` and ``b`` merged (``_merge_step``) are a's.
+
+    The merge path's split (Odeh, Green, Mwassi, Shmueli and Birk, "Merge path", 2012): a binary
+    search for the ``i`` with ``a[:i]`` and ``b[:k - i]`` first, so that a part of the merge can
+    start at its ``k`` without the steps before it.
+    """
+    lo, hi = max(0, k - b.size), min(k, a.size)
+    while lo < hi:
+        i = (lo + hi) // 2
+        if a[i] < b[k - i - 1]:  # a[i] is among the first k
+            lo = i + 1
+        else:
+            hi = i
+    return lo
+
+
+def _as_keys(run, shift, draw):
+    """``run[i] = (run[i] << shift) | draw``: a draw's ids as merge keys."""
+    for i in prange(run.size):
+        run[i] = (run[i] << shift) | draw
+
+
+_as_keys = both_builds(_as_keys)
+
+
+@kernel(inline="always")
+def _merge_part(a, b, p):
+    """Where part ``p`` of ``RECORD_PARTS`` equal parts of merging ``a`` and ``b`` starts.
+
+    Returns its first and stop positions in the merge, and the heads of ``a`` and ``b`` there.
+    """
+    total = a.size + b.size
+    start, stop = total * p // RECORD_PARTS, total * (p + 1) // RECORD_PARTS
+    i = _co_rank(a, b, start)
+    return start, stop, i, start - i
+
+
+def _merged_into(a, b, out):
+    """Two ascending runs merged into ``out`` (``_merge_step``), part by part.
+
+    Each part starts where ``_merge_part`` puts it: the same entries as one merge from the
+    start, whatever the threads.
+    """
+    for p in prange(RECORD_PARTS):
+        start, stop, i, j = _merge_part(a, b, p)
+        for k in range(start, stop):
+            out[k], i, j = _merge_step(a, b, i, j)
+
+
+_merged_into = both_builds(_merged_into)
+
+
+def _merged_out(first, second, shift, labels, ids, label, at):
+    """The last merge: ``first`` and ``second`` as ids and labels from ``ids[at]``, in parts.
+
+    Part by part as ``_merged_into``.
+    """
+    draw_bits = (1 << shift) - 1
+    for p in prange(RECORD_PARTS):
+        start, stop, i, j = _merge_part(first, second, p)
+        for k in range(start, stop):  # each key written back as id and label
+            key, i, j = _merge_step(first, second, i, j)
+            ids[at + k], label[at + k] = key >> shift, labels[key & draw_bits]
+
+
+_merged_out = both_builds(_merged_out)
+
+
 @compiled_once
 @kernel
-def merge_labelled_runs(runs, labels, ids, label, at):
+def merge_labelled_runs(runs, labels, ids, label, at, threads):
     """Write the runs of ``labelled_runs`` ordered by person, and for one person by draw.
 
     Into ``ids[at:]`` and ``label[at:]`` (the label ``labels[j]`` of each id's draw), which must
@@ -462,7 +528,9 @@ def merge_labelled_runs(runs, labels, ids, label, at):
     ``(id << shift) | draw`` in place, one ascending run per draw (ids are below 2**31, draws
     below 2**shift), and the two shortest runs are merged until two are left, so most ids move a
     few times and the longest run once; the last merge writes ids and labels straight into the
-    caller's arrays (a day's acts: the board's buffers, not fresh memory every day).
+    caller's arrays (a day's acts: the board's buffers, not fresh memory every day). The keys
+    and every merge are written in threads where ``threads`` (``run_threads``) allows: the last
+    merge moves every id, and at China's scale a day's acts are 50 million.
     """
     if len(runs) == 1:  # one draw: already in person order
         run = runs[0]
@@ -473,9 +541,7 @@ def merge_labelled_runs(runs, labels, ids, label, at):
     while (1 << shift) < len(runs):
         shift += 1
     for j in range(len(runs)):
-        run = runs[j]
-        for i in range(run.size):
-            run[i] = (run[i] << shift) | j
+        _as_keys(threads, runs[j].size, runs[j], shift, j)
     while len(runs) > 2:
         a = b = -1
         for r in range(len(runs)):
@@ -483,15 +549,13 @@ def merge_labelled_runs(runs, labels, ids, label, at):
                 a, b = r, a
             elif b < 0 or runs[r].size < runs[b].size:
                 b = r
-        merged = _merged_runs(runs[a], runs[b])
+        merged = np.empty(runs[a].size + runs[b].size, np.int64)
+        _merged_into(threads, merged.size, runs[a], runs[b], merged)
         runs.pop(max(a, b))
         runs[min(a, b)] = merged
     first, second = runs[0], runs[1]
-    draw_bits = (1 << shift) - 1
-    i = j = 0
-    for k in range(first.size + second.size):  # each key written back as id and label
-        key, i, j = _merge_step(first, second, i, j)
-        ids[at + k], label[at + k] = key >> shift, labels[key & draw_bits]
+    total = first.size + second.size
+    _merged_out(threads, total, first, second, shift, labels, ids, label, at)
 
 
 @compiled_once
@@ -501,7 +565,7 @@ def compiled_labelled_ids(keys, day, n, ps, thin_keys, trait_keys, weights, labe
     runs, counts = labelled_runs(keys, day, n, ps, thin_keys, trait_keys, weights, threads)
     total = counts.sum()
     ids, label = np.empty(total, np.int64), np.empty(total, labels.dtype)
-    merge_labelled_runs(runs, labels, ids, label, 0)
+    merge_labelled_runs(runs, labels, ids, label, 0, threads)
     return ids, label, counts
 
 

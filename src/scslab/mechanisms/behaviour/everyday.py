@@ -83,7 +83,7 @@ def _draw_acts(day, n, threads, draws, pid, act, recorded, row):
     total = counts.sum()
     if row + total > pid.size:
         return counts, False, False
-    merge_labelled_runs(runs, d.labels, pid, act, row)  # straight into the board's buffers
+    merge_labelled_runs(runs, d.labels, pid, act, row, threads)  # into the board's buffers
     recorded[row : row + total] = False
     return counts, True, written_in_order(pid, row, total)
 
