@@ -111,7 +111,7 @@ def test_metrics_carry_the_latest_pass_forward(base):
 
 
 def test_same_seed_gives_identical_tables_for_any_thread_count_and_block(base, monkeypatch):
-    monkeypatch.setattr(groups_module, "BLOCK", 1024)  # 20 blocks in 2 chunks instead of 1
+    monkeypatch.setattr(groups_module, "BLOCK", 1024)  # 20 blocks in 5 chunks instead of 1
     threads = numba.get_num_threads()
     numba.set_num_threads(1)
     try:
@@ -127,7 +127,7 @@ def test_several_scores_and_lists_count_alike_in_chunks_of_any_size(monkeypatch)
     (leftover columns of the first in the buffers) gives the tables of one chunk."""
     sc = scslab.load_scenario("integrated_2020").with_overrides(people=20_000, days=31)
     one_chunk = scslab.run(sc)
-    monkeypatch.setattr(groups_module, "BLOCK", 1024)  # chunks of 16,384 and 3,616 people
+    monkeypatch.setattr(groups_module, "BLOCK", 1024)  # 4 chunks of 4,096, one of 3,616
     again = scslab.run(sc)
     assert again.tables["groups"].equals(one_chunk.tables["groups"])
     assert again.tables["group_grades"].equals(one_chunk.tables["group_grades"])
