@@ -408,13 +408,23 @@ _RUN_END = np.iinfo(np.int64).max
 
 
 @kernel(inline="always")
-def _merge_step(a, b, i, j):
+def _key(run, i, as_key):
+    """Entry ``i`` of ``run`` as a merge key; past the run's end, ``_RUN_END``.
+
+    ``as_key`` is ``(shift, tag)``: the key is ``run[i] << shift | tag`` (``(0, 0)``: keys).
+    """
+    return (run[i] << as_key[0]) | as_key[1] if i < run.size else _RUN_END
+
+
+@kernel(inline="always")
+def _merge_step(a, a_key, b, b_key, i, j):
     """One step of merging two ascending runs: the smaller head, and the heads after the step.
 
-    No branch to guess; a run that has ended reads as ``_RUN_END``.
+    The runs are read as ``_key``. No branch to guess; a run that has ended reads as
+    ``_RUN_END``.
     """
-    x = a[i] if i < a.size else _RUN_END
-    y = b[j] if j < b.size else _RUN_END
+    x = _key(a, i, a_key)
+    y = _key(b, j, b_key)
     take = x < y
     return (x if take else y), i + take, j + 1 - take
 
@@ -449,7 +459,7 @@ def labelled_runs(keys, day, n, ps, thin_keys, trait_keys, weights, threads):
 
 
 @kernel(inline="always")
-def _co_rank(a, b, k):
+def _co_rank(a, a_key, b, b_key, k):
     """How many of the first ``k`` entries of ``a`` and ``b`` merged (``_merge_step``) are a's.
 
     The merge path's split (Odeh, Green, Mwassi, Shmueli and Birk, "Merge path", 2012): a binary
@@ -459,63 +469,37 @@ def _co_rank(a, b, k):
     lo, hi = max(0, k - b.size), min(k, a.size)
     while lo < hi:
         i = (lo + hi) // 2
-        if a[i] < b[k - i - 1]:  # a[i] is among the first k
+        if _key(a, i, a_key) < _key(b, k - i - 1, b_key):  # a[i] is among the first k
             lo = i + 1
         else:
             hi = i
     return lo
 
 
-def _as_keys(run, shift, draw):
-    """``run[i] = (run[i] << shift) | draw``: a draw's ids as merge keys."""
-    for i in prange(run.size):
-        run[i] = (run[i] << shift) | draw
+def _merged(a, a_key, b, b_key, keys, last, shift, labels, ids, label, at):
+    """Two ascending runs (read as ``_key``) merged, in ``RECORD_PARTS`` equal parts.
 
-
-_as_keys = both_builds(_as_keys)
-
-
-@kernel(inline="always")
-def _merge_part(a, b, p):
-    """Where part ``p`` of ``RECORD_PARTS`` equal parts of merging ``a`` and ``b`` starts.
-
-    Returns its first and stop positions in the merge, and the heads of ``a`` and ``b`` there.
+    Each part starts at its ``_co_rank``: the same entries as one merge from the start, whatever
+    the threads. Written as keys into ``keys``, or, for the ``last`` merge, as ids and labels
+    from ``ids[at]`` and ``label[at]`` (a key's id is ``key >> shift``, its label
+    ``labels[key & (2**shift - 1)]``).
     """
     total = a.size + b.size
-    start, stop = total * p // RECORD_PARTS, total * (p + 1) // RECORD_PARTS
-    i = _co_rank(a, b, start)
-    return start, stop, i, start - i
-
-
-def _merged_into(a, b, out):
-    """Two ascending runs merged into ``out`` (``_merge_step``), part by part.
-
-    Each part starts where ``_merge_part`` puts it: the same entries as one merge from the
-    start, whatever the threads.
-    """
-    for p in prange(RECORD_PARTS):
-        start, stop, i, j = _merge_part(a, b, p)
-        for k in range(start, stop):
-            out[k], i, j = _merge_step(a, b, i, j)
-
-
-_merged_into = both_builds(_merged_into)
-
-
-def _merged_out(first, second, shift, labels, ids, label, at):
-    """The last merge: ``first`` and ``second`` as ids and labels from ``ids[at]``, in parts.
-
-    Part by part as ``_merged_into``.
-    """
     draw_bits = (1 << shift) - 1
     for p in prange(RECORD_PARTS):
-        start, stop, i, j = _merge_part(first, second, p)
-        for k in range(start, stop):  # each key written back as id and label
-            key, i, j = _merge_step(first, second, i, j)
-            ids[at + k], label[at + k] = key >> shift, labels[key & draw_bits]
+        start, stop = total * p // RECORD_PARTS, total * (p + 1) // RECORD_PARTS
+        i = _co_rank(a, a_key, b, b_key, start)
+        j = start - i
+        if last:
+            for k in range(start, stop):
+                key, i, j = _merge_step(a, a_key, b, b_key, i, j)
+                ids[at + k], label[at + k] = key >> shift, labels[key & draw_bits]
+        else:
+            for k in range(start, stop):
+                keys[k], i, j = _merge_step(a, a_key, b, b_key, i, j)
 
 
-_merged_out = both_builds(_merged_out)
+_merged = both_builds(_merged)
 
 
 @compiled_once
@@ -524,13 +508,12 @@ def merge_labelled_runs(runs, labels, ids, label, at, threads):
     """Write the runs of ``labelled_runs`` ordered by person, and for one person by draw.
 
     Into ``ids[at:]`` and ``label[at:]`` (the label ``labels[j]`` of each id's draw), which must
-    have room for every id; the runs are consumed (their arrays reused). Each draw's ids become
-    ``(id << shift) | draw`` in place, one ascending run per draw (ids are below 2**31, draws
-    below 2**shift), and the two shortest runs are merged until two are left, so most ids move a
-    few times and the longest run once; the last merge writes ids and labels straight into the
-    caller's arrays (a day's acts: the board's buffers, not fresh memory every day). The keys
-    and every merge are written in threads where ``threads`` (``run_threads``) allows: the last
-    merge moves every id, and at China's scale a day's acts are 50 million.
+    have room for every id. Draw ``j``'s ids are read as the keys ``(id << shift) | j`` (ids are
+    below 2**31, draws below 2**shift), and the two shortest runs are merged into a run of keys
+    until two are left, so most ids move a few times and the longest run once, read as keys and
+    never rewritten; the last merge writes ids and labels straight into the caller's arrays (a
+    day's acts: the board's buffers, not fresh memory every day). Every merge runs in threads
+    where ``threads`` (``run_threads``) allows: at China's scale a day's acts are 50 million.
     """
     if len(runs) == 1:  # one draw: already in person order
         run = runs[0]
@@ -540,8 +523,7 @@ def merge_labelled_runs(runs, labels, ids, label, at, threads):
     shift = 0
     while (1 << shift) < len(runs):
         shift += 1
-    for j in range(len(runs)):
-        _as_keys(threads, runs[j].size, runs[j], shift, j)
+    as_key = [(np.int64(shift), np.int64(j)) for j in range(len(runs))]  # (shift, tag) of each
     while len(runs) > 2:
         a = b = -1
         for r in range(len(runs)):
@@ -550,12 +532,15 @@ def merge_labelled_runs(runs, labels, ids, label, at, threads):
             elif b < 0 or runs[r].size < runs[b].size:
                 b = r
         merged = np.empty(runs[a].size + runs[b].size, np.int64)
-        _merged_into(threads, merged.size, runs[a], runs[b], merged)
+        pair = (runs[a], as_key[a], runs[b], as_key[b])
+        _merged(threads, merged.size, *pair, merged, False, shift, labels, ids, label, at)
         runs.pop(max(a, b))
+        as_key.pop(max(a, b))
         runs[min(a, b)] = merged
-    first, second = runs[0], runs[1]
-    total = first.size + second.size
-    _merged_out(threads, total, first, second, shift, labels, ids, label, at)
+        as_key[min(a, b)] = (np.int64(0), np.int64(0))  # keys already
+    total = runs[0].size + runs[1].size
+    last = (runs[0], as_key[0], runs[1], as_key[1], np.empty(0, np.int64), True)
+    _merged(threads, total, *last, shift, labels, ids, label, at)
 
 
 @compiled_once
