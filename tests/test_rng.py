@@ -221,8 +221,8 @@ def test_labelled_draws_are_ordered_by_person_then_draw_for_any_number_of_draws(
 
 
 def test_labelled_draws_are_the_same_in_threads() -> None:
-    """A big run's merge (the keys, the merges and the last merge in threaded parts) gives the
-    rows of a small run's, one thread throughout."""
+    """A big run's merges (each in threaded parts, the last into ids and labels) give the rows
+    of a small run's, one thread throughout."""
     n, day, draws = 3 * BLOCK + 17, 5, 6
     keys = np.asarray([stream_key(3, "threads", j) for j in range(draws)], np.uint64)
     ps = np.asarray([0.3, 0.02, 0.0, 0.05, 0.001, 0.6])

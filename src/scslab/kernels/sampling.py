@@ -532,15 +532,16 @@ def merge_labelled_runs(runs, labels, ids, label, at, threads):
             elif b < 0 or runs[r].size < runs[b].size:
                 b = r
         merged = np.empty(runs[a].size + runs[b].size, np.int64)
-        pair = (runs[a], as_key[a], runs[b], as_key[b])
-        _merged(threads, merged.size, *pair, merged, False, shift, labels, ids, label, at)
+        two = (runs[a], as_key[a], runs[b], as_key[b])
+        _merged(threads, merged.size, *two, merged, False, shift, labels, ids, label, at)
         runs.pop(max(a, b))
         as_key.pop(max(a, b))
         runs[min(a, b)] = merged
         as_key[min(a, b)] = (np.int64(0), np.int64(0))  # keys already
+    two = (runs[0], as_key[0], runs[1], as_key[1])
+    no_keys = np.empty(0, np.int64)  # the last merge writes ids and labels instead
     total = runs[0].size + runs[1].size
-    last = (runs[0], as_key[0], runs[1], as_key[1], np.empty(0, np.int64), True)
-    _merged(threads, total, *last, shift, labels, ids, label, at)
+    _merged(threads, total, *two, no_keys, True, shift, labels, ids, label, at)
 
 
 @compiled_once

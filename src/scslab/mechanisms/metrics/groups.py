@@ -111,13 +111,14 @@ _BYTE_INDEX = np.uint64(0x0001020304050607)
 
 MIN_CHUNK_BLOCKS = 4
 """A chunk (people per call of ``scores`` and of the kernels) is ``max(MIN_CHUNK_BLOCKS, threads)``
-blocks: enough blocks for every thread, and a chunk's arrays few enough to stay in the processor's
-cache, which is probably why fewer blocks pay, from the readers' copies through the three
-kernels that read them (``integrated_2020`` writes and reads about 50 bytes a person: ids, three
-scores as int64 and their copies, flags; 13 MB a chunk of 4 blocks, 52 MB of 16). A pass of
-``integrated_2020`` at 100 million people (AMD EPYC, 2 threads, 2026-12-05, passes alternated in
-one process): 0.94 s a pass with 16 blocks, 0.85 with 8, 0.74 with 4 and 0.75 with 2. Results do
-not depend on it: block totals are added to the pass totals one block at a time, in id order."""
+blocks: enough blocks for every thread, and few enough people that a chunk's arrays can stay in
+the processor's cache from the readers' copies through the three kernels that read them
+(probably why fewer blocks pay: ``integrated_2020`` writes and reads about 50 bytes a person,
+ids, three scores as int64 and their copies, flags; 13 MB a chunk of 4 blocks, 52 MB of 16). A
+pass of ``integrated_2020`` at 100 million people (AMD EPYC, 2 threads, 2026-12-05, passes
+alternated in one process): 0.94 s a pass with 16 blocks, 0.85 with 8, 0.74 with 4 and 0.75 with
+2. Results do not depend on it: block totals are added to the pass totals one block at a time, in
+id order."""
 
 FAST_PATHS = True
 """Read point systems' stored offsets directly instead of calling ``scores`` (same values)."""
