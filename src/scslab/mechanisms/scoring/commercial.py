@@ -523,13 +523,12 @@ def _recompute(
                 b = np.int64(packed[pid])
                 packed[pid] = np.uint8(max(0, (b & PENALTY_MAX) - forgive))  # activity: 0 again
                 user = score[pid] > 0
-                if not user and check_join:
+                if check_join and not user:
                     user = _joins(opt, keys, households, pid, r % 2 == 0, ramp)
                 buf[pid - start] = 0
-                if user:
-                    users[n_users] = pid
-                    was[n_users] = b
-                    n_users += 1
+                users[n_users] = pid  # written for everyone, kept for users: no branch
+                was[n_users] = b
+                n_users += np.int64(user)
             ties = np.empty(rule.ties * n_users if related else 0, np.int64)
             if related:
                 regions_ties(keys.ties, users[:n_users], rule.ties, bounds, locality, ties, n_users)
@@ -539,7 +538,7 @@ def _recompute(
                 b = was[u]
                 while pid >= bounds[r + 1]:
                     r += 1
-                buf[pid - start] = _score(
+                value = _score(
                     rule,
                     keys,
                     households,
@@ -553,13 +552,12 @@ def _recompute(
                     max(0, (b & PENALTY_MAX) - forgive),
                     b >> 5,
                 )
+                buf[pid - start] = value
+                counts[j, value - rule.lo] += 1
         for j in prange(parts):  # the block's scores are all computed: write them
             first = start + j * PASS_PART
             for pid in range(first, min(end, first + PASS_PART)):
-                s = buf[pid - start]
-                if s > 0:
-                    score[pid] = s
-                    counts[j, s - rule.lo] += 1
+                score[pid] = buf[pid - start]  # 0 for a non-user, whose score is 0
     hist[:] = 0
     for j in range(counts.shape[0]):  # integer counts: the same sums in any order
         hist += counts[j]
