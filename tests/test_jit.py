@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import ast
+import inspect
+import textwrap
+
 import numpy as np
 import pytest
 
@@ -77,3 +81,63 @@ def test_every_kernel_and_overload_takes_its_options_from_jit_py() -> None:
         if direct.search(line)
     ]
     assert not offenders, offenders
+
+
+REDUCTIONS = frozenset({"sum", "prod", "max", "min", "mean", "argmax", "argmin", "cumsum", "all"})
+"""Array methods that take an axis as their first argument."""
+
+
+def _has_slice(index: ast.expr) -> bool:
+    return isinstance(index, ast.Slice) or (
+        isinstance(index, ast.Tuple) and any(isinstance(e, ast.Slice) for e in index.elts)
+    )
+
+
+def _builds_strings(tree: ast.AST) -> list[str]:
+    """Slice assignments from a non-constant and reductions along an axis (``kernels/jit.py``)."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and not isinstance(node.value, ast.Constant):
+            if any(isinstance(t, ast.Subscript) and _has_slice(t.slice) for t in node.targets):
+                found.append(ast.unparse(node))
+        elif isinstance(node, ast.Call):
+            method = node.func.attr if isinstance(node.func, ast.Attribute) else ""
+            on_numpy = isinstance(node.func, ast.Attribute) and ast.unparse(node.func.value) == "np"
+            positional_axis = len(node.args) > (1 if on_numpy else 0)
+            if any(k.arg == "axis" for k in node.keywords) or (
+                method in REDUCTIONS and positional_axis
+            ):
+                found.append(ast.unparse(node))
+    return found
+
+
+def test_the_rule_finds_what_builds_strings() -> None:
+    """Both directions: each form is found, and the forms that compile no string are not."""
+    found = _builds_strings(
+        ast.parse(
+            "a[:n] = b\n"
+            "a[i, :] = b[j]\n"
+            "t = x.sum(axis=0)\n"
+            "t = np.sum(x, 0)\n"
+            "t = x.max(1)\n"
+            "a[:n] = 0\n"
+            "a[i] = b[i]\n"
+            "t = x.sum()\n"
+            "t = np.sum(x)\n"
+        )
+    )
+    assert found == ["a[:n] = b", "a[i, :] = b[j]", "x.sum(axis=0)", "np.sum(x, 0)", "x.max(1)"]
+
+
+def test_no_kernel_compiles_numbas_string_machinery() -> None:
+    """No kernel assigns an array to a slice or reduces along an axis (``kernels/jit.py``)."""
+    kernels, _ = package_kernels()
+    offending = {}
+    for name, k in kernels.items():
+        try:
+            source = textwrap.dedent(inspect.getsource(k.py_func))
+        except OSError:  # made at run time (exec): no source to read
+            continue
+        if found := _builds_strings(ast.parse(source)):
+            offending[name] = found
+    assert offending == {}

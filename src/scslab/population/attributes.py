@@ -178,7 +178,8 @@ def community_ties(key, pids, k: int, lo: int, hi: int, locality: int, out) -> N
     span = hi - lo
     n = pids.size
     if span <= 1:
-        out[:n] = pids
+        for i in range(n):  # a loop: see kernels/jit.py on slice assignment
+            out[i] = pids[i]
         return
     for i in range(n):
         out[i] = _tie_step(key, pids[i], k, locality)

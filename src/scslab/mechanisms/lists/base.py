@@ -388,7 +388,8 @@ def _without(pids, enter, false_source, out):
     all_pids = np.empty(out.size + n, np.int64)
     all_enter = np.zeros(out.size + n, np.bool_)
     all_false = np.full(out.size + n, NOT_FALSE, np.int16)
-    all_pids[: out.size] = out
+    for i in range(out.size):  # a loop: see kernels/jit.py on slice assignment
+        all_pids[i] = out[i]
     k = out.size
     for i in range(pids.size):
         if keep[i]:

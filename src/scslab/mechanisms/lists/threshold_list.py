@@ -201,7 +201,8 @@ def _crossing(s, day):
             m = finds[c]
             if k + m > out.size:
                 out = grown(out, k, k + m)
-            out[k : k + m] = found[c * RESCAN_CHUNK : c * RESCAN_CHUNK + m]
+            for i in range(m):  # a loop: see kernels/jit.py on slice assignment
+                out[k + i] = found[c * RESCAN_CHUNK + i]
             k += m
     return out[:k]
 

@@ -385,7 +385,8 @@ def _malicious_reporters(s, m, day, factor):
     total = anyone.size + claims.sum()
     reporters = np.empty(total, np.int64)
     index = np.empty(total, np.int64)
-    reporters[: anyone.size] = anyone
+    for i in range(anyone.size):  # a loop: see kernels/jit.py on slice assignment
+        reporters[i] = anyone[i]
     index[: anyone.size] = 0
     k = anyone.size
     for c in range(s.claimants.size):

@@ -524,7 +524,10 @@ def _initial_histograms(key, n, cuts, persuasion):
             opinion = trait(key, pid)
             for p in range(cuts.size):
                 partial[b, p, threshold_bin(opinion, cuts[p], persuasion)] += 1
-    return partial.sum(axis=0)
+    total = np.zeros(partial.shape[1:], np.int64)
+    for b in range(blocks):  # integer counts: the same sums in any order
+        total += partial[b]  # a loop, not sum(axis=0): see kernels/jit.py
+    return total
 
 
 _initial_histograms = both_builds(_initial_histograms)

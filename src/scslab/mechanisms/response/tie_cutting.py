@@ -242,7 +242,8 @@ def _network_day(rule, day):
 def _metrics(day, s):
     c, t = s.cuts.counts, s.today
     naming, low = c[NAMING] - s.seen[NAMING], c[LOW_SCORE] - s.seen[LOW_SCORE]
-    s.seen[:] = c
+    for cause in range(c.size):  # a loop: see kernels/jit.py on slice assignment
+        s.seen[cause] = c[cause]
     t[0], t[1], t[2] = naming + low, naming, low
     t[3] = c.sum()
     t[4] = c.sum() / (s.n * s.cuts.stored)
