@@ -15,9 +15,10 @@ its string machinery (``str`` of an integer, concatenation...), about 1.4 s of a
 every process that compiles one: a slice assignment from an array (``a[i:j] = b``, whose message
 names both shapes; a slice set to a constant is fine) and a reduction along an axis
 (``a.sum(axis=0)``, whose message names the axis). A kernel copies and adds with a loop instead;
-``tests/test_jit.py`` reads every kernel's source for them. ``rongcheng``'s first run, on an empty
-cache with its helper: 49.6 s of processor time instead of 52.7-53.3, 30.9 s of wall time instead
-of 32.9-33.9 (2026-12-05, one run after, two before).
+``tests/test_jit.py`` reads every kernel's source for them. ``rongcheng``'s first run (``scslab
+run rongcheng --people 200000 --days 365`` on an empty cache, with its helper), three runs each,
+alternating: 30.3-32.9 s of wall time against 32.6-35.2 s with six such kernels, and 48.1-53.0 s
+of processor time against 51.9-56.8 (2026-12-05).
 
 Owns the compile options that every kernel shares. Must not hold a kernel itself.
 """
