@@ -20,6 +20,7 @@ import numpy as np
 from scslab.kernels.compact import grown
 from scslab.kernels.compiled_once import compiled_once
 from scslab.kernels.jit import kernel
+from scslab.kernels.sorting import stable_order
 from scslab.kernels.structs import compiled_struct
 
 _FREE, _TOP, _PENDING = 0, 1, 2
@@ -115,8 +116,8 @@ def pop(cal, day):
         i += 1
     head[day] = -1
     meta[_PENDING] -= n
-    by_tag = np.argsort(tags, kind="mergesort")
-    order = by_tag[np.argsort(pids[by_tag], kind="mergesort")]
+    by_tag = stable_order(tags)
+    order = by_tag[stable_order(pids[by_tag])]
     return pids[order], tags[order]
 
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 import numpy as np
 
 from scslab.kernels.jit import kernel
+from scslab.kernels.sorting import stable_order
 
 SHORT_SHARE = 8
 """The longest run is merged with the rest in place when the rest is at most 1/8 of the rows
@@ -198,8 +199,8 @@ def _long_run(bounds, n):
 @kernel
 def _outside(keys, start, stop, n):
     """Positions of the rows before ``start``, then from ``stop``, each part stably by key."""
-    before = np.argsort(keys[:start], kind="mergesort")
-    after = np.argsort(keys[stop:n], kind="mergesort") + stop
+    before = stable_order(keys[:start])
+    after = stable_order(keys[stop:n]) + stop
     return np.concatenate((before, after))
 
 

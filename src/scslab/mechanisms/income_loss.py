@@ -23,6 +23,7 @@ import numpy as np
 from scslab.kernels.compact import grown
 from scslab.kernels.compiled_once import compiled_once
 from scslab.kernels.jit import kernel
+from scslab.kernels.sorting import stable_order
 from scslab.kernels.structs import compiled_struct
 
 if TYPE_CHECKING:
@@ -98,7 +99,7 @@ def take_changes(s):
     n = s.size
     s.size = 0
     ids = s.log[:n]
-    order = np.argsort(ids, kind="mergesort")  # stable: a person's first change comes first
+    order = stable_order(ids)  # a person's first change comes first
     keep = np.zeros(n, np.bool_)
     for j in range(n):
         i = order[j]

@@ -37,6 +37,7 @@ from scslab.errors import ScenarioError
 from scslab.kernels.compiled_once import compiled_once
 from scslab.kernels.jit import kernel
 from scslab.kernels.parallel import both_builds
+from scslab.kernels.sorting import stable_order
 from scslab.population.attributes import community_ties
 
 if TYPE_CHECKING:
@@ -187,7 +188,7 @@ def largest_component(cuts, tie_key, bounds, locality, wave, threads):
     fewer than ``PARALLEL_MIN_ITEMS`` people, or any wave of a small run, takes one thread.
     """
     sizes = bounds[1:] - bounds[:-1]
-    order = np.argsort(-sizes, kind="mergesort")
+    order = stable_order(-sizes)
     wave = max(1, wave)
     best = 0
     for i in range(0, order.size, wave):

@@ -44,6 +44,7 @@ from scslab.kernels.memory import prefetch_ahead
 from scslab.kernels.parallel import both_builds, run_threads
 from scslab.kernels.rng import geometric_days, uniform
 from scslab.kernels.sampling import DAY_ZERO, compiled_bernoulli_ids
+from scslab.kernels.sorting import stable_order
 from scslab.kernels.structs import compiled_struct
 from scslab.mechanisms.income_loss import listen, no_income_loss, take_changes
 from scslab.mechanisms.lists.base import ListBase, no_list
@@ -520,7 +521,7 @@ def _income_moved(s, entered, changed, listed_flags, listed_mask):
     Each person once, by id.
     """
     ids = np.concatenate((entered, changed))
-    order = np.argsort(ids, kind="mergesort")  # stable: of equal ids, an entered one first
+    order = stable_order(ids)  # of equal ids, an entered one first
     regime = np.zeros(ids.size, np.int64)
     income = s.income
     for j in range(ids.size):

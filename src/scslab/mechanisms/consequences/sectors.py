@@ -32,6 +32,7 @@ from scslab.kernels.memory import prefetch_ahead
 from scslab.kernels.parallel import both_builds, run_threads
 from scslab.kernels.rng import uniform
 from scslab.kernels.sampling import compiled_bernoulli_ids, compiled_bernoulli_ids_where
+from scslab.kernels.sorting import distinct_sorted
 from scslab.kernels.structs import compiled_struct
 from scslab.mechanisms.income_loss import income_loss, lose_income, no_income_loss, regain_income
 from scslab.mechanisms.lists.base import ListBase, no_list
@@ -246,7 +247,7 @@ def _step(day, board, s):
     if s.income.mask:
         for pid in lst.exited:  # income comes back with leaving the list
             regain_income(s.income, pid)
-        lost_ids = np.unique(joined(lost, n_lost))
+        lost_ids = distinct_sorted(joined(lost, n_lost))
         newly = np.empty(lost_ids.size, np.bool_)
         for i in range(lost_ids.size):
             newly[i] = lose_income(s.income, lost_ids[i])

@@ -42,6 +42,7 @@ from scslab.kernels.compiled_once import compiled_once
 from scslab.kernels.jit import kernel
 from scslab.kernels.memory import prefetch_ahead
 from scslab.kernels.rng import uniform
+from scslab.kernels.sorting import distinct_sorted
 from scslab.kernels.structs import CounterBits, compiled_struct
 from scslab.mechanisms.provenance import (
     NOT_FALSE,
@@ -340,7 +341,7 @@ def _scheduled_exits(day, s):
         if valid[i]:
             s.counts[WON] += tags[i] % 2 == APPEAL
             s.counts[EXPIRED] += tags[i] % 2 == REPAIR
-    return np.unique(kept(pids, valid))
+    return distinct_sorted(kept(pids, valid))
 
 
 @compiled_once

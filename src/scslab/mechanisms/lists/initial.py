@@ -50,6 +50,7 @@ from scslab.kernels.jit import kernel
 from scslab.kernels.parallel import run_threads
 from scslab.kernels.rng import uniform
 from scslab.kernels.sampling import DAY_ZERO, compiled_bernoulli_ids
+from scslab.kernels.sorting import sorted_copy
 from scslab.mechanisms.lists.base import ENTRIES, EXITS, apply_day
 from scslab.mechanisms.provenance import NOT_FALSE
 from scslab.population.census import CHINA_POPULATION_2020
@@ -342,10 +343,10 @@ def warm_start(s, pids, days, stay):
             j += 1
         apply_day(days[i], s, pids[i:j].copy(), enter[i:j].copy(), no_source[i:j].copy())
         i = j
-    left = np.sort(pids[~stay])
+    left = sorted_copy(pids[~stay])
     if left.size:
         apply_day(-1, s, left, np.zeros(left.size, np.bool_), no_source[: left.size].copy())
-    s.entered = np.sort(pids[stay])
+    s.entered = sorted_copy(pids[stay])
     s.exited = np.empty(0, np.int64)
     s.listed_candidates = np.empty(0, np.int64)
     s.stats[ENTRIES] = 0  # events count from day 0, as the metric columns of the days do

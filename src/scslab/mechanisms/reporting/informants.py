@@ -37,6 +37,7 @@ from scslab.kernels.jit import kernel, step_kernel
 from scslab.kernels.parallel import both_builds, run_threads
 from scslab.kernels.rng import below, uniform
 from scslab.kernels.sampling import DAY_ZERO, compiled_bernoulli_ids, compiled_labelled_ids
+from scslab.kernels.sorting import stable_order
 from scslab.kernels.structs import compiled_struct
 from scslab.mechanisms.provenance import counts as provenance_counts
 from scslab.mechanisms.provenance import provenance
@@ -393,7 +394,7 @@ def _malicious_reporters(s, m, day, factor):
         for j in range(claims[c]):
             reporters[k], index[k] = s.claimants[c], 1 + j
             k += 1
-    order = np.argsort(reporters, kind="mergesort")
+    order = stable_order(reporters)
     return reporters[order], index[order]
 
 

@@ -36,6 +36,7 @@ from scslab.kernels.jit import kernel, step_kernel
 from scslab.kernels.memory import prefetch_ahead
 from scslab.kernels.parallel import RECORD_PARTS, both_builds, person_parts, run_threads
 from scslab.kernels.rng import below, uniform
+from scslab.kernels.sorting import stable_order
 from scslab.kernels.structs import compiled_struct
 from scslab.mechanisms.scoring.compiled import (
     CompiledScoring,
@@ -272,7 +273,7 @@ def _new_misverified(key, n, share, failure, rate, threads):
     matched = np.empty(users.size, np.int64)
     for i in range(users.size):
         matched[i] = _matched_person(key, users[i], n)
-    order = np.argsort(matched, kind="mergesort")
+    order = stable_order(matched)
     return Misverified(
         users=users,
         by_matched=matched[order],
