@@ -123,3 +123,48 @@ def test_a_cached_caller_loads_in_a_new_process(tmp_path: Path) -> None:
     expected = "[1, 2, 3, 5, 7] [4, 3, 4, 3, 3]"
     assert outputs[0].startswith(expected) and outputs[0].endswith("[]"), outputs
     assert outputs[1].startswith(expected) and outputs[1].endswith(", 1)]"), outputs
+
+
+_A_CONTRIBUTORS_KERNEL = """
+import numpy as np
+from scslab.kernels.jit import kernel
+from scslab.kernels.sorting import distinct_sorted
+
+
+@kernel
+def distinct_people(pids):
+    return distinct_sorted(pids)
+"""
+
+_CALL_IT = """
+import sys
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+from contributed import distinct_people
+print(distinct_people(np.array([4, 1, 4, 9], np.int64)).tolist(), distinct_people.stats.cache_hits)
+"""
+
+
+def test_a_cached_kernel_outside_the_package_publishes_what_it_calls(tmp_path: Path) -> None:
+    """A contributor's ``@kernel`` in a module of their own, cached, then loaded in a new process.
+
+    It calls a ``compiled_once`` build that no kernel of the package publishes at import. numba's
+    plain cache saved no word of it, and the second process crashed on the call; the kernel's
+    cache (``PublishingCache``) names the build and publishes it before loading the kernel.
+    """
+    (tmp_path / "contributed.py").write_text(_A_CONTRIBUTORS_KERNEL)
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"), SCSLAB_COMPILE_HELPERS="0")
+    outputs = []
+    for _ in range(2):
+        done = subprocess.run(
+            [sys.executable, "-c", _CALL_IT, str(tmp_path)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        outputs.append(done.stdout.strip())
+    assert outputs[0].startswith("[1, 4, 9] Counter()"), outputs  # compiled, saved
+    assert outputs[1].startswith("[1, 4, 9] Counter({"), outputs  # loaded from the disk cache

@@ -260,15 +260,13 @@ class _UserDirLocator(_CodeKeyedLocator, UserProvidedCacheLocator):
         self._py_func = py_func
 
 
-class _CodeKeyedImpl(CompileResultCacheImpl):
+class _PublishingImpl(CompileResultCacheImpl):
     """numba's cached compile results, with the ``compiled_once`` builds each one calls.
 
     A kernel that calls a ``compiled_once`` build holds its symbol, which must be published in
     this process before the kernel's machine code is loaded: each entry names those builds, and
     loading it publishes them first.
     """
-
-    _locator_classes = [_UserDirLocator, _InTreeLocator]  # noqa: RUF012 (numba's own layout)
 
     def reduce(self, cres: Any) -> Any:
         return CalledBuilds(builds=needed_by(cres.library), compiled=super().reduce(cres))
@@ -278,6 +276,12 @@ class _CodeKeyedImpl(CompileResultCacheImpl):
             publish_again(payload.builds)
             payload = payload.compiled
         return super().rebuild(target_context, payload)
+
+
+class _CodeKeyedImpl(_PublishingImpl):
+    """A package kernel's cached results, found by the code it depends on (its locators)."""
+
+    _locator_classes = [_UserDirLocator, _InTreeLocator]  # noqa: RUF012 (numba's own layout)
 
 
 class CalledBuilds(NamedTuple):
@@ -463,6 +467,42 @@ class SourcesCache(FunctionCache):
             record_modules(typ, modules)
         records = tuple(sorted((m, code_digest(m)) for m in modules))
         return repr((*super()._index_key(sig, codegen), records))
+
+
+class PublishingCache(FunctionCache):
+    """numba's cache of a kernel outside the package, which publishes the builds it calls.
+
+    A contributor's kernel (``@kernel`` in a module of their own) is cached as numba caches it,
+    under its file's time stamp; but one that calls a ``compiled_once`` kernel (the board's
+    ``records_of``, a sort of ``kernels/sorting.py``) must have that build published before its
+    machine code is loaded in a new process, or the call jumps to nowhere: a crash, unless some
+    package kernel happened to publish the same build first. Its entries are numba's with the
+    builds named (``_PublishingImpl``), in an index of their own, so that an entry saved by
+    numba's plain cache, which names no builds, is never loaded.
+    """
+
+    _impl_class = _PublishingImpl
+
+    def __init__(self, py_func: Any) -> None:
+        super().__init__(py_func)
+        plain = self._cache_file
+        self._cache_file = _TolerantIndex(
+            cache_path=plain._cache_path,
+            filename_base=f"{plain._index_name[: -len('.nbi')]}-published",
+            source_stamp=plain._source_stamp,
+        )
+
+
+def publish_called_builds(dispatcher: Any) -> Any:
+    """Cache a kernel of a module outside the package with ``PublishingCache``; returns it.
+
+    Kernels of the package are keyed by their code instead, once imported (``key_package_caches``).
+    """
+    module = getattr(dispatcher.py_func, "__module__", "") or ""
+    outside = module != PACKAGE_NAME and not module.startswith(PACKAGE_NAME + ".")
+    if outside and type(getattr(dispatcher, "_cache", None)) is FunctionCache:
+        dispatcher._cache = PublishingCache(dispatcher.py_func)
+    return dispatcher
 
 
 class _ReleaseOnFailure(event.Listener):

@@ -31,6 +31,8 @@ from typing import Any
 from numba import njit
 from numba.extending import overload
 
+from scslab.kernels.cache import publish_called_builds
+
 KERNEL_OPTIONS: dict[str, Any] = {"cache": True, "no_cfunc_wrapper": True}
 """numba options of every kernel (``kernel``): cached on disk, no C wrapper."""
 
@@ -46,7 +48,9 @@ def kernel(func: Callable[..., Any] | None = None, /, **options: Any) -> Any:
     ``KERNEL_OPTIONS``.
     """
     jit = njit(**(KERNEL_OPTIONS | options))
-    return jit if func is None else jit(func)
+    if func is None:
+        return lambda later: publish_called_builds(jit(later))
+    return publish_called_builds(jit(func))
 
 
 def step_kernel(func: Callable[..., Any]) -> Any:
