@@ -136,3 +136,19 @@ def package_kernels() -> tuple[dict[str, Any], set[Any]]:
             for kernel in found:
                 kernels[f"{kernel.py_func.__module__}.{kernel.py_func.__qualname__}"] = kernel
     return kernels, paired
+
+
+def kernel_sources() -> dict[str, Any]:
+    """The syntax tree of each kernel of the package (``package_kernels``) that has a source."""
+    import ast
+    import inspect
+    import textwrap
+
+    trees = {}
+    for name, k in package_kernels()[0].items():
+        try:
+            source = textwrap.dedent(inspect.getsource(k.py_func))
+        except OSError:  # made at run time (exec): no source to read
+            continue
+        trees[name] = ast.parse(source)
+    return trees

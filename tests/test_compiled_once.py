@@ -101,17 +101,13 @@ print(acts["pid"].tolist(), acts["act"].tolist(), _acts_for_python.stats.cache_h
 """
 
 
-def test_a_cached_caller_loads_in_a_new_process(tmp_path: Path) -> None:
-    """The board's reader of the acts calls ``acts_of`` by address, compiled and then cached.
-
-    The second process loads the reader from the disk cache, so ``acts_of``'s build must have
-    been published again before its machine code was linked (without it the process crashes).
-    """
+def _in_two_processes(tmp_path: Path, script: str, *args: str) -> list[str]:
+    """What ``script`` prints in one new process and then another, sharing a new kernel cache."""
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"), SCSLAB_COMPILE_HELPERS="0")
     outputs = []
     for _ in range(2):
         done = subprocess.run(
-            [sys.executable, "-c", _ACTS_IN_A_NEW_PROCESS],
+            [sys.executable, "-c", script, *args],
             env=env,
             capture_output=True,
             text=True,
@@ -120,6 +116,16 @@ def test_a_cached_caller_loads_in_a_new_process(tmp_path: Path) -> None:
         )
         assert done.returncode == 0, done.stderr[-2000:]
         outputs.append(done.stdout.strip())
+    return outputs
+
+
+def test_a_cached_caller_loads_in_a_new_process(tmp_path: Path) -> None:
+    """The board's reader of the acts calls ``acts_of`` by address, compiled and then cached.
+
+    The second process loads the reader from the disk cache, so ``acts_of``'s build must have
+    been published again before its machine code was linked (without it the process crashes).
+    """
+    outputs = _in_two_processes(tmp_path, _ACTS_IN_A_NEW_PROCESS)
     expected = "[1, 2, 3, 5, 7] [4, 3, 4, 3, 3]"
     assert outputs[0].startswith(expected) and outputs[0].endswith("[]"), outputs
     assert outputs[1].startswith(expected) and outputs[1].endswith(", 1)]"), outputs
@@ -153,18 +159,6 @@ def test_a_cached_kernel_outside_the_package_publishes_what_it_calls(tmp_path: P
     cache (``PublishingCache``) names the build and publishes it before loading the kernel.
     """
     (tmp_path / "contributed.py").write_text(_A_CONTRIBUTORS_KERNEL)
-    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"), SCSLAB_COMPILE_HELPERS="0")
-    outputs = []
-    for _ in range(2):
-        done = subprocess.run(
-            [sys.executable, "-c", _CALL_IT, str(tmp_path)],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr[-2000:]
-        outputs.append(done.stdout.strip())
+    outputs = _in_two_processes(tmp_path, _CALL_IT, str(tmp_path))
     assert outputs[0].startswith("[1, 4, 9] Counter()"), outputs  # compiled, saved
     assert outputs[1].startswith("[1, 4, 9] Counter({"), outputs  # loaded from the disk cache

@@ -299,6 +299,15 @@ class _TolerantIndex(IndexDataCacheFile):
     is not importable now; numba would raise in the middle of a run.
     """
 
+    @classmethod
+    def in_place_of(cls, plain: IndexDataCacheFile, suffix: str = "") -> _TolerantIndex:
+        """The index that replaces numba's ``plain`` one: its files, their names plus ``suffix``."""
+        return cls(
+            cache_path=plain._cache_path,
+            filename_base=plain._index_name[: -len(".nbi")] + suffix,
+            source_stamp=plain._source_stamp,
+        )
+
     def _load_index(self) -> dict:
         try:
             return super()._load_index()
@@ -384,12 +393,7 @@ class SourcesCache(FunctionCache):
 
     def __init__(self, py_func: Any) -> None:
         super().__init__(py_func)
-        plain = self._cache_file
-        self._cache_file = _TolerantIndex(
-            cache_path=plain._cache_path,
-            filename_base=plain._index_name[: -len(".nbi")],
-            source_stamp=plain._source_stamp,
-        )
+        self._cache_file = _TolerantIndex.in_place_of(self._cache_file)
         self._held: dict[str, _CompileLock] = {}
         """Lock files held by this process, by index key: misses being compiled here."""
 
@@ -485,12 +489,7 @@ class PublishingCache(FunctionCache):
 
     def __init__(self, py_func: Any) -> None:
         super().__init__(py_func)
-        plain = self._cache_file
-        self._cache_file = _TolerantIndex(
-            cache_path=plain._cache_path,
-            filename_base=f"{plain._index_name[: -len('.nbi')]}-published",
-            source_stamp=plain._source_stamp,
-        )
+        self._cache_file = _TolerantIndex.in_place_of(self._cache_file, "-published")
 
 
 def publish_called_builds(dispatcher: Any) -> Any:
