@@ -19,7 +19,9 @@ Here each kernel is cached under the *code* it depends on instead:
 
 Editing one mechanism thus recompiles that mechanism's kernels and the kernels that run them (the
 day plan for scenarios with that mechanism), and editing a docstring or a comment recompiles
-nothing.
+nothing. A ``@kernel`` of a module outside the package (a contributor's) keeps numba's key, its
+file's time stamp, and is saved, like every kernel here, with the ``compiled_once`` builds it
+calls, which are published again before it is loaded (``PublishingCache``).
 
 Processes that share a cache compile each kernel once between them. A kernel missing from the
 cache is compiled under a lock file beside its index, one per (kernel, signature): a second

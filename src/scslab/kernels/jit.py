@@ -45,7 +45,9 @@ def kernel(func: Callable[..., Any] | None = None, /, **options: Any) -> Any:
     """Compile ``func`` as a kernel: ``@kernel`` or ``@kernel(**numba_options)``.
 
     The options (``inline``, ``error_model``, ``parallel``...) go to ``numba.njit`` on top of
-    ``KERNEL_OPTIONS``.
+    ``KERNEL_OPTIONS``. A kernel of a module outside the package (a contributor's mechanism) is
+    cached with the ``compiled_once`` builds it calls (``kernels/cache.PublishingCache``), so that
+    it loads in a new process; the package's own are keyed by their code once imported.
     """
     jit = njit(**(KERNEL_OPTIONS | options))
     if func is None:
