@@ -253,18 +253,25 @@ class DebtMasks(NamedTuple):
 
 
 @kernel(inline="always")
-def arrears_factor(people, rule, pid):
-    """How likely ``pid`` falls into arrears, relative to the mean rate (0: a minor).
+def arrears_weight(people, rule, pid, urban):
+    """How likely ``pid`` falls into arrears (0: a minor), and ``pid``'s income quintile.
 
+    The factor is relative to the mean rate, for ``pid`` living in an urban (or rural) region.
     The one place of the rule: the daily draw (``_arrears_keep``) and the debtors of a warm
     start (``draw_debtors``) read it. ``people`` is an ``ArrearsPeople``, ``rule`` an
-    ``ArrearsRule``.
+    ``ArrearsRule``. Every part is computed for everyone and a minor's factor is then 0 by a
+    choice of values, not a branch, so that a pass over everyone is vector code.
     """
-    if age(people.age_key, pid, people.households[pid] & 15) < 18:
-        return 0.0
-    urban = region_of(people.bounds, pid) % 2 == 0
-    m = rule.income_effect[income_class(people.income_key, pid, urban)]
-    m *= trait_factor(people.compliance_key, pid, rule.compliance_weight)
+    adult = age(people.age_key, pid, people.households[pid] & 15) >= 18
+    q = income_class(people.income_key, pid, urban)
+    m = rule.income_effect[q] * trait_factor(people.compliance_key, pid, rule.compliance_weight)
+    return (m if adult else 0.0), q
+
+
+@kernel(inline="always")
+def arrears_factor(people, rule, pid):
+    """``arrears_weight``'s factor of ``pid`` (a person anywhere: its region is looked up)."""
+    m, _ = arrears_weight(people, rule, pid, region_of(people.bounds, pid) % 2 == 0)
     return m
 
 
@@ -633,16 +640,15 @@ compiled_mechanism(DebtState, _step)
 _WEIGHT_BLOCK = 1 << 20
 """People per partial sum of ``_weight_sums``: fixed, so that the total is the same whatever
 the number of threads."""
+_WEIGHT_RUN = 512
+"""People whose weights ``_weight_sums`` computes before adding them (speed only)."""
 
 
 @kernel(inline="always")
-def _debtor_weight(people, rule, factor, pid):
-    """``arrears_factor`` times ``factor`` of ``pid``'s income quintile."""
-    m = arrears_factor(people, rule, pid)
-    if m == 0.0:
-        return m
-    urban = region_of(people.bounds, pid) % 2 == 0
-    return m * factor[income_class(people.income_key, pid, urban)]
+def _debtor_weight(people, rule, factor, pid, urban):
+    """``arrears_weight`` times ``factor`` of ``pid``'s income quintile (0 for a minor)."""
+    m, q = arrears_weight(people, rule, pid, urban)
+    return m * factor[q]
 
 
 @kernel
@@ -654,12 +660,29 @@ def _quintiles(income_key, bounds, pids):
 
 
 def _weight_sums(people, rule, factor, n):
+    """Each block's sum of ``_debtor_weight``, added in id order.
+
+    A block goes a region at a time (its area constant), and a run of ``_WEIGHT_RUN`` people's
+    weights is computed in a loop of its own, which is vector code, before they are added one by
+    one (a float sum in a fixed order is the same on every machine).
+    """
+    bounds = people.bounds
     blocks = (n + _WEIGHT_BLOCK - 1) // _WEIGHT_BLOCK
     out = np.zeros(blocks, np.float64)
     for b in prange(blocks):
+        weights = np.empty(_WEIGHT_RUN, np.float64)
         t = 0.0
-        for pid in range(b * _WEIGHT_BLOCK, min(n, (b + 1) * _WEIGHT_BLOCK)):
-            t += _debtor_weight(people, rule, factor, pid)
+        pos, hi = b * _WEIGHT_BLOCK, min(n, (b + 1) * _WEIGHT_BLOCK)
+        r = region_of(bounds, pos)
+        while pos < hi:
+            end = min(hi, bounds[r + 1], pos + _WEIGHT_RUN)
+            urban = r % 2 == 0
+            for i in range(end - pos):
+                weights[i] = _debtor_weight(people, rule, factor, pos + i, urban)
+            for i in range(end - pos):
+                t += weights[i]
+            pos = end
+            r += pos == bounds[r + 1]
         out[b] = t
     return out
 
@@ -686,7 +709,8 @@ def _draw_debtors(key, sums, people, rule, factor, n, share, threads):
     cand = compiled_bernoulli_ids(key, DAY_ZERO, n, rate, threads)
     keep = np.empty(cand.size, np.bool_)
     for i in range(cand.size):
-        p = expected * _debtor_weight(people, rule, factor, cand[i]) / total
+        urban = region_of(people.bounds, cand[i]) % 2 == 0
+        p = expected * _debtor_weight(people, rule, factor, cand[i], urban) / total
         keep[i] = uniform(key, 0, cand[i], 1) * rate < p
     return cand[keep]
 
