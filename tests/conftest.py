@@ -152,3 +152,25 @@ def kernel_sources() -> dict[str, Any]:
             continue
         trees[name] = ast.parse(source)
     return trees
+
+
+def credit_rule() -> Any:
+    """A commercial score's rule (``commercial._Rule``) for kernel tests: 350-950, 8 ties."""
+    import numpy as np
+
+    from scslab.mechanisms.scoring import commercial
+    from scslab.population.attributes import OCCUPATIONS
+
+    return commercial._Rule(
+        lo=350,
+        hi=950,
+        weights=np.full(5, 0.2),
+        clean=1.0,
+        fulfilment=np.linspace(0.2, 1.0, 5),
+        identity=np.linspace(0.3, 0.8, len(OCCUPATIONS)),
+        identity_age_weight=0.3,
+        activity_share=0.5,
+        activity_cap=4,
+        ties=8,
+        no_ties=0.5,
+    )

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from numba import njit
 
+from conftest import credit_rule
 from scslab.mechanisms.behaviour.debt import (
     _WEIGHT_BLOCK,
     ArrearsPeople,
@@ -22,7 +23,7 @@ from scslab.mechanisms.behaviour.debt import (
 )
 from scslab.mechanisms.scoring import commercial
 from scslab.mechanisms.ties import TieCuts
-from scslab.population.attributes import OCCUPATIONS, AttributeKeys
+from scslab.population.attributes import AttributeKeys
 from scslab.population.geography import region_of
 
 N = _WEIGHT_BLOCK + 300_001
@@ -104,19 +105,7 @@ def test_the_rescoring_pass_keeps_users_and_those_who_join(check_join: bool) -> 
     expected = (
         _joined_one_by_one(opt, keys, households, BOUNDS, score, 0.5) if check_join else score > 0
     )
-    rule = commercial._Rule(
-        lo=350,
-        hi=950,
-        weights=np.full(5, 0.2),
-        clean=1.0,
-        fulfilment=np.linspace(0.2, 1.0, 5),
-        identity=np.linspace(0.3, 0.8, len(OCCUPATIONS)),
-        identity_age_weight=0.3,
-        activity_share=0.5,
-        activity_cap=4,
-        ties=8,
-        no_ties=0.5,
-    )
+    rule = credit_rule()
     cuts = TieCuts(flags=np.zeros(N, np.uint8), shift=0, stored=8, counts=np.zeros(2, np.int64))
     packed = rng.integers(0, 256, N).astype(np.uint8)
     hist = np.zeros(601, np.int64)

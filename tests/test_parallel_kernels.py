@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numba import njit, prange
 
-from conftest import package_kernels
+from conftest import credit_rule, package_kernels
 from scslab.kernels import parallel
 from scslab.kernels.sampling import uniforms
 from scslab.kernels.structs import FlagBits
@@ -257,7 +257,7 @@ def _built_both_ways() -> list[tuple[str, object, tuple]]:
     from scslab.mechanisms.scoring.dangan import _rejected
     from scslab.mechanisms.scoring.points import _count_enrolled, _misverified_users
     from scslab.mechanisms.ties import _largest_of_regions
-    from scslab.population.attributes import OCCUPATIONS, AttributeKeys
+    from scslab.population.attributes import AttributeKeys
     from scslab.population.census import HOUSEHOLD_SIZE_SHARES
     from scslab.population.households import _generated_households, size_cdf
 
@@ -289,19 +289,7 @@ def _built_both_ways() -> list[tuple[str, object, tuple]]:
     scale = np.asarray([1.5, 1.2, 1.0, 0.8, 0.6])
     keys = AttributeKeys(*(np.uint64(31 + k) for k in range(len(AttributeKeys._fields))))
     opt = commercial._OptIn(key, 1.0, np.asarray([1.0, 0.9, 0.7, 0.5, 0.3]), 1.2, 0.5)
-    score_rule = commercial._Rule(
-        lo=350,
-        hi=950,
-        weights=np.full(5, 0.2),
-        clean=1.0,
-        fulfilment=np.linspace(0.2, 1.0, 5),
-        identity=np.linspace(0.3, 0.8, len(OCCUPATIONS)),
-        identity_age_weight=0.3,
-        activity_share=0.5,
-        activity_cap=4,
-        ties=8,
-        no_ties=0.5,
-    )
+    score_rule = credit_rule()
     users = np.where(rng.random(n) < 0.5, rng.integers(350, 951, n), 0).astype(np.int16)
     packed = rng.integers(0, 256, n).astype(np.uint8)
     passed = (score_rule, opt, keys, households, bounds, 1000, cuts, users, packed)
