@@ -74,6 +74,28 @@ def region_of(bounds: np.ndarray, pid: int) -> int:
     return lo + (bounds[lo] <= pid) - 1
 
 
+REGION_RUN = 512
+"""People a pass over everyone computes values for before using them (``region_run``'s ``most``).
+
+Speed only: a run of one region's people, short enough to stay in the closest cache, long enough
+that a loop over it is vector code."""
+
+
+@kernel(inline="always")
+def region_run(bounds, r, pos, stop, most):
+    """The run of ids from ``pos`` in region ``r``, for a pass that walks ids in order.
+
+    Returns the run's end (at most ``most`` ids, not past ``stop`` or the region's end) and the
+    region of the end: ``r``, or the next one where the run ended with the region (an empty
+    region then gives an empty run and is passed). A pass starts at ``region_of(bounds, pos)``
+    and goes on from (end, region of the end) until ``stop``. Inside a run the area (``r % 2 ==
+    0``: urban) is constant, so a loop over it is vector code; the caller takes the area from
+    ``r`` itself, since a flag returned beside the end kept such loops scalar (3.4 times slower).
+    """
+    end = min(stop, bounds[r + 1], pos + most)
+    return end, r + (end == bounds[r + 1])
+
+
 @kernel
 def regions_of_sorted(bounds: np.ndarray, pids: np.ndarray) -> np.ndarray:
     """``region_of`` for each of ``pids``, which are in increasing order, in one merge pass.

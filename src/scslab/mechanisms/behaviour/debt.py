@@ -49,7 +49,7 @@ from scslab.kernels.structs import compiled_struct
 from scslab.mechanisms.income_loss import listen, no_income_loss, take_changes
 from scslab.mechanisms.lists.base import ListBase, no_list
 from scslab.population.attributes import age, income_class, trait_factor
-from scslab.population.geography import region_of
+from scslab.population.geography import REGION_RUN, region_of, region_run
 
 if TYPE_CHECKING:
     from scslab.engine.simulation import Simulation
@@ -640,8 +640,6 @@ compiled_mechanism(DebtState, _step)
 _WEIGHT_BLOCK = 1 << 20
 """People per partial sum of ``_weight_sums``: fixed, so that the total is the same whatever
 the number of threads."""
-_WEIGHT_RUN = 512
-"""People whose weights ``_weight_sums`` computes before adding them (speed only)."""
 
 
 @kernel(inline="always")
@@ -662,27 +660,26 @@ def _quintiles(income_key, bounds, pids):
 def _weight_sums(people, rule, factor, n):
     """Each block's sum of ``_debtor_weight``, added in id order.
 
-    A block goes a region at a time (its area constant), and a run of ``_WEIGHT_RUN`` people's
-    weights is computed in a loop of its own, which is vector code, before they are added one by
-    one (a float sum in a fixed order is the same on every machine).
+    A block goes a run of one region at a time (``region_run``), whose weights are computed in a
+    loop of its own, which is vector code, before they are added one by one (a float sum in a
+    fixed order is the same on every machine).
     """
     bounds = people.bounds
     blocks = (n + _WEIGHT_BLOCK - 1) // _WEIGHT_BLOCK
     out = np.zeros(blocks, np.float64)
     for b in prange(blocks):
-        weights = np.empty(_WEIGHT_RUN, np.float64)
+        weights = np.empty(REGION_RUN, np.float64)
         t = 0.0
         pos, hi = b * _WEIGHT_BLOCK, min(n, (b + 1) * _WEIGHT_BLOCK)
         r = region_of(bounds, pos)
         while pos < hi:
-            end = min(hi, bounds[r + 1], pos + _WEIGHT_RUN)
+            end, next_r = region_run(bounds, r, pos, hi, REGION_RUN)
             urban = r % 2 == 0
             for i in range(end - pos):
                 weights[i] = _debtor_weight(people, rule, factor, pos + i, urban)
             for i in range(end - pos):
                 t += weights[i]
-            pos = end
-            r += pos == bounds[r + 1]
+            pos, r = end, next_r
         out[b] = t
     return out
 

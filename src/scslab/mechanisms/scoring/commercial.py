@@ -71,7 +71,7 @@ from scslab.population.attributes import (
     trait,
     trait_factor,
 )
-from scslab.population.geography import region_of
+from scslab.population.geography import REGION_RUN, region_of, region_run
 
 if TYPE_CHECKING:
     from scslab.engine.simulation import Simulation
@@ -88,8 +88,6 @@ PASS_PART = 1 << 12
 its ids instead of searching them, and keeps its own counts of scores)."""
 AGE_BANDS = (18, 30, 45, 60)
 """Upper bounds of the opt-in age bands 0-17, 18-29, 30-44, 45-59 (the last band is 60+)."""
-PROPENSITY_RUN = 512
-"""People whose opt-in propensities ``_propensity_sum`` computes before adding them (speed only)."""
 
 
 def _identity_default() -> dict[str, float]:
@@ -412,27 +410,25 @@ def _propensity(opt, keys, households, pid, urban):
 def _propensity_sum(opt, keys, households, bounds):
     """The sum over everyone, added in a fixed order (block sums in id order, then their sum).
 
-    A block goes a region at a time (its area constant), and a run of ``PROPENSITY_RUN``
-    people's propensities is computed in a loop of its own, which is vector code, before they
-    are added one by one.
+    A block goes a run of one region at a time (``region_run``), whose propensities are computed
+    in a loop of its own, which is vector code, before they are added one by one.
     """
     n = households.size
     n_blocks = (n + PASS_BLOCK - 1) // PASS_BLOCK
     sums = np.zeros(n_blocks)
     for b in prange(n_blocks):
-        each = np.empty(PROPENSITY_RUN, np.float64)
+        each = np.empty(REGION_RUN, np.float64)
         total = 0.0
         pos, hi = b * PASS_BLOCK, min(n, (b + 1) * PASS_BLOCK)
         r = region_of(bounds, pos)
         while pos < hi:
-            end = min(hi, bounds[r + 1], pos + PROPENSITY_RUN)
+            end, next_r = region_run(bounds, r, pos, hi, REGION_RUN)
             urban = r % 2 == 0
             for i in range(end - pos):
                 each[i] = _propensity(opt, keys, households, pos + i, urban)
             for i in range(end - pos):
                 total += each[i]
-            pos = end
-            r += pos == bounds[r + 1]
+            pos, r = end, next_r
         sums[b] = total
     total = 0.0
     for b in range(n_blocks):  # a loop, not sums.sum(): a threaded sum's order varies
@@ -537,17 +533,17 @@ def _recompute(
             n_users = 0
             r = region_of(bounds, first)  # then followed along the part's ids, not searched
             pos = first
-            while pos < stop:  # a region at a time, its area constant
-                run_end = min(stop, bounds[r + 1])
+            while pos < stop:  # a run of one region at a time, its area constant
+                run_end, next_r = region_run(bounds, r, pos, stop, stop - pos)
+                urban = r % 2 == 0
                 if check_join:  # who joins, for everyone: a loop of its own, vector code
                     for pid in range(pos, run_end):
-                        joins = _joins(opt, keys, households, pid, r % 2 == 0, ramp)
+                        joins = _joins(opt, keys, households, pid, urban, ramp)
                         user[pid - first] = (score[pid] > 0) | joins
                 else:
                     for pid in range(pos, run_end):
                         user[pid - first] = score[pid] > 0
-                pos = run_end
-                r += pos == bounds[r + 1]
+                pos, r = run_end, next_r
             for pid in range(first, stop):
                 b = np.int64(packed[pid])
                 packed[pid] = np.uint8(max(0, (b & PENALTY_MAX) - forgive))  # activity: 0 again
