@@ -60,6 +60,25 @@ def test_a_kernel_runs_from_python_and_from_another_kernel() -> None:
     assert np.array_equal(plus_one_doubled(values), [1.0, 3.0, 5.0])
 
 
+def test_a_kernel_called_with_constants_is_compiled_once_for_their_types() -> None:
+    """Calls with 0 and with 1 share one build of the callee (numba's ``njit`` makes two)."""
+    from numba import njit
+
+    def add(x, k):
+        return x + k
+
+    def callers(plus):
+        def with_constants(x):
+            return plus(x, 0) + plus(x, 1) + plus(x, 2)
+
+        return with_constants
+
+    ours, numbas = kernel(add), njit(add)
+    assert kernel(callers(ours))(1) == njit(callers(numbas))(1) == 6
+    assert [str(s) for s in ours.signatures] == ["(int64, int64)"]
+    assert len(numbas.signatures) == 3  # one per constant: what the rule prevents
+
+
 def test_every_kernel_and_overload_takes_its_options_from_jit_py() -> None:
     """Compile options live in ``kernels/jit.py``: no other module calls numba's decorators."""
     import re

@@ -20,6 +20,17 @@ run rongcheng --people 200000 --days 365`` on an empty cache, with its helper), 
 alternating: 30.3-32.9 s of wall time against 32.6-35.2 s with six such kernels, and 48.1-53.0 s
 of processor time against 51.9-56.8 (2026-12-05).
 
+A kernel that another kernel calls with a constant (``uniform(key, 0, pid, 0)``) is compiled for
+the constant's type, not its value (``Kernel``): numba compiles a build per literal value, which
+made ``rng.hash4`` eight builds in ``rongcheng``'s first run where two types were used.
+
+Small helpers called in hot loops (the draws of ``kernels/rng.py``, the traits) are plain
+kernels, not ``inline="always"``: LLVM inlines them into their callers all the same (the same
+machine code, the same speed), while numba's own inlining ran the helper's front end again at
+each of some 340 call sites, about 4 s of a first run. A helper that takes arrays or records
+keeps ``inline="always"`` (a call would count references); the remaining ones cost a first run of
+``rongcheng`` about half a second.
+
 Owns the compile options that every kernel shares. Must not hold a kernel itself.
 """
 
@@ -28,7 +39,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from numba import njit
+from numba import config, types
+from numba.core.registry import CPUDispatcher
 from numba.extending import overload
 
 from scslab.kernels.cache import publish_called_builds
@@ -41,6 +53,38 @@ OVERLOAD_OPTIONS: dict[str, Any] = {"no_cfunc_wrapper": True}
 Python calls, and caches them inside their callers)."""
 
 
+class Kernel(CPUDispatcher):
+    """numba's dispatcher, but a kernel calling a kernel compiles it for the arguments' types.
+
+    numba compiles a kernel called with a constant (``uniform(key, 0, pid, 0)``) for that
+    constant's literal type, and again for every other constant: ``rng.hash4`` was compiled
+    eight times for ``rongcheng``, two of them for its argument types. Here a call compiles the
+    build for the types alone, and any constant is an argument like any other.
+    """
+
+    def get_call_template(self, args: Any, kws: Any) -> Any:
+        """The call template of a call from a kernel, compiled for the types of ``args``."""
+        args = tuple(types.unliteral(a) for a in args)
+        kws = {name: types.unliteral(a) for name, a in kws.items()}
+        return super().get_call_template(args, kws)
+
+
+def _jit(**options: Any) -> Callable[[Callable[..., Any]], Any]:
+    """``numba.njit(**options)``, building a ``Kernel``."""
+    options = {"nopython": True} | options
+    cache = options.pop("cache", False)
+
+    def build(func: Callable[..., Any]) -> Any:
+        if config.DISABLE_JIT:
+            return func
+        dispatcher = Kernel(py_func=func, locals={}, targetoptions=options)
+        if cache:
+            dispatcher.enable_caching()
+        return dispatcher
+
+    return build
+
+
 def kernel(func: Callable[..., Any] | None = None, /, **options: Any) -> Any:
     """Compile ``func`` as a kernel: ``@kernel`` or ``@kernel(**numba_options)``.
 
@@ -49,7 +93,7 @@ def kernel(func: Callable[..., Any] | None = None, /, **options: Any) -> Any:
     cached with the ``compiled_once`` builds it calls (``kernels/cache.PublishingCache``), so that
     it loads in a new process; the package's own are keyed by their code once imported.
     """
-    jit = njit(**(KERNEL_OPTIONS | options))
+    jit = _jit(**(KERNEL_OPTIONS | options))
     if func is None:
         return lambda later: publish_called_builds(jit(later))
     return publish_called_builds(jit(func))

@@ -8,6 +8,9 @@ changes.
 
 Stream keys are derived in plain Python from ``(seed, mechanism name, stream name)`` by
 ``stream_key``; kernels receive them as ``uint64`` and must never derive keys themselves.
+
+The draws are plain kernels, each compiled once per argument types and inlined by LLVM into the
+loops that call them (``kernels/jit.py``): a loop of draws is still vector code.
 """
 
 from __future__ import annotations
@@ -47,7 +50,7 @@ def stream_key(seed: int, *names: str | int) -> np.uint64:
     return np.uint64(int.from_bytes(digest, "little"))
 
 
-@kernel(inline="always")
+@kernel
 def mix64(x: uint64) -> uint64:
     """The splitmix64 finaliser: a bijective avalanche of 64 bits."""
     z = x + _GOLDEN
@@ -56,7 +59,7 @@ def mix64(x: uint64) -> uint64:
     return z ^ (z >> _S31)
 
 
-@kernel(inline="always")
+@kernel
 def hash4(key: uint64, day: int, subject: int, index: int) -> uint64:
     """Hash a stream key with a day, a subject and a draw index into 64 random bits."""
     h = mix64(key ^ np.uint64(day))
@@ -64,7 +67,7 @@ def hash4(key: uint64, day: int, subject: int, index: int) -> uint64:
     return mix64(h ^ np.uint64(index))
 
 
-@kernel(inline="always")
+@kernel
 def uniform(key: uint64, day: int, subject: int, index: int) -> float:
     """A uniform double in [0, 1) with 53 random bits."""
     return float(hash4(key, day, subject, index) >> _S11) * _INV53
@@ -104,7 +107,7 @@ _ONE_BITS = np.uint64(0x3FF0000000000000)
 _TWO53 = np.uint64(1 << 53)
 
 
-@kernel(inline="always", error_model="numpy")
+@kernel(error_model="numpy")
 def log_fraction(n: uint64) -> float:
     """``log(n / 2**53)`` for an integer ``n`` in [1, 2**53], in plain arithmetic, without libm.
 
@@ -131,7 +134,7 @@ def log_fraction(n: uint64) -> float:
     return e * _LN2_HI + (s * series + e * _LN2_LO)
 
 
-@kernel(inline="always", error_model="numpy")
+@kernel(error_model="numpy")
 def log_complement(key: uint64, day: int, subject: int, index: int) -> float:
     """``log(1 - uniform(key, day, subject, index))`` by ``log_fraction``.
 
@@ -141,19 +144,19 @@ def log_complement(key: uint64, day: int, subject: int, index: int) -> float:
     return log_fraction(_TWO53 - (hash4(key, day, subject, index) >> _S11))
 
 
-@kernel(inline="always")
+@kernel
 def bernoulli(key: uint64, day: int, subject: int, index: int, p: float) -> bool:
     """True with probability ``p``."""
     return uniform(key, day, subject, index) < p
 
 
-@kernel(inline="always")
+@kernel
 def below(key: uint64, day: int, subject: int, index: int, n: int) -> int:
     """A uniform integer in [0, n) (Lemire's multiply-shift, bias below 2**-32 for n < 2**32)."""
     return int((hash4(key, day, subject, index) >> np.uint64(32)) * np.uint64(n) >> np.uint64(32))
 
 
-@kernel(inline="always")
+@kernel
 def geometric_days(key: uint64, day: int, subject: int, index: int, hazard: float) -> int:
     """Days until a daily event of probability ``hazard`` first happens (at least 1)."""
     if hazard >= 1.0:

@@ -14,7 +14,7 @@ from scslab.kernels.jit import kernel
 from scslab.kernels.rng import uniform
 
 
-@kernel(inline="always")
+@kernel
 def trait(key, pid: int) -> float:
     """A static trait in [0, 1), uniform across people (assumption.
 
@@ -24,7 +24,7 @@ def trait(key, pid: int) -> float:
     return uniform(key, 0, pid, 0)
 
 
-@kernel(inline="always")
+@kernel
 def trait_factor(key, pid: int, weight: float) -> float:
     """``1 + weight * (2 * trait - 1)``: how a trait scales a rate, mean 1 over the population.
 
