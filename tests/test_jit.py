@@ -79,6 +79,24 @@ def test_a_kernel_called_with_constants_is_compiled_once_for_their_types() -> No
     assert len(numbas.signatures) == 3  # one per constant: what the rule prevents
 
 
+def test_a_kernel_that_asks_for_a_literal_runs_from_python_only() -> None:
+    """``numba.literally`` in a kernel called by a kernel fails to compile, by name."""
+    from numba import literally
+    from numba.core.errors import TypingError
+
+    @kernel
+    def add_literal(x, k):
+        return x + literally(k)
+
+    @kernel
+    def caller(x):
+        return add_literal(x, 3)
+
+    assert add_literal(1, 2) == 3
+    with pytest.raises(TypingError, match="Cannot request literal type"):
+        caller(1)
+
+
 def test_every_kernel_and_overload_takes_its_options_from_jit_py() -> None:
     """Compile options live in ``kernels/jit.py``: no other module calls numba's decorators."""
     import re

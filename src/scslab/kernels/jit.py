@@ -59,7 +59,9 @@ class Kernel(CPUDispatcher):
     numba compiles a kernel called with a constant (``uniform(key, 0, pid, 0)``) for that
     constant's literal type, and again for every other constant: ``rng.hash4`` was compiled
     eight times for ``rongcheng``, two of them for its argument types. Here a call compiles the
-    build for the types alone, and any constant is an argument like any other.
+    build for the types alone, and any constant is an argument like any other. So a kernel that
+    asks for a literal (``numba.literally``) runs from Python but not from another kernel, which
+    fails to compile with numba's "Cannot request literal type"; no kernel of the package asks.
     """
 
     def get_call_template(self, args: Any, kws: Any) -> Any:
