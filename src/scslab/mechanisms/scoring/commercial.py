@@ -531,19 +531,19 @@ def _recompute(
             was = np.empty(stop - first, np.int64)  # and their packed bytes before the pass
             user = np.empty(stop - first, np.bool_)  # whether each person is (or becomes) one
             n_users = 0
-            r = region_of(bounds, first)  # then followed along the part's ids, not searched
-            pos = first
-            while pos < stop:  # a run of one region at a time, its area constant
-                run_end, next_r = region_run(bounds, r, pos, stop, stop - pos)
-                urban = r % 2 == 0
-                if check_join:  # who joins, for everyone: a loop of its own, vector code
+            if check_join:  # who joins, for everyone: a loop of its own, vector code
+                r = region_of(bounds, first)  # then followed along the part's ids, not searched
+                pos = first
+                while pos < stop:  # a run of one region at a time, its area constant
+                    run_end, next_r = region_run(bounds, r, pos, stop, stop - pos)
+                    urban = r % 2 == 0
                     for pid in range(pos, run_end):
                         joins = _joins(opt, keys, households, pid, urban, ramp)
                         user[pid - first] = (score[pid] > 0) | joins
-                else:
-                    for pid in range(pos, run_end):
-                        user[pid - first] = score[pid] > 0
-                pos, r = run_end, next_r
+                    pos, r = run_end, next_r
+            else:  # the users are those with a score: no area needed
+                for pid in range(first, stop):
+                    user[pid - first] = score[pid] > 0
             for pid in range(first, stop):
                 b = np.int64(packed[pid])
                 packed[pid] = np.uint8(max(0, (b & PENALTY_MAX) - forgive))  # activity: 0 again
