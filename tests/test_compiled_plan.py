@@ -174,16 +174,16 @@ def test_integrated_2020_runs_compiled_with_groups_between_stretches_as_in_pytho
 
 
 def test_every_kernel_s_disk_cache_is_keyed_by_the_code_it_depends_on() -> None:
-    from scslab.kernels import cache
+    from scslab.kernels import cache, package_code
     from scslab.kernels.sampling import _walk_block, uniforms
 
     for kernel in (compiled_plan.run_days, _walk_block, uniforms.threaded, uniforms.one_thread):
         assert isinstance(kernel._cache, cache.SourcesCache)
     # a kernel's stamp covers its module and every module it imports, not the modules above
-    deps = cache.dependencies("scslab.kernels.sampling")
+    deps = package_code.dependencies("scslab.kernels.sampling")
     assert {"scslab.kernels.rng", "scslab.kernels.sampling"} <= deps
     assert not any(m.startswith(("scslab.mechanisms", "scslab.engine")) for m in deps)
-    assert _walk_block._cache._cache_file._source_stamp == cache.code_digest(
+    assert _walk_block._cache._cache_file._source_stamp == package_code.code_digest(
         "scslab.kernels.sampling"
     )
     # the day plan takes addresses, not records: its key names the board, and no mechanism
@@ -193,7 +193,8 @@ def test_every_kernel_s_disk_cache_is_keyed_by_the_code_it_depends_on() -> None:
     key = compiled_plan.run_days._cache._index_key(sig, compiled_plan.run_days.targetctx.codegen())
     assert isinstance(key, str)  # text: an index never needs a record's module to load
     assert "scslab.mechanisms" not in key
-    assert repr(("scslab.engine.board", cache.code_digest("scslab.engine.board"))) in key
+    board = package_code.code_digest("scslab.engine.board")
+    assert repr(("scslab.engine.board", board)) in key
 
 
 def test_one_build_of_the_day_plan_runs_every_combination_of_mechanisms() -> None:
@@ -209,12 +210,12 @@ def test_one_build_of_the_day_plan_runs_every_combination_of_mechanisms() -> Non
 
 def test_no_mechanism_s_kernels_are_keyed_by_the_plan_s_code() -> None:
     """Mechanisms register with ``engine/steps``; an edit of the plan recompiles only the plan."""
-    from scslab.kernels import cache
+    from scslab.kernels import package_code
 
     mechanism_modules = {k.py_func.__module__ for ks in steps.KERNELS.values() for k in ks}
     assert len(mechanism_modules) > 20
     for module in mechanism_modules:
-        deps = cache.dependencies(module)
+        deps = package_code.dependencies(module)
         assert "scslab.engine.steps" in deps or module == "scslab.engine.steps", module
         assert "scslab.engine.compiled_plan" not in deps, module
 
@@ -222,10 +223,10 @@ def test_no_mechanism_s_kernels_are_keyed_by_the_plan_s_code() -> None:
 def test_a_docstring_or_comment_edit_keeps_the_code_digest_and_a_code_edit_changes_it() -> None:
     import ast
 
-    from scslab.kernels import cache
+    from scslab.kernels import package_code
 
     def digest(source: str) -> str:
-        return ast.dump(cache._without_docstrings(ast.parse(source)))
+        return package_code.syntax_digest(ast.parse(source))
 
     base = 'def f(x):\n    """Doc."""\n    return x + 1\n'
     moved = '\n\n# a comment\ndef f(x):\n    """Other doc,\n    longer."""\n    return x + 1  # c\n'
@@ -235,7 +236,7 @@ def test_a_docstring_or_comment_edit_keeps_the_code_digest_and_a_code_edit_chang
         "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import scslab.api\n"
         "from scslab.kernels import rng\nfrom . import board\n"
     )
-    found = cache.runtime_imports(tree, "scslab.engine.simulation", False)
+    found = package_code.runtime_imports(tree, "scslab.engine.simulation", False)
     assert found == {"scslab.kernels", "scslab.kernels.rng", "scslab.engine", "scslab.engine.board"}
 
 

@@ -1,7 +1,7 @@
 """Layers import downward only, and no module of the package imports in a circle.
 
 The test reads every module of ``src/scslab`` with ``ast`` (none is imported; the reading is
-``kernels.cache.imported_names``, which keys the kernel cache too) and builds the
+``kernels.package_code.imported_names``, which keys the kernel cache too) and builds the
 graph of the package's own imports: ``import scslab.x.y``, ``from scslab.x import y`` (an edge to
 the module ``scslab.x.y`` when that is a module, else to ``scslab.x``), relative forms
 (``from . import x``, ``from ..y import z``), imports inside functions, and the modules a package
@@ -16,7 +16,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from scslab.kernels.cache import imported_names, module_name
+from scslab.kernels.package_code import imported_names, module_name
 
 PACKAGE = Path(__file__).resolve().parent.parent / "src" / "scslab"
 

@@ -58,8 +58,8 @@ from numba.np.numpy_support import as_dtype
 
 from scslab.engine.mechanism import Observer
 from scslab.engine.steps import compiled_state_of
-from scslab.kernels.cache import package_digest
 from scslab.kernels.jit import kernel
+from scslab.kernels.package_code import package_digest
 from scslab.kernels.structs import field_values, fields_of, record_identity, set_field_values
 from scslab.version import __version__
 

@@ -17,6 +17,9 @@ Here each kernel is cached under the *code* it depends on instead:
 - its own code object (without its docstring and line numbers), which tells apart two kernels of
   one module with the same qualified name.
 
+Reading the modules' code (their digests and imports) is ``kernels/package_code.py``'s; this
+module keys and guards the cache with it.
+
 Editing one mechanism thus recompiles that mechanism's kernels and the kernels that run them (the
 day plan for scenarios with that mechanism), and editing a docstring or a comment recompiles
 nothing. A ``@kernel`` of a module outside the package (a contributor's) keeps numba's key, its
@@ -35,9 +38,7 @@ cycle, so two processes never wait on each other.
 
 from __future__ import annotations
 
-import ast
 import fcntl
-import functools
 import hashlib
 import itertools
 import os
@@ -45,8 +46,6 @@ import pickle
 import sys
 import time
 import types as pytypes
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, NamedTuple
 
 from numba import types
@@ -61,152 +60,7 @@ from numba.core.caching import (
 from numba.core.registry import CPUDispatcher
 
 from scslab.kernels.compiled_once import Build, needed_by, publish_again
-
-PACKAGE = Path(__file__).resolve().parent.parent
-PACKAGE_NAME = "scslab"
-
-
-def module_name(path: Path, package: Path = PACKAGE) -> str:
-    """The dotted name of the module at ``path`` in ``package`` (a folder named like it)."""
-    parts = list(path.relative_to(package.parent).with_suffix("").parts)
-    if parts[-1] == "__init__":
-        parts.pop()
-    return ".".join(parts)
-
-
-@dataclass(frozen=True)
-class ImportedName:
-    """One name an import statement reads: ``from source import alias`` (or ``import source``).
-
-    A dataclass, not a NamedTuple: it never reaches a kernel, and it cannot be read by position.
-    """
-
-    source: str
-    """The absolute dotted module named (a relative import resolved)."""
-    alias: str | None
-    """The name taken from it (``None`` for ``import source``)."""
-    line: int
-    typing_only: bool
-    """Under ``if TYPE_CHECKING:``: read by type checkers, never run."""
-
-
-def _is_type_checking(test: ast.expr) -> bool:
-    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
-    )
-
-
-def imported_names(tree: ast.Module, name: str, is_package: bool) -> list[ImportedName]:
-    """Every name that module ``name`` imports, anywhere in it (functions too), in file order."""
-    found: list[ImportedName] = []
-    package = name.split(".") if is_package else name.split(".")[:-1]
-
-    def visit(node: ast.AST, typing_only: bool) -> None:
-        if isinstance(node, ast.If) and _is_type_checking(node.test):
-            for child in node.body:
-                visit(child, True)
-            for child in node.orelse:
-                visit(child, typing_only)
-            return
-        if isinstance(node, ast.Import):
-            found.extend(
-                ImportedName(source=a.name, alias=None, line=node.lineno, typing_only=typing_only)
-                for a in node.names
-            )
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:  # relative: from the module's own package, or above
-                base = package[: len(package) - (node.level - 1)]
-                source = ".".join([*base, node.module] if node.module else base)
-            else:
-                source = node.module or ""
-            found.extend(
-                ImportedName(source=source, alias=a.name, line=node.lineno, typing_only=typing_only)
-                for a in node.names
-            )
-        for child in ast.iter_child_nodes(node):
-            visit(child, typing_only)
-
-    visit(tree, False)
-    return found
-
-
-def runtime_imports(tree: ast.Module, name: str, is_package: bool) -> set[str]:
-    """The package modules (or names in them) that module ``name`` imports when it runs.
-
-    Both the module an import names and the name taken from it (a submodule or not): a kernel's
-    key counts every module that could hold code it runs.
-    """
-    found: set[str] = set()
-    for imp in imported_names(tree, name, is_package):
-        if not imp.typing_only:
-            found.add(imp.source)
-            if imp.alias is not None:
-                found.add(f"{imp.source}.{imp.alias}")
-    return {m for m in found if m == PACKAGE_NAME or m.startswith(PACKAGE_NAME + ".")}
-
-
-def _without_docstrings(tree: ast.Module) -> ast.Module:
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
-            body = node.body
-            if (
-                body
-                and isinstance(body[0], ast.Expr)
-                and isinstance(body[0].value, ast.Constant)
-                and isinstance(body[0].value.value, str)
-            ):
-                node.body = body[1:] or [ast.Pass()]
-    return tree
-
-
-@functools.cache
-def _package() -> tuple[dict[str, str], dict[str, frozenset[str]]]:
-    """Every module's code digest (syntax without docstrings) and runtime package imports."""
-    code: dict[str, str] = {}
-    imports: dict[str, frozenset[str]] = {}
-    for path in sorted(PACKAGE.rglob("*.py")):
-        name = module_name(path)
-        tree = ast.parse(path.read_bytes(), str(path))
-        imports[name] = frozenset(runtime_imports(tree, name, path.name == "__init__.py"))
-        code[name] = hashlib.sha256(ast.dump(_without_docstrings(tree)).encode()).hexdigest()
-    return code, {n: frozenset(m for m in deps if m in code) for n, deps in imports.items()}
-
-
-@functools.cache
-def dependencies(module: str) -> frozenset[str]:
-    """``module`` and every package module it imports at run time, directly or not."""
-    _, imports = _package()
-    seen = {module}
-    todo = [module]
-    while todo:
-        for dep in imports.get(todo.pop(), ()):
-            if dep not in seen:
-                seen.add(dep)
-                todo.append(dep)
-    return frozenset(seen)
-
-
-@functools.cache
-def code_digest(module: str) -> str:
-    """A digest of the code of ``module`` and of its dependencies (docstrings left out).
-
-    A module outside the package (a contributor's own mechanism) counts with its own file and
-    the package modules it imports.
-    """
-    code, _ = _package()
-    if module in code:
-        names = dependencies(module)
-        own = ""
-    else:
-        path = getattr(sys.modules.get(module), "__file__", None)
-        tree = ast.parse(Path(path).read_bytes()) if path else ast.Module([], [])
-        deps = runtime_imports(tree, module, bool(path) and Path(path).name == "__init__.py")
-        names = frozenset().union(*(dependencies(m) for m in deps if m in code))
-        own = hashlib.sha256(ast.dump(_without_docstrings(tree)).encode()).hexdigest()
-    digest = hashlib.sha256(f"{module}:{own};".encode())
-    for name in sorted(names):
-        digest.update(f"{name}:{code[name]};".encode())
-    return digest.hexdigest()
+from scslab.kernels.package_code import PACKAGE_NAME, code_digest
 
 
 def _code_identity(code: pytypes.CodeType, docstring: str | None) -> str:
@@ -562,16 +416,3 @@ def key_package_caches() -> int:
                 if isinstance(dispatcher, CPUDispatcher):
                     changed += key_by_sources(dispatcher)
     return changed
-
-
-def package_digest() -> str:
-    """A digest of the code of every module of the package (docstrings and comments left out).
-
-    Two processes with the same digest run the same kernels (a checkpoint written by one can be
-    resumed by the other with the same results).
-    """
-    code, _ = _package()
-    digest = hashlib.sha256()
-    for name in sorted(code):
-        digest.update(f"{name}:{code[name]};".encode())
-    return digest.hexdigest()

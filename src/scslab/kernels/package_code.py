@@ -1,0 +1,290 @@
+"""The package's code as the kernel cache keys it: each module's syntax digest and its imports.
+
+A kernel is cached under the code it depends on (``kernels/cache.py``): its module and every
+package module that module imports at run time, each read as its syntax tree without docstrings,
+so that comments, docstrings and moved lines change no key. This module owns that reading:
+
+- ``module_name``, ``imported_names`` and ``runtime_imports``: what a module imports, anywhere in
+  it (imports under ``if TYPE_CHECKING:`` are for type checkers and do not count);
+- ``code_digest`` and ``dependencies``: a module's key, and the modules it covers;
+- ``package_digest``: one digest of the whole package (checkpoints are resumed only by the code
+  that wrote them).
+
+Parsing and printing the syntax of the package's hundred modules takes about 0.6 s, which every
+process paid as it imported ``scslab`` (a warm run, a first run's compile helper, each of a sweep's
+workers). What a module's bytes give never changes, so it is kept in a small file, ``MEMO_NAME``,
+beside the kernels' disk cache (``NUMBA_CACHE_DIR``, else the package's ``__pycache__``), keyed by
+a hash of each module's bytes, not its time stamp: a module is read again exactly when its bytes
+differ. The file also names this module's own bytes and the Python version (whose syntax trees
+it holds); a file written by another is ignored. One that cannot be read reads as empty, one that
+cannot be written is not, and it is replaced whole (written aside, then renamed), so two
+processes never see half of one. Only what it holds is trusted: hashes and names, read as JSON.
+
+This module must not import numba's compiler or any kernel: it reads source files only (and
+numba's settings, for where its cache is).
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import functools
+import hashlib
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+from numba.core import config as numba_config
+
+PACKAGE = Path(__file__).resolve().parent.parent
+PACKAGE_NAME = "scslab"
+
+MEMO_NAME = f"scslab-code.{sys.implementation.cache_tag}.json"
+"""The file, beside the kernel cache, that keeps each module's digest and imports."""
+
+
+def module_name(path: Path, package: Path = PACKAGE) -> str:
+    """The dotted name of the module at ``path`` in ``package`` (a folder named like it)."""
+    parts = list(path.relative_to(package.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+@dataclass(frozen=True)
+class ImportedName:
+    """One name an import statement reads: ``from source import alias`` (or ``import source``).
+
+    A dataclass, not a NamedTuple: it never reaches a kernel, and it cannot be read by position.
+    """
+
+    source: str
+    """The absolute dotted module named (a relative import resolved)."""
+    alias: str | None
+    """The name taken from it (``None`` for ``import source``)."""
+    line: int
+    typing_only: bool
+    """Under ``if TYPE_CHECKING:``: read by type checkers, never run."""
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def imported_names(tree: ast.Module, name: str, is_package: bool) -> list[ImportedName]:
+    """Every name that module ``name`` imports, anywhere in it (functions too), in file order."""
+    found: list[ImportedName] = []
+    package = name.split(".") if is_package else name.split(".")[:-1]
+
+    def visit(node: ast.AST, typing_only: bool) -> None:
+        if isinstance(node, ast.If) and _is_type_checking(node.test):
+            for child in node.body:
+                visit(child, True)
+            for child in node.orelse:
+                visit(child, typing_only)
+            return
+        if isinstance(node, ast.Import):
+            found.extend(
+                ImportedName(source=a.name, alias=None, line=node.lineno, typing_only=typing_only)
+                for a in node.names
+            )
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:  # relative: from the module's own package, or above
+                base = package[: len(package) - (node.level - 1)]
+                source = ".".join([*base, node.module] if node.module else base)
+            else:
+                source = node.module or ""
+            found.extend(
+                ImportedName(source=source, alias=a.name, line=node.lineno, typing_only=typing_only)
+                for a in node.names
+            )
+        for child in ast.iter_child_nodes(node):
+            visit(child, typing_only)
+
+    visit(tree, False)
+    return found
+
+
+def runtime_imports(tree: ast.Module, name: str, is_package: bool) -> set[str]:
+    """The package modules (or names in them) that module ``name`` imports when it runs.
+
+    Both the module an import names and the name taken from it (a submodule or not): a kernel's
+    key counts every module that could hold code it runs.
+    """
+    found: set[str] = set()
+    for imp in imported_names(tree, name, is_package):
+        if not imp.typing_only:
+            found.add(imp.source)
+            if imp.alias is not None:
+                found.add(f"{imp.source}.{imp.alias}")
+    return {m for m in found if m == PACKAGE_NAME or m.startswith(PACKAGE_NAME + ".")}
+
+
+def without_docstrings(tree: ast.Module) -> ast.Module:
+    """``tree`` with the docstrings of its module, classes and functions taken out (in place)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            body = node.body
+            if (
+                body
+                and isinstance(body[0], ast.Expr)
+                and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)
+            ):
+                node.body = body[1:] or [ast.Pass()]
+    return tree
+
+
+def syntax_digest(tree: ast.Module) -> str:
+    """A digest of ``tree``'s syntax without docstrings (comments and lines never reach a tree)."""
+    return hashlib.sha256(ast.dump(without_docstrings(tree)).encode()).hexdigest()
+
+
+class ModuleCode(NamedTuple):
+    """What one module's bytes give: read once per version of the file (the memo's entries)."""
+
+    source: str
+    """A hash of the file's bytes: the memo's key."""
+    code: str
+    """``syntax_digest`` of the module."""
+    imports: frozenset[str]
+    """``runtime_imports`` of the module (package names, before they are matched to modules)."""
+
+
+def _read_module(path: Path, name: str, source: bytes, source_hash: str) -> ModuleCode:
+    tree = ast.parse(source, str(path))
+    imports = frozenset(runtime_imports(tree, name, path.name == "__init__.py"))
+    return ModuleCode(source=source_hash, code=syntax_digest(tree), imports=imports)
+
+
+def _reader() -> str:
+    """What a memo must have been written by: this module's bytes, under this Python."""
+    own = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+    return f"{own}|{sys.version}"
+
+
+def _load_memo(memo: Path | None, reader: str) -> dict[str, ModuleCode]:
+    if memo is None:
+        return {}
+    try:
+        held = json.loads(memo.read_text())
+        if held["reader"] != reader:
+            return {}
+        return {
+            name: ModuleCode(source=source, code=code, imports=frozenset(imports))
+            for name, (source, code, imports) in held["modules"].items()
+        }
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):  # missing, torn, or odd
+        return {}
+
+
+def _save_memo(memo: Path, reader: str, modules: dict[str, ModuleCode]) -> None:
+    held = {
+        "reader": reader,
+        "modules": {
+            name: [m.source, m.code, sorted(m.imports)] for name, m in sorted(modules.items())
+        },
+    }
+    aside = memo.with_name(f"{memo.name}.{os.getpid()}.tmp")  # made like any file (umask)
+    try:
+        memo.parent.mkdir(parents=True, exist_ok=True)
+        aside.write_text(json.dumps(held))
+        os.replace(aside, memo)
+    except OSError:  # a folder that cannot be written: every process reads the sources
+        with contextlib.suppress(OSError):
+            aside.unlink()
+
+
+def memo_path(package: Path = PACKAGE) -> Path:
+    """Where the memo of ``package``'s code lives: beside the kernels' disk cache."""
+    cache_dir = numba_config.CACHE_DIR  # NUMBA_CACHE_DIR, as numba's own cache reads it
+    return Path(cache_dir) / MEMO_NAME if cache_dir else package / "__pycache__" / MEMO_NAME
+
+
+def read_package(package: Path, memo: Path | None) -> dict[str, ModuleCode]:
+    """Each module of ``package`` (by dotted name) with its digest and imports.
+
+    A module whose bytes the memo at ``memo`` holds is not parsed; the memo is rewritten when
+    anything read differs from it (``memo=None``: none is read or written).
+    """
+    reader = _reader()
+    known = _load_memo(memo, reader)
+    found: dict[str, ModuleCode] = {}
+    for path in sorted(package.rglob("*.py")):
+        name = module_name(path, package)
+        source = path.read_bytes()
+        source_hash = hashlib.sha256(source).hexdigest()
+        held = known.get(name)
+        found[name] = (
+            held
+            if held is not None and held.source == source_hash
+            else _read_module(path, name, source, source_hash)
+        )
+    if memo is not None and found != known:
+        _save_memo(memo, reader, found)
+    return found
+
+
+@functools.cache
+def _package() -> tuple[dict[str, str], dict[str, frozenset[str]]]:
+    """Every module's code digest (syntax without docstrings) and runtime package imports."""
+    modules = read_package(PACKAGE, memo_path())
+    code = {name: m.code for name, m in modules.items()}
+    return code, {
+        name: frozenset(dep for dep in m.imports if dep in code) for name, m in modules.items()
+    }
+
+
+@functools.cache
+def dependencies(module: str) -> frozenset[str]:
+    """``module`` and every package module it imports at run time, directly or not."""
+    _, imports = _package()
+    seen = {module}
+    todo = [module]
+    while todo:
+        for dep in imports.get(todo.pop(), ()):
+            if dep not in seen:
+                seen.add(dep)
+                todo.append(dep)
+    return frozenset(seen)
+
+
+@functools.cache
+def code_digest(module: str) -> str:
+    """A digest of the code of ``module`` and of its dependencies (docstrings left out).
+
+    A module outside the package (a contributor's own mechanism) counts with its own file and
+    the package modules it imports.
+    """
+    code, _ = _package()
+    if module in code:
+        names = dependencies(module)
+        own = ""
+    else:
+        path = getattr(sys.modules.get(module), "__file__", None)
+        tree = ast.parse(Path(path).read_bytes()) if path else ast.Module([], [])
+        deps = runtime_imports(tree, module, bool(path) and Path(path).name == "__init__.py")
+        names = frozenset().union(*(dependencies(m) for m in deps if m in code))
+        own = syntax_digest(tree)
+    digest = hashlib.sha256(f"{module}:{own};".encode())
+    for name in sorted(names):
+        digest.update(f"{name}:{code[name]};".encode())
+    return digest.hexdigest()
+
+
+def package_digest() -> str:
+    """A digest of the code of every module of the package (docstrings and comments left out).
+
+    Two processes with the same digest run the same kernels (a checkpoint written by one can be
+    resumed by the other with the same results).
+    """
+    code, _ = _package()
+    digest = hashlib.sha256()
+    for name in sorted(code):
+        digest.update(f"{name}:{code[name]};".encode())
+    return digest.hexdigest()

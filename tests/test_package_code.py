@@ -1,0 +1,106 @@
+"""The package's code as the kernel cache keys it, read once per version of each file.
+
+``kernels/package_code.read_package`` keeps each module's digest and imports in a memo keyed by a
+hash of the module's bytes. These tests hold it to what parsing the sources gives, show that the
+memo is really read (a planted entry comes back while the bytes match) and really bypassed (not
+once they differ), and that a memo that is torn, foreign or cannot be written changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from scslab.kernels import package_code
+from scslab.kernels.package_code import read_package
+
+MODULES = {
+    "__init__.py": '"""A package."""\n',
+    "b.py": '"""Module b."""\nfrom scslab import c\n\n\ndef f(x):\n    return c.g(x) + 1\n',
+    "c.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import scslab.b\n\n\n"
+    "def g(x):\n    return 2 * x\n",
+}
+
+
+@pytest.fixture
+def lab(tmp_path: Path) -> Path:
+    package = tmp_path / "scslab"  # only the package's own imports count
+    package.mkdir()
+    for name, text in MODULES.items():
+        (package / name).write_text(text)
+    return package
+
+
+def _codes(modules: dict[str, package_code.ModuleCode]) -> dict[str, str]:
+    return {name: m.code for name, m in modules.items()}
+
+
+def test_the_memo_gives_what_reading_the_sources_gives(lab: Path, tmp_path: Path) -> None:
+    memo = tmp_path / "cache" / "memo.json"
+    parsed = read_package(lab, None)
+    assert set(parsed) == {"scslab", "scslab.b", "scslab.c"}
+    assert "scslab.c" in parsed["scslab.b"].imports and "scslab.b" not in parsed["scslab.c"].imports
+    assert read_package(lab, memo) == parsed  # written
+    assert memo.exists()
+    assert read_package(lab, memo) == parsed  # read back
+
+
+def test_a_module_is_read_from_the_memo_while_its_bytes_match_and_parsed_once_they_differ(
+    lab: Path, tmp_path: Path
+) -> None:
+    memo = tmp_path / "memo.json"
+    original = read_package(lab, memo)
+    held = json.loads(memo.read_text())
+    held["modules"]["scslab.c"][1] = "planted"
+    memo.write_text(json.dumps(held))
+    assert read_package(lab, memo)["scslab.c"].code == "planted"  # the memo is what was read
+
+    (lab / "c.py").write_text(MODULES["c.py"].replace("2 * x", "3 * x"))
+    changed = read_package(lab, memo)
+    assert changed["scslab.c"].code not in {"planted", original["scslab.c"].code}
+    assert changed == read_package(lab, None)
+    assert json.loads(memo.read_text())["modules"]["scslab.c"][1] == changed["scslab.c"].code
+
+    before = _codes(changed)
+    edited = MODULES["c.py"].replace("2 * x", "3 * x")
+    (lab / "c.py").write_text('"""Now with a docstring."""\n# and a comment\n' + edited)
+    assert _codes(read_package(lab, memo)) == before  # new bytes, same code
+
+
+@pytest.mark.parametrize("damage", ["torn", "foreign", "shape"])
+def test_a_torn_or_foreign_memo_is_read_as_empty_and_rewritten(
+    lab: Path, tmp_path: Path, damage: str
+) -> None:
+    memo = tmp_path / "memo.json"
+    read_package(lab, memo)
+    held = json.loads(memo.read_text())
+    for entry in held["modules"].values():
+        entry[1] = "planted"
+    if damage == "torn":
+        memo.write_text(json.dumps(held)[:40])
+    elif damage == "foreign":  # written by another version of the reader, or another Python
+        held["reader"] = "another"
+        memo.write_text(json.dumps(held))
+    else:
+        memo.write_text(json.dumps({"reader": held["reader"], "modules": [1, 2]}))
+    assert read_package(lab, memo) == read_package(lab, None)
+    assert "planted" not in memo.read_text()
+
+
+def test_a_memo_that_cannot_be_written_changes_nothing(lab: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("")
+    memo = blocker / "memo.json"  # its folder cannot be made
+    assert read_package(lab, memo) == read_package(lab, None)
+    assert not any(p.name.endswith(".tmp") for p in tmp_path.rglob("*"))
+
+
+def test_the_package_s_memo_lives_beside_the_kernel_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    from numba.core import config
+
+    monkeypatch.setattr(config, "CACHE_DIR", "/somewhere/cache")
+    assert package_code.memo_path() == Path("/somewhere/cache") / package_code.MEMO_NAME
+    monkeypatch.setattr(config, "CACHE_DIR", "")
+    assert package_code.memo_path() == package_code.PACKAGE / "__pycache__" / package_code.MEMO_NAME
