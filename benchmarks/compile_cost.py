@@ -38,8 +38,8 @@ def _name(dispatcher: Any) -> str:
 class LlvmShare:
     """Seconds in numba's LLVM stages and bytes of IR given to them (``--llvm``)."""
 
-    STAGES = (  # CPUCodeLibrary methods: what each does
-        ("add_ir_module", "IR printed as text and parsed back by LLVM"),
+    STAGES = (  # CPUCodeLibrary methods: what each does, without the stages it calls
+        ("add_ir_module", "IR printed as text, parsed and verified by LLVM"),
         ("_optimize_functions", "function passes on a kernel's own code"),
         ("_optimize_final_module", "module passes once the callees are linked in"),
         ("_finalize_final_module", "machine code"),
@@ -47,7 +47,11 @@ class LlvmShare:
 
     def __init__(self) -> None:
         self.seconds = dict.fromkeys((name for name, _ in self.STAGES), 0.0)
+        """Each stage's own seconds: numba's ``add_ir_module`` runs ``_optimize_functions``,
+        whose seconds count to the function passes only."""
         self.own_ir = self.linked_ir = 0
+        self._inner: list[float] = []
+        """For each stage running now, the seconds of the stages it has called so far."""
 
     def install(self) -> None:
         """Wrap numba's code library so that every kernel compiled from now on is counted."""
@@ -68,10 +72,14 @@ class LlvmShare:
     def _timed(self, name: str, method: Any) -> Any:
         def timed(library: Any, *args: Any, **kwargs: Any) -> Any:
             t0 = time.perf_counter()
+            self._inner.append(0.0)
             try:
                 return method(library, *args, **kwargs)
             finally:
-                self.seconds[name] += time.perf_counter() - t0
+                spent = time.perf_counter() - t0
+                self.seconds[name] += spent - self._inner.pop()
+                if self._inner:
+                    self._inner[-1] += spent
 
         return timed
 

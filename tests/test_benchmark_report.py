@@ -31,3 +31,21 @@ def test_the_china_minutes_are_the_measured_rows() -> None:
         "integrated": [{"people": CHINA, "wall_s": 2_600.0}, {"people": 10, "wall_s": 1e6}],
     }
     assert _china_minutes(results) == " in about 51 more minutes"
+
+
+def test_compile_cost_counts_a_stage_inside_another_once() -> None:
+    """numba's ``add_ir_module`` runs ``_optimize_functions``: its seconds count to that stage."""
+    import time
+
+    from benchmarks.compile_cost import LlvmShare
+
+    share = LlvmShare()
+    passes = share._timed("_optimize_functions", lambda library: time.sleep(0.2))
+
+    def add_ir_module(library: object) -> None:
+        time.sleep(0.01)
+        passes(library)
+
+    share._timed("add_ir_module", add_ir_module)(None)
+    assert share.seconds["_optimize_functions"] >= 0.2
+    assert 0.01 <= share.seconds["add_ir_module"] < 0.2  # counted with the passes: 0.21 or more
