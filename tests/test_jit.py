@@ -61,7 +61,7 @@ def test_a_kernel_runs_from_python_and_from_another_kernel() -> None:
 
 
 def test_a_kernel_called_with_constants_is_compiled_once_for_their_types() -> None:
-    """Calls with 0 and with 1 share one build of the callee (numba's ``njit`` makes two)."""
+    """Calls with 0, 1 and 2 share one build of the callee (numba's ``njit`` makes three)."""
     from numba import njit
 
     def add(x, k):
