@@ -466,8 +466,8 @@ def _integrated_lines(results: dict) -> list[str]:
         "",
         "Every mechanism on, in the compiled day plan (its group metrics step in Python between "
         "compiled stretches of days). Measured like the presets above; one run a size. Targets "
-        "(issue 11): 1,410,000,000 people in at most 15 minutes of wall time, peak memory at most "
-        "20 GiB, at most 12 stored bytes per person.",
+        "(issues 11, 12 and 13): 1,410,000,000 people in at most 15 minutes of wall time, peak "
+        "memory at most 20 GiB, at most 12 stored bytes per person.",
         "",
         "| people | days | wall s | init s | run s | ns per person-day | stored bytes/person | "
         "peak RSS GiB | engine |",
@@ -482,6 +482,7 @@ def _integrated_lines(results: dict) -> list[str]:
             f"{r['run_s']:.1f} | {_ns_preset(r):.2f} | {r['bytes_per_person']:.1f} | "
             f"{r['peak_rss_bytes'] / 2**30:.2f} | {r.get('engine', '')} |"
         )
+    lines += _china_verdict(results.get("integrated", []))
     if results.get("compile"):
         lines += [
             "",
@@ -504,7 +505,47 @@ def _integrated_lines(results: dict) -> list[str]:
                 f"| {r['preset']} | {r['first_wall_s']:.1f} | {r['first_setup_s']:.1f} | "
                 f"{r['compile_s']:.1f} | {r['warm_wall_s']:.1f} | {r.get('helpers', 0)} |"
             )
+        lines += _first_run_verdict(results["compile"])
     return lines
+
+
+CHINA_WALL_S, CHINA_PEAK_GIB, CHINA_BYTES = 15 * 60, 20.0, 12.0
+"""The targets for ``integrated_2020`` at all of China's people: wall seconds, GiB, bytes."""
+FIRST_RUN_COMPILE_S = 20.0
+"""The target for compiling in ``rongcheng``'s first run (issue 11)."""
+
+
+def _met(ok: bool) -> str:
+    return "met" if ok else "**not met**"
+
+
+def _china_verdict(rows: list[dict]) -> list[str]:
+    """One line: the whole 2020 system at China's scale against its three targets."""
+    china = [r for r in rows if r.get("people") == CHINA and "error" not in r]
+    if not china:
+        return ["", "All of China (1,410,000,000 people): not measured in this table."]
+    r = china[-1]
+    gib = r["peak_rss_bytes"] / 2**30
+    return [
+        "",
+        f"All of China: {r['wall_s'] / 60:.1f} min of wall time (target 15: "
+        f"{_met(r['wall_s'] <= CHINA_WALL_S)}), peak {gib:.2f} GiB (target 20: "
+        f"{_met(gib <= CHINA_PEAK_GIB)}), {r['bytes_per_person']:.1f} stored bytes a person "
+        f"(target 12: {_met(r['bytes_per_person'] <= CHINA_BYTES)}).",
+    ]
+
+
+def _first_run_verdict(rows: list[dict]) -> list[str]:
+    """One line: ``rongcheng``'s first-run compiling against its target."""
+    first = [r for r in rows if r.get("preset") == "rongcheng"]
+    if not first:
+        return []
+    compile_s = first[-1]["compile_s"]
+    return [
+        "",
+        f"`rongcheng`'s first run: {compile_s:.1f} s of compiling (target 20: "
+        f"{_met(compile_s <= FIRST_RUN_COMPILE_S)}).",
+    ]
 
 
 def _face_lines(results: dict) -> list[str]:

@@ -98,4 +98,70 @@ def test_audit_of_a_run_without_lists_says_so():
 
     table = pa.table({"day": [0, 1], "acts_offence": [3, 4]})
     assert harm_audit(table) == []
-    assert audit_lines([]) == ["nothing to audit: the run has no list, sanction or false record"]
+    assert audit_lines([]) == [
+        "nothing to audit: the run has no list, sanction, face-ID search or leak, and no ledger "
+        "counting false records"
+    ]
+
+
+def _watchlist(share):
+    """The Cardiff model without a ledger or a list: only face recognition can harm anyone."""
+    return scslab.scenario_from_dict(
+        {
+            "scenario": {"name": "watchlist", "people": 20_000, "days": 30},
+            "mechanisms": {
+                "face_recognition": {"mode": "watchlist", "false_match_rate": share},
+            },
+        }
+    )
+
+
+def test_innocents_that_face_recognition_stopped_are_in_the_audit_both_ways():
+    harmed = scslab.run(_watchlist(1e-7))
+    mechanism = harmed.simulation.mechanisms["face_recognition"]
+    flagged = int(mechanism.cum[3])
+    item = (
+        "innocents punished",
+        "face_recognition: innocents flagged by a face-ID false match (distinct people)",
+    )
+    assert _by_item(harmed.harm_audit())[item] == flagged > 0
+    assert any(
+        "innocents flagged by a face-ID false match" in line
+        for line in audit_lines(harmed.harm_audit())
+    )
+    spared = _by_item(scslab.run(_watchlist(0.0)).harm_audit())
+    assert spared[item] == 0
+
+
+def test_a_leak_s_rejections_are_in_the_audit_and_none_without_a_leak():
+    def leaks(share):
+        sc = scslab.load_scenario("sesame_credit").with_mechanism(
+            "data_breaches",
+            leaks=[{"date": "2015-03-01", "share": share}],
+            screen_below=900,  # every exposed user is marked
+            application_rate=0.01,
+            screening_share=1.0,
+        )
+        result = scslab.run(sc, people=20_000, days=200)
+        breach = result.simulation.mechanisms["data_breaches"]
+        return _by_item(result.harm_audit()), [int(v) for v in breach.today]
+
+    audit, (exposed, _, rejected) = leaks(0.5)
+    assert audit[("leaks", "data_breaches: people exposed")] == exposed > 0
+    item = ("leaks", "data_breaches: job applications rejected on a leaked score")
+    assert audit[item] == rejected > 0
+    audit, (exposed, _, rejected) = leaks(0.0)
+    assert audit[item] == rejected == exposed == 0
+
+
+def test_a_redlist_is_no_harm_but_a_blacklist_is():
+    result = scslab.run("state_outline_2014", people=20_000, days=200)
+    items = {item for _, item in _by_item(result.harm_audit())}
+    assert not any(item.startswith("volunteer_redlist") for item in items)
+    assert "court_list: listed on a false record now" in items
+    assert scslab.api.redlists(result.simulation) == {"volunteer_redlist"}
+    # the same list, read by a sanction as well, punishes its members: audited
+    sc = scslab.load_scenario("state_outline_2014").with_mechanism(
+        "public_naming", list="volunteer_redlist"
+    )
+    assert scslab.api.redlists(scslab.Simulation(sc.with_overrides(people=2_000))) == set()

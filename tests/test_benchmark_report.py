@@ -6,7 +6,13 @@ machine must say so, or its rows read as comparable with the full run's.
 
 from __future__ import annotations
 
-from benchmarks.__main__ import CHINA, _china_minutes, _other_machine
+from benchmarks.__main__ import (
+    CHINA,
+    _china_minutes,
+    _china_verdict,
+    _first_run_verdict,
+    _other_machine,
+)
 
 INTEL = {"cpu": "Intel(R) Xeon(R) Processor", "cores": 2, "memory_gib": 23.5, "commit": "a"}
 
@@ -49,3 +55,22 @@ def test_compile_cost_counts_a_stage_inside_another_once() -> None:
     share._timed("add_ir_module", add_ir_module)(None)
     assert share.seconds["_optimize_functions"] >= 0.2
     assert 0.01 <= share.seconds["add_ir_module"] < 0.2  # counted with the passes: 0.21 or more
+
+
+def test_the_targets_are_judged_from_the_measured_rows_both_ways() -> None:
+    row = {"people": CHINA, "wall_s": 2_528.0, "peak_rss_bytes": 17.93 * 2**30}
+    line = _china_verdict([{"people": 10, "wall_s": 1.0}, {**row, "bytes_per_person": 12.0}])[-1]
+    assert line == (
+        "All of China: 42.1 min of wall time (target 15: **not met**), peak 17.93 GiB (target 20: "
+        "met), 12.0 stored bytes a person (target 12: met)."
+    )
+    fast = _china_verdict([{**row, "wall_s": 900.0, "bytes_per_person": 12.5}])[-1]
+    assert "(target 15: met)" in fast and "(target 12: **not met**)" in fast
+    assert "not measured" in _china_verdict([{"people": 10}])[-1]
+    assert _first_run_verdict([{"preset": "rongcheng", "compile_s": 24.8}])[-1].endswith(
+        "24.8 s of compiling (target 20: **not met**)."
+    )
+    assert (
+        "(target 20: met)" in _first_run_verdict([{"preset": "rongcheng", "compile_s": 19.9}])[-1]
+    )
+    assert _first_run_verdict([{"preset": "integrated_2020", "compile_s": 1.0}]) == []

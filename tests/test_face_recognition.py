@@ -308,3 +308,19 @@ def test_evasion_of_the_cameras_runs_in_the_compiled_plan_with_the_python_loop_s
     m = fast.metrics.to_pydict()
     assert m == scslab.run(sc, compiled=False).metrics.to_pydict()
     assert sum(m[f"{FACE}_evaded_alerts"][:7]) == 0 < sum(m[f"{FACE}_evaded_alerts"][7:])
+
+
+def test_cameras_in_no_province_of_the_population_are_refused_with_one_line(tmp_path):
+    data = {
+        "scenario": {"name": "elsewhere", "people": 2_000, "days": 5},
+        "population": {"provinces": ["Beijing"]},
+        "mechanisms": {FACE: {"provinces": ["Shanghai"]}},
+    }
+    out = tmp_path / "run"
+    with pytest.raises(scslab.ScenarioError, match=r"\.provinces: no camera would see anyone") as e:
+        scslab.run(scslab.scenario_from_dict(data), out=out)
+    assert "\n" not in str(e.value) and "it has Beijing" in str(e.value)
+    assert not out.exists()
+    data["mechanisms"][FACE]["provinces"] = ["Shanghai", "Beijing"]  # one of them is there
+    probes = scslab.run(scslab.scenario_from_dict(data)).metrics[f"{FACE}_probes"]
+    assert sum(probes.to_pylist()) > 0

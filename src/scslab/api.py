@@ -41,6 +41,8 @@ from scslab.engine.checkpoint import (
 from scslab.engine.footprint import check_fits
 from scslab.engine.simulation import Simulation
 from scslab.errors import ScenarioError
+from scslab.mechanisms.consequences.rewards import Rewards
+from scslab.mechanisms.lists.base import ListBase
 from scslab.results import (
     check_run_dir,
     metrics_table,
@@ -72,7 +74,7 @@ class RunResult:
 
     def harm_audit(self) -> list[Harm]:
         """Who the run punished without cause, why, whom it reached, how people left lists."""
-        return harm_audit(self.metrics)
+        return harm_audit(self.metrics, redlists(self.simulation))
 
     def table(self, name: str = "metrics") -> pa.Table:
         """One result table by name: ``metrics``, ``harm_audit``, or a mechanism's (``groups``).
@@ -108,6 +110,23 @@ class RunResult:
 
         need("altair", "RunResult.charts()")
         return charts_of(self.metrics, self.tables.get("harm_audit"), self.tables.get("groups"))
+
+
+def redlists(sim: Simulation) -> frozenset[str]:
+    """The run's redlists: lists that rewards read and nothing punishing does.
+
+    A list is read by a reward sector (``Rewards.lists``) or by what punishes through it (a
+    sanction, public naming, debt: their ``list``); a list that only rewards read rewards its
+    members, so the harm audit leaves it out.
+    """
+    mechanisms = list(sim.mechanisms.values())
+    rewarded = {lst.name for m in mechanisms if isinstance(m, Rewards) for lst in m.lists.values()}
+    punishing = {
+        m.list.name
+        for m in mechanisms
+        if not isinstance(m, Rewards) and isinstance(getattr(m, "list", None), ListBase)
+    }
+    return frozenset(rewarded - punishing)
 
 
 def _peak_rss_bytes() -> int:
@@ -385,7 +404,7 @@ def _run_and_write(
             if name in tables or name == "metrics":
                 raise RuntimeError(f"result table {name!r} is written by two mechanisms")
             tables[name] = t
-    tables["harm_audit"] = audit_table(harm_audit(table))
+    tables["harm_audit"] = audit_table(harm_audit(table, redlists(sim)))
     manifest = _manifest(sim, "complete", started, extra | {"tables": ["metrics", *tables]})
     if run_dir is not None:
         for name, t in tables.items():

@@ -5,7 +5,8 @@ write; it recomputes nothing and owns no rule. Sections:
 
 - **innocents punished**: people on each list on a false record (now), attempts of innocents
   blocked per sector (so far), people named in public on a false record, job rejections on false
-  dossier entries;
+  dossier entries, and the innocents that face recognition flagged (a false match: a false record
+  in mode ``act``, a stop in mode ``watchlist``; distinct people so far);
 - **false records by cause**: each false record's source says what caused it: a data error of a
   bank, court, camera...; a face-ID false match; a malicious report; a bought or traded record;
 - **families**: household members of listed people, attempts blocked for a household member's
@@ -14,9 +15,14 @@ write; it recomputes nothing and owns no rule. Sections:
 - **time on lists**: entries, exits, how people left (appeal, end of term, their own repayment),
   who is still listed, and the days listed per person ever listed (person-days on the list over
   people ever on it, within the run);
-- **dissent and ties**, where a scenario has them: the chilling ratio, ties cut (public naming's
-  count; ``tie_cutting``'s stored cuts so far) and the largest connected share of the tie network
-  (its last measurement).
+- **leaks**, where a scenario has data breaches: people exposed, and job applications that
+  employers rejected on a leaked score, outside any appeal (so far);
+- **dissent and ties**, where a scenario has them: the chilling ratio over the whole run, ties cut
+  (public naming's count; ``tie_cutting``'s stored cuts so far) and the largest connected share of
+  the tie network (its last measurement).
+
+A *redlist* (a list whose members only rewards read: ``redlists``) is no harm: it is left out of
+the sections on innocents, families and time on lists.
 
 Column semantics (a list's ``size``, ``innocents_listed``, ``household_members_of_listed`` are
 levels; its ``entries`` and ``exits`` count the day; its appeal counts, a sector's ``blocked*``
@@ -51,6 +57,16 @@ class Harm:
     note: str = ""
 
 
+_DISSENT_AND_TIES = (
+    ("_chilling_ratio_cumulative", "dissent expressed over dissent desired, whole run"),
+    ("_ties_cut", "ties cut so far"),
+    ("_ties_cut_innocents", "ties cut so far of people listed on a false record"),
+    ("_largest_connected_share", "largest connected share of the tie network (last measured)"),
+)
+"""The dissent and tie columns the audit reads (suffix after a mechanism's name), and their
+labels."""
+
+
 def _values(table: pa.Table, col: str) -> np.ndarray:
     return np.asarray(table.column(col).to_numpy(zero_copy_only=False), np.float64)
 
@@ -69,11 +85,14 @@ def _prefixes(columns: list[str], suffix: str) -> list[str]:
     return [c[: -len(suffix)] for c in columns if c.endswith(suffix)]
 
 
-def harm_audit(metrics: pa.Table) -> list[Harm]:
-    """The audit of a run's metrics table (see the module docstring)."""
+def harm_audit(metrics: pa.Table, redlists: frozenset[str] = frozenset()) -> list[Harm]:
+    """The audit of a run's metrics table (see the module docstring).
+
+    ``redlists``: the run's lists whose members are rewarded, not punished (left out).
+    """
     cols = list(metrics.column_names)
     out: list[Harm] = []
-    lists = _prefixes(cols, "_innocents_listed")
+    lists = [name for name in _prefixes(cols, "_innocents_listed") if name not in redlists]
     sectors = _prefixes(cols, "_blocked_innocent")
 
     section = "innocents punished"
@@ -98,6 +117,10 @@ def harm_audit(metrics: pa.Table) -> list[Harm]:
     ):
         if col in cols:
             out.append(Harm(section, item, _last(metrics, col)))
+    for name in _prefixes(cols, "_innocents_flagged"):
+        flagged = _last(metrics, f"{name}_innocents_flagged")
+        item = f"{name}: innocents flagged by a face-ID false match (distinct people)"
+        out.append(Harm(section, item, flagged))
 
     section = "false records by cause"
     for col in cols:
@@ -167,14 +190,22 @@ def harm_audit(metrics: pa.Table) -> list[Harm]:
             ),
         ]
 
+    section = "leaks"
+    for name in _prefixes(cols, "_screening_rejections"):
+        out += [
+            Harm(section, f"{name}: people exposed", _last(metrics, f"{name}_people_exposed")),
+            Harm(
+                section,
+                f"{name}: job applications rejected on a leaked score",
+                _last(metrics, f"{name}_screening_rejections"),
+                "outside any appeal: a leaked mark is never cleared",
+            ),
+        ]
+
     section = "dissent and ties"
-    for col in cols:
-        if (
-            "chilling_ratio" in col
-            or col.endswith(("ties_cut", "largest_connected_share"))
-            or "ties_cut_" in col
-        ):
-            out.append(Harm(section, col, _last(metrics, col)))
+    for suffix, what in _DISSENT_AND_TIES:
+        for name in _prefixes(cols, suffix):
+            out.append(Harm(section, f"{name}: {what}", _last(metrics, f"{name}{suffix}")))
     return out
 
 
@@ -202,7 +233,10 @@ def audit_lines(harms: list[Harm]) -> list[str]:
     The table (``harm_audit.parquet``) has every item, zeros included.
     """
     if not harms:
-        return ["nothing to audit: the run has no list, sanction or false record"]
+        return [
+            "nothing to audit: the run has no list, sanction, face-ID search or leak, and no "
+            "ledger counting false records"
+        ]
     sections: dict[str, list[str]] = {}
     for h in harms:
         items = sections.setdefault(h.section, [])

@@ -59,6 +59,7 @@ from scslab.engine.board import (
 )
 from scslab.engine.mechanism import MechanismParams, Surveillance
 from scslab.engine.steps import CompiledSteps, compiled_mechanism, today_of
+from scslab.errors import ScenarioError
 from scslab.kernels.compiled_once import compiled_once
 from scslab.kernels.jit import kernel, step_kernel
 from scslab.kernels.parallel import run_threads
@@ -544,6 +545,13 @@ class FaceRecognition(CompiledSteps, Surveillance):
             searched = np.asarray(
                 [name.rsplit(" (", 1)[0] in wanted_provinces for name in geography.names]
             )
+            if not searched.any():
+                people_in = sorted({name.rsplit(" (", 1)[0] for name in geography.names})
+                raise ScenarioError(
+                    f"{sim.scenario.source}: mechanisms.{self.name}.provinces: no camera would see "
+                    f"anyone: the population has none of {', '.join(p.provinces)}; it has "
+                    f"{', '.join(people_in)}"
+                )
         per_person = np.zeros(geography.n_regions, np.float64)
         for setting in p.settings.values():
             per_person += np.where(urban, setting.probes_urban, setting.probes_rural)
