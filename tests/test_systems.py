@@ -172,6 +172,20 @@ def test_every_preset_runs_at_50000_people_for_a_year(preset):
     assert r.summary().count("\n") < 40  # fits on one screen
 
 
+def test_a_stopped_mechanism_s_summary_says_when_it_stopped_and_others_do_not():
+    result = scslab.run("suining_2010", people=20_000, days=730)
+    (ended,) = result.simulation.endings()  # Suining's programme ends by backlash
+    lines = result.simulation.summary_lines()
+    when = f"(stopped after day {ended.day:,}, {result.simulation.date_of(ended.day)})"
+    for name in ended.mechanisms:
+        mine = [line for line in lines if line.startswith(f"{name}: ")]
+        assert mine and all(line.startswith(f"{name}: {when} ") for line in mine), mine
+    running = [line for line in lines if line.startswith(("informants: ", "ledger: "))]
+    assert running and not any("stopped after" in line for line in running)
+    whole = scslab.run("suining_2010", people=20_000, days=ended.day + 1).simulation
+    assert not any("stopped after" in line for line in whole.summary_lines())  # ends on its last
+
+
 def _political(people=20_000, days=120, **dangan):
     sc = busy_rongcheng(people=people, days=days)
     data = sc.resolved()

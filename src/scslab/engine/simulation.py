@@ -457,8 +457,18 @@ class Simulation:
         on_every(self)
 
     def summary_lines(self) -> list[str]:
-        """Each mechanism's end-of-run summary lines."""
+        """Each mechanism's end-of-run summary lines; a stopped one's say on which day it stopped.
+
+        A mechanism that a programme's end stopped (``last_days``) keeps its state from its last
+        day, so its lines are as of that day, and say so.
+        """
+        stopped = {row.mechanism: int(self.last_days[i]) for i, row in enumerate(self.plan)}
         lines: list[str] = []
-        for m in self.mechanisms.values():
-            lines += m.summary()
+        for name, m in self.mechanisms.items():
+            last = stopped.get(name, NEVER_STOPS)
+            if last >= self.scenario.meta.days - 1:
+                lines += m.summary()
+                continue
+            when = f"(stopped after day {last:,}, {self.date_of(last).isoformat()}) "
+            lines += [line.replace(": ", f": {when}", 1) for line in m.summary()]
         return lines

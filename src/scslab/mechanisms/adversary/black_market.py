@@ -136,10 +136,14 @@ class BlackMarketParams(MechanismParams):
         "gives cases, not a rate).",
     )
     penalty_act: ActName = Field(
-        default="commercial_fraud", description="The act a detected buyer's penalty record claims."
+        default="commercial_fraud",
+        description="The act a detected buyer's penalty record claims (default commercial fraud: "
+        "an assumption; the 2017 reports of boosted Sesame profiles name no penalty).",
     )
     penalty_source: SourceName = Field(
-        default="ecommerce", description="The source that records a detected buyer's penalty."
+        default="ecommerce",
+        description="The source that records a detected buyer's penalty (default the e-commerce "
+        "platform whose records were faked: an assumption).",
     )
 
     @field_validator("boost_records")

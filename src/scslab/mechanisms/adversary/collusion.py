@@ -92,10 +92,14 @@ class CollusionParams(MechanismParams):
         description="Chance that a trade is detected (assumption).",
     )
     penalty_act: ActName = Field(
-        default="commercial_fraud", description="The act a detected member's penalty claims."
+        default="commercial_fraud",
+        description="The act a detected member's penalty claims (default commercial fraud: an "
+        "assumption, as for the black market).",
     )
     penalty_source: SourceName = Field(
-        default="ecommerce", description="The source that records a detected member's penalty."
+        default="ecommerce",
+        description="The source that records a detected member's penalty (default the e-commerce "
+        "platform whose records were traded: an assumption).",
     )
 
 

@@ -83,7 +83,9 @@ class SelfCensorshipParams(MechanismParams):
     )
     punishment: Literal["uniform", "proportional"] = Field(
         default="uniform",
-        description="uniform: psi for any seen dissent above tau; proportional: psi (a - tau).",
+        description="uniform: psi for any seen dissent above tau; proportional: psi (a - tau). "
+        f"Default uniform: the first of the two cases {PAPER} analyse (a choice, not a "
+        "measurement: an assumption).",
     )
     boldness_mean: float = Field(
         default=1.0,
