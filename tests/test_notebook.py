@@ -49,7 +49,7 @@ def test_missing_libraries_name_the_extra(result, monkeypatch):
         MissingExtraError, match=r"to_pandas\(\) needs pandas: pip install 'scslab\[notebook\]'"
     ):
         result.to_pandas()
-    with pytest.raises(ImportError, match="needs polars"):
+    with pytest.raises(MissingExtraError, match=r"to_polars\(\) needs polars: pip install polars$"):
         result.to_polars()
     with pytest.raises(MissingExtraError, match=r"charts\(\) needs altair: .*scslab\[notebook\]"):
         result.charts()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import sys
 
 import pytest
@@ -50,7 +51,7 @@ def test_report_needs_no_network(run_dir):
 
 def test_report_refuses_what_it_cannot_read(run_dir, tmp_path, monkeypatch, capsys):
     with pytest.raises(ReportError, match="not a run folder"):
-        write_report(tmp_path)
+        write_report(tmp_path)  # a folder without a manifest
     partial = tmp_path / "partial"
     partial.mkdir()
     manifest = json.loads((run_dir / "manifest.json").read_text()) | {"status": "incomplete"}
@@ -66,6 +67,42 @@ def test_report_refuses_what_it_cannot_read(run_dir, tmp_path, monkeypatch, caps
     with pytest.raises(ReportError, match=re.escape("pip install 'scslab[report]'")):
         write_report(run_dir)
     assert "scslab[report]" in EXTRA_HINT
+
+
+def test_a_damaged_run_folder_is_one_line_naming_the_file(run_dir, tmp_path, capsys):
+    def copy(name: str) -> None:
+        shutil.copytree(run_dir, tmp_path / name, ignore=shutil.ignore_patterns("report"))
+
+    copy("cut")
+    (tmp_path / "cut" / "manifest.json").write_text('{"status": "compl')  # cut short
+    copy("bare")
+    (tmp_path / "bare" / "manifest.json").write_text('{"status": "complete"}')
+    copy("garbage")
+    (tmp_path / "garbage" / "metrics.parquet").write_bytes(b"not parquet at all")
+    copy("file")
+    (tmp_path / "file" / "report").write_text("a file where the report folder goes")
+    for name, why in (
+        ("cut", "manifest.json: not readable as a run's manifest"),
+        ("bare", "manifest.json: not a run's manifest (no scenario, timings, plan)"),
+        ("garbage", "metrics.parquet: not a readable Parquet table"),
+        ("file", "report: is a file"),
+    ):
+        with pytest.raises(ReportError, match=re.escape(why)):
+            write_report(tmp_path / name)
+        assert main(["report", str(tmp_path / name)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and why in err, err
+    with pytest.raises(ReportError, match="no such run folder"):
+        write_report(tmp_path / "nowhere")
+
+
+def test_a_run_without_its_audit_file_says_so(run_dir, tmp_path):
+    folder = tmp_path / "run"
+    shutil.copytree(run_dir, folder, ignore=shutil.ignore_patterns("report"))
+    (folder / "harm_audit.parquet").unlink()
+    page = (write_report(folder) / "report.html").read_text()
+    assert "no harm_audit.parquet" in page and "Nothing to audit" not in page
+    assert "false records by cause" in (write_report(run_dir) / "report.html").read_text()
 
 
 def test_cli_report(run_dir, capsys):

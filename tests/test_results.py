@@ -43,6 +43,26 @@ def test_crash_mid_run_is_marked_incomplete(tmp_path):
     assert manifest["status"] == "incomplete" and "disk on fire" in manifest["error"]
 
 
+def test_an_interrupt_part_way_through_a_day_s_metrics_keeps_the_whole_days(tmp_path, monkeypatch):
+    from scslab.mechanisms.metrics.ledger import Ledger
+
+    metrics = Ledger.metrics
+
+    def interrupted(self, day):
+        if day == 5:  # after every other mechanism wrote day 5's metrics
+            raise KeyboardInterrupt
+        return metrics(self, day)
+
+    monkeypatch.setattr(Ledger, "metrics", interrupted)
+    sc = scslab.load_scenario("rongcheng").with_overrides(people=2000, days=30)
+    with pytest.raises(KeyboardInterrupt):  # the interrupt, not an error writing the metrics
+        scslab.run(sc, out=tmp_path / "r", compiled=False)
+    manifest = json.loads((tmp_path / "r" / "manifest.json").read_text())
+    assert manifest["status"] == "incomplete" and manifest["error"] == "KeyboardInterrupt"
+    table = pq.read_table(tmp_path / "r" / "metrics.parquet")
+    assert table.num_rows == 5 and table["day"].to_pylist() == [0, 1, 2, 3, 4]
+
+
 def test_api_returns_tables_and_bytes_per_person():
     r = scslab.run("reference", people=3000, days=15)
     assert r.metrics.num_rows == 15

@@ -112,6 +112,16 @@ class RunResult:
         return charts_of(self.metrics, self.tables.get("harm_audit"), self.tables.get("groups"))
 
 
+def whole_days(columns: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    """The metric columns cut to the days every column has.
+
+    A run stopped part way through a day's metrics (an interrupt, an error) has some columns a
+    value longer than others.
+    """
+    days = min((len(values) for values in columns.values()), default=0)
+    return {name: values[:days] for name, values in columns.items()}
+
+
 def redlists(sim: Simulation) -> frozenset[str]:
     """The run's redlists: lists that rewards read and nothing punishing does.
 
@@ -390,8 +400,10 @@ def _run_and_write(
             sim.run(on_day, every, checkpoint if every is not None else None)
     except BaseException as err:
         if run_dir is not None:
-            write_metrics(run_dir, metrics_table(sim.columns, sc.meta.scale))
             reason = type(err).__name__ + (f": {err}" if str(err) else "")
+            # never hide what stopped the run: a metrics table that cannot be written is left out
+            with contextlib.suppress(Exception):
+                write_metrics(run_dir, metrics_table(whole_days(sim.columns), sc.meta.scale))
             write_manifest(
                 run_dir, _manifest(sim, "incomplete", started, extra | {"error": reason})
             )

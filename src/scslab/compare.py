@@ -170,6 +170,17 @@ def _statistics(table: pa.Table) -> dict[str, np.ndarray]:
     return out
 
 
+def _names(names: str | list[str] | tuple[str, ...] | None, what: str) -> list[str]:
+    """Mechanism names to drop: one name or a list of them."""
+    if names is None:
+        return []
+    if isinstance(names, str):
+        return [names]
+    if not all(isinstance(name, str) for name in names):
+        raise TypeError(f"{what}: expected a mechanism name or a list of names, not {names!r}")
+    return list(names)
+
+
 def compare(
     a: str | Scenario,
     b: str | Scenario,
@@ -178,8 +189,8 @@ def compare(
     people: int | None = None,
     days: int | None = None,
     seed: int | None = None,
-    drop_a: list[str] | None = None,
-    drop_b: list[str] | None = None,
+    drop_a: str | list[str] | None = None,
+    drop_b: str | list[str] | None = None,
     on_run: Callable[[int, int], None] | None = None,
 ) -> Comparison:
     """Run ``a`` and ``b`` (presets, files or scenarios) on common random numbers and compare.
@@ -191,8 +202,8 @@ def compare(
         people: Override both scenarios' people.
         days: Override both scenarios' days.
         seed: The first seed (default: A's).
-        drop_a: Mechanisms to switch off in A.
-        drop_b: Mechanisms to switch off in B.
+        drop_a: Mechanisms to switch off in A (a name or a list of names).
+        drop_b: Mechanisms to switch off in B (a name or a list of names).
         on_run: Called with (runs done, runs in all) after each run.
 
     Raises:
@@ -200,14 +211,18 @@ def compare(
     """
     if not 1 <= replications <= 1000:
         raise ScenarioError(f"replications: {replications} is out of range; allowed: 1 to 1000")
-    drop_a, drop_b = list(drop_a or []), list(drop_b or [])
+    drop_a, drop_b = _names(drop_a, "drop_a"), _names(drop_b, "drop_b")
     sc_a = _scenario(a, drop_a).with_overrides(people=people, days=days)
     sc_b = _scenario(b, drop_b).with_overrides(people=people, days=days)
-    if sc_a.meta.days != sc_b.meta.days or sc_a.meta.start_date != sc_b.meta.start_date:
+    if sc_a.meta.start_date != sc_b.meta.start_date:
         raise ScenarioError(
-            f"A runs {sc_a.meta.days} days from {sc_a.meta.start_date} and B "
-            f"{sc_b.meta.days} from {sc_b.meta.start_date}: compare scenarios over the same days "
-            "(set --days, or the same start_date)"
+            f"A starts on {sc_a.meta.start_date} and B on {sc_b.meta.start_date}: compare "
+            "scenarios over the same days (scenario files with the same start_date)"
+        )
+    if sc_a.meta.days != sc_b.meta.days:
+        raise ScenarioError(
+            f"A runs {sc_a.meta.days} days and B {sc_b.meta.days}: compare scenarios over the "
+            "same days (set --days)"
         )
     first = sc_a.meta.seed if seed is None else seed
     seeds = [first + r for r in range(replications)]

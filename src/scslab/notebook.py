@@ -3,8 +3,8 @@
 ``RunResult.to_pandas()``, ``RunResult.to_polars()``, ``Comparison.to_pandas()`` and
 ``scslab.run(..., progress=True)`` call the helpers here. pandas, polars and tqdm are optional:
 a helper whose library is missing raises ``MissingExtraError``, whose one-line message names the
-extra to install (``pip install 'scslab[notebook]'``). Owns these conversions and the bar; runs
-nothing and touches no table's contents.
+extra to install (``pip install 'scslab[notebook]'``), or polars itself, which no extra
+installs. Owns these conversions and the bar; runs nothing and touches no table's contents.
 """
 
 from __future__ import annotations
@@ -24,13 +24,20 @@ class MissingExtraError(ImportError):
     """An optional library is not installed; the message says which extra brings it."""
 
 
-def need(module: str, what: str, extra: str = NOTEBOOK_EXTRA, package: str | None = None) -> Any:
-    """Import ``module`` for ``what``, or raise ``MissingExtraError`` naming the extra."""
+def need(
+    module: str, what: str, extra: str | None = NOTEBOOK_EXTRA, package: str | None = None
+) -> Any:
+    """Import ``module`` for ``what``, or raise ``MissingExtraError`` naming what to install.
+
+    ``extra``: the scslab extra that brings it; ``None`` for a library no extra installs, which
+    the message then names itself (``package``, default ``module``).
+    """
     try:
         return importlib.import_module(module)
     except ImportError:
         name = package or module
-        raise MissingExtraError(f"{what} needs {name}: pip install 'scslab[{extra}]'") from None
+        install = f"'scslab[{extra}]'" if extra else name
+        raise MissingExtraError(f"{what} needs {name}: pip install {install}") from None
 
 
 def to_pandas(table: pa.Table, what: str = "to_pandas()") -> Any:
@@ -41,7 +48,7 @@ def to_pandas(table: pa.Table, what: str = "to_pandas()") -> Any:
 
 def to_polars(table: pa.Table, what: str = "to_polars()") -> Any:
     """``table`` as a ``polars.DataFrame`` (needs polars, which no extra installs)."""
-    pl = need("polars", what, package="polars")
+    pl = need("polars", what, extra=None)
     return pl.from_arrow(table)
 
 

@@ -24,10 +24,11 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
+from scslab.audit import audit_lines
+from scslab.engine.checkpoint import CHECKPOINT_FILE
 from scslab.errors import ScenarioError
-from scslab.results import atomic_write
+from scslab.results import RunDirError, atomic_write, read_manifest, read_run_table
 
 EXTRA_HINT = "scslab report needs Altair and vl-convert: pip install 'scslab[report]'"
 
@@ -69,10 +70,9 @@ def read_tables(run_dir: Path) -> tuple[pa.Table, pa.Table | None, pa.Table | No
     """A run folder's metrics, harm audit and group tables (``None`` where the run has none)."""
 
     def table(name: str) -> pa.Table | None:
-        path = run_dir / f"{name}.parquet"
-        return pq.read_table(path) if path.exists() else None
+        return read_run_table(run_dir, name) if (run_dir / f"{name}.parquet").exists() else None
 
-    return pq.read_table(run_dir / "metrics.parquet"), table("harm_audit"), table("groups")
+    return read_run_table(run_dir, "metrics"), table("harm_audit"), table("groups")
 
 
 def charts(run_dir: Path) -> dict[str, Any]:
@@ -198,9 +198,11 @@ def _atomic(path: Path, data: bytes) -> None:
     atomic_write(path, lambda tmp: Path(tmp).write_bytes(data))
 
 
-def _audit_html(audit: list[dict[str, Any]]) -> str:
+def _audit_html(audit: list[dict[str, Any]] | None) -> str:
+    if audit is None:
+        return "<p>The run folder has no harm_audit.parquet: no audit to show.</p>"
     if not audit:
-        return "<p>Nothing to audit: the run has no list, sanction or false record.</p>"
+        return f"<p>{html.escape(audit_lines([])[0].capitalize())}.</p>"
     rows = []
     section = None
     for r in audit:
@@ -224,22 +226,29 @@ def write_report(run_dir: str | Path) -> Path:
     """
     _, vlc = _libraries()
     run_dir = Path(run_dir)
-    manifest_path = run_dir / "manifest.json"
-    if not manifest_path.exists() or not (run_dir / "metrics.parquet").exists():
-        raise ReportError(f"{run_dir}: not a run folder (no manifest.json and metrics.parquet)")
-    manifest = json.loads(manifest_path.read_text())
-    if manifest.get("status") != "complete":
-        raise ReportError(f"{run_dir}: the run is {manifest.get('status')}; report a complete run")
+    if not run_dir.is_dir():
+        raise ReportError(f"{run_dir}: no such run folder")
+    try:
+        manifest = read_manifest(run_dir)
+        if manifest["status"] != "complete":
+            raise ReportError(
+                f"{run_dir}: the run is {manifest['status']}; report a complete run"
+                + (" (scslab resume it first)" if (run_dir / CHECKPOINT_FILE).exists() else "")
+            )
+        built = charts(run_dir)
+    except RunDirError as e:
+        raise ReportError(str(e)) from None
     meta = manifest["scenario"]["scenario"]
-    built = charts(run_dir)
     folder = run_dir / "report"
+    if folder.exists() and not folder.is_dir():
+        raise ReportError(f"{folder}: is a file; the report goes in a folder of that name")
     folder.mkdir(exist_ok=True)
     for name, chart in built.items():
         spec = chart.to_dict()
         _atomic(folder / f"{name}.svg", vlc.vegalite_to_svg(spec).encode())
         _atomic(folder / f"{name}.png", vlc.vegalite_to_png(spec, scale=2))
     audit_path = run_dir / "harm_audit.parquet"
-    audit = pq.read_table(audit_path).to_pylist() if audit_path.exists() else []
+    audit = read_run_table(run_dir, "harm_audit").to_pylist() if audit_path.exists() else None
     divs = "\n".join(f'<div id="{name}" class="chart"></div>' for name in built)
     specs = json.dumps({name: chart.to_dict() for name, chart in built.items()})
     # the Vega libraries and this snippet, bundled into one script: no network needed

@@ -121,6 +121,43 @@ def write_metrics(run_dir: Path, table: pa.Table) -> None:
     write_table(run_dir, "metrics", table)
 
 
+MANIFEST_KEYS = ("status", "scenario", "timings", "plan")
+"""Keys every run's manifest has, complete or not (``api._manifest`` writes them)."""
+
+
 def read_manifest(run_dir: Path) -> dict[str, Any]:
-    """Read a run's manifest."""
-    return json.loads((Path(run_dir) / "manifest.json").read_text())
+    """Read a run's manifest.
+
+    Raises:
+        RunDirError: No ``manifest.json``, one that is not JSON (cut short, damaged), or one
+            without a run's keys (one line, naming the file).
+    """
+    path = Path(run_dir) / "manifest.json"
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RunDirError(f"{run_dir}: not a run folder (no manifest.json)") from None
+    except (OSError, ValueError) as err:  # UnicodeDecodeError and JSONDecodeError included
+        raise RunDirError(f"{path}: not readable as a run's manifest ({err})") from None
+    missing = [
+        key for key in MANIFEST_KEYS if not isinstance(manifest, dict) or key not in manifest
+    ]
+    if missing:
+        raise RunDirError(f"{path}: not a run's manifest (no {', '.join(missing)})")
+    return manifest
+
+
+def read_run_table(run_dir: Path, name: str) -> pa.Table:
+    """Read ``NAME.parquet`` of a run folder.
+
+    Raises:
+        RunDirError: The file is missing or not a readable Parquet table (one line).
+    """
+    path = Path(run_dir) / f"{name}.parquet"
+    try:
+        return pq.read_table(path)
+    except FileNotFoundError:
+        raise RunDirError(f"{run_dir}: the run has no {name}.parquet") from None
+    except (OSError, pa.ArrowException) as err:
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise RunDirError(f"{path}: not a readable Parquet table ({reason})") from None

@@ -167,13 +167,26 @@ def preset_names() -> list[str]:
 def load_scenario(spec: str | Path) -> Scenario:
     """Load a preset by name or a scenario file by path.
 
+    A bare preset name is the preset, whatever the current folder holds (``./NAME`` is the file
+    or folder of that name).
+
     Raises:
         ScenarioError: With a one-line message naming the file, key path and allowed values.
+        TypeError: ``spec`` is neither a name nor a path.
     """
+    if not isinstance(spec, str | Path):
+        raise TypeError(
+            f"load_scenario takes a preset name or a scenario file's path, not "
+            f"{type(spec).__name__} (a scenario as a dict: scslab.scenario_from_dict)"
+        )
     spec_str = str(spec)
-    if spec_str in preset_names() and not Path(spec_str).exists():
+    if isinstance(spec, str) and spec_str in preset_names():
         text = presets_dir().joinpath(f"{spec_str}.toml").read_text()
         return parse_scenario(text, f"{spec_str} (preset)")
+    if not spec_str.strip():
+        raise ScenarioError(
+            f"no scenario named: give a preset ({', '.join(preset_names())}) or a .toml file"
+        )
     path = Path(spec_str)
     if not path.exists():
         raise ScenarioError(
@@ -181,6 +194,8 @@ def load_scenario(spec: str | Path) -> Scenario:
         )
     if path.is_dir():
         raise ScenarioError(f"{spec_str}: is a folder; give a .toml scenario file or a preset name")
+    if path.suffix.lower() in (".json", ".yaml", ".yml"):
+        raise ScenarioError(f"{spec_str}: scenario files are TOML (.toml), not {path.suffix}")
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:

@@ -203,6 +203,13 @@ class Simulation:
         burn-in passes both (``engine/burn_in.py``). ``burn_in=False`` skips the scenario's
         burn-in, for a simulation whose state a checkpoint is about to overwrite.
         """
+        if not hasattr(scenario, "meta") or not hasattr(scenario, "mechanisms"):
+            raise TypeError(
+                f"Simulation takes a Scenario, not {type(scenario).__name__}: "
+                "scslab.load_scenario(name or path), or scslab.run(name) to run one"
+            )
+        if compiled is not None and not isinstance(compiled, bool):
+            raise TypeError(f"compiled: expected True, False or None (auto), not {compiled!r}")
         t0 = time.perf_counter()
         keep_freed_memory()  # a day's temporaries are reused, not mapped afresh (kernels/memory)
         self.scenario = scenario

@@ -1,0 +1,77 @@
+"""The Python API refuses what it cannot use in one clear line, and takes what a user would pass.
+
+The CLI's bad input is tested with the CLI (``test_cli.py``); these are the calls a notebook makes.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import scslab
+from scslab.compare import compare
+from scslab.errors import ScenarioError
+
+SMALL = {"people": 2_000, "days": 10, "replications": 1}
+
+
+def test_compare_names_what_differs_start_dates_or_days():
+    with pytest.raises(ScenarioError, match=r"A starts on 2013-10-01 and B on 2015-01-28"):
+        compare("rongcheng", "sesame_credit", **SMALL)
+    with pytest.raises(ScenarioError, match=r"A runs 365 days and B 20: .*\(set --days\)"):
+        compare(
+            "rongcheng",
+            scslab.load_scenario("rongcheng").with_overrides(days=20),
+            people=2_000,
+            replications=1,
+        )
+
+
+def test_compare_takes_one_mechanism_name_as_well_as_a_list():
+    one = compare("rongcheng", "rongcheng", drop_b="informants", **SMALL)
+    listed = compare("rongcheng", "rongcheng", drop_b=["informants"], **SMALL)
+    assert one.b == listed.b == "rongcheng without informants"
+    assert repr(one.table.to_pylist()) == repr(listed.table.to_pylist())  # NaN intervals
+    with pytest.raises(TypeError, match="drop_a: expected a mechanism name or a list"):
+        compare("rongcheng", "rongcheng", drop_a=[3], **SMALL)
+
+
+def test_a_simulation_takes_a_scenario_and_compiled_takes_a_bool():
+    with pytest.raises(TypeError, match="Simulation takes a Scenario, not str"):
+        scslab.Simulation("rongcheng")
+    sc = scslab.load_scenario("reference").with_overrides(people=100, days=2)
+    with pytest.raises(TypeError, match=r"compiled: expected True, False or None \(auto\)"):
+        scslab.Simulation(sc, compiled="yes")
+    with pytest.raises(TypeError, match="compiled: expected"):
+        scslab.run(sc, compiled=1)
+    assert scslab.run(sc, compiled=False).manifest["engine"] == "python"
+
+
+def test_a_preset_name_is_the_preset_whatever_the_current_folder_holds(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "rongcheng").mkdir()  # a run folder named after the preset
+    (tmp_path / "reference").write_text("not a scenario")
+    assert scslab.load_scenario("rongcheng").meta.name == "rongcheng"
+    assert scslab.load_scenario("reference").meta.name == "reference"
+    with pytest.raises(ScenarioError, match="is a folder"):
+        scslab.load_scenario("./rongcheng")  # the path, as written
+    with pytest.raises(ScenarioError, match="not valid TOML"):
+        scslab.load_scenario("./reference")
+
+
+def test_load_scenario_names_what_it_takes():
+    with pytest.raises(ScenarioError, match="no scenario named: give a preset"):
+        scslab.load_scenario("")
+    with pytest.raises(TypeError, match="preset name or a scenario file's path, not NoneType"):
+        scslab.load_scenario(None)
+    with pytest.raises(TypeError, match=r"scslab\.scenario_from_dict"):
+        scslab.load_scenario({"scenario": {"name": "x"}})
+
+
+def test_a_json_or_yaml_scenario_is_told_that_scenarios_are_toml(tmp_path):
+    for suffix in (".json", ".yaml"):
+        path = tmp_path / f"scenario{suffix}"
+        path.write_text('{"scenario": {"name": "x"}}')
+        with pytest.raises(
+            ScenarioError, match=rf"scenario files are TOML \(.toml\), not {suffix}"
+        ):
+            scslab.load_scenario(path)
