@@ -165,3 +165,15 @@ def test_a_redlist_is_no_harm_but_a_blacklist_is():
         "public_naming", list="volunteer_redlist"
     )
     assert scslab.api.redlists(scslab.Simulation(sc.with_overrides(people=2_000))) == set()
+
+
+def test_audit_numbers_read_as_counts_or_short_fractions():
+    from scslab.audit import shown
+
+    assert shown(3040.2) == "3,040"  # a day count, not 3.04e+03
+    assert shown(911.0) == "911" and shown(2.15) == "2.15" and shown(0.0663) == "0.0663"
+
+
+def test_the_summary_prints_no_nan(integrated):
+    lines = integrated.summary().splitlines()
+    assert not [line for line in lines if " nan" in line]

@@ -104,6 +104,12 @@ def test_integrated_2020_starts_with_the_court_list_of_2020_in_the_compiled_plan
     ever = m["court_list_persons_ever_listed"][0].as_py()
     assert _within(ever, people, 16_520_761 / 1_411_778_724)
     assert "court_list: warm start: " in result.summary()
+    warm = result.manifest["set_up"]["court_list"]["warm_start"]
+    assert warm["listed"] == m["court_list_size"][0].as_py()
+    assert warm["listed_share"] == pytest.approx(11_857_065 / 1_411_778_724, rel=1e-6)
+    assert "persons_ever_listed" in warm["listed_from"]  # the arithmetic, not in the summary
+    assert "persons_ever_listed@" not in result.summary()
+    assert "set_up" in result.manifest and result.manifest["set_up"].keys() == {"court_list"}
 
 
 BAD = {

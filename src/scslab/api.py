@@ -196,6 +196,7 @@ def _manifest(sim: Simulation, status: str, started: str, extra: dict[str, Any])
             }
             for e in sim.endings()
         ],
+        "set_up": {name: notes for name, m in sim.mechanisms.items() if (notes := m.set_up())},
         "peak_rss_bytes": _peak_rss_bytes(),
         "environment": {
             "python": platform.python_version(),

@@ -223,8 +223,10 @@ def audit_table(harms: list[Harm]) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=schema)
 
 
-def _shown(value: float) -> str:
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.3g}"
+def shown(value: float) -> str:
+    """A whole number, or a large one, with thousands separators; a small fraction to 3 digits."""
+    value = float(value)
+    return f"{value:,.0f}" if value.is_integer() or abs(value) >= 100 else f"{value:,.3g}"
 
 
 def audit_lines(harms: list[Harm]) -> list[str]:
@@ -241,5 +243,5 @@ def audit_lines(harms: list[Harm]) -> list[str]:
     for h in harms:
         items = sections.setdefault(h.section, [])
         if h.value and h.value == h.value:
-            items.append(f"{h.item} {_shown(h.value)}")
+            items.append(f"{h.item} {shown(h.value)}")
     return [f"{name}: {'; '.join(items) if items else 'none'}" for name, items in sections.items()]

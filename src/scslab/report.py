@@ -25,7 +25,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from scslab.audit import audit_lines
+from scslab.audit import audit_lines, shown
 from scslab.engine.checkpoint import CHECKPOINT_FILE
 from scslab.errors import ScenarioError
 from scslab.results import RunDirError, atomic_write, read_manifest, read_run_table
@@ -210,9 +210,8 @@ def _audit_html(audit: list[dict[str, Any]] | None) -> str:
             section = r["section"]
             rows.append(f'<tr><th colspan="3">{html.escape(section)}</th></tr>')
         value = r["value"]
-        shown = f"{value:,.0f}" if float(value).is_integer() else f"{value:,.3g}"
         rows.append(
-            f"<tr><td>{html.escape(r['item'])}</td><td class='n'>{shown}</td>"
+            f"<tr><td>{html.escape(r['item'])}</td><td class='n'>{shown(value)}</td>"
             f"<td>{html.escape(r['note'] or '')}</td></tr>"
         )
     return "<table class='audit'>" + "".join(rows) + "</table>"

@@ -142,6 +142,13 @@ class Mechanism:
         """
         return {}
 
+    def set_up(self) -> dict[str, Any]:
+        """What the manifest records of this mechanism's set-up, under ``set_up.NAME``.
+
+        Figures too long for the summary, such as how a warm start was derived. Default: none.
+        """
+        return {}
+
     def endings(self) -> list[Ending]:
         """Programmes this mechanism ended during the run (the manifest's ``ended``).
 

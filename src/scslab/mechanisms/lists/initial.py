@@ -36,7 +36,7 @@ import csv
 import datetime as dt
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
@@ -365,11 +365,16 @@ class WarmStart:
     ever_from: str
 
     def line(self, name: str) -> str:
+        """The summary's line; how each share was derived goes to the manifest (``notes``)."""
         return (
-            f"{name}: warm start: {self.listed:,} listed on the start date (share "
-            f"{self.listed_share:.4%}: {self.listed_from}), {self.ever_listed:,} ever listed "
-            f"(share {self.ever_share:.4%}: {self.ever_from})"
+            f"{name}: warm start: {self.listed:,} listed on the start date ({self.listed_share:.4%}"
+            f" of people), {self.ever_listed:,} ever listed ({self.ever_share:.4%}); how the "
+            f"shares follow from the published figures: the manifest's set_up.{name}"
         )
+
+    def notes(self) -> dict[str, Any]:
+        """The warm start for the manifest: counts, shares and how each share was derived."""
+        return {"warm_start": asdict(self)}
 
 
 def start_listed(lst: ListBase, sim: Simulation) -> WarmStart:

@@ -10,7 +10,7 @@ noted with the source of that record (``mechanisms/provenance.py``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import Field
@@ -123,6 +123,9 @@ class RecordList(CompiledSteps, ListBase):
     def summary(self) -> list[str]:
         lines = super().summary()
         return [*lines, self.warm.line(self.name)] if self.warm is not None else lines
+
+    def set_up(self) -> dict[str, Any]:
+        return self.warm.notes() if self.warm is not None else {}
 
     def new_state(self, sim: Simulation) -> object:
         entry = np.zeros(len(Act), np.bool_)

@@ -686,6 +686,9 @@ class Groups(Observer):
         for lst in self.lists:
             ru = self.latest[f"{lst.name}_listing_ratio_rural_urban"]
             q = self.latest[f"{lst.name}_listing_ratio_q1_q5"]
+            if ru != ru and q != q:  # nobody listed in a group compared: no ratio
+                parts.append(f"{lst.name} listing rates: too few listed to compare")
+                continue
             parts.append(f"{lst.name} listing rate rural/urban {ru:.2f}, q1/q5 {q:.2f}")
         for m in self.scorers:
             gap = self.latest[f"{m.name}_mean_gap_rural_urban"]
