@@ -9,12 +9,22 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from numba import njit
 
 import scslab
 from conftest import busy_rongcheng
 from scslab.engine.simulation import Simulation
 from scslab.kernels.cascade import cascade, cascade_of_thresholds
-from scslab.mechanisms.response.backlash import BINS, threshold_bin
+from scslab.mechanisms.response.backlash import (
+    BINS,
+    INNOCENTS,
+    PUNISHED,
+    WITNESSES,
+    _approval,
+    _bin_of,
+    _punish,
+    threshold_bin,
+)
 from scslab.scenario import Scenario
 
 PEOPLE = 20_000
@@ -99,15 +109,121 @@ def test_approval_falls_as_the_court_list_punishes_more_innocents() -> None:
     assert more["court_list_approval"][-1] < base["court_list_approval"][-1] < 0.8
     # the other direction: a programme nobody saw punish keeps its approval (rongcheng_points)
     assert more["rongcheng_approval"] == base["rongcheng_approval"]
+    # innocence is read from the list's records: the same people punished, the innocent term
+    # lowers approval where innocents were punished and nowhere else
+    unmoved = _run(innocent.with_mechanism("backlash", innocent_drop=0.0)).columns
+    assert more["court_list_innocents_punished"][-1] > 0
+    assert base["court_list_innocents_punished"][-1] == 0
+    for column in ("court_list_punished", "court_list_innocents_punished", "court_list_size"):
+        assert more[column] == unmoved[column], column
+    assert more["court_list_approval"][-1] < unmoved["court_list_approval"][-1]
+    base_unmoved = _run(sc.with_mechanism("backlash", innocent_drop=0.0)).columns
+    assert base_unmoved["court_list_approval"] == base["court_list_approval"]
+
+
+def _punished_alike(innocent: bool, innocent_drop: float) -> tuple[float, list[int]]:
+    """The court list's approval and counts once the same 60 people have been punished.
+
+    ``innocent``: each punishment rests on a false record. The people are spread over the town,
+    one in each of 60 neighbourhoods; each punishment is public, as the court list's are.
+    """
+    sim = Simulation(_rongcheng(days=1, innocent_drop=innocent_drop))
+    backlash = sim.get("backlash")
+    p = list(backlash.programmes).index("court_list")
+    for k in range(60):
+        _punish(backlash.state, p, k * (PEOPLE // 60), innocent, True)
+    return _approval(backlash.state, p), backlash.counts[p].tolist()
+
+
+def test_an_innocent_punished_lowers_approval_more_than_a_guilty_one_at_equal_counts() -> None:
+    guilty, guilty_counts = _punished_alike(False, 0.0)
+    innocent, innocent_counts = _punished_alike(True, 0.0)
+    assert guilty_counts[PUNISHED] == innocent_counts[PUNISHED] == 60
+    assert guilty_counts[WITNESSES] == innocent_counts[WITNESSES] > 60 * 200
+    assert guilty_counts[INNOCENTS] == 0 and innocent_counts[INNOCENTS] == 60
+    assert innocent == guilty < 0.8  # the innocent term off: innocence changes nothing
+    worse, _ = _punished_alike(True, 0.12)
+    same, _ = _punished_alike(False, 0.12)
+    assert same == guilty  # the term never touches a guilty punishment
+    assert worse < guilty - 0.05  # innocents punished, seen by 60 neighbourhoods
+
+
+def test_public_naming_is_a_punishment_the_whole_neighbourhood_sees() -> None:
+    sc = _rongcheng(days=90).with_mechanism("public_naming", naming_rate=0.05)
+    # private programmes: only a naming is seen beyond the household
+    programmes = _programmes(sc, "court_list", public=False)
+    programmes["naming"] = {"mechanisms": ["public_naming"], "public": False}
+    sc = sc.with_mechanism("backlash", programmes=programmes)
+    court = sc.mechanisms["data_sources"].all_sources()["court"].model_dump()
+    sc = sc.with_mechanism("data_sources", extra_sources={"court": court | {"false_rate": 3e-5}})
+    compiled, python = _run(sc, True), _run(sc, False)
+    assert compiled.compiled_plan is not None and compiled.columns == python.columns
+    named = compiled.columns
+    unnamed = _run(sc.with_mechanism("public_naming", naming_rate=0.0)).columns
+    # innocence read through the naming's list: those named while listed on a false record
+    assert 0 < named["naming_innocents_punished"][-1] == named["public_naming_innocents_named"][-1]
+    punished, seen = named["naming_punished"][-1], named["naming_witnesses"][-1]
+    assert punished == named["public_naming_people_named"][-1] > 0
+    assert seen > 50 * punished  # neighbourhoods of 250 people
+    assert named["court_list_witnesses"][-1] < 5 * named["court_list_punished"][-1]  # households
+    assert named["naming_approval"][-1] < named["naming_approval"][0]
+    # the other direction: nobody named, nobody moved
+    assert unnamed["naming_punished"][-1] == unnamed["naming_witnesses"][-1] == 0
+    assert set(unnamed["naming_approval"]) == {named["naming_approval"][0]}
+
+
+def test_a_dossier_s_job_rejections_punish_and_those_on_false_entries_alone_are_innocent() -> None:
+    sc = _rongcheng(days=90).with_mechanism(
+        "dangan", job_application_rate=0.02, acts=["court_judgment_unpaid"], sources=["court"]
+    )
+    court = sc.mechanisms["data_sources"].all_sources()["court"].model_dump()
+    sc = sc.with_mechanism("data_sources", extra_sources={"court": court | {"false_rate": 1e-4}})
+    programmes = _programmes(sc, "court_list")
+    programmes["dossier"] = {"mechanisms": ["dangan"], "public": False}
+    sc = sc.with_mechanism("backlash", programmes=programmes)
+    compiled, python = _run(sc, True), _run(sc, False)
+    assert compiled.compiled_plan is not None and compiled.columns == python.columns
+    m = compiled.columns
+    rejected, on_false = (
+        m["dangan_job_rejections"][-1],
+        m["dangan_job_rejections_on_false_entries"][-1],
+    )
+    assert 0 < m["dossier_punished"][-1] <= rejected  # people rejected at least once
+    assert 0 < m["dossier_innocents_punished"][-1] <= on_false
+    assert m["dossier_approval"][-1] < m["dossier_approval"][0]
+    assert not any("dangan neither" in line for line in compiled.get("backlash").summary())
+    # the other direction: a dossier that rejects nobody moves nobody
+    idle = _run(sc.with_mechanism("dangan", rejection_per_entry=0.0)).columns  # nobody rejected
+    assert idle["dangan_job_rejections"][-1] == 0 == idle["dossier_punished"][-1]
+    assert set(idle["dossier_approval"]) == {m["dossier_approval"][0]}
+
+
+def test_a_member_that_moves_nobody_is_named_in_the_summary_until_it_has_a_low_score_line() -> None:
+    sc = _rongcheng(days=60)
+    inert = "backlash: rongcheng: rongcheng_points neither punishes nor rewards anyone"
+    assert any(line.startswith(inert) for line in _run(sc).get("backlash").summary())
+    lined = sc.with_mechanism(
+        "backlash", programmes=_programmes(sc, "rongcheng", low_scores={"rongcheng_points": 1000})
+    )
+    sim = _run(lined)
+    assert not any("neither" in line for line in sim.get("backlash").summary())
+    assert sim.columns["rongcheng_punished"][-1] > 0
+    assert sim.columns["rongcheng_approval"][-1] < sim.columns["rongcheng_approval"][0]
 
 
 def test_approval_rises_with_rewards_received_and_stays_without_them() -> None:
     sc = scslab.load_scenario("sesame_credit").with_overrides(people=PEOPLE, days=200)
+    refused = _run(sc).columns  # the preset: perks refused below 600 too
+    sc = sc.with_mechanism("backlash", programmes=_programmes(sc, "sesame", low_scores={}))
     rewarded = _run(sc).columns
     unmoved = _run(sc.with_mechanism("backlash", reward_lift=0.0)).columns
     assert rewarded["sesame_rewarded"][-1] == unmoved["sesame_rewarded"][-1] > 0
     assert rewarded["sesame_approval"][-1] > rewarded["sesame_approval"][0]
     assert set(unmoved["sesame_approval"]) == {rewarded["sesame_approval"][0]}
+    # a score below Sesame's lowest perk line, learned, pulls the other way
+    assert refused["sesame_punished"][-1] > 0 == rewarded["sesame_punished"][-1]
+    assert refused["sesame_rewarded"] == rewarded["sesame_rewarded"]
+    assert refused["sesame_approval"][-1] < rewarded["sesame_approval"][-1]
 
 
 # -- switched off, on, and abandonment --------------------------------------------------------
@@ -176,24 +292,64 @@ def test_integrated_2020_with_a_backlash_stays_compiled_and_in_its_bytes_per_per
 
 
 @pytest.mark.parametrize(
-    ("preset", "programme", "ends"),
+    ("preset", "programme", "ends", "year", "seed"),
     [
-        ("suining_2010", "suining", True),  # abandoned after public backlash (seed article)
-        ("facebook_credit_2016", "facebook", True),  # ended in part over consumer concerns
-        ("rongcheng", "court_list", False),  # broad approval (Kostka 2019)
-        ("sesame_credit", "sesame", False),
+        # abandoned after public backlash (seed article, which gives no year for the end)
+        ("suining_2010", "suining", True, None, 1),
+        # ended in 2016 "in part due to consumer concerns" (seed article; facebook_credit_pilot)
+        *(("facebook_credit_2016", "facebook", True, "2016", seed) for seed in (1, 2, 3)),
+        ("rongcheng", "court_list", False, None, 1),  # broad approval (Kostka 2019)
+        *(("sesame_credit", "sesame", False, None, seed) for seed in (1, 2, 3)),
     ],
 )
 def test_presets_end_by_backlash_as_recorded_or_run_to_their_end(
-    preset: str, programme: str, ends: bool
+    preset: str, programme: str, ends: bool, year: str | None, seed: int
 ) -> None:
-    result = scslab.run(preset, people=PEOPLE)
+    result = scslab.run(preset, people=PEOPLE, seed=seed)
     ended = result.manifest["ended"]
     approval = result.metrics.column(f"{programme}_approval").to_pylist()
+    punished = result.metrics.column(f"{programme}_punished").to_pylist()
     assert [e["programme"] for e in ended] == ([programme] if ends else [])
     assert (approval[-1] is None) == ends
+    assert punished[-1] > 0  # each could end: its programme punishes people
     if ends:
         assert ended[0]["cause"] == "backlash" and 30 <= ended[0]["day"] < len(approval) - 1
+        assert year is None or ended[0]["date"].startswith(year)  # the year its source gives
         assert f"ended: {programme} by backlash on {ended[0]['date']}" in result.summary()
     else:
         assert min(approval) > 0.5
+
+
+@njit
+def _bins_recomputed(s, p, n):
+    """Every person's threshold bin for programme ``p``, recomputed from (seed, id) and bits."""
+    out = np.empty(n, np.int64)
+    for pid in range(n):
+        out[pid] = _bin_of(s, p, pid)
+    return out
+
+
+@njit
+def _histograms(s):
+    return s.hist.copy()
+
+
+def test_the_histogram_is_every_person_s_bin_recomputed_from_their_bits() -> None:
+    # everything that moves bins at once: public and private programmes, innocents, a naming
+    # seen by whole neighbourhoods, a dossier's rejections, rewards and low scores
+    sc = _rongcheng(days=90).with_mechanism("public_naming", naming_rate=0.05)
+    sc = sc.with_mechanism("dangan", job_application_rate=0.02)
+    court = sc.mechanisms["data_sources"].all_sources()["court"].model_dump()
+    sc = sc.with_mechanism("data_sources", extra_sources={"court": court | {"false_rate": 1e-4}})
+    programmes = _programmes(sc, "rongcheng", low_scores={"rongcheng_points": 1000})
+    programmes["naming"] = {"mechanisms": ["public_naming"], "public": False}
+    programmes["dossier"] = {"mechanisms": ["dangan"], "public": True}
+    for programme in programmes.values():
+        programme["abandon_below"] = 0.0  # none ends: every bin keeps moving
+    sim = _run(sc.with_mechanism("backlash", programmes=programmes))
+    backlash = sim.get("backlash")
+    n = sim.pop.n
+    for p, name in enumerate(backlash.params.programmes):
+        counts = np.bincount(_bins_recomputed(backlash.state, p, n), minlength=BINS + 1)
+        assert counts.tolist() == _histograms(backlash.state)[p].tolist(), name
+        assert sim.columns[f"{name}_punished"][-1] > 0, name

@@ -11,6 +11,9 @@ ties among the named person's first stored ties are cut for good, stored as the 
 bits (their tie ``k`` cut contact with them): those ties no longer report the named person's acts
 and no longer count in the person's commercial score. The draws are the same either way
 (``_cuts_contact``), so the counts do not change; the store counts the ties it newly cut.
+
+The people named today are kept on the record (``named_ids``): the ``backlash`` mechanism reads
+them as a public punishment, seen by the named person's neighbourhood.
 """
 
 from __future__ import annotations
@@ -96,17 +99,20 @@ class NamingRule(NamedTuple):
 
 
 NamingState = compiled_struct(
-    "NamingState", ("listing", "named", "rule", "cuts", "n", "threads", "today"), __name__
+    "NamingState",
+    ("listing", "named", "rule", "cuts", "n", "threads", "named_ids", "today"),
+    __name__,
 )
 """The list's record; the named flags and mask (``FlagBits``); the rule (``NamingRule``); the
 cut ties it stores (``mechanisms/ties.py``; none stored without ``tie_cutting``); the
-population and its ``run_threads``; the counts so far (``today``: people named,
-innocents named, ties cut, innocents' ties cut)."""
+population and its ``run_threads``; who was named today, in order; the counts so far
+(``today``: people named, innocents named, ties cut, innocents' ties cut)."""
 
 
 @kernel
 def _new_state(listing, named, rule, cuts, n, threads):
-    return NamingState(listing, named, rule, cuts, n, threads, np.zeros(4, np.float64))
+    empty = np.empty(0, np.int64)
+    return NamingState(listing, named, rule, cuts, n, threads, empty, np.zeros(4, np.float64))
 
 
 @step_kernel
@@ -121,6 +127,7 @@ def _step(day, board, s):
     for i in range(listed.size):
         fresh[i] = (named[listed[i]] & named_mask) == 0  # not named yet
     ids = listed[fresh]
+    s.named_ids = ids
     args = (rule.ties_key, day, ids, rule.ties, rule.cut_prob)
     cut = _ties_cut(s.threads, ids.size, *args)
     t = s.today
@@ -135,6 +142,11 @@ def _step(day, board, s):
         t[1] += false
         t[2] += cut[i]
         t[3] += cut[i] if false else 0
+
+
+@kernel
+def _named_ids(s):
+    return s.named_ids
 
 
 compiled_mechanism(NamingState, _step)
@@ -187,6 +199,11 @@ class PublicNaming(CompiledSteps, Consequences):
     def count_innocent(self) -> int:
         """People named so far who were listed on a false record."""
         return int(self.today[1])
+
+    @property
+    def named_ids(self) -> np.ndarray:
+        """Who was named today (in order)."""
+        return _named_ids(self.state)
 
     @property
     def ties_cut(self) -> int:

@@ -5,13 +5,16 @@ sanctions; a firm's score and its loans). Each person's opinion of a programme s
 trait recomputed from (seed, id), uniform in [0, 1), and moves with what they experience and see:
 
 - it falls by ``harm_drop`` once the programme has punished them: they entered one of its lists,
-  one of its sanctions blocked or refused them, or they learned a score of theirs below one of its
-  ``low_scores`` lines (each day a share ``score_notice_rate`` of people learn their score);
+  one of its sanctions blocked or refused them, it named them in public, or they learned a score
+  of theirs below one of its ``low_scores`` lines (each day a share ``score_notice_rate`` of
+  people learn their score);
 - it falls by ``witness_drop`` once they have seen it punish someone: anyone in their household
   (themselves included) or, for a programme that makes its punishments ``public``, in their
   neighbourhood (the residents' committee's block of ``population.attributes``, 250 people) was
   punished ("strengthen disclosure and exposure of trust-breaking acts", the 2014 outline the
-  seed article quotes);
+  seed article quotes). A public naming is seen by the neighbourhood whatever the programme;
+- it falls by ``innocent_drop`` more once the punishment they saw (their own too) was of an
+  innocent: a person listed on a false record, or blocked or named while so listed;
 - it rises by ``reward_lift`` once one of its rewards was granted to them.
 
 Backlash spreads as a threshold cascade (Granovetter 1978, ``kernels/cascade.py``): a person
@@ -27,14 +30,20 @@ Python loop alike, and the manifest and the summary say on which day and why.
 
 What people experienced is read from the other mechanisms' records, never re-implemented: a
 list's entries of the day (``entered``), a sanction's blocked or refused people (``blocked_ids``,
-``refused_ids``), a reward's grants (``granted_ids``) and a score through its scorer's compiled
-kernels (``scoring/compiled.py``).
+``refused_ids``), the people named today (``named_ids``), a dossier's rejections
+(``rejected_ids``), a reward's grants (``granted_ids``) and a score through its scorer's compiled
+kernels (``scoring/compiled.py``). Whether a punished person was innocent is read the same way
+(``innocent_of``): a list's own bit of people listed on a false record (``flags`` and
+``false_mask``), that of the list a sanction or a naming reads (``listing``), or a dossier's
+``rejected_on_false``. A member that neither punishes nor rewards anyone this way (a scorer
+without a ``low_scores`` line) moves no approval, and the summary says so.
 
-Per person this keeps at most two bits per programme, packed into free bits of the flag bytes
-(``add_loose_flag``): *punished* (for a programme that punishes) and *rewarded* (for one that
-rewards); and one byte per neighbourhood and programme (whether it has seen a punishment: 0.004
-bytes a person). The base opinion is recomputed from (seed, id) and "seen a punishment" from the
-household's bits and the neighbourhood's byte, so a person's threshold is never stored: a
+Per person this keeps at most three bits per programme, packed into free bits of the flag bytes
+(``add_loose_flag``): *punished* (for a programme that punishes), *punished innocently* (for one
+whose records say who is innocent) and *rewarded* (for one that rewards); and one byte per
+neighbourhood and programme (the worst punishment it has seen: none, one, one of an innocent;
+0.004 bytes a person). The base opinion is recomputed from (seed, id) and what a person saw from
+the household's bits and the neighbourhood's byte, so a person's threshold is never stored: a
 histogram of thresholds per programme (1,001 bins) moves people from bin to bin as they
 experience something, and the cascade reads the histogram. The work grows with the day's events,
 not with the population.
@@ -81,9 +90,16 @@ if TYPE_CHECKING:
 BINS = 1000
 """Thresholds are kept as shares of the population in this many bins (and one more: never)."""
 
-PUNISHING_FIELDS = ("entered", "blocked_ids", "refused_ids")
+PUNISHING_FIELDS = ("entered", "blocked_ids", "refused_ids", "named_ids", "rejected_ids")
 """Record fields holding the people a mechanism punished today: a list's entries, a sanction's
-blocked attempts, a score sanction's refusals."""
+blocked attempts, a score sanction's refusals, the people named in public, a dossier's job
+rejections."""
+PUBLIC_FIELDS = ("named_ids",)
+"""Of them, those whose punishments the neighbourhood sees whatever the programme's ``public``."""
+INNOCENCE_FIELDS = ("false_mask", "listing", "rejected_on_false")
+"""Record fields that say whether a person punished today was innocent (``innocent_of``): a
+list's bit of people listed on a false record, the list a sanction or a naming reads, a dossier's
+rejections on false entries alone (a bool per ``rejected_ids``)."""
 REWARDING_FIELDS = ("granted_ids",)
 """Record fields holding the people a mechanism rewarded today."""
 
@@ -91,11 +107,14 @@ DEFAULT_FAMILIES = ("scoring", "lists", "consequences")
 """The families whose enabled mechanisms make up the one programme of a scenario that names none."""
 DEFAULT_PROGRAMME = "programme"
 
-PUNISHED, WITNESSES, REWARDED = range(3)
+PUNISHED, WITNESSES, REWARDED, INNOCENTS = range(4)
 """Columns of a programme's row of ``counts``: people punished, people who saw a punishment at
-home or in their neighbourhood, people rewarded (so far)."""
-METRICS = ("approval", "punished", "witnesses", "rewarded")
-"""Each programme's metrics, in order: approval (a share), then the three counts."""
+home or in their neighbourhood, people rewarded, people punished innocently (so far)."""
+METRICS = ("approval", "punished", "witnesses", "rewarded", "innocents_punished")
+"""Each programme's metrics, in order: approval (a share), then the four counts."""
+SEEN, SEEN_INNOCENT = 1, 2
+"""What a person or a neighbourhood has seen of a programme's punishments (0: none): a
+punishment, a punishment of an innocent."""
 
 
 class Programme(BaseModel):
@@ -180,6 +199,15 @@ class BacklashParams(MechanismParams):
         "(calibration/public_opinion.csv xu_2022: information about repression cut support by "
         "12%).",
     )
+    innocent_drop: float = Field(
+        default=0.12,
+        ge=0.0,
+        le=1.0,
+        description="How far a person's opinion falls more once a punishment they saw (at home, "
+        "in the neighbourhood, or their own) was of an innocent: someone listed on a false "
+        "record (assumption: as much again as seeing a punishment, witness_drop; "
+        "calibration/public_opinion.csv germany_2019_yougov: 61% fear being wrongly rated).",
+    )
     reward_lift: float = Field(
         default=0.1,
         ge=0.0,
@@ -219,6 +247,7 @@ class OpinionRule(NamedTuple):
     """Stream key of the base opinion trait (uniform in [0, 1), from (seed, id))."""
     harm_drop: float
     witness_drop: float
+    innocent_drop: float
     reward_lift: float
     persuasion: float
     cuts: np.ndarray
@@ -232,6 +261,8 @@ class Experience(NamedTuple):
 
     programme: int
     rewarding: bool
+    public: bool
+    """Whether the neighbourhood sees its punishments (the programme's ``public``, or a naming)."""
     record: Any
 
 
@@ -266,6 +297,7 @@ BacklashState = compiled_struct(
     (
         "rule",
         "punished",
+        "innocent",
         "rewarded",
         "households",
         "groups_key",
@@ -284,12 +316,13 @@ BacklashState = compiled_struct(
     ),
     __name__,
 )
-"""The ``OpinionRule``; per programme the punished and rewarded bits (``FlagBits``; mask 0: not
-kept); the households; the neighbourhoods' key and, per programme and neighbourhood, whether it has
-seen a punishment; the population and its ``run_threads``; per programme the histogram of thresholds
-(``BINS + 1`` bins); the ``Experience`` and ``Grading`` tuples; the ``Abandonment``; per programme
-today's approval, the days in a row below its line, the day it ended (-1: running), and counts
-(``PUNISHED``, ``WITNESSES``, ``REWARDED``); today's metrics (``METRICS`` per programme)."""
+"""The ``OpinionRule``; per programme the punished, punished innocently and rewarded bits
+(``FlagBits``; mask 0: not kept); the households; the neighbourhoods' key and, per programme and
+neighbourhood, what it has seen (``SEEN``, ``SEEN_INNOCENT``); the population and its
+``run_threads``; per programme the histogram of thresholds (``BINS + 1`` bins); the
+``Experience`` and ``Grading`` tuples; the ``Abandonment``; per programme today's approval, the
+days in a row below its line, the day it ended (-1: running), and counts (``PUNISHED``,
+``WITNESSES``, ``REWARDED``, ``INNOCENTS``); today's metrics (``METRICS`` per programme)."""
 
 
 @kernel(inline="always")
@@ -309,20 +342,23 @@ def _is_set(bits, pid):
 
 
 @kernel
-def _household_punished(households, punished, pid):
-    """Whether someone in ``pid``'s household (``pid`` too) has been punished."""
+def _household_saw(households, punished, innocent, pid):
+    """What ``pid`` saw at home (``pid`` too): ``SEEN_INNOCENT``, ``SEEN`` or 0."""
     start = household_start(households, pid)
-    for m in range(start, start + household_size(households, pid)):  # noqa: SIM110 (numba)
+    saw = 0
+    for m in range(start, start + household_size(households, pid)):
+        if _is_set(innocent, m):
+            return SEEN_INNOCENT
         if _is_set(punished, m):
-            return True
-    return False
+            saw = SEEN
+    return saw
 
 
 @kernel
-def _witnessed(s, p, pid):
-    """Whether ``pid`` has seen programme ``p`` punish someone at home or in the neighbourhood."""
-    group = local_group(s.groups_key, pid, NEIGHBOURHOOD)
-    return s.seen[p, group] != 0 or _household_punished(s.households, s.punished[p], pid)
+def _saw(s, p, pid, group):
+    """What ``pid`` (of neighbourhood ``group``) has seen programme ``p`` do: at home or nearby."""
+    home = _household_saw(s.households, s.punished[p], s.innocent[p], pid)
+    return max(np.int64(s.seen[p, group]), home)
 
 
 @kernel
@@ -339,60 +375,75 @@ def _own_opinion(s, p, pid):
 
 @kernel(inline="always")
 def _bin(s, p, own, saw):
-    """The threshold bin of an opinion ``own``, lowered if the person ``saw`` a punishment."""
+    """The threshold bin of an opinion ``own``, lowered by what the person ``saw``."""
     rule = s.rule
-    opinion = own - rule.witness_drop if saw else own
+    opinion = own
+    if saw >= SEEN:
+        opinion -= rule.witness_drop
+    if saw >= SEEN_INNOCENT:
+        opinion -= rule.innocent_drop
     return threshold_bin(opinion, rule.cuts[p], rule.persuasion)
 
 
 @kernel
 def _bin_of(s, p, pid):
     """Person ``pid``'s threshold bin for programme ``p``, recomputed from (seed, id) and bits."""
-    return _bin(s, p, _own_opinion(s, p, pid), _witnessed(s, p, pid))
+    group = local_group(s.groups_key, pid, NEIGHBOURHOOD)
+    return _bin(s, p, _own_opinion(s, p, pid), _saw(s, p, pid, group))
 
 
 @kernel
-def _see(s, p, pid, group, punished):
-    """``pid`` (of neighbourhood ``group``) sees a punishment, their own if ``punished``.
+def _see(s, p, pid, group, punished, level):
+    """``pid`` (of neighbourhood ``group``) sees a punishment of ``level``, theirs if ``punished``.
 
     Moves them from the bin of before (nothing set yet) to the bin of after.
     """
     own = _own_opinion(s, p, pid)
-    saw = s.seen[p, group] != 0 or _household_punished(s.households, s.punished[p], pid)
-    after = _bin(s, p, own - s.rule.harm_drop if punished else own, True)
+    saw = _saw(s, p, pid, group)
+    after = _bin(s, p, own - s.rule.harm_drop if punished else own, max(saw, level))
     s.hist[p, _bin(s, p, own, saw)] -= 1
     s.hist[p, after] += 1
-    s.counts[p, WITNESSES] += np.int64(not saw)
+    s.counts[p, WITNESSES] += np.int64(saw == 0)
 
 
 @kernel
-def _punish(s, p, pid):
-    """``pid`` was punished by programme ``p``: whoever sees it moves bins.
+def _punish(s, p, pid, innocent, public):
+    """``pid`` was punished by programme ``p``: whoever sees something new moves bins.
 
-    They see it: their household and, the first time in a neighbourhood, its members. Each is
-    moved once, from the bin of before to the bin of after; the bits are set last.
+    ``innocent``: on a false record; ``public``: the neighbourhood sees it. They see it: their
+    household and, the first time in a neighbourhood (the first time of an innocent), its
+    members. Each is moved once, from the bin of before to the bin of after; the bits are set
+    last.
     """
-    bits = s.punished[p]
-    if bits.mask == 0 or _is_set(bits, pid):
+    bits, wronged = s.punished[p], s.innocent[p]
+    if bits.mask == 0:
         return
+    innocent = innocent and wronged.mask != 0
+    level = SEEN_INNOCENT if innocent else SEEN
+    new = not _is_set(bits, pid)
+    new_innocent = innocent and not _is_set(wronged, pid)
     key = s.groups_key
     group = local_group(key, pid, NEIGHBOURHOOD)
-    public = s.rule.public[p]
-    fresh = public and s.seen[p, group] == 0
-    if fresh:  # the neighbourhood's first punishment: every member sees it
+    fresh = public and s.seen[p, group] < level
+    if not (new or new_innocent or fresh):
+        return
+    if fresh:  # the neighbourhood's first such punishment: every member sees it
         for j in range(GROUP_SIZES[NEIGHBOURHOOD]):
             member = local_group_member(key, group, NEIGHBOURHOOD, j, s.n)
             if member >= 0:
-                _see(s, p, member, group, member == pid)
+                _see(s, p, member, group, new and member == pid, level)
     start = household_start(s.households, pid)
     for m in range(start, start + household_size(s.households, pid)):
         home = local_group(key, m, NEIGHBOURHOOD)
         if not fresh or home != group:  # not twice: members outside the neighbourhood
-            _see(s, p, m, home, m == pid)
+            _see(s, p, m, home, new and m == pid, level)
     bits.flags[pid] |= bits.mask
-    if public:
-        s.seen[p, group] = 1
-    s.counts[p, PUNISHED] += 1
+    if new_innocent:
+        wronged.flags[pid] |= wronged.mask
+    if fresh:
+        s.seen[p, group] = level
+    s.counts[p, PUNISHED] += np.int64(new)
+    s.counts[p, INNOCENTS] += np.int64(new_innocent)
 
 
 @kernel
@@ -428,7 +479,32 @@ def _field_reader(name: str) -> Any:
         return lambda record: record.blocked_ids
     if name == "refused_ids":
         return lambda record: record.refused_ids
+    if name == "named_ids":
+        return lambda record: record.named_ids
+    if name == "rejected_ids":
+        return lambda record: record.rejected_ids
     return lambda record: record.granted_ids
+
+
+def innocent_of(record, i, pid):
+    """Whether ``pid``, the ``i``-th person ``record`` punished today, was innocent.
+
+    Read from the record (``INNOCENCE_FIELDS``), never decided here: a list's bit of people listed
+    on a false record; for a sanction or a naming, that of the list it reads; a dossier's
+    rejection on false entries alone. A record that says nothing of it punished no innocent.
+    """
+
+
+@kernel_overload(innocent_of)
+def _innocent_of(record, i, pid):
+    fields = getattr(record, "field_dict", {})
+    if "false_mask" in fields and "flags" in fields:
+        return lambda record, i, pid: (record.flags[pid] & record.false_mask) != 0
+    if "listing" in fields:
+        return lambda record, i, pid: innocent_of(record.listing, i, pid)
+    if "rejected_on_false" in fields:
+        return lambda record, i, pid: record.rejected_on_false[i]
+    return lambda record, i, pid: False
 
 
 def _experience(day, s, experiences):
@@ -446,11 +522,11 @@ def _experience_impl(day, s, experiences):
             if s.ended_day[p] >= 0:
                 continue  # its mechanisms have stopped: their records are old news
             ids = acted_on(e.record)
-            for pid in ids:
+            for i in range(ids.size):
                 if e.rewarding:
-                    _reward(s, p, pid)
+                    _reward(s, p, ids[i])
                 else:
-                    _punish(s, p, pid)
+                    _punish(s, p, ids[i], innocent_of(e.record, i, ids[i]), e.public)
 
     return impl
 
@@ -473,7 +549,7 @@ def _grade_impl(day, s, gradings):
             scored, score = has_score(g.scorer, ids), scores_of(g.scorer, ids, day)
             for i in range(ids.size):
                 if scored[i] and score[i] < g.line:
-                    _punish(s, p, ids[i])
+                    _punish(s, p, ids[i], False, s.rule.public[p])
 
     return impl
 
@@ -504,11 +580,12 @@ def _step(day, board, s):
 @step_kernel
 def _metrics(day, s):
     t = s.today
+    width = s.counts.shape[1] + 1  # len(METRICS)
     for p in range(s.approval.size):
         ended = 0 <= s.ended_day[p] < day
-        t[p * 4] = np.nan if ended else s.approval[p]  # no programme: no approval
-        for c in range(3):
-            t[p * 4 + 1 + c] = s.counts[p, c]
+        t[p * width] = np.nan if ended else s.approval[p]  # no programme: no approval
+        for c in range(width - 1):
+            t[p * width + 1 + c] = s.counts[p, c]
 
 
 compiled_mechanism(BacklashState, _step, _metrics)
@@ -537,6 +614,7 @@ _initial_histograms = both_builds(_initial_histograms)
 def _new_state(
     rule,
     punished,
+    innocent,
     rewarded,
     households,
     groups_key,
@@ -552,6 +630,7 @@ def _new_state(
     state = BacklashState(
         rule,
         punished,
+        innocent,
         rewarded,
         households,
         groups_key,
@@ -565,8 +644,8 @@ def _new_state(
         np.zeros(k, np.float64),
         np.zeros(k, np.int64),
         np.full(k, -1, np.int64),
-        np.zeros((k, 3), np.int64),
-        np.zeros(4 * k, np.float64),
+        np.zeros((k, 4), np.int64),
+        np.zeros(5 * k, np.float64),
     )
     for p in range(k):
         state.approval[p] = _approval(state, p)
@@ -629,6 +708,9 @@ class Backlash(CompiledSteps, Response):
         self.programmes = self._programmes(sim)
         names = list(self.programmes)
         experiences, gradings, positions, owners = [], [], [], []
+        knows_innocents: set[int] = set()
+        self.inert: dict[str, list[str]] = {}
+        """Programme -> its members that neither punish nor reward anyone (see ``summary``)."""
         for index, (name, programme) in enumerate(self.programmes.items()):
             for member in programme.mechanisms:
                 positions.append(sim.plan_position(member))
@@ -637,9 +719,16 @@ class Backlash(CompiledSteps, Response):
                 fields = _fields_of(record)
                 rewarding = not fields.isdisjoint(REWARDING_FIELDS)
                 if rewarding or not fields.isdisjoint(PUNISHING_FIELDS):
+                    public = programme.public or not fields.isdisjoint(PUBLIC_FIELDS)
                     experiences.append(
-                        Experience(programme=index, rewarding=rewarding, record=record)
+                        Experience(
+                            programme=index, rewarding=rewarding, public=public, record=record
+                        )
                     )
+                    if not rewarding and not fields.isdisjoint(INNOCENCE_FIELDS):
+                        knows_innocents.add(index)
+                elif member not in programme.low_scores:
+                    self.inert.setdefault(name, []).append(member)
             for scorer_name, line in programme.low_scores.items():
                 key = f"{self.name}.programmes.{name}.low_scores"
                 scorer = compiled_scorer(sim, scorer_name, self.name, key)
@@ -658,6 +747,11 @@ class Backlash(CompiledSteps, Response):
         self.bits = {
             name: (
                 self._bits(sim.pop, f"{self.name}_{name}_punished", index in punishing),
+                self._bits(
+                    sim.pop,
+                    f"{self.name}_{name}_innocent",
+                    index in punishing and index in knows_innocents,
+                ),
                 self._bits(sim.pop, f"{self.name}_{name}_rewarded", index in rewarding),
             )
             for index, name in enumerate(names)
@@ -667,6 +761,7 @@ class Backlash(CompiledSteps, Response):
             key=stream_key(self.seed, "population", "approval"),
             harm_drop=p.harm_drop,
             witness_drop=p.witness_drop,
+            innocent_drop=p.innocent_drop,
             reward_lift=p.reward_lift,
             persuasion=p.persuasion,
             # uniform opinions: the day-0 cascade stops at cut / (1 - persuasion) against
@@ -677,8 +772,9 @@ class Backlash(CompiledSteps, Response):
         hist = _initial_histograms(threads, n, rule.key, n, rule.cuts, rule.persuasion)
         self.state = _new_state(
             rule,
-            tuple(punished for punished, _ in self.bits.values()),
-            tuple(rewarded for _, rewarded in self.bits.values()),
+            tuple(punished for punished, _, _ in self.bits.values()),
+            tuple(innocent for _, innocent, _ in self.bits.values()),
+            tuple(rewarded for _, _, rewarded in self.bits.values()),
             sim.pop.households,
             sim.pop.keys.groups,
             n,
@@ -748,7 +844,17 @@ class Backlash(CompiledSteps, Response):
                 fate = f"approval {approval:.1%} at the end"
             lines.append(
                 f"{self.name}: {name} {fate}; {start:.0%} at the start; "
-                f"{counts[PUNISHED]:,} people punished, {counts[WITNESSES]:,} saw a punishment "
-                f"at home or nearby, {counts[REWARDED]:,} rewarded"
+                f"{counts[PUNISHED]:,} people punished ({counts[INNOCENTS]:,} innocents), "
+                f"{counts[WITNESSES]:,} saw a punishment at home or nearby, "
+                f"{counts[REWARDED]:,} rewarded"
             )
+            if name in self.inert:
+                inert = self.inert[name]
+                one = len(inert) == 1
+                verbs = "punishes nor rewards" if one else "punish nor reward"
+                lines.append(
+                    f"{self.name}: {name}: {', '.join(inert)} neither {verbs} anyone, so "
+                    f"{'moves' if one else 'move'} no approval (a scorer does below a low_scores "
+                    "line)"
+                )
         return lines

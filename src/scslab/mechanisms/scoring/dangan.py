@@ -139,21 +139,37 @@ DanganState = compiled_struct(
         "n",
         "threads",
         "stats",
+        "rejected_ids",
+        "rejected_on_false",
         "today",
     ),
     __name__,
 )
 """The dossier byte per person; the acts filed and the sources that count; the job applications
 (``JobRule``); the lost-income record (``mechanisms/income_loss``); the households; the population
-and its ``run_threads``; people with entries and with only false entries (``stats``); today's
-metrics (those two, rejections, rejections on false entries alone)."""
+and its ``run_threads``; people with entries and with only false entries (``stats``); the people
+rejected today, in order, and whether each was rejected on false entries alone (the ``backlash``
+mechanism reads both as a punishment, and its innocence); today's metrics (those two counts,
+rejections, rejections on false entries alone)."""
 
 
 @kernel
 def _new_state(dossier, filed, source_ok, jobs, income, households, n, threads):
     stats, today = np.zeros(2, np.int64), np.zeros(4, np.float64)
+    rejected, on_false = np.empty(0, np.int64), np.empty(0, np.bool_)
     return DanganState(
-        dossier, filed, source_ok, jobs, income, households, n, threads, stats, today
+        dossier,
+        filed,
+        source_ok,
+        jobs,
+        income,
+        households,
+        n,
+        threads,
+        stats,
+        rejected,
+        on_false,
+        today,
     )
 
 
@@ -165,11 +181,17 @@ def _step(day, board, s):
     ids = compiled_bernoulli_ids(jobs.applications_key, day, s.n, jobs.rate, s.threads)
     args = (jobs.rejection_key, jobs.age_key, day, ids, s.households, s.dossier, jobs.per_entry)
     how = _rejected(s.threads, ids.size, *args)
+    rejected = ids[how > 0]
+    on_false = np.empty(rejected.size, np.bool_)
+    k = 0
     for i in range(ids.size):
         if how[i] > 0:
             lose_income(s.income, ids[i])
+            on_false[k] = how[i] == 2
+            k += 1
             s.today[2] += 1
             s.today[3] += how[i] == 2
+    s.rejected_ids, s.rejected_on_false = rejected, on_false
 
 
 @step_kernel
