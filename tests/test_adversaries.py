@@ -1,8 +1,10 @@
 """Adversaries (``mechanisms/adversary/``): idle or off they change nothing, bit for bit; on, each
 moves its metrics the way its description says, in both directions.
 
-Most runs share two plan shapes (Sesame Credit alone, and with the four adversaries), so that the
-compiled day plan is compiled twice for the whole file; parameters change values, not shapes.
+Most runs share two scenario shapes (Sesame Credit alone, and with the four adversaries), so that
+the kernels are compiled for few record types; parameters change values, not shapes. A run left
+to choose its engine takes the compiled day plan once that is compiled and the Python loop before:
+the test that compares the two engines forces each and checks the manifest says which ran.
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ import numpy as np
 
 import scslab
 from conftest import metrics_digests_by_threads
-from scslab.catalogue import Source
+from scslab.catalogue import Act, Source
 from scslab.engine.simulation import Simulation
-from scslab.population.attributes import trait
+from scslab.mechanisms.adversary.fraud import FRAUD_DETECTED
+from scslab.population.attributes import income_class, trait
+from scslab.population.geography import region_of
 from scslab.scenario import Scenario
 
 SESAME_SOURCES = {
@@ -78,10 +82,15 @@ def test_python_loop_and_compiled_plan_agree_with_every_adversary_on():
         data_breaches={"leaks": [{"date": "2015-02-10", "share": 0.5}], "screen_below": 700},
         evasion={"share": 0.3},
     )
-    compiled = columns(sc)
-    sim = Simulation(sc, compiled=False)
-    sim.run()
-    python = {c: v for c, v in sim.columns.items() if c in compiled}
+    # the engine is forced on both sides: left to choose ("auto"), a run whose plan is not
+    # compiled yet takes the Python loop, and this would compare the loop with itself
+    plan = scslab.run(sc, compiled=True)
+    loop = scslab.run(sc, compiled=False)
+    assert plan.manifest["engine"] == "compiled"
+    assert loop.manifest["engine"] == "python"
+    compiled = plan.metrics.to_pydict()
+    python = loop.metrics.to_pydict()
+    assert set(python) == set(compiled)
     assert python == compiled
     for col in (
         "black_market_purchases_total",
@@ -146,6 +155,91 @@ def test_higher_detection_detects_more_and_delivers_fewer_records():
     )
 
 
+def test_each_detection_posts_one_penalty_record_on_the_buyer_and_none_without_detection():
+    """The penalty (``penalty_act`` from ``penalty_source``: commercial fraud from e-commerce) is
+    one true record per detection, on the detected buyer, the day of the detection.
+
+    In this scenario e-commerce records online purchases only, and the collusion rings are idle:
+    a commercial-fraud record from e-commerce is a black-market penalty.
+    """
+
+    def penalties(detection_rate: float) -> tuple[Simulation, list[np.ndarray]]:
+        market = {"purchase_rate": 2e-3, "detection_rate": detection_rate}
+        sim = Simulation(adversaries(sesame(days=60), black_market=market))
+        posted = []
+        for _ in range(sim.days):
+            sim.step()
+            r = sim.board.records
+            penalty = (r["source"] == Source.ECOMMERCE) & (r["act"] == Act.COMMERCIAL_FRAUD)
+            assert r["true"][penalty].all()
+            posted.append(r["pid"][penalty])
+        return sim, posted
+
+    sim, posted = penalties(0.05)
+    per_day = [p.size for p in posted]
+    assert per_day == sim.columns["black_market_detected"]
+    assert sum(per_day) > 20
+    # a detection is a purchase's: a buyer who bought twice before the first is penalised twice
+    penalised = np.unique(np.concatenate(posted))
+    detected = sim.pop.state.flags[FRAUD_DETECTED].get()
+    assert np.array_equal(np.flatnonzero(detected), penalised)  # the penalised are the detected
+    sim, posted = penalties(0.0)
+    assert sim.columns["black_market_purchases_total"][-1] > 100
+    assert sum(p.size for p in posted) == 0
+    assert sim.pop.state.flags[FRAUD_DETECTED].count() == 0
+
+
+def _buyers_by_quintile(income: list[float]) -> tuple[np.ndarray, np.ndarray]:
+    """Purchases by the buyer's income quintile, and the scored people by quintile.
+
+    Each boost is one record delivered the day after the purchase and nothing is detected, so
+    the black-market records of a day are the purchases of the day before. Quintiles are the
+    population's own (``income_class`` of the region's urban flag, as the market reads them).
+    """
+    market = {
+        "purchase_rate": 0.01,
+        "detection_rate": 0.0,
+        "income_yuan_by_quintile": income,
+        "boost_records": {"online_purchase": 1},
+        "boost_days": 1,
+    }
+    sim = Simulation(adversaries(sesame(days=60), black_market=market))
+    bought = []
+    for _ in range(sim.days):
+        sim.step()
+        r = sim.board.records
+        bought.append(r["pid"][r["source"] == Source.BLACK_MARKET])
+    pop = sim.pop
+    bounds = pop.geography.bounds
+
+    def quintile(pid: int) -> int:
+        return income_class(pop.keys.income, pid, region_of(bounds, pid) % 2 == 0)
+
+    buyers = np.concatenate(bought)
+    assert buyers.size == sum(sim.columns["black_market_purchases"][:-1])
+    scored = np.flatnonzero(sim.mechanisms["sesame_credit"].has_score(np.arange(pop.n)))
+    by_buyers = np.bincount([quintile(int(p)) for p in buyers], minlength=5)
+    by_scored = np.bincount([quintile(int(p)) for p in scored], minlength=5)
+    return by_buyers, by_scored
+
+
+def test_who_buys_follows_what_each_income_quintile_can_afford():
+    # affordability min(1, budget_share * income / price): 0.02 * income / 400
+    everyone = [1e6] * 5  # every quintile can afford a boost
+    poorest_cannot = [0.0, 10_000.0, 1e6, 1e6, 1e6]  # 0, then 0.5, then 1
+    for income, afford in ((everyone, [1.0] * 5), (poorest_cannot, [0.0, 0.5, 1.0, 1.0, 1.0])):
+        bought, scored = _buyers_by_quintile(income)
+        assert bought.sum() > 1000
+        weights = np.asarray(afford) * scored
+        expected = bought.sum() * weights / weights.sum()
+        for q in range(5):
+            assert abs(bought[q] - expected[q]) <= 4.5 * math.sqrt(expected[q] + 1), (q, bought)
+        if afford[0] == 0.0:
+            assert bought[0] == 0  # nobody of the lowest quintile buys
+        else:
+            assert bought[0] > 0.1 * bought.sum()  # its share of the scored: it buys
+
+
 # Collusion rings
 
 
@@ -199,6 +293,67 @@ def test_a_leak_exposes_its_share_and_employers_reject_on_it():
         everyone["data_breaches_screening_rejections"][-1]
         > half["data_breaches_screening_rejections"][-1]
     )
+
+
+def test_employers_screen_on_the_leaked_mark_whatever_the_score_does_later():
+    """The leaked copy is a snapshot: raising the score after the leak stops no rejection.
+
+    Both runs leak on day 1, before Sesame's first rescoring since day 0 (about day 30), so the
+    leak reads the same scores and marks the same people. In one, the marked then buy boosts
+    (the black market, a busy one) and their scores rise past the cut-off at the next rescoring;
+    the applications and the employers' screening are draws of their own, so the rejections are
+    the same, day by day. Without a leak nobody is marked or rejected.
+    """
+
+    def run(market: dict, leaks: list) -> scslab.RunResult:
+        breaches = {
+            "leaks": leaks,
+            "screen_below": 640,
+            "screening_share": 1.0,
+            "application_rate": 0.01,
+        }
+        sc = adversaries(sesame(days=60), black_market=market, data_breaches=breaches)
+        return scslab.run(sc)
+
+    def marked_at_or_above_cut(r: scslab.RunResult) -> tuple[np.ndarray, float]:
+        sim = r.simulation
+        marked = np.flatnonzero(sim.pop.state.flags["data_breaches_leaked_low"].get())
+        now = sim.mechanisms["sesame_credit"].scores(marked, sim.days - 1)
+        return marked, float((now >= 640).mean())
+
+    leak = [{"date": "2015-01-29", "share": 1.0}]  # day 1
+    boosting = {"purchase_rate": 0.05, "detection_rate": 0.0}
+    plain, boosted = run(IDLE["black_market"], leak), run(boosting, leak)
+    marked, risen_plain = marked_at_or_above_cut(plain)
+    marked_boosted, risen_boosted = marked_at_or_above_cut(boosted)
+    assert np.array_equal(marked, marked_boosted) and marked.size > 1000
+    assert risen_boosted > risen_plain + 0.2  # many of the marked now score above the cut-off
+    rejections = plain.metrics["data_breaches_screening_rejections"].to_pylist()
+    assert rejections[-1] > 500
+    assert boosted.metrics["data_breaches_screening_rejections"].to_pylist() == rejections
+    assert rejections[-1] - rejections[35] > 100  # rejections go on after the rescoring
+    unleaked = run(boosting, []).metrics.to_pydict()
+    assert total(unleaked, "data_breaches_screening_rejections") == 0
+    assert total(unleaked, "data_breaches_exposed_below_cutoff") == 0
+
+
+def test_the_summary_says_when_no_leak_falls_within_the_run():
+    default = scslab.run(adversaries(sesame(days=30), data_breaches={}))  # the 2022 leak
+    (line,) = default.simulation.mechanisms["data_breaches"].summary()
+    assert "no leak falls within the run" in line and "2022-07-01" in line
+    assert "2015-02-26" in line  # the run's last day
+    assert default.metrics["data_breaches_people_exposed"][-1].as_py() == 0
+    leaked = {"leaks": [{"date": "2015-02-10", "share": 0.5}, {"date": "2022-07-01", "share": 1.0}]}
+    within = scslab.run(adversaries(sesame(days=30), data_breaches=leaked))
+    (line,) = within.simulation.mechanisms["data_breaches"].summary()
+    assert "no leak falls within the run" not in line
+    exposed = within.metrics["data_breaches_people_exposed"][-1].as_py()
+    assert f"{exposed:,} people exposed" in line and exposed > 0
+    assert "1 later leak after the run's last day" in line
+    idle = scslab.run(adversaries(sesame(days=30)))  # leaks = []
+    assert idle.simulation.mechanisms["data_breaches"].summary() == [
+        "data_breaches: no leak in the scenario, nobody exposed"
+    ]
 
 
 def test_two_leaks_expose_their_union():

@@ -14,12 +14,17 @@ import math
 from functools import cache
 
 import numba
+import numpy as np
 import pyarrow as pa
 from numba import njit, types
 
 import scslab
 from conftest import busy_rongcheng
+from scslab.catalogue import Source
 from scslab.engine.simulation import Simulation
+from scslab.kernels.traits import trait
+from scslab.population.attributes import NEIGHBOURHOOD, community_tie, local_group
+from scslab.population.geography import region_of
 
 DAYS = 60
 
@@ -268,3 +273,80 @@ def test_a_few_professional_claimants_file_most_malicious_reports():
     assert round(informed - informed_without) <= claimants  # many reports, few reporters
     assert sim.columns["informant_false_share"][-1] > 0.5
     assert sim.columns["informant_caused_listings"][-1] > 0
+
+
+def _informed_opportunism(**informants: object) -> tuple[float, float, int]:
+    """Mean opportunism of the people who ever informed, of everyone, and how many informed."""
+    sim = Simulation(_scenario(**informants))
+    sim.run()
+    key = sim.pop.keys.opportunism
+    everyone = np.array([trait(key, p) for p in range(sim.pop.n)])
+    informed = sim.mechanisms["informants"].informed.get()
+    return float(everyone[informed].mean()), float(everyone.mean()), int(informed.sum())
+
+
+def test_informants_are_more_opportunistic_than_everyone_only_where_opportunism_weighs():
+    # true reports (ties of offenders) and malicious reports (anyone), each alone
+    for kind in ({"report_prob": 0.3}, {"report_prob": 0.0, "malicious_rate": 1e-3}):
+        weighed, everyone, informed = _informed_opportunism(opportunism_weight=1.0, **kind)
+        assert informed > 300, kind
+        assert weighed > everyone + 0.1, kind  # 2/3 on average at weight 1, against 1/2
+        alike, everyone, informed = _informed_opportunism(opportunism_weight=0.0, **kind)
+        assert informed > 300, kind
+        assert abs(alike - everyone) < 4.5 * 0.29 / math.sqrt(informed), kind
+
+
+def _daily_malicious_reports(**informants: object) -> tuple[Simulation, list]:
+    """Each day's reporters and the targets of that day's malicious reports, all accepted.
+
+    Nobody reports a true act (``report_prob`` 0), so the informed bit, cleared before each day,
+    holds the day's malicious reporters; every report is accepted, so its target is the person
+    of an informant's false record.
+    """
+    params = {"report_prob": 0.0, "malicious_rate": 4e-4, "accept_false": 1.0, **informants}
+    sim = Simulation(_scenario(**params))
+    informed = sim.mechanisms["informants"].informed
+    days = []
+    for _ in range(sim.days):
+        informed.array[:] &= ~informed.mask
+        sim.step()
+        r = sim.board.records
+        targets = r["pid"][(r["source"] == Source.INFORMANT) & ~r["true"]]
+        days.append((np.flatnonzero(informed.get()), targets))
+    return sim, days
+
+
+def _ties_of(sim: Simulation, pid: int, ties: int) -> set[int]:
+    """``pid``'s first ``ties`` community ties, by the population's own rule."""
+    pop = sim.pop
+    bounds = pop.geography.bounds
+    r = region_of(bounds, pid)
+    lo, hi = int(bounds[r]), int(bounds[r + 1])
+    locality = pop.params.tie_locality
+    return {community_tie(pop.keys.ties, pid, k, lo, hi, locality) for k in range(ties)}
+
+
+def _neighbours(sim: Simulation, pid: int) -> int:
+    return local_group(sim.pop.keys.groups, pid, NEIGHBOURHOOD)
+
+
+def test_malicious_reports_name_a_rival_tie_or_a_neighbour_as_rival_share_says():
+    ties = 8  # the default
+    for rival_share in (1.0, 0.0):
+        sim, days = _daily_malicious_reports(rival_share=rival_share)
+        reports = tie_targets = group_targets = 0
+        for reporters, targets in days:
+            rivals = set().union(*(_ties_of(sim, int(r), ties) for r in reporters))
+            groups = {_neighbours(sim, int(r)) for r in reporters}
+            for t in targets.tolist():
+                assert t not in reporters  # nobody names themself
+                reports += 1
+                tie_targets += t in rivals
+                group_targets += _neighbours(sim, t) in groups
+        assert reports > 150, rival_share
+        if rival_share == 1.0:
+            assert tie_targets == reports  # every target is a tie of a reporter of the day
+            assert group_targets < 0.7 * reports  # ties reach beyond the neighbourhood group
+        else:
+            assert group_targets == reports  # every target is a neighbour of a reporter
+            assert tie_targets < 0.1 * reports  # 8 ties among 250 neighbours, at most

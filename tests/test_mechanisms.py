@@ -67,6 +67,8 @@ def test_data_source_coverage_zero_records_nothing_and_one_records_everything():
 
 def test_false_records_lower_scores_of_people_who_did_nothing():
     base = busy_rongcheng(people=10_000, days=40)
+    # no backlash: so many innocents listed would end the court list's programme
+    base = base.with_mechanism("backlash", enabled=False)
     sources = base.mechanisms["data_sources"].model_dump()["sources"]
     noisy = {k: v | {"false_rate": 1e-3} if v["false_act"] else v for k, v in sources.items()}
     clean = {k: v | {"false_rate": 0.0} for k, v in sources.items()}
@@ -190,3 +192,39 @@ def test_neighbourhood_watchers_add_reports():
     watched = scslab.run(sc.with_mechanism("informants", neighbourhood_watchers=20)).metrics
     assert _total(watched, "informant_reports") > 1.5 * _total(none, "informant_reports")
     assert _total(watched, "acts") == _total(none, "acts")
+
+
+def test_neighbourhood_watchers_report_from_the_offenders_group_and_only_when_on():
+    """Without ties, only watchers can report: none when they are off, and each reporter of a
+    day is a member of a reported offender's neighbourhood group (the informed bit, cleared
+    before each day, holds the day's reporters; a true informant record names the offender)."""
+    from scslab.population.attributes import NEIGHBOURHOOD, local_group
+
+    def reports(watchers: int) -> tuple[Simulation, list]:
+        params = {"ties": 0, "neighbourhood_watchers": watchers, "report_prob": 0.05}
+        sim = Simulation(
+            busy_rongcheng(people=10_000, days=40).with_mechanism("informants", **params)
+        )
+        informed = sim.mechanisms["informants"].informed
+        days = []
+        for _ in range(sim.days):
+            informed.array[:] &= ~informed.mask
+            sim.step()
+            r = sim.board.records
+            offenders = r["pid"][(r["source"] == Source.INFORMANT) & r["true"]]
+            days.append((np.flatnonzero(informed.get()), offenders))
+        return sim, days
+
+    off, days = reports(0)
+    assert sum(off.columns["informant_reports"]) == 0
+    assert all(reporters.size == offenders.size == 0 for reporters, offenders in days)
+    on, days = reports(20)
+    key = on.pop.keys.groups
+    reported = sum(on.columns["informant_reports"])
+    assert reported > 100
+    assert sum(offenders.size for _, offenders in days) == reported  # all accepted
+    for reporters, offenders in days:
+        assert reporters.size <= offenders.size
+        groups = {local_group(key, int(o), NEIGHBOURHOOD) for o in offenders}
+        for reporter in reporters.tolist():
+            assert local_group(key, reporter, NEIGHBOURHOOD) in groups

@@ -236,6 +236,9 @@ class DataBreaches(CompiledSteps, Adversary):
         p, pop = self.params, sim.pop
         self.sim = sim
         leaks = sorted(p.leaks, key=lambda leak: leak.date)
+        self.leak_dates = [leak.date for leak in leaks]
+        self.last_date = sim.start_date + dt.timedelta(days=sim.days - 1)
+        """The run's last day: a leak after it exposes nobody (the summary says so)."""
         self.rule = BreachRule(
             exposure_key=self.key("exposure"),
             leak_days=np.asarray(
@@ -279,8 +282,25 @@ class DataBreaches(CompiledSteps, Adversary):
         )
 
     def summary(self) -> list[str]:
+        """What the leaks exposed; or why nothing was (no leak, or none before the run's end).
+
+        The default leak (2022-07-01) falls after the end of every preset: its run says so
+        rather than a bare "0 people exposed".
+        """
+        if not self.leak_dates:
+            return [f"{self.name}: no leak in the scenario, nobody exposed"]
+        if self.leak_dates[0] > self.last_date:
+            return [
+                f"{self.name}: no leak falls within the run (the first, on "
+                f"{self.leak_dates[0].isoformat()}, is after its last day, "
+                f"{self.last_date.isoformat()}): nobody exposed"
+            ]
         exposed, low, rejected = (int(v) for v in self.today.tolist())
-        return [
+        line = (
             f"{self.name}: {exposed:,} people exposed, {low:,} of them leaked below "
             f"{self.params.screen_below}; {rejected:,} job applications rejected on the leak"
-        ]
+        )
+        later = sum(date > self.last_date for date in self.leak_dates)
+        if later:
+            line += f" ({later} later leak{'s' if later > 1 else ''} after the run's last day)"
+        return [line]
