@@ -157,3 +157,147 @@ def test_the_engine_flag_picks_the_loop_and_the_manifest_names_it(tmp_path):
     assert manifest["python_only_mechanisms"] == []
     bad = _cli("run", str(path), "--quiet", "--engine", "gpu")
     assert bad.returncode == 2 and "'gpu' is not one of" in bad.stderr
+
+
+# --------------------------------------------------------------------------- Ctrl-C, help, folders
+
+SLOW_RUN = """
+import sys, time
+from scslab.cli import entry
+from scslab.engine.simulation import Simulation
+
+step = Simulation.step
+
+def slow_step(self):
+    time.sleep(0.1)
+    step(self)
+
+Simulation.step = slow_step
+sys.argv = ["scslab", *sys.argv[1:]]
+entry()
+"""
+
+
+def test_ctrl_c_during_a_run_says_so_and_exits_130(tmp_path):
+    """A real SIGINT: one line naming the incomplete run folder and how to resume it."""
+    import signal
+    import time
+
+    path = tmp_path / "mini.toml"
+    path.write_text(GOOD)
+    run = tmp_path / "run"
+    argv = [str(path), "--out", str(run), "--quiet", "--engine", "python"]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SLOW_RUN, "run", *argv, "--checkpoint-every", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while not (run / "checkpoint.scslab").exists() and proc.poll() is None:
+        assert time.monotonic() < deadline, "the run wrote no checkpoint"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    assert err.startswith(f"scslab: interrupted; the run folder {run} is marked incomplete"), err
+    assert f"scslab resume {run}" in err
+    assert json.loads((run / "manifest.json").read_text())["status"] == "incomplete"
+
+
+def test_ctrl_c_anywhere_else_exits_130(monkeypatch, capsys):
+    import scslab.cli as cli
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "preset_names", interrupted)
+    assert cli.main(["presets"]) == 130  # Typer returns 130 rather than raising
+    assert capsys.readouterr().err == "scslab: interrupted\n"
+
+
+@pytest.mark.parametrize(
+    ("command", "tables"),
+    [
+        ("sweep", ["[sweep]", "[parameters]"]),
+        ("sensitivity", ["[sensitivity]"]),
+        ("calibrate", ["[calibrate]"]),
+    ],
+)
+def test_help_shows_the_table_names(command, tables, capsys):
+    from scslab.cli import main
+
+    assert main([command, "--help"]) == 0
+    text = capsys.readouterr().out
+    for table in tables:
+        assert table in text, text
+
+
+def test_default_run_folders_never_collide(tmp_path, monkeypatch, capsys):
+    """Runs started in the same second get their own folders: NAME-TIME-sSEED, then -2, -3."""
+    import datetime as dt
+    import types
+    from concurrent.futures import ThreadPoolExecutor
+
+    import scslab.cli as cli
+
+    class Frozen(dt.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return cls(2026, 1, 2, 3, 4, 5)
+
+    frozen = types.SimpleNamespace(date=dt.date, timedelta=dt.timedelta, datetime=Frozen)
+    monkeypatch.setattr(cli, "dt", frozen)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mini.toml").write_text(GOOD)
+    for _ in range(2):
+        assert cli.main(["run", "mini.toml", "--days", "2", "--seed", "7", "--quiet"]) == 0
+    capsys.readouterr()
+    made = sorted(p.name for p in (tmp_path / "runs").iterdir())
+    assert made == ["mini-20260102-030405-s7", "mini-20260102-030405-s7-2"]
+    for name in made:
+        manifest = json.loads((tmp_path / "runs" / name / "manifest.json").read_text())
+        assert manifest["status"] == "complete"
+    # claimed atomically: threads asking at once each get a folder of their own
+    base = tmp_path / "par" / "x"
+    with ThreadPoolExecutor(8) as pool:
+        folders = list(pool.map(lambda _: cli.new_folder(base), range(8)))
+    assert len(set(folders)) == 8 and all(f.is_dir() for f in folders)
+    # a run refused once its folder is made leaves no empty folder behind
+    (tmp_path / "bad.toml").write_text(GOOD + '\n[mechanisms.travel_bans]\nlist = "nope"\n')
+    assert cli.main(["run", "bad.toml", "--seed", "7", "--quiet"]) == 2
+    assert "'nope' is not enabled" in capsys.readouterr().err
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == made
+
+
+def test_flag_errors_name_the_flag(capsys):
+    from scslab.cli import main
+
+    for argv, expected in [
+        (["--people", "0"], "--people: Input should be greater than or equal to 1 (got 0)"),
+        (["--burn-in", "-1"], "--burn-in: Input should be greater than or equal to 0"),
+        (["--until", "9999-12-31"], "--until: 9999-12-31 makes 2,916,918 days; Input should"),
+    ]:
+        assert main(["run", "rongcheng", "--quiet", *argv]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"scslab: error: {expected}") and err.count("\n") == 1, err
+
+
+def test_a_chart_left_out_for_a_missing_library_says_which_extra_draws_it():
+    from scslab.cli import _chart_files
+
+    assert _chart_files("calibration", True) == ", calibration.png, calibration.svg"
+    missing = _chart_files("sensitivity", False)
+    assert "no chart" in missing and "pip install 'scslab[report]'" in missing
+
+
+def test_plan_of_a_damaged_run_folder_is_one_line(tmp_path, capsys):
+    from scslab.cli import main
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "manifest.json").write_text('{"status": "complete"}')
+    assert main(["plan", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not a run's manifest (no scenario, timings, plan)" in err

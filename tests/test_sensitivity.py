@@ -110,3 +110,18 @@ def test_missing_extra_names_it(tmp_path, monkeypatch):
         run_sensitivity(sweep, tmp_path / "out")
     assert not (tmp_path / "out").exists()
     assert issubclass(SensitivityError, SweepError)
+
+
+def test_an_unknown_output_is_refused_before_anything_runs(tmp_path, capsys, monkeypatch):
+    """A typo in the outputs is one line before the first run, not after all of them."""
+    monkeypatch.setattr(sweep_module, "dask_client", lambda *a, **k: nullcontext(object()))
+    monkeypatch.setattr(sweep_module, "execute", lambda *a, **k: pytest.fail("a run started"))
+    text = FILE.replace("people = 5000\ndays = 60", "people = 1000\ndays = 5")
+    text = text.replace('"acts:sum"]', '"court_list_sise:final"]')
+    out = tmp_path / "out"
+    assert main(["sensitivity", str(_file(tmp_path, text)), "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert "sensitivity.outputs: 'court_list_sise:final': 'court_list_sise' is not a metric " in err
+    assert "(did you mean 'court_list_size'?)" in err
+    assert not out.exists()

@@ -343,3 +343,89 @@ def test_a_sweep_of_the_2020_system_runs_on_the_local_cluster(tmp_path, client):
         assert len({by[p, rep]["acts:sum"] for p in points}) == 1
         assert reports[0] < reports[4] < reports[8], reports  # (0.002, 2) < (0.01, 8) < (0.05, 16)
     assert max(r["court_list_size:final"] for r in rows) > 0
+
+
+# --------------------------------------------------------------------------- checked before running
+
+SMALL = """
+[sweep]
+scenario = "rongcheng"
+people = 1000
+days = 5
+"""
+
+
+def _in_process(monkeypatch):
+    """Sweeps run here, one run after another: no Dask cluster (the client is never used)."""
+    monkeypatch.setattr(sweep_module, "dask_client", lambda *a, **k: nullcontext(object()))
+    monkeypatch.setattr(
+        sweep_module, "execute", lambda client, tasks, fn=run_task: (fn(t) for t in tasks)
+    )
+
+
+def test_workers_are_capped_at_a_few_per_core(tmp_path, capsys):
+    from scslab.sweep import max_workers
+
+    top = max_workers()
+    assert top == sweep_module.WORKERS_PER_CORE * len(os.sched_getaffinity(0))
+    path = _file(tmp_path, SMALL + "[parameters]\n'mechanisms.informants.ties' = [1]\n")
+    for bad in (top + 1, 1000):
+        argv = ["sweep", str(path), "--out", str(tmp_path / "o"), "--workers", str(bad)]
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err == f"scslab: error: --workers: {bad} is out of range; allowed: 1 to {top} " + (
+            f"({sweep_module.WORKERS_PER_CORE} per core of this machine)\n"
+        )
+        assert not (tmp_path / "o").exists()
+    with (
+        pytest.raises(SweepError, match="--workers: 1000 is out of range"),
+        dask_client(workers=1000),
+    ):
+        pass
+
+
+def test_an_unknown_output_is_refused_before_anything_runs(tmp_path, capsys, monkeypatch):
+    _in_process(monkeypatch)
+    ran = []
+    monkeypatch.setattr(sweep_module, "run_task", lambda task: ran.append(task))
+    text = SMALL + "outputs = ['acts:sum', 'court_list_sise:final']\n[parameters]\n"
+    path = _file(tmp_path, text + "'scenario.seed' = [1, 2]\n")
+    out = tmp_path / "out"
+    assert main(["sweep", str(path), "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert err.startswith(
+        f"scslab: error: {path}: sweep.outputs: 'court_list_sise:final': 'court_list_sise' is "
+        "not a metric column of rongcheng (did you mean 'court_list_size'?); its columns: "
+    ), err
+    assert "acts, " in err and "records_by_informant" in err
+    assert not ran and not out.exists()
+
+
+def test_an_output_a_swept_parameter_turns_on_is_accepted(tmp_path):
+    from scslab.sweep import check_outputs
+
+    (tmp_path / "mini.toml").write_text(
+        '[scenario]\nname = "mini"\npeople = 1000\ndays = 5\n[mechanisms.everyday_acts]\n'
+        "[mechanisms.data_sources]\n[mechanisms.rongcheng_points]\n"
+        "[mechanisms.debt]\nenabled = false\n"
+    )
+    head = "[sweep]\nscenario = 'mini.toml'\noutputs = ['debt_judgments:sum']\n[parameters]\n"
+    check_outputs(load_sweep(_file(tmp_path, head + "'mechanisms.debt.enabled' = [false, true]\n")))
+    with pytest.raises(SweepError, match="'debt_judgments' is not a metric column of mini"):
+        check_outputs(load_sweep(_file(tmp_path, head + "'mechanisms.debt.enabled' = [false]\n")))
+
+
+def test_a_sweep_with_a_failed_run_exits_1(tmp_path, capsys, monkeypatch):
+    _in_process(monkeypatch)
+    text = SMALL + "outputs = ['acts:sum']\n[parameters]\n"
+    text += "'mechanisms.travel_bans.list' = ['court_list', 'no_such_list']\n"
+    out = tmp_path / "out"
+    assert main(["sweep", str(_file(tmp_path, text)), "--out", str(out), "--quiet"]) == 1
+    captured = capsys.readouterr()
+    assert "2 runs: 1 failed, 1 ok" in captured.out
+    assert captured.err == (
+        "scslab: error: 1 of 2 runs failed (their errors are above and in sweep.parquet); the "
+        "same command again reruns them\n"
+    )
+    assert pq.read_table(out / "sweep.parquet").column("status").to_pylist() == ["ok", "failed"]

@@ -64,6 +64,33 @@ def test_ui_refuses_a_bad_port(capsys):
     assert "--port" in capsys.readouterr().err
 
 
+@pytest.fixture
+def no_streamlit_server(monkeypatch):
+    """Streamlit is there, but serving fails the test: the refusals come before it."""
+    cli = pytest.importorskip("streamlit.web.cli", reason="needs the 'ui' extra")
+    monkeypatch.setattr(cli, "main", lambda *a, **k: pytest.fail("Streamlit was started"))
+
+
+@pytest.mark.parametrize("host", ["999.1.1.1", "no-such-host.invalid", "8.8.8.8"])
+def test_ui_refuses_a_host_it_cannot_listen_on(no_streamlit_server, capsys, host):
+    assert main(["ui", "--host", host, "--port", "8599"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("scslab: error: --host: ") and err.count("\n") == 1, err
+    assert host in err and "such as 127.0.0.1" in err, err
+
+
+def test_ui_refuses_a_port_in_use(no_streamlit_server, capsys):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["ui", "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"scslab: error: --port: {port} is in use on 127.0.0.1; choose another --port\n"
+
+
 def test_ui_serves_localhost_by_default():
     from scslab.ui import APP, streamlit_args
 

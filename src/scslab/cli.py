@@ -6,11 +6,13 @@ and exits with status 2; nothing else is written.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import enum
 import io
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -20,11 +22,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from scslab import api
-from scslab.engine.checkpoint import CheckpointError
+from scslab.engine.checkpoint import CHECKPOINT_FILE, CheckpointError
 from scslab.engine.footprint import check_fits
 from scslab.engine.simulation import plan_of
 from scslab.errors import ScenarioError
-from scslab.results import RunDirError, check_run_dir, read_manifest
+from scslab.results import RunDirError, cannot_create, check_run_dir, read_manifest
 from scslab.scenario import load_scenario, preset_names, scenario_schema
 
 app = typer.Typer(
@@ -43,6 +45,17 @@ _ClickException = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "C
 
 class UserError(Exception):
     """An error whose message is meant for the user (exit status 2)."""
+
+
+class Interrupted(Exception):  # noqa: N818 (not an error: the user pressed Ctrl-C)
+    """Ctrl-C during a command; the message says what it left behind (exit status 130).
+
+    Not a ``KeyboardInterrupt``: Typer would turn that into a bare exit status.
+    """
+
+
+INTERRUPTED = 130
+"""The exit status of a command stopped by Ctrl-C (128 + SIGINT), as shells use."""
 
 
 class Engine(enum.StrEnum):
@@ -74,6 +87,74 @@ def _load(spec: str):
         raise UserError(str(e)) from None
 
 
+def new_folder(base: Path) -> Path:
+    """Create and return the empty folder ``base``, or ``base-2``, ``base-3``... if it is taken.
+
+    ``mkdir`` without ``exist_ok`` is atomic: two commands started in the same second (parallel
+    runs) never get the same folder.
+    """
+    why = cannot_create(base)
+    if why is not None:
+        raise UserError(why)
+    try:
+        base.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UserError(f"{base.parent}: cannot be created ({e.strerror}); choose --out") from None
+    for n in range(1, 1000):
+        path = base if n == 1 else base.with_name(f"{base.name}-{n}")
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue
+        except OSError as e:
+            raise UserError(f"{path}: cannot be created ({e.strerror}); choose --out") from None
+        return path
+    raise UserError(f"{base}: 999 folders of this name exist already; choose --out")
+
+
+@contextlib.contextmanager
+def dropped_if_left_empty(folder: Path, made: bool) -> Iterator[None]:
+    """Remove ``folder`` if this command ``made`` it and a refusal or Ctrl-C left it empty."""
+    try:
+        yield
+    except BaseException:
+        if made:
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only an empty folder: never anything written into it
+        raise
+
+
+FLAGS = {
+    "people": "--people",
+    "days": "--days",
+    "seed": "--seed",
+    "scale": "--scale",
+    "burn_in_days": "--burn-in",
+}
+"""The ``run`` flag that sets each ``[scenario]`` key."""
+
+
+def _with_flags(sc, until: str | None, **values: int | None):
+    """``sc`` with the run flags' values; an error names the flag (``--people: ...``)."""
+    for key, value in values.items():
+        if value is None:
+            continue
+        try:
+            sc.with_overrides(**{key: value})
+        except ScenarioError as e:
+            marker = f"scenario.{key}: "
+            if marker not in str(e):
+                continue  # not this value alone: the combined check below says why
+            detail = str(e).split(marker, 1)[1]
+            if key == "days" and until is not None:
+                raise UserError(f"--until: {until} makes {value:,} days; {detail}") from None
+            raise UserError(f"{FLAGS[key]}: {detail}") from None
+    try:
+        return sc.with_overrides(**values)
+    except ScenarioError as e:
+        raise UserError(str(e)) from None
+
+
 @app.command()
 def run(
     scenario: Annotated[str, typer.Argument(help="A preset name or a scenario TOML file.")],
@@ -84,7 +165,10 @@ def run(
         int | None, typer.Option(help="Real people per simulated person (metrics in real units).")
     ] = None,
     out_dir: Annotated[
-        Path | None, typer.Option("--out", help="Run folder (default: runs/NAME-TIMESTAMP).")
+        Path | None,
+        typer.Option(
+            "--out", help="Run folder (default: runs/NAME-TIMESTAMP-sSEED, -2, -3... if taken)."
+        ),
     ] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
     until: Annotated[
@@ -120,22 +204,21 @@ def run(
     sc = _load(scenario)
     if until is not None:
         days = _days_until(until, days, sc.meta.start_date)
-    try:
-        sc = sc.with_overrides(
-            people=people, days=days, seed=seed, scale=scale, burn_in_days=burn_in
-        )
-    except ScenarioError as e:
-        raise UserError(str(e)) from None
-    if out_dir is None:
-        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-        out_dir = Path("runs") / f"{sc.meta.name}-{stamp}"
+    sc = _with_flags(
+        sc, until, people=people, days=days, seed=seed, scale=scale, burn_in_days=burn_in
+    )
     try:  # before the progress bar: a refusal is the only line printed
-        check_run_dir(out_dir)
+        if out_dir is not None:
+            check_run_dir(out_dir)
         check_fits(sc)
     except (ScenarioError, RunDirError) as e:
         raise UserError(str(e)) from None
+    made = out_dir is None
+    if out_dir is None:  # NAME-TIMESTAMP-sSEED, and -2, -3... when parallel runs share them
+        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        out_dir = new_folder(Path("runs") / f"{sc.meta.name}-{stamp}-s{sc.meta.seed}")
     progress = progress_bar("days", quiet)
-    with progress:
+    with dropped_if_left_empty(out_dir, made), progress:
         task = progress.add_task(f"{sc.meta.name}", total=sc.meta.days)
 
         def compiling(count: int) -> None:
@@ -159,6 +242,8 @@ def run(
             )
         except (ScenarioError, RunDirError, CheckpointError) as e:
             raise UserError(str(e)) from None
+        except KeyboardInterrupt:
+            raise Interrupted(_left_behind(out_dir)) from None
         except MemoryError:
             where = f"; the run folder {out_dir} is marked incomplete" if out_dir.exists() else ""
             raise UserError(
@@ -185,12 +270,29 @@ def resume(
             result = api.resume(run_dir, on_day=on_day)
         except (ScenarioError, CheckpointError) as e:
             raise UserError(str(e)) from None
+        except KeyboardInterrupt:
+            raise Interrupted(_left_behind(run_dir)) from None
         except MemoryError:
             raise UserError(
                 f"out of memory after {progress.tasks[0].completed:,.0f} days; the run folder "
                 f"{run_dir} is marked incomplete and keeps its last checkpoint"
             ) from None
     out.print(result.summary(), highlight=False, markup=False, soft_wrap=True)
+
+
+def _left_behind(run_dir: Path) -> str:
+    """What an interrupted run left in ``run_dir``, and how to finish it."""
+    if not (run_dir / "manifest.json").exists():
+        return f"nothing was written to {run_dir}"
+    if (run_dir / CHECKPOINT_FILE).exists():
+        return (
+            f"the run folder {run_dir} is marked incomplete; finish it from its last "
+            f"checkpoint: scslab resume {run_dir}"
+        )
+    return (
+        f"the run folder {run_dir} is marked incomplete (no checkpoint to resume from: "
+        "run with --checkpoint-every to keep one)"
+    )
 
 
 def _days_until(until: str, days: int | None, start: dt.date) -> int:
@@ -206,11 +308,31 @@ def _days_until(until: str, days: int | None, start: dt.date) -> int:
     return (last - start).days + 1
 
 
-def _sweep_out(out_dir: Path | None, file: Path, kind: str) -> Path:
+def _sweep_out(out_dir: Path | None, file: Path, kind: str) -> tuple[Path, bool]:
+    """The folder of a sweep, sensitivity or calibration, and whether this command made it.
+
+    The default ``runs/KIND-FILE-TIMESTAMP`` (``-2``, ``-3``... when taken) is created here.
+    """
     if out_dir is not None:
-        return out_dir
+        return out_dir, False
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    return Path("runs") / f"{kind}-{file.stem}-{stamp}"
+    return new_folder(Path("runs") / f"{kind}-{file.stem}-{stamp}"), True
+
+
+def _check_workers(workers: int | None) -> None:
+    from scslab.sweep import check_workers
+
+    try:
+        check_workers(workers)
+    except ScenarioError as e:
+        raise UserError(str(e)) from None
+
+
+def _resumable(kind: str, folder: Path) -> str:
+    return (
+        f"the {kind} folder {folder} keeps the runs that finished; the same command with "
+        f"--out {folder} resumes it"
+    )
 
 
 SchedulerOption = Annotated[
@@ -220,13 +342,16 @@ SchedulerOption = Annotated[
     ),
 ]
 WorkersOption = Annotated[
-    int | None, typer.Option(help="Worker processes of the local cluster (default: one per core).")
+    int | None,
+    typer.Option(
+        help="Worker processes of the local cluster (default: one per core; at most 4 per core)."
+    ),
 ]
 
 
 @app.command()
 def sweep(
-    file: Annotated[Path, typer.Argument(help="A sweep file (TOML: [sweep], [parameters]).")],
+    file: Annotated[Path, typer.Argument(help="A sweep file (TOML: \\[sweep], \\[parameters]).")],
     out_dir: Annotated[
         Path | None,
         typer.Option(
@@ -239,17 +364,21 @@ def sweep(
     workers: WorkersOption = None,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
 ) -> None:
-    """Run a grid, random or Sobol design of runs on Dask; one table with a status per run."""
+    """Run a grid, random or Sobol design of runs on Dask; one table with a status per run.
+
+    Exits with status 1 when a run failed (the same command again reruns the failed runs).
+    """
     from scslab.sweep import load_sweep, run_sweep
 
+    _check_workers(workers)
     try:
         spec = load_sweep(file)
     except ScenarioError as e:
         raise UserError(str(e)) from None
-    folder = _sweep_out(out_dir, file, "sweep")
+    folder, made = _sweep_out(out_dir, file, "sweep")
     progress = progress_bar("runs", quiet)
     failed = 0
-    with progress:
+    with dropped_if_left_empty(folder, made), progress:
         task = progress.add_task(f"sweep {file.stem}", total=None)
 
         def on_row(done: int, total: int, row: dict) -> None:
@@ -262,6 +391,8 @@ def sweep(
             result = run_sweep(spec, folder, scheduler=scheduler, workers=workers, on_row=on_row)
         except ScenarioError as e:
             raise UserError(str(e)) from None
+        except KeyboardInterrupt:
+            raise Interrupted(_resumable("sweep", folder)) from None
     counts = result.counts()
     out.print(
         f"scslab sweep: {result.table.num_rows} runs: "
@@ -275,12 +406,21 @@ def sweep(
                 f"  {row['run_id']}: {row['error']}", highlight=False, markup=False, soft_wrap=True
             )
     out.print(f"Results: {result.folder}/ (sweep.parquet, sweep.json, runs/)", highlight=False)
+    if counts.get("failed"):
+        err.print(
+            f"scslab: error: {counts['failed']} of {result.table.num_rows} runs failed (their "
+            "errors are above and in sweep.parquet); the same command again reruns them",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(1)
 
 
 @app.command()
 def sensitivity(
     file: Annotated[
-        Path, typer.Argument(help="A sweep file with ranges and a [sensitivity] table.")
+        Path, typer.Argument(help="A sweep file with ranges and a \\[sensitivity] table.")
     ],
     out_dir: Annotated[
         Path | None,
@@ -294,13 +434,14 @@ def sensitivity(
     from scslab.sensitivity import run_sensitivity
     from scslab.sweep import load_sweep
 
+    _check_workers(workers)
     try:
         spec = load_sweep(file, kind="sensitivity")
     except ScenarioError as e:
         raise UserError(str(e)) from None
-    folder = _sweep_out(out_dir, file, "sensitivity")
+    folder, made = _sweep_out(out_dir, file, "sensitivity")
     progress = progress_bar("runs", quiet)
-    with progress:
+    with dropped_if_left_empty(folder, made), progress:
         task = progress.add_task(f"sensitivity {file.stem}", total=None)
         try:
             result = run_sensitivity(
@@ -312,13 +453,18 @@ def sensitivity(
             )
         except ScenarioError as e:
             raise UserError(str(e)) from None
+        except KeyboardInterrupt:
+            raise Interrupted(_resumable("sensitivity", folder)) from None
     out.print("\n".join(result.lines()), highlight=False, markup=False, soft_wrap=True)
-    out.print(f"Results: {folder}/ (sensitivity.parquet, sweep.parquet)", highlight=False)
+    files = "sensitivity.parquet, sweep.parquet" + _chart_files("sensitivity", result.chart)
+    out.print(f"Results: {folder}/ ({files})", highlight=False, markup=False)
 
 
 @app.command()
 def calibrate(
-    file: Annotated[Path, typer.Argument(help="A sweep file with ranges and a [calibrate] table.")],
+    file: Annotated[
+        Path, typer.Argument(help="A sweep file with ranges and a \\[calibrate] table.")
+    ],
     out_dir: Annotated[
         Path | None,
         typer.Option(
@@ -335,13 +481,14 @@ def calibrate(
     from scslab.calibrate import preset_lines, run_calibration
     from scslab.sweep import load_sweep
 
+    _check_workers(workers)
     try:
         spec = load_sweep(file, kind="calibrate")
     except ScenarioError as e:
         raise UserError(str(e)) from None
-    folder = _sweep_out(out_dir, file, "calibrate")
+    folder, made = _sweep_out(out_dir, file, "calibrate")
     progress = progress_bar("trials", quiet)
-    with progress:
+    with dropped_if_left_empty(folder, made), progress:
         task = progress.add_task(f"calibrate {file.stem}", total=None)
 
         def on_trial(done: int, total: int, row: dict) -> None:
@@ -355,12 +502,24 @@ def calibrate(
             )
         except ScenarioError as e:
             raise UserError(str(e)) from None
+        except KeyboardInterrupt:
+            raise Interrupted(
+                f"the calibration folder {folder} keeps the trials that finished; the same "
+                f"command with --out {folder} resumes it"
+            ) from None
     lines = [*result.lines(), "", "In a preset:", *preset_lines(result)]
     out.print("\n".join(lines), highlight=False, markup=False, soft_wrap=True)
-    files = "calibration.parquet, calibration.json, sweep.parquet" + (
-        ", calibration.png, calibration.svg" if result.chart else ""
+    files = "calibration.parquet, calibration.json, sweep.parquet" + _chart_files(
+        "calibration", result.chart
     )
-    out.print(f"Results: {folder}/ ({files})", highlight=False)
+    out.print(f"Results: {folder}/ ({files})", highlight=False, markup=False)
+
+
+def _chart_files(name: str, drawn: bool) -> str:
+    """The chart's files in a Results line, or why there is none (its libraries are missing)."""
+    if drawn:
+        return f", {name}.png, {name}.svg"
+    return "; no chart: it needs Altair and vl-convert (pip install 'scslab[report]')"
 
 
 @app.command()
@@ -370,11 +529,14 @@ def plan(
     """Print the daily phase plan; for a run folder, with seconds spent per phase."""
     path = Path(target)
     if path.is_dir() and (path / "manifest.json").exists():
-        manifest = read_manifest(path)
+        try:
+            manifest = read_manifest(path)
+        except RunDirError as e:
+            raise UserError(str(e)) from None
         table = Table(title=f"plan of run {path} ({manifest['status']})")
         for col in ("#", "family", "mechanism", "seconds", "share"):
             table.add_column(col)
-        phases = manifest["timings"]["phases_s"]
+        phases = manifest["timings"].get("phases_s", {})
         total = sum(phases.values()) or 1.0
         for row in manifest["plan"]:
             s = phases.get(row["mechanism"], 0.0)
@@ -398,7 +560,12 @@ def compare(
     a: Annotated[str, typer.Argument(help="Scenario A (the baseline): a preset or a TOML file.")],
     b: Annotated[str, typer.Argument(help="Scenario B (the alternative): a preset or a file.")],
     replications: Annotated[
-        int, typer.Option(help="Seeds to run; both scenarios run each (common random numbers).")
+        int,
+        typer.Option(
+            min=1,
+            max=1000,
+            help="Seeds to run; both scenarios run each (common random numbers).",
+        ),
     ] = 3,
     people: Annotated[int | None, typer.Option(help="Synthetic people in both.")] = None,
     days: Annotated[int | None, typer.Option(help="Simulated days in both.")] = None,
@@ -443,6 +610,8 @@ def compare(
             )
         except ScenarioError as e:
             raise UserError(str(e)) from None
+        except KeyboardInterrupt:
+            raise Interrupted("no comparison was written") from None
     out.print("\n".join(result.lines(show_all)), highlight=False, markup=False, soft_wrap=True)
     if out_dir is not None:
         try:
@@ -467,13 +636,16 @@ def query(
     fmt: Annotated[Format, typer.Option("--format", help="How to print the answer.")] = (
         Format.table
     ),
-    limit: Annotated[int, typer.Option(help="Most rows printed as a table.")] = 50,
+    limit: Annotated[int, typer.Option(min=1, help="Most rows printed as a table.")] = 50,
 ) -> None:
-    """Query every run under a folder with SQL (DuckDB; needs the 'query' extra)."""
+    """Query every run under a folder with SQL (DuckDB; needs the 'query' extra); reads only."""
     from scslab.query import query as run_query
 
+    def skipped(message: str) -> None:
+        err.print(f"scslab: warning: {message}", highlight=False, markup=False, soft_wrap=True)
+
     try:
-        table = run_query(sql, runs)
+        table = run_query(sql, runs, on_skip=skipped)
     except ScenarioError as e:
         raise UserError(str(e)) from None
     if fmt is Format.csv:
@@ -520,13 +692,13 @@ def ui(
 ) -> None:
     """Serve the explorer in a browser: pick a preset, run it small, see charts and the audit."""
     from scslab.notebook import MissingExtraError
-    from scslab.ui import launch
+    from scslab.ui import AddressError, launch
 
     if not 1 <= port <= 65_535:
         raise UserError(f"--port: {port} is out of range; allowed: 1 to 65535")
     try:
-        launch(host, port)
-    except MissingExtraError as e:
+        launch(host, port)  # checks the host and port first: Streamlit's errors are tracebacks
+    except (MissingExtraError, AddressError) as e:
         raise UserError(str(e)) from None
 
 
@@ -548,23 +720,29 @@ def schema() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: run the CLI, turning user errors into one line and exit status 2."""
+    """Entry point: run the CLI; a user error is one line and exit status 2, Ctrl-C 130.
+
+    A command may also end with another status (``sweep``: 1 when a run failed).
+    """
     try:
-        app(args=argv, standalone_mode=False)
+        status = app(args=argv, standalone_mode=False)
     except UserError as e:
         err.print(f"scslab: error: {e}", highlight=False, markup=False, soft_wrap=True)
         return 2
-    except typer.Abort:
-        err.print("scslab: interrupted; the run folder is marked incomplete", soft_wrap=True)
-        return 130
+    except Interrupted as e:
+        err.print(f"scslab: interrupted; {e}", highlight=False, markup=False, soft_wrap=True)
+        return INTERRUPTED
+    except (typer.Abort, KeyboardInterrupt):
+        err.print("scslab: interrupted", highlight=False, markup=False, soft_wrap=True)
+        return INTERRUPTED
     except _ClickException as e:
         message = " ".join(e.format_message().split())
         err.print(f"scslab: error: {message}", highlight=False, markup=False, soft_wrap=True)
         return 2
-    except KeyboardInterrupt:
-        err.print("scslab: interrupted; the run folder is marked incomplete", soft_wrap=True)
-        return 130
-    return 0
+    if status == INTERRUPTED:  # Typer turns Ctrl-C outside a command's own handler into 130
+        err.print("scslab: interrupted", highlight=False, markup=False, soft_wrap=True)
+        return INTERRUPTED
+    return status if isinstance(status, int) else 0
 
 
 def entry() -> None:

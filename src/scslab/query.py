@@ -9,13 +9,21 @@
   (runs with different mechanisms have different columns: missing ones are NULL);
 - one view per other table the runs wrote (``groups``...), the same way.
 
-Needs the ``query`` extra (``pip install 'scslab[query]'``). Reads run folders and writes
-nothing; owns no simulation code.
+A table file DuckDB cannot read (a damaged ``metrics.parquet``) is left out of its view, with a
+one-line warning naming it (``on_skip``), so that the other runs can still be queried.
+
+Reads run folders and writes nothing: the SQL may hold only ``SELECT`` (``SHOW``, ``DESCRIBE``,
+``SUMMARIZE``...) and ``EXPLAIN`` statements, and once the views are made the connection reads
+no file but the runs' tables (DuckDB's ``enable_external_access = false`` with those files as
+``allowed_paths``; ``COPY ... TO``, ``ATTACH``, ``INSTALL`` and reading other files are refused).
+Needs the ``query`` extra (``pip install 'scslab[query]'``). Owns no simulation code.
 """
 
 from __future__ import annotations
 
 import json
+import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +32,10 @@ import pyarrow as pa
 from scslab.errors import ScenarioError
 
 EXTRA_HINT = "scslab query needs DuckDB: pip install 'scslab[query]'"
+
+READ_ONLY = ("SELECT", "EXPLAIN")
+"""The statement types a query may hold (DuckDB's ``StatementType`` names; SHOW, DESCRIBE and
+SUMMARIZE are SELECTs)."""
 
 
 class QueryError(ScenarioError):
@@ -70,8 +82,16 @@ def _run_row(runs: Path, folder: Path) -> dict[str, Any]:
     }
 
 
-def connect(runs: str | Path = "runs") -> Any:
-    """A DuckDB connection with the views ``runs``, ``metrics`` and the runs' other tables.
+def _warn(message: str) -> None:
+    warnings.warn(message, stacklevel=3)
+
+
+def connect(runs: str | Path = "runs", on_skip: Callable[[str], None] | None = None) -> Any:
+    """A read-only DuckDB connection with the views ``runs``, ``metrics`` and the other tables.
+
+    A table file DuckDB cannot read is left out of its view and reported to ``on_skip`` as one
+    line naming it (default: a ``UserWarning``). The connection can read the runs' tables only,
+    and write nothing (see the module docstring).
 
     Raises:
         QueryError: DuckDB is missing, ``runs`` is not a folder, or it holds no run.
@@ -87,36 +107,84 @@ def connect(runs: str | Path = "runs") -> Any:
     con.register("runs_arrow", pa.Table.from_pylist([_run_row(root, f) for f in folders]))
     con.execute("CREATE TABLE runs AS SELECT * FROM runs_arrow")
     con.unregister("runs_arrow")
+    skip = on_skip or _warn
     tables: dict[str, list[tuple[str, str]]] = {}
     for folder in folders:
         for parquet in sorted(folder.glob("*.parquet")):
-            tables.setdefault(parquet.stem, []).append(
-                (str(parquet), folder.relative_to(root).as_posix())
-            )
+            if not parquet.stem.isidentifier() or parquet.stem == "runs":
+                continue  # not a name SQL can use bare
+            path = str(parquet.resolve())
+            try:  # reads the file's footer, as the view does
+                con.execute(f"DESCRIBE SELECT * FROM read_parquet({_quote(path)})")
+            except duckdb.Error as err:
+                reason = " ".join(str(err).split("LINE 1:")[0].split())
+                reason = reason if len(reason) <= 200 else reason[:197] + "..."
+                skip(
+                    f"{parquet}: not a readable Parquet file ({reason}); left out of the view "
+                    f"{parquet.stem}"
+                )
+                continue
+            tables.setdefault(parquet.stem, []).append((path, folder.relative_to(root).as_posix()))
     for name, files in tables.items():
-        if not name.isidentifier() or name == "runs":
-            continue  # not a name SQL can use bare
         union = " UNION ALL BY NAME ".join(
             f"SELECT {_quote(run)} AS run, * FROM read_parquet({_quote(path)})"
             for path, run in files
         )
         con.execute(f'CREATE VIEW "{name}" AS {union}')
+    _lock(con, duckdb, [path for files in tables.values() for path, _ in files])
     return con
+
+
+def _lock(con: Any, duckdb: Any, paths: list[str]) -> None:
+    """Let ``con`` read the files ``paths`` and no other file, and change no setting."""
+    try:
+        con.execute("SET allowed_paths = " + "[" + ", ".join(_quote(p) for p in paths) + "]")
+    except duckdb.Error:  # DuckDB before 1.2: no allowed paths; the statement check remains
+        return
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
+
+
+def _check_statements(sql: str, duckdb: Any) -> None:
+    """Refuse empty SQL, and any statement but SELECT and EXPLAIN (those could write files)."""
+    if not sql.strip():
+        raise QueryError('empty SQL; give a query such as "SELECT * FROM runs"')
+    try:
+        statements = duckdb.extract_statements(sql)
+    except duckdb.Error as err:
+        raise QueryError(f"query failed: {' '.join(str(err).split())}") from None
+    if not statements:
+        raise QueryError(
+            'empty SQL (only comments or ";"); give a query such as "SELECT * FROM runs"'
+        )
+    for statement in statements:
+        kind = getattr(statement.type, "name", str(statement.type))
+        if kind not in READ_ONLY:
+            raise QueryError(
+                f"{kind} statements are not allowed: scslab query only reads (SELECT, SHOW, "
+                "DESCRIBE, SUMMARIZE, EXPLAIN)"
+            )
 
 
 def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def query(sql: str, runs: str | Path = "runs") -> pa.Table:
+def query(
+    sql: str, runs: str | Path = "runs", on_skip: Callable[[str], None] | None = None
+) -> pa.Table:
     """Answer ``sql`` over the run folders under ``runs`` (see the module docstring).
 
+    ``on_skip`` is told, one line each, of the table files left out because DuckDB cannot read
+    them (default: a ``UserWarning``).
+
     Raises:
-        QueryError: DuckDB is missing, there are no runs, or the SQL fails (one line, DuckDB's
-            own message).
+        QueryError: DuckDB is missing, there are no runs, the SQL is empty or would write, or it
+            fails (one line, DuckDB's own message).
     """
-    con = connect(runs)
     duckdb = _duckdb()
+    _check_statements(sql, duckdb)
+    con = connect(runs, on_skip)
     try:
         relation = con.sql(sql)
         if relation is None:  # a statement with no answer (SET, CREATE ...)

@@ -17,9 +17,11 @@ A sweep file is TOML::
 
 Every path is checked against the base scenario before anything runs (an unknown key is one line
 listing the keys allowed at that level), and so is every value (types are strict: ``true`` is no
-number, ``1`` no boolean). Replication ``r`` runs on the same seed at every design point (the
-seeds come from ``numpy.random.SeedSequence(seed)``), so that, as in ``scslab compare``, points
-differ by their parameters and not by luck.
+number, ``1`` no boolean). So are the outputs' columns, against the metric columns of a one-day
+run of the base scenario at 500 people (``check_outputs``; when a column is missing there, of the
+base with each swept value in turn), before the runs start. Replication ``r`` runs on the same
+seed at every design point (the seeds come from ``numpy.random.SeedSequence(seed)``), so that, as
+in ``scslab compare``, points differ by their parameters and not by luck.
 
 Each run is a pure function of (scenario, seed) executed through ``api.run`` on a Dask worker
 (``run_task``). Its id is its place in the design (``p00003-r001``: point 3, replication 1), so
@@ -42,6 +44,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import difflib
 import hashlib
 import itertools
 import json
@@ -82,6 +85,15 @@ STATISTICS = ("final", "mean", "sum", "max", "min")
 
 MAX_POINTS = 100_000
 MAX_RUNS = 1_000_000
+
+WORKERS_PER_CORE = 4
+"""The most local worker processes per core (``--workers``): more only queue for the cores."""
+
+PROBE_PEOPLE = 500
+"""People of the one-day run that finds a scenario's metric columns (``metric_columns``)."""
+
+MAX_PROBES = 32
+"""The most one-day runs ``check_outputs`` makes to find where an output's column comes from."""
 
 TABLES = ("sweep", "parameters", "sensitivity", "calibrate")
 """The tables a sweep file may hold (``scslab sweep`` reads the first two)."""
@@ -660,7 +672,99 @@ def make_tasks(
     return tasks
 
 
+# --------------------------------------------------------------------------- outputs
+
+
+def metric_columns(sc: Scenario) -> set[str] | None:
+    """The metric columns that runs of ``sc`` write (``day`` and ``date`` left out).
+
+    Found by a one-day run of at most ``PROBE_PEOPLE`` of its people in this process (the
+    columns depend on the mechanisms and their parameters, not on the size). None when that
+    run fails: the sweep's own runs then say why.
+    """
+    small = sc.with_overrides(people=min(sc.meta.people, PROBE_PEOPLE), days=1, burn_in_days=0)
+    try:
+        columns = run(small).metrics.column_names
+    except Exception:
+        return None
+    return set(columns) - {"day", "date"}
+
+
+def _variants(sweep: SweepFile) -> Iterator[dict[str, Any]]:
+    """The base with one swept parameter set, for each parameter and value (a range: its ends)."""
+    for p in sweep.parameters:
+        if p.values is not None:
+            values: Iterable[Any] = p.values
+        else:
+            assert p.range is not None
+            values = (p.at(0.0), p.at(1.0))
+        for v in values:
+            yield {p.path: v}
+
+
+def check_outputs(sweep: SweepFile, where: str = "sweep.outputs") -> None:
+    """Refuse an output whose column no run of the sweep writes, before anything runs.
+
+    The columns are those of the base scenario (``metric_columns``); when an output's column is
+    not among them, also those of the base with each swept value in turn (a parameter may turn
+    a mechanism on), up to ``MAX_PROBES`` one-day runs. Nothing is refused when the base's
+    small run fails.
+
+    Raises:
+        SweepError: One line naming the output and listing the columns there are.
+    """
+    if not sweep.outputs:
+        return
+    columns = metric_columns(sweep.base)
+    if columns is None:
+        return
+    missing = [o for o in sweep.outputs if o.column not in columns]
+    for values in itertools.islice(_variants(sweep), MAX_PROBES) if missing else ():
+        try:
+            variant = apply(sweep.base, values, sweep.source)
+        except SweepError:
+            continue
+        columns |= metric_columns(variant) or set()
+        missing = [o for o in missing if o.column not in columns]
+        if not missing:
+            return
+    if not missing:
+        return
+    o = missing[0]
+    near = difflib.get_close_matches(o.column, sorted(columns), n=1)
+    hint = f" (did you mean {near[0]!r}?)" if near else ""
+    raise SweepError(
+        f"{sweep.source}: {where}: {o.name!r}: {o.column!r} is not a metric column of "
+        f"{sweep.base.meta.name}{hint}; its columns: {', '.join(sorted(columns))}"
+    )
+
+
 # --------------------------------------------------------------------------- Dask
+
+
+def max_workers() -> int:
+    """The most local worker processes: ``WORKERS_PER_CORE`` per core this process may use."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    return WORKERS_PER_CORE * max(1, cores)
+
+
+def check_workers(workers: int | None) -> None:
+    """Refuse a number of local workers below 1 or above ``max_workers()``.
+
+    Raises:
+        SweepError: One line naming ``--workers`` and the range allowed on this machine.
+    """
+    if workers is None:
+        return
+    top = max_workers()
+    if not 1 <= workers <= top:
+        raise SweepError(
+            f"--workers: {workers} is out of range; allowed: 1 to {top} "
+            f"({WORKERS_PER_CORE} per core of this machine)"
+        )
 
 
 def _distributed() -> Any:
@@ -681,14 +785,13 @@ def dask_client(scheduler: str | None = None, workers: int | None = None) -> Ite
     against the run it was running only. An existing scheduler keeps its own settings.
 
     Raises:
-        SweepError: The extra is missing, ``workers`` is out of range, or the scheduler cannot be
-            reached.
+        SweepError: The extra is missing, ``workers`` is out of range (``check_workers``), or the
+            scheduler cannot be reached.
     """
+    check_workers(workers)
     distributed = _distributed()
     import dask
 
-    if workers is not None and not 1 <= workers <= 1024:
-        raise SweepError(f"--workers: {workers} is out of range; allowed: 1 to 1024")
     settings = {
         "distributed.scheduler.allowed-failures": 1,
         "distributed.scheduler.worker-saturation": 1.0,
@@ -890,13 +993,14 @@ def run_sweep(
         kind: What the folder holds (``sweep``, ``sensitivity``), checked when resuming.
 
     Raises:
-        SweepError: The design, the folder, the extra or the scheduler cannot be used (nothing
-            is written then).
+        SweepError: The design, the folder, an output, the extra or the scheduler cannot be used
+            (nothing is written then).
     """
     folder = Path(out)
     points = design_points(sweep) if points is None else points
     tasks, digest, _ = prepare(sweep, folder, points, kind)
     if client is None:
+        check_workers(workers)
         _distributed()
     rows = {}
     for t in tasks:
@@ -923,6 +1027,8 @@ def run_sweep(
     }
     ctx = contextlib.nullcontext(client) if client is not None else dask_client(scheduler, workers)
     with ctx as c:  # connect (or start the cluster) before the folder is made
+        if todo:
+            check_outputs(sweep, f"{kind}.outputs")
         folder.mkdir(parents=True, exist_ok=True)
         write_json(folder / "sweep.json", manifest)
         status = "incomplete"
