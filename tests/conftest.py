@@ -64,6 +64,26 @@ scslab.run({factory}({args}), out={out!r})
 """
 
 
+def daily_informant_records(sim: Any, true: bool) -> list[tuple[Any, Any]]:
+    """Run ``sim`` to its end; each day, who informed that day and the people of the day's
+    informant records that are ``true`` (a reported offender) or not (a malicious report's
+    target). The informants' "ever informed" bit is cleared before each day to learn the day's
+    reporters, so that mechanism's count of people who ever informed is not kept."""
+    import numpy as np
+
+    from scslab.catalogue import Source
+
+    informed = sim.mechanisms["informants"].informed
+    days = []
+    for _ in range(sim.days):
+        informed.array[:] &= ~informed.mask
+        sim.step()
+        r = sim.board.records
+        people = r["pid"][(r["source"] == Source.INFORMANT) & (r["true"] == true)]
+        days.append((np.flatnonzero(informed.get()), people))
+    return days
+
+
 def cli_error_line(*args: str) -> str:
     """Run ``scslab ARGS`` in a fresh process, as a user would; assert it exits 2 with exactly one
     line on stderr and no traceback, and return that line."""

@@ -19,8 +19,7 @@ import pyarrow as pa
 from numba import njit, types
 
 import scslab
-from conftest import busy_rongcheng
-from scslab.catalogue import Source
+from conftest import busy_rongcheng, daily_informant_records
 from scslab.engine.simulation import Simulation
 from scslab.kernels.traits import trait
 from scslab.population.attributes import NEIGHBOURHOOD, community_tie, local_group
@@ -305,15 +304,7 @@ def _daily_malicious_reports(**informants: object) -> tuple[Simulation, list]:
     """
     params = {"report_prob": 0.0, "malicious_rate": 4e-4, "accept_false": 1.0, **informants}
     sim = Simulation(_scenario(**params))
-    informed = sim.mechanisms["informants"].informed
-    days = []
-    for _ in range(sim.days):
-        informed.array[:] &= ~informed.mask
-        sim.step()
-        r = sim.board.records
-        targets = r["pid"][(r["source"] == Source.INFORMANT) & ~r["true"]]
-        days.append((np.flatnonzero(informed.get()), targets))
-    return sim, days
+    return sim, daily_informant_records(sim, true=False)
 
 
 def _ties_of(sim: Simulation, pid: int, ties: int) -> set[int]:

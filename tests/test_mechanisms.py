@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 import scslab
-from conftest import busy_rongcheng
+from conftest import busy_rongcheng, daily_informant_records
 from scslab.catalogue import Act, Source
 from scslab.engine.simulation import Simulation
 
@@ -205,15 +205,7 @@ def test_neighbourhood_watchers_report_from_the_offenders_group_and_only_when_on
         sim = Simulation(
             busy_rongcheng(people=10_000, days=40).with_mechanism("informants", **params)
         )
-        informed = sim.mechanisms["informants"].informed
-        days = []
-        for _ in range(sim.days):
-            informed.array[:] &= ~informed.mask
-            sim.step()
-            r = sim.board.records
-            offenders = r["pid"][(r["source"] == Source.INFORMANT) & r["true"]]
-            days.append((np.flatnonzero(informed.get()), offenders))
-        return sim, days
+        return sim, daily_informant_records(sim, true=True)
 
     off, days = reports(0)
     assert sum(off.columns["informant_reports"]) == 0
