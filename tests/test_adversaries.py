@@ -408,6 +408,30 @@ def test_integrated_2020_with_every_adversary_stays_compiled_within_12_bytes():
     assert m["tie_cutting_ties_cut"][-1] > 0  # its one stored tie a person fits in the 12 bytes
 
 
+def test_integrated_2020_with_every_adversary_and_response_stays_compiled_within_12_bytes():
+    """Issue 13's whole system: the four adversaries, deterrence, self-censorship, cut ties and a
+    backlash, all on at once: in the compiled plan, in the 12 bytes (all 24 flag bits)."""
+    sc = scslab.load_scenario("integrated_2020").with_overrides(people=20_000, days=60)
+    sc = sc.with_mechanism("sesame_credit", **SESAME_SOURCES)
+    sc = adversaries(
+        sc,
+        black_market={"purchase_rate": 1e-3},
+        collusion={"ring_share": 0.1},
+        data_breaches={"leaks": [{"date": "2020-01-15", "share": 0.7}]},
+        evasion={"share": 0.2},
+    )
+    for response in ("deterrence", "self_censorship", "backlash"):
+        sc = sc.with_mechanism(response)
+    r = scslab.run(sc, compiled=True)
+    assert r.manifest["engine"] == "compiled" and r.manifest["python_only_mechanisms"] == []
+    assert r.manifest["bytes_per_person"] <= 12
+    m = r.metrics.to_pydict()
+    assert m["self_censorship_chilling_ratio_cumulative"][-1] < 1  # dissent chilled
+    assert total(m, "deterrence_offences_deterred") > 0
+    assert m["programme_punished"][-1] > 0 and 0 < m["programme_approval"][-1] < 1
+    assert total(m, "records_by_black_market") > 0 and m["tie_cutting_ties_cut"][-1] > 0
+
+
 def test_adversaries_give_the_same_results_with_one_or_two_threads(tmp_path):
     args = "people=20_000, days=40"
     digests = metrics_digests_by_threads(tmp_path, "test_adversaries", "busy_adversaries", args)

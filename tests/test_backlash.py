@@ -112,16 +112,18 @@ def test_approval_falls_as_the_court_list_punishes_more_innocents() -> None:
     # innocence is read from the list's records: the same people punished, the innocent term
     # lowers approval where innocents were punished and nowhere else
     unmoved = _run(innocent.with_mechanism("backlash", innocent_drop=0.0)).columns
-    assert more["court_list_innocents_punished"][-1] > 0
-    assert base["court_list_innocents_punished"][-1] == 0
-    for column in ("court_list_punished", "court_list_innocents_punished", "court_list_size"):
+    assert more["court_list_punishments_of_innocents"][-1] > 0
+    assert base["court_list_punishments_of_innocents"][-1] == 0
+    for column in ("court_list_punished", "court_list_punishments_of_innocents", "court_list_size"):
         assert more[column] == unmoved[column], column
     assert more["court_list_approval"][-1] < unmoved["court_list_approval"][-1]
     base_unmoved = _run(sc.with_mechanism("backlash", innocent_drop=0.0)).columns
     assert base_unmoved["court_list_approval"] == base["court_list_approval"]
 
 
-def _punished_alike(innocent: bool, innocent_drop: float) -> tuple[float, list[int]]:
+def _punished_alike(
+    innocent: bool, innocent_drop: float, public: bool = True
+) -> tuple[float, list[int]]:
     """The court list's approval and counts once the same 60 people have been punished.
 
     ``innocent``: each punishment rests on a false record. The people are spread over the town,
@@ -131,7 +133,7 @@ def _punished_alike(innocent: bool, innocent_drop: float) -> tuple[float, list[i
     backlash = sim.get("backlash")
     p = list(backlash.programmes).index("court_list")
     for k in range(60):
-        _punish(backlash.state, p, k * (PEOPLE // 60), innocent, True)
+        _punish(backlash.state, p, k * (PEOPLE // 60), innocent, public)
     return _approval(backlash.state, p), backlash.counts[p].tolist()
 
 
@@ -146,6 +148,12 @@ def test_an_innocent_punished_lowers_approval_more_than_a_guilty_one_at_equal_co
     same, _ = _punished_alike(False, 0.12)
     assert same == guilty  # the term never touches a guilty punishment
     assert worse < guilty - 0.05  # innocents punished, seen by 60 neighbourhoods
+    # a private programme: a guilty punishment is seen at home, an innocent's by the neighbourhood
+    _, hidden = _punished_alike(False, 0.12, public=False)
+    _, talked_of = _punished_alike(True, 0.12, public=False)
+    _, unheard = _punished_alike(True, 0.0, public=False)
+    assert hidden[WITNESSES] == unheard[WITNESSES] < 60 * 10  # households
+    assert talked_of[WITNESSES] > 60 * 200  # 60 neighbourhoods of 250
 
 
 def test_public_naming_is_a_punishment_the_whole_neighbourhood_sees() -> None:
@@ -153,7 +161,8 @@ def test_public_naming_is_a_punishment_the_whole_neighbourhood_sees() -> None:
     # private programmes: only a naming is seen beyond the household
     programmes = _programmes(sc, "court_list", public=False)
     programmes["naming"] = {"mechanisms": ["public_naming"], "public": False}
-    sc = sc.with_mechanism("backlash", programmes=programmes)
+    # innocence off: word of an innocent listed would reach the court list's neighbourhoods too
+    sc = sc.with_mechanism("backlash", programmes=programmes, innocent_drop=0.0)
     court = sc.mechanisms["data_sources"].all_sources()["court"].model_dump()
     sc = sc.with_mechanism("data_sources", extra_sources={"court": court | {"false_rate": 3e-5}})
     compiled, python = _run(sc, True), _run(sc, False)
@@ -161,7 +170,11 @@ def test_public_naming_is_a_punishment_the_whole_neighbourhood_sees() -> None:
     named = compiled.columns
     unnamed = _run(sc.with_mechanism("public_naming", naming_rate=0.0)).columns
     # innocence read through the naming's list: those named while listed on a false record
-    assert 0 < named["naming_innocents_punished"][-1] == named["public_naming_innocents_named"][-1]
+    assert (
+        0
+        < named["naming_punishments_of_innocents"][-1]
+        == named["public_naming_innocents_named"][-1]
+    )
     punished, seen = named["naming_punished"][-1], named["naming_witnesses"][-1]
     assert punished == named["public_naming_people_named"][-1] > 0
     assert seen > 50 * punished  # neighbourhoods of 250 people
@@ -189,7 +202,7 @@ def test_a_dossier_s_job_rejections_punish_and_those_on_false_entries_alone_are_
         m["dangan_job_rejections_on_false_entries"][-1],
     )
     assert 0 < m["dossier_punished"][-1] <= rejected  # people rejected at least once
-    assert 0 < m["dossier_innocents_punished"][-1] <= on_false
+    assert 0 < m["dossier_punishments_of_innocents"][-1] <= on_false
     assert m["dossier_approval"][-1] < m["dossier_approval"][0]
     assert not any("dangan neither" in line for line in compiled.get("backlash").summary())
     # the other direction: a dossier that rejects nobody moves nobody

@@ -13,8 +13,10 @@ trait recomputed from (seed, id), uniform in [0, 1), and moves with what they ex
   neighbourhood (the residents' committee's block of ``population.attributes``, 250 people) was
   punished ("strengthen disclosure and exposure of trust-breaking acts", the 2014 outline the
   seed article quotes). A public naming is seen by the neighbourhood whatever the programme;
-- it falls by ``innocent_drop`` more once the punishment they saw (their own too) was of an
-  innocent: a person listed on a false record, or blocked or named while so listed;
+- it falls by ``innocent_drop`` more once their neighbourhood has seen it punish an innocent (a
+  person listed on a false record, blocked or named while so listed, or rejected on false
+  dossier entries alone): word of a wrongful punishment goes round the neighbourhood whatever
+  the programme's ``public``. With ``innocent_drop`` 0 innocence changes nothing;
 - it rises by ``reward_lift`` once one of its rewards was granted to them.
 
 Backlash spreads as a threshold cascade (Granovetter 1978, ``kernels/cascade.py``): a person
@@ -38,12 +40,14 @@ kernels (``scoring/compiled.py``). Whether a punished person was innocent is rea
 ``rejected_on_false``. A member that neither punishes nor rewards anyone this way (a scorer
 without a ``low_scores`` line) moves no approval, and the summary says so.
 
-Per person this keeps at most three bits per programme, packed into free bits of the flag bytes
-(``add_loose_flag``): *punished* (for a programme that punishes), *punished innocently* (for one
-whose records say who is innocent) and *rewarded* (for one that rewards); and one byte per
-neighbourhood and programme (the worst punishment it has seen: none, one, one of an innocent;
-0.004 bytes a person). The base opinion is recomputed from (seed, id) and what a person saw from
-the household's bits and the neighbourhood's byte, so a person's threshold is never stored: a
+Per person this keeps at most two bits per programme, packed into free bits of the flag bytes
+(``add_loose_flag``): *punished* (for a programme that punishes) and *rewarded* (for one that
+rewards); and one byte per neighbourhood and programme (the worst it has seen: nothing, a
+punishment, a punishment of an innocent; 0.004 bytes a person). Innocence is kept in that byte
+only, not per person, so that it costs no bit: with every adversary and response on,
+``integrated_2020`` uses all 24 bits of its three flag bytes. The base opinion is recomputed
+from (seed, id) and what a person saw from the household's bits and the neighbourhood's byte, so
+a person's threshold is never stored: a
 histogram of thresholds per programme (1,001 bins) moves people from bin to bin as they
 experience something, and the cascade reads the histogram. The work grows with the day's events,
 not with the population.
@@ -109,8 +113,9 @@ DEFAULT_PROGRAMME = "programme"
 
 PUNISHED, WITNESSES, REWARDED, INNOCENTS = range(4)
 """Columns of a programme's row of ``counts``: people punished, people who saw a punishment at
-home or in their neighbourhood, people rewarded, people punished innocently (so far)."""
-METRICS = ("approval", "punished", "witnesses", "rewarded", "innocents_punished")
+home or in their neighbourhood, people rewarded, punishments of innocents (so far; each listing,
+blocked attempt, naming or rejection of an innocent counts)."""
+METRICS = ("approval", "punished", "witnesses", "rewarded", "punishments_of_innocents")
 """Each programme's metrics, in order: approval (a share), then the four counts."""
 SEEN, SEEN_INNOCENT = 1, 2
 """What a person or a neighbourhood has seen of a programme's punishments (0: none): a
@@ -203,10 +208,11 @@ class BacklashParams(MechanismParams):
         default=0.12,
         ge=0.0,
         le=1.0,
-        description="How far a person's opinion falls more once a punishment they saw (at home, "
-        "in the neighbourhood, or their own) was of an innocent: someone listed on a false "
-        "record (assumption: as much again as seeing a punishment, witness_drop; "
-        "calibration/public_opinion.csv germany_2019_yougov: 61% fear being wrongly rated).",
+        description="How far a person's opinion falls more once their neighbourhood has seen the "
+        "programme punish an innocent: someone listed on a false record, or punished while so "
+        "listed (assumption: as much again as seeing a punishment, witness_drop; "
+        "calibration/public_opinion.csv germany_2019_yougov: 61% fear being wrongly rated). 0: "
+        "innocence changes nothing.",
     )
     reward_lift: float = Field(
         default=0.1,
@@ -297,7 +303,6 @@ BacklashState = compiled_struct(
     (
         "rule",
         "punished",
-        "innocent",
         "rewarded",
         "households",
         "groups_key",
@@ -316,9 +321,9 @@ BacklashState = compiled_struct(
     ),
     __name__,
 )
-"""The ``OpinionRule``; per programme the punished, punished innocently and rewarded bits
-(``FlagBits``; mask 0: not kept); the households; the neighbourhoods' key and, per programme and
-neighbourhood, what it has seen (``SEEN``, ``SEEN_INNOCENT``); the population and its
+"""The ``OpinionRule``; per programme the punished and rewarded bits (``FlagBits``; mask 0: not
+kept); the households; the neighbourhoods' key and, per programme and neighbourhood, the worst it
+has seen (0, ``SEEN``, ``SEEN_INNOCENT``); the population and its
 ``run_threads``; per programme the histogram of thresholds (``BINS + 1`` bins); the
 ``Experience`` and ``Grading`` tuples; the ``Abandonment``; per programme today's approval, the
 days in a row below its line, the day it ended (-1: running), and counts (``PUNISHED``,
@@ -342,22 +347,22 @@ def _is_set(bits, pid):
 
 
 @kernel
-def _household_saw(households, punished, innocent, pid):
-    """What ``pid`` saw at home (``pid`` too): ``SEEN_INNOCENT``, ``SEEN`` or 0."""
+def _household_punished(households, punished, pid):
+    """Whether someone in ``pid``'s household (``pid`` too) has been punished."""
     start = household_start(households, pid)
-    saw = 0
-    for m in range(start, start + household_size(households, pid)):
-        if _is_set(innocent, m):
-            return SEEN_INNOCENT
+    for m in range(start, start + household_size(households, pid)):  # noqa: SIM110 (numba)
         if _is_set(punished, m):
-            saw = SEEN
-    return saw
+            return True
+    return False
 
 
 @kernel
 def _saw(s, p, pid, group):
-    """What ``pid`` (of neighbourhood ``group``) has seen programme ``p`` do: at home or nearby."""
-    home = _household_saw(s.households, s.punished[p], s.innocent[p], pid)
+    """The worst ``pid`` (of neighbourhood ``group``) has seen programme ``p`` do.
+
+    0, ``SEEN`` (a punishment at home or nearby) or ``SEEN_INNOCENT`` (one of an innocent nearby).
+    """
+    home = SEEN if _household_punished(s.households, s.punished[p], pid) else 0
     return max(np.int64(s.seen[p, group]), home)
 
 
@@ -410,40 +415,39 @@ def _see(s, p, pid, group, punished, level):
 def _punish(s, p, pid, innocent, public):
     """``pid`` was punished by programme ``p``: whoever sees something new moves bins.
 
-    ``innocent``: on a false record; ``public``: the neighbourhood sees it. They see it: their
-    household and, the first time in a neighbourhood (the first time of an innocent), its
-    members. Each is moved once, from the bin of before to the bin of after; the bits are set
+    ``innocent``: on a false record; ``public``: the neighbourhood sees every punishment. Their
+    household sees it; the neighbourhood sees it the first time it is public or of an innocent
+    (word of a wrongful punishment goes round whatever ``public``; only with ``innocent_drop``
+    above 0). Each is moved once, from the bin of before to the bin of after; the bits are set
     last.
     """
-    bits, wronged = s.punished[p], s.innocent[p]
+    bits = s.punished[p]
     if bits.mask == 0:
         return
-    innocent = innocent and wronged.mask != 0
-    level = SEEN_INNOCENT if innocent else SEEN
+    s.counts[p, INNOCENTS] += np.int64(innocent)
+    wronged = innocent and s.rule.innocent_drop > 0.0  # news in the neighbourhood
+    nearby = SEEN_INNOCENT if wronged else (SEEN if public else 0)
     new = not _is_set(bits, pid)
-    new_innocent = innocent and not _is_set(wronged, pid)
     key = s.groups_key
     group = local_group(key, pid, NEIGHBOURHOOD)
-    fresh = public and s.seen[p, group] < level
-    if not (new or new_innocent or fresh):
+    fresh = nearby > s.seen[p, group]
+    if not (new or fresh):
         return
     if fresh:  # the neighbourhood's first such punishment: every member sees it
         for j in range(GROUP_SIZES[NEIGHBOURHOOD]):
             member = local_group_member(key, group, NEIGHBOURHOOD, j, s.n)
             if member >= 0:
-                _see(s, p, member, group, new and member == pid, level)
-    start = household_start(s.households, pid)
-    for m in range(start, start + household_size(s.households, pid)):
-        home = local_group(key, m, NEIGHBOURHOOD)
-        if not fresh or home != group:  # not twice: members outside the neighbourhood
-            _see(s, p, m, home, new and m == pid, level)
+                _see(s, p, member, group, new and member == pid, nearby)
+    if new:
+        start = household_start(s.households, pid)
+        for m in range(start, start + household_size(s.households, pid)):
+            home = local_group(key, m, NEIGHBOURHOOD)
+            if not fresh or home != group:  # not twice: members outside the neighbourhood
+                _see(s, p, m, home, m == pid, SEEN)
     bits.flags[pid] |= bits.mask
-    if new_innocent:
-        wronged.flags[pid] |= wronged.mask
     if fresh:
-        s.seen[p, group] = level
+        s.seen[p, group] = nearby
     s.counts[p, PUNISHED] += np.int64(new)
-    s.counts[p, INNOCENTS] += np.int64(new_innocent)
 
 
 @kernel
@@ -614,7 +618,6 @@ _initial_histograms = both_builds(_initial_histograms)
 def _new_state(
     rule,
     punished,
-    innocent,
     rewarded,
     households,
     groups_key,
@@ -630,7 +633,6 @@ def _new_state(
     state = BacklashState(
         rule,
         punished,
-        innocent,
         rewarded,
         households,
         groups_key,
@@ -708,7 +710,6 @@ class Backlash(CompiledSteps, Response):
         self.programmes = self._programmes(sim)
         names = list(self.programmes)
         experiences, gradings, positions, owners = [], [], [], []
-        knows_innocents: set[int] = set()
         self.inert: dict[str, list[str]] = {}
         """Programme -> its members that neither punish nor reward anyone (see ``summary``)."""
         for index, (name, programme) in enumerate(self.programmes.items()):
@@ -725,8 +726,6 @@ class Backlash(CompiledSteps, Response):
                             programme=index, rewarding=rewarding, public=public, record=record
                         )
                     )
-                    if not rewarding and not fields.isdisjoint(INNOCENCE_FIELDS):
-                        knows_innocents.add(index)
                 elif member not in programme.low_scores:
                     self.inert.setdefault(name, []).append(member)
             for scorer_name, line in programme.low_scores.items():
@@ -747,11 +746,6 @@ class Backlash(CompiledSteps, Response):
         self.bits = {
             name: (
                 self._bits(sim.pop, f"{self.name}_{name}_punished", index in punishing),
-                self._bits(
-                    sim.pop,
-                    f"{self.name}_{name}_innocent",
-                    index in punishing and index in knows_innocents,
-                ),
                 self._bits(sim.pop, f"{self.name}_{name}_rewarded", index in rewarding),
             )
             for index, name in enumerate(names)
@@ -772,9 +766,8 @@ class Backlash(CompiledSteps, Response):
         hist = _initial_histograms(threads, n, rule.key, n, rule.cuts, rule.persuasion)
         self.state = _new_state(
             rule,
-            tuple(punished for punished, _, _ in self.bits.values()),
-            tuple(innocent for _, innocent, _ in self.bits.values()),
-            tuple(rewarded for _, _, rewarded in self.bits.values()),
+            tuple(punished for punished, _ in self.bits.values()),
+            tuple(rewarded for _, rewarded in self.bits.values()),
             sim.pop.households,
             sim.pop.keys.groups,
             n,
@@ -844,7 +837,8 @@ class Backlash(CompiledSteps, Response):
                 fate = f"approval {approval:.1%} at the end"
             lines.append(
                 f"{self.name}: {name} {fate}; {start:.0%} at the start; "
-                f"{counts[PUNISHED]:,} people punished ({counts[INNOCENTS]:,} innocents), "
+                f"{counts[PUNISHED]:,} people punished ({counts[INNOCENTS]:,} punishments of "
+                "innocents), "
                 f"{counts[WITNESSES]:,} saw a punishment at home or nearby, "
                 f"{counts[REWARDED]:,} rewarded"
             )
