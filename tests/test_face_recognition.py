@@ -324,3 +324,12 @@ def test_cameras_in_no_province_of_the_population_are_refused_with_one_line(tmp_
     data["mechanisms"][FACE]["provinces"] = ["Shanghai", "Beijing"]  # one of them is there
     probes = scslab.run(scslab.scenario_from_dict(data)).metrics[f"{FACE}_probes"]
     assert sum(probes.to_pylist()) > 0
+
+
+def test_a_field_of_the_other_mode_is_refused_rather_than_ignored():
+    with pytest.raises(scslab.ScenarioError, match=r"acts, false_act: only in mode 'act'"):
+        _searches_only(1_000, 1, mode="watchlist", acts=["jaywalking"], false_act="petitioning")
+    with pytest.raises(scslab.ScenarioError, match=r"watchlist_share: only in mode 'watchlist'"):
+        _searches_only(1_000, 1, watchlist_share=0.01)
+    assert _searches_only(1_000, 1, mode="watchlist", watchlist_share=0.01)  # each its own
+    assert _searches_only(1_000, 1, acts=["jaywalking"], false_act="petitioning")

@@ -46,7 +46,7 @@ import math
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from scslab.catalogue import Act, ActName, Source, act_by_name
 from scslab.engine.board import (
@@ -223,6 +223,36 @@ class FaceRecognitionParams(MechanismParams):
                 allowed = ", ".join(province_names())
                 raise ValueError(f"unknown province {unknown[0]!r}; allowed: {allowed}")
         return value
+
+    @model_validator(mode="after")
+    def _fields_of_its_mode(self) -> FaceRecognitionParams:
+        """Refuse a field of the other mode set away from its default: it would do nothing."""
+        other = WATCHLIST_ONLY if self.mode == "act" else ACT_ONLY
+        fields = type(self).model_fields
+        moved = [
+            name
+            for name in other
+            if getattr(self, name) != fields[name].get_default(call_default_factory=True)
+        ]
+        if moved:
+            mode = "watchlist" if self.mode == "act" else "act"
+            raise ValueError(
+                f"{', '.join(moved)}: only in mode {mode!r}, and this is mode {self.mode!r}; "
+                "leave them out or change mode"
+            )
+        return self
+
+
+ACT_ONLY = (
+    "acts",
+    "act_coverage_urban",
+    "act_coverage_rural",
+    "false_act",
+    "gallery_in_population",
+)
+"""Fields that mode 'act' reads and mode 'watchlist' does not."""
+WATCHLIST_ONLY = ("watchlist_share",)
+"""Fields that mode 'watchlist' reads and mode 'act' does not."""
 
 
 class FaceKeys(NamedTuple):
