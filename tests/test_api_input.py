@@ -75,3 +75,15 @@ def test_a_json_or_yaml_scenario_is_told_that_scenarios_are_toml(tmp_path):
             ScenarioError, match=rf"scenario files are TOML \(.toml\), not {suffix}"
         ):
             scslab.load_scenario(path)
+
+
+def test_a_small_run_s_summary_has_no_blank_line_and_no_zero_time():
+    sc = scslab.scenario_from_dict(
+        {
+            "scenario": {"name": "tiny", "people": 500, "days": 3},
+            "mechanisms": {"everyday_acts": {}, "ledger": {}},
+        }
+    )
+    lines = scslab.run(sc).summary().splitlines()
+    assert lines[1].startswith("  time: ")  # no description: no empty line in its place
+    assert "simulation 0.0 s" not in lines[1] and " 0.0 million" not in lines[1], lines[1]

@@ -431,6 +431,16 @@ def _run_and_write(
     return RunResult(sc, sim, table, manifest, run_dir, tables)
 
 
+def _seconds(value: float) -> str:
+    """Seconds to one decimal, or to three significant digits below a tenth (a small run)."""
+    return f"{value:.1f} s" if value >= 0.1 else f"{value:.3g} s"
+
+
+def _rate(millions: float) -> str:
+    """Millions of person-days a second: one decimal, or three significant digits below one."""
+    return f"{millions:,.1f}" if millions >= 1 else f"{millions:.3g}"
+
+
 def summary_lines(result: RunResult) -> list[str]:
     """The end-of-run summary as lines of text."""
     sim, m = result.simulation, result.manifest
@@ -441,7 +451,7 @@ def summary_lines(result: RunResult) -> list[str]:
     lines = [
         f"scslab {meta.name}: {meta.people:,} synthetic people, {meta.days:,} days "
         f"({first} to {last}), seed {meta.seed}",
-        f"  {meta.description}" if meta.description else "",
+        *([f"  {meta.description}"] if meta.description else []),
         *(
             [
                 f"  scores start from a burn-in of {meta.burn_in_days:,} days "
@@ -451,8 +461,8 @@ def summary_lines(result: RunResult) -> list[str]:
             if meta.burn_in_days
             else []
         ),
-        f"  time: set-up {t['init_s']:.1f} s, simulation {t['run_s']:.1f} s "
-        f"({meta.people * meta.days / max(t['run_s'], 1e-9) / 1e6:,.1f} million person-days/s, "
+        f"  time: set-up {t['init_s']:.1f} s, simulation {_seconds(t['run_s'])} "
+        f"({_rate(meta.people * meta.days / max(t['run_s'], 1e-9) / 1e6)} million person-days/s, "
         f"{'compiled day plan' if m['engine'] == 'compiled' else 'Python loop'}); "
         f"{m['bytes_per_person']:.1f} bytes stored per person",
         *(
