@@ -387,16 +387,21 @@ def test_evasion_lowers_evaders_records_and_costs_them_their_good_records():
 # The whole 2020 system
 
 
-def test_integrated_2020_with_every_adversary_stays_compiled_within_12_bytes():
+def integrated_with_busy_adversaries() -> Scenario:
+    """``integrated_2020`` (20,000 people, 60 days) with the four adversaries at work."""
     sc = scslab.load_scenario("integrated_2020").with_overrides(people=20_000, days=60)
     sc = sc.with_mechanism("sesame_credit", **SESAME_SOURCES)
-    sc = adversaries(
+    return adversaries(
         sc,
         black_market={"purchase_rate": 1e-3},
         collusion={"ring_share": 0.1},
         data_breaches={"leaks": [{"date": "2020-01-15", "share": 0.7}]},
         evasion={"share": 0.2},
     )
+
+
+def test_integrated_2020_with_every_adversary_stays_compiled_within_12_bytes():
+    sc = integrated_with_busy_adversaries()
     r = scslab.run(sc, compiled=True)
     assert r.manifest["engine"] == "compiled"
     assert r.manifest["bytes_per_person"] <= 12
@@ -411,15 +416,7 @@ def test_integrated_2020_with_every_adversary_stays_compiled_within_12_bytes():
 def test_integrated_2020_with_every_adversary_and_response_stays_compiled_within_12_bytes():
     """Issue 13's whole system: the four adversaries, deterrence, self-censorship, cut ties and a
     backlash, all on at once: in the compiled plan, in the 12 bytes (all 24 flag bits)."""
-    sc = scslab.load_scenario("integrated_2020").with_overrides(people=20_000, days=60)
-    sc = sc.with_mechanism("sesame_credit", **SESAME_SOURCES)
-    sc = adversaries(
-        sc,
-        black_market={"purchase_rate": 1e-3},
-        collusion={"ring_share": 0.1},
-        data_breaches={"leaks": [{"date": "2020-01-15", "share": 0.7}]},
-        evasion={"share": 0.2},
-    )
+    sc = integrated_with_busy_adversaries()
     for response in ("deterrence", "self_censorship", "backlash"):
         sc = sc.with_mechanism(response)
     r = scslab.run(sc, compiled=True)

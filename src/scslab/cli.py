@@ -328,9 +328,10 @@ def _check_workers(workers: int | None) -> None:
         raise UserError(str(e)) from None
 
 
-def _resumable(kind: str, folder: Path) -> str:
+def _resumable(kind: str, folder: Path, finished: str = "runs") -> str:
+    """What an interrupted sweep, sensitivity or calibration keeps, and how to resume it."""
     return (
-        f"the {kind} folder {folder} keeps the runs that finished; the same command with "
+        f"the {kind} folder {folder} keeps the {finished} that finished; the same command with "
         f"--out {folder} resumes it"
     )
 
@@ -503,10 +504,7 @@ def calibrate(
         except ScenarioError as e:
             raise UserError(str(e)) from None
         except KeyboardInterrupt:
-            raise Interrupted(
-                f"the calibration folder {folder} keeps the trials that finished; the same "
-                f"command with --out {folder} resumes it"
-            ) from None
+            raise Interrupted(_resumable("calibration", folder, "trials")) from None
     lines = [*result.lines(), "", "In a preset:", *preset_lines(result)]
     out.print("\n".join(lines), highlight=False, markup=False, soft_wrap=True)
     files = "calibration.parquet, calibration.json, sweep.parquet" + _chart_files(
@@ -692,11 +690,10 @@ def ui(
 ) -> None:
     """Serve the explorer in a browser: pick a preset, run it small, see charts and the audit."""
     from scslab.notebook import MissingExtraError
-    from scslab.ui import AddressError, launch
+    from scslab.ui import AddressError, check_port, launch
 
-    if not 1 <= port <= 65_535:
-        raise UserError(f"--port: {port} is out of range; allowed: 1 to 65535")
     try:
+        check_port(port)  # before the extra is looked for: a bad flag is named first
         launch(host, port)  # checks the host and port first: Streamlit's errors are tracebacks
     except (MissingExtraError, AddressError) as e:
         raise UserError(str(e)) from None

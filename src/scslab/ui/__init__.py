@@ -29,6 +29,16 @@ class AddressError(ValueError):
     """The explorer cannot listen on this host and port; the message is one line for the user."""
 
 
+def check_port(port: int) -> None:
+    """Refuse a ``port`` outside 1-65535.
+
+    Raises:
+        AddressError: One line naming ``--port`` and the range allowed.
+    """
+    if not 1 <= port <= 65_535:
+        raise AddressError(f"--port: {port} is out of range; allowed: 1 to 65535")
+
+
 def check_address(host: str, port: int) -> None:
     """Refuse a ``host`` this machine cannot listen on, or a ``port`` that is taken there.
 
@@ -38,8 +48,7 @@ def check_address(host: str, port: int) -> None:
     Raises:
         AddressError: One line naming ``--host`` or ``--port`` and what is allowed.
     """
-    if not 1 <= port <= 65_535:
-        raise AddressError(f"--port: {port} is out of range; allowed: 1 to 65535")
+    check_port(port)
     try:
         found = socket.getaddrinfo(
             host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE

@@ -100,10 +100,6 @@ blocked attempts, a score sanction's refusals, the people named in public, a dos
 rejections."""
 PUBLIC_FIELDS = ("named_ids",)
 """Of them, those whose punishments the neighbourhood sees whatever the programme's ``public``."""
-INNOCENCE_FIELDS = ("false_mask", "listing", "rejected_on_false")
-"""Record fields that say whether a person punished today was innocent (``innocent_of``): a
-list's bit of people listed on a false record, the list a sanction or a naming reads, a dossier's
-rejections on false entries alone (a bool per ``rejected_ids``)."""
 REWARDING_FIELDS = ("granted_ids",)
 """Record fields holding the people a mechanism rewarded today."""
 
@@ -493,9 +489,10 @@ def _field_reader(name: str) -> Any:
 def innocent_of(record, i, pid):
     """Whether ``pid``, the ``i``-th person ``record`` punished today, was innocent.
 
-    Read from the record (``INNOCENCE_FIELDS``), never decided here: a list's bit of people listed
-    on a false record; for a sanction or a naming, that of the list it reads; a dossier's
-    rejection on false entries alone. A record that says nothing of it punished no innocent.
+    Read from the record, never decided here: a list's bit of people listed on a false record
+    (``flags``, ``false_mask``); for a sanction or a naming, that of the list it reads
+    (``listing``); a dossier's rejection on false entries alone (``rejected_on_false``). A record
+    that says nothing of it punished no innocent.
     """
 
 

@@ -181,16 +181,12 @@ def _step(day, board, s):
     ids = compiled_bernoulli_ids(jobs.applications_key, day, s.n, jobs.rate, s.threads)
     args = (jobs.rejection_key, jobs.age_key, day, ids, s.households, s.dossier, jobs.per_entry)
     how = _rejected(s.threads, ids.size, *args)
-    rejected = ids[how > 0]
-    on_false = np.empty(rejected.size, np.bool_)
-    k = 0
-    for i in range(ids.size):
-        if how[i] > 0:
-            lose_income(s.income, ids[i])
-            on_false[k] = how[i] == 2
-            k += 1
-            s.today[2] += 1
-            s.today[3] += how[i] == 2
+    chosen = how > 0
+    rejected, on_false = ids[chosen], how[chosen] == 2
+    for i in range(rejected.size):
+        lose_income(s.income, rejected[i])
+    s.today[2] += rejected.size
+    s.today[3] += np.count_nonzero(on_false)
     s.rejected_ids, s.rejected_on_false = rejected, on_false
 
 
