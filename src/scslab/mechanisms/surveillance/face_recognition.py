@@ -5,7 +5,8 @@ a matter of seconds" and stores "more than 1.8 billion photographs". This module
 ``face_recognition`` mechanism, its parameters and its record. It processes no face and no image
 and resolves no identity: a search is modelled by its published error rates only
 (``calibration/face_recognition.csv``), on synthetic people. It posts records on the board and
-sets its own flag; it touches no other mechanism's state.
+sets its own flag; it reads a list's record (``wanted_list``) and touches no other mechanism's
+state.
 
 The model (``docs/face_recognition.md``):
 
@@ -20,7 +21,8 @@ The model (``docs/face_recognition.md``):
   gallery identity (a uniform person), and acts of ``acts`` seen by a camera (``coverage``) and
   identified (``1 - FNIR``) get true records, marked recorded so that no later source records
   them again.
-- Mode ``watchlist`` (Cardiff 2017): a share of people is wanted. Their sightings alert with
+- Mode ``watchlist`` (Cardiff 2017): a share of people is wanted, or the members of a list
+  (``wanted_list``, as the list left them the day before). Their sightings alert with
   ``1 - FNIR`` (true alerts); an innocent's sighting alerts with ``FPIR`` and the innocent is
   stopped (flagged). No record is posted.
 
@@ -42,8 +44,10 @@ as before, bit for bit.
 
 from __future__ import annotations
 
+import functools
 import math
-from typing import TYPE_CHECKING, Literal, NamedTuple
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -67,6 +71,8 @@ from scslab.kernels.poisson import poisson_points, room_for
 from scslab.kernels.rng import uniform
 from scslab.kernels.sampling import compiled_bernoulli_ids
 from scslab.kernels.structs import compiled_struct
+from scslab.mechanisms.lists.base import SIZE as LIST_SIZE
+from scslab.mechanisms.lists.base import ListBase, no_list
 from scslab.mechanisms.observation.evaders import EVASION, evaders_in, evades, no_evasion
 from scslab.population.census import province_names
 from scslab.population.geography import regions_of_sorted
@@ -213,6 +219,14 @@ class FaceRecognitionParams(MechanismParams):
         "true alerts among about 170,000 people at FNIR 0.002 give 0.00102, "
         "calibration/face_recognition.csv cardiff_2017_alerts and cardiff_2017_probes).",
     )
+    wanted_list: str | None = Field(
+        default=None,
+        description="Mode 'watchlist': the list whose members are wanted, instead of a share "
+        "drawn once (a court list's defaulters, as the seed's Dragon Eye catches suspects): each "
+        "day's wanted are the list's members as the list left them the day before. "
+        "gallery_size stays the gallery searched (default 12.3 million: about the court list's "
+        "11.9 million in 2020, docs/initial_conditions.md).",
+    )
 
     @field_validator("provinces")
     @classmethod
@@ -224,21 +238,32 @@ class FaceRecognitionParams(MechanismParams):
                 raise ValueError(f"unknown province {unknown[0]!r}; allowed: {allowed}")
         return value
 
-    @model_validator(mode="after")
-    def _fields_of_its_mode(self) -> FaceRecognitionParams:
-        """Refuse a field of the other mode set away from its default: it would do nothing."""
-        other = WATCHLIST_ONLY if self.mode == "act" else ACT_ONLY
+    def _moved(self, names: tuple[str, ...]) -> list[str]:
+        """Those of ``names`` set away from their defaults."""
         fields = type(self).model_fields
-        moved = [
+        return [
             name
-            for name in other
+            for name in names
             if getattr(self, name) != fields[name].get_default(call_default_factory=True)
         ]
+
+    @model_validator(mode="after")
+    def _fields_of_its_mode(self) -> FaceRecognitionParams:
+        """Refuse a field of the other mode set away from its default: it would do nothing.
+
+        Also refuse both ways of naming the wanted at once (a share and a list).
+        """
+        moved = self._moved(WATCHLIST_ONLY if self.mode == "act" else ACT_ONLY)
         if moved:
             mode = "watchlist" if self.mode == "act" else "act"
             raise ValueError(
                 f"{', '.join(moved)}: only in mode {mode!r}, and this is mode {self.mode!r}; "
                 "leave them out or change mode"
+            )
+        if self.wanted_list is not None and self._moved(("watchlist_share",)):
+            raise ValueError(
+                "watchlist_share and wanted_list: the wanted are either a share of people or a "
+                "list's members; set one of them"
             )
         return self
 
@@ -251,7 +276,7 @@ ACT_ONLY = (
     "gallery_in_population",
 )
 """Fields that mode 'act' reads and mode 'watchlist' does not."""
-WATCHLIST_ONLY = ("watchlist_share",)
+WATCHLIST_ONLY = ("watchlist_share", "wanted_list")
 """Fields that mode 'watchlist' reads and mode 'act' does not."""
 
 
@@ -281,6 +306,8 @@ class FaceRule(NamedTuple):
     """Share of the gallery's identities who are simulated people (mode 'act')."""
     false_act: np.int16
     """The act a false alert attributes (mode 'act')."""
+    from_list: bool
+    """Mode 'watchlist': whether the wanted are a list's members (``listing``), day by day."""
 
 
 FaceState = compiled_struct(
@@ -295,6 +322,8 @@ FaceState = compiled_struct(
         "coverage",
         "wanted",
         "wanted_bounds",
+        "listing",
+        "full_reads",
         "flagged",
         "n",
         "evasion",
@@ -309,10 +338,12 @@ FaceState = compiled_struct(
 """The keys (``FaceKeys``) and the rule (``FaceRule``); the regions; probes per person a day by
 region and their sum over people; the acts enforced (by act code) and the chance a camera sees
 an act, by region; the wanted, in order, and where each region's start (mode 'watchlist'); the
-flag of people ever falsely flagged (``FlagBits``); the population; who evades (a
-``CoverageEvasion``), whether evaders evade these cameras, and the probes of a day on which they
-do; the day's probes, alerts, false alerts, true alerts and alerts evaded; probes, alerts and
-false alerts so far, the innocents flagged and the alerts evaded (int64); today's metrics."""
+record of the list whose members are wanted (``no_list()`` without one) and how many times
+everyone's flag was read to find them (int64, one value); the flag of people ever
+falsely flagged (``FlagBits``); the population; who evades (a ``CoverageEvasion``), whether
+evaders evade these cameras, and the probes of a day on which they do; the day's probes, alerts,
+false alerts, true alerts and alerts evaded; probes, alerts and false alerts so far, the
+innocents flagged and the alerts evaded (int64); today's metrics."""
 
 
 @kernel
@@ -330,6 +361,7 @@ def _new_state(
     evasion,
     evading,
     evaders,
+    listing,
 ):
     daily_probes = evading_probes = 0.0
     factor = evasion.factor[_FACE_RECOGNITION]
@@ -349,6 +381,8 @@ def _new_state(
         coverage,
         wanted,
         wanted_bounds,
+        listing,
+        np.zeros(1, np.int64),
         flagged,
         n,
         evasion,
@@ -376,6 +410,61 @@ def _is_wanted(wanted, first, last, pid):
     """Whether ``pid`` is among ``wanted[first:last]`` (sorted)."""
     j = first + np.searchsorted(wanted[first:last], pid)
     return j < last and wanted[j] == pid
+
+
+@kernel
+def _members(flags, mask):
+    """Everyone whose ``flags & mask`` is set, in order (one pass over everyone)."""
+    count = 0
+    for pid in range(flags.size):
+        count += (flags[pid] & mask) != 0
+    out = np.empty(count, np.int64)
+    k = 0
+    for pid in range(flags.size):
+        if flags[pid] & mask:
+            out[k] = pid
+            k += 1
+    return out
+
+
+@kernel
+def _follow_list(s):
+    """Mode 'watchlist' of a list: make the wanted the list's members, as it left them.
+
+    The list steps after the cameras, so these are its members at the end of yesterday. The
+    wanted so far and the list's last entries (both in order) are merged, and whoever is no
+    longer on the list is dropped: a day costs the list's size, not everyone. Only if that
+    misses someone (the list's count of members says so: members who entered otherwise than in
+    its last step, which no list of scslab does) is everyone's flag read.
+    """
+    lst = s.listing
+    wanted, entered = s.wanted, lst.entered
+    flags, mask = lst.flags, lst.mask
+    out = np.empty(wanted.size + entered.size, np.int64)
+    i = j = k = 0
+    while i < wanted.size or j < entered.size:
+        if j == entered.size or (i < wanted.size and wanted[i] < entered[j]):
+            pid = wanted[i]
+            i += 1
+        else:
+            pid = entered[j]
+            i += i < wanted.size and wanted[i] == pid  # on both: once
+            j += 1
+        if flags[pid] & mask:
+            out[k] = pid
+            k += 1
+    if k == lst.stats[LIST_SIZE]:
+        s.wanted = out[:k].copy()
+    else:
+        s.wanted = _members(flags, mask)
+        s.full_reads[0] += 1
+    s.wanted_bounds = np.searchsorted(s.wanted, s.bounds).astype(np.int64)
+
+
+@kernel
+def _wanted_of(s):
+    """The wanted now, in order (mode 'watchlist'), and how often everyone was read for them."""
+    return s.wanted, s.full_reads[0]
 
 
 @kernel
@@ -509,6 +598,8 @@ def _false_identities(day, s, evading):
 def _step(day, board, s):
     evading = s.evading and day >= s.evasion.first_day[0]
     if s.rule.watchlist:
+        if s.rule.from_list:
+            _follow_list(s)
         innocents, found, evaded = _watchlist_alerts(day, s, evading)
         false_alerts, true_alerts = innocents.size, found.size
     else:
@@ -594,14 +685,13 @@ class FaceRecognition(CompiledSteps, Surveillance):
         if watchlist and p.watchlist_share > 0:  # who is wanted: drawn once, day 0
             share, threads = p.watchlist_share, run_threads(pop.n)
             wanted = compiled_bernoulli_ids(self.key("wanted"), 0, pop.n, share, threads)
-        self.wanted = wanted
-        """The people on the watchlist, in order (mode 'watchlist'; none in mode 'act')."""
         rule = FaceRule(
             watchlist=watchlist,
             fpir=self.fpir,
             fnir=p.false_negative_rate,
             gallery_in_population=p.gallery_in_population,
             false_act=np.int16(act_by_name(p.false_act)),
+            from_list=watchlist and p.wanted_list is not None,
         )
         keys = FaceKeys(
             false_alerts=self.key("false_alerts"),
@@ -616,7 +706,14 @@ class FaceRecognition(CompiledSteps, Surveillance):
         evaders = np.zeros(geography.n_regions, np.int64)
         if evading:  # one pass over everyone, at set-up
             evaders = evaders_in(evasion, geography.bounds)
-        self.state = _new_state(
+        self.wanted_list = (
+            sim.get(p.wanted_list, ListBase, f"{self.name}.wanted_list")
+            if p.wanted_list is not None
+            else None
+        )
+        """The list whose members are wanted (mode 'watchlist'), or None."""
+        self._new_record = functools.partial(
+            _new_state,
             keys,
             rule,
             geography.bounds,
@@ -631,21 +728,60 @@ class FaceRecognition(CompiledSteps, Surveillance):
             evading,
             evaders,
         )
-        self.cum = _shared(self.state)
-        self.today = today_of(self.state)
+        """The record's constructor, given the wanted list's record (``state``)."""
         columns = ["probes", "alerts", "false_alerts", "false_share", "innocents_flagged"]
         if evading:
             columns.append("evaded_alerts")
         self.metric_columns = tuple(f"{self.name}_{column}" for column in columns)
         self.float_metrics = frozenset({f"{self.name}_false_share"})
 
+    @cached_property
+    def state(self) -> Any:
+        """The record, built on first use, once every mechanism has set up.
+
+        The list whose members are wanted steps after the cameras, in the day and in the set-up:
+        its record does not exist yet in this mechanism's ``init``.
+        """
+        lst = self.wanted_list
+        return self._new_record(lst.state if lst is not None else no_list())
+
+    @cached_property
+    def cum(self) -> np.ndarray:
+        """Probes, alerts, false alerts, innocents flagged and alerts evaded so far (shared)."""
+        return _shared(self.state)
+
+    @cached_property
+    def today(self) -> np.ndarray:  # type: ignore[override]
+        """Today's metrics (shared with the record)."""
+        return today_of(self.state)
+
+    @property
+    def wanted(self) -> np.ndarray:
+        """The wanted now, in order (mode 'watchlist'; none in mode 'act').
+
+        A share drawn once, or the members of ``wanted_list`` as it stood at the start of the
+        last day stepped.
+        """
+        return _wanted_of(self.state)[0]
+
+    @property
+    def full_reads(self) -> int:
+        """Days on which the wanted list's members were found by reading everyone's flag.
+
+        Only after members entered the list otherwise than in its last step, which no list of
+        scslab does (a warm start leaves its members as the entries before day 0): every day
+        merges the list's last entries into the wanted, and this read is a safety net.
+        """
+        return int(_wanted_of(self.state)[1])
+
     def summary(self) -> list[str]:
         probes, alerts, false, flagged, evaded = (int(x) for x in self.cum)
         share = f"{false / alerts:.1%}" if alerts else "no alerts"
         p = self.params
+        wanted = f", wanted: {p.wanted_list}'s members" if p.wanted_list is not None else ""
         return [
-            f"{self.name} ({p.mode}): {probes:,} probes, {alerts:,} alerts, {false:,} false "
-            f"({share}); {flagged:,} innocents flagged; FPIR {self.fpir:.3g} a probe "
+            f"{self.name} ({p.mode}{wanted}): {probes:,} probes, {alerts:,} alerts, {false:,} "
+            f"false ({share}); {flagged:,} innocents flagged; FPIR {self.fpir:.3g} a probe "
             f"(FMR {p.false_match_rate:.3g}, gallery {p.gallery_size:,})"
             + (f"; {evaded:,} alerts evaded" if self.evading else "")
         ]
