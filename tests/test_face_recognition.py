@@ -13,6 +13,8 @@ import pytest
 from numba import njit
 
 import scslab
+from scslab import api
+from scslab.engine import checkpoint as ck
 from scslab.engine.simulation import Simulation
 from scslab.kernels.poisson import poisson_points
 from scslab.kernels.rng import stream_key
@@ -433,3 +435,31 @@ def test_a_wanted_list_is_refused_outside_its_mode_beside_a_share_or_if_not_a_li
         with pytest.raises(scslab.ScenarioError, match=r"street_watch\.wanted_list") as e:
             scslab.run(sc)
         assert "\n" not in str(e.value)
+
+
+class _StopError(Exception):
+    pass
+
+
+def test_watching_a_list_resumes_from_a_checkpoint_bit_for_bit(tmp_path):
+    # the wanted (a buffer the kernel replaces daily) and the list's record, reached twice
+    sc = _watching(_dragon_eye(days=60), probes=0.1, wanted_list="jaywalker_screen")
+    whole = scslab.run(sc, out=tmp_path / "whole").metrics.to_pydict()
+
+    def stop_after_day_40(day: int) -> None:
+        if day > 40:
+            raise _StopError
+
+    with pytest.raises(_StopError):
+        scslab.run(sc, out=tmp_path / "part", checkpoint_every=30, on_day=stop_after_day_40)
+    # restored, the wanted are the uninterrupted run's after 30 days, not found again
+    path = tmp_path / "part" / ck.CHECKPOINT_FILE
+    restored, stepped = Simulation(sc), Simulation(sc)
+    ck.restore(restored, ck.read_header(path), path)
+    for _ in range(30):
+        stepped.step()
+    watch = restored.get("street_watch")
+    assert np.array_equal(watch.wanted, stepped.get("street_watch").wanted)
+    assert watch.wanted.size > 100 and watch.full_reads == 0
+    assert api.resume(tmp_path / "part").metrics.to_pydict() == whole
+    assert sum(_true_alerts(whole)[30:]) > 100
