@@ -213,11 +213,16 @@ def test_an_act_it_records_is_not_recorded_again_by_a_data_source():
     assert _total(m, "observed_missed_acts") == 0  # recorded by face recognition: not missed
 
 
-def test_dragon_eye_runs_in_the_compiled_plan_with_the_python_loop_s_results():
-    sc = _dragon_eye(days=20)
+def _compiled_as_the_python_loop(sc: scslab.Scenario) -> scslab.RunResult:
+    """``sc`` run in the compiled plan, checked to be, and to give the Python loop's metrics."""
     fast = scslab.run(sc, compiled=True)
     assert fast.manifest["engine"] == "compiled"
     assert fast.metrics.to_pydict() == scslab.run(sc, compiled=False).metrics.to_pydict()
+    return fast
+
+
+def test_dragon_eye_runs_in_the_compiled_plan_with_the_python_loop_s_results():
+    fast = _compiled_as_the_python_loop(_dragon_eye(days=20))
     assert _total(fast.metrics, f"{FACE}_false_alerts") > 0
     assert "innocents flagged" in fast.summary()
 
@@ -305,10 +310,7 @@ def test_watchlist_evaders_are_found_and_stopped_less_and_everyone_else_as_befor
 
 def test_evasion_of_the_cameras_runs_in_the_compiled_plan_with_the_python_loop_s_results():
     sc = _evading(_dragon_eye(days=20), share=0.3, active_from="2018-01-08")
-    fast = scslab.run(sc, compiled=True)
-    assert fast.manifest["engine"] == "compiled"
-    m = fast.metrics.to_pydict()
-    assert m == scslab.run(sc, compiled=False).metrics.to_pydict()
+    m = _compiled_as_the_python_loop(sc).metrics.to_pydict()
     assert sum(m[f"{FACE}_evaded_alerts"][:7]) == 0 < sum(m[f"{FACE}_evaded_alerts"][7:])
 
 
@@ -418,10 +420,7 @@ def test_a_warm_started_list_is_wanted_from_the_first_day():
 
 def test_watching_a_list_runs_in_the_compiled_plan_with_the_python_loop_s_results():
     sc = _watching(_dragon_eye(days=40), probes=0.1, wanted_list="jaywalker_screen")
-    fast = scslab.run(sc, compiled=True)
-    assert fast.manifest["engine"] == "compiled"
-    m = fast.metrics.to_pydict()
-    assert m == scslab.run(sc, compiled=False).metrics.to_pydict()
+    m = _compiled_as_the_python_loop(sc).metrics.to_pydict()
     assert sum(_true_alerts(m)) > 100
 
 
