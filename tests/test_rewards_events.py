@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import scslab
+from scslab.audit import harm_audit
 from scslab.catalogue import Source, source_by_name
 from scslab.engine.simulation import Simulation
 from scslab.scenario import Scenario
@@ -330,8 +331,9 @@ def test_the_preset_refuses_the_licences_in_july_2017_within_its_run():
     assert rentals[-1] > rentals[refusal - 1]
 
 
-def test_state_lists_and_sanctions_read_no_commercial_score_after_the_refusal():
-    sc = _pilots(people=10_000, days=60).with_mechanism("sesame_credit", period_days=10)
+def _state_list_and_sanctions(days: int = 60) -> Scenario:
+    """The pilots (refused on day 30) with a state list and state sanctions on Sesame's score."""
+    sc = _pilots(people=10_000, days=days).with_mechanism("sesame_credit", period_days=10)
     sc = sc.with_mechanism("debt", arrears_rate=0.002)  # credit events move scores every day
     sc = sc.with_mechanism(
         "commercial_blacklist",
@@ -340,18 +342,43 @@ def test_state_lists_and_sanctions_read_no_commercial_score_after_the_refusal():
         enter_below=600,
         exit_at=620,
     )
-    sc = sc.with_mechanism(
+    return sc.with_mechanism(
         "score_sanctions",
         sectors={"loans": {"attempt_rate": 0.05, "score": "sesame_credit", "below": 600}},
     )
-    refused = scslab.run(sc).metrics
+
+
+def test_state_lists_and_sanctions_read_no_commercial_score_after_the_refusal():
+    sc = _state_list_and_sanctions()
+    result = scslab.run(sc)
+    refused = result.metrics
     read = scslab.run(sc.with_mechanism("sesame_credit", licence_refused_on=None)).metrics
     for m in (refused, read):
         assert sum(_column(m, "commercial_blacklist_entries")[:30]) > 100
         assert _column(m, "score_sanctions_loans_refused")[29] > 100
-    # from the refusal the state's list changes by no score, and its sanctions refuse nobody
-    for col in ("commercial_blacklist_entries", "commercial_blacklist_exits"):
-        assert sum(_column(refused, col)[30:]) == 0 < sum(_column(read, col)[30:]), col
+    # the state's list rests on the score it no longer reads: on the day of the refusal it
+    # releases every member, then lists nobody; read on, the same list keeps its members
+    size, exits = (_column(refused, f"commercial_blacklist_{c}") for c in ("size", "exits"))
+    assert size[:30] == _column(read, "commercial_blacklist_size")[:30] and size[29] > 50
+    assert exits[30] == size[29] and size[30:] == [0] * 30
+    assert sum(_column(refused, "commercial_blacklist_entries")[30:]) == sum(exits[31:]) == 0
+    assert min(_column(read, "commercial_blacklist_size")[30:]) > 50
+    assert sum(_column(read, "commercial_blacklist_entries")[30:]) > 0
+    released = _column(refused, "commercial_blacklist_released")
+    assert released == [0] * 30 + [size[29]] * 30
+    assert "commercial_blacklist_released" not in read.column_names  # read to the end
+    day_30 = (sc.meta.start_date + dt.timedelta(days=30)).isoformat()
+    line = f"commercial_blacklist: released its {size[29]:,} members on {day_30} (day 30)"
+    assert line in result.summary()
+    # the harm audit does not count them as leaving by their own act
+    audit = {h.item: h.value for h in harm_audit(refused)}
+    assert (
+        audit["commercial_blacklist: released when the state stopped reading its score"]
+        == (size[29])
+    )
+    own = audit["commercial_blacklist: left by their own act (repaying)"]
+    assert own == sum(exits) - size[29] == sum(exits[:30])
+    # and its sanctions refuse nobody
     sanctions = _column(refused, "score_sanctions_loans_refused")
     assert sanctions[-1] == sanctions[29] < _column(read, "score_sanctions_loans_refused")[-1]
 
@@ -365,8 +392,9 @@ def test_state_lists_and_sanctions_read_no_commercial_score_after_the_refusal():
         lambda: _outline(days=30),
         lambda: _shanghai(days=30, misverification=0.2),
         lambda: _pilots(days=40, refused_after=20),
+        lambda: _state_list_and_sanctions(days=40),
     ],
-    ids=["redlist_rewards", "misverified_sign_ups", "licence_refused"],
+    ids=["redlist_rewards", "misverified_sign_ups", "licence_refused", "state_list_released"],
 )
 def test_the_python_loop_gives_the_compiled_plan_s_columns(scenario):
     sc = scenario()

@@ -170,13 +170,24 @@ def harm_audit(metrics: pa.Table, redlists: frozenset[str] = frozenset()) -> lis
         exits = _total(metrics, f"{lst}_exits")
         won = _last(metrics, f"{lst}_appeals_won") if f"{lst}_appeals_won" in cols else 0.0
         ended = _last(metrics, f"{lst}_repaired") if f"{lst}_repaired" in cols else 0.0
+        released = _last(metrics, f"{lst}_released") if f"{lst}_released" in cols else 0.0
         person_days = _total(metrics, f"{lst}_size")
         ever = _last(metrics, f"{lst}_persons_ever_listed")
         out += [
             Harm(section, f"{lst}: entries", entries),
             Harm(section, f"{lst}: left by appeal", won),
             Harm(section, f"{lst}: left at the end of a term (credit repair)", ended),
-            Harm(section, f"{lst}: left by their own act (repaying)", exits - won - ended),
+        ]
+        if f"{lst}_released" in cols:
+            out.append(
+                Harm(section, f"{lst}: released when the state stopped reading its score", released)
+            )
+        out += [
+            Harm(
+                section,
+                f"{lst}: left by their own act (repaying)",
+                exits - won - ended - released,
+            ),
             Harm(
                 section,
                 f"{lst}: still listed at the end (never left)",

@@ -450,6 +450,25 @@ def list_metrics(day, s):
 
 
 @kernel
+def list_members(s):
+    """Everyone on the list record ``s``, in order: one pass over everyone's flag.
+
+    For a reader that needs the members once (not every day): a list keeps no array of them.
+    """
+    flags, mask = s.flags, s.mask
+    count = 0
+    for pid in range(flags.size):
+        count += (flags[pid] & mask) != 0
+    out = np.empty(count, np.int64)
+    k = 0
+    for pid in range(flags.size):
+        if flags[pid] & mask:
+            out[k] = pid
+            k += 1
+    return out
+
+
+@kernel
 def _changes_of_the_day(s):
     return s.entered, s.exited, s.listed_candidates
 

@@ -13,13 +13,15 @@ The whole step is a kernel (``_step``) that reads the score through the scorer's
 (``scoring/compiled.py``), in the compiled day plan and in the Python loop alike; a score without
 compiled kernels is refused by name when the list is set up.
 
-A threshold list is the state's: on a day the state may not read the score (a commercial score
-whose licence was refused, ``scoring/compiled.state_reads``) nobody enters or leaves by score;
-appeals and terms still end listings.
+A threshold list is the state's: from the first day the state may not read the score (a
+commercial score whose licence was refused, ``scoring/compiled.state_reads``) the list rests on
+nothing the state reads, so it releases every member that day and lists nobody after; the day
+and the number released are in its summary.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -35,11 +37,13 @@ from scslab.kernels.jit import kernel, step_kernel
 from scslab.kernels.memory import prefetch_ahead
 from scslab.kernels.parallel import both_builds, run_threads
 from scslab.kernels.structs import compiled_struct
+from scslab.mechanisms.lists.base import SIZE as LIST_SIZE
 from scslab.mechanisms.lists.base import (
     ListBase,
     ListParams,
     apply_day,
     list_fields,
+    list_members,
     list_metrics,
     list_record_fields,
 )
@@ -152,12 +156,24 @@ class ThresholdListParams(ListParams):
 
 ThresholdFields = list_record_fields(
     "ThresholdFields",
-    ("scorer", "moving", "calendar", "enter_below", "exit_at", "everyone", "n", "threads"),
+    (
+        "scorer",
+        "moving",
+        "calendar",
+        "enter_below",
+        "exit_at",
+        "everyone",
+        "n",
+        "threads",
+        "released",
+    ),
     __name__,
 )
 """A list's fields (``ListFields``), the scorer's record and the records that may move its scores
 (``moving_records``), the calendar of exit checks, the thresholds, whether the scorer scores
-everyone, the population and its ``run_threads`` (the re-check's build)."""
+everyone, the population and its ``run_threads`` (the re-check's build), and the day the list
+released its members because the state stopped reading the score and how many (int64; -1 and 0
+until then)."""
 
 ThresholdState = compiled_struct("ThresholdState", ThresholdFields._fields, __name__)
 
@@ -214,9 +230,12 @@ _crossing = both_builds(_crossing)
 def _step(day, board, s):
     pid, source, true = _moving_only(*records_of(board), s.moving)
     due, _ = pop_due(s.calendar, day)
-    if not state_reads(s.scorer, day):  # the state reads no score: no change by score
-        nobody = np.empty(0, np.int64)
-        apply_day(day, s, nobody, np.empty(0, np.bool_), np.empty(0, np.int16))
+    if not state_reads(s.scorer, day):  # the state reads no score: nobody is listed by it
+        members = list_members(s) if s.stats[LIST_SIZE] else np.empty(0, np.int64)
+        if members.size and s.released[0] < 0:
+            s.released[0], s.released[1] = day, members.size
+        leave = np.zeros(members.size, np.bool_)
+        apply_day(day, s, members, leave, np.full(members.size, NOT_FALSE, np.int16))
         return
     if rescored(s.scorer, day):  # everyone's score may have moved: find who crosses
         due = np.union1d(due, _crossing(s.threads, s.n, s, day))
@@ -232,7 +251,14 @@ def _step(day, board, s):
 
 @step_kernel
 def _metrics(day, s):
-    list_metrics(day, s)  # its count of values written is for lists that add their own
+    written = list_metrics(day, s)
+    if s.today.size > written:  # the state stops reading the score within the run
+        s.today[written] = s.released[1]
+
+
+@kernel
+def _released_of(s):
+    return s.released
 
 
 compiled_mechanism(ThresholdState, _step, _metrics)
@@ -248,7 +274,28 @@ class ThresholdList(CompiledSteps, ListBase):
 
     def init(self, sim: Simulation) -> None:
         self.scorer = compiled_scorer(sim, self.params.score, self.name, f"{self.name}.score")
+        self.start_date = sim.start_date
+        self.unread_in_run = sim.days > 0 and not self.scorer.state_reads(sim.days - 1)
+        """Whether the state stops reading the score within the run (a licence refused: from
+        then on it never reads it again), so that the list releases its members."""
         super().init(sim)
+
+    def init_columns(self) -> tuple[str, ...]:
+        """The list's columns, and ``{name}_released`` if the state stops reading the score."""
+        released = (f"{self.name}_released",) if self.unread_in_run else ()
+        return (*super().init_columns(), *released)
+
+    def summary(self) -> list[str]:
+        """The list's line, and the day it released its members, if the state stopped reading."""
+        lines = super().summary()
+        day, count = (int(v) for v in _released_of(self.state))
+        if day >= 0:
+            date = (self.start_date + dt.timedelta(days=day)).isoformat()
+            lines.append(
+                f"{self.name}: released its {count:,} members on {date} (day {day}): from then "
+                f"the state reads no {self.params.score} score, and lists nobody by it"
+            )
+        return lines
 
     def new_state(self, sim: Simulation) -> object:
         p = self.params
@@ -263,5 +310,6 @@ class ThresholdList(CompiledSteps, ListBase):
                 everyone=self.scorer.scores_everyone(),  # asked once: fixed after its init
                 n=sim.pop.n,
                 threads=run_threads(sim.pop.n),
+                released=np.array([-1, 0], np.int64),
             )
         )

@@ -72,7 +72,7 @@ from scslab.kernels.rng import uniform
 from scslab.kernels.sampling import compiled_bernoulli_ids
 from scslab.kernels.structs import compiled_struct
 from scslab.mechanisms.lists.base import SIZE as LIST_SIZE
-from scslab.mechanisms.lists.base import ListBase, no_list
+from scslab.mechanisms.lists.base import ListBase, list_members, no_list
 from scslab.mechanisms.observation.evaders import EVASION, evaders_in, evades, no_evasion
 from scslab.population.census import province_names
 from scslab.population.geography import regions_of_sorted
@@ -413,21 +413,6 @@ def _is_wanted(wanted, first, last, pid):
 
 
 @kernel
-def _members(flags, mask):
-    """Everyone whose ``flags & mask`` is set, in order (one pass over everyone)."""
-    count = 0
-    for pid in range(flags.size):
-        count += (flags[pid] & mask) != 0
-    out = np.empty(count, np.int64)
-    k = 0
-    for pid in range(flags.size):
-        if flags[pid] & mask:
-            out[k] = pid
-            k += 1
-    return out
-
-
-@kernel
 def _follow_list(s):
     """Mode 'watchlist' of a list: make the wanted the list's members, as it left them.
 
@@ -456,7 +441,7 @@ def _follow_list(s):
     if k == lst.stats[LIST_SIZE]:
         s.wanted = out[:k].copy()
     else:
-        s.wanted = _members(flags, mask)
+        s.wanted = list_members(lst)
         s.full_reads[0] += 1
     s.wanted_bounds = np.searchsorted(s.wanted, s.bounds).astype(np.int64)
 
