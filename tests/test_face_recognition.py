@@ -365,6 +365,7 @@ def test_a_list_s_members_are_the_wanted_as_the_list_left_them_the_day_before():
     # the public screen lists recorded jaywalkers for 30 days: members enter and leave every day
     sim = Simulation(_watching(_dragon_eye(days=45), wanted_list="jaywalker_screen"))
     watch, screen = sim.get("street_watch"), sim.get("jaywalker_screen")
+    assert watch.wanted.size == 0  # no share drawn beside the list
     members_before = []
     for _ in range(45):
         members = np.flatnonzero(screen.flag.get())
@@ -462,3 +463,20 @@ def test_watching_a_list_resumes_from_a_checkpoint_bit_for_bit(tmp_path):
     assert watch.wanted.size > 100 and watch.full_reads == 0
     assert api.resume(tmp_path / "part").metrics.to_pydict() == whole
     assert sum(_true_alerts(whole)[30:]) > 100
+
+
+def test_a_burn_in_runs_the_cameras_without_the_list_it_leaves_out():
+    # a burn-in runs no list: the watch finds nobody there, then the list's members in the run
+    sc = _watching(_dragon_eye(days=5), wanted_list="jaywalker_screen")
+    sim = Simulation(sc.with_overrides(burn_in_days=10))
+    screen, watch = sim.get("jaywalker_screen"), sim.get("street_watch")
+    for _ in range(5):
+        members = np.flatnonzero(screen.flag.get())
+        sim.step()
+        assert np.array_equal(watch.wanted, members)
+    assert sum(_true_alerts(sim.columns)) > 0
+    # a list that the scenario does not have is still refused, burn-in or not
+    data = sc.with_overrides(burn_in_days=10).resolved()
+    del data["mechanisms"]["jaywalker_screen"]
+    with pytest.raises(scslab.ScenarioError, match=r"street_watch\.wanted_list: 'jaywalker_sc"):
+        Simulation(scslab.scenario_from_dict(data))

@@ -383,6 +383,31 @@ def test_state_lists_and_sanctions_read_no_commercial_score_after_the_refusal():
     assert sanctions[-1] == sanctions[29] < _column(read, "score_sanctions_loans_refused")[-1]
 
 
+def test_listings_an_appeal_or_a_term_ends_on_the_day_of_the_refusal_are_not_released():
+    sc = _state_list_and_sanctions().with_mechanism(
+        "commercial_blacklist", repair_days=10, appeal_share=0.5, appeal_days=3
+    )
+    m = scslab.run(sc).metrics
+    size, exits, released = (
+        _column(m, f"commercial_blacklist_{c}") for c in ("size", "exits", "released")
+    )
+    ended = [
+        _column(m, f"commercial_blacklist_{c}")[30] - _column(m, f"commercial_blacklist_{c}")[29]
+        for c in ("repaired", "appeals_won")
+    ]
+    assert sum(ended) > 20  # terms and appeals that end on the day of the refusal
+    assert exits[30] == size[29] == released[30] + sum(ended) and size[30] == 0
+    audit = {h.item: h.value for h in harm_audit(m)}
+    own = audit["commercial_blacklist: left by their own act (repaying)"]
+    assert (
+        0
+        <= own
+        == sum(exits[:30])
+        - _column(m, "commercial_blacklist_repaired")[29]
+        - (_column(m, "commercial_blacklist_appeals_won")[29])
+    )
+
+
 # --- one implementation: the Python loop runs the same kernels -----------------------------------
 
 

@@ -80,6 +80,8 @@ class BurnInScenario:
     population: PopulationParams
     mechanisms: Mapping[str, MechanismParams]
     source: str
+    left_out: frozenset[str]
+    """The run's mechanisms that the burn-in does not run (lists, sanctions, responses...)."""
 
     def resolved(self) -> dict[str, Any]:
         """Not a run of its own: nothing is written for it."""
@@ -118,6 +120,7 @@ def burn_in_scenario(scenario: ScenarioLike) -> BurnInScenario:
         population=scenario.population,
         mechanisms={n: p for n, p in scenario.mechanisms.items() if burns_in(n, p)},
         source=f"{scenario.source} (burn-in)",
+        left_out=frozenset(n for n, p in scenario.mechanisms.items() if not burns_in(n, p)),
     )
 
 

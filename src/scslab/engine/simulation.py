@@ -323,6 +323,15 @@ class Simulation:
             f"mechanism; enabled ones: {self._enabled(kind)}"
         )
 
+    def runs_without(self, name: str) -> bool:
+        """Whether the scenario has mechanism ``name`` but this simulation does not run it.
+
+        A burn-in runs only the mechanisms that make records and scores (``BURN_IN_FAMILIES``):
+        a reader there of a list, say, finds none, and goes without it.
+        """
+        scenario = self.scenario
+        return isinstance(scenario, BurnInScenario) and name in scenario.left_out
+
     def get(self, name: str, kind: type[M] = Mechanism, key: str = "") -> M:  # type: ignore[assignment]
         """The enabled mechanism ``name``, checked to be a ``kind`` (see ``find``).
 

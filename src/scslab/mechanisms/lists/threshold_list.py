@@ -37,8 +37,9 @@ from scslab.kernels.jit import kernel, step_kernel
 from scslab.kernels.memory import prefetch_ahead
 from scslab.kernels.parallel import both_builds, run_threads
 from scslab.kernels.structs import compiled_struct
-from scslab.mechanisms.lists.base import SIZE as LIST_SIZE
 from scslab.mechanisms.lists.base import (
+    EXPIRED,
+    WON,
     ListBase,
     ListParams,
     apply_day,
@@ -47,6 +48,7 @@ from scslab.mechanisms.lists.base import (
     list_metrics,
     list_record_fields,
 )
+from scslab.mechanisms.lists.base import SIZE as LIST_SIZE
 from scslab.mechanisms.provenance import NOT_FALSE, UNATTRIBUTED
 from scslab.mechanisms.scoring.compiled import (
     compiled_scorer,
@@ -232,10 +234,12 @@ def _step(day, board, s):
     due, _ = pop_due(s.calendar, day)
     if not state_reads(s.scorer, day):  # the state reads no score: nobody is listed by it
         members = list_members(s) if s.stats[LIST_SIZE] else np.empty(0, np.int64)
-        if members.size and s.released[0] < 0:
-            s.released[0], s.released[1] = day, members.size
+        ended = s.counts[WON] + s.counts[EXPIRED]
         leave = np.zeros(members.size, np.bool_)
         apply_day(day, s, members, leave, np.full(members.size, NOT_FALSE, np.int16))
+        released = s.exited.size - (s.counts[WON] + s.counts[EXPIRED] - ended)  # not by appeal
+        if released and s.released[0] < 0:  # or term: those ended first, and count as such
+            s.released[0], s.released[1] = day, released
         return
     if rescored(s.scorer, day):  # everyone's score may have moved: find who crosses
         due = np.union1d(due, _crossing(s.threads, s.n, s, day))

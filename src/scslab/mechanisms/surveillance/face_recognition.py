@@ -667,7 +667,7 @@ class FaceRecognition(CompiledSteps, Surveillance):
         watched[[act_by_name(a) for a in p.acts]] = True
         watchlist = p.mode == "watchlist"
         wanted = np.empty(0, np.int64)
-        if watchlist and p.watchlist_share > 0:  # who is wanted: drawn once, day 0
+        if watchlist and p.wanted_list is None and p.watchlist_share > 0:  # drawn once, day 0
             share, threads = p.watchlist_share, run_threads(pop.n)
             wanted = compiled_bernoulli_ids(self.key("wanted"), 0, pop.n, share, threads)
         rule = FaceRule(
@@ -693,10 +693,12 @@ class FaceRecognition(CompiledSteps, Surveillance):
             evaders = evaders_in(evasion, geography.bounds)
         self.wanted_list = (
             sim.get(p.wanted_list, ListBase, f"{self.name}.wanted_list")
-            if p.wanted_list is not None
+            if p.wanted_list is not None and not sim.runs_without(p.wanted_list)
             else None
         )
-        """The list whose members are wanted (mode 'watchlist'), or None."""
+        """The list whose members are wanted (mode 'watchlist'), or None: without one, or in a
+        burn-in, which runs no list (nobody is wanted there; a stop posts no record, so nothing
+        of it reaches the run)."""
         self._new_record = functools.partial(
             _new_state,
             keys,
