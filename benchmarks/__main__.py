@@ -563,9 +563,11 @@ def _face_lines(results: dict) -> list[str]:
         "`python -m benchmarks.face_cost`: Shanghai's crossing cameras against 1.8 billion "
         "images, switched off, then at rising probes a day with the false alerts held fixed (the "
         "threshold tightened: FPIR = alerts / probes), then at the preset's threshold (FPIR 0.356: "
-        "alerts rise with probes). Face recognition's milliseconds a day are its phase's; the "
-        "whole day's include the acts and the public screen. Target (issue 12): the work grows "
-        "with alerts, not probes.",
+        "alerts rise with probes), then with street cameras that search for the public screen's "
+        "members (mode 'watchlist' with `wanted_list`, FPIR 0.003; wanted a day: the screen's "
+        "mean size). Face recognition's milliseconds a day are its phase's (the street cameras' "
+        "in the list-watch rows); the whole day's include the acts and the public screen. Target "
+        "(issue 12): the work grows with alerts, not probes.",
         "",
         *table(rows),
     ]
