@@ -197,3 +197,24 @@ def test_a_bad_step_gives_one_line_and_exit_2(tmp_path):
     line = cli_error_line("run", str(path), "--quiet", "--out", str(tmp_path / "r"))
     assert line.startswith(f"scslab: error: {path}: mechanisms.debt.repay_factor_from.factor")
     assert not (tmp_path / "r").exists()
+
+
+def test_a_listing_list_that_is_no_mechanism_is_refused_and_one_switched_off_does_nothing(
+    tmp_path,
+):
+    path = tmp_path / "typo.toml"
+    path.write_text(
+        '[scenario]\nname = "typo"\npeople = 2000\ndays = 3\n'
+        '[mechanisms.debt]\nlisting_list = "cort_list"\n'
+        "[mechanisms.court_list]\n"
+    )
+    line = cli_error_line("run", str(path), "--quiet", "--out", str(tmp_path / "r"))
+    assert "mechanisms.debt.listing_list: 'cort_list'" in line and "court_list" in line
+    assert not (tmp_path / "r").exists()
+    # a list that the scenario has but switches off, as compare --drop-a does: no effect
+    sc = scslab.load_scenario("financial_only").with_overrides(people=2_000, days=20)
+    off = sc.with_mechanism("debt", listing_list="court_list")
+    data = off.resolved()
+    data["mechanisms"]["court_list"] = {"enabled": False}
+    m = scslab.run(scslab.scenario_from_dict(data)).metrics.to_pydict()
+    assert m == scslab.run(sc).metrics.to_pydict()

@@ -168,8 +168,9 @@ class DebtParams(MechanismParams):
     )
     listing_list: str | None = Field(
         default="court_list",
-        description="The list whose membership raises the repayment hazard (empty or not "
-        "enabled: no effect).",
+        description="The list whose membership raises the repayment hazard (empty, a list "
+        "switched off, or the default court_list absent from the scenario: no effect; another "
+        "name that is no mechanism of the scenario is refused).",
     )
 
 
@@ -741,7 +742,11 @@ class Debt(CompiledSteps, Behaviour):
     def init(self, sim: Simulation) -> None:
         p = self.params
         self.pop = sim.pop
-        self.list = sim.find(p.listing_list, ListBase, f"{self.name}.listing_list")
+        name, key = p.listing_list, f"{self.name}.listing_list"
+        default = type(p).model_fields["listing_list"].default
+        if name not in (None, default, *sim.scenario.mechanisms) and not sim.runs_without(name):
+            sim.get(name, ListBase, key)  # no such table (a typo): refused, naming the lists
+        self.list = sim.find(name, ListBase, key)  # a list switched off, or none: no effect
         self.income = listen(sim.pop)  # lost incomes from any mechanism, from day 0
         self.days = sim.days
         step = p.repay_factor_from
