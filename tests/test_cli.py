@@ -50,6 +50,28 @@ BAD = {
         GOOD + '\n[mechanisms.informants]\nacts = ["jaywalk"]\n',
         "mechanisms.informants.acts.0: unknown act 'jaywalk'; allowed:",
     ),
+    "act_in_another_case": (  # beside jaywalking it would be a second key of one act
+        GOOD + "\n[mechanisms.everyday_acts.extra_acts]\nJaywalking = { rate = 0.002 }\n",
+        "unknown act 'Jaywalking' (names are lower case: 'jaywalking'); allowed:",
+    ),
+    "source_in_another_case": (
+        GOOD + '\n[mechanisms.evasion]\nsources = ["camera", "Camera"]\n',
+        "mechanisms.evasion.sources.1: unknown source 'Camera' (names are lower case:",
+    ),
+    "grade_named_twice": (
+        GOOD
+        + "\n[mechanisms.point_system]\npoints = { traffic_offence = -5 }\n"
+        + 'grades = [{ name = "A", min_score = 900 }, { name = "A", min_score = -30000 }]\n',
+        "grades must have distinct names; 'A' is named twice",
+    ),
+    "two_mechanisms_write_one_column": (  # a second joint punishment with the default sectors
+        GOOD
+        + "\n[mechanisms.debt]\n[mechanisms.court_list]\n[mechanisms.joint_punishment]\n"
+        + '[mechanisms.tax_blacklist]\ntype = "record_list"\nentry_acts = ["tax_evasion"]\n'
+        + '[mechanisms.tax_punishment]\ntype = "joint_punishment"\nlist = "tax_blacklist"\n',
+        "mechanisms.tax_punishment: its metric column 'travel_abroad_blocked' would be written "
+        "by joint_punishment too; give its sectors, acts or grades other names",
+    ),
     "not_toml": ("[scenario\nname = 1", "not valid TOML"),
 }
 

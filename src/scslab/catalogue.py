@@ -8,7 +8,7 @@ Add a new act or data source here, then give it a rate, a recorder and points in
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field
 
@@ -79,24 +79,33 @@ class Source(IntEnum):
 
 ACT_NAMES = {a: a.name.lower() for a in Act}
 SOURCE_NAMES = {s: s.name.lower() for s in Source}
+_ACTS = {name: a for a, name in ACT_NAMES.items()}
+_SOURCES = {name: s for s, name in SOURCE_NAMES.items()}
+
+
+def _unknown(kind: str, name: str, names: dict[str, Any]) -> ValueError:
+    """The error of a name not among ``names``: it lists them, and says if only the case is off.
+
+    Names are exact: ``Jaywalking`` beside ``jaywalking`` would be two keys of one act.
+    """
+    case = f" (names are lower case: {name.lower()!r})" if name.lower() in names else ""
+    return ValueError(f"unknown {kind} {name!r}{case}; allowed: {', '.join(names)}")
 
 
 def act_by_name(name: str) -> Act:
     """Look up an act by its lower-case name; the error lists the allowed names."""
     try:
-        return Act[name.upper()]
+        return _ACTS[name]
     except KeyError:
-        allowed = ", ".join(ACT_NAMES.values())
-        raise ValueError(f"unknown act {name!r}; allowed: {allowed}") from None
+        raise _unknown("act", name, _ACTS) from None
 
 
 def source_by_name(name: str) -> Source:
     """Look up a data source by its lower-case name; the error lists the allowed names."""
     try:
-        return Source[name.upper()]
+        return _SOURCES[name]
     except KeyError:
-        allowed = ", ".join(SOURCE_NAMES.values())
-        raise ValueError(f"unknown source {name!r}; allowed: {allowed}") from None
+        raise _unknown("source", name, _SOURCES) from None
 
 
 def _check_act(name: str) -> str:

@@ -248,6 +248,7 @@ class Simulation:
                 m.init(self)
                 if state_made_at_init(m):
                     self._offer(helpers, m)
+            self._check_columns()
             hand_over(self.mechanisms, histories, self.pop.state)
             for m in self.mechanisms.values():
                 if not state_made_at_init(m):  # records made once every mechanism is ready
@@ -322,6 +323,26 @@ class Simulation:
             f"{self.scenario.source}: mechanisms.{key}: {name!r} is not a {kind.family} "
             f"mechanism; enabled ones: {self._enabled(kind)}"
         )
+
+    def _check_columns(self) -> None:
+        """Refuse, in one line, a metric column that two mechanisms (or one twice) would write.
+
+        Columns are named after what a mechanism's table names (its sectors, acts, grades): a
+        second ``joint_punishment`` with the first one's sector names would write its columns.
+
+        Raises:
+            ScenarioError: the column, and who would write it.
+        """
+        owner: dict[str, str] = {}
+        for name, m in self.mechanisms.items():
+            for col in getattr(m, "metric_columns", ()):
+                if col in owner:
+                    who = "twice" if owner[col] == name else f"by {owner[col]} too"
+                    raise ScenarioError(
+                        f"{self.scenario.source}: mechanisms.{name}: its metric column {col!r} "
+                        f"would be written {who}; give its sectors, acts or grades other names"
+                    )
+                owner[col] = name
 
     def runs_without(self, name: str) -> bool:
         """Whether the scenario has mechanism ``name`` but this simulation does not run it.

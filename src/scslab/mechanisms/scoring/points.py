@@ -120,6 +120,10 @@ class PointSystemParams(MechanismParams):
             raise ValueError("grades must list best first with strictly falling min_score")
         if len(set(mins)) != len(mins):
             raise ValueError("grades must have distinct min_score values")
+        names = [g.name for g in self.grades]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"grades must have distinct names; {twice[0]!r} is named twice")
         return self
 
 
