@@ -118,6 +118,11 @@ BAD = {
         'listed = "persons_ever_listed@2019-01-01"',
         "no row persons_ever_listed@2019-01-01; its rows: 2013-10-01",
     ),
+    "no_such_day": (
+        'listed = "persons_ever_listed@2018-12-32"',
+        "listed: 'persons_ever_listed@2018-12-32': 2018-12-32 is no date (day is out of range "
+        "for month); its rows: 2013-10-01",
+    ),
     "unknown_quantity": ('listed = "people_listed"', "no quantity 'people_listed'; there are"),
     "ever_below_listed": ("listed = 0.02\never_listed = 0.01", "ever_listed must be at least"),
     "not_a_series": (

@@ -173,7 +173,12 @@ def _parse(expr: str, rows: tuple[Row, ...], name: str) -> list[tuple[int, str, 
             if not series:
                 known = sorted({r.quantity for r in rows})
                 raise ValueError(f"{name}: no quantity {quantity!r}; there are {', '.join(known)}")
-            day = dt.date.fromisoformat(date) if date else None
+            try:
+                day = dt.date.fromisoformat(date) if date else None
+            except ValueError as e:  # a day the calendar has not (2018-12-32)
+                dates = ", ".join(str(r.date) for r in series)
+                message = f"{name}: {tok!r}: {date} is no date ({e}); its rows: {dates}"
+                raise ValueError(message) from None
             if day is not None and not any(r.date == day for r in series):
                 dates = ", ".join(str(r.date) for r in series)
                 raise ValueError(f"{name}: no row {quantity}@{day}; its rows: {dates}")
