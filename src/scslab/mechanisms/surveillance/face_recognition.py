@@ -212,7 +212,7 @@ class FaceRecognitionParams(MechanismParams):
         "elsewhere balance those landing elsewhere; an assumption).",
     )
     watchlist_share: float = Field(
-        default=0.001,
+        default=0.00102,
         ge=0.0,
         le=0.5,
         description="Mode 'watchlist': share of people on the watchlist (default: Cardiff's 173 "
