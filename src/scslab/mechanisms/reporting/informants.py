@@ -168,8 +168,9 @@ class InformantsParams(MechanismParams):
         ge=0.0,
         le=100.0,
         description="Malicious reports a professional claimant files per day, on average, with "
-        "no reward: 73,000 claims by 24,000 claimants in 2023 is about 3 a year (calibration/"
-        "reporting_and_manipulation.csv, china_professional_claimants_2023).",
+        "no reward: 73,000 claims by 24,000 claimants in 2023 is 3.04 a year (calibration/"
+        "reporting_and_manipulation.csv, china_professional_claimants_2023), taken as 3: "
+        "3 / 365 = 0.0082.",
     )
     accept_false: float = Field(
         default=0.15,

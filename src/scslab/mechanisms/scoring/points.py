@@ -695,8 +695,8 @@ class Suining(PointSystem):
 def financial_points() -> dict[str, int]:
     """A bureau-style score moves only on credit events.
 
-    Assumption: sizes chosen so that one missed payment costs about one band and a court
-    judgment about two.
+    Assumption: a missed payment costs 40 points and a court judgment 120, against bands 60 to
+    90 points wide.
     """
     return {
         "loan_arrears": -40,
@@ -723,8 +723,8 @@ class FinancialOnlyParams(PointSystemParams):
     base: int = Field(default=720, description="Starting score (assumption: a clean file).")
     points: Points = Field(
         default_factory=financial_points,
-        description="Act name -> points per record (assumption: one missed payment costs about "
-        "one band, a court judgment about two).",
+        description="Act name -> points per record (assumption: a missed payment costs 40 "
+        "points and a court judgment 120, against middle bands 60 to 90 points wide).",
     )
     grades: list[Grade] = Field(
         default_factory=financial_grades,
@@ -755,7 +755,8 @@ class FinancialOnly(PointSystem):
 def honest_shanghai_points() -> dict[str, int]:
     """Honest Shanghai reads government records only.
 
-    Its weights were never published (assumption: sizes in proportion to Rongcheng's catalogue).
+    Its weights were never published (assumption: Rongcheng's acts, with a court judgment, tax
+    evasion and commercial fraud weighed heavier, -100, against +20 for a good deed).
     """
     return {
         "court_judgment_unpaid": -100,
@@ -784,8 +785,9 @@ class HonestShanghaiParams(PointSystemParams):
     points: Points = Field(
         default_factory=honest_shanghai_points,
         description="Act name -> points per record (assumption: the weights were never "
-        "published; sizes in proportion to Rongcheng's catalogue, "
-        "calibration/local_point_systems.csv).",
+        "published; Rongcheng's acts, calibration/local_point_systems.csv, with a court "
+        "judgment, tax evasion and commercial fraud weighed heavier, -100, against +20 for a good "
+        "deed).",
     )
     grades: list[Grade] = Field(
         default_factory=honest_shanghai_grades,

@@ -145,7 +145,7 @@ class FaceRecognitionParams(MechanismParams):
     settings: dict[str, CameraSetting] = Field(
         default_factory=_default_settings,
         description="Camera setting name -> faces a resident shows them a day, urban and rural; "
-        "the settings add up. Default: crossings, 0.02 urban and 0.002 rural (assumption).",
+        "the settings add up. Default: crossing, 0.02 urban and 0.002 rural (assumption).",
     )
     provinces: list[str] | None = Field(
         default=None,
