@@ -168,9 +168,8 @@ class DebtParams(MechanismParams):
     )
     listing_list: str | None = Field(
         default="court_list",
-        description="The list whose membership raises the repayment hazard (empty, a list "
-        "switched off, or the default court_list absent from the scenario: no effect; another "
-        "name that is no mechanism of the scenario is refused).",
+        description="The list whose membership raises the repayment hazard (empty, or a list "
+        "the run does not have: no effect, and the run's summary names the list it lacks).",
     )
 
 
@@ -742,11 +741,12 @@ class Debt(CompiledSteps, Behaviour):
     def init(self, sim: Simulation) -> None:
         p = self.params
         self.pop = sim.pop
-        name, key = p.listing_list, f"{self.name}.listing_list"
-        default = type(p).model_fields["listing_list"].default
-        if name not in (None, default, *sim.scenario.mechanisms) and not sim.runs_without(name):
-            sim.get(name, ListBase, key)  # no such table (a typo): refused, naming the lists
-        self.list = sim.find(name, ListBase, key)  # a list switched off, or none: no effect
+        name = p.listing_list
+        self.list = sim.find(name, ListBase, f"{self.name}.listing_list")
+        self.list_not_run = name is not None and self.list is None and not sim.runs_without(name)
+        """A list named that this run does not have (switched off, dropped, or misspelled): no
+        effect, and the summary says so (a dropped list must not stop the run: compare's drops
+        remove its table, so a misspelling cannot be told from it)."""
         self.income = listen(sim.pop)  # lost incomes from any mechanism, from day 0
         self.days = sim.days
         step = p.repay_factor_from
@@ -767,6 +767,15 @@ class Debt(CompiledSteps, Behaviour):
         """Today's metric values (shared with the record)."""
         _ = self.state
         return self._today
+
+    def summary(self) -> list[str]:
+        """A line only if the list it names is not in the run (no listing raises repayment)."""
+        if not self.list_not_run:
+            return []
+        return [
+            f"{self.name}: listing_list {self.params.listing_list!r} is not in this run "
+            "(switched off, dropped or misspelled): no listing raised anyone's repayment"
+        ]
 
     def _people_and_rule(self) -> tuple[ArrearsPeople, ArrearsRule]:
         """What the arrears rule reads of people, and the rule (``arrears_factor``)."""
