@@ -70,7 +70,7 @@ BAD = {
         + '[mechanisms.tax_blacklist]\ntype = "record_list"\nentry_acts = ["tax_evasion"]\n'
         + '[mechanisms.tax_punishment]\ntype = "joint_punishment"\nlist = "tax_blacklist"\n',
         "mechanisms.tax_punishment: its metric column 'travel_abroad_blocked' would be written "
-        "by joint_punishment too; give its sectors, acts or grades other names",
+        "by joint_punishment too; name its sectors, acts, grades or thresholds apart",
     ),
     "not_toml": ("[scenario\nname = 1", "not valid TOML"),
 }

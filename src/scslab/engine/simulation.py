@@ -340,7 +340,8 @@ class Simulation:
                     who = "twice" if owner[col] == name else f"by {owner[col]} too"
                     raise ScenarioError(
                         f"{self.scenario.source}: mechanisms.{name}: its metric column {col!r} "
-                        f"would be written {who}; give its sectors, acts or grades other names"
+                        f"would be written {who}; name its sectors, acts, grades or thresholds "
+                        "apart, or keep one such mechanism if its columns have fixed names"
                     )
                 owner[col] = name
 
