@@ -172,9 +172,7 @@ class CompiledPlan:
         """Per compiled mechanism: where its metrics are in a table of days."""
         offset = 0
         for row in self.rows:
-            m = sim.mechanisms[row.mechanism]
-            if len(set(m.metric_columns)) < len(m.metric_columns):
-                raise RuntimeError(f"{row.mechanism} names a metric column twice")
+            m = sim.mechanisms[row.mechanism]  # a column named twice: refused at set-up
             if m.today.size != len(m.metric_columns):
                 raise RuntimeError(
                     f"{row.mechanism} has {m.today.size} metric values for "
