@@ -480,3 +480,68 @@ def test_a_burn_in_runs_the_cameras_without_the_list_it_leaves_out():
     del data["mechanisms"]["jaywalker_screen"]
     with pytest.raises(scslab.ScenarioError, match=r"street_watch\.wanted_list: 'jaywalker_sc"):
         Simulation(scslab.scenario_from_dict(data))
+
+
+# -- mode 'watchlist' with alert_act: each alert a record on the person sighted -----------------
+
+
+def _with_sighting_screen(sc: scslab.Scenario) -> scslab.Scenario:
+    """``sc`` with a second public screen that shows whom the cameras report sighted."""
+    data = sc.resolved()
+    data["mechanisms"]["sighting_screen"] = {
+        "type": "record_list",
+        "entry_acts": ["wanted_sighting"],
+        "sources": ["face_recognition"],
+        "repair_days": 30,
+    }
+    return scslab.scenario_from_dict(data)
+
+
+_LEDGER_OF_FACES = (
+    "records_by_face_recognition",
+    "false_records_by_face_recognition",
+    "records_true",
+    "records_false",
+)
+"""The ledger's columns that a record of face recognition counts in."""
+
+
+def test_an_alert_records_its_act_on_the_person_sighted_only_when_asked():
+    sc = _with_sighting_screen(_watching(_dragon_eye(days=20), wanted_list="jaywalker_screen"))
+    silent = scslab.run(sc).metrics.to_pydict()
+    recorded = scslab.run(sc.with_mechanism("street_watch", alert_act="wanted_sighting"))
+    loud = recorded.metrics.to_pydict()
+    # the same draws: every alert is now a record of face_recognition, and a false alert a false one
+    for day in range(20):
+        alerts, false = loud["street_watch_alerts"][day], loud["street_watch_false_alerts"][day]
+        assert alerts == silent["street_watch_alerts"][day] and false > 0
+        added = {k: loud[k][day] - silent[k][day] for k in _LEDGER_OF_FACES}
+        assert added == {
+            "records_by_face_recognition": alerts,
+            "false_records_by_face_recognition": false,
+            "records_true": alerts - false,
+            "records_false": false,
+        }
+    # a list that reads the act lists the innocents stopped and the wanted found; without the
+    # records it lists nobody, and nothing else moves
+    assert max(silent["sighting_screen_size"]) == 0
+    innocents, size = loud["sighting_screen_innocents_listed"], loud["sighting_screen_size"]
+    assert 0 < innocents[-1] < size[-1]
+    assert sum(_true_alerts(loud)) > 100
+    moved = {k for k in loud if loud[k] != silent[k]}
+    assert {k for k in moved if not k.startswith("sighting_screen_")} == set(_LEDGER_OF_FACES)
+    assert "each alert a record of wanted_sighting" in recorded.summary()
+
+
+def test_alert_records_run_in_the_compiled_plan_with_the_python_loop_s_results():
+    sc = _watching(_dragon_eye(days=30), probes=0.1, alert_act="wanted_sighting")
+    sc = _with_sighting_screen(sc.with_mechanism("street_watch", watchlist_share=0.01))
+    m = _compiled_as_the_python_loop(sc).metrics.to_pydict()
+    assert m["sighting_screen_innocents_listed"][-1] > 0 and sum(_true_alerts(m)) > 0
+
+
+def test_an_alert_act_is_refused_in_mode_act_and_if_not_an_act():
+    with pytest.raises(scslab.ScenarioError, match=r"alert_act: only in mode 'watchlist'"):
+        _searches_only(1_000, 1, alert_act="wanted_sighting")
+    with pytest.raises(scslab.ScenarioError, match=r"unknown act 'sighting'; allowed: .*wanted_si"):
+        _searches_only(1_000, 1, mode="watchlist", alert_act="sighting")

@@ -46,6 +46,9 @@ class Act(IntEnum):
     ONLINE_PURCHASE = 16
     """A purchase on an e-commerce platform (what Sesame's "behaviour and preferences" reads)."""
     PROTEST = 17
+    WANTED_SIGHTING = 18
+    """A camera's alert that a wanted person was sighted (face recognition in mode 'watchlist',
+    with ``alert_act``): a true record on a wanted person found, a false one on an innocent."""
 
 
 class Source(IntEnum):

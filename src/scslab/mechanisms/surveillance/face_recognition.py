@@ -24,7 +24,9 @@ The model (``docs/face_recognition.md``):
 - Mode ``watchlist`` (Cardiff 2017): a share of people is wanted, or the members of a list
   (``wanted_list``, as the list left them the day before). Their sightings alert with
   ``1 - FNIR`` (true alerts); an innocent's sighting alerts with ``FPIR`` and the innocent is
-  stopped (flagged). No record is posted.
+  stopped (flagged). With ``alert_act``, each alert also posts a record of that act on the person
+  sighted (true on the wanted, false on the innocent), which scores, lists and the dossier read
+  like any record; without it no record is posted.
 
 Alerts are drawn, not probes: false alerts are the points of a Poisson process over people at the
 rate probes x FPIR (``kernels/poisson.py``), true alerts the points of one over the wanted, or the
@@ -55,6 +57,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from scslab.catalogue import Act, ActName, Source, act_by_name
 from scslab.engine.board import (
     FALSE_RECORDS,
+    TRUE_RECORDS,
     acts_of,
     post_records,
     record_room,
@@ -227,6 +230,14 @@ class FaceRecognitionParams(MechanismParams):
         "gallery_size stays the gallery searched (default 12.3 million: about the court list's "
         "11.9 million in 2020, docs/initial_conditions.md).",
     )
+    alert_act: ActName | None = Field(
+        default=None,
+        description="Mode 'watchlist': the act an alert records on the person sighted, with "
+        "source face_recognition: a true record on a wanted person found, a false one on an "
+        "innocent stopped, which scores, lists and the dossier read like any record (e.g. "
+        "'wanted_sighting'). Default none: a stop is an alert and a flag, and leaves no record "
+        "(assumption: Cardiff's stops were not recorded against the people stopped).",
+    )
 
     @field_validator("provinces")
     @classmethod
@@ -276,7 +287,7 @@ ACT_ONLY = (
     "gallery_in_population",
 )
 """Fields that mode 'act' reads and mode 'watchlist' does not."""
-WATCHLIST_ONLY = ("watchlist_share", "wanted_list")
+WATCHLIST_ONLY = ("watchlist_share", "wanted_list", "alert_act")
 """Fields that mode 'watchlist' reads and mode 'act' does not."""
 
 
@@ -308,6 +319,8 @@ class FaceRule(NamedTuple):
     """The act a false alert attributes (mode 'act')."""
     from_list: bool
     """Mode 'watchlist': whether the wanted are a list's members (``listing``), day by day."""
+    alert_act: np.int16
+    """Mode 'watchlist': the act an alert records on the person sighted, or -1 for none."""
 
 
 FaceState = compiled_struct(
@@ -587,6 +600,12 @@ def _step(day, board, s):
             _follow_list(s)
         innocents, found, evaded = _watchlist_alerts(day, s, evading)
         false_alerts, true_alerts = innocents.size, found.size
+        alert_act = s.rule.alert_act
+        if alert_act >= 0:  # each alert a record on the person sighted
+            if found.size:
+                post_records(board, found, alert_act, _FACE_RECOGNITION, TRUE_RECORDS)
+            if innocents.size:
+                post_records(board, innocents, alert_act, _FACE_RECOGNITION, FALSE_RECORDS)
     else:
         true_alerts, evaded_acts = _acts_identified(day, board, s, evading)
         innocents, false_alerts, evaded_false = _false_identities(day, s, evading)
@@ -677,6 +696,7 @@ class FaceRecognition(CompiledSteps, Surveillance):
             gallery_in_population=p.gallery_in_population,
             false_act=np.int16(act_by_name(p.false_act)),
             from_list=watchlist and p.wanted_list is not None,
+            alert_act=np.int16(-1 if p.alert_act is None else act_by_name(p.alert_act)),
         )
         keys = FaceKeys(
             false_alerts=self.key("false_alerts"),
@@ -697,8 +717,8 @@ class FaceRecognition(CompiledSteps, Surveillance):
             else None
         )
         """The list whose members are wanted (mode 'watchlist'), or None: without one, or in a
-        burn-in, which runs no list (nobody is wanted there; a stop posts no record, so nothing
-        of it reaches the run)."""
+        burn-in, which runs no list (nobody is wanted there; its false alerts are drawn as in
+        the run, and reach the run only as the records of ``alert_act``, if set)."""
         self._new_record = functools.partial(
             _new_state,
             keys,
@@ -766,9 +786,10 @@ class FaceRecognition(CompiledSteps, Surveillance):
         share = f"{false / alerts:.1%}" if alerts else "no alerts"
         p = self.params
         wanted = f", wanted: {p.wanted_list}'s members" if p.wanted_list is not None else ""
+        recorded = f", each alert a record of {p.alert_act}" if p.alert_act is not None else ""
         return [
-            f"{self.name} ({p.mode}{wanted}): {probes:,} probes, {alerts:,} alerts, {false:,} "
-            f"false ({share}); {flagged:,} innocents flagged; FPIR {self.fpir:.3g} a probe "
-            f"(FMR {p.false_match_rate:.3g}, gallery {p.gallery_size:,})"
+            f"{self.name} ({p.mode}{wanted}{recorded}): {probes:,} probes, {alerts:,} alerts, "
+            f"{false:,} false ({share}); {flagged:,} innocents flagged; FPIR {self.fpir:.3g} a "
+            f"probe (FMR {p.false_match_rate:.3g}, gallery {p.gallery_size:,})"
             + (f"; {evaded:,} alerts evaded" if self.evading else "")
         ]
