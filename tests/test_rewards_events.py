@@ -235,6 +235,45 @@ def test_misverified_users_are_scored_from_the_matched_persons_records_only():
     assert sim.columns["honest_shanghai_misverified"][-1] == users.size
 
 
+def test_a_threshold_list_follows_scores_that_someone_else_s_records_moved():
+    # every scored person below the entry is listed and nobody listed is at the exit, misverified
+    # users included, whose scores move only by their matched persons' records
+    catalogue = {"jaywalking": -100, "traffic_offence": -100, "prosocial_act": 100}
+    sc = _shanghai(people=20_000, days=60).with_mechanism("honest_shanghai", points=catalogue)
+    sc = sc.with_mechanism(
+        "low_scores",
+        type="threshold_list",
+        score="honest_shanghai",
+        enter_below=900,
+        exit_at=1000,
+        appeal_share=0.0,
+    )
+    for rate in (0.0, 0.5):
+        sim = Simulation(sc.with_mechanism("honest_shanghai", misverification=rate))
+        hs, low = sim.get("honest_shanghai"), sim.get("low_scores")
+        users = hs.misverified.users
+        user_rows = []
+        for _ in range(sim.days):
+            sim.step()
+            everyone = np.arange(sim.pop.n)
+            score, listed = hs.scores(everyone, sim.day - 1), low.flag.get()
+            should = hs.has_score(everyone) & (score < 900) | listed & (score < 1000)
+            np.testing.assert_array_equal(listed, should)
+            user_rows.append(int(listed[users].sum()))
+        if rate:  # users listed on their matched persons' records: innocents, by the face match
+            m = hs.misverified
+            about = np.array([m.by_matched[0]])  # a true record about a matched person
+            pids, sources, trues = hs.records_as_scored(about, np.array([1]), np.array([True]))
+            assert m.whose[0] in pids[sources == Source.FACE_RECOGNITION]
+            assert not trues[pids == m.whose[0]].any()
+            assert (m.by_matched[0] in pids) != (m.by_matched[0] in users)
+            assert max(user_rows) > 5
+            innocents = sim.columns["low_scores_innocents_listed"][-1]
+            assert innocents >= user_rows[-1] > 0
+        else:
+            assert users.size == 0
+
+
 def test_rewards_granted_and_denied_on_someone_elses_record_both_ways():
     catalogue = {"jaywalking": -100, "traffic_offence": -100, "prosocial_act": 100}
     sc = _thresholds(_shanghai(people=20_000, days=60), 1000, 1000, 1000)

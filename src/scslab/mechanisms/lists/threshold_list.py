@@ -1,9 +1,11 @@
 """A list driven by a score: enter below one threshold, leave on reaching another.
 
-Only people whose score may have crossed a threshold are looked at: those with records today that
-may move the score (the scorer's ``moving_records``: an online purchase moves no credit history),
-those whose scheduled exit day has come (from the scoring system's ``day_reaching``), and on a
-day the scorer rescored everyone, whoever crosses. A scheduled check that a later record made
+Only people whose score may have crossed a threshold are looked at: those whose score today's
+records may move (the scorer's ``moving_records``: an online purchase moves no credit history;
+and ``records_as_scored``: a record about someone moves the score of a user misverified as them,
+for whom it is a false record of the face-ID match), those whose scheduled exit day has come
+(from the scoring system's ``day_reaching``), and on a day the scorer rescored everyone, whoever
+crosses. A scheduled check that a later record made
 stale simply fails when it falls due. So a record that cannot move the score changes nothing: it
 does not bring back someone an appeal or the listing term took off the list (the next record that
 moves their score, or the next rescoring, does), and it is never the false record a listing is
@@ -55,6 +57,7 @@ from scslab.mechanisms.scoring.compiled import (
     day_reaching,
     has_score,
     record_moves,
+    records_as_scored,
     rescored,
     state_reads,
 )
@@ -230,7 +233,7 @@ _crossing = both_builds(_crossing)
 
 @step_kernel
 def _step(day, board, s):
-    pid, source, true = _moving_only(*records_of(board), s.moving)
+    pid, source, true = records_as_scored(s.scorer, *_moving_only(*records_of(board), s.moving))
     due, _ = pop_due(s.calendar, day)
     if not state_reads(s.scorer, day):  # the state reads no score: nobody is listed by it
         members = list_members(s) if s.stats[LIST_SIZE] else np.empty(0, np.int64)

@@ -22,7 +22,12 @@ Two questions concern who reads and whose record is read, and have defaults that
 One question says which records matter at all: ``moving_records(state)``, per act and source,
 whether a record of that act from that source may move a score (an online purchase moves no
 credit history). A reader that looks only at people whose score may have moved (a threshold list)
-skips the others' records. Default: an empty table, which says every record may.
+skips the others' records. Default: an empty table, which says every record may. Another says
+whose score a record moves: ``records_as_scored(state, pids, sources, trues)`` gives the day's
+records addressed to the people whose scores they move. Only a score that reads someone else's
+records (a user misverified at sign-up, ``scoring/points.py``) re-addresses any: a record about
+the person matched moves the user's score, and is a false record of a face-ID match for them.
+Default: the records as they are.
 
 Python reads the same kernels: ``CompiledScoring`` gives a scoring system ``scores``,
 ``has_score``, ``day_reaching``, ``rescored`` and ``scores_everyone`` that call its registered
@@ -56,6 +61,7 @@ class ScoringKernels(NamedTuple):
     own_scores: Any
     state_reads: Any
     moving_records: Any
+    records_as_scored: Any
 
 
 SCORING_STATES: dict[type, ScoringKernels] = {}
@@ -99,6 +105,10 @@ def moving_records(state):
     """Per act and source, whether such a record may move a score (empty: every record may)."""
 
 
+def records_as_scored(state, pids, sources, trues):
+    """Records (in person order) addressed to whose score each moves, in person order."""
+
+
 @kernel
 def never_reaching(state, pids, day, level):
     """``day_reaching`` of a score that never moves by itself."""
@@ -133,6 +143,12 @@ def always_read(state, day):
 def every_record_moves(state):
     """``moving_records`` of a system that does not say which records move its scores."""
     return np.empty((0, 0), np.bool_)
+
+
+@kernel
+def records_as_they_are(state, pids, sources, trues):
+    """``records_as_scored`` of a system that scores each person from their own records."""
+    return pids, sources, trues
 
 
 @kernel(inline="always")
@@ -170,6 +186,7 @@ def compiled_scoring(
     own_scores_kernel: Any = None,
     state_reads_kernel: Any = always_read,
     moving_records_kernel: Any = every_record_moves,
+    records_as_scored_kernel: Any = records_as_they_are,
 ) -> None:
     """Register a scoring system's kernels for its record class.
 
@@ -189,6 +206,7 @@ def compiled_scoring(
         own_scores=own_kernel,
         state_reads=state_reads_kernel,
         moving_records=moving_records_kernel,
+        records_as_scored=records_as_scored_kernel,
     )
 
     @kernel_overload(scores)
@@ -237,6 +255,14 @@ def compiled_scoring(
     def _moving_records(state):
         if isinstance(state, type_class):
             return lambda state: moving_records_kernel(state)
+        return None
+
+    @kernel_overload(records_as_scored)
+    def _records_as_scored(state, pids, sources, trues):
+        if isinstance(state, type_class):
+            return lambda state, pids, sources, trues: records_as_scored_kernel(
+                state, pids, sources, trues
+            )
         return None
 
 
@@ -293,6 +319,17 @@ class CompiledScoring(Scoring):
         Fixed after ``init``: readers ask once, when they are set up.
         """
         return self._kernels().moving_records(self.state)
+
+    def records_as_scored(
+        self, pids: np.ndarray, sources: np.ndarray, trues: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Records (in person order) addressed to whose score each moves, from the kernel."""
+        return self._kernels().records_as_scored(
+            self.state,
+            _ids(pids),
+            np.asarray(sources, np.int16),
+            np.asarray(trues, np.bool_),
+        )
 
     def misidentifies(self) -> bool:
         """Whether some people may be scored from someone else's records (fixed after ``init``).

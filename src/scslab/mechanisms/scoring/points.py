@@ -472,6 +472,58 @@ def _state_own_scores(s, pids, day):
     return out
 
 
+_MISVERIFICATION = np.int16(Source.FACE_RECOGNITION)
+"""The cause of a user's score moved by someone else's record: the face-ID match at sign-up."""
+
+
+@kernel
+def _state_records_as_scored(s, pids, sources, trues):
+    """Records (in person order) addressed to whose score each moves, in person order.
+
+    A record about a matched person also moves the score of each user misverified as them, for
+    whom it is a false record caused by the face-ID match (``Source.FACE_RECOGNITION``); a
+    misverified user's own records move no score that readers read. Without misverified users,
+    the records as they are.
+    """
+    m = s.misverified
+    if m.users.size == 0:
+        return pids, sources, trues
+    kept = extra = 0
+    for i in range(pids.size):
+        kept += _index_in(m.users, pids[i]) < 0
+        k = np.searchsorted(m.by_matched, pids[i])
+        while k < m.by_matched.size and m.by_matched[k] == pids[i]:
+            extra += 1
+            k += 1
+    own = np.empty(kept, np.int64)
+    own_sources = np.empty(kept, sources.dtype)
+    own_trues = np.empty(kept, np.bool_)
+    users = np.empty(extra, np.int64)
+    a = b = 0
+    for i in range(pids.size):
+        if _index_in(m.users, pids[i]) < 0:
+            own[a], own_sources[a], own_trues[a] = pids[i], sources[i], trues[i]
+            a += 1
+        k = np.searchsorted(m.by_matched, pids[i])
+        while k < m.by_matched.size and m.by_matched[k] == pids[i]:
+            users[b] = m.whose[k]
+            b += 1
+            k += 1
+    users = users[stable_order(users)]
+    out = np.empty(kept + extra, np.int64)
+    out_sources = np.empty(kept + extra, sources.dtype)
+    out_trues = np.empty(kept + extra, np.bool_)
+    i = j = 0
+    for r in range(kept + extra):  # merge: a person's own records first, then others'
+        if j == extra or (i < kept and own[i] <= users[j]):
+            out[r], out_sources[r], out_trues[r] = own[i], own_sources[i], own_trues[i]
+            i += 1
+        else:
+            out[r], out_sources[r], out_trues[r] = users[j], _MISVERIFICATION, False
+            j += 1
+    return out, out_sources, out_trues
+
+
 @kernel
 def _state_has_score(s, pids):
     e = s.enrolment
@@ -505,6 +557,7 @@ compiled_scoring(
     has_score_kernel=_state_has_score,
     own_scores_kernel=_state_own_scores,
     moving_records_kernel=_state_moving,
+    records_as_scored_kernel=_state_records_as_scored,
 )
 
 
