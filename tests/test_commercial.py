@@ -256,8 +256,12 @@ def test_a_clean_record_needs_a_score_that_keeps_one():
             }
         },
     )
-    with pytest.raises(TypeError, match="clean_record"):
+    with pytest.raises(
+        scslab.ScenarioError,
+        match=r"^reference \(preset\): mechanisms\.rewards\.sectors\.green_lane\.clean_rec",
+    ) as e:
         Simulation(bad)
+    assert "\n" not in str(e.value)
 
 
 @pytest.mark.parametrize(

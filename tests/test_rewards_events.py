@@ -137,6 +137,7 @@ def test_one_rewards_mechanism_reads_scores_and_lists_side_by_side():
         ({"attempt_rate": 0.1, "list": "a", "clean_record": True}, "clean_record needs a score"),
         ({"attempt_rate": 0.1, "threshold": 600, "chance": 0.5}, "chance is for list sectors"),
         ({"attempt_rate": 0.1, "score": "b"}, "needs a threshold"),
+        ({"attempt_rate": 0.1, "list": "a", "reader": "state"}, 'reader = "state" is for score'),
     ],
 )
 def test_a_sector_reads_a_score_or_a_list(sector, message):

@@ -40,6 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from scslab.engine.mechanism import Consequences, MechanismParams, Scoring
 from scslab.engine.steps import CompiledSteps, compiled_mechanism, today_of
+from scslab.errors import ScenarioError
 from scslab.kernels.compact import joined, kept
 from scslab.kernels.jit import kernel, kernel_overload, step_kernel
 from scslab.kernels.parallel import run_threads
@@ -117,6 +118,11 @@ class RewardSector(BaseModel):
             raise ValueError("a score sector needs a threshold, and only a score sector has one")
         if self.list is not None and self.clean_record:
             raise ValueError("clean_record needs a score; a list sector reads membership only")
+        if self.list is not None and self.reader == "state":
+            raise ValueError(
+                'reader = "state" is for score sectors (a score the state may stop reading); a '
+                "list sector reads membership only"
+            )
         if self.score is not None and self.chance < 1.0:
             raise ValueError("chance is for list sectors; a score sector grants at its threshold")
         return self
@@ -376,9 +382,10 @@ class Rewards(CompiledSteps, Consequences):
             key = f"{self.name}.sectors.{sector}.score"
             scorer = compiled_scorer(sim, rule.score, self.name, key)
             if rule.clean_record and not keeps_bad_records(scorer):
-                raise TypeError(
-                    f"rewards.sectors.{sector}.clean_record: {rule.score!r} keeps no record of "
-                    "bad records; use a commercial score or set clean_record = false"
+                raise ScenarioError(
+                    f"{sim.scenario.source}: mechanisms.{self.name}.sectors.{sector}.clean_record:"
+                    f" {rule.score!r} keeps no record of bad records; use a commercial score or "
+                    "set clean_record = false"
                 )
             self.scorers[sector] = scorer
         names = list(self.params.sectors)
