@@ -197,6 +197,14 @@ def test_no_false_match_no_false_alert_and_no_hit_no_true_alert():
     assert _total(seeing, "records_true") == _total(seeing, "acts")  # every act identified
 
 
+def test_without_cameras_no_act_is_seen_and_no_face_searched():
+    # coverage is the chance that a camera sees an act: no setting, no camera, no alert of any kind
+    blind = scslab.run(_dragon_eye(settings={})).metrics.to_pydict()
+    assert sum(blind[f"{FACE}_probes"]) == 0 == sum(blind[f"{FACE}_alerts"])
+    seen = scslab.run(_dragon_eye()).metrics.to_pydict()
+    assert sum(_true_alerts(seen, FACE)) > 0
+
+
 def test_an_act_it_records_is_not_recorded_again_by_a_data_source():
     data = _dragon_eye(
         days=20, false_negative_rate=0.0, act_coverage_urban=1.0, act_coverage_rural=1.0
@@ -328,6 +336,12 @@ def test_cameras_in_no_province_of_the_population_are_refused_with_one_line(tmp_
     data["mechanisms"][FACE]["provinces"] = ["Shanghai", "Beijing"]  # one of them is there
     probes = scslab.run(scslab.scenario_from_dict(data)).metrics[f"{FACE}_probes"]
     assert sum(probes.to_pylist()) > 0
+
+
+def test_an_empty_province_list_is_refused_with_one_line():
+    with pytest.raises(scslab.ScenarioError, match=r"provinces: an empty list would search") as e:
+        _searches_only(1_000, 1, provinces=[])
+    assert "\n" not in str(e.value)
 
 
 def test_a_field_of_the_other_mode_is_refused_rather_than_ignored():

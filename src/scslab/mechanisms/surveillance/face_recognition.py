@@ -18,9 +18,9 @@ The model (``docs/face_recognition.md``):
   alert) with ``FPIR = 1 - (1 - FMR)^G``; a search that should find someone misses with ``FNIR``.
 - Mode ``act`` (jaywalking cameras in Shenzhen, the Ningbo bus advert): an alert is taken as the
   act the cameras enforce. A false alert posts a false record of ``false_act`` on the matched
-  gallery identity (a uniform person), and acts of ``acts`` seen by a camera (``coverage``) and
-  identified (``1 - FNIR``) get true records, marked recorded so that no later source records
-  them again.
+  gallery identity (a uniform person), and acts of ``acts`` seen by a camera (``coverage``, in
+  regions where the settings show the cameras faces) and identified (``1 - FNIR``) get true
+  records, marked recorded so that no later source records them again.
 - Mode ``watchlist`` (Cardiff 2017): a share of people is wanted, or the members of a list
   (``wanted_list``, as the list left them the day before). Their sightings alert with
   ``1 - FNIR`` (true alerts); an innocent's sighting alerts with ``FPIR`` and the innocent is
@@ -243,6 +243,11 @@ class FaceRecognitionParams(MechanismParams):
     @classmethod
     def _known_provinces(cls, value: list[str] | None) -> list[str] | None:
         if value is not None:
+            if not value:
+                raise ValueError(
+                    "an empty list would search nowhere; name provinces, or leave it out to "
+                    "search every province"
+                )
             unknown = sorted(set(value) - set(province_names()))
             if unknown:
                 allowed = ", ".join(province_names())
@@ -681,7 +686,8 @@ class FaceRecognition(CompiledSteps, Surveillance):
         for setting in p.settings.values():
             per_person += np.where(urban, setting.probes_urban, setting.probes_rural)
         per_person *= searched
-        coverage = np.where(urban, p.act_coverage_urban, p.act_coverage_rural) * searched
+        # an act is seen only where cameras search: a region whose settings show them no face
+        coverage = np.where(urban, p.act_coverage_urban, p.act_coverage_rural) * (per_person > 0)
         watched = np.zeros(len(Act), np.bool_)
         watched[[act_by_name(a) for a in p.acts]] = True
         watchlist = p.mode == "watchlist"
