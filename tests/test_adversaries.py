@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 
 import scslab
 from conftest import metrics_digests_by_threads
@@ -135,6 +136,24 @@ def test_buyers_are_opportunists_and_their_scores_rise():
     ].scores(buyers, day)
     assert gain.mean() > 10  # the behaviour dimension: fake purchases count as activity
     assert (gain >= 0).mean() > 0.95
+
+
+def test_a_market_whose_boosts_its_score_would_not_count_is_refused():
+    # Sesame as shipped reads no black_market record: a boost would change no score
+    plain = scslab.load_scenario("sesame_credit").with_overrides(people=2_000, days=2)
+    market = {"purchase_rate": 2e-3}
+    with pytest.raises(
+        scslab.ScenarioError, match=r"black_market\.score: 'sesame_credit' counts no"
+    ) as e:
+        Simulation(adversaries(plain, black_market=market))
+    assert "\n" not in str(e.value)
+    # read as activity alone, the boosts' purchases count (at the monthly pass): accepted
+    activity = plain.with_mechanism("sesame_credit", activity_sources=["ecommerce", "black_market"])
+    assert Simulation(adversaries(activity, black_market=market))
+    with pytest.raises(scslab.ScenarioError, match=r"boost_records: a boost holds no record"):
+        adversaries(plain, black_market={"boost_records": {"online_purchase": 0}})
+    with pytest.raises(scslab.ScenarioError, match=r"by_quintile\.0: Input should be greater"):
+        adversaries(plain, black_market={"income_yuan_by_quintile": [-1.0, 1.0, 2.0, 3.0, 4.0]})
 
 
 def test_higher_detection_detects_more_and_delivers_fewer_records():

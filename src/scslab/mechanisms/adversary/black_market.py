@@ -31,7 +31,7 @@ scorer's kernels (``scoring/compiled.py``); writes nothing of any other mechanis
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
 
 import numpy as np
 from pydantic import Field, field_validator
@@ -41,6 +41,7 @@ from scslab.engine.board import FALSE_RECORDS, TRUE_RECORDS, post_records
 from scslab.engine.calendar import new_calendar, pop, schedule
 from scslab.engine.mechanism import Adversary, MechanismParams
 from scslab.engine.steps import CompiledSteps, compiled_mechanism
+from scslab.errors import ScenarioError
 from scslab.kernels.compact import kept
 from scslab.kernels.compiled_once import compiled_once
 from scslab.kernels.jit import kernel, step_kernel
@@ -99,7 +100,7 @@ class BlackMarketParams(MechanismParams):
         description="Effect of the opportunism trait on buying: +1 doubles it at the top of the "
         "trait and removes it at the bottom (assumption).",
     )
-    income_yuan_by_quintile: list[float] = Field(
+    income_yuan_by_quintile: list[Annotated[float, Field(ge=0.0, le=1e9)]] = Field(
         default=[5958.0, 13843.0, 22495.0, 34547.0, 64934.0],
         min_length=5,
         max_length=5,
@@ -151,6 +152,8 @@ class BlackMarketParams(MechanismParams):
     def _counts(cls, value: dict[str, int]) -> dict[str, int]:
         if any(not 0 <= k <= 1000 for k in value.values()):
             raise ValueError("every count must lie in 0..1000")
+        if not any(value.values()):
+            raise ValueError("a boost holds no record; give at least one act a count above 0")
         return value
 
 
@@ -341,6 +344,20 @@ class BlackMarket(CompiledSteps, Adversary):
             f"{n}_records_delivered",
         )
 
+    def _refuse_boosts_that_count_for_nothing(self) -> None:
+        """Refuse a market whose records its scorer would not count: boosts that boost nothing."""
+        p = self.params
+        counted = getattr(self.scorer, "counted_records", lambda: None)()
+        bought = [name for name, count in p.boost_records.items() if count > 0]
+        acts = [act_by_name(name) for name in bought]
+        if counted is not None and not counted[acts, Source.BLACK_MARKET].any():
+            raise ScenarioError(
+                f"{self.sim.scenario.source}: mechanisms.{self.name}.score: {p.score!r} counts no "
+                f"record a boost holds ({', '.join(bought)} from source black_market), so a boost "
+                f"would change no score; add 'black_market' to {p.score}'s sources (a commercial "
+                "score's credit_sources or activity_sources), or buy acts it scores"
+            )
+
     @cached_property
     def state(self) -> Any:
         """The record, built on first use, once every mechanism has set up.
@@ -350,6 +367,7 @@ class BlackMarket(CompiledSteps, Adversary):
         """
         sim, pop = self.sim, self.sim.pop
         self.scorer = compiled_scorer(sim, self.params.score, self.name, f"{self.name}.score")
+        self._refuse_boosts_that_count_for_nothing()
         return _new_state(
             self.rule,
             self.detected_flag.bits(),

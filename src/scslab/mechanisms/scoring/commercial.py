@@ -897,6 +897,10 @@ class CommercialScore(CompiledSteps, CompiledScoring):
     """Its record (score, penalty and activity per person) is its history: day 0's pass
     rescores the users it carries."""
 
+    def counted_records(self) -> np.ndarray | None:
+        """Records that move the credit history, and those the monthly pass reads as activity."""
+        return self.moving_records() | self.active
+
     def declare(self, pop: Population) -> None:
         views = pop.state.add_record(self.name, {"score": np.int16, "packed": np.uint8})
         self.score, self.packed = views["score"], views["packed"]

@@ -331,6 +331,17 @@ class CompiledScoring(Scoring):
             np.asarray(trues, np.bool_),
         )
 
+    def counted_records(self) -> np.ndarray | None:
+        """Per act and source, whether such a record counts in the score at all (None: unsaid).
+
+        A producer of records meant for this score (a black market's boosts) asks, at set-up,
+        whether any of them would count. Default: ``moving_records``' table where it names the
+        records that move scores, else None; a score that also reads records later (a
+        commercial score's activity, at its monthly pass) adds those.
+        """
+        moving = self.moving_records()
+        return moving if moving.size else None
+
     def misidentifies(self) -> bool:
         """Whether some people may be scored from someone else's records (fixed after ``init``).
 
