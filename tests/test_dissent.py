@@ -341,3 +341,29 @@ def test_a_withdrawal_listed_before_the_acts_it_weighs_is_refused():
     )
     with pytest.raises(ScenarioError, match=re.escape("list [mechanisms.self_censorship] after")):
         Simulation(sc, compiled=False)
+
+
+@pytest.mark.parametrize("response", ["deterrence", "self_censorship"])
+def test_an_act_another_mechanism_keeps_state_about_is_not_withdrawn(response):
+    # deterring loan arrears would hide a debt that the debt mechanism still schedules and counts
+    field, acts = (
+        ("penalties", {"loan_arrears": 10.0})
+        if response == "deterrence"
+        else (
+            "acts",
+            ["online_criticism", "loan_arrears"],
+        )
+    )
+    sc = scslab.load_scenario("rongcheng").with_overrides(people=1_000, days=1)
+    with pytest.raises(ScenarioError, match=rf"{response}\.{field}: loan_arrears: debt keeps") as e:
+        Simulation(sc.with_mechanism(response, **{field: acts}))
+    assert "\n" not in str(e.value)
+    everyday = {"traffic_offence": 10.0} if response == "deterrence" else ["online_criticism"]
+    assert Simulation(sc.with_mechanism(response, **{field: everyday}))
+
+
+def test_a_negative_penalty_is_refused():
+    # 1 / (1 + k p f) with f < 0 is no chance: -40 "deterred" 40%, -1000 everyone
+    sc = scslab.load_scenario("rongcheng").with_overrides(people=1_000, days=1)
+    with pytest.raises(ScenarioError, match=r"penalties\.traffic_offence: .*greater than or equal"):
+        sc.with_mechanism("deterrence", penalties={"traffic_offence": -40.0})

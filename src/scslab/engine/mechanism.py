@@ -162,6 +162,9 @@ class Behaviour(Mechanism):
     """Ground-truth behaviour: posts acts."""
 
     family = "behaviour"
+    acts_with_state: tuple[str, ...] = ()
+    """Acts it posts and keeps state about (a debt's arrears): a response must not withdraw them,
+    since the mechanism would go on counting what nobody did."""
 
 
 class Surveillance(Mechanism):

@@ -733,6 +733,8 @@ class Debt(CompiledSteps, Behaviour):
     Params = DebtParams
     description = "loan arrears and repayment, unpaid court judgments, repayment after listing"
     params: DebtParams
+    acts_with_state = ("loan_arrears", "loan_repaid", "court_judgment_unpaid", "judgment_repaid")
+    """Every act it posts: each is a step of a debt it schedules and counts."""
 
     def declare(self, pop: Population) -> None:
         self.arrears, self.judgment = pop.state.add_flags("debt_arrears", "debt_judgment_unpaid")

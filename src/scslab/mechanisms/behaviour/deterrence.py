@@ -22,7 +22,7 @@ or any other mechanism's state.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import numpy as np
 from pydantic import Field
@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 class DeterrenceParams(MechanismParams):
     """Penalties, perceived detection and how strongly expected punishment deters."""
 
-    penalties: dict[ActName, float] = Field(
+    penalties: dict[ActName, Annotated[float, Field(ge=0.0, le=1e6)]] = Field(
         default={"traffic_offence": 5.0, "commercial_fraud": 30.0},
         description="Act name -> penalty f (points lost) of each offence deterred. Defaults "
         "(source: calibration/local_point_systems.csv, Rongcheng: a traffic ticket -5, of low "
@@ -185,6 +185,7 @@ class Deterrence(ActWithdrawal):
     def init(self, sim: Simulation) -> None:
         self.check_place_in_plan(sim)
         p = self.params
+        self.check_withdrawn_acts(sim, "penalties", list(p.penalties))
         self.acts = [act_by_name(a) for a in p.penalties]
         column = np.full(len(Act), -1, np.int64)
         weight = np.zeros(len(Act))

@@ -307,6 +307,7 @@ class SelfCensorship(ActWithdrawal):
     def init(self, sim: Simulation) -> None:
         self.check_place_in_plan(sim)
         p = self.params
+        self.check_withdrawn_acts(sim, "acts", list(p.acts))
         self.acts = [act_by_name(a) for a in dict.fromkeys(p.acts)]
         column = np.full(len(Act), -1, np.int64)
         for j, a in enumerate(self.acts):

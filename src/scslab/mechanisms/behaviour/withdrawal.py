@@ -85,6 +85,24 @@ def perceived_recording(sim: Simulation) -> np.ndarray:
 class ActWithdrawal(CompiledSteps, Behaviour):
     """A behaviour mechanism that withdraws some of the acts posted before it on the same day."""
 
+    def check_withdrawn_acts(self, sim: Simulation, field: str, acts: list[str]) -> None:
+        """Refuse withdrawing an act that another mechanism keeps state about (``field``: where).
+
+        Withdrawing a debt's ``loan_arrears`` would hide the record of a debt that the debt
+        mechanism still counts and schedules; only acts without state (everyday acts) may go.
+
+        Raises:
+            ScenarioError: one of ``acts`` is in an enabled mechanism's ``acts_with_state``.
+        """
+        for name, m in sim.mechanisms.items():
+            kept = [a for a in acts if a in getattr(m, "acts_with_state", ())]
+            if kept:
+                raise ScenarioError(
+                    f"{sim.scenario.source}: mechanisms.{self.name}.{field}: {', '.join(kept)}: "
+                    f"{name} keeps state about it, and withdrawing it would hide what {name} "
+                    "still counts; withdraw acts without state (everyday acts)"
+                )
+
     def check_place_in_plan(self, sim: Simulation) -> None:
         """Refuse a scenario in which an act-posting behaviour mechanism comes after this one.
 
