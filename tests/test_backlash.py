@@ -43,6 +43,21 @@ def _programmes(sc: Scenario, name: str, **changes: object) -> dict:
     return programmes
 
 
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"mechanisms": []}, r"programmes\.points\.mechanisms: List should have at least 1"),
+        ({"mechanisms": ["court_list"]}, r"'court_list' is in two programmes"),
+    ],
+)
+def test_a_programme_of_nothing_or_a_mechanism_in_two_is_refused(change, message):
+    sc = _rongcheng(days=1)
+    name = next(iter(sc.mechanisms["backlash"].programmes))
+    with pytest.raises(scslab.ScenarioError, match=message.replace("points", name)) as e:
+        sc.with_mechanism("backlash", programmes=_programmes(sc, name, **change))
+    assert "\n" not in str(e.value)
+
+
 def _run(sc: Scenario, compiled: bool | None = None) -> Simulation:
     sim = Simulation(sc, compiled=compiled)
     sim.run()

@@ -6,8 +6,9 @@ a hash of its id with chance ``ring_share``; a member of the group joins its rin
 functions of (seed, id): rings are recomputed, never stored, and members are neighbours in id,
 like the ties they stand for (colleagues vouching for each other, faked mutual purchases).
 
-Each day every member posts one record at ``trade_rate`` for a ring-mate drawn among the group's
-other members (a draw that lands on a non-member or an expelled member trades nothing). The
+Each day every member tries one trade at ``trade_rate`` with a ring-mate drawn among the group's
+other places (a draw that lands on a non-member or an expelled member trades nothing, so a member
+posts about ``trade_rate`` times the share of the group in the ring a day). The
 record claims one of ``acts`` and has its own source, ``collusion`` (a false record). Draws run
 over the rings' places (rings times group size; ``kernels/sampling``), so the cost grows with the
 rings' members, not with the population. A trade is detected with chance ``detection_prob``: it
@@ -76,8 +77,10 @@ class CollusionParams(MechanismParams):
         default=0.02,
         ge=0.0,
         le=1.0,
-        description="Records a member posts for a ring-mate per day (assumption: one every 50 "
-        "days).",
+        description="Daily chance that a member tries a trade with a ring-mate drawn among the "
+        "group's other places; a place without a member trades nothing, so a member posts about "
+        "trade_rate x the share of the group in the ring a day (assumption: one try every 50 "
+        "days, about one record every 100 at the default join_prob).",
     )
     acts: list[ActName] = Field(
         default=["online_purchase", "prosocial_act"],

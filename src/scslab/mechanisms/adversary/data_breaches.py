@@ -83,8 +83,9 @@ class DataBreachesParams(MechanismParams):
         default=600,
         ge=-30_000,
         le=30_000,
-        description="Employers reject an applicant whose leaked score is below this (assumption: "
-        "Sesame's lowest perk threshold, calibration/sesame_credit.csv perk_threshold_600).",
+        description="Employers reject an applicant whose leaked score is below this, on the "
+        "scale of score (assumption: Sesame's lowest perk threshold, calibration/sesame_credit.csv "
+        "perk_threshold_600; for another score give a cut-off on its own scale).",
     )
     application_rate: float = Field(
         default=0.0003,
@@ -284,8 +285,8 @@ class DataBreaches(CompiledSteps, Adversary):
     def summary(self) -> list[str]:
         """What the leaks exposed; or why nothing was (no leak, or none before the run's end).
 
-        The default leak (2022-07-01) falls after the end of every preset: its run says so
-        rather than a bare "0 people exposed".
+        The default leak (2022-07-01) falls after the end of every preset but ``dangan``
+        (2014-2023): such a run says so rather than a bare "0 people exposed".
         """
         if not self.leak_dates:
             return [f"{self.name}: no leak in the scenario, nobody exposed"]

@@ -124,8 +124,9 @@ class Programme(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     mechanisms: list[str] = Field(
+        min_length=1,
         description="The scenario's mechanisms that make up the programme: what they do to "
-        "people moves its approval, and they stop together when it is abandoned."
+        "people moves its approval, and they stop together when it is abandoned.",
     )
     approval_at_start: float = Field(
         default=0.8,
@@ -170,7 +171,8 @@ class BacklashParams(MechanismParams):
     programmes: dict[str, Programme] = Field(
         default={},
         description="Programme name -> its mechanisms and approval; metric columns are "
-        "{programme}_approval, _punished, _witnesses and _rewarded. Empty (the "
+        "{programme}_approval, _punished, _witnesses, _rewarded and "
+        "_punishments_of_innocents. Empty (the "
         "default): one programme named 'programme' made of every enabled scoring, list and "
         "consequence mechanism.",
     )
@@ -196,9 +198,10 @@ class BacklashParams(MechanismParams):
         default=0.12,
         ge=0.0,
         le=1.0,
-        description="How far a person's opinion falls while a household member has been punished "
-        "(calibration/public_opinion.csv xu_2022: information about repression cut support by "
-        "12%).",
+        description="How far a person's opinion falls once they have seen the programme punish "
+        "someone: a household member, or, for a programme whose punishments are public, anyone "
+        "in their neighbourhood (calibration/public_opinion.csv xu_2022: information about "
+        "repression cut support by 12%).",
     )
     innocent_drop: float = Field(
         default=0.12,
