@@ -9,6 +9,7 @@ the test that compares the two engines forces each and checks the manifest says 
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 import numpy as np
@@ -262,6 +263,32 @@ def test_who_buys_follows_what_each_income_quintile_can_afford():
 # Collusion rings
 
 
+def test_ring_members_are_opportunists_and_their_traded_records_raise_their_scores():
+    sc = sesame(days=100)
+    rings = {"ring_share": 0.2, "trade_rate": 0.05, "detection_prob": 0.0}
+    on = Simulation(adversaries(sc, collusion=rings))
+    off = Simulation(adversaries(sc))
+    off.run()
+    traded = []
+    for _ in range(on.days):
+        on.step()
+        records = on.board.records
+        traded.append(records["pid"][records["source"] == Source.COLLUSION])
+    members = np.unique(np.concatenate(traded))
+    assert members.size > 500
+    opportunism = np.array([trait(on.pop.keys.opportunism, int(p)) for p in members])
+    assert opportunism.mean() > 0.6  # weight 1: 2/3 on average among members
+    day = on.days - 1
+    sesame_on, sesame_off = on.mechanisms["sesame_credit"], off.mechanisms["sesame_credit"]
+    users = members[sesame_on.has_score(members)]
+    gain = sesame_on.scores(users, day) - sesame_off.scores(users, day)
+    assert users.size > 100 and gain.mean() > 5 and (gain >= 0).mean() > 0.95
+    # outside the rings a user gains only through a tie's score (the relationship dimension)
+    others = np.setdiff1d(np.flatnonzero(sesame_on.has_score(np.arange(on.pop.n))), members)
+    spill = sesame_on.scores(others, day) - sesame_off.scores(others, day)
+    assert 0 <= spill.mean() < gain.mean() / 5, (spill.mean(), gain.mean())
+
+
 def test_collusion_trades_rise_with_the_rate_and_detection_stops_them():
     def run(**ring):
         return columns(adversaries(sesame(), collusion={"ring_share": 0.2, **ring}))
@@ -401,6 +428,16 @@ def test_evasion_lowers_evaders_records_and_costs_them_their_good_records():
     assert total(base, "evasion_records_forgone") == 0
     # the cost: without recorded purchases the behaviour dimension falls
     assert fully["sesame_credit_mean"][-1] < base["sesame_credit_mean"][-1] - 10
+
+
+def test_nobody_evades_before_evasion_starts():
+    sc = sesame()
+    start = sc.meta.start_date + dt.timedelta(days=30)
+    m = columns(adversaries(sc, evasion={"share": 0.5, "active_from": start.isoformat()}))
+    evaders = m["evasion_evaders"]
+    assert evaders[:30] == [0] * 30 and min(evaders[30:]) == max(evaders[30:]) > 5_000
+    assert total({"f": m["evasion_records_forgone"][:30]}, "f") == 0
+    assert total({"f": m["evasion_records_forgone"][30:]}, "f") > 0
 
 
 # The whole 2020 system

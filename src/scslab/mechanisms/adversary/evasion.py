@@ -76,20 +76,20 @@ class EvasionParams(MechanismParams):
     forgone_acts: list[ActName] = Field(
         default=["online_purchase", "prosocial_act", "loan_repaid"],
         description="Acts whose records an evader loses as a cost (good behaviour that scores "
-        "reward); the lost records of other acts are offences hidden (assumption).",
+        "reward), where their source is evaded (loan_repaid only with 'bank' among sources); "
+        "the lost records of other acts are offences hidden (assumption).",
     )
 
 
-EvasionState = compiled_struct("EvasionState", ("rule", "forgone", "today"), __name__)
+EvasionState = compiled_struct("EvasionState", ("rule", "forgone", "evaders", "today"), __name__)
 """The shared rule (``CoverageEvasion``, whose ``lost`` the data sources write); whether each act is
-forgone good behaviour; today's metrics (evaders, acts hidden, records forgone)."""
+forgone good behaviour; the people who evade once evasion starts (int64); today's metrics
+(evaders, acts hidden, records forgone)."""
 
 
 @kernel
 def _new_state(rule, forgone, evaders):
-    today = np.zeros(3, np.float64)
-    today[0] = evaders
-    return EvasionState(rule, forgone, today)
+    return EvasionState(rule, forgone, evaders, np.zeros(3, np.float64))
 
 
 @step_kernel
@@ -106,6 +106,7 @@ def _metrics(day, s):
             forgone += lost[a]
         else:
             hidden += lost[a]
+    s.today[0] = s.evaders if day >= s.rule.first_day[0] else 0  # nobody evades before it starts
     s.today[1], s.today[2] = hidden, forgone
 
 
@@ -146,7 +147,7 @@ class Evasion(CompiledSteps, Adversary):
         forgone = np.zeros(len(Act), np.bool_)
         forgone[[act_by_name(a) for a in p.forgone_acts]] = True
         self.evaders = int(evaders_in(self.rule, np.asarray([0, sim.pop.n], np.int64))[0])
-        self.state = _new_state(self.rule, forgone, self.evaders)
+        self.state = _new_state(self.rule, forgone, np.int64(self.evaders))
         self.today = today_of(self.state)
         n = self.name
         self.metric_columns = (f"{n}_evaders", f"{n}_acts_hidden", f"{n}_records_forgone")
