@@ -348,6 +348,22 @@ def test_presets_end_by_backlash_as_recorded_or_run_to_their_end(
         assert min(approval) > 0.5
 
 
+@pytest.mark.parametrize(
+    ("preset", "ended_on"),
+    [
+        ("suining_2010", 146),
+        ("facebook_credit_2016", 347),
+        ("rongcheng", None),
+        ("sesame_credit", None),
+    ],
+)
+def test_presets_under_their_defaults_end_as_docs_backlash_md_says(preset, ended_on):
+    # every default, the presets' own 100,000 people included: the days docs/backlash.md gives
+    result = scslab.run(preset)
+    ended = result.manifest["ended"]
+    assert [(e["cause"], e["day"]) for e in ended] == ([("backlash", ended_on)] if ended_on else [])
+
+
 @njit
 def _bins_recomputed(s, p, n):
     """Every person's threshold bin for programme ``p``, recomputed from (seed, id) and bits."""

@@ -255,6 +255,26 @@ def test_deterred_offences_follow_one_over_one_plus_k_p_f(without):
     assert _total(sim, "deterrence_offences_deterred") == offences.size - committed
 
 
+def test_bolder_people_perceive_less_detection_and_are_deterred_less(without):
+    # p_i = p (1 - m (2 b_i - 1)): with m = 0.8 the boldest see 0.2 p, the most timid 1.8 p
+    sim, kept_keys = _deterrence_run(
+        penalties={"traffic_offence": 10.0}, sensitivity=0.1, detection=0.5, misperception=0.8
+    )
+    _, keys, kinds = without
+    offences = keys[(kinds == Act.TRAFFIC_OFFENCE) & (keys // 64 // sim.pop.n < 10)]
+    boldness = np.array(
+        [trait(sim.pop.keys.boldness, int(p)) for p in _pid_of(offences, sim.pop.n)]
+    )
+    committed = np.isin(offences, kept_keys)
+    chance = np.array([commit_chance(1.0, 0.5, 1.0 - 0.8 * (2.0 * b - 1.0)) for b in boldness])
+    bold = boldness > 0.5
+    for group in (bold, ~bold):  # each half commits what its perceived detection gives
+        sd = math.sqrt((chance[group] * (1 - chance[group])).sum())
+        assert abs(committed[group].sum() - chance[group].sum()) <= 4.5 * sd
+    assert committed[bold].mean() > committed[~bold].mean() + 0.05
+    # without misperception both halves are deterred alike (test above: one chance for all)
+
+
 @pytest.mark.parametrize(
     ("low", "high"),
     [
