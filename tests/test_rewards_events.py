@@ -181,17 +181,19 @@ def test_honest_shanghai_rewards_only_enrolled_users_at_their_threshold():
 
 
 def test_honest_shanghai_higher_thresholds_grant_fewer_and_lower_more():
-    sc = _shanghai(misverification=0.0)
+    # records worth 100 points each way, so that many users fall below or rise above the lines
+    catalogue = {"jaywalking": -100, "traffic_offence": -100, "prosocial_act": 100}
+    sc = _shanghai(misverification=0.0, points=catalogue)
     low = scslab.run(_thresholds(sc, 0, 0, 0)).metrics
     mid = scslab.run(sc).metrics
-    high = scslab.run(_thresholds(sc, 1020, 1020, 1020)).metrics
-    for c in (c for c in mid.column_names if c.endswith("_granted")):
-        assert _column(high, c)[-1] <= _column(mid, c)[-1] <= _column(low, c)[-1], c
+    high = scslab.run(_thresholds(sc, 1150, 1150, 1150)).metrics
     total = {
         name: sum(_column(m, c)[-1] for c in m.column_names if c.endswith("_granted"))
         for name, m in (("low", low), ("mid", mid), ("high", high))
     }
-    assert total["high"] < total["mid"] <= total["low"]
+    assert total["high"] < total["mid"] < total["low"]
+    for c in (c for c in mid.column_names if c.endswith("_granted")):  # each sector, both ways
+        assert _column(high, c)[-1] < _column(mid, c)[-1] < _column(low, c)[-1], c
 
 
 def test_only_a_scheme_that_can_misverify_searches_for_misverified_users(monkeypatch):
