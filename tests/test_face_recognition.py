@@ -559,3 +559,46 @@ def test_an_alert_act_is_refused_in_mode_act_and_if_not_an_act():
         _searches_only(1_000, 1, alert_act="wanted_sighting")
     with pytest.raises(scslab.ScenarioError, match=r"unknown act 'sighting'; allowed: .*wanted_si"):
         _searches_only(1_000, 1, mode="watchlist", alert_act="sighting")
+
+
+# -- a gallery of the wanted: its size, and FPIR, follow the list ------------------------------
+
+
+def test_a_gallery_of_the_wanted_follows_the_list_s_size_day_by_day():
+    fmr, scale, probes = 1e-6, 10, 0.5
+    sc = _watching(
+        _dragon_eye(days=30), wanted_list="jaywalker_screen", gallery_size="wanted"
+    ).with_mechanism("street_watch", false_match_rate=fmr)
+    sc = sc.with_overrides(scale=scale)
+    sim = Simulation(sc)
+    watch = sim.get("street_watch")
+    wanted, expected = [], []
+    for _ in range(30):
+        sim.step()
+        wanted.append(watch.wanted.size)
+        fpir = false_positive_identification_rate(fmr, watch.wanted.size * scale)
+        assert watch.fpir == pytest.approx(fpir, rel=1e-12)
+        expected.append(probes * (sim.pop.n - watch.wanted.size) * fpir)
+    c = sim.columns
+    assert c["street_watch_gallery_size"] == wanted  # simulated people; x scale in parquet
+    assert wanted[0] == 0 == c["street_watch_false_alerts"][0]  # an empty gallery matches no one
+    assert min(wanted[10:]) > 1_000
+    # each day's false alerts are Poisson at (innocents' probes) x the day's FPIR
+    false = sum(c["street_watch_false_alerts"])
+    assert abs(false - sum(expected)) < 4 * math.sqrt(sum(expected)), (false, sum(expected))
+    assert f"gallery: the wanted x {scale}" in watch.summary()[0]
+    parquet = scslab.run(sc).metrics.to_pydict()
+    assert parquet["street_watch_gallery_size"] == [w * scale for w in wanted]
+    # a fixed gallery of the list's largest size matches more innocents on every day but the last
+    fixed = sc.with_mechanism("street_watch", gallery_size=max(wanted) * scale)
+    fixed_false = scslab.run(fixed).metrics.to_pydict()["street_watch_false_alerts"]
+    assert sum(fixed_false[:10]) > 2 * sum(parquet["street_watch_false_alerts"][:10])
+    _compiled_as_the_python_loop(sc)
+
+
+def test_a_gallery_of_the_wanted_is_refused_in_mode_act_and_a_size_out_of_range():
+    with pytest.raises(scslab.ScenarioError, match=r"gallery_size = 'wanted': only in mode 'wa"):
+        _searches_only(1_000, 1, gallery_size="wanted")
+    for bad in (0, "wantd", 10**12):
+        with pytest.raises(scslab.ScenarioError, match=r"gallery_size: must be a number of .*"):
+            _searches_only(1_000, 1, mode="watchlist", gallery_size=bad)

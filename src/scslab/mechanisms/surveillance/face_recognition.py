@@ -26,7 +26,8 @@ The model (``docs/face_recognition.md``):
   ``1 - FNIR`` (true alerts); an innocent's sighting alerts with ``FPIR`` and the innocent is
   stopped (flagged). With ``alert_act``, each alert also posts a record of that act on the person
   sighted (true on the wanted, false on the innocent), which scores, lists and the dossier read
-  like any record; without it no record is posted.
+  like any record; without it no record is posted. With ``gallery_size = 'wanted'`` the gallery
+  is the day's wanted times the scenario's scale, and FPIR follows it (``_fpir_of_the_day``).
 
 Alerts are drawn, not probes: false alerts are the points of a Poisson process over people at the
 rate probes x FPIR (``kernels/poisson.py``), true alerts the points of one over the wanted, or the
@@ -154,13 +155,14 @@ class FaceRecognitionParams(MechanismParams):
         default=None,
         description="Provinces whose cameras search (default: every province of the population).",
     )
-    gallery_size: int = Field(
+    gallery_size: int | Literal["wanted"] = Field(
         default=NIST_GALLERY,
-        ge=1,
-        le=10**11,
         description="Images in the gallery each probe is compared with, G (default: the 12.3 "
         "million of NIST's 2018 test, calibration/face_recognition.csv "
-        "nist_1n_search_failure_rate_2018; with the default FMR its FPIR is NIST's 0.003).",
+        "nist_1n_search_failure_rate_2018; with the default FMR its FPIR is NIST's 0.003). "
+        "'wanted' (mode 'watchlist'): the gallery is the watchlist itself, the wanted of the "
+        "day times the scenario's scale (the real people a simulated one stands for), so FPIR "
+        "follows the list's size.",
     )
     false_match_rate: float = Field(
         default=NIST_FMR,
@@ -227,8 +229,8 @@ class FaceRecognitionParams(MechanismParams):
         description="Mode 'watchlist': the list whose members are wanted, instead of a share "
         "drawn once (a court list's defaulters, as the seed's Dragon Eye catches suspects): each "
         "day's wanted are the list's members as the list left them the day before. "
-        "gallery_size stays the gallery searched (default 12.3 million: about the court list's "
-        "11.9 million in 2020, docs/initial_conditions.md).",
+        "gallery_size is the gallery searched (default 12.3 million: about the court list's "
+        "11.9 million in 2020, docs/initial_conditions.md; 'wanted': the list times the scale).",
     )
     alert_act: ActName | None = Field(
         default=None,
@@ -238,6 +240,15 @@ class FaceRecognitionParams(MechanismParams):
         "'wanted_sighting'). Default none: a stop is an alert and a flag, and leaves no record "
         "(assumption: Cardiff's stops were not recorded against the people stopped).",
     )
+
+    @field_validator("gallery_size", mode="before")
+    @classmethod
+    def _a_size_or_the_wanted(cls, value: Any) -> Any:
+        wrong_word = isinstance(value, str) and value != "wanted"
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if wrong_word or (number and not 1 <= value <= 10**11):
+            raise ValueError("must be a number of images from 1 to 100,000,000,000, or 'wanted'")
+        return value
 
     @field_validator("provinces")
     @classmethod
@@ -275,6 +286,11 @@ class FaceRecognitionParams(MechanismParams):
             raise ValueError(
                 f"{', '.join(moved)}: only in mode {mode!r}, and this is mode {self.mode!r}; "
                 "leave them out or change mode"
+            )
+        if self.mode == "act" and self.gallery_size == "wanted":
+            raise ValueError(
+                "gallery_size = 'wanted': only in mode 'watchlist' (a gallery of the wanted); "
+                "mode 'act' searches a gallery of a given size"
             )
         if self.wanted_list is not None and self._moved(("watchlist_share",)):
             raise ValueError(
@@ -315,7 +331,11 @@ class FaceRule(NamedTuple):
     watchlist: bool
     """Mode: True for 'watchlist', False for 'act'."""
     fpir: float
-    """Chance that a probe of someone not wanted returns an impostor."""
+    """Chance that a probe of someone not wanted returns an impostor (a gallery of fixed size)."""
+    false_match_rate: float
+    """FMR, per comparison: the day's FPIR where the gallery follows the wanted."""
+    gallery_per_wanted: float
+    """Images in the gallery per wanted person of the day (the scale), or 0: a fixed gallery."""
     fnir: float
     """Chance that a probe of someone wanted (or of an act) misses them."""
     gallery_in_population: float
@@ -360,8 +380,8 @@ record of the list whose members are wanted (``no_list()`` without one) and how 
 everyone's flag was read to find them (int64, one value); the flag of people ever
 falsely flagged (``FlagBits``); the population; who evades (a ``CoverageEvasion``), whether
 evaders evade these cameras, and the probes of a day on which they do; the day's probes, alerts,
-false alerts, true alerts and alerts evaded; probes, alerts and false alerts so far, the
-innocents flagged and the alerts evaded (int64); today's metrics."""
+false alerts, true alerts, alerts evaded and gallery (0: of fixed size); probes, alerts and
+false alerts so far, the innocents flagged and the alerts evaded (int64); today's metrics."""
 
 
 @kernel
@@ -387,7 +407,8 @@ def _new_state(
         daily_probes += (bounds[r + 1] - bounds[r]) * probes_per_person[r]
         shown = bounds[r + 1] - bounds[r] - evaders[r] * (1.0 - factor)
         evading_probes += shown * probes_per_person[r]
-    today = np.zeros(6 if evading else 5, np.float64)
+    following = rule.gallery_per_wanted > 0.0  # a column of the day's gallery
+    today = np.zeros(5 + (1 if evading else 0) + (1 if following else 0), np.float64)
     today[3] = np.nan  # no alerts yet: no share
     return FaceState(
         keys,
@@ -406,10 +427,20 @@ def _new_state(
         evasion,
         evading,
         evading_probes,
-        np.zeros(5, np.float64),
+        np.zeros(6, np.float64),
         np.zeros(5, np.int64),
         today,
     )
+
+
+@kernel
+def _fpir_of_the_day(s):
+    """FPIR of the day's gallery: fixed, or the wanted times the scale (``gallery_per_wanted``)."""
+    rule = s.rule
+    if rule.gallery_per_wanted == 0.0:
+        return rule.fpir
+    gallery = s.wanted.size * rule.gallery_per_wanted
+    return -np.expm1(gallery * np.log1p(-rule.false_match_rate))
 
 
 @kernel
@@ -488,12 +519,13 @@ def _watchlist_alerts(day, s, evading):
     keys, rule, bounds = s.keys, s.rule, s.bounds
     evaded = 0
     regions = bounds.size - 1
-    innocents = np.empty(room_for(s.daily_probes * rule.fpir), np.int64)
+    fpir = _fpir_of_the_day(s)
+    innocents = np.empty(room_for(s.daily_probes * fpir), np.int64)
     used = 0
     for r in range(regions):
         lo, first, last = bounds[r], s.wanted_bounds[r], s.wanted_bounds[r + 1]
         start = used
-        rate = s.probes_per_person[r] * rule.fpir
+        rate = s.probes_per_person[r] * fpir
         innocents, used = poisson_points(
             keys.false_alerts, day, r, bounds[r + 1] - lo, rate, innocents, used
         )
@@ -628,6 +660,7 @@ def _step(day, board, s):
     cum[3] += _flag_new(s.flagged, innocents)
     c[4] = evaded
     cum[4] += evaded
+    c[5] = s.wanted.size  # the gallery where it is the wanted (metrics.parquet scales counts)
 
 
 @step_kernel
@@ -636,8 +669,12 @@ def _metrics(day, s):
     t[0], t[1], t[2] = c[0], c[1], c[2]
     t[3] = c[2] / c[1] if c[1] > 0 else np.nan
     t[4] = s.cum[3]
-    if t.size > 5:  # evaders evade these cameras
-        t[5] = c[4]
+    k = 5
+    if s.evading:  # evaders evade these cameras
+        t[k] = c[4]
+        k += 1
+    if s.rule.gallery_per_wanted > 0.0:  # the gallery is the day's wanted
+        t[k] = c[5]
 
 
 @kernel
@@ -661,8 +698,14 @@ class FaceRecognition(CompiledSteps, Surveillance):
 
     @property
     def fpir(self) -> float:
-        """The chance that a probe of someone not wanted returns an impostor."""
+        """The chance that a probe of someone not wanted returns an impostor.
+
+        With ``gallery_size = 'wanted'``, that of the gallery searched last (the wanted of the
+        last day stepped, times the scale).
+        """
         p = self.params
+        if p.gallery_size == "wanted":
+            return float(_fpir_of_the_day(self.state))
         return false_positive_identification_rate(p.false_match_rate, p.gallery_size)
 
     def init(self, sim: Simulation) -> None:
@@ -695,9 +738,14 @@ class FaceRecognition(CompiledSteps, Surveillance):
         if watchlist and p.wanted_list is None and p.watchlist_share > 0:  # drawn once, day 0
             share, threads = p.watchlist_share, run_threads(pop.n)
             wanted = compiled_bernoulli_ids(self.key("wanted"), 0, pop.n, share, threads)
+        following = p.gallery_size == "wanted"
+        self.gallery_per_wanted = float(sim.scenario.meta.scale) if following else 0.0
+        """Images in the gallery per wanted person (the scale), or 0: a gallery of fixed size."""
         rule = FaceRule(
             watchlist=watchlist,
-            fpir=self.fpir,
+            fpir=0.0 if following else self.fpir,
+            false_match_rate=p.false_match_rate,
+            gallery_per_wanted=self.gallery_per_wanted,
             fnir=p.false_negative_rate,
             gallery_in_population=p.gallery_in_population,
             false_act=np.int16(act_by_name(p.false_act)),
@@ -745,6 +793,8 @@ class FaceRecognition(CompiledSteps, Surveillance):
         columns = ["probes", "alerts", "false_alerts", "false_share", "innocents_flagged"]
         if evading:
             columns.append("evaded_alerts")
+        if following:
+            columns.append("gallery_size")
         self.metric_columns = tuple(f"{self.name}_{column}" for column in columns)
         self.float_metrics = frozenset({f"{self.name}_false_share"})
 
@@ -793,9 +843,18 @@ class FaceRecognition(CompiledSteps, Surveillance):
         p = self.params
         wanted = f", wanted: {p.wanted_list}'s members" if p.wanted_list is not None else ""
         recorded = f", each alert a record of {p.alert_act}" if p.alert_act is not None else ""
+        if p.gallery_size == "wanted":
+            scale = self.gallery_per_wanted
+            gallery = (
+                f"gallery: the wanted x {scale:,.0f}, {self.wanted.size * scale:,.0f} on the "
+                "last day"
+            )
+            fpir = f"FPIR {self.fpir:.3g} a probe on the last day"
+        else:
+            gallery, fpir = f"gallery {p.gallery_size:,}", f"FPIR {self.fpir:.3g} a probe"
         return [
             f"{self.name} ({p.mode}{wanted}{recorded}): {probes:,} probes, {alerts:,} alerts, "
-            f"{false:,} false ({share}); {flagged:,} innocents flagged; FPIR {self.fpir:.3g} a "
-            f"probe (FMR {p.false_match_rate:.3g}, gallery {p.gallery_size:,})"
+            f"{false:,} false ({share}); {flagged:,} innocents flagged; {fpir} "
+            f"(FMR {p.false_match_rate:.3g}, {gallery})"
             + (f"; {evaded:,} alerts evaded" if self.evading else "")
         ]
