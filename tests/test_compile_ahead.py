@@ -51,6 +51,10 @@ def test_each_mechanism_offers_its_daily_kernels_as_the_plan_calls_them(
     in_python = scslab.Simulation(sc, compiled=False)  # the Python loop: no plan to offer
     assert len(_Recorder.offers) == len(in_python.mechanisms)
     _Recorder.offers = []
+    auto = scslab.Simulation(sc)  # the engine ours to pick: the plan is offered too, so that a
+    assert _Recorder.offers.pop()[0][0] is run_days  # first run's helpers compile it (0.3 s)
+    assert len(_Recorder.offers) == len(auto.mechanisms)
+    _Recorder.offers = []
     sim = scslab.Simulation(sc, compiled=True)
     signature = sim.compiled_plan.signature()
     assert _Recorder.offers.pop() == [(run_days, signature)]  # the plan's entry, offered last

@@ -290,23 +290,30 @@ def test_sanctions_or_rewards_without_sectors_run_in_either_loop(reader: str) ->
     assert compiled.columns == python.columns
 
 
-def test_a_run_that_may_pick_takes_the_plan_only_once_it_is_compiled(tmp_path, monkeypatch) -> None:
-    """``compiled=None``: the plan if its shape is compiled (here or on disk), else the loop."""
+def test_a_run_that_may_pick_takes_the_plan_once_its_kernels_are_compiled(
+    tmp_path, monkeypatch
+) -> None:
+    """``compiled=None``: the plan if every daily kernel is compiled (here or on disk), else the
+    loop; ``run_days``, one build for every plan, is compiled then if it must be."""
     sc = _reference(days=30)
-    _run(sc, True)  # this shape compiled (or loaded) in this process
-    ready = _run(sc, None)
-    assert ready.compiled_plan is not None and not ready.plan_not_compiled
+    ready = _run(sc, True)  # every kernel compiled (or loaded) in this process
 
-    # the same shape with nothing compiled: no overload in memory, an empty cache on disk
+    # run_days compiled nowhere, in memory or on disk: the run compiles it and takes the plan
     monkeypatch.setattr(numba.config, "CACHE_DIR", str(tmp_path))
     monkeypatch.setattr(compiled_plan.run_days, "overloads", {})
     monkeypatch.setattr(
         compiled_plan.run_days, "_cache", SourcesCache(compiled_plan.run_days.py_func)
     )
     fresh = _run(sc, None)
-    assert fresh.compiled_plan is None and fresh.plan_not_compiled  # the loop, and it says so
-    assert compiled_plan.run_days.overloads == {}  # asking compiled nothing
+    assert fresh.compiled_plan is not None and not fresh.plan_not_compiled
+    assert len(compiled_plan.run_days.overloads) == 1
     assert fresh.columns == ready.columns
+
+    # a daily kernel compiled nowhere: the loop, which compiles it as it goes, and it says so
+    monkeypatch.setattr(compiled_plan, "built_or_cached", lambda kernel, args: False)
+    loop = _run(sc, None)
+    assert loop.compiled_plan is None and loop.plan_not_compiled
+    assert loop.columns == ready.columns
 
 
 def test_a_shape_compiled_by_another_process_is_found_on_disk() -> None:
@@ -323,7 +330,7 @@ def test_a_shape_compiled_by_another_process_is_found_on_disk() -> None:
 
 
 def test_the_summary_says_when_the_plan_was_not_compiled_yet(monkeypatch) -> None:
-    monkeypatch.setattr(compiled_plan.CompiledPlan, "compiled_already", lambda self: False)
+    monkeypatch.setattr(compiled_plan.CompiledPlan, "kernels_compiled", lambda self: False)
     result = scslab.run(_reference(days=10))
     assert result.manifest["engine"] == "python" and result.manifest["plan_not_compiled"]
     assert "are not compiled yet, so the Python loop ran" in result.summary()

@@ -467,8 +467,9 @@ def summary_lines(result: RunResult) -> list[str]:
         f"{m['bytes_per_person']:.1f} bytes stored per person",
         *(
             [
-                "  the compiled day plan or these mechanisms' kernels are not compiled yet, so the "
-                "Python loop ran (the same results); --engine compiled compiles them first"
+                "  these mechanisms' kernels are not compiled yet, so the Python loop ran (the "
+                "same results) and compiled them: the next run takes the compiled day plan; "
+                "--engine compiled compiles them first"
             ]
             if sim.plan_not_compiled
             else []

@@ -260,6 +260,7 @@ class Simulation:
         except BaseException:
             helpers.stop()
             raise
+        plan = self._taken(plan, compiled)
         self._steps = [(row, self.mechanisms[row.mechanism]) for row in self.plan]
         self._dates = np.datetime_as_string(
             np.datetime64(self.start_date, "D") + np.arange(max(self.days, 0))
@@ -278,7 +279,10 @@ class Simulation:
         self.run_s = 0.0
 
     def _plan(self, compiled: bool | None) -> CompiledPlan | None:
-        """The compiled day plan this run takes (None: the Python loop), before it is compiled."""
+        """The scenario's compiled day plan, before it is compiled (``_taken`` says if it runs).
+
+        None: the Python loop is forced, or a mechanism has no compiled kernels.
+        """
         self.python_only = [
             n
             for n, m in self.mechanisms.items()
@@ -295,11 +299,20 @@ class Simulation:
                 f"{self.scenario.source}: cannot run compiled: no compiled kernels for "
                 f"{', '.join(self.python_only) or 'any mechanism'}"
             )
+        return plan
+
+    def _taken(self, plan: CompiledPlan | None, compiled: bool | None) -> CompiledPlan | None:
+        """``plan``, unless the engine is ours to pick and a daily kernel is not compiled yet.
+
+        Asked once the set-up is done: on a first run, its helpers have compiled every daily
+        kernel by then. Without helpers, the Python loop runs instead (the same results) and
+        compiles the kernels as it reaches them, and the next run takes the plan.
+        """
         self.plan_not_compiled = (
-            compiled is None and plan is not None and not plan.compiled_already()
+            compiled is None and plan is not None and not plan.kernels_compiled()
         )
-        """The engine was ours to pick and the plan or a kernel is not compiled yet: the Python loop
-        runs (the same results) rather than compile it (``engine/compiled_plan.py``)."""
+        """The engine was ours to pick and a daily kernel is not compiled yet: the Python loop
+        runs (the same results) rather than compile them first (``engine/compiled_plan.py``)."""
         return None if self.plan_not_compiled else plan
 
     def _offer(self, helpers: CompileHelpers, m: Mechanism) -> None:
