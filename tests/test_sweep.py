@@ -189,6 +189,11 @@ def test_a_failing_run_is_a_row_with_its_error(tmp_path):
     assert run_task(tasks[0]) == ok  # done before: the row is returned, nothing runs again
 
 
+WORKERS_BACK_S = 180
+"""Seconds a test waits for the cluster's workers (a run killed its worker just before): a CI
+run on a loaded machine once waited for ever on a cluster that had none."""
+
+
 @pytest.fixture(scope="module")
 def client():
     # Compile the kernels of this module's scenarios here first, into the on-disk cache: the
@@ -272,9 +277,12 @@ def test_killed_worker_run_is_retried_once_never_duplicated(tmp_path, client):
     (row,) = list(execute(client, tasks[3:], killing_run))
     assert row["status"] == "failed" and "KilledWorker" in row["error"], row
     assert json.loads((tmp_path / "out2/rows/p00003-r000.json").read_text()) == row
+    # the killed workers' nannies start new ones: the module's next tests need them
+    client.wait_for_workers(2, timeout=WORKERS_BACK_S)
 
 
 def test_cli_sweep_prints_counts(tmp_path, capsys, monkeypatch, client):
+    client.wait_for_workers(1, timeout=WORKERS_BACK_S)  # fails, rather than waits for ever
     path = _file(tmp_path, HEAD + "outputs = ['acts']\n[parameters]\n'scenario.seed' = [1, 2]\n")
     monkeypatch.setattr(sweep_module, "dask_client", lambda *a, **k: nullcontext(client))
     out = tmp_path / "out"
