@@ -87,3 +87,39 @@ def test_a_small_run_s_summary_has_no_blank_line_and_no_zero_time():
     lines = scslab.run(sc).summary().splitlines()
     assert lines[1].startswith("  time: ")  # no description: no empty line in its place
     assert "simulation 0.0 s" not in lines[1] and " 0.0 million" not in lines[1], lines[1]
+
+
+@pytest.mark.parametrize("every", [2.5, True, "2", 0])
+def test_checkpoint_every_is_a_whole_number_of_days_checked_before_anything_is_written(
+    tmp_path, every
+):
+    from scslab.engine.checkpoint import CheckpointError
+
+    sc = scslab.load_scenario("rongcheng").with_overrides(people=1_000, days=5)
+    with pytest.raises(CheckpointError, match=r"checkpoint_every: a whole number of days") as e:
+        scslab.run(sc, out=tmp_path / "run", checkpoint_every=every)
+    assert "\n" not in str(e.value) and not (tmp_path / "run").exists()
+
+
+def test_callbacks_and_replications_are_checked_by_name():
+    sc = scslab.load_scenario("rongcheng").with_overrides(people=1_000, days=2)
+    with pytest.raises(TypeError, match=r"on_day: a function called with a count"):
+        scslab.run(sc, on_day=5)
+    for bad in (True, 1.5):
+        with pytest.raises(ScenarioError, match=r"replications: a whole number, 1 to 1000"):
+            compare(sc, sc, people=1_000, replications=bad)
+
+
+def test_a_string_is_not_taken_for_a_number_and_dates_stay_in_the_calendar():
+    import datetime as dt
+
+    sc = scslab.load_scenario("rongcheng")
+    with pytest.raises(ScenarioError, match=r"scenario\.people: must be a number, not a string"):
+        sc.with_overrides(people="2000")
+    with pytest.raises(ScenarioError, match=r"report_prob: must be a number, not a string"):
+        sc.with_mechanism("informants", report_prob="0.01")
+    with pytest.raises(ScenarioError, match=r"start_date 9999-12-25: .* 0001-01-01\.\.9999-12-22"):
+        sc.with_overrides(start_date=dt.date(9999, 12, 25), days=10)
+    with pytest.raises(ScenarioError, match=r"start_date 0001-01-02: the run's days \(and a bur"):
+        sc.with_overrides(start_date=dt.date(1, 1, 2), burn_in_days=10)
+    assert sc.with_overrides(start_date=dt.date(9999, 12, 22), days=10).meta.days == 10

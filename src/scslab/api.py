@@ -262,10 +262,11 @@ def run(
         out: Write a run directory here (must not exist or be empty).
         on_day: Called with the number of days done after each day (progress bars; the
             compiled day plan calls it after each of about 100 chunks of days).
-        compiled: Run the compiled day plan (``True``: compile it for this combination of
-            mechanisms if needed, and refuse a scenario with a mechanism that has no compiled
-            kernels), the Python loop (``False``), or (``None``) the plan when it is compiled
-            already for this combination and the loop otherwise. Both give the same results.
+        compiled: Run the compiled day plan (``True``: compile its kernels first if needed,
+            and refuse a scenario with a mechanism that has no compiled kernels), the Python
+            loop (``False``), or (``None``) the plan when the scenario's daily kernels are
+            compiled by the end of the set-up (cached, or compiled by a first run's helpers)
+            and the loop otherwise. Both give the same results.
         on_compile: Called with the number of kernels compiled so far each time numba starts
             compiling one (a first run compiles what the scenario uses; later runs load it from
             the disk cache and never call it): a progress display can say why it waits.
@@ -305,8 +306,16 @@ def run(
     if checkpoint_every is not None:
         if out is None:
             raise CheckpointError("checkpoints go into the run folder: give out (--out)")
-        if checkpoint_every < 1:
-            raise CheckpointError(f"checkpoint every {checkpoint_every} days: give 1 or more")
+        whole = isinstance(checkpoint_every, int) and not isinstance(checkpoint_every, bool)
+        if not whole or checkpoint_every < 1:
+            raise CheckpointError(
+                f"checkpoint_every: a whole number of days, 1 or more (got {checkpoint_every!r})"
+            )
+    for name, callback in (("on_day", on_day), ("on_compile", on_compile)):
+        if callback is not None and not callable(callback):
+            raise TypeError(
+                f"{name}: a function called with a count, or None (got {type(callback).__name__})"
+            )
     if out is not None:
         check_run_dir(Path(out))  # fail before the (possibly long) set-up
     check_fits(sc)  # refuse a run that cannot fit before allocating anything

@@ -209,6 +209,8 @@ def compare(
     Raises:
         ScenarioError: A scenario, an override or a dropped mechanism is invalid (one line).
     """
+    if isinstance(replications, bool) or not isinstance(replications, int):
+        raise ScenarioError(f"replications: a whole number, 1 to 1000 (got {replications!r})")
     if not 1 <= replications <= 1000:
         raise ScenarioError(f"replications: {replications} is out of range; allowed: 1 to 1000")
     drop_a, drop_b = _names(drop_a, "drop_a"), _names(drop_b, "drop_b")

@@ -93,6 +93,15 @@ class ScenarioMeta(BaseModel):
                 f"days + burn_in_days must be at most {MAX_DAYS:,} "
                 f"(got {self.days:,} + {self.burn_in_days:,})"
             )
+        # a burn-in runs on a calendar of MAX_DAYS days that ends the day before start_date
+        first = dt.date.min + dt.timedelta(days=MAX_DAYS if self.burn_in_days else 0)
+        last = dt.date.max - dt.timedelta(days=self.days - 1)
+        if not first <= self.start_date <= last:
+            raise ValueError(
+                f"start_date {self.start_date.isoformat()}: the run's days (and a burn-in's "
+                f"calendar) must fall within 0001-01-01..9999-12-31, so start_date must lie in "
+                f"{first.isoformat()}..{last.isoformat()} for these days and burn_in_days"
+            )
         return self
 
 
@@ -261,13 +270,17 @@ def _validate(source: str, prefix: tuple[str, ...], model: type[BaseModel], valu
 
 
 def _refuse_booleans_as_numbers(source: str, path: tuple[Any, ...], raw: Any, value: Any) -> None:
-    """Refuse ``true``/``false`` taken as a number, and anything else taken as a boolean.
+    """Refuse ``true``/``false`` or a string taken as a number, and anything taken as a boolean.
 
-    Pydantic's lax mode reads ``cure_share = true`` as 1.0 and ``clean_record = 1`` as true.
-    This walks the input beside what it validated to: a boolean in the input must still be a
-    boolean after validation, and a boolean after validation must have been one in the input.
+    Pydantic's lax mode reads ``cure_share = true`` as 1.0, ``people = "2000"`` as 2000 and
+    ``clean_record = 1`` as true. This walks the input beside what it validated to: a boolean in
+    the input must still be a boolean after validation, a boolean after validation must have
+    been one in the input, and a number after validation must have been one (sweep files, which
+    are strict, already refuse a string).
     """
     where = ".".join(str(p) for p in path)
+    if isinstance(raw, str) and isinstance(value, int | float) and not isinstance(value, bool):
+        raise ScenarioError(f"{source}: {where}: must be a number, not a string (got {raw!r})")
     if isinstance(raw, bool):
         if not isinstance(value, bool):
             raise ScenarioError(
