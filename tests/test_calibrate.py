@@ -211,6 +211,21 @@ def test_bad_calibration_file_exits_2_nothing_written(tmp_path, capsys, text, me
     assert not out.exists()
 
 
+def test_a_target_no_run_writes_is_refused_before_any_trial(tmp_path, capsys):
+    (tmp_path / "mine.csv").write_text(
+        "as_of,quantity,value,unit,kind\n2014-06-30,persons_ever_lsted,100,persons,cumulative\n"
+    )
+    text = FILE.replace(
+        '["persons_ever_listed", "flight_purchases_blocked"]', '["persons_ever_lsted"]'
+    )
+    text = text.replace("batch = 3", "batch = 3\ndata = 'mine.csv'")
+    out = tmp_path / "out"
+    assert main(["calibrate", str(_file(tmp_path, text)), "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "'persons_ever_lsted' is not a metric column" in err, err
+    assert "did you mean 'persons_ever_listed'?" in err and not out.exists()
+
+
 def test_missing_extra_names_it(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "optuna", None)
     with pytest.raises(CalibrateError, match=r"pip install 'scslab\[calibrate\]'"):

@@ -323,3 +323,22 @@ def test_plan_of_a_damaged_run_folder_is_one_line(tmp_path, capsys):
     assert main(["plan", str(run)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "not a run's manifest (no scenario, timings, plan)" in err
+
+
+@pytest.mark.parametrize(
+    ("name", "folder"),
+    [("../../escape", "escape"), ("/tmp/abs", "tmp-abs"), ("two\nlines", "two-lines"), ("", "")],
+)
+def test_a_default_run_folder_stays_under_runs_whatever_the_name(
+    tmp_path, monkeypatch, capsys, name, folder
+):
+    from scslab.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    text = GOOD.replace('name = "mini"', f"name = {json.dumps(name)}")
+    assert text != GOOD
+    (tmp_path / "named.toml").write_text(text)
+    assert main(["run", "named.toml", "--days", "2", "--quiet"]) == 0
+    (made,) = (tmp_path / "runs").iterdir()
+    assert made.name.startswith(f"{folder or 'scenario'}-") and made.parent == tmp_path / "runs"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["named.toml", "runs"]

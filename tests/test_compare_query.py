@@ -81,17 +81,25 @@ def runs(tmp_path_factory):
     api.run("rongcheng", people=4000, days=20, out=root / "a")
     api.run("rongcheng", people=4000, days=25, seed=2, out=root / "nested" / "b")
     (root / "stray").mkdir()
-    (root / "stray" / "manifest.json").write_text("{not json")  # skipped, not fatal
+    (root / "stray" / "manifest.json").write_text("{not json")  # skipped by name, not fatal
     return root
 
 
+STRAY = "ignore:.*stray/manifest.json"
+"""The stray manifest's warning, which ``test_query_sees_every_run`` checks."""
+
+
+@pytest.mark.filterwarnings(STRAY)
 def test_query_sees_every_run(runs):
-    table = query("SELECT run, count(*) AS days FROM metrics GROUP BY run ORDER BY run", runs)
+    sql = "SELECT run, count(*) AS days FROM metrics GROUP BY run ORDER BY run"
+    with pytest.warns(UserWarning, match=r"stray/manifest.json: cannot be read"):
+        table = query(sql, runs)
     assert table.to_pylist() == [{"run": "a", "days": 20}, {"run": "nested/b", "days": 25}]
     meta = query("SELECT run, scenario, seed, status FROM runs ORDER BY run", runs).to_pylist()
     assert meta[1] == {"run": "nested/b", "scenario": "rongcheng", "seed": 2, "status": "complete"}
 
 
+@pytest.mark.filterwarnings(STRAY)
 def test_query_joins_runs_and_metrics(runs):
     table = query(
         "SELECT r.seed, max(m.day) AS last FROM metrics m JOIN runs r USING (run) "
@@ -101,6 +109,7 @@ def test_query_joins_runs_and_metrics(runs):
     assert table.to_pylist() == [{"seed": 1, "last": 19}, {"seed": 2, "last": 24}]
 
 
+@pytest.mark.filterwarnings(STRAY)
 def test_query_errors_are_one_line(runs, tmp_path, monkeypatch):
     with pytest.raises(QueryError, match=r"query failed: .*views: harm_audit, metrics, runs\)"):
         query("SELECT nope FROM metrics", runs)

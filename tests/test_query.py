@@ -55,6 +55,27 @@ def test_a_damaged_table_is_skipped_by_name(runs, tmp_path, capsys):
     assert "2" in captured.out  # both runs are still in the runs view
 
 
+def test_a_damaged_manifest_is_skipped_by_name(runs, tmp_path, capsys):
+    root = tmp_path / "runs"
+    shutil.copytree(runs, root)
+    (root / "b" / "manifest.json").write_text("{bad")
+    with pytest.warns(UserWarning, match=r"b/manifest.json: cannot be read \(not valid JSON\)"):
+        assert query("SELECT run FROM runs", root).to_pylist() == [{"run": "a"}]
+    assert main(["query", "SELECT count(*) AS n FROM runs", "--runs", str(root)]) == 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.endswith("its run is left out\n"), err
+
+
+def test_csv_of_a_list_column_is_refused_in_one_line(runs, capsys):
+    sql = "SELECT [1, 2] AS pair, 3 AS n"
+    assert main(["query", sql, "--runs", str(runs), "--format", "csv"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1
+    assert "--format csv: column pair holds lists or structs" in captured.err
+    assert main(["query", sql, "--runs", str(runs), "--format", "json"]) == 0
+    assert '"pair": [1, 2]' in capsys.readouterr().out
+
+
 def test_queries_write_nothing_and_read_only_the_runs(runs, tmp_path):
     metrics = runs / "a" / "metrics.parquet"
     before = metrics.read_bytes()

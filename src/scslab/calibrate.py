@@ -64,6 +64,7 @@ from scslab.sweep import (
     RunTask,
     SweepError,
     SweepFile,
+    check_outputs,
     check_sweep_dir,
     dask_client,
     execute,
@@ -297,6 +298,7 @@ def run_calibration(
     rows = rows_fitted(sweep, table, sweep.home)
     outputs = tuple(Output(r.quantity, "at", r.day, r.name) for r in rows)
     sweep = dataclasses.replace(sweep, outputs=outputs)
+    check_outputs(sweep, "calibrate.targets")  # a target no run writes: before any trial
     if not sweep.parameters:
         raise CalibrateError(f"{sweep.source}: parameters: calibrate needs parameters to search")
     for p in sweep.parameters:

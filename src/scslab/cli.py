@@ -11,6 +11,7 @@ import datetime as dt
 import enum
 import io
 import json
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -85,6 +86,15 @@ def _load(spec: str):
         return load_scenario(spec)
     except ScenarioError as e:
         raise UserError(str(e)) from None
+
+
+def folder_name(name: str) -> str:
+    """``name`` as one folder's name: letters, digits, ``_`` and ``-`` (any other run: ``-``).
+
+    A scenario's name is free text; a default run folder must stay under ``runs/`` whatever it
+    holds (``../x``, ``/tmp/x``, a newline).
+    """
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-") or "scenario"
 
 
 def new_folder(base: Path) -> Path:
@@ -216,7 +226,7 @@ def run(
     made = out_dir is None
     if out_dir is None:  # NAME-TIMESTAMP-sSEED, and -2, -3... when parallel runs share them
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-        out_dir = new_folder(Path("runs") / f"{sc.meta.name}-{stamp}-s{sc.meta.seed}")
+        out_dir = new_folder(Path("runs") / f"{folder_name(sc.meta.name)}-{stamp}-s{sc.meta.seed}")
     progress = progress_bar("days", quiet)
     with dropped_if_left_empty(out_dir, made), progress:
         task = progress.add_task(f"{sc.meta.name}", total=sc.meta.days)
@@ -647,8 +657,15 @@ def query(
     except ScenarioError as e:
         raise UserError(str(e)) from None
     if fmt is Format.csv:
+        import pyarrow as pa
         import pyarrow.csv as pacsv
 
+        nested = [f.name for f in table.schema if pa.types.is_nested(f.type)]
+        if nested:
+            raise UserError(
+                f"--format csv: column {', '.join(nested)} holds lists or structs, which CSV "
+                "cannot; use --format json, or select scalar columns"
+            )
         sink = io.BytesIO()
         pacsv.write_csv(table, sink)
         sys.stdout.write(sink.getvalue().decode())

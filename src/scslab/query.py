@@ -50,14 +50,21 @@ def _duckdb() -> Any:
     return duckdb
 
 
-def run_folders(runs: Path) -> list[Path]:
-    """Run folders under ``runs``: folders with a run's ``manifest.json``, in name order."""
+def run_folders(runs: Path, on_skip: Callable[[str], None] | None = None) -> list[Path]:
+    """Run folders under ``runs``: folders with a run's ``manifest.json``, in name order.
+
+    A ``manifest.json`` that cannot be read (damaged, or half-written by a crash) is left out and
+    reported to ``on_skip`` (default: a ``UserWarning``), one line naming it.
+    """
+    skip = on_skip or _warn
     found = []
     for manifest in sorted(Path(runs).rglob("manifest.json")):
         try:
             data = json.loads(manifest.read_text())
-        except (OSError, ValueError):
-            continue  # not a run's manifest (or half-written by a crash): skip it
+        except (OSError, ValueError) as err:
+            why = err.strerror if isinstance(err, OSError) else "not valid JSON"
+            skip(f"{manifest}: cannot be read ({why}); its run is left out")
+            continue
         if isinstance(data, dict) and "scenario" in data:
             found.append(manifest.parent)
     return found
@@ -100,14 +107,14 @@ def connect(runs: str | Path = "runs", on_skip: Callable[[str], None] | None = N
     root = Path(runs)
     if not root.is_dir():
         raise QueryError(f"{root}: not a folder; give the folder that holds run folders (--runs)")
-    folders = run_folders(root)
+    skip = on_skip or _warn
+    folders = run_folders(root, skip)
     if not folders:
         raise QueryError(f"{root}: no run folders (folders with a run's manifest.json) under it")
     con = duckdb.connect(":memory:")
     con.register("runs_arrow", pa.Table.from_pylist([_run_row(root, f) for f in folders]))
     con.execute("CREATE TABLE runs AS SELECT * FROM runs_arrow")
     con.unregister("runs_arrow")
-    skip = on_skip or _warn
     tables: dict[str, list[tuple[str, str]]] = {}
     for folder in folders:
         for parquet in sorted(folder.glob("*.parquet")):
