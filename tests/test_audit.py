@@ -177,3 +177,32 @@ def test_audit_numbers_read_as_counts_or_short_fractions():
 def test_the_summary_prints_no_nan(integrated):
     lines = integrated.summary().splitlines()
     assert not [line for line in lines if " nan" in line]
+
+
+def test_a_warm_started_list_that_nobody_enters_still_says_how_people_left():
+    # the court list starts with 5 members (as a warm start sets up), two repay, nobody enters
+    import pyarrow as pa
+
+    days = 4
+    metrics = pa.table(
+        {
+            "court_list_size": [5, 4, 4, 3],
+            "court_list_entries": [0] * days,
+            "court_list_exits": [0, 1, 0, 1],
+            "court_list_innocents_listed": [0] * days,
+            "court_list_persons_ever_listed": [5] * days,
+            "idle_list_size": [0] * days,
+            "idle_list_entries": [0] * days,
+            "idle_list_exits": [0] * days,
+            "idle_list_innocents_listed": [0] * days,
+            "idle_list_persons_ever_listed": [0] * days,
+        }
+    )
+    audit = {(h.section, h.item): h.value for h in harm_audit(metrics)}
+    assert audit[("time on lists", "court_list: entries")] == 0
+    assert audit[("time on lists", "court_list: left by their own act (repaying)")] == 2
+    assert audit[("time on lists", "court_list: still listed at the end (never left)")] == 3
+    assert audit[("time on lists", "court_list: days listed per person ever listed")] == 16 / 5
+    assert not any(
+        item.startswith("idle_list") for section, item in audit if section == "time on lists"
+    )

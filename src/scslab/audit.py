@@ -165,13 +165,13 @@ def harm_audit(metrics: pa.Table, redlists: frozenset[str] = frozenset()) -> lis
     section = "time on lists"
     for lst in lists:
         entries = _total(metrics, f"{lst}_entries")
-        if not entries:
+        person_days = _total(metrics, f"{lst}_size")
+        if not entries and not person_days:  # nobody on it in the whole run
             continue
         exits = _total(metrics, f"{lst}_exits")
         won = _last(metrics, f"{lst}_appeals_won") if f"{lst}_appeals_won" in cols else 0.0
         ended = _last(metrics, f"{lst}_repaired") if f"{lst}_repaired" in cols else 0.0
         released = _last(metrics, f"{lst}_released") if f"{lst}_released" in cols else 0.0
-        person_days = _total(metrics, f"{lst}_size")
         ever = _last(metrics, f"{lst}_persons_ever_listed")
         out += [
             Harm(section, f"{lst}: entries", entries),

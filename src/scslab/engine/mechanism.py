@@ -261,7 +261,11 @@ class Consequences(Mechanism):
 
 
 class Response(Mechanism):
-    """How people respond: deterrence, self-censorship, approval."""
+    """How people respond to the system as a whole: approval and backlash, cutting ties.
+
+    (Deterrence and self-censorship withdraw acts before they are seen, so they are behaviour
+    mechanisms: ``mechanisms/behaviour/withdrawal.py``.)
+    """
 
     family = "response"
 

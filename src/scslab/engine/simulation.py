@@ -1,6 +1,8 @@
 """The engine: builds the population and the mechanisms, and runs the daily phase plan.
 
-The loop below is the whole engine. It knows nothing about any particular mechanism: it runs the
+Owns the set-up (population, burn-in, mechanisms, the choice of engine) and the Python loop; the
+compiled day plan (``compiled_plan.py``), the burn-in (``burn_in.py``) and checkpoints
+(``checkpoint.py``) live beside it. It knows nothing about any particular mechanism: it runs the
 enabled mechanisms in plan order (family order from ``FAMILIES``, then file order), times each call,
 and collects each day's metric columns. New mechanisms never require editing this file.
 

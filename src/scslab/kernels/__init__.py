@@ -1,1 +1,7 @@
-"""Numba kernels shared by all mechanisms: counter-based randomness and event sampling."""
+"""Numba kernels shared by all mechanisms: the compiled building blocks below the population.
+
+Counter-based randomness (``rng``), event sampling (``sampling``, ``poisson``, ``hazard``),
+compiled records (``structs``), the kernel cache and compile options (``cache``, ``jit``,
+``package_code``), calls by address (``compiled_once``), sorts, threads and memory hints. Imports
+nothing of the package above ``errors`` (``docs/architecture.md``, layer 1).
+"""

@@ -1,4 +1,8 @@
-"""Commercial credit scores: opt-in, five weighted dimensions, rewards only, never punishment.
+"""Commercial credit scores: opt-in, five weighted dimensions, read by perks and by any reader.
+
+The scores themselves punish nobody: perks at thresholds live in ``consequences/rewards.py``,
+and a scenario may still punish on them (a ``threshold_list`` on Sesame, ``integrated_2020``'s
+commercial blacklist; an employer screening a leaked score, ``adversary/data_breaches.py``).
 
 Owns the ``CommercialScore`` base and three registered scores: ``sesame_credit`` (Ant Financial's
 Sesame Credit, 350-950), ``tencent_credit`` (300-850) and ``network_credit`` (a relationship-based
