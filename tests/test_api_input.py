@@ -123,3 +123,17 @@ def test_a_string_is_not_taken_for_a_number_and_dates_stay_in_the_calendar():
     with pytest.raises(ScenarioError, match=r"start_date 0001-01-02: the run's days \(and a bur"):
         sc.with_overrides(start_date=dt.date(1, 1, 2), burn_in_days=10)
     assert sc.with_overrides(start_date=dt.date(9999, 12, 22), days=10).meta.days == 10
+
+
+def test_a_misspelled_key_is_named_before_the_key_it_stands_for_is_missed():
+    sc = scslab.load_scenario("integrated_2020")
+    with pytest.raises(ScenarioError, match=r"court_list\.initial\.listd: unknown key; allowed:"):
+        sc.with_mechanism("court_list", initial={"listd": 0.01})
+
+
+def test_an_out_that_is_a_file_is_called_a_file(tmp_path):
+    from scslab.results import RunDirError
+
+    (tmp_path / "afile").write_text("")
+    with pytest.raises(RunDirError, match=r"afile: is a file, not a folder; choose another --out"):
+        scslab.run("rongcheng", people=500, days=1, out=tmp_path / "afile")

@@ -193,6 +193,10 @@ BAD = [
     (FILE.replace("trials = 3", "from = 2016-01-01\nuntil = 2016-06-01"), "no row of"),
     (FILE.split("[calibrate]")[0], "calibrate: missing table"),
     (
+        FILE.replace("trials = 3", "from = 2015-01-01\nuntil = 2014-01-01\ntrials = 3"),
+        "calibrate: from 2015-01-01 is after until 2014-01-01",
+    ),
+    (
         FILE.replace(
             "[calibrate]",
             "'mechanisms.debt.income_effect' = [[1.0, 1.0, 1.0, 1.0, 1.0]]\n[calibrate]",

@@ -224,7 +224,12 @@ def rows_fitted(sweep: SweepFile, table: CalibrateTable, folder: Path) -> list[R
     first = table.from_ or meta.start_date + dt.timedelta(days=1)
     last_day = meta.start_date + dt.timedelta(days=meta.days - 1)
     last = min(table.until or last_day, last_day)
+    if table.from_ and table.until and table.from_ > table.until:
+        raise CalibrateError(
+            f"{sweep.source}: calibrate: from {table.from_} is after until {table.until}"
+        )
     rows = []
+    zeros = []
     for r in data:
         if r["quantity"] not in table.targets or r.get("kind", "cumulative") != "cumulative":
             continue
@@ -239,10 +244,17 @@ def rows_fitted(sweep: SweepFile, table: CalibrateTable, folder: Path) -> list[R
         if first <= as_of <= last and value > 0:
             day = (as_of - meta.start_date).days
             rows.append(Row(as_of, r["quantity"], value, day, r.get("source", "")))
+        elif first <= as_of <= last:
+            zeros.append(f"{r['as_of']} {r['quantity']}")
     if not rows:
+        why = (
+            f" (rows of value 0 or less, which a relative error cannot fit: {', '.join(zeros)})"
+            if zeros
+            else ""
+        )
         raise CalibrateError(
             f"{sweep.source}: calibrate: no row of {where} for {', '.join(table.targets)} "
-            f"between {first} and {last}; set from/until or the run's days"
+            f"between {first} and {last}{why}; set from/until or the run's days"
         )
     return sorted(rows, key=lambda r: (r.quantity, r.as_of))
 

@@ -25,7 +25,9 @@ class RunDirError(ValueError):
 def check_run_dir(path: Path) -> Path:
     """Refuse a run directory that already has files, or that cannot be made (creates nothing)."""
     path = Path(path)
-    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+    if path.exists() and not path.is_dir():
+        raise RunDirError(f"{path}: is a file, not a folder; choose another --out")
+    if path.exists() and any(path.iterdir()):
         raise RunDirError(f"{path}: already exists and is not empty; choose another --out")
     why = cannot_create(path)
     if why is not None:

@@ -317,7 +317,9 @@ def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] |
 def _format_error(
     source: str, err: ValidationError, prefix: tuple[str, ...], model: type[BaseModel]
 ) -> str:
-    e = err.errors()[0]
+    errors = err.errors()
+    # a misspelled key comes first: it also makes the key it stands for look "missing"
+    e = next((x for x in errors if x["type"] == "extra_forbidden"), errors[0])
     loc = tuple(e["loc"])
     path = ".".join(str(p) for p in (*prefix, *loc))
     if e["type"] == "extra_forbidden":
