@@ -116,18 +116,26 @@ def test_a_higher_price_means_fewer_buyers():
     assert bought_cheap > 2 * bought_dear > 0
 
 
-def test_buyers_are_opportunists_and_their_scores_rise():
+def _with_and_without(
+    source: Source, **adversary: dict
+) -> tuple[Simulation, Simulation, np.ndarray]:
+    """Sesame for 100 days with ``adversary`` at work and without it, both run; and the people
+    who got a record from ``source`` (the adversary's beneficiaries), in order."""
     sc = sesame(days=100)
-    market = {"purchase_rate": 2e-3, "detection_rate": 0.0}
-    on = Simulation(adversaries(sc, black_market=market))
+    on = Simulation(adversaries(sc, **adversary))
     off = Simulation(adversaries(sc))
     off.run()
-    delivered = []
+    got = []
     for _ in range(on.days):
         on.step()
         records = on.board.records
-        delivered.append(records["pid"][records["source"] == Source.BLACK_MARKET])
-    buyers = np.unique(np.concatenate(delivered))
+        got.append(records["pid"][records["source"] == source])
+    return on, off, np.unique(np.concatenate(got))
+
+
+def test_buyers_are_opportunists_and_their_scores_rise():
+    market = {"purchase_rate": 2e-3, "detection_rate": 0.0}
+    on, off, buyers = _with_and_without(Source.BLACK_MARKET, black_market=market)
     assert buyers.size > 100
     opportunism = np.array([trait(on.pop.keys.opportunism, int(p)) for p in buyers])
     assert opportunism.mean() > 0.6  # weight 1: 2/3 on average among buyers
@@ -264,17 +272,8 @@ def test_who_buys_follows_what_each_income_quintile_can_afford():
 
 
 def test_ring_members_are_opportunists_and_their_traded_records_raise_their_scores():
-    sc = sesame(days=100)
     rings = {"ring_share": 0.2, "trade_rate": 0.05, "detection_prob": 0.0}
-    on = Simulation(adversaries(sc, collusion=rings))
-    off = Simulation(adversaries(sc))
-    off.run()
-    traded = []
-    for _ in range(on.days):
-        on.step()
-        records = on.board.records
-        traded.append(records["pid"][records["source"] == Source.COLLUSION])
-    members = np.unique(np.concatenate(traded))
+    on, off, members = _with_and_without(Source.COLLUSION, collusion=rings)
     assert members.size > 500
     opportunism = np.array([trait(on.pop.keys.opportunism, int(p)) for p in members])
     assert opportunism.mean() > 0.6  # weight 1: 2/3 on average among members
