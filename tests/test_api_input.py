@@ -137,3 +137,10 @@ def test_an_out_that_is_a_file_is_called_a_file(tmp_path):
     (tmp_path / "afile").write_text("")
     with pytest.raises(RunDirError, match=r"afile: is a file, not a folder; choose another --out"):
         scslab.run("rongcheng", people=500, days=1, out=tmp_path / "afile")
+
+
+def test_a_compare_arm_refused_for_what_it_drops_says_so():
+    with pytest.raises(
+        ScenarioError, match=r"travel_bans\.list: .* \(in A, which drops court_list\)"
+    ):
+        compare("rongcheng", "rongcheng", drop_a="court_list", **SMALL)

@@ -323,6 +323,13 @@ def test_plan_of_a_damaged_run_folder_is_one_line(tmp_path, capsys):
     assert main(["plan", str(run)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "not a run's manifest (no scenario, timings, plan)" in err
+    # a folder that is no run at all: said as such, for plan and for sweep
+    assert main(["plan", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "a folder without a run's manifest.json; give a run" in err
+    assert main(["sweep", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is a folder; give the sweep's .toml file" in err
 
 
 @pytest.mark.parametrize(

@@ -553,6 +553,11 @@ def plan(
             )
         out.print(table)
         return
+    if path.is_dir():
+        raise UserError(
+            f"{target}: a folder without a run's manifest.json; give a run folder, a .toml "
+            "scenario file or a preset name"
+        )
     sc = _load(target)
     table = Table(title=f"daily plan of {sc.meta.name}")
     for col in ("#", "family", "mechanism", "from", "what it does"):

@@ -181,6 +181,16 @@ def _names(names: str | list[str] | tuple[str, ...] | None, what: str) -> list[s
     return list(names)
 
 
+def _run_arm(sc: Scenario, seed: int, arm: str, dropped: list[str]) -> Any:
+    """One arm's run; a refusal that follows from what the arm drops says so."""
+    try:
+        return run(sc, seed=seed)
+    except ScenarioError as err:
+        if not dropped:
+            raise
+        raise ScenarioError(f"{err} (in {arm}, which drops {', '.join(dropped)})") from None
+
+
 def compare(
     a: str | Scenario,
     b: str | Scenario,
@@ -230,10 +240,10 @@ def compare(
     seeds = [first + r for r in range(replications)]
     stats_a, stats_b = [], []
     for r, s in enumerate(seeds):
-        stats_a.append(_statistics(run(sc_a, seed=s).metrics))
+        stats_a.append(_statistics(_run_arm(sc_a, s, "A", drop_a).metrics))
         if on_run:
             on_run(2 * r + 1, 2 * len(seeds))
-        stats_b.append(_statistics(run(sc_b, seed=s).metrics))
+        stats_b.append(_statistics(_run_arm(sc_b, s, "B", drop_b).metrics))
         if on_run:
             on_run(2 * r + 2, 2 * len(seeds))
     shared = [c for c in stats_a[0] if c in stats_b[0]]

@@ -426,6 +426,8 @@ def load_sweep(path: str | Path, kind: str = "sweep") -> SweepFile:
     """
     source = str(path)
     p = Path(path)
+    if p.is_dir():
+        raise SweepError(f"{source}: is a folder; give the sweep's .toml file")
     if not p.is_file():
         raise SweepError(f"{source}: no such sweep file")
     try:
