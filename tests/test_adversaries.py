@@ -156,6 +156,7 @@ def test_a_market_whose_boosts_its_score_would_not_count_is_refused():
     ) as e:
         Simulation(adversaries(plain, black_market=market))
     assert "\n" not in str(e.value)
+    assert Simulation(adversaries(plain))  # an idle market (a baseline) sells nothing: accepted
     # read as activity alone, the boosts' purchases count (at the monthly pass): accepted
     activity = plain.with_mechanism("sesame_credit", activity_sources=["ecommerce", "black_market"])
     assert Simulation(adversaries(activity, black_market=market))
@@ -286,6 +287,15 @@ def test_ring_members_are_opportunists_and_their_traded_records_raise_their_scor
     others = np.setdiff1d(np.flatnonzero(sesame_on.has_score(np.arange(on.pop.n))), members)
     spill = sesame_on.scores(others, day) - sesame_off.scores(others, day)
     assert 0 <= spill.mean() < gain.mean() / 5, (spill.mean(), gain.mean())
+
+
+def test_the_summary_says_when_no_scorer_counts_the_rings_trades():
+    rings = {"collusion": {"ring_share": 0.2}}
+    read = scslab.run(adversaries(sesame(days=5), **rings)).summary()
+    plain = scslab.load_scenario("sesame_credit").with_overrides(people=20_000, days=5)
+    unread = scslab.run(adversaries(plain, **rings)).summary()
+    warning = "no scorer of this run counts a record of online_purchase, prosocial_act"
+    assert warning not in read and warning in unread
 
 
 def test_collusion_trades_rise_with_the_rate_and_detection_stops_them():

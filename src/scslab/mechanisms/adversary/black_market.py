@@ -345,12 +345,16 @@ class BlackMarket(CompiledSteps, Adversary):
         )
 
     def _refuse_boosts_that_count_for_nothing(self) -> None:
-        """Refuse a market whose records its scorer would not count: boosts that boost nothing."""
+        """Refuse a market whose records its scorer would not count: boosts that boost nothing.
+
+        An idle market (``purchase_rate`` 0, a baseline) sells nothing and is not refused.
+        """
         p = self.params
         counted = getattr(self.scorer, "counted_records", lambda: None)()
         bought = [name for name, count in p.boost_records.items() if count > 0]
         acts = [act_by_name(name) for name in bought]
-        if counted is not None and not counted[acts, Source.BLACK_MARKET].any():
+        idle = p.purchase_rate == 0.0  # nobody buys: nothing to count or not
+        if counted is not None and not idle and not counted[acts, Source.BLACK_MARKET].any():
             raise ScenarioError(
                 f"{self.sim.scenario.source}: mechanisms.{self.name}.score: {p.score!r} counts no "
                 f"record a boost holds ({', '.join(bought)} from source black_market), so a boost "

@@ -236,6 +236,8 @@ class Collusion(CompiledSteps, Adversary):
 
     def init(self, sim: Simulation) -> None:
         p, pop = self.params, sim.pop
+        self.sim_mechanisms = list(sim.mechanisms.values())
+        """The run's mechanisms: the summary asks its scorers whether they count the trades."""
         kind = GROUP_KINDS.index(p.group)
         size = GROUP_SIZES[kind]
         rule = RingRule(
@@ -271,7 +273,27 @@ class Collusion(CompiledSteps, Adversary):
         )
 
     def summary(self) -> list[str]:
-        return [
+        """What the rings traded; and, if no scorer of the run counts a traded record, that."""
+        line = (
             f"{self.name}: {self.members:,} ring members traded {int(self.today[2]):,} records; "
             f"{int(self.today[3]):,} trades detected, {int(self.today[4]):,} members expelled"
-        ]
+        )
+        if not self._counted_by_a_scorer():
+            line += (
+                f"; no scorer of this run counts a record of {', '.join(self.params.acts)} from "
+                "source collusion, so the trades changed no score (add 'collusion' to a scorer's "
+                "sources)"
+            )
+        return [line]
+
+    def _counted_by_a_scorer(self) -> bool:
+        """Whether some scorer of the run counts a traded record (True where one cannot say)."""
+        acts = [act_by_name(a) for a in self.params.acts]
+        for m in self.sim_mechanisms:
+            counted = getattr(m, "counted_records", None)
+            if counted is None:
+                continue
+            table = counted()
+            if table is None or table[acts, Source.COLLUSION].any():
+                return True
+        return False
