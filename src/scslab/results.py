@@ -4,6 +4,10 @@ A run directory is created with a manifest whose ``status`` is ``"incomplete"`` 
 day. Every file is written beside its final name and renamed into place, and the manifest is
 switched to ``"complete"`` only after the metrics are in place; so an interrupted or crashed run
 can never look complete.
+
+Owns the run folder's layout, the manifest, the metrics table (counts scaled to real people by
+``scale``) and the checks that a folder may be used. It computes no metric and reads no
+simulation state beyond the columns and manifest it is given.
 """
 
 from __future__ import annotations

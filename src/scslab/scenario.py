@@ -9,6 +9,10 @@ A scenario file has three kinds of tables::
 Every error (missing file, not TOML, unknown key, wrong type, value out of range, unknown
 mechanism) is raised as ``ScenarioError`` with one line naming the file, the key path and what is
 allowed. Presets are scenario files shipped in ``scslab/data/presets``.
+
+Owns the ``[scenario]`` model (``ScenarioMeta``), reading and validating files and overrides,
+the one-line errors and the schema that ``scslab schema`` prints. It builds no population and
+runs nothing; it imports the mechanisms only to validate against their parameter models.
 """
 
 from __future__ import annotations

@@ -15,6 +15,10 @@ acts deterred or self-censored), the rest keeping their order. ``Board`` wraps t
 Python code (``post_acts``, ``acts``...), each method a call of these kernels. An array handed out
 to Python keeps its contents: a buffer that a view still shares is not reordered or reused but
 replaced.
+
+Owns the two tables, their buffers and the kernels that post, withdraw, order and read rows. It
+decides nothing about an act or a record and draws no random number: which acts happen and what
+is recorded are the mechanisms' rules.
 """
 
 from __future__ import annotations

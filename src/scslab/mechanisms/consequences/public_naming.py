@@ -14,6 +14,10 @@ and no longer count in the person's commercial score. The draws are the same eit
 
 The people named today are kept on the record (``named_ids``): the ``backlash`` mechanism reads
 them as a public punishment, seen by the named person's neighbourhood.
+
+Owns the ``public_naming`` mechanism: who was named (a bit a person), today's named ids and the
+counts of ties cut. Of other state it writes only the tie store's cut bits, where a
+``tie_cutting`` mechanism keeps one; it changes no list and no score.
 """
 
 from __future__ import annotations

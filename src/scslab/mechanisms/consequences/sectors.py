@@ -13,6 +13,10 @@ that record too (``mechanisms/provenance.py``).
 The rule that picks the attempts acted on (``attempts_on_list``: members' attempts, each with a
 probability) serves both senses: a blacklist's sanctions block them here, and a redlist's rewards
 grant them (``consequences/rewards.py``, sectors with a ``list``).
+
+Owns ``SectorSanctions``, the sector rules, their kernels and the blocked counts. It changes no
+list's membership and no score: it reads the list's flags and households, marks lost income
+through ``income_loss`` and adds to the provenance's sanction counts.
 """
 
 from __future__ import annotations

@@ -11,6 +11,10 @@ Evaders (``observation/evaders.py``, shared by an ``evasion`` mechanism when one
 seen less: an evaded source covers an evader's act at its coverage times the rule's factor, and
 the acts that evasion kept from any record are counted by act in the rule's ``lost``. Without an
 evasion mechanism the rule is inactive and every draw and record is as it would be without it.
+
+Owns the ``data_sources`` mechanism: its source tables and the records it posts, and the acts'
+``recorded`` flag. Of other state it writes only the evasion rule's ``lost`` counts (the acts
+evasion kept from any record); it changes no act and no other mechanism's state.
 """
 
 from __future__ import annotations

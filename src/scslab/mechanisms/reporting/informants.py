@@ -17,6 +17,11 @@ for acts of breach of trust" (seed article).
 
 Defaults (no reward, no malicious report, no true report rejected) draw nothing new: results are
 those of the true reports alone, bit for bit.
+
+Owns the ``informants`` mechanism, its parameters, its record (counts, rewards, the professional
+claimants) and its ``{name}_informed`` bit; it posts records and marks acts recorded. It reads,
+and never writes, the tie network's stored cuts (``mechanisms/ties.py``) and the provenance
+counts; it touches no list, score or sanction.
 """
 
 from __future__ import annotations

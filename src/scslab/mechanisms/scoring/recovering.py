@@ -9,6 +9,9 @@ The population mean is kept exact without touching every person each day: people
 are counted by ``last_day % recovery_days`` (the day of the month-like cycle on which they gain a
 point), and a calendar counts when each will reach the cap. This is the scoring rule of the
 benchmark reference model (see ``benchmarks/``).
+
+Owns the ``recovering_score`` mechanism: the offsets, the last record days, the mean's
+bookkeeping and its calendar. It posts nothing and touches no other mechanism's state.
 """
 
 from __future__ import annotations
