@@ -509,3 +509,12 @@ def busy_adversaries(people: int = 20_000, days: int = 40) -> Scenario:
         data_breaches={"leaks": [{"date": "2015-02-10", "share": 0.5}], "screen_below": 700},
         evasion={"share": 0.3},
     )
+
+
+def test_a_dossier_that_files_the_trades_counts_them():
+    plain = scslab.load_scenario("sesame_credit").with_overrides(people=20_000, days=5)
+    sc = plain.with_mechanism("collusion", ring_share=0.2, acts=["commercial_fraud"])
+    warning = "no scorer of this run counts a record of commercial_fraud"
+    assert warning in scslab.run(sc).summary()
+    filed = sc.with_mechanism("dangan", acts=["commercial_fraud"], sources=["collusion"])
+    assert warning not in scslab.run(filed).summary()

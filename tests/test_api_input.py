@@ -144,3 +144,12 @@ def test_a_compare_arm_refused_for_what_it_drops_says_so():
         ScenarioError, match=r"travel_bans\.list: .* \(in A, which drops court_list\)"
     ):
         compare("rongcheng", "rongcheng", drop_a="court_list", **SMALL)
+
+
+def test_numpy_integers_are_whole_numbers_too(tmp_path):
+    import numpy as np
+
+    sc = scslab.load_scenario("rongcheng").with_overrides(people=1_000, days=3)
+    done = scslab.run(sc, out=tmp_path / "run", checkpoint_every=np.int64(2))
+    assert done.manifest["status"] == "complete"
+    assert compare(sc, sc, people=1_000, replications=np.int64(1)).b == "rongcheng"

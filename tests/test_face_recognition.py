@@ -602,3 +602,9 @@ def test_a_gallery_of_the_wanted_is_refused_in_mode_act_and_a_size_out_of_range(
     for bad in (0, "wantd", 10**12):
         with pytest.raises(scslab.ScenarioError, match=r"gallery_size: must be a number of .*"):
             _searches_only(1_000, 1, mode="watchlist", gallery_size=bad)
+
+
+def test_a_numpy_gallery_size_is_held_to_the_same_range():
+    with pytest.raises(scslab.ScenarioError, match=r"gallery_size: must be a number of images"):
+        _searches_only(1_000, 1, gallery_size=np.int64(-5))
+    assert _searches_only(1_000, 1, gallery_size=np.int64(5))

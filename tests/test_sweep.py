@@ -437,3 +437,20 @@ def test_a_sweep_with_a_failed_run_exits_1(tmp_path, capsys, monkeypatch):
         "same command again reruns them\n"
     )
     assert pq.read_table(out / "sweep.parquet").column("status").to_pylist() == ["ok", "failed"]
+
+
+def test_a_field_of_two_kinds_sweeps_either(tmp_path):
+    # gallery_size is a number of images or "wanted": a sweep may compare the two
+    (tmp_path / "watch.toml").write_text(
+        '[scenario]\nname = "watch"\npeople = 2000\ndays = 5\n'
+        '[mechanisms.everyday_acts]\n[mechanisms.face_recognition]\nmode = "watchlist"\n'
+    )
+    text = "[sweep]\nscenario = 'watch.toml'\n[parameters]\n"
+    ok = load_sweep(
+        _file(tmp_path, text + "'mechanisms.face_recognition.gallery_size' = [1000, 'wanted']\n")
+    )
+    assert [p.values for p in ok.parameters] == [(1000, "wanted")]
+    with pytest.raises(SweepError, match=r"'many' is a string; .*gallery_size takes a number"):
+        load_sweep(
+            _file(tmp_path, text + "'mechanisms.face_recognition.gallery_size' = [1000, 'many']\n")
+        )

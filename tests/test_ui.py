@@ -144,3 +144,17 @@ def test_page_shows_a_scenario_that_cannot_run_as_one_line(page):
     page.button(key="run").click().run()
     assert not page.exception
     assert page.error and "court_list" in page.error[0].value
+
+
+def test_a_number_that_may_also_be_a_word_is_a_knob_with_its_bounds():
+    from scslab.ui.knobs import knobs
+
+    (gallery,) = [
+        k for k in knobs(scslab.load_scenario("dragon_eye")) if k.path == ("gallery_size",)
+    ]
+    assert (gallery.kind, gallery.value, gallery.low, gallery.high) == (
+        int,
+        1_800_000_000,
+        1,
+        10**11,
+    )

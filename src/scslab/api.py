@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import numbers
 import os
 import platform
 import resource
@@ -306,7 +307,9 @@ def run(
     if checkpoint_every is not None:
         if out is None:
             raise CheckpointError("checkpoints go into the run folder: give out (--out)")
-        whole = isinstance(checkpoint_every, int) and not isinstance(checkpoint_every, bool)
+        whole = isinstance(checkpoint_every, numbers.Integral) and not isinstance(
+            checkpoint_every, bool
+        )
         if not whole or checkpoint_every < 1:
             raise CheckpointError(
                 f"checkpoint_every: a whole number of days, 1 or more (got {checkpoint_every!r})"
@@ -477,8 +480,8 @@ def summary_lines(result: RunResult) -> list[str]:
         *(
             [
                 "  these mechanisms' kernels are not compiled yet, so the Python loop ran (the "
-                "same results) and compiled them: the next run takes the compiled day plan; "
-                "--engine compiled compiles them first"
+                "same results), compiling those it reached; a run takes the compiled day plan "
+                "once all are compiled; --engine compiled compiles them first"
             ]
             if sim.plan_not_compiled
             else []

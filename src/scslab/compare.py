@@ -15,6 +15,7 @@ the comparison; runs scenarios only through ``api.run`` and touches no mechanism
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -219,7 +220,7 @@ def compare(
     Raises:
         ScenarioError: A scenario, an override or a dropped mechanism is invalid (one line).
     """
-    if isinstance(replications, bool) or not isinstance(replications, int):
+    if isinstance(replications, bool) or not isinstance(replications, numbers.Integral):
         raise ScenarioError(f"replications: a whole number, 1 to 1000 (got {replications!r})")
     if not 1 <= replications <= 1000:
         raise ScenarioError(f"replications: {replications} is out of range; allowed: 1 to 1000")

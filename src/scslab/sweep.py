@@ -364,7 +364,11 @@ def apply(base: Scenario, values: dict[str, Any], source: str = "<sweep>") -> Sc
 def _check_value(base: Scenario, path: str, current: Any, value: Any, where: str) -> None:
     want, got = _kind(current), _kind(value)
     if current is not None and want != got:
-        raise SweepError(f"{where}: {value!r} is a {got}; {path} takes a {want}")
+        try:  # a field of two kinds (gallery_size: a number or "wanted") takes either
+            apply(base, {path: value}, where)
+        except SweepError:
+            raise SweepError(f"{where}: {value!r} is a {got}; {path} takes a {want}") from None
+        return
     if current is None and got == "boolean":
         raise SweepError(f"{where}: {value!r} is a boolean; {path} takes no boolean")
     try:

@@ -10,6 +10,7 @@ set, validated like a scenario file. Owns no widget (``app.py`` draws them) and 
 
 from __future__ import annotations
 
+import typing
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,6 +76,23 @@ def _bounds(metadata: list[Any]) -> tuple[float | None, float | None]:
     return low, high
 
 
+def _numeric(info: Any) -> tuple[type, list[Any]] | None:
+    """A field's number type and its bounds' metadata (None: not a number field).
+
+    ``int`` and ``float`` fields, and the number of a union with words (``gallery_size``: a
+    number, or ``"wanted"``).
+    """
+    if info.annotation in (int, float):
+        return info.annotation, list(info.metadata)
+    for arg in typing.get_args(info.annotation):  # Annotated[int, Field(...)] | Literal[...]
+        base, *extra = typing.get_args(arg) or (arg,)
+        if base in (int, float) and typing.get_origin(arg) is typing.Annotated:
+            return base, [m for e in extra for m in getattr(e, "metadata", [e])]
+        if arg in (int, float):
+            return arg, []
+    return None
+
+
 def _walk(model: BaseModel, mechanism: str, path: tuple[str, ...]) -> list[Knob]:
     found: list[Knob] = []
     for name, info in type(model).model_fields.items():
@@ -85,13 +103,13 @@ def _walk(model: BaseModel, mechanism: str, path: tuple[str, ...]) -> list[Knob]
             for key, item in value.items():
                 if isinstance(item, BaseModel):
                     found += _walk(item, mechanism, (*path, name, str(key)))
-        elif info.annotation in (int, float) and type(value) in (int, float):
-            low, high = _bounds(info.metadata)
+        elif (numeric := _numeric(info)) is not None and type(value) is numeric[0]:
+            low, high = _bounds(numeric[1])
             found.append(
                 Knob(
                     mechanism,
                     (*path, name),
-                    info.annotation,
+                    numeric[0],
                     value,
                     low,
                     high,

@@ -29,7 +29,7 @@ from pydantic import Field
 
 from scslab.catalogue import ActName, Source, SourceName, act_by_name, source_by_name
 from scslab.engine.board import FALSE_RECORDS, TRUE_RECORDS, post_records
-from scslab.engine.mechanism import Adversary, MechanismParams
+from scslab.engine.mechanism import Adversary, MechanismParams, Scoring
 from scslab.engine.steps import CompiledSteps, compiled_mechanism, today_of
 from scslab.kernels.compact import kept
 from scslab.kernels.jit import kernel, step_kernel
@@ -290,9 +290,11 @@ class Collusion(CompiledSteps, Adversary):
         """Whether some scorer of the run counts a traded record (True where one cannot say)."""
         acts = [act_by_name(a) for a in self.params.acts]
         for m in self.sim_mechanisms:
-            counted = getattr(m, "counted_records", None)
-            if counted is None:
+            if not isinstance(m, Scoring):
                 continue
+            counted = getattr(m, "counted_records", None)
+            if counted is None:  # a scorer that does not say
+                return True
             table = counted()
             if table is None or table[acts, Source.COLLUSION].any():
                 return True

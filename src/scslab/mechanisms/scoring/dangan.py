@@ -258,6 +258,7 @@ class Dangan(CompiledSteps, Scoring):
         )
         self.stats, self.today = _stats(self.state), today_of(self.state)
         """People with entries, with only false entries; today's metrics (shared)."""
+        self.filed, self.source_ok = filed, source_ok
         n = self.name
         self.metric_columns = (
             f"{n}_people_with_entries",
@@ -265,6 +266,10 @@ class Dangan(CompiledSteps, Scoring):
             f"{n}_job_rejections",
             f"{n}_job_rejections_on_false_entries",
         )
+
+    def counted_records(self) -> np.ndarray:
+        """Per act and source, whether such a record is filed (the kernel's two tables)."""
+        return self.filed[:, None] & self.source_ok[None, :]
 
     @property
     def rejections(self) -> int:

@@ -49,8 +49,9 @@ from __future__ import annotations
 
 import functools
 import math
+import numbers
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NamedTuple
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -155,7 +156,7 @@ class FaceRecognitionParams(MechanismParams):
         default=None,
         description="Provinces whose cameras search (default: every province of the population).",
     )
-    gallery_size: int | Literal["wanted"] = Field(
+    gallery_size: Annotated[int, Field(ge=1, le=10**11)] | Literal["wanted"] = Field(
         default=NIST_GALLERY,
         description="Images in the gallery each probe is compared with, G (default: the 12.3 "
         "million of NIST's 2018 test, calibration/face_recognition.csv "
@@ -245,7 +246,7 @@ class FaceRecognitionParams(MechanismParams):
     @classmethod
     def _a_size_or_the_wanted(cls, value: Any) -> Any:
         wrong_word = isinstance(value, str) and value != "wanted"
-        number = isinstance(value, int | float) and not isinstance(value, bool)
+        number = isinstance(value, numbers.Real) and not isinstance(value, bool)
         if wrong_word or (number and not 1 <= value <= 10**11):
             raise ValueError("must be a number of images from 1 to 100,000,000,000, or 'wanted'")
         return value
