@@ -589,7 +589,7 @@ def test_a_gallery_of_the_wanted_follows_the_list_s_size_day_by_day():
     assert f"gallery: the wanted x {scale}" in watch.summary()[0]
     parquet = scslab.run(sc).metrics.to_pydict()
     assert parquet["street_watch_gallery_size"] == [w * scale for w in wanted]
-    # a fixed gallery of the list's largest size matches more innocents on every day but the last
+    # a fixed gallery of the list's largest size matches more innocents while the list is small
     fixed = sc.with_mechanism("street_watch", gallery_size=max(wanted) * scale)
     fixed_false = scslab.run(fixed).metrics.to_pydict()["street_watch_false_alerts"]
     assert sum(fixed_false[:10]) > 2 * sum(parquet["street_watch_false_alerts"][:10])
