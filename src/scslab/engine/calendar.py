@@ -11,6 +11,10 @@ the number of distinct days; the pool doubles when full and reuses popped entrie
 a compiled record (``CalendarState``) that kernels schedule on and pop from themselves
 (``schedule``, ``pop``); ``Calendar`` wraps one for Python code (a prototype, a test), each of its
 methods one call of those kernels.
+
+Owns the calendar record, its pool and the kernels that schedule and pop. It decides nothing
+about an entry: what an entry means, and whether it still holds when it falls due, is the
+scheduling mechanism's rule.
 """
 
 from __future__ import annotations

@@ -16,6 +16,9 @@ validated parameters) and implements the lifecycle:
 
 The order of phases is ``FAMILIES`` (data, printed by ``scslab plan``); defining a subclass is
 enough to make it available in scenario files. The engine loop never changes for a new mechanism.
+
+Owns the base classes, the families and their order, the registry and ``Ending``; it must not
+name a concrete mechanism (``tests/test_layers.py``).
 """
 
 from __future__ import annotations

@@ -5,6 +5,11 @@ judgment repaid (``persons_complied_after_listing``, as in
 ``calibration/blacklist_court_defaulters.csv``), when an objection succeeds, or, if a term is set,
 when the listing term ends. The list sees records, not truth: a false court record lists an
 innocent person, counted among ``innocents_listed``.
+
+Owns the court list's entry and exit rule (which records list and which delist) and its
+parameters; the membership, appeals, terms and metrics are the shared list machinery's
+(``lists/base.py``). It posts nothing and touches no score, sanction or debt: the debt mechanism
+and the sanctions read its flags.
 """
 
 from __future__ import annotations

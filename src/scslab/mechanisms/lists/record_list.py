@@ -6,6 +6,10 @@ after a term. Several can run at once as instances (``[mechanisms.tax_blacklist]
 ``type = "record_list"``). The list sees records, not truth: a false record lists an innocent
 person, counted among ``innocents_listed`` until an appeal or the term ends the listing, and
 noted with the source of that record (``mechanisms/provenance.py``).
+
+Owns its entry and exit tables (by act) and the sources it reads; the membership, appeals, terms
+and metrics are the shared list machinery's (``lists/base.py``). It posts nothing and touches no
+other mechanism's state.
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ A false record's cause is the source that produced it (a camera's false match, a
 informant's malicious report), so ``false_records_by_SOURCE`` attributes every false record.
 
 Runs last, after every mechanism has posted its acts and records, and only counts.
+
+Owns its counts and columns; it reads the day's acts and records and writes nothing else.
 """
 
 from __future__ import annotations
