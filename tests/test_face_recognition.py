@@ -608,3 +608,14 @@ def test_a_numpy_gallery_size_is_held_to_the_same_range():
     with pytest.raises(scslab.ScenarioError, match=r"gallery_size: must be a number of images"):
         _searches_only(1_000, 1, gallery_size=np.int64(-5))
     assert _searches_only(1_000, 1, gallery_size=np.int64(5))
+
+
+def test_an_empty_gallery_matches_nobody_even_at_a_false_match_rate_of_one():
+    assert false_positive_identification_rate(1.0, 0) == 0.0
+    assert false_positive_identification_rate(1.0, 1) == 1.0
+    sc = _watching(
+        _dragon_eye(days=3), wanted_list="jaywalker_screen", gallery_size="wanted"
+    ).with_mechanism("street_watch", false_match_rate=1.0)
+    c = scslab.run(sc).metrics.to_pydict()
+    assert c["street_watch_gallery_size"][0] == 0 == c["street_watch_false_alerts"][0]
+    assert c["street_watch_gallery_size"][1] > 0 and c["street_watch_false_alerts"][1] > 1_000

@@ -50,7 +50,7 @@ from scslab.kernels.rng import geometric_days, uniform
 from scslab.kernels.sampling import compiled_bernoulli_ids
 from scslab.kernels.structs import compiled_struct
 from scslab.mechanisms.adversary.fraud import FRAUD_DETECTED
-from scslab.mechanisms.scoring.compiled import compiled_scorer, has_score
+from scslab.mechanisms.scoring.compiled import compiled_scorer, has_score, may_count
 from scslab.population.attributes import income_class, trait_factor
 from scslab.population.geography import region_of
 
@@ -350,11 +350,10 @@ class BlackMarket(CompiledSteps, Adversary):
         An idle market (``purchase_rate`` 0, a baseline) sells nothing and is not refused.
         """
         p = self.params
-        counted = getattr(self.scorer, "counted_records", lambda: None)()
         bought = [name for name, count in p.boost_records.items() if count > 0]
         acts = [act_by_name(name) for name in bought]
         idle = p.purchase_rate == 0.0  # nobody buys: nothing to count or not
-        if counted is not None and not idle and not counted[acts, Source.BLACK_MARKET].any():
+        if not idle and not may_count(self.scorer, acts, Source.BLACK_MARKET):
             raise ScenarioError(
                 f"{self.sim.scenario.source}: mechanisms.{self.name}.score: {p.score!r} counts no "
                 f"record a boost holds ({', '.join(bought)} from source black_market), so a boost "

@@ -38,6 +38,7 @@ from scslab.kernels.rng import below, uniform
 from scslab.kernels.sampling import compiled_bernoulli_ids
 from scslab.kernels.structs import compiled_struct
 from scslab.mechanisms.adversary.fraud import FRAUD_DETECTED
+from scslab.mechanisms.scoring.compiled import may_count
 from scslab.population.attributes import GROUP_KINDS, GROUP_SIZES, local_group_member, trait_factor
 
 if TYPE_CHECKING:
@@ -289,13 +290,8 @@ class Collusion(CompiledSteps, Adversary):
     def _counted_by_a_scorer(self) -> bool:
         """Whether some scorer of the run counts a traded record (True where one cannot say)."""
         acts = [act_by_name(a) for a in self.params.acts]
-        for m in self.sim_mechanisms:
-            if not isinstance(m, Scoring):
-                continue
-            counted = getattr(m, "counted_records", None)
-            if counted is None:  # a scorer that does not say
-                return True
-            table = counted()
-            if table is None or table[acts, Source.COLLUSION].any():
-                return True
-        return False
+        return any(
+            may_count(m, acts, Source.COLLUSION)
+            for m in self.sim_mechanisms
+            if isinstance(m, Scoring)
+        )

@@ -350,6 +350,18 @@ class CompiledScoring(Scoring):
         return False
 
 
+def may_count(scorer: object, acts: list[int], source: int) -> bool:
+    """Whether ``scorer`` may count a record of one of ``acts`` from ``source``.
+
+    Read from its ``counted_records`` table; True where it cannot say (no table). Producers of
+    records meant for scores (a black market, collusion rings) ask it at set-up or in their
+    summary.
+    """
+    counted = getattr(scorer, "counted_records", None)
+    table = counted() if counted is not None else None
+    return table is None or bool(table[acts, source].any())
+
+
 def keeps_bad_records(scorer: object) -> bool:
     """Whether ``scorer``'s record has a ``clean`` kernel of its own (a commercial score's)."""
     kernels = SCORING_STATES.get(type(getattr(scorer, "state", None)))

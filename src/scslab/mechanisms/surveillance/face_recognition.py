@@ -87,13 +87,17 @@ if TYPE_CHECKING:
     from scslab.population import Population
 
 
+@kernel
 def false_positive_identification_rate(false_match_rate: float, gallery_size: float) -> float:
     """``FPIR = 1 - (1 - FMR)^G``: the chance that a search finds at least one impostor.
 
     For ``G`` independent comparisons at a fixed threshold (calibration/face_recognition.csv,
     ``fpir_scaling``); computed as ``-expm1(G log1p(-FMR))``, exact where ``FMR`` is tiny and
-    ``G`` huge.
+    ``G`` huge. An empty gallery matches nobody. A kernel: the set-up's fixed gallery and a
+    watch's daily gallery of the wanted (``_fpir_of_the_day``) take it from one place.
     """
+    if gallery_size <= 0.0:
+        return 0.0
     if false_match_rate >= 1.0:
         return 1.0
     return -math.expm1(gallery_size * math.log1p(-false_match_rate))
@@ -440,8 +444,9 @@ def _fpir_of_the_day(s):
     rule = s.rule
     if rule.gallery_per_wanted == 0.0:
         return rule.fpir
-    gallery = s.wanted.size * rule.gallery_per_wanted
-    return -np.expm1(gallery * np.log1p(-rule.false_match_rate))
+    return false_positive_identification_rate(
+        rule.false_match_rate, s.wanted.size * rule.gallery_per_wanted
+    )
 
 
 @kernel
@@ -707,7 +712,7 @@ class FaceRecognition(CompiledSteps, Surveillance):
         p = self.params
         if p.gallery_size == "wanted":
             return float(_fpir_of_the_day(self.state))
-        return false_positive_identification_rate(p.false_match_rate, p.gallery_size)
+        return float(false_positive_identification_rate(p.false_match_rate, p.gallery_size))
 
     def init(self, sim: Simulation) -> None:
         p, pop = self.params, sim.pop
