@@ -7,6 +7,11 @@ no identity resolution and no image processing. The public API:
 - ``run(scenario, people=..., days=..., seed=..., out=...)``: run and get a ``RunResult``;
 - ``Simulation``: step a scenario day by day;
 - ``presets()``: the shipped presets with their descriptions.
+
+Owns the public names (``__all__``) and ``presets()``; the rest of them are re-exported from
+``api``, ``engine.simulation``, ``scenario`` and ``version``. Importing it keys the cache of
+every kernel imported by then (``kernels.cache.key_package_caches``); it holds no rule and runs
+no simulation itself.
 """
 
 from __future__ import annotations

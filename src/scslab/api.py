@@ -9,6 +9,13 @@
 ``RunResult`` holding the metrics table, the manifest and the finished simulation. In a notebook,
 ``run(..., progress=True)`` shows a progress bar, ``result.to_pandas(name)`` gives a result table
 as a pandas frame and ``result.charts()`` the report's Altair charts (``scslab.notebook``).
+
+Owns ``run``, ``resume`` and ``RunResult``, the manifest's contents, the end-of-run summary and
+which lists count as redlists. It computes no metric and runs no mechanism's rule: the days run
+in ``Simulation.run`` and the harm audit is ``scslab.audit``'s. It writes the run folder only
+through ``scslab.results`` and ``engine/checkpoint.py``, and removes the checkpoint and any
+left-over temporary files once the run is complete. Of the mechanisms it names only ``Rewards``
+and ``ListBase``, to find the redlists.
 """
 
 from __future__ import annotations

@@ -3,6 +3,10 @@
 Mechanisms exchange events as integer codes from these enums, so that a scoring rule written as
 data ("traffic_offence = -5") can name any act, and metrics can be broken down by act and source.
 Add a new act or data source here, then give it a rate, a recorder and points in a preset.
+
+Owns the ``Act`` and ``Source`` codes, their lower-case names, the look-ups by name and the
+validated parameter types (``ActName``, ``SourceName``, ``Points``). It holds no act's rate,
+recorder or points (the presets and mechanisms give them) and imports nothing of the package.
 """
 
 from __future__ import annotations

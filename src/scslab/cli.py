@@ -2,6 +2,13 @@
 
 Every user error (bad scenario, bad flag, unusable output folder) is printed as one line on stderr
 and exits with status 2; nothing else is written.
+
+Owns the commands, their flags and help texts, the default output folders under ``runs/``, the
+exit statuses (2 for a user error, 130 for Ctrl-C, 1 for a sweep with a failed run) and what
+each command prints. It runs no day and computes no result: each command calls ``scslab.api`` or
+a tool beside it (``sweep``, ``sensitivity``, ``calibrate``, ``compare``, ``query``, ``report``,
+``ui``), which write the files. Of the file system it only makes output folders (and ``runs/``
+above them), and removes one it made that a refusal or Ctrl-C left empty.
 """
 
 from __future__ import annotations

@@ -27,6 +27,12 @@ mechanism's daily kernels are compiled by the end of its set-up (``kernels_compi
 the cache, or compiled there by the helpers of a first run) and compiles ``run_days`` then if it
 must (about 0.3 s, once for every combination of mechanisms); otherwise it takes the Python loop,
 which compiles the kernels as it reaches them. The results are the same.
+
+Owns ``run_days``, the tables it reads (``PlanEntries``, ``StepDays``), the metrics layout and
+``CompiledPlan``, which appends the day, date and metric columns to ``sim.columns`` and times
+each phase. Of the board it only clears the day's tables. It names no concrete mechanism
+(``tests/test_layers.py``) and changes no mechanism's state itself: only the kernels each
+mechanism registered (``engine/steps.py``), and an observer's ``step``, do.
 """
 
 from __future__ import annotations

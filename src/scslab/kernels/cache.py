@@ -34,6 +34,13 @@ held from the miss to the save (or to the failed compile: ``_release_on_failure`
 by the system if its process dies, and is waited on at most ``LOCK_WAIT_S`` seconds, after which
 the waiter compiles anyway. Locks nest only from a kernel to the kernels it calls, which form no
 cycle, so two processes never wait on each other.
+
+Owns the cache's keys and locks: ``SourcesCache``, ``PublishingCache``, the index that is saved
+safely and read tolerantly, the listener that releases a failed compile's locks (registered with
+numba at import) and ``key_package_caches``, which swaps the cache of every kernel of the
+package's imported modules. It changes where and under what key a kernel is cached, never what a
+kernel computes. Of the package it imports only ``compiled_once`` and ``package_code``, and
+nothing above the kernels (``tests/test_layers.py``).
 """
 
 from __future__ import annotations

@@ -4,6 +4,9 @@
 nanoseconds to read, so the compiled day plan can time every mechanism's step without leaving
 compiled code. Cycles are turned into seconds by comparing the cycles of a whole run with its wall
 time (``cycles_now`` reads the counter from Python).
+
+Owns the two readers of the counter. It turns no cycles into seconds itself (the compiled day
+plan does, ``engine/compiled_plan.py``) and knows no mechanism or phase.
 """
 
 from __future__ import annotations

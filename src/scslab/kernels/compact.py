@@ -6,6 +6,9 @@ arrays, and in a kernel built with threads it runs in the calling thread instead
 parallel region per array expression (``kernels/parallel.py``). ``joined(parts, n)`` is the
 concatenation of a list of id arrays (numba's takes a tuple); ``grown(buffer, used, need)`` a
 bigger buffer keeping the rows written so far.
+
+Owns these three kernels. Each returns a new array and changes none of its arguments; what the
+values mean, and where a grown buffer is kept, is the caller's.
 """
 
 from __future__ import annotations

@@ -10,6 +10,10 @@ for a warm start's reckoning of who has not repaid yet.
 With ``late == hazard`` the step is no step: the wait is ``rng.geometric_days``'s draw and the
 sum is ``hazard * days``, to the bit. This module knows no person or mechanism; the caller
 decides whose hazard steps and when.
+
+Owns the two stepped-hazard kernels, ``SteppedHazards``, ``no_step`` and ``NO_STEP``. It
+derives no stream key of its own: its draws are ``rng.geometric_days``'s, under the caller's key,
+day and subject (draw indices 0 and 1).
 """
 
 from __future__ import annotations

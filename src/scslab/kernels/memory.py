@@ -12,6 +12,11 @@ Usage inside a kernel walking events ``ids`` that reads ``state[ids[i]]``::
     for i in range(ids.size):
         prefetch_ahead(state, ids, i)
         ...
+
+Owns ``AHEAD``, the two prefetch intrinsics and the allocator setting (``keep_freed_memory``:
+each simulation asks for it, and it is set at most once per process). They change speed, or when
+memory goes back to the system, never a value. It imports nothing of the package and knows no
+mechanism.
 """
 
 from __future__ import annotations

@@ -12,6 +12,12 @@ kernel compiled for a compiled caller is compiled with every kernel it could cal
 called from compiled code (``both_builds``) is called as ``kernel(threads, n, *args)``, where
 ``threads`` comes from the caller's record (``run_threads``): None in a run of fewer than
 ``THREADED_RUN_PEOPLE`` people, whose caller is then compiled without the threaded build at all.
+
+Owns the two builds (``both_builds``, ``sized_kernel``, ``threads_or_one``), the thresholds
+(``PARALLEL_MIN_ITEMS``, ``THREADED_RUN_PEOPLE``, ``RECORD_PARTS``), ``run_threads`` and
+``threads_as_for``. It picks a build by the run's size and the count of events only, and must
+not change a result: a kernel given to it must compute the same values in both builds. It knows
+no mechanism (``tests/test_layers.py``).
 """
 
 from __future__ import annotations

@@ -10,6 +10,11 @@ Per-person probabilities below a known maximum are handled by *thinning*: sample
 maximum rate here, then keep each with probability ``p_i / p_max`` using a per-person draw
 (``thinned_ids`` does both in the same compiled pass). Bounded buffers record overflow and are
 retried larger, never silently cut.
+
+Owns the block walk and ``BLOCK`` (part of the streams' definition: another value gives other
+draws), thinning, the labelled draws and their merge. It reads only the flags it is handed and
+writes only its outputs and, in ``merge_labelled_runs``, the caller's arrays from ``at`` on. It
+knows no mechanism and imports nothing above the kernels (``tests/test_layers.py``).
 """
 
 from __future__ import annotations

@@ -25,6 +25,11 @@ code that must handle any record without knowing it, such as checkpoints
 Values that Python builds for a kernel travel by name, never by position: a record's fields, or a
 ``typing.NamedTuple`` that both ends read by field (``FlagBits`` below; numba compiles ``t.mask``
 to the same code as ``t[1]``, and a field that does not exist fails to compile).
+
+Owns ``compiled_struct``, ``FlagBits``, ``CounterBits`` and the access to any record whole
+(``field_values``, ``set_field_values``, ``fields_of``, ``record_identity``). It defines no
+record of its own: each module defines its records, which ``compiled_struct`` registers in that
+module's namespace. Nothing here knows what a field means or which mechanism owns a record.
 """
 
 from __future__ import annotations

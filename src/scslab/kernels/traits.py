@@ -6,6 +6,10 @@ of a trait-modulated rate, mean 1 over the population. Both live with the kernel
 population, because the sampling kernels thin their draws by it (``kernels/sampling.py``); the
 population's attributes (``population/attributes.py``) and the mechanisms read the same kernels.
 This module imports only ``kernels/rng``.
+
+Owns ``trait`` and ``trait_factor``. The trait keys are the population's (``AttributeKeys``),
+passed in by the caller; nothing is stored per person. It must not import the population
+(``tests/test_layers.py``): the population imports it.
 """
 
 from __future__ import annotations

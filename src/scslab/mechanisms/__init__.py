@@ -14,6 +14,10 @@ Where things go:
 
 Every module below this package is imported here, so a new module registers its mechanisms
 without any edit elsewhere.
+
+Owns the walk that imports every module below; it defines no mechanism and names none. The
+engine must not import this package or any module below it (``tests/test_layers.py``): the
+scenario module imports it to register the mechanisms.
 """
 
 import importlib

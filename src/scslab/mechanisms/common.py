@@ -4,6 +4,10 @@ A *modulated rate* is ``rate * (1 + weight * (2 * trait - 1))`` for one static t
 population mean is ``rate`` and the weight (in [-1, 1]) says how strongly, and in which direction,
 the trait drives it. ``scslab.kernels.sampling.thinned_ids`` draws today's people with such a rate
 at ``candidate_rate`` in time proportional to the number of events.
+
+Owns ``TraitName`` and ``ModulatedRate`` (its bounds and ``candidate_rate``). It holds
+parameters only, no kernel, state or mechanism: the draws are ``kernels/sampling.py``'s and the
+traits ``kernels/traits.py``'s.
 """
 
 from __future__ import annotations

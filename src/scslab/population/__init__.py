@@ -3,6 +3,12 @@
 A ``Population`` stores only what cannot be recomputed: the household byte per person and the
 per-person state that mechanisms declare. Region, age, sex, income, occupation, traits and ties are
 pure functions of (seed, person id) in ``attributes`` and ``geography``.
+
+Owns ``PopulationParams`` and ``Population``: the region table, the household byte per person,
+the attribute keys and the empty state registry, all built from the seed. It draws nothing after
+set-up, and of the package it imports only the kernels and its own modules
+(``tests/test_layers.py``); the state that mechanisms declare, and what they write in it, are
+theirs.
 """
 
 from __future__ import annotations

@@ -5,6 +5,12 @@ Each function is a numba kernel that any mechanism may call inside its own kerne
 ties in every scenario that shares a seed. Distributions without a published source are labelled
 assumptions in their docstrings. Static traits and the factor by which they scale rates are kernels
 of their own (``kernels/traits.py``), since the sampling kernels thin draws by them.
+
+Owns ``AttributeKeys``, the attribute kernels (age, sex, income class, occupation, community
+ties, local groups) and their assumed numbers (``CIVIL_SERVANT_SHARE``, ``GROUP_SIZES``). It
+stores nothing per person; ``community_ties`` and ``regions_ties`` write only the ``out`` array
+they are given. It must not import the catalogue, the engine or a mechanism
+(``tests/test_layers.py``).
 """
 
 from __future__ import annotations

@@ -3,6 +3,11 @@
 People ``[bounds[r], bounds[r + 1])`` live in region ``r``; region ``2 * i`` is the urban part of
 province ``i`` and ``2 * i + 1`` its rural part. Because regions are id ranges, "nearby id" means
 "same region", which is what makes generated ties both local and cache-friendly.
+
+Owns the region table (``Geography``, ``build_geography``) and the look-ups of a person's region
+(``region_of``, ``region_run``, ``regions_of_sorted``). It stores nothing per person; the census
+numbers are ``population/census.py``'s, and nothing here knows a mechanism
+(``tests/test_layers.py``).
 """
 
 from __future__ import annotations

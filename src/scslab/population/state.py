@@ -3,6 +3,11 @@
 Mechanisms declare their per-person state here during set-up; nothing else allocates per-person
 memory. The registry is the single place that knows how many bytes a person costs, which is what
 the architecture budget (12 bytes per person) is checked against.
+
+Owns ``StateRegistry`` and its views (``Flag``, ``Counter``): where each per-person array,
+record, flag and counter lives, and the bytes per person. It allocates and never writes a value
+after that: what a variable means and who sets it are the declaring mechanism's, and each
+array's owner is noted by ``engine/simulation.declare_all``.
 """
 
 from __future__ import annotations

@@ -12,4 +12,8 @@ Bought and traded records are false records with their own data sources (``black
 ``collusion``), so that the ledger attributes them; scoring systems read them as any record
 from a source they read. Every mechanism here is off unless a scenario names it, and changes
 nothing then. The model, parameters and sources are in ``docs/adversaries.md``.
+
+Owns nothing but the package's name: each adversary is a mechanism of its own module. Outside
+this folder only the walk of ``scslab.mechanisms`` imports them: no scorer or list names one, and
+the engine names no mechanism (``tests/test_layers.py``).
 """

@@ -3,6 +3,10 @@
 Each kind of act has a mean daily rate per person and a trait that modulates it (see
 ``scslab.mechanisms.common``). The defaults are assumptions unless a source is named: the seed
 article names the acts but gives no rates.
+
+Owns the ``everyday_acts`` mechanism: its rate per act, its labelled draws, the board rows it
+makes ready (``room``) and today's count per act. It posts acts, not yet recorded, in the board's
+act table; it posts no record and touches no other mechanism's state.
 """
 
 from __future__ import annotations

@@ -8,6 +8,11 @@ reaches family members. Flights and rail are left to ``travel_bans`` (in force s
 opened), so both can run together. Each sector is a table of rules; the daily attempt rates are
 assumptions (no source gives how often debtors try each), to be fitted where the calibration
 figures allow.
+
+Owns the ``joint_punishment`` parameters: the list it reads and the default sectors of the 2016
+document. The blocking rule, its counts and what a blocked attempt costs (lost income, the
+provenance's sanction counts) are the shared sector machinery's (``consequences/sectors.py``);
+it changes no list's membership and no score.
 """
 
 from __future__ import annotations

@@ -12,6 +12,10 @@ read a sector's score (a commercial score whose licence was refused,
 The step is a kernel that reads each sector's score through the scorer's compiled kernels
 (``scoring/compiled.py``), in the compiled day plan and in the Python loop alike; a score without
 compiled kernels is refused by name when the sanctions are set up.
+
+Owns the ``score_sanctions`` mechanism: its sectors (``ScoreSector``), today's refused ids and
+the refused counts per sector. It reads scores only through the scorer's kernels and writes
+none; it posts nothing and changes no list, income or other mechanism's state.
 """
 
 from __future__ import annotations

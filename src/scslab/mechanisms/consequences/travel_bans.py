@@ -3,6 +3,11 @@
 The two travel sectors of joint punishment, with the metric names of
 ``calibration/blacklist_court_defaulters.csv`` (``flight_purchases_blocked``,
 ``train_purchases_blocked``): cumulative purchase *attempts*, not people.
+
+Owns the ``travel_bans`` parameters (the list, the two attempt rates, the enforcement), its two
+sectors and its summary line. The blocking rule and its counts are the shared sector machinery's
+(``consequences/sectors.py``); neither sector reaches the family or costs income, and it changes
+no list's membership and no score.
 """
 
 from __future__ import annotations

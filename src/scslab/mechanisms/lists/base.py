@@ -24,6 +24,13 @@ and a cached constructor spreads into the record, so the two orders cannot diffe
 Python reads are indexed by the names below (``SIZE``... in ``stats``, ``FILED``... in
 ``counts``). A list with no compiled step (a prototype) may subclass ``ListBase`` and call
 ``apply_day`` on its record from its own Python ``step``.
+
+Owns what every list shares: ``ListBase``, the record's common fields (``ListFields``,
+``ListState``), the list's three flag bits and its listing counter, ``apply_day`` and
+``apply_changes``, the appeals and terms on the exits calendar, and the metric columns. Who
+enters and who leaves each day is the subclass's rule. It posts nothing and touches no score; of
+other state it writes only the provenance's count of false listings by source
+(``mechanisms/provenance.py``).
 """
 
 from __future__ import annotations

@@ -19,6 +19,11 @@ A threshold list is the state's: from the first day the state may not read the s
 commercial score whose licence was refused, ``scoring/compiled.state_reads``) the list rests on
 nothing the state reads, so it releases every member that day and lists nobody after; the day
 and the number released are in its summary.
+
+Owns the ``threshold_list`` entry and exit rule (the two thresholds and their order), its
+calendar of exit checks and the release when the state stops reading the score; the membership,
+appeals, terms and metrics are the shared list machinery's (``lists/base.py``). It posts nothing
+and writes no score: it reads the scorer's record through its kernels (``scoring/compiled.py``).
 """
 
 from __future__ import annotations

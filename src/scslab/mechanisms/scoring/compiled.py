@@ -34,6 +34,12 @@ Python reads the same kernels: ``CompiledScoring`` gives a scoring system ``scor
 kernels on its record (``clean`` through ``clean_of``), so no score is written twice. A reader
 whose step is a kernel (a list, a sanction, a reward) asks for its scorer with
 ``compiled_scorer``, which refuses, by name, a scorer that has no kernels.
+
+Owns the generic functions, the registry of scoring kernels (``SCORING_STATES``, filled by
+``compiled_scoring``), the default kernels, ``CompiledScoring`` and the set-up checks
+(``compiled_scorer``, ``may_count``, ``keeps_bad_records``). It holds no score and no scoring
+rule and names no scoring system: each registers its own kernels, and no code here writes a
+scorer's record.
 """
 
 from __future__ import annotations
