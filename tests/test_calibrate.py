@@ -116,14 +116,14 @@ def test_a_calibration_resumes_as_if_never_interrupted(tmp_path, monkeypatch, in
     cut: list[bool] = []
     real_execute = calibrate_module.execute
 
-    def execute(client, tasks, *args):
+    def execute(client, tasks, *args, **kwargs):
         tasks = list(tasks)
         if cut and cut.pop():  # an interruption after the batch's first run
             ran.extend(t.run_id for t in tasks[:1])
-            yield from real_execute(client, tasks[:1], *args)
+            yield from real_execute(client, tasks[:1], *args, **kwargs)
             raise KeyboardInterrupt
         ran.extend(t.run_id for t in tasks)
-        yield from real_execute(client, tasks, *args)
+        yield from real_execute(client, tasks, *args, **kwargs)
 
     monkeypatch.setattr(calibrate_module, "execute", execute)
     out = tmp_path / "out"

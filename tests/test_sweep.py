@@ -14,6 +14,7 @@ import pytest
 import scslab.sweep as sweep_module
 from scslab.cli import main
 from scslab.sweep import (
+    NoWorkers,
     SweepError,
     dask_client,
     design_points,
@@ -292,6 +293,52 @@ def test_cli_sweep_prints_counts(tmp_path, capsys, monkeypatch, client):
     assert pq.read_table(out / "sweep.parquet").column("seed").to_pylist() == [1, 2]
 
 
+@pytest.fixture
+def workerless_client():
+    """A client on a cluster with no worker at all (what a batch cluster whose jobs ended is)."""
+    import distributed
+
+    with (
+        distributed.LocalCluster(n_workers=0, processes=False, dashboard_address=":0") as cluster,
+        distributed.Client(cluster) as c,
+    ):
+        yield c
+
+
+def test_a_cluster_without_workers_stops_the_sweep_resumably(tmp_path, workerless_client):
+    path = _file(tmp_path, HEAD + "outputs = ['acts']\n[parameters]\n'scenario.seed' = [1, 2]\n")
+    out = tmp_path / "out"
+    with pytest.raises(NoWorkers, match=r"no worker for 1\.5 s; 2 runs had not finished"):
+        run_sweep(load_sweep(path), out, client=workerless_client, no_workers_s=1.5)
+    manifest = json.loads((out / "sweep.json").read_text())
+    assert manifest["status"] == "incomplete" and manifest["counts"] == {"pending": 2}
+    assert pq.read_table(out / "sweep.parquet").column("status").to_pylist() == ["pending"] * 2
+
+
+def test_cli_stops_with_status_1_when_the_cluster_has_no_worker(
+    tmp_path, capsys, monkeypatch, workerless_client
+):
+    path = _file(tmp_path, HEAD + "outputs = ['acts']\n[parameters]\n'scenario.seed' = [1]\n")
+    monkeypatch.setattr(sweep_module, "dask_client", lambda *a, **k: nullcontext(workerless_client))
+    out = tmp_path / "out"
+    argv = ["sweep", str(path), "--out", str(out), "--quiet", "--no-workers-timeout", "1"]
+    assert main(argv) == 1
+    message = capsys.readouterr().err
+    assert "no worker for 1 s; 1 run had not finished" in message
+    assert f"--out {out} resumes" in message
+    assert len(message.strip().splitlines()) == 1, message
+
+
+@pytest.mark.parametrize("seconds", ["0", "-5", "nan"])
+def test_cli_refuses_a_wait_for_workers_that_is_not_positive(tmp_path, capsys, seconds):
+    path = _file(tmp_path, HEAD + "outputs = ['acts']\n[parameters]\n'scenario.seed' = [1]\n")
+    out = tmp_path / "out"
+    argv = ["sweep", str(path), "--out", str(out), "--quiet", "--no-workers-timeout", seconds]
+    assert main(argv) == 2
+    assert "--no-workers-timeout" in capsys.readouterr().err
+    assert not out.exists()
+
+
 def test_run_until_a_later_date(tmp_path, capsys):
     out = tmp_path / "run"
     argv = ["run", "joint_punishment_2016", "--people", "2000", "--quiet", "--out", str(out)]
@@ -367,7 +414,7 @@ def _in_process(monkeypatch):
     """Sweeps run here, one run after another: no Dask cluster (the client is never used)."""
     monkeypatch.setattr(sweep_module, "dask_client", lambda *a, **k: nullcontext(object()))
     monkeypatch.setattr(
-        sweep_module, "execute", lambda client, tasks, fn=run_task: (fn(t) for t in tasks)
+        sweep_module, "execute", lambda client, tasks, fn=run_task, *_: (fn(t) for t in tasks)
     )
 
 

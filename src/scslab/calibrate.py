@@ -60,10 +60,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from scslab.results import atomic_write, write_table
 from scslab.sweep import (
+    NO_WORKERS_S,
     Output,
     RunTask,
     SweepError,
     SweepFile,
+    check_no_workers_s,
     check_outputs,
     check_sweep_dir,
     dask_client,
@@ -288,6 +290,7 @@ def run_calibration(
     scheduler: str | None = None,
     workers: int | None = None,
     on_trial: Callable[[int, int, dict[str, Any]], None] | None = None,
+    no_workers_s: float = NO_WORKERS_S,
 ) -> Calibration:
     """Search the parameters with Optuna, each trial's runs on the sweep engine, into ``out``.
 
@@ -299,11 +302,14 @@ def run_calibration(
         scheduler: The address of an existing Dask scheduler (default: a local cluster).
         workers: Worker processes of the local cluster (default: one per core).
         on_trial: Called with (trials done, trials in all, the trial's row) after each trial.
+        no_workers_s: How long the cluster may have no worker while runs wait
+            (``sweep.execute``, which raises ``NoWorkers``; the folder resumes).
 
     Raises:
         CalibrateError: The file, the data, the extra or the folder (one holding another
             calibration) cannot be used (nothing is written then).
     """
+    check_no_workers_s(no_workers_s)
     if not isinstance(sweep, SweepFile):
         sweep = load_sweep(sweep, kind="calibrate")
     table = validate_table(sweep.source, "calibrate", CalibrateTable, sweep.tables.get("calibrate"))
@@ -436,7 +442,7 @@ def run_calibration(
                     else:  # finished before an interruption
                         run_rows[task.run_id] = row
                         by_trial[task.point].append(row)
-                for row in execute(c, todo) if todo else ():
+                for row in execute(c, todo, no_workers_s=no_workers_s) if todo else ():
                     run_rows[row["run_id"]] = row
                     by_trial[row["point"]].append(row)
                 tell(asked, points, by_trial)

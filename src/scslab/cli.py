@@ -62,6 +62,10 @@ class Interrupted(Exception):  # noqa: N818 (not an error: the user pressed Ctrl
     """
 
 
+class Stopped(Exception):  # noqa: N818 (not bad input: the command could not go on)
+    """A command stopped by what happened, not by its input (exit status 1); says what is kept."""
+
+
 INTERRUPTED = 130
 """The exit status of a command stopped by Ctrl-C (128 + SIGINT), as shells use."""
 
@@ -336,13 +340,17 @@ def _sweep_out(out_dir: Path | None, file: Path, kind: str) -> tuple[Path, bool]
     return new_folder(Path("runs") / f"{kind}-{file.stem}-{stamp}"), True
 
 
-def _check_workers(workers: int | None) -> None:
-    from scslab.sweep import check_workers
+def _check_workers(workers: int | None, no_workers_s: float | None = None) -> dict[str, float]:
+    """Refuse ``--workers`` or ``--no-workers-timeout`` out of range; the keyword to pass on."""
+    from scslab.sweep import check_no_workers_s, check_workers
 
     try:
         check_workers(workers)
+        if no_workers_s is not None:
+            check_no_workers_s(no_workers_s)
     except ScenarioError as e:
         raise UserError(str(e)) from None
+    return {} if no_workers_s is None else {"no_workers_s": no_workers_s}
 
 
 def _resumable(kind: str, folder: Path, finished: str = "runs") -> str:
@@ -365,6 +373,14 @@ WorkersOption = Annotated[
         help="Worker processes of the local cluster (default: one per core; at most 4 per core)."
     ),
 ]
+NoWorkersOption = Annotated[
+    float | None,
+    typer.Option(
+        "--no-workers-timeout",
+        help="Seconds the cluster may have no worker while runs wait before the command stops "
+        "(exit status 1; the folder resumes) (default: 600).",
+    ),
+]
 
 
 @app.command()
@@ -380,15 +396,16 @@ def sweep(
     ] = None,
     scheduler: SchedulerOption = None,
     workers: WorkersOption = None,
+    no_workers_timeout: NoWorkersOption = None,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
 ) -> None:
     """Run a grid, random or Sobol design of runs on Dask; one table with a status per run.
 
     Exits with status 1 when a run failed (the same command again reruns the failed runs).
     """
-    from scslab.sweep import load_sweep, run_sweep
+    from scslab.sweep import NoWorkers, load_sweep, run_sweep
 
-    _check_workers(workers)
+    wait = _check_workers(workers, no_workers_timeout)
     try:
         spec = load_sweep(file)
     except ScenarioError as e:
@@ -406,9 +423,13 @@ def sweep(
             progress.update(task, completed=done, total=total, description=f"sweep{note}")
 
         try:
-            result = run_sweep(spec, folder, scheduler=scheduler, workers=workers, on_row=on_row)
+            result = run_sweep(
+                spec, folder, scheduler=scheduler, workers=workers, on_row=on_row, **wait
+            )
         except ScenarioError as e:
             raise UserError(str(e)) from None
+        except NoWorkers as e:
+            raise Stopped(f"{e}; {_resumable('sweep', folder)}") from None
         except KeyboardInterrupt:
             raise Interrupted(_resumable("sweep", folder)) from None
     counts = result.counts()
@@ -446,13 +467,14 @@ def sensitivity(
     ] = None,
     scheduler: SchedulerOption = None,
     workers: WorkersOption = None,
+    no_workers_timeout: NoWorkersOption = None,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
 ) -> None:
     """Sobol or Morris indices (SALib) of outputs to parameters, runs on the sweep engine."""
     from scslab.sensitivity import run_sensitivity
-    from scslab.sweep import load_sweep
+    from scslab.sweep import NoWorkers, load_sweep
 
-    _check_workers(workers)
+    wait = _check_workers(workers, no_workers_timeout)
     try:
         spec = load_sweep(file, kind="sensitivity")
     except ScenarioError as e:
@@ -468,9 +490,12 @@ def sensitivity(
                 scheduler=scheduler,
                 workers=workers,
                 on_row=lambda done, total, row: progress.update(task, completed=done, total=total),
+                **wait,
             )
         except ScenarioError as e:
             raise UserError(str(e)) from None
+        except NoWorkers as e:
+            raise Stopped(f"{e}; {_resumable('sensitivity', folder)}") from None
         except KeyboardInterrupt:
             raise Interrupted(_resumable("sensitivity", folder)) from None
     out.print("\n".join(result.lines()), highlight=False, markup=False, soft_wrap=True)
@@ -493,13 +518,14 @@ def calibrate(
     ] = None,
     scheduler: SchedulerOption = None,
     workers: WorkersOption = None,
+    no_workers_timeout: NoWorkersOption = None,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
 ) -> None:
     """Fit parameters to published figures with Optuna; trials run on the sweep engine."""
     from scslab.calibrate import preset_lines, run_calibration
-    from scslab.sweep import load_sweep
+    from scslab.sweep import NoWorkers, load_sweep
 
-    _check_workers(workers)
+    wait = _check_workers(workers, no_workers_timeout)
     try:
         spec = load_sweep(file, kind="calibrate")
     except ScenarioError as e:
@@ -516,10 +542,12 @@ def calibrate(
 
         try:
             result = run_calibration(
-                spec, folder, scheduler=scheduler, workers=workers, on_trial=on_trial
+                spec, folder, scheduler=scheduler, workers=workers, on_trial=on_trial, **wait
             )
         except ScenarioError as e:
             raise UserError(str(e)) from None
+        except NoWorkers as e:
+            raise Stopped(f"{e}; {_resumable('calibration', folder, 'trials')}") from None
         except KeyboardInterrupt:
             raise Interrupted(_resumable("calibration", folder, "trials")) from None
     lines = [*result.lines(), "", "In a preset:", *preset_lines(result)]
@@ -748,13 +776,17 @@ def schema() -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI; a user error is one line and exit status 2, Ctrl-C 130.
 
-    A command may also end with another status (``sweep``: 1 when a run failed).
+    A command may also end with another status (``sweep``: 1 when a run failed; a sweep,
+    sensitivity or calibration whose cluster had no worker for ``--no-workers-timeout``: 1).
     """
     try:
         status = app(args=argv, standalone_mode=False)
     except UserError as e:
         err.print(f"scslab: error: {e}", highlight=False, markup=False, soft_wrap=True)
         return 2
+    except Stopped as e:
+        err.print(f"scslab: error: {e}", highlight=False, markup=False, soft_wrap=True)
+        return 1
     except Interrupted as e:
         err.print(f"scslab: interrupted; {e}", highlight=False, markup=False, soft_wrap=True)
         return INTERRUPTED

@@ -36,6 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from scslab.results import atomic_write, write_table
 from scslab.sweep import (
     MAX_POINTS,
+    NO_WORKERS_S,
     SweepError,
     SweepFile,
     SweepResult,
@@ -226,10 +227,12 @@ def run_sensitivity(
     scheduler: str | None = None,
     workers: int | None = None,
     on_row: Callable[[int, int, dict[str, Any]], None] | None = None,
+    no_workers_s: float = NO_WORKERS_S,
 ) -> Sensitivity:
     """Sample the ranges with SALib, run the points on the sweep engine, write the indices.
 
-    ``sensitivity.parquet`` goes beside ``sweep.parquet`` in ``out``.
+    ``sensitivity.parquet`` goes beside ``sweep.parquet`` in ``out``. ``no_workers_s`` is how long
+    the cluster may have no worker while runs wait (``sweep.execute``, which raises ``NoWorkers``).
 
     Raises:
         SensitivityError: The file, the extra or a run makes the indices impossible (one line;
@@ -254,6 +257,7 @@ def run_sensitivity(
         on_row=on_row,
         points=points,
         kind="sensitivity",
+        no_workers_s=no_workers_s,
     )
     indices = analyse(sweep, table, x, result.table)
     write_table(Path(out), "sensitivity", indices)

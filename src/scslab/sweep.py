@@ -92,6 +92,14 @@ WORKERS_PER_CORE = 4
 PROBE_PEOPLE = 500
 """People of the one-day run that finds a scenario's metric columns (``metric_columns``)."""
 
+NO_WORKERS_S = 600.0
+"""How long ``execute`` waits while the cluster has no worker at all before it stops the sweep
+(``NoWorkers``): long enough for a batch queue to start a job, short enough that a cluster whose
+jobs all ended does not hold the sweep for ever. ``--no-workers-timeout`` changes it."""
+
+POLL_S = 1.0
+"""How often ``execute`` looks at the cluster's workers while no run finishes."""
+
 MAX_PROBES = 32
 """The most one-day runs ``check_outputs`` makes to find where an output's column comes from."""
 
@@ -101,6 +109,14 @@ TABLES = ("sweep", "parameters", "sensitivity", "calibrate")
 
 class SweepError(ScenarioError):
     """A sweep file, flag or folder that cannot be used; the message is one line for the user."""
+
+
+class NoWorkers(RuntimeError):  # noqa: N818 (what happened, as the message says)
+    """The cluster had no worker for ``NO_WORKERS_S`` seconds (or the caller's) while runs waited.
+
+    Not bad input: the sweep folder keeps the runs that finished, and the same command resumes
+    it once the cluster has workers again.
+    """
 
 
 # --------------------------------------------------------------------------- the sweep file
@@ -773,6 +789,19 @@ def check_workers(workers: int | None) -> None:
         )
 
 
+def check_no_workers_s(seconds: float) -> None:
+    """Refuse a wait for workers that is not a number of seconds above 0.
+
+    Raises:
+        SweepError: One line naming ``--no-workers-timeout`` and what is allowed.
+    """
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not seconds > 0:
+        raise SweepError(
+            f"--no-workers-timeout: {seconds!r} is not allowed; give seconds above 0 "
+            f"(default {NO_WORKERS_S:g})"
+        )
+
+
 def _distributed() -> Any:
     try:
         import distributed
@@ -835,6 +864,7 @@ def execute(
     client: Any,
     tasks: Iterable[RunTask],
     fn: Callable[[RunTask], dict[str, Any]] = run_task,
+    no_workers_s: float = NO_WORKERS_S,
 ) -> Iterator[dict[str, Any]]:
     """Run every task on Dask and yield each run's row as it finishes (in finishing order).
 
@@ -844,11 +874,17 @@ def execute(
     kills its worker). A task whose function raises is retried once; one that still fails, or
     whose run killed a worker twice (``KilledWorker``), is yielded as a failed row, which is also
     written to ``rows/``.
+
+    Raises:
+        NoWorkers: The cluster had no worker for ``no_workers_s`` seconds in a row while runs
+            were waiting (a cluster that lost every worker, or never had one). The rows yielded
+            so far are written; the runs in flight are cancelled.
     """
+    check_no_workers_s(no_workers_s)
     distributed = _distributed()
     waiting = iter(list(tasks))
     running: dict[Any, RunTask] = {}
-    finished = distributed.as_completed()
+    no_workers_since: float | None = None
 
     def submit() -> None:
         limit = max(1, sum(client.nthreads().values()))
@@ -858,20 +894,40 @@ def execute(
                 return
             future = client.submit(fn, task, key=task.key, retries=1, pure=False)
             running[future] = task
-            finished.add(future)
 
     try:
         submit()
-        for future in finished:
-            task = running.pop(future)
+        while running:
             try:
-                row = future.result()
-            except Exception as err:
-                row = _row(task, "failed", _one_line(err), None)
-                _write_row(Path(task.folder) / "rows" / f"{task.run_id}.json", row)
-            future.release()
-            submit()
-            yield row
+                done = distributed.wait(
+                    list(running), timeout=min(POLL_S, no_workers_s), return_when="FIRST_COMPLETED"
+                ).done
+            except TimeoutError:
+                done = set()
+            if not done:
+                if client.nthreads():
+                    no_workers_since = None
+                    continue
+                now = time.monotonic()
+                no_workers_since = now if no_workers_since is None else no_workers_since
+                if now - no_workers_since >= no_workers_s:
+                    left = len(running) + sum(1 for _ in waiting)
+                    raise NoWorkers(
+                        f"the cluster has had no worker for {no_workers_s:g} s; {left} "
+                        f"{'run' if left == 1 else 'runs'} had not finished"
+                    )
+                continue
+            no_workers_since = None
+            for future in sorted(done, key=lambda f: running[f].key):
+                task = running.pop(future)
+                try:
+                    row = future.result()
+                except Exception as err:
+                    row = _row(task, "failed", _one_line(err), None)
+                    _write_row(Path(task.folder) / "rows" / f"{task.run_id}.json", row)
+                future.release()
+                submit()
+                yield row
     finally:
         if running:
             client.cancel(list(running))
@@ -983,6 +1039,7 @@ def run_sweep(
     fn: Callable[[RunTask], dict[str, Any]] = run_task,
     points: list[dict[str, Any]] | None = None,
     kind: str = "sweep",
+    no_workers_s: float = NO_WORKERS_S,
 ) -> SweepResult:
     """Run a sweep into the folder ``out`` on Dask, resuming it if ``out`` holds it already.
 
@@ -997,11 +1054,15 @@ def run_sweep(
         points: The design's points (default: the file's design); ``scslab sensitivity`` gives
             SALib's.
         kind: What the folder holds (``sweep``, ``sensitivity``), checked when resuming.
+        no_workers_s: How long the cluster may have no worker while runs wait (``execute``).
 
     Raises:
         SweepError: The design, the folder, an output, the extra or the scheduler cannot be used
             (nothing is written then).
+        NoWorkers: The cluster had no worker for ``no_workers_s`` seconds; the folder keeps the
+            runs that finished, with status ``incomplete``, and the same call resumes it.
     """
+    check_no_workers_s(no_workers_s)
     folder = Path(out)
     points = design_points(sweep) if points is None else points
     tasks, digest, _ = prepare(sweep, folder, points, kind)
@@ -1041,7 +1102,7 @@ def run_sweep(
         try:
             if on_row is not None and skipped:
                 on_row(skipped, len(tasks), {})
-            for row in execute(c, todo, fn):
+            for row in execute(c, todo, fn, no_workers_s):
                 rows[row["run_id"]] = row
                 if on_row is not None:
                     on_row(len(rows), len(tasks), row)

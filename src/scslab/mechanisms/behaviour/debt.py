@@ -21,6 +21,11 @@ The life of a debt, per person:
 State per person: two flag bits and the day the current episode began (``uint16``). Follow-ups are
 scheduled on a calendar and validated against the episode day when they fall due, so work grows
 with debts, not with the population.
+
+Owns the debt state, its calendar of follow-ups and the rules of arrears, judgments and
+repayment. It posts the debt records and reads the listing flags of ``listing_list`` and the
+income changes of ``income_loss``; it must not list anyone or touch a list's, a score's or a
+sanction's state.
 """
 
 from __future__ import annotations

@@ -10,6 +10,11 @@ dossier files, from state sources; nothing ever removes one. Employers read it: 
 (sampled per person and day) are rejected with a probability that grows with the number of entries,
 and a rejection costs the applicant income: the ``income_lost`` flag that ``debt`` reads, set
 through ``mechanisms/income_loss`` so that ``debt`` hears of the change.
+
+Owns the dossier byte, the rule that files an entry and the employers' rejection rule, with their
+parameters and counts. It posts no record and touches no other mechanism's state: the one effect
+beyond its dossiers is the lost income, set through ``income_loss``'s kernels, never by writing
+``debt``'s state.
 """
 
 from __future__ import annotations
