@@ -59,16 +59,14 @@ modules of its own rank or lower.
    a scenario by its shape (``engine.simulation.ScenarioLike``).
 5. ``mechanisms``: every concrete mechanism, registered by defining it.
 6. ``results``: run folders (manifest, Parquet tables); plain I/O that reads no scenario.
+   ``audit`` reads run folders beside it.
 7. ``scenario``: scenario files validated against the registered mechanisms' models; it imports
    ``scslab.mechanisms`` to register them.
 8. ``api``: build, run and record a scenario (what notebooks and tests use); beside it the
    tools built on it (``compare``, ``query``, ``report``, ``sweep``, ``sensitivity``,
-   ``calibrate``).
-9. ``cli`` and the package's ``__init__`` (the public facade): thin layers over the API.
-8. ``api``: build, run and record a scenario (what notebooks and tests use); ``notebook``: its
-   pandas/polars tables and progress bar.
+   ``calibrate``) and ``notebook`` (its pandas/polars tables and progress bar).
 9. ``cli``, ``ui`` (the Streamlit explorer) and the package's ``__init__`` (the public facade):
-   thin layers over the API.
+   thin layers over the API and the tools beside it.
 """
 
 

@@ -5,7 +5,7 @@ the first uniform draw of the trait's key for the person. ``trait_factor`` turns
 of a trait-modulated rate, mean 1 over the population. Both live with the kernels, below the
 population, because the sampling kernels thin their draws by it (``kernels/sampling.py``); the
 population's attributes (``population/attributes.py``) and the mechanisms read the same kernels.
-This module imports only ``kernels/rng``.
+This module imports only ``kernels/rng`` and ``kernels/jit``.
 
 Owns ``trait`` and ``trait_factor``. The trait keys are the population's (``AttributeKeys``),
 passed in by the caller; nothing is stored per person. It must not import the population
@@ -20,10 +20,10 @@ from scslab.kernels.rng import uniform
 
 @kernel
 def trait(key, pid: int) -> float:
-    """A static trait in [0, 1), uniform across people (assumption.
+    """A static trait in [0, 1), uniform across people.
 
-    The seed gives no
-    distribution for compliance, dissent, boldness, opportunism or online activity).
+    Uniform is an assumption: the seed gives no distribution for compliance, dissent, boldness,
+    opportunism or online activity.
     """
     return uniform(key, 0, pid, 0)
 

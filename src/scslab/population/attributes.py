@@ -89,11 +89,10 @@ def is_male(key, pid: int) -> bool:
 
 @kernel(inline="always")
 def income_class(key, pid: int, urban: bool) -> int:
-    """Income quintile 0 (lowest) ..
+    """Income quintile of the national distribution, 0 (lowest) to 4 (highest).
 
-    4 (highest) of the national distribution. Urban residents
-    are shifted up by about one quintile on average (assumption; urban disposable income is about
-    2.6 times rural, NBS 2020).
+    Urban residents are shifted up by about one quintile on average (assumption; urban disposable
+    income is about 2.6 times rural, NBS 2020).
     """
     u = uniform(key, 0, pid, 0)
     u = math.sqrt(u) if urban else u * u
@@ -156,12 +155,11 @@ def _tie_at(pid: int, lo: int, span: int, step: int) -> int:
 
 @kernel(inline="always")
 def community_tie(key, pid: int, k: int, lo: int, hi: int, locality: int) -> int:
-    """The ``k``-th community tie of ``pid``.
+    """The ``k``-th community tie of ``pid``: another person of the same region ``[lo, hi)``.
 
-    Another person in the same region ``[lo, hi)``,
-    at a distance in ids that is geometric with mean ``locality``. Ties are directed (who ``pid``
-    knows) and are regenerated, never stored. ``community_ties`` gives the same ties for a run of
-    people at once.
+    The tie is at a distance in ids that is geometric with mean ``locality``. Ties are directed
+    (who ``pid`` knows) and are regenerated, never stored. ``community_ties`` gives the same ties
+    for a run of people at once.
     """
     span = hi - lo
     if span <= 1:

@@ -1,15 +1,14 @@
 """A list driven by a score: enter below one threshold, leave on reaching another.
 
 Only people whose score may have crossed a threshold are looked at: those whose score today's
-records may move (the scorer's ``moving_records``: an online purchase moves no credit history;
-and ``records_as_scored``: a record about someone moves the score of a user misverified as them,
-for whom it is a false record of the face-ID match), those whose scheduled exit day has come
-(from the scoring system's ``day_reaching``), and on a day the scorer rescored everyone, whoever
-crosses. A scheduled check that a later record made
-stale simply fails when it falls due. So a record that cannot move the score changes nothing: it
-does not bring back someone an appeal or the listing term took off the list (the next record that
-moves their score, or the next rescoring, does), and it is never the false record a listing is
-said to rest on.
+records may move (the scorer's ``moving_records``: an online purchase moves no credit history; and
+``records_as_scored``: a record about someone moves the score of a user misverified as them, for
+whom it is a false record of the face-ID match), those whose scheduled exit day has come (from the
+scoring system's ``day_reaching``), and on a day the scorer rescored everyone, whoever crosses. A
+scheduled check that a later record made stale simply fails when it falls due. So a record that
+cannot move the score changes nothing: it does not bring back someone an appeal or the listing term
+took off the list (the next record that moves their score, or the next rescoring, does), and it is
+never the false record a listing is said to rest on.
 
 The whole step is a kernel (``_step``) that reads the score through the scorer's compiled kernels
 (``scoring/compiled.py``), in the compiled day plan and in the Python loop alike; a score without
@@ -245,8 +244,10 @@ def _step(day, board, s):
         ended = s.counts[WON] + s.counts[EXPIRED]
         leave = np.zeros(members.size, np.bool_)
         apply_day(day, s, members, leave, np.full(members.size, NOT_FALSE, np.int16))
-        released = s.exited.size - (s.counts[WON] + s.counts[EXPIRED] - ended)  # not by appeal
-        if released and s.released[0] < 0:  # or term: those ended first, and count as such
+        # released: members who left today not by appeal or term (those ended first, and count
+        # as such)
+        released = s.exited.size - (s.counts[WON] + s.counts[EXPIRED] - ended)
+        if released and s.released[0] < 0:
             s.released[0], s.released[1] = day, released
         return
     if rescored(s.scorer, day):  # everyone's score may have moved: find who crosses

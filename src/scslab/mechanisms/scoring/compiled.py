@@ -3,10 +3,9 @@
 A scoring system with a compiled record (``kernels/structs.py``) registers its kernels here with
 ``compiled_scoring``; a compiled reader then calls ``scores(state, pids, day)`` (and
 ``day_reaching``, ``rescored``, ``has_score``, ``clean``, ``own_scores``, ``state_reads``,
-``moving_records``) on the
-scorer's record, and numba picks the scorer's kernel by the record's type when it compiles the
-reader. These are the compiled forms of the ``Scoring`` methods of ``engine/mechanism.py``, with
-the same defaults.
+``moving_records``) on the scorer's record, and numba picks the scorer's kernel by the record's type
+when it compiles the reader. These are the compiled forms of the ``Scoring`` methods of
+``engine/mechanism.py``, with the same defaults.
 
 Two questions concern who reads and whose record is read, and have defaults that change nothing:
 
