@@ -50,8 +50,8 @@ def test_audit_matches_the_lists_and_sanctions(integrated):
                 audit[("time on lists", f"{lst.name}: still listed at the end (never left)")]
                 == (s[SIZE])
             )
-            per_person = audit[("time on lists", f"{lst.name}: days listed per person ever listed")]
-            assert 0 < per_person <= 365 and s[EVER_LISTED] > 0
+            per_listing = audit[("time on lists", f"{lst.name}: days listed per listing")]
+            assert 0 < per_listing <= 365 and s[EVER_LISTED] > 0
     sanctions = [m for m in mechanisms.values() if isinstance(m, SectorSanctions)]
     innocent = sum(sum(m.blocked_innocent.values()) for m in sanctions)
     assert audit[("innocents punished", "all sectors: attempts of innocents blocked")] == innocent
@@ -202,7 +202,89 @@ def test_a_warm_started_list_that_nobody_enters_still_says_how_people_left():
     assert audit[("time on lists", "court_list: entries")] == 0
     assert audit[("time on lists", "court_list: left by their own act (repaying)")] == 2
     assert audit[("time on lists", "court_list: still listed at the end (never left)")] == 3
-    assert audit[("time on lists", "court_list: days listed per person ever listed")] == 16 / 5
+    assert audit[("time on lists", "court_list: days listed per listing")] == 16 / 5
     assert not any(
         item.startswith("idle_list") for section, item in audit if section == "time on lists"
+    )
+
+
+def _audit_of(columns: dict) -> dict:
+    import pyarrow as pa
+
+    return {(h.section, h.item): h for h in harm_audit(pa.table(columns))}
+
+
+def test_days_listed_count_the_listings_of_the_run_not_those_before_it():
+    # a warm start: 9 ever listed by the start date, 5 of them still on the list on day 0
+    audit = _audit_of(
+        {
+            "court_list_size": [5, 4, 5, 4],
+            "court_list_entries": [0, 0, 1, 0],
+            "court_list_exits": [0, 1, 0, 1],
+            "court_list_innocents_listed": [0] * 4,
+            "court_list_persons_ever_listed": [9, 9, 10, 10],
+        }
+    )
+    per_listing = audit[("time on lists", "court_list: days listed per listing")]
+    assert per_listing.value == 18 / 6  # 5 under way on day 0 and 1 entry, not 10 ever listed
+    assert "when the list stopped" not in per_listing.note
+
+
+def test_a_list_a_backlash_stopped_is_counted_to_its_last_day_and_says_so():
+    nan = float("nan")
+    audit = _audit_of(
+        {
+            "day": [0, 1, 2, 3],
+            "court_list_size": [5, 4, nan, nan],
+            "court_list_entries": [0, 0, nan, nan],
+            "court_list_exits": [0, 1, nan, nan],
+            "court_list_innocents_listed": [1, 1, nan, nan],
+            "court_list_persons_ever_listed": [5, 5, nan, nan],
+        }
+    )
+    still = audit[("time on lists", "court_list: still listed at the end (never left)")]
+    assert still.value == 4 and still.note == "counted to day 1, when the list stopped"
+    per_listing = audit[("time on lists", "court_list: days listed per listing")]
+    assert per_listing.value == 9 / 5 and "counted to day 1" in per_listing.note
+    assert audit[("innocents punished", "court_list: listed on a false record now")].value == 1
+
+
+def test_every_item_is_in_the_table_zeros_included():
+    audit = _audit_of(
+        {
+            "flights_blocked_innocent": [0, 0],
+            "trains_blocked_innocent": [0, 2],
+            "false_records_by_bank": [0, 0],
+            "false_records_by_informant": [1, 0],
+        }
+    )
+    assert audit[("innocents punished", "flights: attempts of innocents blocked")].value == 0
+    assert audit[("innocents punished", "trains: attempts of innocents blocked")].value == 2
+    assert audit[("false records by cause", "data error (bank)")].value == 0
+    assert audit[("false records by cause", "malicious report (informant)")].value == 1
+    lines = audit_lines(list(audit.values()))
+    assert not any("flights" in line or "bank" in line for line in lines)  # zeros: table only
+
+
+def test_the_dossier_and_public_naming_are_audited_whatever_their_names():
+    audit = _audit_of(
+        {"dossier_job_rejections_on_false_entries": [0, 3], "shaming_innocents_named": [2, 5]}
+    )
+    section = "innocents punished"
+    assert audit[(section, "dossier: job rejections on false dossier entries")].value == 3
+    assert audit[(section, "shaming: named in public on a false record")].value == 5
+
+
+def test_a_ratio_is_the_last_days_not_one_from_before_the_list_emptied():
+    nan = float("nan")
+    audit = _audit_of(
+        {
+            "blacklist_listing_ratio_rural_urban": [1.46, 1.46, nan],
+            "blacklist_listing_ratio_q1_q5": [2.0, 2.0, 1.5],
+        }
+    )
+    section = "disparate impact"
+    assert (section, "blacklist: share listed, rural / urban") not in audit  # nobody to compare
+    assert (
+        audit[(section, "blacklist: share listed, lowest / highest income quintile")].value == 1.5
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
+import numpy as np
 import pytest
 
 from scslab import api
@@ -42,6 +43,32 @@ def test_dropping_informants_removes_their_records_only():
     assert "informant_reports" in result.only_in_a and result.only_in_b == []
     assert all(c.startswith("informant") for c in result.only_in_a)
     assert result.b == "rongcheng without informants"
+
+
+def test_paired_means_are_over_the_days_both_arms_have():
+    from scslab.compare import _paired_statistics
+
+    nan = float("nan")
+    a, b = _paired_statistics(np.array([1.0, 2.0, 3.0, 4.0]), np.array([1.0, 2.0, nan, nan]))
+    assert a[0] == b[0] == 1.5  # not A's 2.5 over four days against B's 1.5 over two
+    assert a[1] == 4.0 and np.isnan(b[1])  # the last day as it is
+
+
+def test_a_programme_stopped_in_one_arm_shows_as_changed():
+    """Suining's backlash ends its programme in B only: the stopped mechanisms' last-day values
+    are null in B and count as changed; before, NaN differences read as no change."""
+    result = compare(
+        "suining_2010", "suining_2010", drop_a="backlash", replications=2, people=5_000, days=250
+    )
+    rows = {(r["metric"], r["statistic"]): r for r in result.table.to_pylist()}
+    for metric in ("suining_points_grade_C", "score_sanctions_licences_refused"):
+        final = rows[(metric, "final")]
+        assert final["changed"] and np.isnan(final["b_mean"]) and not np.isnan(final["a_mean"])
+        assert (metric, "final") in {
+            (r["metric"], r["statistic"]) for r in result.changed().to_pylist()
+        }
+    # the same mechanisms before the end, over the same days: no difference
+    assert not rows[("score_sanctions_licences_refused", "mean_per_day")]["changed"]
 
 
 def test_compare_refuses_bad_input():

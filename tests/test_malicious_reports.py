@@ -257,6 +257,24 @@ def test_a_reward_raises_reports_and_is_paid_per_accepted_report():
     assert _total(paid, "informant_false_reports") > 2 * unpaid
 
 
+def test_yuan_paid_are_scaled_like_the_reports_they_pay_for():
+    """With ``scale`` K the yuan paid are K times the simulated ones, as the accepted reports are;
+    shares are not scaled. The summary says which of its lines are in which units."""
+    sc = _scenario(reward_yuan=100.0)
+    one = _run(reward_yuan=100.0)
+    result = scslab.run(sc.with_overrides(scale=100))
+    ten = result.metrics
+    assert _total(ten, "informant_reports_accepted") == 100 * _total(
+        one, "informant_reports_accepted"
+    )
+    paid = _last(one, "informant_rewards_paid_yuan")
+    assert paid > 0 and _last(ten, "informant_rewards_paid_yuan") == 100 * paid
+    assert _last(ten, "informant_false_share") == _last(one, "informant_false_share")
+    text = result.summary()
+    assert "Harm audit (real-population units: x 100):" in text
+    assert "the counts under What happened are simulated" in text
+
+
 def test_a_few_professional_claimants_file_most_malicious_reports():
     params = {"claimant_share": 1e-3, "claimant_reports_per_day": 2.0, "accept_false": 1.0}
     sim = Simulation(_scenario(**params))

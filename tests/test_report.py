@@ -108,3 +108,40 @@ def test_a_run_without_its_audit_file_says_so(run_dir, tmp_path):
 def test_cli_report(run_dir, capsys):
     assert main(["report", str(run_dir)]) == 0
     assert "report.html" in capsys.readouterr().out
+
+
+def test_charts_keep_a_stopped_sanction_and_leave_out_a_redlists_innocents():
+    """A sector a backlash stopped charts its last day's count, as the audit does; a redlist,
+    which the audit leaves out (its members are rewarded), has no innocents to chart."""
+    pytest.importorskip("altair")
+    import pyarrow as pa
+
+    from scslab.audit import audit_table, harm_audit
+    from scslab.report import charts_of
+
+    metrics = pa.table(
+        {
+            "day": [0, 1, 2],
+            "date": ["2020-01-01", "2020-01-02", "2020-01-03"],
+            "flights_blocked": [3.0, 7.0, None],  # stopped after day 1
+            "flights_blocked_innocent": [1.0, 2.0, None],
+            **{
+                f"{lst}_{c}": [0, 0, 0]
+                for lst in ("court_list", "volunteers")
+                for c in ("entries", "exits")
+            },
+            "court_list_size": [5, 5, 5],
+            "court_list_innocents_listed": [1, 1, 1],
+            "court_list_persons_ever_listed": [5, 5, 5],
+            "volunteers_size": [9, 9, 9],
+            "volunteers_innocents_listed": [2, 2, 2],
+        }
+    )
+    audit = audit_table(harm_audit(metrics, frozenset({"volunteers"})))
+    charts = charts_of(metrics, audit)
+    blocked = charts["blocked_by_sector"].to_dict()["data"]["values"]
+    assert blocked == [{"item": "flights", "value": 7.0}]
+    series = {row["series"] for row in charts["innocents_listed"].to_dict()["data"]["values"]}
+    assert series == {"court_list"}
+    sizes = {row["series"] for row in charts["lists"].to_dict()["data"]["values"]}
+    assert sizes == {"court_list", "volunteers"}  # a redlist is still a list

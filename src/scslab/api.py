@@ -503,9 +503,9 @@ def summary_lines(result: RunResult) -> list[str]:
         ),
         *(
             [
-                f"  scale: each simulated person stands for {meta.scale:,} people; counts below "
-                "are simulated, metrics.parquet is in real-population units "
-                f"({meta.people * meta.scale:,} people)"
+                f"  scale: each simulated person stands for {meta.scale:,} people; the counts "
+                "under What happened are simulated, the harm audit and metrics.parquet are in "
+                f"real-population units ({meta.people * meta.scale:,} people)"
             ]
             if meta.scale != 1
             else []
@@ -519,7 +519,12 @@ def summary_lines(result: RunResult) -> list[str]:
         "What happened:",
     ]
     lines += [f"  {line}" for line in sim.summary_lines()]
-    lines += ["", "Harm audit:", *(f"  {line}" for line in audit_lines(result.harm_audit()))]
+    units = f" (real-population units: x {meta.scale:,})" if meta.scale != 1 else ""
+    lines += [
+        "",
+        f"Harm audit{units}:",
+        *(f"  {line}" for line in audit_lines(result.harm_audit())),
+    ]
     if result.run_dir is not None:
         files = ", ".join(["manifest.json", *(f"{t}.parquet" for t in m.get("tables", []))])
         lines += ["", f"Results: {result.run_dir}/ ({files})"]

@@ -11,10 +11,12 @@ write; it recomputes nothing and owns no rule. Sections:
   bank, court, camera...; a face-ID false match; a malicious report; a bought or traded record;
 - **families**: household members of listed people, attempts blocked for a household member's
   listing, and children's school enrolments among them;
-- **disparate impact**: listing ratios rural/urban and lowest/highest income quintile, score gaps;
+- **disparate impact**: listing ratios rural/urban and lowest/highest income quintile, score gaps,
+  as of the last day (none where too few are listed to compare then);
 - **time on lists**: entries, exits, how people left (appeal, end of term, their own repayment),
-  who is still listed, and the days listed per person ever listed (person-days on the list over
-  people ever on it, within the run);
+  who is still listed, and the days listed per listing (person-days on the list over the
+  listings under way on day 0 and those made since, within the run; a list that a backlash
+  stopped is counted to the day it stopped, and says so);
 - **leaks**, where a scenario has data breaches: people exposed, and job applications that
   employers rejected on a leaked score, outside any appeal (so far);
 - **dissent and ties**, where a scenario has them: the chilling ratio over the whole run, ties cut
@@ -47,6 +49,10 @@ CAUSES = {
 """What a false record of a source means; any other source's false record is a data error."""
 
 
+LISTED_ON_A_FALSE_RECORD = ": listed on a false record now"
+"""The item of a punishing list's innocents, after the list's name (the report finds them by it)."""
+
+
 @dataclass(frozen=True)
 class Harm:
     """One line of the audit."""
@@ -71,10 +77,35 @@ def _values(table: pa.Table, col: str) -> np.ndarray:
     return np.asarray(table.column(col).to_numpy(zero_copy_only=False), np.float64)
 
 
-def _last(table: pa.Table, col: str) -> float:
+def last_value(table: pa.Table, col: str) -> float:
+    """A column's last value: its last day's, or the last day it ran if its mechanism stopped.
+
+    A mechanism stops when a backlash ends its programme; its metrics are null from the next day.
+    NaN where the column never had a value.
+    """
     v = _values(table, col)
     v = v[~np.isnan(v)]
     return float(v[-1]) if v.size else math.nan
+
+
+def _last_day(table: pa.Table, col: str) -> float:
+    """The last day's value as it is (NaN stays NaN).
+
+    For a value carried between passes, such as the groups' ratios, where NaN means there is
+    nothing to compare.
+    """
+    v = _values(table, col)
+    return float(v[-1]) if v.size else math.nan
+
+
+def _stopped_on(table: pa.Table, col: str) -> int | None:
+    """The day a stopped mechanism last ran, read from its column; None if it ran to the end."""
+    v = _values(table, col)
+    ran = np.flatnonzero(~np.isnan(v))
+    if not ran.size or ran[-1] == v.size - 1:
+        return None
+    days = table.column("day").to_pylist() if "day" in table.column_names else range(v.size)
+    return int(days[ran[-1]])
 
 
 def _total(table: pa.Table, col: str) -> float:
@@ -100,25 +131,24 @@ def harm_audit(metrics: pa.Table, redlists: frozenset[str] = frozenset()) -> lis
         out.append(
             Harm(
                 section,
-                f"{lst}: listed on a false record now",
-                _last(metrics, f"{lst}_innocents_listed"),
+                f"{lst}{LISTED_ON_A_FALSE_RECORD}",
+                last_value(metrics, f"{lst}_innocents_listed"),
             )
         )
     for sector in sectors:
-        blocked = _last(metrics, f"{sector}_blocked_innocent")
-        if blocked:
-            out.append(Harm(section, f"{sector}: attempts of innocents blocked", blocked))
+        blocked = last_value(metrics, f"{sector}_blocked_innocent")
+        out.append(Harm(section, f"{sector}: attempts of innocents blocked", blocked))
     if sectors:
-        total = sum(_last(metrics, f"{s}_blocked_innocent") for s in sectors)
+        total = sum(last_value(metrics, f"{s}_blocked_innocent") for s in sectors)
         out.append(Harm(section, "all sectors: attempts of innocents blocked", total))
-    for col, item in (
-        ("public_naming_innocents_named", "named in public on a false record"),
-        ("dangan_job_rejections_on_false_entries", "job rejections on false dossier entries"),
+    for suffix, what in (
+        ("_innocents_named", "named in public on a false record"),
+        ("_job_rejections_on_false_entries", "job rejections on false dossier entries"),
     ):
-        if col in cols:
-            out.append(Harm(section, item, _last(metrics, col)))
+        for name in _prefixes(cols, suffix):  # whatever the scenario named the mechanism
+            out.append(Harm(section, f"{name}: {what}", last_value(metrics, f"{name}{suffix}")))
     for name in _prefixes(cols, "_innocents_flagged"):
-        flagged = _last(metrics, f"{name}_innocents_flagged")
+        flagged = last_value(metrics, f"{name}_innocents_flagged")
         item = f"{name}: innocents flagged by a face-ID false match (distinct people)"
         out.append(Harm(section, item, flagged))
 
@@ -126,20 +156,22 @@ def harm_audit(metrics: pa.Table, redlists: frozenset[str] = frozenset()) -> lis
     for col in cols:
         if col.startswith("false_records_by_"):
             source = col[len("false_records_by_") :]
-            count = _total(metrics, col)
-            if count:
-                cause = CAUSES.get(source, "data error")
-                out.append(Harm(section, f"{cause} ({source})", count))
+            cause = CAUSES.get(source, "data error")
+            out.append(Harm(section, f"{cause} ({source})", _total(metrics, col)))
 
     section = "families"
     for lst in lists:
         col = f"{lst}_household_members_of_listed"
         if col in cols:
             out.append(
-                Harm(section, f"{lst}: household members of listed people now", _last(metrics, col))
+                Harm(
+                    section,
+                    f"{lst}: household members of listed people now",
+                    last_value(metrics, col),
+                )
             )
     for sector in _prefixes(cols, "_blocked_family"):
-        blocked = _last(metrics, f"{sector}_blocked_family")
+        blocked = last_value(metrics, f"{sector}_blocked_family")
         item = (
             "children's school enrolments blocked for a household member's listing"
             if "school" in sector
@@ -154,7 +186,7 @@ def harm_audit(metrics: pa.Table, redlists: frozenset[str] = frozenset()) -> lis
         ("_mean_gap_rural_urban", "mean score, rural minus urban"),
     ):
         for name in _prefixes(cols, suffix):
-            value = _last(metrics, f"{name}{suffix}")
+            value = _last_day(metrics, f"{name}{suffix}")  # NaN: too few listed to compare now
             if value == value:
                 out.append(
                     Harm(
@@ -169,10 +201,19 @@ def harm_audit(metrics: pa.Table, redlists: frozenset[str] = frozenset()) -> lis
         if not entries and not person_days:  # nobody on it in the whole run
             continue
         exits = _total(metrics, f"{lst}_exits")
-        won = _last(metrics, f"{lst}_appeals_won") if f"{lst}_appeals_won" in cols else 0.0
-        ended = _last(metrics, f"{lst}_repaired") if f"{lst}_repaired" in cols else 0.0
-        released = _last(metrics, f"{lst}_released") if f"{lst}_released" in cols else 0.0
-        ever = _last(metrics, f"{lst}_persons_ever_listed")
+        won = last_value(metrics, f"{lst}_appeals_won") if f"{lst}_appeals_won" in cols else 0.0
+        ended = last_value(metrics, f"{lst}_repaired") if f"{lst}_repaired" in cols else 0.0
+        released = last_value(metrics, f"{lst}_released") if f"{lst}_released" in cols else 0.0
+        # listings within the run: those under way when day 0 began, and those made since
+        size, day_exits, day_entries = (
+            _values(metrics, f"{lst}_{column}") for column in ("size", "exits", "entries")
+        )
+        under_way = float(size[0] + day_exits[0] - day_entries[0]) if size.size else 0.0
+        listings = under_way + entries
+        stopped = _stopped_on(metrics, f"{lst}_size")
+        while_ran = (
+            f"counted to day {stopped}, when the list stopped" if stopped is not None else ""
+        )
         out += [
             Harm(section, f"{lst}: entries", entries),
             Harm(section, f"{lst}: left by appeal", won),
@@ -191,24 +232,26 @@ def harm_audit(metrics: pa.Table, redlists: frozenset[str] = frozenset()) -> lis
             Harm(
                 section,
                 f"{lst}: still listed at the end (never left)",
-                _last(metrics, f"{lst}_size"),
+                last_value(metrics, f"{lst}_size"),
+                while_ran,
             ),
             Harm(
                 section,
-                f"{lst}: days listed per person ever listed",
-                person_days / ever if ever else math.nan,
-                "within the run; a stay that goes on past its end counts to the last day",
+                f"{lst}: days listed per listing",
+                person_days / listings if listings else math.nan,
+                "within the run: listings under way on day 0 and those made since; one that goes "
+                "on past the end counts to the last day" + (f"; {while_ran}" if while_ran else ""),
             ),
         ]
 
     section = "leaks"
     for name in _prefixes(cols, "_screening_rejections"):
         out += [
-            Harm(section, f"{name}: people exposed", _last(metrics, f"{name}_people_exposed")),
+            Harm(section, f"{name}: people exposed", last_value(metrics, f"{name}_people_exposed")),
             Harm(
                 section,
                 f"{name}: job applications rejected on a leaked score",
-                _last(metrics, f"{name}_screening_rejections"),
+                last_value(metrics, f"{name}_screening_rejections"),
                 "outside any appeal: a leaked mark is never cleared",
             ),
         ]
@@ -216,7 +259,7 @@ def harm_audit(metrics: pa.Table, redlists: frozenset[str] = frozenset()) -> lis
     section = "dissent and ties"
     for suffix, what in _DISSENT_AND_TIES:
         for name in _prefixes(cols, suffix):
-            out.append(Harm(section, f"{name}: {what}", _last(metrics, f"{name}{suffix}")))
+            out.append(Harm(section, f"{name}: {what}", last_value(metrics, f"{name}{suffix}")))
     return out
 
 

@@ -8,7 +8,9 @@ from the difference in policy, not from the luck of the draw. The paired differe
 replications give each metric's mean difference and a 95% t-interval.
 
 Two statistics are compared for every metric column the two runs share: its mean over the days
-(a count per day, or the average level of a running total) and its value on the last day. Owns
+on which both runs have a value (a count per day, or the average level of a running total) and
+its value on the last day, null where a backlash stopped the mechanism in that run; a value in
+one run only counts as changed. Owns
 the comparison; runs scenarios only through ``api.run`` and touches no mechanism.
 """
 
@@ -31,7 +33,8 @@ from scslab.results import prepare_run_dir, write_manifest, write_table
 from scslab.scenario import Scenario, load_scenario
 
 STATISTICS = ("mean_per_day", "final")
-"""What is compared of each metric column: its mean over the days, and its last day's value."""
+"""What is compared of each metric column: its mean over the days on which both runs have a value,
+and its last day's value."""
 
 _NOT_METRICS = ("day", "date")
 
@@ -101,7 +104,10 @@ class Comparison:
     """Metric columns that only B's runs have."""
 
     def changed(self) -> pa.Table:
-        """The rows whose difference is not zero in some replication."""
+        """The rows that differ in some replication, or have a value in one arm only.
+
+        A value in one arm only: a mechanism that a backlash stopped in the other.
+        """
         return self.table.filter(pc.field("changed"))
 
     def to_pandas(self, changed_only: bool = False) -> Any:
@@ -157,18 +163,33 @@ def _scenario(spec: str | Scenario, dropped: list[str]) -> Scenario:
     return sc
 
 
-def _statistics(table: pa.Table) -> dict[str, np.ndarray]:
-    """Each metric column's statistics, in ``STATISTICS`` order (NaN where it has no value)."""
-    out = {}
-    for col in table.column_names:
-        if col in _NOT_METRICS:
-            continue
-        values = table.column(col).to_numpy(zero_copy_only=False).astype(np.float64)
-        days = values[~np.isnan(values)]
-        out[col] = np.asarray(
+def _metric_columns(table: pa.Table) -> dict[str, np.ndarray]:
+    """Each metric column's daily values as floats (NaN where a day has none)."""
+    return {
+        col: table.column(col).to_numpy(zero_copy_only=False).astype(np.float64)
+        for col in table.column_names
+        if col not in _NOT_METRICS
+    }
+
+
+def _paired_statistics(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A's and B's statistics of one column, in ``STATISTICS`` order (NaN where none).
+
+    The mean is over the days on which both arms have a value, so that two arms are averaged
+    over the same days: a mechanism stopped in one arm (a programme ended by backlash) has no
+    value from the day after, and its mean over its own days alone would compare a shorter
+    window with a longer one. The final value is each arm's last day as it is: null where the
+    mechanism had stopped.
+    """
+    both = ~np.isnan(a) & ~np.isnan(b)
+
+    def stats(values: np.ndarray) -> np.ndarray:
+        days = values[both]
+        return np.asarray(
             [days.mean() if days.size else np.nan, values[-1] if values.size else np.nan]
         )
-    return out
+
+    return stats(a), stats(b)
 
 
 def _names(names: str | list[str] | tuple[str, ...] | None, what: str) -> list[str]:
@@ -239,15 +260,15 @@ def compare(
         )
     first = sc_a.meta.seed if seed is None else seed
     seeds = [first + r for r in range(replications)]
-    stats_a, stats_b = [], []
+    days_a, days_b = [], []
     for r, s in enumerate(seeds):
-        stats_a.append(_statistics(_run_arm(sc_a, s, "A", drop_a).metrics))
+        days_a.append(_metric_columns(_run_arm(sc_a, s, "A", drop_a).metrics))
         if on_run:
             on_run(2 * r + 1, 2 * len(seeds))
-        stats_b.append(_statistics(_run_arm(sc_b, s, "B", drop_b).metrics))
+        days_b.append(_metric_columns(_run_arm(sc_b, s, "B", drop_b).metrics))
         if on_run:
             on_run(2 * r + 2, 2 * len(seeds))
-    shared = [c for c in stats_a[0] if c in stats_b[0]]
+    shared = [c for c in days_a[0] if c in days_b[0]]
     t = t_quantile(0.975, replications - 1) if replications > 1 else math.nan
     rows: dict[str, list] = {
         k: []
@@ -263,8 +284,9 @@ def compare(
         )
     }
     for col in shared:
-        va = np.stack([s[col] for s in stats_a])  # (replications, statistics)
-        vb = np.stack([s[col] for s in stats_b])
+        paired = [_paired_statistics(a[col], b[col]) for a, b in zip(days_a, days_b, strict=True)]
+        va = np.stack([a_stats for a_stats, _ in paired])  # (replications, statistics)
+        vb = np.stack([b_stats for _, b_stats in paired])
         diff = vb - va
         for j, stat in enumerate(STATISTICS):
             d = diff[:, j]
@@ -277,14 +299,16 @@ def compare(
             rows["diff_mean"].append(mean)
             rows["diff_low"].append(mean - half if replications > 1 else math.nan)
             rows["diff_high"].append(mean + half if replications > 1 else math.nan)
-            rows["changed"].append(bool(np.any(np.nan_to_num(d) != 0)))
+            # changed: a difference, or a value in one arm only (a mechanism stopped in the other)
+            one_only = np.isnan(va[:, j]) != np.isnan(vb[:, j])
+            rows["changed"].append(bool(np.any(one_only | (np.nan_to_num(d) != 0))))
     return Comparison(
         a=_label(a, drop_a),
         b=_label(b, drop_b),
         seeds=seeds,
         table=pa.table(rows),
-        only_in_a=[c for c in stats_a[0] if c not in stats_b[0]],
-        only_in_b=[c for c in stats_b[0] if c not in stats_a[0]],
+        only_in_a=[c for c in days_a[0] if c not in days_b[0]],
+        only_in_b=[c for c in days_b[0] if c not in days_a[0]],
     )
 
 

@@ -25,7 +25,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from scslab.audit import audit_lines, shown
+from scslab.audit import LISTED_ON_A_FALSE_RECORD, audit_lines, last_value, shown
 from scslab.engine.checkpoint import CHECKPOINT_FILE
 from scslab.errors import ScenarioError
 from scslab.results import RunDirError, atomic_write, read_manifest, read_run_table
@@ -114,7 +114,7 @@ def charts_of(
             )
 
     def bars(name: str, rows: list[dict[str, Any]], title: str, what: str) -> None:
-        rows = [r for r in rows if r["value"]]
+        rows = [r for r in rows if r["value"] and r["value"] == r["value"]]  # no zero, no NaN
         if rows:
             out[name] = (
                 alt.Chart(alt.Data(values=rows), title=title)
@@ -128,6 +128,9 @@ def charts_of(
 
     lists = [c[: -len("_innocents_listed")] for c in cols if c.endswith("_innocents_listed")]
     lines("lists", [f"{lst}_size" for lst in lists], "_size", "People on each list", "people")
+    if audit:  # the lists the audit counts as punishing: a redlist's members are rewarded
+        audited = {r["item"] for r in audit if r["section"] == "innocents punished"}
+        lists = [lst for lst in lists if f"{lst}{LISTED_ON_A_FALSE_RECORD}" in audited]
     lines(
         "innocents_listed",
         [f"{lst}_innocents_listed" for lst in lists],
@@ -151,7 +154,7 @@ def charts_of(
         [
             {
                 "item": c[: -len("_blocked")].replace("_", " "),
-                "value": metrics.column(c)[-1].as_py(),
+                "value": last_value(metrics, c),  # a sanction a backlash stopped: its last day
             }
             for c in blocked
         ],

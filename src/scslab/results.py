@@ -101,18 +101,25 @@ def write_manifest(run_dir: Path, manifest: dict[str, Any]) -> None:
     atomic_write(run_dir / "manifest.json", write)
 
 
+MONEY_SUFFIX = "_yuan"
+"""A float metric column so named is a sum of money over people, scaled like a count."""
+
+
 def metrics_table(columns: dict[str, list[Any]], scale: int = 1) -> pa.Table:
     """Daily metric columns as an Arrow table (one row per simulated day).
 
     With ``scale`` K (one simulated person stands for K real people) every integer column but
-    ``day`` is a count of people or events and is multiplied by K: real-population units. Float
-    columns (means, shares) are unchanged.
+    ``day`` is a count of people or events and is multiplied by K: real-population units. So is a
+    sum of money (a float column named ``..._yuan``: yuan paid to people). Other float columns
+    (means, shares) are unchanged.
     """
     out = {}
     for k, v in columns.items():
         arr = pa.array(v)
         if scale != 1 and k != "day" and pa.types.is_integer(arr.type):
             arr = pa.array([None if x is None else x * scale for x in v], pa.int64())
+        elif scale != 1 and k.endswith(MONEY_SUFFIX) and pa.types.is_floating(arr.type):
+            arr = pa.array([None if x is None else x * scale for x in v], pa.float64())
         out[k] = arr
     return pa.table(out)
 
