@@ -288,3 +288,29 @@ def test_a_ratio_is_the_last_days_not_one_from_before_the_list_emptied():
     assert (
         audit[(section, "blacklist: share listed, lowest / highest income quintile")].value == 1.5
     )
+
+
+def test_users_misverified_at_sign_up_and_what_it_cost_them_are_audited():
+    result = scslab.run("honest_shanghai_2016", people=20_000, days=60)
+    audit = {(h.section, h.item): h.value for h in result.harm_audit()}
+    metrics = result.metrics
+    system = next(
+        c[: -len("_misverified")] for c in metrics.column_names if c.endswith("_misverified")
+    )
+    item = (
+        f"{system}: users misverified at sign-up (a face-ID match: scored from another's records)"
+    )
+    misverified = audit[("innocents punished", item)]
+    assert misverified == metrics[f"{system}_misverified"][-1].as_py() > 0
+    sectors = [c for c in metrics.column_names if c.endswith("_denied_on_another_record")]
+    assert sectors
+    for col in sectors:
+        sector = col[: -len("_denied_on_another_record")]
+        item = f"{sector}: rewards denied a misverified user on another's record"
+        assert audit[("innocents punished", item)] == metrics[col][-1].as_py()
+    # without misverification, neither item
+    clean = scslab.load_scenario("honest_shanghai_2016").with_overrides(people=20_000, days=60)
+    points = next(n for n in clean.mechanisms if n == system)
+    clean = clean.with_mechanism(points, misverification=0.0)
+    items = [h.item for h in scslab.run(clean).harm_audit()]
+    assert not [i for i in items if "misverified" in i]

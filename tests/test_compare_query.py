@@ -13,6 +13,7 @@ from scslab.cli import main
 from scslab.compare import compare, t_quantile
 from scslab.errors import ScenarioError
 from scslab.query import EXTRA_HINT, QueryError, query
+from scslab.scenario import load_scenario
 
 SMALL = {"people": 8_000, "days": 60}
 
@@ -69,6 +70,25 @@ def test_a_programme_stopped_in_one_arm_shows_as_changed():
         }
     # the same mechanisms before the end, over the same days: no difference
     assert not rows[("score_sanctions_licences_refused", "mean_per_day")]["changed"]
+
+
+def test_dropping_a_programme_member_drops_it_from_the_backlash_programme():
+    """rongcheng's backlash follows the court list and travel bans as one programme: dropping the
+    bans leaves the programme the list (it was refused, naming the bans); dropping the only
+    member of a programme drops the programme; a drop that would leave no programme is refused
+    at set-up, naming the member."""
+    sc = load_scenario("rongcheng")
+    programmes = sc.without_mechanism("travel_bans").mechanisms["backlash"].programmes
+    assert programmes["court_list"].mechanisms == ["court_list"]
+    assert programmes["rongcheng"].mechanisms == ["rongcheng_points"]
+    assert set(sc.without_mechanism("rongcheng_points").mechanisms["backlash"].programmes) == {
+        "court_list"
+    }
+    result = compare("rongcheng", "rongcheng", drop_b="travel_bans", replications=1, **SMALL)
+    assert "flight_purchases_blocked" in result.only_in_a
+    alone = sc.with_mechanism("backlash", programmes={"bans": {"mechanisms": ["travel_bans"]}})
+    with pytest.raises(ScenarioError, match="'travel_bans' is not an enabled mechanism"):
+        api.run(alone.without_mechanism("travel_bans").with_overrides(people=2_000, days=2))
 
 
 def test_compare_refuses_bad_input():

@@ -5,8 +5,10 @@ write; it recomputes nothing and owns no rule. Sections:
 
 - **innocents punished**: people on each list on a false record (now), attempts of innocents
   blocked per sector (so far), people named in public on a false record, job rejections on false
-  dossier entries, and the innocents that face recognition flagged (a false match: a false record
-  in mode ``act``, a stop in mode ``watchlist``; distinct people so far);
+  dossier entries, users a point system misverified at sign-up (scored from another person's
+  records) and the rewards that cost them, and the innocents that face recognition flagged (a
+  false match: a false record in mode ``act``, a stop in mode ``watchlist``; distinct people so
+  far);
 - **false records by cause**: each false record's source says what caused it: a data error of a
   bank, court, camera...; a face-ID false match; a malicious report; a bought or traded record;
 - **families**: household members of listed people, attempts blocked for a household member's
@@ -147,6 +149,14 @@ def harm_audit(metrics: pa.Table, redlists: frozenset[str] = frozenset()) -> lis
     ):
         for name in _prefixes(cols, suffix):  # whatever the scenario named the mechanism
             out.append(Harm(section, f"{name}: {what}", last_value(metrics, f"{name}{suffix}")))
+    for name in _prefixes(cols, "_misverified"):
+        item = (
+            f"{name}: users misverified at sign-up (a face-ID match: scored from another's records)"
+        )
+        out.append(Harm(section, item, last_value(metrics, f"{name}_misverified")))
+    for sector in _prefixes(cols, "_denied_on_another_record"):
+        item = f"{sector}: rewards denied a misverified user on another's record"
+        out.append(Harm(section, item, last_value(metrics, f"{sector}_denied_on_another_record")))
     for name in _prefixes(cols, "_innocents_flagged"):
         flagged = last_value(metrics, f"{name}_innocents_flagged")
         item = f"{name}: innocents flagged by a face-ID false match (distinct people)"

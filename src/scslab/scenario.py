@@ -146,6 +146,10 @@ class Scenario:
     def without_mechanism(self, name: str) -> Scenario:
         """A copy with the mechanism ``name`` switched off (removed from the plan).
 
+        The other mechanisms' parameters drop what only follows it (``MechanismParams.without``:
+        a backlash programme loses it as a member); a mechanism that needs it (a sanction reading
+        its list) is refused when the copy is set up, naming it.
+
         Raises:
             ScenarioError: ``name`` is not one of this scenario's mechanisms (the message lists
                 them).
@@ -155,7 +159,7 @@ class Scenario:
                 f"{self.source}: mechanisms.{name}: not in this scenario; it has "
                 + ", ".join(self.mechanisms)
             )
-        new = {k: v for k, v in self.mechanisms.items() if k != name}
+        new = {k: v.without(name) for k, v in self.mechanisms.items() if k != name}
         return Scenario(self.meta, self.population, new, self.source, self.raw)
 
     def resolved(self) -> dict[str, Any]:

@@ -76,6 +76,15 @@ class MechanismParams(BaseModel):
         '[mechanisms.tax_blacklist] with type = "record_list" is a second list.',
     )
 
+    def without(self, name: str) -> MechanismParams:
+        """These parameters once the scenario's mechanism ``name`` is switched off.
+
+        The default keeps them as they are: a reference to ``name`` is then refused when the
+        simulation is set up, naming it (a sanction's list is a need, not an option). A mechanism
+        that merely follows others, such as a backlash programme, drops ``name`` here instead.
+        """
+        return self
+
 
 class Ending(NamedTuple):
     """A programme (a named set of mechanisms) that a mechanism ended during a run."""

@@ -229,6 +229,27 @@ class BacklashParams(MechanismParams):
         "calibration/local_point_systems.csv residents_graded).",
     )
 
+    def without(self, name: str) -> BacklashParams:
+        """Each programme without the mechanism ``name``; a programme left with none goes.
+
+        Unchanged where every programme would go (the default programme, every scoring, list
+        and consequence mechanism, is not what the scenario asked for): the set-up then refuses
+        the programmes that name ``name``.
+        """
+        kept = {
+            programme: p.model_copy(
+                update={
+                    "mechanisms": [m for m in p.mechanisms if m != name],
+                    "low_scores": {k: v for k, v in p.low_scores.items() if k != name},
+                }
+            )
+            for programme, p in self.programmes.items()
+            if [m for m in p.mechanisms if m != name]
+        }
+        if not kept or kept == self.programmes:
+            return self
+        return self.model_copy(update={"programmes": kept})
+
     @field_validator("programmes")
     @classmethod
     def _names(cls, value: dict[str, Programme]) -> dict[str, Programme]:
