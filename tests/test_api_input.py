@@ -153,3 +153,58 @@ def test_numpy_integers_are_whole_numbers_too(tmp_path):
     done = scslab.run(sc, out=tmp_path / "run", checkpoint_every=np.int64(2))
     assert done.manifest["status"] == "complete"
     assert compare(sc, sc, people=1_000, replications=np.int64(1)).b == "rongcheng"
+
+
+def test_scale_multiplies_counts_not_the_states_reading_flag():
+    result = scslab.run("pboc_pilots_2015", people=2_000, days=3, scale=1_000)
+    for col in ("sesame_credit_read_by_state", "tencent_credit_read_by_state"):
+        assert set(result.metrics[col].to_pylist()) == {1}  # a flag, not 1,000 people
+    assert result.metrics["sesame_credit_users"][-1].as_py() % 1_000 == 0  # a count: scaled
+
+
+def test_numpy_booleans_are_booleans():
+    import numpy as np
+
+    sc = scslab.load_scenario("rongcheng")
+    with pytest.raises(ScenarioError, match=r"scenario\.people: must be a number, not a boolean"):
+        sc.with_overrides(people=np.bool_(True))
+    with pytest.raises(ScenarioError, match=r"report_prob: must be a number, not a boolean"):
+        sc.with_mechanism("informants", report_prob=np.bool_(True))
+    assert (
+        not sc.with_mechanism("informants", enabled=np.bool_(False))
+        .mechanisms["informants"]
+        .enabled
+    )  # what a pandas .any() returns
+
+
+def test_with_mechanism_of_another_type_starts_from_that_types_defaults():
+    sc = scslab.load_scenario("integrated_2020")
+    listed = sc.with_mechanism("tax_blacklist", type="threshold_list", score="national_credit")
+    assert type(listed.mechanisms["tax_blacklist"]).__name__ == "ThresholdListParams"
+    same = sc.with_mechanism("court_list", appeal_share=0.5).mechanisms["court_list"]
+    assert same.appeal_share == 0.5 and same.initial == sc.mechanisms["court_list"].initial
+
+
+def test_a_mechanism_starting_after_the_run_says_it_never_ran():
+    sc = scslab.load_scenario("rongcheng").with_mechanism("informants", active_from="2090-01-01")
+    text = scslab.run(sc, people=2_000, days=10).summary()
+    assert "informants: never ran: it starts on 2090-01-01, after the run's last day" in text
+
+
+def test_compare_checks_its_arguments_before_running():
+    ran = []
+    with pytest.raises(ScenarioError, match=r"seed: a whole number, 0 or more \(got '3'\)"):
+        compare("rongcheng", "rongcheng", seed="3", on_run=lambda *a: ran.append(a), **SMALL)
+    with pytest.raises(ScenarioError, match=r"seed: .*\(got True\)"):
+        compare("rongcheng", "rongcheng", seed=True, **SMALL)
+    with pytest.raises(TypeError, match=r"drop_b: expected a mechanism name or a list of names"):
+        compare("rongcheng", "rongcheng", drop_b=3, **SMALL)
+    with pytest.raises(ScenarioError, match=r"on_run: a function"):
+        compare("rongcheng", "rongcheng", on_run=5, **SMALL)
+    assert not ran
+
+
+def test_resume_is_public_and_run_names_a_bad_folder():
+    assert scslab.resume is scslab.api.resume and "resume" in scslab.__all__
+    with pytest.raises(TypeError, match=r"out: a folder's path \(a str or a Path\), or None"):
+        scslab.run("rongcheng", people=2_000, days=2, out=3)

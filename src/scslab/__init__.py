@@ -16,7 +16,7 @@ no simulation itself.
 
 from __future__ import annotations
 
-from scslab.api import RunResult, run
+from scslab.api import RunResult, resume, run
 from scslab.engine.simulation import Simulation, plan_of
 from scslab.kernels.cache import key_package_caches
 from scslab.scenario import (
@@ -49,6 +49,7 @@ __all__ = [
     "plan_of",
     "preset_names",
     "presets",
+    "resume",
     "run",
     "scenario_from_dict",
     "scenario_schema",

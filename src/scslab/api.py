@@ -326,6 +326,8 @@ def run(
             raise TypeError(
                 f"{name}: a function called with a count, or None (got {type(callback).__name__})"
             )
+    if out is not None and not isinstance(out, str | os.PathLike):
+        raise TypeError(f"out: a folder's path (a str or a Path), or None (got {out!r})")
     if out is not None:
         check_run_dir(Path(out))  # fail before the (possibly long) set-up
     check_fits(sc)  # refuse a run that cannot fit before allocating anything

@@ -198,7 +198,7 @@ def _names(names: str | list[str] | tuple[str, ...] | None, what: str) -> list[s
         return []
     if isinstance(names, str):
         return [names]
-    if not all(isinstance(name, str) for name in names):
+    if not isinstance(names, list | tuple) or not all(isinstance(name, str) for name in names):
         raise TypeError(f"{what}: expected a mechanism name or a list of names, not {names!r}")
     return list(names)
 
@@ -245,6 +245,12 @@ def compare(
         raise ScenarioError(f"replications: a whole number, 1 to 1000 (got {replications!r})")
     if not 1 <= replications <= 1000:
         raise ScenarioError(f"replications: {replications} is out of range; allowed: 1 to 1000")
+    if seed is not None and (
+        isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0
+    ):
+        raise ScenarioError(f"seed: a whole number, 0 or more (got {seed!r})")
+    if on_run is not None and not callable(on_run):
+        raise ScenarioError(f"on_run: a function of (runs done, runs in all), not {on_run!r}")
     drop_a, drop_b = _names(drop_a, "drop_a"), _names(drop_b, "drop_b")
     sc_a = _scenario(a, drop_a).with_overrides(people=people, days=days)
     sc_b = _scenario(b, drop_b).with_overrides(people=people, days=days)
@@ -258,7 +264,7 @@ def compare(
             f"A runs {sc_a.meta.days} days and B {sc_b.meta.days}: compare scenarios over the "
             "same days (set --days)"
         )
-    first = sc_a.meta.seed if seed is None else seed
+    first = sc_a.meta.seed if seed is None else int(seed)
     seeds = [first + r for r in range(replications)]
     days_a, days_b = [], []
     for r, s in enumerate(seeds):

@@ -135,10 +135,17 @@ class Scenario:
         return Scenario(new_meta, self.population, self.mechanisms, self.source, self.raw)
 
     def with_mechanism(self, name: str, **params: Any) -> Scenario:
-        """A copy with one mechanism's parameters changed (validated)."""
+        """A copy with one mechanism's parameters changed (validated), or with one added.
+
+        ``name`` not in the scenario adds that mechanism (a registered name, or any name with
+        ``type``). A ``type`` other than the mechanism's present one replaces it: its parameters
+        start from the new type's defaults, not from the old mechanism's.
+        """
         base = self.mechanisms[name].model_dump() if name in self.mechanisms else {}
         if base.get("type") is None:
             base.pop("type", None)
+        if "type" in params and params["type"] != base.get("type", name if base else None):
+            base = {}  # another kind of mechanism under this name: none of the old parameters
         new = dict(self.mechanisms)
         new[name] = _validate_mechanism(self.source, name, base | params)
         return Scenario(self.meta, self.population, new, self.source, self.raw)
@@ -287,6 +294,8 @@ def _refuse_booleans_as_numbers(source: str, path: tuple[Any, ...], raw: Any, va
     are strict, already refuse a string).
     """
     where = ".".join(str(p) for p in path)
+    if type(raw).__name__ == "bool" and type(raw).__module__ == "numpy":
+        raw = bool(raw)  # numpy's boolean (what a pandas .any() returns) is a boolean here too
     if isinstance(raw, str) and isinstance(value, int | float) and not isinstance(value, bool):
         raise ScenarioError(f"{source}: {where}: must be a number, not a string (got {raw!r})")
     if isinstance(raw, bool):

@@ -513,13 +513,20 @@ class Simulation:
         """Each mechanism's end-of-run summary lines; a stopped one's say on which day it stopped.
 
         A mechanism that a programme's end stopped (``last_days``) keeps its state from its last
-        day, so its lines are as of that day, and say so.
+        day, so its lines are as of that day, and say so. One whose ``active_from`` falls after
+        the run's last day says that it never ran, instead of counting zeros.
         """
         stopped = {row.mechanism: int(self.last_days[i]) for i, row in enumerate(self.plan)}
+        first_days = {row.mechanism: row.first_day for row in self.plan}
+        days = self.scenario.meta.days
         lines: list[str] = []
         for name, m in self.mechanisms.items():
             last = stopped.get(name, NEVER_STOPS)
-            if last >= self.scenario.meta.days - 1:
+            if first_days.get(name, 0) >= days:  # its active_from is after the run's last day
+                since = self.date_of(first_days[name]).isoformat()
+                lines.append(f"{name}: never ran: it starts on {since}, after the run's last day")
+                continue
+            if last >= days - 1:
                 lines += m.summary()
                 continue
             when = f"(stopped after day {last:,}, {self.date_of(last).isoformat()}) "

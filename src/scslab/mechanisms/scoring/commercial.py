@@ -979,7 +979,8 @@ class CommercialScore(CompiledSteps, CompiledScoring):
             *(f"{n}_at_least_{t}" for t in self.thresholds),
             *((f"{n}_read_by_state",) if refused is not None else ()),
         )
-        self.float_metrics = frozenset({f"{n}_mean"})
+        # the mean, and the state's reading as a 0/1 flag: neither a count to scale
+        self.float_metrics = frozenset({f"{n}_mean", f"{n}_read_by_state"})
         self.state = _new_state(
             self.score,
             self.packed,
