@@ -193,6 +193,10 @@ BAD = [
     (FILE.replace("trials = 3", "from = 2016-01-01\nuntil = 2016-06-01"), "no row of"),
     (FILE.split("[calibrate]")[0], "calibrate: missing table"),
     (
+        FILE.replace("trials = 3", "from = 2013-01-01\ntrials = 3"),
+        "calibrate.from: 2013-01-01 is not after the scenario's start 2013-10-01",
+    ),
+    (
         FILE.replace("trials = 3", "from = 2015-01-01\nuntil = 2014-01-01\ntrials = 3"),
         "calibrate: from 2015-01-01 is after until 2014-01-01",
     ),
@@ -235,3 +239,17 @@ def test_missing_extra_names_it(tmp_path, monkeypatch):
     with pytest.raises(CalibrateError, match=r"pip install 'scslab\[calibrate\]'"):
         run_calibration(_file(tmp_path, FILE), tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_preset_values_are_written_as_toml():
+    """The "In a preset:" lines print each value as TOML (Python's repr wrote True and
+    datetime.date(...), which no TOML reader takes)."""
+    import datetime as dt
+    import tomllib
+
+    from scslab.calibrate import toml_value
+
+    values = {"on": True, "off": False, "date": dt.date(2013, 12, 1), "rate": 2.5e-05}
+    values |= {"n": 3, "name": 'a "quoted" word', "big": float("inf")}
+    text = "\n".join(f"{k} = {toml_value(v)}" for k, v in values.items())
+    assert tomllib.loads(text) == values

@@ -181,3 +181,12 @@ def test_cli_query_formats(runs, capsys):
     assert main(["query", "SELEC 1", "--runs", str(runs)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "query failed" in err
+
+
+def test_a_sweeps_partial_run_folder_is_not_a_run(tmp_path):
+    from scslab.query import run_folders
+
+    api.run("rongcheng", people=2_000, days=3, out=tmp_path / "runs" / "p00000-r000")
+    partial = tmp_path / "runs" / ".p00001-r000.partial-1a2b3c4d"
+    api.run("rongcheng", people=2_000, days=2, out=partial)  # what a killed worker leaves
+    assert [p.name for p in run_folders(tmp_path / "runs")] == ["p00000-r000"]

@@ -125,3 +125,25 @@ def test_an_unknown_output_is_refused_before_anything_runs(tmp_path, capsys, mon
     assert "sensitivity.outputs: 'court_list_sise:final': 'court_list_sise' is not a metric " in err
     assert "(did you mean 'court_list_size'?)" in err
     assert not out.exists()
+
+
+def test_second_order_indices_are_written_for_each_pair(tmp_path, monkeypatch):
+    """``second_order = true`` runs n (2d + 2) points; their S2 indices, one row per pair, go to
+    ``sensitivity_s2.parquet`` and are printed (they were computed and dropped)."""
+    from scslab.sweep import run_task
+
+    monkeypatch.setattr(sweep_module, "dask_client", lambda *a, **k: nullcontext(object()))
+    monkeypatch.setattr(
+        sweep_module, "execute", lambda client, tasks, fn=run_task, *_: (fn(t) for t in tasks)
+    )
+    text = FILE.replace("n = 8", "n = 2\nsecond_order = true").replace("days = 60", "days = 20")
+    result = run_sensitivity(_file(tmp_path, text), tmp_path / "out")
+    assert result.sweep.table.num_rows == 2 * (2 * 2 + 2)
+    pairs = pq.read_table(tmp_path / "out" / "sensitivity_s2.parquet").to_pylist()
+    assert [(r["output"], r["parameter"], r["other"]) for r in pairs] == [
+        ("records_by_informant:sum", REPORT, TRAINS),
+        ("acts:sum", REPORT, TRAINS),
+    ]
+    assert all(r["S2"] == r["S2"] for r in pairs)  # a number, not NaN
+    assert any(f"{REPORT} x {TRAINS}" in line for line in result.lines())
+    assert result.pairs is not None and result.pairs.num_rows == 2

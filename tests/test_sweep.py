@@ -501,3 +501,54 @@ def test_a_field_of_two_kinds_sweeps_either(tmp_path):
         load_sweep(
             _file(tmp_path, text + "'mechanisms.face_recognition.gallery_size' = [1000, 'many']\n")
         )
+
+
+def test_a_resumed_tables_parameters_keep_their_type(tmp_path):
+    """A date parameter is a date in the table whether its run finished now or before (its row
+    file keeps it as text); a field taking a number or a word is a text column, not a crash."""
+    from scslab.sweep import _column, _row, table_of
+
+    text = (
+        HEAD
+        + "outputs = ['acts']\n[parameters]\n'scenario.start_date' = [2014-01-01, 2014-02-01]\n"
+    )
+    sweep = load_sweep(_file(tmp_path, text))
+    tasks = make_tasks(sweep, tmp_path / "out", design_points(sweep))
+    fresh = _row(tasks[0], "ok", None, 1.0)
+    stored = json.loads(json.dumps(_row(tasks[1], "ok", None, 1.0), default=str))
+    table = table_of(tasks, {tasks[0].run_id: fresh, tasks[1].run_id: stored})
+    column = table.column("scenario.start_date")
+    assert str(column.type) == "date32[day]" and column.to_pylist()[1].isoformat() == "2014-02-01"
+    assert _column([1_000_000, "wanted", None]).to_pylist() == ["1000000", "wanted", None]
+
+
+def test_an_output_some_points_lack_is_null_there_not_a_failed_run(tmp_path, monkeypatch):
+    _in_process(monkeypatch)
+    text = (
+        HEAD
+        + "outputs = ['informant_reports:sum', 'acts:sum']\n[parameters]\n"
+        + "'mechanisms.informants.enabled' = [true, false]\n"
+    )
+    result = run_sweep(load_sweep(_file(tmp_path, text)), tmp_path / "out")
+    rows = result.table.to_pylist()
+    assert [r["status"] for r in rows] == ["ok", "ok"]
+    assert rows[0]["informant_reports:sum"] > 0 and rows[1]["informant_reports:sum"] is None
+    assert rows[1]["acts:sum"] == rows[0]["acts:sum"] > 0
+
+
+def test_a_sweep_folder_of_another_scslab_version_is_refused(tmp_path, monkeypatch):
+    _in_process(monkeypatch)
+    path = _file(tmp_path, HEAD + "outputs = ['acts']\n[parameters]\n'scenario.seed' = [1]\n")
+    run_sweep(load_sweep(path), tmp_path / "out")
+    monkeypatch.setattr(sweep_module, "__version__", "9.9.9")
+    with pytest.raises(SweepError, match=r"holds a different sweep .*scslab version"):
+        run_sweep(load_sweep(path), tmp_path / "out")
+
+
+def test_an_output_day_before_the_first_is_refused():
+    import pyarrow as pa
+
+    from scslab.sweep import Output
+
+    with pytest.raises(SweepError, match="day -3 is before the run's first"):
+        Output("acts", "at", day=-3).of(pa.table({"acts": [1, 2, 3, 4]}))

@@ -223,6 +223,12 @@ def rows_fitted(sweep: SweepFile, table: CalibrateTable, folder: Path) -> list[R
                 f"{sweep.source}: calibrate.targets: {target!r} is not a cumulative quantity of "
                 f"{where}; allowed: {', '.join(cumulative)}"
             )
+    if table.from_ is not None and table.from_ <= meta.start_date:
+        raise CalibrateError(
+            f"{sweep.source}: calibrate.from: {table.from_} is not after the scenario's start "
+            f"{meta.start_date}; rows are fitted from the day after it on (leave from out for "
+            "that)"
+        )
     first = table.from_ or meta.start_date + dt.timedelta(days=1)
     last_day = meta.start_date + dt.timedelta(days=meta.days - 1)
     last = min(table.until or last_day, last_day)
@@ -698,10 +704,30 @@ def preset_lines(calibration: Calibration) -> list[str]:
             for r in calibration.rows
         ),
     ]
+    lines.append("# set these values in the preset, each in its table:")
     tables: dict[str, list[str]] = {}
     for path, value in b["values"].items():
         parts = path.split(".")
-        tables.setdefault(".".join(parts[:-1]), []).append(f"{parts[-1]} = {value!r}")
+        tables.setdefault(".".join(parts[:-1]), []).append(f"{parts[-1]} = {toml_value(value)}")
     for name, assignments in tables.items():
         lines += [f"[{name}]", *assignments]
     return lines
+
+
+def toml_value(value: Any) -> str:
+    """``value`` written as TOML: ``true``, ``2014-01-01``, ``"text"``, ``0.25``.
+
+    Raises:
+        TypeError: A value that is none of a boolean, number, date or text.
+    """
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        if isinstance(value, float) and not math.isfinite(value):
+            return "nan" if value != value else ("inf" if value > 0 else "-inf")
+        return repr(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, str):
+        return json.dumps(value)  # a TOML basic string: JSON's escapes are TOML's
+    raise TypeError(f"cannot write {value!r} as a TOML value")

@@ -54,11 +54,14 @@ def run_folders(runs: Path, on_skip: Callable[[str], None] | None = None) -> lis
     """Run folders under ``runs``: folders with a run's ``manifest.json``, in name order.
 
     A ``manifest.json`` that cannot be read (damaged, or half-written by a crash) is left out and
-    reported to ``on_skip`` (default: a ``UserWarning``), one line naming it.
+    reported to ``on_skip`` (default: a ``UserWarning``), one line naming it. Hidden folders
+    (``.NAME``: a sweep run's partial folder, which its retry replaces) are not runs.
     """
     skip = on_skip or _warn
     found = []
     for manifest in sorted(Path(runs).rglob("manifest.json")):
+        if any(part.startswith(".") for part in manifest.relative_to(runs).parts):
+            continue  # a hidden folder: a sweep run's partial folder, killed mid-run
         try:
             data = json.loads(manifest.read_text())
         except (OSError, ValueError) as err:

@@ -78,6 +78,9 @@ class Sensitivity:
     sweep: SweepResult
     chart: bool = False
     """Whether the chart was drawn (it needs Altair and vl-convert)."""
+    pairs: pa.Table | None = None
+    """Sobol with ``second_order``: a row per (output, parameter, other parameter), each pair
+    once, with ``S2`` and ``S2_conf`` (``sensitivity_s2.parquet``); else None."""
 
     def lines(self) -> list[str]:
         """The indices as plain text, one line per output and parameter."""
@@ -94,6 +97,13 @@ class Sensitivity:
             if self.method == "morris":
                 cells += f" {_num(r['sigma']):>10}"
             out.append(f"  {r['output']:<32} {r['parameter']:<44} {cells}")
+        if self.pairs is not None:
+            out.append(f"  {'output':<32} {'parameters':<44} {'S2':>16}")
+            for r in self.pairs.to_pylist():
+                both = f"{r['parameter']} x {r['other']}"
+                out.append(
+                    f"  {r['output']:<32} {both:<44} {_num(r['S2']):>8} ±{_num(r['S2_conf']):<7}"
+                )
         return out
 
 
@@ -158,7 +168,9 @@ def sample(sweep: SweepFile, table: SensitivityTable) -> tuple[np.ndarray, list[
     return x, points
 
 
-def analyse(sweep: SweepFile, table: SensitivityTable, x: np.ndarray, runs: pa.Table) -> pa.Table:
+def analyse(
+    sweep: SweepFile, table: SensitivityTable, x: np.ndarray, runs: pa.Table
+) -> tuple[pa.Table, pa.Table | None]:
     """The indices of each output from the sweep table ``runs`` (every run must be ``ok``).
 
     Raises:
@@ -182,6 +194,8 @@ def analyse(sweep: SweepFile, table: SensitivityTable, x: np.ndarray, runs: pa.T
         else ("mu", "mu_star", "mu_star_conf", "sigma")
     )
     out.update({n: [] for n in names})
+    second = table.method == "sobol" and table.second_order
+    pairs: dict[str, list[Any]] = {k: [] for k in ("output", "parameter", "other", "S2", "S2_conf")}
     for o in outputs:
         y = np.zeros(len(x))
         count = np.zeros(len(x))
@@ -192,7 +206,11 @@ def analyse(sweep: SweepFile, table: SensitivityTable, x: np.ndarray, runs: pa.T
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
             if np.ptp(y) == 0:  # the output does not move: no parameter matters
-                res = {n: np.zeros(len(sweep.parameters)) for n in names}
+                d = len(sweep.parameters)
+                res = {n: np.zeros(d) for n in names} | {
+                    "S2": np.zeros((d, d)),
+                    "S2_conf": np.zeros((d, d)),
+                }
             elif table.method == "sobol":
                 res = sobol_analyze.analyze(
                     problem,
@@ -216,7 +234,15 @@ def analyse(sweep: SweepFile, table: SensitivityTable, x: np.ndarray, runs: pa.T
             out["method"].append(table.method)
             for n in names:
                 out[n].append(float(np.asarray(res[n])[j]))
-    return pa.table(out)
+        if second:  # each pair once: SALib fills the upper triangle
+            for j, p in enumerate(sweep.parameters):
+                for k in range(j + 1, len(sweep.parameters)):
+                    pairs["output"].append(o.name)
+                    pairs["parameter"].append(p.path)
+                    pairs["other"].append(sweep.parameters[k].path)
+                    pairs["S2"].append(float(np.asarray(res["S2"])[j, k]))
+                    pairs["S2_conf"].append(float(np.asarray(res["S2_conf"])[j, k]))
+    return pa.table(out), pa.table(pairs) if second else None
 
 
 def run_sensitivity(
@@ -259,10 +285,12 @@ def run_sensitivity(
         kind="sensitivity",
         no_workers_s=no_workers_s,
     )
-    indices = analyse(sweep, table, x, result.table)
+    indices, pairs = analyse(sweep, table, x, result.table)
     write_table(Path(out), "sensitivity", indices)
+    if pairs is not None:
+        write_table(Path(out), "sensitivity_s2", pairs)
     chart = write_chart(Path(out), indices, table.method, sweep.base.meta.name)
-    return Sensitivity(table.method, indices, result, chart)
+    return Sensitivity(table.method, indices, result, chart, pairs)
 
 
 def write_chart(folder: Path, indices: pa.Table, method: str, scenario: str) -> bool:

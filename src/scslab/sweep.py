@@ -206,6 +206,8 @@ class Output:
             )
         values = metrics.column(self.column).to_numpy(zero_copy_only=False).astype(np.float64)
         if self.day is not None:
+            if self.day < 0:
+                raise SweepError(f"output {self.name}: day {self.day} is before the run's first")
             if self.day >= values.size:
                 raise SweepError(f"output {self.name}: day {self.day} is past the run's last day")
             if self.stat == "at":
@@ -382,8 +384,11 @@ def _check_value(base: Scenario, path: str, current: Any, value: Any, where: str
     if current is not None and want != got:
         try:  # a field of two kinds (gallery_size: a number or "wanted") takes either
             apply(base, {path: value}, where)
-        except SweepError:
-            raise SweepError(f"{where}: {value!r} is a {got}; {path} takes a {want}") from None
+        except SweepError as err:  # with the scenario's reason: the kind may fit elsewhere
+            reason = str(err).split(": parameters: ", 1)[-1].removeprefix(f"{base.source}: ")
+            raise SweepError(
+                f"{where}: {value!r} is a {got}; {path} takes a {want} here ({reason})"
+            ) from None
         return
     if current is None and got == "boolean":
         raise SweepError(f"{where}: {value!r} is a boolean; {path} takes no boolean")
@@ -634,7 +639,12 @@ def run_task(task: RunTask) -> dict[str, Any]:
     try:
         sc = scenario_from_dict(task.scenario, f"sweep run {task.run_id}")
         result = run(sc, out=partial)
-        outputs = {o.name: o.of(result.metrics) for o in task.outputs}
+        # an output whose column this run lacks (a mechanism switched off at this point) is
+        # null; check_outputs refused one that no point's run has
+        outputs = {
+            o.name: o.of(result.metrics) if o.column in result.metrics.column_names else None
+            for o in task.outputs
+        }
         row = _row(task, "ok", None, round(time.perf_counter() - t0, 3))
         row.update(outputs)
     except Exception as err:  # a failed run is data, not a crash
@@ -955,8 +965,10 @@ class SweepResult:
 
 
 def _digest(tasks: list[RunTask]) -> str:
+    """What a sweep folder holds: its runs, their scenarios and outputs, and scslab's version."""
     blob = json.dumps(
-        [(t.run_id, t.scenario, [o.name for o in t.outputs]) for t in tasks], default=str
+        [__version__, *((t.run_id, t.scenario, [o.name for o in t.outputs]) for t in tasks)],
+        default=str,
     )
     return hashlib.sha256(blob.encode()).hexdigest()
 
@@ -1007,12 +1019,26 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
 
 
 def table_of(tasks: list[RunTask], rows: dict[str, dict[str, Any]]) -> pa.Table:
-    """The sweep table: a row per task in design order; runs without a row are ``pending``."""
-    out = [rows.get(t.run_id) or _row(t, "pending", None, None) for t in tasks]
+    """The sweep table: a row per task in design order; runs without a row are ``pending``.
+
+    A run's parameter values are its task's, as the design made them, not as its row file kept
+    them (JSON keeps a date as text): a resumed sweep's table is the same as an uninterrupted
+    one's. A column whose values are of two kinds (a field that takes a number or a word, such
+    as ``gallery_size``) is written as text.
+    """
+    out = [(rows.get(t.run_id) or _row(t, "pending", None, None)) | t.values for t in tasks]
     columns = list(ROW_FIELDS)
     for r in out:
         columns += [k for k in r if k not in columns]
-    return pa.Table.from_pylist([{c: r.get(c) for c in columns} for r in out])
+    return pa.table({c: _column([r.get(c) for r in out]) for c in columns})
+
+
+def _column(values: list[Any]) -> pa.Array:
+    """One column of the sweep table: its values' own type, or text where they mix kinds."""
+    try:
+        return pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pa.array([None if v is None else str(v) for v in values], pa.string())
 
 
 def prepare(
