@@ -190,3 +190,12 @@ def test_a_sweeps_partial_run_folder_is_not_a_run(tmp_path):
     partial = tmp_path / "runs" / ".p00001-r000.partial-1a2b3c4d"
     api.run("rongcheng", people=2_000, days=2, out=partial)  # what a killed worker leaves
     assert [p.name for p in run_folders(tmp_path / "runs")] == ["p00000-r000"]
+
+
+def test_arms_at_different_scales_are_refused_and_scale_sets_both():
+    with pytest.raises(ScenarioError, match=r"A's scale is 1 and B's 7,050 .*\(set --scale\)"):
+        compare("rongcheng", "joint_punishment_2016", people=2_000, days=10, replications=1)
+    result = compare(
+        "rongcheng", "joint_punishment_2016", people=2_000, days=10, replications=1, scale=100
+    )
+    assert result.table.num_rows > 0

@@ -158,3 +158,71 @@ def test_a_number_that_may_also_be_a_word_is_a_knob_with_its_bounds():
         1,
         10**11,
     )
+
+
+def test_knobs_offer_only_what_the_model_takes_and_every_number():
+    keys = {k.key: k for k in knobs(scslab.load_scenario("facebook_credit_2016"))}
+    persuasion = keys["backlash.persuasion"]  # lt=1: the box stops below 1
+    assert persuasion.high is not None and persuasion.high < 1
+    approval = next(k for key, k in keys.items() if key.endswith("approval_at_start"))
+    assert approval.low > 0 and approval.high < 1  # gt=0, lt=1
+    sesame = {k.key for k in knobs(scslab.load_scenario("sesame_credit"))}
+    assert "sesame_credit.credit_history_weight" in sesame  # a float field whose default is 35
+    integrated = {k.key for k in knobs(scslab.load_scenario("integrated_2020"))}
+    # the preset redefines the camera in extra_sources, which replaces sources.camera
+    assert "data_sources.extra_sources.camera.false_rate" in integrated
+    assert not [k for k in integrated if k.startswith("data_sources.sources.camera.")]
+
+
+@pytest.fixture
+def fresh_page():
+    testing = pytest.importorskip("streamlit.testing.v1", reason="needs the 'ui' extra")
+    from scslab.ui import APP
+
+    at = testing.AppTest.from_file(str(APP), default_timeout=600)
+    at.run()
+    at.sidebar.slider(key="people").set_value(1_000)
+    return at
+
+
+def test_a_preset_keeps_its_values_when_another_is_picked_between(fresh_page):
+    page = fresh_page
+    box = next(n for n in page.sidebar.number_input if n.label == "informants: report_prob")
+    box.set_value(0.02)
+    page.sidebar.slider(key="rongcheng:days").set_value(100)
+    page.run()
+    page.sidebar.selectbox(key="preset").set_value("suining_2010").run()
+    page.sidebar.selectbox(key="preset").set_value("rongcheng").run()
+    assert not page.exception
+    box = next(n for n in page.sidebar.number_input if n.label == "informants: report_prob")
+    assert box.value == 0.02 and page.sidebar.slider(key="rongcheng:days").value == 100
+
+
+def test_an_invalid_sidebar_keeps_the_last_results_and_says_so(fresh_page):
+    page = fresh_page
+    page.sidebar.selectbox(key="preset").set_value("reference").run()
+    page.sidebar.slider(key="reference:days").set_value(30)
+    page.button(key="run").click().run()
+    assert page.table and not page.error
+    entry = next(n for n in page.sidebar.number_input if n.label.endswith(": enter_below"))
+    entry.set_value(990).run()  # above exit_at 950: the model refuses the pair
+    assert not page.exception
+    assert "exit_at must be at least enter_below" in page.error[0].value
+    assert "last valid choices" in page.error[0].value
+    assert page.table  # the last run's audit is still on the page
+    assert not [b for b in page.button if b.key == "run"]  # nothing to run until it is fixed
+
+
+def test_a_scaled_run_says_its_units_and_an_ended_programme_says_so(fresh_page):
+    page = fresh_page
+    page.sidebar.selectbox(key="preset").set_value("suining_2010").run()
+    page.sidebar.slider(key="people").set_value(20_000)
+    page.button(key="run").click().run()
+    assert not page.exception and not page.error
+    assert any(i.value.startswith("ended: suining by backlash") for i in page.info)
+    page.sidebar.selectbox(key="preset").set_value("joint_punishment_2016").run()
+    page.sidebar.slider(key="people").set_value(1_000)
+    page.sidebar.slider(key="joint_punishment_2016:days").set_value(60)
+    page.button(key="run").click().run()
+    assert any(i.value.startswith("scale: each simulated person stands for") for i in page.info)
+    assert any(h.value == "Harm audit (real-population units)" for h in page.header)

@@ -618,6 +618,9 @@ def compare(
     people: Annotated[int | None, typer.Option(help="Synthetic people in both.")] = None,
     days: Annotated[int | None, typer.Option(help="Simulated days in both.")] = None,
     seed: Annotated[int | None, typer.Option(help="First seed (default: A's).")] = None,
+    scale: Annotated[
+        int | None, typer.Option(help="Real people per synthetic person in both.")
+    ] = None,
     drop_a: Annotated[
         list[str] | None, typer.Option("--drop-a", help="Switch off this mechanism in A.")
     ] = None,
@@ -652,6 +655,7 @@ def compare(
                 people=people,
                 days=days,
                 seed=seed,
+                scale=scale,
                 drop_a=drop_a,
                 drop_b=drop_b,
                 on_run=lambda done, total: progress.update(task, completed=done),

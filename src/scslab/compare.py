@@ -221,6 +221,7 @@ def compare(
     people: int | None = None,
     days: int | None = None,
     seed: int | None = None,
+    scale: int | None = None,
     drop_a: str | list[str] | None = None,
     drop_b: str | list[str] | None = None,
     on_run: Callable[[int, int], None] | None = None,
@@ -234,6 +235,7 @@ def compare(
         people: Override both scenarios' people.
         days: Override both scenarios' days.
         seed: The first seed (default: A's).
+        scale: Override both scenarios' scale (real people per synthetic person).
         drop_a: Mechanisms to switch off in A (a name or a list of names).
         drop_b: Mechanisms to switch off in B (a name or a list of names).
         on_run: Called with (runs done, runs in all) after each run.
@@ -252,12 +254,18 @@ def compare(
     if on_run is not None and not callable(on_run):
         raise ScenarioError(f"on_run: a function of (runs done, runs in all), not {on_run!r}")
     drop_a, drop_b = _names(drop_a, "drop_a"), _names(drop_b, "drop_b")
-    sc_a = _scenario(a, drop_a).with_overrides(people=people, days=days)
-    sc_b = _scenario(b, drop_b).with_overrides(people=people, days=days)
+    sc_a = _scenario(a, drop_a).with_overrides(people=people, days=days, scale=scale)
+    sc_b = _scenario(b, drop_b).with_overrides(people=people, days=days, scale=scale)
     if sc_a.meta.start_date != sc_b.meta.start_date:
         raise ScenarioError(
             f"A starts on {sc_a.meta.start_date} and B on {sc_b.meta.start_date}: compare "
             "scenarios over the same days (scenario files with the same start_date)"
+        )
+    if sc_a.meta.scale != sc_b.meta.scale:
+        raise ScenarioError(
+            f"A's scale is {sc_a.meta.scale:,} and B's {sc_b.meta.scale:,} (real people per "
+            "synthetic person): their counts are in different units; compare them at one scale "
+            "(set --scale)"
         )
     if sc_a.meta.days != sc_b.meta.days:
         raise ScenarioError(

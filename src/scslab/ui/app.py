@@ -80,35 +80,71 @@ def key_of(*scenarios: Scenario, **extra: Any) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _step(value: float, high: float | None) -> float:
+def _step(value: float, low: float | None, high: float | None) -> float:
+    """A box's step: the value's order of magnitude, and never more than a tenth of its range."""
     if value > 0:
-        return 10.0 ** math.floor(math.log10(value))
-    return 0.01 if high is not None and high <= 1 else 1.0
+        step = 10.0 ** math.floor(math.log10(value))
+    else:
+        step = 0.01 if high is not None and high <= 1 else 1.0
+    if low is not None and high is not None and high > low:
+        step = min(step, 10.0 ** math.floor(math.log10((high - low) / 10)))
+    return step
+
+
+def _restored(key: str) -> bool:
+    """Put back a widget's value that Streamlit dropped while the widget was not drawn.
+
+    Streamlit forgets the value of a widget that a run of the page does not draw (another
+    preset's knobs). Every value drawn is kept here too, under the widget's key; a widget drawn
+    again gets it back before it is made. True when it did (the widget then takes no default).
+    """
+    kept = st.session_state.setdefault("kept_values", {})
+    if key not in st.session_state and key in kept:
+        st.session_state[key] = kept[key]
+        return True
+    return False
+
+
+def _keep(key: str, value: Any, default: Any = None) -> Any:
+    """Keep a widget's value for ``_restored``; an emptied box counts as its default."""
+    if value is None:
+        value = default
+    st.session_state.setdefault("kept_values", {})[key] = value
+    return value
 
 
 def knob_input(knob: Knob, preset: str) -> float:
     """One number input for ``knob``, keyed by preset so that each preset keeps its values."""
     label = f"{knob.mechanism}: {'.'.join(knob.path)}"
     key = f"{preset}:{knob.key}"
+    restored = _restored(key)
     if knob.kind is int:
-        return st.number_input(
+        return _keep(
+            key,
+            st.number_input(
+                label,
+                min_value=None if knob.low is None else math.ceil(knob.low),
+                max_value=None if knob.high is None else math.floor(knob.high),
+                value=None if restored else int(knob.value),
+                step=1,
+                key=key,
+                help=knob.description or None,
+            ),
+            knob.value,
+        )
+    return _keep(
+        key,
+        st.number_input(
             label,
-            min_value=None if knob.low is None else math.ceil(knob.low),
-            max_value=None if knob.high is None else math.floor(knob.high),
-            value=int(knob.value),
-            step=1,
+            min_value=None if knob.low is None else float(knob.low),
+            max_value=None if knob.high is None else float(knob.high),
+            value=None if restored else float(knob.value),
+            step=_step(float(knob.value), knob.low, knob.high),
+            format="%g",
             key=key,
             help=knob.description or None,
-        )
-    return st.number_input(
-        label,
-        min_value=None if knob.low is None else float(knob.low),
-        max_value=None if knob.high is None else float(knob.high),
-        value=float(knob.value),
-        step=_step(float(knob.value), knob.high),
-        format="%g",
-        key=key,
-        help=knob.description or None,
+        ),
+        knob.value,
     )
 
 
@@ -123,17 +159,29 @@ def sidebar() -> Scenario | None:
     people = st.sidebar.slider(
         "People", PEOPLE.low, PEOPLE.high, PEOPLE.default, step=PEOPLE.step, key="people"
     )
-    days = st.sidebar.slider(
-        "Days",
-        30,
-        max(3650, base.meta.days),
-        base.meta.days,
-        key=f"{preset}:days",
-        help=f"From {base.meta.start_date}; the preset runs {base.meta.days:,} days.",
+    days_key, off_key = f"{preset}:days", f"{preset}:off"
+    days = _keep(
+        days_key,
+        st.sidebar.slider(
+            "Days",
+            30,
+            max(3650, base.meta.days),
+            None if _restored(days_key) else base.meta.days,
+            key=days_key,
+            help=f"From {base.meta.start_date}; the preset runs {base.meta.days:,} days.",
+        ),
     )
     seed = st.sidebar.number_input("Seed", 0, 2**31 - 1, base.meta.seed, key="seed")
-    off = st.sidebar.multiselect(
-        "Switch off", list(base.mechanisms), key=f"{preset}:off", help="Mechanisms not to run."
+    _restored(off_key)
+    off = _keep(
+        off_key,
+        st.sidebar.multiselect(
+            "Switch off",
+            list(base.mechanisms),
+            default=None,  # none, or what this preset had (restored)
+            key=off_key,
+            help="Mechanisms not to run.",
+        ),
     )
     found = knobs(base)
     values: dict[str, float] = {}
@@ -154,7 +202,7 @@ def sidebar() -> Scenario | None:
         for name in off:
             sc = sc.without_mechanism(name)
     except ScenarioError as e:
-        st.error(str(e))
+        st.error(f"{e} (the results below are of the last valid choices; fix this to run again)")
         return None
     return sc
 
@@ -174,11 +222,20 @@ def _audit_frame(audit: pa.Table) -> Any:
     return pa.Table.from_pylist(rows).to_pandas() if rows else None
 
 
-def run_tab(sc: Scenario) -> None:
-    """Run the scenario (or show its kept run): charts, then the harm audit."""
+def _header(summary: str) -> list[str]:
+    """What a reader must know before the numbers: the run, its units and what ended early."""
+    lines = summary.splitlines()
+    return [lines[0], *(x.strip() for x in lines[1:] if x.startswith(("  scale:", "  ended:")))]
+
+
+def run_tab(sc: Scenario | None) -> None:
+    """Run the scenario (or show its kept run): charts, then the harm audit.
+
+    ``None`` (the sidebar is invalid): no Run button, the last run shown stays.
+    """
     kept = store()
-    key = key_of(sc)
-    if st.button("Run", type="primary", key="run"):
+    key = key_of(sc) if sc is not None else None
+    if sc is not None and st.button("Run", type="primary", key="run"):
         if kept.get(key) is None:
             bar = st.progress(0.0, text="waiting for the simulation to be free")
             days = sc.meta.days
@@ -212,9 +269,12 @@ def run_tab(sc: Scenario) -> None:
     if done is None:
         st.info("Pick a preset and its parameters in the sidebar, then press Run.")
         return
-    if shown != key:
+    if key is not None and shown != key:
         st.warning("The sidebar has changed since this run: press Run to run the new scenario.")
-    st.caption(done["summary"].splitlines()[0] + f" — simulated in {done['seconds']:.2f} s")
+    header = _header(done["summary"])
+    st.caption(header[0] + f" — simulated in {done['seconds']:.2f} s")
+    for line in header[1:]:  # the units of every count below; a programme ended early
+        st.info(line)
     tables = done["tables"]
     for name, chart in charts_of(
         done["metrics"], tables.get("harm_audit"), tables.get("groups")
@@ -223,7 +283,8 @@ def run_tab(sc: Scenario) -> None:
         # would leave a short bar chart no room under its title and axis
         fit_x = {"type": "fit-x", "contains": "padding"}
         st.altair_chart(chart.properties(autosize=fit_x), key=f"chart:{name}")
-    st.header("Harm audit")
+    scaled = any(line.startswith("scale:") for line in header)
+    st.header("Harm audit" + (" (real-population units)" if scaled else ""))
     audit = _audit_frame(tables["harm_audit"])
     if audit is None:
         st.write("Nothing to audit: the run has no list, sanction or false record.")
@@ -233,9 +294,17 @@ def run_tab(sc: Scenario) -> None:
         st.code(done["summary"], language=None)
 
 
-def compare_tab(sc: Scenario) -> None:
-    """Compare the sidebar's scenario (A) with a variant (B) on common random numbers."""
+def compare_tab(sc: Scenario | None) -> None:
+    """Compare the sidebar's scenario (A) with a variant (B) on common random numbers.
+
+    ``None`` (the sidebar is invalid): the last comparison shown stays, with no new one.
+    """
     kept = store()
+    if sc is None:
+        shown = st.session_state.get("shown_compare")
+        if shown and kept.get(shown) is not None:
+            _show_comparison(kept.get(shown))
+        return
     st.write(
         "A is the scenario of the sidebar. Both run on the same seeds, so that every "
         "difference comes from the policy, not from luck."
@@ -247,7 +316,15 @@ def compare_tab(sc: Scenario) -> None:
     if how == "another preset":
         other = st.selectbox("Preset B", preset_names(), key="b_preset")
         sc_b = load_scenario(other).with_overrides(
-            people=sc.meta.people, days=sc.meta.days, seed=sc.meta.seed
+            people=sc.meta.people,
+            days=sc.meta.days,
+            seed=sc.meta.seed,
+            scale=sc.meta.scale,
+            start_date=sc.meta.start_date,
+        )
+        st.caption(
+            f"B runs over A's days (from {sc.meta.start_date}), people, seeds and scale, so that "
+            "the two are measured alike."
         )
     else:
         drop = [st.selectbox("Switch off in B", list(sc.mechanisms), key="b_drop")]
@@ -279,7 +356,13 @@ def compare_tab(sc: Scenario) -> None:
         return
     if shown != key:
         st.warning("The choices have changed since this comparison: press Compare again.")
+    _show_comparison(comparison)
+
+
+def _show_comparison(comparison: Comparison) -> None:
     st.subheader(f"B - A: {comparison.b} minus {comparison.a}")
+    if len(comparison.seeds) == 1:
+        st.caption("One replication: no interval (diff_low and diff_high are empty).")
     changed = comparison.changed()
     if changed.num_rows:
         st.dataframe(changed.drop_columns(["changed"]).to_pandas(), hide_index=True)
@@ -293,9 +376,7 @@ def compare_tab(sc: Scenario) -> None:
 def main() -> None:
     """Draw the page."""
     st.set_page_config(page_title="scslab explorer", layout="wide")
-    sc = sidebar()
-    if sc is None:
-        return
+    sc = sidebar()  # None: invalid; the tabs keep showing the last results, without running
     tab_run, tab_compare = st.tabs(["Run", "Compare"])
     with tab_run:
         run_tab(sc)

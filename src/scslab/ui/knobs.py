@@ -10,6 +10,7 @@ set, validated like a scenario file. Owns no widget (``app.py`` draws them) and 
 
 from __future__ import annotations
 
+import math
 import typing
 from dataclasses import dataclass
 from typing import Any
@@ -66,13 +67,22 @@ class Knob:
         return self.path[-1] in MAIN
 
 
-def _bounds(metadata: list[Any]) -> tuple[float | None, float | None]:
+def _bounds(metadata: list[Any], kind: type) -> tuple[float | None, float | None]:
+    """The smallest and largest values a number box may take.
+
+    A strict bound (``gt``, ``lt``) moves inside by one (an ``int``) or to the next float, so
+    that the box never offers a value the model refuses (``persuasion`` below 1, a price above 0).
+    """
     low = high = None
     for m in metadata:
-        if isinstance(m, annotated_types.Ge | annotated_types.Gt):
-            low = m.ge if isinstance(m, annotated_types.Ge) else m.gt
-        elif isinstance(m, annotated_types.Le | annotated_types.Lt):
-            high = m.le if isinstance(m, annotated_types.Le) else m.lt
+        if isinstance(m, annotated_types.Ge):
+            low = m.ge
+        elif isinstance(m, annotated_types.Gt):
+            low = m.gt + 1 if kind is int else math.nextafter(float(m.gt), math.inf)
+        elif isinstance(m, annotated_types.Le):
+            high = m.le
+        elif isinstance(m, annotated_types.Lt):
+            high = m.lt - 1 if kind is int else math.nextafter(float(m.lt), -math.inf)
     return low, high
 
 
@@ -103,14 +113,16 @@ def _walk(model: BaseModel, mechanism: str, path: tuple[str, ...]) -> list[Knob]
             for key, item in value.items():
                 if isinstance(item, BaseModel):
                     found += _walk(item, mechanism, (*path, name, str(key)))
-        elif (numeric := _numeric(info)) is not None and type(value) is numeric[0]:
-            low, high = _bounds(numeric[1])
+        elif (numeric := _numeric(info)) is not None and (
+            type(value) is numeric[0] or (numeric[0] is float and type(value) is int)
+        ):  # a float field's whole-number default (pydantic keeps a default as written) too
+            low, high = _bounds(numeric[1], numeric[0])
             found.append(
                 Knob(
                     mechanism,
                     (*path, name),
                     numeric[0],
-                    value,
+                    numeric[0](value),
                     low,
                     high,
                     (info.description or "").strip(),
@@ -126,7 +138,14 @@ def knobs(scenario: Scenario) -> list[Knob]:
     """
     found: list[Knob] = []
     for name, params in scenario.mechanisms.items():
-        found += _walk(params, name, ())
+        # a data source that ``extra_sources`` redefines takes those parameters: its entry in
+        # ``sources`` does nothing, so it has no knob
+        shadowed = set(getattr(params, "extra_sources", None) or ())
+        found += [
+            k
+            for k in _walk(params, name, ())
+            if not (len(k.path) > 1 and k.path[0] == "sources" and k.path[1] in shadowed)
+        ]
     return found
 
 
