@@ -21,7 +21,7 @@ def _python_blocks() -> list[str]:
 
 @pytest.fixture
 def strikes(tmp_path, monkeypatch):
-    module, _ = _python_blocks()
+    module = _python_blocks()[0]
     (tmp_path / "strikes.py").write_text(module)
     monkeypatch.syspath_prepend(str(tmp_path))
     yield importlib.import_module("strikes")
@@ -30,7 +30,7 @@ def strikes(tmp_path, monkeypatch):
 
 
 def test_the_walkthrough_scorer_runs_compiled_and_its_list_reads_it(strikes, capsys) -> None:
-    _, usage = _python_blocks()
+    usage = _python_blocks()[1]
     exec(compile(usage, str(DOC), "exec"), {})  # the doc's own code, as a reader would run it
     engine, mean, size = capsys.readouterr().out.split()
     assert engine == "compiled"
@@ -67,3 +67,49 @@ def test_a_kernel_cache_index_loads_when_a_record_s_module_is_gone(tmp_path) -> 
         (folder / f"{name}_records.py").write_text(code.format(path=str(folder)))
         run = [sys.executable, "-c", f"import {name}_records"]
         subprocess.run(run, env=env, check=True, cwd=folder)
+
+
+def test_the_walkthroughs_own_test_passes(strikes) -> None:
+    namespace: dict = {}
+    exec(compile(_python_blocks()[2], str(DOC), "exec"), namespace)
+    namespace["test_strikes_cost_points_only_for_their_acts"]()
+
+
+def test_the_walkthrough_module_meets_the_house_style() -> None:
+    """Put in the package as the doc says, the module passes the project's own checks."""
+    import ast
+    import shutil
+    import subprocess
+
+    module = _python_blocks()[0]
+    assert "owns" in (ast.get_docstring(ast.parse(module)) or "").lower()
+    ruff = Path(sys.executable).with_name("ruff")
+    ruff = str(ruff) if ruff.exists() else shutil.which("ruff")
+    if ruff is None:
+        pytest.skip("ruff is installed with the [test] extra")
+    root = DOC.parent.parent
+    where = "src/scslab/mechanisms/scoring/strikes.py"  # read as if it were there
+    for args in (["check"], ["format", "--check"]):
+        res = subprocess.run(
+            [ruff, *args, "--stdin-filename", where, "-"],
+            cwd=root,
+            input=module,
+            capture_output=True,
+            text=True,
+        )
+        assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_a_record_without_registered_kernels_is_named_at_set_up() -> None:
+    import numpy as np
+
+    from scslab.engine.steps import daily_kernels
+    from scslab.kernels.structs import compiled_struct
+
+    Forgotten = compiled_struct("ForgottenState", ("today",), __name__)
+    with pytest.raises(
+        TypeError,
+        match=r"ForgottenState: no step and metrics kernels .*"
+        r"compiled_mechanism\(ForgottenState, step, metrics\)",
+    ):
+        daily_kernels(Forgotten(np.zeros(1)), None)

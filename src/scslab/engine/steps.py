@@ -95,16 +95,32 @@ class CompiledSteps:
 
     def step(self, sim: Simulation, day: int) -> None:
         """The day's step: the registered kernel on the board and the state."""
-        KERNELS[type(self.state)].step(day, sim.board.native, self.state)
+        kernels_of(self.state).step(day, sim.board.native, self.state)
 
     def metrics(self, day: int) -> dict[str, float | int | None]:
         """The day's metrics: the registered kernel fills ``today``, named here."""
-        KERNELS[type(self.state)].metrics(day, self.state)
+        kernels_of(self.state).metrics(day, self.state)
         floats = self.float_metrics
         return {
             name: (None if v != v else v) if name in floats else int(v)  # NaN: missing
             for name, v in zip(self.metric_columns, self.today.tolist(), strict=True)
         }
+
+
+def kernels_of(state: Any) -> CompiledKernels:
+    """The step and metrics kernels registered for ``state``'s class.
+
+    Raises:
+        TypeError: None are (a new mechanism's module forgot to register them), naming the call.
+    """
+    try:
+        return KERNELS[type(state)]
+    except KeyError:
+        name = type(state).__name__
+        raise TypeError(
+            f"{name}: no step and metrics kernels are registered for this record; call "
+            f"engine.steps.compiled_mechanism({name}, step, metrics) in its module"
+        ) from None
 
 
 def daily_kernels(state: Any, board: Any) -> list[tuple[Any, tuple]]:
@@ -113,7 +129,7 @@ def daily_kernels(state: Any, board: Any) -> list[tuple[Any, tuple]]:
     ``step(day, board, state)`` and ``metrics(day, state)``, as the compiled plan and the Python
     loop call them: what a run compiles for this state on its first day.
     """
-    kernels = KERNELS[type(state)]
+    kernels = kernels_of(state)
     record = typeof(state, Purpose.argument)
     day = types.int64
     return [
