@@ -73,3 +73,49 @@ def test_the_walk_sees_tables_and_numbers():
     assert "InformantsParams.ties" in found
     assert "DebtParams.income_effect" in found
     assert "DebtParams.enabled" not in found and "DebtParams.listing_list" not in found
+
+
+SCORER_SCALE = frozenset(
+    {"base", "floor", "ceiling", "min_score", "below", "enter_below", "exit_at"}
+)
+"""Number fields on a scorer's own scale (300-850, 0-1000, points from a base): their range is the
+scorer's, checked against it where the scenario is set up, not a bound of the field."""
+
+
+def _number_fields(node: Any, where: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(model, field, its schema) for every field that takes only numbers (no text, no table)."""
+    if isinstance(node, dict):
+        for name, prop in node.get("properties", {}).items():
+            options = prop.get("anyOf", [prop])
+            kinds = {o.get("type") for o in options if isinstance(o, dict)}
+            if kinds & {"integer", "number"} and not kinds & {"string", "object", "array"}:
+                yield node.get("title", where), name, prop
+        for key, value in node.items():
+            if key not in ("default", "examples"):
+                yield from _number_fields(value, key)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _number_fields(value, where)
+
+
+def test_every_number_field_has_bounds():
+    """docs/architecture.md: every number field has bounds (a scorer's scale is the scorer's)."""
+
+    def bound(prop: dict[str, Any], *keys: str) -> bool:
+        options = [o for o in prop.get("anyOf", [prop]) if isinstance(o, dict)]
+        return any(k in o for o in [prop, *options] for k in keys)
+
+    found = list(_number_fields(scslab.scenario_schema(), "scenario"))
+    assert len(found) > 200
+    unbounded = sorted(
+        {
+            f"{model}.{name}"
+            for model, name, prop in found
+            if name not in SCORER_SCALE
+            and not (
+                bound(prop, "minimum", "exclusiveMinimum")
+                and bound(prop, "maximum", "exclusiveMaximum")
+            )
+        }
+    )
+    assert not unbounded, "number fields without both bounds: " + ", ".join(unbounded)

@@ -47,6 +47,7 @@ class PopulationParams(BaseModel):
     tie_locality: int = Field(
         default=500,
         ge=1,
+        le=2_000_000_000,  # China's people, rounded up: a distance within any region
         description="Mean id distance of a community tie within a region (assumption: ties stay "
         "within a town-sized neighbourhood of ids).",
     )

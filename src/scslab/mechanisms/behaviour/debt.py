@@ -121,7 +121,10 @@ class DebtParams(MechanismParams):
         description="Share of arrears cleared before any court case (assumption).",
     )
     cure_mean_days: float = Field(
-        default=45.0, ge=1.0, description="Mean days to clear arrears (assumption)."
+        default=45.0,
+        ge=1.0,
+        le=36_500.0,
+        description="Mean days to clear arrears (assumption).",
     )
     court_lag_days: int = Field(
         default=180,

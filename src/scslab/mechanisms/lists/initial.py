@@ -87,6 +87,7 @@ class InitialListing(BaseModel):
     population: StrictInt = Field(
         default=CHINA_POPULATION_2020,
         ge=1,
+        le=10**10,
         description="The real population the published figures are counted in: a figure over it "
         "is a share of all simulated people, at any number of people or scale (default: China's "
         "census 2020 total, data/SOURCES.md).",
