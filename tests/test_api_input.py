@@ -208,3 +208,16 @@ def test_resume_is_public_and_run_names_a_bad_folder():
     assert scslab.resume is scslab.api.resume and "resume" in scslab.__all__
     with pytest.raises(TypeError, match=r"out: a folder's path \(a str or a Path\), or None"):
         scslab.run("rongcheng", people=2_000, days=2, out=3)
+
+
+def test_extra_sectors_add_to_the_2016_sectors_and_sectors_replace_them():
+    sc = scslab.load_scenario("joint_punishment_2016").with_overrides(people=2_000, days=20)
+    plain = scslab.run(sc).metrics
+    car = {"car_plates": {"attempt_rate": 0.01, "enforcement": 1.0}}
+    added = scslab.run(sc.with_mechanism("joint_punishment", extra_sectors=car)).metrics
+    assert "car_plates_blocked" in added.column_names
+    for col in plain.column_names:  # the eleven 2016 sectors are still there, unchanged
+        assert col in added.column_names
+    replaced = scslab.run(sc.with_mechanism("joint_punishment", sectors=car)).metrics
+    assert "car_plates_blocked" in replaced.column_names
+    assert "hotels_blocked" not in replaced.column_names

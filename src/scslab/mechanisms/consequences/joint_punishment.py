@@ -50,7 +50,13 @@ class JointPunishmentParams(MechanismParams):
         default_factory=_default_sectors,
         description="Sector name -> attempt rate, enforcement, family extension, income loss. "
         "Defaults: the sectors of the State Council's 2016 document (seed article), flights and "
-        "rail left to travel_bans; every attempt rate and enforcement is an assumption.",
+        "rail left to travel_bans; every attempt rate and enforcement is an assumption. "
+        "Setting it replaces them all; extra_sectors adds to them.",
+    )
+    extra_sectors: dict[str, Sector] = Field(
+        default={},
+        description="More sectors after ``sectors`` (added to the defaults without repeating "
+        "them; a name in both takes these rules).",
     )
 
 
@@ -66,4 +72,4 @@ class JointPunishment(SectorSanctions):
         return self.params.list
 
     def sectors(self) -> dict[str, Sector]:
-        return dict(self.params.sectors)
+        return self.params.sectors | self.params.extra_sectors
