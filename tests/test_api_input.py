@@ -221,3 +221,11 @@ def test_extra_sectors_add_to_the_2016_sectors_and_sectors_replace_them():
     replaced = scslab.run(sc.with_mechanism("joint_punishment", sectors=car)).metrics
     assert "car_plates_blocked" in replaced.column_names
     assert "hotels_blocked" not in replaced.column_names
+
+
+@pytest.mark.parametrize("progress", ["no", 2, None])
+def test_progress_is_a_yes_or_no(progress):
+    with pytest.raises(TypeError, match=r"progress: True or False"):
+        scslab.run("rongcheng", people=2_000, days=2, progress=progress)
+    with pytest.raises(TypeError, match=r"progress: True or False"):
+        scslab.resume("no-such-run", progress=progress)

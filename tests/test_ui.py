@@ -226,3 +226,18 @@ def test_a_scaled_run_says_its_units_and_an_ended_programme_says_so(fresh_page):
     page.button(key="run").click().run()
     assert any(i.value.startswith("scale: each simulated person stands for") for i in page.info)
     assert any(h.value == "Harm audit (real-population units)" for h in page.header)
+
+
+def test_a_refused_comparison_keeps_the_last_one_on_the_page(fresh_page):
+    page = fresh_page
+    page.sidebar.slider(key="rongcheng:days").set_value(30)
+    page.selectbox(key="b_drop").set_value("informants")
+    page.slider(key="replications").set_value(1)
+    page.button(key="compare").click().run()
+    shown = [h.value for h in page.subheader if h.value.startswith("B - A")]
+    assert shown and not page.error
+    page.selectbox(key="b_drop").set_value("court_list")  # travel bans need it: refused
+    page.button(key="compare").click().run()
+    assert not page.exception and "court_list" in page.error[0].value
+    assert [h.value for h in page.subheader if h.value.startswith("B - A")] == shown  # kept
+    assert any("One replication: no interval" in c.value for c in page.caption)

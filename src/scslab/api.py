@@ -295,6 +295,7 @@ def run(
         CheckpointError: ``checkpoint_every`` without ``out``, or a scenario whose state cannot
             be checkpointed (one-line message; nothing written).
     """
+    _check_progress(progress)
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     sc = sc.with_overrides(
         people=people, days=days, seed=seed, scale=scale, burn_in_days=burn_in_days
@@ -359,6 +360,7 @@ def resume(
             the folder changed).
         ScenarioError: The run would not fit in memory (one-line message).
     """
+    _check_progress(progress)
     folder = Path(run_dir)
     try:
         manifest = read_manifest(folder)
@@ -460,6 +462,12 @@ def _seconds(value: float) -> str:
 def _rate(millions: float) -> str:
     """Millions of person-days a second: one decimal, or three significant digits below one."""
     return f"{millions:,.1f}" if millions >= 1 else f"{millions:.3g}"
+
+
+def _check_progress(progress: object) -> None:
+    """Refuse a ``progress`` that is not a yes or no (``"no"`` would count as yes)."""
+    if not isinstance(progress, bool | int) or progress not in (True, False):
+        raise TypeError(f"progress: True or False (got {progress!r})")
 
 
 def summary_lines(result: RunResult) -> list[str]:

@@ -345,11 +345,13 @@ def compare_tab(sc: Scenario | None) -> None:
                     )
             except ScenarioError as e:
                 bar.empty()
-                st.error(str(e))
-                return
+                st.error(str(e))  # the last comparison shown, if any, stays below
+                result = None
             bar.empty()
-            kept.put(key, result)
-        st.session_state["shown_compare"] = key
+            if result is not None:
+                kept.put(key, result)
+        if kept.get(key) is not None:
+            st.session_state["shown_compare"] = key
     shown = st.session_state.get("shown_compare")
     comparison: Comparison | None = kept.get(shown) if shown else None
     if comparison is None:
