@@ -253,3 +253,25 @@ def test_preset_values_are_written_as_toml():
     values |= {"n": 3, "name": 'a "quoted" word', "big": float("inf")}
     text = "\n".join(f"{k} = {toml_value(v)}" for k, v in values.items())
     assert tomllib.loads(text) == values
+
+
+def test_preset_lines_are_toml_and_name_the_data_as_found(tmp_path):
+    import datetime as dt
+    import tomllib
+
+    import pyarrow as pa
+
+    from scslab.calibrate import Calibration, Row, preset_lines
+
+    row = Row(dt.date(2014, 6, 30), "persons_ever_listed", 100.0, 272, "")
+    best = {
+        "trial": 0,
+        "loss": 0.01,
+        "values": {"mechanisms.debt.enabled": True, "mechanisms.debt.arrears_rate": 1e-4},
+        "model": {row.name: 101.0},
+    }
+    fit = Calibration(tmp_path, [row], pa.table({"trial": [0]}), best, False, "mine/data.csv")
+    lines = preset_lines(fit)
+    assert "# fitted to the rows of mine/data.csv:" in lines
+    table = tomllib.loads("\n".join(lines))
+    assert table["mechanisms"]["debt"] == {"enabled": True, "arrears_rate": 1e-4}

@@ -135,8 +135,8 @@ class Calibration:
     """``trial``, ``loss``, ``values`` (parameter path -> value), ``model`` (row -> value)."""
     chart: bool
     """Whether the chart was drawn (it needs Altair and vl-convert)."""
-    data: str = "blacklist_court_defaulters.csv"
-    """The calibration file fitted."""
+    data: str = "calibration/blacklist_court_defaulters.csv"
+    """The calibration file fitted: ``calibration/NAME`` for a shipped one, else its path."""
     resumed: int = 0
     """Trials done by an earlier run into the same folder, replayed rather than run."""
 
@@ -471,7 +471,8 @@ def run_calibration(
             f"{folder}/sweep.parquet"
         )
     chart = write_chart(folder, rows, best, sweep)
-    return Calibration(folder, rows, trials, best, chart, table.data, len(stored))
+    where = read_data(table.data, sweep.home, sweep.source)[1]  # as the header names it
+    return Calibration(folder, rows, trials, best, chart, where, len(stored))
 
 
 def calibration_digest(sweep: SweepFile, table: CalibrateTable, rows: list[Row]) -> str:
@@ -698,7 +699,7 @@ def preset_lines(calibration: Calibration) -> list[str]:
     lines = [
         f"# Calibrated with scslab calibrate (scslab {__version__}): loss {b['loss']:.4g} "
         f"({LOSS}),",
-        f"# fitted to the rows of calibration/{calibration.data}:",
+        f"# fitted to the rows of {calibration.data}:",
         *(
             f"#   {r.as_of} {r.quantity} = {r.value:,.0f} (model {b['model'][r.name]:,.0f})"
             for r in calibration.rows
