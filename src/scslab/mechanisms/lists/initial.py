@@ -373,9 +373,10 @@ class WarmStart:
     def line(self, name: str) -> str:
         """The summary's line; how each share was derived goes to the manifest (``notes``)."""
         return (
-            f"{name}: warm start: {self.listed:,} listed on the start date ({self.listed_share:.4%}"
-            f" of people), {self.ever_listed:,} ever listed ({self.ever_share:.4%}); how the "
-            f"shares follow from the published figures: the manifest's set_up.{name}"
+            f"{name}: warm start: {self.listed:,} listed on the start date (drawn at a share of "
+            f"{self.listed_share:.4%} of people), {self.ever_listed:,} ever listed (at "
+            f"{self.ever_share:.4%}); how the shares follow from the published figures: the "
+            f"manifest's set_up.{name}"
         )
 
     def notes(self) -> dict[str, Any]:
