@@ -112,6 +112,8 @@ def test_resume_in_process_equals_the_uninterrupted_run(tmp_path):
     whole = api.run(sc, out=tmp_path / "whole")
     _interrupted(sc, tmp_path / "part", after=80, every=70)
     assert read_header(tmp_path / "part" / CHECKPOINT_FILE)["day"] == 70
+    stopped = json.loads((tmp_path / "part" / "manifest.json").read_text())
+    assert "_StopError" in stopped["error"] and stopped["checkpoint"]["day"] == 70  # both noted
 
     def again(day: int) -> None:  # the resumed run is interrupted too, after its checkpoint
         if day > 150:

@@ -411,13 +411,16 @@ def _run_and_write(
     if run_dir is not None:
         write_manifest(run_dir, _manifest(sim, "incomplete", started, extra))
 
+    last: dict[str, Any] = {}
+    """The last checkpoint's note, kept in the manifest whatever stops the run later."""
+
     def checkpoint(sim: Simulation) -> None:
         assert run_dir is not None and every is not None
         t0 = time.perf_counter()
         size = write_checkpoint(sim, run_dir / CHECKPOINT_FILE, every)
         seconds = round(time.perf_counter() - t0, 3)
-        note = {"checkpoint": {"day": sim.day, "every_days": every, "bytes": size, "s": seconds}}
-        write_manifest(run_dir, _manifest(sim, "incomplete", started, extra | note))
+        last["checkpoint"] = {"day": sim.day, "every_days": every, "bytes": size, "s": seconds}
+        write_manifest(run_dir, _manifest(sim, "incomplete", started, extra | last))
 
     try:
         with compile_events(on_compile):  # a kernel first used later in the run
@@ -429,7 +432,7 @@ def _run_and_write(
             with contextlib.suppress(Exception):
                 write_metrics(run_dir, metrics_table(whole_days(sim.columns), sc.meta.scale))
             write_manifest(
-                run_dir, _manifest(sim, "incomplete", started, extra | {"error": reason})
+                run_dir, _manifest(sim, "incomplete", started, extra | last | {"error": reason})
             )
         raise
     t0 = time.perf_counter()
