@@ -188,7 +188,7 @@ def test_with_mechanism_of_another_type_starts_from_that_types_defaults():
 def test_a_mechanism_starting_after_the_run_says_it_never_ran():
     sc = scslab.load_scenario("rongcheng").with_mechanism("informants", active_from="2090-01-01")
     text = scslab.run(sc, people=2_000, days=10).summary()
-    assert "informants: never ran: it starts on 2090-01-01, after the run's last day" in text
+    assert "informants: never stepped: it starts on 2090-01-01, after the run's last day" in text
 
 
 def test_compare_checks_its_arguments_before_running():
@@ -229,3 +229,29 @@ def test_progress_is_a_yes_or_no(progress):
         scslab.run("rongcheng", people=2_000, days=2, progress=progress)
     with pytest.raises(TypeError, match=r"progress: True or False"):
         scslab.resume("no-such-run", progress=progress)
+
+
+def test_with_mechanism_type_none_keeps_the_mechanism():
+    sc = scslab.load_scenario("integrated_2020")
+    same = sc.with_mechanism("court_list", type=None).mechanisms["court_list"]
+    assert same == sc.mechanisms["court_list"] and same.initial is not None
+
+
+def test_toml_values_of_numpy_numbers_and_progress_of_numpy_booleans():
+    import numpy as np
+
+    from scslab.calibrate import toml_value
+
+    assert toml_value(np.float64(0.25)) == "0.25" and toml_value(np.int64(-3)) == "-3"
+    with pytest.raises(TypeError, match="beyond 64 bits"):
+        toml_value(2**70)
+    scslab.run("rongcheng", people=2_000, days=2, progress=np.False_)  # a yes or no: taken
+
+
+def test_a_warm_started_list_that_never_steps_still_says_what_it_holds():
+    sc = scslab.load_scenario("integrated_2020").with_mechanism(
+        "court_list", active_from="2021-01-01"
+    )
+    lines = scslab.run(sc, people=20_000, days=5).summary().splitlines()
+    at = next(i for i, line in enumerate(lines) if "court_list: never stepped" in line)
+    assert lines[at + 1].strip().startswith("court_list:")  # its own line follows

@@ -275,3 +275,23 @@ def test_preset_lines_are_toml_and_name_the_data_as_found(tmp_path):
     assert "# fitted to the rows of mine/data.csv:" in lines
     table = tomllib.loads("\n".join(lines))
     assert table["mechanisms"]["debt"] == {"enabled": True, "arrears_rate": 1e-4}
+
+
+def test_a_trial_whose_runs_lack_a_fitted_output_fails_and_the_search_goes_on():
+    """A run that ends ok without a target's column (a mechanism switched off at that point)
+    has a null output: its trial fails, as a failed run's does, rather than crash the search."""
+    import datetime as dt
+
+    import optuna
+
+    from scslab.calibrate import Row, _tell
+
+    row = Row(dt.date(2014, 6, 30), "persons_ever_listed", 100.0, 272, "")
+    study = optuna.create_study()
+    trial = study.ask()
+    runs = [{"status": "ok", row.name: None}, {"status": "ok", row.name: 90.0}]
+    record = _tell(study, trial, {"x": 1}, runs, [row])
+    assert record["state"] == "failed" and "persons_ever_listed" in record["error"]
+    assert study.trials[-1].state == optuna.trial.TrialState.FAIL
+    record = _tell(study, study.ask(), {"x": 2}, [{"status": "ok", row.name: 90.0}], [row])
+    assert record["state"] == "complete" and record["loss"] == pytest.approx(0.01)

@@ -119,12 +119,21 @@ def test_resume_in_process_equals_the_uninterrupted_run(tmp_path):
         if day > 150:
             raise _StopError
 
+    def early(day: int) -> None:  # stopped before its first checkpoint: the note it resumed from
+        if day > 75:
+            raise _StopError
+
+    with pytest.raises(_StopError):
+        api.resume(tmp_path / "part", on_day=early)
+    stopped = json.loads((tmp_path / "part" / "manifest.json").read_text())
+    assert stopped["checkpoint"]["day"] == 70 and "_StopError" in stopped["error"]
     with pytest.raises(_StopError):
         api.resume(tmp_path / "part", on_day=again)
     assert read_header(tmp_path / "part" / CHECKPOINT_FILE)["day"] == 140
     resumed = api.resume(tmp_path / "part")
     assert _outputs(tmp_path / "part") == _outputs(tmp_path / "whole")
-    assert resumed.manifest["resumed_from_days"] == [70, 140]
+    assert resumed.manifest["resumed_from_days"] == [70, 70, 140]
+    assert "checkpoint" not in resumed.manifest  # gone with the checkpoint, once complete
     assert resumed.manifest["ended"] == whole.manifest["ended"]
     assert whole.metrics.column("court_list_size")[-1].as_py() > 20  # lists at work
     assert sum(whole.metrics.column("court_list_appeals_filed").to_pylist()) > 0

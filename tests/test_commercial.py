@@ -279,7 +279,10 @@ def test_a_clean_record_needs_a_score_that_keeps_one():
             "positive weight",
         ),
         ({"identity_by_occupation": {"worker": 0.5}}, "exactly these occupations"),
-        ({"credit_penalties": {"loan_arrears": 40}}, r"within \+-31"),
+        (
+            {"credit_penalties": {"loan_arrears": 40}},
+            r"credit_penalties\.loan_arrears: Input should be less than or equal to 31",
+        ),
         ({"activity_cap": 8}, "less than or equal to 7"),
     ],
 )

@@ -55,6 +55,30 @@ def test_paired_means_are_over_the_days_both_arms_have():
     assert a[1] == 4.0 and np.isnan(b[1])  # the last day as it is
 
 
+def test_a_value_on_some_day_in_one_arm_only_is_a_change(monkeypatch):
+    """Both statistics NaN in both arms (A never has a value, B only before its last day), yet B
+    measured something: compare() marks its mean changed (the last day is null in both)."""
+    from types import SimpleNamespace
+
+    import pyarrow as pa
+
+    from scslab import compare as compare_module
+
+    nan = float("nan")
+    tables = {
+        "A": pa.table({"day": [0, 1, 2], "ratio": [nan, nan, nan], "same": [1, 2, 3]}),
+        "B": pa.table({"day": [0, 1, 2], "ratio": [0.8, 0.85, nan], "same": [1, 2, 3]}),
+    }
+    monkeypatch.setattr(
+        compare_module,
+        "_run_arm",
+        lambda sc, seed, arm, dropped: SimpleNamespace(metrics=tables[arm]),
+    )
+    result = compare("rongcheng", "rongcheng", people=2_000, days=3, replications=1)
+    changed = {(r["metric"], r["statistic"]) for r in result.changed().to_pylist()}
+    assert changed == {("ratio", "mean_per_day")}  # no common day; the last is null in both
+
+
 def test_a_programme_stopped_in_one_arm_shows_as_changed():
     """Suining's backlash ends its programme in B only: the stopped mechanisms' last-day values
     are null in B and count as changed; before, NaN differences read as no change."""

@@ -76,20 +76,39 @@ def test_the_walk_sees_tables_and_numbers():
 
 
 SCORER_SCALE = frozenset(
-    {"base", "floor", "ceiling", "min_score", "below", "enter_below", "exit_at"}
+    {
+        "base",
+        "floor",
+        "ceiling",
+        "min_score",
+        "below",
+        "enter_below",
+        "exit_at",
+        "report_thresholds",
+        "low_scores",
+    }
 )
 """Number fields on a scorer's own scale (300-850, 0-1000, points from a base): their range is the
 scorer's, checked against it where the scenario is set up, not a bound of the field."""
 
 
+def _only_numbers(prop: dict[str, Any]) -> bool:
+    kinds = {o.get("type") for o in prop.get("anyOf", [prop]) if isinstance(o, dict)}
+    return bool(kinds & {"integer", "number"}) and not kinds & {"string", "object", "array"}
+
+
 def _number_fields(node: Any, where: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
-    """(model, field, its schema) for every field that takes only numbers (no text, no table)."""
+    """(model, field, its schema) for every field that takes only numbers (no text, no table),
+    and for every list or table of numbers (``field[]``: the schema of its items or values)."""
     if isinstance(node, dict):
         for name, prop in node.get("properties", {}).items():
-            options = prop.get("anyOf", [prop])
-            kinds = {o.get("type") for o in options if isinstance(o, dict)}
-            if kinds & {"integer", "number"} and not kinds & {"string", "object", "array"}:
+            if _only_numbers(prop):
                 yield node.get("title", where), name, prop
+            for option in prop.get("anyOf", [prop]):
+                for part in ("items", "additionalProperties"):
+                    inner = option.get(part) if isinstance(option, dict) else None
+                    if isinstance(inner, dict) and _only_numbers(inner):
+                        yield node.get("title", where), f"{name}[]", inner
         for key, value in node.items():
             if key not in ("default", "examples"):
                 yield from _number_fields(value, key)
@@ -111,7 +130,7 @@ def test_every_number_field_has_bounds():
         {
             f"{model}.{name}"
             for model, name, prop in found
-            if name not in SCORER_SCALE
+            if name.removesuffix("[]") not in SCORER_SCALE
             and not (
                 bound(prop, "minimum", "exclusiveMinimum")
                 and bound(prop, "maximum", "exclusiveMaximum")

@@ -145,3 +145,25 @@ def test_charts_keep_a_stopped_sanction_and_leave_out_a_redlists_innocents():
     assert series == {"court_list"}
     sizes = {row["series"] for row in charts["lists"].to_dict()["data"]["values"]}
     assert sizes == {"court_list", "volunteers"}  # a redlist is still a list
+
+
+def test_a_run_whose_only_list_is_a_redlist_charts_no_innocents():
+    pytest.importorskip("altair")
+    import pyarrow as pa
+
+    from scslab.audit import audit_table, harm_audit
+    from scslab.report import charts_of
+
+    metrics = pa.table(
+        {
+            "day": [0, 1],
+            "date": ["2020-01-01", "2020-01-02"],
+            "volunteers_size": [9, 9],
+            "volunteers_innocents_listed": [2, 2],
+            "volunteers_entries": [0, 0],
+            "volunteers_exits": [0, 0],
+        }
+    )
+    audit = audit_table(harm_audit(metrics, frozenset({"volunteers"})))
+    assert audit.num_rows == 0  # nothing punishing to audit
+    assert "innocents_listed" not in charts_of(metrics, audit)

@@ -241,3 +241,28 @@ def test_a_refused_comparison_keeps_the_last_one_on_the_page(fresh_page):
     assert not page.exception and "court_list" in page.error[0].value
     assert [h.value for h in page.subheader if h.value.startswith("B - A")] == shown  # kept
     assert any("One replication: no interval" in c.value for c in page.caption)
+
+
+def test_a_sector_redefined_in_extra_sectors_has_one_knob():
+    sc = scslab.load_scenario("joint_punishment_2016").with_mechanism(
+        "joint_punishment", extra_sectors={"hotels": {"attempt_rate": 0.01, "enforcement": 0.5}}
+    )
+    keys = {k.key for k in knobs(sc)}
+    assert "joint_punishment.extra_sectors.hotels.enforcement" in keys
+    assert "joint_punishment.sectors.hotels.enforcement" not in keys  # it does nothing now
+    assert "joint_punishment.sectors.loans.enforcement" in keys
+
+
+def test_a_refused_run_keeps_the_last_one_and_another_start_date_is_not_compared(fresh_page):
+    page = fresh_page
+    page.sidebar.slider(key="rongcheng:days").set_value(30)
+    page.button(key="run").click().run()
+    assert page.table and not page.error
+    page.sidebar.multiselect(key="rongcheng:off").set_value(["court_list"])
+    page.button(key="run").click().run()  # travel bans need the court list: refused
+    assert not page.exception and "court_list" in page.error[0].value
+    assert page.table  # the last run's audit stays
+    page.radio(key="b_kind").set_value("another preset").run()
+    page.selectbox(key="b_preset").set_value("financial_only").run()
+    assert any("starts on 2014-01-01 and A on 2013-10-01" in i.value for i in page.info)
+    assert not [b for b in page.button if b.key == "compare"]

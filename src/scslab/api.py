@@ -392,6 +392,8 @@ def resume(
         on_day(sim.day)
     resumed = [*manifest.get("resumed_from_days", []), sim.day]
     extra = {"resumed_from_days": resumed}
+    if isinstance(manifest.get("checkpoint"), dict):
+        extra["checkpoint"] = manifest["checkpoint"]  # the one it resumes from, until the next
     started = manifest.get("started") or dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     every = header.get("checkpoint_every")
     return _run_and_write(sim, folder, started, on_day, on_compile, every, extra)
@@ -408,11 +410,12 @@ def _run_and_write(
 ) -> RunResult:
     """Run the remaining days of ``sim`` and write its run folder (checkpoints on the way)."""
     sc = sim.scenario
+    extra = dict(extra)
+    last: dict[str, Any] = {"checkpoint": extra.pop("checkpoint")} if "checkpoint" in extra else {}
+    """The last checkpoint's note (a resumed run's, from its manifest), kept in the manifest
+    whatever stops the run later, and dropped with the checkpoint when the run completes."""
     if run_dir is not None:
-        write_manifest(run_dir, _manifest(sim, "incomplete", started, extra))
-
-    last: dict[str, Any] = {}
-    """The last checkpoint's note, kept in the manifest whatever stops the run later."""
+        write_manifest(run_dir, _manifest(sim, "incomplete", started, extra | last))
 
     def checkpoint(sim: Simulation) -> None:
         assert run_dir is not None and every is not None
@@ -469,6 +472,8 @@ def _rate(millions: float) -> str:
 
 def _check_progress(progress: object) -> None:
     """Refuse a ``progress`` that is not a yes or no (``"no"`` would count as yes)."""
+    if type(progress).__name__ == "bool" and type(progress).__module__ == "numpy":
+        progress = bool(progress)
     if not isinstance(progress, bool | int) or progress not in (True, False):
         raise TypeError(f"progress: True or False (got {progress!r})")
 

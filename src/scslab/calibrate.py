@@ -48,6 +48,7 @@ import hashlib
 import io
 import json
 import math
+import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
@@ -571,13 +572,17 @@ def _tell(
 
     record: dict[str, Any] = {"trial": trial.number, **values}
     failed = [r for r in runs if r["status"] != "ok"]
-    if failed or not runs:
+    blank = [r.name for r in rows if any(run.get(r.name) is None for run in runs)]
+    if failed or not runs or blank:
         study.tell(trial, state=optuna.trial.TrialState.FAIL)
-        record |= {
-            "state": "failed",
-            "loss": math.nan,
-            "error": failed[0]["error"] if failed else "no run",
-        }
+        why = (
+            failed[0]["error"]
+            if failed
+            else f"no value of {blank[0]}: this trial's runs do not write it"
+            if blank
+            else "no run"
+        )
+        record |= {"state": "failed", "loss": math.nan, "error": why}
         record |= {r.name: math.nan for r in rows}
         return record
     model = {r.name: sum(run[r.name] for run in runs) / len(runs) for r in rows}
@@ -723,8 +728,13 @@ def toml_value(value: Any) -> str:
     """
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int | float):
-        if isinstance(value, float) and not math.isfinite(value):
+    if isinstance(value, numbers.Integral):
+        if not -(2**63) <= int(value) < 2**63:
+            raise TypeError(f"cannot write {value!r} as a TOML value: beyond 64 bits")
+        return str(int(value))
+    if isinstance(value, numbers.Real):
+        value = float(value)  # numpy's floats too
+        if not math.isfinite(value):
             return "nan" if value != value else ("inf" if value > 0 else "-inf")
         return repr(value)
     if isinstance(value, dt.date):

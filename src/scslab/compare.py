@@ -9,8 +9,9 @@ replications give each metric's mean difference and a 95% t-interval.
 
 Two statistics are compared for every metric column the two runs share: its mean over the days
 on which both runs have a value (a count per day, or the average level of a running total) and
-its value on the last day, null where a backlash stopped the mechanism in that run; a value in
-one run only counts as changed. Owns
+its value on the last day, null where a backlash stopped the mechanism in that run. A value in
+one run only counts as changed: a last day null in one run only, or values with no day in common.
+Owns
 the comparison; runs scenarios only through ``api.run`` and touches no mechanism.
 """
 
@@ -192,6 +193,12 @@ def _paired_statistics(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.nda
     return stats(a), stats(b)
 
 
+def _apart(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether an arm has values but no day in common with the other (so no mean to compare)."""
+    has_a, has_b = ~np.isnan(a), ~np.isnan(b)
+    return bool((has_a.any() or has_b.any()) and not (has_a & has_b).any())
+
+
 def _names(names: str | list[str] | tuple[str, ...] | None, what: str) -> list[str]:
     """Mechanism names to drop: one name or a list of them."""
     if names is None:
@@ -298,7 +305,14 @@ def compare(
         )
     }
     for col in shared:
-        paired = [_paired_statistics(a[col], b[col]) for a, b in zip(days_a, days_b, strict=True)]
+        pairs = list(zip(days_a, days_b, strict=True))
+        paired = [_paired_statistics(a[col], b[col]) for a, b in pairs]
+        # a value in one arm only, by statistic: no day in common though one arm measured
+        # something (the mean), or a last day null in one arm only (a mechanism stopped there)
+        one_arm = (
+            any(_apart(a[col], b[col]) for a, b in pairs),
+            any(np.isnan(a[col][-1]) != np.isnan(b[col][-1]) for a, b in pairs if a[col].size),
+        )
         va = np.stack([a_stats for a_stats, _ in paired])  # (replications, statistics)
         vb = np.stack([b_stats for _, b_stats in paired])
         diff = vb - va
@@ -314,8 +328,7 @@ def compare(
             rows["diff_low"].append(mean - half if replications > 1 else math.nan)
             rows["diff_high"].append(mean + half if replications > 1 else math.nan)
             # changed: a difference, or a value in one arm only (a mechanism stopped in the other)
-            one_only = np.isnan(va[:, j]) != np.isnan(vb[:, j])
-            rows["changed"].append(bool(np.any(one_only | (np.nan_to_num(d) != 0))))
+            rows["changed"].append(one_arm[j] or bool(np.any(np.nan_to_num(d) != 0)))
     return Comparison(
         a=_label(a, drop_a),
         b=_label(b, drop_b),

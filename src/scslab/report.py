@@ -128,7 +128,7 @@ def charts_of(
 
     lists = [c[: -len("_innocents_listed")] for c in cols if c.endswith("_innocents_listed")]
     lines("lists", [f"{lst}_size" for lst in lists], "_size", "People on each list", "people")
-    if audit:  # the lists the audit counts as punishing: a redlist's members are rewarded
+    if harm_audit is not None:  # the lists the audit counts as punishing (not a redlist)
         audited = {r["item"] for r in audit if r["section"] == "innocents punished"}
         lists = [lst for lst in lists if f"{lst}{LISTED_ON_A_FALSE_RECORD}" in audited]
     lines(

@@ -144,7 +144,7 @@ class Scenario:
         base = self.mechanisms[name].model_dump() if name in self.mechanisms else {}
         if base.get("type") is None:
             base.pop("type", None)
-        if "type" in params and params["type"] != base.get("type", name if base else None):
+        if "type" in params and base and (params["type"] or name) != (base.get("type") or name):
             base = {}  # another kind of mechanism under this name: none of the old parameters
         new = dict(self.mechanisms)
         new[name] = _validate_mechanism(self.source, name, base | params)

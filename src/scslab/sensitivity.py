@@ -200,6 +200,12 @@ def analyse(
         y = np.zeros(len(x))
         count = np.zeros(len(x))
         for r in rows:
+            if r[o.name] is None:
+                raise SensitivityError(
+                    f"output {o.name}: run {r['run_id']} does not write it (a mechanism off at "
+                    "that point); the indices need a value at every point: choose an output "
+                    "every run writes"
+                )
             y[r["point"]] += r[o.name]
             count[r["point"]] += 1
         y /= count

@@ -524,7 +524,8 @@ class Simulation:
             last = stopped.get(name, NEVER_STOPS)
             if first_days.get(name, 0) >= days:  # its active_from is after the run's last day
                 since = self.date_of(first_days[name]).isoformat()
-                lines.append(f"{name}: never ran: it starts on {since}, after the run's last day")
+                note = f"never stepped: it starts on {since}, after the run's last day"
+                lines += [f"{name}: {note}", *m.summary()]  # what it holds (a warm start's list)
                 continue
             if last >= days - 1:
                 lines += m.summary()

@@ -250,20 +250,21 @@ def run_tab(sc: Scenario | None) -> None:
                 with kept.lock:
                     result = run(sc, on_day=on_day, on_compile=on_compile)
             except ScenarioError as e:
-                bar.empty()
-                st.error(str(e))
-                return
+                st.error(str(e))  # the last run shown, if any, stays below
+                result = None
             bar.empty()
-            kept.put(
-                key,
-                {
-                    "metrics": result.metrics,
-                    "tables": result.tables,
-                    "summary": result.summary(),
-                    "seconds": result.manifest["timings"]["run_s"],
-                },
-            )
-        st.session_state["shown_run"] = key
+            if result is not None:
+                kept.put(
+                    key,
+                    {
+                        "metrics": result.metrics,
+                        "tables": result.tables,
+                        "summary": result.summary(),
+                        "seconds": result.manifest["timings"]["run_s"],
+                    },
+                )
+        if kept.get(key) is not None:
+            st.session_state["shown_run"] = key
     shown = st.session_state.get("shown_run")
     done = kept.get(shown) if shown else None
     if done is None:
@@ -313,25 +314,26 @@ def compare_tab(sc: Scenario | None) -> None:
         "B is", ["A with a mechanism switched off", "another preset"], key="b_kind", horizontal=True
     )
     drop: list[str] = []
+    comparable = True
     if how == "another preset":
         other = st.selectbox("Preset B", preset_names(), key="b_preset")
         sc_b = load_scenario(other).with_overrides(
-            people=sc.meta.people,
-            days=sc.meta.days,
-            seed=sc.meta.seed,
-            scale=sc.meta.scale,
-            start_date=sc.meta.start_date,
+            people=sc.meta.people, days=sc.meta.days, seed=sc.meta.seed, scale=sc.meta.scale
         )
-        st.caption(
-            f"B runs over A's days (from {sc.meta.start_date}), people, seeds and scale, so that "
-            "the two are measured alike."
-        )
+        st.caption("B runs with A's people, days, seeds and scale: both are measured alike.")
+        if sc_b.meta.start_date != sc.meta.start_date:  # as scslab compare: a preset's dates are
+            st.info(  # part of it (a rule that starts on a date), so it is not moved
+                f"{other} starts on {sc_b.meta.start_date} and A on {sc.meta.start_date}: the "
+                "explorer compares presets over the same days; for others, write scenario files "
+                "with one start_date and use scslab compare"
+            )
+            comparable = False
     else:
         drop = [st.selectbox("Switch off in B", list(sc.mechanisms), key="b_drop")]
         sc_b = sc
     replications = st.slider("Replications (seeds)", 1, 5, 2, key="replications")
     key = key_of(sc, sc_b, drop=drop, replications=replications)
-    if st.button("Compare", type="primary", key="compare"):
+    if comparable and st.button("Compare", type="primary", key="compare"):
         if kept.get(key) is None:
             bar = st.progress(0.0, text="waiting for the simulation to be free")
 

@@ -138,15 +138,23 @@ def knobs(scenario: Scenario) -> list[Knob]:
     """
     found: list[Knob] = []
     for name, params in scenario.mechanisms.items():
-        # a data source that ``extra_sources`` redefines takes those parameters: its entry in
-        # ``sources`` does nothing, so it has no knob
-        shadowed = set(getattr(params, "extra_sources", None) or ())
-        found += [
-            k
-            for k in _walk(params, name, ())
-            if not (len(k.path) > 1 and k.path[0] == "sources" and k.path[1] in shadowed)
-        ]
+        shadowed = _shadowed(params)
+        found += [k for k in _walk(params, name, ()) if k.path[:2] not in shadowed]
     return found
+
+
+def _shadowed(params: BaseModel) -> set[tuple[str, ...]]:
+    """(table, key) pairs whose parameters do nothing: ``extra_X`` redefines key ``K`` of ``X``.
+
+    The rule of ``data_sources.extra_sources`` and ``joint_punishment.extra_sectors``: a name in
+    both tables takes the ``extra_`` table's parameters (``X | extra_X``).
+    """
+    out: set[tuple[str, ...]] = set()
+    for field in type(params).model_fields:
+        base = field.removeprefix("extra_")
+        if base != field and base in type(params).model_fields:
+            out |= {(base, str(key)) for key in getattr(params, field) or ()}
+    return out
 
 
 def apply(scenario: Scenario, values: dict[str, float]) -> Scenario:

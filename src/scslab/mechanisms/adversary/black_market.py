@@ -115,7 +115,7 @@ class BlackMarketParams(MechanismParams):
         description="Share of a year's income that a would-be buyer spends at most on a boost; "
         "affordability is min(1, budget_share * income / price) (assumption).",
     )
-    boost_records: dict[ActName, int] = Field(
+    boost_records: dict[ActName, Annotated[int, Field(ge=0, le=1000)]] = Field(
         default_factory=_boost_default,
         description="Act name -> fake records a boost holds. Default: 9 online purchases, 2 "
         "loans repaid, 1 prosocial act (assumption: the calibration row says only 'a fully "
@@ -150,9 +150,7 @@ class BlackMarketParams(MechanismParams):
     @field_validator("boost_records")
     @classmethod
     def _counts(cls, value: dict[str, int]) -> dict[str, int]:
-        if any(not 0 <= k <= 1000 for k in value.values()):
-            raise ValueError("every count must lie in 0..1000")
-        if not any(value.values()):
+        if not any(value.values()):  # each count's bounds are its type's
             raise ValueError("a boost holds no record; give at least one act a count above 0")
         return value
 

@@ -31,7 +31,7 @@ sanction's state.
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Annotated, NamedTuple
 
 import numpy as np
 from numba import prange
@@ -105,7 +105,7 @@ class DebtParams(MechanismParams):
         "unpaid judgments a year in all of China, the order of the court list's growth in "
         "calibration/blacklist_court_defaulters.csv: 2.5 to 3.7 million a year in 2014-2018).",
     )
-    income_effect: list[float] = Field(
+    income_effect: list[Annotated[float, Field(ge=0.0, le=100.0)]] = Field(
         default=[2.0, 1.5, 1.0, 0.6, 0.3],
         min_length=5,
         max_length=5,

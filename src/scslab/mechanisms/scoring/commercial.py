@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Annotated, NamedTuple
 
 import numpy as np
 from numba import prange
@@ -168,7 +168,7 @@ class CommercialScoreParams(MechanismParams):
         "users_2017), about 18%. Realised share is slightly lower where the shape below asks for "
         "more than certainty.",
     )
-    opt_in_age_factors: list[float] = Field(
+    opt_in_age_factors: list[Annotated[float, Field(ge=0.0, le=100.0)]] = Field(
         default=[0.0, 2.5, 1.8, 0.8, 0.2],
         min_length=5,
         max_length=5,
@@ -206,7 +206,7 @@ class CommercialScoreParams(MechanismParams):
         default=["bank", "court", "ecommerce"],
         description="Data sources whose records feed the credit history.",
     )
-    credit_penalties: dict[ActName, int] = Field(
+    credit_penalties: dict[ActName, Annotated[int, Field(ge=-PENALTY_MAX, le=PENALTY_MAX)]] = Field(
         default_factory=_credit_penalties_default,
         description="Act name -> credit-history penalty units (of 31) per record; negative "
         "values repair the history (assumption).",
@@ -225,13 +225,13 @@ class CommercialScoreParams(MechanismParams):
         description="Days per penalty unit forgiven (assumption: a missed payment fades in about "
         "nine months, an unpaid judgment in about 2.5 years).",
     )
-    fulfilment_by_income: list[float] = Field(
+    fulfilment_by_income: list[Annotated[float, Field(ge=0.0, le=1.0)]] = Field(
         default=[0.1, 0.25, 0.4, 0.55, 0.75],
         min_length=5,
         max_length=5,
         description="Fulfilment capacity by income quintile, lowest first (assumption).",
     )
-    identity_by_occupation: dict[str, float] = Field(
+    identity_by_occupation: dict[str, Annotated[float, Field(ge=0.0, le=1.0)]] = Field(
         default_factory=_identity_default,
         description="Identity value per occupation (assumption). Keys: " + ", ".join(OCCUPATIONS),
     )
@@ -289,28 +289,6 @@ class CommercialScoreParams(MechanismParams):
         "throughout). The PBoC refused the eight pilots in July 2017 (seed article).",
     )
 
-    @field_validator("credit_penalties")
-    @classmethod
-    def _penalty_range(cls, value: dict[str, int]) -> dict[str, int]:
-        for name, units in value.items():
-            if abs(units) > PENALTY_MAX:
-                raise ValueError(f"penalty for {name} must be within +-{PENALTY_MAX}, got {units}")
-        return value
-
-    @field_validator("fulfilment_by_income")
-    @classmethod
-    def _unit_interval(cls, value: list[float]) -> list[float]:
-        if any(not 0.0 <= v <= 1.0 for v in value):
-            raise ValueError("every value must lie in [0, 1]")
-        return value
-
-    @field_validator("opt_in_age_factors")
-    @classmethod
-    def _non_negative(cls, value: list[float]) -> list[float]:
-        if any(not 0.0 <= v <= 100.0 for v in value):
-            raise ValueError("every factor must lie in [0, 100]")
-        return value
-
     @field_validator("identity_by_occupation")
     @classmethod
     def _every_occupation(cls, value: dict[str, float]) -> dict[str, float]:
@@ -318,9 +296,7 @@ class CommercialScoreParams(MechanismParams):
             raise ValueError(
                 f"give a value for exactly these occupations: {', '.join(OCCUPATIONS)}"
             )
-        if any(not 0.0 <= v <= 1.0 for v in value.values()):
-            raise ValueError("every value must lie in [0, 1]")
-        return value
+        return value  # each value's bounds are its type's
 
     @model_validator(mode="after")
     def _range(self) -> CommercialScoreParams:
@@ -1219,7 +1195,7 @@ class NetworkParams(CommercialScoreParams):
         description="Share of all people in the network who opt in (assumption: Pew 2016 found "
         "68% of US adults used Facebook; about half of all people, an upper bound for a pilot).",
     )
-    opt_in_age_factors: list[float] = Field(
+    opt_in_age_factors: list[Annotated[float, Field(ge=0.0, le=100.0)]] = Field(
         default=[0.0, 1.0, 1.0, 0.9, 0.6],
         min_length=5,
         max_length=5,
