@@ -38,20 +38,27 @@ def _is_section(prop: dict[str, Any]) -> bool:
     )
 
 
-def _valued_defaults(node: Any, where: str) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(model.field, its schema) for every field whose default sets a value or a table."""
+def _models(node: Any, where: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(title, schema) of every model in the schema: every node with fields, at any depth."""
     if isinstance(node, dict):
-        required = set(node.get("required", ()))
-        for name, prop in node.get("properties", {}).items():
-            factory = "default" not in prop and name not in required and not _is_section(prop)
-            if factory or _has_number(prop.get("default")):
-                yield f"{node.get('title', where)}.{name}", prop
+        if "properties" in node:
+            yield node.get("title", where), node
         for key, value in node.items():
             if key not in ("default", "examples"):
-                yield from _valued_defaults(value, key)
+                yield from _models(value, key)
     elif isinstance(node, list):
         for value in node:
-            yield from _valued_defaults(value, where)
+            yield from _models(value, where)
+
+
+def _valued_defaults(schema: Any, where: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(model.field, its schema) for every field whose default sets a value or a table."""
+    for title, model in _models(schema, where):
+        required = set(model.get("required", ()))
+        for name, prop in model["properties"].items():
+            factory = "default" not in prop and name not in required and not _is_section(prop)
+            if factory or _has_number(prop.get("default")):
+                yield f"{title}.{name}", prop
 
 
 def test_every_default_value_gives_its_source_or_says_assumption():
@@ -97,24 +104,18 @@ def _only_numbers(prop: dict[str, Any]) -> bool:
     return bool(kinds & {"integer", "number"}) and not kinds & {"string", "object", "array"}
 
 
-def _number_fields(node: Any, where: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
+def _number_fields(schema: Any, where: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
     """(model, field, its schema) for every field that takes only numbers (no text, no table),
     and for every list or table of numbers (``field[]``: the schema of its items or values)."""
-    if isinstance(node, dict):
-        for name, prop in node.get("properties", {}).items():
+    for title, model in _models(schema, where):
+        for name, prop in model["properties"].items():
             if _only_numbers(prop):
-                yield node.get("title", where), name, prop
+                yield title, name, prop
             for option in prop.get("anyOf", [prop]):
                 for part in ("items", "additionalProperties"):
                     inner = option.get(part) if isinstance(option, dict) else None
                     if isinstance(inner, dict) and _only_numbers(inner):
-                        yield node.get("title", where), f"{name}[]", inner
-        for key, value in node.items():
-            if key not in ("default", "examples"):
-                yield from _number_fields(value, key)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _number_fields(value, where)
+                        yield title, f"{name}[]", inner
 
 
 def test_every_number_field_has_bounds():
