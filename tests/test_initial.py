@@ -177,3 +177,23 @@ def test_a_list_without_a_model_of_its_people_starts_with_anyone():
     minors = sum(age(pop.keys.age, pid, pop.households[pid] & 15) < 18 for pid in listed)
     assert minors > 0  # anyone: not drawn as debtors (who are adults)
     assert not sim.get("debt").judgment.get()[listed].any()  # nor made to owe
+
+
+def test_a_warm_started_list_that_starts_late_changes_nothing_before_it_steps():
+    """Before its first day a list reports no entries and leaves no change for its readers: the
+    warm start's members were read as yesterday's entries on day 0 only (they were repeated as
+    each day's entries, and the audit's days per listing came out 1 instead of 20)."""
+    sc = scslab.load_scenario("integrated_2020").with_overrides(people=20_000, days=20)
+    late = sc.with_mechanism("court_list", active_from="2021-01-01")
+    runs = [scslab.run(late, compiled=c) for c in (True, False)]
+    for result in runs:
+        assert set(result.metrics["court_list_entries"].to_pylist()) == {0}
+        size = result.metrics["court_list_size"].to_pylist()
+        assert size[0] > 0 and set(size) == {size[0]}  # members from day 0, nobody leaves
+        audit = {h.item: h.value for h in result.harm_audit()}
+        assert audit["court_list: days listed per listing"] == 20
+    a, b = (r.metrics for r in runs)  # the compiled plan and the Python loop agree
+    for col in a.column_names:
+        x = a[col].to_numpy(zero_copy_only=False)
+        y = b[col].to_numpy(zero_copy_only=False)
+        assert np.array_equal(x, y, equal_nan=x.dtype.kind == "f"), col

@@ -253,6 +253,10 @@ class ListFields(NamedTuple):
     """Counters ``FILED``, ``WON``, ``EXPIRED``."""
     today: np.ndarray
     """Today's metrics (``METRIC_COLUMNS``, the last three with appeals; a subclass's after)."""
+    first_day: int
+    """The first day the list steps (its ``active_from``). Before it the list changes nothing:
+    its metrics report no entries or exits, and the changes a warm start left for day 0's readers
+    are gone the day after (``list_metrics``)."""
 
 
 def list_record_fields(name: str, own: tuple[str, ...], module: str) -> type[Any]:
@@ -269,11 +273,13 @@ ListState = compiled_struct("ListState", ListFields._fields, __name__)
 """The record of a list with no fields of its own (and of no list at all: ``no_list``)."""
 
 
-def list_fields(lst: ListBase, days: int) -> ListFields:
-    """The ``ListFields`` of a new list record of ``lst``.
+def list_fields(lst: ListBase, sim: Simulation) -> ListFields:
+    """The ``ListFields`` of a new list record of ``lst`` in ``sim``.
 
     Its ``today`` holds one value per name in ``lst.metric_columns``.
     """
+    days = sim.days
+    first_day = next((row.first_day for row in sim.plan if row.mechanism == lst.name), 0)
     p = lst.params
     empty = np.empty(0, np.int64)
     return ListFields(
@@ -300,6 +306,7 @@ def list_fields(lst: ListBase, days: int) -> ListFields:
         listed_candidates=empty,
         counts=np.zeros(3, np.int64),
         today=np.zeros(len(lst.metric_columns), np.float64),
+        first_day=first_day,
     )
 
 
@@ -330,6 +337,7 @@ def no_list():
         listed_candidates=empty,
         counts=np.zeros(3, np.int64),
         today=np.zeros(0, np.float64),
+        first_day=0,
     )
     return ListState(*fields)
 
@@ -449,6 +457,11 @@ def list_metrics(day, s):
     """
     t, stats, counts = s.today, s.stats, s.counts
     t[0], t[1], t[2] = stats[SIZE], s.entered.size, s.exited.size
+    if day < s.first_day:  # not stepping yet: no change today, and none left for tomorrow
+        t[1] = t[2] = 0
+        s.entered = s.entered[:0]  # a warm start's entries, read as yesterday's by day 0 only
+        s.exited = s.exited[:0]
+        s.listed_candidates = s.listed_candidates[:0]
     t[3], t[4], t[5] = stats[EVER_LISTED], stats[REACH], stats[INNOCENTS]
     if s.generation.flags.size == 0:
         return 6
@@ -515,7 +528,7 @@ class ListBase(Lists):
 
     def new_state(self, sim: Simulation) -> object:
         """The list's record (``ListState``; a subclass with fields of its own has its own)."""
-        return _new_list_state(list_fields(self, sim.days))
+        return _new_list_state(list_fields(self, sim))
 
     @property
     def entered(self) -> np.ndarray:

@@ -140,7 +140,7 @@ class RecordList(CompiledSteps, ListBase):
         if self.params.sources is not None:
             source_ok[:] = False
             source_ok[[source_by_name(s) for s in self.params.sources]] = True
-        fields = list_fields(self, sim.days)._asdict()
+        fields = list_fields(self, sim)._asdict()
         return self.record_state(
             RecordListFields(**fields, entry=entry, exit=exit, source_ok=source_ok)
         )

@@ -314,7 +314,7 @@ class ThresholdList(CompiledSteps, ListBase):
         p = self.params
         return _new_state(
             ThresholdFields(
-                **list_fields(self, sim.days)._asdict(),
+                **list_fields(self, sim)._asdict(),
                 scorer=self.scorer.state,
                 moving=self.scorer.moving_records(),  # asked once: fixed after its init
                 calendar=new_calendar(sim.days),
