@@ -246,7 +246,8 @@ def test_a_list_a_backlash_stopped_is_counted_to_its_last_day_and_says_so():
     assert still.value == 4 and still.note == "counted to day 1, when the list stopped"
     per_listing = audit[("time on lists", "court_list: days listed per listing")]
     assert per_listing.value == 9 / 5 and "counted to day 1" in per_listing.note
-    assert audit[("innocents punished", "court_list: listed on a false record now")].value == 1
+    innocents = audit[("innocents punished", "court_list: listed on a false record now")]
+    assert innocents.value == 1 and innocents.note == "counted to day 1, when the list stopped"
 
 
 def test_every_item_is_in_the_table_zeros_included():

@@ -114,6 +114,12 @@ def _total(table: pa.Table, col: str) -> float:
     return float(np.nansum(_values(table, col)))
 
 
+def _while_it_ran(metrics: pa.Table, lst: str) -> str:
+    """The note of a list a backlash stopped (its values are its last day's), else none."""
+    stopped = _stopped_on(metrics, f"{lst}_size")
+    return f"counted to day {stopped}, when the list stopped" if stopped is not None else ""
+
+
 def _prefixes(columns: list[str], suffix: str) -> list[str]:
     return [c[: -len(suffix)] for c in columns if c.endswith(suffix)]
 
@@ -135,6 +141,7 @@ def harm_audit(metrics: pa.Table, redlists: frozenset[str] = frozenset()) -> lis
                 section,
                 f"{lst}{LISTED_ON_A_FALSE_RECORD}",
                 last_value(metrics, f"{lst}_innocents_listed"),
+                _while_it_ran(metrics, lst),
             )
         )
     for sector in sectors:
@@ -178,6 +185,7 @@ def harm_audit(metrics: pa.Table, redlists: frozenset[str] = frozenset()) -> lis
                     section,
                     f"{lst}: household members of listed people now",
                     last_value(metrics, col),
+                    _while_it_ran(metrics, lst),
                 )
             )
     for sector in _prefixes(cols, "_blocked_family"):
@@ -220,10 +228,7 @@ def harm_audit(metrics: pa.Table, redlists: frozenset[str] = frozenset()) -> lis
         )
         under_way = float(size[0] + day_exits[0] - day_entries[0]) if size.size else 0.0
         listings = under_way + entries
-        stopped = _stopped_on(metrics, f"{lst}_size")
-        while_ran = (
-            f"counted to day {stopped}, when the list stopped" if stopped is not None else ""
-        )
+        while_ran = _while_it_ran(metrics, lst)
         out += [
             Harm(section, f"{lst}: entries", entries),
             Harm(section, f"{lst}: left by appeal", won),
