@@ -60,7 +60,7 @@ from scslab.results import (
     write_metrics,
     write_table,
 )
-from scslab.scenario import Scenario, load_scenario, scenario_from_dict
+from scslab.scenario import Scenario, load_scenario, plain_bool, scenario_from_dict
 from scslab.version import __version__
 
 
@@ -472,8 +472,7 @@ def _rate(millions: float) -> str:
 
 def _check_progress(progress: object) -> None:
     """Refuse a ``progress`` that is not a yes or no (``"no"`` would count as yes)."""
-    if type(progress).__name__ == "bool" and type(progress).__module__ == "numpy":
-        progress = bool(progress)
+    progress = plain_bool(progress)
     if not isinstance(progress, bool | int) or progress not in (True, False):
         raise TypeError(f"progress: True or False (got {progress!r})")
 

@@ -172,15 +172,24 @@ def _optuna() -> Any:
     return optuna
 
 
+def data_file(name: str, folder: Path) -> tuple[Any, str] | None:
+    """Where ``calibrate.data`` is, and the name to show; None when it is nowhere.
+
+    A file beside the calibration file first, else the shipped ``calibration/NAME``.
+    """
+    local = folder / name
+    if local.is_file():
+        return local, str(local)
+    packaged = resources.files("scslab.data").joinpath("calibration", name)
+    return (packaged, f"calibration/{name}") if packaged.is_file() else None
+
+
 def read_data(name: str, folder: Path, source: str) -> tuple[list[dict[str, str]], str]:
     """The rows of a calibration CSV (a file of ``data/calibration`` or a path), and its name."""
-    packaged = resources.files("scslab.data").joinpath("calibration", name)
-    local = folder / name
+    found = data_file(name, folder)
     try:
-        if local.is_file():
-            text, where = local.read_text(encoding="utf-8"), str(local)
-        elif packaged.is_file():
-            text, where = packaged.read_text(encoding="utf-8"), f"calibration/{name}"
+        if found is not None:
+            text, where = found[0].read_text(encoding="utf-8"), found[1]
         else:
             shipped = sorted(
                 p.name
@@ -472,7 +481,8 @@ def run_calibration(
             f"{folder}/sweep.parquet"
         )
     chart = write_chart(folder, rows, best, sweep)
-    where = read_data(table.data, sweep.home, sweep.source)[1]  # as the header names it
+    found = data_file(table.data, sweep.home)  # read (and found) by rows_fitted above
+    where = found[1] if found is not None else table.data
     return Calibration(folder, rows, trials, best, chart, where, len(stored))
 
 

@@ -304,8 +304,8 @@ def compare(
             "changed",
         )
     }
+    pairs = list(zip(days_a, days_b, strict=True))  # each replication's two arms
     for col in shared:
-        pairs = list(zip(days_a, days_b, strict=True))
         paired = [_paired_statistics(a[col], b[col]) for a, b in pairs]
         # a value in one arm only, by statistic: no day in common though one arm measured
         # something (the mean), or a last day null in one arm only (a mechanism stopped there)

@@ -284,6 +284,12 @@ def _validate(source: str, prefix: tuple[str, ...], model: type[BaseModel], valu
     return validated
 
 
+def plain_bool(value: Any) -> Any:
+    """A numpy boolean (what a pandas ``.any()`` returns) as Python's ``bool``; else ``value``."""
+    kind = type(value)
+    return bool(value) if kind.__name__ == "bool" and kind.__module__ == "numpy" else value
+
+
 def _refuse_booleans_as_numbers(source: str, path: tuple[Any, ...], raw: Any, value: Any) -> None:
     """Refuse ``true``/``false`` or a string taken as a number, and anything taken as a boolean.
 
@@ -294,8 +300,7 @@ def _refuse_booleans_as_numbers(source: str, path: tuple[Any, ...], raw: Any, va
     are strict, already refuse a string).
     """
     where = ".".join(str(p) for p in path)
-    if type(raw).__name__ == "bool" and type(raw).__module__ == "numpy":
-        raw = bool(raw)  # numpy's boolean (what a pandas .any() returns) is a boolean here too
+    raw = plain_bool(raw)
     if isinstance(raw, str) and isinstance(value, int | float) and not isinstance(value, bool):
         raise ScenarioError(f"{source}: {where}: must be a number, not a string (got {raw!r})")
     if isinstance(raw, bool):

@@ -385,9 +385,8 @@ def _check_value(base: Scenario, path: str, current: Any, value: Any, where: str
         try:  # a field of two kinds (gallery_size: a number or "wanted") takes either
             apply(base, {path: value}, where)
         except SweepError as err:  # with the scenario's reason: the kind may fit elsewhere
-            reason = str(err).split(": parameters: ", 1)[-1].removeprefix(f"{base.source}: ")
             raise SweepError(
-                f"{where}: {value!r} is a {got}; {path} takes a {want} here ({reason})"
+                f"{where}: {value!r} is a {got}; {path} takes a {want} here ({_reason(err, base)})"
             ) from None
         return
     if current is None and got == "boolean":
@@ -395,8 +394,12 @@ def _check_value(base: Scenario, path: str, current: Any, value: Any, where: str
     try:
         apply(base, {path: value}, where)
     except SweepError as err:
-        detail = str(err).split(": parameters: ", 1)[-1].removeprefix(f"{base.source}: ")
-        raise SweepError(f"{where}: {detail.removeprefix(f'{path}: ')}") from None
+        raise SweepError(f"{where}: {_reason(err, base).removeprefix(f'{path}: ')}") from None
+
+
+def _reason(err: SweepError, base: Scenario) -> str:
+    """The scenario's own reason in an ``apply`` error, without the file and ``parameters:``."""
+    return str(err).split(": parameters: ", 1)[-1].removeprefix(f"{base.source}: ")
 
 
 def _parameter(base: Scenario, source: str, path: str, value: Any, design: str) -> Parameter:
