@@ -522,6 +522,21 @@ def test_a_resumed_tables_parameters_keep_their_type(tmp_path):
     assert _column([1_000_000, "wanted", None]).to_pylist() == ["1000000", "wanted", None]
 
 
+def test_booleans_among_numbers_make_a_number_column_in_any_order():
+    """``[True, 1]`` was text ("True", "1") while ``[2.5, True]`` was a float column."""
+    from scslab.sweep import _column
+
+    for values, kind, expected in [
+        ([True, 1, None], "int64", [1, 1, None]),
+        ([2, False], "int64", [2, 0]),
+        ([True, 2.5], "double", [1.0, 2.5]),
+        ([2.5, True], "double", [2.5, 1.0]),
+        ([True, False, None], "bool", [True, False, None]),
+    ]:
+        column = _column(values)
+        assert (str(column.type), column.to_pylist()) == (kind, expected), values
+
+
 def test_an_output_some_points_lack_is_null_there_not_a_failed_run(tmp_path, monkeypatch):
     _in_process(monkeypatch)
     text = (

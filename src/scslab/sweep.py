@@ -1037,11 +1037,26 @@ def table_of(tasks: list[RunTask], rows: dict[str, dict[str, Any]]) -> pa.Table:
 
 
 def _column(values: list[Any]) -> pa.Array:
-    """One column of the sweep table: its values' own type, or text where they mix kinds."""
+    """One column of the sweep table: its values' own type, or text where they mix kinds.
+
+    Booleans among numbers count as numbers, ``True`` as 1 and ``False`` as 0, whichever comes
+    first (Arrow alone refuses ``[True, 1]`` and takes ``[2.5, True]``): beside integers they
+    make an integer column, beside a float a float column. Only booleans stay a boolean column;
+    numbers beside words or dates are text.
+    """
     try:
-        return pa.array(values)
+        return pa.array(_numbers_of(values))
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return pa.array([None if v is None else str(v) for v in values], pa.string())
+
+
+def _numbers_of(values: list[Any]) -> list[Any]:
+    """``values`` with booleans as the integers 1 and 0 where numbers are among them."""
+    present = [v for v in values if v is not None]
+    numbers = all(isinstance(v, int | float) for v in present)
+    if not numbers or all(isinstance(v, bool) for v in present):
+        return values
+    return [int(v) if isinstance(v, bool) else v for v in values]
 
 
 def prepare(
