@@ -149,6 +149,23 @@ def test_the_python_loop_resumes_in_the_python_loop(tmp_path):
     assert _outputs(tmp_path / "part") == _outputs(tmp_path / "whole")
 
 
+def test_a_resumed_fallback_run_records_what_the_uninterrupted_one_does(tmp_path, monkeypatch):
+    """A run that took the Python loop because a kernel was not compiled yet says so in its
+    manifest after a resume too (the resume, built with the loop forced, said it was not)."""
+    from scslab.engine import compiled_plan
+
+    monkeypatch.setattr(compiled_plan.CompiledPlan, "kernels_compiled", lambda self: False)
+    sc = scslab.load_scenario("rongcheng").with_overrides(people=2_000, days=30)
+    whole = api.run(sc, out=tmp_path / "whole")
+    assert whole.manifest["engine"] == "python" and whole.manifest["plan_not_compiled"]
+    _interrupted(sc, tmp_path / "part", after=15, every=10)
+    resumed = api.resume(tmp_path / "part")
+    for key in ("engine", "plan_not_compiled", "python_only_mechanisms"):
+        assert resumed.manifest[key] == whole.manifest[key], key
+    assert "are not compiled yet, so the Python loop ran" in resumed.summary()
+    assert _outputs(tmp_path / "part") == _outputs(tmp_path / "whole")
+
+
 @pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "python"])
 def test_the_restored_state_is_what_makes_the_results(tmp_path, compiled):
     """The control: leave the per-person state out of a restore, and the results differ.

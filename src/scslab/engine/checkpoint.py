@@ -11,7 +11,9 @@ mechanism:
   records, arrays, scalars, named tuples and compiled dicts they hold, field by field
   (``kernels.structs.field_values``); a record reached twice (a list's record inside a sanction's)
   is one record;
-- the engine: ``Simulation.last_days``, the day, the metric columns so far and their owners;
+- the engine: ``Simulation.last_days``, the day, the metric columns so far and their owners,
+  and whether the Python loop runs because a kernel was not compiled yet (``plan_not_compiled``:
+  a resumed run is built with that loop forced, and says the same as the run it finishes);
 - observers: the attributes they carry between passes (``Observer.carried``).
 
 A field of a type the walk does not know raises ``CheckpointError`` naming its path, so a new kind
@@ -338,6 +340,7 @@ def _header(sim: Simulation, nodes: list[Node], every: int | None) -> dict[str, 
         "scenario": resolved,
         "fingerprint": scenario_fingerprint(resolved, engine_of(sim)),
         "engine": engine_of(sim),
+        "plan_not_compiled": sim.plan_not_compiled,
         "day": sim.day,
         "days": sim.days,
         "checkpoint_every": every,
@@ -554,6 +557,9 @@ def _restore(sim: Simulation, header: dict[str, Any], path: Path) -> None:
     _set_records(path, nodes, entries, replaced)
     sim.day = header["day"]
     sim.run_s = header["run_s"]
+    # the Python loop because a kernel was not compiled yet, as the run that was interrupted
+    # chose it: the resumed run is built with the loop forced, which alone would say otherwise
+    sim.plan_not_compiled = bool(header["plan_not_compiled"])
     # copies: the run appends to its columns, and the header may restore another simulation
     sim.columns = {name: list(column) for name, column in header["columns"].items()}
     sim.column_owner = dict(header["column_owner"])
