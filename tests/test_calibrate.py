@@ -13,7 +13,7 @@ import pytest
 import scslab.calibrate as calibrate_module
 from scslab.calibrate import CalibrateError, CalibrateTable, loss_of, rows_fitted, run_calibration
 from scslab.cli import main
-from scslab.sweep import dask_client, load_sweep
+from scslab.sweep import dask_client, load_sweep, run_task
 
 pytest.importorskip("optuna")
 pytest.importorskip("distributed")
@@ -275,6 +275,37 @@ def test_preset_lines_are_toml_and_name_the_data_as_found(tmp_path):
     assert "# fitted to the rows of mine/data.csv:" in lines
     table = tomllib.loads("\n".join(lines))
     assert table["mechanisms"]["debt"] == {"enabled": True, "arrears_rate": 1e-4}
+
+
+def _in_process(monkeypatch) -> None:
+    """Trials run here, one run after another: no Dask cluster (the client is never used)."""
+    monkeypatch.setattr(calibrate_module, "dask_client", lambda *a, **k: nullcontext(object()))
+    monkeypatch.setattr(
+        calibrate_module,
+        "execute",
+        lambda client, tasks, *a, **k: (run_task(t) for t in tasks),
+    )
+
+
+@pytest.mark.parametrize("name", ["mine.csv", "blacklist_court_defaulters.csv"])
+def test_a_local_data_file_is_named_by_its_path_printed_and_recorded(
+    tmp_path, capsys, monkeypatch, name
+):
+    """A CSV beside the calibration file, even one named like a shipped file, is named by its
+    path in the printed header and in calibration.json, never as calibration/NAME."""
+    _in_process(monkeypatch)
+    (tmp_path / name).write_text(
+        "as_of,quantity,value,unit,kind\n2014-03-10,persons_ever_listed,87079,persons,cumulative\n"
+    )
+    text = FILE.replace("people = 5000", "people = 1000").replace("until = 2015-06-30", "")
+    text = text.replace('"flight_purchases_blocked"', "").replace("trials = 3", "trials = 1")
+    text = text.replace("[sweep]", "[sweep]\nuntil = 2014-03-31")
+    text += f"data = '{name}'\n"
+    out = tmp_path / "out"
+    assert main(["calibrate", str(_file(tmp_path, text)), "--out", str(out), "--quiet"]) == 0
+    local = str(tmp_path / name)
+    assert f"# fitted to the rows of {local}:" in capsys.readouterr().out
+    assert json.loads((out / "calibration.json").read_text())["data"] == local
 
 
 def test_a_trial_whose_runs_lack_a_fitted_output_fails_and_the_search_goes_on():

@@ -30,9 +30,10 @@ an uninterrupted calibration asks; a trial cut short reuses its runs already fin
 trials up to ``trials`` run. A finished calibration run again runs nothing.
 
 The folder gets ``sweep.parquet`` (every run), ``calibration.parquet`` (a row per trial:
-values, loss, model value per row fitted), ``calibration.json`` (the loss function, the rows
-fitted, the best values and loss, the seed, the sampler) and ``calibration.png``/``.svg`` (the
-best trial's series beside the published points; needs the ``report`` extra's Altair and
+values, loss, model value per row fitted), ``calibration.json`` (the data file as found:
+``calibration/NAME`` for a shipped one, else its path; the loss function, the rows fitted,
+the best values and loss, the seed, the sampler) and ``calibration.png``/``.svg`` (the best
+trial's series beside the published points; needs the ``report`` extra's Altair and
 vl-convert, which the ``calibrate`` extra installs). Needs the ``calibrate`` extra
 (``pip install 'scslab[calibrate]'``). Owns the search and the loss; runs scenarios only through
 the sweep engine.
@@ -184,6 +185,16 @@ def data_file(name: str, folder: Path) -> tuple[Any, str] | None:
     return (packaged, f"calibration/{name}") if packaged.is_file() else None
 
 
+def data_name(name: str, folder: Path) -> str:
+    """How the header and ``calibration.json`` name ``calibrate.data``: as ``data_file`` found it.
+
+    The path of a file beside the calibration file (even one named like a shipped file), else
+    ``calibration/NAME``; ``name`` itself when it is nowhere (``read_data`` refuses it then).
+    """
+    found = data_file(name, folder)
+    return found[1] if found is not None else name
+
+
 def read_data(name: str, folder: Path, source: str) -> tuple[list[dict[str, str]], str]:
     """The rows of a calibration CSV (a file of ``data/calibration`` or a path), and its name."""
     found = data_file(name, folder)
@@ -330,6 +341,7 @@ def run_calibration(
         sweep = load_sweep(sweep, kind="calibrate")
     table = validate_table(sweep.source, "calibrate", CalibrateTable, sweep.tables.get("calibrate"))
     rows = rows_fitted(sweep, table, sweep.home)
+    where = data_name(table.data, sweep.home)
     outputs = tuple(Output(r.quantity, "at", r.day, r.name) for r in rows)
     sweep = dataclasses.replace(sweep, outputs=outputs)
     check_outputs(sweep, "calibrate.targets")  # a target no run writes: before any trial
@@ -370,7 +382,7 @@ def run_calibration(
             "start_date": sweep.base.meta.start_date,
             "scale": sweep.base.meta.scale,
         },
-        "data": table.data,
+        "data": where,
         "targets": table.targets,
         "loss": LOSS,
         "rows_fitted": [
@@ -481,8 +493,6 @@ def run_calibration(
             f"{folder}/sweep.parquet"
         )
     chart = write_chart(folder, rows, best, sweep)
-    found = data_file(table.data, sweep.home)  # read (and found) by rows_fitted above
-    where = found[1] if found is not None else table.data
     return Calibration(folder, rows, trials, best, chart, where, len(stored))
 
 
