@@ -165,3 +165,18 @@ def test_an_output_some_points_lack_is_refused_by_name(tmp_path, monkeypatch):
     text = FILE.replace("n = 8", "n = 2").replace("days = 60", "days = 10")
     with pytest.raises(SensitivityError, match=r"output acts:sum: run p00001-r000 does not write"):
         run_sensitivity(_file(tmp_path, text), tmp_path / "out")
+
+
+def test_a_morris_level_halfway_between_integers_is_rounded_up(tmp_path):
+    """Morris draws ties in [1, 3] at 1 and 2.5 here: 2.5 runs as 3 (``round`` made it 2)."""
+    from scslab.sensitivity import SensitivityTable, sample
+
+    text = FILE.split("[parameters]")[0] + (
+        "[parameters]\n'mechanisms.informants.ties' = { low = 1, high = 3 }\n"
+        "[sensitivity]\nmethod = 'morris'\nn = 4\nlevels = 3\noutputs = ['acts:sum']\n"
+    )
+    sweep = load_sweep(_file(tmp_path, text), kind="sensitivity")
+    x, points = sample(sweep, SensitivityTable.model_validate(sweep.tables["sensitivity"]))
+    ran = [p["mechanisms.informants.ties"] for p in points]
+    assert {(float(d), r) for d, r in zip(x[:, 0], ran, strict=True)} == {(1.0, 1), (2.5, 3)}
+    assert all(isinstance(r, int) for r in ran)

@@ -567,3 +567,36 @@ def test_an_output_day_before_the_first_is_refused():
 
     with pytest.raises(SweepError, match="day -3 is before the run's first"):
         Output("acts", "at", day=-3).of(pa.table({"acts": [1, 2, 3, 4]}))
+
+
+@pytest.mark.parametrize(
+    ("value", "where", "fraction"),
+    [
+        ("[2, 2.5]", '"mechanisms.informants.ties"[1]', "2.5"),
+        ("{ low = 2.5, high = 8 }", '"mechanisms.informants.ties".low', "2.5"),
+        ("{ low = 2, high = 8.5 }", '"mechanisms.informants.ties".high', "8.5"),
+    ],
+)
+def test_an_integer_parameter_refuses_a_fraction_the_file_gives(
+    tmp_path, capsys, value, where, fraction
+):
+    """One line naming the value and the parameter (a list's was pydantic's wording)."""
+    text = (
+        SMALL + f"design = 'random'\nn = 2\n[parameters]\n'mechanisms.informants.ties' = {value}\n"
+    )
+    out = tmp_path / "out"
+    assert main(["sweep", str(_file(tmp_path, text)), "--out", str(out), "--quiet"]) == 2
+    assert capsys.readouterr().err == (
+        f"scslab: error: {tmp_path / 's.toml'}: parameters.{where}: {fraction} is not a whole "
+        "number; mechanisms.informants.ties takes integers\n"
+    )
+    assert not out.exists()
+
+
+def test_a_value_drawn_for_an_integer_parameter_is_rounded_half_up():
+    """A draw halfway between two integers goes up (``round`` took 2.5 to 2 and 4.5 to 4)."""
+    from scslab.sweep import Parameter, Range, round_half_up
+
+    assert [round_half_up(x) for x in (2.5, 3.5, 4.5, 2.49, -2.5, 3.0)] == [3, 4, 5, 2, -2, 3]
+    ties = Parameter("mechanisms.informants.ties", None, Range(low=2, high=3), integer=True)
+    assert [ties.at(u) for u in (0.0, 0.49, 0.5, 0.99)] == [2, 2, 3, 3]

@@ -43,6 +43,7 @@ from scslab.sweep import (
     load_sweep,
     param_key,
     parse_output,
+    round_half_up,
     run_sweep,
     validate_table,
 )
@@ -163,7 +164,7 @@ def sample(sweep: SweepFile, table: SensitivityTable) -> tuple[np.ndarray, list[
         point = {}
         for j, p in enumerate(sweep.parameters):
             value = math.exp(row[j]) if p.range is not None and p.range.log else float(row[j])
-            point[p.path] = round(value) if p.integer else value
+            point[p.path] = round_half_up(value) if p.integer else value
         points.append(point)
     return x, points
 

@@ -159,7 +159,8 @@ class Parameter:
     values: tuple[Any, ...] | None
     range: Range | None
     integer: bool
-    """The parameter holds an integer: sampled values are rounded."""
+    """The parameter holds an integer: sampled values are rounded (``round_half_up``); values
+    the file gives (a list's, a range's bounds) must be whole numbers."""
 
     def at(self, u: float) -> Any:
         """The value at ``u`` in [0, 1): a quantile of the range, or one of the values."""
@@ -172,7 +173,17 @@ class Parameter:
             if self.range.log
             else (lo + u * (hi - lo))
         )
-        return round(x) if self.integer else float(x)
+        return round_half_up(x) if self.integer else float(x)
+
+
+def round_half_up(x: float) -> int:
+    """A value sampled for an integer parameter, rounded: to the nearest integer, a half up.
+
+    2.5 is 3 and -2.5 is -2 (Python's ``round`` takes halves to the even neighbour, so 2.5 was
+    2: a Morris level halfway between two integers went down, looking truncated). Integer
+    bounds keep a rounded value within the range.
+    """
+    return math.floor(x + 0.5)
 
 
 @dataclass(frozen=True)
@@ -402,6 +413,16 @@ def _reason(err: SweepError, base: Scenario) -> str:
     return str(err).split(": parameters: ", 1)[-1].removeprefix(f"{base.source}: ")
 
 
+def _check_whole(where: str, path: str, value: Any) -> None:
+    """Refuse a number with a fraction that the file gives an integer parameter (never cut off).
+
+    Raises:
+        SweepError: One line naming the value, the parameter and what it takes.
+    """
+    if isinstance(value, float) and not value.is_integer():
+        raise SweepError(f"{where}: {value!r} is not a whole number; {path} takes integers")
+
+
 def _parameter(base: Scenario, source: str, path: str, value: Any, design: str) -> Parameter:
     where = f"{source}: {param_key(path)}"
     if not isinstance(path, str) or not path:
@@ -416,6 +437,8 @@ def _parameter(base: Scenario, source: str, path: str, value: Any, design: str) 
         if not value:
             raise SweepError(f"{where}: an empty list; give at least one value")
         for i, v in enumerate(value):
+            if integer:
+                _check_whole(f"{where}[{i}]", path, v)
             _check_value(base, path, current, v, f"{where}[{i}]")
         return Parameter(path, tuple(value), None, integer)
     if isinstance(value, dict):
@@ -433,8 +456,9 @@ def _parameter(base: Scenario, source: str, path: str, value: Any, design: str) 
             raise SweepError(f"{where}: low {rng.low} must be below high {rng.high}")
         if rng.log and rng.low <= 0:
             raise SweepError(f"{where}: log = true needs low > 0 (got {rng.low})")
-        if integer and (rng.low != int(rng.low) or rng.high != int(rng.high)):
-            raise SweepError(f"{where}: {path} takes integers; give integer low and high")
+        for name, bound in (("low", rng.low), ("high", rng.high)):
+            if integer:
+                _check_whole(f"{where}.{name}", path, bound)
         for bound in (rng.low, rng.high):
             _check_value(base, path, current, int(bound) if integer else bound, where)
         return Parameter(path, None, rng, integer)
