@@ -109,7 +109,8 @@ def test_integrated_2020_starts_with_the_court_list_of_2020_in_the_compiled_plan
     assert warm["listed_share"] == pytest.approx(11_857_065 / 1_411_778_724, rel=1e-6)
     assert "persons_ever_listed" in warm["listed_from"]  # the arithmetic, not in the summary
     assert "persons_ever_listed@" not in result.summary()
-    assert "set_up" in result.manifest and result.manifest["set_up"].keys() == {"court_list"}
+    assert result.manifest["set_up"].keys() == {"court_list", "debt"}
+    assert result.manifest["set_up"]["debt"]["in_arrears_on_day_0"] > 0  # the pipeline too
 
 
 BAD = {

@@ -31,7 +31,7 @@ sanction's state.
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Annotated, NamedTuple
+from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
 
 import numpy as np
 from numba import prange
@@ -42,6 +42,7 @@ from scslab.engine.board import act_room, acts_written, post_acts, written_in_or
 from scslab.engine.calendar import new_calendar, pop, schedule
 from scslab.engine.mechanism import Behaviour, MechanismParams
 from scslab.engine.steps import CompiledSteps, compiled_mechanism, today_of
+from scslab.kernels.compact import joined, kept
 from scslab.kernels.compiled_once import compiled_once
 from scslab.kernels.hazard import NO_STEP, SteppedHazards, stepped_geometric_days
 from scslab.kernels.jit import kernel, step_kernel
@@ -173,6 +174,16 @@ class DebtParams(MechanismParams):
         le=1.0,
         description="Repayment hazard of a listed debtor who lost their income, relative to one "
         "who did not (assumption: income halves the ability to repay).",
+    )
+    arrears_before_start: bool = Field(
+        default=False,
+        description="Start with the debt pipeline under way: the arrears of the court_lag_days "
+        "days before the start date are drawn by the same rule as any day's (arrears, cures, "
+        "monthly reminders; random streams of their own), and those neither cured nor judged by "
+        "day 0 carry into the run, so that judgments reach the court list from day 0 on. Off: "
+        "nobody is in arrears on day 0, and the first judgments come court_lag_days into the "
+        "run. For a run that starts inside a running system, as a list's `initial` warm start "
+        "does (docs/initial_conditions.md).",
     )
     listing_list: str | None = Field(
         default="court_list",
@@ -734,6 +745,96 @@ def _owe_listed(s):
         s.flags[pid] = (s.flags[pid] & ~s.masks.arrears) | s.masks.judgment
 
 
+class BeforeStart(NamedTuple):
+    """The streams of the arrears drawn before day 0 (``arrears_before_start``), by name."""
+
+    candidate_key: np.uint64
+    """Stream key of the candidates (the run's draw has its own)."""
+    people: ArrearsPeople
+    """What the rule reads of people, with a keep draw of its own (``thin_key``)."""
+    cure: Cure
+    """The run's cure, with stream keys of its own."""
+
+
+@kernel
+def _arrears_before_start(s, before):
+    """Draw the arrears of the ``lag`` days before day 0 and carry the open ones into the run.
+
+    The days before day 0 are numbered 0 .. ``lag - 1`` (day 0 of the run is ``lag``) and run the
+    run's own rule, kernel for kernel: each day the follow-ups due (``_due``: cures clear arrears,
+    reminders come again in 30 days), then that day's new arrears (``_open_arrears``), on a
+    calendar of their own; acts before day 0 are posted nowhere. What is still pending on day
+    ``lag`` moves to the run's calendar, its day less ``lag``: the judgments of the arrears not
+    cured, the cures still to come and the next reminders. Every open episode becomes the run's
+    episode 0, as a warm start's listed debtors are (``_owe_listed``). Returns how many people
+    are in arrears on day 0.
+    """
+    lag = np.int64(s.cure.lag)
+    arrears_mask, judgment_mask = s.masks.arrears, s.masks.judgment
+    none = np.uint8(0)
+    cal = new_calendar(2 * lag + 31)
+    for day in range(lag):
+        pids, tags = pop(cal, day)
+        _, _, month, month_tags, _, _ = _due(
+            pids,
+            tags,
+            s.flags,
+            arrears_mask,
+            judgment_mask,
+            s.flags,  # nobody is listed before day 0 here: an empty mask
+            none,
+            s.flags,
+            none,
+            s.debt_day,
+            day,
+            np.empty(pids.size, np.int64),
+            np.empty(pids.size, np.int16),
+            np.empty(pids.size, np.bool_),
+            np.int64(0),
+        )
+        schedule(cal, np.full(month.size, day + 30), month, month_tags, 0)
+        _, days, follow, tags = _open_arrears(
+            before.candidate_key,
+            s.arrears.rate,
+            s.n,
+            day,
+            before.people,
+            s.flags,
+            arrears_mask,
+            arrears_mask | judgment_mask,
+            s.keep_rule,
+            s.debt_day,
+            before.cure,
+            s.threads,
+        )
+        schedule(cal, days, follow, tags, 0)
+    parts_day, parts_pid, parts_kind = (
+        [np.empty(0, np.int64)],
+        [np.empty(0, np.int64)],
+        [np.empty(0, np.int64)],
+    )
+    total = 0
+    for day in range(lag, cal.horizon):
+        pids, tags = pop(cal, day)
+        keep = np.zeros(pids.size, np.bool_)
+        for i in range(pids.size):  # still open: the episode's own entries
+            pid = pids[i]
+            keep[i] = s.debt_day[pid] == tags[i] // _TAG and (s.flags[pid] & arrears_mask) != 0
+        pids = kept(pids, keep)
+        parts_day.append(np.full(pids.size, day - lag))
+        parts_pid.append(pids)
+        parts_kind.append(kept(tags, keep) % _TAG)
+        total += pids.size
+    days, pids = joined(parts_day, total), joined(parts_pid, total)
+    kinds = joined(parts_kind, total)
+    open_now = 0
+    for i in range(total):
+        s.debt_day[pids[i]] = 0  # the run's episode 0: ``kinds`` are its tags
+        open_now += kinds[i] != MONTH  # one cure or judgment per open episode
+    schedule(s.calendar, days, pids, kinds, 0)
+    return open_now
+
+
 class Debt(CompiledSteps, Behaviour):
     """Loan arrears, cures, unpaid court judgments and repayments."""
 
@@ -779,13 +880,27 @@ class Debt(CompiledSteps, Behaviour):
         return self._today
 
     def summary(self) -> list[str]:
-        """A line only if the list it names is not in the run (no listing raises repayment)."""
-        if not self.list_not_run:
-            return []
-        return [
-            f"{self.name}: listing_list {self.params.listing_list!r} is not in this run "
-            "(switched off, dropped or misspelled): no listing raised anyone's repayment"
-        ]
+        """Lines on the arrears carried into day 0, and on a listing list the run lacks."""
+        lines = []
+        if self.params.arrears_before_start:
+            lines.append(
+                f"{self.name}: {self.in_arrears_on_day_0:,} people in arrears on the start date "
+                f"(the arrears of the {self.params.court_lag_days} days before it, drawn by the "
+                "run's rule)"
+            )
+        if self.list_not_run:
+            lines.append(
+                f"{self.name}: listing_list {self.params.listing_list!r} is not in this run "
+                "(switched off, dropped or misspelled): no listing raised anyone's repayment"
+            )
+        return lines
+
+    def set_up(self) -> dict[str, Any]:
+        """The people in arrears on day 0, with ``arrears_before_start`` (else nothing)."""
+        if not self.params.arrears_before_start:
+            return {}
+        _ = self.state
+        return {"in_arrears_on_day_0": self.in_arrears_on_day_0}
 
     def _people_and_rule(self) -> tuple[ArrearsPeople, ArrearsRule]:
         """What the arrears rule reads of people, and the rule (``arrears_factor``)."""
@@ -902,4 +1017,14 @@ class Debt(CompiledSteps, Behaviour):
             threads=run_threads(pop.n),
         )
         _owe_listed(state)
+        if p.arrears_before_start:
+            before = BeforeStart(
+                candidate_key=self.key("before_start/candidates"),
+                people=people._replace(thin_key=self.key("before_start/thin")),
+                cure=cure._replace(
+                    key=self.key("before_start/cure"),
+                    delay_key=self.key("before_start/cure/delay"),
+                ),
+            )
+            self.in_arrears_on_day_0 = int(_arrears_before_start(state, before))
         return state

@@ -689,12 +689,18 @@ class Groups(Observer):
             if ru != ru and q != q:  # nobody listed in a group compared: no ratio
                 parts.append(f"{lst.name} listing rates: too few listed to compare")
                 continue
-            parts.append(f"{lst.name} listing rate rural/urban {ru:.2f}, q1/q5 {q:.2f}")
+            ratios = f"rural/urban {_ratio_text(ru)}, q1/q5 {_ratio_text(q)}"
+            parts.append(f"{lst.name} listing rate {ratios}")
         for m in self.scorers:
             gap = self.latest[f"{m.name}_mean_gap_rural_urban"]
             parts.append(f"{m.name} mean rural - urban {gap:+.2f}")
         head = f"groups: {self.passes} passes ({self.pass_s:.2f} s)"
         return [head + ("; " + "; ".join(parts) if parts else "")]
+
+
+def _ratio_text(value: float) -> str:
+    """A listing ratio for the summary; none (a group compared has nobody listed) in words."""
+    return "none (nobody listed in a group compared)" if value != value else f"{value:.2f}"
 
 
 _GROUP_SCHEMA = pa.schema(
