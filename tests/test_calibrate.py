@@ -234,6 +234,21 @@ def test_a_target_no_run_writes_is_refused_before_any_trial(tmp_path, capsys):
     assert "did you mean 'persons_ever_listed'?" in err and not out.exists()
 
 
+def test_a_refusal_leaves_no_default_folder(tmp_path, capsys, monkeypatch):
+    """Without --out, a target no run writes left an empty runs/ (made before the check)."""
+    monkeypatch.chdir(tmp_path)
+    text = FILE.replace('"flight_purchases_blocked"', '"flights_blocked"')
+    (tmp_path / "mine.csv").write_text(
+        "as_of,quantity,value,unit,kind\n2014-06-30,flights_blocked,100,persons,cumulative\n"
+    )
+    text = text.replace("batch = 3", "batch = 3\ndata = 'mine.csv'").replace(
+        '"persons_ever_listed", ', ""
+    )
+    assert main(["calibrate", str(_file(tmp_path, text)), "--quiet"]) == 2
+    assert "'flights_blocked' is not a metric column" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.toml", "mine.csv"]
+
+
 def test_missing_extra_names_it(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "optuna", None)
     with pytest.raises(CalibrateError, match=r"pip install 'scslab\[calibrate\]'"):

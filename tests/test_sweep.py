@@ -600,3 +600,47 @@ def test_a_value_drawn_for_an_integer_parameter_is_rounded_half_up():
     assert [round_half_up(x) for x in (2.5, 3.5, 4.5, 2.49, -2.5, 3.0)] == [3, 4, 5, 2, -2, 3]
     ties = Parameter("mechanisms.informants.ties", None, Range(low=2, high=3), integer=True)
     assert [ties.at(u) for u in (0.0, 0.49, 0.5, 0.99)] == [2, 2, 3, 3]
+
+
+LIST = "[parameters]\n'mechanisms.informants.report_prob' = [0.01, 0.02]\n"
+RANGE = "[parameters]\n'mechanisms.informants.report_prob' = { low = 0.01, high = 0.02 }\n"
+
+
+@pytest.mark.parametrize(
+    ("command", "text", "message"),
+    [
+        ("sweep", SMALL + "outputs = ['no_column']\n" + LIST, "'no_column' is not a metric"),
+        ("sweep", SMALL + "design = 'sobol'\nn = 3\n" + RANGE, "a Sobol design needs a power"),
+        (
+            "sensitivity",
+            SMALL + RANGE + "[sensitivity]\nmethod = 'morris'\nn = 2\noutputs = ['no_column']\n",
+            "'no_column' is not a metric",
+        ),
+    ],
+)
+def test_a_refusal_leaves_no_default_folder_not_even_runs(
+    tmp_path, capsys, monkeypatch, command, text, message
+):
+    """Without --out, refused input once left an empty runs/ behind (the default folder was
+    made before run_sweep checked the design and the outputs); it is now made after them."""
+    pytest.importorskip("scipy" if command == "sweep" else "SALib")
+    _in_process(monkeypatch)
+    monkeypatch.chdir(tmp_path)
+    assert main([command, str(_file(tmp_path, text)), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.toml"]
+
+
+def test_a_default_folder_is_made_once_the_input_is_checked(tmp_path, capsys, monkeypatch):
+    _in_process(monkeypatch)
+    monkeypatch.chdir(tmp_path)
+    text = SMALL + "outputs = ['acts:sum']\n[parameters]\n'scenario.seed' = [1, 2]\n"
+    assert main(["sweep", str(_file(tmp_path, text)), "--quiet"]) == 0
+    (folder,) = (tmp_path / "runs").iterdir()
+    assert folder.name.startswith("sweep-s-") and f"Results: {Path('runs') / folder.name}/" in (
+        capsys.readouterr().out
+    )
+    rows = pq.read_table(folder / "sweep.parquet").to_pylist()
+    assert [r["status"] for r in rows] == ["ok", "ok"]
+    assert sorted(p.name for p in (folder / "runs").iterdir()) == ["p00000-r000", "p00001-r000"]

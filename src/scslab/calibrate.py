@@ -63,6 +63,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from scslab.results import atomic_write, write_table
 from scslab.sweep import (
     NO_WORKERS_S,
+    NewFolder,
     Output,
     RunTask,
     SweepError,
@@ -76,6 +77,7 @@ from scslab.sweep import (
     make_tasks,
     param_key,
     read_row,
+    retarget,
     table_of,
     validate_table,
     write_json,
@@ -311,7 +313,7 @@ def loss_of(rows: list[Row], model: dict[str, float]) -> float:
 
 def run_calibration(
     sweep: SweepFile | str | Path,
-    out: str | Path,
+    out: str | Path | NewFolder,
     *,
     client: Any = None,
     scheduler: str | None = None,
@@ -324,7 +326,9 @@ def run_calibration(
     Args:
         sweep: The calibration file (or its path).
         out: A new or empty folder, or the folder of an earlier run of the same file, which
-            resumes it: its stored trials are replayed to the sampler, not run again.
+            resumes it: its stored trials are replayed to the sampler, not run again; or a
+            function that makes a new folder (``sweep.NewFolder``), called once every check
+            passed.
         client: A Dask client (default: one from ``scheduler`` and ``workers``).
         scheduler: The address of an existing Dask scheduler (default: a local cluster).
         workers: Worker processes of the local cluster (default: one per core).
@@ -334,7 +338,8 @@ def run_calibration(
 
     Raises:
         CalibrateError: The file, the data, the extra or the folder (one holding another
-            calibration) cannot be used (nothing is written then).
+            calibration) cannot be used (nothing is written then, and a ``NewFolder`` is not
+            called).
     """
     check_no_workers_s(no_workers_s)
     if not isinstance(sweep, SweepFile):
@@ -354,9 +359,10 @@ def run_calibration(
                 "booleans, not lists"
             )
     optuna = _optuna()
-    folder = Path(out)
+    make = out if callable(out) else None
+    folder = Path() if callable(out) else Path(out)  # a placeholder until ``make`` makes it
     digest = calibration_digest(sweep, table, rows)
-    resumed = check_sweep_dir(folder, digest, kind="calibration")
+    resumed = make is None and check_sweep_dir(folder, digest, kind="calibration")
     stored = _stored_trials(folder) if resumed else []
     goal = max(table.trials, len(stored))  # a folder never loses the trials it holds
     started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
@@ -438,8 +444,10 @@ def run_calibration(
         asked, points, tasks = ask()
         _check_replay(folder, stored, asked, points)
         for task in tasks:
+            if task.point >= len(stored):
+                continue
             row = read_row(folder / "rows" / f"{task.run_id}.json")
-            if task.point < len(stored) and row is not None:
+            if row is not None:
                 run_rows[task.run_id] = row
         if asked[-1].number >= len(stored):
             pending = (asked, points, tasks)
@@ -452,6 +460,11 @@ def run_calibration(
     else:
         ctx = contextlib.nullcontext(client)
     with ctx as c:
+        if make is not None:  # every check passed: the new folder now
+            folder = make()
+            all_tasks[:] = retarget(all_tasks, folder)
+            if pending is not None:
+                pending = (pending[0], pending[1], retarget(pending[2], folder))
         folder.mkdir(parents=True, exist_ok=True)
         write_json(folder / "sweep.json", manifest)
         status = "incomplete"

@@ -329,15 +329,46 @@ def _days_until(until: str, days: int | None, start: dt.date) -> int:
     return (last - start).days + 1
 
 
-def _sweep_out(out_dir: Path | None, file: Path, kind: str) -> tuple[Path, bool]:
-    """The folder of a sweep, sensitivity or calibration, and whether this command made it.
+class DefaultFolder:
+    """The default folder ``runs/KIND-FILE-TIMESTAMP`` of a sweep, sensitivity or calibration.
 
-    The default ``runs/KIND-FILE-TIMESTAMP`` (``-2``, ``-3``... when taken) is created here.
+    Made (``new_folder``: ``-2``, ``-3``... when taken) only when called, which ``run_sweep`` and
+    ``run_calibration`` do once every check of the input has passed (``sweep.NewFolder``): bad
+    input leaves no folder, not even ``runs/``.
     """
+
+    def __init__(self, base: Path) -> None:
+        why = cannot_create(base)
+        if why is not None:
+            raise UserError(why)
+        self.base = base
+        self.made: Path | None = None
+        """The folder, once made."""
+
+    def __call__(self) -> Path:
+        """Make the folder and return it."""
+        self.made = new_folder(self.base)
+        return self.made
+
+
+def _sweep_out(out_dir: Path | None, file: Path, kind: str) -> Path | DefaultFolder:
+    """The folder of a sweep, sensitivity or calibration: ``--out``, else the default's maker."""
     if out_dir is not None:
-        return out_dir, False
+        return out_dir
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    return new_folder(Path("runs") / f"{kind}-{file.stem}-{stamp}"), True
+    return DefaultFolder(Path("runs") / f"{kind}-{file.stem}-{stamp}")
+
+
+@contextlib.contextmanager
+def _sweep_folder_kept(folder: Path | DefaultFolder) -> Iterator[None]:
+    """Remove the default folder if it was made and a refusal or Ctrl-C left it empty."""
+    try:
+        yield
+    except BaseException:
+        if isinstance(folder, DefaultFolder) and folder.made is not None:
+            with contextlib.suppress(OSError):
+                folder.made.rmdir()  # only an empty folder: never anything written into it
+        raise
 
 
 def _check_workers(workers: int | None, no_workers_s: float | None = None) -> dict[str, float]:
@@ -353,8 +384,12 @@ def _check_workers(workers: int | None, no_workers_s: float | None = None) -> di
     return {} if no_workers_s is None else {"no_workers_s": no_workers_s}
 
 
-def _resumable(kind: str, folder: Path, finished: str = "runs") -> str:
+def _resumable(kind: str, folder: Path | DefaultFolder, finished: str = "runs") -> str:
     """What an interrupted sweep, sensitivity or calibration keeps, and how to resume it."""
+    if isinstance(folder, DefaultFolder):
+        if folder.made is None:
+            return f"nothing was written (the {kind} had not started)"
+        folder = folder.made
     return (
         f"the {kind} folder {folder} keeps the {finished} that finished; the same command with "
         f"--out {folder} resumes it"
@@ -410,10 +445,10 @@ def sweep(
         spec = load_sweep(file)
     except ScenarioError as e:
         raise UserError(str(e)) from None
-    folder, made = _sweep_out(out_dir, file, "sweep")
+    folder = _sweep_out(out_dir, file, "sweep")
     progress = progress_bar("runs", quiet)
     failed = 0
-    with dropped_if_left_empty(folder, made), progress:
+    with _sweep_folder_kept(folder), progress:
         task = progress.add_task(f"sweep {file.stem}", total=None)
 
         def on_row(done: int, total: int, row: dict) -> None:
@@ -479,9 +514,9 @@ def sensitivity(
         spec = load_sweep(file, kind="sensitivity")
     except ScenarioError as e:
         raise UserError(str(e)) from None
-    folder, made = _sweep_out(out_dir, file, "sensitivity")
+    folder = _sweep_out(out_dir, file, "sensitivity")
     progress = progress_bar("runs", quiet)
-    with dropped_if_left_empty(folder, made), progress:
+    with _sweep_folder_kept(folder), progress:
         task = progress.add_task(f"sensitivity {file.stem}", total=None)
         try:
             result = run_sensitivity(
@@ -500,7 +535,7 @@ def sensitivity(
             raise Interrupted(_resumable("sensitivity", folder)) from None
     out.print("\n".join(result.lines()), highlight=False, markup=False, soft_wrap=True)
     files = "sensitivity.parquet, sweep.parquet" + _chart_files("sensitivity", result.chart)
-    out.print(f"Results: {folder}/ ({files})", highlight=False, markup=False)
+    out.print(f"Results: {result.sweep.folder}/ ({files})", highlight=False, markup=False)
 
 
 @app.command()
@@ -530,9 +565,9 @@ def calibrate(
         spec = load_sweep(file, kind="calibrate")
     except ScenarioError as e:
         raise UserError(str(e)) from None
-    folder, made = _sweep_out(out_dir, file, "calibrate")
+    folder = _sweep_out(out_dir, file, "calibrate")
     progress = progress_bar("trials", quiet)
-    with dropped_if_left_empty(folder, made), progress:
+    with _sweep_folder_kept(folder), progress:
         task = progress.add_task(f"calibrate {file.stem}", total=None)
 
         def on_trial(done: int, total: int, row: dict) -> None:
@@ -555,7 +590,7 @@ def calibrate(
     files = "calibration.parquet, calibration.json, sweep.parquet" + _chart_files(
         "calibration", result.chart
     )
-    out.print(f"Results: {folder}/ ({files})", highlight=False, markup=False)
+    out.print(f"Results: {result.folder}/ ({files})", highlight=False, markup=False)
 
 
 def _chart_files(name: str, drawn: bool) -> str:

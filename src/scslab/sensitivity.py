@@ -37,6 +37,7 @@ from scslab.results import atomic_write, write_table
 from scslab.sweep import (
     MAX_POINTS,
     NO_WORKERS_S,
+    NewFolder,
     SweepError,
     SweepFile,
     SweepResult,
@@ -254,7 +255,7 @@ def analyse(
 
 def run_sensitivity(
     sweep: SweepFile | str | Path,
-    out: str | Path,
+    out: str | Path | NewFolder,
     *,
     client: Any = None,
     scheduler: str | None = None,
@@ -264,7 +265,8 @@ def run_sensitivity(
 ) -> Sensitivity:
     """Sample the ranges with SALib, run the points on the sweep engine, write the indices.
 
-    ``sensitivity.parquet`` goes beside ``sweep.parquet`` in ``out``. ``no_workers_s`` is how long
+    ``sensitivity.parquet`` goes beside ``sweep.parquet`` in ``out`` (a folder, or a function
+    that makes a new one once every check passed: ``sweep.NewFolder``). ``no_workers_s`` is how long
     the cluster may have no worker while runs wait (``sweep.execute``, which raises ``NoWorkers``).
 
     Raises:
@@ -293,10 +295,10 @@ def run_sensitivity(
         no_workers_s=no_workers_s,
     )
     indices, pairs = analyse(sweep, table, x, result.table)
-    write_table(Path(out), "sensitivity", indices)
+    write_table(result.folder, "sensitivity", indices)
     if pairs is not None:
-        write_table(Path(out), "sensitivity_s2", pairs)
-    chart = write_chart(Path(out), indices, table.method, sweep.base.meta.name)
+        write_table(result.folder, "sensitivity_s2", pairs)
+    chart = write_chart(result.folder, indices, table.method, sweep.base.meta.name)
     return Sensitivity(table.method, indices, result, chart, pairs)
 
 

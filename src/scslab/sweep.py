@@ -43,6 +43,7 @@ only through ``api.run`` and touches no mechanism.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import difflib
 import hashlib
@@ -709,7 +710,6 @@ def make_tasks(
         )
     folder = Path(folder).resolve()
     tasks = []
-    digest = hashlib.sha256(str(folder).encode()).hexdigest()[:10]
     for i, values in enumerate(points, start=first):
         sc = apply(sweep.base, values, sweep.source)
         for r, seed in enumerate(seeds):
@@ -725,10 +725,23 @@ def make_tasks(
                     seed=run_sc.meta.seed,
                     values=values,
                     outputs=sweep.outputs,
-                    key=f"scslab-{digest}-{run_id}",
+                    key=_task_key(folder, run_id),
                 )
             )
     return tasks
+
+
+def _task_key(folder: Path, run_id: str) -> str:
+    """A run's Dask key: its id under a digest of its (absolute) sweep folder."""
+    return f"scslab-{hashlib.sha256(str(folder).encode()).hexdigest()[:10]}-{run_id}"
+
+
+def retarget(tasks: list[RunTask], folder: Path) -> list[RunTask]:
+    """``tasks`` made for a placeholder folder, moved into ``folder`` (made once they checked)."""
+    folder = Path(folder).resolve()
+    return [
+        dataclasses.replace(t, folder=str(folder), key=_task_key(folder, t.run_id)) for t in tasks
+    ]
 
 
 # --------------------------------------------------------------------------- outputs
@@ -1083,22 +1096,40 @@ def _numbers_of(values: list[Any]) -> list[Any]:
     return [int(v) if isinstance(v, bool) else v for v in values]
 
 
+NewFolder = Callable[[], Path]
+"""Makes and returns a new, empty folder: ``run_sweep`` and ``calibrate.run_calibration`` take
+one as ``out`` (the CLI's default ``runs/KIND-FILE-TIMESTAMP``) and call it once every check has
+passed, so that bad input leaves no folder behind."""
+
+
 def prepare(
-    sweep: SweepFile, folder: Path, points: list[dict[str, Any]], kind: str = "sweep"
+    sweep: SweepFile, folder: Path | None, points: list[dict[str, Any]], kind: str = "sweep"
 ) -> tuple[list[RunTask], str, bool]:
     """The tasks of ``points`` in ``folder``, their digest, and whether the folder resumes them.
 
-    Creates nothing: every check (values, folder) happens before anything is written.
+    Creates nothing: every check (values, folder) happens before anything is written. ``folder``
+    None: a folder not made yet (a ``NewFolder``), new by definition; the tasks are then for a
+    placeholder, to ``retarget`` once it is made.
     """
-    tasks = make_tasks(sweep, folder, points)
+    tasks = make_tasks(sweep, Path() if folder is None else folder, points)
     digest = _digest(tasks)
-    resumed = check_sweep_dir(folder, digest, kind)
+    resumed = False if folder is None else check_sweep_dir(folder, digest, kind)
     return tasks, digest, resumed
+
+
+def _done_rows(folder: Path, tasks: list[RunTask]) -> dict[str, dict[str, Any]]:
+    """The rows of the ``tasks`` that ended ok in ``folder`` before (a resumed sweep skips them)."""
+    rows = {}
+    for t in tasks:
+        done = read_row(folder / "rows" / f"{t.run_id}.json")
+        if done is not None and done["status"] == "ok":
+            rows[t.run_id] = done
+    return rows
 
 
 def run_sweep(
     sweep: SweepFile,
-    out: str | Path,
+    out: str | Path | NewFolder,
     *,
     client: Any = None,
     scheduler: str | None = None,
@@ -1113,7 +1144,8 @@ def run_sweep(
 
     Args:
         sweep: The validated sweep file (``load_sweep``).
-        out: The sweep folder: new, empty, or this sweep's folder from an interrupted run.
+        out: The sweep folder: new, empty, or this sweep's folder from an interrupted run; or
+            a function that makes a new one (``NewFolder``), called once every check passed.
         client: A Dask client to use (default: one made from ``scheduler`` and ``workers``).
         scheduler: The address of an existing Dask scheduler (default: a local cluster).
         workers: Worker processes of the local cluster (default: one per core).
@@ -1126,22 +1158,19 @@ def run_sweep(
 
     Raises:
         SweepError: The design, the folder, an output, the extra or the scheduler cannot be used
-            (nothing is written then).
+            (nothing is written then, and a ``NewFolder`` is not called).
         NoWorkers: The cluster had no worker for ``no_workers_s`` seconds; the folder keeps the
             runs that finished, with status ``incomplete``, and the same call resumes it.
     """
     check_no_workers_s(no_workers_s)
-    folder = Path(out)
+    make = out if callable(out) else None
+    folder = None if callable(out) else Path(out)
     points = design_points(sweep) if points is None else points
     tasks, digest, _ = prepare(sweep, folder, points, kind)
     if client is None:
         check_workers(workers)
         _distributed()
-    rows = {}
-    for t in tasks:
-        done = read_row(folder / "rows" / f"{t.run_id}.json")
-        if done is not None and done["status"] == "ok":
-            rows[t.run_id] = done
+    rows = {} if folder is None else _done_rows(folder, tasks)
     skipped = len(rows)
     todo = [t for t in tasks if t.run_id not in rows]
     manifest = {
@@ -1164,6 +1193,10 @@ def run_sweep(
     with ctx as c:  # connect (or start the cluster) before the folder is made
         if todo:
             check_outputs(sweep, f"{kind}.outputs")
+        if make is not None:  # every check passed: the new folder now
+            folder = make()
+            tasks = todo = retarget(tasks, folder)  # a new folder has no run done
+        assert folder is not None
         folder.mkdir(parents=True, exist_ok=True)
         write_json(folder / "sweep.json", manifest)
         status = "incomplete"
