@@ -7,6 +7,8 @@ same process, moved back by one lag. Without it nobody is judged before the lag 
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 
 import scslab
@@ -39,11 +41,24 @@ def test_judgments_start_on_day_0_as_a_lag_later_without_the_pipeline():
     assert abs(c - b) < 4 * np.sqrt(c + b), (c, b)
 
 
-def test_the_summary_and_manifest_count_the_people_in_arrears_on_day_0():
+def test_the_summary_and_manifest_count_the_people_in_arrears_at_start():
     on = _run(True, people=5_000)
-    carried = on.manifest["set_up"]["debt"]["in_arrears_on_day_0"]
+    carried = on.manifest["set_up"]["debt"]["in_arrears_at_start"]
     assert carried > 0
     assert f"debt: {carried:,} people in arrears on the start date" in on.summary()
     off = _run(False, people=5_000)
     assert "in arrears on the start date" not in off.summary()
     assert "debt" not in off.manifest["set_up"]
+
+
+def test_a_cycle_that_starts_later_carries_its_pipeline_to_its_first_day():
+    first = 25
+    sc = busy_rongcheng(people=40_000, days=first + 2 * LAG, seed=11)
+    since = sc.meta.start_date + dt.timedelta(days=first)
+    sc = sc.with_mechanism("debt", court_lag_days=LAG, arrears_before_start=True, active_from=since)
+    result = scslab.run(sc)
+    judged = _judgments(result)
+    assert judged[:first].sum() == 0  # the cycle has not started
+    a, b = judged[first : first + LAG].sum(), judged[first + LAG :].sum()
+    assert a > 300 and abs(a - b) < 4 * np.sqrt(a + b), (a, b)
+    assert f"in arrears on its first day, {since.isoformat()}" in result.summary()

@@ -110,7 +110,7 @@ def test_integrated_2020_starts_with_the_court_list_of_2020_in_the_compiled_plan
     assert "persons_ever_listed" in warm["listed_from"]  # the arithmetic, not in the summary
     assert "persons_ever_listed@" not in result.summary()
     assert result.manifest["set_up"].keys() == {"court_list", "debt"}
-    assert result.manifest["set_up"]["debt"]["in_arrears_on_day_0"] > 0  # the pipeline too
+    assert result.manifest["set_up"]["debt"]["in_arrears_at_start"] > 0  # the pipeline too
 
 
 BAD = {

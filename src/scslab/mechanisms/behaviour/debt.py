@@ -178,12 +178,12 @@ class DebtParams(MechanismParams):
     arrears_before_start: bool = Field(
         default=False,
         description="Start with the debt pipeline under way: the arrears of the court_lag_days "
-        "days before the start date are drawn by the same rule as any day's (arrears, cures, "
-        "monthly reminders; random streams of their own), and those neither cured nor judged by "
-        "day 0 carry into the run, so that judgments reach the court list from day 0 on. Off: "
-        "nobody is in arrears on day 0, and the first judgments come court_lag_days into the "
-        "run. For a run that starts inside a running system, as a list's `initial` warm start "
-        "does (docs/initial_conditions.md).",
+        "days before the cycle's first day (the start date, or active_from) are drawn by the "
+        "same rule as any day's (arrears, cures, monthly reminders; random streams of their "
+        "own), and those neither cured nor judged by then carry into the run, so that judgments "
+        "reach the court list from its first day on. Off: nobody is in arrears then, and the "
+        "first judgments come court_lag_days later. For a run that starts inside a running "
+        "system, as a list's `initial` warm start does (docs/initial_conditions.md).",
     )
     listing_list: str | None = Field(
         default="court_list",
@@ -757,17 +757,18 @@ class BeforeStart(NamedTuple):
 
 
 @kernel
-def _arrears_before_start(s, before):
-    """Draw the arrears of the ``lag`` days before day 0 and carry the open ones into the run.
+def _arrears_before_start(s, before, first_day):
+    """Draw the arrears of the ``lag`` days before ``first_day`` and carry the open ones over.
 
-    The days before day 0 are numbered 0 .. ``lag - 1`` (day 0 of the run is ``lag``) and run the
-    run's own rule, kernel for kernel: each day the follow-ups due (``_due``: cures clear arrears,
-    reminders come again in 30 days), then that day's new arrears (``_open_arrears``), on a
-    calendar of their own; acts before day 0 are posted nowhere. What is still pending on day
-    ``lag`` moves to the run's calendar, its day less ``lag``: the judgments of the arrears not
-    cured, the cures still to come and the next reminders. Every open episode becomes the run's
-    episode 0, as a warm start's listed debtors are (``_owe_listed``). Returns how many people
-    are in arrears on day 0.
+    ``first_day`` is the debt cycle's first day in the run (0, or its ``active_from``'s). The days
+    before it are numbered 0 .. ``lag - 1`` (``first_day`` is ``lag``) and run the run's own
+    rule, kernel for kernel: each day the follow-ups due (``_due``: cures clear arrears, reminders
+    come again in 30 days), then that day's new arrears (``_open_arrears``), on a calendar of
+    their own; acts before ``first_day`` are posted nowhere. What is still pending on day ``lag``
+    moves to the run's calendar, its day less ``lag`` plus ``first_day``: the judgments of the
+    arrears not cured, the cures still to come and the next reminders. Every open episode becomes
+    the run's episode 0, as a warm start's listed debtors are (``_owe_listed``). Returns how many
+    people are in arrears on ``first_day``.
     """
     lag = np.int64(s.cure.lag)
     arrears_mask, judgment_mask = s.masks.arrears, s.masks.judgment
@@ -831,7 +832,7 @@ def _arrears_before_start(s, before):
     for i in range(total):
         s.debt_day[pids[i]] = 0  # the run's episode 0: ``kinds`` are its tags
         open_now += kinds[i] != MONTH  # one cure or judgment per open episode
-    schedule(s.calendar, days, pids, kinds, 0)
+    schedule(s.calendar, days + first_day, pids, kinds, 0)
     return open_now
 
 
@@ -862,6 +863,10 @@ class Debt(CompiledSteps, Behaviour):
         self.days = sim.days
         step = p.repay_factor_from
         self.step_day = NO_STEP if step is None else (step.date - sim.start_date).days
+        since = p.active_from
+        self.first_day = max(0, (since - sim.start_date).days) if since is not None else 0
+        """The first day the cycle steps: the arrears before it are ``arrears_before_start``'s."""
+        self.since = sim.date_of(self.first_day).isoformat()
         self.metric_columns = ("debt_new_arrears", "debt_judgments", "debt_judgments_repaid")
         self._state = None
 
@@ -883,10 +888,11 @@ class Debt(CompiledSteps, Behaviour):
         """Lines on the arrears carried into day 0, and on a listing list the run lacks."""
         lines = []
         if self.params.arrears_before_start:
+            when = "the start date" if self.first_day == 0 else f"its first day, {self.since}"
             lines.append(
-                f"{self.name}: {self.in_arrears_on_day_0:,} people in arrears on the start date "
-                f"(the arrears of the {self.params.court_lag_days} days before it, drawn by the "
-                "run's rule)"
+                f"{self.name}: {self.in_arrears_at_start:,} people in arrears on {when} (the "
+                f"arrears of the {self.params.court_lag_days} days before it, drawn by the run's "
+                "rule)"
             )
         if self.list_not_run:
             lines.append(
@@ -900,7 +906,7 @@ class Debt(CompiledSteps, Behaviour):
         if not self.params.arrears_before_start:
             return {}
         _ = self.state
-        return {"in_arrears_on_day_0": self.in_arrears_on_day_0}
+        return {"in_arrears_at_start": self.in_arrears_at_start}
 
     def _people_and_rule(self) -> tuple[ArrearsPeople, ArrearsRule]:
         """What the arrears rule reads of people, and the rule (``arrears_factor``)."""
@@ -1026,5 +1032,6 @@ class Debt(CompiledSteps, Behaviour):
                     delay_key=self.key("before_start/cure/delay"),
                 ),
             )
-            self.in_arrears_on_day_0 = int(_arrears_before_start(state, before))
+            first_day = np.int64(self.first_day)
+            self.in_arrears_at_start = int(_arrears_before_start(state, before, first_day))
         return state
