@@ -179,3 +179,16 @@ def test_scorers_say_which_records_may_move_their_scores():
     # a scorer that does not say: every record may (an empty table)
     reference = Simulation(scslab.load_scenario("reference").with_overrides(people=3000, days=2))
     assert reference.get("recovering_score").moving_records().size == 0
+
+
+def test_an_appeal_won_on_the_day_the_term_ends_counts_one_exit():
+    # every appeal filed and won 20 days in, the day the term ends too: each person leaves once
+    sc = busy_rongcheng(people=20_000, days=100).with_mechanism(
+        "court_list", repair_days=20, appeal_share=1.0, appeal_success_true=1.0, appeal_days=20
+    )
+    m = scslab.run(sc).metrics
+    exits = np.nansum(m["court_list_exits"].to_numpy())  # a day's
+    won, expired = (m[f"court_list_{c}"].to_numpy()[-1] for c in ("appeals_won", "repaired"))
+    assert exits > 300 and won > 100
+    # so far: counted twice, 328 won and 328 expired against 557 exits
+    assert won + expired <= exits, (won, expired, exits)

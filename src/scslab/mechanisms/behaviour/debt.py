@@ -62,6 +62,10 @@ if TYPE_CHECKING:
     from scslab.population import Population
 
 MONTH, CURE, JUDGMENT, REPAY_UNLISTED, REPAY_LISTED, REPAY_POOR = (np.int64(k) for k in range(1, 7))
+BEFORE_START = np.uint16(65_535)
+"""The episode of a debt that began before the cycle's first day (a warm start's listed
+debtors, the arrears carried by ``arrears_before_start``): a day no run has (at most 60,000
+days), so that no episode drawn in the run can take its follow-ups for its own."""
 REPAY_SCALE = (0.6, 0.8, 1.0, 1.2, 1.4)
 """Repayment hazard factor by income quintile, lowest first (assumption: richer pay sooner)."""
 _TAG = 8
@@ -587,6 +591,23 @@ def _start_repayment(s, pids, day, kind):
     schedule(s.calendar, day + delay, pids, tags, 0)
 
 
+@compiled_once
+@kernel
+def _start_by_regime(s, pids, day, listed_flags, listed_mask):
+    """Schedule the repayment of ``pids`` each under its regime today (``_regime``).
+
+    For those judged today: most are not on the list yet (it lists them from tomorrow, and their
+    listing redraws the wait), but one still listed, after a repayment its source never recorded
+    or on a false record, is in no list's entries tomorrow and must repay at the listed hazard.
+    """
+    income = s.income
+    kinds = np.empty(pids.size, np.int64)
+    for i in range(pids.size):
+        kinds[i] = _regime(pids[i], listed_flags, listed_mask, income.flags, income.mask)
+    for kind in (REPAY_UNLISTED, REPAY_LISTED, REPAY_POOR):
+        _start_repayment(s, pids[kinds == kind], day, kind)
+
+
 @step_kernel
 def _step(day, board, s):
     arrears_mask, judgment_mask = s.masks.arrears, s.masks.judgment
@@ -632,7 +653,7 @@ def _step(day, board, s):
     )
     acts_written(board, acts, ordered)  # by person, then kind: one person's acts in order
     schedule(s.calendar, np.full(month.size, day + 30), month, month_tags, 0)
-    _start_repayment(s, judged, day, REPAY_UNLISTED)
+    _start_by_regime(s, judged, day, listed_flags, listed_mask)
 
     # New arrears.
     new, days, follow, tags = _open_arrears(
@@ -732,17 +753,25 @@ def _draw_debtors(key, sums, people, rule, factor, n, share, threads):
 
 
 @kernel
-def _owe_listed(s):
+def _owe_listed(s, first_day):
     """People the listing list holds before day 0 (a warm start's) owe an unpaid judgment.
 
-    A listing on the court list is a recorded unpaid judgment; their episode is day 0, and the
-    first step starts their repayment at the listed hazard (they are the list's ``entered``).
-    Without a warm start the list's ``entered`` is empty before day 0: nothing changes.
+    A listing on the court list is a recorded unpaid judgment; their episode is
+    ``BEFORE_START``. A cycle that steps from day 0 starts their repayment at the listed hazard
+    in its first step (they are the list's ``entered``, read as yesterday's); one that starts
+    later (``first_day``, its ``active_from``) finds other entries there by then, so their
+    repayment is scheduled now, from its first day. Without a warm start the list's ``entered``
+    is empty before day 0: nothing changes.
     """
     if not s.arrears.has_list:
         return
-    for pid in s.listing.entered:
+    owed = s.listing.entered
+    for pid in owed:
         s.flags[pid] = (s.flags[pid] & ~s.masks.arrears) | s.masks.judgment
+        s.debt_day[pid] = BEFORE_START
+    if first_day > 0:
+        lst = s.listing
+        _start_by_regime(s, owed, first_day, lst.flags, lst.mask)
 
 
 class BeforeStart(NamedTuple):
@@ -767,8 +796,8 @@ def _arrears_before_start(s, before, first_day):
     their own; acts before ``first_day`` are posted nowhere. What is still pending on day ``lag``
     moves to the run's calendar, its day less ``lag`` plus ``first_day``: the judgments of the
     arrears not cured, the cures still to come and the next reminders. Every open episode becomes
-    the run's episode 0, as a warm start's listed debtors are (``_owe_listed``). Returns how many
-    people are in arrears on ``first_day``.
+    the episode ``BEFORE_START``, as a warm start's listed debtors are (``_owe_listed``). Returns
+    how many people are in arrears on ``first_day``.
     """
     lag = np.int64(s.cure.lag)
     arrears_mask, judgment_mask = s.masks.arrears, s.masks.judgment
@@ -830,9 +859,10 @@ def _arrears_before_start(s, before, first_day):
     kinds = joined(parts_kind, total)
     open_now = 0
     for i in range(total):
-        s.debt_day[pids[i]] = 0  # the run's episode 0: ``kinds`` are its tags
+        s.debt_day[pids[i]] = BEFORE_START
         open_now += kinds[i] != MONTH  # one cure or judgment per open episode
-    schedule(s.calendar, days + first_day, pids, kinds, 0)
+    tags = np.int64(BEFORE_START) * _TAG + kinds
+    schedule(s.calendar, days + first_day, pids, tags, 0)
     return open_now
 
 
@@ -1022,7 +1052,7 @@ class Debt(CompiledSteps, Behaviour):
             n=pop.n,
             threads=run_threads(pop.n),
         )
-        _owe_listed(state)
+        _owe_listed(state, np.int64(self.first_day))
         if p.arrears_before_start:
             before = BeforeStart(
                 candidate_key=self.key("before_start/candidates"),

@@ -345,17 +345,23 @@ def no_list():
 @compiled_once
 @kernel
 def _scheduled_exits(day, s):
-    """Today's due exits still valid for the current listing, counted, once each, in order."""
+    """Today's due exits still valid for the current listing, counted, once each, in order.
+
+    A person whose appeal is won on the day their term ends leaves once, counted once: by the
+    first of the two rows (``pop`` orders a person's rows by tag, the appeal first).
+    """
     pids, tags = pop(s.exits, day)
     if pids.size == 0:
         return pids
     valid = np.empty(pids.size, np.bool_)
+    counted = -1
     for i in range(pids.size):
         pid = pids[i]
         valid[i] = (s.flags[pid] & s.mask) != 0 and counter_value(s.generation, pid) == tags[i] // 2
-        if valid[i]:
+        if valid[i] and pid != counted:
             s.counts[WON] += tags[i] % 2 == APPEAL
             s.counts[EXPIRED] += tags[i] % 2 == REPAIR
+            counted = pid
     return distinct_sorted(kept(pids, valid))
 
 

@@ -1,0 +1,60 @@
+"""Which repayment regime a judgment debtor repays under, whenever the debt began.
+
+A debtor repays at the hazard of their regime (unlisted, listed, listed without an income), and a
+wait drawn under another regime is dropped when it falls due (``debt._regime``). So every debtor
+must have a wait under the regime they are in: one judged while still on the list, and one the
+list's warm start holds when the debt cycle starts after day 0.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+
+import scslab
+from conftest import busy_rongcheng
+
+DAYS = 200
+
+
+def _owing(result: scslab.RunResult, judged_before: int) -> tuple[int, int]:
+    """Debtors judged in the run before ``judged_before`` and still owing, and of them listed."""
+    sim = result.simulation
+    debt, court_list = sim.mechanisms["debt"], sim.mechanisms["court_list"]
+    owing = debt.judgment.get().astype(bool)
+    judged_day = debt.debt_day.astype(np.int64)
+    old = owing & (judged_day < judged_before)
+    return int(old.sum()), int((old & court_list.flag.get().astype(bool)).sum())
+
+
+def test_a_debtor_judged_while_still_listed_repays_at_the_listed_hazard():
+    # no listing ends by a repayment record (as when the court never records one): debtors who
+    # repaid stay listed, and their next judgment finds them on the list
+    sc = busy_rongcheng(people=20_000, days=DAYS).with_mechanism(
+        "debt", repay_hazard=0.5, repay_hazard_listed=0.5, arrears_rate=0.002
+    )
+    stays = scslab.run(sc.with_mechanism("court_list", exit_acts=[]))
+    old, listed = _owing(stays, DAYS - 20)
+    # at 0.5 a day (0.15 for the poorest who lost an income), almost nobody judged 20 days ago
+    # still owes; when such debtors' waits were dropped as drawn under another regime, 586 did,
+    # all of them listed
+    assert old <= 5, (old, listed)
+    usual = scslab.run(sc)  # and the same with listings that end on repayment
+    assert _owing(usual, DAYS - 20)[0] <= 5
+
+
+def _exits(result: scslab.RunResult, first: int) -> int:
+    return int(np.nansum(result.metrics["court_list_exits"].to_numpy()[first:]))
+
+
+def test_warm_started_debtors_repay_when_the_cycle_starts_after_day_0():
+    sc = scslab.load_scenario("integrated_2020").with_overrides(people=20_000, days=120, seed=5)
+    sc = sc.with_mechanism("debt", repay_hazard_listed=0.01)
+    start = sc.meta.start_date
+    later = sc.with_mechanism("debt", active_from=start + dt.timedelta(days=10))
+    from_day_0, from_day_10 = scslab.run(sc), scslab.run(later)
+    # about 150 listed on day 0 at 0.01 a day: most repay within the run, either way
+    a, b = _exits(from_day_0, 10), _exits(from_day_10, 10)
+    assert a > 60 and b > 0.6 * a, (a, b)
+    assert _exits(from_day_10, 0) == _exits(from_day_10, 10)  # nobody repays before the cycle
