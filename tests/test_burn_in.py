@@ -146,3 +146,36 @@ def test_api_overrides_take_no_boolean_for_a_number(override):
     """``scslab.run("rongcheng", people=True)`` ran one person before: overrides are strict too."""
     with pytest.raises(ScenarioError, match="must be a number, not a boolean"):
         scslab.run("rongcheng", **override)
+
+
+def test_the_adoption_ramp_goes_on_across_a_burn_in():
+    """Sesame's users join along a ramp from its first pass, which a burn-in moves before day 0.
+
+    The ramp counted from the run's day 0 again before: 300 days of burn-in, then the users of
+    the burn-in's day 0 for the run's whole first month (1154 at 20,000 people, against 1272 and
+    more on the same calendar days without a burn-in).
+    """
+    warm = _run("sesame_credit", 5_000, 61, burn_in=300)
+    cold = _run("sesame_credit", 5_000, 361, burn_in=0)
+    w, c = warm.columns["sesame_credit_users"], cold.columns["sesame_credit_users"]
+    assert w[60] > w[0] > 0
+    for day in (0, 30, 60):  # the same calendar day: the same share of the ramp, the same users
+        assert w[day] == c[300 + day]
+    sesame = warm.mechanisms["sesame_credit"]
+    assert (sesame.first_day, sesame.last_pass) == (-300, 60)
+
+
+def test_day_0_forgives_the_penalties_due_since_the_burn_ins_last_pass():
+    """The burn-in's passes are days of the run's calendar: -180, -150, .., -30 (period 30).
+
+    A unit is forgiven every 90 days from the first pass (``recovery_days``): on days -90 and 0.
+    Day 0's is due after the burn-in's last pass, so day 0's pass forgives it: one unit from
+    everyone with a penalty (none before: the run counted from its own day 0).
+    """
+    sim = _sim("sesame_credit", 5_000, 1, burn_in=180)
+    sesame = sim.mechanisms["sesame_credit"]
+    penalty = sesame.packed.astype(np.int64) & 31
+    assert np.count_nonzero(penalty) > 10
+    sesame.recompute(0)
+    assert np.array_equal(sesame.packed.astype(np.int64) & 31, np.maximum(penalty - 1, 0))
+    assert (sesame.first_day, sesame.last_pass) == (-180, 0)

@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import TYPE_CHECKING, Annotated, NamedTuple
+from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
 
 import numpy as np
 from numba import prange
@@ -52,6 +52,7 @@ from pydantic import Field, field_validator, model_validator
 
 from scslab.catalogue import Act, ActName, Source, SourceName, act_by_name, source_by_name
 from scslab.engine.board import records_of
+from scslab.engine.burn_in import MAX_DAYS
 from scslab.engine.mechanism import MechanismParams
 from scslab.engine.steps import CompiledSteps, compiled_mechanism, today_of
 from scslab.kernels.jit import kernel, step_kernel
@@ -368,7 +369,10 @@ class _Timing(NamedTuple):
 
 
 FIRST, LAST = 0, 1
-"""Indices in the record's ``days``: the day of the first pass and of the last (-1: none yet)."""
+"""Indices in the record's ``days``: the day of the first pass and of the last (``NO_PASS``)."""
+NO_PASS = np.int64(-(2**62))
+"""``days[FIRST]`` and ``days[LAST]`` before any pass. Not -1: after a burn-in both are days of
+the run's calendar before day 0 (``CommercialScore.take_history``), negative numbers too."""
 
 
 @kernel(inline="always")
@@ -643,7 +647,8 @@ CommercialState = compiled_struct(
 population's keys, households, regions and tie locality; the cut ties (``mechanisms/ties.py``);
 the credit rule (``_Credit``); users per
 score value; the period, recovery and adoption days (``_Timing``); the first day and the last pass
-(``days[FIRST]``, ``days[LAST]``; -1: none yet) and the adoption ramp then; today's credit changes
+(``days[FIRST]``, ``days[LAST]``; ``NO_PASS``: none yet, negative: a burn-in's) and the adoption
+ramp then; today's credit changes
 and those on false records; the reported thresholds; the population's ``run_threads`` (the
 periodic pass's build); today's metrics (users, mean or NaN without
 users, the two changes, users at each threshold)."""
@@ -680,7 +685,7 @@ def _new_state(
         credit,
         hist,
         timing,
-        np.full(2, -1, np.int64),
+        np.full(2, NO_PASS, np.int64),
         np.zeros(1, np.float64),
         np.zeros(2, np.int64),
         thresholds,
@@ -691,9 +696,12 @@ def _new_state(
 
 @kernel
 def _ramp_at(s, day):
-    """Share of eventual users who have opted in by a pass on ``day``."""
+    """Share of eventual users who have opted in by a pass on ``day``.
+
+    The ramp counts from the first pass, which after a burn-in is a day before the run's day 0.
+    """
     first, adoption = s.days[FIRST], s.timing.adoption
-    if first < 0 or day < first:
+    if first == NO_PASS or day < first:
         return 0.0
     if adoption == 0:
         return 1.0
@@ -702,12 +710,15 @@ def _ramp_at(s, day):
 
 @kernel
 def _pass(s, day):
-    """The periodic pass on ``day``: new users join, penalties are forgiven, users rescored."""
-    if s.days[FIRST] < 0:
+    """The periodic pass on ``day``: new users join, penalties are forgiven, users rescored.
+
+    Forgiven: the units due since the last pass, a burn-in's included (none before any pass).
+    """
+    if s.days[FIRST] == NO_PASS:
         s.days[FIRST] = day
     ramp = _ramp_at(s, day)
     first, recovery, last = s.days[FIRST], s.timing.recovery, s.days[LAST]
-    forgive = 0 if last < 0 else (day - first) // recovery - (last - first) // recovery
+    forgive = 0 if last == NO_PASS else (day - first) // recovery - (last - first) // recovery
     _recompute(
         s.threads,
         s.score.size,
@@ -721,7 +732,7 @@ def _pass(s, day):
         s.score,
         s.packed,
         s.hist,
-        ramp > s.ramp[0] or last < 0,
+        ramp > s.ramp[0] or last < 0,  # the run's first pass checks everyone
         ramp,
         forgive,
     )
@@ -732,6 +743,8 @@ def _pass(s, day):
 @step_kernel
 def _step(day, board, s):
     last = s.days[LAST]
+    # The run's first step always passes: no pass yet, or only a burn-in's (a negative day), whose
+    # users day 0's pass rescores and whose histogram it rebuilds.
     if last < 0 or day - last >= s.timing.period:
         _pass(s, day)  # scores the periods before today; today's records come next
     pid, act, source, true = records_of(board)
@@ -874,8 +887,29 @@ class CommercialScore(CompiledSteps, CompiledScoring):
 
     params: CommercialScoreParams
     carries_history = True
-    """Its record (score, penalty and activity per person) is its history: day 0's pass
-    rescores the users it carries."""
+    """Its record (score, penalty and activity per person) is its history, with the days of its
+    first and last passes and the ramp then (``history``): day 0's pass rescores the users it
+    carries, forgives the penalty units due since the burn-in's last pass, and the adoption ramp
+    goes on from the burn-in's first pass."""
+
+    def history(self) -> dict[str, Any]:
+        """Besides the per-person record: the first and last passes' days and the ramp then."""
+        return {
+            "first": int(self._days[FIRST]),
+            "last": int(self._days[LAST]),
+            "ramp": float(self._ramp[0]),
+        }
+
+    def take_history(self, history: dict[str, Any]) -> None:
+        """Take the burn-in's passes, their days moved onto the run's calendar (negative days).
+
+        Burn-in day ``b`` is run day ``b - MAX_DAYS`` (``engine/burn_in.py``); a burn-in that
+        made no pass (the score starts later) hands over ``NO_PASS``, kept as it is.
+        """
+        for at, key in ((FIRST, "first"), (LAST, "last")):
+            day = history[key]
+            self._days[at] = NO_PASS if day == NO_PASS else day - MAX_DAYS
+        self._ramp[0] = history["ramp"]
 
     def counted_records(self) -> np.ndarray | None:
         """Records that move the credit history, and those the monthly pass reads as activity."""
@@ -975,18 +1009,19 @@ class CommercialScore(CompiledSteps, CompiledScoring):
             len(self.metric_columns),
         )
         self._days, self._ramp, self.changes = _shared(self.state)
-        """The first day and the last pass (-1: none yet), the ramp then, today's changes."""
+        """The first day and the last pass (``NO_PASS``: none yet; negative: a burn-in's), the
+        ramp then, today's changes."""
         self.today = today_of(self.state)
 
     @property
     def first_day(self) -> int | None:
-        """The day of the first pass (None before it)."""
-        return int(self._days[FIRST]) if self._days[FIRST] >= 0 else None
+        """The day of the first pass (None before it; before day 0 after a burn-in)."""
+        return None if self._days[FIRST] == NO_PASS else int(self._days[FIRST])
 
     @property
-    def last_pass(self) -> int:
-        """The day of the last pass (-1 before the first)."""
-        return int(self._days[LAST])
+    def last_pass(self) -> int | None:
+        """The day of the last pass (None before the first; before day 0 after a burn-in)."""
+        return None if self._days[LAST] == NO_PASS else int(self._days[LAST])
 
     @property
     def ramp(self) -> float:
