@@ -58,3 +58,51 @@ def test_warm_started_debtors_repay_when_the_cycle_starts_after_day_0():
     a, b = _exits(from_day_0, 10), _exits(from_day_10, 10)
     assert a > 60 and b > 0.6 * a, (a, b)
     assert _exits(from_day_10, 0) == _exits(from_day_10, 10)  # nobody repays before the cycle
+
+
+def test_a_list_a_backlash_stopped_raises_no_repayment_after_its_last_day():
+    # the court list's programme is abandoned on day 59; its last day's entries stay in its
+    # record, and were read again every day: their hazard stacked until all had repaid
+    sc = busy_rongcheng(people=40_000, days=DAYS).with_mechanism(
+        "debt", repay_hazard=0.001, repay_hazard_listed=0.002
+    )
+    programmes = {
+        "rongcheng": {"mechanisms": ["rongcheng_points"]},
+        "court_list": {
+            "mechanisms": ["court_list", "travel_bans"],
+            "abandon_below": 0.99,
+            "patience_days": 60,
+        },
+    }
+    result = scslab.run(sc.with_mechanism("backlash", programmes=programmes))
+    assert any("court_list by backlash" in line for line in result.summary().splitlines())
+    sim = result.simulation
+    court_list, debt = sim.mechanisms["court_list"], sim.mechanisms["debt"]
+    last_entries = np.asarray(court_list.entered)
+    owing = debt.judgment.get().astype(bool)
+    listed = np.nonzero(court_list.flag.get())[0]
+    others = np.setdiff1d(listed, last_entries)
+    assert last_entries.size >= 10 and others.size > 300
+    # at 0.002 a day most still owe, the last entries as much as those listed before them
+    assert owing[others].mean() > 0.6
+    assert owing[last_entries].mean() > 0.5, (owing[last_entries].sum(), last_entries.size)
+
+
+def test_only_the_listed_lose_an_income_to_a_sector_that_reaches_families():
+    # a household member blocked for another's listing never leaves the list: an income lost
+    # there would never come back (1,542 never listed had lost theirs)
+    sector = {"attempt_rate": 0.05, "enforcement": 1.0, "family_extension": True}
+    sc = busy_rongcheng(people=20_000, days=150)
+    sc = sc.with_mechanism(
+        "joint_punishment", sectors={"jobs_family": {**sector, "income_loss": True}}
+    )
+    result = scslab.run(sc)
+    sim = result.simulation
+    lost = sim.pop.state.shared_flag("income_lost").get().astype(bool)
+    court_list = sim.mechanisms["court_list"]
+    listed = court_list.flag.get().astype(bool)
+    ever = court_list.ever.get().astype(bool)
+    assert (lost & listed).sum() > 100  # the listed lose it
+    assert (lost & ~ever).sum() == 0  # household members never listed do not
+    family = result.metrics["jobs_family_blocked_family"].to_numpy()[-1]
+    assert family > 100  # though their attempts are blocked

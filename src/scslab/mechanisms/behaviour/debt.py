@@ -53,7 +53,7 @@ from scslab.kernels.sampling import DAY_ZERO, compiled_bernoulli_ids
 from scslab.kernels.sorting import stable_order
 from scslab.kernels.structs import compiled_struct
 from scslab.mechanisms.income_loss import listen, no_income_loss, take_changes
-from scslab.mechanisms.lists.base import ListBase, no_list
+from scslab.mechanisms.lists.base import ListBase, entered_on, exited_on, no_list
 from scslab.population.attributes import age, income_class, trait_factor
 from scslab.population.geography import REGION_RUN, region_of, region_run
 
@@ -621,10 +621,10 @@ def _step(day, board, s):
 
     if has_list:
         # Debtors listed yesterday: the listing changes their repayment hazard from today.
-        entered = _judged(s, lst.entered, False)
+        entered = _judged(s, entered_on(lst, day - 1), False)
         _start_repayment(s, entered, day, REPAY_LISTED)
         # Debtors who left the list without paying (an appeal, an expired term) still owe.
-        _start_repayment(s, _judged(s, lst.exited, False), day, REPAY_UNLISTED)
+        _start_repayment(s, _judged(s, exited_on(lst, day - 1), False), day, REPAY_UNLISTED)
         # Listed debtors who lost their income since yesterday (whichever mechanism cost it), or
         # were listed without it, repay more slowly; those who regained it, at the listed rate.
         poor, regained = _income_moved(s, entered, changed, listed_flags, listed_mask)

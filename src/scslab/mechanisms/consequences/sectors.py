@@ -5,9 +5,11 @@ rate. An attempt is blocked, with the sector's enforcement probability, when the
 list or, where the sector extends to the family, when someone in their household is. Attempts are
 sampled over the whole population (the cost grows with attempts, not with the list) and are drawn
 per person, so the same person makes the same attempts in every scenario that shares a seed.
-A blocked attempt in a sector that costs income marks the person as having lost income (through
-``mechanisms/income_loss``), which the ``debt`` mechanism reads (lower ability to repay) until they
-leave the list. Blocked attempts of people listed on a false record are counted by the source of
+A listed person's blocked attempt in a sector that costs income marks them as having lost income
+(through ``mechanisms/income_loss``), which the ``debt`` mechanism reads (lower ability to repay)
+until they leave the list. A household member blocked for another's listing loses the attempt
+(the job, the loan) but is not marked: they never leave the list, so nothing would give the
+income back. Blocked attempts of people listed on a false record are counted by the source of
 that record too (``mechanisms/provenance.py``).
 
 The rule that picks the attempts acted on (``attempts_on_list``: members' attempts, each with a
@@ -39,7 +41,7 @@ from scslab.kernels.sampling import compiled_bernoulli_ids, compiled_bernoulli_i
 from scslab.kernels.sorting import distinct_sorted
 from scslab.kernels.structs import compiled_struct
 from scslab.mechanisms.income_loss import income_loss, lose_income, no_income_loss, regain_income
-from scslab.mechanisms.lists.base import ListBase, no_list
+from scslab.mechanisms.lists.base import ListBase, exited_on, no_list
 from scslab.mechanisms.provenance import count_sanctions
 from scslab.population.households import household_size, household_start
 
@@ -65,7 +67,9 @@ class Sector(BaseModel):
         default=False, description="Also block household members of listed people."
     )
     income_loss: bool = Field(
-        default=False, description="A blocked attempt costs the person their income."
+        default=False,
+        description="A listed person's blocked attempt costs them their income, until they "
+        "leave the list (a household member blocked for another's listing keeps theirs).",
     )
 
 
@@ -243,13 +247,14 @@ def _step(day, board, s):
             count_sanctions(lst.provenance, lst.false_sources, ids, lst.flags, lst.false_mask)
         parts.append(ids)
         n_blocked += ids.size
-        if rules.income_loss[k]:
-            lost.append(ids)
-            n_lost += ids.size
+        if rules.income_loss[k]:  # the listed: a household member's would never come back
+            members = kept(ids, (lst.flags[ids] & lst.mask) != 0)
+            lost.append(members)
+            n_lost += members.size
     # the one sector's ids without a copy
     s.blocked_ids = parts[-1] if len(parts) == 2 else joined(parts, n_blocked)
     if s.income.mask:
-        for pid in lst.exited:  # income comes back with leaving the list
+        for pid in exited_on(lst, day):  # income comes back with leaving the list (today)
             regain_income(s.income, pid)
         lost_ids = distinct_sorted(joined(lost, n_lost))
         newly = np.empty(lost_ids.size, np.bool_)

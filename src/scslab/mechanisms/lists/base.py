@@ -244,9 +244,13 @@ class ListFields(NamedTuple):
     appeal: AppealRule
     appeal_key: np.uint64
     entered: np.ndarray
-    """Who entered today, in order."""
+    """Who entered on ``changes_day``, in order (read them through ``entered_on``)."""
     exited: np.ndarray
-    """Who left today, in order."""
+    """Who left on ``changes_day``, in order (read them through ``exited_on``)."""
+    changes_day: int
+    """The day of the list's last step, whose changes ``entered`` and ``exited`` hold (-1: a
+    warm start's, or none). A list a backlash stopped steps no more, so its last changes stay
+    there; a reader takes them for the day they happened, never again."""
     listed_candidates: np.ndarray
     """Today's candidates who are listed after the day."""
     counts: np.ndarray
@@ -303,6 +307,7 @@ def list_fields(lst: ListBase, sim: Simulation) -> ListFields:
         appeal_key=lst.key("appeal"),
         entered=empty,
         exited=empty,
+        changes_day=-1,
         listed_candidates=empty,
         counts=np.zeros(3, np.int64),
         today=np.zeros(len(lst.metric_columns), np.float64),
@@ -334,6 +339,7 @@ def no_list():
         appeal_key=np.uint64(0),
         entered=empty,
         exited=empty,
+        changes_day=-1,
         listed_candidates=empty,
         counts=np.zeros(3, np.int64),
         today=np.zeros(0, np.float64),
@@ -450,6 +456,7 @@ def apply_day(day, s, pids, enter, false_source):
         s.provenance,
     )
     s.entered, s.exited, s.listed_candidates = entered, exited, listed
+    s.changes_day = day
     _schedule_exits(day, s)
 
 
@@ -473,6 +480,18 @@ def list_metrics(day, s):
         return 6
     t[6], t[7], t[8] = counts[FILED], counts[WON], counts[EXPIRED]
     return 9
+
+
+@kernel
+def entered_on(s, day):
+    """Who entered the list record ``s`` on ``day`` (nobody if it did not step that day)."""
+    return s.entered if s.changes_day == day else s.entered[:0]
+
+
+@kernel
+def exited_on(s, day):
+    """Who left the list record ``s`` on ``day`` (nobody if it did not step that day)."""
+    return s.exited if s.changes_day == day else s.exited[:0]
 
 
 @kernel

@@ -354,6 +354,7 @@ def warm_start(s, pids, days, stay):
         apply_day(-1, s, left, np.zeros(left.size, np.bool_), no_source[: left.size].copy())
     s.entered = sorted_copy(pids[stay])
     s.exited = np.empty(0, np.int64)
+    s.changes_day = -1  # read as the day before day 0's
     s.listed_candidates = np.empty(0, np.int64)
     s.stats[ENTRIES] = 0  # events count from day 0, as the metric columns of the days do
     s.stats[EXITS] = 0
