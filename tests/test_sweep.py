@@ -644,3 +644,39 @@ def test_a_default_folder_is_made_once_the_input_is_checked(tmp_path, capsys, mo
     rows = pq.read_table(folder / "sweep.parquet").to_pylist()
     assert [r["status"] for r in rows] == ["ok", "ok"]
     assert sorted(p.name for p in (folder / "runs").iterdir()) == ["p00000-r000", "p00001-r000"]
+
+
+def test_ctrl_c_prints_one_line_and_the_folder_resumes(tmp_path):
+    """Ctrl-C as a terminal sends it, to every process of the command (the cluster's workers
+    too): one line, no worker's traceback (two were printed before it), a resumable folder."""
+    import signal
+    import subprocess
+    import time
+
+    text = HEAD.replace("days = 60", "days = 2000") + "replications = 200\n"
+    path = _file(tmp_path, text + "[parameters]\n'mechanisms.informants.ties' = [4]\n")
+    out = tmp_path / "out"
+    argv = [sys.executable, "-m", "scslab.cli", "sweep", str(path), "--out", str(out)]
+    proc = subprocess.Popen(
+        [*argv, "--workers", "1", "--quiet"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, as a terminal's foreground job
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as in a terminal
+    )
+    deadline = time.monotonic() + 120
+    while not any((out / "rows").glob("*.json")) and time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()[1]
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert err == (
+        f"scslab: interrupted; the sweep folder {out} keeps the runs that finished; the same "
+        f"command with --out {out} resumes it\n"
+    )
+    manifest = json.loads((out / "sweep.json").read_text())
+    assert manifest["status"] == "incomplete" and manifest["counts"]["pending"] > 0
+    sweep = load_sweep(path)
+    assert sweep_module.prepare(sweep, out, design_points(sweep))[2]  # resumes

@@ -53,6 +53,8 @@ import logging
 import math
 import os
 import shutil
+import signal
+import threading
 import time
 import tomllib
 import traceback
@@ -860,6 +862,69 @@ def _distributed() -> Any:
     return distributed
 
 
+def dask_setup(worker: Any) -> None:
+    """Preload of the local cluster's worker processes (``dask_client``): Ctrl-C stays quiet.
+
+    A terminal's Ctrl-C reaches every process of the command, the workers too, whose
+    ``KeyboardInterrupt`` tracebacks, and then their complaints about the scheduler going away,
+    buried the command's one line. The command's own process handles it: it stops the runs in
+    flight and closes the cluster, which ends the workers. Here a Ctrl-C only silences the
+    worker's loggers; a worker starts with it ignored (``_ctrl_c_ignored``) until this runs.
+    """
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, lambda signum, frame: _silence_logs())
+
+
+QUIET_LOGGERS = ("distributed", "tornado", "asyncio")
+"""The loggers of a cluster: silenced while an interrupted sweep shuts it down."""
+
+
+def _silence_logs() -> None:
+    """Silence the cluster's loggers in this process, and every logger under them."""
+    names = [*QUIET_LOGGERS, *logging.root.manager.loggerDict]
+    for name in names:
+        if name.split(".")[0] in QUIET_LOGGERS:
+            logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+
+
+@contextlib.contextmanager
+def _ctrl_c_ignored() -> Iterator[None]:
+    """Ignore Ctrl-C while the local cluster starts (a second or two): the workers inherit that.
+
+    A Ctrl-C then reached worker processes still importing, whose tracebacks ``dask_setup``
+    cannot silence yet, and left a half-started cluster that no one closed. Ignored, it is not
+    held back either: one pressed during the start is lost, and the next one is taken. Only in
+    the main thread (where Python takes it, and may set its handler).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_DFL if before is None else before)
+
+
+def _local_client(distributed: Any, workers: int | None) -> tuple[Any, Any]:
+    """A client on a new local cluster, and the cluster (see ``dask_client``)."""
+    cluster = distributed.LocalCluster(
+        n_workers=workers or os.cpu_count() or 1,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=":0",
+        # one thread a worker, and no compile helpers: the workers fill the cores
+        env={"NUMBA_NUM_THREADS": "1", "SCSLAB_COMPILE_HELPERS": "0"},
+        silence_logs=logging.ERROR,
+        preload=[__name__],  # dask_setup: a worker leaves Ctrl-C to this process
+    )
+    try:
+        return distributed.Client(cluster), cluster
+    except BaseException:
+        cluster.close()
+        raise
+
+
 @contextlib.contextmanager
 def dask_client(scheduler: str | None = None, workers: int | None = None) -> Iterator[Any]:
     """A Dask client on a local cluster, or on an existing cluster's ``scheduler``.
@@ -867,7 +932,9 @@ def dask_client(scheduler: str | None = None, workers: int | None = None) -> Ite
     The local cluster has a worker process per core (``workers``), each with one thread and one
     numba thread. It retries the run of a dead worker once (``allowed-failures = 1``) and gives
     each worker one run at a time (``worker-saturation = 1.0``), so that a worker's death counts
-    against the run it was running only. An existing scheduler keeps its own settings.
+    against the run it was running only. An existing scheduler keeps its own settings. Ctrl-C
+    (``KeyboardInterrupt``) closes the local cluster with its loggers silenced, and its workers
+    print nothing (``dask_setup``): the command's one line is all that shows.
 
     Raises:
         SweepError: The extra is missing, ``workers`` is out of range (``check_workers``), or the
@@ -881,33 +948,41 @@ def dask_client(scheduler: str | None = None, workers: int | None = None) -> Ite
         "distributed.scheduler.allowed-failures": 1,
         "distributed.scheduler.worker-saturation": 1.0,
     }
-    cluster = None
-    with dask.config.set(settings):
-        if scheduler is not None:
-            try:
-                client = distributed.Client(scheduler, timeout="10s")
-            except (OSError, TimeoutError, ValueError, TypeError) as err:
-                raise SweepError(
-                    f"--scheduler {scheduler}: cannot connect ({_one_line(err)}); give the "
-                    "address the scheduler prints, such as tcp://10.0.0.5:8786"
-                ) from None
-        else:
-            cluster = distributed.LocalCluster(
-                n_workers=workers or os.cpu_count() or 1,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=":0",
-                # one thread a worker, and no compile helpers: the workers fill the cores
-                env={"NUMBA_NUM_THREADS": "1", "SCSLAB_COMPILE_HELPERS": "0"},
-                silence_logs=logging.ERROR,
-            )
-            client = distributed.Client(cluster)
+    client = cluster = None
+    interrupted = False
     try:
+        with dask.config.set(settings):
+            if scheduler is not None:
+                client = _remote_client(distributed, scheduler)
+            else:
+                with _ctrl_c_ignored():
+                    client, cluster = _local_client(distributed, workers)
         yield client
+    except KeyboardInterrupt:
+        interrupted = True
+        raise
     finally:
-        client.close()
+        if interrupted:
+            _silence_logs()
+        if client is not None:
+            client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _remote_client(distributed: Any, scheduler: str) -> Any:
+    """A client on an existing cluster's scheduler.
+
+    Raises:
+        SweepError: The scheduler cannot be reached (one line with the address's form).
+    """
+    try:
+        return distributed.Client(scheduler, timeout="10s")
+    except (OSError, TimeoutError, ValueError, TypeError) as err:
+        raise SweepError(
+            f"--scheduler {scheduler}: cannot connect ({_one_line(err)}); give the "
+            "address the scheduler prints, such as tcp://10.0.0.5:8786"
+        ) from None
 
 
 def execute(
