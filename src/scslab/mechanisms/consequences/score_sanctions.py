@@ -20,11 +20,12 @@ none; it posts nothing and changes no list, income or other mechanism's state.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 from numba import literal_unroll
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from scslab.engine.mechanism import Consequences, MechanismParams, Scoring
 from scslab.engine.steps import CompiledSteps, compiled_mechanism, today_of
@@ -47,7 +48,9 @@ class ScoreSector(BaseModel):
 
     attempt_rate: float = Field(ge=0.0, le=1.0, description="Attempts per person per day.")
     score: str = Field(default="suining_points", description="The scoring mechanism it reads.")
-    below: int = Field(description="Attempts by people scoring below this are refused.")
+    below: int = Field(
+        ge=-30_000, le=30_000, description="Attempts by people scoring below this are refused."
+    )
 
 
 def _suining_sectors() -> dict[str, ScoreSector]:
@@ -70,6 +73,16 @@ class ScoreSanctionsParams(MechanismParams):
         "Suining's grade D (calibration/local_point_systems.csv), below 600 under the assumed "
         "grade cut-offs; every attempt rate is an assumption.",
     )
+
+    @field_validator("sectors")
+    @classmethod
+    def _names(cls, value: dict[str, ScoreSector]) -> dict[str, ScoreSector]:
+        for name in value:  # part of a metric column: the rule of reward sectors (rewards.py)
+            if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+                raise ValueError(
+                    f"sector name {name!r} must be lower case letters, digits and underscores"
+                )
+        return value
 
 
 class ScoreSectorRule(NamedTuple):

@@ -147,11 +147,15 @@ class ThresholdListParams(ListParams):
     score: str = Field(default="recovering_score", description="The scoring mechanism to read.")
     enter_below: int = Field(
         default=900,
+        ge=-30_000,
+        le=30_000,
         description="Listed when the score falls below this (assumption: the reference model's, "
         "100 points below its cap of 1000).",
     )
     exit_at: int = Field(
         default=950,
+        ge=-30_000,
+        le=30_000,
         description="Delisted when the score reaches this (assumption: the reference model's, "
         "halfway back to the cap).",
     )

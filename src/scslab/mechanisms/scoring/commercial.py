@@ -276,7 +276,7 @@ class CommercialScoreParams(MechanismParams):
         description="Relationship value of a user none of whose ties uses the score (assumption: "
         "no information scores as the middle).",
     )
-    report_thresholds: list[int] = Field(
+    report_thresholds: list[Annotated[int, Field(ge=1, le=30_000)]] = Field(
         default=[600, 650, 750],
         max_length=8,
         description="Scores whose numbers of users at or above are reported daily (Sesame perk "
@@ -1169,7 +1169,7 @@ class TencentParams(CommercialScoreParams):
         description="Sources whose activity records count as behaviour: WeChat and QQ (seed "
         "design: Tencent's own data).",
     )
-    report_thresholds: list[int] = Field(
+    report_thresholds: list[Annotated[int, Field(ge=1, le=30_000)]] = Field(
         default=[550, 600, 650],
         max_length=8,
         description="Scores whose numbers of users at or above are reported daily (assumption: "
@@ -1255,7 +1255,7 @@ class NetworkParams(CommercialScoreParams):
     activity_sources: list[SourceName] = Field(
         default=[], description="Sources whose activity records count as behaviour (none)."
     )
-    report_thresholds: list[int] = Field(
+    report_thresholds: list[Annotated[int, Field(ge=1, le=30_000)]] = Field(
         default=[580, 620, 670],
         max_length=8,
         description="Scores whose numbers of users at or above are reported daily (assumption: "

@@ -22,11 +22,12 @@ Owns its offsets and its grade counts; never posts records or touches another me
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 from numba import prange
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from scslab.catalogue import Act, Points, Source, SourceName, act_by_name, source_by_name
 from scslab.engine.board import records_of
@@ -61,8 +62,22 @@ class Grade(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str
-    min_score: int
+    name: str = Field(
+        description="The grade's name, part of a metric column ({mechanism}_grade_{name}): "
+        "letters, digits and underscores, a letter first (grades are often upper case: AAA)."
+    )
+    min_score: int = Field(
+        ge=-30_000, le=30_000, description="The lowest score that earns the grade."
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _column_name(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", value):
+            raise ValueError(
+                f"grade name {value!r} must be letters, digits and underscores, a letter first"
+            )
+        return value
 
 
 class PointSystemParams(MechanismParams):
@@ -773,7 +788,9 @@ def financial_grades() -> list[Grade]:
 class FinancialOnlyParams(PointSystemParams):
     """A credit bureau comparator: financial records only, 300-850."""
 
-    base: int = Field(default=720, description="Starting score (assumption: a clean file).")
+    base: int = Field(
+        default=720, ge=0, le=30_000, description="Starting score (assumption: a clean file)."
+    )
     points: Points = Field(
         default_factory=financial_points,
         description="Act name -> points per record (assumption: a missed payment costs 40 "
