@@ -1,14 +1,17 @@
-"""Input checks of the scorers and their readers (a review's findings).
+"""Input checks and edge cases of the scorers and their readers (a review's findings).
 
 Out-of-range numbers and names that become metric columns are refused in one line when the
-scenario is read, not by an OverflowError or a numba typing error in the run.
+scenario is read, not by an OverflowError or a numba typing error in the run; a point system with
+nobody enrolled has no mean; without a ceiling, points reach base + 30,000.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 import scslab
+from scslab.engine.simulation import Simulation
 
 
 def _refused(preset: str, mechanism: str, says: str, **change: object) -> None:
@@ -73,3 +76,37 @@ def test_column_names_that_were_allowed_still_are():
     columns = scslab.run(sc).metrics.column_names
     assert {"score_sanctions_aid_2_refused", "suining_points_grade_AAA"} <= set(columns)
     assert "suining_points_grade_very_bad" in columns
+
+
+def test_a_point_system_with_nobody_enrolled_has_no_mean():
+    sc = scslab.load_scenario("honest_shanghai_2016").with_overrides(people=5_000, days=30)
+    sim = Simulation(sc.with_mechanism("honest_shanghai", enrolment=0.0))
+    sim.run()
+    assert sim.columns["honest_shanghai_enrolled"] == [0] * 30
+    assert sim.columns["honest_shanghai_mean"] == [None] * 30  # NaN: a missing value
+    assert sim.get("honest_shanghai").summary() == ["honest_shanghai: nobody enrolled"]
+
+
+def test_without_a_ceiling_points_reach_base_plus_30000():
+    """Offsets are int16 and saturate at +-30,000 from the base: 55,000 for a base of 25,000.
+
+    They stopped at 30,000 (an offset of 5,000) before, while the validator allowed base + 30,000.
+    """
+    sc = scslab.load_scenario("rongcheng").with_overrides(people=5_000, days=60)
+    sc = sc.with_mechanism(
+        "rongcheng_points",
+        active_from=None,
+        base=25_000,
+        points={"prosocial_act": 10_000, "traffic_offence": -10_000},
+    )
+    sim = Simulation(sc)
+    sim.run()
+    points = sim.get("rongcheng_points")
+    scores = points.scores(np.arange(sim.pop.n), sim.days)
+    assert scores.max() > 30_000
+    assert scores.max() <= 55_000 and scores.min() >= -5_000
+    # a ceiling still caps them
+    capped = Simulation(sc.with_mechanism("rongcheng_points", ceiling=32_000))
+    capped.run()
+    scores = capped.get("rongcheng_points").scores(np.arange(capped.pop.n), capped.days)
+    assert scores.max() == 32_000

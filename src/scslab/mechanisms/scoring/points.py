@@ -52,7 +52,8 @@ if TYPE_CHECKING:
     from scslab.population import Population
 
 OFFSET_LIMIT = 30_000
-"""Scores are stored as an int16 offset from the base and saturate at +-30,000."""
+"""Scores are stored as an int16 offset from the base (at most 32,767 either way) and saturate
+at base +-30,000 without a floor or a ceiling."""
 SIGN_UP_BLOCK = 1 << 20
 """People per block of the pass that finds misverified users (part of no result: any order)."""
 
@@ -451,8 +452,9 @@ def _step(day, board, s):
 
 @kernel
 def _mean(s):
-    """The mean score of the people scored."""
-    return s.enrolment.base + s.stats[0] / max(s.enrolment.enrolled, 1)
+    """The mean score of the people scored (NaN, a missing value, with nobody enrolled)."""
+    enrolled = s.enrolment.enrolled
+    return s.enrolment.base + s.stats[0] / enrolled if enrolled else np.nan
 
 
 @step_kernel
@@ -628,8 +630,10 @@ class PointSystem(CompiledSteps, CompiledScoring):
         if p.sources is not None:
             source_ok[:] = False
             source_ok[[source_by_name(s) for s in p.sources]] = True
-        lo = max(-OFFSET_LIMIT, (p.floor if p.floor is not None else -OFFSET_LIMIT) - p.base)
-        hi = min(OFFSET_LIMIT, (p.ceiling if p.ceiling is not None else OFFSET_LIMIT) - p.base)
+        # offsets within +-OFFSET_LIMIT (an int16 holds +-32,767): scores within base +-30,000,
+        # or the floor and the ceiling where they are nearer
+        lo = -OFFSET_LIMIT if p.floor is None else max(-OFFSET_LIMIT, p.floor - p.base)
+        hi = OFFSET_LIMIT if p.ceiling is None else min(OFFSET_LIMIT, p.ceiling - p.base)
         enrolment = Enrolment(
             key=self.enrol_key,
             everyone=self.everyone,
@@ -677,6 +681,8 @@ class PointSystem(CompiledSteps, CompiledScoring):
         return self.params.misverification > 0.0
 
     def summary(self) -> list[str]:
+        if self.n == 0:
+            return [f"{self.name}: nobody enrolled"]
         shares = ", ".join(
             f"{g} {c / max(self.n, 1):.1%}"
             for g, c in zip(self.grade_names, self.counts, strict=True)
