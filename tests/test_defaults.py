@@ -82,21 +82,11 @@ def test_the_walk_sees_tables_and_numbers():
     assert "DebtParams.enabled" not in found and "DebtParams.listing_list" not in found
 
 
-SCORER_SCALE = frozenset(
-    {
-        "base",
-        "floor",
-        "ceiling",
-        "min_score",
-        "below",
-        "enter_below",
-        "exit_at",
-        "report_thresholds",
-        "low_scores",
-    }
-)
-"""Number fields on a scorer's own scale (300-850, 0-1000, points from a base): their range is the
-scorer's, checked against it where the scenario is set up, not a bound of the field."""
+SCORER_SCALE = frozenset({"floor", "ceiling", "low_scores"})
+"""Number fields on a scorer's own scale (300-850, 0-1000, points from a base) that have no bound
+of their own: their range is the scorer's, checked against it where the scenario is set up. The
+other thresholds on a score (grades' ``min_score``, ``below``, ``enter_below``, ``exit_at``,
+``report_thresholds``) and a point system's ``base`` are bounded like any number."""
 
 
 def _only_numbers(prop: dict[str, Any]) -> bool:
