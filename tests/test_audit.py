@@ -315,3 +315,26 @@ def test_users_misverified_at_sign_up_and_what_it_cost_them_are_audited():
     clean = clean.with_mechanism(points, misverification=0.0)
     items = [h.item for h in scslab.run(clean).harm_audit()]
     assert not [i for i in items if "misverified" in i]
+
+
+def test_sanctions_on_a_misverified_user_for_another_record_are_audited():
+    # a sanction on a low score refuses a user misverified at sign-up for the records of the
+    # person the face matched: an innocent punished, as the rewards denied to them are
+    base = scslab.load_scenario("honest_shanghai_2016").with_overrides(people=20_000, days=60)
+    sector = {"attempt_rate": 0.2, "score": "honest_shanghai", "below": 1000}
+    base = base.with_mechanism("score_sanctions", sectors={"licences": sector})
+    column = "score_sanctions_licences_refused_on_another_record"
+    item = (
+        "innocents punished",
+        "score_sanctions_licences: sanctions on a misverified user for another's record",
+    )
+    result = scslab.run(base.with_mechanism("honest_shanghai", misverification=0.3))
+    metrics = result.metrics
+    on_another = metrics[column][-1].as_py()
+    assert 0 < on_another < metrics["score_sanctions_licences_refused"][-1].as_py()
+    audit = {(h.section, h.item): h.value for h in result.harm_audit()}
+    assert audit[item] == on_another
+    assert "on another's records, of misverified users: licences" in result.summary()
+    clean = scslab.run(base.with_mechanism("honest_shanghai", misverification=0.0))
+    assert column not in clean.metrics.column_names
+    assert item not in {(h.section, h.item) for h in clean.harm_audit()}

@@ -164,6 +164,9 @@ def harm_audit(metrics: pa.Table, redlists: frozenset[str] = frozenset()) -> lis
     for sector in _prefixes(cols, "_denied_on_another_record"):
         item = f"{sector}: rewards denied a misverified user on another's record"
         out.append(Harm(section, item, last_value(metrics, f"{sector}_denied_on_another_record")))
+    for sector in _prefixes(cols, "_refused_on_another_record"):
+        item = f"{sector}: sanctions on a misverified user for another's record"
+        out.append(Harm(section, item, last_value(metrics, f"{sector}_refused_on_another_record")))
     for name in _prefixes(cols, "_innocents_flagged"):
         flagged = last_value(metrics, f"{name}_innocents_flagged")
         item = f"{name}: innocents flagged by a face-ID false match (distinct people)"

@@ -34,7 +34,12 @@ from scslab.kernels.jit import kernel, kernel_overload, step_kernel
 from scslab.kernels.parallel import run_threads
 from scslab.kernels.sampling import compiled_bernoulli_ids
 from scslab.kernels.structs import compiled_struct
-from scslab.mechanisms.scoring.compiled import compiled_scorer, has_score, state_reads
+from scslab.mechanisms.scoring.compiled import (
+    compiled_scorer,
+    has_score,
+    own_scores,
+    state_reads,
+)
 from scslab.mechanisms.scoring.compiled import scores as scores_of
 
 if TYPE_CHECKING:
@@ -96,6 +101,10 @@ class ScoreSectorRule(NamedTuple):
     """Attempts by people scoring below this are refused."""
     scorer: Any
     """The scorer's record."""
+    another_column: int
+    """Where in ``today`` this sector counts the refusals made on someone else's records (a
+    user misverified at sign-up, scored from another's: ``own_scores`` would not have refused
+    them); -1 for a scorer that scores everyone from their own."""
 
 
 ScoreSanctionsState = compiled_struct(
@@ -106,9 +115,9 @@ refused today (sector by sector); the refused attempts so far, per sector (``tod
 
 
 @kernel
-def _new_state(sectors, n, threads):
+def _new_state(sectors, n, threads, width):
     empty = np.empty(0, np.int64)
-    return ScoreSanctionsState(sectors, n, threads, empty, np.zeros(len(sectors), np.float64))
+    return ScoreSanctionsState(sectors, n, threads, empty, np.zeros(width, np.float64))
 
 
 def _refuse(day, s, sectors):
@@ -131,6 +140,11 @@ def _refuse_impl(day, s, sectors):
                 sc, scored = scores_of(sector.scorer, ids, day), has_score(sector.scorer, ids)
                 for i in range(ids.size):
                     low[i] = sc[i] < sector.below and scored[i]
+            if sector.another_column >= 0 and ids.size:
+                own = own_scores(sector.scorer, ids, day)
+                for i in range(ids.size):  # refused, though their own score would pass
+                    if low[i] and own[i] >= sector.below:
+                        s.today[sector.another_column] += 1.0
             refused = kept(ids, low)
             parts.append(refused)
             total += refused.size
@@ -169,7 +183,14 @@ class ScoreSanctions(CompiledSteps, Consequences):
             )
             for sector, rule in self.params.sectors.items()
         }
-        self.metric_columns = tuple(f"{self.name}_{n}_refused" for n in self.params.sectors)
+        names = list(self.params.sectors)
+        self.on_another_record = [n for n in names if self.scorers[n].misidentifies()]
+        """Sectors whose score may come from someone else's records: they count what it did."""
+        another = {n: len(names) + i for i, n in enumerate(self.on_another_record)}
+        self.metric_columns = (
+            *(f"{self.name}_{n}_refused" for n in names),
+            *(f"{self.name}_{n}_refused_on_another_record" for n in self.on_another_record),
+        )
         self.n = sim.pop.n
         sectors = tuple(
             ScoreSectorRule(
@@ -177,10 +198,12 @@ class ScoreSanctions(CompiledSteps, Consequences):
                 rate=rule.attempt_rate,
                 below=rule.below,
                 scorer=self.scorers[name].state,
+                another_column=another.get(name, -1),
             )
             for name, rule in self.params.sectors.items()
         )
-        self.state = _new_state(sectors, self.n, run_threads(self.n))
+        width = len(self.metric_columns)
+        self.state = _new_state(sectors, self.n, run_threads(self.n), width)
         self.today = today_of(self.state)
 
     @property
@@ -194,8 +217,19 @@ class ScoreSanctions(CompiledSteps, Consequences):
     @property
     def refused(self) -> dict[str, int]:
         """Refused attempts so far, by sector."""
-        return dict(zip(self.params.sectors, map(int, self.today.tolist()), strict=True))
+        counts = map(int, self.today.tolist())
+        return dict(zip(self.params.sectors, counts, strict=False))
+
+    @property
+    def refused_on_another_record(self) -> dict[str, int]:
+        """Of them, those of misverified users whose own score would have passed, by sector."""
+        counts = map(int, self.today.tolist()[len(self.params.sectors) :])
+        return dict(zip(self.on_another_record, counts, strict=True))
 
     def summary(self) -> list[str]:
         text = ", ".join(f"{n.replace('_', ' ')} {c:,}" for n, c in self.refused.items())
+        another = self.refused_on_another_record
+        if another:
+            wrong = ", ".join(f"{n.replace('_', ' ')} {c:,}" for n, c in another.items())
+            text += f" (on another's records, of misverified users: {wrong})"
         return [f"{self.name}: refused {text}"]
