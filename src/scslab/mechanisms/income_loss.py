@@ -9,6 +9,11 @@ a reader listens (``listen``), note the person and the bit's old value in a log.
 the log once a step with ``take_changes``, which returns each person whose flag differs from
 before the first change since the last take.
 
+The flag is one bit for every cause, within the 12 bytes a person of ``integrated_2020``: a
+sanction that gives the income back when its list lets the person go (``regain_income``) also
+gives back one that an employer's rejection on the dang'an took. A bit per cause would tell them
+apart, at a bit a person each.
+
 Owns: the flag's name, the record (flag byte, mask, log; one per population, made by whichever
 mechanism asks first, ``income_loss``) and the kernels that change the flag. A mechanism never
 writes the bit itself. Does not own who loses income (the setters) or what follows (``debt``).
