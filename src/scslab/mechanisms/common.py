@@ -1,18 +1,23 @@
-"""Small pieces shared by several mechanisms: trait-modulated rates.
+"""Small pieces shared by several mechanisms: trait-modulated rates, and names in metric columns.
 
 A *modulated rate* is ``rate * (1 + weight * (2 * trait - 1))`` for one static trait in [0, 1): the
 population mean is ``rate`` and the weight (in [-1, 1]) says how strongly, and in which direction,
 the trait drives it. ``scslab.kernels.sampling.thinned_ids`` draws today's people with such a rate
 at ``candidate_rate`` in time proportional to the number of events.
 
-Owns ``TraitName`` and ``ModulatedRate`` (its bounds and ``candidate_rate``). It holds
-parameters only, no kernel, state or mechanism: the draws are ``kernels/sampling.py``'s and the
-traits ``kernels/traits.py``'s.
+A name that a mechanism's parameters give and its metric columns carry (a reward sector, a
+sanction's sector, a backlash programme) is lower case letters, digits and underscores, a letter
+first (``column_names``).
+
+Owns ``TraitName``, ``ModulatedRate`` (its bounds and ``candidate_rate``) and the rule of names
+in metric columns. It holds parameters only, no kernel, state or mechanism: the draws are
+``kernels/sampling.py``'s and the traits ``kernels/traits.py``'s.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -38,3 +43,21 @@ class ModulatedRate(BaseModel):
     def candidate_rate(self) -> float:
         """The highest rate of anyone, at which candidates are drawn before thinning."""
         return min(1.0, self.rate * (1.0 + abs(self.weight)))
+
+
+T = TypeVar("T")
+
+
+def column_names(value: dict[str, T], what: str) -> dict[str, T]:
+    """``value``, whose keys go into metric column names, if each is one (a validator's body).
+
+    Raises:
+        ValueError: A key that is not lower case letters, digits and underscores, a letter
+            first, named as ``what`` ("sector", "programme").
+    """
+    for name in value:
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+            raise ValueError(
+                f"{what} name {name!r} must be lower case letters, digits and underscores"
+            )
+    return value

@@ -31,7 +31,6 @@ up. It must not change a score or a list: it only reads them.
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import numpy as np
@@ -46,6 +45,7 @@ from scslab.kernels.jit import kernel, kernel_overload, step_kernel
 from scslab.kernels.parallel import run_threads
 from scslab.kernels.sampling import compiled_bernoulli_ids
 from scslab.kernels.structs import compiled_struct
+from scslab.mechanisms.common import column_names
 from scslab.mechanisms.consequences.sectors import attempts_on_list
 from scslab.mechanisms.lists.base import ListBase
 from scslab.mechanisms.scoring.compiled import (
@@ -170,12 +170,7 @@ class RewardsParams(MechanismParams):
     @field_validator("sectors")
     @classmethod
     def _names(cls, value: dict[str, RewardSector]) -> dict[str, RewardSector]:
-        for name in value:
-            if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
-                raise ValueError(
-                    f"sector name {name!r} must be lower case letters, digits and underscores"
-                )
-        return value
+        return column_names(value, "sector")
 
 
 class RewardRule(NamedTuple):

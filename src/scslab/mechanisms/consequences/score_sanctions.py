@@ -20,7 +20,6 @@ none; it posts nothing and changes no list, income or other mechanism's state.
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -34,6 +33,7 @@ from scslab.kernels.jit import kernel, kernel_overload, step_kernel
 from scslab.kernels.parallel import run_threads
 from scslab.kernels.sampling import compiled_bernoulli_ids
 from scslab.kernels.structs import compiled_struct
+from scslab.mechanisms.common import column_names
 from scslab.mechanisms.scoring.compiled import (
     compiled_scorer,
     has_score,
@@ -82,12 +82,7 @@ class ScoreSanctionsParams(MechanismParams):
     @field_validator("sectors")
     @classmethod
     def _names(cls, value: dict[str, ScoreSector]) -> dict[str, ScoreSector]:
-        for name in value:  # part of a metric column: the rule of reward sectors (rewards.py)
-            if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
-                raise ValueError(
-                    f"sector name {name!r} must be lower case letters, digits and underscores"
-                )
-        return value
+        return column_names(value, "sector")
 
 
 class ScoreSectorRule(NamedTuple):
@@ -217,8 +212,8 @@ class ScoreSanctions(CompiledSteps, Consequences):
     @property
     def refused(self) -> dict[str, int]:
         """Refused attempts so far, by sector."""
-        counts = map(int, self.today.tolist())
-        return dict(zip(self.params.sectors, counts, strict=False))
+        counts = map(int, self.today.tolist()[: len(self.params.sectors)])
+        return dict(zip(self.params.sectors, counts, strict=True))
 
     @property
     def refused_on_another_record(self) -> dict[str, int]:

@@ -58,7 +58,6 @@ only reads them) and any plan entry but those of its programmes' mechanisms.
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numba
@@ -77,6 +76,7 @@ from scslab.kernels.rng import stream_key
 from scslab.kernels.sampling import compiled_bernoulli_ids
 from scslab.kernels.structs import FlagBits, compiled_struct
 from scslab.kernels.traits import trait
+from scslab.mechanisms.common import column_names
 from scslab.mechanisms.scoring.compiled import compiled_scorer, has_score
 from scslab.mechanisms.scoring.compiled import scores as scores_of
 from scslab.population.attributes import (
@@ -256,11 +256,7 @@ class BacklashParams(MechanismParams):
     @classmethod
     def _names(cls, value: dict[str, Programme]) -> dict[str, Programme]:
         seen: dict[str, str] = {}
-        for name, programme in value.items():
-            if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
-                raise ValueError(
-                    f"programme name {name!r} must be lower case letters, digits and underscores"
-                )
+        for name, programme in column_names(value, "programme").items():
             for member in programme.mechanisms:
                 if member in seen:
                     raise ValueError(f"{member!r} is in two programmes: {seen[member]}, {name}")

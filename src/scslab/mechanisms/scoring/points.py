@@ -684,8 +684,7 @@ class PointSystem(CompiledSteps, CompiledScoring):
         if self.n == 0:
             return [f"{self.name}: nobody enrolled"]
         shares = ", ".join(
-            f"{g} {c / max(self.n, 1):.1%}"
-            for g, c in zip(self.grade_names, self.counts, strict=True)
+            f"{g} {c / self.n:.1%}" for g, c in zip(self.grade_names, self.counts, strict=True)
         )
         mean = _mean(self.state)
         who = "" if self.everyone else f"{self.n:,} enrolled; "
