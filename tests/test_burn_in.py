@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pytest
 
@@ -179,3 +181,14 @@ def test_day_0_forgives_the_penalties_due_since_the_burn_ins_last_pass():
     sesame.recompute(0)
     assert np.array_equal(sesame.packed.astype(np.int64) & 31, np.maximum(penalty - 1, 0))
     assert (sesame.first_day, sesame.last_pass) == (-180, 0)
+
+
+def test_a_mechanism_steps_first_on_its_active_from_or_the_first_day_simulated():
+    # a burn-in simulates from MAX_DAYS - N: a mechanism that starts "on day 0" starts there
+    sc = scslab.load_scenario("rongcheng").with_overrides(people=2_000, days=200)
+    points_from = (dt.date(2014, 1, 1) - sc.meta.start_date).days  # its active_from
+    run = Simulation(sc)
+    assert run.first_day_of("debt") == 0 and run.first_day_of("rongcheng_points") == points_from
+    later = Simulation(sc, from_day=100)
+    assert later.first_day_of("debt") == 100 and later.first_day_of("rongcheng_points") == 100
+    assert later.mechanisms["debt"].first_day == 100  # its arrears before it land there

@@ -218,6 +218,8 @@ class Simulation:
         meta = scenario.meta
         self.days = meta.days
         self.start_date = meta.start_date
+        self.from_day = from_day
+        """The first day simulated (0; a burn-in's, ``MAX_DAYS - N``)."""
         if people is None:
             people = Population(meta.people, meta.seed, scenario.population)
         self.pop = people
@@ -396,6 +398,14 @@ class Simulation:
         return sorted(
             (e for m in self.mechanisms.values() for e in m.endings()), key=lambda e: e.day
         )
+
+    def first_day_of(self, name: str) -> int:
+        """The first day mechanism ``name`` steps in this simulation.
+
+        Its ``active_from``'s, or the first day simulated (a burn-in's), whichever is later.
+        """
+        first = next((row.first_day for row in self.plan if row.mechanism == name), 0)
+        return max(first, self.from_day)
 
     def date_of(self, day: int) -> dt.date:
         """Calendar date of a simulated day."""

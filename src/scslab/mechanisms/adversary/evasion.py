@@ -142,8 +142,7 @@ class Evasion(CompiledSteps, Adversary):
 
     def init(self, sim: Simulation) -> None:
         p = self.params
-        if p.active_from is not None:
-            self.rule.first_day[0] = max(0, (p.active_from - sim.start_date).days)
+        self.rule.first_day[0] = sim.first_day_of(self.name)
         forgone = np.zeros(len(Act), np.bool_)
         forgone[[act_by_name(a) for a in p.forgone_acts]] = True
         self.evaders = int(evaders_in(self.rule, np.asarray([0, sim.pop.n], np.int64))[0])

@@ -838,11 +838,7 @@ def _arrears_before_start(s, before, first_day):
             s.threads,
         )
         schedule(cal, days, follow, tags, 0)
-    parts_day, parts_pid, parts_kind = (
-        [np.empty(0, np.int64)],
-        [np.empty(0, np.int64)],
-        [np.empty(0, np.int64)],
-    )
+    opened = [np.empty(0, np.int64)]
     total = 0
     for day in range(lag, cal.horizon):
         pids, tags = pop(cal, day)
@@ -850,20 +846,15 @@ def _arrears_before_start(s, before, first_day):
         for i in range(pids.size):  # still open: the episode's own entries
             pid = pids[i]
             keep[i] = s.debt_day[pid] == tags[i] // _TAG and (s.flags[pid] & arrears_mask) != 0
-        pids = kept(pids, keep)
-        parts_day.append(np.full(pids.size, day - lag))
-        parts_pid.append(pids)
-        parts_kind.append(kept(tags, keep) % _TAG)
-        total += pids.size
-    days, pids = joined(parts_day, total), joined(parts_pid, total)
-    kinds = joined(parts_kind, total)
-    open_now = 0
-    for i in range(total):
-        s.debt_day[pids[i]] = BEFORE_START
-        open_now += kinds[i] != MONTH  # one cure or judgment per open episode
-    tags = np.int64(BEFORE_START) * _TAG + kinds
-    schedule(s.calendar, days + first_day, pids, tags, 0)
-    return open_now
+        pids, kinds = kept(pids, keep), kept(tags, keep) % _TAG
+        carried = np.full(pids.size, day - lag + first_day)
+        schedule(s.calendar, carried, pids, np.int64(BEFORE_START) * _TAG + kinds, 0)
+        episodes = kept(pids, kinds != MONTH)  # one cure or judgment per open episode
+        opened.append(episodes)
+        total += episodes.size
+    for pid in joined(opened, total):  # once every entry is carried: they were checked by it
+        s.debt_day[pid] = BEFORE_START
+    return total
 
 
 class Debt(CompiledSteps, Behaviour):
@@ -893,8 +884,7 @@ class Debt(CompiledSteps, Behaviour):
         self.days = sim.days
         step = p.repay_factor_from
         self.step_day = NO_STEP if step is None else (step.date - sim.start_date).days
-        since = p.active_from
-        self.first_day = max(0, (since - sim.start_date).days) if since is not None else 0
+        self.first_day = sim.first_day_of(self.name)
         """The first day the cycle steps: the arrears before it are ``arrears_before_start``'s."""
         self.since = sim.date_of(self.first_day).isoformat()
         self.metric_columns = ("debt_new_arrears", "debt_judgments", "debt_judgments_repaid")

@@ -283,7 +283,6 @@ def list_fields(lst: ListBase, sim: Simulation) -> ListFields:
     Its ``today`` holds one value per name in ``lst.metric_columns``.
     """
     days = sim.days
-    first_day = next((row.first_day for row in sim.plan if row.mechanism == lst.name), 0)
     p = lst.params
     empty = np.empty(0, np.int64)
     return ListFields(
@@ -311,7 +310,7 @@ def list_fields(lst: ListBase, sim: Simulation) -> ListFields:
         listed_candidates=empty,
         counts=np.zeros(3, np.int64),
         today=np.zeros(len(lst.metric_columns), np.float64),
-        first_day=first_day,
+        first_day=sim.first_day_of(lst.name),
     )
 
 
