@@ -439,6 +439,26 @@ def test_evasion_lowers_evaders_records_and_costs_them_their_good_records():
     assert fully["sesame_credit_mean"][-1] < base["sesame_credit_mean"][-1] - 10
 
 
+@pytest.mark.parametrize("source", ["informant", "black_market", "collusion"])
+def test_evading_what_no_evader_can_avoid_is_refused(source):
+    with pytest.raises(scslab.ScenarioError, match=rf"'{source}' is no source an evader") as e:
+        adversaries(sesame(), evasion={"sources": ["camera", source]})
+    assert "\n" not in str(e.value) and "face_recognition" in str(e.value)
+    # the other direction: every source that sees people may be evaded
+    assert adversaries(sesame(), evasion={"sources": ["camera", "face_recognition", "bank"]})
+
+
+@pytest.mark.parametrize("source", ["informant", "face_recognition", "black_market", "collusion"])
+def test_a_data_source_named_for_another_mechanism_s_records_is_refused(source):
+    """Its data errors would be blamed on malicious reports, false matches or bought records."""
+    params = {"acts": ["jaywalking"], "coverage_urban": 0.5, "coverage_rural": 0.5}
+    for field in ("sources", "extra_sources"):
+        with pytest.raises(scslab.ScenarioError, match=rf"'{source}' records are posted by") as e:
+            sesame().with_mechanism("data_sources", **{field: {source: params}})
+        assert "\n" not in str(e.value) and "camera" in str(e.value)
+    assert sesame().with_mechanism("data_sources", extra_sources={"tax": params})
+
+
 def test_nobody_evades_before_evasion_starts():
     sc = sesame()
     start = sc.meta.start_date + dt.timedelta(days=30)

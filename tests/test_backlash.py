@@ -7,12 +7,14 @@ The cascade is Granovetter's (1978): the two examples from his paper call the ke
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pytest
 from numba import njit
 
 import scslab
-from conftest import busy_rongcheng
+from conftest import busy_rongcheng, cli_error_line
 from scslab.engine.simulation import Simulation
 from scslab.kernels.cascade import cascade, cascade_of_thresholds
 from scslab.mechanisms.response.backlash import (
@@ -56,6 +58,20 @@ def test_a_programme_of_nothing_or_a_mechanism_in_two_is_refused(change, message
     with pytest.raises(scslab.ScenarioError, match=message.replace("points", name)) as e:
         sc.with_mechanism("backlash", programmes=_programmes(sc, name, **change))
     assert "\n" not in str(e.value)
+
+
+def test_a_default_programme_with_no_member_is_refused_in_one_line(tmp_path) -> None:
+    toml = tmp_path / "b.toml"
+    toml.write_text(
+        '[scenario]\nname = "b"\npeople = 2000\ndays = 5\n'
+        "[mechanisms.everyday_acts]\n[mechanisms.backlash]\n"
+    )
+    line = cli_error_line("run", str(toml), "--out", str(tmp_path / "out"))
+    assert "mechanisms.backlash: no programme is named and no" in line
+    assert not (tmp_path / "out").exists()
+    # the other direction: one mechanism of those families makes the default programme
+    toml.write_text(toml.read_text() + "[mechanisms.debt]\n[mechanisms.court_list]\n")
+    assert list(Simulation(scslab.load_scenario(toml)).get("backlash").programmes) == ["programme"]
 
 
 def _run(sc: Scenario, compiled: bool | None = None) -> Simulation:
@@ -314,6 +330,22 @@ def test_integrated_2020_with_a_backlash_stays_compiled_and_in_its_bytes_per_per
     assert sim.pop.bytes_per_person() == without.pop.bytes_per_person()  # bits in free bits
     sim.run()
     assert sim.columns["programme_punished"][-1] > 0 and sim.columns["programme_rewarded"][-1] > 0
+
+
+def test_a_warm_started_list_punishes_nobody_before_its_first_day() -> None:
+    """The warm start's members were listed before the run: no punishment the programme saw."""
+    sc = scslab.load_scenario("integrated_2020").with_overrides(people=6000, days=8, seed=5)
+    sc = sc.with_mechanism("backlash", programmes={"courts": {"mechanisms": ["court_list"]}})
+    late = sc.with_mechanism("court_list", active_from=sc.meta.start_date + dt.timedelta(days=5))
+    for compiled in (True, False):
+        on_time, waiting = _run(sc, compiled).columns, _run(late, compiled).columns
+        assert waiting["court_list_size"][0] == on_time["court_list_size"][0] > 10  # warm start
+        assert waiting["courts_punished"][:5] == [0] * 5  # was the whole list on day 0
+        assert waiting["courts_approval"][:5] == [waiting["courts_approval"][0]] * 5
+        assert waiting["courts_approval"][0] == on_time["courts_approval"][0]
+        # the other direction: once it steps, its entries of the day are punishments
+        assert on_time["courts_punished"][-1] == sum(on_time["court_list_entries"]) > 0
+        assert waiting["courts_punished"][-1] == sum(waiting["court_list_entries"]) > 0
 
 
 # -- the presets --------------------------------------------------------------------------------

@@ -382,6 +382,24 @@ def test_an_act_another_mechanism_keeps_state_about_is_not_withdrawn(response):
     assert Simulation(sc.with_mechanism(response, **{field: everyday}))
 
 
+def test_an_act_another_mechanism_keeps_state_about_is_not_posted_as_an_everyday_act():
+    # a judgment posted with no debt behind it: listed for good, 474 in 20,000 people in 120 days
+    sc = scslab.load_scenario("rongcheng").with_overrides(people=1_000, days=1)
+    judgment = {"court_judgment_unpaid": {"rate": 2e-4}}
+    with pytest.raises(
+        ScenarioError, match=r"everyday_acts\.acts: court_judgment_unpaid: debt keeps"
+    ) as e:
+        Simulation(sc.with_mechanism("everyday_acts", extra_acts=judgment))
+    assert "\n" not in str(e.value)
+    # the other direction: without the debt cycle nobody counts them, and they may be drawn
+    mechanisms = {"everyday_acts": {"extra_acts": judgment}, "data_sources": {}}
+    alone = {
+        "scenario": {"name": "judgments", "people": 1_000, "days": 1},
+        "mechanisms": mechanisms,
+    }
+    assert Simulation(scslab.scenario_from_dict(alone))
+
+
 def test_a_negative_penalty_is_refused():
     # 1 / (1 + k p f) with f < 0 is no chance: -40 "deterred" 40%, -1000 everyone
     sc = scslab.load_scenario("rongcheng").with_overrides(people=1_000, days=1)

@@ -60,6 +60,22 @@ def test_a_sanction_sector_name_that_is_no_column_name_is_refused(name):
     _refused("suining_2010", "score_sanctions", "sector name", sectors={name: sector})
 
 
+SECTOR = {"attempt_rate": 0.01}
+
+
+@pytest.mark.parametrize("field", ["sectors", "extra_sectors"])
+@pytest.mark.parametrize("name", ["School Fees!", "", "a-b"])
+def test_a_joint_punishment_sector_name_that_is_no_column_name_is_refused(field, name):
+    _refused("integrated_2020", "joint_punishment", "sector name", **{field: {name: SECTOR}})
+    # the other direction: a name that makes a column is taken
+    sc = scslab.load_scenario("integrated_2020").with_mechanism(
+        "joint_punishment", **{field: {"school_fees_2": SECTOR}}
+    )
+    assert "school_fees_2" in sc.mechanisms["joint_punishment"].extra_sectors | (
+        sc.mechanisms["joint_punishment"].sectors
+    )
+
+
 @pytest.mark.parametrize("name", ["very good", "A+", "", "_a"])
 def test_a_grade_name_that_is_no_column_name_is_refused(name):
     grades = [{"name": name, "min_score": 900}, {"name": "D", "min_score": -30_000}]

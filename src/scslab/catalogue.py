@@ -86,6 +86,15 @@ class Source(IntEnum):
 
 ACT_NAMES = {a: a.name.lower() for a in Act}
 SOURCE_NAMES = {s: s.name.lower() for s in Source}
+POSTED_BY = {
+    Source.INFORMANT: "informants",
+    Source.FACE_RECOGNITION: "face_recognition",
+    Source.BLACK_MARKET: "black_market",
+    Source.COLLUSION: "collusion",
+}
+"""The sources whose records a mechanism of their own posts (its name), never a data source: the
+harm audit reads a record's source as its cause (a malicious report, a false match, a bought
+record), so a data source under one of these names would be blamed on that cause."""
 _ACTS = {name: a for a, name in ACT_NAMES.items()}
 _SOURCES = {name: s for s, name in SOURCE_NAMES.items()}
 

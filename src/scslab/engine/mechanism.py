@@ -30,6 +30,7 @@ import numpy as np
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 
+from scslab.errors import ScenarioError
 from scslab.kernels.rng import stream_key
 
 if TYPE_CHECKING:
@@ -176,7 +177,27 @@ class Behaviour(Mechanism):
     family = "behaviour"
     acts_with_state: tuple[str, ...] = ()
     """Acts it posts and keeps state about (a debt's arrears): a response must not withdraw them,
-    since the mechanism would go on counting what nobody did."""
+    since the mechanism would go on counting what nobody did, and no other mechanism may post
+    them, since it would never count them (a judgment with no debt behind it, never repaid)."""
+
+    def check_acts_without_state(
+        self, sim: Simulation, field: str, acts: list[str], doing: str
+    ) -> None:
+        """Refuse ``acts`` (this mechanism's ``field``) that another mechanism keeps state about.
+
+        ``doing`` says what this mechanism would do with them ("withdrawing", "posting").
+
+        Raises:
+            ScenarioError: one of ``acts`` is in another enabled mechanism's ``acts_with_state``.
+        """
+        for name, m in sim.mechanisms.items():
+            kept = [a for a in acts if a in getattr(m, "acts_with_state", ())]
+            if kept and m is not self:
+                raise ScenarioError(
+                    f"{sim.scenario.source}: mechanisms.{self.name}.{field}: {', '.join(kept)}: "
+                    f"{name} keeps state about it, and {doing} it here would leave {name}'s "
+                    "count of it wrong; use acts without state (everyday acts)"
+                )
 
 
 class Surveillance(Mechanism):

@@ -25,9 +25,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from scslab.catalogue import Act, ActName, Source, SourceName, act_by_name, source_by_name
+from scslab.catalogue import (
+    POSTED_BY,
+    SOURCE_NAMES,
+    Act,
+    ActName,
+    Source,
+    SourceName,
+    act_by_name,
+    source_by_name,
+)
 from scslab.engine.mechanism import Adversary, MechanismParams
 from scslab.engine.steps import CompiledSteps, compiled_mechanism, today_of
 from scslab.errors import ScenarioError
@@ -64,8 +73,24 @@ class EvasionParams(MechanismParams):
         default=["camera", "face_recognition", "platform", "ecommerce", "social_platform"],
         description="Data sources that evaders avoid (cameras and platforms, as the issue states); "
         "face_recognition also lowers what the face_recognition mechanism's cameras see of "
-        "evaders.",
+        "evaders. Informants still see evaders, and bought or traded records are no source to "
+        "evade: informant, black_market and collusion are refused.",
     )
+
+    @field_validator("sources")
+    @classmethod
+    def _sources_that_see(cls, value: list[str]) -> list[str]:
+        for name in value:
+            source = source_by_name(name)
+            if source in POSTED_BY and source != Source.FACE_RECOGNITION:
+                allowed = ", ".join(
+                    n
+                    for s, n in SOURCE_NAMES.items()
+                    if s not in POSTED_BY or s == Source.FACE_RECOGNITION
+                )
+                raise ValueError(f"{name!r} is no source an evader can avoid; evadable: {allowed}")
+        return value
+
     coverage_factor: float = Field(
         default=0.3,
         ge=0.0,

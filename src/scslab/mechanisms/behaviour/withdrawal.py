@@ -94,14 +94,7 @@ class ActWithdrawal(CompiledSteps, Behaviour):
         Raises:
             ScenarioError: one of ``acts`` is in an enabled mechanism's ``acts_with_state``.
         """
-        for name, m in sim.mechanisms.items():
-            kept = [a for a in acts if a in getattr(m, "acts_with_state", ())]
-            if kept:
-                raise ScenarioError(
-                    f"{sim.scenario.source}: mechanisms.{self.name}.{field}: {', '.join(kept)}: "
-                    f"{name} keeps state about it, and withdrawing it would hide what {name} "
-                    "still counts; withdraw acts without state (everyday acts)"
-                )
+        self.check_acts_without_state(sim, field, acts, "withdrawing")
 
     def check_place_in_plan(self, sim: Simulation) -> None:
         """Refuse a scenario in which an act-posting behaviour mechanism comes after this one.

@@ -17,9 +17,10 @@ it changes no list's membership and no score.
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from scslab.engine.mechanism import MechanismParams
+from scslab.mechanisms.common import column_names
 from scslab.mechanisms.consequences.sectors import Sector, SectorSanctions
 
 
@@ -58,6 +59,11 @@ class JointPunishmentParams(MechanismParams):
         description="More sectors after ``sectors`` (added to the defaults without repeating "
         "them; a name in both takes these rules).",
     )
+
+    @field_validator("sectors", "extra_sectors")
+    @classmethod
+    def _names(cls, value: dict[str, Sector]) -> dict[str, Sector]:
+        return column_names(value, "sector")
 
 
 class JointPunishment(SectorSanctions):

@@ -24,9 +24,18 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from numba import prange
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from scslab.catalogue import Act, ActName, Source, SourceName, act_by_name, source_by_name
+from scslab.catalogue import (
+    POSTED_BY,
+    SOURCE_NAMES,
+    Act,
+    ActName,
+    Source,
+    SourceName,
+    act_by_name,
+    source_by_name,
+)
 from scslab.engine.board import (
     FALSE_RECORDS,
     TRUE_RECORDS,
@@ -141,6 +150,21 @@ class DataSourcesParams(MechanismParams):
         description="More sources after ``sources`` (added to the defaults without repeating "
         "them; a name in both takes these parameters).",
     )
+
+    @field_validator("sources", "extra_sources")
+    @classmethod
+    def _no_source_of_another_mechanism(
+        cls, value: dict[str, SourceParams]
+    ) -> dict[str, SourceParams]:
+        for name in value:
+            owner = POSTED_BY.get(source_by_name(name))
+            if owner is not None:
+                allowed = ", ".join(n for s, n in SOURCE_NAMES.items() if s not in POSTED_BY)
+                raise ValueError(
+                    f"{name!r} records are posted by the {owner} mechanism, not by a data "
+                    f"source; data sources: {allowed}"
+                )
+        return value
 
     def all_sources(self) -> dict[str, SourceParams]:
         """``sources`` with ``extra_sources`` added, in order."""

@@ -77,6 +77,7 @@ from scslab.kernels.sampling import compiled_bernoulli_ids
 from scslab.kernels.structs import FlagBits, compiled_struct
 from scslab.kernels.traits import trait
 from scslab.mechanisms.common import column_names
+from scslab.mechanisms.lists.base import entered_on
 from scslab.mechanisms.scoring.compiled import compiled_scorer, has_score
 from scslab.mechanisms.scoring.compiled import scores as scores_of
 from scslab.population.attributes import (
@@ -481,12 +482,12 @@ def _reward(s, p, pid):
     s.hist[p, _bin_of(s, p, pid)] += 1
 
 
-def acted_on(record):
-    """Whom the mechanism keeping ``record`` punished or rewarded today (its ids array)."""
+def acted_on(record, day):
+    """Whom the mechanism keeping ``record`` punished or rewarded on ``day`` (its ids array)."""
 
 
 @kernel_overload(acted_on)
-def _acted_on(record):
+def _acted_on(record, day):
     fields = getattr(record, "field_dict", {})
     for name in (*PUNISHING_FIELDS, *REWARDING_FIELDS):
         if name in fields:
@@ -495,17 +496,17 @@ def _acted_on(record):
 
 
 def _field_reader(name: str) -> Any:
-    if name == "entered":
-        return lambda record: record.entered
+    if name == "entered":  # a list's entries of the day: none on a day it did not step
+        return lambda record, day: entered_on(record, day)
     if name == "blocked_ids":
-        return lambda record: record.blocked_ids
+        return lambda record, day: record.blocked_ids
     if name == "refused_ids":
-        return lambda record: record.refused_ids
+        return lambda record, day: record.refused_ids
     if name == "named_ids":
-        return lambda record: record.named_ids
+        return lambda record, day: record.named_ids
     if name == "rejected_ids":
-        return lambda record: record.rejected_ids
-    return lambda record: record.granted_ids
+        return lambda record, day: record.rejected_ids
+    return lambda record, day: record.granted_ids
 
 
 def innocent_of(record, i, pid):
@@ -544,7 +545,7 @@ def _experience_impl(day, s, experiences):
             p = e.programme
             if s.ended_day[p] >= 0:
                 continue  # its mechanisms have stopped: their records are old news
-            ids = acted_on(e.record)
+            ids = acted_on(e.record, day)
             for i in range(ids.size):
                 if e.rewarding:
                     _reward(s, p, ids[i])
@@ -701,6 +702,12 @@ class Backlash(CompiledSteps, Response):
                 for n, m in sim.mechanisms.items()
                 if m.family in DEFAULT_FAMILIES and n != self.name
             ]
+            if not members:
+                raise ScenarioError(
+                    f"{sim.scenario.source}: mechanisms.{self.name}: no programme is named and no "
+                    f"{', '.join(sorted(DEFAULT_FAMILIES))} mechanism is enabled to make the "
+                    "default one; enable one or name programmes"
+                )
             return {DEFAULT_PROGRAMME: Programme(mechanisms=members)}
         where = f"{sim.scenario.source}: mechanisms.{self.name}.programmes"
         for name, programme in self.params.programmes.items():

@@ -194,7 +194,9 @@ class CommercialScoreParams(MechanismParams):
         ge=0,
         le=60_000,
         description="Days from the mechanism's first day until everyone who will opt in has "
-        "(linear ramp; 0: all from the first day). Assumption: no source gives the growth curve.",
+        "(linear ramp; 0: all from the first day). Users join at the periodic passes, so the ramp "
+        "advances in steps of period_days and ends up to period_days - 1 days late. Assumption: "
+        "no source gives the growth curve.",
     )
     period_days: int = Field(
         default=30,
@@ -224,7 +226,10 @@ class CommercialScoreParams(MechanismParams):
         ge=1,
         le=60_000,
         description="Days per penalty unit forgiven (assumption: a missed payment fades in about "
-        "nine months, an unpaid judgment in about 2.5 years).",
+        "nine months, an unpaid judgment in about 2.5 years). Units are forgiven on one calendar "
+        "for all users, one every this many days from the score's first pass and applied at the "
+        "passes, so a record's first unit fades after 1 to this many days (no record's date is "
+        "stored).",
     )
     fulfilment_by_income: list[Annotated[float, Field(ge=0.0, le=1.0)]] = Field(
         default=[0.1, 0.25, 0.4, 0.55, 0.75],
