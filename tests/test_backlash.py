@@ -335,17 +335,19 @@ def test_integrated_2020_with_a_backlash_stays_compiled_and_in_its_bytes_per_per
 def test_a_warm_started_list_punishes_nobody_before_its_first_day() -> None:
     """The warm start's members were listed before the run: no punishment the programme saw."""
     sc = scslab.load_scenario("integrated_2020").with_overrides(people=6000, days=8, seed=5)
+    sc = sc.with_mechanism("debt", arrears_rate=1e-3)  # judgments every day, from day 0
     sc = sc.with_mechanism("backlash", programmes={"courts": {"mechanisms": ["court_list"]}})
     late = sc.with_mechanism("court_list", active_from=sc.meta.start_date + dt.timedelta(days=5))
     for compiled in (True, False):
         on_time, waiting = _run(sc, compiled).columns, _run(late, compiled).columns
-        assert waiting["court_list_size"][0] == on_time["court_list_size"][0] > 10  # warm start
+        assert waiting["court_list_size"][0] > 30  # the warm start
         assert waiting["courts_punished"][:5] == [0] * 5  # was the whole list on day 0
         assert waiting["courts_approval"][:5] == [waiting["courts_approval"][0]] * 5
-        assert waiting["courts_approval"][0] == on_time["courts_approval"][0]
+        assert waiting["courts_approval"][0] == pytest.approx(0.8, abs=0.015)  # kostka_2019
         # the other direction: once it steps, its entries of the day are punishments
-        assert on_time["courts_punished"][-1] == sum(on_time["court_list_entries"]) > 0
-        assert waiting["courts_punished"][-1] == sum(waiting["court_list_entries"]) > 0
+        for m in (on_time, waiting):
+            assert m["courts_punished"][-1] == sum(m["court_list_entries"]) > 0
+        assert on_time["courts_approval"][0] < waiting["courts_approval"][0]
 
 
 # -- the presets --------------------------------------------------------------------------------
@@ -383,8 +385,8 @@ def test_presets_end_by_backlash_as_recorded_or_run_to_their_end(
 @pytest.mark.parametrize(
     ("preset", "ended_on"),
     [
-        ("suining_2010", 146),
-        ("facebook_credit_2016", 347),
+        ("suining_2010", 142),
+        ("facebook_credit_2016", 346),
         ("rongcheng", None),
         ("sesame_credit", None),
     ],

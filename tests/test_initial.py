@@ -44,7 +44,11 @@ def test_the_listed_are_poorer_adult_debtors_who_repay_and_the_metrics_move():
     lst, debt = sim.get("court_list"), sim.get("debt")
     listed = np.flatnonzero(lst.flag.get())
     assert listed.size > 300
-    assert debt.judgment.get()[listed].all()  # everyone listed owes an unpaid judgment
+    # everyone listed owes an unpaid judgment, or repaid it without the court's source
+    # recording it (coverage 0.98 urban, 0.95 rural), and stays listed
+    unrecorded = sum(sim.columns["debt_judgments_repaid"]) - sum(sim.columns["court_list_exits"])
+    assert 0 <= (~debt.judgment.get()[listed]).sum() <= unrecorded
+    assert debt.judgment.get()[listed].mean() > 0.99
     pop = sim.pop
     poor = []
     for pid in range(0, people, 7):  # every 7th person, and every listed one
@@ -105,7 +109,9 @@ def test_integrated_2020_starts_with_the_court_list_of_2020_in_the_compiled_plan
     assert _within(ever, people, 16_520_761 / 1_411_778_724)
     assert "court_list: warm start: " in result.summary()
     warm = result.manifest["set_up"]["court_list"]["warm_start"]
-    assert warm["listed"] == m["court_list_size"][0].as_py()
+    # the day's own judgments (arrears drawn before the start) enter on top of the warm start
+    day_0 = m["court_list_entries"][0].as_py() - m["court_list_exits"][0].as_py()
+    assert warm["listed"] == m["court_list_size"][0].as_py() - day_0
     assert warm["listed_share"] == pytest.approx(11_857_065 / 1_411_778_724, rel=1e-6)
     assert "persons_ever_listed" in warm["listed_from"]  # the arithmetic, not in the summary
     assert "persons_ever_listed@" not in result.summary()

@@ -24,6 +24,10 @@ AGE_BAND_SHARES = (0.1795, 0.6335, 0.1870)
 MALE_SHARE = 0.5124
 """Share of men: census 2020, communiqué No. 4."""
 
+URBAN_SHARE_2020 = 0.6389
+"""Share of residents living in urban areas: census 2020, communiqué No. 7 (63.89%). The packaged
+provinces' shares weighted by their populations give 0.638 (``tests/test_population.py``)."""
+
 CHINA_POPULATION_2020 = 1_411_778_724
 """Census 2020 national total, including 2,000,000 active service members (communiqué No. 3)."""
 
