@@ -344,6 +344,13 @@ def test_an_empty_province_list_is_refused_with_one_line():
     assert "\n" not in str(e.value)
 
 
+def test_no_camera_setting_is_refused_with_one_line():
+    with pytest.raises(scslab.ScenarioError, match=r"settings: no camera setting would show") as e:
+        _searches_only(1_000, 1, settings={})
+    assert "\n" not in str(e.value)
+    assert _searches_only(1_000, 1)  # the other direction: one setting is enough
+
+
 def test_a_field_of_the_other_mode_is_refused_rather_than_ignored():
     with pytest.raises(scslab.ScenarioError, match=r"acts, false_act: only in mode 'act'"):
         _searches_only(1_000, 1, mode="watchlist", acts=["jaywalking"], false_act="petitioning")

@@ -16,6 +16,7 @@ from functools import cache
 import numba
 import numpy as np
 import pyarrow as pa
+import pytest
 from numba import njit, types
 
 import scslab
@@ -292,6 +293,33 @@ def test_a_few_professional_claimants_file_most_malicious_reports():
     assert round(informed - informed_without) <= claimants  # many reports, few reporters
     assert sim.columns["informant_false_share"][-1] > 0.5
     assert sim.columns["informant_caused_listings"][-1] > 0
+
+
+@pytest.mark.parametrize("mean", [3.0, 599.0, 601.0, 746.0, 5_010.0, 1e6])
+def test_a_claimant_s_day_of_reports_is_the_poisson_quantile_at_any_mean(mean):
+    """Above a mean of about 745, exp(-mean) is 0: each draw was the loop's guard, 50 (mean + 1)."""
+    from scipy.stats import poisson
+
+    from scslab.mechanisms.reporting.informants import _poisson
+
+    u = np.random.default_rng(7).random(500)
+    drawn = np.array([_poisson(x, mean) for x in u])
+    assert (drawn == poisson.ppf(u, mean)).all()
+    assert drawn.std() > 0.5 * math.sqrt(mean)  # not one count whatever the draw
+
+
+def test_claimants_at_a_mean_above_745_a_day_file_about_that_many():
+    params = {"claimant_share": 1e-3, "claimant_reports_per_day": 70.0, "accept_false": 1.0}
+    params |= {"reward_yuan": 10_000.0, "reward_elasticity": 1.0}  # x 11: 770 a claimant a day
+    sc = _scenario(**params).with_overrides(days=3)
+    sim = Simulation(sc)
+    sim.run()
+    factor = 1.0 + 10_000.0 / sc.mechanisms["informants"].reward_reference_yuan
+    claimants = sim.mechanisms["informants"].claimants.size
+    expected = claimants * 70.0 * factor
+    assert factor == pytest.approx(11.0) and expected > 745 * claimants
+    for day in sim.columns["informant_false_reports"]:  # 38,550 a claimant a day before
+        assert abs(day - expected) < 4.5 * math.sqrt(expected)
 
 
 def _informed_opportunism(**informants: object) -> tuple[float, float, int]:

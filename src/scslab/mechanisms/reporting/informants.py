@@ -143,7 +143,9 @@ class InformantsParams(MechanismParams):
         description="Malicious reports per person per day at mean opportunism and no reward: a "
         "report of an act that never happened (default 0: none, an assumption). For scale: "
         "220,000 malicious food complaints in China in 2023 (calibration/"
-        "reporting_and_manipulation.csv, china_professional_claimants_2023).",
+        "reporting_and_manipulation.csv, china_professional_claimants_2023). A person files at "
+        "most one a day: once this times the reward's factor times (1 + |opportunism_weight|) "
+        "passes 1, the chance saturates and the mean falls short of this times the factor.",
     )
     rival_share: float = Field(
         default=0.5,
@@ -328,17 +330,62 @@ def reward_factor(reward):
     return (1.0 + reward.yuan / reward.reference_yuan) ** reward.elasticity
 
 
-@kernel(inline="always")
+_FROM_ZERO_BELOW = 600.0
+"""The largest mean whose Poisson draw sums the distribution from 0: ``exp(-mean)`` is a normal
+float up to about 708, and below this the draw is the same as it always was. Above it the sum
+starts at the mode (``_poisson``)."""
+
+
+@kernel
 def _poisson(u, mean):
-    """The Poisson(``mean``) count at the uniform draw ``u`` (inverse of its distribution)."""
-    k = 0
-    term = math.exp(-mean)
-    total = term
-    while u >= total and k < 50.0 * (mean + 1.0):
-        k += 1
+    """The Poisson(``mean``) count at the uniform draw ``u`` (inverse of its distribution).
+
+    For a mean up to ``_FROM_ZERO_BELOW``, the terms summed from 0 up; above it, from the
+    mode, whose probability is computed in logs, down over 12 standard deviations for the
+    distribution up to the mode, then down or up from it: ``exp(-mean)`` is 0 above a mean of
+    about 745, which left the sum at 0 and every draw at the loop's guard.
+    """
+    if mean <= _FROM_ZERO_BELOW:
+        k = 0
+        term = math.exp(-mean)
+        total = term
+        while u >= total and k < 50.0 * (mean + 1.0):
+            k += 1
+            term *= mean / k
+            total += term
+        return k
+    mode = math.floor(mean)
+    # log P(X = mode) = mode log(mean) - mean - log(mode!), with Stirling's series for log(mode!)
+    # (exact to double precision from a mode of 600), so that no two large logs cancel
+    frac = mean - mode
+    at_mode = math.exp(
+        mode * math.log1p(frac / mode)
+        - frac
+        - 0.5 * math.log(2.0 * math.pi * mode)
+        - 1.0 / (12.0 * mode)
+        + 1.0 / (360.0 * mode**3)
+    )
+    lowest = max(0.0, mode - 12.0 * math.sqrt(mean))
+    below_mode = 0.0  # P(X < mode), from the terms below the mode, largest first
+    term, j = at_mode, mode
+    while j > lowest:
+        term *= j / mean
+        j -= 1.0
+        below_mode += term
+    total = below_mode + at_mode  # P(X <= k) at k = mode
+    k, term = mode, at_mode
+    if u < below_mode:  # down: the largest k with P(X <= k - 1) <= u
+        total = below_mode
+        while k > lowest and u < total:
+            term *= k / mean
+            k -= 1.0
+            total -= term
+        return int(k)
+    while u >= total and k < mean + 12.0 * math.sqrt(mean):
+        k += 1.0
         term *= mean / k
         total += term
-    return k
+    return int(k)
 
 
 @kernel(inline="always")

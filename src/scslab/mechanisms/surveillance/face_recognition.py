@@ -255,6 +255,16 @@ class FaceRecognitionParams(MechanismParams):
             raise ValueError("must be a number of images from 1 to 100,000,000,000, or 'wanted'")
         return value
 
+    @field_validator("settings")
+    @classmethod
+    def _some_setting(cls, value: dict[str, CameraSetting]) -> dict[str, CameraSetting]:
+        if not value:
+            raise ValueError(
+                "no camera setting would show the cameras any face; name one, or leave it out "
+                "for the default crossings"
+            )
+        return value
+
     @field_validator("provinces")
     @classmethod
     def _known_provinces(cls, value: list[str] | None) -> list[str] | None:
