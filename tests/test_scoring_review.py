@@ -126,3 +126,18 @@ def test_without_a_ceiling_points_reach_base_plus_30000():
     capped.run()
     scores = capped.get("rongcheng_points").scores(np.arange(capped.pop.n), capped.days)
     assert scores.max() == 32_000
+
+
+def test_a_reader_that_starts_before_a_point_system_does_is_refused():
+    """Before its active_from everyone enrolled would read as holding the base score."""
+    sc = scslab.load_scenario("rongcheng").with_overrides(people=2_000, days=2)  # points: 2014
+    perk = {"attempt_rate": 0.01, "score": "rongcheng_points", "threshold": 1000}
+    early = sc.with_mechanism("rewards", sectors={"perk": perk})
+    with pytest.raises(scslab.ScenarioError, match=r"rewards starts on 2013-10-01, before") as e:
+        Simulation(early)
+    assert "\n" not in str(e.value) and "active_from of 2014-01-01 or later" in str(e.value)
+    # the other direction: from the points' own first day it reads them
+    assert Simulation(early.with_mechanism("rewards", active_from="2014-01-01"))
+    # a commercial score has no users before its first pass: read from any day
+    sesame = scslab.load_scenario("pboc_pilots_2015").with_overrides(people=2_000, days=2)
+    assert Simulation(sesame)  # its rewards start on day 0, Sesame on 2015-01-28

@@ -234,6 +234,11 @@ class Scoring(Mechanism):
     per-person arrays it declares, which the run adopts from the burn-in, and by what
     ``history`` hands over. A scenario with ``burn_in_days`` refuses a scorer without it."""
 
+    scores_before_start: ClassVar[bool] = False
+    """Whether people read as scored before its first day (``active_from``): a point system's
+    state holds everyone's base score from day 0. A reader of such a score may not start before
+    it (``scoring/compiled.compiled_scorer``), or it would act on scores nobody has earned."""
+
     def history(self) -> dict[str, Any]:
         """At the end of the burn-in: what it keeps besides its per-person arrays.
 

@@ -383,9 +383,19 @@ def compiled_scorer(sim: Simulation, name: str, reader: str, key: str) -> Scorin
 
     Raises:
         ScenarioError: ``name`` is not an enabled scoring mechanism, or it has no compiled
-            kernels (a Python-only prototype), which ``reader`` cannot read (one line).
+            kernels (a Python-only prototype), which ``reader`` cannot read, or ``reader``
+            starts before a score that reads as earned from day 0 (``scores_before_start``)
+            does (one line).
     """
     scorer = sim.get(name, Scoring, key)
+    starts, reads_from = sim.first_day_of(name), sim.first_day_of(reader)
+    if scorer.scores_before_start and reads_from < starts:
+        raise ScenarioError(
+            f"{sim.scenario.source}: mechanisms.{key}: {reader} starts on "
+            f"{sim.date_of(reads_from)}, before {name!r} does ({sim.date_of(starts)}), whose "
+            f"base score nobody has earned until then; give {reader} an active_from of "
+            f"{sim.date_of(starts)} or later"
+        )
     if not reads_compiled(scorer):
         raise ScenarioError(
             f"{sim.scenario.source}: mechanisms.{key}: {reader} reads scores from compiled code, "

@@ -583,6 +583,7 @@ class PointSystem(CompiledSteps, CompiledScoring):
 
     params: PointSystemParams
     carries_history = True
+    scores_before_start = True  # everyone enrolled holds the base from day 0
 
     def declare(self, pop: Population) -> None:
         self.offset = pop.state.add(f"{self.name}_offset", np.int16, 0)

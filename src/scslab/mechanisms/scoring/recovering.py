@@ -180,6 +180,7 @@ class RecoveringScore(CompiledSteps, CompiledScoring):
     Params = RecoveringScoreParams
     description = "score that falls with records and recovers with clean days (reference model)"
     params: RecoveringScoreParams
+    scores_before_start = True  # everyone holds the cap from day 0
 
     def declare(self, pop: Population) -> None:
         views = pop.state.add_record(self.name, {"offset": np.int16, "last_day": np.uint16})
