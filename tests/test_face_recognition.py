@@ -198,8 +198,9 @@ def test_no_false_match_no_false_alert_and_no_hit_no_true_alert():
 
 
 def test_without_cameras_no_act_is_seen_and_no_face_searched():
-    # coverage is the chance that a camera sees an act: no setting, no camera, no alert of any kind
-    blind = scslab.run(_dragon_eye(settings={})).metrics.to_pydict()
+    # coverage is the chance that a camera sees an act: no face shown, no alert of any kind
+    shut = {"crossing": {"probes_urban": 0.0, "probes_rural": 0.0}}
+    blind = scslab.run(_dragon_eye(settings=shut)).metrics.to_pydict()
     assert sum(blind[f"{FACE}_probes"]) == 0 == sum(blind[f"{FACE}_alerts"])
     seen = scslab.run(_dragon_eye()).metrics.to_pydict()
     assert sum(_true_alerts(seen, FACE)) > 0
