@@ -105,8 +105,10 @@ class DebtParams(MechanismParams):
         default=0.00003,
         ge=0.0,
         le=0.1,
-        description="Mean daily probability that an adult falls into arrears (assumption: about "
-        "1.1% of adults a year; with the shares below this gives roughly 1.5 to 2 million "
+        description="Daily probability that an adult of the middle income quintile "
+        "(income_effect 1) and mean compliance falls into arrears (assumption: about 1.1% a year; "
+        "the adults' mean is this times income_effect's mean over the quintiles, 1.08 at its "
+        "defaults, about 1.2% a year; with the shares below this gives roughly 1.5 to 2 million "
         "unpaid judgments a year in all of China, the order of the court list's growth in "
         "calibration/blacklist_court_defaulters.csv: 2.5 to 3.7 million a year in 2014-2018).",
     )
