@@ -295,7 +295,7 @@ def test_a_few_professional_claimants_file_most_malicious_reports():
     assert sim.columns["informant_caused_listings"][-1] > 0
 
 
-@pytest.mark.parametrize("mean", [3.0, 599.0, 601.0, 746.0, 5_010.0, 1e6])
+@pytest.mark.parametrize("mean", [3.0, 599.0, 601.0, 746.0, 5_010.0, 1e6, 4_194_304.5])
 def test_a_claimant_s_day_of_reports_is_the_poisson_quantile_at_any_mean(mean):
     """Above a mean of about 745, exp(-mean) is 0: each draw was the loop's guard, 50 (mean + 1)."""
     from scipy.stats import poisson

@@ -7,6 +7,8 @@ nobody enrolled has no mean; without a ceiling, points reach base + 30,000.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pytest
 
@@ -141,3 +143,26 @@ def test_a_reader_that_starts_before_a_point_system_does_is_refused():
     # a commercial score has no users before its first pass: read from any day
     sesame = scslab.load_scenario("pboc_pilots_2015").with_overrides(people=2_000, days=2)
     assert Simulation(sesame)  # its rewards start on day 0, Sesame on 2015-01-28
+
+
+def test_a_backlash_learns_a_point_system_s_scores_from_its_first_day_only():
+    """Read before the points start, everyone's base would be a score learned (line 1001)."""
+    sc = scslab.load_scenario("rongcheng").with_overrides(people=5_000, days=100)
+    programmes = {k: v.model_dump() for k, v in sc.mechanisms["backlash"].programmes.items()}
+    programmes["rongcheng"]["low_scores"] = {"rongcheng_points": 1001}
+    sim = Simulation(sc.with_mechanism("backlash", programmes=programmes))  # not refused
+    sim.run()
+    punished = sim.columns["rongcheng_punished"]
+    first = (dt.date(2014, 1, 1) - sc.meta.start_date).days  # the points' active_from
+    assert punished[first - 1] == 0 < punished[-1]
+    assert sim.columns["court_list_approval"][0] is not None  # the backlash runs from day 0
+
+
+def test_a_leak_of_a_point_system_s_scores_is_refused_only_before_it_starts():
+    sc = scslab.load_scenario("rongcheng").with_overrides(people=2_000, days=200)
+    leak = {"score": "rongcheng_points", "screen_below": 900}
+    after = sc.with_mechanism("data_breaches", **leak, leaks=[{"date": "2014-02-01", "share": 0.5}])
+    assert Simulation(after)  # read on 2014-02-01, after the points start on 2014-01-01
+    before = after.with_mechanism("data_breaches", leaks=[{"date": "2013-11-01", "share": 0.5}])
+    with pytest.raises(scslab.ScenarioError, match=r"data_breaches starts on 2013-11-01, before"):
+        Simulation(before)

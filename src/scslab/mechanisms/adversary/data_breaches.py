@@ -269,7 +269,11 @@ class DataBreaches(CompiledSteps, Adversary):
         the adversaries, in the day and in the set-up.
         """
         sim, pop = self.sim, self.sim.pop
-        self.scorer = compiled_scorer(sim, self.params.score, self.name, f"{self.name}.score")
+        first_leak = int(self.rule.leak_days[0]) if self.rule.leak_days.size else sim.days
+        first_leak = max(first_leak, sim.first_day_of(self.name))  # a leak is read when it steps
+        self.scorer = compiled_scorer(
+            sim, self.params.score, self.name, f"{self.name}.score", reads_from=first_leak
+        )
         leaked_low = self.leaked_low_flag.bits()
         return _new_state(
             self.rule,

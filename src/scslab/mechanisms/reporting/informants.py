@@ -354,7 +354,7 @@ def _poisson(u, mean):
             term *= mean / k
             total += term
         return k
-    mode = math.floor(mean)
+    mode = float(math.floor(mean))  # a float: mode**3 of an int64 wraps above 2**21
     # log P(X = mode) = mode log(mean) - mean - log(mode!), with Stirling's series for log(mode!)
     # (exact to double precision from a mode of 600), so that no two large logs cancel
     frac = mean - mode

@@ -302,6 +302,9 @@ class Grading(NamedTuple):
     """A score below this is taken as a punishment."""
     scorer: Any
     """The scorer's record (read through ``scoring/compiled.py``)."""
+    first_day: int
+    """The scorer's first day: before it nobody learns the score (a point system's base score
+    would read as earned)."""
 
 
 class Abandonment(NamedTuple):
@@ -567,7 +570,7 @@ def _grade_impl(day, s, gradings):
     def impl(day, s, gradings):
         for g in literal_unroll(gradings):
             p = g.programme
-            if s.ended_day[p] >= 0:
+            if s.ended_day[p] >= 0 or day < g.first_day:
                 continue
             ids = compiled_bernoulli_ids(g.key, day, s.n, g.rate, s.threads)
             scored, score = has_score(g.scorer, ids), scores_of(g.scorer, ids, day)
@@ -756,7 +759,8 @@ class Backlash(CompiledSteps, Response):
                     self.inert.setdefault(name, []).append(member)
             for scorer_name, line in programme.low_scores.items():
                 key = f"{self.name}.programmes.{name}.low_scores"
-                scorer = compiled_scorer(sim, scorer_name, self.name, key)
+                first_day = sim.first_day_of(scorer_name)  # each grading waits for its score
+                scorer = compiled_scorer(sim, scorer_name, self.name, key, reads_from=first_day)
                 gradings.append(
                     Grading(
                         programme=index,
@@ -764,6 +768,7 @@ class Backlash(CompiledSteps, Response):
                         rate=p.score_notice_rate,
                         line=line,
                         scorer=scorer.state,
+                        first_day=first_day,
                     )
                 )
         punishing = {e.programme for e in experiences if not e.rewarding}

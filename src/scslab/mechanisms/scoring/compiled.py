@@ -378,8 +378,13 @@ def clean_of(scorer: CompiledScoring, pids: np.ndarray) -> np.ndarray:
     return scorer._kernels().clean(scorer.state, _ids(pids))
 
 
-def compiled_scorer(sim: Simulation, name: str, reader: str, key: str) -> Scoring:
+def compiled_scorer(
+    sim: Simulation, name: str, reader: str, key: str, reads_from: int | None = None
+) -> Scoring:
     """The scoring mechanism ``name`` that ``reader`` reads from its kernels (``key``: the field).
+
+    ``reads_from``: the first day ``reader`` reads the score, when it is not its own first day
+    (a leak's day; a reader that waits for each score itself passes the score's first day).
 
     Raises:
         ScenarioError: ``name`` is not an enabled scoring mechanism, or it has no compiled
@@ -388,7 +393,8 @@ def compiled_scorer(sim: Simulation, name: str, reader: str, key: str) -> Scorin
             does (one line).
     """
     scorer = sim.get(name, Scoring, key)
-    starts, reads_from = sim.first_day_of(name), sim.first_day_of(reader)
+    starts = sim.first_day_of(name)
+    reads_from = sim.first_day_of(reader) if reads_from is None else reads_from
     if scorer.scores_before_start and reads_from < starts:
         raise ScenarioError(
             f"{sim.scenario.source}: mechanisms.{key}: {reader} starts on "
