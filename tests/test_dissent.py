@@ -387,7 +387,7 @@ def test_an_act_another_mechanism_keeps_state_about_is_not_posted_as_an_everyday
     sc = scslab.load_scenario("rongcheng").with_overrides(people=1_000, days=1)
     judgment = {"court_judgment_unpaid": {"rate": 2e-4}}
     with pytest.raises(
-        ScenarioError, match=r"everyday_acts\.acts: court_judgment_unpaid: debt keeps"
+        ScenarioError, match=r"everyday_acts\.extra_acts: court_judgment_unpaid: debt keeps"
     ) as e:
         Simulation(sc.with_mechanism("everyday_acts", extra_acts=judgment))
     assert "\n" not in str(e.value)

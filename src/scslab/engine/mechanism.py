@@ -196,7 +196,7 @@ class Behaviour(Mechanism):
                 raise ScenarioError(
                     f"{sim.scenario.source}: mechanisms.{self.name}.{field}: {', '.join(kept)}: "
                     f"{name} keeps state about it, and {doing} it here would leave {name}'s "
-                    "count of it wrong; use acts without state (everyday acts)"
+                    "count of it wrong; use acts that no other mechanism keeps state about"
                 )
 
 

@@ -147,7 +147,8 @@ class EverydayActs(CompiledSteps, Behaviour):
 
     def init(self, sim: Simulation) -> None:
         rates = self.params.all_acts()
-        self.check_acts_without_state(sim, "acts", list(rates), "posting")
+        for field in ("acts", "extra_acts"):
+            self.check_acts_without_state(sim, field, list(getattr(self.params, field)), "posting")
         codes = [act_by_name(n) for n in rates]
         traits = [getattr(sim.pop.keys, spec.trait) for spec in rates.values()]
         self.draws = LabelledDraws(
