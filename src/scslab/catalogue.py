@@ -95,6 +95,9 @@ POSTED_BY = {
 """The sources whose records a mechanism of their own posts (its name), never a data source: the
 harm audit reads a record's source as its cause (a malicious report, a false match, a bought
 record), so a data source under one of these names would be blamed on that cause."""
+DATA_SOURCE_NAMES = tuple(name for s, name in SOURCE_NAMES.items() if s not in POSTED_BY)
+"""The names a data source may take (``observation/sources.py``): every source but those of
+``POSTED_BY``."""
 _ACTS = {name: a for a, name in ACT_NAMES.items()}
 _SOURCES = {name: s for s, name in SOURCE_NAMES.items()}
 

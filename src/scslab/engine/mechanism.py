@@ -192,7 +192,7 @@ class Behaviour(Mechanism):
         """
         for name, m in sim.mechanisms.items():
             kept = [a for a in acts if a in getattr(m, "acts_with_state", ())]
-            if kept and m is not self:
+            if kept and m is not self:  # its own acts with state are its own to post
                 raise ScenarioError(
                     f"{sim.scenario.source}: mechanisms.{self.name}.{field}: {', '.join(kept)}: "
                     f"{name} keeps state about it, and {doing} it here would leave {name}'s "

@@ -94,11 +94,11 @@ def income_class(key, pid: int, urban: bool) -> int:
     A person's income rank within their own setting is ``u``, uniform; their income on a common
     scale is ``x = sqrt(u)`` in an urban region and ``u**2`` in a rural one (assumption, after
     urban disposable income being about 2.6 times rural, NBS 2020: these shapes give a mean ratio
-    of 2.0 and a median ratio of 2.8), so urban incomes lie higher. The
-    quintile is ``x``'s place in the national mixture of the two, ``F(x) = p x**2 + (1 - p)
-    sqrt(x)`` with ``p`` the national urban share: a fifth of China's people in each quintile,
-    urban residents about 1.5 quintiles above rural ones on average (mean quintile 2.5 against
-    1.1). A scenario of one province has the quintiles of the nation, not its own.
+    of 2.0 and a median ratio of 2.8), so urban incomes lie higher. The quintile is ``x``'s place
+    in the national mixture of the two, ``F(x) = p x**2 + (1 - p) sqrt(x)`` with ``p`` the
+    national urban share: a fifth of China's people in each quintile, urban residents about 1.5
+    quintiles above rural ones on average (mean quintile 2.5 against 1.1). A scenario of one
+    province has the quintiles of the nation, not its own.
     """
     u = uniform(key, 0, pid, 0)
     p = URBAN_SHARE_2020

@@ -28,8 +28,7 @@ import numpy as np
 from pydantic import Field, field_validator
 
 from scslab.catalogue import (
-    POSTED_BY,
-    SOURCE_NAMES,
+    DATA_SOURCE_NAMES,
     Act,
     ActName,
     Source,
@@ -48,6 +47,11 @@ from scslab.mechanisms.observation.evaders import EVASION, CoverageEvasion, evad
 if TYPE_CHECKING:
     from scslab.engine.simulation import Simulation
     from scslab.population import Population
+
+
+EVADABLE = (*DATA_SOURCE_NAMES, "face_recognition")
+"""Sources an evader can avoid: the data sources and the face_recognition mechanism's cameras
+(informants still see evaders; bought and traded records are no source to evade)."""
 
 
 class EvasionParams(MechanismParams):
@@ -81,14 +85,10 @@ class EvasionParams(MechanismParams):
     @classmethod
     def _sources_that_see(cls, value: list[str]) -> list[str]:
         for name in value:
-            source = source_by_name(name)
-            if source in POSTED_BY and source != Source.FACE_RECOGNITION:
-                allowed = ", ".join(
-                    n
-                    for s, n in SOURCE_NAMES.items()
-                    if s not in POSTED_BY or s == Source.FACE_RECOGNITION
+            if name not in EVADABLE:
+                raise ValueError(
+                    f"{name!r} is no source an evader can avoid; evadable: {', '.join(EVADABLE)}"
                 )
-                raise ValueError(f"{name!r} is no source an evader can avoid; evadable: {allowed}")
         return value
 
     coverage_factor: float = Field(

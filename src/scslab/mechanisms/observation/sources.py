@@ -27,8 +27,8 @@ from numba import prange
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from scslab.catalogue import (
+    DATA_SOURCE_NAMES,
     POSTED_BY,
-    SOURCE_NAMES,
     Act,
     ActName,
     Source,
@@ -159,10 +159,9 @@ class DataSourcesParams(MechanismParams):
         for name in value:
             owner = POSTED_BY.get(source_by_name(name))
             if owner is not None:
-                allowed = ", ".join(n for s, n in SOURCE_NAMES.items() if s not in POSTED_BY)
                 raise ValueError(
                     f"{name!r} records are posted by the {owner} mechanism, not by a data "
-                    f"source; data sources: {allowed}"
+                    f"source; data sources: {', '.join(DATA_SOURCE_NAMES)}"
                 )
         return value
 

@@ -372,15 +372,15 @@ def _poisson(u, mean):
         term *= j / mean
         j -= 1.0
         below_mode += term
-    total = below_mode + at_mode  # P(X <= k) at k = mode
     k, term = mode, at_mode
     if u < below_mode:  # down: the largest k with P(X <= k - 1) <= u
-        total = below_mode
+        total = below_mode  # P(X <= k - 1)
         while k > lowest and u < total:
             term *= k / mean
             k -= 1.0
             total -= term
         return int(k)
+    total = below_mode + at_mode  # up: P(X <= k)
     while u >= total and k < mean + 12.0 * math.sqrt(mean):
         k += 1.0
         term *= mean / k
