@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from importlib import resources
 
 import numpy as np
 import pytest
@@ -186,21 +187,23 @@ def test_a_list_without_a_model_of_its_people_starts_with_anyone():
     assert not sim.get("debt").judgment.get()[listed].any()  # nor made to owe
 
 
-def test_a_warm_started_list_that_starts_late_changes_nothing_before_it_steps():
-    """Before its first day a list reports no entries and leaves no change for its readers: the
-    warm start's members were read as yesterday's entries on day 0 only (they were repeated as
-    each day's entries, and the audit's days per listing came out 1 instead of 20)."""
-    sc = scslab.load_scenario("integrated_2020").with_overrides(people=20_000, days=20)
-    late = sc.with_mechanism("court_list", active_from="2021-01-01")
-    runs = [scslab.run(late, compiled=c) for c in (True, False)]
-    for result in runs:
-        assert set(result.metrics["court_list_entries"].to_pylist()) == {0}
-        size = result.metrics["court_list_size"].to_pylist()
-        assert size[0] > 0 and set(size) == {size[0]}  # members from day 0, nobody leaves
-        audit = {h.item: h.value for h in result.harm_audit()}
-        assert audit["court_list: days listed per listing"] == 20
-    a, b = (r.metrics for r in runs)  # the compiled plan and the Python loop agree
-    for col in a.column_names:
-        x = a[col].to_numpy(zero_copy_only=False)
-        y = b[col].to_numpy(zero_copy_only=False)
-        assert np.array_equal(x, y, equal_nan=x.dtype.kind == "f"), col
+def test_a_warm_start_is_refused_for_a_list_that_opens_after_the_start_date(tmp_path):
+    """A warm start is the list on the start date. A list that opens later held its warm start's
+    members from day 0 while it waited, and the travel bans and joint punishment enforced them
+    before the list existed (10 people punished in 5 days at 6,000 people, counted by the
+    backlash too). The same list opening on the start date keeps its warm start."""
+    sc = scslab.load_scenario("integrated_2020").with_overrides(people=6_000, days=5)
+    on_time = scslab.run(sc.with_mechanism("court_list", active_from="2020-01-01"))
+    assert on_time.metrics["court_list_size"][0].as_py() > 0
+    late = sc.with_mechanism("court_list", active_from="2020-01-03")
+    with pytest.raises(ScenarioError, match=r"mechanisms\.court_list\.initial: .*2020-01-03"):
+        scslab.run(late)
+    preset = resources.files("scslab.data.presets") / "integrated_2020.toml"
+    text = preset.read_text().replace(
+        "[mechanisms.court_list]\n", '[mechanisms.court_list]\nactive_from = "2020-01-03"\n', 1
+    )
+    path, out = tmp_path / "late.toml", tmp_path / "run"
+    path.write_text(text)
+    line = cli_error_line("run", str(path), "--people", "6000", "--days", "5", "--out", str(out))
+    assert "court_list opens on 2020-01-03 (its active_from)" in line, line
+    assert not out.exists()  # nothing half-written

@@ -233,6 +233,10 @@ class Simulation:
                 histories = run_burn_in(earlier, self.pop, compiled)
                 self.burn_in_s = time.perf_counter() - t1
         self.plan = plan_of(scenario)
+        self.readers: dict[str, dict[str, str]] = {}
+        """Mechanism -> the mechanisms that read its state, each with the parameter that named
+        it (``{"court_list": {"travel_bans": "travel_bans.list"}}``), as ``find`` handed them
+        over during the set-up."""
         self.mechanisms: dict[str, Mechanism] = {
             row.mechanism: mechanism_class(row.mechanism, scenario.mechanisms[row.mechanism])(
                 scenario.mechanisms[row.mechanism], meta.seed, row.mechanism
@@ -328,12 +332,17 @@ class Simulation:
     def find(self, name: str | None, kind: type[M], key: str) -> M | None:
         """The enabled mechanism ``name`` if there is one, checked to be a ``kind``.
 
-        ``key`` is the parameter that named it (``"travel_bans.list"``), for the error.
+        ``key`` is the parameter that named it (``"travel_bans.list"``), for the error; its
+        first part, the reader, is noted among ``readers``.
 
         Raises:
             ScenarioError: ``name`` is enabled but is not a ``kind`` (one line, allowed names).
         """
         m = self.mechanisms.get(name) if name else None
+        if m is not None and isinstance(m, kind):
+            reader = key.partition(".")[0]
+            if reader != name and reader in self.mechanisms:
+                self.readers.setdefault(name, {})[reader] = key
         if m is None or isinstance(m, kind):
             return m
         raise ScenarioError(

@@ -388,13 +388,25 @@ class WarmStart:
 def start_listed(lst: ListBase, sim: Simulation) -> WarmStart:
     """Put the people of ``lst.params.initial`` on ``lst`` before day 0 (see the module).
 
+    A warm start is the list on the start date, so the list must exist then: a list with an
+    ``active_from`` after the start date has nobody on it before that day, and the sanctions
+    that read it would otherwise enforce members that a list not yet opened could not hold.
+
     Raises:
         ScenarioError: a figure that is not a share of people (over 1, under 0), ever listed
-            below listed, or ``like`` naming a mechanism that does not draw debtors.
+            below listed, ``like`` naming a mechanism that does not draw debtors, or a list that
+            starts after the start date.
     """
     init: InitialListing = lst.params.initial
     where = f"{sim.scenario.source}: mechanisms.{lst.name}.initial"
     start = sim.start_date
+    opens = sim.first_day_of(lst.name)
+    if opens > 0:
+        raise ScenarioError(
+            f"{where}: a warm start gives the list's members on the start date ({start}), but "
+            f"{lst.name} opens on {sim.date_of(opens)} (its active_from); drop its initial, or "
+            "its active_from"
+        )
     listed, listed_from = figure(init.listed, init, start, "listed")
     ever, ever_from = listed, listed_from
     if init.ever_listed is not None:

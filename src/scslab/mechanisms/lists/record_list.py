@@ -105,7 +105,8 @@ class RecordListParams(ListParams):
     initial: InitialListing | None = Field(
         default=None,
         description="Who is on the list on the start date and since when (a warm start, "
-        "docs/initial_conditions.md); none: the list starts empty.",
+        "docs/initial_conditions.md), for a list that opens on the start date (no later "
+        "active_from); none: the list starts empty.",
     )
 
 

@@ -28,7 +28,10 @@ set so that the cascade's fixed point on day 0, before anyone has experienced an
 approval is the share not against the programme. A programme whose approval stays below
 ``abandon_below`` for ``patience_days`` days in a row is abandoned: its mechanisms stop from the
 next day (``Simulation.last_days``, lowered from the kernel), in the compiled day plan and in the
-Python loop alike, and the manifest and the summary say on which day and why.
+Python loop alike, and the manifest and the summary say on which day and why. So do the lists,
+sanctions and rewards outside it that act on its lists or scores (``ENFORCING_FAMILIES``, found
+through ``Simulation.readers``): its lists stand still once it ends, and a travel ban of another
+programme, or of none, would otherwise go on enforcing them.
 
 What people experienced is read from the other mechanisms' records, never re-implemented: a
 list's entries of the day (``entered``), a sanction's blocked or refused people (``blocked_ids``,
@@ -53,7 +56,8 @@ experience something, and the cascade reads the histogram. The work grows with t
 not with the population.
 
 Owns: the programmes' bits, histograms and approval. Must not touch: the records it reads (it
-only reads them) and any plan entry but those of its programmes' mechanisms.
+only reads them) and any plan entry but those of its programmes' mechanisms and of the
+mechanisms that act on theirs.
 """
 
 from __future__ import annotations
@@ -107,6 +111,9 @@ REWARDING_FIELDS = ("granted_ids",)
 DEFAULT_FAMILIES = ("scoring", "lists", "consequences")
 """The families whose enabled mechanisms make up the one programme of a scenario that names none."""
 DEFAULT_PROGRAMME = "programme"
+ENFORCING_FAMILIES = ("lists", "consequences")
+"""Families whose mechanisms list, punish or reward by what they read: each stops when a
+programme whose lists or scores it reads is abandoned (``Backlash._stopped_with``)."""
 
 PUNISHED, WITNESSES, REWARDED, INNOCENTS = range(4)
 """Columns of a programme's row of ``counts``: people punished, people who saw a punishment at
@@ -127,7 +134,8 @@ class Programme(BaseModel):
     mechanisms: list[str] = Field(
         min_length=1,
         description="The scenario's mechanisms that make up the programme: what they do to "
-        "people moves its approval, and they stop together when it is abandoned.",
+        "people moves its approval, and they stop together when it is abandoned, with any "
+        "list, sanction or reward outside it that acts on its lists or scores.",
     )
     approval_at_start: float = Field(
         default=0.8,
@@ -734,6 +742,22 @@ class Backlash(CompiledSteps, Response):
                     )
         return dict(self.params.programmes)
 
+    def _stopped_with(self, sim: Simulation, programme: Programme) -> list[str]:
+        """The mechanisms that stop when ``programme`` is abandoned, its own first.
+
+        Then every list, sanction or reward outside it that acts on one of them
+        (``ENFORCING_FAMILIES``, read through ``Simulation.readers``), and on those in turn.
+        An abandoned programme's lists and scores stand still as they were; without this a
+        sanction of another programme, or of none, would go on punishing by them.
+        """
+        stopped = list(programme.mechanisms)
+        for member in stopped:  # grows while it is walked: readers of readers
+            for reader in sim.readers.get(member, {}):
+                enforces = sim.mechanisms[reader].family in ENFORCING_FAMILIES
+                if enforces and reader not in stopped:
+                    stopped.append(reader)
+        return stopped
+
     def init(self, sim: Simulation) -> None:
         p = self.params
         self.programmes = self._programmes(sim)
@@ -741,10 +765,13 @@ class Backlash(CompiledSteps, Response):
         experiences, gradings, positions, owners = [], [], [], []
         self.inert: dict[str, list[str]] = {}
         """Programme -> its members that neither punish nor reward anyone (see ``summary``)."""
+        self.stops: dict[str, list[str]] = {}
+        """Programme -> the mechanisms its abandonment stops (``_stopped_with``)."""
         for index, (name, programme) in enumerate(self.programmes.items()):
+            self.stops[name] = self._stopped_with(sim, programme)
+            positions += [sim.plan_position(m) for m in self.stops[name]]
+            owners += [index] * len(self.stops[name])
             for member in programme.mechanisms:
-                positions.append(sim.plan_position(member))
-                owners.append(index)
                 record = getattr(sim.mechanisms[member], "state", None)
                 fields = _fields_of(record)
                 rewarding = not fields.isdisjoint(REWARDING_FIELDS)
@@ -841,11 +868,9 @@ class Backlash(CompiledSteps, Response):
                 programme=name,
                 day=int(day),
                 cause="backlash",
-                mechanisms=tuple(programme.mechanisms),
+                mechanisms=tuple(self.stops[name]),
             )
-            for (name, programme), day in zip(
-                self.programmes.items(), self.ended_day.tolist(), strict=True
-            )
+            for name, day in zip(self.programmes, self.ended_day.tolist(), strict=True)
             if day >= 0
         ]
 
@@ -873,6 +898,14 @@ class Backlash(CompiledSteps, Response):
                 f"{counts[WITNESSES]:,} saw a punishment at home or nearby, "
                 f"{counts[REWARDED]:,} rewarded"
             )
+            beyond = self.stops[name][len(programme.mechanisms) :]
+            if beyond:
+                one = len(beyond) == 1
+                lines.append(
+                    f"{self.name}: {name}: {', '.join(beyond)} {'acts' if one else 'act'} on "
+                    f"its lists or scores from outside it, and {'stops' if one else 'stop'} "
+                    "with it"
+                )
             if name in self.inert:
                 inert = self.inert[name]
                 one = len(inert) == 1
