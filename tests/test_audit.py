@@ -230,6 +230,23 @@ def test_days_listed_count_the_listings_of_the_run_not_those_before_it():
     assert "when the list stopped" not in per_listing.note
 
 
+def test_a_list_that_opens_late_counts_its_listings_from_its_first_day():
+    # null before its active_from (day 2), then 2 entries on its first day and 1 more
+    nan = float("nan")
+    audit = _audit_of(
+        {
+            "court_list_size": [nan, nan, 2, 3, 3],
+            "court_list_entries": [nan, nan, 2, 1, 0],
+            "court_list_exits": [nan, nan, 0, 0, 0],
+            "court_list_innocents_listed": [nan, nan, 0, 0, 0],
+            "court_list_persons_ever_listed": [nan, nan, 2, 3, 3],
+        }
+    )
+    per_listing = audit[("time on lists", "court_list: days listed per listing")]
+    assert per_listing.value == 8 / 3  # it read NaN: day 0's null size
+    assert "when the list stopped" not in per_listing.note
+
+
 def test_a_list_a_backlash_stopped_is_counted_to_its_last_day_and_says_so():
     nan = float("nan")
     audit = _audit_of(

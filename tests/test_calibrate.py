@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from contextlib import nullcontext
 from pathlib import Path
@@ -341,3 +342,28 @@ def test_a_trial_whose_runs_lack_a_fitted_output_fails_and_the_search_goes_on():
     assert study.trials[-1].state == optuna.trial.TrialState.FAIL
     record = _tell(study, study.ask(), {"x": 2}, [{"status": "ok", row.name: 90.0}], [row])
     assert record["state"] == "complete" and record["loss"] == pytest.approx(0.01)
+    # NaN: the column is there but null on the row's day (a backlash stopped its mechanism);
+    # it was a complete trial of loss NaN, which could be the best and could not be resumed
+    record = _tell(study, study.ask(), {"x": 3}, [{"status": "ok", row.name: math.nan}], [row])
+    assert record["state"] == "failed" and "persons_ever_listed" in record["error"]
+
+
+def test_the_best_trial_has_a_loss_and_the_chart_skips_days_a_mechanism_did_not_run(tmp_path):
+    import datetime as dt
+
+    import pyarrow as pa
+
+    from scslab.calibrate import Row, _best, write_fit_chart
+
+    row = Row(dt.date(2014, 1, 8), "persons_ever_listed", 10.0, 7, "")
+    trials = [
+        {"trial": 0, "state": "complete", "loss": math.nan, "x": 1, row.name: math.nan},
+        {"trial": 1, "state": "complete", "loss": 0.01, "x": 2, row.name: 9.0},
+    ]
+    assert _best(trials, [row], ["x"])["trial"] == 1  # min() kept trial 0's NaN
+    metrics = pa.table({"day": [0, 7, 14], row.quantity: [3.0, 9.0, None]})  # stopped on day 7
+    stem = tmp_path / "fit"
+    assert write_fit_chart(stem, [row], [metrics], dt.date(2014, 1, 1), "t", "best")  # no crash
+    spec = json.loads(stem.with_suffix(".vl.json").read_text())
+    model = [d for d in spec["data"]["values"] if d["what"].startswith("model")]
+    assert [d["value"] for d in model] == [3.0, 9.0]

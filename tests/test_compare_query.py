@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from importlib import resources
 
 import numpy as np
 import pytest
@@ -196,12 +197,16 @@ def test_query_errors_are_one_line(runs, tmp_path, monkeypatch):
 
 def test_cli_query_formats(runs, capsys):
     assert main(["query", "SELECT count(*) AS n FROM runs", "--runs", str(runs)]) == 0
-    assert "2" in capsys.readouterr().out
+    assert "│ 2 │" in capsys.readouterr().out
     sql = "SELECT run, max(day) AS d FROM metrics GROUP BY run ORDER BY run"
     assert main(["query", sql, "--runs", str(runs), "--format", "csv"]) == 0
     assert capsys.readouterr().out.splitlines() == ['"run","d"', '"a",19', '"nested/b",24']
     assert main(["query", sql, "--runs", str(runs), "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out)[0] == {"run": "a", "d": 19}
+    nan = "SELECT 'nan'::DOUBLE AS r, 1.5::DOUBLE AS x, [1.0, 'inf'::DOUBLE] AS l"
+    assert main(["query", nan, "--runs", str(runs), "--format", "json"]) == 0
+    out = capsys.readouterr().out  # strict JSON: NaN and infinities are null, not NaN
+    assert json.loads(out, parse_constant=pytest.fail) == [{"r": None, "x": 1.5, "l": [1.0, None]}]
     assert main(["query", "SELEC 1", "--runs", str(runs)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "query failed" in err
@@ -214,6 +219,22 @@ def test_a_sweeps_partial_run_folder_is_not_a_run(tmp_path):
     partial = tmp_path / "runs" / ".p00001-r000.partial-1a2b3c4d"
     api.run("rongcheng", people=2_000, days=2, out=partial)  # what a killed worker leaves
     assert [p.name for p in run_folders(tmp_path / "runs")] == ["p00000-r000"]
+
+
+def test_arms_of_different_sizes_are_refused_and_people_sets_both(tmp_path):
+    """B - A of arms at 2,000 and 4,000 people read the size as the policy's effect."""
+    bigger = tmp_path / "bigger.toml"
+    preset = resources.files("scslab.data.presets") / "rongcheng.toml"
+    bigger.write_text(preset.read_text().replace("people = 100_000", "people = 4_000", 1))
+    with pytest.raises(ScenarioError, match=r"A has 2,000 people and B 4,000: .*\(set --people\)"):
+        compare(
+            load_scenario("rongcheng").with_overrides(people=2_000),
+            str(bigger),
+            days=3,
+            replications=1,
+        )
+    result = compare("rongcheng", str(bigger), people=2_000, days=3, replications=1)
+    assert result.changed().num_rows == 0  # the same scenario at one size: nothing changed
 
 
 def test_arms_at_different_scales_are_refused_and_scale_sets_both():

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
+import pytest
 
 import scslab
 from conftest import busy_rongcheng
@@ -106,3 +107,14 @@ def test_only_the_listed_lose_an_income_to_a_sector_that_reaches_families():
     assert (lost & ~ever).sum() == 0  # household members never listed do not
     family = result.metrics["jobs_family_blocked_family"].to_numpy()[-1]
     assert family > 100  # though their attempts are blocked
+
+
+def test_an_arrears_chance_above_1_is_refused_in_one_line():
+    """arrears_rate 0.1 with a lowest quintile at 20 times it: the candidates' draw was capped at
+    1 and everyone thinned by the cap, so the other quintiles drew about 0.05 a day, not 0.1."""
+    sc = scslab.load_scenario("rongcheng")
+    at_most_1 = {"arrears_rate": 0.05, "income_effect": [20, 1, 1, 1, 1], "compliance_weight": 0}
+    assert sc.with_mechanism("debt", **at_most_1).mechanisms["debt"].arrears_rate == 0.05
+    with pytest.raises(scslab.ScenarioError, match=r"mechanisms\.debt: .* is 2, a daily") as e:
+        sc.with_mechanism("debt", **(at_most_1 | {"arrears_rate": 0.1}))
+    assert "\n" not in str(e.value)

@@ -234,3 +234,30 @@ def test_opt_in_systems_count_and_average_only_the_people_they_score():
     grades = r.tables["group_grades"].to_pylist()
     for (day, _, grade), part in _by(grades, "day", "group_kind", "grade").items():
         assert sum(x["count"] for x in part) == m[f"honest_shanghai_grade_{grade}"][day].as_py()
+
+
+def test_a_system_s_groups_are_null_on_the_days_it_does_not_run():
+    """Rongcheng's points start on day 92 (2014-01-01): before, the groups read everyone at the
+    base score, 1,000 points in grade A, as if earned. Now the points' rows and columns are null
+    until the first pass on a day it runs, as its own metric columns are; the court list, which
+    runs from day 0, is counted from day 0. Both engines alike."""
+    sc = scslab.load_scenario("rongcheng").with_overrides(people=5_000, days=100)
+    sc = _with_groups(sc)  # passes on days 0, 30, 60, 90 and 99
+    runs = [scslab.run(sc, compiled=c) for c in (True, False)]
+    for r in runs:
+        rows = r.tables["groups"].to_pylist()
+        points = [x for x in rows if x["system"] == "rongcheng_points"]
+        before = [x for x in points if x["day"] < 92]
+        assert before and all(x["scored"] is None and x["mean_score"] is None for x in before)
+        after = [x for x in points if x["day"] == 99]
+        assert after and all(x["scored"] is not None for x in after)
+        assert sum(x["scored"] for x in after if x["group_kind"] == "area") == 5_000
+        court = [x for x in rows if x["system"] == "court_list" and x["day"] == 0]
+        assert court and all(x["listed"] is not None for x in court)
+        grades = [g for g in r.tables["group_grades"].to_pylist() if g["day"] < 92]
+        assert grades and {g["count"] for g in grades} == {None}
+        gap = r.metrics["rongcheng_points_mean_gap_rural_urban"].to_pylist()
+        assert all(math.isnan(v) for v in gap[:99]) and not math.isnan(gap[99])
+        mean = r.metrics["rongcheng_points_mean"].to_pylist()
+        assert set(mean[:92]) == {None} and None not in mean[92:]
+    assert runs[0].tables["groups"].equals(runs[1].tables["groups"])

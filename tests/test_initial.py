@@ -207,3 +207,15 @@ def test_a_warm_start_is_refused_for_a_list_that_opens_after_the_start_date(tmp_
     line = cli_error_line("run", str(path), "--people", "6000", "--days", "5", "--out", str(out))
     assert "court_list opens on 2020-01-03 (its active_from)" in line, line
     assert not out.exists()  # nothing half-written
+
+
+def test_appeals_filed_count_those_still_pending_on_day_0_not_those_decided_before():
+    """Everyone appeals, a decision takes 30 days, and the warm start's entries spread over 400
+    days: about 30/400 of them are pending on day 0. The counter held every warm-start appeal
+    (decided before day 0 too, which cannot be won in the run), so won/filed read low."""
+    sc = _warm(20_000, days=1).with_mechanism("court_list", appeal_share=1.0, appeal_days=30)
+    m = scslab.run(sc).metrics
+    filed, ever = m["court_list_appeals_filed"][0].as_py(), m["court_list_persons_ever_listed"][0]
+    entries = m["court_list_entries"][0].as_py()
+    pending = filed - entries  # day 0's entries all appeal too
+    assert _within(pending, int(EVER * 20_000), 30 / 400, sds=5), (pending, ever)

@@ -11,7 +11,7 @@ import scslab
 from scslab.notebook import MissingExtraError, progress_bar
 from scslab.report import charts, charts_of
 
-SMALL = {"people": 5_000, "days": 60}  # the size of the examples: their kernels are compiled
+SMALL = {"people": 5_000, "days": 100}  # the points start on day 92, so their mean is drawn
 
 
 @pytest.fixture(scope="module")

@@ -36,6 +36,34 @@ def test_a_grade_threshold_out_of_range_is_refused(min_score):
     _refused("rongcheng", "rongcheng_points", r"grades\.0\.min_score", grades=grades)
 
 
+def test_a_worst_grade_above_the_lowest_score_is_refused_and_at_it_is_kept():
+    """The worst grade takes everyone below the grade above it: a B at 990 counted people at
+    950 as B. Its min_score must reach the lowest score (the floor, or base - 30,000)."""
+    grades = [{"name": "A", "min_score": 1000}, {"name": "B", "min_score": 990}]
+    _refused("rongcheng", "rongcheng_points", r"worst grade, B, has min_score 990", grades=grades)
+    grades[1]["min_score"] = -29_000  # base 1,000 - 30,000
+    sc = scslab.load_scenario("rongcheng").with_mechanism("rongcheng_points", grades=grades)
+    assert sc.mechanisms["rongcheng_points"].grades[1].min_score == -29_000
+    zero_b = [grades[0], {"name": "B", "min_score": 0}]
+    _refused("rongcheng", "rongcheng_points", r"give it a min_score of -29000", grades=zero_b)
+    assert scslab.load_scenario("rongcheng").with_mechanism(
+        "rongcheng_points", grades=zero_b, floor=0
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        ({"exit_acts": ["tax_evasion"]}, r"tax_evasion is in both entry_acts and exit_acts"),
+        ({"entry_acts": []}, r"x\.entry_acts: List should have at least 1"),
+    ],
+)
+def test_a_record_list_that_could_never_list_or_never_release_is_refused(change, says):
+    """An act in both lists always listed (an entry wins), so its exit was dead; no entry act
+    listed nobody ever. Both were accepted."""
+    _refused("rongcheng", "x", says, type="record_list", **change)
+
+
 @pytest.mark.parametrize("threshold", [2**63, 30_001, 0, -5])
 def test_a_reported_threshold_out_of_range_is_refused(threshold):
     says = r"report_thresholds\.1"

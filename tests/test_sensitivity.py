@@ -149,21 +149,26 @@ def test_second_order_indices_are_written_for_each_pair(tmp_path, monkeypatch):
     assert result.pairs is not None and result.pairs.num_rows == 2
 
 
-def test_an_output_some_points_lack_is_refused_by_name(tmp_path, monkeypatch):
-    """A run that ends ok without an output's column has a null output (``sweep.run_task``); the
-    indices need a value at every point, so the analysis refuses it, naming the output."""
+@pytest.mark.parametrize("missing", [None, float("nan")])
+def test_an_output_some_points_lack_is_refused_by_name(tmp_path, monkeypatch, missing):
+    """A run that ends ok without an output's column has a null output (``sweep.run_task``), and
+    one whose mechanism did not run on the days the output reads has NaN; the indices need a
+    value at every point, so the analysis refuses either, naming the output. NaN read as indices
+    of exactly 0, which the docs call "as they must be"."""
     from scslab.sweep import run_task
 
     def without_output(task):
         row = run_task(task)
-        return row | {"acts:sum": None} if task.point == 1 else row
+        return row | {"acts:sum": missing} if task.point == 1 else row
 
     monkeypatch.setattr(sweep_module, "dask_client", lambda *a, **k: nullcontext(object()))
     monkeypatch.setattr(
         sweep_module, "execute", lambda client, tasks, fn=run_task, *_: map(without_output, tasks)
     )
     text = FILE.replace("n = 8", "n = 2").replace("days = 60", "days = 10")
-    with pytest.raises(SensitivityError, match=r"output acts:sum: run p00001-r000 does not write"):
+    with pytest.raises(
+        SensitivityError, match=r"output acts:sum: run p00001-r000 has no value of it"
+    ):
         run_sensitivity(_file(tmp_path, text), tmp_path / "out")
 
 

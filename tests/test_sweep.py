@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 from contextlib import nullcontext
@@ -567,6 +568,19 @@ def test_an_output_day_before_the_first_is_refused():
 
     with pytest.raises(SweepError, match="day -3 is before the run's first"):
         Output("acts", "at", day=-3).of(pa.table({"acts": [1, 2, 3, 4]}))
+
+
+def test_an_output_s_final_value_is_its_last_day_that_ran():
+    """Null before a mechanism's active_from and after a backlash stopped it: ``final`` read the
+    last day as it was, NaN, which a sensitivity analysis read as an index of 0."""
+    import pyarrow as pa
+
+    from scslab.sweep import parse_output
+
+    metrics = pa.table({"size": [None, 2.0, 5.0, None, None]})
+    assert parse_output("size", "outputs").of(metrics) == 5.0
+    assert parse_output("size:mean", "outputs").of(metrics) == 3.5
+    assert math.isnan(parse_output("size", "outputs").of(pa.table({"size": [None, None]})))
 
 
 @pytest.mark.parametrize(

@@ -225,11 +225,16 @@ def harm_audit(metrics: pa.Table, redlists: frozenset[str] = frozenset()) -> lis
         won = last_value(metrics, f"{lst}_appeals_won") if f"{lst}_appeals_won" in cols else 0.0
         ended = last_value(metrics, f"{lst}_repaired") if f"{lst}_repaired" in cols else 0.0
         released = last_value(metrics, f"{lst}_released") if f"{lst}_released" in cols else 0.0
-        # listings within the run: those under way when day 0 began, and those made since
+        # listings within the run: those under way when its first day began (day 0, or its
+        # active_from: null before), and those made since
         size, day_exits, day_entries = (
             _values(metrics, f"{lst}_{column}") for column in ("size", "exits", "entries")
         )
-        under_way = float(size[0] + day_exits[0] - day_entries[0]) if size.size else 0.0
+        ran = np.flatnonzero(~np.isnan(size))
+        first = ran[0] if ran.size else None
+        under_way = (
+            float(size[first] + day_exits[first] - day_entries[first]) if first is not None else 0.0
+        )
         listings = under_way + entries
         while_ran = _while_it_ran(metrics, lst)
         out += [

@@ -598,6 +598,11 @@ def _first_error(run_rows: dict[str, dict[str, Any]]) -> str:
     return "none"
 
 
+def _missing(value: Any) -> bool:
+    """Whether a run's value of a figure is missing: absent, null, or NaN (a null day)."""
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
 def _tell(
     study: Any, trial: Any, values: dict[str, Any], runs: list[dict[str, Any]], rows: list[Row]
 ) -> dict[str, Any]:
@@ -605,13 +610,14 @@ def _tell(
 
     record: dict[str, Any] = {"trial": trial.number, **values}
     failed = [r for r in runs if r["status"] != "ok"]
-    blank = [r.name for r in rows if any(run.get(r.name) is None for run in runs)]
+    blank = [r.name for r in rows if any(_missing(run.get(r.name)) for run in runs)]
     if failed or not runs or blank:
         study.tell(trial, state=optuna.trial.TrialState.FAIL)
         why = (
             failed[0]["error"]
             if failed
-            else f"no value of {blank[0]}: this trial's runs do not write it"
+            else f"no value of {blank[0]}: this trial's runs do not write it on its day (or "
+            "its mechanism did not run that day)"
             if blank
             else "no run"
         )
@@ -636,7 +642,7 @@ def _write_trials(folder: Path, trial_rows: list[dict[str, Any]]) -> pa.Table:
 
 
 def _best(trial_rows: list[dict[str, Any]], rows: list[Row], paths: list[str]) -> dict[str, Any]:
-    done = [t for t in trial_rows if t["state"] == "complete"]
+    done = [t for t in trial_rows if t["state"] == "complete" and not _missing(t["loss"])]
     if not done:
         return {}
     b = min(done, key=lambda t: t["loss"])
@@ -690,7 +696,7 @@ def write_fit_chart(
         days = metrics.column("day").to_pylist()
         for q in quantities:
             for d, v in zip(days, metrics.column(q).to_pylist(), strict=True):
-                if d % 7 == 0 or d == days[-1]:
+                if (d % 7 == 0 or d == days[-1]) and not _missing(v):  # null: not running
                     series[q].setdefault(d, []).append(float(v))
     data = [
         {

@@ -18,11 +18,12 @@ import datetime as dt
 import enum
 import io
 import json
+import math
 import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -708,6 +709,20 @@ def compare(
         out.print(f"\nResults: {folder}/ (comparison.parquet, manifest.json)", highlight=False)
 
 
+def _json_safe(value: Any) -> Any:
+    """``value`` with NaN and infinities as null: JSON has no such numbers.
+
+    A NaN is common: a listing ratio with too few people listed to compare.
+    """
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    return value
+
+
 class Format(enum.StrEnum):
     """How ``query`` prints its answer."""
 
@@ -750,7 +765,8 @@ def query(
         sys.stdout.write(sink.getvalue().decode())
         return
     if fmt is Format.json:
-        sys.stdout.write(json.dumps(table.to_pylist(), default=str) + "\n")
+        rows = _json_safe(table.to_pylist())
+        sys.stdout.write(json.dumps(rows, default=str, allow_nan=False) + "\n")
         return
     shown = Table(title=f"{table.num_rows:,} rows")
     for name in table.column_names:

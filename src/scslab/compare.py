@@ -274,6 +274,12 @@ def compare(
             "synthetic person): their counts are in different units; compare them at one scale "
             "(set --scale)"
         )
+    if sc_a.meta.people != sc_b.meta.people:
+        raise ScenarioError(
+            f"A has {sc_a.meta.people:,} people and B {sc_b.meta.people:,}: common random "
+            "numbers need the same synthetic people in both; compare them at one size (set "
+            "--people)"
+        )
     if sc_a.meta.days != sc_b.meta.days:
         raise ScenarioError(
             f"A runs {sc_a.meta.days} days and B {sc_b.meta.days}: compare scenarios over the "

@@ -175,6 +175,7 @@ def charts_of(
             for g in group_rows
             if g["day"] == last
             and g["family"] == "lists"
+            and g["listed"] is not None  # null: a list not running that day
             and g["group_kind"] in ("income", "area")
             and g["people"]
         ]

@@ -202,11 +202,12 @@ def analyse(
         y = np.zeros(len(x))
         count = np.zeros(len(x))
         for r in rows:
-            if r[o.name] is None:
+            value = r[o.name]
+            if value is None or value != value:  # absent, or NaN: null on every day it reads
                 raise SensitivityError(
-                    f"output {o.name}: run {r['run_id']} does not write it (a mechanism off at "
-                    "that point); the indices need a value at every point: choose an output "
-                    "every run writes"
+                    f"output {o.name}: run {r['run_id']} has no value of it (a mechanism off at "
+                    "that point, or not running on the days it reads); the indices need a value "
+                    "at every point: choose an output every run writes"
                 )
             y[r["point"]] += r[o.name]
             count[r["point"]] += 1

@@ -230,7 +230,7 @@ class Output:
         if values.size == 0 or np.all(np.isnan(values)):
             return math.nan
         reduce = {
-            "final": lambda v: v[-1],
+            "final": lambda v: v[~np.isnan(v)][-1],  # its last day that ran (a stop: null)
             "mean": np.nanmean,
             "sum": np.nansum,
             "max": np.nanmax,

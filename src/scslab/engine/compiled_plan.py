@@ -105,7 +105,8 @@ def _run_days(day0, day1, board, plan, days, cycles, table, offsets):
 
     Each mechanism steps from its first day to its last (``days``, a ``StepDays``); the cycles of
     its step and its metrics add to ``cycles``; every mechanism's metrics of day ``d`` go to
-    ``table[d - day0]`` from column ``offsets[i]``, NaN (null) once it has stopped.
+    ``table[d - day0]`` from column ``offsets[i]``, NaN (null) before its first day and once it
+    has stopped.
     """
     first_days, last_days, positions = days.first, days.last, days.positions
     for day in range(day0, day1):
@@ -117,14 +118,14 @@ def _run_days(day0, day1, board, plan, days, cycles, table, offsets):
                 cycles[i] += cycle_counter() - t0
         row = table[day - day0]
         for i in range(plan.records.size):
-            stopped = day > last_days[positions[i]]
-            if not stopped:
+            idle = day < first_days[i] or day > last_days[positions[i]]
+            if not idle:
                 t0 = cycle_counter()
                 _call_metrics(plan.metrics[i], day, as_voidptr(plan.records[i]))
                 cycles[i] += cycle_counter() - t0
             today = carray(as_voidptr(plan.todays[i]), plan.widths[i], np.float64)
             for j in range(today.size):
-                row[offsets[i] + j] = np.nan if stopped else today[j]
+                row[offsets[i] + j] = np.nan if idle else today[j]
 
 
 run_days = kernel(_run_days)

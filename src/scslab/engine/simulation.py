@@ -454,6 +454,8 @@ class Simulation:
             t0 = clock()
             values = m.metrics(day)
             row.seconds += clock() - t0
+            if day < row.first_day:  # not started: its columns, null (as in the compiled plan)
+                values = dict.fromkeys(values)
             known = known_columns.get(name)
             if known is not None and tuple(values) == known[0]:  # yesterday's columns again
                 _consume(map(list.append, known[1], values.values()))
@@ -544,7 +546,7 @@ class Simulation:
             if first_days.get(name, 0) >= days:  # its active_from is after the run's last day
                 since = self.date_of(first_days[name]).isoformat()
                 note = f"never stepped: it starts on {since}, after the run's last day"
-                lines += [f"{name}: {note}", *m.summary()]  # what it holds (a warm start's list)
+                lines += [f"{name}: {note}", *m.summary()]  # what it holds
                 continue
             if last >= days - 1:
                 lines += m.summary()

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
 
 import numpy as np
 from numba import prange
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from scslab.catalogue import Act
 from scslab.engine.board import act_room, acts_written, post_acts, written_in_order
@@ -100,6 +100,21 @@ class DebtParams(MechanismParams):
     @classmethod
     def _empty_is_none(cls, value: str | None) -> str | None:
         return value or None
+
+    @model_validator(mode="after")
+    def _a_probability(self) -> DebtParams:
+        """The highest person's daily chance of arrears is at most 1.
+
+        Above, the candidates' draw was capped at 1 and everyone thinned by the cap: with a
+        lowest quintile at 20 times a rate of 0.1, the other quintiles drew about 0.05, not 0.1.
+        """
+        top = self.arrears_rate * max(self.income_effect) * (1.0 + abs(self.compliance_weight))
+        if top > 1.0:
+            raise ValueError(
+                f"arrears_rate x the largest income_effect x (1 + |compliance_weight|) is "
+                f"{top:.3g}, a daily probability above 1; lower one of them"
+            )
+        return self
 
     arrears_rate: float = Field(
         default=0.00003,

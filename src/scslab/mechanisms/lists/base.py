@@ -389,7 +389,8 @@ def _schedule_exits(day, s):
             false = (s.flags[pid] & s.false_mask) != 0
             win = rule.success_false if false else rule.success_true
             won[i] = filed and uniform(s.appeal_key, day, pid, 1) < win
-            s.counts[FILED] += filed
+            # a warm start's appeal decided before day 0 cannot be won in the run: not counted
+            s.counts[FILED] += filed and day + rule.days >= 0
         winners = kept(new, won)
         schedule(
             s.exits,

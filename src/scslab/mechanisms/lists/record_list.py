@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from scslab.catalogue import Act, ActName, SourceName, act_by_name, source_by_name
 from scslab.catalogue import Source as SourceCode
@@ -94,7 +94,7 @@ class RecordListParams(ListParams):
     """Which records put people on the list and take them off, and from which sources."""
 
     entry_acts: list[ActName] = Field(
-        default=["tax_evasion"], description="Recorded acts that list a person."
+        default=["tax_evasion"], min_length=1, description="Recorded acts that list a person."
     )
     exit_acts: list[ActName] = Field(
         default=[], description="Recorded (true) acts that take a person off the list."
@@ -108,6 +108,16 @@ class RecordListParams(ListParams):
         "docs/initial_conditions.md), for a list that opens on the start date (no later "
         "active_from); none: the list starts empty.",
     )
+
+    @model_validator(mode="after")
+    def _acts_apart(self) -> RecordListParams:
+        both = sorted(set(self.entry_acts) & set(self.exit_acts))
+        if both:
+            raise ValueError(
+                f"{', '.join(both)} is in both entry_acts and exit_acts: a record of it would "
+                "always list (an entry wins); keep each act in one of them"
+            )
+        return self
 
 
 class RecordList(CompiledSteps, ListBase):

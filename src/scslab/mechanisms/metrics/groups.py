@@ -31,6 +31,10 @@ integer columns of ``metrics.parquet``):
   table because only point systems have them and a grade is one more key (named
   ``group_grades``, not ``grades``, to leave the plain name to a point system's own table).
 
+A system's rows and columns are null on the days it does not run: before its first day (its
+``active_from``: a point system's base score would read as earned) and after a programme's end
+stopped it (its list stands still), as its own metric columns are.
+
 Daily metric columns (the latest pass carried forward; NaN before the first pass, and wherever a
 denominator rate is 0 or a group is empty):
 
@@ -628,16 +632,24 @@ class Groups(Observer):
         t, k = self.totals, self.scale
         date = self.sim.date_of(day).isoformat()
         rows, grade_rows = self._rows, self._grade_rows
+        scoring = [self._running(m.name, day) for m in self.scorers]
+        listing = [self._running(lst.name, day) for lst in self.lists]
         for kind, names in GROUP_KINDS.items():
             ppl = t["people"][kind]
             for gi, group in enumerate(names):
                 n = int(ppl[gi])
                 subjects: list[tuple[Any, ...]] = []
                 for s, m in enumerate(self.scorers):
+                    if not scoring[s]:
+                        subjects.append(("scoring", m.name, None, None, None, None))
+                        continue
                     n_scored = int(t["scored"][kind][s, gi])
                     mean = float(t["sums"][kind][s, gi]) / n_scored if n_scored else None
                     subjects.append(("scoring", m.name, n_scored * k, mean, None, None))
                 for li, lst in enumerate(self.lists):
+                    if not listing[li]:
+                        subjects.append(("lists", lst.name, None, None, None, None))
+                        continue
                     lc = t["listed"][kind][li, :, gi]
                     subjects.append(("lists", lst.name, None, None, int(lc[0]) * k, int(lc[1]) * k))
                 if not subjects:
@@ -649,7 +661,7 @@ class Groups(Observer):
                         rows[col].append(v)
                 for s, m in enumerate(self.scorers):
                     for rank, grade in enumerate(self.grade_names[s]):
-                        count = int(t["grades"][kind][s, rank, gi]) * k
+                        count = int(t["grades"][kind][s, rank, gi]) * k if scoring[s] else None
                         for col, v in zip(
                             _GRADE_COLUMNS,
                             (day, date, kind, group, m.name, grade, rank, count),
@@ -659,16 +671,29 @@ class Groups(Observer):
         area, income = t["people"]["area"], t["people"]["income"]
         for li, lst in enumerate(self.lists):
             la, lq = t["listed"]["area"][li, 0], t["listed"]["income"][li, 0]
-            self.latest[f"{lst.name}_listing_ratio_rural_urban"] = _ratio(
-                la[1], area[1], la[0], area[0]
+            on = listing[li]
+            self.latest[f"{lst.name}_listing_ratio_rural_urban"] = (
+                _ratio(la[1], area[1], la[0], area[0]) if on else math.nan
             )
-            self.latest[f"{lst.name}_listing_ratio_q1_q5"] = _ratio(
-                lq[0], income[0], lq[4], income[4]
+            self.latest[f"{lst.name}_listing_ratio_q1_q5"] = (
+                _ratio(lq[0], income[0], lq[4], income[4]) if on else math.nan
             )
         for s, m in enumerate(self.scorers):
             sa, na = t["sums"]["area"][s], t["scored"]["area"][s]
-            gap = sa[1] / na[1] - sa[0] / na[0] if na[0] > 0 and na[1] > 0 else math.nan
+            both = scoring[s] and na[0] > 0 and na[1] > 0
+            gap = sa[1] / na[1] - sa[0] / na[0] if both else math.nan
             self.latest[f"{m.name}_mean_gap_rural_urban"] = float(gap)
+
+    def _running(self, name: str, day: int) -> bool:
+        """Whether mechanism ``name`` runs on ``day``, from its first day to its last.
+
+        Its first: its ``active_from``; its last: a programme's end stops it. Its groups are
+        null outside those days, as its own metric columns are: before, a point system's base
+        score reads as earned; after, a list stands still.
+        """
+        sim = self.sim
+        last = sim.last_days[sim.plan_position(name)]
+        return sim.first_day_of(name) <= day <= last
 
     def metrics(self, day: int) -> dict[str, float | int]:
         return dict(self.latest)
@@ -693,7 +718,8 @@ class Groups(Observer):
             parts.append(f"{lst.name} listing rate {ratios}")
         for m in self.scorers:
             gap = self.latest[f"{m.name}_mean_gap_rural_urban"]
-            parts.append(f"{m.name} mean rural - urban {gap:+.2f}")
+            text = f"{gap:+.2f}" if gap == gap else "none (not running, or nobody scored)"
+            parts.append(f"{m.name} mean rural - urban {text}")
         head = f"groups: {self.passes} passes ({self.pass_s:.2f} s)"
         return [head + ("; " + "; ".join(parts) if parts else "")]
 

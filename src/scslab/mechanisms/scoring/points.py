@@ -68,7 +68,10 @@ class Grade(BaseModel):
         "letters, digits and underscores, a letter first (grades are often upper case: AAA)."
     )
     min_score: int = Field(
-        ge=-30_000, le=30_000, description="The lowest score that earns the grade."
+        ge=-30_000,
+        le=30_000,
+        description="The lowest score that earns the grade; the worst grade's is at or below the "
+        "lowest score (the floor, or base - 30,000): it takes everyone below the grade above.",
     )
 
     @field_validator("name")
@@ -136,6 +139,12 @@ class PointSystemParams(MechanismParams):
             raise ValueError("grades must list best first with strictly falling min_score")
         if len(set(mins)) != len(mins):
             raise ValueError("grades must have distinct min_score values")
+        if mins[-1] > lo:  # the worst grade takes everyone below the grade above it
+            raise ValueError(
+                f"the worst grade, {self.grades[-1].name}, has min_score {mins[-1]}, but scores "
+                f"reach {lo} (the floor, or base - {OFFSET_LIMIT:,}): it takes everyone below "
+                f"the grade above it, so give it a min_score of {lo} or less"
+            )
         names = [g.name for g in self.grades]
         twice = sorted({n for n in names if names.count(n) > 1})
         if twice:
