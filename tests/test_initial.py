@@ -219,3 +219,15 @@ def test_appeals_filed_count_those_still_pending_on_day_0_not_those_decided_befo
     entries = m["court_list_entries"][0].as_py()
     pending = filed - entries  # day 0's entries all appeal too
     assert _within(pending, int(EVER * 20_000), 30 / 400, sds=5), (pending, ever)
+
+
+def test_a_warm_start_older_than_the_list_s_term_is_refused():
+    """A term ends every listing within repair_days. Entries drawn over years before the start
+    kept listings the term could not have ended before day 0 (they stayed for the whole run:
+    176 -> 171 listed in 60 days with a 30-day term and 3 entries)."""
+    sc = scslab.load_scenario("integrated_2020").with_overrides(people=6_000, days=3)
+    with pytest.raises(ScenarioError, match=r"initial\.since: entries spread over .* 30 or fewer"):
+        scslab.run(sc.with_mechanism("court_list", repair_days=30))
+    within = _warm(6_000, days=40, since=30).with_mechanism("court_list", repair_days=30)
+    size = scslab.run(within).metrics["court_list_size"].to_pylist()
+    assert size[0] > 50 and size[-1] < size[0] / 2  # the warm start's terms end in the run

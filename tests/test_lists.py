@@ -192,3 +192,25 @@ def test_an_appeal_won_on_the_day_the_term_ends_counts_one_exit():
     assert exits > 300 and won > 100
     # so far: counted twice, 328 won and 328 expired against 557 exits
     assert won + expired <= exits, (won, expired, exits)
+
+
+def test_a_threshold_list_that_opens_after_its_score_lists_who_is_below_already() -> None:
+    """The recovering score runs from day 0, the list from day 30. The list looked only at people
+    whose score moved again, so of 589 people below the line on day 59, 50 were never listed (at
+    20,000 people). Opening on day 0 with its score, it makes no extra pass (nobody is below)."""
+    import datetime as dt
+
+    sc = scslab.load_scenario("reference").with_overrides(people=20_000, days=60)
+    offence = {"rate": 0.02, "trait": "compliance", "weight": -0.33}
+    sc = sc.with_mechanism("everyday_acts", acts={"offence": offence})
+    on_time = sc.with_mechanism("threshold_list", active_from=None)
+    late = sc.with_mechanism("threshold_list", active_from=dt.date(2014, 1, 31))
+    for scenario, scan_on in ((on_time, -1), (late, 30)):
+        for compiled in (True, False):
+            sim = Simulation(scenario, compiled=compiled)
+            sim.run()
+            lst, score = sim.get("threshold_list"), sim.get("recovering_score")
+            assert lst._scan_on(sim) == scan_on
+            below = score.scores(np.arange(sim.pop.n), sim.days - 1) < 900
+            listed = (lst.flag.array & lst.flag.mask) != 0
+            assert below.sum() > 500 and np.array_equal(listed, below)

@@ -394,8 +394,8 @@ def start_listed(lst: ListBase, sim: Simulation) -> WarmStart:
 
     Raises:
         ScenarioError: a figure that is not a share of people (over 1, under 0), ever listed
-            below listed, ``like`` naming a mechanism that does not draw debtors, or a list that
-            starts after the start date.
+            below listed, ``like`` naming a mechanism that does not draw debtors, a list that
+            starts after the start date, or entries spread over more days than the list's term.
     """
     init: InitialListing = lst.params.initial
     where = f"{sim.scenario.source}: mechanisms.{lst.name}.initial"
@@ -420,6 +420,13 @@ def start_listed(lst: ListBase, sim: Simulation) -> WarmStart:
     n = sim.pop.n
     key_now, key_left = lst.key("initial/listed"), lst.key("initial/left")
     curve_days, counts = _entry_curve(init, start)
+    term = getattr(lst.params, "repair_days", None)
+    if term is not None and -curve_days[0] > term:
+        raise ScenarioError(
+            f"{where}.since: entries spread over {-int(curve_days[0]):,} days before the start, "
+            f"but the list's term (repair_days {term}) ends every listing within {term} days, "
+            f"so those who entered earlier could not be on it; give since {term} or fewer days"
+        )
     if init.like:
         like: Any = sim.get(init.like, key=f"{lst.name}.initial.like")
         if not all(callable(getattr(like, f, None)) for f in ("draw_debtors", "listed_repayment")):

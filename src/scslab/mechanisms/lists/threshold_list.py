@@ -4,7 +4,9 @@ Only people whose score may have crossed a threshold are looked at: those whose 
 records may move (the scorer's ``moving_records``: an online purchase moves no credit history; and
 ``records_as_scored``: a record about someone moves the score of a user misverified as them, for
 whom it is a false record of the face-ID match), those whose scheduled exit day has come (from the
-scoring system's ``day_reaching``), and on a day the scorer rescored everyone, whoever crosses. A
+scoring system's ``day_reaching``), and on a day the scorer rescored everyone, whoever crosses.
+On its first day a list that opens after its scorer, or after a burn-in gave scores a history,
+also makes that full pass once, for the people already below its entry line. A
 scheduled check that a later record made stale simply fails when it falls due. So a record that
 cannot move the score changes nothing: it does not bring back someone an appeal or the listing term
 took off the list (the next record that moves their score, or the next rescoring, does), and it is
@@ -179,6 +181,7 @@ ThresholdFields = list_record_fields(
         "n",
         "threads",
         "released",
+        "scan_on",
     ),
     __name__,
 )
@@ -186,7 +189,9 @@ ThresholdFields = list_record_fields(
 (``moving_records``), the calendar of exit checks, the thresholds, whether the scorer scores
 everyone, the population and its ``run_threads`` (the re-check's build), and the day the list
 released its members because the state stopped reading the score and how many (int64; -1 and 0
-until then)."""
+until then), and the day of a full pass for the people already below the entry line when the list
+opens (its first day, where its scorer ran before it or a burn-in gave scores a history; -1:
+none, everyone starts at the start score)."""
 
 ThresholdState = compiled_struct("ThresholdState", ThresholdFields._fields, __name__)
 
@@ -254,7 +259,7 @@ def _step(day, board, s):
         if released and s.released[0] < 0:
             s.released[0], s.released[1] = day, released
         return
-    if rescored(s.scorer, day):  # everyone's score may have moved: find who crosses
+    if rescored(s.scorer, day) or day == s.scan_on:  # everyone may cross, or be below already
         due = np.union1d(due, _crossing(s.threads, s.n, s, day))
     cand, false_source = _candidates(pid, source, true, due)
     sc = scores_of(s.scorer, cand, day)
@@ -288,6 +293,17 @@ class ThresholdList(CompiledSteps, ListBase):
     Params = ThresholdListParams
     description = "blacklist entered below a score threshold and left on reaching another"
     params: ThresholdListParams
+
+    def _scan_on(self, sim: Simulation) -> int:
+        """The list's first day if scores may be below its entry line then, else -1.
+
+        They may where its scorer ran before it or a burn-in gave scores a history: a list that
+        opened then listed only those whose score moved again, so a point system's people below
+        the line were never found, and a recovering score's drifted back up unlisted.
+        """
+        opens = sim.first_day_of(self.name)
+        earlier = sim.first_day_of(self.params.score) < opens
+        return opens if earlier or sim.scenario.meta.burn_in_days > 0 else -1
 
     def init(self, sim: Simulation) -> None:
         self.scorer = compiled_scorer(sim, self.params.score, self.name, f"{self.name}.score")
@@ -328,5 +344,6 @@ class ThresholdList(CompiledSteps, ListBase):
                 n=sim.pop.n,
                 threads=run_threads(sim.pop.n),
                 released=np.array([-1, 0], np.int64),
+                scan_on=self._scan_on(sim),
             )
         )
