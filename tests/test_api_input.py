@@ -101,10 +101,18 @@ def test_checkpoint_every_is_a_whole_number_of_days_checked_before_anything_is_w
     assert "\n" not in str(e.value) and not (tmp_path / "run").exists()
 
 
-def test_callbacks_and_replications_are_checked_by_name():
+def test_callbacks_and_replications_are_checked_by_name(tmp_path):
     sc = scslab.load_scenario("rongcheng").with_overrides(people=1_000, days=2)
     with pytest.raises(TypeError, match=r"on_day: a function called with a count"):
         scslab.run(sc, on_day=5)
+    # resume as run: it raised "'int' object is not callable" once it had read the folder, and
+    # "expected str, bytes or os.PathLike object, not int" for a number
+    with pytest.raises(
+        TypeError, match=r"on_day: a function called with a count, or None \(got int\)"
+    ):
+        scslab.resume(tmp_path, on_day=3)
+    with pytest.raises(TypeError, match=r"run_dir: a folder's path \(a str or a Path\) \(got 5\)"):
+        scslab.resume(5)
     for bad in (True, 1.5):
         with pytest.raises(ScenarioError, match=r"replications: a whole number, 1 to 1000"):
             compare(sc, sc, people=1_000, replications=bad)
@@ -207,7 +215,7 @@ def test_compare_checks_its_arguments_before_running():
 
 def test_resume_is_public_and_run_names_a_bad_folder():
     assert scslab.resume is scslab.api.resume and "resume" in scslab.__all__
-    with pytest.raises(TypeError, match=r"out: a folder's path \(a str or a Path\), or None"):
+    with pytest.raises(TypeError, match=r"out: a folder.s path \(a str or a Path\)"):
         scslab.run("rongcheng", people=2_000, days=2, out=3)
 
 

@@ -138,6 +138,9 @@ def test_cli_compare_prints_and_writes(tmp_path, capsys):
     assert main([*argv[:-2], "--out", str(out)]) == 2  # a folder with files is refused
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "already exists" in err
+    assert main(["compare", "rongcheng", "rongcheng", "--people", "0", "--quiet"]) == 2
+    err = capsys.readouterr().err  # the flag, as run names it (it said scenario.people)
+    assert err.count("\n") == 1 and "scslab: error: --people: " in err
 
 
 def test_cli_compare_bad_mechanism_exits_2(capsys):

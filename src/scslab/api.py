@@ -322,14 +322,9 @@ def run(
             raise CheckpointError(
                 f"checkpoint_every: a whole number of days, 1 or more (got {checkpoint_every!r})"
             )
-    for name, callback in (("on_day", on_day), ("on_compile", on_compile)):
-        if callback is not None and not callable(callback):
-            raise TypeError(
-                f"{name}: a function called with a count, or None (got {type(callback).__name__})"
-            )
-    if out is not None and not isinstance(out, str | os.PathLike):
-        raise TypeError(f"out: a folder's path (a str or a Path), or None (got {out!r})")
+    _check_callbacks(on_day, on_compile)
     if out is not None:
+        _check_path("out", out)
         check_run_dir(Path(out))  # fail before the (possibly long) set-up
     check_fits(sc)  # refuse a run that cannot fit before allocating anything
     started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
@@ -339,6 +334,21 @@ def run(
             walk(sim)  # refuse state that cannot be checkpointed before writing anything
     run_dir = prepare_run_dir(Path(out)) if out is not None else None
     return _run_and_write(sim, run_dir, started, on_day, on_compile, checkpoint_every, {})
+
+
+def _check_callbacks(on_day: object, on_compile: object) -> None:
+    """Refuse, in one line, a progress callback that is not a function."""
+    for name, callback in (("on_day", on_day), ("on_compile", on_compile)):
+        if callback is not None and not callable(callback):
+            raise TypeError(
+                f"{name}: a function called with a count, or None (got {type(callback).__name__})"
+            )
+
+
+def _check_path(name: str, value: object) -> None:
+    """Refuse, in one line, a folder argument that is not a path."""
+    if not isinstance(value, str | os.PathLike):
+        raise TypeError(f"{name}: a folder's path (a str or a Path) (got {value!r})")
 
 
 def resume(
@@ -361,6 +371,8 @@ def resume(
         ScenarioError: The run would not fit in memory (one-line message).
     """
     _check_progress(progress)
+    _check_path("run_dir", run_dir)
+    _check_callbacks(on_day, on_compile)
     folder = Path(run_dir)
     try:
         manifest = read_manifest(folder)

@@ -680,6 +680,10 @@ def compare(
             check_run_dir(out_dir)
         except RunDirError as e:
             raise UserError(str(e)) from None
+    try:  # a bad flag's error names the flag, as run's do
+        _with_flags(load_scenario(a), None, people=people, days=days, seed=seed, scale=scale)
+    except ScenarioError as e:
+        raise UserError(str(e)) from None
     progress = progress_bar("runs", quiet)
     with progress:
         task = progress.add_task("compare", total=2 * replications)
