@@ -284,6 +284,49 @@ def test_every_item_is_in_the_table_zeros_included():
     assert not any("flights" in line or "bank" in line for line in lines)  # zeros: table only
 
 
+def test_a_sector_that_never_ran_is_said_so_and_the_total_counts_those_that_did():
+    """joint_punishment_2016 runs its sectors from 2016-09-25: in a shorter run their columns are
+    null every day, and the total of all sectors read NaN (and left the summary)."""
+    nan = float("nan")
+    audit = _audit_of(
+        {
+            "flights_blocked_innocent": [0, 5],
+            "trains_blocked_innocent": [1, 2],
+            "hotels_blocked_innocent": [nan, nan],
+        }
+    )
+    section = "innocents punished"
+    total = audit[(section, "all sectors: attempts of innocents blocked")]
+    assert total.value == 7
+    hotels = audit[(section, "hotels: attempts of innocents blocked")]
+    assert hotels.value != hotels.value and hotels.note.startswith("not run: it starts after")
+    line = next(x for x in audit_lines(list(audit.values())) if x.startswith(section))
+    assert "all sectors: attempts of innocents blocked 7" in line and "hotels" not in line
+
+
+def test_the_summary_shows_a_ratio_of_0_and_each_item_s_note():
+    """A listing ratio of 0 (nobody listed in the rural group or the lowest quintile) is the
+    widest gap, and it was left out as if it were nothing; a list a backlash stopped showed its
+    frozen counts without saying so in the summary (the table said so)."""
+    nan = float("nan")
+    audit = _audit_of(
+        {
+            "tax_blacklist_listing_ratio_rural_urban": [1.0, 1.0, 0.0],
+            "tax_blacklist_listing_ratio_q1_q5": [nan, nan, nan],
+            "court_list_size": [5, 4, nan],
+            "court_list_entries": [0, 0, nan],
+            "court_list_exits": [0, 1, nan],
+            "court_list_innocents_listed": [1, 1, nan],
+            "court_list_persons_ever_listed": [5, 5, nan],
+        }
+    )
+    lines = audit_lines(list(audit.values()))
+    impact = next(x for x in lines if x.startswith("disparate impact"))
+    assert "tax_blacklist: share listed, rural / urban 0" in impact and "q1" not in impact
+    innocents = next(x for x in lines if x.startswith("innocents punished"))
+    assert "listed on a false record now 1 (counted to day 1, when the list stopped)" in innocents
+
+
 def test_the_dossier_and_public_naming_are_audited_whatever_their_names():
     audit = _audit_of(
         {"dossier_job_rejections_on_false_entries": [0, 3], "shaming_innocents_named": [2, 5]}

@@ -453,3 +453,29 @@ def test_the_histogram_is_every_person_s_bin_recomputed_from_their_bits() -> Non
         counts = np.bincount(_bins_recomputed(backlash.state, p, n), minlength=BINS + 1)
         assert counts.tolist() == _histograms(backlash.state)[p].tolist(), name
         assert sim.columns[f"{name}_punished"][-1] > 0, name
+
+
+def test_a_programme_that_ends_before_its_member_starts_says_it_never_stepped() -> None:
+    """Rongcheng's points start on day 92; a programme that falls on day 4 stopped them before
+    they ran. The summary gave their statistics "(stopped after day 4)" though every column was
+    null; the groups said the stopped court list had "too few listed to compare"."""
+    sc = scslab.load_scenario("rongcheng").with_overrides(people=5_000, days=120)
+    programmes = _programmes(sc, "rongcheng", abandon_below=0.99, patience_days=5)
+    programmes = _programmes(
+        sc.with_mechanism("backlash", programmes=programmes),
+        "court_list",
+        abandon_below=0.99,
+        patience_days=5,
+    )
+    sc = sc.with_mechanism("backlash", programmes=programmes).with_mechanism("groups")
+    sim = Simulation(sc)
+    sim.run()
+    summary = sim.summary_lines()
+    points = [x for x in summary if x.startswith("rongcheng_points:")]
+    assert points[0] == (
+        "rongcheng_points: never stepped: it starts on 2014-01-01, after a programme's end "
+        "stopped it on day 4"
+    )
+    assert len(points) == 1  # no statistics: they were its starting state
+    groups = next(x for x in summary if x.startswith("groups:"))
+    assert "court_list listing rates: none (not running at the end)" in groups

@@ -49,3 +49,11 @@ def test_calendar_drops_entries_before_first_day_and_tags_default_to_zero():
     assert cal.pending == 2
     pids, tags = cal.pop(5)
     assert pids.tolist() == [3] and tags.tolist() == [0]
+
+
+def test_a_calendar_made_with_no_room_grows_instead_of_looping():
+    """``Calendar(10, 0)``: the pool doubled from 0 for ever."""
+    cal = Calendar(10, 0)
+    cal.schedule(np.array([1, 1, 2]), np.array([5, 6, 7]))
+    pids, _ = cal.pop(1)
+    assert sorted(pids.tolist()) == [5, 6]

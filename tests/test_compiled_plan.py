@@ -233,6 +233,14 @@ def test_a_docstring_or_comment_edit_keeps_the_code_digest_and_a_code_edit_chang
     moved = '\n\n# a comment\ndef f(x):\n    """Other doc,\n    longer."""\n    return x + 1  # c\n'
     assert digest(base) == digest(moved)
     assert digest(base) != digest(base.replace("x + 1", "x + 2"))
+    # the text after a constant or a field is a docstring too: editing it recompiled all
+    constant = 'X = 1\n"""What X is."""\nclass R:\n    a: int\n    """Field a."""\n'
+    edited = 'X = 1\n"""What X is, said otherwise."""\nclass R:\n    a: int\n    """A."""\n'
+    assert digest(constant) == digest(edited) == digest("X = 1\nclass R:\n    a: int\n")
+    assert digest(constant) != digest(constant.replace("X = 1", "X = 2"))
+    assert digest("if c:\n    'text'\nelse:\n    y = 1\n") == digest(
+        "if c:\n    pass\nelse:\n    y = 1\n"
+    )
     tree = ast.parse(
         "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import scslab.api\n"
         "from scslab.kernels import rng\nfrom . import board\n"
@@ -397,3 +405,44 @@ def test_an_exception_raised_in_a_kernel_reaches_python_through_the_plan(monkeyp
     with pytest.raises(ValueError, match="metrics failed on day 3"):
         sim.run()
     assert sim.day < 5
+
+
+def test_late_starters_report_the_same_nulls_in_both_loops() -> None:
+    """Before its first day a mechanism reports null and its metrics are not asked for, in both
+    loops. The Python loop asked for them and threw them away, so a metrics kernel that keeps
+    state (tie cutting's) counted cuts from before it started in one loop only (day 20: 1
+    against 0); an observer (the group metrics) wrote NaN in the compiled plan, null in the
+    Python loop."""
+    sc = scslab.load_scenario("integrated_2020").with_overrides(people=5_000, days=40, seed=5)
+    start = sc.meta.start_date
+    sc = sc.with_mechanism("tie_cutting", active_from=start + dt.timedelta(days=20))
+    sc = sc.with_mechanism("groups", every_days=7, active_from=start + dt.timedelta(days=10))
+    fast, slow = _run(sc, True), _run(sc, False)
+    assert fast.compiled_plan is not None and slow.compiled_plan is None
+    assert list(fast.columns) == list(slow.columns)
+    differ = [c for c in fast.columns if repr(fast.columns[c]) != repr(slow.columns[c])]
+    assert differ == []
+    for column in ("tie_cutting_cut_today", "court_list_listing_ratio_q1_q5"):
+        first = 20 if column.startswith("tie") else 10
+        assert set(fast.columns[column][:first]) == {None}, column
+
+
+def test_a_contributor_s_kernel_is_stamped_with_the_package_code_it_imports(monkeypatch) -> None:
+    """A kernel outside the package (here, in this test module) was cached under its file's time
+    stamp alone, so after an edit of the package (the draws of kernels/rng.py) it loaded the
+    machine code of the old draws, inlined into it. Its stamp now holds the code digest of the
+    package modules its module imports too."""
+    from scslab.kernels import cache, package_code
+    from scslab.kernels.jit import kernel
+    from scslab.kernels.rng import uniform
+
+    @kernel
+    def draw(key, pid):
+        return uniform(key, 0, pid, 0)
+
+    assert draw(np.uint64(7), 3) == uniform(np.uint64(7), 0, 3, 0)
+    assert isinstance(draw._cache, cache.PublishingCache)
+    stamp = draw._cache._cache_file._source_stamp
+    assert stamp[1] == package_code.code_digest(__name__)
+    monkeypatch.setattr(cache, "code_digest", lambda module: "the package changed")
+    assert cache.PublishingCache(draw.py_func)._cache_file._source_stamp != stamp

@@ -71,3 +71,20 @@ def test_out_of_memory_mid_run_is_one_line_and_an_incomplete_folder(tmp_path, mo
     assert err.count("\n") == 1 and "out of memory" in err and "incomplete" in err
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "incomplete" and manifest["error"] == "MemoryError"
+
+
+def test_a_cgroup_s_reclaimable_page_cache_counts_as_free(tmp_path):
+    """memory.current counts the page cache; its inactive files are reclaimed before the kernel
+    refuses memory. A limit of 8 GiB with 7.5 GiB current, 5.5 GiB of it inactive files, read
+    as 0.5 GiB free, and refused runs that fit."""
+    from scslab.engine.footprint import _cgroup_free
+
+    gib = 2**30
+    (tmp_path / "memory.max").write_text(f"{8 * gib}\n")
+    (tmp_path / "memory.current").write_text(f"{int(7.5 * gib)}\n")
+    (tmp_path / "memory.stat").write_text(f"anon {2 * gib}\ninactive_file {int(5.5 * gib)}\n")
+    assert _cgroup_free(tmp_path) == 6 * gib
+    (tmp_path / "memory.stat").unlink()  # no stat to read: the current figure as it is
+    assert _cgroup_free(tmp_path) == gib // 2
+    (tmp_path / "memory.max").write_text("max\n")
+    assert _cgroup_free(tmp_path) is None

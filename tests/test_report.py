@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+import scslab
 from scslab import api
 from scslab.cli import main
 from scslab.report import EXTRA_HINT, ReportError, write_report
@@ -167,3 +168,16 @@ def test_a_run_whose_only_list_is_a_redlist_charts_no_innocents():
     audit = audit_table(harm_audit(metrics, frozenset({"volunteers"})))
     assert audit.num_rows == 0  # nothing punishing to audit
     assert "innocents_listed" not in charts_of(metrics, audit)
+
+
+def test_no_text_of_a_spec_can_end_the_report_s_script():
+    """Only lower case "</script" was escaped: a series named "a</SCRIPT><h1>..." ended the
+    script and put its markup in the page. Mechanism names are now refused unless they make
+    column names, and the specs are written with no "<", ">" or "&" at all."""
+    from scslab.report import inline_json
+
+    nasty = {"series": "a</SCRIPT><h1>PWNED</h1><!--<script>&amp;"}
+    text = inline_json(nasty)
+    assert not re.search(r"[<>&]", text) and json.loads(text) == nasty
+    with pytest.raises(scslab.ScenarioError, match=r"mechanisms\.'a</SCRIPT>': a mechanism's"):
+        scslab.load_scenario("rongcheng").with_mechanism("a</SCRIPT>", type="record_list")

@@ -51,6 +51,9 @@ CAUSES = {
 """What a false record of a source means; any other source's false record is a data error."""
 
 
+NEVER_RAN = "not run: it starts after the run's last day, or a backlash ended it first"
+"""The note of an item whose mechanism never ran in the run (its column is null every day)."""
+
 LISTED_ON_A_FALSE_RECORD = ": listed on a false record now"
 """The item of a punishing list's innocents, after the list's name (the report finds them by it)."""
 
@@ -144,11 +147,13 @@ def harm_audit(metrics: pa.Table, redlists: frozenset[str] = frozenset()) -> lis
                 _while_it_ran(metrics, lst),
             )
         )
-    for sector in sectors:
-        blocked = last_value(metrics, f"{sector}_blocked_innocent")
-        out.append(Harm(section, f"{sector}: attempts of innocents blocked", blocked))
+    blocked = {s: last_value(metrics, f"{s}_blocked_innocent") for s in sectors}
+    for sector, value in blocked.items():
+        note = NEVER_RAN if value != value else ""  # null on every day: it starts later
+        out.append(Harm(section, f"{sector}: attempts of innocents blocked", value, note))
+    ran = [v for v in blocked.values() if v == v]
     if sectors:
-        total = sum(last_value(metrics, f"{s}_blocked_innocent") for s in sectors)
+        total = float(sum(ran)) if ran else math.nan
         out.append(Harm(section, "all sectors: attempts of innocents blocked", total))
     for suffix, what in (
         ("_innocents_named", "named in public on a false record"),
@@ -301,15 +306,24 @@ def audit_table(harms: list[Harm]) -> pa.Table:
 
 
 def shown(value: float) -> str:
-    """A whole number, or a large one, with thousands separators; a small fraction to 3 digits."""
+    """A value as the summary and the report show it.
+
+    A whole number, or a large one, with thousands separators; a small fraction to 3 digits;
+    NaN (nothing to count or compare) as "n/a".
+    """
     value = float(value)
+    if value != value:
+        return "n/a"
     return f"{value:,.0f}" if value.is_integer() or abs(value) >= 100 else f"{value:,.3g}"
 
 
 def audit_lines(harms: list[Harm]) -> list[str]:
     """The audit as summary lines: one per section, with its items that are not zero.
 
-    The table (``harm_audit.parquet``) has every item, zeros included.
+    Each item has its note (a list a backlash stopped: counted to that day). A ratio or gap
+    of disparate impact is shown at 0 too (nobody listed in one group compared: the widest
+    gap); NaN is left out (nothing to compare). The table (``harm_audit.parquet``) has every
+    item, zeros included.
     """
     if not harms:
         return [
@@ -319,6 +333,7 @@ def audit_lines(harms: list[Harm]) -> list[str]:
     sections: dict[str, list[str]] = {}
     for h in harms:
         items = sections.setdefault(h.section, [])
-        if h.value and h.value == h.value:
-            items.append(f"{h.item} {shown(h.value)}")
+        if h.value == h.value and (h.value or h.section == "disparate impact"):
+            note = f" ({h.note})" if h.note else ""
+            items.append(f"{h.item} {shown(h.value)}{note}")
     return [f"{name}: {'; '.join(items) if items else 'none'}" for name, items in sections.items()]

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,17 @@ def _long(metrics: pa.Table, columns: list[str], strip: str, name: str) -> list[
             if value is not None and value == value:
                 rows.append({"date": date, name: series, "value": value})
     return rows
+
+
+def inline_json(value: Any) -> str:
+    """``value`` as JSON that can stand inside an HTML ``<script>``: no ``<``, ``>`` or ``&``.
+
+    A spec's text (a series named after a scenario's mechanism, a source's item) could
+    otherwise end the script (``</SCRIPT>``, in any case) or open a comment that swallows its
+    end; escaped as JSON unicode escapes it is the same string to JavaScript.
+    """
+    text = json.dumps(value)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def _altair() -> Any:
@@ -253,7 +265,7 @@ def write_report(run_dir: str | Path) -> Path:
     audit_path = run_dir / "harm_audit.parquet"
     audit = read_run_table(run_dir, "harm_audit").to_pylist() if audit_path.exists() else None
     divs = "\n".join(f'<div id="{name}" class="chart"></div>' for name in built)
-    specs = json.dumps({name: chart.to_dict() for name, chart in built.items()})
+    specs = inline_json({name: chart.to_dict() for name, chart in built.items()})
     # the Vega libraries and this snippet, bundled into one script: no network needed
     bundle = vlc.javascript_bundle(
         f"const specs = {specs};\n"
@@ -261,7 +273,7 @@ def write_report(run_dir: str | Path) -> Path:
         '  vegaEmbed("#" + name, spec, {actions: false});\n'
         "}\n"
     )
-    bundle = bundle.replace("</script", "<\\/script")  # a spec's text cannot end the tag
+    bundle = re.sub(r"</(script)", r"<\\/\1", bundle, flags=re.IGNORECASE)  # nor the library's
     title = f"scslab report: {meta['name']}"
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>

@@ -18,6 +18,7 @@ runs nothing; it imports the mechanisms only to validate against their parameter
 from __future__ import annotations
 
 import datetime as dt
+import re
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -265,6 +266,11 @@ def _validate_mechanism(source: str, name: str, value: Any) -> MechanismParams:
         if not isinstance(kind, str) or kind not in REGISTRY:
             where = f"{source}: mechanisms.{name}.type"
             raise ScenarioError(f"{where}: unknown mechanism type {kind!r}; allowed: {allowed}")
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", name):  # it names metric columns and files
+            raise ScenarioError(
+                f"{source}: mechanisms.{name!r}: a mechanism's name goes into its metric "
+                "columns: lower case letters, digits and underscores, a letter first"
+            )
     elif name not in REGISTRY:
         raise ScenarioError(
             f"{source}: mechanisms.{name}: unknown mechanism; allowed: {allowed} "

@@ -56,6 +56,7 @@ def _reserve(cal, n):
     size = cal.pid.size
     if need <= size:
         return
+    size = max(size, 1)  # a pool of 0 would never double
     while size < need:
         size *= 2
     cal.nxt = grown(cal.nxt, cal.nxt.size, size)

@@ -131,6 +131,11 @@ def _run_days(day0, day1, board, plan, days, cycles, table, offsets):
 run_days = kernel(_run_days)
 
 
+def _observed(row: PlanRow, m: Observer, day: int) -> dict[str, Any]:
+    """An observer's metrics of ``day``: null before its first day, as ``_run_days`` writes."""
+    return m.metrics(day) if day >= row.first_day else m.idle_metrics()
+
+
 def _daily_address(daily: Any, args: tuple) -> int:
     """The address of ``daily``'s build for ``args`` (compiled or loaded), which returns nothing.
 
@@ -329,12 +334,12 @@ class CompiledPlan:
         self._time_phases(cycles_now() - c0, time.perf_counter() - t0)
         observed: dict[str, list[dict[str, float | int | None]]] = {}
         for row, m in self.observers:
-            values = [m.metrics(day) for day in range(day0, day1 - 1)]
+            values = [_observed(row, m, day) for day in range(day0, day1 - 1)]
             if (row, m) in due:
                 t1 = time.perf_counter()
                 m.step(self.sim, day1 - 1)
                 row.seconds += time.perf_counter() - t1
-            values.append(m.metrics(day1 - 1))
+            values.append(_observed(row, m, day1 - 1))
             observed[row.mechanism] = values
         self._append(day0, table, observed)
 

@@ -63,16 +63,26 @@ def memory_needed(scenario: ScenarioLike) -> int:
     return int(stored * RESIDENT_PER_STORED + BASE_BYTES)
 
 
-def _cgroup_free() -> int | None:
-    """Bytes the cgroup (v2) still allows this process, or None without a limit."""
-    root = Path("/sys/fs/cgroup")
+def _cgroup_free(root: Path = Path("/sys/fs/cgroup")) -> int | None:
+    """Bytes the cgroup (v2) still allows this process, or None without a limit.
+
+    ``memory.current`` counts the page cache too, whose inactive files the kernel reclaims
+    before it refuses memory (``memory.stat``'s ``inactive_file``): after large writes they
+    would make a run that fits look as if it did not.
+    """
     try:
         limit = (root / "memory.max").read_text().strip()
         if limit == "max":
             return None
-        return int(limit) - int((root / "memory.current").read_text())
+        used = int((root / "memory.current").read_text())
     except (OSError, ValueError):
         return None
+    try:
+        stat = dict(line.split() for line in (root / "memory.stat").read_text().splitlines())
+        reclaimable = int(stat.get("inactive_file", 0))
+    except (OSError, ValueError):
+        reclaimable = 0
+    return int(limit) - used + reclaimable
 
 
 def available_memory() -> int:

@@ -143,6 +143,15 @@ class Mechanism:
         """This day's metric columns (None: no value today). Default: none."""
         return {}
 
+    def idle_metrics(self) -> dict[str, None]:
+        """Its metric columns on a day before its first day (``active_from``): all null.
+
+        ``metrics`` is not called then, in either engine (a metrics kernel may keep state). A
+        mechanism that does not name its columns (``metric_columns``) reports none before it
+        starts; its columns are null on those days once it reports them.
+        """
+        return dict.fromkeys(getattr(self, "metric_columns", ()))
+
     def summary(self) -> list[str]:
         """Lines for the end-of-run summary. Default: none."""
         return []

@@ -451,11 +451,12 @@ class Simulation:
             if day > last_days[i]:  # stopped: no metrics (null), as in the compiled plan
                 continue
             name = row.mechanism
-            t0 = clock()
-            values = m.metrics(day)
-            row.seconds += clock() - t0
             if day < row.first_day:  # not started: its columns, null (as in the compiled plan)
-                values = dict.fromkeys(values)
+                values = m.idle_metrics()
+            else:
+                t0 = clock()
+                values = m.metrics(day)
+                row.seconds += clock() - t0
             known = known_columns.get(name)
             if known is not None and tuple(values) == known[0]:  # yesterday's columns again
                 _consume(map(list.append, known[1], values.values()))
@@ -535,7 +536,8 @@ class Simulation:
 
         A mechanism that a programme's end stopped (``last_days``) keeps its state from its last
         day, so its lines are as of that day, and say so. One whose ``active_from`` falls after
-        the run's last day says that it never ran, instead of counting zeros.
+        the run's last day, or after a programme's end stopped it, says that it never ran, and
+        no more: its statistics would be its starting state.
         """
         stopped = {row.mechanism: int(self.last_days[i]) for i, row in enumerate(self.plan)}
         first_days = {row.mechanism: row.first_day for row in self.plan}
@@ -543,10 +545,16 @@ class Simulation:
         lines: list[str] = []
         for name, m in self.mechanisms.items():
             last = stopped.get(name, NEVER_STOPS)
-            if first_days.get(name, 0) >= days:  # its active_from is after the run's last day
-                since = self.date_of(first_days[name]).isoformat()
-                note = f"never stepped: it starts on {since}, after the run's last day"
-                lines += [f"{name}: {note}", *m.summary()]  # what it holds
+            first = first_days.get(name, 0)
+            if first >= days or last < first:  # its active_from is after the run or its end
+                since = self.date_of(first).isoformat()
+                why = (
+                    "after the run's last day"
+                    if first >= days
+                    else f"after a programme's end stopped it on day {last:,}"
+                )
+                # no statistics: they would be its starting state (a base score as if earned)
+                lines.append(f"{name}: never stepped: it starts on {since}, {why}")
                 continue
             if last >= days - 1:
                 lines += m.summary()

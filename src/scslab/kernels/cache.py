@@ -336,11 +336,43 @@ class SourcesCache(FunctionCache):
         return repr((*super()._index_key(sig, codegen), records))
 
 
+class _DependencyStampedLocator:
+    """A locator mixin for a kernel outside the package: two stamps, not one.
+
+    numba's stamp of its own file, and the code of the package modules its module imports
+    (``code_digest``). With numba's stamp alone a contributor's kernel kept the machine code of
+    the package's helpers it was compiled with (a draw of ``kernels/rng.py`` inlined into it)
+    after the package changed: its results silently those of the old code.
+    """
+
+    def __init__(self, py_func: Any, py_file: str) -> None:
+        super().__init__(py_func, py_file)  # type: ignore[call-arg]
+        self._py_func = py_func
+
+    def get_source_stamp(self) -> Any:
+        own = super().get_source_stamp()  # type: ignore[misc]
+        return (own, code_digest(self._py_func.__module__))
+
+
+def _dependency_stamped(base: type) -> type:
+    """``base`` (one of numba's locators) with ``_DependencyStampedLocator``'s stamp."""
+    return type(f"_DependencyStamped{base.__name__}", (_DependencyStampedLocator, base), {})
+
+
+class _OutsideImpl(_PublishingImpl):
+    """A kernel outside the package: numba's locators, stamped with the package code too."""
+
+    _locator_classes = [  # noqa: RUF012 (numba's own layout)
+        _dependency_stamped(c) for c in CompileResultCacheImpl._locator_classes
+    ]
+
+
 class PublishingCache(FunctionCache):
     """numba's cache of a kernel outside the package, which publishes the builds it calls.
 
     A contributor's kernel (``@kernel`` in a module of their own) is cached as numba caches it,
-    under its file's time stamp; but one that calls a ``compiled_once`` kernel (the board's
+    under its file's time stamp and the code of the package modules it imports
+    (``_DependencyStampedLocator``); but one that calls a ``compiled_once`` kernel (the board's
     ``records_of``, a sort of ``kernels/sorting.py``) must have that build published before its
     machine code is loaded in a new process, or the call jumps to nowhere: a crash, unless some
     package kernel happened to publish the same build first. Its entries are numba's with the
@@ -348,7 +380,7 @@ class PublishingCache(FunctionCache):
     numba's plain cache, which names no builds, is never loaded.
     """
 
-    _impl_class = _PublishingImpl
+    _impl_class = _OutsideImpl
 
     def __init__(self, py_func: Any) -> None:
         super().__init__(py_func)

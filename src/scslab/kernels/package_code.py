@@ -125,18 +125,27 @@ def runtime_imports(tree: ast.Module, name: str, is_package: bool) -> set[str]:
     return {m for m in found if m == PACKAGE_NAME or m.startswith(PACKAGE_NAME + ".")}
 
 
+def _is_text(statement: ast.stmt) -> bool:
+    """Whether a statement is a string alone: a docstring, or an attribute's (after ``X = 1``)."""
+    return (
+        isinstance(statement, ast.Expr)
+        and isinstance(statement.value, ast.Constant)
+        and isinstance(statement.value.value, str)
+    )
+
+
 def without_docstrings(tree: ast.Module) -> ast.Module:
-    """``tree`` with the docstrings of its module, classes and functions taken out (in place)."""
+    """``tree`` with every statement that is a string alone taken out (in place).
+
+    The docstrings of its module, classes and functions, and the string written on the line
+    after a constant or a field to say what it is: none of them runs.
+    """
     for node in ast.walk(tree):
-        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
-            body = node.body
-            if (
-                body
-                and isinstance(body[0], ast.Expr)
-                and isinstance(body[0].value, ast.Constant)
-                and isinstance(body[0].value.value, str)
-            ):
-                node.body = body[1:] or [ast.Pass()]
+        for field in ("body", "orelse", "finalbody"):
+            statements = getattr(node, field, None)
+            if isinstance(statements, list) and any(_is_text(s) for s in statements):
+                kept = [s for s in statements if not _is_text(s)]
+                setattr(node, field, kept or [ast.Pass()])
     return tree
 
 

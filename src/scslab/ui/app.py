@@ -23,6 +23,7 @@ import pyarrow as pa
 import streamlit as st
 
 from scslab.api import run
+from scslab.audit import shown
 from scslab.compare import Comparison, compare
 from scslab.errors import ScenarioError
 from scslab.report import charts_of
@@ -210,15 +211,8 @@ def sidebar() -> Scenario | None:
 def _audit_frame(audit: pa.Table) -> Any:
     rows = []
     for r in audit.to_pylist():
-        value = r["value"]
-        shown = (
-            "n/a"
-            if value != value
-            else f"{value:,.0f}"
-            if float(value).is_integer()
-            else f"{value:,.3g}"
-        )
-        rows.append({"section": r["section"], "item": r["item"], "value": shown, "note": r["note"]})
+        value = shown(r["value"])  # as the summary and the report show it
+        rows.append({"section": r["section"], "item": r["item"], "value": value, "note": r["note"]})
     return pa.Table.from_pylist(rows).to_pandas() if rows else None
 
 

@@ -698,6 +698,11 @@ class Groups(Observer):
     def metrics(self, day: int) -> dict[str, float | int]:
         return dict(self.latest)
 
+    @property
+    def metric_columns(self) -> tuple[str, ...]:
+        """The daily columns it reports (``metrics``), known once it is set up."""
+        return tuple(self.latest)
+
     def tables(self) -> dict[str, pa.Table]:
         return {
             "groups": pa.table(self._rows, schema=_GROUP_SCHEMA),
@@ -708,9 +713,13 @@ class Groups(Observer):
         if not self.passes:
             return []
         parts = []
+        last = self.sim.days - 1
         for lst in self.lists:
             ru = self.latest[f"{lst.name}_listing_ratio_rural_urban"]
             q = self.latest[f"{lst.name}_listing_ratio_q1_q5"]
+            if not self._running(lst.name, last):  # its last pass had no list to count
+                parts.append(f"{lst.name} listing rates: none (not running at the end)")
+                continue
             if ru != ru and q != q:  # nobody listed in a group compared: no ratio
                 parts.append(f"{lst.name} listing rates: too few listed to compare")
                 continue
