@@ -64,6 +64,11 @@ def test_report_refuses_what_it_cannot_read(run_dir, tmp_path, monkeypatch, caps
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "incomplete" in err
     assert not (partial / "report").exists()  # nothing half-written
+    edited = manifest | {"status": "complete", "scenario": {"scenario": {"name": "x"}}}
+    (partial / "manifest.json").write_text(json.dumps(edited))  # hand-edited: a KeyError once
+    assert main(["report", str(partial)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not a run's manifest (no scenario.scenario.people)" in err
     monkeypatch.setitem(sys.modules, "vl_convert", None)  # the extra is not installed
     with pytest.raises(ReportError, match=re.escape("pip install 'scslab[report]'")):
         write_report(run_dir)

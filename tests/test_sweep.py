@@ -220,7 +220,7 @@ outputs = ["records_by_informant:sum", "acts:sum"]
 )
 
 
-def test_grid_sweep_on_dask_and_resume(tmp_path, client):
+def test_grid_sweep_on_dask_and_resume(tmp_path, client, monkeypatch):
     sweep = load_sweep(_file(tmp_path, GRID))
     seen = []
     result = run_sweep(sweep, tmp_path / "out", client=client, on_row=lambda *a: seen.append(a))
@@ -243,6 +243,15 @@ def test_grid_sweep_on_dask_and_resume(tmp_path, client):
         assert manifest["status"] == "complete" and manifest["seed"] == r["seed"]
     again = run_sweep(sweep, tmp_path / "out", client=client)
     assert again.skipped == 4 and again.ran == 0 and again.table.equals(result.table)
+    # every run done: no cluster is started (it took 6 s), and the sweep keeps its start time
+    first = json.loads((tmp_path / "out/sweep.json").read_text())
+    manifest = json.loads((tmp_path / "out/sweep.json").read_text()) | {"started": "2000-01-01"}
+    (tmp_path / "out/sweep.json").write_text(json.dumps(manifest))
+    started = []
+    monkeypatch.setattr(sweep_module, "dask_client", lambda *a: started.append(a))
+    done = run_sweep(sweep, tmp_path / "out", workers=1)
+    assert done.ran == 0 and started == [] and first["status"] == "complete"
+    assert json.loads((tmp_path / "out/sweep.json").read_text())["started"] == "2000-01-01"
     changed = load_sweep(_file(tmp_path, GRID.replace("0.05]", "0.06]")))
     with pytest.raises(SweepError, match="holds a different sweep"):
         run_sweep(changed, tmp_path / "out", client=client)

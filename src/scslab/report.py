@@ -59,6 +59,27 @@ def _long(metrics: pa.Table, columns: list[str], strip: str, name: str) -> list[
     return rows
 
 
+_META_KEYS = ("name", "people", "days", "start_date", "seed", "scale")
+"""What the report's heading reads of the manifest's ``scenario.scenario`` table."""
+
+
+def _scenario_meta(run_dir: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+    """The manifest's ``scenario.scenario`` table, checked to hold what the heading reads.
+
+    Raises:
+        ReportError: a manifest without it (hand-edited, or of another program): one line.
+    """
+    scenario = manifest.get("scenario")
+    meta = scenario.get("scenario") if isinstance(scenario, dict) else None
+    missing = [k for k in _META_KEYS if not isinstance(meta, dict) or k not in meta]
+    if missing:
+        raise ReportError(
+            f"{run_dir / 'manifest.json'}: not a run's manifest (no scenario.scenario.{missing[0]})"
+        )
+    assert isinstance(meta, dict)
+    return meta
+
+
 def inline_json(value: Any) -> str:
     """``value`` as JSON that can stand inside an HTML ``<script>``: no ``<``, ``>`` or ``&``.
 
@@ -253,7 +274,7 @@ def write_report(run_dir: str | Path) -> Path:
         built = charts(run_dir)
     except RunDirError as e:
         raise ReportError(str(e)) from None
-    meta = manifest["scenario"]["scenario"]
+    meta = _scenario_meta(run_dir, manifest)
     folder = run_dir / "report"
     if folder.exists() and not folder.is_dir():
         raise ReportError(f"{folder}: is a file; the report goes in a folder of that name")

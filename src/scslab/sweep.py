@@ -1264,7 +1264,15 @@ def run_sweep(
         "scslab_version": __version__,
         "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
-    ctx = contextlib.nullcontext(client) if client is not None else dask_client(scheduler, workers)
+    before = _read_json(folder / "sweep.json") if folder is not None and rows else None
+    if before is not None and isinstance(before.get("started"), str):
+        manifest["started"] = before["started"]  # a resumed sweep started when it first did
+    idle = not todo and make is None  # every run done: no cluster to start
+    ctx = (
+        contextlib.nullcontext(client)
+        if client is not None or idle
+        else dask_client(scheduler, workers)
+    )
     with ctx as c:  # connect (or start the cluster) before the folder is made
         if todo:
             check_outputs(sweep, f"{kind}.outputs")
@@ -1278,7 +1286,7 @@ def run_sweep(
         try:
             if on_row is not None and skipped:
                 on_row(skipped, len(tasks), {})
-            for row in execute(c, todo, fn, no_workers_s):
+            for row in execute(c, todo, fn, no_workers_s) if todo else ():
                 rows[row["run_id"]] = row
                 if on_row is not None:
                     on_row(len(rows), len(tasks), row)
