@@ -446,3 +446,23 @@ def test_a_contributor_s_kernel_is_stamped_with_the_package_code_it_imports(monk
     assert stamp[1] == package_code.code_digest(__name__)
     monkeypatch.setattr(cache, "code_digest", lambda module: "the package changed")
     assert cache.PublishingCache(draw.py_func)._cache_file._source_stamp != stamp
+
+
+def test_a_kernel_s_key_names_every_module_whose_records_its_arguments_hold() -> None:
+    """An optional record, or a typed list or dict of records, named no module in the key, and a
+    record's fields were walked only for the first record of each module: a change to the code of
+    a module found only there would not have changed the key."""
+    import numba
+    from numba import types
+
+    from scslab.kernels.cache import record_modules
+
+    sim = Simulation(_reference(days=1))
+    listed = numba.typeof(sim.get("threshold_list").state)
+    direct = record_modules(listed)
+    assert {"scslab.mechanisms.lists.threshold_list"} < direct  # and its scorer's, its board's
+    assert record_modules(types.Optional(listed)) == direct
+    assert record_modules(types.ListType(listed)) == direct
+    assert record_modules(types.DictType(types.int64, listed)) == direct
+    both = types.Tuple((numba.typeof(sim.get("recovering_score").state), listed))
+    assert record_modules(both) >= direct

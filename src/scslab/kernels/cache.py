@@ -81,18 +81,34 @@ def _code_identity(code: pytypes.CodeType, docstring: str | None) -> str:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 
-def record_modules(typ: Any, found: set[str] | None = None) -> set[str]:
-    """The modules defining the compiled records in ``typ`` (a signature's type)."""
+def record_modules(typ: Any, found: set[str] | None = None, seen: set | None = None) -> set[str]:
+    """The modules defining the compiled records in ``typ`` (a signature's type).
+
+    Every record's fields are walked once per record type (``seen``), not once per module: a
+    second record of a module whose fields hold a third module's record counts that module too.
+    An optional field, a typed list or dict of records, count alike.
+    """
     found = set() if found is None else found
+    seen = set() if seen is None else seen
+    if typ in seen:
+        return found
+    seen.add(typ)
     if isinstance(typ, types.StructRef):
         module = type(typ).__module__
-        if module not in found and not module.startswith("numba."):
+        if not module.startswith("numba."):
             found.add(module)
             for field_type in typ.field_dict.values():
-                record_modules(field_type, found)
+                record_modules(field_type, found, seen)
     elif isinstance(typ, types.BaseTuple):
         for item in typ.types:
-            record_modules(item, found)
+            record_modules(item, found, seen)
+    elif isinstance(typ, types.Optional):
+        record_modules(typ.type, found, seen)
+    elif isinstance(typ, types.ListType):
+        record_modules(typ.item_type, found, seen)
+    elif isinstance(typ, types.DictType):
+        record_modules(typ.key_type, found, seen)
+        record_modules(typ.value_type, found, seen)
     elif isinstance(typ, types.Dispatcher):
         found.add(typ.dispatcher.py_func.__module__)
     return found
