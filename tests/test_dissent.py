@@ -405,3 +405,28 @@ def test_a_negative_penalty_is_refused():
     sc = scslab.load_scenario("rongcheng").with_overrides(people=1_000, days=1)
     with pytest.raises(ScenarioError, match=r"penalties\.traffic_offence: .*greater than or equal"):
         sc.with_mechanism("deterrence", penalties={"traffic_offence": -40.0})
+
+
+@pytest.mark.parametrize(
+    ("acts", "change", "says"),
+    [
+        (["traffic_offence"], {}, r"traffic_offence is drawn by everyday_acts on trait compliance"),
+        (
+            ["online_criticism"],
+            {"weight": 0.5},
+            r"online_criticism .* on trait dissent at weight 0\.5",
+        ),
+    ],
+)
+def test_an_act_not_drawn_as_desired_dissent_is_refused(acts, change, says):
+    """The closed forms read the acts drawn as desired dissent: a traffic offence (drawn on
+    compliance) or criticism at half weight was thinned as if it were, with no word."""
+    sc = _scenario(people=2_000, days=2)
+    if change:
+        drawn = sc.mechanisms["everyday_acts"].model_dump()["acts"]
+        drawn["online_criticism"] |= change
+        sc = sc.with_mechanism("everyday_acts", acts=drawn)
+    with pytest.raises(ScenarioError, match=says) as e:
+        Simulation(sc.with_mechanism("self_censorship", acts=acts))
+    assert "\n" not in str(e.value)
+    assert Simulation(sc.with_mechanism("self_censorship", acts=["petitioning"]))  # as drawn

@@ -32,6 +32,7 @@ from scslab.catalogue import ACT_NAMES, Act, ActName, act_by_name
 from scslab.engine.board import posted_acts
 from scslab.engine.mechanism import MechanismParams
 from scslab.engine.steps import compiled_mechanism, today_of
+from scslab.errors import ScenarioError
 from scslab.kernels.jit import kernel, step_kernel
 from scslab.kernels.rng import uniform
 from scslab.kernels.structs import compiled_struct
@@ -304,10 +305,34 @@ class SelfCensorship(ActWithdrawal):
     description = "dissent (online criticism, petitioning) self-censored against punishment"
     params: SelfCensorshipParams
 
+    def _check_drawn_by_dissent(self, sim: Simulation) -> None:
+        """Refuse an act that is not drawn in proportion to desired dissent.
+
+        The closed forms read the acts drawn as desired dissent, ``delta_i``: an act whose rate
+        follows another trait (a traffic offence, on compliance) or dissent at another weight
+        would be thinned as if it were, and the chilling ratio would be wrong without a word.
+
+        Raises:
+            ScenarioError: the act, the trait and weight it is drawn with, and what is needed.
+        """
+        for m in sim.mechanisms.values():
+            all_acts = getattr(getattr(m, "params", None), "all_acts", None)
+            if not callable(all_acts):
+                continue
+            for act, rate in all_acts().items():
+                if act in self.params.acts and (rate.trait != "dissent" or rate.weight != 1.0):
+                    raise ScenarioError(
+                        f"{sim.scenario.source}: mechanisms.{self.name}.acts: {act} is drawn by "
+                        f"{m.name} on trait {rate.trait} at weight {rate.weight:g}; the chilling "
+                        "model needs acts drawn in proportion to desired dissent (trait "
+                        "dissent, weight 1)"
+                    )
+
     def init(self, sim: Simulation) -> None:
         self.check_place_in_plan(sim)
         p = self.params
         self.check_withdrawn_acts(sim, "acts", list(p.acts))
+        self._check_drawn_by_dissent(sim)
         self.acts = [act_by_name(a) for a in dict.fromkeys(p.acts)]
         column = np.full(len(Act), -1, np.int64)
         for j, a in enumerate(self.acts):
