@@ -479,3 +479,17 @@ def test_a_programme_that_ends_before_its_member_starts_says_it_never_stepped() 
     assert len(points) == 1  # no statistics: they were its starting state
     groups = next(x for x in summary if x.startswith("groups:"))
     assert "court_list listing rates: none (not running at the end)" in groups
+
+
+def test_a_warm_start_s_look_at_the_debt_cycle_is_not_acting_on_it() -> None:
+    """The court list's warm start reads the debt cycle once, at set-up (``initial.like``). It
+    was noted as a reader, so a programme of the debt cycle alone stopped the court list and
+    every sanction on it when it ended, and only when the list had a warm start."""
+    sc = scslab.load_scenario("integrated_2020").with_overrides(people=3_000, days=2)
+    sc = sc.with_mechanism("backlash", programmes={"collection": {"mechanisms": ["debt"]}})
+    for scenario in (sc, sc.with_mechanism("court_list", initial=None)):
+        sim = Simulation(scenario)
+        assert sim.get("backlash").stops == {"collection": ["debt"]}
+        assert "court_list" not in sim.readers.get("debt", {})
+    # the other direction: the sanctions do read the list as they run
+    assert {"travel_bans", "joint_punishment", "public_naming"} <= set(sim.readers["court_list"])

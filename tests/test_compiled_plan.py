@@ -449,9 +449,8 @@ def test_a_contributor_s_kernel_is_stamped_with_the_package_code_it_imports(monk
 
 
 def test_a_kernel_s_key_names_every_module_whose_records_its_arguments_hold() -> None:
-    """An optional record, or a typed list or dict of records, named no module in the key, and a
-    record's fields were walked only for the first record of each module: a change to the code of
-    a module found only there would not have changed the key."""
+    """An optional record, or a typed list or dict of records, named no module in the key: a
+    change to the code of a module found only there would not have changed the key."""
     import numba
     from numba import types
 
@@ -466,3 +465,16 @@ def test_a_kernel_s_key_names_every_module_whose_records_its_arguments_hold() ->
     assert record_modules(types.DictType(types.int64, listed)) == direct
     both = types.Tuple((numba.typeof(sim.get("recovering_score").state), listed))
     assert record_modules(both) >= direct
+
+
+def test_a_module_whose_source_cannot_be_read_still_gets_a_stamp(monkeypatch, tmp_path) -> None:
+    """A contributor's kernel in a module imported from a zip: its ``__file__`` is no file, and
+    reading it to stamp the kernel raised NotADirectoryError when the kernel was defined."""
+    import types as pytypes
+
+    from scslab.kernels import package_code
+
+    module = pytypes.ModuleType("zipped_mechanism")
+    module.__file__ = str(tmp_path / "lab.zip" / "zipped_mechanism.py")
+    monkeypatch.setitem(sys.modules, "zipped_mechanism", module)
+    assert len(package_code.code_digest("zipped_mechanism")) == 64

@@ -175,14 +175,25 @@ def test_a_run_whose_only_list_is_a_redlist_charts_no_innocents():
     assert "innocents_listed" not in charts_of(metrics, audit)
 
 
-def test_no_text_of_a_spec_can_end_the_report_s_script():
+def test_no_text_of_a_spec_can_end_the_report_s_script(run_dir, monkeypatch):
     """Only lower case "</script" was escaped: a series named "a</SCRIPT><h1>..." ended the
-    script and put its markup in the page. Mechanism names are now refused unless they make
-    column names, and the specs are written with no "<", ">" or "&" at all."""
+    script and put its markup in the page; escaping the specs alone was undone by the bundler,
+    which wrote them back as "<" and "&". Mechanism names are now refused unless they make
+    column names, and the page holds the specs as JSON data with no "<", ">" or "&"."""
+    import altair as alt
+
+    import scslab.report as report
     from scslab.report import inline_json
 
-    nasty = {"series": "a</SCRIPT><h1>PWNED</h1><!--<script>&amp;"}
-    text = inline_json(nasty)
-    assert not re.search(r"[<>&]", text) and json.loads(text) == nasty
+    nasty = "a</SCRIPT><h1>PWNED</h1><!--<script>&amp;"
+    text = inline_json({"series": nasty})
+    assert not re.search(r"[<>&]", text) and json.loads(text) == {"series": nasty}
+    chart = alt.Chart(alt.Data(values=[{"x": 1}]), title=nasty).mark_point().encode(x="x:Q")
+    monkeypatch.setattr(report, "charts", lambda folder: {"lists": chart})
+    page = (write_report(run_dir) / "report.html").read_text()
+    assert "PWNED</h1>" not in page and "<!--<script" not in page
+    data = page.split('<script type="application/json" id="scslab-specs">', 1)[1]
+    specs = json.loads(data.split("</script>", 1)[0])
+    assert specs["lists"]["title"] == nasty  # the same text, for JSON.parse
     with pytest.raises(scslab.ScenarioError, match=r"mechanisms\.'a</SCRIPT>': a mechanism's"):
         scslab.load_scenario("rongcheng").with_mechanism("a</SCRIPT>", type="record_list")

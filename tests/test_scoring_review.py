@@ -44,6 +44,9 @@ def test_a_worst_grade_above_the_lowest_score_is_refused_and_at_it_is_kept():
     grades[1]["min_score"] = -29_000  # base 1,000 - 30,000
     sc = scslab.load_scenario("rongcheng").with_mechanism("rongcheng_points", grades=grades)
     assert sc.mechanisms["rongcheng_points"].grades[1].min_score == -29_000
+    # a floor below base - 30,000 is never reached: the check reads the lowest reachable score
+    deep = scslab.load_scenario("integrated_2020").with_mechanism("national_credit", floor=-40_000)
+    assert deep.mechanisms["national_credit"].floor == -40_000
     zero_b = [grades[0], {"name": "B", "min_score": 0}]
     _refused("rongcheng", "rongcheng_points", r"give it a min_score of -29000", grades=zero_b)
     assert scslab.load_scenario("rongcheng").with_mechanism(

@@ -584,12 +584,15 @@ def test_an_output_s_final_value_is_its_last_day_that_ran():
     last day as it was, NaN, which a sensitivity analysis read as an index of 0."""
     import pyarrow as pa
 
-    from scslab.sweep import parse_output
+    from scslab.sweep import Output, parse_output
 
     metrics = pa.table({"size": [None, 2.0, 5.0, None, None]})
     assert parse_output("size", "outputs").of(metrics) == 5.0
     assert parse_output("size:mean", "outputs").of(metrics) == 3.5
     assert math.isnan(parse_output("size", "outputs").of(pa.table({"size": [None, None]})))
+    never = Output("size", "cumsum_at", day=1).of(pa.table({"size": [None, None, 3.0]}))
+    assert math.isnan(never)  # it read 0: a sum over days it never ran
+    assert Output("size", "cumsum_at", day=2).of(pa.table({"size": [None, 1.0, 3.0]})) == 4.0
 
 
 @pytest.mark.parametrize(

@@ -85,7 +85,7 @@ def inline_json(value: Any) -> str:
 
     A spec's text (a series named after a scenario's mechanism, a source's item) could
     otherwise end the script (``</SCRIPT>``, in any case) or open a comment that swallows its
-    end; escaped as JSON unicode escapes it is the same string to JavaScript.
+    end; escaped as JSON unicode escapes it is the same string to ``JSON.parse``.
     """
     text = json.dumps(value)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
@@ -286,10 +286,12 @@ def write_report(run_dir: str | Path) -> Path:
     audit_path = run_dir / "harm_audit.parquet"
     audit = read_run_table(run_dir, "harm_audit").to_pylist() if audit_path.exists() else None
     divs = "\n".join(f'<div id="{name}" class="chart"></div>' for name in built)
+    # the specs as data, apart from the code: the bundler would write their escapes back as
+    # "<" and "&" (a spec's "<!--<script" would then reach the page)
     specs = inline_json({name: chart.to_dict() for name, chart in built.items()})
     # the Vega libraries and this snippet, bundled into one script: no network needed
     bundle = vlc.javascript_bundle(
-        f"const specs = {specs};\n"
+        'const specs = JSON.parse(document.getElementById("scslab-specs").textContent);\n'
         "for (const [name, spec] of Object.entries(specs)) {\n"
         '  vegaEmbed("#" + name, spec, {actions: false});\n'
         "}\n"
@@ -304,6 +306,7 @@ table.audit {{ border-collapse: collapse; }} table.audit td, table.audit th {{ p
 table.audit th {{ text-align: left; background: #eee; }} td.n {{ text-align: right; }}
 .chart {{ margin: 1.5rem 0; }}
 </style>
+<script type="application/json" id="scslab-specs">{specs}</script>
 <script type="module">
 {bundle}
 </script></head>

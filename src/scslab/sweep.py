@@ -226,7 +226,8 @@ class Output:
                 raise SweepError(f"output {self.name}: day {self.day} is past the run's last day")
             if self.stat == "at":
                 return float(values[self.day])
-            return float(np.nansum(values[: self.day + 1]))  # cumsum_at
+            window = values[: self.day + 1]  # cumsum_at; NaN where it never ran in the window
+            return math.nan if np.all(np.isnan(window)) else float(np.nansum(window))
         if values.size == 0 or np.all(np.isnan(values)):
             return math.nan
         reduce = {

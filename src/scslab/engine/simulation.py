@@ -329,17 +329,18 @@ class Simulation:
         if state is not None:
             helpers.offer(daily_kernels(state, self.board.native))
 
-    def find(self, name: str | None, kind: type[M], key: str) -> M | None:
+    def find(self, name: str | None, kind: type[M], key: str, reads: bool = True) -> M | None:
         """The enabled mechanism ``name`` if there is one, checked to be a ``kind``.
 
         ``key`` is the parameter that named it (``"travel_bans.list"``), for the error; its
-        first part, the reader, is noted among ``readers``.
+        first part, the reader, is noted among ``readers`` unless ``reads`` is False (a look at
+        set-up only, such as a warm start's ``like``, not a read as the run goes).
 
         Raises:
             ScenarioError: ``name`` is enabled but is not a ``kind`` (one line, allowed names).
         """
         m = self.mechanisms.get(name) if name else None
-        if m is not None and isinstance(m, kind):
+        if reads and m is not None and isinstance(m, kind):
             reader = key.partition(".")[0]
             if reader != name and reader in self.mechanisms:
                 self.readers.setdefault(name, {})[reader] = key
@@ -380,13 +381,19 @@ class Simulation:
         scenario = self.scenario
         return isinstance(scenario, BurnInScenario) and name in scenario.left_out
 
-    def get(self, name: str, kind: type[M] = Mechanism, key: str = "") -> M:  # type: ignore[assignment]
+    def get(
+        self,
+        name: str,
+        kind: type[M] = Mechanism,  # type: ignore[assignment]
+        key: str = "",
+        reads: bool = True,
+    ) -> M:
         """The enabled mechanism ``name``, checked to be a ``kind`` (see ``find``).
 
         Raises:
             ScenarioError: no such enabled mechanism, or not a ``kind`` (one line).
         """
-        m = self.find(name, kind, key or name)
+        m = self.find(name, kind, key or name, reads)
         if m is None:
             raise ScenarioError(
                 f"{self.scenario.source}: mechanisms.{key or name}: {name!r} is not enabled; "

@@ -276,7 +276,10 @@ def code_digest(module: str) -> str:
         own = ""
     else:
         path = getattr(sys.modules.get(module), "__file__", None)
-        tree = ast.parse(Path(path).read_bytes()) if path else ast.Module([], [])
+        try:  # a module without a readable source (in a zip, a notebook's): its imports unknown
+            tree = ast.parse(Path(path).read_bytes()) if path else ast.Module([], [])
+        except (OSError, SyntaxError, ValueError):
+            tree, path = ast.Module([], []), None
         deps = runtime_imports(tree, module, bool(path) and Path(path).name == "__init__.py")
         names = frozenset().union(*(dependencies(m) for m in deps if m in code))
         own = syntax_digest(tree)

@@ -40,7 +40,9 @@ class CourtListParams(RecordListParams):
     """The court list's rules."""
 
     entry_acts: list[ActName] = Field(
-        default=["court_judgment_unpaid"], description="Recorded acts that list a person."
+        default=["court_judgment_unpaid"],
+        min_length=1,
+        description="Recorded acts that list a person.",
     )
     exit_acts: list[ActName] = Field(
         default=["judgment_repaid"], description="Recorded acts that take a person off the list."

@@ -428,7 +428,8 @@ def start_listed(lst: ListBase, sim: Simulation) -> WarmStart:
             f"so those who entered earlier could not be on it; give since {term} or fewer days"
         )
     if init.like:
-        like: Any = sim.get(init.like, key=f"{lst.name}.initial.like")
+        # read at set-up only: the list does not act on the debt cycle (Simulation.readers)
+        like: Any = sim.get(init.like, key=f"{lst.name}.initial.like", reads=False)
         if not all(callable(getattr(like, f, None)) for f in ("draw_debtors", "listed_repayment")):
             raise ScenarioError(f"{where}.like: {init.like!r} does not draw debtors (debt does)")
         # ever listed: as debtors fall into arrears; listed now: those who have not repaid yet

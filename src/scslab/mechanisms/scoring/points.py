@@ -139,11 +139,12 @@ class PointSystemParams(MechanismParams):
             raise ValueError("grades must list best first with strictly falling min_score")
         if len(set(mins)) != len(mins):
             raise ValueError("grades must have distinct min_score values")
-        if mins[-1] > lo:  # the worst grade takes everyone below the grade above it
+        lowest = max(lo, self.base - OFFSET_LIMIT)  # scores stop at base - 30,000 whatever floor
+        if mins[-1] > lowest:  # the worst grade takes everyone below the grade above it
             raise ValueError(
                 f"the worst grade, {self.grades[-1].name}, has min_score {mins[-1]}, but scores "
-                f"reach {lo} (the floor, or base - {OFFSET_LIMIT:,}): it takes everyone below "
-                f"the grade above it, so give it a min_score of {lo} or less"
+                f"reach {lowest} (the floor, or base - {OFFSET_LIMIT:,}): it takes everyone "
+                f"below the grade above it, so give it a min_score of {lowest} or less"
             )
         names = [g.name for g in self.grades]
         twice = sorted({n for n in names if names.count(n) > 1})
