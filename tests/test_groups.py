@@ -261,3 +261,17 @@ def test_a_system_s_groups_are_null_on_the_days_it_does_not_run():
         mean = r.metrics["rongcheng_points_mean"].to_pylist()
         assert set(mean[:92]) == {None} and None not in mean[92:]
     assert runs[0].tables["groups"].equals(runs[1].tables["groups"])
+
+
+def test_a_ratio_is_not_carried_past_the_day_its_list_stopped():
+    """The court list's programme ends on day 39; the pass of day 30 found a finite rural/urban
+    ratio, and it was carried to the next pass while the list's own columns were null."""
+    sc = busy_rongcheng(people=PEOPLE, days=60)
+    programmes = {k: v.model_dump() for k, v in sc.mechanisms["backlash"].programmes.items()}
+    programmes["court_list"] |= {"approval_at_start": 0.45, "patience_days": 40}
+    sc = _with_groups(sc.with_mechanism("backlash", programmes=programmes), every_days=30)
+    for compiled in (True, False):
+        m = scslab.run(sc, compiled=compiled).metrics
+        ratio = m["court_list_listing_ratio_rural_urban"].to_pylist()
+        assert not math.isnan(ratio[39]) and all(math.isnan(v) for v in ratio[40:])
+        assert set(m["court_list_size"].to_pylist()[40:]) == {None}

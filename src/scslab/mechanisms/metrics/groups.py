@@ -466,6 +466,12 @@ def _grading(scorer: Scoring) -> tuple[list[str], np.ndarray]:
     return list(names), np.asarray(mins, np.float64) + base
 
 
+_LIST_COLUMNS = ("_listing_ratio_rural_urban", "_listing_ratio_q1_q5")
+"""A list's daily columns, after its name."""
+_SCORE_COLUMNS = ("_mean_gap_rural_urban",)
+"""A score's daily columns, after its name."""
+
+
 class Groups(Observer):
     """Scores, grades and listings by area, income, age, sex and occupation; disparate impact."""
 
@@ -497,12 +503,14 @@ class Groups(Observer):
         self.next_pass: int | None = None
         self.passes = 0
         self.pass_s = 0.0
-        self.latest: dict[str, float | int] = {}
-        for lst in self.lists:
-            self.latest[f"{lst.name}_listing_ratio_rural_urban"] = math.nan
-            self.latest[f"{lst.name}_listing_ratio_q1_q5"] = math.nan
-        for m in self.scorers:
-            self.latest[f"{m.name}_mean_gap_rural_urban"] = math.nan
+        self._columns_of = {
+            **{lst.name: [f"{lst.name}{suffix}" for suffix in _LIST_COLUMNS] for lst in self.lists},
+            **{m.name: [f"{m.name}{suffix}" for suffix in _SCORE_COLUMNS] for m in self.scorers},
+        }
+        """Each list's and score's own daily columns (NaN on the days it does not run)."""
+        self.latest: dict[str, float | int] = {
+            column: math.nan for columns in self._columns_of.values() for column in columns
+        }
         self.totals: dict[str, Any] = {}
         self.cell_people: np.ndarray | None = None
         self._rows: dict[str, list[Any]] = {c: [] for c in _GROUP_COLUMNS}
@@ -696,7 +704,16 @@ class Groups(Observer):
         return sim.first_day_of(name) <= day <= last
 
     def metrics(self, day: int) -> dict[str, float | int]:
-        return dict(self.latest)
+        """The latest pass's columns, NaN for a list or score not running today.
+
+        A ratio carried from a pass before a programme's end stopped its list would outlast the
+        list's own null columns.
+        """
+        out = dict(self.latest)
+        for system, columns in self._columns_of.items():
+            if not self._running(system, day):
+                out.update(dict.fromkeys(columns, math.nan))
+        return out
 
     @property
     def metric_columns(self) -> tuple[str, ...]:
