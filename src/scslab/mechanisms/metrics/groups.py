@@ -508,6 +508,11 @@ class Groups(Observer):
             **{m.name: [f"{m.name}{suffix}" for suffix in _SCORE_COLUMNS] for m in self.scorers},
         }
         """Each list's and score's own daily columns (NaN on the days it does not run)."""
+        self._spans = {
+            name: (sim.first_day_of(name), sim.plan_position(name)) for name in self._columns_of
+        }
+        """Each list's and score's first day and plan row (whose ``last_days`` entry a
+        programme's end lowers), looked up once: ``_running`` is asked every day."""
         self.latest: dict[str, float | int] = {
             column: math.nan for columns in self._columns_of.values() for column in columns
         }
@@ -699,9 +704,8 @@ class Groups(Observer):
         null outside those days, as its own metric columns are: before, a point system's base
         score reads as earned; after, a list stands still.
         """
-        sim = self.sim
-        last = sim.last_days[sim.plan_position(name)]
-        return sim.first_day_of(name) <= day <= last
+        first, position = self._spans[name]
+        return first <= day <= self.sim.last_days[position]
 
     def metrics(self, day: int) -> dict[str, float | int]:
         """The latest pass's columns, NaN for a list or score not running today.
