@@ -33,6 +33,11 @@ def _values(table, quantity: str, days: list[int]) -> list[float]:
     return [float(column[d]) for d in days]
 
 
+def _interval(mean: float, half: float) -> str:
+    """The 95% interval's cell: n/a for one seed."""
+    return "n/a" if math.isnan(half) else f"{mean - half:,.0f} to {mean + half:,.0f}"
+
+
 def main(argv: list[str]) -> int:
     """Print the table (and the prediction with ``--until DATE``); returns the exit code."""
     import scslab
@@ -70,19 +75,19 @@ def main(argv: list[str]) -> int:
         label = f"mean of {seeds} seeds"
         write_fit_chart(Path(options["--chart"]), rows, runs, start, title, label)
     values = np.array(by_seed)
-    t = t_quantile(0.975, seeds - 1)
+    t = t_quantile(0.975, seeds - 1) if seeds > 1 else math.nan  # one seed: no interval
     print(f"Seeds {first} to {first + seeds - 1}.")
     print()
     print(f"| as of | figure | published | model, mean of {seeds} seeds | 95% interval | error |")
     print("|---|---|---:|---:|---:|---:|")
     for j, r in enumerate(rows):
         mean = values[:, j].mean()
-        half = t * values[:, j].std(ddof=1) / math.sqrt(seeds)
+        half = t * values[:, j].std(ddof=1) / math.sqrt(seeds) if seeds > 1 else math.nan
         err = (mean - r.value) / r.value
         flag = " **beyond 15%**" if abs(err) > TOLERANCE and r.as_of.year >= 2016 else ""
         print(
             f"| {r.as_of} | {r.quantity} | {r.value:,.0f} | {mean:,.0f} | "
-            f"{mean - half:,.0f} to {mean + half:,.0f} | {err:+.1%}{flag} |"
+            f"{_interval(mean, half)} | {err:+.1%}{flag} |"
         )
     if until is not None:
         day = (until - start).days
@@ -100,8 +105,8 @@ def main(argv: list[str]) -> int:
         print("|---|---:|---:|")
         for k, q in enumerate(quantities):
             mean = later[:, k].mean()
-            half = t * later[:, k].std(ddof=1) / math.sqrt(seeds)
-            print(f"| {q} | {mean:,.0f} | {mean - half:,.0f} to {mean + half:,.0f} |")
+            half = t * later[:, k].std(ddof=1) / math.sqrt(seeds) if seeds > 1 else math.nan
+            print(f"| {q} | {mean:,.0f} | {_interval(mean, half)} |")
     return 0
 
 

@@ -65,7 +65,8 @@ def _joined_one_by_one(opt, keys, households, bounds, score, ramp):
 
 def _households() -> np.ndarray:
     rng = np.random.default_rng(5)
-    return ((rng.integers(1, 7, N) << 4) | rng.integers(0, 4, N)).astype(np.uint8)
+    size = rng.integers(1, 7, N)
+    return ((size << 4) | rng.integers(0, size)).astype(np.uint8)  # a position in the household
 
 
 @pytest.mark.parametrize("build", ["one_thread", "threaded"])

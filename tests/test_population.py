@@ -8,8 +8,8 @@ from numba import njit
 
 import scslab
 from scslab.engine.simulation import Simulation
-from scslab.population.attributes import income_class
-from scslab.population.census import URBAN_SHARE_2020, provinces
+from scslab.population.attributes import HEAD_MIN_AGE, age, income_class
+from scslab.population.census import AGE_BAND_SHARES, URBAN_SHARE_2020, provinces
 from scslab.population.geography import region_of
 
 
@@ -47,3 +47,38 @@ def test_income_quintiles_are_fifths_of_china_with_urban_residents_higher():
     tibet = Simulation(rural_sc).pop
     own = _quintiles_by_setting(tibet.keys.income, tibet.geography.bounds, tibet.n).sum(axis=0)
     assert own[0] / tibet.n > 0.3 and own[4] / tibet.n < 0.15
+
+
+@njit
+def _ages(key, households):
+    """Everyone's age."""
+    out = np.empty(households.size, np.int64)
+    for pid in range(households.size):
+        out[pid] = age(key, pid, households[pid])
+    return out
+
+
+def _band_shares(ages):
+    return np.array([(ages < 15).mean(), ((ages >= 15) & (ages < 60)).mean(), (ages >= 60).mean()])
+
+
+@pytest.mark.parametrize("household_size", [None, 2, 5])
+def test_ages_hold_the_census_bands_with_adult_heads(household_size):
+    """The census's 17.95% children whatever the households; every household's head is 18+.
+
+    Before, heads were drawn from the grown and everyone else from the census bands, so with
+    census households 11.1% of people were children (and 2.7% of heads 15-17).
+    """
+    sc = scslab.load_scenario("reference").with_overrides(people=400_000, days=1)
+    if household_size is not None:
+        sc = scslab.scenario_from_dict({**sc.raw, "population": {"household_size": household_size}})
+    pop = Simulation(sc).pop
+    ages = _ages(pop.keys.age, pop.households)
+    assert np.abs(_band_shares(ages) - np.array(AGE_BAND_SHARES)).max() < 0.004, _band_shares(ages)
+    heads = (pop.households & 15) == 0
+    assert ages[heads].min() == HEAD_MIN_AGE and ages.max() == 90
+    assert (ages[~heads] < 15).mean() > AGE_BAND_SHARES[0]  # children are among the others
+    # one person a household: no one to be a child
+    alone = scslab.scenario_from_dict({**sc.raw, "population": {"household_size": 1}})
+    single = Simulation(alone).pop
+    assert _ages(single.keys.age, single.households).min() == HEAD_MIN_AGE

@@ -39,7 +39,15 @@ working-age adults (approximate).
 """
 
 _CHILD = AGE_BAND_SHARES[0]
-_ADULT = AGE_BAND_SHARES[0] + AGE_BAND_SHARES[1]
+_OLD_AMONG_GROWN = AGE_BAND_SHARES[2] / (AGE_BAND_SHARES[1] + AGE_BAND_SHARES[2])
+HEAD_MIN_AGE = 18
+"""A household's first member (its head) is at least this old (assumption: an adult)."""
+
+_SIZES = np.arange(16)
+_CHILD_OF_SIZE = np.where(_SIZES >= 2, _CHILD * _SIZES / np.maximum(_SIZES - 1, 1), 0.0)
+"""By household size: the chance that a member other than the head is a child (see ``age``)."""
+_GROWN_SCALE = 1.0 / (1.0 - _CHILD_OF_SIZE)
+"""By household size: what turns a grown member's draw back into a uniform one."""
 
 
 class AttributeKeys(NamedTuple):
@@ -64,21 +72,31 @@ class AttributeKeys(NamedTuple):
 
 
 @kernel(inline="always")
-def age(key, pid: int, household_position: int) -> int:
-    """Age in years.
+def age(key, pid: int, household: int) -> int:
+    """Age in years; ``household`` is ``pid``'s household byte (``population.households``).
 
-    Census 2020 bands (0-14, 15-59, 60+), uniform within a band up to 90
-    (assumption); the first member of each household is an adult (assumption).
+    Census 2020 bands (0-14, 15-59, 60+) over everyone, uniform within a band up to 90
+    (assumption). A household's first member, its head, is an adult of 18 or more (assumption),
+    so each other member of a household of ``s`` people is a child with probability
+    ``c * s / (s - 1)``, ``c`` the census share of children: a household of ``s`` then holds
+    ``c * s`` children on average, and any mix of household sizes ``c`` of children in all
+    (``tests/test_population.py``). Heads and other grown members share the census split of the
+    grown between 15-59 and 60+, so that split holds over everyone too.
     """
+    position = household & 15
+    size = household >> 4
     u = uniform(key, 0, pid, 0)
-    if household_position == 0:
-        u = _CHILD + u * (1.0 - _CHILD)
     v = uniform(key, 0, pid, 1)
-    if u < _CHILD:
-        return int(v * 15.0)
-    if u < _ADULT:
-        return 15 + int(v * 45.0)
-    return 60 + int(v * 31.0)
+    if position > 0:  # tables, not divisions: passes over everyone stay vector code
+        child = _CHILD_OF_SIZE[size]
+        if u < child:
+            return int(v * 15.0)
+        u = (u - child) * _GROWN_SCALE[size]  # uniform again, among the grown
+    if u < _OLD_AMONG_GROWN:
+        return 60 + int(v * 31.0)
+    if position == 0:
+        return HEAD_MIN_AGE + int(v * (60.0 - HEAD_MIN_AGE))
+    return 15 + int(v * 45.0)
 
 
 @kernel(inline="always")

@@ -210,7 +210,7 @@ def _step(day, board, s):
         )
         for i in range(ids.size):
             pid = ids[i]
-            years = age(rule.age_key, pid, s.households[pid] & 15)
+            years = age(rule.age_key, pid, s.households[pid])
             if 18 <= years < 60 and uniform(rule.screening_key, day, pid, 0) < rule.screening_share:
                 lose_income(s.income, pid)
                 s.totals[2] += 1

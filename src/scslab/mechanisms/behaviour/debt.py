@@ -302,7 +302,7 @@ def arrears_weight(people, rule, pid, urban):
     ``ArrearsRule``. Every part is computed for everyone and a minor's factor is then 0 by a
     choice of values, not a branch, so that a pass over everyone is vector code.
     """
-    adult = age(people.age_key, pid, people.households[pid] & 15) >= 18
+    adult = age(people.age_key, pid, people.households[pid]) >= 18
     q = income_class(people.income_key, pid, urban)
     m = rule.income_effect[q] * trait_factor(people.compliance_key, pid, rule.compliance_weight)
     return (m if adult else 0.0), q

@@ -145,7 +145,7 @@ class GroupsParams(MechanismParams):
 def _cell(age_key, sex_key, income_key, occ_key, households, pid, rural):
     """The cell of ``pid``: area x income x age band x sex x occupation (``GROUP_KINDS`` order)."""
     urban = rural == 0
-    years = age(age_key, pid, households[pid] & 15)
+    years = age(age_key, pid, households[pid])
     if years < 18:
         band = 0
     elif years < 35:

@@ -387,7 +387,7 @@ def _propensity(opt, keys, households, pid, urban):
     Without a branch, so that a pass over everyone is vector code: the band is the number of
     bands' upper bounds at or below the age (the bounds ascend).
     """
-    years = age(keys.age, pid, households[pid] & 15)
+    years = age(keys.age, pid, households[pid])
     band = 0
     for b in range(len(AGE_BANDS)):
         band += years >= AGE_BANDS[b]
@@ -469,7 +469,7 @@ def _relationships(rule, score, ties, at, stride, pid, cuts):
 def _score(rule, keys, households, score, pid, urban, ties, at, stride, cuts, penalty, activity):
     w = rule.weights
     s = w[0] * rule.clean * (1.0 - penalty / PENALTY_MAX)
-    years = age(keys.age, pid, households[pid] & 15)
+    years = age(keys.age, pid, households[pid])
     if w[1] > 0.0:
         s += w[1] * rule.fulfilment[income_class(keys.income, pid, urban)]
     if w[2] > 0.0:

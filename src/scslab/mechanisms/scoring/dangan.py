@@ -104,7 +104,7 @@ def _rejected(key, age_key, day, ids, households, dossier, per_entry):
     out = np.zeros(ids.size, np.int8)
     for i in prange(ids.size):
         pid = ids[i]
-        years = age(age_key, pid, households[pid] & 15)
+        years = age(age_key, pid, households[pid])
         if years < 18 or years >= 60:
             continue
         d = dossier[pid]
