@@ -214,3 +214,28 @@ def test_a_threshold_list_that_opens_after_its_score_lists_who_is_below_already(
             below = score.scores(np.arange(sim.pop.n), sim.days - 1) < 900
             listed = (lst.flag.array & lst.flag.mask) != 0
             assert below.sum() > 500 and np.array_equal(listed, below)
+
+
+def test_each_court_list_exit_is_counted_once_by_how_it_left() -> None:
+    # half the listings appealed and won 10 days in, the rest end with their 20-day term; listed
+    # debtors repay at 5% a day, so some repay on the day an appeal or the term frees them: that
+    # exit wins (apply_day), and they did not leave by repaying
+    sc = busy_rongcheng(people=20_000, days=120)
+    sc = sc.with_mechanism("debt", repay_hazard_listed=0.05)
+    sc = sc.with_mechanism(
+        "court_list", appeal_share=0.5, appeal_success_true=1.0, appeal_days=10, repair_days=20
+    )
+    counts = []
+    for compiled in (True, False):
+        result = scslab.run(sc, compiled=compiled)
+        lst = result.simulation.get("court_list")
+        complied = int(lst.complied[0])
+        assert lst.appeals_won > 100 and lst.repaired > 100 and complied > 100
+        # so far: 365 complied, 25 of them also counted as an appeal won or a term ended
+        assert lst.stats[EXITS] == lst.appeals_won + lst.repaired + complied, compiled
+        counts.append((int(lst.stats[EXITS]), lst.appeals_won, lst.repaired, complied))
+        # the harm audit, which counts those who left by their own act as the rest, agrees
+        audit = {h.item: h.value for h in result.harm_audit()}
+        assert audit["court_list: left by their own act (repaying)"] == complied
+        assert result.metrics["persons_complied_after_listing"][-1].as_py() == complied
+    assert counts[0] == counts[1]  # the compiled day plan and the Python loop

@@ -197,3 +197,30 @@ def test_no_text_of_a_spec_can_end_the_report_s_script(run_dir, monkeypatch):
     assert specs["lists"]["title"] == nasty  # the same text, for JSON.parse
     with pytest.raises(scslab.ScenarioError, match=r"mechanisms\.'a</SCRIPT>': a mechanism's"):
         scslab.load_scenario("rongcheng").with_mechanism("a</SCRIPT>", type="record_list")
+
+
+def test_a_run_without_its_audit_file_charts_no_redlist_among_false_listings(tmp_path):
+    """Without ``harm_audit.parquet`` the chart of people listed on a false record showed the
+    volunteer redlist of ``state_outline_2014`` (whose members are rewarded) beside the
+    blacklists; the manifest says which lists are redlists, audit or not."""
+    pytest.importorskip("altair")
+    from scslab.report import charts
+
+    run = api.run("state_outline_2014", people=5_000, days=30, out=tmp_path / "run").run_dir
+    assert json.loads((run / "manifest.json").read_text())["redlists"] == ["volunteer_redlist"]
+
+    def series(folder):
+        spec = charts(folder).get("innocents_listed")
+        return {r["series"] for r in spec.to_dict()["data"]["values"]} if spec else set()
+
+    punishing = series(run)
+    assert punishing == {"court_list", "tax_blacklist"}
+    (run / "harm_audit.parquet").unlink()
+    assert series(run) == punishing
+    # a folder whose manifest does not say (written before it did), nor an audit: no such chart
+    manifest = json.loads((run / "manifest.json").read_text())
+    del manifest["redlists"]
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    assert series(run) == set()
+    page = (write_report(run) / "report.html").read_text()
+    assert '<div id="innocents_listed"' not in page and "no harm_audit.parquet" in page

@@ -117,7 +117,12 @@ class RunResult:
         from scslab.report import charts_of
 
         need("altair", "RunResult.charts()")
-        return charts_of(self.metrics, self.tables.get("harm_audit"), self.tables.get("groups"))
+        return charts_of(
+            self.metrics,
+            self.tables.get("harm_audit"),
+            self.tables.get("groups"),
+            redlists(self.simulation),
+        )
 
 
 def whole_days(columns: dict[str, list[Any]]) -> dict[str, list[Any]]:
@@ -205,6 +210,7 @@ def _manifest(sim: Simulation, status: str, started: str, extra: dict[str, Any])
             for e in sim.endings()
         ],
         "set_up": {name: notes for name, m in sim.mechanisms.items() if (notes := m.set_up())},
+        "redlists": sorted(redlists(sim)),
         "peak_rss_bytes": _peak_rss_bytes(),
         "environment": {
             "python": platform.python_version(),

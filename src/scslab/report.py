@@ -8,10 +8,12 @@
   Vega-Embed scripts inlined (from vl-convert), so that it opens with no network;
 - ``CHART.png`` and ``CHART.svg`` for each chart (rendered by vl-convert, no browser needed).
 
-Charts (each only when the run has its columns): people on each list; people on each list on a
-false record; false records by cause; blocked attempts by sector; mean scores; listing share by
-income quintile and by area. ``charts_of(metrics, harm_audit, groups)`` builds the same charts
-from a run's tables, with no folder (``RunResult.charts()`` in a notebook, ``scslab ui``). Needs
+Charts (each only when the run has its columns): people on each list; people on each punishing
+list on a false record (the manifest's ``redlists`` left out; for a manifest without them, the
+lists the harm audit counts; with no audit either, no such chart); false records by cause;
+blocked attempts by sector; mean scores; listing share by income quintile and by area.
+``charts_of(metrics, harm_audit, groups, redlists)`` builds the same charts from a run's tables,
+with no folder (``RunResult.charts()`` in a notebook, ``scslab ui``). Needs
 the ``report`` extra (``pip install 'scslab[report]'``).
 Reads a run folder and writes only under its ``report/``; owns no simulation code.
 """
@@ -109,12 +111,20 @@ def read_tables(run_dir: Path) -> tuple[pa.Table, pa.Table | None, pa.Table | No
 
 
 def charts(run_dir: Path) -> dict[str, Any]:
-    """The report's Altair charts by file name, built from the run folder's tables."""
-    return charts_of(*read_tables(run_dir))
+    """The report's Altair charts by file name, built from the run folder's tables.
+
+    The run's redlists are its manifest's (``redlists``; a folder written before the manifest
+    had them: none known).
+    """
+    known = read_manifest(run_dir).get("redlists")
+    return charts_of(*read_tables(run_dir), frozenset(known) if known is not None else None)
 
 
 def charts_of(
-    metrics: pa.Table, harm_audit: pa.Table | None = None, groups: pa.Table | None = None
+    metrics: pa.Table,
+    harm_audit: pa.Table | None = None,
+    groups: pa.Table | None = None,
+    redlists: frozenset[str] | None = None,
 ) -> dict[str, Any]:
     """The report's Altair charts by file name, built from a run's tables.
 
@@ -122,6 +132,10 @@ def charts_of(
         metrics: The daily metrics (``metrics.parquet``, ``RunResult.metrics``).
         harm_audit: The harm audit table (``harm_audit.parquet``); no cause chart without it.
         groups: The group metrics (``groups.parquet``); no group chart without it.
+        redlists: The run's lists that reward their members (``api.redlists``, the manifest's
+            ``redlists``), left out of the chart of people listed on a false record. Unknown
+            (``None``): the lists the harm audit counts as punishing; with no audit either, no
+            such chart, rather than one that may show a redlist among them.
 
     Raises:
         ReportError: Altair is not installed (the message names the extra).
@@ -161,9 +175,13 @@ def charts_of(
 
     lists = [c[: -len("_innocents_listed")] for c in cols if c.endswith("_innocents_listed")]
     lines("lists", [f"{lst}_size" for lst in lists], "_size", "People on each list", "people")
-    if harm_audit is not None:  # the lists the audit counts as punishing (not a redlist)
+    if redlists is not None:  # the punishing lists
+        lists = [lst for lst in lists if lst not in redlists]
+    elif harm_audit is not None:  # the lists the audit counts as punishing (not a redlist)
         audited = {r["item"] for r in audit if r["section"] == "innocents punished"}
         lists = [lst for lst in lists if f"{lst}{LISTED_ON_A_FALSE_RECORD}" in audited]
+    else:  # which lists punish is not known: no chart
+        lists = []
     lines(
         "innocents_listed",
         [f"{lst}_innocents_listed" for lst in lists],

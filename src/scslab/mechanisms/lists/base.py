@@ -370,6 +370,17 @@ def _scheduled_exits(day, s):
     return distinct_sorted(kept(pids, valid))
 
 
+@kernel(inline="always")
+def scheduled_exits_so_far(s):
+    """Scheduled exits (appeals won, terms ended) of the list record ``s`` so far.
+
+    Each is an exit of its day: a due exit still valid for the current listing always ends it,
+    and takes the person's other changes of the day with it (``apply_day``). So a day's exits
+    less the day's growth of this count are those that the subclass's rule decided.
+    """
+    return s.counts[WON] + s.counts[EXPIRED]
+
+
 @compiled_once
 @kernel
 def _schedule_exits(day, s):

@@ -3,8 +3,11 @@
 A person enters when a court records a judgment left unpaid and leaves when a court records the
 judgment repaid (``persons_complied_after_listing``, as in
 ``calibration/blacklist_court_defaulters.csv``), when an objection succeeds, or, if a term is set,
-when the listing term ends. The list sees records, not truth: a false court record lists an
-innocent person, counted among ``innocents_listed``.
+when the listing term ends. Each exit counts once, by how it happened: an objection won or a term
+ended on the day of a repayment takes the person off first (``lists/base.apply_day``), so
+``persons_complied_after_listing`` counts those who left by repaying, and the exits are the
+appeals won, the listings expired and the people who complied. The list sees records, not
+truth: a false court record lists an innocent person, counted among ``innocents_listed``.
 
 Owns the court list's entry and exit rule (which records list and which delist) and its
 parameters; the membership, appeals, terms and metrics are the shared list machinery's
@@ -20,11 +23,15 @@ import numpy as np
 from pydantic import Field
 
 from scslab.catalogue import ActName
-from scslab.engine.board import records_of
 from scslab.engine.steps import compiled_mechanism
 from scslab.kernels.jit import kernel, step_kernel
 from scslab.kernels.structs import compiled_struct
-from scslab.mechanisms.lists.base import EVER_LISTED, list_metrics, list_record_fields
+from scslab.mechanisms.lists.base import (
+    EVER_LISTED,
+    list_metrics,
+    list_record_fields,
+    scheduled_exits_so_far,
+)
 from scslab.mechanisms.lists.record_list import (
     RECORD_LIST_OWN,
     RecordList,
@@ -56,7 +63,8 @@ class CourtListParams(RecordListParams):
 
 
 CourtListFields = list_record_fields("CourtListFields", (*RECORD_LIST_OWN, "complied"), __name__)
-"""A record list's fields and how many listed people left it by repaying (``complied[0]``)."""
+"""A record list's fields and how many listed people left it by repaying (``complied[0]``): by
+its exit records, not by an appeal or a term that ended the listing the same day."""
 
 CourtListState = compiled_struct("CourtListState", CourtListFields._fields, __name__)
 
@@ -68,20 +76,12 @@ def _new_state(fields):
 
 @step_kernel
 def _step(day, board, s):
+    scheduled = scheduled_exits_so_far(s)
     record_list_day(day, board, s)
-    if s.exited.size == 0:
-        return
-    pid, act, _, true = records_of(board)
-    n = 0
-    repaid = np.empty(pid.size, np.int64)  # in person order, as the records are
-    for i in range(pid.size):
-        if s.exit[act[i]] and true[i]:
-            repaid[n] = pid[i]
-            n += 1
-    repaid = repaid[:n]
-    for person in s.exited:
-        j = np.searchsorted(repaid, person)
-        s.complied[0] += j < n and repaid[j] == person
+    # who left by the list's own exit rule (its exit records: a repayment), counted as the day's
+    # exits less those an appeal or a term made; a repayment on the day of one of those does not
+    # count, as that exit took the person off (``apply_day``)
+    s.complied[0] += s.exited.size - (scheduled_exits_so_far(s) - scheduled)
 
 
 @step_kernel
