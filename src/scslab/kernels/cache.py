@@ -23,8 +23,10 @@ module keys and guards the cache with it.
 Editing one mechanism thus recompiles that mechanism's kernels and the kernels that run them (the
 day plan for scenarios with that mechanism), and editing a docstring or a comment recompiles
 nothing. A ``@kernel`` of a module outside the package (a contributor's) keeps numba's key, its
-file's time stamp, and is saved, like every kernel here, with the ``compiled_once`` builds it
-calls, which are published again before it is loaded (``PublishingCache``).
+file's time stamp, beside the code of the modules its module imports, directly or not (the
+package's, and the contributor's own: ``package_code.outside_modules``), and is saved, like every
+kernel here, with the ``compiled_once`` builds it calls, which are published again before it is
+loaded (``PublishingCache``).
 
 Processes that share a cache compile each kernel once between them. A kernel missing from the
 cache is compiled under a lock file beside its index, one per (kernel, signature): a second
@@ -355,10 +357,12 @@ class SourcesCache(FunctionCache):
 class _DependencyStampedLocator:
     """A locator mixin for a kernel outside the package: two stamps, not one.
 
-    numba's stamp of its own file, and the code of the package modules its module imports
+    numba's stamp of its own file, and the code of the modules its module imports, directly or
+    not: the package's, and the contributor's own outside the interpreter's folders
     (``code_digest``). With numba's stamp alone a contributor's kernel kept the machine code of
     the package's helpers it was compiled with (a draw of ``kernels/rng.py`` inlined into it)
-    after the package changed: its results silently those of the old code.
+    after the package changed: its results silently those of the old code; with the package's
+    code alone, the machine code of a helper in another module of the contributor's.
     """
 
     def __init__(self, py_func: Any, py_file: str) -> None:
@@ -376,7 +380,7 @@ def _dependency_stamped(base: type) -> type:
 
 
 class _OutsideImpl(_PublishingImpl):
-    """A kernel outside the package: numba's locators, stamped with the package code too."""
+    """A kernel outside the package: numba's locators, stamped with its imports' code too."""
 
     _locator_classes = [  # noqa: RUF012 (numba's own layout)
         _dependency_stamped(c) for c in CompileResultCacheImpl._locator_classes
@@ -387,13 +391,13 @@ class PublishingCache(FunctionCache):
     """numba's cache of a kernel outside the package, which publishes the builds it calls.
 
     A contributor's kernel (``@kernel`` in a module of their own) is cached as numba caches it,
-    under its file's time stamp and the code of the package modules it imports
-    (``_DependencyStampedLocator``); but one that calls a ``compiled_once`` kernel (the board's
-    ``records_of``, a sort of ``kernels/sorting.py``) must have that build published before its
-    machine code is loaded in a new process, or the call jumps to nowhere: a crash, unless some
-    package kernel happened to publish the same build first. Its entries are numba's with the
-    builds named (``_PublishingImpl``), in an index of their own, so that an entry saved by
-    numba's plain cache, which names no builds, is never loaded.
+    under its file's time stamp and the code of the modules it imports, the package's and the
+    contributor's own (``_DependencyStampedLocator``); but one that calls a ``compiled_once``
+    kernel (the board's ``records_of``, a sort of ``kernels/sorting.py``) must have that build
+    published before its machine code is loaded in a new process, or the call jumps to nowhere:
+    a crash, unless some package kernel happened to publish the same build first. Its entries
+    are numba's with the builds named (``_PublishingImpl``), in an index of their own, so that
+    an entry saved by numba's plain cache, which names no builds, is never loaded.
     """
 
     _impl_class = _OutsideImpl
