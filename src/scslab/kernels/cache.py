@@ -173,11 +173,34 @@ class CalledBuilds(NamedTuple):
     """What numba saves of a compiled kernel."""
 
 
-class _TolerantIndex(IndexDataCacheFile):
-    """An index that reads as empty (so the kernel is compiled again) when it cannot be read.
+class _Entry(NamedTuple):
+    """A data file's contents: what it was saved for, and the compile result numba saves."""
 
-    An index written by another version of this module may name a record type of a module that
-    is not importable now; numba would raise in the middle of a run.
+    stamp: Any
+    """The source stamp of the index that named it: the code version it was compiled from."""
+    key: Any
+    """The index key it was saved under (signature, machine, bytecode, records' code)."""
+    data: Any
+
+
+class _TolerantIndex(IndexDataCacheFile):
+    """An index that reads as empty when it cannot be read; data files that say what they hold.
+
+    An index that reads as empty has the kernel compiled again. One written by another version
+    of this module may name a record type of a module that is not importable now; numba would
+    raise in the middle of a run.
+
+    An index holds one source stamp (one version of the code): another version's index reads as
+    empty, so that version's save numbers its data files from 1 again, over the files the first
+    version's index still names. Two versions sharing a cache folder (two checkouts, a ``git
+    pull`` while a sweep runs) then wrote one version's machine code into the file that the
+    other's reader was about to load, between its index read and its data read: it ran the other
+    version's code. So each data file holds the stamp and the key it was saved for beside the
+    compile result (``_Entry``), and a load whose file holds another stamp or key is a miss (the
+    kernel is compiled again), whatever the order of the writes and reads around it. A data file
+    of an earlier scslab, which holds no stamp, is a miss once and is then saved again. Data
+    files keep numba's numbering, so there are never more of them per kernel than the most
+    signatures one version saved: nothing to prune.
     """
 
     @classmethod
@@ -199,6 +222,19 @@ class _TolerantIndex(IndexDataCacheFile):
         """Whether the index on disk names ``key`` (nothing is loaded)."""
         return key in self._load_index()
 
+    def load(self, key: Any) -> Any:
+        """The compile result saved for ``key`` under this stamp, or None (a miss)."""
+        name = self._load_index().get(key)
+        if name is None:
+            return None
+        try:
+            entry = self._load_data(name)
+        except (OSError, ImportError, AttributeError, EOFError, pickle.UnpicklingError):
+            return None  # removed since the index named it, or not readable now
+        if not isinstance(entry, _Entry) or entry.stamp != self._source_stamp or entry.key != key:
+            return None  # another version's code, another signature's, or an earlier format
+        return entry.data
+
     def save(self, key: str, data: Any) -> None:
         """The save of numba's index, made safe for processes that share the cache.
 
@@ -208,8 +244,10 @@ class _TolerantIndex(IndexDataCacheFile):
         the index between the two writes loads whatever that file held before (code of an
         earlier version). Either way a kernel runs on arguments of another type: a crash. Here
         saves of one kernel take turns under a lock beside its index, and the data is written
-        before the index names it. A save that cannot get the lock in ``SAVE_WAIT_S`` is
-        skipped: the kernel is compiled, only not cached this time.
+        before the index names it, with the stamp and key it is for (see the class): a reader
+        that reaches it through another version's index, or another signature's, misses. A save
+        that cannot get the lock in ``SAVE_WAIT_S`` is skipped: the kernel is compiled, only not
+        cached this time.
         """
         try:
             lock = _CompileLock(f"{self._index_path}.save.lock")
@@ -227,7 +265,7 @@ class _TolerantIndex(IndexDataCacheFile):
                     for i in itertools.count(1)
                     if self._data_name(i) not in taken
                 )
-            self._save_data(name, data)
+            self._save_data(name, _Entry(stamp=self._source_stamp, key=key, data=data))
             if overloads.get(key) != name:
                 overloads[key] = name
                 self._save_index(overloads)
