@@ -205,3 +205,45 @@ def test_a_cache_file_of_other_argument_types_is_not_loaded() -> None:
     assert SourcesCache._checked(found, (types.int64, types.float64)) is found
     assert SourcesCache._checked(found, (types.int64, types.int64)) is None
     assert SourcesCache._checked(None, (types.int64,)) is None
+
+
+def test_a_version_s_save_never_feeds_another_version_s_reader(tmp_path, monkeypatch) -> None:
+    """Two code versions share a cache folder: a reader of one never loads the other's code.
+
+    An index holds one version's stamp; the other version's save read it as empty and numbered
+    its data file 1 again, the file the first version's index still named, then rewrote the
+    index. A reader of the first version between those two writes, or one that had read its
+    index just before the save, loaded the other version's machine code (``uniform`` gave
+    0.0658 where its own code gives 0.1316). Now each data file holds its stamp and key.
+    """
+    from numba.core.caching import IndexDataCacheFile
+
+    from scslab.kernels.cache import _TolerantIndex
+
+    folder = str(tmp_path)
+    old = _TolerantIndex(folder, "kernel", "old code")
+    new = _TolerantIndex(folder, "kernel", "new code")
+    old.save("sig", "old machine code")
+    assert old.load("sig") == "old machine code"
+    index_before = old._load_index()
+
+    read_in_the_window = []
+    write_index = _TolerantIndex._save_index
+
+    def paused(self, overloads):  # the new version's data is written, its index not yet
+        read_in_the_window.append(old.load("sig"))
+        write_index(self, overloads)
+
+    monkeypatch.setattr(_TolerantIndex, "_save_index", paused)
+    new.save("sig", "new machine code")
+    assert read_in_the_window == [None]
+    assert new.load("sig") == "new machine code"
+    assert old.load("sig") is None  # the index is the new version's now
+
+    monkeypatch.setattr(old, "_load_index", lambda: index_before)  # read before the save
+    assert old.load("sig") is None
+    assert old.load("another sig") is None
+
+    plain = IndexDataCacheFile(folder, "earlier", "old code")  # a file saved with no stamp
+    plain.save("sig", "earlier machine code")
+    assert _TolerantIndex(folder, "earlier", "old code").load("sig") is None

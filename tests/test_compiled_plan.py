@@ -9,6 +9,8 @@ by name, by a reader that needs its kernels.
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -446,6 +448,66 @@ def test_a_contributor_s_kernel_is_stamped_with_the_package_code_it_imports(monk
     assert stamp[1] == package_code.code_digest(__name__)
     monkeypatch.setattr(cache, "code_digest", lambda module: "the package changed")
     assert cache.PublishingCache(draw.py_func)._cache_file._source_stamp != stamp
+
+
+_CONTRIBUTOR = {
+    "contrib_a.py": "from scslab.kernels.jit import kernel\nfrom contrib_b import helper_b\n\n\n"
+    "@kernel\ndef run(x):\n    return helper_b(x)\n",
+    "contrib_b.py": "from scslab.kernels.jit import kernel\nfrom contrib_c import helper_c\n\n\n"
+    "@kernel\ndef helper_b(x):\n    return helper_c(x) + 0\n",
+    "contrib_c.py": "from scslab.kernels.jit import kernel\n\n\n"
+    "@kernel\ndef helper_c(x):\n    return x * 2\n",
+}
+
+_CONTRIBUTOR_RUN = """
+import json, contrib_a
+got = contrib_a.run(3)
+print(json.dumps([int(got), sum(contrib_a.run._cache_hits.values())]))
+"""
+
+
+def test_a_contributor_s_kernel_is_stamped_with_the_modules_of_their_own_it_imports(
+    tmp_path,
+) -> None:
+    """A contributor's kernel (``contrib_a.run``) calls one of another module of theirs, which
+    calls one of a third. Only the package's modules were in its stamp, so after an edit of
+    either other module a new process loaded the old machine code from the cache: ``run(3)``
+    stayed 6 where 9, then 10, was right. Now their own modules count, one hop or two, and a
+    docstring added to one recompiles nothing."""
+    modules = tmp_path / "modules"
+    modules.mkdir()
+    for name, text in _CONTRIBUTOR.items():
+        (modules / name).write_text(text)
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join([str(modules), os.environ.get("PYTHONPATH", "")]),
+        NUMBA_CACHE_DIR=str(tmp_path / "cache"),
+        PYTHONDONTWRITEBYTECODE="1",  # an edit of the same size in the same second
+    )
+
+    def run() -> list[int]:  # run(3) in a new process, and whether it came from the cache
+        done = subprocess.run(
+            [sys.executable, "-c", _CONTRIBUTOR_RUN],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    def edit(name: str, old: str, new: str) -> None:
+        path = modules / name
+        path.write_text(path.read_text().replace(old, new))
+
+    assert run() == [6, 0]  # compiled
+    assert run() == [6, 1]  # loaded
+    edit("contrib_c.py", "x * 2", "x * 3")  # two hops away
+    assert run() == [9, 0]
+    edit("contrib_b.py", "+ 0", "+ 1")  # one hop away
+    assert run() == [10, 0]
+    edit("contrib_c.py", "def helper_c(x):\n", 'def helper_c(x):\n    """Three times."""\n')
+    assert run() == [10, 1]
 
 
 def test_a_kernel_s_key_names_every_module_whose_records_its_arguments_hold() -> None:

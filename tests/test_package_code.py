@@ -104,3 +104,44 @@ def test_the_package_s_memo_lives_beside_the_kernel_cache(monkeypatch: pytest.Mo
     assert package_code.memo_path() == Path("/somewhere/cache") / package_code.MEMO_NAME
     monkeypatch.setattr(config, "CACHE_DIR", "")
     assert package_code.memo_path() == package_code.PACKAGE / "__pycache__" / package_code.MEMO_NAME
+
+
+def test_a_contributor_s_modules_are_walked_kept_in_the_memo_and_forgotten_once_gone(
+    lab: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``outside_modules``: a contributor's module and the modules of their own it imports, one
+    hop or two, not the standard library or installed packages; read from the memo while their
+    bytes match, kept there by the package's reading, and dropped once their file is gone."""
+    import importlib
+    import sys
+
+    from numba.core import config
+
+    own = tmp_path / "own"
+    own.mkdir()
+    (own / "walk_a.py").write_text("import os\nimport numpy as np\nfrom walk_b import f\n")
+    (own / "walk_b.py").write_text("import json\nimport walk_c\n\n\ndef f(x):\n    return x\n")
+    (own / "walk_c.py").write_text("from scslab.kernels import rng\n")
+    monkeypatch.syspath_prepend(str(own))
+    for name in ("walk_a", "walk_b", "walk_c"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    importlib.import_module("walk_a")
+    monkeypatch.setattr(config, "CACHE_DIR", str(tmp_path / "cache"))
+    memo = package_code.memo_path()
+
+    found = package_code.outside_modules("walk_a", frozenset({"scslab.kernels.rng"}))
+    assert set(found) == {"walk_a", "walk_b", "walk_c"}
+    assert "scslab.kernels.rng" in found["walk_c"].imports
+    held = json.loads(memo.read_text())["modules"]
+    entries = {name.partition("@")[0]: name for name in held}
+    assert set(entries) == {"walk_a", "walk_b", "walk_c"}
+
+    held[entries["walk_c"]][1] = "planted"
+    memo.write_text(json.dumps({**json.loads(memo.read_text()), "modules": held}))
+    read_package(lab, memo)  # the package's reading keeps them
+    assert json.loads(memo.read_text())["modules"][entries["walk_c"]][1] == "planted"
+    assert package_code.outside_modules("walk_a", frozenset())["walk_c"].code == "planted"
+
+    (own / "walk_c.py").unlink()
+    assert set(package_code.outside_modules("walk_a", frozenset())) == {"walk_a", "walk_b"}
+    assert entries["walk_c"] not in json.loads(memo.read_text())["modules"]

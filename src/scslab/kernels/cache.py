@@ -23,8 +23,10 @@ module keys and guards the cache with it.
 Editing one mechanism thus recompiles that mechanism's kernels and the kernels that run them (the
 day plan for scenarios with that mechanism), and editing a docstring or a comment recompiles
 nothing. A ``@kernel`` of a module outside the package (a contributor's) keeps numba's key, its
-file's time stamp, and is saved, like every kernel here, with the ``compiled_once`` builds it
-calls, which are published again before it is loaded (``PublishingCache``).
+file's time stamp, beside the code of the modules its module imports, directly or not (the
+package's, and the contributor's own: ``package_code.outside_modules``), and is saved, like every
+kernel here, with the ``compiled_once`` builds it calls, which are published again before it is
+loaded (``PublishingCache``).
 
 Processes that share a cache compile each kernel once between them. A kernel missing from the
 cache is compiled under a lock file beside its index, one per (kernel, signature): a second
@@ -171,11 +173,34 @@ class CalledBuilds(NamedTuple):
     """What numba saves of a compiled kernel."""
 
 
-class _TolerantIndex(IndexDataCacheFile):
-    """An index that reads as empty (so the kernel is compiled again) when it cannot be read.
+class _Entry(NamedTuple):
+    """A data file's contents: what it was saved for, and the compile result numba saves."""
 
-    An index written by another version of this module may name a record type of a module that
-    is not importable now; numba would raise in the middle of a run.
+    stamp: Any
+    """The source stamp of the index that named it: the code version it was compiled from."""
+    key: Any
+    """The index key it was saved under (signature, machine, bytecode, records' code)."""
+    data: Any
+
+
+class _TolerantIndex(IndexDataCacheFile):
+    """An index that reads as empty when it cannot be read; data files that say what they hold.
+
+    An index that reads as empty has the kernel compiled again. One written by another version
+    of this module may name a record type of a module that is not importable now; numba would
+    raise in the middle of a run.
+
+    An index holds one source stamp (one version of the code): another version's index reads as
+    empty, so that version's save numbers its data files from 1 again, over the files the first
+    version's index still names. Two versions sharing a cache folder (two checkouts, a ``git
+    pull`` while a sweep runs) then wrote one version's machine code into the file that the
+    other's reader was about to load, between its index read and its data read: it ran the other
+    version's code. So each data file holds the stamp and the key it was saved for beside the
+    compile result (``_Entry``), and a load whose file holds another stamp or key is a miss (the
+    kernel is compiled again), whatever the order of the writes and reads around it. A data file
+    of an earlier scslab, which holds no stamp, is a miss once and is then saved again. Data
+    files keep numba's numbering, so there are never more of them per kernel than the most
+    signatures one version saved: nothing to prune.
     """
 
     @classmethod
@@ -197,6 +222,19 @@ class _TolerantIndex(IndexDataCacheFile):
         """Whether the index on disk names ``key`` (nothing is loaded)."""
         return key in self._load_index()
 
+    def load(self, key: Any) -> Any:
+        """The compile result saved for ``key`` under this stamp, or None (a miss)."""
+        name = self._load_index().get(key)
+        if name is None:
+            return None
+        try:
+            entry = self._load_data(name)
+        except (OSError, ImportError, AttributeError, EOFError, pickle.UnpicklingError):
+            return None  # removed since the index named it, or not readable now
+        if not isinstance(entry, _Entry) or entry.stamp != self._source_stamp or entry.key != key:
+            return None  # another version's code, another signature's, or an earlier format
+        return entry.data
+
     def save(self, key: str, data: Any) -> None:
         """The save of numba's index, made safe for processes that share the cache.
 
@@ -206,8 +244,10 @@ class _TolerantIndex(IndexDataCacheFile):
         the index between the two writes loads whatever that file held before (code of an
         earlier version). Either way a kernel runs on arguments of another type: a crash. Here
         saves of one kernel take turns under a lock beside its index, and the data is written
-        before the index names it. A save that cannot get the lock in ``SAVE_WAIT_S`` is
-        skipped: the kernel is compiled, only not cached this time.
+        before the index names it, with the stamp and key it is for (see the class): a reader
+        that reaches it through another version's index, or another signature's, misses. A save
+        that cannot get the lock in ``SAVE_WAIT_S`` is skipped: the kernel is compiled, only not
+        cached this time.
         """
         try:
             lock = _CompileLock(f"{self._index_path}.save.lock")
@@ -225,7 +265,7 @@ class _TolerantIndex(IndexDataCacheFile):
                     for i in itertools.count(1)
                     if self._data_name(i) not in taken
                 )
-            self._save_data(name, data)
+            self._save_data(name, _Entry(stamp=self._source_stamp, key=key, data=data))
             if overloads.get(key) != name:
                 overloads[key] = name
                 self._save_index(overloads)
@@ -355,10 +395,12 @@ class SourcesCache(FunctionCache):
 class _DependencyStampedLocator:
     """A locator mixin for a kernel outside the package: two stamps, not one.
 
-    numba's stamp of its own file, and the code of the package modules its module imports
+    numba's stamp of its own file, and the code of the modules its module imports, directly or
+    not: the package's, and the contributor's own outside the interpreter's folders
     (``code_digest``). With numba's stamp alone a contributor's kernel kept the machine code of
     the package's helpers it was compiled with (a draw of ``kernels/rng.py`` inlined into it)
-    after the package changed: its results silently those of the old code.
+    after the package changed: its results silently those of the old code; with the package's
+    code alone, the machine code of a helper in another module of the contributor's.
     """
 
     def __init__(self, py_func: Any, py_file: str) -> None:
@@ -376,7 +418,7 @@ def _dependency_stamped(base: type) -> type:
 
 
 class _OutsideImpl(_PublishingImpl):
-    """A kernel outside the package: numba's locators, stamped with the package code too."""
+    """A kernel outside the package: numba's locators, stamped with its imports' code too."""
 
     _locator_classes = [  # noqa: RUF012 (numba's own layout)
         _dependency_stamped(c) for c in CompileResultCacheImpl._locator_classes
@@ -387,13 +429,13 @@ class PublishingCache(FunctionCache):
     """numba's cache of a kernel outside the package, which publishes the builds it calls.
 
     A contributor's kernel (``@kernel`` in a module of their own) is cached as numba caches it,
-    under its file's time stamp and the code of the package modules it imports
-    (``_DependencyStampedLocator``); but one that calls a ``compiled_once`` kernel (the board's
-    ``records_of``, a sort of ``kernels/sorting.py``) must have that build published before its
-    machine code is loaded in a new process, or the call jumps to nowhere: a crash, unless some
-    package kernel happened to publish the same build first. Its entries are numba's with the
-    builds named (``_PublishingImpl``), in an index of their own, so that an entry saved by
-    numba's plain cache, which names no builds, is never loaded.
+    under its file's time stamp and the code of the modules it imports, the package's and the
+    contributor's own (``_DependencyStampedLocator``); but one that calls a ``compiled_once``
+    kernel (the board's ``records_of``, a sort of ``kernels/sorting.py``) must have that build
+    published before its machine code is loaded in a new process, or the call jumps to nowhere:
+    a crash, unless some package kernel happened to publish the same build first. Its entries
+    are numba's with the builds named (``_PublishingImpl``), in an index of their own, so that
+    an entry saved by numba's plain cache, which names no builds, is never loaded.
     """
 
     _impl_class = _OutsideImpl

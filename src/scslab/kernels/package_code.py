@@ -6,7 +6,9 @@ so that comments, docstrings and moved lines change no key. This module owns tha
 
 - ``module_name``, ``imported_names`` and ``runtime_imports``: what a module imports, anywhere in
   it (imports under ``if TYPE_CHECKING:`` are for type checkers and do not count);
-- ``code_digest`` and ``dependencies``: a module's key, and the modules it covers;
+- ``code_digest`` and ``dependencies``: a module's key, and the modules it covers; a module
+  outside the package (a contributor's) is keyed with the modules of their own it imports too,
+  directly or through others (``outside_modules``);
 - ``package_digest``: one digest of the whole package (checkpoints are resumed only by the code
   that wrote them).
 
@@ -19,6 +21,8 @@ differ. The file also names this module's own bytes and the Python version (whos
 it holds); a file written by another is ignored. One that cannot be read reads as empty, one that
 cannot be written is not, and it is replaced whole (written aside, then renamed), so two
 processes never see half of one. Only what it holds is trusted: hashes and names, read as JSON.
+It keeps a contributor's modules too, under their name and path (``name@path``), until their file
+is gone.
 
 This module must not import numba's compiler or any kernel: it reads source files only (and
 numba's settings, for where its cache is).
@@ -30,8 +34,10 @@ import ast
 import contextlib
 import functools
 import hashlib
+import importlib.util
 import json
 import os
+import site
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,8 +116,8 @@ def imported_names(tree: ast.Module, name: str, is_package: bool) -> list[Import
     return found
 
 
-def runtime_imports(tree: ast.Module, name: str, is_package: bool) -> set[str]:
-    """The package modules (or names in them) that module ``name`` imports when it runs.
+def all_runtime_imports(tree: ast.Module, name: str, is_package: bool) -> set[str]:
+    """The modules (or names in them) that module ``name`` imports when it runs, any package's.
 
     Both the module an import names and the name taken from it (a submodule or not): a kernel's
     key counts every module that could hold code it runs.
@@ -122,6 +128,12 @@ def runtime_imports(tree: ast.Module, name: str, is_package: bool) -> set[str]:
             found.add(imp.source)
             if imp.alias is not None:
                 found.add(f"{imp.source}.{imp.alias}")
+    return found
+
+
+def runtime_imports(tree: ast.Module, name: str, is_package: bool) -> set[str]:
+    """The package modules (or names in them) that module ``name`` imports when it runs."""
+    found = all_runtime_imports(tree, name, is_package)
     return {m for m in found if m == PACKAGE_NAME or m.startswith(PACKAGE_NAME + ".")}
 
 
@@ -162,7 +174,8 @@ class ModuleCode(NamedTuple):
     code: str
     """``syntax_digest`` of the module."""
     imports: frozenset[str]
-    """``runtime_imports`` of the module (package names, before they are matched to modules)."""
+    """``runtime_imports`` of the module (package names, before they are matched to modules); of
+    a module outside the package, ``all_runtime_imports``."""
 
 
 def _read_module(path: Path, name: str, source: bytes, source_hash: str) -> ModuleCode:
@@ -223,6 +236,7 @@ def read_package(package: Path, memo: Path | None) -> dict[str, ModuleCode]:
     """
     reader = _reader()
     known = _load_memo(memo, reader)
+    outside = {name: m for name, m in known.items() if _OUTSIDE in name}  # kept as they are
     found: dict[str, ModuleCode] = {}
     for path in sorted(package.rglob("*.py")):
         name = module_name(path, package)
@@ -234,8 +248,8 @@ def read_package(package: Path, memo: Path | None) -> dict[str, ModuleCode]:
             if held is not None and held.source == source_hash
             else _read_module(path, name, source, source_hash)
         )
-    if memo is not None and found != known:
-        _save_memo(memo, reader, found)
+    if memo is not None and {**outside, **found} != known:
+        _save_memo(memo, reader, {**outside, **found})
     return found
 
 
@@ -263,29 +277,129 @@ def dependencies(module: str) -> frozenset[str]:
     return frozenset(seen)
 
 
+_OUTSIDE = "@"
+"""Joins a module outside the package to its path in the memo's names (no module name has one)."""
+
+
+@functools.cache
+def _installed_folders() -> tuple[str, ...]:
+    """The interpreter's folders: its prefixes, site-packages and user site (ending in a slash)."""
+    folders = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
+    with contextlib.suppress(AttributeError):  # an old virtualenv's ``site`` has neither
+        folders.update(site.getsitepackages())
+        folders.add(site.getusersitepackages())
+    return tuple(sorted({os.path.join(os.path.realpath(f), "") for f in folders if f}))
+
+
+def _source_of(name: str) -> str | None:
+    """The source file of module ``name``, loaded or not yet (nothing is imported), or None.
+
+    A module the kernel's module imports after the kernel is defined is not loaded when the
+    kernel is stamped; its file is found as an import would find it, if its package is loaded.
+    """
+    module = sys.modules.get(name)
+    if module is not None:
+        return getattr(module, "__file__", None)
+    parent = name.rpartition(".")[0]
+    if parent and parent not in sys.modules:
+        return None  # finding it would import its package
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, AttributeError, ValueError):  # a name in a module, not a submodule
+        return None
+    return spec.origin if spec is not None and spec.has_location else None
+
+
+def _outside_code(
+    name: str, known: dict[str, ModuleCode], anywhere: bool = False
+) -> tuple[str, ModuleCode] | None:
+    """The memo's name and the code of module ``name``, if it is a contributor's source file.
+
+    One that is not a ``.py`` file that can be read and parsed gives None, and so does one in
+    the interpreter's folders (the standard library, installed packages) unless ``anywhere``.
+    """
+    path = _source_of(name)
+    if not path or not path.endswith(".py"):
+        return None
+    real = os.path.realpath(path)
+    if not anywhere and real.startswith(_installed_folders()):
+        return None
+    try:
+        source = Path(real).read_bytes()
+        source_hash = hashlib.sha256(source).hexdigest()
+        entry = f"{name}{_OUTSIDE}{real}"
+        held = known.get(entry)
+        if held is not None and held.source == source_hash:
+            return entry, held
+        tree = ast.parse(source, real)
+    except (OSError, SyntaxError, ValueError):
+        return None
+    imports = frozenset(all_runtime_imports(tree, name, Path(real).name == "__init__.py"))
+    return entry, ModuleCode(source=source_hash, code=syntax_digest(tree), imports=imports)
+
+
+def outside_modules(module: str, package: frozenset[str]) -> dict[str, ModuleCode]:
+    """``module``, outside the package, and the modules it imports, directly or not, by name.
+
+    ``module``'s file wherever it is, and of its imports and theirs, each that is a
+    contributor's source file: not in the standard library or an installed package
+    (``_outside_code``). A module of ``package`` ends the walk (its dependencies are the
+    package's). Empty when ``module``'s own source cannot be read (in a zip, a notebook's).
+    What is read is kept in the memo, which forgets the modules whose file is gone.
+    """
+    memo = memo_path()
+    reader = _reader()
+    known = _load_memo(memo, reader)
+    first = _outside_code(module, known, anywhere=True)
+    if first is None:
+        return {}
+    read = dict([first])
+    found = {module: first[1]}
+    seen = {module}
+    todo = [first[1]]
+    while todo:
+        for name in sorted(todo.pop().imports - seen):
+            seen.add(name)
+            if name in package or name == PACKAGE_NAME or name.startswith(PACKAGE_NAME + "."):
+                continue
+            got = _outside_code(name, known)
+            if got is not None:
+                read[got[0]] = found[name] = got[1]
+                todo.append(got[1])
+    kept = {
+        entry: code
+        for entry, code in known.items()
+        if _OUTSIDE not in entry or os.path.exists(entry.partition(_OUTSIDE)[2])
+    }
+    if len(kept) < len(known) or any(known.get(entry) != code for entry, code in read.items()):
+        _save_memo(memo, reader, {**kept, **read})
+    return found
+
+
 @functools.cache
 def code_digest(module: str) -> str:
     """A digest of the code of ``module`` and of its dependencies (docstrings left out).
 
-    A module outside the package (a contributor's own mechanism) counts with its own file and
-    the package modules it imports.
+    A module outside the package (a contributor's own mechanism) counts with its own file, the
+    modules of their own it imports, directly or through others (``outside_modules``: not the
+    standard library or installed packages), and the package modules all of these import.
     """
     code, _ = _package()
+    outside: dict[str, str] = {}
     if module in code:
         names = dependencies(module)
         own = ""
-    else:
-        path = getattr(sys.modules.get(module), "__file__", None)
-        try:  # a module without a readable source (in a zip, a notebook's): its imports unknown
-            tree = ast.parse(Path(path).read_bytes()) if path else ast.Module([], [])
-        except (OSError, SyntaxError, ValueError):
-            tree, path = ast.Module([], []), None
-        deps = runtime_imports(tree, module, bool(path) and Path(path).name == "__init__.py")
-        names = frozenset().union(*(dependencies(m) for m in deps if m in code))
-        own = syntax_digest(tree)
+    else:  # a module whose source cannot be read counts as empty: its imports unknown
+        modules = outside_modules(module, frozenset(code))
+        own = modules[module].code if module in modules else syntax_digest(ast.Module([], []))
+        deps = {dep for m in modules.values() for dep in m.imports if dep in code}
+        names = frozenset().union(*(dependencies(dep) for dep in deps))
+        outside = {name: m.code for name, m in modules.items() if name != module}
     digest = hashlib.sha256(f"{module}:{own};".encode())
     for name in sorted(names):
         digest.update(f"{name}:{code[name]};".encode())
+    for name in sorted(outside):
+        digest.update(f"{name}{_OUTSIDE}{outside[name]};".encode())
     return digest.hexdigest()
 
 
