@@ -45,9 +45,8 @@ from scslab.kernels.jit import kernel, step_kernel
 from scslab.kernels.memory import prefetch_ahead
 from scslab.kernels.parallel import both_builds, run_threads
 from scslab.kernels.structs import compiled_struct
+from scslab.mechanisms.lists.base import SIZE as LIST_SIZE
 from scslab.mechanisms.lists.base import (
-    EXPIRED,
-    WON,
     ListBase,
     ListParams,
     apply_day,
@@ -55,8 +54,8 @@ from scslab.mechanisms.lists.base import (
     list_members,
     list_metrics,
     list_record_fields,
+    scheduled_exits_so_far,
 )
-from scslab.mechanisms.lists.base import SIZE as LIST_SIZE
 from scslab.mechanisms.provenance import NOT_FALSE, UNATTRIBUTED
 from scslab.mechanisms.scoring.compiled import (
     compiled_scorer,
@@ -250,12 +249,12 @@ def _step(day, board, s):
     due, _ = pop_due(s.calendar, day)
     if not state_reads(s.scorer, day):  # the state reads no score: nobody is listed by it
         members = list_members(s) if s.stats[LIST_SIZE] else np.empty(0, np.int64)
-        ended = s.counts[WON] + s.counts[EXPIRED]
+        ended = scheduled_exits_so_far(s)
         leave = np.zeros(members.size, np.bool_)
         apply_day(day, s, members, leave, np.full(members.size, NOT_FALSE, np.int16))
         # released: members who left today not by appeal or term (those ended first, and count
         # as such)
-        released = s.exited.size - (s.counts[WON] + s.counts[EXPIRED] - ended)
+        released = s.exited.size - (scheduled_exits_so_far(s) - ended)
         if released and s.released[0] < 0:
             s.released[0], s.released[1] = day, released
         return
