@@ -15,6 +15,7 @@ import pytest
 
 import scslab
 from conftest import busy_rongcheng
+from scslab.engine.simulation import Simulation
 
 DAYS = 200
 
@@ -118,3 +119,52 @@ def test_an_arrears_chance_above_1_is_refused_in_one_line():
     with pytest.raises(scslab.ScenarioError, match=r"mechanisms\.debt: .* is 2, a daily") as e:
         sc.with_mechanism("debt", **(at_most_1 | {"arrears_rate": 0.1}))
     assert "\n" not in str(e.value)
+
+
+def _live_waits(debt) -> np.ndarray:
+    """Per person, the repayment waits in the calendar that would repay them when they fall due.
+
+    A wait is live if the person still owes, it is of the debt's latest draw (its episode is the
+    person's) and of the regime the person is in now (``debt._regime``), as ``debt._due`` checks.
+    """
+    from scslab.kernels.structs import field_values, fields_of
+    from scslab.mechanisms.behaviour import debt as module
+
+    def fields(record):
+        return dict(zip((name for name, _ in fields_of(record)), field_values(record), strict=True))
+
+    s = fields(debt.state)
+    cal, listing, income = fields(s["calendar"]), fields(s["listing"]), fields(s["income"])
+    listed = listing["flags"], listing["mask"]
+    owing = debt.judgment.get().astype(bool)
+    live = np.zeros(debt.debt_day.size, np.int64)
+    for first in cal["head"]:
+        e = first
+        while e >= 0:
+            pid, tag = int(cal["pid"][e]), int(cal["tag"][e])
+            kind, episode = tag % module._TAG, tag // module._TAG
+            if kind >= module.REPAY_UNLISTED and owing[pid] and debt.debt_day[pid] == episode:
+                regime = module._regime(pid, *listed, income["flags"], income["mask"])
+                live[pid] += kind == regime
+            e = cal["nxt"][e]
+    return live
+
+
+def test_a_debtor_back_in_an_earlier_regime_has_one_wait_not_two():
+    # every listing appealed and won 10 days in: the debtor is unlisted again, and the wait drawn
+    # on the judgment day, before the listing, was under that regime too; at 1% a day for all,
+    # both were live, and such debtors repaid about twice as fast as the unlisted hazard says
+    sc = busy_rongcheng(people=20_000, days=120).with_mechanism(
+        "debt", repay_hazard=0.01, repay_hazard_listed=0.01, arrears_rate=0.002
+    )
+    sc = sc.with_mechanism("court_list", appeal_share=1.0, appeal_success_true=1.0, appeal_days=10)
+    sim = Simulation(sc)
+    for _ in range(80):  # the waits of the 40 days left are in the calendar
+        sim.step()
+    debt = sim.get("debt")
+    assert sim.get("court_list").appeals_won > 100
+    live = _live_waits(debt)
+    owing = debt.judgment.get().astype(bool)
+    assert live.max() == 1, np.bincount(live)  # 2 for 64 debtors before (440 had 1)
+    # at 1% a day a third of the waits fall in the 40 days left: the rest, after the run
+    assert live[owing].sum() > 0.2 * owing.sum()

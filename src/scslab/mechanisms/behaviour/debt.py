@@ -391,7 +391,8 @@ def _open_arrears(
 def _regime(pid, listed_flags, listed_mask, poor_flags, poor_mask):
     """The repayment regime of judgment debtor ``pid`` today: unlisted, listed, or listed and poor.
 
-    A repayment drawn under another regime is stale: it is dropped when it falls due.
+    A repayment drawn under another regime is stale: it is dropped when it falls due, and so is
+    one drawn before the debtor's latest wait (``_start_repayment``).
     """
     if not listed_flags[pid] & listed_mask:
         return REPAY_UNLISTED
@@ -586,9 +587,17 @@ def _income_moved(s, entered, changed, listed_flags, listed_mask):
 @compiled_once
 @kernel
 def _start_repayment(s, pids, day, kind):
-    """Schedule the repayment of ``pids`` under regime ``kind`` (unlisted, listed, poor)."""
+    """Schedule the repayment of ``pids`` under regime ``kind`` (unlisted, listed, poor).
+
+    The wait drawn today is the debt's one wait: the episode of ``pids`` becomes today, so that a
+    wait drawn earlier is stale even when the debtor comes back to the regime it was drawn under
+    (listed, without an income, listed again: two waits at the listed hazard, about 1.75 times
+    it, before). Two waits of one day differ by their regime (``_regime``).
+    """
     if pids.size == 0:
         return
+    for pid in pids:
+        s.debt_day[pid] = day
     r = s.repay
     j = kind - REPAY_UNLISTED
     h = r.hazards
@@ -604,7 +613,7 @@ def _start_repayment(s, pids, day, kind):
         r.scale,
     )
     delay = _delays(s.threads, pids.size, *args)
-    tags = s.debt_day[pids].astype(np.int64) * _TAG + kind
+    tags = np.full(pids.size, np.int64(day) * _TAG + kind)
     schedule(s.calendar, day + delay, pids, tags, 0)
 
 
