@@ -493,3 +493,29 @@ def test_a_warm_start_s_look_at_the_debt_cycle_is_not_acting_on_it() -> None:
         assert "court_list" not in sim.readers.get("debt", {})
     # the other direction: the sanctions do read the list as they run
     assert {"travel_bans", "joint_punishment", "public_naming"} <= set(sim.readers["court_list"])
+
+
+def test_a_recovering_score_a_programme_stopped_stands_as_on_its_last_day() -> None:
+    # the score is computed when read, from the days since each person's last record: read after
+    # a programme's end stopped it (as the backlash kernel lowers last_days), it kept recovering
+    def run(stopped: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        sim = Simulation(scslab.load_scenario("reference").with_overrides(people=5_000, days=60))
+        score = sim.get("recovering_score")
+        for _ in range(30):
+            sim.step()
+        if stopped:
+            sim.last_days[sim.plan_position("recovering_score")] = 29
+        pids = np.flatnonzero(score.offset < 0)
+        on_29 = score.scores(pids, 29)
+        for _ in range(30):
+            sim.step()
+        reach = score.day_reaching(pids, 59, int(on_29.max()) + 1)
+        return pids, on_29, score.scores(pids, 59), reach
+
+    pids, on_29, on_59, reach = run(stopped=False)
+    assert pids.size > 100 and np.count_nonzero(on_59 > on_29) > 100  # recovering while it runs
+    assert np.all(reach >= 59)
+    pids_s, on_29_s, on_59_s, reach_s = run(stopped=True)
+    assert np.array_equal(pids_s, pids) and np.array_equal(on_29_s, on_29)
+    assert np.array_equal(on_59_s, on_29_s)  # stands still from its last day
+    assert set(reach_s.tolist()) == {-1}  # and reaches no level it had not reached by then

@@ -10,6 +10,10 @@ are counted by ``last_day % recovery_days`` (the day of the month-like cycle on 
 point), and a calendar counts when each will reach the cap. This is the scoring rule of the
 benchmark reference model (see ``benchmarks/``).
 
+A score that a programme's end stopped (``Simulation.last_days``) stands as it was on its last day,
+as every stopped mechanism's state does: read later, ``d`` is that day, not today, and a level it
+had not reached by then it never reaches.
+
 Owns the ``recovering_score`` mechanism: the offsets, the last record days, the mean's
 bookkeeping and its calendar. It posts nothing and touches no other mechanism's state.
 """
@@ -111,16 +115,30 @@ def _day_reaching(pids, offset, last, day, period, cap, level):
 
 RecoveringState = compiled_struct(
     "RecoveringState",
-    ("offset", "last", "points", "period", "cap", "n", "ticking", "caps", "stats", "today"),
+    (
+        "offset",
+        "last",
+        "points",
+        "period",
+        "cap",
+        "n",
+        "ticking",
+        "caps",
+        "stats",
+        "today",
+        "last_days",
+        "position",
+    ),
     __name__,
 )
 """Per person the offset and the day of the last record; the catalogue, the recovery period,
 the cap and the population; who gains a point on which day of the period, how many reach the
-cap on each day, the sum of offsets; today's metric (the mean)."""
+cap on each day, the sum of offsets; today's metric (the mean); ``Simulation.last_days``
+(shared: a programme's end lowers it) and this mechanism's entry of it."""
 
 
 @kernel
-def _new_state(offset, last, points, period, cap, n, days):
+def _new_state(offset, last, points, period, cap, n, days, last_days, position):
     return RecoveringState(
         offset,
         last,
@@ -132,6 +150,8 @@ def _new_state(offset, last, points, period, cap, n, days):
         np.zeros(days + 1, np.int64),
         np.zeros(1, np.int64),
         np.zeros(1, np.float64),
+        last_days,
+        position,
     )
 
 
@@ -154,14 +174,23 @@ def _metrics(day, s):
 
 @kernel
 def _state_scores(s, pids, day):
-    return _scores(pids, s.offset, s.last, day, s.period, s.cap)
+    """The scores on ``day``, or on the score's last day if a programme's end stopped it."""
+    return _scores(pids, s.offset, s.last, min(day, s.last_days[s.position]), s.period, s.cap)
 
 
 @kernel
 def _state_day_reaching(s, pids, day, level):
+    """The day each of ``pids`` reaches ``level`` (``day`` if it has), -1 if never.
+
+    A score stopped by a programme's end reaches a level only if it had by its last day.
+    """
     if level > s.cap:
         return np.full(pids.size, -1, np.int64)
-    return _day_reaching(pids, s.offset, s.last, day, s.period, s.cap, level)
+    out = _day_reaching(pids, s.offset, s.last, 0, s.period, s.cap, level)
+    stopped = s.last_days[s.position]
+    for i in range(out.size):
+        out[i] = -1 if out[i] > stopped else max(out[i], day)
+    return out
 
 
 @kernel
@@ -193,7 +222,15 @@ class RecoveringScore(CompiledSteps, CompiledScoring):
         self.period = self.params.recovery_days
         self.n = sim.pop.n
         self.state = _new_state(
-            self.offset, self.last, self.points, self.period, self.params.cap, self.n, sim.days
+            self.offset,
+            self.last,
+            self.points,
+            self.period,
+            self.params.cap,
+            self.n,
+            sim.days,
+            sim.last_days,
+            sim.plan_position(self.name),
         )
         self.stats, self.today = _stats_and_today(self.state)
         """The sum of offsets (<= 0) and today's metric, shared with the record."""
