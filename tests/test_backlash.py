@@ -407,8 +407,8 @@ def test_presets_end_by_backlash_as_recorded_or_run_to_their_end(
 @pytest.mark.parametrize(
     ("preset", "ended_on"),
     [
-        ("suining_2010", 144),
-        ("facebook_credit_2016", 343),
+        ("suining_2010", 146),
+        ("facebook_credit_2016", 355),
         ("rongcheng", None),
         ("sesame_credit", None),
     ],

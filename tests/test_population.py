@@ -8,7 +8,7 @@ from numba import njit
 
 import scslab
 from scslab.engine.simulation import Simulation
-from scslab.population.attributes import HEAD_MIN_AGE, age, income_class
+from scslab.population.attributes import _PEOPLE_ALONE, HEAD_MIN_AGE, age, income_class
 from scslab.population.census import AGE_BAND_SHARES, URBAN_SHARE_2020, provinces
 from scslab.population.geography import region_of
 
@@ -62,23 +62,31 @@ def _band_shares(ages):
     return np.array([(ages < 15).mean(), ((ages >= 15) & (ages < 60)).mean(), (ages >= 60).mean()])
 
 
-@pytest.mark.parametrize("household_size", [None, 2, 5])
-def test_ages_hold_the_census_bands_with_adult_heads(household_size):
-    """The census's 17.95% children whatever the households; every household's head is 18+.
+@pytest.mark.parametrize(("preset", "household_size"), [("rongcheng", None), ("reference", 3)])
+def test_ages_hold_the_census_bands_with_adult_heads(preset, household_size):
+    """The census's 17.95% children with the census's households; every household's head is 18+.
 
-    Before, heads were drawn from the grown and everyone else from the census bands, so with
-    census households 11.1% of people were children (and 2.7% of heads 15-17).
+    Before, heads were drawn from the grown and everyone else from the census bands, so 11.2% of
+    people were children (and about 5% of heads 15-17); then, with the others' chance of being a
+    child that households of one size would need, 16.2%, since the 9.6% of people who live
+    alone are heads. Households that all have one size hold 17.95 / (1 - 0.096) = 19.9% children.
     """
-    sc = scslab.load_scenario("reference").with_overrides(people=400_000, days=1)
-    if household_size is not None:
-        sc = scslab.scenario_from_dict({**sc.raw, "population": {"household_size": household_size}})
+    sc = scslab.load_scenario(preset).with_overrides(people=400_000, days=1)
     pop = Simulation(sc).pop
+    alone = ((pop.households >> 4) == 1).mean()
+    # (households of a fixed size: a few cut short where a sampling block ends)
+    assert alone == pytest.approx(0.096, abs=0.004) if household_size is None else alone < 0.001
     ages = _ages(pop.keys.age, pop.households)
-    assert np.abs(_band_shares(ages) - np.array(AGE_BAND_SHARES)).max() < 0.004, _band_shares(ages)
+    expected = np.array(AGE_BAND_SHARES)
+    if household_size is not None:  # no one alone: more others, each as likely a child
+        assert np.median(pop.households >> 4) == household_size
+        child = AGE_BAND_SHARES[0] / (1 - _PEOPLE_ALONE)
+        expected = np.array([child, *(np.array(AGE_BAND_SHARES[1:]) * (1 - child) / 0.8205)])
+    assert np.abs(_band_shares(ages) - expected).max() < 0.004, (_band_shares(ages), expected)
     heads = (pop.households & 15) == 0
     assert ages[heads].min() == HEAD_MIN_AGE and ages.max() == 90
     assert (ages[~heads] < 15).mean() > AGE_BAND_SHARES[0]  # children are among the others
     # one person a household: no one to be a child
-    alone = scslab.scenario_from_dict({**sc.raw, "population": {"household_size": 1}})
-    single = Simulation(alone).pop
+    alone_sc = scslab.scenario_from_dict({**sc.raw, "population": {"household_size": 1}})
+    single = Simulation(alone_sc).pop
     assert _ages(single.keys.age, single.households).min() == HEAD_MIN_AGE

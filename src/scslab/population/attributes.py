@@ -24,7 +24,12 @@ from scslab.kernels.jit import kernel
 from scslab.kernels.rng import below, log_complement, stream_key, uniform
 from scslab.kernels.traits import trait as trait  # re-exported: every attribute is read here
 from scslab.kernels.traits import trait_factor as trait_factor
-from scslab.population.census import AGE_BAND_SHARES, MALE_SHARE, URBAN_SHARE_2020
+from scslab.population.census import (
+    AGE_BAND_SHARES,
+    HOUSEHOLD_SIZE_SHARES,
+    MALE_SHARE,
+    URBAN_SHARE_2020,
+)
 from scslab.population.geography import region_of
 
 # Occupations.
@@ -43,8 +48,14 @@ _OLD_AMONG_GROWN = AGE_BAND_SHARES[2] / (AGE_BAND_SHARES[1] + AGE_BAND_SHARES[2]
 HEAD_MIN_AGE = 18
 """A household's first member (its head) is at least this old (assumption: an adult)."""
 
+_PEOPLE_ALONE = HOUSEHOLD_SIZE_SHARES[0] / (
+    HOUSEHOLD_SIZE_SHARES @ np.arange(1, HOUSEHOLD_SIZE_SHARES.size + 1)
+)
+"""The share of people who live alone with the census's household sizes (9.6%): heads all."""
 _SIZES = np.arange(16)
-_CHILD_OF_SIZE = np.where(_SIZES >= 2, _CHILD * _SIZES / np.maximum(_SIZES - 1, 1), 0.0)
+_CHILD_OF_SIZE = np.where(
+    _SIZES >= 2, _CHILD * _SIZES / (np.maximum(_SIZES - 1, 1) * (1.0 - _PEOPLE_ALONE)), 0.0
+)
 """By household size: the chance that a member other than the head is a child (see ``age``)."""
 _GROWN_SCALE = 1.0 / (1.0 - _CHILD_OF_SIZE)
 """By household size: what turns a grown member's draw back into a uniform one."""
@@ -78,10 +89,13 @@ def age(key, pid: int, household: int) -> int:
     Census 2020 bands (0-14, 15-59, 60+) over everyone, uniform within a band up to 90
     (assumption). A household's first member, its head, is an adult of 18 or more (assumption),
     so each other member of a household of ``s`` people is a child with probability
-    ``c * s / (s - 1)``, ``c`` the census share of children: a household of ``s`` then holds
-    ``c * s`` children on average, and any mix of household sizes ``c`` of children in all
-    (``tests/test_population.py``). Heads and other grown members share the census split of the
-    grown between 15-59 and 60+, so that split holds over everyone too.
+    ``c * s / ((s - 1) * (1 - a))``, ``c`` the census share of children and ``a`` the share of
+    people who live alone (heads all) with the census's household sizes: a household of ``s``
+    then holds ``c * s / (1 - a)`` children on average, and the census's households ``c`` of
+    everyone (``tests/test_population.py``). A scenario whose households all have one size
+    (``population.household_size``) has ``c / (1 - a)``, 19.9%, of children; one of people who
+    all live alone, none. Heads and other grown members share the census split of the grown
+    between 15-59 and 60+, so that split holds over everyone too.
     """
     position = household & 15
     size = household >> 4
