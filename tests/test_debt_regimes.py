@@ -20,13 +20,15 @@ from scslab.engine.simulation import Simulation
 DAYS = 200
 
 
-def _owing(result: scslab.RunResult, judged_before: int) -> tuple[int, int]:
-    """Debtors judged in the run before ``judged_before`` and still owing, and of them listed."""
+def _owing(result: scslab.RunResult, drawn_before: int) -> tuple[int, int]:
+    """Debtors still owing whose repayment wait was drawn before ``drawn_before``, and of them
+    listed (``debt_day`` is the day of a debt's latest wait: its judgment, its listing, or a
+    change of its regime since)."""
     sim = result.simulation
     debt, court_list = sim.mechanisms["debt"], sim.mechanisms["court_list"]
     owing = debt.judgment.get().astype(bool)
-    judged_day = debt.debt_day.astype(np.int64)
-    old = owing & (judged_day < judged_before)
+    drawn_day = debt.debt_day.astype(np.int64)
+    old = owing & (drawn_day < drawn_before)
     return int(old.sum()), int((old & court_list.flag.get().astype(bool)).sum())
 
 
@@ -38,9 +40,9 @@ def test_a_debtor_judged_while_still_listed_repays_at_the_listed_hazard():
     )
     stays = scslab.run(sc.with_mechanism("court_list", exit_acts=[]))
     old, listed = _owing(stays, DAYS - 20)
-    # at 0.5 a day (0.15 for the poorest who lost an income), almost nobody judged 20 days ago
-    # still owes; when such debtors' waits were dropped as drawn under another regime, 586 did,
-    # all of them listed
+    # at 0.5 a day (0.15 for the poorest who lost an income), almost nobody whose wait was drawn
+    # 20 days ago still owes; when such debtors' waits were dropped as drawn under another
+    # regime, 586 did, all of them listed
     assert old <= 5, (old, listed)
     usual = scslab.run(sc)  # and the same with listings that end on repayment
     assert _owing(usual, DAYS - 20)[0] <= 5
