@@ -9,6 +9,7 @@ once they differ), and that a memo that is torn, foreign or cannot be written ch
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -145,3 +146,31 @@ def test_a_contributor_s_modules_are_walked_kept_in_the_memo_and_forgotten_once_
     (own / "walk_c.py").unlink()
     assert set(package_code.outside_modules("walk_a", frozenset())) == {"walk_a", "walk_b"}
     assert entries["walk_c"] not in json.loads(memo.read_text())["modules"]
+
+
+def test_a_contributor_s_own_package_is_walked_even_where_packages_are_installed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A contributor's package installed among the interpreter's packages (or a virtual
+    environment made in their project's folder) is still theirs: its modules count; another
+    installed module does not."""
+    import importlib
+    import sys
+
+    from numba.core import config
+
+    installed = tmp_path / "site"
+    (installed / "mylab").mkdir(parents=True)
+    (installed / "mylab" / "__init__.py").write_text("")
+    (installed / "mylab" / "mech.py").write_text("import mylab.helper\nimport othermod\n")
+    (installed / "mylab" / "helper.py").write_text("def f(x):\n    return x\n")
+    (installed / "othermod.py").write_text("X = 1\n")
+    monkeypatch.syspath_prepend(str(installed))
+    for name in ("mylab", "mylab.mech", "mylab.helper", "othermod"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    importlib.import_module("mylab.mech")
+    monkeypatch.setattr(config, "CACHE_DIR", str(tmp_path / "cache"))
+    folder = os.path.join(os.path.realpath(installed), "")
+    monkeypatch.setattr(package_code, "_installed_folders", lambda: (folder,))
+    found = package_code.outside_modules("mylab.mech", frozenset())
+    assert set(found) == {"mylab.mech", "mylab.helper"}  # before: {"mylab.mech"} alone

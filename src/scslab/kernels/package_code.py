@@ -343,7 +343,9 @@ def outside_modules(module: str, package: frozenset[str]) -> dict[str, ModuleCod
 
     ``module``'s file wherever it is, and of its imports and theirs, each that is a
     contributor's source file: not in the standard library or an installed package
-    (``_outside_code``). A module of ``package`` ends the walk (its dependencies are the
+    (``_outside_code``), unless it is in ``module``'s own top-level package (a contributor's
+    package installed in site-packages, or a virtual environment made in their project's
+    folder, is still theirs). A module of ``package`` ends the walk (its dependencies are the
     package's). Empty when ``module``'s own source cannot be read (in a zip, a notebook's).
     What is read is kept in the memo, which forgets the modules whose file is gone.
     """
@@ -353,6 +355,7 @@ def outside_modules(module: str, package: frozenset[str]) -> dict[str, ModuleCod
     first = _outside_code(module, known, anywhere=True)
     if first is None:
         return {}
+    top = module.partition(".")[0]
     read = dict([first])
     found = {module: first[1]}
     seen = {module}
@@ -362,7 +365,8 @@ def outside_modules(module: str, package: frozenset[str]) -> dict[str, ModuleCod
             seen.add(name)
             if name in package or name == PACKAGE_NAME or name.startswith(PACKAGE_NAME + "."):
                 continue
-            got = _outside_code(name, known)
+            sibling = name.partition(".")[0] == top  # their own package, wherever installed
+            got = _outside_code(name, known, anywhere=sibling)
             if got is not None:
                 read[got[0]] = found[name] = got[1]
                 todo.append(got[1])
