@@ -31,6 +31,7 @@ from scslab.population.census import (
     URBAN_SHARE_2020,
 )
 from scslab.population.geography import region_of
+from scslab.population.households import position_in_household, size_of_household
 
 # Occupations.
 STUDENT, WORKER, FARMER, CIVIL_SERVANT, RETIRED, CHILD = 0, 1, 2, 3, 4, 5
@@ -97,8 +98,8 @@ def age(key, pid: int, household: int) -> int:
     all live alone, none. Heads and other grown members share the census split of the grown
     between 15-59 and 60+, so that split holds over everyone too.
     """
-    position = household & 15
-    size = household >> 4
+    position = position_in_household(household)
+    size = size_of_household(household)
     u = uniform(key, 0, pid, 0)
     v = uniform(key, 0, pid, 1)
     if position > 0:  # tables, not divisions: passes over everyone stay vector code

@@ -49,15 +49,27 @@ def generate_households(key: np.uint64, n: int, size_cdf: np.ndarray) -> np.ndar
 
 
 @kernel(inline="always")
+def position_in_household(byte: int) -> int:
+    """A person's position in their household (0: its first member), from their byte."""
+    return byte & 15
+
+
+@kernel(inline="always")
+def size_of_household(byte: int) -> int:
+    """The number of people in a person's household, from their byte."""
+    return byte >> 4
+
+
+@kernel(inline="always")
 def household_start(packed: np.ndarray, pid: int) -> int:
     """First member of ``pid``'s household."""
-    return pid - (packed[pid] & 15)
+    return pid - position_in_household(packed[pid])
 
 
 @kernel(inline="always")
 def household_size(packed: np.ndarray, pid: int) -> int:
     """Number of people in ``pid``'s household."""
-    return packed[pid] >> 4
+    return size_of_household(packed[pid])
 
 
 def size_cdf(shares: np.ndarray) -> np.ndarray:
