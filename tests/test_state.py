@@ -22,7 +22,7 @@ def test_a_counter_shares_a_byte_with_flags_and_wraps_without_touching_them():
     reg = StateRegistry(n=5)
     a, b = reg.add_flags("a", "b")
     counter = reg.add_counter("generation", 4)
-    c = reg.add_loose_flag("c")
+    c = reg.add_flag("c")
     assert counter.array is a.array  # bits 2-5 of the first byte, not a byte of their own
     assert reg.bytes_per_person() == 1.0
     a.array[:] |= a.mask | b.mask
@@ -41,8 +41,22 @@ def test_a_counter_that_does_not_fit_takes_a_new_byte_and_bad_widths_are_refused
     counter = reg.add_counter("generation", 4)
     assert counter.shift == 0 and reg.bytes_per_person() == 2.0
     (g,) = reg.add_flags("g")
-    assert g.array is counter.array and int(g.mask) == 1 << 4  # after the counter's bits
+    assert g.array is not counter.array and int(g.mask) == 1 << 6  # the first byte's free bit
     with pytest.raises(ValueError, match="1 to 8 bits"):
         reg.add_counter("wide", 9)
     with pytest.raises(ValueError, match="declared twice"):
         reg.add_counter("generation", 2)
+
+
+def test_flags_fill_the_bits_an_earlier_group_left_free_before_taking_a_new_byte():
+    reg = StateRegistry(n=4)
+    reg.add_flags(*"abcde")  # bits 0-4 of the first byte
+    generation = reg.add_counter("generation", 4)  # 4 bits do not fit in the 3 left: a new byte
+    assert generation.array is not reg.flags["a"].array and generation.shift == 0
+    f, g, h = reg.add_flags(*"fgh")  # the first byte's bits 5-7, next to each other
+    assert f.array is reg.flags["a"].array and [int(x.mask) for x in (f, g, h)] == [32, 64, 128]
+    (i,) = reg.add_flags("i")  # the first byte is full: the second, after the counter
+    assert i.array is generation.array and int(i.mask) == 1 << 4
+    assert reg.bytes_per_person() == 2.0
+    with pytest.raises(ValueError, match="declared twice"):
+        reg.add_flag("generation")  # a counter's name is taken too

@@ -86,7 +86,6 @@ class StateRegistry:
     """Arrays handed over by a burn-in (``adopt``), each taken as it is by the ``add`` of its
     name instead of a new one."""
     _flag_bytes: list[np.ndarray] = field(default_factory=list)
-    _bits_used: int = 0
 
     def add(self, name: str, dtype: type | np.dtype, fill: int | float = 0) -> np.ndarray:
         """Allocate a per-person array named ``name`` filled with ``fill`` (or adopt it)."""
@@ -119,7 +118,7 @@ class StateRegistry:
         return {f: arr[f] for f in fields}
 
     def add_flag(self, name: str) -> Flag:
-        """Allocate one bit per person, sharing bytes with other flags."""
+        """Allocate one bit per person in the first flag byte with a free bit (or a new byte)."""
         return self.add_flags(name)[0]
 
     def shared_flag(self, name: str) -> Flag:
@@ -127,22 +126,19 @@ class StateRegistry:
 
         For a flag that several mechanisms set, such as ``income_lost``.
         """
-        return self.flags.get(name) or self.add_loose_flag(name)
+        return self.flags.get(name) or self.add_flag(name)
 
     def add_flags(self, *names: str) -> tuple[Flag, ...]:
         """Allocate up to eight flags guaranteed to share one byte (one ``array`` for all)."""
         if not 1 <= len(names) <= 8:
             raise ValueError("a flag group has 1 to 8 flags")
         for name in names:
-            if name in self.flags:
+            if name in self.flags or name in self.counters:
                 raise ValueError(f"flag {name!r} is declared twice")
-        if self._bits_used == 0 or self._bits_used + len(names) > 8:
-            self._flag_bytes.append(np.zeros(self.n, np.uint8))
-            self._bits_used = 0
+        arr, shift = self._place(len(names))
         out = []
-        for name in names:
-            flag = Flag(name, self._flag_bytes[-1], np.uint8(1 << self._bits_used))
-            self._bits_used += 1
+        for k, name in enumerate(names):
+            flag = Flag(name, arr, np.uint8(1 << (shift + k)))
             self.flags[name] = flag
             out.append(flag)
         return tuple(out)
@@ -150,20 +146,32 @@ class StateRegistry:
     def add_counter(self, name: str, width: int) -> Counter:
         """Allocate a count of ``width`` (1 to 8) bits per person in the flag bytes.
 
-        It takes the next ``width`` bits like a group of flags (sharing the last flag byte when
-        they fit, else a new byte), so a few-bit counter costs bits, not a byte per person.
+        It takes ``width`` bits like a group of flags (in the first flag byte where they fit,
+        else a new byte), so a few-bit counter costs bits, not a byte per person.
         """
         if not 1 <= width <= 8:
             raise ValueError("a counter has 1 to 8 bits")
         if name in self.counters or name in self.flags:
             raise ValueError(f"per-person state {name!r} is declared twice")
-        if self._bits_used == 0 or self._bits_used + width > 8:
-            self._flag_bytes.append(np.zeros(self.n, np.uint8))
-            self._bits_used = 0
-        counter = Counter(name, self._flag_bytes[-1], self._bits_used, width)
-        self._bits_used += width
+        arr, shift = self._place(width)
+        counter = Counter(name, arr, shift, width)
         self.counters[name] = counter
         return counter
+
+    def _place(self, width: int) -> tuple[np.ndarray, int]:
+        """The first flag byte with ``width`` free bits, and the lowest of them (or a new byte).
+
+        Bits are never given back, so each byte's used bits are its lowest ones and the free
+        bits above them are one run: a group of flags or a counter takes bits next to each
+        other. First fit: a flag or group declared after a large group fills the bits that the
+        group left free in an earlier byte, instead of taking a new byte per person.
+        """
+        for arr in self._flag_bytes:
+            used = self._used_bits(arr).bit_length()
+            if used + width <= 8:
+                return arr, used
+        self._flag_bytes.append(np.zeros(self.n, np.uint8))
+        return self._flag_bytes[-1], 0
 
     def _used_bits(self, arr: np.ndarray) -> int:
         used = 0
@@ -174,23 +182,6 @@ class StateRegistry:
             if counter.array is arr:
                 used |= counter.mask
         return used
-
-    def add_loose_flag(self, name: str) -> Flag:
-        """Allocate one bit per person in the first flag byte with a free bit (or a new byte).
-
-        For a flag read on its own, that need not share a byte with others: it fills the bits
-        that groups of ``add_flags`` left free before taking a new byte per person.
-        """
-        if name in self.flags:
-            raise ValueError(f"flag {name!r} is declared twice")
-        for arr in self._flag_bytes[:-1]:
-            used = self._used_bits(arr)
-            if used != 0xFF:
-                free = ~used & (used + 1)  # the lowest bit not in use
-                flag = Flag(name, arr, np.uint8(free))
-                self.flags[name] = flag
-                return flag
-        return self.add_flag(name)
 
     def bytes_per_person(self) -> float:
         """Stored bytes per person across all declared arrays and flag bytes."""

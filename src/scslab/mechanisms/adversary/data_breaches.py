@@ -230,7 +230,7 @@ class DataBreaches(CompiledSteps, Adversary):
     params: DataBreachesParams
 
     def declare(self, pop: Population) -> None:
-        self.leaked_low_flag = pop.state.add_loose_flag(f"{self.name}_leaked_low")
+        self.leaked_low_flag = pop.state.add_flag(f"{self.name}_leaked_low")
         self.income = income_loss(pop)
 
     def init(self, sim: Simulation) -> None:

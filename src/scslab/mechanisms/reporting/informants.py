@@ -696,7 +696,7 @@ class Informants(CompiledSteps, Reporting):
     params: InformantsParams
 
     def declare(self, pop: Population) -> None:
-        self.informed = pop.state.add_loose_flag(f"{self.name}_informed")
+        self.informed = pop.state.add_flag(f"{self.name}_informed")
         self.provenance = provenance(pop)
 
     def init(self, sim: Simulation) -> None:

@@ -44,16 +44,15 @@ kernels (``scoring/compiled.py``). Whether a punished person was innocent is rea
 without a ``low_scores`` line) moves no approval, and the summary says so.
 
 Per person this keeps at most two bits per programme, packed into free bits of the flag bytes
-(``add_loose_flag``): *punished* (for a programme that punishes) and *rewarded* (for one that
-rewards); and one byte per neighbourhood and programme (the worst it has seen: nothing, a
-punishment, a punishment of an innocent; 0.004 bytes a person). Innocence is kept in that byte
-only, not per person, so that it costs no bit: with every adversary and response on,
-``integrated_2020`` uses all 24 bits of its three flag bytes. The base opinion is recomputed
-from (seed, id) and what a person saw from the household's bits and the neighbourhood's byte, so
-a person's threshold is never stored: a
-histogram of thresholds per programme (1,001 bins) moves people from bin to bin as they
-experience something, and the cascade reads the histogram. The work grows with the day's events,
-not with the population.
+(``add_flag``: the first byte with room): *punished* (for a programme that punishes) and *rewarded*
+(for one that rewards); and one byte per neighbourhood and programme (the worst it has seen:
+nothing, a punishment, a punishment of an innocent; 0.004 bytes a person). Innocence is kept in that
+byte only, not per person, so that it costs no bit: with every adversary and response on,
+``integrated_2020`` uses all 24 bits of its three flag bytes. The base opinion is recomputed from
+(seed, id) and what a person saw from the household's bits and the neighbourhood's byte, so a
+person's threshold is never stored: a histogram of thresholds per programme (1,001 bins) moves
+people from bin to bin as they experience something, and the cascade reads the histogram. The work
+grows with the day's events, not with the population.
 
 Owns: the programmes' bits, histograms and approval. Must not touch: the records it reads (it
 only reads them) and any plan entry but those of its programmes' mechanisms and of the
@@ -859,7 +858,7 @@ class Backlash(CompiledSteps, Response):
         """
         if not needed:
             return FlagBits(flags=np.zeros(0, np.uint8), mask=np.uint8(0))
-        flag = pop.state.add_loose_flag(name)
+        flag = pop.state.add_flag(name)
         return flag.bits()
 
     def endings(self) -> list[Ending]:

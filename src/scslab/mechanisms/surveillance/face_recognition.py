@@ -710,7 +710,7 @@ class FaceRecognition(CompiledSteps, Surveillance):
     params: FaceRecognitionParams
 
     def declare(self, pop: Population) -> None:
-        self.flagged = pop.state.add_loose_flag(f"{self.name}_falsely_flagged")
+        self.flagged = pop.state.add_flag(f"{self.name}_falsely_flagged")
 
     @property
     def fpir(self) -> float:
