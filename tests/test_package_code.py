@@ -174,3 +174,63 @@ def test_a_contributor_s_own_package_is_walked_even_where_packages_are_installed
     monkeypatch.setattr(package_code, "_installed_folders", lambda: (folder,))
     found = package_code.outside_modules("mylab.mech", frozenset())
     assert set(found) == {"mylab.mech", "mylab.helper"}  # before: {"mylab.mech"} alone
+
+
+@pytest.mark.parametrize("prefix", ["project", "above"])
+def test_a_contributor_s_other_modules_count_where_the_interpreter_s_folders_hold_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, prefix: str
+) -> None:
+    """A contributor's project in the interpreter's prefix: a virtual environment made as the
+    project's folder (``python -m venv .``, ``project``), or a system Python's prefix above it
+    (``/usr`` and ``/usr/src/app``, ``above``). Their other modules, top-level or a second
+    package of theirs, still count, and an edit of one changes what keys the kernel; the
+    standard library's and site-packages' modules do not, nor one in a dist-packages that is
+    not the interpreter's (another environment's, on ``PYTHONPATH``)."""
+    import importlib
+    import site
+    import sys
+    import sysconfig
+
+    from numba.core import config
+
+    root = tmp_path / "usr" if prefix == "above" else tmp_path / "project"
+    project = root / "src" / "app" if prefix == "above" else root
+    stdlib = root / "lib" / "python3"
+    installed = stdlib / "site-packages"
+    elsewhere = tmp_path / "other" / "dist-packages"
+    for folder in (project / "ownlib_v", installed, elsewhere):
+        folder.mkdir(parents=True)
+    (project / "mech_v.py").write_text(
+        "import helpers_v\nfrom ownlib_v import tools\nimport theirlib_v\nimport std_v\n"
+        "import farlib_v\n"
+    )
+    (project / "helpers_v.py").write_text("def f(x):\n    return x\n")
+    (project / "ownlib_v" / "__init__.py").write_text("")
+    (project / "ownlib_v" / "tools.py").write_text("Y = 2\n")
+    (installed / "theirlib_v.py").write_text("X = 1\n")
+    (stdlib / "std_v.py").write_text("Z = 3\n")
+    (elsewhere / "farlib_v.py").write_text("W = 4\n")
+    for folder in (elsewhere, installed, stdlib, project):
+        monkeypatch.syspath_prepend(str(folder))
+    names = ("mech_v", "helpers_v", "ownlib_v", "ownlib_v.tools", "theirlib_v", "std_v", "farlib_v")
+    for name in names:
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    importlib.import_module("mech_v")
+
+    for name in ("prefix", "exec_prefix", "base_prefix", "base_exec_prefix"):
+        monkeypatch.setattr(sys, name, str(root))
+    monkeypatch.setattr(site, "getsitepackages", lambda: [str(installed)])
+    monkeypatch.setattr(site, "getusersitepackages", lambda: str(tmp_path / "user"))
+    layout = {"stdlib": stdlib, "platstdlib": stdlib, "purelib": installed, "platlib": installed}
+    paths = {**sysconfig.get_paths(), **{key: str(path) for key, path in layout.items()}}
+    monkeypatch.setattr(sysconfig, "get_paths", lambda: dict(paths))
+    uncached = package_code._installed_folders.__wrapped__  # reads the folders set above
+    monkeypatch.setattr(package_code, "_installed_folders", uncached)
+    monkeypatch.setattr(config, "CACHE_DIR", str(tmp_path / "cache"))
+
+    found = package_code.outside_modules("mech_v", frozenset())
+    assert set(found) == {"mech_v", "helpers_v", "ownlib_v", "ownlib_v.tools"}  # before: mech_v
+
+    (project / "helpers_v.py").write_text("def f(x):\n    return 2 * x\n")
+    edited = package_code.outside_modules("mech_v", frozenset())
+    assert edited["helpers_v"].code != found["helpers_v"].code

@@ -8,7 +8,8 @@ so that comments, docstrings and moved lines change no key. This module owns tha
   it (imports under ``if TYPE_CHECKING:`` are for type checkers and do not count);
 - ``code_digest`` and ``dependencies``: a module's key, and the modules it covers; a module
   outside the package (a contributor's) is keyed with the modules of their own it imports too,
-  directly or through others (``outside_modules``);
+  directly or through others (``outside_modules``): every module not of the standard library or
+  an installed distribution (not in their folders or a site-packages), wherever it lies;
 - ``package_digest``: one digest of the whole package (checkpoints are resumed only by the code
   that wrote them).
 
@@ -39,6 +40,7 @@ import json
 import os
 import site
 import sys
+import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -281,14 +283,31 @@ _OUTSIDE = "@"
 """Joins a module outside the package to its path in the memo's names (no module name has one)."""
 
 
+_INSTALLED_PARTS = frozenset({"site-packages", "dist-packages"})
+"""Folder names that installers put distributions in, wherever they are on ``sys.path``."""
+
+
 @functools.cache
 def _installed_folders() -> tuple[str, ...]:
-    """The interpreter's folders: its prefixes, site-packages and user site (ending in a slash)."""
-    folders = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
+    """The folders of installed code: the standard library's and the site-packages (with a slash).
+
+    Not the interpreter's prefixes: a contributor's project may be one (a virtual environment made
+    as its folder, ``python -m venv .``) or lie under one (a system Python's ``/usr`` and a project
+    in ``/usr/src/app``), and its modules are theirs.
+    """
+    paths = sysconfig.get_paths()
+    folders = {paths.get(key) for key in ("stdlib", "platstdlib", "purelib", "platlib")}
     with contextlib.suppress(AttributeError):  # an old virtualenv's ``site`` has neither
         folders.update(site.getsitepackages())
         folders.add(site.getusersitepackages())
     return tuple(sorted({os.path.join(os.path.realpath(f), "") for f in folders if f}))
+
+
+def _installed(real: str) -> bool:
+    """Whether the file at ``real`` (a real path) is the standard library's or installed code."""
+    return real.startswith(_installed_folders()) or not _INSTALLED_PARTS.isdisjoint(
+        Path(real).parts
+    )
 
 
 def _source_of(name: str) -> str | None:
@@ -315,14 +334,17 @@ def _outside_code(
 ) -> tuple[str, ModuleCode] | None:
     """The memo's name and the code of module ``name``, if it is a contributor's source file.
 
-    One that is not a ``.py`` file that can be read and parsed gives None, and so does one in
-    the interpreter's folders (the standard library, installed packages) unless ``anywhere``.
+    One that is not a ``.py`` file that can be read and parsed gives None, and so does one of
+    the standard library or of an installed distribution (in its folder or a site-packages,
+    ``_installed``) unless ``anywhere``. Anything else is a contributor's, under the
+    interpreter's prefix or not; an editable install's modules are read where they are, in
+    their project's folder, so they are its.
     """
     path = _source_of(name)
     if not path or not path.endswith(".py"):
         return None
     real = os.path.realpath(path)
-    if not anywhere and real.startswith(_installed_folders()):
+    if not anywhere and _installed(real):
         return None
     try:
         source = Path(real).read_bytes()
@@ -342,12 +364,14 @@ def outside_modules(module: str, package: frozenset[str]) -> dict[str, ModuleCod
     """``module``, outside the package, and the modules it imports, directly or not, by name.
 
     ``module``'s file wherever it is, and of its imports and theirs, each that is a
-    contributor's source file: not in the standard library or an installed package
-    (``_outside_code``), unless it is in ``module``'s own top-level package (a contributor's
-    package installed in site-packages, or a virtual environment made in their project's
-    folder, is still theirs). A module of ``package`` ends the walk (its dependencies are the
-    package's). Empty when ``module``'s own source cannot be read (in a zip, a notebook's).
-    What is read is kept in the memo, which forgets the modules whose file is gone.
+    contributor's source file: not the standard library's or an installed distribution's
+    (``_outside_code``: by the folder the file is in, not by the interpreter's prefix, which a
+    project may hold or lie under), unless it is in ``module``'s own top-level package (a
+    contributor's package installed in site-packages is still theirs). Their other top-level
+    modules and packages count wherever the project lies. A module of ``package`` ends the walk
+    (its dependencies are the package's). Empty when ``module``'s own source cannot be read (in
+    a zip, a notebook's). What is read is kept in the memo, which forgets the modules whose file
+    is gone.
     """
     memo = memo_path()
     reader = _reader()
@@ -386,7 +410,7 @@ def code_digest(module: str) -> str:
 
     A module outside the package (a contributor's own mechanism) counts with its own file, the
     modules of their own it imports, directly or through others (``outside_modules``: not the
-    standard library or installed packages), and the package modules all of these import.
+    standard library or installed distributions), and the package modules all of these import.
     """
     code, _ = _package()
     outside: dict[str, str] = {}
