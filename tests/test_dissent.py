@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import scslab
-from conftest import busy_rongcheng
+from conftest import busy_rongcheng, cli_error_line
 from scslab.catalogue import Act
 from scslab.engine.simulation import Simulation
 from scslab.errors import ScenarioError
@@ -352,7 +352,7 @@ def test_both_switched_on_move_the_acts_and_run_compiled_as_in_python():
     assert any("offences deterred" in line for line in fast.summary_lines())
 
 
-def test_a_withdrawal_listed_before_the_acts_it_weighs_is_refused():
+def test_a_withdrawal_listed_before_the_acts_it_weighs_is_refused(tmp_path):
     sc = scslab.scenario_from_dict(
         {
             "scenario": {"name": "misordered", "people": 1_000, "days": 1},
@@ -361,6 +361,40 @@ def test_a_withdrawal_listed_before_the_acts_it_weighs_is_refused():
     )
     with pytest.raises(ScenarioError, match=re.escape("list [mechanisms.self_censorship] after")):
         Simulation(sc, compiled=False)
+    # from the command line: one line, exit 2, naming only the later mechanism that posts an act
+    # it weighs (debt, after it too, posts none of them) and the acts that would escape it
+    path = tmp_path / "misordered.toml"
+    path.write_text(
+        '[scenario]\nname = "misordered"\npeople = 1000\ndays = 1\n'
+        "[mechanisms.deterrence]\n[mechanisms.everyday_acts]\n"
+        '[mechanisms.debt]\nlisting_list = ""\n[mechanisms.data_sources]\n'
+    )
+    line = cli_error_line("run", str(path), "--out", str(tmp_path / "run"), "--quiet")
+    assert line.endswith(
+        "mechanisms.deterrence: withdraws acts posted before it, but everyday_acts "
+        "(traffic_offence) comes after it; list [mechanisms.deterrence] after "
+        "[mechanisms.everyday_acts]"
+    )
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize(
+    ("response", "params"),
+    [("deterrence", {"sensitivity": 1.0}), ("self_censorship", {"severity": 2.0})],
+)
+def test_a_later_behaviour_posting_none_of_the_acts_weighed_changes_nothing(response, params):
+    """Debt posts only its own acts, which no response may weigh: listed after a response it
+    hides nothing from it (it used to be refused), and the run is the one with debt listed
+    first, column for column."""
+    debt = {"listing_list": "", "arrears_rate": 0.003}
+    first = _columns(_scenario(people=5_000, days=30, debt=debt, **{response: params}))
+    after = _columns(_scenario(people=5_000, days=30, **{response: params}, debt=debt))
+    assert after == first
+    if response == "deterrence":
+        withdrawn = sum(first["deterrence_offences_deterred"])
+    else:
+        withdrawn = sum(first["self_censorship_desired"]) - sum(first["self_censorship_expressed"])
+    assert withdrawn > 0 and sum(first["debt_new_arrears"]) > 0
 
 
 @pytest.mark.parametrize("response", ["deterrence", "self_censorship"])

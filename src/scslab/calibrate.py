@@ -75,6 +75,7 @@ from scslab.sweep import (
     execute,
     load_sweep,
     make_tasks,
+    missing_value,
     param_key,
     read_row,
     retarget,
@@ -598,11 +599,6 @@ def _first_error(run_rows: dict[str, dict[str, Any]]) -> str:
     return "none"
 
 
-def _missing(value: Any) -> bool:
-    """Whether a run's value of a figure is missing: absent, null, or NaN (a null day)."""
-    return value is None or (isinstance(value, float) and math.isnan(value))
-
-
 def _tell(
     study: Any, trial: Any, values: dict[str, Any], runs: list[dict[str, Any]], rows: list[Row]
 ) -> dict[str, Any]:
@@ -610,7 +606,7 @@ def _tell(
 
     record: dict[str, Any] = {"trial": trial.number, **values}
     failed = [r for r in runs if r["status"] != "ok"]
-    blank = [r.name for r in rows if any(_missing(run.get(r.name)) for run in runs)]
+    blank = [r.name for r in rows if any(missing_value(run.get(r.name)) for run in runs)]
     if failed or not runs or blank:
         study.tell(trial, state=optuna.trial.TrialState.FAIL)
         why = (
@@ -642,7 +638,7 @@ def _write_trials(folder: Path, trial_rows: list[dict[str, Any]]) -> pa.Table:
 
 
 def _best(trial_rows: list[dict[str, Any]], rows: list[Row], paths: list[str]) -> dict[str, Any]:
-    done = [t for t in trial_rows if t["state"] == "complete" and not _missing(t["loss"])]
+    done = [t for t in trial_rows if t["state"] == "complete" and not missing_value(t["loss"])]
     if not done:
         return {}
     b = min(done, key=lambda t: t["loss"])
@@ -696,7 +692,7 @@ def write_fit_chart(
         days = metrics.column("day").to_pylist()
         for q in quantities:
             for d, v in zip(days, metrics.column(q).to_pylist(), strict=True):
-                if (d % 7 == 0 or d == days[-1]) and not _missing(v):  # null: not running
+                if (d % 7 == 0 or d == days[-1]) and not missing_value(v):  # null: not running
                     series[q].setdefault(d, []).append(float(v))
     data = [
         {

@@ -42,6 +42,7 @@ from scslab.sweep import (
     SweepFile,
     SweepResult,
     load_sweep,
+    missing_value,
     param_key,
     parse_output,
     round_half_up,
@@ -110,7 +111,7 @@ class Sensitivity:
 
 
 def _num(x: float | None) -> str:
-    return "nan" if x is None or x != x else f"{x:.3g}"
+    return "nan" if missing_value(x) else f"{x:.3g}"
 
 
 def _salib() -> Any:
@@ -203,7 +204,7 @@ def analyse(
         count = np.zeros(len(x))
         for r in rows:
             value = r[o.name]
-            if value is None or value != value:  # absent, or NaN: null on every day it reads
+            if missing_value(value):  # null on every day it reads
                 raise SensitivityError(
                     f"output {o.name}: run {r['run_id']} has no value of it (a mechanism off at "
                     "that point, or not running on the days it reads); the indices need a value "

@@ -240,6 +240,15 @@ class Output:
         return float(reduce(values))
 
 
+def missing_value(value: Any) -> bool:
+    """Whether a run's value of an output is missing: absent, null, or NaN.
+
+    ``Output.of`` gives NaN for a column that is null on every day it reads (a mechanism off, or
+    not running then); calibration and sensitivity analysis both read rows through this.
+    """
+    return value is None or (isinstance(value, float | np.floating) and math.isnan(value))
+
+
 def parse_output(spec: str, where: str) -> Output:
     """``COLUMN`` (its final value) or ``COLUMN:STATISTIC`` as an ``Output``."""
     column, _, stat = spec.partition(":")

@@ -30,6 +30,7 @@ import numpy as np
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 
+from scslab.catalogue import ACT_NAMES
 from scslab.errors import ScenarioError
 from scslab.kernels.rng import stream_key
 
@@ -188,6 +189,15 @@ class Behaviour(Mechanism):
     """Acts it posts and keeps state about (a debt's arrears): a response must not withdraw them,
     since the mechanism would go on counting what nobody did, and no other mechanism may post
     them, since it would never count them (a judgment with no debt behind it, never repaid)."""
+
+    def acts_posted(self) -> tuple[str, ...]:
+        """Names of the acts it may post; a response listed before it would not see them.
+
+        Default: every act, since a mechanism that does not say may post any. A mechanism that
+        posts fewer names them here, from where it keeps them (its parameters, its
+        ``acts_with_state``), so that the list is never written twice.
+        """
+        return tuple(ACT_NAMES.values())
 
     def check_acts_without_state(
         self, sim: Simulation, field: str, acts: list[str], doing: str

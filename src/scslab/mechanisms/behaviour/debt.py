@@ -893,6 +893,10 @@ class Debt(CompiledSteps, Behaviour):
     acts_with_state = ("loan_arrears", "loan_repaid", "court_judgment_unpaid", "judgment_repaid")
     """Every act it posts: each is a step of a debt it schedules and counts."""
 
+    def acts_posted(self) -> tuple[str, ...]:
+        """Its ``acts_with_state``: it posts no other act."""
+        return self.acts_with_state
+
     def declare(self, pop: Population) -> None:
         self.arrears, self.judgment = pop.state.add_flags("debt_arrears", "debt_judgment_unpaid")
         self.debt_day = pop.state.add("debt_day", np.uint16, 0)

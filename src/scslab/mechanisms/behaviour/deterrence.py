@@ -181,12 +181,13 @@ class Deterrence(ActWithdrawal):
     Params = DeterrenceParams
     description = "offences deterred by perceived detection times penalty"
     params: DeterrenceParams
+    acts_field = "penalties"
 
     def init(self, sim: Simulation) -> None:
-        self.check_place_in_plan(sim)
         p = self.params
-        self.check_withdrawn_acts(sim, "penalties", list(p.penalties))
-        self.acts = [act_by_name(a) for a in p.penalties]
+        self.check_withdrawn_acts(sim)  # first: no place in the plan would make them right
+        self.check_place_in_plan(sim)
+        self.acts = [act_by_name(a) for a in self.weighed_acts()]
         column = np.full(len(Act), -1, np.int64)
         weight = np.zeros(len(Act))
         for j, (a, penalty) in enumerate(zip(self.acts, p.penalties.values(), strict=True)):

@@ -165,6 +165,10 @@ class EverydayActs(CompiledSteps, Behaviour):
         self.state = _new_state(self.draws, sim.pop.n, run_threads(sim.pop.n), room)
         self.today = today_of(self.state)
 
+    def acts_posted(self) -> tuple[str, ...]:
+        """The acts it draws: ``acts`` and ``extra_acts``."""
+        return tuple(self.params.all_acts())
+
     @property
     def room(self) -> int:
         """Board rows made ready for a day's acts (a day that needs more grows it)."""

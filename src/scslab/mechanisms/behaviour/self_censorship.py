@@ -329,11 +329,11 @@ class SelfCensorship(ActWithdrawal):
                     )
 
     def init(self, sim: Simulation) -> None:
-        self.check_place_in_plan(sim)
         p = self.params
-        self.check_withdrawn_acts(sim, "acts", list(p.acts))
+        self.check_withdrawn_acts(sim)  # first: no place in the plan would make them right
+        self.check_place_in_plan(sim)
         self._check_drawn_by_dissent(sim)
-        self.acts = [act_by_name(a) for a in dict.fromkeys(p.acts)]
+        self.acts = [act_by_name(a) for a in self.weighed_acts()]
         column = np.full(len(Act), -1, np.int64)
         for j, a in enumerate(self.acts):
             column[a] = j

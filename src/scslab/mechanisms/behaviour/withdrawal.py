@@ -85,35 +85,49 @@ def perceived_recording(sim: Simulation) -> np.ndarray:
 class ActWithdrawal(CompiledSteps, Behaviour):
     """A behaviour mechanism that withdraws some of the acts posted before it on the same day."""
 
-    def check_withdrawn_acts(self, sim: Simulation, field: str, acts: list[str]) -> None:
-        """Refuse withdrawing an act that another mechanism keeps state about (``field``: where).
+    acts_field = "acts"
+    """The parameter that names the acts it weighs (a list of act names, or a table by act)."""
+
+    def weighed_acts(self) -> list[str]:
+        """The acts it weighs, and may withdraw, in the order its ``acts_field`` names them."""
+        return list(dict.fromkeys(getattr(self.params, self.acts_field)))
+
+    def acts_posted(self) -> tuple[str, ...]:
+        """None: it only withdraws acts."""
+        return ()
+
+    def check_withdrawn_acts(self, sim: Simulation) -> None:
+        """Refuse withdrawing an act that another mechanism keeps state about.
 
         Withdrawing a debt's ``loan_arrears`` would hide the record of a debt that the debt
         mechanism still counts and schedules; only acts without state (everyday acts) may go.
 
         Raises:
-            ScenarioError: one of ``acts`` is in an enabled mechanism's ``acts_with_state``.
+            ScenarioError: one of its acts is in an enabled mechanism's ``acts_with_state``.
         """
-        self.check_acts_without_state(sim, field, acts, "withdrawing")
+        self.check_acts_without_state(sim, self.acts_field, self.weighed_acts(), "withdrawing")
 
     def check_place_in_plan(self, sim: Simulation) -> None:
-        """Refuse a scenario in which an act-posting behaviour mechanism comes after this one.
+        """Refuse a scenario in which a behaviour mechanism posting an act it weighs comes later.
 
-        Acts posted after it would escape it unseen; a scenario lists it after them.
+        Those acts would escape it unseen; a scenario lists it after that mechanism. A later
+        mechanism that posts none of them (``Behaviour.acts_posted``) may stay where it is.
 
         Raises:
-            ScenarioError: a behaviour mechanism other than a withdrawal comes later in the plan.
+            ScenarioError: a later behaviour mechanism may post one of its acts.
         """
+        weighed = self.weighed_acts()
         names = [row.mechanism for row in sim.plan]
-        later = [
-            n
-            for n in names[names.index(self.name) + 1 :]
-            if isinstance(sim.mechanisms[n], Behaviour)
-            and not isinstance(sim.mechanisms[n], ActWithdrawal)
-        ]
+        later: dict[str, list[str]] = {}
+        for n in names[names.index(self.name) + 1 :]:
+            m = sim.mechanisms[n]
+            posts = m.acts_posted() if isinstance(m, Behaviour) else ()
+            if escaping := [a for a in weighed if a in posts]:
+                later[n] = escaping
         if later:
+            which = ", ".join(f"{n} ({', '.join(acts)})" for n, acts in later.items())
             raise ScenarioError(
                 f"{sim.scenario.source}: mechanisms.{self.name}: withdraws acts posted before it, "
-                f"but {', '.join(later)} comes after it; list [mechanisms.{self.name}] after "
-                f"[mechanisms.{later[-1]}]"
+                f"but {which} {'come' if len(later) > 1 else 'comes'} after it; list "
+                f"[mechanisms.{self.name}] after [mechanisms.{list(later)[-1]}]"
             )

@@ -103,13 +103,18 @@ def _scores(pids, offset, last, day, period, cap):
 
 
 @kernel
-def _day_reaching(pids, offset, last, day, period, cap, level):
+def _day_reaching(pids, offset, last, day, period, cap, level, stopped):
+    """The day each of ``pids`` reaches ``level`` (``day`` if it has), -1 if after ``stopped``.
+
+    A level (at most ``cap``) is reached ``period`` days per point after the last record.
+    """
     out = np.empty(pids.size, np.int64)
     for i in range(pids.size):
         prefetch_ahead(offset, pids, i)
         pid = pids[i]
         need = max(level - cap - np.int64(offset[pid]), 0)  # points to regain from offset
-        out[i] = max(np.int64(last[pid]) + period * need, day)
+        reach = np.int64(last[pid]) + period * need
+        out[i] = -1 if reach > stopped else max(reach, day)
     return out
 
 
@@ -186,11 +191,8 @@ def _state_day_reaching(s, pids, day, level):
     """
     if level > s.cap:
         return np.full(pids.size, -1, np.int64)
-    out = _day_reaching(pids, s.offset, s.last, 0, s.period, s.cap, level)
     stopped = s.last_days[s.position]
-    for i in range(out.size):
-        out[i] = -1 if out[i] > stopped else max(out[i], day)
-    return out
+    return _day_reaching(pids, s.offset, s.last, day, s.period, s.cap, level, stopped)
 
 
 @kernel
