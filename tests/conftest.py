@@ -179,7 +179,8 @@ def credit_rule() -> Any:
     import numpy as np
 
     from scslab.mechanisms.scoring import commercial
-    from scslab.population.attributes import OCCUPATIONS
+    from scslab.population.attributes import OCCUPATIONS, age_table
+    from scslab.population.census import HOUSEHOLD_SIZE_SHARES
 
     return commercial._Rule(
         lo=350,
@@ -193,4 +194,5 @@ def credit_rule() -> Any:
         activity_cap=4,
         ties=8,
         no_ties=0.5,
+        age_table=age_table(HOUSEHOLD_SIZE_SHARES),
     )

@@ -23,7 +23,8 @@ from scslab.mechanisms.behaviour.debt import (
 )
 from scslab.mechanisms.scoring import commercial
 from scslab.mechanisms.ties import TieCuts
-from scslab.population.attributes import AttributeKeys
+from scslab.population.attributes import AttributeKeys, age_table
+from scslab.population.census import HOUSEHOLD_SIZE_SHARES
 from scslab.population.geography import region_of
 
 N = _WEIGHT_BLOCK + 300_001
@@ -71,7 +72,8 @@ def _households() -> np.ndarray:
 
 @pytest.mark.parametrize("build", ["one_thread", "threaded"])
 def test_debtor_weights_are_summed_person_by_person(build: str) -> None:
-    people = ArrearsPeople(*(np.uint64(k) for k in (21, 22, 23, 24)), BOUNDS, _households())
+    keys = (np.uint64(k) for k in (21, 22, 23, 24))
+    people = ArrearsPeople(*keys, BOUNDS, _households(), age_table(HOUSEHOLD_SIZE_SHARES))
     rule = ArrearsRule(np.asarray([2.0, 1.5, 1.0, 0.6, 0.3]), compliance_weight=-0.5, top=3.0)
     factor = np.asarray([0.9, 0.7, 0.5, 0.4, 0.2])
     sums = getattr(_weight_sums, build)(people, rule, factor, N)
@@ -81,7 +83,8 @@ def test_debtor_weights_are_summed_person_by_person(build: str) -> None:
 
 
 def _opt_and_keys() -> tuple[commercial._OptIn, AttributeKeys]:
-    opt = commercial._OptIn(np.uint64(77), 0.4, np.asarray([1.0, 0.9, 0.7, 0.5, 0.3]), 1.2, 0.5)
+    factors = np.asarray([1.0, 0.9, 0.7, 0.5, 0.3])
+    opt = commercial._OptIn(np.uint64(77), 0.4, factors, 1.2, 0.5, age_table(HOUSEHOLD_SIZE_SHARES))
     keys = AttributeKeys(*(np.uint64(31 + k) for k in range(len(AttributeKeys._fields))))
     return opt, keys
 

@@ -60,7 +60,7 @@ def test_the_listed_are_poorer_adult_debtors_who_repay_and_the_metrics_move():
         income_class(pop.keys.income, pid, region_of(pop.geography.bounds, pid) % 2 == 0)
         for pid in listed
     ]
-    assert all(age(pop.keys.age, pid, pop.households[pid]) >= 18 for pid in listed)
+    assert all(age(pop.keys.age, pid, pop.households[pid], pop.age_table) >= 18 for pid in listed)
     # drawn as the debt cycle makes debtors: the two lowest quintiles hold about 40% of people
     # and, weighted by arrears and the chance of not having repaid, about two thirds of the listed
     assert np.mean(np.asarray(listed_poor) <= 1) > 0.55 > np.mean(np.asarray(poor) <= 1) + 0.1
@@ -182,7 +182,7 @@ def test_a_list_without_a_model_of_its_people_starts_with_anyone():
     listed = np.flatnonzero(sim.get("tax_blacklist").flag.get())
     assert _within(listed.size, people, share)
     pop = sim.pop
-    minors = sum(age(pop.keys.age, pid, pop.households[pid]) < 18 for pid in listed)
+    minors = sum(age(pop.keys.age, pid, pop.households[pid], pop.age_table) < 18 for pid in listed)
     assert minors > 0  # anyone: not drawn as debtors (who are adults)
     assert not sim.get("debt").judgment.get()[listed].any()  # nor made to owe
 

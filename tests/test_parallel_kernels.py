@@ -28,6 +28,8 @@ from scslab.mechanisms.reporting.informants import (
     _reports,
 )
 from scslab.mechanisms.ties import TieCuts
+from scslab.population.attributes import age_table
+from scslab.population.census import HOUSEHOLD_SIZE_SHARES
 
 
 def test_both_builds_draw_the_same_uniforms() -> None:
@@ -128,7 +130,10 @@ def test_both_builds_keep_the_same_arrears_candidates() -> None:
     households = ((3 << 4) | np.arange(n) % 3).astype(np.uint8)
     flags = (rng.random(n) < 0.1).astype(np.uint8)  # bit 1: already in debt
     people = ArrearsPeople(
-        *(np.uint64(k) for k in (21, 22, 23, 24)), np.asarray([0, 90_000, n], np.int64), households
+        *(np.uint64(k) for k in (21, 22, 23, 24)),
+        np.asarray([0, 90_000, n], np.int64),
+        households,
+        age_table(HOUSEHOLD_SIZE_SHARES),
     )
     rule = ArrearsRule(np.asarray([2.0, 1.5, 1.0, 0.6, 0.3]), compliance_weight=-0.5, top=3.0)
     args = (people, 5, ids, flags, np.uint8(1), rule)
@@ -266,6 +271,7 @@ def _built_both_ways() -> list[tuple[str, object, tuple]]:
     ids = np.sort(rng.choice(n, 6000, replace=False))
     bounds = np.asarray([0, 120_000, n], np.int64)
     households = ((3 << 4) | np.arange(n) % 3).astype(np.uint8)
+    ages = age_table(HOUSEHOLD_SIZE_SHARES)
     rule = BreachRule(
         exposure_key=key,
         leak_days=np.asarray([0, 5], np.int64),
@@ -274,6 +280,7 @@ def _built_both_ways() -> list[tuple[str, object, tuple]]:
         application_key=key,
         screening_key=key,
         age_key=key,
+        age_table=ages,
         application_rate=0.0,
         screening_share=0.0,
     )
@@ -281,6 +288,7 @@ def _built_both_ways() -> list[tuple[str, object, tuple]]:
         *(np.uint64(k) for k in (21, 22, 23, 24)),
         np.asarray([0, 500_000, many], np.int64),
         ((3 << 4) | np.arange(many) % 3).astype(np.uint8),
+        ages,
     )
     arrears = ArrearsRule(np.asarray([2.0, 1.5, 1.0, 0.6, 0.3]), compliance_weight=-0.5, top=3.0)
     cut = rng.integers(0, 256, n).astype(np.uint8)
@@ -288,12 +296,13 @@ def _built_both_ways() -> list[tuple[str, object, tuple]]:
     dossier = rng.integers(0, 256, n).astype(np.uint8)
     scale = np.asarray([1.5, 1.2, 1.0, 0.8, 0.6])
     keys = AttributeKeys(*(np.uint64(31 + k) for k in range(len(AttributeKeys._fields))))
-    opt = commercial._OptIn(key, 1.0, np.asarray([1.0, 0.9, 0.7, 0.5, 0.3]), 1.2, 0.5)
+    factors = np.asarray([1.0, 0.9, 0.7, 0.5, 0.3])
+    opt = commercial._OptIn(key, 1.0, factors, 1.2, 0.5, ages)
     score_rule = credit_rule()
     users = np.where(rng.random(n) < 0.5, rng.integers(350, 951, n), 0).astype(np.int16)
     packed = rng.integers(0, 256, n).astype(np.uint8)
     passed = (score_rule, opt, keys, households, bounds, 1000, cuts, users, packed)
-    geo = groups.CellKeys(bounds, households, key, key + np.uint64(1), key, key)
+    geo = groups.CellKeys(bounds, households, ages, key, key + np.uint64(1), key, key)
     scores = rng.integers(0, 3, (2, n))
     scored = (rng.random((2, n)) < 0.9).astype(np.uint8)
     usual = (np.asarray([1, 1], np.int64), np.asarray([1, 0], np.uint8))
@@ -343,7 +352,7 @@ def _built_both_ways() -> list[tuple[str, object, tuple]]:
         ("leak", _exposed_in, (rule, 1, 100_000, 300_000, np.zeros(200_000, np.bool_))),
         ("debtors", _weight_sums, (everyone, arrears, np.ones(5), many)),
         ("repayments", _delays, (key, 9, ids, 0.01, 0.002, 60, key, bounds, scale)),
-        ("dossiers", _rejected, (key, key, 9, ids, households, dossier, 0.3)),
+        ("dossiers", _rejected, (key, key, ages, 9, ids, households, dossier, 0.3)),
         ("naming", _ties_cut, (key, 9, ids, 8, 0.3)),
         ("low scores", _pair_ties, (cuts, bounds, key, 1000, ids, ids % 8, ids % 3 > 0)),
         ("opt-in", commercial._propensity_sum, (opt, keys, everyone.households, everyone.bounds)),

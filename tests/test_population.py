@@ -8,7 +8,7 @@ from numba import njit
 
 import scslab
 from scslab.engine.simulation import Simulation
-from scslab.population.attributes import _PEOPLE_ALONE, HEAD_MIN_AGE, age, income_class
+from scslab.population.attributes import HEAD_MIN_AGE, age, income_class
 from scslab.population.census import AGE_BAND_SHARES, URBAN_SHARE_2020, provinces
 from scslab.population.geography import region_of
 
@@ -50,11 +50,11 @@ def test_income_quintiles_are_fifths_of_china_with_urban_residents_higher():
 
 
 @njit
-def _ages(key, households):
+def _ages(key, households, table):
     """Everyone's age."""
     out = np.empty(households.size, np.int64)
     for pid in range(households.size):
-        out[pid] = age(key, pid, households[pid])
+        out[pid] = age(key, pid, households[pid], table)
     return out
 
 
@@ -62,26 +62,31 @@ def _band_shares(ages):
     return np.array([(ages < 15).mean(), ((ages >= 15) & (ages < 60)).mean(), (ages >= 60).mean()])
 
 
-@pytest.mark.parametrize(("preset", "household_size"), [("rongcheng", None), ("reference", 3)])
+@pytest.mark.parametrize(
+    ("preset", "household_size"), [("rongcheng", None), ("reference", 3), ("rongcheng", 5)]
+)
 def test_ages_hold_the_census_bands_with_adult_heads(preset, household_size):
-    """The census's 17.95% children with the census's households; every household's head is 18+.
+    """The census's 17.95% children whatever the households' sizes; every head is 18 or more.
 
     Before, heads were drawn from the grown and everyone else from the census bands, so 11.2% of
     people were children (and about 5% of heads 15-17); then, with the others' chance of being a
     child that households of one size would need, 16.2%, since the 9.6% of people who live
-    alone are heads. Households that all have one size hold 17.95 / (1 - 0.096) = 19.9% children.
+    alone are heads. Then households that all had one size held 17.95 / (1 - 0.096) = 19.9%
+    children, the chance being the census households' for every population; now each population
+    has its own (``Population.age_table``).
     """
     sc = scslab.load_scenario(preset).with_overrides(people=400_000, days=1)
+    if household_size is not None:
+        population = {**sc.raw.get("population", {}), "household_size": household_size}
+        sc = scslab.scenario_from_dict({**sc.raw, "population": population})
     pop = Simulation(sc).pop
     alone = ((pop.households >> 4) == 1).mean()
     # (households of a fixed size: a few cut short where a sampling block ends)
     assert alone == pytest.approx(0.096, abs=0.004) if household_size is None else alone < 0.001
-    ages = _ages(pop.keys.age, pop.households)
-    expected = np.array(AGE_BAND_SHARES)
-    if household_size is not None:  # no one alone: more others, each as likely a child
+    ages = _ages(pop.keys.age, pop.households, pop.age_table)
+    if household_size is not None:  # no one alone: more others, each less likely a child
         assert np.median(pop.households >> 4) == household_size
-        child = AGE_BAND_SHARES[0] / (1 - _PEOPLE_ALONE)
-        expected = np.array([child, *(np.array(AGE_BAND_SHARES[1:]) * (1 - child) / 0.8205)])
+    expected = np.array(AGE_BAND_SHARES)
     assert np.abs(_band_shares(ages) - expected).max() < 0.004, (_band_shares(ages), expected)
     heads = (pop.households & 15) == 0
     assert ages[heads].min() == HEAD_MIN_AGE and ages.max() == 90
@@ -89,4 +94,4 @@ def test_ages_hold_the_census_bands_with_adult_heads(preset, household_size):
     # one person a household: no one to be a child
     alone_sc = scslab.scenario_from_dict({**sc.raw, "population": {"household_size": 1}})
     single = Simulation(alone_sc).pop
-    assert _ages(single.keys.age, single.households).min() == HEAD_MIN_AGE
+    assert _ages(single.keys.age, single.households, single.age_table).min() == HEAD_MIN_AGE

@@ -19,7 +19,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from scslab.kernels.rng import stream_key
-from scslab.population.attributes import AttributeKeys
+from scslab.population.attributes import AttributeKeys, age_table
 from scslab.population.census import HOUSEHOLD_SIZE_SHARES, province_names, provinces
 from scslab.population.geography import Geography, build_geography
 from scslab.population.households import generate_households, size_cdf
@@ -75,6 +75,8 @@ class Population:
     params: PopulationParams
     geography: Geography = field(init=False)
     households: np.ndarray = field(init=False)
+    age_table: np.ndarray = field(init=False)
+    """By household size, who of a household is a child (``attributes.age`` reads it)."""
     keys: AttributeKeys = field(init=False)
     state: StateRegistry = field(init=False)
 
@@ -89,12 +91,13 @@ class Population:
             chosen = tuple(p for p in chosen if p.name in wanted)
         self.geography = build_geography(self.n, chosen)
         if self.params.household_size is None:
-            cdf = size_cdf(HOUSEHOLD_SIZE_SHARES)
+            shares = HOUSEHOLD_SIZE_SHARES
         else:
             shares = np.zeros(self.params.household_size)
             shares[-1] = 1.0
-            cdf = size_cdf(shares)
+        cdf = size_cdf(shares)
         self.households = generate_households(stream_key(self.seed, "households"), self.n, cdf)
+        self.age_table = age_table(shares)
         self.keys = AttributeKeys.from_seed(self.seed)
         self.state = StateRegistry(self.n)
 

@@ -26,7 +26,6 @@ from scslab.kernels.traits import trait as trait  # re-exported: every attribute
 from scslab.kernels.traits import trait_factor as trait_factor
 from scslab.population.census import (
     AGE_BAND_SHARES,
-    HOUSEHOLD_SIZE_SHARES,
     MALE_SHARE,
     URBAN_SHARE_2020,
 )
@@ -49,17 +48,26 @@ _OLD_AMONG_GROWN = AGE_BAND_SHARES[2] / (AGE_BAND_SHARES[1] + AGE_BAND_SHARES[2]
 HEAD_MIN_AGE = 18
 """A household's first member (its head) is at least this old (assumption: an adult)."""
 
-_PEOPLE_ALONE = HOUSEHOLD_SIZE_SHARES[0] / (
-    HOUSEHOLD_SIZE_SHARES @ np.arange(1, HOUSEHOLD_SIZE_SHARES.size + 1)
-)
-"""The share of people who live alone with the census's household sizes (9.6%): heads all."""
 _SIZES = np.arange(16)
-_CHILD_OF_SIZE = np.where(
-    _SIZES >= 2, _CHILD * _SIZES / (np.maximum(_SIZES - 1, 1) * (1.0 - _PEOPLE_ALONE)), 0.0
-)
-"""By household size: the chance that a member other than the head is a child (see ``age``)."""
-_GROWN_SCALE = 1.0 / (1.0 - _CHILD_OF_SIZE)
-"""By household size: what turns a grown member's draw back into a uniform one."""
+CHILD_OF_SIZE, GROWN_SCALE = 0, 1
+"""Rows of an age table (``age_table``): by household size, the chance that a member other than
+the head is a child, and what turns a grown member's draw back into a uniform one."""
+
+
+def age_table(size_shares: np.ndarray) -> np.ndarray:
+    """The age table of a population whose households have sizes 1.. in ``size_shares``.
+
+    A share ``a`` of people live alone (heads all), so each other member of a household of ``s``
+    people is a child with probability ``c * s / ((s - 1) * (1 - a))`` (at most 1), ``c`` the
+    census share of children: then ``c`` of everyone is a child (see ``age``). The census's
+    households give ``a`` = 9.6%, households that all have two or more people ``a`` = 0.
+    """
+    shares = np.asarray(size_shares, np.float64)
+    alone = shares[0] / (shares @ np.arange(1, shares.size + 1))
+    others = np.maximum(_SIZES - 1, 1) * max(1.0 - alone, 1e-300)
+    child = np.where(_SIZES >= 2, np.minimum(_CHILD * _SIZES / others, 1.0), 0.0)
+    grown = np.where(child < 1.0, 1.0 / np.maximum(1.0 - child, 1e-300), 0.0)
+    return np.ascontiguousarray(np.stack([child, grown]))
 
 
 class AttributeKeys(NamedTuple):
@@ -84,29 +92,29 @@ class AttributeKeys(NamedTuple):
 
 
 @kernel(inline="always")
-def age(key, pid: int, household: int) -> int:
+def age(key, pid: int, household: int, table: np.ndarray) -> int:
     """Age in years; ``household`` is ``pid``'s household byte (``population.households``).
 
     Census 2020 bands (0-14, 15-59, 60+) over everyone, uniform within a band up to 90
     (assumption). A household's first member, its head, is an adult of 18 or more (assumption),
-    so each other member of a household of ``s`` people is a child with probability
-    ``c * s / ((s - 1) * (1 - a))``, ``c`` the census share of children and ``a`` the share of
-    people who live alone (heads all) with the census's household sizes: a household of ``s``
-    then holds ``c * s / (1 - a)`` children on average, and the census's households ``c`` of
-    everyone (``tests/test_population.py``). A scenario whose households all have one size
-    (``population.household_size``) has ``c / (1 - a)``, 19.9%, of children; one of people who
-    all live alone, none. Heads and other grown members share the census split of the grown
-    between 15-59 and 60+, so that split holds over everyone too.
+    so each other member of a household of ``s`` people is a child with the chance that the
+    population's ``table`` gives (``Population.age_table``, made by ``age_table`` from the
+    population's household sizes): a household of ``s`` then holds ``c * s / (1 - a)`` children
+    on average, ``c`` the census share of children and ``a`` the share of people who live alone,
+    and everyone ``c`` (``tests/test_population.py``), whether households follow the census or
+    all have one size (``population.household_size``); people who all live alone hold none.
+    Heads and other grown members share the census split of the grown between 15-59 and 60+, so
+    that split holds over everyone too.
     """
     position = position_in_household(household)
     size = size_of_household(household)
     u = uniform(key, 0, pid, 0)
     v = uniform(key, 0, pid, 1)
     if position > 0:  # tables, not divisions: passes over everyone stay vector code
-        child = _CHILD_OF_SIZE[size]
+        child = table[CHILD_OF_SIZE, size]
         if u < child:
             return int(v * 15.0)
-        u = (u - child) * _GROWN_SCALE[size]  # uniform again, among the grown
+        u = (u - child) * table[GROWN_SCALE, size]  # uniform again, among the grown
     if u < _OLD_AMONG_GROWN:
         return 60 + int(v * 31.0)
     if position == 0:

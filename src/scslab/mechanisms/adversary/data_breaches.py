@@ -118,6 +118,8 @@ class BreachRule(NamedTuple):
     """Stream key of whether the employer screens."""
     age_key: np.uint64
     """The population's ages (only ages 18-59 apply)."""
+    age_table: np.ndarray
+    """Who of a household is a child, by its size (``Population.age_table``)."""
     application_rate: float
     screening_share: float
 
@@ -210,7 +212,7 @@ def _step(day, board, s):
         )
         for i in range(ids.size):
             pid = ids[i]
-            years = age(rule.age_key, pid, s.households[pid])
+            years = age(rule.age_key, pid, s.households[pid], rule.age_table)
             if 18 <= years < 60 and uniform(rule.screening_key, day, pid, 0) < rule.screening_share:
                 lose_income(s.income, pid)
                 s.totals[2] += 1
@@ -250,6 +252,7 @@ class DataBreaches(CompiledSteps, Adversary):
             application_key=self.key("applications"),
             screening_key=self.key("screening"),
             age_key=pop.keys.age,
+            age_table=pop.age_table,
             application_rate=p.application_rate,
             screening_share=p.screening_share,
         )

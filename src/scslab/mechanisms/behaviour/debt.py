@@ -228,6 +228,8 @@ class ArrearsPeople(NamedTuple):
     """The regions' first ids (urban or rural)."""
     households: np.ndarray
     """The households' byte per person."""
+    age_table: np.ndarray
+    """Who of a household is a child, by its size (``Population.age_table``)."""
 
 
 class ArrearsRule(NamedTuple):
@@ -302,7 +304,7 @@ def arrears_weight(people, rule, pid, urban):
     ``ArrearsRule``. Every part is computed for everyone and a minor's factor is then 0 by a
     choice of values, not a branch, so that a pass over everyone is vector code.
     """
-    adult = age(people.age_key, pid, people.households[pid]) >= 18
+    adult = age(people.age_key, pid, people.households[pid], people.age_table) >= 18
     q = income_class(people.income_key, pid, urban)
     m = rule.income_effect[q] * trait_factor(people.compliance_key, pid, rule.compliance_weight)
     return (m if adult else 0.0), q
@@ -971,6 +973,7 @@ class Debt(CompiledSteps, Behaviour):
             compliance_key=keys.compliance,
             bounds=pop.geography.bounds,
             households=pop.households,
+            age_table=pop.age_table,
         )
         rule = ArrearsRule(
             income_effect=income_effect, compliance_weight=p.compliance_weight, top=top

@@ -142,10 +142,13 @@ class GroupsParams(MechanismParams):
 
 
 @kernel(inline="always")
-def _cell(age_key, sex_key, income_key, occ_key, households, pid, rural):
-    """The cell of ``pid``: area x income x age band x sex x occupation (``GROUP_KINDS`` order)."""
+def _cell(age_key, sex_key, income_key, occ_key, households, ages, pid, rural):
+    """The cell of ``pid``: area x income x age band x sex x occupation (``GROUP_KINDS`` order).
+
+    ``ages``: the population's age table.
+    """
     urban = rural == 0
-    years = age(age_key, pid, households[pid])
+    years = age(age_key, pid, households[pid], ages)
     if years < 18:
         band = 0
     elif years < 35:
@@ -176,6 +179,8 @@ class CellKeys(NamedTuple):
     """The regions' first ids (urban or rural)."""
     households: np.ndarray
     """The households' byte per person."""
+    age_table: np.ndarray
+    """Who of a household is a child, by its size (``Population.age_table``)."""
     age: np.uint64
     sex: np.uint64
     income: np.uint64
@@ -197,7 +202,7 @@ def _cell_people(first, n, block, geo):
 
     ``geo`` is a ``CellKeys``.
     """
-    bounds, households = geo.bounds, geo.households
+    bounds, households, ages = geo.bounds, geo.households, geo.age_table
     age_key, sex_key, income_key, occ_key = geo.age, geo.sex, geo.income, geo.occupation
     n_blocks = (n + block - 1) // block
     people = np.zeros((n_blocks, N_CELLS), np.int64)
@@ -213,7 +218,7 @@ def _cell_people(first, n, block, geo):
             rural = r % 2
             for i in range(pos, end):
                 cells[i] = _cell(
-                    age_key, sex_key, income_key, occ_key, households, first + i, rural
+                    age_key, sex_key, income_key, occ_key, households, ages, first + i, rural
                 )
             pos = end
             r += 1
@@ -275,7 +280,7 @@ _hits = both_builds(_hits)
 
 def _cells_at(first, found, counts, block, geo):
     """The cells of the people at ``_hits``'s positions (ids ``first + found``; ``geo``: keys)."""
-    bounds, households = geo.bounds, geo.households
+    bounds, households, ages = geo.bounds, geo.households, geo.age_table
     age_key, sex_key, income_key, occ_key = geo.age, geo.sex, geo.income, geo.occupation
     cells = np.empty(found.size, np.int16)
     for b in prange(counts.size):
@@ -293,7 +298,9 @@ def _cells_at(first, found, counts, block, geo):
             rural = reg % 2
             for f in range(pos, end):
                 pid = first + found[f]
-                cells[f] = _cell(age_key, sex_key, income_key, occ_key, households, pid, rural)
+                cells[f] = _cell(
+                    age_key, sex_key, income_key, occ_key, households, ages, pid, rural
+                )
             pos = end
             reg += 1
     return cells
@@ -547,6 +554,7 @@ class Groups(Observer):
         geo = CellKeys(
             bounds=pop.geography.bounds,
             households=pop.households,
+            age_table=pop.age_table,
             age=pop.keys.age,
             sex=pop.keys.sex,
             income=pop.keys.income,

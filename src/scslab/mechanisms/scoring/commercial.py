@@ -338,6 +338,8 @@ class _Rule(NamedTuple):
     activity_cap: int
     ties: int
     no_ties: float
+    age_table: np.ndarray
+    """Who of a household is a child, by its size (``Population.age_table``)."""
 
 
 class _OptIn(NamedTuple):
@@ -348,6 +350,8 @@ class _OptIn(NamedTuple):
     age_factors: np.ndarray
     urban_factor: float
     online_weight: float
+    age_table: np.ndarray
+    """Who of a household is a child, by its size (``Population.age_table``)."""
 
 
 class _Credit(NamedTuple):
@@ -387,7 +391,7 @@ def _propensity(opt, keys, households, pid, urban):
     Without a branch, so that a pass over everyone is vector code: the band is the number of
     bands' upper bounds at or below the age (the bounds ascend).
     """
-    years = age(keys.age, pid, households[pid])
+    years = age(keys.age, pid, households[pid], opt.age_table)
     band = 0
     for b in range(len(AGE_BANDS)):
         band += years >= AGE_BANDS[b]
@@ -469,7 +473,7 @@ def _relationships(rule, score, ties, at, stride, pid, cuts):
 def _score(rule, keys, households, score, pid, urban, ties, at, stride, cuts, penalty, activity):
     w = rule.weights
     s = w[0] * rule.clean * (1.0 - penalty / PENALTY_MAX)
-    years = age(keys.age, pid, households[pid])
+    years = age(keys.age, pid, households[pid], rule.age_table)
     if w[1] > 0.0:
         s += w[1] * rule.fulfilment[income_class(keys.income, pid, urban)]
     if w[2] > 0.0:
@@ -940,6 +944,7 @@ class CommercialScore(CompiledSteps, CompiledScoring):
             activity_cap=p.activity_cap,
             ties=p.ties,
             no_ties=p.no_ties_value,
+            age_table=pop.age_table,
         )
         opt = _OptIn(
             key=self.key("opt_in"),
@@ -947,6 +952,7 @@ class CommercialScore(CompiledSteps, CompiledScoring):
             age_factors=np.asarray(p.opt_in_age_factors, np.float64),
             urban_factor=p.opt_in_urban_factor,
             online_weight=p.opt_in_online_weight,
+            age_table=pop.age_table,
         )
         if p.opt_in_share > 0:
             everyone = (opt, pop.keys, pop.households, pop.geography.bounds)

@@ -99,12 +99,15 @@ def _file(pids, acts, sources, true, filed, source_ok, dossier, stats):
         stats[1] += (1 if t == 0 and f > 0 else 0) - before_only_false
 
 
-def _rejected(key, age_key, day, ids, households, dossier, per_entry):
-    """0: hired or not of working age; 1: rejected; 2: rejected on false entries alone."""
+def _rejected(key, age_key, ages, day, ids, households, dossier, per_entry):
+    """0: hired or not of working age; 1: rejected; 2: rejected on false entries alone.
+
+    ``ages``: the population's age table.
+    """
     out = np.zeros(ids.size, np.int8)
     for i in prange(ids.size):
         pid = ids[i]
-        years = age(age_key, pid, households[pid])
+        years = age(age_key, pid, households[pid], ages)
         if years < 18 or years >= 60:
             continue
         d = dossier[pid]
@@ -126,6 +129,8 @@ class JobRule(NamedTuple):
     """Stream key of whether an application is rejected."""
     age_key: np.uint64
     """The population's ages (only ages 18-59 apply)."""
+    age_table: np.ndarray
+    """Who of a household is a child, by its size (``Population.age_table``)."""
     rate: float
     """Applications per person per day."""
     per_entry: float
@@ -184,8 +189,18 @@ def _step(day, board, s):
     _file(pid, act, source, true, s.filed, s.source_ok, s.dossier, s.stats)
     jobs = s.jobs
     ids = compiled_bernoulli_ids(jobs.applications_key, day, s.n, jobs.rate, s.threads)
-    args = (jobs.rejection_key, jobs.age_key, day, ids, s.households, s.dossier, jobs.per_entry)
-    how = _rejected(s.threads, ids.size, *args)
+    how = _rejected(
+        s.threads,
+        ids.size,
+        jobs.rejection_key,
+        jobs.age_key,
+        jobs.age_table,
+        day,
+        ids,
+        s.households,
+        s.dossier,
+        jobs.per_entry,
+    )
     chosen = how > 0
     rejected, on_false = ids[chosen], how[chosen] == 2
     for i in range(rejected.size):
@@ -248,6 +263,7 @@ class Dangan(CompiledSteps, Scoring):
             applications_key=self.key("applications"),
             rejection_key=self.key("rejection"),
             age_key=sim.pop.keys.age,
+            age_table=sim.pop.age_table,
             rate=p.job_application_rate,
             per_entry=p.rejection_per_entry,
         )
