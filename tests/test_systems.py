@@ -13,6 +13,7 @@ import scslab
 from conftest import busy_rongcheng
 from scslab.catalogue import Source, act_by_name, source_by_name
 from scslab.engine.simulation import Simulation
+from scslab.kernels.structs import field_values, fields_of
 from scslab.population.households import household_size, household_start
 
 
@@ -97,24 +98,75 @@ def test_a_lost_income_change_reaches_the_reader_once_and_only_if_it_lasts():
     from scslab.mechanisms.income_loss import (
         _listen,
         _new_state,
-        lose_income,
+        lose_income_to_sanction,
         no_income_loss,
-        regain_income,
+        regain_income_from_sanction,
         take_changes,
     )
 
+    lose, regain, ban = lose_income_to_sanction, regain_income_from_sanction, np.int16(1)
     flags = np.zeros(10, np.uint8)
     deaf = no_income_loss(flags)
-    assert not lose_income(deaf, 3) and flags[3] == 0  # mask 0: nobody can lose income
+    assert not lose(deaf, 3, ban) and flags[3] == 0  # mask 0: nobody can lose income
     rec = _new_state(flags, np.uint8(4))
-    assert lose_income(rec, 3) and take_changes(rec).size == 0  # nobody listens yet: no log
+    assert lose(rec, 3, ban) and take_changes(rec).size == 0  # nobody listens yet: no log
     _listen(rec)
-    assert lose_income(rec, 7) and not lose_income(rec, 7) and lose_income(rec, 5)
-    assert regain_income(rec, 3) and lose_income(rec, 3)  # 3: cleared and set again, no change
-    assert lose_income(rec, 1) and regain_income(rec, 1)  # 1: set and cleared again, no change
+    assert lose(rec, 7, ban) and not lose(rec, 7, ban) and lose(rec, 5, ban)
+    assert regain(rec, 3, ban) and lose(rec, 3, ban)  # 3: cleared and set again, no change
+    assert lose(rec, 1, ban) and regain(rec, 1, ban)  # 1: set and cleared again, no change
     assert take_changes(rec).tolist() == [5, 7]
     assert take_changes(rec).size == 0  # taken once
     assert (flags & 4).nonzero()[0].tolist() == [3, 5, 7]
+
+
+def test_leaving_a_list_gives_back_only_an_income_that_sanctions_alone_took():
+    """Before, one bit for every cause: a list letting someone go gave back an income that an
+    employer's rejection on the dang'an had taken too (and one that another sanction took)."""
+    from scslab.mechanisms.income_loss import (
+        _new_state,
+        lose_income,
+        lose_income_to_sanction,
+        regain_income_from_sanction,
+    )
+
+    lose, regain = lose_income_to_sanction, regain_income_from_sanction
+    ban, other = np.int16(1), np.int16(2)
+    flags = np.zeros(10, np.uint8)
+    rec = _new_state(flags, np.uint8(1))
+    assert lose(rec, 1, ban) and regain(rec, 1, ban) and flags[1] == 0  # the sanction's alone
+    assert lose(rec, 2, ban) and not lose_income(rec, 2)  # then an employer's too
+    assert not regain(rec, 2, ban) and flags[2] == 1  # for good
+    assert lose_income(rec, 3) and not lose(rec, 3, ban)  # an employer's first
+    assert not regain(rec, 3, ban) and flags[3] == 1
+    assert lose(rec, 4, ban) and not lose(rec, 4, other)  # two sanctions
+    assert not regain(rec, 4, ban) and flags[4] == 1  # the other one still takes it
+    assert regain(rec, 4, other) and flags[4] == 0
+    assert not regain(rec, 5, ban) and flags[5] == 0  # never lost: nothing to give back
+
+
+def test_an_income_the_dangan_took_stays_lost_when_the_list_lets_the_person_go():
+    # employers reject often, listed people lose their jobs to the joint punishment's sectors,
+    # and an appeal ends many listings: nobody the dang'an rejected has an income again
+    data = busy_rongcheng(people=20_000, days=200).resolved()
+    data["mechanisms"]["dangan"] = {"job_application_rate": 0.05, "rejection_per_entry": 0.25}
+    data["mechanisms"]["court_list"] |= {"appeal_share": 0.5, "appeal_success_true": 1.0}
+    sc = scslab.scenario_from_dict(data).with_mechanism(
+        "joint_punishment", sectors={"jobs": {"attempt_rate": 0.05, "income_loss": True}}
+    )
+    sim = Simulation(sc, compiled=False)
+    dangan = sim.mechanisms["dangan"].state
+    today = [name for name, _ in fields_of(dangan)].index("rejected_ids")
+    rejected = np.zeros(sim.pop.n, bool)
+    regained = 0
+    while sim.day < sc.meta.days:
+        sim.step()
+        rejected[field_values(dangan)[today]] = True
+        lost = sim.pop.state.shared_flag("income_lost").get()
+        regained += int((rejected & ~lost).sum())
+        rejected &= lost  # count each person once
+    exits = np.nansum(sim.columns["court_list_exits"])
+    assert exits > 100 and rejected.sum() > 100, (exits, rejected.sum())
+    assert regained == 0
 
 
 def test_suining_deducts_petitioning_and_rongcheng_does_not():

@@ -1,22 +1,31 @@
 """Lost incomes: the per-person flag that sanctions and employers set and ``debt`` reads.
 
 Several mechanisms can cost a person their income: a job sector of ``joint_punishment`` that
-blocks a listed person, an employer who rejects an applicant on the dang'an. ``debt`` draws a
-listed debtor's repayment at a lower hazard while the flag is set, so it must redraw that
-repayment on the day the flag changes, whichever mechanism changed it. Hence every change of the
-flag goes through ``lose_income`` or ``regain_income`` here: they set or clear the bit and, while
-a reader listens (``listen``), note the person and the bit's old value in a log. The reader takes
-the log once a step with ``take_changes``, which returns each person whose flag differs from
-before the first change since the last take.
+blocks a listed person, an employer who rejects an applicant on the dang'an or on a leaked score.
+``debt`` draws a listed debtor's repayment at a lower hazard while the flag is set, so it must
+redraw that repayment on the day the flag changes, whichever mechanism changed it. Hence every
+change of the flag goes through the kernels here: they set or clear the bit and, while a reader
+listens (``listen``), note the person and the bit's old value in a log. The reader takes the log
+once a step with ``take_changes``, which returns each person whose flag differs from before the
+first change since the last take.
 
-The flag is one bit for every cause, within the 12 bytes a person of ``integrated_2020``: a
-sanction that gives the income back when its list lets the person go (``regain_income``) also
-gives back one that an employer's rejection on the dang'an took. A bit per cause would tell them
-apart, at a bit a person each.
+Two kinds of cause, one bit a person (the 12 bytes a person of ``integrated_2020`` hold no
+second one):
 
-Owns: the flag's name, the record (flag byte, mask, log; one per population, made by whichever
-mechanism asks first, ``income_loss``) and the kernels that change the flag. A mechanism never
-writes the bit itself. Does not own who loses income (the setters) or what follows (``debt``).
+- an employer's rejection costs the income for good (``lose_income``);
+- a sanction costs it while its list holds the person, and gives it back when the list lets them
+  go (``lose_income_to_sanction``, ``regain_income_from_sanction``), unless something else took
+  it too. Each sanction mechanism has a cause bit of its own (``sanction_cause``), and the people
+  whose income sanctions alone took are kept with their sanctions' bits (``to_sanctions``, a
+  compiled dict: memory grows with the people sanctioned, not with the population). An
+  employer's rejection takes a person out of it, so leaving a list never gives back an income
+  that an employer took; one sanction's list letting a person go gives back nothing that
+  another's still takes.
+
+Owns: the flag's name, the record (flag byte, mask, the sanctions' people, log; one per
+population, made by whichever mechanism asks first, ``income_loss``), the cause bits and the
+kernels that change the flag. A mechanism never writes the bit itself. Does not own who loses
+income (the setters) or what follows (``debt``).
 """
 
 from __future__ import annotations
@@ -24,6 +33,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numba import types
+from numba.typed import Dict
 
 from scslab.kernels.compact import grown
 from scslab.kernels.compiled_once import compiled_once
@@ -37,18 +48,33 @@ if TYPE_CHECKING:
 INCOME_LOST = "income_lost"
 """Name of the per-person flag set when a mechanism costs someone their income."""
 
+INCOME_CAUSES = "income_lost/sanction_causes"
+"""Name under which the population keeps how many sanctions' cause bits are handed out."""
+
+MAX_SANCTION_CAUSES = 15
+"""Sanction mechanisms that may cost income in one run: one bit each of an int16 (the value
+type of the lists' map of false records' sources: numba compiles a map's code once per type)."""
+
 IncomeLossState = compiled_struct(
-    "IncomeLossState", ("flags", "mask", "log", "was", "size", "listening"), __name__
+    "IncomeLossState",
+    ("flags", "mask", "to_sanctions", "log", "was", "size", "listening"),
+    __name__,
 )
-"""The flag byte per person and the flag's mask (0: no mechanism costs income); the log of
-changes (person, whether the flag was set before; ``size`` of them); whether a reader listens
-(no log otherwise)."""
+"""The flag byte per person and the flag's mask (0: no mechanism costs income); the people whose
+income sanctions alone took, with those sanctions' cause bits; the log of changes (person,
+whether the flag was set before; ``size`` of them); whether a reader listens (no log otherwise)."""
 
 
 @kernel
 def _new_state(flags, mask):
     return IncomeLossState(
-        flags, np.uint8(mask), np.empty(64, np.int64), np.empty(64, np.bool_), 0, False
+        flags,
+        np.uint8(mask),
+        Dict.empty(key_type=types.int64, value_type=types.int16),
+        np.empty(64, np.int64),
+        np.empty(64, np.bool_),
+        0,
+        False,
     )
 
 
@@ -74,21 +100,55 @@ def _note(s, pid, was):
     s.size += 1
 
 
+@compiled_once
 @kernel
 def lose_income(s, pid):
-    """Set ``pid``'s flag; whether it was newly set (and then noted for the reader)."""
-    if not s.mask or s.flags[pid] & s.mask:  # mask 0: nobody can lose income
+    """An employer costs ``pid`` the income for good; whether it was newly lost (then noted).
+
+    If only sanctions had taken it, it is the employer's too now: their lists letting ``pid`` go
+    will not give it back.
+    """
+    if not s.mask:  # mask 0: nobody can lose income
+        return False
+    if pid in s.to_sanctions:
+        del s.to_sanctions[pid]
+    if s.flags[pid] & s.mask:
         return False
     s.flags[pid] |= s.mask
     _note(s, pid, _WAS_CLEAR)
     return True
 
 
+@compiled_once
 @kernel
-def regain_income(s, pid):
-    """Clear ``pid``'s flag; whether it was set (and then noted for the reader)."""
-    if not s.flags[pid] & s.mask:
+def lose_income_to_sanction(s, pid, cause):
+    """The sanction ``cause`` (its bit) costs ``pid`` the income; whether it was newly lost."""
+    if not s.mask:
         return False
+    if s.flags[pid] & s.mask:
+        if pid in s.to_sanctions:  # sanctions alone took it: this one too
+            s.to_sanctions[pid] = np.int16(s.to_sanctions[pid] | cause)
+        return False  # else an employer took it, for good
+    s.flags[pid] |= s.mask
+    s.to_sanctions[pid] = np.int16(cause)
+    _note(s, pid, _WAS_CLEAR)
+    return True
+
+
+@compiled_once
+@kernel
+def regain_income_from_sanction(s, pid, cause):
+    """The sanction ``cause`` lets ``pid`` go; whether the income came back (then noted).
+
+    It comes back only if sanctions alone took it and no other sanction still takes it.
+    """
+    if pid not in s.to_sanctions:
+        return False  # not lost, or lost to an employer too
+    left = np.int16(s.to_sanctions[pid] & ~cause)
+    if left:
+        s.to_sanctions[pid] = left
+        return False
+    del s.to_sanctions[pid]
     s.flags[pid] &= ~s.mask
     _note(s, pid, _WAS_SET)
     return True
@@ -129,6 +189,30 @@ def income_loss(pop: Population) -> object:
         flag = pop.state.shared_flag(INCOME_LOST)
         rec = pop.state.shared[INCOME_LOST] = _new_state(flag.array, flag.mask)
     return rec
+
+
+def sanction_cause(pop: Population) -> np.int16:
+    """A cause bit of its own for a sanction mechanism that costs income (call it in ``declare``).
+
+    Raises:
+        ValueError: more than ``MAX_SANCTION_CAUSES`` sanction mechanisms ask for one.
+    """
+    given = pop.state.shared.get(INCOME_CAUSES, 0)
+    if given == MAX_SANCTION_CAUSES:
+        raise ValueError(f"at most {MAX_SANCTION_CAUSES} sanctions may cost income in one run")
+    pop.state.shared[INCOME_CAUSES] = given + 1
+    return np.int16(1 << given)
+
+
+def lost_incomes(rec: object) -> np.ndarray:
+    """Whether each person is without income (for tests and checks; a full pass)."""
+    flags, mask = _flags(rec)
+    return (flags & mask) != 0
+
+
+@kernel
+def _flags(s):
+    return s.flags, s.mask
 
 
 def listen(pop: Population) -> object | None:

@@ -4,13 +4,13 @@ In each sector people attempt something (buy a ticket, apply for a job, enrol a 
 rate. An attempt is blocked, with the sector's enforcement probability, when the person is on the
 list or, where the sector extends to the family, when someone in their household is. Attempts are
 sampled over the whole population (the cost grows with attempts, not with the list) and are drawn
-per person, so the same person makes the same attempts in every scenario that shares a seed.
-A listed person's blocked attempt in a sector that costs income marks them as having lost income
+per person, so the same person makes the same attempts in every scenario that shares a seed. A
+listed person's blocked attempt in a sector that costs income marks them as having lost income
 (through ``mechanisms/income_loss``), which the ``debt`` mechanism reads (lower ability to repay)
-until they leave the list. A household member blocked for another's listing loses the attempt
-(the job, the loan) but is not marked: they never leave the list, so nothing would give the
-income back. Blocked attempts of people listed on a false record are counted by the source of
-that record too (``mechanisms/provenance.py``).
+until they leave the list, unless an employer took the income too. A household member blocked for
+another's listing loses the attempt (the job, the loan) but is not marked: they never leave the
+list, so nothing would give the income back. Blocked attempts of people listed on a false record are
+counted by the source of that record too (``mechanisms/provenance.py``).
 
 The rule that picks the attempts acted on (``attempts_on_list``: members' attempts, each with a
 probability) serves both senses: a blacklist's sanctions block them here, and a redlist's rewards
@@ -40,7 +40,13 @@ from scslab.kernels.rng import uniform
 from scslab.kernels.sampling import compiled_bernoulli_ids, compiled_bernoulli_ids_where
 from scslab.kernels.sorting import distinct_sorted
 from scslab.kernels.structs import compiled_struct
-from scslab.mechanisms.income_loss import income_loss, lose_income, no_income_loss, regain_income
+from scslab.mechanisms.income_loss import (
+    income_loss,
+    lose_income_to_sanction,
+    no_income_loss,
+    regain_income_from_sanction,
+    sanction_cause,
+)
 from scslab.mechanisms.lists.base import ListBase, exited_on, no_list
 from scslab.mechanisms.provenance import count_sanctions
 from scslab.population.households import household_size, household_start
@@ -69,7 +75,8 @@ class Sector(BaseModel):
     income_loss: bool = Field(
         default=False,
         description="A listed person's blocked attempt costs them their income, until they "
-        "leave the list (a household member blocked for another's listing keeps theirs).",
+        "leave the list (unless an employer took it too; a household member blocked for "
+        "another's listing keeps theirs).",
     )
 
 
@@ -175,6 +182,7 @@ SanctionsState = compiled_struct(
         "threads",
         "counts",
         "income",
+        "income_cause",
         "blocked_ids",
         "newly_income_lost",
         "today",
@@ -184,17 +192,17 @@ SanctionsState = compiled_struct(
 """The list's record; the households; the sectors' rules (``SectorRules``); the population and its
 ``run_threads``; per sector the blocked attempts so far, of them household members', and innocents'
 (``counts``, rows ``BLOCKED``, ``OF_FAMILY``, ``INNOCENT``); the lost-income record
-(``mechanisms/income_loss``; mask 0: no sector costs income); today's blocked ids and people newly
-without income; today's metrics."""
+(``mechanisms/income_loss``; mask 0: no sector costs income) and this mechanism's cause bit in
+it; today's blocked ids and people newly without income; today's metrics."""
 
 
 @kernel
-def _new_state(listing, households, sectors, n, threads, income, width):
+def _new_state(listing, households, sectors, n, threads, income, income_cause, width):
     empty = np.empty(0, np.int64)
     counts = np.zeros((3, sectors.attempt_rates.size), np.int64)
     today = np.zeros(width, np.float64)
     return SanctionsState(
-        listing, households, sectors, n, threads, counts, income, empty, empty, today
+        listing, households, sectors, n, threads, counts, income, income_cause, empty, empty, today
     )
 
 
@@ -211,7 +219,7 @@ def no_sanctions():
         enforcement=rates,
     )
     nobody = np.empty(0, np.uint8)
-    return _new_state(no_list(), nobody, sectors, 0, None, no_income_loss(nobody), 0)
+    return _new_state(no_list(), nobody, sectors, 0, None, no_income_loss(nobody), np.int16(0), 0)
 
 
 @step_kernel
@@ -255,11 +263,11 @@ def _step(day, board, s):
     s.blocked_ids = parts[-1] if len(parts) == 2 else joined(parts, n_blocked)
     if s.income.mask:
         for pid in exited_on(lst, day):  # income comes back with leaving the list (today)
-            regain_income(s.income, pid)
+            regain_income_from_sanction(s.income, pid, s.income_cause)
         lost_ids = distinct_sorted(joined(lost, n_lost))
         newly = np.empty(lost_ids.size, np.bool_)
         for i in range(lost_ids.size):
-            newly[i] = lose_income(s.income, lost_ids[i])
+            newly[i] = lose_income_to_sanction(s.income, lost_ids[i], s.income_cause)
         s.newly_income_lost = kept(lost_ids, newly)
 
 
@@ -317,8 +325,9 @@ class SectorSanctions(CompiledSteps, Consequences):
     def declare(self, pop: Population) -> None:
         if any(s.income_loss for s in self.sectors().values()):
             self.income = income_loss(pop)
+            self.income_cause = sanction_cause(pop)
         else:
-            self.income = None
+            self.income, self.income_cause = None, np.int16(0)
 
     def init(self, sim: Simulation) -> None:
         lst = sim.get(self.list_name(), ListBase, f"{self.name}.list")
@@ -350,6 +359,7 @@ class SectorSanctions(CompiledSteps, Consequences):
             n=sim.pop.n,
             threads=run_threads(sim.pop.n),
             income=income if income is not None else no_income_loss(np.empty(0, np.uint8)),
+            income_cause=self.income_cause,
             width=len(self.metric_columns),
         )
         self.counts, self.today = _shared(self.state)
