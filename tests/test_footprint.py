@@ -15,9 +15,14 @@ from scslab.engine import footprint
 from scslab.engine.footprint import NotEnoughMemoryError, memory_needed, stored_bytes_per_person
 
 
-def test_stored_bytes_match_a_real_population():
+@pytest.mark.parametrize("ties", [1, 4])
+def test_stored_bytes_match_a_real_population(ties):
+    """A backlash places its flags in its set-up: with four stored ties they take a 13th byte
+    (the estimate said 12 before it counted them)."""
     sc = scslab.load_scenario("integrated_2020").with_overrides(people=5_000, days=2)
+    sc = sc.with_mechanism("tie_cutting", ties=ties).with_mechanism("backlash")
     result = scslab.run(sc)
+    assert result.manifest["bytes_per_person"] == 12 + (ties == 4)
     assert stored_bytes_per_person(sc) == pytest.approx(result.manifest["bytes_per_person"])
 
 

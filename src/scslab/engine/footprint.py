@@ -1,11 +1,13 @@
 """Whether a run fits in memory: what it will need, what the machine has, and the refusal.
 
-A run's memory is its per-person state (declared by every mechanism, ``Population.layout``)
-times its people, plus what a day's events and the interpreter need. ``memory_needed`` learns the
-bytes per person by declaring the scenario's mechanisms on a population of 1,000 people (nothing
-is compiled or run), and ``available_memory`` is the least of what the system has free, the
-process's address-space limit (``ulimit -v``) and its cgroup's limit. ``check_fits`` refuses a
-run that would not fit, before it allocates anything, with both numbers. Owns no mechanism rule.
+A run's memory is its per-person state (declared by every mechanism, ``Population.layout``) times
+its people, plus what a day's events and the interpreter need. ``memory_needed`` learns the bytes
+per person by declaring the scenario's mechanisms on a population of 1,000 people (nothing is
+compiled or run) and adding the flags their set-up may allocate (``Mechanism.flags_in_init``: at
+most, so the estimate may be a byte a person above the run, never below), and ``available_memory``
+is the least of what the system has free, the process's address-space limit (``ulimit -v``) and its
+cgroup's limit. ``check_fits`` refuses a run that would not fit, before it allocates anything, with
+both numbers. Owns no mechanism rule.
 """
 
 from __future__ import annotations
@@ -50,6 +52,9 @@ def stored_bytes_per_person(scenario: ScenarioLike) -> float:
         params = scenario.mechanisms[row.mechanism]
         mechanisms.append(mechanism_class(row.mechanism, params)(params, meta.seed, row.mechanism))
     declare_all(mechanisms, pop, scenario.source)
+    for m in mechanisms:  # then the flags that set-up allocates, at most
+        for k in range(m.flags_in_init()):
+            pop.state.add_flag(f"{m.name}/in_init/{k}")
     return pop.bytes_per_person()
 
 

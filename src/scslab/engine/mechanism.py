@@ -133,6 +133,14 @@ class Mechanism:
     def declare(self, pop: Population) -> None:
         """Allocate per-person state. Default: none."""
 
+    def flags_in_init(self) -> int:
+        """At most how many flags it allocates in ``init`` rather than ``declare``. Default: 0.
+
+        The memory estimate (``engine/footprint.py``) declares the mechanisms without setting
+        them up, and places this many flags after the declared state, as ``init`` would.
+        """
+        return 0
+
     def init(self, sim: Simulation) -> None:
         """Prepare for the first day. Default: nothing."""
 

@@ -849,6 +849,10 @@ class Backlash(CompiledSteps, Response):
         self.metric_columns = tuple(f"{n}_{m}" for n in names for m in METRICS)
         self.float_metrics = frozenset(f"{n}_approval" for n in names)
 
+    def flags_in_init(self) -> int:
+        """Two flags a programme (``_bits``): the named ones, or the default one."""
+        return 2 * max(1, len(self.params.programmes))
+
     @staticmethod
     def _bits(pop: Population, name: str, needed: bool) -> FlagBits:
         """A flag that a programme needs, in a free bit of the flag bytes; else no flag (mask 0).
