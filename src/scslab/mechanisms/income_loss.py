@@ -204,17 +204,6 @@ def sanction_cause(pop: Population) -> np.int16:
     return np.int16(1 << given)
 
 
-def lost_incomes(rec: object) -> np.ndarray:
-    """Whether each person is without income (for tests and checks; a full pass)."""
-    flags, mask = _flags(rec)
-    return (flags & mask) != 0
-
-
-@kernel
-def _flags(s):
-    return s.flags, s.mask
-
-
 def listen(pop: Population) -> object | None:
     """The lost-income record, logging changes from now on (for a reader); ``None``: no setter.
 

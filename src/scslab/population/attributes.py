@@ -24,11 +24,7 @@ from scslab.kernels.jit import kernel
 from scslab.kernels.rng import below, log_complement, stream_key, uniform
 from scslab.kernels.traits import trait as trait  # re-exported: every attribute is read here
 from scslab.kernels.traits import trait_factor as trait_factor
-from scslab.population.census import (
-    AGE_BAND_SHARES,
-    MALE_SHARE,
-    URBAN_SHARE_2020,
-)
+from scslab.population.census import AGE_BAND_SHARES, MALE_SHARE, URBAN_SHARE_2020
 from scslab.population.geography import region_of
 from scslab.population.households import position_in_household, size_of_household
 

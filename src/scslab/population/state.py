@@ -79,7 +79,8 @@ class StateRegistry:
     counters: dict[str, Counter] = field(default_factory=dict)
     """Counters of a few bits packed in the flag bytes (``add_counter``)."""
     shared: dict[str, object] = field(default_factory=dict)
-    """Records that the mechanisms sharing a flag share with it (its change log), by name."""
+    """Records that the mechanisms sharing a flag share with it (its change log), and what they
+    count between them (the lost income's sanction causes handed out), by name."""
     owners: dict[str, str] = field(default_factory=dict)
     """The mechanism that declared each of ``arrays`` (``engine/simulation.declare_all``)."""
     adopted: dict[str, np.ndarray] = field(default_factory=dict)
