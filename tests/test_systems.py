@@ -144,6 +144,18 @@ def test_leaving_a_list_gives_back_only_an_income_that_sanctions_alone_took():
     assert not regain(rec, 5, ban) and flags[5] == 0  # never lost: nothing to give back
 
 
+def test_more_sanctions_that_cost_income_than_cause_bits_are_refused_in_one_line():
+    from scslab.mechanisms.income_loss import MAX_SANCTION_CAUSES, sanction_cause
+    from scslab.population import Population, PopulationParams
+
+    pop = Population(10, 1, PopulationParams())
+    bits = [int(sanction_cause(pop, f"s{k}")) for k in range(MAX_SANCTION_CAUSES)]
+    assert bits == [1 << k for k in range(MAX_SANCTION_CAUSES)]  # one bit each
+    with pytest.raises(scslab.ScenarioError, match=r"^mechanisms\.s15: .*at most 15") as err:
+        sanction_cause(pop, "s15")
+    assert "\n" not in str(err.value)
+
+
 def test_an_income_the_dangan_took_stays_lost_when_the_list_lets_the_person_go():
     # employers reject often, listed people lose their jobs to the joint punishment's sectors,
     # and an appeal ends many listings: nobody the dang'an rejected has an income again

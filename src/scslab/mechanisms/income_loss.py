@@ -36,6 +36,7 @@ import numpy as np
 from numba import types
 from numba.typed import Dict
 
+from scslab.errors import ScenarioError
 from scslab.kernels.compact import grown
 from scslab.kernels.compiled_once import compiled_once
 from scslab.kernels.jit import kernel
@@ -191,15 +192,18 @@ def income_loss(pop: Population) -> object:
     return rec
 
 
-def sanction_cause(pop: Population) -> np.int16:
-    """A cause bit of its own for a sanction mechanism that costs income (call it in ``declare``).
+def sanction_cause(pop: Population, name: str) -> np.int16:
+    """A cause bit of its own for sanction mechanism ``name``, which costs income (in ``declare``).
 
     Raises:
-        ValueError: more than ``MAX_SANCTION_CAUSES`` sanction mechanisms ask for one.
+        ScenarioError: more than ``MAX_SANCTION_CAUSES`` sanction mechanisms ask for one.
     """
     given = pop.state.shared.get(INCOME_CAUSES, 0)
     if given == MAX_SANCTION_CAUSES:
-        raise ValueError(f"at most {MAX_SANCTION_CAUSES} sanctions may cost income in one run")
+        raise ScenarioError(
+            f"mechanisms.{name}: a sector costs income, but at most {MAX_SANCTION_CAUSES} "
+            "sanction mechanisms may cost income in one run; set income_loss = false in its sectors"
+        )
     pop.state.shared[INCOME_CAUSES] = given + 1
     return np.int16(1 << given)
 

@@ -325,7 +325,7 @@ class SectorSanctions(CompiledSteps, Consequences):
     def declare(self, pop: Population) -> None:
         if any(s.income_loss for s in self.sectors().values()):
             self.income = income_loss(pop)
-            self.income_cause = sanction_cause(pop)
+            self.income_cause = sanction_cause(pop, self.name)
         else:
             self.income, self.income_cause = None, np.int16(0)
 
