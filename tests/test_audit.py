@@ -327,6 +327,25 @@ def test_the_summary_shows_a_ratio_of_0_and_each_item_s_note():
     assert "listed on a false record now 1 (counted to day 1, when the list stopped)" in innocents
 
 
+def test_a_list_with_nobody_in_the_second_group_shows_the_widest_gap_as_inf():
+    """Listed people in the lowest quintile and none in the highest gave NaN, and the audit left
+    the worst disparity out as if nobody were listed; 0/0 is still nothing to compare."""
+    inf, nan = float("inf"), float("nan")
+    audit = _audit_of(
+        {
+            "blacklist_listing_ratio_rural_urban": [nan, nan, nan],
+            "blacklist_listing_ratio_q1_q5": [2.0, 2.0, inf],
+        }
+    )
+    section = "disparate impact"
+    assert (section, "blacklist: share listed, rural / urban") not in audit
+    quintiles = audit[(section, "blacklist: share listed, lowest / highest income quintile")]
+    assert quintiles.value == inf
+    assert quintiles.note == "1 = parity; nobody in the highest quintile listed"
+    impact = next(x for x in audit_lines(list(audit.values())) if x.startswith(section))
+    assert "lowest / highest income quintile inf (1 = parity; nobody in the highest" in impact
+
+
 def test_the_dossier_and_public_naming_are_audited_whatever_their_names():
     audit = _audit_of(
         {"dossier_job_rejections_on_false_entries": [0, 3], "shaming_innocents_named": [2, 5]}

@@ -151,18 +151,20 @@ def test_coverage_in_one_area_only_lists_people_of_that_area(blind, seen):
             for x in rows
             if x["system"] == "court_list" and x["group_kind"] == "area"
         }
-        return area, r.metrics[col][-1].as_py()
+        return area, r.metrics[col][-1].as_py(), r.summary()
 
     # No data source sees the blind area (and none makes false records): nobody there is listed.
-    area, ratio = run(0.0)
+    area, ratio, summary = run(0.0)
     assert all(n == 0 for (_, group), n in area.items() if group == blind)
     assert area[(89, seen)] > 20
-    if blind == "urban":
-        assert math.isnan(ratio)  # the urban listing rate is 0: NaN, not a crash
+    if blind == "urban":  # the urban listing rate is 0: the widest gap, not nothing to compare
+        assert ratio == math.inf
+        assert "court_list listing rate rural/urban inf (nobody urban listed)" in summary
     else:
         assert ratio == 0.0
+        assert "court_list listing rate rural/urban 0.00" in summary
     # Sources that see the blind area a little: its listing rate is lower, in both directions.
-    area, ratio = run(0.05)
+    area, ratio, _ = run(0.05)
     assert area[(89, blind)] > 0
     assert ratio > 1 if blind == "urban" else ratio < 1
 
@@ -275,3 +277,16 @@ def test_a_ratio_is_not_carried_past_the_day_its_list_stopped():
         ratio = m["court_list_listing_ratio_rural_urban"].to_pylist()
         assert not math.isnan(ratio[39]) and all(math.isnan(v) for v in ratio[40:])
         assert set(m["court_list_size"].to_pylist()[40:]) == {None}
+
+
+def test_a_ratio_is_inf_where_only_the_first_group_has_anyone_listed():
+    """(listed share) / (listed share) of two groups: the second group's 0 is the widest gap."""
+    ratio, text = groups_module._ratio, groups_module._ratio_text
+    assert ratio(3, 100, 0, 200) == math.inf
+    assert ratio(0, 100, 2, 200) == 0.0
+    assert ratio(3, 100, 3, 200) == 2.0
+    assert math.isnan(ratio(0, 100, 0, 200))  # nobody listed in either: nothing to compare
+    assert math.isnan(ratio(3, 0, 1, 200)) and math.isnan(ratio(3, 100, 0, 0))  # an empty group
+    assert text(math.inf, "in q5") == "inf (nobody in q5 listed)"
+    assert text(math.nan, "urban") == "none (nobody listed in either group)"
+    assert text(0.0, "urban") == "0.00"

@@ -206,19 +206,22 @@ def harm_audit(metrics: pa.Table, redlists: frozenset[str] = frozenset()) -> lis
         out.append(Harm(section, item, blocked))
 
     section = "disparate impact"
-    for suffix, what in (
-        ("_listing_ratio_rural_urban", "share listed, rural / urban"),
-        ("_listing_ratio_q1_q5", "share listed, lowest / highest income quintile"),
-        ("_mean_gap_rural_urban", "mean score, rural minus urban"),
+    for suffix, what, nobody in (
+        ("_listing_ratio_rural_urban", "share listed, rural / urban", "nobody urban listed"),
+        (
+            "_listing_ratio_q1_q5",
+            "share listed, lowest / highest income quintile",
+            "nobody in the highest quintile listed",
+        ),
+        ("_mean_gap_rural_urban", "mean score, rural minus urban", ""),
     ):
         for name in _prefixes(cols, suffix):
             value = _last_day(metrics, f"{name}{suffix}")  # NaN: too few listed to compare now
             if value == value:
-                out.append(
-                    Harm(
-                        section, f"{name}: {what}", value, "1 = parity" if "ratio" in suffix else ""
-                    )
-                )
+                note = "1 = parity" if "ratio" in suffix else ""
+                if value == math.inf:  # the widest gap: only the first group has anyone listed
+                    note = f"{note}; {nobody}"
+                out.append(Harm(section, f"{name}: {what}", value, note))
 
     section = "time on lists"
     for lst in lists:
@@ -321,9 +324,9 @@ def audit_lines(harms: list[Harm]) -> list[str]:
     """The audit as summary lines: one per section, with its items that are not zero.
 
     Each item has its note (a list a backlash stopped: counted to that day). A ratio or gap
-    of disparate impact is shown at 0 too (nobody listed in one group compared: the widest
-    gap); NaN is left out (nothing to compare). The table (``harm_audit.parquet``) has every
-    item, zeros included.
+    of disparate impact is shown at 0 and at inf too (nobody listed in one group compared: the
+    widest gap either way); NaN is left out (nothing to compare). The table
+    (``harm_audit.parquet``) has every item, zeros included.
     """
     if not harms:
         return [

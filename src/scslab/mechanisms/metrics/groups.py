@@ -35,11 +35,14 @@ A system's rows and columns are null on the days it does not run: before its fir
 ``active_from``: a point system's base score would read as earned) and after a programme's end
 stopped it (its list stands still), as its own metric columns are.
 
-Daily metric columns (the latest pass carried forward; NaN before the first pass, and wherever a
-denominator rate is 0 or a group is empty):
+Daily metric columns (the latest pass carried forward; NaN before the first pass, where a group
+is empty, and where neither group compared has anyone listed):
 
-- ``{list}_listing_ratio_rural_urban``: share of rural people listed / share of urban people listed;
-- ``{list}_listing_ratio_q1_q5``: share listed in the lowest income quintile / in the highest;
+- ``{list}_listing_ratio_rural_urban``: share of rural people listed / share of urban people listed
+  (infinite where rural people are listed and no urban person is: the widest gap, not a gap too
+  small to measure);
+- ``{list}_listing_ratio_q1_q5``: share listed in the lowest income quintile / in the highest
+  (infinite where only the lowest has anyone listed);
 - ``{system}_mean_gap_rural_urban``: mean rural score minus mean urban score (scored people).
 
 How a pass works. A person's cell (area x income x age x sex x occupation, 480 cells) is a pure
@@ -457,9 +460,15 @@ def _marginals(cells: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def _ratio(num: float, num_people: float, den: float, den_people: float) -> float:
-    """(num / num_people) / (den / den_people); NaN if a group is empty or the denominator is 0."""
-    if num_people <= 0 or den_people <= 0 or den <= 0:
+    """(num / num_people) / (den / den_people).
+
+    Infinite where only the first group has anyone listed; NaN where a group is empty or neither
+    has anyone listed (nothing to compare).
+    """
+    if num_people <= 0 or den_people <= 0:
         return math.nan
+    if den <= 0:
+        return math.inf if num > 0 else math.nan
     return (num / num_people) / (den / den_people)
 
 
@@ -749,10 +758,10 @@ class Groups(Observer):
             if not self._running(lst.name, last):  # its last pass had no list to count
                 parts.append(f"{lst.name} listing rates: none (not running at the end)")
                 continue
-            if ru != ru and q != q:  # nobody listed in a group compared: no ratio
+            if ru != ru and q != q:  # nobody listed in either group of both pairs: no ratio
                 parts.append(f"{lst.name} listing rates: too few listed to compare")
                 continue
-            ratios = f"rural/urban {_ratio_text(ru)}, q1/q5 {_ratio_text(q)}"
+            ratios = f"rural/urban {_ratio_text(ru, 'urban')}, q1/q5 {_ratio_text(q, 'in q5')}"
             parts.append(f"{lst.name} listing rate {ratios}")
         for m in self.scorers:
             gap = self.latest[f"{m.name}_mean_gap_rural_urban"]
@@ -762,9 +771,16 @@ class Groups(Observer):
         return [head + ("; " + "; ".join(parts) if parts else "")]
 
 
-def _ratio_text(value: float) -> str:
-    """A listing ratio for the summary; none (a group compared has nobody listed) in words."""
-    return "none (nobody listed in a group compared)" if value != value else f"{value:.2f}"
+def _ratio_text(value: float, second: str) -> str:
+    """A listing ratio for the summary, with its two cases without a number in words.
+
+    ``second`` names the denominator's group as the words "nobody ... listed" take it.
+    """
+    if value != value:
+        return "none (nobody listed in either group)"
+    if value == math.inf:
+        return f"inf (nobody {second} listed)"
+    return f"{value:.2f}"
 
 
 _GROUP_SCHEMA = pa.schema(
