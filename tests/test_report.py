@@ -224,3 +224,52 @@ def test_a_run_without_its_audit_file_charts_no_redlist_among_false_listings(tmp
     assert series(run) == set()
     page = (write_report(run) / "report.html").read_text()
     assert '<div id="innocents_listed"' not in page and "no harm_audit.parquet" in page
+
+
+def test_the_report_names_a_programme_a_backlash_ended_and_charts_the_whole_run(tmp_path):
+    """The report of a run whose programme a backlash abandoned never said so, and its line
+    charts' axis ended with the stopped series, so not even a gap showed."""
+    out = tmp_path / "suining"
+    result = api.run("suining_2010", people=10_000, out=out)
+    ended = json.loads((out / "manifest.json").read_text())["ended"]
+    assert ended, "suining_2010 ends by backlash under its defaults"
+    page = (write_report(out) / "report.html").read_text()
+    e = ended[0]
+    assert f"<strong>Ended:</strong> {e['programme']} by {e['cause']} on {e['date']}" in page
+    specs = json.loads(page.split('id="scslab-specs">', 1)[1].split("</script>", 1)[0])
+    dates = [str(d) for d in result.metrics.column("date").to_pylist()]
+    first, last = dates[0], dates[-1]
+    domain = specs["mean_scores"]["encoding"]["x"]["scale"]["domain"]
+    assert [(d["year"], d["month"], d["date"]) for d in domain] == [
+        tuple(int(x) for x in first.split("-")),
+        tuple(int(x) for x in last.split("-")),
+    ]
+    values = specs["mean_scores"]["data"]["values"]
+    assert max(v["date"] for v in values) < last  # the series stops before the axis does
+
+
+def test_a_run_that_ran_to_its_end_names_no_ending(run_dir):
+    assert json.loads((run_dir / "manifest.json").read_text())["ended"] == []
+    assert "Ended:" not in (write_report(run_dir) / "report.html").read_text()
+
+
+def test_a_redlist_is_marked_among_the_lists():
+    pytest.importorskip("altair")
+    import pyarrow as pa
+
+    from scslab.report import charts_of
+
+    metrics = pa.table(
+        {
+            "day": [0, 1],
+            "date": ["2020-01-01", "2020-01-02"],
+            "court_list_size": [5, 6],
+            "court_list_innocents_listed": [1, 1],
+            "volunteers_size": [9, 9],
+            "volunteers_innocents_listed": [0, 0],
+        }
+    )
+    rows = charts_of(metrics, redlists=frozenset({"volunteers"}))["lists"].to_dict()
+    assert {r["series"] for r in rows["data"]["values"]} == {"court_list", "volunteers (redlist)"}
+    rows = charts_of(metrics, redlists=frozenset())["lists"].to_dict()
+    assert {r["series"] for r in rows["data"]["values"]} == {"court_list", "volunteers"}

@@ -8,9 +8,12 @@
   Vega-Embed scripts inlined (from vl-convert), so that it opens with no network;
 - ``CHART.png`` and ``CHART.svg`` for each chart (rendered by vl-convert, no browser needed).
 
-Charts (each only when the run has its columns): people on each list; people on each punishing
-list on a false record (the manifest's ``redlists`` left out; for a manifest without them, the
-lists the harm audit counts; with no audit either, no such chart); false records by cause;
+The heading names each programme a backlash ended, its day and what stopped (the manifest's
+``ended``); line charts span the run's dates, so a stopped series ends where it stopped.
+Charts (each only when the run has its columns): people on each list (a redlist marked so, the
+manifest's ``redlists``); people on each punishing list on a false record (the manifest's
+``redlists`` left out; for a manifest without them, the lists the harm audit counts; with no
+audit either, no such chart); false records by cause;
 blocked attempts by sector; mean scores; listing share by income quintile and by area.
 ``charts_of(metrics, harm_audit, groups, redlists)`` builds the same charts from a run's tables,
 with no folder (``RunResult.charts()`` in a notebook, ``scslab ui``). Needs
@@ -145,15 +148,24 @@ def charts_of(
     audit = harm_audit.to_pylist() if harm_audit is not None else []
     out: dict[str, Any] = {}
     width, height = 560, 220
+    # every line chart spans the run's dates: a series a backlash stopped ends where it stopped
+    dates = [str(d) for d in metrics.column("date").to_pylist()] if "date" in cols else []
+    span = alt.Undefined
+    if dates:
+        span = alt.Scale(domain=[_utc_day(alt, dates[0]), _utc_day(alt, dates[-1])])
 
-    def lines(name: str, columns: list[str], strip: str, title: str, what: str) -> None:
+    def lines(
+        name: str, columns: list[str], strip: str, title: str, what: str, tags: dict | None = None
+    ) -> None:
         rows = _long(metrics, columns, strip, "series")
+        for row in rows if tags else []:
+            row["series"] += tags.get(row["series"], "")
         if rows:
             out[name] = (
                 alt.Chart(alt.Data(values=rows), title=title)
                 .mark_line()
                 .encode(
-                    x=alt.X("date:T", title=None),
+                    x=alt.X("date:T", title=None, scale=span),
                     y=alt.Y("value:Q", title=what),
                     color=alt.Color("series:N", title=None),
                 )
@@ -174,7 +186,14 @@ def charts_of(
             )
 
     lists = [c[: -len("_innocents_listed")] for c in cols if c.endswith("_innocents_listed")]
-    lines("lists", [f"{lst}_size" for lst in lists], "_size", "People on each list", "people")
+    lines(
+        "lists",
+        [f"{lst}_size" for lst in lists],
+        "_size",
+        "People on each list",
+        "people",
+        {lst: " (redlist)" for lst in redlists or ()},
+    )
     if redlists is not None:  # the punishing lists
         lists = [lst for lst in lists if lst not in redlists]
     elif harm_audit is not None:  # the lists the audit counts as punishing (not a redlist)
@@ -247,6 +266,30 @@ def charts_of(
                 .properties(width=width)
             )
     return out
+
+
+def _utc_day(alt: Any, date: str) -> Any:
+    """An ISO date as Vega-Lite's date-time at UTC midnight, as it reads the data's dates."""
+    year, month, day = (int(part) for part in date[:10].split("-"))
+    return alt.DateTime(year=year, month=month, date=day, utc=True)
+
+
+def _ended_html(manifest: dict[str, Any]) -> str:
+    """A paragraph naming each programme a backlash ended, and what stopped; none if none did."""
+    ended = manifest.get("ended") or []
+    items = [
+        f"{html.escape(str(e['programme']))} by {html.escape(str(e['cause']))} on "
+        f"{html.escape(str(e['date']))} (day {int(e['day'])}); stopped from the next day: "
+        f"{html.escape(', '.join(e['mechanisms']))}"
+        for e in ended
+    ]
+    if not items:
+        return ""
+    return (
+        "<p><strong>Ended:</strong> "
+        + "; ".join(items)
+        + ". Their charts stop on that day, and the audit counts them to it.</p>"
+    )
 
 
 def _atomic(path: Path, data: bytes) -> None:
@@ -334,6 +377,7 @@ table.audit th {{ text-align: left; background: #eee; }} td.n {{ text-align: rig
 <p>{meta["people"]:,} synthetic people &times; {meta["days"]:,} days from {meta["start_date"]},
 seed {meta["seed"]}; scale {meta["scale"]:,} (counts in real-population units).
 Synthetic people only: no record describes a real person.</p>
+{_ended_html(manifest)}
 {divs}
 <h2>Harm audit</h2>
 {_audit_html(audit)}
