@@ -156,6 +156,40 @@ def test_a_calibration_resumes_as_if_never_interrupted(tmp_path, monkeypatch, in
     assert _trials(tmp_path / "uninterrupted") == resumed  # the same trials, the same losses
 
 
+def test_a_run_that_ends_while_the_cluster_closes_is_in_the_runs_table(tmp_path, monkeypatch):
+    """After Ctrl-C, sweep.parquet was written before the local cluster closed: a run in flight
+    that ended while it closed was on disk, ok, but "pending" in the table."""
+    from contextlib import contextmanager
+
+    in_flight = []
+
+    @contextmanager
+    def cluster(*_args, **_kwargs):
+        try:
+            yield object()
+        finally:
+            for task in in_flight:  # its worker ends the run as the cluster closes
+                run_task(task)
+
+    def execute(client, tasks, *_args, **_kwargs):
+        tasks = list(tasks)
+        yield run_task(tasks[0])
+        in_flight.append(tasks[1])
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(calibrate_module, "dask_client", cluster)
+    monkeypatch.setattr(calibrate_module, "execute", execute)
+    path, out = tmp_path / "c.toml", tmp_path / "out"
+    path.write_text(RESUMED)
+    with pytest.raises(KeyboardInterrupt):
+        run_calibration(path, out)
+    runs = pq.read_table(out / "sweep.parquet").to_pylist()
+    assert [(r["run_id"], r["status"]) for r in runs] == [
+        ("t00000-r000", "ok"),
+        ("t00001-r000", "ok"),
+    ]
+
+
 def test_a_resume_with_another_file_is_refused(tmp_path, capsys, monkeypatch):
     out = tmp_path / "out"
     out.mkdir()

@@ -708,3 +708,35 @@ def test_ctrl_c_prints_one_line_and_the_folder_resumes(tmp_path):
     assert manifest["status"] == "incomplete" and manifest["counts"]["pending"] > 0
     sweep = load_sweep(path)
     assert sweep_module.prepare(sweep, out, design_points(sweep))[2]  # resumes
+
+
+def test_a_run_that_ends_while_the_cluster_closes_is_in_the_table(tmp_path, monkeypatch):
+    """After Ctrl-C the table was written before the local cluster closed: a run in flight that
+    ended while it closed was on disk, ok, but "pending" in sweep.parquet and sweep.json."""
+    from contextlib import contextmanager
+
+    in_flight = []
+
+    @contextmanager
+    def cluster(*_args, **_kwargs):
+        try:
+            yield object()
+        finally:
+            for task in in_flight:  # its worker ends the run as the cluster closes
+                run_task(task)
+
+    def execute(client, tasks, fn=run_task, *_):
+        yield fn(tasks[0])
+        in_flight.append(tasks[1])
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sweep_module, "dask_client", cluster)
+    monkeypatch.setattr(sweep_module, "execute", execute)
+    path = _file(tmp_path, SMALL + "[parameters]\n'mechanisms.informants.ties' = [1, 2, 3]\n")
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(load_sweep(path), out, workers=1)
+    statuses = [r["status"] for r in pq.read_table(out / "sweep.parquet").to_pylist()]
+    assert statuses == ["ok", "ok", "pending"]
+    manifest = json.loads((out / "sweep.json").read_text())
+    assert manifest["status"] == "incomplete" and manifest["counts"] == {"ok": 2, "pending": 1}

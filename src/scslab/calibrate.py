@@ -460,47 +460,55 @@ def run_calibration(
         ctx = dask_client(scheduler, workers)
     else:
         ctx = contextlib.nullcontext(client)
-    with ctx as c:
-        if make is not None:  # every check passed: the new folder now
-            folder = make()
-            all_tasks[:] = retarget(all_tasks, folder)
-            if pending is not None:
-                pending = (pending[0], pending[1], retarget(pending[2], folder))
-        folder.mkdir(parents=True, exist_ok=True)
-        write_json(folder / "sweep.json", manifest)
-        status = "incomplete"
-        try:
-            while pending is not None or len(trial_rows) < goal:
-                asked, points, tasks = pending or ask()
-                pending = None
-                by_trial: dict[int, list[dict[str, Any]]] = {t.number: [] for t in asked}
-                todo = []
-                for task in tasks:
-                    if task.point < len(stored):
-                        continue  # a stored trial: told from the table, its runs not run
-                    row = _finished_row(folder, task)
-                    if row is None:
-                        todo.append(task)
-                    else:  # finished before an interruption
-                        run_rows[task.run_id] = row
-                        by_trial[task.point].append(row)
-                for row in execute(c, todo, no_workers_s=no_workers_s) if todo else ():
-                    run_rows[row["run_id"]] = row
-                    by_trial[row["point"]].append(row)
-                tell(asked, points, by_trial)
-                _write_trials(folder, trial_rows)
-            status = "complete"
-        finally:
-            write_table(folder, "sweep", table_of(all_tasks, run_rows))
-            trials = _write_trials(folder, trial_rows)
-            best = _best(trial_rows, rows, [p.path for p in sweep.parameters])
-            manifest |= {
-                "status": status,
-                "best": best,
-                "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            }
+    status, written = "incomplete", False
+    try:
+        with ctx as c:
+            if make is not None:  # every check passed: the new folder now
+                folder = make()
+                all_tasks[:] = retarget(all_tasks, folder)
+                if pending is not None:
+                    pending = (pending[0], pending[1], retarget(pending[2], folder))
+            folder.mkdir(parents=True, exist_ok=True)
             write_json(folder / "sweep.json", manifest)
-            write_json(folder / "calibration.json", manifest)
+            written = True
+            try:
+                while pending is not None or len(trial_rows) < goal:
+                    asked, points, tasks = pending or ask()
+                    pending = None
+                    by_trial: dict[int, list[dict[str, Any]]] = {t.number: [] for t in asked}
+                    todo = []
+                    for task in tasks:
+                        if task.point < len(stored):
+                            continue  # a stored trial: told from the table, its runs not run
+                        row = _finished_row(folder, task)
+                        if row is None:
+                            todo.append(task)
+                        else:  # finished before an interruption
+                            run_rows[task.run_id] = row
+                            by_trial[task.point].append(row)
+                    for row in execute(c, todo, no_workers_s=no_workers_s) if todo else ():
+                        run_rows[row["run_id"]] = row
+                        by_trial[row["point"]].append(row)
+                    tell(asked, points, by_trial)
+                    _write_trials(folder, trial_rows)
+                status = "complete"
+            finally:
+                write_table(folder, "sweep", table_of(all_tasks, run_rows))
+                trials = _write_trials(folder, trial_rows)
+                best = _best(trial_rows, rows, [p.path for p in sweep.parameters])
+                manifest |= {
+                    "status": status,
+                    "best": best,
+                    "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                }
+                write_json(folder / "sweep.json", manifest)
+                write_json(folder / "calibration.json", manifest)
+    finally:  # after the cluster closed: a run in flight may have finished while it did
+        if written and status != "complete":
+            for task in all_tasks:
+                if task.run_id not in run_rows and (row := _finished_row(folder, task)):
+                    run_rows[task.run_id] = row
+            write_table(folder, "sweep", table_of(all_tasks, run_rows))
     if not best:
         raise CalibrateError(
             f"no trial completed (first error: {_first_error(run_rows)}); see "

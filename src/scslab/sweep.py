@@ -1283,17 +1283,18 @@ def run_sweep(
         if client is not None or idle
         else dask_client(scheduler, workers)
     )
-    with ctx as c:  # connect (or start the cluster) before the folder is made
-        if todo:
-            check_outputs(sweep, f"{kind}.outputs")
-        if make is not None:  # every check passed: the new folder now
-            folder = make()
-            tasks = todo = retarget(tasks, folder)  # a new folder has no run done
-        assert folder is not None
-        folder.mkdir(parents=True, exist_ok=True)
-        write_json(folder / "sweep.json", manifest)
-        status = "incomplete"
-        try:
+    status, written = "incomplete", None
+    try:
+        with ctx as c:  # connect (or start the cluster) before the folder is made
+            if todo:
+                check_outputs(sweep, f"{kind}.outputs")
+            if make is not None:  # every check passed: the new folder now
+                folder = make()
+                tasks = todo = retarget(tasks, folder)  # a new folder has no run done
+            assert folder is not None
+            folder.mkdir(parents=True, exist_ok=True)
+            write_json(folder / "sweep.json", manifest)
+            written = folder
             if on_row is not None and skipped:
                 on_row(skipped, len(tasks), {})
             for row in execute(c, todo, fn, no_workers_s) if todo else ():
@@ -1301,9 +1302,12 @@ def run_sweep(
                 if on_row is not None:
                     on_row(len(rows), len(tasks), row)
             status = "complete"
-        finally:
+    finally:  # after the cluster closed: a run in flight may have finished while it did
+        if written is not None:
+            if status != "complete":
+                rows = _done_rows(written, tasks) | rows
             table = table_of(tasks, rows)
-            write_table(folder, "sweep", table)
+            write_table(written, "sweep", table)
             counts: dict[str, int] = {}
             for s in table.column("status").to_pylist():
                 counts[s] = counts.get(s, 0) + 1
@@ -1312,5 +1316,6 @@ def run_sweep(
                 "counts": counts,
                 "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             }
-            write_json(folder / "sweep.json", manifest)
+            write_json(written / "sweep.json", manifest)
+    assert folder is not None
     return SweepResult(folder, table, len(todo), skipped)
