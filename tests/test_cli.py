@@ -333,6 +333,48 @@ def test_plan_of_a_damaged_run_folder_is_one_line(tmp_path, capsys):
 
 
 @pytest.mark.parametrize(
+    ("plan", "timings", "reason"),
+    [
+        ([{"order": 1}], {}, "KeyError: 'mechanism'"),
+        ([], [], "AttributeError: 'list' object has no attribute 'get'"),
+        (
+            [{"order": 1, "family": "f", "mechanism": "m"}],
+            {"phases_s": {"m": "slow"}},
+            "ValueError: could not convert string to float: 'slow'",
+        ),
+    ],
+)
+def test_plan_of_a_manifest_of_the_wrong_shape_is_one_line(tmp_path, capsys, plan, timings, reason):
+    """A manifest with a run's keys but a plan or timings of another shape gave a traceback."""
+    from scslab.cli import main
+
+    run = tmp_path / "run"
+    run.mkdir()
+    manifest = {"status": "complete", "scenario": {}, "timings": timings, "plan": plan}
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    assert main(["plan", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"scslab: error: {run / 'manifest.json'}: not a run's manifest (its plan or timings "
+        f"cannot be read: {reason})\n"
+    )
+
+
+def test_plan_of_a_preset_s_name_is_the_preset_whatever_the_folder_holds(
+    tmp_path, monkeypatch, capsys
+):
+    """``scslab run rongcheng`` takes the preset beside a folder named rongcheng; plan refused."""
+    from scslab.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "rongcheng").mkdir()
+    assert main(["plan", "rongcheng"]) == 0
+    assert "daily plan of rongcheng" in capsys.readouterr().out
+    assert main(["plan", "./rongcheng"]) == 2  # the folder, by its path
+    assert "a folder without a run's manifest.json" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
     ("name", "folder"),
     [("../../escape", "escape"), ("/tmp/abs", "tmp-abs"), ("two\nlines", "two-lines"), ("", "")],
 )
@@ -349,3 +391,43 @@ def test_a_default_run_folder_stays_under_runs_whatever_the_name(
     (made,) = (tmp_path / "runs").iterdir()
     assert made.name.startswith(f"{folder or 'scenario'}-") and made.parent == tmp_path / "runs"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["named.toml", "runs"]
+
+
+def test_an_empty_out_is_refused_not_taken_as_the_current_folder(tmp_path, monkeypatch, capsys):
+    """``--out ""`` wrote the run into the current folder (``Path("")`` is ``.``)."""
+    import scslab
+    from scslab.cli import main
+    from scslab.results import RunDirError
+
+    monkeypatch.chdir(tmp_path)
+    for argv in (
+        ["run", "rongcheng", "--people", "1000", "--days", "5", "--out", ""],
+        ["compare", "rongcheng", "rongcheng", "--out", " "],
+        ["sweep", "s.toml", "--out", ""],
+        ["sensitivity", "s.toml", "--out", ""],
+        ["calibrate", "s.toml", "--out", ""],
+    ):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert (
+            err.endswith("'--out': an empty path; give a folder's path\n") and err.count("\n") == 1
+        ), (argv, err)
+    with pytest.raises(RunDirError, match=r"^out: an empty path; give a folder's path$"):
+        scslab.run("rongcheng", people=1000, days=5, out="")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_refused_set_up_leaves_no_runs_folder_it_made(tmp_path, monkeypatch, capsys):
+    """A refusal in the set-up removed the empty default run folder but left ``runs/``."""
+    from scslab.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    scenario = tmp_path / "m.toml"
+    scenario.write_text('[scenario]\nname = "m"\n[mechanisms.travel_bans]\n')
+    argv = ["run", "m.toml", "--people", "1000", "--days", "5"]
+    assert main(argv) == 2
+    assert "'court_list' is not enabled" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == [scenario]
+    (tmp_path / "runs").mkdir()  # one the user made stays, empty or not
+    assert main(argv) == 2
+    assert list((tmp_path / "runs").iterdir()) == []

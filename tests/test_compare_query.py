@@ -247,3 +247,25 @@ def test_arms_at_different_scales_are_refused_and_scale_sets_both():
         "rongcheng", "joint_punishment_2016", people=2_000, days=10, replications=1, scale=100
     )
     assert result.table.num_rows > 0
+
+
+def test_seeds_past_the_largest_are_refused_before_any_run(monkeypatch, capsys):
+    """The last replication's seed was refused after the first replication had run, naming the
+    preset's scenario.seed rather than the flags given."""
+    import scslab.compare as compare_module
+    from scslab.scenario import MAX_SEED
+
+    def no_run(*args, **kwargs):
+        raise AssertionError("a run started")
+
+    monkeypatch.setattr(compare_module, "_run_arm", no_run)
+    with pytest.raises(ScenarioError, match=f"seed \\+ replications - 1 <= {MAX_SEED}"):
+        compare("rongcheng", "rongcheng", people=1000, days=5, seed=MAX_SEED, replications=2)
+    argv = ["compare", "rongcheng", "rongcheng", "--people", "1000", "--days", "5"]
+    assert main([*argv, "--seed", str(MAX_SEED - 2), "--replications", "4"]) == 2
+    assert capsys.readouterr().err == (
+        f"scslab: error: seed: {MAX_SEED - 2} with 4 replications runs seeds up to "
+        f"{MAX_SEED + 1}; allowed: seed + replications - 1 <= {MAX_SEED}\n"
+    )
+    with pytest.raises(AssertionError, match="a run started"):  # the largest seed itself runs
+        compare("rongcheng", "rongcheng", people=1000, days=5, seed=MAX_SEED - 1, replications=2)

@@ -78,6 +78,32 @@ def test_out_of_memory_mid_run_is_one_line_and_an_incomplete_folder(tmp_path, mo
     assert manifest["status"] == "incomplete" and manifest["error"] == "MemoryError"
 
 
+def test_a_full_disk_after_the_last_day_is_one_line_and_an_incomplete_folder(
+    tmp_path, monkeypatch, capsys
+):
+    """Writing the results failed after every day had run: a 62-line traceback, and a
+    manifest that said 0 days completed and gave no error."""
+    import errno
+
+    from scslab import api
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(api, "write_metrics", full)
+    out = tmp_path / "run"
+    assert main(["run", "rongcheng", "--people", "2000", "--days", "5", "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert err == (
+        f"scslab: error: could not write to {out}: No space left on device; the run folder "
+        f"{out} is marked incomplete (no checkpoint to resume from: run with "
+        "--checkpoint-every to keep one)\n"
+    )
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "incomplete" and manifest["days_completed"] == 5
+    assert manifest["error"] == ("writing the results: OSError: [Errno 28] No space left on device")
+
+
 def test_a_cgroup_s_reclaimable_page_cache_counts_as_free(tmp_path):
     """memory.current counts the page cache; its inactive files are reclaimed before the kernel
     refuses memory. A limit of 8 GiB with 7.5 GiB current, 5.5 GiB of it inactive files, read

@@ -52,6 +52,7 @@ from scslab.errors import ScenarioError
 from scslab.mechanisms.consequences.rewards import Rewards
 from scslab.mechanisms.lists.base import ListBase
 from scslab.results import (
+    RunDirError,
     check_run_dir,
     metrics_table,
     prepare_run_dir,
@@ -352,9 +353,14 @@ def _check_callbacks(on_day: object, on_compile: object) -> None:
 
 
 def _check_path(name: str, value: object) -> None:
-    """Refuse, in one line, a folder argument that is not a path."""
+    """Refuse, in one line, a folder argument that is not a path, or an empty one.
+
+    An empty string is not the current folder: ``Path("")`` would make it so, silently.
+    """
     if not isinstance(value, str | os.PathLike):
         raise TypeError(f"{name}: a folder's path (a str or a Path) (got {value!r})")
+    if not str(os.fspath(value)).strip():
+        raise RunDirError(f"{name}: an empty path; give a folder's path")
 
 
 def resume(
@@ -467,11 +473,19 @@ def _run_and_write(
     tables["harm_audit"] = audit_table(harm_audit(table, redlists(sim)))
     manifest = _manifest(sim, "complete", started, extra | {"tables": ["metrics", *tables]})
     if run_dir is not None:
-        for name, t in tables.items():
-            write_table(run_dir, name, t)
-        write_metrics(run_dir, table)
-        manifest["timings"]["write_s"] = round(time.perf_counter() - t0, 6)
-        write_manifest(run_dir, manifest)
+        try:
+            for name, t in tables.items():
+                write_table(run_dir, name, t)
+            write_metrics(run_dir, table)
+            manifest["timings"]["write_s"] = round(time.perf_counter() - t0, 6)
+            write_manifest(run_dir, manifest)
+        except OSError as err:  # a full disk, a file size limit: every day ran, not written
+            reason = f"writing the results: {type(err).__name__}: {err}"
+            with contextlib.suppress(Exception):
+                write_manifest(
+                    run_dir, _manifest(sim, "incomplete", started, extra | last | {"error": reason})
+                )
+            raise
         (run_dir / CHECKPOINT_FILE).unlink(missing_ok=True)  # complete: nothing to resume
         for stale in run_dir.glob(".*.tmp"):  # files a kill cut short (atomic writes' temps)
             stale.unlink(missing_ok=True)

@@ -21,7 +21,7 @@ import json
 import math
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -93,6 +93,13 @@ def progress_bar(unit: str, quiet: bool) -> Progress:
     )
 
 
+def folder_path(value: str | Path) -> Path:
+    """An ``--out`` folder: refused when empty (``Path("")`` is the current folder, silently)."""
+    if not str(value).strip():
+        raise typer.BadParameter("an empty path; give a folder's path")
+    return Path(value)
+
+
 def _load(spec: str):
     try:
         return load_scenario(spec)
@@ -135,14 +142,21 @@ def new_folder(base: Path) -> Path:
 
 
 @contextlib.contextmanager
-def dropped_if_left_empty(folder: Path, made: bool) -> Iterator[None]:
-    """Remove ``folder`` if this command ``made`` it and a refusal or Ctrl-C left it empty."""
+def dropped_if_left_empty(
+    folder: Path, made: bool, parents_made: Iterable[Path] = ()
+) -> Iterator[None]:
+    """Remove ``folder`` if this command ``made`` it and a refusal or Ctrl-C left it empty.
+
+    ``parents_made``, the folders above it that the command made too (``runs/``), deepest
+    first, go the same way when left empty.
+    """
     try:
         yield
     except BaseException:
         if made:
-            with contextlib.suppress(OSError):
-                folder.rmdir()  # only an empty folder: never anything written into it
+            for empty in (folder, *parents_made):
+                with contextlib.suppress(OSError):
+                    empty.rmdir()  # only an empty folder: never anything written into it
         raise
 
 
@@ -189,7 +203,9 @@ def run(
     out_dir: Annotated[
         Path | None,
         typer.Option(
-            "--out", help="Run folder (default: runs/NAME-TIMESTAMP-sSEED, -2, -3... if taken)."
+            "--out",
+            parser=folder_path,
+            help="Run folder (default: runs/NAME-TIMESTAMP-sSEED, -2, -3... if taken).",
         ),
     ] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
@@ -235,12 +251,14 @@ def run(
         check_fits(sc)
     except (ScenarioError, RunDirError) as e:
         raise UserError(str(e)) from None
-    made = out_dir is None
+    made, parents_made = out_dir is None, []
     if out_dir is None:  # NAME-TIMESTAMP-sSEED, and -2, -3... when parallel runs share them
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-        out_dir = new_folder(Path("runs") / f"{folder_name(sc.meta.name)}-{stamp}-s{sc.meta.seed}")
+        base = Path("runs") / f"{folder_name(sc.meta.name)}-{stamp}-s{sc.meta.seed}"
+        parents_made = [p for p in base.parents if not p.exists()]  # runs/, deepest first
+        out_dir = new_folder(base)
     progress = progress_bar("days", quiet)
-    with dropped_if_left_empty(out_dir, made), progress:
+    with dropped_if_left_empty(out_dir, made, parents_made), progress:
         task = progress.add_task(f"{sc.meta.name}", total=sc.meta.days)
 
         def compiling(count: int) -> None:
@@ -266,6 +284,10 @@ def run(
             raise UserError(str(e)) from None
         except KeyboardInterrupt:
             raise Interrupted(_left_behind(out_dir)) from None
+        except OSError as e:  # a full disk, a file size limit: not the input's fault
+            raise Stopped(
+                f"could not write to {out_dir}: {_os_reason(e)}; {_left_behind(out_dir)}"
+            ) from None
         except MemoryError:
             where = f"; the run folder {out_dir} is marked incomplete" if out_dir.exists() else ""
             raise UserError(
@@ -294,12 +316,21 @@ def resume(
             raise UserError(str(e)) from None
         except KeyboardInterrupt:
             raise Interrupted(_left_behind(run_dir)) from None
+        except OSError as e:  # a full disk, a file size limit: not the input's fault
+            raise Stopped(
+                f"could not write to {run_dir}: {_os_reason(e)}; {_left_behind(run_dir)}"
+            ) from None
         except MemoryError:
             raise UserError(
                 f"out of memory after {progress.tasks[0].completed:,.0f} days; the run folder "
                 f"{run_dir} is marked incomplete and keeps its last checkpoint"
             ) from None
     out.print(result.summary(), highlight=False, markup=False, soft_wrap=True)
+
+
+def _os_reason(err: OSError) -> str:
+    """An ``OSError`` in words, without its file (said apart)."""
+    return err.strerror or str(err) or type(err).__name__
 
 
 def _left_behind(run_dir: Path) -> str:
@@ -426,6 +457,7 @@ def sweep(
         Path | None,
         typer.Option(
             "--out",
+            parser=folder_path,
             help="Sweep folder (default: runs/sweep-FILE-TIMESTAMP); the same "
             "folder again resumes an interrupted sweep.",
         ),
@@ -499,7 +531,9 @@ def sensitivity(
     ],
     out_dir: Annotated[
         Path | None,
-        typer.Option("--out", help="Folder (default: runs/sensitivity-FILE-TIMESTAMP)."),
+        typer.Option(
+            "--out", parser=folder_path, help="Folder (default: runs/sensitivity-FILE-TIMESTAMP)."
+        ),
     ] = None,
     scheduler: SchedulerOption = None,
     workers: WorkersOption = None,
@@ -548,6 +582,7 @@ def calibrate(
         Path | None,
         typer.Option(
             "--out",
+            parser=folder_path,
             help="Folder (default: runs/calibrate-FILE-TIMESTAMP); the same folder again "
             "resumes an interrupted calibration.",
         ),
@@ -605,26 +640,39 @@ def _chart_files(name: str, drawn: bool) -> str:
 def plan(
     target: Annotated[str, typer.Argument(help="A preset, a scenario file, or a run folder.")],
 ) -> None:
-    """Print the daily phase plan; for a run folder, with seconds spent per phase."""
+    """Print the daily phase plan; for a run folder, with seconds spent per phase.
+
+    For a scenario it is the order the mechanisms run in; what they name of each other (a
+    sanction's list, say) is checked when the scenario is run, not here.
+    """
     path = Path(target)
-    if path.is_dir() and (path / "manifest.json").exists():
+    if target not in preset_names() and path.is_dir() and (path / "manifest.json").exists():
         try:
             manifest = read_manifest(path)
+            table = Table(title=f"plan of run {path} ({manifest['status']})")
+            for col in ("#", "family", "mechanism", "seconds", "share"):
+                table.add_column(col)
+            phases = manifest["timings"].get("phases_s", {})
+            total = sum(float(s) for s in phases.values()) or 1.0
+            for row in manifest["plan"]:
+                s = float(phases.get(row["mechanism"], 0.0))
+                table.add_row(
+                    str(row["order"]),
+                    str(row["family"]),
+                    str(row["mechanism"]),
+                    f"{s:.3f}",
+                    f"{s / total:.0%}",
+                )
         except RunDirError as e:
             raise UserError(str(e)) from None
-        table = Table(title=f"plan of run {path} ({manifest['status']})")
-        for col in ("#", "family", "mechanism", "seconds", "share"):
-            table.add_column(col)
-        phases = manifest["timings"].get("phases_s", {})
-        total = sum(phases.values()) or 1.0
-        for row in manifest["plan"]:
-            s = phases.get(row["mechanism"], 0.0)
-            table.add_row(
-                str(row["order"]), row["family"], row["mechanism"], f"{s:.3f}", f"{s / total:.0%}"
-            )
+        except (AttributeError, KeyError, TypeError, ValueError) as e:  # damaged, or not ours
+            raise UserError(
+                f"{path / 'manifest.json'}: not a run's manifest (its plan or timings cannot be "
+                f"read: {type(e).__name__}: {e})"
+            ) from None
         out.print(table)
         return
-    if path.is_dir():
+    if path.is_dir() and target not in preset_names():  # a preset's bare name is the preset
         raise UserError(
             f"{target}: a folder without a run's manifest.json; give a run folder, a .toml "
             "scenario file or a preset name"
@@ -667,7 +715,10 @@ def compare(
         bool, typer.Option("--all", help="Show every metric, not only those that changed.")
     ] = False,
     out_dir: Annotated[
-        Path | None, typer.Option("--out", help="Write comparison.parquet to this new folder.")
+        Path | None,
+        typer.Option(
+            "--out", parser=folder_path, help="Write comparison.parquet to this new folder."
+        ),
     ] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
 ) -> None:

@@ -31,7 +31,7 @@ import pyarrow.compute as pc
 from scslab.api import run
 from scslab.errors import ScenarioError
 from scslab.results import prepare_run_dir, write_manifest, write_table
-from scslab.scenario import Scenario, load_scenario
+from scslab.scenario import MAX_SEED, Scenario, load_scenario
 
 STATISTICS = ("mean_per_day", "final")
 """What is compared of each metric column: its mean over the days on which both runs have a value,
@@ -286,6 +286,11 @@ def compare(
             "same days (set --days)"
         )
     first = sc_a.meta.seed if seed is None else int(seed)
+    if first + replications - 1 > MAX_SEED:  # refused before any run, not at the last one
+        raise ScenarioError(
+            f"seed: {first} with {replications} replications runs seeds up to "
+            f"{first + replications - 1}; allowed: seed + replications - 1 <= {MAX_SEED}"
+        )
     seeds = [first + r for r in range(replications)]
     days_a, days_b = [], []
     for r, s in enumerate(seeds):

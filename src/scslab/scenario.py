@@ -45,6 +45,9 @@ MAX_DAYS = BURN_IN_MAX_DAYS
 """Days are stored as uint16 in per-person state; 60,000 days (164 years) leaves headroom. A run
 and its burn-in share them (``engine/burn_in.py``)."""
 
+MAX_SEED = 2**63 - 1
+"""The largest seed: random streams take it as a signed 64-bit integer."""
+
 
 class ScenarioMeta(BaseModel):
     """The ``[scenario]`` table."""
@@ -66,7 +69,7 @@ class ScenarioMeta(BaseModel):
     seed: int = Field(
         default=1,
         ge=0,
-        le=2**63 - 1,
+        le=MAX_SEED,
         description="Seed of every random stream (default 1: arbitrary, an assumption).",
     )
     scale: int = Field(
