@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import time
+import zlib
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -282,6 +283,85 @@ def test_bad_resumes_give_one_line_and_exit_2(tmp_path, stopped, capsys):
     manifest["scenario"]["scenario"]["seed"] += 1
     (other / "manifest.json").write_text(json.dumps(manifest))
     _refused(other, capsys, "of another scenario")
+
+
+def _blocks(header: dict) -> list[tuple[int, int]]:
+    """Where the blocks of a checkpoint lie (offset, size), by offset."""
+    blocks = [(r["offset"], r["size"]) for r in header["regions"]]
+    for spec in header["dicts"].values():
+        blocks += [(spec["keys"]["offset"], spec["keys"]["size"])]
+        blocks += [(spec["values"]["offset"], spec["values"]["size"])]
+    return sorted(blocks)
+
+
+def _flipped(data: bytes, at: int) -> bytes:
+    raw = bytearray(data)
+    raw[at] ^= 0x10
+    return bytes(raw)
+
+
+def test_a_flipped_byte_in_the_padding_is_refused(tmp_path, stopped, capsys):
+    """The zeros between blocks, which no CRC covers, are checked too: a byte flipped anywhere
+    is refused (here the first and the last byte of every gap before a block)."""
+    data = (stopped / CHECKPOINT_FILE).read_bytes()
+    blocks = _blocks(read_header(stopped / CHECKPOINT_FILE))
+    assert len(ck.MAGIC) <= 50 < blocks[0][0]  # byte 50: between MAGIC and the first block
+    folder = _copy(stopped, tmp_path / "padding")
+    (folder / CHECKPOINT_FILE).write_bytes(_flipped(data, 50))
+    _refused(folder, capsys, "damaged checkpoint")
+
+    probe = tmp_path / CHECKPOINT_FILE
+    gaps, pos = 0, len(ck.MAGIC)
+    for offset, size in blocks:
+        if offset > pos:
+            gaps += 1
+            for at in (pos, offset - 1):
+                probe.write_bytes(_flipped(data, at))
+                with pytest.raises(CheckpointError, match="damaged checkpoint"):
+                    read_header(probe)
+        pos = max(pos, offset + size)
+    assert gaps > 10  # the regions of a rongcheng run: padding between most of them
+
+
+def _forged(src: Path, dst: Path, **changes) -> Path:
+    """A copy of run folder ``src`` whose checkpoint's header has ``changes`` (its CRC made anew:
+    a header written by hand, not a damaged one)."""
+    folder = _copy(src, dst)
+    path = folder / CHECKPOINT_FILE
+    raw = path.read_bytes()
+    length, _, magic = ck._TRAILER.unpack(raw[-ck._TRAILER.size :])
+    start = len(raw) - ck._TRAILER.size - length
+    text = json.dumps(json.loads(raw[start : start + length]) | changes).encode()
+    path.write_bytes(raw[:start] + text + ck._TRAILER.pack(len(text), zlib.crc32(text), magic))
+    return folder
+
+
+def test_a_header_rewritten_as_it_was_resumes(tmp_path, stopped):
+    """The control of the test below: a header rewritten by ``_forged`` unchanged is accepted."""
+    folder = _forged(stopped, tmp_path / "same")
+    assert api.resume(folder).manifest["resumed_from_days"] == [40]
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"day": 250}, "(day 250 of 80)"),
+        ({"day": -1}, "(day -1 of 80)"),
+        ({"day": 40.0}, "(day 40.0 of 80)"),
+        ({"day": 60}, "(day 60, not the days of its metric columns)"),
+        ({"days": 200, "day": 150}, "(a run of 200 days; the scenario has 80)"),
+        ({"checkpoint_every": 0}, "(checkpoint_every 0)"),
+        ({"checkpoint_every": "20"}, "(checkpoint_every '20')"),
+        ({"run_s": None}, "(run_s None)"),
+    ],
+    ids=["past-end", "negative", "float", "columns", "days", "every-0", "every-str", "run_s"],
+)
+def test_a_header_with_impossible_progress_is_refused(tmp_path, stopped, capsys, changes, expected):
+    """A header's day, days and pace of checkpoints are checked against the scenario and the
+    metric columns saved with it before anything in the folder changes (a day past the run's
+    end resumed, and wrote outputs; a pace of 0 days stopped on a ZeroDivisionError)."""
+    folder = _forged(stopped, tmp_path / "forged", **changes)
+    _refused(folder, capsys, "damaged checkpoint " + expected)
 
 
 def test_a_checkpoint_of_other_code_is_refused(tmp_path, stopped, capsys, monkeypatch):

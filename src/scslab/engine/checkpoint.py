@@ -28,9 +28,13 @@ Memory: arrays are written from their own memory and read back into the new simu
 (``readinto``), a few MiB at a time, with no copy of the state: a checkpoint at China's scale
 does not double peak memory. The file is written beside its final name, flushed to disk
 (``fsync``) and renamed over it, so the previous checkpoint stays valid until the new one is
-complete. Each block of bytes and the header carry a CRC-32: a damaged file is refused.
+complete. Each block of bytes and the header carry a CRC-32, and the padding between blocks
+must be zeros where the writer puts it, so that every byte of the file is checked: a damaged file
+is refused. So is a header whose progress (``day``, ``days``, ``checkpoint_every``) is not the
+scenario's or not that of the metric columns saved with it.
 
-File layout: ``MAGIC``, the memory regions (each at a multiple of 64 bytes), the header (JSON),
+File layout: ``MAGIC``, the memory regions, then the compiled dicts' keys and values (each block
+at the next multiple of 64 bytes, zeros before it), the header (JSON) right after the last block,
 then a trailer: the header's length and CRC-32 (8 and 4 bytes, little-endian) and ``MAGIC``.
 
 Owns the file format, the walk and the restore. Does not own run folders or manifests (``api``),
@@ -444,7 +448,11 @@ def _fsync_folder(folder: Path) -> None:
 
 
 def read_header(path: Path) -> dict[str, Any]:
-    """A checkpoint's header, checked: format, version and code of the package, CRC.
+    """A checkpoint's header, checked: format, version and code of the package, CRC, layout.
+
+    The layout: the run's progress (``_check_progress``), and every byte before the header a
+    block or zero padding (``_check_padding``); the blocks' own CRCs are checked as ``restore``
+    reads them.
 
     Raises:
         CheckpointError: No checkpoint, a damaged one, or one written by other code.
@@ -489,7 +497,64 @@ def read_header(path: Path) -> dict[str, Any]:
             f"(code {str(header.get('code'))[:12]}); this is scslab {__version__} "
             f"(code {package_digest()[:12]}); resume it with the scslab that wrote it"
         )
+    _check_progress(path, header)
+    _check_padding(path, header, size - _TRAILER.size - length)
     return header
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_progress(path: Path, header: dict[str, Any]) -> None:
+    """The header's day, days, pace of checkpoints and time run are of a run that can go on."""
+    day, days, every = header.get("day"), header.get("days"), header.get("checkpoint_every")
+    if not (_whole(day) and _whole(days) and 0 <= day <= days):
+        raise CheckpointError(f"{path}: damaged checkpoint (day {day!r} of {days!r})")
+    if every is not None and not (_whole(every) and every >= 1):
+        raise CheckpointError(f"{path}: damaged checkpoint (checkpoint_every {every!r})")
+    run_s = header.get("run_s")
+    if not (isinstance(run_s, int | float) and not isinstance(run_s, bool) and run_s >= 0):
+        raise CheckpointError(f"{path}: damaged checkpoint (run_s {run_s!r})")
+
+
+def _blocks(header: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The header's blocks in the order they were written: regions, then dicts' keys, values."""
+    yield from header["regions"]
+    for spec in header["dicts"].values():
+        yield spec["keys"]
+        yield spec["values"]
+
+
+def _check_padding(path: Path, header: dict[str, Any], end: int) -> None:
+    """Every byte before the header (at ``end``) is ``MAGIC``, a block, or ``_write_bytes``'s zeros.
+
+    No CRC covers the padding: checked here, a flipped byte anywhere is found (in a block, by
+    its CRC as ``restore`` reads it). A few small reads, one per block.
+    """
+    pos, gaps = len(MAGIC), []
+    try:
+        for block in _blocks(header):
+            offset, size = block["offset"], block["size"]
+            if not (_whole(offset) and _whole(size) and _whole(block["crc"]) and size >= 0):
+                raise CheckpointError(f"{path}: damaged checkpoint (header: a block {block!r})")
+            if offset != pos + (-pos % ALIGN):
+                raise CheckpointError(f"{path}: damaged checkpoint (a block out of place)")
+            if offset > pos:
+                gaps.append((pos, offset - pos))
+            pos = offset + size
+    except (KeyError, TypeError, AttributeError) as err:  # a header made by hand
+        raise CheckpointError(f"{path}: damaged checkpoint (header: {err!r})") from None
+    if pos != end:
+        raise CheckpointError(f"{path}: damaged checkpoint (the blocks do not reach the header)")
+    try:
+        with open(path, "rb") as f:
+            for start, size in gaps:
+                f.seek(start)
+                if f.read(size) != bytes(size):
+                    raise CheckpointError(f"{path}: damaged checkpoint (padding is not zeros)")
+    except OSError as err:
+        raise CheckpointError(f"{path}: cannot be read ({err.strerror})") from None
 
 
 def restore(sim: Simulation, header: dict[str, Any], path: Path) -> None:
@@ -510,6 +575,7 @@ def _restore(sim: Simulation, header: dict[str, Any], path: Path) -> None:
     fingerprint = scenario_fingerprint(sim.scenario.resolved(), engine_of(sim))
     if fingerprint != header["fingerprint"]:
         raise CheckpointError(f"{path}: the checkpoint is of another scenario or engine")
+    _check_day(path, header, sim)
     nodes = walk(sim)
     entries = header["entries"]
     _check_layout(path, nodes, entries)
@@ -568,6 +634,27 @@ def _restore(sim: Simulation, header: dict[str, Any], path: Path) -> None:
         m = sim.mechanisms[name]
         for attr, value in state.items():
             setattr(m, attr, copy.deepcopy(value))
+
+
+def _check_day(path: Path, header: dict[str, Any], sim: Simulation) -> None:
+    """The header's days are the scenario's, and its day that of the metric columns saved.
+
+    A checkpoint is written at the end of a day: every column has a value for each day done.
+    """
+    if header["days"] != sim.days:
+        raise CheckpointError(
+            f"{path}: damaged checkpoint (a run of {header['days']} days; "
+            f"the scenario has {sim.days})"
+        )
+    day, columns = header["day"], header["columns"]
+    if not isinstance(columns, dict) or "day" not in columns:
+        raise CheckpointError(f"{path}: damaged checkpoint (no metric columns)")
+    if columns["day"] != list(range(day)) or any(
+        not isinstance(column, list) or len(column) != day for column in columns.values()
+    ):
+        raise CheckpointError(
+            f"{path}: damaged checkpoint (day {day}, not the days of its metric columns)"
+        )
 
 
 def _repoint(sim: Simulation, nodes: list[Node], replaced: dict[int, np.ndarray]) -> None:
