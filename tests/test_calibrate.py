@@ -190,6 +190,23 @@ def test_a_run_that_ends_while_the_cluster_closes_is_in_the_runs_table(tmp_path,
     ]
 
 
+def test_no_trial_completed_exits_1_with_its_runs_kept(tmp_path, monkeypatch, capsys):
+    """Exit status 2 says the input was refused and nothing written; these runs are written."""
+
+    def failing(client, tasks, *args, **kwargs):
+        for task in tasks:
+            yield run_task(task) | {"status": "failed", "error": "boom"}
+
+    monkeypatch.setattr(calibrate_module, "dask_client", lambda *a, **k: nullcontext(object()))
+    monkeypatch.setattr(calibrate_module, "execute", failing)
+    text = FILE.replace("trials = 3\nbatch = 3", "trials = 1\nbatch = 1")
+    out = tmp_path / "out"
+    assert main(["calibrate", str(_file(tmp_path, text)), "--out", str(out), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no trial completed (first error: t00000-r000: boom)" in err
+    assert (out / "sweep.parquet").exists()
+
+
 def test_a_resume_with_another_file_is_refused(tmp_path, capsys, monkeypatch):
     out = tmp_path / "out"
     out.mkdir()

@@ -172,6 +172,38 @@ def test_an_output_some_points_lack_is_refused_by_name(tmp_path, monkeypatch, mi
         run_sensitivity(_file(tmp_path, text), tmp_path / "out")
 
 
+def test_runs_the_indices_cannot_use_exit_1_not_2_their_folder_kept(tmp_path, monkeypatch, capsys):
+    """Exit status 2 says the input was refused and nothing written; these runs are written."""
+    from scslab.sweep import run_task
+
+    def without_output(task):
+        row = run_task(task)
+        return row | {"acts:sum": None} if task.point == 1 else row
+
+    monkeypatch.setattr(sweep_module, "dask_client", lambda *a, **k: nullcontext(object()))
+    monkeypatch.setattr(
+        sweep_module, "execute", lambda client, tasks, fn=run_task, *_: map(without_output, tasks)
+    )
+    text = FILE.replace("n = 8", "n = 2").replace("days = 60", "days = 10")
+    out = tmp_path / "out"
+    assert main(["sensitivity", str(_file(tmp_path, text)), "--out", str(out), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "output acts:sum: run p00001-r000 has no value of it" in err
+    assert (out / "sweep.parquet").exists() and not (out / "sensitivity.parquet").exists()
+
+
+def test_sweep_outputs_in_a_sensitivity_file_are_refused_not_ignored(tmp_path, capsys):
+    """A sensitivity file's ``[sweep] outputs`` were accepted and never read, misspelled or not."""
+    text = FILE.replace("[parameters]", "outputs = ['actz']\n[parameters]", 1)
+    out = tmp_path / "out"
+    assert main(["sensitivity", str(_file(tmp_path, text)), "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.endswith(
+        "sweep.outputs: scslab sensitivity does not read it; name them in sensitivity.outputs\n"
+    )
+    assert err.count("\n") == 1 and not out.exists()
+
+
 def test_a_morris_level_halfway_between_integers_is_rounded_up(tmp_path):
     """Morris draws ties in [1, 3] at 1 and 2.5 here: 2.5 runs as 3 (``round`` made it 2)."""
     from scslab.sensitivity import SensitivityTable, sample

@@ -95,6 +95,13 @@ class CalibrateError(SweepError):
     """A calibration that cannot run; the message is one line for the user."""
 
 
+class NoTrialCompleted(CalibrateError):  # noqa: N818 (the runs ended; no trial came of them)
+    """Every trial's runs ended, and are in the folder, but none gave a loss.
+
+    Not bad input refused before anything was written: the command line exits with status 1.
+    """
+
+
 class CalibrateTable(BaseModel):
     """The ``[calibrate]`` table."""
 
@@ -510,7 +517,7 @@ def run_calibration(
                     run_rows[task.run_id] = row
             write_table(folder, "sweep", table_of(all_tasks, run_rows))
     if not best:
-        raise CalibrateError(
+        raise NoTrialCompleted(
             f"no trial completed (first error: {_first_error(run_rows)}); see "
             f"{folder}/sweep.parquet"
         )

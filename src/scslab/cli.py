@@ -541,7 +541,7 @@ def sensitivity(
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
 ) -> None:
     """Sobol or Morris indices (SALib) of outputs to parameters, runs on the sweep engine."""
-    from scslab.sensitivity import run_sensitivity
+    from scslab.sensitivity import RunsUnusable, run_sensitivity
     from scslab.sweep import NoWorkers, load_sweep
 
     wait = _check_workers(workers, no_workers_timeout)
@@ -562,6 +562,8 @@ def sensitivity(
                 on_row=lambda done, total, row: progress.update(task, completed=done, total=total),
                 **wait,
             )
+        except RunsUnusable as e:  # the runs are written: not a refusal of the input
+            raise Stopped(str(e)) from None
         except ScenarioError as e:
             raise UserError(str(e)) from None
         except NoWorkers as e:
@@ -593,7 +595,7 @@ def calibrate(
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
 ) -> None:
     """Fit parameters to published figures with Optuna; trials run on the sweep engine."""
-    from scslab.calibrate import preset_lines, run_calibration
+    from scslab.calibrate import NoTrialCompleted, preset_lines, run_calibration
     from scslab.sweep import NoWorkers, load_sweep
 
     wait = _check_workers(workers, no_workers_timeout)
@@ -615,6 +617,8 @@ def calibrate(
             result = run_calibration(
                 spec, folder, scheduler=scheduler, workers=workers, on_trial=on_trial, **wait
             )
+        except NoTrialCompleted as e:  # the runs are written: not a refusal of the input
+            raise Stopped(str(e)) from None
         except ScenarioError as e:
             raise UserError(str(e)) from None
         except NoWorkers as e:

@@ -57,6 +57,13 @@ class SensitivityError(SweepError):
     """A sensitivity analysis that cannot run or be analysed; one line for the user."""
 
 
+class RunsUnusable(SensitivityError):  # noqa: N818 (the runs ended; the indices cannot follow)
+    """The runs ended, and are in the folder, but the indices cannot be computed from them.
+
+    Not bad input refused before anything was written: the command line exits with status 1.
+    """
+
+
 class SensitivityTable(BaseModel):
     """The ``[sensitivity]`` table."""
 
@@ -177,13 +184,14 @@ def analyse(
     """The indices of each output from the sweep table ``runs`` (every run must be ``ok``).
 
     Raises:
-        SensitivityError: A run failed or is missing (the indices need every point).
+        RunsUnusable: A run failed or is missing, or has no value of an output (the indices
+            need every point).
     """
     _, sobol_analyze, _, morris_analyze = _salib()
     rows = runs.to_pylist()
     bad = [r for r in rows if r["status"] != "ok"]
     if bad:
-        raise SensitivityError(
+        raise RunsUnusable(
             f"{len(bad)} of {len(rows)} runs did not finish ok (first: {bad[0]['run_id']}: "
             f"{bad[0]['error'] or bad[0]['status']}); the indices need every run: see "
             "sweep.parquet, then run the same command again to rerun them"
@@ -205,7 +213,7 @@ def analyse(
         for r in rows:
             value = r[o.name]
             if missing_value(value):  # null on every day it reads
-                raise SensitivityError(
+                raise RunsUnusable(
                     f"output {o.name}: run {r['run_id']} has no value of it (a mechanism off at "
                     "that point, or not running on the days it reads); the indices need a value "
                     "at every point: choose an output every run writes"

@@ -520,6 +520,12 @@ def sweep_from_dict(
         for key in ("design", "n"):
             if key in spec.model_fields_set:
                 raise SweepError(f"{source}: sweep.{key}: [{kind}] sets the design; remove it")
+        if "outputs" in spec.model_fields_set:  # read from [sensitivity] or [calibrate] alone
+            what = "outputs" if kind == "sensitivity" else "targets"
+            raise SweepError(
+                f"{source}: sweep.outputs: scslab {kind} does not read it; name them in "
+                f"{kind}.{what}"
+            )
     base = _base_scenario(spec, folder or Path.cwd(), source)
     params = data.get("parameters", {})
     if not isinstance(params, dict):
