@@ -32,7 +32,10 @@ def test_same_scenario_twice_differs_nowhere():
     assert result.table.num_rows > 0
     assert result.changed().num_rows == 0
     assert not result.only_in_a and not result.only_in_b
-    assert "no metric the two share differs" in "\n".join(result.lines())
+    lines = result.lines()
+    assert lines[-1] == "  no metric the two share differs: the change has no effect here"
+    assert not any(line.lstrip().startswith("metric ") for line in lines)  # no empty table
+    assert any(line.lstrip().startswith("metric ") for line in result.lines(show_all=True))
 
 
 def test_dropping_informants_removes_their_records_only():

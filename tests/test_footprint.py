@@ -78,6 +78,21 @@ def test_out_of_memory_mid_run_is_one_line_and_an_incomplete_folder(tmp_path, mo
     assert manifest["status"] == "incomplete" and manifest["error"] == "MemoryError"
 
 
+def test_out_of_memory_in_the_set_up_names_no_folder_it_removed(tmp_path, monkeypatch, capsys):
+    """The message said the default run folder was marked incomplete, then removed it empty."""
+    from scslab.engine.simulation import Simulation
+
+    def run_out(self, *args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(Simulation, "__init__", run_out)
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", "rongcheng", "--people", "2000", "--days", "5"]) == 2
+    err = capsys.readouterr().err
+    assert err == "scslab: error: out of memory after 0 of 5 days; run fewer --people\n"
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_full_disk_after_the_last_day_is_one_line_and_an_incomplete_folder(
     tmp_path, monkeypatch, capsys
 ):

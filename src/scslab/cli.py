@@ -289,7 +289,11 @@ def run(
                 f"could not write to {out_dir}: {_os_reason(e)}; {_left_behind(out_dir)}"
             ) from None
         except MemoryError:
-            where = f"; the run folder {out_dir} is marked incomplete" if out_dir.exists() else ""
+            where = (
+                f"; the run folder {out_dir} is marked incomplete"
+                if (out_dir / "manifest.json").exists()  # an empty one made here is removed
+                else ""
+            )
             raise UserError(
                 f"out of memory after {progress.tasks[0].completed:,.0f} of {sc.meta.days:,} "
                 f"days{where}; run fewer --people"

@@ -132,7 +132,10 @@ class Comparison:
         if not rows:
             head.append("  no metric the two share differs: the change has no effect here")
         width = max((len(r["metric"]) for r in rows[:limit]), default=10)
-        head.append(f"  {'metric':<{width}}  {'statistic':<12} {'A':>14} {'B':>14} {'B - A':>26}")
+        if rows:  # a header over no row reads as a table that failed to print
+            head.append(
+                f"  {'metric':<{width}}  {'statistic':<12} {'A':>14} {'B':>14} {'B - A':>26}"
+            )
         for r in rows[:limit]:
             interval = (
                 f"[{r['diff_low']:,.4g}, {r['diff_high']:,.4g}]"
