@@ -159,17 +159,10 @@ def test_a_calibration_resumes_as_if_never_interrupted(tmp_path, monkeypatch, in
 def test_a_run_that_ends_while_the_cluster_closes_is_in_the_runs_table(tmp_path, monkeypatch):
     """After Ctrl-C, sweep.parquet was written before the local cluster closed: a run in flight
     that ended while it closed was on disk, ok, but "pending" in the table."""
-    from contextlib import contextmanager
+    from conftest import cluster_that_ends_runs_as_it_closes
 
     in_flight = []
-
-    @contextmanager
-    def cluster(*_args, **_kwargs):
-        try:
-            yield object()
-        finally:
-            for task in in_flight:  # its worker ends the run as the cluster closes
-                run_task(task)
+    cluster = cluster_that_ends_runs_as_it_closes(in_flight)
 
     def execute(client, tasks, *_args, **_kwargs):
         tasks = list(tasks)

@@ -149,12 +149,8 @@ def test_second_order_indices_are_written_for_each_pair(tmp_path, monkeypatch):
     assert result.pairs is not None and result.pairs.num_rows == 2
 
 
-@pytest.mark.parametrize("missing", [None, float("nan")])
-def test_an_output_some_points_lack_is_refused_by_name(tmp_path, monkeypatch, missing):
-    """A run that ends ok without an output's column has a null output (``sweep.run_task``), and
-    one whose mechanism did not run on the days the output reads has NaN; the indices need a
-    value at every point, so the analysis refuses either, naming the output. NaN read as indices
-    of exactly 0, which the docs call "as they must be"."""
+def _point_1_without_acts(monkeypatch, missing: float | None) -> str:
+    """Runs here, in turn, whose point 1 has ``missing`` for ``acts:sum``; the file to run."""
     from scslab.sweep import run_task
 
     def without_output(task):
@@ -165,7 +161,16 @@ def test_an_output_some_points_lack_is_refused_by_name(tmp_path, monkeypatch, mi
     monkeypatch.setattr(
         sweep_module, "execute", lambda client, tasks, fn=run_task, *_: map(without_output, tasks)
     )
-    text = FILE.replace("n = 8", "n = 2").replace("days = 60", "days = 10")
+    return FILE.replace("n = 8", "n = 2").replace("days = 60", "days = 10")
+
+
+@pytest.mark.parametrize("missing", [None, float("nan")])
+def test_an_output_some_points_lack_is_refused_by_name(tmp_path, monkeypatch, missing):
+    """A run that ends ok without an output's column has a null output (``sweep.run_task``), and
+    one whose mechanism did not run on the days the output reads has NaN; the indices need a
+    value at every point, so the analysis refuses either, naming the output. NaN read as indices
+    of exactly 0, which the docs call "as they must be"."""
+    text = _point_1_without_acts(monkeypatch, missing)
     with pytest.raises(
         SensitivityError, match=r"output acts:sum: run p00001-r000 has no value of it"
     ):
@@ -174,17 +179,7 @@ def test_an_output_some_points_lack_is_refused_by_name(tmp_path, monkeypatch, mi
 
 def test_runs_the_indices_cannot_use_exit_1_not_2_their_folder_kept(tmp_path, monkeypatch, capsys):
     """Exit status 2 says the input was refused and nothing written; these runs are written."""
-    from scslab.sweep import run_task
-
-    def without_output(task):
-        row = run_task(task)
-        return row | {"acts:sum": None} if task.point == 1 else row
-
-    monkeypatch.setattr(sweep_module, "dask_client", lambda *a, **k: nullcontext(object()))
-    monkeypatch.setattr(
-        sweep_module, "execute", lambda client, tasks, fn=run_task, *_: map(without_output, tasks)
-    )
-    text = FILE.replace("n = 8", "n = 2").replace("days = 60", "days = 10")
+    text = _point_1_without_acts(monkeypatch, None)
     out = tmp_path / "out"
     assert main(["sensitivity", str(_file(tmp_path, text)), "--out", str(out), "--quiet"]) == 1
     err = capsys.readouterr().err

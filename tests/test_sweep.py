@@ -713,17 +713,10 @@ def test_ctrl_c_prints_one_line_and_the_folder_resumes(tmp_path):
 def test_a_run_that_ends_while_the_cluster_closes_is_in_the_table(tmp_path, monkeypatch):
     """After Ctrl-C the table was written before the local cluster closed: a run in flight that
     ended while it closed was on disk, ok, but "pending" in sweep.parquet and sweep.json."""
-    from contextlib import contextmanager
+    from conftest import cluster_that_ends_runs_as_it_closes
 
     in_flight = []
-
-    @contextmanager
-    def cluster(*_args, **_kwargs):
-        try:
-            yield object()
-        finally:
-            for task in in_flight:  # its worker ends the run as the cluster closes
-                run_task(task)
+    cluster = cluster_that_ends_runs_as_it_closes(in_flight)
 
     def execute(client, tasks, fn=run_task, *_):
         yield fn(tasks[0])
