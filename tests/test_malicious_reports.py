@@ -31,19 +31,19 @@ DAYS = 60
 BASE_COMMIT_DIGESTS = {
     "day": "74ddd3b90902",
     "date": "ed7f582aa17f",
-    "acts_traffic_offence": "007fa305b701",
+    "acts_traffic_offence": "2b0fc0a45a70",
     "acts_prosocial_act": "1729a10658a0",
     "acts_online_criticism": "497bd8ea782b",
     "acts_petitioning": "17e6825157f1",
     "debt_new_arrears": "9ca2209b15af",
     "debt_judgments": "f5e4d7898d46",
     "debt_judgments_repaid": "02e7a5bda7b2",
-    "observed_true_records": "8f20c49cc6e5",
-    "observed_missed_acts": "8683ac060c43",
+    "observed_true_records": "0ef794c22431",
+    "observed_missed_acts": "db10d8180820",
     "observed_false_records": "5fdafdc06f5b",
-    "informant_reports": "517a7b41c9e9",
+    "informant_reports": "a1ea881267d2",
     "rongcheng_points_enrolled": "77e91c7442a4",
-    "rongcheng_points_mean": "6b0e0dd31518",
+    "rongcheng_points_mean": "4a516e9b2e21",
     "rongcheng_points_false_record_changes": "5fdafdc06f5b",
     "rongcheng_points_grade_AAA": "5fdafdc06f5b",
     "rongcheng_points_grade_AA": "982c319126f3",
@@ -72,15 +72,15 @@ BASE_COMMIT_DIGESTS = {
     "train_purchases_blocked": "5fdafdc06f5b",
     "flight_purchases_blocked_innocent": "5fdafdc06f5b",
     "train_purchases_blocked_innocent": "5fdafdc06f5b",
-    "acts": "ef0e53722988",
-    "records_true": "f342a774f7f9",
+    "acts": "2448064a15ef",
+    "records_true": "e76cc730af15",
     "records_false": "5fdafdc06f5b",
-    "records_by_camera": "f8d57ba57b25",
+    "records_by_camera": "b43a338eed70",
     "records_by_bank": "0f0e7ebbdcba",
     "records_by_court": "6334498d8179",
     "records_by_platform": "ffdf86d15186",
     "records_by_official": "ed03c6247d1f",
-    "records_by_informant": "517a7b41c9e9",
+    "records_by_informant": "a1ea881267d2",
     "records_by_bike_sharing": "5fdafdc06f5b",
     "records_by_ecommerce": "5fdafdc06f5b",
     "records_by_social_platform": "5fdafdc06f5b",
@@ -105,8 +105,9 @@ commit before this file's. The columns that read income (the debt cycle, the cou
 records and the points) were regenerated so on 2026-12-06, when income quintiles became
 fifths of China (``population/attributes.income_class``), and the columns that read ages (the
 debt cycle, which only adults enter, and what it feeds) again the same day, when a household's
-head became an adult and 17.95% of people children (``population/attributes.age``); the rest are
-3de9d9f's."""
+head became an adult and 17.95% of people children (``population/attributes.age``), and the
+columns that read everyday acts again the same day, when traffic offences became acts of people of
+18 or more (``catalogue.MIN_AGE``); the rest are 3de9d9f's."""
 
 NEW_COLUMNS = {
     "informant_reports_accepted",

@@ -220,3 +220,33 @@ def test_neighbourhood_watchers_report_from_the_offenders_group_and_only_when_on
         groups = {local_group(key, int(o), NEIGHBOURHOOD) for o in offenders}
         for reporter in reporters.tolist():
             assert local_group(key, reporter, NEIGHBOURHOOD) in groups
+
+
+def test_an_act_with_a_minimum_age_is_never_committed_by_anyone_younger():
+    """Children under 6 were on a tax blacklist: everyday acts had no age. A traffic offence now
+    needs 18 years (a licence); jaywalking, with no minimum, is still children's too."""
+    from scslab.engine.board import acts_of
+    from scslab.population.attributes import age
+
+    acts = {"traffic_offence": {"rate": 0.2}, "jaywalking": {"rate": 0.2}}
+    sc = scslab.scenario_from_dict(
+        {
+            "scenario": {"name": "ages", "people": 20_000, "days": 1},
+            "mechanisms": {"everyday_acts": {"acts": acts}},
+        },
+        "test",
+    )
+    sim = Simulation(sc, compiled=False)
+    sim.step()
+    pid, act, _ = acts_of(sim.board.native)
+    pop = sim.pop
+    years = np.array([age(pop.keys.age, p, pop.households[p], pop.age_table) for p in pid])
+    everyone = np.array(
+        [age(pop.keys.age, p, pop.households[p], pop.age_table) for p in range(pop.n)]
+    )
+    adults = int((everyone >= 18).sum())
+    traffic, jaywalking = act == Act.TRAFFIC_OFFENCE, act == Act.JAYWALKING
+    assert years[traffic].min() >= 18
+    assert abs(traffic.sum() - 0.2 * adults) < 4 * math.sqrt(0.2 * 0.8 * adults)  # adults' rate
+    minors = float((years[jaywalking] < 18).mean())
+    assert abs(minors - float((everyone < 18).mean())) < 0.02  # no minimum: anyone

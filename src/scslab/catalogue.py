@@ -85,6 +85,19 @@ class Source(IntEnum):
 
 
 ACT_NAMES = {a: a.name.lower() for a in Act}
+MIN_AGE = {
+    Act.TRAFFIC_OFFENCE: 18,
+    Act.TAX_EVASION: 18,
+    Act.COMMERCIAL_FRAUD: 18,
+    Act.PARTY_WARNING: 18,
+}
+"""The youngest age at which an act can be committed, where there is one (others: any age).
+
+A traffic offence needs a driving licence, 18 (Road Traffic Safety Law, implementing
+regulations); tax evasion and commercial fraud need a taxpayer or a business, and full civil
+capacity is 18 (Civil Code, art. 17-18); a Party warning needs a Party member, 18 (Party
+Constitution, art. 1). Assumptions resting on those ages: that nobody younger commits them.
+Jaywalking, fare evasion, online acts, protest and petitioning have none."""
 SOURCE_NAMES = {s: s.name.lower() for s in Source}
 POSTED_BY = {
     Source.INFORMANT: "informants",
