@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 
 import scslab
 from conftest import busy_rongcheng, daily_informant_records
@@ -250,3 +251,49 @@ def test_an_act_with_a_minimum_age_is_never_committed_by_anyone_younger():
     assert abs(traffic.sum() - 0.2 * adults) < 4 * math.sqrt(0.2 * 0.8 * adults)  # adults' rate
     minors = float((years[jaywalking] < 18).mean())
     assert abs(minors - float((everyone < 18).mean())) < 0.02  # no minimum: anyone
+
+
+@pytest.mark.parametrize(
+    ("false_act", "children_too"), [("traffic_offence", False), ("jaywalking", True)]
+)
+def test_no_false_record_claims_an_act_of_someone_too_young_for_it(false_act, children_too):
+    """A data error claimed traffic offences of toddlers; of an act with no minimum age
+    (jaywalking) it still names anyone."""
+    from scslab.population.attributes import age
+
+    sc = scslab.scenario_from_dict(
+        {
+            "scenario": {"name": "ages", "people": 20_000, "days": 5},
+            "mechanisms": {
+                "everyday_acts": {"acts": {"jaywalking": {"rate": 0.001}}},
+                "data_sources": {
+                    "sources": {
+                        "camera": {
+                            "acts": ["jaywalking"],
+                            "coverage_urban": 0.5,
+                            "coverage_rural": 0.5,
+                            "false_rate": 0.01,
+                            "false_act": false_act,
+                        }
+                    }
+                },
+            },
+        },
+        "test",
+    )
+    sim = Simulation(sc, compiled=False)
+    pop = sim.pop
+    named = {Source.CAMERA: []}
+    for _ in range(sc.meta.days):
+        sim.step()
+        r = sim.board.records
+        for source, people in named.items():
+            people += list(r["pid"][(r["source"] == source) & ~r["true"]])
+    for source, people in named.items():
+        years = np.array([age(pop.keys.age, p, pop.households[p], pop.age_table) for p in people])
+        assert years.size > 400, source
+        minors = float((years < 18).mean())
+        if children_too:
+            assert 0.12 < minors < 0.24, (source, minors)  # about their share of people
+        else:
+            assert minors == 0.0, (source, minors)

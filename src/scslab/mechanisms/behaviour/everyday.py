@@ -14,12 +14,12 @@ act table; it posts no record and touches no other mechanism's state.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 import numpy as np
 from pydantic import Field
 
-from scslab.catalogue import ACT_NAMES, MIN_AGE, ActName, act_by_name
+from scslab.catalogue import ACT_NAMES, ActName, act_by_name
 from scslab.engine.board import act_room, acts_written, written_in_order
 from scslab.engine.mechanism import Behaviour, MechanismParams
 from scslab.engine.steps import CompiledSteps, compiled_mechanism, today_of
@@ -28,8 +28,8 @@ from scslab.kernels.jit import kernel, step_kernel
 from scslab.kernels.parallel import run_threads
 from scslab.kernels.sampling import LabelledDraws, labelled_runs, merge_labelled_runs
 from scslab.kernels.structs import compiled_struct
+from scslab.mechanisms.ages import actor_ages, min_age_by_act, old_enough
 from scslab.mechanisms.common import ModulatedRate
-from scslab.population.attributes import age
 
 if TYPE_CHECKING:
     from scslab.engine.simulation import Simulation
@@ -76,27 +76,6 @@ class EverydayActsParams(MechanismParams):
         return self.acts | self.extra_acts
 
 
-class ActorAges(NamedTuple):
-    """What the draw reads of people's ages, by name at both ends."""
-
-    age_key: np.uint64
-    """The population's ages."""
-    households: np.ndarray
-    """The households' byte per person."""
-    age_table: np.ndarray
-    """Who of a household is a child, by its size (``Population.age_table``)."""
-
-
-@kernel
-def _old_enough(ids, ages, min_age):
-    """The people of ``ids`` (ascending) of ``min_age`` or more, in order."""
-    keep = np.empty(ids.size, np.bool_)
-    for i in range(ids.size):
-        pid = ids[i]
-        keep[i] = age(ages.age_key, pid, ages.households[pid], ages.age_table) >= min_age
-    return ids[keep]
-
-
 @compiled_once
 @kernel
 def _draw_acts(day, n, threads, draws, min_ages, ages, pid, act, recorded, row):
@@ -104,7 +83,7 @@ def _draw_acts(day, n, threads, draws, min_ages, ages, pid, act, recorded, row):
 
     ``draws`` is a ``LabelledDraws`` labelled by act code (see ``labelled_ids``); ``threads`` is
     the run's (``run_threads``). A draw ``j`` with ``min_ages[j]`` above 0 keeps the acts of
-    people that old or older (``ages``, an ``ActorAges``).
+    people that old or older (``ages``, an ``ages.ActorAges``).
     Returns how many acts of each kind were drawn, whether they fitted in the buffers (if not,
     nothing is written: the caller makes room and draws again, the same acts), and whether the
     buffers stay ordered by person.
@@ -115,7 +94,7 @@ def _draw_acts(day, n, threads, draws, min_ages, ages, pid, act, recorded, row):
     )
     for j in range(min_ages.size):
         if min_ages[j] > 0 and counts[j] > 0:
-            runs[j] = _old_enough(runs[j], ages, min_ages[j])
+            runs[j] = old_enough(runs[j], ages, min_ages[j])
             counts[j] = runs[j].size
     total = counts.sum()
     if row + total > pid.size:
@@ -131,8 +110,8 @@ EverydayState = compiled_struct(
     __name__,
 )
 """The draws (a ``LabelledDraws``, labelled by act code), each draw's minimum age (0: none) and
-what it reads of ages (an ``ActorAges``), the population and its ``run_threads``, the board rows
-made ready for a day's acts, and today's count of each act."""
+what it reads of ages (an ``ages.ActorAges``), the population and its ``run_threads``, the board
+rows made ready for a day's acts, and today's count of each act."""
 
 
 @kernel
@@ -201,9 +180,9 @@ class EverydayActs(CompiledSteps, Behaviour):
         self.metric_columns = tuple(f"acts_{ACT_NAMES[act]}" for act in codes)
         mean = sim.pop.n * float(self.draws.rates.sum())  # candidates a day: at least the acts
         room = int(mean + 8.0 * mean**0.5 + 64)
-        min_ages = np.asarray([MIN_AGE.get(code, 0) for code in codes], np.int64)
+        min_ages = min_age_by_act()[np.asarray(codes, np.int64)]
         pop = sim.pop
-        ages = ActorAges(age_key=pop.keys.age, households=pop.households, age_table=pop.age_table)
+        ages = actor_ages(pop)
         self.state = _new_state(self.draws, min_ages, ages, pop.n, run_threads(pop.n), room)
         self.today = today_of(self.state)
 

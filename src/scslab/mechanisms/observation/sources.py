@@ -54,6 +54,7 @@ from scslab.kernels.parallel import both_builds, run_threads
 from scslab.kernels.rng import uniform
 from scslab.kernels.sampling import LabelledDraws, compiled_labelled_ids
 from scslab.kernels.structs import compiled_struct
+from scslab.mechanisms.ages import actor_ages, min_age_by_act, of_age
 from scslab.mechanisms.observation.evaders import EVASION, evaded_coverage, evades, no_evasion
 from scslab.population.geography import regions_of_sorted
 
@@ -73,7 +74,9 @@ class SourceParams(BaseModel):
         default=0.0,
         ge=0.0,
         le=0.01,
-        description="False records per person per day (default 0: none, an assumption).",
+        description="False records per person per day (default 0: none, an assumption); one "
+        "claiming an act with a minimum age (a traffic offence, tax evasion, commercial fraud, a "
+        "Party warning: 18) is never of anyone younger, so the rate is per person old enough.",
     )
     false_act: ActName | None = Field(default=None, description="The act a false record claims.")
     delay_days: int = Field(
@@ -337,6 +340,8 @@ SourcesState = compiled_struct(
         "false_draws",
         "false_act",
         "false_sources",
+        "false_min_age",
+        "ages",
         "evasion",
         "n",
         "threads",
@@ -348,8 +353,10 @@ SourcesState = compiled_struct(
 rurality, and the day each starts; the day all have started; each source's delay (by code) and
 whether any delays; the calendar of delayed records; the false-record draws (a ``LabelledDraws``,
 labelled by source code), the act each source's false records claim and the sources making them
-(their places in ``order``); who evades (a ``CoverageEvasion``, ``observation/evaders.py``); the
-population and its ``run_threads``; today's true, missed and false counts."""
+(their places in ``order``), the youngest age that act allows by source code
+(``mechanisms/ages.py``: a data error claims no traffic offence of a child) and what is read of
+ages; who evades (a ``CoverageEvasion``, ``observation/evaders.py``); the population and its
+``run_threads``; today's true, missed and false counts."""
 
 
 @kernel
@@ -363,6 +370,8 @@ def _new_state(
     false_draws,
     false_act,
     false_src,
+    false_min_age,
+    ages,
     evasion,
     n,
     threads,
@@ -381,6 +390,8 @@ def _new_state(
         false_draws,
         false_act,
         false_src,
+        false_min_age,
+        ages,
         evasion,
         n,
         threads,
@@ -460,6 +471,10 @@ def _step(day, board, s):
             draws.labels,
             s.threads,
         )
+        keep = np.empty(ids.size, np.bool_)  # nobody too young for the act it claims
+        for i in range(ids.size):
+            keep[i] = of_age(s.ages, ids[i], s.false_min_age[sources[i]])
+        ids, sources = ids[keep], sources[keep]
         n_false = ids.size
         if n_false:
             _post(board, s, day, ids, s.false_act[sources], sources, FALSE_RECORDS)
@@ -496,6 +511,7 @@ class DataSources(CompiledSteps, Observation):
         false_act = np.zeros(len(Source), np.int16)  # the act a source's false record claims
         for _, n, s in false:
             false_act[source_by_name(n)] = act_by_name(s.false_act)
+        false_min_age = min_age_by_act()[false_act]  # by source code: its false act's minimum
         start = sim.start_date
         first_day = np.asarray(
             [max(0, (s.active_from - start).days) if s.active_from else 0 for _, s in items],
@@ -514,6 +530,8 @@ class DataSources(CompiledSteps, Observation):
             false_draws=false_draws,
             false_act=false_act,
             false_src=np.asarray([j for j, _, _ in false], np.int64),
+            false_min_age=false_min_age,
+            ages=actor_ages(sim.pop),
             evasion=sim.pop.state.shared.get(EVASION) or no_evasion(),
             n=sim.pop.n,
             threads=run_threads(sim.pop.n),

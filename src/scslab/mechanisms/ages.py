@@ -1,0 +1,66 @@
+"""Who is old enough to commit an act: the one place of ``catalogue.MIN_AGE``'s rule.
+
+A traffic offence, tax evasion, commercial fraud and a Party warning need 18 years
+(``catalogue.MIN_AGE``). The acts ``everyday_acts`` draws and the false records of a data
+source's errors (``data_sources``) are of someone that old; each reads people's ages through an
+``ActorAges`` record and asks ``of_age``, and neither keeps a copy of the rule. A malicious
+report (``informants``) may still name a child: its claimants file a set number a day, and a
+target passed over would need another drawn.
+
+Owns ``ActorAges``, ``actor_ages``, ``min_age_by_act``, ``of_age`` and ``old_enough``. Draws
+nothing and holds no state: the ages are ``population.attributes.age``'s.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, NamedTuple
+
+import numpy as np
+
+from scslab.catalogue import MIN_AGE, Act
+from scslab.kernels.jit import kernel
+from scslab.population.attributes import age
+
+if TYPE_CHECKING:
+    from scslab.population import Population
+
+
+class ActorAges(NamedTuple):
+    """What a kernel reads of people's ages, by name at both ends."""
+
+    age_key: np.uint64
+    """The population's ages."""
+    households: np.ndarray
+    """The households' byte per person."""
+    age_table: np.ndarray
+    """Who of a household is a child, by its size (``Population.age_table``)."""
+
+
+def actor_ages(pop: Population) -> ActorAges:
+    """The ``ActorAges`` of a population."""
+    return ActorAges(age_key=pop.keys.age, households=pop.households, age_table=pop.age_table)
+
+
+def min_age_by_act() -> np.ndarray:
+    """``catalogue.MIN_AGE`` as an array by act code (0: any age), for kernels."""
+    out = np.zeros(len(Act), np.int64)
+    for act, years in MIN_AGE.items():
+        out[act] = years
+    return out
+
+
+@kernel
+def of_age(ages, pid, min_age):
+    """Whether ``pid`` is ``min_age`` or older (always, for a ``min_age`` of 0)."""
+    if min_age <= 0:
+        return True
+    return age(ages.age_key, pid, ages.households[pid], ages.age_table) >= min_age
+
+
+@kernel
+def old_enough(ids, ages, min_age):
+    """The people of ``ids`` (in order) of ``min_age`` or older, in order."""
+    keep = np.empty(ids.size, np.bool_)
+    for i in range(ids.size):
+        keep[i] = of_age(ages, ids[i], min_age)
+    return ids[keep]
