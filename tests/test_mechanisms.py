@@ -257,8 +257,9 @@ def test_an_act_with_a_minimum_age_is_never_committed_by_anyone_younger():
     ("false_act", "children_too"), [("traffic_offence", False), ("jaywalking", True)]
 )
 def test_no_false_record_claims_an_act_of_someone_too_young_for_it(false_act, children_too):
-    """A data error claimed traffic offences of toddlers; of an act with no minimum age
-    (jaywalking) it still names anyone."""
+    """A data error and a malicious report claimed traffic offences of toddlers; of an act with
+    no minimum age (jaywalking) they still name anyone. A report passes a child over for someone
+    else, so as many are filed either way."""
     from scslab.population.attributes import age
 
     sc = scslab.scenario_from_dict(
@@ -277,13 +278,14 @@ def test_no_false_record_claims_an_act_of_someone_too_young_for_it(false_act, ch
                         }
                     }
                 },
+                "informants": {"malicious_rate": 0.01, "false_act": false_act, "accept_false": 1.0},
             },
         },
         "test",
     )
     sim = Simulation(sc, compiled=False)
     pop = sim.pop
-    named = {Source.CAMERA: []}
+    named = {Source.CAMERA: [], Source.INFORMANT: []}
     for _ in range(sc.meta.days):
         sim.step()
         r = sim.board.records
@@ -297,3 +299,5 @@ def test_no_false_record_claims_an_act_of_someone_too_young_for_it(false_act, ch
             assert 0.12 < minors < 0.24, (source, minors)  # about their share of people
         else:
             assert minors == 0.0, (source, minors)
+    filed = sum(sim.columns["informant_false_reports"])
+    assert abs(filed - 0.01 * 20_000 * sc.meta.days) < 4 * math.sqrt(0.01 * 20_000 * sc.meta.days)

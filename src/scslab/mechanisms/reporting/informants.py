@@ -6,7 +6,8 @@ neighbourhood group (the residents' committee), reports it independently with a 
 scaled by the reporter's opportunism and by the reward on offer; the first report is the one
 filed. Malicious reports. Anyone files, at a daily rate scaled the same way, a report of an act
 that never happened (``false_act``) against one of their community ties (a rival) or a member of
-their neighbourhood group; a few professional claimants file many, for the reward. Verification
+their neighbourhood group (someone too young for the act is passed over for another,
+``mechanisms/ages.py``); a few professional claimants file many, for the reward. Verification
 errs both ways: it rejects a true report with one chance and accepts a malicious one with another.
 An accepted report is a record (source ``informant``, true or false); a rejected one records
 nothing. Rewards are paid per accepted report; each reporter's ``{name}_informed`` bit says who
@@ -44,6 +45,7 @@ from scslab.kernels.rng import below, uniform
 from scslab.kernels.sampling import DAY_ZERO, compiled_bernoulli_ids, compiled_labelled_ids
 from scslab.kernels.sorting import stable_order
 from scslab.kernels.structs import compiled_struct
+from scslab.mechanisms.ages import ActorAges, actor_ages, min_age_by_act, of_age
 from scslab.mechanisms.provenance import counts as provenance_counts
 from scslab.mechanisms.provenance import provenance
 from scslab.mechanisms.ties import cut_bits, tie_cuts, tie_kept
@@ -451,6 +453,15 @@ def _malicious_reporters(s, m, day, factor):
     return reporters[order], index[order]
 
 
+RETARGETS = 16
+"""Targets drawn again, at most, when one is too young for the act a report claims (a child
+named for tax evasion): a report then names someone else, so that a claimant files its number
+of reports a day; after that many (a chance of about 0.18 ** 17) it is not filed."""
+
+RETARGET_STRIDE = 1 << 40
+"""Report index offset of the draws of a target drawn again (report indices stay far below)."""
+
+
 @compiled_once
 @kernel
 def _false_reports(s, m, day, factor, board):
@@ -473,7 +484,12 @@ def _false_reports(s, m, day, factor, board):
     for i in range(reporters.size):
         reporter, j = reporters[i], index[i]
         target = _target(s.keys, s.rule, m.rival_share, day, reporter, j, s.bounds, s.n)
-        if target < 0 or target == reporter:
+        for attempt in range(1, RETARGETS + 1):  # too young for the act: someone else
+            if target < 0 or of_age(m.ages, target, m.min_age):
+                break
+            again = j + attempt * RETARGET_STRIDE  # draws of their own, never a report's
+            target = _target(s.keys, s.rule, m.rival_share, day, reporter, again, s.bounds, s.n)
+        if target < 0 or target == reporter or not of_age(m.ages, target, m.min_age):
             continue  # nobody to name
         filed += 1
         newly_informed += _mark_informed(s.informed, reporter)
@@ -556,6 +572,10 @@ class MaliciousRule(NamedTuple):
     """The act a malicious report claims."""
     accept: float
     """Chance that verification accepts one."""
+    min_age: int
+    """The youngest a target may be: the act's ``catalogue.MIN_AGE`` (0: any age)."""
+    ages: ActorAges
+    """What is read of a target's age (``mechanisms/ages.py``)."""
 
 
 FILED, ACCEPTED, FALSE_FILED, FALSE_ACCEPTED, INFORMED = range(5)
@@ -737,6 +757,8 @@ class Informants(CompiledSteps, Reporting):
                 rival_share=p.rival_share,
                 false_act=np.int16(act_by_name(p.false_act)),
                 accept=p.accept_false,
+                min_age=int(min_age_by_act()[act_by_name(p.false_act)]),
+                ages=actor_ages(pop),
             )
             if self.reports_maliciously()
             else None  # no malicious report can be filed: its kernels are not compiled
