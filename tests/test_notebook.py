@@ -89,3 +89,12 @@ def test_comparison_to_pandas():
     comparison = Comparison("A", "B", [1], table, [], [])
     assert list(comparison.to_pandas(changed_only=True)["metric"]) == ["b"]
     assert len(comparison.to_pandas()) == 2
+
+
+def test_a_progress_bar_calls_the_caller_s_callbacks_too():
+    """``progress=True`` dropped a caller's ``on_day`` and let one that is no function pass."""
+    seen: list[int] = []
+    scslab.run("rongcheng", people=1_000, days=5, progress=True, on_day=seen.append)
+    assert seen and seen[-1] == 5
+    with pytest.raises(TypeError, match=r"^on_day: a function called with a count"):
+        scslab.run("rongcheng", people=1_000, days=5, progress=True, on_day=5)

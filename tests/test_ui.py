@@ -79,6 +79,19 @@ def test_ui_refuses_a_host_it_cannot_listen_on(no_streamlit_server, capsys, host
     assert host in err and "such as 127.0.0.1" in err, err
 
 
+@pytest.mark.parametrize("host", ["", "  "])
+def test_ui_refuses_an_empty_host_rather_than_serve_every_network(
+    no_streamlit_server, capsys, host
+):
+    """``--host ""`` served on 0.0.0.0: a script with an unset variable opened the page to all."""
+    assert main(["ui", "--host", host, "--port", "8599"]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"scslab: error: --host: {host!r} is empty; give an address of this machine, such as "
+        "127.0.0.1 (this machine only) or 0.0.0.0 (every network)\n"
+    )
+
+
 def test_ui_refuses_a_port_in_use(no_streamlit_server, capsys):
     import socket
 
@@ -211,6 +224,31 @@ def test_an_invalid_sidebar_keeps_the_last_results_and_says_so(fresh_page):
     assert "last valid choices" in page.error[0].value
     assert page.table  # the last run's audit is still on the page
     assert not [b for b in page.button if b.key == "run"]  # nothing to run until it is fixed
+
+
+def test_a_value_out_of_range_is_refused_in_one_line_not_run_as_the_last_one(fresh_page):
+    """A report_prob of 5 stayed in its box, marked red, while Run took the last value in range."""
+    page = fresh_page
+    page.sidebar.selectbox(key="preset").set_value("rongcheng").run()
+    box = next(n for n in page.sidebar.number_input if n.label == "informants: report_prob")
+    box.set_value(5.0).run()
+    assert not page.exception
+    assert "report_prob" in page.error[0].value and "less than or equal to" in page.error[0].value
+    assert not [b for b in page.button if b.key == "run"]  # nothing to run until it is fixed
+    box = next(n for n in page.sidebar.number_input if n.label == "informants: report_prob")
+    box.set_value(0.01).run()
+    assert not page.error and [b for b in page.button if b.key == "run"]
+
+
+def test_the_page_marks_a_redlist_among_the_lists_as_the_report_does(fresh_page):
+    page = fresh_page
+    page.sidebar.selectbox(key="preset").set_value("state_outline_2014").run()
+    page.sidebar.slider(key="state_outline_2014:days").set_value(60)
+    page.button(key="run").click().run()
+    assert not page.exception
+    charts = [str(c.proto) for c in page.get("vega_lite_chart")]  # spec and data, as sent
+    lists = next(c for c in charts if "People on each list" in c)
+    assert "volunteer_redlist (redlist)" in lists and "tax_blacklist" in lists
 
 
 def test_a_scaled_run_says_its_units_and_an_ended_programme_says_so(fresh_page):

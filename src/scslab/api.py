@@ -286,7 +286,7 @@ def run(
             compiling one (a first run compiles what the scenario uses; later runs load it from
             the disk cache and never call it): a progress display can say why it waits.
         progress: Show a progress bar of the days (tqdm's, a widget in Jupyter, when tqdm is
-            installed; else rich's on stderr), in place of ``on_day`` and ``on_compile``.
+            installed; else rich's on stderr); ``on_day`` and ``on_compile`` are called too.
         checkpoint_every: Write a checkpoint into the run folder (``out``, required) every this
             many days; ``resume(out)`` finishes an interrupted run from the last one, with the
             results of an uninterrupted run (``engine/checkpoint.py``). Removed once the run is
@@ -307,6 +307,7 @@ def run(
     sc = sc.with_overrides(
         people=people, days=days, seed=seed, scale=scale, burn_in_days=burn_in_days
     )
+    _check_callbacks(on_day, on_compile)
     if progress:
         from scslab.notebook import progress_bar
 
@@ -314,9 +315,9 @@ def run(
             return run(
                 sc,
                 out=out,
-                on_day=bar_day,
+                on_day=_both(bar_day, on_day),
                 compiled=compiled,
-                on_compile=bar_compile,
+                on_compile=_both(bar_compile, on_compile),
                 checkpoint_every=checkpoint_every,
             )
     if checkpoint_every is not None:
@@ -341,6 +342,20 @@ def run(
             walk(sim)  # refuse state that cannot be checkpointed before writing anything
     run_dir = prepare_run_dir(Path(out)) if out is not None else None
     return _run_and_write(sim, run_dir, started, on_day, on_compile, checkpoint_every, {})
+
+
+def _both(
+    bar: Callable[[int], None], callback: Callable[[int], None] | None
+) -> Callable[[int], None]:
+    """The progress bar's callback, then the caller's own (``progress`` with ``on_day``)."""
+    if callback is None:
+        return bar
+
+    def both(count: int) -> None:
+        bar(count)
+        callback(count)
+
+    return both
 
 
 def _check_callbacks(on_day: object, on_compile: object) -> None:
@@ -406,7 +421,9 @@ def resume(
         from scslab.notebook import progress_bar
 
         with progress_bar(sc.meta.days, sc.meta.name) as (bar_day, bar_compile):
-            return resume(folder, on_day=bar_day, on_compile=bar_compile)
+            return resume(
+                folder, on_day=_both(bar_day, on_day), on_compile=_both(bar_compile, on_compile)
+            )
     check_fits(sc)
     with compile_events(on_compile):
         # no burn-in: the scores it would make are in the checkpoint

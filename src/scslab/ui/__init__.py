@@ -49,6 +49,11 @@ def check_address(host: str, port: int) -> None:
         AddressError: One line naming ``--host`` or ``--port`` and what is allowed.
     """
     check_port(port)
+    if not host.strip():  # getaddrinfo takes "" for every network: never by accident
+        raise AddressError(
+            f"--host: {host!r} is empty; give an address of this machine, such as 127.0.0.1 "
+            "(this machine only) or 0.0.0.0 (every network)"
+        )
     try:
         found = socket.getaddrinfo(
             host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE

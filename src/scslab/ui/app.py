@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 import pyarrow as pa
 import streamlit as st
 
-from scslab.api import run
+from scslab.api import redlists, run
 from scslab.audit import shown
 from scslab.compare import Comparison, compare
 from scslab.errors import ScenarioError
@@ -115,7 +115,12 @@ def _keep(key: str, value: Any, default: Any = None) -> Any:
 
 
 def knob_input(knob: Knob, preset: str) -> float:
-    """One number input for ``knob``, keyed by preset so that each preset keeps its values."""
+    """One number input for ``knob``, keyed by preset so that each preset keeps its values.
+
+    The box has no bounds of its own: a value out of Streamlit's bounds stayed in the box, marked
+    red, while the run took the last value in them. The scenario refuses a value out of range
+    in one line (``knobs.apply``), and there is no Run button until it is fixed.
+    """
     label = f"{knob.mechanism}: {'.'.join(knob.path)}"
     key = f"{preset}:{knob.key}"
     restored = _restored(key)
@@ -124,8 +129,6 @@ def knob_input(knob: Knob, preset: str) -> float:
             key,
             st.number_input(
                 label,
-                min_value=None if knob.low is None else math.ceil(knob.low),
-                max_value=None if knob.high is None else math.floor(knob.high),
                 value=None if restored else int(knob.value),
                 step=1,
                 key=key,
@@ -137,8 +140,6 @@ def knob_input(knob: Knob, preset: str) -> float:
         key,
         st.number_input(
             label,
-            min_value=None if knob.low is None else float(knob.low),
-            max_value=None if knob.high is None else float(knob.high),
             value=None if restored else float(knob.value),
             step=_step(float(knob.value), knob.low, knob.high),
             format="%g",
@@ -254,6 +255,7 @@ def run_tab(sc: Scenario | None) -> None:
                         "metrics": result.metrics,
                         "tables": result.tables,
                         "summary": result.summary(),
+                        "redlists": redlists(result.simulation),
                         "seconds": result.manifest["timings"]["run_s"],
                     },
                 )
@@ -272,7 +274,7 @@ def run_tab(sc: Scenario | None) -> None:
         st.info(line)
     tables = done["tables"]
     for name, chart in charts_of(
-        done["metrics"], tables.get("harm_audit"), tables.get("groups")
+        done["metrics"], tables.get("harm_audit"), tables.get("groups"), done["redlists"]
     ).items():
         # fit the page's width, keep the report's heights: Streamlit's default ("fit" both)
         # would leave a short bar chart no room under its title and axis
