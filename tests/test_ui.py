@@ -138,6 +138,9 @@ def test_page_runs_a_scenario_and_shows_charts_and_the_audit(page):
     assert len(charts) >= 3
     audit = page.table[0].value
     assert {"innocents punished", "false records by cause"} <= set(audit["section"])
+    shown = dict(zip(audit["item"], audit["value"], strict=True))
+    assert "bought record (black_market)" not in shown  # no black market here: no zero row
+    assert all(v not in ("0", "n/a") for item, v in shown.items() if "share listed" not in item)
     assert any("20,000 synthetic people, 120 days" in c.value for c in page.caption)
 
 

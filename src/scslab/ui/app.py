@@ -210,10 +210,25 @@ def sidebar() -> Scenario | None:
 
 
 def _audit_frame(audit: pa.Table) -> Any:
-    rows = []
+    """The audit as the summary shows it: items not zero, a section without any as "none".
+
+    A ratio of disparate impact shows at 0 too; NaN is left out. The zero rows of mechanisms the
+    run does not have (a black market's bought records) read as if the run had them.
+    """
+    sections: dict[str, list[dict[str, Any]]] = {}
     for r in audit.to_pylist():
-        value = shown(r["value"])  # as the summary and the report show it
-        rows.append({"section": r["section"], "item": r["item"], "value": value, "note": r["note"]})
+        items = sections.setdefault(r["section"], [])
+        v = r["value"]
+        if v == v and (v or r["section"] == "disparate impact"):
+            value = shown(v)  # as the summary and the report show it
+            items.append(
+                {"section": r["section"], "item": r["item"], "value": value, "note": r["note"]}
+            )
+    rows = [
+        row
+        for section, items in sections.items()
+        for row in (items or [{"section": section, "item": "none", "value": "", "note": ""}])
+    ]
     return pa.Table.from_pylist(rows).to_pandas() if rows else None
 
 
