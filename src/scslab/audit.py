@@ -333,10 +333,23 @@ def audit_lines(harms: list[Harm]) -> list[str]:
             "nothing to audit: the run has no list, sanction, face-ID search or leak, and no "
             "ledger counting false records"
         ]
-    sections: dict[str, list[str]] = {}
+    lines = []
+    for name, items in summary_sections(harms).items():
+        said = [f"{h.item} {shown(h.value)}" + (f" ({h.note})" if h.note else "") for h in items]
+        lines.append(f"{name}: {'; '.join(said) if said else 'none'}")
+    return lines
+
+
+def summary_sections(harms: list[Harm]) -> dict[str, list[Harm]]:
+    """Each section, in order, with the items the summary shows: those that are not zero.
+
+    A ratio or gap of disparate impact is shown at 0 too; NaN is left out. A section with no
+    such item maps to an empty list (the summary's "none"). ``audit_lines`` and the explorer's
+    audit table (``ui/app.py``) both show this.
+    """
+    sections: dict[str, list[Harm]] = {}
     for h in harms:
         items = sections.setdefault(h.section, [])
         if h.value == h.value and (h.value or h.section == "disparate impact"):
-            note = f" ({h.note})" if h.note else ""
-            items.append(f"{h.item} {shown(h.value)}{note}")
-    return [f"{name}: {'; '.join(items) if items else 'none'}" for name, items in sections.items()]
+            items.append(h)
+    return sections

@@ -23,7 +23,7 @@ import pyarrow as pa
 import streamlit as st
 
 from scslab.api import redlists, run
-from scslab.audit import shown
+from scslab.audit import Harm, shown, summary_sections
 from scslab.compare import Comparison, compare
 from scslab.errors import ScenarioError
 from scslab.report import charts_of
@@ -210,25 +210,19 @@ def sidebar() -> Scenario | None:
 
 
 def _audit_frame(audit: pa.Table) -> Any:
-    """The audit as the summary shows it: items not zero, a section without any as "none".
+    """The audit as the summary shows it (``audit.summary_sections``); "none" for a section.
 
-    A ratio of disparate impact shows at 0 too; NaN is left out. The zero rows of mechanisms the
-    run does not have (a black market's bought records) read as if the run had them.
+    Every zero row would read as if the run had mechanisms it does not (a black market's bought
+    records).
     """
-    sections: dict[str, list[dict[str, Any]]] = {}
-    for r in audit.to_pylist():
-        items = sections.setdefault(r["section"], [])
-        v = r["value"]
-        if v == v and (v or r["section"] == "disparate impact"):
-            value = shown(v)  # as the summary and the report show it
-            items.append(
-                {"section": r["section"], "item": r["item"], "value": value, "note": r["note"]}
+    rows = []
+    for section, items in summary_sections([Harm(**r) for r in audit.to_pylist()]).items():
+        for h in items:  # values as the summary and the report show them
+            rows.append(
+                {"section": section, "item": h.item, "value": shown(h.value), "note": h.note}
             )
-    rows = [
-        row
-        for section, items in sections.items()
-        for row in (items or [{"section": section, "item": "none", "value": "", "note": ""}])
-    ]
+        if not items:
+            rows.append({"section": section, "item": "none", "value": "", "note": ""})
     return pa.Table.from_pylist(rows).to_pandas() if rows else None
 
 
