@@ -500,7 +500,6 @@ def run_calibration(
                     _write_trials(folder, trial_rows)
                 status = "complete"
             finally:
-                write_table(folder, "sweep", table_of(all_tasks, run_rows))
                 trials = _write_trials(folder, trial_rows)
                 best = _best(trial_rows, rows, [p.path for p in sweep.parameters])
                 manifest |= {
@@ -510,9 +509,9 @@ def run_calibration(
                 }
                 write_json(folder / "sweep.json", manifest)
                 write_json(folder / "calibration.json", manifest)
-    finally:  # after the cluster closed: a run in flight may have finished while it did
-        if written and status != "complete":
-            for task in all_tasks:
+    finally:  # the runs' table once the cluster closed: a run in flight may have ended as it did
+        if written:
+            for task in all_tasks if status != "complete" else ():
                 if task.run_id not in run_rows and (row := _finished_row(folder, task)):
                     run_rows[task.run_id] = row
             write_table(folder, "sweep", table_of(all_tasks, run_rows))
