@@ -55,9 +55,7 @@ def check_address(host: str, port: int) -> None:
             "(this machine only) or 0.0.0.0 (every network)"
         )
     try:
-        found = socket.getaddrinfo(
-            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-        )
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except (socket.gaierror, UnicodeError) as err:
         reason = getattr(err, "strerror", None) or str(err)
         raise AddressError(
