@@ -254,12 +254,13 @@ def test_an_act_with_a_minimum_age_is_never_committed_by_anyone_younger():
 
 
 @pytest.mark.parametrize(
-    ("false_act", "children_too"), [("traffic_offence", False), ("jaywalking", True)]
+    ("false_act", "children_too"),
+    [("traffic_offence", False), ("court_judgment_unpaid", False), ("jaywalking", True)],
 )
 def test_no_false_record_claims_an_act_of_someone_too_young_for_it(false_act, children_too):
-    """A data error and a malicious report claimed traffic offences of toddlers; of an act with
-    no minimum age (jaywalking) they still name anyone. A report passes a child over for someone
-    else, so as many are filed either way."""
+    """A data error and a malicious report claimed traffic offences and unpaid court judgments
+    of toddlers; of an act with no minimum age (jaywalking) they still name anyone. A report
+    passes a child over for someone else, so as many are filed either way."""
     from scslab.population.attributes import age
 
     sc = scslab.scenario_from_dict(

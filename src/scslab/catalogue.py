@@ -86,6 +86,10 @@ class Source(IntEnum):
 
 ACT_NAMES = {a: a.name.lower() for a in Act}
 MIN_AGE = {
+    Act.LOAN_ARREARS: 18,
+    Act.LOAN_REPAID: 18,
+    Act.COURT_JUDGMENT_UNPAID: 18,
+    Act.JUDGMENT_REPAID: 18,
     Act.TRAFFIC_OFFENCE: 18,
     Act.TAX_EVASION: 18,
     Act.COMMERCIAL_FRAUD: 18,
@@ -93,11 +97,27 @@ MIN_AGE = {
 }
 """The youngest age at which an act can be committed, where there is one (others: any age).
 
-A traffic offence needs a driving licence, 18 (Road Traffic Safety Law, implementing
-regulations); tax evasion and commercial fraud need a taxpayer or a business, and full civil
-capacity is 18 (Civil Code, art. 17-18); a Party warning needs a Party member, 18 (Party
-Constitution, art. 1). Assumptions resting on those ages: that nobody younger commits them.
-Jaywalking, fare evasion, online acts, protest and petitioning have none."""
+A loan and its arrears need a borrower of full civil capacity, 18 (Civil Code, art. 17-18), and
+no minor may be put on the court's list of dishonest judgment debtors (Supreme People's Court,
+Provisions on Publishing the List of Dishonest Judgment Debtors, 2017 revision, art. 4), so the
+four acts of a debt (arrears, arrears repaid, a judgment unpaid, a judgment repaid) need 18; a
+traffic offence needs a driving licence, 18 (Road Traffic Safety Law, implementing regulations);
+tax evasion and commercial fraud need a taxpayer or a business, and full civil capacity is 18
+(Civil Code, art. 17-18); a Party warning needs a Party member, 18 (Party Constitution, art. 1).
+Assumptions resting on those ages: that nobody younger commits them, and that no data error
+names anyone younger (the press has reported courts restricting the spending of children who
+inherited a debt, Zhengzhou 2020 and Chengdu 2023; scslab does not model them). Jaywalking, fare
+evasion, online acts, protest and petitioning have none."""
+
+
+def min_age_in_words() -> str:
+    """``MIN_AGE`` as a schema description reads it: "loan_arrears, ... (18)"."""
+    by_age: dict[int, list[str]] = {}
+    for act, years in MIN_AGE.items():
+        by_age.setdefault(years, []).append(ACT_NAMES[act])
+    return "; ".join(f"{', '.join(names)} ({years})" for years, names in sorted(by_age.items()))
+
+
 SOURCE_NAMES = {s: s.name.lower() for s in Source}
 POSTED_BY = {
     Source.INFORMANT: "informants",

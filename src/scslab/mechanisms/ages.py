@@ -1,11 +1,12 @@
 """Who is old enough to commit an act: the one place of ``catalogue.MIN_AGE``'s rule.
 
-A traffic offence, tax evasion, commercial fraud and a Party warning need 18 years
-(``catalogue.MIN_AGE``). Every record that claims one of them is of someone that old: the acts
-``everyday_acts`` draws, the false records of a data source's errors (``data_sources``) and the
-targets of malicious reports (``informants``, which draws another target for a child). Each
+A debt's four acts, a traffic offence, tax evasion, commercial fraud and a Party warning need 18
+years (``catalogue.MIN_AGE``). Every record that claims one of them is of someone that old: the
+acts ``everyday_acts`` draws, the false records of a data source's errors (``data_sources``) and
+the targets of malicious reports (``informants``, which draws another target for a child). Each
 reads people's ages through an ``ActorAges`` record and asks ``of_age``; none keeps a copy of
-the rule.
+the rule. ``debt`` draws its borrowers in a pass over everyone that must stay vector code, so it
+reads the borrower's age from ``MIN_AGE`` itself (``BORROWER_MIN_AGE``).
 
 Owns ``ActorAges``, ``actor_ages``, ``min_age_by_act``, ``of_age`` and ``old_enough``. Draws
 nothing and holds no state: the ages are ``population.attributes.age``'s.

@@ -37,7 +37,7 @@ import numpy as np
 from numba import prange
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from scslab.catalogue import Act
+from scslab.catalogue import MIN_AGE, Act
 from scslab.engine.board import act_room, acts_written, post_acts, written_in_order
 from scslab.engine.calendar import new_calendar, pop, schedule
 from scslab.engine.mechanism import Behaviour, MechanismParams
@@ -68,6 +68,8 @@ debtors, the arrears carried by ``arrears_before_start``): a day no run has (at 
 days), so that no episode drawn in the run can take its follow-ups for its own."""
 REPAY_SCALE = (0.6, 0.8, 1.0, 1.2, 1.4)
 """Repayment hazard factor by income quintile, lowest first (assumption: richer pay sooner)."""
+BORROWER_MIN_AGE = MIN_AGE[Act.LOAN_ARREARS]
+"""The youngest borrower (``catalogue.MIN_AGE``, 18): nobody younger falls into arrears."""
 _TAG = 8
 ACT_OF_ACTION = np.asarray(
     [-1, Act.LOAN_ARREARS, Act.LOAN_REPAID, Act.COURT_JUDGMENT_UNPAID] + [Act.JUDGMENT_REPAID] * 3,
@@ -304,7 +306,7 @@ def arrears_weight(people, rule, pid, urban):
     ``ArrearsRule``. Every part is computed for everyone and a minor's factor is then 0 by a
     choice of values, not a branch, so that a pass over everyone is vector code.
     """
-    adult = age(people.age_key, pid, people.households[pid], people.age_table) >= 18
+    adult = age(people.age_key, pid, people.households[pid], people.age_table) >= BORROWER_MIN_AGE
     q = income_class(people.income_key, pid, urban)
     m = rule.income_effect[q] * trait_factor(people.compliance_key, pid, rule.compliance_weight)
     return (m if adult else 0.0), q

@@ -3,9 +3,9 @@
 Each kind of act has a mean daily rate per person and a trait that modulates it (see
 ``scslab.mechanisms.common``). The defaults are assumptions unless a source is named: the seed
 article names the acts but gives no rates. An act with a minimum age (``catalogue.MIN_AGE``: a
-traffic offence, tax evasion, commercial fraud, a Party warning) is drawn as any other and the
-draws of anyone younger are dropped, so its rate is that of a person old enough: a three-year-old
-evades no tax.
+debt's acts, a traffic offence, tax evasion, commercial fraud, a Party warning) is drawn as any
+other and the draws of anyone younger are dropped, so its rate is that of a person old enough: a
+three-year-old evades no tax.
 
 Owns the ``everyday_acts`` mechanism: its rate per act, its labelled draws, the board rows it
 makes ready (``room``) and today's count per act. It posts acts, not yet recorded, in the board's
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from pydantic import Field
 
-from scslab.catalogue import ACT_NAMES, ActName, act_by_name
+from scslab.catalogue import ACT_NAMES, ActName, act_by_name, min_age_in_words
 from scslab.engine.board import act_room, acts_written, written_in_order
 from scslab.engine.mechanism import Behaviour, MechanismParams
 from scslab.engine.steps import CompiledSteps, compiled_mechanism, today_of
@@ -57,9 +57,11 @@ class EverydayActsParams(MechanismParams):
         default_factory=_default_acts,
         description="Act name -> rate. Allowed names: "
         + ", ".join(ACT_NAMES.values())
-        + ". A traffic offence, tax evasion, commercial fraud and a Party warning are "
-        "committed only by people of 18 or more (a licence, a taxpayer or business, Party "
-        "membership: assumptions resting on the ages in law), whose rate this is. Defaults: "
+        + ". An act with a minimum age ("
+        + min_age_in_words()
+        + ") is committed only by people that old (a borrower, a licence, a taxpayer or "
+        "business, Party membership: assumptions resting on the ages in law), whose rate this is. "
+        "Defaults: "
         "petitioning about 0.4% of people a year (source: the order of the 6 "
         "million letters and visits a year that the State Bureau for Letters and Calls reported; "
         "approximate); the rates of traffic_offence, prosocial_act and online_criticism and "

@@ -34,6 +34,7 @@ from scslab.catalogue import (
     Source,
     SourceName,
     act_by_name,
+    min_age_in_words,
     source_by_name,
 )
 from scslab.engine.board import (
@@ -75,8 +76,8 @@ class SourceParams(BaseModel):
         ge=0.0,
         le=0.01,
         description="False records per person per day (default 0: none, an assumption); one "
-        "claiming an act with a minimum age (a traffic offence, tax evasion, commercial fraud, a "
-        "Party warning: 18) is never of anyone younger, so the rate is per person old enough.",
+        "claiming an act with a minimum age (" + min_age_in_words() + ") is never of anyone "
+        "younger, so the rate is per person old enough.",
     )
     false_act: ActName | None = Field(default=None, description="The act a false record claims.")
     delay_days: int = Field(
