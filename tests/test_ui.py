@@ -190,6 +190,35 @@ def test_knobs_offer_only_what_the_model_takes_and_every_number():
     assert not [k for k in integrated if k.startswith("data_sources.sources.camera.")]
 
 
+def test_a_knob_the_scenario_takes_at_its_value_only_says_why():
+    """Three knobs offered a box whose every other value the scenario refused: a source's false
+    rate without a false act, a reward's chance on a score sector, a watchlist share in mode
+    'act'. Each now says why; a knob with a rule on one side only (enter_below, below exit_at)
+    and the same fields where the scenario takes them stay free."""
+    integrated = {k.key: k for k in knobs(scslab.load_scenario("integrated_2020"))}
+    why = {
+        "data_sources.extra_sources.ecommerce.false_rate": "needs false_act",
+        "rewards.sectors.cheaper_loans.chance": "chance is for list sectors",
+        "face_recognition.watchlist_share": "only in mode 'watchlist'",
+    }
+    for key, reason in why.items():
+        assert reason in integrated[key].fixed, (key, integrated[key].fixed)
+    assert "\n" not in integrated["face_recognition.watchlist_share"].fixed  # one line
+    free = [
+        "data_sources.extra_sources.camera.false_rate",  # has a false act
+        "face_recognition.false_match_rate",
+        "tax_blacklist.appeal_share",
+    ]
+    assert not [key for key in free if integrated[key].fixed]
+    reference = {k.key: k for k in knobs(scslab.load_scenario("reference"))}
+    assert not reference["threshold_list.enter_below"].fixed  # only its upward side is refused
+    outline = {k.key: k for k in knobs(scslab.load_scenario("state_outline_2014"))}
+    list_sector = outline["redlist_rewards.sectors.redlist_loans.chance"]
+    assert not list_sector.fixed  # a list sector's chance is a knob
+    fixed = {k.key for k in integrated.values() if k.fixed}
+    assert len(fixed) < len(integrated) / 10, sorted(fixed)
+
+
 @pytest.fixture
 def fresh_page():
     testing = pytest.importorskip("streamlit.testing.v1", reason="needs the 'ui' extra")
@@ -227,6 +256,15 @@ def test_an_invalid_sidebar_keeps_the_last_results_and_says_so(fresh_page):
     assert "last valid choices" in page.error[0].value
     assert page.table  # the last run's audit is still on the page
     assert not [b for b in page.button if b.key == "run"]  # nothing to run until it is fixed
+
+
+def test_a_fixed_knob_is_greyed_out_and_says_why(fresh_page):
+    page = fresh_page
+    page.sidebar.selectbox(key="preset").set_value("reference").run()
+    boxes = {n.label: n for n in page.sidebar.number_input}
+    fixed = boxes["data_sources: sources.camera.false_rate"]  # the camera has no false act
+    assert fixed.disabled and "needs false_act" in fixed.help
+    assert not boxes["threshold_list: enter_below"].disabled
 
 
 def test_a_value_out_of_range_is_refused_in_one_line_not_run_as_the_last_one(fresh_page):

@@ -119,11 +119,14 @@ def knob_input(knob: Knob, preset: str) -> float:
 
     The box has no bounds of its own: a value out of Streamlit's bounds stayed in the box, marked
     red, while the run took the last value in them. The scenario refuses a value out of range
-    in one line (``knobs.apply``), and there is no Run button until it is fixed.
+    in one line (``knobs.apply``), and there is no Run button until it is fixed. A knob that the
+    scenario takes at its value only (``Knob.fixed``) is drawn greyed out, its help saying why.
     """
     label = f"{knob.mechanism}: {'.'.join(knob.path)}"
     key = f"{preset}:{knob.key}"
     restored = _restored(key)
+    why = f"Fixed in this scenario: {knob.fixed}" if knob.fixed else ""
+    help_text = "\n\n".join(t for t in (why, knob.description) if t) or None
     if knob.kind is int:
         return _keep(
             key,
@@ -132,7 +135,8 @@ def knob_input(knob: Knob, preset: str) -> float:
                 value=None if restored else int(knob.value),
                 step=1,
                 key=key,
-                help=knob.description or None,
+                help=help_text,
+                disabled=bool(knob.fixed),
             ),
             knob.value,
         )
@@ -144,7 +148,8 @@ def knob_input(knob: Knob, preset: str) -> float:
             step=_step(float(knob.value), knob.low, knob.high),
             format="%g",
             key=key,
-            help=knob.description or None,
+            help=help_text,
+            disabled=bool(knob.fixed),
         ),
         knob.value,
     )

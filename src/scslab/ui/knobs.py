@@ -4,20 +4,25 @@
 data source of ``data_sources.sources``) and returns one ``Knob`` per bounded ``int`` or ``float``
 field, with its value, bounds and description; ``MAIN`` names the fields shown first (the ones
 the issue asks to explore: informants' report rate, the sources' false rates, a list's
-thresholds, appeals, enforcement). ``apply(scenario, values)`` returns a copy with changed knobs
-set, validated like a scenario file. Owns no widget (``app.py`` draws them) and no rule.
+thresholds, appeals, enforcement). A knob the scenario takes at its value only (a source's
+``false_rate`` without a ``false_act``, a reward's ``chance`` on a score sector, a face search's
+``watchlist_share`` in mode 'act') says why in ``Knob.fixed``: it is found by asking the scenario
+to take a value on either side (``_fixed``), so the rule stays the model's. ``apply(scenario,
+values)`` returns a copy with changed knobs set, validated like a scenario file. Owns no widget
+(``app.py`` draws them) and no rule.
 """
 
 from __future__ import annotations
 
 import math
 import typing
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import annotated_types
 from pydantic import BaseModel
 
+from scslab.errors import ScenarioError
 from scslab.scenario import Scenario
 
 MAIN = frozenset(
@@ -55,6 +60,8 @@ class Knob:
     high: float | None
     """The largest allowed value (``None``: unbounded)."""
     description: str
+    fixed: str = ""
+    """Why the scenario takes no other value here (its one-line refusal); empty when it does."""
 
     @property
     def key(self) -> str:
@@ -134,13 +141,50 @@ def _walk(model: BaseModel, mechanism: str, path: tuple[str, ...]) -> list[Knob]
 def knobs(scenario: Scenario) -> list[Knob]:
     """Every ``int`` and ``float`` parameter of the scenario's mechanisms, in file order.
 
-    ``None``-able fields and lists are left out: a number input cannot say "none".
+    ``None``-able fields and lists are left out: a number input cannot say "none". A knob that
+    the scenario takes at its value only says why in ``fixed``.
     """
+    return [replace(k, fixed=_fixed(scenario, k)) for k in _found(scenario)]
+
+
+def _found(scenario: Scenario) -> list[Knob]:
     found: list[Knob] = []
     for name, params in scenario.mechanisms.items():
         shadowed = _shadowed(params)
         found += [k for k in _walk(params, name, ()) if k.path[:2] not in shadowed]
     return found
+
+
+def _fixed(scenario: Scenario, knob: Knob) -> str:
+    """The scenario's refusal of a value on each side of ``knob``'s (empty: one was taken).
+
+    A cross-field rule refuses one side only (``enter_below`` above ``exit_at``), so a knob is
+    fixed only when both sides are refused; a knob at a bound has one side to try.
+    """
+    refusal = ""
+    for value in _either_side(knob):
+        try:
+            _set(scenario, [(knob, value)])
+        except ScenarioError as e:
+            refusal = refusal or str(e)
+        else:
+            return ""
+    return refusal
+
+
+def _either_side(knob: Knob) -> list[float]:
+    """A value above and one below ``knob.value`` within its bounds (halfway to a bound)."""
+    out: list[float] = []
+    for bound, sign in ((knob.high, 1), (knob.low, -1)):
+        if bound is not None and bound == knob.value:
+            continue
+        if knob.kind is int:
+            out.append(knob.value + sign)
+        elif bound is None:
+            out.append(knob.value + sign * max(1.0, abs(knob.value)))
+        else:
+            out.append((knob.value + bound) / 2)
+    return [v for v in out if v != knob.value]
 
 
 def _shadowed(params: BaseModel) -> set[tuple[str, ...]]:
@@ -166,16 +210,20 @@ def apply(scenario: Scenario, values: dict[str, float]) -> Scenario:
         ScenarioError: A value is out of range (one line naming the key).
         KeyError: ``values`` names no knob of the scenario.
     """
-    by_key = {k.key: k for k in knobs(scenario)}
+    by_key = {k.key: k for k in _found(scenario)}
+    return _set(scenario, [(by_key[key], value) for key, value in values.items()])
+
+
+def _set(scenario: Scenario, edits: list[tuple[Knob, float]]) -> Scenario:
+    """``scenario`` with each knob of ``edits`` set to its value (validated)."""
     changed: dict[str, list[tuple[Knob, float]]] = {}
-    for key, value in values.items():
-        knob = by_key[key]
+    for knob, value in edits:
         if value != knob.value:
             changed.setdefault(knob.mechanism, []).append((knob, value))
-    for mechanism, edits in changed.items():
+    for mechanism, mine in changed.items():
         data = scenario.mechanisms[mechanism].model_dump()
         tops = set()
-        for knob, value in edits:
+        for knob, value in mine:
             node = data
             for part in knob.path[:-1]:
                 node = node[part]
