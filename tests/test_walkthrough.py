@@ -113,3 +113,56 @@ def test_a_record_without_registered_kernels_is_named_at_set_up() -> None:
         r"compiled_mechanism\(ForgottenState, step, metrics\)",
     ):
         daily_kernels(Forgotten(np.zeros(1)), None)
+
+
+def _plugin(folder: Path, module: str) -> None:
+    """An installed package naming ``module`` under the entry-point group, as pip would leave it."""
+    info = folder / "strikes_plugin-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: strikes-plugin\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(f"[scslab.mechanisms]\nstrikes = {module}\n")
+
+
+def test_a_plugin_s_mechanism_is_known_to_every_command_and_only_then(tmp_path) -> None:
+    """A mechanism of one's own module was for Python only: ``scslab run`` said "unknown
+    mechanism". Named under the entry-point group ``scslab.mechanisms`` by an installed package,
+    it runs from the command line and ``scslab schema`` shows it; not named, it is unknown and
+    the line says how to fix it; a plug-in that fails to import is a warning, and the line that
+    refuses a scenario naming its mechanism says why."""
+    import os
+    import subprocess
+
+    (tmp_path / "strikes.py").write_text(_python_blocks()[0])
+    (tmp_path / "broken.py").write_text("raise RuntimeError('half-written')\n")
+    scenario = tmp_path / "town.toml"
+    scenario.write_text(
+        '[scenario]\nname = "town"\npeople = 2000\ndays = 30\n'
+        "[mechanisms.everyday_acts]\n[mechanisms.data_sources]\n"
+        "[mechanisms.strikes]\npoints = { traffic_offence = -30 }\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(tmp_path))
+
+    def scslab_(*args: str) -> subprocess.CompletedProcess:
+        command = [sys.executable, "-m", "scslab.cli", *args]
+        return subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path)
+
+    unknown = scslab_("run", str(scenario), "--quiet", "--out", str(tmp_path / "a"))
+    assert unknown.returncode == 2 and "entry-point group 'scslab.mechanisms'" in unknown.stderr
+    _plugin(tmp_path, "strikes")
+    ran = scslab_("run", str(scenario), "--quiet", "--out", str(tmp_path / "b"))
+    assert ran.returncode == 0, ran.stderr
+    import pyarrow.parquet as pq
+
+    mean = pq.read_table(tmp_path / "b" / "metrics.parquet")["strikes_mean"].to_pylist()[-1]
+    assert mean < 100  # traffic offences cost points
+    assert "strikes" in scslab_("schema").stdout
+    (tmp_path / "strikes_plugin-0.1.dist-info" / "entry_points.txt").write_text(
+        "[scslab.mechanisms]\nstrikes = broken\n"
+    )
+    schema = scslab_("schema")  # the package's own mechanisms still work, with a warning
+    assert schema.returncode == 0 and "court_list" in schema.stdout
+    assert "plug-in 'strikes' (broken) failed to import" in schema.stderr
+    broken = scslab_("run", str(scenario), "--quiet", "--out", str(tmp_path / "c"))
+    assert broken.returncode == 2 and not (tmp_path / "c").exists()
+    line = broken.stderr.strip().splitlines()[-1]  # after the import's warning
+    assert "unknown mechanism" in line and "RuntimeError: half-written" in line

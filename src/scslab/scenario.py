@@ -34,10 +34,10 @@ from pydantic import (
     model_validator,
 )
 
-import scslab.mechanisms  # noqa: F401  (registers every mechanism)
 from scslab.engine.burn_in import MAX_DAYS as BURN_IN_MAX_DAYS
 from scslab.engine.mechanism import FAMILIES, REGISTRY, MechanismParams
 from scslab.errors import ScenarioError
+from scslab.mechanisms import PLUGIN_FAILURES  # importing it registers every mechanism
 from scslab.population import PopulationParams
 
 MAX_PEOPLE = 2**31 - 1
@@ -277,7 +277,9 @@ def _validate_mechanism(source: str, name: str, value: Any) -> MechanismParams:
     elif name not in REGISTRY:
         raise ScenarioError(
             f"{source}: mechanisms.{name}: unknown mechanism; allowed: {allowed} "
-            "(or give type = one of them)"
+            "(or give type = one of them; a mechanism of your own module is imported first in "
+            "Python, or named by its package under the entry-point group 'scslab.mechanisms' "
+            "for the scslab command)" + "".join(f"; {why}" for why in PLUGIN_FAILURES.values())
         )
     return _validate(source, ("mechanisms", name), REGISTRY[kind or name].Params, value)
 
