@@ -45,7 +45,7 @@ from numba import carray, types
 
 from scslab.engine.board import clear
 from scslab.engine.mechanism import Observer
-from scslab.engine.steps import compiled_state_of, daily_kernels
+from scslab.engine.steps import check_counts, compiled_state_of, daily_kernels
 from scslab.kernels.cache import built_or_cached
 from scslab.kernels.clock import cycle_counter, cycles_now
 from scslab.kernels.compiled_once import address_of, as_voidptr, call_at, record_address
@@ -384,6 +384,7 @@ class CompiledPlan:
                 continue
             entry = compiled[name]
             floats, offset = entry.floats, entry.offset
+            check_counts(sim.mechanisms[name], table[:, offset : offset + len(entry.columns)])
             for j, col in enumerate(entry.columns):
                 values = table[:, offset + j]
                 column = self._column(day0, col, name)

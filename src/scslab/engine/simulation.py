@@ -37,7 +37,13 @@ from scslab.engine.mechanism import (
     Scoring,
     mechanism_class,
 )
-from scslab.engine.steps import compiled_state_of, daily_kernels, state_made_at_init
+from scslab.engine.steps import (
+    CompiledSteps,
+    check_ready,
+    compiled_state_of,
+    daily_kernels,
+    state_made_at_init,
+)
 from scslab.errors import ScenarioError
 from scslab.kernels.memory import keep_freed_memory
 from scslab.population import Population, PopulationParams
@@ -261,6 +267,8 @@ class Simulation:
             for m in self.mechanisms.values():
                 if not state_made_at_init(m):  # records made once every mechanism is ready
                     self._offer(helpers, m)
+                if isinstance(m, CompiledSteps):
+                    check_ready(m)
             plan = self._plan(compiled)
             if plan is not None:  # offered last, so compiled first here: it needs no kernel
                 helpers.offer([plan.entry()])

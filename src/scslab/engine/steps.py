@@ -101,10 +101,53 @@ class CompiledSteps:
         """The day's metrics: the registered kernel fills ``today``, named here."""
         kernels_of(self.state).metrics(day, self.state)
         floats = self.float_metrics
+        values = self.today.tolist()
+        check_counts(self, self.today[None, :])
         return {
             name: (None if v != v else v) if name in floats else int(v)  # NaN: missing
-            for name, v in zip(self.metric_columns, self.today.tolist(), strict=True)
+            for name, v in zip(self.metric_columns, values, strict=True)
         }
+
+
+def check_counts(mechanism: Any, values: np.ndarray) -> None:
+    """Refuse a value that is not whole in a column of counts (any not in ``float_metrics``).
+
+    ``values`` holds days by ``metric_columns``. A count is stored as an integer, so a mean
+    named in no ``float_metrics`` would be cut to its whole part without a word.
+
+    Raises:
+        TypeError: the mechanism, the column and the value, and what to do.
+    """
+    floats = mechanism.float_metrics
+    for j, col in enumerate(mechanism.metric_columns):
+        if col in floats:
+            continue
+        column = values[:, j]
+        cut = np.flatnonzero(column != np.trunc(column))  # NaN (missing) is neither: kept
+        cut = cut[~np.isnan(column[cut])]
+        if cut.size:
+            raise TypeError(
+                f"{mechanism.name}: metric column {col!r} holds {column[cut[0]]!r}, which is not "
+                "a count; name it in the mechanism's float_metrics (docs/architecture.md, "
+                "step 4)"
+            )
+
+
+def check_ready(mechanism: Any) -> None:
+    """Refuse a compiled mechanism whose ``init`` did not set what the engine reads, by name.
+
+    Raises:
+        TypeError: the mechanism and the attribute (``today``, ``metric_columns``).
+    """
+    for attribute, what in (
+        ("today", "self.today = today_of(self.state)"),
+        ("metric_columns", "self.metric_columns = (...)"),
+    ):
+        if not hasattr(mechanism, attribute):
+            raise TypeError(
+                f"{mechanism.name}: its init sets no {attribute}; add {what} to init "
+                "(docs/architecture.md, step 4)"
+            )
 
 
 def kernels_of(state: Any) -> CompiledKernels:
