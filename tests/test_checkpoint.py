@@ -30,6 +30,7 @@ from scslab import api
 from scslab.cli import main
 from scslab.engine import checkpoint as ck
 from scslab.engine.checkpoint import CHECKPOINT_FILE, CheckpointError, read_header, walk
+from scslab.engine.mechanism import REGISTRY
 from scslab.engine.simulation import Simulation
 from scslab.mechanisms.metrics.groups import Groups
 from scslab.scenario import scenario_from_dict
@@ -371,6 +372,23 @@ def test_a_checkpoint_of_other_code_is_refused(tmp_path, stopped, capsys, monkey
     ck.write_checkpoint(sim, folder / CHECKPOINT_FILE, 20)
     monkeypatch.undo()
     _refused(folder, capsys, "written by scslab 0.0.1")
+
+
+def test_a_checkpoint_naming_a_mechanism_not_registered_here_is_not_called_damaged(
+    tmp_path, stopped, capsys, monkeypatch
+):
+    """As a mechanism of the user's own module that this process has not imported."""
+    folder = _copy(stopped, tmp_path / "run")
+    monkeypatch.delitem(REGISTRY, "rongcheng_points")
+    _refused(
+        folder,
+        capsys,
+        "the checkpoint's scenario names mechanism 'rongcheng_points', not known here; a "
+        "mechanism from your own module must be imported first",
+    )
+    with pytest.raises(CheckpointError) as e:
+        api.resume(folder)
+    assert "damaged" not in str(e.value)
 
 
 def test_a_complete_run_has_nothing_to_resume(tmp_path, capsys):
