@@ -17,7 +17,7 @@ import pytest
 
 import scslab
 from conftest import metrics_digests_by_threads
-from scslab.catalogue import Act, Source
+from scslab.catalogue import DATA_SOURCE_NAMES, Act, Source
 from scslab.engine.simulation import Simulation
 from scslab.mechanisms.adversary.fraud import FRAUD_DETECTED
 from scslab.population.attributes import income_class, trait
@@ -457,6 +457,22 @@ def test_a_data_source_named_for_another_mechanism_s_records_is_refused(source):
             sesame().with_mechanism("data_sources", **{field: {source: params}})
         assert "\n" not in str(e.value) and "camera" in str(e.value)
     assert sesame().with_mechanism("data_sources", extra_sources={"tax": params})
+
+
+def test_an_unknown_data_source_lists_only_the_data_sources():
+    """Not the sources other mechanisms post (refused as data sources), and no ``[key]``."""
+    allowed = ", ".join(DATA_SOURCE_NAMES)
+    params = {"acts": ["jaywalking"], "coverage_urban": 0.5, "coverage_rural": 0.5}
+    for field in ("sources", "extra_sources"):
+        with pytest.raises(scslab.ScenarioError) as e:
+            sesame().with_mechanism("data_sources", **{field: {"hospital": params}})
+        message = str(e.value)
+        where = f"mechanisms.data_sources.{field}.hospital: "
+        assert f"{where}unknown data source 'hospital'; allowed: {allowed}; a new source" in message
+        assert "catalogue.Source (docs/architecture.md)" in message
+        for posted in ("informant", "face_recognition", "black_market", "collusion"):
+            assert posted not in message
+        assert "[key]" not in message and "\n" not in message
 
 
 def test_nobody_evades_before_evasion_starts():

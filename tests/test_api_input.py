@@ -143,7 +143,8 @@ def test_an_out_that_is_a_file_is_called_a_file(tmp_path):
     from scslab.results import RunDirError
 
     (tmp_path / "afile").write_text("")
-    with pytest.raises(RunDirError, match=r"afile: is a file, not a folder; choose another --out"):
+    expected = r"afile: is a file, not a folder; choose another output folder \(--out, or out="
+    with pytest.raises(RunDirError, match=expected):  # said for Python too: out=, not only --out
         scslab.run("rongcheng", people=500, days=1, out=tmp_path / "afile")
 
 

@@ -30,6 +30,7 @@ from scslab import api
 from scslab.cli import main
 from scslab.engine import checkpoint as ck
 from scslab.engine.checkpoint import CHECKPOINT_FILE, CheckpointError, read_header, walk
+from scslab.engine.mechanism import REGISTRY, Behaviour
 from scslab.engine.simulation import Simulation
 from scslab.mechanisms.metrics.groups import Groups
 from scslab.scenario import scenario_from_dict
@@ -371,6 +372,55 @@ def test_a_checkpoint_of_other_code_is_refused(tmp_path, stopped, capsys, monkey
     ck.write_checkpoint(sim, folder / CHECKPOINT_FILE, 20)
     monkeypatch.undo()
     _refused(folder, capsys, "written by scslab 0.0.1")
+
+
+def test_a_checkpoint_naming_a_mechanism_not_registered_here_is_not_called_damaged(
+    tmp_path, stopped, capsys, monkeypatch
+):
+    """As a mechanism of the user's own module that this process has not imported."""
+    folder = _copy(stopped, tmp_path / "run")
+    monkeypatch.delitem(REGISTRY, "rongcheng_points")
+    _refused(
+        folder,
+        capsys,
+        "the checkpoint's scenario names mechanism 'rongcheng_points', not known here; a "
+        "mechanism from your own module must be imported first",
+    )
+    with pytest.raises(CheckpointError) as e:
+        api.resume(folder)
+    assert "damaged" not in str(e.value)
+
+
+@pytest.fixture
+def python_only():
+    """A mechanism that keeps its state in Python (no compiled record), for one test."""
+
+    class PythonOnly(Behaviour):
+        name = "test_checkpoint_python_only"
+        description = "a prototype with no compiled record"
+
+        def step(self, sim: Simulation, day: int) -> None:
+            self.days = getattr(self, "days", 0) + 1
+
+    yield PythonOnly.name
+    del REGISTRY[PythonOnly.name]
+
+
+def test_checkpoints_of_a_python_only_mechanism_say_what_to_do(tmp_path, capsys, python_only):
+    path = tmp_path / "scenario.toml"
+    path.write_text(
+        '[scenario]\nname = "mini"\npeople = 2000\ndays = 10\n\n'
+        f"[mechanisms.everyday_acts]\n[mechanisms.{python_only}]\n"
+    )
+    code = main(["run", str(path), "--checkpoint-every", "5", "--out", str(tmp_path / "r")])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert err.startswith(
+        f"scslab: error: {path}: mechanisms.{python_only}: keeps its state in Python"
+    ), err
+    assert "run without --checkpoint-every (checkpoint_every in Python)" in err
+    assert "or give the mechanism a compiled record" in err
+    assert not (tmp_path / "r").exists()
 
 
 def test_a_complete_run_has_nothing_to_resume(tmp_path, capsys):

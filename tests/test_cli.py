@@ -9,6 +9,8 @@ import sys
 import pyarrow.parquet as pq
 import pytest
 
+from scslab.catalogue import DATA_SOURCE_NAMES
+
 GOOD = """
 [scenario]
 name = "mini"
@@ -71,6 +73,13 @@ BAD = {
         + '[mechanisms.tax_punishment]\ntype = "joint_punishment"\nlist = "tax_blacklist"\n',
         "mechanisms.tax_punishment: its metric column 'travel_abroad_blocked' would be written "
         "by joint_punishment too; name its sectors, acts, grades or thresholds apart",
+    ),
+    "unknown_data_source": (
+        GOOD + '\n[mechanisms.data_sources.extra_sources.hospital]\nacts = ["jaywalking"]\n'
+        "coverage_urban = 0.5\ncoverage_rural = 0.5\n",
+        "mechanisms.data_sources.extra_sources.hospital: unknown data source 'hospital'; "
+        f"allowed: {', '.join(DATA_SOURCE_NAMES)}; a new source is a member at the end of "
+        "catalogue.Source (docs/architecture.md)",
     ),
     "not_toml": ("[scenario\nname = 1", "not valid TOML"),
 }

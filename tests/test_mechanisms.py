@@ -10,6 +10,7 @@ import pytest
 import scslab
 from conftest import busy_rongcheng, daily_informant_records
 from scslab.catalogue import Act, Source
+from scslab.engine.mechanism import REGISTRY, Behaviour
 from scslab.engine.simulation import Simulation
 
 
@@ -302,3 +303,17 @@ def test_no_false_record_claims_an_act_of_someone_too_young_for_it(false_act, ch
             assert minors == 0.0, (source, minors)
     filed = sum(sim.columns["informant_false_reports"])
     assert abs(filed - 0.01 * 20_000 * sc.meta.days) < 4 * math.sqrt(0.01 * 20_000 * sc.meta.days)
+
+
+def test_a_mechanism_name_registered_twice_names_both_classes():
+    first = REGISTRY["debt"]
+    with pytest.raises(TypeError) as e:
+
+        class Debt(Behaviour):
+            name = "debt"
+
+    assert str(e.value).startswith(
+        f"mechanism name 'debt' is used twice: by {first.__module__}.{first.__qualname__} and "
+        f"by {__name__}.test_a_mechanism_name_registered_twice_names_both_classes.<locals>.Debt"
+    )
+    assert REGISTRY["debt"] is first

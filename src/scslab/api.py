@@ -47,6 +47,7 @@ from scslab.engine.checkpoint import (
     write_checkpoint,
 )
 from scslab.engine.footprint import check_fits
+from scslab.engine.mechanism import REGISTRY
 from scslab.engine.simulation import Simulation
 from scslab.errors import ScenarioError
 from scslab.mechanisms.consequences.rewards import Rewards
@@ -393,8 +394,9 @@ def resume(
 
     Raises:
         CheckpointError: No run folder, no checkpoint, a complete run, a checkpoint of another
-            scenario or written by other code, or a damaged one (one-line message; nothing in
-            the folder changed).
+            scenario or written by other code, one whose scenario names a mechanism not
+            registered in this process (import its module first), or a damaged one (one-line
+            message; nothing in the folder changed).
         ScenarioError: The run would not fit in memory (one-line message).
     """
     _check_progress(progress)
@@ -413,6 +415,14 @@ def resume(
     header = read_header(path)
     if manifest.get("scenario") != header.get("scenario"):
         raise CheckpointError(f"{path}: the checkpoint is of another scenario than {folder}'s run")
+    unknown = _not_registered(header.get("scenario"))
+    if unknown:  # not damaged: written where a mechanism of the user's own module was imported
+        names = ", ".join(repr(name) for name in unknown)
+        raise CheckpointError(
+            f"{path}: the checkpoint's scenario names mechanism{'s' * (len(unknown) > 1)} "
+            f"{names}, not known here; a mechanism from your own module must be imported first "
+            "(which registers it), then the run resumed in Python (scslab.resume)"
+        )
     try:
         sc = scenario_from_dict(header["scenario"], header["scenario_source"])
     except (KeyError, ScenarioError) as err:
@@ -438,6 +448,19 @@ def resume(
     started = manifest.get("started") or dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     every = header.get("checkpoint_every")
     return _run_and_write(sim, folder, started, on_day, on_compile, every, extra)
+
+
+def _not_registered(scenario: object) -> list[str]:
+    """The mechanism types a scenario's tables name that no class in this process registered.
+
+    A table's type is its ``type``, else its name (as ``scenario_from_dict`` reads it); anything
+    not of that shape is left to ``scenario_from_dict`` to refuse.
+    """
+    tables = scenario.get("mechanisms") if isinstance(scenario, dict) else None
+    if not isinstance(tables, dict):
+        return []
+    kinds = ((v.get("type") if isinstance(v, dict) else None) or k for k, v in tables.items())
+    return sorted({kind for kind in kinds if isinstance(kind, str) and kind not in REGISTRY})
 
 
 def _run_and_write(

@@ -26,13 +26,17 @@ class RunDirError(ValueError):
     """The output folder cannot be used; the message is one line for the user."""
 
 
+CHOOSE_ANOTHER = "choose another output folder (--out, or out= in Python)"
+"""What to do about an output folder refused here, said for the command line and for Python."""
+
+
 def check_run_dir(path: Path) -> Path:
     """Refuse a run directory that already has files, or that cannot be made (creates nothing)."""
     path = Path(path)
     if path.exists() and not path.is_dir():
-        raise RunDirError(f"{path}: is a file, not a folder; choose another --out")
+        raise RunDirError(f"{path}: is a file, not a folder; {CHOOSE_ANOTHER}")
     if path.exists() and any(path.iterdir()):
-        raise RunDirError(f"{path}: already exists and is not empty; choose another --out")
+        raise RunDirError(f"{path}: already exists and is not empty; {CHOOSE_ANOTHER}")
     why = cannot_create(path)
     if why is not None:
         raise RunDirError(why)
@@ -51,9 +55,9 @@ def cannot_create(path: Path) -> str | None:
     if above is None:
         return None
     if not above.is_dir():
-        return f"{path}: cannot be created: {above} is a file; choose another --out"
+        return f"{path}: cannot be created: {above} is a file; {CHOOSE_ANOTHER}"
     if not os.access(above, os.W_OK | os.X_OK):
-        return f"{path}: cannot be created: {above} is not writable; choose another --out"
+        return f"{path}: cannot be created: {above} is not writable; {CHOOSE_ANOTHER}"
     return None
 
 

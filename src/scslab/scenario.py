@@ -354,7 +354,7 @@ def _format_error(
     # a misspelled key comes first: it also makes the key it stands for look "missing"
     e = next((x for x in errors if x["type"] == "extra_forbidden"), errors[0])
     loc = tuple(e["loc"])
-    path = ".".join(str(p) for p in (*prefix, *loc))
+    path = ".".join(str(p) for p in (*prefix, *loc) if p != "[key]")  # pydantic's, for a dict key
     if e["type"] == "extra_forbidden":
         owner = _model_at(model, loc[:-1])
         allowed = ", ".join(owner.model_fields) if owner else "see `scslab schema`"

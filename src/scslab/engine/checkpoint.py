@@ -108,7 +108,8 @@ def state_roots(sim: Simulation) -> list[tuple[str, Any]]:
     """The roots of the walk, in a fixed order: the population's state, the engine, the records.
 
     Raises:
-        CheckpointError: A mechanism has no compiled record (a Python-only prototype).
+        CheckpointError: A mechanism has no compiled record (a Python-only prototype); the
+            message starts as a scenario error does (``SOURCE: mechanisms.NAME: ``).
     """
     roots: list[tuple[str, Any]] = [
         ("population", sim.pop.state),
@@ -125,9 +126,11 @@ def state_roots(sim: Simulation) -> list[tuple[str, Any]]:
             continue
         record = compiled_state_of(m)
         if record is None:
-            raise CheckpointError(
-                f"mechanism {name!r} keeps its state in Python (no compiled record): "
-                "a scenario with it cannot be checkpointed"
+            raise CheckpointError(  # a scenario error's shape: where, then what and what to do
+                f"{sim.scenario.source}: mechanisms.{name}: keeps its state in Python (no "
+                "compiled record), so the run cannot be checkpointed; run without "
+                "--checkpoint-every (checkpoint_every in Python), or give the mechanism a "
+                "compiled record (compiled_mechanism, docs/architecture.md)"
             )
         roots.append((f"mechanisms/{name}", record))
     return roots

@@ -114,7 +114,12 @@ class Mechanism:
             if cls.family not in FAMILIES:
                 raise TypeError(f"{cls.__name__}: family must be one of {FAMILIES}")
             if cls.name in REGISTRY:
-                raise TypeError(f"mechanism name {cls.name!r} is used twice")
+                first = REGISTRY[cls.name]
+                raise TypeError(
+                    f"mechanism name {cls.name!r} is used twice: by "
+                    f"{first.__module__}.{first.__qualname__} and by "
+                    f"{cls.__module__}.{cls.__qualname__}; give one of them another name"
+                )
             REGISTRY[cls.name] = cls
 
     def __init__(self, params: MechanismParams, seed: int, name: str | None = None) -> None:
