@@ -421,7 +421,9 @@ def resume(
         raise CheckpointError(
             f"{path}: the checkpoint's scenario names mechanism{'s' * (len(unknown) > 1)} "
             f"{names}, not known here; a mechanism from your own module must be imported first "
-            "(which registers it), then the run resumed in Python (scslab.resume)"
+            "(which registers it), then the run resumed in Python (scslab.resume), or its "
+            "package must name it under the entry-point group 'scslab.mechanisms' for the "
+            "scslab command"
         )
     try:
         sc = scenario_from_dict(header["scenario"], header["scenario_source"])
