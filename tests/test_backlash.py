@@ -407,7 +407,7 @@ def test_presets_end_by_backlash_as_recorded_or_run_to_their_end(
 @pytest.mark.parametrize(
     ("preset", "ended_on"),
     [
-        ("suining_2010", 146),
+        ("suining_2010", 149),
         ("facebook_credit_2016", 355),
         ("rongcheng", None),
         ("sesame_credit", None),

@@ -628,3 +628,29 @@ def test_an_empty_gallery_matches_nobody_even_at_a_false_match_rate_of_one():
     c = scslab.run(sc).metrics.to_pydict()
     assert c["street_watch_gallery_size"][0] == 0 == c["street_watch_false_alerts"][0]
     assert c["street_watch_gallery_size"][1] > 0 and c["street_watch_false_alerts"][1] > 1_000
+
+
+def test_a_false_match_never_names_someone_too_young_for_the_gallery():
+    """A false match named babies, shamed as jaywalkers: the gallery had no age. ID-card photos
+    make the gallery from 16 (``gallery_min_age``): a match on someone younger is drawn again, so
+    as many false alerts fall, on people 16 or older; at 0 they fall on anyone."""
+    from scslab.catalogue import Source
+    from scslab.population.attributes import age
+
+    def matched(youngest):
+        sc = scslab.load_scenario("dragon_eye").with_overrides(people=20_000, days=10)
+        sc = sc.with_mechanism("face_recognition", gallery_min_age=youngest)
+        sim = Simulation(sc, compiled=False)
+        pop, named = sim.pop, []
+        for _ in range(sim.days):
+            sim.step()
+            r = sim.board.records
+            named += list(r["pid"][(r["source"] == Source.FACE_RECOGNITION) & ~r["true"]])
+        years = np.array([age(pop.keys.age, p, pop.households[p], pop.age_table) for p in named])
+        return years, sum(sim.columns["face_recognition_false_alerts"])
+
+    years, alerts = matched(16)
+    assert years.size > 500 and years.min() >= 16
+    anyone, alerts_of_anyone = matched(0)
+    assert float((anyone < 16).mean()) > 0.1  # children, in about their share
+    assert abs(alerts - alerts_of_anyone) < 4 * np.sqrt(alerts_of_anyone)  # as many alerts

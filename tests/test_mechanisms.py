@@ -225,15 +225,19 @@ def test_neighbourhood_watchers_report_from_the_offenders_group_and_only_when_on
 
 
 def test_an_act_with_a_minimum_age_is_never_committed_by_anyone_younger():
-    """Children under 6 were on a tax blacklist: everyday acts had no age. A traffic offence now
-    needs 18 years (a licence); jaywalking, with no minimum, is still children's too."""
+    """Children under 6 were on a tax blacklist, and babies jaywalked, misused shared bikes and
+    bought online at adults' rates: everyday acts had no age. Every act but the reference
+    model's generic offence now has its ``catalogue.MIN_AGE``, at the rate of those old enough;
+    the offence is still anyone's, children included."""
+    from scslab.catalogue import MIN_AGE, act_by_name
     from scslab.engine.board import acts_of
     from scslab.population.attributes import age
 
-    acts = {"traffic_offence": {"rate": 0.2}, "jaywalking": {"rate": 0.2}}
+    drawn = [a for a in Act if a not in (Act.WANTED_SIGHTING,)]
+    acts = {a.name.lower(): {"rate": 0.05} for a in drawn}
     sc = scslab.scenario_from_dict(
         {
-            "scenario": {"name": "ages", "people": 20_000, "days": 1},
+            "scenario": {"name": "ages", "people": 40_000, "days": 1},
             "mechanisms": {"everyday_acts": {"acts": acts}},
         },
         "test",
@@ -246,22 +250,29 @@ def test_an_act_with_a_minimum_age_is_never_committed_by_anyone_younger():
     everyone = np.array(
         [age(pop.keys.age, p, pop.households[p], pop.age_table) for p in range(pop.n)]
     )
-    adults = int((everyone >= 18).sum())
-    traffic, jaywalking = act == Act.TRAFFIC_OFFENCE, act == Act.JAYWALKING
-    assert years[traffic].min() >= 18
-    assert abs(traffic.sum() - 0.2 * adults) < 4 * math.sqrt(0.2 * 0.8 * adults)  # adults' rate
-    minors = float((years[jaywalking] < 18).mean())
-    assert abs(minors - float((everyone < 18).mean())) < 0.02  # no minimum: anyone
+    assert set(MIN_AGE) == set(drawn) - {Act.OFFENCE}  # every act but the generic offence
+    for name in acts:
+        code = act_by_name(name)
+        youngest = MIN_AGE.get(code, 0)
+        mine = act == code
+        old_enough = int((everyone >= youngest).sum())
+        expected = 0.05 * old_enough
+        assert abs(mine.sum() - expected) < 4 * math.sqrt(expected), name  # their rate
+        assert years[mine].min() >= youngest, name
+        if youngest:  # and people just that old do commit it
+            assert (years[mine] < youngest + 5).any(), name
+    minors = float((years[act == Act.OFFENCE] < 6).mean())
+    assert abs(minors - float((everyone < 6).mean())) < 0.02  # no minimum: anyone
 
 
 @pytest.mark.parametrize(
     ("false_act", "children_too"),
-    [("traffic_offence", False), ("court_judgment_unpaid", False), ("jaywalking", True)],
+    [("traffic_offence", False), ("court_judgment_unpaid", False), ("offence", True)],
 )
 def test_no_false_record_claims_an_act_of_someone_too_young_for_it(false_act, children_too):
     """A data error and a malicious report claimed traffic offences and unpaid court judgments
-    of toddlers; of an act with no minimum age (jaywalking) they still name anyone. A report
-    passes a child over for someone else, so as many are filed either way."""
+    of toddlers; of an act with no minimum age (the generic offence) they still name anyone. A
+    report passes a child over for someone else, so as many are filed either way."""
     from scslab.population.attributes import age
 
     sc = scslab.scenario_from_dict(
@@ -302,7 +313,9 @@ def test_no_false_record_claims_an_act_of_someone_too_young_for_it(false_act, ch
         else:
             assert minors == 0.0, (source, minors)
     filed = sum(sim.columns["informant_false_reports"])
-    assert abs(filed - 0.01 * 20_000 * sc.meta.days) < 4 * math.sqrt(0.01 * 20_000 * sc.meta.days)
+    years = [age(pop.keys.age, p, pop.households[p], pop.age_table) for p in range(pop.n)]
+    expected = 0.01 * sum(y >= 14 for y in years) * sc.meta.days  # reporters are 14 or older
+    assert abs(filed - expected) < 4 * math.sqrt(expected)
 
 
 def test_a_mechanism_name_registered_twice_names_both_classes():
@@ -317,3 +330,43 @@ def test_a_mechanism_name_registered_twice_names_both_classes():
         f"by {__name__}.test_a_mechanism_name_registered_twice_names_both_classes.<locals>.Debt"
     )
     assert REGISTRY["debt"] is first
+
+
+@pytest.mark.parametrize("weight", [0.0, 1.0])  # ties alike (one draw), or each tie on its own
+def test_reporters_are_old_enough_unless_anyone_may_report(weight):
+    """Babies informed on their neighbours and were paid for it: reporters had no age. Now a
+    tie, a watcher or a malicious reporter younger than ``reporter_min_age`` (14) reports
+    nothing; at 0 children report in their share of people again."""
+    from scslab.population.attributes import age
+
+    def reporters(youngest):
+        sc = scslab.scenario_from_dict(
+            {
+                "scenario": {"name": "reporters", "people": 20_000, "days": 20},
+                "mechanisms": {
+                    "everyday_acts": {"acts": {"offence": {"rate": 0.02}}},
+                    "informants": {
+                        "acts": ["offence"],
+                        "report_prob": 0.05,
+                        "opportunism_weight": weight,
+                        "neighbourhood_watchers": 2,
+                        "malicious_rate": 0.002,
+                        "false_act": "offence",
+                        "reporter_min_age": youngest,
+                    },
+                },
+            },
+            "test",
+        )
+        sim = Simulation(sc)
+        sim.run()
+        pop = sim.pop
+        informed = np.flatnonzero(sim.get("informants").informed.get())
+        years = np.array([age(pop.keys.age, p, pop.households[p], pop.age_table) for p in informed])
+        everyone = [age(pop.keys.age, p, pop.households[p], pop.age_table) for p in range(pop.n)]
+        return years, float(np.mean(np.array(everyone) < 14))
+
+    years, _ = reporters(14)
+    assert years.size > 1_000 and years.min() >= 14
+    years, children = reporters(0)
+    assert abs(float((years < 14).mean()) - children) < 0.03  # anyone: children in their share

@@ -14,6 +14,7 @@ from conftest import credit_rule, package_kernels
 from scslab.kernels import parallel
 from scslab.kernels.sampling import uniforms
 from scslab.kernels.structs import FlagBits
+from scslab.mechanisms.ages import ActorAges
 from scslab.mechanisms.behaviour.debt import (
     ArrearsPeople,
     ArrearsRule,
@@ -109,6 +110,12 @@ def test_both_builds_report_the_same_acts() -> None:
             opportunism_weight=0.6,
             watchers=3,
             reject_true=0.0,
+            reporter_min_age=14,  # households of three: children among the ties and watchers
+            ages=ActorAges(
+                age_key=np.uint64(99),
+                households=((3 << 4) | np.arange(1_000_000) % 3).astype(np.uint8),
+                age_table=age_table(np.asarray([0.0, 0.0, 1.0])),
+            ),
         )
         informed = FlagBits(flags=np.zeros(1_000_000, np.uint8), mask=np.uint8(1))
         cut = np.random.default_rng(3).integers(0, 256, 1_000_000).astype(np.uint8)

@@ -94,20 +94,42 @@ MIN_AGE = {
     Act.TAX_EVASION: 18,
     Act.COMMERCIAL_FRAUD: 18,
     Act.PARTY_WARNING: 18,
+    Act.UTILITY_ARREARS: 18,
+    Act.PETITIONING: 18,
+    Act.PROTEST: 16,
+    Act.ONLINE_CRITICISM: 14,
+    Act.ONLINE_PURCHASE: 14,
+    Act.PROSOCIAL_ACT: 14,
+    Act.BIKE_MISUSE: 12,
+    Act.JAYWALKING: 6,
+    Act.FARE_EVASION: 6,
 }
-"""The youngest age at which an act can be committed, where there is one (others: any age).
+"""The youngest age at which an act can be committed (an act not named here: any age).
 
-A loan and its arrears need a borrower of full civil capacity, 18 (Civil Code, art. 17-18), and
-no minor may be put on the court's list of dishonest judgment debtors (Supreme People's Court,
-Provisions on Publishing the List of Dishonest Judgment Debtors, 2017 revision, art. 4), so the
-four acts of a debt (arrears, arrears repaid, a judgment unpaid, a judgment repaid) need 18; a
-traffic offence needs a driving licence, 18 (Road Traffic Safety Law, implementing regulations);
-tax evasion and commercial fraud need a taxpayer or a business, and full civil capacity is 18
-(Civil Code, art. 17-18); a Party warning needs a Party member, 18 (Party Constitution, art. 1).
-Assumptions resting on those ages: that nobody younger commits them, and that no data error
-names anyone younger (the press has reported courts restricting the spending of children who
-inherited a debt, Zhengzhou 2020 and Chengdu 2023; scslab does not model them). Jaywalking, fare
-evasion, online acts, protest and petitioning have none."""
+- A debt's four acts (arrears, arrears repaid, a judgment unpaid, a judgment repaid): 18. A loan
+  needs a borrower of full civil capacity (Civil Code, art. 17-18), and no minor may be put on
+  the court's list of dishonest judgment debtors (Supreme People's Court, Provisions on
+  Publishing the List of Dishonest Judgment Debtors, 2017 revision, art. 4).
+- A traffic offence: 18, a driving licence (Road Traffic Safety Law, implementing regulations).
+- Tax evasion and commercial fraud: 18, a taxpayer or a business of full civil capacity (Civil
+  Code, art. 17-18). A Party warning: 18, a Party member (Party Constitution, art. 1). Utility
+  arrears: 18, the account's holder (assumption, on the same civil capacity).
+- Petitioning: 18 (assumption: a petitioner in their own name). Protest: 16, the age of full
+  criminal responsibility (Criminal Law, art. 17; assumption that nobody younger is recorded).
+- Online criticism and online purchases: 14, below which a child's personal information online
+  needs a guardian's consent (Cyberspace Administration, Provisions on the Cyber Protection of
+  Children's Personal Information, 2019, art. 2 and 9; assumption: no account of one's own).
+  A prosocial act (volunteering, blood donation, an act of bravery): 14 (assumption).
+- Bike misuse: 12, below which shared bikes may not be rented (Ministry of Transport and nine
+  other departments, Guiding Opinions on Internet Rental Bicycles, 2017).
+- Jaywalking and fare evasion: 6. A preschool child walks the roads with a guardian (Road
+  Traffic Safety Law, art. 64), and children under about 1.2 m (about 6) ride buses and the
+  metro free (the common city rule; assumption).
+
+Assumptions resting on those ages: that nobody younger commits the act, and that no data error
+or report names anyone younger (the press has reported courts restricting the spending of
+children who inherited a debt, Zhengzhou 2020 and Chengdu 2023; scslab does not model them).
+The reference model's generic offence has none, as in its peers' models."""
 
 
 def min_age_in_words() -> str:

@@ -8,7 +8,8 @@ reads people's ages through an ``ActorAges`` record and asks ``of_age``; none ke
 the rule. ``debt`` draws its borrowers in a pass over everyone that must stay vector code, so it
 reads the borrower's age from ``MIN_AGE`` itself (``BORROWER_MIN_AGE``).
 
-Owns ``ActorAges``, ``actor_ages``, ``min_age_by_act``, ``of_age`` and ``old_enough``. Draws
+Owns ``ActorAges``, ``actor_ages``, ``min_age_by_act``, ``of_age`` and ``old_enough`` (its
+loop is ``of_age``'s rule over many ids, with threads where a run has them). Draws
 nothing and holds no state: the ages are ``population.attributes.age``'s.
 """
 
@@ -17,9 +18,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
+from numba import prange
 
 from scslab.catalogue import MIN_AGE, Act
+from scslab.kernels.compact import kept
 from scslab.kernels.jit import kernel
+from scslab.kernels.parallel import both_builds
 from scslab.population.attributes import age
 
 if TYPE_CHECKING:
@@ -58,10 +62,28 @@ def of_age(ages, pid, min_age):
     return age(ages.age_key, pid, ages.households[pid], ages.age_table) >= min_age
 
 
+def _mark_of_age(ids, age_key, households, age_table, min_age, keep):
+    for i in prange(ids.size):
+        pid = ids[i]
+        keep[i] = age(age_key, pid, households[pid], age_table) >= min_age
+
+
+_mark_of_age = both_builds(_mark_of_age)
+"""``keep[i]``: whether ``ids[i]`` is ``min_age`` or older (``of_age``'s rule, over many ids:
+the arrays apart, so that a threaded loop takes no record)."""
+
+
 @kernel
-def old_enough(ids, ages, min_age):
-    """The people of ``ids`` (in order) of ``min_age`` or older, in order."""
+def old_enough(ids, ages, min_age, threads):
+    """The people of ``ids`` (in order) of ``min_age`` or older, in order.
+
+    ``threads`` is the run's (``run_threads``): a day's online purchases at China's scale are
+    tens of millions of ids.
+    """
+    if min_age <= 0:
+        return ids
     keep = np.empty(ids.size, np.bool_)
-    for i in range(ids.size):
-        keep[i] = of_age(ages, ids[i], min_age)
-    return ids[keep]
+    _mark_of_age(
+        threads, ids.size, ids, ages.age_key, ages.households, ages.age_table, min_age, keep
+    )
+    return kept(ids, keep)

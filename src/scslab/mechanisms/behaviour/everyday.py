@@ -2,10 +2,10 @@
 
 Each kind of act has a mean daily rate per person and a trait that modulates it (see
 ``scslab.mechanisms.common``). The defaults are assumptions unless a source is named: the seed
-article names the acts but gives no rates. An act with a minimum age (``catalogue.MIN_AGE``: a
-debt's acts, a traffic offence, tax evasion, commercial fraud, a Party warning) is drawn as any
-other and the draws of anyone younger are dropped, so its rate is that of a person old enough: a
-three-year-old evades no tax.
+article names the acts but gives no rates. Every act but the reference model's
+generic offence has a minimum age (``catalogue.MIN_AGE``: 6 for jaywalking, 18 for tax evasion...):
+it is drawn as any other and the draws of anyone younger are dropped, so its rate is that of a
+person old enough; a three-year-old neither evades tax nor jaywalks.
 
 Owns the ``everyday_acts`` mechanism: its rate per act, its labelled draws, the board rows it
 makes ready (``room``) and today's count per act. It posts acts, not yet recorded, in the board's
@@ -59,9 +59,8 @@ class EverydayActsParams(MechanismParams):
         + ", ".join(ACT_NAMES.values())
         + ". An act with a minimum age ("
         + min_age_in_words()
-        + ") is committed only by people that old (a borrower, a licence, a taxpayer or "
-        "business, Party membership: assumptions resting on the ages in law), whose rate this is. "
-        "Defaults: "
+        + ") is committed only by people that old, whose rate this is (catalogue.MIN_AGE "
+        "gives each age's law or labels it an assumption). Defaults: "
         "petitioning about 0.4% of people a year (source: the order of the 6 "
         "million letters and visits a year that the State Bureau for Letters and Calls reported; "
         "approximate); the rates of traffic_offence, prosocial_act and online_criticism and "
@@ -96,7 +95,7 @@ def _draw_acts(day, n, threads, draws, min_ages, ages, pid, act, recorded, row):
     )
     for j in range(min_ages.size):
         if min_ages[j] > 0 and counts[j] > 0:
-            runs[j] = old_enough(runs[j], ages, min_ages[j])
+            runs[j] = old_enough(runs[j], ages, min_ages[j], threads)
             counts[j] = runs[j].size
     total = counts.sum()
     if row + total > pid.size:

@@ -45,13 +45,14 @@ from scslab.kernels.rng import below, uniform
 from scslab.kernels.sampling import DAY_ZERO, compiled_bernoulli_ids, compiled_labelled_ids
 from scslab.kernels.sorting import stable_order
 from scslab.kernels.structs import compiled_struct
-from scslab.mechanisms.ages import ActorAges, actor_ages, min_age_by_act, of_age
+from scslab.mechanisms.ages import ActorAges, actor_ages, min_age_by_act, of_age, old_enough
 from scslab.mechanisms.provenance import counts as provenance_counts
 from scslab.mechanisms.provenance import provenance
 from scslab.mechanisms.ties import cut_bits, tie_cuts, tie_kept
 from scslab.population.attributes import (
     GROUP_SIZES,
     NEIGHBOURHOOD,
+    age,
     community_tie,
     local_group,
     local_group_member,
@@ -98,6 +99,16 @@ class InformantsParams(MechanismParams):
         le=1.0,
         description="Effect of the reporter's opportunism on reporting, true and malicious "
         "(assumption).",
+    )
+    reporter_min_age: int = Field(
+        default=14,
+        ge=0,
+        le=90,
+        description="The youngest who reports, truly or maliciously, and the youngest "
+        "professional claimant; a younger tie or watcher does not report (assumption: a report "
+        "is filed by phone or online in one's own name, and below 14 a child's personal "
+        "information online needs a guardian's consent, Cyberspace Administration, Provisions on "
+        "the Cyber Protection of Children's Personal Information, 2019, art. 2 and 9). 0: anyone.",
     )
     neighbourhood_watchers: int = Field(
         default=0,
@@ -231,6 +242,8 @@ def _reports(
     key, tie_key, opp_key, group_key = keys.report, keys.ties, keys.opportunism, keys.groups
     ties, locality, watchers = rule.ties, rule.locality, rule.watchers
     weight = rule.opportunism_weight
+    youngest = rule.reporter_min_age  # a threaded loop takes the ages' arrays, not the record
+    age_key, households, age_table = rule.ages.age_key, rule.ages.households, rule.ages.age_table
     any_tie = -math.expm1(ties * math.log1p(-p)) if p < 1.0 else 1.0
     highest = p * (1.0 + abs(weight))  # a report's chance at the top of the opportunism trait
     reporter = np.full(all_pids.size, -1, np.int64)  # who reported each act (-1: nobody)
@@ -246,7 +259,9 @@ def _reports(
         if weight == 0.0 and cut_bits(cuts, pid) == 0:  # ties alike: any reports is one draw
             if ties > 0 and uniform(key, day, pid, act * 64) < any_tie:
                 first = _first_reporter(keys.reporter, day, pid, act, p, ties, any_tie)
-                reporter[i] = community_tie(tie_key, pid, first, lo, hi, locality)
+                tie = community_tie(tie_key, pid, first, lo, hi, locality)
+                if _can_report(age_key, households, age_table, youngest, tie):  # not a child
+                    reporter[i] = tie
         else:
             for k in range(ties):  # who the tie is matters through their opportunism
                 if not tie_kept(cuts, pid, k):
@@ -255,6 +270,8 @@ def _reports(
                 if u >= highest:  # not even the most opportunistic tie would: skip finding it
                     continue
                 tie = community_tie(tie_key, pid, k, lo, hi, locality)
+                if not _can_report(age_key, households, age_table, youngest, tie):
+                    continue  # too young to report
                 if u < p * trait_factor(opp_key, tie, weight):  # exactly p at weight 0
                     reporter[i] = tie
                     break
@@ -270,6 +287,8 @@ def _reports(
                 group_key, group, NEIGHBOURHOOD, below(key, day, pid, WATCH + k, size), n
             )
             if member < 0 or member == pid:
+                continue
+            if not _can_report(age_key, households, age_table, youngest, member):
                 continue
             q = p
             if weight != 0.0:
@@ -296,6 +315,12 @@ def _reports(
 
 
 _reports = both_builds(_reports)
+
+
+@kernel(inline="always")
+def _can_report(age_key, households, age_table, youngest, pid):
+    """Whether ``pid`` is ``youngest`` or older (``ages.of_age``'s rule, on the ages' arrays)."""
+    return youngest <= 0 or age(age_key, pid, households[pid], age_table) >= youngest
 
 
 @kernel(inline="always")
@@ -434,6 +459,7 @@ def _malicious_reporters(s, m, day, factor):
         np.zeros(1, np.int16),
         s.threads,
     )
+    anyone = old_enough(anyone, s.rule.ages, s.rule.reporter_min_age, s.threads)
     mean = m.claimant_reports * factor
     claims = np.zeros(s.claimants.size, np.int64)
     for c in range(s.claimants.size):
@@ -546,6 +572,10 @@ class InformantRule(NamedTuple):
     """Neighbourhood members who may report too."""
     reject_true: float
     """Chance that verification rejects a true report."""
+    reporter_min_age: int
+    """The youngest who reports (0: anyone)."""
+    ages: ActorAges
+    """What is read of a reporter's age (``mechanisms/ages.py``)."""
 
 
 class RewardRule(NamedTuple):
@@ -635,6 +665,7 @@ def _new_state(
     keys, reportable, bounds, rule, reward, malicious, claimant_share, flag, prov, cuts, n, threads
 ):
     claimants = compiled_bernoulli_ids(keys.claimants, DAY_ZERO, n, claimant_share, threads)
+    claimants = old_enough(claimants, rule.ages, rule.reporter_min_age, threads)
     return InformantsState(
         keys,
         reportable,
@@ -744,6 +775,8 @@ class Informants(CompiledSteps, Reporting):
             opportunism_weight=p.opportunism_weight,
             watchers=p.neighbourhood_watchers,
             reject_true=p.reject_true,
+            reporter_min_age=p.reporter_min_age,
+            ages=actor_ages(pop),
         )
         reward = RewardRule(
             yuan=p.reward_yuan,

@@ -75,7 +75,9 @@ from scslab.kernels.parallel import run_threads
 from scslab.kernels.poisson import poisson_points, room_for
 from scslab.kernels.rng import uniform
 from scslab.kernels.sampling import compiled_bernoulli_ids
+from scslab.kernels.sorting import sorted_copy
 from scslab.kernels.structs import compiled_struct
+from scslab.mechanisms.ages import ActorAges, actor_ages, of_age
 from scslab.mechanisms.lists.base import SIZE as LIST_SIZE
 from scslab.mechanisms.lists.base import ListBase, list_members, no_list
 from scslab.mechanisms.observation.evaders import EVASION, evaders_in, evades, no_evasion
@@ -212,6 +214,16 @@ class FaceRecognitionParams(MechanismParams):
         "face on a bus advert shamed as a jaywalker: calibration/face_recognition.csv "
         "ningbo_2018_false_shaming).",
     )
+    gallery_min_age: int = Field(
+        default=16,
+        ge=0,
+        le=90,
+        description="Mode 'act': the youngest person in the gallery, so the youngest a false "
+        "match can name: a match drawn on someone younger is drawn again over the gallery "
+        "(default 16: ID cards, whose photos make the national gallery, are compulsory from 16, "
+        "Resident Identity Card Law, art. 2; younger children's cards are optional and left out, "
+        "an assumption). 0: anyone.",
+    )
     gallery_in_population: float = Field(
         default=1.0,
         ge=0.0,
@@ -338,6 +350,8 @@ class FaceKeys(NamedTuple):
     """Whether an act is seen and identified."""
     evaded: np.uint64
     """Whether an alert on an evader's face (or, mode 'act', a false alert) is kept."""
+    gallery_age: np.uint64
+    """Mode 'act': the identity drawn again for a false match on someone too young."""
 
 
 class FaceRule(NamedTuple):
@@ -355,6 +369,10 @@ class FaceRule(NamedTuple):
     """Chance that a probe of someone wanted (or of an act) misses them."""
     gallery_in_population: float
     """Share of the gallery's identities who are simulated people (mode 'act')."""
+    gallery_min_age: int
+    """The youngest person in the gallery (mode 'act'; 0: anyone)."""
+    ages: ActorAges
+    """What is read of a matched identity's age (``mechanisms/ages.py``)."""
     false_act: np.int16
     """The act a false alert attributes (mode 'act')."""
     from_list: bool
@@ -630,6 +648,8 @@ def _false_identities(day, s, evading):
     ids, used = poisson_points(
         s.keys.false_alerts, day, 0, length, rate, np.empty(room_for(expected), np.int64), 0
     )
+    if rule.gallery_min_age > 0:
+        used = _of_gallery_age(s, day, ids, used, length)
     evaded = 0
     if evading:
         kept_share = s.evading_probes / s.daily_probes if s.daily_probes > 0.0 else 1.0
@@ -643,6 +663,39 @@ def _false_identities(day, s, evading):
     if 0.0 < share < 1.0:
         inside = np.searchsorted(ids[:used], s.n)
     return ids[:inside], used, evaded
+
+
+REDRAWS = 16
+"""Identities drawn again, at most, for a false match on someone too young for the gallery;
+after that many (a chance of about 0.2 ** 17) the match names nobody and is not counted."""
+
+
+@kernel
+def _of_gallery_age(s, day, ids, used, length):
+    """The first ``used`` identities of ``ids``, each on someone of the gallery's age, in order.
+
+    A simulated person younger than ``rule.gallery_min_age`` has no image in the gallery: the
+    match is drawn again uniformly over its ``length`` identities (simulated or not). Returns
+    how many are kept, sorted in place.
+    """
+    rule, n = s.rule, s.n
+    kept = 0
+    for i in range(used):
+        pid = ids[i]
+        attempt = 0
+        while pid < n and not of_age(rule.ages, pid, rule.gallery_min_age):
+            if attempt == REDRAWS:
+                pid = -1
+                break
+            pid = np.int64(uniform(s.keys.gallery_age, day, i, attempt) * length)
+            attempt += 1
+        if pid >= 0:
+            ids[kept] = pid
+            kept += 1
+    ordered = sorted_copy(ids[:kept])
+    for i in range(kept):
+        ids[i] = ordered[i]
+    return kept
 
 
 @step_kernel
@@ -764,6 +817,8 @@ class FaceRecognition(CompiledSteps, Surveillance):
             gallery_per_wanted=self.gallery_per_wanted,
             fnir=p.false_negative_rate,
             gallery_in_population=p.gallery_in_population,
+            gallery_min_age=p.gallery_min_age,
+            ages=actor_ages(pop),
             false_act=np.int16(act_by_name(p.false_act)),
             from_list=watchlist and p.wanted_list is not None,
             alert_act=np.int16(-1 if p.alert_act is None else act_by_name(p.alert_act)),
@@ -773,6 +828,7 @@ class FaceRecognition(CompiledSteps, Surveillance):
             true_alerts=self.key("true_alerts"),
             detect=self.key("detect"),
             evaded=self.key("evaded"),
+            gallery_age=self.key("gallery_age"),
         )
         evasion = pop.state.shared.get(EVASION) or no_evasion()
         evading = bool(evasion.active and evasion.factor[Source.FACE_RECOGNITION] < 1.0)
