@@ -46,10 +46,15 @@ def test_audit_matches_the_lists_and_sanctions(integrated):
                 )
             )
             assert left == s[EXITS]
-            assert (
-                audit[("time on lists", f"{lst.name}: still listed at the end (never left)")]
-                == (s[SIZE])
+            at_the_end = audit[("time on lists", f"{lst.name}: listed at the end")]
+            assert at_the_end == s[SIZE]
+            # the items add up: the warm start's listings + entries - exits = listed at the end
+            began = audit.get(
+                ("time on lists", f"{lst.name}: listed when the run began (warm start)"), 0
             )
+            assert began + s[ENTRIES] - s[EXITS] == at_the_end
+            if lst.name == "court_list":  # integrated_2020 warm-starts its court list
+                assert began > 0
             per_listing = audit[("time on lists", f"{lst.name}: days listed per listing")]
             assert 0 < per_listing <= 365 and s[EVER_LISTED] > 0
     sanctions = [m for m in mechanisms.values() if isinstance(m, SectorSanctions)]
@@ -201,7 +206,8 @@ def test_a_warm_started_list_that_nobody_enters_still_says_how_people_left():
     audit = {(h.section, h.item): h.value for h in harm_audit(metrics)}
     assert audit[("time on lists", "court_list: entries")] == 0
     assert audit[("time on lists", "court_list: left by their own act (repaying)")] == 2
-    assert audit[("time on lists", "court_list: still listed at the end (never left)")] == 3
+    assert audit[("time on lists", "court_list: listed at the end")] == 3
+    assert audit[("time on lists", "court_list: listed when the run began (warm start)")] == 5
     assert audit[("time on lists", "court_list: days listed per listing")] == 16 / 5
     assert not any(
         item.startswith("idle_list") for section, item in audit if section == "time on lists"
@@ -228,6 +234,52 @@ def test_days_listed_count_the_listings_of_the_run_not_those_before_it():
     per_listing = audit[("time on lists", "court_list: days listed per listing")]
     assert per_listing.value == 18 / 6  # 5 under way on day 0 and 1 entry, not 10 ever listed
     assert "when the list stopped" not in per_listing.note
+
+
+def test_time_on_lists_counts_the_warm_start_and_adds_up_to_those_listed_at_the_end():
+    """integrated_2020 (50,000 x 365, seed 1) said court_list entries 105, left by repaying 39
+    and "still listed at the end (never left)" 452: the 386 of its warm start were in no item,
+    and in dragon_eye "never left" counted people who had left and come back."""
+    # 4 listed when day 0 began; 3 entries and 3 exits in the run (someone who leaves and enters
+    # again counts in both, and is listed at the end: not "never left")
+    audit = _audit_of(
+        {
+            "court_list_size": [5, 4, 5, 4],
+            "court_list_entries": [2, 0, 1, 0],
+            "court_list_exits": [1, 1, 0, 1],
+            "court_list_innocents_listed": [0] * 4,
+            "court_list_persons_ever_listed": [6, 6, 7, 7],
+            "tax_list_size": [0, 1, 1, 0],
+            "tax_list_entries": [0, 1, 0, 0],
+            "tax_list_exits": [0, 0, 0, 1],
+            "tax_list_innocents_listed": [0] * 4,
+            "tax_list_persons_ever_listed": [0, 1, 1, 1],
+        }
+    )
+    time_on = {item: h.value for (section, item), h in audit.items() if section == "time on lists"}
+    began = time_on["court_list: listed when the run began (warm start)"]
+    entries, left = (
+        time_on["court_list: entries"],
+        time_on["court_list: left by their own act (repaying)"],
+    )
+    at_the_end = time_on["court_list: listed at the end"]
+    assert (began, entries, left, at_the_end) == (4, 3, 3, 4)
+    assert began + entries - left == at_the_end
+    assert time_on["court_list: days listed per listing"] == 18 / 7
+    # no warm start: no such item, and the rest adds up without it
+    assert "tax_list: listed when the run began (warm start)" not in time_on
+    assert (
+        time_on["tax_list: entries"] - time_on["tax_list: left by their own act (repaying)"]
+        == (time_on["tax_list: listed at the end"])
+    )
+    assert not any("never left" in item for item in time_on)
+    # the summary line says them in the order they add up
+    line = next(x for x in audit_lines(list(audit.values())) if x.startswith("time on lists"))
+    assert line.startswith(
+        "time on lists: court_list: listed when the run began (warm start) 4; "
+        "court_list: entries 3;"
+    )
+    assert "court_list: listed at the end 4;" in line
 
 
 def test_a_list_that_opens_late_counts_its_listings_from_its_first_day():
@@ -259,7 +311,7 @@ def test_a_list_a_backlash_stopped_is_counted_to_its_last_day_and_says_so():
             "court_list_persons_ever_listed": [5, 5, nan, nan],
         }
     )
-    still = audit[("time on lists", "court_list: still listed at the end (never left)")]
+    still = audit[("time on lists", "court_list: listed at the end")]
     assert still.value == 4 and still.note == "counted to day 1, when the list stopped"
     per_listing = audit[("time on lists", "court_list: days listed per listing")]
     assert per_listing.value == 9 / 5 and "counted to day 1" in per_listing.note

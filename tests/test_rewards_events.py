@@ -73,6 +73,10 @@ def test_redlist_rewards_go_to_members_every_day_and_never_to_anyone_else():
     # every member's attempt is granted (chance 1): grants are the members' attempts
     assert granted == rewards.attempts
     assert redlist.size > 500
+    # the summary says whose attempts these are: members' only
+    line = rewards.summary()[0]
+    assert line.startswith("redlist_rewards granted, of attempts by members of the sector's list:")
+    assert f"redlist loans {granted['redlist_loans']:,} of {granted['redlist_loans']:,}" in line
 
 
 def test_more_members_more_grants_and_no_members_none():
@@ -128,6 +132,11 @@ def test_one_rewards_mechanism_reads_scores_and_lists_side_by_side():
         assert listed[rewards.granted_today["defaulters_perk"]].all()
     assert rewards.granted["defaulters_perk"] > 0
     assert rewards.granted["library_without_deposit"] > 100
+    # the summary says whose attempts each kind of sector counts
+    assert rewards.summary()[0].startswith(
+        "rewards granted, of attempts (a score sector's by anyone, scored or not; a list "
+        "sector's by members of its list): "
+    )
 
 
 @pytest.mark.parametrize(
@@ -178,6 +187,16 @@ def test_honest_shanghai_rewards_only_enrolled_users_at_their_threshold():
     # about half the people signed up and nearly all of them score "good": about half attempt
     attempts = rewards.attempts["library_without_deposit"]
     assert 0.4 * attempts < granted["library_without_deposit"] < 0.5 * attempts
+    # so the summary says that the attempts are anyone's, not only the users': "granted (of
+    # attempts)" read as if half the users had been refused (sesame_credit, 50,000 x 365, seed
+    # 1: shared bikes 5,290 of 182,171, where 7.2% of people use the score)
+    line = rewards.summary()[0]
+    assert line.startswith(
+        "rewards granted, of attempts by anyone, scored or not (only people with a score can "
+        "qualify): "
+    )
+    library = granted["library_without_deposit"]
+    assert f"library without deposit {library:,} of {attempts:,}" in line
 
 
 def test_honest_shanghai_higher_thresholds_grant_fewer_and_lower_more():

@@ -15,10 +15,12 @@ write; it recomputes nothing and owns no rule. Sections:
   listing, and children's school enrolments among them;
 - **disparate impact**: listing ratios rural/urban and lowest/highest income quintile, score gaps,
   as of the last day (none where too few are listed to compare then);
-- **time on lists**: entries, exits, how people left (appeal, end of term, their own repayment),
-  who is still listed, and the days listed per listing (person-days on the list over the
-  listings under way on day 0 and those made since, within the run; a list that a backlash
-  stopped is counted to the day it stopped, and says so);
+- **time on lists**: those listed when the run began (a warm start, where there are any), the
+  entries since, how people left (appeal, end of term, their own repayment), those listed at the
+  end (listed when the run began + entries - exits: someone who left and came back counts there
+  too), and the days listed per listing (person-days on the list over the listings of the run:
+  those under way when it began and the entries since; a list that a backlash stopped is counted
+  to the day it stopped, and says so);
 - **leaks**, where a scenario has data breaches: people exposed, and job applications that
   employers rejected on a leaked score, outside any appeal (so far);
 - **dissent and ties**, where a scenario has them: the chilling ratio over the whole run, ties cut
@@ -56,6 +58,15 @@ NEVER_RAN = "not run: it starts after the run's last day, or a backlash ended it
 
 LISTED_ON_A_FALSE_RECORD = ": listed on a false record now"
 """The item of a punishing list's innocents, after the list's name (the report finds them by it)."""
+
+LISTED_WHEN_THE_RUN_BEGAN = ": listed when the run began (warm start)"
+"""The item, after a list's name, of the people on it when its first day began: a warm start's
+(``initial``) listings. Only where there are any."""
+
+LISTED_AT_THE_END = ": listed at the end"
+"""The item, after a list's name, of the people on it after the last day (or the last day it ran):
+those listed when the run began + entries - exits. Not "never left": someone who left and was
+listed again is counted here too."""
 
 
 @dataclass(frozen=True)
@@ -245,6 +256,8 @@ def harm_audit(metrics: pa.Table, redlists: frozenset[str] = frozenset()) -> lis
         )
         listings = under_way + entries
         while_ran = _while_it_ran(metrics, lst)
+        if under_way:  # a warm start (``initial``): on the list before its first day
+            out.append(Harm(section, f"{lst}{LISTED_WHEN_THE_RUN_BEGAN}", under_way))
         out += [
             Harm(section, f"{lst}: entries", entries),
             Harm(section, f"{lst}: left by appeal", won),
@@ -262,7 +275,7 @@ def harm_audit(metrics: pa.Table, redlists: frozenset[str] = frozenset()) -> lis
             ),
             Harm(
                 section,
-                f"{lst}: still listed at the end (never left)",
+                f"{lst}{LISTED_AT_THE_END}",
                 last_value(metrics, f"{lst}_size"),
                 while_ran,
             ),
@@ -270,8 +283,9 @@ def harm_audit(metrics: pa.Table, redlists: frozenset[str] = frozenset()) -> lis
                 section,
                 f"{lst}: days listed per listing",
                 person_days / listings if listings else math.nan,
-                "within the run: listings under way on day 0 and those made since; one that goes "
-                "on past the end counts to the last day" + (f"; {while_ran}" if while_ran else ""),
+                "within the run: those listed when it began and the entries since; a listing "
+                "that goes on past the end counts to the last day"
+                + (f"; {while_ran}" if while_ran else ""),
             ),
         ]
 

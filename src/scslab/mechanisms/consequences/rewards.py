@@ -469,12 +469,30 @@ class Rewards(CompiledSteps, Consequences):
     def metrics(self, day: int) -> dict[str, float | int]:
         return dict(zip(self.metric_columns, map(int, self.today.tolist()), strict=True))
 
+    def _of_attempts(self) -> str:
+        """Whose attempts the summary's counts are, by the kinds of sectors there are."""
+        kinds = {rule.list is None for rule in self.params.sectors.values()}
+        anyone = "attempts by anyone, scored or not (only people with a score can qualify)"
+        if kinds == {True}:
+            return f"of {anyone}"
+        if kinds == {False}:
+            return "of attempts by members of the sector's list"
+        return (
+            "of attempts (a score sector's by anyone, scored or not; a list sector's by members "
+            "of its list)"
+        )
+
     def summary(self) -> list[str]:
+        """One line of grants of attempts per sector, saying whose attempts they are.
+
+        A score sector draws its attempts over everyone, scored or not (a non-user, a child), so
+        most of its refusals are of people without a score; a list sector draws only its members'.
+        """
         attempts = self.attempts
         text = ", ".join(
             f"{n.replace('_', ' ')} {g:,} of {attempts[n]:,}" for n, g in self.granted.items()
         )
-        lines = [f"{self.name} granted (of attempts): {text}"]
+        lines = [f"{self.name} granted, {self._of_attempts()}: {text}"]
         if self.sectors_on_another_record:
             granted, denied = self.granted_on_another_record, self.denied_on_another_record
             text = ", ".join(
