@@ -153,8 +153,9 @@ class InformantsParams(MechanismParams):
         default=0.0,
         ge=0.0,
         le=0.01,
-        description="Malicious reports per person per day at mean opportunism and no reward: a "
-        "report of an act that never happened (default 0: none, an assumption). For scale: "
+        description="Malicious reports per person old enough to report (reporter_min_age) per "
+        "day, at mean opportunism and no reward: a report of an act that never happened "
+        "(default 0: none, an assumption). For scale: "
         "220,000 malicious food complaints in China in 2023 (calibration/"
         "reporting_and_manipulation.csv, china_professional_claimants_2023). A person files at "
         "most one a day: once this times the reward's factor times (1 + |opportunism_weight|) "
@@ -177,9 +178,11 @@ class InformantsParams(MechanismParams):
         default=0.0,
         ge=0.0,
         le=0.001,
-        description="Share of people who are professional claimants, filing malicious reports "
+        description="Share of people old enough to report who are professional claimants, filing "
+        "malicious reports "
         "for the reward (default 0: none, an assumption). China counted 24,000 profit-seeking "
-        "claimants in 2023, about 1.7e-5 of the population (calibration/"
+        "claimants in 2023, about 1.7e-5 of the population and 2.0e-5 of those old enough to "
+        "report (reporter_min_age 14), the share of people drawn from (calibration/"
         "reporting_and_manipulation.csv, china_professional_claimants_2023); two individuals "
         "filed 7,000 of the SEC's 18,354 tips in 2023 (sec_tips_fy2023).",
     )
