@@ -370,3 +370,45 @@ def test_reporters_are_old_enough_unless_anyone_may_report(weight):
     assert years.size > 1_000 and years.min() >= 14
     years, children = reporters(0)
     assert abs(float((years < 14).mean()) - children) < 0.03  # anyone: children in their share
+
+
+def test_a_sector_is_attempted_only_at_its_ages():
+    """Blocked school enrolments were mostly of people with no child of school age (babies,
+    people of 65 or more living alone), and civil-service jobs went to applicants of 75. A
+    school place is now attempted by a child of 6-17, whose listed parent blocks it, a civil
+    service job at 18-35 and other jobs at working age; widened to every age, the blocked are
+    of every age again."""
+    from scslab.population.attributes import age
+
+    def blocked_ages(**windows):
+        sectors = {
+            "childrens_schools": {
+                "attempt_rate": 0.02,
+                "family_extension": True,
+                **windows.get("schools", {"min_age": 6, "max_age": 17}),
+            },
+            "other_jobs": {
+                "attempt_rate": 0.02,
+                "income_loss": True,
+                **windows.get("jobs", {"min_age": 18, "max_age": 59}),
+            },
+        }
+        sc = scslab.load_scenario("integrated_2020").with_overrides(people=20_000, days=20)
+        sc = sc.with_mechanism("court_list", initial={"listed": 0.05, "since": 30, "like": ""})
+        sc = sc.with_mechanism("joint_punishment", sectors=sectors, active_from=None)
+        sim = Simulation(sc, compiled=False)
+        jp, pop, years = sim.get("joint_punishment"), sim.pop, []
+        for _ in range(sim.days):
+            sim.step()
+            years += [
+                age(pop.keys.age, p, pop.households[p], pop.age_table) for p in jp.blocked_ids
+            ]
+        blocked = {k: int(v) for k, v in jp.blocked.items()}
+        return np.array(years), blocked
+
+    years, blocked = blocked_ages()
+    assert blocked["childrens_schools"] > 100 and blocked["other_jobs"] > 100
+    assert years.min() >= 6 and years.max() <= 59
+    everyone = {"min_age": 0, "max_age": 255}
+    years, _ = blocked_ages(schools=everyone, jobs=everyone)
+    assert years.min() < 6 and years.max() > 59

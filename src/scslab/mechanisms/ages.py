@@ -8,9 +8,10 @@ reads people's ages through an ``ActorAges`` record and asks ``of_age``; none ke
 the rule. ``debt`` draws its borrowers in a pass over everyone that must stay vector code, so it
 reads the borrower's age from ``MIN_AGE`` itself (``BORROWER_MIN_AGE``).
 
-Owns ``ActorAges``, ``actor_ages``, ``min_age_by_act``, ``of_age`` and ``old_enough`` (its
-loop is ``of_age``'s rule over many ids, with threads where a run has them). Draws
-nothing and holds no state: the ages are ``population.attributes.age``'s.
+Owns ``ActorAges``, ``actor_ages``, ``min_age_by_act``, ``of_age``, ``old_enough``, ``aged``
+(an age window, which sector sanctions read: its loop is ``of_age``'s rule over many ids, with
+threads where a run has them) and ``WORKING_AGES`` (with ``of_working_age``). Draws nothing and
+holds no state: the ages are ``population.attributes.age``'s.
 """
 
 from __future__ import annotations
@@ -62,15 +63,49 @@ def of_age(ages, pid, min_age):
     return age(ages.age_key, pid, ages.households[pid], ages.age_table) >= min_age
 
 
-def _mark_of_age(ids, age_key, households, age_table, min_age, keep):
+NO_MAX_AGE = 255
+"""An age window's upper end that nobody reaches (the oldest person is 90)."""
+
+
+class AgeWindow(NamedTuple):
+    """The youngest and the oldest of a window of ages, both included."""
+
+    youngest: int
+    oldest: int
+
+
+WORKING_AGES = AgeWindow(youngest=18, oldest=59)
+"""Who applies for a job (assumption: adults below the retirement age of 60 for men, Labour
+Law's 16 raised to full civil capacity): the dang'an's employers, the leaked scores' and joint
+punishment's job sectors read it."""
+_WORKING_YOUNGEST, _WORKING_OLDEST = WORKING_AGES.youngest, WORKING_AGES.oldest
+
+
+@kernel(inline="always")
+def of_working_age(years):
+    """Whether ``years`` is within ``WORKING_AGES``."""
+    return (years >= _WORKING_YOUNGEST) & (years <= _WORKING_OLDEST)
+
+
+def no_ages() -> ActorAges:
+    """The ages of a reader that reads none (an empty sanction, a list's reward sector)."""
+    return ActorAges(
+        age_key=np.uint64(0),
+        households=np.empty(0, np.uint8),
+        age_table=np.empty((0, 0), np.float64),
+    )
+
+
+def _mark_of_age(ids, age_key, households, age_table, min_age, max_age, keep):
     for i in prange(ids.size):
         pid = ids[i]
-        keep[i] = age(age_key, pid, households[pid], age_table) >= min_age
+        years = age(age_key, pid, households[pid], age_table)
+        keep[i] = (years >= min_age) & (years <= max_age)
 
 
 _mark_of_age = both_builds(_mark_of_age)
-"""``keep[i]``: whether ``ids[i]`` is ``min_age`` or older (``of_age``'s rule, over many ids:
-the arrays apart, so that a threaded loop takes no record)."""
+"""``keep[i]``: whether ``ids[i]`` is ``min_age`` to ``max_age`` years old (``of_age``'s rule,
+over many ids: the arrays apart, so that a threaded loop takes no record)."""
 
 
 @kernel
@@ -80,10 +115,20 @@ def old_enough(ids, ages, min_age, threads):
     ``threads`` is the run's (``run_threads``): a day's online purchases at China's scale are
     tens of millions of ids.
     """
-    if min_age <= 0:
+    return aged(ids, ages, min_age, NO_MAX_AGE, threads)
+
+
+@kernel
+def aged(ids, ages, min_age, max_age, threads):
+    """The people of ``ids`` (in order) aged ``min_age`` to ``max_age``, in order.
+
+    ``threads`` is the run's (``run_threads``); a window of every age returns ``ids`` itself.
+    """
+    if min_age <= 0 and max_age >= NO_MAX_AGE:
         return ids
     keep = np.empty(ids.size, np.bool_)
+    a = ages
     _mark_of_age(
-        threads, ids.size, ids, ages.age_key, ages.households, ages.age_table, min_age, keep
+        threads, ids.size, ids, a.age_key, a.households, a.age_table, min_age, max_age, keep
     )
     return kept(ids, keep)

@@ -12,7 +12,8 @@ below ``screen_below``: the leaked copy is a snapshot that third parties keep, s
 whatever the score does later, and no appeal reaches it.
 
 Employers screen on the leaked copy: job applications are drawn each day among the marked
-(``kernels/sampling``, the cost grows with applications); an applicant aged 18-59 whose
+(``kernels/sampling``, the cost grows with applications); an applicant of working age
+(``ages.WORKING_AGES``, 18-59) whose
 employer screens (``screening_share``) is rejected, and loses income through
 ``mechanisms/income_loss`` (the flag ``debt`` reads).
 
@@ -37,6 +38,7 @@ from scslab.kernels.parallel import both_builds, run_threads
 from scslab.kernels.rng import uniform
 from scslab.kernels.sampling import compiled_bernoulli_ids_where
 from scslab.kernels.structs import compiled_struct
+from scslab.mechanisms.ages import of_working_age
 from scslab.mechanisms.income_loss import income_loss, lose_income
 from scslab.mechanisms.scoring.compiled import compiled_scorer, has_score
 from scslab.mechanisms.scoring.compiled import scores as scores_of
@@ -213,7 +215,10 @@ def _step(day, board, s):
         for i in range(ids.size):
             pid = ids[i]
             years = age(rule.age_key, pid, s.households[pid], rule.age_table)
-            if 18 <= years < 60 and uniform(rule.screening_key, day, pid, 0) < rule.screening_share:
+            if (
+                of_working_age(years)
+                and uniform(rule.screening_key, day, pid, 0) < rule.screening_share
+            ):
                 lose_income(s.income, pid)
                 s.totals[2] += 1
     for k in range(3):

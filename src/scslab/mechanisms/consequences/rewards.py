@@ -45,6 +45,7 @@ from scslab.kernels.jit import kernel, kernel_overload, step_kernel
 from scslab.kernels.parallel import run_threads
 from scslab.kernels.sampling import compiled_bernoulli_ids
 from scslab.kernels.structs import compiled_struct
+from scslab.mechanisms.ages import NO_MAX_AGE, no_ages
 from scslab.mechanisms.common import column_names
 from scslab.mechanisms.consequences.sectors import attempts_on_list
 from scslab.mechanisms.lists.base import ListBase
@@ -214,6 +215,8 @@ class ListRewardRule(NamedTuple):
 
 NO_HOUSEHOLDS = np.empty(0, np.uint8)
 """The households a list sector passes to ``attempts_on_list``: none (no family extension)."""
+NO_AGES = no_ages()
+"""The ages a list sector passes to ``attempts_on_list``: none read (every member attempts)."""
 
 
 RewardsState = compiled_struct(
@@ -279,6 +282,9 @@ def _sector_grants_impl(day, s, j, sector):
                 day,
                 sector.chance,
                 s.threads,
+                NO_AGES,
+                0,
+                NO_MAX_AGE,
             )
             return granted, attempts
 

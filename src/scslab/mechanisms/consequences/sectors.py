@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 from numba import prange
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from scslab.engine.mechanism import Consequences
 from scslab.engine.steps import CompiledSteps, compiled_mechanism
@@ -40,6 +40,7 @@ from scslab.kernels.rng import uniform
 from scslab.kernels.sampling import compiled_bernoulli_ids, compiled_bernoulli_ids_where
 from scslab.kernels.sorting import distinct_sorted
 from scslab.kernels.structs import compiled_struct
+from scslab.mechanisms.ages import NO_MAX_AGE, ActorAges, actor_ages, aged, no_ages
 from scslab.mechanisms.income_loss import (
     income_loss,
     lose_income_to_sanction,
@@ -78,6 +79,25 @@ class Sector(BaseModel):
         "leave the list (unless an employer took it too; a household member blocked for "
         "another's listing keeps theirs).",
     )
+    min_age: int = Field(
+        default=0,
+        ge=0,
+        le=120,
+        description="The youngest who attempts (default 0: anyone, an assumption).",
+    )
+    max_age: int = Field(
+        default=NO_MAX_AGE,
+        ge=0,
+        le=NO_MAX_AGE,
+        description=f"The oldest who attempts (default {NO_MAX_AGE}, above every age: no "
+        "upper age, an assumption).",
+    )
+
+    @model_validator(mode="after")
+    def _window(self) -> Sector:
+        if self.max_age < self.min_age:
+            raise ValueError("max_age must be at least min_age")
+        return self
 
 
 class SectorRules(NamedTuple):
@@ -98,6 +118,12 @@ class SectorRules(NamedTuple):
     """Stream key of each sector's enforcement draw (uint64)."""
     enforcement: np.ndarray
     """Chance that a sanctioned attempt is blocked (float64)."""
+    min_ages: np.ndarray
+    """The youngest who attempts (int64)."""
+    max_ages: np.ndarray
+    """The oldest who attempts (int64)."""
+    ages: ActorAges
+    """What is read of an attempter's age (``mechanisms/ages.py``)."""
 
 
 BLOCKED, OF_FAMILY, INNOCENT = 0, 1, 2
@@ -154,6 +180,9 @@ def attempts_on_list(
     day,
     p,
     threads,
+    ages,
+    min_age,
+    max_age,
 ):
     """Draw today's attempts (rate ``rate`` over ``n`` people) and pick those acted on.
 
@@ -161,12 +190,14 @@ def attempts_on_list(
     ``_blocked``, whose "blocked" reads "granted" for a reward. Without ``family`` only members'
     attempts are drawn (and counted). One compiled call per sector and day; ``p`` is the
     probability that an attempt of a member (or a member's household) is acted on; ``threads``
-    is the run's (``run_threads``).
+    is the run's (``run_threads``). Only people aged ``min_age`` to ``max_age`` attempt
+    (``ages.aged``; the draw is over everyone, so each keeps the attempts of every scenario).
     """
     if family:  # a household member's listing counts: every attempt is looked at
         ids = compiled_bernoulli_ids(attempt_key, day, n, rate, threads)
     else:  # only listed people's attempts can be acted on: the draw keeps only theirs
         ids = compiled_bernoulli_ids_where(attempt_key, day, n, rate, flags, mask, threads)
+    ids = aged(ids, ages, min_age, max_age, threads)
     args = (ids, flags, mask, false_flags, false_mask, households, family, key, day, p)
     acted, of_family, innocent = _blocked(threads, ids.size, *args)
     return acted, ids.size, of_family, innocent
@@ -217,6 +248,9 @@ def no_sanctions():
         income_loss=flags,
         enforce_keys=keys,
         enforcement=rates,
+        min_ages=np.empty(0, np.int64),
+        max_ages=np.empty(0, np.int64),
+        ages=no_ages(),
     )
     nobody = np.empty(0, np.uint8)
     return _new_state(no_list(), nobody, sectors, 0, None, no_income_loss(nobody), np.int16(0), 0)
@@ -247,6 +281,9 @@ def _step(day, board, s):
             day,
             rules.enforcement[k],
             s.threads,
+            rules.ages,
+            rules.min_ages[k],
+            rules.max_ages[k],
         )
         s.counts[BLOCKED, k] += ids.size
         s.counts[OF_FAMILY, k] += of_family
@@ -342,6 +379,9 @@ class SectorSanctions(CompiledSteps, Consequences):
             income_loss=np.asarray([r.income_loss for r in rules], np.bool_),
             enforce_keys=np.asarray([self.key(f"{n}/enforce") for n in names], np.uint64),
             enforcement=np.asarray([r.enforcement for r in rules], np.float64),
+            min_ages=np.asarray([r.min_age for r in rules], np.int64),
+            max_ages=np.asarray([r.max_age for r in rules], np.int64),
+            ages=actor_ages(sim.pop),
         )
         family = [n for n, r in self.rules.items() if r.family_extension]
         self.metric_columns = (

@@ -34,6 +34,7 @@ from scslab.kernels.parallel import both_builds, run_threads
 from scslab.kernels.rng import uniform
 from scslab.kernels.sampling import compiled_bernoulli_ids
 from scslab.kernels.structs import compiled_struct
+from scslab.mechanisms.ages import of_working_age
 from scslab.mechanisms.income_loss import income_loss, lose_income
 from scslab.mechanisms.scoring.compiled import compiled_scoring
 from scslab.population.attributes import age
@@ -108,7 +109,7 @@ def _rejected(key, age_key, ages, day, ids, households, dossier, per_entry):
     for i in prange(ids.size):
         pid = ids[i]
         years = age(age_key, pid, households[pid], ages)
-        if years < 18 or years >= 60:
+        if not of_working_age(years):
             continue
         d = dossier[pid]
         entries = (d & 15) + (d >> 4)
