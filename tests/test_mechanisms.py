@@ -412,3 +412,25 @@ def test_a_sector_is_attempted_only_at_its_ages():
     everyone = {"min_age": 0, "max_age": 255}
     years, _ = blocked_ages(schools=everyone, jobs=everyone)
     assert years.min() < 6 and years.max() > 59
+
+
+def test_nobody_younger_than_its_sign_up_age_is_enrolled_in_an_opt_in_score():
+    """Honest Shanghai enrolled babies "by ID card and face" (195 of 2,330 users under 6) and
+    gave them rewards. Signing up now takes 16 years (an ID card); at 0 children sign up in
+    their share of people again, the misverified among them."""
+    from scslab.population.attributes import age
+
+    def users(youngest):
+        sc = scslab.load_scenario("honest_shanghai_2016").with_overrides(people=20_000, days=1)
+        sc = sc.with_mechanism("honest_shanghai", enrolment_min_age=youngest, misverification=0.05)
+        sim = Simulation(sc)
+        scorer, pop = sim.get("honest_shanghai"), sim.pop
+        everyone = np.arange(pop.n)
+        enrolled = everyone[scorer.has_score(everyone)]
+        years = np.array([age(pop.keys.age, p, pop.households[p], pop.age_table) for p in enrolled])
+        return years, scorer.n
+
+    years, n = users(16)
+    assert years.size == n > 500 and years.min() >= 16
+    years, n = users(0)
+    assert years.size == n and float((years < 16).mean()) > 0.1

@@ -298,6 +298,7 @@ def _built_both_ways() -> list[tuple[str, object, tuple]]:
         ages,
     )
     arrears = ArrearsRule(np.asarray([2.0, 1.5, 1.0, 0.6, 0.3]), compliance_weight=-0.5, top=3.0)
+    signing_up = (16, np.uint64(25), everyone.households, ages)  # children among the many
     cut = rng.integers(0, 256, n).astype(np.uint8)
     cuts = TieCuts(flags=cut, shift=0, stored=8, counts=np.zeros(2, np.int64))
     dossier = rng.integers(0, 256, n).astype(np.uint8)
@@ -353,8 +354,8 @@ def _built_both_ways() -> list[tuple[str, object, tuple]]:
         ("merged keys", sampling._merged, (*runs, merged, False, 4, act_labels, *act_rows)),
         ("merged acts", sampling._merged, (*runs, merged[:0], True, 4, act_labels, *act_rows)),
         ("households", _generated_households, (key, n, size_cdf(HOUSEHOLD_SIZE_SHARES))),
-        ("enrolled", _count_enrolled, (key, many, 0.8, 0.05)),
-        ("misverified", _misverified_users, (key, many, 0.8, 0.05, 0.01)),
+        ("enrolled", _count_enrolled, (key, many, 0.8, 0.05, *signing_up)),
+        ("misverified", _misverified_users, (key, many, 0.8, 0.05, 0.01, *signing_up)),
         ("opinions", _initial_histograms, (key, many, np.asarray([0.2, 0.5]), 0.3)),
         ("leak", _exposed_in, (rule, 1, 100_000, 300_000, np.zeros(200_000, np.bool_))),
         ("debtors", _weight_sums, (everyone, arrears, np.ones(5), many)),
@@ -485,7 +486,20 @@ def _points_state(misverified: bool, rng: np.random.Generator) -> object:
     matched = rng.integers(0, n, users.size)
     order = np.argsort(matched, kind="stable")
     wrong = points.Misverified(users, matched[order], users[order], np.zeros(users.size, np.int64))
-    enrolment = points.Enrolment(np.uint64(5), False, 0.8, 0.05, 1000, n)
+    enrolment = points.Enrolment(
+        key=np.uint64(5),
+        everyone=False,
+        share=0.8,
+        failure=0.05,
+        base=1000,
+        enrolled=n,
+        min_age=16,
+        ages=ActorAges(
+            age_key=np.uint64(6),
+            households=((3 << 4) | np.arange(n) % 3).astype(np.uint8),
+            age_table=age_table(np.asarray([0.0, 0.0, 1.0])),
+        ),
+    )
     return points._new_state(
         offset,
         rng.integers(-30, 31, 20),

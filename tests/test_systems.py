@@ -296,9 +296,7 @@ def test_honest_shanghai_scores_only_the_enrolled_and_only_state_records():
     data["mechanisms"]["informants"]["report_prob"] = 0.05  # records from a non-state source
     sim = Simulation(scslab.scenario_from_dict(data))
     hs = sim.get("honest_shanghai")
-    from scslab.mechanisms.scoring.points import _enrolled
-
-    enrolled = np.asarray([_enrolled(hs.enrol_key, p, 0.3, 0.1) for p in range(sim.pop.n)])
+    enrolled = hs.has_score(np.arange(sim.pop.n))  # the scorer's own rule (ages included)
     state = np.zeros(len(Source), np.bool_)
     state[[source_by_name(s) for s in hs.params.sources]] = True
     # recount from the board: points of the enrolled people's records from state sources
@@ -314,7 +312,14 @@ def test_honest_shanghai_scores_only_the_enrolled_and_only_state_records():
     assert elsewhere > 100  # records from other sources were there to be wrongly scored
     np.testing.assert_array_equal(hs.offset.astype(np.int64), expected)
     assert enrolled.sum() == hs.n
-    assert abs(hs.n - 20_000 * 0.3 * 0.9) < 5 * np.sqrt(20_000 * 0.27)
+    from scslab.population.attributes import age
+
+    pop = sim.pop
+    years = np.asarray(
+        [age(pop.keys.age, p, pop.households[p], pop.age_table) for p in range(pop.n)]
+    )
+    of_age = int((years >= 16).sum())  # signing up takes an ID card (enrolment_min_age)
+    assert abs(hs.n - of_age * 0.3 * 0.9) < 5 * np.sqrt(of_age * 0.27)
     assert hs.counts.sum() == hs.n
     assert np.count_nonzero(hs.offset) > 0
     # nobody enrolled: nothing moves

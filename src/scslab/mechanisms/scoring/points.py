@@ -39,6 +39,7 @@ from scslab.kernels.parallel import RECORD_PARTS, both_builds, person_parts, run
 from scslab.kernels.rng import below, uniform
 from scslab.kernels.sorting import stable_order
 from scslab.kernels.structs import compiled_struct
+from scslab.mechanisms.ages import ActorAges, actor_ages, no_ages
 from scslab.mechanisms.scoring.compiled import (
     CompiledScoring,
     compiled_scoring,
@@ -46,6 +47,7 @@ from scslab.mechanisms.scoring.compiled import (
     record_value,
     scores_everyone,
 )
+from scslab.population.attributes import age
 
 if TYPE_CHECKING:
     from scslab.engine.simulation import Simulation
@@ -111,6 +113,13 @@ class PointSystemParams(MechanismParams):
         le=1.0,
         description="Share of people who sign up (1: everyone is scored, as in the county "
         "systems of calibration/local_point_systems.csv).",
+    )
+    enrolment_min_age: int = Field(
+        default=0,
+        ge=0,
+        le=90,
+        description="The youngest who may sign up (default 0: anyone, as where everyone is "
+        "scored without signing up; an assumption).",
     )
     enrolment_failure: float = Field(
         default=0.0,
@@ -210,6 +219,10 @@ class Enrolment(NamedTuple):
     """The base score (scores are stored as offsets from it)."""
     enrolled: int
     """People scored."""
+    min_age: int
+    """The youngest who may sign up (0: anyone)."""
+    ages: ActorAges
+    """What is read of a person's age (``mechanisms/ages.py``), where ``min_age`` is above 0."""
 
 
 class Misverified(NamedTuple):
@@ -233,14 +246,22 @@ class Bounds(NamedTuple):
 
 
 @kernel(inline="always")
-def _enrolled(key, pid, share, failure):
-    return uniform(key, 0, pid, 0) < share and uniform(key, 0, pid, 1) >= failure
+def _enrolled(key, pid, share, failure, youngest, age_key, households, age_table):
+    """Signed up: drawn in the share, old enough (``youngest``; 0: any age), not failed.
+
+    The ages' arrays come apart, not as a record, so that a threaded loop can take them.
+    """
+    if not uniform(key, 0, pid, 0) < share:
+        return False
+    if youngest > 0 and age(age_key, pid, households[pid], age_table) < youngest:
+        return False
+    return uniform(key, 0, pid, 1) >= failure
 
 
-def _count_enrolled(key, n, share, failure):
+def _count_enrolled(key, n, share, failure, youngest, age_key, households, age_table):
     total = 0
     for pid in prange(n):
-        if _enrolled(key, pid, share, failure):
+        if _enrolled(key, pid, share, failure, youngest, age_key, households, age_table):
             total += 1
     return total
 
@@ -249,9 +270,10 @@ _count_enrolled = both_builds(_count_enrolled)
 
 
 @kernel(inline="always")
-def _signed_up_wrongly(key, pid, share, failure, rate):
+def _signed_up_wrongly(key, pid, share, failure, rate, youngest, age_key, households, age_table):
     """Enrolled, but the face search matched someone else (draw ``(key, 0, pid, 2)``)."""
-    return _enrolled(key, pid, share, failure) and uniform(key, 0, pid, 2) < rate
+    enrolled = _enrolled(key, pid, share, failure, youngest, age_key, households, age_table)
+    return enrolled and uniform(key, 0, pid, 2) < rate
 
 
 @kernel(inline="always")
@@ -261,21 +283,25 @@ def _matched_person(key, pid, n):
     return other + (other >= pid)
 
 
-def _misverified_users(key, n, share, failure, rate):
+def _misverified_users(key, n, share, failure, rate, youngest, age_key, households, age_table):
     """Everyone misverified at sign-up, in order: block counts, then each block filled."""
     blocks = (n + SIGN_UP_BLOCK - 1) // SIGN_UP_BLOCK
     counts = np.zeros(blocks + 1, np.int64)
     for b in prange(blocks):
         found = 0
         for pid in range(b * SIGN_UP_BLOCK, min(n, (b + 1) * SIGN_UP_BLOCK)):
-            found += _signed_up_wrongly(key, pid, share, failure, rate)
+            found += _signed_up_wrongly(
+                key, pid, share, failure, rate, youngest, age_key, households, age_table
+            )
         counts[b + 1] = found
     starts = np.cumsum(counts)
     users = np.empty(starts[-1], np.int64)
     for b in prange(blocks):
         k = starts[b]
         for pid in range(b * SIGN_UP_BLOCK, min(n, (b + 1) * SIGN_UP_BLOCK)):
-            if _signed_up_wrongly(key, pid, share, failure, rate):
+            if _signed_up_wrongly(
+                key, pid, share, failure, rate, youngest, age_key, households, age_table
+            ):
                 users[k] = pid
                 k += 1
     return users
@@ -290,14 +316,16 @@ def no_misverified() -> Misverified:
 
 
 @kernel
-def _new_misverified(key, n, share, failure, rate, threads):
+def _new_misverified(key, n, share, failure, rate, threads, youngest, ages):
     """The ``Misverified`` map of a population of ``n`` at a misverification ``rate``.
 
     Called only where sign-ups may be misverified (``PointSystem.misidentifies``; else
     ``no_misverified``). A population of one has nobody else to match: the map is empty.
     """
     if n > 1:
-        users = _misverified_users(threads, n, key, n, share, failure, rate)
+        a = ages
+        signing_up = (youngest, a.age_key, a.households, a.age_table)
+        users = _misverified_users(threads, n, key, n, share, failure, rate, *signing_up)
     else:
         users = np.empty(0, np.int64)
     matched = np.empty(users.size, np.int64)
@@ -320,10 +348,14 @@ def _index_in(sorted_ids, pid):
 
 
 @kernel
-def _enrolled_many(key, pids, share, failure):
+def _enrolled_many(e, pids):
+    """Whether each of ``pids`` signed up (``e``, an ``Enrolment``)."""
+    a = e.ages
     out = np.empty(pids.size, np.bool_)
     for i in range(pids.size):
-        out[i] = _enrolled(key, pids[i], share, failure)
+        out[i] = _enrolled(
+            e.key, pids[i], e.share, e.failure, e.min_age, a.age_key, a.households, a.age_table
+        )
     return out
 
 
@@ -355,12 +387,9 @@ def _apply(pids, acts, sources, true, s):
     """
     offset, points, source_ok = s.offset, s.points, s.source_ok
     lo, hi, grade_mins, counts, stats = s.bounds.lo, s.bounds.hi, s.mins, s.counts, s.stats
-    everyone, key, share, failure = (
-        s.enrolment.everyone,
-        s.enrolment.key,
-        s.enrolment.share,
-        s.enrolment.failure,
-    )
+    e = s.enrolment  # a threaded loop takes its fields, not the record
+    everyone, key, share, failure, youngest = e.everyone, e.key, e.share, e.failure, e.min_age
+    age_key, households, age_table = e.ages.age_key, e.ages.households, e.ages.age_table
     m = s.misverified  # a threaded loop takes its arrays, not the record
     users, by_matched, whose, own_offset = m.users, m.by_matched, m.whose, m.own_offset
     bounds = person_parts(pids, 1 if users.size else RECORD_PARTS)
@@ -387,7 +416,9 @@ def _apply(pids, acts, sources, true, s):
                 if at >= 0:
                     own_offset[at] = min(max(own_offset[at] + pts, lo), hi)
                     continue
-            if not everyone and not _enrolled(key, pid, share, failure):
+            if not everyone and not _enrolled(
+                key, pid, share, failure, youngest, age_key, households, age_table
+            ):
                 continue
             _add_points(pid, pts, false, offset, lo, hi, grade_mins, own_counts, own_stats)
     for j in range(parts):  # integer counts: the same sums in any order
@@ -556,7 +587,7 @@ def _state_has_score(s, pids):
     e = s.enrolment
     if e.everyone:
         return scores_everyone(s, pids)
-    return _enrolled_many(e.key, pids, e.share, e.failure)
+    return _enrolled_many(e, pids)
 
 
 @kernel
@@ -626,14 +657,20 @@ class PointSystem(CompiledSteps, CompiledScoring):
         )
         self.mins = np.asarray([g.min_score - p.base for g in p.grades], np.int64)
         self.mins[-1] = min(self.mins[-1], -OFFSET_LIMIT)
-        self.everyone = p.enrolment >= 1.0 and p.enrolment_failure <= 0.0
+        self.everyone = (
+            p.enrolment >= 1.0 and p.enrolment_failure <= 0.0 and p.enrolment_min_age <= 0
+        )
         self.enrol_key = self.key("enrolment")
+        ages = actor_ages(sim.pop) if p.enrolment_min_age > 0 else no_ages()
+        signing_up = (p.enrolment_min_age, ages.age_key, ages.households, ages.age_table)
         if self.everyone:
             self.n = sim.pop.n
         else:
             n, threads = sim.pop.n, run_threads(sim.pop.n)
             self.n = int(
-                _count_enrolled(threads, n, self.enrol_key, n, p.enrolment, p.enrolment_failure)
+                _count_enrolled(
+                    threads, n, self.enrol_key, n, p.enrolment, p.enrolment_failure, *signing_up
+                )
             )
         counts = np.zeros(len(p.grades), np.int64)
         counts[_grade(self.mins, 0)] = self.n
@@ -652,6 +689,8 @@ class PointSystem(CompiledSteps, CompiledScoring):
             failure=p.enrolment_failure,
             base=p.base,
             enrolled=self.n,
+            min_age=p.enrolment_min_age,
+            ages=ages,
         )
         misverified = (
             _new_misverified(
@@ -661,6 +700,8 @@ class PointSystem(CompiledSteps, CompiledScoring):
                 p.enrolment_failure,
                 p.misverification,
                 run_threads(sim.pop.n),
+                p.enrolment_min_age,
+                ages,
             )
             if self.misidentifies()
             else no_misverified()  # the same record type; the search is never compiled
@@ -888,8 +929,17 @@ class HonestShanghaiParams(PointSystemParams):
         default=0.05,
         ge=0.0,
         le=1.0,
-        description="Share of residents who sign up (assumption: voluntary app; only 11% of "
+        description="Share of residents old enough (enrolment_min_age) who sign up (assumption: "
+        "voluntary app; only 11% of "
         "people in pilot areas even knew of their pilot, calibration/public_opinion.csv).",
+    )
+    enrolment_min_age: int = Field(
+        default=16,
+        ge=0,
+        le=90,
+        description="The youngest who may sign up: signing up takes an ID number, and ID cards "
+        "are compulsory from 16 (Resident Identity Card Law, art. 2; assumption that nobody "
+        "younger signs up).",
     )
     enrolment_failure: float = Field(
         default=0.04,
