@@ -45,7 +45,7 @@ from scslab.kernels.jit import kernel, kernel_overload, step_kernel
 from scslab.kernels.parallel import run_threads
 from scslab.kernels.sampling import compiled_bernoulli_ids
 from scslab.kernels.structs import compiled_struct
-from scslab.mechanisms.ages import NO_MAX_AGE, no_ages
+from scslab.mechanisms.ages import NO_MAX_AGE, ActorAges, actor_ages, old_enough
 from scslab.mechanisms.common import column_names
 from scslab.mechanisms.consequences.sectors import attempts_on_list
 from scslab.mechanisms.lists.base import ListBase
@@ -102,6 +102,14 @@ class RewardSector(BaseModel):
         le=1.0,
         description="Chance that a list member's attempt is granted (list sectors only; default "
         "1: every attempt, an assumption).",
+    )
+    min_age: int = Field(
+        default=0,
+        ge=0,
+        le=90,
+        description="The youngest who attempts (default 0: anyone, an assumption; a loan, a "
+        "rental, a visa or a dating profile needs 18, full civil capacity, Civil Code art. "
+        "17-18).",
     )
 
     @model_validator(mode="before")
@@ -187,6 +195,10 @@ class RewardRule(NamedTuple):
     """Also require no bad record (the scorer's ``clean`` kernel)."""
     by_state: bool
     """Read by the state: nothing is granted on a day the state may not read the score."""
+    min_age: int
+    """The youngest who attempts (0: anyone)."""
+    ages: ActorAges
+    """What is read of an attempter's age (``mechanisms/ages.py``)."""
     another_column: int
     """Where in ``today`` the grants on someone else's record go, the refusals next (-1: the
     scorer scores everyone from their own records)."""
@@ -211,12 +223,14 @@ class ListRewardRule(NamedTuple):
     """The list's bit."""
     false_mask: np.uint8
     """The bit of people listed on a false record."""
+    min_age: int
+    """The youngest who attempts (0: anyone)."""
+    ages: ActorAges
+    """What is read of an attempter's age (``mechanisms/ages.py``)."""
 
 
 NO_HOUSEHOLDS = np.empty(0, np.uint8)
 """The households a list sector passes to ``attempts_on_list``: none (no family extension)."""
-NO_AGES = no_ages()
-"""The ages a list sector passes to ``attempts_on_list``: none read (every member attempts)."""
 
 
 RewardsState = compiled_struct(
@@ -282,8 +296,8 @@ def _sector_grants_impl(day, s, j, sector):
                 day,
                 sector.chance,
                 s.threads,
-                NO_AGES,
-                0,
+                sector.ages,
+                sector.min_age,
                 NO_MAX_AGE,
             )
             return granted, attempts
@@ -292,6 +306,7 @@ def _sector_grants_impl(day, s, j, sector):
 
     def from_score(day, s, j, sector):
         ids = compiled_bernoulli_ids(sector.key, day, s.n, sector.rate, s.threads)
+        ids = old_enough(ids, sector.ages, sector.min_age, s.threads)
         ok = np.zeros(ids.size, np.bool_)
         if sector.by_state and not state_reads(sector.scorer, day):
             return kept(ids, ok), ids.size  # the state reads no score: nobody is granted
@@ -373,6 +388,7 @@ class Rewards(CompiledSteps, Consequences):
     params: RewardsParams
 
     def init(self, sim: Simulation) -> None:
+        self._ages = actor_ages(sim.pop)  # who is old enough to attempt (a sector's min_age)
         self.scorers: dict[str, Scoring] = {}
         self.lists: dict[str, ListBase] = {}
         for sector, rule in self.params.sectors.items():
@@ -426,6 +442,8 @@ class Rewards(CompiledSteps, Consequences):
             by_state=rule.reader == "state",
             another_column=another_column,
             scorer=self.scorers[name].state,
+            min_age=rule.min_age,
+            ages=self._ages,
         )
 
     def _list_rule(self, name: str, rule: RewardSector, lst: ListBase) -> ListRewardRule:
@@ -438,6 +456,8 @@ class Rewards(CompiledSteps, Consequences):
             flags=lst.flag.array,
             mask=lst.flag.mask,
             false_mask=lst.false_flag.mask,
+            min_age=rule.min_age,
+            ages=self._ages,
         )
 
     @property
