@@ -434,3 +434,24 @@ def test_nobody_younger_than_its_sign_up_age_is_enrolled_in_an_opt_in_score():
     assert years.size == n > 500 and years.min() >= 16
     years, n = users(0)
     assert years.size == n and float((years < 16).mean()) > 0.1
+
+
+def test_a_misverified_sign_up_is_matched_to_someone_in_the_id_card_gallery():
+    """The face search at sign-up matched users to babies, whose records then scored them; the
+    gallery is of ID-card photos, so the person matched is 16 or older (``ages.ID_CARD_AGE``),
+    whatever the user's own age."""
+    from scslab.population.attributes import age
+
+    sc = scslab.load_scenario("honest_shanghai_2016").with_overrides(people=20_000, days=1)
+    sc = sc.with_mechanism(
+        "honest_shanghai", enrolment=0.5, enrolment_min_age=0, misverification=0.3
+    )
+    sim = Simulation(sc)
+    hs, pop = sim.get("honest_shanghai"), sim.pop
+
+    def years(ids):
+        return np.array([age(pop.keys.age, p, pop.households[p], pop.age_table) for p in ids])
+
+    assert hs.misverified.users.size > 500
+    assert years(hs.misverified.by_matched).min() >= 16
+    assert years(hs.misverified.users).min() < 16  # users of any age here: only the gallery's

@@ -10,8 +10,8 @@ reads the borrower's age from ``MIN_AGE`` itself (``BORROWER_MIN_AGE``).
 
 Owns ``ActorAges``, ``actor_ages``, ``min_age_by_act``, ``of_age``, ``old_enough``, ``aged``
 (an age window, which sector sanctions read: its loop is ``of_age``'s rule over many ids, with
-threads where a run has them) and ``WORKING_AGES`` (with ``of_working_age``). Draws nothing and
-holds no state: the ages are ``population.attributes.age``'s.
+threads where a run has them), ``WORKING_AGES`` (with ``of_working_age``) and ``ID_CARD_AGE``.
+Draws nothing and holds no state: the ages are ``population.attributes.age``'s.
 """
 
 from __future__ import annotations
@@ -65,6 +65,12 @@ def of_age(ages, pid, min_age):
 
 NO_MAX_AGE = 255
 """An age window's upper end that nobody reaches (the oldest person is 90)."""
+
+
+ID_CARD_AGE = 16
+"""From this age a resident identity card, and with it a photo in the national gallery, is
+compulsory (Resident Identity Card Law, art. 2); younger children's optional cards are left out
+(assumption). Face searches against the gallery and sign-ups by ID number read it."""
 
 
 class AgeWindow(NamedTuple):

@@ -39,7 +39,7 @@ from scslab.kernels.parallel import RECORD_PARTS, both_builds, person_parts, run
 from scslab.kernels.rng import below, uniform
 from scslab.kernels.sorting import stable_order
 from scslab.kernels.structs import compiled_struct
-from scslab.mechanisms.ages import ActorAges, actor_ages, no_ages
+from scslab.mechanisms.ages import ID_CARD_AGE, ActorAges, actor_ages, no_ages, of_age
 from scslab.mechanisms.scoring.compiled import (
     CompiledScoring,
     compiled_scoring,
@@ -276,11 +276,26 @@ def _signed_up_wrongly(key, pid, share, failure, rate, youngest, age_key, househ
     return enrolled and uniform(key, 0, pid, 2) < rate
 
 
-@kernel(inline="always")
-def _matched_person(key, pid, n):
-    """Whom a misverified ``pid`` was matched to: anyone else, uniformly (assumption)."""
+MATCH_REDRAWS = 16
+"""Draws, at most, of the person a misverified user is matched to, until one is in the ID-card
+gallery (``ages.ID_CARD_AGE``); after that many (a chance of about 0.2 ** 16) the last stands."""
+
+
+@kernel
+def _matched_person(key, pid, n, ages):
+    """Whom a misverified ``pid`` was matched to: anyone else in the ID-card gallery.
+
+    Uniformly (assumption); someone younger than ``ages.ID_CARD_AGE`` has no photo there, and is
+    drawn again.
+    """
     other = below(key, 0, pid, 3, n - 1)
-    return other + (other >= pid)
+    other += other >= pid
+    for attempt in range(MATCH_REDRAWS):
+        if of_age(ages, other, ID_CARD_AGE):
+            break
+        other = below(key, 0, pid, 4 + attempt, n - 1)
+        other += other >= pid
+    return other
 
 
 def _misverified_users(key, n, share, failure, rate, youngest, age_key, households, age_table):
@@ -316,7 +331,7 @@ def no_misverified() -> Misverified:
 
 
 @kernel
-def _new_misverified(key, n, share, failure, rate, threads, youngest, ages):
+def _new_misverified(key, n, share, failure, rate, threads, youngest, ages, gallery):
     """The ``Misverified`` map of a population of ``n`` at a misverification ``rate``.
 
     Called only where sign-ups may be misverified (``PointSystem.misidentifies``; else
@@ -330,7 +345,7 @@ def _new_misverified(key, n, share, failure, rate, threads, youngest, ages):
         users = np.empty(0, np.int64)
     matched = np.empty(users.size, np.int64)
     for i in range(users.size):
-        matched[i] = _matched_person(key, users[i], n)
+        matched[i] = _matched_person(key, users[i], n, gallery)
     order = stable_order(matched)
     return Misverified(
         users=users,
@@ -702,6 +717,7 @@ class PointSystem(CompiledSteps, CompiledScoring):
                 run_threads(sim.pop.n),
                 p.enrolment_min_age,
                 ages,
+                actor_ages(sim.pop),  # whom a face search can match: the ID-card gallery
             )
             if self.misidentifies()
             else no_misverified()  # the same record type; the search is never compiled
@@ -934,12 +950,13 @@ class HonestShanghaiParams(PointSystemParams):
         "people in pilot areas even knew of their pilot, calibration/public_opinion.csv).",
     )
     enrolment_min_age: int = Field(
-        default=16,
+        default=ID_CARD_AGE,
         ge=0,
         le=90,
         description="The youngest who may sign up: signing up takes an ID number, and ID cards "
         "are compulsory from 16 (Resident Identity Card Law, art. 2; assumption that nobody "
-        "younger signs up).",
+        "younger signs up). The person a misverified sign-up is matched to is 16 or older too "
+        "(the gallery of ID-card photos).",
     )
     enrolment_failure: float = Field(
         default=0.04,

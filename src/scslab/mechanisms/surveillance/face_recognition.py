@@ -77,7 +77,7 @@ from scslab.kernels.rng import uniform
 from scslab.kernels.sampling import compiled_bernoulli_ids
 from scslab.kernels.sorting import sorted_copy
 from scslab.kernels.structs import compiled_struct
-from scslab.mechanisms.ages import ActorAges, actor_ages, of_age
+from scslab.mechanisms.ages import ID_CARD_AGE, ActorAges, actor_ages, of_age
 from scslab.mechanisms.lists.base import SIZE as LIST_SIZE
 from scslab.mechanisms.lists.base import ListBase, list_members, no_list
 from scslab.mechanisms.observation.evaders import EVASION, evaders_in, evades, no_evasion
@@ -215,7 +215,7 @@ class FaceRecognitionParams(MechanismParams):
         "ningbo_2018_false_shaming).",
     )
     gallery_min_age: int = Field(
-        default=16,
+        default=ID_CARD_AGE,
         ge=0,
         le=90,
         description="Mode 'act': the youngest person in the gallery, so the youngest a false "
