@@ -493,51 +493,37 @@ def test_the_python_loop_gives_the_compiled_plan_s_columns(scenario):
     assert python.columns == compiled.columns
 
 
-def test_a_reward_sector_is_attempted_only_from_its_minimum_age():
-    """Volunteers of 14 to 17 on state_outline_2014's redlist got loans and dating perks (minors
-    49 dating perks at 50,000 x 365). A sector with min_age 18 now rewards adults only, a list
-    sector and a score sector alike; at 0 minors are rewarded too."""
+def _granted_ages(sc: Scenario, rewards: str, min_age: int, **sector: object) -> np.ndarray:
+    """The ages of everyone granted a reward of mechanism ``rewards`` over the run, each sector
+    given ``min_age`` and ``sector``'s other fields."""
     from scslab.population.attributes import age
 
-    def rewarded(youngest):
-        sc = scslab.load_scenario("state_outline_2014").with_overrides(people=20_000, days=120)
-        sectors = sc.mechanisms["redlist_rewards"].model_dump()["sectors"]
-        sectors = {k: v | {"attempt_rate": 0.05, "min_age": youngest} for k, v in sectors.items()}
-        sc = sc.with_mechanism("redlist_rewards", sectors=sectors)
-        sc = sc.with_mechanism("everyday_acts", extra_acts={"prosocial_act": {"rate": 0.01}})
-        sim = Simulation(sc)
-        rewards, pop, years = sim.get("redlist_rewards"), sim.pop, []
-        for _ in range(sim.days):
-            sim.step()
-            for ids in rewards.granted_today.values():
-                years += [age(pop.keys.age, p, pop.households[p], pop.age_table) for p in ids]
-        return np.array(years)
+    sectors = sc.mechanisms[rewards].model_dump()["sectors"]
+    changed = {k: v | sector | {"min_age": min_age} for k, v in sectors.items()}
+    sim = Simulation(sc.with_mechanism(rewards, sectors=changed))
+    mechanism, pop, years = sim.get(rewards), sim.pop, []
+    for _ in range(sim.days):
+        sim.step()
+        for ids in mechanism.granted_today.values():
+            years += [age(pop.keys.age, p, pop.households[p], pop.age_table) for p in ids]
+    return np.array(years)
 
-    adults = rewarded(18)
+
+def test_a_reward_sector_is_attempted_only_from_its_minimum_age():
+    """Volunteers of 14 to 17 on state_outline_2014's redlist got loans and dating perks (minors
+    49 dating perks at 50,000 x 365). A list sector with min_age 18 now rewards adults only; at
+    0 minors are rewarded too."""
+    sc = scslab.load_scenario("state_outline_2014").with_overrides(people=20_000, days=120)
+    sc = sc.with_mechanism("everyday_acts", extra_acts={"prosocial_act": {"rate": 0.01}})
+    adults = _granted_ages(sc, "redlist_rewards", 18, attempt_rate=0.05)
     assert adults.size > 200 and adults.min() >= 18
-    anyone = rewarded(0)
-    assert (anyone < 18).sum() > 10
+    assert (_granted_ages(sc, "redlist_rewards", 0, attempt_rate=0.05) < 18).sum() > 10
 
 
 def test_a_score_sector_is_attempted_only_from_its_minimum_age():
     """Honest Shanghai signs up people of 16 or more; a rental needs 18. A score sector with
     min_age 18 grants no 16- or 17-year-old user; at 0 it grants them too."""
-    from scslab.population.attributes import age
-
-    def rewarded(youngest):
-        sc = _shanghai(people=30_000, days=30, misverification=0.0)
-        sectors = sc.mechanisms["rewards"].model_dump()["sectors"]
-        sc = sc.with_mechanism(
-            "rewards", sectors={k: v | {"min_age": youngest} for k, v in sectors.items()}
-        )
-        sim = Simulation(sc)
-        rewards, pop, years = sim.get("rewards"), sim.pop, []
-        for _ in range(sim.days):
-            sim.step()
-            for ids in rewards.granted_today.values():
-                years += [age(pop.keys.age, p, pop.households[p], pop.age_table) for p in ids]
-        return np.array(years)
-
-    adults = rewarded(18)
+    sc = _shanghai(people=30_000, days=30, misverification=0.0)
+    adults = _granted_ages(sc, "rewards", 18)
     assert adults.size > 1_000 and adults.min() >= 18
-    assert (rewarded(0) < 18).sum() > 10
+    assert (_granted_ages(sc, "rewards", 0) < 18).sum() > 10
