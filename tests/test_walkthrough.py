@@ -19,14 +19,24 @@ def _python_blocks() -> list[str]:
     return re.findall(r"```python\n(.*?)```", DOC.read_text(), flags=re.DOTALL)
 
 
+def _forget(mechanism: str, module: str) -> None:
+    """Unregister a test's own mechanism, and the kernels its module registered for its records
+    (``tests/test_jit.py`` holds every registered kernel to be the package's)."""
+    from scslab.engine.steps import KERNELS
+
+    del REGISTRY[mechanism]
+    for record in [r for r in KERNELS if getattr(r, "__module__", "") == module]:
+        del KERNELS[record]
+    sys.modules.pop(module, None)
+
+
 @pytest.fixture
 def strikes(tmp_path, monkeypatch):
     module = _python_blocks()[0]
     (tmp_path / "strikes.py").write_text(module)
     monkeypatch.syspath_prepend(str(tmp_path))
     yield importlib.import_module("strikes")
-    del REGISTRY["strikes"]
-    sys.modules.pop("strikes", None)
+    _forget("strikes", "strikes")
 
 
 def test_the_walkthrough_scorer_runs_compiled_and_its_list_reads_it(strikes, capsys) -> None:
@@ -195,5 +205,4 @@ def test_a_line_left_out_of_the_walkthrough_is_named_not_silent(
         with pytest.raises(TypeError, match=message):
             scslab.run(sc, compiled=compiled)
     finally:
-        del REGISTRY[name]
-        sys.modules.pop(name, None)
+        _forget(name, name)
