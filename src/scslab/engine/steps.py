@@ -101,11 +101,10 @@ class CompiledSteps:
         """The day's metrics: the registered kernel fills ``today``, named here."""
         kernels_of(self.state).metrics(day, self.state)
         floats = self.float_metrics
-        values = self.today.tolist()
         check_counts(self, self.today[None, :])
         return {
             name: (None if v != v else v) if name in floats else int(v)  # NaN: missing
-            for name, v in zip(self.metric_columns, values, strict=True)
+            for name, v in zip(self.metric_columns, self.today.tolist(), strict=True)
         }
 
 
@@ -119,18 +118,15 @@ def check_counts(mechanism: Any, values: np.ndarray) -> None:
         TypeError: the mechanism, the column and the value, and what to do.
     """
     floats = mechanism.float_metrics
-    for j, col in enumerate(mechanism.metric_columns):
-        if col in floats:
-            continue
-        column = values[:, j]
-        cut = np.flatnonzero(column != np.trunc(column))  # NaN (missing) is neither: kept
-        cut = cut[~np.isnan(column[cut])]
-        if cut.size:
-            raise TypeError(
-                f"{mechanism.name}: metric column {col!r} holds {column[cut[0]]!r}, which is not "
-                "a count; name it in the mechanism's float_metrics (docs/architecture.md, "
-                "step 4)"
-            )
+    counts = [j for j, col in enumerate(mechanism.metric_columns) if col not in floats]
+    cut = values[:, counts]
+    day, j = np.nonzero((cut != np.trunc(cut)) & ~np.isnan(cut))  # NaN: a missing value
+    if day.size:
+        col = mechanism.metric_columns[counts[j[0]]]
+        raise TypeError(
+            f"{mechanism.name}: metric column {col!r} holds {cut[day[0], j[0]]!r}, which is not "
+            "a count; name it in the mechanism's float_metrics (docs/architecture.md, step 4)"
+        )
 
 
 def check_ready(mechanism: Any) -> None:

@@ -21,9 +21,8 @@ plug-in that fails to import is a warning, not a stop, and ``PLUGIN_FAILURES`` k
 line that refuses a scenario naming one of its mechanisms.
 
 Owns the walk that imports every module below and the plug-ins' import; it defines no mechanism
-and names none. The
-engine must not import this package or any module below it (``tests/test_layers.py``): the
-scenario module imports it to register the mechanisms.
+and names none. The engine must not import this package or any module below it
+(``tests/test_layers.py``): the scenario module imports it to register the mechanisms.
 """
 
 import importlib

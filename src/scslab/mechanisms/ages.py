@@ -1,14 +1,17 @@
 """Who is old enough to commit an act: the one place of ``catalogue.MIN_AGE``'s rule.
 
-A debt's four acts, a traffic offence, tax evasion, commercial fraud and a Party warning need 18
-years (``catalogue.MIN_AGE``). Every record that claims one of them is of someone that old: the
-acts ``everyday_acts`` draws, the false records of a data source's errors (``data_sources``) and
-the targets of malicious reports (``informants``, which draws another target for a child). Each
-reads people's ages through an ``ActorAges`` record and asks ``of_age``; none keeps a copy of
-the rule. ``debt`` draws its borrowers in a pass over everyone that must stay vector code, so it
-reads the borrower's age from ``MIN_AGE`` itself (``BORROWER_MIN_AGE``).
+Every act but the reference model's generic offence has a minimum age (``catalogue.MIN_AGE``).
+Every record that claims one is of someone that old: the acts ``everyday_acts`` draws, the false
+records of a data source's errors (``data_sources``) and the targets of malicious reports
+(``informants``, which draws another target for a child). Reporters, sign-ups, the face
+gallery and the attempts of sanction and reward sectors have ages too. Each reads people's ages
+through an ``ActorAges`` record and asks ``of_age`` (or, in a threaded loop that cannot take a
+record, ``is_of_age`` on its arrays, and ``aged`` for many ids); none keeps a copy of the rule.
+``debt`` draws its borrowers in a pass over everyone that must stay vector code, so it reads the
+borrower's age from ``MIN_AGE`` itself (``BORROWER_MIN_AGE``).
 
-Owns ``ActorAges``, ``actor_ages``, ``min_age_by_act``, ``of_age``, ``old_enough``, ``aged``
+Owns ``ActorAges``, ``actor_ages``, ``min_age_by_act``, ``of_age``, ``is_of_age``, ``old_enough``,
+``aged``
 (an age window, which sector sanctions read: its loop is ``of_age``'s rule over many ids, with
 threads where a run has them), ``WORKING_AGES`` (with ``of_working_age``) and ``ID_CARD_AGE``.
 Draws nothing and holds no state: the ages are ``population.attributes.age``'s.
@@ -55,12 +58,19 @@ def min_age_by_act() -> np.ndarray:
     return out
 
 
+@kernel(inline="always")
+def is_of_age(age_key, households, age_table, pid, min_age):
+    """Whether ``pid`` is ``min_age`` or older (always, for a ``min_age`` of 0).
+
+    ``of_age`` on the ages' arrays, for a threaded loop, which takes no record.
+    """
+    return min_age <= 0 or age(age_key, pid, households[pid], age_table) >= min_age
+
+
 @kernel
 def of_age(ages, pid, min_age):
     """Whether ``pid`` is ``min_age`` or older (always, for a ``min_age`` of 0)."""
-    if min_age <= 0:
-        return True
-    return age(ages.age_key, pid, ages.households[pid], ages.age_table) >= min_age
+    return is_of_age(ages.age_key, ages.households, ages.age_table, pid, min_age)
 
 
 NO_MAX_AGE = 255

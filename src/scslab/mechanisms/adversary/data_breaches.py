@@ -13,9 +13,8 @@ whatever the score does later, and no appeal reaches it.
 
 Employers screen on the leaked copy: job applications are drawn each day among the marked
 (``kernels/sampling``, the cost grows with applications); an applicant of working age
-(``ages.WORKING_AGES``, 18-59) whose
-employer screens (``screening_share``) is rejected, and loses income through
-``mechanisms/income_loss`` (the flag ``debt`` reads).
+(``ages.WORKING_AGES``, 18-59) whose employer screens (``screening_share``) is rejected, and
+loses income through ``mechanisms/income_loss`` (the flag ``debt`` reads).
 
 Owns one bit per person in the population's flag bytes (leaked below the cut-off). Reads scores
 only through the scorer's kernels; changes the lost-income flag only through ``income_loss``.

@@ -45,14 +45,20 @@ from scslab.kernels.rng import below, uniform
 from scslab.kernels.sampling import DAY_ZERO, compiled_bernoulli_ids, compiled_labelled_ids
 from scslab.kernels.sorting import stable_order
 from scslab.kernels.structs import compiled_struct
-from scslab.mechanisms.ages import ActorAges, actor_ages, min_age_by_act, of_age, old_enough
+from scslab.mechanisms.ages import (
+    ActorAges,
+    actor_ages,
+    is_of_age,
+    min_age_by_act,
+    of_age,
+    old_enough,
+)
 from scslab.mechanisms.provenance import counts as provenance_counts
 from scslab.mechanisms.provenance import provenance
 from scslab.mechanisms.ties import cut_bits, tie_cuts, tie_kept
 from scslab.population.attributes import (
     GROUP_SIZES,
     NEIGHBOURHOOD,
-    age,
     community_tie,
     local_group,
     local_group_member,
@@ -263,7 +269,7 @@ def _reports(
             if ties > 0 and uniform(key, day, pid, act * 64) < any_tie:
                 first = _first_reporter(keys.reporter, day, pid, act, p, ties, any_tie)
                 tie = community_tie(tie_key, pid, first, lo, hi, locality)
-                if _can_report(age_key, households, age_table, youngest, tie):  # not a child
+                if is_of_age(age_key, households, age_table, tie, youngest):  # not a child
                     reporter[i] = tie
         else:
             for k in range(ties):  # who the tie is matters through their opportunism
@@ -273,7 +279,7 @@ def _reports(
                 if u >= highest:  # not even the most opportunistic tie would: skip finding it
                     continue
                 tie = community_tie(tie_key, pid, k, lo, hi, locality)
-                if not _can_report(age_key, households, age_table, youngest, tie):
+                if not is_of_age(age_key, households, age_table, tie, youngest):
                     continue  # too young to report
                 if u < p * trait_factor(opp_key, tie, weight):  # exactly p at weight 0
                     reporter[i] = tie
@@ -291,7 +297,7 @@ def _reports(
             )
             if member < 0 or member == pid:
                 continue
-            if not _can_report(age_key, households, age_table, youngest, member):
+            if not is_of_age(age_key, households, age_table, member, youngest):
                 continue
             q = p
             if weight != 0.0:
@@ -318,12 +324,6 @@ def _reports(
 
 
 _reports = both_builds(_reports)
-
-
-@kernel(inline="always")
-def _can_report(age_key, households, age_table, youngest, pid):
-    """Whether ``pid`` is ``youngest`` or older (``ages.of_age``'s rule, on the ages' arrays)."""
-    return youngest <= 0 or age(age_key, pid, households[pid], age_table) >= youngest
 
 
 @kernel(inline="always")
@@ -514,11 +514,11 @@ def _false_reports(s, m, day, factor, board):
         reporter, j = reporters[i], index[i]
         target = _target(s.keys, s.rule, m.rival_share, day, reporter, j, s.bounds, s.n)
         for attempt in range(1, RETARGETS + 1):  # too young for the act: someone else
-            if target < 0 or of_age(m.ages, target, m.min_age):
+            if target < 0 or of_age(s.rule.ages, target, m.min_age):
                 break
             again = j + attempt * RETARGET_STRIDE  # draws of their own, never a report's
             target = _target(s.keys, s.rule, m.rival_share, day, reporter, again, s.bounds, s.n)
-        if target < 0 or target == reporter or not of_age(m.ages, target, m.min_age):
+        if target < 0 or target == reporter or not of_age(s.rule.ages, target, m.min_age):
             continue  # nobody to name
         filed += 1
         newly_informed += _mark_informed(s.informed, reporter)
@@ -606,9 +606,8 @@ class MaliciousRule(NamedTuple):
     accept: float
     """Chance that verification accepts one."""
     min_age: int
-    """The youngest a target may be: the act's ``catalogue.MIN_AGE`` (0: any age)."""
-    ages: ActorAges
-    """What is read of a target's age (``mechanisms/ages.py``)."""
+    """The youngest a target may be: the act's ``catalogue.MIN_AGE`` (0: any age; the ages are
+    ``InformantRule.ages``)."""
 
 
 FILED, ACCEPTED, FALSE_FILED, FALSE_ACCEPTED, INFORMED = range(5)
@@ -794,7 +793,6 @@ class Informants(CompiledSteps, Reporting):
                 false_act=np.int16(act_by_name(p.false_act)),
                 accept=p.accept_false,
                 min_age=int(min_age_by_act()[act_by_name(p.false_act)]),
-                ages=actor_ages(pop),
             )
             if self.reports_maliciously()
             else None  # no malicious report can be filed: its kernels are not compiled

@@ -39,7 +39,7 @@ from scslab.kernels.parallel import RECORD_PARTS, both_builds, person_parts, run
 from scslab.kernels.rng import below, uniform
 from scslab.kernels.sorting import stable_order
 from scslab.kernels.structs import compiled_struct
-from scslab.mechanisms.ages import ID_CARD_AGE, ActorAges, actor_ages, no_ages, of_age
+from scslab.mechanisms.ages import ID_CARD_AGE, ActorAges, actor_ages, is_of_age, of_age
 from scslab.mechanisms.scoring.compiled import (
     CompiledScoring,
     compiled_scoring,
@@ -47,7 +47,6 @@ from scslab.mechanisms.scoring.compiled import (
     record_value,
     scores_everyone,
 )
-from scslab.population.attributes import age
 
 if TYPE_CHECKING:
     from scslab.engine.simulation import Simulation
@@ -253,7 +252,7 @@ def _enrolled(key, pid, share, failure, youngest, age_key, households, age_table
     """
     if not uniform(key, 0, pid, 0) < share:
         return False
-    if youngest > 0 and age(age_key, pid, households[pid], age_table) < youngest:
+    if not is_of_age(age_key, households, age_table, pid, youngest):
         return False
     return uniform(key, 0, pid, 1) >= failure
 
@@ -331,7 +330,7 @@ def no_misverified() -> Misverified:
 
 
 @kernel
-def _new_misverified(key, n, share, failure, rate, threads, youngest, ages, gallery):
+def _new_misverified(key, n, share, failure, rate, threads, youngest, ages):
     """The ``Misverified`` map of a population of ``n`` at a misverification ``rate``.
 
     Called only where sign-ups may be misverified (``PointSystem.misidentifies``; else
@@ -345,7 +344,7 @@ def _new_misverified(key, n, share, failure, rate, threads, youngest, ages, gall
         users = np.empty(0, np.int64)
     matched = np.empty(users.size, np.int64)
     for i in range(users.size):
-        matched[i] = _matched_person(key, users[i], n, gallery)
+        matched[i] = _matched_person(key, users[i], n, ages)
     order = stable_order(matched)
     return Misverified(
         users=users,
@@ -676,7 +675,7 @@ class PointSystem(CompiledSteps, CompiledScoring):
             p.enrolment >= 1.0 and p.enrolment_failure <= 0.0 and p.enrolment_min_age <= 0
         )
         self.enrol_key = self.key("enrolment")
-        ages = actor_ages(sim.pop) if p.enrolment_min_age > 0 else no_ages()
+        ages = actor_ages(sim.pop)  # who may sign up, and whom a face search can match
         signing_up = (p.enrolment_min_age, ages.age_key, ages.households, ages.age_table)
         if self.everyone:
             self.n = sim.pop.n
@@ -717,7 +716,6 @@ class PointSystem(CompiledSteps, CompiledScoring):
                 run_threads(sim.pop.n),
                 p.enrolment_min_age,
                 ages,
-                actor_ages(sim.pop),  # whom a face search can match: the ID-card gallery
             )
             if self.misidentifies()
             else no_misverified()  # the same record type; the search is never compiled
