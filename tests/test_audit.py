@@ -42,7 +42,7 @@ def test_audit_matches_the_lists_and_sanctions(integrated):
                 for how in (
                     "left by appeal",
                     "left at the end of a term (credit repair)",
-                    "left by their own act (repaying)",
+                    "left on their own",
                 )
             )
             assert left == s[EXITS]
@@ -63,6 +63,22 @@ def test_audit_matches_the_lists_and_sanctions(integrated):
     family = mechanisms["joint_punishment"].blocked_family["childrens_schools"]
     school = "children's school enrolments blocked for a household member's listing"
     assert audit[("families", school)] == family
+
+
+def test_leaving_on_ones_own_says_how_each_list_is_left(integrated):
+    """A threshold list's members leave when their score recovers, not by repaying: the note
+    says so from the list, the run folder's table too, and a table alone names both ways."""
+    notes = {
+        h.item: h.note for h in integrated.harm_audit() if h.item.endswith(": left on their own")
+    }
+    assert notes["court_list: left on their own"] == "a recorded judgment_repaid"
+    assert notes["tax_blacklist: left on their own"] == "none can: the list has no exit acts"
+    written = pq.read_table(integrated.run_dir / "harm_audit.parquet").to_pylist()
+    assert {r["item"]: r["note"] for r in written if r["item"] in notes} == notes
+    alone = {h.item: h.note for h in harm_audit(integrated.metrics)}
+    assert alone["court_list: left on their own"] == alone["tax_blacklist: left on their own"]
+    assert "repaid" in alone["court_list: left on their own"]
+    assert "score" in alone["court_list: left on their own"]
 
 
 def test_false_records_by_cause_add_up_to_the_ledger(integrated):
@@ -205,7 +221,7 @@ def test_a_warm_started_list_that_nobody_enters_still_says_how_people_left():
     )
     audit = {(h.section, h.item): h.value for h in harm_audit(metrics)}
     assert audit[("time on lists", "court_list: entries")] == 0
-    assert audit[("time on lists", "court_list: left by their own act (repaying)")] == 2
+    assert audit[("time on lists", "court_list: left on their own")] == 2
     assert audit[("time on lists", "court_list: listed at the end")] == 3
     assert audit[("time on lists", "court_list: listed when the run began (warm start)")] == 5
     assert audit[("time on lists", "court_list: days listed per listing")] == 16 / 5
@@ -260,7 +276,7 @@ def test_time_on_lists_counts_the_warm_start_and_adds_up_to_those_listed_at_the_
     began = time_on["court_list: listed when the run began (warm start)"]
     entries, left = (
         time_on["court_list: entries"],
-        time_on["court_list: left by their own act (repaying)"],
+        time_on["court_list: left on their own"],
     )
     at_the_end = time_on["court_list: listed at the end"]
     assert (began, entries, left, at_the_end) == (4, 3, 3, 4)
@@ -269,7 +285,7 @@ def test_time_on_lists_counts_the_warm_start_and_adds_up_to_those_listed_at_the_
     # no warm start: no such item, and the rest adds up without it
     assert "tax_list: listed when the run began (warm start)" not in time_on
     assert (
-        time_on["tax_list: entries"] - time_on["tax_list: left by their own act (repaying)"]
+        time_on["tax_list: entries"] - time_on["tax_list: left on their own"]
         == (time_on["tax_list: listed at the end"])
     )
     assert not any("never left" in item for item in time_on)

@@ -439,8 +439,11 @@ def test_state_lists_and_sanctions_read_no_commercial_score_after_the_refusal():
         audit["commercial_blacklist: released when the state stopped reading its score"]
         == (size[29])
     )
-    own = audit["commercial_blacklist: left by their own act (repaying)"]
+    own = audit["commercial_blacklist: left on their own"]
     assert own == sum(exits) - size[29] == sum(exits[:30])
+    # a threshold list's members leave when their score recovers: the note says so, not "repaid"
+    note = {h.item: h.note for h in result.harm_audit()}["commercial_blacklist: left on their own"]
+    assert note == "their sesame_credit score back at 620 or above"
     # and its sanctions refuse nobody
     sanctions = _column(refused, "score_sanctions_loans_refused")
     assert sanctions[-1] == sanctions[29] < _column(read, "score_sanctions_loans_refused")[-1]
@@ -461,7 +464,7 @@ def test_listings_an_appeal_or_a_term_ends_on_the_day_of_the_refusal_are_not_rel
     assert sum(ended) > 20  # terms and appeals that end on the day of the refusal
     assert exits[30] == size[29] == released[30] + sum(ended) and size[30] == 0
     audit = {h.item: h.value for h in harm_audit(m)}
-    own = audit["commercial_blacklist: left by their own act (repaying)"]
+    own = audit["commercial_blacklist: left on their own"]
     assert (
         0
         <= own

@@ -84,7 +84,7 @@ class RunResult:
 
     def harm_audit(self) -> list[Harm]:
         """Who the run punished without cause, why, whom it reached, how people left lists."""
-        return harm_audit(self.metrics, redlists(self.simulation))
+        return harm_audit(self.metrics, redlists(self.simulation), left_how(self.simulation))
 
     def table(self, name: str = "metrics") -> pa.Table:
         """One result table by name: ``metrics``, ``harm_audit``, or a mechanism's (``groups``).
@@ -152,6 +152,16 @@ def redlists(sim: Simulation) -> frozenset[str]:
         if not isinstance(m, Rewards) and isinstance(getattr(m, "list", None), ListBase)
     }
     return frozenset(rewarded - punishing)
+
+
+def left_how(sim: Simulation) -> dict[str, str]:
+    """How a member of each of the run's lists leaves it on their own, in words.
+
+    The harm audit's note on those exits (``ListBase.left_on_their_own``).
+    """
+    return {
+        m.name: m.left_on_their_own() for m in sim.mechanisms.values() if isinstance(m, ListBase)
+    }
 
 
 def _peak_rss_bytes() -> int:
@@ -512,7 +522,7 @@ def _run_and_write(
             if name in tables or name == "metrics":
                 raise RuntimeError(f"result table {name!r} is written by two mechanisms")
             tables[name] = t
-    tables["harm_audit"] = audit_table(harm_audit(table, redlists(sim)))
+    tables["harm_audit"] = audit_table(harm_audit(table, redlists(sim), left_how(sim)))
     manifest = _manifest(sim, "complete", started, extra | {"tables": ["metrics", *tables]})
     if run_dir is not None:
         try:

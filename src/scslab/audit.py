@@ -16,7 +16,8 @@ write; it recomputes nothing and owns no rule. Sections:
 - **disparate impact**: listing ratios rural/urban and lowest/highest income quintile, score gaps,
   as of the last day (none where too few are listed to compare then);
 - **time on lists**: those listed when the run began (a warm start, where there are any), the
-  entries since, how people left (appeal, end of term, their own repayment), those listed at the
+  entries since, how people left (appeal, end of term, on their own: a recorded exit act
+  such as a repayment, or a score back at the exit line), those listed at the
   end (listed when the run began + entries - exits: someone who left and came back counts there
   too), and the days listed per listing (person-days on the list over the listings of the run:
   those under way when it began and the entries since; a list that a backlash stopped is counted
@@ -39,6 +40,7 @@ against the mechanisms' own state in ``tests/test_audit.py``.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -62,6 +64,15 @@ LISTED_ON_A_FALSE_RECORD = ": listed on a false record now"
 LISTED_WHEN_THE_RUN_BEGAN = ": listed when the run began (warm start)"
 """The item, after a list's name, of the people on it when its first day began: a warm start's
 (``initial``) listings. Only where there are any."""
+
+LEFT_ON_THEIR_OWN = ": left on their own"
+"""The item, after a list's name, of the exits that were neither an appeal, a term's end nor a
+release: what the member did (a recorded exit act, such as a judgment repaid, on a record list; a
+score back at the exit line on a threshold list). Its note says which, from the list
+(``ListBase.left_on_their_own``); without the lists (a table alone), both."""
+
+LEFT_HOW = "a recorded exit act (such as a judgment repaid) or a score back at the exit line"
+"""The note of ``LEFT_ON_THEIR_OWN`` when the audit has the metrics alone, not the lists."""
 
 LISTED_AT_THE_END = ": listed at the end"
 """The item, after a list's name, of the people on it after the last day (or the last day it ran):
@@ -138,10 +149,16 @@ def _prefixes(columns: list[str], suffix: str) -> list[str]:
     return [c[: -len(suffix)] for c in columns if c.endswith(suffix)]
 
 
-def harm_audit(metrics: pa.Table, redlists: frozenset[str] = frozenset()) -> list[Harm]:
+def harm_audit(
+    metrics: pa.Table,
+    redlists: frozenset[str] = frozenset(),
+    left_how: Mapping[str, str] | None = None,
+) -> list[Harm]:
     """The audit of a run's metrics table (see the module docstring).
 
     ``redlists``: the run's lists whose members are rewarded, not punished (left out).
+    ``left_how``: how a member of each list leaves it on their own, in words (``api.left_how``,
+    from each list's ``left_on_their_own``); a list not in it gets ``LEFT_HOW``.
     """
     cols = list(metrics.column_names)
     out: list[Harm] = []
@@ -270,8 +287,9 @@ def harm_audit(metrics: pa.Table, redlists: frozenset[str] = frozenset()) -> lis
         out += [
             Harm(
                 section,
-                f"{lst}: left by their own act (repaying)",
+                f"{lst}{LEFT_ON_THEIR_OWN}",
                 exits - won - ended - released,
+                (left_how or {}).get(lst, LEFT_HOW),
             ),
             Harm(
                 section,

@@ -562,6 +562,14 @@ class ListBase(Lists):
         names = METRIC_COLUMNS if self.generation is not None else METRIC_COLUMNS[:6]
         return tuple(f"{self.name}_{c}" for c in names)
 
+    def left_on_their_own(self) -> str:
+        """How a member leaves the list by what they do, in words.
+
+        The harm audit's note on the exits that were neither an appeal, a term's end nor a
+        release. A list kind says its own.
+        """
+        return "by the list's own exit rule"
+
     def new_state(self, sim: Simulation) -> object:
         """The list's record (``ListState``; a subclass with fields of its own has its own)."""
         return _new_list_state(list_fields(self, sim))

@@ -139,6 +139,12 @@ class RecordList(CompiledSteps, ListBase):
         lines = super().summary()
         return [*lines, self.warm.line(self.name)] if self.warm is not None else lines
 
+    def left_on_their_own(self) -> str:
+        acts = self.params.exit_acts
+        if not acts:
+            return "none can: the list has no exit acts"
+        return f"a recorded {' or '.join(acts)}"
+
     def set_up(self) -> dict[str, Any]:
         return self.warm.notes() if self.warm is not None else {}
 

@@ -317,6 +317,9 @@ class ThresholdList(CompiledSteps, ListBase):
         released = (f"{self.name}_released",) if self.unread_in_run else ()
         return (*super().init_columns(), *released)
 
+    def left_on_their_own(self) -> str:
+        return f"their {self.params.score} score back at {self.params.exit_at} or above"
+
     def summary(self) -> list[str]:
         """The list's line, and the day it released its members, if the state stopped reading."""
         lines = super().summary()
