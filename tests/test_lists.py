@@ -234,8 +234,8 @@ def test_each_court_list_exit_is_counted_once_by_how_it_left() -> None:
         # so far: 365 complied, 25 of them also counted as an appeal won or a term ended
         assert lst.stats[EXITS] == lst.appeals_won + lst.repaired + complied, compiled
         counts.append((int(lst.stats[EXITS]), lst.appeals_won, lst.repaired, complied))
-        # the harm audit, which counts those who left by their own act as the rest, agrees
+        # the harm audit, which counts those who left on their own as the rest, agrees
         audit = {h.item: h.value for h in result.harm_audit()}
-        assert audit["court_list: left by their own act (repaying)"] == complied
+        assert audit["court_list: left on their own"] == complied
         assert result.metrics["persons_complied_after_listing"][-1].as_py() == complied
     assert counts[0] == counts[1]  # the compiled day plan and the Python loop
