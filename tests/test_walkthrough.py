@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -30,13 +33,44 @@ def _forget(mechanism: str, module: str) -> None:
     sys.modules.pop(module, None)
 
 
-@pytest.fixture
-def strikes(tmp_path, monkeypatch):
+@contextlib.contextmanager
+def _the_doc_s_module(folder: Path, name: str = "strikes") -> Iterator[ModuleType]:
+    """The walk-through's module, imported from ``folder`` as ``name``, then forgotten.
+
+    A contributor who followed the walk-through has a ``strikes`` of their own registered (the
+    doc puts it in the package): it is set aside while the doc's copy is tested, then put back.
+    """
     module = _python_blocks()[0]
-    (tmp_path / "strikes.py").write_text(module)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    yield importlib.import_module("strikes")
-    _forget("strikes", "strikes")
+    (folder / f"{name}.py").write_text(module)
+    sys.path.insert(0, str(folder))
+    shipped = REGISTRY.pop("strikes", None)
+    try:
+        yield importlib.import_module(name)
+    finally:
+        sys.path.remove(str(folder))
+        if "strikes" in REGISTRY:
+            _forget("strikes", name)
+        if shipped is not None:
+            REGISTRY["strikes"] = shipped
+
+
+@pytest.fixture
+def strikes(tmp_path):
+    with _the_doc_s_module(tmp_path) as module:
+        yield module
+
+
+def test_the_walkthrough_runs_beside_a_strikes_already_in_the_package(tmp_path) -> None:
+    """Copying ``strikes.py`` into the package, as the doc says, registered a second "strikes",
+    and this file's tests failed on a name registered twice."""
+    (tmp_path / "ours").mkdir()
+    with _the_doc_s_module(tmp_path / "ours", "package_copy_of_strikes") as packaged:
+        ours = REGISTRY["strikes"]
+        assert ours.__module__ == packaged.__name__
+        with _the_doc_s_module(tmp_path, "strikes") as doc:
+            assert REGISTRY["strikes"].__module__ == doc.__name__
+        assert REGISTRY["strikes"] is ours  # the contributor's own is back
+    assert "strikes" not in REGISTRY
 
 
 def test_the_walkthrough_scorer_runs_compiled_and_its_list_reads_it(strikes, capsys) -> None:
