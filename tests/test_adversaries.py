@@ -20,7 +20,7 @@ from conftest import metrics_digests_by_threads
 from scslab.catalogue import DATA_SOURCE_NAMES, Act, Source
 from scslab.engine.simulation import Simulation
 from scslab.mechanisms.adversary.fraud import FRAUD_DETECTED
-from scslab.population.attributes import income_class, trait
+from scslab.population.attributes import age, income_class, trait
 from scslab.population.geography import region_of
 from scslab.scenario import Scenario
 
@@ -287,6 +287,30 @@ def test_ring_members_are_opportunists_and_their_traded_records_raise_their_scor
     others = np.setdiff1d(np.flatnonzero(sesame_on.has_score(np.arange(on.pop.n))), members)
     spill = sesame_on.scores(others, day) - sesame_off.scores(others, day)
     assert 0 <= spill.mean() < gain.mean() / 5, (spill.mean(), gain.mean())
+
+
+def _ages_of(sim: Simulation, pids: np.ndarray) -> np.ndarray:
+    pop = sim.pop
+    return np.array([age(pop.keys.age, int(p), pop.households[p], pop.age_table) for p in pids])
+
+
+@pytest.mark.parametrize(
+    ("ring", "youngest"),
+    [
+        ({}, 18),  # commercial fraud, the default penalty: 18 (no child is a fraudster)
+        ({"acts": ["online_purchase"], "penalty_act": "online_purchase"}, 14),
+    ],
+)
+def test_ring_members_are_old_enough_for_every_record_the_ring_posts(ring, youngest):
+    """A ring was any work team of 40 ids: 17% of traded records went to children under 14,
+    and toddlers got fraud penalties (a domain review, 2026-12-06)."""
+    rings = {"ring_share": 0.3, "trade_rate": 0.05, "detection_prob": 0.05, **ring}
+    on, _, members = _with_and_without(Source.COLLUSION, collusion=rings)
+    ages = _ages_of(on, members)
+    assert members.size > 300 and ages.min() >= youngest
+    assert (ages < youngest + 4).sum() > 0  # the youngest allowed do join
+    penalised = np.flatnonzero(on.pop.state.flags[FRAUD_DETECTED].get())
+    assert penalised.size > 10 and _ages_of(on, penalised).min() >= youngest
 
 
 def test_the_summary_says_when_no_scorer_counts_the_rings_trades():

@@ -267,3 +267,57 @@ def test_a_list_that_never_steps_says_so_and_nothing_more():
     lines = scslab.run(sc, people=20_000, days=5).summary().splitlines()
     mine = [line.strip() for line in lines if line.strip().startswith("court_list:")]
     assert mine == ["court_list: never stepped: it starts on 2021-01-01, after the run's last day"]
+
+
+def _with_sources(*tables: tuple[str, dict]) -> scslab.Scenario:
+    sc = scslab.load_scenario("reference").with_overrides(people=2_000, days=3)
+    for name, params in tables:
+        sc = sc.with_mechanism(name, **params)
+    return sc
+
+
+BIKES = {"acts": ["bike_misuse"], "coverage_urban": 0.5, "coverage_rural": 0.5}
+
+
+def test_a_data_source_that_could_record_nothing_is_refused_and_one_that_can_is_not():
+    """A source for an act nobody draws, with no false records, was accepted in silence."""
+    idle = _with_sources(
+        ("data_sources", {"extra_sources": {"bike_sharing": BIKES}}), ("ledger", {})
+    )
+    with pytest.raises(
+        ScenarioError,
+        match=r"mechanisms\.data_sources\.extra_sources\.bike_sharing: records bike_misuse, "
+        r"which no enabled mechanism draws.*acts drawn here: offence",
+    ):
+        scslab.run(idle)
+    drawn = idle.with_mechanism("everyday_acts", extra_acts={"bike_misuse": {"rate": 0.01}})
+    bikes = scslab.run(drawn).metrics["records_by_bike_sharing"].to_pylist()
+    assert sum(bikes) > 0
+    false = dict(BIKES, false_rate=1e-4, false_act="bike_misuse")
+    claims = _with_sources(
+        ("data_sources", {"extra_sources": {"bike_sharing": false}}), ("ledger", {})
+    )
+    assert sum(scslab.run(claims).metrics["false_records_by_bike_sharing"].to_pylist()) > 0
+    # the defaults are not the user's: rongcheng draws no bike misuse and names no such source
+    assert scslab.run("rongcheng", people=2_000, days=3).manifest["status"] == "complete"
+
+
+@pytest.mark.parametrize(
+    ("name", "params"),
+    [
+        ("tax_list", {"type": "record_list", "entry_acts": ["offence"], "sources": ["tax"]}),
+        ("rongcheng_points", {"sources": ["court", "tax"]}),
+        ("dangan", {"sources": ["tax"]}),
+        ("evasion", {"sources": ["platform"]}),
+    ],
+)
+def test_a_reader_of_sources_none_of_which_is_set_up_is_refused(name, params):
+    """A record list reading only a source the scenario never set up listed nobody, silently."""
+    sc = _with_sources((name, params))
+    with pytest.raises(
+        ScenarioError,
+        match=rf"mechanisms\.{name}\.sources: reads records of .*which no enabled mechanism "
+        r"records, so it would read none; sources set up here: camera, informant \(",
+    ):
+        scslab.run(sc)
+    scslab.run(sc.with_mechanism(name, sources=[*params["sources"], "camera"]))

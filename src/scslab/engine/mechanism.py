@@ -30,7 +30,7 @@ import numpy as np
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 
-from scslab.catalogue import ACT_NAMES
+from scslab.catalogue import ACT_NAMES, POSTED_BY, SOURCE_NAMES
 from scslab.errors import ScenarioError
 from scslab.kernels.rng import stream_key
 
@@ -127,6 +127,16 @@ class Mechanism:
         self.seed = seed
         if name is not None:
             self.name = name  # an instance under its own table name: its own streams and columns
+
+    def sources_posted(self) -> tuple[str, ...]:
+        """Names of the sources whose records it may post.
+
+        Default: the sources the catalogue says its type posts (``catalogue.POSTED_BY``: an
+        informant's report, a face-ID match, a bought or traded record), none for most. The data
+        sources' mechanism names its own sources (``observation/sources.py``).
+        """
+        kind = type(self).name
+        return tuple(SOURCE_NAMES[s] for s, by in POSTED_BY.items() if by == kind)
 
     def key(self, stream: str) -> np.uint64:
         """The random stream key of this mechanism's ``stream``: one key per decision."""

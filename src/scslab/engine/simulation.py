@@ -30,6 +30,7 @@ from scslab.engine.compile_ahead import CompileHelpers
 from scslab.engine.compiled_plan import CompiledPlan
 from scslab.engine.mechanism import (
     FAMILIES,
+    Behaviour,
     Ending,
     Mechanism,
     MechanismParams,
@@ -408,6 +409,39 @@ class Simulation:
                 f"enabled ones: {self._enabled(kind)}"
             )
         return m
+
+    @property
+    def is_burn_in(self) -> bool:
+        """Whether this simulation is a burn-in before day 0, which leaves readers out."""
+        return isinstance(self.scenario, BurnInScenario)
+
+    def check_reads_a_source(self, key: str, sources: list[str]) -> None:
+        """Refuse a reader of ``sources`` (its parameter ``key``) that could never read a record.
+
+        It could not when no enabled mechanism posts a record of any of them. A reader naming
+        several sources, of which some are not set up, passes (a default list covers sources
+        that many scenarios leave out). A burn-in, which leaves readers out,
+        checks nothing: the run's own set-up does.
+
+        Raises:
+            ScenarioError: the key, the sources it names and those set up (one line).
+        """
+        if self.is_burn_in or not sources:
+            return
+        posted = [s for m in self.mechanisms.values() for s in m.sources_posted()]
+        if not set(sources) & set(posted):
+            raise ScenarioError(
+                f"{self.scenario.source}: mechanisms.{key}: reads records of "
+                f"{', '.join(sources)}, which no enabled mechanism records, so it would read "
+                f"none; sources set up here: {', '.join(dict.fromkeys(posted)) or 'none'} (a data "
+                "source is set up in [mechanisms.data_sources])"
+            )
+
+    def acts_posted(self) -> set[str]:
+        """Names of the acts that the enabled mechanisms may post (``Behaviour.acts_posted``)."""
+        return {
+            a for m in self.mechanisms.values() if isinstance(m, Behaviour) for a in m.acts_posted()
+        }
 
     def _enabled(self, kind: type[Mechanism]) -> str:
         """The enabled mechanisms that are a ``kind``, for an error message."""

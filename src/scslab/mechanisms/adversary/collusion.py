@@ -1,7 +1,9 @@
 """Collusion rings: members of a local group post positive records for each other.
 
 A ring is a local group (``population/attributes.local_group``: a work team by default) chosen by
-a hash of its id with chance ``ring_share``; a member of the group joins its ring when
+a hash of its id with chance ``ring_share``; a member of the group joins its ring when old enough
+for every record the ring posts (the oldest ``catalogue.MIN_AGE`` of its acts and its penalty act:
+18 by default, for commercial fraud) and
 ``uniform(key, 0, pid, 0) < join_prob * trait_factor(opportunism, pid, weight)``. Both are pure
 functions of (seed, id): rings are recomputed, never stored, and members are neighbours in id,
 like the ties they stand for (colleagues vouching for each other, faked mutual purchases).
@@ -38,6 +40,7 @@ from scslab.kernels.rng import below, uniform
 from scslab.kernels.sampling import compiled_bernoulli_ids
 from scslab.kernels.structs import compiled_struct
 from scslab.mechanisms.adversary.fraud import FRAUD_DETECTED
+from scslab.mechanisms.ages import ActorAges, actor_ages, min_age_by_act, of_age
 from scslab.mechanisms.scoring.compiled import may_count
 from scslab.population.attributes import GROUP_KINDS, GROUP_SIZES, local_group_member, trait_factor
 
@@ -133,6 +136,11 @@ class RingRule(NamedTuple):
     detection_prob: float
     penalty_act: np.int16
     penalty_source: np.int16
+    ages: ActorAges
+    """What it reads of ages: a ring member is old enough for every record the ring posts."""
+    min_age: int
+    """The youngest member's age: the oldest minimum age (``catalogue.MIN_AGE``) of the traded
+    acts and the penalty act (commercial fraud: 18)."""
 
 
 CollusionState = compiled_struct(
@@ -153,9 +161,9 @@ def _new_state(rule, rings, expelled, n, threads, members):
 
 @kernel
 def _member(rule, pid):
-    """Whether ``pid`` (of a ring group) joins its ring."""
+    """Whether ``pid`` (of a ring group) joins its ring: old enough, and drawn to."""
     p = rule.join_prob * trait_factor(rule.opportunism_key, pid, rule.weight)
-    return uniform(rule.member_key, 0, pid, 0) < p
+    return of_age(rule.ages, pid, rule.min_age) and uniform(rule.member_key, 0, pid, 0) < p
 
 
 @kernel
@@ -256,6 +264,8 @@ class Collusion(CompiledSteps, Adversary):
             detection_prob=p.detection_prob,
             penalty_act=np.int16(act_by_name(p.penalty_act)),
             penalty_source=np.int16(source_by_name(p.penalty_source)),
+            ages=actor_ages(pop),
+            min_age=int(max(min_age_by_act()[[act_by_name(a) for a in (*p.acts, p.penalty_act)]])),
         )
         groups = (pop.n + size - 1) // size + 1  # ids are shifted by less than a group
         threads = run_threads(pop.n)

@@ -131,6 +131,8 @@ class RecordList(CompiledSteps, ListBase):
     """What the warm start did (``initial``), if there is one."""
 
     def init(self, sim: Simulation) -> None:
+        if self.params.sources is not None:
+            sim.check_reads_a_source(f"{self.name}.sources", self.params.sources)
         super().init(sim)
         if self.params.initial is not None:
             self.warm = start_listed(self, sim)

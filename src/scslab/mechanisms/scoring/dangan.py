@@ -256,6 +256,7 @@ class Dangan(CompiledSteps, Scoring):
 
     def init(self, sim: Simulation) -> None:
         p = self.params
+        sim.check_reads_a_source(f"{self.name}.sources", p.sources)
         filed = np.zeros(len(Act), np.bool_)
         filed[[act_by_name(a) for a in p.acts]] = True
         source_ok = np.zeros(len(Source), np.bool_)
