@@ -321,3 +321,17 @@ def test_a_reader_of_sources_none_of_which_is_set_up_is_refused(name, params):
     ):
         scslab.run(sc)
     scslab.run(sc.with_mechanism(name, sources=[*params["sources"], "camera"]))
+
+
+def test_what_is_not_a_scenario_is_named_and_a_reward_sector_with_neither_score_nor_list():
+    """Each was a traceback from inside tomllib, re or the engine, or a wrong message."""
+    with pytest.raises(TypeError, match="parse_scenario takes the TOML text as a string, not "):
+        scslab.parse_scenario(None)
+    assert scslab.parse_scenario(b'[scenario]\nname = "x"\n').meta.name == "x"
+    with pytest.raises(ScenarioError, match="a mechanism's table is named by a string, not 5"):
+        scslab.scenario_from_dict({"scenario": {"name": "x"}, "mechanisms": {5: {}}})
+    with pytest.raises(TypeError, match="plan_of takes a Scenario, not NoneType"):
+        scslab.plan_of(None)
+    sc = scslab.load_scenario("rongcheng")
+    with pytest.raises(ScenarioError, match="it has neither"):  # it said "not both"
+        sc.with_mechanism("rewards", sectors={"visas": {"attempt_rate": 0.01, "score": None}})

@@ -235,7 +235,11 @@ BAD = [
     (FILE.replace("trials = 3", "trails = 3"), "calibrate.trails: unknown key; allowed: targets"),
     (FILE.replace("trials = 3", "trials = 0"), "calibrate.trials: Input should be greater"),
     (FILE.replace("batch = 3", "batch = 3\ndata = 'nope.csv'"), "nope.csv: no such file"),
-    (FILE.replace("trials = 3", "from = 2016-01-01\nuntil = 2016-06-01"), "no row of"),
+    (FILE.replace("trials = 3", "from = 2015-06-01\nuntil = 2015-06-02"), "no row of"),
+    (
+        FILE.replace("trials = 3", "until = 2018-12-31\ntrials = 3"),
+        "calibrate.until: 2018-12-31 is after the run's last day 2015-06-30; the rows after it",
+    ),
     (FILE.split("[calibrate]")[0], "calibrate: missing table"),
     (
         FILE.replace("trials = 3", "from = 2013-01-01\ntrials = 3"),

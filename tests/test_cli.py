@@ -82,6 +82,45 @@ BAD = {
         "catalogue.Source (docs/architecture.md)",
     ),
     "not_toml": ("[scenario\nname = 1", "not valid TOML"),
+    # a review of bad input (2026-12-06): each of these crashed, or was taken in silence
+    "no_act_drawn": (  # a traceback from the day plan, and a half-written run folder
+        GOOD.replace("[mechanisms.everyday_acts]", "[mechanisms.everyday_acts]\nacts = {}"),
+        "mechanisms.everyday_acts: acts and extra_acts are both empty, so it would draw no act",
+    ),
+    "list_reading_no_source": (  # 229 tax records, nobody listed
+        GOOD + '\n[mechanisms.tax_list]\ntype = "record_list"\nsources = []\n',
+        "mechanisms.tax_list.sources: an empty list reads no source; name the sources to read, "
+        "or leave the key out to read every source",
+    ),
+    "points_without_any_source": (
+        GOOD.replace("[mechanisms.data_sources]\n", ""),
+        "mechanisms.rongcheng_points.sources: reads records of any source, which no enabled "
+        "mechanism records, so it would read none; sources set up here: none",
+    ),
+    "a_number_for_a_date": (  # read as Unix seconds: 1970-01-01
+        GOOD.replace("days = 20", "days = 20\nstart_date = 0"),
+        "scenario.start_date: must be a date such as 2014-01-01, not a number (got 0)",
+    ),
+    "a_date_it_cannot_read": (
+        GOOD + "\n[mechanisms.debt]\nactive_from = 20140101\n",
+        "mechanisms.debt.active_from: must be a date such as 2014-01-01 (got 20140101)",
+    ),
+    "unknown_key_in_a_table_of_tables": (  # it said "allowed: see `scslab schema`"
+        GOOD + "\n[mechanisms.data_sources.extra_sources.tax]\nacts = ['tax_evasion']\n"
+        "coverage_urban = 0.5\ncoverage_rural = 0.5\nzz = 1\n",
+        "mechanisms.data_sources.extra_sources.tax.zz: unknown key; allowed: acts, "
+        "coverage_urban, coverage_rural, false_rate, false_act, delay_days, active_from",
+    ),
+    "unknown_key_in_a_list_of_tables": (
+        GOOD + "\n[mechanisms.point_system]\npoints = { traffic_offence = -5 }\n"
+        'grades = [{ name = "A", min_score = 900, zz = 1 }]\n',
+        "mechanisms.point_system.grades.0.zz: unknown key; allowed: name, min_score",
+    ),
+    "a_mechanism_twice_in_one_programme": (  # it said "in two programmes: rongcheng, rongcheng"
+        GOOD + "\n[mechanisms.backlash.programmes.rongcheng]\n"
+        'mechanisms = ["rongcheng_points", "rongcheng_points"]\n',
+        "'rongcheng_points' is named twice in programme 'rongcheng'",
+    ),
 }
 
 
@@ -385,7 +424,13 @@ def test_plan_of_a_preset_s_name_is_the_preset_whatever_the_folder_holds(
 
 @pytest.mark.parametrize(
     ("name", "folder"),
-    [("../../escape", "escape"), ("/tmp/abs", "tmp-abs"), ("two\nlines", "two-lines"), ("", "")],
+    [
+        ("../../escape", "escape"),
+        ("/tmp/abs", "tmp-abs"),
+        ("two\nlines", "two-lines"),
+        ("", ""),
+        ("n" * 300, "n" * 100),  # a file name has at most 255 bytes
+    ],
 )
 def test_a_default_run_folder_stays_under_runs_whatever_the_name(
     tmp_path, monkeypatch, capsys, name, folder
@@ -440,3 +485,21 @@ def test_a_refused_set_up_leaves_no_runs_folder_it_made(tmp_path, monkeypatch, c
     (tmp_path / "runs").mkdir()  # one the user made stays, empty or not
     assert main(argv) == 2
     assert list((tmp_path / "runs").iterdir()) == []
+
+
+def test_a_path_too_long_for_the_file_system_is_one_line_and_exit_2(tmp_path, monkeypatch):
+    """It was an OSError's traceback, exit 1, from every command that takes a path."""
+    monkeypatch.chdir(tmp_path)
+    long = "a" * 300
+    for args in (
+        ["run", "reference", "--days", "2", "--out", long, "--quiet"],
+        ["report", long],
+        ["query", "select 1", "--runs", long],
+        ["run", f"{long}.toml"],
+        ["plan", long],
+    ):
+        res = _cli(*args, cwd=tmp_path)
+        assert res.returncode == 2, (args, res.stderr)
+        lines = res.stderr.strip().splitlines()
+        assert len(lines) == 1 and "file name too long" in lines[0], (args, res.stderr)
+    assert list(tmp_path.iterdir()) == []

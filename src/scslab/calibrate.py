@@ -12,7 +12,8 @@ choices), with a ``[calibrate]`` table::
     sampler = "tpe"                           # tpe (seeded by [sweep] seed) or random
 
 The rows fitted are the data's cumulative rows of the target quantities dated after the
-scenario's first day (day 0 is the initial state, which no parameter moves) and up to ``until``.
+scenario's first day (day 0 is the initial state, which no parameter moves) and up to ``until``,
+which may not be after the run's last day (rows past it would be left out unseen).
 A target is compared with the metric column of the same name on the row's date, in
 real-population units (``[sweep] scale``). The loss of a trial is::
 
@@ -262,7 +263,13 @@ def rows_fitted(sweep: SweepFile, table: CalibrateTable, folder: Path) -> list[R
         )
     first = table.from_ or meta.start_date + dt.timedelta(days=1)
     last_day = meta.start_date + dt.timedelta(days=meta.days - 1)
-    last = min(table.until or last_day, last_day)
+    if table.until is not None and table.until > last_day:
+        raise CalibrateError(
+            f"{sweep.source}: calibrate.until: {table.until} is after the run's last day "
+            f"{last_day}; the rows after it would be left out of the fit (run more days: the "
+            "sweep's until or days, or leave until out to fit up to the run's end)"
+        )
+    last = table.until or last_day
     if table.from_ and table.until and table.from_ > table.until:
         raise CalibrateError(
             f"{sweep.source}: calibrate: from {table.from_} is after until {table.until}"

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import enum
+import errno
 import io
 import json
 import math
@@ -107,13 +108,18 @@ def _load(spec: str):
         raise UserError(str(e)) from None
 
 
+FOLDER_NAME_CHARS = 100
+"""The longest scenario name a default run folder takes (a file name has at most 255 bytes, and
+the folder adds a date, a seed and a number)."""
+
+
 def folder_name(name: str) -> str:
     """``name`` as one folder's name: letters, digits, ``_`` and ``-`` (any other run: ``-``).
 
     A scenario's name is free text; a default run folder must stay under ``runs/`` whatever it
-    holds (``../x``, ``/tmp/x``, a newline).
+    holds (``../x``, ``/tmp/x``, a newline), and is cut to ``FOLDER_NAME_CHARS``.
     """
-    return re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-") or "scenario"
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-")[:FOLDER_NAME_CHARS] or "scenario"
 
 
 def new_folder(base: Path) -> Path:
@@ -914,6 +920,19 @@ def main(argv: list[str] | None = None) -> int:
     except _ClickException as e:
         message = " ".join(e.format_message().split())
         err.print(f"scslab: error: {message}", highlight=False, markup=False, soft_wrap=True)
+        return 2
+    except OSError as e:
+        if e.errno != errno.ENAMETOOLONG:  # a full disk, a lost mount: not the input's fault
+            raise
+        name = str(e.filename or "a path")
+        shown = name if len(name) <= 80 else f"{name[:60]}...{name[-17:]}"
+        err.print(
+            f"scslab: error: {shown}: file name too long ({len(name):,} characters); give a "
+            "shorter path",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
         return 2
     if status == INTERRUPTED:  # Typer turns Ctrl-C outside a command's own handler into 130
         err.print("scslab: interrupted", highlight=False, markup=False, soft_wrap=True)

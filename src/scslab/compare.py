@@ -210,7 +210,7 @@ def _names(names: str | list[str] | tuple[str, ...] | None, what: str) -> list[s
         return [names]
     if not isinstance(names, list | tuple) or not all(isinstance(name, str) for name in names):
         raise TypeError(f"{what}: expected a mechanism name or a list of names, not {names!r}")
-    return list(names)
+    return list(dict.fromkeys(names))  # a name given twice is dropped once
 
 
 def _run_arm(sc: Scenario, seed: int, arm: str, dropped: list[str]) -> Any:

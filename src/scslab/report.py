@@ -324,7 +324,8 @@ def write_report(run_dir: str | Path) -> Path:
     _, vlc = _libraries()
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
-        raise ReportError(f"{run_dir}: no such run folder")
+        what = "a file, not a run folder" if run_dir.exists() else "no such run folder"
+        raise ReportError(f"{run_dir}: {what}")
     try:
         manifest = read_manifest(run_dir)
         if manifest["status"] != "complete":

@@ -20,10 +20,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 import tomllib
+import types
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import (
     BaseModel,
@@ -232,7 +233,22 @@ def load_scenario(spec: str | Path) -> Scenario:
 
 
 def parse_scenario(text: str, source: str = "<string>") -> Scenario:
-    """Parse and validate scenario TOML text (``source`` names it in errors)."""
+    """Parse and validate scenario TOML text (``source`` names it in errors).
+
+    Raises:
+        TypeError: ``text`` is not a string (bytes are decoded as UTF-8 first).
+        ScenarioError: the text is not valid TOML, or not a valid scenario (one line).
+    """
+    if isinstance(text, bytes | bytearray):
+        try:
+            text = bytes(text).decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise ScenarioError(f"{source}: not UTF-8 text: {err}") from None
+    if not isinstance(text, str):
+        raise TypeError(
+            f"parse_scenario takes the TOML text as a string, not {type(text).__name__}; "
+            "scslab.load_scenario(name or path) reads a file"
+        )
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
@@ -258,6 +274,11 @@ def scenario_from_dict(data: dict[str, Any], source: str = "<api>") -> Scenario:
     mech_data = data.get("mechanisms", {})
     if not isinstance(mech_data, dict):
         raise ScenarioError(f"{source}: mechanisms: must be a table of mechanism tables")
+    for name in mech_data:
+        if not isinstance(name, str):
+            raise ScenarioError(
+                f"{source}: mechanisms: a mechanism's table is named by a string, not {name!r}"
+            )
     mechanisms = {name: _validate_mechanism(source, name, v) for name, v in mech_data.items()}
     return Scenario(meta, population, mechanisms, source, data)
 
@@ -302,18 +323,23 @@ def plain_bool(value: Any) -> Any:
 
 
 def _refuse_booleans_as_numbers(source: str, path: tuple[Any, ...], raw: Any, value: Any) -> None:
-    """Refuse ``true``/``false`` or a string taken as a number, and anything taken as a boolean.
+    """Refuse what pydantic's lax mode would take for another type.
 
-    Pydantic's lax mode reads ``cure_share = true`` as 1.0, ``people = "2000"`` as 2000 and
-    ``clean_record = 1`` as true. This walks the input beside what it validated to: a boolean in
-    the input must still be a boolean after validation, a boolean after validation must have
-    been one in the input, and a number after validation must have been one (sweep files, which
-    are strict, already refuse a string).
+    Pydantic's lax mode reads ``cure_share = true`` as 1.0, ``people =
+    "2000"`` as 2000, ``clean_record = 1`` as true and ``start_date = 0`` as 1970-01-01 (Unix
+    seconds). This walks the input beside what it validated to: a boolean in the input must
+    still be a boolean after validation, a boolean after validation must have been one in the
+    input, a number after validation must have been one (sweep files, which are strict, already
+    refuse a string), and a date after validation must not have been a number.
     """
     where = ".".join(str(p) for p in path)
     raw = plain_bool(raw)
     if isinstance(raw, str) and isinstance(value, int | float) and not isinstance(value, bool):
         raise ScenarioError(f"{source}: {where}: must be a number, not a string (got {raw!r})")
+    if isinstance(raw, int | float) and not isinstance(raw, bool) and isinstance(value, dt.date):
+        raise ScenarioError(
+            f"{source}: {where}: must be a date such as 2014-01-01, not a number (got {raw!r})"
+        )
     if isinstance(raw, bool):
         if not isinstance(value, bool):
             raise ScenarioError(
@@ -335,16 +361,37 @@ def _refuse_booleans_as_numbers(source: str, path: tuple[Any, ...], raw: Any, va
 
 
 def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    """The pydantic model that owns the key at ``loc`` (for listing allowed keys)."""
+    """The pydantic model that owns the key at ``loc`` (for listing allowed keys).
+
+    ``loc`` steps through a model's fields, a dict's keys (``extra_sources.tax``) and a list's
+    items (``grades.0``), through optional and annotated types.
+    """
     current: Any = model
     for part in loc:
-        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+        current = _inner(current)
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            if part not in current.model_fields:
+                return None
+            current = current.model_fields[part].annotation
+        elif get_origin(current) is dict:
+            current = get_args(current)[1]
+        elif get_origin(current) in (list, tuple):
+            current = get_args(current)[0]
+        else:
             return None
-        if part not in current.model_fields:
-            return None
-        ann = current.model_fields[part].annotation
-        current = getattr(ann, "__args__", (ann,))[0] if not isinstance(ann, type) else ann
+    current = _inner(current)
     return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _inner(annotation: Any) -> Any:
+    """An annotation without ``Annotated`` and without ``None`` in a union."""
+    while get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    if get_origin(annotation) in (Union, types.UnionType):
+        kept = [a for a in get_args(annotation) if a is not type(None)]
+        if len(kept) == 1:
+            return _inner(kept[0])
+    return annotation
 
 
 def _format_error(
@@ -362,6 +409,8 @@ def _format_error(
     if e["type"] == "missing":
         return f"{source}: {path}: missing required key"
     msg = e["msg"]
+    if e["type"].startswith(("date_", "datetime_")):  # pydantic's words for a date it cannot read
+        msg = "must be a date such as 2014-01-01"
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
     got = e.get("input")

@@ -122,8 +122,26 @@ class PlanRow:
     """The mechanism steps from this day on (its ``active_from`` date)."""
 
 
+def _check_scenario(scenario: object, who: str) -> None:
+    """Refuse, in one line, what is not a scenario (a name, a path, None) given to ``who``.
+
+    Raises:
+        TypeError: what it was, and how to get a scenario.
+    """
+    if not hasattr(scenario, "meta") or not hasattr(scenario, "mechanisms"):
+        raise TypeError(
+            f"{who} takes a Scenario, not {type(scenario).__name__}: "
+            "scslab.load_scenario(name or path), or scslab.run(name) to run one"
+        )
+
+
 def plan_of(scenario: ScenarioLike) -> list[PlanRow]:
-    """The daily phase plan of a scenario (enabled mechanisms in execution order)."""
+    """The daily phase plan of a scenario (enabled mechanisms in execution order).
+
+    Raises:
+        TypeError: ``scenario`` is not a scenario (one line).
+    """
+    _check_scenario(scenario, "plan_of")
     classes = {n: mechanism_class(n, p) for n, p in scenario.mechanisms.items() if p.enabled}
     names = sorted(classes, key=lambda n: FAMILIES.index(classes[n].family))  # stable: file order
     start = scenario.meta.start_date
@@ -212,11 +230,7 @@ class Simulation:
         burn-in passes both (``engine/burn_in.py``). ``burn_in=False`` skips the scenario's
         burn-in, for a simulation whose state a checkpoint is about to overwrite.
         """
-        if not hasattr(scenario, "meta") or not hasattr(scenario, "mechanisms"):
-            raise TypeError(
-                f"Simulation takes a Scenario, not {type(scenario).__name__}: "
-                "scslab.load_scenario(name or path), or scslab.run(name) to run one"
-            )
+        _check_scenario(scenario, "Simulation")
         if compiled is not None and not isinstance(compiled, bool):
             raise TypeError(f"compiled: expected True, False or None (auto), not {compiled!r}")
         t0 = time.perf_counter()
@@ -415,26 +429,33 @@ class Simulation:
         """Whether this simulation is a burn-in before day 0, which leaves readers out."""
         return isinstance(self.scenario, BurnInScenario)
 
-    def check_reads_a_source(self, key: str, sources: list[str]) -> None:
+    def check_reads_a_source(self, key: str, sources: list[str] | None) -> None:
         """Refuse a reader of ``sources`` (its parameter ``key``) that could never read a record.
 
-        It could not when no enabled mechanism posts a record of any of them. A reader naming
-        several sources, of which some are not set up, passes (a default list covers sources
-        that many scenarios leave out). A burn-in, which leaves readers out,
-        checks nothing: the run's own set-up does.
+        It could not when no enabled mechanism posts a record of any of them (``None``: of any
+        source), or when ``sources`` is empty. A reader naming several sources, of which some
+        are not set up, passes (a default list covers sources that many scenarios leave out).
+        A burn-in, which leaves readers out, checks nothing: the run's own set-up does.
 
         Raises:
             ScenarioError: the key, the sources it names and those set up (one line).
         """
-        if self.is_burn_in or not sources:
+        if self.is_burn_in:
             return
-        posted = [s for m in self.mechanisms.values() for s in m.sources_posted()]
-        if not set(sources) & set(posted):
+        where = f"{self.scenario.source}: mechanisms.{key}"
+        if sources is not None and not sources:
             raise ScenarioError(
-                f"{self.scenario.source}: mechanisms.{key}: reads records of "
-                f"{', '.join(sources)}, which no enabled mechanism records, so it would read "
-                f"none; sources set up here: {', '.join(dict.fromkeys(posted)) or 'none'} (a data "
-                "source is set up in [mechanisms.data_sources])"
+                f"{where}: an empty list reads no source; name the sources to read, or leave "
+                "the key out to read every source"
+            )
+        posted = [s for m in self.mechanisms.values() for s in m.sources_posted()]
+        if not (set(posted) if sources is None else set(sources) & set(posted)):
+            which = "any source" if sources is None else ", ".join(sources)
+            set_up = ", ".join(dict.fromkeys(posted)) or "none"
+            raise ScenarioError(
+                f"{where}: reads records of {which}, which no enabled mechanism records, so it "
+                f"would read none; sources set up here: {set_up} (a data source is set up in "
+                "[mechanisms.data_sources])"
             )
 
     def acts_posted(self) -> set[str]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from scslab.catalogue import ACT_NAMES, ActName, act_by_name, min_age_in_words
 from scslab.engine.board import act_room, acts_written, written_in_order
@@ -71,6 +71,15 @@ class EverydayActsParams(MechanismParams):
         description="More acts on top of ``acts`` (added to the defaults without repeating them; "
         "a name in both takes this rate).",
     )
+
+    @model_validator(mode="after")
+    def _draws_something(self) -> EverydayActsParams:
+        if not self.acts and not self.extra_acts:
+            raise ValueError(
+                "acts and extra_acts are both empty, so it would draw no act; give an act a "
+                "rate, or switch the mechanism off (enabled = false)"
+            )
+        return self
 
     def all_acts(self) -> dict[str, ModulatedRate]:
         """``acts`` with ``extra_acts`` added."""

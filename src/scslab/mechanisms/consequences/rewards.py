@@ -121,7 +121,9 @@ class RewardSector(BaseModel):
 
     @model_validator(mode="after")
     def _score_or_list(self) -> RewardSector:
-        if (self.score is None) == (self.list is None):
+        if self.score is None and self.list is None:
+            raise ValueError("give a sector a score (with a threshold) or a list; it has neither")
+        if self.score is not None and self.list is not None:
             raise ValueError("give a sector either a score or a list, not both")
         if (self.score is not None) != (self.threshold is not None):
             raise ValueError("a score sector needs a threshold, and only a score sector has one")

@@ -266,6 +266,8 @@ class BacklashParams(MechanismParams):
         seen: dict[str, str] = {}
         for name, programme in column_names(value, "programme").items():
             for member in programme.mechanisms:
+                if seen.get(member) == name:
+                    raise ValueError(f"{member!r} is named twice in programme {name!r}")
                 if member in seen:
                     raise ValueError(f"{member!r} is in two programmes: {seen[member]}, {name}")
                 seen[member] = name

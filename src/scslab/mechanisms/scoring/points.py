@@ -658,8 +658,7 @@ class PointSystem(CompiledSteps, CompiledScoring):
 
     def init(self, sim: Simulation) -> None:
         p = self.params
-        if p.sources is not None:
-            sim.check_reads_a_source(f"{self.name}.sources", p.sources)
+        sim.check_reads_a_source(f"{self.name}.sources", p.sources)
         self.points = np.zeros(len(Act), np.int64)
         for name, pts in p.points.items():
             self.points[act_by_name(name)] = pts
