@@ -279,27 +279,36 @@ def _with_sources(*tables: tuple[str, dict]) -> scslab.Scenario:
 BIKES = {"acts": ["bike_misuse"], "coverage_urban": 0.5, "coverage_rural": 0.5}
 
 
-def test_a_data_source_that_could_record_nothing_is_refused_and_one_that_can_is_not():
-    """A source for an act nobody draws, with no false records, was accepted in silence."""
+def _idle(result) -> list[str]:
+    """What the run said does nothing, in its manifest; the summary says the same."""
+    lines = result.manifest["idle_settings"]
+    summary = result.summary()
+    assert all(f"does nothing in this scenario: {line}" in summary for line in lines)
+    return lines
+
+
+def test_a_data_source_that_records_nothing_is_said_to_and_one_that_records_is_not():
+    """A source for an act nobody draws, with no false records, was taken in silence. It is
+    not refused: a comparison that switches a mechanism or an act off makes one on purpose."""
     idle = _with_sources(
         ("data_sources", {"extra_sources": {"bike_sharing": BIKES}}), ("ledger", {})
     )
-    with pytest.raises(
-        ScenarioError,
-        match=r"mechanisms\.data_sources\.extra_sources\.bike_sharing: records bike_misuse, "
-        r"which no enabled mechanism draws.*acts drawn here: offence",
-    ):
-        scslab.run(idle)
+    assert _idle(scslab.run(idle)) == [
+        "mechanisms.data_sources.extra_sources.bike_sharing: records bike_misuse, which no "
+        "enabled mechanism draws, and makes no false records, so it records nothing"
+    ]
     drawn = idle.with_mechanism("everyday_acts", extra_acts={"bike_misuse": {"rate": 0.01}})
-    bikes = scslab.run(drawn).metrics["records_by_bike_sharing"].to_pylist()
-    assert sum(bikes) > 0
+    result = scslab.run(drawn)
+    assert sum(result.metrics["records_by_bike_sharing"].to_pylist()) > 0 and not _idle(result)
     false = dict(BIKES, false_rate=1e-4, false_act="bike_misuse")
     claims = _with_sources(
         ("data_sources", {"extra_sources": {"bike_sharing": false}}), ("ledger", {})
     )
-    assert sum(scslab.run(claims).metrics["false_records_by_bike_sharing"].to_pylist()) > 0
+    result = scslab.run(claims)
+    assert sum(result.metrics["false_records_by_bike_sharing"].to_pylist()) > 0
+    assert not _idle(result)
     # the defaults are not the user's: rongcheng draws no bike misuse and names no such source
-    assert scslab.run("rongcheng", people=2_000, days=3).manifest["status"] == "complete"
+    assert not _idle(scslab.run("rongcheng", people=2_000, days=3))
 
 
 @pytest.mark.parametrize(
@@ -311,16 +320,25 @@ def test_a_data_source_that_could_record_nothing_is_refused_and_one_that_can_is_
         ("evasion", {"sources": ["platform"]}),
     ],
 )
-def test_a_reader_of_sources_none_of_which_is_set_up_is_refused(name, params):
+def test_a_reader_of_sources_none_of_which_is_set_up_is_said_to_read_none(name, params):
     """A record list reading only a source the scenario never set up listed nobody, silently."""
     sc = _with_sources((name, params))
-    with pytest.raises(
-        ScenarioError,
-        match=rf"mechanisms\.{name}\.sources: reads records of .*which no enabled mechanism "
-        r"records, so it would read none; sources set up here: camera, informant \(",
-    ):
-        scslab.run(sc)
-    scslab.run(sc.with_mechanism(name, sources=[*params["sources"], "camera"]))
+    assert _idle(scslab.run(sc)) == [
+        f"mechanisms.{name}.sources: reads records of {', '.join(params['sources'])}, which no "
+        "enabled mechanism records, so it reads none (sources set up here: camera, informant)"
+    ]
+    assert not _idle(scslab.run(sc.with_mechanism(name, sources=[*params["sources"], "camera"])))
+    with pytest.raises(ScenarioError, match=rf"mechanisms\.{name}\.sources: an empty list reads"):
+        scslab.run(sc.with_mechanism(name, sources=[]))
+
+
+def test_a_reader_of_every_source_where_none_is_set_up_is_said_to_read_none():
+    sc = scslab.load_scenario("rongcheng").with_overrides(people=2_000, days=3)
+    blind = _idle(scslab.run(sc.without_mechanism("data_sources").without_mechanism("informants")))
+    assert (
+        "mechanisms.rongcheng_points.sources: reads records of any source, which no enabled "
+        "mechanism records, so it reads none (sources set up here: none)" in blind
+    )
 
 
 def test_what_is_not_a_scenario_is_named_and_a_reward_sector_with_neither_score_nor_list():

@@ -92,11 +92,6 @@ BAD = {
         "mechanisms.tax_list.sources: an empty list reads no source; name the sources to read, "
         "or leave the key out to read every source",
     ),
-    "points_without_any_source": (
-        GOOD.replace("[mechanisms.data_sources]\n", ""),
-        "mechanisms.rongcheng_points.sources: reads records of any source, which no enabled "
-        "mechanism records, so it would read none; sources set up here: none",
-    ),
     "a_number_for_a_date": (  # read as Unix seconds: 1970-01-01
         GOOD.replace("days = 20", "days = 20\nstart_date = 0"),
         "scenario.start_date: must be a date such as 2014-01-01, not a number (got 0)",

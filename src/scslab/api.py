@@ -206,6 +206,7 @@ def _manifest(sim: Simulation, status: str, started: str, extra: dict[str, Any])
         "engine": "compiled" if sim.compiled_plan is not None else "python",
         "plan_not_compiled": sim.plan_not_compiled,
         "python_only_mechanisms": sim.python_only,
+        "idle_settings": sim.idle,
         "observers_in_python": sim.observers,
         "bytes_per_person": sim.pop.bytes_per_person(),
         "state_layout": [
@@ -602,6 +603,7 @@ def summary_lines(result: RunResult) -> list[str]:
             if sim.python_only
             else []
         ),
+        *(f"  does nothing in this scenario: {line}" for line in sim.idle),
         *(
             [
                 f"  scale: each simulated person stands for {meta.scale:,} people; the counts "

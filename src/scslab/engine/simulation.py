@@ -254,6 +254,11 @@ class Simulation:
                 histories = run_burn_in(earlier, self.pop, compiled)
                 self.burn_in_s = time.perf_counter() - t1
         self.plan = plan_of(scenario)
+        self.idle: list[str] = []
+        """Settings that can do nothing in this scenario, one line each (``note_idle``): a
+        source for acts nobody draws, a reader of sources nobody records. Not refused, since an
+        ablation (a comparison that switches a mechanism off) makes them on purpose; the
+        manifest (``idle_settings``) and the summary say so."""
         self.readers: dict[str, dict[str, str]] = {}
         """Mechanism -> the mechanisms that read its state, each with the parameter that named
         it (``{"court_list": {"travel_bans": "travel_bans.list"}}``), as ``find`` handed them
@@ -429,33 +434,37 @@ class Simulation:
         """Whether this simulation is a burn-in before day 0, which leaves readers out."""
         return isinstance(self.scenario, BurnInScenario)
 
-    def check_reads_a_source(self, key: str, sources: list[str] | None) -> None:
-        """Refuse a reader of ``sources`` (its parameter ``key``) that could never read a record.
+    def note_idle(self, key: str, why: str) -> None:
+        """Note that the setting ``key`` (``"tax_list.sources"``) can do nothing here: ``why``.
 
-        It could not when no enabled mechanism posts a record of any of them (``None``: of any
-        source), or when ``sources`` is empty. A reader naming several sources, of which some
-        are not set up, passes (a default list covers sources that many scenarios leave out).
-        A burn-in, which leaves readers out, checks nothing: the run's own set-up does.
+        A burn-in, which leaves readers out, notes nothing: the run's own set-up does.
+        """
+        if not self.is_burn_in:
+            self.idle.append(f"mechanisms.{key}: {why}")
+
+    def check_reads_a_source(self, key: str, sources: list[str] | None) -> None:
+        """Refuse an empty ``sources`` (its parameter ``key``); note one that reads nothing here.
+
+        ``sources`` reads nothing when no enabled mechanism posts a record of any of them
+        (``None``: of any source). A reader naming several sources, of which some are not set
+        up, is as it should be (a default list covers sources that many scenarios leave out).
 
         Raises:
-            ScenarioError: the key, the sources it names and those set up (one line).
+            ScenarioError: ``sources`` is an empty list (one line).
         """
-        if self.is_burn_in:
-            return
-        where = f"{self.scenario.source}: mechanisms.{key}"
         if sources is not None and not sources:
             raise ScenarioError(
-                f"{where}: an empty list reads no source; name the sources to read, or leave "
-                "the key out to read every source"
+                f"{self.scenario.source}: mechanisms.{key}: an empty list reads no source; name "
+                "the sources to read, or leave the key out to read every source"
             )
         posted = [s for m in self.mechanisms.values() for s in m.sources_posted()]
         if not (set(posted) if sources is None else set(sources) & set(posted)):
             which = "any source" if sources is None else ", ".join(sources)
             set_up = ", ".join(dict.fromkeys(posted)) or "none"
-            raise ScenarioError(
-                f"{where}: reads records of {which}, which no enabled mechanism records, so it "
-                f"would read none; sources set up here: {set_up} (a data source is set up in "
-                "[mechanisms.data_sources])"
+            self.note_idle(
+                key,
+                f"reads records of {which}, which no enabled mechanism records, so it reads "
+                f"none (sources set up here: {set_up})",
             )
 
     def acts_posted(self) -> set[str]:

@@ -131,9 +131,7 @@ class RecordList(CompiledSteps, ListBase):
     """What the warm start did (``initial``), if there is one."""
 
     def init(self, sim: Simulation) -> None:
-        if self.params.sources is not None or self.params.initial is None:
-            # a warm start's listings end by appeal and term with no record read
-            sim.check_reads_a_source(f"{self.name}.sources", self.params.sources)
+        sim.check_reads_a_source(f"{self.name}.sources", self.params.sources)
         super().init(sim)
         if self.params.initial is not None:
             self.warm = start_listed(self, sim)

@@ -49,7 +49,6 @@ from scslab.engine.board import (
 from scslab.engine.calendar import new_calendar, pop, schedule
 from scslab.engine.mechanism import MechanismParams, Observation
 from scslab.engine.steps import CompiledSteps, compiled_mechanism, today_of
-from scslab.errors import ScenarioError
 from scslab.kernels.compiled_once import compiled_once
 from scslab.kernels.jit import kernel, step_kernel
 from scslab.kernels.parallel import both_builds, run_threads
@@ -519,18 +518,13 @@ class DataSources(CompiledSteps, Observation):
         """Its sources, in the order they are tried."""
         return tuple(self.params.all_sources())
 
-    def _check_sources_record(self, sim: Simulation) -> None:
-        """Refuse a source the scenario gives that could record nothing.
+    def _note_idle_sources(self, sim: Simulation) -> None:
+        """Note a source the scenario gives that can record nothing (``Simulation.note_idle``).
 
-        A source given in ``extra_sources``, or in ``sources`` set in the scenario, could not
-        when none of its acts is posted by an enabled mechanism and it makes no false records.
-        A default source may (most scenarios draw few of its acts).
-
-        Raises:
-            ScenarioError: the source, its acts and the acts posted (one line).
+        A source given in ``extra_sources``, or in ``sources`` set in the scenario, can not when
+        none of its acts is posted by an enabled mechanism and it makes no false records. A
+        default source may (most scenarios draw few of its acts).
         """
-        if sim.is_burn_in:  # it leaves no behaviour out, but the run's own set-up checks
-            return
         p = self.params
         given = {"extra_sources": p.extra_sources}
         if "sources" in p.model_fields_set:
@@ -539,16 +533,14 @@ class DataSources(CompiledSteps, Observation):
         for field, sources in given.items():
             for name, source in sources.items():
                 if source.false_rate == 0 and not set(source.acts) & posted:
-                    raise ScenarioError(
-                        f"{sim.scenario.source}: mechanisms.{self.name}.{field}.{name}: records "
-                        f"{', '.join(source.acts)}, which no enabled mechanism draws, and makes "
-                        "no false records, so it would record nothing; acts drawn here: "
-                        f"{', '.join(sorted(posted)) or 'none'} (an act is drawn by giving it a "
-                        "rate in [mechanisms.everyday_acts.extra_acts])"
+                    sim.note_idle(
+                        f"{self.name}.{field}.{name}",
+                        f"records {', '.join(source.acts)}, which no enabled mechanism draws, "
+                        "and makes no false records, so it records nothing",
                     )
 
     def init(self, sim: Simulation) -> None:
-        self._check_sources_record(sim)
+        self._note_idle_sources(sim)
         items = list(self.params.all_sources().items())
         order = np.asarray([source_by_name(n) for n, _ in items], np.int64)
         cover = coverage_by_act(self.params.all_sources())
