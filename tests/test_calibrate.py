@@ -241,6 +241,11 @@ BAD = [
         "calibrate.until: 2018-12-31 is after the run's last day 2015-06-30; the rows after it",
     ),
     (FILE.split("[calibrate]")[0], "calibrate: missing table"),
+    (FILE.replace("trials = 3", "startup = 5\ntrials = 3"), "startup is TPE's random first"),
+    (
+        FILE.replace('"flight_purchases_blocked"]', '"persons_ever_listed"]'),
+        "targets: persons_ever_listed named twice",
+    ),
     (
         FILE.replace("trials = 3", "from = 2013-01-01\ntrials = 3"),
         "calibrate.from: 2013-01-01 is not after the scenario's start 2013-10-01",

@@ -91,6 +91,13 @@ BAD = [
     (FILE.replace("seed = 2", "seed = 2\ndesign = 'random'"), "sweep.design: [sensitivity] sets"),
     (FILE.split("[sensitivity]")[0], "sensitivity: missing table"),
     (FILE.replace("outputs = [", "outputs = ['acts:median', "), "not COLUMN or COLUMN:STATISTIC"),
+    # settings of the other method were ignored in silence
+    (FILE.replace("n = 8", "n = 8\nlevels = 4"), "levels is Morris's grid; method is sobol"),
+    (
+        FILE.replace('method = "sobol"', 'method = "morris"').replace("n = 8", "n = 4")
+        + "second_order = true\n",
+        "second_order is Sobol's; method is morris",
+    ),
 ]
 
 

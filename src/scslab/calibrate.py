@@ -59,7 +59,7 @@ from typing import Any, Literal
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from scslab.results import atomic_write, write_table
 from scslab.sweep import (
@@ -119,6 +119,19 @@ class CalibrateTable(BaseModel):
     batch: int = Field(default=4, ge=1, le=1024, description="Trials asked and run at once.")
     sampler: Literal["tpe", "random"] = "tpe"
     startup: int = Field(default=10, ge=1, le=10_000, description="TPE's random first trials.")
+
+    @model_validator(mode="after")
+    def _used(self) -> CalibrateTable:
+        """Refuse a target named twice (counted twice in the loss), or a setting unused.
+
+        ``startup`` is TPE's; the random sampler would ignore it.
+        """
+        twice = sorted({t for t in self.targets if self.targets.count(t) > 1})
+        if twice:
+            raise ValueError(f"targets: {', '.join(twice)} named twice")
+        if self.sampler == "random" and "startup" in self.model_fields_set:
+            raise ValueError("startup is TPE's random first trials; sampler random has none")
+        return self
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from scslab.results import atomic_write, write_table
 from scslab.sweep import (
@@ -75,6 +75,15 @@ class SensitivityTable(BaseModel):
     levels: int = Field(default=4, ge=2, le=100, description="Morris grid levels.")
     second_order: bool = Field(default=False, description="Sobol second-order indices too.")
     resamples: int = Field(default=100, ge=10, le=10_000, description="Bootstrap resamples.")
+
+    @model_validator(mode="after")
+    def _settings_of_its_method(self) -> SensitivityTable:
+        """Refuse a setting of the other method, which this one would ignore."""
+        if self.method == "sobol" and "levels" in self.model_fields_set:
+            raise ValueError("levels is Morris's grid; method is sobol, which has none")
+        if self.method == "morris" and self.second_order:
+            raise ValueError("second_order is Sobol's; method is morris, which has none")
+        return self
 
 
 @dataclass
