@@ -418,6 +418,9 @@ def test_presets_under_their_defaults_end_as_docs_backlash_md_says(preset, ended
     result = scslab.run(preset)
     ended = result.manifest["ended"]
     assert [(e["cause"], e["day"]) for e in ended] == ([("backlash", ended_on)] if ended_on else [])
+    if preset == "suining_2010":  # its informants report to the county, and stop with it
+        reports = result.metrics.column("informant_reports").to_pylist()
+        assert sum(reports[:ended_on]) > 100 and set(reports[ended_on + 1 :]) == {None}
 
 
 @njit
