@@ -408,7 +408,7 @@ def test_presets_end_by_backlash_as_recorded_or_run_to_their_end(
     ("preset", "ended_on"),
     [
         ("suining_2010", 149),
-        ("facebook_credit_2016", 355),
+        ("facebook_credit_2016", 263),
         ("rongcheng", None),
         ("sesame_credit", None),
     ],
@@ -421,6 +421,30 @@ def test_presets_under_their_defaults_end_as_docs_backlash_md_says(preset, ended
     if preset == "suining_2010":  # its informants report to the county, and stop with it
         reports = result.metrics.column("informant_reports").to_pylist()
         assert sum(reports[:ended_on]) > 100 and set(reports[ended_on + 1 :]) == {None}
+
+
+def test_facebook_s_scores_are_settled_when_the_pilot_starts() -> None:
+    """Half of the network score is the friends' mean score, which a cold start reads as
+    unscored: on day 0 three times as many users scored below the loan line as once settled,
+    and the pilot's ending rested on that (a domain review, 2026-12-06). The preset's burn-in
+    settles them; without it, the excess is back."""
+    import numpy as np
+
+    from scslab.engine.simulation import Simulation
+
+    def below_the_loan_line(sc) -> float:
+        sim = Simulation(sc.with_overrides(people=PEOPLE))
+        sim.step()
+        scorer, ids = sim.mechanisms["network_credit"], np.arange(sim.pop.n)
+        users = ids[scorer.has_score(ids)]
+        return float((scorer.scores(users, 0) < 620).mean())
+
+    preset = scslab.load_scenario("facebook_credit_2016")
+    settled, cold = (
+        below_the_loan_line(preset),
+        below_the_loan_line(preset.with_overrides(burn_in_days=0)),
+    )
+    assert preset.meta.burn_in_days >= 365 and settled < 0.25 and cold > 2 * settled
 
 
 @njit
