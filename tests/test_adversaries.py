@@ -450,7 +450,9 @@ def test_evasion_lowers_evaders_records_and_costs_them_their_good_records():
     base = columns(adversaries(sesame()))
     partly = columns(adversaries(sesame(), evasion={"share": 0.5, "coverage_factor": 0.3}))
     fully = columns(
-        adversaries(sesame(), evasion={"share": 1.0, "weight": 0.0, "coverage_factor": 0.0})
+        adversaries(
+            sesame(), evasion={"share": 1.0, "weight": 0.0, "coverage_factor": 0.0, "min_age": 0}
+        )
     )
     seen = [total(m, "records_by_ecommerce") for m in (base, partly, fully)]
     assert seen[0] > seen[1] > seen[2] == 0
@@ -497,6 +499,18 @@ def test_an_unknown_data_source_lists_only_the_data_sources():
         for posted in ("informant", "face_recognition", "black_market", "collusion"):
             assert posted not in message
         assert "[key]" not in message and "\n" not in message
+
+
+@pytest.mark.parametrize("youngest", [14, 0])
+def test_evaders_are_old_enough_to_choose_to(youngest):
+    """Infants were counted among evaders, avoiding cameras and platforms (a domain review)."""
+    from scslab.mechanisms.observation.evaders import EVASION, evades
+
+    sim = Simulation(adversaries(sesame(days=3), evasion={"share": 0.2, "min_age": youngest}))
+    ids = np.array([p for p in range(sim.pop.n) if evades(sim.pop.state.shared[EVASION], p)])
+    ages = _ages_of(sim, ids)
+    assert ids.size == sim.mechanisms["evasion"].evaders > 2_000
+    assert ages.min() >= youngest and (ages < 14).any() == (youngest < 14)
 
 
 def test_nobody_evades_before_evasion_starts():

@@ -283,7 +283,7 @@ def test_evaders_are_identified_less_and_everyone_else_as_before():
 def test_false_alerts_fall_with_the_faces_evaders_hide_and_nobody_evading_changes_nothing():
     sc = _dragon_eye(days=30)
     base = scslab.run(sc).metrics.to_pydict()
-    everyone = scslab.run(_evading(sc, share=1.0, weight=0.0, coverage_factor=0.0))
+    everyone = scslab.run(_evading(sc, share=1.0, weight=0.0, coverage_factor=0.0, min_age=0))
     m = everyone.metrics.to_pydict()
     assert set(m[f"{FACE}_probes"]) == {0} and set(m[f"{FACE}_alerts"]) == {0}
     assert m[f"{FACE}_evaded_alerts"] == base[f"{FACE}_alerts"]

@@ -41,6 +41,7 @@ from scslab.engine.steps import CompiledSteps, compiled_mechanism, today_of
 from scslab.errors import ScenarioError
 from scslab.kernels.jit import kernel, step_kernel
 from scslab.kernels.structs import compiled_struct
+from scslab.mechanisms.ages import actor_ages
 from scslab.mechanisms.common import TraitName
 from scslab.mechanisms.observation.evaders import EVASION, CoverageEvasion, evaders_in
 
@@ -97,6 +98,15 @@ class EvasionParams(MechanismParams):
         le=1.0,
         description="An evaded source records an evader's act at its coverage times this; for "
         "face_recognition, also the share of an evader's faces the cameras search (assumption).",
+    )
+    min_age: int = Field(
+        default=14,
+        ge=0,
+        le=90,
+        description="The youngest evader (assumption: avoiding cameras and platforms is a choice "
+        "of one's own, from the age at which one's own online acts count, 14: the 2019 "
+        "provisions on children's personal information online, as catalogue.MIN_AGE; until "
+        "2026-12-06 infants were counted among evaders).",
     )
     forgone_acts: list[ActName] = Field(
         default=["online_purchase", "prosocial_act", "loan_repaid"],
@@ -162,6 +172,8 @@ class Evasion(CompiledSteps, Adversary):
             factor=factor,
             first_day=np.zeros(1, np.int64),
             lost=np.zeros(len(Act), np.int64),
+            ages=actor_ages(pop),
+            min_age=p.min_age,
         )
         pop.state.shared[EVASION] = self.rule
 

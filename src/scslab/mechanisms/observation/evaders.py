@@ -2,8 +2,9 @@
 
 Evasion ("creative resistance": routes without cameras, cash instead of platforms) lowers the
 coverage of the people who practise it. Who evades is a pure function of (seed, person): a person
-evades when ``uniform(key, 0, pid, 0) < share * trait_factor(trait_key, pid, weight)``, so nothing
-is stored. An evader's act is recorded by an evaded source with the source's coverage times
+evades when old enough (``min_age``) and
+``uniform(key, 0, pid, 0) < share * trait_factor(trait_key, pid, weight)``, so nothing is stored.
+An evader's act is recorded by an evaded source with the source's coverage times
 ``factor[source]`` (1 for a source not evaded).
 
 Owns the ``CoverageEvasion`` record, the ``evades`` kernel (and ``evaders_in``, which counts
@@ -30,6 +31,7 @@ from scslab.kernels.jit import kernel
 from scslab.kernels.parallel import both_builds, run_threads
 from scslab.kernels.rng import uniform
 from scslab.kernels.traits import trait_factor
+from scslab.mechanisms.ages import ActorAges, is_of_age, no_ages
 
 EVASION = "coverage_evasion"
 """The key of the shared ``CoverageEvasion`` in ``pop.state.shared``."""
@@ -54,6 +56,10 @@ class CoverageEvasion(NamedTuple):
     """``[0]``: the first day on which evaders evade (int64; set when the mechanism starts)."""
     lost: np.ndarray
     """Per act code: today's acts that a source would have recorded but for evasion (int64)."""
+    ages: ActorAges
+    """What it reads of ages: nobody younger than ``min_age`` evades."""
+    min_age: int
+    """The youngest evader's age (0: any)."""
 
 
 def no_evasion() -> CoverageEvasion:
@@ -67,16 +73,21 @@ def no_evasion() -> CoverageEvasion:
         factor=np.ones(len(Source), np.float64),
         first_day=np.zeros(1, np.int64),
         lost=np.zeros(len(Act), np.int64),
+        ages=no_ages(),
+        min_age=0,
     )
 
 
 @kernel(inline="always")
 def evades(ev, pid):
-    """Whether ``pid`` evades under the rule ``ev`` (a ``CoverageEvasion``).
+    """Whether ``pid`` evades under the rule ``ev`` (a ``CoverageEvasion``): drawn, and of age.
 
-    Without a branch, so that a loop over many acts stays vector code (two hashes each).
+    The draw without a branch, so that a loop over many acts stays vector code (two hashes each,
+    and the age's where the rule has a youngest evader).
     """
-    return uniform(ev.key, 0, pid, 0) < ev.share * trait_factor(ev.trait_key, pid, ev.weight)
+    drawn = uniform(ev.key, 0, pid, 0) < ev.share * trait_factor(ev.trait_key, pid, ev.weight)
+    ages = ev.ages
+    return drawn & is_of_age(ages.age_key, ages.households, ages.age_table, pid, ev.min_age)
 
 
 @kernel(inline="always")
