@@ -172,7 +172,7 @@ class Evasion(CompiledSteps, Adversary):
             factor=factor,
             first_day=np.zeros(1, np.int64),
             lost=np.zeros(len(Act), np.int64),
-            ages=actor_ages(pop),
+            **actor_ages(pop)._asdict(),
             min_age=p.min_age,
         )
         pop.state.shared[EVASION] = self.rule

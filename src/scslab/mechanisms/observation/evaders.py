@@ -31,7 +31,7 @@ from scslab.kernels.jit import kernel
 from scslab.kernels.parallel import both_builds, run_threads
 from scslab.kernels.rng import uniform
 from scslab.kernels.traits import trait_factor
-from scslab.mechanisms.ages import ActorAges, is_of_age, no_ages
+from scslab.mechanisms.ages import is_of_age, no_ages
 
 EVASION = "coverage_evasion"
 """The key of the shared ``CoverageEvasion`` in ``pop.state.shared``."""
@@ -56,8 +56,11 @@ class CoverageEvasion(NamedTuple):
     """``[0]``: the first day on which evaders evade (int64; set when the mechanism starts)."""
     lost: np.ndarray
     """Per act code: today's acts that a source would have recorded but for evasion (int64)."""
-    ages: ActorAges
-    """What it reads of ages: nobody younger than ``min_age`` evades."""
+    age_key: np.uint64
+    households: np.ndarray
+    age_table: np.ndarray
+    """What it reads of ages (an ``ages.ActorAges``'s fields, apart: a threaded loop takes no
+    named tuple inside a named tuple): nobody younger than ``min_age`` evades."""
     min_age: int
     """The youngest evader's age (0: any)."""
 
@@ -73,7 +76,7 @@ def no_evasion() -> CoverageEvasion:
         factor=np.ones(len(Source), np.float64),
         first_day=np.zeros(1, np.int64),
         lost=np.zeros(len(Act), np.int64),
-        ages=no_ages(),
+        **no_ages()._asdict(),
         min_age=0,
     )
 
@@ -86,8 +89,7 @@ def evades(ev, pid):
     and the age's where the rule has a youngest evader).
     """
     drawn = uniform(ev.key, 0, pid, 0) < ev.share * trait_factor(ev.trait_key, pid, ev.weight)
-    ages = ev.ages
-    return drawn & is_of_age(ages.age_key, ages.households, ages.age_table, pid, ev.min_age)
+    return drawn & is_of_age(ev.age_key, ev.households, ev.age_table, pid, ev.min_age)
 
 
 @kernel(inline="always")
