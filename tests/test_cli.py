@@ -92,6 +92,10 @@ BAD = {
         "mechanisms.tax_list.sources: an empty list reads no source; name the sources to read, "
         "or leave the key out to read every source",
     ),
+    "a_decimal_point_in_a_whole_number": (  # taken as 1000, where sweep files refuse it
+        GOOD.replace("people = 3000", "people = 3000.0"),
+        "scenario.people: must be a whole number, without a decimal point (got 3000.0)",
+    ),
     "a_number_for_a_date": (  # read as Unix seconds: 1970-01-01
         GOOD.replace("days = 20", "days = 20\nstart_date = 0"),
         "scenario.start_date: must be a date such as 2014-01-01, not a number (got 0)",

@@ -13,6 +13,7 @@ import pytest
 
 from scslab.catalogue import Act, Source
 from scslab.kernels.rng import uniform
+from scslab.mechanisms.ages import no_ages
 from scslab.mechanisms.observation.evaders import CoverageEvasion, evades, no_evasion
 from scslab.mechanisms.observation.sources import (
     ACT_BY_ACT_PAYS,
@@ -58,6 +59,8 @@ def _evasion() -> CoverageEvasion:
         factor=factor,
         first_day=np.zeros(1, np.int64),
         lost=np.zeros(len(Act), np.int64),
+        **no_ages()._asdict(),  # any age
+        min_age=0,
     )
 
 

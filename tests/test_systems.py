@@ -245,7 +245,7 @@ def test_a_stopped_mechanism_s_summary_says_when_it_stopped_and_others_do_not():
     for name in ended.mechanisms:
         mine = [line for line in lines if line.startswith(f"{name}: ")]
         assert mine and all(line.startswith(f"{name}: {when} ") for line in mine), mine
-    running = [line for line in lines if line.startswith(("informants: ", "ledger: "))]
+    running = [line for line in lines if line.startswith("ledger: ")]
     assert running and not any("stopped after" in line for line in running)
     whole = scslab.run("suining_2010", people=20_000, days=ended.day + 1).simulation
     assert not any("stopped after" in line for line in whole.summary_lines())  # ends on its last

@@ -330,12 +330,18 @@ def _refuse_booleans_as_numbers(source: str, path: tuple[Any, ...], raw: Any, va
     seconds). This walks the input beside what it validated to: a boolean in the input must
     still be a boolean after validation, a boolean after validation must have been one in the
     input, a number after validation must have been one (sweep files, which are strict, already
-    refuse a string), and a date after validation must not have been a number.
+    refuse a string), a whole number must not have been written with a decimal point (``people =
+    1000.0``, which sweep files refuse too), and a date after validation must not have been a
+    number.
     """
     where = ".".join(str(p) for p in path)
     raw = plain_bool(raw)
     if isinstance(raw, str) and isinstance(value, int | float) and not isinstance(value, bool):
         raise ScenarioError(f"{source}: {where}: must be a number, not a string (got {raw!r})")
+    if isinstance(raw, float) and isinstance(value, int) and not isinstance(value, bool):
+        raise ScenarioError(
+            f"{source}: {where}: must be a whole number, without a decimal point (got {raw!r})"
+        )
     if isinstance(raw, int | float) and not isinstance(raw, bool) and isinstance(value, dt.date):
         raise ScenarioError(
             f"{source}: {where}: must be a date such as 2014-01-01, not a number (got {raw!r})"
