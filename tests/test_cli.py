@@ -96,6 +96,11 @@ BAD = {
         GOOD.replace("people = 3000", "people = 3000.0"),
         "scenario.people: must be a whole number, without a decimal point (got 3000.0)",
     ),
+    "an_empty_name": (GOOD.replace('name = "mini"', 'name = ""'), "scenario.name: String should"),
+    "a_scale_beyond_the_world": (  # the audit said 46 billion listed
+        GOOD.replace("days = 20", "days = 20\nscale = 10_000_000"),
+        "people x scale is 30,000,000,000 real people, more than the 10,000,000,000 of this check",
+    ),
     "a_number_for_a_date": (  # read as Unix seconds: 1970-01-01
         GOOD.replace("days = 20", "days = 20\nstart_date = 0"),
         "scenario.start_date: must be a date such as 2014-01-01, not a number (got 0)",
@@ -427,7 +432,7 @@ def test_plan_of_a_preset_s_name_is_the_preset_whatever_the_folder_holds(
         ("../../escape", "escape"),
         ("/tmp/abs", "tmp-abs"),
         ("two\nlines", "two-lines"),
-        ("", ""),
+        ("-", ""),  # nothing left of it: "scenario"
         ("n" * 300, "n" * 100),  # a file name has at most 255 bytes
     ],
 )

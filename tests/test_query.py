@@ -97,3 +97,5 @@ def test_queries_write_nothing_and_read_only_the_runs(runs, tmp_path):
     assert metrics.read_bytes() == before
     assert query("SELECT count(*) AS n FROM metrics", runs).to_pylist() == [{"n": 7}]
     assert query("DESCRIBE metrics", runs).num_rows > 2
+    with pytest.raises(QueryError, match="2 statements; scslab query answers one at a time"):
+        query("SELECT 1; SELECT 2", runs)  # it printed the second's answer alone

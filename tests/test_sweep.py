@@ -107,6 +107,15 @@ BAD = [
         "sweep.scenario: 'nowhere' is no preset and no file beside the sweep file; presets: ",
     ),
     ("[sweep\n", "not valid TOML"),
+    # taken in silence before (a bad-input review, 2026-12-06)
+    (
+        HEAD + "[parameters]\n'mechanisms.informants.report_prob' = [0.01, 0.01]\n",
+        'report_prob"[1]: 0.01 is in the list already; give each once',
+    ),
+    (
+        HEAD + "[parameters]\n'scenario.people' = [1000, 2000]\n",
+        'scenario.people": swept, and set in [sweep] too (people = 5000); keep one of them',
+    ),
 ]
 
 
@@ -127,6 +136,9 @@ def test_bad_flags_and_folders_exit_2(tmp_path, capsys):
     assert "no such sweep file" in capsys.readouterr().err
     assert main(["sweep", str(path), "--out", str(tmp_path / "o"), "--workers", "0"]) == 2
     assert "--workers: 0 is out of range" in capsys.readouterr().err
+    beside = ["--workers", "1", "--scheduler", "tcp://127.0.0.1:1"]  # it dropped --workers
+    assert main(["sweep", str(path), "--out", str(tmp_path / "o"), *beside]) == 2
+    assert "an existing --scheduler keeps its own" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
     other = tmp_path / "other"
     other.mkdir()

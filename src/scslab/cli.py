@@ -413,12 +413,17 @@ def _sweep_folder_kept(folder: Path | DefaultFolder) -> Iterator[None]:
         raise
 
 
-def _check_workers(workers: int | None, no_workers_s: float | None = None) -> dict[str, float]:
-    """Refuse ``--workers`` or ``--no-workers-timeout`` out of range; the keyword to pass on."""
+def _check_workers(
+    workers: int | None, no_workers_s: float | None = None, scheduler: str | None = None
+) -> dict[str, float]:
+    """Refuse ``--workers`` or ``--no-workers-timeout`` out of range; the keyword to pass on.
+
+    ``--workers`` beside ``--scheduler`` is refused too: an existing cluster keeps its own.
+    """
     from scslab.sweep import check_no_workers_s, check_workers
 
     try:
-        check_workers(workers)
+        check_workers(workers, scheduler)
         if no_workers_s is not None:
             check_no_workers_s(no_workers_s)
     except ScenarioError as e:
@@ -483,7 +488,7 @@ def sweep(
     """
     from scslab.sweep import NoWorkers, load_sweep, run_sweep
 
-    wait = _check_workers(workers, no_workers_timeout)
+    wait = _check_workers(workers, no_workers_timeout, scheduler)
     try:
         spec = load_sweep(file)
     except ScenarioError as e:
@@ -554,7 +559,7 @@ def sensitivity(
     from scslab.sensitivity import RunsUnusable, run_sensitivity
     from scslab.sweep import NoWorkers, load_sweep
 
-    wait = _check_workers(workers, no_workers_timeout)
+    wait = _check_workers(workers, no_workers_timeout, scheduler)
     try:
         spec = load_sweep(file, kind="sensitivity")
     except ScenarioError as e:
@@ -608,7 +613,7 @@ def calibrate(
     from scslab.calibrate import NoTrialCompleted, preset_lines, run_calibration
     from scslab.sweep import NoWorkers, load_sweep
 
-    wait = _check_workers(workers, no_workers_timeout)
+    wait = _check_workers(workers, no_workers_timeout, scheduler)
     try:
         spec = load_sweep(file, kind="calibrate")
     except ScenarioError as e:

@@ -156,7 +156,11 @@ def _lock(con: Any, duckdb: Any, paths: list[str]) -> None:
 
 
 def _check_statements(sql: str, duckdb: Any) -> None:
-    """Refuse empty SQL, and any statement but SELECT and EXPLAIN (those could write files)."""
+    """Refuse empty SQL, more than one statement, or one that could write files.
+
+    Of several statements only the last one's answer would be shown; any statement but SELECT,
+    SHOW, DESCRIBE, SUMMARIZE and EXPLAIN could write files.
+    """
     if not sql.strip():
         raise QueryError('empty SQL; give a query such as "SELECT * FROM runs"')
     try:
@@ -174,6 +178,11 @@ def _check_statements(sql: str, duckdb: Any) -> None:
                 f"{kind} statements are not allowed: scslab query only reads (SELECT, SHOW, "
                 "DESCRIBE, SUMMARIZE, EXPLAIN)"
             )
+    if len(statements) > 1:  # only the last one's answer would be shown
+        raise QueryError(
+            f"{len(statements)} statements; scslab query answers one at a time (run it once "
+            "for each)"
+        )
 
 
 def _quote(text: str) -> str:

@@ -42,6 +42,10 @@ from scslab.mechanisms import PLUGIN_FAILURES  # importing it registers every me
 from scslab.population import PopulationParams
 
 MAX_PEOPLE = 2**31 - 1
+MAX_REAL_PEOPLE = 10_000_000_000
+"""The most real people a scenario may stand for (``people * scale``): more than the world's
+8.2 billion (UN, 2024), so that a scale typed with too many zeros is refused, not reported as
+tens of billions listed."""
 MAX_DAYS = BURN_IN_MAX_DAYS
 """Days are stored as uint16 in per-person state; 60,000 days (164 years) leaves headroom. A run
 and its burn-in share them (``engine/burn_in.py``)."""
@@ -55,7 +59,7 @@ class ScenarioMeta(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str = Field(description="Short name of the scenario.")
+    name: str = Field(min_length=1, description="Short name of the scenario.")
     description: str = Field(default="", description="One line saying what it models.")
     people: int = Field(
         default=100_000,
@@ -94,6 +98,16 @@ class ScenarioMeta(BaseModel):
         "sanctions, responses and metrics start on start_date. Default 0, an assumption: "
         "scores start fresh on start_date, as a programme launched that day.",
     )
+
+    @model_validator(mode="after")
+    def _a_real_population(self) -> ScenarioMeta:
+        if self.people * self.scale > MAX_REAL_PEOPLE:
+            raise ValueError(
+                f"people x scale is {self.people * self.scale:,} real people, more than the "
+                f"{MAX_REAL_PEOPLE:,} of this check (the world holds about 8.2 billion); lower "
+                "scale"
+            )
+        return self
 
     @model_validator(mode="after")
     def _burn_in_fits(self) -> ScenarioMeta:

@@ -426,6 +426,11 @@ def _reason(err: SweepError, base: Scenario) -> str:
     return str(err).split(": parameters: ", 1)[-1].removeprefix(f"{base.source}: ")
 
 
+def _same(a: Any, b: Any) -> bool:
+    """Whether two values of a list are the same point: ``1`` and ``1.0`` are, not ``True``, 1."""
+    return isinstance(a, bool) == isinstance(b, bool) and a == b
+
+
 def _check_whole(where: str, path: str, value: Any) -> None:
     """Refuse a number with a fraction that the file gives an integer parameter (never cut off).
 
@@ -453,6 +458,8 @@ def _parameter(base: Scenario, source: str, path: str, value: Any, design: str) 
             if integer:
                 _check_whole(f"{where}[{i}]", path, v)
             _check_value(base, path, current, v, f"{where}[{i}]")
+            if any(_same(v, earlier) for earlier in value[:i]):  # a point run twice over
+                raise SweepError(f"{where}[{i}]: {v!r} is in the list already; give each once")
         return Parameter(path, tuple(value), None, integer)
     if isinstance(value, dict):
         rng = validate_table(source, f"{param_key(path)}", Range, value)
@@ -532,6 +539,17 @@ def sweep_from_dict(
         raise SweepError(f"{source}: parameters: must be a table of dotted paths")
     design = spec.design if kind == "sweep" else kind
     parameters = tuple(_parameter(base, source, k, v, design) for k, v in params.items())
+    for key in ("people", "days", "scale"):  # set twice: the parameter would win in silence
+        if f"scenario.{key}" in params and getattr(spec, key) is not None:
+            raise SweepError(
+                f"{source}: {param_key(f'scenario.{key}')}: swept, and set in [sweep] too "
+                f"({key} = {getattr(spec, key)!r}); keep one of them"
+            )
+    if "scenario.days" in params and spec.until is not None:
+        raise SweepError(
+            f"{source}: {param_key('scenario.days')}: swept, and [sweep] until sets the days "
+            "too; keep one of them"
+        )
     if "scenario.seed" in params and spec.replications != 1:
         raise SweepError(
             f"{source}: {param_key('scenario.seed')}: the seed is swept, so replications must be 1 "
@@ -841,14 +859,21 @@ def max_workers() -> int:
     return WORKERS_PER_CORE * max(1, cores)
 
 
-def check_workers(workers: int | None) -> None:
-    """Refuse a number of local workers below 1 or above ``max_workers()``.
+def check_workers(workers: int | None, scheduler: str | None = None) -> None:
+    """Refuse a number of local workers out of range, or any beside an existing ``scheduler``.
+
+    The range is 1 to ``max_workers()``; an existing scheduler keeps its own workers.
 
     Raises:
-        SweepError: One line naming ``--workers`` and the range allowed on this machine.
+        SweepError: One line naming ``--workers`` and what is allowed.
     """
     if workers is None:
         return
+    if scheduler is not None:
+        raise SweepError(
+            "--workers: sets the local cluster's workers; an existing --scheduler keeps its own "
+            "(give one of them)"
+        )
     top = max_workers()
     if not 1 <= workers <= top:
         raise SweepError(
@@ -956,7 +981,7 @@ def dask_client(scheduler: str | None = None, workers: int | None = None) -> Ite
         SweepError: The extra is missing, ``workers`` is out of range (``check_workers``), or the
             scheduler cannot be reached.
     """
-    check_workers(workers)
+    check_workers(workers, scheduler)
     distributed = _distributed()
     import dask
 
