@@ -78,6 +78,27 @@ class MechanismParams(BaseModel):
         '[mechanisms.tax_blacklist] with type = "record_list" is a second list.',
     )
 
+    def settings_unused(self) -> dict[str, str]:
+        """The settings the scenario gave that can do nothing given the others, each with why.
+
+        A setting counts as given when it differs from its default (``moved``), however the
+        scenario was made (a file, ``with_mechanism``, a sweep's point, a checkpoint's resolved
+        scenario). The run's summary and manifest name them (``Simulation.note_idle``), and
+        nothing refuses them: a sweep may take a point where one is unused (an appeal rate at 0
+        beside its success chances). Default: none. A parameter model says its own with
+        ``given_but_unused``.
+        """
+        return {}
+
+    def moved(self, key: str) -> bool:
+        """Whether the field ``key`` differs from its default."""
+        field = type(self).model_fields[key]
+        return bool(getattr(self, key) != field.get_default(call_default_factory=True))
+
+    def given_but_unused(self, unused: bool, keys: tuple[str, ...], why: str) -> dict[str, str]:
+        """``{key: why}`` for each of ``keys`` moved from its default, if ``unused``."""
+        return {k: why for k in keys if self.moved(k)} if unused else {}
+
     def without(self, name: str) -> MechanismParams:
         """These parameters once the scenario's mechanism ``name`` is switched off.
 

@@ -269,6 +269,9 @@ class Simulation:
             )
             for row in self.plan
         }
+        for name, m in self.mechanisms.items():
+            for key, why in m.params.settings_unused().items():
+                self.note_idle(f"{name}.{key}", why)
         self.board = Board()
         self.last_days = np.full(len(self.plan), NEVER_STOPS, np.int64)
         """The last day each plan row's mechanism steps, in plan order (``plan_position``). A

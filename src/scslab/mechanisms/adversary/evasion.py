@@ -115,6 +115,10 @@ class EvasionParams(MechanismParams):
         "the lost records of other acts are offences hidden (assumption).",
     )
 
+    def settings_unused(self) -> dict[str, str]:
+        keys = ("trait", "weight", "coverage_factor", "min_age", "forgone_acts")
+        return self.given_but_unused(self.share == 0, keys, "share is 0, so nobody evades")
+
 
 EvasionState = compiled_struct("EvasionState", ("rule", "forgone", "evaders", "today"), __name__)
 """The shared rule (``CoverageEvasion``, whose ``lost`` the data sources write); whether each act is

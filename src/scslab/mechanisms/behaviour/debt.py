@@ -103,6 +103,13 @@ class DebtParams(MechanismParams):
     def _empty_is_none(cls, value: str | None) -> str | None:
         return value or None
 
+    def settings_unused(self) -> dict[str, str]:
+        return self.given_but_unused(
+            self.listing_list is None,
+            ("repay_hazard_listed", "repay_factor_from"),
+            "listing_list is unset, so no debtor is read as listed",
+        )
+
     @model_validator(mode="after")
     def _a_probability(self) -> DebtParams:
         """The highest person's daily chance of arrears is at most 1.

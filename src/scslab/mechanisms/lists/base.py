@@ -127,6 +127,13 @@ class ListParams(MechanismParams):
         description="Listing term: people leave after this many days (none: no time limit).",
     )
 
+    def settings_unused(self) -> dict[str, str]:
+        return self.given_but_unused(
+            self.appeal_share == 0,
+            ("appeal_success_true", "appeal_success_false", "appeal_days"),
+            "appeal_share is 0, so nobody appeals",
+        )
+
 
 @kernel(inline="always")
 def _household_reach(flags, mask, households, pid):

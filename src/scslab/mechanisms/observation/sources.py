@@ -521,13 +521,13 @@ class DataSources(CompiledSteps, Observation):
     def _note_idle_sources(self, sim: Simulation) -> None:
         """Note a source the scenario gives that can record nothing (``Simulation.note_idle``).
 
-        A source given in ``extra_sources``, or in ``sources`` set in the scenario, can not when
+        A source given in ``extra_sources``, or in ``sources`` other than the defaults, can not when
         none of its acts is posted by an enabled mechanism and it makes no false records. A
         default source may (most scenarios draw few of its acts).
         """
         p = self.params
         given = {"extra_sources": p.extra_sources}
-        if "sources" in p.model_fields_set:
+        if p.moved("sources"):
             given = {"sources": p.sources} | given
         posted = sim.acts_posted()
         for field, sources in given.items():

@@ -211,6 +211,27 @@ class InformantsParams(MechanismParams):
         "irs_whistleblower_fy2015_closed and fy2016).",
     )
 
+    def settings_unused(self) -> dict[str, str]:
+        no_malice = self.malicious_rate == 0 and self.claimant_share == 0
+        return (
+            self.given_but_unused(
+                self.reward_yuan == 0,
+                ("reward_reference_yuan", "reward_elasticity"),
+                "reward_yuan is 0, so no reward is on offer",
+            )
+            | self.given_but_unused(
+                self.malicious_rate == 0, ("rival_share",), "malicious_rate is 0"
+            )
+            | self.given_but_unused(
+                self.claimant_share == 0, ("claimant_reports_per_day",), "claimant_share is 0"
+            )
+            | self.given_but_unused(
+                no_malice,
+                ("false_act", "accept_false"),
+                "malicious_rate and claimant_share are 0, so no report is malicious",
+            )
+        )
+
 
 def _reports(
     keys,

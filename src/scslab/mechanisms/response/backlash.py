@@ -239,6 +239,13 @@ class BacklashParams(MechanismParams):
         "calibration/local_point_systems.csv residents_graded).",
     )
 
+    def settings_unused(self) -> dict[str, str]:
+        return self.given_but_unused(
+            not any(p.low_scores for p in self.programmes.values()),
+            ("score_notice_rate",),
+            "no programme has a low_scores line, so a score learned moves no approval",
+        )
+
     def without(self, name: str) -> BacklashParams:
         """Each programme without the mechanism ``name``; a programme left with none goes.
 

@@ -116,6 +116,13 @@ class TieCuttingParams(MechanismParams):
         "rescored; each measurement passes over everyone's 8 network ties.",
     )
 
+    def settings_unused(self) -> dict[str, str]:
+        return self.given_but_unused(
+            self.low_score_rate == 0,
+            ("score", "low_score_below"),
+            "low_score_rate is 0, so nobody cuts a tie for a low score",
+        )
+
 
 class TieRule(NamedTuple):
     """The low-score rule and the network's cadence, by name at both ends."""

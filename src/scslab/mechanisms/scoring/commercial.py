@@ -312,6 +312,13 @@ class CommercialScoreParams(MechanismParams):
             raise ValueError("at least one dimension needs a positive weight")
         return self
 
+    def settings_unused(self) -> dict[str, str]:
+        return self.given_but_unused(
+            self.activity_share == 0,
+            ("activity_cap", "activity_acts"),
+            "activity_share is 0, so recorded activity counts for nothing",
+        )
+
     def weights(self) -> tuple[float, float, float, float, float]:
         """The relative weights in dimension order (credit history first)."""
         return (

@@ -332,6 +332,7 @@ ACT_ONLY = (
     "act_coverage_urban",
     "act_coverage_rural",
     "false_act",
+    "gallery_min_age",
     "gallery_in_population",
 )
 """Fields that mode 'act' reads and mode 'watchlist' does not."""
