@@ -117,9 +117,8 @@ def _refused(argv: list[str], folder: Path, capsys: pytest.CaptureFixture[str]) 
 # --------------------------------------------------------------------------- valid bases
 
 SWEEP_GRID = {
-    "sweep": {
+    "sweep": {  # no people: the people are swept (both would be refused)
         "scenario": "rongcheng",
-        "people": 2000,
         "days": 30,
         "replications": 2,
         "seed": 1,
