@@ -252,8 +252,11 @@ entry()
 """
 
 
-def test_ctrl_c_during_a_run_says_so_and_exits_130(tmp_path):
-    """A real SIGINT: one line naming the incomplete run folder and how to resume it."""
+@pytest.mark.parametrize("sent", ["SIGINT", "SIGTERM"])
+def test_ctrl_c_during_a_run_says_so_and_exits_130(tmp_path, sent):
+    """A real SIGINT: one line naming the incomplete run folder and how to resume it. SIGTERM
+    (a batch scheduler's time limit) the same: it killed the process where it stood, and a
+    sweep's folder said "running" for ever."""
     import signal
     import time
 
@@ -271,7 +274,7 @@ def test_ctrl_c_during_a_run_says_so_and_exits_130(tmp_path):
     while not (run / "checkpoint.scslab").exists() and proc.poll() is None:
         assert time.monotonic() < deadline, "the run wrote no checkpoint"
         time.sleep(0.05)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(getattr(signal, sent))
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     assert err.count("\n") == 1 and "Traceback" not in err, err

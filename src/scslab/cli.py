@@ -21,7 +21,9 @@ import io
 import json
 import math
 import re
+import signal
 import sys
+import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -908,6 +910,34 @@ def main(argv: list[str] | None = None) -> int:
     A command may also end with another status (``sweep``: 1 when a run failed; a sweep,
     sensitivity or calibration whose cluster had no worker for ``--no-workers-timeout``: 1).
     """
+    with _terminate_as_interrupt():
+        return _main(argv)
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a batch scheduler's time limit, ``kill``) ends a command as Ctrl-C does.
+
+    Without it the process died where it stood: a sweep's ``sweep.json`` kept ``"status":
+    "running"``, and a run wrote nothing of what it had done. Only in the main thread, where
+    Python takes signals.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: list[str] | None) -> int:
+    """``main``'s body: run the command and turn what it raised into a status."""
     try:
         status = app(args=argv, standalone_mode=False)
     except UserError as e:
