@@ -256,8 +256,9 @@ class Simulation:
         self.plan = plan_of(scenario)
         self.idle: list[str] = []
         """Settings that can do nothing in this scenario, one line each (``note_idle``): a
-        source for acts nobody draws, a reader of sources nobody records. Not refused, since an
-        ablation (a comparison that switches a mechanism off) makes them on purpose; the
+        source for acts nobody draws, a reader of sources nobody records, a setting another
+        makes unused (``MechanismParams.settings_unused``). Not refused, since an ablation (a
+        comparison that switches a mechanism off) or a sweep's point makes them on purpose; the
         manifest (``idle_settings``) and the summary say so."""
         self.readers: dict[str, dict[str, str]] = {}
         """Mechanism -> the mechanisms that read its state, each with the parameter that named

@@ -293,13 +293,8 @@ class FaceRecognitionParams(MechanismParams):
         return value
 
     def _moved(self, names: tuple[str, ...]) -> list[str]:
-        """Those of ``names`` set away from their defaults."""
-        fields = type(self).model_fields
-        return [
-            name
-            for name in names
-            if getattr(self, name) != fields[name].get_default(call_default_factory=True)
-        ]
+        """Those of ``names`` set away from their defaults (``MechanismParams.moved``)."""
+        return [name for name in names if self.moved(name)]
 
     @model_validator(mode="after")
     def _fields_of_its_mode(self) -> FaceRecognitionParams:
