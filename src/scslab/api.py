@@ -62,7 +62,13 @@ from scslab.results import (
     write_metrics,
     write_table,
 )
-from scslab.scenario import Scenario, load_scenario, plain_bool, scenario_from_dict
+from scslab.scenario import (
+    Scenario,
+    declared_type,
+    load_scenario,
+    plain_bool,
+    scenario_from_dict,
+)
 from scslab.version import __version__
 
 
@@ -472,7 +478,7 @@ def _not_registered(scenario: object) -> list[str]:
     tables = scenario.get("mechanisms") if isinstance(scenario, dict) else None
     if not isinstance(tables, dict):
         return []
-    kinds = ((v.get("type") if isinstance(v, dict) else None) or k for k, v in tables.items())
+    kinds = (declared_type(v) or k for k, v in tables.items())
     return sorted({kind for kind in kinds if isinstance(kind, str) and kind not in REGISTRY})
 
 

@@ -297,9 +297,14 @@ def scenario_from_dict(data: dict[str, Any], source: str = "<api>") -> Scenario:
     return Scenario(meta, population, mechanisms, source, data)
 
 
+def declared_type(table: Any) -> Any:
+    """The ``type`` a scenario's mechanism table gives, if any (else its name is its type)."""
+    return table.get("type") if isinstance(table, dict) else None
+
+
 def _validate_mechanism(source: str, name: str, value: Any) -> MechanismParams:
     allowed = ", ".join(sorted(REGISTRY))
-    kind = value.get("type") if isinstance(value, dict) else None
+    kind = declared_type(value)
     if kind is not None:
         if not isinstance(kind, str) or kind not in REGISTRY:
             where = f"{source}: mechanisms.{name}.type"
