@@ -150,7 +150,7 @@ class Scenario:
             raise ScenarioError(
                 _format_error(self.source, err, ("scenario",), ScenarioMeta)
             ) from None
-        _refuse_booleans_as_numbers(self.source, ("scenario",), values, new_meta)
+        _refuse_lax_conversions(self.source, ("scenario",), values, new_meta)
         return Scenario(new_meta, self.population, self.mechanisms, self.source, self.raw)
 
     def with_mechanism(self, name: str, **params: Any) -> Scenario:
@@ -331,7 +331,7 @@ def _validate(source: str, prefix: tuple[str, ...], model: type[BaseModel], valu
         validated = model.model_validate(value)
     except ValidationError as err:
         raise ScenarioError(_format_error(source, err, prefix, model)) from None
-    _refuse_booleans_as_numbers(source, prefix, value, validated)
+    _refuse_lax_conversions(source, prefix, value, validated)
     return validated
 
 
@@ -341,17 +341,16 @@ def plain_bool(value: Any) -> Any:
     return bool(value) if kind.__name__ == "bool" and kind.__module__ == "numpy" else value
 
 
-def _refuse_booleans_as_numbers(source: str, path: tuple[Any, ...], raw: Any, value: Any) -> None:
+def _refuse_lax_conversions(source: str, path: tuple[Any, ...], raw: Any, value: Any) -> None:
     """Refuse what pydantic's lax mode would take for another type.
 
-    Pydantic's lax mode reads ``cure_share = true`` as 1.0, ``people =
-    "2000"`` as 2000, ``clean_record = 1`` as true and ``start_date = 0`` as 1970-01-01 (Unix
-    seconds). This walks the input beside what it validated to: a boolean in the input must
-    still be a boolean after validation, a boolean after validation must have been one in the
-    input, a number after validation must have been one (sweep files, which are strict, already
-    refuse a string), a whole number must not have been written with a decimal point (``people =
-    1000.0``, which sweep files refuse too), and a date after validation must not have been a
-    number.
+    Pydantic's lax mode reads ``cure_share = true`` as 1.0, ``people = "2000"`` as 2000,
+    ``clean_record = 1`` as true, ``people = 1000.0`` as 1000 and ``start_date = 0`` as
+    1970-01-01 (Unix seconds). This walks the input beside what it validated to: a boolean in
+    the input must still be a boolean after validation, and a boolean after validation must
+    have been one in the input; a number after validation must have been one (sweep files,
+    which are strict, already refuse a string), and a whole number must have been written
+    without a decimal point (as sweep files require); a date must not have been a number.
     """
     where = ".".join(str(p) for p in path)
     raw = plain_bool(raw)
@@ -377,12 +376,12 @@ def _refuse_booleans_as_numbers(source: str, path: tuple[Any, ...], raw: Any, va
         for key, item in raw.items():
             if isinstance(value, BaseModel):
                 if key in type(value).model_fields:
-                    _refuse_booleans_as_numbers(source, (*path, key), item, getattr(value, key))
+                    _refuse_lax_conversions(source, (*path, key), item, getattr(value, key))
             elif isinstance(value, dict) and key in value:
-                _refuse_booleans_as_numbers(source, (*path, key), item, value[key])
+                _refuse_lax_conversions(source, (*path, key), item, value[key])
     elif isinstance(raw, list) and isinstance(value, list | tuple) and len(raw) == len(value):
         for i, (item, validated) in enumerate(zip(raw, value, strict=True)):
-            _refuse_booleans_as_numbers(source, (*path, i), item, validated)
+            _refuse_lax_conversions(source, (*path, i), item, validated)
 
 
 def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:

@@ -446,12 +446,19 @@ class Simulation:
         if not self.is_burn_in:
             self.idle.append(f"mechanisms.{key}: {why}")
 
-    def check_reads_a_source(self, key: str, sources: list[str] | None) -> None:
+    def check_reads_a_source(
+        self,
+        key: str,
+        sources: list[str] | None,
+        words: tuple[str, str] = ("reads records of", "reads none"),
+    ) -> None:
         """Refuse an empty ``sources`` (its parameter ``key``); note one that reads nothing here.
 
         ``sources`` reads nothing when no enabled mechanism posts a record of any of them
         (``None``: of any source). A reader naming several sources, of which some are not set
         up, is as it should be (a default list covers sources that many scenarios leave out).
+        ``words`` say what it does with them and that it does it to none, for the note (evasion's:
+        "evades", "evades nothing").
 
         Raises:
             ScenarioError: ``sources`` is an empty list (one line).
@@ -467,8 +474,8 @@ class Simulation:
             set_up = ", ".join(dict.fromkeys(posted)) or "none"
             self.note_idle(
                 key,
-                f"reads records of {which}, which no enabled mechanism records, so it reads "
-                f"none (sources set up here: {set_up})",
+                f"{words[0]} {which}, which no enabled mechanism records, so it {words[1]} "
+                f"(sources set up here: {set_up})",
             )
 
     def acts_posted(self) -> set[str]:

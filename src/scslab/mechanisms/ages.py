@@ -11,9 +11,9 @@ record, ``is_of_age`` on its arrays, and ``aged`` for many ids); none keeps a co
 borrower's age from ``MIN_AGE`` itself (``BORROWER_MIN_AGE``).
 
 Owns ``ActorAges``, ``actor_ages``, ``min_age_by_act``, ``of_age``, ``is_of_age``, ``old_enough``,
-``aged``
-(an age window, which sector sanctions read: its loop is ``of_age``'s rule over many ids, with
-threads where a run has them), ``WORKING_AGES`` (with ``of_working_age``) and ``ID_CARD_AGE``.
+``aged`` (an age window, which sector sanctions read: its loop is ``of_age``'s rule over many
+ids, with threads where a run has them), ``WORKING_AGES`` (with ``of_working_age``) and
+``ID_CARD_AGE``.
 Draws nothing and holds no state: the ages are ``population.attributes.age``'s.
 """
 

@@ -183,7 +183,8 @@ class Evasion(CompiledSteps, Adversary):
 
     def init(self, sim: Simulation) -> None:
         p = self.params
-        sim.check_reads_a_source(f"{self.name}.sources", p.sources)
+        words = ("evades", "evades nothing")  # the sources it keeps its evaders from
+        sim.check_reads_a_source(f"{self.name}.sources", p.sources, words)
         self.rule.first_day[0] = sim.first_day_of(self.name)
         forgone = np.zeros(len(Act), np.bool_)
         forgone[[act_by_name(a) for a in p.forgone_acts]] = True
