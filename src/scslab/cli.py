@@ -3,12 +3,12 @@
 Every user error (bad scenario, bad flag, unusable output folder) is printed as one line on stderr
 and exits with status 2; nothing else is written.
 
-Owns the commands, their flags and help texts, the default output folders under ``runs/``, the
-exit statuses (2 for a user error, 130 for Ctrl-C, 1 for a sweep with a failed run) and what
-each command prints. It runs no day and computes no result: each command calls ``scslab.api`` or
-a tool beside it (``sweep``, ``sensitivity``, ``calibrate``, ``compare``, ``query``, ``report``,
-``ui``), which write the files. Of the file system it only makes output folders (and ``runs/``
-above them), and removes one it made that a refusal or Ctrl-C left empty.
+Owns the commands, their flags and help texts, the default output folders under ``runs/``, the exit
+statuses (2 for a user error, 130 for Ctrl-C, 143 for SIGTERM, 1 for a sweep with a failed run) and
+what each command prints. It runs no day and computes no result: each command calls ``scslab.api``
+or a tool beside it (``sweep``, ``sensitivity``, ``calibrate``, ``compare``, ``query``, ``report``,
+``ui``), which write the files. Of the file system it only makes output folders (and ``runs/`` above
+them), and removes one it made that a refusal or Ctrl-C left empty.
 """
 
 from __future__ import annotations
@@ -72,6 +72,9 @@ class Stopped(Exception):  # noqa: N818 (not bad input: the command could not go
 
 INTERRUPTED = 130
 """The exit status of a command stopped by Ctrl-C (128 + SIGINT), as shells use."""
+
+TERMINATED = 143
+"""The exit status of a command stopped by SIGTERM (128 + SIGTERM), as shells use."""
 
 
 class Engine(enum.StrEnum):
@@ -907,31 +910,36 @@ def schema() -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI; a user error is one line and exit status 2, Ctrl-C 130.
 
-    A command may also end with another status (``sweep``: 1 when a run failed; a sweep,
-    sensitivity or calibration whose cluster had no worker for ``--no-workers-timeout``: 1).
+    SIGTERM stops a command as Ctrl-C does, and its status is 143 (128 + SIGTERM), as a batch
+    scheduler reads it. A command may also end with another status (``sweep``: 1 when a run
+    failed; a sweep, sensitivity or calibration whose cluster had no worker for
+    ``--no-workers-timeout``: 1).
     """
-    with _terminate_as_interrupt():
-        return _main(argv)
+    with _terminate_as_interrupt() as terminated:
+        status = _main(argv)
+    return TERMINATED if status == INTERRUPTED and terminated else status
 
 
 @contextlib.contextmanager
-def _terminate_as_interrupt() -> Iterator[None]:
+def _terminate_as_interrupt() -> Iterator[list[int]]:
     """SIGTERM (a batch scheduler's time limit, ``kill``) ends a command as Ctrl-C does.
 
     Without it the process died where it stood: a sweep's ``sweep.json`` kept ``"status":
     "running"``, and a run wrote nothing of what it had done. Only in the main thread, where
-    Python takes signals.
+    Python takes signals. Yields a list that holds the signal once SIGTERM has arrived.
     """
+    terminated: list[int] = []
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield terminated
         return
 
     def interrupt(signum: int, frame: object) -> None:
+        terminated.append(signum)
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, interrupt)
     try:
-        yield
+        yield terminated
     finally:
         signal.signal(signal.SIGTERM, previous)
 
