@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
@@ -511,3 +513,36 @@ def test_a_path_too_long_for_the_file_system_is_one_line_and_exit_2(tmp_path, mo
         lines = res.stderr.strip().splitlines()
         assert len(lines) == 1 and "file name too long" in lines[0], (args, res.stderr)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("threads", ["0", "-2", "abc", "1.5"])
+def test_unusable_thread_count_gives_one_line_and_exit_2(threads):
+    """numba cannot start with NUMBA_NUM_THREADS below 1 (its import raised a traceback from
+    deep inside numba) and ignores one that is not a whole number (taking every core): both are
+    one line naming the variable, from the script, from ``python -m`` and from ``import``."""
+    env = {**os.environ, "NUMBA_NUM_THREADS": threads}
+    expected = (
+        f"NUMBA_NUM_THREADS={threads}: the number of threads must be a whole number of at least "
+        "1; unset it to use every core"
+    )
+    script = Path(sys.executable).parent / "scslab"
+    for argv in ([str(script), "presets"], [sys.executable, "-m", "scslab.cli", "presets"]):
+        proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
+        assert (proc.returncode, proc.stderr, proc.stdout) == (
+            2,
+            f"scslab: error: {expected}\n",
+            "",
+        )
+    imported = subprocess.run(
+        [sys.executable, "-c", "import scslab"], env=env, capture_output=True, text=True
+    )
+    assert imported.returncode == 1
+    assert imported.stderr.rstrip().endswith(f"EnvironmentSettingError: {expected}")
+
+
+def test_a_usable_thread_count_starts():
+    env = {**os.environ, "NUMBA_NUM_THREADS": "1"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "scslab.cli", "presets"], env=env, capture_output=True, text=True
+    )
+    assert proc.returncode == 0 and "rongcheng" in proc.stdout, proc.stderr

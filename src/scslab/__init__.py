@@ -9,13 +9,15 @@ no identity resolution and no image processing. The public API:
 - ``presets()``: the shipped presets with their descriptions.
 
 Owns the public names (``__all__``) and ``presets()``; the rest of them are re-exported from
-``api``, ``engine.simulation``, ``scenario`` and ``version``. Importing it keys the cache of
-every kernel imported by then (``kernels.cache.key_package_caches``); it holds no rule and runs
+``api``, ``engine.simulation``, ``scenario`` and ``version``. Importing it first checks the
+environment numba starts with (importing ``environment`` does), and keys the cache of every
+kernel imported by then (``kernels.cache.key_package_caches``); it holds no rule and runs
 no simulation itself.
 """
 
 from __future__ import annotations
 
+from scslab import environment  # noqa: F401 (first: it refuses a NUMBA_NUM_THREADS below 1)
 from scslab.api import RunResult, resume, run
 from scslab.engine.simulation import Simulation, plan_of
 from scslab.kernels.cache import key_package_caches

@@ -1,0 +1,69 @@
+"""The environment variables scslab reads before numba starts: refused in one line if unusable.
+
+numba reads ``NUMBA_NUM_THREADS`` once, as it is imported, and a value below 1 stops that import
+with a traceback from deep inside numba (a value that is not a whole number it ignores, with a
+warning, and takes every core: not what was asked for either). ``refuse_unusable_threads`` runs as
+this module is imported, which the package's ``__init__`` does before anything that imports numba,
+and names the variable, its value and what is allowed. From the command line (the ``scslab`` script
+or ``python -m scslab.cli``) that is one line on stderr and exit status 2, as for any bad input,
+since the check runs before the command line's own error handling exists.
+
+Owns that check only. It imports nothing of the package and nothing that imports numba, and it
+must stay in layer 0 (``tests/test_layers.py``), so that the package's ``__init__`` can call it
+first.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import sys
+
+THREADS_VARIABLE = "NUMBA_NUM_THREADS"
+
+
+class EnvironmentSettingError(ImportError):
+    """An environment variable that scslab cannot start with; the message is one line."""
+
+
+def threads_problem(environ: dict[str, str] | os._Environ[str]) -> str | None:
+    """What is wrong with ``NUMBA_NUM_THREADS`` in ``environ``, or None if numba can start."""
+    value = environ.get(THREADS_VARIABLE)
+    if value is None or not value.strip():
+        return None
+    try:
+        threads = int(value)
+    except ValueError:
+        threads = 0  # numba would warn and take every core: not what was asked for
+    if threads >= 1:
+        return None
+    return (
+        f"{THREADS_VARIABLE}={value}: the number of threads must be a whole number of at least 1; "
+        "unset it to use every core"
+    )
+
+
+def _is_command_line() -> bool:
+    """Whether this process is the ``scslab`` command (its script or ``python -m scslab.cli``)."""
+    if os.path.basename(sys.argv[0]) == "scslab":
+        return True
+    arguments = list(getattr(sys, "orig_argv", ()))
+    return any(a == "-m" and b == "scslab.cli" for a, b in itertools.pairwise(arguments))
+
+
+def refuse_unusable_threads() -> None:
+    """Stop here, naming the variable, if numba could not start with this environment.
+
+    From the command line: one line on stderr and exit status 2. Elsewhere (``import scslab``):
+    ``EnvironmentSettingError`` with that line.
+    """
+    problem = threads_problem(os.environ)
+    if problem is None:
+        return
+    if _is_command_line():
+        sys.stderr.write(f"scslab: error: {problem}\n")
+        raise SystemExit(2)
+    raise EnvironmentSettingError(problem)
+
+
+refuse_unusable_threads()
