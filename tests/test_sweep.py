@@ -14,6 +14,7 @@ import pytest
 
 import scslab.sweep as sweep_module
 from scslab.cli import main
+from scslab.errors import ScenarioError
 from scslab.sweep import (
     NoWorkers,
     SweepError,
@@ -497,8 +498,17 @@ def test_an_output_a_swept_parameter_turns_on_is_accepted(tmp_path):
 
 def test_a_sweep_with_a_failed_run_exits_1(tmp_path, capsys, monkeypatch):
     _in_process(monkeypatch)
-    text = SMALL + "outputs = ['acts:sum']\n[parameters]\n"
-    text += "'mechanisms.travel_bans.list' = ['court_list', 'no_such_list']\n"
+
+    real_run = sweep_module.run
+
+    def run_failing_seed_2(sc, **kwargs):  # a run that fails as it runs (out of memory, say)
+        if sc.meta.seed == 2 and kwargs.get("out") is not None:
+            raise MemoryError("no memory left")
+        return real_run(sc, **kwargs)
+
+    monkeypatch.setattr(sweep_module, "run", run_failing_seed_2)
+    text = SMALL + "outputs = ['acts:sum']\nreplications = 1\n[parameters]\n"
+    text += "'scenario.seed' = [1, 2]\n"
     out = tmp_path / "out"
     assert main(["sweep", str(_file(tmp_path, text)), "--out", str(out), "--quiet"]) == 1
     captured = capsys.readouterr()
@@ -508,6 +518,62 @@ def test_a_sweep_with_a_failed_run_exits_1(tmp_path, capsys, monkeypatch):
         "same command again reruns them\n"
     )
     assert pq.read_table(out / "sweep.parquet").column("status").to_pylist() == ["ok", "failed"]
+
+
+@pytest.mark.parametrize(
+    ("parameter", "reason"),
+    [
+        (
+            "'mechanisms.court_list.enabled' = [true, false]",
+            "mechanisms.travel_bans.list: 'court_list' is not enabled; enabled ones: none",
+        ),
+        (
+            "'mechanisms.travel_bans.list' = ['court_list', 'no_such_list']",
+            "mechanisms.travel_bans.list: 'no_such_list' is not enabled; enabled ones: court_list",
+        ),
+    ],
+)
+def test_a_point_whose_mechanisms_do_not_fit_is_refused_before_anything_runs(
+    tmp_path, capsys, monkeypatch, parameter, reason
+):
+    """Each value passes the scenario's validation, but at point 1 the travel bans read a list
+    that is not there: that point failed as a run, after the sweep had started and written its
+    folder; it is now one line and exit 2, with nothing run or written."""
+    _in_process(monkeypatch)
+    ran = []
+    monkeypatch.setattr(sweep_module, "run_task", lambda task: ran.append(task))
+    path = _file(tmp_path, SMALL + "[parameters]\n" + parameter + "\n")
+    out = tmp_path / "out"
+    assert main(["sweep", str(path), "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    name, _, values = parameter.partition(" = [")
+    value = values.split(", ")[1].rstrip("]").replace("'", '"')
+    assert err == (
+        f'scslab: error: {path}: sweep point 1 (parameters."{name.strip(chr(39))}" = {value}) '
+        f"cannot run: {reason}\n"
+    )
+    assert not ran and not out.exists()
+
+
+def test_a_point_refused_by_few_people_is_set_up_again_at_its_own(tmp_path, monkeypatch):
+    """The check sets a point up at ``PROBE_PEOPLE`` people, and again at its own before it
+    refuses it: a refusal that depends on who is there must not refuse a point that runs."""
+    from scslab.sweep import check_points_set_up
+
+    sizes = []
+    real_simulation = sweep_module.Simulation
+
+    def simulation(sc, **kwargs):
+        sizes.append(sc.meta.people)
+        if sc.meta.people < 1000:
+            raise ScenarioError(f"{sc.source}: too few people")
+        return real_simulation(sc, **kwargs)
+
+    monkeypatch.setattr(sweep_module, "Simulation", simulation)
+    sweep = load_sweep(_file(tmp_path, SMALL + "[parameters]\n'scenario.seed' = [1, 2]\n"))
+    tasks = make_tasks(sweep, tmp_path / "out", design_points(sweep))
+    check_points_set_up(sweep, tasks)
+    assert sizes == [500, 1000, 500, 1000]  # each point once, small then at its own size
 
 
 def test_a_field_of_two_kinds_sweeps_either(tmp_path):

@@ -19,7 +19,9 @@ Every path is checked against the base scenario before anything runs (an unknown
 listing the keys allowed at that level), and so is every value (types are strict: ``true`` is no
 number, ``1`` no boolean). So are the outputs' columns, against the metric columns of a one-day
 run of the base scenario at 500 people (``check_outputs``; when a column is missing there, of the
-base with each swept value in turn), before the runs start. Replication ``r`` runs on the same
+base with each swept value in turn), before the runs start, and so is what each point's
+mechanisms name of each other, by setting the point up without running a day
+(``check_points_set_up``). Replication ``r`` runs on the same
 seed at every design point (the seeds come from ``numpy.random.SeedSequence(seed)``), so that, as
 in ``scslab compare``, points differ by their parameters and not by luck.
 
@@ -69,6 +71,7 @@ import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from scslab.api import run
+from scslab.engine.simulation import Simulation
 from scslab.errors import ScenarioError
 from scslab.results import atomic_write, cannot_create, write_table
 from scslab.scenario import (
@@ -847,6 +850,42 @@ def check_outputs(sweep: SweepFile, where: str = "sweep.outputs") -> None:
     )
 
 
+def check_points_set_up(sweep: SweepFile, tasks: list[RunTask], kind: str = "sweep") -> None:
+    """Refuse a point whose mechanisms do not fit together, before anything runs.
+
+    A point's values pass the scenario's validation (``apply``), but what mechanisms name of
+    each other (the list a sanction reads, the score a list reads: ``Simulation.get``) is
+    checked only where a simulation is set up, and a point that switched off what another
+    mechanism reads failed as a run, after the sweep had started. Each point of ``tasks`` is set
+    up here once (its first run's scenario; no day run, no burn-in run), at ``PROBE_PEOPLE`` of
+    its people; a point refused there is set up again at its own people before it is refused,
+    so that a check that depends on who is there cannot refuse a point that would run.
+
+    Raises:
+        SweepError: One line naming the point, its values and the scenario's reason.
+    """
+    seen: set[int] = set()
+    for task in tasks:
+        if task.point in seen:
+            continue
+        seen.add(task.point)
+        sc = scenario_from_dict(task.scenario, sweep.base.source)
+        small = sc.with_overrides(people=min(sc.meta.people, PROBE_PEOPLE))
+        try:
+            Simulation(small, compiled=False, burn_in=False)
+            continue
+        except ScenarioError:
+            pass
+        try:
+            Simulation(sc, compiled=False, burn_in=False)
+        except ScenarioError as err:
+            values = ", ".join(f"{param_key(k)} = {json.dumps(v)}" for k, v in task.values.items())
+            reason = str(err).removeprefix(f"{sc.source}: ")
+            raise SweepError(
+                f"{sweep.source}: {kind} point {task.point} ({values}) cannot run: {reason}"
+            ) from None
+
+
 # --------------------------------------------------------------------------- Dask
 
 
@@ -1319,6 +1358,7 @@ def run_sweep(
         with ctx as c:  # connect (or start the cluster) before the folder is made
             if todo:
                 check_outputs(sweep, f"{kind}.outputs")
+                check_points_set_up(sweep, todo, kind)
             if make is not None:  # every check passed: the new folder now
                 folder = make()
                 tasks = todo = retarget(tasks, folder)  # a new folder has no run done
