@@ -546,3 +546,21 @@ def test_a_recovering_score_a_programme_stopped_stands_as_on_its_last_day() -> N
     assert np.array_equal(pids_s, pids) and np.array_equal(on_29_s, on_29)
     assert np.array_equal(on_59_s, on_29_s)  # stands still from its last day
     assert set(reach_s.tolist()) == {-1}  # and reaches no level it had not reached by then
+
+
+def test_rongcheng_s_informants_stop_with_the_city_s_points() -> None:
+    """The reports Rongcheng's informants file are read by the city's points, so the informants
+    belong to that programme, as Suining's do to the county's: once it is abandoned they file
+    no more (before, they reported for the rest of the run to a point system that was gone)."""
+    sc = scslab.load_scenario("rongcheng").with_overrides(people=20_000, days=60)
+    unloved = {"approval_at_start": 0.1, "abandon_below": 0.5, "patience_days": 30}
+    programmes = sc.mechanisms["backlash"].model_dump()["programmes"]
+    programmes["rongcheng"] |= unloved
+    result = scslab.run(sc.with_mechanism("backlash", programmes=programmes))
+    (ended,) = result.manifest["ended"]
+    assert (ended["programme"], ended["cause"]) == ("rongcheng", "backlash")
+    day = ended["day"]
+    reports = result.metrics.column("informant_reports").to_pylist()
+    assert all(r is not None for r in reports[: day + 1]) and sum(reports[: day + 1]) > 0
+    assert set(reports[day + 1 :]) == {None}
+    assert result.metrics.column("court_list_size").to_pylist()[-1] is not None  # not its own
