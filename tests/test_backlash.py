@@ -242,13 +242,16 @@ def test_a_dossier_s_job_rejections_punish_and_those_on_false_entries_alone_are_
 
 def test_a_member_that_moves_nobody_is_named_in_the_summary_until_it_has_a_low_score_line() -> None:
     sc = _rongcheng(days=60)
-    inert = "backlash: rongcheng: rongcheng_points neither punishes nor rewards anyone"
+    inert = "backlash: rongcheng: rongcheng_points, informants neither punish nor reward anyone"
     assert any(line.startswith(inert) for line in _run(sc).get("backlash").summary())
     lined = sc.with_mechanism(
         "backlash", programmes=_programmes(sc, "rongcheng", low_scores={"rongcheng_points": 1000})
     )
     sim = _run(lined)
-    assert not any("neither" in line for line in sim.get("backlash").summary())
+    summary = sim.get("backlash").summary()
+    assert not any("rongcheng_points" in line and "neither" in line for line in summary)
+    still = "backlash: rongcheng: informants neither punishes nor rewards anyone"
+    assert any(line.startswith(still) for line in summary)  # the reports punish nobody
     assert sim.columns["rongcheng_punished"][-1] > 0
     assert sim.columns["rongcheng_approval"][-1] < sim.columns["rongcheng_approval"][0]
 
