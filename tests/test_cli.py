@@ -91,8 +91,8 @@ BAD = {
     ),
     "list_reading_no_source": (  # 229 tax records, nobody listed
         GOOD + '\n[mechanisms.tax_list]\ntype = "record_list"\nsources = []\n',
-        "mechanisms.tax_list.sources: an empty list reads no source; name the sources to read, "
-        "or leave the key out to read every source",
+        "mechanisms.tax_list.sources: an empty list names no source; name at least one, or "
+        "leave the key out for every source",
     ),
     "a_decimal_point_in_a_whole_number": (  # taken as 1000, where sweep files refuse it
         GOOD.replace("people = 3000", "people = 3000.0"),
@@ -546,3 +546,21 @@ def test_a_usable_thread_count_starts():
         [sys.executable, "-m", "scslab.cli", "presets"], env=env, capture_output=True, text=True
     )
     assert proc.returncode == 0 and "rongcheng" in proc.stdout, proc.stderr
+
+
+def test_a_sigterm_a_parent_ignores_stays_ignored(monkeypatch):
+    """A parent that ignores SIGTERM (``nohup``-like launchers) chose so: the command keeps it."""
+    import signal
+
+    import scslab.cli as cli
+
+    seen = []
+    monkeypatch.setattr(
+        cli, "preset_names", lambda: seen.append(signal.getsignal(signal.SIGTERM)) or []
+    )
+    previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        cli.main(["presets"])
+        assert seen == [signal.SIG_IGN] and signal.getsignal(signal.SIGTERM) == signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -926,10 +926,12 @@ def _terminate_as_interrupt() -> Iterator[list[int]]:
 
     Without it the process died where it stood: a sweep's ``sweep.json`` kept ``"status":
     "running"``, and a run wrote nothing of what it had done. Only in the main thread, where
-    Python takes signals. Yields a list that holds the signal once SIGTERM has arrived.
+    Python takes signals, and not where SIGTERM is ignored (a parent's choice, kept). Yields a
+    list that holds the signal once SIGTERM has arrived.
     """
     terminated: list[int] = []
-    if threading.current_thread() is not threading.main_thread():
+    ignored = signal.getsignal(signal.SIGTERM) == signal.SIG_IGN  # a parent's choice: kept
+    if threading.current_thread() is not threading.main_thread() or ignored:
         yield terminated
         return
 
@@ -940,8 +942,8 @@ def _terminate_as_interrupt() -> Iterator[list[int]]:
     previous = signal.signal(signal.SIGTERM, interrupt)
     try:
         yield terminated
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    finally:  # None: a handler not set from Python (an embedding program's); the default then
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
 
 def _main(argv: list[str] | None) -> int:
