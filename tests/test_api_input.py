@@ -331,8 +331,16 @@ def test_a_reader_of_sources_none_of_which_is_set_up_is_said_to_read_none(name, 
         f"mechanism records, so it {none} (sources set up here: camera, informant)"
     ]
     assert not _idle(scslab.run(sc.with_mechanism(name, sources=[*params["sources"], "camera"])))
-    with pytest.raises(ScenarioError, match=rf"mechanisms\.{name}\.sources: an empty list reads"):
-        scslab.run(sc.with_mechanism(name, sources=[]))
+    # refused as the scenario is made, naming what leaving the key out gives (a review found
+    # "every source" said of defaults that are fixed lists, and the refusal only at set-up)
+    default = type(sc.mechanisms[name]).model_fields["sources"].default
+    instead = "every source" if default is None else f"the default, {', '.join(default)}"
+    with pytest.raises(
+        ScenarioError,
+        match=rf"mechanisms\.{name}\.sources: an empty list names no source; name at least "
+        rf"one, or leave the key out for {instead} \(got \[\]\)",
+    ):
+        sc.with_mechanism(name, sources=[])
 
 
 def test_a_reader_of_every_source_where_none_is_set_up_is_said_to_read_none():
@@ -382,6 +390,37 @@ def test_what_is_not_a_scenario_is_named_and_a_reward_sector_with_neither_score_
             "repay_hazard_listed",
             "listing_list is unset, so no debtor is read as listed",
         ),
+        # a review of the notes (2026-12-07): a claimant's report picks its target by
+        # rival_share too (it was noted as unused with malicious_rate 0), and three settings that
+        # the same condition leaves unused were not noted
+        (
+            "informants",
+            {"rival_share": 0.9},
+            {"rival_share": 0.9, "claimant_share": 0.001},
+            "rival_share",
+            "malicious_rate and claimant_share are 0, so no report is malicious",
+        ),
+        (
+            "debt",
+            {"listing_list": "", "income_loss_repay_factor": 0.2},
+            {"income_loss_repay_factor": 0.2},
+            "income_loss_repay_factor",
+            "listing_list is unset, so no debtor is read as listed",
+        ),
+        (
+            "sesame_credit",
+            {"activity_share": 0.0, "activity_sources": ["ecommerce", "bank"]},
+            {"activity_sources": ["ecommerce", "bank"]},
+            "activity_sources",
+            "activity_share is 0, so recorded activity counts for nothing",
+        ),
+        (
+            "evasion",
+            {"share": 0.0, "sources": ["camera"]},
+            {"sources": ["camera"]},
+            "sources",
+            "share is 0, so nobody evades",
+        ),
     ],
 )
 def test_a_setting_that_another_makes_unused_is_named_and_only_then(
@@ -403,3 +442,42 @@ def test_a_field_of_face_recognition_s_other_mode_is_refused():
     sc = scslab.load_scenario("rongcheng")
     with pytest.raises(ScenarioError, match=r"gallery_min_age: only in mode 'act'"):
         sc.with_mechanism("face_recognition", mode="watchlist", gallery_min_age=0)
+
+
+def test_a_penalty_source_counts_as_recorded_and_a_silent_watchlist_does_not():
+    """A review of the notes (2026-12-07): a list reading the e-commerce records that caught
+    colluders are penalised with was said to read none (1,732 entries at 20,000 people), and a
+    list reading only a watchlist's cameras that post nothing was not named."""
+    sc = scslab.load_scenario("rongcheng").with_overrides(people=3_000, days=5)
+    sc = sc.with_mechanism(
+        "fraud_list", type="record_list", entry_acts=["commercial_fraud"], sources=["ecommerce"]
+    )
+    reads_none = (
+        "mechanisms.fraud_list.sources: reads records of ecommerce, which no enabled mechanism "
+        "records, so it reads none"
+    )
+    caught = sc.with_mechanism("collusion", detection_prob=0.5)
+    assert not any(line.startswith(reads_none) for line in _idle(scslab.run(caught)))
+    never = sc.with_mechanism("collusion", detection_prob=0.0)
+    assert any(line.startswith(reads_none) for line in _idle(scslab.run(never)))
+    from scslab.mechanisms.adversary.black_market import BlackMarket, BlackMarketParams
+
+    for rate, posted in ((0.5, ("black_market", "ecommerce")), (0.0, ("black_market",))):
+        market = BlackMarket(BlackMarketParams(detection_rate=rate, penalty_source="ecommerce"), 1)
+        assert market.sources_posted() == posted
+    watch = scslab.load_scenario("dragon_eye").with_overrides(people=3_000, days=5)
+    fr = watch.resolved()["mechanisms"]["face_recognition"]
+    kept = {k: v for k, v in fr.items() if k not in ("acts", "false_act", "mode", "type")}
+    watch = watch.without_mechanism("face_recognition").with_mechanism(
+        "face_recognition", **kept, mode="watchlist"
+    )
+    watch = watch.with_mechanism(
+        "screen", type="record_list", entry_acts=["jaywalking"], sources=["face_recognition"]
+    )
+    silent = (
+        "mechanisms.screen.sources: reads records of face_recognition, which no enabled "
+        "mechanism records, so it reads none"
+    )
+    assert any(line.startswith(silent) for line in _idle(scslab.run(watch)))
+    alerting = watch.with_mechanism("face_recognition", alert_act="jaywalking")
+    assert not any(line.startswith(silent) for line in _idle(scslab.run(alerting)))

@@ -452,22 +452,15 @@ class Simulation:
         sources: list[str] | None,
         words: tuple[str, str] = ("reads records of", "reads none"),
     ) -> None:
-        """Refuse an empty ``sources`` (its parameter ``key``); note one that reads nothing here.
+        """Note that ``sources`` (the parameter ``key``) reads nothing here, if it does not.
 
         ``sources`` reads nothing when no enabled mechanism posts a record of any of them
         (``None``: of any source). A reader naming several sources, of which some are not set
         up, is as it should be (a default list covers sources that many scenarios leave out).
         ``words`` say what it does with them and that it does it to none, for the note (evasion's:
-        "evades", "evades nothing").
-
-        Raises:
-            ScenarioError: ``sources`` is an empty list (one line).
+        "evades", "evades nothing"). An empty list is refused by its parameter model
+        (``mechanisms.common.some_sources``).
         """
-        if sources is not None and not sources:
-            raise ScenarioError(
-                f"{self.scenario.source}: mechanisms.{key}: an empty list reads no source; name "
-                "the sources to read, or leave the key out to read every source"
-            )
         posted = [s for m in self.mechanisms.values() for s in m.sources_posted()]
         if not (set(posted) if sources is None else set(sources) & set(posted)):
             which = "any source" if sources is None else ", ".join(sources)

@@ -9,9 +9,10 @@ A name that a mechanism's parameters give and its metric columns carry (a reward
 sanction's sector, a backlash programme) is lower case letters, digits and underscores, a letter
 first (``column_names``).
 
-Owns ``TraitName``, ``ModulatedRate`` (its bounds and ``candidate_rate``) and the rule of names
-in metric columns. It holds parameters only, no kernel, state or mechanism: the draws are
-``kernels/sampling.py``'s and the traits ``kernels/traits.py``'s.
+Owns ``TraitName``, ``ModulatedRate`` (its bounds and ``candidate_rate``), the rule of names in
+metric columns and the refusal of an empty list of sources (``some_sources``). It holds parameters
+only, no kernel, state or mechanism: the draws are ``kernels/sampling.py``'s and the traits
+``kernels/traits.py``'s.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from __future__ import annotations
 import re
 from typing import Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 TraitName = Literal["compliance", "dissent", "boldness", "opportunism", "online"]
 
@@ -61,3 +62,30 @@ def column_names(value: dict[str, T], what: str) -> dict[str, T]:
                 f"{what} name {name!r} must be lower case letters, digits and underscores"
             )
     return value
+
+
+def some_sources(value: list[str] | None, default: list[str] | None) -> list[str] | None:
+    """``value``, a list of data sources to read or evade, unless it is empty (a validator's body).
+
+    An empty list reads nothing, in silence: ``default`` (None: every source) says what leaving
+    the key out gives instead.
+
+    Raises:
+        ValueError: An empty list, with what to give instead.
+    """
+    if value is not None and not value:
+        instead = "every source" if default is None else f"the default, {', '.join(default)}"
+        raise ValueError(
+            f"an empty list names no source; name at least one, or leave the key out for {instead}"
+        )
+    return value
+
+
+def _some_sources_of(cls: type[BaseModel], value: list[str] | None, info: ValidationInfo):
+    field = info.field_name or "sources"
+    return some_sources(value, cls.model_fields[field].default)
+
+
+SOME_SOURCES = field_validator("sources")(_some_sources_of)
+"""A parameter model's check of its ``sources`` (``some_sources``), with its own default named:
+``_some_sources = SOME_SOURCES`` in the class body."""

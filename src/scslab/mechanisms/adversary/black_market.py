@@ -309,6 +309,11 @@ class BlackMarket(CompiledSteps, Adversary):
     description = "black-market score boosting: bought fake records, detection and penalty"
     params: BlackMarketParams
 
+    def sources_posted(self) -> tuple[str, ...]:
+        """The bought records' source, and the detected buyers' penalty's if any is detected."""
+        p = self.params
+        return (*super().sources_posted(), *([p.penalty_source] if p.detection_rate > 0 else []))
+
     def declare(self, pop: Population) -> None:
         self.detected_flag = pop.state.shared_flag(FRAUD_DETECTED)
 

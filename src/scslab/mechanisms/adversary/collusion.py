@@ -84,7 +84,8 @@ class CollusionParams(MechanismParams):
         description="Daily chance that a member tries a trade with a ring-mate drawn among the "
         "group's other places; a place without a member trades nothing, so a member posts about "
         "trade_rate x the share of the group in the ring a day (assumption: one try every 50 "
-        "days, about one record every 100 at the default join_prob).",
+        "days, about one record every 125 at the default join_prob, with a fifth of a group too "
+        "young to join).",
     )
     acts: list[ActName] = Field(
         default=["online_purchase", "prosocial_act"],
@@ -239,6 +240,11 @@ class Collusion(CompiledSteps, Adversary):
     Params = CollusionParams
     description = "collusion rings: members of a local group trade positive records"
     params: CollusionParams
+
+    def sources_posted(self) -> tuple[str, ...]:
+        """The traded records' source, and the detected members' penalty's if any is detected."""
+        p = self.params
+        return (*super().sources_posted(), *([p.penalty_source] if p.detection_prob > 0 else []))
 
     def declare(self, pop: Population) -> None:
         self.expelled_flag = pop.state.shared_flag(FRAUD_DETECTED)

@@ -29,6 +29,9 @@ from pydantic import Field, field_validator
 
 from scslab.catalogue import (
     DATA_SOURCE_NAMES,
+    MIN_AGE,
+    POSTED_BY,
+    SOURCE_NAMES,
     Act,
     ActName,
     Source,
@@ -42,7 +45,7 @@ from scslab.errors import ScenarioError
 from scslab.kernels.jit import kernel, step_kernel
 from scslab.kernels.structs import compiled_struct
 from scslab.mechanisms.ages import actor_ages
-from scslab.mechanisms.common import TraitName
+from scslab.mechanisms.common import SOME_SOURCES, TraitName
 from scslab.mechanisms.observation.evaders import EVASION, CoverageEvasion, evaders_in
 
 if TYPE_CHECKING:
@@ -81,6 +84,7 @@ class EvasionParams(MechanismParams):
         "evaders. Informants still see evaders, and bought or traded records are no source to "
         "evade: informant, black_market and collusion are refused.",
     )
+    _some_sources = SOME_SOURCES
 
     @field_validator("sources")
     @classmethod
@@ -100,13 +104,13 @@ class EvasionParams(MechanismParams):
         "face_recognition, also the share of an evader's faces the cameras search (assumption).",
     )
     min_age: int = Field(
-        default=14,
+        default=MIN_AGE[Act.ONLINE_PURCHASE],
         ge=0,
         le=90,
         description="The youngest evader (assumption: avoiding cameras and platforms is a choice "
-        "of one's own, from the age at which one's own online acts count, 14: the 2019 "
-        "provisions on children's personal information online, as catalogue.MIN_AGE; until "
-        "2026-12-06 infants were counted among evaders).",
+        "of one's own, from the age at which one's own online acts count: catalogue.MIN_AGE of "
+        "an online purchase, 14, after the 2019 provisions on children's personal information "
+        "online; until 2026-12-06 infants were counted among evaders).",
     )
     forgone_acts: list[ActName] = Field(
         default=["online_purchase", "prosocial_act", "loan_repaid"],
@@ -116,7 +120,7 @@ class EvasionParams(MechanismParams):
     )
 
     def settings_unused(self) -> dict[str, str]:
-        keys = ("trait", "weight", "coverage_factor", "min_age", "forgone_acts")
+        keys = ("trait", "weight", "sources", "coverage_factor", "min_age", "forgone_acts")
         return self.given_but_unused(self.share == 0, keys, "share is 0, so nobody evades")
 
 
@@ -184,7 +188,12 @@ class Evasion(CompiledSteps, Adversary):
     def init(self, sim: Simulation) -> None:
         p = self.params
         words = ("evades", "evades nothing")  # the sources it keeps its evaders from
-        sim.check_reads_a_source(f"{self.name}.sources", p.sources, words)
+        face = SOURCE_NAMES[Source.FACE_RECOGNITION]
+        searched = face in p.sources and any(  # in mode 'watchlist' its cameras post no record
+            type(m).name == POSTED_BY[Source.FACE_RECOGNITION] for m in sim.mechanisms.values()
+        )
+        if not searched:  # an evader's face is searched less: not idle, records or none
+            sim.check_reads_a_source(f"{self.name}.sources", p.sources, words)
         self.rule.first_day[0] = sim.first_day_of(self.name)
         forgone = np.zeros(len(Act), np.bool_)
         forgone[[act_by_name(a) for a in p.forgone_acts]] = True

@@ -106,7 +106,7 @@ class DebtParams(MechanismParams):
     def settings_unused(self) -> dict[str, str]:
         return self.given_but_unused(
             self.listing_list is None,
-            ("repay_hazard_listed", "repay_factor_from"),
+            ("repay_hazard_listed", "repay_factor_from", "income_loss_repay_factor"),
             "listing_list is unset, so no debtor is read as listed",
         )
 

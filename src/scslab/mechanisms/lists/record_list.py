@@ -26,6 +26,7 @@ from scslab.engine.steps import CompiledSteps, compiled_mechanism
 from scslab.kernels.compiled_once import compiled_once
 from scslab.kernels.jit import kernel, step_kernel
 from scslab.kernels.structs import compiled_struct
+from scslab.mechanisms.common import SOME_SOURCES
 from scslab.mechanisms.lists.base import (
     ListBase,
     ListParams,
@@ -102,6 +103,7 @@ class RecordListParams(ListParams):
     sources: list[SourceName] | None = Field(
         default=None, description="Data sources whose records count (none: all)."
     )
+    _some_sources = SOME_SOURCES
     initial: InitialListing | None = Field(
         default=None,
         description="Who is on the list on the start date and since when (a warm start, "

@@ -220,14 +220,11 @@ class InformantsParams(MechanismParams):
                 "reward_yuan is 0, so no reward is on offer",
             )
             | self.given_but_unused(
-                self.malicious_rate == 0, ("rival_share",), "malicious_rate is 0"
-            )
-            | self.given_but_unused(
                 self.claimant_share == 0, ("claimant_reports_per_day",), "claimant_share is 0"
             )
-            | self.given_but_unused(
+            | self.given_but_unused(  # a claimant's report picks its target as a malicious one
                 no_malice,
-                ("false_act", "accept_false"),
+                ("rival_share", "false_act", "accept_false"),
                 "malicious_rate and claimant_share are 0, so no report is malicious",
             )
         )

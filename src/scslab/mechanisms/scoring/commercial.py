@@ -315,7 +315,7 @@ class CommercialScoreParams(MechanismParams):
     def settings_unused(self) -> dict[str, str]:
         return self.given_but_unused(
             self.activity_share == 0,
-            ("activity_cap", "activity_acts"),
+            ("activity_cap", "activity_acts", "activity_sources"),
             "activity_share is 0, so recorded activity counts for nothing",
         )
 

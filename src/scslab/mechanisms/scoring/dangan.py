@@ -35,6 +35,7 @@ from scslab.kernels.rng import uniform
 from scslab.kernels.sampling import compiled_bernoulli_ids
 from scslab.kernels.structs import compiled_struct
 from scslab.mechanisms.ages import of_working_age
+from scslab.mechanisms.common import SOME_SOURCES
 from scslab.mechanisms.income_loss import income_loss, lose_income
 from scslab.mechanisms.scoring.compiled import compiled_scoring
 from scslab.population.attributes import age
@@ -65,6 +66,7 @@ class DanganParams(MechanismParams):
         description="Sources whose records reach the dossier (assumption: state channels and the "
         "platforms that report to them).",
     )
+    _some_sources = SOME_SOURCES
     job_application_rate: float = Field(
         default=0.0003,
         ge=0.0,

@@ -40,6 +40,7 @@ from scslab.kernels.rng import below, uniform
 from scslab.kernels.sorting import stable_order
 from scslab.kernels.structs import compiled_struct
 from scslab.mechanisms.ages import ID_CARD_AGE, ActorAges, actor_ages, is_of_age, of_age
+from scslab.mechanisms.common import SOME_SOURCES
 from scslab.mechanisms.scoring.compiled import (
     CompiledScoring,
     compiled_scoring,
@@ -106,6 +107,7 @@ class PointSystemParams(MechanismParams):
         description="Data sources whose records count (none: all). Allowed: "
         + ", ".join(s.name.lower() for s in Source),
     )
+    _some_sources = SOME_SOURCES
     enrolment: float = Field(
         default=1.0,
         ge=0.0,

@@ -758,6 +758,11 @@ class FaceRecognition(CompiledSteps, Surveillance):
     description = "1:N face search of sightings against a gallery: alerts, false alerts"
     params: FaceRecognitionParams
 
+    def sources_posted(self) -> tuple[str, ...]:
+        """Its own source; none in mode 'watchlist' without ``alert_act``, which posts nothing."""
+        p = self.params
+        return () if p.mode == "watchlist" and p.alert_act is None else super().sources_posted()
+
     def declare(self, pop: Population) -> None:
         self.flagged = pop.state.add_flag(f"{self.name}_falsely_flagged")
 
