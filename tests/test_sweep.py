@@ -681,6 +681,10 @@ def test_an_output_s_final_value_is_its_last_day_that_ran():
         ("[2, 2.5]", '"mechanisms.informants.ties"[1]', "2.5"),
         ("{ low = 2.5, high = 8 }", '"mechanisms.informants.ties".low', "2.5"),
         ("{ low = 2, high = 8.5 }", '"mechanisms.informants.ties".high', "8.5"),
+        # a whole number with a decimal point: a list's was refused by the scenario's rule and a
+        # range's taken (a review, 2026-12-07); one rule for both now
+        ("[2, 8.0]", '"mechanisms.informants.ties"[1]', "8.0"),
+        ("{ low = 4.0, high = 8 }", '"mechanisms.informants.ties".low', "4.0"),
     ],
 )
 def test_an_integer_parameter_refuses_a_fraction_the_file_gives(
@@ -693,8 +697,8 @@ def test_an_integer_parameter_refuses_a_fraction_the_file_gives(
     out = tmp_path / "out"
     assert main(["sweep", str(_file(tmp_path, text)), "--out", str(out), "--quiet"]) == 2
     assert capsys.readouterr().err == (
-        f"scslab: error: {tmp_path / 's.toml'}: parameters.{where}: {fraction} is not a whole "
-        "number; mechanisms.informants.ties takes integers\n"
+        f"scslab: error: {tmp_path / 's.toml'}: parameters.{where}: must be a whole number, "
+        f"without a decimal point (got {fraction}); mechanisms.informants.ties takes integers\n"
     )
     assert not out.exists()
 

@@ -435,13 +435,19 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def _check_whole(where: str, path: str, value: Any) -> None:
-    """Refuse a number with a fraction that the file gives an integer parameter (never cut off).
+    """Refuse a number with a decimal point that the file gives an integer parameter.
+
+    The rule of scenario files (``scenario._refuse_lax_conversions``): ``2.5`` is never cut to 2,
+    and ``8.0`` is refused too, in a list and in a range's bounds alike.
 
     Raises:
         SweepError: One line naming the value, the parameter and what it takes.
     """
-    if isinstance(value, float) and not value.is_integer():
-        raise SweepError(f"{where}: {value!r} is not a whole number; {path} takes integers")
+    if isinstance(value, float):
+        raise SweepError(
+            f"{where}: must be a whole number, without a decimal point (got {value!r}); {path} "
+            "takes integers"
+        )
 
 
 def _parameter(base: Scenario, source: str, path: str, value: Any, design: str) -> Parameter:
@@ -479,9 +485,9 @@ def _parameter(base: Scenario, source: str, path: str, value: Any, design: str) 
             raise SweepError(f"{where}: low {rng.low} must be below high {rng.high}")
         if rng.log and rng.low <= 0:
             raise SweepError(f"{where}: log = true needs low > 0 (got {rng.low})")
-        for name, bound in (("low", rng.low), ("high", rng.high)):
-            if integer:
-                _check_whole(f"{where}.{name}", path, bound)
+        for name in ("low", "high"):
+            if integer:  # as the file wrote it: the range's model holds floats
+                _check_whole(f"{where}.{name}", path, value.get(name))
         for bound in (rng.low, rng.high):
             _check_value(base, path, current, int(bound) if integer else bound, where)
         return Parameter(path, None, rng, integer)
