@@ -65,7 +65,8 @@ class EvasionParams(MechanismParams):
         default=0.05,
         ge=0.0,
         le=1.0,
-        description="Mean share of people who evade (assumption: no source counts them).",
+        description="Mean share of people old enough (min_age) who evade (assumption: no source "
+        "counts them).",
     )
     trait: TraitName = Field(
         default="dissent", description="The trait that drives evasion (assumption: grievance)."
