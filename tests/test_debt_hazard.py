@@ -150,6 +150,24 @@ def test_the_debt_cycle_hands_the_warm_start_its_step():
     )
 
 
+def test_the_warm_start_draws_its_listed_under_the_debt_s_step():
+    """Who is still listed on the start date depends on how fast the listed repaid since they
+    entered: a step dated before the start changes the warm start, and a factor of 1 is no
+    step at all. (A review, 2026-12-07: the test above reads ``listed_repayment`` only; a warm
+    start that dropped the step passed every test.)"""
+    sc = scslab.load_scenario("integrated_2020").with_overrides(people=20_000, days=1, seed=3)
+
+    def warm_start(factor: float | None) -> np.ndarray:
+        step = None if factor is None else {"date": "2016-09-25", "factor": factor}
+        sim = Simulation(sc.with_mechanism("debt", repay_factor_from=step), burn_in=False)
+        return sim.get("court_list").flag.get().copy()
+
+    none = warm_start(None)
+    assert none.sum() > 100
+    assert np.array_equal(warm_start(1.0), none)
+    assert not np.array_equal(warm_start(8.8), none)
+
+
 BAD = {
     "factor_zero": ("factor = 0", "repay_factor_from.factor"),
     "factor_large": ("factor = 1000", "repay_factor_from.factor"),

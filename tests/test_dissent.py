@@ -217,6 +217,24 @@ def test_default_surveillance_is_the_data_sources_recording_chance():
     )
 
 
+def test_self_censorship_by_default_fears_what_the_data_sources_record():
+    """Without a ``surveillance`` of its own, the chance that dissent is seen is the data
+    sources' recording chance: more coverage of online criticism and petitioning, less of it
+    expressed. Given a ``surveillance``, coverage changes nothing. (A review, 2026-12-07: the
+    test above checks ``recording_chance`` alone; a constant in its place passed every test.)"""
+
+    def platform(coverage: float) -> dict[str, Any]:
+        seen = {"acts": ["online_criticism", "petitioning"], "coverage_urban": coverage}
+        return {"sources": {"platform": seen | {"coverage_rural": coverage}}}
+
+    def ratio(coverage: float, **policy: Any) -> float:
+        sc = _scenario(days=10, self_censorship={"severity": 0.9, **policy})
+        return _ratio(_run(sc.with_mechanism("data_sources", **platform(coverage)))[0])
+
+    assert ratio(1.0) < ratio(0.0) - 0.03
+    assert ratio(1.0, surveillance=0.3) == ratio(0.0, surveillance=0.3)
+
+
 def test_weighed_rows_find_each_person_s_region_in_any_order():
     bounds = np.asarray([0, 10, 20, 30, 40])  # urban, rural, urban, rural
     pid = np.asarray([35, 5, 15, 12, 38, 2, 21, 19])

@@ -77,12 +77,21 @@ def test_listing_term_ends_listings_and_only_after_the_term():
 
 
 def test_debtors_freed_by_appeal_still_repay_later():
+    """Every listing is appealed and won 5 days on: the debtors, freed, repay at the unlisted
+    hazard. That half of them have repaid by day 200 is what tells it (a review, 2026-12-07:
+    the run's total of repayments was positive also with freed debtors never repaying, since
+    some repay before they are listed; then 91% of them still owed, against 49%)."""
     sc = busy_rongcheng(people=20_000, days=200).with_mechanism(
         "court_list", appeal_share=1.0, appeal_success_true=1.0, appeal_days=5
     )
-    m = scslab.run(sc).metrics
-    assert m["court_list_appeals_won"][-1].as_py() > 0
-    assert sum(m["debt_judgments_repaid"].to_pylist()) > 0
+    result = scslab.run(sc)
+    m, sim = result.metrics, result.simulation
+    entries = sum(m["court_list_entries"].to_pylist())  # a day's; appeals won: so far
+    assert m["court_list_appeals_won"][-1].as_py() > 0.85 * entries
+    ever = sim.get("court_list").ever.get().astype(bool)
+    owing = sim.get("debt").judgment.get().astype(bool)
+    assert ever.sum() > 500
+    assert (ever & owing).sum() < 0.7 * ever.sum()
 
 
 def test_a_state_list_on_a_commercial_score_lists_only_its_users():

@@ -314,6 +314,20 @@ def test_rewards_granted_and_denied_on_someone_elses_record_both_ways():
     # the misverified at 0.05 are among those at 0.5, matched to the same people: counts nest
     assert 0 < counts[0.05][0] < counts[0.5][0]
     assert 0 < counts[0.05][1] < counts[0.5][1]
+    # and the grants are those whose own records would not have earned them, recounted day by
+    # day (a review, 2026-12-07: the two counters swapped passed the lines above)
+    sim = Simulation(sc.with_mechanism("honest_shanghai", misverification=0.5))
+    hs, rewards = sim.get("honest_shanghai"), sim.get("rewards")
+    recount = dict.fromkeys(rewards.params.sectors, 0)
+    for day in range(sim.days):
+        sim.step()
+        for sector, ids in rewards.granted_today.items():
+            threshold = rewards.params.sectors[sector].threshold
+            earned = hs.has_score(ids) & (hs.own_scores(ids, day) >= threshold)
+            recount[sector] += int((~earned).sum())
+    assert sum(recount.values()) > 0
+    for sector, count in recount.items():
+        assert sim.columns[f"{sector}_granted_on_another_record"][-1] == count, sector
 
 
 def test_no_misverification_changes_no_shared_column_bit_for_bit():

@@ -283,6 +283,20 @@ def test_dangan_files_only_what_its_sources_send():
         m["dangan_people_with_entries"][-1].as_py()
         < m_all["dangan_people_with_entries"][-1].as_py()
     )
+    # exactly those: recounted from the board's records of its acts by its sources (a review,
+    # 2026-12-07: informants' records filed from a court-only dossier passed the line above)
+    for sources in (["court"], ["court", "informant"]):
+        sim = Simulation(_political(days=60, sources=sources))
+        dangan = sim.get("dangan")
+        acts = [act_by_name(a) for a in dangan.params.acts]
+        codes = [source_by_name(name) for name in sources]
+        filed = np.zeros(sim.pop.n, np.bool_)
+        for _ in range(sim.days):
+            sim.step()
+            records = sim.board.records
+            mine = np.isin(records["act"], acts) & np.isin(records["source"], codes)
+            filed[records["pid"][mine]] = True
+        assert sim.columns["dangan_people_with_entries"][-1] == filed.sum() > 20, sources
 
 
 def test_honest_shanghai_scores_only_the_enrolled_and_only_state_records():
