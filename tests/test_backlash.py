@@ -567,3 +567,28 @@ def test_rongcheng_s_informants_stop_with_the_city_s_points() -> None:
     assert all(r is not None for r in reports[: day + 1]) and sum(reports[: day + 1]) > 0
     assert set(reports[day + 1 :]) == {None}
     assert result.metrics.column("court_list_size").to_pylist()[-1] is not None  # not its own
+
+
+def test_a_programme_member_switched_off_is_left_out_as_without_mechanism_does() -> None:
+    """``enabled = false`` on a programme's member refused the scenario ('not an enabled
+    mechanism'), where ``without_mechanism`` drops the member: an ablation of Rongcheng's
+    informants, now in the city's programme, failed. Both now give the same run."""
+    sc = scslab.load_scenario("rongcheng").with_overrides(people=5_000, days=20)
+    off = scslab.run(sc.with_mechanism("informants", enabled=False))
+    dropped = scslab.run(sc.without_mechanism("informants"))
+    assert off.metrics.equals(dropped.metrics)
+    assert (
+        "mechanisms.backlash.programmes.rongcheng.mechanisms: informants is switched off, so the "
+        "programme goes without it" in off.manifest["idle_settings"]
+    )
+    # a programme left with no member goes; the other stays
+    none = sc.with_mechanism("informants", enabled=False).with_mechanism(
+        "rongcheng_points", enabled=False
+    )
+    columns = scslab.run(none).metrics.column_names
+    assert "rongcheng_approval" not in columns and "court_list_approval" in columns
+    typo = _programmes(sc, "rongcheng", mechanisms=["no_such"])  # a name it does not have
+    with pytest.raises(
+        scslab.ScenarioError, match=r"programmes\.rongcheng: 'no_such' is not an enabled"
+    ):
+        scslab.run(sc.with_mechanism("backlash", programmes=typo))

@@ -729,7 +729,8 @@ class Backlash(CompiledSteps, Response):
                 )
             return {DEFAULT_PROGRAMME: Programme(mechanisms=members)}
         where = f"{sim.scenario.source}: mechanisms.{self.name}.programmes"
-        for name, programme in self.params.programmes.items():
+        programmes = self._without_switched_off(sim)
+        for name, programme in programmes.items():
             for member in programme.mechanisms:
                 m = sim.mechanisms.get(member)
                 if m is None or m is self or isinstance(m, Observer):
@@ -748,7 +749,29 @@ class Backlash(CompiledSteps, Response):
                         f"{where}.{name}.low_scores: {scorer!r} is not one of the programme's "
                         f"mechanisms ({', '.join(programme.mechanisms)})"
                     )
-        return dict(self.params.programmes)
+        return programmes
+
+    def _without_switched_off(self, sim: Simulation) -> dict[str, Programme]:
+        """The programmes without the members the scenario has but switches off.
+
+        As ``without_mechanism`` drops them (``BacklashParams.without``), so does ``enabled =
+        false``: a programme follows its mechanisms, and switching one off (an ablation, a sweep's
+        point) must not refuse the scenario. Each is noted (``Simulation.note_idle``); a
+        programme left with no member goes, unless every one would (then the set-up refuses the
+        members by name, as for a name the scenario does not have).
+        """
+        off = {n for n, p in sim.scenario.mechanisms.items() if not p.enabled and n != self.name}
+        params = self.params
+        for name, programme in self.params.programmes.items():
+            for member in programme.mechanisms:
+                if member in off:
+                    sim.note_idle(
+                        f"{self.name}.programmes.{name}.mechanisms",
+                        f"{member} is switched off, so the programme goes without it",
+                    )
+        for member in sorted(off):
+            params = params.without(member)
+        return dict(params.programmes)
 
     def _stopped_with(self, sim: Simulation, programme: Programme) -> list[str]:
         """The mechanisms that stop when ``programme`` is abandoned, its own first.
