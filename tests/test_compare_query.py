@@ -111,10 +111,11 @@ def test_dropping_a_programme_member_drops_it_from_the_backlash_programme():
     sc = load_scenario("rongcheng")
     programmes = sc.without_mechanism("travel_bans").mechanisms["backlash"].programmes
     assert programmes["court_list"].mechanisms == ["court_list"]
-    assert programmes["rongcheng"].mechanisms == ["rongcheng_points"]
-    assert set(sc.without_mechanism("rongcheng_points").mechanisms["backlash"].programmes) == {
-        "court_list"
-    }
+    assert programmes["rongcheng"].mechanisms == ["rongcheng_points", "informants"]
+    points = sc.without_mechanism("rongcheng_points").mechanisms["backlash"].programmes
+    assert points["rongcheng"].mechanisms == ["informants"]
+    neither = sc.without_mechanism("rongcheng_points").without_mechanism("informants")
+    assert set(neither.mechanisms["backlash"].programmes) == {"court_list"}
     result = compare("rongcheng", "rongcheng", drop_b="travel_bans", replications=1, **SMALL)
     assert "flight_purchases_blocked" in result.only_in_a
     alone = sc.with_mechanism("backlash", programmes={"bans": {"mechanisms": ["travel_bans"]}})
