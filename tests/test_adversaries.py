@@ -269,6 +269,34 @@ def test_who_buys_follows_what_each_income_quintile_can_afford():
             assert bought[0] > 0.1 * bought.sum()  # its share of the scored: it buys
 
 
+@pytest.mark.parametrize(
+    ("adversary", "params", "source"),
+    [
+        ("black_market", {"purchase_rate": 2e-3, "detection_rate": 0.0}, Source.BLACK_MARKET),
+        (
+            "collusion",
+            {"ring_share": 0.2, "trade_rate": 0.05, "detection_prob": 0.0},
+            Source.COLLUSION,
+        ),
+    ],
+)
+def test_with_no_opportunism_weight_buyers_and_members_are_like_anyone(adversary, params, source):
+    """The other direction of the two tests of opportunists (weight 1: a mean above 0.6): at
+    weight 0 the trait plays no part, and its mean is a uniform's (a review, 2026-12-07)."""
+    sim = Simulation(
+        adversaries(sesame(days=100), **{adversary: params | {"opportunism_weight": 0.0}})
+    )
+    got = []
+    for _ in range(sim.days):
+        sim.step()
+        records = sim.board.records
+        got.append(records["pid"][records["source"] == source])
+    ids = np.unique(np.concatenate(got))
+    assert ids.size > 100
+    opportunism = np.array([trait(sim.pop.keys.opportunism, int(p)) for p in ids])
+    assert abs(opportunism.mean() - 0.5) < 4.5 * math.sqrt(1 / 12 / ids.size)
+
+
 # Collusion rings
 
 
@@ -511,6 +539,24 @@ def test_evaders_are_old_enough_to_choose_to(youngest):
     ages = _ages_of(sim, ids)
     assert ids.size == sim.mechanisms["evasion"].evaders > 2_000
     assert ages.min() >= youngest and (ages < 14).any() == (youngest < 14)
+
+
+@pytest.mark.parametrize(
+    ("weight", "low", "high"), [(1.0, 0.6, 1.0), (0.0, 0.45, 0.55), (-1.0, 0.0, 0.4)]
+)
+def test_evaders_dissent_as_the_trait_weight_says(weight, low, high):
+    """The trait drives evasion both ways: the grieved evade more at weight 1, less at -1, and
+    no more than anyone at 0 (a review, 2026-12-07: no test read an evader's trait)."""
+    from scslab.kernels.traits import trait
+    from scslab.mechanisms.observation.evaders import EVASION, evades
+
+    evasion = {"share": 0.2, "weight": weight, "min_age": 0}
+    sim = Simulation(adversaries(sesame(days=3), evasion=evasion))
+    rule = sim.pop.state.shared[EVASION]
+    ids = [p for p in range(sim.pop.n) if evades(rule, p)]
+    assert len(ids) > 2_000
+    dissent = np.mean([trait(sim.pop.keys.dissent, p) for p in ids])
+    assert low < dissent < high
 
 
 def test_nobody_evades_before_evasion_starts():

@@ -61,6 +61,10 @@ def test_lost_income_slows_repayment():
     complied_harsh = harsh["persons_complied_after_listing"][-1].as_py()
     complied_mild = mild["persons_complied_after_listing"][-1].as_py()
     assert complied_harsh < complied_mild
+    # the default, 0.5, in between: a factor, not a switch (a review, 2026-12-07)
+    half = scslab.run(base.with_mechanism("debt", income_loss_repay_factor=0.5)).metrics
+    complied_half = half["persons_complied_after_listing"][-1].as_py()
+    assert complied_harsh + 100 < complied_half < complied_mild - 50
     # no sector costs income: nobody loses it
     none = scslab.run(_busy_joint(people=30_000, days=200, other_jobs={"income_loss": False}))
     assert "joint_punishment_income_lost_new" not in none.metrics.column_names
