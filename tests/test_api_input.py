@@ -481,3 +481,28 @@ def test_a_penalty_source_counts_as_recorded_and_a_silent_watchlist_does_not():
     assert any(line.startswith(silent) for line in _idle(scslab.run(watch)))
     alerting = watch.with_mechanism("face_recognition", alert_act="jaywalking")
     assert not any(line.startswith(silent) for line in _idle(scslab.run(alerting)))
+
+
+@pytest.mark.parametrize(
+    ("acts", "sources", "idle"),
+    [
+        (["traffic_offence"], ["camera"], None),
+        (["traffic_offence"], ["court"], "traffic_offence from court"),
+        (["tax_evasion"], None, "tax_evasion"),  # rongcheng draws no tax evasion
+    ],
+)
+def test_a_record_list_whose_entry_acts_nobody_records_is_said_to_list_nobody(acts, sources, idle):
+    """A list entering on acts that none of its sources records (a court never records a traffic
+    offence) listed nobody, in silence; it was the one reader the idle notes left out."""
+    sc = scslab.load_scenario("rongcheng").with_overrides(people=20_000, days=30)
+    lst = {"type": "record_list", "entry_acts": acts, "sources": sources}
+    result = scslab.run(sc.with_mechanism("watch_list", **lst))
+    entries = sum(result.metrics["watch_list_entries"].to_pylist())
+    if idle is None:
+        assert not _idle(result) and entries > 50
+    else:
+        assert _idle(result) == [
+            f"mechanisms.watch_list.entry_acts: no enabled mechanism records {idle}, so no record "
+            "puts anyone on it"
+        ]
+        assert entries == 0

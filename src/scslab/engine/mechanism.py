@@ -109,6 +109,14 @@ class MechanismParams(BaseModel):
         return self
 
 
+class RecordKind(NamedTuple):
+    """A kind of record a mechanism may post (``Mechanism.records_posted``)."""
+
+    source: str
+    act: str | None
+    """The act it claims; None: any act."""
+
+
 class Ending(NamedTuple):
     """A programme (a named set of mechanisms) that a mechanism ended during a run."""
 
@@ -149,15 +157,23 @@ class Mechanism:
         if name is not None:
             self.name = name  # an instance under its own table name: its own streams and columns
 
-    def sources_posted(self) -> tuple[str, ...]:
-        """Names of the sources whose records it may post.
+    def records_posted(self, acts_drawn: set[str] | None = None) -> list[RecordKind]:
+        """The kinds of record it may post: (source, act) pairs, in order, act None for any.
 
-        Default: the sources the catalogue says its type posts (``catalogue.POSTED_BY``: an
-        informant's report, a face-ID match, a bought or traded record), none for most. The data
-        sources' mechanism names its own sources (``observation/sources.py``).
+        ``acts_drawn``: the acts the run's mechanisms draw (``Simulation.acts_posted``), for a
+        mechanism that records only drawn acts (None: any act may be drawn). Default: any act
+        under each source the catalogue says its type posts (``catalogue.POSTED_BY``: an
+        informant's report, a face-ID match, a bought or traded record), none for most. A
+        mechanism that knows its acts names them (the data sources, informants, face
+        recognition, the black market, collusion), so that a reader of records nobody posts is
+        named (``Simulation.check_reads_a_source``, ``check_records_reach``).
         """
         kind = type(self).name
-        return tuple(SOURCE_NAMES[s] for s, by in POSTED_BY.items() if by == kind)
+        return [RecordKind(SOURCE_NAMES[s], None) for s, by in POSTED_BY.items() if by == kind]
+
+    def sources_posted(self) -> tuple[str, ...]:
+        """Names of the sources whose records it may post, in order (``records_posted``'s)."""
+        return tuple(dict.fromkeys(kind.source for kind in self.records_posted()))
 
     def key(self, stream: str) -> np.uint64:
         """The random stream key of this mechanism's ``stream``: one key per decision."""

@@ -451,7 +451,7 @@ class Simulation:
         key: str,
         sources: list[str] | None,
         words: tuple[str, str] = ("reads records of", "reads none"),
-    ) -> None:
+    ) -> bool:
         """Note that ``sources`` (the parameter ``key``) reads nothing here, if it does not.
 
         ``sources`` reads nothing when no enabled mechanism posts a record of any of them
@@ -459,17 +459,41 @@ class Simulation:
         up, is as it should be (a default list covers sources that many scenarios leave out).
         ``words`` say what it does with them and that it does it to none, for the note (evasion's:
         "evades", "evades nothing"). An empty list is refused by its parameter model
-        (``mechanisms.common.some_sources``).
+        (``mechanisms.common.some_sources``). Returns whether it noted it.
         """
         posted = [s for m in self.mechanisms.values() for s in m.sources_posted()]
-        if not (set(posted) if sources is None else set(sources) & set(posted)):
-            which = "any source" if sources is None else ", ".join(sources)
-            set_up = ", ".join(dict.fromkeys(posted)) or "none"
-            self.note_idle(
-                key,
-                f"{words[0]} {which}, which no enabled mechanism records, so it {words[1]} "
-                f"(sources set up here: {set_up})",
-            )
+        if set(posted) if sources is None else set(sources) & set(posted):
+            return False
+        which = "any source" if sources is None else ", ".join(sources)
+        set_up = ", ".join(dict.fromkeys(posted)) or "none"
+        self.note_idle(
+            key,
+            f"{words[0]} {which}, which no enabled mechanism records, so it {words[1]} "
+            f"(sources set up here: {set_up})",
+        )
+        return True
+
+    def check_records_reach(
+        self, key: str, acts: list[str], sources: list[str] | None, outcome: str
+    ) -> None:
+        """Note that no enabled mechanism posts a record of ``acts`` from ``sources``.
+
+        For a reader of records of some acts from some sources (``None``: any), such as a record
+        list's entry acts: it is idle when no mechanism's ``records_posted`` (given the acts the
+        run draws) has one of those acts under one of those sources. ``outcome`` says what then
+        never happens ("no record puts anyone on the list"), for the note under ``key``.
+        """
+        drawn = self.acts_posted()
+        kinds = [kind for m in self.mechanisms.values() for kind in m.records_posted(drawn)]
+        if any(
+            (sources is None or kind.source in sources) and (kind.act is None or kind.act in acts)
+            for kind in kinds
+        ):
+            return
+        where = "" if sources is None else f" from {', '.join(sources)}"
+        self.note_idle(
+            key, f"no enabled mechanism records {' or '.join(acts)}{where}, so {outcome}"
+        )
 
     def acts_posted(self) -> set[str]:
         """Names of the acts that the enabled mechanisms may post (``Behaviour.acts_posted``)."""

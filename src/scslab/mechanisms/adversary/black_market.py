@@ -36,10 +36,10 @@ from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
 import numpy as np
 from pydantic import Field, field_validator
 
-from scslab.catalogue import ActName, Source, SourceName, act_by_name, source_by_name
+from scslab.catalogue import SOURCE_NAMES, ActName, Source, SourceName, act_by_name, source_by_name
 from scslab.engine.board import FALSE_RECORDS, TRUE_RECORDS, post_records
 from scslab.engine.calendar import new_calendar, pop, schedule
-from scslab.engine.mechanism import Adversary, MechanismParams
+from scslab.engine.mechanism import Adversary, MechanismParams, RecordKind
 from scslab.engine.steps import CompiledSteps, compiled_mechanism
 from scslab.errors import ScenarioError
 from scslab.kernels.compact import kept
@@ -309,10 +309,16 @@ class BlackMarket(CompiledSteps, Adversary):
     description = "black-market score boosting: bought fake records, detection and penalty"
     params: BlackMarketParams
 
-    def sources_posted(self) -> tuple[str, ...]:
-        """The bought records' source, and the detected buyers' penalty's if any is detected."""
+    def records_posted(self, acts_drawn: set[str] | None = None) -> list[RecordKind]:
+        """The bought records' acts, and the detected buyers' penalty if any is detected."""
         p = self.params
-        return (*super().sources_posted(), *([p.penalty_source] if p.detection_rate > 0 else []))
+        bought = [
+            RecordKind(SOURCE_NAMES[Source.BLACK_MARKET], a)
+            for a, n in p.boost_records.items()
+            if n
+        ]
+        penalty = [RecordKind(p.penalty_source, p.penalty_act)] if p.detection_rate > 0 else []
+        return bought + penalty
 
     def declare(self, pop: Population) -> None:
         self.detected_flag = pop.state.shared_flag(FRAUD_DETECTED)

@@ -29,9 +29,9 @@ from typing import TYPE_CHECKING, Literal, NamedTuple
 import numpy as np
 from pydantic import Field
 
-from scslab.catalogue import ActName, Source, SourceName, act_by_name, source_by_name
+from scslab.catalogue import SOURCE_NAMES, ActName, Source, SourceName, act_by_name, source_by_name
 from scslab.engine.board import FALSE_RECORDS, TRUE_RECORDS, post_records
-from scslab.engine.mechanism import Adversary, MechanismParams, Scoring
+from scslab.engine.mechanism import Adversary, MechanismParams, RecordKind, Scoring
 from scslab.engine.steps import CompiledSteps, compiled_mechanism, today_of
 from scslab.kernels.compact import kept
 from scslab.kernels.jit import kernel, step_kernel
@@ -241,10 +241,12 @@ class Collusion(CompiledSteps, Adversary):
     description = "collusion rings: members of a local group trade positive records"
     params: CollusionParams
 
-    def sources_posted(self) -> tuple[str, ...]:
-        """The traded records' source, and the detected members' penalty's if any is detected."""
+    def records_posted(self, acts_drawn: set[str] | None = None) -> list[RecordKind]:
+        """The traded records' acts, and the detected members' penalty if any is detected."""
         p = self.params
-        return (*super().sources_posted(), *([p.penalty_source] if p.detection_prob > 0 else []))
+        traded = [RecordKind(SOURCE_NAMES[Source.COLLUSION], a) for a in p.acts]
+        penalty = [RecordKind(p.penalty_source, p.penalty_act)] if p.detection_prob > 0 else []
+        return traded + penalty
 
     def declare(self, pop: Population) -> None:
         self.expelled_flag = pop.state.shared_flag(FRAUD_DETECTED)

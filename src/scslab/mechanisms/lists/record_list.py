@@ -133,7 +133,10 @@ class RecordList(CompiledSteps, ListBase):
     """What the warm start did (``initial``), if there is one."""
 
     def init(self, sim: Simulation) -> None:
-        sim.check_reads_a_source(f"{self.name}.sources", self.params.sources)
+        p = self.params
+        if not sim.check_reads_a_source(f"{self.name}.sources", p.sources):
+            where = f"{self.name}.entry_acts"
+            sim.check_records_reach(where, p.entry_acts, p.sources, "no record puts anyone on it")
         super().init(sim)
         if self.params.initial is not None:
             self.warm = start_listed(self, sim)

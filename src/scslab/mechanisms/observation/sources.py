@@ -47,7 +47,7 @@ from scslab.engine.board import (
     written_in_order,
 )
 from scslab.engine.calendar import new_calendar, pop, schedule
-from scslab.engine.mechanism import MechanismParams, Observation
+from scslab.engine.mechanism import MechanismParams, Observation, RecordKind
 from scslab.engine.steps import CompiledSteps, compiled_mechanism, today_of
 from scslab.kernels.compiled_once import compiled_once
 from scslab.kernels.jit import kernel, step_kernel
@@ -514,25 +514,30 @@ class DataSources(CompiledSteps, Observation):
     description = "banks, courts, cameras, platforms, officials: coverage and false records"
     params: DataSourcesParams
 
-    def sources_posted(self) -> tuple[str, ...]:
-        """Its sources, in the order they are tried."""
-        return tuple(self.params.all_sources())
+    def records_posted(self, acts_drawn: set[str] | None = None) -> list[RecordKind]:
+        """Each source's true records of its acts that are drawn, then its false records' act."""
+        kinds = []
+        for name, source in self.params.all_sources().items():
+            seen = [a for a in source.acts if acts_drawn is None or a in acts_drawn]
+            false = [source.false_act] if source.false_rate > 0 and source.false_act else []
+            kinds += [RecordKind(name, a) for a in dict.fromkeys([*seen, *false])]
+        return kinds
 
     def _note_idle_sources(self, sim: Simulation) -> None:
         """Note a source the scenario gives that can record nothing (``Simulation.note_idle``).
 
         A source given in ``extra_sources``, or in ``sources`` other than the defaults, can not when
-        none of its acts is posted by an enabled mechanism and it makes no false records. A
-        default source may (most scenarios draw few of its acts).
+        none of its acts is posted by an enabled mechanism and it makes no false records
+        (``records_posted``). A default source may (most scenarios draw few of its acts).
         """
         p = self.params
         given = {"extra_sources": p.extra_sources}
         if p.moved("sources"):
             given = {"sources": p.sources} | given
-        posted = sim.acts_posted()
+        recording = {kind.source for kind in self.records_posted(sim.acts_posted())}
         for field, sources in given.items():
             for name, source in sources.items():
-                if source.false_rate == 0 and not set(source.acts) & posted:
+                if name not in recording:
                     sim.note_idle(
                         f"{self.name}.{field}.{name}",
                         f"records {', '.join(source.acts)}, which no enabled mechanism draws, "

@@ -34,9 +34,9 @@ import numpy as np
 from numba import prange
 from pydantic import Field
 
-from scslab.catalogue import Act, ActName, Source, act_by_name
+from scslab.catalogue import SOURCE_NAMES, Act, ActName, Source, act_by_name
 from scslab.engine.board import acts_of, record_room, records_written, written_in_order
-from scslab.engine.mechanism import MechanismParams, Reporting
+from scslab.engine.mechanism import MechanismParams, RecordKind, Reporting
 from scslab.engine.steps import CompiledSteps, compiled_mechanism, today_of
 from scslab.kernels.compiled_once import compiled_once
 from scslab.kernels.jit import kernel, step_kernel
@@ -765,6 +765,13 @@ class Informants(CompiledSteps, Reporting):
     Params = InformantsParams
     description = "rewarded reporting: true reports of unrecorded acts, malicious ones, rewards"
     params: InformantsParams
+
+    def records_posted(self, acts_drawn: set[str] | None = None) -> list[RecordKind]:
+        """Reports of the watched acts that are drawn, and the act malicious reports claim."""
+        p, source = self.params, SOURCE_NAMES[Source.INFORMANT]
+        seen = [a for a in p.acts if acts_drawn is None or a in acts_drawn]
+        malice = [p.false_act] if p.malicious_rate > 0 or p.claimant_share > 0 else []
+        return [RecordKind(source, a) for a in dict.fromkeys([*seen, *malice])]
 
     def declare(self, pop: Population) -> None:
         self.informed = pop.state.add_flag(f"{self.name}_informed")

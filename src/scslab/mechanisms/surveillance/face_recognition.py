@@ -56,7 +56,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, NamedTuple
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from scslab.catalogue import Act, ActName, Source, act_by_name
+from scslab.catalogue import SOURCE_NAMES, Act, ActName, Source, act_by_name
 from scslab.engine.board import (
     FALSE_RECORDS,
     TRUE_RECORDS,
@@ -66,7 +66,7 @@ from scslab.engine.board import (
     records_written,
     written_in_order,
 )
-from scslab.engine.mechanism import MechanismParams, Surveillance
+from scslab.engine.mechanism import MechanismParams, RecordKind, Surveillance
 from scslab.engine.steps import CompiledSteps, compiled_mechanism, today_of
 from scslab.errors import ScenarioError
 from scslab.kernels.compiled_once import compiled_once
@@ -758,10 +758,17 @@ class FaceRecognition(CompiledSteps, Surveillance):
     description = "1:N face search of sightings against a gallery: alerts, false alerts"
     params: FaceRecognitionParams
 
-    def sources_posted(self) -> tuple[str, ...]:
-        """Its own source; none in mode 'watchlist' without ``alert_act``, which posts nothing."""
-        p = self.params
-        return () if p.mode == "watchlist" and p.alert_act is None else super().sources_posted()
+    def records_posted(self, acts_drawn: set[str] | None = None) -> list[RecordKind]:
+        """What its cameras record, by mode.
+
+        Mode 'act': the enforced acts seen (those drawn) and the false alerts' act. Mode
+        'watchlist': each alert's ``alert_act``, or nothing without one.
+        """
+        p, source = self.params, SOURCE_NAMES[Source.FACE_RECOGNITION]
+        if p.mode == "watchlist":
+            return [RecordKind(source, p.alert_act)] if p.alert_act is not None else []
+        seen = [a for a in p.acts if acts_drawn is None or a in acts_drawn]
+        return [RecordKind(source, a) for a in dict.fromkeys([*seen, p.false_act])]
 
     def declare(self, pop: Population) -> None:
         self.flagged = pop.state.add_flag(f"{self.name}_falsely_flagged")
