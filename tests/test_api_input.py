@@ -323,12 +323,14 @@ def test_a_data_source_that_records_nothing_is_said_to_and_one_that_records_is_n
 def test_a_reader_of_sources_none_of_which_is_set_up_is_said_to_read_none(name, params):
     """A record list reading only a source the scenario never set up listed nobody, silently."""
     sc = _with_sources((name, params))
-    does, none = (
-        ("evades", "evades nothing") if name == "evasion" else ("reads records of", "reads none")
+    does, none, set_up = (
+        ("evades", "evades nothing", "camera")  # an informant is no source to evade
+        if name == "evasion"
+        else ("reads records of", "reads none", "camera, informant")
     )
     assert _idle(scslab.run(sc)) == [
         f"mechanisms.{name}.sources: {does} {', '.join(params['sources'])}, which no enabled "
-        f"mechanism records, so it {none} (sources set up here: camera, informant)"
+        f"mechanism records, so it {none} (sources set up here: {set_up})"
     ]
     assert not _idle(scslab.run(sc.with_mechanism(name, sources=[*params["sources"], "camera"])))
     # refused as the scenario is made, naming what leaving the key out gives (a review found
@@ -460,6 +462,13 @@ def test_a_penalty_source_counts_as_recorded_and_a_silent_watchlist_does_not():
     assert not any(line.startswith(reads_none) for line in _idle(scslab.run(caught)))
     never = sc.with_mechanism("collusion", detection_prob=0.0)
     assert any(line.startswith(reads_none) for line in _idle(scslab.run(never)))
+    # evasion lowers what the data sources and cameras see, not a penalty posted to the board
+    # (a review of this change: evading e-commerce then went unnamed, with nothing hidden)
+    evading = caught.with_mechanism("evasion", sources=["ecommerce"], share=0.5)
+    assert (
+        "mechanisms.evasion.sources: evades ecommerce, which no enabled mechanism records, so it "
+        "evades nothing (sources set up here: bank, court, camera, platform, official)"
+    ) in _idle(scslab.run(evading))
     from scslab.mechanisms.adversary.black_market import BlackMarket, BlackMarketParams
 
     for rate, posted in ((0.5, ("black_market", "ecommerce")), (0.0, ("black_market",))):

@@ -587,6 +587,32 @@ def test_a_programme_member_switched_off_is_left_out_as_without_mechanism_does()
     )
     columns = scslab.run(none).metrics.column_names
     assert "rongcheng_approval" not in columns and "court_list_approval" in columns
+    # a setting the programmes left make unused is named, as for without_mechanism's copy
+    lined = sc.with_mechanism(
+        "backlash",
+        score_notice_rate=0.01,
+        programmes=_programmes(sc, "rongcheng", low_scores={"rongcheng_points": 990}),
+    )
+    unused = (
+        "mechanisms.backlash.score_notice_rate: no programme has a low_scores line, so a score "
+        "learned moves no approval"
+    )
+    for copy in (
+        lined.with_mechanism("rongcheng_points", enabled=False),
+        lined.without_mechanism("rongcheng_points"),
+    ):
+        assert unused in scslab.run(copy).manifest["idle_settings"]
+    assert unused not in scslab.run(lined).manifest["idle_settings"]
+    # every member of every programme switched off: refused, naming them
+    everyone = sc
+    for member in ("rongcheng_points", "informants", "court_list", "travel_bans"):
+        everyone = everyone.with_mechanism(member, enabled=False)
+    with pytest.raises(
+        scslab.ScenarioError,
+        match=r"every programme's mechanisms are switched off here \(court_list, informants, "
+        r"rongcheng_points, travel_bans\); switch one on, or switch backlash off",
+    ):
+        scslab.run(everyone)
     typo = _programmes(sc, "rongcheng", mechanisms=["no_such"])  # a name it does not have
     with pytest.raises(
         scslab.ScenarioError, match=r"programmes\.rongcheng: 'no_such' is not an enabled"

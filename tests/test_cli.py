@@ -515,15 +515,15 @@ def test_a_path_too_long_for_the_file_system_is_one_line_and_exit_2(tmp_path, mo
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("threads", ["0", "-2", "abc", "1.5"])
+@pytest.mark.parametrize("threads", ["0", "-2", "abc", "1.5", ""])
 def test_unusable_thread_count_gives_one_line_and_exit_2(threads):
     """numba cannot start with NUMBA_NUM_THREADS below 1 (its import raised a traceback from
     deep inside numba) and ignores one that is not a whole number (taking every core): both are
     one line naming the variable, from the script, from ``python -m`` and from ``import``."""
     env = {**os.environ, "NUMBA_NUM_THREADS": threads}
     expected = (
-        f"NUMBA_NUM_THREADS={threads}: the number of threads must be a whole number of at least "
-        "1; unset it to use every core"
+        f"NUMBA_NUM_THREADS={threads or repr(threads)}: the number of threads must be a whole "
+        "number of at least 1; unset it to use every core"
     )
     script = Path(sys.executable).parent / "scslab"
     for argv in ([str(script), "presets"], [sys.executable, "-m", "scslab.cli", "presets"]):

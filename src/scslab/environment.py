@@ -29,7 +29,7 @@ class EnvironmentSettingError(ImportError):
 def threads_problem(environ: dict[str, str] | os._Environ[str]) -> str | None:
     """What is wrong with ``NUMBA_NUM_THREADS`` in ``environ``, or None if numba can start."""
     value = environ.get(THREADS_VARIABLE)
-    if value is None or not value.strip():
+    if value is None:
         return None
     try:
         threads = int(value)
@@ -37,8 +37,9 @@ def threads_problem(environ: dict[str, str] | os._Environ[str]) -> str | None:
         threads = 0  # numba would warn and take every core: not what was asked for
     if threads >= 1:
         return None
+    shown = value if value.strip() else repr(value)  # an empty value, named as one
     return (
-        f"{THREADS_VARIABLE}={value}: the number of threads must be a whole number of at least 1; "
+        f"{THREADS_VARIABLE}={shown}: the number of threads must be a whole number of at least 1; "
         "unset it to use every core"
     )
 

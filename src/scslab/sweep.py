@@ -865,7 +865,8 @@ def check_points_set_up(sweep: SweepFile, tasks: list[RunTask], kind: str = "swe
     mechanism reads failed as a run, after the sweep had started. Each point of ``tasks`` is set
     up here once (its first run's scenario; no day run, no burn-in run), at ``PROBE_PEOPLE`` of
     its people; a point refused there is set up again at its own people before it is refused,
-    so that a check that depends on who is there cannot refuse a point that would run.
+    so that a check that depends on who is there cannot refuse a point that would run. Any
+    other error is left to the point's runs, which record it as they did.
 
     Raises:
         SweepError: One line naming the point, its values and the scenario's reason.
@@ -882,6 +883,8 @@ def check_points_set_up(sweep: SweepFile, tasks: list[RunTask], kind: str = "swe
             continue
         except ScenarioError:
             pass
+        except Exception:  # not the scenario's fault: its runs will say what it is
+            continue
         try:
             Simulation(sc, compiled=False, burn_in=False)
         except ScenarioError as err:
@@ -1334,6 +1337,7 @@ def run_sweep(
     rows = {} if folder is None else _done_rows(folder, tasks)
     skipped = len(rows)
     todo = [t for t in tasks if t.run_id not in rows]
+    check_points_set_up(sweep, todo, kind)  # before a cluster starts (a batch queue's jobs)
     manifest = {
         "kind": kind,
         "status": "running",
@@ -1364,7 +1368,6 @@ def run_sweep(
         with ctx as c:  # connect (or start the cluster) before the folder is made
             if todo:
                 check_outputs(sweep, f"{kind}.outputs")
-                check_points_set_up(sweep, todo, kind)
             if make is not None:  # every check passed: the new folder now
                 folder = make()
                 tasks = todo = retarget(tasks, folder)  # a new folder has no run done

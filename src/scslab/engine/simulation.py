@@ -451,6 +451,7 @@ class Simulation:
         key: str,
         sources: list[str] | None,
         words: tuple[str, str] = ("reads records of", "reads none"),
+        posted: list[str] | None = None,
     ) -> bool:
         """Note that ``sources`` (the parameter ``key``) reads nothing here, if it does not.
 
@@ -459,9 +460,12 @@ class Simulation:
         up, is as it should be (a default list covers sources that many scenarios leave out).
         ``words`` say what it does with them and that it does it to none, for the note (evasion's:
         "evades", "evades nothing"). An empty list is refused by its parameter model
-        (``mechanisms.common.some_sources``). Returns whether it noted it.
+        (``mechanisms.common.some_sources``). ``posted``: the sources that count as set up
+        (default: every enabled mechanism's ``sources_posted``; evasion's: only those whose
+        records it can lower). Returns whether it noted it.
         """
-        posted = [s for m in self.mechanisms.values() for s in m.sources_posted()]
+        if posted is None:
+            posted = [s for m in self.mechanisms.values() for s in m.sources_posted()]
         if set(posted) if sources is None else set(sources) & set(posted):
             return False
         which = "any source" if sources is None else ", ".join(sources)

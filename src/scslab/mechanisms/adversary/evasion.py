@@ -58,6 +58,10 @@ EVADABLE = (*DATA_SOURCE_NAMES, "face_recognition")
 (informants still see evaders; bought and traded records are no source to evade)."""
 
 
+EVADED_FAMILIES = ("observation", "surveillance")
+"""The families whose records evasion lowers (the data sources', face recognition's coverage)."""
+
+
 class EvasionParams(MechanismParams):
     """Who evades, which sources, by how much, and what evaders forgo."""
 
@@ -193,8 +197,16 @@ class Evasion(CompiledSteps, Adversary):
         searched = face in p.sources and any(  # in mode 'watchlist' its cameras post no record
             type(m).name == POSTED_BY[Source.FACE_RECOGNITION] for m in sim.mechanisms.values()
         )
+        # what evasion lowers: the coverage of the data sources and of face recognition, not
+        # the records an adversary posts straight to the board (a black market's penalty)
+        seen = [
+            kind.source
+            for m in sim.mechanisms.values()
+            if m.family in EVADED_FAMILIES
+            for kind in m.records_posted()
+        ]
         if not searched:  # an evader's face is searched less: not idle, records or none
-            sim.check_reads_a_source(f"{self.name}.sources", p.sources, words)
+            sim.check_reads_a_source(f"{self.name}.sources", p.sources, words, seen)
         self.rule.first_day[0] = sim.first_day_of(self.name)
         forgone = np.zeros(len(Act), np.bool_)
         forgone[[act_by_name(a) for a in p.forgone_acts]] = True

@@ -756,11 +756,21 @@ class Backlash(CompiledSteps, Response):
 
         As ``without_mechanism`` drops them (``BacklashParams.without``), so does ``enabled =
         false``: a programme follows its mechanisms, and switching one off (an ablation, a sweep's
-        point) must not refuse the scenario. Each is noted (``Simulation.note_idle``); a
-        programme left with no member goes, unless every one would (then the set-up refuses the
-        members by name, as for a name the scenario does not have).
+        point) must not refuse the scenario. Each is noted (``Simulation.note_idle``), and so is
+        a setting the programmes left then make unused (``settings_unused``), as for
+        ``without_mechanism``'s copy. A programme left with no member goes.
+
+        Raises:
+            ScenarioError: Every member of every programme is switched off (one line).
         """
         off = {n for n, p in sim.scenario.mechanisms.items() if not p.enabled and n != self.name}
+        members = {m for p in self.params.programmes.values() for m in p.mechanisms}
+        if members and members <= off:
+            raise ScenarioError(
+                f"{sim.scenario.source}: mechanisms.{self.name}.programmes: every programme's "
+                f"mechanisms are switched off here ({', '.join(sorted(members))}); switch one "
+                f"on, or switch {self.name} off"
+            )
         params = self.params
         for name, programme in self.params.programmes.items():
             for member in programme.mechanisms:
@@ -771,6 +781,10 @@ class Backlash(CompiledSteps, Response):
                     )
         for member in sorted(off):
             params = params.without(member)
+        already = self.params.settings_unused()
+        for key, why in params.settings_unused().items():
+            if key not in already:  # the Simulation noted those from the scenario's own
+                sim.note_idle(f"{self.name}.{key}", why)
         return dict(params.programmes)
 
     def _stopped_with(self, sim: Simulation, programme: Programme) -> list[str]:
