@@ -169,7 +169,11 @@ class Mechanism:
         named (``Simulation.check_reads_a_source``, ``check_records_reach``).
         """
         kind = type(self).name
-        return [RecordKind(SOURCE_NAMES[s], None) for s, by in POSTED_BY.items() if by == kind]
+        return [
+            RecordKind(source=SOURCE_NAMES[s], act=None)
+            for s, by in POSTED_BY.items()
+            if by == kind
+        ]
 
     def sources_posted(self) -> tuple[str, ...]:
         """Names of the sources whose records it may post, in order (``records_posted``'s)."""

@@ -313,11 +313,13 @@ class BlackMarket(CompiledSteps, Adversary):
         """The bought records' acts, and the detected buyers' penalty if any is detected."""
         p = self.params
         bought = [
-            RecordKind(SOURCE_NAMES[Source.BLACK_MARKET], a)
+            RecordKind(source=SOURCE_NAMES[Source.BLACK_MARKET], act=a)
             for a, n in p.boost_records.items()
             if n
         ]
-        penalty = [RecordKind(p.penalty_source, p.penalty_act)] if p.detection_rate > 0 else []
+        penalty = (
+            [RecordKind(source=p.penalty_source, act=p.penalty_act)] if p.detection_rate > 0 else []
+        )
         return bought + penalty
 
     def declare(self, pop: Population) -> None:

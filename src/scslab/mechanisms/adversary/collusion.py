@@ -244,8 +244,10 @@ class Collusion(CompiledSteps, Adversary):
     def records_posted(self, acts_drawn: set[str] | None = None) -> list[RecordKind]:
         """The traded records' acts, and the detected members' penalty if any is detected."""
         p = self.params
-        traded = [RecordKind(SOURCE_NAMES[Source.COLLUSION], a) for a in p.acts]
-        penalty = [RecordKind(p.penalty_source, p.penalty_act)] if p.detection_prob > 0 else []
+        traded = [RecordKind(source=SOURCE_NAMES[Source.COLLUSION], act=a) for a in p.acts]
+        penalty = (
+            [RecordKind(source=p.penalty_source, act=p.penalty_act)] if p.detection_prob > 0 else []
+        )
         return traded + penalty
 
     def declare(self, pop: Population) -> None:

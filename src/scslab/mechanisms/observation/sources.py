@@ -520,7 +520,7 @@ class DataSources(CompiledSteps, Observation):
         for name, source in self.params.all_sources().items():
             seen = [a for a in source.acts if acts_drawn is None or a in acts_drawn]
             false = [source.false_act] if source.false_rate > 0 and source.false_act else []
-            kinds += [RecordKind(name, a) for a in dict.fromkeys([*seen, *false])]
+            kinds += [RecordKind(source=name, act=a) for a in dict.fromkeys([*seen, *false])]
         return kinds
 
     def _note_idle_sources(self, sim: Simulation) -> None:

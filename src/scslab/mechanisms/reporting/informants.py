@@ -771,7 +771,7 @@ class Informants(CompiledSteps, Reporting):
         p, source = self.params, SOURCE_NAMES[Source.INFORMANT]
         seen = [a for a in p.acts if acts_drawn is None or a in acts_drawn]
         malice = [p.false_act] if p.malicious_rate > 0 or p.claimant_share > 0 else []
-        return [RecordKind(source, a) for a in dict.fromkeys([*seen, *malice])]
+        return [RecordKind(source=source, act=a) for a in dict.fromkeys([*seen, *malice])]
 
     def declare(self, pop: Population) -> None:
         self.informed = pop.state.add_flag(f"{self.name}_informed")

@@ -766,9 +766,9 @@ class FaceRecognition(CompiledSteps, Surveillance):
         """
         p, source = self.params, SOURCE_NAMES[Source.FACE_RECOGNITION]
         if p.mode == "watchlist":
-            return [RecordKind(source, p.alert_act)] if p.alert_act is not None else []
+            return [RecordKind(source=source, act=p.alert_act)] if p.alert_act is not None else []
         seen = [a for a in p.acts if acts_drawn is None or a in acts_drawn]
-        return [RecordKind(source, a) for a in dict.fromkeys([*seen, p.false_act])]
+        return [RecordKind(source=source, act=a) for a in dict.fromkeys([*seen, p.false_act])]
 
     def declare(self, pop: Population) -> None:
         self.flagged = pop.state.add_flag(f"{self.name}_falsely_flagged")
