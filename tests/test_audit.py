@@ -46,6 +46,11 @@ def test_audit_matches_the_lists_and_sanctions(integrated):
                 )
             )
             assert left == s[EXITS]
+            # each way by its own count ("left on their own" is the rest, so the sum alone held
+            # with the appeals and the terms swapped: a review, 2026-12-07)
+            assert audit[("time on lists", f"{lst.name}: left by appeal")] == lst.appeals_won
+            term = f"{lst.name}: left at the end of a term (credit repair)"
+            assert audit[("time on lists", term)] == lst.repaired
             at_the_end = audit[("time on lists", f"{lst.name}: listed at the end")]
             assert at_the_end == s[SIZE]
             # the items add up: the warm start's listings + entries - exits = listed at the end
@@ -89,6 +94,22 @@ def test_false_records_by_cause_add_up_to_the_ledger(integrated):
     for h in causes:
         source = h.item.split("(")[1].rstrip(")")
         assert h.item.startswith(CAUSES.get(source, "data error"))
+    # the labels as written, not as the code builds them: a face-ID false match filed as a
+    # "data error" passed the loop above (a review, 2026-12-07)
+    items = {h.item: h.value for h in causes}
+    labels = {
+        "informant": "malicious report",
+        "face_recognition": "face-ID false match",
+        "black_market": "bought record",
+        "collusion": "traded record",
+        "camera": "data error",
+        "tax": "data error",
+    }
+    metrics = integrated.metrics
+    for source, label in labels.items():
+        recorded = sum(metrics[f"false_records_by_{source}"].to_pylist())
+        assert items[f"{label} ({source})"] == recorded
+    assert items["face-ID false match (face_recognition)"] > 100
 
 
 def test_audit_is_in_the_summary_and_the_run_folder(integrated):

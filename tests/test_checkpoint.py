@@ -132,7 +132,9 @@ def test_resume_in_process_equals_the_uninterrupted_run(tmp_path):
     with pytest.raises(_StopError):
         api.resume(tmp_path / "part", on_day=again)
     assert read_header(tmp_path / "part" / CHECKPOINT_FILE)["day"] == 140
-    resumed = api.resume(tmp_path / "part")
+    seen: list[int] = []  # the days the resume steps: from the checkpoint on, not from day 0
+    resumed = api.resume(tmp_path / "part", on_day=seen.append)
+    assert (min(seen), max(seen)) == (140, 240)  # a restart from day 0 gave the same outputs
     assert _outputs(tmp_path / "part") == _outputs(tmp_path / "whole")
     assert resumed.manifest["resumed_from_days"] == [70, 70, 140]
     assert "checkpoint" not in resumed.manifest  # gone with the checkpoint, once complete

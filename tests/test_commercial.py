@@ -9,7 +9,7 @@ import scslab
 from conftest import metrics_digests_by_threads
 from scslab.catalogue import Act, Source
 from scslab.engine.simulation import Simulation
-from scslab.population.attributes import community_tie, trait
+from scslab.population.attributes import age, community_tie, trait
 from scslab.population.geography import region_of
 from scslab.scenario import Scenario
 
@@ -209,6 +209,11 @@ def test_opt_in_favours_urban_young_online_people():
     urban = np.searchsorted(sim.pop.geography.bounds, pids, side="right") % 2 == 1
     assert online[users].mean() > online[~users].mean() + 0.1
     assert urban[users].mean() > urban.mean() + 0.1
+    # and young: every adult band alike passed the lines above (a review, 2026-12-07)
+    pop = sim.pop
+    years = np.array([age(pop.keys.age, int(p), pop.households[p], pop.age_table) for p in pids])
+    adults = years >= 18
+    assert years[users].mean() < years[adults].mean() - 5
 
 
 def test_same_seed_same_metrics_and_another_seed_differs():

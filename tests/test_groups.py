@@ -11,6 +11,7 @@ import pytest
 
 import scslab
 from conftest import busy_rongcheng
+from scslab.kernels.parallel import THREADED_RUN_PEOPLE, threads_as_for
 from scslab.mechanisms.metrics import groups as groups_module
 from scslab.mechanisms.metrics.groups import GROUP_KINDS
 
@@ -111,6 +112,9 @@ def test_metrics_carry_the_latest_pass_forward(base):
 
 
 def test_same_seed_gives_identical_tables_for_any_thread_count_and_block(base, monkeypatch):
+    """One thread and small blocks; then the threaded builds, as a big run takes them (at
+    20,000 people a run takes the one-thread builds, so setting one thread alone changed
+    nothing: a review found a miscount in the threaded pass passing this test)."""
     monkeypatch.setattr(groups_module, "BLOCK", 1024)  # 20 blocks in 5 chunks instead of 1
     threads = numba.get_num_threads()
     numba.set_num_threads(1)
@@ -120,6 +124,10 @@ def test_same_seed_gives_identical_tables_for_any_thread_count_and_block(base, m
         numba.set_num_threads(threads)
     assert again.tables["groups"].equals(base.tables["groups"])
     assert again.tables["group_grades"].equals(base.tables["group_grades"])
+    with threads_as_for(THREADED_RUN_PEOPLE):
+        threaded = scslab.run(_scenario())
+    assert threaded.tables["groups"].equals(base.tables["groups"])
+    assert threaded.tables["group_grades"].equals(base.tables["group_grades"])
 
 
 def test_several_scores_and_lists_count_alike_in_chunks_of_any_size(monkeypatch):
