@@ -277,7 +277,9 @@ def test_evaders_are_identified_less_and_everyone_else_as_before():
     # evaders show 30% of their faces: the probes fall by 70% of the evaders' share
     share = evaders.mean()
     ratio = sum(ev.columns[f"{FACE}_probes"]) / sum(base.columns[f"{FACE}_probes"])
-    assert abs(ratio - (1 - 0.7 * share)) < 0.01, (ratio, share)
+    # within 0.004 (0.0012 here, from where the evaders live and which probes are kept): a
+    # factor of 0.33 for 0.3 is 0.0075 off, and passed the 0.01 this had (a review, 2026-12-07)
+    assert abs(ratio - (1 - 0.7 * share)) < 0.004, (ratio, share)
 
 
 def test_false_alerts_fall_with_the_faces_evaders_hide_and_nobody_evading_changes_nothing():
