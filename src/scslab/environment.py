@@ -18,6 +18,7 @@ from __future__ import annotations
 import itertools
 import os
 import sys
+from collections.abc import Mapping
 
 THREADS_VARIABLE = "NUMBA_NUM_THREADS"
 
@@ -26,7 +27,7 @@ class EnvironmentSettingError(ImportError):
     """An environment variable that scslab cannot start with; the message is one line."""
 
 
-def threads_problem(environ: dict[str, str] | os._Environ[str]) -> str | None:
+def threads_problem(environ: Mapping[str, str]) -> str | None:
     """What is wrong with ``NUMBA_NUM_THREADS`` in ``environ``, or None if numba can start."""
     value = environ.get(THREADS_VARIABLE)
     if value is None:

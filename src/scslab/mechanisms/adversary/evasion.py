@@ -193,20 +193,20 @@ class Evasion(CompiledSteps, Adversary):
     def init(self, sim: Simulation) -> None:
         p = self.params
         words = ("evades", "evades nothing")  # the sources it keeps its evaders from
-        face = SOURCE_NAMES[Source.FACE_RECOGNITION]
-        searched = face in p.sources and any(  # in mode 'watchlist' its cameras post no record
-            type(m).name == POSTED_BY[Source.FACE_RECOGNITION] for m in sim.mechanisms.values()
-        )
         # what evasion lowers: the coverage of the data sources and of face recognition, not
-        # the records an adversary posts straight to the board (a black market's penalty)
+        # the records an adversary posts straight to the board (a black market's penalty); and
+        # face recognition's searches, in either mode, whether or not they post a record
         seen = [
             kind.source
             for m in sim.mechanisms.values()
             if m.family in EVADED_FAMILIES
             for kind in m.records_posted()
+        ] + [
+            SOURCE_NAMES[Source.FACE_RECOGNITION]
+            for m in sim.mechanisms.values()
+            if type(m).name == POSTED_BY[Source.FACE_RECOGNITION]
         ]
-        if not searched:  # an evader's face is searched less: not idle, records or none
-            sim.check_reads_a_source(f"{self.name}.sources", p.sources, words, seen)
+        sim.check_reads_a_source(f"{self.name}.sources", p.sources, words, seen)
         self.rule.first_day[0] = sim.first_day_of(self.name)
         forgone = np.zeros(len(Act), np.bool_)
         forgone[[act_by_name(a) for a in p.forgone_acts]] = True
