@@ -519,14 +519,19 @@ def test_a_path_too_long_for_the_file_system_is_one_line_and_exit_2(tmp_path, mo
 def test_unusable_thread_count_gives_one_line_and_exit_2(threads):
     """numba cannot start with NUMBA_NUM_THREADS below 1 (its import raised a traceback from
     deep inside numba) and ignores one that is not a whole number (taking every core): both are
-    one line naming the variable, from the script, from ``python -m`` and from ``import``."""
+    one line naming the variable, from the script, from ``python -m`` (the package or its
+    ``cli``) and from ``import``."""
     env = {**os.environ, "NUMBA_NUM_THREADS": threads}
     expected = (
         f"NUMBA_NUM_THREADS={threads or repr(threads)}: the number of threads must be a whole "
         "number of at least 1; unset it to use every core"
     )
     script = Path(sys.executable).parent / "scslab"
-    for argv in ([str(script), "presets"], [sys.executable, "-m", "scslab.cli", "presets"]):
+    for argv in (
+        [str(script), "presets"],
+        [sys.executable, "-m", "scslab.cli", "presets"],
+        [sys.executable, "-m", "scslab", "presets"],
+    ):
         proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
         assert (proc.returncode, proc.stderr, proc.stdout) == (
             2,
@@ -546,6 +551,45 @@ def test_a_usable_thread_count_starts():
         [sys.executable, "-m", "scslab.cli", "presets"], env=env, capture_output=True, text=True
     )
     assert proc.returncode == 0 and "rongcheng" in proc.stdout, proc.stderr
+
+
+def test_python_dash_m_scslab_is_the_command():
+    """``python -m scslab`` runs the command, bad input included: exit 2 and one line."""
+    ran = subprocess.run(
+        [sys.executable, "-m", "scslab", "presets"], capture_output=True, text=True, timeout=120
+    )
+    assert ran.returncode == 0 and "rongcheng" in ran.stdout, ran.stderr
+    refused = subprocess.run(
+        [sys.executable, "-m", "scslab", "run", "no_such_preset"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert refused.returncode == 2 and refused.stdout == "", refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1 and "no_such_preset" in refused.stderr
+
+
+@pytest.mark.parametrize(
+    ("argv", "orig_argv", "command"),
+    [
+        (["/venv/bin/scslab", "run"], ["python", "/venv/bin/scslab", "run"], True),
+        ([r"C:\venv\Scripts\scslab.exe"], [r"C:\venv\Scripts\scslab.exe"], True),
+        (["/usr/bin/scslab-script.py"], ["python", "/usr/bin/scslab-script.py"], True),
+        (["-m"], ["python", "-m", "scslab", "run"], True),
+        (["-m"], ["python", "-X", "dev", "-mscslab.cli", "run"], True),
+        (["-m"], ["python", "-m", "pytest", "-m", "scslab"], False),
+        (["study.py", "-m", "scslab"], ["python", "study.py", "-m", "scslab"], False),
+        (["/home/me/scslab_study.py"], ["python", "/home/me/scslab_study.py"], False),
+        (["-c"], ["python", "-c", "import scslab"], False),
+        ([], [], False),
+    ],
+)
+def test_which_processes_are_the_command(argv, orig_argv, command):
+    """The environment check answers the command with one line and exit 2, anything else
+    (a study that imports scslab) with an exception it can catch."""
+    from scslab.environment import _is_command_line
+
+    assert _is_command_line(argv, orig_argv) is command
 
 
 def test_a_sigterm_a_parent_ignores_stays_ignored(monkeypatch):

@@ -5,8 +5,8 @@ with a traceback from deep inside numba (a value that is not a whole number it i
 warning, and takes every core: not what was asked for either). ``refuse_unusable_threads`` runs as
 this module is imported, which the package's ``__init__`` does before anything that imports numba,
 and names the variable, its value and what is allowed. From the command line (the ``scslab`` script
-or ``python -m scslab.cli``) that is one line on stderr and exit status 2, as for any bad input,
-since the check runs before the command line's own error handling exists.
+, ``python -m scslab`` or ``python -m scslab.cli``) that is one line on stderr and exit status 2,
+as for any bad input, since the check runs before the command line's own error handling exists.
 
 Owns that check only. It imports nothing of the package and nothing that imports numba, and it
 must stay in layer 0 (``tests/test_layers.py``), so that the package's ``__init__`` can call it
@@ -19,6 +19,7 @@ import itertools
 import os
 import sys
 from collections.abc import Mapping
+from pathlib import PureWindowsPath
 
 THREADS_VARIABLE = "NUMBA_NUM_THREADS"
 
@@ -45,12 +46,29 @@ def threads_problem(environ: Mapping[str, str]) -> str | None:
     )
 
 
-def _is_command_line() -> bool:
-    """Whether this process is the ``scslab`` command (its script or ``python -m scslab.cli``)."""
-    if os.path.basename(sys.argv[0]) == "scslab":
+COMMAND_MODULES = ("scslab", "scslab.cli")
+"""The modules that ``python -m`` runs as the ``scslab`` command (``__main__.py``, ``cli.py``)."""
+
+
+def _is_command_line(argv: list[str], orig_argv: list[str]) -> bool:
+    """Whether a process with these arguments is the ``scslab`` command.
+
+    Its script under any name an installer gives it (``scslab``, ``scslab.exe``,
+    ``scslab-script.py``), or ``python -m`` with one of ``COMMAND_MODULES`` (``-m scslab`` or
+    ``-mscslab``): Python's ``argv[0]`` is ``-m`` while it imports that module's package, and
+    the interpreter's own ``-m`` is the first one among its arguments.
+    """
+    script = PureWindowsPath(argv[0]).name if argv else ""  # either kind of slash
+    if script.split(".")[0].removesuffix("-script") == "scslab":
         return True
-    arguments = list(getattr(sys, "orig_argv", ()))
-    return any(a == "-m" and b == "scslab.cli" for a, b in itertools.pairwise(arguments))
+    if script != "-m":
+        return False
+    for first, second in itertools.pairwise([*orig_argv, ""]):
+        if first == "-m":
+            return second in COMMAND_MODULES
+        if first.startswith("-m"):
+            return first[2:] in COMMAND_MODULES
+    return False
 
 
 def refuse_unusable_threads() -> None:
@@ -62,7 +80,7 @@ def refuse_unusable_threads() -> None:
     problem = threads_problem(os.environ)
     if problem is None:
         return
-    if _is_command_line():
+    if _is_command_line(list(sys.argv), list(getattr(sys, "orig_argv", ()))):
         sys.stderr.write(f"scslab: error: {problem}\n")
         raise SystemExit(2)
     raise EnvironmentSettingError(problem)

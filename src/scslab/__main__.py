@@ -1,0 +1,8 @@
+"""``python -m scslab``: the ``scslab`` command, for a Python without the script on its path.
+
+Owns nothing but the hand-over to ``cli.entry``; the command line is ``cli.py``'s.
+"""
+
+from scslab.cli import entry
+
+entry()
