@@ -576,6 +576,58 @@ def test_a_point_refused_by_few_people_is_set_up_again_at_its_own(tmp_path, monk
     assert sizes == [500, 1000, 500, 1000]  # each point once, small then at its own size
 
 
+def test_the_point_check_reports_its_progress_point_by_point(tmp_path, monkeypatch):
+    """The check takes minutes for a design of many thousands of points: it says how far it is
+    after each point, once per point whatever the replications, and stops at a refused one."""
+    from scslab.sweep import check_points_set_up
+
+    checked = []
+    text = SMALL + "replications = 2\n[parameters]\n'mechanisms.informants.ties' = [1, 2, 3]\n"
+    sweep = load_sweep(_file(tmp_path, text))
+    tasks = make_tasks(sweep, tmp_path / "out", design_points(sweep))
+    assert len(tasks) == 6
+    check_points_set_up(sweep, tasks, on_check=lambda *a: checked.append(a))
+    assert checked == [(1, 3), (2, 3), (3, 3)]
+
+    real_simulation = sweep_module.Simulation
+
+    def second_refused(sc, **kwargs):
+        if sc.mechanisms["informants"].ties == 2:
+            raise ScenarioError(f"{sc.source}: two ties refused")
+        return real_simulation(sc, **kwargs)
+
+    monkeypatch.setattr(sweep_module, "Simulation", second_refused)
+    checked.clear()
+    with pytest.raises(SweepError, match=r"point 1 .* two ties refused"):
+        check_points_set_up(sweep, tasks, on_check=lambda *a: checked.append(a))
+    assert checked == [(1, 3)]
+
+
+def test_a_sweep_shows_its_point_check_then_its_runs(tmp_path, monkeypatch):
+    """``run_sweep`` hands the check's progress on before any run; the command's bar counts
+    points while it checks and runs after."""
+    from scslab.cli import progress_bar
+
+    _in_process(monkeypatch)
+    events = []
+
+    def run(task):
+        events.append("run")
+        return run_task(task)
+
+    sweep = load_sweep(_file(tmp_path, SMALL + "[parameters]\n'scenario.seed' = [1, 2]\n"))
+    result = run_sweep(
+        sweep, tmp_path / "out", client=object(), fn=run, on_check=lambda *a: events.append(a)
+    )
+    assert events == [(1, 2), (2, 2), "run", "run"] and result.ran == 2
+
+    bar = progress_bar("runs", quiet=True)
+    task = bar.add_task("sweep", total=None)
+    assert bar.tasks[0].fields["unit"] == "runs"
+    bar.update(task, completed=1, total=2, description="checking", unit="points")
+    assert (bar.tasks[0].fields["unit"], bar.tasks[0].completed) == ("points", 1)
+
+
 def test_a_field_of_two_kinds_sweeps_either(tmp_path):
     # gallery_size is a number of images or "wanted": a sweep may compare the two
     (tmp_path / "watch.toml").write_text(

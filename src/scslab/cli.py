@@ -30,7 +30,14 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from scslab import api
@@ -85,18 +92,33 @@ class Engine(enum.StrEnum):
     python = "python"
 
 
+class _CountingProgress(Progress):
+    """Rich's progress display whose tasks count ``unit`` unless an update names another."""
+
+    def __init__(self, unit: str, quiet: bool) -> None:
+        super().__init__(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[unit]}"),
+            TimeRemainingColumn(),
+            console=err,
+            disable=quiet or not err.is_terminal,
+            transient=True,
+        )
+        self.unit = unit
+
+    def add_task(self, description: str, *args: Any, **fields: Any) -> TaskID:
+        fields.setdefault("unit", self.unit)
+        return super().add_task(description, *args, **fields)
+
+
 def progress_bar(unit: str, quiet: bool) -> Progress:
-    """A progress bar on stderr counting ``unit``; off with ``quiet`` or in a log or a pipe."""
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn(unit),
-        TimeRemainingColumn(),
-        console=err,
-        disable=quiet or not err.is_terminal,
-        transient=True,
-    )
+    """A progress bar on stderr counting ``unit``; off with ``quiet`` or in a log or a pipe.
+
+    An update may count something else for a while (``unit="points"``).
+    """
+    return _CountingProgress(unit, quiet)
 
 
 def folder_path(value: str | Path) -> Path:
@@ -508,11 +530,24 @@ def sweep(
             nonlocal failed
             failed += row.get("status") == "failed"
             note = f" ({failed} failed)" if failed else ""
-            progress.update(task, completed=done, total=total, description=f"sweep{note}")
+            progress.update(
+                task, completed=done, total=total, description=f"sweep{note}", unit="runs"
+            )
+
+        def on_check(checked: int, points: int) -> None:
+            progress.update(
+                task, completed=checked, total=points, description="checking", unit="points"
+            )
 
         try:
             result = run_sweep(
-                spec, folder, scheduler=scheduler, workers=workers, on_row=on_row, **wait
+                spec,
+                folder,
+                scheduler=scheduler,
+                workers=workers,
+                on_row=on_row,
+                on_check=on_check,
+                **wait,
             )
         except ScenarioError as e:
             raise UserError(str(e)) from None
@@ -579,7 +614,16 @@ def sensitivity(
                 folder,
                 scheduler=scheduler,
                 workers=workers,
-                on_row=lambda done, total, row: progress.update(task, completed=done, total=total),
+                on_row=lambda done, total, row: progress.update(
+                    task,
+                    completed=done,
+                    total=total,
+                    description=f"sensitivity {file.stem}",
+                    unit="runs",
+                ),
+                on_check=lambda checked, points: progress.update(
+                    task, completed=checked, total=points, description="checking", unit="points"
+                ),
                 **wait,
             )
         except RunsUnusable as e:  # the runs are written: not a refusal of the input

@@ -280,12 +280,14 @@ def run_sensitivity(
     scheduler: str | None = None,
     workers: int | None = None,
     on_row: Callable[[int, int, dict[str, Any]], None] | None = None,
+    on_check: Callable[[int, int], None] | None = None,
     no_workers_s: float = NO_WORKERS_S,
 ) -> Sensitivity:
     """Sample the ranges with SALib, run the points on the sweep engine, write the indices.
 
     ``sensitivity.parquet`` goes beside ``sweep.parquet`` in ``out`` (a folder, or a function
-    that makes a new one once every check passed: ``sweep.NewFolder``). ``no_workers_s`` is how long
+    that makes a new one once every check passed: ``sweep.NewFolder``). ``on_row`` and
+    ``on_check`` report progress as in ``sweep.run_sweep``. ``no_workers_s`` is how long
     the cluster may have no worker while runs wait (``sweep.execute``, which raises ``NoWorkers``).
 
     Raises:
@@ -309,6 +311,7 @@ def run_sensitivity(
         scheduler=scheduler,
         workers=workers,
         on_row=on_row,
+        on_check=on_check,
         points=points,
         kind="sensitivity",
         no_workers_s=no_workers_s,

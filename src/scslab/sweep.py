@@ -856,7 +856,12 @@ def check_outputs(sweep: SweepFile, where: str = "sweep.outputs") -> None:
     )
 
 
-def check_points_set_up(sweep: SweepFile, tasks: list[RunTask], kind: str = "sweep") -> None:
+def check_points_set_up(
+    sweep: SweepFile,
+    tasks: list[RunTask],
+    kind: str = "sweep",
+    on_check: Callable[[int, int], None] | None = None,
+) -> None:
     """Refuse a point whose mechanisms do not fit together, before anything runs.
 
     A point's values pass the scenario's validation (``apply``), but what mechanisms name of
@@ -868,31 +873,41 @@ def check_points_set_up(sweep: SweepFile, tasks: list[RunTask], kind: str = "swe
     so that a check that depends on who is there cannot refuse a point that would run. Any
     other error is left to the point's runs, which record it as they did.
 
+    It takes 5-35 ms a point (``docs/sweeps.md``), minutes for a design of many thousands:
+    ``on_check`` is called with (points checked, points to check) after each point, for a
+    progress display.
+
     Raises:
         SweepError: One line naming the point, its values and the scenario's reason.
     """
-    seen: set[int] = set()
+    first_runs: dict[int, RunTask] = {}  # each point's first run, in the order of ``tasks``
     for task in tasks:
-        if task.point in seen:
-            continue
-        seen.add(task.point)
-        sc = scenario_from_dict(task.scenario, sweep.base.source)
-        small = sc.with_overrides(people=min(sc.meta.people, PROBE_PEOPLE))
-        try:
-            Simulation(small, compiled=False, burn_in=False)
-            continue
-        except ScenarioError:
-            pass
-        except Exception:  # not the scenario's fault: its runs will say what it is
-            continue
-        try:
-            Simulation(sc, compiled=False, burn_in=False)
-        except ScenarioError as err:
-            values = ", ".join(f"{param_key(k)} = {json.dumps(v)}" for k, v in task.values.items())
-            reason = str(err).removeprefix(f"{sc.source}: ")
-            raise SweepError(
-                f"{sweep.source}: {kind} point {task.point} ({values}) cannot run: {reason}"
-            ) from None
+        first_runs.setdefault(task.point, task)
+    for checked, task in enumerate(first_runs.values(), start=1):
+        _check_point_set_up(sweep, task, kind)
+        if on_check is not None:
+            on_check(checked, len(first_runs))
+
+
+def _check_point_set_up(sweep: SweepFile, task: RunTask, kind: str) -> None:
+    """``check_points_set_up`` for one point, set up as ``task`` (its first run) is."""
+    sc = scenario_from_dict(task.scenario, sweep.base.source)
+    small = sc.with_overrides(people=min(sc.meta.people, PROBE_PEOPLE))
+    try:
+        Simulation(small, compiled=False, burn_in=False)
+        return
+    except ScenarioError:
+        pass
+    except Exception:  # not the scenario's fault: its runs will say what it is
+        return
+    try:
+        Simulation(sc, compiled=False, burn_in=False)
+    except ScenarioError as err:
+        values = ", ".join(f"{param_key(k)} = {json.dumps(v)}" for k, v in task.values.items())
+        reason = str(err).removeprefix(f"{sc.source}: ")
+        raise SweepError(
+            f"{sweep.source}: {kind} point {task.point} ({values}) cannot run: {reason}"
+        ) from None
 
 
 # --------------------------------------------------------------------------- Dask
@@ -1299,6 +1314,7 @@ def run_sweep(
     scheduler: str | None = None,
     workers: int | None = None,
     on_row: Callable[[int, int, dict[str, Any]], None] | None = None,
+    on_check: Callable[[int, int], None] | None = None,
     fn: Callable[[RunTask], dict[str, Any]] = run_task,
     points: list[dict[str, Any]] | None = None,
     kind: str = "sweep",
@@ -1314,6 +1330,8 @@ def run_sweep(
         scheduler: The address of an existing Dask scheduler (default: a local cluster).
         workers: Worker processes of the local cluster (default: one per core).
         on_row: Called with (runs done, runs in all, the row) as each run finishes.
+        on_check: Called with (points checked, points to check) as the points still to run are
+            set up, before any run (``check_points_set_up``).
         fn: What runs a task on a worker (tests only).
         points: The design's points (default: the file's design); ``scslab sensitivity`` gives
             SALib's.
@@ -1337,7 +1355,7 @@ def run_sweep(
     rows = {} if folder is None else _done_rows(folder, tasks)
     skipped = len(rows)
     todo = [t for t in tasks if t.run_id not in rows]
-    check_points_set_up(sweep, todo, kind)  # before a cluster starts (a batch queue's jobs)
+    check_points_set_up(sweep, todo, kind, on_check)  # before a cluster starts (a queue's jobs)
     manifest = {
         "kind": kind,
         "status": "running",
