@@ -20,6 +20,7 @@ import datetime as dt
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import tempfile
@@ -344,6 +345,67 @@ def _china_minutes(results: dict) -> str:
     return f" in about {round(seconds / 60)} more minutes" if seconds else ""
 
 
+_REMEASURE = re.compile(
+    r"^(?P<sections>[a-z,]+) on (?P<date>[0-9-]+) at commit (?P<commit>\w+)"
+    r"(?P<dirty> \(with uncommitted changes\))?(?: on (?P<machine>[^(]+))? "
+    r"\((?P<command>python -m benchmarks[^;]*);"
+)
+
+
+def section_sources(results: dict) -> list[tuple[str, str, str, str, str]]:
+    """Where each section's rows were last measured: (section, date, commit, machine, command).
+
+    A partial re-measure (``remeasured``, written by ``main``) replaces the rows of the sizes it
+    measured; its 1.41 billion rows come from the last measure with ``--china``, which is a row
+    of its own ("integrated, 1.41 billion") where it is an earlier one. Sections never measured
+    are left out.
+    """
+    m = results["machine"]
+    full_machine = f"{m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB"
+    full_command = f"python -m benchmarks {' '.join(results.get('argv', []))}".rstrip()
+    measures = [
+        (tuple(SECTIONS), m["date"], str(m.get("commit", "unknown")), full_machine, full_command)
+    ]
+    for text in results.get("remeasured", []):
+        found = _REMEASURE.match(text)
+        if found is None:  # written by another version of this harness: shown as it is
+            measures.append((tuple(SECTIONS), "", "", "", text))
+            continue
+        commit = found["commit"] + (" (uncommitted changes)" if found["dirty"] else "")
+        machine = (found["machine"] or "").strip() or full_machine
+        measures.append(
+            (tuple(found["sections"].split(",")), found["date"], commit, machine, found["command"])
+        )
+    rows = []
+    for section in SECTIONS:
+        if section not in results:
+            continue
+        mine = [x for x in measures if section in x[0]]
+        last = mine[-1]
+        rows.append((section, *last[1:]))
+        china = [x for x in mine if "--china" in x[4]]
+        if section in ("scaling", "presets", "integrated") and china and china[-1] is not last:
+            rows.append((f"{section}, 1.41 billion", *china[-1][1:]))
+    return rows
+
+
+def _provenance_lines(results: dict) -> list[str]:
+    """The table of where each section's rows come from, when some were measured again."""
+    if not results.get("remeasured"):
+        return []
+    lines = [
+        f"Sections were measured again since ({len(results['remeasured'])} times; each is in "
+        "`remeasured` of results.json). A partial re-measure replaces the rows of the sizes it "
+        "measured, so each section's rows come from:",
+        "",
+        "| section | measured | commit | machine | command |",
+        "|---|---|---|---|---|",
+    ]
+    for section, date, commit, machine, command in section_sources(results):
+        lines.append(f"| {section} | {date} | {commit} | {machine} | `{command}` |")
+    return [*lines, ""]
+
+
 def write_report(results: dict) -> None:
     """Write RESULTS.md and the scaling chart from raw results."""
     m = results["machine"]
@@ -367,15 +429,7 @@ def write_report(results: dict) -> None:
         "The model is the reference model of `benchmarks/README.md` (preset `reference`), "
         "implemented in scslab, Mesa 3 and Starsim 3.",
         "",
-        *(
-            [
-                "Re-measured later, on the machine above unless another is named: "
-                f"{'; '.join(results['remeasured'])}.",
-                "",
-            ]
-            if results.get("remeasured")
-            else []
-        ),
+        *_provenance_lines(results),
         "## Agreement",
         "",
     ]

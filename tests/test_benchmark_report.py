@@ -12,6 +12,7 @@ from benchmarks.__main__ import (
     _china_verdict,
     _first_run_verdict,
     _other_machine,
+    section_sources,
 )
 
 INTEL = {"cpu": "Intel(R) Xeon(R) Processor", "cores": 2, "memory_gib": 23.5, "commit": "a"}
@@ -37,6 +38,42 @@ def test_the_china_minutes_are_the_measured_rows() -> None:
         "integrated": [{"people": CHINA, "wall_s": 2_600.0}, {"people": 10, "wall_s": 1e6}],
     }
     assert _china_minutes(results) == " in about 51 more minutes"
+
+
+def test_each_section_names_where_its_rows_were_last_measured() -> None:
+    """RESULTS.md keeps rows of many runs: each section (and its China rows, which a re-measure
+    without ``--china`` keeps) names the date, commit, machine and command that measured it."""
+    full = {**INTEL, "date": "2026-12-01", "commit": "aaa"}
+    results = {
+        "machine": full,
+        "argv": ["--china"],
+        "agreement": {},
+        "integrated": [],
+        "compile": [],
+        "remeasured": [
+            "integrated on 2026-12-03 at commit bbb on AMD EPYC, 2 cores, 23.5 GiB (python -m "
+            "benchmarks --sections integrated --china; sizes not measured again keep their rows)",
+            "integrated,compile on 2026-12-04 at commit ccc (with uncommitted changes) (python -m "
+            "benchmarks --sections integrated,compile; sizes not measured again keep their rows)",
+        ],
+    }
+    intel = "Intel(R) Xeon(R) Processor, 2 cores, 23.5 GiB"
+    amd = "AMD EPYC, 2 cores, 23.5 GiB"
+    newest = ("2026-12-04", "ccc (uncommitted changes)", intel)
+    assert section_sources(results) == [
+        ("agreement", "2026-12-01", "aaa", intel, "python -m benchmarks --china"),
+        ("integrated", *newest, "python -m benchmarks --sections integrated,compile"),
+        (
+            "integrated, 1.41 billion",
+            "2026-12-03",
+            "bbb",
+            amd,
+            "python -m benchmarks --sections integrated --china",
+        ),
+        ("compile", *newest, "python -m benchmarks --sections integrated,compile"),
+    ]
+    results["remeasured"].pop()  # the China re-measure is now the last: one row
+    assert [row[0] for row in section_sources(results)] == ["agreement", "integrated", "compile"]
 
 
 def test_compile_cost_counts_a_stage_inside_another_once() -> None:
