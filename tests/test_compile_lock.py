@@ -125,6 +125,10 @@ def test_the_lock_is_held_from_the_compile_to_the_save(tmp_path, monkeypatch):
     assert seen.held == [True]  # still locked when the compile ended: nobody compiles it twice
     assert not module.doubled._cache._held  # and released once saved
     assert list(tmp_path.rglob("*doubled*.nbi"))
+    # its lock file goes with it: lock files are named by the code, and were left by the
+    # thousand (one per kernel, signature and version); only the index's save lock stays
+    locks = {p.name.split(".nbi.")[-1] for p in tmp_path.rglob("*doubled*.lock")}
+    assert locks == {"save.lock"}
 
 
 def test_a_failed_compile_releases_its_lock(tmp_path, monkeypatch):
@@ -135,16 +139,24 @@ def test_a_failed_compile_releases_its_lock(tmp_path, monkeypatch):
     from scslab.kernels.cache import _CompileLock
 
     module = _kernels(tmp_path, monkeypatch)
+    taken = []
+    real_init = _CompileLock.__init__
+
+    def seen(self, path):
+        real_init(self, path)
+        taken.append(self)
+
+    monkeypatch.setattr(_CompileLock, "__init__", seen)
     with pytest.raises(TypingError):
         module.broken(1)
     assert not module.broken._cache._held
-    locks = list(tmp_path.rglob("*broken*.lock"))
-    assert locks, "the miss took a lock"
-    other = _CompileLock(str(locks[0]))
+    assert len(taken) == 1, "the miss took a lock"
+    assert not os.path.exists(taken[0].path)  # released, and its file removed
+    other = _CompileLock(taken[0].path)  # the next miss takes it at once
     try:
         assert other.acquire(0)
     finally:
-        other.close()
+        other.discard()
 
 
 def _slow_index_writes(monkeypatch) -> None:

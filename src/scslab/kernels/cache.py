@@ -35,7 +35,8 @@ terminals) waits, then loads what the first one saved instead of compiling it ag
 held from the miss to the save (or to the failed compile: ``_release_on_failure``), is released
 by the system if its process dies, and is waited on at most ``LOCK_WAIT_S`` seconds, after which
 the waiter compiles anyway. Locks nest only from a kernel to the kernels it calls, which form no
-cycle, so two processes never wait on each other.
+cycle, so two processes never wait on each other. A holder removes its lock file as it releases
+it (``_CompileLock.discard``): a warm cache holds none.
 
 Owns the cache's keys and locks: ``SourcesCache``, ``PublishingCache``, the index that is saved
 safely and read tolerantly, the listener that releases a failed compile's locks (registered with
@@ -47,6 +48,7 @@ nothing above the kernels (``tests/test_layers.py``).
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import itertools
@@ -286,6 +288,7 @@ class _CompileLock:
     """An exclusive ``flock`` on one file, taken without blocking forever."""
 
     def __init__(self, path: str) -> None:
+        self.path = path
         self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
 
     def acquire(self, wait_s: float) -> bool:
@@ -303,6 +306,19 @@ class _CompileLock:
     def close(self) -> None:
         """Release the lock (if held) and close the file."""
         os.close(self._fd)  # closing the descriptor drops its flock
+
+    def discard(self) -> None:
+        """Remove the file, then release the lock: for a holder whose kernel is saved (or failed).
+
+        Lock files are named by the code's digest, so a file left behind would never be used
+        again: one per kernel, signature and version of the code, in every cache folder, for
+        ever. A process waiting on the removed file takes the lock next and finds the kernel
+        saved; one that arrives after makes a new file and finds it too. Only after a failed
+        compile can two waiters then compile at once, and their saves take turns (``save``).
+        """
+        with contextlib.suppress(OSError):  # removed by another holder: nothing left to do
+            os.unlink(self.path)
+        self.close()
 
 
 class SourcesCache(FunctionCache):
@@ -342,7 +358,7 @@ class SourcesCache(FunctionCache):
             return None
         found = self._checked(super().load_overload(sig, target_context), sig)  # saved meanwhile?
         if found is not None:
-            lock.close()
+            lock.discard()
             return found
         self._held[key] = lock
         return None
@@ -376,7 +392,7 @@ class SourcesCache(FunctionCache):
         for k in [key] if key is not None else list(self._held):
             lock = self._held.pop(k, None)
             if lock is not None:
-                lock.close()
+                lock.discard()
 
     def _index_key(self, sig: Any, codegen: Any) -> str:
         """Numba's key (signature, machine, bytecode) and the records' code, as text.
