@@ -481,6 +481,54 @@ def test_an_empty_out_is_refused_not_taken_as_the_current_folder(tmp_path, monke
     assert list(tmp_path.iterdir()) == []
 
 
+_OUT_FILES = {
+    "sweep": "[sweep]\nscenario = 'reference'\npeople = 1000\ndays = 3\n"
+    "[parameters]\n'mechanisms.informants.report_prob' = [0.1, 0.2]\n",
+    "sensitivity": "[sweep]\nscenario = 'reference'\npeople = 1000\ndays = 3\n"
+    "[parameters]\n'mechanisms.informants.report_prob' = { low = 0.1, high = 0.2 }\n"
+    "[sensitivity]\nmethod = 'morris'\nn = 1\noutputs = ['informant_reports:sum']\n",
+    "calibrate": "[sweep]\nscenario = 'joint_punishment_2016'\npeople = 1000\n"
+    "until = 2014-08-30\nscale = 282_000\n"
+    "[parameters]\n'mechanisms.debt.arrears_rate' = { low = 1e-5, high = 3e-4 }\n"
+    "[calibrate]\ntargets = ['persons_ever_listed']\ntrials = 2\nbatch = 1\n",
+}
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux's /proc")
+@pytest.mark.parametrize("out", ["/proc/scslab-out", "loop", "dangling"])
+@pytest.mark.parametrize("command", ["run", "compare", "sweep", "sensitivity", "calibrate"])
+def test_an_out_folder_that_cannot_be_made_is_refused_before_anything_runs(
+    tmp_path, monkeypatch, capsys, command, out
+):
+    """``/proc`` takes no folder, and a symbolic link to nothing or in a loop is no folder:
+    sweeps, sensitivity analyses and calibrations raised a traceback (exit 1) where they made
+    their folder, and ``compare`` refused only after running every replication."""
+    import scslab.compare as compare_module
+    from scslab.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "loop").symlink_to("loop2")
+    (tmp_path / "loop2").symlink_to("loop")
+    (tmp_path / "dangling").symlink_to("nowhere")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    ran = []
+    monkeypatch.setattr(compare_module, "_run_arm", lambda *a, **k: ran.append(a))
+    if command in _OUT_FILES:
+        (tmp_path / "f.toml").write_text(_OUT_FILES[command])
+        before.append("f.toml")
+        argv = [command, "f.toml", "--workers", "1"]
+    elif command == "compare":
+        argv = ["compare", "reference", "reference", "--people", "1000", "--days", "2"]
+    else:
+        argv = ["run", "reference", "--people", "1000", "--days", "2"]
+    assert main([*argv, "--out", out, "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"scslab: error: {out}: "), err
+    assert ("cannot be created" if out.startswith("/") else "symbolic link to nothing") in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(before)
+    assert not ran
+
+
 def test_a_refused_set_up_leaves_no_runs_folder_it_made(tmp_path, monkeypatch, capsys):
     """A refusal in the set-up removed the empty default run folder but left ``runs/``."""
     from scslab.cli import main

@@ -75,6 +75,7 @@ from scslab.sweep import (
     dask_client,
     execute,
     load_sweep,
+    make_folder,
     make_tasks,
     missing_value,
     param_key,
@@ -495,7 +496,7 @@ def run_calibration(
                 all_tasks[:] = retarget(all_tasks, folder)
                 if pending is not None:
                     pending = (pending[0], pending[1], retarget(pending[2], folder))
-            folder.mkdir(parents=True, exist_ok=True)
+            make_folder(folder)
             write_json(folder / "sweep.json", manifest)
             written = True
             try:

@@ -31,7 +31,7 @@ CHOOSE_ANOTHER = "choose another output folder (--out, or out= in Python)"
 
 
 def check_run_dir(path: Path) -> Path:
-    """Refuse a run directory that already has files, or that cannot be made (creates nothing)."""
+    """Refuse a run directory that already has files, or that cannot be made (leaves nothing)."""
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise RunDirError(f"{path}: is a file, not a folder; {CHOOSE_ANOTHER}")
@@ -44,11 +44,16 @@ def check_run_dir(path: Path) -> Path:
 
 
 def cannot_create(path: Path) -> str | None:
-    """Why the missing folder ``path`` cannot be made (a file or a read-only folder above it).
+    """Why the missing folder ``path`` cannot be made, in one line; None if it can be.
 
-    None when ``path`` exists or can be made; the reason is one line for the user.
+    A file above it, a folder that takes no writes (``/proc``), a symbolic link to nothing or
+    in a loop. A missing folder is made and removed again (with any folder above it made for
+    it), so that what only ``mkdir`` knows (a read-only or virtual file system) is found before
+    anything runs; nothing is left either way.
     """
     path = Path(path)
+    if path.is_symlink() and not path.exists():
+        return f"{path}: is a symbolic link to nothing (or in a loop); {CHOOSE_ANOTHER}"
     if path.exists():
         return None
     above = next((p for p in path.absolute().parents if p.exists()), None)
@@ -58,6 +63,18 @@ def cannot_create(path: Path) -> str | None:
         return f"{path}: cannot be created: {above} is a file; {CHOOSE_ANOTHER}"
     if not os.access(above, os.W_OK | os.X_OK):
         return f"{path}: cannot be created: {above} is not writable; {CHOOSE_ANOTHER}"
+    missing = [p for p in (path.absolute(), *path.absolute().parents) if not p.exists()]
+    try:
+        path.mkdir(parents=True)
+    except FileExistsError:  # made meanwhile, by someone else: theirs to keep
+        return None
+    except OSError as err:
+        return f"{path}: cannot be created ({err.strerror}); {CHOOSE_ANOTHER}"
+    for made in missing:  # deepest first; one that is not empty now is someone else's
+        try:
+            made.rmdir()
+        except OSError:
+            break
     return None
 
 

@@ -1218,6 +1218,19 @@ def check_sweep_dir(folder: Path, digest: str | None = None, kind: str = "sweep"
     return True
 
 
+def make_folder(folder: Path) -> None:
+    """Make the checked ``folder`` (``check_sweep_dir``), or refuse it in one line.
+
+    Raises:
+        SweepError: It cannot be made after all (made impossible since the check: a disk
+            unmounted, a quota reached).
+    """
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise SweepError(f"{folder}: cannot be created ({err.strerror})") from None
+
+
 def _read_json(path: Path) -> dict[str, Any] | None:
     try:
         data = json.loads(path.read_text())
@@ -1290,6 +1303,9 @@ def prepare(
     None: a folder not made yet (a ``NewFolder``), new by definition; the tasks are then for a
     placeholder, to ``retarget`` once it is made.
     """
+    why = None if folder is None else cannot_create(folder)
+    if why is not None:  # before the tasks resolve its path (a symbolic link in a loop)
+        raise SweepError(why)
     tasks = make_tasks(sweep, Path() if folder is None else folder, points)
     digest = _digest(tasks)
     resumed = False if folder is None else check_sweep_dir(folder, digest, kind)
@@ -1390,7 +1406,7 @@ def run_sweep(
                 folder = make()
                 tasks = todo = retarget(tasks, folder)  # a new folder has no run done
             assert folder is not None
-            folder.mkdir(parents=True, exist_ok=True)
+            make_folder(folder)
             write_json(folder / "sweep.json", manifest)
             written = folder
             if on_row is not None and skipped:
