@@ -529,6 +529,47 @@ def test_an_out_folder_that_cannot_be_made_is_refused_before_anything_runs(
     assert not ran
 
 
+def test_an_input_file_past_the_bound_is_refused_unread(tmp_path, monkeypatch, capsys):
+    """``scslab run /dev/zero`` read until the out-of-memory killer ended it (20 GB): a scenario,
+    sweep file or calibration table longer than ``MAX_INPUT_BYTES`` is refused in one line (exit
+    2 from the command), and one of exactly that length is read as before."""
+    import scslab.input_files as input_files
+    from scslab.calibrate import CalibrateError, read_data
+    from scslab.cli import main
+    from scslab.scenario import ScenarioError, load_scenario
+    from scslab.sweep import SweepError, load_sweep
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(input_files, "MAX_INPUT_BYTES", 4096)
+
+    def padded(name: str, text: str, extra: int) -> Path:
+        path = tmp_path / name
+        filler = "#" if name.endswith(".toml") else "\n"  # a comment; blank lines
+        path.write_text(text + filler * (4096 - len(text) + extra))
+        return path
+
+    scenario = "[scenario]\nname = 'padded'\n"
+    assert load_scenario(padded("s.toml", scenario, 0)).meta.name == "padded"
+    with pytest.raises(ScenarioError, match=r"s\.toml: more than 4,096 bytes, not a scenario"):
+        load_scenario(padded("s.toml", scenario, 1))
+    sweep = "[sweep]\nscenario = 'reference'\n[parameters]\n'scenario.seed' = [1, 2]\n"
+    assert load_sweep(padded("w.toml", sweep, 0)).parameters
+    with pytest.raises(SweepError, match=r"w\.toml: more than 4,096 bytes, not a sweep file"):
+        load_sweep(padded("w.toml", sweep, 1))
+    csv = "as_of,quantity,value\n2014-03-10,persons_ever_listed,87079\n"
+    assert read_data("d.csv", padded("d.csv", csv, 0).parent, "c.toml")[0]
+    with pytest.raises(CalibrateError, match=r"d\.csv: more than 4,096 bytes, not a calib"):
+        read_data("d.csv", padded("d.csv", csv, 1).parent, "c.toml")
+
+    assert main(["run", "s.toml", "--out", "out", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "scslab: error: s.toml: more than 4,096 bytes, not a scenario file (one is a few "
+        "kilobytes); give the path of the file\n"
+    )
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_refused_set_up_leaves_no_runs_folder_it_made(tmp_path, monkeypatch, capsys):
     """A refusal in the set-up removed the empty default run folder but left ``runs/``."""
     from scslab.cli import main

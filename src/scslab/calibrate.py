@@ -61,6 +61,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from scslab.input_files import InputTooLargeError, read_input_text
 from scslab.results import atomic_write, write_table
 from scslab.sweep import (
     NO_WORKERS_S,
@@ -225,7 +226,7 @@ def read_data(name: str, folder: Path, source: str) -> tuple[list[dict[str, str]
     found = data_file(name, folder)
     try:
         if found is not None:
-            text, where = found[0].read_text(encoding="utf-8"), found[1]
+            text, where = read_input_text(found[0], "calibration table"), found[1]
         else:
             shipped = sorted(
                 p.name
@@ -236,6 +237,8 @@ def read_data(name: str, folder: Path, source: str) -> tuple[list[dict[str, str]
                 f"{source}: calibrate.data: {name}: no such file here or in data/calibration "
                 f"(shipped: {', '.join(shipped)})"
             )
+    except InputTooLargeError as err:
+        raise CalibrateError(f"{source}: calibrate.data: {err}") from None
     except (OSError, UnicodeDecodeError) as err:
         raise CalibrateError(f"{source}: calibrate.data: {name}: cannot be read ({err})") from None
     rows = list(csv.DictReader(io.StringIO(text)))

@@ -38,6 +38,7 @@ from pydantic import (
 from scslab.engine.burn_in import MAX_DAYS as BURN_IN_MAX_DAYS
 from scslab.engine.mechanism import FAMILIES, REGISTRY, MechanismParams
 from scslab.errors import ScenarioError
+from scslab.input_files import InputTooLargeError, read_input_text
 from scslab.mechanisms import PLUGIN_FAILURES  # importing it registers every mechanism
 from scslab.population import PopulationParams
 
@@ -240,7 +241,9 @@ def load_scenario(spec: str | Path) -> Scenario:
     if path.suffix.lower() in (".json", ".yaml", ".yml"):
         raise ScenarioError(f"{spec_str}: scenario files are TOML (.toml), not {path.suffix}")
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_input_text(path, "scenario file")
+    except InputTooLargeError as err:
+        raise ScenarioError(str(err)) from None
     except (OSError, UnicodeDecodeError) as err:
         raise ScenarioError(f"{spec_str}: cannot be read as UTF-8 text ({err})") from None
     return parse_scenario(text, spec_str)

@@ -73,6 +73,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from scslab.api import run
 from scslab.engine.simulation import Simulation
 from scslab.errors import ScenarioError
+from scslab.input_files import InputTooLargeError, read_input_text
 from scslab.results import atomic_write, cannot_create, write_table
 from scslab.scenario import (
     MAX_DAYS,
@@ -512,7 +513,9 @@ def load_sweep(path: str | Path, kind: str = "sweep") -> SweepFile:
     if not p.is_file():
         raise SweepError(f"{source}: no such sweep file")
     try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
+        data = tomllib.loads(read_input_text(p, f"{kind} file"))
+    except InputTooLargeError as err:
+        raise SweepError(str(err)) from None
     except (OSError, UnicodeDecodeError) as err:
         raise SweepError(f"{source}: cannot be read as UTF-8 text ({err})") from None
     except tomllib.TOMLDecodeError as err:
