@@ -570,6 +570,35 @@ def test_an_input_file_past_the_bound_is_refused_unread(tmp_path, monkeypatch, c
     assert not (tmp_path / "out").exists()
 
 
+def test_version_and_no_command(capsys):
+    """``scslab --version`` says the version; ``scslab`` alone lists the commands (stdout) and
+    says why it exits 2 in one line (it said ``scslab: error:`` and nothing more)."""
+    from scslab import __version__
+    from scslab.cli import main
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out == f"scslab {__version__}\n"
+    assert main([]) == 2
+    got = capsys.readouterr()
+    assert "presets" in got.out
+    assert got.err == "scslab: error: no command given; see scslab --help\n"
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize("argv", [["schema"], ["presets"], ["--version"]])
+def test_a_write_to_a_full_device_is_one_line_and_status_1(argv):
+    """A full disk is not the input's fault (status 1, not 2), and not a bug: a 40-50 line
+    traceback before, from the command's write or from Python's flush as it exits."""
+    with open("/dev/full", "w") as full:
+        ran = subprocess.run(
+            [sys.executable, "-m", "scslab", *argv], stdout=full, stderr=subprocess.PIPE, text=True
+        )
+    assert (ran.returncode, ran.stderr) == (
+        1,
+        "scslab: error: the output: No space left on device\n",
+    )
+
+
 def test_a_refused_set_up_leaves_no_runs_folder_it_made(tmp_path, monkeypatch, capsys):
     """A refusal in the set-up removed the empty default run folder but left ``runs/``."""
     from scslab.cli import main

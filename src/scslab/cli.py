@@ -20,6 +20,7 @@ import errno
 import io
 import json
 import math
+import os
 import re
 import signal
 import sys
@@ -47,6 +48,7 @@ from scslab.engine.simulation import plan_of
 from scslab.errors import ScenarioError
 from scslab.results import RunDirError, cannot_create, check_run_dir, read_manifest
 from scslab.scenario import load_scenario, preset_names, scenario_schema
+from scslab.version import __version__
 
 app = typer.Typer(
     add_completion=False,
@@ -56,6 +58,24 @@ app = typer.Typer(
 )
 out = Console()
 err = Console(stderr=True)
+
+
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        out.print(f"scslab {__version__}", highlight=False)
+        raise typer.Exit
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """scslab: a laboratory for social credit systems on synthetic populations."""
 
 
 # Typer vendors click in recent releases: take its exception classes from Typer's own.
@@ -1007,11 +1027,14 @@ def _main(argv: list[str] | None) -> int:
         err.print("scslab: interrupted", highlight=False, markup=False, soft_wrap=True)
         return INTERRUPTED
     except _ClickException as e:
-        message = " ".join(e.format_message().split())
+        # no message: no command given, and the help listing the commands is printed above
+        message = " ".join(e.format_message().split()) or "no command given; see scslab --help"
         err.print(f"scslab: error: {message}", highlight=False, markup=False, soft_wrap=True)
         return 2
     except OSError as e:
-        if e.errno != errno.ENAMETOOLONG:  # a full disk, a lost mount: not the input's fault
+        if e.errno in OUTPUT_FAILURES:
+            return _output_failed(e)
+        if e.errno != errno.ENAMETOOLONG:  # anything else: not the input's, nor the output's
             raise
         name = str(e.filename or "a path")
         shown = name if len(name) <= 80 else f"{name[:60]}...{name[-17:]}"
@@ -1029,9 +1052,45 @@ def _main(argv: list[str] | None) -> int:
     return status if isinstance(status, int) else 0
 
 
+OUTPUT_FAILURES = frozenset(
+    {errno.EPIPE, errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.EFBIG}
+)
+"""What a write can fail with that is neither the input's fault nor a bug: a full disk (or
+``> /dev/full``), a quota, a lost device, a read-only mount, a closed pipe."""
+
+
+def _output_failed(e: OSError) -> int:
+    """One line for a write that failed, and status 1.
+
+    A closed pipe (``| head``) is silent, as click makes it where a command's write meets it.
+    Standard output is pointed at ``os.devnull`` first: what is left in its buffer would
+    otherwise fail again as Python exits, with a traceback of its own.
+    """
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    if e.errno == errno.EPIPE:
+        return 1
+    where = e.filename or "the output"
+    err.print(
+        f"scslab: error: {where}: {e.strerror}", highlight=False, markup=False, soft_wrap=True
+    )
+    return 1
+
+
 def entry() -> None:
-    """Console-script entry point."""
-    sys.exit(main())
+    """Console-script entry point.
+
+    Standard output is flushed here, not as Python exits: a write that fails then (``scslab
+    presets > /dev/full``) is one line and status 1, as in a command (``OUTPUT_FAILURES``).
+    """
+    status = main()
+    try:
+        sys.stdout.flush()
+    except OSError as e:
+        if e.errno not in OUTPUT_FAILURES:
+            raise
+        status = _output_failed(e)
+    sys.exit(status)
 
 
 if __name__ == "__main__":
