@@ -555,6 +555,20 @@ def test_a_point_whose_mechanisms_do_not_fit_is_refused_before_anything_runs(
     assert not ran and not out.exists()
 
 
+def test_a_date_written_as_toml_s_date_or_as_text_is_checked_alike(tmp_path):
+    """A TOML date (``2014-01-01``) is a date as ``"2014-01-01"`` is: one out of the calendar
+    was said to be of the wrong kind ("datetime.date(9999, 12, 30) is a value; ... takes a
+    string"), where the quoted one gave the calendar's reason."""
+    text = SMALL + "[parameters]\n'scenario.start_date' = [2014-01-01, {}]\n"
+    assert load_sweep(_file(tmp_path, text.format("2015-01-01"))).parameters
+    refused = []
+    for last in ("9999-12-30", '"9999-12-30"'):
+        with pytest.raises(SweepError) as caught:
+            load_sweep(_file(tmp_path, text.format(last)))
+        refused.append(str(caught.value))
+    assert refused[0] == refused[1] and "start_date must lie in 0001-01-01..9999-12-" in refused[0]
+
+
 def test_a_point_refused_by_few_people_is_set_up_again_at_its_own(tmp_path, monkeypatch):
     """The check sets a point up at ``PROBE_PEOPLE`` people, and again at its own before it
     refuses it: a refusal that depends on who is there must not refuse a point that runs."""

@@ -382,7 +382,7 @@ def _kind(value: Any) -> str:
         return "boolean"
     if isinstance(value, int | float):
         return "number"
-    if isinstance(value, str):
+    if isinstance(value, str | dt.date):  # a date written as TOML's date or as "YYYY-MM-DD"
         return "string"
     if isinstance(value, list):
         return "list"
