@@ -210,7 +210,23 @@ def test_a_mechanism_naming_the_wrong_kind_gives_one_line_and_no_folder(tmp_path
     assert not (tmp_path / "run").exists()
     path.write_text(GOOD + '\n[mechanisms.travel_bans]\nlist = "nope"\n')
     res = _cli("run", str(path), "--out", str(tmp_path / "run"), "--quiet")
-    assert res.returncode == 2 and "'nope' is not enabled; enabled ones: none" in res.stderr
+    assert (
+        res.returncode == 2
+        and (
+            "'nope': the scenario has no mechanism of that name; add a [mechanisms.nope] table, or "
+            "name an enabled one: none\n"
+        )
+        in res.stderr
+    )
+    # a name it has, switched off, is "not enabled"; a near miss of one it has is named
+    path.write_text(GOOD + "\n[mechanisms.court_list]\nenabled = false\n[mechanisms.travel_bans]\n")
+    res = _cli("run", str(path), "--out", str(tmp_path / "run"), "--quiet")
+    assert "'court_list' is not enabled; enabled ones: none\n" in res.stderr
+    path.write_text(
+        GOOD + '\n[mechanisms.court_list]\n[mechanisms.travel_bans]\nlist = "court_lst"\n'
+    )
+    res = _cli("run", str(path), "--out", str(tmp_path / "run"), "--quiet")
+    assert "no mechanism of that name; did you mean 'court_list'? add a" in res.stderr
 
 
 def test_the_engine_flag_picks_the_loop_and_the_manifest_names_it(tmp_path):
@@ -347,7 +363,7 @@ def test_default_run_folders_never_collide(tmp_path, monkeypatch, capsys):
     # a run refused once its folder is made leaves no empty folder behind
     (tmp_path / "bad.toml").write_text(GOOD + '\n[mechanisms.travel_bans]\nlist = "nope"\n')
     assert cli.main(["run", "bad.toml", "--seed", "7", "--quiet"]) == 2
-    assert "'nope' is not enabled" in capsys.readouterr().err
+    assert "'nope': the scenario has no mechanism of that name" in capsys.readouterr().err
     assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == made
 
 
@@ -608,7 +624,7 @@ def test_a_refused_set_up_leaves_no_runs_folder_it_made(tmp_path, monkeypatch, c
     scenario.write_text('[scenario]\nname = "m"\n[mechanisms.travel_bans]\n')
     argv = ["run", "m.toml", "--people", "1000", "--days", "5"]
     assert main(argv) == 2
-    assert "'court_list' is not enabled" in capsys.readouterr().err
+    assert "'court_list': the scenario has no mechanism of that name" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == [scenario]
     (tmp_path / "runs").mkdir()  # one the user made stays, empty or not
     assert main(argv) == 2

@@ -529,7 +529,8 @@ def test_a_sweep_with_a_failed_run_exits_1(tmp_path, capsys, monkeypatch):
         ),
         (
             "'mechanisms.travel_bans.list' = ['court_list', 'no_such_list']",
-            "mechanisms.travel_bans.list: 'no_such_list' is not enabled; enabled ones: court_list",
+            "mechanisms.travel_bans.list: 'no_such_list': the scenario has no mechanism of that "
+            "name; add a [mechanisms.no_such_list] table, or name an enabled one: court_list",
         ),
     ],
 )

@@ -47,9 +47,9 @@ def cannot_create(path: Path) -> str | None:
     """Why the missing folder ``path`` cannot be made, in one line; None if it can be.
 
     A file above it, a folder that takes no writes (``/proc``), a symbolic link to nothing or
-    in a loop. A missing folder is made and removed again (with any folder above it made for
-    it), so that what only ``mkdir`` knows (a read-only or virtual file system) is found before
-    anything runs; nothing is left either way.
+    in a loop. A folder of a unique name is made in the nearest folder above that exists, and
+    removed again, so that what only ``mkdir`` knows (a read-only or virtual file system) is
+    found before anything runs; nothing is left either way.
     """
     path = Path(path)
     if path.is_symlink() and not path.exists():
@@ -63,18 +63,10 @@ def cannot_create(path: Path) -> str | None:
         return f"{path}: cannot be created: {above} is a file; {CHOOSE_ANOTHER}"
     if not os.access(above, os.W_OK | os.X_OK):
         return f"{path}: cannot be created: {above} is not writable; {CHOOSE_ANOTHER}"
-    missing = [p for p in (path.absolute(), *path.absolute().parents) if not p.exists()]
-    try:
-        path.mkdir(parents=True)
-    except FileExistsError:  # made meanwhile, by someone else: theirs to keep
-        return None
+    try:  # a folder of a unique name: no other command's path is ever made or removed here
+        os.rmdir(tempfile.mkdtemp(prefix=".scslab-probe-", dir=above))
     except OSError as err:
         return f"{path}: cannot be created ({err.strerror}); {CHOOSE_ANOTHER}"
-    for made in missing:  # deepest first; one that is not empty now is someone else's
-        try:
-            made.rmdir()
-        except OSError:
-            break
     return None
 
 

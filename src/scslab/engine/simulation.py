@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import difflib
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
@@ -427,9 +428,14 @@ class Simulation:
         """
         m = self.find(name, kind, key or name, reads)
         if m is None:
+            where = f"{self.scenario.source}: mechanisms.{key or name}: {name!r}"
+            if name in self.scenario.mechanisms or self.runs_without(name):
+                raise ScenarioError(f"{where} is not enabled; enabled ones: {self._enabled(kind)}")
+            near = difflib.get_close_matches(name, list(self.scenario.mechanisms), n=1)
+            hint = f"did you mean {near[0]!r}? " if near else ""
             raise ScenarioError(
-                f"{self.scenario.source}: mechanisms.{key or name}: {name!r} is not enabled; "
-                f"enabled ones: {self._enabled(kind)}"
+                f"{where}: the scenario has no mechanism of that name; {hint}add a "
+                f"[mechanisms.{name}] table, or name an enabled one: {self._enabled(kind)}"
             )
         return m
 
