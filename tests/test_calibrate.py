@@ -288,6 +288,27 @@ def test_a_target_no_run_writes_is_refused_before_any_trial(tmp_path, capsys):
     assert "did you mean 'persons_ever_listed'?" in err and not out.exists()
 
 
+def test_a_table_without_cumulative_rows_or_with_two_figures_for_one_date(tmp_path):
+    """From the bad-input audit: a table whose rows are all flows said "allowed: " and nothing,
+    and two figures for one quantity and date (5 and 7) were both fitted, silently. The same
+    figure twice (two sources citing it) is fitted once."""
+    text = FILE.replace('"flight_purchases_blocked"', '"listed"').replace(
+        '"persons_ever_listed", ', ""
+    )
+    sweep = load_sweep(_file(tmp_path, text + "data = 'mine.csv'\n"), kind="calibrate")
+    table = CalibrateTable.model_validate(sweep.tables["calibrate"])
+    head = "as_of,quantity,value,kind\n"
+    (tmp_path / "mine.csv").write_text(head + "2014-06-30,listed,5,flow\n")
+    with pytest.raises(CalibrateError, match=r"'listed' is not a cumulative .* it has none \("):
+        rows_fitted(sweep, table, tmp_path)
+    twice = "2014-06-30,listed,5,cumulative\n2014-06-30,listed,{},cumulative\n"
+    (tmp_path / "mine.csv").write_text(head + twice.format(7))
+    with pytest.raises(CalibrateError, match="listed on 2014-06-30 is given twice, 5 and 7; keep"):
+        rows_fitted(sweep, table, tmp_path)
+    (tmp_path / "mine.csv").write_text(head + twice.format("5.0"))
+    assert [(r.quantity, r.value) for r in rows_fitted(sweep, table, tmp_path)] == [("listed", 5)]
+
+
 def test_a_refusal_leaves_no_default_folder(tmp_path, capsys, monkeypatch):
     """Without --out, a target no run writes left an empty runs/ (made before the check)."""
     monkeypatch.chdir(tmp_path)

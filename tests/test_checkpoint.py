@@ -287,6 +287,12 @@ def test_bad_resumes_give_one_line_and_exit_2(tmp_path, stopped, capsys):
     (other / "manifest.json").write_text(json.dumps(manifest))
     _refused(other, capsys, "of another scenario")
 
+    # a manifest cut short is damaged, not missing ("not a run folder (no readable ...)")
+    torn = _copy(stopped, tmp_path / "torn")
+    text = (torn / "manifest.json").read_text()
+    (torn / "manifest.json").write_text(text[: len(text) // 2])
+    _refused(torn, capsys, "manifest.json: not readable as a run's manifest (")
+
 
 def _blocks(header: dict) -> list[tuple[int, int]]:
     """Where the blocks of a checkpoint lie (offset, size), by offset."""

@@ -422,10 +422,8 @@ def resume(
     folder = Path(run_dir)
     try:
         manifest = read_manifest(folder)
-    except (OSError, ValueError):
-        raise CheckpointError(f"{folder}: not a run folder (no readable manifest.json)") from None
-    if not isinstance(manifest, dict):
-        raise CheckpointError(f"{folder}: not a run folder (manifest.json is not a manifest)")
+    except RunDirError as err:  # no manifest, a damaged one, or not a run's: says which
+        raise CheckpointError(str(err)) from None
     if manifest.get("status") == "complete":
         raise CheckpointError(f"{folder}: the run is complete; nothing to resume")
     path = folder / CHECKPOINT_FILE

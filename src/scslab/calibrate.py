@@ -13,7 +13,9 @@ choices), with a ``[calibrate]`` table::
 
 The rows fitted are the data's cumulative rows of the target quantities dated after the
 scenario's first day (day 0 is the initial state, which no parameter moves) and up to ``until``,
-which may not be after the run's last day (rows past it would be left out unseen).
+which may not be after the run's last day (rows past it would be left out unseen). A figure
+given twice for one quantity and date (two sources citing it) is fitted once; two different
+figures for one quantity and date are refused, naming both.
 A target is compared with the metric column of the same name on the row's date, in
 real-population units (``[sweep] scale``). The loss of a trial is::
 
@@ -268,9 +270,15 @@ def rows_fitted(sweep: SweepFile, table: CalibrateTable, folder: Path) -> list[R
     )
     for target in table.targets:
         if target not in cumulative:
+            allowed = (
+                f"allowed: {', '.join(cumulative)}"
+                if cumulative
+                else "it has none (a row whose kind is cumulative, or a table without a kind "
+                "column)"
+            )
             raise CalibrateError(
                 f"{sweep.source}: calibrate.targets: {target!r} is not a cumulative quantity of "
-                f"{where}; allowed: {', '.join(cumulative)}"
+                f"{where}; {allowed}"
             )
     if table.from_ is not None and table.from_ <= meta.start_date:
         raise CalibrateError(
@@ -293,6 +301,7 @@ def rows_fitted(sweep: SweepFile, table: CalibrateTable, folder: Path) -> list[R
         )
     rows = []
     zeros = []
+    seen: dict[tuple[str, str], str] = {}
     for r in data:
         if r["quantity"] not in table.targets or r.get("kind", "cumulative") != "cumulative":
             continue
@@ -304,6 +313,15 @@ def rows_fitted(sweep: SweepFile, table: CalibrateTable, folder: Path) -> list[R
             raise CalibrateError(
                 f"{where}: row {r['as_of']} {r['quantity']}: not a date and a number"
             ) from None
+        key = (as_of.isoformat(), r["quantity"])
+        if key in seen:  # the same figure twice (two sources citing it) is fitted once
+            if float(seen[key]) != value:
+                raise CalibrateError(
+                    f"{where}: {r['quantity']} on {as_of} is given twice, {seen[key]} and "
+                    f"{r['value']}; keep the one to fit (or give the other another quantity name)"
+                )
+            continue
+        seen[key] = r["value"]
         if first <= as_of <= last and value > 0:
             day = (as_of - meta.start_date).days
             rows.append(Row(as_of, r["quantity"], value, day, r.get("source", "")))
