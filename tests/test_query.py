@@ -55,6 +55,36 @@ def test_a_damaged_table_is_skipped_by_name(runs, tmp_path, capsys):
     assert "2" in captured.out  # both runs are still in the runs view
 
 
+def test_a_table_no_run_could_give_is_named_as_unreadable(runs, tmp_path, capsys):
+    """With every run's metrics damaged, DuckDB said only "Table with name metrics does not
+    exist! Did you mean ...": the refusal now says that none could be read."""
+    root = tmp_path / "runs"
+    shutil.copytree(runs, root)
+    for run in ("a", "b"):
+        (root / run / "metrics.parquet").write_bytes(b"not parquet at all")
+    with (
+        pytest.warns(UserWarning, match="not a readable Parquet file"),
+        pytest.raises(QueryError, match=r"^query failed: no run's metrics.parquet could be read"),
+    ):
+        query("SELECT count(*) FROM metrics", root)
+    with (  # a table that was never there keeps DuckDB's own words
+        pytest.warns(UserWarning, match="not a readable Parquet file"),
+        pytest.raises(QueryError, match="Table with name nothing does not exist"),
+    ):
+        query("SELECT count(*) FROM nothing", root)
+
+
+def test_sql_that_starts_with_a_dash_is_told_to_come_after_two_dashes(runs, capsys):
+    """``scslab query "-- a comment"`` read the SQL as an unknown option, with no way out."""
+    assert main(["query", "-1", "--runs", str(runs)]) == 2
+    assert capsys.readouterr().err == (
+        "scslab: error: No such option: -1; a value that starts with '-' goes after --, as in: "
+        "-- '-1'\n"
+    )
+    assert main(["query", "--runs", str(runs), "--", "-- comment\nSELECT 41 + 1 AS n"]) == 0
+    assert "42" in capsys.readouterr().out
+
+
 def test_a_damaged_manifest_is_skipped_by_name(runs, tmp_path, capsys):
     root = tmp_path / "runs"
     shutil.copytree(runs, root)
@@ -87,8 +117,9 @@ def test_queries_write_nothing_and_read_only_the_runs(runs, tmp_path):
             "COPY statements are not allowed",
         ),
         (f"ATTACH '{tmp_path / 'db.duckdb'}'", "ATTACH statements are not allowed"),
-        ("INSTALL httpfs", "statements are not allowed"),
-        ("SET enable_external_access = true", "statements are not allowed"),
+        ("INSTALL httpfs", "^INSTALL statements are not allowed"),  # DuckDB's type: LOAD
+        ("checkpoint", "^CHECKPOINT statements are not allowed"),  # DuckDB's type: CALL
+        ("SET enable_external_access = true", "^SET statements are not allowed"),
         (f"SELECT * FROM read_csv('{runs / 'a' / 'manifest.json'}')", "Permission Error"),
     ]:
         with pytest.raises(QueryError, match=message):

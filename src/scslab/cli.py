@@ -1029,6 +1029,9 @@ def _main(argv: list[str] | None) -> int:
     except _ClickException as e:
         # no message: no command given, and the help listing the commands is printed above
         message = " ".join(e.format_message().split()) or "no command given; see scslab --help"
+        unknown = str(getattr(e, "option_name", "") or "")
+        if unknown and (" " in unknown or unknown[1:].replace(".", "", 1).isdigit()):
+            message += f"; a value that starts with '-' goes after --, as in: -- {unknown!r}"
         err.print(f"scslab: error: {message}", highlight=False, markup=False, soft_wrap=True)
         return 2
     except OSError as e:

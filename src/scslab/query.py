@@ -106,6 +106,11 @@ def connect(runs: str | Path = "runs", on_skip: Callable[[str], None] | None = N
     Raises:
         QueryError: DuckDB is missing, ``runs`` is not a folder, or it holds no run.
     """
+    return _connect(runs, on_skip)[0]
+
+
+def _connect(runs: str | Path, on_skip: Callable[[str], None] | None) -> tuple[Any, set[str]]:
+    """``connect``'s connection, and the tables left with no view: every file unreadable."""
     duckdb = _duckdb()
     root = Path(runs)
     if not root.is_dir():
@@ -119,6 +124,7 @@ def connect(runs: str | Path = "runs", on_skip: Callable[[str], None] | None = N
     con.execute("CREATE TABLE runs AS SELECT * FROM runs_arrow")
     con.unregister("runs_arrow")
     tables: dict[str, list[tuple[str, str]]] = {}
+    unreadable: set[str] = set()
     for folder in folders:
         for parquet in sorted(folder.glob("*.parquet")):
             if not parquet.stem.isidentifier() or parquet.stem == "runs":
@@ -133,6 +139,7 @@ def connect(runs: str | Path = "runs", on_skip: Callable[[str], None] | None = N
                     f"{parquet}: not a readable Parquet file ({reason}); left out of the view "
                     f"{parquet.stem}"
                 )
+                unreadable.add(parquet.stem)
                 continue
             tables.setdefault(parquet.stem, []).append((path, folder.relative_to(root).as_posix()))
     for name, files in tables.items():
@@ -142,7 +149,7 @@ def connect(runs: str | Path = "runs", on_skip: Callable[[str], None] | None = N
         )
         con.execute(f'CREATE VIEW "{name}" AS {union}')
     _lock(con, duckdb, [path for files in tables.values() for path, _ in files])
-    return con
+    return con, unreadable - set(tables)
 
 
 def _lock(con: Any, duckdb: Any, paths: list[str]) -> None:
@@ -174,8 +181,11 @@ def _check_statements(sql: str, duckdb: Any) -> None:
     for statement in statements:
         kind = getattr(statement.type, "name", str(statement.type))
         if kind not in READ_ONLY:
+            # named by its first word: DuckDB files CHECKPOINT under CALL, INSTALL under LOAD
+            words = str(getattr(statement, "query", "")).split()
+            named = words[0].upper() if words and words[0].isalpha() else kind
             raise QueryError(
-                f"{kind} statements are not allowed: scslab query only reads (SELECT, SHOW, "
+                f"{named} statements are not allowed: scslab query only reads (SELECT, SHOW, "
                 "DESCRIBE, SUMMARIZE, EXPLAIN)"
             )
     if len(statements) > 1:  # only the last one's answer would be shown
@@ -203,7 +213,7 @@ def query(
     """
     duckdb = _duckdb()
     _check_statements(sql, duckdb)
-    con = connect(runs, on_skip)
+    con, unreadable = _connect(runs, on_skip)
     try:
         relation = con.sql(sql)
         if relation is None:  # a statement with no answer (SET, CREATE ...)
@@ -214,6 +224,12 @@ def query(
     except duckdb.Error as err:
         message = " ".join(str(err).split())
         views = ", ".join(sorted(r[0] for r in con.execute("SHOW TABLES").fetchall()))
+        lost = sorted(name for name in unreadable if f"with name {name} does not" in message)
+        if lost:  # DuckDB's "does not exist! Did you mean ...?" hides why
+            raise QueryError(
+                f"query failed: no run's {lost[0]}.parquet could be read (each was left out, "
+                f"as warned); views: {views}"
+            ) from None
         raise QueryError(f"query failed: {message} (views: {views})") from None
     finally:
         con.close()
