@@ -99,6 +99,11 @@ def test_checkpoint_every_is_a_whole_number_of_days_checked_before_anything_is_w
     with pytest.raises(CheckpointError, match=r"checkpoint_every: a whole number of days") as e:
         scslab.run(sc, out=tmp_path / "run", checkpoint_every=every)
     assert "\n" not in str(e.value) and not (tmp_path / "run").exists()
+    # without out too: the value is named first (it said only "give out"), then the folder
+    with pytest.raises(CheckpointError, match=r"checkpoint_every: a whole number of days"):
+        scslab.run(sc, checkpoint_every=every)
+    with pytest.raises(CheckpointError, match=r"checkpoints go into the run folder: give out"):
+        scslab.run(sc, checkpoint_every=2)
 
 
 def test_callbacks_and_replications_are_checked_by_name(tmp_path):

@@ -338,9 +338,7 @@ def run(
                 on_compile=_both(bar_compile, on_compile),
                 checkpoint_every=checkpoint_every,
             )
-    if checkpoint_every is not None:
-        if out is None:
-            raise CheckpointError("checkpoints go into the run folder: give out (--out)")
+    if checkpoint_every is not None:  # the value first: a folder would not mend a bad one
         whole = isinstance(checkpoint_every, numbers.Integral) and not isinstance(
             checkpoint_every, bool
         )
@@ -348,6 +346,8 @@ def run(
             raise CheckpointError(
                 f"checkpoint_every: a whole number of days, 1 or more (got {checkpoint_every!r})"
             )
+        if out is None:
+            raise CheckpointError("checkpoints go into the run folder: give out (--out)")
     _check_callbacks(on_day, on_compile)
     if out is not None:
         _check_path("out", out)
