@@ -388,6 +388,30 @@ def test_a_chart_left_out_for_a_missing_library_says_which_extra_draws_it():
     assert "no chart" in missing and "pip install 'scslab[report]'" in missing
 
 
+def test_plan_refuses_a_scenario_file_a_run_would_refuse(tmp_path, capsys):
+    """From the bad-input audit: ``scslab plan`` printed the plan of a file whose travel bans
+    read a list that is not there (exit 0), and ``run`` then refused it. Now plan sets the file
+    up small and refuses it in the run's words; ``--no-check`` prints the plan alone."""
+    from scslab.cli import main
+
+    path = tmp_path / "bans.toml"
+    bans = '\n[mechanisms.court_list]\n[mechanisms.travel_bans]\nlist = "court_lst"\n'
+    path.write_text(GOOD + bans)
+    assert main(["plan", str(path)]) == 2
+    got = capsys.readouterr()
+    assert got.out == "" and got.err.count("\n") == 1
+    assert "mechanisms.travel_bans.list: 'court_lst': the scenario has no mechanism" in got.err
+    assert main(["run", str(path), "--out", str(tmp_path / "run"), "--quiet"]) == 2
+    assert capsys.readouterr().err == got.err  # the same refusal as the run's
+    assert main(["plan", str(path), "--no-check"]) == 0
+    assert "travel_bans" in capsys.readouterr().out
+    path.write_text(path.read_text().replace("court_lst", "court_list"))
+    assert main(["plan", str(path)]) == 0
+    got = capsys.readouterr()
+    assert "travel_bans" in got.out and got.err == ""
+    assert list(tmp_path.iterdir()) == [path]  # a check writes nothing
+
+
 def test_plan_of_a_damaged_run_folder_is_one_line(tmp_path, capsys):
     from scslab.cli import main
 

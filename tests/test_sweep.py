@@ -12,6 +12,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+import scslab.api as api_module
 import scslab.sweep as sweep_module
 from scslab.cli import main
 from scslab.errors import ScenarioError
@@ -571,12 +572,12 @@ def test_a_date_written_as_toml_s_date_or_as_text_is_checked_alike(tmp_path):
 
 
 def test_a_point_refused_by_few_people_is_set_up_again_at_its_own(tmp_path, monkeypatch):
-    """The check sets a point up at ``PROBE_PEOPLE`` people, and again at its own before it
+    """The check sets a point up at ``CHECK_PEOPLE`` people, and again at its own before it
     refuses it: a refusal that depends on who is there must not refuse a point that runs."""
     from scslab.sweep import check_points_set_up
 
     sizes = []
-    real_simulation = sweep_module.Simulation
+    real_simulation = api_module.Simulation
 
     def simulation(sc, **kwargs):
         sizes.append(sc.meta.people)
@@ -584,7 +585,7 @@ def test_a_point_refused_by_few_people_is_set_up_again_at_its_own(tmp_path, monk
             raise ScenarioError(f"{sc.source}: too few people")
         return real_simulation(sc, **kwargs)
 
-    monkeypatch.setattr(sweep_module, "Simulation", simulation)
+    monkeypatch.setattr(api_module, "Simulation", simulation)
     sweep = load_sweep(_file(tmp_path, SMALL + "[parameters]\n'scenario.seed' = [1, 2]\n"))
     tasks = make_tasks(sweep, tmp_path / "out", design_points(sweep))
     check_points_set_up(sweep, tasks)
@@ -604,14 +605,14 @@ def test_the_point_check_reports_its_progress_point_by_point(tmp_path, monkeypat
     check_points_set_up(sweep, tasks, on_check=lambda *a: checked.append(a))
     assert checked == [(1, 3), (2, 3), (3, 3)]
 
-    real_simulation = sweep_module.Simulation
+    real_simulation = api_module.Simulation
 
     def second_refused(sc, **kwargs):
         if sc.mechanisms["informants"].ties == 2:
             raise ScenarioError(f"{sc.source}: two ties refused")
         return real_simulation(sc, **kwargs)
 
-    monkeypatch.setattr(sweep_module, "Simulation", second_refused)
+    monkeypatch.setattr(api_module, "Simulation", second_refused)
     checked.clear()
     with pytest.raises(SweepError, match=r"point 1 .* two ties refused"):
         check_points_set_up(sweep, tasks, on_check=lambda *a: checked.append(a))

@@ -727,11 +727,19 @@ def _chart_files(name: str, drawn: bool) -> str:
 @app.command()
 def plan(
     target: Annotated[str, typer.Argument(help="A preset, a scenario file, or a run folder.")],
+    check: Annotated[
+        bool,
+        typer.Option(
+            help="Set a scenario file up at 500 people to check what its mechanisms name of each "
+            "other, as a run would (the first time, its set-up kernels compile: 20-30 s)."
+        ),
+    ] = True,
 ) -> None:
     """Print the daily phase plan; for a run folder, with seconds spent per phase.
 
-    For a scenario it is the order the mechanisms run in; what they name of each other (a
-    sanction's list, say) is checked when the scenario is run, not here.
+    For a scenario it is the order the mechanisms run in. A scenario file is also set up small
+    (``api.check_set_up``), so that one a run would refuse (a sanction reading a list that is
+    not there) is refused here, in the same line; a preset is not (each is tested).
     """
     path = Path(target)
     if target not in preset_names() and path.is_dir() and (path / "manifest.json").exists():
@@ -766,6 +774,16 @@ def plan(
             "scenario file or a preset name"
         )
     sc = _load(target)
+    if check and target not in preset_names():
+        with err.status("checking the scenario", spinner="dots") as status:
+
+            def compiling(count: int) -> None:
+                status.update(f"checking the scenario: compiling kernels ({count}; first time)")
+
+            try:
+                api.check_set_up(sc, on_compile=compiling)
+            except ScenarioError as e:
+                raise UserError(str(e)) from None
     table = Table(title=f"daily plan of {sc.meta.name}")
     for col in ("#", "family", "mechanism", "from", "what it does"):
         table.add_column(col)

@@ -70,8 +70,7 @@ import numpy as np
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from scslab.api import run
-from scslab.engine.simulation import Simulation
+from scslab.api import check_set_up, run
 from scslab.errors import ScenarioError
 from scslab.input_files import InputTooLargeError, read_input_text
 from scslab.results import atomic_write, cannot_create, write_table
@@ -871,10 +870,9 @@ def check_points_set_up(
     each other (the list a sanction reads, the score a list reads: ``Simulation.get``) is
     checked only where a simulation is set up, and a point that switched off what another
     mechanism reads failed as a run, after the sweep had started. Each point of ``tasks`` is set
-    up here once (its first run's scenario; no day run, no burn-in run), at ``PROBE_PEOPLE`` of
-    its people; a point refused there is set up again at its own people before it is refused,
-    so that a check that depends on who is there cannot refuse a point that would run. Any
-    other error is left to the point's runs, which record it as they did.
+    up here once, as its first run's scenario (``api.check_set_up``: at ``CHECK_PEOPLE`` of its
+    people, and at its own if refused there; no day run). Any other error is left to the
+    point's runs, which record it as they did.
 
     It takes 5-35 ms a point (``docs/sweeps.md``), minutes for a design of many thousands:
     ``on_check`` is called with (points checked, points to check) after each point, for a
@@ -895,16 +893,8 @@ def check_points_set_up(
 def _check_point_set_up(sweep: SweepFile, task: RunTask, kind: str) -> None:
     """``check_points_set_up`` for one point, set up as ``task`` (its first run) is."""
     sc = scenario_from_dict(task.scenario, sweep.base.source)
-    small = sc.with_overrides(people=min(sc.meta.people, PROBE_PEOPLE))
     try:
-        Simulation(small, compiled=False, burn_in=False)
-        return
-    except ScenarioError:
-        pass
-    except Exception:  # not the scenario's fault: its runs will say what it is
-        return
-    try:
-        Simulation(sc, compiled=False, burn_in=False)
+        check_set_up(sc)
     except ScenarioError as err:
         values = ", ".join(f"{param_key(k)} = {json.dumps(v)}" for k, v in task.values.items())
         reason = str(err).removeprefix(f"{sc.source}: ")
