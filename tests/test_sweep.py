@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import sys
 from contextlib import nullcontext
 from pathlib import Path
@@ -269,6 +270,25 @@ def test_grid_sweep_on_dask_and_resume(tmp_path, client, monkeypatch):
     changed = load_sweep(_file(tmp_path, GRID.replace("0.05]", "0.06]")))
     with pytest.raises(SweepError, match="holds a different sweep"):
         run_sweep(changed, tmp_path / "out", client=client)
+
+
+def test_a_resume_runs_again_a_run_whose_row_or_folder_is_not_whole(tmp_path, monkeypatch):
+    """A row file cut down to its status, or whose run folder is gone, was skipped as done,
+    its outputs null in the table; such a run now runs again, and only it."""
+    _in_process(monkeypatch)
+    text = SMALL + "outputs = ['acts:sum']\n[parameters]\n'scenario.seed' = [1, 2, 3]\n"
+    sweep = load_sweep(_file(tmp_path, text))
+    out = tmp_path / "out"
+    first = run_sweep(sweep, out, client=object())
+    assert first.ran == 3
+    cut = out / "rows" / "p00000-r000.json"
+    cut.write_text(json.dumps({"run_id": "p00000-r000", "status": "ok"}))
+    shutil.rmtree(out / "runs" / "p00001-r000")
+    again = run_sweep(sweep, out, client=object())
+    assert (again.skipped, again.ran) == (1, 2)
+    same = [c for c in first.table.column_names if c != "seconds"]  # the runs' own times
+    assert again.table.select(same).equals(first.table.select(same))
+    assert None not in again.table.column("acts:sum").to_pylist()
 
 
 def killing_run(task):

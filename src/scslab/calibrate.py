@@ -76,6 +76,7 @@ from scslab.sweep import (
     check_outputs,
     check_sweep_dir,
     dask_client,
+    done_row,
     execute,
     load_sweep,
     make_folder,
@@ -643,7 +644,7 @@ def _finished_row(folder: Path, task: RunTask) -> dict[str, Any] | None:
     if row is None or row["status"] != "ok":
         return None
     if row.get("seed") == task.seed and all(row.get(k) == v for k, v in task.values.items()):
-        return row
+        return done_row(folder, task)  # None where part of it is gone: it runs again
     path.unlink(missing_ok=True)
     return None
 

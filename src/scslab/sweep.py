@@ -667,6 +667,24 @@ def read_row(path: Path) -> dict[str, Any] | None:
     return row if isinstance(row, dict) and "status" in row else None
 
 
+def done_row(folder: Path, task: RunTask) -> dict[str, Any] | None:
+    """``task``'s row if its run ended ok and all it wrote is still there, else None (run it).
+
+    A row is whole when it holds every field, the point's values and every output, and its run
+    folder holds a manifest: a row file cut down by hand, or whose run folder was deleted,
+    would have been skipped as done, its outputs null in the table.
+    """
+    row = read_row(folder / "rows" / f"{task.run_id}.json")
+    if row is None or row["status"] != "ok":
+        return None
+    needed = [*ROW_FIELDS, *task.values, *(o.name for o in task.outputs)]
+    if any(key not in row for key in needed):
+        return None
+    if not (folder / str(row["run_dir"]) / "manifest.json").is_file():
+        return None
+    return row
+
+
 def _write_row(path: Path, row: dict[str, Any]) -> None:
     def write(tmp: str) -> None:
         with open(tmp, "w", encoding="utf-8") as fh:
@@ -702,8 +720,8 @@ def run_task(task: RunTask) -> dict[str, Any]:
     """
     folder = Path(task.folder)
     row_path = folder / "rows" / f"{task.run_id}.json"
-    done = read_row(row_path)
-    if done is not None and done["status"] == "ok":
+    done = done_row(folder, task)
+    if done is not None:
         return done  # an earlier attempt finished; its worker died before it could say so
     runs = folder / "runs"
     runs.mkdir(parents=True, exist_ok=True)
@@ -1309,8 +1327,8 @@ def _done_rows(folder: Path, tasks: list[RunTask]) -> dict[str, dict[str, Any]]:
     """The rows of the ``tasks`` that ended ok in ``folder`` before (a resumed sweep skips them)."""
     rows = {}
     for t in tasks:
-        done = read_row(folder / "rows" / f"{t.run_id}.json")
-        if done is not None and done["status"] == "ok":
+        done = done_row(folder, t)
+        if done is not None:
             rows[t.run_id] = done
     return rows
 
