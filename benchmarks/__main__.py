@@ -357,8 +357,9 @@ def section_sources(results: dict) -> list[tuple[str, str, str, str, str]]:
 
     A partial re-measure (``remeasured``, written by ``main``) replaces the rows of the sizes it
     measured; its 1.41 billion rows come from the last measure with ``--china``, which is a row
-    of its own ("integrated, 1.41 billion") where it is an earlier one. Sections never measured
-    are left out.
+    of its own ("integrated, 1.41 billion") where it is an earlier one, and a later ``--quick``
+    one replaced its small sizes only (a row "..., --quick sizes"). Sections never measured are
+    left out.
     """
     m = results["machine"]
     full_machine = f"{m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB"
@@ -381,11 +382,15 @@ def section_sources(results: dict) -> list[tuple[str, str, str, str, str]]:
         if section not in results:
             continue
         mine = [x for x in measures if section in x[0]]
-        last = mine[-1]
+        full = [x for x in mine if "--quick" not in x[4]]  # --quick replaces its small sizes
+        last = (full or mine)[-1]
         rows.append((section, *last[1:]))
-        china = [x for x in mine if "--china" in x[4]]
+        china = [x for x in full if "--china" in x[4]]
         if section in ("scaling", "presets", "integrated") and china and china[-1] is not last:
             rows.append((f"{section}, 1.41 billion", *china[-1][1:]))
+        quick = [x for x in mine if "--quick" in x[4]]
+        if quick and full and mine.index(quick[-1]) > mine.index(last):
+            rows.append((f"{section}, --quick sizes", *quick[-1][1:]))
     return rows
 
 
@@ -723,6 +728,9 @@ def main() -> None:
             results.pop("remeasured", None)
         else:
             flags = " --china" if args.china else ""
+            flags += " --quick" if args.quick else ""  # its sizes only: section_sources
+            if "peers" in sections and args.mesa_days_at_1m != 30:
+                flags += f" --mesa-days-at-1m {args.mesa_days_at_1m}"
             if "face" in sections and args.face_people != FACE_PEOPLE:
                 flags += f" --face-people {args.face_people}"
             now = _machine()

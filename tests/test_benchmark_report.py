@@ -72,7 +72,15 @@ def test_each_section_names_where_its_rows_were_last_measured() -> None:
         ),
         ("compile", *newest, "python -m benchmarks --sections integrated,compile"),
     ]
-    results["remeasured"].pop()  # the China re-measure is now the last: one row
+    # a later --quick measure replaced the small sizes only: a row of its own
+    results["remeasured"].append(
+        "compile on 2026-12-05 at commit ddd (python -m benchmarks --sections compile --quick; "
+        "sizes not measured again keep their rows)"
+    )
+    rows = section_sources(results)
+    assert rows[-2][:3] == ("compile", "2026-12-04", "ccc (uncommitted changes)")
+    assert rows[-1][:3] == ("compile, --quick sizes", "2026-12-05", "ddd")
+    del results["remeasured"][1:]  # the China re-measure is now the last: one row
     assert [row[0] for row in section_sources(results)] == ["agreement", "integrated", "compile"]
 
 

@@ -307,6 +307,10 @@ def test_a_table_without_cumulative_rows_or_with_two_figures_for_one_date(tmp_pa
         rows_fitted(sweep, table, tmp_path)
     (tmp_path / "mine.csv").write_text(head + twice.format("5.0"))
     assert [(r.quantity, r.value) for r in rows_fitted(sweep, table, tmp_path)] == [("listed", 5)]
+    # two figures for a date outside the rows fitted do not matter (the run ends 2015-06-30)
+    later = "2016-01-01,listed,8,cumulative\n2016-01-01,listed,9,cumulative\n"
+    (tmp_path / "mine.csv").write_text(head + twice.format(5) + later)
+    assert [(r.quantity, r.value) for r in rows_fitted(sweep, table, tmp_path)] == [("listed", 5)]
 
 
 def test_a_refusal_leaves_no_default_folder(tmp_path, capsys, monkeypatch):

@@ -535,7 +535,7 @@ _OUT_FILES = {
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux's /proc")
-@pytest.mark.parametrize("out", ["/proc/scslab-out", "loop", "dangling"])
+@pytest.mark.parametrize("out", ["/proc/scslab-out", "loop", "dangling", "dangling/sub"])
 @pytest.mark.parametrize("command", ["run", "compare", "sweep", "sensitivity", "calibrate"])
 def test_an_out_folder_that_cannot_be_made_is_refused_before_anything_runs(
     tmp_path, monkeypatch, capsys, command, out
@@ -565,6 +565,8 @@ def test_an_out_folder_that_cannot_be_made_is_refused_before_anything_runs(
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith(f"scslab: error: {out}: "), err
     assert ("cannot be created" if out.startswith("/") else "symbolic link to nothing") in err
+    if out == "dangling/sub":
+        assert "dangling/sub: is under dangling, which is a symbolic link to nothing" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(before)
     assert not ran
 
@@ -635,7 +637,7 @@ def test_a_write_to_a_full_device_is_one_line_and_status_1(argv):
         )
     assert (ran.returncode, ran.stderr) == (
         1,
-        "scslab: error: the output: No space left on device\n",
+        "scslab: error: cannot write: No space left on device\n",
     )
 
 

@@ -76,11 +76,16 @@ def test_a_table_no_run_could_give_is_named_as_unreadable(runs, tmp_path, capsys
 
 def test_sql_that_starts_with_a_dash_is_told_to_come_after_two_dashes(runs, capsys):
     """``scslab query "-- a comment"`` read the SQL as an unknown option, with no way out."""
-    assert main(["query", "-1", "--runs", str(runs)]) == 2
-    assert capsys.readouterr().err == (
+    assert main(["query", "-1 + 2", "--runs", str(runs)]) == 2
+    assert capsys.readouterr().err == (  # click names "-1": the hint quotes the whole value
         "scslab: error: No such option: -1; a value that starts with '-' goes after --, as in: "
-        "-- '-1'\n"
+        "-- '-1 + 2'\n"
     )
+    for value in ("-0.5", "-x y"):
+        assert main(["query", value, "--runs", str(runs)]) == 2
+        assert f"goes after --, as in: -- '{value}'\n" in capsys.readouterr().err
+    assert main(["query", "SELECT 1", "--runs", str(runs), "-z"]) == 2  # a mistyped flag
+    assert capsys.readouterr().err == "scslab: error: No such option: -z\n"
     assert main(["query", "--runs", str(runs), "--", "-- comment\nSELECT 41 + 1 AS n"]) == 0
     assert "42" in capsys.readouterr().out
 
@@ -119,6 +124,7 @@ def test_queries_write_nothing_and_read_only_the_runs(runs, tmp_path):
         (f"ATTACH '{tmp_path / 'db.duckdb'}'", "ATTACH statements are not allowed"),
         ("INSTALL httpfs", "^INSTALL statements are not allowed"),  # DuckDB's type: LOAD
         ("checkpoint", "^CHECKPOINT statements are not allowed"),  # DuckDB's type: CALL
+        ("WITH t AS (SELECT 1 AS a) INSERT INTO x SELECT * FROM t", "^INSERT statements are not"),
         ("SET enable_external_access = true", "^SET statements are not allowed"),
         (f"SELECT * FROM read_csv('{runs / 'a' / 'manifest.json'}')", "Permission Error"),
     ]:

@@ -591,6 +591,17 @@ def test_a_date_written_as_toml_s_date_or_as_text_is_checked_alike(tmp_path):
     assert refused[0] == refused[1] and "start_date must lie in 0001-01-01..9999-12-" in refused[0]
 
 
+def test_a_refused_point_with_a_date_among_its_values_is_named_in_one_line(tmp_path, capsys):
+    """A TOML date among a refused point's values raised "Object of type date is not JSON
+    serializable" (a traceback, exit 1) where the refusal was being written."""
+    text = SMALL + "[parameters]\n'mechanisms.court_list.enabled' = [true, false]\n"
+    path = _file(tmp_path, text + "'scenario.start_date' = [2014-01-01]\n")
+    assert main(["sweep", str(path), "--out", str(tmp_path / "out"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "sweep point 1 (" in err, err
+    assert 'parameters."scenario.start_date" = "2014-01-01")' in err, err
+
+
 def test_a_point_refused_by_few_people_is_set_up_again_at_its_own(tmp_path, monkeypatch):
     """The check sets a point up at ``CHECK_PEOPLE`` people, and again at its own before it
     refuses it: a refusal that depends on who is there must not refuse a point that runs."""
@@ -610,6 +621,16 @@ def test_a_point_refused_by_few_people_is_set_up_again_at_its_own(tmp_path, monk
     tasks = make_tasks(sweep, tmp_path / "out", design_points(sweep))
     check_points_set_up(sweep, tasks)
     assert sizes == [500, 1000, 500, 1000]  # each point once, small then at its own size
+    # a point too big to set up here is refused with the reason found small, not the memory's
+    sizes.clear()
+    monkeypatch.setattr(
+        api_module,
+        "check_fits",
+        lambda sc: (_ for _ in ()).throw(ScenarioError("too big to set up")),
+    )
+    with pytest.raises(SweepError, match=r"point 0 .*: too few people$"):
+        check_points_set_up(sweep, tasks)
+    assert sizes == [500]
 
 
 def test_the_point_check_reports_its_progress_point_by_point(tmp_path, monkeypatch):
@@ -662,6 +683,37 @@ def test_a_sweep_shows_its_point_check_then_its_runs(tmp_path, monkeypatch):
     assert bar.tasks[0].fields["unit"] == "runs"
     bar.update(task, completed=1, total=2, description="checking", unit="points")
     assert (bar.tasks[0].fields["unit"], bar.tasks[0].completed) == ("points", 1)
+
+
+@pytest.mark.parametrize("command", ["sweep", "sensitivity"])
+def test_the_commands_bar_counts_points_while_it_checks(tmp_path, monkeypatch, command):
+    """The sweep and sensitivity commands hand ``on_check`` on, and their bar then counts
+    points checked, then runs."""
+    import scslab.cli as cli
+    import scslab.sensitivity as sensitivity_module
+
+    bars = []
+    real_bar = cli.progress_bar
+    monkeypatch.setattr(cli, "progress_bar", lambda *a: bars.append(real_bar(*a)) or bars[-1])
+    seen = []
+
+    def fake(*args, on_check, on_row, **kwargs):
+        on_check(1, 3)
+        seen.append((bars[0].tasks[0].fields["unit"], bars[0].tasks[0].completed))
+        on_row(1, 4, {"status": "ok"})
+        seen.append((bars[0].tasks[0].fields["unit"], bars[0].tasks[0].completed))
+        raise ScenarioError("stopped here")
+
+    monkeypatch.setattr(sweep_module, "run_sweep", fake)
+    monkeypatch.setattr(sensitivity_module, "run_sensitivity", fake)
+    text = SMALL + "[parameters]\n'scenario.seed' = [1, 2]\n"
+    if command == "sensitivity":
+        text = SMALL + "[parameters]\n'mechanisms.informants.report_prob' = { low = 0.1, "
+        text += "high = 0.2 }\n[sensitivity]\nmethod = 'morris'\nn = 1\noutputs = ['acts:sum']\n"
+    path = _file(tmp_path, text)
+    assert main([command, str(path), "--out", str(tmp_path / "out")]) == 2
+    assert seen == [("points", 1), ("runs", 1)]
+    assert "{task.fields[unit]}" in [getattr(c, "text_format", "") for c in bars[0].columns]
 
 
 def test_a_field_of_two_kinds_sweeps_either(tmp_path):

@@ -5,4 +5,5 @@ Owns nothing but the hand-over to ``cli.entry``; the command line is ``cli.py``'
 
 from scslab.cli import entry
 
-entry()
+if __name__ == "__main__":  # not when a tool imports every module (pydoc, a docs generator)
+    entry()

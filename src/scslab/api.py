@@ -259,7 +259,7 @@ class _CompileCounter(event.Listener):
 
 CHECK_PEOPLE = 500
 """People a scenario is set up with to check what its mechanisms name of each other
-(``check_set_up``): enough for every check that does not depend on who is there."""
+(``check_set_up``; an assumption: a few households of every kind, set up in milliseconds)."""
 
 
 def check_set_up(sc: Scenario, on_compile: Callable[[int], None] | None = None) -> None:
@@ -281,11 +281,14 @@ def check_set_up(sc: Scenario, on_compile: Callable[[int], None] | None = None) 
         try:
             Simulation(small, compiled=False, burn_in=False)
             return
-        except ScenarioError:
-            pass
+        except ScenarioError as err:
+            refused = err
         except Exception:  # not the scenario's fault: its run will say what it is
             return
-        check_fits(sc)  # as a run would, before setting up everyone
+        try:
+            check_fits(sc)  # as a run would, before setting up everyone
+        except ScenarioError:  # too big to set up here: the reason found small is the one
+            raise refused from None
         Simulation(sc, compiled=False, burn_in=False)
 
 

@@ -15,7 +15,7 @@ The rows fitted are the data's cumulative rows of the target quantities dated af
 scenario's first day (day 0 is the initial state, which no parameter moves) and up to ``until``,
 which may not be after the run's last day (rows past it would be left out unseen). A figure
 given twice for one quantity and date (two sources citing it) is fitted once; two different
-figures for one quantity and date are refused, naming both.
+figures for one quantity and date among the rows fitted are refused, naming both.
 A target is compared with the metric column of the same name on the row's date, in
 real-population units (``[sweep] scale``). The loss of a trial is::
 
@@ -314,6 +314,8 @@ def rows_fitted(sweep: SweepFile, table: CalibrateTable, folder: Path) -> list[R
             raise CalibrateError(
                 f"{where}: row {r['as_of']} {r['quantity']}: not a date and a number"
             ) from None
+        if not first <= as_of <= last:  # not fitted: whatever it says cannot matter
+            continue
         key = (as_of.isoformat(), r["quantity"])
         if key in seen:  # the same figure twice (two sources citing it) is fitted once
             if float(seen[key]) != value:
@@ -323,10 +325,10 @@ def rows_fitted(sweep: SweepFile, table: CalibrateTable, folder: Path) -> list[R
                 )
             continue
         seen[key] = r["value"]
-        if first <= as_of <= last and value > 0:
+        if value > 0:
             day = (as_of - meta.start_date).days
             rows.append(Row(as_of, r["quantity"], value, day, r.get("source", "")))
-        elif first <= as_of <= last:
+        else:
             zeros.append(f"{r['as_of']} {r['quantity']}")
     if not rows:
         why = (

@@ -730,8 +730,9 @@ def plan(
     check: Annotated[
         bool,
         typer.Option(
-            help="Set a scenario file up at 500 people to check what its mechanisms name of each "
-            "other, as a run would (the first time, its set-up kernels compile: 20-30 s)."
+            help=f"Set a scenario file up at {api.CHECK_PEOPLE} people to check what its "
+            "mechanisms name of each other, as a run would (the first time, its set-up kernels "
+            "compile: 27 s for rongcheng's on 2 cores; a run then loads them)."
         ),
     ] = True,
 ) -> None:
@@ -1028,6 +1029,17 @@ def _terminate_as_interrupt() -> Iterator[list[int]]:
         signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
 
+def _a_value(word: str) -> bool:
+    """Whether an unknown option ``word`` reads as a value (SQL, a number), not a mistyped flag."""
+    if any(c.isspace() for c in word):
+        return True
+    try:
+        float(word)
+    except ValueError:
+        return False
+    return True
+
+
 def _main(argv: list[str] | None) -> int:
     """``main``'s body: run the command and turn what it raised into a status."""
     try:
@@ -1047,14 +1059,17 @@ def _main(argv: list[str] | None) -> int:
     except _ClickException as e:
         # no message: no command given, and the help listing the commands is printed above
         message = " ".join(e.format_message().split()) or "no command given; see scslab --help"
-        unknown = str(getattr(e, "option_name", "") or "")
-        if unknown and (" " in unknown or unknown[1:].replace(".", "", 1).isdigit()):
-            message += f"; a value that starts with '-' goes after --, as in: -- {unknown!r}"
+        unknown = str(getattr(e, "option_name", "") or "")  # click keeps "-1" of "-1 + 2"
+        given = next(
+            (a for a in (sys.argv[1:] if argv is None else argv) if a.startswith(unknown)), ""
+        )
+        if unknown and _a_value(given):
+            message += f"; a value that starts with '-' goes after --, as in: -- {given!r}"
         err.print(f"scslab: error: {message}", highlight=False, markup=False, soft_wrap=True)
         return 2
     except OSError as e:
         if e.errno in OUTPUT_FAILURES:
-            return _output_failed(e)
+            return _io_failed(e)
         if e.errno != errno.ENAMETOOLONG:  # anything else: not the input's, nor the output's
             raise
         name = str(e.filename or "a path")
@@ -1077,32 +1092,38 @@ OUTPUT_FAILURES = frozenset(
     {errno.EPIPE, errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.EFBIG}
 )
 """What a write can fail with that is neither the input's fault nor a bug: a full disk (or
-``> /dev/full``), a quota, a lost device, a read-only mount, a closed pipe."""
+``> /dev/full``), a quota, a lost device, a read-only mount, a closed pipe (EIO: a read too)."""
+
+_WRITE_ONLY = frozenset({errno.EPIPE, errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG})
 
 
-def _output_failed(e: OSError) -> int:
-    """One line for a write that failed, and status 1.
-
-    A closed pipe (``| head``) is silent, as click makes it where a command's write meets it.
-    Standard output is pointed at ``os.devnull`` first: what is left in its buffer would
-    otherwise fail again as Python exits, with a traceback of its own.
-    """
-    with contextlib.suppress(OSError, ValueError, AttributeError):
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+def _io_failed(e: OSError) -> int:
+    """One line for a command whose read or write failed (none for a closed pipe); status 1."""
     if e.errno == errno.EPIPE:
         return 1
-    where = e.filename or "the output"
-    err.print(
-        f"scslab: error: {where}: {e.strerror}", highlight=False, markup=False, soft_wrap=True
-    )
+    where = f"{e.filename}: " if e.filename else "cannot write: " if e.errno in _WRITE_ONLY else ""
+    err.print(f"scslab: error: {where}{e.strerror}", highlight=False, markup=False, soft_wrap=True)
     return 1
+
+
+def _silence_stdout() -> None:
+    """Point standard output at ``os.devnull``, once writing to it failed.
+
+    What its buffer still holds is dropped, and does not fail again as Python exits, with a
+    traceback of its own.
+    """
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 def entry() -> None:
     """Console-script entry point.
 
     Standard output is flushed here, not as Python exits: a write that fails then (``scslab
-    presets > /dev/full``) is one line and status 1, as in a command (``OUTPUT_FAILURES``).
+    presets > /dev/full``) is one line and status 1, as in a command (``OUTPUT_FAILURES``), and
+    none more where the command already said it failed.
     """
     status = main()
     try:
@@ -1110,7 +1131,9 @@ def entry() -> None:
     except OSError as e:
         if e.errno not in OUTPUT_FAILURES:
             raise
-        status = _output_failed(e)
+        _silence_stdout()
+        if status == 0:
+            status = _io_failed(e)
     sys.exit(status)
 
 

@@ -181,9 +181,12 @@ def _check_statements(sql: str, duckdb: Any) -> None:
     for statement in statements:
         kind = getattr(statement.type, "name", str(statement.type))
         if kind not in READ_ONLY:
-            # named by its first word: DuckDB files CHECKPOINT under CALL, INSTALL under LOAD
+            # DuckDB files CHECKPOINT (and other pragmas) under CALL, INSTALL under LOAD: such a
+            # statement is named by its first word; any other by its type (WITH ... INSERT)
             words = str(getattr(statement, "query", "")).split()
-            named = words[0].upper() if words and words[0].isalpha() else kind
+            named = kind
+            if kind in ("CALL", "LOAD") and words and words[0].isalpha():
+                named = words[0].upper()
             raise QueryError(
                 f"{named} statements are not allowed: scslab query only reads (SELECT, SHOW, "
                 "DESCRIBE, SUMMARIZE, EXPLAIN)"

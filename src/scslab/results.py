@@ -52,10 +52,12 @@ def cannot_create(path: Path) -> str | None:
     found before anything runs; nothing is left either way.
     """
     path = Path(path)
-    if path.is_symlink() and not path.exists():
-        return f"{path}: is a symbolic link to nothing (or in a loop); {CHOOSE_ANOTHER}"
     if path.exists():
         return None
+    for part in (path, *path.parents):  # a link to nothing on the way: mkdir says "exists"
+        if part.is_symlink() and not part.exists():
+            where = "is" if part == path else f"is under {part}, which is"
+            return f"{path}: {where} a symbolic link to nothing (or in a loop); {CHOOSE_ANOTHER}"
     above = next((p for p in path.absolute().parents if p.exists()), None)
     if above is None:
         return None

@@ -914,7 +914,9 @@ def _check_point_set_up(sweep: SweepFile, task: RunTask, kind: str) -> None:
     try:
         check_set_up(sc)
     except ScenarioError as err:
-        values = ", ".join(f"{param_key(k)} = {json.dumps(v)}" for k, v in task.values.items())
+        values = ", ".join(
+            f"{param_key(k)} = {json.dumps(v, default=str)}" for k, v in task.values.items()
+        )  # a TOML date as its ISO text
         reason = str(err).removeprefix(f"{sc.source}: ")
         raise SweepError(
             f"{sweep.source}: {kind} point {task.point} ({values}) cannot run: {reason}"
