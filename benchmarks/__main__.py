@@ -523,7 +523,9 @@ def _integrated_lines(results: dict) -> list[str]:
         "",
         "## The whole 2020 system (`integrated_2020` through the public API, 365 days)",
         "",
-        "Every mechanism on, in the compiled day plan (its group metrics step in Python between "
+        "Every source shared, every list, sanction, score and reward on (no adversary and no "
+        "response, which it does not name), in the compiled day plan (its group metrics step in "
+        "Python between "
         "compiled stretches of days). Measured like the presets above; one run a size. Targets "
         "(issues 11, 12 and 13): 1,410,000,000 people in at most 15 minutes of wall time, peak "
         "memory at most 20 GiB, at most 12 stored bytes per person.",
