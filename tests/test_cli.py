@@ -703,6 +703,13 @@ def test_unusable_thread_count_gives_one_line_and_exit_2(threads):
     )
     assert imported.returncode == 1
     assert imported.stderr.rstrip().endswith(f"EnvironmentSettingError: {expected}")
+    hidden = subprocess.run(  # an optional dependency's usual check does not hide it
+        [sys.executable, "-c", "try:\n import scslab\nexcept ImportError:\n print('absent')"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert hidden.returncode == 1 and hidden.stdout == "" and expected in hidden.stderr
 
 
 def test_a_usable_thread_count_starts():

@@ -24,8 +24,12 @@ from pathlib import PureWindowsPath
 THREADS_VARIABLE = "NUMBA_NUM_THREADS"
 
 
-class EnvironmentSettingError(ImportError):
-    """An environment variable that scslab cannot start with; the message is one line."""
+class EnvironmentSettingError(RuntimeError):
+    """An environment variable that scslab cannot start with; the message is one line.
+
+    Not an ``ImportError``: scslab is installed, and a study's ``try: import scslab / except
+    ImportError`` (an optional dependency's usual check) would hide the setting to change.
+    """
 
 
 def threads_problem(environ: Mapping[str, str]) -> str | None:
