@@ -5,6 +5,8 @@ The CLI's bad input is tested with the CLI (``test_cli.py``); these are the call
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 import scslab
@@ -214,7 +216,7 @@ def test_compare_checks_its_arguments_before_running():
         compare("rongcheng", "rongcheng", seed=True, **SMALL)
     with pytest.raises(TypeError, match=r"drop_b: expected a mechanism name or a list of names"):
         compare("rongcheng", "rongcheng", drop_b=3, **SMALL)
-    with pytest.raises(ScenarioError, match=r"on_run: a function"):
+    with pytest.raises(TypeError, match=r"on_run: a function"):  # as run()'s on_day
         compare("rongcheng", "rongcheng", on_run=5, **SMALL)
     assert not ran
 
@@ -520,3 +522,94 @@ def test_a_record_list_whose_entry_acts_nobody_records_is_said_to_list_nobody(ac
             "puts anyone on it"
         ]
         assert entries == 0
+
+
+def test_a_simulation_runs_each_day_once_and_from_a_day_it_has():
+    """From the API audit: ``step()`` after the last day went on simulating (day 8 of a 4-day
+    run, its numbers no run's), and ``from_day=-5`` raised a raw IndexError."""
+    sc = scslab.load_scenario("rongcheng").with_overrides(people=1_000, days=3)
+    for compiled in (False, None):
+        sim = scslab.Simulation(sc, compiled=compiled)
+        sim.run()
+        with pytest.raises(RuntimeError, match=r"^the run's 3 days are done \(days 0\.\.2\)"):
+            sim.step()
+        assert sim.day == 3
+    for bad in (-5, 4, 1.0, True):
+        with pytest.raises(ValueError, match=r"^from_day: .* from 0 to the run's 3 days"):
+            scslab.Simulation(sc, from_day=bad)
+
+
+def test_a_copy_of_a_scenario_never_changes_the_original():
+    """Copies shared the mechanisms' dict and their lists with the original."""
+    sc = scslab.load_scenario("integrated_2020")
+    acts = list(sc.mechanisms["informants"].acts)
+    copy = sc.with_overrides(people=1_000)
+    del copy.mechanisms["informants"]
+    sc.with_overrides(people=10).mechanisms["informants"].acts.append("protest")
+    sc.with_mechanism("informants", report_prob=0.5).mechanisms["informants"].acts.clear()
+    assert "informants" in sc.mechanisms and sc.mechanisms["informants"].acts == acts
+
+
+def test_a_byte_order_mark_a_tilde_nan_and_a_line_break(tmp_path, monkeypatch):
+    """A file saved with a byte-order mark (Windows Notepad) was "not valid TOML"; "~/runs/x"
+    made a folder named "~" here; NaN was "should be less than or equal to 1"; a name with a
+    line break was taken, and split the summary."""
+    text = '[scenario]\nname = "bom"\npeople = 500\ndays = 2\n'
+    assert scslab.parse_scenario("\ufeff" + text).meta.name == "bom"
+    assert scslab.parse_scenario(b"\xef\xbb\xbf" + text.encode()).meta.name == "bom"
+    (tmp_path / "home").mkdir()
+    (tmp_path / "home" / "bom.toml").write_bytes(b"\xef\xbb\xbf" + text.encode())
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    sc = scslab.load_scenario("~/bom.toml")
+    assert sc.meta.name == "bom"
+    scslab.run(sc, out="~/runs/bom")
+    assert (tmp_path / "home" / "runs" / "bom" / "manifest.json").is_file()
+    assert not (tmp_path / "~").exists()
+    rc = scslab.load_scenario("rongcheng")
+    for value in (float("nan"), float("inf")):
+        with pytest.raises(ScenarioError, match=r"report_prob: Input should be a finite number"):
+            rc.with_mechanism("informants", report_prob=value)
+    with pytest.raises(ScenarioError, match=r"scenario.name: one line of text, without a line"):
+        rc.with_overrides(name="two\nlines")
+    with pytest.raises(ScenarioError, match=r"a preset is named by a string, load_scenario\("):
+        scslab.load_scenario(Path("rongcheng"))  # said "no such file or preset; ... rongcheng"
+
+
+def test_resume_refuses_a_run_another_process_is_writing(tmp_path):
+    """A resume beside a run still going wrote the same folder at the same time."""
+    import subprocess
+    import sys
+
+    from scslab.engine.checkpoint import CheckpointError
+
+    sc = scslab.load_scenario("rongcheng").with_overrides(people=1_000, days=6)
+    folder = tmp_path / "run"
+    with pytest.raises(RuntimeError, match="stop here"):  # an interrupted run: resumable
+
+        def stop(day: int) -> None:
+            if day == 4:
+                raise RuntimeError("stop here")
+
+        scslab.run(sc, out=folder, checkpoint_every=2, on_day=stop)
+    holder = subprocess.Popen(  # another process holding the folder, as a run writing it does
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\nfrom scslab.results import writing\n"
+            "with writing(sys.argv[1]):\n print('held', flush=True)\n time.sleep(60)",
+            str(folder),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        before = (folder / "manifest.json").read_bytes()
+        with pytest.raises(CheckpointError, match=r"another process is writing this run now"):
+            scslab.resume(folder)
+        assert (folder / "manifest.json").read_bytes() == before
+    finally:
+        holder.kill()
+        holder.wait()
+    assert scslab.resume(folder).manifest["status"] == "complete"  # once it has stopped

@@ -61,6 +61,7 @@ from scslab.results import (
     write_manifest,
     write_metrics,
     write_table,
+    writing,
 )
 from scslab.scenario import (
     Scenario,
@@ -386,7 +387,8 @@ def run(
     _check_callbacks(on_day, on_compile)
     if out is not None:
         _check_path("out", out)
-        check_run_dir(Path(out))  # fail before the (possibly long) set-up
+        out = Path(out).expanduser()  # "~/runs/x": the home folder's, not a folder named "~"
+        check_run_dir(out)  # fail before the (possibly long) set-up
     check_fits(sc)  # refuse a run that cannot fit before allocating anything
     started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     with compile_events(on_compile):
@@ -454,13 +456,18 @@ def resume(
     _check_progress(progress)
     _check_path("run_dir", run_dir)
     _check_callbacks(on_day, on_compile)
-    folder = Path(run_dir)
+    folder = Path(run_dir).expanduser()
     try:
         manifest = read_manifest(folder)
     except RunDirError as err:  # no manifest, a damaged one, or not a run's: says which
         raise CheckpointError(str(err)) from None
     if manifest.get("status") == "complete":
         raise CheckpointError(f"{folder}: the run is complete; nothing to resume")
+    try:
+        with writing(folder):  # a run still going: refused before its set-up, not after
+            pass
+    except RunDirError as err:
+        raise CheckpointError(str(err)) from None
     path = folder / CHECKPOINT_FILE
     header = read_header(path)
     if manifest.get("scenario") != header.get("scenario"):
@@ -499,7 +506,10 @@ def resume(
         extra["checkpoint"] = manifest["checkpoint"]  # the one it resumes from, until the next
     started = manifest.get("started") or dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     every = header.get("checkpoint_every")
-    return _run_and_write(sim, folder, started, on_day, on_compile, every, extra)
+    try:
+        return _run_and_write(sim, folder, started, on_day, on_compile, every, extra)
+    except RunDirError as err:  # started meanwhile, by another process
+        raise CheckpointError(str(err)) from None
 
 
 def _not_registered(scenario: object) -> list[str]:
@@ -524,7 +534,29 @@ def _run_and_write(
     every: int | None,
     extra: dict[str, Any],
 ) -> RunResult:
-    """Run the remaining days of ``sim`` and write its run folder (checkpoints on the way)."""
+    """Run the remaining days of ``sim`` and write its run folder (checkpoints on the way).
+
+    The folder is held for writing throughout (``results.writing``).
+
+    Raises:
+        RunDirError: Another process is writing the folder.
+    """
+    if run_dir is None:
+        return _run_and_record(sim, None, started, on_day, on_compile, every, extra)
+    with writing(run_dir):
+        return _run_and_record(sim, run_dir, started, on_day, on_compile, every, extra)
+
+
+def _run_and_record(
+    sim: Simulation,
+    run_dir: Path | None,
+    started: str,
+    on_day: Callable[[int], None] | None,
+    on_compile: Callable[[int], None] | None,
+    every: int | None,
+    extra: dict[str, Any],
+) -> RunResult:
+    """``_run_and_write``'s body, with the folder held."""
     sc = sim.scenario
     extra = dict(extra)
     last: dict[str, Any] = {"checkpoint": extra.pop("checkpoint")} if "checkpoint" in extra else {}

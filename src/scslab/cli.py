@@ -142,10 +142,13 @@ def progress_bar(unit: str, quiet: bool) -> Progress:
 
 
 def folder_path(value: str | Path) -> Path:
-    """An ``--out`` folder: refused when empty (``Path("")`` is the current folder, silently)."""
+    """An ``--out`` folder, refused when empty (``Path("")`` is the current folder, silently).
+
+    A leading ``~`` (quoted, so the shell left it) is the home folder, not a folder named ``~``.
+    """
     if not str(value).strip():
         raise typer.BadParameter("an empty path; give a folder's path")
-    return Path(value)
+    return Path(value).expanduser()
 
 
 def _load(spec: str):

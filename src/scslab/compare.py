@@ -252,6 +252,7 @@ def compare(
 
     Raises:
         ScenarioError: A scenario, an override or a dropped mechanism is invalid (one line).
+        TypeError: ``drop_a``/``drop_b`` or ``on_run`` of the wrong type (one line).
     """
     if isinstance(replications, bool) or not isinstance(replications, numbers.Integral):
         raise ScenarioError(f"replications: a whole number, 1 to 1000 (got {replications!r})")
@@ -261,8 +262,8 @@ def compare(
         isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0
     ):
         raise ScenarioError(f"seed: a whole number, 0 or more (got {seed!r})")
-    if on_run is not None and not callable(on_run):
-        raise ScenarioError(f"on_run: a function of (runs done, runs in all), not {on_run!r}")
+    if on_run is not None and not callable(on_run):  # a TypeError, as run()'s on_day
+        raise TypeError(f"on_run: a function of (runs done, runs in all), not {on_run!r}")
     drop_a, drop_b = _names(drop_a, "drop_a"), _names(drop_b, "drop_b")
     sc_a = _scenario(a, drop_a).with_overrides(people=people, days=days, scale=scale)
     sc_b = _scenario(b, drop_b).with_overrides(people=people, days=days, scale=scale)

@@ -6,8 +6,9 @@ killer ended the command, or another process beside it. ``read_input_text`` read
 ``MAX_INPUT_BYTES`` and refuses a longer input in one line; a pipe (``scslab run <(...)``) is
 read as a file is.
 
-Owns that bound and that read only; what the text means is the reader's (``scenario``,
-``sweep``, ``calibrate``). It imports nothing of the package (layer 0, ``tests/test_layers.py``).
+Owns that bound, that read and the byte-order mark some editors write first (dropped); what the
+text means is the reader's (``scenario``, ``sweep``, ``calibrate``). It imports nothing of the
+package (layer 0, ``tests/test_layers.py``).
 """
 
 from __future__ import annotations
@@ -45,4 +46,12 @@ def read_input_text(path: str | Path | Any, what: str, limit: int | None = None)
             f"{path}: more than {bound}, not a {what} (one is a few kilobytes); give the path "
             "of the file"
         )
-    return data.decode("utf-8")
+    return without_bom(data.decode("utf-8"))
+
+
+def without_bom(text: str) -> str:
+    """``text`` without the byte-order mark that some editors (Windows Notepad) put first.
+
+    TOML and CSV readers took it for part of the first key, and refused a valid file.
+    """
+    return text.removeprefix("\ufeff")

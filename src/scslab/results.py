@@ -12,9 +12,12 @@ simulation state beyond the columns and manifest it is given.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +35,7 @@ CHOOSE_ANOTHER = "choose another output folder (--out, or out= in Python)"
 
 def check_run_dir(path: Path) -> Path:
     """Refuse a run directory that already has files, or that cannot be made (leaves nothing)."""
-    path = Path(path)
+    path = Path(path).expanduser()
     if path.exists() and not path.is_dir():
         raise RunDirError(f"{path}: is a file, not a folder; {CHOOSE_ANOTHER}")
     if path.exists() and any(path.iterdir()):
@@ -70,6 +73,30 @@ def cannot_create(path: Path) -> str | None:
     except OSError as err:
         return f"{path}: cannot be created ({err.strerror}); {CHOOSE_ANOTHER}"
     return None
+
+
+@contextlib.contextmanager
+def writing(run_dir: Path) -> Iterator[None]:
+    """Hold the run folder ``run_dir`` for writing: one process at a time.
+
+    A ``flock`` on the folder itself (no file is added to it), released by the system if the
+    process dies. Without it ``resume`` of a run that was still going wrote the same folder
+    beside it: two processes, one manifest.
+
+    Raises:
+        RunDirError: Another process is writing the folder (one line).
+    """
+    fd = os.open(run_dir, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RunDirError(
+                f"{run_dir}: another process is writing this run now; wait until it stops"
+            ) from None
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor drops its lock
 
 
 def prepare_run_dir(path: Path) -> Path:

@@ -17,6 +17,7 @@ runs nothing; it imports the mechanisms only to validate against their parameter
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import re
 import tomllib
@@ -32,13 +33,14 @@ from pydantic import (
     Field,
     ValidationError,
     create_model,
+    field_validator,
     model_validator,
 )
 
 from scslab.engine.burn_in import MAX_DAYS as BURN_IN_MAX_DAYS
 from scslab.engine.mechanism import FAMILIES, REGISTRY, MechanismParams
 from scslab.errors import ScenarioError
-from scslab.input_files import InputTooLargeError, read_input_text
+from scslab.input_files import InputTooLargeError, read_input_text, without_bom
 from scslab.mechanisms import PLUGIN_FAILURES  # importing it registers every mechanism
 from scslab.population import PopulationParams
 
@@ -58,10 +60,23 @@ MAX_SEED = 2**63 - 1
 class ScenarioMeta(BaseModel):
     """The ``[scenario]`` table."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     name: str = Field(min_length=1, description="Short name of the scenario.")
     description: str = Field(default="", description="One line saying what it models.")
+
+    @field_validator("name", "description")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        """A name or description is one line of text.
+
+        A line break split the summary's first line, and a run folder's name is made from the
+        scenario's.
+        """
+        if any(ord(c) < 32 or ord(c) == 127 for c in value):
+            raise ValueError("one line of text, without a line break, tab or control character")
+        return value
+
     people: int = Field(
         default=100_000,
         ge=1,
@@ -138,6 +153,18 @@ class Scenario:
     mechanisms: dict[str, MechanismParams]
     source: str = "<api>"
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        """Own everything it holds, so that changing a copy never changes the original.
+
+        Copies (``with_overrides``...) shared the mechanisms' dict and their lists with the
+        original: deleting a mechanism from a copy, or appending an act to a copy's list, changed
+        the original too.
+        """
+        own = {k: v.model_copy(deep=True) for k, v in self.mechanisms.items()}
+        object.__setattr__(self, "mechanisms", own)
+        object.__setattr__(self, "population", self.population.model_copy(deep=True))
+        object.__setattr__(self, "raw", copy.deepcopy(self.raw))
 
     def with_overrides(self, **meta: Any) -> Scenario:
         """A copy with ``[scenario]`` fields replaced (``people``, ``days``, ``seed``...)."""
@@ -231,10 +258,13 @@ def load_scenario(spec: str | Path) -> Scenario:
         raise ScenarioError(
             f"no scenario named: give a preset ({', '.join(preset_names())}) or a .toml file"
         )
-    path = Path(spec_str)
+    path = Path(spec_str).expanduser()  # "~/x.toml" in Python: the shell expands it elsewhere
     if not path.exists():
         raise ScenarioError(
-            f"{spec_str}: no such file or preset; presets: {', '.join(preset_names())}"
+            f"{spec_str}: no such file; a preset is named by a string, load_scenario("
+            f"{spec_str!r}), not a Path"
+            if not isinstance(spec, str) and spec_str in preset_names()
+            else f"{spec_str}: no such file or preset; presets: {', '.join(preset_names())}"
         )
     if path.is_dir():
         raise ScenarioError(f"{spec_str}: is a folder; give a .toml scenario file or a preset name")
@@ -261,6 +291,8 @@ def parse_scenario(text: str, source: str = "<string>") -> Scenario:
             text = bytes(text).decode("utf-8")
         except UnicodeDecodeError as err:
             raise ScenarioError(f"{source}: not UTF-8 text: {err}") from None
+    if isinstance(text, str):
+        text = without_bom(text)
     if not isinstance(text, str):
         raise TypeError(
             f"parse_scenario takes the TOML text as a string, not {type(text).__name__}; "

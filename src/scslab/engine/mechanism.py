@@ -64,7 +64,7 @@ def mechanism_class(name: str, params: MechanismParams) -> type[Mechanism]:
 class MechanismParams(BaseModel):
     """Parameters shared by every mechanism; subclasses add their own fields."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     enabled: bool = Field(default=True, description="Switch the mechanism on or off.")
     active_from: dt.date | None = Field(

@@ -234,6 +234,13 @@ class Simulation:
         _check_scenario(scenario, "Simulation")
         if compiled is not None and not isinstance(compiled, bool):
             raise TypeError(f"compiled: expected True, False or None (auto), not {compiled!r}")
+        whole = isinstance(from_day, int | np.integer) and not isinstance(from_day, bool)
+        if not whole or not 0 <= from_day <= scenario.meta.days:
+            raise ValueError(
+                f"from_day: the first day to simulate, a whole number from 0 to the run's "
+                f"{scenario.meta.days} days (got {from_day!r})"
+            )
+        from_day = int(from_day)
         t0 = time.perf_counter()
         keep_freed_memory()  # a day's temporaries are reused, not mapped afresh (kernels/memory)
         self.scenario = scenario
@@ -544,7 +551,17 @@ class Simulation:
         return [self.date_of(d).isoformat() for d in range(first, end)]
 
     def step(self) -> None:
-        """Simulate one day and record its metrics."""
+        """Simulate one day and record its metrics.
+
+        Raises:
+            RuntimeError: The run's days are all done (a day past them would run mechanisms
+                beyond their calendars, and its numbers would be no run's).
+        """
+        if self.day >= self.days:
+            raise RuntimeError(
+                f"the run's {self.days} days are done (days {self.from_day}..{self.days - 1}); "
+                "a Simulation runs each day once: make another for more days"
+            )
         if self.compiled_plan is not None:
             self.compiled_plan.run(self.day, self.day + 1)
             self.day += 1

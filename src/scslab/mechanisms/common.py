@@ -28,7 +28,7 @@ TraitName = Literal["compliance", "dissent", "boldness", "opportunism", "online"
 class ModulatedRate(BaseModel):
     """A daily probability per person, modulated by one static trait."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     rate: float = Field(ge=0.0, le=0.5, description="Mean probability per person per day.")
     trait: TraitName = Field(default="compliance", description="The trait that modulates it.")

@@ -31,7 +31,7 @@ __all__ = ["Flag", "Population", "PopulationParams", "StateRegistry"]
 class PopulationParams(BaseModel):
     """How the synthetic population is drawn."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     provinces: list[str] | None = Field(
         default=None,

@@ -54,7 +54,7 @@ LEAK_BLOCK = 1 << 16
 class Leak(BaseModel):
     """One leak: when, and the share of people whose records it exposes."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     date: dt.date = Field(description="The day the records leak (before the start: day 0).")
     share: float = Field(ge=0.0, le=1.0, description="Share of people whose records it exposes.")

@@ -81,7 +81,7 @@ ACT_OF_ACTION = np.asarray(
 class RepayFactorFrom(BaseModel):
     """A dated step of the listed repayment hazard: ``factor`` times it from ``date`` on."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     date: dt.date = Field(
         description="First calendar date of the new hazard (before the run's start date: the "

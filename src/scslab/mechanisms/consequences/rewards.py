@@ -67,7 +67,7 @@ if TYPE_CHECKING:
 class RewardSector(BaseModel):
     """One reward: who may attempt it, and the score and threshold, or the list, that earn it."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     attempt_rate: float = Field(ge=0.0, le=1.0, description="Attempts per person per day.")
     score: str | None = Field(

@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 class ScoreSector(BaseModel):
     """One sector refused below a score."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     attempt_rate: float = Field(ge=0.0, le=1.0, description="Attempts per person per day.")
     score: str = Field(default="suining_points", description="The scoring mechanism it reads.")

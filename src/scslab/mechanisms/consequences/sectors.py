@@ -60,7 +60,7 @@ if TYPE_CHECKING:
 class Sector(BaseModel):
     """One sector of sanctions."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     attempt_rate: float = Field(ge=0.0, le=1.0, description="Attempts per person per day.")
     enforcement: float = Field(

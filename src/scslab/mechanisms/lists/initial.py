@@ -66,7 +66,7 @@ _TERM = re.compile(r"^([a-z][a-z0-9_\-]*)(?:@(\d{4}-\d{2}-\d{2}))?$")
 class InitialListing(BaseModel):
     """Who is on a list on the start date (a warm start); see ``mechanisms/lists/initial.py``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     listed: StrictFloat | StrictInt | str = Field(
         description="People on the list on the start date: a share of all people in [0, 1], or "

@@ -66,7 +66,7 @@ if TYPE_CHECKING:
 class SourceParams(BaseModel):
     """One data source."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     acts: list[ActName] = Field(description="Acts this source records.")
     coverage_urban: float = Field(ge=0.0, le=1.0, description="Chance an urban act is recorded.")

@@ -128,7 +128,7 @@ punishment, a punishment of an innocent."""
 class Programme(BaseModel):
     """One programme: its mechanisms, its approval at the start and how much it tolerates."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     mechanisms: list[str] = Field(
         min_length=1,

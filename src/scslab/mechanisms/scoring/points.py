@@ -63,7 +63,7 @@ SIGN_UP_BLOCK = 1 << 20
 class Grade(BaseModel):
     """A grade and the lowest score that earns it."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     name: str = Field(
         description="The grade's name, part of a metric column ({mechanism}_grade_{name}): "

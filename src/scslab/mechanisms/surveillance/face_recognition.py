@@ -128,7 +128,7 @@ _FACE_RECOGNITION = np.int16(Source.FACE_RECOGNITION)
 class CameraSetting(BaseModel):
     """Cameras of one setting (street, transit...): faces they see per resident a day."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     probes_urban: float = Field(
         ge=0.0, le=1e6, description="Faces an urban resident shows these cameras a day."
