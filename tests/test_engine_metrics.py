@@ -66,9 +66,10 @@ def test_a_column_written_by_two_mechanisms_is_refused_by_name() -> None:
         sim.step()
 
 
-def test_each_day_s_date_is_its_calendar_date_also_past_the_scenario_s_days() -> None:
+def test_each_day_s_date_is_its_calendar_date_and_no_day_runs_past_the_last() -> None:
     sim = _simulation("test_irregular_metrics")
     sim.run()
-    sim.step()  # one day more than the scenario has
-    assert sim.columns["date"] == [sim.date_of(d).isoformat() for d in range(8)]
+    with pytest.raises(RuntimeError, match="days are done"):  # its numbers would be no run's
+        sim.step()
+    assert sim.columns["date"] == [sim.date_of(d).isoformat() for d in range(sim.days)]
     assert sim.columns["date"][0] == sim.start_date.isoformat()

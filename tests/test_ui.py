@@ -43,7 +43,8 @@ def test_apply_sets_nested_values_and_validates():
         new.mechanisms["data_sources"].sources["court"]
         == sc.mechanisms["data_sources"].sources["court"]
     )
-    assert new.mechanisms["court_list"] is sc.mechanisms["court_list"]  # untouched: not rebuilt
+    assert new.mechanisms["court_list"] == sc.mechanisms["court_list"]  # untouched (a copy: a
+    # scenario owns its mechanisms, so that changing one never changes another's)
     with pytest.raises(ScenarioError, match=r"mechanisms\.informants\.report_prob"):
         apply(sc, {"informants.report_prob": 1.5})
     with pytest.raises(KeyError):
