@@ -613,3 +613,16 @@ def test_resume_refuses_a_run_another_process_is_writing(tmp_path):
         holder.kill()
         holder.wait()
     assert scslab.resume(folder).manifest["status"] == "complete"  # once it has stopped
+
+
+def test_one_name_where_one_name_is_taken():
+    """A list where one name is taken gave Python's "unhashable type: 'list'", and None
+    "'NoneType' object is not iterable"."""
+    sc = scslab.load_scenario("rongcheng").with_overrides(people=1_000, days=2)
+    with pytest.raises(TypeError, match=r"^without_mechanism: one mechanism's name, a string"):
+        sc.without_mechanism(["informants"])
+    result = scslab.run(sc)
+    with pytest.raises(TypeError, match=r"^name: one table's name, a string \(got \['metrics'\]\)"):
+        result.table(["metrics"])
+    with pytest.raises(TypeError, match=r"^get: one mechanism's name, a string \(got None\)"):
+        scslab.Simulation(sc).get(None)

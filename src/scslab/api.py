@@ -97,8 +97,11 @@ class RunResult:
         """One result table by name: ``metrics``, ``harm_audit``, or a mechanism's (``groups``).
 
         Raises:
+            TypeError: ``name`` is not a string.
             KeyError: The run has no such table (the message lists those it has).
         """
+        if not isinstance(name, str):
+            raise TypeError(f"name: one table's name, a string (got {name!r})")
         if name == "metrics":
             return self.metrics
         if name not in self.tables:
@@ -450,8 +453,10 @@ def resume(
         CheckpointError: No run folder, no checkpoint, a complete run, a checkpoint of another
             scenario or written by other code, one whose scenario names a mechanism not
             registered in this process (import its module first), or a damaged one (one-line
-            message; nothing in the folder changed).
+            message; nothing in the folder changed), or one another process is writing.
         ScenarioError: The run would not fit in memory (one-line message).
+        RunDirError: ``run_dir`` is an empty path.
+        TypeError: ``run_dir`` is not a path, or a callback is not a function.
     """
     _check_progress(progress)
     _check_path("run_dir", run_dir)

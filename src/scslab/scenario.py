@@ -205,9 +205,12 @@ class Scenario:
         its list) is refused when the copy is set up, naming it.
 
         Raises:
+            TypeError: ``name`` is not a string (switch several off one call at a time).
             ScenarioError: ``name`` is not one of this scenario's mechanisms (the message lists
                 them).
         """
+        if not isinstance(name, str):
+            raise TypeError(f"without_mechanism: one mechanism's name, a string (got {name!r})")
         if name not in self.mechanisms:
             raise ScenarioError(
                 f"{self.source}: mechanisms.{name}: not in this scenario; it has "

@@ -431,8 +431,11 @@ class Simulation:
         """The enabled mechanism ``name``, checked to be a ``kind`` (see ``find``).
 
         Raises:
+            TypeError: ``name`` is not a string.
             ScenarioError: no such enabled mechanism, or not a ``kind`` (one line).
         """
+        if not isinstance(name, str):
+            raise TypeError(f"get: one mechanism's name, a string (got {name!r})")
         m = self.find(name, kind, key or name, reads)
         if m is None:
             where = f"{self.scenario.source}: mechanisms.{key or name}: {name!r}"
