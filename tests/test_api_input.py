@@ -626,3 +626,19 @@ def test_one_name_where_one_name_is_taken():
         result.table(["metrics"])
     with pytest.raises(TypeError, match=r"^get: one mechanism's name, a string \(got None\)"):
         scslab.Simulation(sc).get(None)
+
+
+def test_a_frozen_parameter_and_numpy_s_booleans():
+    """Assigning to a parameter gave pydantic's four-line "Instance is frozen ... visit ...";
+    ``compiled=np.bool_(False)`` was refused where ``progress=np.bool_(False)`` is taken."""
+    import numpy as np
+
+    sc = scslab.load_scenario("rongcheng").with_overrides(people=1_000, days=2)
+    fixed = r"^InformantsParams.report_prob: parameters are fixed"
+    with pytest.raises(TypeError, match=fixed) as e:
+        sc.mechanisms["informants"].report_prob = 0.5
+    assert "\n" not in str(e.value) and "sc.with_mechanism(NAME, report_prob=...)" in str(e.value)
+    assert sc.mechanisms["informants"].report_prob != 0.5
+    sim = scslab.Simulation(sc, compiled=np.bool_(False))
+    sim.run()
+    assert sim.compiled_plan is None and sim.day == 2

@@ -66,6 +66,13 @@ class MechanismParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        """Refuse in one line: pydantic's own refusal of a frozen field takes four."""
+        raise TypeError(
+            f"{type(self).__name__}.{name}: parameters are fixed once validated; make a changed "
+            f"copy of the scenario with sc.with_mechanism(NAME, {name}=...)"
+        )
+
     enabled: bool = Field(default=True, description="Switch the mechanism on or off.")
     active_from: dt.date | None = Field(
         default=None,

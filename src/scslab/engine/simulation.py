@@ -232,8 +232,9 @@ class Simulation:
         burn-in, for a simulation whose state a checkpoint is about to overwrite.
         """
         _check_scenario(scenario, "Simulation")
-        if compiled is not None and not isinstance(compiled, bool):
+        if compiled is not None and not isinstance(compiled, bool | np.bool_):
             raise TypeError(f"compiled: expected True, False or None (auto), not {compiled!r}")
+        compiled = None if compiled is None else bool(compiled)  # numpy's too, as progress=
         whole = isinstance(from_day, int | np.integer) and not isinstance(from_day, bool)
         if not whole or not 0 <= from_day <= scenario.meta.days:
             raise ValueError(
