@@ -399,7 +399,8 @@ def run(
         if checkpoint_every is not None:
             walk(sim)  # refuse state that cannot be checkpointed before writing anything
     run_dir = prepare_run_dir(Path(out)) if out is not None else None
-    return _run_and_write(sim, run_dir, started, on_day, on_compile, checkpoint_every, {})
+    with _held(run_dir):
+        return _run_and_write(sim, run_dir, started, on_day, on_compile, checkpoint_every, {})
 
 
 def _both(
@@ -512,7 +513,8 @@ def resume(
     started = manifest.get("started") or dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     every = header.get("checkpoint_every")
     try:
-        return _run_and_write(sim, folder, started, on_day, on_compile, every, extra)
+        with _held(folder):
+            return _run_and_write(sim, folder, started, on_day, on_compile, every, extra)
     except RunDirError as err:  # started meanwhile, by another process
         raise CheckpointError(str(err)) from None
 
@@ -530,6 +532,15 @@ def _not_registered(scenario: object) -> list[str]:
     return sorted({kind for kind in kinds if isinstance(kind, str) and kind not in REGISTRY})
 
 
+def _held(run_dir: Path | None) -> contextlib.AbstractContextManager[None]:
+    """The run folder held for writing while a run writes it (``results.writing``), if any.
+
+    Raises:
+        RunDirError: Another process is writing the folder.
+    """
+    return writing(run_dir) if run_dir is not None else contextlib.nullcontext()
+
+
 def _run_and_write(
     sim: Simulation,
     run_dir: Path | None,
@@ -541,27 +552,8 @@ def _run_and_write(
 ) -> RunResult:
     """Run the remaining days of ``sim`` and write its run folder (checkpoints on the way).
 
-    The folder is held for writing throughout (``results.writing``).
-
-    Raises:
-        RunDirError: Another process is writing the folder.
+    The caller holds the folder (``_held``).
     """
-    if run_dir is None:
-        return _run_and_record(sim, None, started, on_day, on_compile, every, extra)
-    with writing(run_dir):
-        return _run_and_record(sim, run_dir, started, on_day, on_compile, every, extra)
-
-
-def _run_and_record(
-    sim: Simulation,
-    run_dir: Path | None,
-    started: str,
-    on_day: Callable[[int], None] | None,
-    on_compile: Callable[[int], None] | None,
-    every: int | None,
-    extra: dict[str, Any],
-) -> RunResult:
-    """``_run_and_write``'s body, with the folder held."""
     sc = sim.scenario
     extra = dict(extra)
     last: dict[str, Any] = {"checkpoint": extra.pop("checkpoint")} if "checkpoint" in extra else {}
