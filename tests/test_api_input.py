@@ -112,6 +112,13 @@ def test_callbacks_and_replications_are_checked_by_name(tmp_path):
     sc = scslab.load_scenario("rongcheng").with_overrides(people=1_000, days=2)
     with pytest.raises(TypeError, match=r"on_day: a function called with a count"):
         scslab.run(sc, on_day=5)
+    # one that cannot take the count failed after the set-up, leaving an incomplete folder
+    with pytest.raises(TypeError, match=r"^on_day: a function called with a count; .* cannot"):
+        scslab.run(sc, on_day=lambda: None, out=tmp_path / "arity")
+    assert not (tmp_path / "arity").exists()
+    with pytest.raises(TypeError, match=r"^on_run: .* cannot take 2 values"):
+        compare(sc, sc, people=1_000, replications=1, on_run=lambda done: None)
+    scslab.run(sc, on_day=abs, on_compile=lambda *counts: None)  # a builtin; any arity
     # resume as run: it raised "'int' object is not callable" once it had read the folder, and
     # "expected str, bytes or os.PathLike object, not int" for a number
     with pytest.raises(

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import inspect
 import numbers
 import os
 import platform
@@ -418,12 +419,37 @@ def _both(
 
 
 def _check_callbacks(on_day: object, on_compile: object) -> None:
-    """Refuse, in one line, a progress callback that is not a function."""
+    """Refuse, in one line, a progress callback that is not a function of one count.
+
+    One that cannot take a count (``lambda: None``) failed only when first called, after the
+    whole set-up, leaving a run folder marked incomplete.
+    """
     for name, callback in (("on_day", on_day), ("on_compile", on_compile)):
         if callback is not None and not callable(callback):
             raise TypeError(
                 f"{name}: a function called with a count, or None (got {type(callback).__name__})"
             )
+        check_takes(name, callback, "a count", 1)
+
+
+def check_takes(name: str, callback: object, what: str, count: int) -> None:
+    """Refuse, in one line, a function that cannot be called with ``count`` positional values.
+
+    One whose signature cannot be read (a builtin, some C functions) is taken as it is.
+    """
+    if callback is None:
+        return
+    try:
+        signature = inspect.signature(callback)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return
+    try:
+        signature.bind(*range(count))
+    except TypeError:
+        raise TypeError(
+            f"{name}: a function called with {what}; {callback!r} cannot take "
+            f"{count} value{'s' * (count > 1)}"
+        ) from None
 
 
 def _check_path(name: str, value: object) -> None:

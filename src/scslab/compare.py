@@ -28,7 +28,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from scslab.api import run
+from scslab.api import check_takes, run
 from scslab.errors import ScenarioError
 from scslab.results import prepare_run_dir, write_manifest, write_table
 from scslab.scenario import MAX_SEED, Scenario, load_scenario
@@ -264,6 +264,7 @@ def compare(
         raise ScenarioError(f"seed: a whole number, 0 or more (got {seed!r})")
     if on_run is not None and not callable(on_run):  # a TypeError, as run()'s on_day
         raise TypeError(f"on_run: a function of (runs done, runs in all), not {on_run!r}")
+    check_takes("on_run", on_run, "(runs done, runs in all)", 2)
     drop_a, drop_b = _names(drop_a, "drop_a"), _names(drop_b, "drop_b")
     sc_a = _scenario(a, drop_a).with_overrides(people=people, days=days, scale=scale)
     sc_b = _scenario(b, drop_b).with_overrides(people=people, days=days, scale=scale)
