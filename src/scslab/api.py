@@ -391,8 +391,7 @@ def run(
     _check_callbacks(on_day, on_compile)
     if out is not None:
         _check_path("out", out)
-        out = Path(out).expanduser()  # "~/runs/x": the home folder's, not a folder named "~"
-        check_run_dir(out)  # fail before the (possibly long) set-up
+        check_run_dir(Path(out))  # fail before the (possibly long) set-up ("~" expanded)
     check_fits(sc)  # refuse a run that cannot fit before allocating anything
     started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     with compile_events(on_compile):
@@ -425,20 +424,20 @@ def _check_callbacks(on_day: object, on_compile: object) -> None:
     whole set-up, leaving a run folder marked incomplete.
     """
     for name, callback in (("on_day", on_day), ("on_compile", on_compile)):
-        if callback is not None and not callable(callback):
-            raise TypeError(
-                f"{name}: a function called with a count, or None (got {type(callback).__name__})"
-            )
         check_takes(name, callback, "a count", 1)
 
 
 def check_takes(name: str, callback: object, what: str, count: int) -> None:
-    """Refuse, in one line, a function that cannot be called with ``count`` positional values.
+    """Refuse, in one line, a callback that is not None or a function of ``count`` values.
 
     One whose signature cannot be read (a builtin, some C functions) is taken as it is.
     """
     if callback is None:
         return
+    if not callable(callback):
+        raise TypeError(
+            f"{name}: a function called with {what}, or None (got {type(callback).__name__})"
+        )
     try:
         signature = inspect.signature(callback)  # type: ignore[arg-type]
     except (TypeError, ValueError):
@@ -495,11 +494,6 @@ def resume(
         raise CheckpointError(str(err)) from None
     if manifest.get("status") == "complete":
         raise CheckpointError(f"{folder}: the run is complete; nothing to resume")
-    try:
-        with writing(folder):  # a run still going: refused before its set-up, not after
-            pass
-    except RunDirError as err:
-        raise CheckpointError(str(err)) from None
     path = folder / CHECKPOINT_FILE
     header = read_header(path)
     if manifest.get("scenario") != header.get("scenario"):
@@ -525,24 +519,25 @@ def resume(
             return resume(
                 folder, on_day=_both(bar_day, on_day), on_compile=_both(bar_compile, on_compile)
             )
-    check_fits(sc)
-    with compile_events(on_compile):
-        # no burn-in: the scores it would make are in the checkpoint
-        sim = Simulation(sc, compiled=header.get("engine") == "compiled", burn_in=False)
-        restore(sim, header, path)
-    if on_day is not None:
-        on_day(sim.day)
-    resumed = [*manifest.get("resumed_from_days", []), sim.day]
-    extra = {"resumed_from_days": resumed}
-    if isinstance(manifest.get("checkpoint"), dict):
-        extra["checkpoint"] = manifest["checkpoint"]  # the one it resumes from, until the next
-    started = manifest.get("started") or dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    every = header.get("checkpoint_every")
-    try:
-        with _held(folder):
-            return _run_and_write(sim, folder, started, on_day, on_compile, every, extra)
-    except RunDirError as err:  # started meanwhile, by another process
-        raise CheckpointError(str(err)) from None
+    with contextlib.ExitStack() as held:  # the folder, from before the set-up to the end
+        try:
+            held.enter_context(writing(folder))
+        except RunDirError as err:  # a run still going, or another resume of it
+            raise CheckpointError(str(err)) from None
+        check_fits(sc)
+        with compile_events(on_compile):
+            # no burn-in: the scores it would make are in the checkpoint
+            sim = Simulation(sc, compiled=header.get("engine") == "compiled", burn_in=False)
+            restore(sim, header, path)
+        if on_day is not None:
+            on_day(sim.day)
+        resumed = [*manifest.get("resumed_from_days", []), sim.day]
+        extra = {"resumed_from_days": resumed}
+        if isinstance(manifest.get("checkpoint"), dict):
+            extra["checkpoint"] = manifest["checkpoint"]  # the one it resumes from, till the next
+        started = manifest.get("started") or dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        every = header.get("checkpoint_every")
+        return _run_and_write(sim, folder, started, on_day, on_compile, every, extra)
 
 
 def _not_registered(scenario: object) -> list[str]:

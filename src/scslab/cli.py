@@ -1097,7 +1097,7 @@ OUTPUT_FAILURES = frozenset(
 """What a write can fail with that is neither the input's fault nor a bug: a full disk (or
 ``> /dev/full``), a quota, a lost device, a read-only mount, a closed pipe (EIO: a read too)."""
 
-_WRITE_ONLY = frozenset({errno.EPIPE, errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG})
+_WRITE_ONLY = OUTPUT_FAILURES - {errno.EIO}
 
 
 def _io_failed(e: OSError) -> int:

@@ -262,9 +262,7 @@ def compare(
         isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0
     ):
         raise ScenarioError(f"seed: a whole number, 0 or more (got {seed!r})")
-    if on_run is not None and not callable(on_run):  # a TypeError, as run()'s on_day
-        raise TypeError(f"on_run: a function of (runs done, runs in all), not {on_run!r}")
-    check_takes("on_run", on_run, "(runs done, runs in all)", 2)
+    check_takes("on_run", on_run, "(runs done, runs in all)", 2)  # a TypeError, as run()'s
     drop_a, drop_b = _names(drop_a, "drop_a"), _names(drop_b, "drop_b")
     sc_a = _scenario(a, drop_a).with_overrides(people=people, days=days, scale=scale)
     sc_b = _scenario(b, drop_b).with_overrides(people=people, days=days, scale=scale)
