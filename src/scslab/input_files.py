@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 MAX_INPUT_BYTES = 16 * 1024 * 1024
-"""The longest input file read: thousands of times a scenario file, or a calibration table of
-a few hundred thousand rows."""
+"""The longest input file read (an assumption: thousands of times a scenario file, or a
+calibration table of a few hundred thousand rows)."""
 
 
 class InputTooLargeError(ValueError):
