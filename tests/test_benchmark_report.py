@@ -119,3 +119,72 @@ def test_the_targets_are_judged_from_the_measured_rows_both_ways() -> None:
         "(target 20: met)" in _first_run_verdict([{"preset": "rongcheng", "compile_s": 19.9}])[-1]
     )
     assert _first_run_verdict([{"preset": "integrated_2020", "compile_s": 1.0}]) == []
+
+
+def test_the_whole_system_has_its_own_table_and_china_row() -> None:
+    """Issue 13's target is judged on ``integrated_2020+all``, not on the preset alone: its rows
+    get a table and a verdict of their own, and its China row is named where it comes from."""
+    from benchmarks.__main__ import _whole_lines
+
+    assert _whole_lines({"integrated": [{"people": CHINA}]}) == []  # never measured: no table
+    row = {"people": CHINA, "days": 365, "wall_s": 3_000.0, "init_s": 60.0, "run_s": 2_900.0}
+    row |= {"peak_rss_bytes": 19.0 * 2**30, "bytes_per_person": 12.0, "engine": "compiled"}
+    lines = _whole_lines({"whole": [row]})
+    assert "| 1,410,000,000 | 365 | 3000.0 | 60.0 | 2900.0 | 5.63 | 12.0 | 19.00 | compiled |" in (
+        lines
+    )
+    assert lines[-1].startswith("All of China: 50.0 min of wall time (target 15: **not met**)")
+    assert _china_minutes({"whole": [row]}) == " in about 50 more minutes"
+    full = {**INTEL, "date": "2026-12-01", "commit": "aaa"}
+    results = {
+        "machine": full,
+        "argv": [],
+        "whole": [row],
+        "remeasured": [
+            "whole on 2026-12-07 at commit eee (python -m benchmarks --sections whole --china; "
+            "sizes not measured again keep their rows)",
+            "whole on 2026-12-08 at commit fff (python -m benchmarks --sections whole; sizes not "
+            "measured again keep their rows)",
+        ],
+    }
+    assert [row[:3] for row in section_sources(results)] == [
+        ("whole", "2026-12-08", "fff"),
+        ("whole, 1.41 billion", "2026-12-07", "eee"),
+    ]
+
+
+def test_the_whole_system_is_the_preset_with_every_adversary_and_response() -> None:
+    """What the ``whole`` rows measure: every mechanism of the adversary and response families,
+    deterrence and self-censorship, on top of ``integrated_2020`` unchanged, with its leak inside
+    the run and the bought and traded records read by Sesame."""
+    import datetime as dt
+    import pkgutil
+
+    from benchmarks.whole_system import whole_system
+
+    import scslab
+    import scslab.mechanisms.adversary as adversary
+    import scslab.mechanisms.response as response
+    from scslab.engine.mechanism import REGISTRY
+
+    preset = scslab.load_scenario("integrated_2020")
+    sc = whole_system(3_000, 5)
+    families = {
+        f"{p.__name__}.{m.name}"
+        for p in (adversary, response)
+        for m in pkgutil.iter_modules(p.__path__)
+    }
+    wanted = {name for name, cls in REGISTRY.items() if cls.__module__ in families}
+    wanted |= {"deterrence", "self_censorship"}
+    assert wanted >= {"black_market", "collusion", "data_breaches", "evasion", "backlash"}
+    assert wanted <= set(sc.mechanisms) and all(sc.mechanisms[m].enabled for m in wanted)
+    for name, params in preset.mechanisms.items():
+        if name != "sesame_credit":
+            assert sc.mechanisms[name] == params, name
+    sesame = sc.mechanisms["sesame_credit"]
+    assert {"black_market", "collusion"} <= set(sesame.credit_sources) & set(
+        sesame.activity_sources
+    )
+    (leak,) = sc.mechanisms["data_breaches"].leaks
+    end = sc.meta.start_date + dt.timedelta(days=preset.meta.days)
+    assert sc.meta.start_date < leak.date < end and 0.7 < leak.share < 0.71
