@@ -635,6 +635,25 @@ def test_one_name_where_one_name_is_taken():
         scslab.Simulation(sc).get(None)
 
 
+def test_every_table_of_a_scenario_refuses_a_change_in_one_line():
+    """Tables nested in a mechanism's parameters, ``[scenario]`` and ``[population]`` gave
+    pydantic's four-line "Instance is frozen ... visit ..." where a mechanism's own field gave
+    one line: every table is a ``ParameterTable`` now, each with its way to a changed copy."""
+    sc = scslab.load_scenario("integrated_2020")
+    changes = [
+        (sc.mechanisms["national_credit"].grades[0], "min_score", "Grade", "sc.with_mechanism"),
+        (sc.mechanisms["data_sources"].extra_sources["tax"], "false_rate", "SourceParams", "FIELD"),
+        (sc.meta, "people", "ScenarioMeta", "sc.with_overrides(people=...)"),
+        (sc.population, "provinces", "PopulationParams", "[population] table"),
+    ]
+    for table, field, kind, hint in changes:
+        before = getattr(table, field)
+        with pytest.raises(TypeError, match=rf"^{kind}.{field}: parameters are fixed") as e:
+            setattr(table, field, 3)
+        assert "\n" not in str(e.value) and hint in str(e.value)
+        assert getattr(table, field) == before
+
+
 def test_a_frozen_parameter_and_numpy_s_booleans():
     """Assigning to a parameter gave pydantic's four-line "Instance is frozen ... visit ...";
     ``compiled=np.bool_(False)`` was refused where ``progress=np.bool_(False)`` is taken."""

@@ -25,6 +25,7 @@ LAYERS: dict[str, int] = {
     "scslab.version": 0,
     "scslab.environment": 0,
     "scslab.input_files": 0,
+    "scslab.parameter_tables": 0,
     "scslab.kernels": 1,
     "scslab.population": 2,
     "scslab.catalogue": 3,
@@ -48,10 +49,10 @@ LAYERS: dict[str, int] = {
 """Layer rank by module prefix (the longest matching prefix wins); a module may import only
 modules of its own rank or lower.
 
-0. ``errors``, ``version``, ``environment``, ``input_files``: the exception types the user sees
-   (``ScenarioError``), the version string, the check of the environment numba starts with and
-   the bounded read of a file the user gives, so that any layer may use them; they import nothing
-   of the package.
+0. ``errors``, ``version``, ``environment``, ``input_files``, ``parameter_tables``: the
+   exception types the user sees (``ScenarioError``), the version string, the check of the
+   environment numba starts with, the bounded read of a file the user gives and the base of every
+   validated scenario table, so that any layer may use them; they import nothing of the package.
 1. ``kernels``: compiled building blocks (randomness, sampling, records, caches); they know no
    person, no mechanism.
 2. ``population``: the synthetic people (households, geography, attributes, per-person state),

@@ -25,7 +25,7 @@ import types
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import Annotated, Any, ClassVar, Union, get_args, get_origin
 
 from pydantic import (
     BaseModel,
@@ -42,6 +42,7 @@ from scslab.engine.mechanism import FAMILIES, REGISTRY, MechanismParams
 from scslab.errors import ScenarioError
 from scslab.input_files import InputTooLargeError, read_input_text, without_bom
 from scslab.mechanisms import PLUGIN_FAILURES  # importing it registers every mechanism
+from scslab.parameter_tables import ParameterTable
 from scslab.population import PopulationParams
 
 MAX_PEOPLE = 2**31 - 1
@@ -57,10 +58,12 @@ MAX_SEED = 2**63 - 1
 """The largest seed: random streams take it as a signed 64-bit integer."""
 
 
-class ScenarioMeta(BaseModel):
+class ScenarioMeta(ParameterTable):
     """The ``[scenario]`` table."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    CHANGE_HINT: ClassVar[str] = (
+        "make a changed copy of the scenario with sc.with_overrides({name}=...)"
+    )
 
     name: str = Field(min_length=1, description="Short name of the scenario.")
     description: str = Field(default="", description="One line saying what it models.")

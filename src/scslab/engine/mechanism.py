@@ -28,11 +28,12 @@ from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 import numpy as np
 import pyarrow as pa
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from scslab.catalogue import ACT_NAMES, POSTED_BY, SOURCE_NAMES
 from scslab.errors import ScenarioError
 from scslab.kernels.rng import stream_key
+from scslab.parameter_tables import ParameterTable
 
 if TYPE_CHECKING:
     from scslab.engine.simulation import Simulation
@@ -61,17 +62,12 @@ def mechanism_class(name: str, params: MechanismParams) -> type[Mechanism]:
     return REGISTRY[params.type or name]
 
 
-class MechanismParams(BaseModel):
+class MechanismParams(ParameterTable):
     """Parameters shared by every mechanism; subclasses add their own fields."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        """Refuse in one line: pydantic's own refusal of a frozen field takes four."""
-        raise TypeError(
-            f"{type(self).__name__}.{name}: parameters are fixed once validated; make a changed "
-            f"copy of the scenario with sc.with_mechanism(NAME, {name}=...)"
-        )
+    CHANGE_HINT: ClassVar[str] = (
+        "make a changed copy of the scenario with sc.with_mechanism(NAME, {name}=...)"
+    )
 
     enabled: bool = Field(default=True, description="Switch the mechanism on or off.")
     active_from: dt.date | None = Field(

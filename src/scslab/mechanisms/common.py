@@ -20,15 +20,15 @@ from __future__ import annotations
 import re
 from typing import Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
+
+from scslab.parameter_tables import ParameterTable
 
 TraitName = Literal["compliance", "dissent", "boldness", "opportunism", "online"]
 
 
-class ModulatedRate(BaseModel):
+class ModulatedRate(ParameterTable):
     """A daily probability per person, modulated by one static trait."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     rate: float = Field(ge=0.0, le=0.5, description="Mean probability per person per day.")
     trait: TraitName = Field(default="compliance", description="The trait that modulates it.")

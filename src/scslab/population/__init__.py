@@ -14,11 +14,13 @@ theirs.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
 from scslab.kernels.rng import stream_key
+from scslab.parameter_tables import ParameterTable
 from scslab.population.attributes import AttributeKeys, age_table
 from scslab.population.census import HOUSEHOLD_SIZE_SHARES, province_names, provinces
 from scslab.population.geography import Geography, build_geography
@@ -28,10 +30,13 @@ from scslab.population.state import Flag, StateRegistry
 __all__ = ["Flag", "Population", "PopulationParams", "StateRegistry"]
 
 
-class PopulationParams(BaseModel):
+class PopulationParams(ParameterTable):
     """How the synthetic population is drawn."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    CHANGE_HINT: ClassVar[str] = (
+        "set it in the scenario file's [population] table, or make a changed copy with "
+        "dataclasses.replace(sc, population=PopulationParams(..., {name}=...))"
+    )
 
     provinces: list[str] | None = Field(
         default=None,

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 from numba import prange
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from scslab.engine.mechanism import Adversary, MechanismParams
 from scslab.engine.steps import CompiledSteps, compiled_mechanism
@@ -41,6 +41,7 @@ from scslab.mechanisms.ages import of_working_age
 from scslab.mechanisms.income_loss import income_loss, lose_income
 from scslab.mechanisms.scoring.compiled import compiled_scorer, has_score
 from scslab.mechanisms.scoring.compiled import scores as scores_of
+from scslab.parameter_tables import ParameterTable
 from scslab.population.attributes import age
 
 if TYPE_CHECKING:
@@ -51,10 +52,8 @@ LEAK_BLOCK = 1 << 16
 """People per block of a leak's pass (a speed choice: the marks are the same)."""
 
 
-class Leak(BaseModel):
+class Leak(ParameterTable):
     """One leak: when, and the share of people whose records it exposes."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     date: dt.date = Field(description="The day the records leak (before the start: day 0).")
     share: float = Field(ge=0.0, le=1.0, description="Share of people whose records it exposes.")

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
 
 import numpy as np
 from numba import prange
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from scslab.catalogue import MIN_AGE, Act
 from scslab.engine.board import act_room, acts_written, post_acts, written_in_order
@@ -54,6 +54,7 @@ from scslab.kernels.sorting import stable_order
 from scslab.kernels.structs import compiled_struct
 from scslab.mechanisms.income_loss import listen, no_income_loss, take_changes
 from scslab.mechanisms.lists.base import ListBase, entered_on, exited_on, no_list
+from scslab.parameter_tables import ParameterTable
 from scslab.population.attributes import age, income_class, trait_factor
 from scslab.population.geography import REGION_RUN, region_of, region_run
 
@@ -78,10 +79,8 @@ ACT_OF_ACTION = np.asarray(
 """The act a due follow-up posts, by its kind (a monthly reminder posts another arrears)."""
 
 
-class RepayFactorFrom(BaseModel):
+class RepayFactorFrom(ParameterTable):
     """A dated step of the listed repayment hazard: ``factor`` times it from ``date`` on."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     date: dt.date = Field(
         description="First calendar date of the new hazard (before the run's start date: the "

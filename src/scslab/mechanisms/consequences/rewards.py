@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import numpy as np
 from numba import literal_unroll
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from scslab.engine.mechanism import Consequences, MechanismParams, Scoring
 from scslab.engine.steps import CompiledSteps, compiled_mechanism, today_of
@@ -59,15 +59,14 @@ from scslab.mechanisms.scoring.compiled import (
     state_reads,
 )
 from scslab.mechanisms.scoring.compiled import scores as scores_of
+from scslab.parameter_tables import ParameterTable
 
 if TYPE_CHECKING:
     from scslab.engine.simulation import Simulation
 
 
-class RewardSector(BaseModel):
+class RewardSector(ParameterTable):
     """One reward: who may attempt it, and the score and threshold, or the list, that earn it."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     attempt_rate: float = Field(ge=0.0, le=1.0, description="Attempts per person per day.")
     score: str | None = Field(

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 from numba import literal_unroll
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
 from scslab.engine.mechanism import Consequences, MechanismParams, Scoring
 from scslab.engine.steps import CompiledSteps, compiled_mechanism, today_of
@@ -41,15 +41,14 @@ from scslab.mechanisms.scoring.compiled import (
     state_reads,
 )
 from scslab.mechanisms.scoring.compiled import scores as scores_of
+from scslab.parameter_tables import ParameterTable
 
 if TYPE_CHECKING:
     from scslab.engine.simulation import Simulation
 
 
-class ScoreSector(BaseModel):
+class ScoreSector(ParameterTable):
     """One sector refused below a score."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     attempt_rate: float = Field(ge=0.0, le=1.0, description="Attempts per person per day.")
     score: str = Field(default="suining_points", description="The scoring mechanism it reads.")

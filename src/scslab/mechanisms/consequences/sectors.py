@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 from numba import prange
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from scslab.engine.mechanism import Consequences
 from scslab.engine.steps import CompiledSteps, compiled_mechanism
@@ -50,6 +50,7 @@ from scslab.mechanisms.income_loss import (
 )
 from scslab.mechanisms.lists.base import ListBase, exited_on, no_list
 from scslab.mechanisms.provenance import count_sanctions
+from scslab.parameter_tables import ParameterTable
 from scslab.population.households import household_size, household_start
 
 if TYPE_CHECKING:
@@ -57,10 +58,8 @@ if TYPE_CHECKING:
     from scslab.population import Population
 
 
-class Sector(BaseModel):
+class Sector(ParameterTable):
     """One sector of sanctions."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     attempt_rate: float = Field(ge=0.0, le=1.0, description="Attempts per person per day.")
     enforcement: float = Field(

@@ -41,7 +41,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, model_validator
+from pydantic import Field, StrictFloat, StrictInt, model_validator
 
 from scslab.errors import ScenarioError
 from scslab.kernels.compiled_once import compiled_once
@@ -53,6 +53,7 @@ from scslab.kernels.sampling import DAY_ZERO, compiled_bernoulli_ids
 from scslab.kernels.sorting import sorted_copy
 from scslab.mechanisms.lists.base import ENTRIES, EXITS, apply_day
 from scslab.mechanisms.provenance import NOT_FALSE
+from scslab.parameter_tables import ParameterTable
 from scslab.population.census import CHINA_POPULATION_2020
 
 if TYPE_CHECKING:
@@ -63,10 +64,8 @@ _TERM = re.compile(r"^([a-z][a-z0-9_\-]*)(?:@(\d{4}-\d{2}-\d{2}))?$")
 """A term of a figure: ``quantity@YYYY-MM-DD`` (that row) or ``quantity`` (its series)."""
 
 
-class InitialListing(BaseModel):
+class InitialListing(ParameterTable):
     """Who is on a list on the start date (a warm start); see ``mechanisms/lists/initial.py``."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     listed: StrictFloat | StrictInt | str = Field(
         description="People on the list on the start date: a share of all people in [0, 1], or "

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import numpy as np
 from numba import prange
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from scslab.catalogue import (
     DATA_SOURCE_NAMES,
@@ -57,16 +57,15 @@ from scslab.kernels.sampling import LabelledDraws, compiled_labelled_ids
 from scslab.kernels.structs import compiled_struct
 from scslab.mechanisms.ages import actor_ages, min_age_by_act, of_age
 from scslab.mechanisms.observation.evaders import EVASION, evaded_coverage, evades, no_evasion
+from scslab.parameter_tables import ParameterTable
 from scslab.population.geography import regions_of_sorted
 
 if TYPE_CHECKING:
     from scslab.engine.simulation import Simulation
 
 
-class SourceParams(BaseModel):
+class SourceParams(ParameterTable):
     """One data source."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     acts: list[ActName] = Field(description="Acts this source records.")
     coverage_urban: float = Field(ge=0.0, le=1.0, description="Chance an urban act is recorded.")

@@ -67,7 +67,7 @@ import numba
 import numpy as np
 from numba import literal_unroll, prange
 from numba.experimental.structref import StructRefProxy
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
 from scslab.engine.mechanism import Ending, MechanismParams, Observer, Response
 from scslab.engine.steps import CompiledSteps, compiled_mechanism, today_of
@@ -83,6 +83,7 @@ from scslab.mechanisms.common import column_names
 from scslab.mechanisms.lists.base import entered_on
 from scslab.mechanisms.scoring.compiled import compiled_scorer, has_score
 from scslab.mechanisms.scoring.compiled import scores as scores_of
+from scslab.parameter_tables import ParameterTable
 from scslab.population.attributes import (
     GROUP_SIZES,
     NEIGHBOURHOOD,
@@ -125,10 +126,8 @@ SEEN, SEEN_INNOCENT = 1, 2
 punishment, a punishment of an innocent."""
 
 
-class Programme(BaseModel):
+class Programme(ParameterTable):
     """One programme: its mechanisms, its approval at the start and how much it tolerates."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     mechanisms: list[str] = Field(
         min_length=1,

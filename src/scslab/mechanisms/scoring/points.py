@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 from numba import prange
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from scslab.catalogue import Act, Points, Source, SourceName, act_by_name, source_by_name
 from scslab.engine.board import records_of
@@ -48,6 +48,7 @@ from scslab.mechanisms.scoring.compiled import (
     record_value,
     scores_everyone,
 )
+from scslab.parameter_tables import ParameterTable
 
 if TYPE_CHECKING:
     from scslab.engine.simulation import Simulation
@@ -60,10 +61,8 @@ SIGN_UP_BLOCK = 1 << 20
 """People per block of the pass that finds misverified users (part of no result: any order)."""
 
 
-class Grade(BaseModel):
+class Grade(ParameterTable):
     """A grade and the lowest score that earns it."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     name: str = Field(
         description="The grade's name, part of a metric column ({mechanism}_grade_{name}): "

@@ -54,7 +54,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Annotated, Any, Literal, NamedTuple
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from scslab.catalogue import SOURCE_NAMES, Act, ActName, Source, act_by_name
 from scslab.engine.board import (
@@ -81,6 +81,7 @@ from scslab.mechanisms.ages import ID_CARD_AGE, ActorAges, actor_ages, of_age
 from scslab.mechanisms.lists.base import SIZE as LIST_SIZE
 from scslab.mechanisms.lists.base import ListBase, list_members, no_list
 from scslab.mechanisms.observation.evaders import EVASION, evaders_in, evades, no_evasion
+from scslab.parameter_tables import ParameterTable
 from scslab.population.census import province_names
 from scslab.population.geography import regions_of_sorted
 
@@ -125,10 +126,8 @@ _FACE_RECOGNITION = np.int16(Source.FACE_RECOGNITION)
 """The source code of every record this mechanism posts."""
 
 
-class CameraSetting(BaseModel):
+class CameraSetting(ParameterTable):
     """Cameras of one setting (street, transit...): faces they see per resident a day."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     probes_urban: float = Field(
         ge=0.0, le=1e6, description="Faces an urban resident shows these cameras a day."
