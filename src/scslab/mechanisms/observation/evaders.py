@@ -85,11 +85,14 @@ def no_evasion() -> CoverageEvasion:
 def evades(ev, pid):
     """Whether ``pid`` evades under the rule ``ev`` (a ``CoverageEvasion``): drawn, and of age.
 
-    The draw without a branch, so that a loop over many acts stays vector code (two hashes each,
-    and the age's where the rule has a youngest evader).
+    Two hashes, then the age (a household's byte and a hash) only for a drawn person: at the
+    default share 95% of acts skip it, with the same answers. `integrated_2020` with every
+    adversary and response, 2,000,000 people x 120 days, three runs each (2026-12-07): the data
+    sources' phase 0.221-0.226 -> 0.185-0.189 s, face recognition's 0.086-0.087 -> 0.092-0.094,
+    the run 1.93-1.95 -> 1.91 s; the metrics the same bit for bit.
     """
     drawn = uniform(ev.key, 0, pid, 0) < ev.share * trait_factor(ev.trait_key, pid, ev.weight)
-    return drawn & is_of_age(ev.age_key, ev.households, ev.age_table, pid, ev.min_age)
+    return drawn and is_of_age(ev.age_key, ev.households, ev.age_table, pid, ev.min_age)
 
 
 @kernel(inline="always")
