@@ -166,6 +166,10 @@ INTEGRATED_SIZES = (1_000_000, 10_000_000, 100_000_000)
 """Sizes of the ``integrated_2020`` rows (the whole 2020 system; ``--china`` adds China), and
 of the ``whole`` rows (``integrated_2020`` with every adversary and response on)."""
 
+SYSTEMS = (("integrated", "integrated_2020"), ("whole", WHOLE_SYSTEM))
+"""The whole-system sections and what each runs: the 2020 preset, and it with every adversary
+and response on (``benchmarks/whole_system.py``)."""
+
 FACE_PEOPLE = 10_000_000
 """People of the ``face`` rows by default: a city (``dragon_eye`` is Shanghai, 24.9 million)."""
 
@@ -269,18 +273,14 @@ def measure(
         print("presets", flush=True)
         rows = [_best(lambda n=n: _preset("rongcheng", n, DAYS), n) for n in sizes]
         results["presets"] = _merged_rows(results.get("presets", []), rows)
-    if "integrated" in sections:
-        print("integrated_2020", flush=True)
+    for section, preset in SYSTEMS:
+        if section not in sections:
+            continue
+        print(preset, flush=True)
         sizes = [100_000] if quick else list(INTEGRATED_SIZES)
         sizes += [CHINA] if china else []
-        rows = [_best(lambda n=n: _preset("integrated_2020", n, DAYS), n) for n in sizes]
-        results["integrated"] = _merged_rows(results.get("integrated", []), rows)
-    if "whole" in sections:
-        print(f"{WHOLE_SYSTEM}: every adversary and response on", flush=True)
-        sizes = [100_000] if quick else list(INTEGRATED_SIZES)
-        sizes += [CHINA] if china else []
-        rows = [_best(lambda n=n: _preset(WHOLE_SYSTEM, n, DAYS), n) for n in sizes]
-        results["whole"] = _merged_rows(results.get("whole", []), rows)
+        rows = [_best(lambda n=n, p=preset: _preset(p, n, DAYS), n) for n in sizes]
+        results[section] = _merged_rows(results.get(section, []), rows)
     if "compile" in sections:
         print("first runs on an empty kernel cache", flush=True)
         results["compile"] = [_first_run(preset, people) for preset, people in FIRST_RUNS]
