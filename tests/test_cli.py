@@ -74,7 +74,8 @@ BAD = {
         + '[mechanisms.tax_blacklist]\ntype = "record_list"\nentry_acts = ["tax_evasion"]\n'
         + '[mechanisms.tax_punishment]\ntype = "joint_punishment"\nlist = "tax_blacklist"\n',
         "mechanisms.tax_punishment: its metric column 'travel_abroad_blocked' would be written "
-        "by joint_punishment too; name its sectors, acts, grades or thresholds apart",
+        "by joint_punishment too (both are joint_punishment mechanisms); name its sectors, acts, "
+        "grades or thresholds apart",
     ),
     "unknown_data_source": (
         GOOD + '\n[mechanisms.data_sources.extra_sources.hospital]\nacts = ["jaywalking"]\n'

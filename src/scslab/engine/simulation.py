@@ -405,7 +405,10 @@ class Simulation:
         for name, m in self.mechanisms.items():
             for col in getattr(m, "metric_columns", ()):
                 if col in owner:
+                    other = self.mechanisms[owner[col]]
                     who = "twice" if owner[col] == name else f"by {owner[col]} too"
+                    if other is not m and type(other) is type(m):  # one type under two names
+                        who += f" (both are {type(m).name} mechanisms)"
                     raise ScenarioError(
                         f"{self.scenario.source}: mechanisms.{name}: its metric column {col!r} "
                         f"would be written {who}; name its sectors, acts, grades or thresholds "
