@@ -100,6 +100,49 @@ def test_the_published_figures_give_the_2020_list():
     assert row == 13_000_000 / 1_411_778_724
 
 
+def test_a_count_taken_back_past_its_first_row_is_none_not_below_zero():
+    init = InitialListing(
+        listed="persons_ever_listed - persons_complied_after_listing",
+        ever_listed="persons_ever_listed",
+    )
+    # The compliers' first rows are 580,000 (2016-12-31) and 2,460,000 (2018-06-10): their line
+    # is below zero before 2016-07-22 and was added to the listed, above the ever listed.
+    early, late = dt.date(2016, 2, 29), dt.date(2016, 12, 30)
+    listed, how = figure(init.listed, init, early, "listed")
+    ever, _ = figure(init.ever_listed, init, early, "ever_listed")
+    assert listed == ever > 0  # nobody had complied yet
+    assert (
+        "persons_complied_after_listing@2016-02-29, line through its two nearest rows, below "
+        "zero there: none = 0" in how
+    )
+    listed, how = figure(init.listed, init, late, "listed")
+    ever, _ = figure(init.ever_listed, init, late, "ever_listed")
+    complied = 580_000 - 1_880_000 * 1 / 526  # the same line, a day before its first row
+    assert (ever - listed) * 1_411_778_724 == pytest.approx(complied, abs=1)
+    assert "below zero" not in how
+
+
+def test_integrated_2020_starts_in_2016_with_the_list_the_figures_give():
+    sc = scslab.load_scenario("integrated_2020")
+    sc = sc.with_overrides(people=20_000, days=2, start_date="2016-02-29")
+    warm = scslab.run(sc).manifest["set_up"]["court_list"]["warm_start"]
+    assert warm["listed"] == warm["ever_listed"] > 0
+    assert warm["listed_share"] == pytest.approx(4_284_987 / 1_411_778_724, rel=1e-6)
+
+
+def test_ever_listed_below_listed_on_the_start_date_says_how_each_was_worked_out():
+    crossed = {"listed": "persons_ever_listed", "ever_listed": "persons_complied_after_listing"}
+    sc = _warm(2_000, 2, since=400, **crossed)
+    with pytest.raises(ScenarioError) as err:
+        Simulation(sc)
+    message = str(err.value)
+    assert "mechanisms.court_list.initial: ever_listed (" in message
+    assert ": persons_complied_after_listing@2013-10-01, line through its two nearest rows" in (
+        message
+    )
+    assert "is below listed (" in message and "on the start date 2013-10-01" in message
+
+
 def test_integrated_2020_starts_with_the_court_list_of_2020_in_the_compiled_plan():
     people = 20_000
     result = scslab.run("integrated_2020", people=people, days=2, compiled=True)

@@ -72,7 +72,8 @@ class InitialListing(ParameterTable):
         "published figures: rows of `data` added and subtracted, e.g. "
         "'persons_ever_listed@2018-12-31 - persons_complied_after_listing@2018-12-31' "
         "(quantity@date: that row; a quantity alone: its series on the start date, on the line "
-        "through the two rows nearest it), divided by `population`."
+        "through the two rows nearest it, and 0 where that line is below zero), divided by "
+        "`population`."
     )
     ever_listed: StrictFloat | StrictInt | str | None = Field(
         default=None,
@@ -200,8 +201,15 @@ def series_on(rows: tuple[Row, ...], quantity: str, day: dt.date) -> float:
     """``quantity`` on ``day``: its row that day, else the line through the two nearest rows.
 
     Between two rows, the line through them; before the first or after the last, the line
-    through the first two or the last two (an extrapolation).
+    through the first two or the last two (an extrapolation). The figures are counts of people,
+    never below zero: before its first row a line may fall below zero (the compliers of
+    2016-12-31 and 2018-06-10 taken back to early 2016), and there it is zero.
     """
+    return max(_line_on(rows, quantity, day), 0.0)
+
+
+def _line_on(rows: tuple[Row, ...], quantity: str, day: dt.date) -> float:
+    """``series_on`` before it is held at zero."""
     series = sorted((r.date, r.value) for r in rows if r.quantity == quantity)
     for d, v in series:
         if d == day:
@@ -226,6 +234,8 @@ def figure(
         v = series_on(rows, quantity, day or start)
         total += sign * v
         at = day or f"{start}, line through its two nearest rows"
+        if day is None and v == 0.0 and _line_on(rows, quantity, start) < 0.0:
+            at = f"{start}, line through its two nearest rows, below zero there: none"
         parts.append(f"{'-' if sign < 0 else '+'} {quantity}@{at} = {v:,.0f}")
     text = " ".join(parts).lstrip("+ ")
     return total / init.population, f"{text}: {total:,.0f} of {init.population:,}"
@@ -414,7 +424,10 @@ def start_listed(lst: ListBase, sim: Simulation) -> WarmStart:
         if not 0.0 <= share <= 1.0:
             raise ScenarioError(f"{where}.{name}: {share:g} is not a share in [0, 1] ({text})")
     if ever < listed:
-        raise ScenarioError(f"{where}: ever_listed ({ever:g}) is below listed ({listed:g})")
+        raise ScenarioError(
+            f"{where}: ever_listed ({ever:g}: {ever_from}) is below listed ({listed:g}: "
+            f"{listed_from}) on the start date {start}"
+        )
 
     n = sim.pop.n
     key_now, key_left = lst.key("initial/listed"), lst.key("initial/left")
