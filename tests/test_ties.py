@@ -24,9 +24,13 @@ from scslab.kernels.rng import below, uniform
 from scslab.mechanisms.ties import (
     LOW_SCORE,
     NETWORK_TIES,
+    PART_ROOMS,
     TieCuts,
+    _largest_in_parts,
+    _largest_in_region,
     cut_tie,
     largest_component,
+    leaving_room,
 )
 from scslab.population.attributes import community_tie, community_ties, regions_ties
 from scslab.population.geography import region_of
@@ -148,6 +152,60 @@ def test_largest_component_equals_a_plain_search_with_and_without_cuts(ties):
     else:  # 5 of 8 ties left to everyone: still joined, as largest as with every tie
         assert expected == _largest_by_search(sim.pop.n, _edges(sim, uncut))
     assert cuts.counts[LOW_SCORE] == sum(bin(int(b)).count("1") for b in cuts.flags)
+
+
+def _cut_some(cuts, n, share, seed):
+    """A share of people lose a random stored tie (a small share), or all of them (a large)."""
+    rng = np.random.default_rng(seed)
+    for pid in np.flatnonzero(rng.random(n) < share):
+        for k in range(cuts.stored) if share > 0.5 else [int(rng.integers(cuts.stored))]:
+            cut_tie(cuts, int(pid), k, LOW_SCORE)
+
+
+@pytest.mark.parametrize("parts", [2, 3, 7])
+def test_a_region_joined_in_parallel_parts_has_the_same_largest_component(parts):
+    """Each part joins the ties inside it, the ties that leave a part are joined afterwards; a
+    part out of room for them measures the region again in one thread. Every way gives the
+    plain search's largest component, with few cuts and with the network fallen apart."""
+    sim = Simulation(_in_beijing(_sesame(people=3_000, days=1, low_score_rate=0.0)))
+    cuts, key, bounds = sim.get("tie_cutting").cuts, sim.pop.keys.ties, sim.pop.geography.bounds
+    r = int(np.argmax(np.diff(bounds)))
+    lo, hi = int(bounds[r]), int(bounds[r + 1])
+    found = []
+    for share in (0.3, 0.9):
+        _cut_some(cuts, sim.pop.n, share, parts)
+        for locality in (3, 40):
+            kept = [
+                (pid, community_tie(key, pid, k, lo, hi, locality))
+                for pid in range(lo, hi)
+                for k in range(NETWORK_TIES)
+                if k >= cuts.stored or not (int(cuts.flags[pid]) >> (cuts.shift + k)) & 1
+            ]
+            expected = _largest_by_search(hi, kept)
+            found.append(expected)
+            assert _largest_in_region(cuts, key, lo, hi, locality) == expected
+            for room in (leaving_room(locality), 0):  # 0: every part out of room
+                for threads in (None, True):
+                    args = (cuts, key, lo, hi, locality, parts, room)
+                    assert _largest_in_parts(threads, 10**6, *args) == expected
+    assert found[0] > found[2] > 1  # the network fell apart: a different largest component
+
+
+def test_a_region_of_many_parts_worth_is_measured_in_parts_with_the_same_result():
+    """Regions of 20,000 people at locality 1: each region is cut into parts where ``wave`` is
+    2 (``PART_ROOMS`` parts' worth of room each); the result is the plain search's and the
+    same for any wave."""
+    sc = _in_beijing(_sesame(people=40_000, days=1, low_score_rate=0.0))
+    sc = replace(sc, population=sc.population.model_copy(update={"tie_locality": 1}))
+    sim = Simulation(sc)
+    cuts, bounds = sim.get("tie_cutting").cuts, sim.pop.geography.bounds
+    assert np.diff(bounds).max() // 2 >= PART_ROOMS * leaving_room(1)  # measured in parts
+    _cut_some(cuts, sim.pop.n, 0.3, 1)
+    expected = _largest_by_search(sim.pop.n, _edges(sim, cuts))
+    for wave in (1, 2, 3):
+        for threads in (None, True):
+            network = (cuts, sim.pop.keys.ties, bounds, 1, wave)
+            assert largest_component(*network, threads) == expected
 
 
 def test_ties_stored_but_never_cut_change_nothing():

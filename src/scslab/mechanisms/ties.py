@@ -127,15 +127,20 @@ def _root(parent, i):
 
 
 @kernel
-def _largest_in_region(cuts, tie_key, lo, hi, locality):
-    """The largest weakly connected component of the kept ties of people ``[lo, hi)``."""
-    m = hi - lo
-    if m <= 1:
-        return m
-    parent = np.full(m, -1, np.int32)
+def _join_part(cuts, tie_key, lo, hi, locality, parent, first, stop, leaving, room):
+    """Join the kept network ties of people ``lo + first .. lo + stop - 1`` of region ``[lo, hi)``.
+
+    ``parent`` is the region's union-find (an entry per person, from ``lo``). A tie to someone
+    of the part is joined; one to someone outside it is written to ``leaving`` as the pair
+    (person, tie), region-relative, while ``room`` pairs fit. Returns how many ties left the
+    part (more than ``room``: not all were kept). The part's entries are the only ones read or
+    written, so parts of one region can be joined in parallel; a whole region has no tie that
+    leaves it.
+    """
     ties = np.empty(NETWORK_TIES * TIE_CHUNK, np.int64)
-    for c in range(0, m, TIE_CHUNK):
-        size = min(m - c, TIE_CHUNK)
+    left = 0
+    for c in range(first, stop, TIE_CHUNK):
+        size = min(stop - c, TIE_CHUNK)
         pids = np.arange(lo + c, lo + c + size)
         for k in range(NETWORK_TIES):  # the chunk's ties, drawn at once
             row = k * TIE_CHUNK
@@ -146,18 +151,75 @@ def _largest_in_region(cuts, tie_key, lo, hi, locality):
             for k in range(NETWORK_TIES):
                 if not tie_kept(cuts, pid, k):
                     continue
-                b = _root(parent, ties[k * TIE_CHUNK + i - c] - lo)
-                if a == b:
+                t = ties[k * TIE_CHUNK + i - c] - lo
+                if t < first or t >= stop:  # joined once every part is
+                    if left < room:
+                        leaving[2 * left], leaving[2 * left + 1] = i, t
+                    left += 1
                     continue
-                if parent[a] > parent[b]:  # a the larger (more negative size)
-                    a, b = b, a
-                parent[a] += parent[b]
-                parent[b] = a
+                a = _union(parent, a, _root(parent, t))
+    return left
+
+
+@kernel(inline="always")
+def _union(parent, a, b):
+    """Join the components of roots ``a`` and ``b``; the larger's root is the new root."""
+    if a == b:
+        return a
+    if parent[a] > parent[b]:  # a the larger (more negative size)
+        a, b = b, a
+    parent[a] += parent[b]
+    parent[b] = a
+    return a
+
+
+@kernel
+def _largest_root(parent):
+    """The size of the largest component of a union-find (a root holds minus its size)."""
     best = 0
-    for i in range(m):
+    for i in range(parent.size):
         if parent[i] < 0:
             best = max(best, -parent[i])
     return best
+
+
+@kernel
+def _largest_in_region(cuts, tie_key, lo, hi, locality):
+    """The largest weakly connected component of the kept ties of people ``[lo, hi)``."""
+    m = hi - lo
+    if m <= 1:
+        return m
+    parent = np.full(m, -1, np.int32)
+    _join_part(cuts, tie_key, lo, hi, locality, parent, 0, m, np.empty(0, np.int32), 0)
+    return _largest_root(parent)
+
+
+def _largest_in_parts(cuts, tie_key, lo, hi, locality, parts, room):
+    """``_largest_in_region`` with the region cut into ``parts`` runs of ids joined in parallel.
+
+    Each part joins the ties inside it (``_join_part``) and keeps those that leave it, at most
+    ``room`` pairs a part; those are joined afterwards, in one thread. Ties are local (a mean id
+    distance of ``locality``), so few leave a part: about ``NETWORK_TIES * locality / 2`` at
+    each of its two ends. Where a part had more than ``room``, the region is measured again in
+    one thread (``_largest_in_region``). The components are the network's, whatever the order of
+    the joins, so the largest is the same number either way.
+    """
+    m = hi - lo
+    parent = np.full(m, -1, np.int32)
+    leaving = np.empty((parts, 2 * room), np.int32)
+    left = np.zeros(parts, np.int64)
+    for j in prange(parts):
+        first, stop = j * m // parts, (j + 1) * m // parts
+        left[j] = _join_part(cuts, tie_key, lo, hi, locality, parent, first, stop, leaving[j], room)
+    if left.max() > room:
+        return _largest_in_region(cuts, tie_key, lo, hi, locality)
+    for j in range(parts):
+        for e in range(left[j]):
+            _union(parent, _root(parent, leaving[j, 2 * e]), _root(parent, leaving[j, 2 * e + 1]))
+    return _largest_root(parent)
+
+
+_largest_in_parts = both_builds(_largest_in_parts)
 
 
 def _largest_of_regions(cuts, tie_key, bounds, locality, regions):
@@ -172,6 +234,22 @@ def _largest_of_regions(cuts, tie_key, bounds, locality, regions):
 _largest_of_regions = both_builds(_largest_of_regions)
 
 
+@kernel
+def leaving_room(locality):
+    """Ties a part of a region keeps room for that leave it (``_largest_in_parts``).
+
+    About ``NETWORK_TIES * locality / 2`` leave at each of a part's two ends, and their count
+    hardly varies (a sum of many coin flips): four times that, and a little more for small parts.
+    """
+    return 4 * NETWORK_TIES * locality + 1024
+
+
+PART_ROOMS = 8
+"""A region is measured in parallel parts where each part holds at least this many times the
+ties that may leave it (``leaving_room``): the ties joined afterwards, in one thread, are then
+a few percent of the part's, and their room a few percent of its memory. A speed choice only."""
+
+
 @compiled_once
 @kernel
 def largest_component(cuts, tie_key, bounds, locality, wave, threads):
@@ -180,25 +258,36 @@ def largest_component(cuts, tie_key, bounds, locality, wave, threads):
     The network: everyone's first ``NETWORK_TIES`` community ties, less the cut ones (only the
     first ``cuts.stored`` can be cut). Ties stay
     within a region, so do components: a union-find per region (an ``int32`` per person of the
-    region, freed after it). Regions go largest first, ``wave`` at a time in parallel (the
-    thread count: speed only), and a region no larger than the largest component found so far
-    is skipped (it cannot hold a larger one): with few cuts only the largest regions are
-    measured. The result does not depend on ``wave``. Work: one tie generated and two finds per
-    network tie of each region measured. ``threads``: the run's (``run_threads``); a wave of
-    fewer than ``PARALLEL_MIN_ITEMS`` people, or any wave of a small run, takes one thread.
+    region, freed after it). Regions go largest first, and a region no larger than the largest
+    component found so far is skipped (it cannot hold a larger one): with few cuts only the
+    largest region is measured. A region large enough (``PART_ROOMS``) is measured alone, cut
+    into ``wave`` parts joined in parallel (``_largest_in_parts``); smaller ones ``wave`` at a
+    time in parallel. ``wave`` is the thread count: speed only, the result does not depend on
+    it. Work: one tie generated and two finds per network tie of each region measured.
+    ``threads``: the run's (``run_threads``); a wave of fewer than ``PARALLEL_MIN_ITEMS`` people,
+    or any wave of a small run, takes one thread.
     """
     sizes = bounds[1:] - bounds[:-1]
     order = stable_order(-sizes)
     wave = max(1, wave)
+    room = leaving_room(locality)
     best = 0
-    for i in range(0, order.size, wave):
+    i = 0
+    while i < order.size and sizes[order[i]] > best:  # a smaller region cannot hold a larger one
+        r = order[i]
+        if wave > 1 and sizes[r] // wave >= PART_ROOMS * room:  # one region, in parts
+            largest = _largest_in_parts(
+                threads, sizes[r], cuts, tie_key, bounds[r], bounds[r + 1], locality, wave, room
+            )
+            best = max(best, largest)
+            i += 1
+            continue
         regions = order[i : i + wave]
         regions = regions[sizes[regions] > best]
-        if regions.size == 0:
-            break  # every region left is smaller still
         people = sizes[regions].sum()
         largest = _largest_of_regions(threads, people, cuts, tie_key, bounds, locality, regions)
         best = max(best, largest.max())
+        i += wave
     return best
 
 
