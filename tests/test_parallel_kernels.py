@@ -256,7 +256,7 @@ def _built_both_ways() -> list[tuple[str, object, tuple]]:
     people where it blocks). ``view``: what of the result to compare (default: all of it);
     arguments may be a function that makes them, where they are results of other kernels.
     """
-    from scslab.catalogue import Source
+    from scslab.catalogue import Act, Source
     from scslab.kernels import sampling
     from scslab.mechanisms.adversary.data_breaches import BreachRule, _exposed_in
     from scslab.mechanisms.behaviour.debt import _delays, _weight_sums
@@ -268,7 +268,8 @@ def _built_both_ways() -> list[tuple[str, object, tuple]]:
     from scslab.mechanisms.scoring import commercial
     from scslab.mechanisms.scoring.dangan import _rejected
     from scslab.mechanisms.scoring.points import _count_enrolled, _misverified_users
-    from scslab.mechanisms.ties import _largest_of_regions
+    from scslab.mechanisms.surveillance.face_recognition import Sighting, _identify
+    from scslab.mechanisms.ties import _largest_in_parts, _largest_of_regions, leaving_room
     from scslab.population.attributes import AttributeKeys
     from scslab.population.census import HOUSEHOLD_SIZE_SHARES
     from scslab.population.households import _generated_households, size_cdf
@@ -328,6 +329,18 @@ def _built_both_ways() -> list[tuple[str, object, tuple]]:
     def cells_of_hits() -> tuple:
         return (0, *found(), groups.BLOCK, geo)
 
+    acted = np.sort(rng.choice(n, 50_000)).astype(np.int64)
+    act_kinds = rng.integers(0, len(Act), acted.size).astype(np.int16)
+    enforced, recorded = rng.random(len(Act)) < 0.3, rng.random(acted.size) < 0.1
+
+    def identified() -> tuple:
+        """A day's acts by person (some people with several), a third of the kinds enforced by
+        cameras, a tenth recorded already, evaders seen at half the coverage; 5 rows before."""
+        rows = [np.zeros(acted.size + 5, t) for t in (np.int64, np.int16, np.int16, np.bool_)]
+        cameras = evasion._replace(factor=np.full(len(Source), 0.5))
+        seen = Sighting(key, enforced, bounds, np.asarray([0.7, 0.3]), 0.99, True, 0.5)
+        return (9, seen, cameras, acted, act_kinds, recorded, *rows, 5)
+
     records = np.sort(rng.choice(n, 40_000))  # by person, some people with several records
     credit = (
         rng.integers(-2, 3, 20),  # penalty units per act
@@ -370,6 +383,8 @@ def _built_both_ways() -> list[tuple[str, object, tuple]]:
         ("cells of hits", groups._cells_at, cells_of_hits, lambda c: block_of((c, found()[1]))),
         ("group tallies", groups._tally, tallied),
         ("components", _largest_of_regions, (cuts, key, bounds, 1000, np.arange(2))),
+        ("component parts", _largest_in_parts, (cuts, key, 0, 120_000, 40, 3, leaving_room(40))),
+        ("faces identified", _identify, identified),
         ("evaders", _evaders_in, (evasion, bounds)),
         ("credit records", commercial._apply_records, (*records_applied, *credit, 350, 950, hist)),
         ("credit scores read", commercial._scores_at, (users, records)),
@@ -387,7 +402,7 @@ def _arrays(value: object) -> list[np.ndarray]:
     return [np.asarray(value)]
 
 
-@pytest.mark.parametrize("case", range(24))
+@pytest.mark.parametrize("case", range(26))
 def test_both_builds_agree(case: int) -> None:
     name, kernel, args, *view = _built_both_ways()[case]
     args = args() if callable(args) else args

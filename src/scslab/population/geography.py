@@ -101,6 +101,19 @@ def region_run(bounds, r, pos, stop, most):
     return end, r + (end == bounds[r + 1])
 
 
+@kernel(inline="always")
+def region_on_from(bounds: np.ndarray, r: int, pid: int) -> int:
+    """The region of ``pid``, walking on from region ``r``, at or before ``pid``'s.
+
+    For ids visited in increasing order: ``region_of`` for the first, then this for each next,
+    which moves only where the ids cross into another region.
+    """
+    last = bounds.size - 2  # the last region: its end is everyone
+    while r < last and bounds[r + 1] <= pid:
+        r += 1
+    return r
+
+
 @kernel
 def regions_of_sorted(bounds: np.ndarray, pids: np.ndarray) -> np.ndarray:
     """``region_of`` for each of ``pids``, which are in increasing order, in one merge pass.
@@ -113,9 +126,7 @@ def regions_of_sorted(bounds: np.ndarray, pids: np.ndarray) -> np.ndarray:
     if pids.size == 0:
         return out
     r = region_of(bounds, pids[0])
-    last = bounds.size - 2  # the last region: its end is everyone
     for i in range(pids.size):
-        while r < last and bounds[r + 1] <= pids[i]:
-            r += 1
+        r = region_on_from(bounds, r, pids[i])
         out[i] = r
     return out

@@ -54,6 +54,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Annotated, Any, Literal, NamedTuple
 
 import numpy as np
+from numba import prange
 from pydantic import Field, field_validator, model_validator
 
 from scslab.catalogue import SOURCE_NAMES, Act, ActName, Source, act_by_name
@@ -71,7 +72,7 @@ from scslab.engine.steps import CompiledSteps, compiled_mechanism, today_of
 from scslab.errors import ScenarioError
 from scslab.kernels.compiled_once import compiled_once
 from scslab.kernels.jit import kernel, step_kernel
-from scslab.kernels.parallel import run_threads
+from scslab.kernels.parallel import both_builds, run_threads
 from scslab.kernels.poisson import poisson_points, room_for
 from scslab.kernels.rng import uniform
 from scslab.kernels.sampling import compiled_bernoulli_ids
@@ -83,7 +84,7 @@ from scslab.mechanisms.lists.base import ListBase, list_members, no_list
 from scslab.mechanisms.observation.evaders import EVASION, evaders_in, evades, no_evasion
 from scslab.parameter_tables import ParameterTable
 from scslab.population.census import province_names
-from scslab.population.geography import regions_of_sorted
+from scslab.population.geography import region_of, region_on_from
 
 if TYPE_CHECKING:
     from scslab.engine.simulation import Simulation
@@ -392,6 +393,7 @@ FaceState = compiled_struct(
         "full_reads",
         "flagged",
         "n",
+        "threads",
         "evasion",
         "evading",
         "evading_probes",
@@ -402,14 +404,14 @@ FaceState = compiled_struct(
     __name__,
 )
 """The keys (``FaceKeys``) and the rule (``FaceRule``); the regions; probes per person a day by
-region and their sum over people; the acts enforced (by act code) and the chance a camera sees
-an act, by region; the wanted, in order, and where each region's start (mode 'watchlist'); the
+region and their sum over people; the acts enforced (by act code) and the chance a camera sees an
+act, by region; the wanted, in order, and where each region's start (mode 'watchlist'); the
 record of the list whose members are wanted (``no_list()`` without one) and how many times
-everyone's flag was read to find them (int64, one value); the flag of people ever
-falsely flagged (``FlagBits``); the population; who evades (a ``CoverageEvasion``), whether
-evaders evade these cameras, and the probes of a day on which they do; the day's probes, alerts,
-false alerts, true alerts, alerts evaded and gallery (0: of fixed size); probes, alerts and
-false alerts so far, the innocents flagged and the alerts evaded (int64); today's metrics."""
+everyone's flag was read to find them (int64, one value); the flag of people ever falsely flagged
+(``FlagBits``); the population and its ``run_threads``; who evades (a ``CoverageEvasion``),
+whether evaders evade these cameras, and the probes of a day on which they do; the day's probes,
+alerts, false alerts, true alerts, alerts evaded and gallery (0: of fixed size); probes, alerts
+and false alerts so far, the innocents flagged and the alerts evaded (int64); today's metrics."""
 
 
 @kernel
@@ -424,6 +426,7 @@ def _new_state(
     wanted_bounds,
     flagged,
     n,
+    threads,
     evasion,
     evading,
     evaders,
@@ -452,6 +455,7 @@ def _new_state(
         np.zeros(1, np.int64),
         flagged,
         n,
+        threads,
         evasion,
         evading,
         evading_probes,
@@ -589,6 +593,94 @@ def _watchlist_alerts(day, s, evading):
     return innocents[:used], found[:n_found], evaded
 
 
+class Sighting(NamedTuple):
+    """What decides whether a camera sees and identifies an act (``_identify``), by name."""
+
+    key: np.uint64
+    """The detection draws' stream key."""
+    watched: np.ndarray
+    """Whether each act (by code) is enforced by the cameras."""
+    bounds: np.ndarray
+    """The regions' first ids."""
+    coverage: np.ndarray
+    """The chance a camera sees an act, by region."""
+    identified: float
+    """The chance a seen face is identified (1 - FNIR)."""
+    evading: bool
+    """Whether evaders show these cameras fewer faces today."""
+    factor: float
+    """An evader's coverage, as a share of everyone's."""
+
+
+IDENTIFY_PARTS = 64
+"""Runs of a day's acts identified apart, in parallel, then written in order (speed only)."""
+
+
+def _identify(
+    day, sighting, evasion, pid, act, recorded, out_pid, out_act, out_source, out_true, row
+):
+    """Each act's sighting in runs of acts, in parallel; the identified written from ``row``.
+
+    An act not yet recorded, of a kind the cameras enforce, is identified when its draw is below
+    its region's coverage times ``identified`` (times ``factor`` for an evader's act, which
+    counts as evaded when the draw is below the full chance only; ``evasion``: who evades, a
+    ``CoverageEvasion``, an argument of its own for the threaded loop). The acts come ordered by
+    person, so each run walks the regions along its ids. The identified acts are marked
+    recorded and written, in order, into ``out_*`` (person, act, source, true) from ``row``: each
+    run counts its own, then writes them from where the runs before it end. Returns (records
+    written, acts evaded); the same for any number of threads and runs.
+    """
+    # its fields as locals: a threaded loop takes arrays and records, not a tuple holding them
+    key, watched, bounds, coverage = (
+        sighting.key,
+        sighting.watched,
+        sighting.bounds,
+        sighting.coverage,
+    )
+    identified, evading, factor = sighting.identified, sighting.evading, sighting.factor
+    n = pid.size
+    parts = min(n, IDENTIFY_PARTS)
+    hit = np.zeros(n, np.bool_)
+    found = np.zeros(parts, np.int64)
+    evaded = np.zeros(parts, np.int64)
+    for j in prange(parts):
+        lo, hi = j * n // parts, (j + 1) * n // parts
+        if lo == hi:
+            continue
+        r = region_of(bounds, pid[lo])
+        for i in range(lo, hi):
+            a = act[i]
+            if recorded[i] or not watched[a]:
+                continue
+            r = region_on_from(bounds, r, pid[i])  # the ids ascend
+            u = uniform(key, day, pid[i], a)
+            chance = coverage[r] * identified
+            if evading and evades(evasion, pid[i]):
+                if u < chance and u >= chance * factor:  # seen at full coverage, not now
+                    evaded[j] += 1
+                chance *= factor
+            if u < chance:
+                hit[i] = True
+                recorded[i] = True
+                found[j] += 1
+    starts = np.empty(parts, np.int64)
+    at = row
+    for j in range(parts):
+        starts[j] = at
+        at += found[j]
+    for j in prange(parts):
+        k = starts[j]
+        for i in range(j * n // parts, (j + 1) * n // parts):
+            if hit[i]:
+                out_pid[k], out_act[k] = pid[i], act[i]
+                out_source[k], out_true[k] = _FACE_RECOGNITION, True
+                k += 1
+    return at - row, evaded.sum()
+
+
+_identify = both_builds(_identify)
+
+
 @compiled_once
 @kernel
 def _acts_identified(day, board, s, evading):
@@ -599,29 +691,21 @@ def _acts_identified(day, board, s, evading):
     (``evading``: coverage times ``f``).
     """
     pid, act, recorded = acts_of(board)
-    regions = regions_of_sorted(s.bounds, pid)
-    identified = 1.0 - s.rule.fnir
-    factor = s.evasion.factor[_FACE_RECOGNITION]
     row = record_room(board, pid.size)
-    k = row
-    evaded = 0
-    for i in range(pid.size):
-        a = act[i]
-        if recorded[i] or not s.watched[a]:
-            continue
-        u = uniform(s.keys.detect, day, pid[i], a)
-        chance = s.coverage[regions[i]] * identified
-        if evading and evades(s.evasion, pid[i]):
-            if u < chance and u >= chance * factor:  # seen at full coverage, not now
-                evaded += 1
-            chance *= factor
-        if u < chance:
-            recorded[i] = True
-            board.rec_pid[k], board.rec_act[k] = pid[i], a
-            board.rec_source[k], board.rec_true[k] = _FACE_RECOGNITION, True
-            k += 1
-    records_written(board, k - row, written_in_order(board.rec_pid, row, k - row))
-    return k - row, evaded
+    sighting = Sighting(
+        key=s.keys.detect,
+        watched=s.watched,
+        bounds=s.bounds,
+        coverage=s.coverage,
+        identified=1.0 - s.rule.fnir,
+        evading=evading,
+        factor=s.evasion.factor[_FACE_RECOGNITION],
+    )
+    out = (board.rec_pid, board.rec_act, board.rec_source, board.rec_true)
+    acts = (pid, act, recorded)
+    found, evaded = _identify(s.threads, pid.size, day, sighting, s.evasion, *acts, *out, row)
+    records_written(board, found, written_in_order(board.rec_pid, row, found))
+    return found, evaded
 
 
 @compiled_once
@@ -864,6 +948,7 @@ class FaceRecognition(CompiledSteps, Surveillance):
             np.searchsorted(wanted, geography.bounds).astype(np.int64),
             self.flagged.bits(),
             pop.n,
+            run_threads(pop.n),
             evasion,
             evading,
             evaders,
