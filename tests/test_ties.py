@@ -36,18 +36,20 @@ from scslab.population.attributes import community_tie, community_ties, regions_
 from scslab.population.geography import region_of
 
 
-def _edges(sim, cuts):
-    """Every kept network tie (pid, tie) of the population, from the attribute kernel: the first
-    ``NETWORK_TIES`` of each person, of which only the first ``cuts.stored`` can be cut."""
+def _edges(sim, cuts, people=None, locality=None):
+    """Every kept network tie (pid, tie) of ``people`` (default: the population), from the
+    attribute kernel: the first ``NETWORK_TIES`` of each person, of which only the first
+    ``cuts.stored`` can be cut; at ``locality`` (default: the population's)."""
     pop = sim.pop
+    locality = pop.params.tie_locality if locality is None else locality
     out = []
-    for pid in range(pop.n):
+    for pid in range(pop.n) if people is None else people:
         r = region_of(pop.geography.bounds, pid)
         lo, hi = pop.geography.bounds[r], pop.geography.bounds[r + 1]
         bits = (int(cuts.flags[pid]) >> cuts.shift) if cuts.stored else 0
         for k in range(NETWORK_TIES):
             if k >= cuts.stored or not (bits >> k) & 1:
-                tie = community_tie(pop.keys.ties, pid, k, lo, hi, pop.params.tie_locality)
+                tie = community_tie(pop.keys.ties, pid, k, lo, hi, locality)
                 out.append((pid, tie))
     return out
 
@@ -130,6 +132,13 @@ def test_ties_drawn_at_once_are_the_ties_drawn_one_by_one(locality):
     assert wrapped > 0  # the rare branch ran
 
 
+def _cut_some(cuts, n, share, rng):
+    """A share of people lose a random stored tie (a small share), or all of them (a large)."""
+    for pid in np.flatnonzero(rng.random(n) < share):
+        for k in range(cuts.stored) if share > 0.5 else [int(rng.integers(cuts.stored))]:
+            cut_tie(cuts, int(pid), k, LOW_SCORE)
+
+
 @pytest.mark.parametrize("ties", [3, 8])
 def test_largest_component_equals_a_plain_search_with_and_without_cuts(ties):
     """The network is everyone's first 8 ties whatever ``ties`` stores; only stored ones cut."""
@@ -138,9 +147,7 @@ def test_largest_component_equals_a_plain_search_with_and_without_cuts(ties):
     cuts, bounds = tc.cuts, sim.pop.geography.bounds
     rng = np.random.default_rng(1)
     for share in (0.0, 0.3, 0.9):  # a share of people lose a random tie, then all of theirs
-        for pid in np.flatnonzero(rng.random(sim.pop.n) < share):
-            for k in range(ties) if share > 0.5 else [int(rng.integers(ties))]:
-                cut_tie(cuts, int(pid), k, LOW_SCORE)
+        _cut_some(cuts, sim.pop.n, share, rng)
         expected = _largest_by_search(sim.pop.n, _edges(sim, cuts))
         locality = sim.pop.params.tie_locality
         for wave in (1, 2, 64):  # regions at a time: speed only
@@ -154,14 +161,6 @@ def test_largest_component_equals_a_plain_search_with_and_without_cuts(ties):
     assert cuts.counts[LOW_SCORE] == sum(bin(int(b)).count("1") for b in cuts.flags)
 
 
-def _cut_some(cuts, n, share, seed):
-    """A share of people lose a random stored tie (a small share), or all of them (a large)."""
-    rng = np.random.default_rng(seed)
-    for pid in np.flatnonzero(rng.random(n) < share):
-        for k in range(cuts.stored) if share > 0.5 else [int(rng.integers(cuts.stored))]:
-            cut_tie(cuts, int(pid), k, LOW_SCORE)
-
-
 @pytest.mark.parametrize("parts", [2, 3, 7])
 def test_a_region_joined_in_parallel_parts_has_the_same_largest_component(parts):
     """Each part joins the ties inside it, the ties that leave a part are joined afterwards; a
@@ -173,15 +172,9 @@ def test_a_region_joined_in_parallel_parts_has_the_same_largest_component(parts)
     lo, hi = int(bounds[r]), int(bounds[r + 1])
     found = []
     for share in (0.3, 0.9):
-        _cut_some(cuts, sim.pop.n, share, parts)
+        _cut_some(cuts, sim.pop.n, share, np.random.default_rng(parts))
         for locality in (3, 40):
-            kept = [
-                (pid, community_tie(key, pid, k, lo, hi, locality))
-                for pid in range(lo, hi)
-                for k in range(NETWORK_TIES)
-                if k >= cuts.stored or not (int(cuts.flags[pid]) >> (cuts.shift + k)) & 1
-            ]
-            expected = _largest_by_search(hi, kept)
+            expected = _largest_by_search(hi, _edges(sim, cuts, range(lo, hi), locality))
             found.append(expected)
             assert _largest_in_region(cuts, key, lo, hi, locality) == expected
             for room in (leaving_room(locality), 0):  # 0: every part out of room
@@ -200,7 +193,7 @@ def test_a_region_of_many_parts_worth_is_measured_in_parts_with_the_same_result(
     sim = Simulation(sc)
     cuts, bounds = sim.get("tie_cutting").cuts, sim.pop.geography.bounds
     assert np.diff(bounds).max() // 2 >= PART_ROOMS * leaving_room(1)  # measured in parts
-    _cut_some(cuts, sim.pop.n, 0.3, 1)
+    _cut_some(cuts, sim.pop.n, 0.3, np.random.default_rng(1))
     expected = _largest_by_search(sim.pop.n, _edges(sim, cuts))
     for wave in (1, 2, 3):
         for threads in (None, True):
