@@ -8,7 +8,20 @@ from numba import njit
 
 import scslab
 from scslab.engine.simulation import Simulation
-from scslab.population.attributes import HEAD_MIN_AGE, age, income_class
+from scslab.kernels.rng import uniform
+from scslab.population.attributes import (
+    CHILD,
+    CIVIL_SERVANT,
+    CIVIL_SERVANT_SHARE,
+    FARMER,
+    HEAD_MIN_AGE,
+    RETIRED,
+    STUDENT,
+    WORKER,
+    age,
+    income_class,
+    occupation,
+)
 from scslab.population.census import AGE_BAND_SHARES, URBAN_SHARE_2020, provinces
 from scslab.population.geography import region_of
 
@@ -95,3 +108,73 @@ def test_ages_hold_the_census_bands_with_adult_heads(preset, household_size):
     alone_sc = scslab.scenario_from_dict({**sc.raw, "population": {"household_size": 1}})
     single = Simulation(alone_sc).pop
     assert _ages(single.keys.age, single.households, single.age_table).min() == HEAD_MIN_AGE
+
+
+@njit
+def _occupations(key, ages, urban):
+    """Everyone's occupation, given their ages, in one setting."""
+    out = np.empty(ages.size, np.int64)
+    for pid in range(ages.size):
+        out[pid] = occupation(key, pid, ages[pid], urban)
+    return out
+
+
+def _age_by_the_rule(key, pid, household, table):
+    """``age``'s docstring, step by step with branches: the rule its branch-free code keeps."""
+    position, size = household & 15, household >> 4
+    u, v = uniform(key, 0, pid, 0), uniform(key, 0, pid, 1)
+    if position > 0:
+        if u < table[0, size]:
+            return int(v * 15.0)  # a child
+        u = (u - table[0, size]) * table[1, size]  # uniform again, among the grown
+    old_among_grown = AGE_BAND_SHARES[2] / (AGE_BAND_SHARES[1] + AGE_BAND_SHARES[2])
+    if u < old_among_grown:
+        return 60 + int(v * 31.0)
+    if position == 0:
+        return HEAD_MIN_AGE + int(v * (60.0 - HEAD_MIN_AGE))
+    return 15 + int(v * 45.0)
+
+
+def _occupation_by_the_rule(key, pid, years, urban):
+    """``occupation``'s docstring, step by step with branches."""
+    if years < 6:
+        return CHILD
+    if years < 22:
+        return STUDENT
+    if years >= 60:
+        return RETIRED
+    u = uniform(key, 0, pid, 0)
+    if urban:
+        return CIVIL_SERVANT if u < CIVIL_SERVANT_SHARE else WORKER
+    return FARMER if u < 0.7 else WORKER
+
+
+def test_ages_and_occupations_are_their_rules_step_by_step():
+    """The kernels choose among values without branches; each person's is the rule's.
+
+    Households of every size and position, and every band of age: a choice that took a wrong
+    value for one kind of person would show here.
+    """
+    sc = scslab.load_scenario("rongcheng").with_overrides(people=20_000, days=1)
+    pop = Simulation(sc).pop
+    ages = _ages(pop.keys.age, pop.households, pop.age_table)
+    by_rule = [
+        _age_by_the_rule(pop.keys.age, pid, int(pop.households[pid]), pop.age_table)
+        for pid in range(pop.n)
+    ]
+    np.testing.assert_array_equal(ages, by_rule)
+    assert {0, 15, 17, 18, 59, 60, 90} <= set(ages.tolist())  # every branch was taken
+    assert sorted(set((pop.households & 15).tolist()))[:2] == [0, 1]
+    assert (ages == 14).any() and (ages == 15).any()
+    for urban in (True, False):
+        jobs = _occupations(pop.keys.occupation, ages, urban)
+        by_rule = [
+            _occupation_by_the_rule(pop.keys.occupation, pid, int(ages[pid]), urban)
+            for pid in range(pop.n)
+        ]
+        np.testing.assert_array_equal(jobs, by_rule)
+        assert set(jobs.tolist()) == (
+            {CHILD, STUDENT, RETIRED, WORKER, CIVIL_SERVANT}
+            if urban
+            else {CHILD, STUDENT, RETIRED, WORKER, FARMER}
+        )

