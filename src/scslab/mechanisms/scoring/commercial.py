@@ -456,45 +456,82 @@ def _opted_in(opt, keys, households, bounds, pids, ramp):
 
 
 @kernel(inline="always")
-def _relationships(rule, score, ties, at, stride, pid, cuts):
-    """The mean normalised score of ``pid``'s kept ties that use it (``rule.no_ties``: none does).
+def _relationships(rule, score, ties, users, cuts, weight, s):
+    """Add ``weight`` times each user's relationships to ``s``.
 
-    ``pid``'s ``k``-th community tie is ``ties[k * stride + at]`` (``regions_ties``).
+    A user's relationships: the mean normalised score of their kept ties that use the score
+    (``rule.no_ties`` where none does).
+
+    ``users[u]``'s ``k``-th community tie is ``ties[k * users.size + u]`` (``regions_ties``).
     """
-    total = 0.0
-    users = 0
-    for k in range(rule.ties):
-        if not tie_kept(cuts, pid, k):
-            continue  # a cut tie's score does not count
-        t = ties[k * stride + at]
-        s = score[t]
-        # Without branches (whether a tie uses the score is a coin flip to the processor):
-        # adding 0.0 for a tie that does not count leaves the sum as it was, bit for bit.
-        counted = np.int64(s > 0) & np.int64(t != pid)
-        total += counted * ((s - rule.lo) / (rule.hi - rule.lo))
-        users += counted
-    return total / users if users else rule.no_ties
+    n = users.size
+    lo, span = rule.lo, rule.hi - rule.lo
+    for u in range(n):
+        pid = users[u]
+        total = 0.0
+        counting = 0
+        for k in range(rule.ties):
+            if not tie_kept(cuts, pid, k):
+                continue  # a cut tie's score does not count
+            t = ties[k * n + u]
+            v = score[t]
+            # Without branches (whether a tie uses the score is a coin flip to the processor):
+            # adding 0.0 for a tie that does not count leaves the sum as it was, bit for bit.
+            counted = np.int64(v > 0) & np.int64(t != pid)
+            total += counted * ((v - lo) / span)
+            counting += counted
+        s[u] += weight * (total / counting if counting else rule.no_ties)
 
 
-@kernel(inline="always")
-def _score(rule, keys, households, score, pid, urban, ties, at, stride, cuts, penalty, activity):
+@kernel
+def _scores_of(rule, keys, households, bounds, score, cuts, users, was, forgive, ties, out):
+    """Into ``out``: the new scores of ``users`` (ascending ids), whose packed bytes were ``was``.
+
+    A user's score is the weighted sum of five dimensions in ``[0, 1]``, added in this order:
+    the credit history (``rule.clean`` less the penalty left after ``forgive`` units), the
+    fulfilment of their income class, their identity (occupation and maturity), their activity
+    (the online trait and the period's records) and their relationships (``_relationships``,
+    their ``k``-th community tie being ``ties[k * users.size + u]``); then scaled to
+    ``rule.lo .. rule.hi`` and rounded. A dimension of weight 0 is not computed.
+
+    One dimension a loop over the users, each loop short: a loop that computed a user's whole
+    score at once, through a helper given the records, spent about 100 ns a user outside its
+    arithmetic (114 -> 45 ns a user, one thread, 2026-12-07: a Sesame pass at 10 million
+    people).
+    """
+    n = users.size
     w = rule.weights
-    s = w[0] * rule.clean * (1.0 - penalty / PENALTY_MAX)
-    years = age(keys.age, pid, households[pid], rule.age_table)
+    urban = np.empty(n, np.bool_)
+    r = region_of(bounds, users[0]) if n else 0
+    for u in range(n):  # the users' regions, followed along their ids
+        while users[u] >= bounds[r + 1]:
+            r += 1
+        urban[u] = r % 2 == 0
+    s = np.empty(n, np.float64)
+    for u in range(n):
+        penalty = max(0, (was[u] & PENALTY_MAX) - forgive)
+        s[u] = w[0] * rule.clean * (1.0 - penalty / PENALTY_MAX)
     if w[1] > 0.0:
-        s += w[1] * rule.fulfilment[income_class(keys.income, pid, urban)]
+        for u in range(n):
+            s[u] += w[1] * rule.fulfilment[income_class(keys.income, users[u], urban[u])]
     if w[2] > 0.0:
-        maturity = min(1.0, max(0.0, (years - 18.0) / 40.0))
-        occ = rule.identity[occupation(keys.occupation, pid, years, urban)]
-        s += w[2] * ((1.0 - rule.identity_age_weight) * occ + rule.identity_age_weight * maturity)
+        table, aged = rule.age_table, rule.identity_age_weight
+        for u in range(n):
+            pid = users[u]
+            years = age(keys.age, pid, households[pid], table)
+            maturity = min(1.0, max(0.0, (years - 18.0) / 40.0))
+            occ = rule.identity[occupation(keys.occupation, pid, years, urban[u])]
+            s[u] += w[2] * ((1.0 - aged) * occ + aged * maturity)
     if w[3] > 0.0:
-        recorded = min(activity, rule.activity_cap) / rule.activity_cap
-        online = trait(keys.online, pid)
-        s += w[3] * ((1.0 - rule.activity_share) * online + rule.activity_share * recorded)
+        for u in range(n):
+            recorded = min(was[u] >> 5, rule.activity_cap) / rule.activity_cap
+            online = trait(keys.online, users[u])
+            s[u] += w[3] * ((1.0 - rule.activity_share) * online + rule.activity_share * recorded)
     if w[4] > 0.0:
-        s += w[4] * _relationships(rule, score, ties, at, stride, pid, cuts)
-    value = math.floor(rule.lo + (rule.hi - rule.lo) * s + 0.5)
-    return min(max(value, rule.lo), rule.hi)
+        _relationships(rule, score, ties, users, cuts, w[4], s)
+    for u in range(n):
+        value = math.floor(rule.lo + (rule.hi - rule.lo) * s[u] + 0.5)
+        out[u] = min(max(value, rule.lo), rule.hi)
 
 
 def _recompute(
@@ -554,27 +591,23 @@ def _recompute(
             ties = np.empty(rule.ties * n_users if related else 0, np.int64)
             if related:
                 regions_ties(keys.ties, users[:n_users], rule.ties, bounds, locality, ties, n_users)
-            r = region_of(bounds, first)
+            values = np.empty(n_users, np.int64)
+            _scores_of(
+                rule,
+                keys,
+                households,
+                bounds,
+                score,
+                cuts,
+                users[:n_users],
+                was[:n_users],
+                forgive,
+                ties,
+                values,
+            )
             for u in range(n_users):
-                pid = users[u]
-                b = was[u]
-                while pid >= bounds[r + 1]:
-                    r += 1
-                value = _score(
-                    rule,
-                    keys,
-                    households,
-                    score,
-                    pid,
-                    r % 2 == 0,
-                    ties,
-                    u,
-                    n_users,
-                    cuts,
-                    max(0, (b & PENALTY_MAX) - forgive),
-                    b >> 5,
-                )
-                buf[pid - start] = value
+                value = values[u]
+                buf[users[u] - start] = value
                 counts[j, value - rule.lo] += 1
         for j in prange(parts):  # the block's scores are all computed: write them
             first = start + j * PASS_PART
