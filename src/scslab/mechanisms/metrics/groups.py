@@ -69,7 +69,11 @@ score has moved (0.4 ns per person) and 19-21 ms on the last day, when 9.6% of p
 base score and 7,353 are listed (2 ns per person). The 14 passes took 0.25 s of a 1.9 s run
 (about 13%; the rest of rongcheng costs 0.45 ns per person-day). A first version that
 recomputed every person's cell and called ``scores`` on every id took 128 ms per pass (55% of
-the run). Passes every ``every_days`` days scale the share accordingly.
+the run). Passes every ``every_days`` days scale the share accordingly. With several scores, as
+in ``integrated_2020``, most people are hits by the year's end (the state's point system moves
+half of them off its base): a pass at 10 million people on day 299 takes 263 ms on 2 threads
+(the cells 81, the tally 79, the readers' scores and their copies most of the rest), and the
+passes are about 15% of that run (2026-12-07, ``benchmarks/README.md``).
 """
 
 from __future__ import annotations
