@@ -283,7 +283,10 @@ def test_ctrl_c_during_a_run_says_so_and_exits_130(tmp_path, sent):
     path = tmp_path / "mini.toml"
     path.write_text(GOOD)
     run = tmp_path / "run"
-    argv = [str(path), "--out", str(run), "--quiet", "--engine", "python"]
+    # 400 days of 0.1 s: the signal must come while days remain. The 1.8 s that 20 days left
+    # after the first checkpoint were once too few on a loaded machine (a clean-clone CI run
+    # on 2 cores exited 0 with nothing on stderr: most likely the run ended before the signal)
+    argv = [str(path), "--out", str(run), "--quiet", "--engine", "python", "--days", "400"]
     proc = subprocess.Popen(
         [sys.executable, "-c", SLOW_RUN, "run", *argv, "--checkpoint-every", "2"],
         stdout=subprocess.PIPE,
