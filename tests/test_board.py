@@ -80,6 +80,18 @@ def test_records_written_in_place_join_the_posted_ones_in_person_order():
     assert written_in_order(np.asarray([1, 3, 5]), 1, 2) and written_in_order(pid, 0, 0)
 
 
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(st.integers(0, 4), min_size=1, max_size=40).map(lambda v: np.asarray(v, np.int64)),
+    st.data(),
+)
+def test_written_rows_are_in_order_exactly_when_each_follows_the_one_before(pid, data) -> None:
+    n = data.draw(st.integers(0, pid.size))
+    k = data.draw(st.integers(0, pid.size - n))
+    rows = pid[max(n - 1, 0) : n + k]  # the last row before them, and theirs
+    assert written_in_order(pid, n, k) == bool(k == 0 or np.all(np.diff(rows) >= 0))
+
+
 def test_acts_start_unrecorded_and_must_all_be_posted_before_reading():
     board = Board()
     board.post_acts(np.asarray([3, 1]), 4)

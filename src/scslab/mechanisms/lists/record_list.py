@@ -23,6 +23,7 @@ from scslab.catalogue import Act, ActName, SourceName, act_by_name, source_by_na
 from scslab.catalogue import Source as SourceCode
 from scslab.engine.board import records_of
 from scslab.engine.steps import CompiledSteps, compiled_mechanism
+from scslab.kernels.compact import kept, rows_coded
 from scslab.kernels.compiled_once import compiled_once
 from scslab.kernels.jit import kernel, step_kernel
 from scslab.kernels.structs import compiled_struct
@@ -49,16 +50,20 @@ def _changes(pid, act, source, true, entry, exit, source_ok):
 
     A record counts when its source counts; entry acts list, true exit acts delist. The third
     column is the source of an entering false record, else ``NOT_FALSE`` (its provenance).
+    Only the rows of an entry or exit act are read (``rows_coded``): a day's records are mostly
+    purchases, which no list reads.
     """
-    keep = np.empty(pid.size, np.bool_)
-    enter = np.empty(pid.size, np.bool_)
-    false_source = np.empty(pid.size, np.int16)
-    for i in range(pid.size):
+    rows = rows_coded(act, entry | exit)
+    keep = np.empty(rows.size, np.bool_)
+    enter = np.empty(rows.size, np.bool_)
+    false_source = np.empty(rows.size, np.int16)
+    for r in range(rows.size):
+        i = rows[r]
         ok = source_ok[source[i]]
-        enter[i] = entry[act[i]] and ok
-        keep[i] = enter[i] or (exit[act[i]] and true[i] and ok)
-        false_source[i] = source[i] if enter[i] and not true[i] else NOT_FALSE
-    return pid[keep], enter[keep], false_source[keep]
+        enter[r] = entry[act[i]] and ok
+        keep[r] = enter[r] or (exit[act[i]] and true[i] and ok)
+        false_source[r] = source[i] if enter[r] and not true[i] else NOT_FALSE
+    return kept(pid[rows], keep), kept(enter, keep), kept(false_source, keep)
 
 
 RECORD_LIST_OWN = ("entry", "exit", "source_ok")

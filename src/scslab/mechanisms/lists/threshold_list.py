@@ -40,7 +40,7 @@ from scslab.engine.board import records_of
 from scslab.engine.calendar import new_calendar, schedule
 from scslab.engine.calendar import pop as pop_due
 from scslab.engine.steps import CompiledSteps, compiled_mechanism
-from scslab.kernels.compact import grown
+from scslab.kernels.compact import grown, kept, rows_coded
 from scslab.kernels.jit import kernel, step_kernel
 from scslab.kernels.memory import prefetch_ahead
 from scslab.kernels.parallel import both_builds, run_threads
@@ -85,13 +85,21 @@ RESCAN_WAVE = 16
 
 @kernel
 def _moving_only(rec_pids, rec_act, rec_source, rec_true, moving):
-    """Today's records that may move the score (``record_moves``), in their order."""
+    """Today's records that may move the score (``record_moves``), in their order.
+
+    Only the rows of acts that move it from some source are read (``rows_coded``): a
+    commercial score's list reads credit records among a day's purchases.
+    """
     if moving.shape[0] == 0:  # every record may
         return rec_pids, rec_source, rec_true
-    keep = np.empty(rec_pids.size, np.bool_)
-    for i in range(rec_pids.size):
-        keep[i] = record_moves(moving, rec_act[i], rec_source[i])
-    return rec_pids[keep], rec_source[keep], rec_true[keep]
+    some_source = np.zeros(moving.shape[0], np.bool_)
+    for act in range(moving.shape[0]):
+        some_source[act] = moving[act].any()
+    rows = rows_coded(rec_act, some_source)
+    keep = np.empty(rows.size, np.bool_)
+    for r in range(rows.size):
+        keep[r] = record_moves(moving, rec_act[rows[r]], rec_source[rows[r]])
+    return kept(rec_pids[rows], keep), kept(rec_source[rows], keep), kept(rec_true[rows], keep)
 
 
 @kernel

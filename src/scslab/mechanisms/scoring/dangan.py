@@ -29,6 +29,7 @@ from scslab.catalogue import Act, ActName, Source, SourceName, act_by_name, sour
 from scslab.engine.board import records_of
 from scslab.engine.mechanism import MechanismParams, Scoring
 from scslab.engine.steps import CompiledSteps, compiled_mechanism, today_of
+from scslab.kernels.compact import rows_coded
 from scslab.kernels.jit import kernel, step_kernel
 from scslab.kernels.parallel import both_builds, run_threads
 from scslab.kernels.rng import uniform
@@ -84,9 +85,13 @@ class DanganParams(MechanismParams):
 
 @kernel
 def _file(pids, acts, sources, true, filed, source_ok, dossier, stats):
-    """File records; stats = [people with entries, people with only false entries]."""
-    for i in range(pids.size):
-        if not (filed[acts[i]] and source_ok[sources[i]]):
+    """File records; stats = [people with entries, people with only false entries].
+
+    Only the rows of filed acts are read (``rows_coded``): most of a day's records are of acts
+    no dossier files (purchases).
+    """
+    for i in rows_coded(acts, filed):
+        if not source_ok[sources[i]]:
             continue
         pid = pids[i]
         d = np.int64(dossier[pid])
