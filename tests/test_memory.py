@@ -1,4 +1,4 @@
-"""Software prefetch (``kernels/memory.py``): a hint that never changes a value or faults."""
+"""``kernels/memory.py``: prefetch, a hint that never changes a value or faults; block moves."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from numba import njit
 from numba.core.errors import TypingError
 
-from scslab.kernels.memory import AHEAD, prefetch_ahead
+from scslab.kernels.memory import AHEAD, move_rows, prefetch_ahead
 
 
 @njit
@@ -49,3 +49,28 @@ def test_the_last_ids_prefetch_nothing_beyond_the_end() -> None:
 def test_only_vectors_are_prefetched() -> None:
     with pytest.raises(TypingError):
         _prefetch_2d(np.zeros((3, 3)), np.arange(3))
+
+
+@njit
+def _moved(column, src, dst, length):
+    move_rows(column, src, dst, length)
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int16, np.bool_])
+@pytest.mark.parametrize(
+    ("src", "dst", "length"),
+    [(2, 5, 20), (5, 2, 20), (0, 1, 39), (1, 0, 39), (3, 30, 5), (7, 7, 10), (4, 9, 0)],
+)
+def test_a_block_moves_as_numpy_copies_it_whichever_way_it_overlaps(dtype, src, dst, length):
+    column = (np.arange(40) % 3 == 0) if dtype is np.bool_ else np.arange(40, dtype=dtype) * 3
+    expected = column.copy()
+    expected[dst : dst + length] = column[src : src + length].copy()
+    _moved(column, src, dst, length)
+    assert np.array_equal(column, expected)
+
+
+def test_a_block_move_refuses_a_column_it_cannot_address_as_one_block():
+    with pytest.raises(TypingError):
+        _moved(np.zeros((4, 4)), 0, 1, 2)
+    with pytest.raises(TypingError):
+        _moved(np.arange(10)[::2], 0, 1, 2)
