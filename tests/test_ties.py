@@ -32,7 +32,12 @@ from scslab.mechanisms.ties import (
     largest_component,
     leaving_room,
 )
-from scslab.population.attributes import community_tie, community_ties, regions_ties
+from scslab.population.attributes import (
+    SMALL_LOCALITY,
+    community_tie,
+    community_ties,
+    regions_ties,
+)
 from scslab.population.geography import region_of
 
 
@@ -104,7 +109,7 @@ def _tie_by_libm(key, pid, k, lo, hi, locality):
 _BOUNDS = np.array([0, 0, 1, 3, 6, 46, 3_046, 1_003_046, 1_010_000], np.int64)
 
 
-@pytest.mark.parametrize("locality", [1, 7, 500, 40_000])
+@pytest.mark.parametrize("locality", [1, 7, 500, 40_000, SMALL_LOCALITY, SMALL_LOCALITY + 1])
 def test_ties_drawn_at_once_are_the_ties_drawn_one_by_one(locality):
     """``community_ties`` and ``regions_ties`` give ``community_tie``'s ties, which are the ties
     of libm's ``log``, in every kind of region, wrapped or not, both directions."""
@@ -125,9 +130,9 @@ def test_ties_drawn_at_once_are_the_ties_drawn_one_by_one(locality):
             dist = 1 + int(-math.log(1.0 - uniform(key, 0, int(pid), 2 * k)) * locality)
             wrapped += 1 < hi - lo <= dist  # a distance the kernels wrap
     run = np.arange(6, 46)  # one region's run, by the one-region kernel
-    one_region = np.empty(run.size, np.int64)
-    community_ties(key, run, 3, 6, 46, locality, one_region)
-    expected = [community_tie(key, int(p), 3, 6, 46, locality) for p in run]
+    one_region = np.empty(4 * run.size, np.int64)
+    community_ties(key, run, 4, 6, 46, locality, one_region, run.size)
+    expected = [community_tie(key, int(p), k, 6, 46, locality) for k in range(4) for p in run]
     np.testing.assert_array_equal(one_region, expected)
     assert wrapped > 0  # the rare branch ran
 

@@ -142,9 +142,7 @@ def _join_part(cuts, tie_key, lo, hi, locality, parent, first, stop, leaving, ro
     for c in range(first, stop, TIE_CHUNK):
         size = min(stop - c, TIE_CHUNK)
         pids = np.arange(lo + c, lo + c + size)
-        for k in range(NETWORK_TIES):  # the chunk's ties, drawn at once
-            row = k * TIE_CHUNK
-            community_ties(tie_key, pids, k, lo, hi, locality, ties[row : row + size])
+        community_ties(tie_key, pids, NETWORK_TIES, lo, hi, locality, ties, TIE_CHUNK)
         for i in range(c, c + size):
             pid = lo + i
             a = _root(parent, i)  # stays the root of i's component: a union keeps the larger
