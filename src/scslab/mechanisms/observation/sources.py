@@ -51,7 +51,7 @@ from scslab.engine.mechanism import MechanismParams, Observation, RecordKind
 from scslab.engine.steps import CompiledSteps, compiled_mechanism, today_of
 from scslab.kernels.compiled_once import compiled_once
 from scslab.kernels.jit import kernel, step_kernel
-from scslab.kernels.parallel import both_builds, run_threads
+from scslab.kernels.parallel import RECORD_PARTS, both_builds, run_threads
 from scslab.kernels.rng import uniform
 from scslab.kernels.sampling import LabelledDraws, compiled_labelled_ids
 from scslab.kernels.structs import compiled_struct
@@ -333,12 +333,31 @@ def _observe(
                 full[i] = source if (u < c) & (full[i] < 0) else full[i]
     for i in range(full.size):  # acts that evasion alone kept from every source
         evasion.lost[acts[i]] += full[i] >= 0 and src[i] < 0 and not recorded[i]
+    # The records, in parts in parallel: each part's hits are counted, then written from where
+    # the parts before it end. An act seen by an earlier phase (surveillance) is no hit.
+    hits = np.zeros(RECORD_PARTS, np.int64)
+    for p in prange(RECORD_PARTS):
+        lo, hi = n * p // RECORD_PARTS, n * (p + 1) // RECORD_PARTS
+        part_src, part_recorded = src[lo:hi], recorded[lo:hi]  # slices: a vector loop
+        c = 0
+        for i in range(hi - lo):
+            c += np.int64(part_src[i] >= 0) * (1 - np.int64(part_recorded[i]))
+        hits[p] = c
+    starts = np.empty(RECORD_PARTS, np.int64)
     k = first_row
-    for i in range(pids.size):  # every row written, the recorded ones counted: no guessing either
-        hit = src[i] >= 0 and not recorded[i]  # an act seen by an earlier phase (surveillance)
-        recorded[i] |= hit
-        out_pid[k], out_act[k], out_source[k], out_true[k] = pids[i], acts[i], src[i], True
-        k += hit
+    for p in range(RECORD_PARTS):
+        starts[p] = k
+        k += hits[p]
+    for p in prange(RECORD_PARTS):
+        lo, hi = n * p // RECORD_PARTS, n * (p + 1) // RECORD_PARTS
+        at, end = starts[p], starts[p] + hits[p]
+        for i in range(lo, hi):  # every row written, the hits counted: no guessing
+            hit = src[i] >= 0 and not recorded[i]
+            recorded[i] |= hit
+            if at < end:  # past the part's last hit: the next part's rows
+                out_pid[at], out_act[at] = pids[i], acts[i]
+                out_source[at], out_true[at] = src[i], True
+            at += hit
     return k - first_row, written_in_order(out_pid, first_row, k - first_row)
 
 
