@@ -9,7 +9,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scslab.kernels.rng import geometric_days, log_complement, log_fraction, stream_key, uniform
+from scslab.kernels.rng import (
+    draw_bits,
+    float_of_bits,
+    geometric_days,
+    hash4,
+    log_complement,
+    log_fraction,
+    stream_key,
+    subject_bits,
+    uniform,
+)
 from scslab.kernels.sampling import (
     BLOCK,
     bernoulli_ids,
@@ -240,3 +250,21 @@ def test_labelled_draws_refuse_a_probability_outside_zero_one() -> None:
     one = np.zeros(1, np.uint64)
     with pytest.raises(ValueError, match="probability"):
         labelled_ids(one, 0, 100, np.asarray([1.5]), one, one, np.zeros(1), np.zeros(1, np.int16))
+
+
+_EDGES = [0, 1, 2**32 - 1, 2**32, 2**52 - 1, 2**52, 2**53 - 1, 2**53, 2**53 + 1, 2**63, 2**64 - 1]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.integers(0, 2**64 - 1), st.sampled_from(_EDGES)))
+def test_float_of_bits_is_float_rounded_once_as_python_rounds_it(n: int) -> None:
+    assert float_of_bits(np.uint64(n)) == float(n)
+
+
+def test_a_subject_s_shared_hash_gives_hash4_s_draws():
+    key = stream_key(3, "ties")
+    for subject in (0, 1, 12_345_678_901):
+        shared = np.uint64(subject_bits(key, 7, subject))  # as kernels hold it
+        assert [draw_bits(shared, i) for i in range(5)] == [
+            hash4(key, 7, subject, i) for i in range(5)
+        ]

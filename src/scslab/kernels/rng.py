@@ -84,7 +84,7 @@ def hash4(key: uint64, day: int, subject: int, index: int) -> uint64:
 @kernel
 def uniform(key: uint64, day: int, subject: int, index: int) -> float:
     """A uniform double in [0, 1) with 53 random bits."""
-    return float(hash4(key, day, subject, index) >> _S11) * _INV53
+    return float_of_bits(hash4(key, day, subject, index) >> _S11) * _INV53
 
 
 @intrinsic
@@ -111,6 +111,28 @@ def _float_of(typingctx, bits):
     return types.float64(types.uint64), codegen
 
 
+_TWO52_BITS = np.uint64(0x4330000000000000)  # the bits of 2**52: its unit in the last place is 1
+_TWO52 = 4503599627370496.0
+_LOW32 = np.uint64(0xFFFFFFFF)
+_S32 = np.uint64(32)
+_TWO32 = 4294967296.0
+
+
+@kernel
+def float_of_bits(n: uint64) -> float:
+    """``float(n)``, in instructions a vector loop has.
+
+    The processors of AVX2 have no vector conversion of 64-bit integers to floats, so a loop of
+    ``float(n)`` converted them one at a time. Each 32-bit half is put in the low bits of 2**52
+    and 2**52 subtracted (exact), and the halves are added: the sum is ``n`` rounded once, as
+    ``float(n)`` rounds it (tests compare them). A uniform draw over 600,000 ids: 3.4 -> 2.6 ns
+    (2026-12-07, one thread).
+    """
+    high = _float_of((n >> _S32) | _TWO52_BITS) - _TWO52
+    low = _float_of((n & _LOW32) | _TWO52_BITS) - _TWO52
+    return high * _TWO32 + low
+
+
 _LN2_HI = 6.93147180369123816490e-01  # ln 2 in 32 significant bits: e * _LN2_HI is exact
 _LN2_LO = 1.90821492927058770002e-10  # the rest of ln 2
 _SQRT2 = 1.4142135623730951
@@ -132,7 +154,7 @@ def log_fraction(n: uint64) -> float:
     instructions when its kernel is compiled with ``error_model="numpy"`` (no zero-division
     check).
     """
-    bits = _bits_of(float(n))  # exact: n <= 2**53
+    bits = _bits_of(float_of_bits(n))  # exact: n <= 2**53
     e = np.int64(bits >> np.uint64(52)) - 1023 - 53
     f = _float_of((bits & _MANTISSA) | _ONE_BITS)  # n / 2**(e + 53), in [1, 2)
     high = f > _SQRT2
