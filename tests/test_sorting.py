@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from conftest import kernel_sources
 from scslab.kernels.jit import kernel
-from scslab.kernels.sorting import distinct_sorted, sorted_copy, stable_order
+from scslab.kernels.sorting import descents, distinct_sorted, sorted_copy, stable_order
 
 SORTS = frozenset({"argsort", "sort", "unique"})
 """numpy's sorting functions, which only ``kernels/sorting.py`` calls in a kernel."""
@@ -28,6 +28,12 @@ def test_each_wrapper_gives_what_numpy_gives(values: np.ndarray) -> None:
     assert np.array_equal(stable_order(values), np.argsort(values, kind="stable"))
     assert np.array_equal(sorted_copy(values), np.sort(values))
     assert np.array_equal(distinct_sorted(values), np.unique(values))
+
+
+@settings(max_examples=60, deadline=None)
+@given(small_ints)
+def test_descents_count_the_keys_below_the_one_before(values: np.ndarray) -> None:
+    assert descents(values) == np.count_nonzero(np.diff(values) < 0)
 
 
 def test_equal_keys_keep_their_order_from_a_kernel_too() -> None:

@@ -37,7 +37,7 @@ import numpy as np
 
 from scslab.kernels.jit import kernel
 from scslab.kernels.memory import move_rows
-from scslab.kernels.sorting import stable_order
+from scslab.kernels.sorting import descents, stable_order
 
 SHORT_SHARE = 8
 """The longest run is merged with the rest in place when the rest is at most 1/8 of the rows
@@ -47,9 +47,7 @@ SHORT_SHARE = 8
 @kernel
 def _runs(keys, n):
     """Where the sorted runs of ``keys[:n]`` lie: run r is ``[bounds[r], bounds[r + 1])``."""
-    runs = 1
-    for i in range(1, n):
-        runs += keys[i] < keys[i - 1]
+    runs = 1 + descents(keys[:n])
     bounds = np.empty(runs + 1, np.int64)
     bounds[0], bounds[runs] = 0, n
     r = 1
@@ -207,13 +205,9 @@ def _in_order(keys):
     """The positions of ``keys`` stably by key: ``0, 1, ...`` without a sort when they are in order.
 
     The rows around a long run are usually one post, in order already (a day's camera records
-    before the data sources' run). Counted over slices, without a branch: vector code.
+    before the data sources' run).
     """
-    later, earlier = keys[1:], keys[:-1]
-    out_of_order = 0
-    for i in range(later.size):
-        out_of_order += later[i] < earlier[i]
-    return np.arange(keys.size) if out_of_order == 0 else stable_order(keys)
+    return np.arange(keys.size) if descents(keys) == 0 else stable_order(keys)
 
 
 @kernel

@@ -247,6 +247,15 @@ def _covered_draws(acts, covering):
     return draws
 
 
+@kernel(inline="always")
+def _new_record(source, recorded):
+    """1 for an act a source saw (``source`` at least 0) that no earlier phase recorded, else 0.
+
+    An act seen by an earlier phase (surveillance) makes no record here.
+    """
+    return np.int64(source >= 0) * (1 - np.int64(recorded))
+
+
 def _observe(
     key,
     day,
@@ -334,14 +343,14 @@ def _observe(
     for i in range(full.size):  # acts that evasion alone kept from every source
         evasion.lost[acts[i]] += full[i] >= 0 and src[i] < 0 and not recorded[i]
     # The records, in parts in parallel: each part's hits are counted, then written from where
-    # the parts before it end. An act seen by an earlier phase (surveillance) is no hit.
+    # the parts before it end.
     hits = np.zeros(RECORD_PARTS, np.int64)
     for p in prange(RECORD_PARTS):
         lo, hi = n * p // RECORD_PARTS, n * (p + 1) // RECORD_PARTS
         part_src, part_recorded = src[lo:hi], recorded[lo:hi]  # slices: a vector loop
         c = 0
         for i in range(hi - lo):
-            c += np.int64(part_src[i] >= 0) * (1 - np.int64(part_recorded[i]))
+            c += _new_record(part_src[i], part_recorded[i])
         hits[p] = c
     starts = np.empty(RECORD_PARTS, np.int64)
     k = first_row
@@ -352,8 +361,8 @@ def _observe(
         lo, hi = n * p // RECORD_PARTS, n * (p + 1) // RECORD_PARTS
         at, end = starts[p], starts[p] + hits[p]
         for i in range(lo, hi):  # every row written, the hits counted: no guessing
-            hit = src[i] >= 0 and not recorded[i]
-            recorded[i] |= hit
+            hit = _new_record(src[i], recorded[i])
+            recorded[i] |= hit != 0
             if at < end:  # past the part's last hit: the next part's rows
                 out_pid[at], out_act[at] = pids[i], acts[i]
                 out_source[at], out_true[at] = src[i], True
