@@ -5,6 +5,8 @@ The CLI's bad input is tested with the CLI (``test_cli.py``); these are the call
 
 from __future__ import annotations
 
+import errno
+import os
 from pathlib import Path
 
 import pytest
@@ -620,6 +622,36 @@ def test_resume_refuses_a_run_another_process_is_writing(tmp_path):
         holder.kill()
         holder.wait()
     assert scslab.resume(folder).manifest["status"] == "complete"  # once it has stopped
+
+
+@pytest.mark.parametrize("error", [errno.EBADF, errno.ENOLCK])
+def test_a_run_and_its_resume_go_on_where_the_file_system_has_no_locks(
+    tmp_path, monkeypatch, error
+):
+    """NFS emulates ``flock`` with write locks, which a folder cannot take (EBADF), and a mount
+    without a lock service has none (ENOLCK): every run with an output folder there failed on
+    Python's OSError. It now goes on unguarded; a busy lock is still refused (above)."""
+    import fcntl
+
+    from scslab import results
+
+    def no_locks(fd: int, operation: int) -> None:
+        raise OSError(error, os.strerror(error))
+
+    monkeypatch.setattr(results.fcntl, "flock", no_locks)
+    assert results.fcntl.flock is no_locks and fcntl.flock is no_locks  # the module's own
+    sc = scslab.load_scenario("rongcheng").with_overrides(people=1_000, days=6)
+    with pytest.raises(RuntimeError, match="stop here"):
+
+        def stop(day: int) -> None:
+            if day == 4:
+                raise RuntimeError("stop here")
+
+        scslab.run(sc, out=tmp_path / "run", checkpoint_every=2, on_day=stop)
+    assert scslab.resume(tmp_path / "run").manifest["status"] == "complete"
+    scslab.run(sc, out=tmp_path / "whole")
+    resumed, whole = (results.read_run_table(tmp_path / f, "metrics") for f in ("run", "whole"))
+    assert resumed.equals(whole)
 
 
 def test_one_name_where_one_name_is_taken():

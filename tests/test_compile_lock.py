@@ -9,6 +9,7 @@ both compile the same kernels, so the test can fail.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import subprocess
@@ -16,6 +17,7 @@ import sys
 import time
 from collections import Counter
 
+import pytest
 from numba.core import event
 
 _SCRIPT = """
@@ -157,6 +159,30 @@ def test_a_failed_compile_releases_its_lock(tmp_path, monkeypatch):
         assert other.acquire(0)
     finally:
         other.discard()
+
+
+@pytest.mark.parametrize("error", [errno.ENOLCK, errno.EOPNOTSUPP])
+def test_a_file_system_without_locks_compiles_saves_and_loads(tmp_path, monkeypatch, error):
+    """A cluster's shared folder may have no locks: ``flock`` fails with ENOLCK (NFS mounted
+    without a lock service) or EOPNOTSUPP, and every kernel's first compile failed on it. A
+    process now goes on as the lock's holder: the kernel compiles, is saved, and loads."""
+    from scslab.kernels import cache
+
+    def no_locks(fd: int, operation: int) -> None:
+        raise OSError(error, os.strerror(error))
+
+    monkeypatch.setattr(cache.fcntl, "flock", no_locks)
+    module = _kernels(tmp_path, monkeypatch)
+    seen = _HeldAtEnd()
+    with event.install_listener("numba:compile", seen):
+        assert module.doubled(21) == 42
+    assert seen.held == [True] and not module.doubled._cache._held
+    assert list(tmp_path.rglob("*doubled*.nbi"))
+    again = _kernels(tmp_path, monkeypatch)  # a fresh module over the same cache
+    loaded = _HeldAtEnd()
+    with event.install_listener("numba:compile", loaded):
+        assert again.doubled(21) == 42
+    assert loaded.held == []  # loaded from the cache, not compiled
 
 
 def _slow_index_writes(monkeypatch) -> None:

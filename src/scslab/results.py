@@ -81,7 +81,9 @@ def writing(run_dir: Path) -> Iterator[None]:
 
     A ``flock`` on the folder itself (no file is added to it), released by the system if the
     process dies. Without it ``resume`` of a run that was still going wrote the same folder
-    beside it: two processes, one manifest.
+    beside it: two processes, one manifest. Where the file system cannot lock a folder (NFS
+    emulates ``flock`` with write locks, which a folder cannot take: ``EBADF``; ``ENOLCK``
+    without a lock service) the run goes on unguarded, as it would have before the lock.
 
     Raises:
         RunDirError: Another process is writing the folder (one line).
@@ -94,6 +96,8 @@ def writing(run_dir: Path) -> Iterator[None]:
             raise RunDirError(
                 f"{run_dir}: another process is writing this run now; wait until it stops"
             ) from None
+        except OSError:  # no lock on this file system: nobody can be kept out
+            pass
         yield
     finally:
         os.close(fd)  # closing the descriptor drops its lock

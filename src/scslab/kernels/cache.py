@@ -36,7 +36,12 @@ held from the miss to the save (or to the failed compile: ``_release_on_failure`
 by the system if its process dies, and is waited on at most ``LOCK_WAIT_S`` seconds, after which
 the waiter compiles anyway. Locks nest only from a kernel to the kernels it calls, which form no
 cycle, so two processes never wait on each other. A holder removes its lock file as it releases
-it (``_CompileLock.discard``): a warm cache holds none.
+it (``_CompileLock.discard``): a warm cache holds none. On a file system that has no locks
+(``flock`` fails otherwise than busy: ``ENOLCK`` on a network file system mounted without a lock
+service, ``EOPNOTSUPP`` or ``ENOSYS`` on some parallel ones, as a cluster's shared folders may
+be) a process goes on as if it held the lock: two processes may then both compile a kernel, and
+two saves of one kernel may overlap, which the entries' stamps and keys turn into misses (see
+``_TolerantIndex``), never into another kernel's code.
 
 Owns the cache's keys and locks: ``SourcesCache``, ``PublishingCache``, the index that is saved
 safely and read tolerantly, the listener that releases a failed compile's locks (registered with
@@ -302,6 +307,8 @@ class _CompileLock:
                 if time.monotonic() >= deadline:
                     return False
                 time.sleep(_LOCK_POLL_S)
+            except OSError:  # a file system without locks: go on as the holder (the module)
+                return True
 
     def close(self) -> None:
         """Release the lock (if held) and close the file."""
