@@ -119,6 +119,32 @@ def test_a_full_disk_after_the_last_day_is_one_line_and_an_incomplete_folder(
     assert manifest["error"] == ("writing the results: OSError: [Errno 28] No space left on device")
 
 
+def test_a_full_disk_at_the_first_checkpoint_does_not_say_to_keep_checkpoints(
+    tmp_path, monkeypatch, capsys
+):
+    """A run with --checkpoint-every whose first checkpoint could not be written was told to
+    "run with --checkpoint-every to keep one"."""
+    import errno
+
+    from scslab import api
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(api, "write_checkpoint", full)
+    out = tmp_path / "run"
+    args = ["run", "rongcheng", "--people", "2000", "--days", "9", "--checkpoint-every", "4"]
+    assert main([*args, "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert err == (
+        f"scslab: error: could not write to {out}: No space left on device; the run folder "
+        f"{out} is marked incomplete (no checkpoint to resume from: it stopped before its "
+        "first, after 4 days, was written)\n"
+    )
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "incomplete" and not (out / "checkpoint.scslab").exists()
+
+
 def test_a_cgroup_s_reclaimable_page_cache_counts_as_free(tmp_path):
     """memory.current counts the page cache; its inactive files are reclaimed before the kernel
     refuses memory. A limit of 8 GiB with 7.5 GiB current, 5.5 GiB of it inactive files, read

@@ -339,11 +339,10 @@ def run(
         except (ScenarioError, RunDirError, CheckpointError) as e:
             raise UserError(str(e)) from None
         except KeyboardInterrupt:
-            raise Interrupted(_left_behind(out_dir)) from None
+            raise Interrupted(_left_behind(out_dir, checkpoint_every)) from None
         except OSError as e:  # a full disk, a file size limit: not the input's fault
-            raise Stopped(
-                f"could not write to {out_dir}: {_os_reason(e)}; {_left_behind(out_dir)}"
-            ) from None
+            left = _left_behind(out_dir, checkpoint_every)
+            raise Stopped(f"could not write to {out_dir}: {_os_reason(e)}; {left}") from None
         except MemoryError:
             where = (
                 f"; the run folder {out_dir} is marked incomplete"
@@ -393,14 +392,23 @@ def _os_reason(err: OSError) -> str:
     return err.strerror or str(err) or type(err).__name__
 
 
-def _left_behind(run_dir: Path) -> str:
-    """What an interrupted run left in ``run_dir``, and how to finish it."""
+def _left_behind(run_dir: Path, checkpoint_every: int | None = None) -> str:
+    """What an interrupted run left in ``run_dir``, and how to finish it.
+
+    ``checkpoint_every``: the run's ``--checkpoint-every``, if it had one (a run that had one
+    and stopped before its first checkpoint was written was told to run with it).
+    """
     if not (run_dir / "manifest.json").exists():
         return f"nothing was written to {run_dir}"
     if (run_dir / CHECKPOINT_FILE).exists():
         return (
             f"the run folder {run_dir} is marked incomplete; finish it from its last "
             f"checkpoint: scslab resume {run_dir}"
+        )
+    if checkpoint_every:
+        return (
+            f"the run folder {run_dir} is marked incomplete (no checkpoint to resume from: it "
+            f"stopped before its first, after {checkpoint_every:,} days, was written)"
         )
     return (
         f"the run folder {run_dir} is marked incomplete (no checkpoint to resume from: "
