@@ -76,7 +76,6 @@ from scslab.sweep import (
     check_outputs,
     check_sweep_dir,
     dask_client,
-    done_row,
     execute,
     load_sweep,
     make_folder,
@@ -87,6 +86,7 @@ from scslab.sweep import (
     retarget,
     table_of,
     validate_table,
+    whole_row,
     write_json,
 )
 from scslab.version import __version__
@@ -646,7 +646,7 @@ def _finished_row(folder: Path, task: RunTask) -> dict[str, Any] | None:
     if row is None or row["status"] != "ok":
         return None
     if row.get("seed") == task.seed and all(row.get(k) == v for k, v in task.values.items()):
-        return done_row(folder, task)  # None where part of it is gone: it runs again
+        return whole_row(folder, task, row)  # None where part of it is gone: it runs again
     path.unlink(missing_ok=True)
     return None
 

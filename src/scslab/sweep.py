@@ -674,7 +674,11 @@ def done_row(folder: Path, task: RunTask) -> dict[str, Any] | None:
     folder holds a manifest: a row file cut down by hand, or whose run folder was deleted,
     would have been skipped as done, its outputs null in the table.
     """
-    row = read_row(folder / "rows" / f"{task.run_id}.json")
+    return whole_row(folder, task, read_row(folder / "rows" / f"{task.run_id}.json"))
+
+
+def whole_row(folder: Path, task: RunTask, row: dict[str, Any] | None) -> dict[str, Any] | None:
+    """``row`` (``task``'s, as ``read_row`` read it) if ``done_row`` would return it, else None."""
     if row is None or row["status"] != "ok":
         return None
     needed = [*ROW_FIELDS, *task.values, *(o.name for o in task.outputs)]
