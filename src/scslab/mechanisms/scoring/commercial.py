@@ -56,6 +56,7 @@ from scslab.engine.burn_in import MAX_DAYS
 from scslab.engine.mechanism import MechanismParams
 from scslab.engine.steps import CompiledSteps, compiled_mechanism, today_of
 from scslab.kernels.jit import kernel, step_kernel
+from scslab.kernels.memory import prefetch_ahead
 from scslab.kernels.parallel import RECORD_PARTS, both_builds, person_parts, run_threads
 from scslab.kernels.rng import uniform
 from scslab.kernels.structs import compiled_struct
@@ -635,6 +636,7 @@ def _apply_records(
     outs = np.zeros((parts, 2), np.int64)
     for j in prange(parts):
         for i in range(bounds[j], bounds[j + 1]):
+            prefetch_ahead(packed, pids, i)
             pid = pids[i]
             b = np.int64(packed[pid])
             if active[acts[i], sources[i]] and (b >> 5) < ACTIVITY_MAX:

@@ -31,6 +31,7 @@ from scslab.engine.mechanism import MechanismParams, Scoring
 from scslab.engine.steps import CompiledSteps, compiled_mechanism, today_of
 from scslab.kernels.compact import rows_coded
 from scslab.kernels.jit import kernel, step_kernel
+from scslab.kernels.memory import prefetch_ahead
 from scslab.kernels.parallel import both_builds, run_threads
 from scslab.kernels.rng import uniform
 from scslab.kernels.sampling import compiled_bernoulli_ids
@@ -114,6 +115,8 @@ def _rejected(key, age_key, ages, day, ids, households, dossier, per_entry):
     """
     out = np.zeros(ids.size, np.int8)
     for i in prange(ids.size):
+        prefetch_ahead(households, ids, i)
+        prefetch_ahead(dossier, ids, i)
         pid = ids[i]
         years = age(age_key, pid, households[pid], ages)
         if not of_working_age(years):
