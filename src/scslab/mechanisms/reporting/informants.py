@@ -40,6 +40,7 @@ from scslab.engine.mechanism import MechanismParams, RecordKind, Reporting
 from scslab.engine.steps import CompiledSteps, compiled_mechanism, today_of
 from scslab.kernels.compiled_once import compiled_once
 from scslab.kernels.jit import kernel, step_kernel
+from scslab.kernels.memory import prefetch_ahead
 from scslab.kernels.parallel import both_builds, run_threads
 from scslab.kernels.rng import below, uniform
 from scslab.kernels.sampling import DAY_ZERO, compiled_bernoulli_ids, compiled_labelled_ids
@@ -275,6 +276,7 @@ def _reports(
     highest = p * (1.0 + abs(weight))  # a report's chance at the top of the opportunism trait
     reporter = np.full(all_pids.size, -1, np.int64)  # who reported each act (-1: nobody)
     for i in prange(all_pids.size):
+        prefetch_ahead(cuts.flags, all_pids, i)  # read below: a miss per act, waited on alone
         if recorded[i] or not reportable[all_acts[i]]:
             continue  # recorded by a source, or not an act citizens report
         pid = all_pids[i]
