@@ -74,6 +74,7 @@ from scslab.engine.steps import CompiledSteps, compiled_mechanism, today_of
 from scslab.errors import ScenarioError
 from scslab.kernels.cascade import cascade
 from scslab.kernels.jit import kernel, kernel_overload, step_kernel
+from scslab.kernels.memory import prefetch_ahead
 from scslab.kernels.parallel import both_builds, run_threads
 from scslab.kernels.rng import stream_key
 from scslab.kernels.sampling import compiled_bernoulli_ids
@@ -403,16 +404,22 @@ def _saw(s, p, pid, group):
     return max(np.int64(s.seen[p, group]), home)
 
 
+@kernel(inline="always")
+def _opinion(rule, leaning, punished, rewarded):
+    """An opinion but for what its holder saw: their trait's ``leaning``, punished, rewarded."""
+    opinion = leaning
+    if punished:
+        opinion -= rule.harm_drop
+    if rewarded:
+        opinion += rule.reward_lift
+    return opinion
+
+
 @kernel
 def _own_opinion(s, p, pid):
     """``pid``'s opinion of programme ``p`` but for what they saw: trait, punishment, reward."""
-    rule = s.rule
-    opinion = trait(rule.key, pid)
-    if _is_set(s.punished[p], pid):
-        opinion -= rule.harm_drop
-    if _is_set(s.rewarded[p], pid):
-        opinion += rule.reward_lift
-    return opinion
+    punished, rewarded = _is_set(s.punished[p], pid), _is_set(s.rewarded[p], pid)
+    return _opinion(s.rule, trait(s.rule.key, pid), punished, rewarded)
 
 
 @kernel(inline="always")
@@ -493,11 +500,16 @@ def _reward(s, p, pid):
     bits = s.rewarded[p]
     if bits.mask == 0 or _is_set(bits, pid):
         return
-    before = _bin_of(s, p, pid)
+    # Their bin before and after (``_bin_of`` with the bit unset, then set): what they saw and
+    # their trait, read once for both.
+    saw = _saw(s, p, pid, local_group(s.groups_key, pid, NEIGHBOURHOOD))
+    leaning, punished = trait(s.rule.key, pid), _is_set(s.punished[p], pid)
+    before = _bin(s, p, _opinion(s.rule, leaning, punished, False), saw)
+    after = _bin(s, p, _opinion(s.rule, leaning, punished, True), saw)
     bits.flags[pid] |= bits.mask
     s.counts[p, REWARDED] += 1
     s.hist[p, before] -= 1
-    s.hist[p, _bin_of(s, p, pid)] += 1
+    s.hist[p, after] += 1
 
 
 def acted_on(record, day):
@@ -564,7 +576,12 @@ def _experience_impl(day, s, experiences):
             if s.ended_day[p] >= 0:
                 continue  # its mechanisms have stopped: their records are old news
             ids = acted_on(e.record, day)
+            bits = s.rewarded[p] if e.rewarding else s.punished[p]
             for i in range(ids.size):
+                # What a person's move reads first, for the one 16 ahead: their bit and their
+                # household's (people in order, one miss each, waited on alone otherwise).
+                prefetch_ahead(bits.flags, ids, i)
+                prefetch_ahead(s.households, ids, i)
                 if e.rewarding:
                     _reward(s, p, ids[i])
                 else:
