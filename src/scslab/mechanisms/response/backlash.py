@@ -435,10 +435,22 @@ def _bin(s, p, own, saw):
 
 
 @kernel
+def _bins_of(s, p, pid):
+    """Person ``pid``'s threshold bins for programme ``p`` without and with its reward.
+
+    Recomputed from (seed, id) and the bits: what they saw and their trait, read once for both.
+    """
+    saw = _saw(s, p, pid, local_group(s.groups_key, pid, NEIGHBOURHOOD))
+    leaning, punished = trait(s.rule.key, pid), _is_set(s.punished[p], pid)
+    without = _bin(s, p, _opinion(s.rule, leaning, punished, False), saw)
+    return without, _bin(s, p, _opinion(s.rule, leaning, punished, True), saw)
+
+
+@kernel
 def _bin_of(s, p, pid):
     """Person ``pid``'s threshold bin for programme ``p``, recomputed from (seed, id) and bits."""
-    group = local_group(s.groups_key, pid, NEIGHBOURHOOD)
-    return _bin(s, p, _own_opinion(s, p, pid), _saw(s, p, pid, group))
+    without, with_reward = _bins_of(s, p, pid)
+    return with_reward if _is_set(s.rewarded[p], pid) else without
 
 
 @kernel
@@ -500,12 +512,7 @@ def _reward(s, p, pid):
     bits = s.rewarded[p]
     if bits.mask == 0 or _is_set(bits, pid):
         return
-    # Their bin before and after (``_bin_of`` with the bit unset, then set): what they saw and
-    # their trait, read once for both.
-    saw = _saw(s, p, pid, local_group(s.groups_key, pid, NEIGHBOURHOOD))
-    leaning, punished = trait(s.rule.key, pid), _is_set(s.punished[p], pid)
-    before = _bin(s, p, _opinion(s.rule, leaning, punished, False), saw)
-    after = _bin(s, p, _opinion(s.rule, leaning, punished, True), saw)
+    before, after = _bins_of(s, p, pid)  # ``_bin_of`` with the bit unset, then set
     bits.flags[pid] |= bits.mask
     s.counts[p, REWARDED] += 1
     s.hist[p, before] -= 1
