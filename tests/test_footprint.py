@@ -93,11 +93,8 @@ def test_out_of_memory_in_the_set_up_names_no_folder_it_removed(tmp_path, monkey
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_full_disk_after_the_last_day_is_one_line_and_an_incomplete_folder(
-    tmp_path, monkeypatch, capsys
-):
-    """Writing the results failed after every day had run: a 62-line traceback, and a
-    manifest that said 0 days completed and gave no error."""
+def _full_disk_at(monkeypatch, writer: str) -> None:
+    """Make ``api``'s ``writer`` fail as a full disk does (ENOSPC)."""
     import errno
 
     from scslab import api
@@ -105,7 +102,15 @@ def test_a_full_disk_after_the_last_day_is_one_line_and_an_incomplete_folder(
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(api, "write_metrics", full)
+    monkeypatch.setattr(api, writer, full)
+
+
+def test_a_full_disk_after_the_last_day_is_one_line_and_an_incomplete_folder(
+    tmp_path, monkeypatch, capsys
+):
+    """Writing the results failed after every day had run: a 62-line traceback, and a
+    manifest that said 0 days completed and gave no error."""
+    _full_disk_at(monkeypatch, "write_metrics")
     out = tmp_path / "run"
     assert main(["run", "rongcheng", "--people", "2000", "--days", "5", "--out", str(out)]) == 1
     err = capsys.readouterr().err
@@ -124,14 +129,7 @@ def test_a_full_disk_at_the_first_checkpoint_does_not_say_to_keep_checkpoints(
 ):
     """A run with --checkpoint-every whose first checkpoint could not be written was told to
     "run with --checkpoint-every to keep one"."""
-    import errno
-
-    from scslab import api
-
-    def full(*args, **kwargs):
-        raise OSError(errno.ENOSPC, "No space left on device")
-
-    monkeypatch.setattr(api, "write_checkpoint", full)
+    _full_disk_at(monkeypatch, "write_checkpoint")
     out = tmp_path / "run"
     args = ["run", "rongcheng", "--people", "2000", "--days", "9", "--checkpoint-every", "4"]
     assert main([*args, "--out", str(out)]) == 1
