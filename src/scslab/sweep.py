@@ -668,17 +668,17 @@ def read_row(path: Path) -> dict[str, Any] | None:
 
 
 def done_row(folder: Path, task: RunTask) -> dict[str, Any] | None:
-    """``task``'s row if its run ended ok and all it wrote is still there, else None (run it).
+    """``task``'s row if its run ended ok and all it wrote is still there, else None (run it)."""
+    return whole_row(folder, task, read_row(folder / "rows" / f"{task.run_id}.json"))
+
+
+def whole_row(folder: Path, task: RunTask, row: dict[str, Any] | None) -> dict[str, Any] | None:
+    """``row`` (``task``'s, as ``read_row`` read it) if its run ended ok and is whole, else None.
 
     A row is whole when it holds every field, the point's values and every output, and its run
     folder holds a manifest: a row file cut down by hand, or whose run folder was deleted,
     would have been skipped as done, its outputs null in the table.
     """
-    return whole_row(folder, task, read_row(folder / "rows" / f"{task.run_id}.json"))
-
-
-def whole_row(folder: Path, task: RunTask, row: dict[str, Any] | None) -> dict[str, Any] | None:
-    """``row`` (``task``'s, as ``read_row`` read it) if ``done_row`` would return it, else None."""
     if row is None or row["status"] != "ok":
         return None
     needed = [*ROW_FIELDS, *task.values, *(o.name for o in task.outputs)]
