@@ -11,6 +11,7 @@ import pytest
 
 import scslab
 from conftest import busy_rongcheng
+from scslab.engine.mechanism import Scoring
 from scslab.kernels.parallel import THREADED_RUN_PEOPLE, threads_as_for
 from scslab.mechanisms.metrics import groups as groups_module
 from scslab.mechanisms.metrics.groups import GROUP_KINDS
@@ -298,3 +299,56 @@ def test_a_ratio_is_inf_where_only_the_first_group_has_anyone_listed():
     assert text(math.inf, "in q5") == "inf (nobody in q5 listed)"
     assert text(math.nan, "urban") == "none (nobody listed in either group)"
     assert text(0.0, "urban") == "0.00"
+
+
+def _integrated_with_every_kind_of_scorer():
+    """``integrated_2020`` (a point system, Sesame, the dang'an) with Tencent's score beside.
+
+    The tax office errs more often, so that dossiers hold false entries beside true ones.
+    """
+    sc = scslab.load_scenario("integrated_2020").with_overrides(people=20_000, days=150)
+    tax = sc.mechanisms["data_sources"].all_sources()["tax"].model_dump()
+    sc = sc.with_mechanism("data_sources", extra_sources={"tax": tax | {"false_rate": 1e-4}})
+    return scslab.run(_with_groups(sc.with_mechanism("tencent_credit"))).simulation
+
+
+def test_scores_between_are_the_scores_of_those_ids_for_every_scorer():
+    sim = _integrated_with_every_kind_of_scorer()
+    scorers = [m for m in sim.mechanisms.values() if isinstance(m, Scoring)]
+    own = {m.name for m in scorers if type(m).scores_between is not Scoring.scores_between}
+    assert own == {"sesame_credit", "tencent_credit", "dangan"}
+    n, day = sim.pop.n, 149
+    for m in scorers:
+        for first, stop in ((0, n), (4_321, 17_000), (n - 1, n), (5, 5)):
+            ids = np.arange(first, stop, dtype=np.int64)
+            assert np.array_equal(m.scores_between(first, stop, day), m.scores(ids, day)), m.name
+            scored = m.scored_between(first, stop)
+            expected = np.asarray(m.has_score(ids), np.bool_)
+            if scored is None:
+                assert expected.all(), m.name
+            else:
+                assert np.array_equal(np.asarray(scored, np.bool_), expected), m.name
+    sesame = sim.get("sesame_credit").scores(np.arange(n), day)
+    assert 0 < np.count_nonzero(sesame) < n and np.unique(sesame).size > 10  # users, varied
+    dossiers = sim.get("dangan").dossier
+    assert np.count_nonzero(dossiers & 15) > 0 and np.count_nonzero(dossiers >> 4) > 0
+
+
+def test_reading_scorers_a_run_of_ids_at_a_time_counts_what_reading_every_id_counts(
+    monkeypatch,
+):
+    g = _integrated_with_every_kind_of_scorer().get("groups")
+    assert [m.name for m in g.scorers] == [
+        "national_credit",
+        "sesame_credit",
+        "dangan",
+        "tencent_credit",
+    ]
+    fast = g.count(149)
+    monkeypatch.setattr(groups_module, "FAST_PATHS", False)
+    slow = g.count(149)
+    for part in ("people", "scored", "sums", "grades", "listed"):
+        for kind in GROUP_KINDS:
+            assert np.array_equal(fast[part][kind], slow[part][kind]), (part, kind)
+    assert 0 < fast["scored"]["area"][1].sum() < 20_000  # Sesame scores its users only
+    assert fast["sums"]["area"][2].sum() > 0  # dossiers have entries

@@ -356,6 +356,22 @@ class Scoring(Mechanism):
         """
         return np.ones(np.shape(pids), np.bool_)
 
+    def scores_between(self, first: int, stop: int, day: int) -> np.ndarray:
+        """``scores`` of the ids ``first`` to ``stop - 1``, as a pass over everyone reads them.
+
+        The same values, in any numeric type that holds them: a scorer that stores its scores
+        reads them where they lie (a view, which a caller must not write), without the ids or a
+        gather, and a narrow type is less memory for the pass to go through. Default: ``scores``
+        of those ids.
+        """
+        return self.scores(np.arange(first, stop, dtype=np.int64), day)
+
+    def scored_between(self, first: int, stop: int) -> np.ndarray | None:
+        """``has_score`` of the ids ``first`` to ``stop - 1``; None when everyone is scored."""
+        if self.scores_everyone():
+            return None
+        return self.has_score(np.arange(first, stop, dtype=np.int64))
+
     def scores_everyone(self) -> bool:
         """True when ``has_score`` holds for everyone, so readers need not ask person by person.
 

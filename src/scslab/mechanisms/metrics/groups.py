@@ -52,7 +52,9 @@ typical person is scored or not as most people are and, if scored, has the commo
 taken from the first 4,096 ids); everyone else, and everyone on a list, is "hit". Per chunk of
 ``BLOCK * max(MIN_CHUNK_BLOCKS, threads)`` ids, each scoring system's ``scores`` and
 ``has_score`` are called once, vectorised (a point system that keeps ``PointSystem.scores`` is
-read straight from its stored offsets, see ``FAST_PATHS``); three numba kernels, each parallel
+read straight from its stored offsets, and a scorer with its own ``scores_between`` by it, a
+view or a narrow type where its scores are stored: see ``FAST_PATHS``); three numba kernels,
+each parallel
 over blocks of ``BLOCK`` ids (``prange``), then find the hits (branch-free byte loops), compute
 their cells, and add them to the block's own counters. The typical people of a cell are its
 people minus its hits. Block counters are added to the pass totals one block at a time in id
@@ -71,9 +73,10 @@ base score and 7,353 are listed (2 ns per person). The 14 passes took 0.25 s of 
 recomputed every person's cell and called ``scores`` on every id took 128 ms per pass (55% of
 the run). Passes every ``every_days`` days scale the share accordingly. With several scores, as
 in ``integrated_2020``, most people are hits by the year's end (the state's point system moves
-half of them off its base): a pass at 10 million people on day 299 takes 263 ms on 2 threads
-(the cells 81, the tally 79, the readers' scores and their copies most of the rest), and the
-passes are about 15% of that run (2026-12-07, ``benchmarks/README.md``).
+half of them off its base): a pass at 10 million people on day 299 takes 214 ms on 2 threads
+(the cells 79, the tally 80, the readers' rows 24, the hits 13; 259 while Sesame's scores were
+gathered as ``int64`` and the dossiers' entries counted id by id), and the passes are about 15%
+of that run (2026-12-07, ``benchmarks/README.md``).
 """
 
 from __future__ import annotations
@@ -132,7 +135,8 @@ alternated in one process): 0.94 s a pass with 16 blocks, 0.85 with 8, 0.74 with
 id order."""
 
 FAST_PATHS = True
-"""Read point systems' stored offsets directly instead of calling ``scores`` (same values)."""
+"""Read point systems' stored offsets, and scorers with their own ``scores_between`` by it,
+instead of calling ``scores`` on every id (same values)."""
 
 
 class GroupsParams(MechanismParams):
@@ -404,11 +408,13 @@ class _Reader(NamedTuple):
 
 
 def _reader(m: Scoring) -> _Reader:
-    """The generic reader (``scores`` and ``has_score``), or the point-system fast path.
+    """The generic reader (``scores`` and ``has_score``), or a fast path.
 
     A point system that keeps ``PointSystem.scores`` is read straight from its stored offsets
     (score = base + offset, exactly what ``PointSystem.scores`` returns), a view without copies;
-    ``FAST_PATHS = False`` switches this off.
+    a scorer with its own ``scores_between`` (a commercial score's stored scores, the dang'an's
+    entries) is read by it, a run of ids at a time, without the ids. ``FAST_PATHS = False``
+    switches both off.
     """
     if FAST_PATHS and isinstance(m, PointSystem) and type(m).scores is PointSystem.scores:
         offset = m.offset
@@ -417,6 +423,12 @@ def _reader(m: Scoring) -> _Reader:
             scores=lambda ids, day: offset[ids.first : ids.stop],
             scored=lambda ids: None if everyone else np.asarray(m.has_score(ids.array)),
             shift=float(m.params.base),
+        )
+    if FAST_PATHS and type(m).scores_between is not Scoring.scores_between:
+        return _Reader(
+            scores=lambda ids, day: m.scores_between(ids.first, ids.stop, day),
+            scored=lambda ids: m.scored_between(ids.first, ids.stop),
+            shift=0.0,
         )
     return _Reader(
         scores=lambda ids, day: np.asarray(m.scores(ids.array, day)),

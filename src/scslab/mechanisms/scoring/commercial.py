@@ -865,11 +865,25 @@ def _scores_at(score, pids):
     return out
 
 
+@kernel(inline="always")
+def _is_user(score):
+    """Whether a stored score is a user's: a non-user's is 0, below every range."""
+    return score > 0
+
+
 def _users_at(score, pids):
     """Whether each of ``pids`` is a user (scored)."""
     out = np.empty(pids.size, np.bool_)
     for i in prange(pids.size):
-        out[i] = score[pids[i]] > 0
+        out[i] = _is_user(score[pids[i]])
+    return out
+
+
+def _users_of(scores):
+    """Whether each of a run of stored ``scores`` is a user's (``_users_at`` without a gather)."""
+    out = np.empty(scores.size, np.bool_)
+    for i in prange(scores.size):
+        out[i] = _is_user(scores[i])
     return out
 
 
@@ -883,7 +897,9 @@ def _clean_at(packed, pids):
 
 # Readers' gathers: threaded for many ids in a big run (callers read them outside any threaded
 # loop of their own).
-_scores_at, _users_at, _clean_at = (both_builds(f) for f in (_scores_at, _users_at, _clean_at))
+_scores_at, _users_at, _users_of, _clean_at = (
+    both_builds(f) for f in (_scores_at, _users_at, _users_of, _clean_at)
+)
 
 
 @kernel
@@ -899,6 +915,16 @@ def _state_rescored(s, day):
 @kernel
 def _state_has_score(s, pids):
     return _users_at(s.threads, pids.size, s.score, pids)
+
+
+@kernel
+def _state_scores_between(s, first, stop):
+    return s.score[first:stop]  # the scores ``_scores_at`` gathers, where they lie
+
+
+@kernel
+def _state_users_between(s, first, stop):
+    return _users_of(s.threads, stop - first, s.score[first:stop])
 
 
 @kernel
@@ -965,6 +991,14 @@ class CommercialScore(CompiledSteps, CompiledScoring):
     def counted_records(self) -> np.ndarray | None:
         """Records that move the credit history, and those the monthly pass reads as activity."""
         return self.moving_records() | self.active
+
+    def scores_between(self, first: int, stop: int, day: int) -> np.ndarray:
+        """The stored scores themselves (``int16``, 0 for a non-user), a view: no gather."""
+        return _state_scores_between(self.state, first, stop)
+
+    def scored_between(self, first: int, stop: int) -> np.ndarray:
+        """Whether each of the ids is a user, read along the stored scores."""
+        return _state_users_between(self.state, first, stop)
 
     def declare(self, pop: Population) -> None:
         views = pop.state.add_record(self.name, {"score": np.int16, "packed": np.uint8})

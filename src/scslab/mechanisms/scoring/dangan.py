@@ -108,6 +108,12 @@ def _file(pids, acts, sources, true, filed, source_ok, dossier, stats):
         stats[1] += (1 if t == 0 and f > 0 else 0) - before_only_false
 
 
+@kernel(inline="always")
+def _entries_of(byte):
+    """A dossier's entries from its byte: true ones in the low four bits, false in the high."""
+    return (byte & 15) + (byte >> 4)
+
+
 def _rejected(key, age_key, ages, day, ids, households, dossier, per_entry):
     """0: hired or not of working age; 1: rejected; 2: rejected on false entries alone.
 
@@ -122,7 +128,7 @@ def _rejected(key, age_key, ages, day, ids, households, dossier, per_entry):
         if not of_working_age(years):
             continue
         d = dossier[pid]
-        entries = (d & 15) + (d >> 4)
+        entries = _entries_of(d)
         if entries and uniform(key, day, pid, 0) < min(1.0, per_entry * entries):
             out[i] = 2 if d & 15 == 0 else 1
     return out
@@ -230,8 +236,17 @@ def _metrics(day, s):
 def _entries(s, pids, day):
     out = np.empty(pids.size, np.int64)
     for i in range(pids.size):
-        d = np.int64(s.dossier[pids[i]])
-        out[i] = (d & 15) + (d >> 4)
+        out[i] = _entries_of(np.int64(s.dossier[pids[i]]))
+    return out
+
+
+@kernel
+def _entries_between(s, first, stop):
+    """``_entries`` of the ids ``first`` to ``stop - 1``, as bytes (at most 15 + 15)."""
+    dossiers = s.dossier[first:stop]
+    out = np.empty(dossiers.size, np.uint8)
+    for i in range(dossiers.size):
+        out[i] = _entries_of(dossiers[i])
     return out
 
 
@@ -316,6 +331,10 @@ class Dangan(CompiledSteps, Scoring):
 
     def scores(self, pids: np.ndarray, day: int) -> np.ndarray:
         return _entries(self.state, np.asarray(pids, np.int64), day)
+
+    def scores_between(self, first: int, stop: int, day: int) -> np.ndarray:
+        """The entries of a run of ids, as bytes: read along the dossiers, no gather."""
+        return _entries_between(self.state, first, stop)
 
     def summary(self) -> list[str]:
         return [
