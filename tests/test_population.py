@@ -14,11 +14,13 @@ from scslab.population.attributes import (
     CIVIL_SERVANT,
     CIVIL_SERVANT_SHARE,
     FARMER,
+    GROWN_MIN_AGE,
     HEAD_MIN_AGE,
     RETIRED,
     STUDENT,
     WORKER,
     age,
+    at_least,
     income_class,
     occupation,
 )
@@ -147,6 +149,36 @@ def _occupation_by_the_rule(key, pid, years, urban):
     if urban:
         return CIVIL_SERVANT if u < CIVIL_SERVANT_SHARE else WORKER
     return FARMER if u < 0.7 else WORKER
+
+
+@njit
+def _at_least_disagrees(key, households, table, years):
+    """Ids whose ``at_least(..., years)`` differs from ``age(...) >= years``."""
+    wrong = []
+    for pid in range(households.size):
+        h = households[pid]
+        if at_least(key, pid, h, table, years) != (age(key, pid, h, table) >= years):
+            wrong.append(pid)
+    return len(wrong)
+
+
+@pytest.mark.parametrize("household_size", [None, 1, 3])
+def test_at_least_says_what_the_age_says_at_every_minimum(household_size):
+    """``at_least`` skips the ages of the grown below ``GROWN_MIN_AGE``: the same answers.
+
+    Households of the census, everyone alone (no children at all) and all of three; every
+    minimum from 0 to above the oldest age, so both of its ways and the band edges are taken.
+    """
+    sc = scslab.load_scenario("rongcheng").with_overrides(people=100_000, days=1)
+    if household_size is not None:
+        population = {**sc.raw.get("population", {}), "household_size": household_size}
+        sc = scslab.scenario_from_dict({**sc.raw, "population": population})
+    pop = Simulation(sc).pop
+    key, households, table = pop.keys.age, pop.households, pop.age_table
+    for years in range(0, 93):
+        assert _at_least_disagrees(key, households, table, years) == 0, years
+    ages = _ages(key, households, table)
+    assert (ages < GROWN_MIN_AGE).any() == (household_size != 1)  # children, but for all alone
 
 
 def test_ages_and_occupations_are_their_rules_step_by_step():

@@ -14,7 +14,8 @@ Owns ``ActorAges``, ``actor_ages``, ``min_age_by_act``, ``of_age``, ``is_of_age`
 ``aged`` (an age window, which sector sanctions read: its loop is ``of_age``'s rule over many
 ids, with threads where a run has them), ``WORKING_AGES`` (with ``of_working_age``) and
 ``ID_CARD_AGE``.
-Draws nothing and holds no state: the ages are ``population.attributes.age``'s.
+Draws nothing and holds no state: the ages are ``population.attributes.age``'s, and a minimum
+alone is asked of ``population.attributes.at_least`` (the same answers, with fewer ages computed).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from scslab.catalogue import MIN_AGE, Act
 from scslab.kernels.compact import kept
 from scslab.kernels.jit import kernel
 from scslab.kernels.parallel import both_builds
-from scslab.population.attributes import age
+from scslab.population.attributes import age, at_least
 
 if TYPE_CHECKING:
     from scslab.population import Population
@@ -64,7 +65,7 @@ def is_of_age(age_key, households, age_table, pid, min_age):
 
     ``of_age`` on the ages' arrays, for a threaded loop, which takes no record.
     """
-    return min_age <= 0 or age(age_key, pid, households[pid], age_table) >= min_age
+    return min_age <= 0 or at_least(age_key, pid, households[pid], age_table, min_age)
 
 
 @kernel
@@ -113,6 +114,11 @@ def no_ages() -> ActorAges:
 
 
 def _mark_of_age(ids, age_key, households, age_table, min_age, max_age, keep):
+    if max_age >= NO_MAX_AGE:  # a minimum only: ``at_least`` computes fewer ages
+        for i in prange(ids.size):
+            pid = ids[i]
+            keep[i] = at_least(age_key, pid, households[pid], age_table, min_age)
+        return
     for i in prange(ids.size):
         pid = ids[i]
         years = age(age_key, pid, households[pid], age_table)

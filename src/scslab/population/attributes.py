@@ -51,6 +51,8 @@ _CHILD = AGE_BAND_SHARES[0]
 _OLD_AMONG_GROWN = AGE_BAND_SHARES[2] / (AGE_BAND_SHARES[1] + AGE_BAND_SHARES[2])
 HEAD_MIN_AGE = 18
 """A household's first member (its head) is at least this old (assumption: an adult)."""
+GROWN_MIN_AGE = 15
+"""Everyone but a child is at least this old: children are the census band 0-14 (``age``)."""
 
 _SIZES = np.arange(16)
 CHILD_OF_SIZE, GROWN_SCALE = 0, 1
@@ -120,11 +122,43 @@ def age(key, pid: int, household: int, table: np.ndarray) -> int:
     # divisions: ``size`` is at most 15, so both reads are in the table for a head too.
     member = position > 0
     child = table[CHILD_OF_SIZE, size]
-    is_child = member & (u < child)
     grown = (u - child) * table[GROWN_SCALE, size] if member else u  # uniform among the grown
-    adult = HEAD_MIN_AGE + int(v * (60.0 - HEAD_MIN_AGE)) if position == 0 else 15 + int(v * 45.0)
+    adult = (
+        HEAD_MIN_AGE + int(v * (60.0 - HEAD_MIN_AGE))
+        if position == 0
+        else GROWN_MIN_AGE + int(v * (60.0 - GROWN_MIN_AGE))
+    )
     older = 60 + int(v * 31.0) if grown < _OLD_AMONG_GROWN else adult
-    return int(v * 15.0) if is_child else older
+    return _child_age(v) if _is_child(household, u, table) else older
+
+
+@kernel(inline="always")
+def _is_child(household: int, u: float, table: np.ndarray) -> bool:
+    """Whether a person of this household byte, whose first age draw is ``u``, is a child."""
+    return (position_in_household(household) > 0) & (
+        u < table[CHILD_OF_SIZE, size_of_household(household)]
+    )
+
+
+@kernel(inline="always")
+def _child_age(v: float) -> int:
+    """A child's age from their second age draw ``v``: 0 to ``GROWN_MIN_AGE - 1``."""
+    return int(v * float(GROWN_MIN_AGE))
+
+
+@kernel(inline="always")
+def at_least(key, pid: int, household: int, table: np.ndarray, years: int) -> bool:
+    """Whether ``age(key, pid, household, table) >= years``, the same answer with less work.
+
+    Up to ``GROWN_MIN_AGE`` years only a child can be younger, so a grown person's age is
+    never computed: most minimum ages (6 to 14 for a jaywalker, a shopper online, a cyclist)
+    then ask two draws and a comparison.
+    """
+    if years > GROWN_MIN_AGE:
+        return age(key, pid, household, table) >= years
+    u = uniform(key, 0, pid, 0)
+    v = uniform(key, 0, pid, 1)
+    return (not _is_child(household, u, table)) | (_child_age(v) >= years)
 
 
 @kernel(inline="always")
