@@ -209,6 +209,17 @@ def test_any_scoring_system_and_list_through_the_generic_path(reference):
     assert m["threshold_list_size"][119].as_py() > 0
 
 
+def _counts_as_the_generic_reader_counts(g, day, monkeypatch):
+    """A pass's totals on ``day`` with the fast readers, checked against the generic reader's."""
+    fast = g.count(day)
+    monkeypatch.setattr(groups_module, "FAST_PATHS", False)
+    slow = g.count(day)
+    for part in ("people", "scored", "sums", "grades", "listed"):
+        for kind in GROUP_KINDS:
+            assert np.array_equal(fast[part][kind], slow[part][kind]), (part, kind)
+    return fast
+
+
 def test_fast_point_system_reader_equals_the_generic_scores(monkeypatch):
     sc = busy_rongcheng(people=8_000, days=40)
     sc = sc.with_mechanism("recovering_score", points={"traffic_offence": -50})
@@ -217,12 +228,7 @@ def test_fast_point_system_reader_equals_the_generic_scores(monkeypatch):
     g = sim.get("groups")
     names = [type(m).__name__ for m in g.scorers]
     assert names == ["Rongcheng", "RecoveringScore", "FinancialOnly", "HonestShanghai"]
-    fast = g.count(39)
-    monkeypatch.setattr(groups_module, "FAST_PATHS", False)
-    slow = g.count(39)
-    for part in ("people", "scored", "sums", "grades", "listed"):
-        for kind in GROUP_KINDS:
-            assert np.array_equal(fast[part][kind], slow[part][kind]), (part, kind)
+    fast = _counts_as_the_generic_reader_counts(g, 39, monkeypatch)
     assert fast["grades"]["area"][0].sum() == 8_000  # Rongcheng: grade x (urban, rural)
     assert fast["sums"]["area"][1].sum() < 1000 * 8_000  # the recovering score moved
     assert 0 < fast["scored"]["area"][3].sum() < 8_000  # few opted in to Honest Shanghai
@@ -344,11 +350,6 @@ def test_reading_scorers_a_run_of_ids_at_a_time_counts_what_reading_every_id_cou
         "dangan",
         "tencent_credit",
     ]
-    fast = g.count(149)
-    monkeypatch.setattr(groups_module, "FAST_PATHS", False)
-    slow = g.count(149)
-    for part in ("people", "scored", "sums", "grades", "listed"):
-        for kind in GROUP_KINDS:
-            assert np.array_equal(fast[part][kind], slow[part][kind]), (part, kind)
+    fast = _counts_as_the_generic_reader_counts(g, 149, monkeypatch)
     assert 0 < fast["scored"]["area"][1].sum() < 20_000  # Sesame scores its users only
     assert fast["sums"]["area"][2].sum() > 0  # dossiers have entries
