@@ -153,13 +153,12 @@ def _occupation_by_the_rule(key, pid, years, urban):
 
 @njit
 def _at_least_disagrees(key, households, table, years):
-    """Ids whose ``at_least(..., years)`` differs from ``age(...) >= years``."""
-    wrong = []
+    """How many ids' ``at_least(..., years)`` differs from ``age(...) >= years``."""
+    wrong = 0
     for pid in range(households.size):
         h = households[pid]
-        if at_least(key, pid, h, table, years) != (age(key, pid, h, table) >= years):
-            wrong.append(pid)
-    return len(wrong)
+        wrong += at_least(key, pid, h, table, years) != (age(key, pid, h, table) >= years)
+    return wrong
 
 
 @pytest.mark.parametrize("household_size", [None, 1, 3])
