@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -9,7 +11,7 @@ import scslab
 from conftest import metrics_digests_by_threads
 from scslab.catalogue import Act, Source
 from scslab.engine.simulation import Simulation
-from scslab.population.attributes import age, community_tie, trait
+from scslab.population.attributes import OCCUPATIONS, age, community_tie, occupation, trait
 from scslab.population.geography import region_of
 from scslab.scenario import Scenario
 
@@ -70,6 +72,31 @@ def test_relationship_dimension_moves_a_score_with_its_ties_only_when_weighted(r
     assert np.abs(high[moved] - low[moved] - full).max() <= 1
     for i in range(0, users.size, max(1, users.size // 300)):
         assert moved[i] == _has_user_tie(sim, s, int(users[i]))
+
+
+def test_identity_is_each_user_s_occupation_and_maturity_a_person_at_a_time():
+    """Identity alone: a user's score is their occupation's value and their maturity as ``age``
+    and ``occupation`` give them a person at a time (the pass computes one dimension a loop
+    over a part's users)."""
+    weights = {f"{d}_weight": 0 for d in ("credit_history", "fulfilment", "behaviour")}
+    sim = Simulation(_sesame(people=20_000, relationships_weight=0, identity_weight=15, **weights))
+    sim.step()
+    s, p, pop = sim.get("sesame_credit"), sim.get("sesame_credit").params, sim.pop
+    s.recompute(0)  # scores as the pass alone leaves them
+    users = np.flatnonzero(s.score > 0)
+    assert users.size > 1000
+    lo, hi, aged = p.score_min, p.score_max, p.identity_age_weight
+    seen = set()
+    for pid in users[:: max(1, users.size // 600)].tolist():
+        urban = region_of(pop.geography.bounds, pid) % 2 == 0
+        years = age(pop.keys.age, pid, pop.households[pid], pop.age_table)
+        job = OCCUPATIONS[occupation(pop.keys.occupation, pid, years, urban)]
+        maturity = min(1.0, max(0.0, (years - 18.0) / 40.0))
+        value = 0.0 + 1.0 * ((1.0 - aged) * p.identity_by_occupation[job] + aged * maturity)
+        assert s.score[pid] == min(max(math.floor(lo + (hi - lo) * value + 0.5), lo), hi), pid
+        seen.add((job, urban))
+    assert {"worker", "retired", "student"} <= {job for job, _ in seen}
+    assert {urban for _, urban in seen} == {True, False}
 
 
 def test_without_opt_in_nobody_uses_the_scores_or_gets_rewards():

@@ -15,6 +15,8 @@ from scslab.engine.mechanism import Scoring
 from scslab.kernels.parallel import THREADED_RUN_PEOPLE, threads_as_for
 from scslab.mechanisms.metrics import groups as groups_module
 from scslab.mechanisms.metrics.groups import GROUP_KINDS
+from scslab.population.attributes import age, income_class, is_male, occupation
+from scslab.population.geography import region_of
 
 PEOPLE, DAYS, EVERY = 20_000, 120, 30
 
@@ -353,3 +355,56 @@ def test_reading_scorers_a_run_of_ids_at_a_time_counts_what_reading_every_id_cou
     fast = _counts_as_the_generic_reader_counts(g, 149, monkeypatch)
     assert 0 < fast["scored"]["area"][1].sum() < 20_000  # Sesame scores its users only
     assert fast["sums"]["area"][2].sum() > 0  # dossiers have entries
+
+
+@numba.njit
+def _cells_one_by_one(geo, ids):
+    """Each id's cell from the attribute kernels, a person at a time (area x income x age band
+    x sex x occupation, in ``GROUP_KINDS`` order)."""
+    out = np.empty(ids.size, np.int64)
+    for i in range(ids.size):
+        pid = ids[i]
+        rural = region_of(geo.bounds, pid) % 2
+        urban = rural == 0
+        years = age(geo.age, pid, geo.households[pid], geo.age_table)
+        band = np.int64(years >= 18) + np.int64(years >= 35) + np.int64(years >= 60)
+        cell = (rural * 5 + income_class(geo.income, pid, urban)) * 4 + band
+        cell = cell * 2 + (0 if is_male(geo.sex, pid) else 1)
+        out[i] = cell * 6 + occupation(geo.occupation, pid, years, urban)
+    return out
+
+
+def test_a_pass_gives_each_person_the_cell_of_their_own_attributes():
+    """A pass computes its people's cells one attribute a loop (``_cells_of``): they are the
+    cells that ``age``, ``income_class``, ``is_male`` and ``occupation`` give a person at a
+    time, for everyone (people per cell) and for scattered hits in two blocks crossing
+    regions, in both builds."""
+    sc = scslab.load_scenario("rongcheng").with_overrides(people=60_000, days=1)
+    pop = scslab.Simulation(sc).pop
+    geo = groups_module.CellKeys(
+        bounds=pop.geography.bounds,
+        households=pop.households,
+        age_table=pop.age_table,
+        age=pop.keys.age,
+        sex=pop.keys.sex,
+        income=pop.keys.income,
+        occupation=pop.keys.occupation,
+    )
+    everyone = _cells_one_by_one(geo, np.arange(pop.n, dtype=np.int64))
+    assert np.unique(everyone).size > 100  # many cells, both areas
+    expected = np.bincount(everyone, minlength=groups_module.N_CELLS)
+    first, rng = 1_234, np.random.default_rng(5)
+    block = (pop.n - first + 1) // 2
+    found = np.zeros(2 * block, np.int32)
+    counts = np.zeros(2, np.int64)
+    for b in range(2):
+        lo, hi = b * block, min(pop.n - first, (b + 1) * block)
+        picked = np.sort(rng.choice(np.arange(lo, hi), (hi - lo) // 3, replace=False))
+        found[lo : lo + picked.size], counts[b] = picked, picked.size
+    for build in ("one_thread", "threaded"):
+        people = getattr(groups_module._cell_people, build)(0, pop.n, groups_module.BLOCK, geo)
+        np.testing.assert_array_equal(people.sum(axis=0), expected)
+        cells = getattr(groups_module._cells_at, build)(first, found, counts, block, geo)
+        for b in range(2):
+            at = slice(b * block, b * block + counts[b])
+            np.testing.assert_array_equal(cells[at], everyone[first + found[at]])
