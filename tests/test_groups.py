@@ -381,15 +381,7 @@ def test_a_pass_gives_each_person_the_cell_of_their_own_attributes():
     regions, in both builds."""
     sc = scslab.load_scenario("rongcheng").with_overrides(people=60_000, days=1)
     pop = scslab.Simulation(sc).pop
-    geo = groups_module.CellKeys(
-        bounds=pop.geography.bounds,
-        households=pop.households,
-        age_table=pop.age_table,
-        age=pop.keys.age,
-        sex=pop.keys.sex,
-        income=pop.keys.income,
-        occupation=pop.keys.occupation,
-    )
+    geo = groups_module.CellKeys.of(pop)
     everyone = _cells_one_by_one(geo, np.arange(pop.n, dtype=np.int64))
     assert np.unique(everyone).size > 100  # many cells, both areas
     expected = np.bincount(everyone, minlength=groups_module.N_CELLS)

@@ -102,6 +102,7 @@ from scslab.population.geography import region_of
 
 if TYPE_CHECKING:
     from scslab.engine.simulation import Simulation
+    from scslab.population import Population
 
 GROUP_KINDS: dict[str, tuple[str, ...]] = {
     "area": ("urban", "rural"),
@@ -174,6 +175,20 @@ class CellKeys(NamedTuple):
     sex: np.uint64
     income: np.uint64
     occupation: np.uint64
+
+    @classmethod
+    def of(cls, pop: Population) -> CellKeys:
+        """A population's: its regions, households, age table and attribute keys."""
+        keys = pop.keys
+        return cls(
+            bounds=pop.geography.bounds,
+            households=pop.households,
+            age_table=pop.age_table,
+            age=keys.age,
+            sex=keys.sex,
+            income=keys.income,
+            occupation=keys.occupation,
+        )
 
 
 @kernel
@@ -584,15 +599,7 @@ class Groups(Observer):
         n_s, n_l = len(self.scorers), len(self.lists)
         chunk = BLOCK * max(MIN_CHUNK_BLOCKS, numba.get_num_threads())
         threads = run_threads(pop.n)  # the passes' builds: one thread below a million people
-        geo = CellKeys(
-            bounds=pop.geography.bounds,
-            households=pop.households,
-            age_table=pop.age_table,
-            age=pop.keys.age,
-            sex=pop.keys.sex,
-            income=pop.keys.income,
-            occupation=pop.keys.occupation,
-        )
+        geo = CellKeys.of(pop)
         if self.cell_people is None:  # static attributes: counted once per run
             self.cell_people = np.zeros(N_CELLS, np.int64)
             for first in range(0, pop.n, chunk):
