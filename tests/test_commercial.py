@@ -92,7 +92,7 @@ def test_identity_is_each_user_s_occupation_and_maturity_a_person_at_a_time():
         years = age(pop.keys.age, pid, pop.households[pid], pop.age_table)
         job = OCCUPATIONS[occupation(pop.keys.occupation, pid, years, urban)]
         maturity = min(1.0, max(0.0, (years - 18.0) / 40.0))
-        value = 0.0 + 1.0 * ((1.0 - aged) * p.identity_by_occupation[job] + aged * maturity)
+        value = (1.0 - aged) * p.identity_by_occupation[job] + aged * maturity  # weight 1
         assert s.score[pid] == min(max(math.floor(lo + (hi - lo) * value + 0.5), lo), hi), pid
         seen.add((job, urban))
     assert {"worker", "retired", "student"} <= {job for job, _ in seen}
